@@ -1,0 +1,215 @@
+// Package config loads mastra-server's configuration: built-in defaults, then
+// mastra.toml, then the environment, into one typed Config that is validated
+// before anything starts.
+//
+// Load parses; Validate checks and reports every problem at once, one line per
+// problem naming the key, the value and what is expected. A Config is a plain
+// value: callers pass the parts they need (cfg.Server to the HTTP host,
+// cfg.Memory to the store) and never read a global.
+package config
+
+import (
+	"fmt"
+	"time"
+)
+
+// Config is the whole configuration of one server process.
+type Config struct {
+	Server     Server           `koanf:"server"`
+	Memory     Memory           `koanf:"memory"`
+	Log        Log              `koanf:"log"`
+	Agents     map[string]Agent `koanf:"agents"`
+	Providers  Providers        `koanf:"providers"`
+	Plugins    Plugins          `koanf:"plugins"`
+	Middleware []Middleware     `koanf:"middleware"`
+	Routes     []Route          `koanf:"routes"`
+	Tools      []Tool           `koanf:"tools"`
+
+	// File is the configuration file that was read ("" when none was found).
+	File string `koanf:"-"`
+	// AgentOrder lists agent ids in the order the file declares them, since
+	// TOML tables decode into an unordered map.
+	AgentOrder []string `koanf:"-"`
+}
+
+// Server configures the HTTP host.
+type Server struct {
+	Host string `koanf:"host"`
+	Port int    `koanf:"port"`
+	// Timeout bounds the time to the first byte of a response. It never cuts
+	// a response that has started, so long streams are not affected.
+	Timeout           time.Duration `koanf:"timeout"`
+	BodyLimit         ByteSize      `koanf:"body_limit"`
+	ReadHeaderTimeout time.Duration `koanf:"read_header_timeout"`
+	IdleTimeout       time.Duration `koanf:"idle_timeout"`
+	MaxHeaderBytes    ByteSize      `koanf:"max_header_bytes"`
+	// DrainTimeout is how long a shutdown waits for in-flight requests.
+	DrainTimeout time.Duration `koanf:"drain_timeout"`
+	// KeepAlive is the interval of ": ping" comments on quiet streams.
+	KeepAlive time.Duration `koanf:"keep_alive"`
+	CORS      CORS          `koanf:"cors"`
+	Auth      Auth          `koanf:"auth"`
+}
+
+// Addr is the listen address host:port.
+func (s Server) Addr() string { return fmt.Sprintf("%s:%d", s.Host, s.Port) }
+
+// CORS configures cross-origin requests. An empty Origins list disables CORS
+// headers entirely (same-origin only).
+type CORS struct {
+	Origins       []string      `koanf:"origins"`
+	AllowMethods  []string      `koanf:"allow_methods"`
+	AllowHeaders  []string      `koanf:"allow_headers"`
+	ExposeHeaders []string      `koanf:"expose_headers"`
+	Credentials   bool          `koanf:"credentials"`
+	MaxAge        time.Duration `koanf:"max_age"`
+}
+
+// Auth configures built-in token authentication.
+type Auth struct {
+	Enabled bool `koanf:"enabled"`
+	// Tokens map a token, read from an environment variable, to a user.
+	Tokens []Token `koanf:"tokens"`
+	// Protected and Public are path patterns ("/api/*"). Public wins.
+	Protected []string `koanf:"protected"`
+	Public    []string `koanf:"public"`
+}
+
+// Token is one accepted credential.
+type Token struct {
+	// Env names the environment variable that holds the token.
+	Env        string `koanf:"env"`
+	User       string `koanf:"user"`
+	ResourceID string `koanf:"resource_id"`
+	// Value is filled from Env at load time; it is never read from the file.
+	Value Secret `koanf:"-"`
+}
+
+// Memory configures conversation storage.
+type Memory struct {
+	// DatabaseURL selects Postgres (postgres://…); empty means SQLite.
+	DatabaseURL Secret `koanf:"database_url"`
+	SQLitePath  string `koanf:"sqlite_path"`
+	// LastMessages is how many earlier messages of a thread reach the model.
+	LastMessages int `koanf:"last_messages"`
+	// DefaultResourceID is used when a request names no resource.
+	DefaultResourceID string `koanf:"default_resource_id"`
+	// Migrate runs pending schema migrations at start.
+	Migrate      bool `koanf:"migrate"`
+	MaxOpenConns int  `koanf:"max_open_conns"`
+}
+
+// Kind is "postgres" or "sqlite".
+func (m Memory) Kind() string {
+	if m.DatabaseURL != "" {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// Log configures the process logger.
+type Log struct {
+	Level  string `koanf:"level"`  // debug, info, warn, error
+	Format string `koanf:"format"` // text or json
+}
+
+// Agent defines one agent.
+type Agent struct {
+	Name         string `koanf:"name"`
+	Description  string `koanf:"description"`
+	Instructions string `koanf:"instructions"`
+	// Model is "provider/model", e.g. "openai/gpt-4o-mini", or "echo".
+	Model   string `koanf:"model"`
+	Default bool   `koanf:"default"`
+	// LastMessages overrides memory.last_messages when set (> 0); -1 sends no history.
+	LastMessages int      `koanf:"last_messages"`
+	MaxSteps     int      `koanf:"max_steps"`
+	Tools        []string `koanf:"tools"`
+	Temperature  *float64 `koanf:"temperature"`
+	MaxTokens    int      `koanf:"max_tokens"`
+}
+
+// Providers holds model provider credentials and endpoints.
+type Providers struct {
+	OpenAI OpenAI `koanf:"openai"`
+	Azure  Azure  `koanf:"azure"`
+}
+
+// OpenAI configures any OpenAI-compatible chat-completions server.
+type OpenAI struct {
+	APIKey     Secret        `koanf:"api_key"`
+	BaseURL    string        `koanf:"base_url"`
+	Timeout    time.Duration `koanf:"timeout"`
+	MaxRetries int           `koanf:"max_retries"`
+}
+
+// Azure configures Azure OpenAI.
+type Azure struct {
+	ResourceName string        `koanf:"resource_name"`
+	APIKey       Secret        `koanf:"api_key"`
+	APIVersion   string        `koanf:"api_version"`
+	Endpoint     string        `koanf:"endpoint"`
+	Timeout      time.Duration `koanf:"timeout"`
+	MaxRetries   int           `koanf:"max_retries"`
+}
+
+// Plugins holds defaults for every Wasm plugin.
+type Plugins struct {
+	CacheDir     string        `koanf:"cache_dir"`
+	Timeout      time.Duration `koanf:"timeout"`
+	RouteTimeout time.Duration `koanf:"route_timeout"`
+	MemoryLimit  ByteSize      `koanf:"memory_limit"`
+	MinInstances int           `koanf:"min_instances"`
+	MaxInstances int           `koanf:"max_instances"`
+}
+
+// PluginLimits are per-plugin overrides of the [plugins] defaults.
+type PluginLimits struct {
+	Timeout      time.Duration `koanf:"timeout"`
+	MemoryLimit  ByteSize      `koanf:"memory_limit"`
+	MinInstances int           `koanf:"min_instances"`
+	MaxInstances int           `koanf:"max_instances"`
+}
+
+// Grants are the capabilities a plugin is given beyond the sandbox defaults.
+type Grants struct {
+	Env    []string `koanf:"env"`    // environment variable names passed through
+	Mounts []string `koanf:"mounts"` // "host_dir:guest_dir[:ro|:rw]"
+	Agents []string `koanf:"agents"` // agent ids the plugin may call, or "*"
+	KV     bool     `koanf:"kv"`
+}
+
+// Middleware is one Wasm middleware, run before routing on matching paths.
+type Middleware struct {
+	Name         string         `koanf:"name"`
+	Path         string         `koanf:"path"`
+	Methods      []string       `koanf:"methods"`
+	Module       string         `koanf:"module"`
+	Config       map[string]any `koanf:"config"`
+	PluginLimits `koanf:",squash"`
+	Grants       `koanf:",squash"`
+}
+
+// Route is one Wasm route handler.
+type Route struct {
+	Name         string         `koanf:"name"`
+	Method       string         `koanf:"method"`
+	Path         string         `koanf:"path"`
+	Module       string         `koanf:"module"`
+	Middleware   []string       `koanf:"middleware"`
+	Config       map[string]any `koanf:"config"`
+	MaxBody      ByteSize       `koanf:"max_body"`
+	PluginLimits `koanf:",squash"`
+	Grants       `koanf:",squash"`
+}
+
+// Tool is one agent tool implemented by a Wasm plugin.
+type Tool struct {
+	Name         string         `koanf:"name"`
+	Description  string         `koanf:"description"`
+	InputSchema  any            `koanf:"input_schema"` // inline table or a JSON file path
+	Module       string         `koanf:"module"`
+	Config       map[string]any `koanf:"config"`
+	PluginLimits `koanf:",squash"`
+	Grants       `koanf:",squash"`
+}

@@ -1,0 +1,356 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/knadh/koanf/parsers/toml/v2"
+	"github.com/knadh/koanf/providers/env/v2"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/v2"
+)
+
+// DefaultFile is the configuration file read when no path is given.
+const DefaultFile = "mastra.toml"
+
+// envNames maps the environment names of the original Mastra server README
+// (and the usual provider variables) to configuration keys.
+var envNames = map[string]string{
+	"MASTRA_PORT":           "server.port",
+	"MASTRA_HOST":           "server.host",
+	"ALLOWED_ORIGINS":       "server.cors.origins",
+	"MEMORY_DATABASE_URL":   "memory.database_url",
+	"AZURE_RESOURCE_NAME":   "providers.azure.resource_name",
+	"AZURE_API_KEY":         "providers.azure.api_key",
+	"AZURE_API_VERSION":     "providers.azure.api_version",
+	"AZURE_OPENAI_ENDPOINT": "providers.azure.endpoint",
+	"OPENAI_API_KEY":        "providers.openai.api_key",
+	"OPENAI_BASE_URL":       "providers.openai.base_url",
+	"MASTRA_LOG_LEVEL":      "log.level",
+}
+
+// EnvPrefix starts the generic environment mapping: MASTRA_SERVER__TIMEOUT=60s
+// sets server.timeout. A double underscore separates levels, so keys keep their
+// single underscores (MASTRA_SERVER__BODY_LIMIT).
+const EnvPrefix = "MASTRA_"
+
+// envKey returns the configuration key an environment variable sets, or "".
+func envKey(name string) string {
+	if k, ok := envNames[name]; ok {
+		return k
+	}
+	rest, ok := strings.CutPrefix(name, EnvPrefix)
+	if !ok || !strings.Contains(rest, "__") {
+		return "" // e.g. MASTRA_API_TOKEN belongs to a plugin, not to us
+	}
+	return strings.ToLower(strings.ReplaceAll(rest, "__", "."))
+}
+
+// Load reads defaults < the TOML file at path < the environment. When path is
+// empty, DefaultFile is read if it exists. environ is os.Environ() in
+// production and a fixed list in tests. Load does not validate; call Validate.
+func Load(path string, environ []string) (*Config, error) {
+	explicit := path != ""
+	if !explicit {
+		path = DefaultFile
+	}
+
+	k := koanf.New(".")
+	if err := k.Load(mapProvider(defaults()), nil); err != nil {
+		return nil, fmt.Errorf("config: load defaults: %w", err)
+	}
+
+	cfg := &Config{}
+	if _, err := os.Stat(path); err == nil {
+		fk := koanf.New(".")
+		if err := fk.Load(file.Provider(path), toml.Parser()); err != nil {
+			return nil, fmt.Errorf("config: read %s: %w", path, err)
+		}
+		// The file alone is decoded strictly: unknown keys and wrong types
+		// stop the start. The environment is decoded leniently below.
+		var probe Config
+		if err := decode(fk, &probe, true); err != nil {
+			return nil, fileErrors(path, err)
+		}
+		if err := k.Merge(fk); err != nil {
+			return nil, fmt.Errorf("config: merge %s: %w", path, err)
+		}
+		cfg.File = path
+		cfg.AgentOrder = agentOrder(path)
+	} else if explicit {
+		return nil, fmt.Errorf("config: %s: %w", path, err)
+	}
+
+	envUsed := map[string]string{} // config key -> env var, for error messages
+	err := k.Load(env.Provider(".", env.Opt{
+		EnvironFunc: func() []string { return environ },
+		TransformFunc: func(name, value string) (string, any) {
+			key := envKey(name)
+			if key == "" || value == "" {
+				return "", nil
+			}
+			envUsed[key] = name
+			return key, value
+		},
+	}), nil)
+	if err != nil {
+		return nil, fmt.Errorf("config: read environment: %w", err)
+	}
+
+	file, order := cfg.File, cfg.AgentOrder
+	if err := decode(k, cfg, false); err != nil {
+		return nil, envErrors(err, envUsed)
+	}
+	cfg.File, cfg.AgentOrder = file, order
+	cfg.applyDerived(environ)
+	return cfg, nil
+}
+
+// applyDerived fills values that depend on other values.
+func (c *Config) applyDerived(environ []string) {
+	if len(c.Agents) == 0 {
+		c.Agents = map[string]Agent{"assistant": {
+			Name:         "Assistant",
+			Instructions: "You are a helpful assistant.",
+		}}
+	}
+	for id, a := range c.Agents {
+		if a.Name == "" {
+			a.Name = id
+			c.Agents[id] = a
+		}
+	}
+	lookup := envLookup(environ)
+	for i, t := range c.Server.Auth.Tokens {
+		if t.Env != "" {
+			c.Server.Auth.Tokens[i].Value = Secret(lookup(t.Env))
+		}
+	}
+}
+
+func envLookup(environ []string) func(string) string {
+	return func(name string) string {
+		for i := len(environ) - 1; i >= 0; i-- {
+			if k, v, ok := strings.Cut(environ[i], "="); ok && k == name {
+				return v
+			}
+		}
+		return ""
+	}
+}
+
+func decode(k *koanf.Koanf, out *Config, strict bool) error {
+	return k.UnmarshalWithConf("", out, koanf.UnmarshalConf{
+		Tag: "koanf",
+		DecoderConfig: &mapstructure.DecoderConfig{
+			DecodeHook: mapstructure.ComposeDecodeHookFunc(
+				durationHook,
+				byteSizeHook,
+				stringToListHook,
+				mapstructure.TextUnmarshallerHookFunc(),
+			),
+			ErrorUnused:      strict,
+			WeaklyTypedInput: !strict,
+			TagName:          "koanf",
+			Result:           out,
+		},
+	})
+}
+
+var durationType = reflect.TypeOf(time.Duration(0))
+
+// durationHook parses "30s"-style strings and names the bad value.
+func durationHook(from, to reflect.Type, data any) (any, error) {
+	s, ok := data.(string)
+	if !ok || to != durationType {
+		return data, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a duration (use e.g. \"500ms\", \"30s\", \"2m\")", s)
+	}
+	return d, nil
+}
+
+var byteSizeType = reflect.TypeOf(ByteSize(0))
+
+// byteSizeHook accepts integers (bytes) and strings with units.
+func byteSizeHook(from, to reflect.Type, data any) (any, error) {
+	if to != byteSizeType {
+		return data, nil
+	}
+	switch v := data.(type) {
+	case string:
+		return ParseByteSize(v)
+	case int64:
+		return ByteSize(v), nil
+	case int:
+		return ByteSize(v), nil
+	case float64:
+		return ByteSize(v), nil
+	}
+	return data, nil
+}
+
+var stringSliceType = reflect.TypeOf([]string(nil))
+
+// stringToListHook lets a comma-separated string fill a list, as
+// ALLOWED_ORIGINS=https://a.com,https://b.com does.
+func stringToListHook(from, to reflect.Type, data any) (any, error) {
+	s, ok := data.(string)
+	if !ok || to != stringSliceType {
+		return data, nil
+	}
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// fileErrors turns decoder errors into one line per problem, naming the file.
+func fileErrors(path string, err error) error {
+	var errs []error
+	for _, line := range problemLines(err) {
+		errs = append(errs, fmt.Errorf("%s: %s", path, line))
+	}
+	return errors.Join(errs...)
+}
+
+func envErrors(err error, envUsed map[string]string) error {
+	var errs []error
+	for _, line := range problemLines(err) {
+		for key, name := range envUsed {
+			if strings.Contains(line, "'"+key+"'") {
+				line += " (from environment variable " + name + ")"
+				break
+			}
+		}
+		errs = append(errs, errors.New("config: "+line))
+	}
+	return errors.Join(errs...)
+}
+
+// problemLines flattens mapstructure's joined errors into readable lines.
+func problemLines(err error) []string {
+	var lines []string
+	for _, l := range strings.Split(err.Error(), "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasSuffix(l, "error(s) decoding:") {
+			continue
+		}
+		l = strings.TrimPrefix(l, "* ")
+		l = strings.TrimPrefix(l, "decoding failed due to the following error(s):")
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, rewordProblem(l))
+		}
+	}
+	sort.Strings(lines)
+	return lines
+}
+
+// rewordProblem makes mapstructure's messages read as "key: problem".
+func rewordProblem(l string) string {
+	if rest, ok := strings.CutPrefix(l, "'' has invalid keys: "); ok {
+		return "unknown key(s) " + rest
+	}
+	if i := strings.Index(l, "' has invalid keys: "); strings.HasPrefix(l, "'") && i > 0 {
+		parent := l[1:i]
+		var keys []string
+		for _, k := range strings.Split(l[i+len("' has invalid keys: "):], ", ") {
+			keys = append(keys, parent+"."+k)
+		}
+		return "unknown key(s) " + strings.Join(keys, ", ")
+	}
+	return l
+}
+
+// mapProvider feeds a ready map to koanf.
+type mapProvider map[string]any
+
+func (m mapProvider) ReadBytes() ([]byte, error) { return nil, errors.New("not supported") }
+func (m mapProvider) Read() (map[string]any, error) {
+	return map[string]any(m), nil
+}
+
+func defaults() map[string]any {
+	return map[string]any{
+		"server": map[string]any{
+			"host":                "0.0.0.0",
+			"port":                4000,
+			"timeout":             "30s",
+			"body_limit":          "4.5MiB",
+			"read_header_timeout": "10s",
+			"idle_timeout":        "120s",
+			"max_header_bytes":    "64KiB",
+			"drain_timeout":       "10s",
+			"keep_alive":          "15s",
+			"cors": map[string]any{
+				"origins":        []any{"*"},
+				"allow_methods":  []any{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
+				"allow_headers":  []any{"Content-Type", "Authorization", "x-mastra-client-type", "x-mastra-dev-playground"},
+				"expose_headers": []any{"X-Thread-Id", "X-Resource-Id", "X-Request-Id"},
+				"credentials":    false,
+				"max_age":        "1h",
+			},
+			"auth": map[string]any{
+				"enabled":   false,
+				"protected": []any{"/api/*"},
+				"public":    []any{"/health"},
+			},
+		},
+		"memory": map[string]any{
+			"database_url":        "",
+			"sqlite_path":         "mastra.db",
+			"last_messages":       20,
+			"default_resource_id": "default",
+			"migrate":             true,
+			"max_open_conns":      10,
+		},
+		"log": map[string]any{"level": "info", "format": "text"},
+		"providers": map[string]any{
+			"openai": map[string]any{
+				"base_url":    "https://api.openai.com/v1",
+				"timeout":     "60s",
+				"max_retries": 2,
+			},
+			"azure": map[string]any{
+				"api_version": "2024-10-21",
+				"timeout":     "60s",
+				"max_retries": 2,
+			},
+		},
+		"plugins": map[string]any{
+			"cache_dir":     ".cache/wasm",
+			"timeout":       "100ms",
+			"route_timeout": "30s",
+			"memory_limit":  "64MiB",
+			"min_instances": 1,
+			"max_instances": 16,
+		},
+	}
+}
+
+var agentHeader = regexp.MustCompile(`(?m)^\s*\[\s*agents\.("?)([A-Za-z0-9_-]+)("?)\s*\]`)
+
+// agentOrder reads the order of [agents.<id>] tables from the file text.
+func agentOrder(path string) []string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var ids []string
+	for _, m := range agentHeader.FindAllStringSubmatch(string(b), -1) {
+		ids = append(ids, m[2])
+	}
+	return ids
+}

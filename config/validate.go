@@ -1,0 +1,284 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+)
+
+var (
+	idPattern    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
+	httpMethods  = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+	routeMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "ALL"}
+	providers    = []string{"openai", "azure", "echo"}
+)
+
+// Validate reports every problem in c, one error per line, each naming the
+// key, the value and what is expected.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key string, value any, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s = %v: %s", key, quote(value), fmt.Sprintf(format, args...)))
+	}
+
+	s := c.Server
+	if s.Port < 0 || s.Port > 65535 {
+		bad("server.port", s.Port, "expected a port number between 1 and 65535")
+	}
+	if s.Timeout <= 0 {
+		bad("server.timeout", s.Timeout, "expected a positive duration such as \"30s\"")
+	}
+	if s.BodyLimit <= 0 {
+		bad("server.body_limit", s.BodyLimit, "expected a positive size such as \"4.5MiB\"")
+	}
+	if s.MaxHeaderBytes <= 0 {
+		bad("server.max_header_bytes", s.MaxHeaderBytes, "expected a positive size such as \"64KiB\"")
+	}
+	if s.ReadHeaderTimeout <= 0 {
+		bad("server.read_header_timeout", s.ReadHeaderTimeout, "expected a positive duration")
+	}
+	if s.DrainTimeout < 0 {
+		bad("server.drain_timeout", s.DrainTimeout, "expected zero or a positive duration")
+	}
+	for _, o := range s.CORS.Origins {
+		if o == "*" {
+			if s.CORS.Credentials {
+				bad("server.cors.origins", s.CORS.Origins, "\"*\" cannot be combined with server.cors.credentials = true; list the allowed origins")
+			}
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			bad("server.cors.origins", o, "expected an origin such as \"https://app.example.com\" (scheme and host, no path) or \"*\"")
+		}
+	}
+	for _, m := range s.CORS.AllowMethods {
+		if !slices.Contains(httpMethods, strings.ToUpper(m)) {
+			bad("server.cors.allow_methods", m, "expected one of %s", strings.Join(httpMethods, ", "))
+		}
+	}
+	if s.Auth.Enabled {
+		if len(s.Auth.Tokens) == 0 {
+			bad("server.auth.tokens", "[]", "auth is enabled but no tokens are configured; add [[server.auth.tokens]] with env, user and resource_id")
+		}
+		for i, t := range s.Auth.Tokens {
+			key := fmt.Sprintf("server.auth.tokens[%d]", i)
+			switch {
+			case t.Env == "":
+				bad(key+".env", "", "expected the name of the environment variable that holds the token")
+			case t.Value == "":
+				bad(key+".env", t.Env, "environment variable %s is not set or empty", t.Env)
+			}
+			if t.User == "" {
+				bad(key+".user", "", "expected a user name")
+			}
+		}
+	}
+	for _, p := range append(append([]string{}, s.Auth.Protected...), s.Auth.Public...) {
+		if !strings.HasPrefix(p, "/") {
+			bad("server.auth", p, "path patterns must start with \"/\"")
+		}
+	}
+
+	m := c.Memory
+	if m.DatabaseURL != "" {
+		u, err := url.Parse(string(m.DatabaseURL))
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			bad("memory.database_url", m.DatabaseURL, "expected a postgres:// or postgresql:// URL, or empty for the embedded SQLite file")
+		}
+	} else if m.SQLitePath == "" {
+		bad("memory.sqlite_path", "", "expected a file path (memory.database_url is empty, so SQLite is used)")
+	}
+	if m.LastMessages < 0 {
+		bad("memory.last_messages", m.LastMessages, "expected zero or a positive number")
+	}
+	if m.DefaultResourceID == "" {
+		bad("memory.default_resource_id", "", "expected a resource id used when a request names none")
+	}
+	if m.MaxOpenConns < 1 {
+		bad("memory.max_open_conns", m.MaxOpenConns, "expected at least 1")
+	}
+
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, strings.ToLower(c.Log.Level)) {
+		bad("log.level", c.Log.Level, "expected debug, info, warn or error")
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		bad("log.format", c.Log.Format, "expected text or json")
+	}
+
+	toolNames := map[string]bool{}
+	for i, t := range c.Tools {
+		key := fmt.Sprintf("tools[%d]", i)
+		if !idPattern.MatchString(t.Name) {
+			bad(key+".name", t.Name, "expected a name of letters, digits, '_' or '-'")
+		} else if toolNames[t.Name] {
+			bad(key+".name", t.Name, "another tool has this name")
+		}
+		toolNames[t.Name] = true
+		if t.Module == "" {
+			bad(key+".module", "", "expected the path of a .wasm file")
+		}
+	}
+
+	defaults := 0
+	ids := make([]string, 0, len(c.Agents))
+	for id := range c.Agents {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		a := c.Agents[id]
+		key := "agents." + id
+		if !idPattern.MatchString(id) {
+			bad(key, id, "agent ids use letters, digits, '_' or '-'")
+		}
+		if a.Default {
+			defaults++
+		}
+		if a.Model != "" {
+			if p, _, err := SplitModel(a.Model); err != nil {
+				bad(key+".model", a.Model, "%v", err)
+			} else if !slices.Contains(providers, p) {
+				bad(key+".model", a.Model, "unknown provider %q; expected one of %s", p, strings.Join(providers, ", "))
+			}
+		}
+		if a.MaxSteps < 0 {
+			bad(key+".max_steps", a.MaxSteps, "expected zero (the default) or a positive number")
+		}
+		if a.LastMessages < -1 {
+			bad(key+".last_messages", a.LastMessages, "expected -1 (no history), 0 (memory.last_messages) or a positive number")
+		}
+		for _, t := range a.Tools {
+			if !toolNames[t] {
+				bad(key+".tools", t, "no [[tools]] entry has this name")
+			}
+		}
+	}
+	if defaults > 1 {
+		bad("agents", ids, "more than one agent has default = true")
+	}
+
+	if c.Plugins.Timeout <= 0 || c.Plugins.RouteTimeout <= 0 {
+		bad("plugins.timeout", c.Plugins.Timeout, "plugins.timeout and plugins.route_timeout must be positive durations")
+	}
+	if c.Plugins.MaxInstances < 1 || c.Plugins.MinInstances < 0 || c.Plugins.MinInstances > c.Plugins.MaxInstances {
+		bad("plugins.max_instances", c.Plugins.MaxInstances, "expected 0 <= min_instances <= max_instances and max_instances >= 1")
+	}
+	mwNames := map[string]bool{}
+	for i, mw := range c.Middleware {
+		key := fmt.Sprintf("middleware[%d]", i)
+		if mw.Name == "" {
+			bad(key+".name", "", "expected a name")
+		} else if mwNames[mw.Name] {
+			bad(key+".name", mw.Name, "another middleware has this name")
+		}
+		mwNames[mw.Name] = true
+		if mw.Module == "" {
+			bad(key+".module", "", "expected the path of a .wasm file")
+		}
+		if mw.Path != "" && !strings.HasPrefix(mw.Path, "/") {
+			bad(key+".path", mw.Path, "expected a path pattern starting with \"/\", such as \"/api/*\"")
+		}
+		for _, meth := range mw.Methods {
+			if meth != "*" && !slices.Contains(httpMethods, strings.ToUpper(meth)) {
+				bad(key+".methods", meth, "expected HTTP methods such as GET or POST, or \"*\"")
+			}
+		}
+		validateLimits(bad, key, mw.PluginLimits)
+		validateGrants(bad, key, mw.Grants)
+	}
+	for i, r := range c.Routes {
+		key := fmt.Sprintf("routes[%d]", i)
+		if !slices.Contains(routeMethods, strings.ToUpper(r.Method)) {
+			bad(key+".method", r.Method, "expected one of %s", strings.Join(routeMethods, ", "))
+		}
+		if !strings.HasPrefix(r.Path, "/") {
+			bad(key+".path", r.Path, "expected a path starting with \"/\" (httprouter syntax, e.g. \"/hello/:name\")")
+		}
+		if r.Module == "" {
+			bad(key+".module", "", "expected the path of a .wasm file")
+		}
+		for _, name := range r.Middleware {
+			if !mwNames[name] {
+				bad(key+".middleware", name, "no [[middleware]] entry has this name")
+			}
+		}
+		validateLimits(bad, key, r.PluginLimits)
+		validateGrants(bad, key, r.Grants)
+	}
+	return errors.Join(errs...)
+}
+
+func validateLimits(bad func(string, any, string, ...any), key string, l PluginLimits) {
+	if l.Timeout < 0 {
+		bad(key+".timeout", l.Timeout, "expected a positive duration")
+	}
+	if l.MemoryLimit < 0 || (l.MemoryLimit > 0 && l.MemoryLimit < 64<<10) {
+		bad(key+".memory_limit", l.MemoryLimit, "expected at least 64KiB")
+	}
+	if l.MinInstances < 0 || l.MaxInstances < 0 || (l.MaxInstances > 0 && l.MinInstances > l.MaxInstances) {
+		bad(key+".max_instances", l.MaxInstances, "expected 0 <= min_instances <= max_instances")
+	}
+}
+
+func validateGrants(bad func(string, any, string, ...any), key string, g Grants) {
+	for _, m := range g.Mounts {
+		parts := strings.Split(m, ":")
+		if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || !strings.HasPrefix(parts[1], "/") ||
+			(len(parts) == 3 && parts[2] != "ro" && parts[2] != "rw") {
+			bad(key+".mounts", m, "expected \"host_dir:/guest_dir\" with an optional \":ro\" or \":rw\"")
+		}
+	}
+}
+
+// SplitModel splits "provider/model" ("echo" alone is allowed).
+func SplitModel(ref string) (provider, model string, err error) {
+	if ref == "echo" {
+		return "echo", "echo", nil
+	}
+	provider, model, ok := strings.Cut(ref, "/")
+	if !ok || provider == "" || model == "" {
+		return "", "", fmt.Errorf("expected \"provider/model\" such as \"openai/gpt-4o-mini\" or \"azure/<deployment>\", or \"echo\"")
+	}
+	return provider, model, nil
+}
+
+// DefaultAgentID returns the agent that serves /agent/*: the one marked
+// default, else the first declared in the file, else the first by name.
+func (c *Config) DefaultAgentID() string {
+	ids := make([]string, 0, len(c.Agents))
+	for id, a := range c.Agents {
+		if a.Default {
+			return id
+		}
+		ids = append(ids, id)
+	}
+	for _, id := range c.AgentOrder {
+		if _, ok := c.Agents[id]; ok {
+			return id
+		}
+	}
+	sort.Strings(ids)
+	if len(ids) == 0 {
+		return ""
+	}
+	return ids[0]
+}
+
+func quote(v any) string {
+	switch x := v.(type) {
+	case string:
+		return fmt.Sprintf("%q", x)
+	case Secret:
+		return fmt.Sprintf("%q", x.String())
+	case []string:
+		return fmt.Sprintf("%q", x)
+	case fmt.Stringer:
+		return fmt.Sprintf("%q", x.String())
+	}
+	return fmt.Sprint(v)
+}
