@@ -1,0 +1,47 @@
+// Package llm talks to chat models: it owns the providers' wire formats and
+// gives the rest of the server one small interface, [Model], with a whole
+// reply ([Model.Generate]) and a streamed one ([Model.Stream]).
+//
+// # Providers
+//
+//   - [OpenAI] speaks OpenAI chat completions (POST {base}/chat/completions,
+//     "Authorization: Bearer"), which also covers Ollama, vLLM, LM Studio,
+//     OpenRouter, Groq and other compatible servers through
+//     [OpenAIConfig].BaseURL.
+//   - [Azure] speaks Azure OpenAI: the same body without a model field, sent
+//     to /openai/deployments/{deployment}/chat/completions?api-version=…
+//     with an "api-key" header.
+//   - [Echo] is a deterministic offline model for development and tests. It
+//     is not a real model and must be labeled as such wherever it appears.
+//
+// [ParseModelRef] splits a reference such as "azure/gpt-4o-mini" into a
+// provider and a model; mapping the provider to a configured [Model] is the
+// caller's job.
+//
+// # Streams
+//
+// A streamed reply arrives as server-sent events. Each piece is handed to the
+// caller as a [Delta] as soon as it is read; tool-call argument fragments are
+// assembled by index into [Response].ToolCalls, and the final usage chunk
+// fills [Response].Usage. Finish reasons use Mastra's spelling
+// ([FinishStop], [FinishToolCalls], …).
+//
+// # Errors, retries and timeouts
+//
+// A non-2xx answer, or an error object inside a stream, is a [*StatusError]
+// with a short message that never holds the API key. Connection errors, 408,
+// 409, 429 and 5xx are retried with a doubling backoff or the provider's
+// Retry-After, but only before any of the reply has been read, so a caller
+// never sees a token twice. When the retries run out, the error matches
+// [ErrUnavailable] (callers answer 503).
+//
+// The configured Timeout bounds the wait for the response headers and any
+// stall between two reads of the body; when it fires, the error matches
+// context.DeadlineExceeded (callers answer 504). Cancelling ctx cancels the
+// upstream request.
+//
+// # Imports
+//
+// This package imports only the standard library and nothing from host/:
+// turning stored messages into [Message] values is the agent's job.
+package llm
