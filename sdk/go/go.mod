@@ -1,0 +1,3 @@
+module github.com/mastra-server/mastra-server/sdk/go
+
+go 1.24
