@@ -1,0 +1,77 @@
+package memory
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+)
+
+// Content is Mastra's v2 message content (MastraMessageContentV2). Only the
+// fields this server reads and writes are typed; stored JSON is returned to
+// clients as it is, so other fields survive.
+type Content struct {
+	Format          int               `json:"format"`
+	Parts           []Part            `json:"parts"`
+	Content         string            `json:"content,omitempty"`
+	Metadata        map[string]any    `json:"metadata,omitempty"`
+	ToolInvocations []*ToolInvocation `json:"toolInvocations,omitempty"`
+}
+
+// Part is one element of Content.Parts.
+type Part struct {
+	Type           string          `json:"type"` // text, tool-invocation, step-start, reasoning, …
+	Text           string          `json:"text,omitempty"`
+	ToolInvocation *ToolInvocation `json:"toolInvocation,omitempty"`
+	Model          string          `json:"model,omitempty"` // on step-start
+	CreatedAt      int64           `json:"createdAt,omitempty"`
+}
+
+// ToolInvocation is a tool call and, once it ran, its result.
+type ToolInvocation struct {
+	State      string          `json:"state"` // call, partial-call or result
+	ToolCallID string          `json:"toolCallId"`
+	ToolName   string          `json:"toolName"`
+	Args       json.RawMessage `json:"args"`
+	Result     json.RawMessage `json:"result,omitempty"`
+	Step       *int            `json:"step,omitempty"`
+}
+
+// TextContent is the v2 content of a plain text message.
+func TextContent(text string, at time.Time) json.RawMessage {
+	c := Content{
+		Format:  2,
+		Parts:   []Part{{Type: "text", Text: text, CreatedAt: at.UnixMilli()}},
+		Content: text,
+	}
+	b, _ := json.Marshal(c) // only plain types: cannot fail
+	return b
+}
+
+// ParseContent decodes stored content. Content that is a bare JSON string
+// (Mastra v1 rows) becomes one text part.
+func ParseContent(raw json.RawMessage) (Content, error) {
+	var c Content
+	if len(raw) > 0 && raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return c, err
+		}
+		return Content{Format: 2, Parts: []Part{{Type: "text", Text: s}}, Content: s}, nil
+	}
+	err := json.Unmarshal(raw, &c)
+	return c, err
+}
+
+// Text returns the message text: the text parts joined, or the content field.
+func (c Content) Text() string {
+	var b strings.Builder
+	for _, p := range c.Parts {
+		if p.Type == "text" {
+			b.WriteString(p.Text)
+		}
+	}
+	if b.Len() == 0 {
+		return c.Content
+	}
+	return b.String()
+}

@@ -1,0 +1,15 @@
+// Package memory keeps conversation threads and their messages, in Postgres
+// or in an embedded SQLite file, through one Store used by every handler.
+//
+// The tables and columns are those of Mastra's @mastra/pg store
+// (mastra_threads, mastra_messages, mastra_resources): a database a Mastra
+// server wrote can be opened here, and Mastra can read what this package
+// writes. Message content is stored as Mastra's v2 JSON text with type 'v2'.
+//
+// The store hands out Thread and Message values, never Bun types. Every
+// read of a thread takes the resource (tenant) first, so another resource's
+// thread is simply not found. History reads use the (thread_id, createdAt)
+// index with a LIMIT, so their cost does not grow with the thread.
+//
+// This package imports nothing from the rest of host/.
+package memory

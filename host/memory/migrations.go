@@ -1,0 +1,186 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
+	"github.com/uptrace/bun/migrate"
+)
+
+// Migrations are ordered and append-only: add new ones at the end of the
+// list and never edit one that has shipped. Each runs in one transaction.
+// Every statement tolerates tables that a Mastra server already created
+// (IF NOT EXISTS), so an existing Mastra database is used as it is.
+var schemaMigrations = []struct {
+	name, comment string
+	postgres      []string
+	sqlite        []string
+}{
+	{
+		name:    "20261122000001",
+		comment: "mastra_memory_tables",
+		postgres: []string{
+			`CREATE TABLE IF NOT EXISTS mastra_threads (
+				id text NOT NULL PRIMARY KEY,
+				"resourceId" text NOT NULL,
+				title text NOT NULL,
+				metadata jsonb,
+				"createdAt" timestamp without time zone NOT NULL,
+				"updatedAt" timestamp without time zone NOT NULL,
+				"createdAtZ" timestamp with time zone DEFAULT now(),
+				"updatedAtZ" timestamp with time zone DEFAULT now())`,
+			`CREATE INDEX IF NOT EXISTS mastra_threads_resourceid_createdat_idx ON mastra_threads ("resourceId", "createdAt" DESC)`,
+			`CREATE TABLE IF NOT EXISTS mastra_messages (
+				id text NOT NULL PRIMARY KEY,
+				thread_id text NOT NULL,
+				content text NOT NULL,
+				role text NOT NULL,
+				type text NOT NULL,
+				"createdAt" timestamp without time zone NOT NULL,
+				"resourceId" text,
+				"createdAtZ" timestamp with time zone DEFAULT now())`,
+			`CREATE INDEX IF NOT EXISTS mastra_messages_thread_id_createdat_idx ON mastra_messages (thread_id, "createdAt" DESC)`,
+			`CREATE TABLE IF NOT EXISTS mastra_resources (
+				id text NOT NULL PRIMARY KEY,
+				"workingMemory" text,
+				metadata jsonb,
+				"createdAt" timestamp without time zone NOT NULL,
+				"updatedAt" timestamp without time zone NOT NULL,
+				"createdAtZ" timestamp with time zone DEFAULT now(),
+				"updatedAtZ" timestamp with time zone DEFAULT now())`,
+		},
+		sqlite: []string{
+			`CREATE TABLE IF NOT EXISTS mastra_threads (
+				id TEXT NOT NULL PRIMARY KEY,
+				"resourceId" TEXT NOT NULL,
+				title TEXT NOT NULL,
+				metadata TEXT,
+				"createdAt" TIMESTAMP NOT NULL,
+				"updatedAt" TIMESTAMP NOT NULL,
+				"createdAtZ" TIMESTAMP,
+				"updatedAtZ" TIMESTAMP)`,
+			`CREATE INDEX IF NOT EXISTS mastra_threads_resourceid_createdat_idx ON mastra_threads ("resourceId", "createdAt" DESC)`,
+			`CREATE TABLE IF NOT EXISTS mastra_messages (
+				id TEXT NOT NULL PRIMARY KEY,
+				thread_id TEXT NOT NULL,
+				content TEXT NOT NULL,
+				role TEXT NOT NULL,
+				type TEXT NOT NULL,
+				"createdAt" TIMESTAMP NOT NULL,
+				"resourceId" TEXT,
+				"createdAtZ" TIMESTAMP)`,
+			`CREATE INDEX IF NOT EXISTS mastra_messages_thread_id_createdat_idx ON mastra_messages (thread_id, "createdAt" DESC)`,
+			`CREATE TABLE IF NOT EXISTS mastra_resources (
+				id TEXT NOT NULL PRIMARY KEY,
+				"workingMemory" TEXT,
+				metadata TEXT,
+				"createdAt" TIMESTAMP NOT NULL,
+				"updatedAt" TIMESTAMP NOT NULL,
+				"createdAtZ" TIMESTAMP,
+				"updatedAtZ" TIMESTAMP)`,
+		},
+	},
+	{
+		name:    "20261122000002",
+		comment: "plugin_kv",
+		postgres: []string{
+			`CREATE TABLE IF NOT EXISTS mastra_server_plugin_kv (
+				namespace text NOT NULL,
+				key text NOT NULL,
+				value bytea NOT NULL,
+				expires_at timestamp with time zone,
+				PRIMARY KEY (namespace, key))`,
+		},
+		sqlite: []string{
+			`CREATE TABLE IF NOT EXISTS mastra_server_plugin_kv (
+				namespace TEXT NOT NULL,
+				key TEXT NOT NULL,
+				value BLOB NOT NULL,
+				expires_at TIMESTAMP,
+				PRIMARY KEY (namespace, key))`,
+		},
+	},
+}
+
+const (
+	migrationsTable = "mastra_server_migrations"
+	locksTable      = "mastra_server_migration_locks"
+	// advisoryLockID serialises migrations of several instances starting at
+	// once against one Postgres ("mastra-server" as a number).
+	advisoryLockID = 0x6d617374726173
+)
+
+func (s *Store) migrator() *migrate.Migrator {
+	ms := migrate.NewMigrations()
+	for _, m := range schemaMigrations {
+		stmts := m.sqlite
+		if s.db.Dialect().Name() == dialect.PG {
+			stmts = m.postgres
+		}
+		ms.Add(migrate.Migration{
+			Name:    m.name,
+			Comment: m.comment,
+			Up: func(ctx context.Context, mg *migrate.Migrator, _ *migrate.Migration) error {
+				return mg.DB().RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+					for _, q := range stmts {
+						if _, err := tx.ExecContext(ctx, q); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+			},
+		})
+	}
+	return migrate.NewMigrator(s.db, ms,
+		migrate.WithTableName(migrationsTable),
+		migrate.WithLocksTableName(locksTable),
+		migrate.WithMarkAppliedOnSuccess(true))
+}
+
+// Migrate applies pending schema migrations and returns their names.
+func (s *Store) Migrate(ctx context.Context) ([]string, error) {
+	if s.db.Dialect().Name() == dialect.PG {
+		conn, err := s.db.Conn(ctx)
+		if err != nil {
+			return nil, classify(fmt.Errorf("memory: migrate: %w", err))
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(?)", advisoryLockID); err != nil {
+			return nil, classify(fmt.Errorf("memory: migrate: lock: %w", err))
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(?)", advisoryLockID)
+	}
+	m := s.migrator()
+	if err := m.Init(ctx); err != nil {
+		return nil, classify(fmt.Errorf("memory: migrate: init: %w", err))
+	}
+	group, err := m.Migrate(ctx)
+	if err != nil {
+		return nil, classify(fmt.Errorf("memory: migrate: %w", err))
+	}
+	var names []string
+	for _, mg := range group.Migrations {
+		names = append(names, mg.String())
+	}
+	return names, nil
+}
+
+// PendingMigrations lists migrations not yet applied.
+func (s *Store) PendingMigrations(ctx context.Context) ([]string, error) {
+	m := s.migrator()
+	if err := m.Init(ctx); err != nil {
+		return nil, classify(fmt.Errorf("memory: migrate: init: %w", err))
+	}
+	all, err := m.MigrationsWithStatus(ctx)
+	if err != nil {
+		return nil, classify(fmt.Errorf("memory: migrate: status: %w", err))
+	}
+	var names []string
+	for _, mg := range all.Unapplied() {
+		names = append(names, mg.String())
+	}
+	return names, nil
+}

@@ -1,0 +1,452 @@
+package memory
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"github.com/uptrace/bun/driver/sqliteshim"
+)
+
+// Options say which database to open.
+type Options struct {
+	// DatabaseURL is a postgres:// URL; empty selects SQLite at SQLitePath.
+	DatabaseURL  string
+	SQLitePath   string
+	MaxOpenConns int
+}
+
+// Store is the thread and message store. It is safe for concurrent use.
+type Store struct {
+	db   *bun.DB
+	kind string
+}
+
+// Open connects to the database. It does not create tables: call Migrate.
+// Open does not fail when Postgres is unreachable; Ping reports that.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	if opts.MaxOpenConns <= 0 {
+		opts.MaxOpenConns = 10
+	}
+	if opts.DatabaseURL != "" {
+		cc, err := pgx.ParseConfig(opts.DatabaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("memory: parse database url: %w", redactURLError(err))
+		}
+		// Bun inlines arguments into the SQL text, so every statement is
+		// new to the server: preparing and caching them would only cost an
+		// extra round trip each. The simple protocol also suits PgBouncer.
+		cc.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+		sqldb := stdlib.OpenDB(*cc)
+		sqldb.SetMaxOpenConns(opts.MaxOpenConns)
+		sqldb.SetMaxIdleConns(opts.MaxOpenConns)
+		sqldb.SetConnMaxIdleTime(5 * time.Minute)
+		return &Store{db: bun.NewDB(sqldb, pgdialect.New()), kind: "postgres"}, nil
+	}
+	if opts.SQLitePath == "" {
+		return nil, errors.New("memory: no database url and no sqlite path")
+	}
+	if dir := filepath.Dir(opts.SQLitePath); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("memory: create sqlite directory: %w", err)
+		}
+	}
+	// WAL lets readers run beside the writer; immediate transactions take
+	// the write lock up front so concurrent turns wait (busy_timeout)
+	// instead of failing with SQLITE_BUSY half-way.
+	dsn := "file:" + url.PathEscape(opts.SQLitePath) +
+		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	sqldb, err := sql.Open(sqliteshim.ShimName, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("memory: open sqlite %s: %w", opts.SQLitePath, err)
+	}
+	sqldb.SetMaxOpenConns(opts.MaxOpenConns)
+	sqldb.SetMaxIdleConns(opts.MaxOpenConns)
+	return &Store{db: bun.NewDB(sqldb, sqlitedialect.New()), kind: "sqlite"}, nil
+}
+
+// Kind is "postgres" or "sqlite".
+func (s *Store) Kind() string { return s.kind }
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return classify(fmt.Errorf("memory: ping: %w", err))
+	}
+	var one int
+	if err := s.db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return classify(fmt.Errorf("memory: ping: %w", err))
+	}
+	return nil
+}
+
+// CreateThread stores a new thread. It fails with ErrConflict when the id is
+// taken. Zero timestamps are set to now.
+func (s *Store) CreateThread(ctx context.Context, t Thread) (Thread, error) {
+	now := time.Now().UTC()
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = now
+	}
+	if t.UpdatedAt.IsZero() {
+		t.UpdatedAt = t.CreatedAt
+	}
+	res, err := s.db.NewInsert().Model(newThreadRow(t)).On("CONFLICT (id) DO NOTHING").Exec(ctx)
+	if err != nil {
+		return Thread{}, classify(fmt.Errorf("memory: create thread %s: %w", t.ID, err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return Thread{}, ErrConflict
+	}
+	return s.Thread(ctx, t.ResourceID, t.ID)
+}
+
+// Thread returns a thread of resourceID. A thread of another resource is
+// ErrNotFound. An empty resourceID reads any resource's thread: only callers
+// that are not scoped to a tenant may pass it.
+func (s *Store) Thread(ctx context.Context, resourceID, threadID string) (Thread, error) {
+	row := new(threadRow)
+	q := s.db.NewSelect().Model(row).Where("id = ?", threadID)
+	if resourceID != "" {
+		q = q.Where(`"resourceId" = ?`, resourceID)
+	}
+	if err := q.Limit(int64(1)).Scan(ctx); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return Thread{}, ErrNotFound
+		}
+		return Thread{}, classify(fmt.Errorf("memory: load thread %s: %w", threadID, err))
+	}
+	return row.thread(), nil
+}
+
+// ThreadQuery selects a page of threads.
+type ThreadQuery struct {
+	ResourceID string // "" lists every resource's threads
+	Page       int    // from 0
+	PerPage    int    // 0 means 100; negative means all
+	OrderBy    string // createdAt (default) or updatedAt
+	Ascending  bool   // default newest first
+	// Metadata keeps threads whose metadata has these top-level values.
+	Metadata map[string]any
+}
+
+// ThreadPage is one page of threads.
+type ThreadPage struct {
+	Threads []Thread
+	Total   int
+	Page    int
+	PerPage int
+	HasMore bool
+}
+
+// ListThreads returns threads, newest first by default, with id as tiebreaker.
+func (s *Store) ListThreads(ctx context.Context, q ThreadQuery) (ThreadPage, error) {
+	if q.PerPage == 0 {
+		q.PerPage = 100
+	}
+	field := "createdAt"
+	if q.OrderBy == "updatedAt" {
+		field = "updatedAt"
+	}
+	dir := "DESC"
+	if q.Ascending {
+		dir = "ASC"
+	}
+	filter := func(sq *bun.SelectQuery) *bun.SelectQuery {
+		if q.ResourceID != "" {
+			sq = sq.Where(`"resourceId" = ?`, q.ResourceID)
+		}
+		for k, v := range q.Metadata {
+			sq = s.whereMetadata(sq, k, v)
+		}
+		return sq
+	}
+	total, err := filter(s.db.NewSelect().Model((*threadRow)(nil))).Count(ctx)
+	if err != nil {
+		return ThreadPage{}, classify(fmt.Errorf("memory: count threads: %w", err))
+	}
+	var rows []threadRow
+	sq := filter(s.db.NewSelect().Model(&rows)).
+		OrderExpr(fmt.Sprintf(`COALESCE("%sZ", "%s") %s, id %s`, field, field, dir, dir))
+	if q.PerPage > 0 {
+		sq = sq.Limit(int64(q.PerPage)).Offset(int64(q.Page * q.PerPage))
+	}
+	if err := sq.Scan(ctx); err != nil {
+		return ThreadPage{}, classify(fmt.Errorf("memory: list threads: %w", err))
+	}
+	page := ThreadPage{Threads: make([]Thread, len(rows)), Total: int(total), Page: q.Page, PerPage: q.PerPage}
+	for i := range rows {
+		page.Threads[i] = rows[i].thread()
+	}
+	page.HasMore = q.PerPage > 0 && int64((q.Page+1)*q.PerPage) < total
+	return page, nil
+}
+
+func (s *Store) whereMetadata(sq *bun.SelectQuery, key string, val any) *bun.SelectQuery {
+	if s.kind == "postgres" {
+		return sq.Where("metadata::jsonb @> ?::jsonb", jsonText(map[string]any{key: val}))
+	}
+	return sq.Where("json_extract(metadata, ?) = json_extract(?, '$.v')", "$."+jsonPathKey(key), jsonText(map[string]any{"v": val}))
+}
+
+// ThreadUpdate changes a thread. Nil fields are left alone; Metadata, when
+// set, replaces the old metadata (as Mastra does).
+type ThreadUpdate struct {
+	Title         *string
+	Metadata      map[string]any
+	ResourceID    *string
+	ClearMetadata bool
+}
+
+// UpdateThread changes a thread of resourceID and bumps its updatedAt.
+func (s *Store) UpdateThread(ctx context.Context, resourceID, threadID string, u ThreadUpdate) (Thread, error) {
+	var out Thread
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		t, err := threadIn(ctx, tx, resourceID, threadID)
+		if err != nil {
+			return err
+		}
+		if u.Title != nil {
+			t.Title = *u.Title
+		}
+		if u.Metadata != nil || u.ClearMetadata {
+			t.Metadata = u.Metadata
+		}
+		if u.ResourceID != nil && *u.ResourceID != "" {
+			t.ResourceID = *u.ResourceID
+		}
+		t.UpdatedAt = time.Now().UTC()
+		row := newThreadRow(t)
+		_, err = tx.NewUpdate().Model(row).
+			Column("title", "metadata", "resourceId", "updatedAt", "updatedAtZ").
+			WherePK().Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("memory: update thread %s: %w", threadID, err)
+		}
+		out = t
+		return nil
+	})
+	return out, classify(err)
+}
+
+// DeleteThread deletes a thread of resourceID and its messages.
+func (s *Store) DeleteThread(ctx context.Context, resourceID, threadID string) error {
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := threadIn(ctx, tx, resourceID, threadID); err != nil {
+			return err
+		}
+		if _, err := tx.NewDelete().Model((*messageRow)(nil)).Where("thread_id = ?", threadID).Exec(ctx); err != nil {
+			return fmt.Errorf("memory: delete messages of %s: %w", threadID, err)
+		}
+		if _, err := tx.NewDelete().Model((*threadRow)(nil)).Where("id = ?", threadID).Exec(ctx); err != nil {
+			return fmt.Errorf("memory: delete thread %s: %w", threadID, err)
+		}
+		return nil
+	})
+	return classify(err)
+}
+
+func threadIn(ctx context.Context, db bun.IDB, resourceID, threadID string) (Thread, error) {
+	row := new(threadRow)
+	q := db.NewSelect().Model(row).Where("id = ?", threadID)
+	if resourceID != "" {
+		q = q.Where(`"resourceId" = ?`, resourceID)
+	}
+	if err := q.Limit(int64(1)).Scan(ctx); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return Thread{}, ErrNotFound
+		}
+		return Thread{}, fmt.Errorf("memory: load thread %s: %w", threadID, err)
+	}
+	return row.thread(), nil
+}
+
+// Turn is what one completed agent turn saves.
+type Turn struct {
+	// Thread is created when it does not exist yet. When it exists it must
+	// belong to Thread.ResourceID, or AppendTurn fails with ErrNotFound.
+	Thread   Thread
+	Messages []Message
+}
+
+// AppendTurn saves a turn's messages in one transaction, creating the
+// thread when needed and bumping its updatedAt. Either all of it is saved
+// or nothing is. Messages without an id, thread or resource get the turn's.
+func (s *Store) AppendTurn(ctx context.Context, turn Turn) error {
+	now := time.Now().UTC()
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		t := turn.Thread
+		if t.CreatedAt.IsZero() {
+			t.CreatedAt = now
+		}
+		t.UpdatedAt = now
+		res, err := tx.NewInsert().Model(newThreadRow(t)).On("CONFLICT (id) DO NOTHING").Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("memory: create thread %s: %w", t.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			existing, err := threadIn(ctx, tx, t.ResourceID, t.ID)
+			if err != nil {
+				return err // another resource's thread: not found
+			}
+			_, err = tx.NewUpdate().Model((*threadRow)(nil)).
+				Set(`"updatedAt" = ?`, now).Set(`"updatedAtZ" = ?`, now).
+				Where("id = ?", existing.ID).Exec(ctx)
+			if err != nil {
+				return fmt.Errorf("memory: touch thread %s: %w", t.ID, err)
+			}
+		}
+		if len(turn.Messages) == 0 {
+			return nil
+		}
+		rows := make([]*messageRow, len(turn.Messages))
+		for i, m := range turn.Messages {
+			if m.ThreadID == "" {
+				m.ThreadID = t.ID
+			}
+			if m.ResourceID == "" {
+				m.ResourceID = t.ResourceID
+			}
+			if m.CreatedAt.IsZero() {
+				m.CreatedAt = now
+			}
+			if m.ID == "" {
+				return errors.New("memory: message without id")
+			}
+			rows[i] = newMessageRow(m)
+		}
+		if _, err := tx.NewInsert().Model(&rows).Exec(ctx); err != nil {
+			return fmt.Errorf("memory: save messages of %s: %w", t.ID, err)
+		}
+		return nil
+	})
+	return classify(err)
+}
+
+// LastMessages returns the last n messages of a thread, oldest first. It
+// reads them through the (thread_id, createdAt) index with a LIMIT, so its
+// cost does not depend on the thread's length.
+func (s *Store) LastMessages(ctx context.Context, threadID string, n int) ([]Message, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	var rows []messageRow
+	err := s.db.NewSelect().Model(&rows).
+		Where("thread_id = ?", threadID).
+		OrderExpr(`"createdAt" DESC, id DESC`).
+		Limit(int64(n)).Scan(ctx)
+	if err != nil {
+		return nil, classify(fmt.Errorf("memory: last messages of %s: %w", threadID, err))
+	}
+	out := make([]Message, len(rows))
+	for i := range rows {
+		out[len(rows)-1-i] = rows[i].message()
+	}
+	return out, nil
+}
+
+// MessageQuery selects a page of one thread's messages.
+type MessageQuery struct {
+	ThreadID   string
+	ResourceID string // the thread must belong to it; "" for unscoped callers
+	Page       int
+	PerPage    int // 0 means 40; negative means all
+	Descending bool
+}
+
+// MessagePage is one page of messages.
+type MessagePage struct {
+	Messages []Message
+	Total    int
+	Page     int
+	PerPage  int
+	HasMore  bool
+}
+
+// ListMessages returns a thread's messages, oldest first by default. It
+// fails with ErrNotFound when the thread does not belong to the resource.
+func (s *Store) ListMessages(ctx context.Context, q MessageQuery) (MessagePage, error) {
+	if q.PerPage == 0 {
+		q.PerPage = 40
+	}
+	if _, err := s.Thread(ctx, q.ResourceID, q.ThreadID); err != nil {
+		return MessagePage{}, err
+	}
+	total, err := s.db.NewSelect().Model((*messageRow)(nil)).Where("thread_id = ?", q.ThreadID).Count(ctx)
+	if err != nil {
+		return MessagePage{}, classify(fmt.Errorf("memory: count messages of %s: %w", q.ThreadID, err))
+	}
+	dir := "ASC"
+	if q.Descending {
+		dir = "DESC"
+	}
+	var rows []messageRow
+	sq := s.db.NewSelect().Model(&rows).Where("thread_id = ?", q.ThreadID).
+		OrderExpr(fmt.Sprintf(`"createdAt" %s, id %s`, dir, dir))
+	if q.PerPage > 0 {
+		sq = sq.Limit(int64(q.PerPage)).Offset(int64(q.Page * q.PerPage))
+	}
+	if err := sq.Scan(ctx); err != nil {
+		return MessagePage{}, classify(fmt.Errorf("memory: list messages of %s: %w", q.ThreadID, err))
+	}
+	page := MessagePage{Messages: make([]Message, len(rows)), Total: int(total), Page: q.Page, PerPage: q.PerPage}
+	for i := range rows {
+		page.Messages[i] = rows[i].message()
+	}
+	page.HasMore = q.PerPage > 0 && int64((q.Page+1)*q.PerPage) < total
+	return page, nil
+}
+
+// classify marks errors that mean "the database cannot be reached" with
+// ErrUnavailable, so the HTTP layer answers 503 rather than 500.
+func classify(err error) error {
+	if err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var (
+		connectErr *pgconn.ConnectError
+		netErr     *net.OpError
+		pgErr      *pgconn.PgError
+	)
+	switch {
+	case errors.As(err, &connectErr), errors.As(err, &netErr),
+		errors.Is(err, driver.ErrBadConn), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, sql.ErrConnDone),
+		pgconn.SafeToRetry(err), pgconn.Timeout(err):
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	case errors.As(err, &pgErr) && (strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P")):
+		// connection exceptions and operator intervention (shutdown)
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	case strings.Contains(err.Error(), "conn closed"), strings.Contains(err.Error(), "database is closed"):
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return err
+}
+
+func redactURLError(err error) error {
+	// pgx parse errors may echo the connection string; keep only the gist.
+	msg := err.Error()
+	if i := strings.Index(msg, "postgres"); i >= 0 {
+		return errors.New("invalid connection string")
+	}
+	return err
+}

@@ -1,0 +1,380 @@
+package memory
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/mastra-server/mastra-server/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// eachStore runs fn against a fresh, migrated SQLite store and a fresh,
+// migrated Postgres store.
+func eachStore(t *testing.T, fn func(t *testing.T, s *Store)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) {
+		fn(t, openStore(t, Options{SQLitePath: filepath.Join(t.TempDir(), "m.db")}))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		fn(t, openStore(t, Options{DatabaseURL: pgtest.NewDatabase(t)}))
+	})
+}
+
+func openStore(t *testing.T, opts Options) *Store {
+	t.Helper()
+	ctx := context.Background()
+	s, err := Open(ctx, opts)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	return s
+}
+
+func userMsg(text string, at time.Time) Message {
+	return Message{ID: uuid.NewString(), Role: "user", Content: TextContent(text, at), CreatedAt: at}
+}
+
+func assistantMsg(text string, at time.Time) Message {
+	return Message{ID: uuid.NewString(), Role: "assistant", Content: TextContent(text, at), CreatedAt: at}
+}
+
+func textOf(t *testing.T, m Message) string {
+	t.Helper()
+	c, err := ParseContent(m.Content)
+	if err != nil {
+		t.Fatalf("ParseContent(%s): %v", m.Content, err)
+	}
+	return c.Text()
+}
+
+func TestThreadLifecycle(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		created, err := s.CreateThread(ctx, Thread{ID: "t1", ResourceID: "alice", Title: "Trip", Metadata: map[string]any{"topic": "travel"}})
+		if err != nil {
+			t.Fatalf("CreateThread: %v", err)
+		}
+		if created.CreatedAt.IsZero() || !created.CreatedAt.Equal(created.UpdatedAt) {
+			t.Errorf("timestamps = %v / %v; want equal and set", created.CreatedAt, created.UpdatedAt)
+		}
+		if _, err := s.CreateThread(ctx, Thread{ID: "t1", ResourceID: "bob"}); !errors.Is(err, ErrConflict) {
+			t.Errorf("second CreateThread err = %v; want ErrConflict", err)
+		}
+
+		got, err := s.Thread(ctx, "alice", "t1")
+		if err != nil || got.Title != "Trip" || got.Metadata["topic"] != "travel" {
+			t.Fatalf("Thread = %+v, %v; want title Trip with metadata", got, err)
+		}
+		if _, err := s.Thread(ctx, "bob", "t1"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Thread as bob err = %v; want ErrNotFound", err)
+		}
+		if _, err := s.Thread(ctx, "alice", "nope"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Thread(nope) err = %v; want ErrNotFound", err)
+		}
+
+		title := "Trip to Oslo"
+		time.Sleep(2 * time.Millisecond)
+		upd, err := s.UpdateThread(ctx, "alice", "t1", ThreadUpdate{Title: &title, Metadata: map[string]any{"k": "v"}})
+		if err != nil {
+			t.Fatalf("UpdateThread: %v", err)
+		}
+		if upd.Title != title || upd.Metadata["topic"] != nil || upd.Metadata["k"] != "v" || !upd.UpdatedAt.After(created.UpdatedAt) {
+			t.Errorf("updated = %+v; want new title, replaced metadata, later updatedAt", upd)
+		}
+		if _, err := s.UpdateThread(ctx, "bob", "t1", ThreadUpdate{Title: &title}); !errors.Is(err, ErrNotFound) {
+			t.Errorf("UpdateThread as bob err = %v; want ErrNotFound", err)
+		}
+
+		if err := s.AppendTurn(ctx, Turn{Thread: Thread{ID: "t1", ResourceID: "alice"}, Messages: []Message{userMsg("hi", time.Now())}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteThread(ctx, "bob", "t1"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("DeleteThread as bob err = %v; want ErrNotFound", err)
+		}
+		if err := s.DeleteThread(ctx, "alice", "t1"); err != nil {
+			t.Fatalf("DeleteThread: %v", err)
+		}
+		if _, err := s.Thread(ctx, "alice", "t1"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("after delete err = %v; want ErrNotFound", err)
+		}
+		if msgs, _ := s.LastMessages(ctx, "t1", 10); len(msgs) != 0 {
+			t.Errorf("after delete %d messages remain; want 0", len(msgs))
+		}
+	})
+}
+
+func TestListThreads(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		base := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+		for i := 0; i < 5; i++ {
+			at := base.Add(time.Duration(i) * time.Minute)
+			if _, err := s.CreateThread(ctx, Thread{ID: fmt.Sprintf("a%d", i), ResourceID: "alice", CreatedAt: at,
+				Metadata: map[string]any{"even": i%2 == 0}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.CreateThread(ctx, Thread{ID: "b0", ResourceID: "bob"}); err != nil {
+			t.Fatal(err)
+		}
+		page, err := s.ListThreads(ctx, ThreadQuery{ResourceID: "alice", PerPage: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ids := threadIDs(page.Threads); ids != "a4,a3" || page.Total != 5 || !page.HasMore {
+			t.Errorf("page 0 = %s total %d hasMore %v; want a4,a3 total 5 hasMore", ids, page.Total, page.HasMore)
+		}
+		page, _ = s.ListThreads(ctx, ThreadQuery{ResourceID: "alice", PerPage: 2, Page: 2})
+		if ids := threadIDs(page.Threads); ids != "a0" || page.HasMore {
+			t.Errorf("page 2 = %s hasMore %v; want a0, no more", ids, page.HasMore)
+		}
+		page, _ = s.ListThreads(ctx, ThreadQuery{ResourceID: "alice", Ascending: true, PerPage: -1})
+		if ids := threadIDs(page.Threads); ids != "a0,a1,a2,a3,a4" {
+			t.Errorf("ascending = %s; want a0..a4", ids)
+		}
+		page, _ = s.ListThreads(ctx, ThreadQuery{ResourceID: "alice", Metadata: map[string]any{"even": true}})
+		if ids := threadIDs(page.Threads); ids != "a4,a2,a0" {
+			t.Errorf("metadata filter = %s; want a4,a2,a0", ids)
+		}
+		page, _ = s.ListThreads(ctx, ThreadQuery{ResourceID: "carol"})
+		if len(page.Threads) != 0 || page.Total != 0 {
+			t.Errorf("carol's threads = %d; want none", len(page.Threads))
+		}
+		// Updating a thread moves it first when ordering by updatedAt.
+		if err := s.AppendTurn(ctx, Turn{Thread: Thread{ID: "a1", ResourceID: "alice"}, Messages: []Message{userMsg("x", time.Now())}}); err != nil {
+			t.Fatal(err)
+		}
+		page, _ = s.ListThreads(ctx, ThreadQuery{ResourceID: "alice", OrderBy: "updatedAt", PerPage: 1})
+		if ids := threadIDs(page.Threads); ids != "a1" {
+			t.Errorf("by updatedAt = %s; want a1", ids)
+		}
+	})
+}
+
+func threadIDs(ts []Thread) string {
+	s := ""
+	for i, t := range ts {
+		if i > 0 {
+			s += ","
+		}
+		s += t.ID
+	}
+	return s
+}
+
+func TestAppendTurnAndHistory(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		th := Thread{ID: "conv", ResourceID: "alice"}
+		base := time.Now().UTC().Add(-time.Hour)
+		for i := 0; i < 5; i++ {
+			at := base.Add(time.Duration(i) * time.Second)
+			err := s.AppendTurn(ctx, Turn{Thread: th, Messages: []Message{
+				userMsg(fmt.Sprintf("q%d", i), at), assistantMsg(fmt.Sprintf("a%d", i), at.Add(time.Millisecond)),
+			}})
+			if err != nil {
+				t.Fatalf("AppendTurn %d: %v", i, err)
+			}
+		}
+		last, err := s.LastMessages(ctx, "conv", 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, m := range last {
+			got = append(got, textOf(t, m))
+		}
+		if fmt.Sprint(got) != "[a3 q4 a4]" {
+			t.Errorf("LastMessages(3) = %v; want [a3 q4 a4] (oldest first)", got)
+		}
+		if last[0].ResourceID != "alice" || last[0].ThreadID != "conv" || last[0].Type != "v2" {
+			t.Errorf("message = %+v; want thread conv, resource alice, type v2", last[0])
+		}
+
+		page, err := s.ListMessages(ctx, MessageQuery{ThreadID: "conv", ResourceID: "alice", PerPage: 4, Page: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = nil
+		for _, m := range page.Messages {
+			got = append(got, textOf(t, m))
+		}
+		if fmt.Sprint(got) != "[q2 a2 q3 a3]" || page.Total != 10 || !page.HasMore {
+			t.Errorf("ListMessages page 1 = %v total %d more %v; want [q2 a2 q3 a3] 10 true", got, page.Total, page.HasMore)
+		}
+		if _, err := s.ListMessages(ctx, MessageQuery{ThreadID: "conv", ResourceID: "bob"}); !errors.Is(err, ErrNotFound) {
+			t.Errorf("ListMessages as bob err = %v; want ErrNotFound", err)
+		}
+
+		// Another resource cannot append to alice's thread, and nothing of
+		// the refused turn is written.
+		err = s.AppendTurn(ctx, Turn{Thread: Thread{ID: "conv", ResourceID: "mallory"}, Messages: []Message{userMsg("sneaky", time.Now())}})
+		if !errors.Is(err, ErrNotFound) {
+			t.Errorf("AppendTurn by mallory err = %v; want ErrNotFound", err)
+		}
+		// A turn that fails half-way (duplicate id on the 2nd message) saves nothing.
+		dup := last[0].ID
+		err = s.AppendTurn(ctx, Turn{Thread: Thread{ID: "fresh", ResourceID: "alice"}, Messages: []Message{
+			userMsg("first", time.Now()), {ID: dup, Role: "assistant", Content: TextContent("dup", time.Now())},
+		}})
+		if err == nil {
+			t.Fatal("AppendTurn with a duplicate message id succeeded; want an error")
+		}
+		if _, err := s.Thread(ctx, "alice", "fresh"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("thread of the failed turn exists (err %v); want nothing saved", err)
+		}
+		page, _ = s.ListMessages(ctx, MessageQuery{ThreadID: "conv", ResourceID: "alice", PerPage: -1})
+		if page.Total != 10 {
+			t.Errorf("conv has %d messages; want 10", page.Total)
+		}
+	})
+}
+
+func TestConcurrentTurnsOnOneThread(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		const n = 8
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				now := time.Now()
+				errs <- s.AppendTurn(ctx, Turn{Thread: Thread{ID: "busy", ResourceID: "alice"}, Messages: []Message{
+					userMsg(fmt.Sprintf("q%d", i), now), assistantMsg(fmt.Sprintf("a%d", i), now.Add(time.Millisecond)),
+				}})
+			}(i)
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Errorf("AppendTurn: %v", err)
+			}
+		}
+		page, err := s.ListMessages(ctx, MessageQuery{ThreadID: "busy", ResourceID: "alice", PerPage: -1})
+		if err != nil || page.Total != 2*n {
+			t.Errorf("messages = %d, %v; want %d", page.Total, err, 2*n)
+		}
+	})
+}
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		names, err := s.Migrate(context.Background())
+		if err != nil || len(names) != 0 {
+			t.Errorf("second Migrate = %v, %v; want nothing to do", names, err)
+		}
+		pending, err := s.PendingMigrations(context.Background())
+		if err != nil || len(pending) != 0 {
+			t.Errorf("PendingMigrations = %v, %v; want none", pending, err)
+		}
+	})
+}
+
+// A database that Mastra's @mastra/pg created and wrote is used as it is,
+// and what we write reads like Mastra's rows.
+func TestMastraDatabase(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t)
+	raw, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	fixture, err := os.ReadFile(filepath.Join("testdata", "mastra_pg_dump.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(string(fixture)); err != nil {
+		t.Fatalf("load Mastra fixture: %v", err)
+	}
+
+	s := openStore(t, Options{DatabaseURL: url}) // migrates over Mastra's tables
+	th, err := s.Thread(ctx, "pg-u1", "pg-t1")
+	if err != nil {
+		t.Fatalf("Thread(pg-t1): %v", err)
+	}
+	if th.Title != "" || th.Metadata != nil || th.CreatedAt.Format(time.RFC3339Nano) != "2026-11-22T10:36:00.27Z" {
+		t.Errorf("thread = %+v; want Mastra's row", th)
+	}
+	msgs, err := s.LastMessages(ctx, "pg-t1", 10)
+	if err != nil || len(msgs) != 2 {
+		t.Fatalf("LastMessages = %d, %v; want 2", len(msgs), err)
+	}
+	if got := textOf(t, msgs[0]); got != "what is the weather?" || msgs[0].Role != "user" {
+		t.Errorf("first = %s %q; want the user's question", msgs[0].Role, got)
+	}
+	c, _ := ParseContent(msgs[1].Content)
+	if c.Text() != "Hello world" || len(c.Parts) != 3 || c.Parts[0].ToolInvocation == nil ||
+		c.Parts[0].ToolInvocation.ToolName != "weather" || string(c.Parts[0].ToolInvocation.Result) != `{"city":"Paris","tempC":21}` {
+		t.Errorf("assistant content = %+v; want text and the weather tool invocation", c)
+	}
+	var stored map[string]any
+	_ = json.Unmarshal(msgs[1].Content, &stored)
+	if stored["metadata"] == nil {
+		t.Errorf("stored content lost Mastra's metadata: %s", msgs[1].Content)
+	}
+
+	// Write a turn and read the row the way Mastra's store would.
+	at := time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC)
+	if err := s.AppendTurn(ctx, Turn{Thread: Thread{ID: "pg-t1", ResourceID: "pg-u1"}, Messages: []Message{userMsg("and tomorrow?", at)}}); err != nil {
+		t.Fatal(err)
+	}
+	var typ, content, resource string
+	var createdAt, createdAtZ time.Time
+	err = raw.QueryRow(`SELECT type, content, "resourceId", "createdAt", "createdAtZ" FROM mastra_messages WHERE thread_id='pg-t1' ORDER BY "createdAt" DESC LIMIT 1`).
+		Scan(&typ, &content, &resource, &createdAt, &createdAtZ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if typ != "v2" || resource != "pg-u1" || !createdAt.Equal(at) || !createdAtZ.Equal(at) {
+		t.Errorf("row = %s %s %v %v; want v2 pg-u1 at %v in both columns", typ, resource, createdAt, createdAtZ, at)
+	}
+	var v2 struct {
+		Format int `json:"format"`
+		Parts  []struct {
+			Type, Text string
+		} `json:"parts"`
+		Content string `json:"content"`
+	}
+	if err := json.Unmarshal([]byte(content), &v2); err != nil || v2.Format != 2 || v2.Content != "and tomorrow?" ||
+		len(v2.Parts) != 1 || v2.Parts[0].Type != "text" {
+		t.Errorf("content = %s; want Mastra v2 JSON", content)
+	}
+	var updated time.Time
+	_ = raw.QueryRow(`SELECT "updatedAtZ" FROM mastra_threads WHERE id='pg-t1'`).Scan(&updated)
+	if !updated.After(th.UpdatedAt) {
+		t.Errorf("thread updatedAtZ = %v; want bumped after %v", updated, th.UpdatedAt)
+	}
+}
+
+func TestUnreachableDatabase(t *testing.T) {
+	dir := t.TempDir() // no server listens here
+	s, err := Open(context.Background(), Options{DatabaseURL: "postgres://postgres@/x?host=" + dir + "&port=5&sslmode=disable&connect_timeout=2"})
+	if err != nil {
+		t.Fatalf("Open: %v (Open must not need the server)", err)
+	}
+	defer s.Close()
+	if err := s.Ping(context.Background()); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Ping err = %v; want ErrUnavailable", err)
+	}
+	if _, err := s.Thread(context.Background(), "a", "b"); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Thread err = %v; want ErrUnavailable", err)
+	}
+}
