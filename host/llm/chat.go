@@ -77,11 +77,9 @@ func (c *chatClient) apply(rc retryConfig) {
 	if c.client == nil {
 		c.client = &http.Client{} // no Client.Timeout: it would cut streams
 	}
-	switch {
-	case rc.timeout == 0:
+	c.timeout = rc.timeout // negative: none
+	if c.timeout == 0 {
 		c.timeout = DefaultTimeout
-	default:
-		c.timeout = rc.timeout
 	}
 	switch {
 	case rc.maxRetries == 0:

@@ -98,19 +98,23 @@ type wireResponse struct {
 }
 
 type wireChunk struct {
-	ID      string `json:"id"`
-	Model   string `json:"model"`
-	Choices []struct {
-		Index int `json:"index"`
-		Delta struct {
-			Content   *string        `json:"content"`
-			Refusal   *string        `json:"refusal"`
-			ToolCalls []wireToolCall `json:"tool_calls"`
-		} `json:"delta"`
-		FinishReason *string `json:"finish_reason"`
-	} `json:"choices"`
-	Usage *wireUsage `json:"usage"`
-	Error *wireError `json:"error"`
+	ID      string            `json:"id"`
+	Model   string            `json:"model"`
+	Choices []wireChunkChoice `json:"choices"` // empty in the final usage chunk
+	Usage   *wireUsage        `json:"usage"`
+	Error   *wireError        `json:"error"`
+}
+
+type wireChunkChoice struct {
+	Index        int       `json:"index"`
+	Delta        wireDelta `json:"delta"`
+	FinishReason *string   `json:"finish_reason"`
+}
+
+type wireDelta struct {
+	Content   *string        `json:"content"`
+	Refusal   *string        `json:"refusal"`
+	ToolCalls []wireToolCall `json:"tool_calls"`
 }
 
 // emptyObjectSchema is sent for a tool without a parameters schema; OpenAI
