@@ -30,7 +30,7 @@ for arg in "$@"; do
   case "$arg" in
     -f|--force) force=1 ;;
     --clean) clean=1 ;;
-    -h|--help) sed -n '2,19p' "$SELF" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$SELF" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "build-plugins: unknown option $arg" >&2; exit 2 ;;
     *) explicit=1; targets+=("$(cd "$arg" 2>/dev/null && pwd || echo "$arg")") ;;
   esac
