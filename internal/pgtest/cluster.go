@@ -92,9 +92,9 @@ func (c *Cluster) Start() error {
 	return nil
 }
 
-// Stop stops the cluster at once (in-flight queries are cut).
+// Stop stops the cluster, disconnecting clients (in-flight queries are cut).
 func (c *Cluster) Stop() error {
-	if out, err := c.run("pg_ctl", "-D", c.dataDir(), "-w", "-m", "immediate", "stop"); err != nil {
+	if out, err := c.run("pg_ctl", "-D", c.dataDir(), "-w", "-m", "fast", "stop"); err != nil {
 		return fmt.Errorf("pgtest: pg_ctl stop: %w\n%s", err, out)
 	}
 	return nil

@@ -1,0 +1,128 @@
+// Command mastra-server is a standalone agent API server: agents answer over
+// HTTP (whole or streamed as Server-Sent Events), conversation threads are
+// kept in Postgres or an embedded SQLite file, and Wasm plugins add routes
+// and middleware.
+//
+// Usage:
+//
+//	mastra-server [serve] [--config mastra.toml]   run the server (default)
+//	mastra-server migrate [--config …]             apply database migrations and exit
+//	mastra-server config [--config …]              print the effective configuration, secrets redacted
+//	mastra-server validate [--config …]            check the configuration and plugins, then exit
+//	mastra-server version
+//
+// Exit codes: 0 success, 1 runtime failure, 2 bad usage or configuration.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/mastra-server/mastra-server/config"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// exitError carries an exit code.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageErr(err error) error { return &exitError{code: 2, err: err} }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Environ(), os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		code := 1
+		var ee *exitError
+		if errors.As(err, &ee) {
+			code = ee.code
+		}
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "mastra-server:", strings.ReplaceAll(err.Error(), "\n", "\nmastra-server: "))
+		} else {
+			code = 0
+		}
+		os.Exit(code)
+	}
+}
+
+// run executes one subcommand. It is main without the process: tests call it.
+func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	fs := flag.NewFlagSet("mastra-server "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "configuration file (default ./mastra.toml when present)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageErr(err)
+	}
+	if fs.NArg() > 0 {
+		return usageErr(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
+	}
+	if cmd == "version" {
+		fmt.Fprintln(stdout, "mastra-server", version)
+		return nil
+	}
+	cfg, err := loadConfig(*configPath, environ)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log, stderr)
+	switch cmd {
+	case "serve":
+		return serve(ctx, cfg, log, nil)
+	case "migrate":
+		return migrate(ctx, cfg, log)
+	case "config":
+		return printConfig(cfg, stdout)
+	case "validate":
+		return validate(ctx, cfg, log, stdout)
+	}
+	return usageErr(fmt.Errorf("unknown command %q (serve, migrate, config, validate, version)", cmd))
+}
+
+func loadConfig(path string, environ []string) (*config.Config, error) {
+	cfg, err := config.Load(path, environ)
+	if err != nil {
+		return nil, usageErr(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		where := cfg.File
+		if where == "" {
+			where = "defaults and environment"
+		}
+		return nil, usageErr(fmt.Errorf("invalid configuration (%s):\n%w", where, err))
+	}
+	return cfg, nil
+}
+
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

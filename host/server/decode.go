@@ -1,0 +1,92 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// decodeJSON reads a JSON object body of at most limit bytes into v. Wrong
+// content types are 415, oversize bodies 413, bad JSON 400 naming the field.
+func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	ct := r.Header.Get("Content-Type")
+	if mt, _, err := mime.ParseMediaType(ct); ct == "" || err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+		return &Error{Status: http.StatusUnsupportedMediaType, Message: "Content-Type must be application/json"}
+	}
+	if r.ContentLength > limit {
+		return &Error{Status: http.StatusRequestEntityTooLarge, Message: "Request body too large"}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return &Error{Status: http.StatusRequestEntityTooLarge, Message: "Request body too large", Err: err}
+		}
+		return &Error{Status: http.StatusBadRequest, Message: "Could not read request body", Err: err}
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return invalid("Invalid request body", "body", "expected a JSON object, got an empty body")
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			return invalid("Invalid request body", "body", fmt.Sprintf("malformed JSON at byte %d", se.Offset))
+		case errors.As(err, &te):
+			field := te.Field
+			if field == "" {
+				return invalid("Invalid request body", "body", "expected a JSON object")
+			}
+			return invalid("Invalid request body", field, fmt.Sprintf("expected %s, got %s", jsonKind(te.Type.Kind().String()), te.Value))
+		}
+		return invalid("Invalid request body", "body", "malformed JSON")
+	}
+	return nil
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "a string"
+	case "int", "int64", "int32", "float64":
+		return "a number"
+	case "bool":
+		return "a boolean"
+	case "slice":
+		return "an array"
+	case "map", "struct", "ptr":
+		return "an object"
+	}
+	return goKind
+}
+
+// pageParams reads page and perPage query parameters.
+func pageParams(r *http.Request, defPerPage, maxPerPage int) (page, perPage int, err error) {
+	q := r.URL.Query()
+	page, perPage = 0, defPerPage
+	if s := q.Get("page"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return 0, 0, invalid("Invalid query parameters", "page", "expected a non-negative integer")
+		}
+		page = n
+	}
+	if s := q.Get("perPage"); s != "" {
+		if s == "false" {
+			return page, -1, nil // Mastra's "all"
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxPerPage {
+			return 0, 0, invalid("Invalid query parameters", "perPage", fmt.Sprintf("expected an integer from 1 to %d", maxPerPage))
+		}
+		perPage = n
+	}
+	return page, perPage, nil
+}

@@ -1,0 +1,172 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+	"github.com/mastra-server/mastra-server/config"
+	"github.com/mastra-server/mastra-server/host/memory"
+)
+
+// Options is what New needs. Config and Store are required.
+type Options struct {
+	Config            config.Server
+	DefaultResourceID string
+	Store             *memory.Store
+	Logger            *slog.Logger
+	// Middleware runs, in order, before routing on matching paths.
+	Middleware []Middleware
+	// Routes are plugin routes, registered after the built-in ones.
+	Routes []Route
+}
+
+// Route is a plugin route. Method "ALL" registers every common method.
+type Route struct {
+	Name    string
+	Method  string
+	Path    string
+	Handler http.Handler
+}
+
+// Server is the HTTP host.
+type Server struct {
+	cfg     config.Server
+	store   *memory.Store
+	log     *slog.Logger
+	ids     *requestIDs
+	health  *healthCheck
+	defRes  string
+	handler http.Handler
+	started time.Time
+}
+
+// New builds the server and its routes. A plugin route that clashes with a
+// built-in or another route is an error naming both.
+func New(opts Options) (*Server, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	s := &Server{
+		cfg:     opts.Config,
+		store:   opts.Store,
+		log:     opts.Logger,
+		ids:     newRequestIDs(),
+		defRes:  opts.DefaultResourceID,
+		started: time.Now(),
+	}
+	s.health = &healthCheck{store: opts.Store, ttl: time.Second}
+	router, err := s.routes(opts.Routes)
+	if err != nil {
+		return nil, err
+	}
+	// Order: id/recover/log, CORS, health (before user middleware and the
+	// timeout), request context, first-byte timeout, Wasm middleware, router.
+	var h http.Handler = router
+	h = chain(opts.Middleware, h)
+	h = firstByteTimeout(s.cfg.Timeout, func(r *http.Request) {
+		s.log.Warn("request timed out before its first byte", "request_id", requestID(r.Context()),
+			"method", r.Method, "path", r.URL.Path, "timeout", s.cfg.Timeout)
+	})(h)
+	h = withRequestContext(h)
+	h = s.withHealth(h)
+	h = newCORS(s.cfg.CORS).handler(h)
+	s.handler = s.outermost(h)
+	return s, nil
+}
+
+// Handler is the whole HTTP handler, for tests and embedding.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// handlerFunc is a handler that returns its error for one place to write.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (s *Server) handle(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+				return // the client left or the timeout answered already
+			}
+			writeError(w, r, s.log, err)
+		}
+	})
+}
+
+func (s *Server) routes(plugins []Route) (r *httprouter.Router, err error) {
+	r = httprouter.New()
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
+	r.NotFound = s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		return errorf(http.StatusNotFound, "Not Found")
+	})
+	r.MethodNotAllowed = s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		return errorf(http.StatusMethodNotAllowed, "Method Not Allowed") // httprouter set Allow
+	})
+
+	s.threadRoutes(r)
+
+	for _, p := range plugins {
+		methods := []string{p.Method}
+		if p.Method == "ALL" {
+			methods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+		}
+		for _, m := range methods {
+			if err := register(r, m, p.Path, p.Handler); err != nil {
+				return nil, fmt.Errorf("route %q (%s %s): %w", p.Name, m, p.Path, err)
+			}
+		}
+	}
+	return r, nil
+}
+
+// register adds a route, turning httprouter's panic on a clash into an error.
+func register(r *httprouter.Router, method, path string, h http.Handler) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("conflicts with an existing route: %v", v)
+		}
+	}()
+	if h, _, _ := r.Lookup(method, path); h != nil {
+		return errors.New("conflicts with an existing route on the same path")
+	}
+	r.Handler(method, path, h)
+	return nil
+}
+
+// Serve serves on ln until ctx is cancelled, then stops accepting, lets
+// in-flight requests (streams included) finish within the drain time, and
+// returns. Requests still running after the drain time are cut.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		MaxHeaderBytes:    int(s.cfg.MaxHeaderBytes),
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		// No WriteTimeout: it would cut long streams. The first-byte
+		// timeout lives in the handler chain instead.
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("server: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down: draining in-flight requests", "drain_timeout", s.cfg.DrainTimeout)
+	drainCtx, cancel := context.WithTimeout(context.Background(), s.cfg.DrainTimeout)
+	defer cancel()
+	if err := srv.Shutdown(drainCtx); err != nil {
+		s.log.Warn("drain time over: closing remaining connections", "err", err)
+		srv.Close()
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("server: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,454 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mastra-server/mastra-server/config"
+	"github.com/mastra-server/mastra-server/host/memory"
+	"github.com/mastra-server/mastra-server/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+func testConfig(t *testing.T) config.Config {
+	t.Helper()
+	t.Chdir(t.TempDir())
+	cfg, err := config.Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return *cfg
+}
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func openSQLite(t *testing.T) *memory.Store {
+	t.Helper()
+	return openStore(t, memory.Options{SQLitePath: filepath.Join(t.TempDir(), "m.db")})
+}
+
+func openStore(t *testing.T, opts memory.Options) *memory.Store {
+	t.Helper()
+	s, err := memory.Open(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// newTestServer starts the whole handler on an httptest server.
+func newTestServer(t *testing.T, opts Options) (*Server, *httptest.Server) {
+	t.Helper()
+	if opts.Logger == nil {
+		opts.Logger = quietLogger()
+	}
+	if opts.DefaultResourceID == "" {
+		opts.DefaultResourceID = "default"
+	}
+	s, err := New(opts)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+	return s, ts
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    string
+}
+
+func do(t *testing.T, method, url string, body string, headers ...string) response {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	out := response{status: res.StatusCode, header: res.Header, raw: string(b)}
+	if strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(b, &out.body); err != nil {
+			t.Fatalf("%s %s: body is not JSON: %q", method, url, b)
+		}
+	}
+	return out
+}
+
+func seed(t *testing.T, store *memory.Store, resource, thread string, texts ...string) {
+	t.Helper()
+	base := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
+	var msgs []memory.Message
+	for i, text := range texts {
+		role := "user"
+		if i%2 == 1 {
+			role = "assistant"
+		}
+		at := base.Add(time.Duration(i) * time.Second)
+		msgs = append(msgs, memory.Message{ID: fmt.Sprintf("%s-m%02d", thread, i), Role: role, Content: memory.TextContent(text, at), CreatedAt: at})
+	}
+	if err := store.AppendTurn(context.Background(), memory.Turn{Thread: memory.Thread{ID: thread, ResourceID: resource}, Messages: msgs}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestThreadRoutes(t *testing.T) {
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			cfg := testConfig(t)
+			var store *memory.Store
+			if kind == "sqlite" {
+				store = openSQLite(t)
+			} else {
+				store = openStore(t, memory.Options{DatabaseURL: pgtest.NewDatabase(t)})
+			}
+			_, ts := newTestServer(t, Options{Config: cfg.Server, Store: store})
+			seed(t, store, "alice", "t-old", "hello", "hi there")
+			time.Sleep(5 * time.Millisecond)
+			seed(t, store, "alice", "t-new", "q1", "a1", "q2", "a2", "q3")
+			seed(t, store, "bob", "t-bob", "secret")
+
+			r := do(t, "GET", ts.URL+"/threads?resourceId=alice", "")
+			if r.status != 200 || r.body["total"] != 2.0 {
+				t.Fatalf("list = %d %s; want 200 with 2 threads", r.status, r.raw)
+			}
+			threads := r.body["threads"].([]any)
+			if first := threads[0].(map[string]any); first["id"] != "t-new" || first["resourceId"] != "alice" || first["title"] != "" {
+				t.Errorf("first thread = %v; want t-new of alice (newest first)", first)
+			}
+			r = do(t, "GET", ts.URL+"/threads?resourceId=alice&perPage=1&page=1", "")
+			if ids := r.body["threads"].([]any); len(ids) != 1 || ids[0].(map[string]any)["id"] != "t-old" || r.body["hasMore"] != false {
+				t.Errorf("page 1 = %s; want t-old and no more", r.raw)
+			}
+
+			r = do(t, "GET", ts.URL+"/threads/t-new?resourceId=alice&perPage=2&page=1", "")
+			if r.status != 200 {
+				t.Fatalf("get thread = %d %s", r.status, r.raw)
+			}
+			msgs := r.body["messages"].([]any)
+			if len(msgs) != 2 || r.body["total"] != 5.0 || r.body["hasMore"] != true {
+				t.Fatalf("messages page = %s; want 2 of 5 with more", r.raw)
+			}
+			m0 := msgs[0].(map[string]any)
+			content := m0["content"].(map[string]any)
+			if content["content"] != "q2" || content["format"] != 2.0 || m0["role"] != "user" || m0["threadId"] != "t-new" {
+				t.Errorf("message = %v; want q2 (oldest first) as v2 content", m0)
+			}
+
+			for _, tc := range []struct{ name, url string }{
+				{"other resource", "/threads/t-bob?resourceId=alice"},
+				{"missing thread", "/threads/nope?resourceId=alice"},
+			} {
+				r = do(t, "GET", ts.URL+tc.url, "")
+				if r.status != 404 || r.body["error"] != "Thread not found" || strings.Contains(r.raw, "secret") {
+					t.Errorf("%s: %d %s; want 404 Thread not found", tc.name, r.status, r.raw)
+				}
+			}
+			r = do(t, "GET", ts.URL+"/threads", "")
+			if r.status != 400 || r.body["issues"].([]any)[0].(map[string]any)["field"] != "resourceId" {
+				t.Errorf("list without resourceId = %d %s; want 400 naming resourceId", r.status, r.raw)
+			}
+			r = do(t, "GET", ts.URL+"/threads/t-new", "")
+			if r.status != 400 {
+				t.Errorf("get without resourceId = %d; want 400", r.status)
+			}
+			r = do(t, "GET", ts.URL+"/threads?resourceId=alice&perPage=0", "")
+			if r.status != 400 || !strings.Contains(r.raw, "perPage") {
+				t.Errorf("perPage=0 = %d %s; want 400 naming perPage", r.status, r.raw)
+			}
+
+			r = do(t, "DELETE", ts.URL+"/threads/t-new?resourceId=bob", "")
+			if r.status != 404 {
+				t.Errorf("delete by bob = %d; want 404", r.status)
+			}
+			r = do(t, "DELETE", ts.URL+"/threads/t-new?resourceId=alice", "")
+			if r.status != 200 {
+				t.Errorf("delete = %d %s", r.status, r.raw)
+			}
+			if r = do(t, "GET", ts.URL+"/threads/t-new?resourceId=alice", ""); r.status != 404 {
+				t.Errorf("after delete = %d; want 404", r.status)
+			}
+		})
+	}
+}
+
+func TestUnknownRouteAndMethod(t *testing.T) {
+	cfg := testConfig(t)
+	_, ts := newTestServer(t, Options{Config: cfg.Server, Store: openSQLite(t)})
+	r := do(t, "GET", ts.URL+"/nope", "")
+	if r.status != 404 || r.body["error"] != "Not Found" {
+		t.Errorf("unknown route = %d %s; want 404 JSON", r.status, r.raw)
+	}
+	r = do(t, "PUT", ts.URL+"/threads", "")
+	if r.status != 405 || r.header.Get("Allow") == "" || !strings.Contains(r.header.Get("Allow"), "GET") || r.body["error"] == nil {
+		t.Errorf("PUT /threads = %d Allow=%q %s; want 405 JSON with Allow", r.status, r.header.Get("Allow"), r.raw)
+	}
+}
+
+func TestHealth(t *testing.T) {
+	cfg := testConfig(t)
+	_, ts := newTestServer(t, Options{Config: cfg.Server, Store: openSQLite(t)})
+	r := do(t, "GET", ts.URL+"/health", "")
+	if r.status != 200 || r.body["success"] != true || r.body["database"].(map[string]any)["kind"] != "sqlite" {
+		t.Errorf("health = %d %s; want 200 success on sqlite", r.status, r.raw)
+	}
+}
+
+// The database goes away while the server runs: /health says 503 and the
+// thread routes 503; when it returns, both recover by themselves.
+func TestDatabaseStopsAndReturns(t *testing.T) {
+	cluster, err := pgtest.StartCluster(filepath.Join(t.TempDir(), "pg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cluster.Remove() })
+	store := openStore(t, memory.Options{DatabaseURL: cluster.URL("postgres") + "&connect_timeout=2"})
+	cfg := testConfig(t)
+	s, ts := newTestServer(t, Options{Config: cfg.Server, Store: store})
+	s.health.ttl = 0 // check on every hit, so the test need not wait
+	seed(t, store, "alice", "t1", "hello")
+
+	if r := do(t, "GET", ts.URL+"/health", ""); r.status != 200 {
+		t.Fatalf("health before = %d %s", r.status, r.raw)
+	}
+	if err := cluster.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	r := do(t, "GET", ts.URL+"/health", "")
+	if r.status != 503 || r.body["success"] != false || r.header.Get("Retry-After") == "" {
+		t.Errorf("health while down = %d %s; want 503 with Retry-After", r.status, r.raw)
+	}
+	r = do(t, "GET", ts.URL+"/threads?resourceId=alice", "")
+	if r.status != 503 || r.body["error"] != "Database unavailable" || strings.Contains(r.raw, "sock") {
+		t.Errorf("list while down = %d %s; want 503 without internals", r.status, r.raw)
+	}
+	if err := cluster.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		r = do(t, "GET", ts.URL+"/health", "")
+		if r.status == 200 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if r.status != 200 {
+		t.Fatalf("health after restart = %d %s; want 200", r.status, r.raw)
+	}
+	if r = do(t, "GET", ts.URL+"/threads?resourceId=alice", ""); r.status != 200 || r.body["total"] != 1.0 {
+		t.Errorf("list after restart = %d %s; want the thread back", r.status, r.raw)
+	}
+}
+
+func TestCORS(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Server.CORS.Origins = []string{"https://app1.com", "https://app2.com"}
+	cfg.Server.CORS.Credentials = true
+	_, ts := newTestServer(t, Options{Config: cfg.Server, Store: openSQLite(t)})
+
+	r := do(t, "OPTIONS", ts.URL+"/threads", "", "Origin", "https://app1.com", "Access-Control-Request-Method", "GET",
+		"Access-Control-Request-Headers", "authorization")
+	h := r.header
+	if r.status != 204 || h.Get("Access-Control-Allow-Origin") != "https://app1.com" || h.Get("Access-Control-Allow-Credentials") != "true" ||
+		!strings.Contains(h.Get("Access-Control-Allow-Methods"), "POST") || !strings.Contains(h.Get("Access-Control-Allow-Headers"), "Authorization") ||
+		!strings.Contains(strings.Join(h.Values("Vary"), ","), "Origin") {
+		t.Errorf("preflight = %d %v; want 204 reflecting the allowed origin", r.status, h)
+	}
+	r = do(t, "OPTIONS", ts.URL+"/threads", "", "Origin", "https://evil.com", "Access-Control-Request-Method", "GET")
+	if got := r.header.Get("Access-Control-Allow-Origin"); got != "" || r.header.Get("Access-Control-Allow-Methods") != "" {
+		t.Errorf("preflight from evil.com got Allow-Origin %q; want none", got)
+	}
+	r = do(t, "GET", ts.URL+"/threads?resourceId=x", "", "Origin", "https://app2.com")
+	if r.header.Get("Access-Control-Allow-Origin") != "https://app2.com" || !strings.Contains(r.header.Get("Access-Control-Expose-Headers"), "X-Thread-Id") {
+		t.Errorf("simple request headers = %v; want app2 allowed and exposed headers", r.header)
+	}
+	r = do(t, "GET", ts.URL+"/threads?resourceId=x", "", "Origin", "https://app1.com.evil.com")
+	if r.header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("suffix-spoofed origin allowed: %v", r.header)
+	}
+
+	cfg.Server.CORS.Origins = []string{"*"}
+	cfg.Server.CORS.Credentials = false
+	_, ts2 := newTestServer(t, Options{Config: cfg.Server, Store: openSQLite(t)})
+	r = do(t, "OPTIONS", ts2.URL+"/anything", "", "Origin", "https://x.com", "Access-Control-Request-Method", "POST")
+	if r.status != 204 || r.header.Get("Access-Control-Allow-Origin") != "*" || r.header.Get("Access-Control-Allow-Credentials") != "" {
+		t.Errorf("wildcard preflight = %d %v; want * without credentials", r.status, r.header)
+	}
+}
+
+func TestFirstByteTimeoutAndPanics(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Server.Timeout = 100 * time.Millisecond
+	cancelled := make(chan struct{})
+	routes := []Route{
+		{Name: "slow", Method: "GET", Path: "/slow", Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			<-r.Context().Done() // a model call that never answers
+			close(cancelled)
+			w.Write([]byte("too late"))
+		})},
+		{Name: "stream", Method: "GET", Path: "/stream", Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			for i := 0; i < 4; i++ {
+				fmt.Fprintf(w, "data: %d\n\n", i)
+				http.NewResponseController(w).Flush()
+				time.Sleep(60 * time.Millisecond) // 240 ms in all: past the timeout
+			}
+		})},
+		{Name: "boom", Method: "GET", Path: "/boom", Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			panic("handler bug")
+		})},
+	}
+	_, ts := newTestServer(t, Options{Config: cfg.Server, Store: openSQLite(t), Routes: routes})
+
+	r := do(t, "GET", ts.URL+"/slow", "")
+	if r.status != 504 || r.body["error"] != "Gateway Timeout" {
+		t.Errorf("slow = %d %s; want 504 JSON", r.status, r.raw)
+	}
+	select {
+	case <-cancelled:
+	case <-time.After(5 * time.Second):
+		t.Error("the slow handler's context was not cancelled")
+	}
+	r = do(t, "GET", ts.URL+"/stream", "")
+	if r.status != 200 || r.raw != "data: 0\n\ndata: 1\n\ndata: 2\n\ndata: 3\n\n" {
+		t.Errorf("stream = %d %q; want all four events, never cut", r.status, r.raw)
+	}
+	r = do(t, "GET", ts.URL+"/boom", "")
+	if r.status != 500 || r.body["error"] != "Internal Server Error" || strings.Contains(r.raw, "handler bug") {
+		t.Errorf("panic = %d %s; want a generic 500", r.status, r.raw)
+	}
+	if r = do(t, "GET", ts.URL+"/health", ""); r.status != 200 {
+		t.Errorf("after the panic health = %d; want the server alive", r.status)
+	}
+}
+
+func TestRouteConflicts(t *testing.T) {
+	cfg := testConfig(t)
+	h := http.NotFoundHandler()
+	tests := []struct {
+		name   string
+		routes []Route
+	}{
+		{"built-in", []Route{{Name: "mine", Method: "GET", Path: "/threads", Handler: h}}},
+		{"wildcard clash", []Route{{Name: "a", Method: "GET", Path: "/x/:id", Handler: h}, {Name: "b", Method: "GET", Path: "/x/:name", Handler: h}}},
+		{"duplicate", []Route{{Name: "a", Method: "POST", Path: "/y", Handler: h}, {Name: "b", Method: "ALL", Path: "/y", Handler: h}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := New(Options{Config: cfg.Server, Store: openSQLite(t), Routes: tt.routes, Logger: quietLogger()})
+			if err == nil || !strings.Contains(err.Error(), "route \"") {
+				t.Errorf("New = %v; want an error naming the route", err)
+			}
+		})
+	}
+}
+
+func TestHeaderLimit(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Server.MaxHeaderBytes = 4 << 10
+	s, err := New(Options{Config: cfg.Server, Store: openSQLite(t), Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- s.Serve(ctx, ln) }()
+	defer func() { cancel(); <-done }()
+	r := do(t, "GET", "http://"+ln.Addr().String()+"/health", "", "X-Big", strings.Repeat("a", 64<<10))
+	if r.status != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("huge header = %d; want 431", r.status)
+	}
+}
+
+// SIGTERM's effect inside the server: stop accepting, let the in-flight
+// stream finish, then return.
+func TestGracefulShutdown(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Server.DrainTimeout = 5 * time.Second
+	started := make(chan struct{})
+	release := make(chan struct{})
+	routes := []Route{{Name: "stream", Method: "GET", Path: "/stream", Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("data: first\n\n"))
+		http.NewResponseController(w).Flush()
+		close(started)
+		<-release
+		w.Write([]byte("data: last\n\n"))
+	})}}
+	s, err := New(Options{Config: cfg.Server, Store: openSQLite(t), Routes: routes, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+
+	body := make(chan string, 1)
+	go func() {
+		res, err := http.Get("http://" + addr + "/stream")
+		if err != nil {
+			body <- "error: " + err.Error()
+			return
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		body <- string(b)
+	}()
+	<-started
+	cancel() // what SIGTERM does in main
+	time.Sleep(100 * time.Millisecond)
+	if _, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		t.Error("server still accepts connections while draining")
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("Serve returned %v before the stream finished", err)
+	default:
+	}
+	close(release)
+	if got := <-body; got != "data: first\n\ndata: last\n\n" {
+		t.Errorf("in-flight stream got %q; want it whole", got)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Serve = %v; want nil after draining", err)
+	}
+}

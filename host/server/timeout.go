@@ -1,0 +1,118 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// firstByteTimeout bounds the time until a response starts. Once the first
+// byte (or a flush) has gone out, the response is never cut, so long
+// streams are not affected. On expiry the client gets a 504 and the
+// handler's context is cancelled, so the work behind it (a model call) stops.
+func firstByteTimeout(d time.Duration, log func(r *http.Request)) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithCancel(r.Context())
+			defer cancel()
+			tw := &timeoutWriter{w: w, h: make(http.Header)}
+			for k, v := range w.Header() {
+				tw.h[k] = v
+			}
+			timer := time.AfterFunc(d, func() {
+				tw.mu.Lock()
+				defer tw.mu.Unlock()
+				if tw.started || tw.done {
+					return
+				}
+				tw.timedOut = true
+				cancel()
+				log(r)
+				writeJSON(w, http.StatusGatewayTimeout, errorBody{Error: "Gateway Timeout", RequestID: requestID(r.Context())})
+			})
+			defer func() {
+				timer.Stop()
+				tw.mu.Lock()
+				tw.done = true
+				tw.mu.Unlock()
+			}()
+			next.ServeHTTP(tw, r.WithContext(ctx))
+		})
+	}
+}
+
+// timeoutWriter keeps the handler's headers apart until the response
+// starts, so a timeout can answer without racing the handler.
+type timeoutWriter struct {
+	w        http.ResponseWriter
+	h        http.Header
+	mu       sync.Mutex // guards the fields below and writes until started
+	started  bool
+	timedOut bool
+	done     bool
+}
+
+func (tw *timeoutWriter) Header() http.Header { return tw.h }
+
+func (tw *timeoutWriter) start(code int) bool {
+	if tw.timedOut {
+		return false
+	}
+	if !tw.started {
+		dst := tw.w.Header()
+		for k := range dst {
+			if _, ok := tw.h[k]; !ok {
+				delete(dst, k)
+			}
+		}
+		for k, v := range tw.h {
+			dst[k] = v
+		}
+		tw.started = true
+		tw.w.WriteHeader(code)
+	}
+	return true
+}
+
+func (tw *timeoutWriter) WriteHeader(code int) {
+	tw.mu.Lock()
+	defer tw.mu.Unlock()
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		return // informational responses are not the start
+	}
+	tw.start(code)
+}
+
+func (tw *timeoutWriter) Write(b []byte) (int, error) {
+	tw.mu.Lock()
+	if !tw.started {
+		if !tw.start(http.StatusOK) {
+			tw.mu.Unlock()
+			return 0, http.ErrHandlerTimeout
+		}
+	}
+	tw.mu.Unlock()
+	return tw.w.Write(b)
+}
+
+// Flush starts the response (a stream's headers count as its first byte).
+func (tw *timeoutWriter) Flush() {
+	tw.mu.Lock()
+	ok := tw.start(http.StatusOK)
+	tw.mu.Unlock()
+	if ok {
+		http.NewResponseController(tw.w).Flush()
+	}
+}
+
+func (tw *timeoutWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	tw.mu.Lock()
+	tw.started = true
+	tw.mu.Unlock()
+	return http.NewResponseController(tw.w).Hijack()
+}
+
+func (tw *timeoutWriter) Unwrap() http.ResponseWriter { return tw.w }
