@@ -1,0 +1,322 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+)
+
+// Defaults applied by Load to zero fields of a Spec.
+const (
+	DefaultTimeout      = 100 * time.Millisecond
+	DefaultMemoryLimit  = 16 << 20
+	DefaultMaxInstances = 64
+)
+
+// instantiateTimeout bounds one instantiation, including the guest's
+// _initialize or _start.
+const instantiateTimeout = 10 * time.Second
+
+// Errors returned by [Plugin.Call], wrapped with the plugin's name. Test
+// them with errors.Is.
+var (
+	// ErrTimeout means the guest ran past its deadline. errors.Is(err,
+	// context.DeadlineExceeded) also holds for it.
+	ErrTimeout error = timeoutError{}
+	// ErrTrap means the guest trapped (unreachable, out-of-bounds access,
+	// a language runtime panic, proc_exit, a host call it misused) or
+	// returned next=1 where no next handler exists.
+	ErrTrap = errors.New("plugin: guest failed")
+	// ErrBusy means no instance became free before the deadline.
+	ErrBusy = errors.New("plugin: no instance available")
+	// ErrClosed means the plugin or its host was closed.
+	ErrClosed = errors.New("plugin: closed")
+)
+
+type timeoutError struct{}
+
+func (timeoutError) Error() string { return "plugin: timed out" }
+
+// Is lets errors.Is(ErrTimeout, context.DeadlineExceeded) hold.
+func (timeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
+
+// Config is the host-wide configuration shared by every plugin.
+type Config struct {
+	// CacheDir is the directory of wazero's compilation cache. "" keeps the
+	// cache in memory only (shared by the plugins of this Host).
+	CacheDir string
+	// Logger receives plugin logs (http_handler.log, guest stdout/stderr)
+	// and failures, each tagged with plugin=<name>. nil discards them.
+	Logger *slog.Logger
+	// Agents serves mastra.agent_generate. nil makes it return ENOSYS.
+	Agents AgentCaller
+	// KV serves mastra.kv_*. nil uses an in-memory store.
+	KV KV
+}
+
+// AgentCaller runs an agent for a plugin. ctx carries the request's deadline
+// and its reqctx.Values.
+type AgentCaller interface {
+	Generate(ctx context.Context, agentID, input string, opts json.RawMessage) (string, error)
+}
+
+// KV is the key-value store behind mastra.kv_*. The host passes the plugin's
+// name as ns, so plugins never see each other's keys. Get reports a missing
+// or expired key with ok=false and a nil error.
+type KV interface {
+	Get(ctx context.Context, ns, key string) ([]byte, bool, error)
+	Set(ctx context.Context, ns, key string, val []byte, ttl time.Duration) error
+	Delete(ctx context.Context, ns, key string) error
+}
+
+// Kind is what a plugin is loaded as. It is decided by configuration, not by
+// the guest's exports.
+type Kind int
+
+const (
+	// Middleware runs before routing; next=1 continues down the chain.
+	Middleware Kind = iota
+	// Route is a final handler registered on the router.
+	Route
+	// Tool is an agent tool, called through [Plugin.Call].
+	Tool
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Middleware:
+		return "middleware"
+	case Route:
+		return "route"
+	case Tool:
+		return "tool"
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// Spec describes one plugin.
+type Spec struct {
+	Name   string
+	Kind   Kind
+	Module string // path to the .wasm file
+	// Config is returned to the guest by http_handler.get_config (JSON).
+	Config []byte
+	// Timeout is the deadline of each guest call, and the longest a request
+	// waits for a free instance. Zero means DefaultTimeout.
+	Timeout time.Duration
+	// MemoryLimit caps each instance's linear memory, rounded up to 64 KiB
+	// pages. Zero means DefaultMemoryLimit.
+	MemoryLimit uint64
+	// MinInstances are instantiated at Load and kept warm; at least one is
+	// always created so a bad module fails at Load.
+	MinInstances int
+	// MaxInstances caps live instances. Zero means DefaultMaxInstances.
+	MaxInstances int
+	// RecycleAfter replaces an instance after that many requests (0 = never).
+	RecycleAfter int
+	// MaxBody limits the request body a guest reads through read_body
+	// (0 = no limit). Past it the request fails with 413.
+	MaxBody int64
+	Grants  Grants
+}
+
+// Grants are the capabilities a plugin has beyond the sandbox defaults
+// (no filesystem, no environment, no agents, no KV).
+type Grants struct {
+	Env    []string // environment variable names passed through WASI
+	Mounts []Mount  // directories visible through WASI
+	Agents []string // agent ids mastra.agent_* may call, or "*"
+	KV     bool     // mastra.kv_*
+}
+
+// Mount exposes a host directory to the guest.
+type Mount struct {
+	HostPath  string
+	GuestPath string
+	ReadOnly  bool
+}
+
+// Host loads and runs plugins. It is safe for concurrent use.
+type Host struct {
+	log    *slog.Logger
+	agents AgentCaller
+	kv     KV
+	cache  wazero.CompilationCache
+
+	mu      sync.Mutex // guards plugins and closed
+	plugins map[*Plugin]struct{}
+	closed  bool
+}
+
+// New returns a Host. Close it to release every plugin and the cache.
+func New(ctx context.Context, cfg Config) (*Host, error) {
+	h := &Host{
+		log:     cfg.Logger,
+		agents:  cfg.Agents,
+		kv:      cfg.KV,
+		plugins: make(map[*Plugin]struct{}),
+	}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.kv == nil {
+		h.kv = NewMemoryKV()
+	}
+	if cfg.CacheDir != "" {
+		c, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("plugin: compilation cache %s: %w", cfg.CacheDir, err)
+		}
+		h.cache = c
+	} else {
+		h.cache = wazero.NewCompilationCache()
+	}
+	return h, nil
+}
+
+// Load compiles the module (through the cache), checks its imports against
+// the grants, and pre-warms MinInstances (at least one). Errors name the
+// plugin and its module path.
+func (h *Host) Load(ctx context.Context, spec Spec) (*Plugin, error) {
+	if err := normalize(&spec); err != nil {
+		return nil, fmt.Errorf("plugin %q (%s): %w", spec.Name, spec.Module, err)
+	}
+	h.mu.Lock()
+	closed := h.closed
+	h.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	p := &Plugin{
+		h:    h,
+		spec: spec,
+		log:  h.log.With("plugin", spec.Name),
+	}
+	pl, err := p.newPool(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("plugin %q (%s): %w", spec.Name, spec.Module, err)
+	}
+	p.cur.Store(pl)
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		pl.close()
+		return nil, ErrClosed
+	}
+	h.plugins[p] = struct{}{}
+	h.mu.Unlock()
+	return p, nil
+}
+
+func normalize(s *Spec) error {
+	if s.Name == "" {
+		return errors.New("name is empty")
+	}
+	if s.Module == "" {
+		return errors.New("module path is empty")
+	}
+	if s.Timeout < 0 || s.MinInstances < 0 || s.MaxInstances < 0 || s.MaxBody < 0 || s.RecycleAfter < 0 {
+		return errors.New("negative limit")
+	}
+	if s.Timeout == 0 {
+		s.Timeout = DefaultTimeout
+	}
+	if s.MemoryLimit == 0 {
+		s.MemoryLimit = DefaultMemoryLimit
+	}
+	if s.MemoryLimit > 65536*pageSize {
+		return fmt.Errorf("memory limit %d is over 4 GiB", s.MemoryLimit)
+	}
+	if s.MaxInstances == 0 {
+		s.MaxInstances = DefaultMaxInstances
+	}
+	if s.MinInstances == 0 {
+		s.MinInstances = 1
+	}
+	if s.MinInstances > s.MaxInstances {
+		return fmt.Errorf("min instances %d > max instances %d", s.MinInstances, s.MaxInstances)
+	}
+	if len(s.Config) > 0 && !json.Valid(s.Config) {
+		return errors.New("config is not valid JSON")
+	}
+	return nil
+}
+
+// Close closes every plugin, waiting (until ctx is done) for in-flight calls,
+// then the compilation cache.
+func (h *Host) Close(ctx context.Context) error {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil
+	}
+	h.closed = true
+	ps := make([]*Plugin, 0, len(h.plugins))
+	for p := range h.plugins {
+		ps = append(ps, p)
+	}
+	h.mu.Unlock()
+	var errs []error
+	for _, p := range ps {
+		errs = append(errs, p.Close(ctx))
+	}
+	errs = append(errs, h.cache.Close(ctx))
+	return errors.Join(errs...)
+}
+
+// Plugin is one loaded plugin: a compiled module and a bounded pool of
+// instances. It is safe for concurrent use.
+type Plugin struct {
+	h    *Host
+	spec Spec
+	log  *slog.Logger
+
+	cur      atomic.Pointer[pool] // nil once closed
+	reloadMu sync.Mutex           // serializes Reload and Close
+}
+
+// Name returns the plugin's name.
+func (p *Plugin) Name() string { return p.spec.Name }
+
+// Reload recompiles the module file and swaps to a fresh pool atomically.
+// Calls in flight finish on the old instances, which are then closed. On
+// error the old pool keeps serving.
+func (p *Plugin) Reload(ctx context.Context) error {
+	p.reloadMu.Lock()
+	defer p.reloadMu.Unlock()
+	if p.cur.Load() == nil {
+		return ErrClosed
+	}
+	pl, err := p.newPool(ctx)
+	if err != nil {
+		return fmt.Errorf("plugin %q (%s): reload: %w", p.spec.Name, p.spec.Module, err)
+	}
+	old := p.cur.Swap(pl)
+	old.close()
+	p.log.Info("plugin reloaded")
+	return nil
+}
+
+// Close stops new calls, waits until ctx is done for calls in flight, then
+// releases every instance.
+func (p *Plugin) Close(ctx context.Context) error {
+	p.reloadMu.Lock()
+	old := p.cur.Swap(nil)
+	p.reloadMu.Unlock()
+	if old == nil {
+		return nil
+	}
+	old.close()
+	select {
+	case <-old.drained:
+	case <-ctx.Done():
+	}
+	return old.closeRuntime()
+}

@@ -1,0 +1,33 @@
+;; Route: calls agent "assistant" with the request body as input, through an
+;; 8-byte buffer so long results go through result_read. Answers
+;; "<errno>:<result or error text>".
+(module
+  (import "http_handler" "read_body" (func $read_body (param i32 i32 i32) (result i64)))
+  (import "http_handler" "write_body" (func $write_body (param i32 i32 i32)))
+  (import "mastra" "agent_generate" (func $agent_generate (param i32 i32 i32 i32 i32 i32 i32 i32) (result i64)))
+  (import "mastra" "result_read" (func $result_read (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "assistant")
+  (data (i32.const 16) ":")
+  (func $itoa (param $v i32) (param $end i32) (result i32)
+    (local $p i32)
+    (local.set $p (local.get $end))
+    (loop $l
+      (local.set $p (i32.sub (local.get $p) (i32.const 1)))
+      (i32.store8 (local.get $p) (i32.add (i32.const 48) (i32.rem_u (local.get $v) (i32.const 10))))
+      (local.set $v (i32.div_u (local.get $v) (i32.const 10)))
+      (br_if $l (local.get $v)))
+    (local.get $p))
+  (func (export "handle_request") (result i64)
+    (local $in i32) (local $r i64) (local $len i32) (local $p i32)
+    (local.set $in (i32.wrap_i64 (call $read_body (i32.const 0) (i32.const 4096) (i32.const 4096))))
+    (local.set $r (call $agent_generate (i32.const 0) (i32.const 9) (i32.const 4096) (local.get $in)
+                                        (i32.const 0) (i32.const 0) (i32.const 8192) (i32.const 8)))
+    (local.set $len (i32.wrap_i64 (local.get $r)))
+    (local.set $p (call $itoa (i32.wrap_i64 (i64.shr_u (local.get $r) (i64.const 32))) (i32.const 600)))
+    (call $write_body (i32.const 1) (local.get $p) (i32.sub (i32.const 600) (local.get $p)))
+    (call $write_body (i32.const 1) (i32.const 16) (i32.const 1))
+    (if (i32.gt_u (local.get $len) (i32.const 8))
+      (then (local.set $len (call $result_read (i32.const 0) (i32.const 8192) (i32.const 4096)))))
+    (call $write_body (i32.const 1) (i32.const 8192) (local.get $len))
+    (i64.const 0)))

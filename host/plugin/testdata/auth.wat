@@ -1,0 +1,48 @@
+;; Middleware: continues only when Authorization equals the JSON string in the
+;; plugin config (e.g. "Bearer s3cret"); then sets request header x-user: ok
+;; and RequestContext mastra__user = "token-user". Otherwise answers 401 JSON.
+(module
+  (import "http_handler" "get_config" (func $get_config (param i32 i32) (result i32)))
+  (import "http_handler" "get_header_values" (func $get_header_values (param i32 i32 i32 i32 i32) (result i64)))
+  (import "http_handler" "set_header_value" (func $set_header (param i32 i32 i32 i32 i32)))
+  (import "http_handler" "set_status_code" (func $set_status (param i32)))
+  (import "http_handler" "write_body" (func $write_body (param i32 i32 i32)))
+  (import "mastra" "ctx_set" (func $ctx_set (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "authorization")
+  (data (i32.const 16) "content-type")
+  (data (i32.const 32) "application/json")
+  (data (i32.const 64) "{\"error\":\"unauthorized\"}")
+  (data (i32.const 96) "x-user")
+  (data (i32.const 112) "ok")
+  (data (i32.const 128) "mastra__user")
+  (data (i32.const 144) "\"token-user\"")
+  (global $cfg_len (mut i32) (i32.const 0))
+  ;; The config is read once, at start, into 1024.
+  (func (export "_initialize")
+    (global.set $cfg_len (call $get_config (i32.const 1024) (i32.const 1024))))
+  (func $deny (result i64)
+    (call $set_status (i32.const 401))
+    (call $set_header (i32.const 1) (i32.const 16) (i32.const 12) (i32.const 32) (i32.const 16))
+    (call $write_body (i32.const 1) (i32.const 64) (i32.const 24))
+    (i64.const 0))
+  (func (export "handle_request") (result i64)
+    (local $cl i64) (local $len i32) (local $i i32)
+    (local.set $cl (call $get_header_values (i32.const 0) (i32.const 0) (i32.const 13) (i32.const 2048) (i32.const 1024)))
+    (if (i64.ne (i64.shr_u (local.get $cl) (i64.const 32)) (i64.const 1))
+      (then (return (call $deny))))
+    ;; one value: its length minus the NUL must be the config minus its quotes
+    (local.set $len (i32.sub (i32.wrap_i64 (local.get $cl)) (i32.const 1)))
+    (if (i32.ne (local.get $len) (i32.sub (global.get $cfg_len) (i32.const 2)))
+      (then (return (call $deny))))
+    (block $done
+      (loop $cmp
+        (br_if $done (i32.ge_u (local.get $i) (local.get $len)))
+        (if (i32.ne (i32.load8_u (i32.add (i32.const 2048) (local.get $i)))
+                    (i32.load8_u (i32.add (i32.const 1025) (local.get $i))))
+          (then (return (call $deny))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $cmp)))
+    (call $set_header (i32.const 0) (i32.const 96) (i32.const 6) (i32.const 112) (i32.const 2))
+    (drop (call $ctx_set (i32.const 128) (i32.const 12) (i32.const 144) (i32.const 12)))
+    (i64.const 1)))
