@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: vet, the Go tests under the race detector, and
+# (when present) the @mastra/client-js compatibility test.
+#
+# Set-up it does itself: installs the plugin toolchains if missing, builds
+# the Wasm plugins, and, unless TEST_DATABASE_URL is set, starts one
+# throwaway PostgreSQL cluster for the whole run (each test package makes
+# its own database in it) and removes it at the end.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+log() { printf 'test.sh: %s\n' "$*" >&2; }
+
+"$ROOT/scripts/install-plugin-toolchains.sh"
+"$ROOT/scripts/build-plugins.sh"
+
+if [ -z "${TEST_DATABASE_URL:-}" ]; then
+  PGDIR="$(mktemp -d /tmp/mastra-test-pg.XXXXXX)"
+  go build -o "$PGDIR.pgcluster" ./internal/pgtest/pgcluster
+  TEST_DATABASE_URL="$("$PGDIR.pgcluster" start "$PGDIR/cluster")"
+  export TEST_DATABASE_URL
+  trap '"$PGDIR.pgcluster" stop "$PGDIR/cluster" || true; rm -rf "$PGDIR" "$PGDIR.pgcluster"' EXIT
+  log "throwaway PostgreSQL cluster: $TEST_DATABASE_URL"
+fi
+
+log "go vet"
+go vet ./...
+log "go test -race"
+go test -race -count=1 ./... "$@"
+
+# Guest SDK module (its own go.mod).
+(cd sdk/go && go vet ./... && go test -count=1 ./...)
+
+if [ -f "$ROOT/tests/client-js/run.sh" ]; then
+  log "@mastra/client-js compatibility"
+  "$ROOT/tests/client-js/run.sh"
+fi
+log "all tests passed"
