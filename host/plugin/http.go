@@ -25,6 +25,20 @@ func stateFrom(ctx context.Context) *reqState {
 	return st
 }
 
+// callCtx is the parent context of guest calls: the request's context plus
+// the call state, without a context.WithValue allocation per request.
+type callCtx struct {
+	context.Context
+	st *reqState
+}
+
+func (c *callCtx) Value(key any) any {
+	if key == (stateKey{}) {
+		return c.st
+	}
+	return c.Context.Value(key)
+}
+
 // reqState is everything the host functions need during one request. It is
 // used by one goroutine at a time (the guest call, then next, then the
 // response call), so it needs no lock.
@@ -32,6 +46,7 @@ type reqState struct {
 	p        *Plugin
 	init     bool // instantiation: no request
 	features uint32
+	ctx      callCtx
 
 	r         *http.Request
 	reqCloned bool // r is our shallow copy, safe to change
@@ -175,6 +190,7 @@ func (p *Plugin) run(w http.ResponseWriter, r *http.Request, next http.Handler) 
 		r = r.WithContext(reqctx.With(r.Context(), values))
 	}
 	st := &reqState{p: p, w: w, r: r, next: next, values: values}
+	st.ctx = callCtx{Context: r.Context(), st: st}
 
 	in, err := pl.acquire(r.Context())
 	if err != nil {
@@ -191,7 +207,7 @@ func (p *Plugin) run(w http.ResponseWriter, r *http.Request, next http.Handler) 
 		st.startBuffering()
 	}
 
-	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), stateKey{}, st), p.spec.Timeout)
+	ctx, cancel := context.WithTimeout(&st.ctx, p.spec.Timeout)
 	ctxNext, err := in.callRequest(ctx)
 	cancel()
 	if err != nil {
@@ -220,7 +236,7 @@ func (p *Plugin) run(w http.ResponseWriter, r *http.Request, next http.Handler) 
 	if recovered != nil {
 		isError = 1
 	}
-	ctx, cancel = context.WithTimeout(context.WithValue(r.Context(), stateKey{}, st), p.spec.Timeout)
+	ctx, cancel = context.WithTimeout(&st.ctx, p.spec.Timeout)
 	err = in.callResponse(ctx, uint32(ctxNext>>32), isError)
 	cancel()
 	if err != nil {

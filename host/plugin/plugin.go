@@ -89,6 +89,7 @@ const (
 	Tool
 )
 
+// String returns "middleware", "route" or "tool".
 func (k Kind) String() string {
 	switch k {
 	case Middleware:
@@ -313,6 +314,9 @@ func (p *Plugin) Close(ctx context.Context) error {
 	if old == nil {
 		return nil
 	}
+	p.h.mu.Lock()
+	delete(p.h.plugins, p)
+	p.h.mu.Unlock()
 	old.close()
 	select {
 	case <-old.drained:

@@ -96,6 +96,18 @@ func TestAuthMiddleware(t *testing.T) {
 	if u, _ := d.values.GetString(reqctx.UserKey); u != "token-user" {
 		t.Errorf("ctx %s = %q; want token-user", reqctx.UserKey, u)
 	}
+
+	// Only middleware may set reserved keys: as a route, ctx_set gets EPERM
+	// (and next=1 from a route is a 500).
+	route := load(t, h, Spec{Name: "auth-route", Kind: Route, Module: fixture(t, "auth"), Config: []byte(`"Bearer s3cret"`)})
+	vals := reqctx.New()
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Authorization", "Bearer s3cret")
+	w = httptest.NewRecorder()
+	route.Handler().ServeHTTP(w, r.WithContext(reqctx.With(r.Context(), vals)))
+	if _, ok := vals.Get(reqctx.UserKey); ok || w.Code != 500 {
+		t.Errorf("route set a reserved key (%v) or answered %d", ok, w.Code)
+	}
 }
 
 func TestRouteHandler(t *testing.T) {
@@ -618,4 +630,17 @@ func TestCloseWaitsForInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantResponse(t, do(p.Handler(), "GET", "/", nil), 503, `{"error":"plugin busy"}`+"\n")
+}
+
+func TestCompilationCacheDir(t *testing.T) {
+	dir := t.TempDir()
+	for range 2 { // the second host loads from the warm cache
+		h, _ := newHost(t, Config{CacheDir: dir})
+		p := load(t, h, Spec{Name: "hello", Kind: Route, Module: fixture(t, "hello")})
+		wantResponse(t, do(p.Handler(), "GET", "/", nil), 200, "v2")
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) == 0 {
+		t.Fatalf("cache dir is empty (%v)", err)
+	}
 }
