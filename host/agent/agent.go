@@ -1,0 +1,246 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+
+	"github.com/mastra-server/mastra-server/host/llm"
+	"github.com/mastra-server/mastra-server/host/memory"
+	"github.com/mastra-server/mastra-server/host/reqctx"
+)
+
+// DefaultMaxSteps is the tool loop limit of an agent whose MaxSteps is 0.
+const DefaultMaxSteps = 5
+
+// Errors returned by Generate and Stream, wrapped with detail. Callers map
+// ErrUnknownAgent to 404 and ErrInvalidInput to 400.
+var (
+	ErrUnknownAgent = errors.New("agent: unknown agent")
+	ErrInvalidInput = errors.New("agent: invalid input")
+)
+
+// Agent is one configured agent: a model, its instructions, its history
+// size and its server-side tools. An Agent must not be changed once it is
+// handed to NewService.
+type Agent struct {
+	ID, Name, Description, Instructions string
+
+	// Model answers the agent's prompts.
+	Model llm.Model
+	// Provider names the model's provider ("openai", "azure", "echo"), for
+	// listings and the metadata of saved messages.
+	Provider string
+	// ModelID is the model or deployment name sent to the provider.
+	ModelID string
+
+	// LastMessages is how many messages of the thread's history go into the
+	// prompt; 0 means none.
+	LastMessages int
+	// MaxSteps limits the model calls of one turn's tool loop; 0 means
+	// DefaultMaxSteps.
+	MaxSteps int
+	// Tools are the tools the server runs for this agent.
+	Tools []Tool
+}
+
+// ModelRef returns "provider/model" ("echo" alone when there is no model
+// name), the spelling of a model reference in mastra.toml.
+func (a *Agent) ModelRef() string {
+	switch {
+	case a.ModelID == "":
+		return a.Provider
+	case a.Provider == "":
+		return a.ModelID
+	}
+	return a.Provider + "/" + a.ModelID
+}
+
+func (a *Agent) tool(name string) Tool {
+	for _, t := range a.Tools {
+		if t.Name() == name {
+			return t
+		}
+	}
+	return nil
+}
+
+// Tool is a tool the server runs when the model calls it; Wasm plugins
+// implement it. Implementations are safe for concurrent use.
+type Tool interface {
+	// Name is the function name the model calls.
+	Name() string
+	// Description tells the model what the tool does.
+	Description() string
+	// InputSchema is the JSON Schema of the arguments object; nil means an
+	// object without properties.
+	InputSchema() json.RawMessage
+	// Execute runs the tool with the arguments object the model produced
+	// (always a JSON object) and returns its JSON result. ctx carries the
+	// request's RequestContext (reqctx.From) when there is one. An error is
+	// shown to the model as the tool's result, {"error": "…"}, and the loop
+	// goes on.
+	Execute(ctx context.Context, args json.RawMessage) (json.RawMessage, error)
+}
+
+// Service runs turns of its agents against a memory store. It is safe for
+// concurrent use.
+type Service struct {
+	store     *memory.Store // nil: no history, nothing saved
+	agents    map[string]*Agent
+	sorted    []*Agent
+	defaultID string
+	log       *slog.Logger
+}
+
+// NewService checks the agents and returns a Service. defaultID names the
+// agent that serves requests without an agent id; "" picks the first of
+// agents. A nil store gives agents without memory: no history is loaded
+// and nothing is saved. A nil log discards log lines.
+func NewService(store *memory.Store, agents []*Agent, defaultID string, log *slog.Logger) (*Service, error) {
+	if len(agents) == 0 {
+		return nil, errors.New("agent: no agents")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{store: store, agents: make(map[string]*Agent, len(agents)), log: log}
+	var errs []error
+	for i, a := range agents {
+		if a == nil {
+			errs = append(errs, fmt.Errorf("agent: agents[%d] is nil", i))
+			continue
+		}
+		if a.ID == "" {
+			errs = append(errs, fmt.Errorf("agent: agents[%d] has no id", i))
+			continue
+		}
+		if _, dup := s.agents[a.ID]; dup {
+			errs = append(errs, fmt.Errorf("agent %q: defined twice", a.ID))
+			continue
+		}
+		if a.Model == nil {
+			errs = append(errs, fmt.Errorf("agent %q: no model", a.ID))
+		}
+		if a.LastMessages < 0 || a.MaxSteps < 0 {
+			errs = append(errs, fmt.Errorf("agent %q: negative last_messages or max_steps", a.ID))
+		}
+		names := make(map[string]bool, len(a.Tools))
+		for j, t := range a.Tools {
+			switch {
+			case t == nil:
+				errs = append(errs, fmt.Errorf("agent %q: tools[%d] is nil", a.ID, j))
+			case t.Name() == "":
+				errs = append(errs, fmt.Errorf("agent %q: tools[%d] has no name", a.ID, j))
+			case names[t.Name()]:
+				errs = append(errs, fmt.Errorf("agent %q: tool %q defined twice", a.ID, t.Name()))
+			default:
+				names[t.Name()] = true
+			}
+		}
+		s.agents[a.ID] = a
+		s.sorted = append(s.sorted, a)
+		if s.defaultID == "" {
+			s.defaultID = a.ID
+		}
+	}
+	if defaultID != "" {
+		if _, ok := s.agents[defaultID]; !ok {
+			errs = append(errs, fmt.Errorf("agent: default agent %q is not defined", defaultID))
+		}
+		s.defaultID = defaultID
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	sort.Slice(s.sorted, func(i, j int) bool { return s.sorted[i].ID < s.sorted[j].ID })
+	return s, nil
+}
+
+// Agent returns the agent with the given id.
+func (s *Service) Agent(id string) (*Agent, bool) {
+	a, ok := s.agents[id]
+	return a, ok
+}
+
+// Agents returns every agent, sorted by id. The slice is the caller's.
+func (s *Service) Agents() []*Agent {
+	return append([]*Agent(nil), s.sorted...)
+}
+
+// DefaultID returns the id of the agent that serves requests that name none.
+func (s *Service) DefaultID() string { return s.defaultID }
+
+// HasMemory reports whether turns are remembered (the Service has a store).
+func (s *Service) HasMemory() bool { return s.store != nil }
+
+// Input is one turn asked of an agent.
+type Input struct {
+	// AgentID names the agent; "" means the default agent.
+	AgentID string
+	// ThreadID names the conversation; "" starts a new thread with a fresh
+	// id. A thread that exists must belong to ResourceID.
+	ThreadID string
+	// ResourceID is the owner (user or tenant) of the thread; required.
+	ResourceID string
+	// Messages are the new messages of this turn, usually one user message.
+	// After a client-tool round trip they hold role "tool" messages with the
+	// results (ToolCallID set, the JSON result in Content, the tool's name
+	// in Name when known).
+	Messages []llm.Message
+	// RunID names the run in chunks; "" means a new uuid.
+	RunID string
+	// Instructions are added to the agent's instructions in the system
+	// prompt.
+	Instructions string
+	// MaxSteps overrides the agent's tool loop limit when > 0.
+	MaxSteps int
+	// ClientTools are tools the client runs (Mastra's clientTools). When the
+	// model calls one, the turn ends with FinishReason "tool-calls" and the
+	// call is saved as pending; the client runs it and comes back with a
+	// role "tool" message.
+	ClientTools []llm.Tool
+	// RequestContext is the request's context map, handed to tools through
+	// their ctx (reqctx.From). It may be nil.
+	RequestContext *reqctx.Values
+	// ModelSettings tune the model's sampling.
+	ModelSettings ModelSettings
+}
+
+// ModelSettings are optional sampling settings; nil leaves the provider's
+// default.
+type ModelSettings struct {
+	Temperature *float64
+	MaxTokens   *int
+	TopP        *float64
+	Seed        *int
+	Stop        []string
+}
+
+// Result is a completed turn, shaped after Mastra's generate response.
+type Result struct {
+	RunID, ThreadID, ResourceID string
+	// MessageID is the id of the saved assistant message.
+	MessageID string
+	// Text is the reply text of every step, joined.
+	Text string
+	// FinishReason is the last step's reason ("stop", "length",
+	// "tool-calls", …).
+	FinishReason string
+	// Usage is the token count summed over the steps.
+	Usage llm.Usage
+	// ToolCalls are the "tool-call" chunks of the turn; ToolResults the
+	// "tool-result" and "tool-error" chunks, in order.
+	ToolCalls, ToolResults []Chunk
+	// Steps is the number of model calls.
+	Steps int
+	// Messages are the messages this turn saved: the input, then the reply.
+	Messages []memory.Message
+	// Remembered are the history messages loaded into the prompt.
+	Remembered []memory.Message
+	// Model is the agent's "provider/model".
+	Model string
+}

@@ -1,0 +1,166 @@
+package agent
+
+import (
+	"encoding/json"
+
+	"github.com/mastra-server/mastra-server/host/llm"
+)
+
+// Chunk types emitted by Stream, in Mastra's spelling.
+const (
+	ChunkStart          = "start"
+	ChunkStepStart      = "step-start"
+	ChunkTextStart      = "text-start"
+	ChunkTextDelta      = "text-delta"
+	ChunkTextEnd        = "text-end"
+	ChunkToolInputStart = "tool-call-input-streaming-start"
+	ChunkToolCallDelta  = "tool-call-delta"
+	ChunkToolInputEnd   = "tool-call-input-streaming-end"
+	ChunkToolCall       = "tool-call"
+	ChunkToolResult     = "tool-result"
+	ChunkToolError      = "tool-error"
+	ChunkStepFinish     = "step-finish"
+	ChunkFinish         = "finish"
+	ChunkError          = "error"
+)
+
+// FinishError is the finish reason of a turn that failed mid-stream.
+const FinishError = "error"
+
+// Chunk is one event of a Mastra agent stream: {type, runId, from,
+// payload}. From is always "AGENT". Payload is a value that marshals to the
+// payload Mastra sends for Type; see the package documentation.
+type Chunk struct {
+	Type    string `json:"type"`
+	RunID   string `json:"runId"`
+	From    string `json:"from"`
+	Payload any    `json:"payload"`
+}
+
+type startPayload struct {
+	ID         string `json:"id"`
+	MessageID  string `json:"messageId"`
+	ThreadID   string `json:"threadId"`
+	ResourceID string `json:"resourceId"`
+}
+
+type stepStartPayload struct {
+	MessageID string   `json:"messageId"`
+	Request   struct{} `json:"request"`
+	Warnings  []any    `json:"warnings"`
+}
+
+type textIDPayload struct {
+	ID string `json:"id"`
+}
+
+type textDeltaPayload struct {
+	ID   string `json:"id"`
+	Text string `json:"text"`
+}
+
+type textEndPayload struct {
+	Type string `json:"type"`
+	ID   string `json:"id"`
+}
+
+type toolInputStartPayload struct {
+	ToolCallID string `json:"toolCallId"`
+	ToolName   string `json:"toolName"`
+}
+
+type toolCallDeltaPayload struct {
+	ArgsTextDelta string `json:"argsTextDelta"`
+	ToolCallID    string `json:"toolCallId"`
+	ToolName      string `json:"toolName"`
+}
+
+type toolInputEndPayload struct {
+	ToolCallID string `json:"toolCallId"`
+}
+
+type toolCallPayload struct {
+	ToolCallID string          `json:"toolCallId"`
+	ToolName   string          `json:"toolName"`
+	Args       json.RawMessage `json:"args"`
+}
+
+type toolResultPayload struct {
+	Args       json.RawMessage `json:"args"`
+	ToolCallID string          `json:"toolCallId"`
+	ToolName   string          `json:"toolName"`
+	Result     json.RawMessage `json:"result"`
+}
+
+type toolErrorPayload struct {
+	ToolCallID string          `json:"toolCallId"`
+	ToolName   string          `json:"toolName"`
+	Args       json.RawMessage `json:"args"`
+	Error      errorObject     `json:"error"`
+}
+
+type errorObject struct {
+	Message string `json:"message"`
+	Name    string `json:"name"`
+}
+
+type errorPayload struct {
+	Type  string      `json:"type"`
+	Error errorObject `json:"error"`
+}
+
+type usagePayload struct {
+	InputTokens  int `json:"inputTokens"`
+	OutputTokens int `json:"outputTokens"`
+	TotalTokens  int `json:"totalTokens"`
+}
+
+func usageOf(u llm.Usage) usagePayload {
+	return usagePayload{InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, TotalTokens: u.TotalTokens}
+}
+
+type stepResult struct {
+	Reason      string `json:"reason"`
+	Warnings    []any  `json:"warnings"`
+	IsContinued bool   `json:"isContinued"`
+}
+
+type stepOutput struct {
+	Text      string       `json:"text"`
+	ToolCalls []Chunk      `json:"toolCalls"`
+	Usage     usagePayload `json:"usage"`
+}
+
+type stepMetadata struct {
+	ID      string `json:"id,omitempty"`
+	ModelID string `json:"modelId"`
+}
+
+type stepFinishPayload struct {
+	MessageID  string       `json:"messageId"`
+	StepResult stepResult   `json:"stepResult"`
+	Output     stepOutput   `json:"output"`
+	Metadata   stepMetadata `json:"metadata"`
+}
+
+type finishPayload struct {
+	MessageID  string       `json:"messageId"`
+	StepResult stepResult   `json:"stepResult"`
+	Output     stepOutput   `json:"output"`
+	Metadata   stepMetadata `json:"metadata"`
+	Usage      usagePayload `json:"usage"`
+}
+
+// argsJSON returns a tool call's arguments as JSON for chunks and storage:
+// the text itself when it is valid JSON, otherwise the text as a JSON
+// string, so a model's broken arguments never break the stream.
+func argsJSON(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 {
+		return json.RawMessage("{}")
+	}
+	if json.Valid(raw) {
+		return raw
+	}
+	b, _ := json.Marshal(string(raw)) // a string always marshals
+	return b
+}

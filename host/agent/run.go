@@ -1,0 +1,563 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/mastra-server/mastra-server/host/llm"
+	"github.com/mastra-server/mastra-server/host/memory"
+	"github.com/mastra-server/mastra-server/host/reqctx"
+)
+
+// Generate runs one turn and returns the whole reply. The model is called
+// without streaming. The turn is saved when it completes; a failed turn
+// saves nothing.
+func (s *Service) Generate(ctx context.Context, in Input) (*Result, error) {
+	return s.run(ctx, in, nil)
+}
+
+// Stream runs one turn, streaming the model's reply, and hands each chunk to
+// emit in order; it returns the Result after the final chunk.
+//
+// Nothing is emitted before the model produced its first piece of reply (or
+// finished): a failure before that returns an error and no chunk, so the
+// caller can still answer with an HTTP status. A failure after it emits an
+// "error" chunk with a safe message, then "step-finish" and "finish" with
+// reason "error", and returns the error. When emit returns an error (the
+// client is gone) the model call is cancelled and Stream returns at once,
+// saving nothing.
+func (s *Service) Stream(ctx context.Context, in Input, emit func(Chunk) error) (*Result, error) {
+	if emit == nil {
+		return nil, fmt.Errorf("%w: nil emit function", ErrInvalidInput)
+	}
+	return s.run(ctx, in, emit)
+}
+
+// run is the state of one turn.
+type run struct {
+	s    *Service
+	a    *Agent
+	in   Input
+	emit func(Chunk) error // nil for Generate
+
+	live    bool    // chunks go to emit (the model has produced something)
+	queued  []Chunk // chunks held back until live
+	gone    error   // emit's error: the client is gone
+	textN   int     // text blocks started, for their ids
+	textID  string  // the open text block, "" when none
+	inputs  []llm.ToolCall
+	res     Result
+	parts   []memory.Part
+	invs    []*memory.ToolInvocation
+	allText strings.Builder
+	clk     clock
+}
+
+func (s *Service) run(parent context.Context, in Input, emit func(Chunk) error) (*Result, error) {
+	if in.AgentID == "" {
+		in.AgentID = s.defaultID
+	}
+	a, ok := s.agents[in.AgentID]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownAgent, in.AgentID)
+	}
+	if err := validate(in); err != nil {
+		return nil, err
+	}
+	r := &run{s: s, a: a, in: in, emit: emit}
+	r.res = Result{RunID: in.RunID, ThreadID: in.ThreadID, ResourceID: in.ResourceID,
+		MessageID: uuid.NewString(), Model: a.ModelRef()}
+	if r.res.RunID == "" {
+		r.res.RunID = uuid.NewString()
+	}
+	if r.res.ThreadID == "" {
+		r.res.ThreadID = uuid.NewString()
+	} else if s.store != nil {
+		t, err := s.store.Thread(parent, "", in.ThreadID)
+		switch {
+		case err == nil && t.ResourceID != in.ResourceID:
+			return nil, fmt.Errorf("agent: thread %s: %w", in.ThreadID, memory.ErrNotFound)
+		case err == nil && a.LastMessages > 0:
+			r.res.Remembered, err = s.store.LastMessages(parent, in.ThreadID, a.LastMessages)
+			if err != nil {
+				return nil, fmt.Errorf("agent: load history: %w", err)
+			}
+		case err != nil && !errors.Is(err, memory.ErrNotFound):
+			return nil, fmt.Errorf("agent: load thread: %w", err)
+		}
+	}
+	inputs := inputMessages(in.Messages, r.res.Remembered, &r.clk)
+
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	if err := r.loop(ctx); err != nil {
+		return nil, r.fail(parent, err)
+	}
+
+	reply := r.reply()
+	r.res.Messages = append(inputs, reply)
+	if s.store != nil {
+		turn := memory.Turn{Thread: memory.Thread{ID: r.res.ThreadID, ResourceID: in.ResourceID}, Messages: r.res.Messages}
+		if err := s.store.AppendTurn(ctx, turn); err != nil {
+			return nil, r.fail(parent, &saveError{err})
+		}
+	} else {
+		r.res.Messages = nil
+	}
+	err := r.send(ChunkFinish, finishPayload{
+		MessageID:  r.res.MessageID,
+		StepResult: stepResult{Reason: r.res.FinishReason, Warnings: []any{}},
+		Output:     stepOutput{Text: r.res.Text, ToolCalls: nonNil(r.res.ToolCalls), Usage: usageOf(r.res.Usage)},
+		Metadata:   stepMetadata{ModelID: r.modelID()},
+		Usage:      usageOf(r.res.Usage),
+	})
+	if err != nil {
+		return nil, err // saved all the same: the turn was complete
+	}
+	return &r.res, nil
+}
+
+func validate(in Input) error {
+	var problems []string
+	if in.ResourceID == "" {
+		problems = append(problems, "resourceId is required")
+	}
+	if len(in.Messages) == 0 {
+		problems = append(problems, "messages: at least one message is required")
+	}
+	for i, m := range in.Messages {
+		switch m.Role {
+		case llm.RoleUser, llm.RoleSystem, llm.RoleAssistant:
+		case llm.RoleTool:
+			if m.ToolCallID == "" {
+				problems = append(problems, fmt.Sprintf("messages[%d]: a tool message needs a toolCallId", i))
+			}
+		default:
+			problems = append(problems, fmt.Sprintf("messages[%d]: unknown role %q", i, m.Role))
+		}
+	}
+	for i, t := range in.ClientTools {
+		if t.Name == "" {
+			problems = append(problems, fmt.Sprintf("clientTools[%d]: no name", i))
+		}
+	}
+	if in.MaxSteps < 0 {
+		problems = append(problems, "maxSteps: must not be negative")
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w: %s", ErrInvalidInput, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func (r *run) modelID() string {
+	if r.a.ModelID != "" {
+		return r.a.ModelID
+	}
+	return r.a.Provider
+}
+
+func (r *run) maxSteps() int {
+	switch {
+	case r.in.MaxSteps > 0:
+		return r.in.MaxSteps
+	case r.a.MaxSteps > 0:
+		return r.a.MaxSteps
+	}
+	return DefaultMaxSteps
+}
+
+// tools lists the agent's tools and then the client's; a client tool with
+// the name of a server tool is left out (the server's own tool wins).
+func (r *run) tools() []llm.Tool {
+	var out []llm.Tool
+	for _, t := range r.a.Tools {
+		out = append(out, llm.Tool{Name: t.Name(), Description: t.Description(), Parameters: t.InputSchema()})
+	}
+	for _, t := range r.in.ClientTools {
+		if r.a.tool(t.Name) == nil {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func (r *run) isClientTool(name string) bool {
+	for _, t := range r.in.ClientTools {
+		if t.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// loop calls the model until it stops calling server tools, a client tool
+// is called or the step limit is reached.
+func (r *run) loop(ctx context.Context) error {
+	system := r.a.Instructions
+	if r.in.Instructions != "" {
+		if system != "" {
+			system += "\n\n"
+		}
+		system += r.in.Instructions
+	}
+	req := llm.Request{
+		Model:       r.a.ModelID,
+		Messages:    prompt(system, r.res.Remembered, r.in.Messages),
+		Tools:       r.tools(),
+		Temperature: r.in.ModelSettings.Temperature,
+		MaxTokens:   r.in.ModelSettings.MaxTokens,
+		TopP:        r.in.ModelSettings.TopP,
+		Seed:        r.in.ModelSettings.Seed,
+		Stop:        r.in.ModelSettings.Stop,
+	}
+	toolCtx := ctx
+	if r.in.RequestContext != nil {
+		toolCtx = reqctx.With(ctx, r.in.RequestContext)
+	}
+	if err := r.send(ChunkStart, startPayload{ID: r.a.ID, MessageID: r.res.MessageID,
+		ThreadID: r.res.ThreadID, ResourceID: r.res.ResourceID}); err != nil {
+		return err
+	}
+	for step := 0; ; step++ {
+		if err := r.send(ChunkStepStart, stepStartPayload{MessageID: r.res.MessageID, Warnings: []any{}}); err != nil {
+			return err
+		}
+		r.parts = append(r.parts, memory.Part{Type: "step-start", Model: r.a.ModelRef(), CreatedAt: r.clk.next().UnixMilli()})
+		resp, err := r.call(ctx, req)
+		if err != nil {
+			return err
+		}
+		r.res.Steps++
+		r.res.Usage.InputTokens += resp.Usage.InputTokens
+		r.res.Usage.OutputTokens += resp.Usage.OutputTokens
+		r.res.Usage.TotalTokens += resp.Usage.TotalTokens
+		r.allText.WriteString(resp.Text)
+		if resp.Text != "" {
+			r.parts = append(r.parts, memory.Part{Type: "text", Text: resp.Text, CreatedAt: r.clk.next().UnixMilli()})
+		}
+
+		var (
+			stepCalls []Chunk
+			toolMsgs  []llm.Message
+			pending   bool // a client tool was called
+		)
+		for _, tc := range resp.ToolCalls {
+			args := argsJSON(tc.Arguments)
+			call := r.chunk(ChunkToolCall, toolCallPayload{ToolCallID: tc.ID, ToolName: tc.Name, Args: args})
+			stepCalls = append(stepCalls, call)
+			r.res.ToolCalls = append(r.res.ToolCalls, call)
+			if err := r.sendChunk(call); err != nil {
+				return err
+			}
+			n := step
+			inv := &memory.ToolInvocation{State: "call", ToolCallID: tc.ID, ToolName: tc.Name, Args: args, Step: &n}
+			r.parts = append(r.parts, memory.Part{Type: "tool-invocation", ToolInvocation: inv})
+			r.invs = append(r.invs, inv)
+			if r.a.tool(tc.Name) == nil && r.isClientTool(tc.Name) {
+				pending = true
+				continue
+			}
+			result, failure, err := r.execute(toolCtx, tc)
+			if err != nil {
+				return err
+			}
+			inv.State, inv.Result = "result", result
+			var out Chunk
+			if failure != "" {
+				out = r.chunk(ChunkToolError, toolErrorPayload{ToolCallID: tc.ID, ToolName: tc.Name, Args: args,
+					Error: errorObject{Message: failure, Name: "ToolError"}})
+			} else {
+				out = r.chunk(ChunkToolResult, toolResultPayload{Args: args, ToolCallID: tc.ID, ToolName: tc.Name, Result: result})
+			}
+			r.res.ToolResults = append(r.res.ToolResults, out)
+			if err := r.sendChunk(out); err != nil {
+				return err
+			}
+			toolMsgs = append(toolMsgs, llm.Message{Role: llm.RoleTool, ToolCallID: tc.ID, Content: string(result)})
+		}
+
+		reason := resp.FinishReason
+		if len(resp.ToolCalls) > 0 {
+			reason = llm.FinishToolCalls
+		}
+		r.res.FinishReason = reason
+		more := len(resp.ToolCalls) > 0 && !pending && step+1 < r.maxSteps()
+		err = r.send(ChunkStepFinish, stepFinishPayload{
+			MessageID:  r.res.MessageID,
+			StepResult: stepResult{Reason: reason, Warnings: []any{}, IsContinued: more},
+			Output:     stepOutput{Text: resp.Text, ToolCalls: nonNil(stepCalls), Usage: usageOf(resp.Usage)},
+			Metadata:   stepMetadata{ID: resp.ID, ModelID: r.modelID()},
+		})
+		if err != nil {
+			return err
+		}
+		if !more {
+			r.res.Text = r.allText.String()
+			return nil
+		}
+		req.Messages = append(req.Messages, llm.Message{Role: llm.RoleAssistant, Content: resp.Text, ToolCalls: resp.ToolCalls})
+		req.Messages = append(req.Messages, toolMsgs...)
+	}
+}
+
+// call asks the model for one step: whole for Generate, streamed for
+// Stream, turning the pieces into chunks.
+func (r *run) call(ctx context.Context, req llm.Request) (*llm.Response, error) {
+	if r.emit == nil {
+		resp, err := r.a.Model.Generate(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		return resp, nil
+	}
+	r.inputs = r.inputs[:0]
+	resp, err := r.a.Model.Stream(ctx, req, r.onDelta)
+	if err != nil {
+		if r.gone != nil {
+			return nil, r.gone
+		}
+		return nil, err
+	}
+	if err := r.goLive(); err != nil {
+		return nil, err
+	}
+	if err := r.endText(); err != nil {
+		return nil, err
+	}
+	for _, tc := range r.inputs {
+		if err := r.send(ChunkToolInputEnd, toolInputEndPayload{ToolCallID: tc.ID}); err != nil {
+			return nil, err
+		}
+	}
+	return resp, nil
+}
+
+// onDelta turns one streamed piece into chunks.
+func (r *run) onDelta(d llm.Delta) error {
+	if err := r.goLive(); err != nil {
+		return err
+	}
+	if d.Text != "" {
+		if r.textID == "" {
+			r.textID = fmt.Sprintf("txt-%d", r.textN)
+			r.textN++
+			if err := r.send(ChunkTextStart, textIDPayload{ID: r.textID}); err != nil {
+				return err
+			}
+		}
+		if err := r.send(ChunkTextDelta, textDeltaPayload{ID: r.textID, Text: d.Text}); err != nil {
+			return err
+		}
+	}
+	if d.ToolCallStart != nil {
+		if err := r.endText(); err != nil {
+			return err
+		}
+		for len(r.inputs) <= d.ToolCallIndex {
+			r.inputs = append(r.inputs, llm.ToolCall{})
+		}
+		r.inputs[d.ToolCallIndex] = *d.ToolCallStart
+		if err := r.send(ChunkToolInputStart, toolInputStartPayload{ToolCallID: d.ToolCallStart.ID, ToolName: d.ToolCallStart.Name}); err != nil {
+			return err
+		}
+	}
+	if d.ArgsDelta != "" && d.ToolCallIndex < len(r.inputs) {
+		tc := r.inputs[d.ToolCallIndex]
+		if err := r.send(ChunkToolCallDelta, toolCallDeltaPayload{ArgsTextDelta: d.ArgsDelta, ToolCallID: tc.ID, ToolName: tc.Name}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *run) endText() error {
+	if r.textID == "" {
+		return nil
+	}
+	id := r.textID
+	r.textID = ""
+	return r.send(ChunkTextEnd, textEndPayload{Type: ChunkTextEnd, ID: id})
+}
+
+// execute runs a server tool. A failure the model should see (unknown
+// tool, arguments that are not a JSON object, the tool's error or panic)
+// comes back as failure, with result {"error": failure}; err is set only
+// when the turn itself is cancelled.
+func (r *run) execute(ctx context.Context, tc llm.ToolCall) (result json.RawMessage, failure string, err error) {
+	defer func() {
+		if failure != "" {
+			result, _ = json.Marshal(map[string]string{"error": failure}) // a string map always marshals
+		}
+	}()
+	t := r.a.tool(tc.Name)
+	if t == nil {
+		return nil, fmt.Sprintf("unknown tool %q", truncate(tc.Name, 100)), nil
+	}
+	var obj map[string]json.RawMessage
+	if a := bytes.TrimSpace(tc.Arguments); len(a) == 0 || a[0] != '{' || json.Unmarshal(a, &obj) != nil {
+		return nil, "invalid arguments: not a JSON object", nil
+	}
+	out, terr := r.runTool(ctx, t, tc.Arguments)
+	if ctx.Err() != nil {
+		return nil, "", ctx.Err()
+	}
+	if terr != nil {
+		r.s.log.LogAttrs(ctx, slog.LevelWarn, "agent: tool failed",
+			slog.String("agent", r.a.ID), slog.String("tool", tc.Name), slog.String("run", r.res.RunID), slog.String("error", terr.Error()))
+		return nil, "tool failed: " + truncate(terr.Error(), maxToolError), nil
+	}
+	out = bytes.TrimSpace(out)
+	switch {
+	case len(out) == 0:
+		out = json.RawMessage("null")
+	case !json.Valid(out):
+		out, _ = json.Marshal(string(out)) // a string always marshals
+	}
+	return out, "", nil
+}
+
+// runTool calls t.Execute, turning a panic into an error.
+func (r *run) runTool(ctx context.Context, t Tool, args json.RawMessage) (out json.RawMessage, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.s.log.LogAttrs(ctx, slog.LevelError, "agent: tool panicked",
+				slog.String("agent", r.a.ID), slog.String("tool", t.Name()), slog.String("panic", fmt.Sprint(p)))
+			err = errors.New("tool crashed")
+		}
+	}()
+	return t.Execute(ctx, args)
+}
+
+const maxToolError = 500
+
+func truncate(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
+}
+
+// reply builds the saved assistant message of the turn.
+func (r *run) reply() memory.Message {
+	at := r.clk.next()
+	c := memory.Content{
+		Format:          2,
+		Parts:           r.parts,
+		Content:         r.res.Text,
+		ToolInvocations: r.invs,
+		Metadata: map[string]any{
+			"modelId":  r.modelID(),
+			"provider": r.a.Provider,
+			"usage":    usageOf(r.res.Usage),
+		},
+	}
+	b, _ := json.Marshal(c) // plain types and valid raw JSON: cannot fail
+	return memory.Message{ID: r.res.MessageID, Role: llm.RoleAssistant, Type: "v2", Content: b, CreatedAt: at}
+}
+
+// chunk builds a chunk of this run.
+func (r *run) chunk(typ string, payload any) Chunk {
+	return Chunk{Type: typ, RunID: r.res.RunID, From: "AGENT", Payload: payload}
+}
+
+func (r *run) send(typ string, payload any) error {
+	return r.sendChunk(r.chunk(typ, payload))
+}
+
+// sendChunk emits a chunk, or holds it back until the model has produced
+// something. Generate emits nothing.
+func (r *run) sendChunk(c Chunk) error {
+	if r.emit == nil {
+		return nil
+	}
+	if r.gone != nil {
+		return r.gone
+	}
+	if !r.live {
+		r.queued = append(r.queued, c)
+		return nil
+	}
+	if err := r.emit(c); err != nil {
+		r.gone = &goneError{err}
+		return r.gone
+	}
+	return nil
+}
+
+// goLive sends the held-back chunks; from now on chunks go out at once.
+func (r *run) goLive() error {
+	if r.live || r.emit == nil {
+		return nil
+	}
+	r.live = true
+	q := r.queued
+	r.queued = nil
+	for _, c := range q {
+		if err := r.sendChunk(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// goneError is emit's error: the client went away.
+type goneError struct{ err error }
+
+func (e *goneError) Error() string { return "agent: stream client gone: " + e.err.Error() }
+func (e *goneError) Unwrap() error { return e.err }
+
+// saveError is a failure to save a completed turn.
+type saveError struct{ err error }
+
+func (e *saveError) Error() string { return "agent: save turn: " + e.err.Error() }
+func (e *saveError) Unwrap() error { return e.err }
+
+// fail ends a failed turn. When chunks already went out (and the client is
+// still there) it emits an "error" chunk with a safe message, then
+// "step-finish" and "finish" with reason "error". It returns err wrapped.
+func (r *run) fail(parent context.Context, err error) error {
+	var gone *goneError
+	var save *saveError
+	switch {
+	case errors.As(err, &gone), errors.As(err, &save):
+	default:
+		err = fmt.Errorf("agent %s: model %s: %w", r.a.ID, r.a.ModelRef(), err)
+	}
+	if r.emit == nil || !r.live || r.gone != nil || parent.Err() != nil {
+		return err
+	}
+	msg := "model provider error"
+	switch {
+	case save != nil:
+		msg = "could not save the conversation"
+	case errors.Is(err, context.DeadlineExceeded):
+		msg = "model timed out"
+	case errors.Is(err, llm.ErrUnavailable):
+		msg = "model provider unavailable"
+	}
+	r.s.log.LogAttrs(parent, slog.LevelDebug, "agent: stream failed after its first chunk",
+		slog.String("agent", r.a.ID), slog.String("run", r.res.RunID), slog.String("error", err.Error()))
+	_ = r.endText()
+	_ = r.send(ChunkError, errorPayload{Type: ChunkError, Error: errorObject{Message: msg, Name: "Error"}})
+	out := stepOutput{Text: r.allText.String(), ToolCalls: nonNil(r.res.ToolCalls), Usage: usageOf(r.res.Usage)}
+	res := stepResult{Reason: FinishError, Warnings: []any{}}
+	_ = r.send(ChunkStepFinish, stepFinishPayload{MessageID: r.res.MessageID, StepResult: res, Output: out,
+		Metadata: stepMetadata{ModelID: r.modelID()}})
+	_ = r.send(ChunkFinish, finishPayload{MessageID: r.res.MessageID, StepResult: res, Output: out,
+		Metadata: stepMetadata{ModelID: r.modelID()}, Usage: usageOf(r.res.Usage)})
+	return err
+}
+
+func nonNil(c []Chunk) []Chunk {
+	if c == nil {
+		return []Chunk{}
+	}
+	return c
+}
