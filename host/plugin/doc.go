@@ -91,7 +91,9 @@
 //     the "host" header.
 //   - get_uri is the escaped path plus "?query"; set_uri takes the same form.
 //   - log levels: -1 debug, 0 info, 1 warn, 2 error, 3 none. Messages go to
-//     the Config.Logger tagged plugin=<name>, cut at 4 KiB.
+//     the Config.Logger tagged plugin=<name>, cut at 4 KiB; with stdout and
+//     stderr, at most 50 records per second per plugin (the count of dropped
+//     ones is logged with the next record).
 //   - read_body is limited to Spec.MaxBody bytes; reading past it fails the
 //     request with 413.
 //
@@ -170,7 +172,7 @@
 //     no environment except the variables named in Grants.Env, no files
 //     except Grants.Mounts (read-only when asked), real clocks, random from
 //     crypto/rand, sleep returns at once; stdout and stderr go to the log,
-//     one record per write, cut at 1 KiB, at most 50 per second per plugin.
+//     one record per write, cut at 1 KiB, within the log rate limit.
 //   - env.abort(msg, file, line, col i32), AssemblyScript's default: traps
 //     with the message.
 //

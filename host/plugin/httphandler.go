@@ -191,7 +191,14 @@ func (p *Plugin) logMessage(ctx context.Context, mod api.Module, stack []uint64)
 	if len(msg) > maxLogMessage {
 		msg = msg[:maxLogMessage]
 	}
-	p.log.Log(ctx, lvl, string(msg), "source", "guest")
+	ok, dropped := p.lim.allow()
+	switch {
+	case !ok:
+	case dropped > 0:
+		p.log.Log(ctx, lvl, string(msg), "source", "guest", "dropped_before", dropped)
+	default:
+		p.log.Log(ctx, lvl, string(msg), "source", "guest")
+	}
 }
 
 // get_method(buf, buf_limit i32) -> len i32

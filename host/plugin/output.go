@@ -8,7 +8,8 @@ import (
 )
 
 // Guest stdout and stderr go to the plugin's logger, one record per write,
-// cut to maxOutputLine bytes and rate limited per pool.
+// cut to maxOutputLine bytes. Those records and http_handler.log share one
+// rate limit per plugin.
 const (
 	maxOutputLine     = 1024
 	logLinesPerSecond = 50

@@ -199,6 +199,7 @@ func (h *Host) Load(ctx context.Context, spec Spec) (*Plugin, error) {
 		h:    h,
 		spec: spec,
 		log:  h.log.With("plugin", spec.Name),
+		lim:  newRateLimiter(logLinesPerSecond),
 	}
 	pl, err := p.newPool(ctx)
 	if err != nil {
@@ -278,6 +279,7 @@ type Plugin struct {
 	h    *Host
 	spec Spec
 	log  *slog.Logger
+	lim  *rateLimiter // guest log records: http_handler.log, stdout, stderr
 
 	cur      atomic.Pointer[pool] // nil once closed
 	reloadMu sync.Mutex           // serializes Reload and Close

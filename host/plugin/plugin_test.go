@@ -246,6 +246,10 @@ type blockingAgents struct {
 	entered chan struct{}
 	release chan struct{}
 	err     error
+
+	mu       sync.Mutex // guards lastUser and deadline
+	lastUser string     // the RequestContext "user" the call saw
+	deadline bool       // the call had a deadline
 }
 
 func newBlockingAgents() *blockingAgents {
@@ -253,6 +257,13 @@ func newBlockingAgents() *blockingAgents {
 }
 
 func (a *blockingAgents) Generate(ctx context.Context, agent, input string, opts json.RawMessage) (string, error) {
+	a.mu.Lock()
+	a.lastUser = ""
+	if v := reqctx.From(ctx); v != nil {
+		a.lastUser, _ = v.GetString("user")
+	}
+	_, a.deadline = ctx.Deadline()
+	a.mu.Unlock()
 	if a.block {
 		a.entered <- struct{}{}
 		select {
@@ -299,7 +310,15 @@ func TestAgentGenerate(t *testing.T) {
 	h, _ := newHost(t, Config{Agents: agents})
 	spec := Spec{Name: "agent", Kind: Route, Module: fixture(t, "agent"), Grants: Grants{Agents: []string{"assistant"}}}
 	p := load(t, h, spec)
-	wantResponse(t, do(p.Handler(), "POST", "/", strings.NewReader("hi")), 200, "0:hello from assistant: hi")
+	vals := reqctx.New()
+	vals.SetString("user", "bob")
+	r := httptest.NewRequest("POST", "/", strings.NewReader("hi"))
+	w := httptest.NewRecorder()
+	p.Handler().ServeHTTP(w, r.WithContext(reqctx.With(r.Context(), vals)))
+	wantResponse(t, w, 200, "0:hello from assistant: hi")
+	if agents.lastUser != "bob" || !agents.deadline {
+		t.Errorf("agent saw user %q, deadline %v; want bob, true", agents.lastUser, agents.deadline)
+	}
 
 	agents.err = errors.New("model down")
 	wantResponse(t, do(p.Handler(), "POST", "/", strings.NewReader("hi")), 200, "29:model down")
@@ -337,22 +356,44 @@ func TestWASISandbox(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "secret.txt"), []byte("mounted"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	h, _ := newHost(t, Config{})
+	h, logs := newHost(t, Config{})
+
+	// probe returns the sandbox part of the wasi guest's answer and checks
+	// the rest: a real clock and 8 random bytes.
+	probe := func(p *Plugin) (sandbox, random string) {
+		t.Helper()
+		w := do(p.Handler(), "GET", "/", nil)
+		sandbox, rest, ok := strings.Cut(w.Body.String(), "|")
+		if w.Code != 200 || !ok || !strings.HasPrefix(rest, "clock=1;rand=") || len(rest) != len("clock=1;rand=")+8 {
+			t.Fatalf("response %d %q", w.Code, w.Body)
+		}
+		return sandbox, rest[len("clock=1;rand="):]
+	}
 
 	// No grants: no environment, no preopened directory (EBADF = 8).
 	p := load(t, h, Spec{Name: "wasi", Kind: Route, Module: fixture(t, "wasi")})
-	w := do(p.Handler(), "GET", "/", nil)
-	wantResponse(t, w, 200, "env=0;;prestat=8;open=8;data=")
+	sandbox, rand1 := probe(p)
+	if want := "env=0;;prestat=8;open=8;data="; sandbox != want {
+		t.Errorf("sandbox = %q; want %q", sandbox, want)
+	}
 
 	// Granted: exactly the named variable and the mount.
 	p = load(t, h, Spec{Name: "wasi-granted", Kind: Route, Module: fixture(t, "wasi"), Grants: Grants{
 		Env:    []string{"PLUGIN_VISIBLE", "PLUGIN_UNSET"},
 		Mounts: []Mount{{HostPath: dir, GuestPath: "/", ReadOnly: true}},
 	}})
-	w = do(p.Handler(), "GET", "/", nil)
-	wantResponse(t, w, 200, "env=1;PLUGIN_VISIBLE=yes\x00;prestat=0;open=0;data=mounted")
-	if strings.Contains(w.Body.String(), "hunter2") {
-		t.Error("an ungranted variable leaked")
+	sandbox, rand2 := probe(p)
+	if want := "env=1;PLUGIN_VISIBLE=yes\x00;prestat=0;open=0;data=mounted"; sandbox != want {
+		t.Errorf("sandbox = %q; want %q", sandbox, want)
+	}
+	// Two fresh instances drawing the same bytes would mean wazero's
+	// deterministic default source.
+	if rand1 == rand2 {
+		t.Errorf("random_get gave %x twice", rand1)
+	}
+	if l := logs.String(); !strings.Contains(l, "hello stdout") || !strings.Contains(l, "stream=stdout") ||
+		strings.Contains(l, "hunter2") {
+		t.Errorf("guest stdout not logged as expected:\n%s", l)
 	}
 }
 

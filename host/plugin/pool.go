@@ -204,14 +204,13 @@ func (p *Plugin) instantiateHostModules(ctx context.Context, rt wazero.Runtime, 
 // crypto random, no args, stdout/stderr to the log, and only the granted
 // environment variables and mounts.
 func (p *Plugin) moduleConfig(c wazero.CompiledModule) wazero.ModuleConfig {
-	lim := newRateLimiter(logLinesPerSecond)
 	cfg := wazero.NewModuleConfig().
 		WithName("").
 		WithSysWalltime().
 		WithSysNanotime().
 		WithRandSource(rand.Reader).
-		WithStdout(&guestOutput{log: p.log, stream: "stdout", lim: lim}).
-		WithStderr(&guestOutput{log: p.log, stream: "stderr", lim: lim})
+		WithStdout(&guestOutput{log: p.log, stream: "stdout", lim: p.lim}).
+		WithStderr(&guestOutput{log: p.log, stream: "stderr", lim: p.lim})
 	exports := c.ExportedFunctions()
 	switch {
 	case exports[exportInitialize] != nil:

@@ -1,6 +1,8 @@
 ;; Route probing the WASI sandbox. Answers
-;;   "env=<count>;<environ bytes, NUL-separated>;prestat=<errno>;open=<errno>;data=<file>"
-;; where open is path_open(fd 3, "secret.txt") and data its first 256 bytes.
+;;   "env=<count>;<environ bytes, NUL-separated>;prestat=<errno>;open=<errno>;data=<file>|clock=<0|1>;rand=<8 bytes>"
+;; where open is path_open(fd 3, "secret.txt"), data its first 256 bytes,
+;; clock 1 when the wall clock reads after 2020, rand 8 bytes of random_get.
+;; Also writes "hello stdout" to fd 1.
 (module
   (import "wasi_snapshot_preview1" "environ_sizes_get" (func $env_sizes (param i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "environ_get" (func $env_get (param i32 i32) (result i32)))
@@ -8,6 +10,9 @@
   (import "wasi_snapshot_preview1" "path_open"
     (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "clock_time_get" (func $clock (param i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "random_get" (func $random (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
   (import "http_handler" "write_body" (func $write_body (param i32 i32 i32)))
   (memory (export "memory") 1)
   (data (i32.const 0) "env=")
@@ -16,6 +21,9 @@
   (data (i32.const 32) ";data=")
   (data (i32.const 40) "secret.txt")
   (data (i32.const 56) ";")
+  (data (i32.const 64) "|clock=")
+  (data (i32.const 72) ";rand=")
+  (data (i32.const 80) "hello stdout\n")
   (func $itoa (param $v i32) (param $end i32) (result i32)
     (local $p i32)
     (local.set $p (local.get $end))
@@ -55,4 +63,15 @@
         (i32.store (i32.const 1028) (i32.const 256))
         (drop (call $fd_read (i32.load (i32.const 1016)) (i32.const 1024) (i32.const 1) (i32.const 1032)))
         (call $w (i32.const 8192) (i32.load (i32.const 1032)))))
+    ;; realtime clock at 1040: after 2020-01-01 (1.5778e18 ns)?
+    (drop (call $clock (i32.const 0) (i64.const 1) (i32.const 1040)))
+    (call $w (i32.const 64) (i32.const 7))
+    (call $num (i64.gt_u (i64.load (i32.const 1040)) (i64.const 1577836800000000000)))
+    (drop (call $random (i32.const 1048) (i32.const 8)))
+    (call $w (i32.const 72) (i32.const 6))
+    (call $w (i32.const 1048) (i32.const 8))
+    ;; iovec {80, 13} at 1056, nwritten at 1064
+    (i32.store (i32.const 1056) (i32.const 80))
+    (i32.store (i32.const 1060) (i32.const 13))
+    (drop (call $fd_write (i32.const 1) (i32.const 1056) (i32.const 1) (i32.const 1064)))
     (i64.const 0)))
