@@ -22,6 +22,7 @@ const (
 	exportHandleResponse = "handle_response"
 	exportInitialize     = "_initialize"
 	exportStart          = "_start"
+	exportABIMarker      = "mastra_abi_v" // + version: optional marker, never called
 )
 
 // http-wasm feature flags (enable_features).

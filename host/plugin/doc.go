@@ -101,7 +101,8 @@
 //
 // Versioned by its name: functions are only ever added; a breaking change
 // would be a new module, mastra2. A guest may export the marker function
-// mastra_abi_v1 (never called). Conventions:
+// mastra_abi_v1 (never called); a module exporting another mastra_abi_vN
+// fails Load. Conventions:
 //
 //   - strings and blobs are (ptr, len); outputs go to (buf, buf_limit);
 //   - status_len results are status<<32 | len. When status is 0 and

@@ -439,6 +439,7 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown-import", Spec{Module: fixture(t, "unknownimport")},
 			[]string{"evil.open_socket", "does not provide", "unknown function mastra.launch_missiles"}},
 		{"no-handler", Spec{Module: fixture(t, "nohandler")}, []string{"does not export handle_request"}},
+		{"abi-v2", Spec{Module: fixture(t, "abiv2")}, []string{"mastra_abi_v2"}},
 		{"bad-limits", Spec{Module: fixture(t, "hello"), MinInstances: 3, MaxInstances: 2}, []string{"min instances"}},
 	}
 	for _, tt := range tests {

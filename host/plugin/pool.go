@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -132,6 +133,11 @@ func checkModule(c wazero.CompiledModule, spec *Spec) (imported, error) {
 		(!equalTypes(def.ParamTypes(), types(i32, i32)) || len(def.ResultTypes()) != 0) {
 		errs = append(errs, fmt.Errorf("handle_response has signature %s, want (i32,i32)->()",
 			sigString(def.ParamTypes(), def.ResultTypes())))
+	}
+	for name := range exports {
+		if strings.HasPrefix(name, exportABIMarker) && name != exportABIMarker+"1" {
+			errs = append(errs, fmt.Errorf("module exports %s: this host speaks mastra v1", name))
+		}
 	}
 	if _, ok := c.ExportedMemories()[exportMemory]; !ok {
 		errs = append(errs, errors.New("module does not export its memory as \"memory\""))
@@ -293,7 +299,7 @@ func (pl *pool) leave() {
 }
 
 // acquire returns an idle instance, creates one if a slot is free, or waits
-// for either until ctx is done or wait has passed (then ErrBusy).
+// for either until ctx is done or the plugin's Timeout passes (ErrBusy).
 func (pl *pool) acquire(ctx context.Context) (*instance, error) {
 	for { // fast path: an idle instance, else a free slot, without a timer
 		select {
