@@ -686,3 +686,39 @@ func TestNewService(t *testing.T) {
 		}
 	}
 }
+
+func TestModelTimeout(t *testing.T) {
+	tests := []struct {
+		name   string
+		reply  reply
+		chunks string // compacted chunk types; "" for none
+	}{
+		{"before first token", reply{stall: true}, ""},
+		{"mid-stream", reply{text: "one two", hang: true}, "start,step-start,text-start,text-delta,text-end,error,step-finish,finish"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store := sqliteStore(t)
+			f := newFake(t, tt.reply)
+			svc := newService(t, store, &Agent{ID: "a", Model: f.modelWithTimeout(200 * time.Millisecond), ModelID: "m"})
+			var rec recorder
+			_, err := svc.Stream(context.Background(), Input{ThreadID: "t-slow", ResourceID: "r", Messages: user("hi")}, rec.emit)
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("err = %v; want context.DeadlineExceeded", err)
+			}
+			if got := compact(rec.types()); got != tt.chunks {
+				t.Errorf("chunks = %q; want %q", got, tt.chunks)
+			}
+			for _, c := range rec.chunks {
+				if c.Type == ChunkError {
+					if msg := payload(t, c)["error"].(map[string]any)["message"]; msg != "model timed out" {
+						t.Errorf("error message = %v; want model timed out", msg)
+					}
+				}
+			}
+			if _, err := store.Thread(context.Background(), "", "t-slow"); !errors.Is(err, memory.ErrNotFound) {
+				t.Errorf("thread after timeout: %v; want ErrNotFound (nothing saved)", err)
+			}
+		})
+	}
+}

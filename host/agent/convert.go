@@ -124,9 +124,19 @@ func prompt(system string, history []memory.Message, input []llm.Message) []llm.
 				ID: m.ToolCallID, Name: m.Name, Arguments: json.RawMessage("{}"),
 			}}})
 			known[m.ToolCallID] = true
-		case m.Role == llm.RoleAssistant:
+		case m.Role == llm.RoleAssistant && len(m.ToolCalls) > 0:
+			// Keep only the calls this input answers: a call without a
+			// result would make the sequence invalid.
+			var calls []llm.ToolCall
 			for _, tc := range m.ToolCalls {
-				known[tc.ID] = true
+				if _, ok := answered[tc.ID]; ok && !known[tc.ID] {
+					calls = append(calls, tc)
+					known[tc.ID] = true
+				}
+			}
+			m.ToolCalls = calls
+			if m.Content == "" && len(calls) == 0 {
+				continue
 			}
 		}
 		out = append(out, m)

@@ -62,6 +62,7 @@ type reply struct {
 	status   int  // non-zero: an error response with this status
 	midError bool // streamed: the text, then an error object
 	hang     bool // streamed: the first word, then wait for the request to be cancelled
+	stall    bool // wait for the request to be cancelled before answering
 }
 
 // wireReq is the part of a chat completions request the tests look at.
@@ -108,8 +109,10 @@ func newFake(t *testing.T, replies ...reply) *fakeOpenAI {
 	return f
 }
 
-func (f *fakeOpenAI) model() *llm.OpenAI {
-	return llm.NewOpenAI(llm.OpenAIConfig{BaseURL: f.srv.URL, APIKey: "sk-test", MaxRetries: -1, Timeout: 10 * time.Second})
+func (f *fakeOpenAI) model() *llm.OpenAI { return f.modelWithTimeout(10 * time.Second) }
+
+func (f *fakeOpenAI) modelWithTimeout(d time.Duration) *llm.OpenAI {
+	return llm.NewOpenAI(llm.OpenAIConfig{BaseURL: f.srv.URL, APIKey: "sk-test", MaxRetries: -1, Timeout: d})
 }
 
 func (f *fakeOpenAI) requests() []wireReq {
@@ -130,6 +133,10 @@ func (f *fakeOpenAI) handle(w http.ResponseWriter, r *http.Request) {
 	f.reqs = append(f.reqs, req)
 	rp := f.replies[min(n, len(f.replies)-1)]
 	f.mu.Unlock()
+	if rp.stall {
+		<-r.Context().Done()
+		return
+	}
 
 	if rp.status != 0 {
 		w.Header().Set("Content-Type", "application/json")

@@ -313,7 +313,7 @@ func (r *run) call(ctx context.Context, req llm.Request) (*llm.Response, error) 
 	if r.emit == nil {
 		resp, err := r.a.Model.Generate(ctx, req)
 		if err != nil {
-			return nil, err
+			return nil, r.modelError(err)
 		}
 		return resp, nil
 	}
@@ -323,7 +323,7 @@ func (r *run) call(ctx context.Context, req llm.Request) (*llm.Response, error) 
 		if r.gone != nil {
 			return nil, r.gone
 		}
-		return nil, err
+		return nil, r.modelError(err)
 	}
 	if err := r.goLive(); err != nil {
 		return nil, err
@@ -406,7 +406,7 @@ func (r *run) execute(ctx context.Context, tc llm.ToolCall) (result json.RawMess
 	}
 	out, terr := r.runTool(ctx, t, tc.Arguments)
 	if ctx.Err() != nil {
-		return nil, "", ctx.Err()
+		return nil, "", fmt.Errorf("agent %s: tool %s: %w", r.a.ID, tc.Name, ctx.Err())
 	}
 	if terr != nil {
 		r.s.log.LogAttrs(ctx, slog.LevelWarn, "agent: tool failed",
@@ -507,6 +507,12 @@ func (r *run) goLive() error {
 	return nil
 }
 
+// modelError wraps a model's error with the agent and model, keeping the
+// cause for errors.Is and errors.As.
+func (r *run) modelError(err error) error {
+	return fmt.Errorf("agent %s: model %s: %w", r.a.ID, r.a.ModelRef(), err)
+}
+
 // goneError is emit's error: the client went away.
 type goneError struct{ err error }
 
@@ -521,15 +527,10 @@ func (e *saveError) Unwrap() error { return e.err }
 
 // fail ends a failed turn. When chunks already went out (and the client is
 // still there) it emits an "error" chunk with a safe message, then
-// "step-finish" and "finish" with reason "error". It returns err wrapped.
+// "step-finish" and "finish" with reason "error". It returns err.
 func (r *run) fail(parent context.Context, err error) error {
-	var gone *goneError
 	var save *saveError
-	switch {
-	case errors.As(err, &gone), errors.As(err, &save):
-	default:
-		err = fmt.Errorf("agent %s: model %s: %w", r.a.ID, r.a.ModelRef(), err)
-	}
+	errors.As(err, &save)
 	if r.emit == nil || !r.live || r.gone != nil || parent.Err() != nil {
 		return err
 	}
