@@ -30,8 +30,9 @@ func (s *Service) Generate(ctx context.Context, in Input) (*Result, error) {
 // caller can still answer with an HTTP status. A failure after it emits an
 // "error" chunk with a safe message, then "step-finish" and "finish" with
 // reason "error", and returns the error. When emit returns an error (the
-// client is gone) the model call is cancelled and Stream returns at once,
-// saving nothing.
+// client is gone) the model call is cancelled and Stream returns emit's
+// error at once, saving nothing; only when the final "finish" chunk itself
+// cannot be sent has the (complete) turn already been saved.
 func (s *Service) Stream(ctx context.Context, in Input, emit func(Chunk) error) (*Result, error) {
 	if emit == nil {
 		return nil, fmt.Errorf("%w: nil emit function", ErrInvalidInput)
