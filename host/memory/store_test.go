@@ -378,3 +378,37 @@ func TestUnreachableDatabase(t *testing.T) {
 		t.Errorf("Thread err = %v; want ErrUnavailable", err)
 	}
 }
+
+func TestPluginKV(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		if _, ok, err := s.KVGet(ctx, "p1", "k"); ok || err != nil {
+			t.Fatalf("KVGet on empty = %v, %v; want missing", ok, err)
+		}
+		if err := s.KVSet(ctx, "p1", "k", []byte("v1"), 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.KVSet(ctx, "p1", "k", []byte("v2"), 0); err != nil {
+			t.Fatal(err)
+		}
+		if v, ok, _ := s.KVGet(ctx, "p1", "k"); !ok || string(v) != "v2" {
+			t.Errorf("KVGet = %q, %v; want v2", v, ok)
+		}
+		if _, ok, _ := s.KVGet(ctx, "p2", "k"); ok {
+			t.Error("another namespace sees p1's key")
+		}
+		if err := s.KVSet(ctx, "p1", "gone", []byte("x"), time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+		if _, ok, _ := s.KVGet(ctx, "p1", "gone"); ok {
+			t.Error("expired key still readable")
+		}
+		if err := s.KVDelete(ctx, "p1", "k"); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, _ := s.KVGet(ctx, "p1", "k"); ok {
+			t.Error("deleted key still readable")
+		}
+	})
+}
