@@ -5,7 +5,8 @@
 //
 // Usage:
 //
-//	mastra-server [serve] [--config mastra.toml]   run the server (default)
+//	mastra-server [serve] [--config mastra.toml] [--watch]   run the server (default)
+//	mastra-server dev [--config …]                 serve and reload plugins when their .wasm changes
 //	mastra-server migrate [--config …]             apply database migrations and exit
 //	mastra-server config [--config …]              print the effective configuration, secrets redacted
 //	mastra-server validate [--config …]            check the configuration and plugins, then exit
@@ -71,6 +72,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	fs := flag.NewFlagSet("mastra-server "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "configuration file (default ./mastra.toml when present)")
+	watch := fs.Bool("watch", false, "reload a plugin when its .wasm file changes (development)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -91,7 +93,9 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	log := newLogger(cfg.Log, stderr)
 	switch cmd {
 	case "serve":
-		return serve(ctx, cfg, log, nil)
+		return serve(ctx, cfg, log, *watch, nil)
+	case "dev":
+		return serve(ctx, cfg, log, true, nil)
 	case "migrate":
 		return migrate(ctx, cfg, log)
 	case "config":
@@ -99,7 +103,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	case "validate":
 		return validate(ctx, cfg, log, stdout)
 	}
-	return usageErr(fmt.Errorf("unknown command %q (serve, migrate, config, validate, version)", cmd))
+	return usageErr(fmt.Errorf("unknown command %q (serve, dev, migrate, config, validate, version)", cmd))
 }
 
 func loadConfig(path string, environ []string) (*config.Config, error) {

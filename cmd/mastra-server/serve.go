@@ -9,13 +9,15 @@ import (
 	"time"
 
 	"github.com/mastra-server/mastra-server/config"
+	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/memory"
+	"github.com/mastra-server/mastra-server/host/plugin"
 	"github.com/mastra-server/mastra-server/host/server"
 )
 
 // serve runs the server until ctx is cancelled. ready, when not nil,
 // receives the listen address once the server accepts connections.
-func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan<- string) error {
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, watch bool, ready chan<- string) error {
 	start := time.Now()
 	store, err := openStore(ctx, cfg)
 	if err != nil {
@@ -26,15 +28,15 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 		migrateInBackgroundIfDown(ctx, store, log)
 	}
 
-	srv, err := server.New(server.Options{
-		Config:            cfg.Server,
-		DefaultResourceID: cfg.Memory.DefaultResourceID,
-		Store:             store,
-		Logger:            log,
-	})
+	app, err := assemble(ctx, cfg, log, store)
 	if err != nil {
-		return usageErr(err)
+		return err
 	}
+	defer app.plugins.close(context.WithoutCancel(ctx))
+	if watch {
+		go app.plugins.watch(ctx, log, 500*time.Millisecond)
+	}
+	srv := app.server
 	ln, err := net.Listen("tcp", cfg.Server.Addr())
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Server.Addr(), err)
@@ -53,6 +55,52 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan
 	}
 	log.Info("mastra-server stopped")
 	return nil
+}
+
+// app is the assembled server: plugins, agents, HTTP host.
+type app struct {
+	plugins *plugins
+	agents  *agent.Service
+	server  *server.Server
+}
+
+// assemble wires config → plugins → agents → HTTP host. Every failure names
+// what failed; a configuration mistake is an exit-2 error.
+func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *memory.Store) (*app, error) {
+	caller := &agentCaller{}
+	var kv plugin.KV
+	if store != nil {
+		kv = storeKV{store}
+	}
+	ps, err := loadPlugins(ctx, cfg, log, caller, kv)
+	if err != nil {
+		return nil, usageErr(err)
+	}
+	agents, err := buildAgents(cfg, log, ps.tools)
+	if err != nil {
+		ps.close(ctx)
+		return nil, usageErr(err)
+	}
+	svc, err := agent.NewService(store, agents, cfg.DefaultAgentID(), log)
+	if err != nil {
+		ps.close(ctx)
+		return nil, usageErr(fmt.Errorf("agents: %w", err))
+	}
+	caller.svc = svc
+	srv, err := server.New(server.Options{
+		Config:            cfg.Server,
+		DefaultResourceID: cfg.Memory.DefaultResourceID,
+		Store:             store,
+		Agents:            svc,
+		Logger:            log,
+		Middleware:        ps.middleware,
+		Routes:            ps.routes,
+	})
+	if err != nil {
+		ps.close(ctx)
+		return nil, usageErr(err)
+	}
+	return &app{plugins: ps, agents: svc, server: srv}, nil
 }
 
 func openStore(ctx context.Context, cfg *config.Config) (*memory.Store, error) {
@@ -125,9 +173,16 @@ func migrate(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	return nil
 }
 
-// validate checks what serve would check at start, without serving.
+// validate checks what serve would check at start (configuration, plugins
+// compiled and instantiated, route conflicts, agents), without serving.
 func validate(ctx context.Context, cfg *config.Config, log *slog.Logger, out interface{ Write([]byte) (int, error) }) error {
-	fmt.Fprintf(out, "configuration OK (%s)\n", describeFile(cfg))
+	a, err := assemble(ctx, cfg, log, nil)
+	if err != nil {
+		return err
+	}
+	a.plugins.close(ctx)
+	fmt.Fprintf(out, "configuration OK (%s): %d agents, %d middleware, %d routes, %d tools\n", describeFile(cfg),
+		len(a.agents.Agents()), len(a.plugins.middleware), len(a.plugins.routes), len(a.plugins.tools))
 	return nil
 }
 
@@ -137,3 +192,17 @@ func describeFile(cfg *config.Config) string {
 	}
 	return cfg.File
 }
+
+// storeKV keeps plugin key-value data in the database, so every instance
+// of the server sees the same values.
+type storeKV struct{ s *memory.Store }
+
+func (k storeKV) Get(ctx context.Context, ns, key string) ([]byte, bool, error) {
+	return k.s.KVGet(ctx, ns, key)
+}
+
+func (k storeKV) Set(ctx context.Context, ns, key string, val []byte, ttl time.Duration) error {
+	return k.s.KVSet(ctx, ns, key, val, ttl)
+}
+
+func (k storeKV) Delete(ctx context.Context, ns, key string) error { return k.s.KVDelete(ctx, ns, key) }

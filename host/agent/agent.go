@@ -208,6 +208,9 @@ type Input struct {
 	RequestContext *reqctx.Values
 	// ModelSettings tune the model's sampling.
 	ModelSettings ModelSettings
+	// Ephemeral answers without memory: no history is read and nothing is
+	// saved (Mastra's generate without a memory option).
+	Ephemeral bool
 }
 
 // ModelSettings are optional sampling settings; nil leaves the provider's

@@ -79,7 +79,7 @@ func (s *Service) run(parent context.Context, in Input, emit func(Chunk) error) 
 	}
 	if r.res.ThreadID == "" {
 		r.res.ThreadID = uuid.NewString()
-	} else if s.store != nil {
+	} else if s.store != nil && !in.Ephemeral {
 		t, err := s.store.Thread(parent, "", in.ThreadID)
 		switch {
 		case err == nil && t.ResourceID != in.ResourceID:
@@ -103,7 +103,11 @@ func (s *Service) run(parent context.Context, in Input, emit func(Chunk) error) 
 
 	reply := r.reply()
 	r.res.Messages = append(inputs, reply)
-	if s.store != nil {
+	for i := range r.res.Messages {
+		r.res.Messages[i].ThreadID = r.res.ThreadID
+		r.res.Messages[i].ResourceID = in.ResourceID
+	}
+	if s.store != nil && !in.Ephemeral {
 		turn := memory.Turn{Thread: memory.Thread{ID: r.res.ThreadID, ResourceID: in.ResourceID}, Messages: r.res.Messages}
 		if err := s.store.AppendTurn(ctx, turn); err != nil {
 			return nil, r.fail(parent, &saveError{err})

@@ -52,9 +52,13 @@ type errorBody struct {
 func toError(err error) *Error {
 	var he *Error
 	var mbe *http.MaxBytesError
-	switch {
-	case errors.As(err, &he):
+	if errors.As(err, &he) {
 		return he
+	}
+	if e := agentError(err); e != nil {
+		return e
+	}
+	switch {
 	case errors.As(err, &mbe):
 		return &Error{Status: http.StatusRequestEntityTooLarge, Message: "Request body too large", Err: err}
 	case errors.Is(err, memory.ErrNotFound):

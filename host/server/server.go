@@ -11,6 +11,7 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 	"github.com/mastra-server/mastra-server/config"
+	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/memory"
 )
 
@@ -19,6 +20,7 @@ type Options struct {
 	Config            config.Server
 	DefaultResourceID string
 	Store             *memory.Store
+	Agents            *agent.Service
 	Logger            *slog.Logger
 	// Middleware runs, in order, before routing on matching paths.
 	Middleware []Middleware
@@ -38,6 +40,7 @@ type Route struct {
 type Server struct {
 	cfg     config.Server
 	store   *memory.Store
+	agents  *agent.Service
 	log     *slog.Logger
 	ids     *requestIDs
 	health  *healthCheck
@@ -55,6 +58,7 @@ func New(opts Options) (*Server, error) {
 	s := &Server{
 		cfg:     opts.Config,
 		store:   opts.Store,
+		agents:  opts.Agents,
 		log:     opts.Logger,
 		ids:     newRequestIDs(),
 		defRes:  opts.DefaultResourceID,
@@ -109,6 +113,9 @@ func (s *Server) routes(plugins []Route) (r *httprouter.Router, err error) {
 	})
 
 	s.threadRoutes(r)
+	if s.agents != nil {
+		s.agentRoutes(r)
+	}
 
 	for _, p := range plugins {
 		methods := []string{p.Method}

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/mastra-server/mastra-server/config"
+	"github.com/mastra-server/mastra-server/host/agent"
+	"github.com/mastra-server/mastra-server/host/llm"
+	"github.com/mastra-server/mastra-server/host/plugin"
+	"github.com/mastra-server/mastra-server/host/server"
+)
+
+// plugins is what [[middleware]], [[routes]] and [[tools]] load into.
+type plugins struct {
+	host       *plugin.Host
+	middleware []server.Middleware
+	routes     []server.Route
+	tools      map[string]agent.Tool
+	loaded     map[string]*plugin.Plugin // module path -> one plugin, for watching
+	all        []*plugin.Plugin
+	files      map[*plugin.Plugin]string
+}
+
+// agentCaller lets plugins call agents; the service is set once built,
+// since agents' tools are plugins themselves.
+type agentCaller struct{ svc *agent.Service }
+
+func (c *agentCaller) Generate(ctx context.Context, agentID, input string, opts json.RawMessage) (string, error) {
+	if c.svc == nil {
+		return "", errors.New("agents are not ready")
+	}
+	var o struct {
+		ThreadID   string `json:"threadId"`
+		ResourceID string `json:"resourceId"`
+		MaxSteps   int    `json:"maxSteps"`
+	}
+	if len(opts) > 0 {
+		if err := json.Unmarshal(opts, &o); err != nil {
+			return "", fmt.Errorf("options: %w", err)
+		}
+	}
+	in := agent.Input{AgentID: agentID, ThreadID: o.ThreadID, ResourceID: o.ResourceID, MaxSteps: o.MaxSteps,
+		Messages: []llm.Message{{Role: llm.RoleUser, Content: input}}}
+	if in.ResourceID == "" {
+		in.ResourceID = "plugin"
+	}
+	in.Ephemeral = o.ThreadID == ""
+	res, err := c.svc.Generate(ctx, in)
+	if err != nil {
+		return "", err
+	}
+	return res.Text, nil
+}
+
+func loadPlugins(ctx context.Context, cfg *config.Config, log *slog.Logger, agents plugin.AgentCaller, kv plugin.KV) (*plugins, error) {
+	if len(cfg.Middleware)+len(cfg.Routes)+len(cfg.Tools) == 0 {
+		return &plugins{tools: map[string]agent.Tool{}}, nil
+	}
+	host, err := plugin.New(ctx, plugin.Config{CacheDir: cfg.Plugins.CacheDir, Logger: log, Agents: agents, KV: kv})
+	if err != nil {
+		return nil, fmt.Errorf("plugins: %w", err)
+	}
+	ps := &plugins{host: host, tools: map[string]agent.Tool{}, files: map[*plugin.Plugin]string{}}
+	var errs []error
+	load := func(what, name, module string, kind plugin.Kind, conf map[string]any, limits config.PluginLimits,
+		grants config.Grants, defTimeout time.Duration, maxBody config.ByteSize) *plugin.Plugin {
+		spec, err := pluginSpec(cfg, name, module, kind, conf, limits, grants, defTimeout, maxBody)
+		if err == nil {
+			var p *plugin.Plugin
+			if p, err = host.Load(ctx, spec); err == nil {
+				ps.all = append(ps.all, p)
+				ps.files[p] = module
+				return p
+			}
+		}
+		errs = append(errs, fmt.Errorf("%s %q (%s): %w", what, name, module, err))
+		return nil
+	}
+
+	routeOnly := map[string]bool{}
+	for _, r := range cfg.Routes {
+		for _, m := range r.Middleware {
+			routeOnly[m] = true
+		}
+	}
+	named := map[string]*plugin.Plugin{}
+	for _, mw := range cfg.Middleware {
+		p := load("middleware", mw.Name, mw.Module, plugin.Middleware, mw.Config, mw.PluginLimits, mw.Grants, cfg.Plugins.Timeout, 0)
+		if p == nil {
+			continue
+		}
+		named[mw.Name] = p
+		path := mw.Path
+		if path == "" && routeOnly[mw.Name] {
+			continue // runs only on the routes that list it
+		}
+		if path == "" {
+			path = "/api/*"
+		}
+		methods := make([]string, len(mw.Methods))
+		for i, m := range mw.Methods {
+			methods[i] = strings.ToUpper(m)
+		}
+		ps.middleware = append(ps.middleware, server.Middleware{Name: mw.Name, Path: path, Methods: methods, Wrap: p.Middleware})
+	}
+	for i, r := range cfg.Routes {
+		name := r.Name
+		if name == "" {
+			name = fmt.Sprintf("%s %s", strings.ToUpper(r.Method), r.Path)
+		}
+		p := load("route", name, r.Module, plugin.Route, r.Config, r.PluginLimits, r.Grants, cfg.Plugins.RouteTimeout, r.MaxBody)
+		if p == nil {
+			continue
+		}
+		h := p.Handler()
+		for j := len(r.Middleware) - 1; j >= 0; j-- {
+			if mw := named[r.Middleware[j]]; mw != nil {
+				h = mw.Middleware(h)
+			}
+		}
+		ps.routes = append(ps.routes, server.Route{Name: name, Method: strings.ToUpper(cfg.Routes[i].Method), Path: r.Path, Handler: h})
+	}
+	for _, t := range cfg.Tools {
+		p := load("tool", t.Name, t.Module, plugin.Tool, t.Config, t.PluginLimits, t.Grants, cfg.Plugins.RouteTimeout, 0)
+		if p == nil {
+			continue
+		}
+		tool, err := newWasmTool(t, p)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("tool %q: %w", t.Name, err))
+			continue
+		}
+		ps.tools[t.Name] = tool
+	}
+	if err := errors.Join(errs...); err != nil {
+		host.Close(ctx)
+		return nil, err
+	}
+	return ps, nil
+}
+
+func pluginSpec(cfg *config.Config, name, module string, kind plugin.Kind, conf map[string]any, limits config.PluginLimits,
+	grants config.Grants, defTimeout time.Duration, maxBody config.ByteSize) (plugin.Spec, error) {
+	spec := plugin.Spec{
+		Name: name, Kind: kind, Module: module,
+		Timeout:      firstDuration(limits.Timeout, defTimeout),
+		MemoryLimit:  uint64(firstSize(limits.MemoryLimit, cfg.Plugins.MemoryLimit)),
+		MinInstances: firstInt(limits.MinInstances, cfg.Plugins.MinInstances),
+		MaxInstances: firstInt(limits.MaxInstances, cfg.Plugins.MaxInstances),
+		MaxBody:      int64(maxBody),
+		Grants:       plugin.Grants{Env: grants.Env, Agents: grants.Agents, KV: grants.KV},
+	}
+	if spec.MinInstances > spec.MaxInstances {
+		spec.MinInstances = spec.MaxInstances
+	}
+	if conf == nil {
+		conf = map[string]any{}
+	}
+	b, err := json.Marshal(conf)
+	if err != nil {
+		return spec, fmt.Errorf("config: %w", err)
+	}
+	spec.Config = b
+	for _, m := range grants.Mounts {
+		parts := strings.Split(m, ":")
+		mount := plugin.Mount{HostPath: parts[0], GuestPath: parts[1], ReadOnly: len(parts) < 3 || parts[2] != "rw"}
+		if _, err := os.Stat(mount.HostPath); err != nil {
+			return spec, fmt.Errorf("mount %q: %w", m, err)
+		}
+		spec.Grants.Mounts = append(spec.Grants.Mounts, mount)
+	}
+	return spec, nil
+}
+
+func firstDuration(a, b time.Duration) time.Duration {
+	if a > 0 {
+		return a
+	}
+	return b
+}
+
+func firstSize(a, b config.ByteSize) config.ByteSize {
+	if a > 0 {
+		return a
+	}
+	return b
+}
+
+func firstInt(a, b int) int {
+	if a > 0 {
+		return a
+	}
+	return b
+}
+
+// watch reloads a plugin when its .wasm file changes (dev mode). Requests
+// in flight finish on the old instances.
+func (ps *plugins) watch(ctx context.Context, log *slog.Logger, every time.Duration) {
+	mtimes := map[*plugin.Plugin]time.Time{}
+	for p, f := range ps.files {
+		if st, err := os.Stat(f); err == nil {
+			mtimes[p] = st.ModTime()
+		}
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for p, f := range ps.files {
+			st, err := os.Stat(f)
+			if err != nil || !st.ModTime().After(mtimes[p]) {
+				continue
+			}
+			mtimes[p] = st.ModTime()
+			if err := p.Reload(ctx); err != nil {
+				log.Error("plugin reload failed; the previous module keeps serving", "plugin", p.Name(), "module", f, "err", err)
+				continue
+			}
+			log.Info("plugin reloaded", "plugin", p.Name(), "module", f)
+		}
+	}
+}
+
+func (ps *plugins) close(ctx context.Context) {
+	if ps.host != nil {
+		ps.host.Close(ctx)
+	}
+}

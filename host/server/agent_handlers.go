@@ -1,0 +1,324 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/julienschmidt/httprouter"
+	"github.com/mastra-server/mastra-server/host/agent"
+	"github.com/mastra-server/mastra-server/host/llm"
+	"github.com/mastra-server/mastra-server/host/memory"
+	"github.com/mastra-server/mastra-server/host/reqctx"
+)
+
+// The root routes (/agent/generate, /agent/stream) and Mastra's
+// (/api/agents/:agentId/generate|stream) decode different bodies into one
+// turn, then share runGenerate and runStream.
+
+func (s *Server) agentRoutes(r *httprouter.Router) {
+	r.Handler(http.MethodPost, "/agent/generate", s.handle(s.rootGenerate))
+	r.Handler(http.MethodPost, "/agent/stream", s.handle(s.rootStream))
+	r.Handler(http.MethodGet, "/api/agents", s.handle(s.listAgents))
+	r.Handler(http.MethodGet, "/api/agents/:agentId", s.handle(s.getAgent))
+	r.Handler(http.MethodPost, "/api/agents/:agentId/generate", s.handle(s.apiGenerate))
+	r.Handler(http.MethodPost, "/api/agents/:agentId/stream", s.handle(s.apiStream))
+	// Mastra's deprecated aliases, still sent by older clients.
+	r.Handler(http.MethodPost, "/api/agents/:agentId/generate/vnext", s.handle(s.apiGenerate))
+	r.Handler(http.MethodPost, "/api/agents/:agentId/stream/vnext", s.handle(s.apiStream))
+}
+
+// rootBody is the body of /agent/generate and /agent/stream.
+type rootBody struct {
+	Message        *string                    `json:"message"`
+	ThreadID       string                     `json:"threadId"`
+	ResourceID     string                     `json:"resourceId"`
+	AgentID        string                     `json:"agentId"`
+	RequestContext map[string]json.RawMessage `json:"requestContext"`
+}
+
+func (s *Server) rootTurn(w http.ResponseWriter, r *http.Request) (agent.Input, error) {
+	var b rootBody
+	if err := decodeJSON(w, r, int64(s.cfg.BodyLimit), &b); err != nil {
+		return agent.Input{}, err
+	}
+	if b.Message == nil {
+		return agent.Input{}, invalid("Invalid request body", "message", "message is required")
+	}
+	if strings.TrimSpace(*b.Message) == "" {
+		return agent.Input{}, invalid("Invalid request body", "message", "message must not be empty")
+	}
+	vals := requestValues(r, b.RequestContext)
+	in := agent.Input{
+		AgentID:        b.AgentID,
+		ThreadID:       b.ThreadID,
+		ResourceID:     s.resolveResource(r, b.ResourceID),
+		Messages:       []llm.Message{{Role: llm.RoleUser, Content: *b.Message}},
+		RequestContext: vals,
+	}
+	return s.checkAgent(in)
+}
+
+func (s *Server) checkAgent(in agent.Input) (agent.Input, error) {
+	id := in.AgentID
+	if id == "" {
+		id = s.agents.DefaultID()
+	}
+	if _, ok := s.agents.Agent(id); !ok {
+		return in, &Error{Status: http.StatusNotFound, Message: fmt.Sprintf("Agent with id %s not found", id)}
+	}
+	in.AgentID = id
+	if in.ThreadID == "" {
+		in.ThreadID = uuid.NewString()
+	}
+	return in, nil
+}
+
+// resolveResource: a resource fixed by auth wins over the client's, which
+// wins over the configured default.
+func (s *Server) resolveResource(r *http.Request, fromClient string) string {
+	if id := scopedResource(r); id != "" {
+		return id
+	}
+	if fromClient != "" {
+		return fromClient
+	}
+	return s.defRes
+}
+
+// requestValues merges a client's requestContext into the request's map.
+func requestValues(r *http.Request, client map[string]json.RawMessage) *reqctx.Values {
+	v := reqctx.From(r.Context())
+	if v == nil {
+		v = reqctx.New()
+	}
+	v.MergeClient(client)
+	return v
+}
+
+func (s *Server) rootGenerate(w http.ResponseWriter, r *http.Request) error {
+	in, err := s.rootTurn(w, r)
+	if err != nil {
+		return err
+	}
+	return s.runGenerate(w, r, in)
+}
+
+func (s *Server) rootStream(w http.ResponseWriter, r *http.Request) error {
+	in, err := s.rootTurn(w, r)
+	if err != nil {
+		return err
+	}
+	return s.runStream(w, r, in)
+}
+
+// generateJSON is the whole reply: the root route's fields plus Mastra's
+// FullOutput fields, so either client reads it.
+type generateJSON struct {
+	Text               string         `json:"text"`
+	ThreadID           string         `json:"threadId"`
+	ResourceID         string         `json:"resourceId"`
+	RunID              string         `json:"runId"`
+	FinishReason       string         `json:"finishReason"`
+	Usage              usageJSON      `json:"usage"`
+	TotalUsage         usageJSON      `json:"totalUsage"`
+	ToolCalls          []agent.Chunk  `json:"toolCalls"`
+	ToolResults        []agent.Chunk  `json:"toolResults"`
+	Steps              []any          `json:"steps"`
+	Warnings           []any          `json:"warnings"`
+	Reasoning          []any          `json:"reasoning"`
+	Sources            []any          `json:"sources"`
+	Files              []any          `json:"files"`
+	Request            map[string]any `json:"request"`
+	Response           responseJSON   `json:"response"`
+	UsedFallbackValue  bool           `json:"usedFallbackValue"`
+	Messages           []messageJSON  `json:"messages"`
+	RememberedMessages []messageJSON  `json:"rememberedMessages"`
+}
+
+type usageJSON struct {
+	InputTokens  int `json:"inputTokens"`
+	OutputTokens int `json:"outputTokens"`
+	TotalTokens  int `json:"totalTokens"`
+}
+
+type responseJSON struct {
+	ID       string         `json:"id"`
+	ModelID  string         `json:"modelId"`
+	Messages []modelMessage `json:"messages"`
+}
+
+// modelMessage is an AI-SDK ModelMessage, which client-js resends after a
+// client-tool round trip.
+type modelMessage struct {
+	Role    string `json:"role"`
+	Content []any  `json:"content"`
+}
+
+func (s *Server) runGenerate(w http.ResponseWriter, r *http.Request, in agent.Input) error {
+	res, err := s.agents.Generate(r.Context(), in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toGenerateJSON(res))
+	return nil
+}
+
+func toGenerateJSON(res *agent.Result) generateJSON {
+	u := usageJSON{res.Usage.InputTokens, res.Usage.OutputTokens, res.Usage.TotalTokens}
+	out := generateJSON{
+		Text: res.Text, ThreadID: res.ThreadID, ResourceID: res.ResourceID, RunID: res.RunID,
+		FinishReason: res.FinishReason, Usage: u, TotalUsage: u,
+		ToolCalls: nonNilChunks(res.ToolCalls), ToolResults: nonNilChunks(res.ToolResults),
+		Steps: []any{}, Warnings: []any{}, Reasoning: []any{}, Sources: []any{}, Files: []any{},
+		Request:            map[string]any{},
+		Messages:           toMessagesJSON(res.Messages),
+		RememberedMessages: toMessagesJSON(res.Remembered),
+	}
+	content := []any{}
+	if res.Text != "" {
+		content = append(content, map[string]any{"type": "text", "text": res.Text})
+	}
+	for _, c := range res.ToolCalls {
+		if p, ok := payloadMap(c.Payload); ok {
+			content = append(content, map[string]any{"type": "tool-call", "toolCallId": p["toolCallId"], "toolName": p["toolName"], "input": p["args"]})
+		}
+	}
+	out.Response = responseJSON{ID: res.MessageID, ModelID: res.Model, Messages: []modelMessage{{Role: "assistant", Content: content}}}
+	return out
+}
+
+func payloadMap(p any) (map[string]any, bool) {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, false
+	}
+	var m map[string]any
+	return m, json.Unmarshal(b, &m) == nil
+}
+
+func nonNilChunks(c []agent.Chunk) []agent.Chunk {
+	if c == nil {
+		return []agent.Chunk{}
+	}
+	return c
+}
+
+// runStream answers with Server-Sent Events. Headers go out with the first
+// chunk, which the agent emits only once the model has answered: a failure
+// before that is still a JSON error with a status.
+func (s *Server) runStream(w http.ResponseWriter, r *http.Request, in agent.Input) error {
+	var sse *sseWriter
+	emit := func(c agent.Chunk) error {
+		if sse == nil {
+			sse = startSSE(w, s.cfg.KeepAlive, map[string]string{"X-Thread-Id": in.ThreadID, "X-Resource-Id": in.ResourceID})
+		}
+		return sse.event(c)
+	}
+	_, err := s.agents.Stream(r.Context(), in, emit)
+	if sse == nil {
+		return err // nothing sent yet: a JSON error
+	}
+	if err != nil {
+		s.log.Warn("stream ended with an error", "request_id", requestID(r.Context()), "err", err)
+	}
+	sse.done()
+	return nil
+}
+
+// agentJSON is an agent as Mastra's GET /api/agents/:id returns it.
+type agentJSON struct {
+	ID                           string              `json:"id,omitempty"`
+	Name                         string              `json:"name"`
+	Description                  string              `json:"description"`
+	Instructions                 string              `json:"instructions"`
+	Tools                        map[string]toolJSON `json:"tools"`
+	Agents                       map[string]any      `json:"agents"`
+	Workflows                    map[string]any      `json:"workflows"`
+	Skills                       []any               `json:"skills"`
+	WorkspaceTools               []any               `json:"workspaceTools"`
+	BrowserTools                 []any               `json:"browserTools"`
+	HasBrowser                   bool                `json:"hasBrowser"`
+	InputProcessors              []any               `json:"inputProcessors"`
+	OutputProcessors             []any               `json:"outputProcessors"`
+	Provider                     string              `json:"provider"`
+	ModelID                      string              `json:"modelId"`
+	ModelVersion                 string              `json:"modelVersion"`
+	SupportsMemory               bool                `json:"supportsMemory"`
+	DefaultOptions               map[string]any      `json:"defaultOptions"`
+	DefaultGenerateOptionsLegacy map[string]any      `json:"defaultGenerateOptionsLegacy"`
+	DefaultStreamOptionsLegacy   map[string]any      `json:"defaultStreamOptionsLegacy"`
+	Source                       string              `json:"source"`
+	HasDraft                     *bool               `json:"hasDraft,omitempty"`
+}
+
+type toolJSON struct {
+	ID              string `json:"id"`
+	Description     string `json:"description"`
+	InputSchema     string `json:"inputSchema"` // superjson-style {"json": schema}, as a string
+	RequireApproval bool   `json:"requireApproval"`
+}
+
+func (s *Server) toAgentJSON(a *agent.Agent) agentJSON {
+	tools := map[string]toolJSON{}
+	for _, t := range a.Tools {
+		schema, _ := json.Marshal(map[string]json.RawMessage{"json": t.InputSchema()})
+		tools[t.Name()] = toolJSON{ID: t.Name(), Description: t.Description(), InputSchema: string(schema)}
+	}
+	desc := a.Description
+	if a.Provider == llm.ProviderEcho && desc == "" {
+		desc = "Answers with the offline echo model (development only, not a real model)."
+	}
+	return agentJSON{
+		Name: a.Name, Description: desc, Instructions: a.Instructions, Tools: tools,
+		Agents: map[string]any{}, Workflows: map[string]any{}, Skills: []any{}, WorkspaceTools: []any{},
+		BrowserTools: []any{}, InputProcessors: []any{}, OutputProcessors: []any{},
+		Provider: a.Provider, ModelID: a.ModelID, ModelVersion: "v2", SupportsMemory: s.agents.HasMemory(),
+		DefaultOptions: map[string]any{}, DefaultGenerateOptionsLegacy: map[string]any{},
+		DefaultStreamOptionsLegacy: map[string]any{}, Source: "code",
+	}
+}
+
+func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) error {
+	out := map[string]agentJSON{}
+	no := false
+	for _, a := range s.agents.Agents() {
+		j := s.toAgentJSON(a)
+		j.ID, j.HasDraft = a.ID, &no
+		out[a.ID] = j
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) getAgent(w http.ResponseWriter, r *http.Request) error {
+	id := httprouter.ParamsFromContext(r.Context()).ByName("agentId")
+	a, ok := s.agents.Agent(id)
+	if !ok {
+		return &Error{Status: http.StatusNotFound, Message: fmt.Sprintf("Agent with id %s not found", id)}
+	}
+	writeJSON(w, http.StatusOK, s.toAgentJSON(a))
+	return nil
+}
+
+// agentError maps agent and model errors; called from toError.
+func agentError(err error) *Error {
+	var se *llm.StatusError
+	switch {
+	case errors.Is(err, agent.ErrUnknownAgent):
+		return &Error{Status: http.StatusNotFound, Message: "Agent not found", Err: err}
+	case errors.Is(err, agent.ErrInvalidInput):
+		return &Error{Status: http.StatusBadRequest, Message: "Invalid request body", Err: err,
+			Issues: []Issue{{Field: "messages", Message: strings.TrimPrefix(err.Error(), agent.ErrInvalidInput.Error()+": ")}}}
+	case errors.Is(err, memory.ErrNotFound):
+		return &Error{Status: http.StatusNotFound, Message: "Thread not found", Err: err}
+	case errors.Is(err, llm.ErrUnavailable):
+		return &Error{Status: http.StatusServiceUnavailable, Message: "Model provider unavailable", Err: err}
+	case errors.As(err, &se):
+		return &Error{Status: http.StatusBadGateway, Message: fmt.Sprintf("Model provider error (status %d)", se.StatusCode), Err: err}
+	}
+	return nil
+}
