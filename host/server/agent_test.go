@@ -1,0 +1,321 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mastra-server/mastra-server/host/agent"
+	"github.com/mastra-server/mastra-server/host/llm"
+	"github.com/mastra-server/mastra-server/host/memory"
+	"github.com/mastra-server/mastra-server/internal/pgtest"
+)
+
+// fakeOpenAI speaks OpenAI's chat-completions wire format. mode picks its
+// behaviour; cancelled is closed when a request's context ends early.
+type fakeOpenAI struct {
+	mode      string
+	cancelled chan struct{}
+}
+
+func (f *fakeOpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Stream bool `json:"stream"`
+	}
+	json.NewDecoder(r.Body).Decode(&req)
+	switch f.mode {
+	case "fail":
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(500)
+		w.Write([]byte(`{"error":{"message":"upstream exploded sk-secret-key","type":"server_error"}}`))
+		return
+	case "unauthorized":
+		w.WriteHeader(401)
+		w.Write([]byte(`{"error":{"message":"bad key","type":"invalid_request_error"}}`))
+		return
+	}
+	if !req.Stream && f.mode == "" {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"id":"c1","object":"chat.completion","model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Hello world"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7}}`))
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	chunk := func(s string) {
+		fmt.Fprintf(w, "data: %s\n\n", s)
+		http.NewResponseController(w).Flush()
+	}
+	chunk(`{"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":"Hello"}}]}`)
+	switch f.mode {
+	case "midfail":
+		chunk(`{"error":{"message":"overloaded","type":"server_error"}}`)
+		return
+	case "hang":
+		select {
+		case <-r.Context().Done():
+			close(f.cancelled)
+		case <-time.After(10 * time.Second):
+		}
+		return
+	}
+	chunk(`{"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":" world"},"finish_reason":"stop"}]}`)
+	chunk(`{"id":"c1","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7}}`)
+	chunk(`[DONE]`)
+}
+
+// agentServer is a server with an echo agent and an OpenAI agent on fake.
+func agentServer(t *testing.T, store *memory.Store, fake *fakeOpenAI) *httptest.Server {
+	t.Helper()
+	up := httptest.NewServer(fake)
+	t.Cleanup(up.Close)
+	openai := llm.NewOpenAI(llm.OpenAIConfig{BaseURL: up.URL, APIKey: "sk-secret-key", MaxRetries: -1, Timeout: 5 * time.Second})
+	agents := []*agent.Agent{
+		{ID: "assistant", Name: "Assistant", Instructions: "Be kind.", Model: llm.Echo{}, Provider: "echo", LastMessages: 10},
+		{ID: "gpt", Name: "GPT", Model: openai, Provider: "openai", ModelID: "gpt-4o-mini", LastMessages: 10},
+	}
+	svc, err := agent.NewService(store, agents, "assistant", quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t)
+	cfg.Server.BodyLimit = 64 << 10
+	_, ts := newTestServer(t, Options{Config: cfg.Server, Store: store, Agents: svc, DefaultResourceID: "anon"})
+	return ts
+}
+
+// readSSE parses a stream as an EventSource client would: events end with
+// a blank line, data lines carry the payload.
+func readSSE(t *testing.T, body io.Reader) (events []map[string]any, done bool) {
+	t.Helper()
+	sc := bufio.NewScanner(body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	var data []string
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasSuffix(line, "\r") {
+			t.Fatalf("CR in stream line %q", line)
+		}
+		switch {
+		case line == "":
+			if len(data) == 0 {
+				continue
+			}
+			payload := strings.Join(data, "\n")
+			data = nil
+			if payload == "[DONE]" {
+				done = true
+				continue
+			}
+			var ev map[string]any
+			if err := json.Unmarshal([]byte(payload), &ev); err != nil {
+				t.Fatalf("event is not one JSON document: %q", payload)
+			}
+			events = append(events, ev)
+		case strings.HasPrefix(line, "data: "):
+			data = append(data, strings.TrimPrefix(line, "data: "))
+		case strings.HasPrefix(line, ":"):
+			// comment (keep-alive)
+		default:
+			t.Fatalf("unexpected stream line %q", line)
+		}
+	}
+	return events, done
+}
+
+func post(t *testing.T, url, body string) *http.Response {
+	t.Helper()
+	res, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestGenerateAndStream(t *testing.T) {
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			store := openSQLite(t)
+			if kind == "postgres" {
+				store = openStore(t, memory.Options{DatabaseURL: pgtest.NewDatabase(t)})
+			}
+			ts := agentServer(t, store, &fakeOpenAI{})
+
+			r := do(t, "POST", ts.URL+"/agent/generate", `{"message":"hi there","threadId":"t1","resourceId":"alice"}`, "Content-Type", "application/json")
+			if r.status != 200 || r.body["text"] != "Echo: hi there" || r.body["threadId"] != "t1" || r.body["resourceId"] != "alice" ||
+				r.body["finishReason"] != "stop" || r.body["runId"] == "" {
+				t.Fatalf("generate = %d %s", r.status, r.raw)
+			}
+			if u := r.body["usage"].(map[string]any); u["totalTokens"].(float64) <= 0 {
+				t.Errorf("usage = %v; want token counts", u)
+			}
+
+			res := post(t, ts.URL+"/agent/stream", `{"message":"hi there","threadId":"t1","resourceId":"alice"}`)
+			defer res.Body.Close()
+			if ct := res.Header.Get("Content-Type"); ct != "text/event-stream" || res.Header.Get("Cache-Control") != "no-cache" ||
+				res.Header.Get("X-Accel-Buffering") != "no" || res.Header.Get("X-Thread-Id") != "t1" || res.Header.Get("X-Resource-Id") != "alice" {
+				t.Errorf("stream headers = %v", res.Header)
+			}
+			events, done := readSSE(t, res.Body)
+			if !done {
+				t.Error("stream did not end with [DONE]")
+			}
+			var text strings.Builder
+			var types []string
+			for _, ev := range events {
+				types = append(types, ev["type"].(string))
+				if ev["type"] == "text-delta" {
+					text.WriteString(ev["payload"].(map[string]any)["text"].(string))
+				}
+			}
+			if text.String() != "Echo: hi there" {
+				t.Errorf("streamed text = %q; want generate's %q", text.String(), "Echo: hi there")
+			}
+			if types[0] != "start" || types[len(types)-1] != "finish" {
+				t.Errorf("chunk types = %v; want start … finish", types)
+			}
+			start := events[0]["payload"].(map[string]any)
+			if start["threadId"] != "t1" || start["resourceId"] != "alice" {
+				t.Errorf("start payload = %v; want thread and resource", start)
+			}
+
+			// Both turns are in the thread, oldest first.
+			r = do(t, "GET", ts.URL+"/threads/t1?resourceId=alice", "")
+			if r.body["total"] != 4.0 {
+				t.Errorf("thread has %v messages; want 4 (two turns)", r.body["total"])
+			}
+			// Without resourceId the documented default is used.
+			r = do(t, "POST", ts.URL+"/agent/generate", `{"message":"who am i"}`, "Content-Type", "application/json")
+			if r.status != 200 || r.body["resourceId"] != "anon" || r.body["threadId"] == "" {
+				t.Errorf("generate without ids = %d %s; want the default resource and a new thread", r.status, r.raw)
+			}
+			// Another resource cannot use alice's thread.
+			r = do(t, "POST", ts.URL+"/agent/generate", `{"message":"let me in","threadId":"t1","resourceId":"mallory"}`, "Content-Type", "application/json")
+			if r.status != 404 {
+				t.Errorf("generate on another's thread = %d %s; want 404", r.status, r.raw)
+			}
+			// The OpenAI agent through the real client and the fake upstream.
+			r = do(t, "POST", ts.URL+"/agent/generate", `{"message":"hi","agentId":"gpt","resourceId":"alice"}`, "Content-Type", "application/json")
+			if r.status != 200 || r.body["text"] != "Hello world" {
+				t.Errorf("gpt generate = %d %s; want Hello world", r.status, r.raw)
+			}
+		})
+	}
+}
+
+func TestAgentBadInput(t *testing.T) {
+	store := openSQLite(t)
+	ts := agentServer(t, store, &fakeOpenAI{})
+	big := `{"message":"` + strings.Repeat("x", 70<<10) + `","resourceId":"alice"}`
+	tests := []struct {
+		name, body, ctype string
+		status            int
+		field             string
+	}{
+		{"missing message", `{"resourceId":"alice"}`, "application/json", 400, "message"},
+		{"empty message", `{"message":"  ","resourceId":"alice"}`, "application/json", 400, "message"},
+		{"wrong type", `{"message":42,"resourceId":"alice"}`, "application/json", 400, "message"},
+		{"threadId wrong type", `{"message":"hi","threadId":7,"resourceId":"alice"}`, "application/json", 400, "threadId"},
+		{"malformed JSON", `{"message":"hi",`, "application/json", 400, "body"},
+		{"not an object", `["hi"]`, "application/json", 400, "body"},
+		{"empty body", ``, "application/json", 400, "body"},
+		{"wrong content type", `{"message":"hi","resourceId":"alice"}`, "text/plain", 415, ""},
+		{"too large", big, "application/json", 413, ""},
+		{"unknown agent", `{"message":"hi","agentId":"nobody","resourceId":"alice"}`, "application/json", 404, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, path := range []string{"/agent/generate", "/agent/stream"} {
+				r := do(t, "POST", ts.URL+path, tt.body, "Content-Type", tt.ctype)
+				if r.status != tt.status || r.body["error"] == nil {
+					t.Errorf("%s = %d %s; want %d with a JSON error", path, r.status, r.raw, tt.status)
+				}
+				if tt.field != "" && !strings.Contains(r.raw, `"field":"`+tt.field+`"`) {
+					t.Errorf("%s = %s; want an issue naming %q", path, r.raw, tt.field)
+				}
+			}
+		})
+	}
+	p, err := store.ListThreads(context.Background(), memory.ThreadQuery{ResourceID: "alice"})
+	if err != nil || p.Total != 0 {
+		t.Errorf("threads after bad requests = %d, %v; want none stored", p.Total, err)
+	}
+}
+
+func TestModelFailures(t *testing.T) {
+	ctx := context.Background()
+	t.Run("before the first token", func(t *testing.T) {
+		for _, mode := range []string{"fail", "unauthorized"} {
+			store := openSQLite(t)
+			ts := agentServer(t, store, &fakeOpenAI{mode: mode})
+			for _, path := range []string{"/agent/generate", "/agent/stream"} {
+				r := do(t, "POST", ts.URL+path, `{"message":"hi","agentId":"gpt","resourceId":"alice"}`, "Content-Type", "application/json")
+				if r.status < 500 || r.body["error"] == nil || strings.Contains(r.raw, "sk-secret") || strings.Contains(r.raw, "exploded") {
+					t.Errorf("%s %s = %d %s; want a 5xx JSON error without upstream text", mode, path, r.status, r.raw)
+				}
+			}
+			if p, _ := store.ListThreads(ctx, memory.ThreadQuery{ResourceID: "alice"}); p.Total != 0 {
+				t.Errorf("%s: %d threads stored; want none", mode, p.Total)
+			}
+		}
+	})
+	t.Run("during the stream", func(t *testing.T) {
+		store := openSQLite(t)
+		ts := agentServer(t, store, &fakeOpenAI{mode: "midfail"})
+		res := post(t, ts.URL+"/agent/stream", `{"message":"hi","agentId":"gpt","resourceId":"alice","threadId":"t9"}`)
+		defer res.Body.Close()
+		if res.StatusCode != 200 {
+			t.Fatalf("status = %d; want 200 (the stream had started)", res.StatusCode)
+		}
+		events, done := readSSE(t, res.Body)
+		var sawError bool
+		for _, ev := range events {
+			if ev["type"] == "error" {
+				sawError = true
+				raw, _ := json.Marshal(ev)
+				if strings.Contains(string(raw), "overloaded") || strings.Contains(string(raw), "stack") {
+					t.Errorf("error chunk leaks upstream detail: %s", raw)
+				}
+			}
+		}
+		last := events[len(events)-1]
+		reason := last["payload"].(map[string]any)["stepResult"].(map[string]any)["reason"]
+		if !sawError || last["type"] != "finish" || reason != "error" || !done {
+			t.Errorf("events end with %v (reason %v), error chunk %v, [DONE] %v; want error, finish(error), [DONE]", last["type"], reason, sawError, done)
+		}
+		if _, err := store.Thread(ctx, "alice", "t9"); err == nil {
+			t.Error("a failed turn was saved")
+		}
+	})
+	t.Run("client disconnects", func(t *testing.T) {
+		store := openSQLite(t)
+		fake := &fakeOpenAI{mode: "hang", cancelled: make(chan struct{})}
+		ts := agentServer(t, store, fake)
+		res := post(t, ts.URL+"/agent/stream", `{"message":"hi","agentId":"gpt","resourceId":"alice","threadId":"t10"}`)
+		br := bufio.NewReader(res.Body)
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(line, "text-delta") {
+				break
+			}
+		}
+		res.Body.Close() // the browser tab closes
+		select {
+		case <-fake.cancelled:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the upstream model request was not cancelled")
+		}
+		time.Sleep(100 * time.Millisecond)
+		if _, err := store.Thread(ctx, "alice", "t10"); err == nil {
+			t.Error("a cancelled turn was saved")
+		}
+	})
+}
