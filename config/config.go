@@ -78,8 +78,10 @@ type Auth struct {
 // Token is one accepted credential.
 type Token struct {
 	// Env names the environment variable that holds the token.
-	Env        string `koanf:"env"`
-	User       string `koanf:"user"`
+	Env  string `koanf:"env"`
+	User string `koanf:"user"`
+	// ResourceID is the resource (tenant) the token's requests are confined
+	// to: it overrides any resourceId a client sends. Required.
 	ResourceID string `koanf:"resource_id"`
 	// Value is filled from Env at load time; it is never read from the file.
 	Value Secret `koanf:"-"`

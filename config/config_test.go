@@ -202,6 +202,7 @@ middleware = ["ghost"]
 		`server.cors.origins = "ftp://x"`,
 		`server.cors.origins = "https://ok.example/path"`,
 		`server.auth.tokens[0].env = "TOKEN_THAT_IS_NOT_SET": environment variable TOKEN_THAT_IS_NOT_SET is not set`,
+		`server.auth.tokens[0].resource_id = "": expected the resource (tenant)`,
 		`memory.database_url = "mysql://x"`,
 		`log.level = "loud"`,
 		`agents.a.model = "gpt-4o"`,

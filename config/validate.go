@@ -76,6 +76,9 @@ func (c *Config) Validate() error {
 			if t.User == "" {
 				bad(key+".user", "", "expected a user name")
 			}
+			if t.ResourceID == "" {
+				bad(key+".resource_id", "", "expected the resource (tenant) this token's requests are confined to")
+			}
 		}
 	}
 	for _, p := range append(append([]string{}, s.Auth.Protected...), s.Auth.Public...) {
