@@ -1,0 +1,261 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mastra-server/mastra-server/config"
+)
+
+var repoRoot, _ = filepath.Abs("../..")
+
+// TestMain builds the example plugins (a no-op when they are up to date),
+// so the repository's mastra.toml can be served as a user would.
+func TestMain(m *testing.M) {
+	cmd := exec.Command(filepath.Join(repoRoot, "scripts", "build-plugins.sh"))
+	cmd.Dir = repoRoot
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build plugins: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
+}
+
+func runCmd(t *testing.T, environ []string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err = run(context.Background(), args, environ, &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+func exitCode(err error) int {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	if err != nil {
+		return 1
+	}
+	return 0
+}
+
+func TestBadConfigurationStopsTheStart(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "bad.toml")
+	os.WriteFile(path, []byte("[server]\nport = 99999\ntimeout = \"-1s\"\n[memory]\ndatabase_url = \"mysql://x\"\n"), 0o644)
+	_, _, err := runCmd(t, nil, "serve", "--config", path)
+	if exitCode(err) != 2 {
+		t.Fatalf("exit code = %d (%v); want 2", exitCode(err), err)
+	}
+	for _, want := range []string{"server.port = 99999", "server.timeout", "memory.database_url"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q; want a line about %s", err, want)
+		}
+	}
+	os.WriteFile(path, []byte("[sever]\nport = 1\n"), 0o644)
+	if _, _, err = runCmd(t, nil, "validate", "--config", path); exitCode(err) != 2 || !strings.Contains(err.Error(), "sever") {
+		t.Errorf("unknown key: %v; want exit 2 naming it", err)
+	}
+	if _, _, err = runCmd(t, nil, "frobnicate"); exitCode(err) != 2 {
+		t.Errorf("unknown command exit = %d; want 2", exitCode(err))
+	}
+	// A plugin that does not exist is named at start.
+	os.WriteFile(path, []byte("[[routes]]\nname = \"ghost\"\nmethod = \"GET\"\npath = \"/ghost\"\nmodule = \"nope.wasm\"\n"), 0o644)
+	if _, _, err = runCmd(t, nil, "validate", "--config", path); exitCode(err) != 2 || !strings.Contains(err.Error(), `route "ghost"`) {
+		t.Errorf("missing module: %v; want exit 2 naming the route", err)
+	}
+	// A plugin route on a built-in path is a conflict.
+	os.WriteFile(path, []byte("[[routes]]\nname = \"clash\"\nmethod = \"GET\"\npath = \"/threads\"\nmodule = \""+
+		filepath.Join(repoRoot, "examples/wat/hello.wasm")+"\"\n"), 0o644)
+	if _, _, err = runCmd(t, nil, "validate", "--config", path); exitCode(err) != 2 || !strings.Contains(err.Error(), `route "clash"`) {
+		t.Errorf("route conflict: %v; want exit 2 naming the route", err)
+	}
+}
+
+func TestConfigCommandRedactsSecrets(t *testing.T) {
+	t.Chdir(t.TempDir())
+	out, _, err := runCmd(t, []string{"OPENAI_API_KEY=sk-live-123", "MEMORY_DATABASE_URL=postgres://app:hunter2@db/mastra", "MASTRA_PORT=4100"}, "config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "sk-live-123") || strings.Contains(out, "hunter2") {
+		t.Errorf("config output leaks a secret:\n%s", out)
+	}
+	for _, want := range []string{"port = 4100", `api_key = "<redacted>"`, `database_url = "postgres://app:xxxxx@db/mastra"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("config output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestMigrateCommand(t *testing.T) {
+	t.Chdir(t.TempDir())
+	env := []string{"MASTRA_MEMORY__SQLITE_PATH=" + filepath.Join(t.TempDir(), "m.db")}
+	_, logs, err := runCmd(t, env, "migrate")
+	if err != nil || !strings.Contains(logs, "applied migration") {
+		t.Fatalf("migrate = %v, logs %s", err, logs)
+	}
+	_, logs, err = runCmd(t, env, "migrate")
+	if err != nil || !strings.Contains(logs, "up to date") {
+		t.Errorf("second migrate = %v, logs %s; want up to date", err, logs)
+	}
+}
+
+// The repository's mastra.toml, with the example plugins in four languages,
+// served as a user would: every plugin answers through the real host.
+func TestRepositoryConfigServesPlugins(t *testing.T) {
+	t.Chdir(repoRoot)
+	t.Setenv("MASTRA_API_TOKEN", "s3cret") // the bearer-auth plugin reads it through its env grant
+	cfg, err := config.Load("mastra.toml", []string{"MASTRA_PORT=0", "MASTRA_HOST=127.0.0.1",
+		"MASTRA_MEMORY__SQLITE_PATH=" + filepath.Join(t.TempDir(), "m.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Plugins.CacheDir = filepath.Join(t.TempDir(), "cache")
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), false, ready) }()
+	var base string
+	select {
+	case addr := <-ready:
+		base = "http://" + addr
+	case err := <-done:
+		t.Fatalf("serve: %v", err)
+	}
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve returned %v", err)
+		}
+	}()
+
+	get := func(method, path, body string, headers ...string) (int, http.Header, string) {
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		for i := 0; i+1 < len(headers); i += 2 {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, res.Header, string(b)
+	}
+	if code, h, body := get("GET", "/hello/Ada", ""); code != 200 || body != `{"greeting":"Echo: Say hello to Ada","name":"Ada"}` ||
+		h.Get("X-Powered-By") != "mastra-wasm" {
+		t.Errorf("Go route calling the agent = %d %s %v", code, body, h)
+	}
+	if code, _, body := get("POST", "/hello", `{"name":"Grace"}`); code != 401 || !strings.Contains(body, "Unauthorized") {
+		t.Errorf("route behind bearer-auth without a token = %d %s; want 401", code, body)
+	}
+	if code, _, body := get("POST", "/hello", `{"name":"Grace"}`, "Authorization", "Bearer wrong"); code != 401 {
+		t.Errorf("wrong token = %d %s; want 401", code, body)
+	}
+	if code, _, body := get("POST", "/hello", `{"name":"Grace"}`, "Authorization", "Bearer s3cret"); code != 200 || !strings.Contains(body, "Grace") {
+		t.Errorf("right token = %d %s; want the greeting", code, body)
+	}
+	if code, _, body := get("GET", "/hello-as?x=1", "", "X-Tenant-Id", "acme"); code != 200 ||
+		body != `{"method":"GET","uri":"/hello-as?x=1","contextKey":"tenant","contextValue":"acme","language":"assemblyscript"}` {
+		t.Errorf("AssemblyScript route with the C middleware's context value = %d %s", code, body)
+	}
+	if code, _, body := get("GET", "/hello-wat", ""); code != 200 || body != `{"hello":"wasm","method":"GET"}` {
+		t.Errorf("WAT route = %d %s", code, body)
+	}
+	if code, _, _ := get("GET", "/health", ""); code != 200 {
+		t.Errorf("health = %d", code)
+	}
+}
+
+// SIGTERM on the real binary: a stream in flight finishes, then exit 0.
+func TestSIGTERMDrainsInFlightStream(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "mastra-server")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	release := make(chan struct{})
+	model := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, `data: {"choices":[{"index":0,"delta":{"content":"first"}}]}`+"\n\n")
+		http.NewResponseController(w).Flush()
+		<-release
+		fmt.Fprint(w, `data: {"choices":[{"index":0,"delta":{"content":" last"},"finish_reason":"stop"}]}`+"\n\ndata: [DONE]\n\n")
+	}))
+	defer model.Close()
+	defer close(release)
+
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "mastra.toml")
+	os.WriteFile(cfgPath, []byte("[agents.slow]\nmodel = \"openai/slow-model\"\n"), 0o644)
+	cmd := exec.Command(bin, "--config", cfgPath)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "MASTRA_PORT=0", "MASTRA_HOST=127.0.0.1", "OPENAI_BASE_URL="+model.URL, "OPENAI_API_KEY=test")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	logs := bufio.NewScanner(stderr)
+	var addr string
+	for logs.Scan() {
+		if line := logs.Text(); strings.Contains(line, "mastra-server listening") {
+			_, rest, _ := strings.Cut(line, "addr=")
+			addr, _, _ = strings.Cut(rest, " ")
+			break
+		}
+	}
+	if addr == "" {
+		t.Fatal("server did not report its address")
+	}
+	go io.Copy(io.Discard, stderr)
+
+	res, err := http.Post("http://"+addr+"/agent/stream", "application/json", strings.NewReader(`{"message":"hi"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	br := bufio.NewReader(res.Body)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("stream: %v", err)
+		}
+		if strings.Contains(line, `"first"`) {
+			break
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if _, err := http.Get("http://" + addr + "/health"); err == nil {
+		t.Error("server still accepts new requests after SIGTERM")
+	}
+	release <- struct{}{}
+	rest, _ := io.ReadAll(br)
+	if !strings.Contains(string(rest), `" last"`) || !strings.HasSuffix(string(rest), "data: [DONE]\n\n") {
+		t.Errorf("the in-flight stream was cut: %q", rest)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("exit after SIGTERM = %v; want 0", err)
+	}
+}
