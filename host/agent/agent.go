@@ -11,6 +11,7 @@ import (
 	"github.com/mastra-server/mastra-server/host/llm"
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/reqctx"
+	"github.com/mastra-server/mastra-server/host/toolschema"
 )
 
 // DefaultMaxSteps is the tool loop limit of an agent whose MaxSteps is 0.
@@ -75,11 +76,13 @@ type Tool interface {
 	Name() string
 	// Description tells the model what the tool does.
 	Description() string
-	// InputSchema is the JSON Schema of the arguments object; nil means an
-	// object without properties.
+	// InputSchema is the JSON Schema of the arguments object; nil means any
+	// object. NewService refuses a tool whose schema does not compile, and
+	// the loop validates every call's arguments against it before Execute.
 	InputSchema() json.RawMessage
 	// Execute runs the tool with the arguments object the model produced
-	// (always a JSON object) and returns its JSON result. ctx carries the
+	// (always a JSON object valid against InputSchema) and returns its JSON
+	// result. ctx carries the
 	// request's RequestContext (reqctx.From) when there is one. An error is
 	// shown to the model as the tool's result, {"error": "…"}, and the loop
 	// goes on.
@@ -139,6 +142,9 @@ func NewService(store *memory.Store, agents []*Agent, defaultID string, log *slo
 				errs = append(errs, fmt.Errorf("agent %q: tool %q defined twice", a.ID, t.Name()))
 			default:
 				names[t.Name()] = true
+				if _, err := toolschema.For(t.InputSchema()); err != nil {
+					errs = append(errs, fmt.Errorf("agent %q: tool %q: %w", a.ID, t.Name(), err))
+				}
 			}
 		}
 		s.agents[a.ID] = a

@@ -209,6 +209,12 @@ func TestToolLoop(t *testing.T) {
 			wantText: "Sorry.", finish: "stop", toolChunk: ChunkToolError,
 		},
 		{
+			name:      "args against the schema",
+			replies:   []reply{{calls: []fakeCall{{"call_1", "weather", `{"town":"Paris"}`}}}, {text: "Which city?"}},
+			wantSteps: 2, wantTool: []string{`{"error":"invalid arguments: missing property 'city'"}`},
+			wantText: "Which city?", finish: "stop", toolChunk: ChunkToolError,
+		},
+		{
 			name:      "failing tool",
 			replies:   []reply{{calls: []fakeCall{paris}}, {text: "Station down."}},
 			fail:      errors.New("station offline"),
@@ -679,6 +685,7 @@ func TestNewService(t *testing.T) {
 		{"no id", []*Agent{{Model: llm.Echo{}}}, ""},
 		{"unknown default", []*Agent{a}, "zzz"},
 		{"duplicate tool", []*Agent{{ID: "x", Model: llm.Echo{}, Tools: []Tool{&weather{}, &weather{}}}}, ""},
+		{"bad tool schema", []*Agent{{ID: "x", Model: llm.Echo{}, Tools: []Tool{badSchema{}}}}, ""},
 	}
 	for _, tt := range bad {
 		if _, err := NewService(nil, tt.agents, tt.defaultID, nil); err == nil {
@@ -721,4 +728,14 @@ func TestModelTimeout(t *testing.T) {
 			}
 		})
 	}
+}
+
+// badSchema is a tool whose input schema is not a JSON Schema.
+type badSchema struct{}
+
+func (badSchema) Name() string                 { return "bad" }
+func (badSchema) Description() string          { return "" }
+func (badSchema) InputSchema() json.RawMessage { return json.RawMessage(`{"type":"thing"}`) }
+func (badSchema) Execute(context.Context, json.RawMessage) (json.RawMessage, error) {
+	return nil, errors.New("never called")
 }

@@ -23,9 +23,10 @@
 //     result sent in this turn is placed right after its call, so the
 //     replay is a valid OpenAI sequence.
 //  3. The model is called. When it calls server tools ([Tool]) they run
-//     one by one: an unknown tool, arguments that are not a JSON object,
-//     a tool error or a panic become the result {"error": "…"} that the
-//     model sees on the next call. The loop stops when the model answers
+//     one by one: an unknown tool, arguments that are not a JSON object or
+//     do not match the tool's input schema (JSON Schema, host/toolschema;
+//     "invalid arguments: /city: …"), a tool error or a panic become the
+//     result {"error": "…"} that the model sees on the next call. The loop stops when the model answers
 //     without tool calls, when it calls a client tool (Input.ClientTools;
 //     finish reason "tool-calls", the call is saved as pending) or after
 //     MaxSteps model calls (finish reason "tool-calls", as in Mastra).
@@ -84,6 +85,6 @@
 //
 // # Imports
 //
-// agent imports host/llm, host/memory and host/reqctx, never host/server
+// agent imports host/llm, host/memory, host/reqctx and host/toolschema, never host/server
 // or host/plugin: a Wasm tool reaches it as a [Tool].
 package agent

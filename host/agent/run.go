@@ -13,6 +13,7 @@ import (
 	"github.com/mastra-server/mastra-server/host/llm"
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/reqctx"
+	"github.com/mastra-server/mastra-server/host/toolschema"
 )
 
 // Generate runs one turn and returns the whole reply. The model is called
@@ -392,7 +393,8 @@ func (r *run) endText() error {
 }
 
 // execute runs a server tool. A failure the model should see (unknown
-// tool, arguments that are not a JSON object, the tool's error or panic)
+// tool, arguments that are not a JSON object or do not match the tool's
+// input schema, the tool's error or panic)
 // comes back as failure, with result {"error": failure}; err is set only
 // when the turn itself is cancelled.
 func (r *run) execute(ctx context.Context, tc llm.ToolCall) (result json.RawMessage, failure string, err error) {
@@ -408,6 +410,13 @@ func (r *run) execute(ctx context.Context, tc llm.ToolCall) (result json.RawMess
 	var obj map[string]json.RawMessage
 	if a := bytes.TrimSpace(tc.Arguments); len(a) == 0 || a[0] != '{' || json.Unmarshal(a, &obj) != nil {
 		return nil, "invalid arguments: not a JSON object", nil
+	}
+	schema, serr := toolschema.For(t.InputSchema())
+	if serr != nil { // NewService compiled it already: only a tool whose schema changed gets here
+		return nil, "tool unavailable: its input schema does not compile", nil
+	}
+	if verr := schema.Validate(tc.Arguments); verr != nil {
+		return nil, "invalid arguments: " + truncate(verr.Error(), maxToolError), nil
 	}
 	out, terr := r.runTool(ctx, t, tc.Arguments)
 	if ctx.Err() != nil {
