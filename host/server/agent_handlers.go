@@ -283,6 +283,9 @@ func (s *Server) toAgentJSON(a *agent.Agent) agentJSON {
 }
 
 func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) error {
+	if err := mergeQueryContext(r); err != nil {
+		return err
+	}
 	out := map[string]agentJSON{}
 	no := false
 	for _, a := range s.agents.Agents() {
@@ -295,6 +298,9 @@ func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getAgent(w http.ResponseWriter, r *http.Request) error {
+	if err := mergeQueryContext(r); err != nil {
+		return err
+	}
 	id := httprouter.ParamsFromContext(r.Context()).ByName("agentId")
 	a, ok := s.agents.Agent(id)
 	if !ok {

@@ -70,13 +70,15 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	// Order: id/recover/log, CORS, health (before user middleware and the
-	// timeout), request context, first-byte timeout, Wasm middleware, router.
+	// timeout), request context, auth, first-byte timeout, Wasm middleware,
+	// router.
 	var h http.Handler = router
 	h = chain(opts.Middleware, h)
 	h = firstByteTimeout(s.cfg.Timeout, func(r *http.Request) {
 		s.log.Warn("request timed out before its first byte", "request_id", requestID(r.Context()),
 			"method", r.Method, "path", r.URL.Path, "timeout", s.cfg.Timeout)
 	})(h)
+	h = newAuth(s.cfg.Auth).handler(h)
 	h = withRequestContext(h)
 	h = s.withHealth(h)
 	h = newCORS(s.cfg.CORS).handler(h)
@@ -113,6 +115,7 @@ func (s *Server) routes(plugins []Route) (r *httprouter.Router, err error) {
 	})
 
 	s.threadRoutes(r)
+	s.memoryRoutes(r)
 	if s.agents != nil {
 		s.agentRoutes(r)
 	}

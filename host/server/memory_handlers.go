@@ -1,0 +1,365 @@
+package server
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/julienschmidt/httprouter"
+	"github.com/mastra-server/mastra-server/host/agent"
+	"github.com/mastra-server/mastra-server/host/memory"
+)
+
+// Mastra's memory routes (/api/memory/…), the second face of the thread
+// store that the root /threads routes show: same store, same JSON shapes.
+//
+// Resources. A request scoped by auth or a trusted middleware acts for its
+// resource only: any resourceId it sends (query or body) is replaced, and a
+// thread of another resource is 404. An unscoped request may name a
+// resourceId. Naming none reads any resource, as Mastra does, but only when
+// [server.auth] is disabled; with auth enabled it is a 400.
+
+func (s *Server) memoryRoutes(r *httprouter.Router) {
+	r.Handler(http.MethodGet, "/api/memory/status", s.handle(s.memoryStatus))
+	r.Handler(http.MethodGet, "/api/memory/config", s.handle(s.memoryConfig))
+	r.Handler(http.MethodGet, "/api/memory/threads", s.handle(s.apiListThreads))
+	r.Handler(http.MethodPost, "/api/memory/threads", s.handle(s.apiCreateThread))
+	r.Handler(http.MethodGet, "/api/memory/threads/:threadId", s.handle(s.apiGetThread))
+	r.Handler(http.MethodPatch, "/api/memory/threads/:threadId", s.handle(s.apiUpdateThread))
+	r.Handler(http.MethodDelete, "/api/memory/threads/:threadId", s.handle(s.apiDeleteThread))
+	r.Handler(http.MethodGet, "/api/memory/threads/:threadId/messages", s.handle(s.apiListMessages))
+}
+
+// memoryAgent checks the agentId query parameter: an unknown agent is 404,
+// a missing one 400 when required (Mastra requires it on writes).
+func (s *Server) memoryAgent(r *http.Request, required bool) (*agent.Agent, error) {
+	id := r.URL.Query().Get("agentId")
+	if id == "" {
+		if required {
+			return nil, invalid("Invalid query parameters", "agentId", "agentId is required")
+		}
+		return nil, nil
+	}
+	if s.agents != nil {
+		if a, ok := s.agents.Agent(id); ok {
+			return a, nil
+		}
+	}
+	return nil, &Error{Status: http.StatusNotFound, Message: fmt.Sprintf("Agent with id %s not found", id)}
+}
+
+// memoryResource is the resource a memory request acts for: the scoped one,
+// else the client's, else "" (every resource) when auth is disabled.
+func (s *Server) memoryResource(r *http.Request, fromClient string) (string, error) {
+	if id := scopedResource(r); id != "" {
+		return id, nil
+	}
+	if fromClient != "" {
+		return fromClient, nil
+	}
+	if s.cfg.Auth.Enabled {
+		return "", invalid("Invalid query parameters", "resourceId", "resourceId is required")
+	}
+	return "", nil
+}
+
+// queryResource reads resourceId, or the lowercase resourceid that 0.x
+// clients send.
+func queryResource(q url.Values) string {
+	if id := q.Get("resourceId"); id != "" {
+		return id
+	}
+	return q.Get("resourceid")
+}
+
+// mergeQueryContext merges the requestContext query parameter (JSON, or
+// base64 of JSON as client-js sends it) into the request's RequestContext.
+// Reserved keys are dropped.
+func mergeQueryContext(r *http.Request) error {
+	raw := r.URL.Query().Get("requestContext")
+	if raw == "" {
+		return nil
+	}
+	m, ok := decodeContextParam(raw)
+	if !ok {
+		return invalid("Invalid query parameters", "requestContext", "expected a JSON object, or base64 of one")
+	}
+	requestValues(r, m)
+	return nil
+}
+
+func decodeContextParam(raw string) (map[string]json.RawMessage, bool) {
+	var m map[string]json.RawMessage
+	if strings.HasPrefix(strings.TrimSpace(raw), "{") {
+		return m, json.Unmarshal([]byte(raw), &m) == nil
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(raw); err == nil {
+			return m, json.Unmarshal(b, &m) == nil
+		}
+	}
+	return nil, false
+}
+
+// orderParam reads Mastra's three spellings of a sort order: the bracket
+// form orderBy[field]=…&orderBy[direction]=…, orderBy=<JSON>, and the
+// legacy orderBy=<field>&sortDirection=…. Empty results mean the default.
+func orderParam(q url.Values, fields ...string) (field, direction string, err error) {
+	bad := func(msg string) error { return invalid("Invalid query parameters", "orderBy", msg) }
+	raw := q.Get("orderBy")
+	switch {
+	case q.Has("orderBy[field]") || q.Has("orderBy[direction]"):
+		field, direction = q.Get("orderBy[field]"), q.Get("orderBy[direction]")
+	case strings.HasPrefix(strings.TrimSpace(raw), "{"):
+		var o struct {
+			Field     string `json:"field"`
+			Direction string `json:"direction"`
+		}
+		if json.Unmarshal([]byte(raw), &o) != nil {
+			return "", "", bad(`expected {"field": …, "direction": "ASC"|"DESC"}`)
+		}
+		field, direction = o.Field, o.Direction
+	default:
+		field, direction = raw, q.Get("sortDirection")
+	}
+	if field != "" && !slices.Contains(fields, field) {
+		return "", "", bad("field must be one of " + strings.Join(fields, ", "))
+	}
+	direction = strings.ToUpper(direction)
+	if direction != "" && direction != "ASC" && direction != "DESC" {
+		return "", "", bad("direction must be ASC or DESC")
+	}
+	return field, direction, nil
+}
+
+// apiListThreads: GET /api/memory/threads?resourceId&agentId&page&perPage&orderBy&metadata
+// → {threads, total, page, perPage, hasMore}, newest first by default.
+func (s *Server) apiListThreads(w http.ResponseWriter, r *http.Request) error {
+	if err := mergeQueryContext(r); err != nil {
+		return err
+	}
+	if _, err := s.memoryAgent(r, false); err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	res, err := s.memoryResource(r, queryResource(q))
+	if err != nil {
+		return err
+	}
+	page, perPage, err := pageParams(r, 100, 1000)
+	if err != nil {
+		return err
+	}
+	field, dir, err := orderParam(q, "createdAt", "updatedAt")
+	if err != nil {
+		return err
+	}
+	var meta map[string]any
+	if raw := q.Get("metadata"); raw != "" {
+		if err := json.Unmarshal([]byte(raw), &meta); err != nil {
+			return invalid("Invalid query parameters", "metadata", "expected a JSON object")
+		}
+	}
+	p, err := s.store.ListThreads(r.Context(), memory.ThreadQuery{ResourceID: res, Page: page, PerPage: perPage,
+		OrderBy: field, Ascending: dir == "ASC", Metadata: meta})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toThreadList(p))
+	return nil
+}
+
+// apiGetThread: GET /api/memory/threads/:threadId?agentId&resourceId → thread.
+func (s *Server) apiGetThread(w http.ResponseWriter, r *http.Request) error {
+	if err := mergeQueryContext(r); err != nil {
+		return err
+	}
+	if _, err := s.memoryAgent(r, false); err != nil {
+		return err
+	}
+	res, err := s.memoryResource(r, queryResource(r.URL.Query()))
+	if err != nil {
+		return err
+	}
+	t, err := s.store.Thread(r.Context(), res, httprouter.ParamsFromContext(r.Context()).ByName("threadId"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toThreadJSON(t))
+	return nil
+}
+
+type messageListJSON struct {
+	Messages   []messageJSON `json:"messages"`
+	UIMessages []any         `json:"uiMessages"` // null on local memory, as in Mastra
+	Total      int           `json:"total"`
+	Page       int           `json:"page"`
+	PerPage    int           `json:"perPage"`
+	HasMore    bool          `json:"hasMore"`
+}
+
+// apiListMessages: GET /api/memory/threads/:threadId/messages?agentId&resourceId&page&perPage&orderBy
+// → {messages, uiMessages: null, total, page, perPage, hasMore}, oldest first
+// by default. include, filter and includeSystemReminders are accepted and
+// ignored.
+func (s *Server) apiListMessages(w http.ResponseWriter, r *http.Request) error {
+	if err := mergeQueryContext(r); err != nil {
+		return err
+	}
+	if _, err := s.memoryAgent(r, false); err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	res, err := s.memoryResource(r, queryResource(q))
+	if err != nil {
+		return err
+	}
+	page, perPage, err := pageParams(r, 40, 1000)
+	if err != nil {
+		return err
+	}
+	_, dir, err := orderParam(q, "createdAt")
+	if err != nil {
+		return err
+	}
+	id := httprouter.ParamsFromContext(r.Context()).ByName("threadId")
+	p, err := s.store.ListMessages(r.Context(), memory.MessageQuery{ThreadID: id, ResourceID: res, Page: page,
+		PerPage: perPage, Descending: dir == "DESC"})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, messageListJSON{Messages: toMessagesJSON(p.Messages), Total: p.Total,
+		Page: p.Page, PerPage: p.PerPage, HasMore: p.HasMore})
+	return nil
+}
+
+type createThreadBody struct {
+	ResourceID     string                     `json:"resourceId"`
+	ThreadID       string                     `json:"threadId"`
+	Title          string                     `json:"title"`
+	Metadata       map[string]any             `json:"metadata"`
+	RequestContext map[string]json.RawMessage `json:"requestContext"`
+}
+
+// apiCreateThread: POST /api/memory/threads?agentId, body {resourceId,
+// title?, metadata?, threadId?} → the thread. An id already taken (by anyone)
+// is 409: the store never overwrites a thread here.
+func (s *Server) apiCreateThread(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.memoryAgent(r, true); err != nil {
+		return err
+	}
+	var b createThreadBody
+	if err := decodeJSON(w, r, int64(s.cfg.BodyLimit), &b); err != nil {
+		return err
+	}
+	requestValues(r, b.RequestContext)
+	res := scopedResource(r)
+	if res == "" {
+		res = b.ResourceID
+	}
+	if res == "" {
+		return invalid("Invalid request body", "resourceId", "resourceId is required")
+	}
+	if b.ThreadID == "" {
+		b.ThreadID = uuid.NewString()
+	}
+	t, err := s.store.CreateThread(r.Context(), memory.Thread{ID: b.ThreadID, ResourceID: res, Title: b.Title, Metadata: b.Metadata})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toThreadJSON(t))
+	return nil
+}
+
+type updateThreadBody struct {
+	Title          *string                    `json:"title"`
+	Metadata       json.RawMessage            `json:"metadata"`
+	ResourceID     string                     `json:"resourceId"`
+	RequestContext map[string]json.RawMessage `json:"requestContext"`
+}
+
+// apiUpdateThread: PATCH /api/memory/threads/:threadId?agentId, body
+// {title?, metadata?, resourceId?} → the thread, updatedAt bumped. Metadata
+// is replaced, not merged. A scoped request cannot move a thread to another
+// resource: its resourceId is the scoped one.
+func (s *Server) apiUpdateThread(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.memoryAgent(r, true); err != nil {
+		return err
+	}
+	var b updateThreadBody
+	if err := decodeJSON(w, r, int64(s.cfg.BodyLimit), &b); err != nil {
+		return err
+	}
+	requestValues(r, b.RequestContext)
+	res, err := s.memoryResource(r, queryResource(r.URL.Query()))
+	if err != nil {
+		return err
+	}
+	u := memory.ThreadUpdate{Title: b.Title}
+	if len(b.Metadata) > 0 && string(b.Metadata) != "null" {
+		if err := json.Unmarshal(b.Metadata, &u.Metadata); err != nil || u.Metadata == nil {
+			return invalid("Invalid request body", "metadata", "expected an object")
+		}
+	}
+	if b.ResourceID != "" && scopedResource(r) == "" {
+		u.ResourceID = &b.ResourceID
+	}
+	t, err := s.store.UpdateThread(r.Context(), res, httprouter.ParamsFromContext(r.Context()).ByName("threadId"), u)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toThreadJSON(t))
+	return nil
+}
+
+// apiDeleteThread: DELETE /api/memory/threads/:threadId?agentId&resourceId
+// → {"result":"Thread deleted"}.
+func (s *Server) apiDeleteThread(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.memoryAgent(r, true); err != nil {
+		return err
+	}
+	res, err := s.memoryResource(r, queryResource(r.URL.Query()))
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteThread(r.Context(), res, httprouter.ParamsFromContext(r.Context()).ByName("threadId")); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"result": "Thread deleted"})
+	return nil
+}
+
+// memoryStatus: GET /api/memory/status?agentId → {"result":true,"memoryType":"local"}.
+func (s *Server) memoryStatus(w http.ResponseWriter, r *http.Request) error {
+	if err := mergeQueryContext(r); err != nil {
+		return err
+	}
+	if _, err := s.memoryAgent(r, true); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"result": s.agents.HasMemory(), "memoryType": "local"})
+	return nil
+}
+
+// memoryConfig: GET /api/memory/config?agentId → the agent's memory settings
+// in Mastra's shape. Only lastMessages is configurable here.
+func (s *Server) memoryConfig(w http.ResponseWriter, r *http.Request) error {
+	if err := mergeQueryContext(r); err != nil {
+		return err
+	}
+	a, err := s.memoryAgent(r, true)
+	if err != nil {
+		return err
+	}
+	off := map[string]bool{"enabled": false}
+	writeJSON(w, http.StatusOK, map[string]any{"config": map[string]any{
+		"lastMessages": a.LastMessages, "semanticRecall": false, "generateTitle": false,
+		"workingMemory": off, "observationalMemory": off,
+	}})
+	return nil
+}
