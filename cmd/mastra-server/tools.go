@@ -1,31 +1,30 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 
 	"github.com/mastra-server/mastra-server/config"
+	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/plugin"
+	"github.com/mastra-server/mastra-server/host/toolschema"
+	"github.com/mastra-server/mastra-server/host/wasmtool"
 )
 
-// wasmTool is an agent tool served by a Wasm plugin: the arguments go in as
-// a JSON request body, the JSON response is the result.
-type wasmTool struct {
-	name, description string
-	schema            json.RawMessage
-	p                 *plugin.Plugin
-}
-
-func newWasmTool(t config.Tool, p *plugin.Plugin) (*wasmTool, error) {
+// newWasmTool makes a [[tools]] entry served by plugin p an agent tool.
+func newWasmTool(t config.Tool, p *plugin.Plugin) (*wasmtool.Tool, error) {
 	schema, err := toolSchema(t.InputSchema)
 	if err != nil {
 		return nil, err
 	}
-	return &wasmTool{name: t.Name, description: t.Description, schema: schema, p: p}, nil
+	if _, err := toolschema.For(schema); err != nil {
+		return nil, err
+	}
+	return wasmtool.New(t.Name, t.Description, schema, p), nil
 }
 
 // toolSchema reads input_schema: an inline table, a JSON string, or the
@@ -59,25 +58,17 @@ func toolSchema(v any) (json.RawMessage, error) {
 	return nil, fmt.Errorf("input_schema: expected a table, a JSON string or a file path, got %T", v)
 }
 
-func (t *wasmTool) Name() string                 { return t.name }
-func (t *wasmTool) Description() string          { return t.description }
-func (t *wasmTool) InputSchema() json.RawMessage { return t.schema }
-
-func (t *wasmTool) Execute(ctx context.Context, args json.RawMessage) (json.RawMessage, error) {
-	status, body, err := t.p.Call(ctx, args)
-	if err != nil {
-		return nil, err
+// toolList returns every [[tools]] entry, sorted by name, for the server's
+// /api/tools routes (tools no agent lists are served there too).
+func (ps *plugins) toolList() []agent.Tool {
+	names := make([]string, 0, len(ps.tools))
+	for n := range ps.tools {
+		names = append(names, n)
 	}
-	if status < 200 || status > 299 {
-		msg := strings.TrimSpace(string(body))
-		if len(msg) > 300 {
-			msg = msg[:300]
-		}
-		return nil, fmt.Errorf("tool answered status %d: %s", status, msg)
+	sort.Strings(names)
+	out := make([]agent.Tool, 0, len(names))
+	for _, n := range names {
+		out = append(out, ps.tools[n])
 	}
-	if !json.Valid(body) {
-		s, _ := json.Marshal(string(body)) // plain text results become a JSON string
-		return s, nil
-	}
-	return body, nil
+	return out
 }

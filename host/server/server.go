@@ -26,6 +26,8 @@ type Options struct {
 	Middleware []Middleware
 	// Routes are plugin routes, registered after the built-in ones.
 	Routes []Route
+	// Tools are served by /api/tools besides the agents' own tools.
+	Tools []agent.Tool
 }
 
 // Route is a plugin route. Method "ALL" registers every common method.
@@ -41,6 +43,7 @@ type Server struct {
 	cfg     config.Server
 	store   *memory.Store
 	agents  *agent.Service
+	tools   []agent.Tool
 	log     *slog.Logger
 	ids     *requestIDs
 	health  *healthCheck
@@ -59,6 +62,7 @@ func New(opts Options) (*Server, error) {
 		cfg:     opts.Config,
 		store:   opts.Store,
 		agents:  opts.Agents,
+		tools:   opts.Tools,
 		log:     opts.Logger,
 		ids:     newRequestIDs(),
 		defRes:  opts.DefaultResourceID,
@@ -119,6 +123,7 @@ func (s *Server) routes(plugins []Route) (r *httprouter.Router, err error) {
 	if s.agents != nil {
 		s.agentRoutes(r)
 	}
+	s.toolRoutes(r)
 
 	for _, p := range plugins {
 		methods := []string{p.Method}

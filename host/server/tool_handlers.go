@@ -1,0 +1,231 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+
+	"github.com/julienschmidt/httprouter"
+	"github.com/mastra-server/mastra-server/host/agent"
+	"github.com/mastra-server/mastra-server/host/reqctx"
+	"github.com/mastra-server/mastra-server/host/toolschema"
+)
+
+// Mastra's tool routes (reference §1.4 and §1.1):
+//
+//	GET  /api/tools                                   {toolId: tool}
+//	GET  /api/tools/:toolId                           tool
+//	POST /api/tools/:toolId/execute                   {data, requestContext?} → raw result
+//	GET  /api/agents/:agentId/tools/:toolId           tool
+//	POST /api/agents/:agentId/tools/:toolId/execute   {data, requestContext?} → raw result
+//
+// A tool is {id, description, inputSchema, requireApproval}, inputSchema a
+// string holding superjson's {"json": <JSON Schema>}. The tools are
+// Options.Tools plus every agent's tools (the first of a name wins). data is
+// validated against the input schema (400 naming the fields) before the
+// tool runs with the request's RequestContext, merged with the body's
+// requestContext. A tool that answers 4xx passes its answer on; a trap is
+// 500 {"error":"Tool execution failed"}, a timeout 504.
+
+func (s *Server) toolRoutes(r *httprouter.Router) {
+	r.Handler(http.MethodGet, "/api/tools", s.handle(s.listTools))
+	r.Handler(http.MethodGet, "/api/tools/:toolId", s.handle(s.getTool))
+	r.Handler(http.MethodPost, "/api/tools/:toolId/execute", s.handle(s.executeTool))
+	if s.agents != nil {
+		r.Handler(http.MethodGet, "/api/agents/:agentId/tools/:toolId", s.handle(s.getAgentTool))
+		r.Handler(http.MethodPost, "/api/agents/:agentId/tools/:toolId/execute", s.handle(s.executeAgentTool))
+	}
+}
+
+// allTools returns the server's tools by name.
+func (s *Server) allTools() map[string]agent.Tool {
+	out := make(map[string]agent.Tool)
+	add := func(ts []agent.Tool) {
+		for _, t := range ts {
+			if t == nil {
+				continue
+			}
+			if _, dup := out[t.Name()]; !dup {
+				out[t.Name()] = t
+			}
+		}
+	}
+	add(s.tools)
+	if s.agents != nil {
+		for _, a := range s.agents.Agents() {
+			add(a.Tools)
+		}
+	}
+	return out
+}
+
+func toToolJSON(t agent.Tool) toolJSON {
+	schema := bytes.TrimSpace(t.InputSchema())
+	if len(schema) == 0 || !json.Valid(schema) {
+		schema = json.RawMessage(`{"type":"object"}`)
+	}
+	b, _ := json.Marshal(map[string]json.RawMessage{"json": schema}) // valid raw JSON: cannot fail
+	return toolJSON{ID: t.Name(), Description: t.Description(), InputSchema: string(b)}
+}
+
+func toolNotFound(id string) error {
+	return &Error{Status: http.StatusNotFound, Message: "Tool not found", Err: fmt.Errorf("tool %q", id)}
+}
+
+func (s *Server) listTools(w http.ResponseWriter, r *http.Request) error {
+	tools := s.allTools()
+	names := make([]string, 0, len(tools))
+	for n := range tools {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := make(map[string]toolJSON, len(tools))
+	for _, n := range names {
+		out[n] = toToolJSON(tools[n])
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) getTool(w http.ResponseWriter, r *http.Request) error {
+	id := httprouter.ParamsFromContext(r.Context()).ByName("toolId")
+	t, ok := s.allTools()[id]
+	if !ok {
+		return toolNotFound(id)
+	}
+	writeJSON(w, http.StatusOK, toToolJSON(t))
+	return nil
+}
+
+func (s *Server) executeTool(w http.ResponseWriter, r *http.Request) error {
+	id := httprouter.ParamsFromContext(r.Context()).ByName("toolId")
+	t, ok := s.allTools()[id]
+	if !ok {
+		return toolNotFound(id)
+	}
+	return s.runTool(w, r, t)
+}
+
+// agentTool finds a tool of the agent named in the path.
+func (s *Server) agentTool(r *http.Request) (agent.Tool, error) {
+	p := httprouter.ParamsFromContext(r.Context())
+	a, ok := s.agents.Agent(p.ByName("agentId"))
+	if !ok {
+		return nil, &Error{Status: http.StatusNotFound, Message: fmt.Sprintf("Agent with id %s not found", p.ByName("agentId"))}
+	}
+	for _, t := range a.Tools {
+		if t != nil && t.Name() == p.ByName("toolId") {
+			return t, nil
+		}
+	}
+	return nil, toolNotFound(p.ByName("toolId"))
+}
+
+func (s *Server) getAgentTool(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.agentTool(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toToolJSON(t))
+	return nil
+}
+
+func (s *Server) executeAgentTool(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.agentTool(r)
+	if err != nil {
+		return err
+	}
+	return s.runTool(w, r, t)
+}
+
+// executeBody is the body of the execute routes.
+type executeBody struct {
+	Data           json.RawMessage            `json:"data"`
+	RequestContext map[string]json.RawMessage `json:"requestContext"`
+}
+
+// toolResponder is an error carrying a tool's own HTTP answer
+// (wasmtool.StatusError).
+type toolResponder interface {
+	ToolResponse() (status int, body []byte)
+}
+
+func (s *Server) runTool(w http.ResponseWriter, r *http.Request, t agent.Tool) error {
+	var b executeBody
+	if err := decodeJSON(w, r, int64(s.cfg.BodyLimit), &b); err != nil {
+		return err
+	}
+	data := bytes.TrimSpace(b.Data)
+	if len(data) == 0 || string(data) == "null" {
+		return invalid("Invalid request body", "data", "data is required")
+	}
+	schema, err := toolschema.For(t.InputSchema())
+	if err != nil {
+		return &Error{Status: http.StatusInternalServerError, Message: "Internal Server Error", Err: err}
+	}
+	if err := schema.Validate(data); err != nil {
+		e := &Error{Status: http.StatusBadRequest, Message: "Tool validation failed for " + t.Name(), Err: err}
+		var ae *toolschema.ArgsError
+		if errors.As(err, &ae) {
+			for _, is := range ae.Issues {
+				e.Issues = append(e.Issues, Issue{Field: "data" + is.Path, Message: is.Message})
+			}
+		}
+		return e
+	}
+	vals := requestValues(r, b.RequestContext)
+	ctx := reqctx.With(r.Context(), vals)
+	out, err := t.Execute(ctx, json.RawMessage(data))
+	if err != nil {
+		return s.toolFailure(w, r, t, err)
+	}
+	out = bytes.TrimSpace(out)
+	switch {
+	case len(out) == 0:
+		out = json.RawMessage("null")
+	case !json.Valid(out):
+		out, _ = json.Marshal(string(out)) // a string always marshals
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	w.Write(append(out, '\n'))
+	return nil
+}
+
+// toolFailure maps a tool's error: its own 4xx answer goes to the client as
+// it is (the call was refused, retrying will not help); a timeout is 504;
+// anything else (a trap, a crash, a 5xx) is a generic 500.
+func (s *Server) toolFailure(w http.ResponseWriter, r *http.Request, t agent.Tool, err error) error {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		return err // the client left
+	}
+	var tr toolResponder
+	if errors.As(err, &tr) {
+		if status, body := tr.ToolResponse(); status >= 400 && status < 500 {
+			body = bytes.TrimSpace(body)
+			var obj map[string]json.RawMessage
+			if json.Unmarshal(body, &obj) != nil {
+				msg := string(body)
+				if msg == "" {
+					msg = http.StatusText(status)
+				}
+				writeJSON(w, status, errorBody{Error: msg})
+				return nil
+			}
+			h := w.Header()
+			h.Set("Content-Type", "application/json; charset=utf-8")
+			w.WriteHeader(status)
+			w.Write(append(body, '\n'))
+			return nil
+		}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &Error{Status: http.StatusGatewayTimeout, Message: "Tool timed out", Err: fmt.Errorf("tool %s: %w", t.Name(), err)}
+	}
+	return &Error{Status: http.StatusInternalServerError, Message: "Tool execution failed", Err: fmt.Errorf("tool %s: %w", t.Name(), err)}
+}
