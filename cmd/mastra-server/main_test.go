@@ -259,3 +259,61 @@ func TestSIGTERMDrainsInFlightStream(t *testing.T) {
 		t.Errorf("exit after SIGTERM = %v; want 0", err)
 	}
 }
+
+// Dev mode: replacing a route's .wasm file swaps the plugin without a restart.
+func TestDevModeReloadsChangedPlugin(t *testing.T) {
+	dir := t.TempDir()
+	module := filepath.Join(dir, "route.wasm")
+	copyFile := func(src string) {
+		b, err := os.ReadFile(filepath.Join(repoRoot, src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmp := module + ".tmp"
+		if err := os.WriteFile(tmp, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, module); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyFile("examples/wat/hello.wasm")
+	path := filepath.Join(dir, "mastra.toml")
+	os.WriteFile(path, []byte(fmt.Sprintf("[[routes]]\nname = \"r\"\nmethod = \"GET\"\npath = \"/r\"\nmodule = %q\n", module)), 0o644)
+	cfg, err := config.Load(path, []string{"MASTRA_PORT=0", "MASTRA_HOST=127.0.0.1", "MASTRA_MEMORY__SQLITE_PATH=" + filepath.Join(dir, "m.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Plugins.CacheDir = filepath.Join(dir, "cache")
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), true, ready) }()
+	addr := <-ready
+	defer func() { cancel(); <-done }()
+	body := func() string {
+		res, err := http.Get("http://" + addr + "/r")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return string(b)
+	}
+	if got := body(); !strings.Contains(got, `"hello":"wasm"`) {
+		t.Fatalf("before = %s", got)
+	}
+	time.Sleep(20 * time.Millisecond) // a later mtime
+	copyFile("examples/hello-as/hello-as.wasm")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := body()
+		if strings.Contains(got, "assemblyscript") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after replacing the module the route still answers %s", got)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
