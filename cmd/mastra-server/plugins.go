@@ -68,20 +68,59 @@ func loadPlugins(ctx context.Context, cfg *config.Config, log *slog.Logger, agen
 		return nil, fmt.Errorf("plugins: %w", err)
 	}
 	ps := &plugins{host: host, tools: map[string]agent.Tool{}, files: map[*plugin.Plugin]string{}}
-	var errs []error
-	load := func(what, name, module string, kind plugin.Kind, conf map[string]any, limits config.PluginLimits,
-		grants config.Grants, defTimeout time.Duration, maxBody config.ByteSize) *plugin.Plugin {
-		spec, err := pluginSpec(cfg, name, module, kind, conf, limits, grants, defTimeout, maxBody)
-		if err == nil {
-			var p *plugin.Plugin
-			if p, err = host.Load(ctx, spec); err == nil {
-				ps.all = append(ps.all, p)
-				ps.files[p] = module
-				return p
+
+	// Plugins are compiled and instantiated in parallel: a standard-Go
+	// guest takes on the order of 100 ms to start, and start-up time counts.
+	type pending struct {
+		what, name, module string
+		p                  *plugin.Plugin
+		err                error
+		done               chan struct{}
+	}
+	start := func(what, name, module string, kind plugin.Kind, conf map[string]any, limits config.PluginLimits,
+		grants config.Grants, defTimeout time.Duration, maxBody config.ByteSize) *pending {
+		pd := &pending{what: what, name: name, module: module, done: make(chan struct{})}
+		go func() {
+			defer close(pd.done)
+			spec, err := pluginSpec(cfg, name, module, kind, conf, limits, grants, defTimeout, maxBody)
+			if err != nil {
+				pd.err = err
+				return
 			}
+			began := time.Now()
+			pd.p, pd.err = host.Load(ctx, spec)
+			if pd.err == nil {
+				log.Debug("plugin loaded", "kind", what, "plugin", name, "module", module, "took", time.Since(began))
+			}
+		}()
+		return pd
+	}
+	mws := make([]*pending, len(cfg.Middleware))
+	for i, mw := range cfg.Middleware {
+		mws[i] = start("middleware", mw.Name, mw.Module, plugin.Middleware, mw.Config, mw.PluginLimits, mw.Grants, cfg.Plugins.Timeout, 0)
+	}
+	routes := make([]*pending, len(cfg.Routes))
+	for i, r := range cfg.Routes {
+		name := r.Name
+		if name == "" {
+			name = fmt.Sprintf("%s %s", strings.ToUpper(r.Method), r.Path)
 		}
-		errs = append(errs, fmt.Errorf("%s %q (%s): %w", what, name, module, err))
-		return nil
+		routes[i] = start("route", name, r.Module, plugin.Route, r.Config, r.PluginLimits, r.Grants, cfg.Plugins.RouteTimeout, r.MaxBody)
+	}
+	tools := make([]*pending, len(cfg.Tools))
+	for i, t := range cfg.Tools {
+		tools[i] = start("tool", t.Name, t.Module, plugin.Tool, t.Config, t.PluginLimits, t.Grants, cfg.Plugins.RouteTimeout, 0)
+	}
+	var errs []error
+	wait := func(pd *pending) *plugin.Plugin {
+		<-pd.done
+		if pd.err != nil {
+			errs = append(errs, fmt.Errorf("%s %q (%s): %w", pd.what, pd.name, pd.module, pd.err))
+			return nil
+		}
+		ps.all = append(ps.all, pd.p)
+		ps.files[pd.p] = pd.module
+		return pd.p
 	}
 
 	routeOnly := map[string]bool{}
@@ -91,8 +130,8 @@ func loadPlugins(ctx context.Context, cfg *config.Config, log *slog.Logger, agen
 		}
 	}
 	named := map[string]*plugin.Plugin{}
-	for _, mw := range cfg.Middleware {
-		p := load("middleware", mw.Name, mw.Module, plugin.Middleware, mw.Config, mw.PluginLimits, mw.Grants, cfg.Plugins.Timeout, 0)
+	for i, mw := range cfg.Middleware {
+		p := wait(mws[i])
 		if p == nil {
 			continue
 		}
@@ -111,11 +150,7 @@ func loadPlugins(ctx context.Context, cfg *config.Config, log *slog.Logger, agen
 		ps.middleware = append(ps.middleware, server.Middleware{Name: mw.Name, Path: path, Methods: methods, Wrap: p.Middleware})
 	}
 	for i, r := range cfg.Routes {
-		name := r.Name
-		if name == "" {
-			name = fmt.Sprintf("%s %s", strings.ToUpper(r.Method), r.Path)
-		}
-		p := load("route", name, r.Module, plugin.Route, r.Config, r.PluginLimits, r.Grants, cfg.Plugins.RouteTimeout, r.MaxBody)
+		p := wait(routes[i])
 		if p == nil {
 			continue
 		}
@@ -125,10 +160,10 @@ func loadPlugins(ctx context.Context, cfg *config.Config, log *slog.Logger, agen
 				h = mw.Middleware(h)
 			}
 		}
-		ps.routes = append(ps.routes, server.Route{Name: name, Method: strings.ToUpper(cfg.Routes[i].Method), Path: r.Path, Handler: h})
+		ps.routes = append(ps.routes, server.Route{Name: routes[i].name, Method: strings.ToUpper(r.Method), Path: r.Path, Handler: h})
 	}
-	for _, t := range cfg.Tools {
-		p := load("tool", t.Name, t.Module, plugin.Tool, t.Config, t.PluginLimits, t.Grants, cfg.Plugins.RouteTimeout, 0)
+	for i, t := range cfg.Tools {
+		p := wait(tools[i])
 		if p == nil {
 			continue
 		}
