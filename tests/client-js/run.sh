@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Drives a real mastra-server binary with @mastra/client-js (pinned in
+# package.json, locked in package-lock.json) through every call a Mastra app
+# makes: agents, generate, stream, memory threads and messages, and a
+# cross-tenant check with two auth tokens.
+#
+# Needs Node (>= 20) and npm, and Go to build the server. Installs the npm
+# packages on first run (npm ci), builds the binary, starts it on a free port
+# with a temporary SQLite file and a generated config (echo model, auth with
+# two tokens), runs `node --test`, stops the server. Exits non-zero on any
+# failure; the server log is printed then.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+log() { printf 'client-js: %s\n' "$*" >&2; }
+
+for tool in node npm go curl; do
+  command -v "$tool" >/dev/null || { log "$tool is required"; exit 1; }
+done
+
+cd "$HERE"
+if [ ! -d node_modules/@mastra/client-js ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error >&2
+fi
+
+TMP="$(mktemp -d /tmp/mastra-client-js.XXXXXX)"
+SERVER_PID=""
+cleanup() {
+  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+log "go build"
+(cd "$ROOT" && go build -o "$TMP/mastra-server" ./cmd/mastra-server)
+
+ALICE_TOKEN="alice-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+BOB_TOKEN="bob-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+cat >"$TMP/mastra.toml" <<EOF
+[server]
+host = "127.0.0.1"
+port = 0                     # the OS picks a free port; read back from the log
+
+[server.cors]
+origins = ["http://localhost:5173"]
+credentials = true
+
+[server.auth]
+enabled = true
+[[server.auth.tokens]]
+env = "CLIENT_JS_ALICE_TOKEN"
+user = "alice"
+resource_id = "res-alice"
+[[server.auth.tokens]]
+env = "CLIENT_JS_BOB_TOKEN"
+user = "bob"
+resource_id = "res-bob"
+
+[memory]
+sqlite_path = "$TMP/mastra.db"
+last_messages = 10
+
+[agents.assistant]
+name = "Assistant"
+instructions = "You are a helpful assistant."
+model = "echo"
+
+[plugins]
+cache_dir = "$TMP/wasm-cache"
+EOF
+
+# A clean environment: no MASTRA_*, MEMORY_DATABASE_URL or ALLOWED_ORIGINS
+# from the caller's shell can change the generated config.
+env -i PATH="$PATH" HOME="${HOME:-$TMP}" TMPDIR="${TMPDIR:-/tmp}" \
+  CLIENT_JS_ALICE_TOKEN="$ALICE_TOKEN" CLIENT_JS_BOB_TOKEN="$BOB_TOKEN" \
+  "$TMP/mastra-server" serve --config "$TMP/mastra.toml" >"$TMP/server.log" 2>&1 &
+SERVER_PID=$!
+
+ADDR=""
+for _ in $(seq 1 200); do
+  ADDR="$(sed -n 's/.*mastra-server listening.*addr=\([0-9.]*:[0-9]*\).*/\1/p' "$TMP/server.log" | head -n1)"
+  if [ -n "$ADDR" ] && curl -fsS "http://$ADDR/health" >/dev/null 2>&1; then
+    break
+  fi
+  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+    log "server exited before it was ready:"; cat "$TMP/server.log" >&2; exit 1
+  fi
+  ADDR=""
+  sleep 0.1
+done
+if [ -z "$ADDR" ]; then
+  log "server not healthy after 20s:"; cat "$TMP/server.log" >&2; exit 1
+fi
+log "server on http://$ADDR"
+
+status=0
+MASTRA_URL="http://$ADDR" ALICE_TOKEN="$ALICE_TOKEN" BOB_TOKEN="$BOB_TOKEN" \
+  node --test --test-reporter=spec "$HERE"/*.test.mjs || status=$?
+
+if grep -q 'status=5[0-9][0-9]' "$TMP/server.log"; then
+  log "the server answered 5xx during the run:"; grep 'status=5[0-9][0-9]' "$TMP/server.log" >&2
+  status=1
+fi
+if [ "$status" -ne 0 ]; then
+  log "FAILED; server log:"; tail -n 100 "$TMP/server.log" >&2
+  exit "$status"
+fi
+log "passed"
