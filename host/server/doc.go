@@ -1,7 +1,25 @@
 // Package server is the HTTP host: it assembles the router, the middleware
-// chain (recover, request id, access log, CORS, request context, Wasm
-// middleware, time-to-first-byte timeout) and the built-in handlers, and
+// chain (recover, request id, access log, CORS, request context, auth,
+// time-to-first-byte timeout, Wasm middleware) and the built-in handlers, and
 // runs the net/http server with graceful shutdown.
+//
+// # Two faces, one store
+//
+// The root routes (/agent/generate|stream, /threads…) and Mastra's routes
+// under /api (/api/agents…, /api/memory/threads…, /api/memory/status|config)
+// call the same agents and the same memory store; only the decoding of
+// requests and a few defaults differ.
+//
+// # Auth and tenants
+//
+// [server.auth] tokens (Bearer header or ?apiKey=) are checked after CORS
+// and /health and before the Wasm middleware and routing, so unknown paths
+// under a protected pattern are 401 too and a preflight needs no token. A
+// valid token puts its user and resource in the RequestContext
+// (reqctx.UserKey, reqctx.ResourceIDKey); a Wasm middleware may set the
+// resource key instead. When that key is set, every handler acts for that
+// resource only, whatever resourceId, memory.resource or requestContext
+// the client sent, and another resource's thread is 404.
 //
 // Handlers decode and validate a request, make one call down (to the memory
 // store or an agent) and write the result. Errors are returned, never
