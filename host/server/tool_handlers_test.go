@@ -37,7 +37,7 @@ type refusal struct {
 	body   string
 }
 
-func (r refusal) Error() string                { return fmt.Sprintf("status %d", r.status) }
+func (r refusal) Error() string               { return fmt.Sprintf("status %d", r.status) }
 func (r refusal) ToolResponse() (int, []byte) { return r.status, []byte(r.body) }
 
 func TestToolRoutesUnit(t *testing.T) {
@@ -45,7 +45,9 @@ func TestToolRoutesUnit(t *testing.T) {
 		who, _ := reqctx.From(ctx).GetString("who")
 		return json.RawMessage(fmt.Sprintf(`{"args":%s,"who":%q}`, args, who)), nil
 	}}
-	text := fnTool{"text", func(context.Context, json.RawMessage) (json.RawMessage, error) { return json.RawMessage("plain words"), nil }}
+	text := fnTool{"text", func(context.Context, json.RawMessage) (json.RawMessage, error) {
+		return json.RawMessage("plain words"), nil
+	}}
 	refuse := fnTool{"refuse", func(context.Context, json.RawMessage) (json.RawMessage, error) {
 		return nil, fmt.Errorf("wrapped: %w", refusal{422, "no json here"})
 	}}
