@@ -95,6 +95,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 		Logger:            log,
 		Middleware:        ps.middleware,
 		Routes:            ps.routes,
+		Tools:             ps.toolList(),
 	})
 	if err != nil {
 		ps.close(ctx)
