@@ -245,9 +245,11 @@ func generate(ctx context.Context, c *http.Client, base, body string, tokens []s
 // phase runs fn and reports turns/s, latency and the server's CPU per turn.
 func phase(ctx context.Context, name string, o options, pid int, model *fakeModel, fn func() *result) *result {
 	cpu0, _ := cpuTime(pid)
+	self0 := selfCPU()
 	conns0 := model.newConns.Load()
 	res := fn()
 	cpu1, _ := cpuTime(pid)
+	self1 := selfCPU()
 	conns := model.newConns.Load() - conns0
 	cpuPer := time.Duration(0)
 	if res.ok > 0 {
@@ -256,6 +258,8 @@ func phase(ctx context.Context, name string, o options, pid int, model *fakeMode
 	logf("%-10s %6d ok %4d failed in %5.1fs: %8.1f turns/s  p50 %7s  p99 %7s  server CPU %6.3f ms/turn (%s in all)  upstream conns opened %d",
 		name, res.ok, res.failed, res.elapsed.Seconds(), res.rate(), ms(res.pct(50)), ms(res.pct(99)),
 		float64(cpuPer.Microseconds())/1000, (cpu1 - cpu0).Round(10*time.Millisecond), conns)
+	logf("           this tool (clients + fake model) used %.3f ms CPU/turn; upstream conns opened per turn %.2f",
+		float64((self1-self0).Microseconds())/1000/float64(max(1, res.ok)), float64(conns)/float64(max(1, res.ok)))
 	if res.firstErr != nil {
 		logf("           first error: %v", res.firstErr)
 	}
@@ -428,54 +432,92 @@ func slowPhase(ctx context.Context, o options, srv *server, model *fakeModel) {
 	logf("  RSS 2 s after they ended: %s", mib(rss(srv.pid)))
 }
 
+// selfCPU is this process's user+system CPU.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 func threads(pid int) int64 { n, _ := procStatus(pid, "Threads"); return n }
 
-// startupPhase times exec -> /health 200 with the example plugins: once
-// with an empty compile cache, then o.startups times warm.
+// startupPhase times exec -> /health 200: with the example plugins once
+// with an empty compile cache, then o.startups times warm; then warm with
+// no plugin and with each plugin alone, to show where the time goes.
 func startupPhase(ctx context.Context, o options, root, work, bin string, db *database, model *fakeModel) error {
 	plugins, missing := examplePlugins(root)
 	for _, m := range missing {
 		logf("startup: plugin not built, left out: %s (scripts/build-plugins.sh)", m)
 	}
 	cache := filepath.Join(work, "cache-startup")
-	var times []time.Duration
-	var idle []int64
-	for i := 0; i <= o.startups && ctx.Err() == nil; i++ {
-		port, err := freePort()
-		if err != nil {
-			return err
-		}
-		cfgPath := filepath.Join(work, "startup.toml")
-		if err := writeConfig(cfgPath, serverConfig{port: port, dbURL: db.url, modelURL: model.baseURL(), cacheDir: cache, plugins: plugins}); err != nil {
-			return err
-		}
-		srv, ready, err := startServer(bin, cfgPath, filepath.Join(work, fmt.Sprintf("startup-%d.log", i)), port, 60*time.Second)
-		if err != nil {
-			return err
-		}
-		r := rss(srv.pid)
-		if i == 0 {
-			logf("startup with %d example plugins, empty compile cache: ready in %s, RSS %s", len(plugins), ready.Round(100*time.Microsecond), mib(r))
-		} else {
-			times = append(times, ready)
-			idle = append(idle, r)
-		}
-		if i == o.startups {
-			// One request through every plugin, so their instances are
-			// in use, then the idle RSS of a configured server.
-			c := newClient(1)
-			for _, u := range []string{"/hello-wat", "/hello-as", "/health"} {
-				_, _ = get(ctx, c, srv.base+u, "")
+	n := 0
+	// times starts the server runs+1 times with plugins; the first run's
+	// time is returned apart (it fills the cache when the cache is new).
+	var selfs []string // the server's own "startup" log figures, in run order
+	times := func(plugins []pluginEntry, runs int, idleRSS bool) (first time.Duration, warm []time.Duration, rssAt []int64, err error) {
+		selfs = selfs[:0]
+		for i := 0; i <= runs && ctx.Err() == nil; i++ {
+			port, err := freePort()
+			if err != nil {
+				return 0, nil, nil, err
 			}
-			waitCtx(ctx, time.Second)
-			logf("idle RSS with the example plugins, 1 s after a request to each route: %s", mib(rss(srv.pid)))
+			n++
+			cfgPath := filepath.Join(work, fmt.Sprintf("startup-%d.toml", n))
+			if err := writeConfig(cfgPath, serverConfig{port: port, dbURL: db.url, modelURL: model.baseURL(), cacheDir: cache, plugins: plugins, logLevel: "info"}); err != nil {
+				return 0, nil, nil, err
+			}
+			srv, ready, err := startServer(bin, cfgPath, filepath.Join(work, fmt.Sprintf("startup-%d.log", n)), port, 60*time.Second)
+			if err != nil {
+				return 0, nil, nil, err
+			}
+			if i == 0 {
+				first = ready
+			} else {
+				warm = append(warm, ready)
+				rssAt = append(rssAt, rss(srv.pid))
+			}
+			selfs = append(selfs, srv.selfReported())
+			if idleRSS && i == runs {
+				// One request through the routes, then the idle RSS.
+				c := newClient(1)
+				for _, u := range []string{"/hello-wat", "/hello-as", "/health"} {
+					_, _ = get(ctx, c, srv.base+u, "")
+				}
+				waitCtx(ctx, time.Second)
+				logf("idle RSS with the example plugins, 1 s after a request to each route: %s", mib(rss(srv.pid)))
+			}
+			srv.stop()
 		}
-		srv.stop()
+		return first, warm, rssAt, nil
 	}
-	if len(times) > 0 {
+	cold, warm, rssAt, err := times(plugins, o.startups, true)
+	if err != nil {
+		return err
+	}
+	logf("startup with %d example plugins, empty compile cache: ready in %s", len(plugins), ms(cold))
+	logf("  the server's own startup= log figures (main to listening), cold first: %s", strings.Join(selfs, " "))
+	if len(warm) > 0 {
 		logf("startup with %d example plugins, warm compile cache, %d runs: min %s  median %s  max %s; RSS at ready median %s",
-			len(plugins), len(times), ms(percentile(times, 0)), ms(percentile(times, 50)), ms(percentile(times, 100)),
-			mib(medianInt(idle)))
+			len(plugins), len(warm), ms(percentile(warm, 0)), ms(percentile(warm, 50)), ms(percentile(warm, 100)),
+			mib(medianInt(rssAt)))
+	}
+	// Breakdown, warm cache (every module is in it by now).
+	runs := max(1, o.startups/2)
+	sets := [][]pluginEntry{nil}
+	for _, p := range plugins {
+		sets = append(sets, []pluginEntry{p})
+	}
+	for _, set := range sets {
+		_, warm, rssAt, err := times(set, runs, false)
+		if err != nil {
+			return err
+		}
+		name := "no plugin"
+		if len(set) == 1 {
+			name = filepath.Base(set[0].module) + " alone"
+		}
+		logf("  startup, warm cache, %-26s median %s of %d  RSS at ready %s  (server's startup= %s)",
+			name+":", ms(percentile(warm, 50)), len(warm), mib(medianInt(rssAt)), strings.Join(selfs[1:], " "))
 	}
 	return nil
 }

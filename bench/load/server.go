@@ -95,6 +95,7 @@ type serverConfig struct {
 	modelURL string
 	cacheDir string
 	plugins  []pluginEntry // [[middleware]] and [[routes]]
+	logLevel string        // default warn
 }
 
 type pluginEntry struct {
@@ -106,6 +107,9 @@ type pluginEntry struct {
 func toml(s string) string { return strconv.Quote(s) }
 
 func writeConfig(path string, c serverConfig) error {
+	if c.logLevel == "" {
+		c.logLevel = "warn"
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `[server]
 host = "127.0.0.1"
@@ -113,7 +117,7 @@ port = %d
 drain_timeout = "2s"
 
 [log]
-level = "warn"
+level = %s
 
 [memory]
 database_url = %s
@@ -137,7 +141,7 @@ max_retries = 0
 
 [plugins]
 cache_dir = %s
-`, c.port, toml(c.dbURL), toml(c.modelURL), toml(c.cacheDir))
+`, c.port, toml(c.logLevel), toml(c.dbURL), toml(c.modelURL), toml(c.cacheDir))
 	for _, p := range c.plugins {
 		fmt.Fprintf(&b, "\n[[%s]]\n%s\n", p.kind, p.toml)
 	}
@@ -248,6 +252,20 @@ func startServer(bin, config, logPath string, port int, timeout time.Duration) (
 	s.stop()
 	b, _ := os.ReadFile(logPath)
 	return nil, 0, fmt.Errorf("server not ready after %s:\n%s", timeout, b)
+}
+
+// selfReported is the "startup" the server logs with "mastra-server
+// listening" (info level): its own time from main to listening.
+func (s *server) selfReported() string {
+	b, _ := os.ReadFile(s.log)
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.Contains(line, "mastra-server listening") {
+			if i := strings.Index(line, "startup="); i >= 0 {
+				return strings.Fields(line[i+len("startup="):])[0]
+			}
+		}
+	}
+	return "?"
 }
 
 // stop sends SIGTERM and waits (then SIGKILL after 10 s).
