@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Drives a real mastra-server binary with @mastra/client-js (pinned in
 # package.json, locked in package-lock.json) through every call a Mastra app
-# makes: agents, generate, stream, memory threads and messages, and a
+# makes: agents, generate, stream, client tools (against a fake OpenAI-compatible
+# model, fake-openai.mjs), memory threads and messages, and a
 # cross-tenant check with two auth tokens.
 #
 # Needs Node (>= 20) and npm, and Go to build the server. Installs the npm
@@ -26,7 +27,9 @@ fi
 
 TMP="$(mktemp -d /tmp/mastra-client-js.XXXXXX)"
 SERVER_PID=""
+FAKE_PID=""
 cleanup() {
+  [ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null || true
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
     kill "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
@@ -35,11 +38,22 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# A fake OpenAI-compatible model for the client-tool round trip.
+node "$HERE/fake-openai.mjs" >"$TMP/fake.log" 2>&1 &
+FAKE_PID=$!
+for _ in $(seq 1 100); do
+  FAKE_URL="$(sed -n 's/^FAKE_URL=//p' "$TMP/fake.log")"
+  [ -n "$FAKE_URL" ] && break
+  sleep 0.05
+done
+[ -n "$FAKE_URL" ] || { log "fake model did not start"; cat "$TMP/fake.log" >&2; exit 1; }
+
 log "go build"
 (cd "$ROOT" && go build -o "$TMP/mastra-server" ./cmd/mastra-server)
 
 ALICE_TOKEN="alice-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 BOB_TOKEN="bob-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+CAROL_TOKEN="carol-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 cat >"$TMP/mastra.toml" <<EOF
 [server]
 host = "127.0.0.1"
@@ -59,6 +73,10 @@ resource_id = "res-alice"
 env = "CLIENT_JS_BOB_TOKEN"
 user = "bob"
 resource_id = "res-bob"
+[[server.auth.tokens]]        # client-tools.test.mjs runs as carol, apart from the others
+env = "CLIENT_JS_CAROL_TOKEN"
+user = "carol"
+resource_id = "res-carol"
 
 [memory]
 sqlite_path = "$TMP/mastra.db"
@@ -69,6 +87,13 @@ name = "Assistant"
 instructions = "You are a helpful assistant."
 model = "echo"
 
+[agents.ctool]               # a real OpenAI client against the fake model
+name = "CTool"
+model = "openai/gpt-test"
+
+[providers.openai]
+base_url = "$FAKE_URL"
+
 [plugins]
 cache_dir = "$TMP/wasm-cache"
 EOF
@@ -76,7 +101,7 @@ EOF
 # A clean environment: no MASTRA_*, MEMORY_DATABASE_URL or ALLOWED_ORIGINS
 # from the caller's shell can change the generated config.
 env -i PATH="$PATH" HOME="${HOME:-$TMP}" TMPDIR="${TMPDIR:-/tmp}" \
-  CLIENT_JS_ALICE_TOKEN="$ALICE_TOKEN" CLIENT_JS_BOB_TOKEN="$BOB_TOKEN" \
+  CLIENT_JS_ALICE_TOKEN="$ALICE_TOKEN" CLIENT_JS_BOB_TOKEN="$BOB_TOKEN" CLIENT_JS_CAROL_TOKEN="$CAROL_TOKEN" \
   "$TMP/mastra-server" serve --config "$TMP/mastra.toml" >"$TMP/server.log" 2>&1 &
 SERVER_PID=$!
 
@@ -98,7 +123,7 @@ fi
 log "server on http://$ADDR"
 
 status=0
-MASTRA_URL="http://$ADDR" ALICE_TOKEN="$ALICE_TOKEN" BOB_TOKEN="$BOB_TOKEN" \
+MASTRA_URL="http://$ADDR" ALICE_TOKEN="$ALICE_TOKEN" BOB_TOKEN="$BOB_TOKEN" CAROL_TOKEN="$CAROL_TOKEN" \
   node --test --test-reporter=spec "$HERE"/*.test.mjs || status=$?
 
 if grep -q 'status=5[0-9][0-9]' "$TMP/server.log"; then
