@@ -137,20 +137,26 @@ func orderParam(q url.Values, fields ...string) (field, direction string, err er
 	return field, direction, nil
 }
 
+// memoryRead prepares a memory GET: the query's requestContext merged,
+// agentId checked if given, and the resource the request may read.
+func (s *Server) memoryRead(r *http.Request) (string, error) {
+	if err := mergeQueryContext(r); err != nil {
+		return "", err
+	}
+	if _, err := s.memoryAgent(r, false); err != nil {
+		return "", err
+	}
+	return s.memoryResource(r, queryResource(r.URL.Query()))
+}
+
 // apiListThreads: GET /api/memory/threads?resourceId&agentId&page&perPage&orderBy&metadata
 // → {threads, total, page, perPage, hasMore}, newest first by default.
 func (s *Server) apiListThreads(w http.ResponseWriter, r *http.Request) error {
-	if err := mergeQueryContext(r); err != nil {
-		return err
-	}
-	if _, err := s.memoryAgent(r, false); err != nil {
-		return err
-	}
-	q := r.URL.Query()
-	res, err := s.memoryResource(r, queryResource(q))
+	res, err := s.memoryRead(r)
 	if err != nil {
 		return err
 	}
+	q := r.URL.Query()
 	page, perPage, err := pageParams(r, 100, 1000)
 	if err != nil {
 		return err
@@ -176,13 +182,7 @@ func (s *Server) apiListThreads(w http.ResponseWriter, r *http.Request) error {
 
 // apiGetThread: GET /api/memory/threads/:threadId?agentId&resourceId → thread.
 func (s *Server) apiGetThread(w http.ResponseWriter, r *http.Request) error {
-	if err := mergeQueryContext(r); err != nil {
-		return err
-	}
-	if _, err := s.memoryAgent(r, false); err != nil {
-		return err
-	}
-	res, err := s.memoryResource(r, queryResource(r.URL.Query()))
+	res, err := s.memoryRead(r)
 	if err != nil {
 		return err
 	}
@@ -208,17 +208,11 @@ type messageListJSON struct {
 // by default. include, filter and includeSystemReminders are accepted and
 // ignored.
 func (s *Server) apiListMessages(w http.ResponseWriter, r *http.Request) error {
-	if err := mergeQueryContext(r); err != nil {
-		return err
-	}
-	if _, err := s.memoryAgent(r, false); err != nil {
-		return err
-	}
-	q := r.URL.Query()
-	res, err := s.memoryResource(r, queryResource(q))
+	res, err := s.memoryRead(r)
 	if err != nil {
 		return err
 	}
+	q := r.URL.Query()
 	page, perPage, err := pageParams(r, 40, 1000)
 	if err != nil {
 		return err
