@@ -198,12 +198,15 @@ func (c *clock) next() time.Time {
 // tool-invocation part in state "result"; its name and arguments come from
 // the pending call in history when it is there.
 func inputMessages(input []llm.Message, history []memory.Message, clk *clock) []memory.Message {
-	pending := pendingCalls(history)
 	answers := make(map[string]llm.Message)
 	for _, m := range input {
 		if m.Role == llm.RoleTool {
 			answers[m.ToolCallID] = m
 		}
+	}
+	var pending map[string]*memory.ToolInvocation
+	if len(answers) > 0 { // only a client tool's result needs the history's calls
+		pending = pendingCalls(history)
 	}
 	absorbed := make(map[string]bool)
 	var out []memory.Message

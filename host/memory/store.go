@@ -292,6 +292,24 @@ type Turn struct {
 // or nothing is. Messages without an id, thread or resource get the turn's.
 func (s *Store) AppendTurn(ctx context.Context, turn Turn) error {
 	now := time.Now().UTC()
+	for i := range turn.Messages {
+		m := &turn.Messages[i]
+		if m.ID == "" {
+			return errors.New("memory: message without id")
+		}
+		if m.ThreadID == "" {
+			m.ThreadID = turn.Thread.ID
+		}
+		if m.ResourceID == "" {
+			m.ResourceID = turn.Thread.ResourceID
+		}
+		if m.CreatedAt.IsZero() {
+			m.CreatedAt = now
+		}
+	}
+	if s.kind == "postgres" && len(turn.Messages) > 0 {
+		return s.appendTurnPostgres(ctx, turn, now)
+	}
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		t := turn.Thread
 		if t.CreatedAt.IsZero() {
@@ -319,18 +337,6 @@ func (s *Store) AppendTurn(ctx context.Context, turn Turn) error {
 		}
 		rows := make([]*messageRow, len(turn.Messages))
 		for i, m := range turn.Messages {
-			if m.ThreadID == "" {
-				m.ThreadID = t.ID
-			}
-			if m.ResourceID == "" {
-				m.ResourceID = t.ResourceID
-			}
-			if m.CreatedAt.IsZero() {
-				m.CreatedAt = now
-			}
-			if m.ID == "" {
-				return errors.New("memory: message without id")
-			}
 			rows[i] = newMessageRow(m)
 		}
 		if _, err := tx.NewInsert().Model(&rows).Exec(ctx); err != nil {
@@ -339,6 +345,51 @@ func (s *Store) AppendTurn(ctx context.Context, turn Turn) error {
 		return nil
 	})
 	return classify(err)
+}
+
+// appendTurnPostgres saves a turn in one statement, so one round trip:
+// the thread is created or touched (only if it belongs to the turn's
+// resource), and the messages are inserted only if that succeeded. A
+// statement is atomic, so a failure leaves nothing behind.
+func (s *Store) appendTurnPostgres(ctx context.Context, turn Turn, now time.Time) error {
+	t := turn.Thread
+	created := t.CreatedAt
+	if created.IsZero() {
+		created = now
+	}
+	var meta any
+	if t.Metadata != nil {
+		meta = jsonText(t.Metadata)
+	}
+	var q strings.Builder
+	q.WriteString(`WITH t AS (
+	INSERT INTO mastra_threads (id, "resourceId", title, metadata, "createdAt", "updatedAt", "createdAtZ", "updatedAtZ")
+	VALUES (?, ?, ?, ?::jsonb, ?, ?, ?, ?)
+	ON CONFLICT (id) DO UPDATE SET "updatedAt" = EXCLUDED."updatedAt", "updatedAtZ" = EXCLUDED."updatedAtZ"
+	WHERE mastra_threads."resourceId" = EXCLUDED."resourceId"
+	RETURNING id)
+INSERT INTO mastra_messages (id, thread_id, content, role, type, "createdAt", "resourceId", "createdAtZ")
+SELECT v.id, v.thread_id, v.content, v.role, v.type, v.created::timestamp, v.resource, v.created::timestamptz
+FROM (VALUES `)
+	args := []any{t.ID, t.ResourceID, t.Title, meta, created, now, created, now}
+	for i, m := range turn.Messages {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+		r := newMessageRow(m)
+		args = append(args, r.ID, r.ThreadID, r.Content, r.Role, r.Type, r.CreatedAt, r.ResourceID)
+	}
+	q.WriteString(`) AS v(id, thread_id, content, role, type, created, resource)
+WHERE EXISTS (SELECT 1 FROM t)`)
+	res, err := s.db.NewRaw(q.String(), args...).Exec(ctx)
+	if err != nil {
+		return classify(fmt.Errorf("memory: save turn of %s: %w", t.ID, err))
+	}
+	if n, _ := res.RowsAffected(); n != int64(len(turn.Messages)) {
+		return ErrNotFound // the thread belongs to another resource
+	}
+	return nil
 }
 
 // LastMessages returns the last n messages of a thread, oldest first. It

@@ -99,8 +99,12 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 func (s *Server) handle(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
-			if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
-				return // the client left or the timeout answered already
+			if r.Context().Err() != nil {
+				// The client left, or the timeout answered already: the
+				// error is a consequence (a cancelled model call, a rolled
+				// back save), not a failure to report as a 5xx.
+				s.log.DebugContext(r.Context(), "request ended early", "request_id", requestID(r.Context()), "err", err)
+				return
 			}
 			writeError(w, r, s.log, err)
 		}
