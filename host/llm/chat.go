@@ -75,7 +75,13 @@ type retryConfig struct {
 func (c *chatClient) apply(rc retryConfig) {
 	c.client = rc.client
 	if c.client == nil {
-		c.client = &http.Client{} // no Client.Timeout: it would cut streams
+		// No Client.Timeout: it would cut streams. Many turns run at once
+		// against one provider host, so keep more idle connections than
+		// net/http's default of 2 per host: each new one is a TLS handshake.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 256
+		tr.MaxIdleConns = 512
+		c.client = &http.Client{Transport: tr}
 	}
 	c.timeout = rc.timeout // negative: none
 	if c.timeout == 0 {

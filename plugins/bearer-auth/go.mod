@@ -1,7 +1,0 @@
-module github.com/mastra-server/mastra-server/plugins/bearer-auth
-
-go 1.24
-
-require github.com/mastra-server/mastra-server/sdk/go v0.0.0
-
-replace github.com/mastra-server/mastra-server/sdk/go => ../../sdk/go
