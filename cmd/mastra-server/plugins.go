@@ -100,20 +100,35 @@ func loadPlugins(ctx context.Context, cfg *config.Config, log *slog.Logger, agen
 		mws[i] = start("middleware", mw.Name, mw.Module, plugin.Middleware, mw.Config, mw.PluginLimits, mw.Grants, cfg.Plugins.Timeout, 0)
 	}
 	routes := make([]*pending, len(cfg.Routes))
+	names := make([]string, len(cfg.Routes))
+	// Routes with the same module and the same settings (e.g. GET and POST
+	// of one handler) share one plugin: one pool, one compiled module.
+	same := map[string]*pending{}
 	for i, r := range cfg.Routes {
-		name := r.Name
-		if name == "" {
-			name = fmt.Sprintf("%s %s", strings.ToUpper(r.Method), r.Path)
+		names[i] = r.Name
+		if names[i] == "" {
+			names[i] = fmt.Sprintf("%s %s", strings.ToUpper(r.Method), r.Path)
 		}
-		routes[i] = start("route", name, r.Module, plugin.Route, r.Config, r.PluginLimits, r.Grants, cfg.Plugins.RouteTimeout, r.MaxBody)
+		key, _ := json.Marshal([]any{r.Module, r.Config, r.PluginLimits, r.Grants, r.MaxBody})
+		if pd, ok := same[string(key)]; ok {
+			routes[i] = pd
+			continue
+		}
+		routes[i] = start("route", names[i], r.Module, plugin.Route, r.Config, r.PluginLimits, r.Grants, cfg.Plugins.RouteTimeout, r.MaxBody)
+		same[string(key)] = routes[i]
 	}
 	tools := make([]*pending, len(cfg.Tools))
 	for i, t := range cfg.Tools {
 		tools[i] = start("tool", t.Name, t.Module, plugin.Tool, t.Config, t.PluginLimits, t.Grants, cfg.Plugins.RouteTimeout, 0)
 	}
 	var errs []error
+	waited := map[*pending]bool{}
 	wait := func(pd *pending) *plugin.Plugin {
 		<-pd.done
+		if waited[pd] { // a shared plugin: reported and recorded once
+			return pd.p
+		}
+		waited[pd] = true
 		if pd.err != nil {
 			errs = append(errs, fmt.Errorf("%s %q (%s): %w", pd.what, pd.name, pd.module, pd.err))
 			return nil
@@ -160,7 +175,7 @@ func loadPlugins(ctx context.Context, cfg *config.Config, log *slog.Logger, agen
 				h = mw.Middleware(h)
 			}
 		}
-		ps.routes = append(ps.routes, server.Route{Name: routes[i].name, Method: strings.ToUpper(r.Method), Path: r.Path, Handler: h})
+		ps.routes = append(ps.routes, server.Route{Name: names[i], Method: strings.ToUpper(r.Method), Path: r.Path, Handler: h})
 	}
 	for i, t := range cfg.Tools {
 		p := wait(tools[i])
