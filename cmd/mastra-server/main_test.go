@@ -13,7 +13,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -183,6 +185,115 @@ func TestRepositoryConfigServesPlugins(t *testing.T) {
 	if code, _, _ := get("GET", "/health", ""); code != 200 {
 		t.Errorf("health = %d", code)
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's concurrent log writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// The bearer-auth plugin in front of a route that echoes the request-context value "user":
+// it fails closed (and says why, once) without a token, and stores user_key on success.
+func TestBearerAuthPlugin(t *testing.T) {
+	start := func(t *testing.T, token string) (base string, logs *syncBuffer) {
+		t.Helper()
+		t.Setenv("MASTRA_API_TOKEN", token)
+		dir := t.TempDir()
+		path := filepath.Join(dir, "mastra.toml")
+		toml := "[[middleware]]\nname = \"auth\"\nmodule = " + strconv.Quote(filepath.Join(repoRoot, "plugins/bearer-auth/bearer-auth.wasm")) +
+			"\nenv = [\"MASTRA_API_TOKEN\"]\n[middleware.config]\nuser_key = \"user\"\nuser = \"frontend\"\n" +
+			"[[routes]]\nname = \"echo\"\nmethod = \"GET\"\npath = \"/echo\"\nmodule = " +
+			strconv.Quote(filepath.Join(repoRoot, "examples/hello-as/hello-as.wasm")) +
+			"\nmiddleware = [\"auth\"]\n[routes.config]\ncontext_key = \"user\"\n"
+		if err := os.WriteFile(path, []byte(toml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := config.Load(path, []string{"MASTRA_PORT=0", "MASTRA_HOST=127.0.0.1",
+			"MASTRA_MEMORY__SQLITE_PATH=" + filepath.Join(dir, "m.db")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		cfg.Plugins.CacheDir = filepath.Join(dir, "cache")
+		logs = &syncBuffer{}
+		ctx, cancel := context.WithCancel(context.Background())
+		ready := make(chan string, 1)
+		done := make(chan error, 1)
+		go func() { done <- serve(ctx, cfg, slog.New(slog.NewTextHandler(logs, nil)), false, ready) }()
+		select {
+		case addr := <-ready:
+			base = "http://" + addr
+		case err := <-done:
+			t.Fatalf("serve: %v", err)
+		}
+		t.Cleanup(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("serve returned %v", err)
+			}
+		})
+		return base, logs
+	}
+	get := func(t *testing.T, url, auth string) (int, http.Header, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", url, nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, res.Header, string(b)
+	}
+	unauthorized := func(t *testing.T, code int, h http.Header, body string) {
+		t.Helper()
+		if code != 401 || body != `{"error":"Unauthorized"}` || h.Get("Content-Type") != "application/json" ||
+			h.Get("WWW-Authenticate") != "Bearer" {
+			t.Errorf("= %d %v %s; want 401 JSON with WWW-Authenticate: Bearer", code, h, body)
+		}
+	}
+
+	t.Run("token unset fails closed", func(t *testing.T) {
+		base, logs := start(t, "")
+		for _, auth := range []string{"", "Bearer ", "Bearer x", "Bearer anything"} {
+			code, h, body := get(t, base+"/echo", auth)
+			unauthorized(t, code, h, body)
+		}
+		if n := strings.Count(logs.String(), "MASTRA_API_TOKEN is unset or empty"); n != 1 {
+			t.Errorf("the plugin said why %d times; want once:\n%s", n, logs)
+		}
+	})
+	t.Run("token set", func(t *testing.T) {
+		base, _ := start(t, "s3cret")
+		for _, auth := range []string{"", "Bearer", "Bearer ", "Bearers3cret", "Basic s3cret", "Bearer s3cre", "Bearer s3crets", "Bearer S3CRET"} {
+			code, h, body := get(t, base+"/echo", auth)
+			unauthorized(t, code, h, body)
+		}
+		for _, auth := range []string{"Bearer s3cret", "bearer s3cret", "BEARER\ts3cret", "Bearer   s3cret  "} {
+			code, _, body := get(t, base+"/echo", auth)
+			if code != 200 || !strings.Contains(body, `"contextKey":"user","contextValue":"frontend"`) {
+				t.Errorf("%q = %d %s; want 200 with user = frontend in the request context", auth, code, body)
+			}
+		}
+	})
 }
 
 // SIGTERM on the real binary: a stream in flight finishes, then exit 0.
