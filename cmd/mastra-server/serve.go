@@ -24,11 +24,18 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, watch bool
 		return err
 	}
 	defer store.Close()
-	if cfg.Memory.Migrate {
-		migrateInBackgroundIfDown(ctx, store, log)
-	}
+	// Migrations and plugin compilation both take tens of milliseconds:
+	// run them side by side, and listen only once both are done.
+	migrated := make(chan struct{})
+	go func() {
+		defer close(migrated)
+		if cfg.Memory.Migrate {
+			migrateInBackgroundIfDown(ctx, store, log)
+		}
+	}()
 
 	app, err := assemble(ctx, cfg, log, store)
+	<-migrated
 	if err != nil {
 		return err
 	}
