@@ -412,3 +412,41 @@ func TestPluginKV(t *testing.T) {
 		}
 	})
 }
+
+func TestSaveAndDeleteMessages(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		seed := userMsg("original", time.Now())
+		if err := s.AppendTurn(ctx, Turn{Thread: Thread{ID: "t", ResourceID: "alice"}, Messages: []Message{seed}}); err != nil {
+			t.Fatal(err)
+		}
+		edited := seed
+		edited.ThreadID = "t"
+		edited.Content = TextContent("edited", seed.CreatedAt)
+		extra := Message{ID: "m-extra", ThreadID: "t", Role: "assistant", Content: TextContent("added", time.Now())}
+		saved, err := s.SaveMessages(ctx, "alice", []Message{edited, extra})
+		if err != nil || len(saved) != 2 || saved[1].ResourceID != "alice" {
+			t.Fatalf("SaveMessages = %+v, %v", saved, err)
+		}
+		page, _ := s.ListMessages(ctx, MessageQuery{ThreadID: "t", ResourceID: "alice"})
+		if page.Total != 2 || textOf(t, page.Messages[0]) != "edited" {
+			t.Errorf("after save: %d messages, first %q; want 2 with the edit", page.Total, textOf(t, page.Messages[0]))
+		}
+		if _, err := s.SaveMessages(ctx, "bob", []Message{{ID: "x", ThreadID: "t", Role: "user", Content: TextContent("sneaky", time.Now())}}); !errors.Is(err, ErrNotFound) {
+			t.Errorf("bob saving into alice's thread: %v; want ErrNotFound", err)
+		}
+		if _, err := s.SaveMessages(ctx, "", []Message{{ID: "y", ThreadID: "nope", Role: "user", Content: TextContent("x", time.Now())}}); !errors.Is(err, ErrNotFound) {
+			t.Errorf("saving into a missing thread: %v; want ErrNotFound", err)
+		}
+		if n, err := s.DeleteMessages(ctx, "bob", []string{"m-extra"}); err != nil || n != 0 {
+			t.Errorf("bob deleting alice's message = %d, %v; want 0", n, err)
+		}
+		if n, err := s.DeleteMessages(ctx, "alice", []string{"m-extra", "unknown"}); err != nil || n != 1 {
+			t.Errorf("DeleteMessages = %d, %v; want 1", n, err)
+		}
+		page, _ = s.ListMessages(ctx, MessageQuery{ThreadID: "t", ResourceID: "alice"})
+		if page.Total != 1 {
+			t.Errorf("after delete: %d messages; want 1", page.Total)
+		}
+	})
+}

@@ -119,6 +119,22 @@ func TestTenantIsolation(t *testing.T) {
 			t.Errorf("update moving a-thread to res-bob = %d %s; want it kept by res-alice", r.status, r.raw)
 		}
 
+		// Messages: Alice cannot save into Bob's thread, nor delete his
+		// messages even knowing their ids.
+		r = alice("POST", "/api/memory/save-messages?agentId=assistant",
+			`{"messages":[{"role":"user","content":"planted","threadId":"b-thread","resourceId":"res-bob"}]}`)
+		if r.status != 404 {
+			t.Errorf("save into b-thread = %d %s; want 404", r.status, r.raw)
+		}
+		var bobIDs []string
+		for _, m := range as(bobToken, "GET", "/api/memory/threads/b-thread/messages", "").body["messages"].([]any) {
+			bobIDs = append(bobIDs, `"`+m.(map[string]any)["id"].(string)+`"`)
+		}
+		r = alice("POST", "/api/memory/messages/delete?agentId=assistant&resourceId=res-bob", `{"messageIds":[`+strings.Join(bobIDs, ",")+`]}`)
+		if r.status != 200 || r.body["message"] != "0 message(s) deleted" {
+			t.Errorf("delete of bob's messages = %d %s; want nothing deleted", r.status, r.raw)
+		}
+
 		for _, body := range seen {
 			if strings.Contains(body, "bob-secret") || strings.Contains(body, "res-bob") || strings.Contains(body, "b-thread") {
 				t.Errorf("alice saw bob's data: %s", body)

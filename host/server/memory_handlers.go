@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/julienschmidt/httprouter"
@@ -33,6 +34,8 @@ func (s *Server) memoryRoutes(r *httprouter.Router) {
 	r.Handler(http.MethodPatch, "/api/memory/threads/:threadId", s.handle(s.apiUpdateThread))
 	r.Handler(http.MethodDelete, "/api/memory/threads/:threadId", s.handle(s.apiDeleteThread))
 	r.Handler(http.MethodGet, "/api/memory/threads/:threadId/messages", s.handle(s.apiListMessages))
+	r.Handler(http.MethodPost, "/api/memory/save-messages", s.handle(s.apiSaveMessages))
+	r.Handler(http.MethodPost, "/api/memory/messages/delete", s.handle(s.apiDeleteMessages))
 }
 
 // memoryAgent checks the agentId query parameter: an unknown agent is 404,
@@ -356,4 +359,157 @@ func (s *Server) memoryConfig(w http.ResponseWriter, r *http.Request) error {
 		"workingMemory": off, "observationalMemory": off,
 	}})
 	return nil
+}
+
+// dbMessage is a MastraDBMessage as save-messages receives it.
+type dbMessage struct {
+	ID         string          `json:"id"`
+	Role       string          `json:"role"`
+	Content    json.RawMessage `json:"content"`
+	ThreadID   string          `json:"threadId"`
+	ResourceID string          `json:"resourceId"`
+	Type       string          `json:"type"`
+	CreatedAt  json.RawMessage `json:"createdAt"`
+}
+
+// apiSaveMessages: POST /api/memory/save-messages?agentId, body
+// {messages: MastraDBMessage[]} → {messages}. Messages are upserted by id
+// into threads of the caller's resource; nothing is saved if one is bad.
+func (s *Server) apiSaveMessages(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.memoryAgent(r, true); err != nil {
+		return err
+	}
+	var body struct {
+		Messages []dbMessage `json:"messages"`
+	}
+	if err := decodeJSON(w, r, int64(s.cfg.BodyLimit), &body); err != nil {
+		return err
+	}
+	if len(body.Messages) == 0 {
+		return invalid("Invalid request body", "messages", "expected a non-empty array of messages")
+	}
+	res := scopedResource(r)
+	msgs := make([]memory.Message, len(body.Messages))
+	for i, m := range body.Messages {
+		field := fmt.Sprintf("messages[%d]", i)
+		switch m.Role {
+		case "user", "assistant", "system", "tool":
+		default:
+			return invalid("Invalid request body", field+".role", "expected user, assistant, system or tool")
+		}
+		if m.ThreadID == "" {
+			return invalid("Invalid request body", field+".threadId", "threadId is required")
+		}
+		at, err := parseCreatedAt(m.CreatedAt)
+		if err != nil {
+			return invalid("Invalid request body", field+".createdAt", err.Error())
+		}
+		content, err := dbContent(m.Content, at)
+		if err != nil {
+			return invalid("Invalid request body", field+".content", err.Error())
+		}
+		id := m.ID
+		if id == "" {
+			id = uuid.NewString()
+		}
+		resource := m.ResourceID
+		if res != "" {
+			resource = res // a scoped caller writes only its own resource
+		}
+		msgs[i] = memory.Message{ID: id, ThreadID: m.ThreadID, ResourceID: resource, Role: m.Role, Type: m.Type,
+			Content: content, CreatedAt: at}
+	}
+	saved, err := s.store.SaveMessages(r.Context(), res, msgs)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": toMessagesJSON(saved)})
+	return nil
+}
+
+func parseCreatedAt(raw json.RawMessage) (time.Time, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return time.Now().UTC(), nil
+	}
+	var ms float64
+	if json.Unmarshal(raw, &ms) == nil {
+		return time.UnixMilli(int64(ms)).UTC(), nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("expected an ISO 8601 date or milliseconds since 1970")
+}
+
+// dbContent accepts v2 content ({"format":2,"parts":[…]}) or plain text.
+func dbContent(raw json.RawMessage, at time.Time) (json.RawMessage, error) {
+	var text string
+	if json.Unmarshal(raw, &text) == nil {
+		return memory.TextContent(text, at), nil
+	}
+	var v2 struct {
+		Format int               `json:"format"`
+		Parts  []json.RawMessage `json:"parts"`
+	}
+	if err := json.Unmarshal(raw, &v2); err != nil || v2.Format != 2 {
+		return nil, fmt.Errorf("expected a string or v2 content {\"format\":2,\"parts\":[…]}")
+	}
+	return raw, nil
+}
+
+// apiDeleteMessages: POST /api/memory/messages/delete?agentId, body
+// {messageIds: id | id[] | {id} | {id}[]} → {success, message}.
+func (s *Server) apiDeleteMessages(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.memoryAgent(r, true); err != nil {
+		return err
+	}
+	var body struct {
+		MessageIDs json.RawMessage `json:"messageIds"`
+	}
+	if err := decodeJSON(w, r, int64(s.cfg.BodyLimit), &body); err != nil {
+		return err
+	}
+	ids, ok := messageIDs(body.MessageIDs)
+	if !ok || len(ids) == 0 {
+		return invalid("Invalid request body", "messageIds", "expected an id, an array of ids, {id} or an array of {id}")
+	}
+	res, err := s.memoryResource(r, r.URL.Query().Get("resourceId"))
+	if err != nil {
+		return err
+	}
+	n, err := s.store.DeleteMessages(r.Context(), res, ids)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"success": true, "message": fmt.Sprintf("%d message(s) deleted", n)})
+	return nil
+}
+
+func messageIDs(raw json.RawMessage) ([]string, bool) {
+	var one string
+	if json.Unmarshal(raw, &one) == nil && one != "" {
+		return []string{one}, true
+	}
+	var obj struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(raw, &obj) == nil && obj.ID != "" {
+		return []string{obj.ID}, true
+	}
+	var list []json.RawMessage
+	if json.Unmarshal(raw, &list) != nil {
+		return nil, false
+	}
+	var ids []string
+	for _, item := range list {
+		sub, ok := messageIDs(item)
+		if !ok || len(sub) != 1 {
+			return nil, false
+		}
+		ids = append(ids, sub[0])
+	}
+	return ids, true
 }

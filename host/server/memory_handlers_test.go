@@ -204,6 +204,39 @@ func TestMemoryRoutes(t *testing.T) {
 	})
 }
 
+func TestSaveAndDeleteMessageRoutes(t *testing.T) {
+	bothStores(t, func(t *testing.T, store *memory.Store) {
+		api := memoryServer(t, store, nil) + "/api/memory"
+		seed(t, store, "alice", "t1", "hello")
+		r := do(t, "POST", api+"/save-messages?agentId=assistant", `{"messages":[
+			{"id":"m-a","role":"user","content":"plain text","threadId":"t1","createdAt":"2026-05-01T10:00:00.000Z"},
+			{"id":"m-b","role":"assistant","threadId":"t1","createdAt":1777629600000,
+			 "content":{"format":2,"parts":[{"type":"text","text":"v2 text"}],"content":"v2 text","metadata":{"k":"v"}}}]}`, "Content-Type", jsonCT)
+		if r.status != 200 {
+			t.Fatalf("save = %d %s", r.status, r.raw)
+		}
+		saved := r.body["messages"].([]any)
+		if len(saved) != 2 || saved[0].(map[string]any)["resourceId"] != "alice" {
+			t.Errorf("saved = %s; want both, in alice's resource", r.raw)
+		}
+		r = do(t, "GET", api+"/threads/t1/messages?agentId=assistant", "")
+		if r.body["total"] != 3.0 || !strings.Contains(r.raw, `"metadata":{"k":"v"}`) || !strings.Contains(r.raw, "plain text") {
+			t.Errorf("messages after save = %s; want 3 with the v2 content kept whole", r.raw)
+		}
+		r = do(t, "POST", api+"/messages/delete?agentId=assistant", `{"messageIds":[{"id":"m-a"},{"id":"m-b"}]}`, "Content-Type", jsonCT)
+		if r.status != 200 || r.body["success"] != true || r.body["message"] != "2 message(s) deleted" {
+			t.Errorf("delete = %d %s", r.status, r.raw)
+		}
+		r = do(t, "POST", api+"/messages/delete?agentId=assistant", `{"messageIds":"t1-m00"}`, "Content-Type", jsonCT)
+		if r.body["message"] != "1 message(s) deleted" {
+			t.Errorf("delete one = %s", r.raw)
+		}
+		if r = do(t, "GET", api+"/threads/t1/messages?agentId=assistant", ""); r.body["total"] != 0.0 {
+			t.Errorf("after deletes = %s; want none left", r.raw)
+		}
+	})
+}
+
 func TestMemoryRouteMistakes(t *testing.T) {
 	store := openSQLite(t)
 	base := memoryServer(t, store, nil)
@@ -238,6 +271,15 @@ func TestMemoryRouteMistakes(t *testing.T) {
 		{"bad perPage", "GET", "/threads/t1/messages?perPage=x", "", 400, "perPage"},
 		{"bad order field", "GET", "/threads?orderBy[field]=title", "", 400, "orderBy"},
 		{"bad order direction", "GET", "/threads?orderBy=createdAt&sortDirection=UP", "", 400, "orderBy"},
+		{"save without agent", "POST", "/save-messages", `{"messages":[]}`, 400, "agentId"},
+		{"save nothing", "POST", "/save-messages?agentId=assistant", `{"messages":[]}`, 400, "messages"},
+		{"save without thread", "POST", "/save-messages?agentId=assistant", `{"messages":[{"role":"user","content":"x"}]}`, 400, "messages[0].threadId"},
+		{"save bad role", "POST", "/save-messages?agentId=assistant", `{"messages":[{"role":"bot","content":"x","threadId":"t1"}]}`, 400, "messages[0].role"},
+		{"save bad content", "POST", "/save-messages?agentId=assistant", `{"messages":[{"role":"user","content":{"parts":[]},"threadId":"t1"}]}`, 400, "messages[0].content"},
+		{"save bad date", "POST", "/save-messages?agentId=assistant", `{"messages":[{"role":"user","content":"x","threadId":"t1","createdAt":"yesterday"}]}`, 400, "messages[0].createdAt"},
+		{"save into a missing thread", "POST", "/save-messages?agentId=assistant", `{"messages":[{"role":"user","content":"x","threadId":"nope"}]}`, 404, "Thread not found"},
+		{"delete messages without ids", "POST", "/messages/delete?agentId=assistant", `{}`, 400, "messageIds"},
+		{"delete messages bad ids", "POST", "/messages/delete?agentId=assistant", `{"messageIds":[1,2]}`, 400, "messageIds"},
 		{"bad order JSON", "GET", "/threads/t1/messages?orderBy=%7Bx", "", 400, "orderBy"},
 		{"messages by updatedAt", "GET", "/threads/t1/messages?orderBy[field]=updatedAt", "", 400, "orderBy"},
 		{"bad metadata filter", "GET", "/threads?metadata=nope", "", 400, "metadata"},

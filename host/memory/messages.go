@@ -1,0 +1,77 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// SaveMessages stores messages as they are (an upsert by id), as Mastra's
+// save-messages does. Every message's thread must exist and, when
+// resourceID is not empty, belong to it; otherwise nothing is saved and the
+// error is ErrNotFound. The threads' updatedAt are bumped.
+func (s *Store) SaveMessages(ctx context.Context, resourceID string, msgs []Message) ([]Message, error) {
+	now := time.Now().UTC()
+	out := make([]Message, len(msgs))
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		owners := map[string]string{}
+		for i, m := range msgs {
+			owner, ok := owners[m.ThreadID]
+			if !ok {
+				t, err := threadIn(ctx, tx, resourceID, m.ThreadID)
+				if err != nil {
+					return err
+				}
+				owner = t.ResourceID
+				owners[m.ThreadID] = owner
+			}
+			if m.ResourceID == "" {
+				m.ResourceID = owner
+			}
+			if m.CreatedAt.IsZero() {
+				m.CreatedAt = now
+			}
+			out[i] = m
+			_, err := tx.NewInsert().Model(newMessageRow(m)).
+				On("CONFLICT (id) DO UPDATE").
+				Set("thread_id = EXCLUDED.thread_id").Set("content = EXCLUDED.content").
+				Set("role = EXCLUDED.role").Set("type = EXCLUDED.type").Set(`"resourceId" = EXCLUDED."resourceId"`).
+				Exec(ctx)
+			if err != nil {
+				return fmt.Errorf("memory: save message %s: %w", m.ID, err)
+			}
+		}
+		for id := range owners {
+			_, err := tx.NewUpdate().Model((*threadRow)(nil)).
+				Set(`"updatedAt" = ?`, now).Set(`"updatedAtZ" = ?`, now).Where("id = ?", id).Exec(ctx)
+			if err != nil {
+				return fmt.Errorf("memory: touch thread %s: %w", id, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, classify(err)
+	}
+	return out, nil
+}
+
+// DeleteMessages deletes messages by id and returns how many went. With a
+// resourceID, only messages in that resource's threads are deleted.
+func (s *Store) DeleteMessages(ctx context.Context, resourceID string, ids []string) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	q := s.db.NewDelete().Model((*messageRow)(nil)).Where("id IN (?)", bun.In(ids))
+	if resourceID != "" {
+		q = q.Where(`thread_id IN (SELECT id FROM mastra_threads WHERE "resourceId" = ?)`, resourceID)
+	}
+	res, err := q.Exec(ctx)
+	if err != nil {
+		return 0, classify(fmt.Errorf("memory: delete messages: %w", err))
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
