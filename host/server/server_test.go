@@ -452,3 +452,36 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Errorf("Serve = %v; want nil after draining", err)
 	}
 }
+
+// A client that never finishes its headers is cut after read_header_timeout.
+func TestSlowHeadersAreCut(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Server.ReadHeaderTimeout = 100 * time.Millisecond
+	s, err := New(Options{Config: cfg.Server, Store: openSQLite(t), Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- s.Serve(ctx, ln) }()
+	defer func() { cancel(); <-done }()
+
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.Write([]byte("GET /health HTTP/1.1\r\nHost: x\r\n")) // and nothing more
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	b, err := io.ReadAll(conn)
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatalf("connection still open after 5 s (read %q); want it closed after 100 ms", b)
+	}
+	if strings.Contains(string(b), "200 OK") {
+		t.Errorf("got a response to an unfinished request: %q", b)
+	}
+}
