@@ -216,6 +216,10 @@ func (s *Server) runStream(w http.ResponseWriter, r *http.Request, in agent.Inpu
 		if sse == nil {
 			sse = startSSE(w, s.cfg.KeepAlive, map[string]string{"X-Thread-Id": in.ThreadID, "X-Resource-Id": in.ResourceID})
 		}
+		switch c.Type {
+		case agent.ChunkStart, agent.ChunkStepStart, agent.ChunkTextStart:
+			return sse.eventHeld(c) // the delta that follows flushes them
+		}
 		return sse.event(c)
 	}
 	_, err := s.agents.Stream(r.Context(), in, emit)

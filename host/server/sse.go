@@ -19,7 +19,7 @@ type sseWriter struct {
 	stopCh chan struct{}
 }
 
-// startSSE writes the stream's headers. Nothing is written before, so a
+// startSSE starts the stream's response. Nothing is written before, so a
 // failure up to this point can still be a JSON error with a status.
 func startSSE(w http.ResponseWriter, keepAlive time.Duration, extra map[string]string) *sseWriter {
 	h := w.Header()
@@ -30,8 +30,8 @@ func startSSE(w http.ResponseWriter, keepAlive time.Duration, extra map[string]s
 		h.Set(k, v)
 	}
 	w.WriteHeader(http.StatusOK)
+	// No flush here: the headers go out with the first flushed event.
 	s := &sseWriter{w: w, rc: http.NewResponseController(w), last: time.Now(), stopCh: make(chan struct{})}
-	s.rc.Flush()
 	if keepAlive > 0 {
 		go s.pings(keepAlive)
 	}
@@ -55,8 +55,15 @@ func (s *sseWriter) pings(every time.Duration) {
 	}
 }
 
-// event writes one event; an error means the client is gone.
-func (s *sseWriter) event(v any) error {
+// event writes one event and flushes it; an error means the client is gone.
+func (s *sseWriter) event(v any) error { return s.write1(v, true) }
+
+// eventHeld writes one event without flushing: for chunks that are always
+// followed at once by another (start, step-start, text-start come with the
+// first delta), so they share its flush and its system call.
+func (s *sseWriter) eventHeld(v any) error { return s.write1(v, false) }
+
+func (s *sseWriter) write1(v any, flush bool) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -67,6 +74,16 @@ func (s *sseWriter) event(v any) error {
 	buf = append(buf, '\n', '\n')
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !flush {
+		if s.err != nil {
+			return s.err
+		}
+		if _, err := s.w.Write(buf); err != nil {
+			s.err = err
+			return err
+		}
+		return nil
+	}
 	return s.write(buf)
 }
 
