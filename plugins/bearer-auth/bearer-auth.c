@@ -18,6 +18,7 @@
 #include <wasi/api.h>
 
 #include "mastra.h"
+#include "mastra_json.h"
 
 /* ---- state (per instance; loaded on the first request) ---- */
 
@@ -74,59 +75,6 @@ static char *buf_done(struct buf *b, const char *fallback) {
   return b->p;
 }
 
-/*
- * Decodes one UTF-8 sequence at s (n > 0 bytes available) the way Go's utf8.DecodeRune does:
- * returns the code point and sets *size, or returns -1 with *size = 1 for an invalid sequence
- * (overlong forms, surrogates and values above U+10FFFF are invalid).
- */
-static int32_t decode_rune(const unsigned char *s, size_t n, size_t *size) {
-  unsigned char c = s[0];
-  *size = 1;
-  if (c < 0x80) return c;
-  size_t need;
-  uint32_t cp, min;
-  if (c >= 0xc2 && c <= 0xdf) {
-    need = 2, cp = c & 0x1f, min = 0x80;
-  } else if (c >= 0xe0 && c <= 0xef) {
-    need = 3, cp = c & 0x0f, min = 0x800;
-  } else if (c >= 0xf0 && c <= 0xf4) {
-    need = 4, cp = c & 0x07, min = 0x10000;
-  } else {
-    return -1;
-  }
-  if (n < need) return -1;
-  for (size_t i = 1; i < need; i++) {
-    if ((s[i] & 0xc0) != 0x80) return -1;
-    cp = cp << 6 | (s[i] & 0x3f);
-  }
-  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return -1;
-  *size = need;
-  return (int32_t)cp;
-}
-
-static size_t put_utf8(char *dst, uint32_t cp) {
-  if (cp < 0x80) {
-    dst[0] = (char)cp;
-    return 1;
-  }
-  if (cp < 0x800) {
-    dst[0] = (char)(0xc0 | cp >> 6);
-    dst[1] = (char)(0x80 | (cp & 0x3f));
-    return 2;
-  }
-  if (cp < 0x10000) {
-    dst[0] = (char)(0xe0 | cp >> 12);
-    dst[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-    dst[2] = (char)(0x80 | (cp & 0x3f));
-    return 3;
-  }
-  dst[0] = (char)(0xf0 | cp >> 18);
-  dst[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-  dst[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-  dst[3] = (char)(0x80 | (cp & 0x3f));
-  return 4;
-}
-
 /* Go's unicode.IsSpace. */
 static int is_space_rune(int32_t r) {
   switch (r) {
@@ -142,7 +90,7 @@ static void trim_space(const char **s, size_t *n) {
   const unsigned char *p = (const unsigned char *)*s;
   size_t len = *n, size;
   while (len > 0) {
-    int32_t r = decode_rune(p, len, &size);
+    int32_t r = mastra_utf8_decode(p, len, &size);
     if (r < 0 || !is_space_rune(r)) break;
     p += size;
     len -= size;
@@ -151,7 +99,7 @@ static void trim_space(const char **s, size_t *n) {
     /* the last rune starts at the last non-continuation byte among the final 4 */
     size_t start = len - 1;
     while (start > 0 && len - start < 4 && (p[start] & 0xc0) == 0x80) start--;
-    int32_t r = decode_rune(p + start, len - start, &size);
+    int32_t r = mastra_utf8_decode(p + start, len - start, &size);
     if (r < 0 || start + size != len) r = -1, size = 1; /* Go: RuneError, 1 */
     if (r < 0 || !is_space_rune(r)) break;
     len -= size;
@@ -160,233 +108,7 @@ static void trim_space(const char **s, size_t *n) {
   *n = len;
 }
 
-/* ---- config: a strict JSON reader with encoding/json semantics for a struct of strings ---- */
-
-struct cursor {
-  const char *p, *start, *end;
-  const char *err; /* first syntax error */
-};
-
-static void skip_ws(struct cursor *c) {
-  while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r')) c->p++;
-}
-
-static int syntax_error(struct cursor *c, const char *what) {
-  if (!c->err) c->err = what;
-  return 0;
-}
-
-static int hexval(char h) {
-  if (h >= '0' && h <= '9') return h - '0';
-  if (h >= 'a' && h <= 'f') return h - 'a' + 10;
-  if (h >= 'A' && h <= 'F') return h - 'A' + 10;
-  return -1;
-}
-
-static int hex4(const char *p, uint32_t *out) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; i++) {
-    int h = hexval(p[i]);
-    if (h < 0) return 0;
-    v = v << 4 | (uint32_t)h;
-  }
-  *out = v;
-  return 1;
-}
-
-/*
- * Reads the JSON string at c->p (which is '"'). If out is NULL it only validates and sets *len to
- * the unescaped length; otherwise it writes the unescaped bytes (out has room for *len from a
- * validating pass). Like encoding/json, invalid UTF-8 and lone surrogates become U+FFFD.
- */
-static int scan_string(struct cursor *c, char *out, size_t *len) {
-  const char *p = c->p + 1;
-  size_t n = 0;
-  char tmp[4];
-  for (;;) {
-    if (p >= c->end) return syntax_error(c, "unexpected end of JSON input");
-    unsigned char ch = (unsigned char)*p;
-    if (ch == '"') break;
-    if (ch < 0x20) return syntax_error(c, "invalid control character in string literal");
-    if (ch == '\\') {
-      if (c->end - p < 2) return syntax_error(c, "unexpected end of JSON input");
-      char e = p[1], one = 0;
-      p += 2;
-      switch (e) {
-        case '"': one = '"'; break;
-        case '\\': one = '\\'; break;
-        case '/': one = '/'; break;
-        case 'b': one = '\b'; break;
-        case 'f': one = '\f'; break;
-        case 'n': one = '\n'; break;
-        case 'r': one = '\r'; break;
-        case 't': one = '\t'; break;
-        case 'u': {
-          uint32_t cp, lo;
-          if (c->end - p < 4 || !hex4(p, &cp)) return syntax_error(c, "invalid escape in string literal");
-          p += 4;
-          if (cp >= 0xd800 && cp < 0xe000) {
-            if (cp < 0xdc00 && c->end - p >= 6 && p[0] == '\\' && p[1] == 'u' && hex4(p + 2, &lo) && lo >= 0xdc00 &&
-                lo < 0xe000) {
-              cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-              p += 6;
-            } else {
-              cp = 0xfffd;
-            }
-          }
-          size_t k = put_utf8(tmp, cp);
-          if (out) memcpy(out + n, tmp, k);
-          n += k;
-          continue;
-        }
-        default:
-          return syntax_error(c, "invalid escape in string literal");
-      }
-      if (out) out[n] = one;
-      n++;
-      continue;
-    }
-    size_t size;
-    int32_t r = decode_rune((const unsigned char *)p, (size_t)(c->end - p), &size);
-    if (r < 0) {
-      if (out) memcpy(out + n, "\xef\xbf\xbd", 3);
-      n += 3;
-      p++;
-      continue;
-    }
-    if (out) memcpy(out + n, p, size);
-    n += size;
-    p += size;
-  }
-  c->p = p + 1;
-  *len = n;
-  return 1;
-}
-
-/* Reads a JSON string into a malloc'ed NUL-terminated buffer. NULL on a syntax error. */
-static char *read_string(struct cursor *c, size_t *len) {
-  const char *at = c->p;
-  if (!scan_string(c, NULL, len)) return NULL;
-  char *s = malloc(*len + 1);
-  if (!s) {
-    syntax_error(c, "out of memory");
-    return NULL;
-  }
-  c->p = at;
-  scan_string(c, s, len);
-  s[*len] = '\0';
-  return s;
-}
-
-static int scan_literal(struct cursor *c, const char *lit) {
-  size_t n = strlen(lit);
-  if ((size_t)(c->end - c->p) < n || memcmp(c->p, lit, n) != 0) return syntax_error(c, "invalid literal");
-  c->p += n;
-  return 1;
-}
-
-static int is_digit(const struct cursor *c) { return c->p < c->end && *c->p >= '0' && *c->p <= '9'; }
-
-/* JSON number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
-static int scan_number(struct cursor *c) {
-  if (c->p < c->end && *c->p == '-') c->p++;
-  if (!is_digit(c)) return syntax_error(c, "invalid number");
-  if (*c->p++ != '0')
-    while (is_digit(c)) c->p++;
-  if (c->p < c->end && *c->p == '.') {
-    c->p++;
-    if (!is_digit(c)) return syntax_error(c, "invalid number");
-    while (is_digit(c)) c->p++;
-  }
-  if (c->p < c->end && (*c->p == 'e' || *c->p == 'E')) {
-    c->p++;
-    if (c->p < c->end && (*c->p == '+' || *c->p == '-')) c->p++;
-    if (!is_digit(c)) return syntax_error(c, "invalid number");
-    while (is_digit(c)) c->p++;
-  }
-  return 1;
-}
-
-/* What kind of value starts at c->p, in encoding/json's words ("string", "number", ...). */
-static const char *value_kind(const struct cursor *c) {
-  switch (c->p < c->end ? *c->p : 0) {
-    case '"': return "string";
-    case '{': return "object";
-    case '[': return "array";
-    case 't': case 'f': return "bool";
-    case 'n': return "null";
-  }
-  return "number";
-}
-
-#define MAX_DEPTH 10000 /* encoding/json's nesting limit */
-
-/* Validates and skips any JSON value, iteratively (nesting up to MAX_DEPTH). */
-static int skip_value(struct cursor *c) {
-  static unsigned char is_object[MAX_DEPTH]; /* per nesting level: object (1) or array (0) */
-  int depth = 0;
-  size_t len;
-  for (;;) {
-    /* a value */
-    skip_ws(c);
-    if (c->p >= c->end) return syntax_error(c, "unexpected end of JSON input");
-    char ch = *c->p;
-    if (ch == '{' || ch == '[') {
-      if (depth == MAX_DEPTH) return syntax_error(c, "exceeded max depth");
-      is_object[depth++] = ch == '{';
-      c->p++;
-      skip_ws(c);
-      if (c->p < c->end && *c->p == (ch == '{' ? '}' : ']')) {
-        c->p++;
-        depth--;
-      } else {
-        if (ch == '{') {
-          if (c->p >= c->end || *c->p != '"') return syntax_error(c, "expected an object key");
-          if (!scan_string(c, NULL, &len)) return 0;
-          skip_ws(c);
-          if (c->p >= c->end || *c->p != ':') return syntax_error(c, "expected ':' after object key");
-          c->p++;
-        }
-        continue; /* the first element */
-      }
-    } else if (ch == '"') {
-      if (!scan_string(c, NULL, &len)) return 0;
-    } else if (ch == 't') {
-      if (!scan_literal(c, "true")) return 0;
-    } else if (ch == 'f') {
-      if (!scan_literal(c, "false")) return 0;
-    } else if (ch == 'n') {
-      if (!scan_literal(c, "null")) return 0;
-    } else if (ch == '-' || (ch >= '0' && ch <= '9')) {
-      if (!scan_number(c)) return 0;
-    } else {
-      return syntax_error(c, "invalid character looking for beginning of value");
-    }
-    /* after a value: close containers, or go on to the next element */
-    for (;;) {
-      if (depth == 0) return 1;
-      skip_ws(c);
-      if (c->p >= c->end) return syntax_error(c, "unexpected end of JSON input");
-      int obj = is_object[depth - 1];
-      if (*c->p == (obj ? '}' : ']')) {
-        c->p++;
-        depth--;
-        continue;
-      }
-      if (*c->p != ',') return syntax_error(c, "expected ',' or the end of an object or array");
-      c->p++;
-      if (obj) {
-        skip_ws(c);
-        if (c->p >= c->end || *c->p != '"') return syntax_error(c, "expected an object key");
-        if (!scan_string(c, NULL, &len)) return 0;
-        skip_ws(c);
-        if (c->p >= c->end || *c->p != ':') return syntax_error(c, "expected ':' after object key");
-        c->p++;
-      }
-      break;
-    }
-  }
-}
+/* ---- config: encoding/json semantics for a struct of strings (reader: mastra_json.h) ---- */
 
 /*
  * encoding/json matches object keys to field names case-insensitively, folding each rune with
@@ -422,53 +144,54 @@ static char *decode_config(const char *json, size_t len) {
   static const char *const fields[3] = {"token_env", "user_key", "user"};
   char **dst[3] = {&cfg_token_env, &cfg_user_key, &cfg_user};
   size_t *dst_len[3] = {&cfg_token_env_len, &cfg_user_key_len, &cfg_user_len};
-  struct cursor c = {json, json, json + len, NULL};
+  struct mastra_json_cursor c;
   const char *type_kind = NULL, *type_field = NULL; /* the first type error */
 
   if (len == 0) return NULL;
-  skip_ws(&c);
+  mastra_json_init(&c, json, len);
+  mastra_json_skip_ws(&c);
   if (c.p < c.end && *c.p == '{') {
     c.p++;
-    skip_ws(&c);
+    mastra_json_skip_ws(&c);
     if (c.p < c.end && *c.p == '}') {
       c.p++;
     } else {
       for (;;) {
-        skip_ws(&c);
+        mastra_json_skip_ws(&c);
         if (c.p >= c.end || *c.p != '"') {
-          syntax_error(&c, c.p >= c.end ? "unexpected end of JSON input" : "expected an object key");
+          mastra_json_error(&c, c.p >= c.end ? "unexpected end of JSON input" : "expected an object key");
           break;
         }
         size_t klen;
-        char *key = read_string(&c, &klen);
+        char *key = mastra_json_read_string(&c, &klen);
         if (!key) break;
         int field = -1;
         for (int i = 0; i < 3 && field < 0; i++)
           if (key_matches(key, klen, fields[i])) field = i;
         free(key);
-        skip_ws(&c);
+        mastra_json_skip_ws(&c);
         if (c.p >= c.end || *c.p != ':') {
-          syntax_error(&c, "expected ':' after object key");
+          mastra_json_error(&c, "expected ':' after object key");
           break;
         }
         c.p++;
-        skip_ws(&c);
+        mastra_json_skip_ws(&c);
         if (field >= 0 && c.p < c.end && *c.p == '"') {
           size_t vlen;
-          char *v = read_string(&c, &vlen);
+          char *v = mastra_json_read_string(&c, &vlen);
           if (!v) break;
           if (*dst[field]) free(*dst[field]); /* a later duplicate key wins */
           *dst[field] = v;
           *dst_len[field] = vlen;
         } else {
-          const char *kind = value_kind(&c);
-          if (!skip_value(&c)) break;
+          const char *kind = mastra_json_value_kind(&c);
+          if (!mastra_json_skip_value(&c)) break;
           if (field >= 0 && strcmp(kind, "null") != 0 && !type_field) { /* null leaves the default */
             type_kind = kind;
             type_field = fields[field];
           }
         }
-        skip_ws(&c);
+        mastra_json_skip_ws(&c);
         if (c.p < c.end && *c.p == ',') {
           c.p++;
           continue;
@@ -477,17 +200,17 @@ static char *decode_config(const char *json, size_t len) {
           c.p++;
           break;
         }
-        syntax_error(&c, c.p >= c.end ? "unexpected end of JSON input" : "expected ',' or '}' after object value");
+        mastra_json_error(&c, c.p >= c.end ? "unexpected end of JSON input" : "expected ',' or '}' after object value");
         break;
       }
     }
   } else {
-    const char *kind = value_kind(&c);
-    if (skip_value(&c) && strcmp(kind, "null") != 0) type_kind = kind; /* top-level null: no-op */
+    const char *kind = mastra_json_value_kind(&c);
+    if (mastra_json_skip_value(&c) && strcmp(kind, "null") != 0) type_kind = kind; /* top-level null: no-op */
   }
   if (!c.err) {
-    skip_ws(&c);
-    if (c.p < c.end) syntax_error(&c, "invalid character after top-level value");
+    mastra_json_skip_ws(&c);
+    if (c.p < c.end) mastra_json_error(&c, "invalid character after top-level value");
   }
 
   struct buf b = {0};

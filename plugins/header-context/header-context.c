@@ -9,6 +9,7 @@
  * (next = 1).
  */
 #include "mastra.h"
+#include "mastra_json.h"
 
 #define MAX_MAPPINGS 32
 
@@ -23,126 +24,19 @@ static struct mapping mappings[MAX_MAPPINGS];
 static int n_mappings;
 static int loaded;
 
-/* ---- a small JSON reader, enough for the config ---- */
+/* ---- config (reader: mastra_json.h, lenient strings, as this plugin has always read them) ---- */
 
-struct cursor {
-  const char *p, *end;
-  int err;
-};
-
-static void skip_ws(struct cursor *c) {
-  while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r')) c->p++;
-}
-
-static int expect(struct cursor *c, char ch) {
-  skip_ws(c);
-  if (c->p < c->end && *c->p == ch) {
-    c->p++;
-    return 1;
-  }
-  return 0;
-}
-
-static int hexval(char h) {
-  if (h >= '0' && h <= '9') return h - '0';
-  if (h >= 'a' && h <= 'f') return h - 'a' + 10;
-  if (h >= 'A' && h <= 'F') return h - 'A' + 10;
-  return -1;
-}
-
-static int read_hex4(struct cursor *c, uint32_t *out) {
-  if (c->end - c->p < 4) return 0;
-  uint32_t v = 0;
-  for (int i = 0; i < 4; i++) {
-    int h = hexval(c->p[i]);
-    if (h < 0) return 0;
-    v = v << 4 | (uint32_t)h;
-  }
-  c->p += 4;
-  *out = v;
-  return 1;
-}
-
-static size_t put_utf8(char *dst, uint32_t cp) {
-  if (cp < 0x80) {
-    dst[0] = (char)cp;
-    return 1;
-  }
-  if (cp < 0x800) {
-    dst[0] = (char)(0xc0 | cp >> 6);
-    dst[1] = (char)(0x80 | (cp & 0x3f));
-    return 2;
-  }
-  if (cp < 0x10000) {
-    dst[0] = (char)(0xe0 | cp >> 12);
-    dst[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-    dst[2] = (char)(0x80 | (cp & 0x3f));
-    return 3;
-  }
-  dst[0] = (char)(0xf0 | cp >> 18);
-  dst[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-  dst[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-  dst[3] = (char)(0x80 | (cp & 0x3f));
-  return 4;
-}
-
-/* Reads a JSON string into a malloc'ed, NUL-terminated buffer (unescaped). NULL on error. */
-static char *read_string(struct cursor *c, uint32_t *len) {
-  skip_ws(c);
-  if (c->p >= c->end || *c->p != '"') return NULL;
-  c->p++;
-  /* the unescaped text is never longer than the escaped one */
-  const char *start = c->p;
-  while (c->p < c->end && *c->p != '"') c->p += (*c->p == '\\') ? 2 : 1;
-  if (c->p >= c->end) return NULL;
-  size_t max = (size_t)(c->p - start);
-  c->p = start;
-  char *out = malloc(max + 1);
-  if (!out) return NULL;
-  size_t n = 0;
-  while (*c->p != '"') {
-    char ch = *c->p++;
-    if (ch != '\\') {
-      out[n++] = ch;
-      continue;
-    }
-    char e = *c->p++;
-    uint32_t cp;
-    switch (e) {
-      case '"': out[n++] = '"'; break;
-      case '\\': out[n++] = '\\'; break;
-      case '/': out[n++] = '/'; break;
-      case 'b': out[n++] = '\b'; break;
-      case 'f': out[n++] = '\f'; break;
-      case 'n': out[n++] = '\n'; break;
-      case 'r': out[n++] = '\r'; break;
-      case 't': out[n++] = '\t'; break;
-      case 'u':
-        if (!read_hex4(c, &cp)) goto fail;
-        if (cp >= 0xd800 && cp < 0xdc00 && c->end - c->p >= 6 && c->p[0] == '\\' && c->p[1] == 'u') {
-          uint32_t lo;
-          c->p += 2;
-          if (!read_hex4(c, &lo) || lo < 0xdc00 || lo > 0xdfff) goto fail;
-          cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-        }
-        n += put_utf8(out + n, cp); /* \uXXXX (6 bytes) -> at most 4 bytes */
-        break;
-      default:
-        goto fail;
-    }
-  }
-  c->p++; /* closing quote */
-  out[n] = '\0';
-  *len = (uint32_t)n;
-  return out;
-fail:
-  free(out);
-  return NULL;
+/* Reads a string into a malloc'ed, NUL-terminated buffer (unescaped). NULL on error. */
+static char *read_string(struct mastra_json_cursor *c, uint32_t *len) {
+  size_t n;
+  char *s = mastra_json_read_string_lax(c, &n);
+  if (s) *len = (uint32_t)n;
+  return s;
 }
 
 /* Skips any JSON value. */
-static int skip_value(struct cursor *c, int depth) {
-  skip_ws(c);
+static int skip_value(struct mastra_json_cursor *c, int depth) {
+  mastra_json_skip_ws(c);
   if (c->p >= c->end || depth > 32) return 0;
   char ch = *c->p;
   if (ch == '"') {
@@ -155,14 +49,14 @@ static int skip_value(struct cursor *c, int depth) {
   if (ch == '{' || ch == '[') {
     char close = ch == '{' ? '}' : ']';
     c->p++;
-    if (expect(c, close)) return 1;
+    if (mastra_json_expect(c, close)) return 1;
     for (;;) {
       if (ch == '{') {
-        if (!skip_value(c, depth + 1) || !expect(c, ':')) return 0;
+        if (!skip_value(c, depth + 1) || !mastra_json_expect(c, ':')) return 0;
       }
       if (!skip_value(c, depth + 1)) return 0;
-      if (expect(c, ',')) continue;
-      return expect(c, close);
+      if (mastra_json_expect(c, ',')) continue;
+      return mastra_json_expect(c, close);
     }
   }
   /* number, true, false, null */
@@ -175,16 +69,17 @@ static int skip_value(struct cursor *c, int depth) {
 
 /* Parses {"headers": {"Header": "key", ...}, ...}. Returns an error message or NULL. */
 static const char *parse_config(const char *json, uint32_t len) {
-  struct cursor c = {json, json + len, 0};
-  skip_ws(&c);
+  struct mastra_json_cursor c;
+  mastra_json_init(&c, json, len);
+  mastra_json_skip_ws(&c);
   if (c.p == c.end) return "no config: set [middleware.config] headers = { \"X-Header\" = \"contextKey\" }";
-  if (!expect(&c, '{')) return "config is not a JSON object";
-  if (expect(&c, '}')) return "config has no \"headers\" table";
+  if (!mastra_json_expect(&c, '{')) return "config is not a JSON object";
+  if (mastra_json_expect(&c, '}')) return "config has no \"headers\" table";
   int seen = 0;
   for (;;) {
     uint32_t klen;
     char *key = read_string(&c, &klen);
-    if (!key || !expect(&c, ':')) {
+    if (!key || !mastra_json_expect(&c, ':')) {
       free(key);
       return "invalid config JSON";
     }
@@ -194,12 +89,12 @@ static const char *parse_config(const char *json, uint32_t len) {
       if (!skip_value(&c, 0)) return "invalid config JSON";
     } else {
       seen = 1;
-      if (!expect(&c, '{')) return "config \"headers\" must be a table of header name -> context key";
-      if (!expect(&c, '}')) {
+      if (!mastra_json_expect(&c, '{')) return "config \"headers\" must be a table of header name -> context key";
+      if (!mastra_json_expect(&c, '}')) {
         for (;;) {
           struct mapping m = {0};
           m.header = read_string(&c, &m.header_len);
-          if (!m.header || !expect(&c, ':')) {
+          if (!m.header || !mastra_json_expect(&c, ':')) {
             free(m.header);
             return "invalid config JSON in \"headers\"";
           }
@@ -214,14 +109,14 @@ static const char *parse_config(const char *json, uint32_t len) {
             return "too many headers in config (max 32)";
           }
           mappings[n_mappings++] = m;
-          if (expect(&c, ',')) continue;
-          if (expect(&c, '}')) break;
+          if (mastra_json_expect(&c, ',')) continue;
+          if (mastra_json_expect(&c, '}')) break;
           return "invalid config JSON in \"headers\"";
         }
       }
     }
-    if (expect(&c, ',')) continue;
-    if (expect(&c, '}')) break;
+    if (mastra_json_expect(&c, ',')) continue;
+    if (mastra_json_expect(&c, '}')) break;
     return "invalid config JSON";
   }
   return seen ? NULL : "config has no \"headers\" table";
