@@ -313,12 +313,38 @@ func getHeaderNames(ctx context.Context, mod api.Module, stack []uint64) {
 }
 
 func headerName(mod api.Module, ptr, n uint32) string {
-	name := mustString(mod, ptr, n, "header name")
-	if name == "" {
+	if n > maxGuestString {
+		panic(fmt.Errorf("header name: length %d is too large", n))
+	}
+	b := mustRead(mod, ptr, n, "header name")
+	if len(b) == 0 {
 		panic(errors.New("header name is empty"))
 	}
-	return name
+	// Common names, in any case, map to their canonical form without an
+	// allocation (a map index with string(b) does not copy).
+	if k, ok := knownHeaders[string(b)]; ok {
+		return k
+	}
+	return http.CanonicalHeaderKey(string(b))
 }
+
+// knownHeaders maps the canonical and lower-case spellings of common header
+// names to the canonical one. Guests ask for these on nearly every call.
+var knownHeaders = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{
+		"Accept", "Accept-Encoding", "Accept-Language", "Authorization", "Cache-Control", "Connection",
+		"Content-Encoding", "Content-Length", "Content-Type", "Cookie", "Host", "If-None-Match", "Origin",
+		"Referer", "Retry-After", "Set-Cookie", "User-Agent", "Vary", "WWW-Authenticate", "X-Api-Key",
+		"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Powered-By", "X-Real-Ip",
+		"X-Request-Id", "X-Tenant-Id", "X-User-Id", "Access-Control-Allow-Origin",
+	} {
+		canon := http.CanonicalHeaderKey(k)
+		m[canon] = canon
+		m[strings.ToLower(k)] = canon
+	}
+	return m
+}()
 
 // get_header_values(kind, name, name_len, buf, buf_limit i32) -> count_len i64
 func getHeaderValues(ctx context.Context, mod api.Module, stack []uint64) {
@@ -329,7 +355,7 @@ func getHeaderValues(ctx context.Context, mod api.Module, stack []uint64) {
 	var values []string
 	switch kind {
 	case headerKindRequest:
-		if http.CanonicalHeaderKey(name) == "Host" {
+		if name == "Host" {
 			if st.r.Host != "" {
 				values = []string{st.r.Host}
 			}
@@ -365,7 +391,7 @@ func setHeaderValue(ctx context.Context, mod api.Module, stack []uint64) {
 	h, isReq := headerForWrite(st, uint32(stack[0]), "set")
 	name := headerName(mod, uint32(stack[1]), uint32(stack[2]))
 	value := mustString(mod, uint32(stack[3]), uint32(stack[4]), "header value")
-	if isReq && http.CanonicalHeaderKey(name) == "Host" {
+	if isReq && name == "Host" {
 		st.mutableRequest().Host = value
 		return
 	}
@@ -378,7 +404,7 @@ func addHeaderValue(ctx context.Context, mod api.Module, stack []uint64) {
 	h, isReq := headerForWrite(st, uint32(stack[0]), "add")
 	name := headerName(mod, uint32(stack[1]), uint32(stack[2]))
 	value := mustString(mod, uint32(stack[3]), uint32(stack[4]), "header value")
-	if isReq && http.CanonicalHeaderKey(name) == "Host" {
+	if isReq && name == "Host" {
 		st.mutableRequest().Host = value
 		return
 	}
