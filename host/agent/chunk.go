@@ -79,7 +79,9 @@ type toolInputEndPayload struct {
 	ToolCallID string `json:"toolCallId"`
 }
 
-type toolCallPayload struct {
+// ToolCallPayload is the payload of a "tool-call" chunk, as in
+// Result.ToolCalls.
+type ToolCallPayload struct {
 	ToolCallID string          `json:"toolCallId"`
 	ToolName   string          `json:"toolName"`
 	Args       json.RawMessage `json:"args"`

@@ -256,7 +256,7 @@ func (r *run) loop(ctx context.Context) error {
 		)
 		for _, tc := range resp.ToolCalls {
 			args := argsJSON(tc.Arguments)
-			call := r.chunk(ChunkToolCall, toolCallPayload{ToolCallID: tc.ID, ToolName: tc.Name, Args: args})
+			call := r.chunk(ChunkToolCall, ToolCallPayload{ToolCallID: tc.ID, ToolName: tc.Name, Args: args})
 			stepCalls = append(stepCalls, call)
 			r.res.ToolCalls = append(r.res.ToolCalls, call)
 			if err := r.sendChunk(call); err != nil {

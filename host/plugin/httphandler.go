@@ -387,28 +387,26 @@ func headerForWrite(st *reqState, kind uint32, op string) (h http.Header, host b
 
 // set_header_value(kind, name, name_len, value, value_len i32)
 func setHeaderValue(ctx context.Context, mod api.Module, stack []uint64) {
-	st := requestState(ctx, "set_header_value")
-	h, isReq := headerForWrite(st, uint32(stack[0]), "set")
-	name := headerName(mod, uint32(stack[1]), uint32(stack[2]))
-	value := mustString(mod, uint32(stack[3]), uint32(stack[4]), "header value")
-	if isReq && name == "Host" {
-		st.mutableRequest().Host = value
-		return
-	}
-	h.Set(name, value)
+	writeHeaderValue(ctx, mod, stack, "set", http.Header.Set)
 }
 
 // add_header_value(kind, name, name_len, value, value_len i32)
 func addHeaderValue(ctx context.Context, mod api.Module, stack []uint64) {
-	st := requestState(ctx, "add_header_value")
-	h, isReq := headerForWrite(st, uint32(stack[0]), "add")
+	writeHeaderValue(ctx, mod, stack, "add", http.Header.Add)
+}
+
+// writeHeaderValue is set_header_value and add_header_value: a request's
+// Host is its own field, every other header goes through apply.
+func writeHeaderValue(ctx context.Context, mod api.Module, stack []uint64, op string, apply func(http.Header, string, string)) {
+	st := requestState(ctx, op+"_header_value")
+	h, isReq := headerForWrite(st, uint32(stack[0]), op)
 	name := headerName(mod, uint32(stack[1]), uint32(stack[2]))
 	value := mustString(mod, uint32(stack[3]), uint32(stack[4]), "header value")
 	if isReq && name == "Host" {
 		st.mutableRequest().Host = value
 		return
 	}
-	h.Add(name, value)
+	apply(h, name, value)
 }
 
 // remove_header(kind, name, name_len i32)

@@ -62,13 +62,23 @@ func (s *Server) rootTurn(w http.ResponseWriter, r *http.Request) (agent.Input, 
 	return s.checkAgent(in)
 }
 
+// findAgent returns the agent with id, or Mastra's 404.
+func (s *Server) findAgent(id string) (*agent.Agent, error) {
+	if s.agents != nil {
+		if a, ok := s.agents.Agent(id); ok {
+			return a, nil
+		}
+	}
+	return nil, &Error{Status: http.StatusNotFound, Message: fmt.Sprintf("Agent with id %s not found", id)}
+}
+
 func (s *Server) checkAgent(in agent.Input) (agent.Input, error) {
 	id := in.AgentID
 	if id == "" {
 		id = s.agents.DefaultID()
 	}
-	if _, ok := s.agents.Agent(id); !ok {
-		return in, &Error{Status: http.StatusNotFound, Message: fmt.Sprintf("Agent with id %s not found", id)}
+	if _, err := s.findAgent(id); err != nil {
+		return in, err
 	}
 	in.AgentID = id
 	if in.ThreadID == "" {
@@ -183,21 +193,13 @@ func toGenerateJSON(res *agent.Result) generateJSON {
 		content = append(content, map[string]any{"type": "text", "text": res.Text})
 	}
 	for _, c := range res.ToolCalls {
-		if p, ok := payloadMap(c.Payload); ok {
-			content = append(content, map[string]any{"type": "tool-call", "toolCallId": p["toolCallId"], "toolName": p["toolName"], "input": p["args"]})
+		if p, ok := c.Payload.(agent.ToolCallPayload); ok {
+			content = append(content, map[string]any{"type": "tool-call", "toolCallId": p.ToolCallID, "toolName": p.ToolName, "input": p.Args})
 		}
 	}
+
 	out.Response = responseJSON{ID: res.MessageID, ModelID: res.Model, Messages: []modelMessage{{Role: "assistant", Content: content}}}
 	return out
-}
-
-func payloadMap(p any) (map[string]any, bool) {
-	b, err := json.Marshal(p)
-	if err != nil {
-		return nil, false
-	}
-	var m map[string]any
-	return m, json.Unmarshal(b, &m) == nil
 }
 
 func nonNilChunks(c []agent.Chunk) []agent.Chunk {
@@ -269,8 +271,7 @@ type toolJSON struct {
 func (s *Server) toAgentJSON(a *agent.Agent) agentJSON {
 	tools := map[string]toolJSON{}
 	for _, t := range a.Tools {
-		schema, _ := json.Marshal(map[string]json.RawMessage{"json": t.InputSchema()})
-		tools[t.Name()] = toolJSON{ID: t.Name(), Description: t.Description(), InputSchema: string(schema)}
+		tools[t.Name()] = toToolJSON(t)
 	}
 	desc := a.Description
 	if a.Provider == llm.ProviderEcho && desc == "" {
@@ -305,10 +306,9 @@ func (s *Server) getAgent(w http.ResponseWriter, r *http.Request) error {
 	if err := mergeQueryContext(r); err != nil {
 		return err
 	}
-	id := httprouter.ParamsFromContext(r.Context()).ByName("agentId")
-	a, ok := s.agents.Agent(id)
-	if !ok {
-		return &Error{Status: http.StatusNotFound, Message: fmt.Sprintf("Agent with id %s not found", id)}
+	a, err := s.findAgent(httprouter.ParamsFromContext(r.Context()).ByName("agentId"))
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, s.toAgentJSON(a))
 	return nil

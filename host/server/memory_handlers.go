@@ -48,12 +48,7 @@ func (s *Server) memoryAgent(r *http.Request, required bool) (*agent.Agent, erro
 		}
 		return nil, nil
 	}
-	if s.agents != nil {
-		if a, ok := s.agents.Agent(id); ok {
-			return a, nil
-		}
-	}
-	return nil, &Error{Status: http.StatusNotFound, Message: fmt.Sprintf("Agent with id %s not found", id)}
+	return s.findAgent(id)
 }
 
 // memoryResource is the resource a memory request acts for: the scoped one,

@@ -40,16 +40,18 @@ type Route struct {
 
 // Server is the HTTP host.
 type Server struct {
-	cfg     config.Server
-	store   *memory.Store
-	agents  *agent.Service
-	tools   []agent.Tool
-	log     *slog.Logger
-	ids     *requestIDs
-	health  *healthCheck
-	defRes  string
-	handler http.Handler
-	started time.Time
+	cfg    config.Server
+	store  *memory.Store
+	agents *agent.Service
+	tools  []agent.Tool
+	// toolsByName indexes tools and the agents' tools for /api/tools.
+	toolsByName map[string]agent.Tool
+	log         *slog.Logger
+	ids         *requestIDs
+	health      *healthCheck
+	defRes      string
+	handler     http.Handler
+	started     time.Time
 }
 
 // New builds the server and its routes. A plugin route that clashes with a
@@ -69,6 +71,7 @@ func New(opts Options) (*Server, error) {
 		started: time.Now(),
 	}
 	s.health = &healthCheck{store: opts.Store, ttl: time.Second}
+	s.toolsByName = s.indexTools()
 	router, err := s.routes(opts.Routes)
 	if err != nil {
 		return nil, err

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sort"
 
 	"github.com/julienschmidt/httprouter"
 	"github.com/mastra-server/mastra-server/host/agent"
@@ -41,8 +40,9 @@ func (s *Server) toolRoutes(r *httprouter.Router) {
 	}
 }
 
-// allTools returns the server's tools by name.
-func (s *Server) allTools() map[string]agent.Tool {
+// indexTools returns the server's tools by name: Options.Tools, then every
+// agent's tools. Built once in New; the set never changes while serving.
+func (s *Server) indexTools() map[string]agent.Tool {
 	out := make(map[string]agent.Tool)
 	add := func(ts []agent.Tool) {
 		for _, t := range ts {
@@ -77,15 +77,9 @@ func toolNotFound(id string) error {
 }
 
 func (s *Server) listTools(w http.ResponseWriter, r *http.Request) error {
-	tools := s.allTools()
-	names := make([]string, 0, len(tools))
-	for n := range tools {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	out := make(map[string]toolJSON, len(tools))
-	for _, n := range names {
-		out[n] = toToolJSON(tools[n])
+	out := make(map[string]toolJSON, len(s.toolsByName))
+	for n, t := range s.toolsByName {
+		out[n] = toToolJSON(t)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -93,7 +87,7 @@ func (s *Server) listTools(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) getTool(w http.ResponseWriter, r *http.Request) error {
 	id := httprouter.ParamsFromContext(r.Context()).ByName("toolId")
-	t, ok := s.allTools()[id]
+	t, ok := s.toolsByName[id]
 	if !ok {
 		return toolNotFound(id)
 	}
@@ -103,7 +97,7 @@ func (s *Server) getTool(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) executeTool(w http.ResponseWriter, r *http.Request) error {
 	id := httprouter.ParamsFromContext(r.Context()).ByName("toolId")
-	t, ok := s.allTools()[id]
+	t, ok := s.toolsByName[id]
 	if !ok {
 		return toolNotFound(id)
 	}
@@ -113,9 +107,9 @@ func (s *Server) executeTool(w http.ResponseWriter, r *http.Request) error {
 // agentTool finds a tool of the agent named in the path.
 func (s *Server) agentTool(r *http.Request) (agent.Tool, error) {
 	p := httprouter.ParamsFromContext(r.Context())
-	a, ok := s.agents.Agent(p.ByName("agentId"))
-	if !ok {
-		return nil, &Error{Status: http.StatusNotFound, Message: fmt.Sprintf("Agent with id %s not found", p.ByName("agentId"))}
+	a, err := s.findAgent(p.ByName("agentId"))
+	if err != nil {
+		return nil, err
 	}
 	for _, t := range a.Tools {
 		if t != nil && t.Name() == p.ByName("toolId") {
