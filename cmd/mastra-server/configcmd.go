@@ -34,14 +34,7 @@ func writeTable(buf *bytes.Buffer, prefix string, v reflect.Value) {
 		tag := strings.Split(f.Tag.Get("koanf"), ",")
 		name := tag[0]
 		fv := v.Field(i)
-		if len(tag) > 1 && tag[1] == "squash" {
-			for j := 0; j < fv.NumField(); j++ {
-				sub := fv.Type().Field(j)
-				fmt.Fprintf(buf, "%s = %s\n", strings.Split(sub.Tag.Get("koanf"), ",")[0], tomlValue(fv.Field(j)))
-			}
-			continue
-		}
-		if name == "-" || name == "" {
+		if name == "-" || name == "" { // squashed structs appear only in [[…]] entries: writeFields
 			continue
 		}
 		key := name
@@ -55,12 +48,10 @@ func writeTable(buf *bytes.Buffer, prefix string, v reflect.Value) {
 			keys := fv.MapKeys()
 			sort.Slice(keys, func(a, b int) bool { return keys[a].String() < keys[b].String() })
 			for _, k := range keys {
-				k := k
 				tables = append(tables, func() { writeTable(buf, key+"."+k.String(), fv.MapIndex(k)) })
 			}
 		case fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() == reflect.Struct:
 			for j := 0; j < fv.Len(); j++ {
-				j := j
 				tables = append(tables, func() {
 					fmt.Fprintf(buf, "\n[[%s]]\n", key)
 					writeFields(buf, fv.Index(j))

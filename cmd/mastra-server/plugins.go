@@ -23,9 +23,7 @@ type plugins struct {
 	middleware []server.Middleware
 	routes     []server.Route
 	tools      map[string]agent.Tool
-	loaded     map[string]*plugin.Plugin // module path -> one plugin, for watching
-	all        []*plugin.Plugin
-	files      map[*plugin.Plugin]string
+	files      map[*plugin.Plugin]string // each plugin's module file, for dev-mode reloads
 }
 
 // agentCaller lets plugins call agents; the service is set once built,
@@ -133,7 +131,6 @@ func loadPlugins(ctx context.Context, cfg *config.Config, log *slog.Logger, agen
 			errs = append(errs, fmt.Errorf("%s %q (%s): %w", pd.what, pd.name, pd.module, pd.err))
 			return nil
 		}
-		ps.all = append(ps.all, pd.p)
 		ps.files[pd.p] = pd.module
 		return pd.p
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"time"
@@ -183,7 +184,7 @@ func migrate(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 
 // validate checks what serve would check at start (configuration, plugins
 // compiled and instantiated, route conflicts, agents), without serving.
-func validate(ctx context.Context, cfg *config.Config, log *slog.Logger, out interface{ Write([]byte) (int, error) }) error {
+func validate(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.Writer) error {
 	a, err := assemble(ctx, cfg, log, nil)
 	if err != nil {
 		return err

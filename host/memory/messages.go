@@ -64,7 +64,7 @@ func (s *Store) DeleteMessages(ctx context.Context, resourceID string, ids []str
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	q := s.db.NewDelete().Model((*messageRow)(nil)).Where("id IN (?)", bun.In(ids))
+	q := s.db.NewDelete().Model((*messageRow)(nil)).Where("id IN (?)", bun.List(ids))
 	if resourceID != "" {
 		q = q.Where(`thread_id IN (SELECT id FROM mastra_threads WHERE "resourceId" = ?)`, resourceID)
 	}

@@ -270,10 +270,6 @@ func getSourceAddr(ctx context.Context, mod api.Module, stack []uint64) {
 	stack[0] = uint64(writeIfFits(mod, uint32(stack[0]), uint32(stack[1]), st.r.RemoteAddr, "get_source_addr buffer"))
 }
 
-func isTrailerKind(kind uint32) bool {
-	return kind == headerKindRequestTrailers || kind == headerKindResponseTrailers
-}
-
 func checkKind(kind uint32) {
 	if kind > headerKindResponseTrailers {
 		panic(fmt.Errorf("unknown header kind %d", kind))
