@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/mastra-server/mastra-server/config"
+	"github.com/mastra-server/mastra-server/internal/pgtest"
 )
 
 var repoRoot, _ = filepath.Abs("../..")
@@ -426,5 +427,75 @@ func TestDevModeReloadsChangedPlugin(t *testing.T) {
 			t.Fatalf("after replacing the module the route still answers %s", got)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Postgres is down when the server starts: it starts anyway, /health says
+// 503, and once the database is up the migrations are applied by
+// themselves and turns are saved.
+func TestStartsWhilePostgresIsDown(t *testing.T) {
+	cluster, err := pgtest.StartCluster(filepath.Join(t.TempDir(), "pg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cluster.Remove() })
+	if err := cluster.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	t.Chdir(dir)
+	cfg, err := config.Load("", []string{"MASTRA_PORT=0", "MASTRA_HOST=127.0.0.1",
+		"MEMORY_DATABASE_URL=" + cluster.URL("postgres") + "&connect_timeout=1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), false, ready) }()
+	var base string
+	select {
+	case addr := <-ready:
+		base = "http://" + addr
+	case err := <-done:
+		t.Fatalf("serve with Postgres down returned %v; want it to start", err)
+	}
+	defer func() { cancel(); <-done }()
+
+	res, err := http.Get(base + "/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 503 {
+		t.Errorf("health while Postgres is down = %d; want 503", res.StatusCode)
+	}
+	if err := cluster.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second) // migrations are retried every second
+	for {
+		res, err := http.Post(base+"/agent/generate", "application/json", strings.NewReader(`{"message":"back","threadId":"t1"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode == 200 {
+			break
+		}
+		if res.StatusCode != 503 || time.Now().After(deadline) {
+			t.Fatalf("generate after Postgres came back = %d %s; want 200 (503 while waiting)", res.StatusCode, body)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	res, err = http.Get(base + "/threads/t1?resourceId=default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(body), "Echo: back") {
+		t.Errorf("thread after recovery = %d %s; want the saved turn", res.StatusCode, body)
 	}
 }

@@ -125,18 +125,24 @@ func openStore(ctx context.Context, cfg *config.Config) (*memory.Store, error) {
 }
 
 // migrateInBackgroundIfDown applies migrations now; if the database cannot
-// be reached, the server starts anyway (health says 503) and keeps trying.
+// be reached, the server starts anyway (health says 503) and keeps trying
+// every second.
 func migrateInBackgroundIfDown(ctx context.Context, store *memory.Store, log *slog.Logger) {
+	failures := 0
 	try := func() bool {
 		mctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		names, err := store.Migrate(mctx)
 		if err != nil {
-			if errors.Is(err, memory.ErrUnavailable) {
-				log.Warn("database unreachable: will retry migrations", "err", err)
-			} else {
-				log.Error("database migration failed", "err", err)
+			// Say it at once, then once a minute: retries come every second.
+			if failures%60 == 0 {
+				if errors.Is(err, memory.ErrUnavailable) {
+					log.Warn("database unreachable: will retry migrations", "err", err, "attempts", failures+1)
+				} else {
+					log.Error("database migration failed: will retry", "err", err, "attempts", failures+1)
+				}
 			}
+			failures++
 			return false
 		}
 		for _, n := range names {
@@ -148,7 +154,7 @@ func migrateInBackgroundIfDown(ctx context.Context, store *memory.Store, log *sl
 		return
 	}
 	go func() {
-		t := time.NewTicker(5 * time.Second)
+		t := time.NewTicker(time.Second) // until then requests get 503s: retry soon
 		defer t.Stop()
 		for {
 			select {

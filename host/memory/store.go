@@ -484,8 +484,10 @@ func classify(err error) error {
 		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, sql.ErrConnDone),
 		pgconn.SafeToRetry(err), pgconn.Timeout(err):
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
-	case errors.As(err, &pgErr) && (strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P")):
-		// connection exceptions and operator intervention (shutdown)
+	case errors.As(err, &pgErr) && (strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P") || pgErr.Code == "42P01"):
+		// Connection exceptions, operator intervention (shutdown), and
+		// undefined_table: a database that came up before its migrations
+		// ran is not ready yet, which a client should retry, not a bug.
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	case strings.Contains(err.Error(), "conn closed"), strings.Contains(err.Error(), "database is closed"):
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)

@@ -56,6 +56,8 @@ func (f *fakeOpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "midfail":
 		chunk(`{"error":{"message":"overloaded","type":"server_error"}}`)
 		return
+	case "pause": // a model thinking for a while between two tokens
+		time.Sleep(300 * time.Millisecond)
 	case "hang":
 		select {
 		case <-r.Context().Done():
@@ -318,4 +320,40 @@ func TestModelFailures(t *testing.T) {
 			t.Error("a cancelled turn was saved")
 		}
 	})
+}
+
+// A quiet stream gets ": ping" comments, which SSE clients ignore, so
+// proxies do not cut it; the text still arrives whole.
+func TestStreamKeepAlive(t *testing.T) {
+	store := openSQLite(t)
+	up := httptest.NewServer(&fakeOpenAI{mode: "pause"})
+	t.Cleanup(up.Close)
+	model := llm.NewOpenAI(llm.OpenAIConfig{BaseURL: up.URL, MaxRetries: -1})
+	svc, err := agent.NewService(store, []*agent.Agent{{ID: "gpt", Model: model, Provider: "openai", ModelID: "m"}}, "gpt", quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t)
+	cfg.Server.KeepAlive = 50 * time.Millisecond
+	_, ts := newTestServer(t, Options{Config: cfg.Server, Store: store, Agents: svc})
+	res := post(t, ts.URL+"/agent/stream", `{"message":"hi","resourceId":"alice"}`)
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pings := strings.Count(string(raw), ": ping\n\n")
+	if pings < 2 {
+		t.Errorf("%d pings during a 300 ms pause with keep_alive 50ms; want several:\n%s", pings, raw)
+	}
+	events, done := readSSE(t, strings.NewReader(string(raw)))
+	var text strings.Builder
+	for _, ev := range events {
+		if ev["type"] == "text-delta" {
+			text.WriteString(ev["payload"].(map[string]any)["text"].(string))
+		}
+	}
+	if text.String() != "Hello world" || !done {
+		t.Errorf("text %q, [DONE] %v; want Hello world and [DONE] despite the pings", text.String(), done)
+	}
 }
