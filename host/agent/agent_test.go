@@ -14,6 +14,7 @@ import (
 	"github.com/mastra-server/mastra-server/host/llm"
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/reqctx"
+	"github.com/mastra-server/mastra-server/internal/llmtest"
 )
 
 func echoAgent() *Agent {
@@ -140,8 +141,8 @@ func TestHistoryReachesModel(t *testing.T) {
 			if err := store.AppendTurn(ctx, memory.Turn{Thread: memory.Thread{ID: "t1", ResourceID: "alice"}, Messages: old}); err != nil {
 				t.Fatal(err)
 			}
-			f := newFake(t, reply{text: "Hello world"})
-			svc := newService(t, store, &Agent{ID: "a", Instructions: "Be brief.", Model: f.model(), Provider: "openai", ModelID: "gpt-test", LastMessages: 3})
+			f := newFake(t, llmtest.Reply{Text: "Hello world"})
+			svc := newService(t, store, &Agent{ID: "a", Instructions: "Be brief.", Model: f.Model(10 * time.Second), Provider: "openai", ModelID: "gpt-test", LastMessages: 3})
 			in := Input{ThreadID: "t1", ResourceID: "alice", Messages: user("new question"), Instructions: "Answer in French."}
 			var res *Result
 			var err error
@@ -154,11 +155,11 @@ func TestHistoryReachesModel(t *testing.T) {
 			if err != nil {
 				t.Fatalf("turn: %v", err)
 			}
-			reqs := f.requests()
+			reqs := f.Requests()
 			if len(reqs) != 1 || reqs[0].Stream != stream || reqs[0].Model != "gpt-test" {
 				t.Fatalf("requests = %+v; want one, stream=%v, model gpt-test", reqs, stream)
 			}
-			got := dump(reqs[0])
+			got := reqs[0].Dump()
 			want := "system:Be brief.\n\nAnswer in French. | user:old 2 | assistant:old 3 | user:old 4 | user:new question"
 			if got != want {
 				t.Errorf("prompt = %q\nwant     %q", got, want)
@@ -174,11 +175,11 @@ func TestHistoryReachesModel(t *testing.T) {
 }
 
 func TestToolLoop(t *testing.T) {
-	paris := fakeCall{"call_1", "weather", `{"city":"Paris"}`}
-	rome := fakeCall{"call_2", "weather", `{"city":"Rome"}`}
+	paris := llmtest.Call{ID: "call_1", Name: "weather", Args: `{"city":"Paris"}`}
+	rome := llmtest.Call{ID: "call_2", Name: "weather", Args: `{"city":"Rome"}`}
 	tests := []struct {
 		name      string
-		replies   []reply
+		replies   []llmtest.Reply
 		fail      error
 		panic     bool
 		maxSteps  int
@@ -191,56 +192,56 @@ func TestToolLoop(t *testing.T) {
 	}{
 		{
 			name:      "multi-step",
-			replies:   []reply{{calls: []fakeCall{paris}}, {text: "Checking Rome. ", calls: []fakeCall{rome}}, {text: "Both are 21C."}},
-			wantSteps: 3, wantRuns: []string{paris.args, rome.args},
+			replies:   []llmtest.Reply{{Calls: []llmtest.Call{paris}}, {Text: "Checking Rome. ", Calls: []llmtest.Call{rome}}, {Text: "Both are 21C."}},
+			wantSteps: 3, wantRuns: []string{paris.Args, rome.Args},
 			wantTool: []string{`{"city":"Paris","tempC":21}`, `{"city":"Rome","tempC":21}`},
 			wantText: "Checking Rome. Both are 21C.", finish: "stop", toolChunk: ChunkToolResult,
 		},
 		{
 			name:      "invalid JSON args",
-			replies:   []reply{{calls: []fakeCall{{"call_1", "weather", `{"city":`}}}, {text: "Sorry."}},
+			replies:   []llmtest.Reply{{Calls: []llmtest.Call{{ID: "call_1", Name: "weather", Args: `{"city":`}}}, {Text: "Sorry."}},
 			wantSteps: 2, wantTool: []string{`{"error":"invalid arguments: not a JSON object"}`},
 			wantText: "Sorry.", finish: "stop", toolChunk: ChunkToolError,
 		},
 		{
 			name:      "args not an object",
-			replies:   []reply{{calls: []fakeCall{{"call_1", "weather", `["Paris"]`}}}, {text: "Sorry."}},
+			replies:   []llmtest.Reply{{Calls: []llmtest.Call{{ID: "call_1", Name: "weather", Args: `["Paris"]`}}}, {Text: "Sorry."}},
 			wantSteps: 2, wantTool: []string{`{"error":"invalid arguments: not a JSON object"}`},
 			wantText: "Sorry.", finish: "stop", toolChunk: ChunkToolError,
 		},
 		{
 			name:      "args against the schema",
-			replies:   []reply{{calls: []fakeCall{{"call_1", "weather", `{"town":"Paris"}`}}}, {text: "Which city?"}},
+			replies:   []llmtest.Reply{{Calls: []llmtest.Call{{ID: "call_1", Name: "weather", Args: `{"town":"Paris"}`}}}, {Text: "Which city?"}},
 			wantSteps: 2, wantTool: []string{`{"error":"invalid arguments: missing property 'city'"}`},
 			wantText: "Which city?", finish: "stop", toolChunk: ChunkToolError,
 		},
 		{
 			name:      "failing tool",
-			replies:   []reply{{calls: []fakeCall{paris}}, {text: "Station down."}},
+			replies:   []llmtest.Reply{{Calls: []llmtest.Call{paris}}, {Text: "Station down."}},
 			fail:      errors.New("station offline"),
-			wantSteps: 2, wantRuns: []string{paris.args},
+			wantSteps: 2, wantRuns: []string{paris.Args},
 			wantTool: []string{`{"error":"tool failed: station offline"}`},
 			wantText: "Station down.", finish: "stop", toolChunk: ChunkToolError,
 		},
 		{
 			name:      "panicking tool",
-			replies:   []reply{{calls: []fakeCall{paris}}, {text: "Oops."}},
+			replies:   []llmtest.Reply{{Calls: []llmtest.Call{paris}}, {Text: "Oops."}},
 			panic:     true,
-			wantSteps: 2, wantRuns: []string{paris.args},
+			wantSteps: 2, wantRuns: []string{paris.Args},
 			wantTool: []string{`{"error":"tool failed: tool crashed"}`},
 			wantText: "Oops.", finish: "stop", toolChunk: ChunkToolError,
 		},
 		{
 			name:      "unknown tool",
-			replies:   []reply{{calls: []fakeCall{{"call_1", "stocks", `{}`}}}, {text: "No stocks."}},
+			replies:   []llmtest.Reply{{Calls: []llmtest.Call{{ID: "call_1", Name: "stocks", Args: `{}`}}}, {Text: "No stocks."}},
 			wantSteps: 2, wantTool: []string{`{"error":"unknown tool \"stocks\""}`},
 			wantText: "No stocks.", finish: "stop", toolChunk: ChunkToolError,
 		},
 		{
 			name:      "max steps",
-			replies:   []reply{{calls: []fakeCall{paris}}},
+			replies:   []llmtest.Reply{{Calls: []llmtest.Call{paris}}},
 			maxSteps:  2,
-			wantSteps: 2, wantRuns: []string{paris.args, paris.args},
+			wantSteps: 2, wantRuns: []string{paris.Args, paris.Args},
 			wantTool: []string{`{"city":"Paris","tempC":21}`},
 			finish:   "tool-calls", toolChunk: ChunkToolResult,
 		},
@@ -252,7 +253,7 @@ func TestToolLoop(t *testing.T) {
 				store := sqliteStore(t)
 				f := newFake(t, tt.replies...)
 				tool := &weather{fail: tt.fail, panic: tt.panic}
-				svc := newService(t, store, &Agent{ID: "a", Model: f.model(), Provider: "openai", ModelID: "gpt-test",
+				svc := newService(t, store, &Agent{ID: "a", Model: f.Model(10 * time.Second), Provider: "openai", ModelID: "gpt-test",
 					LastMessages: 20, MaxSteps: tt.maxSteps, Tools: []Tool{tool}})
 				in := Input{ThreadID: "t", ResourceID: "r", Messages: user("weather please")}
 				var rec recorder
@@ -272,7 +273,7 @@ func TestToolLoop(t *testing.T) {
 				if got := tool.seen(); strings.Join(got, ";") != strings.Join(tt.wantRuns, ";") {
 					t.Errorf("tool ran with %q; want %q", got, tt.wantRuns)
 				}
-				reqs := f.requests()
+				reqs := f.Requests()
 				if len(reqs) != tt.wantSteps {
 					t.Fatalf("model got %d requests; want %d", len(reqs), tt.wantSteps)
 				}
@@ -340,10 +341,10 @@ func TestToolLoop(t *testing.T) {
 				if _, err := svc.Generate(ctx, Input{ThreadID: "t", ResourceID: "r", Messages: user("and now?")}); err != nil {
 					t.Fatalf("next turn: %v", err)
 				}
-				reqs = f.requests()
+				reqs = f.Requests()
 				next := reqs[tt.wantSteps] // the next turn's first request
 				checkSequence(t, next)
-				if got := dump(next); !strings.HasPrefix(got, "user:weather please | assistant[call_1 ") || !strings.HasSuffix(got, "user:and now?") {
+				if got := next.Dump(); !strings.HasPrefix(got, "user:weather please | assistant[call_1 ") || !strings.HasSuffix(got, "user:and now?") {
 					t.Errorf("replayed prompt = %s", got)
 				}
 			})
@@ -352,9 +353,9 @@ func TestToolLoop(t *testing.T) {
 }
 
 func TestToolGetsRequestContext(t *testing.T) {
-	f := newFake(t, reply{calls: []fakeCall{{"c1", "whoami", `{}`}}}, reply{text: "done"})
+	f := newFake(t, llmtest.Reply{Calls: []llmtest.Call{{ID: "c1", Name: "whoami", Args: `{}`}}}, llmtest.Reply{Text: "done"})
 	tool := &ctxTool{}
-	svc := newService(t, nil, &Agent{ID: "a", Model: f.model(), ModelID: "m", Tools: []Tool{tool}})
+	svc := newService(t, nil, &Agent{ID: "a", Model: f.Model(10 * time.Second), ModelID: "m", Tools: []Tool{tool}})
 	rc := reqctx.New()
 	rc.SetString("tenant", "acme")
 	res, err := svc.Generate(context.Background(), Input{ResourceID: "r", Messages: user("who?"), RequestContext: rc})
@@ -386,11 +387,11 @@ func TestClientTool(t *testing.T) {
 			eachStore(t, func(t *testing.T, store *memory.Store) {
 				ctx := context.Background()
 				f := newFake(t,
-					reply{calls: []fakeCall{{"ccall_1", "clientWeather", `{"city":"Rome"}`}}},
-					reply{text: "It is 30C in Rome."},
-					reply{text: "You are welcome."})
+					llmtest.Reply{Calls: []llmtest.Call{{ID: "ccall_1", Name: "clientWeather", Args: `{"city":"Rome"}`}}},
+					llmtest.Reply{Text: "It is 30C in Rome."},
+					llmtest.Reply{Text: "You are welcome."})
 				tool := &weather{}
-				svc := newService(t, store, &Agent{ID: "a", Model: f.model(), Provider: "openai", ModelID: "gpt-test",
+				svc := newService(t, store, &Agent{ID: "a", Model: f.Model(10 * time.Second), Provider: "openai", ModelID: "gpt-test",
 					LastMessages: lastMessages, Tools: []Tool{tool}})
 
 				var rec recorder
@@ -409,7 +410,7 @@ func TestClientTool(t *testing.T) {
 				if fin["reason"] != "tool-calls" || fin["isContinued"] != false {
 					t.Errorf("finish stepResult = %v", fin)
 				}
-				if names := f.requests()[0].Tools; len(names) != 2 || names[1].Function.Name != "clientWeather" {
+				if names := f.Requests()[0].Tools; len(names) != 2 || names[1].Function.Name != "clientWeather" {
 					t.Errorf("tools sent = %+v; want weather and clientWeather", names)
 				}
 				msgs := messages(t, store, "ct-1")
@@ -435,9 +436,9 @@ func TestClientTool(t *testing.T) {
 				if res2.Text != "It is 30C in Rome." || res2.FinishReason != "stop" {
 					t.Errorf("continuation = %q %q", res2.Text, res2.FinishReason)
 				}
-				req := f.requests()[1]
+				req := f.Requests()[1]
 				checkSequence(t, req)
-				got := dump(req)
+				got := req.Dump()
 				want := `assistant[ccall_1 clientWeather {"city":"Rome"}] | tool(ccall_1):{"city":"Rome","tempC":30}`
 				if lastMessages == 0 {
 					want = `assistant[ccall_1 clientWeather {}] | tool(ccall_1):{"city":"Rome","tempC":30}`
@@ -461,11 +462,11 @@ func TestClientTool(t *testing.T) {
 				if _, err := svc.Generate(ctx, Input{ThreadID: "ct-1", ResourceID: "u", Messages: user("thanks")}); err != nil {
 					t.Fatalf("third turn: %v", err)
 				}
-				req = f.requests()[2]
+				req = f.Requests()[2]
 				checkSequence(t, req)
 				if lastMessages > 0 {
 					want := `user:weather in rome? | assistant[ccall_1 clientWeather {"city":"Rome"}] | tool(ccall_1):{"city":"Rome","tempC":30} | assistant:It is 30C in Rome. | user:thanks`
-					if got := dump(req); got != want {
+					if got := req.Dump(); got != want {
 						t.Errorf("third prompt = %s\nwant           %s", got, want)
 					}
 				}
@@ -479,8 +480,8 @@ func TestModelErrorBeforeFirstToken(t *testing.T) {
 		for _, stream := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%d/stream=%v", status, stream), func(t *testing.T) {
 				store := sqliteStore(t)
-				f := newFake(t, reply{status: status})
-				svc := newService(t, store, &Agent{ID: "a", Model: f.model(), ModelID: "m", LastMessages: 5})
+				f := newFake(t, llmtest.Reply{Status: status})
+				svc := newService(t, store, &Agent{ID: "a", Model: f.Model(10 * time.Second), ModelID: "m", LastMessages: 5})
 				in := Input{ThreadID: "t-err", ResourceID: "r", Messages: user("hi")}
 				var rec recorder
 				var err error
@@ -509,8 +510,8 @@ func TestModelErrorBeforeFirstToken(t *testing.T) {
 
 func TestModelErrorMidStream(t *testing.T) {
 	eachStore(t, func(t *testing.T, store *memory.Store) {
-		f := newFake(t, reply{text: "Hello there", midError: true})
-		svc := newService(t, store, &Agent{ID: "a", Model: f.model(), ModelID: "m"})
+		f := newFake(t, llmtest.Reply{Text: "Hello there", MidStreamError: true})
+		svc := newService(t, store, &Agent{ID: "a", Model: f.Model(10 * time.Second), ModelID: "m"})
 		var rec recorder
 		_, err := svc.Stream(context.Background(), Input{ThreadID: "t-mid", ResourceID: "r", Messages: user("hi")}, rec.emit)
 		var se *llm.StatusError
@@ -545,8 +546,8 @@ func TestModelErrorMidStream(t *testing.T) {
 
 func TestClientGoneCancelsModel(t *testing.T) {
 	store := sqliteStore(t)
-	f := newFake(t, reply{text: "one two three", hang: true})
-	svc := newService(t, store, &Agent{ID: "a", Model: f.model(), ModelID: "m"})
+	f := newFake(t, llmtest.Reply{Text: "one two three", HangAfterFirstToken: true})
+	svc := newService(t, store, &Agent{ID: "a", Model: f.Model(10 * time.Second), ModelID: "m"})
 	rec := recorder{failAt: 1}
 	done := make(chan error, 1)
 	go func() {
@@ -554,7 +555,7 @@ func TestClientGoneCancelsModel(t *testing.T) {
 		done <- err
 	}()
 	select {
-	case <-f.cancelled:
+	case <-f.Cancelled():
 	case <-time.After(5 * time.Second):
 		t.Fatal("the model request was not cancelled")
 	}
@@ -581,8 +582,8 @@ func TestThreadOfAnotherResource(t *testing.T) {
 			Messages: []memory.Message{{ID: "m1", Role: "user", Content: memory.TextContent("secret", time.Now())}}}); err != nil {
 			t.Fatal(err)
 		}
-		f := newFake(t, reply{text: "leak"})
-		svc := newService(t, store, &Agent{ID: "a", Model: f.model(), ModelID: "m", LastMessages: 10})
+		f := newFake(t, llmtest.Reply{Text: "leak"})
+		svc := newService(t, store, &Agent{ID: "a", Model: f.Model(10 * time.Second), ModelID: "m", LastMessages: 10})
 		var rec recorder
 		_, err := svc.Stream(ctx, Input{ThreadID: "t-alice", ResourceID: "bob", Messages: user("show me")}, rec.emit)
 		if !errors.Is(err, memory.ErrNotFound) {
@@ -592,7 +593,7 @@ func TestThreadOfAnotherResource(t *testing.T) {
 		if !errors.Is(err, memory.ErrNotFound) {
 			t.Errorf("Generate err = %v; want memory.ErrNotFound", err)
 		}
-		if n := len(f.requests()); n != 0 || len(rec.chunks) != 0 {
+		if n := len(f.Requests()); n != 0 || len(rec.chunks) != 0 {
 			t.Errorf("model called %d times, %d chunks; want none", n, len(rec.chunks))
 		}
 		if n := len(messages(t, store, "t-alice")); n != 1 {
@@ -697,17 +698,17 @@ func TestNewService(t *testing.T) {
 func TestModelTimeout(t *testing.T) {
 	tests := []struct {
 		name   string
-		reply  reply
+		reply  llmtest.Reply
 		chunks string // compacted chunk types; "" for none
 	}{
-		{"before first token", reply{stall: true}, ""},
-		{"mid-stream", reply{text: "one two", hang: true}, "start,step-start,text-start,text-delta,text-end,error,step-finish,finish"},
+		{"before first token", llmtest.Reply{StallBeforeAnswer: true}, ""},
+		{"mid-stream", llmtest.Reply{Text: "one two", HangAfterFirstToken: true}, "start,step-start,text-start,text-delta,text-end,error,step-finish,finish"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			store := sqliteStore(t)
 			f := newFake(t, tt.reply)
-			svc := newService(t, store, &Agent{ID: "a", Model: f.modelWithTimeout(200 * time.Millisecond), ModelID: "m"})
+			svc := newService(t, store, &Agent{ID: "a", Model: f.Model(200 * time.Millisecond), ModelID: "m"})
 			var rec recorder
 			_, err := svc.Stream(context.Background(), Input{ThreadID: "t-slow", ResourceID: "r", Messages: user("hi")}, rec.emit)
 			if !errors.Is(err, context.DeadlineExceeded) {

@@ -5,18 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/mastra-server/mastra-server/host/llm"
 	"github.com/mastra-server/mastra-server/host/memory"
+	"github.com/mastra-server/mastra-server/internal/llmtest"
 	"github.com/mastra-server/mastra-server/internal/pgtest"
 )
 
@@ -52,218 +49,19 @@ func sqliteStore(t *testing.T) *memory.Store {
 	return openStore(t, memory.Options{SQLitePath: filepath.Join(t.TempDir(), "m.db")})
 }
 
-// fakeCall is a tool call the fake model makes.
-type fakeCall struct{ id, name, args string }
-
-// reply is what the fake OpenAI server answers to one request.
-type reply struct {
-	text     string
-	calls    []fakeCall
-	status   int  // non-zero: an error response with this status
-	midError bool // streamed: the text, then an error object
-	hang     bool // streamed: the first word, then wait for the request to be cancelled
-	stall    bool // wait for the request to be cancelled before answering
-}
-
-// wireReq is the part of a chat completions request the tests look at.
-type wireReq struct {
-	Model    string `json:"model"`
-	Stream   bool   `json:"stream"`
-	Messages []struct {
-		Role      string  `json:"role"`
-		Content   *string `json:"content"`
-		ToolCalls []struct {
-			ID       string `json:"id"`
-			Type     string `json:"type"`
-			Function struct {
-				Name      string `json:"name"`
-				Arguments string `json:"arguments"`
-			} `json:"function"`
-		} `json:"tool_calls"`
-		ToolCallID string `json:"tool_call_id"`
-	} `json:"messages"`
-	Tools []struct {
-		Function struct {
-			Name string `json:"name"`
-		} `json:"function"`
-	} `json:"tools"`
-}
-
-// fakeOpenAI is an in-process server speaking OpenAI chat completions,
-// answering with scripted replies (the last one repeats) and recording the
-// requests.
-type fakeOpenAI struct {
-	srv       *httptest.Server
-	cancelled chan struct{} // closed when a hanging request was cancelled
-
-	mu      sync.Mutex // guards replies and reqs
-	replies []reply
-	reqs    []wireReq
-}
-
-func newFake(t *testing.T, replies ...reply) *fakeOpenAI {
+// newFake starts a fake OpenAI server answering with replies in order, the
+// last one repeating.
+func newFake(t *testing.T, replies ...llmtest.Reply) *llmtest.Server {
 	t.Helper()
-	f := &fakeOpenAI{replies: replies, cancelled: make(chan struct{})}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.handle))
-	t.Cleanup(f.srv.Close)
-	return f
+	return llmtest.NewServer(t, llmtest.Replies(replies...))
 }
 
-func (f *fakeOpenAI) model() *llm.OpenAI { return f.modelWithTimeout(10 * time.Second) }
-
-func (f *fakeOpenAI) modelWithTimeout(d time.Duration) *llm.OpenAI {
-	return llm.NewOpenAI(llm.OpenAIConfig{BaseURL: f.srv.URL, APIKey: "sk-test", MaxRetries: -1, Timeout: d})
-}
-
-func (f *fakeOpenAI) requests() []wireReq {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]wireReq(nil), f.reqs...)
-}
-
-func (f *fakeOpenAI) handle(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	var req wireReq
-	if err := json.Unmarshal(body, &req); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	f.mu.Lock()
-	n := len(f.reqs)
-	f.reqs = append(f.reqs, req)
-	rp := f.replies[min(n, len(f.replies)-1)]
-	f.mu.Unlock()
-	if rp.stall {
-		<-r.Context().Done()
-		return
-	}
-
-	if rp.status != 0 {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(rp.status)
-		io.WriteString(w, `{"error":{"message":"provider exploded secret-sauce","type":"server_error"}}`)
-		return
-	}
-	reason := "stop"
-	if len(rp.calls) > 0 {
-		reason = "tool_calls"
-	}
-	usage := map[string]int{"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12}
-	if !req.Stream {
-		msg := map[string]any{"role": "assistant", "content": nil}
-		if rp.text != "" {
-			msg["content"] = rp.text
-		}
-		var tcs []any
-		for _, c := range rp.calls {
-			tcs = append(tcs, map[string]any{"id": c.id, "type": "function",
-				"function": map[string]any{"name": c.name, "arguments": c.args}})
-		}
-		if tcs != nil {
-			msg["tool_calls"] = tcs
-		}
-		b, _ := json.Marshal(map[string]any{
-			"id": fmt.Sprintf("chatcmpl-%d", n), "object": "chat.completion", "model": "gpt-test-0001",
-			"choices": []any{map[string]any{"index": 0, "message": msg, "finish_reason": reason}},
-			"usage":   usage,
-		})
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(b)
-		return
-	}
-
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.WriteHeader(http.StatusOK)
-	send := func(v any) {
-		b, _ := json.Marshal(v)
-		fmt.Fprintf(w, "data: %s\n\n", b)
-		http.NewResponseController(w).Flush()
-	}
-	chunk := func(delta map[string]any, finish any) map[string]any {
-		return map[string]any{"id": fmt.Sprintf("chatcmpl-%d", n), "object": "chat.completion.chunk", "model": "gpt-test-0001",
-			"choices": []any{map[string]any{"index": 0, "delta": delta, "finish_reason": finish}}}
-	}
-	send(chunk(map[string]any{"role": "assistant", "content": ""}, nil))
-	for i, word := range strings.SplitAfter(rp.text, " ") {
-		if word == "" {
-			continue
-		}
-		send(chunk(map[string]any{"content": word}, nil))
-		if i == 0 && rp.hang {
-			select {
-			case <-r.Context().Done():
-				close(f.cancelled)
-			case <-time.After(10 * time.Second):
-			}
-			return
-		}
-	}
-	if rp.midError {
-		send(map[string]any{"error": map[string]any{"message": "boom secret-sauce", "type": "server_error"}})
-		return
-	}
-	for i, c := range rp.calls {
-		half := len(c.args) / 2
-		send(chunk(map[string]any{"tool_calls": []any{map[string]any{"index": i, "id": c.id, "type": "function",
-			"function": map[string]any{"name": c.name, "arguments": c.args[:half]}}}}, nil))
-		send(chunk(map[string]any{"tool_calls": []any{map[string]any{"index": i,
-			"function": map[string]any{"arguments": c.args[half:]}}}}, nil))
-	}
-	send(chunk(map[string]any{}, reason))
-	send(map[string]any{"id": "x", "object": "chat.completion.chunk", "model": "gpt-test-0001", "choices": []any{}, "usage": usage})
-	io.WriteString(w, "data: [DONE]\n\n")
-}
-
-// checkSequence fails unless msgs is a valid OpenAI tool-call sequence:
-// each assistant message with tool_calls is followed by exactly one tool
-// message per call, and every tool message answers such a call.
-func checkSequence(t *testing.T, req wireReq) {
+// checkSequence fails unless req is a valid OpenAI tool-call sequence.
+func checkSequence(t *testing.T, req llmtest.Request) {
 	t.Helper()
-	msgs := req.Messages
-	for i := 0; i < len(msgs); i++ {
-		m := msgs[i]
-		if m.Role == "tool" {
-			t.Errorf("message %d: tool message %q without a preceding call; messages: %s", i, m.ToolCallID, dump(req))
-			continue
-		}
-		if m.Role != "assistant" || len(m.ToolCalls) == 0 {
-			continue
-		}
-		want := map[string]bool{}
-		for _, tc := range m.ToolCalls {
-			if tc.ID == "" || tc.Function.Name == "" || tc.Type != "function" {
-				t.Errorf("message %d: bad tool call %+v", i, tc)
-			}
-			want[tc.ID] = true
-		}
-		for len(want) > 0 {
-			i++
-			if i >= len(msgs) || msgs[i].Role != "tool" || !want[msgs[i].ToolCallID] {
-				t.Errorf("message %d: calls %v not all answered; messages: %s", i, want, dump(req))
-				return
-			}
-			delete(want, msgs[i].ToolCallID)
-		}
+	if err := req.CheckSequence(); err != nil {
+		t.Error(err)
 	}
-}
-
-// dump renders messages compactly: role:content or role[calls] or tool(id):content.
-func dump(req wireReq) string {
-	var parts []string
-	for _, m := range req.Messages {
-		s := m.Role
-		if m.ToolCallID != "" {
-			s += "(" + m.ToolCallID + ")"
-		}
-		for _, tc := range m.ToolCalls {
-			s += "[" + tc.ID + " " + tc.Function.Name + " " + tc.Function.Arguments + "]"
-		}
-		if m.Content != nil {
-			s += ":" + *m.Content
-		}
-		parts = append(parts, s)
-	}
-	return strings.Join(parts, " | ")
 }
 
 // weather is a test tool that records its calls.

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,68 +14,25 @@ import (
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/llm"
 	"github.com/mastra-server/mastra-server/host/memory"
+	"github.com/mastra-server/mastra-server/internal/llmtest"
 	"github.com/mastra-server/mastra-server/internal/pgtest"
 )
 
-// fakeOpenAI speaks OpenAI's chat-completions wire format. mode picks its
-// behaviour; cancelled is closed when a request's context ends early.
-type fakeOpenAI struct {
-	mode      string
-	cancelled chan struct{}
+// upstream starts a fake OpenAI answering every request with r.
+func upstream(t *testing.T, r llmtest.Reply) *llmtest.Server {
+	t.Helper()
+	return llmtest.NewServer(t, llmtest.Replies(r))
 }
 
-func (f *fakeOpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Stream bool `json:"stream"`
-	}
-	json.NewDecoder(r.Body).Decode(&req)
-	switch f.mode {
-	case "fail":
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(500)
-		w.Write([]byte(`{"error":{"message":"upstream exploded sk-secret-key","type":"server_error"}}`))
-		return
-	case "unauthorized":
-		w.WriteHeader(401)
-		w.Write([]byte(`{"error":{"message":"bad key","type":"invalid_request_error"}}`))
-		return
-	}
-	if !req.Stream && f.mode == "" {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(`{"id":"c1","object":"chat.completion","model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Hello world"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7}}`))
-		return
-	}
-	w.Header().Set("Content-Type", "text/event-stream")
-	chunk := func(s string) {
-		fmt.Fprintf(w, "data: %s\n\n", s)
-		http.NewResponseController(w).Flush()
-	}
-	chunk(`{"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":"Hello"}}]}`)
-	switch f.mode {
-	case "midfail":
-		chunk(`{"error":{"message":"overloaded","type":"server_error"}}`)
-		return
-	case "pause": // a model thinking for a while between two tokens
-		time.Sleep(300 * time.Millisecond)
-	case "hang":
-		select {
-		case <-r.Context().Done():
-			close(f.cancelled)
-		case <-time.After(10 * time.Second):
-		}
-		return
-	}
-	chunk(`{"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":" world"},"finish_reason":"stop"}]}`)
-	chunk(`{"id":"c1","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7}}`)
-	chunk(`[DONE]`)
-}
+// hello is the fake model's normal answer.
+var hello = llmtest.Reply{Text: "Hello world"}
 
 // agentServer is a server with an echo agent and an OpenAI agent on fake.
-func agentServer(t *testing.T, store *memory.Store, fake *fakeOpenAI) *httptest.Server {
+func agentServer(t *testing.T, store *memory.Store, fake *llmtest.Server) *httptest.Server {
 	t.Helper()
-	up := httptest.NewServer(fake)
-	t.Cleanup(up.Close)
-	openai := llm.NewOpenAI(llm.OpenAIConfig{BaseURL: up.URL, APIKey: "sk-secret-key", MaxRetries: -1, Timeout: 5 * time.Second})
+	oc := fake.Config(5 * time.Second)
+	oc.APIKey = "sk-secret-key" // the upstream error echoes it; it must not reach clients
+	openai := llm.NewOpenAI(oc)
 	agents := []*agent.Agent{
 		{ID: "assistant", Name: "Assistant", Instructions: "Be kind.", Model: llm.Echo{}, Provider: "echo", LastMessages: 10},
 		{ID: "gpt", Name: "GPT", Model: openai, Provider: "openai", ModelID: "gpt-4o-mini", LastMessages: 10},
@@ -146,7 +102,7 @@ func TestGenerateAndStream(t *testing.T) {
 			if kind == "postgres" {
 				store = openStore(t, memory.Options{DatabaseURL: pgtest.NewDatabase(t)})
 			}
-			ts := agentServer(t, store, &fakeOpenAI{})
+			ts := agentServer(t, store, upstream(t, hello))
 
 			r := do(t, "POST", ts.URL+"/agent/generate", `{"message":"hi there","threadId":"t1","resourceId":"alice"}`, "Content-Type", "application/json")
 			if r.status != 200 || r.body["text"] != "Echo: hi there" || r.body["threadId"] != "t1" || r.body["resourceId"] != "alice" ||
@@ -212,7 +168,7 @@ func TestGenerateAndStream(t *testing.T) {
 
 func TestAgentBadInput(t *testing.T) {
 	store := openSQLite(t)
-	ts := agentServer(t, store, &fakeOpenAI{})
+	ts := agentServer(t, store, upstream(t, hello))
 	big := `{"message":"` + strings.Repeat("x", 70<<10) + `","resourceId":"alice"}`
 	tests := []struct {
 		name, body, ctype string
@@ -252,23 +208,29 @@ func TestAgentBadInput(t *testing.T) {
 func TestModelFailures(t *testing.T) {
 	ctx := context.Background()
 	t.Run("before the first token", func(t *testing.T) {
-		for _, mode := range []string{"fail", "unauthorized"} {
+		for _, tc := range []struct {
+			mode  string
+			reply llmtest.Reply
+		}{
+			{"fail", llmtest.Reply{Status: 500, ErrorMessage: "upstream exploded sk-secret-key"}},
+			{"unauthorized", llmtest.Reply{Status: 401, ErrorMessage: "bad key"}},
+		} {
 			store := openSQLite(t)
-			ts := agentServer(t, store, &fakeOpenAI{mode: mode})
+			ts := agentServer(t, store, upstream(t, tc.reply))
 			for _, path := range []string{"/agent/generate", "/agent/stream"} {
 				r := do(t, "POST", ts.URL+path, `{"message":"hi","agentId":"gpt","resourceId":"alice"}`, "Content-Type", "application/json")
 				if r.status < 500 || r.body["error"] == nil || strings.Contains(r.raw, "sk-secret") || strings.Contains(r.raw, "exploded") {
-					t.Errorf("%s %s = %d %s; want a 5xx JSON error without upstream text", mode, path, r.status, r.raw)
+					t.Errorf("%s %s = %d %s; want a 5xx JSON error without upstream text", tc.mode, path, r.status, r.raw)
 				}
 			}
 			if p, _ := store.ListThreads(ctx, memory.ThreadQuery{ResourceID: "alice"}); p.Total != 0 {
-				t.Errorf("%s: %d threads stored; want none", mode, p.Total)
+				t.Errorf("%s: %d threads stored; want none", tc.mode, p.Total)
 			}
 		}
 	})
 	t.Run("during the stream", func(t *testing.T) {
 		store := openSQLite(t)
-		ts := agentServer(t, store, &fakeOpenAI{mode: "midfail"})
+		ts := agentServer(t, store, upstream(t, llmtest.Reply{Text: "Hello", MidStreamError: true, ErrorMessage: "overloaded"}))
 		res := post(t, ts.URL+"/agent/stream", `{"message":"hi","agentId":"gpt","resourceId":"alice","threadId":"t9"}`)
 		defer res.Body.Close()
 		if res.StatusCode != 200 {
@@ -296,7 +258,7 @@ func TestModelFailures(t *testing.T) {
 	})
 	t.Run("client disconnects", func(t *testing.T) {
 		store := openSQLite(t)
-		fake := &fakeOpenAI{mode: "hang", cancelled: make(chan struct{})}
+		fake := upstream(t, llmtest.Reply{Text: "Hello world", HangAfterFirstToken: true})
 		ts := agentServer(t, store, fake)
 		res := post(t, ts.URL+"/agent/stream", `{"message":"hi","agentId":"gpt","resourceId":"alice","threadId":"t10"}`)
 		br := bufio.NewReader(res.Body)
@@ -311,7 +273,7 @@ func TestModelFailures(t *testing.T) {
 		}
 		res.Body.Close() // the browser tab closes
 		select {
-		case <-fake.cancelled:
+		case <-fake.Cancelled():
 		case <-time.After(5 * time.Second):
 			t.Fatal("the upstream model request was not cancelled")
 		}
@@ -326,9 +288,8 @@ func TestModelFailures(t *testing.T) {
 // proxies do not cut it; the text still arrives whole.
 func TestStreamKeepAlive(t *testing.T) {
 	store := openSQLite(t)
-	up := httptest.NewServer(&fakeOpenAI{mode: "pause"})
-	t.Cleanup(up.Close)
-	model := llm.NewOpenAI(llm.OpenAIConfig{BaseURL: up.URL, MaxRetries: -1})
+	// a model thinking for a while between two tokens
+	model := upstream(t, llmtest.Reply{Text: "Hello world", PauseAfterFirstToken: 300 * time.Millisecond}).Model(0)
 	svc, err := agent.NewService(store, []*agent.Agent{{ID: "gpt", Model: model, Provider: "openai", ModelID: "m"}}, "gpt", quietLogger())
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,7 @@
 // in AssemblyScript, WAT fixtures that trap or spin) loaded through
 // host/plugin, the header-context middleware plugin, the HTTP server, the
 // agent loop and a SQLite memory store, with the real OpenAI client talking
-// to an in-process server that speaks OpenAI's wire format.
+// to an in-process server that speaks OpenAI's wire format (internal/llmtest).
 //
 // TestMain builds the modules with scripts/build-plugins.sh and wat2wasm; a
 // missing toolchain fails the run (see scripts/install-plugin-toolchains.sh).
@@ -24,17 +24,16 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/mastra-server/mastra-server/config"
 	"github.com/mastra-server/mastra-server/host/agent"
-	"github.com/mastra-server/mastra-server/host/llm"
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/plugin"
 	"github.com/mastra-server/mastra-server/host/server"
 	"github.com/mastra-server/mastra-server/host/wasmtool"
+	"github.com/mastra-server/mastra-server/internal/llmtest"
 )
 
 var (
@@ -78,199 +77,21 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
-// ---- the fake model ----
-
-// call is a tool call the fake model makes.
-type call struct{ id, name, args string }
-
-// answer is the fake model's reply to one request.
-type answer struct {
-	text  string
-	calls []call
-}
-
-// wireMsg is a chat completions message as the fake receives it.
-type wireMsg struct {
-	Role      string  `json:"role"`
-	Content   *string `json:"content"`
-	ToolCalls []struct {
-		ID       string `json:"id"`
-		Type     string `json:"type"`
-		Function struct {
-			Name      string `json:"name"`
-			Arguments string `json:"arguments"`
-		} `json:"function"`
-	} `json:"tool_calls"`
-	ToolCallID string `json:"tool_call_id"`
-}
-
-// wireReq is the part of a chat completions request the tests look at.
-type wireReq struct {
-	Stream   bool      `json:"stream"`
-	Messages []wireMsg `json:"messages"`
-	Tools    []struct {
-		Type     string `json:"type"`
-		Function struct {
-			Name       string          `json:"name"`
-			Parameters json.RawMessage `json:"parameters"`
-		} `json:"function"`
-	} `json:"tools"`
-}
-
-func (r wireReq) last() wireMsg { return r.Messages[len(r.Messages)-1] }
-
-func (m wireMsg) text() string {
-	if m.Content == nil {
-		return ""
-	}
-	return *m.Content
-}
-
-// fakeOpenAI speaks OpenAI's chat completions (whole JSON and SSE) and
-// answers with script's reply to each request, recording them.
-type fakeOpenAI struct {
-	srv    *httptest.Server
-	script func(req wireReq) answer
-
-	mu   sync.Mutex
-	reqs []wireReq
-}
-
-func newFake(t *testing.T, script func(req wireReq) answer) *fakeOpenAI {
-	t.Helper()
-	f := &fakeOpenAI{script: script}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.handle))
-	t.Cleanup(f.srv.Close)
-	return f
-}
-
-func (f *fakeOpenAI) requests() []wireReq {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]wireReq(nil), f.reqs...)
-}
-
-func (f *fakeOpenAI) handle(w http.ResponseWriter, r *http.Request) {
-	var req wireReq
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		http.Error(w, err.Error(), 400)
-		return
-	}
-	f.mu.Lock()
-	f.reqs = append(f.reqs, req)
-	f.mu.Unlock()
-	a := f.script(req)
-	finish := "stop"
-	if len(a.calls) > 0 {
-		finish = "tool_calls"
-	}
-	usage := `{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15}`
-	if !req.Stream {
-		type fn struct {
-			Name      string `json:"name"`
-			Arguments string `json:"arguments"`
-		}
-		type tc struct {
-			ID       string `json:"id"`
-			Type     string `json:"type"`
-			Function fn     `json:"function"`
-		}
-		msg := map[string]any{"role": "assistant", "content": a.text}
-		if a.text == "" {
-			msg["content"] = nil
-		}
-		var tcs []tc
-		for _, c := range a.calls {
-			tcs = append(tcs, tc{ID: c.id, Type: "function", Function: fn{Name: c.name, Arguments: c.args}})
-		}
-		if len(tcs) > 0 {
-			msg["tool_calls"] = tcs
-		}
-		b, _ := json.Marshal(map[string]any{"id": "chatcmpl-1", "object": "chat.completion", "model": "gpt-test",
-			"choices": []any{map[string]any{"index": 0, "message": msg, "finish_reason": finish}},
-			"usage":   json.RawMessage(usage)})
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(b)
-		return
-	}
-	w.Header().Set("Content-Type", "text/event-stream")
-	send := func(delta any, finish any) {
-		b, _ := json.Marshal(map[string]any{"id": "chatcmpl-1", "object": "chat.completion.chunk", "model": "gpt-test",
-			"choices": []any{map[string]any{"index": 0, "delta": delta, "finish_reason": finish}}})
-		fmt.Fprintf(w, "data: %s\n\n", b)
-		http.NewResponseController(w).Flush()
-	}
-	send(map[string]any{"role": "assistant", "content": ""}, nil)
-	for i, word := range strings.SplitAfter(a.text, " ") {
-		if word != "" || i == 0 {
-			send(map[string]any{"content": word}, nil)
-		}
-	}
-	// Tool calls in pieces: id and name first, then the arguments a few
-	// bytes at a time, as OpenAI streams them.
-	for i, c := range a.calls {
-		send(map[string]any{"tool_calls": []any{map[string]any{"index": i, "id": c.id, "type": "function",
-			"function": map[string]any{"name": c.name, "arguments": ""}}}}, nil)
-		for j := 0; j < len(c.args); j += 4 {
-			piece := c.args[j:min(j+4, len(c.args))]
-			send(map[string]any{"tool_calls": []any{map[string]any{"index": i, "function": map[string]any{"arguments": piece}}}}, nil)
-		}
-	}
-	send(map[string]any{}, finish)
-	fmt.Fprintf(w, "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"choices\":[],\"usage\":%s}\n\n", usage)
-	fmt.Fprint(w, "data: [DONE]\n\n")
-}
-
 // checkSequence fails unless every assistant message with tool calls is
 // followed by exactly one tool message per call, and every tool message
 // answers such a call: what OpenAI demands.
-func checkSequence(t *testing.T, req wireReq) {
+func checkSequence(t *testing.T, req llmtest.Request) {
 	t.Helper()
-	for i := 0; i < len(req.Messages); i++ {
-		m := req.Messages[i]
-		switch {
-		case m.Role == "assistant" && len(m.ToolCalls) > 0:
-			want := map[string]bool{}
-			for _, c := range m.ToolCalls {
-				want[c.ID] = true
-			}
-			for len(want) > 0 {
-				i++
-				if i >= len(req.Messages) || req.Messages[i].Role != "tool" || !want[req.Messages[i].ToolCallID] {
-					t.Fatalf("invalid sequence: calls %v not answered right after the assistant message: %s", want, dump(req))
-				}
-				delete(want, req.Messages[i].ToolCallID)
-			}
-		case m.Role == "tool":
-			t.Fatalf("tool message %s without its call right before: %s", m.ToolCallID, dump(req))
-		}
+	if err := req.CheckSequence(); err != nil {
+		t.Fatal(err)
 	}
-}
-
-// dump is a compact view of a request's messages.
-func dump(req wireReq) string {
-	var parts []string
-	for _, m := range req.Messages {
-		s := m.Role
-		for _, c := range m.ToolCalls {
-			s += fmt.Sprintf("[%s %s %s]", c.ID, c.Function.Name, c.Function.Arguments)
-		}
-		if m.ToolCallID != "" {
-			s += "(" + m.ToolCallID + ")"
-		}
-		if m.text() != "" {
-			s += ":" + m.text()
-		}
-		parts = append(parts, s)
-	}
-	return strings.Join(parts, " | ")
 }
 
 // ---- the server under test ----
 
 type env struct {
 	url   string
-	fake  *fakeOpenAI
+	fake  *llmtest.Server
 	store *memory.Store
 	tools map[string]*wasmtool.Tool
 }
@@ -290,7 +111,7 @@ var toolSpecs = []struct {
 // newEnv starts the server: agent "assistant" (all four tools), agent
 // "plain" (none), both on the fake model, the header-context middleware
 // copying X-Tenant-Id to the request context key "tenant".
-func newEnv(t *testing.T, script func(req wireReq) answer) *env {
+func newEnv(t *testing.T, script func(llmtest.Request) llmtest.Reply) *env {
 	t.Helper()
 	ctx := context.Background()
 	t.Chdir(t.TempDir())
@@ -316,7 +137,7 @@ func newEnv(t *testing.T, script func(req wireReq) answer) *env {
 	}
 	t.Cleanup(func() { host.Close(context.Background()) })
 
-	e := &env{fake: newFake(t, script), store: store, tools: map[string]*wasmtool.Tool{}}
+	e := &env{fake: llmtest.NewServer(t, script), store: store, tools: map[string]*wasmtool.Tool{}}
 	var all []agent.Tool
 	for _, s := range toolSpecs {
 		p, err := host.Load(ctx, plugin.Spec{Name: s.name, Kind: plugin.Tool, Module: modules[s.name], Timeout: s.timeout,
@@ -334,7 +155,7 @@ func newEnv(t *testing.T, script func(req wireReq) answer) *env {
 		t.Fatalf("load header-context: %v", err)
 	}
 
-	model := llm.NewOpenAI(llm.OpenAIConfig{BaseURL: e.fake.srv.URL, APIKey: "sk-test", MaxRetries: -1, Timeout: 10 * time.Second})
+	model := e.fake.Model(10 * time.Second)
 	agents := []*agent.Agent{
 		{ID: "assistant", Name: "Assistant", Instructions: "Use tools.", Model: model, Provider: "openai", ModelID: "gpt-test",
 			LastMessages: 20, MaxSteps: 5, Tools: all},

@@ -8,21 +8,25 @@ import (
 	"testing"
 
 	"github.com/mastra-server/mastra-server/host/memory"
+	"github.com/mastra-server/mastra-server/internal/llmtest"
 )
 
 // script is the fake model: a user message picks the tool call, a tool
 // message is answered with "Tool said: " and the results it got.
-func script(req wireReq) answer {
-	last := req.last()
+func script(req llmtest.Request) llmtest.Reply {
+	last := req.Last()
 	if last.Role == "tool" {
 		var results []string
 		for i := len(req.Messages) - 1; i >= 0 && req.Messages[i].Role == "tool"; i-- {
-			results = append([]string{req.Messages[i].text()}, results...)
+			results = append([]string{req.Messages[i].Text()}, results...)
 		}
-		return answer{text: "Tool said: " + strings.Join(results, " ")}
+		return llmtest.Reply{Text: "Tool said: " + strings.Join(results, " ")}
 	}
-	one := func(id, name, args string) answer { return answer{calls: []call{{id, name, args}}} }
-	switch last.text() {
+	// Arguments stream in 4-byte pieces.
+	one := func(id, name, args string) llmtest.Reply {
+		return llmtest.Reply{Calls: []llmtest.Call{{ID: id, Name: name, Args: args}}, ArgsChunk: 4}
+	}
+	switch last.Text() {
 	case "weather in Oslo":
 		return one("call_oslo", "weather", `{"city":"Oslo"}`)
 	case "weather without a city":
@@ -38,7 +42,7 @@ func script(req wireReq) answer {
 	case "weather in rome?":
 		return one("ccall_1", "clientWeather", `{"city":"Rome"}`)
 	}
-	return answer{text: "ok"}
+	return llmtest.Reply{Text: "ok"}
 }
 
 // generated is the part of a /generate response these tests read.
@@ -80,11 +84,11 @@ func checkWeather(t *testing.T, result any, city string) map[string]any {
 }
 
 // toolMessages returns the tool messages of a request, by call id.
-func toolMessages(req wireReq) map[string]string {
+func toolMessages(req llmtest.Request) map[string]string {
 	out := map[string]string{}
 	for _, m := range req.Messages {
 		if m.Role == "tool" {
-			out[m.ToolCallID] = m.text()
+			out[m.ToolCallID] = m.Text()
 		}
 	}
 	return out
@@ -116,7 +120,7 @@ func TestWeatherToolMultiStep(t *testing.T) {
 		if len(g.ToolResults) != 1 || g.ToolResults[0].Type != "tool-result" || !jsonEq(mustJSON(t, g.ToolResults[0].Payload["result"]), string(want)) {
 			t.Errorf("toolResults = %+v; want the result %s", g.ToolResults, want)
 		}
-		reqs := e.fake.requests()
+		reqs := e.fake.Requests()
 		if len(reqs) != 2 {
 			t.Fatalf("model got %d requests; want 2", len(reqs))
 		}
@@ -125,12 +129,12 @@ func TestWeatherToolMultiStep(t *testing.T) {
 		}
 		checkSequence(t, reqs[1])
 		if got := toolMessages(reqs[1])["call_oslo"]; !jsonEq(got, string(want)) {
-			t.Errorf("the model got the tool result %q; want %s (%s)", got, want, dump(reqs[1]))
+			t.Errorf("the model got the tool result %q; want %s (%s)", got, want, reqs[1].Dump())
 		}
 	})
 
 	t.Run("stream", func(t *testing.T) {
-		n := len(e.fake.requests())
+		n := len(e.fake.Requests())
 		cs := e.stream(t, "/api/agents/assistant/stream",
 			`{"messages":[{"role":"user","content":"weather in Oslo"}],"memory":{"thread":"th-stream","resource":"u1"}}`)
 		ty := types(cs)
@@ -153,7 +157,7 @@ func TestWeatherToolMultiStep(t *testing.T) {
 		if len(steps) != 2 || reason(steps[0]) != "tool-calls" || reason(cs[len(cs)-1]) != "stop" {
 			t.Errorf("step reasons %v / finish %q", steps, reason(cs[len(cs)-1]))
 		}
-		reqs := e.fake.requests()[n:]
+		reqs := e.fake.Requests()[n:]
 		if len(reqs) != 2 || !reqs[0].Stream {
 			t.Fatalf("model got %d requests (stream=%v); want 2 streamed", len(reqs), len(reqs) > 0 && reqs[0].Stream)
 		}
@@ -186,17 +190,17 @@ func TestWeatherToolMultiStep(t *testing.T) {
 			t.Fatalf("saved assistant content = %s", msgs[1].Content)
 		}
 
-		n := len(e.fake.requests())
+		n := len(e.fake.Requests())
 		g := e.generate(t, "/api/agents/assistant/generate", `{"messages":"thanks","memory":{"thread":"th-stream","resource":"u1"}}`)
 		if g.Text != "ok" {
 			t.Errorf("text %q", g.Text)
 		}
-		reqs := e.fake.requests()[n:]
+		reqs := e.fake.Requests()[n:]
 		if len(reqs) != 1 {
 			t.Fatalf("model got %d requests; want 1", len(reqs))
 		}
 		checkSequence(t, reqs[0])
-		d := dump(reqs[0])
+		d := reqs[0].Dump()
 		if !strings.HasPrefix(d, `system:Use tools. | user:weather in Oslo | assistant[call_oslo weather {"city":"Oslo"}] | tool(call_oslo):`) ||
 			!strings.HasSuffix(d, "| assistant:Tool said: "+string(want)+" | user:thanks") {
 			t.Errorf("replayed history = %s", d)
@@ -214,14 +218,14 @@ func TestSchemaInvalidCall(t *testing.T) {
 		{"power", "call_pow", []string{"invalid arguments: /op: value must be one of"}},
 	} {
 		t.Run(tc.prompt, func(t *testing.T) {
-			n := len(e.fake.requests())
+			n := len(e.fake.Requests())
 			cs := e.stream(t, "/api/agents/assistant/stream", mustJSON(t, map[string]any{"messages": tc.prompt}))
 			errs := find(cs, "tool-error")
 			if len(errs) != 1 || len(find(cs, "tool-result")) != 0 {
 				t.Fatalf("chunk types = %s; want one tool-error", types(cs))
 			}
 			msg, _ := errs[0].Payload["error"].(map[string]any)["message"].(string)
-			reqs := e.fake.requests()[n:]
+			reqs := e.fake.Requests()[n:]
 			if len(reqs) != 2 {
 				t.Fatalf("model got %d requests; want 2 (the error goes back to it)", len(reqs))
 			}
@@ -247,12 +251,12 @@ func TestFailingTools(t *testing.T) {
 		{"wait", "call_wait", "tool failed: "},
 	} {
 		for i := 0; i < 2; i++ { // the second call gets a fresh instance
-			n := len(e.fake.requests())
+			n := len(e.fake.Requests())
 			g := e.generate(t, "/api/agents/assistant/generate", mustJSON(t, map[string]any{"messages": tc.prompt}))
 			if len(g.ToolResults) != 1 || g.ToolResults[0].Type != "tool-error" || g.FinishReason != "stop" {
 				t.Fatalf("%s: toolResults %+v, finish %q; want a tool-error and a final answer", tc.prompt, g.ToolResults, g.FinishReason)
 			}
-			reqs := e.fake.requests()[n:]
+			reqs := e.fake.Requests()[n:]
 			checkSequence(t, reqs[len(reqs)-1])
 			if got := toolMessages(reqs[len(reqs)-1])[tc.id]; !strings.Contains(got, tc.want) {
 				t.Errorf("%s: the model saw %q; want %q", tc.prompt, got, tc.want)
@@ -291,7 +295,7 @@ func TestRequestContextReachesTools(t *testing.T) {
 	if m := checkWeather(t, g.ToolResults[0].Payload["result"], "Oslo"); m["tenant"] != "acme" {
 		t.Errorf("tool saw tenant %v; want acme from the middleware", m["tenant"])
 	}
-	reqs := e.fake.requests()
+	reqs := e.fake.Requests()
 	if got := toolMessages(reqs[len(reqs)-1])["call_oslo"]; !strings.Contains(got, `"tenant":"acme"`) {
 		t.Errorf("model saw %q", got)
 	}
@@ -407,7 +411,7 @@ func TestClientToolRoundTrip(t *testing.T) {
 	if last.Type != "finish" || reason(last) != "tool-calls" || last.Payload["stepResult"].(map[string]any)["isContinued"] != false {
 		t.Errorf("last chunk = %+v; want finish with reason tool-calls, not continued", last)
 	}
-	reqs := e.fake.requests()
+	reqs := e.fake.Requests()
 	if len(reqs) != 1 || len(reqs[0].Tools) != 1 || reqs[0].Tools[0].Function.Name != "clientWeather" {
 		t.Fatalf("model requests %d, tools %+v; want the client tool offered", len(reqs), reqs)
 	}
@@ -417,21 +421,21 @@ func TestClientToolRoundTrip(t *testing.T) {
 	if len(find(cs, "tool-call")) != 0 || reason(cs[len(cs)-1]) != "stop" || !strings.Contains(types(cs), "text-delta") {
 		t.Errorf("continuation chunks = %s, finish %q; want text and stop", types(cs), reason(cs[len(cs)-1]))
 	}
-	reqs = e.fake.requests()
+	reqs = e.fake.Requests()
 	if len(reqs) != 2 {
 		t.Fatalf("model got %d requests; want 2", len(reqs))
 	}
 	checkSequence(t, reqs[1])
 	want := `user:weather in rome? | assistant[ccall_1 clientWeather {"city":"Rome"}] | tool(ccall_1):{"city":"Rome","tempC":30}`
-	if d := dump(reqs[1]); !strings.HasSuffix(d, want) {
+	if d := reqs[1].Dump(); !strings.HasSuffix(d, want) {
 		t.Errorf("continuation prompt = %s; want it to end with %s", d, want)
 	}
 
 	// 3. History replays on the next turn.
 	e.stream(t, "/api/agents/plain/stream", `{"messages":"thanks","memory":{"thread":"ct-1","resource":"u-ct"}}`)
-	reqs = e.fake.requests()
+	reqs = e.fake.Requests()
 	checkSequence(t, reqs[2])
-	if d := dump(reqs[2]); d != want+` | assistant:Tool said: {"city":"Rome","tempC":30} | user:thanks` {
+	if d := reqs[2].Dump(); d != want+` | assistant:Tool said: {"city":"Rome","tempC":30} | user:thanks` {
 		t.Errorf("replayed history = %s", d)
 	}
 
@@ -449,6 +453,6 @@ func TestClientToolRoundTrip(t *testing.T) {
 	if g.FinishReason != "stop" || g.Text != `Tool said: {"city":"Rome","tempC":30}` {
 		t.Errorf("generate continuation: finish %q, text %q", g.FinishReason, g.Text)
 	}
-	reqs = e.fake.requests()
+	reqs = e.fake.Requests()
 	checkSequence(t, reqs[len(reqs)-1])
 }

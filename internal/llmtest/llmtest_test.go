@@ -1,0 +1,117 @@
+package llmtest_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mastra-server/mastra-server/host/llm"
+	"github.com/mastra-server/mastra-server/internal/llmtest"
+)
+
+func TestRepliesWholeAndStreamed(t *testing.T) {
+	call := llmtest.Call{ID: "call_1", Name: "weather", Args: `{"city":"Paris"}`}
+	fake := llmtest.NewServer(t, llmtest.Replies(
+		llmtest.Reply{Calls: []llmtest.Call{call}, ArgsChunk: 4},
+		llmtest.Reply{Text: "It is warm."},
+	))
+	model := fake.Model(5 * time.Second)
+	ctx := context.Background()
+	req := llm.Request{Model: "gpt-x", Messages: []llm.Message{{Role: llm.RoleUser, Content: "weather?"}},
+		Tools: []llm.Tool{{Name: "weather", Parameters: []byte(`{"type":"object"}`)}}}
+
+	var args []string
+	res, err := model.Stream(ctx, req, func(d llm.Delta) error {
+		if d.ArgsDelta != "" {
+			args = append(args, d.ArgsDelta)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.ToolCalls) != 1 || res.ToolCalls[0].ID != "call_1" || string(res.ToolCalls[0].Arguments) != call.Args ||
+		res.FinishReason != llm.FinishToolCalls || res.Usage.TotalTokens != llmtest.DefaultUsage.TotalTokens {
+		t.Errorf("streamed response = %+v", res)
+	}
+	if strings.Join(args, "") != call.Args || len(args) != (len(call.Args)+3)/4 {
+		t.Errorf("argument pieces = %q; want 4-byte pieces of %s", args, call.Args)
+	}
+
+	for range 2 { // the last reply repeats
+		res, err = model.Generate(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Text != "It is warm." || res.FinishReason != llm.FinishStop || len(res.ToolCalls) != 0 {
+			t.Errorf("whole response = %+v", res)
+		}
+	}
+
+	reqs := fake.Requests()
+	if len(reqs) != 3 || !reqs[0].Stream || reqs[1].Stream || reqs[0].Model != "gpt-x" ||
+		reqs[0].Last().Text() != "weather?" || reqs[0].Tools[0].Function.Name != "weather" ||
+		reqs[0].Header.Get("Authorization") != "Bearer sk-test" {
+		t.Errorf("requests = %+v", reqs)
+	}
+	if got := reqs[0].Dump(); got != "user:weather?" {
+		t.Errorf("Dump = %q", got)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	ctx := context.Background()
+	req := llm.Request{Model: "m", Messages: []llm.Message{{Role: llm.RoleUser, Content: "hi"}}}
+
+	fake := llmtest.NewServer(t, llmtest.Replies(llmtest.Reply{Status: http.StatusUnauthorized, ErrorMessage: "bad key"}))
+	var se *llm.StatusError
+	if _, err := fake.Model(5*time.Second).Generate(ctx, req); !errors.As(err, &se) || se.StatusCode != 401 || !strings.Contains(se.Message, "bad key") {
+		t.Errorf("status reply: err = %v", err)
+	}
+
+	fake = llmtest.NewServer(t, llmtest.Replies(llmtest.Reply{Text: "one two", MidStreamError: true}))
+	var text strings.Builder
+	_, err := fake.Model(5*time.Second).Stream(ctx, req, func(d llm.Delta) error { text.WriteString(d.Text); return nil })
+	if !errors.As(err, &se) || text.String() != "one two" {
+		t.Errorf("mid-stream error: err = %v after %q", err, text.String())
+	}
+
+	fake = llmtest.NewServer(t, llmtest.Replies(llmtest.Reply{Text: "one two", HangAfterFirstToken: true}))
+	_, err = fake.Model(5*time.Second).Stream(ctx, req, func(llm.Delta) error { return errors.New("client gone") })
+	if err == nil || err.Error() != "client gone" {
+		t.Errorf("err = %v; want onDelta's", err)
+	}
+	select {
+	case <-fake.Cancelled():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the hanging request was not cancelled")
+	}
+}
+
+func TestCheckSequence(t *testing.T) {
+	s := func(v string) *string { return &v }
+	call := llmtest.ToolCall{ID: "c1", Type: "function", Function: llmtest.FunctionCall{Name: "f", Arguments: "{}"}}
+	good := llmtest.Request{Messages: []llmtest.Message{
+		{Role: "user", Content: s("hi")},
+		{Role: "assistant", ToolCalls: []llmtest.ToolCall{call}},
+		{Role: "tool", ToolCallID: "c1", Content: s("ok")},
+	}}
+	if err := good.CheckSequence(); err != nil {
+		t.Errorf("valid sequence: %v", err)
+	}
+	if got := good.Dump(); got != "user:hi | assistant[c1 f {}] | tool(c1):ok" {
+		t.Errorf("Dump = %q", got)
+	}
+	for _, bad := range [][]llmtest.Message{
+		{{Role: "tool", ToolCallID: "c1"}},
+		{{Role: "assistant", ToolCalls: []llmtest.ToolCall{call}}, {Role: "user", Content: s("?")}},
+		{{Role: "assistant", ToolCalls: []llmtest.ToolCall{{ID: "c1"}}}, {Role: "tool", ToolCallID: "c1"}},
+	} {
+		if err := (llmtest.Request{Messages: bad}).CheckSequence(); err == nil {
+			t.Errorf("%+v: no error", bad)
+		}
+	}
+}
