@@ -176,7 +176,7 @@ type PluginLimits struct {
 // Grants are the capabilities a plugin is given beyond the sandbox defaults.
 type Grants struct {
 	Env    []string `koanf:"env"`    // environment variable names passed through
-	Mounts []string `koanf:"mounts"` // "host_dir:guest_dir[:ro|:rw]"
+	Mounts []Mount  `koanf:"mounts"` // "host_dir:/guest_dir[:ro|:rw]"
 	Agents []string `koanf:"agents"` // agent ids the plugin may call, or "*"
 	KV     bool     `koanf:"kv"`
 }

@@ -3,6 +3,8 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -289,5 +291,125 @@ func TestRepositoryConfig(t *testing.T) {
 	if _, err := os.Stat(path); err != nil {
 		t.Skip("no mastra.toml yet")
 	}
-	mustLoad(t, path)
+	cfg, err := Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			if !strings.Contains(line, "build the plugins with scripts/build-plugins.sh") {
+				t.Fatalf("Validate: %v", err)
+			}
+		}
+		t.Skipf("the example plugins are not built (scripts/build-plugins.sh): %v", err)
+	}
+}
+
+// Every plugin entry ([[middleware]], [[routes]], [[tools]]) is checked the
+// same way: a bad mount is refused when the file is read, bad limits and a
+// missing host directory by Validate.
+func TestPluginEntriesCheckedAlike(t *testing.T) {
+	dir := t.TempDir()
+	module := filepath.Join(dir, "p.wasm")
+	if err := os.WriteFile(module, []byte("\x00asm"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	entry := map[string]string{
+		"middleware": "[[middleware]]\nname = \"m\"\n",
+		"routes":     "[[routes]]\nname = \"r\"\nmethod = \"GET\"\npath = \"/r\"\n",
+		"tools":      "[[tools]]\nname = \"t\"\n",
+	}
+	for kind, head := range entry {
+		t.Run(kind, func(t *testing.T) {
+			head := head + "module = " + strconv.Quote(module) + "\n"
+			_, err := Load(writeFile(t, head+"mounts = [\"nocolon\"]\n"), nil)
+			if err == nil || !strings.Contains(err.Error(), kind+"[0].mounts[0]") || !strings.Contains(err.Error(), `"nocolon" is not a mount`) {
+				t.Errorf("mounts = [\"nocolon\"]: Load error %v; want a line naming %s[0].mounts[0] and the value", err, kind)
+			}
+
+			cfg, err := Load(writeFile(t, head+"memory_limit = \"1KiB\"\nmin_instances = 3\nmax_instances = 2\nmounts = [\"no-such-dir:/data\"]\n"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = cfg.Validate()
+			for _, want := range []string{kind + "[0].memory_limit = \"1KiB\"", kind + "[0].max_instances = 2",
+				kind + "[0].mounts = \"" + filepath.Join(filepath.Dir(cfg.File), "no-such-dir") + ":/data:ro\": host directory"} {
+				if err == nil || !strings.Contains(err.Error(), want) {
+					t.Errorf("Validate error %v; want a line %q", err, want)
+				}
+			}
+
+			cfg = mustLoad(t, writeFile(t, head+"mounts = ["+strconv.Quote(dir+":/data:rw")+", "+strconv.Quote(dir+":/ro")+"]\n"))
+			var got []Mount
+			switch kind {
+			case "middleware":
+				got = cfg.Middleware[0].Mounts
+			case "routes":
+				got = cfg.Routes[0].Mounts
+			case "tools":
+				got = cfg.Tools[0].Mounts
+			}
+			want := []Mount{{Host: dir, Guest: "/data", ReadOnly: false}, {Host: dir, Guest: "/ro", ReadOnly: true}}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("mounts = %+v; want %+v", got, want)
+			}
+		})
+	}
+}
+
+// Files a configuration points at resolve against the file's directory, so
+// --config works from any working directory; absolute paths stay as given.
+func TestPathsResolveAgainstConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"plugins/route.wasm", "plugins/tool.wasm", "schemas/in.json"} {
+		os.MkdirAll(filepath.Join(dir, filepath.Dir(f)), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("{}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	elsewhere := t.TempDir()
+	abs := filepath.Join(elsewhere, "abs.wasm")
+	os.WriteFile(abs, []byte("x"), 0o644)
+	path := filepath.Join(dir, "mastra.toml")
+	os.WriteFile(path, []byte(`
+[[routes]]
+method = "GET"
+path = "/r"
+module = "plugins/route.wasm"
+mounts = ["schemas:/schemas"]
+[[routes]]
+method = "GET"
+path = "/abs"
+module = `+strconv.Quote(abs)+`
+[[tools]]
+name = "t"
+module = "./plugins/tool.wasm"
+input_schema = "schemas/in.json"
+`), 0o644)
+	t.Chdir(elsewhere)
+	cfg := mustLoad(t, path)
+	for _, c := range []struct{ got, want string }{
+		{cfg.Routes[0].Module, filepath.Join(dir, "plugins/route.wasm")},
+		{cfg.Routes[0].Mounts[0].Host, filepath.Join(dir, "schemas")},
+		{cfg.Routes[1].Module, abs},
+		{cfg.Tools[0].Module, filepath.Join(dir, "plugins/tool.wasm")},
+		{cfg.Tools[0].InputSchema.(string), filepath.Join(dir, "schemas/in.json")},
+		{cfg.Memory.SQLitePath, "mastra.db"}, // what the server writes stays in the working directory
+	} {
+		if c.got != c.want {
+			t.Errorf("path = %q; want %q", c.got, c.want)
+		}
+	}
+
+	// A module that is not there: the line says where it looked and how to build it.
+	os.Remove(filepath.Join(dir, "plugins/tool.wasm"))
+	cfg, err := Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cfg.Validate()
+	want := `tools[0].module = "` + filepath.Join(dir, "plugins/tool.wasm") + `": no such file; build the plugins with scripts/build-plugins.sh`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Validate = %v; want a line %q", err, want)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"sort"
@@ -110,7 +111,50 @@ func Load(path string, environ []string) (*Config, error) {
 	}
 	cfg.File, cfg.AgentOrder = file, order
 	cfg.applyDerived(environ)
+	if cfg.File != "" {
+		dir, err := filepath.Abs(filepath.Dir(cfg.File))
+		if err != nil {
+			return nil, fmt.Errorf("config: %s: %w", cfg.File, err)
+		}
+		cfg.resolvePaths(dir)
+	}
 	return cfg, nil
+}
+
+// resolvePaths makes the paths of the files a configuration points at
+// (plugin modules, input_schema files, mounted host directories) relative to
+// dir, the configuration file's directory, so that --config works from any
+// working directory. Absolute paths stay as given. Paths of what the server
+// writes (memory.sqlite_path, plugins.cache_dir) stay relative to the
+// working directory, the process's data directory.
+func (c *Config) resolvePaths(dir string) {
+	abs := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(dir, p)
+	}
+	grants := func(g *Grants) {
+		for i := range g.Mounts {
+			g.Mounts[i].Host = abs(g.Mounts[i].Host)
+		}
+	}
+	for i := range c.Middleware {
+		c.Middleware[i].Module = abs(c.Middleware[i].Module)
+		grants(&c.Middleware[i].Grants)
+	}
+	for i := range c.Routes {
+		c.Routes[i].Module = abs(c.Routes[i].Module)
+		grants(&c.Routes[i].Grants)
+	}
+	for i := range c.Tools {
+		t := &c.Tools[i]
+		t.Module = abs(t.Module)
+		grants(&t.Grants)
+		if s, ok := t.InputSchema.(string); ok && !strings.HasPrefix(strings.TrimSpace(s), "{") {
+			t.InputSchema = abs(s)
+		}
+	}
 }
 
 // applyDerived fills values that depend on other values.

@@ -99,3 +99,47 @@ func (b ByteSize) String() string {
 
 // MarshalText implements encoding.TextMarshaler.
 func (b ByteSize) MarshalText() ([]byte, error) { return []byte(b.String()), nil }
+
+// Mount is a host directory granted to a plugin, written in TOML as
+// "host_dir:/guest_dir" with an optional ":ro" (the default) or ":rw".
+// It is parsed once, when the configuration is read.
+type Mount struct {
+	// Host is the directory on the host; a relative path is resolved
+	// against the configuration file's directory when the file is read.
+	Host string
+	// Guest is where the plugin sees it, an absolute path.
+	Guest    string
+	ReadOnly bool
+}
+
+// ParseMount parses "host_dir:/guest_dir[:ro|:rw]".
+func ParseMount(s string) (Mount, error) {
+	parts := strings.Split(s, ":")
+	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || !strings.HasPrefix(parts[1], "/") ||
+		(len(parts) == 3 && parts[2] != "ro" && parts[2] != "rw") {
+		return Mount{}, fmt.Errorf("%q is not a mount (expected \"host_dir:/guest_dir\" with an optional \":ro\" or \":rw\")", s)
+	}
+	return Mount{Host: parts[0], Guest: parts[1], ReadOnly: len(parts) < 3 || parts[2] == "ro"}, nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (m *Mount) UnmarshalText(text []byte) error {
+	v, err := ParseMount(string(text))
+	if err != nil {
+		return err
+	}
+	*m = v
+	return nil
+}
+
+// String returns the TOML spelling, mode included.
+func (m Mount) String() string {
+	mode := "rw"
+	if m.ReadOnly {
+		mode = "ro"
+	}
+	return m.Host + ":" + m.Guest + ":" + mode
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (m Mount) MarshalText() ([]byte, error) { return []byte(m.String()), nil }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"regexp"
 	"slices"
 	"sort"
@@ -122,9 +123,7 @@ func (c *Config) Validate() error {
 			bad(key+".name", t.Name, "another tool has this name")
 		}
 		toolNames[t.Name] = true
-		if t.Module == "" {
-			bad(key+".module", "", "expected the path of a .wasm file")
-		}
+		validatePlugin(bad, key, t.Module, t.PluginLimits, t.Grants)
 	}
 
 	defaults := 0
@@ -180,9 +179,6 @@ func (c *Config) Validate() error {
 			bad(key+".name", mw.Name, "another middleware has this name")
 		}
 		mwNames[mw.Name] = true
-		if mw.Module == "" {
-			bad(key+".module", "", "expected the path of a .wasm file")
-		}
 		if mw.Path != "" && !strings.HasPrefix(mw.Path, "/") {
 			bad(key+".path", mw.Path, "expected a path pattern starting with \"/\", such as \"/api/*\"")
 		}
@@ -191,8 +187,7 @@ func (c *Config) Validate() error {
 				bad(key+".methods", meth, "expected HTTP methods such as GET or POST, or \"*\"")
 			}
 		}
-		validateLimits(bad, key, mw.PluginLimits)
-		validateGrants(bad, key, mw.Grants)
+		validatePlugin(bad, key, mw.Module, mw.PluginLimits, mw.Grants)
 	}
 	for i, r := range c.Routes {
 		key := fmt.Sprintf("routes[%d]", i)
@@ -202,21 +197,25 @@ func (c *Config) Validate() error {
 		if !strings.HasPrefix(r.Path, "/") {
 			bad(key+".path", r.Path, "expected a path starting with \"/\" (httprouter syntax, e.g. \"/hello/:name\")")
 		}
-		if r.Module == "" {
-			bad(key+".module", "", "expected the path of a .wasm file")
-		}
 		for _, name := range r.Middleware {
 			if !mwNames[name] {
 				bad(key+".middleware", name, "no [[middleware]] entry has this name")
 			}
 		}
-		validateLimits(bad, key, r.PluginLimits)
-		validateGrants(bad, key, r.Grants)
+		validatePlugin(bad, key, r.Module, r.PluginLimits, r.Grants)
 	}
 	return errors.Join(errs...)
 }
 
-func validateLimits(bad func(string, any, string, ...any), key string, l PluginLimits) {
+// validatePlugin checks what every plugin entry ([[middleware]], [[routes]],
+// [[tools]]) has: its module file, its limits and its grants.
+func validatePlugin(bad func(string, any, string, ...any), key, module string, l PluginLimits, g Grants) {
+	if module == "" {
+		bad(key+".module", "", "expected the path of a .wasm file")
+	} else if st, err := os.Stat(module); err != nil || st.IsDir() {
+		bad(key+".module", module, "no such file; build the plugins with scripts/build-plugins.sh "+
+			"(a relative module path is resolved against the configuration file's directory)")
+	}
 	if l.Timeout < 0 {
 		bad(key+".timeout", l.Timeout, "expected a positive duration")
 	}
@@ -226,14 +225,16 @@ func validateLimits(bad func(string, any, string, ...any), key string, l PluginL
 	if l.MinInstances < 0 || l.MaxInstances < 0 || (l.MaxInstances > 0 && l.MinInstances > l.MaxInstances) {
 		bad(key+".max_instances", l.MaxInstances, "expected 0 <= min_instances <= max_instances")
 	}
-}
-
-func validateGrants(bad func(string, any, string, ...any), key string, g Grants) {
+	// Mounts were parsed when the file was read; what is left to check is
+	// that the host directory exists.
 	for _, m := range g.Mounts {
-		parts := strings.Split(m, ":")
-		if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || !strings.HasPrefix(parts[1], "/") ||
-			(len(parts) == 3 && parts[2] != "ro" && parts[2] != "rw") {
-			bad(key+".mounts", m, "expected \"host_dir:/guest_dir\" with an optional \":ro\" or \":rw\"")
+		if st, err := os.Stat(m.Host); err != nil || !st.IsDir() {
+			bad(key+".mounts", m.String(), "host directory %s does not exist", m.Host)
+		}
+	}
+	for _, name := range g.Env {
+		if name == "" || strings.ContainsAny(name, "= ") {
+			bad(key+".env", name, "expected the name of an environment variable")
 		}
 	}
 }

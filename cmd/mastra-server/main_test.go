@@ -58,6 +58,7 @@ func exitCode(err error) int {
 
 func TestBadConfigurationStopsTheStart(t *testing.T) {
 	dir := t.TempDir()
+	t.Chdir(dir) // the default plugins.cache_dir is relative to the working directory: not the source tree
 	path := filepath.Join(dir, "bad.toml")
 	os.WriteFile(path, []byte("[server]\nport = 99999\ntimeout = \"-1s\"\n[memory]\ndatabase_url = \"mysql://x\"\n"), 0o644)
 	_, _, err := runCmd(t, nil, "serve", "--config", path)
@@ -76,16 +77,36 @@ func TestBadConfigurationStopsTheStart(t *testing.T) {
 	if _, _, err = runCmd(t, nil, "frobnicate"); exitCode(err) != 2 {
 		t.Errorf("unknown command exit = %d; want 2", exitCode(err))
 	}
-	// A plugin that does not exist is named at start.
+	// A plugin that does not exist is named at start, with how to build it.
 	os.WriteFile(path, []byte("[[routes]]\nname = \"ghost\"\nmethod = \"GET\"\npath = \"/ghost\"\nmodule = \"nope.wasm\"\n"), 0o644)
-	if _, _, err = runCmd(t, nil, "validate", "--config", path); exitCode(err) != 2 || !strings.Contains(err.Error(), `route "ghost"`) {
-		t.Errorf("missing module: %v; want exit 2 naming the route", err)
+	if _, _, err = runCmd(t, nil, "validate", "--config", path); exitCode(err) != 2 ||
+		!strings.Contains(err.Error(), `routes[0].module = "`+filepath.Join(dir, "nope.wasm")+`": no such file; build the plugins with scripts/build-plugins.sh`) {
+		t.Errorf("missing module: %v; want exit 2 naming the entry and how to build it", err)
+	}
+	// A tool's grants are checked like a route's: a bad mount is a
+	// configuration error, not a panic at start.
+	os.WriteFile(path, []byte("[[tools]]\nname = \"t\"\nmodule = "+strconv.Quote(filepath.Join(repoRoot, "examples/calc-tool/calc-tool.wasm"))+
+		"\nmounts = [\"nocolon\"]\n"), 0o644)
+	if _, _, err = runCmd(t, nil, "validate", "--config", path); exitCode(err) != 2 ||
+		!strings.Contains(err.Error(), `tools[0].mounts[0]`) || !strings.Contains(err.Error(), `"nocolon" is not a mount`) {
+		t.Errorf("tool with a bad mount: %v; want exit 2 naming tools[0].mounts[0]", err)
 	}
 	// A plugin route on a built-in path is a conflict.
 	os.WriteFile(path, []byte("[[routes]]\nname = \"clash\"\nmethod = \"GET\"\npath = \"/threads\"\nmodule = \""+
 		filepath.Join(repoRoot, "examples/wat/hello.wasm")+"\"\n"), 0o644)
 	if _, _, err = runCmd(t, nil, "validate", "--config", path); exitCode(err) != 2 || !strings.Contains(err.Error(), `route "clash"`) {
 		t.Errorf("route conflict: %v; want exit 2 naming the route", err)
+	}
+}
+
+// The repository's mastra.toml, validated from another working directory:
+// its plugin modules are found next to it.
+func TestValidateFromAnotherDirectory(t *testing.T) {
+	t.Chdir(t.TempDir())
+	env := []string{"MASTRA_MEMORY__SQLITE_PATH=" + filepath.Join(t.TempDir(), "m.db"), "MASTRA_PLUGINS__CACHE_DIR=" + filepath.Join(t.TempDir(), "cache")}
+	out, _, err := runCmd(t, env, "validate", "--config", filepath.Join(repoRoot, "mastra.toml"))
+	if err != nil || !strings.Contains(out, "configuration OK") {
+		t.Fatalf("validate --config <repo>/mastra.toml from elsewhere = %v, %q; want OK", err, out)
 	}
 }
 

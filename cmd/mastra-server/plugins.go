@@ -215,13 +215,8 @@ func pluginSpec(cfg *config.Config, name, module string, kind plugin.Kind, conf 
 		return spec, fmt.Errorf("config: %w", err)
 	}
 	spec.Config = b
-	for _, m := range grants.Mounts {
-		parts := strings.Split(m, ":")
-		mount := plugin.Mount{HostPath: parts[0], GuestPath: parts[1], ReadOnly: len(parts) < 3 || parts[2] != "rw"}
-		if _, err := os.Stat(mount.HostPath); err != nil {
-			return spec, fmt.Errorf("mount %q: %w", m, err)
-		}
-		spec.Grants.Mounts = append(spec.Grants.Mounts, mount)
+	for _, m := range grants.Mounts { // parsed and checked by config
+		spec.Grants.Mounts = append(spec.Grants.Mounts, plugin.Mount{HostPath: m.Host, GuestPath: m.Guest, ReadOnly: m.ReadOnly})
 	}
 	return spec, nil
 }
