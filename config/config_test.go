@@ -413,3 +413,71 @@ input_schema = "schemas/in.json"
 		t.Errorf("Validate = %v; want a line %q", err, want)
 	}
 }
+
+// Every duration key reads a bare number as milliseconds (Mastra's
+// convention), keeps strings with a unit, and refuses anything else with a
+// line naming the key and the value.
+func TestDurations(t *testing.T) {
+	module := filepath.Join(t.TempDir(), "r.wasm")
+	if err := os.WriteFile(module, []byte("\x00asm"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := mustLoad(t, writeFile(t, `
+[server]
+timeout = 10000
+keep_alive = 2500.5
+idle_timeout = "2m"
+[server.cors]
+max_age = 3600000
+[plugins]
+timeout = 250
+route_timeout = "45s"
+[providers.openai]
+timeout = 60000
+[providers.azure]
+timeout = "1m30s"
+[[routes]]
+method = "GET"
+path = "/r"
+module = `+strconv.Quote(module)+`
+timeout = 1500
+`), "MASTRA_SERVER__DRAIN_TIMEOUT=20000", "MASTRA_SERVER__READ_HEADER_TIMEOUT=5s")
+	for _, c := range []struct {
+		key       string
+		got, want time.Duration
+	}{
+		{"server.timeout", cfg.Server.Timeout, 10 * time.Second},
+		{"server.keep_alive", cfg.Server.KeepAlive, 2500500 * time.Microsecond},
+		{"server.idle_timeout", cfg.Server.IdleTimeout, 2 * time.Minute},
+		{"server.cors.max_age", cfg.Server.CORS.MaxAge, time.Hour},
+		{"server.drain_timeout (env)", cfg.Server.DrainTimeout, 20 * time.Second},
+		{"server.read_header_timeout (env)", cfg.Server.ReadHeaderTimeout, 5 * time.Second},
+		{"plugins.timeout", cfg.Plugins.Timeout, 250 * time.Millisecond},
+		{"plugins.route_timeout", cfg.Plugins.RouteTimeout, 45 * time.Second},
+		{"providers.openai.timeout", cfg.Providers.OpenAI.Timeout, time.Minute},
+		{"providers.azure.timeout", cfg.Providers.Azure.Timeout, 90 * time.Second},
+		{"routes[0].timeout", cfg.Routes[0].Timeout, 1500 * time.Millisecond},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %v; want %v", c.key, c.got, c.want)
+		}
+	}
+
+	for _, tt := range []struct{ toml, want string }{
+		{"[server]\ntimeout = true\n", `server.timeout: true is not a duration; use milliseconds (30000)`},
+		{"[server]\ntimeout = \"10 seconds\"\n", `server.timeout: "10 seconds" is not a duration`},
+		{"[plugins]\ntimeout = 1e300\n", `plugins.timeout: 1e+300 is not a duration`},
+		{"[providers.openai]\ntimeout = [1]\n", `providers.openai.timeout: [1] is not a duration`},
+	} {
+		_, err := Load(writeFile(t, tt.toml), nil)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: Load error %v; want %q", tt.toml, err, tt.want)
+		}
+	}
+	t.Chdir(t.TempDir())
+	_, err := Load("", []string{"MASTRA_SERVER__TIMEOUT=ten"})
+	if want := `server.timeout: "ten" is not a duration`; err == nil || !strings.Contains(err.Error(), want) ||
+		!strings.Contains(err.Error(), "MASTRA_SERVER__TIMEOUT") {
+		t.Errorf("env: Load error %v; want %q naming MASTRA_SERVER__TIMEOUT", err, want)
+	}
+}

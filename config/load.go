@@ -3,11 +3,13 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -210,17 +212,45 @@ func decode(k *koanf.Koanf, out *Config, strict bool) error {
 
 var durationType = reflect.TypeOf(time.Duration(0))
 
-// durationHook parses "30s"-style strings and names the bad value.
+// durationHook reads every duration key. A bare number is milliseconds, as
+// in Mastra (timeout = 10000 is ten seconds), whether it comes as a TOML
+// number or as text from the environment; a string with a unit ("500ms",
+// "30s", "2m") is read as Go spells it. Anything else is refused, so a
+// number is never taken for nanoseconds.
 func durationHook(from, to reflect.Type, data any) (any, error) {
-	s, ok := data.(string)
-	if !ok || to != durationType {
+	if to != durationType {
 		return data, nil
 	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return nil, fmt.Errorf("%q is not a duration (use e.g. \"500ms\", \"30s\", \"2m\")", s)
+	switch v := data.(type) {
+	case time.Duration:
+		return v, nil
+	case int64:
+		return millis(float64(v), data)
+	case int:
+		return millis(float64(v), data)
+	case float64:
+		return millis(v, data)
+	case string:
+		s := strings.TrimSpace(v)
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			return millis(f, data)
+		}
+		if d, err := time.ParseDuration(s); err == nil {
+			return d, nil
+		}
 	}
-	return d, nil
+	return nil, fmt.Errorf("%s is not a duration; %s", quote(data), durationHelp)
+}
+
+const durationHelp = `use milliseconds (30000) or a string with a unit ("500ms", "30s", "2m")`
+
+// millis converts a number of milliseconds, refusing what a Duration cannot
+// hold.
+func millis(ms float64, data any) (time.Duration, error) {
+	if math.IsNaN(ms) || math.Abs(ms) > float64(math.MaxInt64)/float64(time.Millisecond) {
+		return 0, fmt.Errorf("%s is not a duration; %s", quote(data), durationHelp)
+	}
+	return time.Duration(ms * float64(time.Millisecond)), nil
 }
 
 var byteSizeType = reflect.TypeOf(ByteSize(0))
@@ -274,7 +304,7 @@ func envErrors(err error, envUsed map[string]string) error {
 	var errs []error
 	for _, line := range problemLines(err) {
 		for key, name := range envUsed {
-			if strings.Contains(line, "'"+key+"'") {
+			if strings.HasPrefix(line, key+": ") {
 				line += " (from environment variable " + name + ")"
 				break
 			}
@@ -314,6 +344,10 @@ func rewordProblem(l string) string {
 			keys = append(keys, parent+"."+k)
 		}
 		return "unknown key(s) " + strings.Join(keys, ", ")
+	}
+	// "'server.timeout' true is not a duration" → "server.timeout: true is …"
+	if key, rest, ok := strings.Cut(strings.TrimPrefix(l, "'"), "' "); ok && strings.HasPrefix(l, "'") && !strings.Contains(key, " ") {
+		return key + ": " + rest
 	}
 	return l
 }
