@@ -62,11 +62,28 @@ type healthDBBody struct {
 	LatencyMS float64 `json:"latencyMs"`
 }
 
-// withHealth answers GET /health before user middleware, auth and routing.
+// healthAllow is the Allow header of /health, spelled as the router spells
+// it for its own routes.
+const healthAllow = "GET, HEAD, OPTIONS"
+
+// withHealth answers /health before user middleware, auth and routing: GET
+// and HEAD get the check, OPTIONS the allowed methods, anything else 405
+// with Allow, as the router's routes do.
 func (s *Server) withHealth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/health" || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+		if r.URL.Path != "/health" {
 			next.ServeHTTP(w, r)
+			return
+		}
+		switch r.Method {
+		case http.MethodGet, http.MethodHead:
+		case http.MethodOptions: // a CORS preflight was answered before
+			w.Header().Set("Allow", healthAllow)
+			w.WriteHeader(http.StatusNoContent)
+			return
+		default:
+			w.Header().Set("Allow", healthAllow)
+			writeError(w, r, s.log, errorf(http.StatusMethodNotAllowed, "Method Not Allowed"))
 			return
 		}
 		res := s.health.check(r.Context())

@@ -222,6 +222,24 @@ func TestHealth(t *testing.T) {
 	if r.status != 200 || r.body["success"] != true || r.body["database"].(map[string]any)["kind"] != "sqlite" {
 		t.Errorf("health = %d %s; want 200 success on sqlite", r.status, r.raw)
 	}
+	head, err := http.Head(ts.URL + "/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	head.Body.Close()
+	if head.StatusCode != 200 || !strings.HasPrefix(head.Header.Get("Content-Type"), "application/json") {
+		t.Errorf("HEAD /health = %d %v; want 200 with the GET headers", head.StatusCode, head.Header)
+	}
+	// Other methods: 405 with Allow, like every other route.
+	for _, m := range []string{"PUT", "POST", "DELETE"} {
+		r := do(t, m, ts.URL+"/health", "")
+		if r.status != 405 || r.header.Get("Allow") != "GET, HEAD, OPTIONS" || r.body["error"] != "Method Not Allowed" {
+			t.Errorf("%s /health = %d Allow=%q %s; want 405 JSON with Allow: GET, HEAD, OPTIONS", m, r.status, r.header.Get("Allow"), r.raw)
+		}
+	}
+	if r := do(t, "OPTIONS", ts.URL+"/health", ""); r.status != 204 || r.header.Get("Allow") != "GET, HEAD, OPTIONS" {
+		t.Errorf("OPTIONS /health = %d Allow=%q; want 204 with Allow", r.status, r.header.Get("Allow"))
+	}
 }
 
 // The database goes away while the server runs: /health says 503 and the
