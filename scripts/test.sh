@@ -26,8 +26,18 @@ fi
 
 log "go vet"
 go vet ./...
+# Tests write only under their temporary directories: anything new in the
+# tree after the run (even an ignored file, such as a compile cache left by a
+# test that ran in the package directory) fails the run.
+tree_state() { git status --porcelain --ignored 2>/dev/null || true; }
+before="$(tree_state)"
 log "go test -race"
 go test -race -count=1 ./... "$@"
+if [ "$(tree_state)" != "$before" ]; then
+  log "tests left files in the source tree:"
+  diff <(printf '%s\n' "$before") <(tree_state) | grep '^>' >&2 || true
+  exit 1
+fi
 
 # Guest SDK module (its own go.mod).
 (cd sdk/go && go vet ./... && go test -count=1 ./...)
