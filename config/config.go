@@ -127,8 +127,15 @@ type Agent struct {
 	LastMessages int      `koanf:"last_messages"`
 	MaxSteps     int      `koanf:"max_steps"`
 	Tools        []string `koanf:"tools"`
-	Temperature  *float64 `koanf:"temperature"`
-	MaxTokens    int      `koanf:"max_tokens"`
+	// Sampling settings sent with every model call of this agent; unset
+	// leaves the provider's default. A request's modelSettings override them.
+	Temperature      *float64 `koanf:"temperature"`       // 0 to 2
+	MaxTokens        *int     `koanf:"max_tokens"`        // reply length limit, >= 1
+	TopP             *float64 `koanf:"top_p"`             // 0 to 1
+	Stop             []string `koanf:"stop"`              // up to 4 stop sequences
+	Seed             *int     `koanf:"seed"`              // for repeatable sampling
+	PresencePenalty  *float64 `koanf:"presence_penalty"`  // -2 to 2
+	FrequencyPenalty *float64 `koanf:"frequency_penalty"` // -2 to 2
 }
 
 // Providers holds model provider credentials and endpoints.
@@ -143,6 +150,9 @@ type OpenAI struct {
 	BaseURL    string        `koanf:"base_url"`
 	Timeout    time.Duration `koanf:"timeout"`
 	MaxRetries int           `koanf:"max_retries"`
+	// MaxCompletionTokens sends max_tokens as max_completion_tokens, which
+	// OpenAI's reasoning models require.
+	MaxCompletionTokens bool `koanf:"max_completion_tokens"`
 }
 
 // Azure configures Azure OpenAI.
@@ -153,6 +163,8 @@ type Azure struct {
 	Endpoint     string        `koanf:"endpoint"`
 	Timeout      time.Duration `koanf:"timeout"`
 	MaxRetries   int           `koanf:"max_retries"`
+	// MaxCompletionTokens: as for OpenAI.
+	MaxCompletionTokens bool `koanf:"max_completion_tokens"`
 }
 
 // Plugins holds defaults for every Wasm plugin.

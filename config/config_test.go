@@ -481,3 +481,44 @@ timeout = 1500
 		t.Errorf("env: Load error %v; want %q naming MASTRA_SERVER__TIMEOUT", err, want)
 	}
 }
+
+func TestAgentModelSettings(t *testing.T) {
+	cfg := mustLoad(t, writeFile(t, `
+[agents.a]
+temperature = 0.3
+max_tokens = 100
+top_p = 1
+stop = ["END"]
+seed = 42
+presence_penalty = -0.5
+`), "MASTRA_AGENTS__A__FREQUENCY_PENALTY=0.25")
+	a := cfg.Agents["a"]
+	if *a.Temperature != 0.3 || *a.MaxTokens != 100 || *a.TopP != 1 || a.Stop[0] != "END" || *a.Seed != 42 ||
+		*a.PresencePenalty != -0.5 || *a.FrequencyPenalty != 0.25 {
+		t.Errorf("agent settings = %+v", a)
+	}
+
+	cfg, err := Load(writeFile(t, `
+[agents.a]
+temperature = 2.5
+max_tokens = 0
+top_p = -0.1
+stop = ["a", "b", "c", "d", "e"]
+frequency_penalty = 3
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cfg.Validate()
+	for _, want := range []string{
+		`agents.a.temperature = 2.5: expected a number from 0 to 2`,
+		`agents.a.max_tokens = 0: expected a positive number of tokens`,
+		`agents.a.top_p = -0.1: expected a number from 0 to 1`,
+		`agents.a.stop = ["a" "b" "c" "d" "e"]: expected at most 4 stop sequences`,
+		`agents.a.frequency_penalty = 3: expected a number from -2 to 2`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate = %v; want a line %q", err, want)
+		}
+	}
+}

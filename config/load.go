@@ -159,6 +159,21 @@ func (c *Config) resolvePaths(dir string) {
 	}
 }
 
+// Defaults returns the built-in configuration, before any file or
+// environment is read.
+func Defaults() *Config {
+	k := koanf.New(".")
+	cfg := &Config{}
+	if err := k.Load(mapProvider(defaults()), nil); err != nil {
+		panic(fmt.Sprintf("config: built-in defaults: %v", err)) // a bug, caught by the tests
+	}
+	if err := decode(k, cfg, true); err != nil {
+		panic(fmt.Sprintf("config: built-in defaults: %v", err))
+	}
+	cfg.applyDerived(nil)
+	return cfg
+}
+
 // applyDerived fills values that depend on other values.
 func (c *Config) applyDerived(environ []string) {
 	if len(c.Agents) == 0 {

@@ -151,6 +151,24 @@ func (c *Config) Validate() error {
 		if a.MaxSteps < 0 {
 			bad(key+".max_steps", a.MaxSteps, "expected zero (the default) or a positive number")
 		}
+		between := func(name string, v *float64, lo, hi float64) {
+			if v != nil && !(*v >= lo && *v <= hi) {
+				bad(key+"."+name, *v, "expected a number from %g to %g", lo, hi)
+			}
+		}
+		between("temperature", a.Temperature, 0, 2)
+		between("top_p", a.TopP, 0, 1)
+		between("presence_penalty", a.PresencePenalty, -2, 2)
+		between("frequency_penalty", a.FrequencyPenalty, -2, 2)
+		if a.MaxTokens != nil && *a.MaxTokens < 1 {
+			bad(key+".max_tokens", *a.MaxTokens, "expected a positive number of tokens")
+		}
+		if len(a.Stop) > 4 {
+			bad(key+".stop", a.Stop, "expected at most 4 stop sequences")
+		}
+		if slices.Contains(a.Stop, "") {
+			bad(key+".stop", a.Stop, "expected non-empty stop sequences")
+		}
 		if a.LastMessages < -1 {
 			bad(key+".last_messages", a.LastMessages, "expected -1 (no history), 0 (memory.last_messages) or a positive number")
 		}

@@ -50,6 +50,8 @@ func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.To
 			ID: id, Name: ac.Name, Description: ac.Description, Instructions: ac.Instructions,
 			Provider: provider, ModelID: model, MaxSteps: ac.MaxSteps,
 			LastMessages: cfg.Memory.LastMessages,
+			ModelSettings: agent.ModelSettings{Temperature: ac.Temperature, MaxTokens: ac.MaxTokens, TopP: ac.TopP, Seed: ac.Seed,
+				Stop: ac.Stop, PresencePenalty: ac.PresencePenalty, FrequencyPenalty: ac.FrequencyPenalty},
 		}
 		switch {
 		case ac.LastMessages == -1:
@@ -68,7 +70,8 @@ func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.To
 				continue
 			}
 			if openai == nil {
-				openai = llm.NewOpenAI(llm.OpenAIConfig{APIKey: string(p.APIKey), BaseURL: p.BaseURL, Timeout: p.Timeout, MaxRetries: p.MaxRetries})
+				openai = llm.NewOpenAI(llm.OpenAIConfig{APIKey: string(p.APIKey), BaseURL: p.BaseURL, Timeout: p.Timeout, MaxRetries: p.MaxRetries,
+					MaxCompletionTokens: p.MaxCompletionTokens})
 			}
 			a.Model = openai
 		case llm.ProviderAzure:
@@ -79,7 +82,7 @@ func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.To
 			}
 			if azure == nil {
 				azure = llm.NewAzure(llm.AzureConfig{ResourceName: p.ResourceName, APIKey: string(p.APIKey), APIVersion: p.APIVersion,
-					Endpoint: p.Endpoint, Timeout: p.Timeout, MaxRetries: p.MaxRetries})
+					Endpoint: p.Endpoint, Timeout: p.Timeout, MaxRetries: p.MaxRetries, MaxCompletionTokens: p.MaxCompletionTokens})
 			}
 			a.Model = azure
 		default:

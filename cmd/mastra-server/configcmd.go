@@ -14,26 +14,28 @@ import (
 )
 
 // printConfig prints the effective configuration as TOML-like text with
-// secrets redacted.
+// secrets redacted. A key that is empty (an unset number, "", []) and empty
+// by default too is left out: it is unset, and printing it as "" would be
+// a value of the wrong type.
 func printConfig(cfg *config.Config, w io.Writer) error {
 	var buf bytes.Buffer
-	fmt.Fprintf(&buf, "# effective configuration (%s), secrets redacted\n", describeFile(cfg))
-	writeTable(&buf, "", reflect.ValueOf(*cfg))
+	fmt.Fprintf(&buf, "# effective configuration (%s), secrets redacted, unset keys left out\n", describeFile(cfg))
+	writeTable(&buf, "", reflect.ValueOf(*cfg), reflect.ValueOf(*config.Defaults()))
 	_, err := w.Write(buf.Bytes())
 	return err
 }
 
-func writeTable(buf *bytes.Buffer, prefix string, v reflect.Value) {
+// writeTable writes the table v; def is its built-in default, or the zero
+// Value when there is none (entries of [[…]] and agents not built in).
+func writeTable(buf *bytes.Buffer, prefix string, v, def reflect.Value) {
 	t := v.Type()
 	var tables []func()
-	if prefix != "" {
-		fmt.Fprintf(buf, "\n[%s]\n", prefix)
-	}
+	var lines bytes.Buffer
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		tag := strings.Split(f.Tag.Get("koanf"), ",")
 		name := tag[0]
-		fv := v.Field(i)
+		fv, dv := v.Field(i), field(def, i)
 		if name == "-" || name == "" { // squashed structs appear only in [[…]] entries: writeFields
 			continue
 		}
@@ -43,12 +45,16 @@ func writeTable(buf *bytes.Buffer, prefix string, v reflect.Value) {
 		}
 		switch {
 		case fv.Kind() == reflect.Struct && fv.Type() != reflect.TypeOf(time.Time{}):
-			tables = append(tables, func() { writeTable(buf, key, fv) })
+			tables = append(tables, func() { writeTable(buf, key, fv, dv) })
 		case fv.Kind() == reflect.Map && fv.Type().Elem().Kind() == reflect.Struct:
 			keys := fv.MapKeys()
 			sort.Slice(keys, func(a, b int) bool { return keys[a].String() < keys[b].String() })
 			for _, k := range keys {
-				tables = append(tables, func() { writeTable(buf, key+"."+k.String(), fv.MapIndex(k)) })
+				var d reflect.Value
+				if dv.IsValid() {
+					d = dv.MapIndex(k)
+				}
+				tables = append(tables, func() { writeTable(buf, key+"."+k.String(), fv.MapIndex(k), d) })
 			}
 		case fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() == reflect.Struct:
 			for j := 0; j < fv.Len(); j++ {
@@ -57,15 +63,21 @@ func writeTable(buf *bytes.Buffer, prefix string, v reflect.Value) {
 					writeFields(buf, fv.Index(j))
 				})
 			}
+		case unset(fv) && (!dv.IsValid() || unset(dv)):
 		default:
-			fmt.Fprintf(buf, "%s = %s\n", name, tomlValue(fv))
+			fmt.Fprintf(&lines, "%s = %s\n", name, tomlValue(fv))
 		}
 	}
+	if prefix != "" && lines.Len() > 0 { // [providers] holds only tables
+		fmt.Fprintf(buf, "\n[%s]\n", prefix)
+	}
+	buf.Write(lines.Bytes())
 	for _, fn := range tables {
 		fn()
 	}
 }
 
+// writeFields writes the keys of one [[…]] entry, which has no defaults.
 func writeFields(buf *bytes.Buffer, v reflect.Value) {
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
@@ -75,11 +87,30 @@ func writeFields(buf *bytes.Buffer, v reflect.Value) {
 			writeFields(buf, fv)
 			continue
 		}
-		if tag[0] == "-" || tag[0] == "" {
-			continue
+		if tag[0] == "-" || tag[0] == "" || unset(fv) || (fv.CanInt() && fv.IsZero()) {
+			continue // a zero limit means the [plugins] default
 		}
 		fmt.Fprintf(buf, "%s = %s\n", tag[0], tomlValue(fv))
 	}
+}
+
+func field(v reflect.Value, i int) reflect.Value {
+	if !v.IsValid() {
+		return v
+	}
+	return v.Field(i)
+}
+
+// unset reports an empty value: a nil pointer or interface, "", an empty
+// list or table. Numbers and booleans are always values.
+func unset(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		return v.IsNil()
+	case reflect.String, reflect.Slice, reflect.Map:
+		return v.Len() == 0
+	}
+	return false
 }
 
 func tomlValue(v reflect.Value) string {
@@ -94,10 +125,7 @@ func tomlValue(v reflect.Value) string {
 		return quoteTOML(x)
 	}
 	if v.Kind() == reflect.Pointer {
-		if v.IsNil() {
-			return `"" # unset`
-		}
-		return tomlValue(v.Elem())
+		return tomlValue(v.Elem()) // never nil: unset keys are not printed
 	}
 	if v.Kind() == reflect.Slice && v.Len() == 0 {
 		return "[]"

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +23,7 @@ import (
 	"time"
 
 	"github.com/mastra-server/mastra-server/config"
+	"github.com/mastra-server/mastra-server/internal/llmtest"
 	"github.com/mastra-server/mastra-server/internal/pgtest"
 )
 
@@ -123,6 +126,27 @@ func TestConfigCommandRedactsSecrets(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("config output lacks %q:\n%s", want, out)
 		}
+	}
+
+	// Unset keys are left out, never printed as "" (a string where a number
+	// goes); set ones are printed; an empty list that overrides a default is kept.
+	os.WriteFile("mastra.toml", []byte("[agents.a]\nmodel = \"echo\"\ntemperature = 0.5\n[agents.b]\nmodel = \"echo\"\n"+
+		"[server.cors]\norigins = []\n[[routes]]\nmethod = \"GET\"\npath = \"/r\"\nmodule = "+
+		strconv.Quote(filepath.Join(repoRoot, "examples/wat/hello.wasm"))+"\n"), 0o644)
+	out, _, err = runCmd(t, nil, "config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, `""`) || strings.Contains(out, "max_tokens") || strings.Contains(out, "mounts") {
+		t.Errorf("config output prints unset keys:\n%s", out)
+	}
+	for _, want := range []string{"[agents.a]\n", "temperature = 0.5\n", "origins = []\n", "[[routes]]\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("config output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Count(out, "temperature") != 1 {
+		t.Errorf("temperature printed for an agent that does not set it:\n%s", out)
 	}
 }
 
@@ -519,4 +543,108 @@ func TestStartsWhilePostgresIsDown(t *testing.T) {
 	if res.StatusCode != 200 || !strings.Contains(string(body), "Echo: back") {
 		t.Errorf("thread after recovery = %d %s; want the saved turn", res.StatusCode, body)
 	}
+}
+
+// Sampling settings reach the model: an agent's from the configuration, a
+// request's modelSettings over them one by one; a value out of range is a
+// 400 naming the field, and the model is not called.
+func TestModelSettingsReachTheModel(t *testing.T) {
+	fake := llmtest.NewServer(t, func(llmtest.Request) llmtest.Reply { return llmtest.Reply{Text: "ok"} })
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mastra.toml")
+	os.WriteFile(path, []byte(`
+[agents.tuned]
+model = "openai/gpt-test"
+temperature = 0.3
+max_tokens = 100
+top_p = 0.8
+stop = ["END"]
+seed = 42
+[agents.plain]
+model = "openai/gpt-test"
+`), 0o644)
+	cfg, err := config.Load(path, []string{"MASTRA_PORT=0", "MASTRA_HOST=127.0.0.1", "MASTRA_MEMORY__SQLITE_PATH=" + filepath.Join(dir, "m.db"),
+		"OPENAI_BASE_URL=" + fake.URL, "OPENAI_API_KEY=sk-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), false, ready) }()
+	var base string
+	select {
+	case addr := <-ready:
+		base = "http://" + addr
+	case err := <-done:
+		t.Fatalf("serve: %v", err)
+	}
+	defer func() { cancel(); <-done }()
+
+	post := func(path, body string) (int, string) {
+		t.Helper()
+		res, err := http.Post(base+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	type sent struct {
+		Temperature, TopP *float64
+		MaxTokens, Seed   *int
+		Stop              []string
+	}
+	f, n := func(v float64) *float64 { return &v }, func(v int) *int { return &v }
+	for _, tt := range []struct {
+		name, path, body string
+		want             sent
+	}{
+		{"agent's settings", "/api/agents/tuned/generate", `{"messages":"hi"}`,
+			sent{f(0.3), f(0.8), n(100), n(42), []string{"END"}}},
+		{"request overrides", "/api/agents/tuned/generate",
+			`{"messages":"hi","modelSettings":{"temperature":0.9,"maxOutputTokens":5,"stopSequences":["X","Y"]}}`,
+			sent{f(0.9), f(0.8), n(5), n(42), []string{"X", "Y"}}},
+		{"AI SDK 4 maxTokens", "/api/agents/plain/generate", `{"messages":"hi","modelSettings":{"maxTokens":7,"topP":0.5}}`,
+			sent{nil, f(0.5), n(7), nil, nil}},
+		{"nothing set", "/api/agents/plain/generate", `{"messages":"hi"}`, sent{}},
+		{"root route", "/agent/generate", `{"message":"hi","agentId":"tuned","modelSettings":{"seed":7,"temperature":0}}`,
+			sent{f(0), f(0.8), n(100), n(7), []string{"END"}}},
+	} {
+		if code, body := post(tt.path, tt.body); code != 200 {
+			t.Fatalf("%s: %d %s", tt.name, code, body)
+		}
+		reqs := fake.Requests()
+		r := reqs[len(reqs)-1]
+		got := sent{r.Temperature, r.TopP, r.MaxTokens, r.Seed, r.Stop}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: the model received %s; want %s", tt.name, jsonText(got), jsonText(tt.want))
+		}
+	}
+
+	calls := len(fake.Requests())
+	for _, tt := range []struct{ body, field string }{
+		{`{"messages":"hi","modelSettings":{"temperature":5}}`, "modelSettings.temperature"},
+		{`{"messages":"hi","modelSettings":{"maxTokens":0}}`, "modelSettings.maxTokens"},
+		{`{"messages":"hi","modelSettings":{"maxOutputTokens":-1}}`, "modelSettings.maxOutputTokens"},
+		{`{"messages":"hi","modelSettings":{"topP":1.5}}`, "modelSettings.topP"},
+		{`{"messages":"hi","modelSettings":{"stopSequences":["a","b","c","d","e"]}}`, "modelSettings.stopSequences"},
+	} {
+		code, body := post("/api/agents/tuned/generate", tt.body)
+		if code != 400 || !strings.Contains(body, `"field":"`+tt.field+`"`) {
+			t.Errorf("%s: %d %s; want 400 naming %s", tt.body, code, body, tt.field)
+		}
+	}
+	if got := len(fake.Requests()); got != calls {
+		t.Errorf("the model was called %d times for bad settings; want 0", got-calls)
+	}
+}
+
+func jsonText(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }

@@ -46,6 +46,9 @@ type Agent struct {
 	MaxSteps int
 	// Tools are the tools the server runs for this agent.
 	Tools []Tool
+	// ModelSettings are the agent's sampling settings; a turn's own
+	// (Input.ModelSettings) override them one by one.
+	ModelSettings ModelSettings
 }
 
 // ModelRef returns "provider/model" ("echo" alone when there is no model
@@ -130,6 +133,9 @@ func NewService(store *memory.Store, agents []*Agent, defaultID string, log *slo
 		}
 		if a.LastMessages < 0 || a.MaxSteps < 0 {
 			errs = append(errs, fmt.Errorf("agent %q: negative last_messages or max_steps", a.ID))
+		}
+		if err := a.ModelSettings.Check(); err != nil {
+			errs = append(errs, fmt.Errorf("agent %q: %w", a.ID, err))
 		}
 		names := make(map[string]bool, len(a.Tools))
 		for j, t := range a.Tools {
@@ -220,13 +226,15 @@ type Input struct {
 }
 
 // ModelSettings are optional sampling settings; nil leaves the provider's
-// default.
+// default. Check reports values out of range.
 type ModelSettings struct {
-	Temperature *float64
-	MaxTokens   *int
-	TopP        *float64
-	Seed        *int
-	Stop        []string
+	Temperature      *float64
+	MaxTokens        *int
+	TopP             *float64
+	Seed             *int
+	Stop             []string
+	PresencePenalty  *float64
+	FrequencyPenalty *float64
 }
 
 // Result is a completed turn, shaped after Mastra's generate response.

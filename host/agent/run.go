@@ -156,6 +156,9 @@ func validate(in Input) error {
 	if in.MaxSteps < 0 {
 		problems = append(problems, "maxSteps: must not be negative")
 	}
+	if err := in.ModelSettings.Check(); err != nil {
+		problems = append(problems, err.Error())
+	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%w: %s", ErrInvalidInput, strings.Join(problems, "; "))
 	}
@@ -214,15 +217,11 @@ func (r *run) loop(ctx context.Context) error {
 		system += r.in.Instructions
 	}
 	req := llm.Request{
-		Model:       r.a.ModelID,
-		Messages:    prompt(system, r.res.Remembered, r.in.Messages),
-		Tools:       r.tools(),
-		Temperature: r.in.ModelSettings.Temperature,
-		MaxTokens:   r.in.ModelSettings.MaxTokens,
-		TopP:        r.in.ModelSettings.TopP,
-		Seed:        r.in.ModelSettings.Seed,
-		Stop:        r.in.ModelSettings.Stop,
+		Model:    r.a.ModelID,
+		Messages: prompt(system, r.res.Remembered, r.in.Messages),
+		Tools:    r.tools(),
 	}
+	r.a.ModelSettings.Override(r.in.ModelSettings).apply(&req)
 	toolCtx := ctx
 	if r.in.RequestContext != nil {
 		toolCtx = reqctx.With(ctx, r.in.RequestContext)

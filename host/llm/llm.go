@@ -81,13 +81,17 @@ type Request struct {
 	// model must call. Empty leaves the provider's default. It is not sent
 	// when Tools is empty.
 	ToolChoice string
-	// Temperature, MaxTokens, TopP, Stop and Seed are sampling settings; nil
-	// or empty leaves the provider's default.
-	Temperature *float64
-	MaxTokens   *int
-	TopP        *float64
-	Stop        []string
-	Seed        *int
+	// Temperature, MaxTokens, TopP, Stop, Seed, PresencePenalty and
+	// FrequencyPenalty are sampling settings; nil or empty leaves the
+	// provider's default. MaxTokens is sent as max_tokens, or as
+	// max_completion_tokens when the client is configured so.
+	Temperature      *float64
+	MaxTokens        *int
+	TopP             *float64
+	Stop             []string
+	Seed             *int
+	PresencePenalty  *float64
+	FrequencyPenalty *float64
 }
 
 // Usage counts tokens for one call.

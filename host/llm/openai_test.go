@@ -123,9 +123,11 @@ func TestRequestBody(t *testing.T) {
 		{
 			name: "settings",
 			req: Request{Model: "gpt-4o-mini", Messages: []Message{{Role: RoleUser, Content: "Hi"}},
-				Temperature: &temp, TopP: &topP, MaxTokens: &maxTok, Seed: &seed, Stop: []string{"END"}},
+				Temperature: &temp, TopP: &topP, MaxTokens: &maxTok, Seed: &seed, Stop: []string{"END"},
+				PresencePenalty: &topP, FrequencyPenalty: &temp},
 			want: `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hi"}],
-				"temperature":0.2,"top_p":0.9,"max_tokens":256,"seed":7,"stop":["END"],"stream":false}`,
+				"temperature":0.2,"top_p":0.9,"max_tokens":256,"seed":7,"stop":["END"],
+				"presence_penalty":0.9,"frequency_penalty":0.2,"stream":false}`,
 		},
 		{
 			name: "max_completion_tokens",

@@ -20,6 +20,8 @@ type wireRequest struct {
 	TopP                *float64       `json:"top_p,omitempty"`
 	Stop                []string       `json:"stop,omitempty"`
 	Seed                *int           `json:"seed,omitempty"`
+	PresencePenalty     *float64       `json:"presence_penalty,omitempty"`
+	FrequencyPenalty    *float64       `json:"frequency_penalty,omitempty"`
 	Stream              bool           `json:"stream"`
 	StreamOptions       *streamOptions `json:"stream_options,omitempty"`
 }
@@ -125,12 +127,14 @@ var emptyObjectSchema = json.RawMessage(`{"type":"object","properties":{}}`)
 // the deployment in the URL; maxCompletionTokens selects the newer field name.
 func toWire(req Request, sendModel, maxCompletionTokens, stream bool) wireRequest {
 	w := wireRequest{
-		Messages:    make([]wireMessage, 0, len(req.Messages)),
-		Temperature: req.Temperature,
-		TopP:        req.TopP,
-		Stop:        req.Stop,
-		Seed:        req.Seed,
-		Stream:      stream,
+		Messages:         make([]wireMessage, 0, len(req.Messages)),
+		Temperature:      req.Temperature,
+		TopP:             req.TopP,
+		Stop:             req.Stop,
+		Seed:             req.Seed,
+		PresencePenalty:  req.PresencePenalty,
+		FrequencyPenalty: req.FrequencyPenalty,
+		Stream:           stream,
 	}
 	if sendModel {
 		w.Model = req.Model

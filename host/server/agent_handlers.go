@@ -38,6 +38,7 @@ type rootBody struct {
 	ResourceID     string                     `json:"resourceId"`
 	AgentID        string                     `json:"agentId"`
 	RequestContext map[string]json.RawMessage `json:"requestContext"`
+	ModelSettings  *modelSettings             `json:"modelSettings"`
 }
 
 func (s *Server) rootTurn(w http.ResponseWriter, r *http.Request) (agent.Input, error) {
@@ -58,6 +59,10 @@ func (s *Server) rootTurn(w http.ResponseWriter, r *http.Request) (agent.Input, 
 		ResourceID:     s.resolveResource(r, b.ResourceID),
 		Messages:       []llm.Message{{Role: llm.RoleUser, Content: *b.Message}},
 		RequestContext: vals,
+	}
+	var err error
+	if in.ModelSettings, err = b.ModelSettings.settings(); err != nil {
+		return in, err
 	}
 	return s.checkAgent(in)
 }

@@ -22,13 +22,7 @@ type mastraBody struct {
 	Instructions   json.RawMessage            `json:"instructions"`
 	System         json.RawMessage            `json:"system"`
 	ClientTools    map[string]clientTool      `json:"clientTools"`
-	ModelSettings  *struct {
-		Temperature     *float64 `json:"temperature"`
-		MaxOutputTokens *int     `json:"maxOutputTokens"`
-		TopP            *float64 `json:"topP"`
-		Seed            *int     `json:"seed"`
-		StopSequences   []string `json:"stopSequences"`
-	} `json:"modelSettings"`
+	ModelSettings  *modelSettings             `json:"modelSettings"`
 }
 
 type mastraMemory struct {
@@ -62,9 +56,8 @@ func (s *Server) apiTurn(w http.ResponseWriter, r *http.Request) (agent.Input, e
 		return in, invalid("Invalid request body", "maxSteps", "expected a positive number")
 	}
 	in.Instructions = systemText(b.Instructions) + systemText(b.System)
-	if b.ModelSettings != nil {
-		in.ModelSettings = agent.ModelSettings{Temperature: b.ModelSettings.Temperature, MaxTokens: b.ModelSettings.MaxOutputTokens,
-			TopP: b.ModelSettings.TopP, Seed: b.ModelSettings.Seed, Stop: b.ModelSettings.StopSequences}
+	if in.ModelSettings, err = b.ModelSettings.settings(); err != nil {
+		return in, err
 	}
 	for name, t := range b.ClientTools {
 		if t.ID != "" {

@@ -74,6 +74,16 @@ type Request struct {
 	Messages []Message   `json:"messages"`
 	Tools    []Tool      `json:"tools"`
 	Header   http.Header `json:"-"`
+
+	// Sampling settings, nil or empty when not sent.
+	Temperature         *float64 `json:"temperature"`
+	MaxTokens           *int     `json:"max_tokens"`
+	MaxCompletionTokens *int     `json:"max_completion_tokens"`
+	TopP                *float64 `json:"top_p"`
+	Stop                []string `json:"stop"`
+	Seed                *int     `json:"seed"`
+	PresencePenalty     *float64 `json:"presence_penalty"`
+	FrequencyPenalty    *float64 `json:"frequency_penalty"`
 }
 
 // Message is one message of a Request.
