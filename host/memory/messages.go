@@ -11,7 +11,10 @@ import (
 // SaveMessages stores messages as they are (an upsert by id), as Mastra's
 // save-messages does. Every message's thread must exist and, when
 // resourceID is not empty, belong to it; otherwise nothing is saved and the
-// error is ErrNotFound. The threads' updatedAt are bumped.
+// error is ErrNotFound. A message id that exists outside the target
+// thread's resource is ErrMessageConflict, and nothing is saved either: an
+// upsert never takes another resource's message. The threads' updatedAt
+// are bumped.
 func (s *Store) SaveMessages(ctx context.Context, resourceID string, msgs []Message) ([]Message, error) {
 	now := time.Now().UTC()
 	out := make([]Message, len(msgs))
@@ -34,13 +37,20 @@ func (s *Store) SaveMessages(ctx context.Context, resourceID string, msgs []Mess
 				m.CreatedAt = now
 			}
 			out[i] = m
-			_, err := tx.NewInsert().Model(newMessageRow(m)).
+			// The upsert may only overwrite (or move) a message that is in
+			// one of the owner's threads: an id taken elsewhere updates
+			// nothing, and the whole batch is refused.
+			res, err := tx.NewInsert().Model(newMessageRow(m)).
 				On("CONFLICT (id) DO UPDATE").
 				Set("thread_id = EXCLUDED.thread_id").Set("content = EXCLUDED.content").
 				Set("role = EXCLUDED.role").Set("type = EXCLUDED.type").Set(`"resourceId" = EXCLUDED."resourceId"`).
+				Where(`?TableAlias.thread_id IN (SELECT id FROM mastra_threads WHERE "resourceId" = ?)`, owner).
 				Exec(ctx)
 			if err != nil {
 				return fmt.Errorf("memory: save message %s: %w", m.ID, err)
+			}
+			if n, err := res.RowsAffected(); err != nil || n != 1 {
+				return ErrMessageConflict
 			}
 		}
 		for id := range owners {

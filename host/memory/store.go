@@ -216,7 +216,9 @@ type ThreadUpdate struct {
 	ClearMetadata bool
 }
 
-// UpdateThread changes a thread of resourceID and bumps its updatedAt.
+// UpdateThread changes a thread of resourceID and bumps its updatedAt. A
+// scoped caller (resourceID not empty) cannot move the thread to another
+// resource: that is ErrNotFound and nothing changes.
 func (s *Store) UpdateThread(ctx context.Context, resourceID, threadID string, u ThreadUpdate) (Thread, error) {
 	var out Thread
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
@@ -231,6 +233,11 @@ func (s *Store) UpdateThread(ctx context.Context, resourceID, threadID string, u
 			t.Metadata = u.Metadata
 		}
 		if u.ResourceID != nil && *u.ResourceID != "" {
+			if resourceID != "" && *u.ResourceID != resourceID {
+				// A scoped caller cannot hand its thread (and what it
+				// writes next) to another resource.
+				return ErrNotFound
+			}
 			t.ResourceID = *u.ResourceID
 		}
 		t.UpdatedAt = time.Now().UTC()
@@ -340,6 +347,9 @@ func (s *Store) AppendTurn(ctx context.Context, turn Turn) error {
 			rows[i] = newMessageRow(m)
 		}
 		if _, err := tx.NewInsert().Model(&rows).Exec(ctx); err != nil {
+			if isUniqueViolation(err) {
+				return ErrMessageConflict
+			}
 			return fmt.Errorf("memory: save messages of %s: %w", t.ID, err)
 		}
 		return nil
@@ -383,6 +393,9 @@ FROM (VALUES `)
 	q.WriteString(`) AS v(id, thread_id, content, role, type, created, resource)
 WHERE EXISTS (SELECT 1 FROM t)`)
 	res, err := s.db.NewRaw(q.String(), args...).Exec(ctx)
+	if isUniqueViolation(err) {
+		return ErrMessageConflict // a message id is taken: nothing was saved
+	}
 	if err != nil {
 		return classify(fmt.Errorf("memory: save turn of %s: %w", t.ID, err))
 	}
@@ -464,6 +477,19 @@ func (s *Store) ListMessages(ctx context.Context, q MessageQuery) (MessagePage, 
 	}
 	page.HasMore = q.PerPage > 0 && int64((q.Page+1)*q.PerPage) < total
 	return page, nil
+}
+
+// isUniqueViolation reports a duplicate key: message ids are the only key a
+// message insert can clash on.
+func isUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505"
+	}
+	return strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
 // classify marks errors that mean "the database cannot be reached" with

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -447,6 +448,136 @@ func TestSaveAndDeleteMessages(t *testing.T) {
 		page, _ = s.ListMessages(ctx, MessageQuery{ThreadID: "t", ResourceID: "alice"})
 		if page.Total != 1 {
 			t.Errorf("after delete: %d messages; want 1", page.Total)
+		}
+	})
+}
+
+// seedTenants gives alice thread "ta" and bob thread "tb", each with one
+// message of a known id.
+func seedTenants(t *testing.T, s *Store) {
+	t.Helper()
+	ctx := context.Background()
+	for _, x := range []struct{ res, thread, msg, text string }{
+		{"alice", "ta", "msg-a", "alice private"},
+		{"bob", "tb", "msg-b", "bob private"},
+	} {
+		m := userMsg(x.text, time.Now())
+		m.ID = x.msg
+		if err := s.AppendTurn(ctx, Turn{Thread: Thread{ID: x.thread, ResourceID: x.res}, Messages: []Message{m}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// wantUntouched checks that bob's thread still holds his message as written.
+func wantUntouched(t *testing.T, s *Store) {
+	t.Helper()
+	page, err := s.ListMessages(context.Background(), MessageQuery{ThreadID: "tb", ResourceID: "bob", PerPage: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Messages) != 1 || page.Messages[0].ID != "msg-b" || textOf(t, page.Messages[0]) != "bob private" ||
+		page.Messages[0].ResourceID != "bob" {
+		t.Errorf("bob's thread = %+v; want msg-b unchanged", page.Messages)
+	}
+}
+
+// F1: a message id that exists in another resource's thread is a conflict
+// for SaveMessages, scoped or not, and nothing of the batch is written.
+func TestSaveMessagesCannotTakeAnotherTenantsMessage(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		seedTenants(t, s)
+		for _, caller := range []string{"alice", ""} {
+			steal := Message{ID: "msg-b", ThreadID: "ta", Role: "user", Content: TextContent("overwritten by alice", time.Now())}
+			fresh := Message{ID: "msg-new", ThreadID: "ta", Role: "user", Content: TextContent("new", time.Now())}
+			_, err := s.SaveMessages(ctx, caller, []Message{fresh, steal})
+			if !errors.Is(err, ErrMessageConflict) {
+				t.Errorf("caller %q: SaveMessages with bob's id err = %v; want ErrMessageConflict", caller, err)
+			}
+			if strings.Contains(fmt.Sprint(err), "bob") || strings.Contains(fmt.Sprint(err), "tb") {
+				t.Errorf("error %q names the owner", err)
+			}
+			wantUntouched(t, s)
+			page, _ := s.ListMessages(ctx, MessageQuery{ThreadID: "ta", ResourceID: "alice", PerPage: -1})
+			if page.Total != 1 {
+				t.Errorf("alice's thread has %d messages; want 1 (nothing of the refused batch)", page.Total)
+			}
+		}
+		// Her own message she may still edit and move between her threads.
+		if err := s.AppendTurn(ctx, Turn{Thread: Thread{ID: "ta2", ResourceID: "alice"}}); err != nil {
+			t.Fatal(err)
+		}
+		moved := Message{ID: "msg-a", ThreadID: "ta2", Role: "user", Content: TextContent("edited", time.Now())}
+		if _, err := s.SaveMessages(ctx, "alice", []Message{moved}); err != nil {
+			t.Fatalf("alice editing her own message: %v", err)
+		}
+		page, _ := s.ListMessages(ctx, MessageQuery{ThreadID: "ta2", ResourceID: "alice", PerPage: -1})
+		if page.Total != 1 || textOf(t, page.Messages[0]) != "edited" {
+			t.Errorf("ta2 = %+v; want alice's edited message", page.Messages)
+		}
+	})
+}
+
+// The other write paths, each tried by alice against bob's rows.
+func TestWritePathsStayInTheirResource(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		seedTenants(t, s)
+
+		if n, err := s.DeleteMessages(ctx, "alice", []string{"msg-b"}); err != nil || n != 0 {
+			t.Errorf("DeleteMessages of bob's id by alice = %d, %v; want 0", n, err)
+		}
+		if _, err := s.CreateThread(ctx, Thread{ID: "tb", ResourceID: "alice", Title: "mine now"}); !errors.Is(err, ErrConflict) {
+			t.Errorf("CreateThread over bob's id err = %v; want ErrConflict", err)
+		}
+		title := "hijacked"
+		if _, err := s.UpdateThread(ctx, "alice", "tb", ThreadUpdate{Title: &title}); !errors.Is(err, ErrNotFound) {
+			t.Errorf("UpdateThread of bob's thread by alice err = %v; want ErrNotFound", err)
+		}
+		// A scoped caller cannot give its thread away (nor push rows into
+		// another resource that way).
+		bob := "bob"
+		if _, err := s.UpdateThread(ctx, "alice", "ta", ThreadUpdate{ResourceID: &bob}); !errors.Is(err, ErrNotFound) {
+			t.Errorf("UpdateThread moving alice's thread to bob err = %v; want refused", err)
+		}
+		if th, err := s.Thread(ctx, "alice", "ta"); err != nil || th.ResourceID != "alice" {
+			t.Errorf("after refused move: %+v, %v; want alice's", th, err)
+		}
+		if err := s.DeleteThread(ctx, "alice", "tb"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("DeleteThread of bob's thread by alice err = %v; want ErrNotFound", err)
+		}
+		// AppendTurn into bob's thread, and with bob's message id in alice's.
+		err := s.AppendTurn(ctx, Turn{Thread: Thread{ID: "tb", ResourceID: "alice"}, Messages: []Message{userMsg("sneaky", time.Now())}})
+		if !errors.Is(err, ErrNotFound) {
+			t.Errorf("AppendTurn into bob's thread err = %v; want ErrNotFound", err)
+		}
+		taken := userMsg("taken id", time.Now())
+		taken.ID = "msg-b"
+		err = s.AppendTurn(ctx, Turn{Thread: Thread{ID: "ta", ResourceID: "alice"}, Messages: []Message{userMsg("ok", time.Now()), taken}})
+		if !errors.Is(err, ErrMessageConflict) {
+			t.Errorf("AppendTurn reusing bob's message id err = %v; want ErrMessageConflict", err)
+		}
+		wantUntouched(t, s)
+		if th, err := s.Thread(ctx, "bob", "tb"); err != nil || th.Title != "" {
+			t.Errorf("bob's thread = %+v, %v; want untouched", th, err)
+		}
+		if page, _ := s.ListMessages(ctx, MessageQuery{ThreadID: "ta", ResourceID: "alice", PerPage: -1}); page.Total != 1 {
+			t.Errorf("alice's thread has %d messages; want 1 (the refused turn saved nothing)", page.Total)
+		}
+
+		// KV: namespaces (one per plugin) never see or remove each other's keys.
+		if err := s.KVSet(ctx, "plugin-a", "k", []byte("a"), 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.KVSet(ctx, "plugin-b", "k", []byte("b"), 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.KVDelete(ctx, "plugin-b", "k"); err != nil {
+			t.Fatal(err)
+		}
+		if v, ok, _ := s.KVGet(ctx, "plugin-a", "k"); !ok || string(v) != "a" {
+			t.Errorf("plugin-a's key = %q, %v after plugin-b's set and delete; want a", v, ok)
 		}
 	})
 }

@@ -325,6 +325,8 @@ func agentError(err error) *Error {
 			Issues: []Issue{{Field: "messages", Message: strings.TrimPrefix(err.Error(), agent.ErrInvalidInput.Error()+": ")}}}
 	case errors.Is(err, memory.ErrNotFound):
 		return &Error{Status: http.StatusNotFound, Message: "Thread not found", Err: err}
+	case errors.Is(err, memory.ErrMessageConflict):
+		return &Error{Status: http.StatusConflict, Message: "Message id already in use", Err: err}
 	case errors.Is(err, llm.ErrUnavailable):
 		return &Error{Status: http.StatusServiceUnavailable, Message: "Model provider unavailable", Err: err}
 	case errors.As(err, &se):
