@@ -20,6 +20,10 @@ func (s *Store) SaveMessages(ctx context.Context, resourceID string, msgs []Mess
 	out := make([]Message, len(msgs))
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		owners := map[string]string{}
+		// Messages of one thread that arrive with the same time keep the
+		// batch's order: each is put 1 ms after its predecessor.
+		type stamp struct{ sent, stored time.Time }
+		prev := map[string]stamp{}
 		for i, m := range msgs {
 			owner, ok := owners[m.ThreadID]
 			if !ok {
@@ -36,6 +40,11 @@ func (s *Store) SaveMessages(ctx context.Context, resourceID string, msgs []Mess
 			if m.CreatedAt.IsZero() {
 				m.CreatedAt = now
 			}
+			sent := m.CreatedAt
+			if p, ok := prev[m.ThreadID]; ok && sent.Equal(p.sent) {
+				m.CreatedAt = p.stored.Add(time.Millisecond)
+			}
+			prev[m.ThreadID] = stamp{sent, m.CreatedAt}
 			out[i] = m
 			// The upsert may only overwrite (or move) a message that is in
 			// one of the owner's threads: an id taken elsewhere updates

@@ -297,6 +297,14 @@ type Turn struct {
 // AppendTurn saves a turn's messages in one transaction, creating the
 // thread when needed and bumping its updatedAt. Either all of it is saved
 // or nothing is. Messages without an id, thread or resource get the turn's.
+// A message id that is already taken (anywhere) is ErrMessageConflict.
+//
+// The history order is causal: under the thread's lock, so concurrent turns
+// on one thread serialise, the messages are stamped strictly after the
+// thread's latest message and 1 ms apart in their order, keeping their own
+// times when those are later already. Equal or skewed clocks (two server
+// instances, turns in the same millisecond) cannot interleave or flip two
+// turns. AppendTurn writes the stored times back into turn.Messages.
 func (s *Store) AppendTurn(ctx context.Context, turn Turn) error {
 	now := time.Now().UTC()
 	for i := range turn.Messages {
@@ -312,6 +320,10 @@ func (s *Store) AppendTurn(ctx context.Context, turn Turn) error {
 		}
 		if m.CreatedAt.IsZero() {
 			m.CreatedAt = now
+		}
+		m.CreatedAt = m.CreatedAt.UTC().Truncate(time.Microsecond) // the databases keep µs
+		if i > 0 && m.CreatedAt.Before(turn.Messages[i-1].CreatedAt.Add(time.Millisecond)) {
+			m.CreatedAt = turn.Messages[i-1].CreatedAt.Add(time.Millisecond)
 		}
 	}
 	if s.kind == "postgres" && len(turn.Messages) > 0 {
@@ -342,6 +354,18 @@ func (s *Store) AppendTurn(ctx context.Context, turn Turn) error {
 		if len(turn.Messages) == 0 {
 			return nil
 		}
+		// SQLite transactions here take the write lock up front
+		// (_txlock=immediate), so the latest message read now stays the
+		// latest until commit.
+		var last []messageRow
+		err = tx.NewSelect().Model(&last).Where("thread_id = ?", t.ID).
+			OrderExpr(`"createdAt" DESC`).Limit(int64(1)).Scan(ctx)
+		if err != nil {
+			return fmt.Errorf("memory: latest message of %s: %w", t.ID, err)
+		}
+		if len(last) == 1 {
+			shiftAfter(turn.Messages, last[0].CreatedAt.UTC())
+		}
 		rows := make([]*messageRow, len(turn.Messages))
 		for i, m := range turn.Messages {
 			rows[i] = newMessageRow(m)
@@ -357,10 +381,25 @@ func (s *Store) AppendTurn(ctx context.Context, turn Turn) error {
 	return classify(err)
 }
 
-// appendTurnPostgres saves a turn in one statement, so one round trip:
-// the thread is created or touched (only if it belongs to the turn's
-// resource), and the messages are inserted only if that succeeded. A
-// statement is atomic, so a failure leaves nothing behind.
+// shiftAfter moves msgs (in increasing order) later by one offset, so the
+// first comes at least 1 ms after latest.
+func shiftAfter(msgs []Message, latest time.Time) {
+	if d := latest.Add(time.Millisecond).Sub(msgs[0].CreatedAt); d > 0 {
+		for i := range msgs {
+			msgs[i].CreatedAt = msgs[i].CreatedAt.Add(d)
+		}
+	}
+}
+
+// appendTurnPostgres saves a turn in one round trip: two statements sent
+// as one simple query, which Postgres runs as one implicit transaction (an
+// error in either leaves nothing behind). The first creates or touches the
+// thread, only if it belongs to the turn's resource, and so takes its row
+// lock: a concurrent turn on the thread waits here until this one commits.
+// The second, with a fresh snapshot that sees every turn committed before
+// the lock was granted, inserts the messages shifted after the thread's
+// latest one, only if the thread is the resource's, and returns the stored
+// times.
 func (s *Store) appendTurnPostgres(ctx context.Context, turn Turn, now time.Time) error {
 	t := turn.Thread
 	created := t.CreatedAt
@@ -372,14 +411,13 @@ func (s *Store) appendTurnPostgres(ctx context.Context, turn Turn, now time.Time
 		meta = jsonText(t.Metadata)
 	}
 	var q strings.Builder
-	q.WriteString(`WITH t AS (
-	INSERT INTO mastra_threads (id, "resourceId", title, metadata, "createdAt", "updatedAt", "createdAtZ", "updatedAtZ")
-	VALUES (?, ?, ?, ?::jsonb, ?, ?, ?, ?)
-	ON CONFLICT (id) DO UPDATE SET "updatedAt" = EXCLUDED."updatedAt", "updatedAtZ" = EXCLUDED."updatedAtZ"
-	WHERE mastra_threads."resourceId" = EXCLUDED."resourceId"
-	RETURNING id)
+	q.WriteString(`INSERT INTO mastra_threads (id, "resourceId", title, metadata, "createdAt", "updatedAt", "createdAtZ", "updatedAtZ")
+VALUES (?, ?, ?, ?::jsonb, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET "updatedAt" = EXCLUDED."updatedAt", "updatedAtZ" = EXCLUDED."updatedAtZ"
+WHERE mastra_threads."resourceId" = EXCLUDED."resourceId";
 INSERT INTO mastra_messages (id, thread_id, content, role, type, "createdAt", "resourceId", "createdAtZ")
-SELECT v.id, v.thread_id, v.content, v.role, v.type, v.created::timestamp, v.resource, v.created::timestamptz
+SELECT v.id, v.thread_id, v.content, v.role, v.type, v.created::timestamp + s.shift, v.resource,
+	(v.created::timestamp + s.shift) AT TIME ZONE 'UTC'
 FROM (VALUES `)
 	args := []any{t.ID, t.ResourceID, t.Title, meta, created, now, created, now}
 	for i, m := range turn.Messages {
@@ -390,17 +428,48 @@ FROM (VALUES `)
 		r := newMessageRow(m)
 		args = append(args, r.ID, r.ThreadID, r.Content, r.Role, r.Type, r.CreatedAt, r.ResourceID)
 	}
-	q.WriteString(`) AS v(id, thread_id, content, role, type, created, resource)
-WHERE EXISTS (SELECT 1 FROM t)`)
-	res, err := s.db.NewRaw(q.String(), args...).Exec(ctx)
+	q.WriteString(`) AS v(id, thread_id, content, role, type, created, resource),
+	(SELECT GREATEST(interval '0', COALESCE(max(m."createdAt") + interval '1 millisecond' - ?::timestamp, interval '0')) AS shift
+	 FROM mastra_messages m WHERE m.thread_id = ?) AS s
+WHERE EXISTS (SELECT 1 FROM mastra_threads WHERE id = ? AND "resourceId" = ?)
+RETURNING id, to_char("createdAt", 'YYYY-MM-DD"T"HH24:MI:SS.US')`)
+	args = append(args, turn.Messages[0].CreatedAt, t.ID, t.ID, t.ResourceID)
+	text := s.db.NewRaw(q.String(), args...).String()
+
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return classify(fmt.Errorf("memory: save turn of %s: %w", t.ID, err))
+	}
+	defer conn.Close()
+	var results []*pgconn.Result
+	err = conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("memory: unexpected postgres driver %T", dc)
+		}
+		// database/sql cannot read the second statement's rows: pgconn can.
+		results, err = c.Conn().PgConn().Exec(ctx, text).ReadAll()
+		return err
+	})
 	if isUniqueViolation(err) {
 		return ErrMessageConflict // a message id is taken: nothing was saved
 	}
 	if err != nil {
 		return classify(fmt.Errorf("memory: save turn of %s: %w", t.ID, err))
 	}
-	if n, _ := res.RowsAffected(); n != int64(len(turn.Messages)) {
+	if len(results) != 2 || len(results[1].Rows) != len(turn.Messages) {
 		return ErrNotFound // the thread belongs to another resource
+	}
+	stored := make(map[string]time.Time, len(turn.Messages))
+	for _, row := range results[1].Rows {
+		at, err := time.Parse("2006-01-02T15:04:05.999999", string(row[1]))
+		if err != nil {
+			return fmt.Errorf("memory: save turn of %s: read back time %q: %w", t.ID, row[1], err)
+		}
+		stored[string(row[0])] = at.UTC()
+	}
+	for i := range turn.Messages {
+		turn.Messages[i].CreatedAt = stored[turn.Messages[i].ID]
 	}
 	return nil
 }

@@ -581,3 +581,102 @@ func TestWritePathsStayInTheirResource(t *testing.T) {
 		}
 	})
 }
+
+func texts(t *testing.T, msgs []Message) string {
+	t.Helper()
+	var out []string
+	for _, m := range msgs {
+		out = append(out, textOf(t, m))
+	}
+	return strings.Join(out, " ")
+}
+
+// F7: turns whose messages all carry the same millisecond (a fast model,
+// or a clock that repeats or goes back) read back in the order they were
+// saved, in both directions and in the prompt's history.
+func TestHistoryOrderWithRepeatingClock(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		frozen := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		th := Thread{ID: "fast", ResourceID: "alice"}
+		const turns = 30
+		var want []string
+		for i := 0; i < turns; i++ {
+			at := frozen
+			if i%3 == 2 {
+				at = frozen.Add(-time.Second) // a clock that went back
+			}
+			msgs := []Message{userMsg(fmt.Sprintf("q%d", i), at), assistantMsg(fmt.Sprintf("a%d", i), at)}
+			if err := s.AppendTurn(ctx, Turn{Thread: th, Messages: msgs}); err != nil {
+				t.Fatalf("turn %d: %v", i, err)
+			}
+			if !msgs[1].CreatedAt.After(msgs[0].CreatedAt) {
+				t.Errorf("turn %d: stored times %v, %v written back; want increasing", i, msgs[0].CreatedAt, msgs[1].CreatedAt)
+			}
+			want = append(want, fmt.Sprintf("q%d", i), fmt.Sprintf("a%d", i))
+		}
+		page, err := s.ListMessages(ctx, MessageQuery{ThreadID: "fast", ResourceID: "alice", PerPage: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := texts(t, page.Messages); got != strings.Join(want, " ") {
+			t.Errorf("ascending = %s\nwant        %s", got, strings.Join(want, " "))
+		}
+		for i := 1; i < len(page.Messages); i++ {
+			if !page.Messages[i].CreatedAt.After(page.Messages[i-1].CreatedAt) {
+				t.Errorf("messages %d and %d share or invert createdAt %v", i-1, i, page.Messages[i].CreatedAt)
+			}
+		}
+		page, _ = s.ListMessages(ctx, MessageQuery{ThreadID: "fast", ResourceID: "alice", PerPage: 4, Descending: true})
+		if got := texts(t, page.Messages); got != "a29 q29 a28 q28" {
+			t.Errorf("descending page 0 = %s; want a29 q29 a28 q28", got)
+		}
+		last, err := s.LastMessages(ctx, "fast", 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := texts(t, last); got != "a27 q28 a28 q29 a29" {
+			t.Errorf("LastMessages(5) = %s; want a27 q28 a28 q29 a29", got)
+		}
+
+		// Concurrent turns with the same frozen time: each turn's pair stays
+		// together, user then assistant, whichever order they commit in.
+		var wg sync.WaitGroup
+		for i := 0; i < 8; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				err := s.AppendTurn(ctx, Turn{Thread: Thread{ID: "race", ResourceID: "alice"}, Messages: []Message{
+					userMsg(fmt.Sprintf("q%d", i), frozen), assistantMsg(fmt.Sprintf("a%d", i), frozen)}})
+				if err != nil {
+					t.Errorf("AppendTurn %d: %v", i, err)
+				}
+			}(i)
+		}
+		wg.Wait()
+		page, _ = s.ListMessages(ctx, MessageQuery{ThreadID: "race", ResourceID: "alice", PerPage: -1})
+		if len(page.Messages) != 16 {
+			t.Fatalf("race thread has %d messages; want 16", len(page.Messages))
+		}
+		for i := 0; i < 16; i += 2 {
+			q, a := textOf(t, page.Messages[i]), textOf(t, page.Messages[i+1])
+			if q[0] != 'q' || a != "a"+q[1:] {
+				t.Errorf("positions %d,%d = %s,%s; want a turn's question then its answer", i, i+1, q, a)
+			}
+		}
+
+		// save-messages with one time for the whole batch keeps the batch order.
+		var batch []Message
+		for i := 0; i < 6; i++ {
+			batch = append(batch, Message{ID: fmt.Sprintf("b%d", i), ThreadID: "race", Role: "user",
+				Content: TextContent(fmt.Sprintf("b%d", i), frozen.Add(time.Hour)), CreatedAt: frozen.Add(time.Hour)})
+		}
+		if _, err := s.SaveMessages(ctx, "alice", batch); err != nil {
+			t.Fatal(err)
+		}
+		last, _ = s.LastMessages(ctx, "race", 6)
+		if got := texts(t, last); got != "b0 b1 b2 b3 b4 b5" {
+			t.Errorf("saved batch reads back %s; want b0 … b5", got)
+		}
+	})
+}
