@@ -94,3 +94,24 @@ func (s *Store) DeleteMessages(ctx context.Context, resourceID string, ids []str
 	n, _ := res.RowsAffected()
 	return int(n), nil
 }
+
+// MessagesByID returns the messages with these ids that are in threads of
+// resourceID, in history order; ids that are missing or another resource's
+// are left out.
+func (s *Store) MessagesByID(ctx context.Context, resourceID string, ids []string) ([]Message, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var rows []messageRow
+	err := s.db.NewSelect().Model(&rows).Where("id IN (?)", bun.List(ids)).
+		Where(`thread_id IN (SELECT id FROM mastra_threads WHERE "resourceId" = ?)`, resourceID).
+		OrderExpr(`"createdAt" ASC, id ASC`).Scan(ctx)
+	if err != nil {
+		return nil, classify(fmt.Errorf("memory: load messages by id: %w", err))
+	}
+	out := make([]Message, len(rows))
+	for i := range rows {
+		out[i] = rows[i].message()
+	}
+	return out, nil
+}
