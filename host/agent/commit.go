@@ -107,7 +107,9 @@ func (r *run) emitReplay() error {
 		func() error {
 			return r.send(ChunkStart, startPayload{ID: r.a.ID, MessageID: r.res.MessageID, ThreadID: r.res.ThreadID, ResourceID: r.res.ResourceID})
 		},
-		func() error { return r.send(ChunkStepStart, stepStartPayload{MessageID: r.res.MessageID, Warnings: []any{}}) },
+		func() error {
+			return r.send(ChunkStepStart, stepStartPayload{MessageID: r.res.MessageID, Warnings: []any{}})
+		},
 		func() error {
 			if r.res.Text == "" {
 				return nil
