@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -186,8 +187,12 @@ func (s *Store) ListThreads(ctx context.Context, q ThreadQuery) (ThreadPage, err
 	var rows []threadRow
 	sq := filter(s.db.NewSelect().Model(&rows)).
 		OrderExpr(fmt.Sprintf(`COALESCE("%sZ", "%s") %s, id %s`, field, field, dir, dir))
+	offset, inRange := pageOffset(q.Page, q.PerPage)
 	if q.PerPage > 0 {
-		sq = sq.Limit(int64(q.PerPage)).Offset(int64(q.Page * q.PerPage))
+		sq = sq.Limit(int64(q.PerPage)).Offset(offset)
+	}
+	if !inRange {
+		return ThreadPage{Threads: []Thread{}, Total: int(total), Page: q.Page, PerPage: q.PerPage}, nil
 	}
 	if err := sq.Scan(ctx); err != nil {
 		return ThreadPage{}, classify(fmt.Errorf("memory: list threads: %w", err))
@@ -196,8 +201,21 @@ func (s *Store) ListThreads(ctx context.Context, q ThreadQuery) (ThreadPage, err
 	for i := range rows {
 		page.Threads[i] = rows[i].thread()
 	}
-	page.HasMore = q.PerPage > 0 && int64((q.Page+1)*q.PerPage) < total
+	page.HasMore = q.PerPage > 0 && int64(total)-offset > int64(q.PerPage)
 	return page, nil
+}
+
+// pageOffset is the offset of a page, page × perPage. inRange is false when
+// that overflows: such a page lies past any table and is empty. A negative
+// page counts as page 0.
+func pageOffset(page, perPage int) (offset int64, inRange bool) {
+	if page <= 0 || perPage <= 0 {
+		return 0, true
+	}
+	if int64(page) > math.MaxInt64/int64(perPage) {
+		return 0, false
+	}
+	return int64(page) * int64(perPage), true
 }
 
 func (s *Store) whereMetadata(sq *bun.SelectQuery, key string, val any) *bun.SelectQuery {
@@ -534,8 +552,12 @@ func (s *Store) ListMessages(ctx context.Context, q MessageQuery) (MessagePage, 
 	var rows []messageRow
 	sq := s.db.NewSelect().Model(&rows).Where("thread_id = ?", q.ThreadID).
 		OrderExpr(fmt.Sprintf(`"createdAt" %s, id %s`, dir, dir))
+	offset, inRange := pageOffset(q.Page, q.PerPage)
 	if q.PerPage > 0 {
-		sq = sq.Limit(int64(q.PerPage)).Offset(int64(q.Page * q.PerPage))
+		sq = sq.Limit(int64(q.PerPage)).Offset(offset)
+	}
+	if !inRange {
+		return MessagePage{Messages: []Message{}, Total: int(total), Page: q.Page, PerPage: q.PerPage}, nil
 	}
 	if err := sq.Scan(ctx); err != nil {
 		return MessagePage{}, classify(fmt.Errorf("memory: list messages of %s: %w", q.ThreadID, err))
@@ -544,7 +566,7 @@ func (s *Store) ListMessages(ctx context.Context, q MessageQuery) (MessagePage, 
 	for i := range rows {
 		page.Messages[i] = rows[i].message()
 	}
-	page.HasMore = q.PerPage > 0 && int64((q.Page+1)*q.PerPage) < total
+	page.HasMore = q.PerPage > 0 && int64(total)-offset > int64(q.PerPage)
 	return page, nil
 }
 

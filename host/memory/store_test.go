@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -677,6 +678,41 @@ func TestHistoryOrderWithRepeatingClock(t *testing.T) {
 		last, _ = s.LastMessages(ctx, "race", 6)
 		if got := texts(t, last); got != "b0 b1 b2 b3 b4 b5" {
 			t.Errorf("saved batch reads back %s; want b0 … b5", got)
+		}
+	})
+}
+
+// F13: a page whose offset (page × perPage) overflows is empty, with no
+// more after it, instead of wrapping round to the first page.
+func TestHugePageNumbers(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		for i := 0; i < 3; i++ {
+			if err := s.AppendTurn(ctx, Turn{Thread: Thread{ID: fmt.Sprintf("t%d", i), ResourceID: "alice"},
+				Messages: []Message{userMsg("q", time.Now()), assistantMsg("a", time.Now())}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, pg := range []struct{ page, per int }{{math.MaxInt64, 2}, {math.MaxInt64/2 + 1, 2}, {math.MaxInt64, math.MaxInt64}, {1 << 40, 1 << 30}} {
+			tp, err := s.ListThreads(ctx, ThreadQuery{ResourceID: "alice", Page: pg.page, PerPage: pg.per})
+			if err != nil || len(tp.Threads) != 0 || tp.HasMore || tp.Total != 3 {
+				t.Errorf("threads page %d×%d = %d threads, more %v, total %d, %v; want none, no more, total 3",
+					pg.page, pg.per, len(tp.Threads), tp.HasMore, tp.Total, err)
+			}
+			mp, err := s.ListMessages(ctx, MessageQuery{ThreadID: "t0", ResourceID: "alice", Page: pg.page, PerPage: pg.per})
+			if err != nil || len(mp.Messages) != 0 || mp.HasMore || mp.Total != 2 {
+				t.Errorf("messages page %d×%d = %d messages, more %v, total %d, %v; want none, no more, total 2",
+					pg.page, pg.per, len(mp.Messages), mp.HasMore, mp.Total, err)
+			}
+		}
+		// Ordinary pages still work, and a huge perPage is one page of all.
+		tp, _ := s.ListThreads(ctx, ThreadQuery{ResourceID: "alice", Page: 1, PerPage: 2})
+		if len(tp.Threads) != 1 || tp.HasMore {
+			t.Errorf("page 1 of 2 = %d threads, more %v; want 1, no more", len(tp.Threads), tp.HasMore)
+		}
+		tp, _ = s.ListThreads(ctx, ThreadQuery{ResourceID: "alice", PerPage: math.MaxInt64})
+		if len(tp.Threads) != 3 || tp.HasMore {
+			t.Errorf("perPage max = %d threads, more %v; want 3, no more", len(tp.Threads), tp.HasMore)
 		}
 	})
 }
