@@ -220,6 +220,12 @@ type Input struct {
 	RequestContext *reqctx.Values
 	// ModelSettings tune the model's sampling.
 	ModelSettings ModelSettings
+	// IdempotencyKey, when set, names this request: its messages are saved
+	// under ids derived from the resource and the key, so a retry can never
+	// save the turn twice, and a retry after a saved turn answers with that
+	// turn (Result.Replayed) without calling the model. At most
+	// MaxIdempotencyKey bytes.
+	IdempotencyKey string
 	// Ephemeral answers without memory: no history is read and nothing is
 	// saved (Mastra's generate without a memory option).
 	Ephemeral bool
@@ -260,4 +266,8 @@ type Result struct {
 	Remembered []memory.Message
 	// Model is the agent's "provider/model".
 	Model string
+	// Replayed is set when the turn was not run but read back: a request
+	// with the same idempotency key saved it before. Its ToolCalls and
+	// ToolResults are then empty.
+	Replayed bool
 }

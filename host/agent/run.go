@@ -95,6 +95,22 @@ func (s *Service) run(parent context.Context, in Input, emit func(Chunk) error) 
 		}
 	}
 	inputs := inputMessages(in.Messages, r.res.Remembered, &r.clk)
+	var inIDs []string
+	idem := in.IdempotencyKey != "" && s.store != nil && !in.Ephemeral
+	if idem {
+		// A retry finds what its first attempt saved and answers with it,
+		// without calling the model again.
+		inIDs, r.res.MessageID = idemIDs(in.ResourceID, in.IdempotencyKey, len(inputs))
+		for i := range inputs {
+			inputs[i].ID = inIDs[i]
+		}
+		if ok, err := r.replay(parent, inIDs, r.res.MessageID); err != nil || ok {
+			if err != nil {
+				return nil, err
+			}
+			return &r.res, r.emitReplay()
+		}
+	}
 
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
@@ -109,9 +125,25 @@ func (s *Service) run(parent context.Context, in Input, emit func(Chunk) error) 
 		r.res.Messages[i].ResourceID = in.ResourceID
 	}
 	if s.store != nil && !in.Ephemeral {
+		// The gate settles the race with the first-byte timeout: either the
+		// request was answered already and nothing is saved, or the answer
+		// now waits for the save below.
+		if gate := CommitGate(parent); gate != nil && !gate() {
+			return nil, ErrAnswered
+		}
 		turn := memory.Turn{Thread: memory.Thread{ID: r.res.ThreadID, ResourceID: in.ResourceID}, Messages: r.res.Messages}
 		if err := s.store.AppendTurn(ctx, turn); err != nil {
-			return nil, r.fail(parent, &saveError{err})
+			if idem && errors.Is(err, memory.ErrMessageConflict) {
+				// The same request, running alongside, saved first: its
+				// turn is the answer, this one is dropped.
+				if ok, rerr := r.replay(parent, inIDs, r.res.MessageID); rerr == nil && ok {
+					r.res.Replayed = true
+					err = nil
+				}
+			}
+			if err != nil {
+				return nil, r.fail(parent, &saveError{err})
+			}
 		}
 	} else {
 		r.res.Messages = nil
@@ -158,6 +190,9 @@ func validate(in Input) error {
 	}
 	if err := in.ModelSettings.Check(); err != nil {
 		problems = append(problems, err.Error())
+	}
+	if len(in.IdempotencyKey) > MaxIdempotencyKey {
+		problems = append(problems, fmt.Sprintf("idempotency key: at most %d bytes", MaxIdempotencyKey))
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%w: %s", ErrInvalidInput, strings.Join(problems, "; "))
@@ -466,9 +501,10 @@ func (r *run) reply() memory.Message {
 		Content:         r.res.Text,
 		ToolInvocations: r.invs,
 		Metadata: map[string]any{
-			"modelId":  r.modelID(),
-			"provider": r.a.Provider,
-			"usage":    usageOf(r.res.Usage),
+			"modelId":      r.modelID(),
+			"provider":     r.a.Provider,
+			"usage":        usageOf(r.res.Usage),
+			"finishReason": r.res.FinishReason, // for a replay by idempotency key
 		},
 	}
 	b, _ := json.Marshal(c) // plain types and valid raw JSON: cannot fail

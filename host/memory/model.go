@@ -3,6 +3,7 @@ package memory
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -13,6 +14,11 @@ var (
 	ErrNotFound    = errors.New("memory: thread not found")
 	ErrConflict    = errors.New("memory: thread already exists")
 	ErrUnavailable = errors.New("memory: database unavailable")
+	// ErrMessageConflict is a message id that is taken by a message the
+	// caller may not write (another resource's), or taken at all where
+	// only new messages are saved (a turn). It wraps ErrConflict and never
+	// says whose the message is.
+	ErrMessageConflict = fmt.Errorf("memory: message id already in use: %w", ErrConflict)
 )
 
 // Thread is one conversation, owned by one resource (a user or tenant).

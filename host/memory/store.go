@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -186,8 +187,12 @@ func (s *Store) ListThreads(ctx context.Context, q ThreadQuery) (ThreadPage, err
 	var rows []threadRow
 	sq := filter(s.db.NewSelect().Model(&rows)).
 		OrderExpr(fmt.Sprintf(`COALESCE("%sZ", "%s") %s, id %s`, field, field, dir, dir))
+	offset, inRange := pageOffset(q.Page, q.PerPage)
 	if q.PerPage > 0 {
-		sq = sq.Limit(int64(q.PerPage)).Offset(int64(q.Page * q.PerPage))
+		sq = sq.Limit(int64(q.PerPage)).Offset(offset)
+	}
+	if !inRange {
+		return ThreadPage{Threads: []Thread{}, Total: int(total), Page: q.Page, PerPage: q.PerPage}, nil
 	}
 	if err := sq.Scan(ctx); err != nil {
 		return ThreadPage{}, classify(fmt.Errorf("memory: list threads: %w", err))
@@ -196,8 +201,21 @@ func (s *Store) ListThreads(ctx context.Context, q ThreadQuery) (ThreadPage, err
 	for i := range rows {
 		page.Threads[i] = rows[i].thread()
 	}
-	page.HasMore = q.PerPage > 0 && int64((q.Page+1)*q.PerPage) < total
+	page.HasMore = q.PerPage > 0 && int64(total)-offset > int64(q.PerPage)
 	return page, nil
+}
+
+// pageOffset is the offset of a page, page × perPage. inRange is false when
+// that overflows: such a page lies past any table and is empty. A negative
+// page counts as page 0.
+func pageOffset(page, perPage int) (offset int64, inRange bool) {
+	if page <= 0 || perPage <= 0 {
+		return 0, true
+	}
+	if int64(page) > math.MaxInt64/int64(perPage) {
+		return 0, false
+	}
+	return int64(page) * int64(perPage), true
 }
 
 func (s *Store) whereMetadata(sq *bun.SelectQuery, key string, val any) *bun.SelectQuery {
@@ -216,7 +234,9 @@ type ThreadUpdate struct {
 	ClearMetadata bool
 }
 
-// UpdateThread changes a thread of resourceID and bumps its updatedAt.
+// UpdateThread changes a thread of resourceID and bumps its updatedAt. A
+// scoped caller (resourceID not empty) cannot move the thread to another
+// resource: that is ErrNotFound and nothing changes.
 func (s *Store) UpdateThread(ctx context.Context, resourceID, threadID string, u ThreadUpdate) (Thread, error) {
 	var out Thread
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
@@ -231,6 +251,11 @@ func (s *Store) UpdateThread(ctx context.Context, resourceID, threadID string, u
 			t.Metadata = u.Metadata
 		}
 		if u.ResourceID != nil && *u.ResourceID != "" {
+			if resourceID != "" && *u.ResourceID != resourceID {
+				// A scoped caller cannot hand its thread (and what it
+				// writes next) to another resource.
+				return ErrNotFound
+			}
 			t.ResourceID = *u.ResourceID
 		}
 		t.UpdatedAt = time.Now().UTC()
@@ -290,6 +315,14 @@ type Turn struct {
 // AppendTurn saves a turn's messages in one transaction, creating the
 // thread when needed and bumping its updatedAt. Either all of it is saved
 // or nothing is. Messages without an id, thread or resource get the turn's.
+// A message id that is already taken (anywhere) is ErrMessageConflict.
+//
+// The history order is causal: under the thread's lock, so concurrent turns
+// on one thread serialise, the messages are stamped strictly after the
+// thread's latest message and 1 ms apart in their order, keeping their own
+// times when those are later already. Equal or skewed clocks (two server
+// instances, turns in the same millisecond) cannot interleave or flip two
+// turns. AppendTurn writes the stored times back into turn.Messages.
 func (s *Store) AppendTurn(ctx context.Context, turn Turn) error {
 	now := time.Now().UTC()
 	for i := range turn.Messages {
@@ -305,6 +338,10 @@ func (s *Store) AppendTurn(ctx context.Context, turn Turn) error {
 		}
 		if m.CreatedAt.IsZero() {
 			m.CreatedAt = now
+		}
+		m.CreatedAt = m.CreatedAt.UTC().Truncate(time.Microsecond) // the databases keep µs
+		if i > 0 && m.CreatedAt.Before(turn.Messages[i-1].CreatedAt.Add(time.Millisecond)) {
+			m.CreatedAt = turn.Messages[i-1].CreatedAt.Add(time.Millisecond)
 		}
 	}
 	if s.kind == "postgres" && len(turn.Messages) > 0 {
@@ -335,11 +372,26 @@ func (s *Store) AppendTurn(ctx context.Context, turn Turn) error {
 		if len(turn.Messages) == 0 {
 			return nil
 		}
+		// SQLite transactions here take the write lock up front
+		// (_txlock=immediate), so the latest message read now stays the
+		// latest until commit.
+		var last []messageRow
+		err = tx.NewSelect().Model(&last).Where("thread_id = ?", t.ID).
+			OrderExpr(`"createdAt" DESC`).Limit(int64(1)).Scan(ctx)
+		if err != nil {
+			return fmt.Errorf("memory: latest message of %s: %w", t.ID, err)
+		}
+		if len(last) == 1 {
+			shiftAfter(turn.Messages, last[0].CreatedAt.UTC())
+		}
 		rows := make([]*messageRow, len(turn.Messages))
 		for i, m := range turn.Messages {
 			rows[i] = newMessageRow(m)
 		}
 		if _, err := tx.NewInsert().Model(&rows).Exec(ctx); err != nil {
+			if isUniqueViolation(err) {
+				return ErrMessageConflict
+			}
 			return fmt.Errorf("memory: save messages of %s: %w", t.ID, err)
 		}
 		return nil
@@ -347,10 +399,25 @@ func (s *Store) AppendTurn(ctx context.Context, turn Turn) error {
 	return classify(err)
 }
 
-// appendTurnPostgres saves a turn in one statement, so one round trip:
-// the thread is created or touched (only if it belongs to the turn's
-// resource), and the messages are inserted only if that succeeded. A
-// statement is atomic, so a failure leaves nothing behind.
+// shiftAfter moves msgs (in increasing order) later by one offset, so the
+// first comes at least 1 ms after latest.
+func shiftAfter(msgs []Message, latest time.Time) {
+	if d := latest.Add(time.Millisecond).Sub(msgs[0].CreatedAt); d > 0 {
+		for i := range msgs {
+			msgs[i].CreatedAt = msgs[i].CreatedAt.Add(d)
+		}
+	}
+}
+
+// appendTurnPostgres saves a turn in one round trip: two statements sent
+// as one simple query, which Postgres runs as one implicit transaction (an
+// error in either leaves nothing behind). The first creates or touches the
+// thread, only if it belongs to the turn's resource, and so takes its row
+// lock: a concurrent turn on the thread waits here until this one commits.
+// The second, with a fresh snapshot that sees every turn committed before
+// the lock was granted, inserts the messages shifted after the thread's
+// latest one, only if the thread is the resource's, and returns the stored
+// times.
 func (s *Store) appendTurnPostgres(ctx context.Context, turn Turn, now time.Time) error {
 	t := turn.Thread
 	created := t.CreatedAt
@@ -362,14 +429,13 @@ func (s *Store) appendTurnPostgres(ctx context.Context, turn Turn, now time.Time
 		meta = jsonText(t.Metadata)
 	}
 	var q strings.Builder
-	q.WriteString(`WITH t AS (
-	INSERT INTO mastra_threads (id, "resourceId", title, metadata, "createdAt", "updatedAt", "createdAtZ", "updatedAtZ")
-	VALUES (?, ?, ?, ?::jsonb, ?, ?, ?, ?)
-	ON CONFLICT (id) DO UPDATE SET "updatedAt" = EXCLUDED."updatedAt", "updatedAtZ" = EXCLUDED."updatedAtZ"
-	WHERE mastra_threads."resourceId" = EXCLUDED."resourceId"
-	RETURNING id)
+	q.WriteString(`INSERT INTO mastra_threads (id, "resourceId", title, metadata, "createdAt", "updatedAt", "createdAtZ", "updatedAtZ")
+VALUES (?, ?, ?, ?::jsonb, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET "updatedAt" = EXCLUDED."updatedAt", "updatedAtZ" = EXCLUDED."updatedAtZ"
+WHERE mastra_threads."resourceId" = EXCLUDED."resourceId";
 INSERT INTO mastra_messages (id, thread_id, content, role, type, "createdAt", "resourceId", "createdAtZ")
-SELECT v.id, v.thread_id, v.content, v.role, v.type, v.created::timestamp, v.resource, v.created::timestamptz
+SELECT v.id, v.thread_id, v.content, v.role, v.type, v.created::timestamp + s.shift, v.resource,
+	(v.created::timestamp + s.shift) AT TIME ZONE 'UTC'
 FROM (VALUES `)
 	args := []any{t.ID, t.ResourceID, t.Title, meta, created, now, created, now}
 	for i, m := range turn.Messages {
@@ -380,14 +446,48 @@ FROM (VALUES `)
 		r := newMessageRow(m)
 		args = append(args, r.ID, r.ThreadID, r.Content, r.Role, r.Type, r.CreatedAt, r.ResourceID)
 	}
-	q.WriteString(`) AS v(id, thread_id, content, role, type, created, resource)
-WHERE EXISTS (SELECT 1 FROM t)`)
-	res, err := s.db.NewRaw(q.String(), args...).Exec(ctx)
+	q.WriteString(`) AS v(id, thread_id, content, role, type, created, resource),
+	(SELECT GREATEST(interval '0', COALESCE(max(m."createdAt") + interval '1 millisecond' - ?::timestamp, interval '0')) AS shift
+	 FROM mastra_messages m WHERE m.thread_id = ?) AS s
+WHERE EXISTS (SELECT 1 FROM mastra_threads WHERE id = ? AND "resourceId" = ?)
+RETURNING id, to_char("createdAt", 'YYYY-MM-DD"T"HH24:MI:SS.US')`)
+	args = append(args, turn.Messages[0].CreatedAt, t.ID, t.ID, t.ResourceID)
+	text := s.db.NewRaw(q.String(), args...).String()
+
+	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return classify(fmt.Errorf("memory: save turn of %s: %w", t.ID, err))
 	}
-	if n, _ := res.RowsAffected(); n != int64(len(turn.Messages)) {
+	defer conn.Close()
+	var results []*pgconn.Result
+	err = conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("memory: unexpected postgres driver %T", dc)
+		}
+		// database/sql cannot read the second statement's rows: pgconn can.
+		results, err = c.Conn().PgConn().Exec(ctx, text).ReadAll()
+		return err
+	})
+	if isUniqueViolation(err) {
+		return ErrMessageConflict // a message id is taken: nothing was saved
+	}
+	if err != nil {
+		return classify(fmt.Errorf("memory: save turn of %s: %w", t.ID, err))
+	}
+	if len(results) != 2 || len(results[1].Rows) != len(turn.Messages) {
 		return ErrNotFound // the thread belongs to another resource
+	}
+	stored := make(map[string]time.Time, len(turn.Messages))
+	for _, row := range results[1].Rows {
+		at, err := time.Parse("2006-01-02T15:04:05.999999", string(row[1]))
+		if err != nil {
+			return fmt.Errorf("memory: save turn of %s: read back time %q: %w", t.ID, row[1], err)
+		}
+		stored[string(row[0])] = at.UTC()
+	}
+	for i := range turn.Messages {
+		turn.Messages[i].CreatedAt = stored[turn.Messages[i].ID]
 	}
 	return nil
 }
@@ -452,8 +552,12 @@ func (s *Store) ListMessages(ctx context.Context, q MessageQuery) (MessagePage, 
 	var rows []messageRow
 	sq := s.db.NewSelect().Model(&rows).Where("thread_id = ?", q.ThreadID).
 		OrderExpr(fmt.Sprintf(`"createdAt" %s, id %s`, dir, dir))
+	offset, inRange := pageOffset(q.Page, q.PerPage)
 	if q.PerPage > 0 {
-		sq = sq.Limit(int64(q.PerPage)).Offset(int64(q.Page * q.PerPage))
+		sq = sq.Limit(int64(q.PerPage)).Offset(offset)
+	}
+	if !inRange {
+		return MessagePage{Messages: []Message{}, Total: int(total), Page: q.Page, PerPage: q.PerPage}, nil
 	}
 	if err := sq.Scan(ctx); err != nil {
 		return MessagePage{}, classify(fmt.Errorf("memory: list messages of %s: %w", q.ThreadID, err))
@@ -462,8 +566,21 @@ func (s *Store) ListMessages(ctx context.Context, q MessageQuery) (MessagePage, 
 	for i := range rows {
 		page.Messages[i] = rows[i].message()
 	}
-	page.HasMore = q.PerPage > 0 && int64((q.Page+1)*q.PerPage) < total
+	page.HasMore = q.PerPage > 0 && int64(total)-offset > int64(q.PerPage)
 	return page, nil
+}
+
+// isUniqueViolation reports a duplicate key: message ids are the only key a
+// message insert can clash on.
+func isUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505"
+	}
+	return strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
 // classify marks errors that mean "the database cannot be reached" with

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -447,6 +449,270 @@ func TestSaveAndDeleteMessages(t *testing.T) {
 		page, _ = s.ListMessages(ctx, MessageQuery{ThreadID: "t", ResourceID: "alice"})
 		if page.Total != 1 {
 			t.Errorf("after delete: %d messages; want 1", page.Total)
+		}
+	})
+}
+
+// seedTenants gives alice thread "ta" and bob thread "tb", each with one
+// message of a known id.
+func seedTenants(t *testing.T, s *Store) {
+	t.Helper()
+	ctx := context.Background()
+	for _, x := range []struct{ res, thread, msg, text string }{
+		{"alice", "ta", "msg-a", "alice private"},
+		{"bob", "tb", "msg-b", "bob private"},
+	} {
+		m := userMsg(x.text, time.Now())
+		m.ID = x.msg
+		if err := s.AppendTurn(ctx, Turn{Thread: Thread{ID: x.thread, ResourceID: x.res}, Messages: []Message{m}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// wantUntouched checks that bob's thread still holds his message as written.
+func wantUntouched(t *testing.T, s *Store) {
+	t.Helper()
+	page, err := s.ListMessages(context.Background(), MessageQuery{ThreadID: "tb", ResourceID: "bob", PerPage: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Messages) != 1 || page.Messages[0].ID != "msg-b" || textOf(t, page.Messages[0]) != "bob private" ||
+		page.Messages[0].ResourceID != "bob" {
+		t.Errorf("bob's thread = %+v; want msg-b unchanged", page.Messages)
+	}
+}
+
+// F1: a message id that exists in another resource's thread is a conflict
+// for SaveMessages, scoped or not, and nothing of the batch is written.
+func TestSaveMessagesCannotTakeAnotherTenantsMessage(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		seedTenants(t, s)
+		for _, caller := range []string{"alice", ""} {
+			steal := Message{ID: "msg-b", ThreadID: "ta", Role: "user", Content: TextContent("overwritten by alice", time.Now())}
+			fresh := Message{ID: "msg-new", ThreadID: "ta", Role: "user", Content: TextContent("new", time.Now())}
+			_, err := s.SaveMessages(ctx, caller, []Message{fresh, steal})
+			if !errors.Is(err, ErrMessageConflict) {
+				t.Errorf("caller %q: SaveMessages with bob's id err = %v; want ErrMessageConflict", caller, err)
+			}
+			if strings.Contains(fmt.Sprint(err), "bob") || strings.Contains(fmt.Sprint(err), "tb") {
+				t.Errorf("error %q names the owner", err)
+			}
+			wantUntouched(t, s)
+			page, _ := s.ListMessages(ctx, MessageQuery{ThreadID: "ta", ResourceID: "alice", PerPage: -1})
+			if page.Total != 1 {
+				t.Errorf("alice's thread has %d messages; want 1 (nothing of the refused batch)", page.Total)
+			}
+		}
+		// Her own message she may still edit and move between her threads.
+		if err := s.AppendTurn(ctx, Turn{Thread: Thread{ID: "ta2", ResourceID: "alice"}}); err != nil {
+			t.Fatal(err)
+		}
+		moved := Message{ID: "msg-a", ThreadID: "ta2", Role: "user", Content: TextContent("edited", time.Now())}
+		if _, err := s.SaveMessages(ctx, "alice", []Message{moved}); err != nil {
+			t.Fatalf("alice editing her own message: %v", err)
+		}
+		page, _ := s.ListMessages(ctx, MessageQuery{ThreadID: "ta2", ResourceID: "alice", PerPage: -1})
+		if page.Total != 1 || textOf(t, page.Messages[0]) != "edited" {
+			t.Errorf("ta2 = %+v; want alice's edited message", page.Messages)
+		}
+	})
+}
+
+// The other write paths, each tried by alice against bob's rows.
+func TestWritePathsStayInTheirResource(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		seedTenants(t, s)
+
+		if n, err := s.DeleteMessages(ctx, "alice", []string{"msg-b"}); err != nil || n != 0 {
+			t.Errorf("DeleteMessages of bob's id by alice = %d, %v; want 0", n, err)
+		}
+		if _, err := s.CreateThread(ctx, Thread{ID: "tb", ResourceID: "alice", Title: "mine now"}); !errors.Is(err, ErrConflict) {
+			t.Errorf("CreateThread over bob's id err = %v; want ErrConflict", err)
+		}
+		title := "hijacked"
+		if _, err := s.UpdateThread(ctx, "alice", "tb", ThreadUpdate{Title: &title}); !errors.Is(err, ErrNotFound) {
+			t.Errorf("UpdateThread of bob's thread by alice err = %v; want ErrNotFound", err)
+		}
+		// A scoped caller cannot give its thread away (nor push rows into
+		// another resource that way).
+		bob := "bob"
+		if _, err := s.UpdateThread(ctx, "alice", "ta", ThreadUpdate{ResourceID: &bob}); !errors.Is(err, ErrNotFound) {
+			t.Errorf("UpdateThread moving alice's thread to bob err = %v; want refused", err)
+		}
+		if th, err := s.Thread(ctx, "alice", "ta"); err != nil || th.ResourceID != "alice" {
+			t.Errorf("after refused move: %+v, %v; want alice's", th, err)
+		}
+		if err := s.DeleteThread(ctx, "alice", "tb"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("DeleteThread of bob's thread by alice err = %v; want ErrNotFound", err)
+		}
+		// AppendTurn into bob's thread, and with bob's message id in alice's.
+		err := s.AppendTurn(ctx, Turn{Thread: Thread{ID: "tb", ResourceID: "alice"}, Messages: []Message{userMsg("sneaky", time.Now())}})
+		if !errors.Is(err, ErrNotFound) {
+			t.Errorf("AppendTurn into bob's thread err = %v; want ErrNotFound", err)
+		}
+		taken := userMsg("taken id", time.Now())
+		taken.ID = "msg-b"
+		err = s.AppendTurn(ctx, Turn{Thread: Thread{ID: "ta", ResourceID: "alice"}, Messages: []Message{userMsg("ok", time.Now()), taken}})
+		if !errors.Is(err, ErrMessageConflict) {
+			t.Errorf("AppendTurn reusing bob's message id err = %v; want ErrMessageConflict", err)
+		}
+		wantUntouched(t, s)
+		if th, err := s.Thread(ctx, "bob", "tb"); err != nil || th.Title != "" {
+			t.Errorf("bob's thread = %+v, %v; want untouched", th, err)
+		}
+		if page, _ := s.ListMessages(ctx, MessageQuery{ThreadID: "ta", ResourceID: "alice", PerPage: -1}); page.Total != 1 {
+			t.Errorf("alice's thread has %d messages; want 1 (the refused turn saved nothing)", page.Total)
+		}
+
+		// KV: namespaces (one per plugin) never see or remove each other's keys.
+		if err := s.KVSet(ctx, "plugin-a", "k", []byte("a"), 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.KVSet(ctx, "plugin-b", "k", []byte("b"), 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.KVDelete(ctx, "plugin-b", "k"); err != nil {
+			t.Fatal(err)
+		}
+		if v, ok, _ := s.KVGet(ctx, "plugin-a", "k"); !ok || string(v) != "a" {
+			t.Errorf("plugin-a's key = %q, %v after plugin-b's set and delete; want a", v, ok)
+		}
+	})
+}
+
+func texts(t *testing.T, msgs []Message) string {
+	t.Helper()
+	var out []string
+	for _, m := range msgs {
+		out = append(out, textOf(t, m))
+	}
+	return strings.Join(out, " ")
+}
+
+// F7: turns whose messages all carry the same millisecond (a fast model,
+// or a clock that repeats or goes back) read back in the order they were
+// saved, in both directions and in the prompt's history.
+func TestHistoryOrderWithRepeatingClock(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		frozen := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		th := Thread{ID: "fast", ResourceID: "alice"}
+		const turns = 30
+		var want []string
+		for i := 0; i < turns; i++ {
+			at := frozen
+			if i%3 == 2 {
+				at = frozen.Add(-time.Second) // a clock that went back
+			}
+			msgs := []Message{userMsg(fmt.Sprintf("q%d", i), at), assistantMsg(fmt.Sprintf("a%d", i), at)}
+			if err := s.AppendTurn(ctx, Turn{Thread: th, Messages: msgs}); err != nil {
+				t.Fatalf("turn %d: %v", i, err)
+			}
+			if !msgs[1].CreatedAt.After(msgs[0].CreatedAt) {
+				t.Errorf("turn %d: stored times %v, %v written back; want increasing", i, msgs[0].CreatedAt, msgs[1].CreatedAt)
+			}
+			want = append(want, fmt.Sprintf("q%d", i), fmt.Sprintf("a%d", i))
+		}
+		page, err := s.ListMessages(ctx, MessageQuery{ThreadID: "fast", ResourceID: "alice", PerPage: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := texts(t, page.Messages); got != strings.Join(want, " ") {
+			t.Errorf("ascending = %s\nwant        %s", got, strings.Join(want, " "))
+		}
+		for i := 1; i < len(page.Messages); i++ {
+			if !page.Messages[i].CreatedAt.After(page.Messages[i-1].CreatedAt) {
+				t.Errorf("messages %d and %d share or invert createdAt %v", i-1, i, page.Messages[i].CreatedAt)
+			}
+		}
+		page, _ = s.ListMessages(ctx, MessageQuery{ThreadID: "fast", ResourceID: "alice", PerPage: 4, Descending: true})
+		if got := texts(t, page.Messages); got != "a29 q29 a28 q28" {
+			t.Errorf("descending page 0 = %s; want a29 q29 a28 q28", got)
+		}
+		last, err := s.LastMessages(ctx, "fast", 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := texts(t, last); got != "a27 q28 a28 q29 a29" {
+			t.Errorf("LastMessages(5) = %s; want a27 q28 a28 q29 a29", got)
+		}
+
+		// Concurrent turns with the same frozen time: each turn's pair stays
+		// together, user then assistant, whichever order they commit in.
+		var wg sync.WaitGroup
+		for i := 0; i < 8; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				err := s.AppendTurn(ctx, Turn{Thread: Thread{ID: "race", ResourceID: "alice"}, Messages: []Message{
+					userMsg(fmt.Sprintf("q%d", i), frozen), assistantMsg(fmt.Sprintf("a%d", i), frozen)}})
+				if err != nil {
+					t.Errorf("AppendTurn %d: %v", i, err)
+				}
+			}(i)
+		}
+		wg.Wait()
+		page, _ = s.ListMessages(ctx, MessageQuery{ThreadID: "race", ResourceID: "alice", PerPage: -1})
+		if len(page.Messages) != 16 {
+			t.Fatalf("race thread has %d messages; want 16", len(page.Messages))
+		}
+		for i := 0; i < 16; i += 2 {
+			q, a := textOf(t, page.Messages[i]), textOf(t, page.Messages[i+1])
+			if q[0] != 'q' || a != "a"+q[1:] {
+				t.Errorf("positions %d,%d = %s,%s; want a turn's question then its answer", i, i+1, q, a)
+			}
+		}
+
+		// save-messages with one time for the whole batch keeps the batch order.
+		var batch []Message
+		for i := 0; i < 6; i++ {
+			batch = append(batch, Message{ID: fmt.Sprintf("b%d", i), ThreadID: "race", Role: "user",
+				Content: TextContent(fmt.Sprintf("b%d", i), frozen.Add(time.Hour)), CreatedAt: frozen.Add(time.Hour)})
+		}
+		if _, err := s.SaveMessages(ctx, "alice", batch); err != nil {
+			t.Fatal(err)
+		}
+		last, _ = s.LastMessages(ctx, "race", 6)
+		if got := texts(t, last); got != "b0 b1 b2 b3 b4 b5" {
+			t.Errorf("saved batch reads back %s; want b0 … b5", got)
+		}
+	})
+}
+
+// F13: a page whose offset (page × perPage) overflows is empty, with no
+// more after it, instead of wrapping round to the first page.
+func TestHugePageNumbers(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		for i := 0; i < 3; i++ {
+			if err := s.AppendTurn(ctx, Turn{Thread: Thread{ID: fmt.Sprintf("t%d", i), ResourceID: "alice"},
+				Messages: []Message{userMsg("q", time.Now()), assistantMsg("a", time.Now())}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, pg := range []struct{ page, per int }{{math.MaxInt64, 2}, {math.MaxInt64/2 + 1, 2}, {math.MaxInt64, math.MaxInt64}, {1 << 40, 1 << 30}} {
+			tp, err := s.ListThreads(ctx, ThreadQuery{ResourceID: "alice", Page: pg.page, PerPage: pg.per})
+			if err != nil || len(tp.Threads) != 0 || tp.HasMore || tp.Total != 3 {
+				t.Errorf("threads page %d×%d = %d threads, more %v, total %d, %v; want none, no more, total 3",
+					pg.page, pg.per, len(tp.Threads), tp.HasMore, tp.Total, err)
+			}
+			mp, err := s.ListMessages(ctx, MessageQuery{ThreadID: "t0", ResourceID: "alice", Page: pg.page, PerPage: pg.per})
+			if err != nil || len(mp.Messages) != 0 || mp.HasMore || mp.Total != 2 {
+				t.Errorf("messages page %d×%d = %d messages, more %v, total %d, %v; want none, no more, total 2",
+					pg.page, pg.per, len(mp.Messages), mp.HasMore, mp.Total, err)
+			}
+		}
+		// Ordinary pages still work, and a huge perPage is one page of all.
+		tp, _ := s.ListThreads(ctx, ThreadQuery{ResourceID: "alice", Page: 1, PerPage: 2})
+		if len(tp.Threads) != 1 || tp.HasMore {
+			t.Errorf("page 1 of 2 = %d threads, more %v; want 1, no more", len(tp.Threads), tp.HasMore)
+		}
+		tp, _ = s.ListThreads(ctx, ThreadQuery{ResourceID: "alice", PerPage: math.MaxInt64})
+		if len(tp.Threads) != 3 || tp.HasMore {
+			t.Errorf("perPage max = %d threads, more %v; want 3, no more", len(tp.Threads), tp.HasMore)
 		}
 	})
 }

@@ -173,7 +173,23 @@ type modelMessage struct {
 	Content []any  `json:"content"`
 }
 
+// idempotencyKey reads the Idempotency-Key header into in; a key there
+// wins over one taken from the body (a client message id).
+func idempotencyKey(r *http.Request, in *agent.Input) error {
+	if k := r.Header.Get("Idempotency-Key"); k != "" {
+		in.IdempotencyKey = k
+	}
+	if len(in.IdempotencyKey) > agent.MaxIdempotencyKey {
+		return &Error{Status: http.StatusBadRequest, Message: "Invalid request headers",
+			Issues: []Issue{{Field: "Idempotency-Key", Message: fmt.Sprintf("at most %d bytes", agent.MaxIdempotencyKey)}}}
+	}
+	return nil
+}
+
 func (s *Server) runGenerate(w http.ResponseWriter, r *http.Request, in agent.Input) error {
+	if err := idempotencyKey(r, &in); err != nil {
+		return err
+	}
 	res, err := s.agents.Generate(r.Context(), in)
 	if err != nil {
 		return err
@@ -218,6 +234,9 @@ func nonNilChunks(c []agent.Chunk) []agent.Chunk {
 // chunk, which the agent emits only once the model has answered: a failure
 // before that is still a JSON error with a status.
 func (s *Server) runStream(w http.ResponseWriter, r *http.Request, in agent.Input) error {
+	if err := idempotencyKey(r, &in); err != nil {
+		return err
+	}
 	var sse *sseWriter
 	emit := func(c agent.Chunk) error {
 		if sse == nil {
@@ -330,6 +349,8 @@ func agentError(err error) *Error {
 			Issues: []Issue{{Field: "messages", Message: strings.TrimPrefix(err.Error(), agent.ErrInvalidInput.Error()+": ")}}}
 	case errors.Is(err, memory.ErrNotFound):
 		return &Error{Status: http.StatusNotFound, Message: "Thread not found", Err: err}
+	case errors.Is(err, memory.ErrMessageConflict):
+		return &Error{Status: http.StatusConflict, Message: "Message id already in use", Err: err}
 	case errors.Is(err, llm.ErrUnavailable):
 		return &Error{Status: http.StatusServiceUnavailable, Message: "Model provider unavailable", Err: err}
 	case errors.As(err, &se):

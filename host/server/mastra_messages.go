@@ -47,6 +47,7 @@ func (s *Server) apiTurn(w http.ResponseWriter, r *http.Request) (agent.Input, e
 	}
 	in := agent.Input{
 		AgentID:        httprouter.ParamsFromContext(r.Context()).ByName("agentId"),
+		IdempotencyKey: clientMessageKey(b.Messages),
 		Messages:       msgs,
 		RunID:          b.RunID,
 		MaxSteps:       b.MaxSteps,
@@ -90,6 +91,29 @@ func (s *Server) apiTurn(w http.ResponseWriter, r *http.Request) (agent.Input, e
 		in.ThreadID = ""
 	}
 	return in, err
+}
+
+// clientMessageKey is the idempotency key of a body whose last user message
+// carries an id (UI messages do): a retry resends the same id. "" when
+// there is none; an Idempotency-Key header wins over it.
+func clientMessageKey(raw json.RawMessage) string {
+	var items []json.RawMessage
+	if json.Unmarshal(raw, &items) != nil {
+		return ""
+	}
+	for i := len(items) - 1; i >= 0; i-- {
+		var m struct {
+			ID   string `json:"id"`
+			Role string `json:"role"`
+		}
+		if json.Unmarshal(items[i], &m) == nil && m.Role == "user" {
+			if m.ID == "" {
+				return ""
+			}
+			return "message:" + m.ID
+		}
+	}
+	return ""
 }
 
 func threadRef(raw json.RawMessage) (string, error) {

@@ -7,12 +7,23 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/mastra-server/mastra-server/host/agent"
 )
+
+// afterFunc starts the first-byte timer; tests replace it to fire the timer
+// at a chosen moment.
+var afterFunc = time.AfterFunc
 
 // firstByteTimeout bounds the time until a response starts. Once the first
 // byte (or a flush) has gone out, the response is never cut, so long
 // streams are not affected. On expiry the client gets a 504 and the
 // handler's context is cancelled, so the work behind it (a model call) stops.
+//
+// A turn about to save passes the commit gate (agent.WithCommitGate): if the
+// 504 went out already, the turn is dropped unsaved; otherwise the timeout
+// stands down and the client gets the save's outcome. So a 504 never hides
+// a saved turn, which a client retrying 5xx would store twice.
 func firstByteTimeout(d time.Duration, log func(r *http.Request)) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -22,10 +33,10 @@ func firstByteTimeout(d time.Duration, log func(r *http.Request)) func(http.Hand
 			for k, v := range w.Header() {
 				tw.h[k] = v
 			}
-			timer := time.AfterFunc(d, func() {
+			timer := afterFunc(d, func() {
 				tw.mu.Lock()
 				defer tw.mu.Unlock()
-				if tw.started || tw.done {
+				if tw.started || tw.done || tw.committing {
 					return
 				}
 				tw.timedOut = true
@@ -39,7 +50,7 @@ func firstByteTimeout(d time.Duration, log func(r *http.Request)) func(http.Hand
 				tw.done = true
 				tw.mu.Unlock()
 			}()
-			next.ServeHTTP(tw, r.WithContext(ctx))
+			next.ServeHTTP(tw, r.WithContext(agent.WithCommitGate(ctx, tw.commit)))
 		})
 	}
 }
@@ -53,6 +64,20 @@ type timeoutWriter struct {
 	started  bool
 	timedOut bool
 	done     bool
+	// committing: a turn has begun its save, so the timeout no longer
+	// answers (the handler will, with the save's outcome).
+	committing bool
+}
+
+// commit is the commit gate: false when the timeout has answered already.
+func (tw *timeoutWriter) commit() bool {
+	tw.mu.Lock()
+	defer tw.mu.Unlock()
+	if tw.timedOut {
+		return false
+	}
+	tw.committing = true
+	return true
 }
 
 func (tw *timeoutWriter) Header() http.Header { return tw.h }
