@@ -151,6 +151,9 @@ type Host struct {
 	kv     KV
 	cache  wazero.CompilationCache
 
+	// compiling serializes compiles of equal module bytes (see compile).
+	compiling keyedMutex
+
 	mu      sync.Mutex // guards plugins and closed
 	plugins map[*Plugin]struct{}
 	closed  bool
