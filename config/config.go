@@ -163,6 +163,9 @@ type Plugins struct {
 	MemoryLimit  ByteSize      `koanf:"memory_limit"`
 	MinInstances int           `koanf:"min_instances"`
 	MaxInstances int           `koanf:"max_instances"`
+	// MaxResponse caps what the host holds for one plugin call: a buffered
+	// or captured response, headers, a rewritten request body.
+	MaxResponse ByteSize `koanf:"max_response"`
 }
 
 // PluginLimits are per-plugin overrides of the [plugins] defaults.
@@ -171,6 +174,7 @@ type PluginLimits struct {
 	MemoryLimit  ByteSize      `koanf:"memory_limit"`
 	MinInstances int           `koanf:"min_instances"`
 	MaxInstances int           `koanf:"max_instances"`
+	MaxResponse  ByteSize      `koanf:"max_response"`
 }
 
 // Grants are the capabilities a plugin is given beyond the sandbox defaults.

@@ -125,6 +125,8 @@ func (c *Config) Validate() error {
 		if t.Module == "" {
 			bad(key+".module", "", "expected the path of a .wasm file")
 		}
+		validateLimits(bad, key, t.PluginLimits)
+		validateGrants(bad, key, t.Grants)
 	}
 
 	defaults := 0
@@ -170,6 +172,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Plugins.MaxInstances < 1 || c.Plugins.MinInstances < 0 || c.Plugins.MinInstances > c.Plugins.MaxInstances {
 		bad("plugins.max_instances", c.Plugins.MaxInstances, "expected 0 <= min_instances <= max_instances and max_instances >= 1")
+	}
+	if c.Plugins.MaxResponse < minMaxResponse {
+		bad("plugins.max_response", c.Plugins.MaxResponse, "expected at least 1KiB")
 	}
 	mwNames := map[string]bool{}
 	for i, mw := range c.Middleware {
@@ -226,7 +231,14 @@ func validateLimits(bad func(string, any, string, ...any), key string, l PluginL
 	if l.MinInstances < 0 || l.MaxInstances < 0 || (l.MaxInstances > 0 && l.MinInstances > l.MaxInstances) {
 		bad(key+".max_instances", l.MaxInstances, "expected 0 <= min_instances <= max_instances")
 	}
+	if l.MaxResponse < 0 || (l.MaxResponse > 0 && l.MaxResponse < minMaxResponse) {
+		bad(key+".max_response", l.MaxResponse, "expected at least 1KiB")
+	}
 }
+
+// minMaxResponse is the smallest max_response: below it even an error
+// answer would not fit.
+const minMaxResponse = 1 << 10
 
 func validateGrants(bad func(string, any, string, ...any), key string, g Grants) {
 	for _, m := range g.Mounts {

@@ -202,6 +202,7 @@ func pluginSpec(cfg *config.Config, name, module string, kind plugin.Kind, conf 
 		MinInstances: firstInt(limits.MinInstances, cfg.Plugins.MinInstances),
 		MaxInstances: firstInt(limits.MaxInstances, cfg.Plugins.MaxInstances),
 		MaxBody:      int64(maxBody),
+		MaxResponse:  int64(firstSize(limits.MaxResponse, cfg.Plugins.MaxResponse)),
 		Grants:       plugin.Grants{Env: grants.Env, Agents: grants.Agents, KV: grants.KV},
 	}
 	if spec.MinInstances > spec.MaxInstances {
