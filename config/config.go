@@ -192,19 +192,24 @@ type Middleware struct {
 	Methods      []string       `koanf:"methods"`
 	Module       string         `koanf:"module"`
 	Config       map[string]any `koanf:"config"`
+	ResourceID   string         `koanf:"resource_id"` // see Route.ResourceID
 	PluginLimits `koanf:",squash"`
 	Grants       `koanf:",squash"`
 }
 
 // Route is one Wasm route handler.
 type Route struct {
-	Name         string         `koanf:"name"`
-	Method       string         `koanf:"method"`
-	Path         string         `koanf:"path"`
-	Module       string         `koanf:"module"`
-	Middleware   []string       `koanf:"middleware"`
-	Config       map[string]any `koanf:"config"`
-	MaxBody      ByteSize       `koanf:"max_body"`
+	Name       string         `koanf:"name"`
+	Method     string         `koanf:"method"`
+	Path       string         `koanf:"path"`
+	Module     string         `koanf:"module"`
+	Middleware []string       `koanf:"middleware"`
+	Config     map[string]any `koanf:"config"`
+	MaxBody    ByteSize       `koanf:"max_body"`
+	// ResourceID owns the threads of the plugin's agent calls when the
+	// request is not scoped to a resource and the guest names none; ""
+	// means "plugin:<name>" (name: the entry's, or "METHOD path").
+	ResourceID   string `koanf:"resource_id"`
 	PluginLimits `koanf:",squash"`
 	Grants       `koanf:",squash"`
 }
@@ -216,6 +221,7 @@ type Tool struct {
 	InputSchema  any            `koanf:"input_schema"` // inline table or a JSON file path
 	Module       string         `koanf:"module"`
 	Config       map[string]any `koanf:"config"`
+	ResourceID   string         `koanf:"resource_id"` // see Route.ResourceID
 	PluginLimits `koanf:",squash"`
 	Grants       `koanf:",squash"`
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -129,5 +130,114 @@ config = { m = 0 }
 	}
 	if code, _ := call(t, "GET", base+"/health", ""); code != 200 {
 		t.Errorf("health after = %d", code)
+	}
+}
+
+// threadTexts reads a thread through GET /threads/:id and returns its
+// messages' texts; ok is false when the thread is not found for the caller.
+func threadTexts(t *testing.T, url string, headers ...string) (texts []string, ok bool) {
+	t.Helper()
+	code, body := call(t, "GET", url, "", headers...)
+	if code == 404 {
+		return nil, false
+	}
+	var th struct {
+		Messages []struct {
+			Content struct {
+				Content string `json:"content"`
+			} `json:"content"`
+		} `json:"messages"`
+	}
+	if code != 200 || json.Unmarshal([]byte(body), &th) != nil {
+		t.Fatalf("GET %s = %d %.300s", url, code, body)
+	}
+	for _, m := range th.Messages {
+		texts = append(texts, m.Content.Content)
+	}
+	return texts, true
+}
+
+// F4: a plugin's agent call is bound to the request's scoped resource as an
+// HTTP route is: a tenant cannot read or write another tenant's thread
+// through a plugin that forwards the client's threadId and resourceId.
+// Without a scope, each plugin route has its own default resource.
+func TestPluginAgentCallsAreScoped(t *testing.T) {
+	fwd := strconv.Quote(wasmFrom(t, "testdata/agentfwd.wat"))
+	base, _ := startServer(t, `
+[server.auth]
+enabled = true
+protected = ["/api/*", "/agent/*", "/plug/*"]
+[[server.auth.tokens]]
+env = "TOK_A"
+user = "alice"
+resource_id = "tenant-a"
+[[server.auth.tokens]]
+env = "TOK_B"
+user = "bob"
+resource_id = "tenant-b"
+[[routes]]
+name = "agentfwd"
+method = "POST"
+path = "/plug/agent"
+module = `+fwd+`
+agents = ["assistant"]
+[[routes]]
+name = "open2"
+method = "POST"
+path = "/open/agent2"
+module = `+fwd+`
+agents = ["assistant"]
+[[routes]]
+name = "open3"
+method = "POST"
+path = "/open/agent3"
+module = `+fwd+`
+agents = ["assistant"]
+`, "TOK_A=token-aaaa-1111", "TOK_B=token-bbbb-2222")
+	A := []string{"Authorization", "Bearer token-aaaa-1111", "Content-Type", "application/json"}
+	B := []string{"Authorization", "Bearer token-bbbb-2222", "Content-Type", "application/json"}
+
+	// B's private thread, made through the built-in route.
+	if code, body := call(t, "POST", base+"/agent/generate", `{"message":"bob private: salary is 123k","threadId":"tb-plug"}`, B...); code != 200 {
+		t.Fatalf("B generate = %d %s", code, body)
+	}
+	// A names B's thread and B's resource through the plugin.
+	code, body := call(t, "POST", base+"/plug/agent", `{"threadId":"tb-plug","resourceId":"tenant-b"}`, A...)
+	if code != 200 || !strings.Contains(body, "not found") {
+		t.Errorf("A through the plugin on B's thread = %d %q; want the agent's not-found error", code, body)
+	}
+	if texts, _ := threadTexts(t, base+"/threads/tb-plug", B...); len(texts) != 2 {
+		t.Errorf("B's thread after A's attempt = %q; want B's 2 messages only", texts)
+	}
+
+	// A thread A starts through the plugin is A's: B cannot continue it.
+	if code, body := call(t, "POST", base+"/plug/agent", `{"threadId":"plug-shared"}`, A...); code != 200 || !strings.HasPrefix(body, "Echo: plugin asks") {
+		t.Fatalf("A through the plugin = %d %q", code, body)
+	}
+	if code, body := call(t, "POST", base+"/plug/agent", `{"threadId":"plug-shared"}`, B...); !strings.Contains(body, "not found") {
+		t.Errorf("B through the plugin on A's thread = %d %q; want the agent's not-found error", code, body)
+	}
+	if texts, ok := threadTexts(t, base+"/threads/plug-shared", A...); !ok || len(texts) != 2 {
+		t.Errorf("A's plugin thread = %q (found %v); want A's 2 messages, under tenant-a", texts, ok)
+	}
+	if _, ok := threadTexts(t, base+"/threads/plug-shared", B...); ok {
+		t.Error("B reads A's plugin thread")
+	}
+
+	// No scope: each route has its own resource, and a guest may name one.
+	if code, body := call(t, "POST", base+"/open/agent2", `{"threadId":"open-t"}`); code != 200 || !strings.HasPrefix(body, "Echo:") {
+		t.Fatalf("open2 = %d %q", code, body)
+	}
+	if _, body := call(t, "POST", base+"/open/agent3", `{"threadId":"open-t"}`); !strings.Contains(body, "not found") {
+		t.Errorf("open3 on open2's thread = %q; want not found", body)
+	}
+	if texts, ok := threadTexts(t, base+"/threads/open-t?resourceId=plugin:open2"); !ok || len(texts) != 2 {
+		t.Errorf("open2's thread under plugin:open2 = %q (found %v); want 2 messages", texts, ok)
+	}
+	if code, body := call(t, "POST", base+"/open/agent2", `{"threadId":"own-t","resourceId":"custom"}`); code != 200 || !strings.HasPrefix(body, "Echo:") {
+		t.Fatalf("open2 with a resourceId = %d %q", code, body)
+	}
+	if texts, ok := threadTexts(t, base+"/threads/own-t?resourceId=custom"); !ok || len(texts) != 2 {
+		t.Errorf("thread under the guest's resourceId = %q (found %v); want 2 messages", texts, ok)
 	}
 }

@@ -144,6 +144,10 @@
 //	    ({"threadId","resourceId","maxSteps","output"}, at most 64 KiB, else
 //	    E2BIG) or (0, 0). The call
 //	    blocks the guest; it gets the request's deadline and RequestContext.
+//	    The thread's resource is the request's scoped one (mastra__resourceId,
+//	    set by auth or a middleware) whatever the guest passes, else the
+//	    guest's resourceId, else the plugin's own (Spec.ResourceID, default
+//	    "plugin:<name>"); the [AgentCaller] applies this rule.
 //	    The result is also kept in the request's result slot, so when len >
 //	    buf_limit the guest fetches it with result_read. Errors: EPERM (agent
 //	    not granted, or outside a request), ENOSYS (no agents on this server),

@@ -207,7 +207,8 @@ func (p *Plugin) agentGenerate(ctx context.Context, mod api.Module, stack []uint
 	if len(opts) > 0 {
 		raw = append(json.RawMessage(nil), opts...) // guest memory may move while we wait
 	}
-	out, err := p.h.agents.Generate(ctx, agent, input, raw)
+	out, err := p.h.agents.Generate(ctx, AgentCall{Plugin: p.spec.Name, ResourceID: p.spec.ResourceID,
+		AgentID: agent, Input: input, Options: raw})
 	if err != nil {
 		stack[0] = st.reply(mod, buf, limit, errnoFor(ctx, err), []byte(err.Error()))
 		return

@@ -75,9 +75,22 @@ type Config struct {
 }
 
 // AgentCaller runs an agent for a plugin. ctx carries the request's deadline
-// and its reqctx.Values.
+// and its reqctx.Values, whose reqctx.ResourceIDKey (set by auth or a
+// middleware) must bind the call as it binds the request's HTTP routes.
 type AgentCaller interface {
-	Generate(ctx context.Context, agentID, input string, opts json.RawMessage) (string, error)
+	Generate(ctx context.Context, call AgentCall) (string, error)
+}
+
+// AgentCall is one mastra.agent_generate.
+type AgentCall struct {
+	Plugin string // the calling plugin's name
+	// ResourceID is the calling plugin's own resource (Spec.ResourceID):
+	// the one to use when the request has no scoped resource and the guest
+	// names none.
+	ResourceID string
+	AgentID    string
+	Input      string          // the user message
+	Options    json.RawMessage // the guest's options (JSON), nil when none
 }
 
 // KV is the key-value store behind mastra.kv_*. The host passes the plugin's
@@ -144,7 +157,11 @@ type Spec struct {
 	// values the guest sets, and a request body it rewrites or buffers.
 	// Past it the call fails. Zero means DefaultMaxResponse.
 	MaxResponse int64
-	Grants      Grants
+	// ResourceID is the plugin's own resource for agent calls when the
+	// request is not scoped to one and the guest names none. "" means
+	// "plugin:<Name>": plugins never share one by default.
+	ResourceID string
+	Grants     Grants
 }
 
 // Grants are the capabilities a plugin has beyond the sandbox defaults
@@ -257,6 +274,9 @@ func normalize(s *Spec) error {
 	}
 	if s.MaxResponse == 0 {
 		s.MaxResponse = DefaultMaxResponse
+	}
+	if s.ResourceID == "" {
+		s.ResourceID = "plugin:" + s.Name
 	}
 	if s.MemoryLimit > 65536*pageSize {
 		return fmt.Errorf("memory limit %d is over 4 GiB", s.MemoryLimit)
