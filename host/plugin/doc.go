@@ -29,7 +29,11 @@
 // request waits for an instance until its own deadline or the plugin's
 // Timeout, whichever is first, then gets 503 {"error":"plugin busy"} with
 // Retry-After. Each guest call (handle_request, and handle_response when the
-// guest exports it) runs under context.WithTimeout(request, Timeout).
+// guest exports it) runs under context.WithTimeout(request, Timeout). The
+// same deadline is the connection's write deadline while the guest writes
+// the response unbuffered, since wazero cannot stop a guest blocked in the
+// host: a client that never reads fails its own request and frees the
+// instance.
 //
 // An instance that trapped (unreachable, out-of-bounds, a runtime panic,
 // proc_exit, misuse of a host function), timed out, or whose memory grew past

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/tetratelabs/wazero/sys"
 
@@ -76,6 +77,35 @@ type reqState struct {
 	held    int64
 	overCap string // what went over MaxResponse, when something did
 	capture bool   // w is Call's captureWriter: its body is held too
+
+	// Write deadline on the connection while the guest writes to it.
+	writeDeadline time.Time
+	noDeadline    bool // the writer does not support one
+}
+
+// setWriteDeadline bounds the guest's writes to the client by the call's
+// deadline. wazero only stops a guest in guest code, so without it a
+// client that never reads would keep write_body, and the instance, blocked
+// for as long as it keeps the connection open (finding F8).
+func (st *reqState) setWriteDeadline(ctx context.Context) {
+	dl, ok := ctx.Deadline()
+	if !ok || st.noDeadline || dl.Equal(st.writeDeadline) {
+		return
+	}
+	if err := http.NewResponseController(st.w).SetWriteDeadline(dl); err != nil {
+		st.noDeadline = true // e.g. a recorder in tests: nothing to block on
+		return
+	}
+	st.writeDeadline = dl
+}
+
+// clearWriteDeadline lifts the guest's write deadline once its call is
+// over, so the next handler (a long stream, say) is not cut by it.
+func (st *reqState) clearWriteDeadline() {
+	if !st.writeDeadline.IsZero() {
+		_ = http.NewResponseController(st.w).SetWriteDeadline(time.Time{})
+		st.writeDeadline = time.Time{}
+	}
 }
 
 // errOverCap traps a guest whose call went over MaxResponse.
@@ -239,6 +269,7 @@ func (p *Plugin) run(w http.ResponseWriter, r *http.Request, next http.Handler) 
 	ctx, cancel := context.WithTimeout(&st.ctx, p.spec.Timeout)
 	ctxNext, err := in.callRequest(ctx)
 	cancel()
+	st.clearWriteDeadline()
 	if err != nil {
 		pl.drop(in)
 		return st, st.classify(err)

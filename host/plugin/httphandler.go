@@ -520,9 +520,11 @@ func writeBody(ctx context.Context, mod api.Module, stack []uint64) {
 		}
 		if st.capture {
 			st.mustCharge(len(b), "response body")
+		} else {
+			st.setWriteDeadline(ctx)
 		}
 		st.commit()
-		_, _ = st.w.Write(b) // a client gone is not the guest's failure
+		_, _ = st.w.Write(b) // a client gone or stalled is not the guest's failure
 	default:
 		panic(fmt.Errorf("unknown body kind %d", kind))
 	}
