@@ -79,6 +79,16 @@ func TestCallOverCap(t *testing.T) {
 	}
 }
 
+// A tool that buffers its answer hands it over whole.
+func TestCallBuffered(t *testing.T) {
+	h, _ := newHost(t, Config{})
+	p := load(t, h, Spec{Name: "buffered", Kind: Tool, Module: fixture(t, "buffered")})
+	status, body, err := p.Call(context.Background(), []byte(`{}`))
+	if err != nil || status != 201 || string(body) != "buffered" {
+		t.Fatalf("Call = %d %q %v; want 201 buffered", status, body, err)
+	}
+}
+
 // F2: a request body buffered by buffer_request counts too; it is the
 // client's body, so 413.
 func TestBufferedRequestOverCap(t *testing.T) {
