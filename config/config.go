@@ -175,6 +175,9 @@ type Plugins struct {
 	MemoryLimit  ByteSize      `koanf:"memory_limit"`
 	MinInstances int           `koanf:"min_instances"`
 	MaxInstances int           `koanf:"max_instances"`
+	// MaxResponse caps what the host holds for one plugin call: a buffered
+	// or captured response, headers, a rewritten request body.
+	MaxResponse ByteSize `koanf:"max_response"`
 }
 
 // PluginLimits are per-plugin overrides of the [plugins] defaults.
@@ -183,6 +186,7 @@ type PluginLimits struct {
 	MemoryLimit  ByteSize      `koanf:"memory_limit"`
 	MinInstances int           `koanf:"min_instances"`
 	MaxInstances int           `koanf:"max_instances"`
+	MaxResponse  ByteSize      `koanf:"max_response"`
 }
 
 // Grants are the capabilities a plugin is given beyond the sandbox defaults.
@@ -200,19 +204,24 @@ type Middleware struct {
 	Methods      []string       `koanf:"methods"`
 	Module       string         `koanf:"module"`
 	Config       map[string]any `koanf:"config"`
+	ResourceID   string         `koanf:"resource_id"` // see Route.ResourceID
 	PluginLimits `koanf:",squash"`
 	Grants       `koanf:",squash"`
 }
 
 // Route is one Wasm route handler.
 type Route struct {
-	Name         string         `koanf:"name"`
-	Method       string         `koanf:"method"`
-	Path         string         `koanf:"path"`
-	Module       string         `koanf:"module"`
-	Middleware   []string       `koanf:"middleware"`
-	Config       map[string]any `koanf:"config"`
-	MaxBody      ByteSize       `koanf:"max_body"`
+	Name       string         `koanf:"name"`
+	Method     string         `koanf:"method"`
+	Path       string         `koanf:"path"`
+	Module     string         `koanf:"module"`
+	Middleware []string       `koanf:"middleware"`
+	Config     map[string]any `koanf:"config"`
+	MaxBody    ByteSize       `koanf:"max_body"`
+	// ResourceID owns the threads of the plugin's agent calls when the
+	// request is not scoped to a resource and the guest names none; ""
+	// means "plugin:<name>" (name: the entry's, or "METHOD path").
+	ResourceID   string `koanf:"resource_id"`
 	PluginLimits `koanf:",squash"`
 	Grants       `koanf:",squash"`
 }
@@ -224,6 +233,7 @@ type Tool struct {
 	InputSchema  any            `koanf:"input_schema"` // inline table or a JSON file path
 	Module       string         `koanf:"module"`
 	Config       map[string]any `koanf:"config"`
+	ResourceID   string         `koanf:"resource_id"` // see Route.ResourceID
 	PluginLimits `koanf:",squash"`
 	Grants       `koanf:",squash"`
 }

@@ -183,11 +183,14 @@ tools = ["missing"]
 [agents.b]
 model = "bogus/x"
 default = true
+[plugins]
+max_response = "512"
 [[routes]]
 method = "FETCH"
 path = "nope"
 module = ""
 middleware = ["ghost"]
+max_response = 10
 `)
 	cfg, err := Load(path, nil)
 	if err != nil {
@@ -215,6 +218,8 @@ middleware = ["ghost"]
 		`routes[0].path = "nope"`,
 		`routes[0].module = ""`,
 		`routes[0].middleware = "ghost"`,
+		`plugins.max_response = "512": expected at least 1KiB`,
+		`routes[0].max_response = "10": expected at least 1KiB`,
 	}
 	for _, w := range wants {
 		found := false

@@ -429,6 +429,7 @@ func defaults() map[string]any {
 			"memory_limit":  "64MiB",
 			"min_instances": 1,
 			"max_instances": 16,
+			"max_response":  "16MiB",
 		},
 	}
 }

@@ -188,6 +188,9 @@ func (c *Config) Validate() error {
 	if c.Plugins.MaxInstances < 1 || c.Plugins.MinInstances < 0 || c.Plugins.MinInstances > c.Plugins.MaxInstances {
 		bad("plugins.max_instances", c.Plugins.MaxInstances, "expected 0 <= min_instances <= max_instances and max_instances >= 1")
 	}
+	if c.Plugins.MaxResponse < minMaxResponse {
+		bad("plugins.max_response", c.Plugins.MaxResponse, "expected at least 1KiB")
+	}
 	mwNames := map[string]bool{}
 	for i, mw := range c.Middleware {
 		key := fmt.Sprintf("middleware[%d]", i)
@@ -243,6 +246,9 @@ func validatePlugin(bad func(string, any, string, ...any), key, module string, l
 	if l.MinInstances < 0 || l.MaxInstances < 0 || (l.MaxInstances > 0 && l.MinInstances > l.MaxInstances) {
 		bad(key+".max_instances", l.MaxInstances, "expected 0 <= min_instances <= max_instances")
 	}
+	if l.MaxResponse < 0 || (l.MaxResponse > 0 && l.MaxResponse < minMaxResponse) {
+		bad(key+".max_response", l.MaxResponse, "expected at least 1KiB")
+	}
 	// Mounts were parsed when the file was read; what is left to check is
 	// that the host directory exists.
 	for _, m := range g.Mounts {
@@ -256,6 +262,10 @@ func validatePlugin(bad func(string, any, string, ...any), key, module string, l
 		}
 	}
 }
+
+// minMaxResponse is the smallest max_response: below it even an error
+// answer would not fit.
+const minMaxResponse = 1 << 10
 
 // SplitModel splits "provider/model" ("echo" alone is allowed).
 func SplitModel(ref string) (provider, model string, err error) {

@@ -14,6 +14,7 @@ import (
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/llm"
 	"github.com/mastra-server/mastra-server/host/plugin"
+	"github.com/mastra-server/mastra-server/host/reqctx"
 	"github.com/mastra-server/mastra-server/host/server"
 )
 
@@ -30,7 +31,12 @@ type plugins struct {
 // since agents' tools are plugins themselves.
 type agentCaller struct{ svc *agent.Service }
 
-func (c *agentCaller) Generate(ctx context.Context, agentID, input string, opts json.RawMessage) (string, error) {
+// The resource of a call is chosen as for HTTP routes: the request's scoped
+// resource (token auth or a middleware) wins over the guest's resourceId,
+// which wins over the plugin's own resource. So a guest passing a client's
+// thread id on cannot reach another tenant's thread, and plugins never
+// share one default resource.
+func (c *agentCaller) Generate(ctx context.Context, call plugin.AgentCall) (string, error) {
 	if c.svc == nil {
 		return "", errors.New("agents are not ready")
 	}
@@ -39,15 +45,21 @@ func (c *agentCaller) Generate(ctx context.Context, agentID, input string, opts 
 		ResourceID string `json:"resourceId"`
 		MaxSteps   int    `json:"maxSteps"`
 	}
-	if len(opts) > 0 {
-		if err := json.Unmarshal(opts, &o); err != nil {
+	if len(call.Options) > 0 {
+		if err := json.Unmarshal(call.Options, &o); err != nil {
 			return "", fmt.Errorf("options: %w", err)
 		}
 	}
-	in := agent.Input{AgentID: agentID, ThreadID: o.ThreadID, ResourceID: o.ResourceID, MaxSteps: o.MaxSteps,
-		Messages: []llm.Message{{Role: llm.RoleUser, Content: input}}}
-	if in.ResourceID == "" {
-		in.ResourceID = "plugin"
+	in := agent.Input{AgentID: call.AgentID, ThreadID: o.ThreadID, ResourceID: call.ResourceID, MaxSteps: o.MaxSteps,
+		Messages: []llm.Message{{Role: llm.RoleUser, Content: call.Input}}}
+	if o.ResourceID != "" {
+		in.ResourceID = o.ResourceID
+	}
+	if v := reqctx.From(ctx); v != nil {
+		if id, ok := v.GetString(reqctx.ResourceIDKey); ok && id != "" {
+			in.ResourceID = id
+		}
+		in.RequestContext = v
 	}
 	in.Ephemeral = o.ThreadID == ""
 	res, err := c.svc.Generate(ctx, in)
@@ -76,11 +88,12 @@ func loadPlugins(ctx context.Context, cfg *config.Config, log *slog.Logger, agen
 		done               chan struct{}
 	}
 	start := func(what, name, module string, kind plugin.Kind, conf map[string]any, limits config.PluginLimits,
-		grants config.Grants, defTimeout time.Duration, maxBody config.ByteSize) *pending {
+		grants config.Grants, defTimeout time.Duration, maxBody config.ByteSize, resource string) *pending {
 		pd := &pending{what: what, name: name, module: module, done: make(chan struct{})}
 		go func() {
 			defer close(pd.done)
 			spec, err := pluginSpec(cfg, name, module, kind, conf, limits, grants, defTimeout, maxBody)
+			spec.ResourceID = resource
 			if err != nil {
 				pd.err = err
 				return
@@ -95,29 +108,37 @@ func loadPlugins(ctx context.Context, cfg *config.Config, log *slog.Logger, agen
 	}
 	mws := make([]*pending, len(cfg.Middleware))
 	for i, mw := range cfg.Middleware {
-		mws[i] = start("middleware", mw.Name, mw.Module, plugin.Middleware, mw.Config, mw.PluginLimits, mw.Grants, cfg.Plugins.Timeout, 0)
+		mws[i] = start("middleware", mw.Name, mw.Module, plugin.Middleware, mw.Config, mw.PluginLimits, mw.Grants,
+			cfg.Plugins.Timeout, 0, mw.ResourceID)
 	}
 	routes := make([]*pending, len(cfg.Routes))
 	names := make([]string, len(cfg.Routes))
-	// Routes with the same module and the same settings (e.g. GET and POST
-	// of one handler) share one plugin: one pool, one compiled module.
+	// Routes with the same module and the same settings, resource included
+	// (e.g. GET and POST of one handler given one resource_id), share one
+	// plugin: one pool, one compiled module.
 	same := map[string]*pending{}
 	for i, r := range cfg.Routes {
 		names[i] = r.Name
 		if names[i] == "" {
 			names[i] = fmt.Sprintf("%s %s", strings.ToUpper(r.Method), r.Path)
 		}
-		key, _ := json.Marshal([]any{r.Module, r.Config, r.PluginLimits, r.Grants, r.MaxBody})
+		res := r.ResourceID
+		if res == "" {
+			res = "plugin:" + names[i]
+		}
+		key, _ := json.Marshal([]any{r.Module, r.Config, r.PluginLimits, r.Grants, r.MaxBody, res})
 		if pd, ok := same[string(key)]; ok {
 			routes[i] = pd
 			continue
 		}
-		routes[i] = start("route", names[i], r.Module, plugin.Route, r.Config, r.PluginLimits, r.Grants, cfg.Plugins.RouteTimeout, r.MaxBody)
+		routes[i] = start("route", names[i], r.Module, plugin.Route, r.Config, r.PluginLimits, r.Grants,
+			cfg.Plugins.RouteTimeout, r.MaxBody, res)
 		same[string(key)] = routes[i]
 	}
 	tools := make([]*pending, len(cfg.Tools))
 	for i, t := range cfg.Tools {
-		tools[i] = start("tool", t.Name, t.Module, plugin.Tool, t.Config, t.PluginLimits, t.Grants, cfg.Plugins.RouteTimeout, 0)
+		tools[i] = start("tool", t.Name, t.Module, plugin.Tool, t.Config, t.PluginLimits, t.Grants,
+			cfg.Plugins.RouteTimeout, 0, t.ResourceID)
 	}
 	var errs []error
 	waited := map[*pending]bool{}
@@ -202,6 +223,7 @@ func pluginSpec(cfg *config.Config, name, module string, kind plugin.Kind, conf 
 		MinInstances: firstInt(limits.MinInstances, cfg.Plugins.MinInstances),
 		MaxInstances: firstInt(limits.MaxInstances, cfg.Plugins.MaxInstances),
 		MaxBody:      int64(maxBody),
+		MaxResponse:  int64(firstSize(limits.MaxResponse, cfg.Plugins.MaxResponse)),
 		Grants:       plugin.Grants{Env: grants.Env, Agents: grants.Agents, KV: grants.KV},
 	}
 	if spec.MinInstances > spec.MaxInstances {

@@ -29,7 +29,11 @@
 // request waits for an instance until its own deadline or the plugin's
 // Timeout, whichever is first, then gets 503 {"error":"plugin busy"} with
 // Retry-After. Each guest call (handle_request, and handle_response when the
-// guest exports it) runs under context.WithTimeout(request, Timeout).
+// guest exports it) runs under context.WithTimeout(request, Timeout). The
+// same deadline is the connection's write deadline while the guest writes
+// the response unbuffered, since wazero cannot stop a guest blocked in the
+// host: a client that never reads fails its own request and frees the
+// instance.
 //
 // An instance that trapped (unreachable, out-of-bounds, a runtime panic,
 // proc_exit, misuse of a host function), timed out, or whose memory grew past
@@ -40,13 +44,14 @@
 //	deadline                       504 {"error":"plugin timed out"}
 //	no instance in time            503 {"error":"plugin busy"} + Retry-After: 1
 //	body over MaxBody              413 {"error":"request body too large"}
+//	response etc. over MaxResponse 502 {"error":"plugin response too large"}
 //	client went away               nothing
 //
 // When part of the response was already sent, the handler panics with
 // http.ErrAbortHandler so the client sees a cut connection, not a short body.
 // [Plugin.Call] returns the same failures as errors wrapping [ErrTrap],
 // [ErrTimeout] (which also matches context.DeadlineExceeded), [ErrBusy],
-// [ErrClosed] or *http.MaxBytesError.
+// [ErrClosed], [ErrResponseTooLarge] or *http.MaxBytesError.
 //
 // # Guest exports
 //
@@ -96,6 +101,13 @@
 //     ones is logged with the next record).
 //   - read_body is limited to Spec.MaxBody bytes; reading past it fails the
 //     request with 413.
+//   - What the host holds for the guest during one call counts against
+//     Spec.MaxResponse: a buffered response (the next handler's bytes too),
+//     a tool's captured answer, headers set or added, a rewritten or
+//     buffered request body, RequestContext values set. A write_body or
+//     header change past it traps and the request gets 502; the next
+//     handler's write past it fails with ErrResponseTooLarge and the request
+//     gets 502; a buffered request body past it is 413.
 //
 // # Module mastra (v1)
 //
@@ -120,7 +132,7 @@
 //	    The JSON value under key. ENOENT if absent; EPERM outside a request.
 //	ctx_set(key, key_len, json, json_len i32) -> errno i32
 //	    Sets key to a JSON value (at most 64 KiB). EINVAL for invalid JSON or
-//	    an empty key, E2BIG if too large, EPERM outside a request or when a
+//	    an empty key, E2BIG if too large or past the call's MaxResponse, EPERM outside a request or when a
 //	    route or tool plugin sets a reserved key ("mastra__" prefix, e.g.
 //	    mastra__resourceId, mastra__user): only middleware may.
 //	ctx_delete(key, key_len i32) -> errno i32
@@ -133,8 +145,13 @@
 //	               buf, buf_limit i32) -> status_len i64
 //	    Runs the agent to completion and returns its text. input is the user
 //	    message (plain text, or a JSON messages array); opts is JSON
-//	    ({"threadId","resourceId","maxSteps","output"}) or (0, 0). The call
+//	    ({"threadId","resourceId","maxSteps","output"}, at most 64 KiB, else
+//	    E2BIG) or (0, 0). The call
 //	    blocks the guest; it gets the request's deadline and RequestContext.
+//	    The thread's resource is the request's scoped one (mastra__resourceId,
+//	    set by auth or a middleware) whatever the guest passes, else the
+//	    guest's resourceId, else the plugin's own (Spec.ResourceID, default
+//	    "plugin:<name>"); the [AgentCaller] applies this rule.
 //	    The result is also kept in the request's result slot, so when len >
 //	    buf_limit the guest fetches it with result_read. Errors: EPERM (agent
 //	    not granted, or outside a request), ENOSYS (no agents on this server),
@@ -177,6 +194,10 @@
 //   - env.abort(msg, file, line, col i32), AssemblyScript's default: traps
 //     with the message.
 //
-// Memory is capped per instance (Spec.MemoryLimit, default 16 MiB), so a
-// plugin holds at most MaxInstances × MemoryLimit. There is no network.
+// Memory is capped per instance (Spec.MemoryLimit, default 16 MiB), and what
+// the host holds for one call on the guest's behalf (a buffered or captured
+// response, headers and request-context values it sets, a request body it
+// rewrites or buffers) is capped by Spec.MaxResponse (default 16 MiB), so a
+// plugin holds at most MaxInstances × (MemoryLimit + MaxResponse). There is
+// no network.
 package plugin

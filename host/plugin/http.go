@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/tetratelabs/wazero/sys"
 
@@ -71,6 +72,62 @@ type reqState struct {
 
 	values *reqctx.Values
 	result []byte // mastra result slot (agent_generate, result_read)
+
+	// What the host holds for the guest in this call, against MaxResponse.
+	held    int64
+	overCap string // what went over MaxResponse, when something did
+	capture bool   // w is Call's captureWriter: its body is held too
+
+	// Write deadline on the connection while the guest writes to it.
+	writeDeadline time.Time
+	noDeadline    bool // the writer does not support one
+}
+
+// setWriteDeadline bounds the guest's writes to the client by the call's
+// deadline. wazero only stops a guest in guest code, so without it a
+// client that never reads would keep write_body, and the instance, blocked
+// for as long as it keeps the connection open (finding F8).
+func (st *reqState) setWriteDeadline(ctx context.Context) {
+	dl, ok := ctx.Deadline()
+	if !ok || st.noDeadline || dl.Equal(st.writeDeadline) {
+		return
+	}
+	if err := http.NewResponseController(st.w).SetWriteDeadline(dl); err != nil {
+		st.noDeadline = true // e.g. a recorder in tests: nothing to block on
+		return
+	}
+	st.writeDeadline = dl
+}
+
+// clearWriteDeadline lifts the guest's write deadline once its call is
+// over, so the next handler (a long stream, say) is not cut by it.
+func (st *reqState) clearWriteDeadline() {
+	if !st.writeDeadline.IsZero() {
+		_ = http.NewResponseController(st.w).SetWriteDeadline(time.Time{})
+		st.writeDeadline = time.Time{}
+	}
+}
+
+// errOverCap traps a guest whose call went over MaxResponse.
+var errOverCap = errors.New("over the plugin's max_response")
+
+// charge counts n more bytes held for the guest, unless that would pass
+// MaxResponse.
+func (st *reqState) charge(n int) bool {
+	if st.held+int64(n) > st.p.spec.MaxResponse {
+		return false
+	}
+	st.held += int64(n)
+	return true
+}
+
+// mustCharge is charge for host functions: over the cap the call fails,
+// naming what went over.
+func (st *reqState) mustCharge(n int, what string) {
+	if !st.charge(n) {
+		st.overCap = what
+		panic(errOverCap)
+	}
 }
 
 // mutableRequest returns the request, copied once so that changes made by
@@ -126,7 +183,7 @@ func (st *reqState) startBuffering() {
 			st.savedHeader = http.Header{}
 		}
 	}
-	st.buf = &bufferedResponse{w: st.w, status: st.status}
+	st.buf = &bufferedResponse{w: st.w, st: st, status: st.status}
 }
 
 // finish sends a buffered response, or the status a guest set without
@@ -165,6 +222,7 @@ const (
 	failNext // next=1 from a route or tool
 	failTooLarge
 	failClosed
+	failOverCap // the call made the host hold more than MaxResponse
 )
 
 type callError struct {
@@ -190,6 +248,7 @@ func (p *Plugin) run(w http.ResponseWriter, r *http.Request, next http.Handler) 
 		r = r.WithContext(reqctx.With(r.Context(), values))
 	}
 	st := &reqState{p: p, w: w, r: r, next: next, values: values}
+	_, st.capture = w.(*captureWriter)
 	st.ctx = callCtx{Context: r.Context(), st: st}
 
 	in, err := pl.acquire(r.Context())
@@ -210,6 +269,7 @@ func (p *Plugin) run(w http.ResponseWriter, r *http.Request, next http.Handler) 
 	ctx, cancel := context.WithTimeout(&st.ctx, p.spec.Timeout)
 	ctxNext, err := in.callRequest(ctx)
 	cancel()
+	st.clearWriteDeadline()
 	if err != nil {
 		pl.drop(in)
 		return st, st.classify(err)
@@ -227,11 +287,18 @@ func (p *Plugin) run(w http.ResponseWriter, r *http.Request, next http.Handler) 
 		// Nothing to pin: free the instance before a possibly long downstream.
 		pl.release(in)
 		st.callNext(false)
+		if st.overCap != "" {
+			return st, st.overCapError()
+		}
 		st.finish()
 		return st, nil
 	}
 
 	recovered := st.callNext(true)
+	if recovered == nil && st.overCap != "" {
+		pl.drop(in) // handle_response never ran: its request state is stale
+		return st, st.overCapError()
+	}
 	isError := uint32(0)
 	if recovered != nil {
 		isError = 1
@@ -290,10 +357,17 @@ type readCloser struct {
 	io.Closer
 }
 
+func (st *reqState) overCapError() *callError {
+	return &callError{kind: failOverCap, cause: fmt.Errorf("%s: %w", st.overCap, errOverCap)}
+}
+
 // classify maps a guest call error to a failure.
 func (st *reqState) classify(err error) *callError {
 	if st.bodyTooLarge {
 		return &callError{kind: failTooLarge, cause: err}
+	}
+	if st.overCap != "" {
+		return st.overCapError()
 	}
 	var exit *sys.ExitError
 	if errors.As(err, &exit) {
@@ -347,9 +421,16 @@ func (p *Plugin) serve(w http.ResponseWriter, r *http.Request, next http.Handler
 		status, msg, level = http.StatusServiceUnavailable, "plugin busy", slog.LevelWarn
 	case failTooLarge:
 		status, msg, level = http.StatusRequestEntityTooLarge, "request body too large", slog.LevelInfo
+	case failOverCap:
+		status, msg = http.StatusBadGateway, "plugin response too large"
 	}
-	p.log.Log(r.Context(), level, "plugin call failed", "status", status,
-		"method", r.Method, "path", r.URL.Path, "err", cerr.cause)
+	if cerr.kind == failOverCap {
+		p.log.Log(r.Context(), level, "plugin call failed", "status", status,
+			"method", r.Method, "path", r.URL.Path, "err", cerr.cause, "max_response", p.spec.MaxResponse)
+	} else {
+		p.log.Log(r.Context(), level, "plugin call failed", "status", status,
+			"method", r.Method, "path", r.URL.Path, "err", cerr.cause)
+	}
 	if st != nil && st.committed {
 		// Part of the response is out: cut the connection rather than let
 		// the client take a truncated body for a whole one.
@@ -373,8 +454,8 @@ func (p *Plugin) serve(w http.ResponseWriter, r *http.Request, next http.Handler
 
 // Call runs the plugin as an agent tool: a POST of body (JSON) to "/" with the
 // context's reqctx.Values, and returns the status and body the guest wrote.
-// Errors wrap ErrTimeout, ErrTrap, ErrBusy or ErrClosed; a body over MaxBody
-// is an *http.MaxBytesError.
+// Errors wrap ErrTimeout, ErrTrap, ErrBusy, ErrClosed or ErrResponseTooLarge;
+// a body over MaxBody is an *http.MaxBytesError.
 func (p *Plugin) Call(ctx context.Context, body []byte) (status int, respBody []byte, err error) {
 	r, err := http.NewRequestWithContext(ctx, http.MethodPost, "/", bytes.NewReader(body))
 	if err != nil {
@@ -409,6 +490,9 @@ func (p *Plugin) callErr(ctx context.Context, cerr *callError) error {
 		return fmt.Errorf("plugin %q: %w", name, context.Canceled)
 	case failTooLarge:
 		return fmt.Errorf("plugin %q: %w", name, &http.MaxBytesError{Limit: p.spec.MaxBody})
+	case failOverCap:
+		p.log.Error("plugin call failed", "err", cerr.cause, "max_response", p.spec.MaxResponse)
+		return fmt.Errorf("plugin %q: %w (max_response %d bytes)", name, ErrResponseTooLarge, p.spec.MaxResponse)
 	}
 	p.log.Error("plugin call failed", "err", cerr.cause)
 	return fmt.Errorf("plugin %q: %w: %v", name, ErrTrap, cerr.cause)
@@ -440,6 +524,7 @@ func (c *captureWriter) Write(b []byte) (int, error) {
 // so handle_response can read and rewrite the status, headers and body.
 type bufferedResponse struct {
 	w           http.ResponseWriter
+	st          *reqState // charges what downstream writes
 	status      int
 	body        bytes.Buffer
 	wroteHeader bool // downstream called WriteHeader or Write
@@ -460,6 +545,11 @@ func (b *bufferedResponse) WriteHeader(code int) {
 func (b *bufferedResponse) Write(p []byte) (int, error) {
 	if !b.wroteHeader {
 		b.WriteHeader(http.StatusOK)
+	}
+	if !b.st.charge(len(p)) {
+		// Downstream sees a failed write and stops; the call then fails.
+		b.st.overCap = "downstream response"
+		return 0, ErrResponseTooLarge
 	}
 	return b.body.Write(p)
 }
@@ -482,5 +572,11 @@ func (b *bufferedResponse) flushTo(w http.ResponseWriter) {
 		w.Header().Del("Content-Length")
 	}
 	w.WriteHeader(b.statusCode())
+	if c, ok := w.(*captureWriter); ok && c.body.Len() == 0 {
+		// A tool's buffered answer: hand the buffer over rather than hold
+		// the body twice.
+		c.body, b.body = b.body, bytes.Buffer{}
+		return
+	}
 	_, _ = w.Write(b.body.Bytes())
 }

@@ -398,6 +398,7 @@ func writeHeaderValue(ctx context.Context, mod api.Module, stack []uint64, op st
 	h, isReq := headerForWrite(st, uint32(stack[0]), op)
 	name := headerName(mod, uint32(stack[1]), uint32(stack[2]))
 	value := mustString(mod, uint32(stack[3]), uint32(stack[4]), "header value")
+	st.mustCharge(len(name)+len(value), "headers")
 	if isReq && name == "Host" {
 		st.mutableRequest().Host = value
 		return
@@ -412,8 +413,9 @@ func removeHeader(ctx context.Context, mod api.Module, stack []uint64) {
 	h.Del(headerName(mod, uint32(stack[1]), uint32(stack[2])))
 }
 
-// errBodyTooLarge traps a guest reading past Spec.MaxBody.
-var errBodyTooLarge = errors.New("request body over the plugin's max_body")
+// errBodyTooLarge traps a guest reading past Spec.MaxBody, or buffering
+// (buffer_request) past Spec.MaxResponse.
+var errBodyTooLarge = errors.New("request body over the plugin's max_body or max_response")
 
 // read_body(kind, buf, buf_limit i32) -> eof_len i64
 func readBody(ctx context.Context, mod api.Module, stack []uint64) {
@@ -470,6 +472,10 @@ func (st *reqState) readRequestBody(dst []byte) (int, bool) {
 		panic(errBodyTooLarge)
 	}
 	if st.features&featureBufferRequest != 0 {
+		if !st.charge(n) { // the client's body, not the guest's fault
+			st.bodyTooLarge = true
+			panic(errBodyTooLarge)
+		}
 		if st.bodyTee == nil {
 			st.bodyTee = new(bytes.Buffer)
 		}
@@ -492,6 +498,7 @@ func writeBody(ctx context.Context, mod api.Module, stack []uint64) {
 	switch kind {
 	case bodyKindRequest:
 		mustBeforeNext(st, "write the request body")
+		st.mustCharge(len(b), "request body")
 		if st.newBody == nil {
 			st.newBody = new(bytes.Buffer)
 		}
@@ -499,9 +506,11 @@ func writeBody(ctx context.Context, mod api.Module, stack []uint64) {
 	case bodyKindResponse:
 		if st.buf != nil {
 			if st.afterNext && !st.buf.reset {
+				st.held -= int64(st.buf.body.Len())
 				st.buf.body.Reset() // the first write after next replaces the body
 				st.buf.reset = true
 			}
+			st.mustCharge(len(b), "response body")
 			st.buf.guestWrote = true
 			st.buf.body.Write(b)
 			return
@@ -509,8 +518,13 @@ func writeBody(ctx context.Context, mod api.Module, stack []uint64) {
 		if st.afterNext {
 			panic(errors.New("write_body: the response body is writable after next only with buffer_response"))
 		}
+		if st.capture {
+			st.mustCharge(len(b), "response body")
+		} else {
+			st.setWriteDeadline(ctx)
+		}
 		st.commit()
-		_, _ = st.w.Write(b) // a client gone is not the guest's failure
+		_, _ = st.w.Write(b) // a client gone or stalled is not the guest's failure
 	default:
 		panic(fmt.Errorf("unknown body kind %d", kind))
 	}

@@ -24,6 +24,8 @@ const (
 	maxCtxValue = 64 << 10 // one RequestContext value
 	maxKVKey    = 512
 	maxKVValue  = 1 << 20
+	// agent_generate options are a few ids and numbers.
+	maxAgentOptions = 64 << 10
 )
 
 func (p *Plugin) mastraModule(rt wazero.Runtime) wazero.HostModuleBuilder {
@@ -86,7 +88,7 @@ func (p *Plugin) ctxSet(ctx context.Context, mod api.Module, stack []uint64) {
 	case key == "":
 		stack[0] = uint64(errnoInval)
 		return
-	case n > maxCtxValue:
+	case n > maxCtxValue, !st.charge(len(key) + int(n)):
 		stack[0] = uint64(errno2Big)
 		return
 	}
@@ -180,6 +182,10 @@ func (p *Plugin) agentGenerate(ctx context.Context, mod api.Module, stack []uint
 	st := stateFrom(ctx)
 	agent := mustString(mod, uint32(stack[0]), uint32(stack[1]), "agent id")
 	input := mustString(mod, uint32(stack[2]), uint32(stack[3]), "agent input")
+	if uint32(stack[5]) > maxAgentOptions {
+		stack[0] = packHiLo(errno2Big, 0)
+		return
+	}
 	opts := mustRead(mod, uint32(stack[4]), uint32(stack[5]), "agent options")
 	buf, limit := uint32(stack[6]), uint32(stack[7])
 	st.result = nil
@@ -201,7 +207,8 @@ func (p *Plugin) agentGenerate(ctx context.Context, mod api.Module, stack []uint
 	if len(opts) > 0 {
 		raw = append(json.RawMessage(nil), opts...) // guest memory may move while we wait
 	}
-	out, err := p.h.agents.Generate(ctx, agent, input, raw)
+	out, err := p.h.agents.Generate(ctx, AgentCall{Plugin: p.spec.Name, ResourceID: p.spec.ResourceID,
+		AgentID: agent, Input: input, Options: raw})
 	if err != nil {
 		stack[0] = st.reply(mod, buf, limit, errnoFor(ctx, err), []byte(err.Error()))
 		return

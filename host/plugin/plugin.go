@@ -18,6 +18,7 @@ const (
 	DefaultTimeout      = 100 * time.Millisecond
 	DefaultMemoryLimit  = 16 << 20
 	DefaultMaxInstances = 64
+	DefaultMaxResponse  = 16 << 20
 )
 
 // instantiateTimeout bounds one instantiation, including the guest's
@@ -38,7 +39,19 @@ var (
 	ErrBusy = errors.New("plugin: no instance available")
 	// ErrClosed means the plugin or its host was closed.
 	ErrClosed = errors.New("plugin: closed")
+	// ErrResponseTooLarge means the call made the host hold more than the
+	// plugin's MaxResponse: a buffered or captured response, headers, a
+	// rewritten request body or request-context values. It has a method
+	// ResponseTooLarge() bool, so callers can tell it without this package.
+	ErrResponseTooLarge error = tooLargeError{}
 )
+
+type tooLargeError struct{}
+
+func (tooLargeError) Error() string { return "plugin: response too large" }
+
+// ResponseTooLarge marks the error, e.g. for a 502 in host/server.
+func (tooLargeError) ResponseTooLarge() bool { return true }
 
 type timeoutError struct{}
 
@@ -62,9 +75,22 @@ type Config struct {
 }
 
 // AgentCaller runs an agent for a plugin. ctx carries the request's deadline
-// and its reqctx.Values.
+// and its reqctx.Values, whose reqctx.ResourceIDKey (set by auth or a
+// middleware) must bind the call as it binds the request's HTTP routes.
 type AgentCaller interface {
-	Generate(ctx context.Context, agentID, input string, opts json.RawMessage) (string, error)
+	Generate(ctx context.Context, call AgentCall) (string, error)
+}
+
+// AgentCall is one mastra.agent_generate.
+type AgentCall struct {
+	Plugin string // the calling plugin's name
+	// ResourceID is the calling plugin's own resource (Spec.ResourceID):
+	// the one to use when the request has no scoped resource and the guest
+	// names none.
+	ResourceID string
+	AgentID    string
+	Input      string          // the user message
+	Options    json.RawMessage // the guest's options (JSON), nil when none
 }
 
 // KV is the key-value store behind mastra.kv_*. The host passes the plugin's
@@ -125,7 +151,17 @@ type Spec struct {
 	// MaxBody limits the request body a guest reads through read_body
 	// (0 = no limit). Past it the request fails with 413.
 	MaxBody int64
-	Grants  Grants
+	// MaxResponse caps what the host holds for one call on the guest's
+	// behalf: a response buffered (buffer_response, downstream bytes
+	// included) or captured ([Plugin.Call]), headers and request-context
+	// values the guest sets, and a request body it rewrites or buffers.
+	// Past it the call fails. Zero means DefaultMaxResponse.
+	MaxResponse int64
+	// ResourceID is the plugin's own resource for agent calls when the
+	// request is not scoped to one and the guest names none. "" means
+	// "plugin:<Name>": plugins never share one by default.
+	ResourceID string
+	Grants     Grants
 }
 
 // Grants are the capabilities a plugin has beyond the sandbox defaults
@@ -150,6 +186,9 @@ type Host struct {
 	agents AgentCaller
 	kv     KV
 	cache  wazero.CompilationCache
+
+	// compiling serializes compiles of equal module bytes (see compile).
+	compiling keyedMutex
 
 	mu      sync.Mutex // guards plugins and closed
 	plugins map[*Plugin]struct{}
@@ -224,7 +263,7 @@ func normalize(s *Spec) error {
 	if s.Module == "" {
 		return errors.New("module path is empty")
 	}
-	if s.Timeout < 0 || s.MinInstances < 0 || s.MaxInstances < 0 || s.MaxBody < 0 || s.RecycleAfter < 0 {
+	if s.Timeout < 0 || s.MinInstances < 0 || s.MaxInstances < 0 || s.MaxBody < 0 || s.RecycleAfter < 0 || s.MaxResponse < 0 {
 		return errors.New("negative limit")
 	}
 	if s.Timeout == 0 {
@@ -232,6 +271,12 @@ func normalize(s *Spec) error {
 	}
 	if s.MemoryLimit == 0 {
 		s.MemoryLimit = DefaultMemoryLimit
+	}
+	if s.MaxResponse == 0 {
+		s.MaxResponse = DefaultMaxResponse
+	}
+	if s.ResourceID == "" {
+		s.ResourceID = "plugin:" + s.Name
 	}
 	if s.MemoryLimit > 65536*pageSize {
 		return fmt.Errorf("memory limit %d is over 4 GiB", s.MemoryLimit)

@@ -2,7 +2,6 @@ package plugin
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -250,14 +249,17 @@ type blockingAgents struct {
 	mu       sync.Mutex // guards lastUser and deadline
 	lastUser string     // the RequestContext "user" the call saw
 	deadline bool       // the call had a deadline
+	lastCall AgentCall
 }
 
 func newBlockingAgents() *blockingAgents {
 	return &blockingAgents{block: true, entered: make(chan struct{}, 16), release: make(chan struct{})}
 }
 
-func (a *blockingAgents) Generate(ctx context.Context, agent, input string, opts json.RawMessage) (string, error) {
+func (a *blockingAgents) Generate(ctx context.Context, call AgentCall) (string, error) {
+	agent, input := call.AgentID, call.Input
 	a.mu.Lock()
+	a.lastCall = call
 	a.lastUser = ""
 	if v := reqctx.From(ctx); v != nil {
 		a.lastUser, _ = v.GetString("user")
@@ -318,6 +320,9 @@ func TestAgentGenerate(t *testing.T) {
 	wantResponse(t, w, 200, "0:hello from assistant: hi")
 	if agents.lastUser != "bob" || !agents.deadline {
 		t.Errorf("agent saw user %q, deadline %v; want bob, true", agents.lastUser, agents.deadline)
+	}
+	if c := agents.lastCall; c.Plugin != "agent" || c.ResourceID != "plugin:agent" {
+		t.Errorf("agent call from plugin %q with resource %q; want agent, plugin:agent", c.Plugin, c.ResourceID)
 	}
 
 	agents.err = errors.New("model down")

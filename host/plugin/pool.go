@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -89,7 +90,7 @@ func (p *Plugin) newPool(ctx context.Context) (*pool, error) {
 		_ = rt.Close(ctx)
 		return nil, err
 	}
-	pl.compiled, err = rt.CompileModule(ctx, wasm)
+	pl.compiled, err = p.h.compile(ctx, rt, wasm)
 	if err != nil {
 		return fail(fmt.Errorf("compile: %w", err))
 	}
@@ -112,6 +113,53 @@ func (p *Plugin) newPool(ctx context.Context) (*pool, error) {
 		pl.idle <- in
 	}
 	return pl, nil
+}
+
+// compile compiles wasm in rt through the host's shared cache. Compiles of
+// equal bytes take turns: on a disk-cache hit, wazero v1.12 publishes the
+// module in the shared in-memory cache before its entry preambles are built,
+// so a second runtime compiling the same bytes at that moment got a module
+// whose first instantiation panicked (finding F3). Different modules still
+// compile in parallel.
+func (h *Host) compile(ctx context.Context, rt wazero.Runtime, wasm []byte) (wazero.CompiledModule, error) {
+	unlock := h.compiling.lock(sha256.Sum256(wasm))
+	defer unlock()
+	return rt.CompileModule(ctx, wasm)
+}
+
+// keyedMutex is one mutex per key, dropped when nobody holds or waits for it.
+type keyedMutex struct {
+	mu    sync.Mutex // guards locks
+	locks map[[32]byte]*keyLock
+}
+
+type keyLock struct {
+	mu    sync.Mutex
+	users int // holders and waiters, under keyedMutex.mu
+}
+
+// lock locks key and returns its unlock.
+func (k *keyedMutex) lock(key [32]byte) (unlock func()) {
+	k.mu.Lock()
+	if k.locks == nil {
+		k.locks = make(map[[32]byte]*keyLock)
+	}
+	l := k.locks[key]
+	if l == nil {
+		l = &keyLock{}
+		k.locks[key] = l
+	}
+	l.users++
+	k.mu.Unlock()
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		k.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(k.locks, key)
+		}
+		k.mu.Unlock()
+	}
 }
 
 // imported says which optional host modules a guest imports.

@@ -193,7 +193,8 @@ func (s *Server) runTool(w http.ResponseWriter, r *http.Request, t agent.Tool) e
 
 // toolFailure maps a tool's error: its own 4xx answer goes to the client as
 // it is (the call was refused, retrying will not help); a timeout is 504;
-// anything else (a trap, a crash, a 5xx) is a generic 500.
+// a response over the plugin's max_response is 502; anything else (a trap, a
+// crash, a 5xx) is a generic 500.
 func (s *Server) toolFailure(w http.ResponseWriter, r *http.Request, t agent.Tool, err error) error {
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		return err // the client left
@@ -220,6 +221,10 @@ func (s *Server) toolFailure(w http.ResponseWriter, r *http.Request, t agent.Too
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return &Error{Status: http.StatusGatewayTimeout, Message: "Tool timed out", Err: fmt.Errorf("tool %s: %w", t.Name(), err)}
+	}
+	var big interface{ ResponseTooLarge() bool } // plugin.ErrResponseTooLarge
+	if errors.As(err, &big) && big.ResponseTooLarge() {
+		return &Error{Status: http.StatusBadGateway, Message: "Tool response too large", Err: fmt.Errorf("tool %s: %w", t.Name(), err)}
 	}
 	return &Error{Status: http.StatusInternalServerError, Message: "Tool execution failed", Err: fmt.Errorf("tool %s: %w", t.Name(), err)}
 }
