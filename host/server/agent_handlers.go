@@ -19,18 +19,6 @@ import (
 // (/api/agents/:agentId/generate|stream) decode different bodies into one
 // turn, then share runGenerate and runStream.
 
-func (s *Server) agentRoutes(r *httprouter.Router) {
-	r.Handler(http.MethodPost, "/agent/generate", s.handle(s.rootGenerate))
-	r.Handler(http.MethodPost, "/agent/stream", s.handle(s.rootStream))
-	r.Handler(http.MethodGet, "/api/agents", s.handle(s.listAgents))
-	r.Handler(http.MethodGet, "/api/agents/:agentId", s.handle(s.getAgent))
-	r.Handler(http.MethodPost, "/api/agents/:agentId/generate", s.handle(s.apiGenerate))
-	r.Handler(http.MethodPost, "/api/agents/:agentId/stream", s.handle(s.apiStream))
-	// Mastra's deprecated aliases, still sent by older clients.
-	r.Handler(http.MethodPost, "/api/agents/:agentId/generate/vnext", s.handle(s.apiGenerate))
-	r.Handler(http.MethodPost, "/api/agents/:agentId/stream/vnext", s.handle(s.apiStream))
-}
-
 // rootBody is the body of /agent/generate and /agent/stream.
 type rootBody struct {
 	Message        *string                    `json:"message"`
@@ -51,11 +39,15 @@ func (s *Server) rootTurn(w http.ResponseWriter, r *http.Request) (agent.Input, 
 	if strings.TrimSpace(*b.Message) == "" {
 		return agent.Input{}, invalid("Invalid request body", "message", "message must not be empty")
 	}
+	res, err := s.resource(r, bodyClaim(b.ResourceID, "resourceId"), useDefault)
+	if err != nil {
+		return agent.Input{}, err
+	}
 	vals := requestValues(r, b.RequestContext)
 	in := agent.Input{
 		AgentID:        b.AgentID,
 		ThreadID:       b.ThreadID,
-		ResourceID:     s.resolveResource(r, b.ResourceID),
+		ResourceID:     res,
 		Messages:       []llm.Message{{Role: llm.RoleUser, Content: *b.Message}},
 		RequestContext: vals,
 	}
@@ -85,18 +77,6 @@ func (s *Server) checkAgent(in agent.Input) (agent.Input, error) {
 		in.ThreadID = uuid.NewString()
 	}
 	return in, nil
-}
-
-// resolveResource: a resource fixed by auth wins over the client's, which
-// wins over the configured default.
-func (s *Server) resolveResource(r *http.Request, fromClient string) string {
-	if id := scopedResource(r); id != "" {
-		return id
-	}
-	if fromClient != "" {
-		return fromClient
-	}
-	return s.defRes
 }
 
 // requestValues merges a client's requestContext into the request's map.

@@ -82,14 +82,17 @@ func (s *Server) apiTurn(w http.ResponseWriter, r *http.Request) (agent.Input, e
 			return in, err
 		}
 		in.ThreadID = thread
-		in.ResourceID = s.resolveResource(r, b.Memory.Resource)
-		if in.ResourceID == "" || (scopedResource(r) == "" && b.Memory.Resource == "") {
-			return in, invalid("Invalid request body", "memory.resource",
-				"A resource ID is required when using memory. Provide memory.resource in the request body, or configure server auth with a resource for each token.")
+		// Mastra requires memory.resource; a token's resource stands in.
+		in.ResourceID, err = s.resource(r, bodyClaim(b.Memory.Resource, "memory.resource"), mustNameAlways)
+		if err != nil {
+			return in, err
 		}
 	} else {
 		// No memory: the turn is answered and not remembered.
-		in.ResourceID = s.resolveResource(r, "")
+		in.ResourceID, err = s.resource(r, claim{}, useDefault)
+		if err != nil {
+			return in, err
+		}
 		in.Ephemeral = true
 	}
 	in, err = s.checkAgent(in)

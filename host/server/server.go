@@ -125,12 +125,7 @@ func (s *Server) routes(plugins []Route) (r *httprouter.Router, err error) {
 		return errorf(http.StatusMethodNotAllowed, "Method Not Allowed") // httprouter set Allow
 	})
 
-	s.threadRoutes(r)
-	s.memoryRoutes(r)
-	if s.agents != nil {
-		s.agentRoutes(r)
-	}
-	s.toolRoutes(r)
+	s.registerBuiltins(r)
 
 	for _, p := range plugins {
 		methods := []string{p.Method}
