@@ -71,6 +71,8 @@ type Auth struct {
 	// Tokens map a token, read from an environment variable, to a user.
 	Tokens []Token `koanf:"tokens"`
 	// Protected and Public are path patterns ("/api/*"). Public wins.
+	// Everything is protected by default; /health is public, and CORS
+	// preflights never need a token.
 	Protected []string `koanf:"protected"`
 	Public    []string `koanf:"public"`
 }
@@ -81,8 +83,13 @@ type Token struct {
 	Env  string `koanf:"env"`
 	User string `koanf:"user"`
 	// ResourceID is the resource (tenant) the token's requests are confined
-	// to: it overrides any resourceId a client sends. Required.
+	// to: it overrides any resourceId a client sends. Required, except for
+	// an admin token.
 	ResourceID string `koanf:"resource_id"`
+	// Admin makes the token unbound: its requests may name any resource and
+	// list threads across resources. For operators' tools, never for an app
+	// that serves end users.
+	Admin bool `koanf:"admin"`
 	// Value is filled from Env at load time; it is never read from the file.
 	Value Secret `koanf:"-"`
 }

@@ -304,7 +304,7 @@ func defaults() map[string]any {
 			},
 			"auth": map[string]any{
 				"enabled":   false,
-				"protected": []any{"/api/*"},
+				"protected": []any{"/*"},
 				"public":    []any{"/health"},
 			},
 		},

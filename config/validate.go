@@ -76,8 +76,11 @@ func (c *Config) Validate() error {
 			if t.User == "" {
 				bad(key+".user", "", "expected a user name")
 			}
-			if t.ResourceID == "" {
-				bad(key+".resource_id", "", "expected the resource (tenant) this token's requests are confined to")
+			switch {
+			case t.Admin && t.ResourceID != "":
+				bad(key+".resource_id", t.ResourceID, "an admin token is not confined to a resource; remove resource_id or admin")
+			case !t.Admin && t.ResourceID == "":
+				bad(key+".resource_id", "", "expected the resource (tenant) this token's requests are confined to (or admin = true)")
 			}
 		}
 	}
