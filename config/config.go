@@ -41,8 +41,12 @@ type Server struct {
 	Timeout           time.Duration `koanf:"timeout"`
 	BodyLimit         ByteSize      `koanf:"body_limit"`
 	ReadHeaderTimeout time.Duration `koanf:"read_header_timeout"`
-	IdleTimeout       time.Duration `koanf:"idle_timeout"`
-	MaxHeaderBytes    ByteSize      `koanf:"max_header_bytes"`
+	// BodyTimeout bounds the time to receive a request body, from the end
+	// of its headers: a client that dribbles its body is cut with 408 and
+	// its connection closed. It never bounds a response.
+	BodyTimeout    time.Duration `koanf:"body_timeout"`
+	IdleTimeout    time.Duration `koanf:"idle_timeout"`
+	MaxHeaderBytes ByteSize      `koanf:"max_header_bytes"`
 	// DrainTimeout is how long a shutdown waits for in-flight requests.
 	DrainTimeout time.Duration `koanf:"drain_timeout"`
 	// KeepAlive is the interval of ": ping" comments on quiet streams.

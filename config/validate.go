@@ -41,6 +41,9 @@ func (c *Config) Validate() error {
 	if s.ReadHeaderTimeout <= 0 {
 		bad("server.read_header_timeout", s.ReadHeaderTimeout, "expected a positive duration")
 	}
+	if s.BodyTimeout <= 0 {
+		bad("server.body_timeout", s.BodyTimeout, "expected a positive duration such as \"30s\"")
+	}
 	if s.DrainTimeout < 0 {
 		bad("server.drain_timeout", s.DrainTimeout, "expected zero or a positive duration")
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -25,8 +26,13 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) erro
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
+		var ne net.Error
 		if errors.As(err, &mbe) {
 			return &Error{Status: http.StatusRequestEntityTooLarge, Message: "Request body too large", Err: err}
+		}
+		if errors.As(err, &ne) && ne.Timeout() {
+			w.Header().Set("Connection", "close")
+			return &Error{Status: http.StatusRequestTimeout, Message: "Request body not received in time", Err: err}
 		}
 		return &Error{Status: http.StatusBadRequest, Message: "Could not read request body", Err: err}
 	}

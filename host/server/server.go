@@ -102,10 +102,14 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 func (s *Server) handle(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
-			if r.Context().Err() != nil {
+			var he *Error
+			timedOutBody := errors.As(err, &he) && he.Status == http.StatusRequestTimeout
+			if r.Context().Err() != nil && !timedOutBody {
 				// The client left, or the timeout answered already: the
 				// error is a consequence (a cancelled model call, a rolled
-				// back save), not a failure to report as a 5xx.
+				// back save), not a failure to report as a 5xx. A body
+				// that missed its deadline also cancels the context
+				// (net/http sees the read fail), yet its 408 is owed.
 				s.log.DebugContext(r.Context(), "request ended early", "request_id", requestID(r.Context()), "err", err)
 				return
 			}
