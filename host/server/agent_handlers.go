@@ -39,6 +39,15 @@ func (s *Server) rootTurn(w http.ResponseWriter, r *http.Request) (agent.Input, 
 	if strings.TrimSpace(*b.Message) == "" {
 		return agent.Input{}, invalid("Invalid request body", "message", "message must not be empty")
 	}
+	if msg := badText(*b.Message); msg != "" {
+		return agent.Input{}, invalid("Invalid request body", "message", msg)
+	}
+	if msg := badThreadID(b.ThreadID); msg != "" {
+		return agent.Input{}, invalid("Invalid request body", "threadId", msg)
+	}
+	if err := checkIDs("Invalid request body", "agentId", b.AgentID); err != nil {
+		return agent.Input{}, err
+	}
 	res, err := s.resource(r, bodyClaim(b.ResourceID, "resourceId"), useDefault)
 	if err != nil {
 		return agent.Input{}, err
@@ -209,7 +218,7 @@ func (s *Server) runStream(w http.ResponseWriter, r *http.Request, in agent.Inpu
 		return err // nothing sent yet: a JSON error
 	}
 	if err != nil {
-		s.log.Warn("stream ended with an error", "request_id", requestID(r.Context()), "err", err)
+		s.log.Warn("stream ended with an error", "request_id", requestID(r.Context()), "err", clipErr(err))
 	}
 	sse.done()
 	return nil

@@ -79,10 +79,10 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	e := toError(err)
 	id := requestID(r.Context())
 	if e.Status >= 500 {
-		log.ErrorContext(r.Context(), "request failed", "request_id", id, "method", r.Method, "path", r.URL.Path,
-			"status", e.Status, "err", err)
+		log.ErrorContext(r.Context(), "request failed", "request_id", id, "method", r.Method, "path", clip(r.URL.Path),
+			"status", e.Status, "err", clipErr(err))
 	} else {
-		log.DebugContext(r.Context(), "request rejected", "request_id", id, "status", e.Status, "err", err)
+		log.DebugContext(r.Context(), "request rejected", "request_id", id, "status", e.Status, "err", clipErr(err))
 	}
 	body := errorBody{Error: e.Message, Code: e.Code, Issues: e.Issues}
 	if e.Status >= 500 {

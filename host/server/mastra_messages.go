@@ -51,6 +51,9 @@ func (s *Server) apiTurn(w http.ResponseWriter, r *http.Request) (agent.Input, e
 	if err != nil {
 		return agent.Input{}, err
 	}
+	if err := checkIDs("Invalid request body", "runId", b.RunID); err != nil {
+		return agent.Input{}, err
+	}
 	in := agent.Input{
 		AgentID:        httprouter.ParamsFromContext(r.Context()).ByName("agentId"),
 		Messages:       msgs,
@@ -107,16 +110,20 @@ func threadRef(raw json.RawMessage) (string, error) {
 		return "", nil
 	}
 	var id string
-	if json.Unmarshal(raw, &id) == nil {
-		return id, nil
-	}
 	var obj struct {
 		ID string `json:"id"`
 	}
-	if json.Unmarshal(raw, &obj) == nil && obj.ID != "" {
-		return obj.ID, nil
+	switch {
+	case json.Unmarshal(raw, &id) == nil:
+	case json.Unmarshal(raw, &obj) == nil && obj.ID != "":
+		id = obj.ID
+	default:
+		return "", invalid("Invalid request body", "memory.thread", "expected a thread id or {\"id\": …}")
 	}
-	return "", invalid("Invalid request body", "memory.thread", "expected a thread id or {\"id\": …}")
+	if msg := badThreadID(id); msg != "" {
+		return "", invalid("Invalid request body", "memory.thread", msg)
+	}
+	return id, nil
 }
 
 func systemText(raw json.RawMessage) string {
@@ -185,6 +192,9 @@ func parseMessages(raw json.RawMessage) ([]llm.Message, error) {
 		if strings.TrimSpace(text) == "" {
 			return nil, bad("messages must not be empty")
 		}
+		if msg := badText(text); msg != "" {
+			return nil, bad(msg)
+		}
 		return []llm.Message{{Role: llm.RoleUser, Content: text}}, nil
 	}
 	var items []json.RawMessage
@@ -209,6 +219,13 @@ func parseMessages(raw json.RawMessage) ([]llm.Message, error) {
 	}
 	if len(out) == 0 {
 		return nil, bad("messages must not be empty")
+	}
+	for _, m := range out {
+		for _, s := range []string{m.Content, m.Name, m.ToolCallID} {
+			if msg := badText(s); msg != "" {
+				return nil, bad(msg)
+			}
+		}
 	}
 	return out, nil
 }

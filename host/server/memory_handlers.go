@@ -26,6 +26,9 @@ import (
 // a missing one 400 when required (Mastra requires it on writes).
 func (s *Server) memoryAgent(r *http.Request, required bool) (*agent.Agent, error) {
 	id := r.URL.Query().Get("agentId")
+	if err := checkIDs("Invalid query parameters", "agentId", id); err != nil {
+		return nil, err
+	}
 	if id == "" {
 		if required {
 			return nil, invalid("Invalid query parameters", "agentId", "agentId is required")
@@ -128,6 +131,9 @@ func (s *Server) apiListThreads(w http.ResponseWriter, r *http.Request) error {
 		if err := json.Unmarshal([]byte(raw), &meta); err != nil {
 			return invalid("Invalid query parameters", "metadata", "expected a JSON object")
 		}
+		if msg := badMetadata(meta); msg != "" {
+			return invalid("Invalid query parameters", "metadata", msg)
+		}
 	}
 	p, err := s.store.ListThreads(r.Context(), memory.ThreadQuery{ResourceID: res, Page: page, PerPage: perPage,
 		OrderBy: field, Ascending: dir == "ASC", Metadata: meta})
@@ -214,6 +220,15 @@ func (s *Server) apiCreateThread(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if msg := badThreadID(b.ThreadID); msg != "" {
+		return invalid("Invalid request body", "threadId", msg)
+	}
+	if msg := badText(b.Title); msg != "" {
+		return invalid("Invalid request body", "title", msg)
+	}
+	if msg := badMetadata(b.Metadata); msg != "" {
+		return invalid("Invalid request body", "metadata", msg)
+	}
 	if b.ThreadID == "" {
 		b.ThreadID = uuid.NewString()
 	}
@@ -250,9 +265,17 @@ func (s *Server) apiUpdateThread(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	u := memory.ThreadUpdate{Title: b.Title}
+	if b.Title != nil {
+		if msg := badText(*b.Title); msg != "" {
+			return invalid("Invalid request body", "title", msg)
+		}
+	}
 	if len(b.Metadata) > 0 && string(b.Metadata) != "null" {
 		if err := json.Unmarshal(b.Metadata, &u.Metadata); err != nil || u.Metadata == nil {
 			return invalid("Invalid request body", "metadata", "expected an object")
+		}
+		if msg := badMetadata(u.Metadata); msg != "" {
+			return invalid("Invalid request body", "metadata", msg)
 		}
 	}
 	if b.ResourceID != "" && boundResource(r) == "" {
@@ -360,6 +383,12 @@ func (s *Server) apiSaveMessages(w http.ResponseWriter, r *http.Request) error {
 		if m.ThreadID == "" {
 			return invalid("Invalid request body", field+".threadId", "threadId is required")
 		}
+		if err := checkIDs("Invalid request body", field+".id", m.ID, field+".threadId", m.ThreadID, field+".type", m.Type); err != nil {
+			return err
+		}
+		if msg := badRawJSON(m.Content); msg != "" {
+			return invalid("Invalid request body", field+".content", msg)
+		}
 		at, err := parseCreatedAt(m.CreatedAt)
 		if err != nil {
 			return invalid("Invalid request body", field+".createdAt", err.Error())
@@ -393,13 +422,20 @@ func parseCreatedAt(raw json.RawMessage) (time.Time, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return time.Now().UTC(), nil
 	}
+	outOfRange := fmt.Errorf("must be between %s and %s", jsTime(minCreatedAt), jsTime(maxCreatedAt))
 	var ms float64
 	if json.Unmarshal(raw, &ms) == nil {
+		if !millisInRange(ms) {
+			return time.Time{}, outOfRange
+		}
 		return time.UnixMilli(int64(ms)).UTC(), nil
 	}
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
 		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			if t.Before(minCreatedAt) || t.After(maxCreatedAt) {
+				return time.Time{}, outOfRange
+			}
 			return t.UTC(), nil
 		}
 	}
@@ -437,6 +473,11 @@ func (s *Server) apiDeleteMessages(w http.ResponseWriter, r *http.Request) error
 	ids, ok := messageIDs(body.MessageIDs)
 	if !ok || len(ids) == 0 {
 		return invalid("Invalid request body", "messageIds", "expected an id, an array of ids, {id} or an array of {id}")
+	}
+	for i, id := range ids {
+		if msg := badID(id); msg != "" {
+			return invalid("Invalid request body", fmt.Sprintf("messageIds[%d]", i), msg)
+		}
 	}
 	res, err := s.resource(r, queryClaim(r), anyWithoutAuth)
 	if err != nil {

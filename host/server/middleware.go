@@ -107,7 +107,7 @@ func (s *Server) outermost(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v) // net/http's signal to cut the response quietly
 				}
-				s.log.Error("panic in handler", "request_id", id, "method", r.Method, "path", r.URL.Path,
+				s.log.Error("panic in handler", "request_id", id, "method", clip(r.Method), "path", clip(r.URL.Path),
 					"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 				if rec.status == 0 {
 					writeJSON(rec, http.StatusInternalServerError, errorBody{Error: "Internal Server Error", RequestID: id})
@@ -121,7 +121,7 @@ func (s *Server) outermost(next http.Handler) http.Handler {
 			}
 			if s.log.Enabled(r.Context(), level) {
 				s.log.LogAttrs(r.Context(), level, "request", slog.String("request_id", id),
-					slog.String("method", r.Method), slog.String("path", r.URL.Path),
+					slog.String("method", clip(r.Method)), slog.String("path", clip(r.URL.Path)),
 					slog.Int("status", rec.status), slog.Int64("bytes", rec.bytes),
 					slog.Duration("duration", time.Since(start)))
 			}

@@ -83,7 +83,7 @@ func New(opts Options) (*Server, error) {
 	h = chain(opts.Middleware, h)
 	h = firstByteTimeout(s.cfg.Timeout, func(r *http.Request) {
 		s.log.Warn("request timed out before its first byte", "request_id", requestID(r.Context()),
-			"method", r.Method, "path", r.URL.Path, "timeout", s.cfg.Timeout)
+			"method", r.Method, "path", clip(r.URL.Path), "timeout", s.cfg.Timeout)
 	})(h)
 	h = newAuth(s.cfg.Auth).handler(h)
 	h = withRequestContext(h)
@@ -101,7 +101,11 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 func (s *Server) handle(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := h(w, r); err != nil {
+		err := checkPathParams(r)
+		if err == nil {
+			err = h(w, r)
+		}
+		if err != nil {
 			var he *Error
 			timedOutBody := errors.As(err, &he) && he.Status == http.StatusRequestTimeout
 			if r.Context().Err() != nil && !timedOutBody {
@@ -110,7 +114,7 @@ func (s *Server) handle(h handlerFunc) http.Handler {
 				// back save), not a failure to report as a 5xx. A body
 				// that missed its deadline also cancels the context
 				// (net/http sees the read fail), yet its 408 is owed.
-				s.log.DebugContext(r.Context(), "request ended early", "request_id", requestID(r.Context()), "err", err)
+				s.log.DebugContext(r.Context(), "request ended early", "request_id", requestID(r.Context()), "err", clipErr(err))
 				return
 			}
 			writeError(w, r, s.log, err)
@@ -143,6 +147,17 @@ func (s *Server) routes(plugins []Route) (r *httprouter.Router, err error) {
 		}
 	}
 	return r, nil
+}
+
+// checkPathParams checks every path parameter (threadId, agentId, toolId)
+// as an id, for every route at once.
+func checkPathParams(r *http.Request) error {
+	for _, p := range httprouter.ParamsFromContext(r.Context()) {
+		if msg := badID(p.Value); msg != "" {
+			return invalid("Invalid path parameters", p.Key, msg)
+		}
+	}
+	return nil
 }
 
 // register adds a route, turning httprouter's panic on a clash into an error.
