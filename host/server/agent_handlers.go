@@ -157,10 +157,22 @@ type modelMessage struct {
 	Content []any  `json:"content"`
 }
 
+// threadTaken is the answer to a turn on a thread id that exists under
+// another resource. Thread ids are global (Mastra's schema), so the turn
+// cannot go on, and saying so is unavoidable; the answer is exactly the one
+// a creation of an id already taken gets, whoever holds it, and says
+// nothing more about that thread (F12).
+func threadTaken(err error) error {
+	if errors.Is(err, memory.ErrNotFound) {
+		return threadExists(err)
+	}
+	return err
+}
+
 func (s *Server) runGenerate(w http.ResponseWriter, r *http.Request, in agent.Input) error {
 	res, err := s.agents.Generate(r.Context(), in)
 	if err != nil {
-		return err
+		return threadTaken(err)
 	}
 	writeJSON(w, http.StatusOK, toGenerateJSON(res))
 	return nil
@@ -215,7 +227,7 @@ func (s *Server) runStream(w http.ResponseWriter, r *http.Request, in agent.Inpu
 	}
 	_, err := s.agents.Stream(r.Context(), in, emit)
 	if sse == nil {
-		return err // nothing sent yet: a JSON error
+		return threadTaken(err) // nothing sent yet: a JSON error
 	}
 	if err != nil {
 		s.log.Warn("stream ended with an error", "request_id", requestID(r.Context()), "err", clipErr(err))

@@ -154,8 +154,8 @@ func TestGenerateAndStream(t *testing.T) {
 			}
 			// Another resource cannot use alice's thread.
 			r = do(t, "POST", ts.URL+"/agent/generate", `{"message":"let me in","threadId":"t1","resourceId":"mallory"}`, "Content-Type", "application/json")
-			if r.status != 404 {
-				t.Errorf("generate on another's thread = %d %s; want 404", r.status, r.raw)
+			if r.status != 409 || r.body["error"] != "Thread already exists" {
+				t.Errorf("generate on another's thread = %d %s; want 409, as for any taken id", r.status, r.raw)
 			}
 			// The OpenAI agent through the real client and the fake upstream.
 			r = do(t, "POST", ts.URL+"/agent/generate", `{"message":"hi","agentId":"gpt","resourceId":"alice"}`, "Content-Type", "application/json")

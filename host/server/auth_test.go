@@ -97,11 +97,6 @@ func TestTenantIsolation(t *testing.T) {
 			{"DELETE", "/api/memory/threads/b-thread?agentId=assistant&resourceId=res-bob", ""},
 			{"GET", "/threads/b-thread?resourceId=res-bob", ""},
 			{"DELETE", "/threads/b-thread?resourceId=res-bob", ""},
-			{"POST", "/api/agents/assistant/generate", `{"messages":"leak?","memory":{"thread":"b-thread","resource":"res-bob"}}`},
-			{"POST", "/api/agents/assistant/generate", `{"messages":"leak?","memory":{"thread":{"id":"b-thread"},"resource":"res-bob"},"requestContext":{"mastra__resourceId":"res-bob"}}`},
-			{"POST", "/api/agents/assistant/stream", `{"messages":"leak?","memory":{"thread":"b-thread","resource":"res-bob"}}`},
-			{"POST", "/agent/generate", `{"message":"leak?","threadId":"b-thread","resourceId":"res-bob"}`},
-			{"POST", "/agent/stream", `{"message":"leak?","threadId":"b-thread","resourceId":"res-bob","requestContext":{"mastra__resourceId":"res-bob"}}`},
 		} {
 			r = alice(tc.method, tc.path, tc.body)
 			if r.status != 404 {
@@ -114,9 +109,25 @@ func TestTenantIsolation(t *testing.T) {
 		if r.status != 200 || r.body["resourceId"] != "res-alice" {
 			t.Errorf("create naming res-bob = %d %s; want a thread of res-alice", r.status, r.raw)
 		}
-		r = alice("POST", "/api/memory/threads?agentId=assistant", `{"resourceId":"res-bob","threadId":"b-thread","title":"hijack"}`)
-		if r.status != 409 {
-			t.Errorf("create over b-thread = %d %s; want 409", r.status, r.raw)
+		// F12: thread ids are global, so "taken" cannot be hidden, but it
+		// is all Alice learns: creating Bob's id and creating her own taken
+		// id get the same answer, and so does a turn on Bob's id.
+		own := alice("POST", "/api/memory/threads?agentId=assistant", `{"threadId":"a-thread"}`)
+		if own.status != 409 {
+			t.Fatalf("create over her own a-thread = %d %s; want 409", own.status, own.raw)
+		}
+		for _, tc := range []struct{ path, body string }{
+			{"/api/memory/threads?agentId=assistant", `{"resourceId":"res-bob","threadId":"b-thread","title":"hijack"}`},
+			{"/api/agents/assistant/generate", `{"messages":"leak?","memory":{"thread":"b-thread","resource":"res-bob"}}`},
+			{"/api/agents/assistant/generate", `{"messages":"leak?","memory":{"thread":{"id":"b-thread"},"resource":"res-bob"},"requestContext":{"mastra__resourceId":"res-bob"}}`},
+			{"/api/agents/assistant/stream", `{"messages":"leak?","memory":{"thread":"b-thread","resource":"res-bob"}}`},
+			{"/agent/generate", `{"message":"leak?","threadId":"b-thread","resourceId":"res-bob"}`},
+			{"/agent/stream", `{"message":"leak?","threadId":"b-thread","resourceId":"res-bob","requestContext":{"mastra__resourceId":"res-bob"}}`},
+		} {
+			r = alice("POST", tc.path, tc.body)
+			if r.status != own.status || r.raw != own.raw {
+				t.Errorf("POST %s on b-thread = %d %s; want exactly the answer for her own taken id: %d %s", tc.path, r.status, r.raw, own.status, own.raw)
+			}
 		}
 		// Updating her own thread cannot hand it to Bob.
 		r = alice("PATCH", "/api/memory/threads/a-thread?agentId=assistant", `{"title":"t","resourceId":"res-bob"}`)
@@ -370,7 +381,7 @@ func TestMiddlewareScopesResource(t *testing.T) {
 	}
 	r = do(t, "POST", base+"/api/agents/assistant/generate", `{"messages":"hi","memory":{"thread":"t-globex","resource":"globex"}}`,
 		"X-Tenant", "acme", "Content-Type", jsonCT)
-	if r.status != 404 {
-		t.Errorf("generate on globex's thread as acme = %d %s; want 404", r.status, r.raw)
+	if r.status != 409 || strings.Contains(r.raw, "globex") {
+		t.Errorf("generate on globex's thread as acme = %d %s; want 409 (id taken), nothing more", r.status, r.raw)
 	}
 }

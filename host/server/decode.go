@@ -73,6 +73,10 @@ func jsonKind(goKind string) string {
 	return goKind
 }
 
+// MaxOffset bounds page × perPage, the rows a listing skips: far beyond any
+// real listing, and far from overflowing the arithmetic behind it (F13).
+const MaxOffset = 10_000_000
+
 // pageParams reads page and perPage query parameters.
 func pageParams(r *http.Request, defPerPage, maxPerPage int) (page, perPage int, err error) {
 	q := r.URL.Query()
@@ -93,6 +97,9 @@ func pageParams(r *http.Request, defPerPage, maxPerPage int) (page, perPage int,
 			return 0, 0, invalid("Invalid query parameters", "perPage", fmt.Sprintf("expected an integer from 1 to %d", maxPerPage))
 		}
 		perPage = n
+	}
+	if page > MaxOffset/perPage {
+		return 0, 0, invalid("Invalid query parameters", "page", fmt.Sprintf("page × perPage must not exceed %d", MaxOffset))
 	}
 	return page, perPage, nil
 }

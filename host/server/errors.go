@@ -64,13 +64,19 @@ func toError(err error) *Error {
 	case errors.Is(err, memory.ErrNotFound):
 		return &Error{Status: http.StatusNotFound, Message: "Thread not found", Err: err}
 	case errors.Is(err, memory.ErrConflict):
-		return &Error{Status: http.StatusConflict, Message: "Thread already exists", Err: err}
+		return threadExists(err)
 	case errors.Is(err, memory.ErrUnavailable):
 		return &Error{Status: http.StatusServiceUnavailable, Message: "Database unavailable", Err: err}
 	case errors.Is(err, context.DeadlineExceeded):
 		return &Error{Status: http.StatusGatewayTimeout, Message: "Gateway Timeout", Err: err}
 	}
 	return &Error{Status: http.StatusInternalServerError, Message: "Internal Server Error", Err: err}
+}
+
+// threadExists is the one answer for a thread id that is taken, by the
+// caller or by anyone else.
+func threadExists(err error) *Error {
+	return &Error{Status: http.StatusConflict, Message: "Thread already exists", Code: "thread_exists", Err: err}
 }
 
 // writeError logs err and writes its JSON form. 5xx are logged at Error with
