@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -213,27 +214,93 @@ func nonNilChunks(c []agent.Chunk) []agent.Chunk {
 // runStream answers with Server-Sent Events. Headers go out with the first
 // chunk, which the agent emits only once the model has answered: a failure
 // before that is still a JSON error with a status.
+//
+// A shutdown whose drain time is nearly over cancels the turn (nothing is
+// saved); the server then ends the stream itself, as the agent does for a
+// failure: an error chunk, finish with reason "error", then [DONE].
 func (s *Server) runStream(w http.ResponseWriter, r *http.Request, in agent.Input) error {
+	ctx, cancel := context.WithCancelCause(r.Context())
+	defer cancel(nil)
+	unwatch := context.AfterFunc(s.stopping, func() { cancel(errShuttingDown) })
+	defer unwatch()
+
 	var sse *sseWriter
+	var sent streamState
 	emit := func(c agent.Chunk) error {
 		if sse == nil {
 			sse = startSSE(w, s.cfg.KeepAlive, map[string]string{"X-Thread-Id": in.ThreadID, "X-Resource-Id": in.ResourceID})
 		}
+		sent.track(c)
 		switch c.Type {
 		case agent.ChunkStart, agent.ChunkStepStart, agent.ChunkTextStart:
 			return sse.eventHeld(c) // the delta that follows flushes them
 		}
 		return sse.event(c)
 	}
-	_, err := s.agents.Stream(r.Context(), in, emit)
+	_, err := s.agents.Stream(ctx, in, emit)
+	stopped := errors.Is(context.Cause(ctx), errShuttingDown) && r.Context().Err() == nil
 	if sse == nil {
+		if stopped {
+			return &Error{Status: http.StatusServiceUnavailable, Message: "Server is shutting down", Err: err}
+		}
 		return threadTaken(err) // nothing sent yet: a JSON error
 	}
 	if err != nil {
 		s.log.Warn("stream ended with an error", "request_id", requestID(r.Context()), "err", clipErr(err))
 	}
+	if stopped && !sent.finished {
+		sent.fail(sse, "server is shutting down")
+	}
 	sse.done()
 	return nil
+}
+
+// errShuttingDown cancels the turns of streams still running near the end
+// of a shutdown's drain time.
+var errShuttingDown = errors.New("server: shutting down")
+
+// streamState follows the chunks a stream sent, so the server can end it
+// as the agent would.
+type streamState struct {
+	runID, messageID string
+	openText         string // the id of a text block not yet ended
+	finished         bool   // a finish chunk went out
+}
+
+func (st *streamState) track(c agent.Chunk) {
+	st.runID = c.RunID
+	var p struct {
+		ID        string `json:"id"`
+		MessageID string `json:"messageId"`
+	}
+	switch c.Type {
+	case agent.ChunkStart, agent.ChunkTextStart:
+		b, _ := json.Marshal(c.Payload) // chunk payloads always marshal
+		_ = json.Unmarshal(b, &p)
+		if c.Type == agent.ChunkStart {
+			st.messageID = p.MessageID
+		} else {
+			st.openText = p.ID
+		}
+	case agent.ChunkTextEnd:
+		st.openText = ""
+	case agent.ChunkFinish:
+		st.finished = true
+	}
+}
+
+// fail ends the stream with the chunks of a failed turn, in Mastra's shape.
+func (st *streamState) fail(sse *sseWriter, msg string) {
+	chunk := func(typ string, payload any) agent.Chunk {
+		return agent.Chunk{Type: typ, RunID: st.runID, From: "AGENT", Payload: payload}
+	}
+	if st.openText != "" {
+		_ = sse.event(chunk(agent.ChunkTextEnd, map[string]string{"type": agent.ChunkTextEnd, "id": st.openText}))
+	}
+	_ = sse.event(chunk(agent.ChunkError, map[string]any{"type": agent.ChunkError, "error": map[string]string{"message": msg, "name": "Error"}}))
+	result := map[string]any{"reason": agent.FinishError, "warnings": []any{}, "isContinued": false}
+	_ = sse.event(chunk(agent.ChunkStepFinish, map[string]any{"messageId": st.messageID, "stepResult": result}))
+	_ = sse.event(chunk(agent.ChunkFinish, map[string]any{"messageId": st.messageID, "stepResult": result}))
 }
 
 // agentJSON is an agent as Mastra's GET /api/agents/:id returns it.

@@ -52,6 +52,10 @@ type Server struct {
 	defRes      string
 	handler     http.Handler
 	started     time.Time
+	// stopping is cancelled shortly before the drain deadline of a
+	// shutdown; running streams then end with a terminal chunk (F15).
+	stopping    context.Context
+	stopStreams context.CancelFunc
 }
 
 // New builds the server and its routes. A plugin route that clashes with a
@@ -70,6 +74,7 @@ func New(opts Options) (*Server, error) {
 		defRes:  opts.DefaultResourceID,
 		started: time.Now(),
 	}
+	s.stopping, s.stopStreams = context.WithCancel(context.Background())
 	s.health = &healthCheck{store: opts.Store, ttl: time.Second}
 	s.toolsByName = s.indexTools()
 	router, err := s.routes(opts.Routes)
@@ -197,6 +202,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.log.Info("shutting down: draining in-flight requests", "drain_timeout", s.cfg.DrainTimeout)
 	drainCtx, cancel := context.WithTimeout(context.Background(), s.cfg.DrainTimeout)
 	defer cancel()
+	// Streams still running a little before the deadline are ended by the
+	// server, with an error chunk, finish and [DONE], rather than cut mid-
+	// event when the connections close.
+	margin := min(s.cfg.DrainTimeout/5, 2*time.Second)
+	stop := time.AfterFunc(s.cfg.DrainTimeout-margin, s.stopStreams)
+	defer stop.Stop()
 	if err := srv.Shutdown(drainCtx); err != nil {
 		s.log.Warn("drain time over: closing remaining connections", "err", err)
 		srv.Close()

@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -133,4 +134,61 @@ func echoAgents(t *testing.T, store *memory.Store) *agent.Service {
 		t.Fatal(err)
 	}
 	return svc
+}
+
+// F15: a stream still running near the end of a shutdown's drain time gets
+// an error chunk, finish with reason "error" and [DONE] before its
+// connection closes; the cancelled turn saves nothing.
+func TestShutdownEndsStreams(t *testing.T) {
+	store := openSQLite(t)
+	fake := upstream(t, llmtest.Reply{Text: "Hello world", HangAfterFirstToken: true})
+	svc, err := agent.NewService(store, []*agent.Agent{{ID: "gpt", Model: fake.Model(0), Provider: "openai", ModelID: "m"}}, "gpt", quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t)
+	cfg.Server.DrainTimeout = time.Second
+	s, err := New(Options{Config: cfg.Server, Store: store, Agents: svc, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, ln) }()
+
+	res := post(t, "http://"+ln.Addr().String()+"/agent/stream", `{"message":"hi","threadId":"t-drain","resourceId":"alice"}`)
+	defer res.Body.Close()
+	rd := bufio.NewReader(res.Body)
+	for { // up to the first token: the turn is running
+		line, err := rd.ReadString('\n')
+		if err != nil {
+			t.Fatalf("stream ended before its first token: %v", err)
+		}
+		if strings.Contains(line, `"text-delta"`) {
+			break
+		}
+	}
+	cancel() // SIGTERM
+	events, done := readSSE(t, rd)
+	var types []string
+	var reason any
+	for _, ev := range events {
+		types = append(types, ev["type"].(string))
+		if ev["type"] == "finish" {
+			reason = ev["payload"].(map[string]any)["stepResult"].(map[string]any)["reason"]
+		}
+	}
+	if got := strings.Join(types, ","); got != "text-end,error,step-finish,finish" || reason != "error" || !done {
+		t.Errorf("after shutdown the stream got %q, finish reason %v, [DONE] %v; want text-end,error,step-finish,finish (error) and [DONE]", got, reason, done)
+	}
+	if err := <-served; err != nil {
+		t.Errorf("Serve = %v; want nil", err)
+	}
+	if _, err := store.Thread(context.Background(), "alice", "t-drain"); !errors.Is(err, memory.ErrNotFound) {
+		t.Errorf("the cancelled turn's thread: %v; want nothing saved", err)
+	}
 }
