@@ -41,8 +41,12 @@ type Server struct {
 	Timeout           time.Duration `koanf:"timeout"`
 	BodyLimit         ByteSize      `koanf:"body_limit"`
 	ReadHeaderTimeout time.Duration `koanf:"read_header_timeout"`
-	IdleTimeout       time.Duration `koanf:"idle_timeout"`
-	MaxHeaderBytes    ByteSize      `koanf:"max_header_bytes"`
+	// BodyTimeout bounds the time to receive a request body, from the end
+	// of its headers: a client that dribbles its body is cut with 408 and
+	// its connection closed. It never bounds a response.
+	BodyTimeout    time.Duration `koanf:"body_timeout"`
+	IdleTimeout    time.Duration `koanf:"idle_timeout"`
+	MaxHeaderBytes ByteSize      `koanf:"max_header_bytes"`
 	// DrainTimeout is how long a shutdown waits for in-flight requests.
 	DrainTimeout time.Duration `koanf:"drain_timeout"`
 	// KeepAlive is the interval of ": ping" comments on quiet streams.
@@ -71,6 +75,8 @@ type Auth struct {
 	// Tokens map a token, read from an environment variable, to a user.
 	Tokens []Token `koanf:"tokens"`
 	// Protected and Public are path patterns ("/api/*"). Public wins.
+	// Everything is protected by default; /health is public, and CORS
+	// preflights never need a token.
 	Protected []string `koanf:"protected"`
 	Public    []string `koanf:"public"`
 }
@@ -81,8 +87,13 @@ type Token struct {
 	Env  string `koanf:"env"`
 	User string `koanf:"user"`
 	// ResourceID is the resource (tenant) the token's requests are confined
-	// to: it overrides any resourceId a client sends. Required.
+	// to: it overrides any resourceId a client sends. Required, except for
+	// an admin token.
 	ResourceID string `koanf:"resource_id"`
+	// Admin makes the token unbound: its requests may name any resource and
+	// list threads across resources. For operators' tools, never for an app
+	// that serves end users.
+	Admin bool `koanf:"admin"`
 	// Value is filled from Env at load time; it is never read from the file.
 	Value Secret `koanf:"-"`
 }

@@ -250,6 +250,28 @@ resource_id = "res-alice"
 	if string(tok.Value) != "tok-a" || tok.ResourceID != "res-alice" {
 		t.Errorf("token = %+v; want value tok-a for res-alice", tok)
 	}
+	if p := cfg.Server.Auth.Protected; len(p) != 1 || p[0] != "/*" {
+		t.Errorf("default protected = %v; want [/*]: everything but public paths", p)
+	}
+}
+
+// An admin token needs no resource_id, and may not have one.
+func TestAdminTokens(t *testing.T) {
+	cfg := mustLoad(t, writeFile(t, `
+[server.auth]
+enabled = true
+[[server.auth.tokens]]
+env = "OPS_TOKEN"
+user = "ops"
+admin = true
+`), "OPS_TOKEN=tok-o")
+	if tok := cfg.Server.Auth.Tokens[0]; !tok.Admin || tok.ResourceID != "" {
+		t.Errorf("admin token = %+v", tok)
+	}
+	cfg.Server.Auth.Tokens[0].ResourceID = "res-x"
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "server.auth.tokens[0].resource_id") {
+		t.Errorf("admin with resource_id: Validate = %v; want an error naming the key", err)
+	}
 }
 
 func TestSecretRedaction(t *testing.T) {

@@ -383,6 +383,7 @@ func defaults() map[string]any {
 			"timeout":             "30s",
 			"body_limit":          "4.5MiB",
 			"read_header_timeout": "10s",
+			"body_timeout":        "30s",
 			"idle_timeout":        "120s",
 			"max_header_bytes":    "64KiB",
 			"drain_timeout":       "10s",
@@ -397,7 +398,7 @@ func defaults() map[string]any {
 			},
 			"auth": map[string]any{
 				"enabled":   false,
-				"protected": []any{"/api/*"},
+				"protected": []any{"/*"},
 				"public":    []any{"/health"},
 			},
 		},

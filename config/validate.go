@@ -42,6 +42,9 @@ func (c *Config) Validate() error {
 	if s.ReadHeaderTimeout <= 0 {
 		bad("server.read_header_timeout", s.ReadHeaderTimeout, "expected a positive duration")
 	}
+	if s.BodyTimeout <= 0 {
+		bad("server.body_timeout", s.BodyTimeout, "expected a positive duration such as \"30s\"")
+	}
 	if s.DrainTimeout < 0 {
 		bad("server.drain_timeout", s.DrainTimeout, "expected zero or a positive duration")
 	}
@@ -77,8 +80,11 @@ func (c *Config) Validate() error {
 			if t.User == "" {
 				bad(key+".user", "", "expected a user name")
 			}
-			if t.ResourceID == "" {
-				bad(key+".resource_id", "", "expected the resource (tenant) this token's requests are confined to")
+			switch {
+			case t.Admin && t.ResourceID != "":
+				bad(key+".resource_id", t.ResourceID, "an admin token is not confined to a resource; remove resource_id or admin")
+			case !t.Admin && t.ResourceID == "":
+				bad(key+".resource_id", "", "expected the resource (tenant) this token's requests are confined to (or admin = true)")
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,18 +19,6 @@ import (
 // The root routes (/agent/generate, /agent/stream) and Mastra's
 // (/api/agents/:agentId/generate|stream) decode different bodies into one
 // turn, then share runGenerate and runStream.
-
-func (s *Server) agentRoutes(r *httprouter.Router) {
-	r.Handler(http.MethodPost, "/agent/generate", s.handle(s.rootGenerate))
-	r.Handler(http.MethodPost, "/agent/stream", s.handle(s.rootStream))
-	r.Handler(http.MethodGet, "/api/agents", s.handle(s.listAgents))
-	r.Handler(http.MethodGet, "/api/agents/:agentId", s.handle(s.getAgent))
-	r.Handler(http.MethodPost, "/api/agents/:agentId/generate", s.handle(s.apiGenerate))
-	r.Handler(http.MethodPost, "/api/agents/:agentId/stream", s.handle(s.apiStream))
-	// Mastra's deprecated aliases, still sent by older clients.
-	r.Handler(http.MethodPost, "/api/agents/:agentId/generate/vnext", s.handle(s.apiGenerate))
-	r.Handler(http.MethodPost, "/api/agents/:agentId/stream/vnext", s.handle(s.apiStream))
-}
 
 // rootBody is the body of /agent/generate and /agent/stream.
 type rootBody struct {
@@ -52,15 +41,27 @@ func (s *Server) rootTurn(w http.ResponseWriter, r *http.Request) (agent.Input, 
 	if strings.TrimSpace(*b.Message) == "" {
 		return agent.Input{}, invalid("Invalid request body", "message", "message must not be empty")
 	}
+	if msg := badText(*b.Message); msg != "" {
+		return agent.Input{}, invalid("Invalid request body", "message", msg)
+	}
+	if msg := badThreadID(b.ThreadID); msg != "" {
+		return agent.Input{}, invalid("Invalid request body", "threadId", msg)
+	}
+	if err := checkIDs("Invalid request body", "agentId", b.AgentID); err != nil {
+		return agent.Input{}, err
+	}
+	res, err := s.resource(r, bodyClaim(b.ResourceID, "resourceId"), useDefault)
+	if err != nil {
+		return agent.Input{}, err
+	}
 	vals := requestValues(r, b.RequestContext)
 	in := agent.Input{
 		AgentID:        b.AgentID,
 		ThreadID:       b.ThreadID,
-		ResourceID:     s.resolveResource(r, b.ResourceID),
+		ResourceID:     res,
 		Messages:       []llm.Message{{Role: llm.RoleUser, Content: *b.Message}},
 		RequestContext: vals,
 	}
-	var err error
 	if in.ModelSettings, err = b.ModelSettings.settings(); err != nil {
 		return in, err
 	}
@@ -90,18 +91,6 @@ func (s *Server) checkAgent(in agent.Input) (agent.Input, error) {
 		in.ThreadID = uuid.NewString()
 	}
 	return in, nil
-}
-
-// resolveResource: a resource fixed by auth wins over the client's, which
-// wins over the configured default.
-func (s *Server) resolveResource(r *http.Request, fromClient string) string {
-	if id := scopedResource(r); id != "" {
-		return id
-	}
-	if fromClient != "" {
-		return fromClient
-	}
-	return s.defRes
 }
 
 // requestValues merges a client's requestContext into the request's map.
@@ -186,13 +175,25 @@ func idempotencyKey(r *http.Request, in *agent.Input) error {
 	return nil
 }
 
+// threadTaken is the answer to a turn on a thread id that exists under
+// another resource. Thread ids are global (Mastra's schema), so the turn
+// cannot go on, and saying so is unavoidable; the answer is exactly the one
+// a creation of an id already taken gets, whoever holds it, and says
+// nothing more about that thread (F12).
+func threadTaken(err error) error {
+	if errors.Is(err, memory.ErrNotFound) {
+		return threadExists(err)
+	}
+	return err
+}
+
 func (s *Server) runGenerate(w http.ResponseWriter, r *http.Request, in agent.Input) error {
 	if err := idempotencyKey(r, &in); err != nil {
 		return err
 	}
 	res, err := s.agents.Generate(r.Context(), in)
 	if err != nil {
-		return err
+		return threadTaken(err)
 	}
 	writeJSON(w, http.StatusOK, toGenerateJSON(res))
 	return nil
@@ -233,30 +234,96 @@ func nonNilChunks(c []agent.Chunk) []agent.Chunk {
 // runStream answers with Server-Sent Events. Headers go out with the first
 // chunk, which the agent emits only once the model has answered: a failure
 // before that is still a JSON error with a status.
+//
+// A shutdown whose drain time is nearly over cancels the turn (nothing is
+// saved); the server then ends the stream itself, as the agent does for a
+// failure: an error chunk, finish with reason "error", then [DONE].
 func (s *Server) runStream(w http.ResponseWriter, r *http.Request, in agent.Input) error {
 	if err := idempotencyKey(r, &in); err != nil {
 		return err
 	}
+	ctx, cancel := context.WithCancelCause(r.Context())
+	defer cancel(nil)
+	unwatch := context.AfterFunc(s.stopping, func() { cancel(errShuttingDown) })
+	defer unwatch()
+
 	var sse *sseWriter
+	var sent streamState
 	emit := func(c agent.Chunk) error {
 		if sse == nil {
 			sse = startSSE(w, s.cfg.KeepAlive, map[string]string{"X-Thread-Id": in.ThreadID, "X-Resource-Id": in.ResourceID})
 		}
+		sent.track(c)
 		switch c.Type {
 		case agent.ChunkStart, agent.ChunkStepStart, agent.ChunkTextStart:
 			return sse.eventHeld(c) // the delta that follows flushes them
 		}
 		return sse.event(c)
 	}
-	_, err := s.agents.Stream(r.Context(), in, emit)
+	_, err := s.agents.Stream(ctx, in, emit)
+	stopped := errors.Is(context.Cause(ctx), errShuttingDown) && r.Context().Err() == nil
 	if sse == nil {
-		return err // nothing sent yet: a JSON error
+		if stopped {
+			return &Error{Status: http.StatusServiceUnavailable, Message: "Server is shutting down", Err: err}
+		}
+		return threadTaken(err) // nothing sent yet: a JSON error
 	}
 	if err != nil {
-		s.log.Warn("stream ended with an error", "request_id", requestID(r.Context()), "err", err)
+		s.log.Warn("stream ended with an error", "request_id", requestID(r.Context()), "err", clipErr(err))
+	}
+	if stopped && !sent.finished {
+		sent.fail(sse, "server is shutting down")
 	}
 	sse.done()
 	return nil
+}
+
+// errShuttingDown cancels the turns of streams still running near the end
+// of a shutdown's drain time.
+var errShuttingDown = errors.New("server: shutting down")
+
+// streamState follows the chunks a stream sent, so the server can end it
+// as the agent would.
+type streamState struct {
+	runID, messageID string
+	openText         string // the id of a text block not yet ended
+	finished         bool   // a finish chunk went out
+}
+
+func (st *streamState) track(c agent.Chunk) {
+	st.runID = c.RunID
+	var p struct {
+		ID        string `json:"id"`
+		MessageID string `json:"messageId"`
+	}
+	switch c.Type {
+	case agent.ChunkStart, agent.ChunkTextStart:
+		b, _ := json.Marshal(c.Payload) // chunk payloads always marshal
+		_ = json.Unmarshal(b, &p)
+		if c.Type == agent.ChunkStart {
+			st.messageID = p.MessageID
+		} else {
+			st.openText = p.ID
+		}
+	case agent.ChunkTextEnd:
+		st.openText = ""
+	case agent.ChunkFinish:
+		st.finished = true
+	}
+}
+
+// fail ends the stream with the chunks of a failed turn, in Mastra's shape.
+func (st *streamState) fail(sse *sseWriter, msg string) {
+	chunk := func(typ string, payload any) agent.Chunk {
+		return agent.Chunk{Type: typ, RunID: st.runID, From: "AGENT", Payload: payload}
+	}
+	if st.openText != "" {
+		_ = sse.event(chunk(agent.ChunkTextEnd, map[string]string{"type": agent.ChunkTextEnd, "id": st.openText}))
+	}
+	_ = sse.event(chunk(agent.ChunkError, map[string]any{"type": agent.ChunkError, "error": map[string]string{"message": msg, "name": "Error"}}))
+	result := map[string]any{"reason": agent.FinishError, "warnings": []any{}, "isContinued": false}
+	_ = sse.event(chunk(agent.ChunkStepFinish, map[string]any{"messageId": st.messageID, "stepResult": result}))
+	_ = sse.event(chunk(agent.ChunkFinish, map[string]any{"messageId": st.messageID, "stepResult": result}))
 }
 
 // agentJSON is an agent as Mastra's GET /api/agents/:id returns it.

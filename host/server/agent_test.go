@@ -154,8 +154,8 @@ func TestGenerateAndStream(t *testing.T) {
 			}
 			// Another resource cannot use alice's thread.
 			r = do(t, "POST", ts.URL+"/agent/generate", `{"message":"let me in","threadId":"t1","resourceId":"mallory"}`, "Content-Type", "application/json")
-			if r.status != 404 {
-				t.Errorf("generate on another's thread = %d %s; want 404", r.status, r.raw)
+			if r.status != 409 || r.body["error"] != "Thread already exists" {
+				t.Errorf("generate on another's thread = %d %s; want 409, as for any taken id", r.status, r.raw)
 			}
 			// The OpenAI agent through the real client and the fake upstream.
 			r = do(t, "POST", ts.URL+"/agent/generate", `{"message":"hi","agentId":"gpt","resourceId":"alice"}`, "Content-Type", "application/json")
@@ -316,5 +316,75 @@ func TestStreamKeepAlive(t *testing.T) {
 	}
 	if text.String() != "Hello world" || !done {
 		t.Errorf("text %q, [DONE] %v; want Hello world and [DONE] despite the pings", text.String(), done)
+	}
+}
+
+// stallModel streams "Hello", then " world" after gap, then stalls until
+// the turn is cancelled: a model that went quiet mid-reply.
+type stallModel struct{ gap time.Duration }
+
+func (m stallModel) Generate(ctx context.Context, req llm.Request) (*llm.Response, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func (m stallModel) Stream(ctx context.Context, req llm.Request, onDelta func(llm.Delta) error) (*llm.Response, error) {
+	if err := onDelta(llm.Delta{Text: "Hello"}); err != nil {
+		return nil, err
+	}
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-time.After(m.gap):
+	}
+	if err := onDelta(llm.Delta{Text: " world"}); err != nil {
+		return nil, err
+	}
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// F11: the first ping of a stream that went quiet comes keep_alive after
+// its last write, not up to twice that. The second token lands a third of
+// the way into a keep-alive period, which is where a fixed-rate ticker
+// skipped a ping. The bound is generous (1.5×) and measured from the
+// stream as a client reads it.
+func TestKeepAliveFollowsLastWrite(t *testing.T) {
+	const keepAlive = time.Second
+	store := openSQLite(t)
+	svc, err := agent.NewService(store, []*agent.Agent{{ID: "gpt", Model: stallModel{gap: keepAlive * 3 / 10}, Provider: "openai", ModelID: "m"}}, "gpt", quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t)
+	cfg.Server.KeepAlive = keepAlive
+	_, ts := newTestServer(t, Options{Config: cfg.Server, Store: store, Agents: svc})
+	res := post(t, ts.URL+"/agent/stream", `{"message":"hi","resourceId":"alice"}`)
+	defer res.Body.Close()
+	rd := bufio.NewReader(res.Body)
+	var lastData time.Time
+	deltas := 0
+	for {
+		line, err := rd.ReadString('\n')
+		if err != nil {
+			t.Fatalf("stream ended before a ping: %v", err)
+		}
+		now := time.Now()
+		if strings.HasPrefix(line, "data: ") {
+			lastData = now
+			if strings.Contains(line, `"text-delta"`) {
+				deltas++
+			}
+			continue
+		}
+		if strings.HasPrefix(line, ": ping") {
+			if deltas < 2 {
+				continue // a ping in the gap between the tokens: fine
+			}
+			if gap := now.Sub(lastData); gap > keepAlive*3/2 {
+				t.Errorf("first ping %v after the last chunk; want about keep_alive (%v)", gap, keepAlive)
+			}
+			return
+		}
 	}
 }

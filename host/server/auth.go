@@ -17,9 +17,11 @@ import (
 // A request with a valid token (Authorization: Bearer <t>, or ?apiKey=<t>)
 // gets the token's user and resource in its RequestContext (reqctx.UserKey,
 // reqctx.ResourceIDKey); every handler then confines the request to that
-// resource. A protected path (and not a public one) without a valid token is
-// a 401. On other paths a valid token still scopes the request, and a
-// missing or wrong one is ignored.
+// resource (scope.go). An admin token sets no resource: it is unbound.
+// Every path is protected by default (server.auth.protected = ["/*"]); a
+// protected path that is not public needs a valid token, else 401. On a
+// public path a valid token still scopes the request, and a missing or
+// wrong one is ignored.
 type auth struct {
 	tokens    []authToken
 	protected []string
@@ -30,6 +32,7 @@ type authToken struct {
 	sum      [sha256.Size]byte // of the token: every comparison has one length
 	user     string
 	resource string
+	admin    bool
 }
 
 // newAuth returns nil when auth is disabled.
@@ -42,7 +45,7 @@ func newAuth(c config.Auth) *auth {
 		if t.Value == "" {
 			continue // Validate refuses this; never let "" match a missing token
 		}
-		a.tokens = append(a.tokens, authToken{sum: sha256.Sum256([]byte(t.Value)), user: t.User, resource: t.ResourceID})
+		a.tokens = append(a.tokens, authToken{sum: sha256.Sum256([]byte(t.Value)), user: t.User, resource: t.ResourceID, admin: t.Admin})
 	}
 	return a
 }
@@ -61,7 +64,12 @@ func (a *auth) handler(next http.Handler) http.Handler {
 		if ok {
 			if v := reqctx.From(r.Context()); v != nil {
 				v.SetString(reqctx.UserKey, tok.user)
-				v.SetString(reqctx.ResourceIDKey, tok.resource)
+				if !tok.admin {
+					v.SetString(reqctx.ResourceIDKey, tok.resource)
+				}
+			}
+			if tok.admin {
+				r = r.WithContext(withAdmin(r.Context()))
 			}
 			next.ServeHTTP(w, r)
 			return

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/base64"
 	"net/http"
 	"net/url"
@@ -8,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/mastra-server/mastra-server/config"
+	"github.com/mastra-server/mastra-server/host/agent"
+	"github.com/mastra-server/mastra-server/host/llm"
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/reqctx"
 )
@@ -15,6 +18,7 @@ import (
 const (
 	aliceToken = "tok-alice-0123456789"
 	bobToken   = "tok-bob-9876543210"
+	adminToken = "tok-admin-5555555555"
 )
 
 func withAuth(s *config.Server) {
@@ -22,6 +26,7 @@ func withAuth(s *config.Server) {
 	s.Auth.Tokens = []config.Token{
 		{Env: "ALICE_TOKEN", User: "alice", ResourceID: "res-alice", Value: aliceToken},
 		{Env: "BOB_TOKEN", User: "bob", ResourceID: "res-bob", Value: bobToken},
+		{Env: "ADMIN_TOKEN", User: "ops", Admin: true, Value: adminToken},
 	}
 	s.CORS.Origins = []string{"https://app.example"}
 	s.CORS.Credentials = true
@@ -92,11 +97,6 @@ func TestTenantIsolation(t *testing.T) {
 			{"DELETE", "/api/memory/threads/b-thread?agentId=assistant&resourceId=res-bob", ""},
 			{"GET", "/threads/b-thread?resourceId=res-bob", ""},
 			{"DELETE", "/threads/b-thread?resourceId=res-bob", ""},
-			{"POST", "/api/agents/assistant/generate", `{"messages":"leak?","memory":{"thread":"b-thread","resource":"res-bob"}}`},
-			{"POST", "/api/agents/assistant/generate", `{"messages":"leak?","memory":{"thread":{"id":"b-thread"},"resource":"res-bob"},"requestContext":{"mastra__resourceId":"res-bob"}}`},
-			{"POST", "/api/agents/assistant/stream", `{"messages":"leak?","memory":{"thread":"b-thread","resource":"res-bob"}}`},
-			{"POST", "/agent/generate", `{"message":"leak?","threadId":"b-thread","resourceId":"res-bob"}`},
-			{"POST", "/agent/stream", `{"message":"leak?","threadId":"b-thread","resourceId":"res-bob","requestContext":{"mastra__resourceId":"res-bob"}}`},
 		} {
 			r = alice(tc.method, tc.path, tc.body)
 			if r.status != 404 {
@@ -109,9 +109,25 @@ func TestTenantIsolation(t *testing.T) {
 		if r.status != 200 || r.body["resourceId"] != "res-alice" {
 			t.Errorf("create naming res-bob = %d %s; want a thread of res-alice", r.status, r.raw)
 		}
-		r = alice("POST", "/api/memory/threads?agentId=assistant", `{"resourceId":"res-bob","threadId":"b-thread","title":"hijack"}`)
-		if r.status != 409 {
-			t.Errorf("create over b-thread = %d %s; want 409", r.status, r.raw)
+		// F12: thread ids are global, so "taken" cannot be hidden, but it
+		// is all Alice learns: creating Bob's id and creating her own taken
+		// id get the same answer, and so does a turn on Bob's id.
+		own := alice("POST", "/api/memory/threads?agentId=assistant", `{"threadId":"a-thread"}`)
+		if own.status != 409 {
+			t.Fatalf("create over her own a-thread = %d %s; want 409", own.status, own.raw)
+		}
+		for _, tc := range []struct{ path, body string }{
+			{"/api/memory/threads?agentId=assistant", `{"resourceId":"res-bob","threadId":"b-thread","title":"hijack"}`},
+			{"/api/agents/assistant/generate", `{"messages":"leak?","memory":{"thread":"b-thread","resource":"res-bob"}}`},
+			{"/api/agents/assistant/generate", `{"messages":"leak?","memory":{"thread":{"id":"b-thread"},"resource":"res-bob"},"requestContext":{"mastra__resourceId":"res-bob"}}`},
+			{"/api/agents/assistant/stream", `{"messages":"leak?","memory":{"thread":"b-thread","resource":"res-bob"}}`},
+			{"/agent/generate", `{"message":"leak?","threadId":"b-thread","resourceId":"res-bob"}`},
+			{"/agent/stream", `{"message":"leak?","threadId":"b-thread","resourceId":"res-bob","requestContext":{"mastra__resourceId":"res-bob"}}`},
+		} {
+			r = alice("POST", tc.path, tc.body)
+			if r.status != own.status || r.raw != own.raw {
+				t.Errorf("POST %s on b-thread = %d %s; want exactly the answer for her own taken id: %d %s", tc.path, r.status, r.raw, own.status, own.raw)
+			}
 		}
 		// Updating her own thread cannot hand it to Bob.
 		r = alice("PATCH", "/api/memory/threads/a-thread?agentId=assistant", `{"title":"t","resourceId":"res-bob"}`)
@@ -214,11 +230,106 @@ func TestAuth(t *testing.T) {
 	if r.header.Get("Access-Control-Allow-Origin") != "" || r.header.Get("Access-Control-Allow-Credentials") != "" {
 		t.Errorf("preflight from another origin = %v; want no grant", r.header)
 	}
-	// Root routes are not protected by default: without a token they work
-	// as before, with one they are scoped.
-	if r = do(t, "GET", base+"/threads?resourceId=x", ""); r.status != 200 {
-		t.Errorf("root list without token = %d; want 200 (not protected by default)", r.status)
+	// Root routes are protected by default too (F5).
+	if r = do(t, "GET", base+"/threads?resourceId=x", ""); r.status != 401 {
+		t.Errorf("root list without token = %d; want 401 (everything is protected by default)", r.status)
 	}
+}
+
+// F5: with auth on and the default config, every built-in route, unknown
+// paths and plugin-like paths answer 401 without a token; /health and
+// preflights do not need one; `public` lists the exceptions.
+func TestAuthProtectsEverythingByDefault(t *testing.T) {
+	store := openSQLite(t)
+	seed(t, store, "res-bob", "tb-secret", "bob private")
+	cfg := testConfig(t)
+	if len(cfg.Server.Auth.Protected) != 1 || cfg.Server.Auth.Protected[0] != "/*" {
+		t.Fatalf("default protected = %v; want [/*]", cfg.Server.Auth.Protected)
+	}
+	svc, err := agent.NewService(store, []*agent.Agent{{ID: "assistant", Model: llm.Echo{}, Provider: "echo", LastMessages: 10}}, "assistant", quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	withAuth(&cfg.Server)
+	s, ts := newTestServer(t, Options{Config: cfg.Server, Store: store, Agents: svc})
+	paths := []RouteInfo{{Method: "GET", Path: "/nope"}, {Method: "GET", Path: "/plug/agent"}}
+	for _, rt := range append(s.Routes(), paths...) {
+		path := strings.NewReplacer(":threadId", "tb-secret", ":agentId", "assistant", ":toolId", "t").Replace(rt.Path) + "?resourceId=res-bob"
+		body := ""
+		if rt.Method == "POST" || rt.Method == "PATCH" {
+			body = `{"message":"intruder","threadId":"tb-secret","resourceId":"res-bob"}`
+		}
+		r := do(t, rt.Method, ts.URL+path, body, "Content-Type", jsonCT)
+		if r.status != 401 || strings.Contains(r.raw, "bob private") {
+			t.Errorf("%s %s without a token = %d %s; want 401", rt.Method, path, r.status, r.raw)
+		}
+	}
+	if r := do(t, "GET", ts.URL+"/health", ""); r.status != 200 {
+		t.Errorf("/health without a token = %d; want 200", r.status)
+	}
+	r := do(t, "OPTIONS", ts.URL+"/agent/generate", "", "Origin", "https://app.example", "Access-Control-Request-Method", "POST")
+	if r.status != 204 {
+		t.Errorf("preflight without a token = %d; want 204", r.status)
+	}
+	// Bob's thread is intact.
+	if m, err := store.ListMessages(context.Background(), memory.MessageQuery{ThreadID: "tb-secret", ResourceID: "res-bob"}); err != nil || m.Total != 1 {
+		t.Errorf("bob's thread after the attempts: %v %v; want its one message", m.Total, err)
+	}
+
+	// `public` opens exactly what it lists.
+	cfg.Server.Auth.Public = []string{"/health", "/api/agents"}
+	_, ts = newTestServer(t, Options{Config: cfg.Server, Store: store, Agents: svc})
+	if r := do(t, "GET", ts.URL+"/api/agents", ""); r.status != 200 {
+		t.Errorf("public /api/agents = %d; want 200", r.status)
+	}
+	if r := do(t, "GET", ts.URL+"/api/agents/assistant", ""); r.status != 401 {
+		t.Errorf("/api/agents/assistant (not listed) = %d; want 401", r.status)
+	}
+}
+
+// An admin token is unbound: it lists across resources and may name any
+// resource; the tenants' tokens stay confined.
+func TestAdminToken(t *testing.T) {
+	bothStores(t, func(t *testing.T, store *memory.Store) {
+		seed(t, store, "res-alice", "ta", "alice data")
+		seed(t, store, "res-bob", "tb", "bob data")
+		base := memoryServer(t, store, withAuth)
+		as := func(tok, method, path string) response {
+			t.Helper()
+			return do(t, method, base+path, "", "Authorization", "Bearer "+tok)
+		}
+		for _, p := range []string{"/api/memory/threads", "/threads"} {
+			r := as(adminToken, "GET", p)
+			if ids := threadIDs(t, r); r.status != 200 || len(ids) != 2 {
+				t.Errorf("admin GET %s = %d %v; want both tenants' threads", p, r.status, ids)
+			}
+			r = as(adminToken, "GET", p+"?resourceId=res-bob")
+			if ids := threadIDs(t, r); strings.Join(ids, ",") != "tb" {
+				t.Errorf("admin GET %s?resourceId=res-bob = %v; want tb", p, ids)
+			}
+			r = as(aliceToken, "GET", p+"?resourceId=res-bob")
+			if ids := threadIDs(t, r); strings.Join(ids, ",") != "ta" {
+				t.Errorf("alice GET %s naming res-bob = %v; want only ta", p, ids)
+			}
+		}
+		if r := as(adminToken, "GET", "/api/memory/threads/tb/messages"); r.status != 200 || !strings.Contains(r.raw, "bob data") {
+			t.Errorf("admin reads tb = %d %s; want bob's messages", r.status, r.raw)
+		}
+		if r := as(aliceToken, "GET", "/api/memory/threads/tb/messages"); r.status != 404 {
+			t.Errorf("alice reads tb = %d; want 404", r.status)
+		}
+		// An admin turn must name its resource: it is bound to none.
+		r := do(t, "POST", base+"/api/agents/assistant/generate", `{"messages":"hi","memory":{"thread":"t-admin"}}`,
+			"Authorization", "Bearer "+adminToken, "Content-Type", jsonCT)
+		if r.status != 400 || !strings.Contains(r.raw, "memory.resource") {
+			t.Errorf("admin turn without memory.resource = %d %s; want 400", r.status, r.raw)
+		}
+		// The admin marker cannot be forged through requestContext.
+		r = as(aliceToken, "GET", "/api/memory/threads?requestContext="+url.QueryEscape(`{"admin":true,"mastra__admin":true}`))
+		if ids := threadIDs(t, r); strings.Join(ids, ",") != "ta" {
+			t.Errorf("alice with a forged admin context = %v; want only ta", ids)
+		}
+	})
 }
 
 // With auth enabled, a request that is not scoped (a path the config leaves
@@ -270,7 +381,7 @@ func TestMiddlewareScopesResource(t *testing.T) {
 	}
 	r = do(t, "POST", base+"/api/agents/assistant/generate", `{"messages":"hi","memory":{"thread":"t-globex","resource":"globex"}}`,
 		"X-Tenant", "acme", "Content-Type", jsonCT)
-	if r.status != 404 {
-		t.Errorf("generate on globex's thread as acme = %d %s; want 404", r.status, r.raw)
+	if r.status != 409 || strings.Contains(r.raw, "globex") {
+		t.Errorf("generate on globex's thread as acme = %d %s; want 409 (id taken), nothing more", r.status, r.raw)
 	}
 }

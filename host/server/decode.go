@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -25,8 +26,13 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) erro
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
+		var ne net.Error
 		if errors.As(err, &mbe) {
 			return &Error{Status: http.StatusRequestEntityTooLarge, Message: "Request body too large", Err: err}
+		}
+		if errors.As(err, &ne) && ne.Timeout() {
+			w.Header().Set("Connection", "close")
+			return &Error{Status: http.StatusRequestTimeout, Message: "Request body not received in time", Err: err}
 		}
 		return &Error{Status: http.StatusBadRequest, Message: "Could not read request body", Err: err}
 	}
@@ -67,6 +73,10 @@ func jsonKind(goKind string) string {
 	return goKind
 }
 
+// MaxOffset bounds page × perPage, the rows a listing skips: far beyond any
+// real listing, and far from overflowing the arithmetic behind it (F13).
+const MaxOffset = 10_000_000
+
 // pageParams reads page and perPage query parameters.
 func pageParams(r *http.Request, defPerPage, maxPerPage int) (page, perPage int, err error) {
 	q := r.URL.Query()
@@ -87,6 +97,9 @@ func pageParams(r *http.Request, defPerPage, maxPerPage int) (page, perPage int,
 			return 0, 0, invalid("Invalid query parameters", "perPage", fmt.Sprintf("expected an integer from 1 to %d", maxPerPage))
 		}
 		perPage = n
+	}
+	if page > MaxOffset/perPage {
+		return 0, 0, invalid("Invalid query parameters", "page", fmt.Sprintf("page × perPage must not exceed %d", MaxOffset))
 	}
 	return page, perPage, nil
 }

@@ -64,7 +64,7 @@ func toError(err error) *Error {
 	case errors.Is(err, memory.ErrNotFound):
 		return &Error{Status: http.StatusNotFound, Message: "Thread not found", Err: err}
 	case errors.Is(err, memory.ErrConflict):
-		return &Error{Status: http.StatusConflict, Message: "Thread already exists", Err: err}
+		return threadExists(err)
 	case errors.Is(err, memory.ErrUnavailable):
 		return &Error{Status: http.StatusServiceUnavailable, Message: "Database unavailable", Err: err}
 	case errors.Is(err, context.DeadlineExceeded):
@@ -73,16 +73,22 @@ func toError(err error) *Error {
 	return &Error{Status: http.StatusInternalServerError, Message: "Internal Server Error", Err: err}
 }
 
+// threadExists is the one answer for a thread id that is taken, by the
+// caller or by anyone else.
+func threadExists(err error) *Error {
+	return &Error{Status: http.StatusConflict, Message: "Thread already exists", Code: "thread_exists", Err: err}
+}
+
 // writeError logs err and writes its JSON form. 5xx are logged at Error with
 // the cause; 4xx at Debug.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	e := toError(err)
 	id := requestID(r.Context())
 	if e.Status >= 500 {
-		log.ErrorContext(r.Context(), "request failed", "request_id", id, "method", r.Method, "path", r.URL.Path,
-			"status", e.Status, "err", err)
+		log.ErrorContext(r.Context(), "request failed", "request_id", id, "method", r.Method, "path", clip(r.URL.Path),
+			"status", e.Status, "err", clipErr(err))
 	} else {
-		log.DebugContext(r.Context(), "request rejected", "request_id", id, "status", e.Status, "err", err)
+		log.DebugContext(r.Context(), "request rejected", "request_id", id, "status", e.Status, "err", clipErr(err))
 	}
 	body := errorBody{Error: e.Message, Code: e.Code, Issues: e.Issues}
 	if e.Status >= 500 {

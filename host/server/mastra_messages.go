@@ -45,6 +45,9 @@ func (s *Server) apiTurn(w http.ResponseWriter, r *http.Request) (agent.Input, e
 	if err != nil {
 		return agent.Input{}, err
 	}
+	if err := checkIDs("Invalid request body", "runId", b.RunID); err != nil {
+		return agent.Input{}, err
+	}
 	in := agent.Input{
 		AgentID:        httprouter.ParamsFromContext(r.Context()).ByName("agentId"),
 		IdempotencyKey: clientMessageKey(b.Messages),
@@ -76,14 +79,17 @@ func (s *Server) apiTurn(w http.ResponseWriter, r *http.Request) (agent.Input, e
 			return in, err
 		}
 		in.ThreadID = thread
-		in.ResourceID = s.resolveResource(r, b.Memory.Resource)
-		if in.ResourceID == "" || (scopedResource(r) == "" && b.Memory.Resource == "") {
-			return in, invalid("Invalid request body", "memory.resource",
-				"A resource ID is required when using memory. Provide memory.resource in the request body, or configure server auth with a resource for each token.")
+		// Mastra requires memory.resource; a token's resource stands in.
+		in.ResourceID, err = s.resource(r, bodyClaim(b.Memory.Resource, "memory.resource"), mustNameAlways)
+		if err != nil {
+			return in, err
 		}
 	} else {
 		// No memory: the turn is answered and not remembered.
-		in.ResourceID = s.resolveResource(r, "")
+		in.ResourceID, err = s.resource(r, claim{}, useDefault)
+		if err != nil {
+			return in, err
+		}
 		in.Ephemeral = true
 	}
 	in, err = s.checkAgent(in)
@@ -121,16 +127,20 @@ func threadRef(raw json.RawMessage) (string, error) {
 		return "", nil
 	}
 	var id string
-	if json.Unmarshal(raw, &id) == nil {
-		return id, nil
-	}
 	var obj struct {
 		ID string `json:"id"`
 	}
-	if json.Unmarshal(raw, &obj) == nil && obj.ID != "" {
-		return obj.ID, nil
+	switch {
+	case json.Unmarshal(raw, &id) == nil:
+	case json.Unmarshal(raw, &obj) == nil && obj.ID != "":
+		id = obj.ID
+	default:
+		return "", invalid("Invalid request body", "memory.thread", "expected a thread id or {\"id\": …}")
 	}
-	return "", invalid("Invalid request body", "memory.thread", "expected a thread id or {\"id\": …}")
+	if msg := badThreadID(id); msg != "" {
+		return "", invalid("Invalid request body", "memory.thread", msg)
+	}
+	return id, nil
 }
 
 func systemText(raw json.RawMessage) string {
@@ -199,6 +209,9 @@ func parseMessages(raw json.RawMessage) ([]llm.Message, error) {
 		if strings.TrimSpace(text) == "" {
 			return nil, bad("messages must not be empty")
 		}
+		if msg := badText(text); msg != "" {
+			return nil, bad(msg)
+		}
 		return []llm.Message{{Role: llm.RoleUser, Content: text}}, nil
 	}
 	var items []json.RawMessage
@@ -223,6 +236,13 @@ func parseMessages(raw json.RawMessage) ([]llm.Message, error) {
 	}
 	if len(out) == 0 {
 		return nil, bad("messages must not be empty")
+	}
+	for _, m := range out {
+		for _, s := range []string{m.Content, m.Name, m.ToolCallID} {
+			if msg := badText(s); msg != "" {
+				return nil, bad(msg)
+			}
+		}
 	}
 	return out, nil
 }

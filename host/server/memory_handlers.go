@@ -19,29 +19,16 @@ import (
 // Mastra's memory routes (/api/memory/…), the second face of the thread
 // store that the root /threads routes show: same store, same JSON shapes.
 //
-// Resources. A request scoped by auth or a trusted middleware acts for its
-// resource only: any resourceId it sends (query or body) is replaced, and a
-// thread of another resource is 404. An unscoped request may name a
-// resourceId. Naming none reads any resource, as Mastra does, but only when
-// [server.auth] is disabled; with auth enabled it is a 400.
-
-func (s *Server) memoryRoutes(r *httprouter.Router) {
-	r.Handler(http.MethodGet, "/api/memory/status", s.handle(s.memoryStatus))
-	r.Handler(http.MethodGet, "/api/memory/config", s.handle(s.memoryConfig))
-	r.Handler(http.MethodGet, "/api/memory/threads", s.handle(s.apiListThreads))
-	r.Handler(http.MethodPost, "/api/memory/threads", s.handle(s.apiCreateThread))
-	r.Handler(http.MethodGet, "/api/memory/threads/:threadId", s.handle(s.apiGetThread))
-	r.Handler(http.MethodPatch, "/api/memory/threads/:threadId", s.handle(s.apiUpdateThread))
-	r.Handler(http.MethodDelete, "/api/memory/threads/:threadId", s.handle(s.apiDeleteThread))
-	r.Handler(http.MethodGet, "/api/memory/threads/:threadId/messages", s.handle(s.apiListMessages))
-	r.Handler(http.MethodPost, "/api/memory/save-messages", s.handle(s.apiSaveMessages))
-	r.Handler(http.MethodPost, "/api/memory/messages/delete", s.handle(s.apiDeleteMessages))
-}
+// Resources are decided by Server.resource (scope.go): a bound request acts
+// for its resource only, and a thread of another resource is 404.
 
 // memoryAgent checks the agentId query parameter: an unknown agent is 404,
 // a missing one 400 when required (Mastra requires it on writes).
 func (s *Server) memoryAgent(r *http.Request, required bool) (*agent.Agent, error) {
 	id := r.URL.Query().Get("agentId")
+	if err := checkIDs("Invalid query parameters", "agentId", id); err != nil {
+		return nil, err
+	}
 	if id == "" {
 		if required {
 			return nil, invalid("Invalid query parameters", "agentId", "agentId is required")
@@ -49,30 +36,6 @@ func (s *Server) memoryAgent(r *http.Request, required bool) (*agent.Agent, erro
 		return nil, nil
 	}
 	return s.findAgent(id)
-}
-
-// memoryResource is the resource a memory request acts for: the scoped one,
-// else the client's, else "" (every resource) when auth is disabled.
-func (s *Server) memoryResource(r *http.Request, fromClient string) (string, error) {
-	if id := scopedResource(r); id != "" {
-		return id, nil
-	}
-	if fromClient != "" {
-		return fromClient, nil
-	}
-	if s.cfg.Auth.Enabled {
-		return "", invalid("Invalid query parameters", "resourceId", "resourceId is required")
-	}
-	return "", nil
-}
-
-// queryResource reads resourceId, or the lowercase resourceid that 0.x
-// clients send.
-func queryResource(q url.Values) string {
-	if id := q.Get("resourceId"); id != "" {
-		return id
-	}
-	return q.Get("resourceid")
 }
 
 // mergeQueryContext merges the requestContext query parameter (JSON, or
@@ -137,20 +100,20 @@ func orderParam(q url.Values, fields ...string) (field, direction string, err er
 
 // memoryRead prepares a memory GET: the query's requestContext merged,
 // agentId checked if given, and the resource the request may read.
-func (s *Server) memoryRead(r *http.Request) (string, error) {
+func (s *Server) memoryRead(r *http.Request, missing missingResource) (string, error) {
 	if err := mergeQueryContext(r); err != nil {
 		return "", err
 	}
 	if _, err := s.memoryAgent(r, false); err != nil {
 		return "", err
 	}
-	return s.memoryResource(r, queryResource(r.URL.Query()))
+	return s.resource(r, queryClaim(r), missing)
 }
 
 // apiListThreads: GET /api/memory/threads?resourceId&agentId&page&perPage&orderBy&metadata
 // → {threads, total, page, perPage, hasMore}, newest first by default.
 func (s *Server) apiListThreads(w http.ResponseWriter, r *http.Request) error {
-	res, err := s.memoryRead(r)
+	res, err := s.memoryRead(r, mustName)
 	if err != nil {
 		return err
 	}
@@ -168,6 +131,9 @@ func (s *Server) apiListThreads(w http.ResponseWriter, r *http.Request) error {
 		if err := json.Unmarshal([]byte(raw), &meta); err != nil {
 			return invalid("Invalid query parameters", "metadata", "expected a JSON object")
 		}
+		if msg := badMetadata(meta); msg != "" {
+			return invalid("Invalid query parameters", "metadata", msg)
+		}
 	}
 	p, err := s.store.ListThreads(r.Context(), memory.ThreadQuery{ResourceID: res, Page: page, PerPage: perPage,
 		OrderBy: field, Ascending: dir == "ASC", Metadata: meta})
@@ -180,7 +146,7 @@ func (s *Server) apiListThreads(w http.ResponseWriter, r *http.Request) error {
 
 // apiGetThread: GET /api/memory/threads/:threadId?agentId&resourceId → thread.
 func (s *Server) apiGetThread(w http.ResponseWriter, r *http.Request) error {
-	res, err := s.memoryRead(r)
+	res, err := s.memoryRead(r, anyWithoutAuth)
 	if err != nil {
 		return err
 	}
@@ -206,7 +172,7 @@ type messageListJSON struct {
 // by default. include, filter and includeSystemReminders are accepted and
 // ignored.
 func (s *Server) apiListMessages(w http.ResponseWriter, r *http.Request) error {
-	res, err := s.memoryRead(r)
+	res, err := s.memoryRead(r, anyWithoutAuth)
 	if err != nil {
 		return err
 	}
@@ -250,12 +216,18 @@ func (s *Server) apiCreateThread(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	requestValues(r, b.RequestContext)
-	res := scopedResource(r)
-	if res == "" {
-		res = b.ResourceID
+	res, err := s.resource(r, bodyClaim(b.ResourceID, "resourceId"), mustNameAlways)
+	if err != nil {
+		return err
 	}
-	if res == "" {
-		return invalid("Invalid request body", "resourceId", "resourceId is required")
+	if msg := badThreadID(b.ThreadID); msg != "" {
+		return invalid("Invalid request body", "threadId", msg)
+	}
+	if msg := badText(b.Title); msg != "" {
+		return invalid("Invalid request body", "title", msg)
+	}
+	if msg := badMetadata(b.Metadata); msg != "" {
+		return invalid("Invalid request body", "metadata", msg)
 	}
 	if b.ThreadID == "" {
 		b.ThreadID = uuid.NewString()
@@ -288,18 +260,31 @@ func (s *Server) apiUpdateThread(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	requestValues(r, b.RequestContext)
-	res, err := s.memoryResource(r, queryResource(r.URL.Query()))
+	res, err := s.resource(r, queryClaim(r), anyWithoutAuth)
 	if err != nil {
 		return err
 	}
 	u := memory.ThreadUpdate{Title: b.Title}
+	if b.Title != nil {
+		if msg := badText(*b.Title); msg != "" {
+			return invalid("Invalid request body", "title", msg)
+		}
+	}
 	if len(b.Metadata) > 0 && string(b.Metadata) != "null" {
 		if err := json.Unmarshal(b.Metadata, &u.Metadata); err != nil || u.Metadata == nil {
 			return invalid("Invalid request body", "metadata", "expected an object")
 		}
+		if msg := badMetadata(u.Metadata); msg != "" {
+			return invalid("Invalid request body", "metadata", msg)
+		}
 	}
-	if b.ResourceID != "" && scopedResource(r) == "" {
-		u.ResourceID = &b.ResourceID
+	if b.ResourceID != "" && boundResource(r) == "" {
+		// An unbound caller may move the thread (Mastra's update does).
+		to, err := s.resource(r, bodyClaim(b.ResourceID, "resourceId"), mustNameAlways)
+		if err != nil {
+			return err
+		}
+		u.ResourceID = &to
 	}
 	t, err := s.store.UpdateThread(r.Context(), res, httprouter.ParamsFromContext(r.Context()).ByName("threadId"), u)
 	if err != nil {
@@ -315,7 +300,7 @@ func (s *Server) apiDeleteThread(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.memoryAgent(r, true); err != nil {
 		return err
 	}
-	res, err := s.memoryResource(r, queryResource(r.URL.Query()))
+	res, err := s.resource(r, queryClaim(r), anyWithoutAuth)
 	if err != nil {
 		return err
 	}
@@ -383,7 +368,10 @@ func (s *Server) apiSaveMessages(w http.ResponseWriter, r *http.Request) error {
 	if len(body.Messages) == 0 {
 		return invalid("Invalid request body", "messages", "expected a non-empty array of messages")
 	}
-	res := scopedResource(r)
+	res, err := s.resource(r, queryClaim(r), anyWithoutAuth)
+	if err != nil {
+		return err
+	}
 	msgs := make([]memory.Message, len(body.Messages))
 	for i, m := range body.Messages {
 		field := fmt.Sprintf("messages[%d]", i)
@@ -394,6 +382,12 @@ func (s *Server) apiSaveMessages(w http.ResponseWriter, r *http.Request) error {
 		}
 		if m.ThreadID == "" {
 			return invalid("Invalid request body", field+".threadId", "threadId is required")
+		}
+		if err := checkIDs("Invalid request body", field+".id", m.ID, field+".threadId", m.ThreadID, field+".type", m.Type); err != nil {
+			return err
+		}
+		if msg := badRawJSON(m.Content); msg != "" {
+			return invalid("Invalid request body", field+".content", msg)
 		}
 		at, err := parseCreatedAt(m.CreatedAt)
 		if err != nil {
@@ -410,6 +404,8 @@ func (s *Server) apiSaveMessages(w http.ResponseWriter, r *http.Request) error {
 		resource := m.ResourceID
 		if res != "" {
 			resource = res // a scoped caller writes only its own resource
+		} else if msg := badID(resource); msg != "" {
+			return invalid("Invalid request body", field+".resourceId", msg)
 		}
 		msgs[i] = memory.Message{ID: id, ThreadID: m.ThreadID, ResourceID: resource, Role: m.Role, Type: m.Type,
 			Content: content, CreatedAt: at}
@@ -426,13 +422,20 @@ func parseCreatedAt(raw json.RawMessage) (time.Time, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return time.Now().UTC(), nil
 	}
+	outOfRange := fmt.Errorf("must be between %s and %s", jsTime(minCreatedAt), jsTime(maxCreatedAt))
 	var ms float64
 	if json.Unmarshal(raw, &ms) == nil {
+		if !millisInRange(ms) {
+			return time.Time{}, outOfRange
+		}
 		return time.UnixMilli(int64(ms)).UTC(), nil
 	}
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
 		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			if t.Before(minCreatedAt) || t.After(maxCreatedAt) {
+				return time.Time{}, outOfRange
+			}
 			return t.UTC(), nil
 		}
 	}
@@ -471,7 +474,12 @@ func (s *Server) apiDeleteMessages(w http.ResponseWriter, r *http.Request) error
 	if !ok || len(ids) == 0 {
 		return invalid("Invalid request body", "messageIds", "expected an id, an array of ids, {id} or an array of {id}")
 	}
-	res, err := s.memoryResource(r, r.URL.Query().Get("resourceId"))
+	for i, id := range ids {
+		if msg := badID(id); msg != "" {
+			return invalid("Invalid request body", fmt.Sprintf("messageIds[%d]", i), msg)
+		}
+	}
+	res, err := s.resource(r, queryClaim(r), anyWithoutAuth)
 	if err != nil {
 		return err
 	}

@@ -98,10 +98,11 @@ func TestMemoryRoutes(t *testing.T) {
 		if ids := threadIDs(t, r); len(ids) != 1 || ids[0] != "t-bob" {
 			t.Errorf("resourceid=bob = %v; want t-bob", ids)
 		}
-		// Without auth, no resourceId lists every resource, as Mastra does.
+		// Even without auth, no resourceId lists nothing: a shared server
+		// must not list every user's threads to anyone (F5).
 		r = do(t, "GET", api+"/threads", "")
-		if r.body["total"] != 3.0 {
-			t.Errorf("list without resourceId (auth off) = %s; want all 3", r.raw)
+		if r.status != 400 || !strings.Contains(r.raw, "resourceId") || strings.Contains(r.raw, "t-bob") {
+			t.Errorf("list without resourceId (auth off) = %d %s; want 400 naming resourceId", r.status, r.raw)
 		}
 
 		// Create, with and without an id; metadata filter.
@@ -267,10 +268,13 @@ func TestMemoryRouteMistakes(t *testing.T) {
 		{"create taken id", "POST", "/threads?agentId=assistant", `{"resourceId":"bob","threadId":"t1"}`, 409, "exists"},
 		{"update bad metadata", "PATCH", "/threads/t1?agentId=assistant", `{"metadata":[1]}`, 400, "metadata"},
 		{"update missing thread", "PATCH", "/threads/nope?agentId=assistant", `{"title":"x"}`, 404, "Thread not found"},
-		{"bad page", "GET", "/threads?page=-1", "", 400, "page"},
+		{"bad page", "GET", "/threads?resourceId=a&page=-1", "", 400, "page"},
+		{"page overflow", "GET", "/threads?resourceId=a&page=9223372036854775807&perPage=2", "", 400, "page"},
+		{"page overflow on messages", "GET", "/threads/t1/messages?page=4611686018427387904&perPage=2", "", 400, "page"},
+		{"offset past the bound", "GET", "/threads?resourceId=a&page=10000001&perPage=1", "", 400, "page"},
 		{"bad perPage", "GET", "/threads/t1/messages?perPage=x", "", 400, "perPage"},
-		{"bad order field", "GET", "/threads?orderBy[field]=title", "", 400, "orderBy"},
-		{"bad order direction", "GET", "/threads?orderBy=createdAt&sortDirection=UP", "", 400, "orderBy"},
+		{"bad order field", "GET", "/threads?resourceId=a&orderBy[field]=title", "", 400, "orderBy"},
+		{"bad order direction", "GET", "/threads?resourceId=a&orderBy=createdAt&sortDirection=UP", "", 400, "orderBy"},
 		{"save without agent", "POST", "/save-messages", `{"messages":[]}`, 400, "agentId"},
 		{"save nothing", "POST", "/save-messages?agentId=assistant", `{"messages":[]}`, 400, "messages"},
 		{"save without thread", "POST", "/save-messages?agentId=assistant", `{"messages":[{"role":"user","content":"x"}]}`, 400, "messages[0].threadId"},
@@ -282,7 +286,7 @@ func TestMemoryRouteMistakes(t *testing.T) {
 		{"delete messages bad ids", "POST", "/messages/delete?agentId=assistant", `{"messageIds":[1,2]}`, 400, "messageIds"},
 		{"bad order JSON", "GET", "/threads/t1/messages?orderBy=%7Bx", "", 400, "orderBy"},
 		{"messages by updatedAt", "GET", "/threads/t1/messages?orderBy[field]=updatedAt", "", 400, "orderBy"},
-		{"bad metadata filter", "GET", "/threads?metadata=nope", "", 400, "metadata"},
+		{"bad metadata filter", "GET", "/threads?resourceId=a&metadata=nope", "", 400, "metadata"},
 		{"bad requestContext", "GET", "/threads?requestContext=not-json", "", 400, "requestContext"},
 		{"bad requestContext base64", "GET", "/threads?requestContext=bm90IGpzb24", "", 400, "requestContext"},
 	}

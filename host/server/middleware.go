@@ -86,6 +86,20 @@ func (s *Server) outermost(next http.Handler) http.Handler {
 			id = s.ids.next()
 		}
 		w.Header().Set("X-Request-Id", id)
+		if r.Body != nil && r.Body != http.NoBody && s.cfg.BodyTimeout > 0 {
+			// The body must arrive within body_timeout (F8): a read past
+			// the deadline fails, which decodeJSON answers with 408, and
+			// net/http then closes the connection. net/http clears the
+			// deadline itself once the body is read to its end, so it
+			// never cuts a stream. Never later than the first-byte
+			// timeout, whose 504 could not go out while the handler is
+			// still blocked reading the body.
+			d := s.cfg.BodyTimeout
+			if s.cfg.Timeout > 0 && s.cfg.Timeout < d {
+				d = s.cfg.Timeout
+			}
+			_ = http.NewResponseController(w).SetReadDeadline(start.Add(d))
+		}
 		rec := &recorder{ResponseWriter: w}
 		r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
 		defer func() {
@@ -93,7 +107,7 @@ func (s *Server) outermost(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v) // net/http's signal to cut the response quietly
 				}
-				s.log.Error("panic in handler", "request_id", id, "method", r.Method, "path", r.URL.Path,
+				s.log.Error("panic in handler", "request_id", id, "method", clip(r.Method), "path", clip(r.URL.Path),
 					"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 				if rec.status == 0 {
 					writeJSON(rec, http.StatusInternalServerError, errorBody{Error: "Internal Server Error", RequestID: id})
@@ -107,7 +121,7 @@ func (s *Server) outermost(next http.Handler) http.Handler {
 			}
 			if s.log.Enabled(r.Context(), level) {
 				s.log.LogAttrs(r.Context(), level, "request", slog.String("request_id", id),
-					slog.String("method", r.Method), slog.String("path", r.URL.Path),
+					slog.String("method", clip(r.Method)), slog.String("path", clip(r.URL.Path)),
 					slog.Int("status", rec.status), slog.Int64("bytes", rec.bytes),
 					slog.Duration("duration", time.Since(start)))
 			}

@@ -52,6 +52,10 @@ type Server struct {
 	defRes      string
 	handler     http.Handler
 	started     time.Time
+	// stopping is cancelled shortly before the drain deadline of a
+	// shutdown; running streams then end with a terminal chunk (F15).
+	stopping    context.Context
+	stopStreams context.CancelFunc
 }
 
 // New builds the server and its routes. A plugin route that clashes with a
@@ -70,6 +74,7 @@ func New(opts Options) (*Server, error) {
 		defRes:  opts.DefaultResourceID,
 		started: time.Now(),
 	}
+	s.stopping, s.stopStreams = context.WithCancel(context.Background())
 	s.health = &healthCheck{store: opts.Store, ttl: time.Second}
 	s.toolsByName = s.indexTools()
 	router, err := s.routes(opts.Routes)
@@ -83,7 +88,7 @@ func New(opts Options) (*Server, error) {
 	h = chain(opts.Middleware, h)
 	h = firstByteTimeout(s.cfg.Timeout, func(r *http.Request) {
 		s.log.Warn("request timed out before its first byte", "request_id", requestID(r.Context()),
-			"method", r.Method, "path", r.URL.Path, "timeout", s.cfg.Timeout)
+			"method", r.Method, "path", clip(r.URL.Path), "timeout", s.cfg.Timeout)
 	})(h)
 	h = newAuth(s.cfg.Auth).handler(h)
 	h = withRequestContext(h)
@@ -101,12 +106,20 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 func (s *Server) handle(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := h(w, r); err != nil {
-			if r.Context().Err() != nil {
+		err := checkPathParams(r)
+		if err == nil {
+			err = h(w, r)
+		}
+		if err != nil {
+			var he *Error
+			timedOutBody := errors.As(err, &he) && he.Status == http.StatusRequestTimeout
+			if r.Context().Err() != nil && !timedOutBody {
 				// The client left, or the timeout answered already: the
 				// error is a consequence (a cancelled model call, a rolled
-				// back save), not a failure to report as a 5xx.
-				s.log.DebugContext(r.Context(), "request ended early", "request_id", requestID(r.Context()), "err", err)
+				// back save), not a failure to report as a 5xx. A body
+				// that missed its deadline also cancels the context
+				// (net/http sees the read fail), yet its 408 is owed.
+				s.log.DebugContext(r.Context(), "request ended early", "request_id", requestID(r.Context()), "err", clipErr(err))
 				return
 			}
 			writeError(w, r, s.log, err)
@@ -125,12 +138,7 @@ func (s *Server) routes(plugins []Route) (r *httprouter.Router, err error) {
 		return errorf(http.StatusMethodNotAllowed, "Method Not Allowed") // httprouter set Allow
 	})
 
-	s.threadRoutes(r)
-	s.memoryRoutes(r)
-	if s.agents != nil {
-		s.agentRoutes(r)
-	}
-	s.toolRoutes(r)
+	s.registerBuiltins(r)
 
 	for _, p := range plugins {
 		methods := []string{p.Method}
@@ -144,6 +152,17 @@ func (s *Server) routes(plugins []Route) (r *httprouter.Router, err error) {
 		}
 	}
 	return r, nil
+}
+
+// checkPathParams checks every path parameter (threadId, agentId, toolId)
+// as an id, for every route at once.
+func checkPathParams(r *http.Request) error {
+	for _, p := range httprouter.ParamsFromContext(r.Context()) {
+		if msg := badID(p.Value); msg != "" {
+			return invalid("Invalid path parameters", p.Key, msg)
+		}
+	}
+	return nil
 }
 
 // register adds a route, turning httprouter's panic on a clash into an error.
@@ -183,6 +202,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.log.Info("shutting down: draining in-flight requests", "drain_timeout", s.cfg.DrainTimeout)
 	drainCtx, cancel := context.WithTimeout(context.Background(), s.cfg.DrainTimeout)
 	defer cancel()
+	// Streams still running a little before the deadline are ended by the
+	// server, with an error chunk, finish and [DONE], rather than cut mid-
+	// event when the connections close.
+	margin := min(s.cfg.DrainTimeout/5, 2*time.Second)
+	stop := time.AfterFunc(s.cfg.DrainTimeout-margin, s.stopStreams)
+	defer stop.Stop()
 	if err := srv.Shutdown(drainCtx); err != nil {
 		s.log.Warn("drain time over: closing remaining connections", "err", err)
 		srv.Close()

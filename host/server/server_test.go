@@ -202,6 +202,25 @@ func TestThreadRoutes(t *testing.T) {
 	}
 }
 
+// F13: page arithmetic cannot overflow: an offset past MaxOffset is a 400
+// naming page, on the root routes too; the largest allowed page answers.
+func TestPageBounds(t *testing.T) {
+	store := openSQLite(t)
+	seed(t, store, "alice", "t1", "a", "b")
+	_, ts := newTestServer(t, Options{Config: testConfig(t).Server, Store: store})
+	for _, q := range []string{"/threads?resourceId=alice&page=9223372036854775807&perPage=2",
+		"/threads/t1?resourceId=alice&page=4611686018427387904&perPage=2"} {
+		r := do(t, "GET", ts.URL+q, "")
+		if r.status != 400 || !hasIssue(r, "page") {
+			t.Errorf("GET %s = %d %s; want 400 naming page", q, r.status, r.raw)
+		}
+	}
+	r := do(t, "GET", ts.URL+"/threads?resourceId=alice&perPage=1&page=10000000", "")
+	if ids := threadIDs(t, r); r.status != 200 || len(ids) != 0 || r.body["hasMore"] != false {
+		t.Errorf("last allowed page = %d %s; want an empty page", r.status, r.raw)
+	}
+}
+
 func TestUnknownRouteAndMethod(t *testing.T) {
 	cfg := testConfig(t)
 	_, ts := newTestServer(t, Options{Config: cfg.Server, Store: openSQLite(t)})

@@ -8,8 +8,9 @@ import (
 )
 
 // sseWriter writes Server-Sent Events: one "data: <json>\n\n" per event,
-// LF only, flushed at once. A ticker sends ": ping" comments while the
-// stream is quiet, so proxies keep it open.
+// LF only, flushed at once. A ": ping" comment goes out whenever the stream
+// has been quiet for keep_alive since its last write, so proxies keep it
+// open.
 type sseWriter struct {
 	w      http.ResponseWriter
 	rc     *http.ResponseController
@@ -38,8 +39,12 @@ func startSSE(w http.ResponseWriter, keepAlive time.Duration, extra map[string]s
 	return s
 }
 
+// pings sends a ping keep_alive after the last write. The timer is re-armed
+// for what is left of the quiet period rather than ticking at a fixed rate:
+// a ticker let a stream that wrote just after a tick wait up to twice
+// keep_alive (F11).
 func (s *sseWriter) pings(every time.Duration) {
-	t := time.NewTicker(every)
+	t := time.NewTimer(every)
 	defer t.Stop()
 	for {
 		select {
@@ -47,10 +52,15 @@ func (s *sseWriter) pings(every time.Duration) {
 			return
 		case <-t.C:
 			s.mu.Lock()
-			if s.err == nil && time.Since(s.last) >= every {
-				s.write([]byte(": ping\n\n"))
+			wait := every - time.Since(s.last)
+			if wait <= 0 {
+				if s.err == nil {
+					s.write([]byte(": ping\n\n")) // sets last
+				}
+				wait = every
 			}
 			s.mu.Unlock()
+			t.Reset(wait)
 		}
 	}
 }

@@ -7,14 +7,7 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 	"github.com/mastra-server/mastra-server/host/memory"
-	"github.com/mastra-server/mastra-server/host/reqctx"
 )
-
-func (s *Server) threadRoutes(r *httprouter.Router) {
-	r.Handler(http.MethodGet, "/threads", s.handle(s.listThreads))
-	r.Handler(http.MethodGet, "/threads/:threadId", s.handle(s.getThread))
-	r.Handler(http.MethodDelete, "/threads/:threadId", s.handle(s.deleteThread))
-}
 
 // threadJSON is a thread as Mastra's API returns it.
 type threadJSON struct {
@@ -54,30 +47,6 @@ func toMessagesJSON(ms []memory.Message) []messageJSON {
 // jsTime formats like JavaScript's Date.toISOString.
 func jsTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
-// scopedResource returns the resource a request is confined to by auth or
-// a trusted middleware, if any.
-func scopedResource(r *http.Request) string {
-	if v := reqctx.From(r.Context()); v != nil {
-		if id, ok := v.GetString(reqctx.ResourceIDKey); ok {
-			return id
-		}
-	}
-	return ""
-}
-
-// requiredResource is the resource of a root thread route: the scoped one,
-// else the resourceId query parameter, which is then required.
-func requiredResource(r *http.Request) (string, error) {
-	if id := scopedResource(r); id != "" {
-		return id, nil
-	}
-	id := r.URL.Query().Get("resourceId")
-	if id == "" {
-		return "", invalid("Invalid query parameters", "resourceId", "resourceId is required")
-	}
-	return id, nil
-}
-
 type threadListJSON struct {
 	Threads []threadJSON `json:"threads"`
 	Total   int          `json:"total"`
@@ -96,7 +65,7 @@ func toThreadList(p memory.ThreadPage) threadListJSON {
 
 // listThreads: GET /threads?resourceId=…&page=&perPage= (newest first).
 func (s *Server) listThreads(w http.ResponseWriter, r *http.Request) error {
-	res, err := requiredResource(r)
+	res, err := s.resource(r, queryClaim(r), mustName)
 	if err != nil {
 		return err
 	}
@@ -124,7 +93,7 @@ type threadWithMessagesJSON struct {
 // getThread: GET /threads/:threadId?resourceId=… — the thread and a page
 // of its messages, oldest first.
 func (s *Server) getThread(w http.ResponseWriter, r *http.Request) error {
-	res, err := requiredResource(r)
+	res, err := s.resource(r, queryClaim(r), mustName)
 	if err != nil {
 		return err
 	}
@@ -148,7 +117,7 @@ func (s *Server) getThread(w http.ResponseWriter, r *http.Request) error {
 
 // deleteThread: DELETE /threads/:threadId?resourceId=…
 func (s *Server) deleteThread(w http.ResponseWriter, r *http.Request) error {
-	res, err := requiredResource(r)
+	res, err := s.resource(r, queryClaim(r), mustName)
 	if err != nil {
 		return err
 	}

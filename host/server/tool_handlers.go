@@ -30,16 +30,6 @@ import (
 // requestContext. A tool that answers 4xx passes its answer on; a trap is
 // 500 {"error":"Tool execution failed"}, a timeout 504.
 
-func (s *Server) toolRoutes(r *httprouter.Router) {
-	r.Handler(http.MethodGet, "/api/tools", s.handle(s.listTools))
-	r.Handler(http.MethodGet, "/api/tools/:toolId", s.handle(s.getTool))
-	r.Handler(http.MethodPost, "/api/tools/:toolId/execute", s.handle(s.executeTool))
-	if s.agents != nil {
-		r.Handler(http.MethodGet, "/api/agents/:agentId/tools/:toolId", s.handle(s.getAgentTool))
-		r.Handler(http.MethodPost, "/api/agents/:agentId/tools/:toolId/execute", s.handle(s.executeAgentTool))
-	}
-}
-
 // indexTools returns the server's tools by name: Options.Tools, then every
 // agent's tools. Built once in New; the set never changes while serving.
 func (s *Server) indexTools() map[string]agent.Tool {

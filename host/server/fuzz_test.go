@@ -1,0 +1,163 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mastra-server/mastra-server/config"
+	"github.com/mastra-server/mastra-server/host/agent"
+	"github.com/mastra-server/mastra-server/host/llm"
+	"github.com/mastra-server/mastra-server/host/memory"
+)
+
+// Fuzz targets for every decoder of client input. Invariants: the server
+// never panics and never answers 5xx, whatever the input (client mistakes
+// are 4xx). Their seeds run with go test; scripts/fuzz.sh fuzzes them.
+
+var testTime = time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
+
+// fuzzHandler is the whole handler with the echo agent "assistant" on a
+// SQLite store holding thread t1 of resource alice.
+func fuzzHandler(f *testing.F) http.Handler {
+	f.Helper()
+	f.Chdir(f.TempDir()) // no mastra.toml of the repository
+	cfg, err := config.Load("", nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	store, err := memory.Open(context.Background(), memory.Options{SQLitePath: filepath.Join(f.TempDir(), "m.db")})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { store.Close() })
+	if _, err := store.Migrate(context.Background()); err != nil {
+		f.Fatal(err)
+	}
+	at := memory.TextContent("hello", testTime)
+	if err := store.AppendTurn(context.Background(), memory.Turn{Thread: memory.Thread{ID: "t1", ResourceID: "alice"},
+		Messages: []memory.Message{{ID: "m1", Role: "user", Content: at, CreatedAt: testTime}}}); err != nil {
+		f.Fatal(err)
+	}
+	svc, err := agent.NewService(store, []*agent.Agent{{ID: "assistant", Model: llm.Echo{}, Provider: "echo", LastMessages: 10}}, "assistant", quietLogger())
+	if err != nil {
+		f.Fatal(err)
+	}
+	s, err := New(Options{Config: cfg.Server, Store: store, Agents: svc, DefaultResourceID: "anon", Logger: quietLogger()})
+	if err != nil {
+		f.Fatal(err)
+	}
+	return s.Handler()
+}
+
+// noServerError serves one request and fails on a 5xx.
+func noServerError(t *testing.T, h http.Handler, method, target, body string) {
+	t.Helper()
+	req := httptest.NewRequest(method, "/", strings.NewReader(body))
+	u, err := url.ParseRequestURI(target)
+	if err != nil {
+		return // not a request a client can send
+	}
+	req.URL = u
+	req.RequestURI = ""
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code >= 500 {
+		t.Fatalf("%s %.200q body %.300q = %d %s; want no 5xx for client input", method, target, body, rec.Code, rec.Body.String())
+	}
+}
+
+func FuzzRootBody(f *testing.F) {
+	for _, s := range []string{
+		`{"message":"hi"}`, `{"message":"hi","threadId":"t1","resourceId":"alice"}`, `{"message":"hi","threadId":"t1","resourceId":"bob"}`,
+		`{"message":"","agentId":"ghost"}`, `{"message":"a\u0000b","threadId":"x/y"}`, `{"message":5}`, `[]`, `null`, ``,
+		`{"message":"hi","requestContext":{"mastra__resourceId":"bob","k":[1,{"a":null}]}}`, `{"message":"hi","threadId":"\ud800"}`,
+	} {
+		f.Add(s)
+	}
+	h := fuzzHandler(f)
+	f.Fuzz(func(t *testing.T, body string) {
+		noServerError(t, h, "POST", "/agent/generate", body)
+	})
+}
+
+func FuzzMastraBody(f *testing.F) {
+	for _, s := range []string{
+		`{"messages":"hi"}`, `{"messages":"hi","memory":{"thread":"t1","resource":"alice"}}`,
+		`{"messages":[{"role":"user","content":"hi"}],"memory":{"thread":{"id":"t2"},"resource":"alice"},"runId":"r"}`,
+		`{"messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"tool-call","toolCallId":"c","toolName":"x","input":{}}]}]}`,
+		`{"messages":[{"role":"assistant","parts":[{"type":"tool-invocation","toolInvocation":{"state":"result","toolCallId":"c","toolName":"x","args":{},"result":1}}]},{"role":"tool","content":[{"type":"tool-result","toolCallId":"c","output":{"type":"json","value":2}}]}]}`,
+		`{"messages":[{"role":"user","content":{"format":2,"parts":[],"content":"v2"}}]}`,
+		`{"messages":"hi","clientTools":{"t":{"id":"","inputSchema":null}},"maxSteps":-1}`,
+		`{"messages":"hi","instructions":["a",{"content":"b"}],"system":{"content":["c"]},"modelSettings":{"temperature":"x"}}`,
+		`{"messages":[1,null,"x"]}`, `{"messages":{}}`,
+	} {
+		f.Add(s)
+	}
+	h := fuzzHandler(f)
+	f.Fuzz(func(t *testing.T, body string) {
+		noServerError(t, h, "POST", "/api/agents/assistant/generate", body)
+	})
+}
+
+func FuzzSaveMessages(f *testing.F) {
+	for _, s := range []string{
+		`{"messages":[{"role":"user","content":"x","threadId":"t1"}]}`,
+		`{"messages":[{"id":"m1","role":"assistant","content":{"format":2,"parts":[{"type":"text","text":"y"}]},"threadId":"t1","createdAt":"2026-01-01T00:00:00Z","type":"v2"}]}`,
+		`{"messages":[{"role":"user","content":"x","threadId":"t1","createdAt":1e300}]}`,
+		`{"messages":[{"role":"user","content":"x","threadId":"t1","createdAt":-8.64e15}]}`,
+		`{"messages":[{"role":"user","content":"x","threadId":"nope"}]}`, `{"messages":[]}`, `{"messages":null}`,
+		`{"messages":[{"role":"user","content":"x","threadId":"t1","resourceId":"bob","id":"m\u0000"}]}`,
+	} {
+		f.Add(s)
+	}
+	h := fuzzHandler(f)
+	f.Fuzz(func(t *testing.T, body string) {
+		noServerError(t, h, "POST", "/api/memory/save-messages?agentId=assistant", body)
+		noServerError(t, h, "POST", "/api/memory/messages/delete?agentId=assistant", body)
+		noServerError(t, h, "POST", "/api/memory/threads?agentId=assistant", body)
+		noServerError(t, h, "PATCH", "/api/memory/threads/t1?agentId=assistant", body)
+	})
+}
+
+func FuzzQueryRequestContext(f *testing.F) {
+	for _, s := range []string{`{"a":1}`, `eyJhIjoxfQ==`, `eyJhIjoxfQ`, `not-json`, `{`, `{"mastra__resourceId":"bob"}`, `W10=`, `bnVsbA==`} {
+		f.Add(s)
+	}
+	h := fuzzHandler(f)
+	f.Fuzz(func(t *testing.T, raw string) {
+		m, ok := decodeContextParam(raw)
+		if !ok && m != nil && len(m) > 0 {
+			t.Fatalf("decodeContextParam(%q) refused but returned %v", raw, m)
+		}
+		q := url.QueryEscape(raw)
+		noServerError(t, h, "GET", "/api/memory/threads?resourceId=alice&requestContext="+q, "")
+		noServerError(t, h, "GET", "/api/agents?requestContext="+q, "")
+	})
+}
+
+func FuzzPageAndOrder(f *testing.F) {
+	f.Add("0", "20", "createdAt", "DESC", `{"k":"v"}`)
+	f.Add("9223372036854775807", "2", `{"field":"updatedAt","direction":"asc"}`, "", `{"a\"b":1}`)
+	f.Add("-1", "false", "title", "UP", `[]`)
+	f.Add("3", "1000", "", "", `{"k":{"n":[1,2]}}`)
+	h := fuzzHandler(f)
+	f.Fuzz(func(t *testing.T, page, perPage, orderBy, dir, metadata string) {
+		q := url.Values{"resourceId": {"alice"}, "page": {page}, "perPage": {perPage}, "orderBy": {orderBy},
+			"sortDirection": {dir}, "metadata": {metadata}}
+		noServerError(t, h, "GET", "/api/memory/threads?"+q.Encode(), "")
+		noServerError(t, h, "GET", "/api/memory/threads/t1/messages?"+q.Encode(), "")
+		noServerError(t, h, "GET", "/threads?"+q.Encode(), "")
+		noServerError(t, h, "GET", "/threads/t1?"+q.Encode(), "")
+		q2 := url.Values{"resourceId": {"alice"}, "orderBy[field]": {orderBy}, "orderBy[direction]": {dir}}
+		noServerError(t, h, "GET", "/api/memory/threads?"+q2.Encode(), "")
+	})
+}

@@ -1,0 +1,106 @@
+package server
+
+import "github.com/julienschmidt/httprouter"
+
+// Touch says what tenant data a built-in route reads or writes, for the
+// isolation suite that walks every route with two tokens.
+type Touch string
+
+const (
+	// TouchNone: no tenant data (agent and tool listings, status).
+	TouchNone Touch = "none"
+	// TouchMemory: threads and messages of the store.
+	TouchMemory Touch = "memory"
+	// TouchAgent: a model turn, which reads and writes the thread's history
+	// unless the turn is ephemeral.
+	TouchAgent Touch = "agent"
+	// TouchTool: runs a tool with the request's context.
+	TouchTool Touch = "tool"
+)
+
+// RouteInfo describes one built-in route.
+type RouteInfo struct {
+	Method  string
+	Path    string
+	Touches Touch
+}
+
+// builtin is one built-in route: what it is and who answers it.
+type builtin struct {
+	RouteInfo
+	handler handlerFunc
+	// agents: registered only when the server has agents.
+	agents bool
+}
+
+// builtins is every built-in route, on one screen. The root routes and
+// Mastra's /api routes sit side by side and share their handlers. Add a
+// route here, never elsewhere: Routes lists this table and the isolation
+// tests walk it.
+func (s *Server) builtins() []builtin {
+	r := func(method, path string, t Touch, h handlerFunc) builtin {
+		return builtin{RouteInfo: RouteInfo{Method: method, Path: path, Touches: t}, handler: h}
+	}
+	a := func(method, path string, t Touch, h handlerFunc) builtin {
+		b := r(method, path, t, h)
+		b.agents = true
+		return b
+	}
+	return []builtin{
+		// Root routes of the original README.
+		r("GET", "/threads", TouchMemory, s.listThreads),
+		r("GET", "/threads/:threadId", TouchMemory, s.getThread),
+		r("DELETE", "/threads/:threadId", TouchMemory, s.deleteThread),
+		a("POST", "/agent/generate", TouchAgent, s.rootGenerate),
+		a("POST", "/agent/stream", TouchAgent, s.rootStream),
+
+		// Mastra's agents.
+		a("GET", "/api/agents", TouchNone, s.listAgents),
+		a("GET", "/api/agents/:agentId", TouchNone, s.getAgent),
+		a("POST", "/api/agents/:agentId/generate", TouchAgent, s.apiGenerate),
+		a("POST", "/api/agents/:agentId/stream", TouchAgent, s.apiStream),
+		// Mastra's deprecated aliases, still sent by older clients.
+		a("POST", "/api/agents/:agentId/generate/vnext", TouchAgent, s.apiGenerate),
+		a("POST", "/api/agents/:agentId/stream/vnext", TouchAgent, s.apiStream),
+
+		// Mastra's memory.
+		r("GET", "/api/memory/status", TouchNone, s.memoryStatus),
+		r("GET", "/api/memory/config", TouchNone, s.memoryConfig),
+		r("GET", "/api/memory/threads", TouchMemory, s.apiListThreads),
+		r("POST", "/api/memory/threads", TouchMemory, s.apiCreateThread),
+		r("GET", "/api/memory/threads/:threadId", TouchMemory, s.apiGetThread),
+		r("PATCH", "/api/memory/threads/:threadId", TouchMemory, s.apiUpdateThread),
+		r("DELETE", "/api/memory/threads/:threadId", TouchMemory, s.apiDeleteThread),
+		r("GET", "/api/memory/threads/:threadId/messages", TouchMemory, s.apiListMessages),
+		r("POST", "/api/memory/save-messages", TouchMemory, s.apiSaveMessages),
+		r("POST", "/api/memory/messages/delete", TouchMemory, s.apiDeleteMessages),
+
+		// Mastra's tools.
+		r("GET", "/api/tools", TouchNone, s.listTools),
+		r("GET", "/api/tools/:toolId", TouchNone, s.getTool),
+		r("POST", "/api/tools/:toolId/execute", TouchTool, s.executeTool),
+		a("GET", "/api/agents/:agentId/tools/:toolId", TouchNone, s.getAgentTool),
+		a("POST", "/api/agents/:agentId/tools/:toolId/execute", TouchTool, s.executeAgentTool),
+	}
+}
+
+// Routes lists the built-in routes this server registered.
+func (s *Server) Routes() []RouteInfo {
+	var out []RouteInfo
+	for _, b := range s.builtins() {
+		if !b.agents || s.agents != nil {
+			out = append(out, b.RouteInfo)
+		}
+	}
+	return out
+}
+
+// registerBuiltins puts the table on the router.
+func (s *Server) registerBuiltins(r *httprouter.Router) {
+	for _, b := range s.builtins() {
+		if b.agents && s.agents == nil {
+			continue
+		}
+		r.Handler(b.Method, b.Path, s.handle(b.handler))
+	}
+}
