@@ -160,8 +160,10 @@ test('another tenant sees nothing of the first', async () => {
   await rejectsWith(stolen.listMessages({ resourceId: 'res-alice' }), 404);
   await rejectsWith(stolen.update({ title: 'pwned', resourceId: 'res-bob' }), 404);
   await rejectsWith(stolen.delete(), 404);
-  await rejectsWith(bob.getAgent(agentId).generate('let me in', { memory: { thread: threadId, resource: 'res-alice' } }), 404);
-  await rejectsWith(bob.getAgent(agentId).stream('let me in', { memory: { thread: threadId, resource: 'res-alice' } }), 404);
+  // Thread ids are global (Mastra's schema): a turn on a taken id is the
+  // same 409 whoever holds it, and says nothing more about the thread.
+  await rejectsWith(bob.getAgent(agentId).generate('let me in', { memory: { thread: threadId, resource: 'res-alice' } }), 409);
+  await rejectsWith(bob.getAgent(agentId).stream('let me in', { memory: { thread: threadId, resource: 'res-alice' } }), 409);
 
   // Bob's own turn lands in his resource, whatever he names.
   const own = await bob.getAgent(agentId).generate('mine', { memory: { thread: `${threadId}-bob`, resource: 'res-alice' } });
