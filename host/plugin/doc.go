@@ -86,7 +86,9 @@
 //     next handler's) until the request ends, so handle_response can read and
 //     rewrite the status, headers and body; the first write_body after next
 //     replaces the body. Without it, the response streams and changing the
-//     status, response headers or body after next traps.
+//     status, response headers or body after next traps; handle_response
+//     still reads the status and response headers the next handler sent
+//     (200 and the current headers if it sent nothing).
 //   - buffer_request replays what the guest read, followed by the rest of
 //     the body, to the next handler. Without it, bytes the guest read are
 //     gone downstream. write_body on the request replaces the body.

@@ -69,6 +69,7 @@ type reqState struct {
 	savedHeader http.Header
 	buf         *bufferedResponse // buffer_response during next
 	respRead    int               // read_body(response) offset in buf
+	sent        *sentWriter       // what next wrote, unbuffered, for handle_response
 
 	values *reqctx.Values
 	result []byte // mastra result slot (agent_generate, result_read)
@@ -344,6 +345,12 @@ func (st *reqState) callNext(catch bool) (recovered any) {
 	if st.buf == nil {
 		w = st.w
 		st.committed = true // downstream writes straight through
+		if catch {
+			// handle_response follows: note the status and headers that
+			// went out, since the writer can't tell them afterwards.
+			st.sent = &sentWriter{ResponseWriter: st.w}
+			w = st.sent
+		}
 	}
 	if catch {
 		defer func() { recovered = recover() }()
@@ -518,6 +525,48 @@ func (c *captureWriter) Write(b []byte) (int, error) {
 		c.status = http.StatusOK
 	}
 	return c.body.Write(b)
+}
+
+// sentWriter passes a response straight through and notes its head: the
+// status and a copy of the headers as they were when it went out.
+type sentWriter struct {
+	http.ResponseWriter
+	status int         // 0 until the head went out
+	header http.Header // the headers sent, once status is set
+}
+
+func (s *sentWriter) WriteHeader(code int) {
+	if s.status == 0 && code >= 200 { // 1xx heads are informational
+		s.status, s.header = code, s.ResponseWriter.Header().Clone()
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *sentWriter) Write(p []byte) (int, error) {
+	if s.status == 0 {
+		s.status, s.header = http.StatusOK, s.ResponseWriter.Header().Clone()
+	}
+	return s.ResponseWriter.Write(p)
+}
+
+// Flush sends the head like net/http does, so a stream keeps flushing.
+func (s *sentWriter) Flush() {
+	if s.status == 0 {
+		s.status, s.header = http.StatusOK, s.ResponseWriter.Header().Clone()
+	}
+	_ = http.NewResponseController(s.ResponseWriter).Flush()
+}
+
+// Unwrap returns the underlying writer for http.ResponseController.
+func (s *sentWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// responseHeader is the response header as the guest reads it: after next,
+// unbuffered, the headers that went out with the status.
+func (st *reqState) responseHeader() http.Header {
+	if st.sent != nil && st.sent.header != nil {
+		return st.sent.header
+	}
+	return st.w.Header()
 }
 
 // bufferedResponse holds the downstream response while buffer_response is on,

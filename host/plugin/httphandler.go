@@ -296,7 +296,7 @@ func getHeaderNames(ctx context.Context, mod api.Module, stack []uint64) {
 			}
 		}
 	case headerKindResponse:
-		h := st.w.Header()
+		h := st.responseHeader()
 		names = make([]string, 0, len(h))
 		for k := range h {
 			if !strings.HasPrefix(k, http.TrailerPrefix) {
@@ -359,7 +359,7 @@ func getHeaderValues(ctx context.Context, mod api.Module, stack []uint64) {
 			values = st.r.Header.Values(name)
 		}
 	case headerKindResponse:
-		values = st.w.Header().Values(name)
+		values = st.responseHeader().Values(name)
 	}
 	stack[0] = writeList(mod, uint32(stack[3]), uint32(stack[4]), values, false)
 }
@@ -536,6 +536,8 @@ func getStatusCode(ctx context.Context, _ api.Module, stack []uint64) {
 	switch {
 	case st.buf != nil:
 		stack[0] = uint64(st.buf.statusCode())
+	case st.sent != nil && st.sent.status != 0:
+		stack[0] = uint64(st.sent.status)
 	case st.status != 0:
 		stack[0] = uint64(st.status)
 	default:
