@@ -142,7 +142,9 @@
 //	ctx_keys(buf, buf_limit i32) -> count_len i64
 //	    All keys, sorted, NUL-terminated.
 //	route_param(name, name_len, buf, buf_limit i32) -> status_len i64
-//	    A route parameter (httprouter's :name or *name). ENOENT if absent.
+//	    A route parameter: the request's path value (http.Request.PathValue),
+//	    which the router sets (host/server copies httprouter's :name and
+//	    *name into them). ENOENT if absent or empty.
 //	agent_generate(agent, agent_len, input, input_len, opts, opts_len,
 //	               buf, buf_limit i32) -> status_len i64
 //	    Runs the agent to completion and returns its text. input is the user
