@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -305,6 +306,20 @@ func TestPoolExhausted(t *testing.T) {
 
 	close(agents.release)
 	wantResponse(t, <-first, 200, "0:hello from assistant: one")
+}
+
+// Stream hands Generate's answer on as one text-delta chunk.
+func (a *blockingAgents) Stream(ctx context.Context, call AgentCall, emit func(json.RawMessage) error) error {
+	text, err := a.Generate(ctx, call)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(map[string]any{"type": "text-delta", "runId": "r", "from": "AGENT",
+		"payload": map[string]string{"id": "0", "text": text}})
+	if err != nil {
+		return err
+	}
+	return emit(b)
 }
 
 func TestAgentGenerate(t *testing.T) {
