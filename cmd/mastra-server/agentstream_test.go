@@ -25,17 +25,23 @@ func sse(t *testing.T, url, body string, headers ...string) (int, http.Header, [
 	if res.StatusCode != 200 {
 		return res.StatusCode, res.Header, []string{string(b)}
 	}
+	return res.StatusCode, res.Header, sseEvents(t, string(b))
+}
+
+// sseEvents splits an SSE body into its events' data.
+func sseEvents(t *testing.T, body string) []string {
+	t.Helper()
 	var events []string
-	for _, ev := range strings.SplitAfter(string(b), "\n\n") {
+	for _, ev := range strings.SplitAfter(body, "\n\n") {
 		if ev == "" {
 			continue
 		}
 		if !strings.HasPrefix(ev, "data: ") || !strings.HasSuffix(ev, "\n\n") {
-			t.Fatalf("not an SSE event: %q in %q", ev, b)
+			t.Fatalf("not an SSE event: %q in %q", ev, body)
 		}
 		events = append(events, strings.TrimSuffix(strings.TrimPrefix(ev, "data: "), "\n\n"))
 	}
-	return res.StatusCode, res.Header, events
+	return events
 }
 
 // chunkTypes checks each event is a Mastra chunk ({type, runId, from,
