@@ -136,6 +136,11 @@ func TestImage(t *testing.T) {
 		if code, body := s.do(t, "GET", "/hello/Ada", ""); code != 200 || !strings.Contains(body, "Echo: Say hello to Ada") {
 			t.Errorf("Go Wasm route calling the agent = %d %s", code, body)
 		}
+		// mastra.toml guards Mastra's /api/* with the bearer-auth plugin,
+		// which fails closed without MASTRA_API_TOKEN.
+		if code, body := s.do(t, "GET", "/api/agents", ""); code != 401 {
+			t.Errorf("GET /api/agents with MASTRA_API_TOKEN unset = %d %s; want 401", code, body)
+		}
 		// The SQLite file is in the /data volume (buildah run gives the
 		// image's volume a fresh directory, as docker run does without -v:
 		// seen through the process's root), written by the image's user.
@@ -159,13 +164,19 @@ func TestImage(t *testing.T) {
 
 	t.Run("postgres", func(t *testing.T) {
 		dbURL := pgtest.NewDatabase(t)
-		s := start(t, ctr, []string{"MEMORY_DATABASE_URL=" + dbURL})
+		s := start(t, ctr, []string{"MEMORY_DATABASE_URL=" + dbURL, "MASTRA_API_TOKEN=s3cret"})
 		if s.database != "postgres" {
 			t.Errorf("database = %q; want postgres", s.database)
 		}
 		if code, body := s.do(t, "POST", "/agent/generate", `{"message":"Stored?","threadId":"pg1","resourceId":"u1"}`); code != 200 ||
 			!strings.Contains(body, `"text":"Echo: Stored?"`) {
 			t.Errorf("generate on Postgres = %d %s", code, body)
+		}
+		if code, body := s.do(t, "GET", "/api/agents", ""); code != 401 {
+			t.Errorf("GET /api/agents without the token = %d %s; want 401", code, body)
+		}
+		if code, body := s.do(t, "GET", "/api/agents", "", "Authorization", "Bearer s3cret"); code != 200 || !strings.Contains(body, `"assistant"`) {
+			t.Errorf("GET /api/agents with the token = %d %s; want 200 listing the assistant", code, body)
 		}
 		db, err := sql.Open("pgx", dbURL)
 		if err != nil {
@@ -245,10 +256,13 @@ func start(t *testing.T, ctr string, env []string) *server {
 	return s
 }
 
-func (s *server) do(t *testing.T, method, path, body string) (int, string) {
+func (s *server) do(t *testing.T, method, path, body string, headers ...string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest(method, s.base+path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
