@@ -32,7 +32,7 @@ type rootBody struct {
 
 func (s *Server) rootTurn(w http.ResponseWriter, r *http.Request) (agent.Input, error) {
 	var b rootBody
-	if err := decodeJSON(w, r, int64(s.cfg.BodyLimit), &b); err != nil {
+	if err := decodeJSON(w, r, s.cfg.BodyLimit, &b); err != nil {
 		return agent.Input{}, err
 	}
 	if b.Message == nil {

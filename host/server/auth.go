@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/mastra-server/mastra-server/config"
 	"github.com/mastra-server/mastra-server/host/reqctx"
 )
 
@@ -36,7 +35,7 @@ type authToken struct {
 }
 
 // newAuth returns nil when auth is disabled.
-func newAuth(c config.Auth) *auth {
+func newAuth(c Auth) *auth {
 	if !c.Enabled {
 		return nil
 	}

@@ -38,7 +38,7 @@ type clientTool struct {
 
 func (s *Server) apiTurn(w http.ResponseWriter, r *http.Request) (agent.Input, error) {
 	var b mastraBody
-	if err := decodeJSON(w, r, int64(s.cfg.BodyLimit), &b); err != nil {
+	if err := decodeJSON(w, r, s.cfg.BodyLimit, &b); err != nil {
 		return agent.Input{}, err
 	}
 	msgs, err := parseMessages(b.Messages)

@@ -212,7 +212,7 @@ func (s *Server) apiCreateThread(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var b createThreadBody
-	if err := decodeJSON(w, r, int64(s.cfg.BodyLimit), &b); err != nil {
+	if err := decodeJSON(w, r, s.cfg.BodyLimit, &b); err != nil {
 		return err
 	}
 	requestValues(r, b.RequestContext)
@@ -256,7 +256,7 @@ func (s *Server) apiUpdateThread(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var b updateThreadBody
-	if err := decodeJSON(w, r, int64(s.cfg.BodyLimit), &b); err != nil {
+	if err := decodeJSON(w, r, s.cfg.BodyLimit, &b); err != nil {
 		return err
 	}
 	requestValues(r, b.RequestContext)
@@ -362,7 +362,7 @@ func (s *Server) apiSaveMessages(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
 		Messages []dbMessage `json:"messages"`
 	}
-	if err := decodeJSON(w, r, int64(s.cfg.BodyLimit), &body); err != nil {
+	if err := decodeJSON(w, r, s.cfg.BodyLimit, &body); err != nil {
 		return err
 	}
 	if len(body.Messages) == 0 {
@@ -467,7 +467,7 @@ func (s *Server) apiDeleteMessages(w http.ResponseWriter, r *http.Request) error
 	var body struct {
 		MessageIDs json.RawMessage `json:"messageIds"`
 	}
-	if err := decodeJSON(w, r, int64(s.cfg.BodyLimit), &body); err != nil {
+	if err := decodeJSON(w, r, s.cfg.BodyLimit, &body); err != nil {
 		return err
 	}
 	ids, ok := messageIDs(body.MessageIDs)

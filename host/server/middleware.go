@@ -14,7 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/mastra-server/mastra-server/config"
 	"github.com/mastra-server/mastra-server/host/reqctx"
 )
 
@@ -142,7 +141,7 @@ type cors struct {
 	maxAge      string
 }
 
-func newCORS(c config.CORS) *cors {
+func newCORS(c CORS) *cors {
 	x := &cors{
 		origins:     map[string]bool{},
 		credentials: c.Credentials,

@@ -10,14 +10,13 @@ import (
 	"time"
 
 	"github.com/julienschmidt/httprouter"
-	"github.com/mastra-server/mastra-server/config"
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/memory"
 )
 
 // Options is what New needs. Config and Store are required.
 type Options struct {
-	Config            config.Server
+	Config            Config
 	DefaultResourceID string
 	Store             *memory.Store
 	Agents            *agent.Service
@@ -40,7 +39,7 @@ type Route struct {
 
 // Server is the HTTP host.
 type Server struct {
-	cfg    config.Server
+	cfg    Config
 	store  *memory.Store
 	agents *agent.Service
 	tools  []agent.Tool

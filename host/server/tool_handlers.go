@@ -140,7 +140,7 @@ type toolResponder interface {
 
 func (s *Server) runTool(w http.ResponseWriter, r *http.Request, t agent.Tool) error {
 	var b executeBody
-	if err := decodeJSON(w, r, int64(s.cfg.BodyLimit), &b); err != nil {
+	if err := decodeJSON(w, r, s.cfg.BodyLimit, &b); err != nil {
 		return err
 	}
 	data := bytes.TrimSpace(b.Data)
