@@ -1,11 +1,11 @@
 package server
 
 import (
-	"fmt"
-	"log/slog"
 	"net"
 	"strconv"
 	"time"
+
+	"github.com/mastra-server/mastra-server/host/server/transport"
 )
 
 // Config is the HTTP host's configuration. Its fields are those of
@@ -45,49 +45,11 @@ type Config struct {
 // Addr is the listen address host:port.
 func (c Config) Addr() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) }
 
-// CORS configures cross-origin requests. An empty Origins list turns CORS
-// off (no headers: same-origin only).
-type CORS struct {
-	// Origins are allowed on an exact match (a trailing "/" is ignored);
-	// "*" allows any origin, but never together with Credentials.
-	Origins       []string
-	AllowMethods  []string
-	AllowHeaders  []string
-	ExposeHeaders []string
-	Credentials   bool
-	MaxAge        time.Duration
-}
+// CORS configures cross-origin requests; see [transport.CORS].
+type CORS = transport.CORS
 
-// Auth configures the built-in token check.
-type Auth struct {
-	Enabled bool
-	// Tokens are the accepted credentials; one with an empty Value never
-	// matches.
-	Tokens []Token
-	// Protected and Public are path patterns ([PathMatch]). A path that
-	// matches a protected pattern and no public one needs a valid token.
-	Protected []string
-	Public    []string
-}
+// Auth configures the built-in token check; see [transport.Auth].
+type Auth = transport.Auth
 
-// Token is one accepted credential.
-type Token struct {
-	User string
-	// ResourceID is the resource (tenant) the token's requests are confined
-	// to. Unused for an admin token.
-	ResourceID string
-	// Admin makes the token unbound: its requests may name any resource.
-	Admin bool
-	// Value is the token itself; String and LogValue never show it.
-	Value string
-}
-
-// String describes t without its value.
-func (t Token) String() string {
-	return fmt.Sprintf("{User:%s ResourceID:%s Admin:%t Value:<redacted>}", t.User, t.ResourceID, t.Admin)
-}
-
-// LogValue describes t without its value.
-func (t Token) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("user", t.User), slog.String("resource_id", t.ResourceID), slog.Bool("admin", t.Admin))
-}
+// Token is one accepted credential; see [transport.Token].
+type Token = transport.Token
