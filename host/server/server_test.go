@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -465,14 +467,23 @@ func TestGracefulShutdown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	ln := &closeSignal{Listener: tcp, closed: make(chan struct{})}
 	addr := ln.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
+	var released atomic.Bool
+	type served struct {
+		err   error
+		early bool // returned while the stream was still running
+	}
+	done := make(chan served, 1)
+	go func() {
+		err := s.Serve(ctx, ln)
+		done <- served{err: err, early: !released.Load()}
+	}()
 
 	body := make(chan string, 1)
 	go func() {
@@ -487,22 +498,36 @@ func TestGracefulShutdown(t *testing.T) {
 	}()
 	<-started
 	cancel() // what SIGTERM does in main
-	time.Sleep(100 * time.Millisecond)
+	select {
+	case <-ln.closed: // the drain has begun
+	case <-time.After(5 * time.Second):
+		t.Fatal("the listener is still open 5s after the shutdown began")
+	}
 	if _, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 		t.Error("server still accepts connections while draining")
 	}
-	select {
-	case err := <-done:
-		t.Fatalf("Serve returned %v before the stream finished", err)
-	default:
-	}
+	released.Store(true)
 	close(release)
 	if got := <-body; got != "data: first\n\ndata: last\n\n" {
 		t.Errorf("in-flight stream got %q; want it whole", got)
 	}
-	if err := <-done; err != nil {
-		t.Errorf("Serve = %v; want nil after draining", err)
+	if res := <-done; res.err != nil || res.early {
+		t.Errorf("Serve = %v, returned before the stream finished: %v; want nil after draining", res.err, res.early)
 	}
+}
+
+// closeSignal closes closed once the listener is closed, which a shutdown
+// does before it waits for in-flight requests.
+type closeSignal struct {
+	net.Listener
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (l *closeSignal) Close() error {
+	err := l.Listener.Close()
+	l.once.Do(func() { close(l.closed) })
+	return err
 }
 
 // A client that never finishes its headers is cut after read_header_timeout.
