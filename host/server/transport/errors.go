@@ -23,6 +23,7 @@ type Issue struct {
 	Message string `json:"message"`
 }
 
+// Error returns the client message followed by the cause, for logs.
 func (e *Error) Error() string {
 	if e.Err != nil {
 		return e.Message + ": " + e.Err.Error()
