@@ -96,7 +96,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 	}
 	caller.svc = svc
 	srv, err := server.New(server.Options{
-		Config:            cfg.Server,
+		Config:            serverConfig(cfg.Server),
 		DefaultResourceID: cfg.Memory.DefaultResourceID,
 		Store:             store,
 		Agents:            svc,
@@ -110,6 +110,36 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 		return nil, usageErr(err)
 	}
 	return &app{plugins: ps, agents: svc, server: srv}, nil
+}
+
+// serverConfig turns [server] of the configuration into the HTTP host's
+// options, field by field.
+func serverConfig(c config.Server) server.Config {
+	tokens := make([]server.Token, len(c.Auth.Tokens))
+	for i, t := range c.Auth.Tokens {
+		tokens[i] = server.Token{User: t.User, ResourceID: t.ResourceID, Admin: t.Admin, Value: string(t.Value)}
+	}
+	return server.Config{
+		Host:              c.Host,
+		Port:              c.Port,
+		Timeout:           c.Timeout,
+		BodyLimit:         int64(c.BodyLimit),
+		ReadHeaderTimeout: c.ReadHeaderTimeout,
+		BodyTimeout:       c.BodyTimeout,
+		IdleTimeout:       c.IdleTimeout,
+		MaxHeaderBytes:    int64(c.MaxHeaderBytes),
+		DrainTimeout:      c.DrainTimeout,
+		KeepAlive:         c.KeepAlive,
+		CORS: server.CORS{
+			Origins:       c.CORS.Origins,
+			AllowMethods:  c.CORS.AllowMethods,
+			AllowHeaders:  c.CORS.AllowHeaders,
+			ExposeHeaders: c.CORS.ExposeHeaders,
+			Credentials:   c.CORS.Credentials,
+			MaxAge:        c.CORS.MaxAge,
+		},
+		Auth: server.Auth{Enabled: c.Auth.Enabled, Tokens: tokens, Protected: c.Auth.Protected, Public: c.Auth.Public},
+	}
 }
 
 func openStore(ctx context.Context, cfg *config.Config) (*memory.Store, error) {

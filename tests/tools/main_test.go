@@ -165,7 +165,7 @@ func newEnv(t *testing.T, script func(llmtest.Request) llmtest.Reply) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(server.Options{Config: cfg.Server, Store: store, Agents: svc, Logger: log, DefaultResourceID: "anon",
+	srv, err := server.New(server.Options{Config: serverConfig(cfg.Server), Store: store, Agents: svc, Logger: log, DefaultResourceID: "anon",
 		Tools:      all,
 		Middleware: []server.Middleware{{Name: "tenant", Path: "/*", Wrap: mw.Middleware}}})
 	if err != nil {
@@ -175,6 +175,36 @@ func newEnv(t *testing.T, script func(llmtest.Request) llmtest.Reply) *env {
 	t.Cleanup(ts.Close)
 	e.url = ts.URL
 	return e
+}
+
+// serverConfig is cmd/mastra-server's conversion of [server], until
+// this test builds the server through host/app.
+func serverConfig(c config.Server) server.Config {
+	tokens := make([]server.Token, len(c.Auth.Tokens))
+	for i, t := range c.Auth.Tokens {
+		tokens[i] = server.Token{User: t.User, ResourceID: t.ResourceID, Admin: t.Admin, Value: string(t.Value)}
+	}
+	return server.Config{
+		Host:              c.Host,
+		Port:              c.Port,
+		Timeout:           c.Timeout,
+		BodyLimit:         int64(c.BodyLimit),
+		ReadHeaderTimeout: c.ReadHeaderTimeout,
+		BodyTimeout:       c.BodyTimeout,
+		IdleTimeout:       c.IdleTimeout,
+		MaxHeaderBytes:    int64(c.MaxHeaderBytes),
+		DrainTimeout:      c.DrainTimeout,
+		KeepAlive:         c.KeepAlive,
+		CORS: server.CORS{
+			Origins:       c.CORS.Origins,
+			AllowMethods:  c.CORS.AllowMethods,
+			AllowHeaders:  c.CORS.AllowHeaders,
+			ExposeHeaders: c.CORS.ExposeHeaders,
+			Credentials:   c.CORS.Credentials,
+			MaxAge:        c.CORS.MaxAge,
+		},
+		Auth: server.Auth{Enabled: c.Auth.Enabled, Tokens: tokens, Protected: c.Auth.Protected, Public: c.Auth.Public},
+	}
 }
 
 // do sends a JSON request and returns the status and body.
