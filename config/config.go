@@ -24,6 +24,7 @@ type Config struct {
 	Middleware []Middleware     `koanf:"middleware"`
 	Routes     []Route          `koanf:"routes"`
 	Tools      []Tool           `koanf:"tools"`
+	Telemetry  Telemetry        `koanf:"telemetry"`
 
 	// File is the configuration file that was read ("" when none was found).
 	File string `koanf:"-"`
@@ -53,6 +54,36 @@ type Server struct {
 	KeepAlive time.Duration `koanf:"keep_alive"`
 	CORS      CORS          `koanf:"cors"`
 	Auth      Auth          `koanf:"auth"`
+	Metrics   Metrics       `koanf:"metrics"`
+	// OpenAPI serves the OpenAPI 3.1 document at /api/openapi.json and a
+	// page that renders it at /docs.
+	OpenAPI bool `koanf:"openapi"`
+}
+
+// Metrics configures the Prometheus endpoint. It is outside auth: keep it
+// private with Listen (a separate address) or a network policy.
+type Metrics struct {
+	Enabled bool   `koanf:"enabled"`
+	Path    string `koanf:"path"`
+	// Listen, when set ("127.0.0.1:9090"), serves the metrics on that
+	// address only, not on the API's listener.
+	Listen string `koanf:"listen"`
+}
+
+// Telemetry configures OpenTelemetry traces. They are on when Endpoint or
+// the standard OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) is set;
+// the other OTEL_* variables (headers, sampler, service name, resource
+// attributes) apply as the OpenTelemetry SDK defines them.
+type Telemetry struct {
+	// Endpoint is the OTLP/HTTP endpoint ("http://collector:4318"); the
+	// environment's OTEL_EXPORTER_OTLP_* variables win over it.
+	Endpoint string `koanf:"endpoint"`
+	// ServiceName is service.name unless OTEL_SERVICE_NAME is set.
+	ServiceName string `koanf:"service_name"`
+	// CaptureContent puts message texts, tool arguments and results in
+	// spans (gen_ai.input.messages and the like). Off by default: they are
+	// your users' data.
+	CaptureContent bool `koanf:"capture_content"`
 }
 
 // Addr is the listen address host:port.

@@ -465,7 +465,10 @@ func defaults() map[string]any {
 				"protected": []any{"/*"},
 				"public":    []any{"/health"},
 			},
+			"metrics": map[string]any{"enabled": true, "path": "/metrics", "listen": ""},
+			"openapi": true,
 		},
+		"telemetry": map[string]any{"endpoint": "", "service_name": "mastra-server", "capture_content": false},
 		"memory": map[string]any{
 			"database_url":        "",
 			"sqlite_path":         "mastra.db",

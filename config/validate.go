@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"regexp"
@@ -63,6 +64,23 @@ func (c *Config) Validate() error {
 	for _, m := range s.CORS.AllowMethods {
 		if !slices.Contains(httpMethods, strings.ToUpper(m)) {
 			bad("server.cors.allow_methods", m, "expected one of %s", strings.Join(httpMethods, ", "))
+		}
+	}
+	if m := s.Metrics; m.Enabled {
+		if !strings.HasPrefix(m.Path, "/") || strings.ContainsAny(m.Path, " ?#*:") {
+			bad("server.metrics.path", m.Path, "expected a path such as \"/metrics\"")
+		} else if m.Listen == "" && (m.Path == "/health" || strings.HasPrefix(m.Path, "/api/")) {
+			bad("server.metrics.path", m.Path, "clashes with the server's own routes; pick another path such as \"/metrics\"")
+		}
+		if m.Listen != "" {
+			if _, port, err := net.SplitHostPort(m.Listen); err != nil || port == "" {
+				bad("server.metrics.listen", m.Listen, "expected host:port such as \"127.0.0.1:9090\" (or \":9090\")")
+			}
+		}
+	}
+	if e := c.Telemetry.Endpoint; e != "" {
+		if u, err := url.Parse(e); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("telemetry.endpoint", e, "expected an OTLP/HTTP URL such as \"http://localhost:4318\"")
 		}
 	}
 	if s.Auth.Enabled {

@@ -100,6 +100,7 @@ type Service struct {
 	sorted    []*Agent
 	defaultID string
 	log       *slog.Logger
+	obs       Observer // nil: nobody watches
 }
 
 // NewService checks the agents and returns a Service. defaultID names the

@@ -59,6 +59,9 @@ type run struct {
 	invs    []*memory.ToolInvocation
 	allText strings.Builder
 	clk     clock
+	// firstChunk tells the observer of the model call in progress that its
+	// reply started; nil once told or when nobody watches.
+	firstChunk func()
 }
 
 func (s *Service) run(parent context.Context, in Input, emit func(Chunk) error) (*Result, error) {
@@ -78,9 +81,28 @@ func (s *Service) run(parent context.Context, in Input, emit func(Chunk) error) 
 	if r.res.RunID == "" {
 		r.res.RunID = uuid.NewString()
 	}
-	if r.res.ThreadID == "" {
+	newThread := r.res.ThreadID == ""
+	if newThread {
 		r.res.ThreadID = uuid.NewString()
-	} else if s.store != nil && !in.Ephemeral {
+	}
+	if s.obs == nil {
+		return r.turn(parent, newThread)
+	}
+	ctx, end := s.obs.StartTurn(parent, TurnInfo{Agent: a, RunID: r.res.RunID, ThreadID: r.res.ThreadID,
+		ResourceID: in.ResourceID, Stream: emit != nil, Messages: in.Messages})
+	res, err := r.turn(ctx, newThread)
+	o := outcome(ctx, err)
+	if res != nil && res.Replayed {
+		o = OutcomeReplayed
+	}
+	end(TurnEnd{Outcome: o, Result: res, Err: err})
+	return res, err
+}
+
+// turn runs the turn r was made for.
+func (r *run) turn(parent context.Context, newThread bool) (*Result, error) {
+	s, a, in := r.s, r.a, r.in
+	if !newThread && s.store != nil && !in.Ephemeral {
 		t, err := s.store.Thread(parent, "", in.ThreadID)
 		switch {
 		case err == nil && t.ResourceID != in.ResourceID:
@@ -350,6 +372,18 @@ func (r *run) loop(ctx context.Context) error {
 // call asks the model for one step: whole for Generate, streamed for
 // Stream, turning the pieces into chunks.
 func (r *run) call(ctx context.Context, req llm.Request) (*llm.Response, error) {
+	if r.s.obs == nil {
+		return r.call1(ctx, req)
+	}
+	ctx, mc := r.s.obs.StartModelCall(ctx, ModelCallInfo{Agent: r.a, Request: &req, Stream: r.emit != nil})
+	r.firstChunk = mc.FirstChunk
+	resp, err := r.call1(ctx, req)
+	r.firstChunk = nil
+	mc.End(resp, err)
+	return resp, err
+}
+
+func (r *run) call1(ctx context.Context, req llm.Request) (*llm.Response, error) {
 	if r.emit == nil {
 		resp, err := r.a.Model.Generate(ctx, req)
 		if err != nil {
@@ -381,6 +415,10 @@ func (r *run) call(ctx context.Context, req llm.Request) (*llm.Response, error) 
 
 // onDelta turns one streamed piece into chunks.
 func (r *run) onDelta(d llm.Delta) error {
+	if r.firstChunk != nil {
+		r.firstChunk()
+		r.firstChunk = nil
+	}
 	if err := r.goLive(); err != nil {
 		return err
 	}
@@ -432,12 +470,28 @@ func (r *run) endText() error {
 // comes back as failure, with result {"error": failure}; err is set only
 // when the turn itself is cancelled.
 func (r *run) execute(ctx context.Context, tc llm.ToolCall) (result json.RawMessage, failure string, err error) {
+	t := r.a.tool(tc.Name)
+	if r.s.obs != nil {
+		var end func(ToolCallEnd)
+		ctx, end = r.s.obs.StartToolCall(ctx, ToolCallInfo{Agent: r.a, Tool: tc.Name, Known: t != nil,
+			ToolCallID: tc.ID, Args: tc.Arguments})
+		defer func() {
+			if err != nil {
+				end(ToolCallEnd{Outcome: OutcomeCanceled, Failure: err.Error()})
+				return
+			}
+			o := ToolOK
+			if failure != "" {
+				o = ToolError
+			}
+			end(ToolCallEnd{Outcome: o, Result: result, Failure: failure})
+		}()
+	}
 	defer func() {
 		if failure != "" {
 			result, _ = json.Marshal(map[string]string{"error": failure}) // a string map always marshals
 		}
 	}()
-	t := r.a.tool(tc.Name)
 	if t == nil {
 		return nil, fmt.Sprintf("unknown tool %q", truncate(tc.Name, 100)), nil
 	}

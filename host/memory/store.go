@@ -85,6 +85,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 // Kind is "postgres" or "sqlite".
 func (s *Store) Kind() string { return s.kind }
 
+// Stats reports the database connection pool (for metrics).
+func (s *Store) Stats() sql.DBStats { return s.db.Stats() }
+
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 

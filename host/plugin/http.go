@@ -41,7 +41,22 @@ func (e *callError) Error() string { return fmt.Sprintf("failure %d: %v", e.kind
 // run is one request through the guest: handle_request, then next and
 // handle_response for a middleware that continues. next is nil for routes
 // and tools.
-func (p *Plugin) run(w http.ResponseWriter, r *http.Request, next http.Handler) (*reqState, *callError) {
+func (p *Plugin) run(w http.ResponseWriter, r *http.Request, next http.Handler) (st *reqState, cerr *callError) {
+	obs := p.h.obs
+	if obs == nil {
+		return p.run1(w, r, next)
+	}
+	ctx, end := obs.StartCall(r.Context(), p.spec.Name, p.spec.Kind, r.Header)
+	outcome := OutcomeOK // also when a handler after a middleware panics: not the guest's doing
+	defer func() { end(outcome) }()
+	st, cerr = p.run1(w, r.WithContext(ctx), next)
+	if cerr != nil {
+		outcome = cerr.kind.outcome()
+	}
+	return st, cerr
+}
+
+func (p *Plugin) run1(w http.ResponseWriter, r *http.Request, next http.Handler) (*reqState, *callError) {
 	pl, err := p.enter()
 	if err != nil {
 		return nil, &callError{kind: failClosed, cause: err}

@@ -73,6 +73,8 @@ type Config struct {
 	Agents AgentCaller
 	// KV serves mastra.kv_*. nil uses an in-memory store.
 	KV KV
+	// Observer watches every guest call (metrics, traces); nil: none.
+	Observer Observer
 }
 
 // AgentCaller runs an agent for a plugin. ctx carries the request's deadline
@@ -196,6 +198,7 @@ type Host struct {
 	log    *slog.Logger
 	agents AgentCaller
 	kv     KV
+	obs    Observer
 	cache  wazero.CompilationCache
 
 	// compiling serializes compiles of equal module bytes (see compile).
@@ -212,6 +215,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		log:     cfg.Logger,
 		agents:  cfg.Agents,
 		kv:      cfg.KV,
+		obs:     cfg.Observer,
 		plugins: make(map[*Plugin]struct{}),
 	}
 	if h.log == nil {

@@ -188,7 +188,18 @@ func threadTaken(err error) error {
 	return err
 }
 
+// noteTurn names the turn's agent and resource for the access log.
+func (s *Server) noteTurn(r *http.Request, in agent.Input) {
+	id := in.AgentID
+	if id == "" {
+		id = s.agents.DefaultID()
+	}
+	transport.SetAgent(r.Context(), id)
+	transport.SetResource(r.Context(), in.ResourceID)
+}
+
 func (s *Server) runGenerate(w http.ResponseWriter, r *http.Request, in agent.Input) error {
+	s.noteTurn(r, in)
 	if err := idempotencyKey(r, &in); err != nil {
 		return err
 	}
@@ -240,6 +251,7 @@ func nonNilChunks(c []agent.Chunk) []agent.Chunk {
 // saved); the server then ends the stream itself, as the agent does for a
 // failure: an error chunk, finish with reason "error", then [DONE].
 func (s *Server) runStream(w http.ResponseWriter, r *http.Request, in agent.Input) error {
+	s.noteTurn(r, in)
 	if err := idempotencyKey(r, &in); err != nil {
 		return err
 	}
@@ -270,7 +282,7 @@ func (s *Server) runStream(w http.ResponseWriter, r *http.Request, in agent.Inpu
 		return threadTaken(err) // nothing sent yet: a JSON error
 	}
 	if err != nil {
-		s.log.Warn("stream ended with an error", "request_id", transport.RequestID(r.Context()), "err", transport.ClipErr(err))
+		s.log.WarnContext(r.Context(), "stream ended with an error", "request_id", transport.RequestID(r.Context()), "err", transport.ClipErr(err))
 	}
 	if stopped && !sent.finished {
 		sent.fail(sse, "server is shutting down")

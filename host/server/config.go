@@ -40,6 +40,11 @@ type Config struct {
 	KeepAlive time.Duration
 	CORS      CORS
 	Auth      Auth
+	// MetricsPath is where [Options].Metrics answers (e.g. "/metrics").
+	MetricsPath string
+	// OpenAPI serves the OpenAPI document at /api/openapi.json and the
+	// page that renders it at /docs.
+	OpenAPI bool
 }
 
 // Addr is the listen address host:port.

@@ -73,9 +73,14 @@ const healthAllow = "GET, HEAD, OPTIONS"
 func (s *Server) withHealth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/health" {
+			if s.metrics != nil && r.URL.Path == s.cfg.MetricsPath {
+				s.serveMetrics(w, r)
+				return
+			}
 			next.ServeHTTP(w, r)
 			return
 		}
+		transport.SetRoute(r.Context(), "/health")
 		switch r.Method {
 		case http.MethodGet, http.MethodHead:
 		case http.MethodOptions: // a CORS preflight was answered before
@@ -104,4 +109,17 @@ func (s *Server) withHealth(next http.Handler) http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		transport.WriteJSON(w, status, body)
 	})
+}
+
+// serveMetrics answers the metrics path, like /health outside user
+// middleware and auth: a scraper holds no token.
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	transport.SetRoute(r.Context(), s.cfg.MetricsPath)
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		s.metrics.ServeHTTP(w, r)
+	default:
+		w.Header().Set("Allow", "GET, HEAD")
+		s.errs.Write(w, r, transport.NewError(http.StatusMethodNotAllowed, "Method Not Allowed"))
+	}
 }

@@ -1,6 +1,11 @@
 package server
 
-import "github.com/julienschmidt/httprouter"
+import (
+	"net/http"
+
+	"github.com/julienschmidt/httprouter"
+	"github.com/mastra-server/mastra-server/host/server/transport"
+)
 
 // Touch says what tenant data a built-in route reads or writes, for the
 // isolation suite that walks every route with two tokens.
@@ -101,6 +106,15 @@ func (s *Server) registerBuiltins(r *httprouter.Router) {
 		if b.agents && s.agents == nil {
 			continue
 		}
-		r.Handler(b.Method, b.Path, s.handle(b.handler))
+		r.Handler(b.Method, b.Path, routed(b.Path, s.handle(b.handler)))
 	}
+}
+
+// routed records the route's template for the access log, metrics and
+// traces: never the raw path, which is the client's to invent.
+func routed(route string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		transport.SetRoute(r.Context(), route)
+		h.ServeHTTP(w, r)
+	})
 }

@@ -73,6 +73,14 @@ func bodyClaim(id, field string) claim { return claim{id: id, field: field} }
 // given the resource the client claims and the route's rule for a missing
 // one. "" means every resource and is returned only where the rules allow it.
 func (s *Server) resource(r *http.Request, c claim, missing missingResource) (string, error) {
+	id, err := s.resource1(r, c, missing)
+	if err == nil && id != "" {
+		transport.SetResource(r.Context(), id)
+	}
+	return id, err
+}
+
+func (s *Server) resource1(r *http.Request, c claim, missing missingResource) (string, error) {
 	where := "Invalid request body"
 	if c.query {
 		where = "Invalid query parameters"

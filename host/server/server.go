@@ -28,6 +28,12 @@ type Options struct {
 	Routes []Route
 	// Tools are served by /api/tools besides the agents' own tools.
 	Tools []agent.Tool
+	// Observers watch every request (metrics, traces); see
+	// [transport.Observer].
+	Observers []transport.Observer
+	// Metrics, when set, answers GET Config.MetricsPath on this server,
+	// outside auth and user middleware.
+	Metrics http.Handler
 }
 
 // Route is a plugin route. Method "ALL" registers every common method.
@@ -51,6 +57,8 @@ type Server struct {
 	health      *healthCheck
 	defRes      string
 	handler     http.Handler
+	metrics     http.Handler
+	observers   []transport.Observer
 	started     time.Time
 	// stopping is cancelled shortly before the drain deadline of a
 	// shutdown; running streams then end with a terminal chunk (F15).
@@ -65,13 +73,18 @@ func New(opts Options) (*Server, error) {
 		opts.Logger = slog.Default()
 	}
 	s := &Server{
-		cfg:     opts.Config,
-		store:   opts.Store,
-		agents:  opts.Agents,
-		tools:   opts.Tools,
-		log:     opts.Logger,
-		defRes:  opts.DefaultResourceID,
-		started: time.Now(),
+		cfg:       opts.Config,
+		store:     opts.Store,
+		agents:    opts.Agents,
+		tools:     opts.Tools,
+		log:       opts.Logger,
+		defRes:    opts.DefaultResourceID,
+		started:   time.Now(),
+		metrics:   opts.Metrics,
+		observers: opts.Observers,
+	}
+	if s.metrics != nil && s.cfg.MetricsPath == "" {
+		return nil, errors.New("server: Metrics needs Config.MetricsPath")
 	}
 	s.stopping, s.stopStreams = context.WithCancel(context.Background())
 	s.errs = transport.ErrorWriter{Log: s.log, Map: domainError}
@@ -104,7 +117,8 @@ func (s *Server) handlerChain(router http.Handler, mws []Middleware) http.Handle
 	h = transport.RequestContext(h)
 	h = s.withHealth(h)
 	h = transport.CrossOrigin(s.cfg.CORS)(h)
-	return transport.Entry(transport.EntryOptions{Log: s.log, BodyTimeout: s.cfg.BodyTimeout, FirstByteTimeout: s.cfg.Timeout})(h)
+	return transport.Entry(transport.EntryOptions{Log: s.log, BodyTimeout: s.cfg.BodyTimeout, FirstByteTimeout: s.cfg.Timeout,
+		Observers: s.observers})(h)
 }
 
 // afterFunc starts the first-byte timer; tests replace it to fire the timer
@@ -144,12 +158,12 @@ func (s *Server) routes(plugins []Route) (r *httprouter.Router, err error) {
 	r = httprouter.New()
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
-	r.NotFound = s.handle(func(w http.ResponseWriter, r *http.Request) error {
+	r.NotFound = routed(transport.RouteUnmatched, s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return transport.NewError(http.StatusNotFound, "Not Found")
-	})
-	r.MethodNotAllowed = s.handle(func(w http.ResponseWriter, r *http.Request) error {
+	}))
+	r.MethodNotAllowed = routed(transport.RouteUnmatched, s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return transport.NewError(http.StatusMethodNotAllowed, "Method Not Allowed") // httprouter set Allow
-	})
+	}))
 
 	s.registerBuiltins(r)
 
@@ -159,7 +173,7 @@ func (s *Server) routes(plugins []Route) (r *httprouter.Router, err error) {
 			methods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 		}
 		for _, m := range methods {
-			if err := register(r, m, p.Path, pathValues(p.Handler)); err != nil {
+			if err := register(r, m, p.Path, routed(p.Path, pathValues(p.Handler))); err != nil {
 				return nil, fmt.Errorf("route %q (%s %s): %w", p.Name, m, p.Path, err)
 			}
 		}

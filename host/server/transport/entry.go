@@ -17,12 +17,102 @@ import (
 
 type ctxKey struct{ name string }
 
-var requestIDKey = ctxKey{"request-id"}
+var infoKey = ctxKey{"request-info"}
+
+// Info is what the access log, the metrics and the traces know of one
+// request. [Entry] makes it; the layers below fill in what they learn (the
+// route template, the resource, the agent) on the request's goroutine, and
+// Entry reads it once the handler has returned.
+type Info struct {
+	// ID is the request id, also sent back as X-Request-Id.
+	ID string
+	// Method is the request's method, or "OTHER" for one that is not
+	// standard: it is a label, and a client must not be able to invent
+	// labels.
+	Method string
+	// Route is the template of the route that answered ("/api/agents/:agentId"),
+	// RouteUnmatched when none matched, "" when the request was answered
+	// before routing (auth, CORS, a middleware plugin, /health).
+	Route string
+	// ResourceID and Agent are the resource the request acted for and the
+	// agent it ran, when it did.
+	ResourceID, Agent string
+	// Status, Bytes and Duration are set by Entry once the handler returned.
+	Status   int
+	Bytes    int64
+	Duration time.Duration
+	// Stream is set when the response is an event stream.
+	Stream bool
+	// Start is when Entry got the request.
+	Start time.Time
+}
+
+// RouteUnmatched is the route of a request that matched no route (404, 405).
+const RouteUnmatched = "unmatched"
+
+// RouteLabel is Info.Route as a label: never empty.
+func (i *Info) RouteLabel() string {
+	if i.Route == "" {
+		return "unrouted"
+	}
+	return i.Route
+}
+
+// InfoFrom returns the request's Info, nil outside Entry.
+func InfoFrom(ctx context.Context) *Info {
+	i, _ := ctx.Value(infoKey).(*Info)
+	return i
+}
 
 // RequestID returns the id [Entry] gave the request, "" outside Entry.
 func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey).(string)
-	return id
+	if i := InfoFrom(ctx); i != nil {
+		return i.ID
+	}
+	return ""
+}
+
+// SetRoute records the template of the route that answers the request.
+func SetRoute(ctx context.Context, route string) {
+	if i := InfoFrom(ctx); i != nil {
+		i.Route = route
+	}
+}
+
+// SetResource records the resource the request acts for.
+func SetResource(ctx context.Context, id string) {
+	if i := InfoFrom(ctx); i != nil {
+		i.ResourceID = id
+	}
+}
+
+// SetAgent records the agent the request runs.
+func SetAgent(ctx context.Context, id string) {
+	if i := InfoFrom(ctx); i != nil {
+		i.Agent = id
+	}
+}
+
+// Observer watches every request from [Entry], for metrics and traces.
+type Observer interface {
+	// Start is called as the request comes in; the context it returns is
+	// the request's from then on (a trace span, say).
+	Start(r *http.Request, info *Info) context.Context
+	// StreamStarted is called when the response turns out to be an event
+	// stream, as its header goes out.
+	StreamStarted(info *Info)
+	// End is called once the handler has returned, with Info complete.
+	End(ctx context.Context, info *Info)
+}
+
+// methodLabel keeps the method as is when it is a standard one.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete,
+		http.MethodHead, http.MethodOptions:
+		return m
+	}
+	return "OTHER"
 }
 
 // EntryOptions configures [Entry].
@@ -35,13 +125,16 @@ type EntryOptions struct {
 	// body deadline is never later, since its 504 could not go out while
 	// the handler is still blocked reading the body.
 	FirstByteTimeout time.Duration
+	// Observers watch each request (metrics, traces), in order.
+	Observers []Observer
 }
 
 // Entry is the outermost wrapper, in one function to keep the per-request
 // cost small: it gives the request an id (X-Request-Id, kept from the
 // client when sane), sets the body read deadline, recovers from panics
 // (a 500 with the request id when nothing was written yet, else the
-// response is cut) and writes the access log line (/health at Debug).
+// response is cut), tells the observers and writes the access log line
+// (/health at Debug).
 func Entry(o EntryOptions) func(http.Handler) http.Handler {
 	ids := newRequestIDs()
 	bodyDeadline := o.BodyTimeout
@@ -49,6 +142,7 @@ func Entry(o EntryOptions) func(http.Handler) http.Handler {
 		bodyDeadline = o.FirstByteTimeout
 	}
 	log := o.Log
+	obs := o.Observers
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
@@ -65,8 +159,14 @@ func Entry(o EntryOptions) func(http.Handler) http.Handler {
 				// never cuts a stream.
 				_ = http.NewResponseController(w).SetReadDeadline(start.Add(bodyDeadline))
 			}
-			rec := &recorder{ResponseWriter: w}
-			r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
+			info := &Info{ID: id, Method: methodLabel(r.Method), Start: start}
+			rec := &recorder{ResponseWriter: w, info: info, obs: obs}
+			ctx := context.WithValue(r.Context(), infoKey, info)
+			r = r.WithContext(ctx)
+			for _, o := range obs {
+				ctx = o.Start(r, info)
+				r = r.WithContext(ctx)
+			}
 			defer func() {
 				if v := recover(); v != nil {
 					if v == http.ErrAbortHandler {
@@ -80,15 +180,30 @@ func Entry(o EntryOptions) func(http.Handler) http.Handler {
 						panic(http.ErrAbortHandler)
 					}
 				}
+				info.Status, info.Bytes, info.Duration = rec.status, rec.bytes, time.Since(start)
+				if info.Status == 0 {
+					info.Status = http.StatusOK // nothing written: net/http sends 200
+				}
+				for i := len(obs) - 1; i >= 0; i-- {
+					obs[i].End(ctx, info)
+				}
 				level := slog.LevelInfo
 				if r.URL.Path == "/health" {
 					level = slog.LevelDebug
 				}
-				if log.Enabled(r.Context(), level) {
-					log.LogAttrs(r.Context(), level, "request", slog.String("request_id", id),
-						slog.String("method", Clip(r.Method)), slog.String("path", Clip(r.URL.Path)),
-						slog.Int("status", rec.status), slog.Int64("bytes", rec.bytes),
-						slog.Duration("duration", time.Since(start)))
+				if log.Enabled(ctx, level) {
+					attrs := make([]slog.Attr, 0, 10)
+					attrs = append(attrs, slog.String("request_id", id),
+						slog.String("method", Clip(r.Method)), slog.String("route", info.RouteLabel()),
+						slog.String("path", Clip(r.URL.Path)), slog.Int("status", info.Status),
+						slog.Int64("bytes", info.Bytes), slog.Duration("duration", info.Duration))
+					if info.ResourceID != "" {
+						attrs = append(attrs, slog.String("resource_id", Clip(info.ResourceID)))
+					}
+					if info.Agent != "" {
+						attrs = append(attrs, slog.String("agent", Clip(info.Agent)))
+					}
+					log.LogAttrs(ctx, level, "request", attrs...)
 				}
 			}()
 			next.ServeHTTP(rec, r)
@@ -102,18 +217,26 @@ type recorder struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	info   *Info
+	obs    []Observer
 }
 
 func (rw *recorder) WriteHeader(code int) {
 	if rw.status == 0 {
 		rw.status = code
+		if code == http.StatusOK && len(rw.obs) > 0 && strings.HasPrefix(rw.Header().Get("Content-Type"), "text/event-stream") {
+			rw.info.Stream = true
+			for _, o := range rw.obs {
+				o.StreamStarted(rw.info)
+			}
+		}
 	}
 	rw.ResponseWriter.WriteHeader(code)
 }
 
 func (rw *recorder) Write(b []byte) (int, error) {
 	if rw.status == 0 {
-		rw.status = http.StatusOK
+		rw.WriteHeader(http.StatusOK)
 	}
 	n, err := rw.ResponseWriter.Write(b)
 	rw.bytes += int64(n)
@@ -122,7 +245,7 @@ func (rw *recorder) Write(b []byte) (int, error) {
 
 func (rw *recorder) Flush() {
 	if rw.status == 0 {
-		rw.status = http.StatusOK
+		rw.WriteHeader(http.StatusOK)
 	}
 	http.NewResponseController(rw.ResponseWriter).Flush()
 }
@@ -168,3 +291,30 @@ func ClipErr(err error) string {
 	}
 	return Clip(err.Error())
 }
+
+// LogHandler adds the request id to every record logged with a request's
+// context (the *Context and LogAttrs methods of slog), unless the record
+// names one itself, so every line of a request can be found by its id.
+func LogHandler(h slog.Handler) slog.Handler { return logHandler{h} }
+
+type logHandler struct{ slog.Handler }
+
+func (h logHandler) Handle(ctx context.Context, r slog.Record) error {
+	if i := InfoFrom(ctx); i != nil {
+		has := false
+		r.Attrs(func(a slog.Attr) bool {
+			has = a.Key == "request_id"
+			return !has
+		})
+		if !has {
+			r.AddAttrs(slog.String("request_id", i.ID))
+		}
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h logHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return logHandler{h.Handler.WithAttrs(as)}
+}
+
+func (h logHandler) WithGroup(name string) slog.Handler { return logHandler{h.Handler.WithGroup(name)} }
