@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -118,13 +119,13 @@ func loadPlugins(ctx context.Context, cfg *config.Config, log *slog.Logger, agen
 			routeOnly[m] = true
 		}
 	}
-	named := map[string]*plugin.Plugin{}
+	named := map[string]func(http.Handler) http.Handler{} // route-level wrappers
 	for i, mw := range cfg.Middleware {
 		p := wait(mws[i])
 		if p == nil {
 			continue
 		}
-		named[mw.Name] = p
+		named[mw.Name] = p.Middleware
 		path := mw.Path
 		if path == "" && routeOnly[mw.Name] {
 			continue // runs only on the routes that list it
@@ -132,11 +133,20 @@ func loadPlugins(ctx context.Context, cfg *config.Config, log *slog.Logger, agen
 		if path == "" {
 			path = "/api/*"
 		}
+		wrap := p.Middleware
+		if routeOnly[mw.Name] {
+			// In the global chain and listed on a route: it runs once.
+			// The chain marks the request when it ran the middleware,
+			// and the route skips it then; a request the chain's path or
+			// methods did not match gets it on the route.
+			wrap = markRan(mw.Name, p.Middleware)
+			named[mw.Name] = unlessRan(mw.Name, p.Middleware)
+		}
 		methods := make([]string, len(mw.Methods))
 		for i, m := range mw.Methods {
 			methods[i] = strings.ToUpper(m)
 		}
-		ps.middleware = append(ps.middleware, server.Middleware{Name: mw.Name, Path: path, Methods: methods, Wrap: p.Middleware})
+		ps.middleware = append(ps.middleware, server.Middleware{Name: mw.Name, Path: path, Methods: methods, Wrap: wrap})
 	}
 	for i, r := range cfg.Routes {
 		p := wait(routes[i])
@@ -145,8 +155,8 @@ func loadPlugins(ctx context.Context, cfg *config.Config, log *slog.Logger, agen
 		}
 		h := p.Handler()
 		for j := len(r.Middleware) - 1; j >= 0; j-- {
-			if mw := named[r.Middleware[j]]; mw != nil {
-				h = mw.Middleware(h)
+			if wrap := named[r.Middleware[j]]; wrap != nil {
+				h = wrap(h)
 			}
 		}
 		ps.routes = append(ps.routes, server.Route{Name: names[i], Method: strings.ToUpper(r.Method), Path: r.Path, Handler: h})
@@ -168,6 +178,35 @@ func loadPlugins(ctx context.Context, cfg *config.Config, log *slog.Logger, agen
 		return nil, err
 	}
 	return ps, nil
+}
+
+// ranKey marks, in a request's context, that the global chain ran the
+// middleware of that name.
+type ranKey struct{ name string }
+
+// markRan wraps a global middleware so that the request it passes on
+// records that it ran.
+func markRan(name string, mw func(http.Handler) http.Handler) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ranKey{name}, true)))
+		}))
+	}
+}
+
+// unlessRan wraps a route with a middleware the global chain may have run
+// already: then the route goes straight on.
+func unlessRan(name string, mw func(http.Handler) http.Handler) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		wrapped := mw(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Context().Value(ranKey{name}) != nil {
+				next.ServeHTTP(w, r)
+				return
+			}
+			wrapped.ServeHTTP(w, r)
+		})
+	}
 }
 
 func pluginSpec(cfg *config.Config, name, module string, kind plugin.Kind, conf map[string]any, limits config.PluginLimits,
