@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 )
 
 var (
@@ -111,6 +112,25 @@ func (c *Config) Validate() error {
 	}
 	if m.MaxOpenConns < 1 {
 		bad("memory.max_open_conns", m.MaxOpenConns, "expected at least 1")
+	}
+
+	for _, p := range []struct {
+		name       string
+		timeout    time.Duration
+		maxRetries int
+	}{{"openai", c.Providers.OpenAI.Timeout, c.Providers.OpenAI.MaxRetries}, {"azure", c.Providers.Azure.Timeout, c.Providers.Azure.MaxRetries}} {
+		if p.timeout <= 0 {
+			bad("providers."+p.name+".timeout", p.timeout, "expected a positive duration such as \"60s\"")
+		}
+		if p.maxRetries < 0 {
+			bad("providers."+p.name+".max_retries", p.maxRetries, "expected 0 (no retries) or more")
+		}
+	}
+	if u, err := url.Parse(c.Providers.OpenAI.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("providers.openai.base_url", c.Providers.OpenAI.BaseURL, "expected an http:// or https:// URL such as \"https://api.openai.com/v1\"")
+	}
+	if c.Providers.Azure.APIVersion == "" {
+		bad("providers.azure.api_version", "", "expected an Azure OpenAI API version such as \"2024-10-21\"")
 	}
 
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, strings.ToLower(c.Log.Level)) {

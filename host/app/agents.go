@@ -65,13 +65,18 @@ func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.To
 			log.Info("agent uses the offline echo model (development only, not a real model)", "agent", id)
 		case llm.ProviderOpenAI:
 			p := cfg.Providers.OpenAI
-			if p.APIKey == "" && p.BaseURL == llm.DefaultOpenAIBaseURL {
+			if p.APIKey == "" && p.BaseURL == config.Defaults().Providers.OpenAI.BaseURL {
 				errs = append(errs, fmt.Errorf("agents.%s.model = %q: no OpenAI API key: set OPENAI_API_KEY (or providers.openai.api_key), or point OPENAI_BASE_URL at a local OpenAI-compatible server", id, ref))
 				continue
 			}
 			if openai == nil {
-				openai = llm.NewOpenAI(llm.OpenAIConfig{APIKey: string(p.APIKey), BaseURL: p.BaseURL, Timeout: p.Timeout, MaxRetries: p.MaxRetries,
-					MaxCompletionTokens: p.MaxCompletionTokens})
+				var err error
+				openai, err = llm.NewOpenAI(llm.OpenAIConfig{Name: provider, APIKey: string(p.APIKey), BaseURL: p.BaseURL, Timeout: p.Timeout,
+					MaxRetries: p.MaxRetries, MaxCompletionTokens: p.MaxCompletionTokens})
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
 			}
 			a.Model = openai
 		case llm.ProviderAzure:
@@ -81,8 +86,13 @@ func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.To
 				continue
 			}
 			if azure == nil {
-				azure = llm.NewAzure(llm.AzureConfig{ResourceName: p.ResourceName, APIKey: string(p.APIKey), APIVersion: p.APIVersion,
+				var err error
+				azure, err = llm.NewAzure(llm.AzureConfig{Name: provider, ResourceName: p.ResourceName, APIKey: string(p.APIKey), APIVersion: p.APIVersion,
 					Endpoint: p.Endpoint, Timeout: p.Timeout, MaxRetries: p.MaxRetries, MaxCompletionTokens: p.MaxCompletionTokens})
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
 			}
 			a.Model = azure
 		default:

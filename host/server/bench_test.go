@@ -76,7 +76,7 @@ func benchServerHandler(b *testing.B) http.Handler {
 	if err != nil {
 		b.Fatal(err)
 	}
-	store, err := memory.Open(context.Background(), memory.Options{DatabaseURL: pgtest.NewDatabase(b)})
+	store, err := memory.Open(context.Background(), memory.Options{DatabaseURL: pgtest.NewDatabase(b), MaxOpenConns: 10})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -31,7 +31,7 @@ func fuzzHandler(f *testing.F) http.Handler {
 	if err != nil {
 		f.Fatal(err)
 	}
-	store, err := memory.Open(context.Background(), memory.Options{SQLitePath: filepath.Join(f.TempDir(), "m.db")})
+	store, err := memory.Open(context.Background(), memory.Options{SQLitePath: filepath.Join(f.TempDir(), "m.db"), MaxOpenConns: 10})
 	if err != nil {
 		f.Fatal(err)
 	}
