@@ -25,17 +25,17 @@ import (
 	"github.com/mastra-server/mastra-server/config"
 	"github.com/mastra-server/mastra-server/internal/llmtest"
 	"github.com/mastra-server/mastra-server/internal/pgtest"
+	"github.com/mastra-server/mastra-server/internal/plugintest"
 )
 
 var repoRoot, _ = filepath.Abs("../..")
 
-// TestMain builds the example plugins (a no-op when they are up to date),
-// so the repository's mastra.toml can be served as a user would.
+// TestMain checks that the example plugins are built and up to date
+// (scripts/build-plugins.sh), so the repository's mastra.toml can be served
+// as a user would.
 func TestMain(m *testing.M) {
-	cmd := exec.Command(filepath.Join(repoRoot, "scripts", "build-plugins.sh"))
-	cmd.Dir = repoRoot
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build plugins: %v\n%s", err, out)
+	if err := plugintest.Check(repoRoot); err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL:", err)
 		os.Exit(1)
 	}
 	os.Exit(m.Run())
