@@ -10,13 +10,14 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/mastra-server/mastra-server/internal/providers"
 )
 
 var (
 	idPattern    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
 	httpMethods  = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 	routeMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "ALL"}
-	providers    = []string{"openai", "azure", "echo"}
 )
 
 // Validate reports every problem in c, one error per line, each naming the
@@ -168,10 +169,10 @@ func (c *Config) Validate() error {
 			defaults++
 		}
 		if a.Model != "" {
-			if p, _, err := SplitModel(a.Model); err != nil {
+			if p, _, err := providers.ParseModelRef(a.Model); err != nil {
 				bad(key+".model", a.Model, "%v", err)
-			} else if !slices.Contains(providers, p) {
-				bad(key+".model", a.Model, "unknown provider %q; expected one of %s", p, strings.Join(providers, ", "))
+			} else if _, ok := providers.Lookup(p); !ok {
+				bad(key+".model", a.Model, "unknown provider %q; expected one of %s", p, strings.Join(providers.Names(), ", "))
 			}
 		}
 		if a.MaxSteps < 0 {
@@ -292,18 +293,6 @@ func validatePlugin(bad func(string, any, string, ...any), key, module string, l
 // minMaxResponse is the smallest max_response: below it even an error
 // answer would not fit.
 const minMaxResponse = 1 << 10
-
-// SplitModel splits "provider/model" ("echo" alone is allowed).
-func SplitModel(ref string) (provider, model string, err error) {
-	if ref == "echo" {
-		return "echo", "echo", nil
-	}
-	provider, model, ok := strings.Cut(ref, "/")
-	if !ok || provider == "" || model == "" {
-		return "", "", fmt.Errorf("expected \"provider/model\" such as \"openai/gpt-4o-mini\" or \"azure/<deployment>\", or \"echo\"")
-	}
-	return provider, model, nil
-}
 
 // DefaultAgentID returns the agent that serves /agent/*: the one marked
 // default, else the first declared in the file, else the first by name.

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,19 +10,20 @@ import (
 	"github.com/mastra-server/mastra-server/config"
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/llm"
+	"github.com/mastra-server/mastra-server/internal/providers"
 )
 
+// defaultOpenAIModel is the model of an agent that names none while an
+// OpenAI key is set.
 const defaultOpenAIModel = "openai/gpt-4o-mini"
 
 // buildAgents turns [agents.*] and [providers.*] into agents with model
-// clients. An agent with no model gets OpenAI when a key is set, else the
-// offline echo model, with a log line saying how to configure a real one.
+// clients, one client per provider shared by its agents. An agent with no
+// model gets OpenAI when a key is set, else the offline echo model, with a
+// log line saying how to configure a real one.
 func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.Tool) ([]*agent.Agent, error) {
-	var (
-		errs   []error
-		openai *llm.OpenAI
-		azure  *llm.Azure
-	)
+	var errs []error
+	clients := map[string]llm.Model{}
 	ids := make([]string, 0, len(cfg.Agents))
 	for id := range cfg.Agents {
 		ids = append(ids, id)
@@ -41,14 +43,19 @@ func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.To
 					"agent", id)
 			}
 		}
-		provider, model, err := config.SplitModel(ref)
+		name, model, err := providers.ParseModelRef(ref)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("agents.%s.model = %q: %w", id, ref, err))
 			continue
 		}
+		p, ok := providers.Lookup(name)
+		if !ok {
+			errs = append(errs, fmt.Errorf("agents.%s.model = %q: unknown provider %q", id, ref, name))
+			continue
+		}
 		a := &agent.Agent{
 			ID: id, Name: ac.Name, Description: ac.Description, Instructions: ac.Instructions,
-			Provider: provider, ModelID: model, MaxSteps: ac.MaxSteps,
+			Provider: name, ModelID: model, MaxSteps: ac.MaxSteps,
 			LastMessages: cfg.Memory.LastMessages,
 			ModelSettings: agent.ModelSettings{Temperature: ac.Temperature, MaxTokens: ac.MaxTokens, TopP: ac.TopP, Seed: ac.Seed,
 				Stop: ac.Stop, PresencePenalty: ac.PresencePenalty, FrequencyPenalty: ac.FrequencyPenalty},
@@ -59,45 +66,17 @@ func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.To
 		case ac.LastMessages > 0:
 			a.LastMessages = ac.LastMessages
 		}
-		switch provider {
-		case llm.ProviderEcho:
-			a.Model, a.ModelID = llm.Echo{}, ""
+		if p.Kind == providers.Echo {
+			a.ModelID = ""
 			log.Info("agent uses the offline echo model (development only, not a real model)", "agent", id)
-		case llm.ProviderOpenAI:
-			p := cfg.Providers.OpenAI
-			if p.APIKey == "" && p.BaseURL == config.Defaults().Providers.OpenAI.BaseURL {
-				errs = append(errs, fmt.Errorf("agents.%s.model = %q: no OpenAI API key: set OPENAI_API_KEY (or providers.openai.api_key), or point OPENAI_BASE_URL at a local OpenAI-compatible server", id, ref))
+		}
+		if a.Model = clients[name]; a.Model == nil {
+			a.Model, err = newModel(cfg, p)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("agents.%s.model = %q: %w", id, ref, err))
 				continue
 			}
-			if openai == nil {
-				var err error
-				openai, err = llm.NewOpenAI(llm.OpenAIConfig{Name: provider, APIKey: string(p.APIKey), BaseURL: p.BaseURL, Timeout: p.Timeout,
-					MaxRetries: p.MaxRetries, MaxCompletionTokens: p.MaxCompletionTokens})
-				if err != nil {
-					errs = append(errs, err)
-					continue
-				}
-			}
-			a.Model = openai
-		case llm.ProviderAzure:
-			p := cfg.Providers.Azure
-			if (p.ResourceName == "" && p.Endpoint == "") || p.APIKey == "" {
-				errs = append(errs, fmt.Errorf("agents.%s.model = %q: Azure OpenAI needs AZURE_RESOURCE_NAME (or providers.azure.endpoint) and AZURE_API_KEY", id, ref))
-				continue
-			}
-			if azure == nil {
-				var err error
-				azure, err = llm.NewAzure(llm.AzureConfig{Name: provider, ResourceName: p.ResourceName, APIKey: string(p.APIKey), APIVersion: p.APIVersion,
-					Endpoint: p.Endpoint, Timeout: p.Timeout, MaxRetries: p.MaxRetries, MaxCompletionTokens: p.MaxCompletionTokens})
-				if err != nil {
-					errs = append(errs, err)
-					continue
-				}
-			}
-			a.Model = azure
-		default:
-			errs = append(errs, fmt.Errorf("agents.%s.model = %q: unknown provider %q", id, ref, provider))
-			continue
+			clients[name] = a.Model
 		}
 		for _, name := range ac.Tools {
 			if t, ok := tools[name]; ok {
@@ -107,4 +86,43 @@ func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.To
 		agents = append(agents, a)
 	}
 	return agents, errors.Join(errs...)
+}
+
+// newModel builds the client of provider p from its [providers.<name>]
+// table, by the kind the registry gives it.
+func newModel(cfg *config.Config, p providers.Provider) (llm.Model, error) {
+	switch p.Kind {
+	case providers.Echo:
+		return llm.Echo{}, nil
+	case providers.OpenAICompatible:
+		s, ok := openAISettings(cfg, p.Name)
+		if !ok {
+			return nil, fmt.Errorf("provider %q has no [providers.%s] settings", p.Name, p.Name)
+		}
+		if s.APIKey == "" && s.BaseURL == p.BaseURL {
+			return nil, fmt.Errorf("no %s API key: set %s (or providers.%s.api_key), or point %s at a local OpenAI-compatible server",
+				p.Name, p.APIKeyEnv, p.Name, cmp.Or(p.BaseURLEnv, "providers."+p.Name+".base_url"))
+		}
+		return llm.NewOpenAI(llm.OpenAIConfig{Name: p.Name, APIKey: string(s.APIKey), BaseURL: s.BaseURL, Timeout: s.Timeout,
+			MaxRetries: s.MaxRetries, MaxCompletionTokens: s.MaxCompletionTokens})
+	case providers.Azure:
+		s := cfg.Providers.Azure
+		if (s.ResourceName == "" && s.Endpoint == "") || s.APIKey == "" {
+			return nil, errors.New("Azure OpenAI needs AZURE_RESOURCE_NAME (or providers.azure.endpoint) and AZURE_API_KEY")
+		}
+		return llm.NewAzure(llm.AzureConfig{Name: p.Name, ResourceName: s.ResourceName, APIKey: string(s.APIKey), APIVersion: s.APIVersion,
+			Endpoint: s.Endpoint, Timeout: s.Timeout, MaxRetries: s.MaxRetries, MaxCompletionTokens: s.MaxCompletionTokens})
+	}
+	return nil, fmt.Errorf("provider %q has kind %q, which no client serves", p.Name, p.Kind)
+}
+
+// openAISettings returns the [providers.<name>] table of an
+// OpenAI-compatible provider. A provider added to the registry gets its
+// table in config and a case here.
+func openAISettings(cfg *config.Config, name string) (config.OpenAI, bool) {
+	switch name {
+	case "openai":
+		return cfg.Providers.OpenAI, true
+	}
+	return config.OpenAI{}, false
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/mastra-server/mastra-server/config"
+	"github.com/mastra-server/mastra-server/host/llm"
 )
 
 // wasm compiles testdata/<name>.wat with wat2wasm into the test's temp
@@ -166,5 +168,31 @@ func TestToolListing(t *testing.T) {
 	_, body := ran(t, "GET", base+"/api/tools")
 	if !strings.Contains(body, `"alpha"`) || !strings.Contains(body, `"zeta"`) {
 		t.Errorf("GET /api/tools = %s; want alpha and zeta", body)
+	}
+}
+
+// Agents get their model clients from the provider registry: one client per
+// provider, shared by its agents; a provider without its key is refused at
+// Build, naming the variable to set.
+func TestAgentsFromRegistry(t *testing.T) {
+	a, _ := start(t, "[providers.openai]\nbase_url = \"http://127.0.0.1:9/v1\"\n"+
+		"[agents.one]\nmodel = \"openai/m1\"\n[agents.two]\nmodel = \"openai/m2\"\n[agents.dev]\nmodel = \"echo\"\n")
+	one, _ := a.Agents.Agent("one")
+	two, _ := a.Agents.Agent("two")
+	dev, _ := a.Agents.Agent("dev")
+	if one.Model != two.Model || one.ModelRef() != "openai/m1" || two.ModelRef() != "openai/m2" {
+		t.Errorf("agents one and two = %s on %p, %s on %p; want openai/m1 and openai/m2 on one client", one.ModelRef(), one.Model, two.ModelRef(), two.Model)
+	}
+	if _, ok := dev.Model.(llm.Echo); !ok || dev.Provider != llm.ProviderEcho {
+		t.Errorf("agent dev = %T (%s); want the echo model", dev.Model, dev.Provider)
+	}
+
+	cfg := config.Defaults()
+	cfg.Agents = map[string]config.Agent{"x": {Model: "openai/gpt-4o-mini"}}
+	cfg.Memory.SQLitePath = filepath.Join(t.TempDir(), "m.db")
+	_, err := Build(context.Background(), cfg, nil)
+	var ce *ConfigError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), `agents.x.model = "openai/gpt-4o-mini": no openai API key: set OPENAI_API_KEY`) {
+		t.Errorf("Build with an OpenAI agent and no key = %v; want a ConfigError naming OPENAI_API_KEY", err)
 	}
 }
