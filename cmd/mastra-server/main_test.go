@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -385,9 +386,19 @@ func TestSIGTERMDrainsInFlightStream(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond)
-	if _, err := http.Get("http://" + addr + "/health"); err == nil {
-		t.Error("server still accepts new requests after SIGTERM")
+	// The listener closes once the drain starts: wait until a new
+	// connection is refused (a stream in flight keeps its own).
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("server still accepts new connections 10s after SIGTERM")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 	release <- struct{}{}
 	rest, _ := io.ReadAll(br)
@@ -442,8 +453,11 @@ func TestDevModeReloadsChangedPlugin(t *testing.T) {
 	if got := body(); !strings.Contains(got, `"hello":"wasm"`) {
 		t.Fatalf("before = %s", got)
 	}
-	time.Sleep(20 * time.Millisecond) // a later mtime
 	copyFile("examples/hello-as/hello-as.wasm")
+	later := time.Now().Add(2 * time.Second) // newer than the first copy, however coarse the file system's clock
+	if err := os.Chtimes(module, later, later); err != nil {
+		t.Fatal(err)
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		got := body()
