@@ -26,6 +26,13 @@ type plugins struct {
 	files      map[*plugin.Plugin]string // each plugin's module file, for dev-mode reloads
 }
 
+// loadPlugins is phase 1 of Build: it compiles and instantiates every
+// [[middleware]], [[routes]] and [[tools]] entry, and turns the entries into
+// the middleware chain (a middleware without a path runs on "/api/*", or
+// only on the routes that list it when some do), the routes (each with the
+// middleware it lists, after the chain, in its order; routes with equal
+// module, settings and resource share one plugin) and the tools. agents
+// answers the plugins' agent calls once phase 2 has bound it.
 func loadPlugins(ctx context.Context, cfg *config.Config, log *slog.Logger, agents plugin.AgentCaller, kv plugin.KV) (*plugins, error) {
 	if len(cfg.Middleware)+len(cfg.Routes)+len(cfg.Tools) == 0 {
 		return &plugins{tools: map[string]agent.Tool{}}, nil
