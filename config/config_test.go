@@ -183,6 +183,12 @@ tools = ["missing"]
 [agents.b]
 model = "bogus/x"
 default = true
+[providers.openai]
+base_url = "api.openai.com"
+max_retries = -1
+[providers.azure]
+timeout = 0
+api_version = ""
 [plugins]
 max_response = "512"
 [[routes]]
@@ -219,6 +225,10 @@ max_response = 10
 		`routes[0].module = ""`,
 		`routes[0].middleware = "ghost"`,
 		`plugins.max_response = "512": expected at least 1KiB`,
+		`providers.openai.base_url = "api.openai.com": expected an http:// or https:// URL`,
+		`providers.openai.max_retries = -1: expected 0 (no retries) or more`,
+		`providers.azure.timeout = "0s": expected a positive duration`,
+		`providers.azure.api_version = "": expected an Azure OpenAI API version`,
 		`routes[0].max_response = "10": expected at least 1KiB`,
 	}
 	for _, w := range wants {

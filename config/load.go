@@ -18,24 +18,24 @@ import (
 	"github.com/knadh/koanf/providers/env/v2"
 	"github.com/knadh/koanf/providers/file"
 	"github.com/knadh/koanf/v2"
+
+	"github.com/mastra-server/mastra-server/internal/providers"
 )
 
 // DefaultFile is the configuration file read when no path is given.
 const DefaultFile = "mastra.toml"
 
 // envNames maps the environment names of the original Mastra server README
-// (and the usual provider variables) to configuration keys.
+// (and Azure's own variables) to configuration keys. Each provider's API key
+// and base URL variables come from the provider registry.
 var envNames = map[string]string{
 	"MASTRA_PORT":           "server.port",
 	"MASTRA_HOST":           "server.host",
 	"ALLOWED_ORIGINS":       "server.cors.origins",
 	"MEMORY_DATABASE_URL":   "memory.database_url",
 	"AZURE_RESOURCE_NAME":   "providers.azure.resource_name",
-	"AZURE_API_KEY":         "providers.azure.api_key",
 	"AZURE_API_VERSION":     "providers.azure.api_version",
 	"AZURE_OPENAI_ENDPOINT": "providers.azure.endpoint",
-	"OPENAI_API_KEY":        "providers.openai.api_key",
-	"OPENAI_BASE_URL":       "providers.openai.base_url",
 	"MASTRA_LOG_LEVEL":      "log.level",
 	// PORT is what Render, Railway, Heroku and Cloud Run inject. It yields
 	// to MASTRA_PORT (and MASTRA_SERVER__PORT): see portOverridden.
@@ -57,6 +57,14 @@ const EnvPrefix = "MASTRA_"
 func envKey(name string) string {
 	if k, ok := envNames[name]; ok {
 		return k
+	}
+	for _, p := range providers.All() {
+		switch name {
+		case p.APIKeyEnv:
+			return "providers." + p.Name + ".api_key"
+		case p.BaseURLEnv:
+			return "providers." + p.Name + ".base_url"
+		}
 	}
 	rest, ok := strings.CutPrefix(name, EnvPrefix)
 	if !ok || !strings.Contains(rest, "__") {
@@ -480,7 +488,7 @@ func defaults() map[string]any {
 		"log": map[string]any{"level": "info", "format": "text"},
 		"providers": map[string]any{
 			"openai": map[string]any{
-				"base_url":    "https://api.openai.com/v1",
+				"base_url":    mustProvider("openai").BaseURL,
 				"timeout":     "60s",
 				"max_retries": 2,
 			},
@@ -500,6 +508,15 @@ func defaults() map[string]any {
 			"max_response":  "16MiB",
 		},
 	}
+}
+
+// mustProvider returns a registry row the defaults rely on.
+func mustProvider(name string) providers.Provider {
+	p, ok := providers.Lookup(name)
+	if !ok {
+		panic("config: provider " + name + " is not in the registry") // a bug, caught by the tests
+	}
+	return p
 }
 
 var agentHeader = regexp.MustCompile(`(?m)^\s*\[\s*agents\.("?)([A-Za-z0-9_-]+)("?)\s*\]`)

@@ -103,7 +103,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	case "migrate":
 		return migrate(ctx, cfg, log)
 	case "config":
-		return printConfig(cfg, stdout)
+		return cfg.WriteTOML(stdout)
 	case "validate":
 		return validate(ctx, cfg, log, stdout)
 	}

@@ -32,7 +32,10 @@ func agentServer(t *testing.T, store *memory.Store, fake *llmtest.Server) *httpt
 	t.Helper()
 	oc := fake.Config(5 * time.Second)
 	oc.APIKey = "sk-secret-key" // the upstream error echoes it; it must not reach clients
-	openai := llm.NewOpenAI(oc)
+	openai, err := llm.NewOpenAI(oc)
+	if err != nil {
+		t.Fatal(err)
+	}
 	agents := []*agent.Agent{
 		{ID: "assistant", Name: "Assistant", Instructions: "Be kind.", Model: llm.Echo{}, Provider: "echo", LastMessages: 10},
 		{ID: "gpt", Name: "GPT", Model: openai, Provider: "openai", ModelID: "gpt-4o-mini", LastMessages: 10},

@@ -71,7 +71,7 @@ func bareHealthHandler() http.Handler {
 func benchServerHandler(b *testing.B) http.Handler {
 	b.Helper()
 	cfg := testConfig()
-	store, err := memory.Open(context.Background(), memory.Options{DatabaseURL: pgtest.NewDatabase(b)})
+	store, err := memory.Open(context.Background(), memory.Options{DatabaseURL: pgtest.NewDatabase(b), MaxOpenConns: 10})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -26,7 +26,7 @@ var testTime = time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
 func fuzzHandler(f *testing.F) http.Handler {
 	f.Helper()
 	cfg := testConfig()
-	store, err := memory.Open(context.Background(), memory.Options{SQLitePath: filepath.Join(f.TempDir(), "m.db")})
+	store, err := memory.Open(context.Background(), memory.Options{SQLitePath: filepath.Join(f.TempDir(), "m.db"), MaxOpenConns: 10})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -58,6 +58,9 @@ func openSQLite(t *testing.T) *memory.Store {
 
 func openStore(t *testing.T, opts memory.Options) *memory.Store {
 	t.Helper()
+	if opts.MaxOpenConns == 0 {
+		opts.MaxOpenConns = 10 // memory.max_open_conns's default
+	}
 	s, err := memory.Open(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)

@@ -17,7 +17,7 @@ import (
 // prompt, reply, the turn saved. Run with -cpuprofile to see where a
 // turn's server CPU goes.
 func BenchmarkGenerateTurn(b *testing.B) {
-	store, err := memory.Open(b.Context(), memory.Options{DatabaseURL: pgtest.NewDatabase(b)})
+	store, err := memory.Open(b.Context(), memory.Options{DatabaseURL: pgtest.NewDatabase(b), MaxOpenConns: 10})
 	if err != nil {
 		b.Fatal(err)
 	}
