@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sort"
 
 	"github.com/mastra-server/mastra-server/config"
@@ -21,7 +22,7 @@ const defaultOpenAIModel = "openai/gpt-4o-mini"
 // clients, one client per provider shared by its agents. An agent with no
 // model gets OpenAI when a key is set, else the offline echo model, with a
 // log line saying how to configure a real one.
-func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.Tool) ([]*agent.Agent, error) {
+func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.Tool, client *http.Client) ([]*agent.Agent, error) {
 	var errs []error
 	clients := map[string]llm.Model{}
 	ids := make([]string, 0, len(cfg.Agents))
@@ -71,7 +72,7 @@ func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.To
 			log.Info("agent uses the offline echo model (development only, not a real model)", "agent", id)
 		}
 		if a.Model = clients[name]; a.Model == nil {
-			a.Model, err = newModel(cfg, p)
+			a.Model, err = newModel(cfg, p, client)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("agents.%s.model = %q: %w", id, ref, err))
 				continue
@@ -90,7 +91,7 @@ func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.To
 
 // newModel builds the client of provider p from its [providers.<name>]
 // table, by the kind the registry gives it.
-func newModel(cfg *config.Config, p providers.Provider) (llm.Model, error) {
+func newModel(cfg *config.Config, p providers.Provider, client *http.Client) (llm.Model, error) {
 	switch p.Kind {
 	case providers.Echo:
 		return llm.Echo{}, nil
@@ -104,14 +105,15 @@ func newModel(cfg *config.Config, p providers.Provider) (llm.Model, error) {
 				p.Name, p.APIKeyEnv, p.Name, cmp.Or(p.BaseURLEnv, "providers."+p.Name+".base_url"))
 		}
 		return llm.NewOpenAI(llm.OpenAIConfig{Name: p.Name, APIKey: string(s.APIKey), BaseURL: s.BaseURL, Timeout: s.Timeout,
-			MaxRetries: s.MaxRetries, MaxCompletionTokens: s.MaxCompletionTokens})
+			MaxRetries: s.MaxRetries, MaxCompletionTokens: s.MaxCompletionTokens, HTTPClient: client})
 	case providers.Azure:
 		s := cfg.Providers.Azure
 		if (s.ResourceName == "" && s.Endpoint == "") || s.APIKey == "" {
 			return nil, errors.New("Azure OpenAI needs AZURE_RESOURCE_NAME (or providers.azure.endpoint) and AZURE_API_KEY")
 		}
 		return llm.NewAzure(llm.AzureConfig{Name: p.Name, ResourceName: s.ResourceName, APIKey: string(s.APIKey), APIVersion: s.APIVersion,
-			Endpoint: s.Endpoint, Timeout: s.Timeout, MaxRetries: s.MaxRetries, MaxCompletionTokens: s.MaxCompletionTokens})
+			Endpoint: s.Endpoint, Timeout: s.Timeout, MaxRetries: s.MaxRetries, MaxCompletionTokens: s.MaxCompletionTokens,
+			HTTPClient: client})
 	}
 	return nil, fmt.Errorf("provider %q has kind %q, which no client serves", p.Name, p.Kind)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/mastra-server/mastra-server/config"
@@ -13,6 +14,7 @@ import (
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/plugin"
 	"github.com/mastra-server/mastra-server/host/server"
+	"github.com/mastra-server/mastra-server/host/server/transport"
 )
 
 // App is a configuration turned into running parts. Close it.
@@ -25,6 +27,9 @@ type App struct {
 	Server *server.Server
 
 	plugins *plugins
+	tel     *telemetry
+	cfg     *config.Config
+	log     *slog.Logger
 	stop    context.CancelFunc // stops background work: migration retries
 }
 
@@ -55,8 +60,15 @@ func Build(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, 
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	// Every line logged with a request's context names its request id.
+	logger = slog.New(transport.LogHandler(logger.Handler()))
+	tel, err := newTelemetry(ctx, cfg, logger)
+	if err != nil {
+		return nil, &ConfigError{Err: err}
+	}
 	store, err := openStore(ctx, cfg)
 	if err != nil {
+		_ = tel.close(ctx)
 		return nil, err
 	}
 	bg, stop := context.WithCancel(ctx)
@@ -69,28 +81,29 @@ func Build(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, 
 			migrateInBackgroundIfDown(bg, store, logger)
 		}
 	}()
-	a, err := assemble(ctx, cfg, logger, store)
+	a, err := assemble(ctx, cfg, logger, store, tel)
 	<-migrated
 	if err != nil {
 		stop()
 		store.Close()
+		_ = tel.close(ctx)
 		return nil, &ConfigError{Err: err}
 	}
-	a.Store, a.stop = store, stop
+	a.Store, a.stop, a.tel, a.cfg, a.log = store, stop, tel, cfg, logger
 	return a, nil
 }
 
 // assemble runs the two phases and builds the server.
-func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *memory.Store) (*App, error) {
+func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *memory.Store, tel *telemetry) (*App, error) {
 	// Phase 1: plugins. Agents do not exist yet; a plugin calling one
 	// while it loads gets errAgentsNotReady.
 	calls := &agentCaller{}
-	ps, err := loadPlugins(ctx, cfg, log, calls, storeKV{store})
+	ps, err := loadPlugins(ctx, cfg, log, calls, storeKV{store}, tel.plugins())
 	if err != nil {
 		return nil, err
 	}
 	// Phase 2: agents, whose tools are plugins of phase 1.
-	agents, err := buildAgents(cfg, log, ps.tools)
+	agents, err := buildAgents(cfg, log, ps.tools, tel.modelClient())
 	if err != nil {
 		ps.close(ctx)
 		return nil, err
@@ -101,8 +114,15 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 		return nil, fmt.Errorf("agents: %w", err)
 	}
 	calls.bind(svc)
+	svc.SetObserver(tel.agents())
+	if m := tel.metrics; m != nil {
+		if store != nil {
+			m.WatchDB(store.Stats)
+		}
+		m.WatchPlugins(ps.all)
+	}
 
-	srv, err := server.New(serverOptions(cfg, store, svc, log, ps))
+	srv, err := server.New(serverOptions(cfg, store, svc, log, ps, tel))
 	if err != nil {
 		ps.close(ctx)
 		return nil, err
@@ -112,8 +132,14 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 
 // serverOptions is the one place that turns configuration into the HTTP
 // server's options.
-func serverOptions(cfg *config.Config, store *memory.Store, svc *agent.Service, log *slog.Logger, ps *plugins) server.Options {
+func serverOptions(cfg *config.Config, store *memory.Store, svc *agent.Service, log *slog.Logger, ps *plugins, tel *telemetry) server.Options {
+	var metricsHandler http.Handler
+	if tel.metrics != nil && cfg.Server.Metrics.Listen == "" {
+		metricsHandler = tel.metrics.Handler()
+	}
 	return server.Options{
+		Observers:         tel.http(),
+		Metrics:           metricsHandler,
 		Config:            serverConfig(cfg.Server),
 		DefaultResourceID: cfg.Memory.DefaultResourceID,
 		Store:             store,
@@ -151,12 +177,33 @@ func serverConfig(c config.Server) server.Config {
 			Credentials:   c.CORS.Credentials,
 			MaxAge:        c.CORS.MaxAge,
 		},
-		Auth: server.Auth{Enabled: c.Auth.Enabled, Tokens: tokens, Protected: c.Auth.Protected, Public: c.Auth.Public},
+		Auth:        server.Auth{Enabled: c.Auth.Enabled, Tokens: tokens, Protected: c.Auth.Protected, Public: c.Auth.Public},
+		MetricsPath: c.Metrics.Path,
+		OpenAPI:     c.OpenAPI,
 	}
 }
 
-// Serve serves HTTP on ln until ctx is cancelled, then drains.
-func (a *App) Serve(ctx context.Context, ln net.Listener) error { return a.Server.Serve(ctx, ln) }
+// Serve serves HTTP on ln until ctx is cancelled, then drains. The
+// metrics, when [server.metrics].listen is set, are served on that address
+// meanwhile.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	if m := a.cfg.Server.Metrics; a.tel.metrics != nil && m.Listen != "" {
+		mctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		if err := serveMetrics(mctx, m.Listen, m.Path, a.tel.metrics.Handler(), a.log); err != nil {
+			return err
+		}
+	}
+	return a.Server.Serve(ctx, ln)
+}
+
+// Metrics is the Prometheus handler, nil when [server.metrics] is off.
+func (a *App) Metrics() http.Handler {
+	if a.tel.metrics == nil {
+		return nil
+	}
+	return a.tel.metrics.Handler()
+}
 
 // Watch reloads a plugin when its .wasm file changes (development), checking
 // every interval until ctx is done. Requests in flight finish on the old
@@ -179,7 +226,8 @@ func (a *App) Tools() []agent.Tool { return a.plugins.toolList() }
 func (a *App) Close(ctx context.Context) error {
 	a.stop()
 	a.plugins.close(ctx)
-	return a.Store.Close()
+	terr := a.tel.close(ctx)
+	return errors.Join(a.Store.Close(), terr)
 }
 
 // Migrate applies pending migrations to the configured database and

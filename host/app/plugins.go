@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -33,11 +34,11 @@ type plugins struct {
 // middleware it lists, after the chain, in its order; routes with equal
 // module, settings and resource share one plugin) and the tools. agents
 // answers the plugins' agent calls once phase 2 has bound it.
-func loadPlugins(ctx context.Context, cfg *config.Config, log *slog.Logger, agents plugin.AgentCaller, kv plugin.KV) (*plugins, error) {
+func loadPlugins(ctx context.Context, cfg *config.Config, log *slog.Logger, agents plugin.AgentCaller, kv plugin.KV, obs plugin.Observer) (*plugins, error) {
 	if len(cfg.Middleware)+len(cfg.Routes)+len(cfg.Tools) == 0 {
 		return &plugins{tools: map[string]agent.Tool{}}, nil
 	}
-	host, err := plugin.New(ctx, plugin.Config{CacheDir: cfg.Plugins.CacheDir, Logger: log, Agents: agents, KV: kv})
+	host, err := plugin.New(ctx, plugin.Config{CacheDir: cfg.Plugins.CacheDir, Logger: log, Agents: agents, KV: kv, Observer: obs})
 	if err != nil {
 		return nil, fmt.Errorf("plugins: %w", err)
 	}
@@ -302,4 +303,19 @@ func (ps *plugins) close(ctx context.Context) {
 	if ps.host != nil {
 		ps.host.Close(ctx)
 	}
+}
+
+// all lists the loaded plugins by name, one per name (routes with equal
+// settings share one), for the pool metrics.
+func (ps *plugins) all() []*plugin.Plugin {
+	out := make([]*plugin.Plugin, 0, len(ps.files))
+	seen := map[string]bool{}
+	for p := range ps.files {
+		if !seen[p.Name()] {
+			seen[p.Name()] = true
+			out = append(out, p)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
+	return out
 }

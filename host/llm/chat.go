@@ -80,19 +80,26 @@ func (rc retryConfig) check(name string) error {
 func (c *chatClient) apply(rc retryConfig) {
 	c.client = rc.client
 	if c.client == nil {
-		// No Client.Timeout: it would cut streams. Many turns run at once
-		// against one provider host, so keep more idle connections than
-		// net/http's default of 2 per host: each new one is a TLS handshake.
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = 256
-		tr.MaxIdleConns = 512
-		c.client = &http.Client{Transport: tr}
+		// No Client.Timeout: it would cut streams.
+		c.client = &http.Client{Transport: DefaultTransport()}
 	}
 	c.timeout = rc.timeout // negative: none
 	c.maxRetries = rc.maxRetries
 	c.backoff = retryBackoff
 	c.maxRetryWait = maxRetryWait
 	c.sleep = sleepCtx
+}
+
+// DefaultTransport returns a new transport as a client without an
+// HTTPClient uses: many turns run at once against one provider host, so it
+// keeps more idle connections than net/http's default of 2 per host (each
+// new one is a TLS handshake). A caller that wraps the transport (to trace
+// requests, say) starts from this one.
+func DefaultTransport() *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 256
+	tr.MaxIdleConns = 512
+	return tr
 }
 
 // call is an accepted (2xx) response whose body is being read.

@@ -94,7 +94,7 @@ func (o agentObserver) StartToolCall(ctx context.Context, c agent.ToolCallInfo) 
 // (gen_ai.provider.name).
 func ProviderName(p string) string {
 	switch p {
-	case llm.ProviderAzure:
+	case "azure":
 		return "azure.ai.openai"
 	case "":
 		return "unknown"

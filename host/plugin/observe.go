@@ -67,3 +67,34 @@ func (p *Plugin) Pool() PoolStats {
 
 // Kind returns what the plugin is loaded as.
 func (p *Plugin) Kind() Kind { return p.spec.Kind }
+
+// Observers joins observers into one, called in order; nil when none.
+func Observers(obs ...Observer) Observer {
+	var list multiObserver
+	for _, o := range obs {
+		if o != nil {
+			list = append(list, o)
+		}
+	}
+	switch len(list) {
+	case 0:
+		return nil
+	case 1:
+		return list[0]
+	}
+	return list
+}
+
+type multiObserver []Observer
+
+func (m multiObserver) StartCall(ctx context.Context, plugin string, kind Kind, h http.Header) (context.Context, func(string)) {
+	ends := make([]func(string), len(m))
+	for i, o := range m {
+		ctx, ends[i] = o.StartCall(ctx, plugin, kind, h)
+	}
+	return ctx, func(outcome string) {
+		for i := len(ends) - 1; i >= 0; i-- {
+			ends[i](outcome)
+		}
+	}
+}

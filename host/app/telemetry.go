@@ -1,0 +1,124 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/mastra-server/mastra-server/config"
+	"github.com/mastra-server/mastra-server/host/agent"
+	"github.com/mastra-server/mastra-server/host/llm"
+	"github.com/mastra-server/mastra-server/host/metrics"
+	"github.com/mastra-server/mastra-server/host/plugin"
+	"github.com/mastra-server/mastra-server/host/server/transport"
+	"github.com/mastra-server/mastra-server/host/tracing"
+)
+
+// telemetry is what watches the server: Prometheus metrics
+// ([server.metrics]) and OpenTelemetry traces ([telemetry] or OTEL_*).
+// Either may be nil (off).
+type telemetry struct {
+	metrics *metrics.Metrics
+	tracing *tracing.Tracing
+}
+
+// newTelemetry starts what the configuration turns on.
+func newTelemetry(ctx context.Context, cfg *config.Config, log *slog.Logger) (*telemetry, error) {
+	t := &telemetry{}
+	if cfg.Server.Metrics.Enabled {
+		t.metrics = metrics.New()
+	}
+	if tracing.Enabled(cfg.Telemetry.Endpoint, nil) {
+		tr, err := tracing.New(ctx, tracing.Options{Endpoint: cfg.Telemetry.Endpoint, ServiceName: cfg.Telemetry.ServiceName,
+			CaptureContent: cfg.Telemetry.CaptureContent})
+		if err != nil {
+			return nil, err
+		}
+		t.tracing = tr
+		log.Info("tracing on: exporting spans over OTLP/HTTP", "capture_content", cfg.Telemetry.CaptureContent)
+	}
+	return t, nil
+}
+
+func (t *telemetry) agents() agent.Observer {
+	var m, tr agent.Observer
+	if t.metrics != nil {
+		m = t.metrics.Agents()
+	}
+	if t.tracing != nil {
+		tr = t.tracing.Agents()
+	}
+	return agent.Observers(tr, m)
+}
+
+func (t *telemetry) plugins() plugin.Observer {
+	var m, tr plugin.Observer
+	if t.metrics != nil {
+		m = t.metrics.Plugins()
+	}
+	if t.tracing != nil {
+		tr = t.tracing.Plugins()
+	}
+	return plugin.Observers(tr, m)
+}
+
+// http lists the request observers: the trace first, so the metrics'
+// work is inside the server span.
+func (t *telemetry) http() []transport.Observer {
+	var obs []transport.Observer
+	if t.tracing != nil {
+		obs = append(obs, t.tracing.HTTP())
+	}
+	if t.metrics != nil {
+		obs = append(obs, t.metrics.HTTP())
+	}
+	return obs
+}
+
+// modelClient is the HTTP client of model providers: nil (the client's
+// own) unless traces are on, when each request carries traceparent.
+func (t *telemetry) modelClient() *http.Client {
+	if t.tracing == nil {
+		return nil
+	}
+	return &http.Client{Transport: t.tracing.Transport(llm.DefaultTransport())}
+}
+
+// close flushes the last spans.
+func (t *telemetry) close(ctx context.Context) error {
+	if t.tracing == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	return t.tracing.Shutdown(ctx)
+}
+
+// serveMetrics serves the metrics alone on addr ([server.metrics].listen)
+// until ctx is done.
+func serveMetrics(ctx context.Context, addr, path string, h http.Handler, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("metrics: listen on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET "+path, h)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	log.Info("metrics listening", "addr", ln.Addr().String(), "path", path)
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server stopped", "err", err)
+		}
+	}()
+	return nil
+}

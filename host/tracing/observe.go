@@ -1,0 +1,258 @@
+package tracing
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/mastra-server/mastra-server/host/agent"
+	"github.com/mastra-server/mastra-server/host/llm"
+	"github.com/mastra-server/mastra-server/host/metrics"
+	"github.com/mastra-server/mastra-server/host/plugin"
+	"github.com/mastra-server/mastra-server/host/server/transport"
+)
+
+// HTTP returns the observer that makes the HTTP server span of each
+// request, a child of the request's traceparent when it has one.
+func (t *Tracing) HTTP() transport.Observer { return httpObserver{t} }
+
+type httpObserver struct{ t *Tracing }
+
+func (o httpObserver) Start(r *http.Request, info *transport.Info) context.Context {
+	ctx := o.t.prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+	ctx, _ = o.t.tracer.Start(ctx, info.Method, trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithTimestamp(info.Start),
+		trace.WithAttributes(
+			attribute.String("http.request.method", info.Method),
+			attribute.String("url.path", clip(r.URL.Path, 512)),
+			attribute.String("mastra.request_id", info.ID),
+		))
+	return ctx
+}
+
+func (o httpObserver) StreamStarted(*transport.Info) {}
+
+func (o httpObserver) End(ctx context.Context, info *transport.Info) {
+	span := trace.SpanFromContext(ctx)
+	if info.Route != "" && info.Route != transport.RouteUnmatched {
+		span.SetName(info.Method + " " + info.Route)
+		span.SetAttributes(attribute.String("http.route", info.Route))
+	}
+	span.SetAttributes(attribute.Int("http.response.status_code", info.Status))
+	if info.Agent != "" {
+		span.SetAttributes(attribute.String("gen_ai.agent.id", clip(info.Agent, 128)))
+	}
+	if info.Status >= 500 {
+		span.SetStatus(codes.Error, "")
+		span.SetAttributes(attribute.String("error.type", http.StatusText(info.Status)))
+	}
+	span.End()
+}
+
+// Agents returns the observer that makes the invoke_agent, chat and
+// execute_tool spans.
+func (t *Tracing) Agents() agent.Observer { return agentObserver{t} }
+
+type agentObserver struct{ t *Tracing }
+
+func agentName(a *agent.Agent) string {
+	if a.Name != "" {
+		return a.Name
+	}
+	return a.ID
+}
+
+func (o agentObserver) StartTurn(ctx context.Context, ti agent.TurnInfo) (context.Context, func(agent.TurnEnd)) {
+	a := ti.Agent
+	attrs := []attribute.KeyValue{
+		attribute.String("gen_ai.operation.name", "invoke_agent"),
+		attribute.String("mastra.span.type", "agent_run"),
+		attribute.String("gen_ai.agent.id", a.ID),
+		attribute.String("gen_ai.agent.name", agentName(a)),
+		attribute.String("gen_ai.conversation.id", ti.ThreadID),
+		attribute.String("gen_ai.provider.name", metrics.ProviderName(a.Provider)),
+		attribute.String("gen_ai.request.model", metrics.ModelName(a)),
+		attribute.String("mastra.run_id", ti.RunID),
+		attribute.String("mastra.resource_id", ti.ResourceID),
+	}
+	if o.t.capture {
+		if a.Instructions != "" {
+			attrs = append(attrs, attribute.String("gen_ai.system_instructions", clip(a.Instructions, maxContent)))
+		}
+		attrs = append(attrs, attribute.String("gen_ai.input.messages", messagesJSON(ti.Messages)))
+	}
+	ctx, span := o.t.tracer.Start(ctx, "invoke_agent "+agentName(a), trace.WithSpanKind(trace.SpanKindInternal),
+		trace.WithAttributes(attrs...))
+	return ctx, func(e agent.TurnEnd) {
+		if r := e.Result; r != nil {
+			span.SetAttributes(
+				attribute.Int("gen_ai.usage.input_tokens", r.Usage.InputTokens),
+				attribute.Int("gen_ai.usage.output_tokens", r.Usage.OutputTokens),
+				attribute.StringSlice("gen_ai.response.finish_reasons", []string{r.FinishReason}),
+				attribute.String("mastra.outcome", e.Outcome),
+			)
+			if o.t.capture {
+				span.SetAttributes(attribute.String("gen_ai.output.messages", outputJSON(r.Text, nil)))
+			}
+		}
+		if e.Err != nil {
+			span.SetAttributes(attribute.String("mastra.outcome", e.Outcome))
+			fail(span, metrics.ErrorType(e.Err), e.Err.Error())
+		}
+		span.End()
+	}
+}
+
+func (o agentObserver) StartModelCall(ctx context.Context, c agent.ModelCallInfo) (context.Context, agent.ModelCallObserver) {
+	a, req := c.Agent, c.Request
+	model := metrics.ModelName(a)
+	attrs := []attribute.KeyValue{
+		attribute.String("gen_ai.operation.name", "chat"),
+		attribute.String("mastra.span.type", "model_generation"),
+		attribute.String("gen_ai.provider.name", metrics.ProviderName(a.Provider)),
+		attribute.String("gen_ai.request.model", model),
+		attribute.String("gen_ai.agent.id", a.ID),
+		attribute.String("gen_ai.agent.name", agentName(a)),
+		attribute.Bool("mastra.stream", c.Stream),
+	}
+	if req.Temperature != nil {
+		attrs = append(attrs, attribute.Float64("gen_ai.request.temperature", *req.Temperature))
+	}
+	if req.MaxTokens != nil {
+		attrs = append(attrs, attribute.Int("gen_ai.request.max_tokens", *req.MaxTokens))
+	}
+	if req.TopP != nil {
+		attrs = append(attrs, attribute.Float64("gen_ai.request.top_p", *req.TopP))
+	}
+	if o.t.capture {
+		attrs = append(attrs, attribute.String("gen_ai.input.messages", messagesJSON(req.Messages)))
+	}
+	ctx, span := o.t.tracer.Start(ctx, "chat "+model, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+	return ctx, &modelCall{span: span, capture: o.t.capture}
+}
+
+type modelCall struct {
+	span    trace.Span
+	capture bool
+	first   bool
+}
+
+func (c *modelCall) FirstChunk() {
+	if !c.first {
+		c.first = true
+		c.span.AddEvent("gen_ai.first_chunk")
+	}
+}
+
+func (c *modelCall) End(resp *llm.Response, err error) {
+	if resp != nil {
+		c.span.SetAttributes(
+			attribute.String("gen_ai.response.id", resp.ID),
+			attribute.String("gen_ai.response.model", resp.Model),
+			attribute.StringSlice("gen_ai.response.finish_reasons", []string{resp.FinishReason}),
+			attribute.Int("gen_ai.usage.input_tokens", resp.Usage.InputTokens),
+			attribute.Int("gen_ai.usage.output_tokens", resp.Usage.OutputTokens),
+		)
+		if c.capture {
+			c.span.SetAttributes(attribute.String("gen_ai.output.messages", outputJSON(resp.Text, resp.ToolCalls)))
+		}
+	}
+	if err != nil {
+		fail(c.span, metrics.ErrorType(err), err.Error())
+	}
+	c.span.End()
+}
+
+func (o agentObserver) StartToolCall(ctx context.Context, c agent.ToolCallInfo) (context.Context, func(agent.ToolCallEnd)) {
+	name := clip(c.Tool, 128)
+	attrs := []attribute.KeyValue{
+		attribute.String("gen_ai.operation.name", "execute_tool"),
+		attribute.String("mastra.span.type", "tool_call"),
+		attribute.String("gen_ai.tool.name", name),
+		attribute.String("gen_ai.tool.call.id", clip(c.ToolCallID, 128)),
+		attribute.String("gen_ai.agent.id", c.Agent.ID),
+	}
+	if o.t.capture {
+		attrs = append(attrs, attribute.String("gen_ai.tool.call.arguments", clip(string(c.Args), maxContent)))
+	}
+	ctx, span := o.t.tracer.Start(ctx, "execute_tool "+name, trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(attrs...))
+	return ctx, func(e agent.ToolCallEnd) {
+		if o.t.capture && e.Result != nil {
+			span.SetAttributes(attribute.String("gen_ai.tool.call.result", clip(string(e.Result), maxContent)))
+		}
+		if e.Outcome != agent.ToolOK {
+			fail(span, "tool_"+e.Outcome, clip(e.Failure, 500))
+		}
+		span.End()
+	}
+}
+
+// Plugins returns the observer that makes a span per guest call and hands
+// the guest its traceparent.
+func (t *Tracing) Plugins() plugin.Observer { return pluginObserver{t} }
+
+type pluginObserver struct{ t *Tracing }
+
+func (o pluginObserver) StartCall(ctx context.Context, name string, kind plugin.Kind, h http.Header) (context.Context, func(string)) {
+	ctx, span := o.t.tracer.Start(ctx, "plugin "+name, trace.WithSpanKind(trace.SpanKindInternal),
+		trace.WithAttributes(attribute.String("mastra.plugin.name", name), attribute.String("mastra.plugin.kind", kind.String())))
+	if h != nil {
+		o.t.prop.Inject(ctx, propagation.HeaderCarrier(h))
+	}
+	return ctx, func(outcome string) {
+		span.SetAttributes(attribute.String("mastra.plugin.outcome", outcome))
+		if outcome != plugin.OutcomeOK {
+			fail(span, "plugin_"+outcome, "")
+		}
+		span.End()
+	}
+}
+
+func fail(span trace.Span, typ, msg string) {
+	span.SetStatus(codes.Error, clip(msg, 500))
+	span.SetAttributes(attribute.String("error.type", typ))
+	if msg != "" {
+		span.SetAttributes(attribute.String("error.message", clip(msg, 500)))
+	}
+}
+
+// messagesJSON spells messages as the conventions' gen_ai.input.messages:
+// [{role, parts:[{type:"text", content}]}].
+func messagesJSON(ms []llm.Message) string {
+	type part struct {
+		Type    string `json:"type"`
+		Content string `json:"content,omitempty"`
+		ID      string `json:"id,omitempty"`
+		Name    string `json:"name,omitempty"`
+	}
+	type msg struct {
+		Role  string `json:"role"`
+		Parts []part `json:"parts"`
+	}
+	out := make([]msg, 0, len(ms))
+	for _, m := range ms {
+		x := msg{Role: m.Role}
+		switch {
+		case m.Role == llm.RoleTool:
+			x.Parts = append(x.Parts, part{Type: "tool_call_response", ID: m.ToolCallID, Content: m.Content})
+		case m.Content != "":
+			x.Parts = append(x.Parts, part{Type: "text", Content: m.Content})
+		}
+		for _, tc := range m.ToolCalls {
+			x.Parts = append(x.Parts, part{Type: "tool_call", ID: tc.ID, Name: tc.Name})
+		}
+		out = append(out, x)
+	}
+	b, _ := json.Marshal(out) // strings only
+	return clip(string(b), maxContent)
+}
+
+// outputJSON is gen_ai.output.messages: the reply as one assistant message.
+func outputJSON(text string, calls []llm.ToolCall) string {
+	return messagesJSON([]llm.Message{{Role: llm.RoleAssistant, Content: text, ToolCalls: calls}})
+}
