@@ -375,6 +375,10 @@ func rewordProblem(l string) string {
 	}
 	if i := strings.Index(l, "' has invalid keys: "); strings.HasPrefix(l, "'") && i > 0 {
 		parent := l[1:i]
+		if parent == "config.Config" {
+			// mapstructure v2.5 names the root by its Go type.
+			return "unknown key(s) " + l[i+len("' has invalid keys: "):]
+		}
 		var keys []string
 		for _, k := range strings.Split(l[i+len("' has invalid keys: "):], ", ") {
 			keys = append(keys, parent+"."+k)

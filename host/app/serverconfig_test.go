@@ -55,6 +55,7 @@ resource_id = "res-app"
 		},
 		Auth: server.Auth{Enabled: true, Protected: []string{"/*"}, Public: []string{"/health", "/open"},
 			Tokens: []server.Token{{User: "app", ResourceID: "res-app", Value: "tok-app"}}},
+		MetricsPath: "/metrics", OpenAPI: true,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("serverConfig =\n%+v\nwant\n%+v", got, want)
