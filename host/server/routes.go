@@ -36,6 +36,8 @@ type builtin struct {
 	handler handlerFunc
 	// agents: registered only when the server has agents.
 	agents bool
+	// openapi: registered only when Config.OpenAPI is set.
+	openapi bool
 }
 
 // builtins is every built-in route, on one screen. The root routes and
@@ -86,14 +88,22 @@ func (s *Server) builtins() []builtin {
 		r("POST", "/api/tools/:toolId/execute", TouchTool, s.executeTool),
 		a("GET", "/api/agents/:agentId/tools/:toolId", TouchNone, s.getAgentTool),
 		a("POST", "/api/agents/:agentId/tools/:toolId/execute", TouchTool, s.executeAgentTool),
+
+		// This server's own description (see openapi.go).
+		{RouteInfo: RouteInfo{Method: "GET", Path: OpenAPIPath, Touches: TouchNone}, handler: s.serveOpenAPI, openapi: true},
 	}
+}
+
+// serves reports whether the server registers b.
+func (s *Server) serves(b builtin) bool {
+	return (!b.agents || s.agents != nil) && (!b.openapi || s.cfg.OpenAPI)
 }
 
 // Routes lists the built-in routes this server registered.
 func (s *Server) Routes() []RouteInfo {
 	var out []RouteInfo
 	for _, b := range s.builtins() {
-		if !b.agents || s.agents != nil {
+		if s.serves(b) {
 			out = append(out, b.RouteInfo)
 		}
 	}
@@ -103,7 +113,7 @@ func (s *Server) Routes() []RouteInfo {
 // registerBuiltins puts the table on the router.
 func (s *Server) registerBuiltins(r *httprouter.Router) {
 	for _, b := range s.builtins() {
-		if b.agents && s.agents == nil {
+		if !s.serves(b) {
 			continue
 		}
 		r.Handler(b.Method, b.Path, routed(b.Path, s.handle(b.handler)))

@@ -59,6 +59,7 @@ type Server struct {
 	handler     http.Handler
 	metrics     http.Handler
 	observers   []transport.Observer
+	openAPIDoc  []byte
 	started     time.Time
 	// stopping is cancelled shortly before the drain deadline of a
 	// shutdown; running streams then end with a terminal chunk (F15).
@@ -93,6 +94,11 @@ func New(opts Options) (*Server, error) {
 	router, err := s.routes(opts.Routes)
 	if err != nil {
 		return nil, err
+	}
+	if s.cfg.OpenAPI {
+		if s.openAPIDoc, err = s.openAPI(opts.Routes); err != nil {
+			return nil, err
+		}
 	}
 	s.handler = s.handlerChain(router, opts.Middleware)
 	return s, nil

@@ -81,11 +81,22 @@ func newTestServer(t *testing.T, opts Options) (*Server, *httptest.Server) {
 	if opts.DefaultResourceID == "" {
 		opts.DefaultResourceID = "default"
 	}
+	// Every response of a test server is checked against the OpenAPI
+	// document of the same server (openapi_test.go): the responses of all
+	// the HTTP tests are the contract test.
+	withDoc := opts
+	withDoc.Config.OpenAPI = true
+	ds, err := New(withDoc)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	c := newContract(t, ds.openAPIDoc)
 	s, err := New(opts)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(func() { c.check(t) }) // runs after ts.Close, which waits for the handlers
+	ts := httptest.NewServer(c.wrap(s.Handler()))
 	t.Cleanup(ts.Close)
 	return s, ts
 }

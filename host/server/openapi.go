@@ -1,0 +1,404 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"reflect"
+	"sort"
+	"strings"
+	"unicode"
+
+	"github.com/mastra-server/mastra-server/host/server/transport"
+)
+
+// The OpenAPI 3.1 document at GET /api/openapi.json is built from the
+// route table, so it cannot drift from what is served: every built-in
+// route has an entry in routeDocs (a test fails when one lacks it), and
+// the schemas are derived from the very Go types the handlers encode and
+// decode. Plugin routes appear as declared, with bodies of any shape.
+
+// OpenAPIPath is where the document is served.
+const OpenAPIPath = "/api/openapi.json"
+
+// routeDoc documents one built-in route.
+type routeDoc struct {
+	summary string
+	tag     string
+	// query lists the query parameters the route reads.
+	query []string
+	// body is a value of the request body's type; nil: no body.
+	body any
+	// resp is a value of the 200 response body's type; nil: any JSON.
+	resp any
+	// stream: the 200 response is an event stream of Mastra chunks.
+	stream bool
+}
+
+// Response shapes written as map literals by the handlers.
+type (
+	resultMessage struct {
+		Result string `json:"result"`
+	}
+	memoryStatusJSON struct {
+		Result     bool   `json:"result"`
+		MemoryType string `json:"memoryType"`
+	}
+	memoryConfigJSON struct {
+		Config map[string]any `json:"config"`
+	}
+	savedMessagesJSON struct {
+		Messages []messageJSON `json:"messages"`
+	}
+	deletedMessagesJSON struct {
+		Success bool   `json:"success"`
+		Message string `json:"message"`
+	}
+	saveMessagesBody struct {
+		Messages json.RawMessage `json:"messages"`
+		AgentID  string          `json:"agentId"`
+	}
+	deleteMessagesBody struct {
+		MessageIDs json.RawMessage `json:"messageIds"`
+	}
+)
+
+const (
+	tagAgents  = "agents"
+	tagMemory  = "memory"
+	tagTools   = "tools"
+	tagRoot    = "root"
+	tagServer  = "server"
+	tagPlugins = "plugins"
+)
+
+var memoryQuery = []string{"agentId", "resourceId", "requestContext"}
+
+// routeDocs documents every built-in route, by "METHOD path".
+var routeDocs = map[string]routeDoc{
+	"GET /threads":              {summary: "List a resource's threads", tag: tagRoot, query: []string{"resourceId", "page", "perPage"}, resp: threadListJSON{}},
+	"GET /threads/:threadId":    {summary: "Get a thread and its messages", tag: tagRoot, query: []string{"resourceId"}, resp: threadWithMessagesJSON{}},
+	"DELETE /threads/:threadId": {summary: "Delete a thread", tag: tagRoot, query: []string{"resourceId"}, resp: resultMessage{}},
+	"POST /agent/generate":      {summary: "Run a turn of the default (or named) agent", tag: tagRoot, body: rootBody{}, resp: generateJSON{}},
+	"POST /agent/stream":        {summary: "Run a turn, streamed as Server-Sent Events", tag: tagRoot, body: rootBody{}, stream: true},
+	"GET /api/agents":           {summary: "List agents", tag: tagAgents, query: []string{"requestContext"}, resp: map[string]agentJSON{}},
+	"GET /api/agents/:agentId":  {summary: "Get an agent", tag: tagAgents, query: []string{"requestContext"}, resp: agentJSON{}},
+	"POST /api/agents/:agentId/generate": {summary: "Run a turn of an agent (Mastra's generate)", tag: tagAgents,
+		body: mastraBody{}, resp: generateJSON{}},
+	"POST /api/agents/:agentId/stream": {summary: "Run a turn, streamed (Mastra's stream)", tag: tagAgents,
+		body: mastraBody{}, stream: true},
+	"POST /api/agents/:agentId/generate/vnext": {summary: "Deprecated alias of generate", tag: tagAgents,
+		body: mastraBody{}, resp: generateJSON{}},
+	"POST /api/agents/:agentId/stream/vnext": {summary: "Deprecated alias of stream", tag: tagAgents,
+		body: mastraBody{}, stream: true},
+	"GET /api/memory/status": {summary: "Whether agents have memory", tag: tagMemory, query: []string{"agentId"}, resp: memoryStatusJSON{}},
+	"GET /api/memory/config": {summary: "The memory configuration", tag: tagMemory, query: []string{"agentId"}, resp: memoryConfigJSON{}},
+	"GET /api/memory/threads": {summary: "List threads", tag: tagMemory,
+		query: append([]string{"page", "perPage", "orderBy", "sortDirection", "metadata"}, memoryQuery...), resp: threadListJSON{}},
+	"POST /api/memory/threads":            {summary: "Create a thread", tag: tagMemory, query: []string{"agentId"}, body: createThreadBody{}, resp: threadJSON{}},
+	"GET /api/memory/threads/:threadId":   {summary: "Get a thread", tag: tagMemory, query: memoryQuery, resp: threadJSON{}},
+	"PATCH /api/memory/threads/:threadId": {summary: "Update a thread", tag: tagMemory, query: memoryQuery, body: updateThreadBody{}, resp: threadJSON{}},
+	"DELETE /api/memory/threads/:threadId": {summary: "Delete a thread", tag: tagMemory, query: memoryQuery,
+		resp: resultMessage{}},
+	"GET /api/memory/threads/:threadId/messages": {summary: "List a thread's messages", tag: tagMemory,
+		query: append([]string{"page", "perPage", "orderBy", "include", "filter", "format"}, memoryQuery...), resp: messageListJSON{}},
+	"POST /api/memory/save-messages":         {summary: "Save messages", tag: tagMemory, query: []string{"agentId"}, body: saveMessagesBody{}, resp: savedMessagesJSON{}},
+	"POST /api/memory/messages/delete":       {summary: "Delete messages", tag: tagMemory, query: memoryQuery, body: deleteMessagesBody{}, resp: deletedMessagesJSON{}},
+	"GET /api/tools":                         {summary: "List tools", tag: tagTools, resp: map[string]toolJSON{}},
+	"GET /api/tools/:toolId":                 {summary: "Get a tool", tag: tagTools, resp: toolJSON{}},
+	"POST /api/tools/:toolId/execute":        {summary: "Run a tool; answers with its result", tag: tagTools, body: executeBody{}},
+	"GET /api/agents/:agentId/tools/:toolId": {summary: "Get one of an agent's tools", tag: tagTools, resp: toolJSON{}},
+	"POST /api/agents/:agentId/tools/:toolId/execute": {summary: "Run one of an agent's tools", tag: tagTools,
+		body: executeBody{}},
+	"GET " + OpenAPIPath: {summary: "This OpenAPI document", tag: tagServer},
+	"GET /docs":          {summary: "A page that renders this document", tag: tagServer},
+}
+
+// openAPI builds the document for the routes this server registered.
+func (s *Server) openAPI(plugins []Route) ([]byte, error) {
+	g := &schemaGen{components: map[string]any{}, names: map[reflect.Type]string{}}
+	paths := map[string]map[string]any{}
+	add := func(method, path string, op map[string]any) {
+		p := openAPIPath(path)
+		if paths[p] == nil {
+			paths[p] = map[string]any{}
+		}
+		if params := pathParams(path); len(params) > 0 {
+			op["parameters"] = append(params, op["parameters"].([]any)...)
+		}
+		paths[p][strings.ToLower(method)] = op
+	}
+	errorResponse := map[string]any{"description": "An error", "content": map[string]any{
+		"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Error"}}}}
+	g.schema(reflect.TypeFor[errorJSON](), false) // registers "Error"
+
+	for _, rt := range s.Routes() {
+		d, ok := routeDocs[rt.Method+" "+rt.Path]
+		if !ok {
+			return nil, fmt.Errorf("openapi: route %s %s has no entry in routeDocs", rt.Method, rt.Path)
+		}
+		op := map[string]any{
+			"operationId": operationID(rt.Method, rt.Path),
+			"summary":     d.summary,
+			"tags":        []string{d.tag},
+			"parameters":  []any{},
+		}
+		params := []any{}
+		for _, q := range d.query {
+			params = append(params, map[string]any{"name": q, "in": "query", "required": false, "schema": map[string]any{"type": "string"}})
+		}
+		op["parameters"] = params
+		if d.body != nil {
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+				"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(d.body), true)}}}
+		}
+		ok200 := map[string]any{"description": "OK"}
+		switch {
+		case d.stream:
+			ok200["description"] = "Server-Sent Events: one Mastra chunk ({type, runId, from, payload}) per data line, then [DONE]"
+			ok200["content"] = map[string]any{"text/event-stream": map[string]any{"schema": map[string]any{"type": "string"}}}
+		case d.resp != nil:
+			ok200["content"] = map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(d.resp), false)}}
+		case rt.Path == "/docs":
+			ok200["content"] = map[string]any{"text/html": map[string]any{"schema": map[string]any{"type": "string"}}}
+		default:
+			ok200["content"] = map[string]any{"application/json": map[string]any{"schema": map[string]any{}}}
+		}
+		op["responses"] = map[string]any{"200": ok200, "default": errorResponse}
+		add(rt.Method, rt.Path, op)
+	}
+
+	health := map[string]any{"operationId": "health", "summary": "Liveness and database check (never needs a token)",
+		"tags": []string{tagServer}, "parameters": []any{},
+		"responses": map[string]any{
+			"200": map[string]any{"description": "Up", "content": map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeFor[healthBody](), false)}}},
+			"503": map[string]any{"description": "The database is down", "content": map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeFor[healthBody](), false)}}},
+		}}
+	add("GET", "/health", health)
+	if s.metrics != nil {
+		add("GET", s.cfg.MetricsPath, map[string]any{"operationId": "metrics", "summary": "Prometheus metrics (never needs a token)",
+			"tags": []string{tagServer}, "parameters": []any{},
+			"responses": map[string]any{"200": map[string]any{"description": "The Prometheus text format",
+				"content": map[string]any{"text/plain": map[string]any{"schema": map[string]any{"type": "string"}}}}}})
+	}
+
+	for _, p := range plugins {
+		methods := []string{p.Method}
+		if p.Method == "ALL" {
+			methods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+		}
+		for _, m := range methods {
+			op := map[string]any{
+				"operationId": operationID(m, p.Path),
+				"summary":     "Plugin route " + p.Name,
+				"tags":        []string{tagPlugins},
+				"parameters":  []any{},
+				"responses":   map[string]any{"default": map[string]any{"description": "Whatever the plugin answers"}},
+			}
+			if m != http.MethodGet && m != http.MethodDelete {
+				op["requestBody"] = map[string]any{"required": false, "content": map[string]any{"*/*": map[string]any{"schema": map[string]any{}}}}
+			}
+			add(m, p.Path, op)
+		}
+	}
+
+	doc := map[string]any{
+		"openapi": "3.1.0",
+		"info": map[string]any{"title": "mastra-server", "version": "1",
+			"description": "A standalone agent API server: Mastra-compatible agents, memory and tools, and Wasm plugin routes."},
+		"paths":      paths,
+		"components": map[string]any{"schemas": g.components},
+		"tags": []any{
+			map[string]any{"name": tagAgents, "description": "Mastra's agents"},
+			map[string]any{"name": tagMemory, "description": "Mastra's memory: threads and messages"},
+			map[string]any{"name": tagTools, "description": "Mastra's tools"},
+			map[string]any{"name": tagRoot, "description": "The original root routes"},
+			map[string]any{"name": tagPlugins, "description": "Routes served by Wasm plugins"},
+			map[string]any{"name": tagServer, "description": "Health, metrics and this document"},
+		},
+	}
+	if s.cfg.Auth.Enabled {
+		doc["components"].(map[string]any)["securitySchemes"] = map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}}
+		doc["security"] = []any{map[string]any{"bearer": []string{}}}
+		health["security"] = []any{} // public
+	}
+	return json.MarshalIndent(doc, "", "  ")
+}
+
+// errorJSON mirrors transport's error body for the document.
+type errorJSON struct {
+	Error     string            `json:"error"`
+	Code      string            `json:"code,omitempty"`
+	Issues    []transport.Issue `json:"issues,omitempty"`
+	RequestID string            `json:"requestId,omitempty"`
+}
+
+// openAPIPath turns the router's "/a/:id/*rest" into "/a/{id}/{rest}".
+func openAPIPath(p string) string {
+	parts := strings.Split(p, "/")
+	for i, s := range parts {
+		if len(s) > 1 && (s[0] == ':' || s[0] == '*') {
+			parts[i] = "{" + s[1:] + "}"
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+func pathParams(p string) []any {
+	var out []any
+	for _, s := range strings.Split(p, "/") {
+		if len(s) > 1 && (s[0] == ':' || s[0] == '*') {
+			out = append(out, map[string]any{"name": s[1:], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+		}
+	}
+	return out
+}
+
+// operationID is a stable id such as "post_api_agents_agentId_generate".
+func operationID(method, path string) string {
+	var b strings.Builder
+	b.WriteString(strings.ToLower(method))
+	for _, r := range path {
+		switch {
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+		case r == '/' || r == '-' || r == '.':
+			b.WriteByte('_')
+		}
+	}
+	return strings.TrimRight(b.String(), "_")
+}
+
+// schemaGen derives JSON Schemas (2020-12, as OpenAPI 3.1 uses) from Go
+// types the way encoding/json encodes them. Named structs become
+// components, referenced by $ref.
+type schemaGen struct {
+	components map[string]any
+	names      map[reflect.Type]string
+}
+
+var (
+	rawMessageType = reflect.TypeFor[json.RawMessage]()
+	marshalerType  = reflect.TypeFor[json.Marshaler]()
+)
+
+// schema is t's schema; request schemas require nothing (the handlers
+// check the fields and answer 400 naming the one at fault), response
+// schemas require every field that is always written.
+func (g *schemaGen) schema(t reflect.Type, request bool) map[string]any {
+	switch {
+	case t == rawMessageType, t.Kind() == reflect.Interface:
+		return map[string]any{}
+	case t.Implements(marshalerType) || reflect.PointerTo(t).Implements(marshalerType):
+		return map[string]any{} // encodes itself
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return g.schema(t.Elem(), request)
+	case reflect.String:
+		return map[string]any{"type": "string"}
+	case reflect.Bool:
+		return map[string]any{"type": "boolean"}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return map[string]any{"type": "integer"}
+	case reflect.Float32, reflect.Float64:
+		return map[string]any{"type": "number"}
+	case reflect.Slice, reflect.Array:
+		return map[string]any{"type": "array", "items": g.schema(t.Elem(), request)}
+	case reflect.Map:
+		return map[string]any{"type": "object", "additionalProperties": g.schema(t.Elem(), request)}
+	case reflect.Struct:
+		return g.structSchema(t, request)
+	}
+	return map[string]any{}
+}
+
+func (g *schemaGen) structSchema(t reflect.Type, request bool) map[string]any {
+	name := componentName(t, request)
+	if name != "" {
+		if _, ok := g.components[name]; ok {
+			return map[string]any{"$ref": "#/components/schemas/" + name}
+		}
+		g.components[name] = map[string]any{} // placeholder for recursive types
+	}
+	props := map[string]any{}
+	var required []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		key, opts, _ := strings.Cut(tag, ",")
+		if key == "" {
+			key = f.Name
+		}
+		omit := strings.Contains(opts, "omitempty")
+		s := g.schema(f.Type, request)
+		if !omit && nullable(f.Type) && len(s) > 0 {
+			s = schemaOrNull(s) // a nil pointer, slice or map is written as null
+		}
+		props[key] = s
+		if !omit && !request {
+			required = append(required, key)
+		}
+	}
+	out := map[string]any{"type": "object", "properties": props}
+	if len(required) > 0 {
+		sort.Strings(required)
+		out["required"] = required
+	}
+	if name == "" {
+		return out
+	}
+	g.components[name] = out
+	return map[string]any{"$ref": "#/components/schemas/" + name}
+}
+
+func nullable(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Map:
+		return t != rawMessageType
+	}
+	return false
+}
+
+// schemaOrNull allows null beside s.
+func schemaOrNull(s map[string]any) map[string]any {
+	if typ, ok := s["type"].(string); ok {
+		c := make(map[string]any, len(s))
+		for k, v := range s {
+			c[k] = v
+		}
+		c["type"] = []string{typ, "null"}
+		return c
+	}
+	return map[string]any{"anyOf": []any{s, map[string]any{"type": "null"}}}
+}
+
+// componentName names a struct's component: its Go name without the
+// JSON/Body suffix, capitalized ("threadJSON" → "Thread"); request bodies
+// keep "Body" ("RootBody"). Anonymous structs are inlined.
+func componentName(t reflect.Type, request bool) string {
+	n := t.Name()
+	if n == "" {
+		return ""
+	}
+	n = strings.TrimSuffix(n, "JSON")
+	if !request {
+		n = strings.TrimSuffix(n, "Body")
+	}
+	return strings.ToUpper(n[:1]) + n[1:]
+}
+
+// serveOpenAPI answers GET /api/openapi.json.
+func (s *Server) serveOpenAPI(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-cache")
+	_, _ = w.Write(s.openAPIDoc)
+	return nil
+}
