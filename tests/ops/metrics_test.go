@@ -257,3 +257,46 @@ func waitUp(t testing.TB, url string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// The access log line names the method, the route template, the status,
+// the duration, the request id, the resource and the agent; the request id
+// goes back in X-Request-Id and is on every line logged for the request
+// (here the tool failure the agent logs).
+func TestAccessLog(t *testing.T) {
+	fake := llmtest.NewServer(t, script)
+	s := start(t, baseTOML(t, fake))
+	r := do(t, "POST", s.url+"/api/agents/a/generate", `{"messages":"use trap","memory":{"thread":"th-log","resource":"res-log"}}`)
+	if r.status != 200 {
+		t.Fatalf("generate = %d %s", r.status, r.body)
+	}
+	id := r.header.Get("X-Request-Id")
+	if id == "" {
+		t.Fatal("no X-Request-Id header")
+	}
+	var access, toolFailed map[string]any
+	for _, l := range s.logs.lines() {
+		switch l["msg"] {
+		case "request":
+			if l["request_id"] == id {
+				access = l
+			}
+		case "agent: tool failed":
+			toolFailed = l
+		}
+	}
+	if access == nil {
+		t.Fatalf("no access log line with request_id %s", id)
+	}
+	for k, want := range map[string]any{"method": "POST", "route": "/api/agents/:agentId/generate", "status": float64(200),
+		"resource_id": "res-log", "agent": "a", "path": "/api/agents/a/generate"} {
+		if access[k] != want {
+			t.Errorf("access log %s = %v; want %v", k, access[k], want)
+		}
+	}
+	if _, ok := access["duration"]; !ok {
+		t.Errorf("access log has no duration: %v", access)
+	}
+	if toolFailed == nil || toolFailed["request_id"] != id {
+		t.Errorf("the tool failure line = %v; want request_id %s on it", toolFailed, id)
+	}
+}

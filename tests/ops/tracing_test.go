@@ -117,7 +117,6 @@ func attrString(s *tracepb.Span, key string) string {
 	return ""
 }
 
-
 func tracingTOML(t testing.TB, fake *llmtest.Server, rc *receiver, capture bool) string {
 	c := "false"
 	if capture {
