@@ -212,6 +212,13 @@ func TestRepositoryConfigServesPlugins(t *testing.T) {
 		h.Get("X-Powered-By") != "mastra-wasm" {
 		t.Errorf("Go route calling the agent = %d %s %v", code, body, h)
 	}
+	// The same Go module streaming (agent_stream_to_response), behind the C middleware.
+	if code, h, body := get("GET", "/hello-stream/Ada", ""); code != 200 || h.Get("Content-Type") != "text/event-stream" ||
+		h.Get("X-Powered-By") != "mastra-wasm" {
+		t.Errorf("Go route streaming the agent = %d %v %s", code, h, body)
+	} else if _, text := chunkTypes(t, sseEvents(t, body)); text != "Echo: Say hello to Ada" {
+		t.Errorf("streamed text = %q", text)
+	}
 	if code, _, body := get("POST", "/hello", `{"name":"Grace"}`); code != 401 || !strings.Contains(body, "Unauthorized") {
 		t.Errorf("route behind bearer-auth without a token = %d %s; want 401", code, body)
 	}

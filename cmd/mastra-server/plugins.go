@@ -12,9 +12,7 @@ import (
 
 	"github.com/mastra-server/mastra-server/config"
 	"github.com/mastra-server/mastra-server/host/agent"
-	"github.com/mastra-server/mastra-server/host/llm"
 	"github.com/mastra-server/mastra-server/host/plugin"
-	"github.com/mastra-server/mastra-server/host/reqctx"
 	"github.com/mastra-server/mastra-server/host/server"
 )
 
@@ -31,37 +29,12 @@ type plugins struct {
 // since agents' tools are plugins themselves.
 type agentCaller struct{ svc *agent.Service }
 
-// The resource of a call is chosen as for HTTP routes: the request's scoped
-// resource (token auth or a middleware) wins over the guest's resourceId,
-// which wins over the plugin's own resource. So a guest passing a client's
-// thread id on cannot reach another tenant's thread, and plugins never
-// share one default resource.
+// Generate serves mastra.agent_generate, scoped as input (agentstream.go) says.
 func (c *agentCaller) Generate(ctx context.Context, call plugin.AgentCall) (string, error) {
-	if c.svc == nil {
-		return "", errors.New("agents are not ready")
+	in, err := c.input(ctx, call)
+	if err != nil {
+		return "", err
 	}
-	var o struct {
-		ThreadID   string `json:"threadId"`
-		ResourceID string `json:"resourceId"`
-		MaxSteps   int    `json:"maxSteps"`
-	}
-	if len(call.Options) > 0 {
-		if err := json.Unmarshal(call.Options, &o); err != nil {
-			return "", fmt.Errorf("options: %w", err)
-		}
-	}
-	in := agent.Input{AgentID: call.AgentID, ThreadID: o.ThreadID, ResourceID: call.ResourceID, MaxSteps: o.MaxSteps,
-		Messages: []llm.Message{{Role: llm.RoleUser, Content: call.Input}}}
-	if o.ResourceID != "" {
-		in.ResourceID = o.ResourceID
-	}
-	if v := reqctx.From(ctx); v != nil {
-		if id, ok := v.GetString(reqctx.ResourceIDKey); ok && id != "" {
-			in.ResourceID = id
-		}
-		in.RequestContext = v
-	}
-	in.Ephemeral = o.ThreadID == ""
 	res, err := c.svc.Generate(ctx, in)
 	if err != nil {
 		return "", err

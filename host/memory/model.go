@@ -51,7 +51,7 @@ type threadRow struct {
 	ID         string         `bun:"id,pk"`
 	ResourceID string         `bun:"resourceId,notnull"`
 	Title      string         `bun:"title,notnull"`
-	Metadata   map[string]any `bun:"metadata,type:jsonb,nullzero"`
+	Metadata   metadataColumn `bun:"metadata,type:jsonb,nullzero"`
 	CreatedAt  time.Time      `bun:"createdAt,notnull"`
 	UpdatedAt  time.Time      `bun:"updatedAt,notnull"`
 	CreatedAtZ bun.NullTime   `bun:"createdAtZ"`
@@ -63,7 +63,7 @@ func (r *threadRow) thread() Thread {
 		ID:         r.ID,
 		ResourceID: r.ResourceID,
 		Title:      r.Title,
-		Metadata:   r.Metadata,
+		Metadata:   map[string]any(r.Metadata),
 		CreatedAt:  pick(r.CreatedAtZ, r.CreatedAt),
 		UpdatedAt:  pick(r.UpdatedAtZ, r.UpdatedAt),
 	}
@@ -74,7 +74,7 @@ func newThreadRow(t Thread) *threadRow {
 		ID:         t.ID,
 		ResourceID: t.ResourceID,
 		Title:      t.Title,
-		Metadata:   t.Metadata,
+		Metadata:   metadataColumn(t.Metadata),
 		CreatedAt:  t.CreatedAt,
 		UpdatedAt:  t.UpdatedAt,
 		CreatedAtZ: bun.NullTime{Time: t.CreatedAt},

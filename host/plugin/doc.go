@@ -86,7 +86,9 @@
 //     next handler's) until the request ends, so handle_response can read and
 //     rewrite the status, headers and body; the first write_body after next
 //     replaces the body. Without it, the response streams and changing the
-//     status, response headers or body after next traps.
+//     status, response headers or body after next traps; handle_response
+//     still reads the status and response headers the next handler sent
+//     (200 and the current headers if it sent nothing).
 //   - buffer_request replays what the guest read, followed by the rest of
 //     the body, to the next handler. Without it, bytes the guest read are
 //     gone downstream. write_body on the request replaces the body.
@@ -140,7 +142,9 @@
 //	ctx_keys(buf, buf_limit i32) -> count_len i64
 //	    All keys, sorted, NUL-terminated.
 //	route_param(name, name_len, buf, buf_limit i32) -> status_len i64
-//	    A route parameter (httprouter's :name or *name). ENOENT if absent.
+//	    A route parameter: the request's path value (http.Request.PathValue),
+//	    which the router sets (host/server copies httprouter's :name and
+//	    *name into them). ENOENT if absent or empty.
 //	agent_generate(agent, agent_len, input, input_len, opts, opts_len,
 //	               buf, buf_limit i32) -> status_len i64
 //	    Runs the agent to completion and returns its text. input is the user
@@ -163,8 +167,25 @@
 //	    copied, 0 past the end.
 //	agent_stream_to_response(agent, agent_len, input, input_len, opts,
 //	                         opts_len i32) -> errno i32
-//	    Reserved for streaming an agent's reply straight into the response;
-//	    not implemented yet: always ENOSYS. Needs Grants.Agents.
+//	    Runs the agent as agent_generate does (same input, opts, deadline,
+//	    RequestContext and resource rule) and streams its reply as the whole
+//	    response, as /agent/stream does: status 200, Content-Type
+//	    text/event-stream, Cache-Control no-cache, X-Accel-Buffering no, one
+//	    "data: <chunk>\n\n" per chunk in Mastra's {type, runId, from,
+//	    payload} shape, flushed at once, then "data: [DONE]\n\n". Headers the
+//	    guest set before go out too. The head goes out with the first chunk,
+//	    so the result says what the guest may still do: 0, the response is
+//	    done (also when the agent failed after it began: the stream carries
+//	    its "error" chunk and the host logs the failure), write nothing more;
+//	    any other errno, nothing was sent and the guest answers as it likes.
+//	    Errors: EPERM (agent not granted; outside a request, in a tool, after
+//	    next, or once the guest wrote body bytes), ENOSYS, EINVAL, E2BIG as
+//	    for agent_generate; ETIMEDOUT, ECANCELED, EIO when the agent failed
+//	    before its first chunk (the error text is in the result slot: read
+//	    it with result_read until it returns 0). The call's deadline (the
+//	    plugin's Timeout) bounds the whole stream; a client that goes away
+//	    cancels the model call. Under buffer_response the stream is held,
+//	    against MaxResponse, and sent whole at the end. Needs Grants.Agents.
 //	kv_get(key, key_len, buf, buf_limit i32) -> status_len i64
 //	    The value under key in this plugin's namespace. ENOENT if absent or
 //	    expired; EINVAL for an empty key, E2BIG for a key over 512 bytes; EIO,

@@ -8,208 +8,14 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/mastra-server/mastra-server/host/reqctx"
 )
 
-// stateKey carries the *reqState of the current guest call in its context.
-type stateKey struct{}
-
-func stateFrom(ctx context.Context) *reqState {
-	st, _ := ctx.Value(stateKey{}).(*reqState)
-	if st == nil {
-		panic("plugin: host function called without a plugin call in progress")
-	}
-	return st
-}
-
-// callCtx is the parent context of guest calls: the request's context plus
-// the call state, without a context.WithValue allocation per request.
-type callCtx struct {
-	context.Context
-	st *reqState
-}
-
-func (c *callCtx) Value(key any) any {
-	if key == (stateKey{}) {
-		return c.st
-	}
-	return c.Context.Value(key)
-}
-
-// reqState is everything the host functions need during one request. It is
-// used by one goroutine at a time (the guest call, then next, then the
-// response call), so it needs no lock.
-type reqState struct {
-	p        *Plugin
-	init     bool // instantiation: no request
-	features uint32
-	ctx      callCtx
-
-	r         *http.Request
-	reqCloned bool // r is our shallow copy, safe to change
-	hdrCloned bool // r.Header is our copy
-	next      http.Handler
-	afterNext bool
-
-	// Request body as read through read_body.
-	bodyRead     int64
-	bodyEOF      bool
-	bodyTooLarge bool
-	bodyTee      *bytes.Buffer // buffer_request: what the guest has read
-	newBody      *bytes.Buffer // write_body(request): replaces the body
-
-	// Response.
-	w           http.ResponseWriter
-	status      int  // set_status_code before the header was sent
-	committed   bool // the status line went out, or next ran unbuffered
-	savedHeader http.Header
-	buf         *bufferedResponse // buffer_response during next
-	respRead    int               // read_body(response) offset in buf
-
-	values *reqctx.Values
-	result []byte // mastra result slot (agent_generate, result_read)
-
-	// What the host holds for the guest in this call, against MaxResponse.
-	held    int64
-	overCap string // what went over MaxResponse, when something did
-	capture bool   // w is Call's captureWriter: its body is held too
-
-	// Write deadline on the connection while the guest writes to it.
-	writeDeadline time.Time
-	noDeadline    bool // the writer does not support one
-}
-
-// setWriteDeadline bounds the guest's writes to the client by the call's
-// deadline. wazero only stops a guest in guest code, so without it a
-// client that never reads would keep write_body, and the instance, blocked
-// for as long as it keeps the connection open (finding F8).
-func (st *reqState) setWriteDeadline(ctx context.Context) {
-	dl, ok := ctx.Deadline()
-	if !ok || st.noDeadline || dl.Equal(st.writeDeadline) {
-		return
-	}
-	if err := http.NewResponseController(st.w).SetWriteDeadline(dl); err != nil {
-		st.noDeadline = true // e.g. a recorder in tests: nothing to block on
-		return
-	}
-	st.writeDeadline = dl
-}
-
-// clearWriteDeadline lifts the guest's write deadline once its call is
-// over, so the next handler (a long stream, say) is not cut by it.
-func (st *reqState) clearWriteDeadline() {
-	if !st.writeDeadline.IsZero() {
-		_ = http.NewResponseController(st.w).SetWriteDeadline(time.Time{})
-		st.writeDeadline = time.Time{}
-	}
-}
-
-// errOverCap traps a guest whose call went over MaxResponse.
-var errOverCap = errors.New("over the plugin's max_response")
-
-// charge counts n more bytes held for the guest, unless that would pass
-// MaxResponse.
-func (st *reqState) charge(n int) bool {
-	if st.held+int64(n) > st.p.spec.MaxResponse {
-		return false
-	}
-	st.held += int64(n)
-	return true
-}
-
-// mustCharge is charge for host functions: over the cap the call fails,
-// naming what went over.
-func (st *reqState) mustCharge(n int, what string) {
-	if !st.charge(n) {
-		st.overCap = what
-		panic(errOverCap)
-	}
-}
-
-// mutableRequest returns the request, copied once so that changes made by
-// the guest are seen downstream but never by the caller's *http.Request.
-func (st *reqState) mutableRequest() *http.Request {
-	if !st.reqCloned {
-		r := new(http.Request)
-		*r = *st.r
-		if r.URL != nil {
-			u := *r.URL
-			r.URL = &u
-		}
-		st.r, st.reqCloned = r, true
-	}
-	return st.r
-}
-
-func (st *reqState) requestHeader() http.Header {
-	r := st.mutableRequest()
-	if !st.hdrCloned {
-		r.Header = r.Header.Clone()
-		if r.Header == nil {
-			r.Header = make(http.Header)
-		}
-		st.hdrCloned = true
-	}
-	return r.Header
-}
-
-// responseHeaderForWrite returns the response header for a change, saving a
-// copy first so a failure can answer a clean error.
-func (st *reqState) responseHeaderForWrite() http.Header {
-	h := st.w.Header()
-	if st.savedHeader == nil && !st.committed && st.buf == nil {
-		st.savedHeader = h.Clone()
-		if st.savedHeader == nil {
-			st.savedHeader = http.Header{}
-		}
-	}
-	return h
-}
-
-// startBuffering holds the response (the guest's writes and downstream's)
-// until the request is done: buffer_response. It has no effect once the
-// status line went out.
-func (st *reqState) startBuffering() {
-	if st.buf != nil || st.committed {
-		return
-	}
-	if st.savedHeader == nil {
-		st.savedHeader = st.w.Header().Clone()
-		if st.savedHeader == nil {
-			st.savedHeader = http.Header{}
-		}
-	}
-	st.buf = &bufferedResponse{w: st.w, st: st, status: st.status}
-}
-
-// finish sends a buffered response, or the status a guest set without
-// writing a body.
-func (st *reqState) finish() {
-	switch {
-	case st.buf != nil:
-		st.committed = true
-		st.buf.flushTo(st.w)
-	case !st.committed && st.status != 0:
-		st.commit()
-	}
-}
-
-// commit sends the status line before the first body byte.
-func (st *reqState) commit() {
-	if st.committed {
-		return
-	}
-	st.committed = true
-	if st.status != 0 {
-		st.w.WriteHeader(st.status)
-	} else {
-		st.w.WriteHeader(http.StatusOK)
-	}
-}
+// The net/http adapter: a request through the guest, as middleware or as
+// a route.
 
 // failure is why a plugin call produced no normal response.
 type failure int
@@ -344,6 +150,12 @@ func (st *reqState) callNext(catch bool) (recovered any) {
 	if st.buf == nil {
 		w = st.w
 		st.committed = true // downstream writes straight through
+		if catch {
+			// handle_response follows: note the status and headers that
+			// went out, since the writer can't tell them afterwards.
+			st.sent = &sentWriter{ResponseWriter: st.w}
+			w = st.sent
+		}
 	}
 	if catch {
 		defer func() { recovered = recover() }()
@@ -396,8 +208,9 @@ func (p *Plugin) Middleware(next http.Handler) http.Handler {
 	})
 }
 
-// Handler returns the plugin as a final handler. Route parameters come from
-// httprouter's context (router.Handler). A guest returning next=1 is a 500.
+// Handler returns the plugin as a final handler. Route parameters are the
+// request's path values (http.Request.PathValue), which the router sets. A
+// guest returning next=1 is a 500.
 func (p *Plugin) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.serve(w, r, nil)
@@ -450,133 +263,4 @@ func (p *Plugin) serve(w http.ResponseWriter, r *http.Request, next http.Handler
 	}
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, `{"error":"`+msg+`"}`+"\n")
-}
-
-// Call runs the plugin as an agent tool: a POST of body (JSON) to "/" with the
-// context's reqctx.Values, and returns the status and body the guest wrote.
-// Errors wrap ErrTimeout, ErrTrap, ErrBusy, ErrClosed or ErrResponseTooLarge;
-// a body over MaxBody is an *http.MaxBytesError.
-func (p *Plugin) Call(ctx context.Context, body []byte) (status int, respBody []byte, err error) {
-	r, err := http.NewRequestWithContext(ctx, http.MethodPost, "/", bytes.NewReader(body))
-	if err != nil {
-		return 0, nil, err
-	}
-	r.RequestURI = "/"
-	r.Header.Set("Content-Type", "application/json")
-	cw := &captureWriter{header: make(http.Header)}
-	_, cerr := p.run(cw, r, nil)
-	if cerr != nil {
-		return 0, nil, p.callErr(ctx, cerr)
-	}
-	if cw.status == 0 {
-		cw.status = http.StatusOK
-	}
-	return cw.status, cw.body.Bytes(), nil
-}
-
-func (p *Plugin) callErr(ctx context.Context, cerr *callError) error {
-	name := p.spec.Name
-	switch cerr.kind {
-	case failTimeout:
-		return fmt.Errorf("plugin %q: %w", name, ErrTimeout)
-	case failBusy:
-		return fmt.Errorf("plugin %q: %w", name, ErrBusy)
-	case failClosed:
-		return fmt.Errorf("plugin %q: %w", name, ErrClosed)
-	case failCanceled:
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("plugin %q: %w", name, err)
-		}
-		return fmt.Errorf("plugin %q: %w", name, context.Canceled)
-	case failTooLarge:
-		return fmt.Errorf("plugin %q: %w", name, &http.MaxBytesError{Limit: p.spec.MaxBody})
-	case failOverCap:
-		p.log.Error("plugin call failed", "err", cerr.cause, "max_response", p.spec.MaxResponse)
-		return fmt.Errorf("plugin %q: %w (max_response %d bytes)", name, ErrResponseTooLarge, p.spec.MaxResponse)
-	}
-	p.log.Error("plugin call failed", "err", cerr.cause)
-	return fmt.Errorf("plugin %q: %w: %v", name, ErrTrap, cerr.cause)
-}
-
-// captureWriter collects a tool's response.
-type captureWriter struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (c *captureWriter) Header() http.Header { return c.header }
-
-func (c *captureWriter) WriteHeader(code int) {
-	if c.status == 0 {
-		c.status = code
-	}
-}
-
-func (c *captureWriter) Write(b []byte) (int, error) {
-	if c.status == 0 {
-		c.status = http.StatusOK
-	}
-	return c.body.Write(b)
-}
-
-// bufferedResponse holds the downstream response while buffer_response is on,
-// so handle_response can read and rewrite the status, headers and body.
-type bufferedResponse struct {
-	w           http.ResponseWriter
-	st          *reqState // charges what downstream writes
-	status      int
-	body        bytes.Buffer
-	wroteHeader bool // downstream called WriteHeader or Write
-	guestWrote  bool // the guest wrote body bytes: Content-Length is stale
-	reset       bool // the guest's first write after next cleared the body
-}
-
-var _ http.ResponseWriter = (*bufferedResponse)(nil)
-
-func (b *bufferedResponse) Header() http.Header { return b.w.Header() }
-
-func (b *bufferedResponse) WriteHeader(code int) {
-	if !b.wroteHeader {
-		b.wroteHeader, b.status = true, code
-	}
-}
-
-func (b *bufferedResponse) Write(p []byte) (int, error) {
-	if !b.wroteHeader {
-		b.WriteHeader(http.StatusOK)
-	}
-	if !b.st.charge(len(p)) {
-		// Downstream sees a failed write and stops; the call then fails.
-		b.st.overCap = "downstream response"
-		return 0, ErrResponseTooLarge
-	}
-	return b.body.Write(p)
-}
-
-// Flush does nothing: the response is sent whole after handle_response.
-func (b *bufferedResponse) Flush() {}
-
-// Unwrap returns the underlying writer for http.ResponseController.
-func (b *bufferedResponse) Unwrap() http.ResponseWriter { return b.w }
-
-func (b *bufferedResponse) statusCode() int {
-	if b.status == 0 {
-		return http.StatusOK
-	}
-	return b.status
-}
-
-func (b *bufferedResponse) flushTo(w http.ResponseWriter) {
-	if b.guestWrote {
-		w.Header().Del("Content-Length")
-	}
-	w.WriteHeader(b.statusCode())
-	if c, ok := w.(*captureWriter); ok && c.body.Len() == 0 {
-		// A tool's buffered answer: hand the buffer over rather than hold
-		// the body twice.
-		c.body, b.body = b.body, bytes.Buffer{}
-		return
-	}
-	_, _ = w.Write(b.body.Bytes())
 }

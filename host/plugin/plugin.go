@@ -68,7 +68,8 @@ type Config struct {
 	// Logger receives plugin logs (http_handler.log, guest stdout/stderr)
 	// and failures, each tagged with plugin=<name>. nil discards them.
 	Logger *slog.Logger
-	// Agents serves mastra.agent_generate. nil makes it return ENOSYS.
+	// Agents serves mastra.agent_generate and agent_stream_to_response. nil
+	// makes them return ENOSYS.
 	Agents AgentCaller
 	// KV serves mastra.kv_*. nil uses an in-memory store.
 	KV KV
@@ -78,10 +79,20 @@ type Config struct {
 // and its reqctx.Values, whose reqctx.ResourceIDKey (set by auth or a
 // middleware) must bind the call as it binds the request's HTTP routes.
 type AgentCaller interface {
+	// Generate runs the agent to completion and returns its text
+	// (mastra.agent_generate).
 	Generate(ctx context.Context, call AgentCall) (string, error)
+	// Stream runs the agent and hands each chunk of its reply to emit as
+	// JSON in Mastra's {type, runId, from, payload} shape, as /agent/stream
+	// sends them (mastra.agent_stream_to_response). It calls emit in order,
+	// never concurrently, and not after it returns; it emits nothing before
+	// the model has answered, so a failure that early is only its error.
+	// An error from emit (the client is gone) must cancel the model call
+	// and end the run.
+	Stream(ctx context.Context, call AgentCall, emit func(chunk json.RawMessage) error) error
 }
 
-// AgentCall is one mastra.agent_generate.
+// AgentCall is one mastra.agent_generate or agent_stream_to_response.
 type AgentCall struct {
 	Plugin string // the calling plugin's name
 	// ResourceID is the calling plugin's own resource (Spec.ResourceID):

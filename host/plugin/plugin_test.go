@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -12,8 +13,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/julienschmidt/httprouter"
 
 	"github.com/mastra-server/mastra-server/host/reqctx"
 )
@@ -112,8 +111,10 @@ func TestAuthMiddleware(t *testing.T) {
 func TestRouteHandler(t *testing.T) {
 	h, _ := newHost(t, Config{})
 	p := load(t, h, Spec{Name: "echo", Kind: Route, Module: fixture(t, "route")})
-	router := httprouter.New()
-	router.Handler("POST", "/docs/:id", p.Handler())
+	// Route parameters are the request's path values: http.ServeMux sets
+	// them, host/server's httprouter adapter copies them in.
+	router := http.NewServeMux()
+	router.Handle("POST /docs/{id}", p.Handler())
 
 	w := do(router, "POST", "/docs/42?x=a%26b", strings.NewReader("hello body"))
 	wantResponse(t, w, 201, "POST /docs/42?x=a%26b 42 hello body")
@@ -305,6 +306,20 @@ func TestPoolExhausted(t *testing.T) {
 
 	close(agents.release)
 	wantResponse(t, <-first, 200, "0:hello from assistant: one")
+}
+
+// Stream hands Generate's answer on as one text-delta chunk.
+func (a *blockingAgents) Stream(ctx context.Context, call AgentCall, emit func(json.RawMessage) error) error {
+	text, err := a.Generate(ctx, call)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(map[string]any{"type": "text-delta", "runId": "r", "from": "AGENT",
+		"payload": map[string]string{"id": "0", "text": text}})
+	if err != nil {
+		return err
+	}
+	return emit(b)
 }
 
 func TestAgentGenerate(t *testing.T) {

@@ -98,7 +98,7 @@ func (p *Plugin) newPool(ctx context.Context) (*pool, error) {
 	if err != nil {
 		return fail(err)
 	}
-	if err := p.instantiateHostModules(ctx, rt, need); err != nil {
+	if err := instantiateHostModules(ctx, rt, need); err != nil {
 		return fail(err)
 	}
 	pl.modCfg = p.moduleConfig(pl.compiled)
@@ -196,14 +196,14 @@ func checkModule(c wazero.CompiledModule, spec *Spec) (imported, error) {
 	}
 	for _, def := range c.ImportedFunctions() {
 		mod, name, _ := def.Import()
-		var table map[string]hostFunc
+		var m *hostModule
 		switch mod {
 		case moduleHTTPHandler:
-			table = httpHandlerFuncs
+			m = httpHandlerModule
 		case moduleMastra:
-			table, need.mastra = mastraFuncs, true
+			m, need.mastra = mastraModule, true
 		case moduleEnv:
-			table, need.env = envFuncs, true
+			m, need.env = envModule, true
 		case moduleWASI:
 			need.wasi = true // wazero checks names and signatures at instantiation
 			continue
@@ -211,7 +211,7 @@ func checkModule(c wazero.CompiledModule, spec *Spec) (imported, error) {
 			errs = append(errs, fmt.Errorf("module imports %s.%s, which this host does not provide", mod, name))
 			continue
 		}
-		f, ok := table[name]
+		f, ok := m.funcs[name]
 		if !ok {
 			errs = append(errs, fmt.Errorf("module imports unknown function %s.%s", mod, name))
 			continue
@@ -232,18 +232,18 @@ func checkModule(c wazero.CompiledModule, spec *Spec) (imported, error) {
 }
 
 // instantiateHostModules adds the host modules to the plugin's runtime.
-func (p *Plugin) instantiateHostModules(ctx context.Context, rt wazero.Runtime, need imported) error {
-	if _, err := p.httpHandlerModule(rt).Instantiate(ctx); err != nil {
-		return fmt.Errorf("host module %s: %w", moduleHTTPHandler, err)
+func instantiateHostModules(ctx context.Context, rt wazero.Runtime, need imported) error {
+	if err := httpHandlerModule.instantiate(ctx, rt); err != nil {
+		return err
 	}
 	if need.mastra {
-		if _, err := p.mastraModule(rt).Instantiate(ctx); err != nil {
-			return fmt.Errorf("host module %s: %w", moduleMastra, err)
+		if err := mastraModule.instantiate(ctx, rt); err != nil {
+			return err
 		}
 	}
 	if need.env {
-		if _, err := envModule(rt).Instantiate(ctx); err != nil {
-			return fmt.Errorf("host module %s: %w", moduleEnv, err)
+		if err := envModule.instantiate(ctx, rt); err != nil {
+			return err
 		}
 	}
 	if need.wasi {

@@ -146,7 +146,7 @@ func (s *Server) routes(plugins []Route) (r *httprouter.Router, err error) {
 			methods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 		}
 		for _, m := range methods {
-			if err := register(r, m, p.Path, p.Handler); err != nil {
+			if err := register(r, m, p.Path, pathValues(p.Handler)); err != nil {
 				return nil, fmt.Errorf("route %q (%s %s): %w", p.Name, m, p.Path, err)
 			}
 		}

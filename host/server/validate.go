@@ -94,47 +94,10 @@ func badJSONText(v any) string {
 	return ""
 }
 
-// badMetadata is badJSONText for thread metadata, which the store keeps as
-// JSON (jsonb on Postgres). It also refuses the text `\u0000` (a backslash
-// then "u0000"): Bun v1.3.0 rewrites that sequence when it inlines JSON
-// (schema.BaseDialect.AppendJSON), so SQLite would store a NUL in its place
-// and Postgres would refuse the row. Refusing it keeps what is stored
-// exactly what was sent.
-func badMetadata(m map[string]any) string {
-	var walk func(v any) string
-	literal := func(s string) string {
-		if strings.Contains(s, `\u0000`) {
-			return `must not contain the text \u0000`
-		}
-		return ""
-	}
-	walk = func(v any) string {
-		switch x := v.(type) {
-		case string:
-			return literal(x)
-		case map[string]any:
-			for k, e := range x {
-				if msg := literal(k); msg != "" {
-					return "key " + msg
-				}
-				if msg := walk(e); msg != "" {
-					return msg
-				}
-			}
-		case []any:
-			for _, e := range x {
-				if msg := walk(e); msg != "" {
-					return msg
-				}
-			}
-		}
-		return ""
-	}
-	if msg := badJSONText(m); msg != "" {
-		return msg
-	}
-	return walk(m)
-}
+// badMetadata is badJSONText for thread metadata. Text that merely looks
+// like an escape (a backslash then "u0000") is fine: the store keeps it as
+// sent.
+func badMetadata(m map[string]any) string { return badJSONText(m) }
 
 // badRawJSON is badJSONText over raw JSON. Raw JSON that does not parse is
 // left to the caller's own decoding.

@@ -114,7 +114,12 @@ MASTRA_IMPORT("mastra", "agent_generate")
 uint64_t mastra_agent_generate(const void *agent, uint32_t agent_len, const void *input, uint32_t input_len,
                                const void *opts, uint32_t opts_len, void *buf, uint32_t buf_limit);
 MASTRA_IMPORT("mastra", "result_read") uint32_t mastra_result_read(uint32_t offset, void *buf, uint32_t buf_limit);
-/* Route handlers only: the host streams the agent's reply as SSE into the response. */
+/* Calls the agent as mastra_agent_generate does (same opts, grant and scoping) and streams its reply
+ * as the whole response, like /agent/stream: SSE, one "data: <chunk JSON>" per chunk, then
+ * "data: [DONE]". Call it before writing any body (else EPERM); return next = 0 afterwards.
+ * -> 0: the response is done (even if the agent failed mid-stream: the stream carries its "error"
+ * chunk), write nothing more. Other errno: nothing was sent, answer as you like; the error text is in
+ * the result slot (mastra_result_read until it returns 0). */
 MASTRA_IMPORT("mastra", "agent_stream_to_response")
 uint32_t mastra_agent_stream_to_response(const void *agent, uint32_t agent_len, const void *input, uint32_t input_len,
                                          const void *opts, uint32_t opts_len);

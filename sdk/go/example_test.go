@@ -49,6 +49,16 @@ func ExampleAgentGenerate() {
 	}
 }
 
+func ExampleAgentStreamToResponse() {
+	mastra.HandleRequest(func(req mastra.Request, resp mastra.Response) bool {
+		if err := mastra.AgentStreamToResponse("assistant", string(req.Body())); err != nil {
+			// Nothing was sent: answer the error as JSON.
+			resp.WriteJSON(502, map[string]string{"error": err.Error()})
+		}
+		return false
+	})
+}
+
 func ExampleDecodeConfig() {
 	var cfg struct {
 		Greeting string `json:"greeting"`

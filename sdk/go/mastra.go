@@ -284,14 +284,39 @@ func AgentGenerate(agentID, input string, opts ...GenerateOption) (string, error
 	return string(readResult(n)), nil
 }
 
-// AgentStreamToResponse streams the agent's reply as Server-Sent Events straight into the
-// response (route handlers only; the host writes headers and body, the guest copies nothing).
-// Return next=false from the handler afterwards.
+// AgentStreamToResponse calls the agent agentID as AgentGenerate does (same input, options,
+// grant and scoping) and streams its reply as the whole response, in the format of the server's
+// /agent/stream: Server-Sent Events, one "data: <chunk>" per chunk in Mastra's {type, runId,
+// from, payload} shape, then "data: [DONE]". The host writes the status, headers and body; headers
+// set before the call go out too. Use it in a route handler that has not written a body yet
+// (else EPERM), and return next=false afterwards.
+//
+// A nil error means the response is done, even when the agent failed after the stream began (the
+// stream then carries an "error" chunk): write nothing more. An error means nothing was sent,
+// so the handler answers as it likes; it is an *AgentError carrying the status (EIO, ETIMEDOUT,
+// EPERM, ...) and the host's message. The route's timeout bounds the whole stream; a client that
+// disconnects cancels the model call.
 func AgentStreamToResponse(agentID, input string, opts ...GenerateOption) error {
 	ap, al := strPtr(agentID)
 	ip, il := strPtr(input)
 	o := encodeOptions(opts)
-	return errnoOf(abi.AgentStreamToResponse(ap, al, ip, il, ptr(o), uint32(len(o))))
+	if status := abi.AgentStreamToResponse(ap, al, ip, il, ptr(o), uint32(len(o))); status != 0 {
+		return &AgentError{Errno: Errno(status), Message: string(readResultToEnd())}
+	}
+	return nil
+}
+
+// readResultToEnd copies the host's result slot when its length is not known: result_read until
+// it returns 0.
+func readResultToEnd() []byte {
+	var out []byte
+	for {
+		n := abi.ResultRead(uint32(len(out)), ptr(scratch), uint32(len(scratch)))
+		if n == 0 || n > uint32(len(scratch)) {
+			return out
+		}
+		out = append(out, scratch[:n]...)
+	}
 }
 
 // ---- key-value store (namespaced per plugin by the host; needs kv = true) ----

@@ -58,6 +58,10 @@ func TestStubs(t *testing.T) {
 	if _, err := AgentGenerate("assistant", "hi"); !errors.Is(err, ENOSYS) {
 		t.Fatal(err)
 	}
+	var agentErr *AgentError
+	if err := AgentStreamToResponse("assistant", "hi"); !errors.Is(err, ENOSYS) || !errors.As(err, &agentErr) {
+		t.Fatal(err)
+	}
 	if v, ok := RouteParam("name"); ok || v != "" {
 		t.Fatal(v)
 	}

@@ -548,13 +548,40 @@ export function agentGenerate(agent: string, input: string, optsJSON: string = "
   return new AgentResult(0, readResultSlot(n));
 }
 
-/** Route handlers only: the host streams the agent's reply as SSE into the response. */
-export function agentStreamToResponse(agent: string, input: string, optsJSON: string = ""): u32 {
+/** The result slot when its length is not known: result_read until it returns 0. */
+function readResultToEnd(): string {
+  let buf = new ArrayBuffer(256);
+  let off: u32 = 0;
+  while (true) {
+    if (off == <u32>buf.byteLength) {
+      const bigger = new ArrayBuffer(buf.byteLength * 2);
+      memory.copy(ptrOf(bigger), ptrOf(buf), off);
+      buf = bigger;
+    }
+    const room = <u32>buf.byteLength - off;
+    const n = mastra_result_read(off, ptrOf(buf) + off, room);
+    if (n == 0 || n > room) break;
+    off += n;
+  }
+  return decode(ptrOf(buf), off);
+}
+
+/**
+ * Calls `agent` as agentGenerate does (same input, optsJSON, grant and scoping) and streams its reply
+ * as the whole response, like the server's /agent/stream: Server-Sent Events, one
+ * "data: <chunk JSON>" per chunk ({type, runId, from, payload}), then "data: [DONE]". Call it before
+ * writing any body (else EPERM) and return false (no next) afterwards.
+ * ok: the response is done (even if the agent failed mid-stream: the stream then carries an "error"
+ * chunk), write nothing more. Not ok: nothing was sent; status and text (the host's message) say why,
+ * and the handler answers as it likes.
+ */
+export function agentStreamToResponse(agent: string, input: string, optsJSON: string = ""): AgentResult {
   const ab = utf8(agent);
   const ib = utf8(input);
   const ob = utf8(optsJSON);
   lastStatus = mastra_agent_stream_to_response(ptrOf(ab), lenOf(ab), ptrOf(ib), lenOf(ib), ptrOf(ob), lenOf(ob));
-  return lastStatus;
+  if (lastStatus != 0) return new AgentResult(lastStatus, readResultToEnd());
+  return new AgentResult(0, "");
 }
 
 /** The value under key in the plugin's KV store, or null (lastError(): ENOENT, EPERM, ...). */
