@@ -38,7 +38,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "build plugins: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	os.Exit(m.Run())
+	os.Exit(pgtest.Main(m)) // a database for the tests that run on both stores
 }
 
 func runCmd(t *testing.T, environ []string, args ...string) (stdout, stderr string, err error) {
