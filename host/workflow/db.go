@@ -152,7 +152,7 @@ func (d *db) inTx(ctx context.Context, fn func(*txn) error) error {
 // already holds the database's write lock.
 func (d *db) forUpdate() string {
 	if d.pool != nil {
-		return " FOR UPDATE OF s"
+		return " FOR UPDATE"
 	}
 	return ""
 }

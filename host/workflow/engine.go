@@ -299,12 +299,14 @@ func (e *Engine) load(ctx context.Context, q querier, wfID, runID string, lock b
 	var snap, cur string
 	var created, updated any
 	var version, seq *int64
-	lockSQL := ""
+	lockSQL, join := "", "LEFT JOIN"
 	if lock {
-		lockSQL = e.db.forUpdate()
+		// Both rows locked: Postgres then re-reads both when it waited for
+		// the lock, so the version read is the latest.
+		lockSQL, join = e.db.forUpdate(), "JOIN"
 	}
 	err := q.queryRow(ctx, `SELECT s."resourceId", s.snapshot, s."createdAt", s."updatedAt", r.cursor, r.version, r.next_seq
-		FROM mastra_workflow_snapshot s LEFT JOIN mastra_server_workflow_runs r ON r.workflow_name = s.workflow_name AND r.run_id = s.run_id
+		FROM mastra_workflow_snapshot s `+join+` mastra_server_workflow_runs r ON r.workflow_name = s.workflow_name AND r.run_id = s.run_id
 		WHERE s.workflow_name = $1 AND s.run_id = $2`+lockSQL, wfID, runID).Scan(&res, &snap, &created, &updated, ptrString(&cur), &version, &seq)
 	if err != nil {
 		if isNoRows(err) {
