@@ -183,6 +183,12 @@ tools = ["missing"]
 [agents.b]
 model = "bogus/x"
 default = true
+[providers.openai]
+base_url = "api.openai.com"
+max_retries = -1
+[providers.azure]
+timeout = 0
+api_version = ""
 [plugins]
 max_response = "512"
 [[routes]]
@@ -219,6 +225,10 @@ max_response = 10
 		`routes[0].module = ""`,
 		`routes[0].middleware = "ghost"`,
 		`plugins.max_response = "512": expected at least 1KiB`,
+		`providers.openai.base_url = "api.openai.com": expected an http:// or https:// URL`,
+		`providers.openai.max_retries = -1: expected 0 (no retries) or more`,
+		`providers.azure.timeout = "0s": expected a positive duration`,
+		`providers.azure.api_version = "": expected an Azure OpenAI API version`,
 		`routes[0].max_response = "10": expected at least 1KiB`,
 	}
 	for _, w := range wants {
@@ -547,5 +557,79 @@ frequency_penalty = 3
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate = %v; want a line %q", err, want)
 		}
+	}
+}
+
+// Platforms (Render, Railway, Heroku) inject PORT; MASTRA_PORT, when also
+// set, wins whatever the order of the environment.
+func TestPlatformPort(t *testing.T) {
+	path := writeFile(t, "[server]\nport = 4000\n")
+	for _, tc := range []struct {
+		env  []string
+		want int
+	}{
+		{nil, 4000},
+		{[]string{"PORT=10000"}, 10000},
+		{[]string{"PORT=10000", "MASTRA_PORT=4100"}, 4100},
+		{[]string{"MASTRA_PORT=4100", "PORT=10000"}, 4100},
+		{[]string{"PORT=10000", "MASTRA_SERVER__PORT=4200"}, 4200},
+		{[]string{"PORT=", "MASTRA_PORT="}, 4000},
+	} {
+		if got := mustLoad(t, path, tc.env...).Server.Port; got != tc.want {
+			t.Errorf("env %q: port = %d; want %d", tc.env, got, tc.want)
+		}
+	}
+	if _, err := Load(path, []string{"PORT=http"}); err == nil || !strings.Contains(err.Error(), "environment variable PORT") {
+		t.Errorf("PORT=http: %v; want an error naming PORT", err)
+	}
+}
+
+// Mastra's camelCase CORS options work in the file as aliases of ours.
+func TestMastraCORSNames(t *testing.T) {
+	cfg := mustLoad(t, writeFile(t, `
+[server.cors]
+origin = ["https://app.example.com", "https://admin.example.com"]
+allowMethods = ["GET", "POST"]
+allowHeaders = ["Content-Type", "Authorization"]
+exposeHeaders = ["X-Thread-Id"]
+credentials = true
+maxAge = 600
+`))
+	want := CORS{
+		Origins:       []string{"https://app.example.com", "https://admin.example.com"},
+		AllowMethods:  []string{"GET", "POST"},
+		AllowHeaders:  []string{"Content-Type", "Authorization"},
+		ExposeHeaders: []string{"X-Thread-Id"},
+		Credentials:   true,
+		MaxAge:        10 * time.Minute, // Hono's maxAge is seconds
+	}
+	if !reflect.DeepEqual(cfg.Server.CORS, want) {
+		t.Errorf("cors = %+v; want %+v", cfg.Server.CORS, want)
+	}
+	// A single origin as a string, as Mastra writes it; maxAge with a unit.
+	cfg = mustLoad(t, writeFile(t, "[server.cors]\norigin = \"https://app.example.com\"\nmaxAge = \"2h\"\n"))
+	if got := cfg.Server.CORS; !reflect.DeepEqual(got.Origins, []string{"https://app.example.com"}) || got.MaxAge != 2*time.Hour {
+		t.Errorf("origin string, maxAge 2h = %v %v", got.Origins, got.MaxAge)
+	}
+	// The environment still overrides an aliased key.
+	cfg = mustLoad(t, writeFile(t, "[server.cors]\norigin = \"https://a.com\"\n"), "ALLOWED_ORIGINS=https://b.com")
+	if !reflect.DeepEqual(cfg.Server.CORS.Origins, []string{"https://b.com"}) {
+		t.Errorf("ALLOWED_ORIGINS over origin = %v", cfg.Server.CORS.Origins)
+	}
+	// Both spellings of one key: an error naming both, not a silent pick.
+	_, err := Load(writeFile(t, "[server.cors]\norigin = \"https://a.com\"\norigins = [\"https://b.com\"]\n"), nil)
+	if err == nil || !strings.Contains(err.Error(), "server.cors.origin and server.cors.origins") {
+		t.Errorf("origin and origins both set: %v; want an error naming both", err)
+	}
+	// Aliases are still checked: a wrong type or credentials with "*" is refused.
+	if _, err := Load(writeFile(t, "[server.cors]\nallowMethods = 3\n"), nil); err == nil || !strings.Contains(err.Error(), "server.cors.allow_methods") {
+		t.Errorf("allowMethods = 3: %v; want an error", err)
+	}
+	cfg, err = Load(writeFile(t, "[server.cors]\norigin = \"*\"\ncredentials = true\n"), nil)
+	if err == nil {
+		err = cfg.Validate()
+	}
+	if err == nil || !strings.Contains(err.Error(), "credentials") {
+		t.Errorf("origin * with credentials: %v; want refused", err)
 	}
 }

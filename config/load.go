@@ -18,6 +18,8 @@ import (
 	"github.com/knadh/koanf/providers/env/v2"
 	"github.com/knadh/koanf/providers/file"
 	"github.com/knadh/koanf/v2"
+
+	"github.com/mastra-server/mastra-server/internal/providers"
 )
 
 // defaultStepTimeout bounds a workflow step that sets no timeout.
@@ -31,19 +33,26 @@ const defaultMaxIterations = 1000
 const DefaultFile = "mastra.toml"
 
 // envNames maps the environment names of the original Mastra server README
-// (and the usual provider variables) to configuration keys.
+// (and Azure's own variables) to configuration keys. Each provider's API key
+// and base URL variables come from the provider registry.
 var envNames = map[string]string{
 	"MASTRA_PORT":           "server.port",
 	"MASTRA_HOST":           "server.host",
 	"ALLOWED_ORIGINS":       "server.cors.origins",
 	"MEMORY_DATABASE_URL":   "memory.database_url",
 	"AZURE_RESOURCE_NAME":   "providers.azure.resource_name",
-	"AZURE_API_KEY":         "providers.azure.api_key",
 	"AZURE_API_VERSION":     "providers.azure.api_version",
 	"AZURE_OPENAI_ENDPOINT": "providers.azure.endpoint",
-	"OPENAI_API_KEY":        "providers.openai.api_key",
-	"OPENAI_BASE_URL":       "providers.openai.base_url",
 	"MASTRA_LOG_LEVEL":      "log.level",
+	// PORT is what Render, Railway, Heroku and Cloud Run inject. It yields
+	// to MASTRA_PORT (and MASTRA_SERVER__PORT): see portOverridden.
+	"PORT": "server.port",
+}
+
+// portOverridden reports whether the environment sets the port by one of our
+// own names, which then wins over the platform's PORT whatever the order.
+func portOverridden(lookup func(string) string) bool {
+	return lookup("MASTRA_PORT") != "" || lookup("MASTRA_SERVER__PORT") != ""
 }
 
 // EnvPrefix starts the generic environment mapping: MASTRA_SERVER__TIMEOUT=60s
@@ -55,6 +64,14 @@ const EnvPrefix = "MASTRA_"
 func envKey(name string) string {
 	if k, ok := envNames[name]; ok {
 		return k
+	}
+	for _, p := range providers.All() {
+		switch name {
+		case p.APIKeyEnv:
+			return "providers." + p.Name + ".api_key"
+		case p.BaseURLEnv:
+			return "providers." + p.Name + ".base_url"
+		}
 	}
 	rest, ok := strings.CutPrefix(name, EnvPrefix)
 	if !ok || !strings.Contains(rest, "__") {
@@ -85,6 +102,9 @@ func Load(path string, environ []string) (*Config, error) {
 		}
 		// The file alone is decoded strictly: unknown keys and wrong types
 		// stop the start. The environment is decoded leniently below.
+		if fk, err = applyAliases(fk); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
 		var probe Config
 		if err := decode(fk, &probe, true); err != nil {
 			return nil, fileErrors(path, err)
@@ -99,11 +119,12 @@ func Load(path string, environ []string) (*Config, error) {
 	}
 
 	envUsed := map[string]string{} // config key -> env var, for error messages
+	portSet := portOverridden(envLookup(environ))
 	err := k.Load(env.Provider(".", env.Opt{
 		EnvironFunc: func() []string { return environ },
 		TransformFunc: func(name, value string) (string, any) {
 			key := envKey(name)
-			if key == "" || value == "" {
+			if key == "" || value == "" || (name == "PORT" && portSet) {
 				return "", nil
 			}
 			envUsed[key] = name
@@ -399,6 +420,57 @@ func rewordProblem(l string) string {
 	return l
 }
 
+// corsAliases are Mastra's camelCase names of the [server.cors] keys (its
+// server.cors options, passed to Hono's cors()), accepted in the file so a
+// Mastra configuration carries over.
+var corsAliases = map[string]string{
+	"origin":        "origins",
+	"allowMethods":  "allow_methods",
+	"allowHeaders":  "allow_headers",
+	"exposeHeaders": "expose_headers",
+	"maxAge":        "max_age",
+	// "credentials" is spelled alike.
+}
+
+// applyAliases rewrites Mastra's spellings in the file to ours before the
+// strict decode. Both spellings of one key is an error, never a silent pick.
+// A bare number in maxAge is seconds, as in Hono; with a unit it is read as
+// every duration is.
+func applyAliases(fk *koanf.Koanf) (*koanf.Koanf, error) {
+	raw := fk.Raw()
+	server, _ := raw["server"].(map[string]any)
+	cors, _ := server["cors"].(map[string]any)
+	changed := false
+	for alias, key := range corsAliases {
+		v, ok := cors[alias]
+		if !ok {
+			continue
+		}
+		if _, both := cors[key]; both {
+			return nil, fmt.Errorf("server.cors.%s and server.cors.%s are the same setting (Mastra's name and ours): keep one", alias, key)
+		}
+		if alias == "maxAge" {
+			switch n := v.(type) {
+			case int64:
+				v = strconv.FormatInt(n, 10) + "s"
+			case float64:
+				v = strconv.FormatFloat(n, 'f', -1, 64) + "s"
+			}
+		}
+		delete(cors, alias)
+		cors[key] = v
+		changed = true
+	}
+	if !changed {
+		return fk, nil
+	}
+	out := koanf.New(".")
+	if err := out.Load(mapProvider(raw), nil); err != nil {
+		return nil, fmt.Errorf("config: aliases: %w", err)
+	}
+	return out, nil
+}
+
 // mapProvider feeds a ready map to koanf.
 type mapProvider map[string]any
 
@@ -445,7 +517,7 @@ func defaults() map[string]any {
 		"log": map[string]any{"level": "info", "format": "text"},
 		"providers": map[string]any{
 			"openai": map[string]any{
-				"base_url":    "https://api.openai.com/v1",
+				"base_url":    mustProvider("openai").BaseURL,
 				"timeout":     "60s",
 				"max_retries": 2,
 			},
@@ -465,6 +537,15 @@ func defaults() map[string]any {
 			"max_response":  "16MiB",
 		},
 	}
+}
+
+// mustProvider returns a registry row the defaults rely on.
+func mustProvider(name string) providers.Provider {
+	p, ok := providers.Lookup(name)
+	if !ok {
+		panic("config: provider " + name + " is not in the registry") // a bug, caught by the tests
+	}
+	return p
 }
 
 var agentHeader = regexp.MustCompile(`(?m)^\s*\[\s*agents\.("?)([A-Za-z0-9_-]+)("?)\s*\]`)

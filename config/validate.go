@@ -9,13 +9,15 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
+
+	"github.com/mastra-server/mastra-server/internal/providers"
 )
 
 var (
 	idPattern    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
 	httpMethods  = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 	routeMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "ALL"}
-	providers    = []string{"openai", "azure", "echo"}
 )
 
 // Validate reports every problem in c, one error per line, each naming the
@@ -113,6 +115,25 @@ func (c *Config) Validate() error {
 		bad("memory.max_open_conns", m.MaxOpenConns, "expected at least 1")
 	}
 
+	for _, p := range []struct {
+		name       string
+		timeout    time.Duration
+		maxRetries int
+	}{{"openai", c.Providers.OpenAI.Timeout, c.Providers.OpenAI.MaxRetries}, {"azure", c.Providers.Azure.Timeout, c.Providers.Azure.MaxRetries}} {
+		if p.timeout <= 0 {
+			bad("providers."+p.name+".timeout", p.timeout, "expected a positive duration such as \"60s\"")
+		}
+		if p.maxRetries < 0 {
+			bad("providers."+p.name+".max_retries", p.maxRetries, "expected 0 (no retries) or more")
+		}
+	}
+	if u, err := url.Parse(c.Providers.OpenAI.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("providers.openai.base_url", c.Providers.OpenAI.BaseURL, "expected an http:// or https:// URL such as \"https://api.openai.com/v1\"")
+	}
+	if c.Providers.Azure.APIVersion == "" {
+		bad("providers.azure.api_version", "", "expected an Azure OpenAI API version such as \"2024-10-21\"")
+	}
+
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, strings.ToLower(c.Log.Level)) {
 		bad("log.level", c.Log.Level, "expected debug, info, warn or error")
 	}
@@ -148,10 +169,10 @@ func (c *Config) Validate() error {
 			defaults++
 		}
 		if a.Model != "" {
-			if p, _, err := SplitModel(a.Model); err != nil {
+			if p, _, err := providers.ParseModelRef(a.Model); err != nil {
 				bad(key+".model", a.Model, "%v", err)
-			} else if !slices.Contains(providers, p) {
-				bad(key+".model", a.Model, "unknown provider %q; expected one of %s", p, strings.Join(providers, ", "))
+			} else if _, ok := providers.Lookup(p); !ok {
+				bad(key+".model", a.Model, "unknown provider %q; expected one of %s", p, strings.Join(providers.Names(), ", "))
 			}
 		}
 		if a.MaxSteps < 0 {
@@ -273,18 +294,6 @@ func validatePlugin(bad func(string, any, string, ...any), key, module string, l
 // minMaxResponse is the smallest max_response: below it even an error
 // answer would not fit.
 const minMaxResponse = 1 << 10
-
-// SplitModel splits "provider/model" ("echo" alone is allowed).
-func SplitModel(ref string) (provider, model string, err error) {
-	if ref == "echo" {
-		return "echo", "echo", nil
-	}
-	provider, model, ok := strings.Cut(ref, "/")
-	if !ok || provider == "" || model == "" {
-		return "", "", fmt.Errorf("expected \"provider/model\" such as \"openai/gpt-4o-mini\" or \"azure/<deployment>\", or \"echo\"")
-	}
-	return provider, model, nil
-}
 
 // DefaultAgentID returns the agent that serves /agent/*: the one marked
 // default, else the first declared in the file, else the first by name.

@@ -13,6 +13,8 @@ cd "$ROOT"
 log() { printf 'test.sh: %s\n' "$*" >&2; }
 
 "$ROOT/scripts/install-plugin-toolchains.sh"
+# The one plugin build of the run: test packages only check that the .wasm
+# files they need are there and up to date (internal/plugintest).
 "$ROOT/scripts/build-plugins.sh"
 
 if [ -z "${TEST_DATABASE_URL:-}" ]; then

@@ -10,7 +10,8 @@
 //	mastra-server migrate [--config …]             apply database migrations and exit
 //	mastra-server config [--config …]              print the effective configuration, secrets redacted
 //	mastra-server validate [--config …]            check the configuration and plugins, then exit
-//	mastra-server version
+//	mastra-server healthcheck [--config …]          GET /health on the configured port: exit 0 on 200, else 1
+//	mastra-server version                           module version and VCS revision of the build
 //
 // Exit codes: 0 success, 1 runtime failure, 2 bad usage or configuration.
 package main
@@ -83,8 +84,11 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return usageErr(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	}
 	if cmd == "version" {
-		fmt.Fprintln(stdout, "mastra-server", version)
+		fmt.Fprintln(stdout, versionString())
 		return nil
+	}
+	if cmd == "healthcheck" {
+		return healthcheck(ctx, *configPath, environ, stdout, stderr)
 	}
 	cfg, err := loadConfig(*configPath, environ)
 	if err != nil {
@@ -99,11 +103,11 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	case "migrate":
 		return migrate(ctx, cfg, log)
 	case "config":
-		return printConfig(cfg, stdout)
+		return cfg.WriteTOML(stdout)
 	case "validate":
 		return validate(ctx, cfg, log, stdout)
 	}
-	return usageErr(fmt.Errorf("unknown command %q (serve, dev, migrate, config, validate, version)", cmd))
+	return usageErr(fmt.Errorf("unknown command %q (serve, dev, migrate, config, validate, healthcheck, version)", cmd))
 }
 
 func loadConfig(path string, environ []string) (*config.Config, error) {

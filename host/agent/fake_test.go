@@ -34,6 +34,9 @@ func eachStore(t *testing.T, fn func(t *testing.T, s *memory.Store)) {
 func openStore(t *testing.T, opts memory.Options) *memory.Store {
 	t.Helper()
 	ctx := context.Background()
+	if opts.MaxOpenConns == 0 {
+		opts.MaxOpenConns = 10 // memory.max_open_conns's default
+	}
 	s, err := memory.Open(ctx, opts)
 	if err != nil {
 		t.Fatalf("memory.Open: %v", err)

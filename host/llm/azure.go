@@ -2,38 +2,35 @@ package llm
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 )
 
-// DefaultAzureAPIVersion is the Azure OpenAI data-plane API version used
-// when none is configured: a GA version that supports tools and
-// stream_options.
-const DefaultAzureAPIVersion = "2024-10-21"
-
-// AzureConfig configures an Azure OpenAI client. The zero value of each
-// field selects its default.
+// AzureConfig configures an Azure OpenAI client. There are no defaults:
+// Name, APIVersion, Timeout and ResourceName or Endpoint are required, and
+// a zero MaxRetries means none.
 type AzureConfig struct {
+	// Name labels the provider in errors, e.g. "azure".
+	Name string
 	// ResourceName is the Azure OpenAI resource; requests go to
 	// https://{ResourceName}.openai.azure.com unless Endpoint is set.
 	ResourceName string
 	// APIKey is sent in the api-key header.
 	APIKey string
-	// APIVersion is the api-version query parameter; default
-	// DefaultAzureAPIVersion.
+	// APIVersion is the api-version query parameter, e.g. "2024-10-21".
 	APIVersion string
 	// Endpoint overrides the base URL (scheme and host, no "/openai"), e.g.
 	// a custom domain or "http://127.0.0.1:1234" in tests.
 	Endpoint string
-	// HTTPClient, Timeout, MaxRetries, RetryBackoff, MaxRetryWait, Headers
-	// and MaxCompletionTokens mean what they mean in OpenAIConfig.
+	// HTTPClient, Timeout, MaxRetries, Headers and MaxCompletionTokens mean
+	// what they mean in OpenAIConfig.
 	HTTPClient          *http.Client
 	Timeout             time.Duration
 	MaxRetries          int
-	RetryBackoff        time.Duration
-	MaxRetryWait        time.Duration
 	Headers             map[string]string
 	MaxCompletionTokens bool
 }
@@ -44,20 +41,28 @@ type Azure struct {
 	c chatClient
 }
 
-// NewAzure returns a client for cfg, with defaults applied. Requests go to
+// NewAzure returns a client for cfg, or an error naming what cfg lacks.
+// Requests go to
 // {endpoint}/openai/deployments/{Request.Model}/chat/completions?api-version=….
-func NewAzure(cfg AzureConfig) *Azure {
+func NewAzure(cfg AzureConfig) (*Azure, error) {
+	rc := retryConfig{cfg.HTTPClient, cfg.Timeout, cfg.MaxRetries}
+	err := rc.check(cfg.Name)
 	base := strings.TrimRight(cfg.Endpoint, "/")
-	if base == "" {
+	if base == "" && cfg.ResourceName != "" {
 		base = "https://" + cfg.ResourceName + ".openai.azure.com"
 	}
-	version := cfg.APIVersion
-	if version == "" {
-		version = DefaultAzureAPIVersion
+	if base == "" {
+		err = errors.Join(err, errors.New("ResourceName or Endpoint is required"))
 	}
-	query := url.Values{"api-version": {version}}.Encode()
+	if cfg.APIVersion == "" {
+		err = errors.Join(err, errors.New("APIVersion is required"))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("llm: azure provider %q: %w", cfg.Name, err)
+	}
+	query := url.Values{"api-version": {cfg.APIVersion}}.Encode()
 	a := &Azure{c: chatClient{
-		provider: ProviderAzure,
+		provider: cfg.Name,
 		url: func(deployment string) string {
 			return base + "/openai/deployments/" + url.PathEscape(deployment) + "/chat/completions?" + query
 		},
@@ -68,8 +73,8 @@ func NewAzure(cfg AzureConfig) *Azure {
 	if cfg.APIKey != "" {
 		a.c.header.Set("Api-Key", cfg.APIKey)
 	}
-	a.c.apply(retryConfig{cfg.HTTPClient, cfg.Timeout, cfg.MaxRetries, cfg.RetryBackoff, cfg.MaxRetryWait})
-	return a
+	a.c.apply(rc)
+	return a, nil
 }
 
 // Generate asks deployment req.Model for the whole reply; see Model.

@@ -5,9 +5,43 @@ import (
 	"errors"
 	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
+
+// newTestAzure completes cfg with the settings NewAzure requires (the
+// configuration's defaults) and short retry waits.
+func newTestAzure(t *testing.T, cfg AzureConfig) *Azure {
+	t.Helper()
+	cfg.Name, cfg.Timeout, cfg.MaxRetries = "azure", 2*time.Minute, testRetries
+	if cfg.APIVersion == "" {
+		cfg.APIVersion = "2024-10-21"
+	}
+	a, err := NewAzure(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.c.backoff = time.Millisecond
+	return a
+}
+
+// The client invents no settings: a config without them is refused,
+// naming each.
+func TestConfigsRequireTheirSettings(t *testing.T) {
+	_, err := NewOpenAI(OpenAIConfig{APIKey: "k"})
+	for _, want := range []string{"Name is required", "Timeout is required", "BaseURL is required"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("NewOpenAI without settings = %v; want %q", err, want)
+		}
+	}
+	_, err = NewAzure(AzureConfig{Name: "azure", Timeout: time.Second, MaxRetries: -1})
+	for _, want := range []string{"MaxRetries = -1", "ResourceName or Endpoint is required", "APIVersion is required"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("NewAzure without settings = %v; want %q", err, want)
+		}
+	}
+}
 
 func TestAzureURL(t *testing.T) {
 	tests := []struct {
@@ -17,8 +51,8 @@ func TestAzureURL(t *testing.T) {
 		want       string
 	}{
 		{
-			name: "resource name", cfg: AzureConfig{ResourceName: "contoso"}, deployment: "gpt-4o-mini",
-			want: "https://contoso.openai.azure.com/openai/deployments/gpt-4o-mini/chat/completions?api-version=" + DefaultAzureAPIVersion,
+			name: "resource name", cfg: AzureConfig{ResourceName: "contoso", APIVersion: "2024-10-21"}, deployment: "gpt-4o-mini",
+			want: "https://contoso.openai.azure.com/openai/deployments/gpt-4o-mini/chat/completions?api-version=2024-10-21",
 		},
 		{
 			name: "endpoint and version", cfg: AzureConfig{Endpoint: "http://127.0.0.1:1234/", APIVersion: "2025-01-01-preview"}, deployment: "my deploy",
@@ -26,7 +60,7 @@ func TestAzureURL(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		if got := NewAzure(tt.cfg).c.url(tt.deployment); got != tt.want {
+		if got := newTestAzure(t, tt.cfg).c.url(tt.deployment); got != tt.want {
 			t.Errorf("%s: URL = %q; want %q", tt.name, got, tt.want)
 		}
 	}
@@ -56,7 +90,7 @@ func TestAzure(t *testing.T) {
 			}
 			writeJSON(w, 200, wholeResponse)
 		})
-		a := NewAzure(AzureConfig{ResourceName: "ignored", Endpoint: f.srv.URL, APIKey: key, RetryBackoff: time.Millisecond})
+		a := newTestAzure(t, AzureConfig{ResourceName: "ignored", Endpoint: f.srv.URL, APIKey: key})
 		req := hello()
 		req.Model = "my-deployment"
 		var (
@@ -92,7 +126,7 @@ func TestAzureErrors(t *testing.T) {
 	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
 		writeJSON(w, 400, `{"error":{"message":"The response was filtered due to the prompt triggering Azure OpenAI's content management policy.","type":null,"param":"prompt","code":"content_filter","status":400}}`)
 	})
-	a := NewAzure(AzureConfig{Endpoint: f.srv.URL, APIKey: "k"})
+	a := newTestAzure(t, AzureConfig{Endpoint: f.srv.URL, APIKey: "k"})
 	_, err := a.Generate(context.Background(), Request{Model: "d", Messages: hello().Messages})
 	var se *StatusError
 	if !errors.As(err, &se) {

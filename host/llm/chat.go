@@ -15,20 +15,12 @@ import (
 	"unicode"
 )
 
-// Defaults shared by the OpenAI and Azure clients.
+// The retry policy: the first wait between retries, doubling on each, and
+// the cap on any one wait, including one asked for by Retry-After. How many
+// retries there are is configured (MaxRetries).
 const (
-	// DefaultTimeout bounds the wait for response headers and, once a reply
-	// is streaming, any stall between two reads of its body.
-	DefaultTimeout = 2 * time.Minute
-	// DefaultMaxRetries is how many times a request that failed with a
-	// connection error, 408, 409, 429 or 5xx is retried.
-	DefaultMaxRetries = 2
-	// DefaultRetryBackoff is the first wait between retries; it doubles on
-	// each retry.
-	DefaultRetryBackoff = 200 * time.Millisecond
-	// DefaultMaxRetryWait caps any one wait between retries, including one
-	// asked for by Retry-After.
-	DefaultMaxRetryWait = 10 * time.Second
+	retryBackoff = 200 * time.Millisecond
+	maxRetryWait = 10 * time.Second
 )
 
 const (
@@ -62,14 +54,27 @@ type chatClient struct {
 	sleep func(ctx context.Context, d time.Duration) error
 }
 
-// retryConfig holds the settings shared by the provider configs, before
-// defaults are applied.
+// retryConfig holds the settings shared by the provider configs.
 type retryConfig struct {
-	client       *http.Client
-	timeout      time.Duration
-	maxRetries   int
-	backoff      time.Duration
-	maxRetryWait time.Duration
+	client     *http.Client
+	timeout    time.Duration
+	maxRetries int
+}
+
+// check reports the settings a provider config lacks: the package has no
+// defaults, the configuration's are the only ones.
+func (rc retryConfig) check(name string) error {
+	var errs []error
+	if name == "" {
+		errs = append(errs, errors.New("Name is required"))
+	}
+	if rc.timeout == 0 {
+		errs = append(errs, errors.New("Timeout is required (negative for none)"))
+	}
+	if rc.maxRetries < 0 {
+		errs = append(errs, fmt.Errorf("MaxRetries = %d: expected 0 (no retries) or more", rc.maxRetries))
+	}
+	return errors.Join(errs...)
 }
 
 func (c *chatClient) apply(rc retryConfig) {
@@ -84,25 +89,9 @@ func (c *chatClient) apply(rc retryConfig) {
 		c.client = &http.Client{Transport: tr}
 	}
 	c.timeout = rc.timeout // negative: none
-	if c.timeout == 0 {
-		c.timeout = DefaultTimeout
-	}
-	switch {
-	case rc.maxRetries == 0:
-		c.maxRetries = DefaultMaxRetries
-	case rc.maxRetries < 0:
-		c.maxRetries = 0
-	default:
-		c.maxRetries = rc.maxRetries
-	}
-	c.backoff = rc.backoff
-	if c.backoff <= 0 {
-		c.backoff = DefaultRetryBackoff
-	}
-	c.maxRetryWait = rc.maxRetryWait
-	if c.maxRetryWait <= 0 {
-		c.maxRetryWait = DefaultMaxRetryWait
-	}
+	c.maxRetries = rc.maxRetries
+	c.backoff = retryBackoff
+	c.maxRetryWait = maxRetryWait
 	c.sleep = sleepCtx
 }
 

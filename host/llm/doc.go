@@ -14,9 +14,9 @@
 //   - [Echo] is a deterministic offline model for development and tests. It
 //     is not a real model and must be labeled as such wherever it appears.
 //
-// [ParseModelRef] splits a reference such as "azure/gpt-4o-mini" into a
-// provider and a model; mapping the provider to a configured [Model] is the
-// caller's job.
+// Which providers exist, and which of these clients serves each, is the
+// registry's business (internal/providers, used by config and host/app);
+// this package takes explicit settings and has no defaults of its own.
 //
 // # Streams
 //

@@ -17,6 +17,10 @@ import (
 // tools. The same request always gets the same response, ID included.
 type Echo struct{}
 
+// ProviderEcho is the name the echo model goes by: its model references
+// ("echo") and Response.Model.
+const ProviderEcho = "echo"
+
 // Generate returns the echo reply.
 func (Echo) Generate(ctx context.Context, req Request) (*Response, error) {
 	if err := ctx.Err(); err != nil {

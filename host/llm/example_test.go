@@ -25,9 +25,3 @@ func ExampleEcho() {
 	// "world"
 	// Echo: hello world stop 3
 }
-
-func ExampleParseModelRef() {
-	provider, model, _ := llm.ParseModelRef("azure/gpt-4o-mini")
-	fmt.Println(provider, model)
-	// Output: azure gpt-4o-mini
-}

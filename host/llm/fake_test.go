@@ -73,14 +73,21 @@ func (f *fake) last() seen {
 	return reqs[len(reqs)-1]
 }
 
+// testRetries is the tests' MaxRetries (providers.*.max_retries's default).
+const testRetries = 2
+
 // newTestOpenAI returns a client for f whose waits between retries are
 // recorded instead of slept.
 func newTestOpenAI(f *fake, mod func(*OpenAIConfig)) (*OpenAI, *[]time.Duration) {
-	cfg := OpenAIConfig{APIKey: testKey, BaseURL: f.srv.URL + "/v1", RetryBackoff: time.Millisecond}
+	cfg := OpenAIConfig{Name: "openai", APIKey: testKey, BaseURL: f.srv.URL + "/v1", Timeout: 2 * time.Minute, MaxRetries: testRetries}
 	if mod != nil {
 		mod(&cfg)
 	}
-	o := NewOpenAI(cfg)
+	o, err := NewOpenAI(cfg)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	o.c.backoff = time.Millisecond
 	waits := new([]time.Duration)
 	o.c.sleep = recordSleep(waits)
 	return o, waits

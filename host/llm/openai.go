@@ -2,45 +2,40 @@ package llm
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
 )
 
-// DefaultOpenAIBaseURL is the base URL of the OpenAI API.
-const DefaultOpenAIBaseURL = "https://api.openai.com/v1"
-
-// OpenAIConfig configures an OpenAI chat completions client. The zero value
-// of each field selects its default. The same client serves any server that
-// speaks the protocol (Ollama, vLLM, LM Studio, OpenRouter, Groq, …) through
-// BaseURL.
+// OpenAIConfig configures an OpenAI chat completions client. The same
+// client serves any server that speaks the protocol (Ollama, vLLM, LM
+// Studio, OpenRouter, Groq, …) through BaseURL. There are no defaults:
+// Name, BaseURL and Timeout are required, and a zero MaxRetries means none.
 type OpenAIConfig struct {
-	// Name labels the provider in errors; default "openai".
+	// Name labels the provider in errors, e.g. "openai".
 	Name string
 	// APIKey is sent as "Authorization: Bearer <key>"; empty sends no
 	// Authorization header (e.g. for a local Ollama).
 	APIKey string
-	// BaseURL is the API root, to which "/chat/completions" is appended;
-	// default DefaultOpenAIBaseURL.
+	// BaseURL is the API root, to which "/chat/completions" is appended,
+	// e.g. "https://api.openai.com/v1".
 	BaseURL string
-	// HTTPClient sends the requests; default a client without a Timeout
-	// (which would cut streams). Its Transport may add proxies or TLS.
+	// HTTPClient sends the requests; nil means a client without a Timeout
+	// (which would cut streams) that keeps many idle connections per host.
+	// Its Transport may add proxies or TLS.
 	HTTPClient *http.Client
 	// Timeout bounds the wait for the response headers and, after them, any
-	// stall between two reads of the body; default DefaultTimeout, negative
-	// for none (the caller's ctx still applies). For Generate the headers
-	// usually come only once the whole reply is ready.
+	// stall between two reads of the body; negative for none (the caller's
+	// ctx still applies). For Generate the headers usually come only once
+	// the whole reply is ready.
 	Timeout time.Duration
 	// MaxRetries is how many times a request that failed before any of the
-	// reply was read (connection error, 408, 409, 429, 5xx) is retried;
-	// default DefaultMaxRetries, negative for none.
+	// reply was read (connection error, 408, 409, 429, 5xx) is retried,
+	// with a doubling wait from 200 ms (at most 10 s, or the provider's
+	// Retry-After within that); 0 for none.
 	MaxRetries int
-	// RetryBackoff is the first wait between retries, doubling on each;
-	// default DefaultRetryBackoff. A Retry-After from the provider wins.
-	RetryBackoff time.Duration
-	// MaxRetryWait caps each wait between retries; default
-	// DefaultMaxRetryWait.
-	MaxRetryWait time.Duration
 	// Headers are sent with every request (e.g. OpenAI-Organization or
 	// OpenRouter's HTTP-Referer).
 	Headers map[string]string
@@ -56,18 +51,19 @@ type OpenAI struct {
 	c chatClient
 }
 
-// NewOpenAI returns a client for cfg, with defaults applied.
-func NewOpenAI(cfg OpenAIConfig) *OpenAI {
+// NewOpenAI returns a client for cfg, or an error naming what cfg lacks.
+func NewOpenAI(cfg OpenAIConfig) (*OpenAI, error) {
+	rc := retryConfig{cfg.HTTPClient, cfg.Timeout, cfg.MaxRetries}
+	err := rc.check(cfg.Name)
 	base := strings.TrimRight(cfg.BaseURL, "/")
 	if base == "" {
-		base = DefaultOpenAIBaseURL
+		err = errors.Join(err, errors.New("BaseURL is required"))
 	}
-	name := cfg.Name
-	if name == "" {
-		name = ProviderOpenAI
+	if err != nil {
+		return nil, fmt.Errorf("llm: openai-compatible provider %q: %w", cfg.Name, err)
 	}
 	o := &OpenAI{c: chatClient{
-		provider:            name,
+		provider:            cfg.Name,
 		url:                 func(string) string { return base + "/chat/completions" },
 		header:              fixedHeaders(cfg.Headers),
 		secret:              cfg.APIKey,
@@ -77,8 +73,8 @@ func NewOpenAI(cfg OpenAIConfig) *OpenAI {
 	if cfg.APIKey != "" {
 		o.c.header.Set("Authorization", "Bearer "+cfg.APIKey)
 	}
-	o.c.apply(retryConfig{cfg.HTTPClient, cfg.Timeout, cfg.MaxRetries, cfg.RetryBackoff, cfg.MaxRetryWait})
-	return o
+	o.c.apply(rc)
+	return o, nil
 }
 
 // Generate asks for the whole reply; see Model.

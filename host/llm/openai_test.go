@@ -433,7 +433,7 @@ func TestErrorsBeforeReply(t *testing.T) {
 				{status: 429, header: map[string]string{"Retry-After": time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)}},
 				ok,
 			},
-			wantAttempts: 2, wantWaits: []time.Duration{DefaultMaxRetryWait},
+			wantAttempts: 2, wantWaits: []time.Duration{maxRetryWait},
 		},
 		{
 			name: "503 with retry-after-ms, then success",
@@ -498,8 +498,8 @@ func TestErrorsBeforeReply(t *testing.T) {
 					t.Errorf("waits = %v; want %d of them", *waits, tt.wantNWaits)
 				}
 				for _, w := range *waits {
-					if w <= 0 || w > DefaultMaxRetryWait {
-						t.Errorf("wait %v; want in (0, %v]", w, DefaultMaxRetryWait)
+					if w <= 0 || w > maxRetryWait {
+						t.Errorf("wait %v; want in (0, %v]", w, maxRetryWait)
 					}
 				}
 				if tt.wantStatus == 0 {
@@ -554,8 +554,8 @@ func TestConnectionRefused(t *testing.T) {
 		if !errors.Is(err, ErrUnavailable) {
 			t.Errorf("stream=%v: error = %v; want ErrUnavailable", stream, err)
 		}
-		if len(*waits) != DefaultMaxRetries {
-			t.Errorf("stream=%v: waits = %v; want %d retries", stream, *waits, DefaultMaxRetries)
+		if len(*waits) != testRetries {
+			t.Errorf("stream=%v: waits = %v; want %d retries", stream, *waits, testRetries)
 		}
 		if err != nil && strings.Contains(err.Error(), testKey) {
 			t.Errorf("error = %q; contains the API key", err)
@@ -565,7 +565,7 @@ func TestConnectionRefused(t *testing.T) {
 
 func TestRetriesDisabled(t *testing.T) {
 	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) { writeJSON(w, 502, `{}`) })
-	o, _ := newTestOpenAI(f, func(c *OpenAIConfig) { c.MaxRetries = -1 })
+	o, _ := newTestOpenAI(f, func(c *OpenAIConfig) { c.MaxRetries = 0 })
 	_, err := o.Generate(context.Background(), hello())
 	if !errors.Is(err, ErrUnavailable) {
 		t.Errorf("error = %v; want ErrUnavailable", err)

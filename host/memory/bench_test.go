@@ -72,7 +72,7 @@ func seedBenchThreads(b *testing.B, s *Store, dbURL string) map[int]string {
 // sends the model) of threads of 1,000, 10,000 and 100,000 messages.
 func BenchmarkLastMessages(b *testing.B) {
 	dbURL := pgtest.NewDatabase(b)
-	s, err := Open(context.Background(), Options{DatabaseURL: dbURL})
+	s, err := Open(context.Background(), Options{DatabaseURL: dbURL, MaxOpenConns: testConns})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func logPlan(b *testing.B, dbURL, threadID string) {
 // existing thread of 100,000 messages: the write side of a turn.
 func BenchmarkAppendTurn(b *testing.B) {
 	dbURL := pgtest.NewDatabase(b)
-	s, err := Open(context.Background(), Options{DatabaseURL: dbURL})
+	s, err := Open(context.Background(), Options{DatabaseURL: dbURL, MaxOpenConns: testConns})
 	if err != nil {
 		b.Fatal(err)
 	}

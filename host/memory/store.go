@@ -25,11 +25,14 @@ import (
 	"github.com/uptrace/bun/driver/sqliteshim"
 )
 
-// Options say which database to open.
+// Options say which database to open. There are no defaults: the
+// configuration's (memory.* in mastra.toml) are the only ones.
 type Options struct {
 	// DatabaseURL is a postgres:// URL; empty selects SQLite at SQLitePath.
-	DatabaseURL  string
-	SQLitePath   string
+	DatabaseURL string
+	SQLitePath  string
+	// MaxOpenConns caps the connections to the database, all of which
+	// are kept when idle. Required (at least 1).
 	MaxOpenConns int
 }
 
@@ -42,8 +45,8 @@ type Store struct {
 // Open connects to the database. It does not create tables: call Migrate.
 // Open does not fail when Postgres is unreachable; Ping reports that.
 func Open(ctx context.Context, opts Options) (*Store, error) {
-	if opts.MaxOpenConns <= 0 {
-		opts.MaxOpenConns = 10
+	if opts.MaxOpenConns < 1 {
+		return nil, fmt.Errorf("memory: MaxOpenConns = %d: at least 1 is required", opts.MaxOpenConns)
 	}
 	if opts.DatabaseURL != "" {
 		cc, err := pgx.ParseConfig(opts.DatabaseURL)

@@ -18,6 +18,9 @@ import (
 	"github.com/mastra-server/mastra-server/internal/pgtest"
 )
 
+// testConns is the connection cap of the tests' stores (memory.max_open_conns's default).
+const testConns = 10
+
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 // eachStore runs fn against a fresh, migrated SQLite store and a fresh,
@@ -35,6 +38,9 @@ func eachStore(t *testing.T, fn func(t *testing.T, s *Store)) {
 func openStore(t *testing.T, opts Options) *Store {
 	t.Helper()
 	ctx := context.Background()
+	if opts.MaxOpenConns == 0 {
+		opts.MaxOpenConns = testConns
+	}
 	s, err := Open(ctx, opts)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
@@ -61,6 +67,14 @@ func textOf(t *testing.T, m Message) string {
 		t.Fatalf("ParseContent(%s): %v", m.Content, err)
 	}
 	return c.Text()
+}
+
+// The store invents no pool size: the configuration's is the only default.
+func TestOpenRequiresMaxOpenConns(t *testing.T) {
+	_, err := Open(context.Background(), Options{SQLitePath: filepath.Join(t.TempDir(), "m.db")})
+	if err == nil || !strings.Contains(err.Error(), "MaxOpenConns = 0: at least 1 is required") {
+		t.Errorf("Open without MaxOpenConns = %v; want an error naming it", err)
+	}
 }
 
 func TestThreadLifecycle(t *testing.T) {
@@ -368,7 +382,7 @@ func TestMastraDatabase(t *testing.T) {
 
 func TestUnreachableDatabase(t *testing.T) {
 	dir := t.TempDir() // no server listens here
-	s, err := Open(context.Background(), Options{DatabaseURL: "postgres://postgres@/x?host=" + dir + "&port=5&sslmode=disable&connect_timeout=2"})
+	s, err := Open(context.Background(), Options{DatabaseURL: "postgres://postgres@/x?host=" + dir + "&port=5&sslmode=disable&connect_timeout=2", MaxOpenConns: testConns})
 	if err != nil {
 		t.Fatalf("Open: %v (Open must not need the server)", err)
 	}

@@ -215,10 +215,11 @@
 //   - env.abort(msg, file, line, col i32), AssemblyScript's default: traps
 //     with the message.
 //
-// Memory is capped per instance (Spec.MemoryLimit, default 16 MiB), and what
-// the host holds for one call on the guest's behalf (a buffered or captured
-// response, headers and request-context values it sets, a request body it
-// rewrites or buffers) is capped by Spec.MaxResponse (default 16 MiB), so a
-// plugin holds at most MaxInstances × (MemoryLimit + MaxResponse). There is
-// no network.
+// Memory is capped per instance (Spec.MemoryLimit), and what the host holds
+// for one call on the guest's behalf (a buffered or captured response,
+// headers and request-context values it sets, a request body it rewrites or
+// buffers) is capped by Spec.MaxResponse, so a plugin holds at most
+// MaxInstances × (MemoryLimit + MaxResponse). There is no network. The
+// package has no defaults for these limits: Load refuses a Spec without
+// them, and the configuration ([plugins] in mastra.toml) supplies them.
 package plugin

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // fixtureDir holds testdata/*.wat compiled by TestMain with wat2wasm (Debian
@@ -125,11 +126,29 @@ func newHost(t testing.TB, cfg Config) (*Host, *logBuffer) {
 
 func load(t testing.TB, h *Host, spec Spec) *Plugin {
 	t.Helper()
-	p, err := h.Load(context.Background(), spec)
+	p, err := h.Load(context.Background(), limited(spec))
 	if err != nil {
 		t.Fatalf("Load(%s): %v", spec.Name, err)
 	}
 	return p
+}
+
+// limited fills the limits a test leaves zero, which Load requires, with
+// mastra.toml's [plugins] values (the test's own values win).
+func limited(s Spec) Spec {
+	if s.Timeout == 0 {
+		s.Timeout = 100 * time.Millisecond
+	}
+	if s.MemoryLimit == 0 {
+		s.MemoryLimit = 64 << 20
+	}
+	if s.MaxInstances == 0 {
+		s.MaxInstances = 16
+	}
+	if s.MaxResponse == 0 {
+		s.MaxResponse = 16 << 20
+	}
+	return s
 }
 
 // do serves one request through h and returns the recorded response.

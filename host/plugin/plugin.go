@@ -6,19 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
-)
-
-// Defaults applied by Load to zero fields of a Spec.
-const (
-	DefaultTimeout      = 100 * time.Millisecond
-	DefaultMemoryLimit  = 16 << 20
-	DefaultMaxInstances = 64
-	DefaultMaxResponse  = 16 << 20
 )
 
 // instantiateTimeout bounds one instantiation, including the guest's
@@ -147,15 +140,15 @@ type Spec struct {
 	// Config is returned to the guest by http_handler.get_config (JSON).
 	Config []byte
 	// Timeout is the deadline of each guest call, and the longest a request
-	// waits for a free instance. Zero means DefaultTimeout.
+	// waits for a free instance. Required.
 	Timeout time.Duration
 	// MemoryLimit caps each instance's linear memory, rounded up to 64 KiB
-	// pages. Zero means DefaultMemoryLimit.
+	// pages. Required.
 	MemoryLimit uint64
 	// MinInstances are instantiated at Load and kept warm; at least one is
 	// always created so a bad module fails at Load.
 	MinInstances int
-	// MaxInstances caps live instances. Zero means DefaultMaxInstances.
+	// MaxInstances caps live instances. Required.
 	MaxInstances int
 	// RecycleAfter replaces an instance after that many requests (0 = never).
 	RecycleAfter int
@@ -166,7 +159,7 @@ type Spec struct {
 	// behalf: a response buffered (buffer_response, downstream bytes
 	// included) or captured ([Plugin.Call]), headers and request-context
 	// values the guest sets, and a request body it rewrites or buffers.
-	// Past it the call fails. Zero means DefaultMaxResponse.
+	// Past it the call fails. Required.
 	MaxResponse int64
 	// ResourceID is the plugin's own resource for agent calls when the
 	// request is not scoped to one and the guest names none. "" means
@@ -277,23 +270,29 @@ func normalize(s *Spec) error {
 	if s.Timeout < 0 || s.MinInstances < 0 || s.MaxInstances < 0 || s.MaxBody < 0 || s.RecycleAfter < 0 || s.MaxResponse < 0 {
 		return errors.New("negative limit")
 	}
+	// The limits have no defaults here: the configuration's are the only
+	// ones (config's [plugins] table).
+	var missing []string
 	if s.Timeout == 0 {
-		s.Timeout = DefaultTimeout
+		missing = append(missing, "Timeout")
 	}
 	if s.MemoryLimit == 0 {
-		s.MemoryLimit = DefaultMemoryLimit
+		missing = append(missing, "MemoryLimit")
+	}
+	if s.MaxInstances == 0 {
+		missing = append(missing, "MaxInstances")
 	}
 	if s.MaxResponse == 0 {
-		s.MaxResponse = DefaultMaxResponse
+		missing = append(missing, "MaxResponse")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("spec has no %s (required)", strings.Join(missing, ", "))
 	}
 	if s.ResourceID == "" {
 		s.ResourceID = "plugin:" + s.Name
 	}
 	if s.MemoryLimit > 65536*pageSize {
 		return fmt.Errorf("memory limit %d is over 4 GiB", s.MemoryLimit)
-	}
-	if s.MaxInstances == 0 {
-		s.MaxInstances = DefaultMaxInstances
 	}
 	if s.MinInstances == 0 {
 		s.MinInstances = 1

@@ -465,7 +465,7 @@ func TestLoadErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.spec.Name = tt.name
-			_, err := h.Load(context.Background(), tt.spec)
+			_, err := h.Load(context.Background(), limited(tt.spec))
 			if err == nil {
 				t.Fatal("Load succeeded")
 			}
@@ -479,6 +479,16 @@ func TestLoadErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The host invents no limits: a spec without them is refused, naming each
+// (the configuration's [plugins] table is where defaults live).
+func TestLoadRequiresLimits(t *testing.T) {
+	h, _ := newHost(t, Config{})
+	_, err := h.Load(context.Background(), Spec{Name: "bare", Module: fixture(t, "hello"), MaxInstances: 2})
+	if err == nil || !strings.Contains(err.Error(), "spec has no Timeout, MemoryLimit, MaxResponse (required)") {
+		t.Errorf("Load without limits = %v; want an error naming Timeout, MemoryLimit and MaxResponse", err)
 	}
 }
 

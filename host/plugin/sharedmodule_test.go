@@ -29,8 +29,8 @@ func TestSameModuleTwiceWithDiskCache(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				ps[j], errs[j] = h.Load(context.Background(), Spec{Name: "r" + string(rune('1'+j)), Kind: Route,
-					Module: mod, Timeout: time.Duration(2+j) * time.Second})
+				ps[j], errs[j] = h.Load(context.Background(), limited(Spec{Name: "r" + string(rune('1'+j)), Kind: Route,
+					Module: mod, Timeout: time.Duration(2+j) * time.Second}))
 			}()
 		}
 		wg.Wait()

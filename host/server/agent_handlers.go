@@ -14,6 +14,7 @@ import (
 	"github.com/mastra-server/mastra-server/host/llm"
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/reqctx"
+	"github.com/mastra-server/mastra-server/host/server/transport"
 )
 
 // The root routes (/agent/generate, /agent/stream) and Mastra's
@@ -32,20 +33,20 @@ type rootBody struct {
 
 func (s *Server) rootTurn(w http.ResponseWriter, r *http.Request) (agent.Input, error) {
 	var b rootBody
-	if err := decodeJSON(w, r, int64(s.cfg.BodyLimit), &b); err != nil {
+	if err := transport.DecodeJSON(w, r, s.cfg.BodyLimit, &b); err != nil {
 		return agent.Input{}, err
 	}
 	if b.Message == nil {
-		return agent.Input{}, invalid("Invalid request body", "message", "message is required")
+		return agent.Input{}, transport.Invalid("Invalid request body", "message", "message is required")
 	}
 	if strings.TrimSpace(*b.Message) == "" {
-		return agent.Input{}, invalid("Invalid request body", "message", "message must not be empty")
+		return agent.Input{}, transport.Invalid("Invalid request body", "message", "message must not be empty")
 	}
 	if msg := badText(*b.Message); msg != "" {
-		return agent.Input{}, invalid("Invalid request body", "message", msg)
+		return agent.Input{}, transport.Invalid("Invalid request body", "message", msg)
 	}
 	if msg := badThreadID(b.ThreadID); msg != "" {
-		return agent.Input{}, invalid("Invalid request body", "threadId", msg)
+		return agent.Input{}, transport.Invalid("Invalid request body", "threadId", msg)
 	}
 	if err := checkIDs("Invalid request body", "agentId", b.AgentID); err != nil {
 		return agent.Input{}, err
@@ -75,7 +76,7 @@ func (s *Server) findAgent(id string) (*agent.Agent, error) {
 			return a, nil
 		}
 	}
-	return nil, &Error{Status: http.StatusNotFound, Message: fmt.Sprintf("Agent with id %s not found", id)}
+	return nil, &transport.Error{Status: http.StatusNotFound, Message: fmt.Sprintf("Agent with id %s not found", id)}
 }
 
 func (s *Server) checkAgent(in agent.Input) (agent.Input, error) {
@@ -169,8 +170,8 @@ func idempotencyKey(r *http.Request, in *agent.Input) error {
 		in.IdempotencyKey = k
 	}
 	if len(in.IdempotencyKey) > agent.MaxIdempotencyKey {
-		return &Error{Status: http.StatusBadRequest, Message: "Invalid request headers",
-			Issues: []Issue{{Field: "Idempotency-Key", Message: fmt.Sprintf("at most %d bytes", agent.MaxIdempotencyKey)}}}
+		return &transport.Error{Status: http.StatusBadRequest, Message: "Invalid request headers",
+			Issues: []transport.Issue{{Field: "Idempotency-Key", Message: fmt.Sprintf("at most %d bytes", agent.MaxIdempotencyKey)}}}
 	}
 	return nil
 }
@@ -195,7 +196,7 @@ func (s *Server) runGenerate(w http.ResponseWriter, r *http.Request, in agent.In
 	if err != nil {
 		return threadTaken(err)
 	}
-	writeJSON(w, http.StatusOK, toGenerateJSON(res))
+	transport.WriteJSON(w, http.StatusOK, toGenerateJSON(res))
 	return nil
 }
 
@@ -247,34 +248,34 @@ func (s *Server) runStream(w http.ResponseWriter, r *http.Request, in agent.Inpu
 	unwatch := context.AfterFunc(s.stopping, func() { cancel(errShuttingDown) })
 	defer unwatch()
 
-	var sse *sseWriter
+	var sse *transport.SSE
 	var sent streamState
 	emit := func(c agent.Chunk) error {
 		if sse == nil {
-			sse = startSSE(w, s.cfg.KeepAlive, map[string]string{"X-Thread-Id": in.ThreadID, "X-Resource-Id": in.ResourceID})
+			sse = transport.StartSSE(w, s.cfg.KeepAlive, map[string]string{"X-Thread-Id": in.ThreadID, "X-Resource-Id": in.ResourceID})
 		}
 		sent.track(c)
 		switch c.Type {
 		case agent.ChunkStart, agent.ChunkStepStart, agent.ChunkTextStart:
-			return sse.eventHeld(c) // the delta that follows flushes them
+			return sse.EventHeld(c) // the delta that follows flushes them
 		}
-		return sse.event(c)
+		return sse.Event(c)
 	}
 	_, err := s.agents.Stream(ctx, in, emit)
 	stopped := errors.Is(context.Cause(ctx), errShuttingDown) && r.Context().Err() == nil
 	if sse == nil {
 		if stopped {
-			return &Error{Status: http.StatusServiceUnavailable, Message: "Server is shutting down", Err: err}
+			return &transport.Error{Status: http.StatusServiceUnavailable, Message: "Server is shutting down", Err: err}
 		}
 		return threadTaken(err) // nothing sent yet: a JSON error
 	}
 	if err != nil {
-		s.log.Warn("stream ended with an error", "request_id", requestID(r.Context()), "err", clipErr(err))
+		s.log.Warn("stream ended with an error", "request_id", transport.RequestID(r.Context()), "err", transport.ClipErr(err))
 	}
 	if stopped && !sent.finished {
 		sent.fail(sse, "server is shutting down")
 	}
-	sse.done()
+	sse.Done()
 	return nil
 }
 
@@ -313,17 +314,17 @@ func (st *streamState) track(c agent.Chunk) {
 }
 
 // fail ends the stream with the chunks of a failed turn, in Mastra's shape.
-func (st *streamState) fail(sse *sseWriter, msg string) {
+func (st *streamState) fail(sse *transport.SSE, msg string) {
 	chunk := func(typ string, payload any) agent.Chunk {
 		return agent.Chunk{Type: typ, RunID: st.runID, From: "AGENT", Payload: payload}
 	}
 	if st.openText != "" {
-		_ = sse.event(chunk(agent.ChunkTextEnd, map[string]string{"type": agent.ChunkTextEnd, "id": st.openText}))
+		_ = sse.Event(chunk(agent.ChunkTextEnd, map[string]string{"type": agent.ChunkTextEnd, "id": st.openText}))
 	}
-	_ = sse.event(chunk(agent.ChunkError, map[string]any{"type": agent.ChunkError, "error": map[string]string{"message": msg, "name": "Error"}}))
+	_ = sse.Event(chunk(agent.ChunkError, map[string]any{"type": agent.ChunkError, "error": map[string]string{"message": msg, "name": "Error"}}))
 	result := map[string]any{"reason": agent.FinishError, "warnings": []any{}, "isContinued": false}
-	_ = sse.event(chunk(agent.ChunkStepFinish, map[string]any{"messageId": st.messageID, "stepResult": result}))
-	_ = sse.event(chunk(agent.ChunkFinish, map[string]any{"messageId": st.messageID, "stepResult": result}))
+	_ = sse.Event(chunk(agent.ChunkStepFinish, map[string]any{"messageId": st.messageID, "stepResult": result}))
+	_ = sse.Event(chunk(agent.ChunkFinish, map[string]any{"messageId": st.messageID, "stepResult": result}))
 }
 
 // agentJSON is an agent as Mastra's GET /api/agents/:id returns it.
@@ -389,7 +390,7 @@ func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) error {
 		j.ID, j.HasDraft = a.ID, &no
 		out[a.ID] = j
 	}
-	writeJSON(w, http.StatusOK, out)
+	transport.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -401,27 +402,6 @@ func (s *Server) getAgent(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.toAgentJSON(a))
-	return nil
-}
-
-// agentError maps agent and model errors; called from toError.
-func agentError(err error) *Error {
-	var se *llm.StatusError
-	switch {
-	case errors.Is(err, agent.ErrUnknownAgent):
-		return &Error{Status: http.StatusNotFound, Message: "Agent not found", Err: err}
-	case errors.Is(err, agent.ErrInvalidInput):
-		return &Error{Status: http.StatusBadRequest, Message: "Invalid request body", Err: err,
-			Issues: []Issue{{Field: "messages", Message: strings.TrimPrefix(err.Error(), agent.ErrInvalidInput.Error()+": ")}}}
-	case errors.Is(err, memory.ErrNotFound):
-		return &Error{Status: http.StatusNotFound, Message: "Thread not found", Err: err}
-	case errors.Is(err, memory.ErrMessageConflict):
-		return &Error{Status: http.StatusConflict, Message: "Message id already in use", Err: err}
-	case errors.Is(err, llm.ErrUnavailable):
-		return &Error{Status: http.StatusServiceUnavailable, Message: "Model provider unavailable", Err: err}
-	case errors.As(err, &se):
-		return &Error{Status: http.StatusBadGateway, Message: fmt.Sprintf("Model provider error (status %d)", se.StatusCode), Err: err}
-	}
+	transport.WriteJSON(w, http.StatusOK, s.toAgentJSON(a))
 	return nil
 }

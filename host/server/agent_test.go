@@ -32,7 +32,10 @@ func agentServer(t *testing.T, store *memory.Store, fake *llmtest.Server) *httpt
 	t.Helper()
 	oc := fake.Config(5 * time.Second)
 	oc.APIKey = "sk-secret-key" // the upstream error echoes it; it must not reach clients
-	openai := llm.NewOpenAI(oc)
+	openai, err := llm.NewOpenAI(oc)
+	if err != nil {
+		t.Fatal(err)
+	}
 	agents := []*agent.Agent{
 		{ID: "assistant", Name: "Assistant", Instructions: "Be kind.", Model: llm.Echo{}, Provider: "echo", LastMessages: 10},
 		{ID: "gpt", Name: "GPT", Model: openai, Provider: "openai", ModelID: "gpt-4o-mini", LastMessages: 10},
@@ -41,9 +44,9 @@ func agentServer(t *testing.T, store *memory.Store, fake *llmtest.Server) *httpt
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := testConfig(t)
-	cfg.Server.BodyLimit = 64 << 10
-	_, ts := newTestServer(t, Options{Config: cfg.Server, Store: store, Agents: svc, DefaultResourceID: "anon"})
+	cfg := testConfig()
+	cfg.BodyLimit = 64 << 10
+	_, ts := newTestServer(t, Options{Config: cfg, Store: store, Agents: svc, DefaultResourceID: "anon"})
 	return ts
 }
 
@@ -277,7 +280,7 @@ func TestModelFailures(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("the upstream model request was not cancelled")
 		}
-		time.Sleep(100 * time.Millisecond)
+		ts.Close() // returns once every handler has: the turn is over
 		if _, err := store.Thread(ctx, "alice", "t10"); err == nil {
 			t.Error("a cancelled turn was saved")
 		}
@@ -294,9 +297,9 @@ func TestStreamKeepAlive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := testConfig(t)
-	cfg.Server.KeepAlive = 50 * time.Millisecond
-	_, ts := newTestServer(t, Options{Config: cfg.Server, Store: store, Agents: svc})
+	cfg := testConfig()
+	cfg.KeepAlive = 50 * time.Millisecond
+	_, ts := newTestServer(t, Options{Config: cfg, Store: store, Agents: svc})
 	res := post(t, ts.URL+"/agent/stream", `{"message":"hi","resourceId":"alice"}`)
 	defer res.Body.Close()
 	raw, err := io.ReadAll(res.Body)
@@ -356,9 +359,9 @@ func TestKeepAliveFollowsLastWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := testConfig(t)
-	cfg.Server.KeepAlive = keepAlive
-	_, ts := newTestServer(t, Options{Config: cfg.Server, Store: store, Agents: svc})
+	cfg := testConfig()
+	cfg.KeepAlive = keepAlive
+	_, ts := newTestServer(t, Options{Config: cfg, Store: store, Agents: svc})
 	res := post(t, ts.URL+"/agent/stream", `{"message":"hi","resourceId":"alice"}`)
 	defer res.Body.Close()
 	rd := bufio.NewReader(res.Body)

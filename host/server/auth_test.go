@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mastra-server/mastra-server/config"
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/llm"
 	"github.com/mastra-server/mastra-server/host/memory"
@@ -21,12 +20,12 @@ const (
 	adminToken = "tok-admin-5555555555"
 )
 
-func withAuth(s *config.Server) {
+func withAuth(s *Config) {
 	s.Auth.Enabled = true
-	s.Auth.Tokens = []config.Token{
-		{Env: "ALICE_TOKEN", User: "alice", ResourceID: "res-alice", Value: aliceToken},
-		{Env: "BOB_TOKEN", User: "bob", ResourceID: "res-bob", Value: bobToken},
-		{Env: "ADMIN_TOKEN", User: "ops", Admin: true, Value: adminToken},
+	s.Auth.Tokens = []Token{
+		{User: "alice", ResourceID: "res-alice", Value: aliceToken},
+		{User: "bob", ResourceID: "res-bob", Value: bobToken},
+		{User: "ops", Admin: true, Value: adminToken},
 	}
 	s.CORS.Origins = []string{"https://app.example"}
 	s.CORS.Credentials = true
@@ -242,16 +241,13 @@ func TestAuth(t *testing.T) {
 func TestAuthProtectsEverythingByDefault(t *testing.T) {
 	store := openSQLite(t)
 	seed(t, store, "res-bob", "tb-secret", "bob private")
-	cfg := testConfig(t)
-	if len(cfg.Server.Auth.Protected) != 1 || cfg.Server.Auth.Protected[0] != "/*" {
-		t.Fatalf("default protected = %v; want [/*]", cfg.Server.Auth.Protected)
-	}
+	cfg := testConfig() // protected = ["/*"], the default that config's tests check
 	svc, err := agent.NewService(store, []*agent.Agent{{ID: "assistant", Model: llm.Echo{}, Provider: "echo", LastMessages: 10}}, "assistant", quietLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
-	withAuth(&cfg.Server)
-	s, ts := newTestServer(t, Options{Config: cfg.Server, Store: store, Agents: svc})
+	withAuth(&cfg)
+	s, ts := newTestServer(t, Options{Config: cfg, Store: store, Agents: svc})
 	paths := []RouteInfo{{Method: "GET", Path: "/nope"}, {Method: "GET", Path: "/plug/agent"}}
 	for _, rt := range append(s.Routes(), paths...) {
 		path := strings.NewReplacer(":threadId", "tb-secret", ":agentId", "assistant", ":toolId", "t").Replace(rt.Path) + "?resourceId=res-bob"
@@ -277,8 +273,8 @@ func TestAuthProtectsEverythingByDefault(t *testing.T) {
 	}
 
 	// `public` opens exactly what it lists.
-	cfg.Server.Auth.Public = []string{"/health", "/api/agents"}
-	_, ts = newTestServer(t, Options{Config: cfg.Server, Store: store, Agents: svc})
+	cfg.Auth.Public = []string{"/health", "/api/agents"}
+	_, ts = newTestServer(t, Options{Config: cfg, Store: store, Agents: svc})
 	if r := do(t, "GET", ts.URL+"/api/agents", ""); r.status != 200 {
 		t.Errorf("public /api/agents = %d; want 200", r.status)
 	}
@@ -337,7 +333,7 @@ func TestAdminToken(t *testing.T) {
 func TestAuthUnscopedMustNameResource(t *testing.T) {
 	store := openSQLite(t)
 	seed(t, store, "res-bob", "b1", "bob-secret")
-	base := memoryServer(t, store, func(s *config.Server) {
+	base := memoryServer(t, store, func(s *Config) {
 		withAuth(s)
 		s.Auth.Protected = []string{"/api/agents/*"}
 	})

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mastra-server/mastra-server/config"
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/internal/pgtest"
 )
@@ -71,12 +70,8 @@ func bareHealthHandler() http.Handler {
 // logged at info, as in production).
 func benchServerHandler(b *testing.B) http.Handler {
 	b.Helper()
-	b.Chdir(b.TempDir())
-	cfg, err := config.Load("", nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	store, err := memory.Open(context.Background(), memory.Options{DatabaseURL: pgtest.NewDatabase(b)})
+	cfg := testConfig()
+	store, err := memory.Open(context.Background(), memory.Options{DatabaseURL: pgtest.NewDatabase(b), MaxOpenConns: 10})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -84,7 +79,7 @@ func benchServerHandler(b *testing.B) http.Handler {
 	if _, err := store.Migrate(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	s, err := New(Options{Config: cfg.Server, DefaultResourceID: "default", Store: store, Logger: quietLogger()})
+	s, err := New(Options{Config: cfg, DefaultResourceID: "default", Store: store, Logger: quietLogger()})
 	if err != nil {
 		b.Fatal(err)
 	}

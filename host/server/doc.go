@@ -1,7 +1,14 @@
-// Package server is the HTTP host: it assembles the router, the middleware
-// chain (recover, request id, access log, CORS, request context, auth,
-// time-to-first-byte timeout, Wasm middleware) and the built-in handlers, and
-// runs the net/http server with graceful shutdown.
+// Package server is the HTTP host: the API faces (the built-in routes and
+// their handlers), the route table, tenant scoping, and the assembly of the
+// handler chain, run by a net/http server with graceful shutdown.
+//
+// The transport under the faces (request id, recovery and access log, CORS,
+// token auth, the first-byte timeout and its commit gate, body decoding, the
+// SSE writer, JSON errors, path patterns) is the package
+// [github.com/mastra-server/mastra-server/host/server/transport]; server
+// configures it (from [Config]) and chains it once, in [New]. Errors of the
+// domain (a thread not found, a model unavailable) are mapped to statuses
+// here, in errors.go, never in transport.
 //
 // # Two faces, one store
 //
@@ -32,5 +39,7 @@
 // written ad hoc: one function maps them to a status and a JSON body, and a
 // 5xx body never carries internal error text.
 //
-// server imports memory, agent and reqctx; nothing under host/ imports server.
+// server imports transport, agent, memory, llm and reqctx, never config:
+// it takes its options as plain values ([Config], [Options]). Nothing under
+// host/ imports server.
 package server

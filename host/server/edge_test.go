@@ -38,9 +38,9 @@ func serve(t *testing.T, s *Server) string {
 // it is still sending.
 func TestSlowBodyIsCut(t *testing.T) {
 	store := openSQLite(t)
-	cfg := testConfig(t)
-	cfg.Server.BodyTimeout = 200 * time.Millisecond
-	s, err := New(Options{Config: cfg.Server, Store: store, Agents: echoAgents(t, store), Logger: quietLogger()})
+	cfg := testConfig()
+	cfg.BodyTimeout = 200 * time.Millisecond
+	s, err := New(Options{Config: cfg, Store: store, Agents: echoAgents(t, store), Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,9 +105,9 @@ func TestBodyTimeoutSparesStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := testConfig(t)
-	cfg.Server.BodyTimeout = 50 * time.Millisecond
-	s, err := New(Options{Config: cfg.Server, Store: store, Agents: svc, Logger: quietLogger()})
+	cfg := testConfig()
+	cfg.BodyTimeout = 50 * time.Millisecond
+	s, err := New(Options{Config: cfg, Store: store, Agents: svc, Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,9 +146,9 @@ func TestShutdownEndsStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := testConfig(t)
-	cfg.Server.DrainTimeout = time.Second
-	s, err := New(Options{Config: cfg.Server, Store: store, Agents: svc, Logger: quietLogger()})
+	cfg := testConfig()
+	cfg.DrainTimeout = time.Second
+	s, err := New(Options{Config: cfg, Store: store, Agents: svc, Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mastra-server/mastra-server/config"
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/llm"
 	"github.com/mastra-server/mastra-server/host/memory"
@@ -26,12 +25,8 @@ var testTime = time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
 // SQLite store holding thread t1 of resource alice.
 func fuzzHandler(f *testing.F) http.Handler {
 	f.Helper()
-	f.Chdir(f.TempDir()) // no mastra.toml of the repository
-	cfg, err := config.Load("", nil)
-	if err != nil {
-		f.Fatal(err)
-	}
-	store, err := memory.Open(context.Background(), memory.Options{SQLitePath: filepath.Join(f.TempDir(), "m.db")})
+	cfg := testConfig()
+	store, err := memory.Open(context.Background(), memory.Options{SQLitePath: filepath.Join(f.TempDir(), "m.db"), MaxOpenConns: 10})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -48,7 +43,7 @@ func fuzzHandler(f *testing.F) http.Handler {
 	if err != nil {
 		f.Fatal(err)
 	}
-	s, err := New(Options{Config: cfg.Server, Store: store, Agents: svc, DefaultResourceID: "anon", Logger: quietLogger()})
+	s, err := New(Options{Config: cfg, Store: store, Agents: svc, DefaultResourceID: "anon", Logger: quietLogger()})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mastra-server/mastra-server/host/memory"
+	"github.com/mastra-server/mastra-server/host/server/transport"
 )
 
 // healthCheck caches the database check for ttl so that a busy /health (a
@@ -83,7 +84,7 @@ func (s *Server) withHealth(next http.Handler) http.Handler {
 			return
 		default:
 			w.Header().Set("Allow", healthAllow)
-			writeError(w, r, s.log, errorf(http.StatusMethodNotAllowed, "Method Not Allowed"))
+			s.errs.Write(w, r, transport.NewError(http.StatusMethodNotAllowed, "Method Not Allowed"))
 			return
 		}
 		res := s.health.check(r.Context())
@@ -101,6 +102,6 @@ func (s *Server) withHealth(next http.Handler) http.Handler {
 			w.Header().Set("Retry-After", "1")
 		}
 		w.Header().Set("Cache-Control", "no-store")
-		writeJSON(w, status, body)
+		transport.WriteJSON(w, status, body)
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/julienschmidt/httprouter"
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/llm"
+	"github.com/mastra-server/mastra-server/host/server/transport"
 )
 
 // mastraBody is the body of Mastra's /api/agents/:agentId/generate|stream
@@ -38,7 +39,7 @@ type clientTool struct {
 
 func (s *Server) apiTurn(w http.ResponseWriter, r *http.Request) (agent.Input, error) {
 	var b mastraBody
-	if err := decodeJSON(w, r, int64(s.cfg.BodyLimit), &b); err != nil {
+	if err := transport.DecodeJSON(w, r, s.cfg.BodyLimit, &b); err != nil {
 		return agent.Input{}, err
 	}
 	msgs, err := parseMessages(b.Messages)
@@ -57,7 +58,7 @@ func (s *Server) apiTurn(w http.ResponseWriter, r *http.Request) (agent.Input, e
 		RequestContext: requestValues(r, b.RequestContext),
 	}
 	if b.MaxSteps < 0 {
-		return in, invalid("Invalid request body", "maxSteps", "expected a positive number")
+		return in, transport.Invalid("Invalid request body", "maxSteps", "expected a positive number")
 	}
 	in.Instructions = systemText(b.Instructions) + systemText(b.System)
 	if in.ModelSettings, err = b.ModelSettings.settings(); err != nil {
@@ -135,10 +136,10 @@ func threadRef(raw json.RawMessage) (string, error) {
 	case json.Unmarshal(raw, &obj) == nil && obj.ID != "":
 		id = obj.ID
 	default:
-		return "", invalid("Invalid request body", "memory.thread", "expected a thread id or {\"id\": …}")
+		return "", transport.Invalid("Invalid request body", "memory.thread", "expected a thread id or {\"id\": …}")
 	}
 	if msg := badThreadID(id); msg != "" {
-		return "", invalid("Invalid request body", "memory.thread", msg)
+		return "", transport.Invalid("Invalid request body", "memory.thread", msg)
 	}
 	return id, nil
 }
@@ -200,7 +201,7 @@ type inInvocation struct {
 
 // parseMessages turns Mastra's `messages` into model messages.
 func parseMessages(raw json.RawMessage) ([]llm.Message, error) {
-	bad := func(msg string) error { return invalid("Invalid request body", "messages", msg) }
+	bad := func(msg string) error { return transport.Invalid("Invalid request body", "messages", msg) }
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, bad("messages is required")
 	}
@@ -226,11 +227,11 @@ func parseMessages(raw json.RawMessage) ([]llm.Message, error) {
 		}
 		var m inMessage
 		if err := json.Unmarshal(item, &m); err != nil {
-			return nil, invalid("Invalid request body", fmt.Sprintf("messages[%d]", i), "expected a string or a message object")
+			return nil, transport.Invalid("Invalid request body", fmt.Sprintf("messages[%d]", i), "expected a string or a message object")
 		}
 		msgs, err := m.toLLM()
 		if err != nil {
-			return nil, invalid("Invalid request body", fmt.Sprintf("messages[%d]", i), err.Error())
+			return nil, transport.Invalid("Invalid request body", fmt.Sprintf("messages[%d]", i), err.Error())
 		}
 		out = append(out, msgs...)
 	}

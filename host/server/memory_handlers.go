@@ -14,6 +14,7 @@ import (
 	"github.com/julienschmidt/httprouter"
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/memory"
+	"github.com/mastra-server/mastra-server/host/server/transport"
 )
 
 // Mastra's memory routes (/api/memory/…), the second face of the thread
@@ -31,7 +32,7 @@ func (s *Server) memoryAgent(r *http.Request, required bool) (*agent.Agent, erro
 	}
 	if id == "" {
 		if required {
-			return nil, invalid("Invalid query parameters", "agentId", "agentId is required")
+			return nil, transport.Invalid("Invalid query parameters", "agentId", "agentId is required")
 		}
 		return nil, nil
 	}
@@ -48,7 +49,7 @@ func mergeQueryContext(r *http.Request) error {
 	}
 	m, ok := decodeContextParam(raw)
 	if !ok {
-		return invalid("Invalid query parameters", "requestContext", "expected a JSON object, or base64 of one")
+		return transport.Invalid("Invalid query parameters", "requestContext", "expected a JSON object, or base64 of one")
 	}
 	requestValues(r, m)
 	return nil
@@ -71,7 +72,7 @@ func decodeContextParam(raw string) (map[string]json.RawMessage, bool) {
 // form orderBy[field]=…&orderBy[direction]=…, orderBy=<JSON>, and the
 // legacy orderBy=<field>&sortDirection=…. Empty results mean the default.
 func orderParam(q url.Values, fields ...string) (field, direction string, err error) {
-	bad := func(msg string) error { return invalid("Invalid query parameters", "orderBy", msg) }
+	bad := func(msg string) error { return transport.Invalid("Invalid query parameters", "orderBy", msg) }
 	raw := q.Get("orderBy")
 	switch {
 	case q.Has("orderBy[field]") || q.Has("orderBy[direction]"):
@@ -129,10 +130,10 @@ func (s *Server) apiListThreads(w http.ResponseWriter, r *http.Request) error {
 	var meta map[string]any
 	if raw := q.Get("metadata"); raw != "" {
 		if err := json.Unmarshal([]byte(raw), &meta); err != nil {
-			return invalid("Invalid query parameters", "metadata", "expected a JSON object")
+			return transport.Invalid("Invalid query parameters", "metadata", "expected a JSON object")
 		}
 		if msg := badMetadata(meta); msg != "" {
-			return invalid("Invalid query parameters", "metadata", msg)
+			return transport.Invalid("Invalid query parameters", "metadata", msg)
 		}
 	}
 	p, err := s.store.ListThreads(r.Context(), memory.ThreadQuery{ResourceID: res, Page: page, PerPage: perPage,
@@ -140,7 +141,7 @@ func (s *Server) apiListThreads(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toThreadList(p))
+	transport.WriteJSON(w, http.StatusOK, toThreadList(p))
 	return nil
 }
 
@@ -154,7 +155,7 @@ func (s *Server) apiGetThread(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toThreadJSON(t))
+	transport.WriteJSON(w, http.StatusOK, toThreadJSON(t))
 	return nil
 }
 
@@ -191,7 +192,7 @@ func (s *Server) apiListMessages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, messageListJSON{Messages: toMessagesJSON(p.Messages), Total: p.Total,
+	transport.WriteJSON(w, http.StatusOK, messageListJSON{Messages: toMessagesJSON(p.Messages), Total: p.Total,
 		Page: p.Page, PerPage: p.PerPage, HasMore: p.HasMore})
 	return nil
 }
@@ -212,7 +213,7 @@ func (s *Server) apiCreateThread(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var b createThreadBody
-	if err := decodeJSON(w, r, int64(s.cfg.BodyLimit), &b); err != nil {
+	if err := transport.DecodeJSON(w, r, s.cfg.BodyLimit, &b); err != nil {
 		return err
 	}
 	requestValues(r, b.RequestContext)
@@ -221,13 +222,13 @@ func (s *Server) apiCreateThread(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if msg := badThreadID(b.ThreadID); msg != "" {
-		return invalid("Invalid request body", "threadId", msg)
+		return transport.Invalid("Invalid request body", "threadId", msg)
 	}
 	if msg := badText(b.Title); msg != "" {
-		return invalid("Invalid request body", "title", msg)
+		return transport.Invalid("Invalid request body", "title", msg)
 	}
 	if msg := badMetadata(b.Metadata); msg != "" {
-		return invalid("Invalid request body", "metadata", msg)
+		return transport.Invalid("Invalid request body", "metadata", msg)
 	}
 	if b.ThreadID == "" {
 		b.ThreadID = uuid.NewString()
@@ -236,7 +237,7 @@ func (s *Server) apiCreateThread(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toThreadJSON(t))
+	transport.WriteJSON(w, http.StatusOK, toThreadJSON(t))
 	return nil
 }
 
@@ -256,7 +257,7 @@ func (s *Server) apiUpdateThread(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var b updateThreadBody
-	if err := decodeJSON(w, r, int64(s.cfg.BodyLimit), &b); err != nil {
+	if err := transport.DecodeJSON(w, r, s.cfg.BodyLimit, &b); err != nil {
 		return err
 	}
 	requestValues(r, b.RequestContext)
@@ -267,15 +268,15 @@ func (s *Server) apiUpdateThread(w http.ResponseWriter, r *http.Request) error {
 	u := memory.ThreadUpdate{Title: b.Title}
 	if b.Title != nil {
 		if msg := badText(*b.Title); msg != "" {
-			return invalid("Invalid request body", "title", msg)
+			return transport.Invalid("Invalid request body", "title", msg)
 		}
 	}
 	if len(b.Metadata) > 0 && string(b.Metadata) != "null" {
 		if err := json.Unmarshal(b.Metadata, &u.Metadata); err != nil || u.Metadata == nil {
-			return invalid("Invalid request body", "metadata", "expected an object")
+			return transport.Invalid("Invalid request body", "metadata", "expected an object")
 		}
 		if msg := badMetadata(u.Metadata); msg != "" {
-			return invalid("Invalid request body", "metadata", msg)
+			return transport.Invalid("Invalid request body", "metadata", msg)
 		}
 	}
 	if b.ResourceID != "" && boundResource(r) == "" {
@@ -290,7 +291,7 @@ func (s *Server) apiUpdateThread(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toThreadJSON(t))
+	transport.WriteJSON(w, http.StatusOK, toThreadJSON(t))
 	return nil
 }
 
@@ -307,7 +308,7 @@ func (s *Server) apiDeleteThread(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.DeleteThread(r.Context(), res, httprouter.ParamsFromContext(r.Context()).ByName("threadId")); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"result": "Thread deleted"})
+	transport.WriteJSON(w, http.StatusOK, map[string]string{"result": "Thread deleted"})
 	return nil
 }
 
@@ -319,7 +320,7 @@ func (s *Server) memoryStatus(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.memoryAgent(r, true); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"result": s.agents.HasMemory(), "memoryType": "local"})
+	transport.WriteJSON(w, http.StatusOK, map[string]any{"result": s.agents.HasMemory(), "memoryType": "local"})
 	return nil
 }
 
@@ -334,7 +335,7 @@ func (s *Server) memoryConfig(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	off := map[string]bool{"enabled": false}
-	writeJSON(w, http.StatusOK, map[string]any{"config": map[string]any{
+	transport.WriteJSON(w, http.StatusOK, map[string]any{"config": map[string]any{
 		"lastMessages": a.LastMessages, "semanticRecall": false, "generateTitle": false,
 		"workingMemory": off, "observationalMemory": off,
 	}})
@@ -362,11 +363,11 @@ func (s *Server) apiSaveMessages(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
 		Messages []dbMessage `json:"messages"`
 	}
-	if err := decodeJSON(w, r, int64(s.cfg.BodyLimit), &body); err != nil {
+	if err := transport.DecodeJSON(w, r, s.cfg.BodyLimit, &body); err != nil {
 		return err
 	}
 	if len(body.Messages) == 0 {
-		return invalid("Invalid request body", "messages", "expected a non-empty array of messages")
+		return transport.Invalid("Invalid request body", "messages", "expected a non-empty array of messages")
 	}
 	res, err := s.resource(r, queryClaim(r), anyWithoutAuth)
 	if err != nil {
@@ -378,24 +379,24 @@ func (s *Server) apiSaveMessages(w http.ResponseWriter, r *http.Request) error {
 		switch m.Role {
 		case "user", "assistant", "system", "tool":
 		default:
-			return invalid("Invalid request body", field+".role", "expected user, assistant, system or tool")
+			return transport.Invalid("Invalid request body", field+".role", "expected user, assistant, system or tool")
 		}
 		if m.ThreadID == "" {
-			return invalid("Invalid request body", field+".threadId", "threadId is required")
+			return transport.Invalid("Invalid request body", field+".threadId", "threadId is required")
 		}
 		if err := checkIDs("Invalid request body", field+".id", m.ID, field+".threadId", m.ThreadID, field+".type", m.Type); err != nil {
 			return err
 		}
 		if msg := badRawJSON(m.Content); msg != "" {
-			return invalid("Invalid request body", field+".content", msg)
+			return transport.Invalid("Invalid request body", field+".content", msg)
 		}
 		at, err := parseCreatedAt(m.CreatedAt)
 		if err != nil {
-			return invalid("Invalid request body", field+".createdAt", err.Error())
+			return transport.Invalid("Invalid request body", field+".createdAt", err.Error())
 		}
 		content, err := dbContent(m.Content, at)
 		if err != nil {
-			return invalid("Invalid request body", field+".content", err.Error())
+			return transport.Invalid("Invalid request body", field+".content", err.Error())
 		}
 		id := m.ID
 		if id == "" {
@@ -405,7 +406,7 @@ func (s *Server) apiSaveMessages(w http.ResponseWriter, r *http.Request) error {
 		if res != "" {
 			resource = res // a scoped caller writes only its own resource
 		} else if msg := badID(resource); msg != "" {
-			return invalid("Invalid request body", field+".resourceId", msg)
+			return transport.Invalid("Invalid request body", field+".resourceId", msg)
 		}
 		msgs[i] = memory.Message{ID: id, ThreadID: m.ThreadID, ResourceID: resource, Role: m.Role, Type: m.Type,
 			Content: content, CreatedAt: at}
@@ -414,7 +415,7 @@ func (s *Server) apiSaveMessages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"messages": toMessagesJSON(saved)})
+	transport.WriteJSON(w, http.StatusOK, map[string]any{"messages": toMessagesJSON(saved)})
 	return nil
 }
 
@@ -467,16 +468,16 @@ func (s *Server) apiDeleteMessages(w http.ResponseWriter, r *http.Request) error
 	var body struct {
 		MessageIDs json.RawMessage `json:"messageIds"`
 	}
-	if err := decodeJSON(w, r, int64(s.cfg.BodyLimit), &body); err != nil {
+	if err := transport.DecodeJSON(w, r, s.cfg.BodyLimit, &body); err != nil {
 		return err
 	}
 	ids, ok := messageIDs(body.MessageIDs)
 	if !ok || len(ids) == 0 {
-		return invalid("Invalid request body", "messageIds", "expected an id, an array of ids, {id} or an array of {id}")
+		return transport.Invalid("Invalid request body", "messageIds", "expected an id, an array of ids, {id} or an array of {id}")
 	}
 	for i, id := range ids {
 		if msg := badID(id); msg != "" {
-			return invalid("Invalid request body", fmt.Sprintf("messageIds[%d]", i), msg)
+			return transport.Invalid("Invalid request body", fmt.Sprintf("messageIds[%d]", i), msg)
 		}
 	}
 	res, err := s.resource(r, queryClaim(r), anyWithoutAuth)
@@ -487,7 +488,7 @@ func (s *Server) apiDeleteMessages(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"success": true, "message": fmt.Sprintf("%d message(s) deleted", n)})
+	transport.WriteJSON(w, http.StatusOK, map[string]any{"success": true, "message": fmt.Sprintf("%d message(s) deleted", n)})
 	return nil
 }
 

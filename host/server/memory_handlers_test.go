@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mastra-server/mastra-server/config"
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/llm"
 	"github.com/mastra-server/mastra-server/host/memory"
@@ -16,18 +15,18 @@ import (
 
 // memoryServer serves the echo agent "assistant" on store; edit changes the
 // server config (auth, CORS) before the server is built.
-func memoryServer(t *testing.T, store *memory.Store, edit func(*config.Server), mws ...Middleware) string {
+func memoryServer(t *testing.T, store *memory.Store, edit func(*Config), mws ...Middleware) string {
 	t.Helper()
 	agents := []*agent.Agent{{ID: "assistant", Name: "Assistant", Model: llm.Echo{}, Provider: "echo", LastMessages: 10}}
 	svc, err := agent.NewService(store, agents, "assistant", quietLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := testConfig(t)
+	cfg := testConfig()
 	if edit != nil {
-		edit(&cfg.Server)
+		edit(&cfg)
 	}
-	_, ts := newTestServer(t, Options{Config: cfg.Server, Store: store, Agents: svc, DefaultResourceID: "anon", Middleware: mws})
+	_, ts := newTestServer(t, Options{Config: cfg, Store: store, Agents: svc, DefaultResourceID: "anon", Middleware: mws})
 	return ts.URL
 }
 

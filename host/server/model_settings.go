@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/mastra-server/mastra-server/host/agent"
+	"github.com/mastra-server/mastra-server/host/server/transport"
 )
 
 // modelSettings is Mastra's modelSettings (AI SDK call settings). Those no
@@ -37,7 +38,7 @@ func (m *modelSettings) settings() (agent.ModelSettings, error) {
 	if err := out.Check(); errors.As(err, &se) {
 		field := map[string]string{"Temperature": "temperature", "MaxTokens": maxTokens, "TopP": "topP",
 			"Stop": "stopSequences", "PresencePenalty": "presencePenalty", "FrequencyPenalty": "frequencyPenalty"}[se.Setting]
-		return out, invalid("Invalid request body", "modelSettings."+field, se.Problem)
+		return out, transport.Invalid("Invalid request body", "modelSettings."+field, se.Problem)
 	}
 	return out, nil
 }

@@ -18,7 +18,7 @@ func TestRouteTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, ts := newTestServer(t, Options{Config: testConfig(t).Server, Store: store, Agents: svc})
+	s, ts := newTestServer(t, Options{Config: testConfig(), Store: store, Agents: svc})
 	routes := s.Routes()
 	seen := map[string]bool{}
 	valid := map[Touch]bool{TouchNone: true, TouchMemory: true, TouchAgent: true, TouchTool: true}
@@ -47,7 +47,7 @@ func TestRouteTable(t *testing.T) {
 		t.Errorf("unlisted path = %d %s; want the router's 404", r.status, r.raw)
 	}
 	// Without agents, the agent routes are neither listed nor served.
-	s2, ts2 := newTestServer(t, Options{Config: testConfig(t).Server, Store: openSQLite(t)})
+	s2, ts2 := newTestServer(t, Options{Config: testConfig(), Store: openSQLite(t)})
 	for _, rt := range s2.Routes() {
 		if strings.HasPrefix(rt.Path, "/agent/") || strings.HasPrefix(rt.Path, "/api/agents") {
 			t.Errorf("%s %s listed without agents", rt.Method, rt.Path)

@@ -1,11 +1,11 @@
 package server
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 
 	"github.com/mastra-server/mastra-server/host/reqctx"
+	"github.com/mastra-server/mastra-server/host/server/transport"
 )
 
 // Scoping (DESIGN.md §10): every built-in route decides the resource it acts
@@ -42,18 +42,6 @@ const (
 	// token, else 400 (one thread by id, on Mastra's routes).
 	anyWithoutAuth
 )
-
-// adminKey marks a request authenticated with an admin token. It lives in
-// the Go context, not in the RequestContext map, so no client or plugin can
-// set it.
-var adminKey = ctxKey{"admin"}
-
-func withAdmin(ctx context.Context) context.Context { return context.WithValue(ctx, adminKey, true) }
-
-func isAdmin(r *http.Request) bool {
-	ok, _ := r.Context().Value(adminKey).(bool)
-	return ok
-}
 
 // boundResource returns the resource a request is bound to by auth or a
 // trusted middleware, if any.
@@ -94,11 +82,11 @@ func (s *Server) resource(r *http.Request, c claim, missing missingResource) (st
 	}
 	if c.id != "" {
 		if msg := badID(c.id); msg != "" {
-			return "", invalid(where, c.field, msg)
+			return "", transport.Invalid(where, c.field, msg)
 		}
 		return c.id, nil
 	}
-	admin := isAdmin(r)
+	admin := transport.IsAdmin(r.Context())
 	switch missing {
 	case useDefault:
 		return s.defRes, nil
@@ -111,7 +99,7 @@ func (s *Server) resource(r *http.Request, c claim, missing missingResource) (st
 			return "", nil
 		}
 	}
-	return "", invalid(where, c.field, c.field+" is required")
+	return "", transport.Invalid(where, c.field, c.field+" is required")
 }
 
 // queryResource reads resourceId from the query, or the lowercase

@@ -10,14 +10,14 @@ import (
 	"time"
 
 	"github.com/julienschmidt/httprouter"
-	"github.com/mastra-server/mastra-server/config"
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/memory"
+	"github.com/mastra-server/mastra-server/host/server/transport"
 )
 
 // Options is what New needs. Config and Store are required.
 type Options struct {
-	Config            config.Server
+	Config            Config
 	DefaultResourceID string
 	Store             *memory.Store
 	Agents            *agent.Service
@@ -40,14 +40,14 @@ type Route struct {
 
 // Server is the HTTP host.
 type Server struct {
-	cfg    config.Server
+	cfg    Config
 	store  *memory.Store
 	agents *agent.Service
 	tools  []agent.Tool
 	// toolsByName indexes tools and the agents' tools for /api/tools.
 	toolsByName map[string]agent.Tool
 	log         *slog.Logger
-	ids         *requestIDs
+	errs        transport.ErrorWriter
 	health      *healthCheck
 	defRes      string
 	handler     http.Handler
@@ -70,33 +70,46 @@ func New(opts Options) (*Server, error) {
 		agents:  opts.Agents,
 		tools:   opts.Tools,
 		log:     opts.Logger,
-		ids:     newRequestIDs(),
 		defRes:  opts.DefaultResourceID,
 		started: time.Now(),
 	}
 	s.stopping, s.stopStreams = context.WithCancel(context.Background())
+	s.errs = transport.ErrorWriter{Log: s.log, Map: domainError}
 	s.health = &healthCheck{store: opts.Store, ttl: time.Second}
 	s.toolsByName = s.indexTools()
 	router, err := s.routes(opts.Routes)
 	if err != nil {
 		return nil, err
 	}
-	// Order: id/recover/log, CORS, health (before user middleware and the
-	// timeout), request context, auth, first-byte timeout, Wasm middleware,
-	// router.
-	var h http.Handler = router
-	h = chain(opts.Middleware, h)
-	h = firstByteTimeout(s.cfg.Timeout, func(r *http.Request) {
-		s.log.Warn("request timed out before its first byte", "request_id", requestID(r.Context()),
-			"method", r.Method, "path", clip(r.URL.Path), "timeout", s.cfg.Timeout)
-	})(h)
-	h = newAuth(s.cfg.Auth).handler(h)
-	h = withRequestContext(h)
-	h = s.withHealth(h)
-	h = newCORS(s.cfg.CORS).handler(h)
-	s.handler = s.outermost(h)
+	s.handler = s.handlerChain(router, opts.Middleware)
 	return s, nil
 }
+
+// handlerChain wraps the router, once, in order from the outside in: request id,
+// recovery and access log; CORS; /health (before user middleware, auth and
+// the timeout); the RequestContext; auth; the first-byte timeout; the Wasm
+// middleware; the router.
+func (s *Server) handlerChain(router http.Handler, mws []Middleware) http.Handler {
+	h := chain(mws, router)
+	h = transport.FirstByteTimeout(transport.TimeoutOptions{
+		Timeout: s.cfg.Timeout,
+		OnTimeout: func(r *http.Request) {
+			s.log.Warn("request timed out before its first byte", "request_id", transport.RequestID(r.Context()),
+				"method", r.Method, "path", transport.Clip(r.URL.Path), "timeout", s.cfg.Timeout)
+		},
+		WithGate:  agent.WithCommitGate,
+		AfterFunc: func(d time.Duration, f func()) *time.Timer { return afterFunc(d, f) },
+	})(h)
+	h = transport.Authenticate(s.cfg.Auth)(h)
+	h = transport.RequestContext(h)
+	h = s.withHealth(h)
+	h = transport.CrossOrigin(s.cfg.CORS)(h)
+	return transport.Entry(transport.EntryOptions{Log: s.log, BodyTimeout: s.cfg.BodyTimeout, FirstByteTimeout: s.cfg.Timeout})(h)
+}
+
+// afterFunc starts the first-byte timer; tests replace it to fire the timer
+// at a chosen moment.
+var afterFunc = time.AfterFunc
 
 // Handler is the whole HTTP handler, for tests and embedding.
 func (s *Server) Handler() http.Handler { return s.handler }
@@ -111,7 +124,7 @@ func (s *Server) handle(h handlerFunc) http.Handler {
 			err = h(w, r)
 		}
 		if err != nil {
-			var he *Error
+			var he *transport.Error
 			timedOutBody := errors.As(err, &he) && he.Status == http.StatusRequestTimeout
 			if r.Context().Err() != nil && !timedOutBody {
 				// The client left, or the timeout answered already: the
@@ -119,10 +132,10 @@ func (s *Server) handle(h handlerFunc) http.Handler {
 				// back save), not a failure to report as a 5xx. A body
 				// that missed its deadline also cancels the context
 				// (net/http sees the read fail), yet its 408 is owed.
-				s.log.DebugContext(r.Context(), "request ended early", "request_id", requestID(r.Context()), "err", clipErr(err))
+				s.log.DebugContext(r.Context(), "request ended early", "request_id", transport.RequestID(r.Context()), "err", transport.ClipErr(err))
 				return
 			}
-			writeError(w, r, s.log, err)
+			s.errs.Write(w, r, err)
 		}
 	})
 }
@@ -132,10 +145,10 @@ func (s *Server) routes(plugins []Route) (r *httprouter.Router, err error) {
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
 	r.NotFound = s.handle(func(w http.ResponseWriter, r *http.Request) error {
-		return errorf(http.StatusNotFound, "Not Found")
+		return transport.NewError(http.StatusNotFound, "Not Found")
 	})
 	r.MethodNotAllowed = s.handle(func(w http.ResponseWriter, r *http.Request) error {
-		return errorf(http.StatusMethodNotAllowed, "Method Not Allowed") // httprouter set Allow
+		return transport.NewError(http.StatusMethodNotAllowed, "Method Not Allowed") // httprouter set Allow
 	})
 
 	s.registerBuiltins(r)
@@ -159,7 +172,7 @@ func (s *Server) routes(plugins []Route) (r *httprouter.Router, err error) {
 func checkPathParams(r *http.Request) error {
 	for _, p := range httprouter.ParamsFromContext(r.Context()) {
 		if msg := badID(p.Value); msg != "" {
-			return invalid("Invalid path parameters", p.Key, msg)
+			return transport.Invalid("Invalid path parameters", p.Key, msg)
 		}
 	}
 	return nil

@@ -12,24 +12,41 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/mastra-server/mastra-server/config"
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/internal/pgtest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
-func testConfig(t *testing.T) config.Config {
-	t.Helper()
-	t.Chdir(t.TempDir())
-	cfg, err := config.Load("", nil)
-	if err != nil {
-		t.Fatal(err)
+// testConfig is the server configuration of a mastra.toml-less start: the
+// defaults of the config package (config/load.go), which the tests of
+// config check; the conversion from config to this type is host/app's.
+func testConfig() Config {
+	return Config{
+		Host:              "0.0.0.0",
+		Port:              4000,
+		Timeout:           30 * time.Second,
+		BodyLimit:         4.5 * (1 << 20),
+		ReadHeaderTimeout: 10 * time.Second,
+		BodyTimeout:       30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		DrainTimeout:      10 * time.Second,
+		KeepAlive:         15 * time.Second,
+		CORS: CORS{
+			Origins:       []string{"*"},
+			AllowMethods:  []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
+			AllowHeaders:  []string{"Content-Type", "Authorization", "x-mastra-client-type", "x-mastra-dev-playground"},
+			ExposeHeaders: []string{"X-Thread-Id", "X-Resource-Id", "X-Request-Id"},
+			MaxAge:        time.Hour,
+		},
+		Auth: Auth{Protected: []string{"/*"}, Public: []string{"/health"}},
 	}
-	return *cfg
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -41,6 +58,9 @@ func openSQLite(t *testing.T) *memory.Store {
 
 func openStore(t *testing.T, opts memory.Options) *memory.Store {
 	t.Helper()
+	if opts.MaxOpenConns == 0 {
+		opts.MaxOpenConns = 10 // memory.max_open_conns's default
+	}
 	s, err := memory.Open(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
@@ -125,14 +145,14 @@ func seed(t *testing.T, store *memory.Store, resource, thread string, texts ...s
 func TestThreadRoutes(t *testing.T) {
 	for _, kind := range []string{"sqlite", "postgres"} {
 		t.Run(kind, func(t *testing.T) {
-			cfg := testConfig(t)
+			cfg := testConfig()
 			var store *memory.Store
 			if kind == "sqlite" {
 				store = openSQLite(t)
 			} else {
 				store = openStore(t, memory.Options{DatabaseURL: pgtest.NewDatabase(t)})
 			}
-			_, ts := newTestServer(t, Options{Config: cfg.Server, Store: store})
+			_, ts := newTestServer(t, Options{Config: cfg, Store: store})
 			seed(t, store, "alice", "t-old", "hello", "hi there")
 			time.Sleep(5 * time.Millisecond)
 			seed(t, store, "alice", "t-new", "q1", "a1", "q2", "a2", "q3")
@@ -207,7 +227,7 @@ func TestThreadRoutes(t *testing.T) {
 func TestPageBounds(t *testing.T) {
 	store := openSQLite(t)
 	seed(t, store, "alice", "t1", "a", "b")
-	_, ts := newTestServer(t, Options{Config: testConfig(t).Server, Store: store})
+	_, ts := newTestServer(t, Options{Config: testConfig(), Store: store})
 	for _, q := range []string{"/threads?resourceId=alice&page=9223372036854775807&perPage=2",
 		"/threads/t1?resourceId=alice&page=4611686018427387904&perPage=2"} {
 		r := do(t, "GET", ts.URL+q, "")
@@ -222,8 +242,8 @@ func TestPageBounds(t *testing.T) {
 }
 
 func TestUnknownRouteAndMethod(t *testing.T) {
-	cfg := testConfig(t)
-	_, ts := newTestServer(t, Options{Config: cfg.Server, Store: openSQLite(t)})
+	cfg := testConfig()
+	_, ts := newTestServer(t, Options{Config: cfg, Store: openSQLite(t)})
 	r := do(t, "GET", ts.URL+"/nope", "")
 	if r.status != 404 || r.body["error"] != "Not Found" {
 		t.Errorf("unknown route = %d %s; want 404 JSON", r.status, r.raw)
@@ -235,8 +255,8 @@ func TestUnknownRouteAndMethod(t *testing.T) {
 }
 
 func TestHealth(t *testing.T) {
-	cfg := testConfig(t)
-	_, ts := newTestServer(t, Options{Config: cfg.Server, Store: openSQLite(t)})
+	cfg := testConfig()
+	_, ts := newTestServer(t, Options{Config: cfg, Store: openSQLite(t)})
 	r := do(t, "GET", ts.URL+"/health", "")
 	if r.status != 200 || r.body["success"] != true || r.body["database"].(map[string]any)["kind"] != "sqlite" {
 		t.Errorf("health = %d %s; want 200 success on sqlite", r.status, r.raw)
@@ -270,8 +290,8 @@ func TestDatabaseStopsAndReturns(t *testing.T) {
 	}
 	t.Cleanup(func() { cluster.Remove() })
 	store := openStore(t, memory.Options{DatabaseURL: cluster.URL("postgres") + "&connect_timeout=2"})
-	cfg := testConfig(t)
-	s, ts := newTestServer(t, Options{Config: cfg.Server, Store: store})
+	cfg := testConfig()
+	s, ts := newTestServer(t, Options{Config: cfg, Store: store})
 	s.health.ttl = 0 // check on every hit, so the test need not wait
 	seed(t, store, "alice", "t1", "hello")
 
@@ -309,10 +329,10 @@ func TestDatabaseStopsAndReturns(t *testing.T) {
 }
 
 func TestCORS(t *testing.T) {
-	cfg := testConfig(t)
-	cfg.Server.CORS.Origins = []string{"https://app1.com", "https://app2.com"}
-	cfg.Server.CORS.Credentials = true
-	_, ts := newTestServer(t, Options{Config: cfg.Server, Store: openSQLite(t)})
+	cfg := testConfig()
+	cfg.CORS.Origins = []string{"https://app1.com", "https://app2.com"}
+	cfg.CORS.Credentials = true
+	_, ts := newTestServer(t, Options{Config: cfg, Store: openSQLite(t)})
 
 	r := do(t, "OPTIONS", ts.URL+"/threads", "", "Origin", "https://app1.com", "Access-Control-Request-Method", "GET",
 		"Access-Control-Request-Headers", "authorization")
@@ -335,9 +355,9 @@ func TestCORS(t *testing.T) {
 		t.Errorf("suffix-spoofed origin allowed: %v", r.header)
 	}
 
-	cfg.Server.CORS.Origins = []string{"*"}
-	cfg.Server.CORS.Credentials = false
-	_, ts2 := newTestServer(t, Options{Config: cfg.Server, Store: openSQLite(t)})
+	cfg.CORS.Origins = []string{"*"}
+	cfg.CORS.Credentials = false
+	_, ts2 := newTestServer(t, Options{Config: cfg, Store: openSQLite(t)})
 	r = do(t, "OPTIONS", ts2.URL+"/anything", "", "Origin", "https://x.com", "Access-Control-Request-Method", "POST")
 	if r.status != 204 || r.header.Get("Access-Control-Allow-Origin") != "*" || r.header.Get("Access-Control-Allow-Credentials") != "" {
 		t.Errorf("wildcard preflight = %d %v; want * without credentials", r.status, r.header)
@@ -345,8 +365,8 @@ func TestCORS(t *testing.T) {
 }
 
 func TestFirstByteTimeoutAndPanics(t *testing.T) {
-	cfg := testConfig(t)
-	cfg.Server.Timeout = 100 * time.Millisecond
+	cfg := testConfig()
+	cfg.Timeout = 100 * time.Millisecond
 	cancelled := make(chan struct{})
 	routes := []Route{
 		{Name: "slow", Method: "GET", Path: "/slow", Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -366,7 +386,7 @@ func TestFirstByteTimeoutAndPanics(t *testing.T) {
 			panic("handler bug")
 		})},
 	}
-	_, ts := newTestServer(t, Options{Config: cfg.Server, Store: openSQLite(t), Routes: routes})
+	_, ts := newTestServer(t, Options{Config: cfg, Store: openSQLite(t), Routes: routes})
 
 	r := do(t, "GET", ts.URL+"/slow", "")
 	if r.status != 504 || r.body["error"] != "Gateway Timeout" {
@@ -391,7 +411,7 @@ func TestFirstByteTimeoutAndPanics(t *testing.T) {
 }
 
 func TestRouteConflicts(t *testing.T) {
-	cfg := testConfig(t)
+	cfg := testConfig()
 	h := http.NotFoundHandler()
 	tests := []struct {
 		name   string
@@ -403,7 +423,7 @@ func TestRouteConflicts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := New(Options{Config: cfg.Server, Store: openSQLite(t), Routes: tt.routes, Logger: quietLogger()})
+			_, err := New(Options{Config: cfg, Store: openSQLite(t), Routes: tt.routes, Logger: quietLogger()})
 			if err == nil || !strings.Contains(err.Error(), "route \"") {
 				t.Errorf("New = %v; want an error naming the route", err)
 			}
@@ -412,9 +432,9 @@ func TestRouteConflicts(t *testing.T) {
 }
 
 func TestHeaderLimit(t *testing.T) {
-	cfg := testConfig(t)
-	cfg.Server.MaxHeaderBytes = 4 << 10
-	s, err := New(Options{Config: cfg.Server, Store: openSQLite(t), Logger: quietLogger()})
+	cfg := testConfig()
+	cfg.MaxHeaderBytes = 4 << 10
+	s, err := New(Options{Config: cfg, Store: openSQLite(t), Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -435,8 +455,8 @@ func TestHeaderLimit(t *testing.T) {
 // SIGTERM's effect inside the server: stop accepting, let the in-flight
 // stream finish, then return.
 func TestGracefulShutdown(t *testing.T) {
-	cfg := testConfig(t)
-	cfg.Server.DrainTimeout = 5 * time.Second
+	cfg := testConfig()
+	cfg.DrainTimeout = 5 * time.Second
 	started := make(chan struct{})
 	release := make(chan struct{})
 	routes := []Route{{Name: "stream", Method: "GET", Path: "/stream", Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -446,18 +466,27 @@ func TestGracefulShutdown(t *testing.T) {
 		<-release
 		w.Write([]byte("data: last\n\n"))
 	})}}
-	s, err := New(Options{Config: cfg.Server, Store: openSQLite(t), Routes: routes, Logger: quietLogger()})
+	s, err := New(Options{Config: cfg, Store: openSQLite(t), Routes: routes, Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	ln := &closeSignal{Listener: tcp, closed: make(chan struct{})}
 	addr := ln.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
+	var released atomic.Bool
+	type served struct {
+		err   error
+		early bool // returned while the stream was still running
+	}
+	done := make(chan served, 1)
+	go func() {
+		err := s.Serve(ctx, ln)
+		done <- served{err: err, early: !released.Load()}
+	}()
 
 	body := make(chan string, 1)
 	go func() {
@@ -472,29 +501,43 @@ func TestGracefulShutdown(t *testing.T) {
 	}()
 	<-started
 	cancel() // what SIGTERM does in main
-	time.Sleep(100 * time.Millisecond)
+	select {
+	case <-ln.closed: // the drain has begun
+	case <-time.After(5 * time.Second):
+		t.Fatal("the listener is still open 5s after the shutdown began")
+	}
 	if _, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 		t.Error("server still accepts connections while draining")
 	}
-	select {
-	case err := <-done:
-		t.Fatalf("Serve returned %v before the stream finished", err)
-	default:
-	}
+	released.Store(true)
 	close(release)
 	if got := <-body; got != "data: first\n\ndata: last\n\n" {
 		t.Errorf("in-flight stream got %q; want it whole", got)
 	}
-	if err := <-done; err != nil {
-		t.Errorf("Serve = %v; want nil after draining", err)
+	if res := <-done; res.err != nil || res.early {
+		t.Errorf("Serve = %v, returned before the stream finished: %v; want nil after draining", res.err, res.early)
 	}
+}
+
+// closeSignal closes closed once the listener is closed, which a shutdown
+// does before it waits for in-flight requests.
+type closeSignal struct {
+	net.Listener
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (l *closeSignal) Close() error {
+	err := l.Listener.Close()
+	l.once.Do(func() { close(l.closed) })
+	return err
 }
 
 // A client that never finishes its headers is cut after read_header_timeout.
 func TestSlowHeadersAreCut(t *testing.T) {
-	cfg := testConfig(t)
-	cfg.Server.ReadHeaderTimeout = 100 * time.Millisecond
-	s, err := New(Options{Config: cfg.Server, Store: openSQLite(t), Logger: quietLogger()})
+	cfg := testConfig()
+	cfg.ReadHeaderTimeout = 100 * time.Millisecond
+	s, err := New(Options{Config: cfg, Store: openSQLite(t), Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}

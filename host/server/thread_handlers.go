@@ -7,6 +7,7 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 	"github.com/mastra-server/mastra-server/host/memory"
+	"github.com/mastra-server/mastra-server/host/server/transport"
 )
 
 // threadJSON is a thread as Mastra's API returns it.
@@ -77,7 +78,7 @@ func (s *Server) listThreads(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toThreadList(p))
+	transport.WriteJSON(w, http.StatusOK, toThreadList(p))
 	return nil
 }
 
@@ -110,7 +111,7 @@ func (s *Server) getThread(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, threadWithMessagesJSON{Thread: toThreadJSON(t), Messages: toMessagesJSON(msgs.Messages),
+	transport.WriteJSON(w, http.StatusOK, threadWithMessagesJSON{Thread: toThreadJSON(t), Messages: toMessagesJSON(msgs.Messages),
 		Total: msgs.Total, Page: msgs.Page, PerPage: msgs.PerPage, HasMore: msgs.HasMore})
 	return nil
 }
@@ -125,6 +126,6 @@ func (s *Server) deleteThread(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.DeleteThread(r.Context(), res, id); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"result": "Thread deleted"})
+	transport.WriteJSON(w, http.StatusOK, map[string]string{"result": "Thread deleted"})
 	return nil
 }

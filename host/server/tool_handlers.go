@@ -11,6 +11,7 @@ import (
 	"github.com/julienschmidt/httprouter"
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/reqctx"
+	"github.com/mastra-server/mastra-server/host/server/transport"
 	"github.com/mastra-server/mastra-server/host/toolschema"
 )
 
@@ -63,7 +64,7 @@ func toToolJSON(t agent.Tool) toolJSON {
 }
 
 func toolNotFound(id string) error {
-	return &Error{Status: http.StatusNotFound, Message: "Tool not found", Err: fmt.Errorf("tool %q", id)}
+	return &transport.Error{Status: http.StatusNotFound, Message: "Tool not found", Err: fmt.Errorf("tool %q", id)}
 }
 
 func (s *Server) listTools(w http.ResponseWriter, r *http.Request) error {
@@ -71,7 +72,7 @@ func (s *Server) listTools(w http.ResponseWriter, r *http.Request) error {
 	for n, t := range s.toolsByName {
 		out[n] = toToolJSON(t)
 	}
-	writeJSON(w, http.StatusOK, out)
+	transport.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -81,7 +82,7 @@ func (s *Server) getTool(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return toolNotFound(id)
 	}
-	writeJSON(w, http.StatusOK, toToolJSON(t))
+	transport.WriteJSON(w, http.StatusOK, toToolJSON(t))
 	return nil
 }
 
@@ -114,7 +115,7 @@ func (s *Server) getAgentTool(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toToolJSON(t))
+	transport.WriteJSON(w, http.StatusOK, toToolJSON(t))
 	return nil
 }
 
@@ -140,23 +141,23 @@ type toolResponder interface {
 
 func (s *Server) runTool(w http.ResponseWriter, r *http.Request, t agent.Tool) error {
 	var b executeBody
-	if err := decodeJSON(w, r, int64(s.cfg.BodyLimit), &b); err != nil {
+	if err := transport.DecodeJSON(w, r, s.cfg.BodyLimit, &b); err != nil {
 		return err
 	}
 	data := bytes.TrimSpace(b.Data)
 	if len(data) == 0 || string(data) == "null" {
-		return invalid("Invalid request body", "data", "data is required")
+		return transport.Invalid("Invalid request body", "data", "data is required")
 	}
 	schema, err := toolschema.For(t.InputSchema())
 	if err != nil {
-		return &Error{Status: http.StatusInternalServerError, Message: "Internal Server Error", Err: err}
+		return &transport.Error{Status: http.StatusInternalServerError, Message: "Internal Server Error", Err: err}
 	}
 	if err := schema.Validate(data); err != nil {
-		e := &Error{Status: http.StatusBadRequest, Message: "Tool validation failed for " + t.Name(), Err: err}
+		e := &transport.Error{Status: http.StatusBadRequest, Message: "Tool validation failed for " + t.Name(), Err: err}
 		var ae *toolschema.ArgsError
 		if errors.As(err, &ae) {
 			for _, is := range ae.Issues {
-				e.Issues = append(e.Issues, Issue{Field: "data" + is.Path, Message: is.Message})
+				e.Issues = append(e.Issues, transport.Issue{Field: "data" + is.Path, Message: is.Message})
 			}
 		}
 		return e
@@ -199,7 +200,7 @@ func (s *Server) toolFailure(w http.ResponseWriter, r *http.Request, t agent.Too
 				if msg == "" {
 					msg = http.StatusText(status)
 				}
-				writeJSON(w, status, errorBody{Error: msg})
+				transport.WriteJSON(w, status, map[string]string{"error": msg})
 				return nil
 			}
 			h := w.Header()
@@ -210,11 +211,11 @@ func (s *Server) toolFailure(w http.ResponseWriter, r *http.Request, t agent.Too
 		}
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return &Error{Status: http.StatusGatewayTimeout, Message: "Tool timed out", Err: fmt.Errorf("tool %s: %w", t.Name(), err)}
+		return &transport.Error{Status: http.StatusGatewayTimeout, Message: "Tool timed out", Err: fmt.Errorf("tool %s: %w", t.Name(), err)}
 	}
 	var big interface{ ResponseTooLarge() bool } // plugin.ErrResponseTooLarge
 	if errors.As(err, &big) && big.ResponseTooLarge() {
-		return &Error{Status: http.StatusBadGateway, Message: "Tool response too large", Err: fmt.Errorf("tool %s: %w", t.Name(), err)}
+		return &transport.Error{Status: http.StatusBadGateway, Message: "Tool response too large", Err: fmt.Errorf("tool %s: %w", t.Name(), err)}
 	}
-	return &Error{Status: http.StatusInternalServerError, Message: "Tool execution failed", Err: fmt.Errorf("tool %s: %w", t.Name(), err)}
+	return &transport.Error{Status: http.StatusInternalServerError, Message: "Tool execution failed", Err: fmt.Errorf("tool %s: %w", t.Name(), err)}
 }

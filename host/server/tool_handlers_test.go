@@ -64,9 +64,9 @@ func TestToolRoutesUnit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := testConfig(t)
+	cfg := testConfig()
 	// echo is both an extra tool and the agent's: listed once.
-	_, ts := newTestServer(t, Options{Config: cfg.Server, Agents: svc, Tools: []agent.Tool{refuse, fail5, crash, late, echo}})
+	_, ts := newTestServer(t, Options{Config: cfg, Agents: svc, Tools: []agent.Tool{refuse, fail5, crash, late, echo}})
 
 	res, err := http.Get(ts.URL + "/api/tools")
 	if err != nil {
@@ -118,8 +118,8 @@ func TestToolRoutesUnit(t *testing.T) {
 }
 
 func TestToolRoutesWithoutAgents(t *testing.T) {
-	cfg := testConfig(t)
-	_, ts := newTestServer(t, Options{Config: cfg.Server, Store: openSQLite(t)})
+	cfg := testConfig()
+	_, ts := newTestServer(t, Options{Config: cfg, Store: openSQLite(t)})
 	res, err := http.Get(ts.URL + "/api/tools")
 	if err != nil {
 		t.Fatal(err)

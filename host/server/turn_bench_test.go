@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mastra-server/mastra-server/config"
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/llm"
 	"github.com/mastra-server/mastra-server/host/memory"
@@ -18,7 +17,7 @@ import (
 // prompt, reply, the turn saved. Run with -cpuprofile to see where a
 // turn's server CPU goes.
 func BenchmarkGenerateTurn(b *testing.B) {
-	store, err := memory.Open(b.Context(), memory.Options{DatabaseURL: pgtest.NewDatabase(b)})
+	store, err := memory.Open(b.Context(), memory.Options{DatabaseURL: pgtest.NewDatabase(b), MaxOpenConns: 10})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -30,12 +29,8 @@ func BenchmarkGenerateTurn(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Chdir(b.TempDir()) // no mastra.toml: defaults
-	cfg, err := config.Load("", nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	s, err := New(Options{Config: cfg.Server, Store: store, Agents: svc, DefaultResourceID: "d", Logger: quietLogger()})
+	cfg := testConfig()
+	s, err := New(Options{Config: cfg, Store: store, Agents: svc, DefaultResourceID: "d", Logger: quietLogger()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mastra-server/mastra-server/config"
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/internal/llmtest"
@@ -39,18 +38,18 @@ func manualTimer(t *testing.T) (fire func()) {
 
 // fakeModelServer serves agent "assistant" on the scripted fake model, with
 // mws inside the timeout and edit applied to the config.
-func fakeModelServer(t *testing.T, store *memory.Store, fake *llmtest.Server, edit func(*config.Server), mws ...Middleware) string {
+func fakeModelServer(t *testing.T, store *memory.Store, fake *llmtest.Server, edit func(*Config), mws ...Middleware) string {
 	t.Helper()
 	agents := []*agent.Agent{{ID: "assistant", Model: fake.Model(10 * time.Second), Provider: "openai", ModelID: "gpt-test", LastMessages: 10}}
 	svc, err := agent.NewService(store, agents, "assistant", quietLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := testConfig(t)
+	cfg := testConfig()
 	if edit != nil {
-		edit(&cfg.Server)
+		edit(&cfg)
 	}
-	_, ts := newTestServer(t, Options{Config: cfg.Server, Store: store, Agents: svc, DefaultResourceID: "anon", Middleware: mws})
+	_, ts := newTestServer(t, Options{Config: cfg, Store: store, Agents: svc, DefaultResourceID: "anon", Middleware: mws})
 	return ts.URL
 }
 

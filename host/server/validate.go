@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/mastra-server/mastra-server/host/server/transport"
 )
 
 // Client input is checked here, at the edge, before any store or model call
@@ -116,32 +118,10 @@ func badRawJSON(raw json.RawMessage) string {
 func checkIDs(where string, fields ...string) error {
 	for i := 0; i+1 < len(fields); i += 2 {
 		if msg := badID(fields[i+1]); msg != "" {
-			return invalid(where, fields[i], msg)
+			return transport.Invalid(where, fields[i], msg)
 		}
 	}
 	return nil
-}
-
-// clip bounds client-controlled text (paths, ids inside error texts) before
-// it reaches a log line.
-func clip(s string) string {
-	const max = 512
-	if len(s) <= max {
-		return s
-	}
-	cut := max
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return fmt.Sprintf("%s…(%d bytes)", s[:cut], len(s))
-}
-
-// clipErr is clip for an error's text, "" for nil.
-func clipErr(err error) string {
-	if err == nil {
-		return ""
-	}
-	return clip(err.Error())
 }
 
 // millisInRange reports whether ms milliseconds since 1970 is a createdAt

@@ -171,9 +171,9 @@ func (l *logBuffer) lines() []string {
 func TestHugeInputIsNotLogged(t *testing.T) {
 	store := openSQLite(t)
 	logs := &logBuffer{}
-	cfg := testConfig(t)
-	cfg.Server.BodyLimit = 4 << 20
-	_, ts := newTestServer(t, Options{Config: cfg.Server, Store: store, Agents: echoAgents(t, store),
+	cfg := testConfig()
+	cfg.BodyLimit = 4 << 20
+	_, ts := newTestServer(t, Options{Config: cfg, Store: store, Agents: echoAgents(t, store),
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	huge := strings.Repeat("A", 1<<20)
 	do(t, "POST", ts.URL+"/agent/generate", `{"message":"hi","threadId":"`+huge+`"}`, "Content-Type", jsonCT)

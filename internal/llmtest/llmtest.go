@@ -237,14 +237,24 @@ func NewServer(t testing.TB, script func(Request) Reply) *Server {
 	return s
 }
 
-// Config returns a client configuration for the server: API key "sk-test",
-// no retries and the given timeout (0 for the client's default).
+// Config returns a client configuration for the server: provider name
+// "openai", API key "sk-test", no retries and the given timeout (0 for
+// none).
 func (s *Server) Config(timeout time.Duration) llm.OpenAIConfig {
-	return llm.OpenAIConfig{BaseURL: s.URL, APIKey: "sk-test", MaxRetries: -1, Timeout: timeout}
+	if timeout == 0 {
+		timeout = -1
+	}
+	return llm.OpenAIConfig{Name: "openai", BaseURL: s.URL, APIKey: "sk-test", Timeout: timeout}
 }
 
 // Model returns a client of the server configured by Config(timeout).
-func (s *Server) Model(timeout time.Duration) *llm.OpenAI { return llm.NewOpenAI(s.Config(timeout)) }
+func (s *Server) Model(timeout time.Duration) *llm.OpenAI {
+	m, err := llm.NewOpenAI(s.Config(timeout))
+	if err != nil {
+		panic(err) // a bug in the test: Config fills every required field
+	}
+	return m
+}
 
 // Requests returns the requests received so far, oldest first.
 func (s *Server) Requests() []Request {

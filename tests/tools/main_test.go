@@ -1,12 +1,14 @@
 // Package tools_test runs agent tools end to end with real parts: Wasm tools
 // built from this repository (examples/weather-tool in Go, examples/calc-tool
-// in AssemblyScript, WAT fixtures that trap or spin) loaded through
-// host/plugin, the header-context middleware plugin, the HTTP server, the
-// agent loop and a SQLite memory store, with the real OpenAI client talking
-// to an in-process server that speaks OpenAI's wire format (internal/llmtest).
+// in AssemblyScript, WAT fixtures that trap or spin), the header-context
+// middleware plugin, the HTTP server, the agent loop and a SQLite memory
+// store, all built from a configuration by app.Build as mastra-server builds
+// them, with the real OpenAI client talking to an in-process server that
+// speaks OpenAI's wire format (internal/llmtest).
 //
-// TestMain builds the modules with scripts/build-plugins.sh and wat2wasm; a
-// missing toolchain fails the run (see scripts/install-plugin-toolchains.sh).
+// TestMain checks that the modules are built (scripts/build-plugins.sh; a
+// missing or stale one fails the run, naming it) and compiles the WAT
+// fixtures with wat2wasm.
 package tools_test
 
 import (
@@ -23,17 +25,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/mastra-server/mastra-server/config"
 	"github.com/mastra-server/mastra-server/host/agent"
+	"github.com/mastra-server/mastra-server/host/app"
 	"github.com/mastra-server/mastra-server/host/memory"
-	"github.com/mastra-server/mastra-server/host/plugin"
-	"github.com/mastra-server/mastra-server/host/server"
-	"github.com/mastra-server/mastra-server/host/wasmtool"
 	"github.com/mastra-server/mastra-server/internal/llmtest"
+	"github.com/mastra-server/mastra-server/internal/plugintest"
 )
 
 var (
@@ -48,12 +49,8 @@ func TestMain(m *testing.M) {
 func run(m *testing.M) int {
 	_, file, _, _ := runtime.Caller(0)
 	root = filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
-	build := exec.Command(filepath.Join(root, "scripts", "build-plugins.sh"),
-		filepath.Join(root, "examples", "weather-tool"), filepath.Join(root, "examples", "calc-tool"),
-		filepath.Join(root, "plugins", "header-context"))
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: building the Wasm tools failed (toolchains: scripts/install-plugin-toolchains.sh): %v\n%s", err, out)
+	if err := plugintest.Check(root); err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL:", err)
 		return 1
 	}
 	modules["weather"] = filepath.Join(root, "examples", "weather-tool", "weather-tool.wasm")
@@ -93,85 +90,82 @@ type env struct {
 	url   string
 	fake  *llmtest.Server
 	store *memory.Store
-	tools map[string]*wasmtool.Tool
+	tools map[string]agent.Tool
 }
 
 var toolSpecs = []struct {
-	name, description, schema string
-	timeout                   time.Duration
+	name, description, schema, timeout string
 }{
 	{"weather", "Current weather of a city", `{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object",` +
-		`"properties":{"city":{"type":"string","description":"city name"}},"required":["city"],"additionalProperties":false}`, 10 * time.Second},
+		`"properties":{"city":{"type":"string","description":"city name"}},"required":["city"],"additionalProperties":false}`, "10s"},
 	{"calc", "Arithmetic on two numbers", `{"type":"object","properties":{"a":{"type":"number"},"b":{"type":"number"},` +
-		`"op":{"enum":["add","subtract","multiply","divide"]}},"required":["a","b","op"],"additionalProperties":false}`, 5 * time.Second},
-	{"broken", "Always traps", `{"type":"object"}`, 5 * time.Second},
-	{"slow", "Never answers", `{"type":"object"}`, 200 * time.Millisecond},
+		`"op":{"enum":["add","subtract","multiply","divide"]}},"required":["a","b","op"],"additionalProperties":false}`, "5s"},
+	{"broken", "Always traps", `{"type":"object"}`, "5s"},
+	{"slow", "Never answers", `{"type":"object"}`, "200ms"},
 }
 
-// newEnv starts the server: agent "assistant" (all four tools), agent
-// "plain" (none), both on the fake model, the header-context middleware
-// copying X-Tenant-Id to the request context key "tenant".
+// newEnv starts the server as mastra-server does (config.Load, then
+// app.Build): agent "assistant" (all four tools), agent "plain" (none),
+// both on the fake model, the header-context middleware copying
+// X-Tenant-Id to the request context key "tenant".
 func newEnv(t *testing.T, script func(llmtest.Request) llmtest.Reply) *env {
 	t.Helper()
-	ctx := context.Background()
-	t.Chdir(t.TempDir())
-	cfg, err := config.Load("", nil)
+	dir := t.TempDir()
+	t.Chdir(dir)
+	e := &env{fake: llmtest.NewServer(t, script), tools: map[string]agent.Tool{}}
+	toml := `
+[memory]
+default_resource_id = "anon"
+[providers.openai]
+base_url = ` + strconv.Quote(e.fake.URL) + `
+api_key = "sk-test"
+timeout = "10s"
+max_retries = 0
+[agents.assistant]
+name = "Assistant"
+instructions = "Use tools."
+model = "openai/gpt-test"
+max_steps = 5
+tools = ["weather", "calc", "broken", "slow"]
+[agents.plain]
+name = "Plain"
+model = "openai/gpt-test"
+[[middleware]]
+name = "tenant"
+path = "/*"
+module = ` + strconv.Quote(modules["header-context"]) + `
+config = { headers = { X-Tenant-Id = "tenant" } }
+`
+	for _, s := range toolSpecs {
+		toml += "[[tools]]\nname = " + strconv.Quote(s.name) + "\ndescription = " + strconv.Quote(s.description) +
+			"\ninput_schema = " + strconv.Quote(s.schema) + "\nmodule = " + strconv.Quote(modules[s.name]) +
+			"\ntimeout = " + strconv.Quote(s.timeout) + "\nmax_instances = 4\n"
+	}
+	if err := os.WriteFile("mastra.toml", []byte(toml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// One compile cache for the whole run: the Go tool takes seconds to compile.
+	cfg, err := config.Load("mastra.toml", []string{"MASTRA_PLUGINS__CACHE_DIR=" + filepath.Join(os.TempDir(), "mastra-tools-test-cache")})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	store, err := memory.Open(ctx, memory.Options{SQLitePath: filepath.Join(t.TempDir(), "m.db")})
+	a, err := app.Build(context.Background(), cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { store.Close() })
-	if _, err := store.Migrate(ctx); err != nil {
-		t.Fatal(err)
+	t.Cleanup(func() { a.Close(context.Background()) })
+	e.store = a.Store
+	for _, tool := range a.Tools() {
+		e.tools[tool.Name()] = tool
 	}
-	host, err := plugin.New(ctx, plugin.Config{CacheDir: filepath.Join(os.TempDir(), "mastra-tools-test-cache"), Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { host.Close(context.Background()) })
-
-	e := &env{fake: llmtest.NewServer(t, script), store: store, tools: map[string]*wasmtool.Tool{}}
-	var all []agent.Tool
-	for _, s := range toolSpecs {
-		p, err := host.Load(ctx, plugin.Spec{Name: s.name, Kind: plugin.Tool, Module: modules[s.name], Timeout: s.timeout,
-			MaxInstances: 4, Config: []byte(`{}`)})
-		if err != nil {
-			t.Fatalf("load tool %s: %v", s.name, err)
-		}
-		tool := wasmtool.New(s.name, s.description, json.RawMessage(s.schema), p)
-		e.tools[s.name] = tool
-		all = append(all, tool)
-	}
-	mw, err := host.Load(ctx, plugin.Spec{Name: "tenant", Kind: plugin.Middleware, Module: modules["header-context"],
-		Config: []byte(`{"headers":{"X-Tenant-Id":"tenant"}}`)})
-	if err != nil {
-		t.Fatalf("load header-context: %v", err)
-	}
-
-	model := e.fake.Model(10 * time.Second)
-	agents := []*agent.Agent{
-		{ID: "assistant", Name: "Assistant", Instructions: "Use tools.", Model: model, Provider: "openai", ModelID: "gpt-test",
-			LastMessages: 20, MaxSteps: 5, Tools: all},
-		{ID: "plain", Name: "Plain", Model: model, Provider: "openai", ModelID: "gpt-test", LastMessages: 20},
-	}
-	svc, err := agent.NewService(store, agents, "assistant", log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(server.Options{Config: cfg.Server, Store: store, Agents: svc, Logger: log, DefaultResourceID: "anon",
-		Tools:      all,
-		Middleware: []server.Middleware{{Name: "tenant", Path: "/*", Wrap: mw.Middleware}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
+	ts := httptest.NewServer(a.Server.Handler())
 	t.Cleanup(ts.Close)
 	e.url = ts.URL
 	return e

@@ -1,4 +1,4 @@
-package server
+package transport
 
 import (
 	"bufio"
@@ -7,24 +7,39 @@ import (
 	"net/http"
 	"sync"
 	"time"
-
-	"github.com/mastra-server/mastra-server/host/agent"
 )
 
-// afterFunc starts the first-byte timer; tests replace it to fire the timer
-// at a chosen moment.
-var afterFunc = time.AfterFunc
+// TimeoutOptions configures [FirstByteTimeout].
+type TimeoutOptions struct {
+	// Timeout is the time the response may take to start.
+	Timeout time.Duration
+	// OnTimeout is called (to log) when a request timed out, before its
+	// 504 is written.
+	OnTimeout func(r *http.Request)
+	// WithGate hands the handler its commit gate (see [FirstByteTimeout])
+	// in the context; nil = no gate.
+	WithGate func(ctx context.Context, gate func() bool) context.Context
+	// AfterFunc starts the timer; nil = time.AfterFunc. Tests set it to
+	// fire the timer at a chosen moment.
+	AfterFunc func(d time.Duration, f func()) *time.Timer
+}
 
-// firstByteTimeout bounds the time until a response starts. Once the first
+// FirstByteTimeout bounds the time until a response starts. Once the first
 // byte (or a flush) has gone out, the response is never cut, so long
 // streams are not affected. On expiry the client gets a 504 and the
-// handler's context is cancelled, so the work behind it (a model call) stops.
+// handler's context is cancelled, so the work behind it (a model call)
+// stops.
 //
-// A turn about to save passes the commit gate (agent.WithCommitGate): if the
-// 504 went out already, the turn is dropped unsaved; otherwise the timeout
-// stands down and the client gets the save's outcome. So a 504 never hides
-// a saved turn, which a client retrying 5xx would store twice.
-func firstByteTimeout(d time.Duration, log func(r *http.Request)) func(http.Handler) http.Handler {
+// The commit gate settles a race between the 504 and work that must not be
+// lost: a handler calls gate() just before it saves. false means the 504
+// went out already, and the work is dropped unsaved; true means the timeout
+// stands down and the handler answers with the save's outcome. So a 504
+// never hides a saved turn, which a client retrying 5xx would store twice.
+func FirstByteTimeout(o TimeoutOptions) func(http.Handler) http.Handler {
+	afterFunc := o.AfterFunc
+	if afterFunc == nil {
+		afterFunc = time.AfterFunc
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ctx, cancel := context.WithCancel(r.Context())
@@ -33,7 +48,7 @@ func firstByteTimeout(d time.Duration, log func(r *http.Request)) func(http.Hand
 			for k, v := range w.Header() {
 				tw.h[k] = v
 			}
-			timer := afterFunc(d, func() {
+			timer := afterFunc(o.Timeout, func() {
 				tw.mu.Lock()
 				defer tw.mu.Unlock()
 				if tw.started || tw.done || tw.committing {
@@ -41,8 +56,10 @@ func firstByteTimeout(d time.Duration, log func(r *http.Request)) func(http.Hand
 				}
 				tw.timedOut = true
 				cancel()
-				log(r)
-				writeJSON(w, http.StatusGatewayTimeout, errorBody{Error: "Gateway Timeout", RequestID: requestID(r.Context())})
+				if o.OnTimeout != nil {
+					o.OnTimeout(r)
+				}
+				WriteJSON(w, http.StatusGatewayTimeout, errorBody{Error: "Gateway Timeout", RequestID: RequestID(r.Context())})
 			})
 			defer func() {
 				timer.Stop()
@@ -50,7 +67,10 @@ func firstByteTimeout(d time.Duration, log func(r *http.Request)) func(http.Hand
 				tw.done = true
 				tw.mu.Unlock()
 			}()
-			next.ServeHTTP(tw, r.WithContext(agent.WithCommitGate(ctx, tw.commit)))
+			if o.WithGate != nil {
+				ctx = o.WithGate(ctx, tw.commit)
+			}
+			next.ServeHTTP(tw, r.WithContext(ctx))
 		})
 	}
 }
@@ -64,10 +84,15 @@ type timeoutWriter struct {
 	started  bool
 	timedOut bool
 	done     bool
-	// committing: a turn has begun its save, so the timeout no longer
-	// answers (the handler will, with the save's outcome).
+	// committing: the handler has passed the commit gate, so the timeout
+	// no longer answers (the handler will, with the save's outcome).
 	committing bool
 }
+
+var (
+	_ http.Flusher  = (*timeoutWriter)(nil)
+	_ http.Hijacker = (*timeoutWriter)(nil)
+)
 
 // commit is the commit gate: false when the timeout has answered already.
 func (tw *timeoutWriter) commit() bool {

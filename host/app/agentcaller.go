@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -11,6 +11,38 @@ import (
 	"github.com/mastra-server/mastra-server/host/plugin"
 	"github.com/mastra-server/mastra-server/host/reqctx"
 )
+
+// agentCaller lets plugins call agents. It exists before the agents do:
+// plugins are loaded first (phase 1 of Build), agents are built from them
+// (their tools are plugins), and bind hands the agents over (phase 2),
+// before the server takes its first request.
+type agentCaller struct{ svc *agent.Service }
+
+// errAgentsNotReady answers a plugin that calls an agent while it is being
+// loaded, before phase 2: no request has reached it yet.
+var errAgentsNotReady = errors.New("app: agents are not ready (a plugin called an agent while loading)")
+
+// bind ends phase 2: from now on plugins' agent calls reach svc. It is
+// called once, before the server serves.
+func (c *agentCaller) bind(svc *agent.Service) {
+	if c.svc != nil {
+		panic("app: agentCaller bound twice")
+	}
+	c.svc = svc
+}
+
+// Generate serves mastra.agent_generate.
+func (c *agentCaller) Generate(ctx context.Context, call plugin.AgentCall) (string, error) {
+	in, err := c.input(ctx, call)
+	if err != nil {
+		return "", err
+	}
+	res, err := c.svc.Generate(ctx, in)
+	if err != nil {
+		return "", err
+	}
+	return res.Text, nil
+}
 
 // Stream serves mastra.agent_stream_to_response: the turn is scoped as
 // Generate's, and each chunk goes to the plugin host as the JSON that
@@ -38,7 +70,7 @@ func (c *agentCaller) Stream(ctx context.Context, call plugin.AgentCall, emit fu
 // resource.
 func (c *agentCaller) input(ctx context.Context, call plugin.AgentCall) (agent.Input, error) {
 	if c.svc == nil {
-		return agent.Input{}, errors.New("agents are not ready")
+		return agent.Input{}, errAgentsNotReady
 	}
 	var o struct {
 		ThreadID   string `json:"threadId"`

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"bytes"
@@ -9,18 +9,20 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/mastra-server/mastra-server/config"
 )
 
-// printConfig prints the effective configuration as TOML-like text with
-// secrets redacted. A key that is empty (an unset number, "", []) and empty
-// by default too is left out: it is unset, and printing it as "" would be
-// a value of the wrong type.
-func printConfig(cfg *config.Config, w io.Writer) error {
+// WriteTOML writes the configuration as TOML with secrets redacted, as
+// "mastra-server config" prints it. A key that is empty (an unset number,
+// "", []) and empty by default too is left out: it is unset, and printing it
+// as "" would be a value of the wrong type.
+func (c *Config) WriteTOML(w io.Writer) error {
 	var buf bytes.Buffer
-	fmt.Fprintf(&buf, "# effective configuration (%s), secrets redacted, unset keys left out\n", describeFile(cfg))
-	writeTable(&buf, "", reflect.ValueOf(*cfg), reflect.ValueOf(*config.Defaults()))
+	from := c.File
+	if from == "" {
+		from = "defaults and environment"
+	}
+	fmt.Fprintf(&buf, "# effective configuration (%s), secrets redacted, unset keys left out\n", from)
+	writeTable(&buf, "", reflect.ValueOf(*c), reflect.ValueOf(*Defaults()))
 	_, err := w.Write(buf.Bytes())
 	return err
 }
@@ -115,11 +117,11 @@ func unset(v reflect.Value) bool {
 
 func tomlValue(v reflect.Value) string {
 	switch x := v.Interface().(type) {
-	case config.Secret:
+	case Secret:
 		return quoteTOML(x.String())
 	case time.Duration:
 		return quoteTOML(x.String())
-	case config.ByteSize:
+	case ByteSize:
 		return quoteTOML(x.String())
 	case string:
 		return quoteTOML(x)

@@ -1,4 +1,4 @@
-package server
+package transport
 
 import (
 	"encoding/json"
@@ -7,32 +7,34 @@ import (
 	"time"
 )
 
-// sseWriter writes Server-Sent Events: one "data: <json>\n\n" per event,
-// LF only, flushed at once. A ": ping" comment goes out whenever the stream
-// has been quiet for keep_alive since its last write, so proxies keep it
-// open.
-type sseWriter struct {
+// SSE writes Server-Sent Events: one "data: <json>\n\n" per event, LF
+// only, flushed at once. A ": ping" comment goes out whenever the stream
+// has been quiet for the keep-alive interval since its last write, so
+// proxies keep it open. Its methods are safe for concurrent use.
+type SSE struct {
 	w      http.ResponseWriter
 	rc     *http.ResponseController
-	mu     sync.Mutex // guards writes and last
+	mu     sync.Mutex // guards writes, last and err
 	last   time.Time
 	err    error
 	stopCh chan struct{}
 }
 
-// startSSE starts the stream's response. Nothing is written before, so a
-// failure up to this point can still be a JSON error with a status.
-func startSSE(w http.ResponseWriter, keepAlive time.Duration, extra map[string]string) *sseWriter {
+// StartSSE starts a stream's response (200, text/event-stream, no-cache,
+// X-Accel-Buffering: no, and headers). Nothing is written before, so a
+// failure up to this call can still be a JSON error with a status; nothing
+// is flushed either: the headers go out with the first flushed event. A
+// keepAlive of 0 sends no pings. Call Done to end the stream.
+func StartSSE(w http.ResponseWriter, keepAlive time.Duration, headers map[string]string) *SSE {
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
-	for k, v := range extra {
+	for k, v := range headers {
 		h.Set(k, v)
 	}
 	w.WriteHeader(http.StatusOK)
-	// No flush here: the headers go out with the first flushed event.
-	s := &sseWriter{w: w, rc: http.NewResponseController(w), last: time.Now(), stopCh: make(chan struct{})}
+	s := &SSE{w: w, rc: http.NewResponseController(w), last: time.Now(), stopCh: make(chan struct{})}
 	if keepAlive > 0 {
 		go s.pings(keepAlive)
 	}
@@ -43,7 +45,7 @@ func startSSE(w http.ResponseWriter, keepAlive time.Duration, extra map[string]s
 // for what is left of the quiet period rather than ticking at a fixed rate:
 // a ticker let a stream that wrote just after a tick wait up to twice
 // keep_alive (F11).
-func (s *sseWriter) pings(every time.Duration) {
+func (s *SSE) pings(every time.Duration) {
 	t := time.NewTimer(every)
 	defer t.Stop()
 	for {
@@ -65,15 +67,15 @@ func (s *sseWriter) pings(every time.Duration) {
 	}
 }
 
-// event writes one event and flushes it; an error means the client is gone.
-func (s *sseWriter) event(v any) error { return s.write1(v, true) }
+// Event writes v as one event and flushes it; an error means the client
+// is gone, and every later write returns it too.
+func (s *SSE) Event(v any) error { return s.write1(v, true) }
 
-// eventHeld writes one event without flushing: for chunks that are always
-// followed at once by another (start, step-start, text-start come with the
-// first delta), so they share its flush and its system call.
-func (s *sseWriter) eventHeld(v any) error { return s.write1(v, false) }
+// EventHeld writes one event without flushing: for events that are always
+// followed at once by another, so they share its flush and its system call.
+func (s *SSE) EventHeld(v any) error { return s.write1(v, false) }
 
-func (s *sseWriter) write1(v any, flush bool) error {
+func (s *SSE) write1(v any, flush bool) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -97,14 +99,15 @@ func (s *sseWriter) write1(v any, flush bool) error {
 	return s.write(buf)
 }
 
-func (s *sseWriter) done() {
+// Done writes the final "data: [DONE]" and stops the pings. Call it once.
+func (s *SSE) Done() {
 	s.mu.Lock()
 	s.write([]byte("data: [DONE]\n\n"))
 	s.mu.Unlock()
 	close(s.stopCh)
 }
 
-func (s *sseWriter) write(b []byte) error {
+func (s *SSE) write(b []byte) error {
 	if s.err != nil {
 		return s.err
 	}

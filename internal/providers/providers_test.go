@@ -1,4 +1,4 @@
-package llm
+package providers
 
 import "testing"
 
@@ -24,5 +24,20 @@ func TestParseModelRef(t *testing.T) {
 		if (err != nil) != tt.wantErr || p != tt.wantProvider || m != tt.wantModel {
 			t.Errorf("ParseModelRef(%q) = %q, %q, %v; want %q, %q, error %v", tt.in, p, m, err, tt.wantProvider, tt.wantModel, tt.wantErr)
 		}
+	}
+}
+
+func TestRegistry(t *testing.T) {
+	for _, p := range All() {
+		got, ok := Lookup(p.Name)
+		if !ok || got != p {
+			t.Errorf("Lookup(%q) = %+v, %v; want the row", p.Name, got, ok)
+		}
+		if p.Kind == OpenAICompatible && (p.BaseURL == "" || p.APIKeyEnv == "") {
+			t.Errorf("%s: an OpenAI-compatible provider needs a base URL and a key variable", p.Name)
+		}
+	}
+	if _, ok := Lookup("bogus"); ok {
+		t.Error("Lookup(bogus) found a provider")
 	}
 }

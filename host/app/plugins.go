@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -25,23 +26,13 @@ type plugins struct {
 	files      map[*plugin.Plugin]string // each plugin's module file, for dev-mode reloads
 }
 
-// agentCaller lets plugins call agents; the service is set once built,
-// since agents' tools are plugins themselves.
-type agentCaller struct{ svc *agent.Service }
-
-// Generate serves mastra.agent_generate, scoped as input (agentstream.go) says.
-func (c *agentCaller) Generate(ctx context.Context, call plugin.AgentCall) (string, error) {
-	in, err := c.input(ctx, call)
-	if err != nil {
-		return "", err
-	}
-	res, err := c.svc.Generate(ctx, in)
-	if err != nil {
-		return "", err
-	}
-	return res.Text, nil
-}
-
+// loadPlugins is phase 1 of Build: it compiles and instantiates every
+// [[middleware]], [[routes]] and [[tools]] entry, and turns the entries into
+// the middleware chain (a middleware without a path runs on "/api/*", or
+// only on the routes that list it when some do), the routes (each with the
+// middleware it lists, after the chain, in its order; routes with equal
+// module, settings and resource share one plugin) and the tools. agents
+// answers the plugins' agent calls once phase 2 has bound it.
 func loadPlugins(ctx context.Context, cfg *config.Config, log *slog.Logger, agents plugin.AgentCaller, kv plugin.KV) (*plugins, error) {
 	if len(cfg.Middleware)+len(cfg.Routes)+len(cfg.Tools) == 0 {
 		return &plugins{tools: map[string]agent.Tool{}}, nil
@@ -135,13 +126,13 @@ func loadPlugins(ctx context.Context, cfg *config.Config, log *slog.Logger, agen
 			routeOnly[m] = true
 		}
 	}
-	named := map[string]*plugin.Plugin{}
+	named := map[string]func(http.Handler) http.Handler{} // route-level wrappers
 	for i, mw := range cfg.Middleware {
 		p := wait(mws[i])
 		if p == nil {
 			continue
 		}
-		named[mw.Name] = p
+		named[mw.Name] = p.Middleware
 		path := mw.Path
 		if path == "" && routeOnly[mw.Name] {
 			continue // runs only on the routes that list it
@@ -149,11 +140,20 @@ func loadPlugins(ctx context.Context, cfg *config.Config, log *slog.Logger, agen
 		if path == "" {
 			path = "/api/*"
 		}
+		wrap := p.Middleware
+		if routeOnly[mw.Name] {
+			// In the global chain and listed on a route: it runs once.
+			// The chain marks the request when it ran the middleware,
+			// and the route skips it then; a request the chain's path or
+			// methods did not match gets it on the route.
+			wrap = markRan(mw.Name, p.Middleware)
+			named[mw.Name] = unlessRan(mw.Name, p.Middleware)
+		}
 		methods := make([]string, len(mw.Methods))
 		for i, m := range mw.Methods {
 			methods[i] = strings.ToUpper(m)
 		}
-		ps.middleware = append(ps.middleware, server.Middleware{Name: mw.Name, Path: path, Methods: methods, Wrap: p.Middleware})
+		ps.middleware = append(ps.middleware, server.Middleware{Name: mw.Name, Path: path, Methods: methods, Wrap: wrap})
 	}
 	for i, r := range cfg.Routes {
 		p := wait(routes[i])
@@ -162,8 +162,8 @@ func loadPlugins(ctx context.Context, cfg *config.Config, log *slog.Logger, agen
 		}
 		h := p.Handler()
 		for j := len(r.Middleware) - 1; j >= 0; j-- {
-			if mw := named[r.Middleware[j]]; mw != nil {
-				h = mw.Middleware(h)
+			if wrap := named[r.Middleware[j]]; wrap != nil {
+				h = wrap(h)
 			}
 		}
 		ps.routes = append(ps.routes, server.Route{Name: names[i], Method: strings.ToUpper(r.Method), Path: r.Path, Handler: h})
@@ -185,6 +185,35 @@ func loadPlugins(ctx context.Context, cfg *config.Config, log *slog.Logger, agen
 		return nil, err
 	}
 	return ps, nil
+}
+
+// ranKey marks, in a request's context, that the global chain ran the
+// middleware of that name.
+type ranKey struct{ name string }
+
+// markRan wraps a global middleware so that the request it passes on
+// records that it ran.
+func markRan(name string, mw func(http.Handler) http.Handler) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ranKey{name}, true)))
+		}))
+	}
+}
+
+// unlessRan wraps a route with a middleware the global chain may have run
+// already: then the route goes straight on.
+func unlessRan(name string, mw func(http.Handler) http.Handler) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		wrapped := mw(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Context().Value(ranKey{name}) != nil {
+				next.ServeHTTP(w, r)
+				return
+			}
+			wrapped.ServeHTTP(w, r)
+		})
+	}
 }
 
 func pluginSpec(cfg *config.Config, name, module string, kind plugin.Kind, conf map[string]any, limits config.PluginLimits,

@@ -1,0 +1,268 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/mastra-server/mastra-server/config"
+	"github.com/mastra-server/mastra-server/host/agent"
+	"github.com/mastra-server/mastra-server/host/memory"
+	"github.com/mastra-server/mastra-server/host/plugin"
+	"github.com/mastra-server/mastra-server/host/server"
+)
+
+// App is a configuration turned into running parts. Close it.
+type App struct {
+	// Store keeps threads, messages and plugins' key-value data.
+	Store *memory.Store
+	// Agents are the configured agents, their tools included.
+	Agents *agent.Service
+	// Server is the HTTP host: built-in routes, plugin routes and middleware.
+	Server *server.Server
+
+	plugins *plugins
+	stop    context.CancelFunc // stops background work: migration retries
+}
+
+// ConfigError is a failure of Build caused by the configuration (a plugin
+// that does not load, a route conflict, an agent without a usable model),
+// as opposed to one of the machine (a database that cannot be opened).
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// Build turns cfg, which must have passed Validate, into the running parts,
+// in the order they depend on each other:
+//
+//  1. the store (opened, not yet connected; migrations start beside the
+//     plugins when memory.migrate is set);
+//  2. phase 1, plugins: middleware, routes and tools are compiled and
+//     instantiated. Their agent calls go through an agentCaller that has
+//     no agents yet;
+//  3. phase 2, agents: model clients from the provider registry, tools from
+//     phase 1; then the agentCaller is bound to them;
+//  4. the HTTP server over all of it.
+//
+// ctx bounds the loading and the background migration retries, which Close
+// also stops. Build returns once the first migration attempt is over, so a
+// server that starts listening has its tables when the database is up.
+func Build(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	bg, stop := context.WithCancel(ctx)
+	// Migrations and plugin compilation both take tens of milliseconds:
+	// run them side by side.
+	migrated := make(chan struct{})
+	go func() {
+		defer close(migrated)
+		if cfg.Memory.Migrate {
+			migrateInBackgroundIfDown(bg, store, logger)
+		}
+	}()
+	a, err := assemble(ctx, cfg, logger, store)
+	<-migrated
+	if err != nil {
+		stop()
+		store.Close()
+		return nil, &ConfigError{Err: err}
+	}
+	a.Store, a.stop = store, stop
+	return a, nil
+}
+
+// assemble runs the two phases and builds the server.
+func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *memory.Store) (*App, error) {
+	// Phase 1: plugins. Agents do not exist yet; a plugin calling one
+	// while it loads gets errAgentsNotReady.
+	calls := &agentCaller{}
+	ps, err := loadPlugins(ctx, cfg, log, calls, storeKV{store})
+	if err != nil {
+		return nil, err
+	}
+	// Phase 2: agents, whose tools are plugins of phase 1.
+	agents, err := buildAgents(cfg, log, ps.tools)
+	if err != nil {
+		ps.close(ctx)
+		return nil, err
+	}
+	svc, err := agent.NewService(store, agents, cfg.DefaultAgentID(), log)
+	if err != nil {
+		ps.close(ctx)
+		return nil, fmt.Errorf("agents: %w", err)
+	}
+	calls.bind(svc)
+
+	srv, err := server.New(serverOptions(cfg, store, svc, log, ps))
+	if err != nil {
+		ps.close(ctx)
+		return nil, err
+	}
+	return &App{Agents: svc, Server: srv, plugins: ps}, nil
+}
+
+// serverOptions is the one place that turns configuration into the HTTP
+// server's options.
+func serverOptions(cfg *config.Config, store *memory.Store, svc *agent.Service, log *slog.Logger, ps *plugins) server.Options {
+	return server.Options{
+		Config:            serverConfig(cfg.Server),
+		DefaultResourceID: cfg.Memory.DefaultResourceID,
+		Store:             store,
+		Agents:            svc,
+		Logger:            log,
+		Middleware:        ps.middleware,
+		Routes:            ps.routes,
+		Tools:             ps.toolList(),
+	}
+}
+
+// serverConfig turns [server] of the configuration into the HTTP host's
+// options, field by field.
+func serverConfig(c config.Server) server.Config {
+	tokens := make([]server.Token, len(c.Auth.Tokens))
+	for i, t := range c.Auth.Tokens {
+		tokens[i] = server.Token{User: t.User, ResourceID: t.ResourceID, Admin: t.Admin, Value: string(t.Value)}
+	}
+	return server.Config{
+		Host:              c.Host,
+		Port:              c.Port,
+		Timeout:           c.Timeout,
+		BodyLimit:         int64(c.BodyLimit),
+		ReadHeaderTimeout: c.ReadHeaderTimeout,
+		BodyTimeout:       c.BodyTimeout,
+		IdleTimeout:       c.IdleTimeout,
+		MaxHeaderBytes:    int64(c.MaxHeaderBytes),
+		DrainTimeout:      c.DrainTimeout,
+		KeepAlive:         c.KeepAlive,
+		CORS: server.CORS{
+			Origins:       c.CORS.Origins,
+			AllowMethods:  c.CORS.AllowMethods,
+			AllowHeaders:  c.CORS.AllowHeaders,
+			ExposeHeaders: c.CORS.ExposeHeaders,
+			Credentials:   c.CORS.Credentials,
+			MaxAge:        c.CORS.MaxAge,
+		},
+		Auth: server.Auth{Enabled: c.Auth.Enabled, Tokens: tokens, Protected: c.Auth.Protected, Public: c.Auth.Public},
+	}
+}
+
+// Serve serves HTTP on ln until ctx is cancelled, then drains.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error { return a.Server.Serve(ctx, ln) }
+
+// Watch reloads a plugin when its .wasm file changes (development), checking
+// every interval until ctx is done. Requests in flight finish on the old
+// instances.
+func (a *App) Watch(ctx context.Context, every time.Duration, log *slog.Logger) {
+	a.plugins.watch(ctx, log, every)
+}
+
+// Middleware lists the global middleware chain, in order.
+func (a *App) Middleware() []server.Middleware { return a.plugins.middleware }
+
+// Routes lists the plugin routes.
+func (a *App) Routes() []server.Route { return a.plugins.routes }
+
+// Tools lists every [[tools]] entry, sorted by name.
+func (a *App) Tools() []agent.Tool { return a.plugins.toolList() }
+
+// Close stops background work, closes the plugins (waiting until ctx is
+// done for calls in flight) and the store.
+func (a *App) Close(ctx context.Context) error {
+	a.stop()
+	a.plugins.close(ctx)
+	return a.Store.Close()
+}
+
+// Migrate applies pending migrations to the configured database and
+// returns their names.
+func Migrate(ctx context.Context, cfg *config.Config) (kind string, applied []string, err error) {
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return "", nil, err
+	}
+	defer store.Close()
+	names, err := store.Migrate(ctx)
+	return store.Kind(), names, err
+}
+
+func openStore(ctx context.Context, cfg *config.Config) (*memory.Store, error) {
+	store, err := memory.Open(ctx, memory.Options{
+		DatabaseURL:  string(cfg.Memory.DatabaseURL),
+		SQLitePath:   cfg.Memory.SQLitePath,
+		MaxOpenConns: cfg.Memory.MaxOpenConns,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open memory store: %w", err)
+	}
+	return store, nil
+}
+
+// migrateInBackgroundIfDown applies migrations now; if the database cannot
+// be reached, the server starts anyway (health says 503) and keeps trying
+// every second until ctx is done.
+func migrateInBackgroundIfDown(ctx context.Context, store *memory.Store, log *slog.Logger) {
+	failures := 0
+	try := func() bool {
+		mctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		names, err := store.Migrate(mctx)
+		if err != nil {
+			// Say it at once, then once a minute: retries come every second.
+			if failures%60 == 0 {
+				if errors.Is(err, memory.ErrUnavailable) {
+					log.Warn("database unreachable: will retry migrations", "err", err, "attempts", failures+1)
+				} else {
+					log.Error("database migration failed: will retry", "err", err, "attempts", failures+1)
+				}
+			}
+			failures++
+			return false
+		}
+		for _, n := range names {
+			log.Info("applied migration", "name", n)
+		}
+		return true
+	}
+	if try() {
+		return
+	}
+	go func() {
+		t := time.NewTicker(time.Second) // until then requests get 503s: retry soon
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if try() {
+					return
+				}
+			}
+		}
+	}()
+}
+
+// storeKV keeps plugin key-value data in the database, so every instance
+// of the server sees the same values.
+type storeKV struct{ s *memory.Store }
+
+func (k storeKV) Get(ctx context.Context, ns, key string) ([]byte, bool, error) {
+	return k.s.KVGet(ctx, ns, key)
+}
+
+func (k storeKV) Set(ctx context.Context, ns, key string, val []byte, ttl time.Duration) error {
+	return k.s.KVSet(ctx, ns, key, val, ttl)
+}
+
+func (k storeKV) Delete(ctx context.Context, ns, key string) error { return k.s.KVDelete(ctx, ns, key) }
+
+var _ plugin.KV = storeKV{}

@@ -1,0 +1,175 @@
+package transport
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/mastra-server/mastra-server/host/reqctx"
+)
+
+// Auth configures the built-in token check.
+type Auth struct {
+	Enabled bool
+	// Tokens are the accepted credentials; one with an empty Value never
+	// matches.
+	Tokens []Token
+	// Protected and Public are path patterns ([PathMatch]). A path that
+	// matches a protected pattern and no public one needs a valid token.
+	Protected []string
+	Public    []string
+}
+
+// Token is one accepted credential.
+type Token struct {
+	User string
+	// ResourceID is the resource (tenant) the token's requests are confined
+	// to. Unused for an admin token.
+	ResourceID string
+	// Admin makes the token unbound: it sets no resource, and [IsAdmin]
+	// reports true for its requests.
+	Admin bool
+	// Value is the token itself; String and LogValue never show it.
+	Value string
+}
+
+// String describes t without its value.
+func (t Token) String() string {
+	return fmt.Sprintf("{User:%s ResourceID:%s Admin:%t Value:<redacted>}", t.User, t.ResourceID, t.Admin)
+}
+
+// LogValue describes t without its value.
+func (t Token) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("user", t.User), slog.String("resource_id", t.ResourceID), slog.Bool("admin", t.Admin))
+}
+
+// Authenticate is the token check of [Auth]. It expects a RequestContext
+// ([RequestContext]) outside it and belongs after CORS, so a preflight
+// never needs a token, and before the Wasm middleware and routing, so it
+// guards unknown paths too. When a is not enabled it adds nothing.
+//
+// A request with a valid token (Authorization: Bearer <t>, or ?apiKey=<t>,
+// as Mastra reads it) gets the token's user and resource in its
+// RequestContext (reqctx.UserKey, reqctx.ResourceIDKey); an admin token
+// sets no resource and marks the request for [IsAdmin]. A path that needs a
+// token and has no valid one is 401 with WWW-Authenticate. On a public path
+// a valid token still counts, and a missing or wrong one is ignored.
+func Authenticate(a Auth) func(http.Handler) http.Handler {
+	if !a.Enabled {
+		return func(next http.Handler) http.Handler { return next }
+	}
+	x := &auth{protected: a.Protected, public: a.Public}
+	for _, t := range a.Tokens {
+		if t.Value == "" {
+			continue // never let "" match a missing token
+		}
+		x.tokens = append(x.tokens, authToken{sum: sha256.Sum256([]byte(t.Value)), user: t.User, resource: t.ResourceID, admin: t.Admin})
+	}
+	return x.handler
+}
+
+// adminKey marks a request authenticated with an admin token. It lives in
+// the Go context, not in the RequestContext map, so no client or plugin can
+// set it.
+var adminKey = ctxKey{"admin"}
+
+// IsAdmin reports whether the request of ctx presented an admin token.
+func IsAdmin(ctx context.Context) bool {
+	ok, _ := ctx.Value(adminKey).(bool)
+	return ok
+}
+
+type auth struct {
+	tokens    []authToken
+	protected []string
+	public    []string
+}
+
+type authToken struct {
+	sum      [sha256.Size]byte // of the token: every comparison has one length
+	user     string
+	resource string
+	admin    bool
+}
+
+func (a *auth) handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isPreflight(r) {
+			next.ServeHTTP(w, r) // a preflight carries no token
+			return
+		}
+		presented := requestToken(r)
+		tok, ok := a.match(presented)
+		if ok {
+			if v := reqctx.From(r.Context()); v != nil {
+				v.SetString(reqctx.UserKey, tok.user)
+				if !tok.admin {
+					v.SetString(reqctx.ResourceIDKey, tok.resource)
+				}
+			}
+			if tok.admin {
+				r = r.WithContext(context.WithValue(r.Context(), adminKey, true))
+			}
+			next.ServeHTTP(w, r)
+			return
+		}
+		if !a.required(r.URL.Path) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		challenge := `Bearer realm="mastra-server"`
+		if presented != "" {
+			challenge += `, error="invalid_token"`
+		}
+		w.Header().Set("WWW-Authenticate", challenge)
+		WriteJSON(w, http.StatusUnauthorized, errorBody{Error: "Invalid or expired token"})
+	})
+}
+
+// required reports whether path needs a token: it matches a protected
+// pattern and no public one.
+func (a *auth) required(path string) bool {
+	for _, p := range a.public {
+		if PathMatch(p, path) {
+			return false
+		}
+	}
+	for _, p := range a.protected {
+		if PathMatch(p, path) {
+			return true
+		}
+	}
+	return false
+}
+
+// match compares the presented token with every configured one in
+// constant time, without stopping at the first match.
+func (a *auth) match(presented string) (authToken, bool) {
+	if presented == "" {
+		return authToken{}, false
+	}
+	sum := sha256.Sum256([]byte(presented))
+	var found authToken
+	ok := 0
+	for _, t := range a.tokens {
+		if subtle.ConstantTimeCompare(sum[:], t.sum[:]) == 1 {
+			found, ok = t, 1
+		}
+	}
+	return found, ok == 1
+}
+
+// requestToken reads the token from the Authorization header (Bearer), then
+// from the apiKey query parameter, as Mastra does.
+func requestToken(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); h != "" {
+		if scheme, tok, ok := strings.Cut(h, " "); ok && strings.EqualFold(scheme, "Bearer") {
+			return strings.TrimSpace(tok)
+		}
+	}
+	return r.URL.Query().Get("apiKey")
+}
