@@ -272,32 +272,6 @@ func (c *Config) validateWorkflows(bad func(string, any, string, ...any), toolNa
 			c.validateStep(bad, key, i, s, seen, toolNames, 0)
 		}
 	}
-	// A nested workflow must not contain itself, directly or not.
-	for _, id := range c.WorkflowIDs() {
-		if c.nestsItself(id, id, map[string]bool{}) {
-			bad("workflows."+id, id, "nests itself through its workflow steps")
-		}
-	}
-}
-
-func (c *Config) nestsItself(root, id string, seen map[string]bool) bool {
-	if seen[id] {
-		return false
-	}
-	seen[id] = true
-	var walk func([]Step) bool
-	walk = func(steps []Step) bool {
-		for _, s := range steps {
-			if s.Workflow == root || (s.Workflow != "" && c.nestsItself(root, s.Workflow, seen)) {
-				return true
-			}
-			if walk(s.Parallel) || walk(s.Branch) {
-				return true
-			}
-		}
-		return false
-	}
-	return walk(c.Workflows[id].Steps)
 }
 
 func (c *Config) validateStep(bad func(string, any, string, ...any), wkey string, i int, s Step, seen, toolNames map[string]bool, depth int) {
@@ -370,10 +344,9 @@ func (c *Config) validateStep(bad func(string, any, string, ...any), wkey string
 	case "sleep_until":
 		check("sleep_until", s.SleepUntil)
 	case "workflow":
-		if _, ok := c.Workflows[s.Workflow]; !ok {
-			bad(key+".workflow", s.Workflow, "no [workflows.%s]", s.Workflow)
-		}
-		check("input", s.Input)
+		// The engine does not run nested workflows yet: refuse them at
+		// start rather than fail runs later.
+		bad(key+".workflow", s.Workflow, "nested workflow steps are not supported yet")
 	case "parallel", "branch":
 		if depth > 0 {
 			bad(key+"."+kind, "…", "parallel and branch steps cannot nest; use a nested workflow step")

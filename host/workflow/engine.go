@@ -222,6 +222,9 @@ type Run struct {
 	Snapshot   Snapshot
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+	// Seq is the number of stream chunks the run has logged: the offset
+	// from which to watch what comes next.
+	Seq int64
 }
 
 // runRow is a run with the engine's side state, as loaded for a change.
@@ -334,6 +337,7 @@ func (e *Engine) load(ctx context.Context, q querier, wfID, runID string, lock b
 	}
 	if seq != nil {
 		r.nextSeq = *seq
+		r.Seq = *seq
 	}
 	return r, nil
 }
