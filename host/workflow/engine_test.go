@@ -81,7 +81,7 @@ func eachDB(t *testing.T, fn func(t *testing.T, db target)) {
 
 func migrate(t testing.TB, db target) {
 	t.Helper()
-	s, err := memory.Open(context.Background(), memory.Options{DatabaseURL: db.url, SQLitePath: db.sqlite})
+	s, err := memory.Open(context.Background(), memory.Options{DatabaseURL: db.url, SQLitePath: db.sqlite, MaxOpenConns: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
