@@ -24,6 +24,8 @@ type Config struct {
 	Middleware []Middleware     `koanf:"middleware"`
 	Routes     []Route          `koanf:"routes"`
 	Tools      []Tool           `koanf:"tools"`
+	// Workflows are the [workflows.<id>] definitions (see workflow.go).
+	Workflows map[string]Workflow `koanf:"workflows"`
 
 	// File is the configuration file that was read ("" when none was found).
 	File string `koanf:"-"`

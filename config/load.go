@@ -22,6 +22,13 @@ import (
 	"github.com/mastra-server/mastra-server/internal/providers"
 )
 
+// defaultStepTimeout bounds a workflow step that sets no timeout.
+const defaultStepTimeout = 5 * time.Minute
+
+// defaultMaxIterations bounds an until or while loop that sets no
+// max_iterations, so a condition that never holds fails the run.
+const defaultMaxIterations = 1000
+
 // DefaultFile is the configuration file read when no path is given.
 const DefaultFile = "mastra.toml"
 
@@ -170,6 +177,17 @@ func (c *Config) resolvePaths(dir string) {
 		c.Routes[i].Module = abs(c.Routes[i].Module)
 		grants(&c.Routes[i].Grants)
 	}
+	schema := func(v any) any {
+		if s, ok := v.(string); ok && !strings.HasPrefix(strings.TrimSpace(s), "{") {
+			return abs(s)
+		}
+		return v
+	}
+	for id, w := range c.Workflows {
+		w.InputSchema, w.OutputSchema = schema(w.InputSchema), schema(w.OutputSchema)
+		eachStep(w.Steps, func(s *Step) { s.ResumeSchema = schema(s.ResumeSchema) })
+		c.Workflows[id] = w
+	}
 	for i := range c.Tools {
 		t := &c.Tools[i]
 		t.Module = abs(t.Module)
@@ -208,6 +226,20 @@ func (c *Config) applyDerived(environ []string) {
 			a.Name = id
 			c.Agents[id] = a
 		}
+	}
+	for id, w := range c.Workflows {
+		if w.StepTimeout == 0 {
+			w.StepTimeout = defaultStepTimeout
+		}
+		eachStep(w.Steps, func(s *Step) {
+			if s.Foreach != "" && s.Concurrency == 0 {
+				s.Concurrency = 1
+			}
+			if (s.Until != "" || s.While != "") && s.MaxIterations == 0 {
+				s.MaxIterations = defaultMaxIterations
+			}
+		})
+		c.Workflows[id] = w
 	}
 	lookup := envLookup(environ)
 	for i, t := range c.Server.Auth.Tokens {
@@ -529,4 +561,13 @@ func agentOrder(path string) []string {
 		ids = append(ids, m[2])
 	}
 	return ids
+}
+
+// eachStep calls fn on every step, parallel and branch entries included.
+func eachStep(steps []Step, fn func(*Step)) {
+	for i := range steps {
+		fn(&steps[i])
+		eachStep(steps[i].Parallel, fn)
+		eachStep(steps[i].Branch, fn)
+	}
 }

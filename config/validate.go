@@ -208,6 +208,7 @@ func (c *Config) Validate() error {
 	if defaults > 1 {
 		bad("agents", ids, "more than one agent has default = true")
 	}
+	c.validateWorkflows(bad, toolNames)
 
 	if c.Plugins.Timeout <= 0 || c.Plugins.RouteTimeout <= 0 {
 		bad("plugins.timeout", c.Plugins.Timeout, "plugins.timeout and plugins.route_timeout must be positive durations")
