@@ -625,10 +625,10 @@ func defaults() map[string]any {
 func providerDefaults(name string) map[string]any {
 	d := map[string]any{"timeout": "60s", "max_retries": 2}
 	if p, ok := providers.Lookup(name); ok && p.Name == name {
-		switch p.Kind {
-		case providers.Azure:
+		if p.Kind == providers.Azure {
 			d["api_version"] = "2024-10-21"
-		case providers.OpenAICompatible:
+		}
+		if p.BaseURL != "" {
 			d["base_url"] = p.BaseURL
 		}
 	}
