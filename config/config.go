@@ -25,6 +25,8 @@ type Config struct {
 	Routes     []Route          `koanf:"routes"`
 	Tools      []Tool           `koanf:"tools"`
 	Telemetry  Telemetry        `koanf:"telemetry"`
+	// Workflows are the [workflows.<id>] definitions (see workflow.go).
+	Workflows map[string]Workflow `koanf:"workflows"`
 
 	// File is the configuration file that was read ("" when none was found).
 	File string `koanf:"-"`
@@ -162,9 +164,11 @@ type Agent struct {
 	Name         string `koanf:"name"`
 	Description  string `koanf:"description"`
 	Instructions string `koanf:"instructions"`
-	// Model is "provider/model", e.g. "openai/gpt-4o-mini", or "echo".
-	Model   string `koanf:"model"`
-	Default bool   `koanf:"default"`
+	// Model is "provider/model", e.g. "openai/gpt-4o-mini", or "echo"; a
+	// list names fallbacks, tried in order when a model fails before its
+	// first token.
+	Model   ModelList `koanf:"model"`
+	Default bool      `koanf:"default"`
 	// LastMessages overrides memory.last_messages when set (> 0); -1 sends no history.
 	LastMessages int      `koanf:"last_messages"`
 	MaxSteps     int      `koanf:"max_steps"`
@@ -180,33 +184,39 @@ type Agent struct {
 	FrequencyPenalty *float64 `koanf:"frequency_penalty"` // -2 to 2
 }
 
-// Providers holds model provider credentials and endpoints.
-type Providers struct {
-	OpenAI OpenAI `koanf:"openai"`
-	Azure  Azure  `koanf:"azure"`
-}
+// Providers holds each model provider's settings, keyed by provider name:
+// [providers.openai], [providers.groq], or a custom provider's
+// [providers.<name>] with a kind. A registry provider needs no table: its
+// base URL and key variable come from internal/providers.
+type Providers map[string]Provider
 
-// OpenAI configures any OpenAI-compatible chat-completions server.
-type OpenAI struct {
-	APIKey     Secret        `koanf:"api_key"`
-	BaseURL    string        `koanf:"base_url"`
+// Provider configures one model provider. For a registry provider every
+// key overrides the registry's value; a custom provider (a name the
+// registry lacks) needs Kind and BaseURL.
+type Provider struct {
+	// Kind is the wire format of a custom provider: "openai" (chat
+	// completions) or "anthropic" (Messages API). Registry providers have
+	// theirs.
+	Kind    string `koanf:"kind"`
+	APIKey  Secret `koanf:"api_key"`
+	BaseURL string `koanf:"base_url"`
+	// APIKeyEnv names the environment variable that holds the API key, for
+	// a custom provider or to read a registry provider's key from another
+	// variable than its usual one.
+	APIKeyEnv  string        `koanf:"api_key_env"`
 	Timeout    time.Duration `koanf:"timeout"`
 	MaxRetries int           `koanf:"max_retries"`
 	// MaxCompletionTokens sends max_tokens as max_completion_tokens, which
 	// OpenAI's reasoning models require.
 	MaxCompletionTokens bool `koanf:"max_completion_tokens"`
-}
 
-// Azure configures Azure OpenAI.
-type Azure struct {
-	ResourceName string        `koanf:"resource_name"`
-	APIKey       Secret        `koanf:"api_key"`
-	APIVersion   string        `koanf:"api_version"`
-	Endpoint     string        `koanf:"endpoint"`
-	Timeout      time.Duration `koanf:"timeout"`
-	MaxRetries   int           `koanf:"max_retries"`
-	// MaxCompletionTokens: as for OpenAI.
-	MaxCompletionTokens bool `koanf:"max_completion_tokens"`
+	// Azure OpenAI only: the resource (or a full endpoint) and API version.
+	ResourceName string `koanf:"resource_name"`
+	APIVersion   string `koanf:"api_version"`
+	Endpoint     string `koanf:"endpoint"`
+	// Deployment is the Azure deployment of agents that name no model
+	// (AZURE_DEPLOYMENT): they get model = "azure/<deployment>".
+	Deployment string `koanf:"deployment"`
 }
 
 // Plugins holds defaults for every Wasm plugin.

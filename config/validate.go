@@ -10,7 +10,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/mastra-server/mastra-server/internal/providers"
 )
@@ -133,24 +132,7 @@ func (c *Config) Validate() error {
 		bad("memory.max_open_conns", m.MaxOpenConns, "expected at least 1")
 	}
 
-	for _, p := range []struct {
-		name       string
-		timeout    time.Duration
-		maxRetries int
-	}{{"openai", c.Providers.OpenAI.Timeout, c.Providers.OpenAI.MaxRetries}, {"azure", c.Providers.Azure.Timeout, c.Providers.Azure.MaxRetries}} {
-		if p.timeout <= 0 {
-			bad("providers."+p.name+".timeout", p.timeout, "expected a positive duration such as \"60s\"")
-		}
-		if p.maxRetries < 0 {
-			bad("providers."+p.name+".max_retries", p.maxRetries, "expected 0 (no retries) or more")
-		}
-	}
-	if u, err := url.Parse(c.Providers.OpenAI.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		bad("providers.openai.base_url", c.Providers.OpenAI.BaseURL, "expected an http:// or https:// URL such as \"https://api.openai.com/v1\"")
-	}
-	if c.Providers.Azure.APIVersion == "" {
-		bad("providers.azure.api_version", "", "expected an Azure OpenAI API version such as \"2024-10-21\"")
-	}
+	c.validateProviders(bad)
 
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, strings.ToLower(c.Log.Level)) {
 		bad("log.level", c.Log.Level, "expected debug, info, warn or error")
@@ -186,11 +168,12 @@ func (c *Config) Validate() error {
 		if a.Default {
 			defaults++
 		}
-		if a.Model != "" {
-			if p, _, err := providers.ParseModelRef(a.Model); err != nil {
-				bad(key+".model", a.Model, "%v", err)
-			} else if _, ok := providers.Lookup(p); !ok {
-				bad(key+".model", a.Model, "unknown provider %q; expected one of %s", p, strings.Join(providers.Names(), ", "))
+		for _, ref := range a.Model {
+			if p, _, err := providers.ParseModelRef(ref); err != nil {
+				bad(key+".model", ref, "%v", err)
+			} else if _, _, ok := c.Provider(p); !ok {
+				bad(key+".model", ref, "unknown provider %q; expected one of %s, or a [providers.%s] table with kind and base_url",
+					p, strings.Join(providers.Names(), ", "), p)
 			}
 		}
 		if a.MaxSteps < 0 {
@@ -226,6 +209,7 @@ func (c *Config) Validate() error {
 	if defaults > 1 {
 		bad("agents", ids, "more than one agent has default = true")
 	}
+	c.validateWorkflows(bad, toolNames)
 
 	if c.Plugins.Timeout <= 0 || c.Plugins.RouteTimeout <= 0 {
 		bad("plugins.timeout", c.Plugins.Timeout, "plugins.timeout and plugins.route_timeout must be positive durations")

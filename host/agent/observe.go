@@ -55,11 +55,15 @@ type TurnEnd struct {
 	Err    error
 }
 
-// ModelCallInfo describes one call to the model (one step of a turn).
+// ModelCallInfo describes one call to a model: one step of a turn, or one
+// attempt of it when the agent falls back to another model.
 type ModelCallInfo struct {
-	Agent   *Agent
-	Request *llm.Request
-	Stream  bool
+	Agent *Agent
+	// Provider and Model are the model called (the agent's, or a
+	// fallback); Model is "" for the echo model.
+	Provider, Model string
+	Request         *llm.Request
+	Stream          bool
 }
 
 // ToolCallInfo describes one server-side tool call.

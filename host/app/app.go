@@ -15,6 +15,7 @@ import (
 	"github.com/mastra-server/mastra-server/host/plugin"
 	"github.com/mastra-server/mastra-server/host/server"
 	"github.com/mastra-server/mastra-server/host/server/transport"
+	"github.com/mastra-server/mastra-server/host/workflow"
 )
 
 // App is a configuration turned into running parts. Close it.
@@ -25,6 +26,8 @@ type App struct {
 	Agents *agent.Service
 	// Server is the HTTP host: built-in routes, plugin routes and middleware.
 	Server *server.Server
+	// Workflows runs [workflows.*] (nil when none are configured).
+	Workflows *workflow.Engine
 
 	plugins *plugins
 	tel     *telemetry
@@ -81,7 +84,7 @@ func Build(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, 
 			migrateInBackgroundIfDown(bg, store, logger)
 		}
 	}()
-	a, err := assemble(ctx, cfg, logger, store, tel)
+	a, err := assemble(ctx, cfg, logger, store, migrated, tel)
 	<-migrated
 	if err != nil {
 		stop()
@@ -94,7 +97,7 @@ func Build(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, 
 }
 
 // assemble runs the two phases and builds the server.
-func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *memory.Store, tel *telemetry) (*App, error) {
+func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *memory.Store, migrated <-chan struct{}, tel *telemetry) (*App, error) {
 	// Phase 1: plugins. Agents do not exist yet; a plugin calling one
 	// while it loads gets errAgentsNotReady.
 	calls := &agentCaller{}
@@ -122,12 +125,24 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 		m.WatchPlugins(ps.all)
 	}
 
-	srv, err := server.New(serverOptions(cfg, store, svc, log, ps, tel))
+	// Workflows need their tables: wait for the first migration attempt.
+	<-migrated
+	wf, err := openWorkflows(ctx, cfg, log, svc, ps.tools)
 	if err != nil {
 		ps.close(ctx)
 		return nil, err
 	}
-	return &App{Agents: svc, Server: srv, plugins: ps}, nil
+	opts := serverOptions(cfg, store, svc, log, ps, tel)
+	opts.Workflows = wf
+	srv, err := server.New(opts)
+	if err != nil {
+		if wf != nil {
+			_ = wf.Close(ctx)
+		}
+		ps.close(ctx)
+		return nil, err
+	}
+	return &App{Agents: svc, Server: srv, Workflows: wf, plugins: ps}, nil
 }
 
 // serverOptions is the one place that turns configuration into the HTTP
@@ -177,15 +192,11 @@ func serverConfig(c config.Server) server.Config {
 			Credentials:   c.CORS.Credentials,
 			MaxAge:        c.CORS.MaxAge,
 		},
-		Auth:        server.Auth{Enabled: c.Auth.Enabled, Tokens: tokens, Protected: c.Auth.Protected, Public: c.Auth.Public},
-		MetricsPath: c.Metrics.Path,
-		OpenAPI:     c.OpenAPI,
+		Auth: server.Auth{Enabled: c.Auth.Enabled, Tokens: tokens, Protected: c.Auth.Protected, Public: c.Auth.Public},
 	}
 }
 
-// Serve serves HTTP on ln until ctx is cancelled, then drains. The
-// metrics, when [server.metrics].listen is set, are served on that address
-// meanwhile.
+// Serve serves HTTP on ln until ctx is cancelled, then drains.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	if m := a.cfg.Server.Metrics; a.tel.metrics != nil && m.Listen != "" {
 		mctx, cancel := context.WithCancel(ctx)
@@ -225,6 +236,10 @@ func (a *App) Tools() []agent.Tool { return a.plugins.toolList() }
 // done for calls in flight) and the store.
 func (a *App) Close(ctx context.Context) error {
 	a.stop()
+	if a.Workflows != nil {
+		// Steps cut short run again after the restart or on another instance.
+		_ = a.Workflows.Close(ctx)
+	}
 	a.plugins.close(ctx)
 	terr := a.tel.close(ctx)
 	return errors.Join(a.Store.Close(), terr)

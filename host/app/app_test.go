@@ -188,11 +188,11 @@ func TestAgentsFromRegistry(t *testing.T) {
 	}
 
 	cfg := config.Defaults()
-	cfg.Agents = map[string]config.Agent{"x": {Model: "openai/gpt-4o-mini"}}
+	cfg.Agents = map[string]config.Agent{"x": {Model: config.ModelList{"openai/gpt-4o-mini"}}}
 	cfg.Memory.SQLitePath = filepath.Join(t.TempDir(), "m.db")
 	_, err := Build(context.Background(), cfg, nil)
 	var ce *ConfigError
-	if !errors.As(err, &ce) || !strings.Contains(err.Error(), `agents.x.model = "openai/gpt-4o-mini": no openai API key: set OPENAI_API_KEY`) {
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), `agents.x.model = "openai/gpt-4o-mini": provider openai needs an API key: set OPENAI_API_KEY`) {
 		t.Errorf("Build with an OpenAI agent and no key = %v; want a ConfigError naming OPENAI_API_KEY", err)
 	}
 }

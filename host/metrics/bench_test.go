@@ -27,7 +27,7 @@ func BenchmarkTurnHooks(b *testing.B) {
 		h.Start(req, info)
 		_, end := ag.StartTurn(ctx, agent.TurnInfo{Agent: a})
 		for range 2 {
-			_, mc := ag.StartModelCall(ctx, agent.ModelCallInfo{Agent: a})
+			_, mc := ag.StartModelCall(ctx, agent.ModelCallInfo{Agent: a, Provider: "openai", Model: "gpt-4o-mini"})
 			mc.FirstChunk()
 			mc.End(resp, nil)
 		}

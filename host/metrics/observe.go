@@ -53,7 +53,11 @@ func (o agentObserver) StartTurn(ctx context.Context, t agent.TurnInfo) (context
 }
 
 func (o agentObserver) StartModelCall(ctx context.Context, c agent.ModelCallInfo) (context.Context, agent.ModelCallObserver) {
-	return ctx, &modelCall{m: o.m, start: time.Now(), provider: ProviderName(c.Agent.Provider), model: ModelName(c.Agent)}
+	model := c.Model
+	if model == "" {
+		model = c.Provider // the echo model has no name
+	}
+	return ctx, &modelCall{m: o.m, start: time.Now(), provider: ProviderName(c.Provider), model: model}
 }
 
 type modelCall struct {

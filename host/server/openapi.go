@@ -33,6 +33,9 @@ type routeDoc struct {
 	resp any
 	// stream: the 200 response is an event stream of Mastra chunks.
 	stream bool
+	// records: the 200 response is Mastra's workflow stream, JSON records
+	// separated by U+001E, as text/plain.
+	records bool
 }
 
 // Response shapes written as map literals by the handlers.
@@ -61,6 +64,8 @@ type (
 	deleteMessagesBody struct {
 		MessageIDs json.RawMessage `json:"messageIds"`
 	}
+	// anyBody is a JSON object the handler reads itself.
+	anyBody map[string]any
 )
 
 const (
@@ -69,6 +74,7 @@ const (
 	tagTools   = "tools"
 	tagRoot    = "root"
 	tagServer  = "server"
+	tagFlows   = "workflows"
 	tagPlugins = "plugins"
 )
 
@@ -110,8 +116,28 @@ var routeDocs = map[string]routeDoc{
 	"GET /api/agents/:agentId/tools/:toolId": {summary: "Get one of an agent's tools", tag: tagTools, resp: toolJSON{}},
 	"POST /api/agents/:agentId/tools/:toolId/execute": {summary: "Run one of an agent's tools", tag: tagTools,
 		body: executeBody{}},
-	"GET " + OpenAPIPath: {summary: "This OpenAPI document", tag: tagServer},
-	"GET /docs":          {summary: "A page that renders this document", tag: tagServer},
+	"GET /api/workflows":                                 {summary: "List workflows", tag: tagFlows},
+	"GET /api/workflows/:workflowId":                     {summary: "Get a workflow (or run-counts)", tag: tagFlows},
+	"GET /api/workflows/:workflowId/runs":                {summary: "List a workflow's runs", tag: tagFlows, query: []string{"resourceId", "page", "perPage", "status"}},
+	"GET /api/workflows/:workflowId/runs/:runId":         {summary: "Get a run", tag: tagFlows, query: []string{"resourceId"}},
+	"DELETE /api/workflows/:workflowId/runs/:runId":      {summary: "Delete a run", tag: tagFlows, query: []string{"resourceId"}},
+	"POST /api/workflows/:workflowId/runs/:runId/cancel": {summary: "Cancel a run", tag: tagFlows},
+	"POST /api/workflows/:workflowId/create-run":         {summary: "Create a run", tag: tagFlows, query: []string{"runId"}, body: anyBody{}},
+	"POST /api/workflows/:workflowId/start":              {summary: "Start a run and wait for it", tag: tagFlows, query: []string{"runId"}, body: anyBody{}},
+	"POST /api/workflows/:workflowId/start-async":        {summary: "Start a run; answers with its result", tag: tagFlows, query: []string{"runId"}, body: anyBody{}},
+	"POST /api/workflows/:workflowId/stream":             {summary: "Start a run, streamed", tag: tagFlows, query: []string{"runId"}, body: anyBody{}, records: true},
+	"POST /api/workflows/:workflowId/observe":            {summary: "Follow a run's stream", tag: tagFlows, query: []string{"runId"}, body: anyBody{}, records: true},
+	"POST /api/workflows/:workflowId/resume":             {summary: "Resume a suspended run", tag: tagFlows, query: []string{"runId"}, body: anyBody{}},
+	"POST /api/workflows/:workflowId/resume-async":       {summary: "Resume a run; answers with its result", tag: tagFlows, query: []string{"runId"}, body: anyBody{}},
+	"POST /api/workflows/:workflowId/resume-no-wait":     {summary: "Resume a run without waiting", tag: tagFlows, query: []string{"runId"}, body: anyBody{}},
+	"POST /api/workflows/:workflowId/resume-stream":      {summary: "Resume a run, streamed", tag: tagFlows, query: []string{"runId"}, body: anyBody{}, records: true},
+	"POST /api/workflows/:workflowId/restart":            {summary: "Not implemented (501)", tag: tagFlows},
+	"POST /api/workflows/:workflowId/restart-async":      {summary: "Not implemented (501)", tag: tagFlows},
+	"POST /api/workflows/:workflowId/time-travel":        {summary: "Not implemented (501)", tag: tagFlows},
+	"POST /api/workflows/:workflowId/time-travel-async":  {summary: "Not implemented (501)", tag: tagFlows},
+	"POST /api/workflows/:workflowId/time-travel-stream": {summary: "Not implemented (501)", tag: tagFlows},
+	"GET " + OpenAPIPath:                                 {summary: "This OpenAPI document", tag: tagServer},
+	"GET /docs":                                          {summary: "A page that renders this document", tag: tagServer},
 }
 
 // openAPI builds the document for the routes this server registered.
@@ -157,6 +183,9 @@ func (s *Server) openAPI(plugins []Route) ([]byte, error) {
 		case d.stream:
 			ok200["description"] = "Server-Sent Events: one Mastra chunk ({type, runId, from, payload}) per data line, then [DONE]"
 			ok200["content"] = map[string]any{"text/event-stream": map[string]any{"schema": map[string]any{"type": "string"}}}
+		case d.records:
+			ok200["description"] = "Mastra's workflow stream: JSON records separated by U+001E"
+			ok200["content"] = map[string]any{"text/plain": map[string]any{"schema": map[string]any{"type": "string"}}}
 		case d.resp != nil:
 			ok200["content"] = map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(d.resp), false)}}
 		case rt.Path == "/docs":
@@ -213,6 +242,7 @@ func (s *Server) openAPI(plugins []Route) ([]byte, error) {
 			map[string]any{"name": tagMemory, "description": "Mastra's memory: threads and messages"},
 			map[string]any{"name": tagTools, "description": "Mastra's tools"},
 			map[string]any{"name": tagRoot, "description": "The original root routes"},
+			map[string]any{"name": tagFlows, "description": "Mastra's workflows"},
 			map[string]any{"name": tagPlugins, "description": "Routes served by Wasm plugins"},
 			map[string]any{"name": tagServer, "description": "Health, metrics and this document"},
 		},

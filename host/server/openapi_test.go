@@ -32,6 +32,7 @@ func init() {
 	}
 	openapi3filter.RegisterBodyDecoder("text/event-stream", plain)
 	openapi3filter.RegisterBodyDecoder("text/html", plain)
+	openapi3filter.RegisterBodyDecoder("text/plain", plain)
 }
 
 // contract checks every response of a test server against the server's

@@ -13,6 +13,7 @@ import (
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/server/transport"
+	"github.com/mastra-server/mastra-server/host/workflow"
 )
 
 // Options is what New needs. Config and Store are required.
@@ -34,6 +35,8 @@ type Options struct {
 	// Metrics, when set, answers GET Config.MetricsPath on this server,
 	// outside auth and user middleware.
 	Metrics http.Handler
+	// Workflows serves /api/workflows; nil serves an empty list.
+	Workflows *workflow.Engine
 }
 
 // Route is a plugin route. Method "ALL" registers every common method.
@@ -50,6 +53,8 @@ type Server struct {
 	store  *memory.Store
 	agents *agent.Service
 	tools  []agent.Tool
+	// workflows runs /api/workflows (nil: none configured).
+	workflows *workflow.Engine
 	// toolsByName indexes tools and the agents' tools for /api/tools.
 	toolsByName map[string]agent.Tool
 	log         *slog.Logger
@@ -78,6 +83,7 @@ func New(opts Options) (*Server, error) {
 		store:     opts.Store,
 		agents:    opts.Agents,
 		tools:     opts.Tools,
+		workflows: opts.Workflows,
 		log:       opts.Logger,
 		defRes:    opts.DefaultResourceID,
 		started:   time.Now(),

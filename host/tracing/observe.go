@@ -110,11 +110,14 @@ func (o agentObserver) StartTurn(ctx context.Context, ti agent.TurnInfo) (contex
 
 func (o agentObserver) StartModelCall(ctx context.Context, c agent.ModelCallInfo) (context.Context, agent.ModelCallObserver) {
 	a, req := c.Agent, c.Request
-	model := metrics.ModelName(a)
+	model := c.Model
+	if model == "" {
+		model = c.Provider // the echo model has no name
+	}
 	attrs := []attribute.KeyValue{
 		attribute.String("gen_ai.operation.name", "chat"),
 		attribute.String("mastra.span.type", "model_generation"),
-		attribute.String("gen_ai.provider.name", metrics.ProviderName(a.Provider)),
+		attribute.String("gen_ai.provider.name", metrics.ProviderName(c.Provider)),
 		attribute.String("gen_ai.request.model", model),
 		attribute.String("gen_ai.agent.id", a.ID),
 		attribute.String("gen_ai.agent.name", agentName(a)),
