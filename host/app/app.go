@@ -192,7 +192,9 @@ func serverConfig(c config.Server) server.Config {
 			Credentials:   c.CORS.Credentials,
 			MaxAge:        c.CORS.MaxAge,
 		},
-		Auth: server.Auth{Enabled: c.Auth.Enabled, Tokens: tokens, Protected: c.Auth.Protected, Public: c.Auth.Public},
+		Auth:        server.Auth{Enabled: c.Auth.Enabled, Tokens: tokens, Protected: c.Auth.Protected, Public: c.Auth.Public},
+		MetricsPath: c.Metrics.Path,
+		OpenAPI:     c.OpenAPI,
 	}
 }
 
