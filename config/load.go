@@ -206,8 +206,16 @@ func (c *Config) applyDerived(environ []string) {
 	for id, a := range c.Agents {
 		if a.Name == "" {
 			a.Name = id
-			c.Agents[id] = a
 		}
+		if wm := &a.WorkingMemory; wm.Enabled {
+			if wm.Scope == "" {
+				wm.Scope = "resource" // Mastra's default
+			}
+			if wm.Template == "" && wm.Schema == "" {
+				wm.Template = DefaultWorkingMemoryTemplate
+			}
+		}
+		c.Agents[id] = a
 	}
 	lookup := envLookup(environ)
 	for i, t := range c.Server.Auth.Tokens {
