@@ -472,7 +472,7 @@ func defaults() map[string]any {
 				"origins":        []any{"*"},
 				"allow_methods":  []any{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
 				"allow_headers":  []any{"Content-Type", "Authorization", "x-mastra-client-type", "x-mastra-dev-playground"},
-				"expose_headers": []any{"X-Thread-Id", "X-Resource-Id", "X-Request-Id"},
+				"expose_headers": []any{"X-Thread-Id", "X-Resource-Id", "X-Request-Id", "ETag"},
 				"credentials":    false,
 				"max_age":        "1h",
 			},
