@@ -2,6 +2,7 @@ package app
 
 import (
 	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -83,6 +84,10 @@ func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.To
 				a.Tools = append(a.Tools, t)
 			}
 		}
+		if err := memoryOptions(a, ac, func(ref string) (llm.Model, string, error) { return titleModel(cfg, clients, ref) }); err != nil {
+			errs = append(errs, fmt.Errorf("agents.%s: %w", id, err))
+			continue
+		}
 		agents = append(agents, a)
 	}
 	return agents, errors.Join(errs...)
@@ -125,4 +130,48 @@ func openAISettings(cfg *config.Config, name string) (config.OpenAI, bool) {
 		return cfg.Providers.OpenAI, true
 	}
 	return config.OpenAI{}, false
+}
+
+// memoryOptions sets an agent's working memory and title generation from
+// [agents.<id>]; model builds the client of title_model.
+func memoryOptions(a *agent.Agent, ac config.Agent, model func(ref string) (llm.Model, string, error)) error {
+	if wm := ac.WorkingMemory; wm.Enabled {
+		a.WorkingMemory = &agent.WorkingMemory{Scope: wm.Scope, Template: wm.Template}
+		if wm.Schema != "" {
+			a.WorkingMemory.Schema = json.RawMessage(wm.Schema)
+		}
+	}
+	a.GenerateTitle = ac.GenerateTitle
+	if ac.GenerateTitle && ac.TitleModel != "" {
+		m, id, err := model(ac.TitleModel)
+		if err != nil {
+			return fmt.Errorf("title_model = %q: %w", ac.TitleModel, err)
+		}
+		a.TitleModel, a.TitleModelID = m, id
+	}
+	return nil
+}
+
+// titleModel returns the client of a title model reference, sharing the
+// provider's client with the agents.
+func titleModel(cfg *config.Config, clients map[string]llm.Model, ref string) (llm.Model, string, error) {
+	name, model, err := providers.ParseModelRef(ref)
+	if err != nil {
+		return nil, "", err
+	}
+	p, ok := providers.Lookup(name)
+	if !ok {
+		return nil, "", fmt.Errorf("unknown provider %q", name)
+	}
+	if p.Kind == providers.Echo {
+		model = ""
+	}
+	if clients[name] == nil {
+		m, err := newModel(cfg, p)
+		if err != nil {
+			return nil, "", err
+		}
+		clients[name] = m
+	}
+	return clients[name], model, nil
 }
