@@ -202,6 +202,9 @@ func (t wmTool) Execute(ctx context.Context, args json.RawMessage) (json.RawMess
 	if err := json.Unmarshal(in.Memory, &text); err != nil {
 		text = string(in.Memory) // an object despite the schema: kept as its JSON, as Mastra does
 	}
+	if strings.IndexByte(text, 0) >= 0 {
+		return nil, errors.New("memory must not contain NUL characters") // Postgres text cannot hold them
+	}
 	var current string
 	stored, err := r.s.store.UpdateWorkingMemory(ctx, ref, func(cur string) (string, error) {
 		if cur != r.wmSeen {
