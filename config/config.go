@@ -147,12 +147,34 @@ type Agent struct {
 	Seed             *int     `koanf:"seed"`              // for repeatable sampling
 	PresencePenalty  *float64 `koanf:"presence_penalty"`  // -2 to 2
 	FrequencyPenalty *float64 `koanf:"frequency_penalty"` // -2 to 2
+	// ThinkingBudget and Cache override providers.anthropic's for this
+	// agent (Anthropic models only).
+	ThinkingBudget *int  `koanf:"thinking_budget"`
+	Cache          *bool `koanf:"cache"`
 }
 
 // Providers holds model provider credentials and endpoints.
 type Providers struct {
-	OpenAI OpenAI `koanf:"openai"`
-	Azure  Azure  `koanf:"azure"`
+	OpenAI    OpenAI    `koanf:"openai"`
+	Azure     Azure     `koanf:"azure"`
+	Anthropic Anthropic `koanf:"anthropic"`
+}
+
+// Anthropic configures Anthropic's Messages API (or a compatible one).
+type Anthropic struct {
+	APIKey     Secret        `koanf:"api_key"`
+	BaseURL    string        `koanf:"base_url"`
+	Version    string        `koanf:"version"` // the anthropic-version header
+	Timeout    time.Duration `koanf:"timeout"`
+	MaxRetries int           `koanf:"max_retries"`
+	// MaxTokens is max_tokens when neither the agent nor the request sets
+	// one: Anthropic requires it.
+	MaxTokens int `koanf:"max_tokens"`
+	// Cache sets prompt-cache breakpoints on the instructions and history.
+	Cache bool `koanf:"cache"`
+	// ThinkingBudget enables extended thinking with this many tokens (at
+	// least 1024); 0 disables it.
+	ThinkingBudget int `koanf:"thinking_budget"`
 }
 
 // OpenAI configures any OpenAI-compatible chat-completions server.

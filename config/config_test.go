@@ -633,3 +633,38 @@ maxAge = 600
 		t.Errorf("origin * with credentials: %v; want refused", err)
 	}
 }
+
+func TestAnthropicSettings(t *testing.T) {
+	cfg := mustLoad(t, writeFile(t, "[agents.a]\nmodel = \"anthropic/claude-x\"\nthinking_budget = 2048\n"), "ANTHROPIC_API_KEY=sk-ant-1")
+	an := cfg.Providers.Anthropic
+	if an.APIKey != "sk-ant-1" || an.BaseURL != "https://api.anthropic.com" || an.Version != "2023-06-01" ||
+		an.MaxTokens != 4096 || !an.Cache || an.ThinkingBudget != 0 || *cfg.Agents["a"].ThinkingBudget != 2048 {
+		t.Errorf("anthropic settings = %+v, agent %+v", an, cfg.Agents["a"])
+	}
+
+	cfg, err := Load(writeFile(t, `
+[providers.anthropic]
+max_tokens = 0
+thinking_budget = 100
+[agents.a]
+model = "anthropic/claude-x"
+seed = 1
+[agents.b]
+model = "openai/gpt-4o-mini"
+thinking_budget = 2048
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cfg.Validate()
+	for _, want := range []string{
+		`providers.anthropic.max_tokens = 0: expected a positive number`,
+		`providers.anthropic.thinking_budget = 100: expected 0 (off) or at least 1024`,
+		`agents.a.seed = "anthropic/claude-x": Anthropic models have no seed setting`,
+		`agents.b.thinking_budget = "openai/gpt-4o-mini": thinking_budget and cache apply to Anthropic models only`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate = %v; want a line %q", err, want)
+		}
+	}
+}

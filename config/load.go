@@ -494,6 +494,14 @@ func defaults() map[string]any {
 				"timeout":     "60s",
 				"max_retries": 2,
 			},
+			"anthropic": map[string]any{
+				"base_url":    mustProvider("anthropic").BaseURL,
+				"version":     "2023-06-01",
+				"timeout":     "60s",
+				"max_retries": 2,
+				"max_tokens":  4096,
+				"cache":       true,
+			},
 		},
 		"plugins": map[string]any{
 			"cache_dir":     ".cache/wasm",

@@ -119,7 +119,8 @@ func (c *Config) Validate() error {
 		name       string
 		timeout    time.Duration
 		maxRetries int
-	}{{"openai", c.Providers.OpenAI.Timeout, c.Providers.OpenAI.MaxRetries}, {"azure", c.Providers.Azure.Timeout, c.Providers.Azure.MaxRetries}} {
+	}{{"openai", c.Providers.OpenAI.Timeout, c.Providers.OpenAI.MaxRetries}, {"azure", c.Providers.Azure.Timeout, c.Providers.Azure.MaxRetries},
+		{"anthropic", c.Providers.Anthropic.Timeout, c.Providers.Anthropic.MaxRetries}} {
 		if p.timeout <= 0 {
 			bad("providers."+p.name+".timeout", p.timeout, "expected a positive duration such as \"60s\"")
 		}
@@ -129,6 +130,21 @@ func (c *Config) Validate() error {
 	}
 	if u, err := url.Parse(c.Providers.OpenAI.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("providers.openai.base_url", c.Providers.OpenAI.BaseURL, "expected an http:// or https:// URL such as \"https://api.openai.com/v1\"")
+	}
+	an := c.Providers.Anthropic
+	{
+		if u, err := url.Parse(an.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("providers.anthropic.base_url", an.BaseURL, "expected an http:// or https:// URL such as \"https://api.anthropic.com\"")
+		}
+		if an.Version == "" {
+			bad("providers.anthropic.version", "", "expected an anthropic-version such as \"2023-06-01\"")
+		}
+		if an.MaxTokens < 1 {
+			bad("providers.anthropic.max_tokens", an.MaxTokens, "expected a positive number of tokens (Anthropic requires max_tokens)")
+		}
+		if an.ThinkingBudget != 0 && an.ThinkingBudget < 1024 {
+			bad("providers.anthropic.thinking_budget", an.ThinkingBudget, "expected 0 (off) or at least 1024 tokens")
+		}
 	}
 	if c.Providers.Azure.APIVersion == "" {
 		bad("providers.azure.api_version", "", "expected an Azure OpenAI API version such as \"2024-10-21\"")
@@ -168,12 +184,31 @@ func (c *Config) Validate() error {
 		if a.Default {
 			defaults++
 		}
+		var kind providers.Kind
 		if a.Model != "" {
 			if p, _, err := providers.ParseModelRef(a.Model); err != nil {
 				bad(key+".model", a.Model, "%v", err)
-			} else if _, ok := providers.Lookup(p); !ok {
+			} else if pr, ok := providers.Lookup(p); !ok {
 				bad(key+".model", a.Model, "unknown provider %q; expected one of %s", p, strings.Join(providers.Names(), ", "))
+			} else {
+				kind = pr.Kind
 			}
+		}
+		if kind == providers.Anthropic {
+			// Anthropic has no such fields: refuse at start, not on each turn.
+			for _, s := range []struct {
+				name string
+				set  bool
+			}{{"seed", a.Seed != nil}, {"presence_penalty", a.PresencePenalty != nil}, {"frequency_penalty", a.FrequencyPenalty != nil}} {
+				if s.set {
+					bad(key+"."+s.name, a.Model, "Anthropic models have no %s setting", s.name)
+				}
+			}
+		} else if a.ThinkingBudget != nil || a.Cache != nil {
+			bad(key+".thinking_budget", a.Model, "thinking_budget and cache apply to Anthropic models only")
+		}
+		if a.ThinkingBudget != nil && *a.ThinkingBudget != 0 && *a.ThinkingBudget < 1024 {
+			bad(key+".thinking_budget", *a.ThinkingBudget, "expected 0 (off) or at least 1024 tokens")
 		}
 		if a.MaxSteps < 0 {
 			bad(key+".max_steps", a.MaxSteps, "expected zero (the default) or a positive number")

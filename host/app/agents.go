@@ -70,13 +70,17 @@ func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.To
 			a.ModelID = ""
 			log.Info("agent uses the offline echo model (development only, not a real model)", "agent", id)
 		}
-		if a.Model = clients[name]; a.Model == nil {
-			a.Model, err = newModel(cfg, p)
+		key := name
+		if p.Kind == providers.Anthropic && (ac.ThinkingBudget != nil || ac.Cache != nil) {
+			key = "agent:" + id // its own settings: a client of its own
+		}
+		if a.Model = clients[key]; a.Model == nil {
+			a.Model, err = newModel(cfg, p, ac)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("agents.%s.model = %q: %w", id, ref, err))
 				continue
 			}
-			clients[name] = a.Model
+			clients[key] = a.Model
 		}
 		for _, name := range ac.Tools {
 			if t, ok := tools[name]; ok {
@@ -89,8 +93,9 @@ func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.To
 }
 
 // newModel builds the client of provider p from its [providers.<name>]
-// table, by the kind the registry gives it.
-func newModel(cfg *config.Config, p providers.Provider) (llm.Model, error) {
+// table, by the kind the registry gives it; ac's overrides apply to an
+// Anthropic client.
+func newModel(cfg *config.Config, p providers.Provider, ac config.Agent) (llm.Model, error) {
 	switch p.Kind {
 	case providers.Echo:
 		return llm.Echo{}, nil
@@ -112,6 +117,20 @@ func newModel(cfg *config.Config, p providers.Provider) (llm.Model, error) {
 		}
 		return llm.NewAzure(llm.AzureConfig{Name: p.Name, ResourceName: s.ResourceName, APIKey: string(s.APIKey), APIVersion: s.APIVersion,
 			Endpoint: s.Endpoint, Timeout: s.Timeout, MaxRetries: s.MaxRetries, MaxCompletionTokens: s.MaxCompletionTokens})
+	case providers.Anthropic:
+		s := cfg.Providers.Anthropic
+		if s.APIKey == "" && s.BaseURL == p.BaseURL {
+			return nil, fmt.Errorf("no %s API key: set %s (or providers.%s.api_key)", p.Name, p.APIKeyEnv, p.Name)
+		}
+		c := llm.AnthropicConfig{Name: p.Name, APIKey: string(s.APIKey), BaseURL: s.BaseURL, Version: s.Version,
+			Timeout: s.Timeout, MaxRetries: s.MaxRetries, MaxTokens: s.MaxTokens, Cache: s.Cache, ThinkingBudget: s.ThinkingBudget}
+		if ac.ThinkingBudget != nil {
+			c.ThinkingBudget = *ac.ThinkingBudget
+		}
+		if ac.Cache != nil {
+			c.Cache = *ac.Cache
+		}
+		return llm.NewAnthropic(c)
 	}
 	return nil, fmt.Errorf("provider %q has kind %q, which no client serves", p.Name, p.Kind)
 }

@@ -28,6 +28,8 @@ const (
 	Azure Kind = "azure"
 	// Echo is the built-in offline model (llm.Echo), for development.
 	Echo Kind = "echo"
+	// Anthropic speaks Anthropic's Messages API (llm.Anthropic).
+	Anthropic Kind = "anthropic"
 )
 
 // Provider is one row of the registry.
@@ -52,6 +54,7 @@ type Provider struct {
 var registry = []Provider{
 	{Name: "openai", Kind: OpenAICompatible, BaseURL: "https://api.openai.com/v1", APIKeyEnv: "OPENAI_API_KEY", BaseURLEnv: "OPENAI_BASE_URL"},
 	{Name: "azure", Kind: Azure, APIKeyEnv: "AZURE_API_KEY"},
+	{Name: "anthropic", Kind: Anthropic, BaseURL: "https://api.anthropic.com", APIKeyEnv: "ANTHROPIC_API_KEY", BaseURLEnv: "ANTHROPIC_BASE_URL"},
 	{Name: "echo", Kind: Echo},
 }
 
