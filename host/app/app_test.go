@@ -16,8 +16,8 @@ import (
 	"testing"
 
 	"github.com/mastra-server/mastra-server/config"
-	"github.com/mastra-server/mastra-server/internal/anthropictest"
 	"github.com/mastra-server/mastra-server/host/llm"
+	"github.com/mastra-server/mastra-server/internal/anthropictest"
 )
 
 // wasm compiles testdata/<name>.wat with wat2wasm into the test's temp
