@@ -24,6 +24,8 @@ type Config struct {
 	Middleware []Middleware     `koanf:"middleware"`
 	Routes     []Route          `koanf:"routes"`
 	Tools      []Tool           `koanf:"tools"`
+	// Workflows are the [workflows.<id>] definitions (see workflow.go).
+	Workflows map[string]Workflow `koanf:"workflows"`
 
 	// File is the configuration file that was read ("" when none was found).
 	File string `koanf:"-"`
@@ -131,9 +133,11 @@ type Agent struct {
 	Name         string `koanf:"name"`
 	Description  string `koanf:"description"`
 	Instructions string `koanf:"instructions"`
-	// Model is "provider/model", e.g. "openai/gpt-4o-mini", or "echo".
-	Model   string `koanf:"model"`
-	Default bool   `koanf:"default"`
+	// Model is "provider/model", e.g. "openai/gpt-4o-mini", or "echo"; a
+	// list names fallbacks, tried in order when a model fails before its
+	// first token.
+	Model   ModelList `koanf:"model"`
+	Default bool      `koanf:"default"`
 	// LastMessages overrides memory.last_messages when set (> 0); -1 sends no history.
 	LastMessages int      `koanf:"last_messages"`
 	MaxSteps     int      `koanf:"max_steps"`
@@ -147,57 +151,58 @@ type Agent struct {
 	Seed             *int     `koanf:"seed"`              // for repeatable sampling
 	PresencePenalty  *float64 `koanf:"presence_penalty"`  // -2 to 2
 	FrequencyPenalty *float64 `koanf:"frequency_penalty"` // -2 to 2
-	// ThinkingBudget and Cache override providers.anthropic's for this
-	// agent (Anthropic models only).
+	// ThinkingBudget and Cache override the Anthropic provider's for this
+	// agent's Anthropic models (its other models ignore them).
 	ThinkingBudget *int  `koanf:"thinking_budget"`
 	Cache          *bool `koanf:"cache"`
 }
 
-// Providers holds model provider credentials and endpoints.
-type Providers struct {
-	OpenAI    OpenAI    `koanf:"openai"`
-	Azure     Azure     `koanf:"azure"`
-	Anthropic Anthropic `koanf:"anthropic"`
-}
+// Providers holds each model provider's settings, keyed by provider name:
+// [providers.openai], [providers.groq], or a custom provider's
+// [providers.<name>] with a kind. A registry provider needs no table: its
+// base URL and key variable come from internal/providers.
+type Providers map[string]Provider
 
-// Anthropic configures Anthropic's Messages API (or a compatible one).
-type Anthropic struct {
-	APIKey     Secret        `koanf:"api_key"`
-	BaseURL    string        `koanf:"base_url"`
-	Version    string        `koanf:"version"` // the anthropic-version header
-	Timeout    time.Duration `koanf:"timeout"`
-	MaxRetries int           `koanf:"max_retries"`
-	// MaxTokens is max_tokens when neither the agent nor the request sets
-	// one: Anthropic requires it.
-	MaxTokens int `koanf:"max_tokens"`
-	// Cache sets prompt-cache breakpoints on the instructions and history.
-	Cache bool `koanf:"cache"`
-	// ThinkingBudget enables extended thinking with this many tokens (at
-	// least 1024); 0 disables it.
-	ThinkingBudget int `koanf:"thinking_budget"`
-}
-
-// OpenAI configures any OpenAI-compatible chat-completions server.
-type OpenAI struct {
-	APIKey     Secret        `koanf:"api_key"`
-	BaseURL    string        `koanf:"base_url"`
+// Provider configures one model provider. For a registry provider every
+// key overrides the registry's value; a custom provider (a name the
+// registry lacks) needs Kind and BaseURL.
+type Provider struct {
+	// Kind is the wire format of a custom provider: "openai" (chat
+	// completions) or "anthropic" (Messages API). Registry providers have
+	// theirs.
+	Kind    string `koanf:"kind"`
+	APIKey  Secret `koanf:"api_key"`
+	BaseURL string `koanf:"base_url"`
+	// APIKeyEnv names the environment variable that holds the API key, for
+	// a custom provider or to read a registry provider's key from another
+	// variable than its usual one.
+	APIKeyEnv  string        `koanf:"api_key_env"`
 	Timeout    time.Duration `koanf:"timeout"`
 	MaxRetries int           `koanf:"max_retries"`
 	// MaxCompletionTokens sends max_tokens as max_completion_tokens, which
 	// OpenAI's reasoning models require.
 	MaxCompletionTokens bool `koanf:"max_completion_tokens"`
-}
 
-// Azure configures Azure OpenAI.
-type Azure struct {
-	ResourceName string        `koanf:"resource_name"`
-	APIKey       Secret        `koanf:"api_key"`
-	APIVersion   string        `koanf:"api_version"`
-	Endpoint     string        `koanf:"endpoint"`
-	Timeout      time.Duration `koanf:"timeout"`
-	MaxRetries   int           `koanf:"max_retries"`
-	// MaxCompletionTokens: as for OpenAI.
-	MaxCompletionTokens bool `koanf:"max_completion_tokens"`
+	// Azure OpenAI only: the resource (or a full endpoint) and API version.
+	ResourceName string `koanf:"resource_name"`
+	APIVersion   string `koanf:"api_version"`
+	Endpoint     string `koanf:"endpoint"`
+	// Deployment is the Azure deployment of agents that name no model
+	// (AZURE_DEPLOYMENT): they get model = "azure/<deployment>".
+	Deployment string `koanf:"deployment"`
+
+	// Anthropic's Messages API only ([providers.anthropic] or kind =
+	// "anthropic"). Version is the anthropic-version header.
+	Version string `koanf:"version"`
+	// MaxTokens is max_tokens when neither the agent nor the request sets
+	// one: Anthropic requires it.
+	MaxTokens *int `koanf:"max_tokens"`
+	// Cache sets prompt-cache breakpoints on the instructions and history.
+	Cache *bool `koanf:"cache"`
+	// ThinkingBudget enables extended thinking with this many tokens (at
+	// least 1024); 0 disables it.
+	ThinkingBudget *int `koanf:"thinking_budget"`
+	// (Pointers: unset on the other kinds, where setting one is an error.)
 }
 
 // Plugins holds defaults for every Wasm plugin.

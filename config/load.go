@@ -22,6 +22,13 @@ import (
 	"github.com/mastra-server/mastra-server/internal/providers"
 )
 
+// defaultStepTimeout bounds a workflow step that sets no timeout.
+const defaultStepTimeout = 5 * time.Minute
+
+// defaultMaxIterations bounds an until or while loop that sets no
+// max_iterations, so a condition that never holds fails the run.
+const defaultMaxIterations = 1000
+
 // DefaultFile is the configuration file read when no path is given.
 const DefaultFile = "mastra.toml"
 
@@ -36,6 +43,7 @@ var envNames = map[string]string{
 	"AZURE_RESOURCE_NAME":   "providers.azure.resource_name",
 	"AZURE_API_VERSION":     "providers.azure.api_version",
 	"AZURE_OPENAI_ENDPOINT": "providers.azure.endpoint",
+	"AZURE_DEPLOYMENT":      "providers.azure.deployment",
 	"MASTRA_LOG_LEVEL":      "log.level",
 	// PORT is what Render, Railway, Heroku and Cloud Run inject. It yields
 	// to MASTRA_PORT (and MASTRA_SERVER__PORT): see portOverridden.
@@ -82,14 +90,10 @@ func Load(path string, environ []string) (*Config, error) {
 		path = DefaultFile
 	}
 
-	k := koanf.New(".")
-	if err := k.Load(mapProvider(defaults()), nil); err != nil {
-		return nil, fmt.Errorf("config: load defaults: %w", err)
-	}
-
 	cfg := &Config{}
+	var fk *koanf.Koanf // the file, nil when there is none
 	if _, err := os.Stat(path); err == nil {
-		fk := koanf.New(".")
+		fk = koanf.New(".")
 		if err := fk.Load(file.Provider(path), toml.Parser()); err != nil {
 			return nil, fmt.Errorf("config: read %s: %w", path, err)
 		}
@@ -102,9 +106,6 @@ func Load(path string, environ []string) (*Config, error) {
 		if err := decode(fk, &probe, true); err != nil {
 			return nil, fileErrors(path, err)
 		}
-		if err := k.Merge(fk); err != nil {
-			return nil, fmt.Errorf("config: merge %s: %w", path, err)
-		}
 		cfg.File = path
 		cfg.AgentOrder = agentOrder(path)
 	} else if explicit {
@@ -113,7 +114,8 @@ func Load(path string, environ []string) (*Config, error) {
 
 	envUsed := map[string]string{} // config key -> env var, for error messages
 	portSet := portOverridden(envLookup(environ))
-	err := k.Load(env.Provider(".", env.Opt{
+	ek := koanf.New(".")
+	err := ek.Load(env.Provider(".", env.Opt{
 		EnvironFunc: func() []string { return environ },
 		TransformFunc: func(name, value string) (string, any) {
 			key := envKey(name)
@@ -126,6 +128,34 @@ func Load(path string, environ []string) (*Config, error) {
 	}), nil)
 	if err != nil {
 		return nil, fmt.Errorf("config: read environment: %w", err)
+	}
+
+	// The defaults layer is built for what the file and the environment
+	// name: each provider they configure or refer to gets its defaults, and
+	// the built-in assistant stays when the file defines no agent, so that
+	// MASTRA_AGENTS__ASSISTANT__MODEL changes its model and keeps its
+	// instructions.
+	base := defaults()
+	if fk != nil && fk.Exists("agents") {
+		delete(base, "agents")
+	}
+	provs := base["providers"].(map[string]any)
+	for _, name := range providerNames(environ, fk, ek) {
+		if _, ok := provs[name]; !ok {
+			provs[name] = providerDefaults(name, configuredKind(name, ek, fk))
+		}
+	}
+	k := koanf.New(".")
+	if err := k.Load(mapProvider(base), nil); err != nil {
+		return nil, fmt.Errorf("config: load defaults: %w", err)
+	}
+	for _, layer := range []*koanf.Koanf{fk, ek} {
+		if layer == nil {
+			continue
+		}
+		if err := k.Merge(layer); err != nil {
+			return nil, fmt.Errorf("config: merge: %w", err)
+		}
 	}
 
 	file, order := cfg.File, cfg.AgentOrder
@@ -170,6 +200,17 @@ func (c *Config) resolvePaths(dir string) {
 		c.Routes[i].Module = abs(c.Routes[i].Module)
 		grants(&c.Routes[i].Grants)
 	}
+	schema := func(v any) any {
+		if s, ok := v.(string); ok && !strings.HasPrefix(strings.TrimSpace(s), "{") {
+			return abs(s)
+		}
+		return v
+	}
+	for id, w := range c.Workflows {
+		w.InputSchema, w.OutputSchema = schema(w.InputSchema), schema(w.OutputSchema)
+		eachStep(w.Steps, func(s *Step) { s.ResumeSchema = schema(s.ResumeSchema) })
+		c.Workflows[id] = w
+	}
 	for i := range c.Tools {
 		t := &c.Tools[i]
 		t.Module = abs(t.Module)
@@ -195,26 +236,115 @@ func Defaults() *Config {
 	return cfg
 }
 
-// applyDerived fills values that depend on other values.
+// applyDerived fills values that depend on other values or on the
+// environment beyond a key's own variable.
 func (c *Config) applyDerived(environ []string) {
-	if len(c.Agents) == 0 {
-		c.Agents = map[string]Agent{"assistant": {
-			Name:         "Assistant",
-			Instructions: "You are a helpful assistant.",
-		}}
-	}
+	lookup := envLookup(environ)
 	for id, a := range c.Agents {
 		if a.Name == "" {
 			a.Name = id
 			c.Agents[id] = a
 		}
 	}
-	lookup := envLookup(environ)
+	for id, w := range c.Workflows {
+		if w.StepTimeout == 0 {
+			w.StepTimeout = defaultStepTimeout
+		}
+		eachStep(w.Steps, func(s *Step) {
+			if s.Foreach != "" && s.Concurrency == 0 {
+				s.Concurrency = 1
+			}
+			if (s.Until != "" || s.While != "") && s.MaxIterations == 0 {
+				s.MaxIterations = defaultMaxIterations
+			}
+		})
+		c.Workflows[id] = w
+	}
 	for i, t := range c.Server.Auth.Tokens {
 		if t.Env != "" {
 			c.Server.Auth.Tokens[i].Value = Secret(lookup(t.Env))
 		}
 	}
+	for name, p := range c.Providers {
+		if p.APIKeyEnv != "" {
+			if v := lookup(p.APIKeyEnv); v != "" {
+				p.APIKey = Secret(v)
+				c.Providers[name] = p
+			}
+		}
+	}
+	// MASTRA_MODEL is the default agent's model, over the file's; a comma
+	// separates fallbacks. AZURE_DEPLOYMENT (providers.azure.deployment)
+	// is the model of agents that name none.
+	if v := strings.TrimSpace(lookup("MASTRA_MODEL")); v != "" {
+		if id := c.DefaultAgentID(); id != "" {
+			a := c.Agents[id]
+			a.Model = splitList(v)
+			c.Agents[id] = a
+		}
+	}
+	if dep := c.Providers["azure"].Deployment; dep != "" {
+		for id, a := range c.Agents {
+			if len(a.Model) == 0 {
+				a.Model = ModelList{"azure/" + dep}
+				c.Agents[id] = a
+			}
+		}
+	}
+}
+
+// providerNames lists the providers the environment and the file layers
+// configure ([providers.<name>]) or name in a model reference, registry
+// aliases resolved to their names.
+func providerNames(environ []string, layers ...*koanf.Koanf) []string {
+	seen := map[string]bool{}
+	add := func(ref string) {
+		p, _, err := providers.ParseModelRef(ref)
+		if err != nil {
+			return
+		}
+		// A custom provider gets defaults from its own table only: a
+		// reference to a name without one is an error Validate reports.
+		if row, ok := providers.Lookup(p); ok {
+			seen[row.Name] = true
+		}
+	}
+	for _, ref := range splitList(envLookup(environ)("MASTRA_MODEL")) {
+		add(ref)
+	}
+	for _, k := range layers {
+		if k == nil {
+			continue
+		}
+		raw := k.Raw()
+		if ps, ok := raw["providers"].(map[string]any); ok {
+			for name := range ps {
+				seen[name] = true
+			}
+		}
+		agents, _ := raw["agents"].(map[string]any)
+		for _, a := range agents {
+			am, _ := a.(map[string]any)
+			switch m := am["model"].(type) {
+			case string:
+				for _, ref := range splitList(m) {
+					add(ref)
+				}
+			case []any:
+				for _, ref := range m {
+					if s, ok := ref.(string); ok {
+						add(s)
+					}
+				}
+			}
+		}
+	}
+	names := make([]string, 0, len(seen))
+	for n := range seen {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 func envLookup(environ []string) func(string) string {
@@ -309,22 +439,31 @@ func byteSizeHook(from, to reflect.Type, data any) (any, error) {
 	return data, nil
 }
 
-var stringSliceType = reflect.TypeOf([]string(nil))
+var (
+	stringSliceType = reflect.TypeOf([]string(nil))
+	modelListType   = reflect.TypeOf(ModelList(nil))
+)
 
 // stringToListHook lets a comma-separated string fill a list, as
-// ALLOWED_ORIGINS=https://a.com,https://b.com does.
+// ALLOWED_ORIGINS=https://a.com,https://b.com does, and a single model
+// reference fill an agent's model list.
 func stringToListHook(from, to reflect.Type, data any) (any, error) {
 	s, ok := data.(string)
-	if !ok || to != stringSliceType {
+	if !ok || (to != stringSliceType && to != modelListType) {
 		return data, nil
 	}
+	return splitList(s), nil
+}
+
+// splitList splits a comma-separated list, dropping empty items.
+func splitList(s string) []string {
 	var out []string
 	for _, p := range strings.Split(s, ",") {
 		if p = strings.TrimSpace(p); p != "" {
 			out = append(out, p)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // fileErrors turns decoder errors into one line per problem, naming the file.
@@ -368,8 +507,14 @@ func problemLines(err error) []string {
 	return lines
 }
 
+// mapKey matches mapstructure's spelling of a map key, "providers[openai]".
+var mapKey = regexp.MustCompile(`\[([A-Za-z_-][A-Za-z0-9_-]*)\]`)
+
 // rewordProblem makes mapstructure's messages read as "key: problem".
 func rewordProblem(l string) string {
+	if key, rest, ok := strings.Cut(l, " "); ok {
+		l = mapKey.ReplaceAllString(key, ".$1") + " " + rest
+	}
 	if rest, ok := strings.CutPrefix(l, "'' has invalid keys: "); ok {
 		return "unknown key(s) " + rest
 	}
@@ -484,23 +629,14 @@ func defaults() map[string]any {
 		},
 		"log": map[string]any{"level": "info", "format": "text"},
 		"providers": map[string]any{
-			"openai": map[string]any{
-				"base_url":    mustProvider("openai").BaseURL,
-				"timeout":     "60s",
-				"max_retries": 2,
-			},
-			"azure": map[string]any{
-				"api_version": "2024-10-21",
-				"timeout":     "60s",
-				"max_retries": 2,
-			},
-			"anthropic": map[string]any{
-				"base_url":    mustProvider("anthropic").BaseURL,
-				"version":     "2023-06-01",
-				"timeout":     "60s",
-				"max_retries": 2,
-				"max_tokens":  4096,
-				"cache":       true,
+			"openai": providerDefaults("openai", ""),
+			"azure":  providerDefaults("azure", ""),
+		},
+		// The agent of a configuration that defines none.
+		"agents": map[string]any{
+			"assistant": map[string]any{
+				"name":         "Assistant",
+				"instructions": "You are a helpful assistant.",
 			},
 		},
 		"plugins": map[string]any{
@@ -515,13 +651,47 @@ func defaults() map[string]any {
 	}
 }
 
-// mustProvider returns a registry row the defaults rely on.
-func mustProvider(name string) providers.Provider {
-	p, ok := providers.Lookup(name)
-	if !ok {
-		panic("config: provider " + name + " is not in the registry") // a bug, caught by the tests
+// providerDefaults returns the defaults of [providers.<name>]: every
+// provider's timeout and retries, a registry provider's base URL (or
+// Azure's API version), and the Messages API settings of a provider of
+// kind anthropic, the registry's or a custom one (kind is the table's).
+func providerDefaults(name, kind string) map[string]any {
+	d := map[string]any{"timeout": "60s", "max_retries": 2}
+	k, _ := providers.KindOf(kind)
+	if p, ok := providers.Lookup(name); ok && p.Name == name {
+		k = p.Kind
+		if p.Kind == providers.Azure {
+			d["api_version"] = "2024-10-21"
+		}
+		if p.BaseURL != "" {
+			d["base_url"] = p.BaseURL
+		}
 	}
-	return p
+	if k == providers.Anthropic {
+		d["version"] = "2023-06-01"
+		d["max_tokens"] = 4096
+		d["cache"] = true
+		d["thinking_budget"] = 0
+	}
+	return d
+}
+
+// configuredKind returns the kind the first layer that sets one gives
+// [providers.<name>] ("" for none).
+func configuredKind(name string, layers ...*koanf.Koanf) string {
+	for _, k := range layers {
+		if k == nil {
+			continue
+		}
+		if ps, ok := k.Raw()["providers"].(map[string]any); ok {
+			if p, ok := ps[name].(map[string]any); ok {
+				if kind, ok := p["kind"].(string); ok && kind != "" {
+					return kind
+				}
+			}
+		}
+	}
+	return ""
 }
 
 var agentHeader = regexp.MustCompile(`(?m)^\s*\[\s*agents\.("?)([A-Za-z0-9_-]+)("?)\s*\]`)
@@ -537,4 +707,13 @@ func agentOrder(path string) []string {
 		ids = append(ids, m[2])
 	}
 	return ids
+}
+
+// eachStep calls fn on every step, parallel and branch entries included.
+func eachStep(steps []Step, fn func(*Step)) {
+	for i := range steps {
+		fn(&steps[i])
+		eachStep(steps[i].Parallel, fn)
+		eachStep(steps[i].Branch, fn)
+	}
 }

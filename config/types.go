@@ -143,3 +143,16 @@ func (m Mount) String() string {
 
 // MarshalText implements encoding.TextMarshaler.
 func (m Mount) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+// ModelList is an agent's model reference, or several: the first answers,
+// the others are its fallbacks. TOML takes a string or a list of strings;
+// the environment a comma-separated list.
+type ModelList []string
+
+// Primary returns the first model reference, "" when there is none.
+func (m ModelList) Primary() string {
+	if len(m) == 0 {
+		return ""
+	}
+	return m[0]
+}

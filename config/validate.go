@@ -9,7 +9,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/mastra-server/mastra-server/internal/providers"
 )
@@ -115,40 +114,7 @@ func (c *Config) Validate() error {
 		bad("memory.max_open_conns", m.MaxOpenConns, "expected at least 1")
 	}
 
-	for _, p := range []struct {
-		name       string
-		timeout    time.Duration
-		maxRetries int
-	}{{"openai", c.Providers.OpenAI.Timeout, c.Providers.OpenAI.MaxRetries}, {"azure", c.Providers.Azure.Timeout, c.Providers.Azure.MaxRetries},
-		{"anthropic", c.Providers.Anthropic.Timeout, c.Providers.Anthropic.MaxRetries}} {
-		if p.timeout <= 0 {
-			bad("providers."+p.name+".timeout", p.timeout, "expected a positive duration such as \"60s\"")
-		}
-		if p.maxRetries < 0 {
-			bad("providers."+p.name+".max_retries", p.maxRetries, "expected 0 (no retries) or more")
-		}
-	}
-	if u, err := url.Parse(c.Providers.OpenAI.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		bad("providers.openai.base_url", c.Providers.OpenAI.BaseURL, "expected an http:// or https:// URL such as \"https://api.openai.com/v1\"")
-	}
-	an := c.Providers.Anthropic
-	{
-		if u, err := url.Parse(an.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			bad("providers.anthropic.base_url", an.BaseURL, "expected an http:// or https:// URL such as \"https://api.anthropic.com\"")
-		}
-		if an.Version == "" {
-			bad("providers.anthropic.version", "", "expected an anthropic-version such as \"2023-06-01\"")
-		}
-		if an.MaxTokens < 1 {
-			bad("providers.anthropic.max_tokens", an.MaxTokens, "expected a positive number of tokens (Anthropic requires max_tokens)")
-		}
-		if an.ThinkingBudget != 0 && an.ThinkingBudget < 1024 {
-			bad("providers.anthropic.thinking_budget", an.ThinkingBudget, "expected 0 (off) or at least 1024 tokens")
-		}
-	}
-	if c.Providers.Azure.APIVersion == "" {
-		bad("providers.azure.api_version", "", "expected an Azure OpenAI API version such as \"2024-10-21\"")
-	}
+	c.validateProviders(bad)
 
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, strings.ToLower(c.Log.Level)) {
 		bad("log.level", c.Log.Level, "expected debug, info, warn or error")
@@ -184,28 +150,30 @@ func (c *Config) Validate() error {
 		if a.Default {
 			defaults++
 		}
-		var kind providers.Kind
-		if a.Model != "" {
-			if p, _, err := providers.ParseModelRef(a.Model); err != nil {
-				bad(key+".model", a.Model, "%v", err)
-			} else if pr, ok := providers.Lookup(p); !ok {
-				bad(key+".model", a.Model, "unknown provider %q; expected one of %s", p, strings.Join(providers.Names(), ", "))
-			} else {
-				kind = pr.Kind
+		anthropic := false // whether a model of the list speaks the Messages API
+		for _, ref := range a.Model {
+			if p, _, err := providers.ParseModelRef(ref); err != nil {
+				bad(key+".model", ref, "%v", err)
+			} else if pr, _, ok := c.Provider(p); !ok {
+				bad(key+".model", ref, "unknown provider %q; expected one of %s, or a [providers.%s] table with kind and base_url",
+					p, strings.Join(providers.Names(), ", "), p)
+			} else if pr.Kind == providers.Anthropic {
+				anthropic = true
 			}
 		}
-		if kind == providers.Anthropic {
-			// Anthropic has no such fields: refuse at start, not on each turn.
+		if anthropic {
+			// Anthropic has no such fields, and an agent's settings go to
+			// each model of its list: refuse at start, not on each turn.
 			for _, s := range []struct {
 				name string
 				set  bool
 			}{{"seed", a.Seed != nil}, {"presence_penalty", a.PresencePenalty != nil}, {"frequency_penalty", a.FrequencyPenalty != nil}} {
 				if s.set {
-					bad(key+"."+s.name, a.Model, "Anthropic models have no %s setting", s.name)
+					bad(key+"."+s.name, strings.Join(a.Model, ", "), "Anthropic models have no %s setting", s.name)
 				}
 			}
 		} else if a.ThinkingBudget != nil || a.Cache != nil {
-			bad(key+".thinking_budget", a.Model, "thinking_budget and cache apply to Anthropic models only")
+			bad(key+".thinking_budget", strings.Join(a.Model, ", "), "thinking_budget and cache apply to Anthropic models only")
 		}
 		if a.ThinkingBudget != nil && *a.ThinkingBudget != 0 && *a.ThinkingBudget < 1024 {
 			bad(key+".thinking_budget", *a.ThinkingBudget, "expected 0 (off) or at least 1024 tokens")
@@ -243,6 +211,7 @@ func (c *Config) Validate() error {
 	if defaults > 1 {
 		bad("agents", ids, "more than one agent has default = true")
 	}
+	c.validateWorkflows(bad, toolNames)
 
 	if c.Plugins.Timeout <= 0 || c.Plugins.RouteTimeout <= 0 {
 		bad("plugins.timeout", c.Plugins.Timeout, "plugins.timeout and plugins.route_timeout must be positive durations")

@@ -5,7 +5,7 @@
 //
 // Usage:
 //
-//	mastra-server [serve] [--config mastra.toml] [--watch]   run the server (default)
+//	mastra-server [serve] [--config mastra.toml] [--env-file .env] [--watch]   run the server (default)
 //	mastra-server dev [--config …]                 serve and reload plugins when their .wasm changes
 //	mastra-server migrate [--config …]             apply database migrations and exit
 //	mastra-server config [--config …]              print the effective configuration, secrets redacted
@@ -74,6 +74,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "configuration file (default ./mastra.toml when present)")
 	watch := fs.Bool("watch", false, "reload a plugin when its .wasm file changes (development)")
+	envFile := fs.String("env-file", "", "environment file; its variables never override the real environment (default ./.env when present)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -86,6 +87,17 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	if cmd == "version" {
 		fmt.Fprintln(stdout, versionString())
 		return nil
+	}
+	environ, added, err := config.WithEnvFile(*envFile, environ)
+	if err != nil {
+		return usageErr(err)
+	}
+	// Plugins' env grants read the process environment: the file's
+	// variables go there too, still without overriding anything.
+	for _, k := range added {
+		if _, set := os.LookupEnv(k); !set {
+			_ = os.Setenv(k, envValue(environ, k))
+		}
 	}
 	if cmd == "healthcheck" {
 		return healthcheck(ctx, *configPath, environ, stdout, stderr)
@@ -108,6 +120,16 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return validate(ctx, cfg, log, stdout)
 	}
 	return usageErr(fmt.Errorf("unknown command %q (serve, dev, migrate, config, validate, healthcheck, version)", cmd))
+}
+
+// envValue returns the value of name in environ.
+func envValue(environ []string, name string) string {
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
+			return v
+		}
+	}
+	return ""
 }
 
 func loadConfig(path string, environ []string) (*config.Config, error) {

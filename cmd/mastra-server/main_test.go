@@ -39,7 +39,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "FAIL:", err)
 		os.Exit(1)
 	}
-	os.Exit(m.Run())
+	os.Exit(pgtest.Main(m)) // a database for the tests that run on both stores
 }
 
 func runCmd(t *testing.T, environ []string, args ...string) (stdout, stderr string, err error) {

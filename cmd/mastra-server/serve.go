@@ -71,13 +71,16 @@ func migrate(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 func validate(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.Writer) error {
 	dry := *cfg
 	dry.Memory.Migrate = false
+	// Workflow definitions were checked by Validate; opening the engine
+	// would create River's tables, which a dry run must not.
+	dry.Workflows = nil
 	a, err := build(ctx, &dry, log)
 	if err != nil {
 		return err
 	}
 	a.Close(ctx)
-	fmt.Fprintf(out, "configuration OK (%s): %d agents, %d middleware, %d routes, %d tools\n", describeFile(cfg),
-		len(a.Agents.Agents()), len(a.Middleware()), len(a.Routes()), len(a.Tools()))
+	fmt.Fprintf(out, "configuration OK (%s): %d agents, %d middleware, %d routes, %d tools, %d workflows\n", describeFile(cfg),
+		len(a.Agents.Agents()), len(a.Middleware()), len(a.Routes()), len(a.Tools()), len(cfg.Workflows))
 	return nil
 }
 

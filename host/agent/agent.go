@@ -37,6 +37,15 @@ type Agent struct {
 	Provider string
 	// ModelID is the model or deployment name sent to the provider.
 	ModelID string
+	// Fallbacks are tried in order when a model call fails before its
+	// first token with an error another provider may not have: 429, 5xx,
+	// connection refused or reset, no response within the provider's
+	// timeout. A turn that fell back stays on the model that answered.
+	Fallbacks []Choice
+	// OnFallback, when set, is called at each fallback, before the next
+	// model is tried: the place for a log line and a metric. It must not
+	// block.
+	OnFallback func(FallbackEvent)
 
 	// LastMessages is how many messages of the thread's history go into the
 	// prompt; 0 means none.
@@ -51,16 +60,44 @@ type Agent struct {
 	ModelSettings ModelSettings
 }
 
+// Choice is one model an agent may answer with: its client, provider and
+// model name.
+type Choice struct {
+	Model    llm.Model
+	Provider string
+	ModelID  string
+}
+
+// Ref returns "provider/model" ("echo" alone when there is no model name).
+func (c Choice) Ref() string {
+	switch {
+	case c.ModelID == "":
+		return c.Provider
+	case c.Provider == "":
+		return c.ModelID
+	}
+	return c.Provider + "/" + c.ModelID
+}
+
+// FallbackEvent is one move of a turn from a model that failed before its
+// first token to the next of the agent's models.
+type FallbackEvent struct {
+	AgentID, RunID string
+	// From and To are the models' "provider/model".
+	From, To string
+	// Err is From's error.
+	Err error
+}
+
+// choices returns the agent's model and then its fallbacks.
+func (a *Agent) choices() []Choice {
+	return append([]Choice{{Model: a.Model, Provider: a.Provider, ModelID: a.ModelID}}, a.Fallbacks...)
+}
+
 // ModelRef returns "provider/model" ("echo" alone when there is no model
 // name), the spelling of a model reference in mastra.toml.
 func (a *Agent) ModelRef() string {
-	switch {
-	case a.ModelID == "":
-		return a.Provider
-	case a.Provider == "":
-		return a.ModelID
-	}
-	return a.Provider + "/" + a.ModelID
+	return Choice{Provider: a.Provider, ModelID: a.ModelID}.Ref()
 }
 
 func (a *Agent) tool(name string) Tool {
@@ -130,6 +167,11 @@ func NewService(store *memory.Store, agents []*Agent, defaultID string, log *slo
 		}
 		if a.Model == nil {
 			errs = append(errs, fmt.Errorf("agent %q: no model", a.ID))
+		}
+		for j, f := range a.Fallbacks {
+			if f.Model == nil {
+				errs = append(errs, fmt.Errorf("agent %q: fallbacks[%d] has no model", a.ID, j))
+			}
 		}
 		if a.LastMessages < 0 || a.MaxSteps < 0 {
 			errs = append(errs, fmt.Errorf("agent %q: negative last_messages or max_steps", a.ID))
@@ -264,7 +306,8 @@ type Result struct {
 	Messages []memory.Message
 	// Remembered are the history messages loaded into the prompt.
 	Remembered []memory.Message
-	// Model is the agent's "provider/model".
+	// Model is the "provider/model" that answered the turn's last step:
+	// the agent's model, or the fallback it moved to.
 	Model string
 	// Replayed is set when the turn was not run but read back: a request
 	// with the same idempotency key saved it before. Its ToolCalls and

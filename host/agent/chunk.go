@@ -40,11 +40,17 @@ type Chunk struct {
 	Payload any    `json:"payload"`
 }
 
+// startPayload is Mastra's {id, messageId} and ours: threadId,
+// resourceId, and the model that answers the first step (modelId and
+// provider, spelled as in step-finish's metadata and a saved message's
+// metadata), which is a fallback's when the agent's model failed.
 type startPayload struct {
 	ID         string `json:"id"`
 	MessageID  string `json:"messageId"`
 	ThreadID   string `json:"threadId"`
 	ResourceID string `json:"resourceId"`
+	ModelID    string `json:"modelId"`
+	Provider   string `json:"provider"`
 }
 
 type stepStartPayload struct {

@@ -60,6 +60,9 @@ type run struct {
 	invs    []*memory.ToolInvocation
 	allText strings.Builder
 	clk     clock
+	models  []Choice      // the agent's model, then its fallbacks
+	cur     int           // the model in use: models[cur]
+	start   *startPayload // the "start" chunk, which names the model that answers
 }
 
 func (s *Service) run(parent context.Context, in Input, emit func(Chunk) error) (*Result, error) {
@@ -73,7 +76,7 @@ func (s *Service) run(parent context.Context, in Input, emit func(Chunk) error) 
 	if err := validate(in); err != nil {
 		return nil, err
 	}
-	r := &run{s: s, a: a, in: in, emit: emit}
+	r := &run{s: s, a: a, in: in, emit: emit, models: a.choices()}
 	r.res = Result{RunID: in.RunID, ThreadID: in.ThreadID, ResourceID: in.ResourceID,
 		MessageID: uuid.NewString(), Model: a.ModelRef()}
 	if r.res.RunID == "" {
@@ -201,11 +204,15 @@ func validate(in Input) error {
 	return nil
 }
 
+// model returns the model in use.
+func (r *run) model() Choice { return r.models[r.cur] }
+
+// modelID returns the model in use's name, or its provider's for echo.
 func (r *run) modelID() string {
-	if r.a.ModelID != "" {
-		return r.a.ModelID
+	if m := r.model(); m.ModelID != "" {
+		return m.ModelID
 	}
-	return r.a.Provider
+	return r.model().Provider
 }
 
 func (r *run) maxSteps() int {
@@ -253,7 +260,6 @@ func (r *run) loop(ctx context.Context) error {
 		system += r.in.Instructions
 	}
 	req := llm.Request{
-		Model:    r.a.ModelID,
 		Messages: prompt(system, r.res.Remembered, r.in.Messages),
 		Tools:    r.tools(),
 	}
@@ -262,19 +268,21 @@ func (r *run) loop(ctx context.Context) error {
 	if r.in.RequestContext != nil {
 		toolCtx = reqctx.With(ctx, r.in.RequestContext)
 	}
-	if err := r.send(ChunkStart, startPayload{ID: r.a.ID, MessageID: r.res.MessageID,
-		ThreadID: r.res.ThreadID, ResourceID: r.res.ResourceID}); err != nil {
+	r.start = &startPayload{ID: r.a.ID, MessageID: r.res.MessageID, ThreadID: r.res.ThreadID, ResourceID: r.res.ResourceID}
+	if err := r.send(ChunkStart, r.start); err != nil {
 		return err
 	}
 	for step := 0; ; step++ {
 		if err := r.send(ChunkStepStart, stepStartPayload{MessageID: r.res.MessageID, Warnings: []any{}}); err != nil {
 			return err
 		}
-		r.parts = append(r.parts, memory.Part{Type: "step-start", Model: r.a.ModelRef(), CreatedAt: r.clk.next().UnixMilli()})
+		stepAt := r.clk.next().UnixMilli()
 		resp, err := r.call(ctx, req)
 		if err != nil {
 			return err
 		}
+		r.parts = append(r.parts, memory.Part{Type: "step-start", Model: r.model().Ref(), CreatedAt: stepAt})
+		r.res.Model = r.model().Ref()
 		r.res.Steps++
 		r.res.Usage = r.res.Usage.Add(resp.Usage)
 		r.allText.WriteString(resp.Text)
@@ -349,39 +357,74 @@ func (r *run) loop(ctx context.Context) error {
 	}
 }
 
-// call asks the model for one step: whole for Generate, streamed for
-// Stream, turning the pieces into chunks.
+// call asks the model in use for one step, falling back to the agent's
+// next model while a call fails before its first token with an error worth
+// another provider (fallbackWorthy).
 func (r *run) call(ctx context.Context, req llm.Request) (*llm.Response, error) {
-	if r.emit == nil {
-		resp, err := r.a.Model.Generate(ctx, req)
-		if err != nil {
-			return nil, r.modelError(err)
+	for {
+		resp, answered, err := r.attempt(ctx, req)
+		if err == nil || answered || r.cur+1 >= len(r.models) || !fallbackWorthy(ctx, err) {
+			return resp, err
 		}
-		return resp, nil
+		from := r.model().Ref()
+		r.cur++
+		if r.a.OnFallback != nil {
+			r.a.OnFallback(FallbackEvent{AgentID: r.a.ID, RunID: r.res.RunID, From: from, To: r.model().Ref(), Err: err})
+		}
+	}
+}
+
+// fallbackWorthy reports an error of the provider rather than of the
+// request or the caller: unavailable (429, 5xx, connection refused or
+// reset) or no response within the provider's timeout, while the turn's
+// own context is still live.
+func fallbackWorthy(ctx context.Context, err error) bool {
+	return ctx.Err() == nil && (errors.Is(err, llm.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded))
+}
+
+// attempt asks the model in use for one step: whole for Generate, streamed
+// for Stream, turning the pieces into chunks. answered reports that the
+// model produced some of its reply, after which no fallback is possible.
+func (r *run) attempt(ctx context.Context, req llm.Request) (_ *llm.Response, answered bool, _ error) {
+	m := r.model()
+	req.Model = m.ModelID
+	if r.emit == nil {
+		resp, err := m.Model.Generate(ctx, req)
+		if err != nil {
+			return nil, false, r.modelError(err)
+		}
+		return resp, true, nil
+	}
+	if !r.live {
+		// Still held back: the start chunk names the model that answers.
+		r.start.ModelID, r.start.Provider = r.modelID(), m.Provider
 	}
 	r.inputs = r.inputs[:0]
-	resp, err := r.a.Model.Stream(ctx, req, r.onDelta)
+	resp, err := m.Model.Stream(ctx, req, func(d llm.Delta) error {
+		answered = true
+		return r.onDelta(d)
+	})
 	if err != nil {
 		if r.gone != nil {
-			return nil, r.gone
+			return nil, true, r.gone
 		}
-		return nil, r.modelError(err)
+		return nil, answered, r.modelError(err)
 	}
 	if err := r.goLive(); err != nil {
-		return nil, err
+		return nil, true, err
 	}
 	if err := r.endText(); err != nil {
-		return nil, err
+		return nil, true, err
 	}
 	if err := r.endReasoning(); err != nil {
-		return nil, err
+		return nil, true, err
 	}
 	for _, tc := range r.inputs {
 		if err := r.send(ChunkToolInputEnd, toolInputEndPayload{ToolCallID: tc.ID}); err != nil {
-			return nil, err
+			return nil, true, err
 		}
 	}
-	return resp, nil
+	return resp, true, nil
 }
 
 // onDelta turns one streamed piece into chunks.
@@ -537,7 +580,7 @@ func (r *run) reply() memory.Message {
 		ToolInvocations: r.invs,
 		Metadata: map[string]any{
 			"modelId":      r.modelID(),
-			"provider":     r.a.Provider,
+			"provider":     r.model().Provider,
 			"usage":        usageOf(r.res.Usage),
 			"finishReason": r.res.FinishReason, // for a replay by idempotency key
 		},
@@ -594,7 +637,7 @@ func (r *run) goLive() error {
 // modelError wraps a model's error with the agent and model, keeping the
 // cause for errors.Is and errors.As.
 func (r *run) modelError(err error) error {
-	return fmt.Errorf("agent %s: model %s: %w", r.a.ID, r.a.ModelRef(), err)
+	return fmt.Errorf("agent %s: model %s: %w", r.a.ID, r.model().Ref(), err)
 }
 
 // goneError is emit's error: the client went away.

@@ -1,11 +1,11 @@
 package app
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 
 	"github.com/mastra-server/mastra-server/config"
 	"github.com/mastra-server/mastra-server/host/agent"
@@ -18,12 +18,15 @@ import (
 const defaultOpenAIModel = "openai/gpt-4o-mini"
 
 // buildAgents turns [agents.*] and [providers.*] into agents with model
-// clients, one client per provider shared by its agents. An agent with no
-// model gets OpenAI when a key is set, else the offline echo model, with a
-// log line saying how to configure a real one.
+// clients, one client per provider shared by its agents. An agent's model
+// list gives its model and then its fallbacks. An agent with no model gets
+// OpenAI when a key is set, else the offline echo model, each with a
+// warning saying how to choose one. Provider credentials no agent uses get
+// one warning naming them.
 func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.Tool) ([]*agent.Agent, error) {
 	var errs []error
 	clients := map[string]llm.Model{}
+	used := map[string]bool{}
 	ids := make([]string, 0, len(cfg.Agents))
 	for id := range cfg.Agents {
 		ids = append(ids, id)
@@ -32,31 +35,46 @@ func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.To
 	var agents []*agent.Agent
 	for _, id := range ids {
 		ac := cfg.Agents[id]
-		ref := ac.Model
-		if ref == "" {
-			if cfg.Providers.OpenAI.APIKey != "" {
-				ref = defaultOpenAIModel
+		refs := ac.Model
+		if len(refs) == 0 {
+			if cfg.Providers["openai"].APIKey != "" {
+				refs = config.ModelList{defaultOpenAIModel}
+				log.Warn("agent has no model: using "+defaultOpenAIModel+" because OPENAI_API_KEY is set. "+
+					"Set its model (or MASTRA_MODEL for the default agent) to choose one",
+					"agent", id, "model", defaultOpenAIModel)
 			} else {
-				ref = "echo"
+				refs = config.ModelList{"echo"}
 				log.Warn("agent has no model: using the offline echo model, which only repeats messages (development only). "+
-					"Set model = \"openai/gpt-4o-mini\" with OPENAI_API_KEY, or model = \"azure/<deployment>\" with AZURE_RESOURCE_NAME and AZURE_API_KEY",
+					"Set MASTRA_MODEL or model = \"<provider>/<model>\" with the provider's key (e.g. OPENAI_API_KEY), "+
+					"or AZURE_RESOURCE_NAME, AZURE_API_KEY and AZURE_DEPLOYMENT for Azure OpenAI",
 					"agent", id)
 			}
 		}
-		name, model, err := providers.ParseModelRef(ref)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("agents.%s.model = %q: %w", id, ref, err))
-			continue
+		var choices []agent.Choice
+		for _, ref := range refs {
+			c, err := choice(cfg, clients, id, ac, ref)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("agents.%s.model = %q: %w", id, ref, err))
+				continue
+			}
+			used[c.Provider] = true
+			if c.Provider == llm.ProviderEcho {
+				log.Info("agent uses the offline echo model (development only, not a real model)", "agent", id)
+			}
+			choices = append(choices, c)
 		}
-		p, ok := providers.Lookup(name)
-		if !ok {
-			errs = append(errs, fmt.Errorf("agents.%s.model = %q: unknown provider %q", id, ref, name))
+		if len(choices) != len(refs) {
 			continue
 		}
 		a := &agent.Agent{
 			ID: id, Name: ac.Name, Description: ac.Description, Instructions: ac.Instructions,
-			Provider: name, ModelID: model, MaxSteps: ac.MaxSteps,
-			LastMessages: cfg.Memory.LastMessages,
+			Model: choices[0].Model, Provider: choices[0].Provider, ModelID: choices[0].ModelID,
+			Fallbacks: choices[1:],
+			OnFallback: func(ev agent.FallbackEvent) {
+				log.Warn("model failed before its first token: falling back to the next model",
+					"agent", ev.AgentID, "run", ev.RunID, "from", ev.From, "to", ev.To, "error", ev.Err.Error())
+			},
+			MaxSteps: ac.MaxSteps, LastMessages: cfg.Memory.LastMessages,
 			ModelSettings: agent.ModelSettings{Temperature: ac.Temperature, MaxTokens: ac.MaxTokens, TopP: ac.TopP, Seed: ac.Seed,
 				Stop: ac.Stop, PresencePenalty: ac.PresencePenalty, FrequencyPenalty: ac.FrequencyPenalty},
 		}
@@ -66,22 +84,6 @@ func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.To
 		case ac.LastMessages > 0:
 			a.LastMessages = ac.LastMessages
 		}
-		if p.Kind == providers.Echo {
-			a.ModelID = ""
-			log.Info("agent uses the offline echo model (development only, not a real model)", "agent", id)
-		}
-		key := name
-		if p.Kind == providers.Anthropic && (ac.ThinkingBudget != nil || ac.Cache != nil) {
-			key = "agent:" + id // its own settings: a client of its own
-		}
-		if a.Model = clients[key]; a.Model == nil {
-			a.Model, err = newModel(cfg, p, ac)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("agents.%s.model = %q: %w", id, ref, err))
-				continue
-			}
-			clients[key] = a.Model
-		}
 		for _, name := range ac.Tools {
 			if t, ok := tools[name]; ok {
 				a.Tools = append(a.Tools, t)
@@ -89,41 +91,77 @@ func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.To
 		}
 		agents = append(agents, a)
 	}
+	if unused := unusedCredentials(cfg, used); len(unused) > 0 {
+		log.Warn("provider credentials are set but no agent uses them: "+strings.Join(unused, ", ")+
+			". Name the provider in an agent's model (\"<provider>/<model>\", or MASTRA_MODEL for the default agent)",
+			"providers", unused)
+	}
 	return agents, errors.Join(errs...)
 }
 
-// newModel builds the client of provider p from its [providers.<name>]
-// table, by the kind the registry gives it; ac's overrides apply to an
-// Anthropic client.
-func newModel(cfg *config.Config, p providers.Provider, ac config.Agent) (llm.Model, error) {
+// choice resolves one model reference of agent id (settings ac) to its
+// client, building the provider's client the first time. An agent with its
+// own Anthropic settings (thinking_budget, cache) gets a client of its own.
+func choice(cfg *config.Config, clients map[string]llm.Model, id string, ac config.Agent, ref string) (agent.Choice, error) {
+	name, model, err := providers.ParseModelRef(ref)
+	if err != nil {
+		return agent.Choice{}, err
+	}
+	p, s, ok := cfg.Provider(name)
+	if !ok {
+		return agent.Choice{}, fmt.Errorf("unknown provider %q", name)
+	}
+	key := p.Name
+	if p.Kind == providers.Anthropic && (ac.ThinkingBudget != nil || ac.Cache != nil) {
+		key = p.Name + " for agent " + id
+	}
+	c := agent.Choice{Provider: p.Name, ModelID: model, Model: clients[key]}
+	if p.Kind == providers.Echo {
+		c.ModelID = ""
+	}
+	if c.Model == nil {
+		if c.Model, err = newModel(p, s, ac); err != nil {
+			return agent.Choice{}, err
+		}
+		clients[key] = c.Model
+	}
+	return c, nil
+}
+
+// newModel builds the client of provider p with its settings s, by the
+// kind the registry (or the custom provider's table) gives it; ac's
+// thinking_budget and cache apply to an Anthropic client.
+func newModel(p providers.Provider, s config.Provider, ac config.Agent) (llm.Model, error) {
 	switch p.Kind {
 	case providers.Echo:
 		return llm.Echo{}, nil
 	case providers.OpenAICompatible:
-		s, ok := openAISettings(cfg, p.Name)
-		if !ok {
-			return nil, fmt.Errorf("provider %q has no [providers.%s] settings", p.Name, p.Name)
+		if s.APIKey == "" && keyRequired(p) {
+			return nil, fmt.Errorf("provider %s needs an API key: set %s", p.Name, keyHint(p))
 		}
-		if s.APIKey == "" && s.BaseURL == p.BaseURL {
-			return nil, fmt.Errorf("no %s API key: set %s (or providers.%s.api_key), or point %s at a local OpenAI-compatible server",
-				p.Name, p.APIKeyEnv, p.Name, cmp.Or(p.BaseURLEnv, "providers."+p.Name+".base_url"))
-		}
-		return llm.NewOpenAI(llm.OpenAIConfig{Name: p.Name, APIKey: string(s.APIKey), BaseURL: s.BaseURL, Timeout: s.Timeout,
+		return llm.NewOpenAI(llm.OpenAIConfig{Name: p.Name, APIKey: string(s.APIKey), BaseURL: p.BaseURL, Timeout: s.Timeout,
 			MaxRetries: s.MaxRetries, MaxCompletionTokens: s.MaxCompletionTokens})
 	case providers.Azure:
-		s := cfg.Providers.Azure
 		if (s.ResourceName == "" && s.Endpoint == "") || s.APIKey == "" {
-			return nil, errors.New("Azure OpenAI needs AZURE_RESOURCE_NAME (or providers.azure.endpoint) and AZURE_API_KEY")
+			return nil, errors.New("Azure OpenAI needs AZURE_RESOURCE_NAME (or AZURE_OPENAI_ENDPOINT) and AZURE_API_KEY")
 		}
 		return llm.NewAzure(llm.AzureConfig{Name: p.Name, ResourceName: s.ResourceName, APIKey: string(s.APIKey), APIVersion: s.APIVersion,
 			Endpoint: s.Endpoint, Timeout: s.Timeout, MaxRetries: s.MaxRetries, MaxCompletionTokens: s.MaxCompletionTokens})
 	case providers.Anthropic:
-		s := cfg.Providers.Anthropic
-		if s.APIKey == "" && s.BaseURL == p.BaseURL {
-			return nil, fmt.Errorf("no %s API key: set %s (or providers.%s.api_key)", p.Name, p.APIKeyEnv, p.Name)
+		if s.APIKey == "" && keyRequired(p) {
+			return nil, fmt.Errorf("provider %s needs an API key: set %s", p.Name, keyHint(p))
 		}
-		c := llm.AnthropicConfig{Name: p.Name, APIKey: string(s.APIKey), BaseURL: s.BaseURL, Version: s.Version,
-			Timeout: s.Timeout, MaxRetries: s.MaxRetries, MaxTokens: s.MaxTokens, Cache: s.Cache, ThinkingBudget: s.ThinkingBudget}
+		c := llm.AnthropicConfig{Name: p.Name, APIKey: string(s.APIKey), BaseURL: p.BaseURL, Version: s.Version,
+			Timeout: s.Timeout, MaxRetries: s.MaxRetries}
+		if s.MaxTokens != nil {
+			c.MaxTokens = *s.MaxTokens
+		}
+		if s.Cache != nil {
+			c.Cache = *s.Cache
+		}
+		if s.ThinkingBudget != nil {
+			c.ThinkingBudget = *s.ThinkingBudget
+		}
 		if ac.ThinkingBudget != nil {
 			c.ThinkingBudget = *ac.ThinkingBudget
 		}
@@ -135,13 +173,40 @@ func newModel(cfg *config.Config, p providers.Provider, ac config.Agent) (llm.Mo
 	return nil, fmt.Errorf("provider %q has kind %q, which no client serves", p.Name, p.Kind)
 }
 
-// openAISettings returns the [providers.<name>] table of an
-// OpenAI-compatible provider. A provider added to the registry gets its
-// table in config and a case here.
-func openAISettings(cfg *config.Config, name string) (config.OpenAI, bool) {
-	switch name {
-	case "openai":
-		return cfg.Providers.OpenAI, true
+// keyRequired reports whether provider p cannot run without a key: a
+// hosted registry provider at its own URL, or a custom provider that names
+// its key variable. A registry provider pointed at another URL (a local
+// proxy) and a custom one without api_key_env may go without.
+func keyRequired(p providers.Provider) bool {
+	row, ok := providers.Lookup(p.Name)
+	if !ok {
+		return p.APIKeyEnv != ""
 	}
-	return config.OpenAI{}, false
+	return !row.KeyOptional && p.BaseURL == row.BaseURL
+}
+
+// keyHint names where provider p's key is read from.
+func keyHint(p providers.Provider) string {
+	if p.APIKeyEnv != "" {
+		return p.APIKeyEnv + " (or providers." + p.Name + ".api_key)"
+	}
+	return "providers." + p.Name + ".api_key (or name its variable in providers." + p.Name + ".api_key_env)"
+}
+
+// unusedCredentials lists the providers that have a key (or, for Azure, a
+// resource) but serve no agent, sorted.
+func unusedCredentials(cfg *config.Config, used map[string]bool) []string {
+	var out []string
+	for name, s := range cfg.Providers {
+		row, ok := providers.Lookup(name)
+		if ok {
+			name = row.Name
+		}
+		if used[name] || (s.APIKey == "" && s.ResourceName == "" && s.Endpoint == "") {
+			continue
+		}
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/plugin"
 	"github.com/mastra-server/mastra-server/host/server"
+	"github.com/mastra-server/mastra-server/host/workflow"
 )
 
 // App is a configuration turned into running parts. Close it.
@@ -23,6 +24,8 @@ type App struct {
 	Agents *agent.Service
 	// Server is the HTTP host: built-in routes, plugin routes and middleware.
 	Server *server.Server
+	// Workflows runs [workflows.*] (nil when none are configured).
+	Workflows *workflow.Engine
 
 	plugins *plugins
 	stop    context.CancelFunc // stops background work: migration retries
@@ -69,7 +72,7 @@ func Build(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, 
 			migrateInBackgroundIfDown(bg, store, logger)
 		}
 	}()
-	a, err := assemble(ctx, cfg, logger, store)
+	a, err := assemble(ctx, cfg, logger, store, migrated)
 	<-migrated
 	if err != nil {
 		stop()
@@ -81,7 +84,7 @@ func Build(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, 
 }
 
 // assemble runs the two phases and builds the server.
-func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *memory.Store) (*App, error) {
+func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *memory.Store, migrated <-chan struct{}) (*App, error) {
 	// Phase 1: plugins. Agents do not exist yet; a plugin calling one
 	// while it loads gets errAgentsNotReady.
 	calls := &agentCaller{}
@@ -102,12 +105,24 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 	}
 	calls.bind(svc)
 
-	srv, err := server.New(serverOptions(cfg, store, svc, log, ps))
+	// Workflows need their tables: wait for the first migration attempt.
+	<-migrated
+	wf, err := openWorkflows(ctx, cfg, log, svc, ps.tools)
 	if err != nil {
 		ps.close(ctx)
 		return nil, err
 	}
-	return &App{Agents: svc, Server: srv, plugins: ps}, nil
+	opts := serverOptions(cfg, store, svc, log, ps)
+	opts.Workflows = wf
+	srv, err := server.New(opts)
+	if err != nil {
+		if wf != nil {
+			_ = wf.Close(ctx)
+		}
+		ps.close(ctx)
+		return nil, err
+	}
+	return &App{Agents: svc, Server: srv, Workflows: wf, plugins: ps}, nil
 }
 
 // serverOptions is the one place that turns configuration into the HTTP
@@ -178,6 +193,10 @@ func (a *App) Tools() []agent.Tool { return a.plugins.toolList() }
 // done for calls in flight) and the store.
 func (a *App) Close(ctx context.Context) error {
 	a.stop()
+	if a.Workflows != nil {
+		// Steps cut short run again after the restart or on another instance.
+		_ = a.Workflows.Close(ctx)
+	}
 	a.plugins.close(ctx)
 	return a.Store.Close()
 }

@@ -189,11 +189,11 @@ func TestAgentsFromRegistry(t *testing.T) {
 	}
 
 	cfg := config.Defaults()
-	cfg.Agents = map[string]config.Agent{"x": {Model: "openai/gpt-4o-mini"}}
+	cfg.Agents = map[string]config.Agent{"x": {Model: config.ModelList{"openai/gpt-4o-mini"}}}
 	cfg.Memory.SQLitePath = filepath.Join(t.TempDir(), "m.db")
 	_, err := Build(context.Background(), cfg, nil)
 	var ce *ConfigError
-	if !errors.As(err, &ce) || !strings.Contains(err.Error(), `agents.x.model = "openai/gpt-4o-mini": no openai API key: set OPENAI_API_KEY`) {
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), `agents.x.model = "openai/gpt-4o-mini": provider openai needs an API key: set OPENAI_API_KEY`) {
 		t.Errorf("Build with an OpenAI agent and no key = %v; want a ConfigError naming OPENAI_API_KEY", err)
 	}
 }
@@ -205,14 +205,16 @@ func TestAnthropicAgents(t *testing.T) {
 	f := anthropictest.NewServer(t, anthropictest.Replies(anthropictest.Reply{Text: "Hi from Claude"}))
 	a, url := start(t, "[providers.anthropic]\nbase_url = \""+f.URL+"\"\napi_key = \""+anthropictest.APIKey+"\"\n"+
 		"[agents.one]\nmodel = \"anthropic/claude-a\"\ninstructions = \"Be brief.\"\n[agents.two]\nmodel = \"anthropic/claude-b\"\n"+
-		"[agents.deep]\nmodel = \"anthropic/claude-c\"\nthinking_budget = 2048\ncache = false\n")
+		"[agents.deep]\nmodel = \"anthropic/claude-c\"\nthinking_budget = 2048\ncache = false\n"+
+		"[providers.claude]\nkind = \"anthropic\"\nbase_url = \""+f.URL+"/v1\"\napi_key = \""+anthropictest.APIKey+"\"\nmax_tokens = 100\n"+
+		"[agents.custom]\nmodel = \"claude/claude-d\"\n")
 	one, _ := a.Agents.Agent("one")
 	two, _ := a.Agents.Agent("two")
 	deep, _ := a.Agents.Agent("deep")
 	if one.Model != two.Model || deep.Model == one.Model {
 		t.Errorf("clients: one %p, two %p, deep %p; want one and two to share, deep its own", one.Model, two.Model, deep.Model)
 	}
-	for _, id := range []string{"one", "deep"} {
+	for _, id := range []string{"one", "deep", "custom"} {
 		res, err := http.Post(url+"/api/agents/"+id+"/generate", "application/json", strings.NewReader(`{"messages":"hi"}`))
 		if err != nil {
 			t.Fatal(err)
@@ -233,9 +235,15 @@ func TestAnthropicAgents(t *testing.T) {
 	if reqs[1].Thinking == nil || reqs[1].Thinking.BudgetTokens != 2048 || *reqs[1].MaxTokens != 4096+2048 || len(reqs[1].Breakpoints()) != 0 {
 		t.Errorf("deep: thinking %+v, max_tokens %d, breakpoints %v", reqs[1].Thinking, *reqs[1].MaxTokens, reqs[1].Breakpoints())
 	}
+	// A custom provider of kind anthropic: its own max_tokens, the
+	// defaults for the rest (version, cache).
+	if v := reqs[2].Header.Get("anthropic-version"); v != "2023-06-01" || *reqs[2].MaxTokens != 100 || reqs[2].Model != "claude-d" ||
+		len(reqs[2].Breakpoints()) == 0 {
+		t.Errorf("custom: version %q, max_tokens %d, model %q, breakpoints %v", v, *reqs[2].MaxTokens, reqs[2].Model, reqs[2].Breakpoints())
+	}
 
 	cfg := config.Defaults()
-	cfg.Agents = map[string]config.Agent{"x": {Model: "anthropic/claude-x"}}
+	cfg.Agents = map[string]config.Agent{"x": {Model: config.ModelList{"anthropic/claude-x"}}}
 	cfg.Memory.SQLitePath = filepath.Join(t.TempDir(), "m.db")
 	_, err := Build(context.Background(), cfg, nil)
 	if err == nil || !strings.Contains(err.Error(), "ANTHROPIC_API_KEY") {

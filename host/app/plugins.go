@@ -37,6 +37,9 @@ func loadPlugins(ctx context.Context, cfg *config.Config, log *slog.Logger, agen
 	if len(cfg.Middleware)+len(cfg.Routes)+len(cfg.Tools) == 0 {
 		return &plugins{tools: map[string]agent.Tool{}}, nil
 	}
+	if err := kvNamesDistinct(cfg); err != nil {
+		return nil, err
+	}
 	host, err := plugin.New(ctx, plugin.Config{CacheDir: cfg.Plugins.CacheDir, Logger: log, Agents: agents, KV: kv})
 	if err != nil {
 		return nil, fmt.Errorf("plugins: %w", err)
@@ -82,22 +85,15 @@ func loadPlugins(ctx context.Context, cfg *config.Config, log *slog.Logger, agen
 	// plugin: one pool, one compiled module.
 	same := map[string]*pending{}
 	for i, r := range cfg.Routes {
-		names[i] = r.Name
-		if names[i] == "" {
-			names[i] = fmt.Sprintf("%s %s", strings.ToUpper(r.Method), r.Path)
-		}
-		res := r.ResourceID
-		if res == "" {
-			res = "plugin:" + names[i]
-		}
-		key, _ := json.Marshal([]any{r.Module, r.Config, r.PluginLimits, r.Grants, r.MaxBody, res})
-		if pd, ok := same[string(key)]; ok {
+		var res, key string
+		names[i], res, key = routeIdentity(r)
+		if pd, ok := same[key]; ok {
 			routes[i] = pd
 			continue
 		}
 		routes[i] = start("route", names[i], r.Module, plugin.Route, r.Config, r.PluginLimits, r.Grants,
 			cfg.Plugins.RouteTimeout, r.MaxBody, res)
-		same[string(key)] = routes[i]
+		same[key] = routes[i]
 	}
 	tools := make([]*pending, len(cfg.Tools))
 	for i, t := range cfg.Tools {
@@ -302,4 +298,57 @@ func (ps *plugins) close(ctx context.Context) {
 	if ps.host != nil {
 		ps.host.Close(ctx)
 	}
+}
+
+// routeIdentity returns a route's plugin name, the resource its agent calls
+// default to, and the key under which routes with the same module and
+// settings share one plugin.
+func routeIdentity(r config.Route) (name, res, key string) {
+	name = r.Name
+	if name == "" {
+		name = fmt.Sprintf("%s %s", strings.ToUpper(r.Method), r.Path)
+	}
+	res = r.ResourceID
+	if res == "" {
+		res = "plugin:" + name
+	}
+	b, _ := json.Marshal([]any{r.Module, r.Config, r.PluginLimits, r.Grants, r.MaxBody, res})
+	return name, res, string(b)
+}
+
+// kvNamesDistinct refuses two different plugins with the kv grant under one
+// name: a plugin's name is its key-value namespace, so they would read and
+// overwrite each other's keys. Routes that share one plugin are one plugin.
+func kvNamesDistinct(cfg *config.Config) error {
+	owner := map[string]string{} // plugin name -> the entry holding it
+	var errs []error
+	claim := func(name, entry string) {
+		if prev, ok := owner[name]; ok && prev != entry {
+			errs = append(errs, fmt.Errorf("plugins: %s and %s are different plugins with the kv grant and the same name %q; "+
+				"a plugin's name is its key-value namespace, so give each its own name", prev, entry, name))
+			return
+		}
+		owner[name] = entry
+	}
+	for i, mw := range cfg.Middleware {
+		if mw.Grants.KV {
+			claim(mw.Name, fmt.Sprintf("middleware[%d]", i))
+		}
+	}
+	first := map[string]int{} // route key -> the first route with it
+	for i, r := range cfg.Routes {
+		name, _, key := routeIdentity(r)
+		if _, ok := first[key]; !ok {
+			first[key] = i
+		}
+		if r.Grants.KV {
+			claim(name, fmt.Sprintf("routes[%d]", first[key]))
+		}
+	}
+	for i, t := range cfg.Tools {
+		if t.Grants.KV {
+			claim(t.Name, fmt.Sprintf("tools[%d]", i))
+		}
+	}
+	return errors.Join(errs...)
 }

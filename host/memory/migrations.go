@@ -102,6 +102,92 @@ var schemaMigrations = []struct {
 				PRIMARY KEY (namespace, key))`,
 		},
 	},
+	{
+		// Workflows: Mastra's snapshot table as @mastra/pg creates it, and
+		// mastra-server's own side tables (cursor and version, step leases,
+		// the chunk log; on SQLite also the in-process job queue).
+		name:    "20261129000001",
+		comment: "workflows",
+		postgres: []string{
+			`CREATE TABLE IF NOT EXISTS mastra_workflow_snapshot (
+				workflow_name text NOT NULL,
+				run_id text NOT NULL,
+				"resourceId" text,
+				snapshot jsonb NOT NULL,
+				"createdAt" timestamp without time zone NOT NULL,
+				"updatedAt" timestamp without time zone NOT NULL,
+				"createdAtZ" timestamp with time zone DEFAULT now(),
+				"updatedAtZ" timestamp with time zone DEFAULT now())`,
+			`CREATE UNIQUE INDEX IF NOT EXISTS mastra_workflow_snapshot_workflow_name_run_id_key ON mastra_workflow_snapshot (workflow_name, run_id)`,
+			`CREATE INDEX IF NOT EXISTS mastra_workflow_snapshot_workflow_name_createdat_idx ON mastra_workflow_snapshot (workflow_name, "createdAt" DESC)`,
+			`CREATE INDEX IF NOT EXISTS mastra_workflow_snapshot_status_createdat_idx ON mastra_workflow_snapshot (workflow_name, (snapshot->>'status'), "createdAt" DESC)`,
+			`CREATE TABLE IF NOT EXISTS mastra_server_workflow_runs (
+				workflow_name text NOT NULL,
+				run_id text NOT NULL,
+				version bigint NOT NULL DEFAULT 0,
+				cursor jsonb NOT NULL,
+				next_seq bigint NOT NULL DEFAULT 0,
+				PRIMARY KEY (workflow_name, run_id))`,
+			`CREATE TABLE IF NOT EXISTS mastra_server_workflow_leases (
+				workflow_name text NOT NULL,
+				run_id text NOT NULL,
+				token text NOT NULL,
+				lease_owner text NOT NULL,
+				lease_expires_at bigint NOT NULL,
+				attempt integer NOT NULL DEFAULT 1,
+				PRIMARY KEY (workflow_name, run_id, token))`,
+			`CREATE TABLE IF NOT EXISTS mastra_server_workflow_chunks (
+				workflow_name text NOT NULL,
+				run_id text NOT NULL,
+				seq bigint NOT NULL,
+				chunk jsonb NOT NULL,
+				created_at bigint NOT NULL,
+				PRIMARY KEY (workflow_name, run_id, seq))`,
+		},
+		sqlite: []string{
+			`CREATE TABLE IF NOT EXISTS mastra_workflow_snapshot (
+				workflow_name TEXT NOT NULL,
+				run_id TEXT NOT NULL,
+				"resourceId" TEXT,
+				snapshot TEXT NOT NULL,
+				"createdAt" TIMESTAMP NOT NULL,
+				"updatedAt" TIMESTAMP NOT NULL,
+				"createdAtZ" TIMESTAMP,
+				"updatedAtZ" TIMESTAMP)`,
+			`CREATE UNIQUE INDEX IF NOT EXISTS mastra_workflow_snapshot_workflow_name_run_id_key ON mastra_workflow_snapshot (workflow_name, run_id)`,
+			`CREATE INDEX IF NOT EXISTS mastra_workflow_snapshot_workflow_name_createdat_idx ON mastra_workflow_snapshot (workflow_name, "createdAt" DESC)`,
+			`CREATE TABLE IF NOT EXISTS mastra_server_workflow_runs (
+				workflow_name TEXT NOT NULL,
+				run_id TEXT NOT NULL,
+				version INTEGER NOT NULL DEFAULT 0,
+				cursor TEXT NOT NULL,
+				next_seq INTEGER NOT NULL DEFAULT 0,
+				PRIMARY KEY (workflow_name, run_id))`,
+			`CREATE TABLE IF NOT EXISTS mastra_server_workflow_leases (
+				workflow_name TEXT NOT NULL,
+				run_id TEXT NOT NULL,
+				token TEXT NOT NULL,
+				lease_owner TEXT NOT NULL,
+				lease_expires_at INTEGER NOT NULL,
+				attempt INTEGER NOT NULL DEFAULT 1,
+				PRIMARY KEY (workflow_name, run_id, token))`,
+			`CREATE TABLE IF NOT EXISTS mastra_server_workflow_chunks (
+				workflow_name TEXT NOT NULL,
+				run_id TEXT NOT NULL,
+				seq INTEGER NOT NULL,
+				chunk TEXT NOT NULL,
+				created_at INTEGER NOT NULL,
+				PRIMARY KEY (workflow_name, run_id, seq))`,
+			`CREATE TABLE IF NOT EXISTS mastra_server_workflow_jobs (
+				id INTEGER PRIMARY KEY AUTOINCREMENT,
+				run_id TEXT NOT NULL,
+				args TEXT NOT NULL,
+				run_at INTEGER NOT NULL,
+				state TEXT NOT NULL,
+				attempt INTEGER NOT NULL DEFAULT 0)`,
+			`CREATE INDEX IF NOT EXISTS mastra_server_workflow_jobs_state_run_at_idx ON mastra_server_workflow_jobs (state, run_at)`,
+		},
+	},
 }
 
 const (

@@ -16,6 +16,9 @@ import (
 // memory) to what the client sees; nil for any other error, which
 // transport.ErrorWriter then classifies (413, 504, else 500).
 func domainError(err error) *transport.Error {
+	if we := workflowError(err); we != nil {
+		return we
+	}
 	var se *llm.StatusError
 	var ue *llm.UnsupportedSettingError
 	switch {

@@ -16,6 +16,8 @@ const (
 	TouchAgent Touch = "agent"
 	// TouchTool: runs a tool with the request's context.
 	TouchTool Touch = "tool"
+	// TouchWorkflow: workflow runs of the request's resource.
+	TouchWorkflow Touch = "workflow"
 )
 
 // RouteInfo describes one built-in route.
@@ -81,6 +83,30 @@ func (s *Server) builtins() []builtin {
 		r("POST", "/api/tools/:toolId/execute", TouchTool, s.executeTool),
 		a("GET", "/api/agents/:agentId/tools/:toolId", TouchNone, s.getAgentTool),
 		a("POST", "/api/agents/:agentId/tools/:toolId/execute", TouchTool, s.executeAgentTool),
+
+		// Mastra's workflows (workflow_handlers.go).
+		r("GET", "/api/workflows", TouchNone, s.listWorkflows),
+		// GET /api/workflows/run-counts is answered here too: httprouter
+		// cannot hold a static segment beside :workflowId.
+		r("GET", "/api/workflows/:workflowId", TouchWorkflow, s.getWorkflow),
+		r("GET", "/api/workflows/:workflowId/runs", TouchWorkflow, s.listWorkflowRuns),
+		r("GET", "/api/workflows/:workflowId/runs/:runId", TouchWorkflow, s.getWorkflowRun),
+		r("DELETE", "/api/workflows/:workflowId/runs/:runId", TouchWorkflow, s.deleteWorkflowRun),
+		r("POST", "/api/workflows/:workflowId/runs/:runId/cancel", TouchWorkflow, s.cancelWorkflowRun),
+		r("POST", "/api/workflows/:workflowId/create-run", TouchWorkflow, s.createWorkflowRun),
+		r("POST", "/api/workflows/:workflowId/start", TouchWorkflow, s.startRoute(answerMessage)),
+		r("POST", "/api/workflows/:workflowId/start-async", TouchWorkflow, s.startRoute(answerResult)),
+		r("POST", "/api/workflows/:workflowId/stream", TouchWorkflow, s.startRoute(answerStream)),
+		r("POST", "/api/workflows/:workflowId/observe", TouchWorkflow, s.observeWorkflowRun),
+		r("POST", "/api/workflows/:workflowId/resume", TouchWorkflow, s.resumeRoute(answerMessage)),
+		r("POST", "/api/workflows/:workflowId/resume-async", TouchWorkflow, s.resumeRoute(answerResult)),
+		r("POST", "/api/workflows/:workflowId/resume-no-wait", TouchWorkflow, s.resumeRoute(answerRunID)),
+		r("POST", "/api/workflows/:workflowId/resume-stream", TouchWorkflow, s.resumeRoute(answerStream)),
+		r("POST", "/api/workflows/:workflowId/restart", TouchWorkflow, s.workflowNotImplemented),
+		r("POST", "/api/workflows/:workflowId/restart-async", TouchWorkflow, s.workflowNotImplemented),
+		r("POST", "/api/workflows/:workflowId/time-travel", TouchWorkflow, s.workflowNotImplemented),
+		r("POST", "/api/workflows/:workflowId/time-travel-async", TouchWorkflow, s.workflowNotImplemented),
+		r("POST", "/api/workflows/:workflowId/time-travel-stream", TouchWorkflow, s.workflowNotImplemented),
 	}
 }
 

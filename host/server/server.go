@@ -13,6 +13,7 @@ import (
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/server/transport"
+	"github.com/mastra-server/mastra-server/host/workflow"
 )
 
 // Options is what New needs. Config and Store are required.
@@ -28,6 +29,8 @@ type Options struct {
 	Routes []Route
 	// Tools are served by /api/tools besides the agents' own tools.
 	Tools []agent.Tool
+	// Workflows serves /api/workflows; nil serves an empty list.
+	Workflows *workflow.Engine
 }
 
 // Route is a plugin route. Method "ALL" registers every common method.
@@ -44,6 +47,8 @@ type Server struct {
 	store  *memory.Store
 	agents *agent.Service
 	tools  []agent.Tool
+	// workflows runs /api/workflows (nil: none configured).
+	workflows *workflow.Engine
 	// toolsByName indexes tools and the agents' tools for /api/tools.
 	toolsByName map[string]agent.Tool
 	log         *slog.Logger
@@ -65,13 +70,14 @@ func New(opts Options) (*Server, error) {
 		opts.Logger = slog.Default()
 	}
 	s := &Server{
-		cfg:     opts.Config,
-		store:   opts.Store,
-		agents:  opts.Agents,
-		tools:   opts.Tools,
-		log:     opts.Logger,
-		defRes:  opts.DefaultResourceID,
-		started: time.Now(),
+		cfg:       opts.Config,
+		store:     opts.Store,
+		agents:    opts.Agents,
+		tools:     opts.Tools,
+		workflows: opts.Workflows,
+		log:       opts.Logger,
+		defRes:    opts.DefaultResourceID,
+		started:   time.Now(),
 	}
 	s.stopping, s.stopStreams = context.WithCancel(context.Background())
 	s.errs = transport.ErrorWriter{Log: s.log, Map: domainError}

@@ -74,6 +74,9 @@ type Request struct {
 	Messages []Message   `json:"messages"`
 	Tools    []Tool      `json:"tools"`
 	Header   http.Header `json:"-"`
+	// URL is the request's path and query, e.g. Azure's
+	// "/openai/deployments/<name>/chat/completions?api-version=…".
+	URL string `json:"-"`
 
 	// Sampling settings, nil or empty when not sent.
 	Temperature         *float64 `json:"temperature"`
@@ -288,6 +291,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.Header = r.Header.Clone()
+	req.URL = r.URL.RequestURI()
 	s.mu.Lock()
 	n := len(s.reqs)
 	s.reqs = append(s.reqs, req)

@@ -1,0 +1,116 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+
+	"github.com/mastra-server/mastra-server/config"
+	"github.com/mastra-server/mastra-server/host/agent"
+	"github.com/mastra-server/mastra-server/host/llm"
+	"github.com/mastra-server/mastra-server/host/workflow"
+)
+
+// openWorkflows opens the workflow engine when [workflows.*] are
+// configured, on the memory database (whose migrations hold the workflow
+// tables), with agents and tools of the configuration. nil when none are.
+func openWorkflows(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *agent.Service, tools map[string]agent.Tool) (*workflow.Engine, error) {
+	if len(cfg.Workflows) == 0 {
+		return nil, nil
+	}
+	defs, err := workflowDefinitions(cfg)
+	if err != nil {
+		return nil, err
+	}
+	e, err := workflow.Open(ctx, workflow.Options{
+		DatabaseURL: string(cfg.Memory.DatabaseURL),
+		SQLitePath:  cfg.Memory.SQLitePath,
+		Definitions: defs,
+		Agents:      agentRunner{svc},
+		Tools:       toolRunner(tools),
+		Logger:      log.With("component", "workflow"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("workflows: %w", err)
+	}
+	if err := e.Start(ctx); err != nil {
+		_ = e.Close(ctx)
+		return nil, fmt.Errorf("workflows: %w", err)
+	}
+	return e, nil
+}
+
+// workflowDefinitions turns [workflows.*] into the engine's definitions.
+func workflowDefinitions(cfg *config.Config) ([]workflow.Definition, error) {
+	var defs []workflow.Definition
+	for _, id := range cfg.WorkflowIDs() {
+		w := cfg.Workflows[id]
+		in, err := config.JSONSchema(w.InputSchema)
+		if err != nil {
+			return nil, fmt.Errorf("workflows.%s.input_schema: %w", id, err)
+		}
+		out, err := config.JSONSchema(w.OutputSchema)
+		if err != nil {
+			return nil, fmt.Errorf("workflows.%s.output_schema: %w", id, err)
+		}
+		steps, err := stepDefs(id, w.Steps)
+		if err != nil {
+			return nil, err
+		}
+		defs = append(defs, workflow.Definition{ID: id, Description: w.Description, InputSchema: in, OutputSchema: out,
+			Result: w.Result, StepTimeout: w.StepTimeout, Steps: steps})
+	}
+	return defs, nil
+}
+
+func stepDefs(wf string, steps []config.Step) ([]workflow.StepDef, error) {
+	var out []workflow.StepDef
+	for _, s := range steps {
+		rs, err := config.JSONSchema(s.ResumeSchema)
+		if err != nil {
+			return nil, fmt.Errorf("workflows.%s.steps.%s.resume_schema: %w", wf, s.ID, err)
+		}
+		kids := s.Parallel
+		if len(s.Branch) > 0 {
+			kids = s.Branch
+		}
+		children, err := stepDefs(wf, kids)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, workflow.StepDef{ID: s.ID, Description: s.Description, Kind: s.Kind(), Timeout: s.Timeout,
+			Agent: s.Agent, Prompt: s.Prompt, Tool: s.Tool, Input: s.Input, Map: s.Map, Suspend: s.Suspend,
+			ResumeSchema: rs, Sleep: s.Sleep, SleepUntil: s.SleepUntil, Workflow: s.Workflow, Children: children,
+			When: s.When, Foreach: s.Foreach, Concurrency: s.Concurrency, Until: s.Until, While: s.While,
+			MaxIterations: s.MaxIterations})
+	}
+	return out, nil
+}
+
+// agentRunner runs a workflow's agent step as one turn without memory,
+// owned by the run's resource.
+type agentRunner struct{ svc *agent.Service }
+
+func (a agentRunner) RunAgent(ctx context.Context, agentID, prompt, resourceID string) (string, error) {
+	if resourceID == "" {
+		resourceID = "workflow"
+	}
+	res, err := a.svc.Generate(ctx, agent.Input{AgentID: agentID, ResourceID: resourceID, Ephemeral: true,
+		Messages: []llm.Message{{Role: llm.RoleUser, Content: prompt}}})
+	if err != nil {
+		return "", err
+	}
+	return res.Text, nil
+}
+
+// toolRunner runs the [[tools]] of a workflow's tool steps.
+type toolRunner map[string]agent.Tool
+
+func (t toolRunner) RunTool(ctx context.Context, name string, args json.RawMessage) (json.RawMessage, error) {
+	tool, ok := t[name]
+	if !ok {
+		return nil, fmt.Errorf("no tool %s", name)
+	}
+	return tool.Execute(ctx, args)
+}

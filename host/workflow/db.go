@@ -1,0 +1,188 @@
+package workflow
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// db runs the same SQL ($n placeholders, ->> on JSON) on Postgres through
+// a pgxpool (River's driver needs one, and the step commit must share its
+// transaction with River's insert) and on SQLite through database/sql.
+type db struct {
+	pool *pgxpool.Pool // Postgres
+	sql  *sql.DB       // SQLite
+}
+
+func (d *db) postgres() bool { return d.pool != nil }
+
+// rows is what both drivers' result sets offer.
+type rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+type querier interface {
+	exec(ctx context.Context, q string, args ...any) (int64, error)
+	query(ctx context.Context, q string, args ...any) (rows, func(), error)
+	queryRow(ctx context.Context, q string, args ...any) interface{ Scan(...any) error }
+}
+
+// txn is one transaction, with hooks that run after it commits.
+type txn struct {
+	pg          pgx.Tx
+	sq          *sql.Tx
+	afterCommit []func()
+}
+
+func (t *txn) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	if t.pg != nil {
+		tag, err := t.pg.Exec(ctx, q, args...)
+		return tag.RowsAffected(), err
+	}
+	res, err := t.sq.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (t *txn) query(ctx context.Context, q string, args ...any) (rows, func(), error) {
+	if t.pg != nil {
+		r, err := t.pg.Query(ctx, q, args...)
+		if err != nil {
+			return nil, nil, err
+		}
+		return r, r.Close, nil
+	}
+	r, err := t.sq.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, func() { r.Close() }, nil
+}
+
+func (t *txn) queryRow(ctx context.Context, q string, args ...any) interface{ Scan(...any) error } {
+	if t.pg != nil {
+		return t.pg.QueryRow(ctx, q, args...)
+	}
+	return t.sq.QueryRowContext(ctx, q, args...)
+}
+
+// dbq runs statements outside a transaction.
+type dbq struct{ d *db }
+
+func (q dbq) exec(ctx context.Context, s string, args ...any) (int64, error) {
+	if q.d.pool != nil {
+		tag, err := q.d.pool.Exec(ctx, s, args...)
+		return tag.RowsAffected(), err
+	}
+	res, err := q.d.sql.ExecContext(ctx, s, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (q dbq) query(ctx context.Context, s string, args ...any) (rows, func(), error) {
+	if q.d.pool != nil {
+		r, err := q.d.pool.Query(ctx, s, args...)
+		if err != nil {
+			return nil, nil, err
+		}
+		return r, r.Close, nil
+	}
+	r, err := q.d.sql.QueryContext(ctx, s, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, func() { r.Close() }, nil
+}
+
+func (q dbq) queryRow(ctx context.Context, s string, args ...any) interface{ Scan(...any) error } {
+	if q.d.pool != nil {
+		return q.d.pool.QueryRow(ctx, s, args...)
+	}
+	return q.d.sql.QueryRowContext(ctx, s, args...)
+}
+
+// inTx runs fn in a transaction and its after-commit hooks once committed.
+// On SQLite the transaction takes the write lock at BEGIN (_txlock=immediate),
+// which serialises writers as Postgres's row lock does.
+func (d *db) inTx(ctx context.Context, fn func(*txn) error) error {
+	t := &txn{}
+	var err error
+	if d.pool != nil {
+		t.pg, err = d.pool.Begin(ctx)
+	} else {
+		t.sq, err = d.sql.BeginTx(ctx, nil)
+	}
+	if err != nil {
+		return fmt.Errorf("workflow: begin: %w", err)
+	}
+	if err := fn(t); err != nil {
+		if t.pg != nil {
+			_ = t.pg.Rollback(context.WithoutCancel(ctx))
+		} else {
+			_ = t.sq.Rollback()
+		}
+		return err
+	}
+	if t.pg != nil {
+		err = t.pg.Commit(ctx)
+	} else {
+		err = t.sq.Commit()
+	}
+	if err != nil {
+		return fmt.Errorf("workflow: commit: %w", err)
+	}
+	for _, f := range t.afterCommit {
+		f()
+	}
+	return nil
+}
+
+// forUpdate locks the selected row on Postgres; SQLite's transaction
+// already holds the database's write lock.
+func (d *db) forUpdate() string {
+	if d.pool != nil {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// ts is a timestamp as Mastra's columns hold it: timestamp on Postgres, an
+// ISO string with milliseconds on SQLite (as Mastra's libsql store writes).
+func (d *db) ts(t time.Time) any {
+	t = t.UTC()
+	if d.pool != nil {
+		return t
+	}
+	return t.Format("2006-01-02T15:04:05.000Z")
+}
+
+func parseTS(v any) time.Time {
+	switch x := v.(type) {
+	case time.Time:
+		return x.UTC()
+	case string:
+		for _, f := range []string{"2006-01-02T15:04:05.000Z", time.RFC3339Nano, "2006-01-02 15:04:05.999999999-07:00", "2006-01-02 15:04:05"} {
+			if t, err := time.Parse(f, x); err == nil {
+				return t.UTC()
+			}
+		}
+	}
+	return time.Time{}
+}
+
+var errNoRows = errors.New("no rows")
+
+func isNoRows(err error) bool {
+	return errors.Is(err, pgx.ErrNoRows) || errors.Is(err, sql.ErrNoRows) || errors.Is(err, errNoRows)
+}

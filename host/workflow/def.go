@@ -1,0 +1,350 @@
+package workflow
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/mastra-server/mastra-server/host/toolschema"
+)
+
+// Definition is one workflow as configured ([workflows.<id>]).
+type Definition struct {
+	ID           string
+	Description  string
+	InputSchema  json.RawMessage // nil: any
+	OutputSchema json.RawMessage
+	Result       string // expression; "" = the last step's output
+	StepTimeout  time.Duration
+	Steps        []StepDef
+}
+
+// StepDef is one step as configured. Kind is one of agent, tool, map,
+// suspend, sleep, sleep_until, workflow, parallel, branch.
+type StepDef struct {
+	ID, Description, Kind string
+	Timeout               time.Duration
+
+	Agent, Prompt    string
+	Tool, Input, Map string
+	Suspend          string
+	ResumeSchema     json.RawMessage
+	Sleep            time.Duration
+	SleepUntil       string
+	Workflow         string
+	Children         []StepDef // parallel or branch entries
+	When             string
+	Foreach          string
+	Concurrency      int
+	Until, While     string
+	MaxIterations    int
+}
+
+// ExprEnv is what expressions see. Keep it in step with config.ExprEnv,
+// which checks the same names at start.
+type ExprEnv struct {
+	Input     any            `expr:"input"`
+	Steps     map[string]any `expr:"steps"`
+	Prev      any            `expr:"prev"`
+	Item      any            `expr:"item"`
+	Index     int            `expr:"index"`
+	Output    any            `expr:"output"`
+	Iteration int            `expr:"iteration"`
+	Resume    any            `expr:"resume"`
+	RunID     string         `expr:"runId"`
+}
+
+// program is a compiled expression.
+type program struct {
+	src string
+	p   *vm.Program
+}
+
+func compile(src string) (*program, error) {
+	if src == "" {
+		return nil, nil
+	}
+	p, err := expr.Compile(src, expr.Env(ExprEnv{}))
+	if err != nil {
+		return nil, err
+	}
+	return &program{src: src, p: p}, nil
+}
+
+func (p *program) eval(env ExprEnv) (any, error) {
+	out, err := expr.Run(p.p, env)
+	if err != nil {
+		return nil, fmt.Errorf("expression %q: %w", p.src, err)
+	}
+	return out, nil
+}
+
+// workflow is a compiled Definition.
+type workflow struct {
+	def     Definition
+	input   *toolschema.Schema
+	result  *program
+	steps   []*step // top level, in order
+	byID    map[string]*step
+	graph   json.RawMessage // Mastra's SerializedStepFlowEntry[]
+	maxTime time.Duration   // the longest step timeout
+}
+
+// step is a compiled StepDef.
+type step struct {
+	def      StepDef
+	top      int   // index of the top-level step it is, or belongs to
+	parent   *step // parallel or branch entry: the group
+	children []*step
+	timeout  time.Duration
+	prompt   []*program // odd indexes; even are literal (nil program, text in lits)
+	lits     []string
+	input    *program
+	mapP     *program
+	suspend  *program
+	resume   *toolschema.Schema
+	until    *program
+	when     *program
+	foreach  *program
+	loop     *program // until or while
+	isWhile  bool
+}
+
+func compileDefinition(d Definition) (*workflow, error) {
+	w := &workflow{def: d, byID: map[string]*step{}}
+	if len(d.InputSchema) > 0 {
+		s, err := toolschema.Compile(d.InputSchema)
+		if err != nil {
+			return nil, fmt.Errorf("workflow %s: input_schema: %w", d.ID, err)
+		}
+		w.input = s
+	}
+	var err error
+	if w.result, err = compile(d.Result); err != nil {
+		return nil, fmt.Errorf("workflow %s: result: %w", d.ID, err)
+	}
+	var add func(sd StepDef, top int, parent *step) (*step, error)
+	add = func(sd StepDef, top int, parent *step) (*step, error) {
+		if _, dup := w.byID[sd.ID]; dup || sd.ID == "input" {
+			return nil, fmt.Errorf("workflow %s: step id %q is used twice", d.ID, sd.ID)
+		}
+		s := &step{def: sd, top: top, parent: parent, timeout: sd.Timeout}
+		if s.timeout <= 0 {
+			s.timeout = d.StepTimeout
+		}
+		if s.timeout <= 0 {
+			s.timeout = 5 * time.Minute
+		}
+		if s.timeout > w.maxTime {
+			w.maxTime = s.timeout
+		}
+		w.byID[sd.ID] = s
+		fail := func(field string, err error) error {
+			return fmt.Errorf("workflow %s: step %s: %s: %w", d.ID, sd.ID, field, err)
+		}
+		var err error
+		if sd.Prompt != "" {
+			parts, perr := templateParts(sd.Prompt)
+			if perr != nil {
+				return nil, fail("prompt", perr)
+			}
+			for i, p := range parts {
+				if i%2 == 0 {
+					s.lits = append(s.lits, p)
+					continue
+				}
+				prog, cerr := compile(p)
+				if cerr != nil {
+					return nil, fail("prompt", cerr)
+				}
+				s.prompt = append(s.prompt, prog)
+			}
+		}
+		for _, c := range []struct {
+			field string
+			src   string
+			dst   **program
+		}{
+			{"input", sd.Input, &s.input}, {"map", sd.Map, &s.mapP}, {"suspend", sd.Suspend, &s.suspend},
+			{"sleep_until", sd.SleepUntil, &s.until}, {"when", sd.When, &s.when}, {"foreach", sd.Foreach, &s.foreach},
+		} {
+			if *c.dst, err = compile(c.src); err != nil {
+				return nil, fail(c.field, err)
+			}
+		}
+		if sd.Until != "" {
+			s.loop, err = compile(sd.Until)
+		} else if sd.While != "" {
+			s.loop, err = compile(sd.While)
+			s.isWhile = true
+		}
+		if err != nil {
+			return nil, fail("until/while", err)
+		}
+		if sd.Kind == "suspend" && len(sd.ResumeSchema) > 0 {
+			if s.resume, err = toolschema.Compile(sd.ResumeSchema); err != nil {
+				return nil, fail("resume_schema", err)
+			}
+		}
+		for _, ch := range sd.Children {
+			c, err := add(ch, top, s)
+			if err != nil {
+				return nil, err
+			}
+			s.children = append(s.children, c)
+		}
+		return s, nil
+	}
+	for i, sd := range d.Steps {
+		s, err := add(sd, i, nil)
+		if err != nil {
+			return nil, err
+		}
+		w.steps = append(w.steps, s)
+	}
+	if len(w.steps) == 0 {
+		return nil, fmt.Errorf("workflow %s: no steps", d.ID)
+	}
+	w.graph = serializeGraph(w.steps)
+	return w, nil
+}
+
+// templateParts splits text with ${expression} parts (odd indexes are
+// expressions); "$${" is a literal "${". Kept in step with
+// config.TemplateParts.
+func templateParts(tpl string) ([]string, error) {
+	var parts []string
+	var lit strings.Builder
+	for i := 0; i < len(tpl); {
+		switch {
+		case strings.HasPrefix(tpl[i:], "$${"):
+			lit.WriteString("${")
+			i += 3
+		case strings.HasPrefix(tpl[i:], "${"):
+			end := closingBrace(tpl, i+2)
+			if end < 0 {
+				return nil, fmt.Errorf("unclosed ${ at byte %d", i)
+			}
+			parts = append(parts, lit.String(), tpl[i+2:end])
+			lit.Reset()
+			i = end + 1
+		default:
+			lit.WriteByte(tpl[i])
+			i++
+		}
+	}
+	return append(parts, lit.String()), nil
+}
+
+func closingBrace(s string, i int) int {
+	depth := 0
+	var quote byte
+	for ; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote != 0:
+			if c == '\\' {
+				i++
+			} else if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'' || c == '`':
+			quote = c
+		case c == '{':
+			depth++
+		case c == '}':
+			if depth == 0 {
+				return i
+			}
+			depth--
+		}
+	}
+	return -1
+}
+
+// render evaluates a prompt template.
+func (s *step) render(env ExprEnv) (string, error) {
+	var b strings.Builder
+	for i, lit := range s.lits {
+		b.WriteString(lit)
+		if i < len(s.prompt) {
+			v, err := s.prompt[i].eval(env)
+			if err != nil {
+				return "", err
+			}
+			switch x := v.(type) {
+			case string:
+				b.WriteString(x)
+			case nil:
+			default:
+				j, _ := json.Marshal(x)
+				b.Write(j)
+			}
+		}
+	}
+	return b.String(), nil
+}
+
+// serializeGraph renders steps as Mastra's SerializedStepFlowEntry[], for
+// GET /api/workflows and Studio's graph.
+func serializeGraph(steps []*step) json.RawMessage {
+	type m = map[string]any
+	stepInfo := func(s *step) m {
+		info := m{"id": s.def.ID, "description": s.def.Description}
+		switch s.def.Kind {
+		case "agent":
+			info["component"] = "AGENT"
+		case "tool":
+			info["component"] = "TOOL"
+		case "workflow":
+			info["component"] = "WORKFLOW"
+		case "suspend":
+			info["canSuspend"] = true
+		}
+		return info
+	}
+	var entry func(s *step) m
+	entry = func(s *step) m {
+		var e m
+		switch s.def.Kind {
+		case "sleep":
+			e = m{"type": "sleep", "id": s.def.ID, "duration": s.def.Sleep.Milliseconds()}
+		case "sleep_until":
+			e = m{"type": "sleepUntil", "id": s.def.ID, "date": nil}
+		case "parallel", "branch":
+			var kids []m
+			var conds []m
+			for _, c := range s.children {
+				kids = append(kids, m{"type": "step", "step": stepInfo(c)})
+				conds = append(conds, m{"id": c.def.ID + "-condition", "fn": c.def.When})
+			}
+			if s.def.Kind == "parallel" {
+				return m{"type": "parallel", "steps": kids}
+			}
+			return m{"type": "conditional", "steps": kids, "serializedConditions": conds}
+		default:
+			e = m{"type": "step", "step": stepInfo(s)}
+		}
+		switch {
+		case s.foreach != nil:
+			return m{"type": "foreach", "step": stepInfo(s), "opts": m{"concurrency": s.def.Concurrency}}
+		case s.loop != nil:
+			lt, src := "dountil", s.def.Until
+			if s.isWhile {
+				lt, src = "dowhile", s.def.While
+			}
+			return m{"type": "loop", "step": stepInfo(s), "serializedCondition": m{"id": s.def.ID + "-condition", "fn": src}, "loopType": lt}
+		}
+		return e
+	}
+	out := make([]m, 0, len(steps))
+	for _, s := range steps {
+		out = append(out, entry(s))
+	}
+	b, _ := json.Marshal(out)
+	return b
+}

@@ -1,0 +1,175 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
+)
+
+// dispatcher queues step jobs inside a run's transaction and runs them.
+type dispatcher interface {
+	enqueue(ctx context.Context, tx *txn, jobs []job) ([]int64, error)
+	cancel(ctx context.Context, tx *txn, ids []int64) error
+	start(ctx context.Context) error
+	close(ctx context.Context) error
+}
+
+// stepArgs is a step job's River arguments.
+type stepArgs struct {
+	job
+}
+
+func (stepArgs) Kind() string { return "mastra_workflow_step" }
+
+type stepWorker struct {
+	river.WorkerDefaults[stepArgs]
+	e *Engine
+}
+
+func (w *stepWorker) Work(ctx context.Context, j *river.Job[stepArgs]) error {
+	err := w.e.work(ctx, j.Args.job)
+	if errors.Is(err, errLeased) {
+		// Another instance holds the step; look again when its lease ends.
+		return river.JobSnooze(w.timeout(j))
+	}
+	return err
+}
+
+// Timeout is the step's own timeout plus time to commit its result, not
+// River's default.
+func (w *stepWorker) Timeout(j *river.Job[stepArgs]) time.Duration { return w.timeout(j) }
+
+func (w *stepWorker) timeout(j *river.Job[stepArgs]) time.Duration {
+	if wf := w.e.wfs[j.Args.Workflow]; wf != nil {
+		if s := wf.byID[j.Args.Step]; s != nil {
+			return s.timeout + commitMargin
+		}
+	}
+	return time.Minute
+}
+
+// commitMargin is what a step gets beyond its timeout to record its
+// failure.
+const commitMargin = 10 * time.Second
+
+type riverDispatch struct {
+	client *river.Client[pgx.Tx]
+	pool   *pgxpool.Pool
+}
+
+func openRiver(ctx context.Context, e *Engine, url string, workers int) (*db, dispatcher, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, nil, fmt.Errorf("workflow: parse database url: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("workflow: open pool: %w", err)
+	}
+	if err := migrateRiver(ctx, pool); err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	maxTimeout := time.Minute
+	for _, w := range e.wfs {
+		maxTimeout = max(maxTimeout, w.maxTime)
+	}
+	ws := river.NewWorkers()
+	river.AddWorker(ws, &stepWorker{e: e})
+	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
+		ID:      e.me,
+		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: workers}},
+		Workers: ws,
+		Logger:  e.log.With("component", "river"),
+		// A step whose instance died is run again once its timeout has
+		// passed (not after River's default hour).
+		JobTimeout:           maxTimeout + commitMargin,
+		RescueStuckJobsAfter: maxTimeout + 2*commitMargin,
+		// New jobs arrive by LISTEN/NOTIFY; fetch them at once.
+		FetchCooldown:     time.Millisecond,
+		FetchPollInterval: time.Second,
+		MaxAttempts:       25,
+	})
+	if err != nil {
+		pool.Close()
+		return nil, nil, fmt.Errorf("workflow: river: %w", err)
+	}
+	return &db{pool: pool}, &riverDispatch{client: client, pool: pool}, nil
+}
+
+// migrateRiver creates or upgrades River's tables, one instance at a time.
+func migrateRiver(ctx context.Context, pool *pgxpool.Pool) error {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("workflow: migrate river: %w", err)
+	}
+	defer conn.Release()
+	const lock = 0x7269766572 // "river"
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", lock); err != nil {
+		return fmt.Errorf("workflow: migrate river: lock: %w", err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", lock)
+	m, err := rivermigrate.New(riverpgxv5.New(pool), nil)
+	if err != nil {
+		return fmt.Errorf("workflow: migrate river: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("workflow: migrate river: %w", err)
+	}
+	return nil
+}
+
+func (d *riverDispatch) enqueue(ctx context.Context, tx *txn, jobs []job) ([]int64, error) {
+	params := make([]river.InsertManyParams, len(jobs))
+	for i, j := range jobs {
+		opts := &river.InsertOpts{}
+		if !j.At.IsZero() {
+			opts.ScheduledAt = j.At
+		}
+		params[i] = river.InsertManyParams{Args: stepArgs{j}, InsertOpts: opts}
+	}
+	res, err := d.client.InsertManyTx(ctx, tx.pg, params)
+	if err != nil {
+		return nil, fmt.Errorf("workflow: queue steps: %w", err)
+	}
+	ids := make([]int64, len(res))
+	for i, r := range res {
+		ids[i] = r.Job.ID
+	}
+	return ids, nil
+}
+
+func (d *riverDispatch) cancel(ctx context.Context, tx *txn, ids []int64) error {
+	for _, id := range ids {
+		if _, err := d.client.JobCancelTx(ctx, tx.pg, id); err != nil && !errors.Is(err, river.ErrNotFound) {
+			return fmt.Errorf("workflow: cancel job %d: %w", id, err)
+		}
+	}
+	return nil
+}
+
+func (d *riverDispatch) start(ctx context.Context) error {
+	if err := d.client.Start(ctx); err != nil {
+		return fmt.Errorf("workflow: start river: %w", err)
+	}
+	return nil
+}
+
+// close stops fetching and lets running steps finish until ctx ends; then
+// cancels them (they run again after their lease).
+func (d *riverDispatch) close(ctx context.Context) error {
+	err := d.client.Stop(ctx)
+	if err != nil {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		err = d.client.StopAndCancel(sctx)
+	}
+	return err
+}

@@ -1,0 +1,20 @@
+// Package workflow runs declarative workflows durably.
+//
+// State of record: the run's snapshot in mastra_workflow_snapshot, in
+// Mastra's columns and WorkflowRunState shape, so a Mastra server and this
+// one read each other's runs. What only this engine needs (the cursor of
+// active steps, a version for compare-and-set, step leases) sits in side
+// tables, as does the log of stream chunks, keyed (workflow, run, seq), from
+// which observe and reconnecting streams read on any instance.
+//
+// Dispatch: one step is one job. Finishing a step commits, in one
+// transaction, the snapshot, its chunks and the jobs of the next steps. On
+// Postgres the jobs are River jobs on the same database (any instance runs
+// any step; a step whose instance died is rescued after its timeout; steps
+// are at least once). On SQLite an in-process dispatcher keeps the same
+// jobs in a table: SQLite mode is single-node.
+//
+// The package calls agents and tools through AgentRunner and ToolRunner,
+// which the composition root provides; it imports neither the HTTP host nor
+// the agent package.
+package workflow

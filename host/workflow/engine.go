@@ -1,0 +1,447 @@
+package workflow
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// AgentRunner runs one agent turn for a step. The composition root wires
+// it to the agent service.
+type AgentRunner interface {
+	// RunAgent asks agent agentID prompt on behalf of resourceID and
+	// returns the reply text.
+	RunAgent(ctx context.Context, agentID, prompt, resourceID string) (string, error)
+}
+
+// ToolRunner runs a [[tools]] tool for a step.
+type ToolRunner interface {
+	// RunTool runs tool name with the JSON arguments and returns its JSON
+	// result.
+	RunTool(ctx context.Context, name string, args json.RawMessage) (json.RawMessage, error)
+}
+
+// Errors the HTTP host maps to statuses.
+var (
+	// ErrNotFound: no such workflow or run (or the run is another
+	// resource's).
+	ErrNotFound = errors.New("workflow: not found")
+	// ErrConflict: the run is not in a state that allows the call (start of
+	// a started run, resume of a run that is not suspended).
+	ErrConflict = errors.New("workflow: conflict")
+)
+
+// InputError is client data that does not match a schema; Field names it.
+type InputError struct {
+	Field   string
+	Message string
+}
+
+func (e *InputError) Error() string { return e.Field + ": " + e.Message }
+
+// Options configure an Engine.
+type Options struct {
+	// DatabaseURL is a postgres:// URL; empty selects SQLite at SQLitePath
+	// (single node: its dispatcher runs in this process).
+	DatabaseURL string
+	SQLitePath  string
+	Definitions []Definition
+	Agents      AgentRunner
+	Tools       ToolRunner
+	Logger      *slog.Logger
+	// InstanceID names this process in step leases; "" = random.
+	InstanceID string
+	// Workers bounds the steps this instance runs at once (default 32).
+	Workers int
+	// MaxSnapshot caps a run's snapshot; a step whose output would pass
+	// it fails (default 4 MiB).
+	MaxSnapshot int
+}
+
+// Engine runs workflows. It is safe for concurrent use.
+type Engine struct {
+	db        *db
+	wfs       map[string]*workflow
+	ids       []string
+	agents    AgentRunner
+	tools     ToolRunner
+	log       *slog.Logger
+	me        string
+	disp      dispatcher
+	hub       *hub
+	maxSnap   int
+	closeOnce sync.Once
+	stop      context.CancelFunc
+	bg        sync.WaitGroup
+}
+
+// Open connects to the database and compiles the definitions. Call Start
+// to run steps, Close to stop. The schema must be migrated (memory's
+// migrations hold the workflow tables); River's own tables are migrated by
+// Open.
+func Open(ctx context.Context, o Options) (*Engine, error) {
+	e := &Engine{wfs: map[string]*workflow{}, agents: o.Agents, tools: o.Tools, log: o.Logger, me: o.InstanceID,
+		hub: newHub(), maxSnap: o.MaxSnapshot}
+	if e.log == nil {
+		e.log = slog.Default()
+	}
+	if e.me == "" {
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		e.me = "mastra-server-" + hex.EncodeToString(b[:])
+	}
+	if e.maxSnap <= 0 {
+		e.maxSnap = 4 << 20
+	}
+	for _, d := range o.Definitions {
+		w, err := compileDefinition(d)
+		if err != nil {
+			return nil, err
+		}
+		e.wfs[d.ID] = w
+		e.ids = append(e.ids, d.ID)
+	}
+	sort.Strings(e.ids)
+	workers := o.Workers
+	if workers <= 0 {
+		workers = 32
+	}
+	var err error
+	if o.DatabaseURL != "" {
+		e.db, e.disp, err = openRiver(ctx, e, o.DatabaseURL, workers)
+	} else {
+		e.db, e.disp, err = openLocal(ctx, e, o.SQLitePath, workers)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Start runs steps until Close: River's workers (Postgres) or the
+// in-process dispatcher (SQLite), and the listener that wakes watchers.
+func (e *Engine) Start(ctx context.Context) error {
+	ctx, e.stop = context.WithCancel(context.WithoutCancel(ctx))
+	if err := e.disp.start(ctx); err != nil {
+		return err
+	}
+	if e.db.postgres() {
+		e.bg.Add(1)
+		go func() { defer e.bg.Done(); e.listen(ctx) }()
+	}
+	return nil
+}
+
+// Close stops running steps (a step cut short runs again later, here or on
+// another instance) and closes the database.
+func (e *Engine) Close(ctx context.Context) error {
+	var err error
+	e.closeOnce.Do(func() {
+		err = e.disp.close(ctx)
+		if e.stop != nil {
+			e.stop()
+		}
+		e.bg.Wait()
+		if e.db.pool != nil {
+			e.db.pool.Close()
+		}
+		if e.db.sql != nil {
+			if cerr := e.db.sql.Close(); err == nil {
+				err = cerr
+			}
+		}
+	})
+	return err
+}
+
+// Info describes one workflow for the HTTP host.
+type Info struct {
+	ID, Description           string
+	InputSchema, OutputSchema json.RawMessage
+	// Graph is Mastra's SerializedStepFlowEntry[].
+	Graph json.RawMessage
+	Steps []StepInfo
+}
+
+// StepInfo describes one step.
+type StepInfo struct {
+	ID, Description, Kind string
+	ResumeSchema          json.RawMessage
+	CanSuspend            bool
+}
+
+// Workflows lists the workflows, sorted by id.
+func (e *Engine) Workflows() []Info {
+	out := make([]Info, 0, len(e.ids))
+	for _, id := range e.ids {
+		out = append(out, e.wfs[id].info())
+	}
+	return out
+}
+
+// Workflow describes workflow id.
+func (e *Engine) Workflow(id string) (Info, bool) {
+	w, ok := e.wfs[id]
+	if !ok {
+		return Info{}, false
+	}
+	return w.info(), true
+}
+
+func (w *workflow) info() Info {
+	in := Info{ID: w.def.ID, Description: w.def.Description, InputSchema: w.def.InputSchema,
+		OutputSchema: w.def.OutputSchema, Graph: w.graph}
+	var walk func([]*step)
+	walk = func(ss []*step) {
+		for _, s := range ss {
+			if s.def.Kind != "parallel" && s.def.Kind != "branch" {
+				in.Steps = append(in.Steps, StepInfo{ID: s.def.ID, Description: s.def.Description, Kind: s.def.Kind,
+					ResumeSchema: s.def.ResumeSchema, CanSuspend: s.def.Kind == "suspend"})
+			}
+			walk(s.children)
+		}
+	}
+	walk(w.steps)
+	return in
+}
+
+// Run is a run as stored.
+type Run struct {
+	Workflow   string
+	RunID      string
+	ResourceID string
+	Snapshot   Snapshot
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	// Seq is the number of stream chunks the run has logged: the offset
+	// from which to watch what comes next.
+	Seq int64
+}
+
+// runRow is a run with the engine's side state, as loaded for a change.
+type runRow struct {
+	Run
+	cur     cursor
+	version int64
+	nextSeq int64
+}
+
+func (e *Engine) workflow(id string) (*workflow, error) {
+	w, ok := e.wfs[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: workflow %s", ErrNotFound, id)
+	}
+	return w, nil
+}
+
+// CreateRun creates a pending run (Mastra's create-run). runID "" gets a
+// new uuid. Creating a run that exists returns it, unless it is another
+// resource's (ErrNotFound).
+func (e *Engine) CreateRun(ctx context.Context, wfID, runID, resourceID string) (*Run, error) {
+	w, err := e.workflow(wfID)
+	if err != nil {
+		return nil, err
+	}
+	if runID == "" {
+		runID = uuid.NewString()
+	}
+	var out *Run
+	err = e.db.inTx(ctx, func(tx *txn) error {
+		r, err := e.load(ctx, tx, wfID, runID, true)
+		if err == nil {
+			if resourceID != "" && r.ResourceID != resourceID {
+				return fmt.Errorf("%w: run %s", ErrNotFound, runID)
+			}
+			out = &r.Run
+			return nil
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		now := time.Now().UTC()
+		snap := Snapshot{RunID: runID, Status: StatusPending, RequestContext: map[string]any{}, Value: map[string]any{},
+			Context: StepContext{Steps: map[string]*StepResult{}}, SerializedStepGraph: w.graph,
+			ActivePaths: []int{}, ActiveStepsPath: map[string][]int{}, SuspendedPaths: map[string][]int{},
+			ResumeLabels: map[string]any{}, WaitingPaths: map[string][]int{}, Timestamp: now.UnixMilli()}
+		b, err := json.Marshal(snap)
+		if err != nil {
+			return err
+		}
+		var res any
+		if resourceID != "" {
+			res = resourceID
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO mastra_workflow_snapshot (workflow_name, run_id, "resourceId", snapshot, "createdAt", "updatedAt", "createdAtZ", "updatedAtZ")
+			VALUES ($1, $2, $3, $4, $5, $5, $6, $6)`, wfID, runID, res, string(b), e.db.ts(now), now); err != nil {
+			return fmt.Errorf("workflow: create run: %w", err)
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO mastra_server_workflow_runs (workflow_name, run_id, version, cursor, next_seq) VALUES ($1, $2, 0, $3, 0)`,
+			wfID, runID, `{"top":0}`); err != nil {
+			return fmt.Errorf("workflow: create run: %w", err)
+		}
+		out = &Run{Workflow: wfID, RunID: runID, ResourceID: resourceID, Snapshot: snap, CreatedAt: now, UpdatedAt: now}
+		return nil
+	})
+	return out, err
+}
+
+// load reads a run and its side state; lock takes its row for the
+// transaction. A run without a side row (written by a Mastra server) is
+// readable but not runnable here.
+func (e *Engine) load(ctx context.Context, q querier, wfID, runID string, lock bool) (*runRow, error) {
+	var res *string
+	var snap, cur string
+	var created, updated any
+	var version, seq *int64
+	lockSQL, join := "", "LEFT JOIN"
+	if lock {
+		// Both rows locked: Postgres then re-reads both when it waited for
+		// the lock, so the version read is the latest.
+		lockSQL, join = e.db.forUpdate(), "JOIN"
+	}
+	err := q.queryRow(ctx, `SELECT s."resourceId", s.snapshot, s."createdAt", s."updatedAt", r.cursor, r.version, r.next_seq
+		FROM mastra_workflow_snapshot s `+join+` mastra_server_workflow_runs r ON r.workflow_name = s.workflow_name AND r.run_id = s.run_id
+		WHERE s.workflow_name = $1 AND s.run_id = $2`+lockSQL, wfID, runID).Scan(&res, &snap, &created, &updated, ptrString(&cur), &version, &seq)
+	if err != nil {
+		if isNoRows(err) {
+			return nil, fmt.Errorf("%w: run %s", ErrNotFound, runID)
+		}
+		return nil, fmt.Errorf("workflow: load run %s: %w", runID, err)
+	}
+	r := &runRow{Run: Run{Workflow: wfID, RunID: runID, CreatedAt: parseTS(created), UpdatedAt: parseTS(updated)}}
+	if res != nil {
+		r.ResourceID = *res
+	}
+	if err := json.Unmarshal([]byte(snap), &r.Snapshot); err != nil {
+		return nil, fmt.Errorf("workflow: run %s: snapshot: %w", runID, err)
+	}
+	if r.Snapshot.Context.Steps == nil {
+		r.Snapshot.Context.Steps = map[string]*StepResult{}
+	}
+	if cur != "" {
+		if err := json.Unmarshal([]byte(cur), &r.cur); err != nil {
+			return nil, fmt.Errorf("workflow: run %s: cursor: %w", runID, err)
+		}
+	}
+	if version != nil {
+		r.version = *version
+	}
+	if seq != nil {
+		r.nextSeq = *seq
+		r.Seq = *seq
+	}
+	return r, nil
+}
+
+// nullString scans a nullable text column into a string ("" for NULL).
+type nullString struct{ p *string }
+
+func ptrString(p *string) any { return &nullString{p} }
+
+func (n *nullString) Scan(v any) error {
+	switch x := v.(type) {
+	case nil:
+		*n.p = ""
+	case string:
+		*n.p = x
+	case []byte:
+		*n.p = string(x)
+	default:
+		b, err := json.Marshal(x)
+		if err != nil {
+			return err
+		}
+		*n.p = string(b)
+	}
+	return nil
+}
+
+// save writes a changed run: snapshot, cursor (compare-and-set on the
+// version read), chunks, and queues or cancels jobs, all in tx.
+func (e *Engine) save(ctx context.Context, tx *txn, r *runRow, fx *effects) error {
+	now := time.Now().UTC()
+	r.Snapshot.Timestamp = now.UnixMilli()
+	r.Snapshot.ActivePaths, r.Snapshot.ActiveStepsPath = []int{}, map[string][]int{}
+	if r.cur.Jobs == nil {
+		r.cur.Jobs = map[string]int64{}
+	}
+	for _, id := range fx.cancel {
+		for tok, jid := range r.cur.Jobs {
+			if jid == id {
+				delete(r.cur.Jobs, tok)
+			}
+		}
+	}
+	if len(fx.cancel) > 0 {
+		if err := e.disp.cancel(ctx, tx, fx.cancel); err != nil {
+			return err
+		}
+	}
+	if len(fx.jobs) > 0 {
+		ids, err := e.disp.enqueue(ctx, tx, fx.jobs)
+		if err != nil {
+			return err
+		}
+		for i, j := range fx.jobs {
+			r.cur.Jobs[j.token()] = ids[i]
+		}
+	}
+	snap, err := json.Marshal(r.Snapshot)
+	if err != nil {
+		return fmt.Errorf("workflow: snapshot: %w", err)
+	}
+	if len(snap) > e.maxSnap {
+		return errSnapshotTooLarge
+	}
+	cur, err := json.Marshal(r.cur)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.exec(ctx, `UPDATE mastra_workflow_snapshot SET snapshot = $3, "updatedAt" = $4, "updatedAtZ" = $5
+		WHERE workflow_name = $1 AND run_id = $2`, r.Workflow, r.RunID, string(snap), e.db.ts(now), now); err != nil {
+		return fmt.Errorf("workflow: save run %s: %w", r.RunID, err)
+	}
+	n, err := tx.exec(ctx, `UPDATE mastra_server_workflow_runs SET cursor = $3, version = version + 1, next_seq = $5
+		WHERE workflow_name = $1 AND run_id = $2 AND version = $4`, r.Workflow, r.RunID, string(cur), r.version, r.nextSeq+int64(len(fx.chunks)))
+	if err != nil {
+		return fmt.Errorf("workflow: save run %s: %w", r.RunID, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: run %s changed meanwhile", ErrConflict, r.RunID)
+	}
+	for i, c := range fx.chunks {
+		c["runId"] = r.RunID
+		c["from"] = "WORKFLOW"
+		b, err := json.Marshal(c)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO mastra_server_workflow_chunks (workflow_name, run_id, seq, chunk, created_at) VALUES ($1, $2, $3, $4, $5)`,
+			r.Workflow, r.RunID, r.nextSeq+int64(i), string(b), now.UnixMilli()); err != nil {
+			return fmt.Errorf("workflow: save chunk: %w", err)
+		}
+	}
+	r.version++
+	r.nextSeq += int64(len(fx.chunks))
+	key := r.Workflow + "/" + r.RunID
+	if e.db.postgres() {
+		// Delivered at commit to every instance, this one included.
+		if _, err := tx.exec(ctx, `SELECT pg_notify('mastra_workflow', $1)`, key); err != nil {
+			return fmt.Errorf("workflow: notify: %w", err)
+		}
+	} else {
+		tx.afterCommit = append(tx.afterCommit, func() { e.hub.signal(key) })
+	}
+	return nil
+}
+
+var errSnapshotTooLarge = errors.New("workflow: the run's snapshot would pass its size cap")

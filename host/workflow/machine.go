@@ -1,0 +1,574 @@
+package workflow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// job is one step execution to dispatch: step Step of run RunID at
+// iteration Iter (foreach element or loop round), not before At.
+type job struct {
+	Workflow string    `json:"w"`
+	RunID    string    `json:"r"`
+	Step     string    `json:"s"`
+	Iter     int       `json:"i"`
+	At       time.Time `json:"-"`
+}
+
+func (j job) token() string { return j.Step + "@" + strconv.Itoa(j.Iter) }
+
+// effects are what a transition writes besides the snapshot.
+type effects struct {
+	chunks []map[string]any
+	jobs   []job
+	cancel []int64
+}
+
+// turn is one transition of a run, inside a transaction.
+type turn struct {
+	e  *Engine
+	w  *workflow
+	r  *runRow
+	fx effects
+}
+
+func (t *turn) chunk(typ string, payload map[string]any) {
+	t.fx.chunks = append(t.fx.chunks, map[string]any{"type": typ, "payload": payload})
+}
+
+func (t *turn) progress(s *step) *progress {
+	if t.r.cur.Steps == nil {
+		t.r.cur.Steps = map[string]*progress{}
+	}
+	p := t.r.cur.Steps[s.def.ID]
+	if p == nil {
+		p = &progress{}
+		t.r.cur.Steps[s.def.ID] = p
+	}
+	return p
+}
+
+// env is what expressions of step s see at iteration iter.
+func (t *turn) env(s *step, iter int) ExprEnv {
+	return envFor(t.w, t.r, s, iter)
+}
+
+func envFor(w *workflow, r *runRow, s *step, iter int) ExprEnv {
+	env := ExprEnv{Input: r.Snapshot.Context.Input, Steps: map[string]any{}, RunID: r.RunID}
+	for id, res := range r.Snapshot.Context.Steps {
+		if res.Status == StatusSuccess {
+			env.Steps[id] = res.Output
+		}
+	}
+	env.Prev = env.Input
+	if s != nil && s.top > 0 {
+		if res := r.Snapshot.Context.Steps[w.steps[s.top-1].def.ID]; res != nil {
+			env.Prev = res.Output
+		}
+	}
+	if s == nil {
+		return env
+	}
+	p := r.cur.Steps[s.def.ID]
+	switch {
+	case s.foreach != nil && p != nil && iter < len(p.Items):
+		env.Item, env.Index = p.Items[iter], iter
+	case s.loop != nil:
+		env.Iteration = iter
+		if iter > 0 && p != nil && len(p.Outputs) > 0 {
+			env.Prev = p.Outputs[0] // the last round's output
+		}
+	}
+	if p != nil {
+		if v, ok := p.Resume[job{Step: s.def.ID, Iter: iter}.token()]; ok {
+			env.Resume = v
+		}
+	}
+	return env
+}
+
+// startTop enters top-level step i, or finishes the run after the last.
+func (t *turn) startTop(i int) error {
+	if i >= len(t.w.steps) {
+		return t.finishRun()
+	}
+	t.r.cur.Top = i
+	return t.enter(t.w.steps[i])
+}
+
+// enter starts step s: a group starts its entries, a repeated step its
+// first rounds, any other step its one job.
+func (t *turn) enter(s *step) error {
+	p := t.progress(s)
+	switch s.def.Kind {
+	case "parallel", "branch":
+		p.Group = map[string]bool{}
+		t.started(s, 0)
+		var run []*step
+		for _, c := range s.children {
+			if s.def.Kind == "branch" {
+				v, err := c.when.eval(t.env(c, 0))
+				if err != nil {
+					return t.failStep(c, 0, err)
+				}
+				if ok, _ := v.(bool); !ok {
+					continue
+				}
+			}
+			run = append(run, c)
+			p.Group[c.def.ID] = true
+		}
+		if len(run) == 0 {
+			return t.finishStep(s, map[string]any{})
+		}
+		for _, c := range run {
+			if err := t.enter(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	switch {
+	case s.foreach != nil:
+		v, err := s.foreach.eval(t.env(s, 0))
+		if err != nil {
+			return t.failStep(s, 0, err)
+		}
+		items, ok := v.([]any)
+		if !ok && v != nil {
+			return t.failStep(s, 0, fmt.Errorf("foreach %q: expected a list, got %T", s.def.Foreach, v))
+		}
+		p.Items, p.Outputs = items, make([]any, len(items))
+		t.started(s, 0)
+		if len(items) == 0 {
+			return t.finishStep(s, []any{})
+		}
+		for p.Next < len(items) && p.Next < max(1, s.def.Concurrency) {
+			p.Next++
+			if err := t.launch(s, p.Next-1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	t.started(s, 0)
+	return t.launch(s, 0)
+}
+
+// started records that step s began.
+func (t *turn) started(s *step, iter int) {
+	if iter > 0 {
+		return
+	}
+	env := t.env(s, 0)
+	t.r.Snapshot.Context.Steps[s.def.ID] = &StepResult{Status: StatusRunning, Payload: env.Prev, StartedAt: nowMs()}
+	t.chunk("workflow-step-start", map[string]any{"id": s.def.ID, "stepCallId": t.r.RunID + "-" + s.def.ID,
+		"status": StatusRunning, "payload": env.Prev, "startedAt": nowMs()})
+}
+
+// launch queues round iter of step s, or suspends it.
+func (t *turn) launch(s *step, iter int) error {
+	p := t.progress(s)
+	j := job{Workflow: t.w.def.ID, RunID: t.r.RunID, Step: s.def.ID, Iter: iter}
+	switch s.def.Kind {
+	case "suspend":
+		v, err := s.suspend.eval(t.env(s, iter))
+		if err != nil {
+			return t.failStep(s, iter, err)
+		}
+		if p.Suspended == nil {
+			p.Suspended = map[string]bool{}
+		}
+		p.Suspended[j.token()] = true
+		res := t.r.Snapshot.Context.Steps[s.def.ID]
+		res.Status, res.SuspendPayload, res.SuspendedAt = StatusSuspended, v, nowMs()
+		t.r.Snapshot.SuspendedPaths[s.def.ID] = t.path(s)
+		t.chunk("workflow-step-suspended", map[string]any{"id": s.def.ID, "status": StatusSuspended, "suspendPayload": v})
+		return nil
+	case "sleep":
+		j.At = time.Now().Add(s.def.Sleep)
+		t.chunk("workflow-step-waiting", map[string]any{"id": s.def.ID, "status": StatusWaiting, "until": j.At.UnixMilli()})
+	case "sleep_until":
+		v, err := s.until.eval(t.env(s, iter))
+		if err != nil {
+			return t.failStep(s, iter, err)
+		}
+		at, err := asTime(v)
+		if err != nil {
+			return t.failStep(s, iter, err)
+		}
+		j.At = at
+		t.chunk("workflow-step-waiting", map[string]any{"id": s.def.ID, "status": StatusWaiting, "until": at.UnixMilli()})
+	}
+	if p.Pending == nil {
+		p.Pending = map[string]bool{}
+	}
+	p.Pending[j.token()] = true
+	t.fx.jobs = append(t.fx.jobs, j)
+	return nil
+}
+
+// path is the step's index path in the graph, as Mastra's suspendedPaths.
+func (t *turn) path(s *step) []int {
+	if s.parent == nil {
+		return []int{s.top}
+	}
+	for i, c := range s.parent.children {
+		if c == s {
+			return []int{s.top, i}
+		}
+	}
+	return []int{s.top}
+}
+
+func asTime(v any) (time.Time, error) {
+	switch x := v.(type) {
+	case string:
+		t, err := time.Parse(time.RFC3339Nano, x)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("sleep_until: %q is not an RFC 3339 time", x)
+		}
+		return t, nil
+	case int:
+		return time.UnixMilli(int64(x)), nil
+	case float64:
+		return time.UnixMilli(int64(x)), nil
+	case time.Time:
+		return x, nil
+	}
+	return time.Time{}, fmt.Errorf("sleep_until: expected RFC 3339 text or Unix milliseconds, got %T", v)
+}
+
+// complete applies the output of round iter of step s.
+func (t *turn) complete(s *step, iter int, out any) error {
+	p := t.progress(s)
+	tok := job{Step: s.def.ID, Iter: iter}.token()
+	delete(p.Pending, tok)
+	delete(p.Resume, tok)
+	delete(t.r.cur.Jobs, tok)
+	switch {
+	case s.foreach != nil:
+		p.Outputs[iter] = out
+		p.Done++
+		t.chunk("workflow-step-progress", map[string]any{"id": s.def.ID, "completedCount": p.Done, "totalCount": len(p.Items),
+			"currentIndex": iter, "iterationStatus": StatusSuccess})
+		if p.Done == len(p.Items) {
+			return t.finishStep(s, p.Outputs)
+		}
+		if p.Next < len(p.Items) {
+			p.Next++
+			return t.launch(s, p.Next-1)
+		}
+		return nil
+	case s.loop != nil:
+		env := t.env(s, iter)
+		env.Output = out
+		v, err := s.loop.eval(env)
+		if err != nil {
+			return t.failStep(s, iter, err)
+		}
+		cond, _ := v.(bool)
+		if cond == s.isWhile { // until: stop when true; while: go on while true
+			if iter+1 >= s.def.MaxIterations && s.def.MaxIterations > 0 {
+				return t.failStep(s, iter, fmt.Errorf("loop did not end after %d iterations (max_iterations)", s.def.MaxIterations))
+			}
+			p.Iter = iter + 1
+			p.Outputs = []any{out}
+			return t.launch(s, iter+1)
+		}
+		return t.finishStep(s, out)
+	}
+	return t.finishStep(s, out)
+}
+
+// finishStep records step s's output and moves on.
+func (t *turn) finishStep(s *step, out any) error {
+	res := t.r.Snapshot.Context.Steps[s.def.ID]
+	if res == nil {
+		res = &StepResult{StartedAt: nowMs()}
+		t.r.Snapshot.Context.Steps[s.def.ID] = res
+	}
+	res.Status, res.Output, res.EndedAt = StatusSuccess, out, nowMs()
+	delete(t.r.Snapshot.SuspendedPaths, s.def.ID)
+	delete(t.r.cur.Steps, s.def.ID)
+	t.chunk("workflow-step-result", map[string]any{"id": s.def.ID, "stepCallId": t.r.RunID + "-" + s.def.ID,
+		"status": StatusSuccess, "output": out, "endedAt": res.EndedAt})
+	t.chunk("workflow-step-finish", map[string]any{"id": s.def.ID, "metadata": map[string]any{}})
+	if s.parent != nil {
+		gp := t.progress(s.parent)
+		delete(gp.Group, s.def.ID)
+		if len(gp.Group) > 0 {
+			return nil
+		}
+		outs := map[string]any{}
+		for _, c := range s.parent.children {
+			if r := t.r.Snapshot.Context.Steps[c.def.ID]; r != nil && r.Status == StatusSuccess && r.StartedAt >= t.r.Snapshot.Context.Steps[s.parent.def.ID].StartedAt {
+				outs[c.def.ID] = r.Output
+			}
+		}
+		return t.finishStep(s.parent, outs)
+	}
+	return t.startTop(s.top + 1)
+}
+
+// failStep fails step s and with it the run.
+func (t *turn) failStep(s *step, iter int, err error) error {
+	msg := err.Error()
+	res := t.r.Snapshot.Context.Steps[s.def.ID]
+	if res == nil {
+		res = &StepResult{StartedAt: nowMs()}
+		t.r.Snapshot.Context.Steps[s.def.ID] = res
+	}
+	res.Status, res.Error, res.EndedAt = StatusFailed, msg, nowMs()
+	t.chunk("workflow-step-result", map[string]any{"id": s.def.ID, "status": StatusFailed, "error": msg})
+	return t.endRun(StatusFailed, nil, map[string]any{"message": msg, "name": "Error"})
+}
+
+func (t *turn) finishRun() error {
+	env := t.env(nil, 0)
+	var out any
+	if t.w.result != nil {
+		v, err := t.w.result.eval(env)
+		if err != nil {
+			return t.endRun(StatusFailed, nil, map[string]any{"message": err.Error(), "name": "Error"})
+		}
+		out = v
+	} else if last := t.r.Snapshot.Context.Steps[t.w.steps[len(t.w.steps)-1].def.ID]; last != nil {
+		out = last.Output
+	}
+	return t.endRun(StatusSuccess, out, nil)
+}
+
+// endRun makes the run terminal and cancels whatever is still queued.
+func (t *turn) endRun(status string, result, errVal any) error {
+	t.r.Snapshot.Status = status
+	t.r.Snapshot.Result, t.r.Snapshot.Error = result, errVal
+	for _, id := range t.r.cur.Jobs {
+		t.fx.cancel = append(t.fx.cancel, id)
+	}
+	t.r.cur.Steps = nil
+	t.r.Snapshot.SuspendedPaths = map[string][]int{}
+	if status == StatusCanceled {
+		t.chunk("workflow-canceled", map[string]any{})
+	}
+	t.chunk("workflow-finish", map[string]any{"workflowStatus": status, "finalWorkflowResult": t.resultPayload(),
+		"output": map[string]any{"usage": map[string]any{"inputTokens": 0, "outputTokens": 0, "totalTokens": 0}}, "metadata": map[string]any{}})
+	return nil
+}
+
+// settle sets the run's status from its active steps: running while any
+// job is queued, suspended when only suspended steps remain.
+func (t *turn) settle() {
+	if terminal(t.r.Snapshot.Status) {
+		return
+	}
+	pending, suspended := false, false
+	for _, p := range t.r.cur.Steps {
+		pending = pending || len(p.Pending) > 0
+		suspended = suspended || len(p.Suspended) > 0
+	}
+	switch {
+	case pending:
+		t.r.Snapshot.Status = StatusRunning
+	case suspended:
+		if t.r.Snapshot.Status != StatusSuspended {
+			t.chunk("workflow-finish", map[string]any{"workflowStatus": StatusSuspended, "finalWorkflowResult": t.resultPayload(),
+				"output": map[string]any{"usage": map[string]any{"inputTokens": 0, "outputTokens": 0, "totalTokens": 0}}, "metadata": map[string]any{}})
+		}
+		t.r.Snapshot.Status = StatusSuspended
+	}
+}
+
+// resultPayload is Mastra's WorkflowResult of the run as it stands.
+func (t *turn) resultPayload() map[string]any { return ResultOf(&t.r.Run) }
+
+// ResultOf is Mastra's WorkflowResult of a run: status, result or error or
+// the suspended steps, steps, input.
+func ResultOf(r *Run) map[string]any {
+	s := r.Snapshot
+	out := map[string]any{"status": s.Status, "steps": s.Context.Steps, "input": s.Context.Input, "state": s.Value}
+	switch s.Status {
+	case StatusSuccess:
+		out["result"] = s.Result
+	case StatusFailed:
+		out["error"] = s.Error
+	case StatusSuspended:
+		var paths [][]string
+		var payload any
+		for id := range s.SuspendedPaths {
+			paths = append(paths, []string{id})
+			if r := s.Context.Steps[id]; r != nil {
+				payload = r.SuspendPayload
+			}
+		}
+		out["suspended"] = paths
+		out["suspendPayload"] = payload
+	}
+	return out
+}
+
+// work runs one job: the step, then its transition. An error means the
+// job should be tried again (the database failed); a step's own failure is
+// committed as the run's failure.
+func (e *Engine) work(ctx context.Context, j job) error {
+	w, ok := e.wfs[j.Workflow]
+	var s *step
+	if ok {
+		s = w.byID[j.Step]
+	}
+	if s == nil {
+		// An instance with another configuration (a rolling deploy): leave
+		// the step to one that knows it.
+		return fmt.Errorf("workflow: this instance does not define step %s of workflow %s", j.Step, j.Workflow)
+	}
+	r, err := e.load(ctx, dbq{e.db}, j.Workflow, j.RunID, false)
+	if errors.Is(err, ErrNotFound) {
+		return nil // deleted
+	} else if err != nil {
+		return err
+	}
+	if !pendingToken(r, j) {
+		return nil // finished, cancelled, or a duplicate delivery
+	}
+	ok, err = e.claim(ctx, j, s.timeout)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errLeased
+	}
+	sctx, cancel := context.WithTimeout(ctx, s.timeout)
+	out, stepErr := e.execute(sctx, w, r, s, j.Iter)
+	cancel()
+	if stepErr != nil && ctx.Err() != nil {
+		// Shutting down: give the lease back so that the step runs again
+		// at once, here after a restart or on another instance.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		_, _ = dbq{e.db}.exec(rctx, `DELETE FROM mastra_server_workflow_leases WHERE workflow_name = $1 AND run_id = $2 AND token = $3 AND lease_owner = $4`,
+			j.Workflow, j.RunID, j.token(), e.me)
+		cancel()
+		return ctx.Err()
+	}
+	if errors.Is(stepErr, context.DeadlineExceeded) {
+		stepErr = fmt.Errorf("step %s timed out after %s", s.def.ID, s.timeout)
+	}
+	return e.db.inTx(ctx, func(tx *txn) error {
+		r, err := e.load(ctx, tx, j.Workflow, j.RunID, true)
+		if err != nil {
+			if errors.Is(err, ErrNotFound) {
+				return nil
+			}
+			return err
+		}
+		if !pendingToken(r, j) {
+			return nil
+		}
+		t := &turn{e: e, w: w, r: r}
+		if stepErr != nil {
+			err = t.failStep(s, j.Iter, stepErr)
+		} else {
+			err = t.complete(s, j.Iter, out)
+		}
+		if err != nil {
+			return err
+		}
+		t.settle()
+		if _, err := tx.exec(ctx, `DELETE FROM mastra_server_workflow_leases WHERE workflow_name = $1 AND run_id = $2 AND token = $3`,
+			j.Workflow, j.RunID, j.token()); err != nil {
+			return err
+		}
+		err = e.save(ctx, tx, r, &t.fx)
+		if errors.Is(err, errSnapshotTooLarge) {
+			return errSnapshotTooLarge
+		}
+		return err
+	})
+}
+
+var errLeased = errors.New("workflow: step leased by another instance")
+
+func pendingToken(r *runRow, j job) bool {
+	if terminal(r.Snapshot.Status) {
+		return false
+	}
+	p := r.cur.Steps[j.Step]
+	return p != nil && p.Pending[j.token()]
+}
+
+// claim takes the step's lease for this instance: a step runs on one
+// instance at a time, and again elsewhere only once its lease has expired
+// (the instance died, or hung past its timeout).
+func (e *Engine) claim(ctx context.Context, j job, timeout time.Duration) (bool, error) {
+	now := time.Now()
+	n, err := dbq{e.db}.exec(ctx, `INSERT INTO mastra_server_workflow_leases (workflow_name, run_id, token, lease_owner, lease_expires_at, attempt)
+		VALUES ($1, $2, $3, $4, $5, 1)
+		ON CONFLICT (workflow_name, run_id, token) DO UPDATE SET lease_owner = $4, lease_expires_at = $5,
+			attempt = mastra_server_workflow_leases.attempt + 1
+		WHERE mastra_server_workflow_leases.lease_expires_at < $6 OR mastra_server_workflow_leases.lease_owner = $4`,
+		j.Workflow, j.RunID, j.token(), e.me, now.Add(timeout).UnixMilli(), now.UnixMilli())
+	if err != nil {
+		return false, fmt.Errorf("workflow: lease: %w", err)
+	}
+	return n > 0, nil
+}
+
+// execute runs step s's work (outside any transaction).
+func (e *Engine) execute(ctx context.Context, w *workflow, r *runRow, s *step, iter int) (out any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("step %s panicked: %v", s.def.ID, p)
+		}
+	}()
+	env := envFor(w, r, s, iter)
+	switch s.def.Kind {
+	case "map":
+		return s.mapP.eval(env)
+	case "sleep", "sleep_until":
+		return env.Prev, nil
+	case "suspend":
+		return env.Resume, nil
+	case "agent":
+		prompt, err := s.render(env)
+		if err != nil {
+			return nil, err
+		}
+		if e.agents == nil {
+			return nil, errors.New("no agents are configured")
+		}
+		text, err := e.agents.RunAgent(ctx, s.def.Agent, prompt, r.ResourceID)
+		if err != nil {
+			return nil, fmt.Errorf("agent %s: %w", s.def.Agent, err)
+		}
+		return map[string]any{"text": text}, nil
+	case "tool":
+		args := env.Prev
+		if s.input != nil {
+			if args, err = s.input.eval(env); err != nil {
+				return nil, err
+			}
+		}
+		b, err := json.Marshal(args)
+		if err != nil {
+			return nil, err
+		}
+		if e.tools == nil {
+			return nil, errors.New("no tools are configured")
+		}
+		res, err := e.tools.RunTool(ctx, s.def.Tool, b)
+		if err != nil {
+			return nil, fmt.Errorf("tool %s: %w", s.def.Tool, err)
+		}
+		var v any
+		if err := json.Unmarshal(res, &v); err != nil {
+			return nil, fmt.Errorf("tool %s: result is not JSON: %w", s.def.Tool, err)
+		}
+		return v, nil
+	case "workflow":
+		return nil, fmt.Errorf("nested workflow steps are not supported yet (step %s)", s.def.ID)
+	}
+	return nil, fmt.Errorf("step %s: kind %q cannot run", s.def.ID, s.def.Kind)
+}

@@ -1,0 +1,436 @@
+package workflow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// owned checks a loaded run against the caller's resource ("" = any).
+func owned(r *runRow, resourceID string) error {
+	if resourceID != "" && r.ResourceID != resourceID {
+		return fmt.Errorf("%w: run %s", ErrNotFound, r.RunID)
+	}
+	return nil
+}
+
+// StartRun starts a created run with its input (Mastra's start). The input
+// is checked against the workflow's input schema first (*InputError). A run
+// that has started already is ErrConflict.
+func (e *Engine) StartRun(ctx context.Context, wfID, runID, resourceID string, input any, requestContext map[string]any) error {
+	w, err := e.workflow(wfID)
+	if err != nil {
+		return err
+	}
+	if w.input != nil {
+		b, err := json.Marshal(input)
+		if err != nil {
+			return &InputError{Field: "inputData", Message: err.Error()}
+		}
+		if input == nil {
+			b = []byte("{}")
+			input = map[string]any{}
+		}
+		if err := w.input.Validate(b); err != nil {
+			return &InputError{Field: "inputData", Message: err.Error()}
+		}
+	}
+	return e.db.inTx(ctx, func(tx *txn) error {
+		r, err := e.load(ctx, tx, wfID, runID, true)
+		if err != nil {
+			return err
+		}
+		if err := owned(r, resourceID); err != nil {
+			return err
+		}
+		if r.Snapshot.Status != StatusPending {
+			return fmt.Errorf("%w: run %s is %s, not pending", ErrConflict, runID, r.Snapshot.Status)
+		}
+		t := &turn{e: e, w: w, r: r}
+		r.Snapshot.Status = StatusRunning
+		r.Snapshot.Context.Input = input
+		if requestContext != nil {
+			r.Snapshot.RequestContext = requestContext
+		}
+		t.chunk("workflow-start", map[string]any{"workflowId": wfID, "runId": runID})
+		if err := t.startTop(0); err != nil {
+			return err
+		}
+		t.settle()
+		return e.save(ctx, tx, r, &t.fx)
+	})
+}
+
+// Resume resumes the suspended steps named in steps (all suspended steps
+// when empty) with data, checked against each step's resume schema. Two
+// resumes of one suspended step: the first wins, the second is
+// ErrConflict. The claim is a compare-and-set on the run's version, taken
+// under its row lock, in the transaction that queues the resumed step.
+func (e *Engine) Resume(ctx context.Context, wfID, runID, resourceID string, steps []string, data any) error {
+	w, err := e.workflow(wfID)
+	if err != nil {
+		return err
+	}
+	for _, id := range steps {
+		s := w.byID[id]
+		if s == nil {
+			return &InputError{Field: "step", Message: fmt.Sprintf("workflow %s has no step %q", wfID, id)}
+		}
+	}
+	return e.db.inTx(ctx, func(tx *txn) error {
+		r, err := e.load(ctx, tx, wfID, runID, true)
+		if err != nil {
+			return err
+		}
+		if err := owned(r, resourceID); err != nil {
+			return err
+		}
+		t := &turn{e: e, w: w, r: r}
+		resumed := 0
+		for id, p := range r.cur.Steps {
+			if len(steps) > 0 && !containsStr(steps, id) {
+				continue
+			}
+			s := w.byID[id]
+			for tok := range p.Suspended {
+				if s.resume != nil {
+					b, err := json.Marshal(data)
+					if err != nil || data == nil {
+						b = []byte("null")
+					}
+					if err := s.resume.Validate(b); err != nil {
+						return &InputError{Field: "resumeData", Message: err.Error()}
+					}
+				}
+				iter := 0
+				if _, after, ok := strings.Cut(tok, "@"); ok {
+					fmt.Sscan(after, &iter)
+				}
+				delete(p.Suspended, tok)
+				if p.Pending == nil {
+					p.Pending = map[string]bool{}
+				}
+				if p.Resume == nil {
+					p.Resume = map[string]any{}
+				}
+				p.Pending[tok] = true
+				p.Resume[tok] = data
+				res := r.Snapshot.Context.Steps[id]
+				if res != nil {
+					res.Status, res.ResumePayload, res.ResumedAt = StatusRunning, data, nowMs()
+				}
+				delete(r.Snapshot.SuspendedPaths, id)
+				t.chunk("workflow-step-start", map[string]any{"id": id, "stepCallId": runID + "-" + id, "status": StatusRunning,
+					"resumePayload": data})
+				t.fx.jobs = append(t.fx.jobs, job{Workflow: wfID, RunID: runID, Step: id, Iter: iter})
+				resumed++
+			}
+		}
+		if resumed == 0 {
+			return fmt.Errorf("%w: run %s has no suspended step to resume (status %s)", ErrConflict, runID, r.Snapshot.Status)
+		}
+		t.settle()
+		return e.save(ctx, tx, r, &t.fx)
+	})
+}
+
+// Cancel cancels a run: queued steps are removed, a running step's result
+// is discarded. Cancelling a finished run changes nothing.
+func (e *Engine) Cancel(ctx context.Context, wfID, runID, resourceID string) error {
+	w, err := e.workflow(wfID)
+	if err != nil {
+		return err
+	}
+	return e.db.inTx(ctx, func(tx *txn) error {
+		r, err := e.load(ctx, tx, wfID, runID, true)
+		if err != nil {
+			return err
+		}
+		if err := owned(r, resourceID); err != nil {
+			return err
+		}
+		if terminal(r.Snapshot.Status) {
+			return nil
+		}
+		t := &turn{e: e, w: w, r: r}
+		for id, p := range r.cur.Steps {
+			if res := r.Snapshot.Context.Steps[id]; res != nil && (len(p.Pending) > 0 || len(p.Suspended) > 0) {
+				res.Status, res.EndedAt = StatusCanceled, nowMs()
+			}
+		}
+		if err := t.endRun(StatusCanceled, nil, nil); err != nil {
+			return err
+		}
+		return e.save(ctx, tx, r, &t.fx)
+	})
+}
+
+// GetRun reads a run of resourceID ("" = any resource).
+func (e *Engine) GetRun(ctx context.Context, wfID, runID, resourceID string) (*Run, error) {
+	if _, err := e.workflow(wfID); err != nil {
+		return nil, err
+	}
+	r, err := e.load(ctx, dbq{e.db}, wfID, runID, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := owned(r, resourceID); err != nil {
+		return nil, err
+	}
+	return &r.Run, nil
+}
+
+// DeleteRun deletes a run, its chunks and its queued steps.
+func (e *Engine) DeleteRun(ctx context.Context, wfID, runID, resourceID string) error {
+	if _, err := e.workflow(wfID); err != nil {
+		return err
+	}
+	return e.db.inTx(ctx, func(tx *txn) error {
+		r, err := e.load(ctx, tx, wfID, runID, true)
+		if err != nil {
+			return err
+		}
+		if err := owned(r, resourceID); err != nil {
+			return err
+		}
+		var ids []int64
+		for _, id := range r.cur.Jobs {
+			ids = append(ids, id)
+		}
+		if len(ids) > 0 {
+			if err := e.disp.cancel(ctx, tx, ids); err != nil {
+				return err
+			}
+		}
+		for _, q := range []string{
+			`DELETE FROM mastra_workflow_snapshot WHERE workflow_name = $1 AND run_id = $2`,
+			`DELETE FROM mastra_server_workflow_runs WHERE workflow_name = $1 AND run_id = $2`,
+			`DELETE FROM mastra_server_workflow_chunks WHERE workflow_name = $1 AND run_id = $2`,
+			`DELETE FROM mastra_server_workflow_leases WHERE workflow_name = $1 AND run_id = $2`,
+		} {
+			if _, err := tx.exec(ctx, q, wfID, runID); err != nil {
+				return fmt.Errorf("workflow: delete run %s: %w", runID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// RunFilter selects runs of a listing.
+type RunFilter struct {
+	ResourceID       string // "" = every resource
+	Status           string
+	FromDate, ToDate time.Time
+	Offset, Limit    int // Limit 0 = all
+}
+
+// ListRuns lists runs of a workflow, newest first, and their total.
+func (e *Engine) ListRuns(ctx context.Context, wfID string, f RunFilter) ([]Run, int, error) {
+	if _, err := e.workflow(wfID); err != nil {
+		return nil, 0, err
+	}
+	where := []string{"workflow_name = $1"}
+	args := []any{wfID}
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.ReplaceAll(cond, "?", fmt.Sprintf("$%d", len(args))))
+	}
+	if f.ResourceID != "" {
+		add(`"resourceId" = ?`, f.ResourceID)
+	}
+	if f.Status != "" {
+		add(`snapshot->>'status' = ?`, f.Status)
+	}
+	if !f.FromDate.IsZero() {
+		add(`"createdAt" >= ?`, e.db.ts(f.FromDate))
+	}
+	if !f.ToDate.IsZero() {
+		add(`"createdAt" <= ?`, e.db.ts(f.ToDate))
+	}
+	cond := strings.Join(where, " AND ")
+	var total int
+	if err := (dbq{e.db}).queryRow(ctx, `SELECT count(*) FROM mastra_workflow_snapshot WHERE `+cond, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("workflow: count runs: %w", err)
+	}
+	q := `SELECT run_id, "resourceId", snapshot, "createdAt", "updatedAt" FROM mastra_workflow_snapshot WHERE ` + cond +
+		` ORDER BY "createdAt" DESC, run_id DESC`
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d OFFSET %d", f.Limit, max(f.Offset, 0))
+	}
+	rs, closeRows, err := (dbq{e.db}).query(ctx, q, args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("workflow: list runs: %w", err)
+	}
+	defer closeRows()
+	var out []Run
+	for rs.Next() {
+		var run Run
+		var res *string
+		var snap string
+		var created, updated any
+		if err := rs.Scan(&run.RunID, &res, &snap, &created, &updated); err != nil {
+			return nil, 0, fmt.Errorf("workflow: list runs: %w", err)
+		}
+		run.Workflow, run.CreatedAt, run.UpdatedAt = wfID, parseTS(created), parseTS(updated)
+		if res != nil {
+			run.ResourceID = *res
+		}
+		if err := json.Unmarshal([]byte(snap), &run.Snapshot); err != nil {
+			return nil, 0, fmt.Errorf("workflow: run %s: snapshot: %w", run.RunID, err)
+		}
+		out = append(out, run)
+	}
+	return out, total, rs.Err()
+}
+
+// Counts are a workflow's running and suspended runs.
+type Counts struct {
+	Running   int `json:"running"`
+	Suspended int `json:"suspended"`
+}
+
+// RunCounts counts running and suspended runs per workflow.
+func (e *Engine) RunCounts(ctx context.Context, resourceID string) (map[string]Counts, error) {
+	out := map[string]Counts{}
+	for _, id := range e.ids {
+		out[id] = Counts{}
+	}
+	q := `SELECT workflow_name, snapshot->>'status', count(*) FROM mastra_workflow_snapshot
+		WHERE snapshot->>'status' IN ('running', 'suspended', 'waiting')`
+	var args []any
+	if resourceID != "" {
+		q += ` AND "resourceId" = $1`
+		args = append(args, resourceID)
+	}
+	rs, closeRows, err := (dbq{e.db}).query(ctx, q+` GROUP BY workflow_name, snapshot->>'status'`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("workflow: run counts: %w", err)
+	}
+	defer closeRows()
+	for rs.Next() {
+		var name, status string
+		var n int
+		if err := rs.Scan(&name, &status, &n); err != nil {
+			return nil, fmt.Errorf("workflow: run counts: %w", err)
+		}
+		if _, ok := out[name]; !ok {
+			continue
+		}
+		c := out[name]
+		if status == StatusSuspended {
+			c.Suspended += n
+		} else {
+			c.Running += n
+		}
+		out[name] = c
+	}
+	return out, rs.Err()
+}
+
+// Watch calls fn with the run's chunks from seq offset on, as they are
+// committed (by any instance), and returns once the run has finished or,
+// with untilSuspended, once it waits for a resume.
+func (e *Engine) Watch(ctx context.Context, wfID, runID, resourceID string, offset int64, untilSuspended bool, fn func(seq int64, chunk json.RawMessage) error) error {
+	r, err := e.GetRun(ctx, wfID, runID, resourceID)
+	if err != nil {
+		return err
+	}
+	_ = r
+	key := wfID + "/" + runID
+	wake := e.hub.subscribe(key)
+	defer e.hub.unsubscribe(key, wake)
+	tick := time.NewTicker(time.Second) // a missed notification costs at most this
+	defer tick.Stop()
+	for {
+		n, err := e.readChunks(ctx, wfID, runID, &offset, fn)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			run, err := e.load(ctx, dbq{e.db}, wfID, runID, false)
+			if err != nil {
+				return err
+			}
+			if run.nextSeq <= offset && (terminal(run.Snapshot.Status) || (untilSuspended && run.Snapshot.Status == StatusSuspended)) {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-wake:
+			case <-tick.C:
+			}
+		}
+	}
+}
+
+func (e *Engine) readChunks(ctx context.Context, wfID, runID string, offset *int64, fn func(int64, json.RawMessage) error) (int, error) {
+	rs, closeRows, err := (dbq{e.db}).query(ctx, `SELECT seq, chunk FROM mastra_server_workflow_chunks
+		WHERE workflow_name = $1 AND run_id = $2 AND seq >= $3 ORDER BY seq LIMIT 200`, wfID, runID, *offset)
+	if err != nil {
+		return 0, fmt.Errorf("workflow: read chunks: %w", err)
+	}
+	type c struct {
+		seq int64
+		b   string
+	}
+	var got []c
+	for rs.Next() {
+		var x c
+		if err := rs.Scan(&x.seq, &x.b); err != nil {
+			closeRows()
+			return 0, fmt.Errorf("workflow: read chunks: %w", err)
+		}
+		got = append(got, x)
+	}
+	err = rs.Err()
+	closeRows()
+	if err != nil {
+		return 0, err
+	}
+	for _, x := range got {
+		if err := fn(x.seq, json.RawMessage(x.b)); err != nil {
+			return 0, err
+		}
+		*offset = x.seq + 1
+	}
+	return len(got), nil
+}
+
+// Wait returns the run once it has finished or waits for a resume.
+func (e *Engine) Wait(ctx context.Context, wfID, runID, resourceID string) (*Run, error) {
+	key := wfID + "/" + runID
+	wake := e.hub.subscribe(key)
+	defer e.hub.unsubscribe(key, wake)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		r, err := e.GetRun(ctx, wfID, runID, resourceID)
+		if err != nil {
+			return nil, err
+		}
+		if terminal(r.Snapshot.Status) || r.Snapshot.Status == StatusSuspended {
+			return r, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-wake:
+		case <-tick.C:
+		}
+	}
+}
+
+func containsStr(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+var _ = errors.New
