@@ -155,7 +155,45 @@ type Agent struct {
 	// agent's Anthropic models (its other models ignore them).
 	ThinkingBudget *int  `koanf:"thinking_budget"`
 	Cache          *bool `koanf:"cache"`
+	// WorkingMemory is Mastra's working memory: text the model keeps about
+	// the user, sees in its instructions and updates with a tool.
+	WorkingMemory WorkingMemory `koanf:"working_memory"`
+	// GenerateTitle gives a new thread a title after its first turn,
+	// generated in the background by TitleModel, or the agent's model.
+	GenerateTitle bool `koanf:"generate_title"`
+	// TitleModel is a "provider/model" for titles, usually a cheaper one.
+	TitleModel string `koanf:"title_model"`
 }
+
+// WorkingMemory configures an agent's working memory, as Mastra's
+// workingMemory option does.
+type WorkingMemory struct {
+	Enabled bool `koanf:"enabled"`
+	// Scope is "resource" (one working memory per user, shared by their
+	// threads: Mastra's default) or "thread".
+	Scope string `koanf:"scope"`
+	// Template is the Markdown the model fills in; the model replaces the
+	// whole text on each update. Mastra's default when neither Template
+	// nor Schema is set.
+	Template string `koanf:"template"`
+	// Schema is a JSON Schema (an object schema, as JSON text): the working
+	// memory is then a JSON object, and each update is merged into it (a
+	// field set to null is removed).
+	Schema string `koanf:"schema"`
+}
+
+// DefaultWorkingMemoryTemplate is Mastra's default working memory template.
+const DefaultWorkingMemoryTemplate = `# User Information
+- **First Name**: 
+- **Last Name**: 
+- **Location**: 
+- **Occupation**: 
+- **Interests**: 
+- **Goals**: 
+- **Events**: 
+- **Facts**: 
+- **Projects**: 
+`
 
 // Providers holds each model provider's settings, keyed by provider name:
 // [providers.openai], [providers.groq], or a custom provider's

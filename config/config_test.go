@@ -634,6 +634,56 @@ maxAge = 600
 	}
 }
 
+func TestAgentWorkingMemoryAndTitles(t *testing.T) {
+	cfg := mustLoad(t, writeFile(t, `
+[agents.md.working_memory]
+enabled = true
+
+[agents.js]
+generate_title = true
+title_model = "openai/gpt-4o-mini"
+[agents.js.working_memory]
+enabled = true
+scope = "thread"
+schema = '{"type":"object","properties":{"name":{"type":"string"}}}'
+`))
+	md, js := cfg.Agents["md"], cfg.Agents["js"]
+	if md.WorkingMemory.Scope != "resource" || md.WorkingMemory.Template != DefaultWorkingMemoryTemplate || md.WorkingMemory.Schema != "" {
+		t.Errorf("md working memory = %+v; want Mastra's defaults (resource scope, its template)", md.WorkingMemory)
+	}
+	if js.WorkingMemory.Scope != "thread" || js.WorkingMemory.Template != "" || !js.GenerateTitle || js.TitleModel != "openai/gpt-4o-mini" {
+		t.Errorf("js = %+v", js)
+	}
+
+	cfg, err := Load(writeFile(t, `
+[agents.a]
+title_model = "nosuch/model"
+[agents.a.working_memory]
+enabled = true
+scope = "user"
+template = "# Me"
+schema = '{"type":"array"}'
+[agents.b.working_memory]
+enabled = true
+schema = '{"type":'
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cfg.Validate()
+	for _, want := range []string{
+		`agents.a.title_model = "nosuch/model": unknown provider "nosuch"`,
+		`agents.a.working_memory.scope = "user": expected "resource" or "thread"`,
+		`agents.a.working_memory.schema = "(set)": set template (Markdown) or schema (JSON), not both`,
+		`agents.a.working_memory.schema = "array": expected an object schema`,
+		`agents.b.working_memory.schema = "(not JSON)": expected a JSON Schema as JSON text`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate = %v; want a line %q", err, want)
+		}
+	}
+}
+
 // [providers.anthropic] gets the Messages API defaults, and so does a
 // custom provider of kind anthropic; those keys are checked on anthropic
 // kinds and refused on the others, as are the per-agent ones.

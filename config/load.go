@@ -243,8 +243,16 @@ func (c *Config) applyDerived(environ []string) {
 	for id, a := range c.Agents {
 		if a.Name == "" {
 			a.Name = id
-			c.Agents[id] = a
 		}
+		if wm := &a.WorkingMemory; wm.Enabled {
+			if wm.Scope == "" {
+				wm.Scope = "resource" // Mastra's default
+			}
+			if wm.Template == "" && wm.Schema == "" {
+				wm.Template = DefaultWorkingMemoryTemplate
+			}
+		}
+		c.Agents[id] = a
 	}
 	for id, w := range c.Workflows {
 		if w.StepTimeout == 0 {
@@ -609,7 +617,7 @@ func defaults() map[string]any {
 				"origins":        []any{"*"},
 				"allow_methods":  []any{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
 				"allow_headers":  []any{"Content-Type", "Authorization", "x-mastra-client-type", "x-mastra-dev-playground"},
-				"expose_headers": []any{"X-Thread-Id", "X-Resource-Id", "X-Request-Id"},
+				"expose_headers": []any{"X-Thread-Id", "X-Resource-Id", "X-Request-Id", "ETag"},
 				"credentials":    false,
 				"max_age":        "1h",
 			},

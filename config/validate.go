@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -207,6 +208,14 @@ func (c *Config) Validate() error {
 				bad(key+".tools", t, "no [[tools]] entry has this name")
 			}
 		}
+		validateWorkingMemory(bad, key+".working_memory", a.WorkingMemory)
+		if a.TitleModel != "" {
+			if p, _, err := providers.ParseModelRef(a.TitleModel); err != nil {
+				bad(key+".title_model", a.TitleModel, "%v", err)
+			} else if _, ok := providers.Lookup(p); !ok {
+				bad(key+".title_model", a.TitleModel, "unknown provider %q; expected one of %s", p, strings.Join(providers.Names(), ", "))
+			}
+		}
 	}
 	if defaults > 1 {
 		bad("agents", ids, "more than one agent has default = true")
@@ -332,4 +341,25 @@ func quote(v any) string {
 		return fmt.Sprintf("%q", x.String())
 	}
 	return fmt.Sprint(v)
+}
+
+// validateWorkingMemory checks [agents.<id>.working_memory].
+func validateWorkingMemory(bad func(string, any, string, ...any), key string, wm WorkingMemory) {
+	if wm.Scope != "" && wm.Scope != "resource" && wm.Scope != "thread" {
+		bad(key+".scope", wm.Scope, "expected \"resource\" or \"thread\"")
+	}
+	if wm.Schema == "" {
+		return
+	}
+	if wm.Template != "" {
+		bad(key+".schema", "(set)", "set template (Markdown) or schema (JSON), not both")
+	}
+	var schema map[string]any
+	if err := json.Unmarshal([]byte(wm.Schema), &schema); err != nil {
+		bad(key+".schema", "(not JSON)", "expected a JSON Schema as JSON text: %v", err)
+		return
+	}
+	if schema["type"] != "object" {
+		bad(key+".schema", schema["type"], "expected an object schema (\"type\": \"object\"): the working memory is a JSON object")
+	}
 }

@@ -58,6 +58,18 @@ type Agent struct {
 	// ModelSettings are the agent's sampling settings; a turn's own
 	// (Input.ModelSettings) override them one by one.
 	ModelSettings ModelSettings
+	// WorkingMemory, when set, shows the model its working memory in the
+	// system prompt and gives it the built-in tool updateWorkingMemory
+	// (see workingmemory.go). Turns without memory (ephemeral, or no
+	// store) have neither.
+	WorkingMemory *WorkingMemory
+	// GenerateTitle titles a new thread after its first turn, in the
+	// background (see title.go).
+	GenerateTitle bool
+	// TitleModel and TitleModelID generate titles; nil uses Model and
+	// ModelID.
+	TitleModel   llm.Model
+	TitleModelID string
 }
 
 // Choice is one model an agent may answer with: its client, provider and
@@ -137,6 +149,7 @@ type Service struct {
 	sorted    []*Agent
 	defaultID string
 	log       *slog.Logger
+	bg        *background // title generation
 }
 
 // NewService checks the agents and returns a Service. defaultID names the
@@ -150,7 +163,7 @@ func NewService(store *memory.Store, agents []*Agent, defaultID string, log *slo
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{store: store, agents: make(map[string]*Agent, len(agents)), log: log}
+	s := &Service{store: store, agents: make(map[string]*Agent, len(agents)), log: log, bg: newBackground()}
 	var errs []error
 	for i, a := range agents {
 		if a == nil {
@@ -180,12 +193,20 @@ func NewService(store *memory.Store, agents []*Agent, defaultID string, log *slo
 			errs = append(errs, fmt.Errorf("agent %q: %w", a.ID, err))
 		}
 		names := make(map[string]bool, len(a.Tools))
+		if a.WorkingMemory != nil {
+			if err := a.WorkingMemory.check(); err != nil {
+				errs = append(errs, fmt.Errorf("agent %q: %w", a.ID, err))
+			}
+			names[WorkingMemoryTool] = true // a tool of that name would be shadowed: refused below
+		}
 		for j, t := range a.Tools {
 			switch {
 			case t == nil:
 				errs = append(errs, fmt.Errorf("agent %q: tools[%d] is nil", a.ID, j))
 			case t.Name() == "":
 				errs = append(errs, fmt.Errorf("agent %q: tools[%d] has no name", a.ID, j))
+			case names[t.Name()] && t.Name() == WorkingMemoryTool && a.WorkingMemory != nil:
+				errs = append(errs, fmt.Errorf("agent %q: tool %q: the name of the working memory tool", a.ID, t.Name()))
 			case names[t.Name()]:
 				errs = append(errs, fmt.Errorf("agent %q: tool %q defined twice", a.ID, t.Name()))
 			default:
@@ -208,6 +229,7 @@ func NewService(store *memory.Store, agents []*Agent, defaultID string, log *slo
 		s.defaultID = defaultID
 	}
 	if err := errors.Join(errs...); err != nil {
+		s.bg.stop()
 		return nil, err
 	}
 	sort.Slice(s.sorted, func(i, j int) bool { return s.sorted[i].ID < s.sorted[j].ID })

@@ -48,21 +48,24 @@ type run struct {
 	in   Input
 	emit func(Chunk) error // nil for Generate
 
-	live    bool    // chunks go to emit (the model has produced something)
-	queued  []Chunk // chunks held back until live
-	gone    error   // emit's error: the client is gone
-	textN   int     // text and reasoning blocks started, for their ids
-	textID  string  // the open text block, "" when none
-	thinkID string  // the open reasoning block, "" when none
-	inputs  []llm.ToolCall
-	res     Result
-	parts   []memory.Part
-	invs    []*memory.ToolInvocation
-	allText strings.Builder
-	clk     clock
-	models  []Choice      // the agent's model, then its fallbacks
-	cur     int           // the model in use: models[cur]
-	start   *startPayload // the "start" chunk, which names the model that answers
+	live      bool    // chunks go to emit (the model has produced something)
+	queued    []Chunk // chunks held back until live
+	gone      error   // emit's error: the client is gone
+	textN     int     // text and reasoning blocks started, for their ids
+	textID    string  // the open text block, "" when none
+	thinkID   string  // the open reasoning block, "" when none
+	inputs    []llm.ToolCall
+	res       Result
+	parts     []memory.Part
+	invs      []*memory.ToolInvocation
+	allText   strings.Builder
+	clk       clock
+	models    []Choice      // the agent's model, then its fallbacks
+	cur       int           // the model in use: models[cur]
+	start     *startPayload // the "start" chunk, which names the model that answers
+	wmOn      bool          // the working memory is in the prompt and its tool offered
+	wmSeen    string        // the working memory as the model last saw it
+	newThread bool          // the turn starts its thread: a title may follow
 }
 
 func (s *Service) run(parent context.Context, in Input, emit func(Chunk) error) (*Result, error) {
@@ -84,6 +87,7 @@ func (s *Service) run(parent context.Context, in Input, emit func(Chunk) error) 
 	}
 	if r.res.ThreadID == "" {
 		r.res.ThreadID = uuid.NewString()
+		r.newThread = true
 	} else if s.store != nil && !in.Ephemeral {
 		t, err := s.store.Thread(parent, "", in.ThreadID)
 		switch {
@@ -94,9 +98,26 @@ func (s *Service) run(parent context.Context, in Input, emit func(Chunk) error) 
 			if err != nil {
 				return nil, fmt.Errorf("agent: load history: %w", err)
 			}
-		case err != nil && !errors.Is(err, memory.ErrNotFound):
+		case errors.Is(err, memory.ErrNotFound):
+			r.newThread = true
+		case err != nil:
 			return nil, fmt.Errorf("agent: load thread: %w", err)
 		}
+		if err == nil && a.GenerateTitle && t.Title == "" {
+			// A thread created empty (POST /api/memory/threads) is new
+			// until its first turn.
+			if r.newThread, err = s.isEmpty(parent, in.ThreadID, r.res.Remembered); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if a.WorkingMemory != nil && s.store != nil && !in.Ephemeral {
+		var err error
+		r.wmSeen, err = s.store.WorkingMemory(parent, a.WorkingMemory.ref(in.ResourceID, r.res.ThreadID))
+		if err != nil {
+			return nil, fmt.Errorf("agent: load working memory: %w", err)
+		}
+		r.wmOn = true
 	}
 	inputs := inputMessages(in.Messages, r.res.Remembered, &r.clk)
 	var inIDs []string
@@ -148,6 +169,9 @@ func (s *Service) run(parent context.Context, in Input, emit func(Chunk) error) 
 			if err != nil {
 				return nil, r.fail(parent, &saveError{err})
 			}
+		}
+		if r.newThread && a.GenerateTitle && !r.res.Replayed {
+			s.titleLater(a, in.ResourceID, r.res.ThreadID, in.Messages)
 		}
 	} else {
 		r.res.Messages = nil
@@ -225,15 +249,29 @@ func (r *run) maxSteps() int {
 	return DefaultMaxSteps
 }
 
-// tools lists the agent's tools and then the client's; a client tool with
-// the name of a server tool is left out (the server's own tool wins).
+// tool returns the server tool of this turn named name: the agent's, or
+// the built-in working memory tool; nil when there is none.
+func (r *run) tool(name string) Tool {
+	if r.wmOn && name == WorkingMemoryTool {
+		return wmTool{r}
+	}
+	return r.a.tool(name)
+}
+
+// tools lists the agent's tools, the built-in working memory tool and then
+// the client's; a client tool with the name of a server tool is left out
+// (the server's own tool wins).
 func (r *run) tools() []llm.Tool {
 	var out []llm.Tool
 	for _, t := range r.a.Tools {
 		out = append(out, llm.Tool{Name: t.Name(), Description: t.Description(), Parameters: t.InputSchema()})
 	}
+	if r.wmOn {
+		t := wmTool{r}
+		out = append(out, llm.Tool{Name: t.Name(), Description: t.Description(), Parameters: t.InputSchema()})
+	}
 	for _, t := range r.in.ClientTools {
-		if r.a.tool(t.Name) == nil {
+		if r.tool(t.Name) == nil {
 			out = append(out, t)
 		}
 	}
@@ -253,11 +291,13 @@ func (r *run) isClientTool(name string) bool {
 // is called or the step limit is reached.
 func (r *run) loop(ctx context.Context) error {
 	system := r.a.Instructions
-	if r.in.Instructions != "" {
-		if system != "" {
-			system += "\n\n"
+	for _, more := range []string{r.in.Instructions, r.wmInstructions()} {
+		if more != "" {
+			if system != "" {
+				system += "\n\n"
+			}
+			system += more
 		}
-		system += r.in.Instructions
 	}
 	req := llm.Request{
 		Messages: prompt(system, r.res.Remembered, r.in.Messages),
@@ -310,7 +350,7 @@ func (r *run) loop(ctx context.Context) error {
 			inv := &memory.ToolInvocation{State: "call", ToolCallID: tc.ID, ToolName: tc.Name, Args: args, Step: &n}
 			r.parts = append(r.parts, memory.Part{Type: "tool-invocation", ToolInvocation: inv})
 			r.invs = append(r.invs, inv)
-			if r.a.tool(tc.Name) == nil && r.isClientTool(tc.Name) {
+			if r.tool(tc.Name) == nil && r.isClientTool(tc.Name) {
 				pending = true
 				continue
 			}
@@ -515,7 +555,7 @@ func (r *run) execute(ctx context.Context, tc llm.ToolCall) (result json.RawMess
 			result, _ = json.Marshal(map[string]string{"error": failure}) // a string map always marshals
 		}
 	}()
-	t := r.a.tool(tc.Name)
+	t := r.tool(tc.Name)
 	if t == nil {
 		return nil, fmt.Sprintf("unknown tool %q", truncate(tc.Name, 100)), nil
 	}
@@ -523,12 +563,17 @@ func (r *run) execute(ctx context.Context, tc llm.ToolCall) (result json.RawMess
 	if a := bytes.TrimSpace(tc.Arguments); len(a) == 0 || a[0] != '{' || json.Unmarshal(a, &obj) != nil {
 		return nil, "invalid arguments: not a JSON object", nil
 	}
-	schema, serr := toolschema.For(t.InputSchema())
-	if serr != nil { // NewService compiled it already: only a tool whose schema changed gets here
-		return nil, "tool unavailable: its input schema does not compile", nil
-	}
-	if verr := schema.Validate(tc.Arguments); verr != nil {
-		return nil, "invalid arguments: " + truncate(verr.Error(), maxToolError), nil
+	// The working memory tool checks its own arguments: a JSON update is a
+	// patch (fields left out, null to remove) that the schema it shows
+	// the model would refuse.
+	if _, builtin := t.(wmTool); !builtin {
+		schema, serr := toolschema.For(t.InputSchema())
+		if serr != nil { // NewService compiled it already: only a tool whose schema changed gets here
+			return nil, "tool unavailable: its input schema does not compile", nil
+		}
+		if verr := schema.Validate(tc.Arguments); verr != nil {
+			return nil, "invalid arguments: " + truncate(verr.Error(), maxToolError), nil
+		}
 	}
 	out, terr := r.runTool(ctx, t, tc.Arguments)
 	if ctx.Err() != nil {
@@ -689,4 +734,13 @@ func nonNil(c []Chunk) []Chunk {
 		return []Chunk{}
 	}
 	return c
+}
+
+// wmInstructions is the working memory block of the system prompt, "" when
+// the turn has no working memory.
+func (r *run) wmInstructions() string {
+	if !r.wmOn {
+		return ""
+	}
+	return r.a.WorkingMemory.instructions(r.wmSeen)
 }

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -88,6 +89,10 @@ func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.To
 			if t, ok := tools[name]; ok {
 				a.Tools = append(a.Tools, t)
 			}
+		}
+		if err := memoryOptions(a, ac, func(ref string) (llm.Model, string, error) { return titleModel(cfg, clients, ref) }); err != nil {
+			errs = append(errs, fmt.Errorf("agents.%s: %w", id, err))
+			continue
 		}
 		agents = append(agents, a)
 	}
@@ -209,4 +214,35 @@ func unusedCredentials(cfg *config.Config, used map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// memoryOptions sets an agent's working memory and title generation from
+// [agents.<id>]; model builds the client of title_model.
+func memoryOptions(a *agent.Agent, ac config.Agent, model func(ref string) (llm.Model, string, error)) error {
+	if wm := ac.WorkingMemory; wm.Enabled {
+		a.WorkingMemory = &agent.WorkingMemory{Scope: wm.Scope, Template: wm.Template}
+		if wm.Schema != "" {
+			a.WorkingMemory.Schema = json.RawMessage(wm.Schema)
+		}
+	}
+	a.GenerateTitle = ac.GenerateTitle
+	if ac.GenerateTitle && ac.TitleModel != "" {
+		m, id, err := model(ac.TitleModel)
+		if err != nil {
+			return fmt.Errorf("title_model = %q: %w", ac.TitleModel, err)
+		}
+		a.TitleModel, a.TitleModelID = m, id
+	}
+	return nil
+}
+
+// titleModel returns the client of a title model reference, sharing the
+// provider's client with the agents (an agent's own Anthropic thinking and
+// cache settings are for its turns, not its titles).
+func titleModel(cfg *config.Config, clients map[string]llm.Model, ref string) (llm.Model, string, error) {
+	c, err := choice(cfg, clients, "", config.Agent{}, ref)
+	if err != nil {
+		return nil, "", err
+	}
+	return c.Model, c.ModelID, nil
 }

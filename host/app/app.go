@@ -189,16 +189,17 @@ func (a *App) Routes() []server.Route { return a.plugins.routes }
 // Tools lists every [[tools]] entry, sorted by name.
 func (a *App) Tools() []agent.Tool { return a.plugins.toolList() }
 
-// Close stops background work, closes the plugins (waiting until ctx is
-// done for calls in flight) and the store.
+// Close stops background work (migration retries, thread titles), closes
+// the plugins (waiting until ctx is done for calls in flight) and the store.
 func (a *App) Close(ctx context.Context) error {
 	a.stop()
+	bgErr := a.Agents.Close(ctx) // before the store: titles still being written
 	if a.Workflows != nil {
 		// Steps cut short run again after the restart or on another instance.
 		_ = a.Workflows.Close(ctx)
 	}
 	a.plugins.close(ctx)
-	return a.Store.Close()
+	return errors.Join(bgErr, a.Store.Close())
 }
 
 // Migrate applies pending migrations to the configured database and

@@ -250,3 +250,32 @@ func TestAnthropicAgents(t *testing.T) {
 		t.Errorf("Build with an Anthropic agent and no key = %v; want it to name ANTHROPIC_API_KEY", err)
 	}
 }
+
+// [agents.<id>.working_memory], generate_title and title_model reach the
+// agent; the title model shares its provider's client.
+func TestAgentMemoryOptions(t *testing.T) {
+	a, url := start(t, "[providers.openai]\nbase_url = \"http://127.0.0.1:9/v1\"\n"+
+		"[agents.one]\nmodel = \"openai/big\"\ngenerate_title = true\ntitle_model = \"openai/small\"\n"+
+		"[agents.one.working_memory]\nenabled = true\nscope = \"thread\"\n"+
+		"[agents.two]\nmodel = \"echo\"\n")
+	one, _ := a.Agents.Agent("one")
+	two, _ := a.Agents.Agent("two")
+	if wm := one.WorkingMemory; wm == nil || wm.Scope != "thread" || wm.Template != config.DefaultWorkingMemoryTemplate || wm.Format() != "markdown" {
+		t.Errorf("agent one working memory = %+v", one.WorkingMemory)
+	}
+	if !one.GenerateTitle || one.TitleModel != one.Model || one.TitleModelID != "small" {
+		t.Errorf("agent one titles: %v, model %p (agent's %p), id %q", one.GenerateTitle, one.TitleModel, one.Model, one.TitleModelID)
+	}
+	if two.WorkingMemory != nil || two.GenerateTitle {
+		t.Errorf("agent two = %+v; want neither", two)
+	}
+	res, err := http.Get(url + "/api/memory/config?agentId=one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if !strings.Contains(string(b), `"generateTitle":true`) || !strings.Contains(string(b), `"scope":"thread"`) {
+		t.Errorf("memory config = %s", b)
+	}
+}

@@ -29,32 +29,34 @@ import (
 // isolationCases is the suite's list of routes, "METHOD path" as in
 // routes.go, each with its case. A new route needs its case here.
 var isolationCases = map[string]func(t *testing.T, e *isoEnv){
-	"GET /threads":                                    caseRootListThreads,
-	"GET /threads/:threadId":                          caseRootGetThread,
-	"DELETE /threads/:threadId":                       caseRootDeleteThread,
-	"POST /agent/generate":                            caseTurn(false, false, "/agent/generate"),
-	"POST /agent/stream":                              caseTurn(false, true, "/agent/stream"),
-	"GET /api/agents":                                 caseNoTenantData("/api/agents"),
-	"GET /api/agents/:agentId":                        caseNoTenantData("/api/agents/assistant"),
-	"POST /api/agents/:agentId/generate":              caseTurn(true, false, "/api/agents/assistant/generate"),
-	"POST /api/agents/:agentId/stream":                caseTurn(true, true, "/api/agents/assistant/stream"),
-	"POST /api/agents/:agentId/generate/vnext":        caseTurn(true, false, "/api/agents/assistant/generate/vnext"),
-	"POST /api/agents/:agentId/stream/vnext":          caseTurn(true, true, "/api/agents/assistant/stream/vnext"),
-	"GET /api/memory/status":                          caseNoTenantData("/api/memory/status?agentId=assistant"),
-	"GET /api/memory/config":                          caseNoTenantData("/api/memory/config?agentId=assistant"),
-	"GET /api/memory/threads":                         caseAPIListThreads,
-	"POST /api/memory/threads":                        caseAPICreateThread,
-	"GET /api/memory/threads/:threadId":               caseAPIGetThread,
-	"PATCH /api/memory/threads/:threadId":             caseAPIUpdateThread,
-	"DELETE /api/memory/threads/:threadId":            caseAPIDeleteThread,
-	"GET /api/memory/threads/:threadId/messages":      caseAPIListMessages,
-	"POST /api/memory/save-messages":                  caseSaveMessages,
-	"POST /api/memory/messages/delete":                caseDeleteMessages,
-	"GET /api/tools":                                  caseNoTenantData("/api/tools"),
-	"GET /api/tools/:toolId":                          caseNoTenantData("/api/tools/whoami"),
-	"POST /api/tools/:toolId/execute":                 caseTool("/api/tools/whoami/execute"),
-	"GET /api/agents/:agentId/tools/:toolId":          caseNoTenantData("/api/agents/assistant/tools/whoami"),
-	"POST /api/agents/:agentId/tools/:toolId/execute": caseTool("/api/agents/assistant/tools/whoami/execute"),
+	"GET /threads":                                      caseRootListThreads,
+	"GET /threads/:threadId":                            caseRootGetThread,
+	"DELETE /threads/:threadId":                         caseRootDeleteThread,
+	"POST /agent/generate":                              caseTurn(false, false, "/agent/generate"),
+	"POST /agent/stream":                                caseTurn(false, true, "/agent/stream"),
+	"GET /api/agents":                                   caseNoTenantData("/api/agents"),
+	"GET /api/agents/:agentId":                          caseNoTenantData("/api/agents/assistant"),
+	"POST /api/agents/:agentId/generate":                caseTurn(true, false, "/api/agents/assistant/generate"),
+	"POST /api/agents/:agentId/stream":                  caseTurn(true, true, "/api/agents/assistant/stream"),
+	"POST /api/agents/:agentId/generate/vnext":          caseTurn(true, false, "/api/agents/assistant/generate/vnext"),
+	"POST /api/agents/:agentId/stream/vnext":            caseTurn(true, true, "/api/agents/assistant/stream/vnext"),
+	"GET /api/memory/status":                            caseNoTenantData("/api/memory/status?agentId=assistant"),
+	"GET /api/memory/config":                            caseNoTenantData("/api/memory/config?agentId=assistant"),
+	"GET /api/memory/threads":                           caseAPIListThreads,
+	"POST /api/memory/threads":                          caseAPICreateThread,
+	"GET /api/memory/threads/:threadId":                 caseAPIGetThread,
+	"PATCH /api/memory/threads/:threadId":               caseAPIUpdateThread,
+	"GET /api/memory/threads/:threadId/working-memory":  caseGetWorkingMemory,
+	"POST /api/memory/threads/:threadId/working-memory": caseUpdateWorkingMemory,
+	"DELETE /api/memory/threads/:threadId":              caseAPIDeleteThread,
+	"GET /api/memory/threads/:threadId/messages":        caseAPIListMessages,
+	"POST /api/memory/save-messages":                    caseSaveMessages,
+	"POST /api/memory/messages/delete":                  caseDeleteMessages,
+	"GET /api/tools":                                    caseNoTenantData("/api/tools"),
+	"GET /api/tools/:toolId":                            caseNoTenantData("/api/tools/whoami"),
+	"POST /api/tools/:toolId/execute":                   caseTool("/api/tools/whoami/execute"),
+	"GET /api/agents/:agentId/tools/:toolId":            caseNoTenantData("/api/agents/assistant/tools/whoami"),
+	"POST /api/agents/:agentId/tools/:toolId/execute":   caseTool("/api/agents/assistant/tools/whoami/execute"),
 }
 
 // TestIsolationCoversEveryRoute fails when a route is added to routes.go
@@ -143,7 +145,14 @@ func isoServer(t *testing.T, store *memory.Store) (*Server, string) {
 		}
 		return json.Marshal(map[string]any{"resource": res, "threads": threads})
 	}}
-	agents := []*agent.Agent{{ID: "assistant", Name: "Assistant", Model: llm.Echo{}, Provider: "echo", LastMessages: 10, Tools: []agent.Tool{whoami}}}
+	agents := []*agent.Agent{
+		{ID: "assistant", Name: "Assistant", Model: llm.Echo{}, Provider: "echo", LastMessages: 10, Tools: []agent.Tool{whoami}},
+		// Working memory of both scopes, for the working-memory routes.
+		{ID: "wm", Name: "WM", Model: llm.Echo{}, Provider: "echo", LastMessages: 10,
+			WorkingMemory: &agent.WorkingMemory{Scope: agent.ScopeResource, Template: "# Notes\n"}},
+		{ID: "wmt", Name: "WMT", Model: llm.Echo{}, Provider: "echo", LastMessages: 10,
+			WorkingMemory: &agent.WorkingMemory{Scope: agent.ScopeThread, Template: "# Notes\n"}},
+	}
 	svc, err := agent.NewService(store, agents, "assistant", quietLogger())
 	if err != nil {
 		t.Fatal(err)
@@ -200,6 +209,11 @@ func newIsoEnv(t *testing.T, store *memory.Store, base string) *isoEnv {
 		`{"messages":[{"id":"alice-saved-1","role":"user","content":"alice-secret saved","threadId":"a-thread"}]}`), "A save")
 	must(e.as(aliceToken, "POST", "/api/agents/assistant/generate",
 		`{"messages":[{"id":"ui-msg-7f3a","role":"user","content":"alice-secret two"}],"memory":{"thread":"a-second","resource":"res-alice"}}`), "A api turn")
+	// A's working memory: the resource's, and a-thread's own.
+	must(e.as(aliceToken, "POST", "/api/memory/threads/a-thread/working-memory?agentId=wm",
+		`{"workingMemory":"# Notes\nalice-secret resource memory"}`), "A resource working memory")
+	must(e.as(aliceToken, "POST", "/api/memory/threads/a-thread/working-memory?agentId=wmt",
+		`{"workingMemory":"# Notes\nalice-secret thread memory"}`), "A thread working memory")
 	// B: one thread of his own. Carol: a third resource, for the admin.
 	must(e.as(bobToken, "POST", "/agent/generate", `{"message":"bob own","threadId":"b-thread"}`), "B turn")
 	seed(t, store, "res-carol", "c-thread", "carol one", "carol two")
@@ -268,6 +282,8 @@ func (e *isoEnv) snapshotA(t *testing.T) map[string]string {
 		get("/api/memory/threads/" + id)
 		get("/api/memory/threads/" + id + "/messages?perPage=1000")
 		get("/threads/" + id + "?perPage=1000")
+		get("/api/memory/threads/" + id + "/working-memory?agentId=wm")
+		get("/api/memory/threads/" + id + "/working-memory?agentId=wmt")
 	}
 	return out
 }
@@ -735,4 +751,65 @@ func threadLen(t *testing.T, e *isoEnv, id string) int {
 		t.Fatal(err)
 	}
 	return p.Total
+}
+
+// caseGetWorkingMemory: B reading the working memory of A's threads gets
+// exactly what he gets for a thread nobody has (his own resource's memory,
+// no thread), whatever resource he names; the admin reads A's.
+func caseGetWorkingMemory(t *testing.T, e *isoEnv) {
+	for _, ag := range []string{"wm", "wmt"} {
+		nobody := e.b("GET", "/api/memory/threads/no-such-thread/working-memory?agentId="+ag, "")
+		wantStatus(t, nobody, 200, "B GET working memory of a missing thread")
+		for _, id := range []string{"a-thread", "a-second"} {
+			for _, q := range e.probes() {
+				path := "/api/memory/threads/" + id + "/working-memory?agentId=" + ag + "&" + q
+				r := e.b("GET", path, "")
+				if r.raw != nobody.raw || r.header.Get("ETag") != nobody.header.Get("ETag") {
+					t.Errorf("B GET %s = %d %s (ETag %s); want exactly the answer for a missing thread: %s (ETag %s)",
+						path, r.status, r.raw, r.header.Get("ETag"), nobody.raw, nobody.header.Get("ETag"))
+				}
+			}
+		}
+	}
+	for ag, want := range map[string]string{"wm": "alice-secret resource memory", "wmt": "alice-secret thread memory"} {
+		r := e.admin("GET", "/api/memory/threads/a-thread/working-memory?agentId="+ag, "")
+		if wm, _ := r.body["workingMemory"].(string); r.status != 200 || !strings.Contains(wm, want) {
+			t.Errorf("admin GET a-thread working memory (%s) = %d %s; want A's %q", ag, r.status, r.raw, want)
+		}
+	}
+}
+
+// caseUpdateWorkingMemory: B writing the working memory of A's threads gets
+// the 404 of a missing thread and changes nothing; naming A's resource on
+// his own thread writes his own resource's memory; the admin writes Carol's.
+func caseUpdateWorkingMemory(t *testing.T, e *isoEnv) {
+	for _, ag := range []string{"wm", "wmt"} {
+		nobody := e.b("POST", "/api/memory/threads/no-such-thread/working-memory?agentId="+ag, `{"workingMemory":"# Notes\nx"}`)
+		for _, id := range []string{"a-thread", "a-second"} {
+			for _, q := range e.probes() {
+				for _, body := range []string{
+					`{"workingMemory":"# Notes\npwned"}`,
+					`{"workingMemory":"# Notes\npwned","resourceId":"res-alice"}`,
+					`{"workingMemory":"# Notes\npwned","requestContext":{"mastra__resourceId":"res-alice"}}`,
+				} {
+					path := "/api/memory/threads/" + id + "/working-memory?agentId=" + ag + "&" + q
+					e.wantNotFound(t, e.b("POST", path, body, "If-Match", "*"), nobody, "B POST "+path+" "+body)
+				}
+			}
+		}
+		// On his own thread, naming A's resource, B writes his own memory.
+		r := e.b("POST", "/api/memory/threads/b-thread/working-memory?agentId="+ag+"&resourceId=res-alice",
+			`{"workingMemory":"# Notes\nbob memory","resourceId":"res-alice"}`)
+		wantStatus(t, r, 200, "B POST his own working memory naming res-alice")
+		r = e.b("GET", "/api/memory/threads/b-thread/working-memory?agentId="+ag, "")
+		if wm, _ := r.body["workingMemory"].(string); !strings.Contains(wm, "bob memory") {
+			t.Errorf("B's own working memory (%s) = %s; want what he wrote", ag, r.raw)
+		}
+	}
+	r := e.admin("POST", "/api/memory/threads/c-thread/working-memory?agentId=wmt", `{"workingMemory":"# Notes\nby admin"}`)
+	wantStatus(t, r, 200, "admin POST Carol's thread working memory")
+	r = e.admin("GET", "/api/memory/threads/c-thread/working-memory?agentId=wmt", "")
+	if wm, _ := r.body["workingMemory"].(string); !strings.Contains(wm, "by admin") {
+		t.Errorf("admin GET c-thread working memory = %s; want what the admin wrote", r.raw)
+	}
 }

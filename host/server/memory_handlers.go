@@ -325,7 +325,8 @@ func (s *Server) memoryStatus(w http.ResponseWriter, r *http.Request) error {
 }
 
 // memoryConfig: GET /api/memory/config?agentId → the agent's memory settings
-// in Mastra's shape. Only lastMessages is configurable here.
+// in Mastra's shape: lastMessages, generateTitle and workingMemory are
+// configurable here.
 func (s *Server) memoryConfig(w http.ResponseWriter, r *http.Request) error {
 	if err := mergeQueryContext(r); err != nil {
 		return err
@@ -334,10 +335,19 @@ func (s *Server) memoryConfig(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	off := map[string]bool{"enabled": false}
+	off := map[string]any{"enabled": false}
+	wm := off
+	if c := a.WorkingMemory; c != nil {
+		wm = map[string]any{"enabled": true, "scope": c.Scope}
+		if len(c.Schema) > 0 {
+			wm["schema"] = c.Schema
+		} else {
+			wm["template"] = c.Template
+		}
+	}
 	transport.WriteJSON(w, http.StatusOK, map[string]any{"config": map[string]any{
-		"lastMessages": a.LastMessages, "semanticRecall": false, "generateTitle": false,
-		"workingMemory": off, "observationalMemory": off,
+		"lastMessages": a.LastMessages, "semanticRecall": false, "generateTitle": a.GenerateTitle,
+		"workingMemory": wm, "observationalMemory": off,
 	}})
 	return nil
 }

@@ -76,6 +76,10 @@ func (s *Server) builtins() []builtin {
 		r("GET", "/api/memory/threads/:threadId/messages", TouchMemory, s.apiListMessages),
 		r("POST", "/api/memory/save-messages", TouchMemory, s.apiSaveMessages),
 		r("POST", "/api/memory/messages/delete", TouchMemory, s.apiDeleteMessages),
+		// Working memory: the resource's (mastra_resources) or the thread's
+		// (its metadata), by the agent's scope.
+		r("GET", "/api/memory/threads/:threadId/working-memory", TouchMemory, s.getWorkingMemory),
+		r("POST", "/api/memory/threads/:threadId/working-memory", TouchMemory, s.updateWorkingMemory),
 
 		// Mastra's tools.
 		r("GET", "/api/tools", TouchNone, s.listTools),
