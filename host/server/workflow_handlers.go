@@ -305,6 +305,14 @@ func (s *Server) createWorkflowRun(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	run, err := s.workflows.CreateRun(r.Context(), wf.ID, runID, res)
+	if errors.Is(err, workflow.ErrNotFound) && runID != "" {
+		// The id is another resource's run. Answer as for the caller's own
+		// taken id (Mastra's createRun attaches to an existing run), so
+		// create-run tells nothing of other resources' runs; every call
+		// on that id then answers 404, as for any run the caller cannot see.
+		transport.WriteJSON(w, http.StatusOK, map[string]string{"runId": runID})
+		return nil
+	}
 	if err != nil {
 		return err
 	}
