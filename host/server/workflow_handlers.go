@@ -155,6 +155,9 @@ func (s *Server) listWorkflowRuns(w http.ResponseWriter, r *http.Request) error 
 			dst   *int
 		}{{"limit", &f.Limit}, {"offset", &f.Offset}} {
 			if v := q.Get(p.field); v != "" {
+				if v == "false" && p.field == "limit" {
+					continue // client-js's runs({limit: false}): every run
+				}
 				n, err := strconv.Atoi(v)
 				if err != nil || n < 0 || n > MaxOffset {
 					return transport.Invalid("Invalid query parameters", p.field, "expected a non-negative integer")
