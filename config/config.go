@@ -182,6 +182,10 @@ type Agent struct {
 	Seed             *int     `koanf:"seed"`              // for repeatable sampling
 	PresencePenalty  *float64 `koanf:"presence_penalty"`  // -2 to 2
 	FrequencyPenalty *float64 `koanf:"frequency_penalty"` // -2 to 2
+	// ThinkingBudget and Cache override the Anthropic provider's for this
+	// agent's Anthropic models (its other models ignore them).
+	ThinkingBudget *int  `koanf:"thinking_budget"`
+	Cache          *bool `koanf:"cache"`
 	// WorkingMemory is Mastra's working memory: text the model keeps about
 	// the user, sees in its instructions and updates with a tool.
 	WorkingMemory WorkingMemory `koanf:"working_memory"`
@@ -255,6 +259,19 @@ type Provider struct {
 	// Deployment is the Azure deployment of agents that name no model
 	// (AZURE_DEPLOYMENT): they get model = "azure/<deployment>".
 	Deployment string `koanf:"deployment"`
+
+	// Anthropic's Messages API only ([providers.anthropic] or kind =
+	// "anthropic"). Version is the anthropic-version header.
+	Version string `koanf:"version"`
+	// MaxTokens is max_tokens when neither the agent nor the request sets
+	// one: Anthropic requires it.
+	MaxTokens *int `koanf:"max_tokens"`
+	// Cache sets prompt-cache breakpoints on the instructions and history.
+	Cache *bool `koanf:"cache"`
+	// ThinkingBudget enables extended thinking with this many tokens (at
+	// least 1024); 0 disables it.
+	ThinkingBudget *int `koanf:"thinking_budget"`
+	// (Pointers: unset on the other kinds, where setting one is an error.)
 }
 
 // Plugins holds defaults for every Wasm plugin.

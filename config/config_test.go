@@ -683,3 +683,64 @@ schema = '{"type":'
 		}
 	}
 }
+
+// [providers.anthropic] gets the Messages API defaults, and so does a
+// custom provider of kind anthropic; those keys are checked on anthropic
+// kinds and refused on the others, as are the per-agent ones.
+func TestAnthropicSettings(t *testing.T) {
+	cfg := mustLoad(t, writeFile(t, "[agents.a]\nmodel = \"anthropic/claude-x\"\nthinking_budget = 2048\n"+
+		"[agents.b]\nmodel = [\"claude/claude-y\", \"openai/gpt-4o-mini\"]\ncache = false\n"+
+		"[providers.claude]\nkind = \"anthropic\"\nbase_url = \"https://claude.example\"\napi_key_env = \"CLAUDE_KEY\"\n"),
+		"ANTHROPIC_API_KEY=sk-ant-1", "CLAUDE_KEY=sk-ant-2")
+	an, custom := cfg.Providers["anthropic"], cfg.Providers["claude"]
+	if an.APIKey != "sk-ant-1" || an.BaseURL != "https://api.anthropic.com" || an.Version != "2023-06-01" ||
+		*an.MaxTokens != 4096 || !*an.Cache || *an.ThinkingBudget != 0 || *cfg.Agents["a"].ThinkingBudget != 2048 {
+		t.Errorf("anthropic settings = %+v, agent %+v", an, cfg.Agents["a"])
+	}
+	if custom.APIKey != "sk-ant-2" || custom.Version != "2023-06-01" || *custom.MaxTokens != 4096 || !*custom.Cache {
+		t.Errorf("custom anthropic-kind settings = %+v; want the Messages API defaults", custom)
+	}
+	if _, ok := cfg.Providers["openai"]; !ok || cfg.Providers["openai"].Cache != nil || cfg.Providers["openai"].MaxTokens != nil || cfg.Providers["openai"].Version != "" {
+		t.Errorf("openai settings = %+v; want no Messages API keys", cfg.Providers["openai"])
+	}
+
+	cfg, err := Load(writeFile(t, `
+[providers.anthropic]
+max_tokens = 0
+thinking_budget = 100
+[providers.claude]
+kind = "anthropic"
+base_url = "https://claude.example"
+version = ""
+[providers.openai]
+cache = true
+version = "2023-06-01"
+[agents.a]
+model = "anthropic/claude-x"
+seed = 1
+[agents.b]
+model = "openai/gpt-4o-mini"
+thinking_budget = 2048
+[agents.c]
+model = ["openai/gpt-4o-mini", "claude/claude-y"]
+presence_penalty = 0.5
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cfg.Validate()
+	for _, want := range []string{
+		`providers.anthropic.max_tokens = 0: expected a positive number`,
+		`providers.anthropic.thinking_budget = 100: expected 0 (off) or at least 1024`,
+		`providers.claude.version = "": expected an anthropic-version`,
+		`providers.openai.cache = "openai": only providers of kind anthropic`,
+		`providers.openai.version = "openai": only providers of kind anthropic`,
+		`agents.a.seed = "anthropic/claude-x": Anthropic models have no seed setting`,
+		`agents.b.thinking_budget = "openai/gpt-4o-mini": thinking_budget and cache apply to Anthropic models only`,
+		`agents.c.presence_penalty = "openai/gpt-4o-mini, claude/claude-y": Anthropic models have no presence_penalty setting`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate = %v; want a line %q", err, want)
+		}
+	}
+}

@@ -142,7 +142,7 @@ func Load(path string, environ []string) (*Config, error) {
 	provs := base["providers"].(map[string]any)
 	for _, name := range providerNames(environ, fk, ek) {
 		if _, ok := provs[name]; !ok {
-			provs[name] = providerDefaults(name)
+			provs[name] = providerDefaults(name, configuredKind(name, ek, fk))
 		}
 	}
 	k := koanf.New(".")
@@ -644,8 +644,8 @@ func defaults() map[string]any {
 		},
 		"log": map[string]any{"level": "info", "format": "text"},
 		"providers": map[string]any{
-			"openai": providerDefaults("openai"),
-			"azure":  providerDefaults("azure"),
+			"openai": providerDefaults("openai", ""),
+			"azure":  providerDefaults("azure", ""),
 		},
 		// The agent of a configuration that defines none.
 		"agents": map[string]any{
@@ -667,11 +667,14 @@ func defaults() map[string]any {
 }
 
 // providerDefaults returns the defaults of [providers.<name>]: every
-// provider's timeout and retries, and a registry provider's base URL (or
-// Azure's API version).
-func providerDefaults(name string) map[string]any {
+// provider's timeout and retries, a registry provider's base URL (or
+// Azure's API version), and the Messages API settings of a provider of
+// kind anthropic, the registry's or a custom one (kind is the table's).
+func providerDefaults(name, kind string) map[string]any {
 	d := map[string]any{"timeout": "60s", "max_retries": 2}
+	k, _ := providers.KindOf(kind)
 	if p, ok := providers.Lookup(name); ok && p.Name == name {
+		k = p.Kind
 		if p.Kind == providers.Azure {
 			d["api_version"] = "2024-10-21"
 		}
@@ -679,7 +682,31 @@ func providerDefaults(name string) map[string]any {
 			d["base_url"] = p.BaseURL
 		}
 	}
+	if k == providers.Anthropic {
+		d["version"] = "2023-06-01"
+		d["max_tokens"] = 4096
+		d["cache"] = true
+		d["thinking_budget"] = 0
+	}
 	return d
+}
+
+// configuredKind returns the kind the first layer that sets one gives
+// [providers.<name>] ("" for none).
+func configuredKind(name string, layers ...*koanf.Koanf) string {
+	for _, k := range layers {
+		if k == nil {
+			continue
+		}
+		if ps, ok := k.Raw()["providers"].(map[string]any); ok {
+			if p, ok := ps[name].(map[string]any); ok {
+				if kind, ok := p["kind"].(string); ok && kind != "" {
+					return kind
+				}
+			}
+		}
+	}
+	return ""
 }
 
 var agentHeader = regexp.MustCompile(`(?m)^\s*\[\s*agents\.("?)([A-Za-z0-9_-]+)("?)\s*\]`)

@@ -73,7 +73,31 @@ func (c *Config) validateProviders(bad func(string, any, string, ...any)) {
 		if s.MaxRetries < 0 {
 			bad(key+".max_retries", s.MaxRetries, "expected 0 (no retries) or more")
 		}
-		if row.Kind == providers.Azure {
+		kind := row.Kind
+		if !known {
+			kind, _ = providers.KindOf(s.Kind)
+		}
+		if kind == providers.Anthropic {
+			if s.Version == "" {
+				bad(key+".version", "", "expected an anthropic-version such as \"2023-06-01\"")
+			}
+			if s.MaxTokens == nil || *s.MaxTokens < 1 {
+				bad(key+".max_tokens", value(s.MaxTokens), "expected a positive number of tokens (Anthropic requires max_tokens)")
+			}
+			if s.ThinkingBudget != nil && *s.ThinkingBudget != 0 && *s.ThinkingBudget < 1024 {
+				bad(key+".thinking_budget", *s.ThinkingBudget, "expected 0 (off) or at least 1024 tokens")
+			}
+		} else {
+			for _, f := range []struct {
+				name string
+				set  bool
+			}{{"version", s.Version != ""}, {"max_tokens", s.MaxTokens != nil}, {"cache", s.Cache != nil}, {"thinking_budget", s.ThinkingBudget != nil}} {
+				if f.set {
+					bad(key+"."+f.name, name, "only providers of kind anthropic ([providers.anthropic], or kind = \"anthropic\") have %s", f.name)
+				}
+			}
+		}
+		if kind == providers.Azure {
 			if s.APIVersion == "" {
 				bad(key+".api_version", "", "expected an Azure OpenAI API version such as \"2024-10-21\"")
 			}
@@ -85,5 +109,16 @@ func (c *Config) validateProviders(bad func(string, any, string, ...any)) {
 				bad(key+"."+k, v, "only Azure OpenAI ([providers.azure]) has %s", k)
 			}
 		}
+		if kind != providers.OpenAICompatible && s.MaxCompletionTokens {
+			bad(key+".max_completion_tokens", true, "only OpenAI-compatible providers and Azure OpenAI have max_completion_tokens")
+		}
 	}
+}
+
+// value returns *p, or 0 for nil.
+func value(p *int) int {
+	if p == nil {
+		return 0
+	}
+	return *p
 }

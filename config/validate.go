@@ -169,13 +169,33 @@ func (c *Config) Validate() error {
 		if a.Default {
 			defaults++
 		}
+		anthropic := false // whether a model of the list speaks the Messages API
 		for _, ref := range a.Model {
 			if p, _, err := providers.ParseModelRef(ref); err != nil {
 				bad(key+".model", ref, "%v", err)
-			} else if _, _, ok := c.Provider(p); !ok {
+			} else if pr, _, ok := c.Provider(p); !ok {
 				bad(key+".model", ref, "unknown provider %q; expected one of %s, or a [providers.%s] table with kind and base_url",
 					p, strings.Join(providers.Names(), ", "), p)
+			} else if pr.Kind == providers.Anthropic {
+				anthropic = true
 			}
+		}
+		if anthropic {
+			// Anthropic has no such fields, and an agent's settings go to
+			// each model of its list: refuse at start, not on each turn.
+			for _, s := range []struct {
+				name string
+				set  bool
+			}{{"seed", a.Seed != nil}, {"presence_penalty", a.PresencePenalty != nil}, {"frequency_penalty", a.FrequencyPenalty != nil}} {
+				if s.set {
+					bad(key+"."+s.name, strings.Join(a.Model, ", "), "Anthropic models have no %s setting", s.name)
+				}
+			}
+		} else if a.ThinkingBudget != nil || a.Cache != nil {
+			bad(key+".thinking_budget", strings.Join(a.Model, ", "), "thinking_budget and cache apply to Anthropic models only")
+		}
+		if a.ThinkingBudget != nil && *a.ThinkingBudget != 0 && *a.ThinkingBudget < 1024 {
+			bad(key+".thinking_budget", *a.ThinkingBudget, "expected 0 (off) or at least 1024 tokens")
 		}
 		if a.MaxSteps < 0 {
 			bad(key+".max_steps", a.MaxSteps, "expected zero (the default) or a positive number")

@@ -13,6 +13,9 @@ const (
 	ChunkTextStart      = "text-start"
 	ChunkTextDelta      = "text-delta"
 	ChunkTextEnd        = "text-end"
+	ChunkReasoningStart = "reasoning-start"
+	ChunkReasoningDelta = "reasoning-delta"
+	ChunkReasoningEnd   = "reasoning-end"
 	ChunkToolInputStart = "tool-call-input-streaming-start"
 	ChunkToolCallDelta  = "tool-call-delta"
 	ChunkToolInputEnd   = "tool-call-input-streaming-end"
@@ -117,14 +120,25 @@ type errorPayload struct {
 	Error errorObject `json:"error"`
 }
 
+// usagePayload is the AI SDK's usage. cachedInputTokens is its name for
+// prompt-cache reads; cacheCreationInputTokens (cache writes, Anthropic) is
+// ours, as the AI SDK keeps those in provider metadata.
 type usagePayload struct {
-	InputTokens  int `json:"inputTokens"`
-	OutputTokens int `json:"outputTokens"`
-	TotalTokens  int `json:"totalTokens"`
+	InputTokens              int `json:"inputTokens"`
+	OutputTokens             int `json:"outputTokens"`
+	TotalTokens              int `json:"totalTokens"`
+	CachedInputTokens        int `json:"cachedInputTokens,omitempty"`
+	CacheCreationInputTokens int `json:"cacheCreationInputTokens,omitempty"`
 }
 
 func usageOf(u llm.Usage) usagePayload {
-	return usagePayload{InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, TotalTokens: u.TotalTokens}
+	return usagePayload{InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, TotalTokens: u.TotalTokens,
+		CachedInputTokens: u.CacheReadTokens, CacheCreationInputTokens: u.CacheWriteTokens}
+}
+
+func (p usagePayload) usage() llm.Usage {
+	return llm.Usage{InputTokens: p.InputTokens, OutputTokens: p.OutputTokens, TotalTokens: p.TotalTokens,
+		CacheReadTokens: p.CachedInputTokens, CacheWriteTokens: p.CacheCreationInputTokens}
 }
 
 type stepResult struct {

@@ -86,7 +86,7 @@ func (r *run) replay(ctx context.Context, inIDs []string, replyID string) (ok bo
 	if u, ok := c.Metadata["usage"]; ok {
 		var p usagePayload
 		if b, err := json.Marshal(u); err == nil && json.Unmarshal(b, &p) == nil {
-			r.res.Usage = llm.Usage{InputTokens: p.InputTokens, OutputTokens: p.OutputTokens, TotalTokens: p.TotalTokens}
+			r.res.Usage = p.usage()
 		}
 	}
 	r.res.Messages = msgs

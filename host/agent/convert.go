@@ -64,17 +64,18 @@ func prompt(system string, history []memory.Message, input []llm.Message) []llm.
 			}
 		default: // assistant, and tool rows written by other servers
 			var (
-				text  strings.Builder
-				calls []llm.ToolCall
-				tools []llm.Message
+				text      strings.Builder
+				calls     []llm.ToolCall
+				tools     []llm.Message
+				reasoning []llm.Reasoning
 			)
 			flush := func() {
 				if text.Len() > 0 || len(calls) > 0 {
-					out = append(out, llm.Message{Role: llm.RoleAssistant, Content: text.String(), ToolCalls: calls})
+					out = append(out, llm.Message{Role: llm.RoleAssistant, Content: text.String(), ToolCalls: calls, Reasoning: reasoning})
 					out = append(out, tools...)
 				}
 				text.Reset()
-				calls, tools = nil, nil
+				calls, tools, reasoning = nil, nil, nil
 			}
 			hasText := false
 			for _, p := range c.Parts {
@@ -82,6 +83,13 @@ func prompt(system string, history []memory.Message, input []llm.Message) []llm.
 				case "step-start":
 					if len(calls) > 0 {
 						flush()
+					}
+				case "reasoning":
+					if len(calls) > 0 {
+						flush()
+					}
+					if rs, ok := replayReasoning(p); ok {
+						reasoning = append(reasoning, rs)
 					}
 				case "text":
 					hasText = true
@@ -142,6 +150,64 @@ func prompt(system string, history []memory.Message, input []llm.Message) []llm.
 		out = append(out, m)
 	}
 	return out
+}
+
+// anthropicMeta is the provider metadata of an Anthropic reasoning part, as
+// the AI SDK writes it.
+type anthropicMeta struct {
+	Anthropic struct {
+		Signature    string `json:"signature,omitempty"`
+		RedactedData string `json:"redactedData,omitempty"`
+	} `json:"anthropic"`
+}
+
+// reasoningPart is the stored form of a block of thinking, as Mastra
+// stores what the AI SDK's Anthropic provider returns.
+func reasoningPart(rs llm.Reasoning, at int64) memory.Part {
+	empty := ""
+	p := memory.Part{Type: "reasoning", Reasoning: &empty, CreatedAt: at}
+	var meta anthropicMeta
+	if rs.Redacted != "" {
+		p.Details = []memory.ReasoningDetail{{Type: "redacted", Data: rs.Redacted}}
+		meta.Anthropic.RedactedData = rs.Redacted
+	} else {
+		p.Details = []memory.ReasoningDetail{{Type: "text", Text: rs.Text, Signature: rs.Signature}}
+		meta.Anthropic.Signature = rs.Signature
+	}
+	if meta.Anthropic.Signature != "" || meta.Anthropic.RedactedData != "" {
+		p.ProviderMetadata, _ = json.Marshal(meta) // plain strings: cannot fail
+	}
+	return p
+}
+
+// replayReasoning turns a stored reasoning part back into a block a model
+// can be sent: only signed or redacted thinking is worth sending back
+// (Anthropic wants it in a tool loop; other providers ignore it).
+func replayReasoning(p memory.Part) (llm.Reasoning, bool) {
+	var rs llm.Reasoning
+	var meta anthropicMeta
+	if len(p.ProviderMetadata) > 0 && json.Unmarshal(p.ProviderMetadata, &meta) == nil {
+		rs.Signature, rs.Redacted = meta.Anthropic.Signature, meta.Anthropic.RedactedData
+	}
+	var text strings.Builder
+	for _, d := range p.Details {
+		switch d.Type {
+		case "text":
+			text.WriteString(d.Text)
+			if rs.Signature == "" {
+				rs.Signature = d.Signature
+			}
+		case "redacted":
+			if rs.Redacted == "" {
+				rs.Redacted = d.Data
+			}
+		}
+	}
+	rs.Text = text.String()
+	if rs.Text == "" && p.Reasoning != nil {
+		rs.Text = *p.Reasoning
+	}
+	return rs, rs.Signature != "" || rs.Redacted != ""
 }
 
 // resultText is a stored tool result as the text of a tool message.

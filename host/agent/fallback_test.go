@@ -3,12 +3,15 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/mastra-server/mastra-server/host/llm"
+	"github.com/mastra-server/mastra-server/internal/anthropictest"
 	"github.com/mastra-server/mastra-server/internal/llmtest"
 )
 
@@ -173,5 +176,106 @@ func TestFallbackAllFail(t *testing.T) {
 	}
 	if len(events) != 1 {
 		t.Errorf("fallbacks = %d; want 1", len(events))
+	}
+}
+
+// Fallbacks cross wire formats: Anthropic overloaded (529, or an
+// overloaded_error event before the first token) hands the turn to an
+// OpenAI-compatible model, and an OpenAI-compatible 503 to Anthropic; the
+// agent's settings reach the other format's wire and the start chunk names
+// the model that answered.
+func TestFallbackAcrossWireFormats(t *testing.T) {
+	anthropic := func(t *testing.T, rp anthropictest.Reply) (llm.Model, *anthropictest.Server) {
+		f := anthropictest.NewServer(t, anthropictest.Replies(rp))
+		m, err := llm.NewAnthropic(f.Config(5 * time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m, f
+	}
+	turn := func(t *testing.T, s *Service, stream bool) (*Result, []Chunk) {
+		var rec recorder
+		var res *Result
+		var err error
+		if stream {
+			res, err = s.Stream(context.Background(), Input{ResourceID: "u", Messages: user("hi")}, rec.emit)
+		} else {
+			res, err = s.Generate(context.Background(), Input{ResourceID: "u", Messages: user("hi")})
+		}
+		if err != nil {
+			t.Fatalf("turn: %v", err)
+		}
+		return res, rec.chunks
+	}
+
+	for _, tc := range []struct {
+		name   string
+		reply  anthropictest.Reply
+		stream bool
+	}{
+		{"529/generate", anthropictest.Reply{Status: 529}, false},
+		{"529/stream", anthropictest.Reply{Status: 529}, true},
+		{"overloaded event/stream", anthropictest.Reply{Text: "never sent", ErrorEvent: true}, true},
+	} {
+		t.Run("anthropic to openai/"+tc.name, func(t *testing.T) {
+			primary, pf := anthropic(t, tc.reply)
+			backup := newFake(t, llmtest.Reply{Text: "from the backup"})
+			var events []FallbackEvent
+			s := newService(t, nil, fallbackAgent(primary, backup.Model(0), &events))
+			res, chunks := turn(t, s, tc.stream)
+			if res.Text != "from the backup" || res.Model != "backup/b-1" || len(pf.Requests()) != 1 {
+				t.Errorf("result = %q from %s after %d Anthropic requests; want the backup's text from backup/b-1 after 1",
+					res.Text, res.Model, len(pf.Requests()))
+			}
+			reqs := backup.Requests()
+			if len(reqs) != 1 || reqs[0].Model != "b-1" || *reqs[0].Temperature != 0.25 || *reqs[0].MaxTokens != 77 || reqs[0].Last().Text() != "hi" {
+				t.Fatalf("backup's requests = %+v; want one for b-1 with the agent's settings", reqs)
+			}
+			if len(events) != 1 || events[0].From != "primary/p-1" || !errors.Is(events[0].Err, llm.ErrUnavailable) {
+				t.Errorf("fallback events = %+v; want one from primary/p-1, unavailable", events)
+			}
+			if tc.stream {
+				if p := payload(t, chunks[0]); p["modelId"] != "b-1" || p["provider"] != "backup" {
+					t.Errorf("start payload = %v; want modelId b-1, provider backup", p)
+				}
+				var streamed strings.Builder
+				for _, c := range chunks {
+					if c.Type == ChunkTextDelta {
+						streamed.WriteString(payload(t, c)["text"].(string))
+					}
+				}
+				if streamed.String() != "from the backup" {
+					t.Errorf("streamed text %q; want only the backup's", streamed.String())
+				}
+			}
+		})
+	}
+
+	for _, stream := range []bool{false, true} {
+		t.Run(fmt.Sprintf("openai to anthropic/stream=%v", stream), func(t *testing.T) {
+			primary := newFake(t, llmtest.Reply{Status: 503})
+			backup, bf := anthropic(t, anthropictest.Reply{Text: "from Claude"})
+			var events []FallbackEvent
+			s := newService(t, nil, fallbackAgent(primary.Model(0), backup, &events))
+			res, chunks := turn(t, s, stream)
+			if res.Text != "from Claude" || res.Model != "backup/b-1" || len(events) != 1 {
+				t.Errorf("result = %q from %s, %d fallbacks; want Claude's text from backup/b-1 after one", res.Text, res.Model, len(events))
+			}
+			reqs := bf.Requests()
+			if len(reqs) != 1 {
+				t.Fatalf("Anthropic got %d requests; want 1", len(reqs))
+			}
+			r := reqs[0]
+			last := r.Messages[len(r.Messages)-1]
+			if r.Model != "b-1" || r.Temperature == nil || *r.Temperature != 0.25 || *r.MaxTokens != 77 ||
+				len(r.StopSequences) != 1 || r.StopSequences[0] != "END" || last.Role != "user" || last.Content[0].Text != "hi" {
+				t.Errorf("Anthropic's request = %s; want b-1 with temperature 0.25, max_tokens 77, stop END, the user's hi", r.Dump())
+			}
+			if stream {
+				if p := payload(t, chunks[0]); p["modelId"] != "b-1" || p["provider"] != "backup" {
+					t.Errorf("start payload = %v; want modelId b-1, provider backup", p)
+				}
+			}
+		})
 	}
 }

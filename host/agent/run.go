@@ -51,8 +51,9 @@ type run struct {
 	live      bool    // chunks go to emit (the model has produced something)
 	queued    []Chunk // chunks held back until live
 	gone      error   // emit's error: the client is gone
-	textN     int     // text blocks started, for their ids
+	textN     int     // text and reasoning blocks started, for their ids
 	textID    string  // the open text block, "" when none
+	thinkID   string  // the open reasoning block, "" when none
 	inputs    []llm.ToolCall
 	res       Result
 	parts     []memory.Part
@@ -345,10 +346,11 @@ func (r *run) loop(ctx context.Context) error {
 		r.parts = append(r.parts, memory.Part{Type: "step-start", Model: r.model().Ref(), CreatedAt: stepAt})
 		r.res.Model = r.model().Ref()
 		r.res.Steps++
-		r.res.Usage.InputTokens += resp.Usage.InputTokens
-		r.res.Usage.OutputTokens += resp.Usage.OutputTokens
-		r.res.Usage.TotalTokens += resp.Usage.TotalTokens
+		r.res.Usage = r.res.Usage.Add(resp.Usage)
 		r.allText.WriteString(resp.Text)
+		for _, rs := range resp.Reasoning {
+			r.parts = append(r.parts, reasoningPart(rs, r.clk.next().UnixMilli()))
+		}
 		if resp.Text != "" {
 			r.parts = append(r.parts, memory.Part{Type: "text", Text: resp.Text, CreatedAt: r.clk.next().UnixMilli()})
 		}
@@ -412,7 +414,7 @@ func (r *run) loop(ctx context.Context) error {
 			r.res.Text = r.allText.String()
 			return nil
 		}
-		req.Messages = append(req.Messages, llm.Message{Role: llm.RoleAssistant, Content: resp.Text, ToolCalls: resp.ToolCalls})
+		req.Messages = append(req.Messages, llm.Message{Role: llm.RoleAssistant, Content: resp.Text, ToolCalls: resp.ToolCalls, Reasoning: resp.Reasoning})
 		req.Messages = append(req.Messages, toolMsgs...)
 	}
 }
@@ -490,6 +492,9 @@ func (r *run) attempt1(ctx context.Context, req llm.Request) (_ *llm.Response, a
 	if err := r.endText(); err != nil {
 		return nil, true, err
 	}
+	if err := r.endReasoning(); err != nil {
+		return nil, true, err
+	}
 	for _, tc := range r.inputs {
 		if err := r.send(ChunkToolInputEnd, toolInputEndPayload{ToolCallID: tc.ID}); err != nil {
 			return nil, true, err
@@ -507,7 +512,25 @@ func (r *run) onDelta(d llm.Delta) error {
 	if err := r.goLive(); err != nil {
 		return err
 	}
+	if d.Reasoning != "" {
+		if err := r.endText(); err != nil {
+			return err
+		}
+		if r.thinkID == "" {
+			r.thinkID = fmt.Sprintf("rsn-%d", r.textN)
+			r.textN++
+			if err := r.send(ChunkReasoningStart, textIDPayload{ID: r.thinkID}); err != nil {
+				return err
+			}
+		}
+		if err := r.send(ChunkReasoningDelta, textDeltaPayload{ID: r.thinkID, Text: d.Reasoning}); err != nil {
+			return err
+		}
+	}
 	if d.Text != "" {
+		if err := r.endReasoning(); err != nil {
+			return err
+		}
 		if r.textID == "" {
 			r.textID = fmt.Sprintf("txt-%d", r.textN)
 			r.textN++
@@ -521,6 +544,9 @@ func (r *run) onDelta(d llm.Delta) error {
 	}
 	if d.ToolCallStart != nil {
 		if err := r.endText(); err != nil {
+			return err
+		}
+		if err := r.endReasoning(); err != nil {
 			return err
 		}
 		for len(r.inputs) <= d.ToolCallIndex {
@@ -538,6 +564,15 @@ func (r *run) onDelta(d llm.Delta) error {
 		}
 	}
 	return nil
+}
+
+func (r *run) endReasoning() error {
+	if r.thinkID == "" {
+		return nil
+	}
+	id := r.thinkID
+	r.thinkID = ""
+	return r.send(ChunkReasoningEnd, textEndPayload{Type: ChunkReasoningEnd, ID: id})
 }
 
 func (r *run) endText() error {
@@ -739,6 +774,7 @@ func (r *run) fail(parent context.Context, err error) error {
 	r.s.log.LogAttrs(parent, slog.LevelDebug, "agent: stream failed after its first chunk",
 		slog.String("agent", r.a.ID), slog.String("run", r.res.RunID), slog.String("error", err.Error()))
 	_ = r.endText()
+	_ = r.endReasoning()
 	_ = r.send(ChunkError, errorPayload{Type: ChunkError, Error: errorObject{Message: msg, Name: "Error"}})
 	out := stepOutput{Text: r.allText.String(), ToolCalls: nonNil(r.res.ToolCalls), Usage: usageOf(r.res.Usage)}
 	res := stepResult{Reason: FinishError, Warnings: []any{}}

@@ -54,7 +54,7 @@ func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.To
 		}
 		var choices []agent.Choice
 		for _, ref := range refs {
-			c, err := choice(cfg, clients, ref, client)
+			c, err := choice(cfg, clients, id, ac, ref, client)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("agents.%s.model = %q: %w", id, ref, err))
 				continue
@@ -105,9 +105,11 @@ func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.To
 	return agents, errors.Join(errs...)
 }
 
-// choice resolves one model reference to its client, building the
-// provider's client the first time.
-func choice(cfg *config.Config, clients map[string]llm.Model, ref string, client *http.Client) (agent.Choice, error) {
+// choice resolves one model reference of agent id (settings ac) to its
+// client, building the provider's client the first time. An agent with its
+// own Anthropic settings (thinking_budget, cache) gets a client of its own.
+// client is the HTTP client of the requests; nil: the client's own.
+func choice(cfg *config.Config, clients map[string]llm.Model, id string, ac config.Agent, ref string, client *http.Client) (agent.Choice, error) {
 	name, model, err := providers.ParseModelRef(ref)
 	if err != nil {
 		return agent.Choice{}, err
@@ -116,23 +118,28 @@ func choice(cfg *config.Config, clients map[string]llm.Model, ref string, client
 	if !ok {
 		return agent.Choice{}, fmt.Errorf("unknown provider %q", name)
 	}
-	c := agent.Choice{Provider: p.Name, ModelID: model, Model: clients[p.Name]}
+	key := p.Name
+	if p.Kind == providers.Anthropic && (ac.ThinkingBudget != nil || ac.Cache != nil) {
+		key = p.Name + " for agent " + id
+	}
+	c := agent.Choice{Provider: p.Name, ModelID: model, Model: clients[key]}
 	if p.Kind == providers.Echo {
 		c.ModelID = ""
 	}
 	if c.Model == nil {
-		if c.Model, err = newModel(p, s, client); err != nil {
+		if c.Model, err = newModel(p, s, ac, client); err != nil {
 			return agent.Choice{}, err
 		}
-		clients[p.Name] = c.Model
+		clients[key] = c.Model
 	}
 	return c, nil
 }
 
 // newModel builds the client of provider p with its settings s, by the
-// kind the registry (or the custom provider's table) gives it.
-// client is the HTTP client of the requests; nil: the client's own.
-func newModel(p providers.Provider, s config.Provider, client *http.Client) (llm.Model, error) {
+// kind the registry (or the custom provider's table) gives it; ac's
+// thinking_budget and cache apply to an Anthropic client. client is the HTTP
+// client of the requests; nil: the client's own.
+func newModel(p providers.Provider, s config.Provider, ac config.Agent, client *http.Client) (llm.Model, error) {
 	switch p.Kind {
 	case providers.Echo:
 		return llm.Echo{}, nil
@@ -149,8 +156,30 @@ func newModel(p providers.Provider, s config.Provider, client *http.Client) (llm
 		return llm.NewAzure(llm.AzureConfig{Name: p.Name, ResourceName: s.ResourceName, APIKey: string(s.APIKey), APIVersion: s.APIVersion,
 			Endpoint: s.Endpoint, Timeout: s.Timeout, MaxRetries: s.MaxRetries, MaxCompletionTokens: s.MaxCompletionTokens,
 			HTTPClient: client})
+	case providers.Anthropic:
+		if s.APIKey == "" && keyRequired(p) {
+			return nil, fmt.Errorf("provider %s needs an API key: set %s", p.Name, keyHint(p))
+		}
+		c := llm.AnthropicConfig{Name: p.Name, APIKey: string(s.APIKey), BaseURL: p.BaseURL, Version: s.Version,
+			Timeout: s.Timeout, MaxRetries: s.MaxRetries, HTTPClient: client}
+		if s.MaxTokens != nil {
+			c.MaxTokens = *s.MaxTokens
+		}
+		if s.Cache != nil {
+			c.Cache = *s.Cache
+		}
+		if s.ThinkingBudget != nil {
+			c.ThinkingBudget = *s.ThinkingBudget
+		}
+		if ac.ThinkingBudget != nil {
+			c.ThinkingBudget = *ac.ThinkingBudget
+		}
+		if ac.Cache != nil {
+			c.Cache = *ac.Cache
+		}
+		return llm.NewAnthropic(c)
 	}
-	return nil, fmt.Errorf("provider %q has kind %q, which no client serves yet", p.Name, p.Kind)
+	return nil, fmt.Errorf("provider %q has kind %q, which no client serves", p.Name, p.Kind)
 }
 
 // keyRequired reports whether provider p cannot run without a key: a
@@ -212,9 +241,10 @@ func memoryOptions(a *agent.Agent, ac config.Agent, model func(ref string) (llm.
 }
 
 // titleModel returns the client of a title model reference, sharing the
-// provider's client with the agents.
+// provider's client with the agents (an agent's own Anthropic thinking and
+// cache settings are for its turns, not its titles).
 func titleModel(cfg *config.Config, clients map[string]llm.Model, ref string, client *http.Client) (llm.Model, string, error) {
-	c, err := choice(cfg, clients, ref, client)
+	c, err := choice(cfg, clients, "", config.Agent{}, ref, client)
 	if err != nil {
 		return nil, "", err
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/mastra-server/mastra-server/config"
 	"github.com/mastra-server/mastra-server/host/llm"
+	"github.com/mastra-server/mastra-server/internal/anthropictest"
 )
 
 // wasm compiles testdata/<name>.wat with wat2wasm into the test's temp
@@ -194,6 +195,59 @@ func TestAgentsFromRegistry(t *testing.T) {
 	var ce *ConfigError
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), `agents.x.model = "openai/gpt-4o-mini": provider openai needs an API key: set OPENAI_API_KEY`) {
 		t.Errorf("Build with an OpenAI agent and no key = %v; want a ConfigError naming OPENAI_API_KEY", err)
+	}
+}
+
+// [providers.anthropic] and per-agent thinking reach the wire: the key,
+// anthropic-version, the default max_tokens, cache breakpoints; an agent
+// with its own thinking budget gets a client of its own.
+func TestAnthropicAgents(t *testing.T) {
+	f := anthropictest.NewServer(t, anthropictest.Replies(anthropictest.Reply{Text: "Hi from Claude"}))
+	a, url := start(t, "[providers.anthropic]\nbase_url = \""+f.URL+"\"\napi_key = \""+anthropictest.APIKey+"\"\n"+
+		"[agents.one]\nmodel = \"anthropic/claude-a\"\ninstructions = \"Be brief.\"\n[agents.two]\nmodel = \"anthropic/claude-b\"\n"+
+		"[agents.deep]\nmodel = \"anthropic/claude-c\"\nthinking_budget = 2048\ncache = false\n"+
+		"[providers.claude]\nkind = \"anthropic\"\nbase_url = \""+f.URL+"/v1\"\napi_key = \""+anthropictest.APIKey+"\"\nmax_tokens = 100\n"+
+		"[agents.custom]\nmodel = \"claude/claude-d\"\n")
+	one, _ := a.Agents.Agent("one")
+	two, _ := a.Agents.Agent("two")
+	deep, _ := a.Agents.Agent("deep")
+	if one.Model != two.Model || deep.Model == one.Model {
+		t.Errorf("clients: one %p, two %p, deep %p; want one and two to share, deep its own", one.Model, two.Model, deep.Model)
+	}
+	for _, id := range []string{"one", "deep", "custom"} {
+		res, err := http.Post(url+"/api/agents/"+id+"/generate", "application/json", strings.NewReader(`{"messages":"hi"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || !strings.Contains(string(body), "Hi from Claude") {
+			t.Fatalf("%s: generate = %d %s", id, res.StatusCode, body)
+		}
+	}
+	reqs := f.Requests()
+	if v := reqs[0].Header.Get("anthropic-version"); v != "2023-06-01" || *reqs[0].MaxTokens != 4096 || reqs[0].Model != "claude-a" {
+		t.Errorf("one: version %q, max_tokens %d, model %q", v, *reqs[0].MaxTokens, reqs[0].Model)
+	}
+	if bp := reqs[0].Breakpoints(); len(bp) != 2 || bp[0] != "system" {
+		t.Errorf("one: breakpoints %v; want system and the last message", bp)
+	}
+	if reqs[1].Thinking == nil || reqs[1].Thinking.BudgetTokens != 2048 || *reqs[1].MaxTokens != 4096+2048 || len(reqs[1].Breakpoints()) != 0 {
+		t.Errorf("deep: thinking %+v, max_tokens %d, breakpoints %v", reqs[1].Thinking, *reqs[1].MaxTokens, reqs[1].Breakpoints())
+	}
+	// A custom provider of kind anthropic: its own max_tokens, the
+	// defaults for the rest (version, cache).
+	if v := reqs[2].Header.Get("anthropic-version"); v != "2023-06-01" || *reqs[2].MaxTokens != 100 || reqs[2].Model != "claude-d" ||
+		len(reqs[2].Breakpoints()) == 0 {
+		t.Errorf("custom: version %q, max_tokens %d, model %q, breakpoints %v", v, *reqs[2].MaxTokens, reqs[2].Model, reqs[2].Breakpoints())
+	}
+
+	cfg := config.Defaults()
+	cfg.Agents = map[string]config.Agent{"x": {Model: config.ModelList{"anthropic/claude-x"}}}
+	cfg.Memory.SQLitePath = filepath.Join(t.TempDir(), "m.db")
+	_, err := Build(context.Background(), cfg, nil)
+	if err == nil || !strings.Contains(err.Error(), "ANTHROPIC_API_KEY") {
+		t.Errorf("Build with an Anthropic agent and no key = %v; want it to name ANTHROPIC_API_KEY", err)
 	}
 }
 

@@ -250,7 +250,12 @@ func (c *chatClient) open(ctx context.Context, req Request, stream bool) (*call,
 	if err != nil {
 		return nil, fmt.Errorf("llm: %s: encoding request: %w", c.provider, err)
 	}
-	url := c.url(req.Model)
+	return c.send(ctx, c.url(req.Model), body, stream)
+}
+
+// send posts body to url, retrying where safe, and returns the accepted
+// response. The Anthropic client shares it.
+func (c *chatClient) send(ctx context.Context, url string, body []byte, stream bool) (*call, error) {
 	for attempt := 0; ; attempt++ {
 		cl, err := c.attempt(ctx, url, body, stream)
 		if err == nil {

@@ -11,6 +11,12 @@
 //   - [Azure] speaks Azure OpenAI: the same body without a model field, sent
 //     to /openai/deployments/{deployment}/chat/completions?api-version=…
 //     with an "api-key" header.
+//   - [Anthropic] speaks Anthropic's Messages API (POST {base}/v1/messages,
+//     "x-api-key", "anthropic-version"): tool_use/tool_result blocks,
+//     cache_control breakpoints ([AnthropicConfig].Cache), extended thinking
+//     streamed as [Delta].Reasoning and replayed from [Message].Reasoning, and
+//     cache read/write tokens in [Usage]. A setting it has no field for (seed,
+//     penalties) is an [*UnsupportedSettingError] before anything is sent.
 //   - [Echo] is a deterministic offline model for development and tests. It
 //     is not a real model and must be labeled as such wherever it appears.
 //

@@ -42,6 +42,22 @@ type Message struct {
 	ToolCallID string
 	// Name is an optional participant name, sent as is.
 	Name string
+	// Reasoning is an assistant message's thinking, replayed to providers
+	// that require it back (Anthropic, during a tool loop with extended
+	// thinking); the others ignore it.
+	Reasoning []Reasoning
+}
+
+// Reasoning is one block of a model's thinking.
+type Reasoning struct {
+	// Text is the thinking, as the model wrote it (empty when redacted).
+	Text string
+	// Signature is the provider's signature of Text, which must come back
+	// unchanged when the block is replayed.
+	Signature string
+	// Redacted is the provider's encrypted thinking, sent instead of Text
+	// when the thinking was flagged; it is replayed as is.
+	Redacted string
 }
 
 // ToolCall is a model's request to run one tool.
@@ -96,9 +112,21 @@ type Request struct {
 
 // Usage counts tokens for one call.
 type Usage struct {
+	// InputTokens counts the whole prompt, cached parts included.
 	InputTokens  int
 	OutputTokens int
 	TotalTokens  int
+	// CacheReadTokens is the part of InputTokens read from the provider's
+	// prompt cache; CacheWriteTokens the part written to it (Anthropic).
+	CacheReadTokens  int
+	CacheWriteTokens int
+}
+
+// Add returns u plus v, field by field.
+func (u Usage) Add(v Usage) Usage {
+	return Usage{InputTokens: u.InputTokens + v.InputTokens, OutputTokens: u.OutputTokens + v.OutputTokens,
+		TotalTokens: u.TotalTokens + v.TotalTokens, CacheReadTokens: u.CacheReadTokens + v.CacheReadTokens,
+		CacheWriteTokens: u.CacheWriteTokens + v.CacheWriteTokens}
 }
 
 // Response is a model's whole reply.
@@ -109,6 +137,9 @@ type Response struct {
 	Model string
 	// Text is the reply text.
 	Text string
+	// Reasoning is the model's thinking before or between its answers, in
+	// order (Anthropic's extended thinking).
+	Reasoning []Reasoning
 	// ToolCalls are the tools the model asked to run, in order.
 	ToolCalls []ToolCall
 	// FinishReason is FinishStop, FinishLength, FinishToolCalls,
@@ -118,11 +149,13 @@ type Response struct {
 	Usage Usage
 }
 
-// Delta is one streamed piece of a reply. A piece carries text, or starts a
-// tool call, or continues one; fields that do not apply are zero.
+// Delta is one streamed piece of a reply. A piece carries text or thinking,
+// or starts a tool call, or continues one; fields that do not apply are zero.
 type Delta struct {
 	// Text is the next piece of reply text.
 	Text string
+	// Reasoning is the next piece of the model's thinking.
+	Reasoning string
 	// ToolCallStart is set on the first piece of a tool call and carries its
 	// ID and Name (Arguments is empty; the arguments follow in ArgsDelta).
 	ToolCallStart *ToolCall
@@ -188,14 +221,36 @@ func (e *StatusError) Error() string {
 }
 
 // Is reports whether target is ErrUnavailable and the status is one that
-// means the provider is overloaded or down (429 or 5xx).
+// means the provider is overloaded or down (429 or 5xx, or Anthropic's
+// overloaded_error sent inside a stream).
 func (e *StatusError) Is(target error) bool {
-	return target == ErrUnavailable && (e.StatusCode == http.StatusTooManyRequests || e.StatusCode >= 500)
+	return target == ErrUnavailable && (e.StatusCode == http.StatusTooManyRequests || e.StatusCode >= 500 ||
+		(e.StatusCode == 0 && e.Type == "overloaded_error"))
+}
+
+// UnsupportedSettingError reports a request setting that the provider has
+// no field for. It is returned before anything is sent; callers answer 400
+// naming the setting.
+type UnsupportedSettingError struct {
+	Provider string
+	// Setting is the Request field's name, e.g. "Seed".
+	Setting string
+	// Reason says why, when the provider has the setting but not in this
+	// configuration; empty when it has no such setting at all.
+	Reason string
+}
+
+func (e *UnsupportedSettingError) Error() string {
+	if e.Reason != "" {
+		return fmt.Sprintf("llm: %s: %s is not supported %s", e.Provider, e.Setting, e.Reason)
+	}
+	return fmt.Sprintf("llm: %s: the provider has no %s setting", e.Provider, e.Setting)
 }
 
 // Compile-time checks that the providers implement Model.
 var (
 	_ Model = (*OpenAI)(nil)
 	_ Model = (*Azure)(nil)
+	_ Model = (*Anthropic)(nil)
 	_ Model = Echo{}
 )

@@ -105,6 +105,11 @@ func (a *accumulator) response() *Response {
 // for a server that answered a stream request with plain JSON.
 func deltas(r *Response) []Delta {
 	var out []Delta
+	for _, rs := range r.Reasoning {
+		if rs.Text != "" {
+			out = append(out, Delta{Reasoning: rs.Text})
+		}
+	}
 	if r.Text != "" {
 		out = append(out, Delta{Text: r.Text})
 	}

@@ -24,6 +24,21 @@ type Part struct {
 	ToolInvocation *ToolInvocation `json:"toolInvocation,omitempty"`
 	Model          string          `json:"model,omitempty"` // on step-start
 	CreatedAt      int64           `json:"createdAt,omitempty"`
+	// Reasoning, Details and ProviderMetadata are a reasoning part's, as
+	// Mastra writes them: reasoning "" with the text in details, and the
+	// provider's signature in providerMetadata ({"anthropic":{"signature"}}).
+	Reasoning        *string           `json:"reasoning,omitempty"`
+	Details          []ReasoningDetail `json:"details,omitempty"`
+	ProviderMetadata json.RawMessage   `json:"providerMetadata,omitempty"`
+}
+
+// ReasoningDetail is one piece of a reasoning part: {type:"text", text,
+// signature?} or {type:"redacted", data}.
+type ReasoningDetail struct {
+	Type      string `json:"type"`
+	Text      string `json:"text,omitempty"`
+	Signature string `json:"signature,omitempty"`
+	Data      string `json:"data,omitempty"`
 }
 
 // ToolInvocation is a tool call and, once it ran, its result.

@@ -20,6 +20,7 @@ func domainError(err error) *transport.Error {
 		return we
 	}
 	var se *llm.StatusError
+	var ue *llm.UnsupportedSettingError
 	switch {
 	case errors.Is(err, agent.ErrUnknownAgent):
 		return &transport.Error{Status: http.StatusNotFound, Message: "Agent not found", Err: err}
@@ -30,6 +31,16 @@ func domainError(err error) *transport.Error {
 		return &transport.Error{Status: http.StatusNotFound, Message: "Thread not found", Err: err}
 	case errors.Is(err, memory.ErrMessageConflict):
 		return &transport.Error{Status: http.StatusConflict, Message: "Message id already in use", Err: err}
+	case errors.As(err, &ue):
+		// Raised before anything reached the model, so still a client error.
+		field := map[string]string{"Seed": "seed", "PresencePenalty": "presencePenalty", "FrequencyPenalty": "frequencyPenalty",
+			"Temperature": "temperature", "TopP": "topP", "Stop": "stopSequences", "MaxTokens": "maxOutputTokens"}[ue.Setting]
+		msg := fmt.Sprintf("the %s model has no %s setting", ue.Provider, field)
+		if ue.Reason != "" {
+			msg = fmt.Sprintf("not supported by the %s model %s", ue.Provider, ue.Reason)
+		}
+		return &transport.Error{Status: http.StatusBadRequest, Message: "Invalid request body", Err: err,
+			Issues: []transport.Issue{{Field: "modelSettings." + field, Message: msg}}}
 	case errors.Is(err, llm.ErrUnavailable):
 		return &transport.Error{Status: http.StatusServiceUnavailable, Message: "Model provider unavailable", Err: err}
 	case errors.As(err, &se):

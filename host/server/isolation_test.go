@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -15,6 +16,8 @@ import (
 	"github.com/mastra-server/mastra-server/host/llm"
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/reqctx"
+	"github.com/mastra-server/mastra-server/host/workflow"
+	"github.com/mastra-server/mastra-server/internal/pgtest"
 )
 
 // The two-token isolation suite (issue 9). Tenant A (aliceToken, res-alice)
@@ -59,10 +62,17 @@ var isolationCases = map[string]func(t *testing.T, e *isoEnv){
 	"POST /api/agents/:agentId/tools/:toolId/execute":   caseTool("/api/agents/assistant/tools/whoami/execute"),
 }
 
+func init() {
+	// The workflow routes' cases are in isolation_workflow_test.go.
+	for k, v := range workflowIsolationCases {
+		isolationCases[k] = v
+	}
+}
+
 // TestIsolationCoversEveryRoute fails when a route is added to routes.go
 // without an isolation case, or when a case names a route that is gone.
 func TestIsolationCoversEveryRoute(t *testing.T) {
-	s, _ := isoServer(t, openSQLite(t))
+	s, _, _ := isoServer(t, "sqlite")
 	served := map[string]bool{}
 	for _, rt := range s.Routes() {
 		key := rt.Method + " " + rt.Path
@@ -82,9 +92,15 @@ func TestIsolationCoversEveryRoute(t *testing.T) {
 // TestTwoTokenIsolation runs every route's case on both stores, each in
 // its own subtest, and after each one reads A's data back.
 func TestTwoTokenIsolation(t *testing.T) {
-	bothStores(t, func(t *testing.T, store *memory.Store) {
-		s, base := isoServer(t, store)
-		e := newIsoEnv(t, store, base)
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) { twoTokenIsolation(t, kind) })
+	}
+}
+
+func twoTokenIsolation(t *testing.T, kind string) {
+	{
+		s, base, eng := isoServer(t, kind)
+		e := newIsoEnv(t, s.store, eng, base)
 		for _, rt := range s.Routes() {
 			key := rt.Method + " " + rt.Path
 			run := isolationCases[key]
@@ -98,21 +114,21 @@ func TestTwoTokenIsolation(t *testing.T) {
 				e.checkNoLeak(t)
 			})
 		}
-	})
+	}
 }
 
 // TestIsolationWithoutToken: every route answers 401 without a token and
 // with a wrong one, even when the request names A's resource and ids, and
 // A's data is unchanged.
 func TestIsolationWithoutToken(t *testing.T) {
-	store := openSQLite(t)
-	s, base := isoServer(t, store)
-	e := newIsoEnv(t, store, base)
-	ids := strings.NewReplacer(":threadId", "a-thread", ":agentId", "assistant", ":toolId", "whoami")
+	s, base, eng := isoServer(t, "sqlite")
+	e := newIsoEnv(t, s.store, eng, base)
+	ids := strings.NewReplacer(":threadId", "a-thread", ":agentId", "assistant", ":toolId", "whoami",
+		":workflowId", "approve", ":runId", "a-run-suspended")
 	body := `{"message":"x","messages":"x","threadId":"a-thread","resourceId":"res-alice","memory":{"thread":"a-thread","resource":"res-alice"},` +
 		`"requestContext":{"mastra__resourceId":"res-alice"},"title":"pwned","messageIds":["alice-saved-1"],"data":{"n":1}}`
 	for _, rt := range s.Routes() {
-		path := ids.Replace(rt.Path) + "?agentId=assistant&resourceId=res-alice&requestContext=" + e.ctxB64
+		path := ids.Replace(rt.Path) + "?agentId=assistant&runId=a-run-pending&resourceId=res-alice&requestContext=" + e.ctxB64
 		for _, auth := range [][]string{nil, {"Authorization", "Bearer tok-wrong-0000000000"}, {"Authorization", "Basic " + aliceToken}} {
 			h := append([]string{"Content-Type", jsonCT}, auth...)
 			r := do(t, rt.Method, base+path, body, h...)
@@ -127,10 +143,23 @@ func TestIsolationWithoutToken(t *testing.T) {
 	e.checkAUnchanged(t)
 }
 
-// isoServer is a server with token auth, the echo agent and a tool that
-// reports the resource it ran for and that resource's threads.
-func isoServer(t *testing.T, store *memory.Store) (*Server, string) {
+// isoServer is a server with token auth, the echo agent, a tool that
+// reports the resource it ran for and that resource's threads, and the
+// workflow engine with the approve workflow, on a fresh database of kind
+// (sqlite or postgres).
+func isoServer(t *testing.T, kind string) (*Server, string, *workflow.Engine) {
 	t.Helper()
+	var store *memory.Store
+	var eng *workflow.Engine
+	if kind == "sqlite" {
+		path := filepath.Join(t.TempDir(), "m.db")
+		store = openStore(t, memory.Options{SQLitePath: path})
+		eng = isoWorkflows(t, workflow.Options{SQLitePath: path})
+	} else {
+		u := pgtest.NewDatabase(t)
+		store = openStore(t, memory.Options{DatabaseURL: u})
+		eng = isoWorkflows(t, workflow.Options{DatabaseURL: u})
+	}
 	whoami := fnTool{"whoami", func(ctx context.Context, _ json.RawMessage) (json.RawMessage, error) {
 		res, _ := reqctx.From(ctx).GetString(reqctx.ResourceIDKey)
 		threads := []string{}
@@ -159,14 +188,15 @@ func isoServer(t *testing.T, store *memory.Store) (*Server, string) {
 	}
 	cfg := testConfig()
 	withAuth(&cfg)
-	s, ts := newTestServer(t, Options{Config: cfg, Store: store, Agents: svc, DefaultResourceID: "anon"})
-	return s, ts.URL
+	s, ts := newTestServer(t, Options{Config: cfg, Store: store, Agents: svc, Workflows: eng, DefaultResourceID: "anon"})
+	return s, ts.URL, eng
 }
 
 // isoEnv holds A's data as A saw it after seeding, and every answer B got.
 type isoEnv struct {
 	t      *testing.T
 	store  *memory.Store
+	eng    *workflow.Engine
 	base   string
 	aMsgs  []string // ids of A's messages
 	aSnap  map[string]string
@@ -187,10 +217,10 @@ func (e *isoEnv) probes() []string {
 		"requestContext=" + e.ctxRaw, "resourceId=res-alice&requestContext=" + e.ctxB64}
 }
 
-func newIsoEnv(t *testing.T, store *memory.Store, base string) *isoEnv {
+func newIsoEnv(t *testing.T, store *memory.Store, eng *workflow.Engine, base string) *isoEnv {
 	t.Helper()
 	ctx := `{"mastra__resourceId":"res-alice","mastra__user":"alice","resourceId":"res-alice"}`
-	e := &isoEnv{t: t, store: store, base: base,
+	e := &isoEnv{t: t, store: store, eng: eng, base: base,
 		ctxB64: url.QueryEscape(base64.StdEncoding.EncodeToString([]byte(ctx))), ctxRaw: url.QueryEscape(ctx)}
 	must := func(r response, what string) {
 		t.Helper()
@@ -230,6 +260,7 @@ func newIsoEnv(t *testing.T, store *memory.Store, base string) *isoEnv {
 	if len(e.aMsgs) != 5 {
 		t.Fatalf("seed: A has %d messages %v; want 5", len(e.aMsgs), e.aMsgs)
 	}
+	e.seedWorkflows(t)
 	e.aSnap = e.snapshotA(t)
 	return e
 }
@@ -284,6 +315,12 @@ func (e *isoEnv) snapshotA(t *testing.T) map[string]string {
 		get("/threads/" + id + "?perPage=1000")
 		get("/api/memory/threads/" + id + "/working-memory?agentId=wm")
 		get("/api/memory/threads/" + id + "/working-memory?agentId=wmt")
+	}
+	get("/api/workflows/approve/runs")
+	get("/api/workflows/approve/runs?status=suspended")
+	get("/api/workflows/run-counts")
+	for _, id := range aRuns {
+		get("/api/workflows/approve/runs/" + id)
 	}
 	return out
 }

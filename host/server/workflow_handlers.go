@@ -155,6 +155,9 @@ func (s *Server) listWorkflowRuns(w http.ResponseWriter, r *http.Request) error 
 			dst   *int
 		}{{"limit", &f.Limit}, {"offset", &f.Offset}} {
 			if v := q.Get(p.field); v != "" {
+				if v == "false" && p.field == "limit" {
+					continue // client-js's runs({limit: false}): every run
+				}
 				n, err := strconv.Atoi(v)
 				if err != nil || n < 0 || n > MaxOffset {
 					return transport.Invalid("Invalid query parameters", p.field, "expected a non-negative integer")
@@ -305,6 +308,14 @@ func (s *Server) createWorkflowRun(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	run, err := s.workflows.CreateRun(r.Context(), wf.ID, runID, res)
+	if errors.Is(err, workflow.ErrNotFound) && runID != "" {
+		// The id is another resource's run. Answer as for the caller's own
+		// taken id (Mastra's createRun attaches to an existing run), so
+		// create-run tells nothing of other resources' runs; every call
+		// on that id then answers 404, as for any run the caller cannot see.
+		transport.WriteJSON(w, http.StatusOK, map[string]string{"runId": runID})
+		return nil
+	}
 	if err != nil {
 		return err
 	}

@@ -26,7 +26,7 @@ const (
 	OpenAICompatible Kind = "openai-compatible"
 	// Azure speaks Azure OpenAI's deployments API (llm.Azure).
 	Azure Kind = "azure"
-	// Anthropic speaks Anthropic's Messages API.
+	// Anthropic speaks Anthropic's Messages API (llm.Anthropic).
 	Anthropic Kind = "anthropic"
 	// Echo is the built-in offline model (llm.Echo), for development.
 	Echo Kind = "echo"
@@ -58,13 +58,15 @@ type Provider struct {
 // [providers.<name>] table. Names, key variables and base URLs follow
 // Mastra's model router (packages/core/src/llm/model/provider-registry.json,
 // @mastra/core 1.71), so a Mastra model string means the same here. Where
-// that file has no URL (its own SDKs: openai, xai, perplexity, google) the
-// URL is the one the provider documents for OpenAI-compatible clients
-// (Google's is its OpenAI-compatible endpoint, not the native API); ollama
-// is a local server's default port.
+// that file has no URL (its own SDKs: openai, anthropic, xai, perplexity,
+// google) the URL is the one the provider documents (for OpenAI-compatible
+// clients, except anthropic's native Messages API; Google's is its
+// OpenAI-compatible endpoint, not the native API); ollama is a local
+// server's default port.
 var registry = []Provider{
 	{Name: "openai", Kind: OpenAICompatible, BaseURL: "https://api.openai.com/v1", APIKeyEnv: "OPENAI_API_KEY", BaseURLEnv: "OPENAI_BASE_URL"},
 	{Name: "azure", Kind: Azure, APIKeyEnv: "AZURE_API_KEY"},
+	{Name: "anthropic", Kind: Anthropic, BaseURL: "https://api.anthropic.com", APIKeyEnv: "ANTHROPIC_API_KEY", BaseURLEnv: "ANTHROPIC_BASE_URL"},
 	{Name: "groq", Kind: OpenAICompatible, BaseURL: "https://api.groq.com/openai/v1", APIKeyEnv: "GROQ_API_KEY"},
 	{Name: "mistral", Kind: OpenAICompatible, BaseURL: "https://api.mistral.ai/v1", APIKeyEnv: "MISTRAL_API_KEY"},
 	{Name: "deepseek", Kind: OpenAICompatible, BaseURL: "https://api.deepseek.com", APIKeyEnv: "DEEPSEEK_API_KEY"},

@@ -56,7 +56,7 @@ func TestRegistry(t *testing.T) {
 
 // The providers the README's table promises are in the registry.
 func TestRegistryHasTheCommonProviders(t *testing.T) {
-	for _, name := range []string{"openai", "azure", "groq", "mistral", "deepseek", "xai", "openrouter", "together", "togetherai",
+	for _, name := range []string{"openai", "azure", "anthropic", "groq", "mistral", "deepseek", "xai", "openrouter", "together", "togetherai",
 		"fireworks", "fireworks-ai", "cerebras", "perplexity", "google", "ollama", "lmstudio", "echo"} {
 		if _, ok := Lookup(name); !ok {
 			t.Errorf("Lookup(%q) found nothing", name)

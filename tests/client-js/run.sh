@@ -2,8 +2,8 @@
 # Drives a real mastra-server binary with @mastra/client-js (pinned in
 # package.json, locked in package-lock.json) through every call a Mastra app
 # makes: agents, generate, stream, client tools (against a fake OpenAI-compatible
-# model, fake-openai.mjs), memory threads and messages, and a
-# cross-tenant check with two auth tokens.
+# model, fake-openai.mjs), memory threads and messages, workflows and runs
+# (workflows.test.mjs), and a cross-tenant check with two auth tokens.
 #
 # Needs Node (>= 20) and npm, and Go to build the server. Installs the npm
 # packages on first run (npm ci), builds the binary, starts it on a free port
@@ -96,6 +96,26 @@ base_url = "$FAKE_URL"
 
 [plugins]
 cache_dir = "$TMP/wasm-cache"
+
+# The README's publish example (workflows.test.mjs), with a short sleep.
+[workflows.publish]
+description = "Drafts a post on a topic, waits for approval, publishes it"
+step_timeout = "30s"
+input_schema = '{"type":"object","required":["topic"],"properties":{"topic":{"type":"string"}}}'
+[[workflows.publish.steps]]
+id = "draft"
+agent = "assistant"
+prompt = "Write a short post about \${input.topic}."
+[[workflows.publish.steps]]
+id = "approve"
+suspend = '{"draft": steps.draft.text}'
+resume_schema = '{"type":"object","required":["approved"],"properties":{"approved":{"type":"boolean"}}}'
+[[workflows.publish.steps]]
+id = "wait"
+sleep = "100ms"
+[[workflows.publish.steps]]
+id = "publish"
+map = 'steps.approve.approved ? {"published": true, "text": steps.draft.text} : {"published": false}'
 EOF
 
 # A clean environment: no MASTRA_*, MEMORY_DATABASE_URL or ALLOWED_ORIGINS
