@@ -141,7 +141,6 @@ var routeDocs = map[string]routeDoc{
 	"POST /api/workflows/:workflowId/time-travel-async":  {summary: "Not implemented (501)", tag: tagFlows},
 	"POST /api/workflows/:workflowId/time-travel-stream": {summary: "Not implemented (501)", tag: tagFlows},
 	"GET " + OpenAPIPath:                                 {summary: "This OpenAPI document", tag: tagServer},
-	"GET /docs":                                          {summary: "A page that renders this document", tag: tagServer},
 }
 
 // openAPI builds the document for the routes this server registered.
@@ -192,8 +191,6 @@ func (s *Server) openAPI(plugins []Route) ([]byte, error) {
 			ok200["content"] = map[string]any{"text/plain": map[string]any{"schema": map[string]any{"type": "string"}}}
 		case d.resp != nil:
 			ok200["content"] = map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(d.resp), false)}}
-		case rt.Path == "/docs":
-			ok200["content"] = map[string]any{"text/html": map[string]any{"schema": map[string]any{"type": "string"}}}
 		default:
 			ok200["content"] = map[string]any{"application/json": map[string]any{"schema": map[string]any{}}}
 		}
