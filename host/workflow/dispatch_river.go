@@ -77,9 +77,15 @@ func openRiver(ctx context.Context, e *Engine, url string, workers int) (*db, di
 		pool.Close()
 		return nil, nil, err
 	}
-	maxTimeout := time.Minute
+	// The longest step timeout, not at least a minute: a dead instance's
+	// step is rescued this long after it began (plus River's rescuer
+	// interval, 30 s, and a leader election when the leader died).
+	var maxTimeout time.Duration
 	for _, w := range e.wfs {
 		maxTimeout = max(maxTimeout, w.maxTime)
+	}
+	if maxTimeout == 0 {
+		maxTimeout = time.Minute
 	}
 	ws := river.NewWorkers()
 	river.AddWorker(ws, &stepWorker{e: e})
