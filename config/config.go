@@ -302,6 +302,10 @@ type Grants struct {
 	Mounts []Mount  `koanf:"mounts"` // "host_dir:/guest_dir[:ro|:rw]"
 	Agents []string `koanf:"agents"` // agent ids the plugin may call, or "*"
 	KV     bool     `koanf:"kv"`
+	// Workflows are the workflow ids the plugin may start, resume and read
+	// runs of through mastra.workflow_*, or "*".
+	Workflows []string `koanf:"workflows"`
+	Threads   bool     `koanf:"threads"` // read the caller's threads (mastra.threads_list, thread_messages)
 }
 
 // Middleware is one Wasm middleware, run before routing on matching paths.

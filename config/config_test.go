@@ -197,6 +197,7 @@ path = "nope"
 module = ""
 middleware = ["ghost"]
 max_response = 10
+workflows = ["ghostflow"]
 `)
 	cfg, err := Load(path, nil)
 	if err != nil {
@@ -230,6 +231,7 @@ max_response = 10
 		`providers.azure.timeout = "0s": expected a positive duration`,
 		`providers.azure.api_version = "": expected an Azure OpenAI API version`,
 		`routes[0].max_response = "10": expected at least 1KiB`,
+		`routes[0].workflows = "ghostflow": no [workflows.ghostflow] is configured`,
 	}
 	for _, w := range wants {
 		found := false

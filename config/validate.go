@@ -151,7 +151,7 @@ func (c *Config) Validate() error {
 			bad(key+".name", t.Name, "another tool has this name")
 		}
 		toolNames[t.Name] = true
-		validatePlugin(bad, key, t.Module, t.PluginLimits, t.Grants)
+		validatePlugin(bad, key, t.Module, t.PluginLimits, t.Grants, c.Workflows)
 	}
 
 	defaults := 0
@@ -266,7 +266,7 @@ func (c *Config) Validate() error {
 				bad(key+".methods", meth, "expected HTTP methods such as GET or POST, or \"*\"")
 			}
 		}
-		validatePlugin(bad, key, mw.Module, mw.PluginLimits, mw.Grants)
+		validatePlugin(bad, key, mw.Module, mw.PluginLimits, mw.Grants, c.Workflows)
 	}
 	for i, r := range c.Routes {
 		key := fmt.Sprintf("routes[%d]", i)
@@ -281,14 +281,14 @@ func (c *Config) Validate() error {
 				bad(key+".middleware", name, "no [[middleware]] entry has this name")
 			}
 		}
-		validatePlugin(bad, key, r.Module, r.PluginLimits, r.Grants)
+		validatePlugin(bad, key, r.Module, r.PluginLimits, r.Grants, c.Workflows)
 	}
 	return errors.Join(errs...)
 }
 
 // validatePlugin checks what every plugin entry ([[middleware]], [[routes]],
 // [[tools]]) has: its module file, its limits and its grants.
-func validatePlugin(bad func(string, any, string, ...any), key, module string, l PluginLimits, g Grants) {
+func validatePlugin(bad func(string, any, string, ...any), key, module string, l PluginLimits, g Grants, workflows map[string]Workflow) {
 	if module == "" {
 		bad(key+".module", "", "expected the path of a .wasm file")
 	} else if st, err := os.Stat(module); err != nil || st.IsDir() {
@@ -312,6 +312,11 @@ func validatePlugin(bad func(string, any, string, ...any), key, module string, l
 	for _, m := range g.Mounts {
 		if st, err := os.Stat(m.Host); err != nil || !st.IsDir() {
 			bad(key+".mounts", m.String(), "host directory %s does not exist", m.Host)
+		}
+	}
+	for _, id := range g.Workflows {
+		if _, ok := workflows[id]; !ok && id != "*" {
+			bad(key+".workflows", id, "no [workflows.%s] is configured (list workflow ids, or \"*\" for all)", id)
 		}
 	}
 	for _, name := range g.Env {

@@ -100,8 +100,8 @@ func Build(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, 
 func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *memory.Store, migrated <-chan struct{}, tel *telemetry) (*App, error) {
 	// Phase 1: plugins. Agents do not exist yet; a plugin calling one
 	// while it loads gets errAgentsNotReady.
-	calls := &agentCaller{}
-	ps, err := loadPlugins(ctx, cfg, log, calls, storeKV{store}, tel.plugins())
+	calls, data := &agentCaller{}, &dataCaller{}
+	ps, err := loadPlugins(ctx, cfg, log, calls, data, storeKV{store}, tel.plugins())
 	if err != nil {
 		return nil, err
 	}
@@ -132,6 +132,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 		ps.close(ctx)
 		return nil, err
 	}
+	data.bind(store, wf)
 	opts := serverOptions(cfg, store, svc, log, ps, tel)
 	opts.Workflows = wf
 	srv, err := server.New(opts)

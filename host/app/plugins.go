@@ -34,14 +34,14 @@ type plugins struct {
 // middleware it lists, after the chain, in its order; routes with equal
 // module, settings and resource share one plugin) and the tools. agents
 // answers the plugins' agent calls once phase 2 has bound it.
-func loadPlugins(ctx context.Context, cfg *config.Config, log *slog.Logger, agents plugin.AgentCaller, kv plugin.KV, obs plugin.Observer) (*plugins, error) {
+func loadPlugins(ctx context.Context, cfg *config.Config, log *slog.Logger, agents plugin.AgentCaller, data plugin.DataCaller, kv plugin.KV, obs plugin.Observer) (*plugins, error) {
 	if len(cfg.Middleware)+len(cfg.Routes)+len(cfg.Tools) == 0 {
 		return &plugins{tools: map[string]agent.Tool{}}, nil
 	}
 	if err := kvNamesDistinct(cfg); err != nil {
 		return nil, err
 	}
-	host, err := plugin.New(ctx, plugin.Config{CacheDir: cfg.Plugins.CacheDir, Logger: log, Agents: agents, KV: kv, Observer: obs})
+	host, err := plugin.New(ctx, plugin.Config{CacheDir: cfg.Plugins.CacheDir, Logger: log, Agents: agents, Data: data, KV: kv, Observer: obs})
 	if err != nil {
 		return nil, fmt.Errorf("plugins: %w", err)
 	}
@@ -223,7 +223,8 @@ func pluginSpec(cfg *config.Config, name, module string, kind plugin.Kind, conf 
 		MaxInstances: firstInt(limits.MaxInstances, cfg.Plugins.MaxInstances),
 		MaxBody:      int64(maxBody),
 		MaxResponse:  int64(firstSize(limits.MaxResponse, cfg.Plugins.MaxResponse)),
-		Grants:       plugin.Grants{Env: grants.Env, Agents: grants.Agents, KV: grants.KV},
+		Grants: plugin.Grants{Env: grants.Env, Agents: grants.Agents, KV: grants.KV,
+			Workflows: grants.Workflows, Threads: grants.Threads},
 	}
 	if spec.MinInstances > spec.MaxInstances {
 		spec.MinInstances = spec.MaxInstances

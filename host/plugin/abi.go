@@ -60,6 +60,7 @@ const (
 const (
 	errnoSuccess   uint32 = 0
 	errno2Big      uint32 = 1
+	errnoBusy      uint32 = 10
 	errnoCanceled  uint32 = 11
 	errnoInval     uint32 = 28
 	errnoIO        uint32 = 29

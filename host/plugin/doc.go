@@ -2,8 +2,8 @@
 // in a sandbox on wazero. A guest speaks the http-wasm handler ABI v0.1.1
 // (module http_handler), unchanged, so existing http-wasm guests (TinyGo,
 // Rust, Traefik-style plugins) load as they are, plus this server's own host
-// module, mastra, for the request context, route parameters, agents and a
-// key-value store.
+// module, mastra, for the request context, route parameters, agents, a
+// key-value store, workflows and threads.
 //
 // The package owns compiling, checking, pooling and calling guests and the
 // net/http adapter ([Plugin.Middleware], [Plugin.Handler], [Plugin.Call]).
@@ -123,7 +123,7 @@
 //     len > buf_limit nothing is written: retry with a larger buffer;
 //   - count_len results are as in http_handler;
 //   - status and errno values are WASI preview1 numbers: 0 success,
-//     1 E2BIG, 11 ECANCELED, 28 EINVAL, 29 EIO, 44 ENOENT, 52 ENOSYS,
+//     1 E2BIG, 10 EBUSY, 11 ECANCELED, 28 EINVAL, 29 EIO, 44 ENOENT, 52 ENOSYS,
 //     63 EPERM, 73 ETIMEDOUT;
 //   - RequestContext values are JSON text (Mastra's RequestContext);
 //   - a bad pointer traps, as in http_handler.
@@ -196,6 +196,40 @@
 //	    Errors as kv_get. Needs Grants.KV.
 //	kv_delete(key, key_len i32) -> errno i32
 //	    Removes key (no error if absent). Needs Grants.KV.
+//	workflow_start(id, id_len, input, input_len, buf, buf_limit i32) -> status_len i64
+//	    Creates a run of workflow id and starts it with input (JSON, at
+//	    most 1 MiB, or (0, 0)) as its inputData; returns {"runId"} without
+//	    waiting for the run. EINVAL (input not JSON, or not valid for the
+//	    workflow's input schema: the text names the field; no run is left).
+//	workflow_resume(id, id_len, run, run_len, body, body_len, buf,
+//	                buf_limit i32) -> status_len i64
+//	    Resumes the suspended run with body {"step","resumeData"} (as the
+//	    resume route's body); returns {"message"} once the resume is
+//	    claimed. EBUSY when the run is not suspended or another resume won;
+//	    EINVAL for bad resume data or step.
+//	workflow_run(id, id_len, run, run_len, buf, buf_limit i32) -> status_len i64
+//	    The run, as GET /api/workflows/:workflowId/runs/:runId returns it.
+//	threads_list(query, query_len, buf, buf_limit i32) -> status_len i64
+//	    A page of the resource's threads as GET /api/memory/threads returns
+//	    it. query is JSON {"page","perPage" (1-1000, default 100),
+//	    "orderBy" ("createdAt"|"updatedAt"), "direction" ("ASC"|"DESC")} or
+//	    (0, 0).
+//	thread_messages(thread, thread_len, query, query_len, buf,
+//	                buf_limit i32) -> status_len i64
+//	    A page of a thread's messages as GET
+//	    /api/memory/threads/:threadId/messages returns it; query as for
+//	    threads_list (perPage default 40, oldest first).
+//
+// The workflow and thread functions go through the [DataCaller], which
+// binds each to the request's scoped resource (mastra__resourceId), else
+// the plugin's own (Spec.ResourceID); the guest cannot name one. A run or
+// thread of another resource is ENOENT with no text, exactly as a missing
+// one. Results and error texts go to (buf, buf_limit) if they fit and to
+// the result slot (read a larger one with result_read). Other errors:
+// EPERM (outside a request, or a workflow not in Grants.Workflows), ENOSYS
+// (no DataCaller), E2BIG (an argument over 1 MiB), EIO, ETIMEDOUT,
+// ECANCELED. The workflow functions need Grants.Workflows (ids or "*"),
+// the thread functions Grants.Threads.
 //
 // Keys are namespaced by the plugin's name: two plugins never see each
 // other's keys. With no Config.KV the store is in memory ([MemoryKV]).
@@ -204,7 +238,8 @@
 //
 // A module that imports a function this host does not provide, or a mastra
 // function outside its grants (agent_* without Grants.Agents, kv_* without
-// Grants.KV), fails Load with a message naming the import. Other modules a
+// Grants.KV, workflow_* without Grants.Workflows, threads_list and
+// thread_messages without Grants.Threads), fails Load with a message naming the import. Other modules a
 // guest may import:
 //
 //   - wasi_snapshot_preview1, instantiated only when imported: no arguments,

@@ -29,6 +29,8 @@ const (
 	grantNone grant = iota
 	grantAgents
 	grantKV
+	grantWorkflows
+	grantThreads
 )
 
 // hostFunc is one host function: its signature, the grant a guest needs to

@@ -8,7 +8,8 @@ import (
 
 // dataHostFunctions are the host functions that reach stored data, each
 // with the two-token test that covers it. Every one needs a grant (agents:
-// threads and messages; kv: the plugin's key-value namespace), so a
+// threads and messages; kv: the plugin's key-value namespace; workflows:
+// runs; threads: threads and messages, read-only), so a
 // function that needs a grant and is missing here is new data access
 // without an isolation test.
 var dataHostFunctions = map[string]string{
@@ -17,10 +18,15 @@ var dataHostFunctions = map[string]string{
 	"mastra.kv_get":                   "cmd/mastra-server TestPluginHostFunctionIsolation, TestPluginsNeverShareAKVNamespace",
 	"mastra.kv_set":                   "cmd/mastra-server TestPluginHostFunctionIsolation, TestPluginsNeverShareAKVNamespace",
 	"mastra.kv_delete":                "cmd/mastra-server TestPluginHostFunctionIsolation",
+	"mastra.workflow_start":           "cmd/mastra-server TestPluginWorkflowAndThreadIsolation",
+	"mastra.workflow_resume":          "cmd/mastra-server TestPluginWorkflowAndThreadIsolation",
+	"mastra.workflow_run":             "cmd/mastra-server TestPluginWorkflowAndThreadIsolation",
+	"mastra.threads_list":             "cmd/mastra-server TestPluginWorkflowAndThreadIsolation",
+	"mastra.thread_messages":          "cmd/mastra-server TestPluginWorkflowAndThreadIsolation",
 }
 
-// TestDataHostFunctionsAreCovered fails when a host function that needs the
-// agents or kv grant is added without a two-token isolation case, or when
+// TestDataHostFunctionsAreCovered fails when a host function that needs a
+// grant is added without a two-token isolation case, or when
 // the list names a function that is gone.
 func TestDataHostFunctionsAreCovered(t *testing.T) {
 	declared := map[string]bool{}

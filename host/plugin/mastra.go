@@ -9,7 +9,8 @@ import (
 
 // This file declares module mastra v1 (documented in doc.go): the request
 // context and route parameters are in mastra_ctx.go, agents in
-// mastra_agent.go, the key-value store in mastra_kv.go.
+// mastra_agent.go, the key-value store in mastra_kv.go, workflows and
+// threads in mastra_data.go.
 
 // mastraModule is module mastra, v1. Functions are only ever added.
 var mastraModule = newHostModule(moduleMastra,
@@ -17,6 +18,8 @@ var mastraModule = newHostModule(moduleMastra,
 	resultRead,
 	agentGenerate, agentStreamToResponse,
 	kvGet, kvSet, kvDelete,
+	workflowStart, workflowResume, workflowRun,
+	threadsList, threadMessages,
 )
 
 // Limits of the mastra module.
@@ -26,6 +29,8 @@ const (
 	maxKVValue  = 1 << 20
 	// agent_generate options are a few ids and numbers.
 	maxAgentOptions = 64 << 10
+	// workflow_start input, workflow_resume bodies and thread queries.
+	maxDataArg = 1 << 20
 )
 
 // reply writes v into (buf, limit) when status is 0 or v is error text, keeps

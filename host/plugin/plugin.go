@@ -66,6 +66,9 @@ type Config struct {
 	Agents AgentCaller
 	// KV serves mastra.kv_*. nil uses an in-memory store.
 	KV KV
+	// Data serves mastra.workflow_* and threads_list/thread_messages. nil
+	// makes them return ENOSYS.
+	Data DataCaller
 	// Observer watches every guest call (metrics, traces); nil: none.
 	Observer Observer
 }
@@ -98,6 +101,46 @@ type AgentCall struct {
 	Input      string          // the user message
 	Options    json.RawMessage // the guest's options (JSON), nil when none
 }
+
+// DataCaller serves a plugin's calls on workflows and threads. ctx carries
+// the request's reqctx.Values: as for [AgentCaller], the request's scoped
+// resource (reqctx.ResourceIDKey) binds every call, else DataCall.ResourceID;
+// a run or thread of another resource is ErrNotFound, as a missing one.
+// Results are JSON.
+type DataCaller interface {
+	// StartWorkflow creates a run of Workflow and starts it with Body as
+	// its inputData; it returns {"runId"}.
+	StartWorkflow(ctx context.Context, call DataCall) (json.RawMessage, error)
+	// ResumeWorkflow resumes run RunID with Body ({"step","resumeData"}).
+	ResumeWorkflow(ctx context.Context, call DataCall) (json.RawMessage, error)
+	// WorkflowRun returns run RunID as GET /api/workflows/:id/runs/:runId.
+	WorkflowRun(ctx context.Context, call DataCall) (json.RawMessage, error)
+	// ListThreads returns a page of the resource's threads; Body is the
+	// query ({"page","perPage","orderBy","direction"}) or nil.
+	ListThreads(ctx context.Context, call DataCall) (json.RawMessage, error)
+	// ThreadMessages returns a page of thread ThreadID's messages; Body is
+	// the query ({"page","perPage","direction"}) or nil.
+	ThreadMessages(ctx context.Context, call DataCall) (json.RawMessage, error)
+}
+
+// DataCall is one mastra.workflow_* or thread call.
+type DataCall struct {
+	Plugin     string // the calling plugin's name
+	ResourceID string // the plugin's own resource (Spec.ResourceID)
+	Workflow   string
+	RunID      string
+	ThreadID   string
+	Body       json.RawMessage // the guest's JSON argument, nil when none
+}
+
+// Errors a DataCaller returns (wrapped) for the guest's errno: ENOENT,
+// EINVAL (the error text is the result) and EBUSY (a run that is not in a
+// state for the call, e.g. a resume another resume won).
+var (
+	ErrNotFound = errors.New("not found")
+	ErrInvalid  = errors.New("invalid")
+	ErrConflict = errors.New("conflict")
+)
 
 // KV is the key-value store behind mastra.kv_*. The host passes the plugin's
 // name as ns, so plugins never see each other's keys. Get reports a missing
@@ -177,6 +220,10 @@ type Grants struct {
 	Mounts []Mount  // directories visible through WASI
 	Agents []string // agent ids mastra.agent_* may call, or "*"
 	KV     bool     // mastra.kv_*
+	// Workflows are the workflow ids mastra.workflow_* may start, resume and
+	// read, or "*".
+	Workflows []string
+	Threads   bool // mastra.threads_list and thread_messages (read-only)
 }
 
 // Mount exposes a host directory to the guest.
@@ -190,6 +237,7 @@ type Mount struct {
 type Host struct {
 	log    *slog.Logger
 	agents AgentCaller
+	data   DataCaller
 	kv     KV
 	obs    Observer
 	cache  wazero.CompilationCache
@@ -207,6 +255,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	h := &Host{
 		log:     cfg.Logger,
 		agents:  cfg.Agents,
+		data:    cfg.Data,
 		kv:      cfg.KV,
 		obs:     cfg.Observer,
 		plugins: make(map[*Plugin]struct{}),

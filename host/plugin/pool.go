@@ -226,6 +226,10 @@ func checkModule(c wazero.CompiledModule, spec *Spec) (imported, error) {
 			errs = append(errs, fmt.Errorf("module imports %s.%s but the plugin is granted no agents", mod, name))
 		case f.grant == grantKV && !spec.Grants.KV:
 			errs = append(errs, fmt.Errorf("module imports %s.%s but the plugin is not granted kv", mod, name))
+		case f.grant == grantWorkflows && len(spec.Grants.Workflows) == 0:
+			errs = append(errs, fmt.Errorf("module imports %s.%s but the plugin is granted no workflows", mod, name))
+		case f.grant == grantThreads && !spec.Grants.Threads:
+			errs = append(errs, fmt.Errorf("module imports %s.%s but the plugin is not granted threads", mod, name))
 		}
 	}
 	return need, errors.Join(errs...)

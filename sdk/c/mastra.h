@@ -58,6 +58,7 @@ enum { MASTRA_LOG_DEBUG = -1, MASTRA_LOG_INFO = 0, MASTRA_LOG_WARN = 1, MASTRA_L
 enum {
   MASTRA_OK = 0,
   MASTRA_E2BIG = 1,
+  MASTRA_EBUSY = 10,
   MASTRA_ECANCELED = 11,
   MASTRA_EINVAL = 28,
   MASTRA_EIO = 29,
@@ -128,6 +129,25 @@ MASTRA_IMPORT("mastra", "kv_get") uint64_t mastra_kv_get(const void *key, uint32
 MASTRA_IMPORT("mastra", "kv_set")
 uint32_t mastra_kv_set(const void *key, uint32_t key_len, const void *val, uint32_t val_len, int64_t ttl_ms);
 MASTRA_IMPORT("mastra", "kv_delete") uint32_t mastra_kv_delete(const void *key, uint32_t key_len);
+/* Workflows (grant workflows = [...]) and threads (grant threads = true), bound to the request's
+ * resource (else the entry's resource_id): another resource's run or thread is ENOENT, as a missing
+ * one. Each -> status<<32 | len of the JSON answer (or error text); read a larger one with
+ * mastra_result_read. workflow_start -> {"runId"}; resume body {"step","resumeData"}; EBUSY: the run
+ * is not suspended or another resume won. Queries: JSON {"page","perPage","orderBy","direction"} or (0,0). */
+MASTRA_IMPORT("mastra", "workflow_start")
+uint64_t mastra_workflow_start(const void *id, uint32_t id_len, const void *input, uint32_t input_len, void *buf,
+                               uint32_t buf_limit);
+MASTRA_IMPORT("mastra", "workflow_resume")
+uint64_t mastra_workflow_resume(const void *id, uint32_t id_len, const void *run, uint32_t run_len, const void *body,
+                                uint32_t body_len, void *buf, uint32_t buf_limit);
+MASTRA_IMPORT("mastra", "workflow_run")
+uint64_t mastra_workflow_run(const void *id, uint32_t id_len, const void *run, uint32_t run_len, void *buf,
+                             uint32_t buf_limit);
+MASTRA_IMPORT("mastra", "threads_list")
+uint64_t mastra_threads_list(const void *query, uint32_t query_len, void *buf, uint32_t buf_limit);
+MASTRA_IMPORT("mastra", "thread_messages")
+uint64_t mastra_thread_messages(const void *thread, uint32_t thread_len, const void *query, uint32_t query_len,
+                                void *buf, uint32_t buf_limit);
 
 /* ---- helpers (NUL-terminated C strings in, http-wasm calls out) ---- */
 

@@ -9,6 +9,7 @@ type Errno uint32
 // Status codes used by the mastra host module.
 const (
 	E2BIG     Errno = 1  // a value is too large (e.g. a context value over the host's limit)
+	EBUSY     Errno = 10 // the run is not in a state for the call (e.g. a resume another resume won)
 	ECANCELED Errno = 11 // the request was canceled (client gone)
 	EINVAL    Errno = 28 // invalid argument (e.g. ctx_set with invalid JSON, unknown agent)
 	EIO       Errno = 29 // the host call failed (e.g. the model provider failed); see the message
@@ -22,6 +23,8 @@ func (e Errno) describe() (name, text string) {
 	switch e {
 	case E2BIG:
 		return "E2BIG", "value too large"
+	case EBUSY:
+		return "EBUSY", "busy (the run is not in a state for this call)"
 	case ECANCELED:
 		return "ECANCELED", "canceled"
 	case EINVAL:

@@ -30,6 +30,21 @@ func TestEncodeOptions(t *testing.T) {
 	}
 }
 
+func TestResumeBody(t *testing.T) {
+	for _, tt := range []struct {
+		step, data, want string
+	}{
+		{"approve", `{"approved":true}`, `{"step":"approve","resumeData":{"approved":true}}`},
+		{"", `{"approved":false}`, `{"resumeData":{"approved":false}}`},
+		{`a"b`, "", `{"step":"a\"b","resumeData":null}`},
+	} {
+		got := resumeBody(tt.step, []byte(tt.data))
+		if string(got) != tt.want || !json.Valid(got) {
+			t.Errorf("resumeBody(%q, %q) = %s; want %s", tt.step, tt.data, got, tt.want)
+		}
+	}
+}
+
 func TestSplitNUL(t *testing.T) {
 	got := splitNUL([]byte("a\x00bc\x00\x00"))
 	if len(got) != 3 || got[0] != "a" || got[1] != "bc" || got[2] != "" {
@@ -60,6 +75,22 @@ func TestStubs(t *testing.T) {
 	}
 	var agentErr *AgentError
 	if err := AgentStreamToResponse("assistant", "hi"); !errors.Is(err, ENOSYS) || !errors.As(err, &agentErr) {
+		t.Fatal(err)
+	}
+	var dataErr *DataError
+	if _, err := WorkflowStart("publish", []byte(`{"topic":"x"}`)); !errors.Is(err, ENOSYS) || !errors.As(err, &dataErr) {
+		t.Fatal(err)
+	}
+	if err := WorkflowResume("publish", "r1", "approve", []byte(`{"approved":true}`)); !errors.Is(err, ENOSYS) {
+		t.Fatal(err)
+	}
+	if _, err := WorkflowRun("publish", "r1"); !errors.Is(err, ENOSYS) {
+		t.Fatal(err)
+	}
+	if _, err := ThreadsList(nil); !errors.Is(err, ENOSYS) {
+		t.Fatal(err)
+	}
+	if _, err := ThreadMessages("t1", nil); !errors.Is(err, ENOSYS) {
 		t.Fatal(err)
 	}
 	if v, ok := RouteParam("name"); ok || v != "" {

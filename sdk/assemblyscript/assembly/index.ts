@@ -86,6 +86,16 @@
 @external("mastra", "kv_set") declare function mastra_kv_set(key: usize, key_len: u32, val: usize, val_len: u32, ttl_ms: i64): u32;
 // @ts-ignore: decorator
 @external("mastra", "kv_delete") declare function mastra_kv_delete(key: usize, key_len: u32): u32;
+// @ts-ignore: decorator
+@external("mastra", "workflow_start") declare function mastra_workflow_start(id: usize, id_len: u32, input: usize, input_len: u32, buf: usize, buf_limit: u32): u64;
+// @ts-ignore: decorator
+@external("mastra", "workflow_resume") declare function mastra_workflow_resume(id: usize, id_len: u32, run: usize, run_len: u32, body: usize, body_len: u32, buf: usize, buf_limit: u32): u64;
+// @ts-ignore: decorator
+@external("mastra", "workflow_run") declare function mastra_workflow_run(id: usize, id_len: u32, run: usize, run_len: u32, buf: usize, buf_limit: u32): u64;
+// @ts-ignore: decorator
+@external("mastra", "threads_list") declare function mastra_threads_list(query: usize, query_len: u32, buf: usize, buf_limit: u32): u64;
+// @ts-ignore: decorator
+@external("mastra", "thread_messages") declare function mastra_thread_messages(thread: usize, thread_len: u32, query: usize, query_len: u32, buf: usize, buf_limit: u32): u64;
 
 // ---------------------------------------------------------------------------------------------
 // Constants
@@ -110,6 +120,7 @@ export namespace Feature {
 export namespace Errno {
   export const OK: u32 = 0;
   export const E2BIG: u32 = 1;
+  export const EBUSY: u32 = 10;
   export const ECANCELED: u32 = 11;
   export const EINVAL: u32 = 28;
   export const EIO: u32 = 29;
@@ -123,6 +134,7 @@ export namespace Errno {
     switch (status) {
       case 0: return "OK";
       case 1: return "E2BIG";
+      case 10: return "EBUSY";
       case 11: return "ECANCELED";
       case 28: return "EINVAL";
       case 29: return "EIO";
@@ -546,6 +558,55 @@ export function agentGenerate(agent: string, input: string, optsJSON: string = "
   if (status != 0) return new AgentResult(status, readResultSlot(n));
   if (n <= scratchLen()) return new AgentResult(0, decode(scratchPtr(), n));
   return new AgentResult(0, readResultSlot(n));
+}
+
+// ---- workflows and threads (grants: workflows = [...] or ["*"]; threads = true) ----
+// Each call acts for the request's resource (token or middleware), else the entry's resource_id;
+// another resource's run or thread is ENOENT (no text), as a missing one. text is the JSON answer,
+// or the error text (EINVAL names the field; EBUSY: the run is not in a state for the call).
+
+function dataAnswer(r: u64): AgentResult {
+  const status = <u32>(r >> 32);
+  const n = <u32>r;
+  lastStatus = status;
+  if (status != 0) return new AgentResult(status, readResultSlot(n));
+  if (n <= scratchLen()) return new AgentResult(0, decode(scratchPtr(), n));
+  return new AgentResult(0, readResultSlot(n));
+}
+
+/** Creates a run of workflowId, starts it with inputJSON as inputData; text is {"runId"}. */
+export function workflowStart(workflowId: string, inputJSON: string = ""): AgentResult {
+  const wb = utf8(workflowId);
+  const ib = utf8(inputJSON);
+  return dataAnswer(mastra_workflow_start(ptrOf(wb), lenOf(wb), ptrOf(ib), lenOf(ib), scratchPtr(), scratchLen()));
+}
+
+/** Resumes a suspended run; bodyJSON is {"step","resumeData"}. */
+export function workflowResume(workflowId: string, runId: string, bodyJSON: string): AgentResult {
+  const wb = utf8(workflowId);
+  const rb = utf8(runId);
+  const bb = utf8(bodyJSON);
+  return dataAnswer(mastra_workflow_resume(ptrOf(wb), lenOf(wb), ptrOf(rb), lenOf(rb), ptrOf(bb), lenOf(bb), scratchPtr(), scratchLen()));
+}
+
+/** The run as GET /api/workflows/:workflowId/runs/:runId returns it. */
+export function workflowRun(workflowId: string, runId: string): AgentResult {
+  const wb = utf8(workflowId);
+  const rb = utf8(runId);
+  return dataAnswer(mastra_workflow_run(ptrOf(wb), lenOf(wb), ptrOf(rb), lenOf(rb), scratchPtr(), scratchLen()));
+}
+
+/** A page of the caller's threads; queryJSON is {"page","perPage","orderBy","direction"} or "". */
+export function threadsList(queryJSON: string = ""): AgentResult {
+  const qb = utf8(queryJSON);
+  return dataAnswer(mastra_threads_list(ptrOf(qb), lenOf(qb), scratchPtr(), scratchLen()));
+}
+
+/** A page of one of the caller's threads' messages; queryJSON is {"page","perPage","direction"} or "". */
+export function threadMessages(threadId: string, queryJSON: string = ""): AgentResult {
+  const tb = utf8(threadId);
+  const qb = utf8(queryJSON);
+  return dataAnswer(mastra_thread_messages(ptrOf(tb), lenOf(tb), ptrOf(qb), lenOf(qb), scratchPtr(), scratchLen()));
 }
 
 /** The result slot when its length is not known: result_read until it returns 0. */

@@ -60,3 +60,18 @@ func KVSet(key unsafe.Pointer, keyLen uint32, val unsafe.Pointer, valLen uint32,
 	return enosys
 }
 func KVDelete(key unsafe.Pointer, keyLen uint32) uint32 { return enosys }
+func WorkflowStart(id unsafe.Pointer, idLen uint32, input unsafe.Pointer, inputLen uint32, buf unsafe.Pointer, bufLimit uint32) uint64 {
+	return enosys << 32
+}
+func WorkflowResume(id unsafe.Pointer, idLen uint32, run unsafe.Pointer, runLen uint32, body unsafe.Pointer, bodyLen uint32, buf unsafe.Pointer, bufLimit uint32) uint64 {
+	return enosys << 32
+}
+func WorkflowRun(id unsafe.Pointer, idLen uint32, run unsafe.Pointer, runLen uint32, buf unsafe.Pointer, bufLimit uint32) uint64 {
+	return enosys << 32
+}
+func ThreadsList(query unsafe.Pointer, queryLen uint32, buf unsafe.Pointer, bufLimit uint32) uint64 {
+	return enosys << 32
+}
+func ThreadMessages(thread unsafe.Pointer, threadLen uint32, query unsafe.Pointer, queryLen uint32, buf unsafe.Pointer, bufLimit uint32) uint64 {
+	return enosys << 32
+}

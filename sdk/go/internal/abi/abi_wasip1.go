@@ -97,3 +97,18 @@ func KVSet(key unsafe.Pointer, keyLen uint32, val unsafe.Pointer, valLen uint32,
 
 //go:wasmimport mastra kv_delete
 func KVDelete(key unsafe.Pointer, keyLen uint32) uint32
+
+//go:wasmimport mastra workflow_start
+func WorkflowStart(id unsafe.Pointer, idLen uint32, input unsafe.Pointer, inputLen uint32, buf unsafe.Pointer, bufLimit uint32) uint64
+
+//go:wasmimport mastra workflow_resume
+func WorkflowResume(id unsafe.Pointer, idLen uint32, run unsafe.Pointer, runLen uint32, body unsafe.Pointer, bodyLen uint32, buf unsafe.Pointer, bufLimit uint32) uint64
+
+//go:wasmimport mastra workflow_run
+func WorkflowRun(id unsafe.Pointer, idLen uint32, run unsafe.Pointer, runLen uint32, buf unsafe.Pointer, bufLimit uint32) uint64
+
+//go:wasmimport mastra threads_list
+func ThreadsList(query unsafe.Pointer, queryLen uint32, buf unsafe.Pointer, bufLimit uint32) uint64
+
+//go:wasmimport mastra thread_messages
+func ThreadMessages(thread unsafe.Pointer, threadLen uint32, query unsafe.Pointer, queryLen uint32, buf unsafe.Pointer, bufLimit uint32) uint64
