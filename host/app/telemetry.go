@@ -16,6 +16,7 @@ import (
 	"github.com/mastra-server/mastra-server/host/plugin"
 	"github.com/mastra-server/mastra-server/host/server/transport"
 	"github.com/mastra-server/mastra-server/host/tracing"
+	"github.com/mastra-server/mastra-server/host/workflow"
 )
 
 // telemetry is what watches the server: Prometheus metrics
@@ -64,6 +65,17 @@ func (t *telemetry) plugins() plugin.Observer {
 		tr = t.tracing.Plugins()
 	}
 	return plugin.Observers(tr, m)
+}
+
+func (t *telemetry) workflows() workflow.Observer {
+	var m, tr workflow.Observer
+	if t.metrics != nil {
+		m = t.metrics.Workflows()
+	}
+	if t.tracing != nil {
+		tr = t.tracing.Workflows()
+	}
+	return workflow.Observers(tr, m)
 }
 
 // http lists the request observers: the trace first, so the metrics'

@@ -15,7 +15,7 @@ import (
 // openWorkflows opens the workflow engine when [workflows.*] are
 // configured, on the memory database (whose migrations hold the workflow
 // tables), with agents and tools of the configuration. nil when none are.
-func openWorkflows(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *agent.Service, tools map[string]agent.Tool) (*workflow.Engine, error) {
+func openWorkflows(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *agent.Service, tools map[string]agent.Tool, obs workflow.Observer) (*workflow.Engine, error) {
 	if len(cfg.Workflows) == 0 {
 		return nil, nil
 	}
@@ -30,6 +30,7 @@ func openWorkflows(ctx context.Context, cfg *config.Config, log *slog.Logger, sv
 		Agents:      agentRunner{svc},
 		Tools:       toolRunner(tools),
 		Logger:      log.With("component", "workflow"),
+		Observer:    obs,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("workflows: %w", err)

@@ -45,6 +45,10 @@ type Metrics struct {
 	pluginDuration *prometheus.HistogramVec
 	pluginTraps    *prometheus.CounterVec
 	pluginTimeouts *prometheus.CounterVec
+
+	workflowRunsStarted  *prometheus.CounterVec
+	workflowRunsFinished *prometheus.CounterVec
+	workflowStepDuration *prometheus.HistogramVec
 }
 
 // Buckets of the OpenTelemetry GenAI semantic conventions.
@@ -110,6 +114,14 @@ func New() *Metrics {
 		"Duration of Wasm plugin calls; a middleware's includes the handlers after it.", pluginBuckets, "plugin", "kind")
 	m.pluginTraps = f.counter("mastra_plugin_traps_total", "Wasm plugin calls that trapped.", "plugin")
 	m.pluginTimeouts = f.counter("mastra_plugin_timeouts_total", "Wasm plugin calls that ran past their timeout.", "plugin")
+
+	// Workflow and step ids come from the configuration: bounded.
+	m.workflowRunsStarted = f.counter("mastra_workflow_runs_started_total", "Workflow runs started, by workflow.", "workflow")
+	m.workflowRunsFinished = f.counter("mastra_workflow_runs_finished_total",
+		"Workflow runs ended, by workflow and final status (success, failed, canceled).", "workflow", "status")
+	m.workflowStepDuration = f.histogram("mastra_workflow_step_duration_seconds",
+		"Duration of workflow step executions on this instance, by workflow, step, kind (agent, tool, map, sleep, suspend, …) and outcome (ok, error, timeout, canceled).",
+		httpBuckets, "workflow", "step", "kind", "outcome")
 	return m
 }
 

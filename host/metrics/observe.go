@@ -13,6 +13,7 @@ import (
 	"github.com/mastra-server/mastra-server/host/llm"
 	"github.com/mastra-server/mastra-server/host/plugin"
 	"github.com/mastra-server/mastra-server/host/server/transport"
+	"github.com/mastra-server/mastra-server/host/workflow"
 )
 
 // HTTP returns the observer of HTTP requests, for server.Options.Observers.
@@ -179,5 +180,24 @@ func (c poolCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(poolInUse, prometheus.GaugeValue, float64(s.InUse), p.Name())
 		ch <- prometheus.MustNewConstMetric(poolLive, prometheus.GaugeValue, float64(s.Live), p.Name())
 		ch <- prometheus.MustNewConstMetric(poolCap, prometheus.GaugeValue, float64(s.Capacity), p.Name())
+	}
+}
+
+// Workflows returns the observer of workflow runs and steps, for
+// workflow.Options.Observer.
+func (m *Metrics) Workflows() workflow.Observer { return workflowObserver{m} }
+
+type workflowObserver struct{ m *Metrics }
+
+func (o workflowObserver) RunStarted(wf string) { o.m.workflowRunsStarted.WithLabelValues(wf).Inc() }
+
+func (o workflowObserver) RunFinished(wf, status string) {
+	o.m.workflowRunsFinished.WithLabelValues(wf, status).Inc()
+}
+
+func (o workflowObserver) StartStep(ctx context.Context, s workflow.StepRun) (context.Context, func(string)) {
+	start := time.Now()
+	return ctx, func(outcome string) {
+		o.m.workflowStepDuration.WithLabelValues(s.Workflow, s.Step, s.Kind, outcome).Observe(since(start))
 	}
 }

@@ -60,6 +60,8 @@ var isolationCases = map[string]func(t *testing.T, e *isoEnv){
 	"POST /api/tools/:toolId/execute":                   caseTool("/api/tools/whoami/execute"),
 	"GET /api/agents/:agentId/tools/:toolId":            caseNoTenantData("/api/agents/assistant/tools/whoami"),
 	"POST /api/agents/:agentId/tools/:toolId/execute":   caseTool("/api/agents/assistant/tools/whoami/execute"),
+	"GET /api/openapi.json":                             caseNoTenantData("/api/openapi.json"),
+	"GET /docs":                                         caseNoTenantData("/docs"),
 }
 
 func init() {
@@ -188,6 +190,7 @@ func isoServer(t *testing.T, kind string) (*Server, string, *workflow.Engine) {
 	}
 	cfg := testConfig()
 	withAuth(&cfg)
+	cfg.OpenAPI = true // the document and /docs, which must answer every token alike
 	s, ts := newTestServer(t, Options{Config: cfg, Store: store, Agents: svc, Workflows: eng, DefaultResourceID: "anon"})
 	return s, ts.URL, eng
 }

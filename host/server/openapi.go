@@ -36,6 +36,8 @@ type routeDoc struct {
 	// records: the 200 response is Mastra's workflow stream, JSON records
 	// separated by U+001E, as text/plain.
 	records bool
+	// html: the 200 response is an HTML page.
+	html bool
 }
 
 // Response shapes written as map literals by the handlers.
@@ -141,6 +143,7 @@ var routeDocs = map[string]routeDoc{
 	"POST /api/workflows/:workflowId/time-travel-async":  {summary: "Not implemented (501)", tag: tagFlows},
 	"POST /api/workflows/:workflowId/time-travel-stream": {summary: "Not implemented (501)", tag: tagFlows},
 	"GET " + OpenAPIPath:                                 {summary: "This OpenAPI document", tag: tagServer},
+	"GET " + DocsPath:                                    {summary: "This document rendered as a page (HTML)", tag: tagServer, html: true},
 }
 
 // openAPI builds the document for the routes this server registered.
@@ -189,6 +192,8 @@ func (s *Server) openAPI(plugins []Route) ([]byte, error) {
 		case d.records:
 			ok200["description"] = "Mastra's workflow stream: JSON records separated by U+001E"
 			ok200["content"] = map[string]any{"text/plain": map[string]any{"schema": map[string]any{"type": "string"}}}
+		case d.html:
+			ok200["content"] = map[string]any{"text/html": map[string]any{"schema": map[string]any{"type": "string"}}}
 		case d.resp != nil:
 			ok200["content"] = map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(d.resp), false)}}
 		default:
@@ -245,7 +250,7 @@ func (s *Server) openAPI(plugins []Route) ([]byte, error) {
 			map[string]any{"name": tagRoot, "description": "The original root routes"},
 			map[string]any{"name": tagFlows, "description": "Mastra's workflows"},
 			map[string]any{"name": tagPlugins, "description": "Routes served by Wasm plugins"},
-			map[string]any{"name": tagServer, "description": "Health, metrics and this document"},
+			map[string]any{"name": tagServer, "description": "Health, metrics, this document and its page"},
 		},
 	}
 	if s.cfg.Auth.Enabled {

@@ -186,10 +186,18 @@ func TestOpenAPIDocument(t *testing.T) {
 		t.Errorf("document has %d paths for %d routes", n, len(s.Routes()))
 	}
 
+	// The page that renders it (tests/browser loads it in Chromium).
+	if r := do(t, "GET", ts.URL+"/docs", ""); r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") ||
+		!strings.Contains(r.raw, "api/openapi.json") {
+		t.Errorf("GET /docs = %d %s %.100q; want the HTML page that loads api/openapi.json", r.status, r.header.Get("Content-Type"), r.raw)
+	}
+
 	cfg.OpenAPI = false
 	_, off := newTestServer(t, Options{Config: cfg, Store: store, Agents: svc})
-	if r := do(t, "GET", off.URL+"/api/openapi.json", ""); r.status != 404 {
-		t.Errorf("with openapi off, GET /api/openapi.json = %d; want 404", r.status)
+	for _, p := range []string{"/api/openapi.json", "/docs"} {
+		if r := do(t, "GET", off.URL+p, ""); r.status != 404 {
+			t.Errorf("with openapi off, GET %s = %d; want 404", p, r.status)
+		}
 	}
 }
 

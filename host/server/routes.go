@@ -97,6 +97,7 @@ func (s *Server) builtins() []builtin {
 
 		// This server's own description (see openapi.go).
 		{RouteInfo: RouteInfo{Method: "GET", Path: OpenAPIPath, Touches: TouchNone}, handler: s.serveOpenAPI, openapi: true},
+		{RouteInfo: RouteInfo{Method: "GET", Path: DocsPath, Touches: TouchNone}, handler: s.serveDocs, openapi: true},
 		// Mastra's workflows (workflow_handlers.go).
 		r("GET", "/api/workflows", TouchNone, s.listWorkflows),
 		// GET /api/workflows/run-counts is answered here too: httprouter

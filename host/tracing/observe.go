@@ -15,6 +15,7 @@ import (
 	"github.com/mastra-server/mastra-server/host/metrics"
 	"github.com/mastra-server/mastra-server/host/plugin"
 	"github.com/mastra-server/mastra-server/host/server/transport"
+	"github.com/mastra-server/mastra-server/host/workflow"
 )
 
 // HTTP returns the observer that makes the HTTP server span of each
@@ -211,6 +212,38 @@ func (o pluginObserver) StartCall(ctx context.Context, name string, kind plugin.
 		span.SetAttributes(attribute.String("mastra.plugin.outcome", outcome))
 		if outcome != plugin.OutcomeOK {
 			fail(span, "plugin_"+outcome, "")
+		}
+		span.End()
+	}
+}
+
+// Workflows returns the observer that makes an invoke_workflow span per
+// step execution. A run's steps are separate jobs, run at different times
+// and maybe on different instances, so each is its own span (a trace's
+// root), named as Mastra names a workflow's span; an agent step's turn is
+// its child.
+func (t *Tracing) Workflows() workflow.Observer { return workflowObserver{t} }
+
+type workflowObserver struct{ t *Tracing }
+
+func (workflowObserver) RunStarted(string)          {}
+func (workflowObserver) RunFinished(string, string) {}
+
+func (o workflowObserver) StartStep(ctx context.Context, s workflow.StepRun) (context.Context, func(string)) {
+	ctx, span := o.t.tracer.Start(ctx, "invoke_workflow "+s.Workflow, trace.WithSpanKind(trace.SpanKindInternal),
+		trace.WithAttributes(
+			attribute.String("gen_ai.operation.name", "invoke_workflow"),
+			attribute.String("mastra.span.type", "workflow_step"),
+			attribute.String("mastra.workflow.id", s.Workflow),
+			attribute.String("mastra.workflow.run_id", s.RunID),
+			attribute.String("mastra.workflow.step.id", s.Step),
+			attribute.String("mastra.workflow.step.kind", s.Kind),
+			attribute.Int("mastra.workflow.step.iteration", s.Iter),
+		))
+	return ctx, func(outcome string) {
+		span.SetAttributes(attribute.String("mastra.outcome", outcome))
+		if outcome != workflow.StepOK {
+			fail(span, "step_"+outcome, "")
 		}
 		span.End()
 	}

@@ -65,6 +65,8 @@ type Options struct {
 	// MaxSnapshot caps a run's snapshot; a step whose output would pass
 	// it fails (default 4 MiB).
 	MaxSnapshot int
+	// Observer watches runs and steps (metrics, traces); nil: none.
+	Observer Observer
 }
 
 // Engine runs workflows. It is safe for concurrent use.
@@ -79,6 +81,7 @@ type Engine struct {
 	disp      dispatcher
 	hub       *hub
 	maxSnap   int
+	obs       Observer
 	closeOnce sync.Once
 	stop      context.CancelFunc
 	bg        sync.WaitGroup
@@ -90,7 +93,7 @@ type Engine struct {
 // Open.
 func Open(ctx context.Context, o Options) (*Engine, error) {
 	e := &Engine{wfs: map[string]*workflow{}, agents: o.Agents, tools: o.Tools, log: o.Logger, me: o.InstanceID,
-		hub: newHub(), maxSnap: o.MaxSnapshot}
+		hub: newHub(), maxSnap: o.MaxSnapshot, obs: o.Observer}
 	if e.log == nil {
 		e.log = slog.Default()
 	}
@@ -432,6 +435,7 @@ func (e *Engine) save(ctx context.Context, tx *txn, r *runRow, fx *effects) erro
 	}
 	r.version++
 	r.nextSeq += int64(len(fx.chunks))
+	e.observeCommit(tx, r.Workflow, fx)
 	key := r.Workflow + "/" + r.RunID
 	if e.db.postgres() {
 		// Delivered at commit to every instance, this one included.

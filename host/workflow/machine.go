@@ -26,6 +26,10 @@ type effects struct {
 	chunks []map[string]any
 	jobs   []job
 	cancel []int64
+	// started, finished: the run started, or ended with this status, for
+	// the observer once committed.
+	started  bool
+	finished string
 }
 
 // turn is one transition of a run, inside a transaction.
@@ -346,6 +350,7 @@ func (t *turn) finishRun() error {
 // endRun makes the run terminal and cancels whatever is still queued.
 func (t *turn) endRun(status string, result, errVal any) error {
 	t.r.Snapshot.Status = status
+	t.fx.finished = status
 	t.r.Snapshot.Result, t.r.Snapshot.Error = result, errVal
 	for _, id := range t.r.cur.Jobs {
 		t.fx.cancel = append(t.fx.cancel, id)
@@ -441,9 +446,14 @@ func (e *Engine) work(ctx context.Context, j job) error {
 	if !ok {
 		return errLeased
 	}
-	sctx, cancel := context.WithTimeout(ctx, s.timeout)
+	sctx, end := ctx, func(string) {}
+	if e.obs != nil {
+		sctx, end = e.obs.StartStep(ctx, StepRun{Workflow: j.Workflow, RunID: j.RunID, Step: j.Step, Kind: s.def.Kind, Iter: j.Iter})
+	}
+	sctx, cancel := context.WithTimeout(sctx, s.timeout)
 	out, stepErr := e.execute(sctx, w, r, s, j.Iter)
 	cancel()
+	end(stepOutcome(ctx, stepErr))
 	if stepErr != nil && ctx.Err() != nil {
 		// Shutting down: give the lease back so that the step runs again
 		// at once, here after a restart or on another instance.

@@ -50,6 +50,7 @@ func (e *Engine) StartRun(ctx context.Context, wfID, runID, resourceID string, i
 			return fmt.Errorf("%w: run %s is %s, not pending", ErrConflict, runID, r.Snapshot.Status)
 		}
 		t := &turn{e: e, w: w, r: r}
+		t.fx.started = true
 		r.Snapshot.Status = StatusRunning
 		r.Snapshot.Context.Input = input
 		if requestContext != nil {
