@@ -74,6 +74,9 @@ func Build(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, 
 		_ = tel.close(ctx)
 		return nil, err
 	}
+	if tel.tracing != nil {
+		store.AddQueryHook(tel.tracing.DBHook())
+	}
 	bg, stop := context.WithCancel(ctx)
 	// Migrations and plugin compilation both take tens of milliseconds:
 	// run them side by side.

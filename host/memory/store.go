@@ -91,6 +91,10 @@ func (s *Store) Kind() string { return s.kind }
 // Stats reports the database connection pool (for metrics).
 func (s *Store) Stats() sql.DBStats { return s.db.Stats() }
 
+// AddQueryHook runs h around every statement of the store (tracing adds
+// one span per statement). Call it before the store is used.
+func (s *Store) AddQueryHook(h bun.QueryHook) { s.db.AddQueryHook(h) }
+
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 

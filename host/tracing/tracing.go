@@ -15,6 +15,8 @@ package tracing
 import (
 	"context"
 	"fmt"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/extra/bunotel"
 	"net/http"
 	"net/url"
 	"os"
@@ -119,6 +121,32 @@ func New(ctx context.Context, o Options) (*Tracing, error) {
 		capture: o.CaptureContent,
 	}, nil
 }
+
+// DBHook makes one client span per database statement of a store, named
+// after its operation (SELECT, INSERT, …) and carrying db.system and the
+// statement with placeholders, never its values: message contents must not
+// reach spans unless content capture is on, and Bun inlines values.
+//
+// Only statements made inside a traced request or job get a span:
+// migrations, health pings and other background statements would each be a
+// trace of one span.
+func (t *Tracing) DBHook() bun.QueryHook {
+	return parentedHook{bunotel.NewQueryHook(bunotel.WithTracerProvider(t.tp), bunotel.WithFormattedQueries(false))}
+}
+
+// parentedHook runs its hook only for statements whose context has a span.
+type parentedHook struct{ h bun.QueryHook }
+
+func (p parentedHook) BeforeQuery(ctx context.Context, e *bun.QueryEvent) context.Context {
+	if !trace.SpanContextFromContext(ctx).IsValid() {
+		return ctx
+	}
+	return p.h.BeforeQuery(ctx, e)
+}
+
+// AfterQuery ends the statement's span; without one (BeforeQuery skipped)
+// the hook finds no recording span and does nothing.
+func (p parentedHook) AfterQuery(ctx context.Context, e *bun.QueryEvent) { p.h.AfterQuery(ctx, e) }
 
 // Shutdown flushes the spans not yet exported and stops the exporter.
 func (t *Tracing) Shutdown(ctx context.Context) error { return t.tp.Shutdown(ctx) }

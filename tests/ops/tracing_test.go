@@ -220,6 +220,26 @@ func TestTracesOfAToolTurn(t *testing.T) {
 		}
 	}
 
+	// The turn's database statements are spans of the trace too, with the
+	// statement's placeholders and never its values (the message text).
+	var db []*tracepb.Span
+	for _, sp := range spans {
+		if attr(sp, "db.system") != nil {
+			db = append(db, sp)
+		}
+	}
+	if len(db) == 0 {
+		t.Errorf("no database span in the trace (all: %v)", keys(byName))
+	}
+	for _, sp := range db {
+		if len(sp.ParentSpanId) == 0 || sp.Kind != tracepb.Span_SPAN_KIND_CLIENT {
+			t.Errorf("database span %q: parent %x kind %v; want a CLIENT child", sp.Name, sp.ParentSpanId, sp.Kind)
+		}
+		if st := attrString(sp, "db.statement"); st == "" || strings.Contains(st, "use tp") {
+			t.Errorf("database span %q statement = %q; want it without the message text", sp.Name, st)
+		}
+	}
+
 	// The chat spans are in request order: the model's requests carried
 	// their ids.
 	reqs := fake.Requests()
