@@ -3,7 +3,8 @@
 # package.json, locked in package-lock.json) through every call a Mastra app
 # makes: agents, generate, stream, client tools (against a fake OpenAI-compatible
 # model, fake-openai.mjs), memory threads and messages, workflows and runs
-# (workflows.test.mjs), and a cross-tenant check with two auth tokens.
+# (workflows.test.mjs), working memory (workingmemory.test.mjs), and a
+# cross-tenant check with two auth tokens.
 #
 # Needs Node (>= 20) and npm, and Go to build the server. Installs the npm
 # packages on first run (npm ci), builds the binary, starts it on a free port
@@ -90,6 +91,19 @@ model = "echo"
 [agents.ctool]               # a real OpenAI client against the fake model
 name = "CTool"
 model = "openai/gpt-test"
+
+[agents.wmres]               # working memory (workingmemory.test.mjs): one per user
+model = "echo"
+[agents.wmres.working_memory]
+enabled = true
+scope = "resource"
+template = "# User\n- Name:\n- City:"
+
+[agents.wmthread]            # working memory: one per thread
+model = "echo"
+[agents.wmthread.working_memory]
+enabled = true
+scope = "thread"
 
 [providers.openai]
 base_url = "$FAKE_URL"
