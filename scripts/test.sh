@@ -49,6 +49,10 @@ fi
 if [ -f "$ROOT/tests/client-js/run.sh" ]; then
   log "@mastra/client-js compatibility"
   "$ROOT/tests/client-js/run.sh"
+  # Memory and working memory again on PostgreSQL (the workflow tests there
+  # wait on River's 5 s scheduler, ~20 s more, and are covered by Go tests).
+  MASTRA_CLIENTJS_DB=postgres MASTRA_CLIENTJS_TESTS="client.test.mjs workingmemory.test.mjs" \
+    "$ROOT/tests/client-js/run.sh"
 fi
 if [ -f "$ROOT/tests/browser/run.sh" ]; then
   log "/docs in headless Chromium"

@@ -24,8 +24,9 @@ const defaultOpenAIModel = "openai/gpt-4o-mini"
 // list gives its model and then its fallbacks. An agent with no model gets
 // OpenAI when a key is set, else the offline echo model, each with a
 // warning saying how to choose one. Provider credentials no agent uses get
-// one warning naming them.
-func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.Tool, client *http.Client) ([]*agent.Agent, error) {
+// one warning naming them. Each fallback is logged and handed to
+// onFallback (nil: none).
+func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.Tool, client *http.Client, onFallback func(agent.FallbackEvent)) ([]*agent.Agent, error) {
 	var errs []error
 	clients := map[string]llm.Model{}
 	used := map[string]bool{}
@@ -75,6 +76,9 @@ func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.To
 			OnFallback: func(ev agent.FallbackEvent) {
 				log.Warn("model failed before its first token: falling back to the next model",
 					"agent", ev.AgentID, "run", ev.RunID, "from", ev.From, "to", ev.To, "error", ev.Err.Error())
+				if onFallback != nil {
+					onFallback(ev)
+				}
 			},
 			MaxSteps: ac.MaxSteps, LastMessages: cfg.Memory.LastMessages,
 			ModelSettings: agent.ModelSettings{Temperature: ac.Temperature, MaxTokens: ac.MaxTokens, TopP: ac.TopP, Seed: ac.Seed,

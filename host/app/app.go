@@ -109,7 +109,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 		return nil, err
 	}
 	// Phase 2: agents, whose tools are plugins of phase 1.
-	agents, err := buildAgents(cfg, log, ps.tools, tel.modelClient())
+	agents, err := buildAgents(cfg, log, ps.tools, tel.modelClient(), tel.fallback)
 	if err != nil {
 		ps.close(ctx)
 		return nil, err

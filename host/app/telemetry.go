@@ -91,6 +91,14 @@ func (t *telemetry) http() []transport.Observer {
 	return obs
 }
 
+// fallback is what notes an agent's fallback besides the log line: the
+// metrics' counter, or nothing.
+func (t *telemetry) fallback(ev agent.FallbackEvent) {
+	if t.metrics != nil {
+		t.metrics.Fallback(ev)
+	}
+}
+
 // modelClient is the HTTP client of model providers: nil (the client's
 // own) unless traces are on, when each request carries traceparent.
 func (t *telemetry) modelClient() *http.Client {

@@ -38,6 +38,7 @@ type Metrics struct {
 	tokenUsage *prometheus.HistogramVec
 	firstChunk *prometheus.HistogramVec
 
+	fallbacks    *prometheus.CounterVec
 	toolCalls    *prometheus.CounterVec
 	toolDuration *prometheus.HistogramVec
 
@@ -103,6 +104,8 @@ func New() *Metrics {
 	m.firstChunk = f.histogram("gen_ai_client_operation_time_to_first_chunk_seconds",
 		"Time from a streamed model call's start to its first chunk (gen_ai.client.operation.time_to_first_chunk).", firstChunkBuckets, lOperation, lProvider, lModel)
 
+	m.fallbacks = f.counter("mastra_model_fallbacks_total",
+		"Moves of a turn from a model that failed before its first token to the agent's next model, by agent and models (\"provider/model\").", "agent", "from", "to")
 	m.toolCalls = f.counter("mastra_tool_calls_total",
 		"Server-side tool calls made by agents, by tool and outcome (ok, error, canceled).", "tool", "outcome")
 	m.toolDuration = f.histogram("gen_ai_execute_tool_duration_seconds",

@@ -83,6 +83,12 @@ func (c *modelCall) End(resp *llm.Response, err error) {
 	c.m.tokenUsage.WithLabelValues("chat", c.provider, c.model, "output").Observe(float64(resp.Usage.OutputTokens))
 }
 
+// Fallback counts one fallback, for agent.Agent.OnFallback. The agent and
+// both models come from the configuration, so the series stay bounded.
+func (m *Metrics) Fallback(ev agent.FallbackEvent) {
+	m.fallbacks.WithLabelValues(ev.AgentID, ev.From, ev.To).Inc()
+}
+
 func (o agentObserver) StartToolCall(ctx context.Context, c agent.ToolCallInfo) (context.Context, func(agent.ToolCallEnd)) {
 	start := time.Now()
 	name := c.Tool

@@ -3,13 +3,18 @@
 # package.json, locked in package-lock.json) through every call a Mastra app
 # makes: agents, generate, stream, client tools (against a fake OpenAI-compatible
 # model, fake-openai.mjs), memory threads and messages, workflows and runs
-# (workflows.test.mjs), and a cross-tenant check with two auth tokens.
+# (workflows.test.mjs), working memory (workingmemory.test.mjs), and a
+# cross-tenant check with two auth tokens.
 #
 # Needs Node (>= 20) and npm, and Go to build the server. Installs the npm
 # packages on first run (npm ci), builds the binary, starts it on a free port
 # with a temporary SQLite file and a generated config (echo model, auth with
 # two tokens), runs `node --test`, stops the server. Exits non-zero on any
 # failure; the server log is printed then.
+#
+# MASTRA_CLIENTJS_DB=postgres runs the same on PostgreSQL instead: a fresh
+# database on TEST_DATABASE_URL's server (needs psql), dropped at the end.
+# MASTRA_CLIENTJS_TESTS names the test files to run (default: *.test.mjs).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -25,18 +30,41 @@ if [ ! -d node_modules/@mastra/client-js ] || [ package-lock.json -nt node_modul
   npm ci --no-audit --no-fund --loglevel=error >&2
 fi
 
+DB="${MASTRA_CLIENTJS_DB:-sqlite}"
+case "$DB" in
+  sqlite) ;;
+  postgres)
+    [ -n "${TEST_DATABASE_URL:-}" ] || { log "MASTRA_CLIENTJS_DB=postgres needs TEST_DATABASE_URL"; exit 1; }
+    command -v psql >/dev/null || { log "psql is required for MASTRA_CLIENTJS_DB=postgres"; exit 1; }
+    ;;
+  *) log "MASTRA_CLIENTJS_DB=$DB: want sqlite or postgres"; exit 1 ;;
+esac
+
 TMP="$(mktemp -d /tmp/mastra-client-js.XXXXXX)"
 SERVER_PID=""
 FAKE_PID=""
+PG_DB=""
 cleanup() {
   [ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null || true
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
     kill "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
   fi
+  if [ -n "$PG_DB" ]; then
+    psql -q "$TEST_DATABASE_URL" -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null 2>&1 || true
+  fi
   rm -rf "$TMP"
 }
 trap cleanup EXIT
+
+MEMORY_TOML="sqlite_path = \"$TMP/mastra.db\""
+if [ "$DB" = postgres ]; then
+  PG_DB="clientjs_$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+  PG_URL="$(printf '%s' "$TEST_DATABASE_URL" | sed -E "s#^(postgres(ql)?://[^/?]+)(/[^?]*)?#\1/$PG_DB#")"
+  psql -q "$TEST_DATABASE_URL" -c "CREATE DATABASE $PG_DB" >/dev/null
+  MEMORY_TOML="database_url = \"$PG_URL\""
+  log "PostgreSQL database $PG_DB"
+fi
 
 # A fake OpenAI-compatible model for the client-tool round trip.
 node "$HERE/fake-openai.mjs" >"$TMP/fake.log" 2>&1 &
@@ -79,7 +107,7 @@ user = "carol"
 resource_id = "res-carol"
 
 [memory]
-sqlite_path = "$TMP/mastra.db"
+$MEMORY_TOML
 last_messages = 10
 
 [agents.assistant]
@@ -90,6 +118,19 @@ model = "echo"
 [agents.ctool]               # a real OpenAI client against the fake model
 name = "CTool"
 model = "openai/gpt-test"
+
+[agents.wmres]               # working memory (workingmemory.test.mjs): one per user
+model = "echo"
+[agents.wmres.working_memory]
+enabled = true
+scope = "resource"
+template = "# User\n- Name:\n- City:"
+
+[agents.wmthread]            # working memory: one per thread
+model = "echo"
+[agents.wmthread.working_memory]
+enabled = true
+scope = "thread"
 
 [providers.openai]
 base_url = "$FAKE_URL"
@@ -142,9 +183,14 @@ if [ -z "$ADDR" ]; then
 fi
 log "server on http://$ADDR"
 
+TESTS=()
+for f in ${MASTRA_CLIENTJS_TESTS:-*.test.mjs}; do
+  [ -f "$HERE/$f" ] || { log "no test file $f"; exit 1; }
+  TESTS+=("$HERE/$f")
+done
 status=0
 MASTRA_URL="http://$ADDR" ALICE_TOKEN="$ALICE_TOKEN" BOB_TOKEN="$BOB_TOKEN" CAROL_TOKEN="$CAROL_TOKEN" \
-  node --test --test-reporter=spec "$HERE"/*.test.mjs || status=$?
+  node --test --test-reporter=spec "${TESTS[@]}" || status=$?
 
 if grep -q 'status=5[0-9][0-9]' "$TMP/server.log"; then
   log "the server answered 5xx during the run:"; grep 'status=5[0-9][0-9]' "$TMP/server.log" >&2
@@ -154,4 +200,4 @@ if [ "$status" -ne 0 ]; then
   log "FAILED; server log:"; tail -n 100 "$TMP/server.log" >&2
   exit "$status"
 fi
-log "passed"
+log "passed ($DB)"

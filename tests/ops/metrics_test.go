@@ -208,6 +208,43 @@ func TestMetricsOutsideAuthAndOff(t *testing.T) {
 	}
 }
 
+// An agent whose first model answers 429 falls back to its second: one
+// turn moves mastra_model_fallbacks_total by exactly one, under the agent
+// and both models, and the stream's start names the model that answered.
+func TestMetricsCountFallbacks(t *testing.T) {
+	fake := llmtest.NewServer(t, func(r llmtest.Request) llmtest.Reply {
+		if r.Model == "down" {
+			return llmtest.Reply{Status: http.StatusTooManyRequests, ErrorMessage: "rate limited"}
+		}
+		return script(r)
+	})
+	s := start(t, baseTOML(t, fake)+"[agents.f]\nmodel = [\"openai/down\", \"openai/m1\"]\n")
+	labels := L{"agent": "f", "from": "openai/down", "to": "openai/m1"}
+	if got := value(scrape(t, s.url+"/metrics"), "mastra_model_fallbacks_total", labels); got > 0 {
+		t.Fatalf("fallbacks before any turn = %v; want none", got)
+	}
+
+	r := do(t, "POST", s.url+"/api/agents/f/stream", `{"messages":"hello"}`)
+	if r.status != 200 {
+		t.Fatalf("POST /api/agents/f/stream = %d %s", r.status, r.body)
+	}
+	if !strings.Contains(string(r.body), `"modelId":"m1"`) || !strings.Contains(string(r.body), "hi there") {
+		t.Errorf("stream does not come from m1:\n%s", r.body)
+	}
+	fams := scrape(t, s.url+"/metrics")
+	if got := value(fams, "mastra_model_fallbacks_total", labels); got != 1 {
+		t.Errorf("mastra_model_fallbacks_total%v = %v; want 1", labels, got)
+	}
+	if n := len(fams["mastra_model_fallbacks_total"].GetMetric()); n != 1 {
+		t.Errorf("mastra_model_fallbacks_total has %d series; want 1", n)
+	}
+	// The agent with one model never falls back.
+	do(t, "POST", s.url+"/api/agents/a/generate", `{"messages":"hello"}`)
+	if got := value(scrape(t, s.url+"/metrics"), "mastra_model_fallbacks_total", labels); got != 1 {
+		t.Errorf("after a turn of agent a, fallbacks of f = %v; want still 1", got)
+	}
+}
+
 // [server.metrics] listen serves the metrics on their own address, and
 // the API's listener no longer does.
 func TestMetricsOwnListener(t *testing.T) {
