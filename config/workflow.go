@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/expr-lang/expr"
+	"github.com/mastra-server/mastra-server/internal/prompttemplate"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
@@ -125,60 +126,6 @@ func CompileExpr(src string) error {
 		return errors.New(firstLine(err.Error()))
 	}
 	return nil
-}
-
-// TemplateParts splits a prompt into literal text and ${expression} parts
-// (odd indexes are expressions). "$${" writes a literal "${".
-func TemplateParts(tpl string) ([]string, error) {
-	var parts []string
-	var lit strings.Builder
-	for i := 0; i < len(tpl); {
-		switch {
-		case strings.HasPrefix(tpl[i:], "$${"):
-			lit.WriteString("${")
-			i += 3
-		case strings.HasPrefix(tpl[i:], "${"):
-			end := closingBrace(tpl, i+2)
-			if end < 0 {
-				return nil, fmt.Errorf("unclosed ${ at byte %d", i)
-			}
-			parts = append(parts, lit.String(), tpl[i+2:end])
-			lit.Reset()
-			i = end + 1
-		default:
-			lit.WriteByte(tpl[i])
-			i++
-		}
-	}
-	return append(parts, lit.String()), nil
-}
-
-// closingBrace finds the } that closes an expression starting at i,
-// skipping nested braces and quoted strings.
-func closingBrace(s string, i int) int {
-	depth := 0
-	var quote byte
-	for ; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0:
-			if c == '\\' {
-				i++
-			} else if c == quote {
-				quote = 0
-			}
-		case c == '"' || c == '\'' || c == '`':
-			quote = c
-		case c == '{':
-			depth++
-		case c == '}':
-			if depth == 0 {
-				return i
-			}
-			depth--
-		}
-	}
-	return -1
 }
 
 // JSONSchema reads a schema given as an inline table, a JSON string or a
@@ -318,7 +265,7 @@ func (c *Config) validateStep(bad func(string, any, string, ...any), wkey string
 		}
 		if s.Prompt == "" {
 			bad(key+".prompt", "", "expected the prompt, e.g. \"Summarise ${input.text}\"")
-		} else if parts, err := TemplateParts(s.Prompt); err != nil {
+		} else if parts, err := prompttemplate.Split(s.Prompt); err != nil {
 			bad(key+".prompt", s.Prompt, "%v", err)
 		} else {
 			for j := 1; j < len(parts); j += 2 {

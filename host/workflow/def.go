@@ -10,6 +10,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/mastra-server/mastra-server/host/toolschema"
+	"github.com/mastra-server/mastra-server/internal/prompttemplate"
 )
 
 // Definition is one workflow as configured ([workflows.<id>]).
@@ -148,7 +149,7 @@ func compileDefinition(d Definition) (*workflow, error) {
 		}
 		var err error
 		if sd.Prompt != "" {
-			parts, perr := templateParts(sd.Prompt)
+			parts, perr := prompttemplate.Split(sd.Prompt)
 			if perr != nil {
 				return nil, fail("prompt", perr)
 			}
@@ -211,59 +212,6 @@ func compileDefinition(d Definition) (*workflow, error) {
 	}
 	w.graph = serializeGraph(w.steps)
 	return w, nil
-}
-
-// templateParts splits text with ${expression} parts (odd indexes are
-// expressions); "$${" is a literal "${". Kept in step with
-// config.TemplateParts.
-func templateParts(tpl string) ([]string, error) {
-	var parts []string
-	var lit strings.Builder
-	for i := 0; i < len(tpl); {
-		switch {
-		case strings.HasPrefix(tpl[i:], "$${"):
-			lit.WriteString("${")
-			i += 3
-		case strings.HasPrefix(tpl[i:], "${"):
-			end := closingBrace(tpl, i+2)
-			if end < 0 {
-				return nil, fmt.Errorf("unclosed ${ at byte %d", i)
-			}
-			parts = append(parts, lit.String(), tpl[i+2:end])
-			lit.Reset()
-			i = end + 1
-		default:
-			lit.WriteByte(tpl[i])
-			i++
-		}
-	}
-	return append(parts, lit.String()), nil
-}
-
-func closingBrace(s string, i int) int {
-	depth := 0
-	var quote byte
-	for ; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0:
-			if c == '\\' {
-				i++
-			} else if c == quote {
-				quote = 0
-			}
-		case c == '"' || c == '\'' || c == '`':
-			quote = c
-		case c == '{':
-			depth++
-		case c == '}':
-			if depth == 0 {
-				return i
-			}
-			depth--
-		}
-	}
-	return -1
 }
 
 // render evaluates a prompt template.
