@@ -134,8 +134,13 @@ func (d *db) inTx(ctx context.Context, fn func(*txn) error) error {
 		}
 		return err
 	}
+	// The commit must not be cut by the caller's context: a run's last step
+	// cancels the run's queued jobs, its own included, and River cancels
+	// that job's context as the commit lands. pgx would then report a
+	// commit that did happen as failed and the after-commit hooks (the
+	// run's end for the observer, wake-ups) would be skipped.
 	if t.pg != nil {
-		err = t.pg.Commit(ctx)
+		err = t.pg.Commit(context.WithoutCancel(ctx))
 	} else {
 		err = t.sq.Commit()
 	}
