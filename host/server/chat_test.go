@@ -1,10 +1,12 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -246,5 +248,83 @@ func TestChatBadInput(t *testing.T) {
 	}
 	if r := do(t, "GET", ts.URL+"/chat/nobody/c1/stream", ""); r.status != 404 {
 		t.Errorf("GET reconnect of an unknown agent = %d; want 404", r.status)
+	}
+}
+
+// TestChatModelFailsMidStream: a model failing after its first token ends
+// the UI stream as the AI SDK expects: text-end, error (no upstream detail),
+// finish-step, finish with reason "error", [DONE]; nothing is saved.
+func TestChatModelFailsMidStream(t *testing.T) {
+	store := openSQLite(t)
+	fake := llmtest.NewServer(t, llmtest.Replies(llmtest.Reply{Text: "Hello there", MidStreamError: true, ErrorMessage: "overloaded"}))
+	ts := chatServer(t, store, fake)
+	events := chatTurnEvents(t, ts.URL+"/chat/gpt", chatBodyJSON("chat-fail", `,"resourceId":"alice"`, uiMsg("u1", "user", "hi")))
+	seq, _ := types(events)
+	want := []string{"start", "start-step", "text-start", "text-delta", "text-end", "error", "finish-step", "finish"}
+	if strings.Join(seq, ",") != strings.Join(want, ",") {
+		t.Errorf("chunks %v; want %v", seq, want)
+	}
+	for _, e := range events {
+		if e["type"] == "error" {
+			if txt, _ := e["errorText"].(string); txt == "" || strings.Contains(txt, "overloaded") {
+				t.Errorf("error chunk %v: want an errorText without the upstream's detail", e)
+			}
+		}
+	}
+	if r := events[len(events)-1]["finishReason"]; r != "error" {
+		t.Errorf("finishReason %v; want error", r)
+	}
+	if got, _ := threadTexts(t, store, "chat-fail"); len(got) != 0 {
+		t.Errorf("a failed turn saved %q", got)
+	}
+}
+
+// F15 for the UI stream: a chat turn still running near the end of a
+// shutdown's drain time ends with text-end, error, finish-step and finish
+// (reason "error") and [DONE], in the UI protocol's spelling.
+func TestShutdownEndsChatStreams(t *testing.T) {
+	store := openSQLite(t)
+	fake := upstream(t, llmtest.Reply{Text: "Hello world", HangAfterFirstToken: true})
+	svc, err := agent.NewService(store, []*agent.Agent{{ID: "gpt", Model: fake.Model(0), Provider: "openai", ModelID: "m"}}, "gpt", quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig()
+	cfg.DrainTimeout = time.Second
+	s, err := New(Options{Config: cfg, Store: store, Agents: svc, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, ln) }()
+
+	res := post(t, "http://"+ln.Addr().String()+"/chat/gpt", chatBodyJSON("chat-drain", `,"resourceId":"alice"`, uiMsg("u1", "user", "hi")))
+	defer res.Body.Close()
+	rd := bufio.NewReader(res.Body)
+	for { // up to the first token: the turn is running
+		line, err := rd.ReadString('\n')
+		if err != nil {
+			t.Fatalf("stream ended before its first token: %v", err)
+		}
+		if strings.Contains(line, `"text-delta"`) {
+			break
+		}
+	}
+	cancel() // SIGTERM
+	events, done := readSSE(t, rd)
+	seq, _ := types(events)
+	if got := strings.Join(seq, ","); got != "text-end,error,finish-step,finish" || events[len(events)-1]["finishReason"] != "error" || !done {
+		t.Errorf("after shutdown the chat stream got %q (last %v), [DONE] %v; want text-end,error,finish-step,finish (error) and [DONE]", got, events[len(events)-1], done)
+	}
+	if err := <-served; err != nil {
+		t.Errorf("Serve = %v; want nil", err)
+	}
+	if got, _ := threadTexts(t, store, "chat-drain"); len(got) != 0 {
+		t.Errorf("the cancelled turn saved %q", got)
 	}
 }
