@@ -54,6 +54,10 @@ if [ -f "$ROOT/tests/client-js/run.sh" ]; then
   MASTRA_CLIENTJS_DB=postgres MASTRA_CLIENTJS_TESTS="client.test.mjs workingmemory.test.mjs" \
     "$ROOT/tests/client-js/run.sh"
 fi
+if [ -f "$ROOT/tests/aisdk/run.sh" ]; then
+  log "AI SDK (npm ai) reading /chat/:agentId"
+  "$ROOT/tests/aisdk/run.sh"
+fi
 if [ -f "$ROOT/tests/browser/run.sh" ]; then
   log "/docs in headless Chromium"
   "$ROOT/tests/browser/run.sh"

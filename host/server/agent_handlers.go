@@ -251,6 +251,43 @@ func nonNilChunks(c []agent.Chunk) []agent.Chunk {
 // saved); the server then ends the stream itself, as the agent does for a
 // failure: an error chunk, finish with reason "error", then [DONE].
 func (s *Server) runStream(w http.ResponseWriter, r *http.Request, in agent.Input) error {
+	return s.streamAs(w, r, in, &mastraFace{})
+}
+
+// streamFace is how a stream route writes the agent's chunks: Mastra's
+// chunks as they are, or the AI SDK's UI message chunks (chat_handlers.go).
+type streamFace interface {
+	// headers are set on the response besides the SSE ones.
+	headers(in agent.Input) map[string]string
+	// send writes the events for one agent chunk.
+	send(sse *transport.SSE, c agent.Chunk) error
+	// fail ends a stream the server stops, as the agent ends a failed turn.
+	fail(sse *transport.SSE, msg string)
+	// finished reports whether a finish event went out.
+	finished() bool
+}
+
+// mastraFace writes Mastra's chunks unchanged.
+type mastraFace struct{ sent streamState }
+
+func (f *mastraFace) headers(in agent.Input) map[string]string {
+	return map[string]string{"X-Thread-Id": in.ThreadID, "X-Resource-Id": in.ResourceID}
+}
+
+func (f *mastraFace) send(sse *transport.SSE, c agent.Chunk) error {
+	f.sent.track(c)
+	switch c.Type {
+	case agent.ChunkStart, agent.ChunkStepStart, agent.ChunkTextStart:
+		return sse.EventHeld(c) // the delta that follows flushes them
+	}
+	return sse.Event(c)
+}
+
+func (f *mastraFace) fail(sse *transport.SSE, msg string) { f.sent.fail(sse, msg) }
+func (f *mastraFace) finished() bool                      { return f.sent.finished }
+
+// streamAs runs a streamed turn and writes it through face.
+func (s *Server) streamAs(w http.ResponseWriter, r *http.Request, in agent.Input, face streamFace) error {
 	s.noteTurn(r, in)
 	if err := idempotencyKey(r, &in); err != nil {
 		return err
@@ -261,17 +298,11 @@ func (s *Server) runStream(w http.ResponseWriter, r *http.Request, in agent.Inpu
 	defer unwatch()
 
 	var sse *transport.SSE
-	var sent streamState
 	emit := func(c agent.Chunk) error {
 		if sse == nil {
-			sse = transport.StartSSE(w, s.cfg.KeepAlive, map[string]string{"X-Thread-Id": in.ThreadID, "X-Resource-Id": in.ResourceID})
+			sse = transport.StartSSE(w, s.cfg.KeepAlive, face.headers(in))
 		}
-		sent.track(c)
-		switch c.Type {
-		case agent.ChunkStart, agent.ChunkStepStart, agent.ChunkTextStart:
-			return sse.EventHeld(c) // the delta that follows flushes them
-		}
-		return sse.Event(c)
+		return face.send(sse, c)
 	}
 	_, err := s.agents.Stream(ctx, in, emit)
 	stopped := errors.Is(context.Cause(ctx), errShuttingDown) && r.Context().Err() == nil
@@ -284,8 +315,8 @@ func (s *Server) runStream(w http.ResponseWriter, r *http.Request, in agent.Inpu
 	if err != nil {
 		s.log.WarnContext(r.Context(), "stream ended with an error", "request_id", transport.RequestID(r.Context()), "err", transport.ClipErr(err))
 	}
-	if stopped && !sent.finished {
-		sent.fail(sse, "server is shutting down")
+	if stopped && !face.finished() {
+		face.fail(sse, "server is shutting down")
 	}
 	sse.Done()
 	return nil

@@ -156,3 +156,18 @@ func FuzzPageAndOrder(f *testing.F) {
 		noServerError(t, h, "GET", "/api/memory/threads?"+q2.Encode(), "")
 	})
 }
+
+func FuzzChatBody(f *testing.F) {
+	for _, s := range []string{
+		`{"id":"c1","trigger":"submit-message","messages":[{"id":"u1","role":"user","parts":[{"type":"text","text":"hi"}]}]}`,
+		`{"id":"c1","threadId":"t1","resourceId":"alice","trigger":"regenerate-message","messageId":"m1","messages":[{"id":"u1","role":"user","parts":[{"type":"text","text":"hi"}]},{"id":"a1","role":"assistant","parts":[{"type":"step-start"},{"type":"tool-x","toolCallId":"c","state":"output-available","input":{},"output":1},{"type":"text","text":"ok"}]}]}`,
+		`{"id":"a/b","messages":[]}`, `{"messages":"hi"}`, `{"messages":[1,null,"x"]}`, `{"trigger":5}`, `[]`, `null`, ``,
+		`{"id":"\ud800","messages":[{"role":"user","parts":[{"type":"text","text":"a\u0000b"}]}]}`,
+	} {
+		f.Add(s)
+	}
+	h := fuzzHandler(f)
+	f.Fuzz(func(t *testing.T, body string) {
+		noServerError(t, h, "POST", "/chat/assistant", body)
+	})
+}

@@ -37,6 +37,8 @@ var isolationCases = map[string]func(t *testing.T, e *isoEnv){
 	"DELETE /threads/:threadId":                         caseRootDeleteThread,
 	"POST /agent/generate":                              caseTurn(false, false, "/agent/generate"),
 	"POST /agent/stream":                                caseTurn(false, true, "/agent/stream"),
+	"POST /chat/:agentId":                               caseChat,
+	"GET /chat/:agentId/:chatId/stream":                 caseChatResume,
 	"GET /api/agents":                                   caseNoTenantData("/api/agents"),
 	"GET /api/agents/:agentId":                          caseNoTenantData("/api/agents/assistant"),
 	"POST /api/agents/:agentId/generate":                caseTurn(true, false, "/api/agents/assistant/generate"),
@@ -851,5 +853,72 @@ func caseUpdateWorkingMemory(t *testing.T, e *isoEnv) {
 	r = e.admin("GET", "/api/memory/threads/c-thread/working-memory?agentId=wmt", "")
 	if wm, _ := r.body["workingMemory"].(string); !strings.Contains(wm, "by admin") {
 		t.Errorf("admin GET c-thread working memory = %s; want what the admin wrote", r.raw)
+	}
+}
+
+// caseChat: useChat's route is a turn like the others. B using A's thread
+// ids as his chat id (or threadId) gets exactly the taken answer, whatever
+// resource he names; A's client message id is B's own turn; the admin
+// continues Carol's thread by naming her resource.
+func caseChat(t *testing.T, e *isoEnv) {
+	body := func(chat, thread, msgID, text, resource string) string {
+		return fmt.Sprintf(`{"id":%q,"threadId":%q,"trigger":"submit-message","resourceId":%q,"requestContext":{"mastra__resourceId":%q},`+
+			`"messages":[{"id":%q,"role":"user","parts":[{"type":"text","text":%q}]}]}`, chat, thread, resource, resource, msgID, text)
+	}
+	text := func(t *testing.T, r response) string {
+		t.Helper()
+		if r.status != 200 {
+			t.Errorf("chat turn = %d %s", r.status, r.raw)
+			return ""
+		}
+		var out strings.Builder
+		for _, line := range strings.Split(r.raw, "\n") {
+			var c struct{ Type, Delta string }
+			if json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &c) == nil && c.Type == "text-delta" {
+				out.WriteString(c.Delta)
+			}
+		}
+		return out.String()
+	}
+	q := "/chat/assistant?resourceId=res-alice&requestContext=" + e.ctxB64
+	for _, th := range []string{"a-thread", "a-second"} {
+		e.wantTaken(t, e.b("POST", q, body(th, "", e.fresh("m"), "bob asks", "res-alice")), "B chat with id "+th)
+		e.wantTaken(t, e.b("POST", q, body(e.fresh("b-chat"), th, e.fresh("m"), "bob asks", "res-alice")), "B chat with threadId "+th)
+	}
+	// A's client message id on a chat of B's: B's own turn.
+	if got := text(t, e.b("POST", q, body(e.fresh("b-chat"), "", "ui-msg-7f3a", "bob asks", "res-alice"))); got != "Echo: bob asks" {
+		t.Errorf("B's chat turn with A's message id answered %q; want his own", got)
+	}
+	id := e.fresh("b-chat")
+	if got := text(t, e.b("POST", q, body(id, "", e.fresh("m"), "bob again", "res-alice"))); got != "Echo: bob again" {
+		t.Errorf("B's chat turn answered %q", got)
+	}
+	if r := e.as(bobToken, "GET", "/api/memory/threads/"+id, ""); r.status != 200 || r.body["resourceId"] != "res-bob" {
+		t.Errorf("B's new chat thread %s = %d %s; want it under res-bob", id, r.status, r.raw)
+	}
+	before := threadLen(t, e, "c-thread")
+	if got := text(t, e.admin("POST", "/chat/assistant", body("c-thread", "", e.fresh("m"), "admin asks", "res-carol"))); got != "Echo: admin asks" {
+		t.Errorf("admin chat turn on c-thread answered %q", got)
+	}
+	if after := threadLen(t, e, "c-thread"); after != before+2 {
+		t.Errorf("c-thread has %d messages after the admin's chat turn; want %d", after, before+2)
+	}
+	if r := e.admin("POST", "/chat/assistant", body("c-thread", "", e.fresh("m"), "admin asks", "res-alice")); r.raw != e.taken.raw {
+		t.Errorf("admin chat turn on c-thread naming res-alice = %d %s; want the taken answer", r.status, r.raw)
+	}
+}
+
+// caseChatResume: the reconnect route says nothing about any thread: B
+// asking for A's chats gets the answer a chat nobody has gets.
+func caseChatResume(t *testing.T, e *isoEnv) {
+	nobody := e.b("GET", "/chat/assistant/no-such-chat/stream", "")
+	wantStatus(t, nobody, 204, "B reconnect to a missing chat")
+	for _, th := range []string{"a-thread", "a-second"} {
+		for _, q := range e.probes() {
+			r := e.b("GET", "/chat/assistant/"+th+"/stream?"+q, "")
+			if r.status != nobody.status || r.raw != nobody.raw {
+				t.Errorf("B reconnect to %s?%s = %d %s; want the missing chat's %d", th, q, r.status, r.raw, nobody.status)
+			}
+		}
 	}
 }

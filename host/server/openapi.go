@@ -38,6 +38,10 @@ type routeDoc struct {
 	records bool
 	// html: the 200 response is an HTML page.
 	html bool
+	// uiStream: the 200 response is the AI SDK's UI message stream.
+	uiStream bool
+	// noContent: the route answers 204 rather than 200.
+	noContent bool
 }
 
 // Response shapes written as map literals by the handlers.
@@ -144,6 +148,10 @@ var routeDocs = map[string]routeDoc{
 	"POST /api/workflows/:workflowId/time-travel-stream": {summary: "Not implemented (501)", tag: tagFlows},
 	"GET " + OpenAPIPath:                                 {summary: "This OpenAPI document", tag: tagServer},
 	"GET " + DocsPath:                                    {summary: "This document rendered as a page (HTML)", tag: tagServer, html: true},
+	// The AI SDK's useChat (chat_handlers.go).
+	"POST /chat/:agentId": {summary: "Run a turn for the AI SDK's useChat, streamed as its UI message stream (v1)", tag: tagAgents,
+		body: chatBody{}, uiStream: true},
+	"GET /chat/:agentId/:chatId/stream": {summary: "useChat's reconnect: 204, no turn is resumable", tag: tagAgents, noContent: true},
 }
 
 // openAPI builds the document for the routes this server registered.
@@ -186,6 +194,13 @@ func (s *Server) openAPI(plugins []Route) ([]byte, error) {
 		}
 		ok200 := map[string]any{"description": "OK"}
 		switch {
+		case d.noContent:
+			op["responses"] = map[string]any{"204": map[string]any{"description": "No turn to resume"}, "default": errorResponse}
+			add(rt.Method, rt.Path, op)
+			continue
+		case d.uiStream:
+			ok200["description"] = "The AI SDK UI message stream (x-vercel-ai-ui-message-stream: v1): one UI message chunk per data line, then [DONE]"
+			ok200["content"] = map[string]any{"text/event-stream": map[string]any{"schema": map[string]any{"type": "string"}}}
 		case d.stream:
 			ok200["description"] = "Server-Sent Events: one Mastra chunk ({type, runId, from, payload}) per data line, then [DONE]"
 			ok200["content"] = map[string]any{"text/event-stream": map[string]any{"schema": map[string]any{"type": "string"}}}

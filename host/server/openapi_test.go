@@ -242,6 +242,8 @@ func TestResponsesMatchTheDocument(t *testing.T) {
 		{"GET", "/api/agents/a/tools/upper", "", 200},
 		{"POST", "/api/agents/a/tools/upper/execute", `{"data":{"text":"abc"}}`, 200},
 		{"GET", "/health", "", 200},
+		{"POST", "/chat/a", `{"id":"chat-1","messages":[{"id":"u1","role":"user","parts":[{"type":"text","text":"hi"}]}],"trigger":"submit-message","resourceId":"r1"}`, 200},
+		{"GET", "/chat/a/chat-1/stream", "", 204},
 		// Errors are documented too.
 		{"GET", "/api/agents/nobody", "", 404},
 		{"POST", "/api/agents/a/generate", `{"messages":"hi","maxSteps":-1}`, 400},

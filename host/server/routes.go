@@ -63,6 +63,11 @@ func (s *Server) builtins() []builtin {
 		a("POST", "/agent/generate", TouchAgent, s.rootGenerate),
 		a("POST", "/agent/stream", TouchAgent, s.rootStream),
 
+		// The Vercel AI SDK's useChat (chat_handlers.go), at the path of
+		// Mastra's chatRoute.
+		a("POST", "/chat/:agentId", TouchAgent, s.chatStream),
+		a("GET", "/chat/:agentId/:chatId/stream", TouchNone, s.chatResume),
+
 		// Mastra's agents.
 		a("GET", "/api/agents", TouchNone, s.listAgents),
 		a("GET", "/api/agents/:agentId", TouchNone, s.getAgent),

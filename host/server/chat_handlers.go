@@ -1,0 +1,303 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/julienschmidt/httprouter"
+	"github.com/mastra-server/mastra-server/host/agent"
+	"github.com/mastra-server/mastra-server/host/llm"
+	"github.com/mastra-server/mastra-server/host/server/transport"
+)
+
+// POST /chat/:agentId is the agent's turn for the Vercel AI SDK's useChat
+// (the path of Mastra's chatRoute): useChat's body in, the AI SDK UI message
+// stream (protocol v1) out. It is a third face over the same agent Stream
+// as /agent/stream and Mastra's stream route.
+
+// chatBody is what useChat's DefaultChatTransport posts: its own fields
+// (id, messages, trigger, messageId) plus ours, sent through its `body`
+// option.
+type chatBody struct {
+	ID             string                     `json:"id"`
+	Messages       json.RawMessage            `json:"messages"`
+	Trigger        string                     `json:"trigger"`
+	MessageID      string                     `json:"messageId"`
+	ThreadID       string                     `json:"threadId"`
+	ResourceID     string                     `json:"resourceId"`
+	RequestContext map[string]json.RawMessage `json:"requestContext"`
+}
+
+const (
+	triggerSubmit     = "submit-message"
+	triggerRegenerate = "regenerate-message"
+)
+
+func (s *Server) chatTurn(w http.ResponseWriter, r *http.Request) (agent.Input, error) {
+	var b chatBody
+	if err := transport.DecodeJSON(w, r, s.cfg.BodyLimit, &b); err != nil {
+		return agent.Input{}, err
+	}
+	const where = "Invalid request body"
+	switch b.Trigger {
+	case "", triggerSubmit, triggerRegenerate:
+	default:
+		return agent.Input{}, transport.Invalid(where, "trigger", "expected submit-message or regenerate-message")
+	}
+	if msg := badThreadID(b.ID); msg != "" {
+		return agent.Input{}, transport.Invalid(where, "id", msg)
+	}
+	if msg := badThreadID(b.ThreadID); msg != "" {
+		return agent.Input{}, transport.Invalid(where, "threadId", msg)
+	}
+	if err := checkIDs(where, "messageId", b.MessageID); err != nil {
+		return agent.Input{}, err
+	}
+	user, err := lastUserMessage(b.Messages)
+	if err != nil {
+		return agent.Input{}, err
+	}
+	res, err := s.resource(r, bodyClaim(b.ResourceID, "resourceId"), useDefault)
+	if err != nil {
+		return agent.Input{}, err
+	}
+	thread := b.ThreadID
+	if thread == "" {
+		thread = b.ID
+	}
+	in := agent.Input{
+		AgentID:    httprouter.ParamsFromContext(r.Context()).ByName("agentId"),
+		ThreadID:   thread,
+		ResourceID: res,
+		// Only the new message: useChat resends the whole conversation,
+		// and the thread's memory already holds the rest.
+		Messages:       []llm.Message{user},
+		RequestContext: requestValues(r, b.RequestContext),
+	}
+	// A retried submit resends the same message id: the turn is replayed,
+	// not run twice. A regenerate resends it on purpose, for a new answer.
+	if b.Trigger != triggerRegenerate {
+		in.IdempotencyKey = clientMessageKey(b.Messages)
+	}
+	return s.checkAgent(in)
+}
+
+// lastUserMessage is the last user message of useChat's messages, as text.
+func lastUserMessage(raw json.RawMessage) (llm.Message, error) {
+	bad := func(field, msg string) error { return transport.Invalid("Invalid request body", field, msg) }
+	if len(raw) == 0 || string(raw) == "null" {
+		return llm.Message{}, bad("messages", "messages is required")
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return llm.Message{}, bad("messages", "expected an array of UI messages")
+	}
+	// Every message is checked, though only the last user message is used:
+	// a body useChat could not have sent is refused whole.
+	var user llm.Message
+	found := false
+	for i, item := range items {
+		field := fmt.Sprintf("messages[%d]", i)
+		var m inMessage
+		if err := json.Unmarshal(item, &m); err != nil {
+			return llm.Message{}, bad(field, "expected a UI message object")
+		}
+		msgs, err := m.toLLM()
+		if err != nil {
+			return llm.Message{}, bad(field, err.Error())
+		}
+		if m.Role != "user" {
+			continue
+		}
+		if len(msgs) == 0 || strings.TrimSpace(msgs[0].Content) == "" {
+			return llm.Message{}, bad(field, "the user message has no text part")
+		}
+		if msg := badText(msgs[0].Content); msg != "" {
+			return llm.Message{}, bad(field, msg)
+		}
+		user, found = llm.Message{Role: llm.RoleUser, Content: msgs[0].Content}, true
+	}
+	if found {
+		return user, nil
+	}
+	return llm.Message{}, bad("messages", "no user message")
+}
+
+func (s *Server) chatStream(w http.ResponseWriter, r *http.Request) error {
+	in, err := s.chatTurn(w, r)
+	if err != nil {
+		return err
+	}
+	return s.streamAs(w, r, in, &uiFace{})
+}
+
+// chatResume answers useChat's reconnect (resume: true). No turn is ever
+// resumable yet, so the answer is the protocol's "nothing is running": 204.
+func (s *Server) chatResume(w http.ResponseWriter, r *http.Request) error {
+	p := httprouter.ParamsFromContext(r.Context())
+	if _, err := s.findAgent(p.ByName("agentId")); err != nil {
+		return err
+	}
+	if msg := badThreadID(p.ByName("chatId")); msg != "" {
+		return transport.Invalid("Invalid path parameters", "chatId", msg)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// uiFace writes agent chunks as AI SDK UI message chunks.
+type uiFace struct {
+	openText, openReasoning string // ids of blocks not yet ended
+	stepOpen                bool
+	done                    bool // a finish chunk went out
+}
+
+func (f *uiFace) headers(in agent.Input) map[string]string {
+	return map[string]string{"X-Vercel-AI-UI-Message-Stream": "v1", "X-Thread-Id": in.ThreadID, "X-Resource-Id": in.ResourceID}
+}
+
+func (f *uiFace) finished() bool { return f.done }
+
+// agentFields are the payload fields of every agent chunk the UI stream
+// uses; the payload types are the agent package's own.
+type agentFields struct {
+	ID            string          `json:"id"`
+	MessageID     string          `json:"messageId"`
+	Text          string          `json:"text"`
+	ToolCallID    string          `json:"toolCallId"`
+	ToolName      string          `json:"toolName"`
+	ArgsTextDelta string          `json:"argsTextDelta"`
+	Args          json.RawMessage `json:"args"`
+	Result        json.RawMessage `json:"result"`
+	Error         struct {
+		Message string `json:"message"`
+	} `json:"error"`
+	StepResult struct {
+		Reason string `json:"reason"`
+	} `json:"stepResult"`
+}
+
+// uiChunk is one UI message chunk; the AI SDK's schema is loose, and each
+// type reads only its own fields.
+type uiChunk struct {
+	Type           string          `json:"type"`
+	MessageID      string          `json:"messageId,omitempty"`
+	ID             string          `json:"id,omitempty"`
+	Delta          *string         `json:"delta,omitempty"`
+	ToolCallID     string          `json:"toolCallId,omitempty"`
+	ToolName       string          `json:"toolName,omitempty"`
+	InputTextDelta *string         `json:"inputTextDelta,omitempty"`
+	Input          json.RawMessage `json:"input,omitempty"`
+	Output         json.RawMessage `json:"output,omitempty"`
+	ErrorText      string          `json:"errorText,omitempty"`
+	FinishReason   string          `json:"finishReason,omitempty"`
+}
+
+func (f *uiFace) send(sse *transport.SSE, c agent.Chunk) error {
+	var p agentFields
+	b, _ := json.Marshal(c.Payload) // chunk payloads always marshal
+	_ = json.Unmarshal(b, &p)
+	out := f.translate(c.Type, p)
+	for i, u := range out {
+		var err error
+		if i < len(out)-1 || held(u.Type) {
+			err = sse.EventHeld(u)
+		} else {
+			err = sse.Event(u)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// held: chunks always followed at once by another, which flushes them.
+func held(typ string) bool {
+	return typ == "start" || typ == "start-step" || typ == "text-start" || typ == "reasoning-start"
+}
+
+// translate maps one agent chunk to the UI chunks it stands for.
+func (f *uiFace) translate(typ string, p agentFields) []uiChunk {
+	switch typ {
+	case agent.ChunkStart:
+		return []uiChunk{{Type: "start", MessageID: p.MessageID}}
+	case agent.ChunkStepStart:
+		f.stepOpen = true
+		return []uiChunk{{Type: "start-step"}}
+	case agent.ChunkTextStart:
+		f.openText = p.ID
+		return []uiChunk{{Type: "text-start", ID: p.ID}}
+	case agent.ChunkTextDelta:
+		return []uiChunk{{Type: "text-delta", ID: p.ID, Delta: &p.Text}}
+	case agent.ChunkTextEnd:
+		f.openText = ""
+		return []uiChunk{{Type: "text-end", ID: p.ID}}
+	case agent.ChunkReasoningStart:
+		f.openReasoning = p.ID
+		return []uiChunk{{Type: "reasoning-start", ID: p.ID}}
+	case agent.ChunkReasoningDelta:
+		return []uiChunk{{Type: "reasoning-delta", ID: p.ID, Delta: &p.Text}}
+	case agent.ChunkReasoningEnd:
+		f.openReasoning = ""
+		return []uiChunk{{Type: "reasoning-end", ID: p.ID}}
+	case agent.ChunkToolInputStart:
+		return []uiChunk{{Type: "tool-input-start", ToolCallID: p.ToolCallID, ToolName: p.ToolName}}
+	case agent.ChunkToolCallDelta:
+		return []uiChunk{{Type: "tool-input-delta", ToolCallID: p.ToolCallID, InputTextDelta: &p.ArgsTextDelta}}
+	case agent.ChunkToolCall:
+		return []uiChunk{{Type: "tool-input-available", ToolCallID: p.ToolCallID, ToolName: p.ToolName, Input: orNull(p.Args)}}
+	case agent.ChunkToolResult:
+		return []uiChunk{{Type: "tool-output-available", ToolCallID: p.ToolCallID, Output: orNull(p.Result)}}
+	case agent.ChunkToolError:
+		return []uiChunk{{Type: "tool-output-error", ToolCallID: p.ToolCallID, ErrorText: nonEmpty(p.Error.Message, "tool failed")}}
+	case agent.ChunkStepFinish:
+		f.stepOpen = false
+		return []uiChunk{{Type: "finish-step"}}
+	case agent.ChunkFinish:
+		f.done = true
+		return []uiChunk{{Type: "finish", FinishReason: uiFinishReason(p.StepResult.Reason)}}
+	case agent.ChunkError:
+		return []uiChunk{{Type: "error", ErrorText: nonEmpty(p.Error.Message, "the turn failed")}}
+	}
+	// tool-call-input-streaming-end has no UI chunk: tool-input-available
+	// follows it.
+	return nil
+}
+
+// uiFinishReason keeps a finish reason inside the set every AI SDK major
+// version accepts (v5 also has "unknown", v7 "interrupted"; neither is in
+// both, see operations.md §4.1).
+func uiFinishReason(r string) string {
+	switch r {
+	case "stop", "length", "content-filter", "tool-calls", "error", "other":
+		return r
+	}
+	return "other"
+}
+
+func nonEmpty(s, alt string) string {
+	if s == "" {
+		return alt
+	}
+	return s
+}
+
+// fail ends a stream the server stops: open blocks ended, an error, the
+// step and the message finished with reason "error".
+func (f *uiFace) fail(sse *transport.SSE, msg string) {
+	if f.openText != "" {
+		_ = sse.Event(uiChunk{Type: "text-end", ID: f.openText})
+	}
+	if f.openReasoning != "" {
+		_ = sse.Event(uiChunk{Type: "reasoning-end", ID: f.openReasoning})
+	}
+	_ = sse.Event(uiChunk{Type: "error", ErrorText: msg})
+	if f.stepOpen {
+		_ = sse.Event(uiChunk{Type: "finish-step"})
+	}
+	_ = sse.Event(uiChunk{Type: "finish", FinishReason: "error"})
+	f.done = true
+}

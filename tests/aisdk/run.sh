@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Reads a real mastra-server's POST /chat/:agentId with the Vercel AI SDK's
+# own client code (npm `ai`, pinned in package.json, locked in
+# package-lock.json): DefaultChatTransport, the transport useChat uses, and
+# readUIMessageStream. Covers the echo model, a tool call (the working-memory
+# tool, called by a fake OpenAI-compatible model, fake-openai.mjs), memory
+# (only the new message saved), auth scoping and the reconnect route.
+#
+# Needs Node (>= 20), npm and Go. Installs the npm packages on first run
+# (npm ci), builds the binary, starts it on a free port with a temporary
+# SQLite file, runs `node --test`, stops the server. Exits non-zero on any
+# failure; the server log is printed then.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+log() { printf 'aisdk: %s\n' "$*" >&2; }
+
+for tool in node npm go curl; do
+  command -v "$tool" >/dev/null || { log "$tool is required"; exit 1; }
+done
+
+cd "$HERE"
+if [ ! -d node_modules/ai ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error >&2
+fi
+
+TMP="$(mktemp -d /tmp/mastra-aisdk.XXXXXX)"
+SERVER_PID=""
+FAKE_PID=""
+cleanup() {
+  [ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null || true
+  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+node "$HERE/fake-openai.mjs" >"$TMP/fake.log" 2>&1 &
+FAKE_PID=$!
+FAKE_URL=""
+for _ in $(seq 1 100); do
+  FAKE_URL="$(sed -n 's/^FAKE_URL=//p' "$TMP/fake.log")"
+  [ -n "$FAKE_URL" ] && break
+  sleep 0.05
+done
+[ -n "$FAKE_URL" ] || { log "fake model did not start"; cat "$TMP/fake.log" >&2; exit 1; }
+
+log "go build"
+(cd "$ROOT" && go build -o "$TMP/mastra-server" ./cmd/mastra-server)
+
+ALICE_TOKEN="alice-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+BOB_TOKEN="bob-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+cat >"$TMP/mastra.toml" <<TOML
+[server]
+host = "127.0.0.1"
+port = 0
+
+[server.auth]
+enabled = true
+[[server.auth.tokens]]
+env = "AISDK_ALICE_TOKEN"
+user = "alice"
+resource_id = "res-alice"
+[[server.auth.tokens]]
+env = "AISDK_BOB_TOKEN"
+user = "bob"
+resource_id = "res-bob"
+
+[memory]
+sqlite_path = "$TMP/mastra.db"
+last_messages = 10
+
+[agents.assistant]
+name = "Assistant"
+model = "echo"
+
+[agents.notes]               # calls its working-memory tool on the fake model
+name = "Notes"
+model = "openai/gpt-test"
+[agents.notes.working_memory]
+enabled = true
+scope = "thread"
+
+[providers.openai]
+base_url = "$FAKE_URL"
+
+[plugins]
+cache_dir = "$TMP/wasm-cache"
+TOML
+
+env -i PATH="$PATH" HOME="${HOME:-$TMP}" TMPDIR="${TMPDIR:-/tmp}" OPENAI_API_KEY=sk-fake \
+  AISDK_ALICE_TOKEN="$ALICE_TOKEN" AISDK_BOB_TOKEN="$BOB_TOKEN" \
+  "$TMP/mastra-server" serve --config "$TMP/mastra.toml" >"$TMP/server.log" 2>&1 &
+SERVER_PID=$!
+
+ADDR=""
+for _ in $(seq 1 200); do
+  ADDR="$(sed -n 's/.*mastra-server listening.*addr=\([0-9.]*:[0-9]*\).*/\1/p' "$TMP/server.log" | head -n1)"
+  if [ -n "$ADDR" ] && curl -fsS "http://$ADDR/health" >/dev/null 2>&1; then
+    break
+  fi
+  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+    log "server exited before it was ready:"; cat "$TMP/server.log" >&2; exit 1
+  fi
+  ADDR=""
+  sleep 0.1
+done
+[ -n "$ADDR" ] || { log "server not healthy after 20s:"; cat "$TMP/server.log" >&2; exit 1; }
+log "server on http://$ADDR"
+
+status=0
+MASTRA_URL="http://$ADDR" ALICE_TOKEN="$ALICE_TOKEN" BOB_TOKEN="$BOB_TOKEN" \
+  node --test --test-reporter=spec "$HERE"/*.test.mjs || status=$?
+
+if grep -q 'status=5[0-9][0-9]' "$TMP/server.log"; then
+  log "the server answered 5xx during the run:"; grep 'status=5[0-9][0-9]' "$TMP/server.log" >&2
+  status=1
+fi
+if [ "$status" -ne 0 ]; then
+  log "FAILED; server log:"; tail -n 100 "$TMP/server.log" >&2
+  exit "$status"
+fi
+log "passed"
