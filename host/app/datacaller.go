@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/plugin"
 	"github.com/mastra-server/mastra-server/host/reqctx"
+	"github.com/mastra-server/mastra-server/host/server"
 	"github.com/mastra-server/mastra-server/host/workflow"
 )
 
@@ -151,19 +151,7 @@ func (c *dataCaller) WorkflowRun(ctx context.Context, call plugin.DataCall) (jso
 	if err != nil {
 		return nil, wfErr(err)
 	}
-	snap := run.Snapshot
-	out := map[string]any{"runId": run.RunID, "workflowName": run.Workflow, "createdAt": run.CreatedAt,
-		"updatedAt": run.UpdatedAt, "status": snap.Status}
-	if run.ResourceID != "" {
-		out["resourceId"] = run.ResourceID
-	}
-	for k, v := range map[string]any{"result": snap.Result, "error": snap.Error, "payload": snap.Context.Input,
-		"steps": snap.Context.Steps, "activeStepsPath": snap.ActiveStepsPath, "serializedStepGraph": snap.SerializedStepGraph} {
-		if v != nil {
-			out[k] = v
-		}
-	}
-	return json.Marshal(out)
+	return json.Marshal(server.RunJSON(run, nil))
 }
 
 // pageQuery is the guest's query of threads_list and thread_messages.
@@ -224,20 +212,7 @@ func (c *dataCaller) ListThreads(ctx context.Context, call plugin.DataCall) (jso
 	if err != nil {
 		return nil, err
 	}
-	type threadJSON struct {
-		ID         string         `json:"id"`
-		Title      string         `json:"title"`
-		ResourceID string         `json:"resourceId"`
-		CreatedAt  string         `json:"createdAt"`
-		UpdatedAt  string         `json:"updatedAt"`
-		Metadata   map[string]any `json:"metadata,omitempty"`
-	}
-	ts := make([]threadJSON, len(p.Threads))
-	for i, t := range p.Threads {
-		ts[i] = threadJSON{ID: t.ID, Title: t.Title, ResourceID: t.ResourceID, CreatedAt: jsTime(t.CreatedAt),
-			UpdatedAt: jsTime(t.UpdatedAt), Metadata: t.Metadata}
-	}
-	return json.Marshal(map[string]any{"threads": ts, "total": p.Total, "page": p.Page, "perPage": p.PerPage, "hasMore": p.HasMore})
+	return json.Marshal(server.ThreadListJSON(p))
 }
 
 // ThreadMessages lists a thread's messages, as GET
@@ -263,21 +238,5 @@ func (c *dataCaller) ThreadMessages(ctx context.Context, call plugin.DataCall) (
 	if err != nil {
 		return nil, err
 	}
-	type messageJSON struct {
-		ID         string          `json:"id"`
-		Role       string          `json:"role"`
-		CreatedAt  string          `json:"createdAt"`
-		ThreadID   string          `json:"threadId"`
-		ResourceID string          `json:"resourceId,omitempty"`
-		Content    json.RawMessage `json:"content"`
-	}
-	ms := make([]messageJSON, len(p.Messages))
-	for i, m := range p.Messages {
-		ms[i] = messageJSON{ID: m.ID, Role: m.Role, CreatedAt: jsTime(m.CreatedAt), ThreadID: m.ThreadID,
-			ResourceID: m.ResourceID, Content: m.Content}
-	}
-	return json.Marshal(map[string]any{"messages": ms, "total": p.Total, "page": p.Page, "perPage": p.PerPage, "hasMore": p.HasMore})
+	return json.Marshal(server.MessageListJSON(p))
 }
-
-// jsTime formats like JavaScript's Date.toISOString, as the HTTP API does.
-func jsTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }

@@ -159,6 +159,13 @@ func (s *Server) apiGetThread(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// MessageListJSON is a page of a thread's messages as GET
+// /api/memory/threads/:threadId/messages answers it (plugins' thread_messages
+// answers the same).
+func MessageListJSON(p memory.MessagePage) any {
+	return messageListJSON{Messages: toMessagesJSON(p.Messages), Total: p.Total, Page: p.Page, PerPage: p.PerPage, HasMore: p.HasMore}
+}
+
 type messageListJSON struct {
 	Messages   []messageJSON `json:"messages"`
 	UIMessages []any         `json:"uiMessages"` // null on local memory, as in Mastra
@@ -192,8 +199,7 @@ func (s *Server) apiListMessages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	transport.WriteJSON(w, http.StatusOK, messageListJSON{Messages: toMessagesJSON(p.Messages), Total: p.Total,
-		Page: p.Page, PerPage: p.PerPage, HasMore: p.HasMore})
+	transport.WriteJSON(w, http.StatusOK, MessageListJSON(p))
 	return nil
 }
 

@@ -56,6 +56,10 @@ type threadListJSON struct {
 	HasMore bool         `json:"hasMore"`
 }
 
+// ThreadListJSON is a page of threads as GET /api/memory/threads answers it
+// (plugins' threads_list answers the same).
+func ThreadListJSON(p memory.ThreadPage) any { return toThreadList(p) }
+
 func toThreadList(p memory.ThreadPage) threadListJSON {
 	out := threadListJSON{Threads: make([]threadJSON, len(p.Threads)), Total: p.Total, Page: p.Page, PerPage: p.PerPage, HasMore: p.HasMore}
 	for i, t := range p.Threads {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -222,6 +223,29 @@ func requireRunID(runID string) error {
 	return nil
 }
 
+// RunJSON is a run as GET /api/workflows/:workflowId/runs/:runId answers
+// it, with the fields asked for among runFields, all when nil (plugins'
+// workflow_run answers the same, with every field).
+func RunJSON(run *workflow.Run, fields []string) map[string]any {
+	snap := run.Snapshot
+	all := map[string]any{"result": snap.Result, "error": snap.Error, "payload": snap.Context.Input, "steps": snap.Context.Steps,
+		"activeStepsPath": snap.ActiveStepsPath, "serializedStepGraph": snap.SerializedStepGraph}
+	out := map[string]any{"runId": run.RunID, "workflowName": run.Workflow, "createdAt": run.CreatedAt, "updatedAt": run.UpdatedAt,
+		"status": snap.Status}
+	if run.ResourceID != "" {
+		out["resourceId"] = run.ResourceID
+	}
+	if fields == nil {
+		fields = runFields
+	}
+	for _, f := range fields {
+		if v := all[f]; v != nil {
+			out[f] = v
+		}
+	}
+	return out
+}
+
 var runFields = []string{"result", "error", "payload", "steps", "activeStepsPath", "serializedStepGraph"}
 
 func (s *Server) getWorkflowRun(w http.ResponseWriter, r *http.Request) error {
@@ -233,40 +257,19 @@ func (s *Server) getWorkflowRun(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	snap := run.Snapshot
-	all := map[string]any{"result": snap.Result, "error": snap.Error, "payload": snap.Context.Input, "steps": snap.Context.Steps,
-		"activeStepsPath": snap.ActiveStepsPath, "serializedStepGraph": snap.SerializedStepGraph}
-	out := map[string]any{"runId": run.RunID, "workflowName": run.Workflow, "createdAt": run.CreatedAt, "updatedAt": run.UpdatedAt,
-		"status": snap.Status}
-	if run.ResourceID != "" {
-		out["resourceId"] = run.ResourceID
-	}
 	fields := runFields
 	if v := r.URL.Query().Get("fields"); v != "" {
 		fields = strings.Split(v, ",")
-		for _, f := range fields {
-			if !containsString(runFields, strings.TrimSpace(f)) {
+		for i, f := range fields {
+			fields[i] = strings.TrimSpace(f)
+			if !slices.Contains(runFields, fields[i]) {
 				return transport.Invalid("Invalid query parameters", "fields", "expected a comma list of "+strings.Join(runFields, ", "))
 			}
 		}
 	}
-	for _, f := range fields {
-		f = strings.TrimSpace(f)
-		if v := all[f]; v != nil {
-			out[f] = v
-		}
-	}
+	out := RunJSON(run, fields)
 	transport.WriteJSON(w, http.StatusOK, out)
 	return nil
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *Server) deleteWorkflowRun(w http.ResponseWriter, r *http.Request) error {
