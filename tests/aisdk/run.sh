@@ -14,6 +14,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 log() { printf 'aisdk: %s\n' "$*" >&2; }
+. "$ROOT/scripts/lib/test-server.sh"
 
 for tool in node npm go curl; do
   command -v "$tool" >/dev/null || { log "$tool is required"; exit 1; }
@@ -38,6 +39,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Created here: the background shell may open it after the first look.
+: >"$TMP/fake.log"
 node "$HERE/fake-openai.mjs" >"$TMP/fake.log" 2>&1 &
 FAKE_PID=$!
 FAKE_URL=""
@@ -96,29 +99,13 @@ env -i PATH="$PATH" HOME="${HOME:-$TMP}" TMPDIR="${TMPDIR:-/tmp}" OPENAI_API_KEY
   "$TMP/mastra-server" serve --config "$TMP/mastra.toml" >"$TMP/server.log" 2>&1 &
 SERVER_PID=$!
 
-ADDR=""
-for _ in $(seq 1 200); do
-  ADDR="$(sed -n 's/.*mastra-server listening.*addr=\([0-9.]*:[0-9]*\).*/\1/p' "$TMP/server.log" | head -n1)"
-  if [ -n "$ADDR" ] && curl -fsS "http://$ADDR/health" >/dev/null 2>&1; then
-    break
-  fi
-  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-    log "server exited before it was ready:"; cat "$TMP/server.log" >&2; exit 1
-  fi
-  ADDR=""
-  sleep 0.1
-done
-[ -n "$ADDR" ] || { log "server not healthy after 20s:"; cat "$TMP/server.log" >&2; exit 1; }
-log "server on http://$ADDR"
+wait_ready "$TMP/server.log" "$SERVER_PID"
 
 status=0
 MASTRA_URL="http://$ADDR" ALICE_TOKEN="$ALICE_TOKEN" BOB_TOKEN="$BOB_TOKEN" \
   node --test --test-reporter=spec "$HERE"/*.test.mjs || status=$?
 
-if grep -q 'status=5[0-9][0-9]' "$TMP/server.log"; then
-  log "the server answered 5xx during the run:"; grep 'status=5[0-9][0-9]' "$TMP/server.log" >&2
-  status=1
-fi
+no_5xx "$TMP/server.log" || status=1
 if [ "$status" -ne 0 ]; then
   log "FAILED; server log:"; tail -n 100 "$TMP/server.log" >&2
   exit "$status"

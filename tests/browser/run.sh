@@ -13,6 +13,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 log() { printf 'browser: %s\n' "$*" >&2; }
+. "$ROOT/scripts/lib/test-server.sh"
 
 for tool in node npm go curl; do
   command -v "$tool" >/dev/null || { log "$tool is required"; exit 1; }
@@ -75,22 +76,7 @@ env -i PATH="$PATH" HOME="${HOME:-$TMP}" TMPDIR="${TMPDIR:-/tmp}" BROWSER_TEST_T
   "$TMP/mastra-server" serve --config "$TMP/mastra.toml" >"$TMP/server.log" 2>&1 &
 SERVER_PID=$!
 
-ADDR=""
-for _ in $(seq 1 200); do
-  ADDR="$(sed -n 's/.*mastra-server listening.*addr=\([0-9.]*:[0-9]*\).*/\1/p' "$TMP/server.log" | head -n1)"
-  if [ -n "$ADDR" ] && curl -fsS "http://$ADDR/health" >/dev/null 2>&1; then
-    break
-  fi
-  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-    log "server exited before it was ready:"; cat "$TMP/server.log" >&2; exit 1
-  fi
-  ADDR=""
-  sleep 0.1
-done
-if [ -z "$ADDR" ]; then
-  log "server not healthy after 20s:"; cat "$TMP/server.log" >&2; exit 1
-fi
-log "server on http://$ADDR"
+wait_ready "$TMP/server.log" "$SERVER_PID"
 
 ARTIFACTS="${BROWSER_ARTIFACTS:-/tmp/mastra-browser-artifacts}"
 mkdir -p "$ARTIFACTS"

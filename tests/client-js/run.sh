@@ -19,6 +19,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 log() { printf 'client-js: %s\n' "$*" >&2; }
+. "$ROOT/scripts/lib/test-server.sh"
 
 for tool in node npm go curl; do
   command -v "$tool" >/dev/null || { log "$tool is required"; exit 1; }
@@ -67,6 +68,8 @@ if [ "$DB" = postgres ]; then
 fi
 
 # A fake OpenAI-compatible model for the client-tool round trip.
+# Created here: the background shell may open it after the first look.
+: >"$TMP/fake.log"
 node "$HERE/fake-openai.mjs" >"$TMP/fake.log" 2>&1 &
 FAKE_PID=$!
 for _ in $(seq 1 100); do
@@ -166,22 +169,7 @@ env -i PATH="$PATH" HOME="${HOME:-$TMP}" TMPDIR="${TMPDIR:-/tmp}" \
   "$TMP/mastra-server" serve --config "$TMP/mastra.toml" >"$TMP/server.log" 2>&1 &
 SERVER_PID=$!
 
-ADDR=""
-for _ in $(seq 1 200); do
-  ADDR="$(sed -n 's/.*mastra-server listening.*addr=\([0-9.]*:[0-9]*\).*/\1/p' "$TMP/server.log" | head -n1)"
-  if [ -n "$ADDR" ] && curl -fsS "http://$ADDR/health" >/dev/null 2>&1; then
-    break
-  fi
-  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-    log "server exited before it was ready:"; cat "$TMP/server.log" >&2; exit 1
-  fi
-  ADDR=""
-  sleep 0.1
-done
-if [ -z "$ADDR" ]; then
-  log "server not healthy after 20s:"; cat "$TMP/server.log" >&2; exit 1
-fi
-log "server on http://$ADDR"
+wait_ready "$TMP/server.log" "$SERVER_PID"
 
 TESTS=()
 for f in ${MASTRA_CLIENTJS_TESTS:-*.test.mjs}; do
@@ -192,10 +180,7 @@ status=0
 MASTRA_URL="http://$ADDR" ALICE_TOKEN="$ALICE_TOKEN" BOB_TOKEN="$BOB_TOKEN" CAROL_TOKEN="$CAROL_TOKEN" \
   node --test --test-reporter=spec "${TESTS[@]}" || status=$?
 
-if grep -q 'status=5[0-9][0-9]' "$TMP/server.log"; then
-  log "the server answered 5xx during the run:"; grep 'status=5[0-9][0-9]' "$TMP/server.log" >&2
-  status=1
-fi
+no_5xx "$TMP/server.log" || status=1
 if [ "$status" -ne 0 ]; then
   log "FAILED; server log:"; tail -n 100 "$TMP/server.log" >&2
   exit "$status"
