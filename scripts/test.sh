@@ -15,6 +15,8 @@ cd "$ROOT"
 log() { printf 'test.sh: %s\n' "$*" >&2; }
 
 "$ROOT/scripts/install-plugin-toolchains.sh"
+# HAProxy for tests/cluster (examples/cluster behind a real balancer).
+"$ROOT/scripts/install-haproxy.sh"
 # The one plugin build of the run: test packages only check that the .wasm
 # files they need are there and up to date (internal/plugintest).
 "$ROOT/scripts/build-plugins.sh"

@@ -61,6 +61,10 @@ type Reply struct {
 	// PauseAfterFirstToken, when streamed, waits this long after the first
 	// word of the text, like a model thinking between two tokens.
 	PauseAfterFirstToken time.Duration
+	// HoldAfterFirstToken, when streamed, waits after the first word of
+	// the text until this channel is closed (or the request is cancelled),
+	// then sends the rest: a stream the test ends when it chooses.
+	HoldAfterFirstToken <-chan struct{}
 	// ArgsChunk, when streamed, splits each call's arguments into pieces of
 	// this many bytes, each in a chunk of its own after the one naming the
 	// call; 0 sends them in two halves.
@@ -381,6 +385,13 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, id, model, reaso
 			if rp.HangAfterFirstToken {
 				s.wait(r)
 				return
+			}
+			if rp.HoldAfterFirstToken != nil {
+				select {
+				case <-r.Context().Done():
+					return
+				case <-rp.HoldAfterFirstToken:
+				}
 			}
 			if rp.PauseAfterFirstToken > 0 {
 				select {

@@ -1,4 +1,7 @@
-// Package cluster runs mastra-server binaries on one Postgres and kills
+// Package cluster runs mastra-server binaries on one Postgres.
+//
+// TestBalancedCluster runs examples/cluster (three instances behind
+// HAProxy, started by its run.sh) as a user would. TestKilledInstance kills
 // one with SIGKILL in the middle of a workflow run: the run must finish on
 // the instance that is left, once River gives the dead instance's step
 // back (step timeout + 20 s + River's 30 s rescuer interval, and a leader
@@ -215,17 +218,24 @@ func finish(t *testing.T, survivor *instance, runID, who string) {
 	}
 }
 
-func TestKilledInstance(t *testing.T) {
-	if os.Getenv("MASTRA_CLUSTER_TEST") != "1" {
-		t.Skip("set MASTRA_CLUSTER_TEST=1: waits up to a minute for River to rescue a dead instance's step")
-	}
-	dir := t.TempDir()
+// buildServer builds the server binary into dir.
+func buildServer(t *testing.T, dir string) string {
+	t.Helper()
 	bin := filepath.Join(dir, "mastra-server")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/mastra-server")
 	build.Dir = "../.."
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	return bin
+}
+
+func TestKilledInstance(t *testing.T) {
+	if os.Getenv("MASTRA_CLUSTER_TEST") != "1" {
+		t.Skip("set MASTRA_CLUSTER_TEST=1: waits up to a minute for River to rescue a dead instance's step")
+	}
+	dir := t.TempDir()
+	bin := buildServer(t, dir)
 	dbURL := pgtest.NewDatabase(t)
 	model := &fakeModel{began: make(chan string, 16), stop: make(chan struct{})}
 	fake := httptest.NewServer(model)
