@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/mastra-server/mastra-server/host/llm"
@@ -233,9 +232,16 @@ type Server struct {
 	reqs []Request
 }
 
+// Cleaner is what NewServer needs of its caller: a testing.TB, or a
+// program that runs the cleanups itself (bench/soak).
+type Cleaner interface {
+	Helper()
+	Cleanup(func())
+}
+
 // NewServer starts a server answering each request with script's reply and
 // closes it when the test ends. script may be called concurrently.
-func NewServer(t testing.TB, script func(Request) Reply) *Server {
+func NewServer(t Cleaner, script func(Request) Reply) *Server {
 	t.Helper()
 	s := &Server{script: script, cancelled: make(chan struct{})}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.handle))

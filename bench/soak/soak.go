@@ -1,0 +1,248 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mastra-server/mastra-server/internal/llmtest"
+	"github.com/mastra-server/mastra-server/internal/pgtest"
+)
+
+// options are the soak's settings (the flags of main).
+type options struct {
+	duration    time.Duration
+	instances   int
+	workers     int
+	bin         string
+	faults      bool
+	rssLimitMiB int64
+	settle      time.Duration
+	out, log    io.Writer
+}
+
+// cleanups runs what the soak set up, last first; it is the llmtest.Cleaner
+// of the fake model.
+type cleanups struct {
+	mu  sync.Mutex
+	fns []func()
+}
+
+func (c *cleanups) Helper() {}
+
+func (c *cleanups) Cleanup(f func()) {
+	c.mu.Lock()
+	c.fns = append(c.fns, f)
+	c.mu.Unlock()
+}
+
+func (c *cleanups) run() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := len(c.fns) - 1; i >= 0; i-- {
+		c.fns[i]()
+	}
+	c.fns = nil
+}
+
+// run sets everything up, sends traffic with faults for o.duration, lets
+// workflow runs settle and checks the invariants.
+func run(ctx context.Context, o options) (*report, error) {
+	if o.instances < 1 || o.workers < 1 || o.duration <= 0 {
+		return nil, errors.New("need at least one instance, one worker and a duration")
+	}
+	var cl cleanups
+	defer cl.run()
+	dir, err := os.MkdirTemp("", "mastra-soak-")
+	if err != nil {
+		return nil, err
+	}
+	cl.Cleanup(func() { os.RemoveAll(dir) })
+
+	root, err := repoRoot()
+	if err != nil {
+		return nil, err
+	}
+	calc := filepath.Join(root, "examples/calc-tool/calc-tool.wasm")
+	if _, err := os.Stat(calc); err != nil {
+		return nil, fmt.Errorf("the calc tool is not built (scripts/build-plugins.sh): %w", err)
+	}
+	bin := o.bin
+	if bin == "" {
+		bin = filepath.Join(dir, "mastra-server")
+		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/mastra-server")
+		build.Dir = root
+		if out, err := build.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("go build: %w\n%s", err, out)
+		}
+	}
+
+	pg, err := pgtest.StartCluster(filepath.Join(dir, "pg"))
+	if err != nil {
+		return nil, err
+	}
+	cl.Cleanup(func() { _ = pg.Remove() })
+	dbURL, err := pgtest.CreateDatabase(pg.URL("postgres"), "soak")
+	if err != nil {
+		return nil, err
+	}
+
+	r := newReport(o)
+	model := llmtest.NewServer(&cl, r.model.reply)
+	cfg := filepath.Join(dir, "mastra.toml")
+	if err := os.WriteFile(cfg, []byte(serverConfig(dbURL, model.URL, calc)), 0o600); err != nil {
+		return nil, err
+	}
+	fleet := &fleet{bin: bin, cfg: cfg, dir: dir, log: o.log}
+	for i := 0; i < o.instances; i++ {
+		in, err := fleet.add(ctx, fmt.Sprintf("i%d", i+1))
+		if err != nil {
+			return nil, err
+		}
+		cl.Cleanup(in.stop)
+	}
+
+	trafficCtx, stopTraffic := context.WithTimeout(ctx, o.duration)
+	defer stopTraffic()
+	var wg sync.WaitGroup
+	sampleCtx, stopSampling := context.WithCancel(ctx)
+	wg.Add(1)
+	go func() { defer wg.Done(); fleet.sampleRSS(sampleCtx, r) }()
+	if o.faults {
+		r.model.faulty.Store(true)
+		wg.Add(1)
+		go func() { defer wg.Done(); injectFaults(trafficCtx, o, fleet, pg, r) }()
+	}
+	var clients sync.WaitGroup
+	for w := 0; w < o.workers; w++ {
+		clients.Add(1)
+		go func(w int) {
+			defer clients.Done()
+			c := newClient(w, fleet, r, o.faults)
+			c.loop(trafficCtx)
+		}(w)
+	}
+	clients.Wait()
+	stopTraffic()
+	r.model.faulty.Store(false)
+	r.trafficEnded = time.Now()
+
+	// Every instance up, then the database tells.
+	if err := fleet.allUp(ctx); err != nil {
+		stopSampling()
+		wg.Wait()
+		return nil, err
+	}
+	if err := check(ctx, dbURL, o.settle, r); err != nil {
+		stopSampling()
+		wg.Wait()
+		return nil, err
+	}
+	stopSampling()
+	wg.Wait()
+	r.finish(fleet)
+	return r, nil
+}
+
+// repoRoot is the main module's directory.
+func repoRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", errors.New("run the soak inside the mastra-server checkout")
+	}
+	return filepath.Dir(mod), nil
+}
+
+// serverConfig is every instance's configuration: short model timeouts and
+// no retries, so that model faults fail turns quickly, and one workflow
+// whose step calls the model.
+func serverConfig(dbURL, modelURL, calc string) string {
+	return fmt.Sprintf(`[server]
+host = "127.0.0.1"
+port = 0
+drain_timeout = "3s"
+[memory]
+database_url = %q
+[agents.assistant]
+name = "Assistant"
+instructions = "You are a test."
+model = "openai/gpt-test"
+tools = ["calc"]
+[providers.openai]
+base_url = %q
+timeout = "1s"
+max_retries = 0
+[[tools]]
+name = "calc"
+description = "Arithmetic"
+module = %q
+input_schema = '{"type":"object","properties":{"a":{"type":"number"},"b":{"type":"number"},"op":{"enum":["add","subtract","multiply","divide"]}},"required":["a","b","op"]}'
+[workflows.soak]
+step_timeout = "2s"
+[[workflows.soak.steps]]
+id = "draft"
+agent = "assistant"
+prompt = "Draft ${input.topic}."
+[[workflows.soak.steps]]
+id = "done"
+map = '{"text": steps.draft.text}'
+`, dbURL, modelURL, calc)
+}
+
+// injectFaults spreads the instance and database faults over the traffic:
+// kill -9 of an instance (restarted a moment later), Postgres stopped for
+// two seconds, and a SIGTERM restart. Model faults and client disconnects
+// happen all along (fakeModel, client).
+func injectFaults(ctx context.Context, o options, f *fleet, pg *pgtest.Cluster, r *report) {
+	at := func(frac float64) bool {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(time.Until(r.started.Add(time.Duration(frac * float64(o.duration))))):
+			return true
+		}
+	}
+	pick := func() *instance { return f.all()[rand.IntN(len(f.all()))] }
+	if at(0.25) {
+		in := pick()
+		r.fault("kill -9 %s", in.name)
+		in.kill()
+		time.Sleep(500 * time.Millisecond) // as a supervisor's restart delay
+		if err := in.restart(context.Background()); err != nil {
+			r.fault("restart of %s failed: %v", in.name, err)
+		}
+	}
+	if at(0.5) {
+		r.fault("postgres stopped")
+		if err := pg.Stop(); err != nil {
+			r.fault("pg stop: %v", err)
+		}
+		time.Sleep(2 * time.Second)
+		if err := pg.Start(); err != nil {
+			r.fault("pg start: %v", err)
+		}
+		r.fault("postgres started")
+	}
+	if at(0.75) {
+		in := pick()
+		r.fault("SIGTERM %s", in.name)
+		if err := in.terminate(); err == nil {
+			err = in.restart(context.Background())
+			if err != nil {
+				r.fault("restart of %s failed: %v", in.name, err)
+			}
+		}
+	}
+}
