@@ -201,48 +201,56 @@ map = '{"text": steps.draft.text}'
 `, dbURL, modelURL, calc)
 }
 
-// injectFaults spreads the instance and database faults over the traffic:
-// kill -9 of an instance (restarted a moment later), Postgres stopped for
-// two seconds, and a SIGTERM restart. Model faults and client disconnects
-// happen all along (fakeModel, client).
+// injectFaults repeats a cycle of instance and database faults, once per
+// minute (once in all for a run of a minute or less): kill -9 of an
+// instance (started again half a second later) at a quarter of the cycle,
+// Postgres stopped for two seconds at half, a SIGTERM restart at three
+// quarters. Model faults and client disconnects happen all along
+// (fakeModel, client).
 func injectFaults(ctx context.Context, o options, f *fleet, pg *pgtest.Cluster, r *report) {
+	cycle := min(o.duration, time.Minute)
+	begin := r.started
 	at := func(frac float64) bool {
 		select {
 		case <-ctx.Done():
 			return false
-		case <-time.After(time.Until(r.started.Add(time.Duration(frac * float64(o.duration))))):
+		case <-time.After(time.Until(begin.Add(time.Duration(frac * float64(cycle))))):
 			return true
 		}
 	}
-	pick := func() *instance { return f.all()[rand.IntN(len(f.all()))] }
-	if at(0.25) {
-		in := pick()
-		r.fault("kill -9 %s", in.name)
-		in.kill()
-		time.Sleep(500 * time.Millisecond) // as a supervisor's restart delay
-		if err := in.restart(context.Background()); err != nil {
-			r.fault("restart of %s failed: %v", in.name, err)
-		}
-	}
-	if at(0.5) {
-		r.fault("postgres stopped")
-		if err := pg.Stop(); err != nil {
-			r.fault("pg stop: %v", err)
-		}
-		time.Sleep(2 * time.Second)
-		if err := pg.Start(); err != nil {
-			r.fault("pg start: %v", err)
-		}
-		r.fault("postgres started")
-	}
-	if at(0.75) {
-		in := pick()
-		r.fault("SIGTERM %s", in.name)
-		if err := in.terminate(); err == nil {
-			err = in.restart(context.Background())
-			if err != nil {
+	pick := func() *instance { all := f.all(); return all[rand.IntN(len(all))] }
+	for ; ctx.Err() == nil; begin = begin.Add(cycle) {
+		if at(0.25) {
+			in := pick()
+			r.fault("kill -9 %s", in.name)
+			in.kill()
+			time.Sleep(500 * time.Millisecond) // as a supervisor's restart delay
+			if err := in.restart(context.Background()); err != nil {
 				r.fault("restart of %s failed: %v", in.name, err)
 			}
+		}
+		if at(0.5) {
+			r.fault("postgres stopped")
+			if err := pg.Stop(); err != nil {
+				r.fault("pg stop: %v", err)
+			}
+			time.Sleep(2 * time.Second)
+			if err := pg.Start(); err != nil {
+				r.fault("pg start: %v", err)
+			}
+			r.fault("postgres started")
+		}
+		if at(0.75) {
+			in := pick()
+			r.fault("SIGTERM %s", in.name)
+			if err := in.terminate(); err == nil {
+				if err := in.restart(context.Background()); err != nil {
+					r.fault("restart of %s failed: %v", in.name, err)
+				}
+			}
+		}
+		if !at(1) {
+			return
 		}
 	}
 }
