@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { randomUUID } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 
@@ -33,6 +33,17 @@ async function threadsOf(resourceId) {
   assert.equal(r.status, 200, await r.clone().text());
   return (await r.json()).threads.map((t) => t.id);
 }
+
+test("the README shows the example's stream route as it is", () => {
+  const file = readFileSync(join(example, "src/app/api/chat/stream/route.ts"), "utf8");
+  const readme = readFileSync(join(example, "../../README.md"), "utf8");
+  const head = "```ts\n// src/app/api/chat/stream/route.ts\n";
+  const at = readme.indexOf(head);
+  assert.ok(at >= 0, `README.md has no block starting ${JSON.stringify(head)}`);
+  const shown = readme.slice(at + head.length, readme.indexOf("```\n", at + head.length));
+  // The file's header comment is left out of the README.
+  assert.equal(shown, file.slice(file.indexOf("import ")));
+});
 
 test("POST /api/chat/stream passes /agent/stream's events through, the resource set by the app", async () => {
   const ask = (body) => fetch(`${next}/api/chat/stream`, {
@@ -85,6 +96,11 @@ test("POST /api/chat answers useChat with the AI SDK UI message stream", async (
   // The chat id is the thread, owned by the app's user.
   assert.ok((await threadsOf("demo-user")).includes(chatId));
   assert.ok(!(await threadsOf("someone-else")).includes(chatId));
+
+  // A body the server refuses: its 4xx JSON error, passed on.
+  const bad = await fetch(`${next}/api/chat`, { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
+  assert.equal(bad.status, 400);
+  assert.equal(typeof (await bad.json()).error, "string");
 });
 
 test("the pages in headless Chromium: useChat and the raw stream show the streamed reply", async () => {

@@ -15,7 +15,7 @@ export const dynamic = "force-dynamic";
 const MASTRA_API_URL = process.env.MASTRA_API_URL ?? "http://localhost:4000";
 
 export async function POST(req: Request): Promise<Response> {
-  const { message, threadId } = await req.json().catch(() => ({}));
+  const { message, threadId } = (await req.json().catch(() => null)) ?? {};
   if (typeof message !== "string" || message.trim() === "") {
     return Response.json({ error: "message is required" }, { status: 400 });
   }
@@ -39,7 +39,6 @@ export async function POST(req: Request): Promise<Response> {
   if (!upstream) {
     return Response.json({ error: "mastra-server is unreachable" }, { status: 502 });
   }
-
   if (!upstream.ok || !upstream.body) {
     // Before the stream starts, a failure is a JSON error with a status.
     const error = await upstream.json().catch(() => ({ error: "upstream error" }));
