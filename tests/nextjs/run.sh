@@ -26,17 +26,18 @@ done
 # needs_ci DIR PACKAGE: true when DIR's node_modules are missing or older
 # than its lock file.
 needs_ci() { [ ! -d "$1/node_modules/$2" ] || [ "$1/package-lock.json" -nt "$1/node_modules/.package-lock.json" ]; }
-if needs_ci "$EXAMPLE" next || needs_ci "$HERE" playwright-core; then
-  if ! timeout 30 npm ping --loglevel=error >/dev/null 2>&1; then
-    log "SKIPPED: the npm registry does not answer (npm ping), so examples/nextjs cannot be installed; not built, not tested"
-    echo "nextjs: SKIPPED (npm registry unreachable)"
-    exit 0
-  fi
-  for dir in "$EXAMPLE" "$HERE"; do
-    log "npm ci in ${dir#"$ROOT"/}"
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2)
-  done
+install=()
+needs_ci "$EXAMPLE" next && install+=("$EXAMPLE")
+needs_ci "$HERE" playwright-core && install+=("$HERE")
+if [ "${#install[@]}" -gt 0 ] && ! timeout 30 npm ping --loglevel=error >/dev/null 2>&1; then
+  log "SKIPPED: the npm registry does not answer (npm ping), so examples/nextjs cannot be installed; not built, not tested"
+  echo "nextjs: SKIPPED (npm registry unreachable)"
+  exit 0
 fi
+for dir in "${install[@]}"; do
+  log "npm ci in ${dir#"$ROOT"/}"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2)
+done
 "$ROOT/scripts/install-browser.sh"
 
 TMP="$(mktemp -d /tmp/mastra-nextjs.XXXXXX)"
