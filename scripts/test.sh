@@ -64,4 +64,8 @@ if [ -f "$ROOT/tests/browser/run.sh" ]; then
   log "/docs in headless Chromium"
   "$ROOT/tests/browser/run.sh"
 fi
+if [ -f "$ROOT/tests/nextjs/run.sh" ]; then
+  log "examples/nextjs built and run against the server (skipped, saying so, when npm is unreachable)"
+  "$ROOT/tests/nextjs/run.sh"
+fi
 log "all tests passed"
