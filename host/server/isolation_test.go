@@ -64,6 +64,7 @@ var isolationCases = map[string]func(t *testing.T, e *isoEnv){
 	"POST /api/agents/:agentId/tools/:toolId/execute":   caseTool("/api/agents/assistant/tools/whoami/execute"),
 	"GET /api/openapi.json":                             caseNoTenantData("/api/openapi.json"),
 	"GET /docs":                                         caseNoTenantData("/docs"),
+	"GET /playground":                                   caseNoTenantData("/playground"),
 }
 
 func init() {
@@ -193,6 +194,7 @@ func isoServer(t *testing.T, kind string) (*Server, string, *workflow.Engine) {
 	cfg := testConfig()
 	withAuth(&cfg)
 	cfg.OpenAPI = true // the document and /docs, which must answer every token alike
+	cfg.Playground = true
 	s, ts := newTestServer(t, Options{Config: cfg, Store: store, Agents: svc, Workflows: eng, DefaultResourceID: "anon"})
 	return s, ts.URL, eng
 }
