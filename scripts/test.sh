@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: vet, the Go tests under the race detector, and
-# (when present) the @mastra/client-js compatibility test and the /docs page
+# (when present) the @mastra/client-js compatibility test and the /docs and /playground pages
 # in headless Chromium (tests/browser, which installs Debian chromium when
 # missing: scripts/install-browser.sh).
 #
@@ -59,7 +59,7 @@ if [ -f "$ROOT/tests/aisdk/run.sh" ]; then
   "$ROOT/tests/aisdk/run.sh"
 fi
 if [ -f "$ROOT/tests/browser/run.sh" ]; then
-  log "/docs in headless Chromium"
+  log "/docs and /playground in headless Chromium"
   "$ROOT/tests/browser/run.sh"
 fi
 log "all tests passed"
