@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -19,6 +20,7 @@ func TestPlayground(t *testing.T) {
 	}
 
 	cfg.Playground = true
+	cfg.OpenAPI = true
 	_, ts := newTestServer(t, Options{Config: cfg, Store: store})
 	r := do(t, "GET", ts.URL+"/playground", "")
 	if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
@@ -37,6 +39,20 @@ func TestPlayground(t *testing.T) {
 		if strings.Contains(r.raw, bad) {
 			t.Errorf("the page contains %q: it must load nothing from elsewhere", bad)
 		}
+	}
+	// The document says so: the page needs no token.
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Security *[]any `json:"security"`
+		} `json:"paths"`
+	}
+	if r := do(t, "GET", ts.URL+"/api/openapi.json", "", "Authorization", "Bearer "+aliceToken); r.status != 200 {
+		t.Fatalf("GET /api/openapi.json = %d", r.status)
+	} else if err := json.Unmarshal([]byte(r.raw), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if sec := doc.Paths["/playground"]["get"].Security; sec == nil || len(*sec) != 0 {
+		t.Errorf("the document's GET /playground security = %v; want [] (public)", sec)
 	}
 	for _, p := range []string{"/api/agents", "/playground/x", "/playgroundx"} {
 		if r := do(t, "GET", ts.URL+p, ""); r.status != 401 {
