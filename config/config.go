@@ -60,6 +60,9 @@ type Server struct {
 	// OpenAPI serves the OpenAPI 3.1 document at /api/openapi.json and a
 	// page that renders it at /docs.
 	OpenAPI bool `koanf:"openapi"`
+	// Playground serves the chat, tools and workflows page at /playground.
+	// Off by default; `mastra-server dev` turns it on.
+	Playground bool `koanf:"playground"`
 }
 
 // Metrics configures the Prometheus endpoint. It is outside auth: keep it

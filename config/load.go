@@ -630,8 +630,9 @@ func defaults() map[string]any {
 				"protected": []any{"/*"},
 				"public":    []any{"/health"},
 			},
-			"metrics": map[string]any{"enabled": true, "path": "/metrics", "listen": ""},
-			"openapi": true,
+			"metrics":    map[string]any{"enabled": true, "path": "/metrics", "listen": ""},
+			"openapi":    true,
+			"playground": false,
 		},
 		"telemetry": map[string]any{"endpoint": "", "service_name": "mastra-server", "capture_content": false},
 		"memory": map[string]any{

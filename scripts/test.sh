@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: vet, the Go tests under the race detector, and
-# (when present) the @mastra/client-js compatibility test and the /docs page
-# in headless Chromium (tests/browser, which installs Debian chromium when
-# missing: scripts/install-browser.sh).
+# (when present) the @mastra/client-js compatibility test and the /docs and
+# /playground pages in headless Chromium (tests/browser, which installs
+# Debian chromium when missing: scripts/install-browser.sh).
 #
 # Set-up it does itself: installs the plugin toolchains if missing, builds
 # the Wasm plugins, and, unless TEST_DATABASE_URL is set, starts one
@@ -61,7 +61,7 @@ if [ -f "$ROOT/tests/aisdk/run.sh" ]; then
   "$ROOT/tests/aisdk/run.sh"
 fi
 if [ -f "$ROOT/tests/browser/run.sh" ]; then
-  log "/docs in headless Chromium"
+  log "/docs and /playground in headless Chromium"
   "$ROOT/tests/browser/run.sh"
 fi
 if [ -f "$ROOT/tests/nextjs/run.sh" ]; then

@@ -6,7 +6,7 @@
 // Usage:
 //
 //	mastra-server [serve] [--config mastra.toml] [--env-file .env] [--watch]   run the server (default)
-//	mastra-server dev [--config …]                 serve and reload plugins when their .wasm changes
+//	mastra-server dev [--config …]                 serve with /playground, reload plugins when their .wasm changes
 //	mastra-server migrate [--config …]             apply database migrations and exit
 //	mastra-server config [--config …]              print the effective configuration, secrets redacted
 //	mastra-server validate [--config …]            check the configuration and plugins, then exit
@@ -111,6 +111,8 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	case "serve":
 		return serve(ctx, cfg, log, *watch, nil)
 	case "dev":
+		// dev is serve --watch with the playground on.
+		cfg.Server.Playground = true
 		return serve(ctx, cfg, log, true, nil)
 	case "migrate":
 		return migrate(ctx, cfg, log)

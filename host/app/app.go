@@ -199,6 +199,7 @@ func serverConfig(c config.Server) server.Config {
 		Auth:        server.Auth{Enabled: c.Auth.Enabled, Tokens: tokens, Protected: c.Auth.Protected, Public: c.Auth.Public},
 		MetricsPath: c.Metrics.Path,
 		OpenAPI:     c.OpenAPI,
+		Playground:  c.Playground,
 	}
 }
 

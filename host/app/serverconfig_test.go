@@ -25,6 +25,7 @@ idle_timeout = "50s"
 max_header_bytes = "16KiB"
 drain_timeout = "6s"
 keep_alive = "9s"
+playground = true
 [server.cors]
 origins = ["https://app.example"]
 credentials = true
@@ -55,7 +56,7 @@ resource_id = "res-app"
 		},
 		Auth: server.Auth{Enabled: true, Protected: []string{"/*"}, Public: []string{"/health", "/open"},
 			Tokens: []server.Token{{User: "app", ResourceID: "res-app", Value: "tok-app"}}},
-		MetricsPath: "/metrics", OpenAPI: true,
+		MetricsPath: "/metrics", OpenAPI: true, Playground: true,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("serverConfig =\n%+v\nwant\n%+v", got, want)

@@ -45,6 +45,10 @@ type Config struct {
 	// OpenAPI serves the OpenAPI document at /api/openapi.json and the
 	// page that renders it at /docs.
 	OpenAPI bool
+	// Playground serves the page at /playground (playground.go). The page
+	// is public even with auth on: it holds no data, and every call it
+	// makes carries the token typed into it.
+	Playground bool
 }
 
 // Addr is the listen address host:port.

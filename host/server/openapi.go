@@ -148,6 +148,7 @@ var routeDocs = map[string]routeDoc{
 	"POST /api/workflows/:workflowId/time-travel-stream": {summary: "Not implemented (501)", tag: tagFlows},
 	"GET " + OpenAPIPath:                                 {summary: "This OpenAPI document", tag: tagServer},
 	"GET " + DocsPath:                                    {summary: "This document rendered as a page (HTML)", tag: tagServer, html: true},
+	"GET " + PlaygroundPath:                              {summary: "The playground: chat, tools and workflows in a browser (HTML)", tag: tagServer, html: true},
 	// The AI SDK's useChat (chat_handlers.go).
 	"POST /chat/:agentId": {summary: "Run a turn for the AI SDK's useChat, streamed as its UI message stream (v1)", tag: tagAgents,
 		body: chatBody{}, uiStream: true},
@@ -215,6 +216,9 @@ func (s *Server) openAPI(plugins []Route) ([]byte, error) {
 			ok200["content"] = map[string]any{"application/json": map[string]any{"schema": map[string]any{}}}
 		}
 		op["responses"] = map[string]any{"200": ok200, "default": errorResponse}
+		if rt.Path == PlaygroundPath && s.cfg.Auth.Enabled {
+			op["security"] = []any{} // public by itself (playground.go)
+		}
 		add(rt.Method, rt.Path, op)
 	}
 

@@ -40,6 +40,8 @@ type builtin struct {
 	agents bool
 	// openapi: registered only when Config.OpenAPI is set.
 	openapi bool
+	// playground: registered only when Config.Playground is set.
+	playground bool
 }
 
 // builtins is every built-in route, on one screen. The root routes and
@@ -103,6 +105,8 @@ func (s *Server) builtins() []builtin {
 		// This server's own description (see openapi.go).
 		{RouteInfo: RouteInfo{Method: "GET", Path: OpenAPIPath, Touches: TouchNone}, handler: s.serveOpenAPI, openapi: true},
 		{RouteInfo: RouteInfo{Method: "GET", Path: DocsPath, Touches: TouchNone}, handler: s.serveDocs, openapi: true},
+		// The playground page (playground.go): static, public under auth.
+		{RouteInfo: RouteInfo{Method: "GET", Path: PlaygroundPath, Touches: TouchNone}, handler: s.servePlayground, playground: true},
 		// Mastra's workflows (workflow_handlers.go).
 		r("GET", "/api/workflows", TouchNone, s.listWorkflows),
 		// GET /api/workflows/run-counts is answered here too: httprouter
@@ -131,7 +135,7 @@ func (s *Server) builtins() []builtin {
 
 // serves reports whether the server registers b.
 func (s *Server) serves(b builtin) bool {
-	return (!b.agents || s.agents != nil) && (!b.openapi || s.cfg.OpenAPI)
+	return (!b.agents || s.agents != nil) && (!b.openapi || s.cfg.OpenAPI) && (!b.playground || s.cfg.Playground)
 }
 
 // Routes lists the built-in routes this server registered.

@@ -125,7 +125,9 @@ func (s *Server) handlerChain(router http.Handler, mws []Middleware) http.Handle
 		WithGate:  agent.WithCommitGate,
 		AfterFunc: func(d time.Duration, f func()) *time.Timer { return afterFunc(d, f) },
 	})(h)
-	h = transport.Authenticate(s.cfg.Auth)(h)
+	auth := s.cfg.Auth
+	auth.Public = s.cfg.publicPaths()
+	h = transport.Authenticate(auth)(h)
 	h = transport.RequestContext(h)
 	h = s.withHealth(h)
 	h = transport.CrossOrigin(s.cfg.CORS)(h)
