@@ -38,11 +38,13 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	r, err := run(ctx, o)
+	if r != nil {
+		r.print(o.out)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "soak:", err)
 		os.Exit(2)
 	}
-	r.print(o.out)
 	if !r.passed() {
 		os.Exit(1)
 	}

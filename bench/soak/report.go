@@ -198,7 +198,11 @@ func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "model faults: %d HTTP 500, %d mid-stream errors, %d stalls past the timeout\n",
 		r.model.errors.Load(), r.model.midStream.Load(), r.model.stall.Load())
 	fmt.Fprintln(w, "faults:")
-	for _, f := range r.faults {
+	for i, f := range r.faults {
+		if i == 8 && len(r.faults) > 9 {
+			fmt.Fprintf(w, "  … and %d more of the same cycle (%s)\n", len(r.faults)-8, tally(r.faults[8:]))
+			break
+		}
 		fmt.Fprintln(w, "  "+f)
 	}
 	var names []string
@@ -224,4 +228,27 @@ func (r *report) print(w io.Writer) {
 	} else {
 		fmt.Fprintln(w, "FAIL")
 	}
+}
+
+// tally counts faults by kind: their text without the time and the
+// instance's name.
+func tally(faults []string) string {
+	n := map[string]int{}
+	var kinds []string
+	for _, f := range faults {
+		fields := strings.Fields(f)[1:] // the time
+		if len(fields) > 1 && strings.HasPrefix(fields[len(fields)-1], "i") {
+			fields = fields[:len(fields)-1]
+		}
+		k := strings.Join(fields, " ")
+		if n[k] == 0 {
+			kinds = append(kinds, k)
+		}
+		n[k]++
+	}
+	parts := make([]string, len(kinds))
+	for i, k := range kinds {
+		parts[i] = fmt.Sprintf("%d× %s", n[k], k)
+	}
+	return strings.Join(parts, ", ")
 }

@@ -65,7 +65,15 @@ func run(ctx context.Context, o options) (*report, error) {
 	if err != nil {
 		return nil, err
 	}
-	cl.Cleanup(func() { os.RemoveAll(dir) })
+	var r *report
+	cl.Cleanup(func() {
+		// A failed soak keeps the instances' logs for a look.
+		if r == nil || !r.passed() {
+			fmt.Fprintf(o.log, "soak: the instances' logs are kept in %s\n", dir)
+			return
+		}
+		os.RemoveAll(dir)
+	})
 
 	root, err := repoRoot()
 	if err != nil {
@@ -95,7 +103,7 @@ func run(ctx context.Context, o options) (*report, error) {
 		return nil, err
 	}
 
-	r := newReport(o)
+	r = newReport(o)
 	model := llmtest.NewServer(&cl, r.model.reply)
 	cfg := filepath.Join(dir, "mastra.toml")
 	if err := os.WriteFile(cfg, []byte(serverConfig(dbURL, model.URL, calc)), 0o600); err != nil {
@@ -112,14 +120,15 @@ func run(ctx context.Context, o options) (*report, error) {
 
 	trafficCtx, stopTraffic := context.WithTimeout(ctx, o.duration)
 	defer stopTraffic()
-	var wg sync.WaitGroup
+	var sampling, faults sync.WaitGroup
 	sampleCtx, stopSampling := context.WithCancel(ctx)
-	wg.Add(1)
-	go func() { defer wg.Done(); fleet.sampleRSS(sampleCtx, r) }()
+	defer func() { stopSampling(); sampling.Wait() }()
+	sampling.Add(1)
+	go func() { defer sampling.Done(); fleet.sampleRSS(sampleCtx, r) }()
 	if o.faults {
 		r.model.faulty.Store(true)
-		wg.Add(1)
-		go func() { defer wg.Done(); injectFaults(trafficCtx, o, fleet, pg, r) }()
+		faults.Add(1)
+		go func() { defer faults.Done(); injectFaults(trafficCtx, o, fleet, pg, r) }()
 	}
 	var clients sync.WaitGroup
 	for w := 0; w < o.workers; w++ {
@@ -132,24 +141,27 @@ func run(ctx context.Context, o options) (*report, error) {
 	}
 	clients.Wait()
 	stopTraffic()
+	faults.Wait() // a restart under way ends first
 	r.model.faulty.Store(false)
 	r.trafficEnded = time.Now()
 
 	// Every instance up, then the database tells.
-	if err := fleet.allUp(ctx); err != nil {
-		stopSampling()
-		wg.Wait()
-		return nil, err
-	}
+	err = fleet.allUp(ctx)
+	r.holds(err == nil, "every instance up after the traffic", "%v", errOrNone(err))
 	if err := check(ctx, dbURL, o.settle, r); err != nil {
-		stopSampling()
-		wg.Wait()
-		return nil, err
+		return r, err
 	}
 	stopSampling()
-	wg.Wait()
+	sampling.Wait()
 	r.finish(fleet)
 	return r, nil
+}
+
+func errOrNone(err error) any {
+	if err == nil {
+		return "all answer /health"
+	}
+	return err
 }
 
 // repoRoot is the main module's directory.

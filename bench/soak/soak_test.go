@@ -21,12 +21,14 @@ func TestSoak(t *testing.T) {
 		}
 	}
 	r, err := run(context.Background(), o)
+	if r != nil {
+		var out strings.Builder
+		r.print(&out)
+		t.Log("\n" + out.String())
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out strings.Builder
-	r.print(&out)
-	t.Log("\n" + out.String())
 	if !r.passed() {
 		t.Fatal("an invariant failed (report above)")
 	}
