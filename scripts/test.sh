@@ -2,7 +2,8 @@
 # Runs the whole test suite: vet, the Go tests under the race detector, and
 # (when present) the @mastra/client-js compatibility test and the /docs page
 # in headless Chromium (tests/browser, which installs Debian chromium when
-# missing: scripts/install-browser.sh).
+# missing: scripts/install-browser.sh), and Mastra Studio against the binary
+# (tests/studio).
 #
 # Set-up it does itself: installs the plugin toolchains if missing, builds
 # the Wasm plugins, and, unless TEST_DATABASE_URL is set, starts one
@@ -61,5 +62,9 @@ fi
 if [ -f "$ROOT/tests/browser/run.sh" ]; then
   log "/docs in headless Chromium"
   "$ROOT/tests/browser/run.sh"
+fi
+if [ -f "$ROOT/tests/studio/run.sh" ]; then
+  log "Mastra Studio (npm mastra, pinned) in headless Chromium"
+  "$ROOT/tests/studio/run.sh"
 fi
 log "all tests passed"

@@ -3,7 +3,6 @@ package server
 import (
 	"encoding/json"
 	"net/http"
-	"time"
 
 	"github.com/julienschmidt/httprouter"
 	"github.com/mastra-server/mastra-server/host/reqctx"
@@ -166,58 +165,20 @@ func (s *Server) systemPackages(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// subscribeBody is POST /api/agents/:agentId/threads/subscribe.
-type subscribeBody struct {
-	ThreadID       string                     `json:"threadId"`
-	ResourceID     string                     `json:"resourceId"`
-	RequestContext map[string]json.RawMessage `json:"requestContext"`
-}
-
-// subscribeHeartbeat is how often an idle thread subscription says it is
-// alive, as Mastra's does.
-const subscribeHeartbeat = 25 * time.Second
-
-// subscribeThread is Mastra's thread subscription: a stream of the runs of
-// a thread started elsewhere (agent signals). This server starts no such
-// runs, so the stream stays open and quiet, with a heartbeat comment, until
-// the client leaves or the server shuts down. Studio resubscribes whenever
-// the stream ends or fails, so ending it at once (or a 404) made it loop.
-// Another resource's thread is the 404 of a missing one; a thread not
-// created yet (a new chat) is fine, as in Mastra.
+// subscribeThread answers as a Mastra server whose agents cannot be
+// subscribed to (agent signals, which start runs of a thread elsewhere and
+// stream them to subscribers): 501. Studio reads 404, 405 and 501 here as
+// "not supported" and sends its messages with the plain stream route from
+// then on. Any other answer sends it down its signals path: an open stream
+// made it post to /send-message and /signals, fail, and show the user's
+// message twice; a 404 for the agents/providers route beside it made it
+// re-render and resubscribe ~30 times a second (issue 16).
 func (s *Server) subscribeThread(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.findAgent(httprouter.ParamsFromContext(r.Context()).ByName("agentId")); err != nil {
 		return err
 	}
-	var b subscribeBody
-	if err := transport.DecodeJSON(w, r, s.cfg.BodyLimit, &b); err != nil {
-		return err
-	}
-	requestValues(r, b.RequestContext)
-	if b.ThreadID == "" {
-		return transport.Invalid("Invalid request body", "threadId", "threadId is required")
-	}
-	if msg := badThreadID(b.ThreadID); msg != "" {
-		return transport.Invalid("Invalid request body", "threadId", msg)
-	}
-	res, err := s.resource(r, bodyClaim(b.ResourceID, "resourceId"), anyWithoutAuth)
-	if err != nil {
-		return err
-	}
-	if res != "" {
-		if _, err := s.store.Thread(r.Context(), "", b.ThreadID); err == nil {
-			if _, err := s.store.Thread(r.Context(), res, b.ThreadID); err != nil {
-				return err // another resource's: the missing thread's 404
-			}
-		}
-	}
-	sse := transport.StartSSE(w, subscribeHeartbeat, nil)
-	_ = sse.Comment("connected") // the headers go out now: Studio waits for them
-	select {
-	case <-r.Context().Done():
-	case <-s.stopping.Done():
-	}
-	sse.Close()
-	return nil
+	return &transport.Error{Status: http.StatusNotImplemented,
+		Message: "agent thread subscriptions are not supported by mastra-server"}
 }
 
 // voiceSpeakers: the agents have no voice, so no speakers; Studio hides
@@ -259,6 +220,7 @@ var (
 	emptyPage          = paginationJSON{PerPage: 10}
 	emptyMCPServers    = map[string]any{"servers": []any{}, "next": nil, "total_count": 0}
 	emptyWorkspaces    = map[string]any{"workspaces": []any{}}
+	emptySchedules     = map[string]any{"schedules": []any{}}
 	emptyDatasets      = map[string]any{"datasets": []any{}, "pagination": emptyPage}
 	emptyExperiments   = map[string]any{"experiments": []any{}, "pagination": emptyPage}
 	emptyReviewSummary = map[string]any{"counts": []any{}}

@@ -9,7 +9,8 @@
 # allowed), then runs studio.test.mjs: it serves Studio as `mastra studio`
 # does (index.html with the server's URL and /api filled in) and drives it.
 # The test reads the server's access log: no 404, no route polled faster
-# than a person clicks. Skips, saying so, only when npm cannot reach the
+# than a person clicks, no 5xx but the 501 that says agent thread
+# subscriptions are not supported (as Mastra says it). Skips, saying so, only when npm cannot reach the
 # registry.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -66,6 +67,7 @@ port = 0
 [server.cors]
 origins = ["$STUDIO_ORIGIN"]
 credentials = true
+max_age = "10m"                # browsers cache the preflight instead of asking before each request
 
 [memory]
 sqlite_path = "$TMP/mastra.db"
@@ -110,7 +112,6 @@ status=0
 MASTRA_URL="http://$ADDR" STUDIO_DIR="$STUDIO_DIR" STUDIO_PORT="$STUDIO_PORT" SERVER_LOG="$TMP/server.log" \
   STUDIO_ARTIFACTS="$ARTIFACTS" BROWSER_PROFILE="$TMP/profile" \
   node --test --test-reporter=spec "$HERE"/*.test.mjs || status=$?
-no_5xx "$TMP/server.log" || status=1
 if [ "$status" -ne 0 ]; then
   log "FAILED; server log tail:"; tail -n 40 "$TMP/server.log" >&2
   exit "$status"

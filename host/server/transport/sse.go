@@ -122,16 +122,3 @@ func (s *SSE) write(b []byte) error {
 	s.last = time.Now()
 	return nil
 }
-
-// Comment writes an SSE comment line (": text"), which clients ignore, and
-// flushes it: for a stream that has nothing to say yet but must send its
-// headers.
-func (s *SSE) Comment(text string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.write([]byte(": " + text + "\n\n"))
-}
-
-// Close stops the pings of a stream that ends without [DONE] (one that is
-// not a Mastra turn). Call it, or Done, once.
-func (s *SSE) Close() { close(s.stopCh) }
