@@ -31,6 +31,8 @@ type routeDoc struct {
 	body any
 	// resp is a value of the 200 response body's type; nil: any JSON.
 	resp any
+	// orResp is another 200 body the route may answer (oneOf with resp).
+	orResp any
 	// stream: the 200 response is an event stream of Mastra chunks.
 	stream bool
 	// records: the 200 response is Mastra's workflow stream, JSON records
@@ -95,7 +97,7 @@ var routeDocs = map[string]routeDoc{
 	"POST /agent/generate":      {summary: "Run a turn of the default (or named) agent", tag: tagRoot, body: rootBody{}, resp: generateJSON{}},
 	"POST /agent/stream":        {summary: "Run a turn, streamed as Server-Sent Events", tag: tagRoot, body: rootBody{}, stream: true},
 	"GET /api/agents":           {summary: "List agents", tag: tagAgents, query: []string{"requestContext"}, resp: map[string]agentJSON{}},
-	"GET /api/agents/:agentId":  {summary: "Get an agent (or, for \"providers\", the model providers)", tag: tagAgents, query: []string{"requestContext"}, resp: agentJSON{}},
+	"GET /api/agents/:agentId":  {summary: "Get an agent (or, for \"providers\", the model providers)", tag: tagAgents, query: []string{"requestContext"}, resp: agentJSON{}, orResp: providersJSON{}},
 	"POST /api/agents/:agentId/generate": {summary: "Run a turn of an agent (Mastra's generate)", tag: tagAgents,
 		body: mastraBody{}, resp: generateJSON{}},
 	"POST /api/agents/:agentId/stream": {summary: "Run a turn, streamed (Mastra's stream)", tag: tagAgents,
@@ -237,6 +239,9 @@ func (s *Server) openAPI(plugins []Route) ([]byte, error) {
 			ok200["content"] = map[string]any{"text/plain": map[string]any{"schema": map[string]any{"type": "string"}}}
 		case d.html:
 			ok200["content"] = map[string]any{"text/html": map[string]any{"schema": map[string]any{"type": "string"}}}
+		case d.resp != nil && d.orResp != nil:
+			ok200["content"] = map[string]any{"application/json": map[string]any{"schema": map[string]any{"oneOf": []any{
+				g.schema(reflect.TypeOf(d.resp), false), g.schema(reflect.TypeOf(d.orResp), false)}}}}
 		case d.resp != nil:
 			ok200["content"] = map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(d.resp), false)}}
 		default:

@@ -88,11 +88,23 @@ func (s *Server) rootIndex(w http.ResponseWriter, r *http.Request) error {
 // {enabled:false, login:null} without auth; with auth, the caller's user
 // and no login flow (tokens are configured, not signed in with).
 type authCapabilitiesJSON struct {
-	Enabled      bool            `json:"enabled"`
-	Login        *struct{}       `json:"login"`
-	User         *authUserJSON   `json:"user,omitempty"`
-	Capabilities *authFlagsJSON  `json:"capabilities,omitempty"`
-	Access       json.RawMessage `json:"access,omitempty"`
+	Enabled      bool           `json:"enabled"`
+	Login        *struct{}      `json:"login"`
+	User         *authUserJSON  `json:"user,omitempty"`
+	Capabilities *authFlagsJSON `json:"capabilities,omitempty"`
+	// Access (roles and permissions) is null beside a user: no RBAC.
+	Access *struct{} `json:"access,omitempty"`
+}
+
+// MarshalJSON writes access: null when there is a user, as Mastra does,
+// and leaves it out of the public answer.
+func (c authCapabilitiesJSON) MarshalJSON() ([]byte, error) {
+	type plain authCapabilitiesJSON
+	b, err := json.Marshal(plain(c))
+	if err != nil || c.User == nil {
+		return b, err
+	}
+	return append(b[:len(b)-1], `,"access":null}`...), nil
 }
 
 type authUserJSON struct {
@@ -118,7 +130,6 @@ func (s *Server) authCapabilities(w http.ResponseWriter, r *http.Request) error 
 		if user, ok := v.GetString(reqctx.UserKey); ok && user != "" {
 			out.User = &authUserJSON{ID: user}
 			out.Capabilities = &authFlagsJSON{User: true}
-			out.Access = json.RawMessage("null")
 		}
 	}
 	transport.WriteJSON(w, http.StatusOK, out)
