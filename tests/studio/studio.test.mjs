@@ -1,6 +1,7 @@
 // Mastra Studio, unchanged (the static app of the pinned mastra package),
 // against the real binary in headless Chromium: it loads, chats with the
-// echo agent, shows the thread after a reload, runs a tool, shows the
+// echo agent (Stream and Generate modes), shows the thread after a reload,
+// runs a tool, shows the
 // workflows page and the pages of features this server does not have with
 // their empty states; and the server's access log shows no 404 and no
 // route polled faster than a person clicking causes.
@@ -87,6 +88,21 @@ test("Mastra Studio against mastra-server", async (t) => {
     await listed.first().click();
     await page.getByText("Echo: hello from studio", { exact: true }).waitFor();
     await shot("thread-after-reload");
+  });
+
+  await t.test("Generate mode shows the reply (response.uiMessages) without a reload", async () => {
+    // On a thread that exists: Studio refetches nothing then, and shows
+    // what generate answered.
+    await page.goto(threadURL);
+    await page.getByText("Echo: hello from studio", { exact: true }).waitFor();
+    await page.getByRole("button", { name: "Model settings" }).click();
+    await page.getByText("Generate", { exact: true }).click();
+    await page.keyboard.press("Escape");
+    const box = page.getByPlaceholder("Enter your message...");
+    await box.fill("generate please");
+    await box.press("Enter");
+    await page.getByText("Echo: generate please", { exact: true }).waitFor();
+    await shot("generate");
   });
 
   await t.test("runs a tool from the tools page", async () => {
