@@ -3,8 +3,8 @@
 #
 # Takes Studio's static files from the pinned `mastra` npm package (npm pack,
 # no install of its dependencies; cached under $STUDIO_CACHE), builds the
-# binary, starts it on a free port with a temporary SQLite file, the echo
-# agent, the weather tool, a workflow and CORS for Studio's origin (Studio
+# binary, starts it on a free port with a temporary SQLite file, token auth,
+# the echo agent, the weather tool, a workflow and CORS for Studio's origin (Studio
 # sends credentials: "include", so the origin must be named and credentials
 # allowed), then runs studio.test.mjs: it serves Studio as `mastra studio`
 # does (index.html with the server's URL and /api filled in) and drives it.
@@ -64,6 +64,13 @@ cat >"$TMP/mastra.toml" <<CONF
 host = "127.0.0.1"
 port = 0
 
+[server.auth]                  # Studio sends the token as a header it is given
+enabled = true
+[[server.auth.tokens]]
+env = "STUDIO_TEST_TOKEN"
+user = "ada"
+resource_id = "res-ada"
+
 [server.cors]
 origins = ["$STUDIO_ORIGIN"]
 credentials = true
@@ -101,7 +108,8 @@ CONF
 
 [ -f "$ROOT/examples/weather-tool/weather-tool.wasm" ] || "$ROOT/scripts/build-plugins.sh" >&2
 
-env -i PATH="$PATH" HOME="${HOME:-$TMP}" TMPDIR="${TMPDIR:-/tmp}" \
+TOKEN="studio-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+env -i PATH="$PATH" HOME="${HOME:-$TMP}" TMPDIR="${TMPDIR:-/tmp}" STUDIO_TEST_TOKEN="$TOKEN" \
   "$TMP/mastra-server" serve --config "$TMP/mastra.toml" >"$TMP/server.log" 2>&1 &
 SERVER_PID=$!
 wait_ready "$TMP/server.log" "$SERVER_PID"
@@ -109,7 +117,7 @@ wait_ready "$TMP/server.log" "$SERVER_PID"
 ARTIFACTS="${STUDIO_ARTIFACTS:-/tmp/mastra-studio-artifacts}"
 mkdir -p "$ARTIFACTS"
 status=0
-MASTRA_URL="http://$ADDR" STUDIO_DIR="$STUDIO_DIR" STUDIO_PORT="$STUDIO_PORT" SERVER_LOG="$TMP/server.log" \
+MASTRA_URL="http://$ADDR" MASTRA_TOKEN="$TOKEN" STUDIO_DIR="$STUDIO_DIR" STUDIO_PORT="$STUDIO_PORT" SERVER_LOG="$TMP/server.log" \
   STUDIO_ARTIFACTS="$ARTIFACTS" BROWSER_PROFILE="$TMP/profile" \
   node --test --test-reporter=spec "$HERE"/*.test.mjs || status=$?
 if [ "$status" -ne 0 ]; then

@@ -13,6 +13,7 @@ import { chromium } from "playwright-core";
 import { serveStudio } from "./studio-static.mjs";
 
 const base = process.env.MASTRA_URL;
+const token = process.env.MASTRA_TOKEN;
 const studioDir = process.env.STUDIO_DIR;
 const studioPort = Number(process.env.STUDIO_PORT);
 const serverLog = process.env.SERVER_LOG;
@@ -43,7 +44,7 @@ after(async () => {
 });
 
 test("Mastra Studio against mastra-server", async (t) => {
-  assert.ok(base && studioDir && studioPort && serverLog && artifacts && profile, "run through tests/studio/run.sh");
+  assert.ok(base && token && studioDir && studioPort && serverLog && artifacts && profile, "run through tests/studio/run.sh");
   srv = await serveStudio(studioDir, base, studioPort);
   mkdirSync(profile, { recursive: true });
   ctx = await chromium.launchPersistentContext(profile, {
@@ -59,10 +60,20 @@ test("Mastra Studio against mastra-server", async (t) => {
   const shot = (name) => page.screenshot({ path: join(artifacts, `${name}.png`) });
   const start = Date.now();
 
-  await t.test("loads: the agents list shows the echo agent", async () => {
+  await t.test("loads: behind auth, Studio asks where and how, then lists the echo agent", async () => {
+    // The server's root answers 401 without a token: Studio shows its
+    // connection form, where a user gives the URL and the token's header.
     await page.goto(`${studio}/agents`);
+    await page.locator("input[name=url]").fill(base);
+    await page.getByText("Add Header").click();
+    await page.locator('input[name="headers.0.name"]').fill("Authorization");
+    await page.locator('input[name="headers.0.value"]').fill(`Bearer ${token}`);
+    await page.getByText("Save Configuration").click();
     await page.getByRole("link", { name: /Assistant/ }).first().waitFor();
     await shot("agents");
+    // The capabilities Studio read name the token's user.
+    const caps = await (await fetch(`${base}/api/auth/capabilities`, { headers: { Authorization: `Bearer ${token}` } })).json();
+    assert.deepEqual(caps.user, { id: "ada" });
   });
 
   let threadURL;
@@ -147,6 +158,8 @@ test("Mastra Studio against mastra-server", async (t) => {
     const requests = accessLog(readFileSync(serverLog, "utf8"), start);
     assert.ok(requests.length > 50, `the server logged ${requests.length} requests`);
     const bad = requests.filter((r) => r.status === 404 && !knownNotFound(r));
+    const refused = requests.filter((r) => r.status === 401 && r.method !== "OPTIONS");
+    assert.ok(refused.every((r) => r.path === "/"), `only the first probe, before the token was given, is 401: ${refused.map((r) => r.path)}`);
     assert.deepEqual(bad.map((r) => `${r.method} ${r.path} ${r.status}`), [], "requests answered 404");
     const failed = requests.filter((r) => r.status >= 500 && !(r.status === 501 && r.route.endsWith("/threads/subscribe")));
     assert.deepEqual(failed.map((r) => `${r.method} ${r.path} ${r.status}`), [], "requests answered 5xx");
