@@ -116,6 +116,17 @@ test("Mastra Studio against mastra-server", async (t) => {
     await shot("generate");
   });
 
+  await t.test("clones the thread from the memory panel", async () => {
+    await page.goto(threadURL);
+    await page.getByText("Echo: hello from studio", { exact: true }).waitFor();
+    await page.getByText("Memory", { exact: true }).first().click();
+    await page.getByRole("button", { name: "Clone", exact: true }).click();
+    await page.getByText("Thread cloned successfully").waitFor();
+    await page.waitForURL((u) => u.href !== threadURL && /\/agents\/assistant\/threads\/[^/]+$/.test(u.pathname), { waitUntil: "commit" });
+    await page.getByText("Echo: hello from studio", { exact: true }).waitFor();
+    await shot("clone");
+  });
+
   await t.test("runs a tool from the tools page", async () => {
     await page.goto(`${studio}/tools`);
     await page.getByText("weather", { exact: true }).first().click();
