@@ -176,7 +176,9 @@ test("Mastra Studio against mastra-server", async (t) => {
     assert.deepEqual(failed.map((r) => `${r.method} ${r.path} ${r.status}`), [], "requests answered 5xx");
 
     // No route is asked more than 5 times a second, sustained over any
-    // 5-second window: a person clicking never does that, a loop does.
+    // 10-second window: a person clicking never does that (a page load is
+    // a burst of a second or two), a loop does (the one of issue 16 was
+    // ~95 a second).
     const byRoute = new Map();
     for (const r of requests) {
       const key = `${r.method} ${r.route}`;
@@ -185,12 +187,12 @@ test("Mastra Studio against mastra-server", async (t) => {
     // Preflights (OPTIONS) follow the requests they clear; the README's
     // max_age keeps them down.
     byRoute.delete("OPTIONS unrouted");
-    const counts = [...byRoute].map(([k, ts]) => [k, ts.length, maxInWindow(ts, 5000)]).sort((a, b) => b[1] - a[1]);
+    const counts = [...byRoute].map(([k, ts]) => [k, ts.length, maxInWindow(ts, 10_000)]).sort((a, b) => b[1] - a[1]);
     const seconds = (Date.now() - start) / 1000;
-    console.log(`requests per route over ${seconds.toFixed(0)} s (total, most in any 5 s):`);
+    console.log(`requests per route over ${seconds.toFixed(0)} s (total, most in any 10 s):`);
     for (const [k, n, peak] of counts) console.log(`  ${String(n).padStart(4)} ${String(peak).padStart(3)}  ${k}`);
-    const loops = counts.filter(([, , peak]) => peak > 25);
-    assert.deepEqual(loops, [], "routes polled faster than 5 requests a second for 5 s");
+    const loops = counts.filter(([, , peak]) => peak > 50);
+    assert.deepEqual(loops, [], "routes asked more than 5 times a second for 10 s");
     assert.deepEqual(pageErrors, [], "uncaught errors in Studio");
   });
 });
