@@ -183,7 +183,7 @@ func (s *Server) systemPackages(w http.ResponseWriter, r *http.Request) error {
 // then on. Any other answer sends it down its signals path: an open stream
 // made it post to /send-message and /signals, fail, and show the user's
 // message twice; a 404 for the agents/providers route beside it made it
-// re-render and resubscribe ~30 times a second (issue 16).
+// re-render and resubscribe dozens of times a second (issue 16).
 func (s *Server) subscribeThread(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.findAgent(httprouter.ParamsFromContext(r.Context()).ByName("agentId")); err != nil {
 		return err
