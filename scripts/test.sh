@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: vet, the Go tests under the race detector, and
-# (when present) the @mastra/client-js compatibility test and the /docs and
+# (when present) the @mastra/client-js compatibility test, the /docs and
 # /playground pages in headless Chromium (tests/browser, which installs
-# Debian chromium when missing: scripts/install-browser.sh).
+# Debian chromium when missing: scripts/install-browser.sh), the Next.js
+# example (tests/nextjs) and Mastra Studio against the binary (tests/studio).
 #
 # Set-up it does itself: installs the plugin toolchains if missing, builds
 # the Wasm plugins, and, unless TEST_DATABASE_URL is set, starts one
@@ -67,5 +68,9 @@ fi
 if [ -f "$ROOT/tests/nextjs/run.sh" ]; then
   log "examples/nextjs built and run against the server (skipped, saying so, when npm is unreachable)"
   "$ROOT/tests/nextjs/run.sh"
+fi
+if [ -f "$ROOT/tests/studio/run.sh" ]; then
+  log "Mastra Studio (npm mastra, pinned) in headless Chromium"
+  "$ROOT/tests/studio/run.sh"
 fi
 log "all tests passed"

@@ -138,6 +138,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 	data.bind(store, wf)
 	opts := serverOptions(cfg, store, svc, log, ps, tel)
 	opts.Workflows = wf
+	opts.Providers = modelProviders(cfg, agents)
 	srv, err := server.New(opts)
 	if err != nil {
 		if wf != nil {

@@ -154,6 +154,9 @@ type responseJSON struct {
 	ID       string         `json:"id"`
 	ModelID  string         `json:"modelId"`
 	Messages []modelMessage `json:"messages"`
+	// UIMessages are the reply as AI SDK UI messages, which Studio's
+	// Generate mode shows.
+	UIMessages []uiMessage `json:"uiMessages"`
 }
 
 // modelMessage is an AI-SDK ModelMessage, which client-js resends after a
@@ -232,7 +235,7 @@ func toGenerateJSON(res *agent.Result) generateJSON {
 		}
 	}
 
-	out.Response = responseJSON{ID: res.MessageID, ModelID: res.Model, Messages: []modelMessage{{Role: "assistant", Content: content}}}
+	out.Response = responseJSON{ID: res.MessageID, ModelID: res.Model, Messages: []modelMessage{{Role: "assistant", Content: content}}, UIMessages: replyUIMessages(res.Messages)}
 	return out
 }
 
@@ -438,6 +441,13 @@ func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getAgent(w http.ResponseWriter, r *http.Request) error {
+	// GET /api/agents/providers lands here: httprouter v1.3.0 cannot hold a
+	// static segment beside :agentId. As in Mastra, the static path wins
+	// over an agent of that id.
+	if httprouter.ParamsFromContext(r.Context()).ByName("agentId") == "providers" {
+		transport.WriteJSON(w, http.StatusOK, s.providersList(false))
+		return nil
+	}
 	if err := mergeQueryContext(r); err != nil {
 		return err
 	}

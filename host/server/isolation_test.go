@@ -40,7 +40,7 @@ var isolationCases = map[string]func(t *testing.T, e *isoEnv){
 	"POST /chat/:agentId":                               caseChat,
 	"GET /chat/:agentId/:chatId/stream":                 caseChatResume,
 	"GET /api/agents":                                   caseNoTenantData("/api/agents"),
-	"GET /api/agents/:agentId":                          caseNoTenantData("/api/agents/assistant"),
+	"GET /api/agents/:agentId":                          caseNoTenantData("/api/agents/assistant", "/api/agents/providers"),
 	"POST /api/agents/:agentId/generate":                caseTurn(true, false, "/api/agents/assistant/generate"),
 	"POST /api/agents/:agentId/stream":                  caseTurn(true, true, "/api/agents/assistant/stream"),
 	"POST /api/agents/:agentId/generate/vnext":          caseTurn(true, false, "/api/agents/assistant/generate/vnext"),
@@ -70,6 +70,10 @@ var isolationCases = map[string]func(t *testing.T, e *isoEnv){
 func init() {
 	// The workflow routes' cases are in isolation_workflow_test.go.
 	for k, v := range workflowIsolationCases {
+		isolationCases[k] = v
+	}
+	// Those of Mastra Studio's routes, in isolation_studio_test.go.
+	for k, v := range studioIsolationCases {
 		isolationCases[k] = v
 	}
 }
@@ -656,8 +660,16 @@ func caseDeleteMessages(t *testing.T, e *isoEnv) {
 
 // caseNoTenantData: a route that holds no tenant data answers B exactly as
 // it answers A, whatever resource B names.
-func caseNoTenantData(path string) func(t *testing.T, e *isoEnv) {
+func caseNoTenantData(paths ...string) func(t *testing.T, e *isoEnv) {
 	return func(t *testing.T, e *isoEnv) {
+		for _, path := range paths {
+			noTenantData(t, e, path)
+		}
+	}
+}
+
+func noTenantData(t *testing.T, e *isoEnv, path string) {
+	{
 		sep := "?"
 		if strings.Contains(path, "?") {
 			sep = "&"

@@ -31,6 +31,8 @@ type routeDoc struct {
 	body any
 	// resp is a value of the 200 response body's type; nil: any JSON.
 	resp any
+	// orResp is another 200 body the route may answer (oneOf with resp).
+	orResp any
 	// stream: the 200 response is an event stream of Mastra chunks.
 	stream bool
 	// records: the 200 response is Mastra's workflow stream, JSON records
@@ -82,6 +84,7 @@ const (
 	tagServer  = "server"
 	tagFlows   = "workflows"
 	tagPlugins = "plugins"
+	tagStudio  = "studio"
 )
 
 var memoryQuery = []string{"agentId", "resourceId", "requestContext"}
@@ -94,7 +97,7 @@ var routeDocs = map[string]routeDoc{
 	"POST /agent/generate":      {summary: "Run a turn of the default (or named) agent", tag: tagRoot, body: rootBody{}, resp: generateJSON{}},
 	"POST /agent/stream":        {summary: "Run a turn, streamed as Server-Sent Events", tag: tagRoot, body: rootBody{}, stream: true},
 	"GET /api/agents":           {summary: "List agents", tag: tagAgents, query: []string{"requestContext"}, resp: map[string]agentJSON{}},
-	"GET /api/agents/:agentId":  {summary: "Get an agent", tag: tagAgents, query: []string{"requestContext"}, resp: agentJSON{}},
+	"GET /api/agents/:agentId":  {summary: "Get an agent (or, for \"providers\", the model providers)", tag: tagAgents, query: []string{"requestContext"}, resp: agentJSON{}, orResp: providersJSON{}},
 	"POST /api/agents/:agentId/generate": {summary: "Run a turn of an agent (Mastra's generate)", tag: tagAgents,
 		body: mastraBody{}, resp: generateJSON{}},
 	"POST /api/agents/:agentId/stream": {summary: "Run a turn, streamed (Mastra's stream)", tag: tagAgents,
@@ -153,6 +156,33 @@ var routeDocs = map[string]routeDoc{
 	"POST /chat/:agentId": {summary: "Run a turn for the AI SDK's useChat, streamed as its UI message stream (v1)", tag: tagAgents,
 		body: chatBody{}, uiStream: true},
 	"GET /chat/:agentId/:chatId/stream": {summary: "useChat's reconnect: 204, no turn is resumable", tag: tagAgents, noContent: true},
+	// Mastra Studio (studio_handlers.go).
+	"GET /":                                       {summary: "Where things are: the API, the docs, health", tag: tagRoot, resp: rootIndexJSON{}},
+	"GET /api/auth/capabilities":                  {summary: "Auth capabilities, as Studio reads them", tag: tagStudio, resp: authCapabilitiesJSON{}},
+	"GET /api/editor/builder/settings":            {summary: "The agent builder's settings: off", tag: tagStudio, resp: builderSettingsJSON{}},
+	"GET /api/editor/builder/models/available":    {summary: "The connected model providers", tag: tagStudio, resp: providersJSON{}},
+	"POST /api/agents/:agentId/threads/subscribe": {summary: "Subscribe to a thread's runs started elsewhere: 501, not supported", tag: tagAgents},
+	"GET /api/agents/:agentId/voice/speakers":     {summary: "An agent's voice speakers: none", tag: tagAgents},
+	"POST /api/memory/threads/:threadId/clone": {summary: "Copy a thread and its messages", tag: tagMemory, query: memoryQuery,
+		body: cloneThreadBody{}, resp: clonedThreadJSON{}},
+	"GET /api/system/packages":                       {summary: "Installed packages and storage, as Studio reads them", tag: tagStudio, resp: systemPackagesJSON{}},
+	"GET /api/schedules":                             {summary: "Schedules: none (feature off)", tag: tagStudio},
+	"GET /api/channels/platforms":                    {summary: "Channels: none (feature off)", tag: tagStudio},
+	"GET /api/processors":                            {summary: "Processors: none (feature off)", tag: tagStudio},
+	"GET /api/scores/scorers":                        {summary: "Scorers: none (feature off)", tag: tagStudio},
+	"GET /api/mcp/v0/servers":                        {summary: "MCP servers: none (feature off)", tag: tagStudio},
+	"GET /api/workspaces":                            {summary: "Workspaces: none (feature off)", tag: tagStudio},
+	"GET /api/datasets":                              {summary: "Datasets: none (feature off)", tag: tagStudio},
+	"GET /api/experiments":                           {summary: "Experiments: none (feature off)", tag: tagStudio},
+	"GET /api/experiments/review-summary":            {summary: "Experiment review counts: none (feature off)", tag: tagStudio},
+	"GET /api/observability/feedback":                {summary: "Feedback: none (feature off)", tag: tagStudio},
+	"GET /api/observability/logs":                    {summary: "Stored logs: none (feature off; logs go to stderr)", tag: tagStudio},
+	"POST /api/observability/traces/query":           {summary: "Stored traces: none (feature off; traces go to OTLP)", tag: tagStudio, body: anyBody{}},
+	"POST /api/observability/traces/query/fields":    {summary: "Trace query fields: none (feature off)", tag: tagStudio, body: anyBody{}},
+	"GET /api/observability/discovery/entity-names":  {summary: "Trace entity names: none (feature off)", tag: tagStudio},
+	"GET /api/observability/discovery/environments":  {summary: "Trace environments: none (feature off)", tag: tagStudio},
+	"GET /api/observability/discovery/service-names": {summary: "Trace service names: none (feature off)", tag: tagStudio},
+	"GET /api/observability/discovery/tags":          {summary: "Trace tags: none (feature off)", tag: tagStudio},
 }
 
 // openAPI builds the document for the routes this server registered.
@@ -210,6 +240,9 @@ func (s *Server) openAPI(plugins []Route) ([]byte, error) {
 			ok200["content"] = map[string]any{"text/plain": map[string]any{"schema": map[string]any{"type": "string"}}}
 		case d.html:
 			ok200["content"] = map[string]any{"text/html": map[string]any{"schema": map[string]any{"type": "string"}}}
+		case d.resp != nil && d.orResp != nil:
+			ok200["content"] = map[string]any{"application/json": map[string]any{"schema": map[string]any{"oneOf": []any{
+				g.schema(reflect.TypeOf(d.resp), false), g.schema(reflect.TypeOf(d.orResp), false)}}}}
 		case d.resp != nil:
 			ok200["content"] = map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(d.resp), false)}}
 		default:

@@ -94,6 +94,7 @@ func (s *Server) builtins() []builtin {
 		// (its metadata), by the agent's scope.
 		r("GET", "/api/memory/threads/:threadId/working-memory", TouchMemory, s.getWorkingMemory),
 		r("POST", "/api/memory/threads/:threadId/working-memory", TouchMemory, s.updateWorkingMemory),
+		r("POST", "/api/memory/threads/:threadId/clone", TouchMemory, s.cloneThread),
 
 		// Mastra's tools.
 		r("GET", "/api/tools", TouchNone, s.listTools),
@@ -101,6 +102,35 @@ func (s *Server) builtins() []builtin {
 		r("POST", "/api/tools/:toolId/execute", TouchTool, s.executeTool),
 		a("GET", "/api/agents/:agentId/tools/:toolId", TouchNone, s.getAgentTool),
 		a("POST", "/api/agents/:agentId/tools/:toolId/execute", TouchTool, s.executeAgentTool),
+
+		// What Mastra Studio calls besides the above (studio_handlers.go):
+		// the root it probes, auth, providers (GET /api/agents/providers is
+		// answered by getAgent), and the features this server lacks, which
+		// answer Mastra's empty shapes so Studio shows its empty states.
+		r("GET", "/", TouchNone, s.rootIndex),
+		r("GET", "/api/auth/capabilities", TouchNone, s.authCapabilities),
+		r("GET", "/api/editor/builder/settings", TouchNone, s.builderSettings),
+		r("GET", "/api/editor/builder/models/available", TouchNone, s.builderModels),
+		a("POST", "/api/agents/:agentId/threads/subscribe", TouchNone, s.subscribeThread),
+		a("GET", "/api/agents/:agentId/voice/speakers", TouchNone, s.voiceSpeakers),
+		r("GET", "/api/system/packages", TouchNone, s.systemPackages),
+		r("GET", "/api/channels/platforms", TouchNone, featureOff(emptyList)),
+		r("GET", "/api/schedules", TouchNone, featureOff(emptySchedules)),
+		r("GET", "/api/processors", TouchNone, featureOff(emptyObject)),
+		r("GET", "/api/scores/scorers", TouchNone, featureOff(emptyObject)),
+		r("GET", "/api/mcp/v0/servers", TouchNone, featureOff(emptyMCPServers)),
+		r("GET", "/api/workspaces", TouchNone, featureOff(emptyWorkspaces)),
+		r("GET", "/api/datasets", TouchNone, featureOff(emptyDatasets)),
+		r("GET", "/api/experiments", TouchNone, featureOff(emptyExperiments)),
+		r("GET", "/api/experiments/review-summary", TouchNone, featureOff(emptyReviewSummary)),
+		r("GET", "/api/observability/feedback", TouchNone, featureOff(emptyFeedback)),
+		r("GET", "/api/observability/logs", TouchNone, featureOff(emptyLogs)),
+		r("POST", "/api/observability/traces/query", TouchNone, featureOff(emptyTraces)),
+		r("POST", "/api/observability/traces/query/fields", TouchNone, featureOff(emptyTraceFields)),
+		r("GET", "/api/observability/discovery/entity-names", TouchNone, featureOff(emptyEntityNames)),
+		r("GET", "/api/observability/discovery/environments", TouchNone, featureOff(emptyEnvironments)),
+		r("GET", "/api/observability/discovery/service-names", TouchNone, featureOff(emptyServiceNames)),
+		r("GET", "/api/observability/discovery/tags", TouchNone, featureOff(emptyTags)),
 
 		// This server's own description (see openapi.go).
 		{RouteInfo: RouteInfo{Method: "GET", Path: OpenAPIPath, Touches: TouchNone}, handler: s.serveOpenAPI, openapi: true},

@@ -37,6 +37,8 @@ type Options struct {
 	Metrics http.Handler
 	// Workflows serves /api/workflows; nil serves an empty list.
 	Workflows *workflow.Engine
+	// Providers are the model providers GET /api/agents/providers lists.
+	Providers []ModelProvider
 }
 
 // Route is a plugin route. Method "ALL" registers every common method.
@@ -55,6 +57,8 @@ type Server struct {
 	tools  []agent.Tool
 	// workflows runs /api/workflows (nil: none configured).
 	workflows *workflow.Engine
+	// providers answers /api/agents/providers (studio_handlers.go).
+	providers []ModelProvider
 	// toolsByName indexes tools and the agents' tools for /api/tools.
 	toolsByName map[string]agent.Tool
 	log         *slog.Logger
@@ -84,6 +88,7 @@ func New(opts Options) (*Server, error) {
 		agents:    opts.Agents,
 		tools:     opts.Tools,
 		workflows: opts.Workflows,
+		providers: opts.Providers,
 		log:       opts.Logger,
 		defRes:    opts.DefaultResourceID,
 		started:   time.Now(),

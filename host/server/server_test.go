@@ -129,7 +129,8 @@ func do(t *testing.T, method, url string, body string, headers ...string) respon
 	b, _ := io.ReadAll(res.Body)
 	out := response{status: res.StatusCode, header: res.Header, raw: string(b)}
 	if strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
-		if err := json.Unmarshal(b, &out.body); err != nil {
+		// An array (Mastra answers some listings so) stays in raw only.
+		if err := json.Unmarshal(b, &out.body); err != nil && !json.Valid(b) {
 			t.Fatalf("%s %s: body is not JSON: %q", method, url, b)
 		}
 	}

@@ -84,12 +84,13 @@ func (ew ErrorWriter) Classify(err error) *Error {
 }
 
 // Write logs err and writes its JSON form. 5xx are logged at Error with the
-// cause and answered with a generic message and the request id; 4xx are
+// cause and answered with a generic message and the request id; 4xx, and
+// 501 (a feature this server does not have: an answer, not a failure), are
 // logged at Debug.
 func (ew ErrorWriter) Write(w http.ResponseWriter, r *http.Request, err error) {
 	e := ew.Classify(err)
 	id := RequestID(r.Context())
-	if e.Status >= 500 {
+	if e.Status >= 500 && e.Status != http.StatusNotImplemented {
 		ew.Log.ErrorContext(r.Context(), "request failed", "request_id", id, "method", r.Method, "path", Clip(r.URL.Path),
 			"status", e.Status, "err", ClipErr(err))
 	} else {

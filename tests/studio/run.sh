@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Mastra Studio, unchanged, against the real binary in headless Chromium.
+#
+# Takes Studio's static files from the pinned `mastra` npm package (npm pack,
+# no install of its dependencies; cached under $STUDIO_CACHE), builds the
+# binary, starts it on a free port with a temporary SQLite file, token auth,
+# the echo agent, the weather tool, a workflow and CORS for Studio's origin (Studio
+# sends credentials: "include", so the origin must be named and credentials
+# allowed), then runs studio.test.mjs: it serves Studio as `mastra studio`
+# does (index.html with the server's URL and /api filled in) and drives it.
+# The test reads the server's access log: no 404, no route polled faster
+# than a person clicks, no 5xx but the 501 that says agent thread
+# subscriptions are not supported (as Mastra says it). Skips, saying so, only when npm cannot reach the
+# registry.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+MASTRA_VERSION="1.31.0" # the Studio release this server is checked against
+log() { printf 'studio: %s\n' "$*" >&2; }
+. "$ROOT/scripts/lib/test-server.sh"
+
+for tool in node npm go curl tar; do
+  command -v "$tool" >/dev/null || { log "$tool is required"; exit 1; }
+done
+
+CACHE="${STUDIO_CACHE:-/tmp/mastra-studio-cache}/mastra-$MASTRA_VERSION"
+if [ ! -f "$CACHE/package/dist/studio/index.html" ]; then
+  if ! timeout 30 npm view "mastra@$MASTRA_VERSION" version >/dev/null 2>&1; then
+    log "SKIPPED: npm cannot reach the registry to fetch mastra@$MASTRA_VERSION (Studio's files)"
+    exit 0
+  fi
+  rm -rf "$CACHE" && mkdir -p "$CACHE"
+  log "npm pack mastra@$MASTRA_VERSION"
+  (cd "$CACHE" && npm pack --silent "mastra@$MASTRA_VERSION" >/dev/null && tar xzf "mastra-$MASTRA_VERSION.tgz")
+fi
+STUDIO_DIR="$CACHE/package/dist/studio"
+
+"$ROOT/scripts/install-browser.sh"
+cd "$HERE"
+if [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error >&2
+fi
+
+TMP="$(mktemp -d /tmp/mastra-studio.XXXXXX)"
+SERVER_PID=""
+cleanup() {
+  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+log "go build"
+(cd "$ROOT" && go build -o "$TMP/mastra-server" ./cmd/mastra-server)
+
+# Studio's own origin: the test serves it on this port.
+STUDIO_PORT="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
+STUDIO_ORIGIN="http://127.0.0.1:$STUDIO_PORT"
+cat >"$TMP/mastra.toml" <<CONF
+[server]
+host = "127.0.0.1"
+port = 0
+
+[server.auth]                  # Studio sends the token as a header it is given
+enabled = true
+[[server.auth.tokens]]
+env = "STUDIO_TEST_TOKEN"
+user = "ada"
+resource_id = "res-ada"
+
+[server.cors]
+origins = ["$STUDIO_ORIGIN"]
+credentials = true
+max_age = "10m"                # browsers cache the preflight instead of asking before each request
+
+[memory]
+sqlite_path = "$TMP/mastra.db"
+
+[agents.assistant]
+name = "Assistant"
+instructions = "You are a helpful assistant."
+model = "echo"
+tools = ["weather"]
+
+[plugins]
+cache_dir = "$TMP/wasm-cache"
+
+[[tools]]
+name = "weather"
+description = "Current weather of a city"
+module = "$ROOT/examples/weather-tool/weather-tool.wasm"
+timeout = "5s"
+[tools.input_schema]
+type = "object"
+required = ["city"]
+[tools.input_schema.properties.city]
+type = "string"
+
+[workflows.hello]
+description = "One map step"
+[[workflows.hello.steps]]
+id = "greet"
+map = '{"greeting": "hello"}'
+CONF
+
+[ -f "$ROOT/examples/weather-tool/weather-tool.wasm" ] || "$ROOT/scripts/build-plugins.sh" >&2
+
+TOKEN="studio-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+env -i PATH="$PATH" HOME="${HOME:-$TMP}" TMPDIR="${TMPDIR:-/tmp}" STUDIO_TEST_TOKEN="$TOKEN" \
+  "$TMP/mastra-server" serve --config "$TMP/mastra.toml" >"$TMP/server.log" 2>&1 &
+SERVER_PID=$!
+wait_ready "$TMP/server.log" "$SERVER_PID"
+
+ARTIFACTS="${STUDIO_ARTIFACTS:-/tmp/mastra-studio-artifacts}"
+mkdir -p "$ARTIFACTS"
+status=0
+MASTRA_URL="http://$ADDR" MASTRA_TOKEN="$TOKEN" STUDIO_DIR="$STUDIO_DIR" STUDIO_PORT="$STUDIO_PORT" SERVER_LOG="$TMP/server.log" \
+  STUDIO_ARTIFACTS="$ARTIFACTS" BROWSER_PROFILE="$TMP/profile" \
+  node --test --test-reporter=spec "$HERE"/*.test.mjs || status=$?
+if [ "$status" -ne 0 ]; then
+  log "FAILED; server log tail:"; tail -n 40 "$TMP/server.log" >&2
+  exit "$status"
+fi
+log "passed; screenshots in $ARTIFACTS"
