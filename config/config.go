@@ -112,6 +112,32 @@ type Auth struct {
 	// preflights never need a token.
 	Protected []string `koanf:"protected"`
 	Public    []string `koanf:"public"`
+	// JWT accepts the JWTs of an identity provider besides Tokens.
+	JWT JWT `koanf:"jwt"`
+}
+
+// JWT configures [server.auth.jwt]: tokens signed by an identity provider
+// (Clerk, Supabase, Auth0, any OIDC issuer) and checked against its JWKS.
+// Off while JWKSURL is empty. host/server/jwtauth checks the values.
+type JWT struct {
+	// JWKSURL is where the provider publishes its public keys.
+	JWKSURL string `koanf:"jwks_url"`
+	// Issuer must equal the token's iss claim.
+	Issuer string `koanf:"issuer"`
+	// Audience, when set, must be among the token's aud values.
+	Audience string `koanf:"audience"`
+	// ResourceClaim is the claim whose value becomes the request's
+	// resource ("sub": one per user; "org_id": one per organization).
+	ResourceClaim string `koanf:"resource_claim"`
+	// Algorithms are the accepted signature algorithms: RS256, ES256, EdDSA.
+	Algorithms []string `koanf:"algorithms"`
+	// Leeway is the clock skew allowed on exp, nbf and iat.
+	Leeway time.Duration `koanf:"leeway"`
+	// JWKSMaxAge is how long fetched keys are used before a refetch.
+	JWKSMaxAge time.Duration `koanf:"jwks_max_age"`
+	// JWKSMinRefresh is the least time between two refetches caused by a
+	// token with an unknown key id (kid).
+	JWKSMinRefresh time.Duration `koanf:"jwks_min_refresh"`
 }
 
 // Token is one accepted credential.

@@ -746,3 +746,24 @@ presence_penalty = 0.5
 		}
 	}
 }
+
+// [server.auth.jwt] alone is enough for auth; without auth enabled it is
+// refused rather than left silently unchecked.
+func TestJWTAuthConfig(t *testing.T) {
+	cfg := mustLoad(t, writeFile(t, `
+[server.auth]
+enabled = true
+[server.auth.jwt]
+jwks_url = "https://example.clerk.accounts.dev/.well-known/jwks.json"
+issuer = "https://example.clerk.accounts.dev"
+`))
+	j := cfg.Server.Auth.JWT
+	if j.ResourceClaim != "sub" || strings.Join(j.Algorithms, ",") != "RS256,ES256,EdDSA" || j.Leeway != 30*time.Second ||
+		j.JWKSMaxAge != time.Hour || j.JWKSMinRefresh != 30*time.Second {
+		t.Errorf("jwt defaults = %+v; want sub, RS256/ES256/EdDSA, 30s leeway, 1h max age, 30s min refresh", j)
+	}
+	cfg.Server.Auth.Enabled = false
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "server.auth.jwt.jwks_url") {
+		t.Errorf("jwt with auth disabled: Validate = %v; want an error naming server.auth.jwt.jwks_url", err)
+	}
+}

@@ -85,9 +85,12 @@ func (c *Config) Validate() error {
 			bad("telemetry.endpoint", e, "expected an OTLP/HTTP URL such as \"http://localhost:4318\"")
 		}
 	}
+	if s.Auth.JWT.JWKSURL != "" && !s.Auth.Enabled {
+		bad("server.auth.jwt.jwks_url", s.Auth.JWT.JWKSURL, "JWTs are configured but server.auth.enabled is false, so every request would go unchecked; set enabled = true")
+	}
 	if s.Auth.Enabled {
-		if len(s.Auth.Tokens) == 0 {
-			bad("server.auth.tokens", "[]", "auth is enabled but no tokens are configured; add [[server.auth.tokens]] with env, user and resource_id")
+		if len(s.Auth.Tokens) == 0 && s.Auth.JWT.JWKSURL == "" {
+			bad("server.auth.tokens", "[]", "auth is enabled but no tokens are configured; add [[server.auth.tokens]] with env, user and resource_id, or [server.auth.jwt]")
 		}
 		for i, t := range s.Auth.Tokens {
 			key := fmt.Sprintf("server.auth.tokens[%d]", i)

@@ -36,6 +36,15 @@ public = ["/health", "/open"]
 env = "APP_TOKEN"
 user = "app"
 resource_id = "res-app"
+[server.auth.jwt]
+jwks_url = "https://idp.example/.well-known/jwks.json"
+issuer = "https://idp.example/"
+audience = "api"
+resource_claim = "org_id"
+algorithms = ["ES256"]
+leeway = "5s"
+jwks_max_age = "10m"
+jwks_min_refresh = "20s"
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -55,6 +64,8 @@ resource_id = "res-app"
 		},
 		Auth: server.Auth{Enabled: true, Protected: []string{"/*"}, Public: []string{"/health", "/open"},
 			Tokens: []server.Token{{User: "app", ResourceID: "res-app", Value: "tok-app"}}},
+		JWT: server.JWT{JWKSURL: "https://idp.example/.well-known/jwks.json", Issuer: "https://idp.example/", Audience: "api",
+			ResourceClaim: "org_id", Algorithms: []string{"ES256"}, Leeway: 5 * time.Second, MaxAge: 10 * time.Minute, MinRefresh: 20 * time.Second},
 		MetricsPath: "/metrics", OpenAPI: true,
 	}
 	if !reflect.DeepEqual(got, want) {

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/mastra-server/mastra-server/host/server/jwtauth"
 	"github.com/mastra-server/mastra-server/host/server/transport"
 )
 
@@ -40,6 +41,9 @@ type Config struct {
 	KeepAlive time.Duration
 	CORS      CORS
 	Auth      Auth
+	// JWT configures the JWTs of [server.auth.jwt], accepted besides
+	// Auth.Tokens while Auth is enabled; an empty JWKSURL means none.
+	JWT JWT
 	// MetricsPath is where [Options].Metrics answers (e.g. "/metrics").
 	MetricsPath string
 	// OpenAPI serves the OpenAPI document at /api/openapi.json and the
@@ -55,6 +59,9 @@ type CORS = transport.CORS
 
 // Auth configures the built-in token check; see [transport.Auth].
 type Auth = transport.Auth
+
+// JWT configures JWT verification; see [jwtauth.Config].
+type JWT = jwtauth.Config
 
 // Token is one accepted credential; see [transport.Token].
 type Token = transport.Token

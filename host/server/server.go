@@ -93,6 +93,9 @@ func New(opts Options) (*Server, error) {
 	if s.metrics != nil && s.cfg.MetricsPath == "" {
 		return nil, errors.New("server: Metrics needs Config.MetricsPath")
 	}
+	if err := s.setupJWT(); err != nil {
+		return nil, err
+	}
 	s.stopping, s.stopStreams = context.WithCancel(context.Background())
 	s.errs = transport.ErrorWriter{Log: s.log, Map: domainError}
 	s.health = &healthCheck{store: opts.Store, ttl: time.Second}
