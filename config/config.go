@@ -56,7 +56,9 @@ type Server struct {
 	KeepAlive time.Duration `koanf:"keep_alive"`
 	CORS      CORS          `koanf:"cors"`
 	Auth      Auth          `koanf:"auth"`
-	Metrics   Metrics       `koanf:"metrics"`
+	// Limits are the per-subject limits of every request; off by default.
+	Limits  Limits  `koanf:"limits"`
+	Metrics Metrics `koanf:"metrics"`
 	// OpenAPI serves the OpenAPI 3.1 document at /api/openapi.json and a
 	// page that renders it at /docs.
 	OpenAPI bool `koanf:"openapi"`
@@ -153,8 +155,32 @@ type Token struct {
 	// list threads across resources. For operators' tools, never for an app
 	// that serves end users.
 	Admin bool `koanf:"admin"`
+	// Limits, when set, replace [server.limits] for this token's requests,
+	// key by key.
+	Limits *TokenLimits `koanf:"limits"`
 	// Value is filled from Env at load time; it is never read from the file.
 	Value Secret `koanf:"-"`
+}
+
+// Limits are [server.limits]: budgets per subject (the resource a token or
+// JWT binds to, an admin token's user, or else the client's address). 0 is
+// no limit. Counted in Postgres across instances, in the process on SQLite.
+type Limits struct {
+	// RequestsPerMinute bounds requests; over it, 429 with Retry-After.
+	RequestsPerMinute int `koanf:"requests_per_minute"`
+	// TokensPerMinute bounds the model tokens (input + output) used; a
+	// turn is refused (429) before any model call once it is spent.
+	TokensPerMinute int `koanf:"tokens_per_minute"`
+	// MaxStreams bounds the streams open at once.
+	MaxStreams int `koanf:"max_streams"`
+}
+
+// TokenLimits are a token's own limits; a key left out keeps the value of
+// [server.limits], and 0 lifts that limit for the token.
+type TokenLimits struct {
+	RequestsPerMinute *int `koanf:"requests_per_minute"`
+	TokensPerMinute   *int `koanf:"tokens_per_minute"`
+	MaxStreams        *int `koanf:"max_streams"`
 }
 
 // Memory configures conversation storage.

@@ -640,6 +640,7 @@ func defaults() map[string]any {
 					"jwks_min_refresh": "30s",
 				},
 			},
+			"limits":  map[string]any{"requests_per_minute": 0, "tokens_per_minute": 0, "max_streams": 0},
 			"metrics": map[string]any{"enabled": true, "path": "/metrics", "listen": ""},
 			"openapi": true,
 		},

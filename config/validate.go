@@ -111,6 +111,28 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	badLimit := func(key string, v *int) {
+		if v != nil && *v < 0 {
+			bad(key, *v, "expected 0 (no limit) or a positive number")
+		}
+	}
+	badLimit("server.limits.requests_per_minute", &s.Limits.RequestsPerMinute)
+	badLimit("server.limits.tokens_per_minute", &s.Limits.TokensPerMinute)
+	badLimit("server.limits.max_streams", &s.Limits.MaxStreams)
+	users := map[string]bool{}
+	for i, t := range s.Auth.Tokens {
+		if t.Limits == nil {
+			continue
+		}
+		key := fmt.Sprintf("server.auth.tokens[%d].limits", i)
+		badLimit(key+".requests_per_minute", t.Limits.RequestsPerMinute)
+		badLimit(key+".tokens_per_minute", t.Limits.TokensPerMinute)
+		badLimit(key+".max_streams", t.Limits.MaxStreams)
+		if users[t.User] {
+			bad(fmt.Sprintf("server.auth.tokens[%d].user", i), t.User, "tokens with their own limits need distinct users (the limits are found by user)")
+		}
+		users[t.User] = true
+	}
 	for _, p := range append(append([]string{}, s.Auth.Protected...), s.Auth.Public...) {
 		if !strings.HasPrefix(p, "/") {
 			bad("server.auth", p, "path patterns must start with \"/\"")

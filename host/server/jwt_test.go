@@ -22,7 +22,9 @@ func withJWT(idp *idptest.Provider, claim string) func(*Config) {
 	}
 }
 
-func bearer(tok string) []string { return []string{"Authorization", "Bearer " + tok, "Content-Type", jsonCT} }
+func bearer(tok string) []string {
+	return []string{"Authorization", "Bearer " + tok, "Content-Type", jsonCT}
+}
 
 // TestJWTAuth: JWTs of a real (local) identity provider, side by side with
 // static tokens. The claim decides the resource whatever the client names,

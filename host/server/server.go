@@ -11,6 +11,7 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 	"github.com/mastra-server/mastra-server/host/agent"
+	"github.com/mastra-server/mastra-server/host/limits"
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/server/transport"
 	"github.com/mastra-server/mastra-server/host/workflow"
@@ -37,6 +38,8 @@ type Options struct {
 	Metrics http.Handler
 	// Workflows serves /api/workflows; nil serves an empty list.
 	Workflows *workflow.Engine
+	// Limiter enforces Config.Limits and Config.TokenLimits; nil: none.
+	Limiter *limits.Limiter
 }
 
 // Route is a plugin route. Method "ALL" registers every common method.
@@ -70,6 +73,8 @@ type Server struct {
 	// shutdown; running streams then end with a terminal chunk (F15).
 	stopping    context.Context
 	stopStreams context.CancelFunc
+	// limiter counts requests and streams per subject (nil: no limits).
+	limiter *limits.Limiter
 }
 
 // New builds the server and its routes. A plugin route that clashes with a
@@ -89,6 +94,7 @@ func New(opts Options) (*Server, error) {
 		started:   time.Now(),
 		metrics:   opts.Metrics,
 		observers: opts.Observers,
+		limiter:   opts.Limiter,
 	}
 	if s.metrics != nil && s.cfg.MetricsPath == "" {
 		return nil, errors.New("server: Metrics needs Config.MetricsPath")
@@ -115,8 +121,8 @@ func New(opts Options) (*Server, error) {
 
 // handlerChain wraps the router, once, in order from the outside in: request id,
 // recovery and access log; CORS; /health (before user middleware, auth and
-// the timeout); the RequestContext; auth; the first-byte timeout; the Wasm
-// middleware; the router.
+// the timeout); the RequestContext; auth; the request limits; the
+// first-byte timeout; the Wasm middleware; the router.
 func (s *Server) handlerChain(router http.Handler, mws []Middleware) http.Handler {
 	h := chain(mws, router)
 	h = transport.FirstByteTimeout(transport.TimeoutOptions{
@@ -128,6 +134,7 @@ func (s *Server) handlerChain(router http.Handler, mws []Middleware) http.Handle
 		WithGate:  agent.WithCommitGate,
 		AfterFunc: func(d time.Duration, f func()) *time.Timer { return afterFunc(d, f) },
 	})(h)
+	h = s.limitRequests(h)
 	h = transport.Authenticate(s.cfg.Auth)(h)
 	h = transport.RequestContext(h)
 	h = s.withHealth(h)

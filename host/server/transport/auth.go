@@ -91,6 +91,16 @@ func Authenticate(a Auth) func(http.Handler) http.Handler {
 // set it.
 var adminKey = ctxKey{"admin"}
 
+// tokenUserKey holds the user of the static token a request presented.
+var tokenUserKey = ctxKey{"token-user"}
+
+// TokenUser returns the user of the static token (one of Auth.Tokens) the
+// request of ctx presented, if it presented one.
+func TokenUser(ctx context.Context) (string, bool) {
+	u, ok := ctx.Value(tokenUserKey).(string)
+	return u, ok
+}
+
 // IsAdmin reports whether the request of ctx presented an admin token.
 func IsAdmin(ctx context.Context) bool {
 	ok, _ := ctx.Value(adminKey).(bool)
@@ -126,9 +136,11 @@ func (a *auth) handler(next http.Handler) http.Handler {
 					v.SetString(reqctx.ResourceIDKey, tok.resource)
 				}
 			}
+			ctx := context.WithValue(r.Context(), tokenUserKey, tok.user)
 			if tok.admin {
-				r = r.WithContext(context.WithValue(r.Context(), adminKey, true))
+				ctx = context.WithValue(ctx, adminKey, true)
 			}
+			r = r.WithContext(ctx)
 			next.ServeHTTP(w, r)
 			return
 		}
