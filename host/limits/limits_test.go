@@ -110,3 +110,33 @@ func TestRequestCounterHammer(t *testing.T) {
 		t.Fatalf("%d requests passed; want 20", passed.Load())
 	}
 }
+
+// BenchmarkRequest is the cost a request pays for [server.limits]: one
+// upsert on Postgres, a map update in memory.
+func BenchmarkRequest(b *testing.B) {
+	sub := limits.Subject{Key: "resource:r1", Limits: limits.Limits{RequestsPerMinute: 1 << 30}}
+	b.Run("postgres", func(b *testing.B) {
+		store, err := memory.Open(context.Background(), memory.Options{DatabaseURL: pgtest.NewDatabase(b), MaxOpenConns: 10})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer store.Close()
+		if _, err := store.Migrate(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		l := limits.NewStore(store, slog.New(slog.DiscardHandler))
+		for b.Loop() {
+			if err := l.Request(context.Background(), sub); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("memory", func(b *testing.B) {
+		l := limits.NewMemory(slog.New(slog.DiscardHandler))
+		for b.Loop() {
+			if err := l.Request(context.Background(), sub); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

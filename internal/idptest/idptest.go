@@ -31,7 +31,7 @@ type Provider struct {
 	// URL is the JWKS address; Issuer the iss its tokens carry.
 	URL, Issuer string
 
-	t       *testing.T
+	t       testing.TB
 	mu      sync.Mutex // guards keys, gen
 	keys    map[string]jwk.Key // private keys by algorithm of the current generation
 	gen     int
@@ -40,7 +40,7 @@ type Provider struct {
 }
 
 // New starts a provider with one key per algorithm (RS256, ES256, EdDSA).
-func New(t *testing.T) *Provider {
+func New(t testing.TB) *Provider {
 	t.Helper()
 	p := &Provider{t: t}
 	p.Rotate()

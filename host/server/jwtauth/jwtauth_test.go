@@ -222,3 +222,22 @@ func TestProviderDown(t *testing.T) {
 		t.Fatalf("Verify with a stale set and the provider down = %v; want the kept keys used", err)
 	}
 }
+
+// BenchmarkVerify is the cost of a JWT per request, keys kept.
+func BenchmarkVerify(b *testing.B) {
+	for _, alg := range []string{"RS256", "ES256", "EdDSA"} {
+		b.Run(alg, func(b *testing.B) {
+			idp := idptest.New(b)
+			v, err := jwtauth.New(jwtauth.Config{JWKSURL: idp.URL, Issuer: idp.Issuer, Audience: "api", ResourceClaim: "sub", Algorithms: []string{alg}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			tok := idp.Sign(alg, idp.Valid("u1", "api", nil))
+			for b.Loop() {
+				if _, err := v.Verify(context.Background(), tok); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
