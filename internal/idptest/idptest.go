@@ -32,7 +32,7 @@ type Provider struct {
 	URL, Issuer string
 
 	t       testing.TB
-	mu      sync.Mutex // guards keys, gen
+	mu      sync.Mutex         // guards keys, gen
 	keys    map[string]jwk.Key // private keys by algorithm of the current generation
 	gen     int
 	down    atomic.Bool
