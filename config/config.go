@@ -56,7 +56,9 @@ type Server struct {
 	KeepAlive time.Duration `koanf:"keep_alive"`
 	CORS      CORS          `koanf:"cors"`
 	Auth      Auth          `koanf:"auth"`
-	Metrics   Metrics       `koanf:"metrics"`
+	// Limits are the per-subject limits of every request; off by default.
+	Limits  Limits  `koanf:"limits"`
+	Metrics Metrics `koanf:"metrics"`
 	// OpenAPI serves the OpenAPI 3.1 document at /api/openapi.json and a
 	// page that renders it at /docs.
 	OpenAPI bool `koanf:"openapi"`
@@ -115,6 +117,32 @@ type Auth struct {
 	// preflights never need a token.
 	Protected []string `koanf:"protected"`
 	Public    []string `koanf:"public"`
+	// JWT accepts the JWTs of an identity provider besides Tokens.
+	JWT JWT `koanf:"jwt"`
+}
+
+// JWT configures [server.auth.jwt]: tokens signed by an identity provider
+// (Clerk, Supabase, Auth0, any OIDC issuer) and checked against its JWKS.
+// Off while JWKSURL is empty. host/server/jwtauth checks the values.
+type JWT struct {
+	// JWKSURL is where the provider publishes its public keys.
+	JWKSURL string `koanf:"jwks_url"`
+	// Issuer must equal the token's iss claim.
+	Issuer string `koanf:"issuer"`
+	// Audience, when set, must be among the token's aud values.
+	Audience string `koanf:"audience"`
+	// ResourceClaim is the claim whose value becomes the request's
+	// resource ("sub": one per user; "org_id": one per organization).
+	ResourceClaim string `koanf:"resource_claim"`
+	// Algorithms are the accepted signature algorithms: RS256, ES256, EdDSA.
+	Algorithms []string `koanf:"algorithms"`
+	// Leeway is the clock skew allowed on exp, nbf and iat.
+	Leeway time.Duration `koanf:"leeway"`
+	// JWKSMaxAge is how long fetched keys are used before a refetch.
+	JWKSMaxAge time.Duration `koanf:"jwks_max_age"`
+	// JWKSMinRefresh is the least time between two refetches caused by a
+	// token with an unknown key id (kid).
+	JWKSMinRefresh time.Duration `koanf:"jwks_min_refresh"`
 }
 
 // Token is one accepted credential.
@@ -130,8 +158,32 @@ type Token struct {
 	// list threads across resources. For operators' tools, never for an app
 	// that serves end users.
 	Admin bool `koanf:"admin"`
+	// Limits, when set, replace [server.limits] for this token's requests,
+	// key by key.
+	Limits *TokenLimits `koanf:"limits"`
 	// Value is filled from Env at load time; it is never read from the file.
 	Value Secret `koanf:"-"`
+}
+
+// Limits are [server.limits]: budgets per subject (the resource a token or
+// JWT binds to, an admin token's user, or else the client's address). 0 is
+// no limit. Counted in Postgres across instances, in the process on SQLite.
+type Limits struct {
+	// RequestsPerMinute bounds requests; over it, 429 with Retry-After.
+	RequestsPerMinute int `koanf:"requests_per_minute"`
+	// TokensPerMinute bounds the model tokens (input + output) used; a
+	// turn is refused (429) before any model call once it is spent.
+	TokensPerMinute int `koanf:"tokens_per_minute"`
+	// MaxStreams bounds the streams open at once.
+	MaxStreams int `koanf:"max_streams"`
+}
+
+// TokenLimits are a token's own limits; a key left out keeps the value of
+// [server.limits], and 0 lifts that limit for the token.
+type TokenLimits struct {
+	RequestsPerMinute *int `koanf:"requests_per_minute"`
+	TokensPerMinute   *int `koanf:"tokens_per_minute"`
+	MaxStreams        *int `koanf:"max_streams"`
 }
 
 // Memory configures conversation storage.

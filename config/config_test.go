@@ -746,3 +746,71 @@ presence_penalty = 0.5
 		}
 	}
 }
+
+// [server.auth.jwt] alone is enough for auth; without auth enabled it is
+// refused rather than left silently unchecked.
+func TestJWTAuthConfig(t *testing.T) {
+	cfg := mustLoad(t, writeFile(t, `
+[server.auth]
+enabled = true
+[server.auth.jwt]
+jwks_url = "https://example.clerk.accounts.dev/.well-known/jwks.json"
+issuer = "https://example.clerk.accounts.dev"
+`))
+	j := cfg.Server.Auth.JWT
+	if j.ResourceClaim != "sub" || strings.Join(j.Algorithms, ",") != "RS256,ES256,EdDSA" || j.Leeway != 30*time.Second ||
+		j.JWKSMaxAge != time.Hour || j.JWKSMinRefresh != 30*time.Second {
+		t.Errorf("jwt defaults = %+v; want sub, RS256/ES256/EdDSA, 30s leeway, 1h max age, 30s min refresh", j)
+	}
+	cfg.Server.Auth.Enabled = false
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "server.auth.jwt.jwks_url") {
+		t.Errorf("jwt with auth disabled: Validate = %v; want an error naming server.auth.jwt.jwks_url", err)
+	}
+}
+
+// Limits are off by default; a token's own limits replace the global ones
+// key by key (0 lifts one), and bad values are named.
+func TestLimitsConfig(t *testing.T) {
+	if l := Defaults().Server.Limits; l != (Limits{}) {
+		t.Errorf("default limits = %+v; want all 0 (off)", l)
+	}
+	cfg := mustLoad(t, writeFile(t, `
+[server.limits]
+requests_per_minute = 60
+tokens_per_minute = 50000
+max_streams = 2
+[server.auth]
+enabled = true
+[[server.auth.tokens]]
+env = "A_TOKEN"
+user = "a"
+resource_id = "res-a"
+[server.auth.tokens.limits]
+requests_per_minute = 600
+max_streams = 0
+[[server.auth.tokens]]
+env = "B_TOKEN"
+user = "b"
+resource_id = "res-b"
+`), "A_TOKEN=tok-a", "B_TOKEN=tok-b")
+	if l := cfg.Server.Limits; l != (Limits{RequestsPerMinute: 60, TokensPerMinute: 50000, MaxStreams: 2}) {
+		t.Errorf("server.limits = %+v", l)
+	}
+	a, b := cfg.Server.Auth.Tokens[0].Limits, cfg.Server.Auth.Tokens[1].Limits
+	if a == nil || a.RequestsPerMinute == nil || *a.RequestsPerMinute != 600 || a.MaxStreams == nil || *a.MaxStreams != 0 || a.TokensPerMinute != nil {
+		t.Errorf("token a limits = %+v; want requests 600, streams 0, tokens unset", a)
+	}
+	if b != nil {
+		t.Errorf("token b limits = %+v; want none", b)
+	}
+	neg, same := -1, "a"
+	cfg.Server.Limits.MaxStreams = neg
+	cfg.Server.Auth.Tokens[1].User = same
+	cfg.Server.Auth.Tokens[1].Limits = &TokenLimits{TokensPerMinute: &neg}
+	err := cfg.Validate()
+	for _, key := range []string{"server.limits.max_streams", "server.auth.tokens[1].limits.tokens_per_minute", "server.auth.tokens[1].user"} {
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("Validate = %v; want it to name %s", err, key)
+		}
+	}
+}

@@ -85,9 +85,12 @@ func (c *Config) Validate() error {
 			bad("telemetry.endpoint", e, "expected an OTLP/HTTP URL such as \"http://localhost:4318\"")
 		}
 	}
+	if s.Auth.JWT.JWKSURL != "" && !s.Auth.Enabled {
+		bad("server.auth.jwt.jwks_url", s.Auth.JWT.JWKSURL, "JWTs are configured but server.auth.enabled is false, so every request would go unchecked; set enabled = true")
+	}
 	if s.Auth.Enabled {
-		if len(s.Auth.Tokens) == 0 {
-			bad("server.auth.tokens", "[]", "auth is enabled but no tokens are configured; add [[server.auth.tokens]] with env, user and resource_id")
+		if len(s.Auth.Tokens) == 0 && s.Auth.JWT.JWKSURL == "" {
+			bad("server.auth.tokens", "[]", "auth is enabled but no tokens are configured; add [[server.auth.tokens]] with env, user and resource_id, or [server.auth.jwt]")
 		}
 		for i, t := range s.Auth.Tokens {
 			key := fmt.Sprintf("server.auth.tokens[%d]", i)
@@ -107,6 +110,28 @@ func (c *Config) Validate() error {
 				bad(key+".resource_id", "", "expected the resource (tenant) this token's requests are confined to (or admin = true)")
 			}
 		}
+	}
+	badLimit := func(key string, v *int) {
+		if v != nil && *v < 0 {
+			bad(key, *v, "expected 0 (no limit) or a positive number")
+		}
+	}
+	badLimit("server.limits.requests_per_minute", &s.Limits.RequestsPerMinute)
+	badLimit("server.limits.tokens_per_minute", &s.Limits.TokensPerMinute)
+	badLimit("server.limits.max_streams", &s.Limits.MaxStreams)
+	users := map[string]bool{}
+	for i, t := range s.Auth.Tokens {
+		if t.Limits == nil {
+			continue
+		}
+		key := fmt.Sprintf("server.auth.tokens[%d].limits", i)
+		badLimit(key+".requests_per_minute", t.Limits.RequestsPerMinute)
+		badLimit(key+".tokens_per_minute", t.Limits.TokensPerMinute)
+		badLimit(key+".max_streams", t.Limits.MaxStreams)
+		if users[t.User] {
+			bad(fmt.Sprintf("server.auth.tokens[%d].user", i), t.User, "tokens with their own limits need distinct users (the limits are found by user)")
+		}
+		users[t.User] = true
 	}
 	for _, p := range append(append([]string{}, s.Auth.Protected...), s.Auth.Public...) {
 		if !strings.HasPrefix(p, "/") {

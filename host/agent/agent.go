@@ -151,7 +151,16 @@ type Service struct {
 	log       *slog.Logger
 	obs       Observer    // nil: nobody watches
 	bg        *background // title generation
+	// admit may refuse a turn before it starts (a token budget spent);
+	// nil admits every turn.
+	admit func(ctx context.Context, t TurnInfo) error
 }
+
+// SetAdmission makes admit decide, before anything of a turn runs (no
+// history read, no model call), whether it may run; its error is the
+// turn's. Call it before serving: it is not synchronized with running
+// turns.
+func (s *Service) SetAdmission(admit func(ctx context.Context, t TurnInfo) error) { s.admit = admit }
 
 // NewService checks the agents and returns a Service. defaultID names the
 // agent that serves requests without an agent id; "" picks the first of

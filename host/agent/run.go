@@ -93,6 +93,12 @@ func (s *Service) run(parent context.Context, in Input, emit func(Chunk) error) 
 		r.res.ThreadID = uuid.NewString()
 		r.newThread = true
 	}
+	if s.admit != nil {
+		if err := s.admit(parent, TurnInfo{Agent: a, RunID: r.res.RunID, ThreadID: r.res.ThreadID,
+			ResourceID: in.ResourceID, Stream: emit != nil, Messages: in.Messages}); err != nil {
+			return nil, err
+		}
+	}
 	if s.obs == nil {
 		return r.turn(parent, fresh)
 	}

@@ -120,7 +120,8 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 		return nil, fmt.Errorf("agents: %w", err)
 	}
 	calls.bind(svc)
-	svc.SetObserver(tel.agents())
+	limiter := newLimiter(cfg.Server, store, log)
+	svc.SetObserver(limiter.Agents(svc, tel.agents()))
 	if m := tel.metrics; m != nil {
 		if store != nil {
 			m.WatchDB(store.Stats)
@@ -139,6 +140,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 	opts := serverOptions(cfg, store, svc, log, ps, tel)
 	opts.Workflows = wf
 	opts.Providers = modelProviders(cfg, agents)
+	opts.Limiter = limiter
 	srv, err := server.New(opts)
 	if err != nil {
 		if wf != nil {
@@ -175,8 +177,15 @@ func serverOptions(cfg *config.Config, store *memory.Store, svc *agent.Service, 
 // options, field by field.
 func serverConfig(c config.Server) server.Config {
 	tokens := make([]server.Token, len(c.Auth.Tokens))
+	var tokenLims map[string]server.Limits
 	for i, t := range c.Auth.Tokens {
 		tokens[i] = server.Token{User: t.User, ResourceID: t.ResourceID, Admin: t.Admin, Value: string(t.Value)}
+		if t.Limits != nil {
+			if tokenLims == nil {
+				tokenLims = map[string]server.Limits{}
+			}
+			tokenLims[t.User] = tokenLimits(c, t)
+		}
 	}
 	return server.Config{
 		Host:              c.Host,
@@ -197,7 +206,12 @@ func serverConfig(c config.Server) server.Config {
 			Credentials:   c.CORS.Credentials,
 			MaxAge:        c.CORS.MaxAge,
 		},
-		Auth:        server.Auth{Enabled: c.Auth.Enabled, Tokens: tokens, Protected: c.Auth.Protected, Public: c.Auth.Public},
+		Auth: server.Auth{Enabled: c.Auth.Enabled, Tokens: tokens, Protected: c.Auth.Protected, Public: c.Auth.Public},
+		JWT: server.JWT{JWKSURL: c.Auth.JWT.JWKSURL, Issuer: c.Auth.JWT.Issuer, Audience: c.Auth.JWT.Audience,
+			ResourceClaim: c.Auth.JWT.ResourceClaim, Algorithms: c.Auth.JWT.Algorithms, Leeway: c.Auth.JWT.Leeway,
+			MaxAge: c.Auth.JWT.JWKSMaxAge, MinRefresh: c.Auth.JWT.JWKSMinRefresh},
+		Limits:      globalLimits(c),
+		TokenLimits: tokenLims,
 		MetricsPath: c.Metrics.Path,
 		OpenAPI:     c.OpenAPI,
 		Playground:  c.Playground,

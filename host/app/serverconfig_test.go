@@ -37,6 +37,21 @@ public = ["/health", "/open"]
 env = "APP_TOKEN"
 user = "app"
 resource_id = "res-app"
+[server.auth.tokens.limits]
+requests_per_minute = 600
+[server.limits]
+requests_per_minute = 60
+tokens_per_minute = 1000
+max_streams = 3
+[server.auth.jwt]
+jwks_url = "https://idp.example/.well-known/jwks.json"
+issuer = "https://idp.example/"
+audience = "api"
+resource_claim = "org_id"
+algorithms = ["ES256"]
+leeway = "5s"
+jwks_max_age = "10m"
+jwks_min_refresh = "20s"
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -56,6 +71,10 @@ resource_id = "res-app"
 		},
 		Auth: server.Auth{Enabled: true, Protected: []string{"/*"}, Public: []string{"/health", "/open"},
 			Tokens: []server.Token{{User: "app", ResourceID: "res-app", Value: "tok-app"}}},
+		JWT: server.JWT{JWKSURL: "https://idp.example/.well-known/jwks.json", Issuer: "https://idp.example/", Audience: "api",
+			ResourceClaim: "org_id", Algorithms: []string{"ES256"}, Leeway: 5 * time.Second, MaxAge: 10 * time.Minute, MinRefresh: 20 * time.Second},
+		Limits:      server.Limits{RequestsPerMinute: 60, TokensPerMinute: 1000, MaxStreams: 3},
+		TokenLimits: map[string]server.Limits{"app": {RequestsPerMinute: 600, TokensPerMinute: 1000, MaxStreams: 3}},
 		MetricsPath: "/metrics", OpenAPI: true, Playground: true,
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -63,5 +82,18 @@ resource_id = "res-app"
 	}
 	if len(want.CORS.AllowMethods) == 0 || len(want.CORS.AllowHeaders) == 0 {
 		t.Errorf("default CORS methods %v, headers %v: want the config defaults", want.CORS.AllowMethods, want.CORS.AllowHeaders)
+	}
+}
+
+// Limits are off unless configured: no limiter, so no counting at all.
+func TestLimiterOffByDefault(t *testing.T) {
+	a, _ := start(t, "")
+	if l := newLimiter(a.cfg.Server, a.Store, nil); l != nil {
+		t.Errorf("newLimiter with the defaults = %v; want nil", l)
+	}
+	c := config.Defaults().Server
+	c.Limits.MaxStreams = 1
+	if l := newLimiter(c, a.Store, nil); l == nil || l.Shared {
+		t.Errorf("newLimiter with max_streams on SQLite = %+v; want an in-process limiter", l)
 	}
 }

@@ -188,6 +188,36 @@ var schemaMigrations = []struct {
 			`CREATE INDEX IF NOT EXISTS mastra_server_workflow_jobs_state_run_at_idx ON mastra_server_workflow_jobs (state, run_at)`,
 		},
 	},
+	{
+		// [server.limits] across instances (host/limits): fixed-window
+		// counters and the leases of running streams.
+		name:    "20261208000014",
+		comment: "mastra_server_limits",
+		postgres: []string{
+			`CREATE TABLE IF NOT EXISTS mastra_server_limit_counters (
+				key text NOT NULL,
+				window_start bigint NOT NULL,
+				n bigint NOT NULL,
+				PRIMARY KEY (key, window_start))`,
+			`CREATE TABLE IF NOT EXISTS mastra_server_limit_leases (
+				key text NOT NULL,
+				id text NOT NULL,
+				expires_at bigint NOT NULL,
+				PRIMARY KEY (key, id))`,
+		},
+		sqlite: []string{
+			`CREATE TABLE IF NOT EXISTS mastra_server_limit_counters (
+				key TEXT NOT NULL,
+				window_start INTEGER NOT NULL,
+				n INTEGER NOT NULL,
+				PRIMARY KEY (key, window_start))`,
+			`CREATE TABLE IF NOT EXISTS mastra_server_limit_leases (
+				key TEXT NOT NULL,
+				id TEXT NOT NULL,
+				expires_at INTEGER NOT NULL,
+				PRIMARY KEY (key, id))`,
+		},
+	},
 }
 
 const (

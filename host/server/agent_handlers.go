@@ -295,6 +295,11 @@ func (s *Server) streamAs(w http.ResponseWriter, r *http.Request, in agent.Input
 	if err := idempotencyKey(r, &in); err != nil {
 		return err
 	}
+	release, err := s.holdStream(r) // [server.limits] max_streams
+	if err != nil {
+		return err
+	}
+	defer release()
 	ctx, cancel := context.WithCancelCause(r.Context())
 	defer cancel(nil)
 	unwatch := context.AfterFunc(s.stopping, func() { cancel(errShuttingDown) })
@@ -307,7 +312,7 @@ func (s *Server) streamAs(w http.ResponseWriter, r *http.Request, in agent.Input
 		}
 		return face.send(sse, c)
 	}
-	_, err := s.agents.Stream(ctx, in, emit)
+	_, err = s.agents.Stream(ctx, in, emit)
 	stopped := errors.Is(context.Cause(ctx), errShuttingDown) && r.Context().Err() == nil
 	if sse == nil {
 		if stopped {

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/mastra-server/mastra-server/host/limits"
+	"github.com/mastra-server/mastra-server/host/server/jwtauth"
 	"github.com/mastra-server/mastra-server/host/server/transport"
 )
 
@@ -40,6 +42,14 @@ type Config struct {
 	KeepAlive time.Duration
 	CORS      CORS
 	Auth      Auth
+	// Limits are the limits of [server.limits] for every request, enforced
+	// when Options.Limiter is set; a static token's entry in TokenLimits
+	// (by its user) replaces them for its requests.
+	Limits      Limits
+	TokenLimits map[string]Limits
+	// JWT configures the JWTs of [server.auth.jwt], accepted besides
+	// Auth.Tokens while Auth is enabled; an empty JWKSURL means none.
+	JWT JWT
 	// MetricsPath is where [Options].Metrics answers (e.g. "/metrics").
 	MetricsPath string
 	// OpenAPI serves the OpenAPI document at /api/openapi.json and the
@@ -59,6 +69,12 @@ type CORS = transport.CORS
 
 // Auth configures the built-in token check; see [transport.Auth].
 type Auth = transport.Auth
+
+// Limits are per-subject budgets; see [limits.Limits].
+type Limits = limits.Limits
+
+// JWT configures JWT verification; see [jwtauth.Config].
+type JWT = jwtauth.Config
 
 // Token is one accepted credential; see [transport.Token].
 type Token = transport.Token

@@ -29,7 +29,16 @@
 // resource only, whatever resourceId, memory.resource or requestContext
 // the client sent, and another resource's thread is 404. One function,
 // Server.resource in scope.go, applies these rules for every route. Every
-// path is protected by default; an admin token is unbound.
+// path is protected by default; an admin token is unbound. A JWT of
+// [server.auth.jwt] (jwt.go, package jwtauth) binds its request to the
+// resource its claim names, exactly like a token's resource_id.
+//
+// # Limits
+//
+// With Options.Limiter, each request is counted against its subject (its
+// bound resource, an admin's user, else the client address) right after
+// auth, and each agent stream holds a slot while it runs (limits.go);
+// refusals are 429 with Retry-After.
 //
 // Client input is checked at the edge (validate.go) before any store or
 // model call, and client-controlled text reaches log lines only clipped.
@@ -39,7 +48,8 @@
 // written ad hoc: one function maps them to a status and a JSON body, and a
 // 5xx body never carries internal error text.
 //
-// server imports transport, agent, memory, llm and reqctx, never config:
+// server imports transport, jwtauth, limits, agent, memory, llm and reqctx,
+// never config:
 // it takes its options as plain values ([Config], [Options]). Nothing under
 // host/ imports server.
 package server

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/mastra-server/mastra-server/host/agent"
+	"github.com/mastra-server/mastra-server/host/limits"
 	"github.com/mastra-server/mastra-server/host/llm"
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/server/transport"
@@ -21,7 +22,10 @@ func domainError(err error) *transport.Error {
 	}
 	var se *llm.StatusError
 	var ue *llm.UnsupportedSettingError
+	var le *limits.ExceededError
 	switch {
+	case errors.As(err, &le):
+		return limitError(le)
 	case errors.Is(err, agent.ErrUnknownAgent):
 		return &transport.Error{Status: http.StatusNotFound, Message: "Agent not found", Err: err}
 	case errors.Is(err, agent.ErrInvalidInput):

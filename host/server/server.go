@@ -11,6 +11,7 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 	"github.com/mastra-server/mastra-server/host/agent"
+	"github.com/mastra-server/mastra-server/host/limits"
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/server/transport"
 	"github.com/mastra-server/mastra-server/host/workflow"
@@ -39,6 +40,8 @@ type Options struct {
 	Workflows *workflow.Engine
 	// Providers are the model providers GET /api/agents/providers lists.
 	Providers []ModelProvider
+	// Limiter enforces Config.Limits and Config.TokenLimits; nil: none.
+	Limiter *limits.Limiter
 }
 
 // Route is a plugin route. Method "ALL" registers every common method.
@@ -74,6 +77,8 @@ type Server struct {
 	// shutdown; running streams then end with a terminal chunk (F15).
 	stopping    context.Context
 	stopStreams context.CancelFunc
+	// limiter counts requests and streams per subject (nil: no limits).
+	limiter *limits.Limiter
 }
 
 // New builds the server and its routes. A plugin route that clashes with a
@@ -94,9 +99,13 @@ func New(opts Options) (*Server, error) {
 		started:   time.Now(),
 		metrics:   opts.Metrics,
 		observers: opts.Observers,
+		limiter:   opts.Limiter,
 	}
 	if s.metrics != nil && s.cfg.MetricsPath == "" {
 		return nil, errors.New("server: Metrics needs Config.MetricsPath")
+	}
+	if err := s.setupJWT(); err != nil {
+		return nil, err
 	}
 	s.stopping, s.stopStreams = context.WithCancel(context.Background())
 	s.errs = transport.ErrorWriter{Log: s.log, Map: domainError}
@@ -117,8 +126,8 @@ func New(opts Options) (*Server, error) {
 
 // handlerChain wraps the router, once, in order from the outside in: request id,
 // recovery and access log; CORS; /health (before user middleware, auth and
-// the timeout); the RequestContext; auth; the first-byte timeout; the Wasm
-// middleware; the router.
+// the timeout); the RequestContext; auth; the request limits; the
+// first-byte timeout; the Wasm middleware; the router.
 func (s *Server) handlerChain(router http.Handler, mws []Middleware) http.Handler {
 	h := chain(mws, router)
 	h = transport.FirstByteTimeout(transport.TimeoutOptions{
@@ -130,6 +139,7 @@ func (s *Server) handlerChain(router http.Handler, mws []Middleware) http.Handle
 		WithGate:  agent.WithCommitGate,
 		AfterFunc: func(d time.Duration, f func()) *time.Timer { return afterFunc(d, f) },
 	})(h)
+	h = s.limitRequests(h)
 	auth := s.cfg.Auth
 	auth.Public = s.cfg.publicPaths()
 	h = transport.Authenticate(auth)(h)

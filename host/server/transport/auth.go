@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -22,6 +23,19 @@ type Auth struct {
 	// matches a protected pattern and no public one needs a valid token.
 	Protected []string
 	Public    []string
+	// Verify, when set, checks a presented token that is none of Tokens
+	// (a JWT of [server.auth.jwt]) and returns who it binds the request
+	// to. Its error is the answer when the path needs a token: an *Error
+	// gives the status and message (401, or 503 when the token cannot be
+	// checked now); any other error is a 401.
+	Verify func(ctx context.Context, token string) (Identity, error)
+}
+
+// Identity is the bearer of a token that Auth.Verify accepted. A verified
+// token always binds its request to ResourceID.
+type Identity struct {
+	User       string
+	ResourceID string
 }
 
 // Token is one accepted credential.
@@ -62,7 +76,7 @@ func Authenticate(a Auth) func(http.Handler) http.Handler {
 	if !a.Enabled {
 		return func(next http.Handler) http.Handler { return next }
 	}
-	x := &auth{protected: a.Protected, public: a.Public}
+	x := &auth{protected: a.Protected, public: a.Public, verify: a.Verify}
 	for _, t := range a.Tokens {
 		if t.Value == "" {
 			continue // never let "" match a missing token
@@ -77,6 +91,16 @@ func Authenticate(a Auth) func(http.Handler) http.Handler {
 // set it.
 var adminKey = ctxKey{"admin"}
 
+// tokenUserKey holds the user of the static token a request presented.
+var tokenUserKey = ctxKey{"token-user"}
+
+// TokenUser returns the user of the static token (one of Auth.Tokens) the
+// request of ctx presented, if it presented one.
+func TokenUser(ctx context.Context) (string, bool) {
+	u, ok := ctx.Value(tokenUserKey).(string)
+	return u, ok
+}
+
 // IsAdmin reports whether the request of ctx presented an admin token.
 func IsAdmin(ctx context.Context) bool {
 	ok, _ := ctx.Value(adminKey).(bool)
@@ -87,6 +111,7 @@ type auth struct {
 	tokens    []authToken
 	protected []string
 	public    []string
+	verify    func(ctx context.Context, token string) (Identity, error)
 }
 
 type authToken struct {
@@ -111,11 +136,26 @@ func (a *auth) handler(next http.Handler) http.Handler {
 					v.SetString(reqctx.ResourceIDKey, tok.resource)
 				}
 			}
+			ctx := context.WithValue(r.Context(), tokenUserKey, tok.user)
 			if tok.admin {
-				r = r.WithContext(context.WithValue(r.Context(), adminKey, true))
+				ctx = context.WithValue(ctx, adminKey, true)
 			}
+			r = r.WithContext(ctx)
 			next.ServeHTTP(w, r)
 			return
+		}
+		var failed error
+		if presented != "" && a.verify != nil {
+			id, err := a.verify(r.Context(), presented)
+			if err == nil {
+				if v := reqctx.From(r.Context()); v != nil {
+					v.SetString(reqctx.UserKey, id.User)
+					v.SetString(reqctx.ResourceIDKey, id.ResourceID)
+				}
+				next.ServeHTTP(w, r)
+				return
+			}
+			failed = err
 		}
 		if !a.required(r.URL.Path) {
 			next.ServeHTTP(w, r)
@@ -125,8 +165,17 @@ func (a *auth) handler(next http.Handler) http.Handler {
 		if presented != "" {
 			challenge += `, error="invalid_token"`
 		}
-		w.Header().Set("WWW-Authenticate", challenge)
-		WriteJSON(w, http.StatusUnauthorized, errorBody{Error: "Invalid or expired token"})
+		status, msg := http.StatusUnauthorized, "Invalid or expired token"
+		var he *Error
+		if errors.As(failed, &he) {
+			status, msg = he.Status, he.Message
+		}
+		if status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", challenge)
+		} else {
+			w.Header().Set("Retry-After", "5")
+		}
+		WriteJSON(w, status, errorBody{Error: msg})
 	})
 }
 

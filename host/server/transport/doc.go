@@ -5,7 +5,8 @@
 //   - [Entry]: request id, body read deadline, panic recovery, access log.
 //   - [CrossOrigin]: CORS, answering preflights itself.
 //   - [RequestContext]: a fresh reqctx map per request.
-//   - [Authenticate]: the built-in tokens of [server.auth]; [IsAdmin].
+//   - [Authenticate]: the built-in tokens of [server.auth], and the JWTs
+//     its Verify hook accepts; [IsAdmin].
 //   - [FirstByteTimeout]: a 504 when no byte went out in time, with the
 //     commit gate that keeps a 504 from hiding a saved turn.
 //   - [DecodeJSON]: a size-limited JSON body with 400, 408, 413 and 415.

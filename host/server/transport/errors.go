@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
+	"time"
 )
 
 // Error is an error with the HTTP status and client-facing message it maps to.
@@ -15,6 +18,8 @@ type Error struct {
 	Code    string  // optional machine-readable code
 	Issues  []Issue // validation problems, one per field
 	Err     error   // the cause, logged and never sent
+	// RetryAfter, when set, is sent as Retry-After (whole seconds).
+	RetryAfter time.Duration
 }
 
 // Issue is one validation problem.
@@ -99,6 +104,9 @@ func (ew ErrorWriter) Write(w http.ResponseWriter, r *http.Request, err error) {
 	body := errorBody{Error: e.Message, Code: e.Code, Issues: e.Issues}
 	if e.Status >= 500 {
 		body.RequestID = id
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
 	}
 	if e.Status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "1")

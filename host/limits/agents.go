@@ -1,0 +1,71 @@
+package limits
+
+import (
+	"context"
+
+	"github.com/mastra-server/mastra-server/host/agent"
+	"github.com/mastra-server/mastra-server/host/llm"
+)
+
+// Agents makes svc refuse a turn of a subject whose model tokens of this
+// minute are spent, before any model call, and count the tokens of every
+// model call against the subject of its request (see [WithSubject]). It
+// returns obs joined with the observer that counts; pass that to
+// svc.SetObserver. A nil l changes nothing.
+func (l *Limiter) Agents(svc *agent.Service, obs agent.Observer) agent.Observer {
+	if l == nil {
+		return obs
+	}
+	svc.SetAdmission(func(ctx context.Context, _ agent.TurnInfo) error {
+		sub, ok := SubjectFrom(ctx)
+		if !ok {
+			return nil // a turn no request started (a workflow step)
+		}
+		return l.CheckTokens(ctx, sub)
+	})
+	return agent.Observers(obs, tokenSpender{l})
+}
+
+// tokenSpender counts each model call's tokens against its request's
+// subject.
+type tokenSpender struct{ l *Limiter }
+
+func (o tokenSpender) StartTurn(ctx context.Context, _ agent.TurnInfo) (context.Context, func(agent.TurnEnd)) {
+	return ctx, func(agent.TurnEnd) {}
+}
+
+func (o tokenSpender) StartModelCall(ctx context.Context, _ agent.ModelCallInfo) (context.Context, agent.ModelCallObserver) {
+	sub, ok := SubjectFrom(ctx)
+	if !ok {
+		return ctx, nopCall{}
+	}
+	return ctx, &spend{ctx: ctx, l: o.l, sub: sub}
+}
+
+func (o tokenSpender) StartToolCall(ctx context.Context, _ agent.ToolCallInfo) (context.Context, func(agent.ToolCallEnd)) {
+	return ctx, func(agent.ToolCallEnd) {}
+}
+
+type spend struct {
+	ctx context.Context // the call's, for its values; never its cancellation
+	l   *Limiter
+	sub Subject
+}
+
+func (s *spend) FirstChunk() {}
+
+func (s *spend) End(resp *llm.Response, _ error) {
+	if resp == nil {
+		return
+	}
+	n := resp.Usage.TotalTokens
+	if n == 0 {
+		n = resp.Usage.InputTokens + resp.Usage.OutputTokens
+	}
+	_ = s.l.SpendTokens(s.ctx, s.sub, n) // a lost count lets a little more through, nothing worse
+}
+
+type nopCall struct{}
+
+func (nopCall) FirstChunk()              {}
+func (nopCall) End(*llm.Response, error) {}

@@ -1,0 +1,295 @@
+package limits
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/mastra-server/mastra-server/host/memory"
+)
+
+// Limits are one subject's budgets; 0 is no limit.
+type Limits struct {
+	RequestsPerMinute int
+	TokensPerMinute   int
+	// MaxStreams bounds the streams open at once.
+	MaxStreams int
+}
+
+// On reports whether any limit is set.
+func (l Limits) On() bool {
+	return l.RequestsPerMinute > 0 || l.TokensPerMinute > 0 || l.MaxStreams > 0
+}
+
+// Subject is what a request is counted against, and the limits that apply.
+type Subject struct {
+	// Key names the counters: "resource:<id>", "user:<name>", "ip:<addr>".
+	Key    string
+	Limits Limits
+}
+
+type subjectKey struct{}
+
+// WithSubject returns ctx carrying s, for the turns and model calls of the
+// request.
+func WithSubject(ctx context.Context, s Subject) context.Context {
+	return context.WithValue(ctx, subjectKey{}, s)
+}
+
+// SubjectFrom returns the subject of ctx's request, if any.
+func SubjectFrom(ctx context.Context) (Subject, bool) {
+	s, ok := ctx.Value(subjectKey{}).(Subject)
+	return s, ok
+}
+
+// ExceededError is a refusal: which limit, and when to try again.
+type ExceededError struct {
+	// What is "requests", "model tokens" or "streams".
+	What       string
+	Limit      int
+	RetryAfter time.Duration
+}
+
+func (e *ExceededError) Error() string {
+	if e.What == "streams" {
+		return fmt.Sprintf("limits: %d streams already open", e.Limit)
+	}
+	return fmt.Sprintf("limits: %s per minute over %d", e.What, e.Limit)
+}
+
+// Window is the length of a counting window.
+const Window = time.Minute
+
+// LeaseTTL is how long a stream's lease outlives its last renewal: the
+// longest a dead instance's streams keep counting.
+const LeaseTTL = 30 * time.Second
+
+// counter is where counts and leases live: the memory store, or the process.
+type counter interface {
+	AddCount(ctx context.Context, key string, window, n int64) (int64, error)
+	Count(ctx context.Context, key string, window int64) (int64, error)
+	PruneCounts(ctx context.Context, before int64) error
+	AcquireLease(ctx context.Context, key, id string, max int, now, expires time.Time) (bool, error)
+	RenewLease(ctx context.Context, key, id string, expires time.Time) error
+	ReleaseLease(ctx context.Context, key, id string) error
+}
+
+// Limiter counts and refuses. It is safe for concurrent use.
+type Limiter struct {
+	c   counter
+	log *slog.Logger
+	// Now is the clock; tests set it before use.
+	Now func() time.Time
+	// Shared says the counts are shared across instances.
+	Shared bool
+
+	pruned atomic.Int64 // the last window whose old counters were pruned
+}
+
+// NewStore counts in store's database, shared by every instance on it.
+func NewStore(store *memory.Store, log *slog.Logger) *Limiter {
+	return &Limiter{c: store, log: log, Now: time.Now, Shared: true}
+}
+
+// NewMemory counts in this process.
+func NewMemory(log *slog.Logger) *Limiter {
+	return &Limiter{c: newLocal(), log: log, Now: time.Now}
+}
+
+// window is the index of the window holding t, and when it ends.
+func window(t time.Time) (int64, time.Duration) {
+	w := t.UnixMilli() / Window.Milliseconds()
+	end := time.UnixMilli((w + 1) * Window.Milliseconds())
+	return w, end.Sub(t)
+}
+
+func retryAfter(d time.Duration) time.Duration { return max(d.Round(time.Second), time.Second) }
+
+// Request counts one request of s and refuses it when it is over s's
+// requests per minute.
+func (l *Limiter) Request(ctx context.Context, s Subject) error {
+	limit := s.Limits.RequestsPerMinute
+	if limit <= 0 {
+		return nil
+	}
+	w, rest := window(l.Now())
+	n, err := l.c.AddCount(ctx, s.Key+"|requests", w, 1)
+	l.prune(ctx, w)
+	if err != nil {
+		return err
+	}
+	if n > int64(limit) {
+		return &ExceededError{What: "requests", Limit: limit, RetryAfter: retryAfter(rest)}
+	}
+	return nil
+}
+
+// CheckTokens refuses a new model call of s while the model tokens of the
+// current window are at or over s's budget.
+func (l *Limiter) CheckTokens(ctx context.Context, s Subject) error {
+	limit := s.Limits.TokensPerMinute
+	if limit <= 0 {
+		return nil
+	}
+	w, rest := window(l.Now())
+	n, err := l.c.Count(ctx, s.Key+"|tokens", w)
+	if err != nil {
+		return err
+	}
+	if n >= int64(limit) {
+		return &ExceededError{What: "model tokens", Limit: limit, RetryAfter: retryAfter(rest)}
+	}
+	return nil
+}
+
+// SpendTokens adds the n tokens a model call of s used.
+func (l *Limiter) SpendTokens(ctx context.Context, s Subject, n int) error {
+	if s.Limits.TokensPerMinute <= 0 || n <= 0 {
+		return nil
+	}
+	w, _ := window(l.Now())
+	_, err := l.c.AddCount(context.WithoutCancel(ctx), s.Key+"|tokens", w, int64(n))
+	return err
+}
+
+// AcquireStream takes one of s's stream slots for as long as the stream
+// runs; call release when it ends. With no slot free it is an
+// *ExceededError.
+func (l *Limiter) AcquireStream(ctx context.Context, s Subject) (release func(), err error) {
+	limit := s.Limits.MaxStreams
+	if limit <= 0 {
+		return func() {}, nil
+	}
+	key, id := s.Key+"|streams", uuid.NewString()
+	now := l.Now()
+	ok, err := l.c.AcquireLease(ctx, key, id, limit, now, now.Add(LeaseTTL))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, &ExceededError{What: "streams", Limit: limit, RetryAfter: time.Second}
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { // renew while the stream runs
+		defer close(done)
+		t := time.NewTicker(LeaseTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				if err := l.c.RenewLease(context.Background(), key, id, l.Now().Add(LeaseTTL)); err != nil {
+					l.log.Warn("limits: renewing a stream lease failed", "err", err)
+				}
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(stop)
+			<-done
+			if err := l.c.ReleaseLease(context.WithoutCancel(ctx), key, id); err != nil {
+				l.log.Warn("limits: releasing a stream lease failed; it expires by itself", "err", err, "ttl", LeaseTTL)
+			}
+		})
+	}, nil
+}
+
+// prune drops the counters of windows before the previous one, once per
+// window per instance.
+func (l *Limiter) prune(ctx context.Context, w int64) {
+	last := l.pruned.Load()
+	if last >= w || !l.pruned.CompareAndSwap(last, w) {
+		return
+	}
+	if err := l.c.PruneCounts(context.WithoutCancel(ctx), w-1); err != nil {
+		l.log.Warn("limits: pruning old counters failed", "err", err)
+	}
+}
+
+// local is the in-process counter.
+type local struct {
+	mu     sync.Mutex // guards counts, leases
+	counts map[localCount]int64
+	leases map[string]map[string]time.Time // key → id → expiry
+}
+
+type localCount struct {
+	key    string
+	window int64
+}
+
+func newLocal() *local {
+	return &local{counts: map[localCount]int64{}, leases: map[string]map[string]time.Time{}}
+}
+
+func (c *local) AddCount(_ context.Context, key string, window, n int64) (int64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := localCount{key, window}
+	c.counts[k] += n
+	return c.counts[k], nil
+}
+
+func (c *local) Count(_ context.Context, key string, window int64) (int64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.counts[localCount{key, window}], nil
+}
+
+func (c *local) PruneCounts(_ context.Context, before int64) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k := range c.counts {
+		if k.window < before {
+			delete(c.counts, k)
+		}
+	}
+	return nil
+}
+
+func (c *local) AcquireLease(_ context.Context, key, id string, max int, now, expires time.Time) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ls := c.leases[key]
+	for lid, exp := range ls {
+		if !exp.After(now) {
+			delete(ls, lid)
+		}
+	}
+	if len(ls) >= max {
+		return false, nil
+	}
+	if ls == nil {
+		ls = map[string]time.Time{}
+		c.leases[key] = ls
+	}
+	ls[id] = expires
+	return true, nil
+}
+
+func (c *local) RenewLease(_ context.Context, key, id string, expires time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.leases[key][id]; ok {
+		c.leases[key][id] = expires
+	}
+	return nil
+}
+
+func (c *local) ReleaseLease(_ context.Context, key, id string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.leases[key], id)
+	if len(c.leases[key]) == 0 {
+		delete(c.leases, key)
+	}
+	return nil
+}

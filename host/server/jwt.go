@@ -1,0 +1,52 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/mastra-server/mastra-server/host/server/jwtauth"
+	"github.com/mastra-server/mastra-server/host/server/transport"
+)
+
+// setupJWT builds the verifier of [server.auth.jwt], when configured, and
+// hands it to the token check: a bearer that is no static token is then
+// tried as a JWT, and a valid one binds its request to the resource its
+// claim names, as a static token binds to its resource_id.
+func (s *Server) setupJWT() error {
+	if s.cfg.JWT.JWKSURL == "" || !s.cfg.Auth.Enabled {
+		return nil
+	}
+	v, err := jwtauth.New(s.cfg.JWT)
+	if err != nil {
+		return err
+	}
+	s.cfg.Auth.Verify = func(ctx context.Context, token string) (transport.Identity, error) {
+		id, err := v.Verify(ctx, token)
+		if err != nil {
+			return transport.Identity{}, s.jwtError(ctx, err)
+		}
+		user := id.Subject
+		if user == "" {
+			user = id.Resource
+		}
+		return transport.Identity{User: user, ResourceID: id.Resource}, nil
+	}
+	return nil
+}
+
+// jwtError is the answer to a token that did not verify: 401 with the
+// reason, or 503 while the provider's keys cannot be had.
+func (s *Server) jwtError(ctx context.Context, err error) error {
+	var ie *jwtauth.InvalidError
+	switch {
+	case errors.As(err, &ie):
+		s.log.DebugContext(ctx, "jwt refused", "request_id", transport.RequestID(ctx), "err", transport.ClipErr(err))
+		return &transport.Error{Status: http.StatusUnauthorized, Message: "Invalid token: " + ie.Reason, Err: err}
+	case errors.Is(err, jwtauth.ErrKeysUnavailable):
+		s.log.WarnContext(ctx, "jwt cannot be checked: identity provider keys unavailable", "request_id", transport.RequestID(ctx),
+			"jwks_url", s.cfg.JWT.JWKSURL, "err", transport.ClipErr(err))
+		return &transport.Error{Status: http.StatusServiceUnavailable, Message: "Cannot check the token now: the identity provider's signing keys (JWKS) are unavailable", Err: err}
+	}
+	return &transport.Error{Status: http.StatusUnauthorized, Message: "Invalid or expired token", Err: err}
+}
