@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -152,6 +153,42 @@ func (b *balancer) allUp(n int) (bool, error) {
 		}
 	}
 	return up == n, nil
+}
+
+// connections is how many connections HAProxy has opened to the
+// instances and how many times it reused one (the "connect" and "reuse"
+// columns of the status page, summed over the backend's servers).
+func (b *balancer) connections() (opened, reused int64, err error) {
+	client := &http.Client{Timeout: 2 * time.Second}
+	res, err := client.Get(b.stats)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer res.Body.Close()
+	r := csv.NewReader(res.Body)
+	r.FieldsPerRecord = -1
+	rows, err := r.ReadAll()
+	if err != nil || len(rows) == 0 {
+		return 0, 0, fmt.Errorf("haproxy stats: %v", err)
+	}
+	col := map[string]int{}
+	for i, name := range rows[0] {
+		col[strings.TrimPrefix(strings.TrimSpace(name), "# ")] = i
+	}
+	ci, ok1 := col["connect"]
+	ri, ok2 := col["reuse"]
+	if !ok1 || !ok2 {
+		return 0, 0, errors.New("haproxy stats: no connect/reuse columns")
+	}
+	for _, row := range rows[1:] {
+		if len(row) > max(ci, ri) && row[0] == backendName && row[1] != "BACKEND" && row[1] != "FRONTEND" {
+			c, _ := strconv.ParseInt(row[ci], 10, 64)
+			u, _ := strconv.ParseInt(row[ri], 10, 64)
+			opened += c
+			reused += u
+		}
+	}
+	return opened, reused, nil
 }
 
 // stop ends HAProxy (SIGUSR1 would wait for its connections; SIGTERM

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -50,6 +51,7 @@ type point struct {
 	turns   []float64       // ok turns each instance answered (its /metrics)
 	instCPU []time.Duration // each instance
 	lbCPU   time.Duration   // HAProxy; 0 when direct
+	lbConns int64           // connections HAProxy opened to the instances; -1 when unknown
 	pgCPU   time.Duration   // Postgres; -1 when not the tool's own
 	selfCPU time.Duration   // this tool: clients and fake model
 	machine time.Duration   // every core of the machine, whoever used it
@@ -60,6 +62,7 @@ type cpuSample struct {
 	inst             []time.Duration
 	turns            []float64
 	lb, pg, self, mc time.Duration
+	lbConns          int64 // -1 when unknown
 }
 
 // bench is the running setup shared by the points.
@@ -127,13 +130,15 @@ func run(ctx context.Context, o options) (*report, error) {
 		return nil, err
 	}
 
-	fmt.Fprintf(o.log, "cluster: set up in %s (postgres: %s)\n", time.Since(setupStart).Round(time.Millisecond), b.pgWhat)
+	fmt.Fprintf(o.log, "cluster: server built and postgres started in %s (%s)\n", time.Since(setupStart).Round(time.Millisecond), b.pgWhat)
 	r := &report{o: o, started: time.Now(), loadAvg: loadAverage(), pgWhat: b.pgWhat}
 	for n := 1; n <= o.instances; n++ {
+		inStart := time.Now()
 		in, err := startInstance(ctx, b.bin, b.cfg, b.dir, string(rune('a'+n-1)))
 		if err != nil {
 			return nil, err
 		}
+		fmt.Fprintf(o.log, "cluster: instance %s up in %s\n", in.name, time.Since(inStart).Round(time.Millisecond))
 		cl.Cleanup(in.stop)
 		b.instances = append(b.instances, in)
 		if n == 1 && o.direct {
@@ -145,11 +150,17 @@ func run(ctx context.Context, o options) (*report, error) {
 				r.points = append(r.points, p)
 			}
 		}
+		lbStart := time.Now()
 		lb, err := startBalancer(ctx, b.root, b.dir, b.instances)
 		if err != nil {
 			return nil, err
 		}
-		for _, load := range o.loads {
+		fmt.Fprintf(o.log, "cluster: HAProxy up with %d instance(s) in %s\n", n, time.Since(lbStart).Round(time.Millisecond))
+		loads := o.loads
+		if n == o.instances && o.idle > 0 {
+			loads = append(slices.Clone(loads), "idle")
+		}
+		for _, load := range loads {
 			p, err := b.measure(ctx, load, lb)
 			if err != nil {
 				lb.stop()
@@ -186,15 +197,35 @@ func (b *bench) measure(ctx context.Context, load string, lb *balancer) (*point,
 	if lb != nil {
 		via = fmt.Sprintf("through the balancer to %d instance(s)", n)
 	}
-	fmt.Fprintf(b.o.log, "cluster: %s %s for %s\n", load, via, b.o.duration)
-	if b.o.warmup > 0 {
+	d := b.o.duration
+	if load == "idle" {
+		d = b.o.idle
+	}
+	if load == "idle" {
+		fmt.Fprintf(b.o.log, "cluster: %d instance(s) behind the balancer at rest for %s\n", n, d)
+	} else {
+		fmt.Fprintf(b.o.log, "cluster: %s %s for %s\n", load, via, d)
+	}
+	if b.o.warmup > 0 && load != "idle" {
 		closedLoop(ctx, b.o.clients, b.o.warmup, do)
 	}
 	before, err := b.sample(lb)
 	if err != nil {
 		return nil, err
 	}
-	res := closedLoop(ctx, b.o.clients, b.o.duration, do)
+	var res *result
+	if load == "idle" {
+		// No traffic: what n instances cost at rest (HAProxy's health
+		// checks, each instance's background work, Postgres).
+		start := time.Now()
+		select {
+		case <-ctx.Done():
+		case <-time.After(d):
+		}
+		res = &result{elapsed: time.Since(start)}
+	} else {
+		res = closedLoop(ctx, b.o.clients, d, do)
+	}
 	after, err := b.sample(lb)
 	if err != nil {
 		return nil, err
@@ -211,8 +242,12 @@ func (b *bench) measure(ctx context.Context, load string, lb *balancer) (*point,
 	}
 	p := &point{load: load, direct: lb == nil, n: n, res: res, pgCPU: -1,
 		selfCPU: after.self - before.self, machine: after.mc - before.mc}
+	p.lbConns = -1
 	if lb != nil {
 		p.lbCPU = after.lb - before.lb
+		if before.lbConns >= 0 && after.lbConns >= 0 {
+			p.lbConns = after.lbConns - before.lbConns
+		}
 	} else {
 		p.n = 1
 	}
@@ -236,8 +271,12 @@ func (b *bench) sample(lb *balancer) (cpuSample, error) {
 		s.turns = append(s.turns, t)
 		s.inst = append(s.inst, cpuOf(in.pid))
 	}
+	s.lbConns = -1
 	if lb != nil {
 		s.lb = cpuOf(lb.pid)
+		if opened, _, err := lb.connections(); err == nil {
+			s.lbConns = opened
+		}
 	}
 	if b.pgPID != 0 {
 		s.pg = treeCPU(b.pgPID)

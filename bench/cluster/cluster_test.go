@@ -15,7 +15,7 @@ import (
 // have sent turns to both.
 func TestBenchmarkRuns(t *testing.T) {
 	o := defaultOptions()
-	o.instances, o.clients, o.duration, o.warmup = 2, 4, time.Second, 100*time.Millisecond
+	o.instances, o.clients, o.duration, o.warmup, o.idle = 2, 4, time.Second, 100*time.Millisecond, 300*time.Millisecond
 	var progress strings.Builder
 	o.log = &progress
 	r, err := run(context.Background(), o)
@@ -31,7 +31,7 @@ func TestBenchmarkRuns(t *testing.T) {
 		direct bool
 		n      int
 	}{{"generate", true, 1}, {"stream", true, 1}, {"generate", false, 1}, {"stream", false, 1},
-		{"generate", false, 2}, {"stream", false, 2}}
+		{"generate", false, 2}, {"stream", false, 2}, {"idle", false, 2}}
 	if len(r.points) != len(want) {
 		t.Fatalf("%d points measured; want %d", len(r.points), len(want))
 	}
@@ -39,6 +39,12 @@ func TestBenchmarkRuns(t *testing.T) {
 		p := r.find(w.load, w.direct, w.n)
 		if p == nil {
 			t.Fatalf("no point for %s direct=%v n=%d", w.load, w.direct, w.n)
+		}
+		if w.load == "idle" {
+			if p.res.ok != 0 || p.res.failed != 0 {
+				t.Errorf("the idle point sent requests: %d ok, %d failed", p.res.ok, p.res.failed)
+			}
+			continue
 		}
 		if p.res.ok == 0 || p.res.failed > 0 {
 			t.Errorf("%s direct=%v n=%d: %d ok, %d failed (first error %v)", w.load, w.direct, w.n, p.res.ok, p.res.failed, p.res.firstErr)

@@ -46,6 +46,7 @@ func main() {
 	flag.IntVar(&o.clients, "clients", o.clients, "concurrent closed-loop clients")
 	flag.DurationVar(&o.duration, "duration", o.duration, "measured time of each point")
 	flag.DurationVar(&o.warmup, "warmup", o.warmup, "unmeasured load before each point (connections, pools)")
+	flag.DurationVar(&o.idle, "idle", o.idle, "after the loads, measure all instances at rest this long (0: not)")
 	flag.IntVar(&o.tokens, "tokens", o.tokens, "tokens the fake model streams per reply")
 	flag.StringVar(&loads, "loads", strings.Join(o.loads, ","), "loads to run: generate, stream")
 	flag.BoolVar(&o.direct, "direct", o.direct, "also measure one instance without the balancer")
@@ -76,6 +77,7 @@ type options struct {
 	clients   int
 	duration  time.Duration
 	warmup    time.Duration
+	idle      time.Duration
 	tokens    int
 	loads     []string
 	direct    bool
@@ -86,6 +88,6 @@ type options struct {
 }
 
 func defaultOptions() options {
-	return options{instances: 3, clients: 16, duration: 15 * time.Second, warmup: 2 * time.Second,
+	return options{instances: 3, clients: 16, duration: 15 * time.Second, warmup: 2 * time.Second, idle: 5 * time.Second,
 		tokens: 20, loads: []string{"generate", "stream"}, direct: true, postgres: "own"}
 }

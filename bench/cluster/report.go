@@ -47,10 +47,10 @@ func (r *report) print(w io.Writer) {
 	fmt.Fprintln(w, "# Postgres, every instance and whatever else runs here (\"machine\" counts all of it). When the")
 	fmt.Fprintln(w, "# cores are busy, more instances cannot add throughput: scaling is bounded by CPU, not by the server.")
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "%-8s %-8s %1s %8s %7s %7s %4s  %-11s %-17s %6s %6s %6s %6s  %5s %7s\n",
-		"load", "path", "n", "req/s", "p50 ms", "p99 ms", "fail", "split %", "inst CPU s", "ms/req", "lb s", "pg s", "tool s", "ours", "machine")
-	fmt.Fprintf(w, "%-8s %-8s %1s %8s %7s %7s %4s  %-11s %-17s %6s %6s %6s %6s  %5s %7s\n",
-		"", "", "", "", "", "", "", "(turns)", "(each)", "(inst)", "", "", "", "cores", "cores")
+	const head = "%-8s %-8s %1s %8s %7s %7s %4s  %-11s %-17s %6s %6s %7s %6s %6s  %5s %7s\n"
+	fmt.Fprintf(w, head, "load", "path", "n", "req/s", "p50 ms", "p99 ms", "fail", "split %", "inst CPU s",
+		"ms/req", "lb s", "lb new", "pg s", "tool s", "ours", "machine")
+	fmt.Fprintf(w, head, "", "", "", "", "", "", "", "(turns)", "(each)", "(inst)", "", "conns", "", "", "cores", "cores")
 	for _, p := range r.points {
 		path := "balancer"
 		if p.direct {
@@ -72,23 +72,33 @@ func (r *report) print(w io.Writer) {
 			}
 			cpu = append(cpu, fmt.Sprintf("%.2f", p.instCPU[i].Seconds()))
 		}
-		perReq := 0.0
+		rate, p50, p99, perReq := "-", "-", "-", "-"
 		if p.res.ok > 0 {
-			perReq = msOf(instTotal) / float64(p.res.ok)
+			rate = fmt.Sprintf("%.1f", p.res.rate())
+			p50, p99 = fmt.Sprintf("%.2f", msOf(p.res.pct(50))), fmt.Sprintf("%.2f", msOf(p.res.pct(99)))
+			perReq = fmt.Sprintf("%.3f", msOf(instTotal)/float64(p.res.ok))
 		}
-		lb, pg := "-", "-"
+		if p.load == "idle" {
+			split = nil // a turn cut at the end of the last point may be counted late
+		}
+		if len(split) == 0 {
+			split = []string{"-"}
+		}
+		lb, conns, pg := "-", "-", "-"
 		if !p.direct {
 			lb = fmt.Sprintf("%.2f", p.lbCPU.Seconds())
+		}
+		if p.lbConns >= 0 {
+			conns = fmt.Sprint(p.lbConns)
 		}
 		if p.pgCPU >= 0 {
 			pg = fmt.Sprintf("%.2f", p.pgCPU.Seconds())
 		}
 		ours := instTotal + p.lbCPU + max(p.pgCPU, 0) + p.selfCPU
 		el := p.res.elapsed.Seconds()
-		fmt.Fprintf(w, "%-8s %-8s %1d %8.1f %7.2f %7.2f %4d  %-11s %-17s %6.3f %6s %6s %6.2f  %5.2f %7.2f\n",
-			p.load, path, p.n, p.res.rate(), msOf(p.res.pct(50)), msOf(p.res.pct(99)), p.res.failed,
-			strings.Join(split, "/"), strings.Join(cpu, " "), perReq, lb, pg, p.selfCPU.Seconds(),
-			ours.Seconds()/el, p.machine.Seconds()/el)
+		fmt.Fprintf(w, "%-8s %-8s %1d %8s %7s %7s %4d  %-11s %-17s %6s %6s %7s %6s %6.2f  %5.2f %7.2f\n",
+			p.load, path, p.n, rate, p50, p99, p.res.failed, strings.Join(split, "/"), strings.Join(cpu, " "),
+			perReq, lb, conns, pg, p.selfCPU.Seconds(), ours.Seconds()/el, p.machine.Seconds()/el)
 		if p.res.firstErr != nil {
 			fmt.Fprintf(w, "         first error: %.200v\n", p.res.firstErr)
 		}
@@ -127,5 +137,6 @@ func (r *report) print(w io.Writer) {
 	}
 	fmt.Fprintln(w, "split: each instance's share of the turns (its /metrics); inst CPU: seconds each instance used in the")
 	fmt.Fprintln(w, "point; ms/req: all instances' CPU per request; lb/pg/tool: HAProxy, Postgres (all its processes),")
-	fmt.Fprintln(w, "this tool (clients + fake model); cores: CPU seconds per second, ours and the whole machine's.")
+	fmt.Fprintln(w, "this tool (clients + fake model); lb new conns: connections HAProxy opened to the instances;")
+	fmt.Fprintln(w, "cores: CPU seconds per second, ours and the whole machine's; idle: no traffic, all instances up.")
 }
