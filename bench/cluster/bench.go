@@ -69,8 +69,10 @@ type cpuSample struct {
 type bench struct {
 	o         options
 	root, dir string
-	bin, cfg  string
-	pgPID     int // the throwaway cluster's postmaster; 0 for a database from the environment
+	bin       string
+	adminURL  string // where each group's database is created
+	fixedURL  string // or the one database of every group (MEMORY_DATABASE_URL)
+	pgPID     int    // the throwaway cluster's postmaster; 0 for a database from the environment
 	pgWhat    string
 	lastToken string
 	model     *llmtest.Server
@@ -113,8 +115,7 @@ func run(ctx context.Context, o options) (*report, error) {
 			return nil, fmt.Errorf("go build: %w\n%s", err, out)
 		}
 	}
-	dbURL, err := b.openDatabase(&cl)
-	if err != nil {
+	if err := b.openPostgres(&cl); err != nil {
 		return nil, err
 	}
 
@@ -125,52 +126,90 @@ func run(ctx context.Context, o options) (*report, error) {
 	b.lastToken = words[len(words)-1]
 	reply := strings.Join(words, " ")
 	b.model = llmtest.NewServer(&cl, func(llmtest.Request) llmtest.Reply { return llmtest.Reply{Text: reply} })
-	b.cfg = filepath.Join(b.dir, "mastra.toml")
-	if err := os.WriteFile(b.cfg, []byte(instanceConfig(dbURL, b.model.URL)), 0o644); err != nil {
-		return nil, err
-	}
 
 	fmt.Fprintf(o.log, "cluster: server built and postgres started in %s (%s)\n", time.Since(setupStart).Round(time.Millisecond), b.pgWhat)
 	r := &report{o: o, started: time.Now(), loadAvg: loadAverage(), pgWhat: b.pgWhat}
+	var groups []group
+	if o.direct {
+		groups = append(groups, group{n: 1, direct: true, loads: o.loads})
+	}
 	for n := 1; n <= o.instances; n++ {
-		inStart := time.Now()
-		in, err := startInstance(ctx, b.bin, b.cfg, b.dir, string(rune('a'+n-1)))
-		if err != nil {
-			return nil, err
-		}
-		fmt.Fprintf(o.log, "cluster: instance %s up in %s\n", in.name, time.Since(inStart).Round(time.Millisecond))
-		cl.Cleanup(in.stop)
-		b.instances = append(b.instances, in)
-		if n == 1 && o.direct {
-			for _, load := range o.loads {
-				p, err := b.measure(ctx, load, nil)
-				if err != nil {
-					return nil, err
-				}
-				r.points = append(r.points, p)
-			}
-		}
-		lbStart := time.Now()
-		lb, err := startBalancer(ctx, b.root, b.dir, b.instances)
-		if err != nil {
-			return nil, err
-		}
-		fmt.Fprintf(o.log, "cluster: HAProxy up with %d instance(s) in %s\n", n, time.Since(lbStart).Round(time.Millisecond))
-		loads := o.loads
+		g := group{n: n, loads: o.loads}
 		if n == o.instances && o.idle > 0 {
-			loads = append(slices.Clone(loads), "idle")
+			g.loads = append(slices.Clone(g.loads), "idle")
 		}
-		for _, load := range loads {
-			p, err := b.measure(ctx, load, lb)
-			if err != nil {
-				lb.stop()
-				return nil, err
-			}
-			r.points = append(r.points, p)
+		groups = append(groups, g)
+	}
+	for i, g := range groups {
+		points, err := b.runGroup(ctx, i, g)
+		if err != nil {
+			return nil, err
 		}
-		lb.stop()
+		r.points = append(r.points, points...)
 	}
 	return r, nil
+}
+
+// group is the points measured on one setup: n instances, behind the
+// balancer or (direct) one without it.
+type group struct {
+	n      int
+	direct bool
+	loads  []string
+}
+
+// runGroup measures a group's loads on a setup of its own: a new, empty
+// database and freshly started instances, so that no group inherits
+// another's tables, caches or heap — in one database, the later groups
+// would run on ever more rows, and the rows would drift with the order.
+func (b *bench) runGroup(ctx context.Context, i int, g group) ([]*point, error) {
+	dir := filepath.Join(b.dir, fmt.Sprintf("group-%d", i))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	dbURL, drop, err := b.newDatabase(i)
+	if err != nil {
+		return nil, err
+	}
+	defer drop()
+	cfg := filepath.Join(dir, "mastra.toml")
+	if err := os.WriteFile(cfg, []byte(instanceConfig(dbURL, b.model.URL)), 0o644); err != nil {
+		return nil, err
+	}
+	b.instances = nil
+	defer func() {
+		for _, in := range b.instances {
+			in.stop()
+		}
+		b.instances = nil
+	}()
+	for k := 0; k < g.n; k++ {
+		start := time.Now()
+		in, err := startInstance(ctx, b.bin, cfg, dir, string(rune('a'+k)))
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(b.o.log, "cluster: instance %s up in %s\n", in.name, time.Since(start).Round(time.Millisecond))
+		b.instances = append(b.instances, in)
+	}
+	var lb *balancer
+	if !g.direct {
+		start := time.Now()
+		if lb, err = startBalancer(ctx, b.root, dir, b.instances); err != nil {
+			return nil, err
+		}
+		defer lb.stop()
+		fmt.Fprintf(b.o.log, "cluster: HAProxy up with %d instance(s) in %s\n", g.n, time.Since(start).Round(time.Millisecond))
+	}
+	var points []*point
+	for _, load := range g.loads {
+		p, err := b.measure(ctx, load, lb)
+		if err != nil {
+			return nil, err
+		}
+		points = append(points, p)
+	}
+	return points, nil
 }
 
 // measure runs one point: o.warmup of load unmeasured, then o.duration
@@ -286,42 +325,50 @@ func (b *bench) sample(lb *balancer) (cpuSample, error) {
 	return s, nil
 }
 
-// openDatabase is the instances' Postgres: a throwaway cluster of the
-// tool's own (o.postgres "own"), whose CPU it can count, or (o.postgres
-// "env") MEMORY_DATABASE_URL as is, else a new database on
-// TEST_DATABASE_URL's server.
-func (b *bench) openDatabase(cl *cleanups) (string, error) {
-	name := fmt.Sprintf("mastra_cluster_bench_%d", os.Getpid())
+// openPostgres readies where the groups' databases come from: a throwaway
+// cluster of the tool's own (o.postgres "own"), whose CPU it can count, or
+// (o.postgres "env") TEST_DATABASE_URL's server, or MEMORY_DATABASE_URL
+// as is.
+func (b *bench) openPostgres(cl *cleanups) error {
 	switch b.o.postgres {
 	case "own":
 		pg, err := pgtest.StartCluster(filepath.Join(b.dir, "pg"))
 		if err != nil {
-			return "", err
+			return err
 		}
 		cl.Cleanup(func() { _ = pg.Remove() })
 		if b.pgPID, err = postmasterPID(filepath.Join(pg.Dir, "data")); err != nil {
-			return "", fmt.Errorf("the throwaway cluster's postmaster: %w", err)
+			return fmt.Errorf("the throwaway cluster's postmaster: %w", err)
 		}
-		b.pgWhat = "own throwaway cluster (internal/pgtest: unix socket, fsync off)"
-		return pgtest.CreateDatabase(pg.URL("postgres"), name)
+		b.adminURL = pg.URL("postgres")
+		b.pgWhat = "own throwaway cluster (internal/pgtest: unix socket, fsync off), a new database per group"
+		return nil
 	case "env":
 		if u := os.Getenv("MEMORY_DATABASE_URL"); u != "" {
-			b.pgWhat = "MEMORY_DATABASE_URL (its CPU not counted)"
-			return u, nil
+			b.fixedURL = u
+			b.pgWhat = "MEMORY_DATABASE_URL, shared by every group (later rows run on more rows; its CPU not counted)"
+			return nil
 		}
-		admin := os.Getenv("TEST_DATABASE_URL")
-		if admin == "" {
-			return "", errors.New("-postgres env: set MEMORY_DATABASE_URL or TEST_DATABASE_URL")
+		if b.adminURL = os.Getenv("TEST_DATABASE_URL"); b.adminURL == "" {
+			return errors.New("-postgres env: set MEMORY_DATABASE_URL or TEST_DATABASE_URL")
 		}
-		u, err := pgtest.CreateDatabase(admin, name)
-		if err != nil {
-			return "", err
-		}
-		cl.Cleanup(func() { _ = pgtest.DropDatabase(admin, name) })
-		b.pgWhat = "new database on TEST_DATABASE_URL (its CPU not counted)"
-		return u, nil
+		b.pgWhat = "TEST_DATABASE_URL's server, a new database per group (its CPU not counted)"
+		return nil
 	}
-	return "", fmt.Errorf("-postgres %q: want own or env", b.o.postgres)
+	return fmt.Errorf("-postgres %q: want own or env", b.o.postgres)
+}
+
+// newDatabase is group i's database and what drops it.
+func (b *bench) newDatabase(i int) (string, func(), error) {
+	if b.fixedURL != "" {
+		return b.fixedURL, func() {}, nil
+	}
+	name := fmt.Sprintf("mastra_cluster_bench_%d_%d", os.Getpid(), i)
+	u, err := pgtest.CreateDatabase(b.adminURL, name)
+	if err != nil {
+		return "", nil, err
+	}
+	return u, func() { _ = pgtest.DropDatabase(b.adminURL, name) }, nil
 }
 
 // repoRoot is the main module's directory (the benchmark reads the

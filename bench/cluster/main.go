@@ -19,6 +19,11 @@
 // generator, HAProxy, Postgres and the instances share them, and the
 // figures show how far the cores, not the server, bound scaling out.
 //
+// Each group of points (direct; n = 1; n = 2; …) runs on a new, empty
+// database with freshly started instances, so that the rows do not drift
+// with the order they are measured in (in one database, later points run
+// on ever more rows).
+//
 // HAProxy's settings are examples/cluster/haproxy.cfg's: the tool reads
 // that file and replaces only the backend's server lines with the n
 // instances it runs. Postgres is a throwaway cluster of the tool's own

@@ -64,9 +64,6 @@ func (r *report) print(w io.Writer) {
 			instTotal += p.instCPU[i]
 		}
 		for i := range p.instCPU {
-			if p.direct && i > 0 {
-				break // only the first instance served; the others were not started yet
-			}
 			if turns > 0 {
 				split = append(split, fmt.Sprintf("%.0f", 100*p.turns[i]/turns))
 			}
