@@ -185,7 +185,7 @@ func (b *bench) runGroup(ctx context.Context, i int, g group) ([]*point, error) 
 	}()
 	for k := 0; k < g.n; k++ {
 		start := time.Now()
-		in, err := startInstance(ctx, b.bin, cfg, dir, string(rune('a'+k)))
+		in, err := startInstance(ctx, b.bin, cfg, dir, string(rune('a'+k)), b.o.gomaxprocs)
 		if err != nil {
 			return nil, err
 		}

@@ -68,7 +68,7 @@ type instance struct {
 
 // startInstance execs bin with config on a free port and waits until GET
 // /health answers 200.
-func startInstance(ctx context.Context, bin, config, dir, name string) (*instance, error) {
+func startInstance(ctx context.Context, bin, config, dir, name string, gomaxprocs int) (*instance, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -83,7 +83,9 @@ func startInstance(ctx context.Context, bin, config, dir, name string) (*instanc
 	// Only what the instance needs: an inherited MEMORY_DATABASE_URL would
 	// win over the configuration's database.
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "MASTRA_PORT=" + strconv.Itoa(port)}
-	if v := os.Getenv("GOMAXPROCS"); v != "" {
+	if gomaxprocs > 0 {
+		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(gomaxprocs))
+	} else if v := os.Getenv("GOMAXPROCS"); v != "" {
 		cmd.Env = append(cmd.Env, "GOMAXPROCS="+v)
 	}
 	cmd.Stdout, cmd.Stderr = logFile, logFile

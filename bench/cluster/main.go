@@ -56,6 +56,7 @@ func main() {
 	flag.StringVar(&loads, "loads", strings.Join(o.loads, ","), "loads to run: generate, stream")
 	flag.BoolVar(&o.direct, "direct", o.direct, "also measure one instance without the balancer")
 	flag.StringVar(&o.postgres, "postgres", o.postgres, `"own" (a throwaway cluster, its CPU counted) or "env" (MEMORY_DATABASE_URL, else TEST_DATABASE_URL)`)
+	flag.IntVar(&o.gomaxprocs, "instance-gomaxprocs", 0, "GOMAXPROCS of each instance (0: Go's default, the cores; or this tool's GOMAXPROCS variable)")
 	flag.StringVar(&o.bin, "bin", "", "mastra-server binary (default: go build ./cmd/mastra-server)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory (configs, logs)")
 	flag.Parse()
@@ -78,18 +79,19 @@ func main() {
 
 // options are the benchmark's settings (the flags of main).
 type options struct {
-	instances int
-	clients   int
-	duration  time.Duration
-	warmup    time.Duration
-	idle      time.Duration
-	tokens    int
-	loads     []string
-	direct    bool
-	postgres  string
-	bin       string
-	keep      bool
-	out, log  io.Writer
+	instances  int
+	clients    int
+	duration   time.Duration
+	warmup     time.Duration
+	idle       time.Duration
+	tokens     int
+	loads      []string
+	direct     bool
+	postgres   string
+	gomaxprocs int // of each instance; 0 for Go's default
+	bin        string
+	keep       bool
+	out, log   io.Writer
 }
 
 func defaultOptions() options {

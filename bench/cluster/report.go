@@ -41,8 +41,12 @@ func (r *report) print(w io.Writer) {
 	o := r.o
 	fmt.Fprintf(w, "# bench/cluster  %s  cores=%d  clients=%d  %s a point (after %s warm-up)  stream: %d tokens\n",
 		r.started.UTC().Format(time.RFC3339), cores(), o.clients, o.duration, o.warmup, o.tokens)
-	fmt.Fprintf(w, "# postgres: %s; balancer: HAProxy with examples/cluster/haproxy.cfg's settings; load average at start %s\n",
-		r.pgWhat, r.loadAvg)
+	procs := "Go's default (the cores)"
+	if o.gomaxprocs > 0 {
+		procs = fmt.Sprint(o.gomaxprocs)
+	}
+	fmt.Fprintf(w, "# postgres: %s\n# balancer: HAProxy with examples/cluster/haproxy.cfg's settings; GOMAXPROCS of each instance: %s; load average at start %s\n",
+		r.pgWhat, procs, r.loadAvg)
 	fmt.Fprintf(w, "# This machine has %d cores, shared by the load generator (this tool and its fake model), HAProxy,\n", cores())
 	fmt.Fprintln(w, "# Postgres, every instance and whatever else runs here (\"machine\" counts all of it). When the")
 	fmt.Fprintln(w, "# cores are busy, more instances cannot add throughput: scaling is bounded by CPU, not by the server.")
