@@ -127,7 +127,7 @@ func run(ctx context.Context, o options) (*report, error) {
 	reply := strings.Join(words, " ")
 	b.model = llmtest.NewServer(&cl, func(llmtest.Request) llmtest.Reply { return llmtest.Reply{Text: reply} })
 
-	fmt.Fprintf(o.log, "cluster: server built and postgres started in %s (%s)\n", time.Since(setupStart).Round(time.Millisecond), b.pgWhat)
+	fmt.Fprintf(o.log, "cluster: server binary and postgres ready in %s (%s)\n", time.Since(setupStart).Round(time.Millisecond), b.pgWhat)
 	r := &report{o: o, started: time.Now(), loadAvg: loadAverage(), pgWhat: b.pgWhat}
 	var groups []group
 	if o.direct {
