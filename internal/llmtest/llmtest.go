@@ -276,6 +276,14 @@ func (s *Server) Requests() []Request {
 	return append([]Request(nil), s.reqs...)
 }
 
+// ForgetRequests drops the requests recorded so far, so that a program
+// sending many of them (bench/cluster) keeps its memory bounded.
+func (s *Server) ForgetRequests() {
+	s.mu.Lock()
+	s.reqs = nil
+	s.mu.Unlock()
+}
+
 // Cancelled is closed once a request held by HangAfterFirstToken or
 // StallBeforeAnswer has been cancelled by the client.
 func (s *Server) Cancelled() <-chan struct{} { return s.cancelled }

@@ -115,3 +115,25 @@ func TestCheckSequence(t *testing.T) {
 		}
 	}
 }
+
+func TestForgetRequests(t *testing.T) {
+	fake := llmtest.NewServer(t, llmtest.Replies(llmtest.Reply{Text: "ok"}))
+	model := fake.Model(5 * time.Second)
+	ask := func(text string) {
+		t.Helper()
+		req := llm.Request{Model: "gpt-x", Messages: []llm.Message{{Role: llm.RoleUser, Content: text}}}
+		if _, err := model.Generate(context.Background(), req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ask("one")
+	ask("two")
+	fake.ForgetRequests()
+	if reqs := fake.Requests(); len(reqs) != 0 {
+		t.Fatalf("after ForgetRequests, %d requests are still recorded", len(reqs))
+	}
+	ask("three")
+	if reqs := fake.Requests(); len(reqs) != 1 || reqs[0].Last().Text() != "three" {
+		t.Fatalf("requests after forgetting = %+v; want only the third", reqs)
+	}
+}
