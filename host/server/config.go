@@ -45,6 +45,8 @@ type Config struct {
 	// OpenAPI serves the OpenAPI document at /api/openapi.json and the
 	// page that renders it at /docs.
 	OpenAPI bool
+	// Streams configures resumable streams.
+	Streams Streams
 }
 
 // Addr is the listen address host:port.

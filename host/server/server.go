@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/memory"
+	"github.com/mastra-server/mastra-server/host/runlog"
 	"github.com/mastra-server/mastra-server/host/server/transport"
 	"github.com/mastra-server/mastra-server/host/workflow"
 )
@@ -37,6 +39,9 @@ type Options struct {
 	Metrics http.Handler
 	// Workflows serves /api/workflows; nil serves an empty list.
 	Workflows *workflow.Engine
+	// Runs logs resumable streams (runs.go); nil: streams are not
+	// resumable.
+	Runs *runlog.Log
 }
 
 // Route is a plugin route. Method "ALL" registers every common method.
@@ -55,6 +60,10 @@ type Server struct {
 	tools  []agent.Tool
 	// workflows runs /api/workflows (nil: none configured).
 	workflows *workflow.Engine
+	// runs logs resumable streams (nil: none are); detached counts the
+	// resumable turns running, whose clients may have left.
+	runs     *runlog.Log
+	detached sync.WaitGroup
 	// toolsByName indexes tools and the agents' tools for /api/tools.
 	toolsByName map[string]agent.Tool
 	log         *slog.Logger
@@ -84,6 +93,7 @@ func New(opts Options) (*Server, error) {
 		agents:    opts.Agents,
 		tools:     opts.Tools,
 		workflows: opts.Workflows,
+		runs:      opts.Runs,
 		log:       opts.Logger,
 		defRes:    opts.DefaultResourceID,
 		started:   time.Now(),
@@ -251,8 +261,22 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		s.log.Warn("drain time over: closing remaining connections", "err", err)
 		srv.Close()
 	}
+	// Resumable turns whose clients left hold no connection: Shutdown did
+	// not wait for them. They end (logged, with an error if stopped) by
+	// the drain time, or shortly after once stopped.
+	if !s.waitDetached(max(time.Until(deadlineOf(drainCtx)), 0) + margin) {
+		s.log.Warn("drain time over: resumable streams still running are left to their lease")
+	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("server: %w", err)
 	}
 	return nil
+}
+
+// deadlineOf is ctx's deadline, now when it has none.
+func deadlineOf(ctx context.Context) time.Time {
+	if d, ok := ctx.Deadline(); ok {
+		return d
+	}
+	return time.Now()
 }

@@ -1,0 +1,323 @@
+package memory
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/uptrace/bun"
+)
+
+// The stream log of resumable runs (host/runlog keeps its logic): a row per
+// run in mastra_server_stream_runs says who runs it (owner), until when its
+// lease holds (lease_until, Unix milliseconds), its state and its last
+// sequence number; mastra_server_stream_chunks holds its chunks by
+// sequence number, from 1. Chunks are appended only by the lease holder, in
+// one statement per batch that also moves last_seq and the lease, and, on
+// Postgres, notifies the channel StreamChannel with "<runId> <lastSeq>".
+
+// StreamChannel is the Postgres notification channel of appended chunks.
+const StreamChannel = "mastra_stream"
+
+// Stream run states.
+const (
+	StreamRunning = "running"
+	StreamDone    = "done"   // ended by its runner
+	StreamFailed  = "failed" // ended by another instance once its lease expired
+)
+
+// ErrStreamLost is an append or lease check of a run this instance no
+// longer holds: its lease expired and another instance ended it.
+var ErrStreamLost = errors.New("memory: stream run no longer held")
+
+// StreamRun is one logged run.
+type StreamRun struct {
+	RunID, ResourceID, AgentID, ThreadID string
+	Owner, Status                        string
+	LastSeq                              int64
+	// LeaseUntil, CreatedAt and UpdatedAt are Unix milliseconds.
+	LeaseUntil, CreatedAt, UpdatedAt int64
+}
+
+// StreamChunk is one logged chunk.
+type StreamChunk struct {
+	Seq  int64
+	Data []byte
+}
+
+// CreateStreamRun logs a new running run. A run id already logged is
+// ErrConflict, unless the earlier run has ended and belongs to the same
+// resource: then its log is replaced (Mastra's client reuses a run id when
+// it continues a turn after a client tool).
+func (s *Store) CreateStreamRun(ctx context.Context, r StreamRun) error {
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var resource, status string
+		q := `SELECT resource_id, status FROM mastra_server_stream_runs WHERE run_id = ?`
+		if s.kind == "postgres" {
+			q += " FOR UPDATE"
+		}
+		err := tx.QueryRowContext(ctx, q, r.RunID).Scan(&resource, &status)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			_, err = tx.ExecContext(ctx, `INSERT INTO mastra_server_stream_runs
+				(run_id, resource_id, agent_id, thread_id, owner, status, last_seq, lease_until, created_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
+				r.RunID, r.ResourceID, r.AgentID, r.ThreadID, r.Owner, StreamRunning, r.LeaseUntil, r.CreatedAt, r.CreatedAt)
+			return err
+		case err != nil:
+			return err
+		case resource != r.ResourceID || status == StreamRunning:
+			return ErrConflict
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM mastra_server_stream_chunks WHERE run_id = ?`, r.RunID); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE mastra_server_stream_runs SET agent_id = ?, thread_id = ?, owner = ?,
+			status = ?, last_seq = 0, lease_until = ?, created_at = ?, updated_at = ? WHERE run_id = ?`,
+			r.AgentID, r.ThreadID, r.Owner, StreamRunning, r.LeaseUntil, r.CreatedAt, r.CreatedAt, r.RunID)
+		return err
+	})
+	if err != nil && !errors.Is(err, ErrConflict) {
+		return classify(fmt.Errorf("memory: create stream run %s: %w", r.RunID, err))
+	}
+	return err
+}
+
+// DeleteStreamRun removes a run and its chunks (a run that never sent a
+// chunk: its request was answered with an error instead).
+func (s *Store) DeleteStreamRun(ctx context.Context, runID string) error {
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM mastra_server_stream_chunks WHERE run_id = ?`, runID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM mastra_server_stream_runs WHERE run_id = ?`, runID)
+		return err
+	})
+	return classify(wrapf(err, "memory: delete stream run %s", runID))
+}
+
+// AppendStreamChunks logs chunks of a run held by owner, numbered from
+// after+1 (after must be the run's last sequence number), and renews the
+// lease to leaseUntil; a status other than StreamRunning ends the run.
+// It is one statement on Postgres (with the notification). A run not held
+// by owner, ended or moved on is ErrStreamLost.
+func (s *Store) AppendStreamChunks(ctx context.Context, runID, owner string, after int64, chunks [][]byte, leaseUntil, now int64, status string) error {
+	last := after + int64(len(chunks))
+	var args []any
+	update := `UPDATE mastra_server_stream_runs SET last_seq = ?, lease_until = ?, status = ?, updated_at = ?
+		WHERE run_id = ? AND owner = ? AND status = 'running' AND last_seq = ?`
+	args = append(args, last, leaseUntil, status, now, runID, owner, after)
+	values := func(args []any) (string, []any) {
+		var b strings.Builder
+		for i, c := range chunks {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?, ?)")
+			args = append(args, runID, after+int64(i)+1, string(c))
+		}
+		return b.String(), args
+	}
+	if s.kind == "postgres" {
+		q := "WITH run AS (" + update + " RETURNING run_id)"
+		if len(chunks) > 0 {
+			var vals string
+			vals, args = values(args)
+			q += `, ins AS (INSERT INTO mastra_server_stream_chunks (run_id, seq, chunk)
+				SELECT v.run_id, v.seq, v.chunk FROM run, (VALUES ` + vals + `) AS v(run_id, seq, chunk))`
+		}
+		q += " SELECT pg_notify('" + StreamChannel + "', ?) FROM run"
+		args = append(args, fmt.Sprintf("%s %d", runID, last))
+		rows, err := s.db.QueryContext(ctx, q, args...)
+		if err != nil {
+			return classify(fmt.Errorf("memory: append stream chunks %s: %w", runID, err))
+		}
+		n := 0
+		for rows.Next() {
+			n++
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return classify(fmt.Errorf("memory: append stream chunks %s: %w", runID, err))
+		}
+		if n == 0 {
+			return ErrStreamLost
+		}
+		return nil
+	}
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.ExecContext(ctx, update, args...)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrStreamLost
+		}
+		if len(chunks) == 0 {
+			return nil
+		}
+		vals, vargs := values(nil)
+		_, err = tx.ExecContext(ctx, `INSERT INTO mastra_server_stream_chunks (run_id, seq, chunk) VALUES `+vals, vargs...)
+		return err
+	})
+	if err != nil && !errors.Is(err, ErrStreamLost) {
+		return classify(fmt.Errorf("memory: append stream chunks %s: %w", runID, err))
+	}
+	return err
+}
+
+// FailStreamRun ends a running run whose lease expired before now, whose
+// last sequence number is still lastSeq, by logging chunks after it as
+// owner. ok is false when the run is not in that state (its runner came
+// back, or another instance ended it first).
+func (s *Store) FailStreamRun(ctx context.Context, runID, owner string, lastSeq int64, chunks [][]byte, now int64) (ok bool, err error) {
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		last := lastSeq + int64(len(chunks))
+		res, err := tx.ExecContext(ctx, `UPDATE mastra_server_stream_runs SET status = ?, owner = ?, last_seq = ?, updated_at = ?
+			WHERE run_id = ? AND status = 'running' AND lease_until < ? AND last_seq = ?`,
+			StreamFailed, owner, last, now, runID, now, lastSeq)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		ok = true
+		for i, c := range chunks {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO mastra_server_stream_chunks (run_id, seq, chunk) VALUES (?, ?, ?)`,
+				runID, lastSeq+int64(i)+1, string(c)); err != nil {
+				return err
+			}
+		}
+		if s.kind == "postgres" {
+			_, err = tx.ExecContext(ctx, "SELECT pg_notify('"+StreamChannel+"', ?)", fmt.Sprintf("%s %d", runID, last))
+		}
+		return err
+	})
+	if err != nil {
+		return false, classify(fmt.Errorf("memory: fail stream run %s: %w", runID, err))
+	}
+	return ok, nil
+}
+
+// RenewStreamLeases moves the lease of the runs runIDs that owner still
+// holds to leaseUntil.
+func (s *Store) RenewStreamLeases(ctx context.Context, owner string, runIDs []string, leaseUntil int64) error {
+	if len(runIDs) == 0 {
+		return nil
+	}
+	_, err := s.db.ExecContext(ctx, `UPDATE mastra_server_stream_runs SET lease_until = ?
+		WHERE owner = ? AND status = 'running' AND run_id IN (?)`, leaseUntil, owner, bun.In(runIDs))
+	return classify(wrapf(err, "memory: renew stream leases"))
+}
+
+// StreamRunInfo returns a logged run; ErrNotFound when there is none.
+func (s *Store) StreamRunInfo(ctx context.Context, runID string) (StreamRun, error) {
+	var r StreamRun
+	err := s.db.QueryRowContext(ctx, `SELECT run_id, resource_id, agent_id, thread_id, owner, status, last_seq,
+		lease_until, created_at, updated_at FROM mastra_server_stream_runs WHERE run_id = ?`, runID).
+		Scan(&r.RunID, &r.ResourceID, &r.AgentID, &r.ThreadID, &r.Owner, &r.Status, &r.LastSeq, &r.LeaseUntil, &r.CreatedAt, &r.UpdatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, fmt.Errorf("memory: stream run %s: %w", runID, ErrNotFound)
+	}
+	return r, classify(wrapf(err, "memory: stream run %s", runID))
+}
+
+// RunningStreamRun returns the id of the newest running run of a thread by
+// an agent for a resource; ErrNotFound when there is none.
+func (s *Store) RunningStreamRun(ctx context.Context, resourceID, agentID, threadID string) (string, error) {
+	var id string
+	err := s.db.QueryRowContext(ctx, `SELECT run_id FROM mastra_server_stream_runs
+		WHERE thread_id = ? AND resource_id = ? AND agent_id = ? AND status = 'running'
+		ORDER BY created_at DESC LIMIT 1`, threadID, resourceID, agentID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("memory: running stream of thread %s: %w", threadID, ErrNotFound)
+	}
+	return id, classify(wrapf(err, "memory: running stream of thread %s", threadID))
+}
+
+// StreamChunks returns up to limit chunks of a run after sequence number
+// after, in order.
+func (s *Store) StreamChunks(ctx context.Context, runID string, after int64, limit int) ([]StreamChunk, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, chunk FROM mastra_server_stream_chunks
+		WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?`, runID, after, limit)
+	if err != nil {
+		return nil, classify(fmt.Errorf("memory: stream chunks %s: %w", runID, err))
+	}
+	defer rows.Close()
+	var out []StreamChunk
+	for rows.Next() {
+		var c StreamChunk
+		var data string
+		if err := rows.Scan(&c.Seq, &data); err != nil {
+			return nil, classify(fmt.Errorf("memory: stream chunks %s: %w", runID, err))
+		}
+		c.Data = []byte(data)
+		out = append(out, c)
+	}
+	return out, classify(wrapf(rows.Err(), "memory: stream chunks %s", runID))
+}
+
+// PruneStreamRuns deletes the runs (and their chunks) that ended before
+// cutoff, and those whose lease expired before it without anyone ending
+// them (Unix milliseconds). It returns how many runs it deleted.
+func (s *Store) PruneStreamRuns(ctx context.Context, cutoff int64) (int64, error) {
+	const old = `(status <> 'running' AND updated_at < ?) OR lease_until < ?`
+	var n int64
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM mastra_server_stream_chunks WHERE run_id IN
+			(SELECT run_id FROM mastra_server_stream_runs WHERE `+old+`)`, cutoff, cutoff); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM mastra_server_stream_runs WHERE `+old, cutoff, cutoff)
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	return n, classify(wrapf(err, "memory: prune stream runs"))
+}
+
+// ErrNoListen is ListenStreams on SQLite, which has no notifications.
+var ErrNoListen = errors.New("memory: notifications need Postgres")
+
+// ListenStreams calls fn with the payload of every notification on
+// StreamChannel, on a connection of its own (outside the pool), until ctx
+// is done or the connection fails; it returns that error. ready is called
+// once the connection listens.
+func (s *Store) ListenStreams(ctx context.Context, ready func(), fn func(payload string)) error {
+	if s.pgConfig == nil {
+		return ErrNoListen
+	}
+	conn, err := pgx.ConnectConfig(ctx, s.pgConfig)
+	if err != nil {
+		return classify(fmt.Errorf("memory: listen: %w", err))
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+StreamChannel); err != nil {
+		return classify(fmt.Errorf("memory: listen: %w", err))
+	}
+	if ready != nil {
+		ready()
+	}
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return classify(fmt.Errorf("memory: listen: %w", err))
+		}
+		fn(n.Payload)
+	}
+}
+
+// wrapf wraps a non-nil err with a message; nil stays nil.
+func wrapf(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}

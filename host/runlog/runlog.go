@@ -1,0 +1,604 @@
+package runlog
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mastra-server/mastra-server/host/memory"
+)
+
+// Errors of Start and Follow.
+var (
+	// ErrTaken is a run id already logged for another resource, or for a
+	// run still running.
+	ErrTaken = errors.New("runlog: run id taken")
+	// ErrLost is a run this instance no longer holds: its lease expired
+	// and another instance ended it.
+	ErrLost = memory.ErrStreamLost
+)
+
+// Options configure a Log.
+type Options struct {
+	Store *memory.Store
+	// Lease is how long a run's lease holds without a renewal; renewals
+	// come every third of it. Default 6 s.
+	Lease time.Duration
+	// Retention is how long an ended run's chunks are kept. Default 10 min.
+	Retention time.Duration
+	// FlushInterval is the least time between two writes of one run's
+	// chunks; 0 writes as soon as the previous write is done.
+	FlushInterval time.Duration
+	// PollInterval is how often a follower looks at the database without
+	// a notification. Default 1 s.
+	PollInterval time.Duration
+	// Terminate returns the chunks that end a run whose runner was lost,
+	// given the chunks it logged. Required.
+	Terminate func(logged [][]byte) [][]byte
+	Logger    *slog.Logger
+}
+
+// Run names a run to log.
+type Run struct {
+	RunID, ResourceID, AgentID, ThreadID string
+}
+
+// Log is this instance's side of the stream log. It is safe for concurrent
+// use. Close it.
+type Log struct {
+	o     Options
+	store *memory.Store
+	owner string
+	hub   *hub
+	log   *slog.Logger
+
+	mu    sync.Mutex // guards local
+	local map[string]*Writer
+
+	listening atomic.Bool
+	stop      context.CancelFunc
+	bg        sync.WaitGroup
+}
+
+// Open starts the log's background work: lease renewals, pruning, and on
+// Postgres the notification listener.
+func Open(o Options) (*Log, error) {
+	if o.Store == nil || o.Terminate == nil {
+		return nil, errors.New("runlog: Store and Terminate are required")
+	}
+	if o.Lease <= 0 {
+		o.Lease = 6 * time.Second
+	}
+	if o.Retention <= 0 {
+		o.Retention = 10 * time.Minute
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	host, _ := os.Hostname()
+	l := &Log{o: o, store: o.Store, hub: newHub(), log: o.Logger, local: map[string]*Writer{},
+		// A fresh owner per process: a restarted instance must not renew
+		// the leases of the runs its previous life lost.
+		owner: fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))}
+	ctx, stop := context.WithCancel(context.Background())
+	l.stop = stop
+	l.goBackground(func() { l.renewLoop(ctx) })
+	l.goBackground(func() { l.pruneLoop(ctx) })
+	if o.Store.Kind() == "postgres" {
+		l.goBackground(func() { l.listenLoop(ctx) })
+	}
+	return l, nil
+}
+
+func (l *Log) goBackground(f func()) {
+	l.bg.Add(1)
+	go func() {
+		defer l.bg.Done()
+		f()
+	}()
+}
+
+// Close stops the background work. Runs still being written are not
+// waited for: end them first.
+func (l *Log) Close() {
+	l.stop()
+	l.bg.Wait()
+}
+
+// Lease returns the lease duration.
+func (l *Log) Lease() time.Duration { return l.o.Lease }
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+// Start logs a new run held by this instance. A run id taken is ErrTaken.
+func (l *Log) Start(ctx context.Context, run Run) (*Writer, error) {
+	now := time.Now()
+	err := l.store.CreateStreamRun(ctx, memory.StreamRun{RunID: run.RunID, ResourceID: run.ResourceID,
+		AgentID: run.AgentID, ThreadID: run.ThreadID, Owner: l.owner,
+		LeaseUntil: ms(now.Add(l.o.Lease)), CreatedAt: ms(now)})
+	if errors.Is(err, memory.ErrConflict) {
+		return nil, ErrTaken
+	}
+	if err != nil {
+		return nil, err
+	}
+	w := &Writer{l: l, run: run, changed: make(chan struct{}), wake: make(chan struct{}, 1),
+		ending: make(chan struct{}), done: make(chan struct{}), lost: make(chan struct{})}
+	l.mu.Lock()
+	l.local[run.RunID] = w
+	l.mu.Unlock()
+	go w.flusher()
+	return w, nil
+}
+
+// Info returns a logged run; memory.ErrNotFound when there is none.
+func (l *Log) Info(ctx context.Context, runID string) (memory.StreamRun, error) {
+	return l.store.StreamRunInfo(ctx, runID)
+}
+
+// Running returns the id of the newest running run of a thread by an
+// agent for a resource; memory.ErrNotFound when there is none.
+func (l *Log) Running(ctx context.Context, resourceID, agentID, threadID string) (string, error) {
+	return l.store.RunningStreamRun(ctx, resourceID, agentID, threadID)
+}
+
+// Writer writes one run's chunks. Append is safe for concurrent use with
+// Follow; Append, Hold and End are called by the run's one goroutine.
+type Writer struct {
+	l   *Log
+	run Run
+
+	mu      sync.Mutex // guards the fields below
+	chunks  [][]byte   // every chunk; chunks[i] has sequence number i+1
+	logged  int        // how many of chunks are in the database
+	final   bool       // the run is ended in the database
+	gone    bool       // lost: the database has another end
+	status  string     // the end End asked for; "" while running
+	changed chan struct{}
+
+	flushMu sync.Mutex    // one write of this run at a time
+	wake    chan struct{} // a chunk is waiting
+	ending  chan struct{} // closed by End
+	done    chan struct{} // closed when the flusher is over
+	lost    chan struct{} // closed when the run is lost
+}
+
+// Append adds a chunk and returns its sequence number. It never blocks on
+// the database.
+func (w *Writer) Append(chunk []byte) int64 {
+	w.mu.Lock()
+	w.chunks = append(w.chunks, chunk)
+	seq := int64(len(w.chunks))
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+	return seq
+}
+
+// Lost is closed when the run is lost (see ErrLost).
+func (w *Writer) Lost() <-chan struct{} { return w.lost }
+
+// Hold writes every chunk appended so far and renews the lease, now: the
+// check a runner makes just before saving its turn. ErrLost means the run
+// was ended by another instance and the turn must not be saved.
+func (w *Writer) Hold(ctx context.Context) error {
+	return w.flush(ctx, memory.StreamRunning, true)
+}
+
+// End writes the chunks not yet logged and ends the run (failed: the turn
+// failed or was stopped). It returns ErrLost when another instance ended
+// the run first, or the database's error once retries are over.
+func (w *Writer) End(failed bool) error {
+	w.mu.Lock()
+	w.status = memory.StreamDone
+	if failed {
+		w.status = memory.StreamFailed
+	}
+	w.mu.Unlock()
+	close(w.ending)
+	<-w.done
+	w.l.mu.Lock()
+	delete(w.l.local, w.run.RunID)
+	w.l.mu.Unlock()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case w.gone:
+		return ErrLost
+	case !w.final:
+		return fmt.Errorf("runlog: run %s: the end could not be logged", w.run.RunID)
+	}
+	return nil
+}
+
+// Abort deletes a run that never sent a chunk.
+func (w *Writer) Abort(ctx context.Context) error {
+	close(w.ending)
+	<-w.done
+	w.l.mu.Lock()
+	delete(w.l.local, w.run.RunID)
+	w.l.mu.Unlock()
+	return w.l.store.DeleteStreamRun(context.WithoutCancel(ctx), w.run.RunID)
+}
+
+// flusher writes the run's chunks in batches, at most one write per
+// FlushInterval, until End; then it writes the end.
+func (w *Writer) flusher() {
+	defer close(w.done)
+	ctx := context.Background()
+	var last time.Time
+	var failingSince time.Time
+	for {
+		select {
+		case <-w.wake:
+			if wait := w.l.o.FlushInterval - time.Since(last); wait > 0 {
+				t := time.NewTimer(wait)
+				select {
+				case <-t.C:
+				case <-w.ending:
+					t.Stop()
+				}
+			}
+		case <-w.ending:
+		}
+		w.mu.Lock()
+		status := w.status
+		w.mu.Unlock()
+		ending := isClosed(w.ending)
+		if ending && status == "" {
+			return // Abort
+		}
+		if !ending {
+			status = memory.StreamRunning
+		}
+		last = time.Now()
+		err := w.flush(ctx, status, false)
+		switch {
+		case err == nil:
+			failingSince = time.Time{}
+			if ending {
+				return
+			}
+		case errors.Is(err, ErrLost):
+			return
+		default:
+			// The database is away: keep the chunks and try again. Once
+			// the lease is over, another instance may end the run; the
+			// next write then finds it lost.
+			if failingSince.IsZero() {
+				failingSince = time.Now()
+			}
+			w.l.log.Warn("runlog: writing a stream's chunks failed; will retry", "run", w.run.RunID, "err", err)
+			if ending && time.Since(failingSince) > w.l.o.Lease {
+				return
+			}
+			select {
+			case w.wake <- struct{}{}:
+			default:
+			}
+			time.Sleep(min(w.l.o.Lease/10, 200*time.Millisecond))
+		}
+	}
+}
+
+func isClosed(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+// flush writes the chunks not yet logged with status, renewing the lease;
+// with nothing to write and the run going on, only when force is set
+// (renewals of idle runs are the heartbeat's).
+func (w *Writer) flush(ctx context.Context, status string, force bool) error {
+	w.flushMu.Lock()
+	defer w.flushMu.Unlock()
+	w.mu.Lock()
+	if w.gone {
+		w.mu.Unlock()
+		return ErrLost
+	}
+	if w.final {
+		w.mu.Unlock()
+		return nil
+	}
+	after := w.logged
+	batch := w.chunks[after:len(w.chunks):len(w.chunks)]
+	w.mu.Unlock()
+	if len(batch) == 0 && status == memory.StreamRunning && !force {
+		return nil
+	}
+	now := time.Now()
+	wctx, cancel := context.WithTimeout(ctx, w.l.o.Lease)
+	defer cancel()
+	err := w.l.store.AppendStreamChunks(wctx, w.run.RunID, w.l.owner, int64(after), batch, ms(now.Add(w.l.o.Lease)), ms(now), status)
+	w.mu.Lock()
+	switch {
+	case err == nil:
+		w.logged = after + len(batch)
+		w.final = status != memory.StreamRunning
+	case errors.Is(err, ErrLost):
+		if !w.gone {
+			w.gone = true
+			close(w.lost)
+		}
+	}
+	if err == nil || w.gone {
+		close(w.changed)
+		w.changed = make(chan struct{})
+	}
+	w.mu.Unlock()
+	if err == nil {
+		w.l.hub.signal(w.run.RunID)
+	}
+	return err
+}
+
+// Follow calls fn with each chunk of run runID after sequence number
+// after, in order, first those logged and then live ones as they are
+// logged, and returns nil once the run has ended and fn has had its last
+// chunk. It returns fn's error, ctx's, or the database's. The caller has
+// checked the run exists and may be read (Info).
+func (l *Log) Follow(ctx context.Context, runID string, after int64, fn func(seq int64, chunk []byte) error) error {
+	l.mu.Lock()
+	w := l.local[runID]
+	l.mu.Unlock()
+	if w != nil {
+		var ended bool
+		var err error
+		if after, ended, err = w.follow(ctx, after, fn); err != nil || ended {
+			return err
+		}
+		// Lost: the database holds the run's end.
+	}
+	return l.followDB(ctx, runID, after, fn)
+}
+
+// follow reads a local run from memory, as far as it is logged (so that
+// what a follower gets is what any instance would give it). ended is false
+// when the run was lost.
+func (w *Writer) follow(ctx context.Context, after int64, fn func(int64, []byte) error) (int64, bool, error) {
+	for {
+		w.mu.Lock()
+		var batch [][]byte
+		if int(after) < w.logged {
+			batch = w.chunks[after:w.logged]
+		}
+		final, gone, changed := w.final, w.gone, w.changed
+		w.mu.Unlock()
+		for _, c := range batch {
+			after++
+			if err := fn(after, c); err != nil {
+				return after, false, err
+			}
+		}
+		if len(batch) > 0 {
+			continue
+		}
+		switch {
+		case final:
+			return after, true, nil
+		case gone:
+			return after, false, nil
+		}
+		select {
+		case <-ctx.Done():
+			return after, false, ctx.Err()
+		case <-changed:
+		}
+	}
+}
+
+// followDB reads a run from the database, woken by notifications or polls.
+func (l *Log) followDB(ctx context.Context, runID string, after int64, fn func(int64, []byte) error) error {
+	wake := l.hub.subscribe(runID)
+	defer l.hub.unsubscribe(runID, wake)
+	for {
+		info, err := l.store.StreamRunInfo(ctx, runID)
+		if err != nil {
+			return err
+		}
+		for after < info.LastSeq {
+			chunks, err := l.store.StreamChunks(ctx, runID, after, 500)
+			if err != nil {
+				return err
+			}
+			if len(chunks) == 0 {
+				break
+			}
+			for _, c := range chunks {
+				if err := fn(c.Seq, c.Data); err != nil {
+					return err
+				}
+				after = c.Seq
+			}
+		}
+		if info.Status != memory.StreamRunning {
+			if after >= info.LastSeq {
+				return nil
+			}
+			continue
+		}
+		wait := l.o.PollInterval
+		if left := time.Until(time.UnixMilli(info.LeaseUntil)); left < 0 {
+			if err := l.failLost(ctx, info); err != nil {
+				return err
+			}
+			continue
+		} else if left+time.Millisecond < wait {
+			wait = left + time.Millisecond
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-wake:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// failLost ends a run whose lease expired: its chunks, then those of
+// Terminate, as this instance.
+func (l *Log) failLost(ctx context.Context, info memory.StreamRun) error {
+	var all [][]byte
+	for after := int64(0); after < info.LastSeq; {
+		chunks, err := l.store.StreamChunks(ctx, info.RunID, after, 500)
+		if err != nil {
+			return err
+		}
+		if len(chunks) == 0 {
+			break
+		}
+		for _, c := range chunks {
+			all = append(all, c.Data)
+			after = c.Seq
+		}
+	}
+	ok, err := l.store.FailStreamRun(ctx, info.RunID, l.owner, info.LastSeq, l.o.Terminate(all), ms(time.Now()))
+	if err != nil {
+		return err
+	}
+	if ok {
+		l.log.Warn("runlog: a stream's runner stopped renewing its lease; the stream was ended with an error",
+			"run", info.RunID, "runner", info.Owner)
+		l.hub.signal(info.RunID)
+	}
+	return nil
+}
+
+// renewLoop renews the leases of this instance's runs every third of the
+// lease, in one statement.
+func (l *Log) renewLoop(ctx context.Context) {
+	t := time.NewTicker(l.o.Lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		l.mu.Lock()
+		ids := make([]string, 0, len(l.local))
+		for id := range l.local {
+			ids = append(ids, id)
+		}
+		l.mu.Unlock()
+		if len(ids) == 0 {
+			continue
+		}
+		rctx, cancel := context.WithTimeout(ctx, l.o.Lease/3)
+		err := l.store.RenewStreamLeases(rctx, l.owner, ids, ms(time.Now().Add(l.o.Lease)))
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			l.log.Warn("runlog: renewing stream leases failed", "runs", len(ids), "err", err)
+		}
+	}
+}
+
+// pruneLoop deletes ended runs older than the retention.
+func (l *Log) pruneLoop(ctx context.Context) {
+	every := min(l.o.Retention/4, time.Minute)
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, time.Minute)
+		n, err := l.store.PruneStreamRuns(pctx, ms(time.Now().Add(-l.o.Retention)))
+		cancel()
+		switch {
+		case err != nil && ctx.Err() == nil:
+			l.log.Warn("runlog: pruning ended streams failed", "err", err)
+		case n > 0:
+			l.log.Debug("runlog: pruned ended streams", "runs", n)
+		}
+		t.Reset(every)
+	}
+}
+
+// listenLoop relays notifications of logged chunks (from any instance) to
+// this instance's followers, reconnecting when cut; followers poll in the
+// meantime.
+func (l *Log) listenLoop(ctx context.Context) {
+	for ctx.Err() == nil {
+		err := l.store.ListenStreams(ctx, func() { l.listening.Store(true) }, func(payload string) {
+			id, _, _ := strings.Cut(payload, " ")
+			l.hub.signal(id)
+		})
+		l.listening.Store(false)
+		if ctx.Err() != nil {
+			return
+		}
+		l.log.Warn("runlog: listening for stream chunks failed; followers poll until it is back", "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// Listening reports whether notifications are being received (Postgres).
+func (l *Log) Listening() bool { return l.listening.Load() }
+
+// hub wakes the followers of a run.
+type hub struct {
+	mu   sync.Mutex // guards subs
+	subs map[string]map[chan struct{}]struct{}
+}
+
+func newHub() *hub { return &hub{subs: map[string]map[chan struct{}]struct{}{}} }
+
+func (h *hub) subscribe(key string) chan struct{} {
+	c := make(chan struct{}, 1)
+	h.mu.Lock()
+	if h.subs[key] == nil {
+		h.subs[key] = map[chan struct{}]struct{}{}
+	}
+	h.subs[key][c] = struct{}{}
+	h.mu.Unlock()
+	return c
+}
+
+func (h *hub) unsubscribe(key string, c chan struct{}) {
+	h.mu.Lock()
+	delete(h.subs[key], c)
+	if len(h.subs[key]) == 0 {
+		delete(h.subs, key)
+	}
+	h.mu.Unlock()
+}
+
+func (h *hub) signal(key string) {
+	h.mu.Lock()
+	for c := range h.subs[key] {
+		select {
+		case c <- struct{}{}:
+		default:
+		}
+	}
+	h.mu.Unlock()
+}
