@@ -1,0 +1,373 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mastra-server/mastra-server/host/agent"
+	"github.com/mastra-server/mastra-server/host/memory"
+	"github.com/mastra-server/mastra-server/host/runlog"
+	"github.com/mastra-server/mastra-server/internal/llmtest"
+	"github.com/mastra-server/mastra-server/internal/pgtest"
+)
+
+// Resumable streams (runs.go, host/runlog): a client cut after any event
+// reconnects with Last-Event-ID, to the same instance or another one on
+// the same database, and gets exactly the rest of the stream; a runner that
+// stops renewing its lease leaves its followers an error and finish(error)
+// and saves nothing; other tokens get 404; a stream that is not resumable
+// is still cancelled by its client leaving.
+
+type runsOptions struct {
+	lease, poll time.Duration
+}
+
+// openRuns starts a stream log on store, closed when the test ends.
+func openRuns(t testing.TB, store *memory.Store, o runsOptions) *runlog.Log {
+	t.Helper()
+	l, err := runlog.Open(runlog.Options{Store: store, Lease: o.lease, PollInterval: o.poll,
+		FlushInterval: 2 * time.Millisecond, Terminate: TerminateRun, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.Close)
+	return l
+}
+
+// resumeInstance is one server process of a cluster: its own stores and
+// stream log on a shared database, and a fake OpenAI.
+type resumeInstance struct {
+	url   string
+	store *memory.Store // the agents' memory
+	runs  *runlog.Log
+	// runStore is the stream log's own store: closing it is the instance
+	// losing the database, as a crash looks to the others.
+	runStore *memory.Store
+	ts       *httptest.Server
+}
+
+func newResumeInstance(t *testing.T, db memory.Options, fake *llmtest.Server, o runsOptions) *resumeInstance {
+	t.Helper()
+	in := &resumeInstance{store: openStore(t, db), runStore: openStore(t, db)}
+	in.runs = openRuns(t, in.runStore, o)
+	agents := []*agent.Agent{
+		{ID: "gpt", Name: "GPT", Model: fake.Model(10 * time.Second), Provider: "openai", ModelID: "gpt-4o-mini", LastMessages: 10},
+	}
+	svc, err := agent.NewService(in.store, agents, "gpt", quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, in.ts = newTestServer(t, Options{Config: testConfig(), Store: in.store, Agents: svc, DefaultResourceID: "anon", Runs: in.runs})
+	in.url = in.ts.URL
+	return in
+}
+
+// dbOptions is a fresh database of kind.
+func dbOptions(t *testing.T, kind string) memory.Options {
+	if kind == "sqlite" {
+		return memory.Options{SQLitePath: filepath.Join(t.TempDir(), "m.db")}
+	}
+	return memory.Options{DatabaseURL: pgtest.NewDatabase(t)}
+}
+
+// sseEvent is one event as an EventSource client sees it.
+type sseEvent struct {
+	id   int64 // 0: none
+	data string
+}
+
+// sseReader reads events one at a time.
+type sseReader struct {
+	t  *testing.T
+	br *bufio.Reader
+}
+
+// next returns the next event; ok is false at [DONE] and at the end.
+func (r *sseReader) next() (ev sseEvent, done, ok bool) {
+	r.t.Helper()
+	for {
+		line, err := r.br.ReadString('\n')
+		if err != nil {
+			return ev, false, false
+		}
+		line = strings.TrimSuffix(line, "\n")
+		switch {
+		case line == "":
+			if ev.data == "" {
+				continue
+			}
+			if ev.data == "[DONE]" {
+				return ev, true, false
+			}
+			return ev, false, true
+		case strings.HasPrefix(line, "id: "):
+			if ev.id, err = strconv.ParseInt(strings.TrimPrefix(line, "id: "), 10, 64); err != nil {
+				r.t.Fatalf("bad id line %q", line)
+			}
+		case strings.HasPrefix(line, "data: "):
+			ev.data = strings.TrimPrefix(line, "data: ")
+		case strings.HasPrefix(line, ":"):
+		default:
+			r.t.Fatalf("unexpected stream line %q", line)
+		}
+	}
+}
+
+func chunkOf(t *testing.T, ev sseEvent) (typ, text string) {
+	t.Helper()
+	var c struct {
+		Type    string `json:"type"`
+		Delta   string `json:"delta"`
+		Payload struct {
+			Text string `json:"text"`
+		} `json:"payload"`
+	}
+	if err := json.Unmarshal([]byte(ev.data), &c); err != nil {
+		t.Fatalf("event %q: %v", ev.data, err)
+	}
+	return c.Type, c.Payload.Text + c.Delta
+}
+
+// words is the fake model's reply, released word by word through a gate.
+var resumeWords = []string{"one ", "two ", "three ", "four ", "five ", "six"}
+
+// pacer releases the model's words in step with a reader: one at the
+// start, then one more per text delta read, so a run is still going when
+// its client is cut (unless the cut is after the last delta).
+type pacer struct {
+	gate chan struct{}
+	mu   sync.Mutex
+	fed  int
+}
+
+func newPacer() *pacer { return &pacer{gate: make(chan struct{}, len(resumeWords))} }
+
+func (p *pacer) feed() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.fed < len(resumeWords) {
+		p.fed++
+		p.gate <- struct{}{}
+	}
+}
+
+func (p *pacer) feedAll() {
+	for range resumeWords {
+		p.feed()
+	}
+}
+
+// read reads events up to [DONE], or n of them when n >= 0, feeding a
+// word after each text delta.
+func (p *pacer) read(t *testing.T, r *sseReader, n int) (events []sseEvent, done bool) {
+	t.Helper()
+	for n < 0 || len(events) < n {
+		ev, d, ok := r.next()
+		if !ok {
+			return events, d
+		}
+		events = append(events, ev)
+		if typ, _ := chunkOf(t, ev); typ == "text-delta" {
+			p.feed()
+		}
+	}
+	return events, false
+}
+
+// streamFaces are the two ways to start and reconnect to a stream.
+var streamFaces = []struct {
+	name      string
+	start     func(base, thread string) (*http.Request, error)
+	reconnect func(base, run string) string
+}{
+	{"root", func(base, thread string) (*http.Request, error) {
+		return http.NewRequest("POST", base+"/agent/stream", strings.NewReader(
+			fmt.Sprintf(`{"message":"count","agentId":"gpt","resourceId":"alice","threadId":%q,"resumable":true}`, thread)))
+	}, func(base, run string) string { return base + "/agent/stream/" + run }},
+	{"mastra", func(base, thread string) (*http.Request, error) {
+		return http.NewRequest("POST", base+"/api/agents/gpt/stream", strings.NewReader(
+			fmt.Sprintf(`{"messages":"count","memory":{"thread":%q,"resource":"alice"},"resumable":true}`, thread)))
+	}, func(base, run string) string { return base + "/api/agents/gpt/stream/" + run }},
+}
+
+func open(t *testing.T, req *http.Request, headers ...string) (*http.Response, *sseReader) {
+	t.Helper()
+	req.Header.Set("Content-Type", jsonCT)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != 200 {
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		t.Fatalf("%s %s = %d %s", req.Method, req.URL, res.StatusCode, b)
+	}
+	return res, &sseReader{t: t, br: bufio.NewReader(res.Body)}
+}
+
+// normalize makes two runs' chunks comparable: run, message, thread and
+// response ids replaced.
+func normalize(events []sseEvent, run, thread string) []string {
+	var msg string
+	resp := regexp.MustCompile(`chatcmpl-\d+`)
+	var out []string
+	for _, ev := range events {
+		if msg == "" {
+			var c struct {
+				Payload struct {
+					MessageID string `json:"messageId"`
+				} `json:"payload"`
+			}
+			_ = json.Unmarshal([]byte(ev.data), &c)
+			msg = c.Payload.MessageID
+		}
+		d := strings.ReplaceAll(ev.data, run, "RUN")
+		d = strings.ReplaceAll(d, thread, "THREAD")
+		if msg != "" {
+			d = strings.ReplaceAll(d, msg, "MSG")
+		}
+		out = append(out, fmt.Sprintf("%d %s", ev.id, resp.ReplaceAllString(d, "RESP")))
+	}
+	return out
+}
+
+// savedTurn returns the texts of a thread's messages.
+func savedTurn(t *testing.T, store *memory.Store, thread string) []string {
+	t.Helper()
+	msgs, err := store.LastMessages(context.Background(), thread, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, m := range msgs {
+		c, err := memory.ParseContent(m.Content)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := c.Content
+		if text == "" {
+			text = c.Text()
+		}
+		out = append(out, m.Role+":"+text)
+	}
+	return out
+}
+
+// TestResumeAtEveryBoundary cuts a resumable stream after each of its
+// events in turn and reconnects with the last id received: the events of
+// both connections are those of an uninterrupted run, ids 1..n, and the
+// turn is saved once. Root face on one instance (SQLite and Postgres),
+// Mastra's face reconnecting to a second instance (Postgres, woken by
+// LISTEN/NOTIFY only: its polls are a minute apart).
+func TestResumeAtEveryBoundary(t *testing.T) {
+	for _, tc := range []struct {
+		name, kind string
+		face       int
+		cross      bool
+	}{
+		{"root/sqlite", "sqlite", 0, false},
+		{"root/postgres", "postgres", 0, false},
+		{"mastra/postgres/other-instance", "postgres", 1, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var (
+				mu  sync.Mutex
+				cur *pacer
+			)
+			fake := llmtest.NewServer(t, func(llmtest.Request) llmtest.Reply {
+				mu.Lock()
+				defer mu.Unlock()
+				return llmtest.Reply{Text: strings.Join(resumeWords, ""), Gate: cur.gate}
+			})
+			db := dbOptions(t, tc.kind)
+			a := newResumeInstance(t, db, fake, runsOptions{})
+			b := a
+			if tc.cross {
+				b = newResumeInstance(t, db, fake, runsOptions{poll: time.Minute})
+				waitListening(t, b.runs)
+			}
+			face := streamFaces[tc.face]
+			use := func() *pacer {
+				mu.Lock()
+				defer mu.Unlock()
+				cur = newPacer()
+				return cur
+			}
+
+			// The uninterrupted run.
+			p := use()
+			p.feed()
+			req, _ := face.start(a.url, "t-ref")
+			res, rd := open(t, req)
+			ref, done := p.read(t, rd, -1)
+			res.Body.Close()
+			run := res.Header.Get("X-Run-Id")
+			if !done || len(ref) < 10 || run == "" {
+				t.Fatalf("reference run: %d events, [DONE] %v, X-Run-Id %q", len(ref), done, run)
+			}
+			want := normalize(ref, run, "t-ref")
+			for i, ev := range ref {
+				if ev.id != int64(i+1) {
+					t.Fatalf("reference event %d has id %d; want %d", i, ev.id, i+1)
+				}
+			}
+
+			for k := 1; k <= len(ref); k++ {
+				thread := fmt.Sprintf("t-cut-%d", k)
+				p := use()
+				p.feed()
+				req, _ := face.start(a.url, thread)
+				res, rd := open(t, req)
+				first, _ := p.read(t, rd, k)
+				res.Body.Close() // the connection drops
+				run := res.Header.Get("X-Run-Id")
+				if typ, _ := chunkOf(t, first[0]); typ != "start" || !strings.Contains(first[0].data, `"runId":"`+run+`"`) {
+					t.Fatalf("k=%d: first chunk %s does not carry X-Run-Id %q", k, first[0].data, run)
+				}
+				last := strconv.FormatInt(first[len(first)-1].id, 10)
+				rreq, _ := http.NewRequest("GET", face.reconnect(b.url, run), nil)
+				res2, rd2 := open(t, rreq, "Last-Event-ID", last)
+				rest, done := p.read(t, rd2, -1)
+				res2.Body.Close()
+				if !done {
+					t.Fatalf("k=%d: the reconnected stream ended without [DONE]", k)
+				}
+				got := normalize(append(first, rest...), run, thread)
+				if strings.Join(got, "\n") != strings.Join(want, "\n") {
+					t.Fatalf("k=%d: events across the cut:\n%s\nwant\n%s", k, strings.Join(got, "\n"), strings.Join(want, "\n"))
+				}
+				// The runner saves a turn before it sends finish.
+				if turn := savedTurn(t, a.store, thread); strings.Join(turn, "|") != "user:count|assistant:"+strings.Join(resumeWords, "") {
+					t.Fatalf("k=%d: thread holds %q; want the turn once", k, turn)
+				}
+			}
+		})
+	}
+}
+
+// waitListening waits until l receives notifications.
+func waitListening(t *testing.T, l *runlog.Log) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !l.Listening() {
+		if time.Now().After(deadline) {
+			t.Fatal("the stream log never started listening")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
