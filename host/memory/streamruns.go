@@ -171,12 +171,12 @@ func (s *Store) AppendStreamChunks(ctx context.Context, runID, owner string, aft
 }
 
 // FailStreamRun ends a running run whose lease expired before now, whose
-// last sequence number is still lastSeq, by logging chunks after it as
-// owner. ok is false when the run is not in that state (its runner came
-// back, or another instance ended it first).
-func (s *Store) FailStreamRun(ctx context.Context, runID, owner string, lastSeq int64, chunks [][]byte, now int64) (ok bool, err error) {
+// last sequence number is still lastSeq, by logging chunks numbered from
+// first (> lastSeq) as owner. ok is false when the run is not in that
+// state (its runner came back, or another instance ended it first).
+func (s *Store) FailStreamRun(ctx context.Context, runID, owner string, lastSeq, first int64, chunks [][]byte, now int64) (ok bool, err error) {
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		last := lastSeq + int64(len(chunks))
+		last := first + int64(len(chunks)) - 1
 		res, err := tx.ExecContext(ctx, `UPDATE mastra_server_stream_runs SET status = ?, owner = ?, last_seq = ?, updated_at = ?
 			WHERE run_id = ? AND status = 'running' AND lease_until < ? AND last_seq = ?`,
 			StreamFailed, owner, last, now, runID, now, lastSeq)
@@ -189,7 +189,7 @@ func (s *Store) FailStreamRun(ctx context.Context, runID, owner string, lastSeq 
 		ok = true
 		for i, c := range chunks {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO mastra_server_stream_chunks (run_id, seq, chunk) VALUES (?, ?, ?)`,
-				runID, lastSeq+int64(i)+1, string(c)); err != nil {
+				runID, first+int64(i), string(c)); err != nil {
 				return err
 			}
 		}

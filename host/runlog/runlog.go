@@ -458,6 +458,14 @@ func (l *Log) followDB(ctx context.Context, runID string, after int64, fn func(i
 	}
 }
 
+// LostGap is how far the sequence numbers of the chunks that end a lost
+// run jump past its last logged one. A runner sends its client each chunk
+// as it logs it, so a client may hold chunks the dead runner never logged;
+// its Last-Event-ID is then past the log's end, and chunks numbered right
+// after the log would be skipped as already seen. No runner gets 2^20
+// chunks ahead of its log within one lease.
+const LostGap = 1 << 20
+
 // failLost ends a run whose lease expired: its chunks, then those of
 // Terminate, as this instance.
 func (l *Log) failLost(ctx context.Context, info memory.StreamRun) error {
@@ -475,7 +483,7 @@ func (l *Log) failLost(ctx context.Context, info memory.StreamRun) error {
 			after = c.Seq
 		}
 	}
-	ok, err := l.store.FailStreamRun(ctx, info.RunID, l.owner, info.LastSeq, l.o.Terminate(all), ms(time.Now()))
+	ok, err := l.store.FailStreamRun(ctx, info.RunID, l.owner, info.LastSeq, info.LastSeq+LostGap, l.o.Terminate(all), ms(time.Now()))
 	if err != nil {
 		return err
 	}

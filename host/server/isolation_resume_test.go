@@ -10,7 +10,7 @@ import (
 // its run id, naming A's resource every way, gets the 404 of a run nobody
 // has, while A and the admin get A's chunks.
 var resumeIsolationCases = map[string]func(t *testing.T, e *isoEnv){
-	"GET /agent/stream/:runId":                caseResume("/agent/stream/"),
+	"GET /agent/stream/:runId":               caseResume("/agent/stream/"),
 	"GET /api/agents/:agentId/stream/:runId": caseResume("/api/agents/assistant/stream/"),
 }
 

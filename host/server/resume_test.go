@@ -371,3 +371,194 @@ func waitListening(t *testing.T, l *runlog.Log) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestResumeAfterRunnerLost: the instance running a resumable turn loses
+// the database (its stream log's store closes, as a crash looks from
+// outside) while its client is away. A client reconnecting to another
+// instance gets, once the runner's lease has expired, the end of a failed
+// turn: text-end, error, step-finish and finish with reason "error", then
+// [DONE]. When the runner's model then finishes, the turn is not saved.
+func TestResumeAfterRunnerLost(t *testing.T) {
+	p := newPacer()
+	fake := llmtest.NewServer(t, llmtest.Replies(llmtest.Reply{Text: strings.Join(resumeWords, ""), Gate: p.gate}))
+	db := dbOptions(t, "postgres")
+	o := runsOptions{lease: 300 * time.Millisecond, poll: time.Minute}
+	a := newResumeInstance(t, db, fake, o)
+	b := newResumeInstance(t, db, fake, o)
+	waitListening(t, b.runs)
+
+	p.feed() // the first word only: the model then waits
+	req, _ := streamFaces[0].start(a.url, "t-lost")
+	res, rd := open(t, req)
+	var first []sseEvent
+	for len(first) < 4 { // start, step-start, text-start, text-delta
+		ev, _, ok := rd.next()
+		if !ok {
+			t.Fatalf("stream ended after %d events", len(first))
+		}
+		first = append(first, ev)
+	}
+	res.Body.Close()
+	run := res.Header.Get("X-Run-Id")
+	a.runStore.Close() // A is gone for the others: no more renewals or chunks
+
+	rreq, _ := http.NewRequest("GET", b.url+"/agent/stream/"+run, nil)
+	res2, rd2 := open(t, rreq, "Last-Event-ID", strconv.FormatInt(first[3].id, 10))
+	var got []string
+	var last sseEvent
+	done := false
+	for {
+		ev, d, ok := rd2.next()
+		if !ok {
+			done = d
+			break
+		}
+		typ, _ := chunkOf(t, ev)
+		got = append(got, typ)
+		if ev.id <= first[3].id {
+			t.Errorf("event %s has id %d, not after Last-Event-ID %d", typ, ev.id, first[3].id)
+		}
+		last = ev
+	}
+	res2.Body.Close()
+	if strings.Join(got, ",") != "text-end,error,step-finish,finish" || !done ||
+		!strings.Contains(last.data, `"reason":"error"`) {
+		t.Fatalf("after the runner was lost the stream got %v (last %s), [DONE] %v; want text-end,error,step-finish,finish(error), [DONE]", got, last.data, done)
+	}
+
+	p.feedAll() // A's model answers in full after all
+	a.ts.Close() // returns once A's handler, and so its turn, is over
+	if _, err := b.store.Thread(context.Background(), "alice", "t-lost"); err == nil {
+		t.Errorf("the lost runner's turn was saved: %q", savedTurn(t, b.store, "t-lost"))
+	}
+}
+
+// TestStreamNotResumableIsCancelled: without resumable, a client leaving
+// cancels the model call as before, and the run cannot be reconnected to.
+func TestStreamNotResumableIsCancelled(t *testing.T) {
+	fake := upstream(t, llmtest.Reply{Text: "Hello world", HangAfterFirstToken: true})
+	a := newResumeInstance(t, dbOptions(t, "sqlite"), fake, runsOptions{})
+	res := post(t, a.url+"/agent/stream", `{"message":"hi","agentId":"gpt","resourceId":"alice","threadId":"t-gone"}`)
+	rd := &sseReader{t: t, br: bufio.NewReader(res.Body)}
+	for {
+		ev, _, ok := rd.next()
+		if !ok {
+			t.Fatal("stream ended before its first token")
+		}
+		if typ, _ := chunkOf(t, ev); typ == "text-delta" {
+			if ev.id != 4 {
+				t.Errorf("first text-delta has id %d; want 4 (start, step-start, text-start before it)", ev.id)
+			}
+			break
+		}
+	}
+	run := res.Header.Get("X-Run-Id")
+	res.Body.Close()
+	select {
+	case <-fake.Cancelled():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the upstream model request was not cancelled")
+	}
+	if r := do(t, "GET", a.url+"/agent/stream/"+run, ""); r.status != 404 {
+		t.Errorf("reconnect to a run that was not resumable = %d %s; want 404", r.status, r.raw)
+	}
+}
+
+// TestChatResume: useChat's reconnect replays the chat's running resumable
+// turn from its start as UI chunks, then follows it; another resource and
+// a chat with nothing running get 204.
+func TestChatResume(t *testing.T) {
+	p := newPacer()
+	fake := llmtest.NewServer(t, llmtest.Replies(llmtest.Reply{Text: strings.Join(resumeWords, ""), Gate: p.gate}))
+	a := newResumeInstance(t, dbOptions(t, "postgres"), fake, runsOptions{})
+	if r := do(t, "GET", a.url+"/chat/gpt/chat-r/stream?resourceId=alice", ""); r.status != 204 {
+		t.Fatalf("reconnect with nothing running = %d %s; want 204", r.status, r.raw)
+	}
+	p.feed()
+	req, _ := http.NewRequest("POST", a.url+"/chat/gpt", strings.NewReader(
+		chatBodyJSON("chat-r", `,"resourceId":"alice","resumable":true`, uiMsg("u1", "user", "count"))))
+	res, rd := open(t, req)
+	if _, _, ok := rd.next(); !ok {
+		t.Fatal("the chat stream sent nothing")
+	}
+	res.Body.Close() // the tab reloads
+	if r := do(t, "GET", a.url+"/chat/gpt/chat-r/stream?resourceId=bob", ""); r.status != 204 {
+		t.Errorf("another resource's reconnect = %d %s; want 204", r.status, r.raw)
+	}
+	rreq, _ := http.NewRequest("GET", a.url+"/chat/gpt/chat-r/stream?resourceId=alice", nil)
+	res2, rd2 := open(t, rreq)
+	if res2.Header.Get("X-Vercel-AI-UI-Message-Stream") != "v1" {
+		t.Errorf("reconnect headers %v; want the UI message stream's", res2.Header)
+	}
+	events, done := p.read(t, rd2, -1)
+	res2.Body.Close()
+	var typs []string
+	var text string
+	for _, ev := range events {
+		typ, s := chunkOf(t, ev)
+		if typ != "text-delta" || typs[len(typs)-1] != "text-delta" {
+			typs = append(typs, typ)
+		}
+		if typ == "text-delta" {
+			text += s
+		}
+	}
+	if got := strings.Join(typs, ","); got != "start,start-step,text-start,text-delta,text-end,finish-step,finish" || !done ||
+		text != strings.Join(resumeWords, "") || !strings.Contains(events[len(events)-1].data, `"finishReason":"stop"`) {
+		t.Errorf("replayed chat = %s %q, [DONE] %v; want the whole UI stream from its start", got, text, done)
+	}
+	if r := do(t, "GET", a.url+"/chat/gpt/chat-r/stream?resourceId=alice", ""); r.status != 204 {
+		t.Errorf("reconnect once the turn is over = %d %s; want 204", r.status, r.raw)
+	}
+}
+
+// TestResumeBadRequests: a bad Last-Event-ID is 400, an unknown run 404, a
+// run id in use 409, resumable without a stream log 400; all before any
+// model call.
+func TestResumeBadRequests(t *testing.T) {
+	p := newPacer()
+	fake := llmtest.NewServer(t, llmtest.Replies(llmtest.Reply{Text: strings.Join(resumeWords, ""), Gate: p.gate}))
+	a := newResumeInstance(t, dbOptions(t, "sqlite"), fake, runsOptions{})
+	for _, tc := range []struct {
+		path    string
+		headers []string
+		status  int
+	}{
+		{"/agent/stream/r1", []string{"Last-Event-ID", "abc"}, 400},
+		{"/agent/stream/r1?lastEventId=-1", nil, 400},
+		{"/agent/stream/no-such-run", nil, 404},
+		{"/api/agents/gpt/stream/no-such-run?lastEventId=3", nil, 404},
+		{"/api/agents/nobody/stream/r1", nil, 404},
+	} {
+		if r := do(t, "GET", a.url+tc.path, "", tc.headers...); r.status != tc.status {
+			t.Errorf("GET %s %v = %d %s; want %d", tc.path, tc.headers, r.status, r.raw, tc.status)
+		}
+	}
+	p.feed()
+	req, _ := http.NewRequest("POST", a.url+"/api/agents/gpt/stream",
+		strings.NewReader(`{"messages":"count","runId":"run-mine","memory":{"thread":"t-409","resource":"alice"},"resumable":true}`))
+	res, rd := open(t, req)
+	defer res.Body.Close()
+	rd.next()
+	calls := len(fake.Requests())
+	for _, body := range []string{
+		`{"messages":"again","runId":"run-mine","memory":{"thread":"t-409b","resource":"alice"},"resumable":true}`,
+		`{"messages":"again","runId":"run-mine","memory":{"thread":"t-409b","resource":"bob"},"resumable":true}`,
+	} {
+		if r := do(t, "POST", a.url+"/api/agents/gpt/stream", body, "Content-Type", jsonCT); r.status != 409 {
+			t.Errorf("a stream with a run id in use = %d %s; want 409", r.status, r.raw)
+		}
+	}
+	if n := len(fake.Requests()); n != calls {
+		t.Errorf("refused streams called the model %d times", n-calls)
+	}
+	p.feedAll()
+	if _, done := p.read(t, rd, -1); !done {
+		t.Error("the first stream did not end")
+	}
+
+	plain := agentServer(t, openSQLite(t), fake)
+	if r := do(t, "POST", plain.URL+"/agent/stream", `{"message":"hi","resumable":true}`, "Content-Type", jsonCT); r.status != 400 {
+		t.Errorf("resumable on a server without a stream log = %d %s; want 400", r.status, r.raw)
+	}
+}
