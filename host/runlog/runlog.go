@@ -552,8 +552,9 @@ func (l *Log) pruneLoop(ctx context.Context) {
 // this instance's followers, reconnecting when cut; followers poll in the
 // meantime.
 func (l *Log) listenLoop(ctx context.Context) {
+	failures := 0
 	for ctx.Err() == nil {
-		err := l.store.ListenStreams(ctx, func() { l.listening.Store(true) }, func(payload string) {
+		err := l.store.ListenStreams(ctx, func() { l.listening.Store(true); failures = 0 }, func(payload string) {
 			id, _, _ := strings.Cut(payload, " ")
 			l.hub.signal(id)
 		})
@@ -561,7 +562,10 @@ func (l *Log) listenLoop(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		l.log.Warn("runlog: listening for stream chunks failed; followers poll until it is back", "err", err)
+		if failures%60 == 0 { // at once, then once a minute
+			l.log.Warn("runlog: listening for stream chunks failed; followers poll until it is back", "err", err)
+		}
+		failures++
 		select {
 		case <-ctx.Done():
 		case <-time.After(time.Second):
