@@ -262,7 +262,7 @@ func (a *App) Tools() []agent.Tool { return a.plugins.toolList() }
 // the plugins (waiting until ctx is done for calls in flight) and the store.
 func (a *App) Close(ctx context.Context) error {
 	a.stop()
-	a.Runs.Close() // the server has stopped: no run is being written
+	a.Runs.Close()               // the server has stopped: no run is being written
 	bgErr := a.Agents.Close(ctx) // before the store: titles still being written
 	if a.Workflows != nil {
 		// Steps cut short run again after the restart or on another instance.

@@ -44,8 +44,10 @@ func (m pacedModel) Stream(ctx context.Context, req llm.Request, onDelta func(ll
 // countQueries counts the statements a store runs.
 type countQueries struct{ n atomic.Int64 }
 
-func (c *countQueries) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context { return ctx }
-func (c *countQueries) AfterQuery(context.Context, *bun.QueryEvent)                        { c.n.Add(1) }
+func (c *countQueries) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context {
+	return ctx
+}
+func (c *countQueries) AfterQuery(context.Context, *bun.QueryEvent) { c.n.Add(1) }
 
 // BenchmarkStreamTurnLog is the cost of logging a resumable stream: one
 // /agent/stream turn of 200 tokens, 1 ms apart, on Postgres, plain and

@@ -426,7 +426,7 @@ func TestResumeAfterRunnerLost(t *testing.T) {
 		t.Fatalf("after the runner was lost the stream got %v (last %s), [DONE] %v; want text-end,error,step-finish,finish(error), [DONE]", got, last.data, done)
 	}
 
-	p.feedAll() // A's model answers in full after all
+	p.feedAll()  // A's model answers in full after all
 	a.ts.Close() // returns once A's handler, and so its turn, is over
 	if _, err := b.store.Thread(context.Background(), "alice", "t-lost"); err == nil {
 		t.Errorf("the lost runner's turn was saved: %q", savedTurn(t, b.store, "t-lost"))
