@@ -80,7 +80,7 @@ func (s *Server) detach(r *http.Request, wr *runlog.Writer, started *atomic.Bool
 		stop()
 	}()
 	outer := agent.CommitGate(r.Context()) // the first-byte timeout's
-	ctx = agent.WithCommitGate(ctx, func() bool {
+	gated := agent.WithCommitGate(ctx, func() bool {
 		if outer != nil && !outer() {
 			return false
 		}
@@ -90,7 +90,7 @@ func (s *Server) detach(r *http.Request, wr *runlog.Writer, started *atomic.Bool
 		}
 		return true
 	})
-	return ctx, cancel
+	return gated, cancel
 }
 
 // TerminateRun returns the chunks that end a run whose instance was lost,
