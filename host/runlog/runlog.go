@@ -40,9 +40,9 @@ type Options struct {
 	// PollInterval is how often a follower looks at the database without
 	// a notification. Default 1 s.
 	PollInterval time.Duration
-	// Terminate returns the chunks that end a run whose runner was lost,
-	// given the chunks it logged. Required.
-	Terminate func(logged [][]byte) [][]byte
+	// Terminate returns the chunks that end run runID whose runner was
+	// lost, given the chunks it logged. Required.
+	Terminate func(runID string, logged [][]byte) [][]byte
 	Logger    *slog.Logger
 }
 
@@ -483,7 +483,7 @@ func (l *Log) failLost(ctx context.Context, info memory.StreamRun) error {
 			after = c.Seq
 		}
 	}
-	ok, err := l.store.FailStreamRun(ctx, info.RunID, l.owner, info.LastSeq, info.LastSeq+LostGap, l.o.Terminate(all), ms(time.Now()))
+	ok, err := l.store.FailStreamRun(ctx, info.RunID, l.owner, info.LastSeq, info.LastSeq+LostGap, l.o.Terminate(info.RunID, all), ms(time.Now()))
 	if err != nil {
 		return err
 	}

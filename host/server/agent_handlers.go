@@ -282,13 +282,15 @@ func (f *mastraFace) headers(in agent.Input) map[string]string {
 	return map[string]string{"X-Thread-Id": in.ThreadID, "X-Resource-Id": in.ResourceID, "X-Run-Id": in.RunID}
 }
 
+// send writes the id in an event of its own before the chunk's: Mastra's
+// client reads only events that begin with "data: ".
 func (f *mastraFace) send(sse *transport.SSE, seq int64, typ string, raw []byte, hold bool) error {
 	switch typ {
 	case agent.ChunkStart, agent.ChunkStepStart, agent.ChunkTextStart:
 		// The delta that follows flushes them.
-		return sse.Send(seq, raw, !hold)
+		return sse.SendIDApart(seq, raw, !hold)
 	}
-	return sse.Send(seq, raw, true)
+	return sse.SendIDApart(seq, raw, true)
 }
 
 // streamAs runs a streamed turn and writes it through face. Every event

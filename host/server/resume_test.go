@@ -400,7 +400,20 @@ func TestResumeAfterRunnerLost(t *testing.T) {
 	}
 	res.Body.Close()
 	run := res.Header.Get("X-Run-Id")
-	a.runStore.Close() // A is gone for the others: no more renewals or chunks
+	// The log has what the client read (the runner logs every 2 ms); then
+	// A is gone for the others: no more renewals or chunks.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		info, err := b.runs.Info(context.Background(), run)
+		if err == nil && info.LastSeq >= first[3].id {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the log never got the first %d chunks: %+v, %v", first[3].id, info, err)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	a.runStore.Close()
 
 	rreq, _ := http.NewRequest("GET", b.url+"/agent/stream/"+run, nil)
 	res2, rd2 := open(t, rreq, "Last-Event-ID", strconv.FormatInt(first[3].id, 10))
@@ -560,5 +573,48 @@ func TestResumeBadRequests(t *testing.T) {
 	plain := agentServer(t, openSQLite(t), fake)
 	if r := do(t, "POST", plain.URL+"/agent/stream", `{"message":"hi","resumable":true}`, "Content-Type", jsonCT); r.status != 400 {
 		t.Errorf("resumable on a server without a stream log = %d %s; want 400", r.status, r.raw)
+	}
+}
+
+// TestStreamIDFraming: on Mastra's face each chunk's id is an event of its
+// own just before the chunk, so a reader that splits on blank lines and
+// keeps the events beginning with "data: " (@mastra/client-js) reads every
+// chunk as JSON; on the AI SDK face id and data share one event.
+func TestStreamIDFraming(t *testing.T) {
+	fake := upstream(t, llmtest.Reply{Text: "Hello brave new world"})
+	a := newResumeInstance(t, dbOptions(t, "sqlite"), fake, runsOptions{})
+	body := func(path, b string) string {
+		res := post(t, a.url+path, b)
+		defer res.Body.Close()
+		raw, _ := io.ReadAll(res.Body)
+		return string(raw)
+	}
+	mastra := body("/api/agents/gpt/stream", `{"messages":"hi","resumable":true}`)
+	blocks := strings.Split(strings.TrimSuffix(mastra, "\n\n"), "\n\n")
+	var want int64 = 1
+	for i, b := range blocks {
+		switch {
+		case strings.HasPrefix(b, "id: "):
+			if b != "id: "+strconv.FormatInt(want, 10) || i+1 >= len(blocks) || !strings.HasPrefix(blocks[i+1], "data: {") {
+				t.Fatalf("block %d %q: want id %d alone, then its chunk", i, b, want)
+			}
+			want++
+		case strings.HasPrefix(b, "data: "):
+			if d := strings.TrimPrefix(b, "data: "); d != "[DONE]" && !json.Valid([]byte(d)) {
+				t.Fatalf("block %d is not one JSON chunk as client-js reads it: %q", i, b)
+			}
+		default:
+			t.Fatalf("block %d %q", i, b)
+		}
+	}
+	if want < 8 || blocks[len(blocks)-1] != "data: [DONE]" {
+		t.Errorf("Mastra stream had %d ids and ends %q", want-1, blocks[len(blocks)-1])
+	}
+	chat := body("/chat/gpt", chatBodyJSON("chat-ids", `,"resourceId":"alice"`, uiMsg("u1", "user", "hi")))
+	for i, b := range strings.Split(strings.TrimSuffix(chat, "\n\n"), "\n\n") {
+		id, data, _ := strings.Cut(b, "\n")
+		if b != "data: [DONE]" && (!strings.HasPrefix(id, "id: ") || !strings.HasPrefix(data, "data: {")) {
+			t.Errorf("chat block %d %q: want id and data in one event", i, b)
+		}
 	}
 }

@@ -96,8 +96,8 @@ func (s *Server) detach(r *http.Request, wr *runlog.Writer, started *atomic.Bool
 // TerminateRun returns the chunks that end a run whose instance was lost,
 // given the chunks it logged: the open blocks ended, an error, and finish
 // with reason "error" (for runlog.Options.Terminate).
-func TerminateRun(logged [][]byte) [][]byte {
-	var st streamState
+func TerminateRun(runID string, logged [][]byte) [][]byte {
+	st := streamState{runID: runID}
 	for _, raw := range logged {
 		st.track(chunkType(raw), raw)
 	}

@@ -104,11 +104,27 @@ func (s *SSE) write1(v any, flush bool) error {
 // document written as it is. flush false holds it, as EventHeld does. An
 // id of 0 writes no id line.
 func (s *SSE) Send(id int64, data []byte, flush bool) error {
+	return s.send(id, data, flush, false)
+}
+
+// SendIDApart is Send with the id in an event of its own, just before the
+// data's, in the same write: "id: <id>\n\ndata: <data>\n\n". An EventSource
+// takes the id as its lastEventId without dispatching anything, so the data
+// event that follows carries it; and a reader that only takes events
+// beginning with "data: " (@mastra/client-js) still reads every chunk.
+func (s *SSE) SendIDApart(id int64, data []byte, flush bool) error {
+	return s.send(id, data, flush, true)
+}
+
+func (s *SSE) send(id int64, data []byte, flush, apart bool) error {
 	buf := make([]byte, 0, len(data)+32)
 	if id > 0 {
 		buf = append(buf, "id: "...)
 		buf = strconv.AppendInt(buf, id, 10)
 		buf = append(buf, '\n')
+		if apart {
+			buf = append(buf, '\n')
+		}
 	}
 	buf = append(buf, "data: "...)
 	buf = append(buf, data...)
