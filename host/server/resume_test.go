@@ -152,7 +152,13 @@ type pacer struct {
 	fed  int
 }
 
-func newPacer() *pacer { return &pacer{gate: make(chan struct{}, len(resumeWords))} }
+// newPacer returns a pacer that releases every word when the test ends, so
+// that a failed test does not leave a model waiting.
+func newPacer(t *testing.T) *pacer {
+	p := &pacer{gate: make(chan struct{}, len(resumeWords))}
+	t.Cleanup(p.feedAll)
+	return p
+}
 
 func (p *pacer) feed() {
 	p.mu.Lock()
@@ -305,7 +311,7 @@ func TestResumeAtEveryBoundary(t *testing.T) {
 			use := func() *pacer {
 				mu.Lock()
 				defer mu.Unlock()
-				cur = newPacer()
+				cur = newPacer(t)
 				return cur
 			}
 
@@ -379,7 +385,7 @@ func waitListening(t *testing.T, l *runlog.Log) {
 // turn: text-end, error, step-finish and finish with reason "error", then
 // [DONE]. When the runner's model then finishes, the turn is not saved.
 func TestResumeAfterRunnerLost(t *testing.T) {
-	p := newPacer()
+	p := newPacer(t)
 	fake := llmtest.NewServer(t, llmtest.Replies(llmtest.Reply{Text: strings.Join(resumeWords, ""), Gate: p.gate}))
 	db := dbOptions(t, "postgres")
 	o := runsOptions{lease: 300 * time.Millisecond, poll: time.Minute}
@@ -481,7 +487,7 @@ func TestStreamNotResumableIsCancelled(t *testing.T) {
 // turn from its start as UI chunks, then follows it; another resource and
 // a chat with nothing running get 204.
 func TestChatResume(t *testing.T) {
-	p := newPacer()
+	p := newPacer(t)
 	fake := llmtest.NewServer(t, llmtest.Replies(llmtest.Reply{Text: strings.Join(resumeWords, ""), Gate: p.gate}))
 	a := newResumeInstance(t, dbOptions(t, "postgres"), fake, runsOptions{})
 	if r := do(t, "GET", a.url+"/chat/gpt/chat-r/stream?resourceId=alice", ""); r.status != 204 {
@@ -529,7 +535,7 @@ func TestChatResume(t *testing.T) {
 // run id in use 409, resumable without a stream log 400; all before any
 // model call.
 func TestResumeBadRequests(t *testing.T) {
-	p := newPacer()
+	p := newPacer(t)
 	fake := llmtest.NewServer(t, llmtest.Replies(llmtest.Reply{Text: strings.Join(resumeWords, ""), Gate: p.gate}))
 	a := newResumeInstance(t, dbOptions(t, "sqlite"), fake, runsOptions{})
 	for _, tc := range []struct {
