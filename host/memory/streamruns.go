@@ -53,6 +53,9 @@ type StreamChunk struct {
 // resource: then its log is replaced (Mastra's client reuses a run id when
 // it continues a turn after a client tool).
 func (s *Store) CreateStreamRun(ctx context.Context, r StreamRun) error {
+	if s.kind == "postgres" {
+		return s.createStreamRunPG(ctx, r)
+	}
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var resource, status string
 		q := `SELECT resource_id, status FROM mastra_server_stream_runs WHERE run_id = ?`
@@ -84,6 +87,28 @@ func (s *Store) CreateStreamRun(ctx context.Context, r StreamRun) error {
 		return classify(fmt.Errorf("memory: create stream run %s: %w", r.RunID, err))
 	}
 	return err
+}
+
+// createStreamRunPG is CreateStreamRun in one statement (a turn pays it
+// before its first token); the chunks of a replaced run go after.
+func (s *Store) createStreamRunPG(ctx context.Context, r StreamRun) error {
+	var replaced bool
+	err := s.db.QueryRowContext(ctx, `INSERT INTO mastra_server_stream_runs AS old
+		(run_id, resource_id, agent_id, thread_id, owner, status, last_seq, lease_until, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)
+		ON CONFLICT (run_id) DO UPDATE SET agent_id = EXCLUDED.agent_id, thread_id = EXCLUDED.thread_id,
+			owner = EXCLUDED.owner, status = EXCLUDED.status, last_seq = 0, lease_until = EXCLUDED.lease_until,
+			created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at
+		WHERE old.resource_id = EXCLUDED.resource_id AND old.status <> 'running'
+		RETURNING xmax <> 0`,
+		r.RunID, r.ResourceID, r.AgentID, r.ThreadID, r.Owner, StreamRunning, r.LeaseUntil, r.CreatedAt, r.CreatedAt).Scan(&replaced)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrConflict
+	}
+	if err == nil && replaced {
+		_, err = s.db.ExecContext(ctx, `DELETE FROM mastra_server_stream_chunks WHERE run_id = ?`, r.RunID)
+	}
+	return classify(wrapf(err, "memory: create stream run %s", r.RunID))
 }
 
 // DeleteStreamRun removes a run and its chunks (a run that never sent a

@@ -96,7 +96,7 @@ func BenchmarkStreamTurnLog(b *testing.B) {
 			q.n.Store(0)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				body := `{"message":"count","threadId":"t-` + tc.name + strconv.Itoa(i) + `","resourceId":"r","resumable":` + resumable + `}`
+				body := `{"message":"count","threadId":"t-` + strings.NewReplacer("/", "-", "=", "-").Replace(tc.name) + strconv.Itoa(i) + `","resourceId":"r","resumable":` + resumable + `}`
 				req := httptest.NewRequest("POST", "/agent/stream", strings.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")
 				rec := httptest.NewRecorder()
