@@ -126,73 +126,159 @@ func (s *Store) DeleteStreamRun(ctx context.Context, runID string) error {
 
 // AppendStreamChunks logs chunks of a run held by owner, numbered from
 // after+1 (after must be the run's last sequence number), and renews the
-// lease to leaseUntil; a status other than StreamRunning ends the run.
-// It is one statement on Postgres (with the notification). A run not held
-// by owner, ended or moved on is ErrStreamLost.
+// lease to leaseUntil; a status other than StreamRunning ends the run. A
+// run not held by owner, ended or moved on is ErrStreamLost.
 func (s *Store) AppendStreamChunks(ctx context.Context, runID, owner string, after int64, chunks [][]byte, leaseUntil, now int64, status string) error {
-	last := after + int64(len(chunks))
-	var args []any
-	update := `UPDATE mastra_server_stream_runs SET last_seq = ?, lease_until = ?, status = ?, updated_at = ?
-		WHERE run_id = ? AND owner = ? AND status = 'running' AND last_seq = ?`
-	args = append(args, last, leaseUntil, status, now, runID, owner, after)
-	values := func(args []any) (string, []any) {
-		var b strings.Builder
-		for i, c := range chunks {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("(?, ?, ?)")
-			args = append(args, runID, after+int64(i)+1, string(c))
-		}
-		return b.String(), args
+	held, err := s.AppendStreams(ctx, owner, leaseUntil, now, []StreamAppend{{Run: StreamRun{RunID: runID}, After: after, Chunks: chunks, Status: status}})
+	if err != nil {
+		return err
+	}
+	if !held[runID] {
+		return ErrStreamLost
+	}
+	return nil
+}
+
+// StreamAppend is one run's part of a batch: its chunks after After, and
+// its status after them.
+type StreamAppend struct {
+	// Run names the run; when New, its row is created with the batch
+	// (the resource, agent, thread and creation time are taken from it).
+	Run    StreamRun
+	New    bool
+	After  int64
+	Chunks [][]byte
+	Status string
+}
+
+// AppendStreams logs the chunks of several runs held by owner, renewing
+// their leases to leaseUntil, and reports which runs took them (held): a
+// run not held by owner, ended, moved on, or (New) already logged, takes
+// nothing. On Postgres it is one statement, notifications included: an
+// instance writes all its streams' chunks at once.
+func (s *Store) AppendStreams(ctx context.Context, owner string, leaseUntil, now int64, items []StreamAppend) (held map[string]bool, err error) {
+	held = make(map[string]bool, len(items))
+	if len(items) == 0 {
+		return held, nil
 	}
 	if s.kind == "postgres" {
-		q := "WITH run AS (" + update + " RETURNING run_id)"
-		if len(chunks) > 0 {
-			var vals string
-			vals, args = values(args)
-			q += `, ins AS (INSERT INTO mastra_server_stream_chunks (run_id, seq, chunk)
-				SELECT v.run_id, v.seq, v.chunk FROM run, (VALUES ` + vals + `) AS v(run_id, seq, chunk))`
-		}
-		q += " SELECT pg_notify('" + StreamChannel + "', ?) FROM run"
-		args = append(args, fmt.Sprintf("%s %d", runID, last))
-		rows, err := s.db.QueryContext(ctx, q, args...)
-		if err != nil {
-			return classify(fmt.Errorf("memory: append stream chunks %s: %w", runID, err))
-		}
-		n := 0
-		for rows.Next() {
-			n++
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return classify(fmt.Errorf("memory: append stream chunks %s: %w", runID, err))
-		}
-		if n == 0 {
-			return ErrStreamLost
-		}
-		return nil
+		err = s.appendStreamsPG(ctx, owner, leaseUntil, now, items, held)
+	} else {
+		err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			for _, it := range items {
+				ok, err := appendStreamSQLite(ctx, tx, owner, leaseUntil, now, it)
+				if err != nil {
+					return err
+				}
+				held[it.Run.RunID] = ok
+			}
+			return nil
+		})
 	}
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		res, err := tx.ExecContext(ctx, update, args...)
-		if err != nil {
+	if err != nil {
+		return nil, classify(fmt.Errorf("memory: append stream chunks: %w", err))
+	}
+	return held, nil
+}
+
+func appendStreamSQLite(ctx context.Context, tx bun.Tx, owner string, leaseUntil, now int64, it StreamAppend) (bool, error) {
+	last := it.After + int64(len(it.Chunks))
+	var res sql.Result
+	var err error
+	if it.New {
+		res, err = tx.ExecContext(ctx, `INSERT INTO mastra_server_stream_runs
+			(run_id, resource_id, agent_id, thread_id, owner, status, last_seq, lease_until, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`,
+			it.Run.RunID, it.Run.ResourceID, it.Run.AgentID, it.Run.ThreadID, owner, it.Status, last, leaseUntil, it.Run.CreatedAt, now)
+	} else {
+		res, err = tx.ExecContext(ctx, `UPDATE mastra_server_stream_runs SET last_seq = ?, lease_until = ?, status = ?, updated_at = ?
+			WHERE run_id = ? AND owner = ? AND status = 'running' AND last_seq = ?`,
+			last, leaseUntil, it.Status, now, it.Run.RunID, owner, it.After)
+	}
+	if err != nil {
+		return false, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil
+	}
+	for i, c := range it.Chunks {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO mastra_server_stream_chunks (run_id, seq, chunk) VALUES (?, ?, ?)`,
+			it.Run.RunID, it.After+int64(i)+1, string(c)); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// appendStreamsPG is AppendStreams in one statement: the new runs' rows
+// (new), the others' compare-and-set (up), the chunks of those that took
+// them (ins), and a notification per run.
+func (s *Store) appendStreamsPG(ctx context.Context, owner string, leaseUntil, now int64, items []StreamAppend, held map[string]bool) error {
+	// Placeholders are bun's "?", filled in order: each part keeps its own
+	// arguments, joined in the order the parts appear.
+	var (
+		newRows, upRows, chs    []string
+		newArgs, upArgs, chArgs []any
+	)
+	for _, it := range items {
+		last := it.After + int64(len(it.Chunks))
+		if it.New {
+			newRows = append(newRows, "(?, ?, ?, ?, ?::bigint, ?, ?::bigint)")
+			newArgs = append(newArgs, it.Run.RunID, it.Run.ResourceID, it.Run.AgentID, it.Run.ThreadID, last, it.Status, it.Run.CreatedAt)
+		} else {
+			upRows = append(upRows, "(?, ?::bigint, ?::bigint, ?)")
+			upArgs = append(upArgs, it.Run.RunID, it.After, last, it.Status)
+		}
+		for i, c := range it.Chunks {
+			chs = append(chs, "(?, ?::bigint, ?)")
+			chArgs = append(chArgs, it.Run.RunID, it.After+int64(i)+1, string(c))
+		}
+	}
+	var (
+		q    strings.Builder
+		args []any
+		ok   []string
+	)
+	q.WriteString("WITH ")
+	if len(newRows) > 0 {
+		q.WriteString(`nv (run_id, resource_id, agent_id, thread_id, last_seq, status, created_at) AS (VALUES ` + strings.Join(newRows, ", ") + `),
+			new AS (INSERT INTO mastra_server_stream_runs
+				(run_id, resource_id, agent_id, thread_id, owner, status, last_seq, lease_until, created_at, updated_at)
+				SELECT run_id, resource_id, agent_id, thread_id, ?, status, last_seq, ?, created_at, ? FROM nv
+				ON CONFLICT (run_id) DO NOTHING RETURNING run_id, last_seq), `)
+		args = append(append(args, newArgs...), owner, leaseUntil, now)
+		ok = append(ok, "SELECT run_id, last_seq FROM new")
+	}
+	if len(upRows) > 0 {
+		q.WriteString(`uv (run_id, after_seq, last_seq, status) AS (VALUES ` + strings.Join(upRows, ", ") + `),
+			up AS (UPDATE mastra_server_stream_runs r SET last_seq = uv.last_seq, lease_until = ?, status = uv.status, updated_at = ?
+				FROM uv WHERE r.run_id = uv.run_id AND r.owner = ? AND r.status = 'running' AND r.last_seq = uv.after_seq
+				RETURNING r.run_id, r.last_seq), `)
+		args = append(append(args, upArgs...), leaseUntil, now, owner)
+		ok = append(ok, "SELECT run_id, last_seq FROM up")
+	}
+	q.WriteString("ok AS (" + strings.Join(ok, " UNION ALL ") + ")")
+	if len(chs) > 0 {
+		q.WriteString(`, ins AS (INSERT INTO mastra_server_stream_chunks (run_id, seq, chunk)
+			SELECT c.run_id, c.seq, c.chunk FROM (VALUES ` + strings.Join(chs, ", ") + `) AS c (run_id, seq, chunk)
+			JOIN ok ON ok.run_id = c.run_id)`)
+		args = append(args, chArgs...)
+	}
+	q.WriteString(" SELECT run_id, pg_notify('" + StreamChannel + "', run_id || ' ' || last_seq) FROM ok")
+	rows, err := s.db.QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var ignored any
+		if err := rows.Scan(&id, &ignored); err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return ErrStreamLost
-		}
-		if len(chunks) == 0 {
-			return nil
-		}
-		vals, vargs := values(nil)
-		_, err = tx.ExecContext(ctx, `INSERT INTO mastra_server_stream_chunks (run_id, seq, chunk) VALUES `+vals, vargs...)
-		return err
-	})
-	if err != nil && !errors.Is(err, ErrStreamLost) {
-		return classify(fmt.Errorf("memory: append stream chunks %s: %w", runID, err))
+		held[id] = true
 	}
-	return err
+	return rows.Err()
 }
 
 // FailStreamRun ends a running run whose lease expired before now, whose

@@ -60,8 +60,13 @@ type Log struct {
 	hub   *hub
 	log   *slog.Logger
 
-	mu    sync.Mutex // guards local
+	mu    sync.Mutex // guards local, started, done and batchEnd
 	local map[string]*Writer
+	// started and done count the batches begun and finished; batchEnd is
+	// closed when one finishes, then replaced.
+	started, done uint64
+	batchEnd      chan struct{}
+	kick          chan struct{} // something waits to be written
 
 	listening atomic.Bool
 	stop      context.CancelFunc
@@ -93,8 +98,10 @@ func Open(o Options) (*Log, error) {
 		// A fresh owner per process: a restarted instance must not renew
 		// the leases of the runs its previous life lost.
 		owner: fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))}
+	l.batchEnd, l.kick = make(chan struct{}), make(chan struct{}, 1)
 	ctx, stop := context.WithCancel(context.Background())
 	l.stop = stop
+	l.goBackground(func() { l.batchLoop(ctx) })
 	l.goBackground(func() { l.renewLoop(ctx) })
 	l.goBackground(func() { l.pruneLoop(ctx) })
 	if o.Store.Kind() == "postgres" {
@@ -112,7 +119,7 @@ func (l *Log) goBackground(f func()) {
 }
 
 // Close stops the background work. Runs still being written are not
-// waited for: end them first.
+// waited for: End them first (End waits until its run is written).
 func (l *Log) Close() {
 	l.stop()
 	l.bg.Wait()
@@ -123,86 +130,123 @@ func (l *Log) Lease() time.Duration { return l.o.Lease }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
-// Start logs a new run held by this instance. A run id taken is ErrTaken.
-func (l *Log) Start(ctx context.Context, run Run) (*Writer, error) {
+// Start logs a new run held by this instance. A run id the caller chose
+// (named) is created at once, so that one taken is ErrTaken before
+// anything runs; a fresh one (a new uuid, which nobody holds) is created
+// with the run's first batch of chunks, saving a statement per turn.
+func (l *Log) Start(ctx context.Context, run Run, named bool) (*Writer, error) {
 	now := time.Now()
-	err := l.store.CreateStreamRun(ctx, memory.StreamRun{RunID: run.RunID, ResourceID: run.ResourceID,
-		AgentID: run.AgentID, ThreadID: run.ThreadID, Owner: l.owner,
-		LeaseUntil: ms(now.Add(l.o.Lease)), CreatedAt: ms(now)})
-	if errors.Is(err, memory.ErrConflict) {
-		return nil, ErrTaken
+	w := &Writer{l: l, run: run, createdAt: ms(now), changed: make(chan struct{}), lost: make(chan struct{})}
+	if named {
+		err := l.store.CreateStreamRun(ctx, memory.StreamRun{RunID: run.RunID, ResourceID: run.ResourceID,
+			AgentID: run.AgentID, ThreadID: run.ThreadID, Owner: l.owner,
+			LeaseUntil: ms(now.Add(l.o.Lease)), CreatedAt: w.createdAt})
+		if errors.Is(err, memory.ErrConflict) {
+			return nil, ErrTaken
+		}
+		if err != nil {
+			return nil, err
+		}
+		w.created = true
 	}
-	if err != nil {
-		return nil, err
-	}
-	w := &Writer{l: l, run: run, changed: make(chan struct{}), wake: make(chan struct{}, 1),
-		ending: make(chan struct{}), done: make(chan struct{}), lost: make(chan struct{})}
 	l.mu.Lock()
 	l.local[run.RunID] = w
 	l.mu.Unlock()
-	go w.flusher()
 	return w, nil
 }
 
-// Info returns a logged run; memory.ErrNotFound when there is none.
+// Info returns a logged run; memory.ErrNotFound when there is none. A run
+// of this instance is known before its first write; one of another
+// instance is looked for again for two flush intervals (it may not be
+// written yet).
 func (l *Log) Info(ctx context.Context, runID string) (memory.StreamRun, error) {
-	return l.store.StreamRunInfo(ctx, runID)
+	l.mu.Lock()
+	w := l.local[runID]
+	l.mu.Unlock()
+	if w != nil {
+		return memory.StreamRun{RunID: runID, ResourceID: w.run.ResourceID, AgentID: w.run.AgentID,
+			ThreadID: w.run.ThreadID, Owner: l.owner, Status: memory.StreamRunning, CreatedAt: w.createdAt}, nil
+	}
+	deadline := time.Now().Add(2*l.o.FlushInterval + 20*time.Millisecond)
+	for {
+		info, err := l.store.StreamRunInfo(ctx, runID)
+		if !errors.Is(err, memory.ErrNotFound) || time.Now().After(deadline) {
+			return info, err
+		}
+		select {
+		case <-ctx.Done():
+			return info, ctx.Err()
+		case <-time.After(l.o.FlushInterval/2 + 5*time.Millisecond):
+		}
+	}
 }
 
 // Running returns the id of the newest running run of a thread by an
 // agent for a resource; memory.ErrNotFound when there is none.
 func (l *Log) Running(ctx context.Context, resourceID, agentID, threadID string) (string, error) {
+	l.mu.Lock()
+	var found *Writer
+	for _, w := range l.local {
+		if w.run.ThreadID == threadID && w.run.ResourceID == resourceID && w.run.AgentID == agentID &&
+			(found == nil || w.createdAt > found.createdAt) {
+			found = w
+		}
+	}
+	l.mu.Unlock()
+	if found != nil {
+		return found.run.RunID, nil
+	}
 	return l.store.RunningStreamRun(ctx, resourceID, agentID, threadID)
 }
 
 // Writer writes one run's chunks. Append is safe for concurrent use with
 // Follow; Append, Hold and End are called by the run's one goroutine.
 type Writer struct {
-	l   *Log
-	run Run
+	l         *Log
+	run       Run
+	createdAt int64
 
 	mu      sync.Mutex // guards the fields below
 	chunks  [][]byte   // every chunk; chunks[i] has sequence number i+1
 	logged  int        // how many of chunks are in the database
+	created bool       // the run's row is in the database
 	final   bool       // the run is ended in the database
 	gone    bool       // lost: the database has another end
 	status  string     // the end End asked for; "" while running
+	failed  error      // the last batch's error, nil once one succeeds
 	changed chan struct{}
-
-	flushMu sync.Mutex    // one write of this run at a time
-	wake    chan struct{} // a chunk is waiting
-	ending  chan struct{} // closed by End
-	done    chan struct{} // closed when the flusher is over
-	lost    chan struct{} // closed when the run is lost
+	lost    chan struct{} // closed when gone
 }
 
-// Append adds a chunk and returns its sequence number. It never blocks on
-// the database.
+// Append adds a chunk and returns its sequence number. It never waits for
+// the database: the chunk goes with the instance's next batch.
 func (w *Writer) Append(chunk []byte) int64 {
 	w.mu.Lock()
 	w.chunks = append(w.chunks, chunk)
 	seq := int64(len(w.chunks))
 	w.mu.Unlock()
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
+	w.l.wake()
 	return seq
 }
 
 // Lost is closed when the run is lost (see ErrLost).
 func (w *Writer) Lost() <-chan struct{} { return w.lost }
 
-// Hold writes every chunk appended so far and renews the lease, now: the
-// check a runner makes just before saving its turn. ErrLost means the run
-// was ended by another instance and the turn must not be saved.
+// Hold waits until every chunk appended so far is written, which renews
+// the lease: the check a runner makes just before saving its turn. ErrLost
+// means another instance ended the run and the turn must not be saved.
+// It waits for the next batch, so at most a flush interval and a write.
 func (w *Writer) Hold(ctx context.Context) error {
-	return w.flush(ctx, memory.StreamRunning, true)
+	w.mu.Lock()
+	want := len(w.chunks)
+	w.mu.Unlock()
+	return w.waitWritten(ctx, func() bool { return w.logged >= want && w.created }, false)
 }
 
-// End writes the chunks not yet logged and ends the run (failed: the turn
-// failed or was stopped). It returns ErrLost when another instance ended
-// the run first, or the database's error once retries are over.
+// End asks for the run's end (failed: the turn failed or was stopped) to
+// be written after its chunks, and waits until it is, or until the lease
+// has passed with the database away. It returns ErrLost when another
+// instance ended the run first.
 func (w *Writer) End(failed bool) error {
 	w.mu.Lock()
 	w.status = memory.StreamDone
@@ -210,146 +254,201 @@ func (w *Writer) End(failed bool) error {
 		w.status = memory.StreamFailed
 	}
 	w.mu.Unlock()
-	close(w.ending)
-	<-w.done
-	w.l.mu.Lock()
-	delete(w.l.local, w.run.RunID)
-	w.l.mu.Unlock()
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	switch {
-	case w.gone:
-		return ErrLost
-	case !w.final:
-		return fmt.Errorf("runlog: run %s: the end could not be logged", w.run.RunID)
+	w.l.wake()
+	ctx, cancel := context.WithTimeout(context.Background(), w.l.o.Lease+time.Second)
+	defer cancel()
+	err := w.waitWritten(ctx, func() bool { return w.final }, true)
+	if err != nil {
+		w.l.drop(w) // given up: the lease ends it for the others
 	}
-	return nil
+	return err
 }
 
-// Abort deletes a run that never sent a chunk.
+// waitWritten waits for batches until done (read under w.mu) holds, the
+// run is lost, or ctx ends. A batch that failed is its error, unless retry.
+func (w *Writer) waitWritten(ctx context.Context, done func() bool, retry bool) error {
+	for {
+		w.mu.Lock()
+		ok, gone := done(), w.gone
+		w.mu.Unlock()
+		switch {
+		case gone:
+			return ErrLost
+		case ok:
+			return nil
+		}
+		if err := w.l.waitBatch(ctx); err != nil {
+			return err
+		}
+		w.mu.Lock()
+		ok, gone, failed := done(), w.gone, w.failed
+		w.mu.Unlock()
+		if failed != nil && !ok && !gone && !retry {
+			return failed
+		}
+	}
+}
+
+// Abort forgets a run that never sent a chunk, deleting its row if it
+// has one.
 func (w *Writer) Abort(ctx context.Context) error {
-	close(w.ending)
-	<-w.done
-	w.l.mu.Lock()
-	delete(w.l.local, w.run.RunID)
-	w.l.mu.Unlock()
+	w.l.drop(w)
+	w.mu.Lock()
+	created := w.created
+	w.mu.Unlock()
+	if !created {
+		return nil
+	}
 	return w.l.store.DeleteStreamRun(context.WithoutCancel(ctx), w.run.RunID)
 }
 
-// flusher writes the run's chunks in batches, at most one write per
-// FlushInterval, until End; then it writes the end.
-func (w *Writer) flusher() {
-	defer close(w.done)
-	ctx := context.Background()
+// wake asks for a batch.
+func (l *Log) wake() {
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+}
+
+// waitBatch asks for a batch and waits until one that began after the
+// call has finished.
+func (l *Log) waitBatch(ctx context.Context) error {
+	l.mu.Lock()
+	target := l.started + 1
+	l.mu.Unlock()
+	l.wake()
+	for {
+		l.mu.Lock()
+		finished, end := l.done >= target, l.batchEnd
+		l.mu.Unlock()
+		if finished {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-end:
+		}
+	}
+}
+
+func (l *Log) drop(w *Writer) {
+	l.mu.Lock()
+	if l.local[w.run.RunID] == w {
+		delete(l.local, w.run.RunID)
+	}
+	l.mu.Unlock()
+}
+
+// batchLoop writes every local run's pending chunks in one statement, at
+// most once per flush interval, whenever something is pending.
+func (l *Log) batchLoop(ctx context.Context) {
 	var last time.Time
-	var failingSince time.Time
 	for {
 		select {
-		case <-w.wake:
-			if wait := w.l.o.FlushInterval - time.Since(last); wait > 0 {
-				t := time.NewTimer(wait)
-				select {
-				case <-t.C:
-				case <-w.ending:
-					t.Stop()
-				}
+		case <-ctx.Done():
+			return
+		case <-l.kick:
+		}
+		if wait := l.o.FlushInterval - time.Since(last); wait > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
 			}
-		case <-w.ending:
-		}
-		w.mu.Lock()
-		status := w.status
-		w.mu.Unlock()
-		ending := isClosed(w.ending)
-		if ending && status == "" {
-			return // Abort
-		}
-		if !ending {
-			status = memory.StreamRunning
 		}
 		last = time.Now()
-		err := w.flush(ctx, status, false)
-		switch {
-		case err == nil:
-			failingSince = time.Time{}
-			if ending {
-				return
-			}
-		case errors.Is(err, ErrLost):
-			return
-		default:
-			// The database is away: keep the chunks and try again. Once
-			// the lease is over, another instance may end the run; the
-			// next write then finds it lost.
-			if failingSince.IsZero() {
-				failingSince = time.Now()
-			}
-			w.l.log.Warn("runlog: writing a stream's chunks failed; will retry", "run", w.run.RunID, "err", err)
-			if ending && time.Since(failingSince) > w.l.o.Lease {
-				return
-			}
+		if l.batch(ctx) {
+			// It failed: the chunks are still pending. Try again, not
+			// faster than a tenth of the lease.
 			select {
-			case w.wake <- struct{}{}:
-			default:
+			case <-ctx.Done():
+				return
+			case <-time.After(min(l.o.Lease/10, 200*time.Millisecond)):
 			}
-			time.Sleep(min(w.l.o.Lease/10, 200*time.Millisecond))
+			l.wake()
 		}
 	}
 }
 
-func isClosed(c chan struct{}) bool {
-	select {
-	case <-c:
-		return true
-	default:
-		return false
-	}
+// pending is a writer's part of a batch.
+type pending struct {
+	w      *Writer
+	n      int // chunks in the batch
+	status string
 }
 
-// flush writes the chunks not yet logged with status, renewing the lease;
-// with nothing to write and the run going on, only when force is set
-// (renewals of idle runs are the heartbeat's).
-func (w *Writer) flush(ctx context.Context, status string, force bool) error {
-	w.flushMu.Lock()
-	defer w.flushMu.Unlock()
-	w.mu.Lock()
-	if w.gone {
+// batch writes one batch; failed reports a database error.
+func (l *Log) batch(ctx context.Context) (failed bool) {
+	l.mu.Lock()
+	ws := make([]*Writer, 0, len(l.local))
+	for _, w := range l.local {
+		ws = append(ws, w)
+	}
+	l.started++
+	l.mu.Unlock()
+
+	var items []memory.StreamAppend
+	var parts []pending
+	for _, w := range ws {
+		w.mu.Lock()
+		it := memory.StreamAppend{Run: memory.StreamRun{RunID: w.run.RunID, ResourceID: w.run.ResourceID,
+			AgentID: w.run.AgentID, ThreadID: w.run.ThreadID, CreatedAt: w.createdAt},
+			New: !w.created, After: int64(w.logged), Chunks: w.chunks[w.logged:len(w.chunks):len(w.chunks)], Status: memory.StreamRunning}
+		if w.status != "" {
+			it.Status = w.status
+		}
+		skip := w.final || w.gone || (len(it.Chunks) == 0 && w.status == "" && (w.created || len(w.chunks) == 0))
 		w.mu.Unlock()
-		return ErrLost
+		if skip {
+			continue
+		}
+		items = append(items, it)
+		parts = append(parts, pending{w: w, n: len(it.Chunks), status: it.Status})
 	}
-	if w.final {
-		w.mu.Unlock()
-		return nil
+	var held map[string]bool
+	var err error
+	if len(items) > 0 {
+		now := time.Now()
+		wctx, cancel := context.WithTimeout(ctx, l.o.Lease)
+		held, err = l.store.AppendStreams(wctx, l.owner, ms(now.Add(l.o.Lease)), ms(now), items)
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			l.log.Warn("runlog: writing streams' chunks failed; will retry", "runs", len(items), "err", err)
+		}
 	}
-	after := w.logged
-	batch := w.chunks[after:len(w.chunks):len(w.chunks)]
-	w.mu.Unlock()
-	if len(batch) == 0 && status == memory.StreamRunning && !force {
-		return nil
-	}
-	now := time.Now()
-	wctx, cancel := context.WithTimeout(ctx, w.l.o.Lease)
-	defer cancel()
-	err := w.l.store.AppendStreamChunks(wctx, w.run.RunID, w.l.owner, int64(after), batch, ms(now.Add(w.l.o.Lease)), ms(now), status)
-	w.mu.Lock()
-	switch {
-	case err == nil:
-		w.logged = after + len(batch)
-		w.final = status != memory.StreamRunning
-	case errors.Is(err, ErrLost):
-		if !w.gone {
+	for _, p := range parts {
+		w := p.w
+		w.mu.Lock()
+		switch {
+		case err != nil:
+			w.failed = err
+		case held[w.run.RunID]:
+			w.failed = nil
+			w.logged += p.n
+			w.created = true
+			w.final = p.status != memory.StreamRunning
+		default:
 			w.gone = true
 			close(w.lost)
 		}
-	}
-	if err == nil || w.gone {
 		close(w.changed)
 		w.changed = make(chan struct{})
+		final, gone := w.final, w.gone
+		w.mu.Unlock()
+		if err == nil {
+			l.hub.signal(w.run.RunID)
+		}
+		if final || gone {
+			l.drop(w)
+		}
 	}
-	w.mu.Unlock()
-	if err == nil {
-		w.l.hub.signal(w.run.RunID)
-	}
-	return err
+	l.mu.Lock()
+	l.done++
+	close(l.batchEnd)
+	l.batchEnd = make(chan struct{})
+	l.mu.Unlock()
+	return err != nil
 }
 
 // Follow calls fn with each chunk of run runID after sequence number

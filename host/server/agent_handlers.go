@@ -302,10 +302,11 @@ func (s *Server) streamAs(w http.ResponseWriter, r *http.Request, in agent.Input
 	if err := idempotencyKey(r, &in); err != nil {
 		return err
 	}
-	if in.RunID == "" {
+	named := in.RunID != ""
+	if !named {
 		in.RunID = uuid.NewString()
 	}
-	wr, err := s.startRun(r, in, resumable || s.cfg.Streams.Resumable)
+	wr, err := s.startRun(r, in, resumable || s.cfg.Streams.Resumable, named)
 	if err != nil {
 		return err
 	}
@@ -392,12 +393,13 @@ func (s *Server) streamAs(w http.ResponseWriter, r *http.Request, in agent.Input
 			_ = emit(c)
 		}
 	}
+	sse.Done()
 	if wr != nil {
+		// After [DONE]: the end goes with the instance's next batch.
 		if eerr := wr.End(err != nil); eerr != nil {
 			s.log.WarnContext(r.Context(), "stream run could not be ended in the log", "run", in.RunID, "err", eerr)
 		}
 	}
-	sse.Done()
 	return nil
 }
 
