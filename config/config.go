@@ -76,8 +76,9 @@ type Streams struct {
 	// renewing (it renews every third of it); once over, the stream ends
 	// with an error for whoever follows it.
 	Lease time.Duration `koanf:"lease"`
-	// FlushInterval is the least time between two writes of one stream's
-	// chunks: tokens within it are logged in one statement.
+	// FlushInterval is the least time between two writes of this
+	// instance's stream log: every stream's chunks within it go in one
+	// statement.
 	FlushInterval time.Duration `koanf:"flush_interval"`
 	// PollInterval is how often a follower on another instance looks at
 	// the log when no notification came (Postgres LISTEN/NOTIFY wakes it

@@ -34,8 +34,8 @@ type Options struct {
 	Lease time.Duration
 	// Retention is how long an ended run's chunks are kept. Default 10 min.
 	Retention time.Duration
-	// FlushInterval is the least time between two writes of one run's
-	// chunks; 0 writes as soon as the previous write is done.
+	// FlushInterval is the least time between two batches of this
+	// instance's writes; 0 writes as soon as the previous batch is done.
 	FlushInterval time.Duration
 	// PollInterval is how often a follower looks at the database without
 	// a notification. Default 1 s.

@@ -624,3 +624,89 @@ func TestStreamIDFraming(t *testing.T) {
 		}
 	}
 }
+
+// TestResumeConcurrentStreams: eight resumable streams run at once on one
+// instance (their chunks share the instance's batches) while another
+// instance follows each from its start: every follower gets exactly what
+// the stream's own client got, ids included, and every turn is saved once.
+func TestResumeConcurrentStreams(t *testing.T) {
+	gate := make(chan struct{})
+	var once sync.Once
+	release := func() { once.Do(func() { close(gate) }) }
+	t.Cleanup(release)
+	words := strings.Repeat("tick ", 30)
+	fake := llmtest.NewServer(t, llmtest.Replies(llmtest.Reply{Text: words, Gate: gate}))
+	db := dbOptions(t, "postgres")
+	a := newResumeInstance(t, db, fake, runsOptions{})
+	b := newResumeInstance(t, db, fake, runsOptions{poll: time.Minute})
+	waitListening(t, b.runs)
+
+	const n = 8
+	type got struct {
+		events []sseEvent
+		done   bool
+	}
+	own, followed := make([]got, n), make([]got, n)
+	var wg sync.WaitGroup
+	read := func(res *http.Response, into *got) {
+		defer res.Body.Close()
+		rd := &sseReader{t: t, br: bufio.NewReader(res.Body)}
+		for {
+			ev, d, ok := rd.next()
+			if !ok {
+				into.done = d
+				return
+			}
+			into.events = append(into.events, ev)
+		}
+	}
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body := fmt.Sprintf(`{"messages":"count","runId":"conc-%d","memory":{"thread":"t-conc-%d","resource":"alice"},"resumable":true}`, i, i)
+			res, err := http.Post(a.url+"/api/agents/gpt/stream", jsonCT, strings.NewReader(body))
+			if err != nil || res.StatusCode != 200 {
+				t.Errorf("stream %d: %v %v", i, res, err)
+				return
+			}
+			read(res, &own[i])
+		}()
+	}
+	// The runs are logged as they start (their ids were chosen): follow
+	// each from another instance before the model says a word.
+	deadline := time.Now().Add(10 * time.Second)
+	for i := range n {
+		for {
+			if _, err := b.runs.Info(context.Background(), fmt.Sprintf("conc-%d", i)); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("run conc-%d never logged", i)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		res, err := http.Get(fmt.Sprintf("%s/api/agents/gpt/stream/conc-%d", b.url, i))
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("follow %d: %v %v", i, res, err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			read(res, &followed[i])
+		}()
+	}
+	release()
+	wg.Wait()
+	for i := range n {
+		if !own[i].done || !followed[i].done || len(own[i].events) < 30 {
+			t.Fatalf("stream %d: own %d events (done %v), followed %d (done %v)", i, len(own[i].events), own[i].done, len(followed[i].events), followed[i].done)
+		}
+		if g, w := fmt.Sprint(followed[i].events), fmt.Sprint(own[i].events); g != w {
+			t.Errorf("stream %d followed from another instance:\n%s\nwant\n%s", i, g, w)
+		}
+		if turn := savedTurn(t, a.store, fmt.Sprintf("t-conc-%d", i)); strings.Join(turn, "|") != "user:count|assistant:"+words {
+			t.Errorf("stream %d saved %q", i, turn)
+		}
+	}
+}
