@@ -19,7 +19,9 @@ import (
 // one statement per batch that also moves last_seq and the lease, and, on
 // Postgres, notifies the channel StreamChannel with "<runId> <lastSeq>".
 
-// StreamChannel is the Postgres notification channel of appended chunks.
+// StreamChannel is the Postgres notification channel of appended chunks:
+// the payload names the runs that got some, separated by spaces, or is "*"
+// for "any run".
 const StreamChannel = "mastra_stream"
 
 // Stream run states.
@@ -264,7 +266,11 @@ func (s *Store) appendStreamsPG(ctx context.Context, owner string, leaseUntil, n
 			JOIN ok ON ok.run_id = c.run_id)`)
 		args = append(args, chArgs...)
 	}
-	q.WriteString(" SELECT run_id, pg_notify('" + StreamChannel + "', run_id || ' ' || last_seq) FROM ok")
+	// One notification for the batch, naming its runs ("*": too many to
+	// name within the 8000-byte payload; every follower looks).
+	q.WriteString(`, note AS (SELECT pg_notify('` + StreamChannel + `',
+		CASE WHEN coalesce(sum(length(run_id) + 1), 0) > 7000 THEN '*' ELSE coalesce(string_agg(run_id, ' '), '') END) FROM ok)
+		SELECT run_id, last_seq FROM ok, note`)
 	rows, err := s.db.QueryContext(ctx, q.String(), args...)
 	if err != nil {
 		return err
@@ -305,7 +311,7 @@ func (s *Store) FailStreamRun(ctx context.Context, runID, owner string, lastSeq,
 			}
 		}
 		if s.kind == "postgres" {
-			_, err = tx.ExecContext(ctx, "SELECT pg_notify('"+StreamChannel+"', ?)", fmt.Sprintf("%s %d", runID, last))
+			_, err = tx.ExecContext(ctx, "SELECT pg_notify('"+StreamChannel+"', ?)", runID)
 		}
 		return err
 	})

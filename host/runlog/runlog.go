@@ -654,8 +654,13 @@ func (l *Log) listenLoop(ctx context.Context) {
 	failures := 0
 	for ctx.Err() == nil {
 		err := l.store.ListenStreams(ctx, func() { l.listening.Store(true); failures = 0 }, func(payload string) {
-			id, _, _ := strings.Cut(payload, " ")
-			l.hub.signal(id)
+			if payload == "*" {
+				l.hub.signalAll()
+				return
+			}
+			for _, id := range strings.Fields(payload) {
+				l.hub.signal(id)
+			}
 		})
 		l.listening.Store(false)
 		if ctx.Err() != nil {
@@ -699,6 +704,19 @@ func (h *hub) unsubscribe(key string, c chan struct{}) {
 	delete(h.subs[key], c)
 	if len(h.subs[key]) == 0 {
 		delete(h.subs, key)
+	}
+	h.mu.Unlock()
+}
+
+func (h *hub) signalAll() {
+	h.mu.Lock()
+	for _, subs := range h.subs {
+		for c := range subs {
+			select {
+			case c <- struct{}{}:
+			default:
+			}
+		}
 	}
 	h.mu.Unlock()
 }
