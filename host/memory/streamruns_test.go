@@ -65,6 +65,27 @@ func TestStreamRuns(t *testing.T) {
 		if got := read("r1", 2); got != `3{"n":3} 4{"n":4} 5{"n":5} ` {
 			t.Errorf("chunks after 2 = %q", got)
 		}
+		// Several runs in one batch, one of them new, one lost; chunks
+		// with quotes, backslashes, placeholders and the first dollar tag.
+		odd := []byte(`{"t":"it's \\ $m0$ ? $$ '' \u0000"}`)
+		if err := s.CreateStreamRun(ctx, run("r3", "alice")); err != nil {
+			t.Fatal(err)
+		}
+		newRun := run("r4", "bob")
+		held, err := s.AppendStreams(ctx, "one", now+60_000, now, []StreamAppend{
+			{Run: StreamRun{RunID: "r3"}, After: 0, Chunks: [][]byte{odd, odd}, Status: StreamRunning},
+			{Run: newRun, New: true, After: 0, Chunks: [][]byte{odd}, Status: StreamRunning},
+			{Run: StreamRun{RunID: "r1"}, After: 0, Chunks: [][]byte{odd}, Status: StreamRunning}, // ended: lost
+		})
+		if err != nil || !held["r3"] || !held["r4"] || held["r1"] {
+			t.Fatalf("batch held %v, %v; want r3 and r4", held, err)
+		}
+		if got, want := read("r3", 0)+read("r4", 0), "1"+string(odd)+" 2"+string(odd)+" 1"+string(odd)+" "; got != want {
+			t.Errorf("odd chunks read back %q; want %q", got, want)
+		}
+		if info, err := s.StreamRunInfo(ctx, "r4"); err != nil || info.ResourceID != "bob" || info.LastSeq != 1 || info.Owner != "one" {
+			t.Errorf("new run r4 = %+v, %v", info, err)
+		}
 		if info, err := s.StreamRunInfo(ctx, "r1"); err != nil || info.Status != StreamDone || info.LastSeq != 5 {
 			t.Errorf("r1 = %+v, %v; want done at 5", info, err)
 		}
