@@ -636,7 +636,7 @@ func defaults() map[string]any {
 				"resumable":      false,
 				"retention":      "10m",
 				"lease":          "6s",
-				"flush_interval": "50ms",
+				"flush_interval": "200ms",
 				"poll_interval":  "1s",
 			},
 		},

@@ -59,7 +59,7 @@ func (c *Config) Validate() error {
 		bad("server.streams.lease", st.Lease, "expected a duration of at least 30ms, such as \"6s\"")
 	}
 	if st := s.Streams; st.FlushInterval < 0 || st.FlushInterval >= st.Lease/3 {
-		bad("server.streams.flush_interval", st.FlushInterval, "expected zero or a duration shorter than a third of server.streams.lease, such as \"50ms\"")
+		bad("server.streams.flush_interval", st.FlushInterval, "expected zero or a duration shorter than a third of server.streams.lease, such as \"200ms\"")
 	}
 	if st := s.Streams; st.PollInterval <= 0 {
 		bad("server.streams.poll_interval", st.PollInterval, "expected a positive duration such as \"1s\"")
