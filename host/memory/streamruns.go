@@ -233,7 +233,9 @@ func (s *Store) appendStreamsPG(ctx context.Context, owner string, leaseUntil, n
 	num := func(n int64) { q = strconv.AppendInt(q, n, 10) }
 	var ok []string
 	q = append(q, "WITH "...)
-	if sep := ""; true {
+	// Each list below opens with its first row: sep is "" until then.
+	{
+		sep := ""
 		for _, it := range items {
 			if !it.New {
 				continue
@@ -272,7 +274,8 @@ func (s *Store) appendStreamsPG(ctx context.Context, owner string, leaseUntil, n
 			ok = append(ok, "SELECT run_id, last_seq FROM new")
 		}
 	}
-	if sep := ""; true {
+	{
+		sep := ""
 		for _, it := range items {
 			if it.New {
 				continue
@@ -304,7 +307,8 @@ func (s *Store) appendStreamsPG(ctx context.Context, owner string, leaseUntil, n
 		}
 	}
 	q = append(q, "ok AS ("+strings.Join(ok, " UNION ALL ")+")"...)
-	if sep := ""; true {
+	{
+		sep := ""
 		for _, it := range items {
 			for i, c := range it.Chunks {
 				if sep == "" {
