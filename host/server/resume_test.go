@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -708,5 +709,80 @@ func TestResumeConcurrentStreams(t *testing.T) {
 		if turn := savedTurn(t, a.store, fmt.Sprintf("t-conc-%d", i)); strings.Join(turn, "|") != "user:count|assistant:"+words {
 			t.Errorf("stream %d saved %q", i, turn)
 		}
+	}
+}
+
+// TestShutdownEndsResumableStreams: a resumable turn whose client left is
+// still running when its server shuts down. Serve waits for it, ends it
+// near the end of the drain time as it ends every stream (error, finish
+// with reason "error", nothing saved), and logs that end: the client,
+// coming back to another instance, gets it.
+func TestShutdownEndsResumableStreams(t *testing.T) {
+	p := newPacer(t)
+	fake := llmtest.NewServer(t, llmtest.Replies(llmtest.Reply{Text: strings.Join(resumeWords, ""), Gate: p.gate}))
+	db := dbOptions(t, "postgres")
+	storeA := openStore(t, db)
+	svc, err := agent.NewService(storeA, []*agent.Agent{{ID: "gpt", Model: fake.Model(10 * time.Second), Provider: "openai", ModelID: "m"}}, "gpt", quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig()
+	cfg.DrainTimeout = time.Second
+	s, err := New(Options{Config: cfg, Store: storeA, Agents: svc, Logger: quietLogger(), DefaultResourceID: "anon",
+		Runs: openRuns(t, storeA, runsOptions{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, ln) }()
+	b := newResumeInstance(t, db, fake, runsOptions{})
+
+	p.feed()
+	req, _ := streamFaces[0].start("http://"+ln.Addr().String(), "t-drain")
+	res, rd := open(t, req)
+	var last sseEvent
+	for {
+		ev, _, ok := rd.next()
+		if !ok {
+			t.Fatal("stream ended before its first token")
+		}
+		last = ev
+		if typ, _ := chunkOf(t, ev); typ == "text-delta" {
+			break
+		}
+	}
+	res.Body.Close() // the client leaves; the turn runs on
+	run := res.Header.Get("X-Run-Id")
+	cancel() // SIGTERM
+	if err := <-served; err != nil {
+		t.Fatalf("Serve = %v", err)
+	}
+	rreq, _ := http.NewRequest("GET", b.url+"/agent/stream/"+run, nil)
+	res2, rd2 := open(t, rreq, "Last-Event-ID", strconv.FormatInt(last.id, 10))
+	defer res2.Body.Close()
+	var got []string
+	var end sseEvent
+	done := false
+	for {
+		ev, d, ok := rd2.next()
+		if !ok {
+			done = d
+			break
+		}
+		typ, _ := chunkOf(t, ev)
+		got = append(got, typ)
+		end = ev
+	}
+	if strings.Join(got, ",") != "text-end,error,step-finish,finish" || !done || !strings.Contains(end.data, `"reason":"error"`) {
+		t.Errorf("after the shutdown the stream's log ends %v (%s), [DONE] %v; want text-end,error,step-finish,finish(error)", got, end.data, done)
+	}
+	if _, err := storeA.Thread(context.Background(), "alice", "t-drain"); err == nil {
+		t.Errorf("the stopped turn was saved: %q", savedTurn(t, storeA, "t-drain"))
 	}
 }
