@@ -125,9 +125,6 @@ func (l *Log) Close() {
 	l.bg.Wait()
 }
 
-// Lease returns the lease duration.
-func (l *Log) Lease() time.Duration { return l.o.Lease }
-
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
 // Start logs a new run held by this instance. A run id the caller chose
