@@ -17,9 +17,6 @@ func TestSSEIDs(t *testing.T) {
 	if err := sse.SendIDApart(2, []byte(`{"b":2}`), false); err != nil {
 		t.Fatal(err)
 	}
-	if rec.Flushed && rec.Body.Len() == 0 {
-		t.Fatal("nothing written")
-	}
 	if err := sse.Send(0, []byte(`{"c":3}`), true); err != nil {
 		t.Fatal(err)
 	}
