@@ -133,7 +133,7 @@ func (s *Store) DeleteStreamRun(ctx context.Context, runID string) error {
 // lease to leaseUntil; a status other than StreamRunning ends the run. A
 // run not held by owner, ended or moved on is ErrStreamLost.
 func (s *Store) AppendStreamChunks(ctx context.Context, runID, owner string, after int64, chunks [][]byte, leaseUntil, now int64, status string) error {
-	held, err := s.AppendStreams(ctx, owner, leaseUntil, now, []StreamAppend{{Run: StreamRun{RunID: runID}, After: after, Chunks: chunks, Status: status}})
+	held, err := s.AppendStreams(ctx, owner, leaseUntil, now, []StreamAppend{{RunID: runID, After: after, Chunks: chunks, Status: status}})
 	if err != nil {
 		return err
 	}
@@ -146,10 +146,7 @@ func (s *Store) AppendStreamChunks(ctx context.Context, runID, owner string, aft
 // StreamAppend is one run's part of a batch: its chunks after After, and
 // its status after them.
 type StreamAppend struct {
-	// Run names the run; when New, its row is created with the batch
-	// (the resource, agent, thread and creation time are taken from it).
-	Run    StreamRun
-	New    bool
+	RunID  string
 	After  int64
 	Chunks [][]byte
 	Status string
@@ -157,8 +154,7 @@ type StreamAppend struct {
 
 // AppendStreams logs the chunks of several runs held by owner, renewing
 // their leases to leaseUntil, and reports which runs took them (held): a
-// run not held by owner, ended, moved on, or (New) already logged, takes
-// nothing. On Postgres it is one statement, notifications included: an
+// run not held by owner, ended or moved on takes nothing. On Postgres it is one statement, notifications included: an
 // instance writes all its streams' chunks at once.
 func (s *Store) AppendStreams(ctx context.Context, owner string, leaseUntil, now int64, items []StreamAppend) (held map[string]bool, err error) {
 	held = make(map[string]bool, len(items))
@@ -174,7 +170,7 @@ func (s *Store) AppendStreams(ctx context.Context, owner string, leaseUntil, now
 				if err != nil {
 					return err
 				}
-				held[it.Run.RunID] = ok
+				held[it.RunID] = ok
 			}
 			return nil
 		})
@@ -186,19 +182,9 @@ func (s *Store) AppendStreams(ctx context.Context, owner string, leaseUntil, now
 }
 
 func appendStreamSQLite(ctx context.Context, tx bun.Tx, owner string, leaseUntil, now int64, it StreamAppend) (bool, error) {
-	last := it.After + int64(len(it.Chunks))
-	var res sql.Result
-	var err error
-	if it.New {
-		res, err = tx.ExecContext(ctx, `INSERT INTO mastra_server_stream_runs
-			(run_id, resource_id, agent_id, thread_id, owner, status, last_seq, lease_until, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`,
-			it.Run.RunID, it.Run.ResourceID, it.Run.AgentID, it.Run.ThreadID, owner, it.Status, last, leaseUntil, it.Run.CreatedAt, now)
-	} else {
-		res, err = tx.ExecContext(ctx, `UPDATE mastra_server_stream_runs SET last_seq = ?, lease_until = ?, status = ?, updated_at = ?
-			WHERE run_id = ? AND owner = ? AND status = 'running' AND last_seq = ?`,
-			last, leaseUntil, it.Status, now, it.Run.RunID, owner, it.After)
-	}
+	res, err := tx.ExecContext(ctx, `UPDATE mastra_server_stream_runs SET last_seq = ?, lease_until = ?, status = ?, updated_at = ?
+		WHERE run_id = ? AND owner = ? AND status = 'running' AND last_seq = ?`,
+		it.After+int64(len(it.Chunks)), leaseUntil, it.Status, now, it.RunID, owner, it.After)
 	if err != nil {
 		return false, err
 	}
@@ -207,16 +193,16 @@ func appendStreamSQLite(ctx context.Context, tx bun.Tx, owner string, leaseUntil
 	}
 	for i, c := range it.Chunks {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO mastra_server_stream_chunks (run_id, seq, chunk) VALUES (?, ?, ?)`,
-			it.Run.RunID, it.After+int64(i)+1, string(c)); err != nil {
+			it.RunID, it.After+int64(i)+1, string(c)); err != nil {
 			return false, err
 		}
 	}
 	return true, nil
 }
 
-// appendStreamsPG is AppendStreams in one statement: the new runs' rows
-// (new), the others' compare-and-set (up), the chunks of those that took
-// them (ins), and one notification naming them (note).
+// appendStreamsPG is AppendStreams in one statement: the runs'
+// compare-and-set (ok), the chunks of those that took them (ins), and one
+// notification naming them (note).
 //
 // The statement is written here rather than formatted by bun: a batch
 // holds every chunk an instance streamed in a flush interval, and copying
@@ -231,82 +217,29 @@ func (s *Store) appendStreamsPG(ctx context.Context, owner string, leaseUntil, n
 		q = append(q, tag...)
 	}
 	num := func(n int64) { q = strconv.AppendInt(q, n, 10) }
-	var ok []string
-	q = append(q, "WITH "...)
-	// Each list below opens with its first row: sep is "" until then.
-	{
-		sep := ""
-		for _, it := range items {
-			if !it.New {
-				continue
-			}
-			if sep == "" {
-				q = append(q, "nv (run_id, resource_id, agent_id, thread_id, last_seq, status, created_at) AS (VALUES "...)
-			}
-			q = append(q, sep...)
-			sep = ", "
-			q = append(q, '(')
-			str(it.Run.RunID)
+	q = append(q, "WITH uv (run_id, after_seq, last_seq, status) AS (VALUES "...)
+	for i, it := range items {
+		if i > 0 {
 			q = append(q, ", "...)
-			str(it.Run.ResourceID)
-			q = append(q, ", "...)
-			str(it.Run.AgentID)
-			q = append(q, ", "...)
-			str(it.Run.ThreadID)
-			q = append(q, ", "...)
-			num(it.After + int64(len(it.Chunks)))
-			q = append(q, "::bigint, "...)
-			str(it.Status)
-			q = append(q, ", "...)
-			num(it.Run.CreatedAt)
-			q = append(q, "::bigint)"...)
 		}
-		if sep != "" {
-			q = append(q, `), new AS (INSERT INTO mastra_server_stream_runs
-				(run_id, resource_id, agent_id, thread_id, owner, status, last_seq, lease_until, created_at, updated_at)
-				SELECT run_id, resource_id, agent_id, thread_id, `...)
-			str(owner)
-			q = append(q, ", status, last_seq, "...)
-			num(leaseUntil)
-			q = append(q, ", created_at, "...)
-			num(now)
-			q = append(q, " FROM nv ON CONFLICT (run_id) DO NOTHING RETURNING run_id, last_seq), "...)
-			ok = append(ok, "SELECT run_id, last_seq FROM new")
-		}
+		q = append(q, '(')
+		str(it.RunID)
+		q = append(q, ", "...)
+		num(it.After)
+		q = append(q, "::bigint, "...)
+		num(it.After + int64(len(it.Chunks)))
+		q = append(q, "::bigint, "...)
+		str(it.Status)
+		q = append(q, ')')
 	}
-	{
-		sep := ""
-		for _, it := range items {
-			if it.New {
-				continue
-			}
-			if sep == "" {
-				q = append(q, "uv (run_id, after_seq, last_seq, status) AS (VALUES "...)
-			}
-			q = append(q, sep...)
-			sep = ", "
-			q = append(q, '(')
-			str(it.Run.RunID)
-			q = append(q, ", "...)
-			num(it.After)
-			q = append(q, "::bigint, "...)
-			num(it.After + int64(len(it.Chunks)))
-			q = append(q, "::bigint, "...)
-			str(it.Status)
-			q = append(q, ')')
-		}
-		if sep != "" {
-			q = append(q, "), up AS (UPDATE mastra_server_stream_runs r SET last_seq = uv.last_seq, lease_until = "...)
-			num(leaseUntil)
-			q = append(q, ", status = uv.status, updated_at = "...)
-			num(now)
-			q = append(q, " FROM uv WHERE r.run_id = uv.run_id AND r.owner = "...)
-			str(owner)
-			q = append(q, " AND r.status = 'running' AND r.last_seq = uv.after_seq RETURNING r.run_id, r.last_seq), "...)
-			ok = append(ok, "SELECT run_id, last_seq FROM up")
-		}
-	}
-	q = append(q, "ok AS ("+strings.Join(ok, " UNION ALL ")+")"...)
+	q = append(q, "), ok AS (UPDATE mastra_server_stream_runs r SET last_seq = uv.last_seq, lease_until = "...)
+	num(leaseUntil)
+	q = append(q, ", status = uv.status, updated_at = "...)
+	num(now)
+	q = append(q, " FROM uv WHERE r.run_id = uv.run_id AND r.owner = "...)
+	str(owner)
+	q = append(q, " AND r.status = 'running' AND r.last_seq = uv.after_seq RETURNING r.run_id, r.last_seq)"...)
+	// The chunks' list opens with its first row: sep is "" until then.
 	{
 		sep := ""
 		for _, it := range items {
@@ -317,7 +250,7 @@ func (s *Store) appendStreamsPG(ctx context.Context, owner string, leaseUntil, n
 				q = append(q, sep...)
 				sep = ", "
 				q = append(q, '(')
-				str(it.Run.RunID)
+				str(it.RunID)
 				q = append(q, ", "...)
 				num(it.After + int64(i) + 1)
 				q = append(q, "::bigint, "...)
@@ -514,9 +447,7 @@ func dollarTag(owner string, items []StreamAppend) string {
 			if clash {
 				break
 			}
-			r := it.Run
-			clash = strings.Contains(r.RunID, tag) || strings.Contains(r.ResourceID, tag) ||
-				strings.Contains(r.AgentID, tag) || strings.Contains(r.ThreadID, tag) || strings.Contains(it.Status, tag)
+			clash = strings.Contains(it.RunID, tag) || strings.Contains(it.Status, tag)
 			for _, c := range it.Chunks {
 				if clash {
 					break

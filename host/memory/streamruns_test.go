@@ -65,17 +65,18 @@ func TestStreamRuns(t *testing.T) {
 		if got := read("r1", 2); got != `3{"n":3} 4{"n":4} 5{"n":5} ` {
 			t.Errorf("chunks after 2 = %q", got)
 		}
-		// Several runs in one batch, one of them new, one lost; chunks
-		// with quotes, backslashes, placeholders and the first dollar tag.
+		// Several runs in one batch, one of them lost; chunks with quotes,
+		// backslashes, placeholders and the first dollar tag.
 		odd := []byte(`{"t":"it's \\ $m0$ ? $$ '' \u0000"}`)
-		if err := s.CreateStreamRun(ctx, run("r3", "alice")); err != nil {
-			t.Fatal(err)
+		for _, id := range []string{"r3", "r4"} {
+			if err := s.CreateStreamRun(ctx, run(id, "alice")); err != nil {
+				t.Fatal(err)
+			}
 		}
-		newRun := run("r4", "bob")
 		held, err := s.AppendStreams(ctx, "one", now+60_000, now, []StreamAppend{
-			{Run: StreamRun{RunID: "r3"}, After: 0, Chunks: [][]byte{odd, odd}, Status: StreamRunning},
-			{Run: newRun, New: true, After: 0, Chunks: [][]byte{odd}, Status: StreamRunning},
-			{Run: StreamRun{RunID: "r1"}, After: 0, Chunks: [][]byte{odd}, Status: StreamRunning}, // ended: lost
+			{RunID: "r3", After: 0, Chunks: [][]byte{odd, odd}, Status: StreamRunning},
+			{RunID: "r4", After: 0, Chunks: [][]byte{odd}, Status: StreamDone},
+			{RunID: "r1", After: 0, Chunks: [][]byte{odd}, Status: StreamRunning}, // ended: lost
 		})
 		if err != nil || !held["r3"] || !held["r4"] || held["r1"] {
 			t.Fatalf("batch held %v, %v; want r3 and r4", held, err)
@@ -83,8 +84,8 @@ func TestStreamRuns(t *testing.T) {
 		if got, want := read("r3", 0)+read("r4", 0), "1"+string(odd)+" 2"+string(odd)+" 1"+string(odd)+" "; got != want {
 			t.Errorf("odd chunks read back %q; want %q", got, want)
 		}
-		if info, err := s.StreamRunInfo(ctx, "r4"); err != nil || info.ResourceID != "bob" || info.LastSeq != 1 || info.Owner != "one" {
-			t.Errorf("new run r4 = %+v, %v", info, err)
+		if info, err := s.StreamRunInfo(ctx, "r4"); err != nil || info.Status != StreamDone || info.LastSeq != 1 {
+			t.Errorf("r4 after the batch = %+v, %v; want done at 1", info, err)
 		}
 		if info, err := s.StreamRunInfo(ctx, "r1"); err != nil || info.Status != StreamDone || info.LastSeq != 5 {
 			t.Errorf("r1 = %+v, %v; want done at 5", info, err)
@@ -127,9 +128,9 @@ func TestStreamRuns(t *testing.T) {
 			t.Errorf("bob's running run of alice's thread = %v; want ErrNotFound", err)
 		}
 
-		// Pruning: r2 ended at now, r1 runs.
-		if n, err := s.PruneStreamRuns(ctx, now+1); err != nil || n != 1 {
-			t.Errorf("prune = %d, %v; want r2 only", n, err)
+		// Pruning: r2 and r4 ended at now, r1 and r3 run.
+		if n, err := s.PruneStreamRuns(ctx, now+1); err != nil || n != 2 {
+			t.Errorf("prune = %d, %v; want r2 and r4, the ended runs", n, err)
 		}
 		if _, err := s.StreamRunInfo(ctx, "r2"); !errors.Is(err, ErrNotFound) {
 			t.Errorf("r2 after pruning: %v", err)

@@ -127,24 +127,21 @@ func (l *Log) Close() {
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
-// Start logs a new run held by this instance. A run id the caller chose
-// (named) is created at once, so that one taken is ErrTaken before
-// anything runs; a fresh one (a new uuid, which nobody holds) is created
-// with the run's first batch of chunks, saving a statement per turn.
-func (l *Log) Start(ctx context.Context, run Run, named bool) (*Writer, error) {
+// Start logs a new run held by this instance, before anything runs: a
+// client given its id can always reconnect, and if this instance dies the
+// run ends with an error for whoever follows it. A run id taken is
+// ErrTaken.
+func (l *Log) Start(ctx context.Context, run Run) (*Writer, error) {
 	now := time.Now()
 	w := &Writer{l: l, run: run, createdAt: ms(now), changed: make(chan struct{}), lost: make(chan struct{})}
-	if named {
-		err := l.store.CreateStreamRun(ctx, memory.StreamRun{RunID: run.RunID, ResourceID: run.ResourceID,
-			AgentID: run.AgentID, ThreadID: run.ThreadID, Owner: l.owner,
-			LeaseUntil: ms(now.Add(l.o.Lease)), CreatedAt: w.createdAt})
-		if errors.Is(err, memory.ErrConflict) {
-			return nil, ErrTaken
-		}
-		if err != nil {
-			return nil, err
-		}
-		w.created = true
+	err := l.store.CreateStreamRun(ctx, memory.StreamRun{RunID: run.RunID, ResourceID: run.ResourceID,
+		AgentID: run.AgentID, ThreadID: run.ThreadID, Owner: l.owner,
+		LeaseUntil: ms(now.Add(l.o.Lease)), CreatedAt: w.createdAt})
+	if errors.Is(err, memory.ErrConflict) {
+		return nil, ErrTaken
+	}
+	if err != nil {
+		return nil, err
 	}
 	l.mu.Lock()
 	l.local[run.RunID] = w
@@ -152,30 +149,9 @@ func (l *Log) Start(ctx context.Context, run Run, named bool) (*Writer, error) {
 	return w, nil
 }
 
-// Info returns a logged run; memory.ErrNotFound when there is none. A run
-// of this instance is known before its first write; one of another
-// instance is looked for again for two flush intervals (it may not be
-// written yet).
+// Info returns a logged run; memory.ErrNotFound when there is none.
 func (l *Log) Info(ctx context.Context, runID string) (memory.StreamRun, error) {
-	l.mu.Lock()
-	w := l.local[runID]
-	l.mu.Unlock()
-	if w != nil {
-		return memory.StreamRun{RunID: runID, ResourceID: w.run.ResourceID, AgentID: w.run.AgentID,
-			ThreadID: w.run.ThreadID, Owner: l.owner, Status: memory.StreamRunning, CreatedAt: w.createdAt}, nil
-	}
-	deadline := time.Now().Add(2*l.o.FlushInterval + 20*time.Millisecond)
-	for {
-		info, err := l.store.StreamRunInfo(ctx, runID)
-		if !errors.Is(err, memory.ErrNotFound) || time.Now().After(deadline) {
-			return info, err
-		}
-		select {
-		case <-ctx.Done():
-			return info, ctx.Err()
-		case <-time.After(l.o.FlushInterval/2 + 5*time.Millisecond):
-		}
-	}
+	return l.store.StreamRunInfo(ctx, runID)
 }
 
 // Running returns the id of the newest running run of a thread by an
@@ -206,7 +182,6 @@ type Writer struct {
 	mu      sync.Mutex // guards the fields below
 	chunks  [][]byte   // every chunk; chunks[i] has sequence number i+1
 	logged  int        // how many of chunks are in the database
-	created bool       // the run's row is in the database
 	final   bool       // the run is ended in the database
 	gone    bool       // lost: the database has another end
 	status  string     // the end End asked for; "" while running
@@ -237,7 +212,7 @@ func (w *Writer) Hold(ctx context.Context) error {
 	w.mu.Lock()
 	want := len(w.chunks)
 	w.mu.Unlock()
-	return w.waitWritten(ctx, func() bool { return w.logged >= want && w.created }, false)
+	return w.waitWritten(ctx, func() bool { return w.logged >= want }, false)
 }
 
 // End asks for the run's end (failed: the turn failed or was stopped) to
@@ -286,16 +261,9 @@ func (w *Writer) waitWritten(ctx context.Context, done func() bool, retry bool) 
 	}
 }
 
-// Abort forgets a run that never sent a chunk, deleting its row if it
-// has one.
+// Abort deletes a run that never sent a chunk.
 func (w *Writer) Abort(ctx context.Context) error {
 	w.l.drop(w)
-	w.mu.Lock()
-	created := w.created
-	w.mu.Unlock()
-	if !created {
-		return nil
-	}
 	return w.l.store.DeleteStreamRun(context.WithoutCancel(ctx), w.run.RunID)
 }
 
@@ -389,13 +357,12 @@ func (l *Log) batch(ctx context.Context) (failed bool) {
 	var parts []pending
 	for _, w := range ws {
 		w.mu.Lock()
-		it := memory.StreamAppend{Run: memory.StreamRun{RunID: w.run.RunID, ResourceID: w.run.ResourceID,
-			AgentID: w.run.AgentID, ThreadID: w.run.ThreadID, CreatedAt: w.createdAt},
-			New: !w.created, After: int64(w.logged), Chunks: w.chunks[w.logged:len(w.chunks):len(w.chunks)], Status: memory.StreamRunning}
+		it := memory.StreamAppend{RunID: w.run.RunID, After: int64(w.logged),
+			Chunks: w.chunks[w.logged:len(w.chunks):len(w.chunks)], Status: memory.StreamRunning}
 		if w.status != "" {
 			it.Status = w.status
 		}
-		skip := w.final || w.gone || (len(it.Chunks) == 0 && w.status == "" && (w.created || len(w.chunks) == 0))
+		skip := w.final || w.gone || (len(it.Chunks) == 0 && w.status == "")
 		w.mu.Unlock()
 		if skip {
 			continue
@@ -423,7 +390,6 @@ func (l *Log) batch(ctx context.Context) (failed bool) {
 		case held[w.run.RunID]:
 			w.failed = nil
 			w.logged += p.n
-			w.created = true
 			w.final = p.status != memory.StreamRunning
 		default:
 			w.gone = true

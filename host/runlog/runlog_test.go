@@ -35,11 +35,11 @@ func openLog(t *testing.T, o Options) *Log {
 func TestRetention(t *testing.T) {
 	l := openLog(t, Options{Retention: 100 * time.Millisecond, FlushInterval: time.Millisecond})
 	ctx := context.Background()
-	ended, err := l.Start(ctx, Run{RunID: "ended", ResourceID: "r", AgentID: "a", ThreadID: "t1"}, false)
+	ended, err := l.Start(ctx, Run{RunID: "ended", ResourceID: "r", AgentID: "a", ThreadID: "t1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	running, err := l.Start(ctx, Run{RunID: "running", ResourceID: "r", AgentID: "a", ThreadID: "t2"}, false)
+	running, err := l.Start(ctx, Run{RunID: "running", ResourceID: "r", AgentID: "a", ThreadID: "t2"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -302,11 +302,10 @@ func (s *Server) streamAs(w http.ResponseWriter, r *http.Request, in agent.Input
 	if err := idempotencyKey(r, &in); err != nil {
 		return err
 	}
-	named := in.RunID != ""
-	if !named {
+	if in.RunID == "" {
 		in.RunID = uuid.NewString()
 	}
-	wr, err := s.startRun(r, in, resumable || s.cfg.Streams.Resumable, named)
+	wr, err := s.startRun(r, in, resumable || s.cfg.Streams.Resumable)
 	if err != nil {
 		return err
 	}

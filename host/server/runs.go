@@ -42,15 +42,15 @@ type Streams struct {
 var errRunLost = errors.New("server: stream run taken over by another instance")
 
 // startRun logs a resumable turn's run; nil when the turn is not
-// resumable. named: the client chose the run id.
-func (s *Server) startRun(r *http.Request, in agent.Input, resumable, named bool) (*runlog.Writer, error) {
+// resumable.
+func (s *Server) startRun(r *http.Request, in agent.Input, resumable bool) (*runlog.Writer, error) {
 	if !resumable {
 		return nil, nil
 	}
 	if s.runs == nil {
 		return nil, transport.Invalid("Invalid request body", "resumable", "this server keeps no stream log")
 	}
-	wr, err := s.runs.Start(r.Context(), runlog.Run{RunID: in.RunID, ResourceID: in.ResourceID, AgentID: in.AgentID, ThreadID: in.ThreadID}, named)
+	wr, err := s.runs.Start(r.Context(), runlog.Run{RunID: in.RunID, ResourceID: in.ResourceID, AgentID: in.AgentID, ThreadID: in.ThreadID})
 	if errors.Is(err, runlog.ErrTaken) {
 		return nil, &transport.Error{Status: http.StatusConflict, Message: "Run id already in use",
 			Issues: []transport.Issue{{Field: "runId", Message: "a stream with this run id is running or belongs to someone else"}}}
