@@ -4,12 +4,12 @@
 //
 // # Writing
 //
-// The instance that runs a turn calls [Log.Start] for its run (its
-// resource, agent and thread), then hands each chunk to [Writer.Append].
-// Append assigns the chunk its sequence number (1, 2, …: the SSE id) and
-// returns at once. One goroutine per instance writes what every local run
-// has pending (new runs' rows and leases included) in one statement per
-// batch, at most one batch per flush interval: the statements an instance
+// The instance that runs a turn calls [Log.Start], which logs the run (its
+// resource, agent and thread) and takes its lease, then hands each chunk to
+// [Writer.Append]. Append assigns the chunk its sequence number (1, 2, …:
+// the SSE id) and returns at once. One goroutine per instance writes what
+// every local run has pending (leases renewed on the way) in one statement
+// per batch, at most one batch per flush interval: the statements an instance
 // makes do not grow with its streams or their tokens. [Writer.Hold] waits
 // for the next batch (the check before a turn is saved); [Writer.End]
 // writes the run's end.
