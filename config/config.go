@@ -65,6 +65,30 @@ type Server struct {
 	// Playground serves the chat, tools and workflows page at /playground.
 	// Off by default; `mastra-server dev` turns it on.
 	Playground bool `koanf:"playground"`
+	// Streams configures resumable streams.
+	Streams Streams `koanf:"streams"`
+}
+
+// Streams configures resumable streams: their chunks are logged in the
+// database so a client reconnects, to any instance, with Last-Event-ID.
+type Streams struct {
+	// Resumable makes every agent stream resumable, as a request's
+	// "resumable": true does.
+	Resumable bool `koanf:"resumable"`
+	// Retention is how long an ended stream's chunks are kept.
+	Retention time.Duration `koanf:"retention"`
+	// Lease is how long the instance running a stream holds it without
+	// renewing (it renews every third of it); once over, the stream ends
+	// with an error for whoever follows it.
+	Lease time.Duration `koanf:"lease"`
+	// FlushInterval is the least time between two writes of this
+	// instance's stream log: every stream's chunks within it go in one
+	// statement.
+	FlushInterval time.Duration `koanf:"flush_interval"`
+	// PollInterval is how often a follower on another instance looks at
+	// the log when no notification came (Postgres LISTEN/NOTIFY wakes it
+	// at once).
+	PollInterval time.Duration `koanf:"poll_interval"`
 }
 
 // Metrics configures the Prometheus endpoint. It is outside auth: keep it

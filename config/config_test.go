@@ -164,6 +164,11 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	path := writeFile(t, `
 [server]
 port = 70000
+[server.streams]
+retention = "0s"
+lease = "10ms"
+flush_interval = "-1s"
+poll_interval = "0s"
 [server.cors]
 origins = ["*", "ftp://x", "https://ok.example/path"]
 credentials = true
@@ -210,6 +215,10 @@ workflows = ["ghostflow"]
 	lines := strings.Split(err.Error(), "\n")
 	wants := []string{
 		`server.port = 70000`,
+		`server.streams.retention = "0s": expected a positive duration`,
+		`server.streams.lease = "10ms": expected a duration of at least 30ms`,
+		`server.streams.flush_interval = "-1s": expected zero or a duration shorter than a third of server.streams.lease`,
+		`server.streams.poll_interval = "0s": expected a positive duration`,
 		`server.cors.origins = ["*" "ftp://x" "https://ok.example/path"]: "*" cannot be combined`,
 		`server.cors.origins = "ftp://x"`,
 		`server.cors.origins = "https://ok.example/path"`,

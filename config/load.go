@@ -621,7 +621,7 @@ func defaults() map[string]any {
 				"origins":        []any{"*"},
 				"allow_methods":  []any{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
 				"allow_headers":  []any{"Content-Type", "Authorization", "x-mastra-client-type", "x-mastra-dev-playground"},
-				"expose_headers": []any{"X-Thread-Id", "X-Resource-Id", "X-Request-Id", "ETag"},
+				"expose_headers": []any{"X-Thread-Id", "X-Resource-Id", "X-Run-Id", "X-Request-Id", "ETag"},
 				"credentials":    false,
 				"max_age":        "1h",
 			},
@@ -644,6 +644,13 @@ func defaults() map[string]any {
 			"metrics":    map[string]any{"enabled": true, "path": "/metrics", "listen": ""},
 			"openapi":    true,
 			"playground": false,
+			"streams": map[string]any{
+				"resumable":      false,
+				"retention":      "10m",
+				"lease":          "6s",
+				"flush_interval": "200ms",
+				"poll_interval":  "1s",
+			},
 		},
 		"telemetry": map[string]any{"endpoint": "", "service_name": "mastra-server", "capture_content": false},
 		"memory": map[string]any{

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/mastra-server/mastra-server/internal/providers"
 )
@@ -50,6 +51,18 @@ func (c *Config) Validate() error {
 	}
 	if s.DrainTimeout < 0 {
 		bad("server.drain_timeout", s.DrainTimeout, "expected zero or a positive duration")
+	}
+	if st := s.Streams; st.Retention <= 0 {
+		bad("server.streams.retention", st.Retention, "expected a positive duration such as \"10m\"")
+	}
+	if st := s.Streams; st.Lease < 30*time.Millisecond {
+		bad("server.streams.lease", st.Lease, "expected a duration of at least 30ms, such as \"6s\"")
+	}
+	if st := s.Streams; st.FlushInterval < 0 || st.FlushInterval >= st.Lease/3 {
+		bad("server.streams.flush_interval", st.FlushInterval, "expected zero or a duration shorter than a third of server.streams.lease, such as \"200ms\"")
+	}
+	if st := s.Streams; st.PollInterval <= 0 {
+		bad("server.streams.poll_interval", st.PollInterval, "expected a positive duration such as \"1s\"")
 	}
 	for _, o := range s.CORS.Origins {
 		if o == "*" {

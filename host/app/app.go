@@ -13,6 +13,7 @@ import (
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/plugin"
+	"github.com/mastra-server/mastra-server/host/runlog"
 	"github.com/mastra-server/mastra-server/host/server"
 	"github.com/mastra-server/mastra-server/host/server/transport"
 	"github.com/mastra-server/mastra-server/host/workflow"
@@ -28,6 +29,8 @@ type App struct {
 	Server *server.Server
 	// Workflows runs [workflows.*] (nil when none are configured).
 	Workflows *workflow.Engine
+	// Runs logs resumable streams ([server.streams]).
+	Runs *runlog.Log
 
 	plugins *plugins
 	tel     *telemetry
@@ -137,11 +140,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 		return nil, err
 	}
 	data.bind(store, wf)
-	opts := serverOptions(cfg, store, svc, log, ps, tel)
-	opts.Workflows = wf
-	opts.Providers = modelProviders(cfg, agents)
-	opts.Limiter = limiter
-	srv, err := server.New(opts)
+	runs, err := openRuns(cfg.Server.Streams, store, log)
 	if err != nil {
 		if wf != nil {
 			_ = wf.Close(ctx)
@@ -149,7 +148,27 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 		ps.close(ctx)
 		return nil, err
 	}
-	return &App{Agents: svc, Server: srv, Workflows: wf, plugins: ps}, nil
+	opts := serverOptions(cfg, store, svc, log, ps, tel)
+	opts.Workflows = wf
+	opts.Runs = runs
+	opts.Providers = modelProviders(cfg, agents)
+	opts.Limiter = limiter
+	srv, err := server.New(opts)
+	if err != nil {
+		runs.Close()
+		if wf != nil {
+			_ = wf.Close(ctx)
+		}
+		ps.close(ctx)
+		return nil, err
+	}
+	return &App{Agents: svc, Server: srv, Workflows: wf, Runs: runs, plugins: ps}, nil
+}
+
+// openRuns starts the stream log of [server.streams] on the store.
+func openRuns(c config.Streams, store *memory.Store, log *slog.Logger) (*runlog.Log, error) {
+	return runlog.Open(runlog.Options{Store: store, Lease: c.Lease, Retention: c.Retention,
+		FlushInterval: c.FlushInterval, PollInterval: c.PollInterval, Terminate: server.TerminateRun, Logger: log})
 }
 
 // serverOptions is the one place that turns configuration into the HTTP
@@ -215,6 +234,7 @@ func serverConfig(c config.Server) server.Config {
 		MetricsPath: c.Metrics.Path,
 		OpenAPI:     c.OpenAPI,
 		Playground:  c.Playground,
+		Streams:     server.Streams{Resumable: c.Streams.Resumable},
 	}
 }
 
@@ -258,6 +278,7 @@ func (a *App) Tools() []agent.Tool { return a.plugins.toolList() }
 // the plugins (waiting until ctx is done for calls in flight) and the store.
 func (a *App) Close(ctx context.Context) error {
 	a.stop()
+	a.Runs.Close()               // the server has stopped: no run is being written
 	bgErr := a.Agents.Close(ctx) // before the store: titles still being written
 	if a.Workflows != nil {
 		// Steps cut short run again after the restart or on another instance.

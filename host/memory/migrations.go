@@ -189,6 +189,52 @@ var schemaMigrations = []struct {
 		},
 	},
 	{
+		// Resumable streams: one row per logged run (its owner, lease and
+		// state) and its chunks by sequence number (host/runlog).
+		name:    "20261206000001",
+		comment: "stream_runs",
+		postgres: []string{
+			`CREATE TABLE IF NOT EXISTS mastra_server_stream_runs (
+				run_id text NOT NULL PRIMARY KEY,
+				resource_id text NOT NULL,
+				agent_id text NOT NULL,
+				thread_id text NOT NULL,
+				owner text NOT NULL,
+				status text NOT NULL,
+				last_seq bigint NOT NULL DEFAULT 0,
+				lease_until bigint NOT NULL,
+				created_at bigint NOT NULL,
+				updated_at bigint NOT NULL)`,
+			`CREATE INDEX IF NOT EXISTS mastra_server_stream_runs_thread_idx ON mastra_server_stream_runs (thread_id, created_at DESC)`,
+			`CREATE INDEX IF NOT EXISTS mastra_server_stream_runs_updated_idx ON mastra_server_stream_runs (updated_at)`,
+			`CREATE TABLE IF NOT EXISTS mastra_server_stream_chunks (
+				run_id text NOT NULL,
+				seq bigint NOT NULL,
+				chunk text NOT NULL,
+				PRIMARY KEY (run_id, seq))`,
+		},
+		sqlite: []string{
+			`CREATE TABLE IF NOT EXISTS mastra_server_stream_runs (
+				run_id TEXT NOT NULL PRIMARY KEY,
+				resource_id TEXT NOT NULL,
+				agent_id TEXT NOT NULL,
+				thread_id TEXT NOT NULL,
+				owner TEXT NOT NULL,
+				status TEXT NOT NULL,
+				last_seq INTEGER NOT NULL DEFAULT 0,
+				lease_until INTEGER NOT NULL,
+				created_at INTEGER NOT NULL,
+				updated_at INTEGER NOT NULL)`,
+			`CREATE INDEX IF NOT EXISTS mastra_server_stream_runs_thread_idx ON mastra_server_stream_runs (thread_id, created_at DESC)`,
+			`CREATE INDEX IF NOT EXISTS mastra_server_stream_runs_updated_idx ON mastra_server_stream_runs (updated_at)`,
+			`CREATE TABLE IF NOT EXISTS mastra_server_stream_chunks (
+				run_id TEXT NOT NULL,
+				seq INTEGER NOT NULL,
+				chunk TEXT NOT NULL,
+				PRIMARY KEY (run_id, seq))`,
+		},
+	},
+	{
 		// [server.limits] across instances (host/limits): fixed-window
 		// counters and the leases of running streams.
 		name:    "20261208000014",

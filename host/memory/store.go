@@ -40,6 +40,9 @@ type Options struct {
 type Store struct {
 	db   *bun.DB
 	kind string
+	// pgConfig opens connections of their own outside the pool (LISTEN);
+	// nil on SQLite.
+	pgConfig *pgx.ConnConfig
 }
 
 // Open connects to the database. It does not create tables: call Migrate.
@@ -61,7 +64,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		sqldb.SetMaxOpenConns(opts.MaxOpenConns)
 		sqldb.SetMaxIdleConns(opts.MaxOpenConns)
 		sqldb.SetConnMaxIdleTime(5 * time.Minute)
-		return &Store{db: bun.NewDB(sqldb, pgdialect.New()), kind: "postgres"}, nil
+		return &Store{db: bun.NewDB(sqldb, pgdialect.New()), kind: "postgres", pgConfig: cc}, nil
 	}
 	if opts.SQLitePath == "" {
 		return nil, errors.New("memory: no database url and no sqlite path")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 
 	"github.com/google/uuid"
 	"github.com/julienschmidt/httprouter"
@@ -29,12 +30,20 @@ type rootBody struct {
 	AgentID        string                     `json:"agentId"`
 	RequestContext map[string]json.RawMessage `json:"requestContext"`
 	ModelSettings  *modelSettings             `json:"modelSettings"`
+	// Resumable logs the stream and keeps the turn running when the
+	// client goes away (runs.go).
+	Resumable bool `json:"resumable"`
 }
 
-func (s *Server) rootTurn(w http.ResponseWriter, r *http.Request) (agent.Input, error) {
+// rootTurn decodes a root turn; resumable, when not nil, gets the body's
+// resumable.
+func (s *Server) rootTurn(w http.ResponseWriter, r *http.Request, resumable *bool) (agent.Input, error) {
 	var b rootBody
 	if err := transport.DecodeJSON(w, r, s.cfg.BodyLimit, &b); err != nil {
 		return agent.Input{}, err
+	}
+	if resumable != nil {
+		*resumable = b.Resumable
 	}
 	if b.Message == nil {
 		return agent.Input{}, transport.Invalid("Invalid request body", "message", "message is required")
@@ -105,7 +114,7 @@ func requestValues(r *http.Request, client map[string]json.RawMessage) *reqctx.V
 }
 
 func (s *Server) rootGenerate(w http.ResponseWriter, r *http.Request) error {
-	in, err := s.rootTurn(w, r)
+	in, err := s.rootTurn(w, r, nil)
 	if err != nil {
 		return err
 	}
@@ -113,11 +122,12 @@ func (s *Server) rootGenerate(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) rootStream(w http.ResponseWriter, r *http.Request) error {
-	in, err := s.rootTurn(w, r)
+	var resumable bool
+	in, err := s.rootTurn(w, r, &resumable)
 	if err != nil {
 		return err
 	}
-	return s.runStream(w, r, in)
+	return s.runStream(w, r, in, resumable)
 }
 
 // generateJSON is the whole reply: the root route's fields plus Mastra's
@@ -253,8 +263,8 @@ func nonNilChunks(c []agent.Chunk) []agent.Chunk {
 // A shutdown whose drain time is nearly over cancels the turn (nothing is
 // saved); the server then ends the stream itself, as the agent does for a
 // failure: an error chunk, finish with reason "error", then [DONE].
-func (s *Server) runStream(w http.ResponseWriter, r *http.Request, in agent.Input) error {
-	return s.streamAs(w, r, in, &mastraFace{})
+func (s *Server) runStream(w http.ResponseWriter, r *http.Request, in agent.Input, resumable bool) error {
+	return s.streamAs(w, r, in, &mastraFace{}, resumable)
 }
 
 // streamFace is how a stream route writes the agent's chunks: Mastra's
@@ -262,35 +272,35 @@ func (s *Server) runStream(w http.ResponseWriter, r *http.Request, in agent.Inpu
 type streamFace interface {
 	// headers are set on the response besides the SSE ones.
 	headers(in agent.Input) map[string]string
-	// send writes the events for one agent chunk.
-	send(sse *transport.SSE, c agent.Chunk) error
-	// fail ends a stream the server stops, as the agent ends a failed turn.
-	fail(sse *transport.SSE, msg string)
-	// finished reports whether a finish event went out.
-	finished() bool
+	// send writes the events of one agent chunk: seq is its sequence
+	// number (the SSE id), typ its type and raw its JSON. hold allows
+	// leaving a chunk unflushed when another follows at once.
+	send(sse *transport.SSE, seq int64, typ string, raw []byte, hold bool) error
 }
 
 // mastraFace writes Mastra's chunks unchanged.
-type mastraFace struct{ sent streamState }
+type mastraFace struct{}
 
 func (f *mastraFace) headers(in agent.Input) map[string]string {
-	return map[string]string{"X-Thread-Id": in.ThreadID, "X-Resource-Id": in.ResourceID}
+	return map[string]string{"X-Thread-Id": in.ThreadID, "X-Resource-Id": in.ResourceID, "X-Run-Id": in.RunID}
 }
 
-func (f *mastraFace) send(sse *transport.SSE, c agent.Chunk) error {
-	f.sent.track(c)
-	switch c.Type {
+// send writes the id in an event of its own before the chunk's: Mastra's
+// client reads only events that begin with "data: ".
+func (f *mastraFace) send(sse *transport.SSE, seq int64, typ string, raw []byte, hold bool) error {
+	switch typ {
 	case agent.ChunkStart, agent.ChunkStepStart, agent.ChunkTextStart:
-		return sse.EventHeld(c) // the delta that follows flushes them
+		// The delta that follows flushes them.
+		return sse.SendIDApart(seq, raw, !hold)
 	}
-	return sse.Event(c)
+	return sse.SendIDApart(seq, raw, true)
 }
 
-func (f *mastraFace) fail(sse *transport.SSE, msg string) { f.sent.fail(sse, msg) }
-func (f *mastraFace) finished() bool                      { return f.sent.finished }
-
-// streamAs runs a streamed turn and writes it through face.
-func (s *Server) streamAs(w http.ResponseWriter, r *http.Request, in agent.Input, face streamFace) error {
+// streamAs runs a streamed turn and writes it through face. Every event
+// carries its sequence number as its SSE id. A resumable turn is logged
+// (runs.go) and, once its stream has started, runs on when its client
+// goes away.
+func (s *Server) streamAs(w http.ResponseWriter, r *http.Request, in agent.Input, face streamFace, resumable bool) error {
 	s.noteTurn(r, in)
 	if err := idempotencyKey(r, &in); err != nil {
 		return err
@@ -300,21 +310,70 @@ func (s *Server) streamAs(w http.ResponseWriter, r *http.Request, in agent.Input
 		return err
 	}
 	defer release()
-	ctx, cancel := context.WithCancelCause(r.Context())
+	if in.RunID == "" {
+		in.RunID = uuid.NewString()
+	}
+	wr, err := s.startRun(r, in, resumable || s.cfg.Streams.Resumable)
+	if err != nil {
+		return err
+	}
+	var (
+		ctx     context.Context
+		cancel  context.CancelCauseFunc
+		started atomic.Bool // the stream's first chunk went out
+	)
+	if wr != nil {
+		ctx, cancel = s.detach(r, wr, &started)
+		s.detached.Add(1)
+		defer s.detached.Done()
+	} else {
+		ctx, cancel = context.WithCancelCause(r.Context())
+	}
 	defer cancel(nil)
 	unwatch := context.AfterFunc(s.stopping, func() { cancel(errShuttingDown) })
 	defer unwatch()
 
-	var sse *transport.SSE
+	st := streamState{runID: in.RunID}
+	var (
+		sse        *transport.SSE
+		seq        int64
+		clientGone bool
+	)
 	emit := func(c agent.Chunk) error {
+		raw, err := json.Marshal(c)
+		if err != nil {
+			return err
+		}
+		st.track(c.Type, raw)
+		if wr != nil {
+			seq = wr.Append(raw)
+		} else {
+			seq++
+		}
 		if sse == nil {
 			sse = transport.StartSSE(w, s.cfg.KeepAlive, face.headers(in))
+			started.Store(true)
 		}
-		return face.send(sse, c)
+		if clientGone {
+			return nil
+		}
+		if err := face.send(sse, seq, c.Type, raw, true); err != nil {
+			if wr == nil {
+				return err // the turn is cancelled
+			}
+			clientGone = true // the turn goes on; the client may come back
+		}
+		return nil
 	}
 	_, err = s.agents.Stream(ctx, in, emit)
-	stopped := errors.Is(context.Cause(ctx), errShuttingDown) && r.Context().Err() == nil
+	cause := context.Cause(ctx)
+	stopped := errors.Is(cause, errShuttingDown) && (wr != nil || r.Context().Err() == nil)
 	if sse == nil {
+		if wr != nil {
+			if aerr := wr.Abort(r.Context()); aerr != nil {
+				s.log.WarnContext(r.Context(), "could not delete a stream run that sent nothing", "run", in.RunID, "err", aerr)
+			}
+		}
 		if stopped {
 			return &transport.Error{Status: http.StatusServiceUnavailable, Message: "Server is shutting down", Err: err}
 		}
@@ -323,10 +382,31 @@ func (s *Server) streamAs(w http.ResponseWriter, r *http.Request, in agent.Input
 	if err != nil {
 		s.log.WarnContext(r.Context(), "stream ended with an error", "request_id", transport.RequestID(r.Context()), "err", transport.ClipErr(err))
 	}
-	if stopped && !face.finished() {
-		face.fail(sse, "server is shutting down")
+	if !st.finished && (stopped || wr != nil) {
+		// The agent ends a failed turn itself, unless its context was
+		// cancelled: a shutdown, or a run another instance took over.
+		msg := "server is shutting down"
+		if !stopped {
+			msg = "the stream was ended by another instance"
+		}
+		for _, c := range st.failChunks(msg) {
+			if errors.Is(cause, errRunLost) {
+				// The log has the end another instance wrote; the client
+				// still connected gets this one, without ids.
+				raw, _ := json.Marshal(c)
+				_ = face.send(sse, 0, c.Type, raw, false)
+				continue
+			}
+			_ = emit(c)
+		}
 	}
 	sse.Done()
+	if wr != nil {
+		// After [DONE]: the end goes with the instance's next batch.
+		if eerr := wr.End(err != nil); eerr != nil {
+			s.log.WarnContext(r.Context(), "stream run could not be ended in the log", "run", in.RunID, "err", eerr)
+		}
+	}
 	return nil
 }
 
@@ -339,43 +419,68 @@ var errShuttingDown = errors.New("server: shutting down")
 type streamState struct {
 	runID, messageID string
 	openText         string // the id of a text block not yet ended
+	openReasoning    string // the id of a reasoning block not yet ended
+	stepOpen         bool   // a step started and has not finished
 	finished         bool   // a finish chunk went out
 }
 
-func (st *streamState) track(c agent.Chunk) {
-	st.runID = c.RunID
-	var p struct {
-		ID        string `json:"id"`
-		MessageID string `json:"messageId"`
+// track notes one chunk, given as its type and JSON.
+func (st *streamState) track(typ string, raw []byte) {
+	var c struct {
+		RunID   string `json:"runId"`
+		Payload struct {
+			ID        string `json:"id"`
+			MessageID string `json:"messageId"`
+		} `json:"payload"`
 	}
-	switch c.Type {
-	case agent.ChunkStart, agent.ChunkTextStart:
-		b, _ := json.Marshal(c.Payload) // chunk payloads always marshal
-		_ = json.Unmarshal(b, &p)
-		if c.Type == agent.ChunkStart {
-			st.messageID = p.MessageID
-		} else {
-			st.openText = p.ID
+	switch typ {
+	case agent.ChunkStart, agent.ChunkTextStart, agent.ChunkReasoningStart:
+		_ = json.Unmarshal(raw, &c) // chunks the agent made always parse
+	}
+	switch typ {
+	case agent.ChunkStart:
+		st.messageID = c.Payload.MessageID
+		if st.runID == "" {
+			st.runID = c.RunID
 		}
+	case agent.ChunkStepStart:
+		st.stepOpen = true
+	case agent.ChunkTextStart:
+		st.openText = c.Payload.ID
 	case agent.ChunkTextEnd:
 		st.openText = ""
+	case agent.ChunkReasoningStart:
+		st.openReasoning = c.Payload.ID
+	case agent.ChunkReasoningEnd:
+		st.openReasoning = ""
+	case agent.ChunkStepFinish:
+		st.stepOpen = false
 	case agent.ChunkFinish:
 		st.finished = true
 	}
 }
 
-// fail ends the stream with the chunks of a failed turn, in Mastra's shape.
-func (st *streamState) fail(sse *transport.SSE, msg string) {
+// failChunks are the chunks that end a failed turn, in Mastra's shape: the
+// open blocks ended, an error, the step and the turn finished with reason
+// "error".
+func (st *streamState) failChunks(msg string) []agent.Chunk {
 	chunk := func(typ string, payload any) agent.Chunk {
 		return agent.Chunk{Type: typ, RunID: st.runID, From: "AGENT", Payload: payload}
 	}
+	var out []agent.Chunk
 	if st.openText != "" {
-		_ = sse.Event(chunk(agent.ChunkTextEnd, map[string]string{"type": agent.ChunkTextEnd, "id": st.openText}))
+		out = append(out, chunk(agent.ChunkTextEnd, map[string]string{"type": agent.ChunkTextEnd, "id": st.openText}))
 	}
-	_ = sse.Event(chunk(agent.ChunkError, map[string]any{"type": agent.ChunkError, "error": map[string]string{"message": msg, "name": "Error"}}))
+	if st.openReasoning != "" {
+		out = append(out, chunk(agent.ChunkReasoningEnd, map[string]string{"type": agent.ChunkReasoningEnd, "id": st.openReasoning}))
+	}
+	out = append(out, chunk(agent.ChunkError, map[string]any{"type": agent.ChunkError, "error": map[string]string{"message": msg, "name": "Error"}}))
 	result := map[string]any{"reason": agent.FinishError, "warnings": []any{}, "isContinued": false}
-	_ = sse.Event(chunk(agent.ChunkStepFinish, map[string]any{"messageId": st.messageID, "stepResult": result}))
-	_ = sse.Event(chunk(agent.ChunkFinish, map[string]any{"messageId": st.messageID, "stepResult": result}))
+	if st.stepOpen {
+		out = append(out, chunk(agent.ChunkStepFinish, map[string]any{"messageId": st.messageID, "stepResult": result}))
+	}
+	out = append(out, chunk(agent.ChunkFinish, map[string]any{"messageId": st.messageID, "stepResult": result}))
+	return out
 }
 
 // agentJSON is an agent as Mastra's GET /api/agents/:id returns it.

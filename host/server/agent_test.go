@@ -80,6 +80,8 @@ func readSSE(t *testing.T, body io.Reader) (events []map[string]any, done bool) 
 			events = append(events, ev)
 		case strings.HasPrefix(line, "data: "):
 			data = append(data, strings.TrimPrefix(line, "data: "))
+		case strings.HasPrefix(line, "id: "):
+			// the event's sequence number (resume_test.go checks them)
 		case strings.HasPrefix(line, ":"):
 			// comment (keep-alive)
 		default:

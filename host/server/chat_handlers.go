@@ -1,7 +1,9 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -9,6 +11,7 @@ import (
 	"github.com/julienschmidt/httprouter"
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/llm"
+	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/server/transport"
 )
 
@@ -28,6 +31,8 @@ type chatBody struct {
 	ThreadID       string                     `json:"threadId"`
 	ResourceID     string                     `json:"resourceId"`
 	RequestContext map[string]json.RawMessage `json:"requestContext"`
+	// Resumable is ours: see rootBody.
+	Resumable bool `json:"resumable"`
 }
 
 const (
@@ -35,11 +40,12 @@ const (
 	triggerRegenerate = "regenerate-message"
 )
 
-func (s *Server) chatTurn(w http.ResponseWriter, r *http.Request) (agent.Input, error) {
+func (s *Server) chatTurn(w http.ResponseWriter, r *http.Request, resumable *bool) (agent.Input, error) {
 	var b chatBody
 	if err := transport.DecodeJSON(w, r, s.cfg.BodyLimit, &b); err != nil {
 		return agent.Input{}, err
 	}
+	*resumable = b.Resumable
 	const where = "Invalid request body"
 	switch b.Trigger {
 	case "", triggerSubmit, triggerRegenerate:
@@ -126,39 +132,57 @@ func lastUserMessage(raw json.RawMessage) (llm.Message, error) {
 }
 
 func (s *Server) chatStream(w http.ResponseWriter, r *http.Request) error {
-	in, err := s.chatTurn(w, r)
+	var resumable bool
+	in, err := s.chatTurn(w, r, &resumable)
 	if err != nil {
 		return err
 	}
-	return s.streamAs(w, r, in, &uiFace{})
+	return s.streamAs(w, r, in, &uiFace{}, resumable)
 }
 
-// chatResume answers useChat's reconnect (resume: true). No turn is ever
-// resumable yet, so the answer is the protocol's "nothing is running": 204.
+// chatResume answers useChat's reconnect (resume: true): the running
+// resumable turn of the chat, replayed from its start (or after
+// Last-Event-ID) and then live, as UI chunks; 204, the protocol's "nothing
+// is running", when there is none. The resource is decided as for the
+// chat's POST.
 func (s *Server) chatResume(w http.ResponseWriter, r *http.Request) error {
 	p := httprouter.ParamsFromContext(r.Context())
-	if _, err := s.findAgent(p.ByName("agentId")); err != nil {
+	agentID, chatID := p.ByName("agentId"), p.ByName("chatId")
+	if _, err := s.findAgent(agentID); err != nil {
 		return err
 	}
-	if msg := badThreadID(p.ByName("chatId")); msg != "" {
+	if msg := badThreadID(chatID); msg != "" {
 		return transport.Invalid("Invalid path parameters", "chatId", msg)
+	}
+	after, err := lastEventID(r)
+	if err != nil {
+		return err
+	}
+	res, err := s.resource(r, queryClaim(r), useDefault)
+	if err != nil {
+		return err
+	}
+	if s.runs != nil {
+		info, err := s.runningChat(r.Context(), res, agentID, chatID)
+		switch {
+		case err == nil:
+			return s.follow(w, r, info, after, &uiFace{})
+		case !errors.Is(err, errRunNotFound):
+			return err
+		}
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-// uiFace writes agent chunks as AI SDK UI message chunks.
-type uiFace struct {
-	openText, openReasoning string // ids of blocks not yet ended
-	stepOpen                bool
-	done                    bool // a finish chunk went out
-}
+// uiFace writes agent chunks as AI SDK UI message chunks. Each UI chunk
+// carries the sequence number of the agent chunk it stands for as its id
+// (an agent chunk without a UI chunk sends none, so ids may skip).
+type uiFace struct{}
 
 func (f *uiFace) headers(in agent.Input) map[string]string {
-	return map[string]string{"X-Vercel-AI-UI-Message-Stream": "v1", "X-Thread-Id": in.ThreadID, "X-Resource-Id": in.ResourceID}
+	return map[string]string{"X-Vercel-AI-UI-Message-Stream": "v1", "X-Thread-Id": in.ThreadID, "X-Resource-Id": in.ResourceID, "X-Run-Id": in.RunID}
 }
-
-func (f *uiFace) finished() bool { return f.done }
 
 // agentFields are the payload fields of every agent chunk the UI stream
 // uses; the payload types are the agent package's own.
@@ -195,19 +219,17 @@ type uiChunk struct {
 	FinishReason   string          `json:"finishReason,omitempty"`
 }
 
-func (f *uiFace) send(sse *transport.SSE, c agent.Chunk) error {
-	var p agentFields
-	b, _ := json.Marshal(c.Payload) // chunk payloads always marshal
-	_ = json.Unmarshal(b, &p)
-	out := f.translate(c.Type, p)
-	for i, u := range out {
-		var err error
-		if i < len(out)-1 || held(u.Type) {
-			err = sse.EventHeld(u)
-		} else {
-			err = sse.Event(u)
-		}
+func (f *uiFace) send(sse *transport.SSE, seq int64, typ string, raw []byte, hold bool) error {
+	var c struct {
+		Payload agentFields `json:"payload"`
+	}
+	_ = json.Unmarshal(raw, &c) // chunks the agent made always parse
+	for _, u := range f.translate(typ, c.Payload) {
+		b, err := json.Marshal(u)
 		if err != nil {
+			return err
+		}
+		if err := sse.Send(seq, b, !hold || !held(u.Type)); err != nil {
 			return err
 		}
 	}
@@ -225,23 +247,18 @@ func (f *uiFace) translate(typ string, p agentFields) []uiChunk {
 	case agent.ChunkStart:
 		return []uiChunk{{Type: "start", MessageID: p.MessageID}}
 	case agent.ChunkStepStart:
-		f.stepOpen = true
 		return []uiChunk{{Type: "start-step"}}
 	case agent.ChunkTextStart:
-		f.openText = p.ID
 		return []uiChunk{{Type: "text-start", ID: p.ID}}
 	case agent.ChunkTextDelta:
 		return []uiChunk{{Type: "text-delta", ID: p.ID, Delta: &p.Text}}
 	case agent.ChunkTextEnd:
-		f.openText = ""
 		return []uiChunk{{Type: "text-end", ID: p.ID}}
 	case agent.ChunkReasoningStart:
-		f.openReasoning = p.ID
 		return []uiChunk{{Type: "reasoning-start", ID: p.ID}}
 	case agent.ChunkReasoningDelta:
 		return []uiChunk{{Type: "reasoning-delta", ID: p.ID, Delta: &p.Text}}
 	case agent.ChunkReasoningEnd:
-		f.openReasoning = ""
 		return []uiChunk{{Type: "reasoning-end", ID: p.ID}}
 	case agent.ChunkToolInputStart:
 		return []uiChunk{{Type: "tool-input-start", ToolCallID: p.ToolCallID, ToolName: p.ToolName}}
@@ -254,10 +271,8 @@ func (f *uiFace) translate(typ string, p agentFields) []uiChunk {
 	case agent.ChunkToolError:
 		return []uiChunk{{Type: "tool-output-error", ToolCallID: p.ToolCallID, ErrorText: nonEmpty(p.Error.Message, "tool failed")}}
 	case agent.ChunkStepFinish:
-		f.stepOpen = false
 		return []uiChunk{{Type: "finish-step"}}
 	case agent.ChunkFinish:
-		f.done = true
 		return []uiChunk{{Type: "finish", FinishReason: uiFinishReason(p.StepResult.Reason)}}
 	case agent.ChunkError:
 		return []uiChunk{{Type: "error", ErrorText: nonEmpty(p.Error.Message, "the turn failed")}}
@@ -285,19 +300,15 @@ func nonEmpty(s, alt string) string {
 	return s
 }
 
-// fail ends a stream the server stops: open blocks ended, an error, the
-// step and the message finished with reason "error".
-func (f *uiFace) fail(sse *transport.SSE, msg string) {
-	if f.openText != "" {
-		_ = sse.Event(uiChunk{Type: "text-end", ID: f.openText})
+// runningChat is the running resumable turn of a chat; errRunNotFound when
+// there is none.
+func (s *Server) runningChat(ctx context.Context, res, agentID, chatID string) (memory.StreamRun, error) {
+	runID, err := s.runs.Running(ctx, res, agentID, chatID)
+	if errors.Is(err, memory.ErrNotFound) {
+		return memory.StreamRun{}, errRunNotFound
 	}
-	if f.openReasoning != "" {
-		_ = sse.Event(uiChunk{Type: "reasoning-end", ID: f.openReasoning})
+	if err != nil {
+		return memory.StreamRun{}, err
 	}
-	_ = sse.Event(uiChunk{Type: "error", ErrorText: msg})
-	if f.stepOpen {
-		_ = sse.Event(uiChunk{Type: "finish-step"})
-	}
-	_ = sse.Event(uiChunk{Type: "finish", FinishReason: "error"})
-	f.done = true
+	return s.findRun(ctx, runID, res, agentID)
 }

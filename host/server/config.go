@@ -59,6 +59,8 @@ type Config struct {
 	// is public even with auth on: it holds no data, and every call it
 	// makes carries the token typed into it.
 	Playground bool
+	// Streams configures resumable streams.
+	Streams Streams
 }
 
 // Addr is the listen address host:port.

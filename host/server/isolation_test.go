@@ -68,12 +68,17 @@ var isolationCases = map[string]func(t *testing.T, e *isoEnv){
 }
 
 func init() {
-	// The workflow routes' cases are in isolation_workflow_test.go.
+	// The workflow routes' cases are in isolation_workflow_test.go, the
+	// stream reconnects' in isolation_resume_test.go.
 	for k, v := range workflowIsolationCases {
 		isolationCases[k] = v
 	}
 	// Those of Mastra Studio's routes, in isolation_studio_test.go.
 	for k, v := range studioIsolationCases {
+		isolationCases[k] = v
+	}
+	// The stream reconnects', in isolation_resume_test.go.
+	for k, v := range resumeIsolationCases {
 		isolationCases[k] = v
 	}
 }
@@ -209,7 +214,8 @@ func isoServer(t *testing.T, kind string) (*Server, string, *workflow.Engine) {
 	withAuth(&cfg)
 	cfg.OpenAPI = true // the document and /docs, which must answer every token alike
 	cfg.Playground = true
-	s, ts := newTestServer(t, Options{Config: cfg, Store: store, Agents: svc, Workflows: eng, DefaultResourceID: "anon"})
+	s, ts := newTestServer(t, Options{Config: cfg, Store: store, Agents: svc, Workflows: eng, DefaultResourceID: "anon",
+		Runs: openRuns(t, store, runsOptions{})})
 	return s, ts.URL, eng
 }
 

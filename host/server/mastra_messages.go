@@ -24,6 +24,8 @@ type mastraBody struct {
 	System         json.RawMessage            `json:"system"`
 	ClientTools    map[string]clientTool      `json:"clientTools"`
 	ModelSettings  *modelSettings             `json:"modelSettings"`
+	// Resumable is ours: see rootBody.
+	Resumable bool `json:"resumable"`
 }
 
 type mastraMemory struct {
@@ -37,10 +39,15 @@ type clientTool struct {
 	InputSchema json.RawMessage `json:"inputSchema"`
 }
 
-func (s *Server) apiTurn(w http.ResponseWriter, r *http.Request) (agent.Input, error) {
+// apiTurn decodes a Mastra turn; resumable, when not nil, gets the body's
+// resumable.
+func (s *Server) apiTurn(w http.ResponseWriter, r *http.Request, resumable *bool) (agent.Input, error) {
 	var b mastraBody
 	if err := transport.DecodeJSON(w, r, s.cfg.BodyLimit, &b); err != nil {
 		return agent.Input{}, err
+	}
+	if resumable != nil {
+		*resumable = b.Resumable
 	}
 	msgs, err := parseMessages(b.Messages)
 	if err != nil {
@@ -355,7 +362,7 @@ func orNull(r json.RawMessage) json.RawMessage {
 }
 
 func (s *Server) apiGenerate(w http.ResponseWriter, r *http.Request) error {
-	in, err := s.apiTurn(w, r)
+	in, err := s.apiTurn(w, r, nil)
 	if err != nil {
 		return err
 	}
@@ -363,9 +370,10 @@ func (s *Server) apiGenerate(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) apiStream(w http.ResponseWriter, r *http.Request) error {
-	in, err := s.apiTurn(w, r)
+	var resumable bool
+	in, err := s.apiTurn(w, r, &resumable)
 	if err != nil {
 		return err
 	}
-	return s.runStream(w, r, in)
+	return s.runStream(w, r, in, resumable)
 }

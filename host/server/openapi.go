@@ -155,7 +155,13 @@ var routeDocs = map[string]routeDoc{
 	// The AI SDK's useChat (chat_handlers.go).
 	"POST /chat/:agentId": {summary: "Run a turn for the AI SDK's useChat, streamed as its UI message stream (v1)", tag: tagAgents,
 		body: chatBody{}, uiStream: true},
-	"GET /chat/:agentId/:chatId/stream": {summary: "useChat's reconnect: 204, no turn is resumable", tag: tagAgents, noContent: true},
+	"GET /chat/:agentId/:chatId/stream": {summary: "useChat's reconnect: the chat's running resumable turn as its UI message stream, from its start (or after Last-Event-ID); 204 when none runs",
+		tag: tagAgents, query: []string{"resourceId", "lastEventId"}, noContent: true, uiStream: true},
+	// Resumable streams (runs.go).
+	"GET /agent/stream/:runId": {summary: "Reconnect to a resumable stream: the chunks after Last-Event-ID (header, or lastEventId), then the live ones, then [DONE]",
+		tag: tagAgents, query: []string{"resourceId", "lastEventId"}, stream: true},
+	"GET /api/agents/:agentId/stream/:runId": {summary: "Reconnect to a resumable stream of the agent (as GET /agent/stream/:runId)",
+		tag: tagAgents, query: []string{"resourceId", "lastEventId"}, stream: true},
 	// Mastra Studio (studio_handlers.go).
 	"GET /":                                       {summary: "Where things are: the API, the docs, health", tag: tagRoot, resp: rootIndexJSON{}},
 	"GET /api/auth/capabilities":                  {summary: "Auth capabilities, as Studio reads them", tag: tagStudio, resp: authCapabilitiesJSON{}},
@@ -225,7 +231,7 @@ func (s *Server) openAPI(plugins []Route) ([]byte, error) {
 		}
 		ok200 := map[string]any{"description": "OK"}
 		switch {
-		case d.noContent:
+		case d.noContent && !d.uiStream:
 			op["responses"] = map[string]any{"204": map[string]any{"description": "No turn to resume"}, "default": errorResponse}
 			add(rt.Method, rt.Path, op)
 			continue
@@ -251,6 +257,9 @@ func (s *Server) openAPI(plugins []Route) ([]byte, error) {
 		op["responses"] = map[string]any{"200": ok200, "default": errorResponse}
 		if rt.Path == PlaygroundPath && s.cfg.Auth.Enabled {
 			op["security"] = []any{} // public by itself (playground.go)
+		}
+		if d.noContent {
+			op["responses"].(map[string]any)["204"] = map[string]any{"description": "No turn to resume"}
 		}
 		add(rt.Method, rt.Path, op)
 	}

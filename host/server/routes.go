@@ -64,11 +64,13 @@ func (s *Server) builtins() []builtin {
 		r("DELETE", "/threads/:threadId", TouchMemory, s.deleteThread),
 		a("POST", "/agent/generate", TouchAgent, s.rootGenerate),
 		a("POST", "/agent/stream", TouchAgent, s.rootStream),
+		// Reconnect to a resumable stream (runs.go).
+		a("GET", "/agent/stream/:runId", TouchAgent, s.resumeStream),
 
 		// The Vercel AI SDK's useChat (chat_handlers.go), at the path of
 		// Mastra's chatRoute.
 		a("POST", "/chat/:agentId", TouchAgent, s.chatStream),
-		a("GET", "/chat/:agentId/:chatId/stream", TouchNone, s.chatResume),
+		a("GET", "/chat/:agentId/:chatId/stream", TouchAgent, s.chatResume),
 
 		// Mastra's agents.
 		a("GET", "/api/agents", TouchNone, s.listAgents),
@@ -78,6 +80,7 @@ func (s *Server) builtins() []builtin {
 		// Mastra's deprecated aliases, still sent by older clients.
 		a("POST", "/api/agents/:agentId/generate/vnext", TouchAgent, s.apiGenerate),
 		a("POST", "/api/agents/:agentId/stream/vnext", TouchAgent, s.apiStream),
+		a("GET", "/api/agents/:agentId/stream/:runId", TouchAgent, s.resumeStream),
 
 		// Mastra's memory.
 		r("GET", "/api/memory/status", TouchNone, s.memoryStatus),

@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/limits"
 	"github.com/mastra-server/mastra-server/host/memory"
+	"github.com/mastra-server/mastra-server/host/runlog"
 	"github.com/mastra-server/mastra-server/host/server/transport"
 	"github.com/mastra-server/mastra-server/host/workflow"
 )
@@ -42,6 +44,9 @@ type Options struct {
 	Providers []ModelProvider
 	// Limiter enforces Config.Limits and Config.TokenLimits; nil: none.
 	Limiter *limits.Limiter
+	// Runs logs resumable streams (runs.go); nil: streams are not
+	// resumable.
+	Runs *runlog.Log
 }
 
 // Route is a plugin route. Method "ALL" registers every common method.
@@ -62,6 +67,10 @@ type Server struct {
 	workflows *workflow.Engine
 	// providers answers /api/agents/providers (studio_handlers.go).
 	providers []ModelProvider
+	// runs logs resumable streams (nil: none are); detached counts the
+	// resumable turns running, whose clients may have left.
+	runs     *runlog.Log
+	detached sync.WaitGroup
 	// toolsByName indexes tools and the agents' tools for /api/tools.
 	toolsByName map[string]agent.Tool
 	log         *slog.Logger
@@ -94,6 +103,7 @@ func New(opts Options) (*Server, error) {
 		tools:     opts.Tools,
 		workflows: opts.Workflows,
 		providers: opts.Providers,
+		runs:      opts.Runs,
 		log:       opts.Logger,
 		defRes:    opts.DefaultResourceID,
 		started:   time.Now(),
@@ -268,8 +278,22 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		s.log.Warn("drain time over: closing remaining connections", "err", err)
 		srv.Close()
 	}
+	// Resumable turns whose clients left hold no connection: Shutdown did
+	// not wait for them. They end (logged, with an error if stopped) by
+	// the drain time, or shortly after once stopped.
+	if !s.waitDetached(max(time.Until(deadlineOf(drainCtx)), 0) + margin) {
+		s.log.Warn("drain time over: resumable streams still running are left to their lease")
+	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("server: %w", err)
 	}
 	return nil
+}
+
+// deadlineOf is ctx's deadline, now when it has none.
+func deadlineOf(ctx context.Context) time.Time {
+	if d, ok := ctx.Deadline(); ok {
+		return d
+	}
+	return time.Now()
 }

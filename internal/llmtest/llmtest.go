@@ -64,6 +64,10 @@ type Reply struct {
 	// the text until this channel is closed (or the request is cancelled),
 	// then sends the rest: a stream the test ends when it chooses.
 	HoldAfterFirstToken <-chan struct{}
+	// Gate, when set and streamed, holds each word of the text until a
+	// value is received from it (or the request is cancelled): a test
+	// releases the reply word by word.
+	Gate <-chan struct{}
 	// ArgsChunk, when streamed, splits each call's arguments into pieces of
 	// this many bytes, each in a chunk of its own after the one naming the
 	// call; 0 sends them in two halves.
@@ -392,6 +396,13 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, id, model, reaso
 	for _, word := range strings.SplitAfter(rp.Text, " ") {
 		if word == "" {
 			continue
+		}
+		if rp.Gate != nil {
+			select {
+			case <-rp.Gate:
+			case <-r.Context().Done():
+				return
+			}
 		}
 		send(chunk(map[string]any{"content": word}, nil))
 		if first {

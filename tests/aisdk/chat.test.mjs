@@ -82,3 +82,23 @@ test('reconnect: no running turn, so no stream (204)', async () => {
   const transport = new DefaultChatTransport({ api: `${URL}/chat/assistant`, headers: ALICE });
   assert.equal(await transport.reconnectToStream({ chatId: `chat-${randomUUID()}` }), null);
 });
+
+test('reconnect: a resumable turn cut mid-stream is replayed whole, then followed live', async () => {
+  const chatId = `chat-${randomUUID()}`;
+  const transport = new DefaultChatTransport({ api: `${URL}/chat/counter`, headers: ALICE, body: { resumable: true } });
+  const abort = new AbortController();
+  const stream = await transport.sendMessages({ trigger: 'submit-message', chatId, messageId: undefined,
+    messages: [userMsg('count slowly')], abortSignal: abort.signal });
+  const reader = stream.getReader();
+  let first;
+  do first = await reader.read(); while (first.value?.type !== 'text-delta');
+  abort.abort(); // the tab reloads
+  await reader.cancel().catch(() => {});
+  const resumed = await transport.reconnectToStream({ chatId });
+  assert.notEqual(resumed, null, 'the running turn was not found');
+  let message;
+  for await (const m of readUIMessageStream({ stream: resumed, terminateOnError: true })) message = m;
+  assert.equal(textOf(message), 'one two three four five six seven eight nine ten');
+  assert.equal(await transport.reconnectToStream({ chatId }), null); // over: 204
+  assert.deepEqual(await savedTexts(chatId, 'counter'), ['user: count slowly', 'assistant: one two three four five six seven eight nine ten']);
+});

@@ -4,7 +4,8 @@
 # package-lock.json): DefaultChatTransport, the transport useChat uses, and
 # readUIMessageStream. Covers the echo model, a tool call (the working-memory
 # tool, called by a fake OpenAI-compatible model, fake-openai.mjs), memory
-# (only the new message saved), auth scoping and the reconnect route.
+# (only the new message saved), auth scoping and the reconnect route (204,
+# and a resumable turn cut mid-stream, replayed by reconnectToStream).
 #
 # Needs Node (>= 20), npm and Go. Installs the npm packages on first run
 # (npm ci), builds the binary, starts it on a free port with a temporary
@@ -86,6 +87,10 @@ model = "openai/gpt-test"
 [agents.notes.working_memory]
 enabled = true
 scope = "thread"
+
+[agents.counter]             # counts slowly on the fake model: resumable chats
+name = "Counter"
+model = "openai/gpt-test"
 
 [providers.openai]
 base_url = "$FAKE_URL"

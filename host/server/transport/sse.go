@@ -3,6 +3,7 @@ package transport
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -97,6 +98,71 @@ func (s *SSE) write1(v any, flush bool) error {
 		return nil
 	}
 	return s.write(buf)
+}
+
+// Send writes one event with an id: "id: <id>", then data, a JSON
+// document written as it is. flush false holds it, as EventHeld does. An
+// id of 0 writes no id line.
+func (s *SSE) Send(id int64, data []byte, flush bool) error {
+	return s.send(id, data, flush, false)
+}
+
+// SendIDApart is Send with the id in an event of its own, just before the
+// data's, in the same write: "id: <id>\n\ndata: <data>\n\n". An EventSource
+// takes the id as its lastEventId without dispatching anything, so the data
+// event that follows carries it; and a reader that only takes events
+// beginning with "data: " (@mastra/client-js) still reads every chunk.
+func (s *SSE) SendIDApart(id int64, data []byte, flush bool) error {
+	return s.send(id, data, flush, true)
+}
+
+func (s *SSE) send(id int64, data []byte, flush, apart bool) error {
+	buf := make([]byte, 0, len(data)+32)
+	if id > 0 {
+		buf = append(buf, "id: "...)
+		buf = strconv.AppendInt(buf, id, 10)
+		buf = append(buf, '\n')
+		if apart {
+			buf = append(buf, '\n')
+		}
+	}
+	buf = append(buf, "data: "...)
+	buf = append(buf, data...)
+	buf = append(buf, '\n', '\n')
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !flush {
+		if s.err != nil {
+			return s.err
+		}
+		if _, err := s.w.Write(buf); err != nil {
+			s.err = err
+			return err
+		}
+		return nil
+	}
+	return s.write(buf)
+}
+
+// Flush sends what is written so far, the headers at least: for a stream
+// whose first event may be a while coming.
+func (s *SSE) Flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return s.err
+	}
+	if err := s.rc.Flush(); err != nil {
+		s.err = err
+		return err
+	}
+	return nil
+}
+
+// Close stops the pings without writing [DONE]: a stream cut short, which
+// the client should resume.
+func (s *SSE) Close() {
+	close(s.stopCh)
 }
 
 // Done writes the final "data: [DONE]" and stops the pings. Call it once.

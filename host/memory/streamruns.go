@@ -1,0 +1,473 @@
+package memory
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/uptrace/bun"
+)
+
+// The stream log of resumable runs (host/runlog keeps its logic): a row per
+// run in mastra_server_stream_runs says who runs it (owner), until when its
+// lease holds (lease_until, Unix milliseconds), its state and its last
+// sequence number; mastra_server_stream_chunks holds its chunks by
+// sequence number, from 1. Chunks are appended only by the lease holder, in
+// one statement per batch that also moves last_seq and the lease, and, on
+// Postgres, notifies the channel StreamChannel with "<runId> <lastSeq>".
+
+// StreamChannel is the Postgres notification channel of appended chunks:
+// the payload names the runs that got some, separated by spaces, or is "*"
+// for "any run".
+const StreamChannel = "mastra_stream"
+
+// Stream run states.
+const (
+	StreamRunning = "running"
+	StreamDone    = "done"   // ended by its runner
+	StreamFailed  = "failed" // ended by another instance once its lease expired
+)
+
+// ErrStreamLost is an append or lease check of a run this instance no
+// longer holds: its lease expired and another instance ended it.
+var ErrStreamLost = errors.New("memory: stream run no longer held")
+
+// StreamRun is one logged run.
+type StreamRun struct {
+	RunID, ResourceID, AgentID, ThreadID string
+	Owner, Status                        string
+	LastSeq                              int64
+	// LeaseUntil, CreatedAt and UpdatedAt are Unix milliseconds.
+	LeaseUntil, CreatedAt, UpdatedAt int64
+}
+
+// StreamChunk is one logged chunk.
+type StreamChunk struct {
+	Seq  int64
+	Data []byte
+}
+
+// CreateStreamRun logs a new running run. A run id already logged is
+// ErrConflict, unless the earlier run has ended and belongs to the same
+// resource: then its log is replaced (Mastra's client reuses a run id when
+// it continues a turn after a client tool).
+func (s *Store) CreateStreamRun(ctx context.Context, r StreamRun) error {
+	if s.kind == "postgres" {
+		return s.createStreamRunPG(ctx, r)
+	}
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var resource, status string
+		q := `SELECT resource_id, status FROM mastra_server_stream_runs WHERE run_id = ?`
+		if s.kind == "postgres" {
+			q += " FOR UPDATE"
+		}
+		err := tx.QueryRowContext(ctx, q, r.RunID).Scan(&resource, &status)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			_, err = tx.ExecContext(ctx, `INSERT INTO mastra_server_stream_runs
+				(run_id, resource_id, agent_id, thread_id, owner, status, last_seq, lease_until, created_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
+				r.RunID, r.ResourceID, r.AgentID, r.ThreadID, r.Owner, StreamRunning, r.LeaseUntil, r.CreatedAt, r.CreatedAt)
+			return err
+		case err != nil:
+			return err
+		case resource != r.ResourceID || status == StreamRunning:
+			return ErrConflict
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM mastra_server_stream_chunks WHERE run_id = ?`, r.RunID); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE mastra_server_stream_runs SET agent_id = ?, thread_id = ?, owner = ?,
+			status = ?, last_seq = 0, lease_until = ?, created_at = ?, updated_at = ? WHERE run_id = ?`,
+			r.AgentID, r.ThreadID, r.Owner, StreamRunning, r.LeaseUntil, r.CreatedAt, r.CreatedAt, r.RunID)
+		return err
+	})
+	if err != nil && !errors.Is(err, ErrConflict) {
+		return classify(fmt.Errorf("memory: create stream run %s: %w", r.RunID, err))
+	}
+	return err
+}
+
+// createStreamRunPG is CreateStreamRun in one statement (a turn pays it
+// before its first token); the chunks of a replaced run go after.
+func (s *Store) createStreamRunPG(ctx context.Context, r StreamRun) error {
+	var replaced bool
+	err := s.db.QueryRowContext(ctx, `INSERT INTO mastra_server_stream_runs AS old
+		(run_id, resource_id, agent_id, thread_id, owner, status, last_seq, lease_until, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)
+		ON CONFLICT (run_id) DO UPDATE SET agent_id = EXCLUDED.agent_id, thread_id = EXCLUDED.thread_id,
+			owner = EXCLUDED.owner, status = EXCLUDED.status, last_seq = 0, lease_until = EXCLUDED.lease_until,
+			created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at
+		WHERE old.resource_id = EXCLUDED.resource_id AND old.status <> 'running'
+		RETURNING xmax <> 0`,
+		r.RunID, r.ResourceID, r.AgentID, r.ThreadID, r.Owner, StreamRunning, r.LeaseUntil, r.CreatedAt, r.CreatedAt).Scan(&replaced)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrConflict
+	}
+	if err == nil && replaced {
+		_, err = s.db.ExecContext(ctx, `DELETE FROM mastra_server_stream_chunks WHERE run_id = ?`, r.RunID)
+	}
+	return classify(wrapf(err, "memory: create stream run %s", r.RunID))
+}
+
+// DeleteStreamRun removes a run and its chunks (a run that never sent a
+// chunk: its request was answered with an error instead).
+func (s *Store) DeleteStreamRun(ctx context.Context, runID string) error {
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM mastra_server_stream_chunks WHERE run_id = ?`, runID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM mastra_server_stream_runs WHERE run_id = ?`, runID)
+		return err
+	})
+	return classify(wrapf(err, "memory: delete stream run %s", runID))
+}
+
+// AppendStreamChunks logs chunks of a run held by owner, numbered from
+// after+1 (after must be the run's last sequence number), and renews the
+// lease to leaseUntil; a status other than StreamRunning ends the run. A
+// run not held by owner, ended or moved on is ErrStreamLost.
+func (s *Store) AppendStreamChunks(ctx context.Context, runID, owner string, after int64, chunks [][]byte, leaseUntil, now int64, status string) error {
+	held, err := s.AppendStreams(ctx, owner, leaseUntil, now, []StreamAppend{{RunID: runID, After: after, Chunks: chunks, Status: status}})
+	if err != nil {
+		return err
+	}
+	if !held[runID] {
+		return ErrStreamLost
+	}
+	return nil
+}
+
+// StreamAppend is one run's part of a batch: its chunks after After, and
+// its status after them.
+type StreamAppend struct {
+	RunID  string
+	After  int64
+	Chunks [][]byte
+	Status string
+}
+
+// AppendStreams logs the chunks of several runs held by owner, renewing
+// their leases to leaseUntil, and reports which runs took them (held): a
+// run not held by owner, ended or moved on takes nothing. On Postgres it is one statement, notifications included: an
+// instance writes all its streams' chunks at once.
+func (s *Store) AppendStreams(ctx context.Context, owner string, leaseUntil, now int64, items []StreamAppend) (held map[string]bool, err error) {
+	held = make(map[string]bool, len(items))
+	if len(items) == 0 {
+		return held, nil
+	}
+	if s.kind == "postgres" {
+		err = s.appendStreamsPG(ctx, owner, leaseUntil, now, items, held)
+	} else {
+		err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			for _, it := range items {
+				ok, err := appendStreamSQLite(ctx, tx, owner, leaseUntil, now, it)
+				if err != nil {
+					return err
+				}
+				held[it.RunID] = ok
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		return nil, classify(fmt.Errorf("memory: append stream chunks: %w", err))
+	}
+	return held, nil
+}
+
+func appendStreamSQLite(ctx context.Context, tx bun.Tx, owner string, leaseUntil, now int64, it StreamAppend) (bool, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE mastra_server_stream_runs SET last_seq = ?, lease_until = ?, status = ?, updated_at = ?
+		WHERE run_id = ? AND owner = ? AND status = 'running' AND last_seq = ?`,
+		it.After+int64(len(it.Chunks)), leaseUntil, it.Status, now, it.RunID, owner, it.After)
+	if err != nil {
+		return false, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil
+	}
+	for i, c := range it.Chunks {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO mastra_server_stream_chunks (run_id, seq, chunk) VALUES (?, ?, ?)`,
+			it.RunID, it.After+int64(i)+1, string(c)); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// appendStreamsPG is AppendStreams in one statement: the runs'
+// compare-and-set (ok), the chunks of those that took them (ins), and one
+// notification naming them (note).
+//
+// The statement is written here rather than formatted by bun: a batch
+// holds every chunk an instance streamed in a flush interval, and copying
+// each once, dollar-quoted (no escaping, whatever standard_conforming_strings
+// says), costs a fraction of formatting three arguments per chunk.
+func (s *Store) appendStreamsPG(ctx context.Context, owner string, leaseUntil, now int64, items []StreamAppend, held map[string]bool) error {
+	tag := dollarTag(owner, items)
+	q := make([]byte, 0, 1024+streamBytes(items))
+	str := func(v string) {
+		q = append(q, tag...)
+		q = append(q, v...)
+		q = append(q, tag...)
+	}
+	num := func(n int64) { q = strconv.AppendInt(q, n, 10) }
+	q = append(q, "WITH uv (run_id, after_seq, last_seq, status) AS (VALUES "...)
+	for i, it := range items {
+		if i > 0 {
+			q = append(q, ", "...)
+		}
+		q = append(q, '(')
+		str(it.RunID)
+		q = append(q, ", "...)
+		num(it.After)
+		q = append(q, "::bigint, "...)
+		num(it.After + int64(len(it.Chunks)))
+		q = append(q, "::bigint, "...)
+		str(it.Status)
+		q = append(q, ')')
+	}
+	q = append(q, "), ok AS (UPDATE mastra_server_stream_runs r SET last_seq = uv.last_seq, lease_until = "...)
+	num(leaseUntil)
+	q = append(q, ", status = uv.status, updated_at = "...)
+	num(now)
+	q = append(q, " FROM uv WHERE r.run_id = uv.run_id AND r.owner = "...)
+	str(owner)
+	q = append(q, " AND r.status = 'running' AND r.last_seq = uv.after_seq RETURNING r.run_id, r.last_seq)"...)
+	// The chunks' list opens with its first row: sep is "" until then.
+	{
+		sep := ""
+		for _, it := range items {
+			for i, c := range it.Chunks {
+				if sep == "" {
+					q = append(q, ", ins AS (INSERT INTO mastra_server_stream_chunks (run_id, seq, chunk) SELECT c.run_id, c.seq, c.chunk FROM (VALUES "...)
+				}
+				q = append(q, sep...)
+				sep = ", "
+				q = append(q, '(')
+				str(it.RunID)
+				q = append(q, ", "...)
+				num(it.After + int64(i) + 1)
+				q = append(q, "::bigint, "...)
+				q = append(q, tag...)
+				q = append(q, c...)
+				q = append(q, tag...)
+				q = append(q, ')')
+			}
+		}
+		if sep != "" {
+			q = append(q, ") AS c (run_id, seq, chunk) JOIN ok ON ok.run_id = c.run_id)"...)
+		}
+	}
+	// One notification for the batch, naming its runs ("*": too many to
+	// name within the 8000-byte payload; every follower looks).
+	q = append(q, `, note AS (SELECT pg_notify('`+StreamChannel+`',
+		CASE WHEN coalesce(sum(length(run_id) + 1), 0) > 7000 THEN '*' ELSE coalesce(string_agg(run_id, ' '), '') END) FROM ok)
+		SELECT run_id, last_seq FROM ok, note`...)
+	rows, err := s.db.QueryContext(ctx, string(q)) // no arguments: bun leaves it as it is
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var ignored any
+		if err := rows.Scan(&id, &ignored); err != nil {
+			return err
+		}
+		held[id] = true
+	}
+	return rows.Err()
+}
+
+// FailStreamRun ends a running run whose lease expired before now, whose
+// last sequence number is still lastSeq, by logging chunks numbered from
+// first (> lastSeq) as owner. ok is false when the run is not in that
+// state (its runner came back, or another instance ended it first).
+func (s *Store) FailStreamRun(ctx context.Context, runID, owner string, lastSeq, first int64, chunks [][]byte, now int64) (ok bool, err error) {
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		last := first + int64(len(chunks)) - 1
+		res, err := tx.ExecContext(ctx, `UPDATE mastra_server_stream_runs SET status = ?, owner = ?, last_seq = ?, updated_at = ?
+			WHERE run_id = ? AND status = 'running' AND lease_until < ? AND last_seq = ?`,
+			StreamFailed, owner, last, now, runID, now, lastSeq)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		ok = true
+		for i, c := range chunks {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO mastra_server_stream_chunks (run_id, seq, chunk) VALUES (?, ?, ?)`,
+				runID, first+int64(i), string(c)); err != nil {
+				return err
+			}
+		}
+		if s.kind == "postgres" {
+			_, err = tx.ExecContext(ctx, "SELECT pg_notify('"+StreamChannel+"', ?)", runID)
+		}
+		return err
+	})
+	if err != nil {
+		return false, classify(fmt.Errorf("memory: fail stream run %s: %w", runID, err))
+	}
+	return ok, nil
+}
+
+// RenewStreamLeases moves the lease of the runs runIDs that owner still
+// holds to leaseUntil.
+func (s *Store) RenewStreamLeases(ctx context.Context, owner string, runIDs []string, leaseUntil int64) error {
+	if len(runIDs) == 0 {
+		return nil
+	}
+	_, err := s.db.ExecContext(ctx, `UPDATE mastra_server_stream_runs SET lease_until = ?
+		WHERE owner = ? AND status = 'running' AND run_id IN (?)`, leaseUntil, owner, bun.In(runIDs))
+	return classify(wrapf(err, "memory: renew stream leases"))
+}
+
+// StreamRunInfo returns a logged run; ErrNotFound when there is none.
+func (s *Store) StreamRunInfo(ctx context.Context, runID string) (StreamRun, error) {
+	var r StreamRun
+	err := s.db.QueryRowContext(ctx, `SELECT run_id, resource_id, agent_id, thread_id, owner, status, last_seq,
+		lease_until, created_at, updated_at FROM mastra_server_stream_runs WHERE run_id = ?`, runID).
+		Scan(&r.RunID, &r.ResourceID, &r.AgentID, &r.ThreadID, &r.Owner, &r.Status, &r.LastSeq, &r.LeaseUntil, &r.CreatedAt, &r.UpdatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, fmt.Errorf("memory: stream run %s: %w", runID, ErrNotFound)
+	}
+	return r, classify(wrapf(err, "memory: stream run %s", runID))
+}
+
+// RunningStreamRun returns the id of the newest running run of a thread by
+// an agent for a resource; ErrNotFound when there is none.
+func (s *Store) RunningStreamRun(ctx context.Context, resourceID, agentID, threadID string) (string, error) {
+	var id string
+	err := s.db.QueryRowContext(ctx, `SELECT run_id FROM mastra_server_stream_runs
+		WHERE thread_id = ? AND resource_id = ? AND agent_id = ? AND status = 'running'
+		ORDER BY created_at DESC LIMIT 1`, threadID, resourceID, agentID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("memory: running stream of thread %s: %w", threadID, ErrNotFound)
+	}
+	return id, classify(wrapf(err, "memory: running stream of thread %s", threadID))
+}
+
+// StreamChunks returns up to limit chunks of a run after sequence number
+// after, in order.
+func (s *Store) StreamChunks(ctx context.Context, runID string, after int64, limit int) ([]StreamChunk, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, chunk FROM mastra_server_stream_chunks
+		WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?`, runID, after, limit)
+	if err != nil {
+		return nil, classify(fmt.Errorf("memory: stream chunks %s: %w", runID, err))
+	}
+	defer rows.Close()
+	var out []StreamChunk
+	for rows.Next() {
+		var c StreamChunk
+		var data string
+		if err := rows.Scan(&c.Seq, &data); err != nil {
+			return nil, classify(fmt.Errorf("memory: stream chunks %s: %w", runID, err))
+		}
+		c.Data = []byte(data)
+		out = append(out, c)
+	}
+	return out, classify(wrapf(rows.Err(), "memory: stream chunks %s", runID))
+}
+
+// PruneStreamRuns deletes the runs (and their chunks) that ended before
+// cutoff, and those whose lease expired before it without anyone ending
+// them (Unix milliseconds). It returns how many runs it deleted.
+func (s *Store) PruneStreamRuns(ctx context.Context, cutoff int64) (int64, error) {
+	const old = `(status <> 'running' AND updated_at < ?) OR lease_until < ?`
+	var n int64
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM mastra_server_stream_chunks WHERE run_id IN
+			(SELECT run_id FROM mastra_server_stream_runs WHERE `+old+`)`, cutoff, cutoff); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM mastra_server_stream_runs WHERE `+old, cutoff, cutoff)
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	return n, classify(wrapf(err, "memory: prune stream runs"))
+}
+
+// ErrNoListen is ListenStreams on SQLite, which has no notifications.
+var ErrNoListen = errors.New("memory: notifications need Postgres")
+
+// ListenStreams calls fn with the payload of every notification on
+// StreamChannel, on a connection of its own (outside the pool), until ctx
+// is done or the connection fails; it returns that error. ready is called
+// once the connection listens.
+func (s *Store) ListenStreams(ctx context.Context, ready func(), fn func(payload string)) error {
+	if s.pgConfig == nil {
+		return ErrNoListen
+	}
+	conn, err := pgx.ConnectConfig(ctx, s.pgConfig)
+	if err != nil {
+		return classify(fmt.Errorf("memory: listen: %w", err))
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+StreamChannel); err != nil {
+		return classify(fmt.Errorf("memory: listen: %w", err))
+	}
+	if ready != nil {
+		ready()
+	}
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return classify(fmt.Errorf("memory: listen: %w", err))
+		}
+		fn(n.Payload)
+	}
+}
+
+// wrapf wraps a non-nil err with a message; nil stays nil.
+func wrapf(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}
+
+// dollarTag is a dollar-quote delimiter ($m…$) that none of the batch's
+// values contains.
+func dollarTag(owner string, items []StreamAppend) string {
+	for n := uint64(0); ; n++ {
+		tag := "$m" + strconv.FormatUint(n, 36) + "$"
+		clash := strings.Contains(owner, tag)
+		for _, it := range items {
+			if clash {
+				break
+			}
+			clash = strings.Contains(it.RunID, tag) || strings.Contains(it.Status, tag)
+			for _, c := range it.Chunks {
+				if clash {
+					break
+				}
+				clash = bytes.Contains(c, []byte(tag))
+			}
+		}
+		if !clash {
+			return tag
+		}
+	}
+}
+
+// streamBytes is the size of a batch's chunks.
+func streamBytes(items []StreamAppend) int {
+	n := 0
+	for _, it := range items {
+		for _, c := range it.Chunks {
+			n += len(c) + 64
+		}
+	}
+	return n
+}
