@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -156,27 +157,59 @@ func do(t *testing.T, method, url, token, body string) (int, string) {
 // streamResult is what a client of /agent/stream saw.
 type streamResult struct {
 	status int
+	runID  string // X-Run-Id
+	thread string // X-Thread-Id
+	lastID string // the id of the last event read
 	text   string // the text-delta chunks, joined
-	done   bool   // the stream ended with data: [DONE]
-	err    error  // the connection failed before [DONE]
+	types  []string
+	done   bool  // the stream ended with data: [DONE]
+	err    error // the connection failed before [DONE]
+}
+
+// finishReason is the reason of the stream's finish chunk, if it had one.
+func (r streamResult) ended(reason string) bool {
+	return slices.Contains(r.types, "finish:"+reason)
+}
+
+// streamReq says what readStream sends and when it goes away.
+type streamReq struct {
+	message   string
+	resumable bool
+	started   chan<- struct{} // gets a value at the first text-delta
+	cutAfter  int             // >0: close the connection after this many text-deltas
 }
 
 // readStream sends one /agent/stream request with token and reads it to
-// its end; started, if not nil, gets a value at the first text-delta.
-func readStream(ctx context.Context, url, token, message string, started chan<- struct{}) streamResult {
-	body, _ := json.Marshal(map[string]string{"message": message})
+// its end (or its cut).
+func readStream(ctx context.Context, url, token string, q streamReq) streamResult {
+	body, _ := json.Marshal(map[string]any{"message": q.message, "resumable": q.resumable})
 	req, err := http.NewRequestWithContext(ctx, "POST", url+"/agent/stream", strings.NewReader(string(body)))
 	if err != nil {
 		return streamResult{err: err}
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
+	return readEvents(req, q.started, q.cutAfter)
+}
+
+// resumeStream reconnects to run runID after the event lastID.
+func resumeStream(ctx context.Context, url, token, runID, lastID string) streamResult {
+	req, err := http.NewRequestWithContext(ctx, "GET", url+"/agent/stream/"+runID, nil)
+	if err != nil {
+		return streamResult{err: err}
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Last-Event-ID", lastID)
+	return readEvents(req, nil, 0)
+}
+
+func readEvents(req *http.Request, started chan<- struct{}, cutAfter int) streamResult {
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return streamResult{err: err}
 	}
 	defer res.Body.Close()
-	out := streamResult{status: res.StatusCode}
+	out := streamResult{status: res.StatusCode, runID: res.Header.Get("X-Run-Id"), thread: res.Header.Get("X-Thread-Id")}
 	if res.StatusCode != 200 {
 		b, _ := io.ReadAll(res.Body)
 		out.err = fmt.Errorf("status %d: %s", res.StatusCode, b)
@@ -184,8 +217,14 @@ func readStream(ctx context.Context, url, token, message string, started chan<- 
 	}
 	sc := bufio.NewScanner(res.Body)
 	var text strings.Builder
+	deltas := 0
 	for sc.Scan() {
-		data, ok := strings.CutPrefix(sc.Text(), "data: ")
+		line := sc.Text()
+		if id, ok := strings.CutPrefix(line, "id: "); ok {
+			out.lastID = id
+			continue
+		}
+		data, ok := strings.CutPrefix(line, "data: ")
 		if !ok {
 			continue
 		}
@@ -195,13 +234,28 @@ func readStream(ctx context.Context, url, token, message string, started chan<- 
 		}
 		var c struct {
 			Type    string
-			Payload struct{ Text string }
+			Payload struct {
+				Text       string
+				StepResult struct{ Reason string }
+			}
 		}
-		if json.Unmarshal([]byte(data), &c) == nil && c.Type == "text-delta" {
-			if text.Len() == 0 && started != nil {
+		if json.Unmarshal([]byte(data), &c) != nil {
+			continue
+		}
+		typ := c.Type
+		if typ == "finish" {
+			typ += ":" + c.Payload.StepResult.Reason
+		}
+		out.types = append(out.types, typ)
+		if c.Type == "text-delta" {
+			if deltas == 0 && started != nil {
 				started <- struct{}{}
 			}
+			deltas++
 			text.WriteString(c.Payload.Text)
+			if cutAfter > 0 && deltas == cutAfter {
+				break // the client goes away
+			}
 		}
 	}
 	out.text = text.String()
@@ -209,6 +263,30 @@ func readStream(ctx context.Context, url, token, message string, started chan<- 
 		out.err = fmt.Errorf("stream ended without [DONE] (%v) after %q", sc.Err(), out.text)
 	}
 	return out
+}
+
+// messagesOf is the number of messages of role in thread, read through url
+// (0 when the thread was never saved).
+func messagesOf(t *testing.T, url, token, thread, role string) int {
+	t.Helper()
+	code, body := do(t, "GET", url+"/api/memory/threads/"+thread+"/messages?agentId=assistant", token, "")
+	if code == 404 {
+		return 0
+	}
+	if code != 200 {
+		t.Fatalf("messages of %s = %d %s", thread, code, body)
+	}
+	var out struct{ Messages []struct{ Role string } }
+	if err := json.Unmarshal([]byte(body), &out); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range out.Messages {
+		if m.Role == role {
+			n++
+		}
+	}
+	return n
 }
 
 // TestBalancedCluster runs examples/cluster as a user would: three
@@ -280,7 +358,7 @@ func TestBalancedCluster(t *testing.T) {
 				defer wg.Done()
 				for ctx.Err() == nil {
 					if w%2 == 0 {
-						r := readStream(context.Background(), c.url, tokenA, "rolling", nil)
+						r := readStream(context.Background(), c.url, tokenA, streamReq{message: "rolling"})
 						if r.err != nil || r.text != reply {
 							fail(fmt.Sprintf("stream: %v (text %q)", r.err, r.text))
 						} else {
@@ -319,17 +397,45 @@ func TestBalancedCluster(t *testing.T) {
 		}
 	})
 
-	t.Run("kill -9 of an instance fails only its own streams", func(t *testing.T) {
+	t.Run("a stream cut mid-way resumes through the balancer", func(t *testing.T) {
+		// Cut after each of the first four words; the reconnect goes
+		// through the balancer, so usually to another instance.
+		for cut := 1; cut <= 4; cut++ {
+			first := readStream(context.Background(), c.url, tokenA, streamReq{message: "resume me", resumable: true, cutAfter: cut})
+			if first.runID == "" || first.lastID == "" || first.done {
+				t.Fatalf("cut after %d words: run %q, last id %q, done %v", cut, first.runID, first.lastID, first.done)
+			}
+			rest := resumeStream(context.Background(), c.url, tokenA, first.runID, first.lastID)
+			if rest.err != nil {
+				t.Fatalf("cut after %d words, reconnect: %v", cut, rest.err)
+			}
+			if got := first.text + rest.text; got != reply || !rest.ended("stop") {
+				t.Fatalf("cut after %d words: %q + %q (%v); want %q and finish stop", cut, first.text, rest.text, rest.types, reply)
+			}
+			if n := messagesOf(t, c.url, tokenA, first.thread, "assistant"); n != 1 {
+				t.Fatalf("cut after %d words: the turn saved %d times; want once", cut, n)
+			}
+		}
+		// Another tenant cannot follow it.
+		r := readStream(context.Background(), c.url, tokenA, streamReq{message: "mine", resumable: true, cutAfter: 1})
+		if other := resumeStream(context.Background(), c.url, tokenB, r.runID, r.lastID); other.status != 404 {
+			t.Fatalf("tenant B reconnecting to tenant A's run = %d; want 404", other.status)
+		}
+	})
+
+	t.Run("kill -9 of an instance fails only its own streams, and its clients get the error end", func(t *testing.T) {
 		release := make(chan struct{})
 		hold.Store(&release)
 		defer hold.Store(nil)
-		// Six streams, two on each instance (round robin), each held after
-		// its first word.
+		// Six resumable streams, two on each instance (round robin), each
+		// held after its first word.
 		const n = 6
 		results := make(chan streamResult, n)
 		started := make(chan struct{}, n)
 		for i := 0; i < n; i++ {
-			go func() { results <- readStream(context.Background(), c.url, tokenA, "held", started) }()
+			go func() {
+				results <- readStream(context.Background(), c.url, tokenA, streamReq{message: "held", resumable: true, started: started})
+			}()
 			<-started // in order, so that the balancer's round robin spreads them
 		}
 		victim := c.pid(t, "b")
@@ -343,20 +449,31 @@ func TestBalancedCluster(t *testing.T) {
 			}
 		}
 		close(release)
-		var complete, cut int
+		var complete, cut []streamResult
 		for i := 0; i < n; i++ {
 			r := <-results
 			switch {
-			case r.err == nil && r.text == reply:
-				complete++
+			case r.err == nil && r.text == reply && r.ended("stop"):
+				complete = append(complete, r)
 			case r.err != nil && r.status == 200 && strings.HasPrefix(reply, r.text):
-				cut++ // the killed instance's stream: its connection ended
+				cut = append(cut, r) // the killed instance's stream: its connection ended
 			default:
-				t.Errorf("stream: %v, text %q", r.err, r.text)
+				t.Errorf("stream: %v, text %q, chunks %v", r.err, r.text, r.types)
 			}
 		}
-		if complete != 4 || cut != 2 {
-			t.Fatalf("after kill -9 of one of three instances: %d streams complete, %d cut; want 4 and 2", complete, cut)
+		if len(complete) != 4 || len(cut) != 2 {
+			t.Fatalf("after kill -9 of one of three instances: %d streams complete, %d cut; want 4 and 2", len(complete), len(cut))
+		}
+		// The dead instance's clients reconnect through the balancer: once
+		// its lease runs out they get the error end, and nothing was saved.
+		for _, r := range cut {
+			rest := resumeStream(context.Background(), c.url, tokenA, r.runID, r.lastID)
+			if rest.err != nil || !slices.Contains(rest.types, "error") || !rest.ended("error") {
+				t.Fatalf("reconnect to the dead instance's run: %v, chunks %v; want error, finish(error), [DONE]", rest.err, rest.types)
+			}
+			if n := messagesOf(t, c.url, tokenA, r.thread, "assistant"); n != 0 {
+				t.Fatalf("the dead instance's turn saved %d answers; want none", n)
+			}
 		}
 	})
 }
