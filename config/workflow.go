@@ -291,9 +291,12 @@ func (c *Config) validateStep(bad func(string, any, string, ...any), wkey string
 	case "sleep_until":
 		check("sleep_until", s.SleepUntil)
 	case "workflow":
-		// The engine does not run nested workflows yet: refuse them at
-		// start rather than fail runs later.
-		bad(key+".workflow", s.Workflow, "nested workflow steps are not supported yet")
+		if _, ok := c.Workflows[s.Workflow]; !ok {
+			bad(key+".workflow", s.Workflow, "no [workflows.%s]", s.Workflow)
+		} else if cycle := c.nestingCycle(strings.TrimPrefix(wkey, "workflows."), s.Workflow); cycle != nil {
+			bad(key+".workflow", s.Workflow, "nested workflows form a cycle: %s", strings.Join(cycle, " → "))
+		}
+		check("input", s.Input)
 	case "parallel", "branch":
 		if depth > 0 {
 			bad(key+"."+kind, "…", "parallel and branch steps cannot nest; use a nested workflow step")
@@ -339,6 +342,54 @@ func (c *Config) validateStep(bad func(string, any, string, ...any), wkey string
 	if s.MaxIterations < 0 || (s.MaxIterations > 0 && s.Until == "" && s.While == "") {
 		bad(key+".max_iterations", s.MaxIterations, "expected a positive number, on an until or while step")
 	}
+}
+
+// nestingCycle returns the cycle from workflow from through its nested
+// step into workflow to and back to from (from, to, …, from), or nil when to
+// does not lead back. A cycle is reported once, at the first workflow of it
+// in id order, so that the start fails with one line per cycle.
+func (c *Config) nestingCycle(from, to string) []string {
+	var path []string
+	seen := map[string]bool{}
+	var walk func(id string) bool
+	walk = func(id string) bool {
+		path = append(path, id)
+		if id == from {
+			return true
+		}
+		if !seen[id] {
+			seen[id] = true
+			for _, next := range nestedWorkflows(c.Workflows[id].Steps) {
+				if _, ok := c.Workflows[next]; ok && walk(next) {
+					return true
+				}
+			}
+		}
+		path = path[:len(path)-1]
+		return false
+	}
+	if !walk(to) {
+		return nil
+	}
+	for _, id := range path {
+		if id < from {
+			return nil // reported at that workflow
+		}
+	}
+	return append([]string{from}, path...)
+}
+
+// nestedWorkflows lists the workflows that steps nest, in order.
+func nestedWorkflows(steps []Step) []string {
+	var out []string
+	for _, s := range steps {
+		if s.Workflow != "" {
+			out = append(out, s.Workflow)
+		}
+		out = append(out, nestedWorkflows(s.Parallel)...)
+		out = append(out, nestedWorkflows(s.Branch)...)
+	}
+	return out
 }
 
 func containsStr(list []string, s string) bool {

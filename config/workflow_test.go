@@ -83,7 +83,9 @@ func TestInvalidWorkflowDefinitions(t *testing.T) {
 		{"bad schema", "[workflows.w]\ninput_schema = '{\"type\": 5}'\n[[workflows.w.steps]]\nid = \"s\"\nmap = \"1\"\n", `workflows.w.input_schema = "…":`},
 		{"no steps", "[workflows.w]\ndescription = \"x\"\n", `workflows.w.steps = "[]": expected at least one`},
 		{"branch without when", "[[workflows.w.steps]]\nid = \"b\"\n[[workflows.w.steps.branch]]\nid = \"x\"\nmap = \"1\"\n", `workflows.w.steps.b.branch.x.when = "": expected the condition`},
-		{"nested workflow", "[[workflows.w.steps]]\nid = \"s\"\nworkflow = \"w\"\n", `workflows.w.steps.s.workflow = "w": nested workflow steps are not supported yet`},
+		{"nested self", "[[workflows.w.steps]]\nid = \"s\"\nworkflow = \"w\"\n", `workflows.w.steps.s.workflow = "w": nested workflows form a cycle: w → w`},
+		{"nested cycle", "[[workflows.a.steps]]\nid = \"s\"\nworkflow = \"b\"\n[[workflows.b.steps]]\nid = \"t\"\nworkflow = \"a\"\n", `workflows.a.steps.s.workflow = "b": nested workflows form a cycle: a → b → a`},
+		{"nested unknown", "[[workflows.w.steps]]\nid = \"s\"\nworkflow = \"ghost\"\n", `workflows.w.steps.s.workflow = "ghost": no [workflows.ghost]`},
 		{"concurrency without foreach", "[[workflows.w.steps]]\nid = \"s\"\nmap = \"1\"\nconcurrency = 2\n", `workflows.w.steps.s.concurrency = 2:`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

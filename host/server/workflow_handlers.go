@@ -416,17 +416,9 @@ func (s *Server) resumeRoute(mode startMode) handlerFunc {
 		if err := requireRunID(runID); err != nil {
 			return err
 		}
-		var steps []string
-		if len(b.Step) > 0 && string(b.Step) != "null" {
-			var one string
-			if json.Unmarshal(b.Step, &one) == nil {
-				steps = []string{one}
-			} else if json.Unmarshal(b.Step, &steps) != nil {
-				return transport.Invalid("Invalid request body", "step", "expected a step id or a list of step ids")
-			}
-			if len(steps) > 1 {
-				steps = steps[:1] // a path: the suspended step of this workflow comes first
-			}
+		steps, err := workflow.StepPath(b.Step)
+		if err != nil {
+			return transport.Invalid("Invalid request body", "step", err.Error())
 		}
 		run, err := s.workflows.GetRun(r.Context(), wf.ID, runID, res)
 		if err != nil {

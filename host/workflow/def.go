@@ -113,6 +113,7 @@ type step struct {
 	foreach  *program
 	loop     *program // until or while
 	isWhile  bool
+	nested   *workflow // a workflow step's workflow (linkNested)
 }
 
 func compileDefinition(d Definition) (*workflow, error) {
@@ -250,6 +251,9 @@ func serializeGraph(steps []*step) json.RawMessage {
 			info["component"] = "TOOL"
 		case "workflow":
 			info["component"] = "WORKFLOW"
+			if s.nested != nil {
+				info["serializedStepFlow"] = s.nested.graph
+			}
 		case "suspend":
 			info["canSuspend"] = true
 		}
@@ -295,4 +299,79 @@ func serializeGraph(steps []*step) json.RawMessage {
 	}
 	b, _ := json.Marshal(out)
 	return b
+}
+
+// linkNested points each workflow step at the workflow it runs, and
+// refuses an unknown workflow or workflows that nest each other in a cycle
+// (a run would never end), naming the workflow and the step.
+func linkNested(wfs map[string]*workflow, ids []string) error {
+	for _, id := range ids {
+		for _, s := range wfs[id].byID {
+			if s.def.Kind != "workflow" {
+				continue
+			}
+			n, ok := wfs[s.def.Workflow]
+			if !ok {
+				return fmt.Errorf("workflow %s: step %s: no workflow %s", id, s.def.ID, s.def.Workflow)
+			}
+			s.nested = n
+		}
+	}
+	for _, id := range ids {
+		w := wfs[id]
+		for _, top := range w.steps {
+			for _, s := range append([]*step{top}, top.children...) {
+				if s.nested == nil {
+					continue
+				}
+				if path := cycleBack(wfs, id, s.nested.def.ID, nil); path != nil {
+					return fmt.Errorf("workflow %s: step %s: nested workflows form a cycle: %s", id, s.def.ID,
+						strings.Join(append([]string{id}, path...), " → "))
+				}
+			}
+		}
+	}
+	// Graphs again, now that a nested step can show its workflow's graph
+	// (Mastra's serializedStepFlow); nested workflows first.
+	done := map[string]bool{}
+	var graph func(w *workflow)
+	graph = func(w *workflow) {
+		if done[w.def.ID] {
+			return
+		}
+		done[w.def.ID] = true
+		for _, s := range w.byID {
+			if s.nested != nil {
+				graph(s.nested)
+			}
+		}
+		w.graph = serializeGraph(w.steps)
+	}
+	for _, id := range ids {
+		graph(wfs[id])
+	}
+	return nil
+}
+
+// cycleBack returns the workflows from at back to target through nested
+// steps (at, …, target), or nil.
+func cycleBack(wfs map[string]*workflow, target, at string, seen map[string]bool) []string {
+	if at == target {
+		return []string{at}
+	}
+	if seen == nil {
+		seen = map[string]bool{}
+	}
+	if seen[at] {
+		return nil
+	}
+	seen[at] = true
+	for _, s := range wfs[at].byID {
+		if s.nested != nil {
+			if p := cycleBack(wfs, target, s.nested.def.ID, seen); p != nil {
+				return append([]string{at}, p...)
+			}
+		}
+	}
+	return nil
 }

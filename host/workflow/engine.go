@@ -114,6 +114,9 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 		e.ids = append(e.ids, d.ID)
 	}
 	sort.Strings(e.ids)
+	if err := linkNested(e.wfs, e.ids); err != nil {
+		return nil, err
+	}
 	workers := o.Workers
 	if workers <= 0 {
 		workers = 32
@@ -270,31 +273,46 @@ func (e *Engine) CreateRun(ctx context.Context, wfID, runID, resourceID string) 
 		if !errors.Is(err, ErrNotFound) {
 			return err
 		}
-		now := time.Now().UTC()
-		snap := Snapshot{RunID: runID, Status: StatusPending, RequestContext: map[string]any{}, Value: map[string]any{},
-			Context: StepContext{Steps: map[string]*StepResult{}}, SerializedStepGraph: w.graph,
-			ActivePaths: []int{}, ActiveStepsPath: map[string][]int{}, SuspendedPaths: map[string][]int{},
-			ResumeLabels: map[string]any{}, WaitingPaths: map[string][]int{}, Timestamp: now.UnixMilli()}
-		b, err := json.Marshal(snap)
+		nr, err := e.insertRun(ctx, tx, w, runID, resourceID, nil)
 		if err != nil {
 			return err
 		}
-		var res any
-		if resourceID != "" {
-			res = resourceID
-		}
-		if _, err := tx.exec(ctx, `INSERT INTO mastra_workflow_snapshot (workflow_name, run_id, "resourceId", snapshot, "createdAt", "updatedAt", "createdAtZ", "updatedAtZ")
-			VALUES ($1, $2, $3, $4, $5, $5, $6, $6)`, wfID, runID, res, string(b), e.db.ts(now), now); err != nil {
-			return fmt.Errorf("workflow: create run: %w", err)
-		}
-		if _, err := tx.exec(ctx, `INSERT INTO mastra_server_workflow_runs (workflow_name, run_id, version, cursor, next_seq) VALUES ($1, $2, 0, $3, 0)`,
-			wfID, runID, `{"top":0}`); err != nil {
-			return fmt.Errorf("workflow: create run: %w", err)
-		}
-		out = &Run{Workflow: wfID, RunID: runID, ResourceID: resourceID, Snapshot: snap, CreatedAt: now, UpdatedAt: now}
+		out = &nr.Run
 		return nil
 	})
 	return out, err
+}
+
+// insertRun writes a new pending run of w in tx; parent is the run and
+// step a nested run reports to (nil for a run of its own).
+func (e *Engine) insertRun(ctx context.Context, tx *txn, w *workflow, runID, resourceID string, parent *parentRef) (*runRow, error) {
+	now := time.Now().UTC()
+	snap := Snapshot{RunID: runID, Status: StatusPending, RequestContext: map[string]any{}, Value: map[string]any{},
+		Context: StepContext{Steps: map[string]*StepResult{}}, SerializedStepGraph: w.graph,
+		ActivePaths: []int{}, ActiveStepsPath: map[string][]int{}, SuspendedPaths: map[string][]int{},
+		ResumeLabels: map[string]any{}, WaitingPaths: map[string][]int{}, Timestamp: now.UnixMilli()}
+	b, err := json.Marshal(snap)
+	if err != nil {
+		return nil, err
+	}
+	var res any
+	if resourceID != "" {
+		res = resourceID
+	}
+	if _, err := tx.exec(ctx, `INSERT INTO mastra_workflow_snapshot (workflow_name, run_id, "resourceId", snapshot, "createdAt", "updatedAt", "createdAtZ", "updatedAtZ")
+		VALUES ($1, $2, $3, $4, $5, $5, $6, $6)`, w.def.ID, runID, res, string(b), e.db.ts(now), now); err != nil {
+		return nil, fmt.Errorf("workflow: create run: %w", err)
+	}
+	cur := cursor{Parent: parent}
+	cb, err := json.Marshal(cur)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.exec(ctx, `INSERT INTO mastra_server_workflow_runs (workflow_name, run_id, version, cursor, next_seq) VALUES ($1, $2, 0, $3, 0)`,
+		w.def.ID, runID, string(cb)); err != nil {
+		return nil, fmt.Errorf("workflow: create run: %w", err)
+	}
+	return &runRow{Run: Run{Workflow: w.def.ID, RunID: runID, ResourceID: resourceID, Snapshot: snap, CreatedAt: now, UpdatedAt: now}, cur: cur}, nil
 }
 
 // load reads a run and its side state; lock takes its row for the
@@ -389,8 +407,8 @@ func (e *Engine) save(ctx context.Context, tx *txn, r *runRow, fx *effects) erro
 			return err
 		}
 	}
-	if len(fx.jobs) > 0 {
-		ids, err := e.disp.enqueue(ctx, tx, fx.jobs)
+	if len(fx.jobs)+len(fx.notify) > 0 {
+		ids, err := e.disp.enqueue(ctx, tx, append(fx.jobs[:len(fx.jobs):len(fx.jobs)], fx.notify...))
 		if err != nil {
 			return err
 		}

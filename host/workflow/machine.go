@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // job is one step execution to dispatch: step Step of run RunID at
@@ -25,6 +28,10 @@ func (j job) token() string { return j.Step + "@" + strconv.Itoa(j.Iter) }
 type effects struct {
 	chunks []map[string]any
 	jobs   []job
+	// notify: jobs of the parent run's workflow step, queued when a nested
+	// run suspends or ends (they belong to the parent, not to this run's
+	// cursor).
+	notify []job
 	cancel []int64
 	// started, finished: the run started, or ended with this status, for
 	// the observer once committed.
@@ -32,12 +39,42 @@ type effects struct {
 	finished string
 }
 
-// turn is one transition of a run, inside a transaction.
+// turn is one transition of a run, inside transaction tx.
 type turn struct {
-	e  *Engine
-	w  *workflow
-	r  *runRow
-	fx effects
+	e   *Engine
+	w   *workflow
+	r   *runRow
+	fx  effects
+	ctx context.Context
+	tx  *txn
+}
+
+func (e *Engine) turn(ctx context.Context, tx *txn, w *workflow, r *runRow) *turn {
+	return &turn{e: e, w: w, r: r, ctx: ctx, tx: tx}
+}
+
+// start starts a pending run with its (checked) input.
+func (t *turn) start(input any, requestContext map[string]any) error {
+	t.fx.started = true
+	t.r.Snapshot.Status = StatusRunning
+	t.r.Snapshot.Context.Input = input
+	if requestContext != nil {
+		t.r.Snapshot.RequestContext = requestContext
+	}
+	t.chunk("workflow-start", map[string]any{"workflowId": t.w.def.ID, "runId": t.r.RunID})
+	if err := t.startTop(0); err != nil {
+		return err
+	}
+	t.settle()
+	return nil
+}
+
+// notifyParent queues the parent's workflow step of a nested run, to take
+// in the run's end or suspension.
+func (t *turn) notifyParent() {
+	if p := t.r.cur.Parent; p != nil {
+		t.fx.notify = append(t.fx.notify, job{Workflow: p.Workflow, RunID: p.RunID, Step: p.Step, Iter: p.Iter})
+	}
 }
 
 func (t *turn) chunk(typ string, payload map[string]any) {
@@ -184,15 +221,10 @@ func (t *turn) launch(s *step, iter int) error {
 		if err != nil {
 			return t.failStep(s, iter, err)
 		}
-		if p.Suspended == nil {
-			p.Suspended = map[string]bool{}
-		}
-		p.Suspended[j.token()] = true
-		res := t.r.Snapshot.Context.Steps[s.def.ID]
-		res.Status, res.SuspendPayload, res.SuspendedAt = StatusSuspended, v, nowMs()
-		t.r.Snapshot.SuspendedPaths[s.def.ID] = t.path(s)
-		t.chunk("workflow-step-suspended", map[string]any{"id": s.def.ID, "status": StatusSuspended, "suspendPayload": v})
+		t.suspendStep(s, iter, v)
 		return nil
+	case "workflow":
+		return t.startChild(s, iter)
 	case "sleep":
 		j.At = time.Now().Add(s.def.Sleep)
 		t.chunk("workflow-step-waiting", map[string]any{"id": s.def.ID, "status": StatusWaiting, "until": j.At.UnixMilli()})
@@ -213,6 +245,66 @@ func (t *turn) launch(s *step, iter int) error {
 	}
 	p.Pending[j.token()] = true
 	t.fx.jobs = append(t.fx.jobs, j)
+	return nil
+}
+
+// suspendStep makes round iter of step s wait for a resume, with payload.
+func (t *turn) suspendStep(s *step, iter int, payload any) {
+	p := t.progress(s)
+	tok := job{Step: s.def.ID, Iter: iter}.token()
+	delete(p.Pending, tok)
+	if p.Suspended == nil {
+		p.Suspended = map[string]bool{}
+	}
+	p.Suspended[tok] = true
+	res := t.r.Snapshot.Context.Steps[s.def.ID]
+	if res == nil {
+		res = &StepResult{StartedAt: nowMs()}
+		t.r.Snapshot.Context.Steps[s.def.ID] = res
+	}
+	res.Status, res.SuspendPayload, res.SuspendedAt = StatusSuspended, payload, nowMs()
+	t.r.Snapshot.SuspendedPaths[s.def.ID] = t.path(s)
+	t.chunk("workflow-step-suspended", map[string]any{"id": s.def.ID, "status": StatusSuspended, "suspendPayload": payload})
+}
+
+// startChild starts round iter of workflow step s: a run of the nested
+// workflow, created and started in this transaction, which reports back
+// to this step (notifyParent) when it suspends or ends.
+func (t *turn) startChild(s *step, iter int) error {
+	env := t.env(s, iter)
+	in := env.Prev
+	if s.input != nil {
+		v, err := s.input.eval(env)
+		if err != nil {
+			return t.failStep(s, iter, err)
+		}
+		in = v
+	}
+	in, err := s.nested.checkInput(in)
+	if err != nil {
+		return t.failStep(s, iter, fmt.Errorf("nested workflow %s: %w", s.nested.def.ID, err))
+	}
+	tok := job{Step: s.def.ID, Iter: iter}.token()
+	c, err := t.e.insertRun(t.ctx, t.tx, s.nested, uuid.NewString(), t.r.ResourceID,
+		&parentRef{Workflow: t.w.def.ID, RunID: t.r.RunID, Step: s.def.ID, Iter: iter})
+	if err != nil {
+		return err
+	}
+	ct := t.e.turn(t.ctx, t.tx, s.nested, c)
+	if err := ct.start(in, t.r.Snapshot.RequestContext); err != nil {
+		return err
+	}
+	if err := t.e.save(t.ctx, t.tx, c, &ct.fx); err != nil {
+		return err
+	}
+	p := t.progress(s)
+	if p.Pending == nil {
+		p.Pending = map[string]bool{}
+	}
+	if p.Children == nil {
+		p.Children = map[string]string{}
+	}
+	p.Pending[tok], p.Children[tok] = true, c.RunID
 	return nil
 }
 
@@ -252,7 +344,9 @@ func (t *turn) complete(s *step, iter int, out any) error {
 	p := t.progress(s)
 	tok := job{Step: s.def.ID, Iter: iter}.token()
 	delete(p.Pending, tok)
+	delete(p.Suspended, tok)
 	delete(p.Resume, tok)
+	delete(p.Children, tok)
 	delete(t.r.cur.Jobs, tok)
 	switch {
 	case s.foreach != nil:
@@ -355,6 +449,25 @@ func (t *turn) endRun(status string, result, errVal any) error {
 	for _, id := range t.r.cur.Jobs {
 		t.fx.cancel = append(t.fx.cancel, id)
 	}
+	// Nested runs still going end with this one.
+	for id, p := range t.r.cur.Steps {
+		s := t.w.byID[id]
+		if s == nil || s.nested == nil {
+			continue
+		}
+		for _, childID := range p.Children {
+			c, err := t.e.load(t.ctx, t.tx, s.nested.def.ID, childID, true)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			} else if err != nil {
+				return err
+			}
+			if err := t.e.cancelTx(t.ctx, t.tx, s.nested, c); err != nil {
+				return err
+			}
+		}
+	}
+	t.notifyParent()
 	t.r.cur.Steps = nil
 	t.r.Snapshot.SuspendedPaths = map[string][]int{}
 	if status == StatusCanceled {
@@ -381,6 +494,7 @@ func (t *turn) settle() {
 		t.r.Snapshot.Status = StatusRunning
 	case suspended:
 		if t.r.Snapshot.Status != StatusSuspended {
+			t.notifyParent()
 			t.chunk("workflow-finish", map[string]any{"workflowStatus": StatusSuspended, "finalWorkflowResult": t.resultPayload(),
 				"output": map[string]any{"usage": map[string]any{"inputTokens": 0, "outputTokens": 0, "totalTokens": 0}}, "metadata": map[string]any{}})
 		}
@@ -402,18 +516,120 @@ func ResultOf(r *Run) map[string]any {
 	case StatusFailed:
 		out["error"] = s.Error
 	case StatusSuspended:
-		var paths [][]string
+		paths := [][]string{}
 		var payload any
+		ids := make([]string, 0, len(s.SuspendedPaths))
 		for id := range s.SuspendedPaths {
-			paths = append(paths, []string{id})
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			// A nested workflow step's path goes on into the child:
+			// [step, inner step, …] (Mastra's __workflow_meta.path).
+			path := []string{id}
 			if r := s.Context.Steps[id]; r != nil {
 				payload = r.SuspendPayload
+				path = append(path, metaPath(r.SuspendPayload)...)
 			}
+			paths = append(paths, path)
 		}
 		out["suspended"] = paths
 		out["suspendPayload"] = payload
 	}
 	return out
+}
+
+// metaPath is the path inside a nested run that a suspend payload carries
+// (Mastra's __workflow_meta.path), nil for a step's own suspend.
+func metaPath(payload any) []string {
+	m, _ := payload.(map[string]any)
+	meta, _ := m["__workflow_meta"].(map[string]any)
+	list, _ := meta["path"].([]any)
+	var out []string
+	for _, v := range list {
+		if s, ok := v.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// nestedSuspendPayload is what a workflow step suspends with when its
+// child run suspended: the child's suspended step's payload, with
+// __workflow_meta naming the child run and the path to that step in it.
+func nestedSuspendPayload(c *runRow) any {
+	ids := make([]string, 0, len(c.Snapshot.SuspendedPaths))
+	for id := range c.Snapshot.SuspendedPaths {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	out := map[string]any{}
+	path := []string{}
+	if len(ids) > 0 {
+		if res := c.Snapshot.Context.Steps[ids[0]]; res != nil {
+			if m, ok := res.SuspendPayload.(map[string]any); ok {
+				for k, v := range m {
+					out[k] = v
+				}
+			}
+			path = append([]string{ids[0]}, metaPath(res.SuspendPayload)...)
+		}
+	}
+	out["__workflow_meta"] = map[string]any{"runId": c.RunID, "path": path}
+	return out
+}
+
+// settleChild takes in the state of a workflow step's child run: its
+// result as the step's output, its failure as the step's, its suspension
+// as the step's. The child queued this job when it suspended or ended.
+func (e *Engine) settleChild(ctx context.Context, w *workflow, s *step, j job) error {
+	return e.db.inTx(ctx, func(tx *txn) error {
+		r, err := e.load(ctx, tx, j.Workflow, j.RunID, true)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		p := r.cur.Steps[s.def.ID]
+		tok := j.token()
+		if terminal(r.Snapshot.Status) || p == nil || p.Children[tok] == "" {
+			return nil
+		}
+		t := e.turn(ctx, tx, w, r)
+		c, err := e.load(ctx, tx, s.nested.def.ID, p.Children[tok], false)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			err = t.failStep(s, j.Iter, fmt.Errorf("nested workflow %s: run %s was deleted", s.nested.def.ID, p.Children[tok]))
+		case err != nil:
+			return err
+		case c.Snapshot.Status == StatusSuccess:
+			err = t.complete(s, j.Iter, c.Snapshot.Result)
+		case c.Snapshot.Status == StatusFailed:
+			err = t.failStep(s, j.Iter, fmt.Errorf("nested workflow %s failed: %s", s.nested.def.ID, errorMessage(c.Snapshot.Error)))
+		case c.Snapshot.Status == StatusCanceled:
+			err = t.failStep(s, j.Iter, fmt.Errorf("nested workflow %s was cancelled", s.nested.def.ID))
+		case c.Snapshot.Status == StatusSuspended && !p.Suspended[tok]:
+			t.suspendStep(s, j.Iter, nestedSuspendPayload(c))
+		default:
+			return nil // still running: a later job brings its end
+		}
+		if err != nil {
+			return err
+		}
+		t.settle()
+		return e.save(ctx, tx, r, &t.fx)
+	})
+}
+
+// errorMessage is the message of a run's error as stored.
+func errorMessage(v any) string {
+	if m, ok := v.(map[string]any); ok {
+		if s, ok := m["message"].(string); ok {
+			return s
+		}
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
 }
 
 // work runs one job: the step, then its transition. An error means the
@@ -429,6 +645,9 @@ func (e *Engine) work(ctx context.Context, j job) error {
 		// An instance with another configuration (a rolling deploy): leave
 		// the step to one that knows it.
 		return fmt.Errorf("workflow: this instance does not define step %s of workflow %s", j.Step, j.Workflow)
+	}
+	if s.nested != nil {
+		return e.settleChild(ctx, w, s, j)
 	}
 	r, err := e.load(ctx, dbq{e.db}, j.Workflow, j.RunID, false)
 	if errors.Is(err, ErrNotFound) {
@@ -477,7 +696,7 @@ func (e *Engine) work(ctx context.Context, j job) error {
 		if !pendingToken(r, j) {
 			return nil
 		}
-		t := &turn{e: e, w: w, r: r}
+		t := e.turn(ctx, tx, w, r)
 		if stepErr != nil {
 			err = t.failStep(s, j.Iter, stepErr)
 		} else {
@@ -577,8 +796,6 @@ func (e *Engine) execute(ctx context.Context, w *workflow, r *runRow, s *step, i
 			return nil, fmt.Errorf("tool %s: result is not JSON: %w", s.def.Tool, err)
 		}
 		return v, nil
-	case "workflow":
-		return nil, fmt.Errorf("nested workflow steps are not supported yet (step %s)", s.def.ID)
 	}
 	return nil, fmt.Errorf("step %s: kind %q cannot run", s.def.ID, s.def.Kind)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -17,6 +18,25 @@ func owned(r *runRow, resourceID string) error {
 	return nil
 }
 
+// checkInput checks a run's input against the workflow's input schema
+// (*InputError on inputData); no input is {} when there is a schema.
+func (w *workflow) checkInput(input any) (any, error) {
+	if w.input == nil {
+		return input, nil
+	}
+	if input == nil {
+		input = map[string]any{}
+	}
+	b, err := json.Marshal(input)
+	if err != nil {
+		return nil, &InputError{Field: "inputData", Message: err.Error()}
+	}
+	if err := w.input.Validate(b); err != nil {
+		return nil, &InputError{Field: "inputData", Message: err.Error()}
+	}
+	return input, nil
+}
+
 // StartRun starts a created run with its input (Mastra's start). The input
 // is checked against the workflow's input schema first (*InputError). A run
 // that has started already is ErrConflict.
@@ -25,18 +45,8 @@ func (e *Engine) StartRun(ctx context.Context, wfID, runID, resourceID string, i
 	if err != nil {
 		return err
 	}
-	if w.input != nil {
-		b, err := json.Marshal(input)
-		if err != nil {
-			return &InputError{Field: "inputData", Message: err.Error()}
-		}
-		if input == nil {
-			b = []byte("{}")
-			input = map[string]any{}
-		}
-		if err := w.input.Validate(b); err != nil {
-			return &InputError{Field: "inputData", Message: err.Error()}
-		}
+	if input, err = w.checkInput(input); err != nil {
+		return err
 	}
 	return e.db.inTx(ctx, func(tx *txn) error {
 		r, err := e.load(ctx, tx, wfID, runID, true)
@@ -49,37 +59,49 @@ func (e *Engine) StartRun(ctx context.Context, wfID, runID, resourceID string, i
 		if r.Snapshot.Status != StatusPending {
 			return fmt.Errorf("%w: run %s is %s, not pending", ErrConflict, runID, r.Snapshot.Status)
 		}
-		t := &turn{e: e, w: w, r: r}
-		t.fx.started = true
-		r.Snapshot.Status = StatusRunning
-		r.Snapshot.Context.Input = input
-		if requestContext != nil {
-			r.Snapshot.RequestContext = requestContext
-		}
-		t.chunk("workflow-start", map[string]any{"workflowId": wfID, "runId": runID})
-		if err := t.startTop(0); err != nil {
+		t := e.turn(ctx, tx, w, r)
+		if err := t.start(input, requestContext); err != nil {
 			return err
 		}
-		t.settle()
 		return e.save(ctx, tx, r, &t.fx)
 	})
 }
 
-// Resume resumes the suspended steps named in steps (all suspended steps
-// when empty) with data, checked against each step's resume schema. Two
+// StepPath reads the step of a resume body (Mastra's step: a step id, a
+// path of ids as a list, or a path written "outer.inner"): the suspended
+// step of the run's workflow first, then the steps inside its nested runs.
+// Empty or null: every suspended step.
+func StepPath(raw json.RawMessage) ([]string, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var one string
+	if json.Unmarshal(raw, &one) == nil {
+		if one == "" {
+			return nil, nil
+		}
+		return strings.Split(one, "."), nil
+	}
+	var path []string
+	if err := json.Unmarshal(raw, &path); err != nil {
+		return nil, errors.New("expected a step id or a list of step ids")
+	}
+	return path, nil
+}
+
+// Resume resumes the suspended step at path (every suspended step when
+// empty) with data, checked against the step's resume schema. A path
+// [step, inner, …] resumes inside the nested run of a workflow step. Two
 // resumes of one suspended step: the first wins, the second is
 // ErrConflict. The claim is a compare-and-set on the run's version, taken
 // under its row lock, in the transaction that queues the resumed step.
-func (e *Engine) Resume(ctx context.Context, wfID, runID, resourceID string, steps []string, data any) error {
+func (e *Engine) Resume(ctx context.Context, wfID, runID, resourceID string, path []string, data any) error {
 	w, err := e.workflow(wfID)
 	if err != nil {
 		return err
 	}
-	for _, id := range steps {
-		s := w.byID[id]
-		if s == nil {
-			return &InputError{Field: "step", Message: fmt.Sprintf("workflow %s has no step %q", wfID, id)}
-		}
+	if len(path) > 0 && w.byID[path[0]] == nil {
+		return &InputError{Field: "step", Message: fmt.Sprintf("workflow %s has no step %q", wfID, path[0])}
 	}
 	return e.db.inTx(ctx, func(tx *txn) error {
 		r, err := e.load(ctx, tx, wfID, runID, true)
@@ -89,14 +111,47 @@ func (e *Engine) Resume(ctx context.Context, wfID, runID, resourceID string, ste
 		if err := owned(r, resourceID); err != nil {
 			return err
 		}
-		t := &turn{e: e, w: w, r: r}
-		resumed := 0
-		for id, p := range r.cur.Steps {
-			if len(steps) > 0 && !containsStr(steps, id) {
-				continue
+		if p := r.cur.Parent; p != nil {
+			return fmt.Errorf("%w: run %s is nested in run %s of workflow %s; resume that run", ErrConflict, runID, p.RunID, p.Workflow)
+		}
+		return e.resumeTx(ctx, tx, w, r, path, data)
+	})
+}
+
+// resumeTx resumes run r (locked in tx) at path; see Resume.
+func (e *Engine) resumeTx(ctx context.Context, tx *txn, w *workflow, r *runRow, path []string, data any) error {
+	t := e.turn(ctx, tx, w, r)
+	resumed := 0
+	for id, p := range r.cur.Steps {
+		if len(path) > 0 && path[0] != id {
+			continue
+		}
+		s := w.byID[id]
+		for tok := range p.Suspended {
+			iter := 0
+			if _, after, ok := strings.Cut(tok, "@"); ok {
+				iter, _ = strconv.Atoi(after)
 			}
-			s := w.byID[id]
-			for tok := range p.Suspended {
+			if s.nested != nil {
+				c, err := e.load(ctx, tx, s.nested.def.ID, p.Children[tok], true)
+				if err != nil {
+					return err
+				}
+				var inner []string
+				if len(path) > 1 {
+					inner = path[1:]
+					if s.nested.byID[inner[0]] == nil {
+						return &InputError{Field: "step", Message: fmt.Sprintf("nested workflow %s has no step %q", s.nested.def.ID, inner[0])}
+					}
+				}
+				if err := e.resumeTx(ctx, tx, s.nested, c, inner, data); err != nil {
+					return err
+				}
+				// The child reports its end or next suspension back.
+			} else {
+				if len(path) > 1 {
+					return &InputError{Field: "step", Message: fmt.Sprintf("step %s of workflow %s is not a nested workflow", id, w.def.ID)}
+				}
 				if s.resume != nil {
 					b, err := json.Marshal(data)
 					if err != nil || data == nil {
@@ -106,40 +161,36 @@ func (e *Engine) Resume(ctx context.Context, wfID, runID, resourceID string, ste
 						return &InputError{Field: "resumeData", Message: err.Error()}
 					}
 				}
-				iter := 0
-				if _, after, ok := strings.Cut(tok, "@"); ok {
-					fmt.Sscan(after, &iter)
-				}
-				delete(p.Suspended, tok)
-				if p.Pending == nil {
-					p.Pending = map[string]bool{}
-				}
 				if p.Resume == nil {
 					p.Resume = map[string]any{}
 				}
-				p.Pending[tok] = true
 				p.Resume[tok] = data
-				res := r.Snapshot.Context.Steps[id]
-				if res != nil {
-					res.Status, res.ResumePayload, res.ResumedAt = StatusRunning, data, nowMs()
-				}
-				delete(r.Snapshot.SuspendedPaths, id)
-				t.chunk("workflow-step-start", map[string]any{"id": id, "stepCallId": runID + "-" + id, "status": StatusRunning,
-					"resumePayload": data})
-				t.fx.jobs = append(t.fx.jobs, job{Workflow: wfID, RunID: runID, Step: id, Iter: iter})
-				resumed++
+				t.fx.jobs = append(t.fx.jobs, job{Workflow: w.def.ID, RunID: r.RunID, Step: id, Iter: iter})
 			}
+			delete(p.Suspended, tok)
+			if p.Pending == nil {
+				p.Pending = map[string]bool{}
+			}
+			p.Pending[tok] = true
+			if res := r.Snapshot.Context.Steps[id]; res != nil {
+				res.Status, res.ResumePayload, res.ResumedAt = StatusRunning, data, nowMs()
+			}
+			delete(r.Snapshot.SuspendedPaths, id)
+			t.chunk("workflow-step-start", map[string]any{"id": id, "stepCallId": r.RunID + "-" + id, "status": StatusRunning,
+				"resumePayload": data})
+			resumed++
 		}
-		if resumed == 0 {
-			return fmt.Errorf("%w: run %s has no suspended step to resume (status %s)", ErrConflict, runID, r.Snapshot.Status)
-		}
-		t.settle()
-		return e.save(ctx, tx, r, &t.fx)
-	})
+	}
+	if resumed == 0 {
+		return fmt.Errorf("%w: run %s has no suspended step to resume (status %s)", ErrConflict, r.RunID, r.Snapshot.Status)
+	}
+	t.settle()
+	return e.save(ctx, tx, r, &t.fx)
 }
 
 // Cancel cancels a run: queued steps are removed, a running step's result
-// is discarded. Cancelling a finished run changes nothing.
+// is discarded, nested runs are cancelled. Cancelling a finished run
+// changes nothing.
 func (e *Engine) Cancel(ctx context.Context, wfID, runID, resourceID string) error {
 	w, err := e.workflow(wfID)
 	if err != nil {
@@ -153,20 +204,25 @@ func (e *Engine) Cancel(ctx context.Context, wfID, runID, resourceID string) err
 		if err := owned(r, resourceID); err != nil {
 			return err
 		}
-		if terminal(r.Snapshot.Status) {
-			return nil
-		}
-		t := &turn{e: e, w: w, r: r}
-		for id, p := range r.cur.Steps {
-			if res := r.Snapshot.Context.Steps[id]; res != nil && (len(p.Pending) > 0 || len(p.Suspended) > 0) {
-				res.Status, res.EndedAt = StatusCanceled, nowMs()
-			}
-		}
-		if err := t.endRun(StatusCanceled, nil, nil); err != nil {
-			return err
-		}
-		return e.save(ctx, tx, r, &t.fx)
+		return e.cancelTx(ctx, tx, w, r)
 	})
+}
+
+// cancelTx cancels run r, locked in tx.
+func (e *Engine) cancelTx(ctx context.Context, tx *txn, w *workflow, r *runRow) error {
+	if terminal(r.Snapshot.Status) {
+		return nil
+	}
+	t := e.turn(ctx, tx, w, r)
+	for id, p := range r.cur.Steps {
+		if res := r.Snapshot.Context.Steps[id]; res != nil && (len(p.Pending) > 0 || len(p.Suspended) > 0) {
+			res.Status, res.EndedAt = StatusCanceled, nowMs()
+		}
+	}
+	if err := t.endRun(StatusCanceled, nil, nil); err != nil {
+		return err
+	}
+	return e.save(ctx, tx, r, &t.fx)
 }
 
 // GetRun reads a run of resourceID ("" = any resource).

@@ -130,8 +130,8 @@ type progress struct {
 	Outputs []any `json:"outputs,omitempty"`
 	// Loop: the iteration running.
 	Iter int `json:"iter,omitempty"`
-	// Child: the nested run.
-	Child string `json:"child,omitempty"`
+	// Children: a workflow step's nested runs by token.
+	Children map[string]string `json:"children,omitempty"`
 }
 
 func nowMs() int64 { return time.Now().UnixMilli() }
