@@ -44,7 +44,7 @@ type Workflow struct {
 }
 
 // Step is one step. Exactly one kind key is set: agent (with prompt), tool
-// (with input), map, suspend, sleep, sleep_until, workflow (nested, with
+// (with input), wasm (with input, config, resume_schema), map, suspend, sleep, sleep_until, workflow (nested, with
 // input), parallel or branch. foreach (with concurrency) or until / while
 // (with max_iterations) repeat a step of the other kinds.
 type Step struct {
@@ -55,8 +55,12 @@ type Step struct {
 	Agent  string `koanf:"agent"`
 	Prompt string `koanf:"prompt"` // text with ${expression} parts
 	Tool   string `koanf:"tool"`
-	// Input is the expression whose value a tool or nested workflow gets;
-	// "" means the previous step's output.
+	// Wasm is the path of a Wasm step module (see README "Wasm step
+	// modules"), Config the JSON its mastra.config_get reads.
+	Wasm   string         `koanf:"wasm"`
+	Config map[string]any `koanf:"config"`
+	// Input is the expression whose value a tool, Wasm module or nested
+	// workflow gets; "" means the previous step's output.
 	Input string `koanf:"input"`
 	Map   string `koanf:"map"`
 	// Suspend is the expression of the payload the step suspends with; the
@@ -79,7 +83,7 @@ type Step struct {
 	MaxIterations int    `koanf:"max_iterations"`
 }
 
-// Kind names the step's kind: agent, tool, map, suspend, sleep,
+// Kind names the step's kind: agent, tool, wasm, map, suspend, sleep,
 // sleep_until, workflow, parallel, branch; "" when none or several are set
 // (Validate reports it).
 func (s Step) Kind() string {
@@ -91,6 +95,7 @@ func (s Step) Kind() string {
 	}
 	set(s.Agent != "", "agent")
 	set(s.Tool != "", "tool")
+	set(s.Wasm != "", "wasm")
 	set(s.Map != "", "map")
 	set(s.Suspend != "", "suspend")
 	set(s.Sleep != 0, "sleep")
@@ -244,7 +249,7 @@ func (c *Config) validateStep(bad func(string, any, string, ...any), wkey string
 	}
 	kind := s.Kind()
 	if kind == "" {
-		bad(key, s.ID, "expected exactly one of agent, tool, map, suspend, sleep, sleep_until, workflow, parallel, branch")
+		bad(key, s.ID, "expected exactly one of agent, tool, wasm, map, suspend, sleep, sleep_until, workflow, parallel, branch")
 		return
 	}
 	if s.Timeout < 0 {
@@ -256,8 +261,9 @@ func (c *Config) validateStep(bad func(string, any, string, ...any), wkey string
 		}
 	}
 	only("prompt", s.Prompt != "", "agent")
-	only("input", s.Input != "", "tool", "workflow")
-	only("resume_schema", s.ResumeSchema != nil, "suspend")
+	only("input", s.Input != "", "tool", "workflow", "wasm")
+	only("resume_schema", s.ResumeSchema != nil, "suspend", "wasm")
+	only("config", s.Config != nil, "wasm")
 	switch kind {
 	case "agent":
 		if _, ok := c.Agents[s.Agent]; !ok {
@@ -277,6 +283,14 @@ func (c *Config) validateStep(bad func(string, any, string, ...any), wkey string
 			bad(key+".tool", s.Tool, "no [[tools]] entry has this name")
 		}
 		check("input", s.Input)
+	case "wasm":
+		if st, err := os.Stat(s.Wasm); err != nil || st.IsDir() {
+			bad(key+".wasm", s.Wasm, "no module file at this path")
+		}
+		check("input", s.Input)
+		if err := checkSchema(s.ResumeSchema); err != nil {
+			bad(key+".resume_schema", "…", "%s", firstLine(err.Error()))
+		}
 	case "map":
 		check("map", s.Map)
 	case "suspend":

@@ -85,6 +85,8 @@ func TestInvalidWorkflowDefinitions(t *testing.T) {
 		{"branch without when", "[[workflows.w.steps]]\nid = \"b\"\n[[workflows.w.steps.branch]]\nid = \"x\"\nmap = \"1\"\n", `workflows.w.steps.b.branch.x.when = "": expected the condition`},
 		{"nested self", "[[workflows.w.steps]]\nid = \"s\"\nworkflow = \"w\"\n", `workflows.w.steps.s.workflow = "w": nested workflows form a cycle: w → w`},
 		{"nested cycle", "[[workflows.a.steps]]\nid = \"s\"\nworkflow = \"b\"\n[[workflows.b.steps]]\nid = \"t\"\nworkflow = \"a\"\n", `workflows.a.steps.s.workflow = "b": nested workflows form a cycle: a → b → a`},
+		{"wasm without module file", "[[workflows.w.steps]]\nid = \"s\"\nwasm = \"nope.wasm\"\n", `workflows.w.steps.s.wasm = "nope.wasm": no module file at this path`},
+		{"config on a map step", "[[workflows.w.steps]]\nid = \"s\"\nmap = \"1\"\nconfig = { a = 1 }\n", `workflows.w.steps.s.config = "…": only for wasm steps`},
 		{"nested unknown", "[[workflows.w.steps]]\nid = \"s\"\nworkflow = \"ghost\"\n", `workflows.w.steps.s.workflow = "ghost": no [workflows.ghost]`},
 		{"concurrency without foreach", "[[workflows.w.steps]]\nid = \"s\"\nmap = \"1\"\nconcurrency = 2\n", `workflows.w.steps.s.concurrency = 2:`},
 	} {

@@ -24,7 +24,7 @@ type Definition struct {
 	Steps        []StepDef
 }
 
-// StepDef is one step as configured. Kind is one of agent, tool, map,
+// StepDef is one step as configured. Kind is one of agent, tool, wasm, map,
 // suspend, sleep, sleep_until, workflow, parallel, branch.
 type StepDef struct {
 	ID, Description, Kind string
@@ -32,6 +32,7 @@ type StepDef struct {
 
 	Agent, Prompt    string
 	Tool, Input, Map string
+	Module           string // a wasm step's module path
 	Suspend          string
 	ResumeSchema     json.RawMessage
 	Sleep            time.Duration
@@ -187,7 +188,7 @@ func compileDefinition(d Definition) (*workflow, error) {
 		if err != nil {
 			return nil, fail("until/while", err)
 		}
-		if sd.Kind == "suspend" && len(sd.ResumeSchema) > 0 {
+		if (sd.Kind == "suspend" || sd.Kind == "wasm") && len(sd.ResumeSchema) > 0 {
 			if s.resume, err = toolschema.Compile(sd.ResumeSchema); err != nil {
 				return nil, fail("resume_schema", err)
 			}
@@ -254,7 +255,7 @@ func serializeGraph(steps []*step) json.RawMessage {
 			if s.nested != nil {
 				info["serializedStepFlow"] = s.nested.graph
 			}
-		case "suspend":
+		case "suspend", "wasm":
 			info["canSuspend"] = true
 		}
 		return info

@@ -30,6 +30,13 @@ type ToolRunner interface {
 	RunTool(ctx context.Context, name string, args json.RawMessage) (json.RawMessage, error)
 }
 
+// ModuleRunner runs the Wasm module of a workflow's wasm step: body is
+// POSTed to the guest, which answers a status and a body (see README "Wasm
+// step modules"). The composition root loads the modules.
+type ModuleRunner interface {
+	RunModule(ctx context.Context, workflowID, stepID string, body json.RawMessage) (status int, resp []byte, err error)
+}
+
 // Errors the HTTP host maps to statuses.
 var (
 	// ErrNotFound: no such workflow or run (or the run is another
@@ -57,6 +64,7 @@ type Options struct {
 	Definitions []Definition
 	Agents      AgentRunner
 	Tools       ToolRunner
+	Modules     ModuleRunner
 	Logger      *slog.Logger
 	// InstanceID names this process in step leases; "" = random.
 	InstanceID string
@@ -76,6 +84,7 @@ type Engine struct {
 	ids       []string
 	agents    AgentRunner
 	tools     ToolRunner
+	modules   ModuleRunner
 	log       *slog.Logger
 	me        string
 	disp      dispatcher
@@ -92,7 +101,7 @@ type Engine struct {
 // migrations hold the workflow tables); River's own tables are migrated by
 // Open.
 func Open(ctx context.Context, o Options) (*Engine, error) {
-	e := &Engine{wfs: map[string]*workflow{}, agents: o.Agents, tools: o.Tools, log: o.Logger, me: o.InstanceID,
+	e := &Engine{wfs: map[string]*workflow{}, agents: o.Agents, tools: o.Tools, modules: o.Modules, log: o.Logger, me: o.InstanceID,
 		hub: newHub(), maxSnap: o.MaxSnapshot, obs: o.Observer}
 	if e.log == nil {
 		e.log = slog.Default()
@@ -211,7 +220,7 @@ func (w *workflow) info() Info {
 		for _, s := range ss {
 			if s.def.Kind != "parallel" && s.def.Kind != "branch" {
 				in.Steps = append(in.Steps, StepInfo{ID: s.def.ID, Description: s.def.Description, Kind: s.def.Kind,
-					ResumeSchema: s.def.ResumeSchema, CanSuspend: s.def.Kind == "suspend"})
+					ResumeSchema: s.def.ResumeSchema, CanSuspend: s.def.Kind == "suspend" || s.def.Kind == "wasm"})
 			}
 			walk(s.children)
 		}

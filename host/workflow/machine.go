@@ -1,12 +1,14 @@
 package workflow
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -697,7 +699,10 @@ func (e *Engine) work(ctx context.Context, j job) error {
 			return nil
 		}
 		t := e.turn(ctx, tx, w, r)
-		if stepErr != nil {
+		var susp *suspension
+		if errors.As(stepErr, &susp) {
+			t.suspendStep(s, j.Iter, susp.payload)
+		} else if stepErr != nil {
 			err = t.failStep(s, j.Iter, stepErr)
 		} else {
 			err = t.complete(s, j.Iter, out)
@@ -773,6 +778,8 @@ func (e *Engine) execute(ctx context.Context, w *workflow, r *runRow, s *step, i
 			return nil, fmt.Errorf("agent %s: %w", s.def.Agent, err)
 		}
 		return map[string]any{"text": text}, nil
+	case "wasm":
+		return e.runModule(ctx, w, r, s, iter, env)
 	case "tool":
 		args := env.Prev
 		if s.input != nil {
@@ -798,4 +805,60 @@ func (e *Engine) execute(ctx context.Context, w *workflow, r *runRow, s *step, i
 		return v, nil
 	}
 	return nil, fmt.Errorf("step %s: kind %q cannot run", s.def.ID, s.def.Kind)
+}
+
+// suspension is a step's answer that it waits for a resume, with payload.
+type suspension struct{ payload any }
+
+func (s *suspension) Error() string { return "step suspended" }
+
+// runModule runs a wasm step's module: it gets {inputData, resumeData (once
+// resumed), runId, stepId, iteration} and answers 2xx with the step's
+// output, 202 with the payload to suspend with, any other status to fail
+// the step.
+func (e *Engine) runModule(ctx context.Context, w *workflow, r *runRow, s *step, iter int, env ExprEnv) (any, error) {
+	in := env.Prev
+	if s.input != nil {
+		v, err := s.input.eval(env)
+		if err != nil {
+			return nil, err
+		}
+		in = v
+	}
+	if e.modules == nil {
+		return nil, errors.New("no Wasm step modules are loaded")
+	}
+	call := map[string]any{"inputData": in, "runId": r.RunID, "stepId": s.def.ID, "iteration": iter}
+	if env.Resume != nil {
+		call["resumeData"] = env.Resume
+	}
+	body, err := json.Marshal(call)
+	if err != nil {
+		return nil, err
+	}
+	status, resp, err := e.modules.RunModule(ctx, w.def.ID, s.def.ID, body)
+	if err != nil {
+		return nil, fmt.Errorf("wasm step %s: %w", s.def.ID, err)
+	}
+	var out any
+	if len(bytes.TrimSpace(resp)) > 0 {
+		if err := json.Unmarshal(resp, &out); err != nil {
+			if status < 200 || status > 299 {
+				out = string(resp)
+			} else {
+				return nil, fmt.Errorf("wasm step %s: the module's answer is not JSON: %w", s.def.ID, err)
+			}
+		}
+	}
+	switch {
+	case status == 202:
+		return nil, &suspension{payload: out}
+	case status < 200 || status > 299:
+		msg := strings.TrimSpace(string(resp))
+		if r := []rune(msg); len(r) > 300 {
+			msg = string(r[:300]) + "…"
+		}
+		return nil, fmt.Errorf("wasm step %s answered status %d: %s", s.def.ID, status, msg)
+	}
+	return out, nil
 }
