@@ -26,6 +26,7 @@ import (
 //	item/index the current element and its index (foreach steps)
 //	output     this iteration's output, iteration its number (until/while)
 //	resume     the resume data (a suspend step's output once resumed)
+//	state      the run's state (Mastra's workflow state; see set_state)
 type Workflow struct {
 	Description string `koanf:"description"`
 	// InputSchema and OutputSchema are JSON Schemas: an inline table, a
@@ -41,6 +42,12 @@ type Workflow struct {
 	// is run again elsewhere once it has passed.
 	StepTimeout time.Duration `koanf:"step_timeout"`
 	Steps       []Step        `koanf:"steps"`
+	// StateSchema checks the run's state: the initialState a start sends
+	// and each step's set_state. No schema: any object.
+	StateSchema any `koanf:"state_schema"`
+	// ChunkRetention is how long a finished run's stream chunks are kept
+	// for observe (all but the last, which holds the result); default 24h.
+	ChunkRetention time.Duration `koanf:"chunk_retention"`
 }
 
 // Step is one step. Exactly one kind key is set: agent (with prompt), tool
@@ -75,6 +82,12 @@ type Step struct {
 	Branch       []Step        `koanf:"branch"`
 	// When is the condition of a branch entry.
 	When string `koanf:"when"`
+	// OutputSchema checks the step's output (each round's, for foreach,
+	// until and while): a step whose output does not match fails the run.
+	OutputSchema any `koanf:"output_schema"`
+	// SetState is an expression whose value (an object) becomes the run's
+	// state once the step finished; output is the step's output there.
+	SetState string `koanf:"set_state"`
 
 	Foreach       string `koanf:"foreach"`
 	Concurrency   int    `koanf:"concurrency"`
@@ -122,6 +135,7 @@ type ExprEnv struct {
 	Iteration int            `expr:"iteration"`
 	Resume    any            `expr:"resume"`
 	RunID     string         `expr:"runId"`
+	State     any            `expr:"state"`
 }
 
 // CompileExpr checks an expression against ExprEnv.
@@ -207,6 +221,12 @@ func (c *Config) validateWorkflows(bad func(string, any, string, ...any), toolNa
 		}
 		if err := checkSchema(w.OutputSchema); err != nil {
 			bad(key+".output_schema", "…", "%s", firstLine(err.Error()))
+		}
+		if err := checkSchema(w.StateSchema); err != nil {
+			bad(key+".state_schema", "…", "%s", firstLine(err.Error()))
+		}
+		if w.ChunkRetention < 0 {
+			bad(key+".chunk_retention", w.ChunkRetention, "expected a positive duration such as \"24h\"")
 		}
 		if w.StepTimeout <= 0 {
 			bad(key+".step_timeout", w.StepTimeout, "expected a positive duration such as \"5m\"")
@@ -338,6 +358,10 @@ func (c *Config) validateStep(bad func(string, any, string, ...any), wkey string
 		bad(key+".when", s.When, "only for branch entries")
 	}
 	check("when", s.When)
+	check("set_state", s.SetState)
+	if err := checkSchema(s.OutputSchema); err != nil {
+		bad(key+".output_schema", "…", "%s", firstLine(err.Error()))
+	}
 	check("foreach", s.Foreach)
 	check("until", s.Until)
 	check("while", s.While)

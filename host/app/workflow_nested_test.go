@@ -102,3 +102,34 @@ func TestNestedWorkflowRoutes(t *testing.T) {
 		}
 	}
 }
+
+// Workflow state through the routes: initialState checked against
+// state_schema (400 naming initialState), set_state by steps, the state in
+// the WorkflowResult; a step's output_schema enforced.
+func TestWorkflowStateRoutes(t *testing.T) {
+	alice := serveWorkflows(t, `
+[workflows.tally]
+state_schema = '{"type":"object","required":["count"],"properties":{"count":{"type":"integer"}}}'
+[[workflows.tally.steps]]
+id = "inc"
+map = "state.count + input.by"
+set_state = '{"count": output}'
+output_schema = '{"type":"integer","maximum":10}'
+`)
+	if d := alice.json("GET", "/api/workflows/tally", "", 200); !strings.HasPrefix(d["stateSchema"].(string), `{"json":{"type":"object"`) ||
+		!strings.Contains(mustJSONs(d["steps"]), `"outputSchema":"{\"json\":{\"type\":\"integer\"`) {
+		t.Errorf("details = %v", d)
+	}
+	bad := alice.json("POST", "/api/workflows/tally/start-async", `{"inputData":{"by":1},"initialState":{"count":"one"}}`, 400)
+	if !strings.Contains(mustJSONs(bad), `"field":"initialState"`) {
+		t.Errorf("bad initialState = %v", bad)
+	}
+	res := alice.json("POST", "/api/workflows/tally/start-async", `{"inputData":{"by":2},"initialState":{"count":3}}`, 200)
+	if res["status"] != "success" || res["result"] != 5.0 || mustJSONs(res["state"]) != `{"count":5}` {
+		t.Fatalf("start-async = %v", res)
+	}
+	res = alice.json("POST", "/api/workflows/tally/start-async", `{"inputData":{"by":20},"initialState":{"count":3}}`, 200)
+	if res["status"] != "failed" || !strings.Contains(mustJSONs(res["error"]), "output does not match its output_schema") {
+		t.Fatalf("over the output schema = %v", res)
+	}
+}

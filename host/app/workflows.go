@@ -59,12 +59,16 @@ func workflowDefinitions(cfg *config.Config) ([]workflow.Definition, error) {
 		if err != nil {
 			return nil, fmt.Errorf("workflows.%s.output_schema: %w", id, err)
 		}
+		state, err := config.JSONSchema(w.StateSchema)
+		if err != nil {
+			return nil, fmt.Errorf("workflows.%s.state_schema: %w", id, err)
+		}
 		steps, err := stepDefs(id, w.Steps)
 		if err != nil {
 			return nil, err
 		}
 		defs = append(defs, workflow.Definition{ID: id, Description: w.Description, InputSchema: in, OutputSchema: out,
-			Result: w.Result, StepTimeout: w.StepTimeout, Steps: steps})
+			StateSchema: state, ChunkRetention: w.ChunkRetention, Result: w.Result, StepTimeout: w.StepTimeout, Steps: steps})
 	}
 	return defs, nil
 }
@@ -75,6 +79,10 @@ func stepDefs(wf string, steps []config.Step) ([]workflow.StepDef, error) {
 		rs, err := config.JSONSchema(s.ResumeSchema)
 		if err != nil {
 			return nil, fmt.Errorf("workflows.%s.steps.%s.resume_schema: %w", wf, s.ID, err)
+		}
+		outSchema, err := config.JSONSchema(s.OutputSchema)
+		if err != nil {
+			return nil, fmt.Errorf("workflows.%s.steps.%s.output_schema: %w", wf, s.ID, err)
 		}
 		kids := s.Parallel
 		if len(s.Branch) > 0 {
@@ -88,7 +96,7 @@ func stepDefs(wf string, steps []config.Step) ([]workflow.StepDef, error) {
 			Agent: s.Agent, Prompt: s.Prompt, Tool: s.Tool, Module: s.Wasm, Input: s.Input, Map: s.Map, Suspend: s.Suspend,
 			ResumeSchema: rs, Sleep: s.Sleep, SleepUntil: s.SleepUntil, Workflow: s.Workflow, Children: children,
 			When: s.When, Foreach: s.Foreach, Concurrency: s.Concurrency, Until: s.Until, While: s.While,
-			MaxIterations: s.MaxIterations})
+			MaxIterations: s.MaxIterations, OutputSchema: outSchema, SetState: s.SetState})
 	}
 	return out, nil
 }

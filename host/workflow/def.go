@@ -22,6 +22,12 @@ type Definition struct {
 	Result       string // expression; "" = the last step's output
 	StepTimeout  time.Duration
 	Steps        []StepDef
+	// StateSchema checks the run's state (Mastra's workflow state): the
+	// initial state and each step's set_state.
+	StateSchema json.RawMessage
+	// ChunkRetention is how long a finished run's stream chunks are kept
+	// (all but the last); 0 means 24 hours.
+	ChunkRetention time.Duration
 }
 
 // StepDef is one step as configured. Kind is one of agent, tool, wasm, map,
@@ -33,17 +39,22 @@ type StepDef struct {
 	Agent, Prompt    string
 	Tool, Input, Map string
 	Module           string // a wasm step's module path
-	Suspend          string
-	ResumeSchema     json.RawMessage
-	Sleep            time.Duration
-	SleepUntil       string
-	Workflow         string
-	Children         []StepDef // parallel or branch entries
-	When             string
-	Foreach          string
-	Concurrency      int
-	Until, While     string
-	MaxIterations    int
+	// OutputSchema checks the step's output (each round's, for foreach
+	// and loops); SetState is an expression whose value becomes the run's
+	// state once the step finished (output is the step's output).
+	OutputSchema  json.RawMessage
+	SetState      string
+	Suspend       string
+	ResumeSchema  json.RawMessage
+	Sleep         time.Duration
+	SleepUntil    string
+	Workflow      string
+	Children      []StepDef // parallel or branch entries
+	When          string
+	Foreach       string
+	Concurrency   int
+	Until, While  string
+	MaxIterations int
 }
 
 // ExprEnv is what expressions see. Keep it in step with config.ExprEnv,
@@ -58,6 +69,7 @@ type ExprEnv struct {
 	Iteration int            `expr:"iteration"`
 	Resume    any            `expr:"resume"`
 	RunID     string         `expr:"runId"`
+	State     any            `expr:"state"`
 }
 
 // program is a compiled expression.
@@ -89,6 +101,8 @@ func (p *program) eval(env ExprEnv) (any, error) {
 type workflow struct {
 	def     Definition
 	input   *toolschema.Schema
+	output  *toolschema.Schema
+	state   *toolschema.Schema
 	result  *program
 	steps   []*step // top level, in order
 	byID    map[string]*step
@@ -109,6 +123,8 @@ type step struct {
 	mapP     *program
 	suspend  *program
 	resume   *toolschema.Schema
+	output   *toolschema.Schema
+	setState *program
 	until    *program
 	when     *program
 	foreach  *program
@@ -125,6 +141,20 @@ func compileDefinition(d Definition) (*workflow, error) {
 			return nil, fmt.Errorf("workflow %s: input_schema: %w", d.ID, err)
 		}
 		w.input = s
+	}
+	for _, sc := range []struct {
+		field string
+		src   json.RawMessage
+		dst   **toolschema.Schema
+	}{{"output_schema", d.OutputSchema, &w.output}, {"state_schema", d.StateSchema, &w.state}} {
+		if len(sc.src) == 0 {
+			continue
+		}
+		c, err := toolschema.Compile(sc.src)
+		if err != nil {
+			return nil, fmt.Errorf("workflow %s: %s: %w", d.ID, sc.field, err)
+		}
+		*sc.dst = c
 	}
 	var err error
 	if w.result, err = compile(d.Result); err != nil {
@@ -174,6 +204,7 @@ func compileDefinition(d Definition) (*workflow, error) {
 		}{
 			{"input", sd.Input, &s.input}, {"map", sd.Map, &s.mapP}, {"suspend", sd.Suspend, &s.suspend},
 			{"sleep_until", sd.SleepUntil, &s.until}, {"when", sd.When, &s.when}, {"foreach", sd.Foreach, &s.foreach},
+			{"set_state", sd.SetState, &s.setState},
 		} {
 			if *c.dst, err = compile(c.src); err != nil {
 				return nil, fail(c.field, err)
@@ -191,6 +222,11 @@ func compileDefinition(d Definition) (*workflow, error) {
 		if (sd.Kind == "suspend" || sd.Kind == "wasm") && len(sd.ResumeSchema) > 0 {
 			if s.resume, err = toolschema.Compile(sd.ResumeSchema); err != nil {
 				return nil, fail("resume_schema", err)
+			}
+		}
+		if len(sd.OutputSchema) > 0 {
+			if s.output, err = toolschema.Compile(sd.OutputSchema); err != nil {
+				return nil, fail("output_schema", err)
 			}
 		}
 		for _, ch := range sd.Children {

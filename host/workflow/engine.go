@@ -75,6 +75,9 @@ type Options struct {
 	MaxSnapshot int
 	// Observer watches runs and steps (metrics, traces); nil: none.
 	Observer Observer
+	// CountsCacheTTL is how long run counts for every resource are cached
+	// (Mastra caches them 5 s, the default).
+	CountsCacheTTL time.Duration
 }
 
 // Engine runs workflows. It is safe for concurrent use.
@@ -91,6 +94,10 @@ type Engine struct {
 	hub       *hub
 	maxSnap   int
 	obs       Observer
+	countsTTL time.Duration
+	countsMu  sync.Mutex
+	counts    map[string]Counts
+	countsAt  time.Time
 	closeOnce sync.Once
 	stop      context.CancelFunc
 	bg        sync.WaitGroup
@@ -113,6 +120,9 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 	}
 	if e.maxSnap <= 0 {
 		e.maxSnap = 4 << 20
+	}
+	if e.countsTTL = o.CountsCacheTTL; e.countsTTL <= 0 {
+		e.countsTTL = 5 * time.Second
 	}
 	for _, d := range o.Definitions {
 		w, err := compileDefinition(d)
@@ -153,6 +163,8 @@ func (e *Engine) Start(ctx context.Context) error {
 		e.bg.Add(1)
 		go func() { defer e.bg.Done(); e.listen(ctx) }()
 	}
+	e.bg.Add(1)
+	go func() { defer e.bg.Done(); e.pruneLoop(ctx) }()
 	return nil
 }
 
@@ -180,8 +192,8 @@ func (e *Engine) Close(ctx context.Context) error {
 
 // Info describes one workflow for the HTTP host.
 type Info struct {
-	ID, Description           string
-	InputSchema, OutputSchema json.RawMessage
+	ID, Description                        string
+	InputSchema, OutputSchema, StateSchema json.RawMessage
 	// Graph is Mastra's SerializedStepFlowEntry[].
 	Graph json.RawMessage
 	Steps []StepInfo
@@ -189,9 +201,9 @@ type Info struct {
 
 // StepInfo describes one step.
 type StepInfo struct {
-	ID, Description, Kind string
-	ResumeSchema          json.RawMessage
-	CanSuspend            bool
+	ID, Description, Kind      string
+	ResumeSchema, OutputSchema json.RawMessage
+	CanSuspend                 bool
 }
 
 // Workflows lists the workflows, sorted by id.
@@ -214,13 +226,13 @@ func (e *Engine) Workflow(id string) (Info, bool) {
 
 func (w *workflow) info() Info {
 	in := Info{ID: w.def.ID, Description: w.def.Description, InputSchema: w.def.InputSchema,
-		OutputSchema: w.def.OutputSchema, Graph: w.graph}
+		OutputSchema: w.def.OutputSchema, StateSchema: w.def.StateSchema, Graph: w.graph}
 	var walk func([]*step)
 	walk = func(ss []*step) {
 		for _, s := range ss {
 			if s.def.Kind != "parallel" && s.def.Kind != "branch" {
 				in.Steps = append(in.Steps, StepInfo{ID: s.def.ID, Description: s.def.Description, Kind: s.def.Kind,
-					ResumeSchema: s.def.ResumeSchema, CanSuspend: s.def.Kind == "suspend" || s.def.Kind == "wasm"})
+					ResumeSchema: s.def.ResumeSchema, OutputSchema: s.def.OutputSchema, CanSuspend: s.def.Kind == "suspend" || s.def.Kind == "wasm"})
 			}
 			walk(s.children)
 		}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/mastra-server/mastra-server/host/toolschema"
 )
 
 // job is one step execution to dispatch: step Step of run RunID at
@@ -55,11 +57,14 @@ func (e *Engine) turn(ctx context.Context, tx *txn, w *workflow, r *runRow) *tur
 	return &turn{e: e, w: w, r: r, ctx: ctx, tx: tx}
 }
 
-// start starts a pending run with its (checked) input.
-func (t *turn) start(input any, requestContext map[string]any) error {
+// start starts a pending run with its (checked) input and state.
+func (t *turn) start(input any, state map[string]any, requestContext map[string]any) error {
 	t.fx.started = true
 	t.r.Snapshot.Status = StatusRunning
 	t.r.Snapshot.Context.Input = input
+	if state != nil {
+		t.r.Snapshot.Value = state
+	}
 	if requestContext != nil {
 		t.r.Snapshot.RequestContext = requestContext
 	}
@@ -101,7 +106,7 @@ func (t *turn) env(s *step, iter int) ExprEnv {
 }
 
 func envFor(w *workflow, r *runRow, s *step, iter int) ExprEnv {
-	env := ExprEnv{Input: r.Snapshot.Context.Input, Steps: map[string]any{}, RunID: r.RunID}
+	env := ExprEnv{Input: r.Snapshot.Context.Input, Steps: map[string]any{}, RunID: r.RunID, State: r.Snapshot.Value}
 	for id, res := range r.Snapshot.Context.Steps {
 		if res.Status == StatusSuccess {
 			env.Steps[id] = res.Output
@@ -286,6 +291,11 @@ func (t *turn) startChild(s *step, iter int) error {
 	if err != nil {
 		return t.failStep(s, iter, fmt.Errorf("nested workflow %s: %w", s.nested.def.ID, err))
 	}
+	// The child starts from the parent's state.
+	state, err := s.nested.checkState(t.r.Snapshot.Value)
+	if err != nil {
+		return t.failStep(s, iter, fmt.Errorf("nested workflow %s: %w", s.nested.def.ID, err))
+	}
 	tok := job{Step: s.def.ID, Iter: iter}.token()
 	c, err := t.e.insertRun(t.ctx, t.tx, s.nested, uuid.NewString(), t.r.ResourceID,
 		&parentRef{Workflow: t.w.def.ID, RunID: t.r.RunID, Step: s.def.ID, Iter: iter})
@@ -293,7 +303,7 @@ func (t *turn) startChild(s *step, iter int) error {
 		return err
 	}
 	ct := t.e.turn(t.ctx, t.tx, s.nested, c)
-	if err := ct.start(in, t.r.Snapshot.RequestContext); err != nil {
+	if err := ct.start(in, state, t.r.Snapshot.RequestContext); err != nil {
 		return err
 	}
 	if err := t.e.save(t.ctx, t.tx, c, &ct.fx); err != nil {
@@ -341,8 +351,23 @@ func asTime(v any) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("sleep_until: expected RFC 3339 text or Unix milliseconds, got %T", v)
 }
 
+// checkOutput checks out against schema sc (nil: anything).
+func checkOutput(sc *toolschema.Schema, out any) error {
+	if sc == nil {
+		return nil
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return err
+	}
+	return sc.Validate(b)
+}
+
 // complete applies the output of round iter of step s.
 func (t *turn) complete(s *step, iter int, out any) error {
+	if err := checkOutput(s.output, out); err != nil {
+		return t.failStep(s, iter, fmt.Errorf("step %s: output does not match its output_schema: %w", s.def.ID, err))
+	}
 	p := t.progress(s)
 	tok := job{Step: s.def.ID, Iter: iter}.token()
 	delete(p.Pending, tok)
@@ -387,6 +412,27 @@ func (t *turn) complete(s *step, iter int, out any) error {
 
 // finishStep records step s's output and moves on.
 func (t *turn) finishStep(s *step, out any) error {
+	if s.children != nil {
+		if err := checkOutput(s.output, out); err != nil {
+			return t.failStep(s, 0, fmt.Errorf("step %s: output does not match its output_schema: %w", s.def.ID, err))
+		}
+	}
+	if s.setState != nil {
+		env := t.env(s, 0)
+		env.Output = out
+		v, err := s.setState.eval(env)
+		if err != nil {
+			return t.failStep(s, 0, err)
+		}
+		state, ok := v.(map[string]any)
+		if !ok {
+			return t.failStep(s, 0, fmt.Errorf("step %s: set_state gave %T, not an object", s.def.ID, v))
+		}
+		if _, err := t.w.checkState(state); err != nil {
+			return t.failStep(s, 0, fmt.Errorf("step %s: state does not match the state_schema: %s", s.def.ID, err.(*InputError).Message))
+		}
+		t.r.Snapshot.Value = state
+	}
 	res := t.r.Snapshot.Context.Steps[s.def.ID]
 	if res == nil {
 		res = &StepResult{StartedAt: nowMs()}
@@ -439,6 +485,10 @@ func (t *turn) finishRun() error {
 		out = v
 	} else if last := t.r.Snapshot.Context.Steps[t.w.steps[len(t.w.steps)-1].def.ID]; last != nil {
 		out = last.Output
+	}
+	if err := checkOutput(t.w.output, out); err != nil {
+		msg := fmt.Sprintf("workflow %s: result does not match the output_schema: %v", t.w.def.ID, err)
+		return t.endRun(StatusFailed, nil, map[string]any{"message": msg, "name": "Error"})
 	}
 	return t.endRun(StatusSuccess, out, nil)
 }
@@ -828,7 +878,7 @@ func (e *Engine) runModule(ctx context.Context, w *workflow, r *runRow, s *step,
 	if e.modules == nil {
 		return nil, errors.New("no Wasm step modules are loaded")
 	}
-	call := map[string]any{"inputData": in, "runId": r.RunID, "stepId": s.def.ID, "iteration": iter}
+	call := map[string]any{"inputData": in, "runId": r.RunID, "stepId": s.def.ID, "iteration": iter, "state": env.State}
 	if env.Resume != nil {
 		call["resumeData"] = env.Resume
 	}

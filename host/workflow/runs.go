@@ -37,15 +37,48 @@ func (w *workflow) checkInput(input any) (any, error) {
 	return input, nil
 }
 
+// checkState checks a run's state against the workflow's state schema
+// (*InputError on initialState); no state is {}.
+func (w *workflow) checkState(state any) (map[string]any, error) {
+	if state == nil {
+		state = map[string]any{}
+	}
+	m, ok := state.(map[string]any)
+	if !ok {
+		return nil, &InputError{Field: "initialState", Message: fmt.Sprintf("expected an object, got %T", state)}
+	}
+	if w.state == nil {
+		return m, nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, &InputError{Field: "initialState", Message: err.Error()}
+	}
+	if err := w.state.Validate(b); err != nil {
+		return nil, &InputError{Field: "initialState", Message: err.Error()}
+	}
+	return m, nil
+}
+
 // StartRun starts a created run with its input (Mastra's start). The input
 // is checked against the workflow's input schema first (*InputError). A run
 // that has started already is ErrConflict.
 func (e *Engine) StartRun(ctx context.Context, wfID, runID, resourceID string, input any, requestContext map[string]any) error {
+	return e.StartRunState(ctx, wfID, runID, resourceID, input, nil, requestContext)
+}
+
+// StartRunState is StartRun with Mastra's initialState, checked against
+// the workflow's state schema (*InputError on initialState).
+func (e *Engine) StartRunState(ctx context.Context, wfID, runID, resourceID string, input, initialState any, requestContext map[string]any) error {
 	w, err := e.workflow(wfID)
 	if err != nil {
 		return err
 	}
 	if input, err = w.checkInput(input); err != nil {
+		return err
+	}
+	state, err := w.checkState(initialState)
+	if err != nil {
 		return err
 	}
 	return e.db.inTx(ctx, func(tx *txn) error {
@@ -60,7 +93,7 @@ func (e *Engine) StartRun(ctx context.Context, wfID, runID, resourceID string, i
 			return fmt.Errorf("%w: run %s is %s, not pending", ErrConflict, runID, r.Snapshot.Status)
 		}
 		t := e.turn(ctx, tx, w, r)
-		if err := t.start(input, requestContext); err != nil {
+		if err := t.start(input, state, requestContext); err != nil {
 			return err
 		}
 		return e.save(ctx, tx, r, &t.fx)
@@ -349,8 +382,30 @@ type Counts struct {
 	Suspended int `json:"suspended"`
 }
 
-// RunCounts counts running and suspended runs per workflow.
+// RunCounts counts running and suspended runs per workflow. The counts of
+// every resource are cached for CountsCacheTTL (Mastra: 5 s), as a
+// dashboard polls them; a resource's own are counted at each call.
 func (e *Engine) RunCounts(ctx context.Context, resourceID string) (map[string]Counts, error) {
+	if resourceID != "" {
+		return e.runCounts(ctx, resourceID)
+	}
+	e.countsMu.Lock()
+	defer e.countsMu.Unlock()
+	if e.counts == nil || time.Since(e.countsAt) >= e.countsTTL {
+		c, err := e.runCounts(ctx, "")
+		if err != nil {
+			return nil, err
+		}
+		e.counts, e.countsAt = c, time.Now()
+	}
+	out := make(map[string]Counts, len(e.counts))
+	for k, v := range e.counts {
+		out[k] = v
+	}
+	return out, nil
+}
+
+func (e *Engine) runCounts(ctx context.Context, resourceID string) (map[string]Counts, error) {
 	out := map[string]Counts{}
 	for _, id := range e.ids {
 		out[id] = Counts{}
@@ -491,3 +546,59 @@ func containsStr(list []string, s string) bool {
 }
 
 var _ = errors.New
+
+// defaultChunkRetention is how long a finished run's chunks are kept when
+// its workflow sets no chunk_retention.
+const defaultChunkRetention = 24 * time.Hour
+
+// PruneChunks deletes the stream chunks of finished runs that are older
+// than their workflow's chunk retention, all but each run's last chunk
+// (its workflow-finish, with the result), and returns how many it
+// deleted. The log is what observe replays; a finished run's snapshot
+// keeps its result and steps. Start runs it periodically.
+func (e *Engine) PruneChunks(ctx context.Context) (int64, error) {
+	var total int64
+	now := time.Now()
+	for _, id := range e.ids {
+		keep := e.wfs[id].def.ChunkRetention
+		if keep <= 0 {
+			keep = defaultChunkRetention
+		}
+		n, err := dbq{e.db}.exec(ctx, `DELETE FROM mastra_server_workflow_chunks
+			WHERE workflow_name = $1 AND created_at < $2
+			AND run_id IN (SELECT run_id FROM mastra_workflow_snapshot WHERE workflow_name = $1
+				AND snapshot->>'status' IN ('success', 'failed', 'canceled'))
+			AND seq < (SELECT r.next_seq - 1 FROM mastra_server_workflow_runs r
+				WHERE r.workflow_name = $1 AND r.run_id = mastra_server_workflow_chunks.run_id)`,
+			id, now.Add(-keep).UnixMilli())
+		if err != nil {
+			return total, fmt.Errorf("workflow: prune chunks of %s: %w", id, err)
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// pruneLoop prunes chunk logs every few minutes (more often when a
+// workflow keeps them briefly) until ctx ends. Every instance prunes; the
+// deletes are idempotent.
+func (e *Engine) pruneLoop(ctx context.Context) {
+	every := 10 * time.Minute
+	for _, w := range e.wfs {
+		if r := w.def.ChunkRetention; r > 0 && r/4 < every {
+			every = max(r/4, time.Second)
+		}
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := e.PruneChunks(ctx); err != nil && ctx.Err() == nil {
+				e.log.Warn("workflow: pruning chunk logs failed", "err", err)
+			}
+		}
+	}
+}
