@@ -145,6 +145,15 @@ func (d *riverDispatch) enqueue(ctx context.Context, tx *txn, jobs []job) ([]int
 	if err != nil {
 		return nil, fmt.Errorf("workflow: queue steps: %w", err)
 	}
+	// River notifies its producers of an insert at most once per
+	// FetchCooldown per client: the next step of a run, queued within a
+	// millisecond of the last, would then wait for River's fetch poll (a
+	// second). Notify on River's insert channel (<schema>.river_insert,
+	// payload {"queue": …}, as riverpgxv5 0.51 sends it) at each commit
+	// that queues a step, in the commit's own batch.
+	tx.extra = append(tx.extra, stmt{`SELECT pg_notify(current_schema() || '.river_insert', $1)`,
+		[]any{`{"queue": "` + river.QueueDefault + `"}`}})
+
 	ids := make([]int64, len(res))
 	for i, r := range res {
 		ids[i] = r.Job.ID

@@ -448,17 +448,12 @@ func (e *Engine) save(ctx context.Context, tx *txn, r *runRow, fx *effects) erro
 	if err != nil {
 		return err
 	}
-	if _, err := tx.exec(ctx, `UPDATE mastra_workflow_snapshot SET snapshot = $3, "updatedAt" = $4, "updatedAtZ" = $5
-		WHERE workflow_name = $1 AND run_id = $2`, r.Workflow, r.RunID, string(snap), e.db.ts(now), now); err != nil {
-		return fmt.Errorf("workflow: save run %s: %w", r.RunID, err)
-	}
-	n, err := tx.exec(ctx, `UPDATE mastra_server_workflow_runs SET cursor = $3, version = version + 1, next_seq = $5
-		WHERE workflow_name = $1 AND run_id = $2 AND version = $4`, r.Workflow, r.RunID, string(cur), r.version, r.nextSeq+int64(len(fx.chunks)))
-	if err != nil {
-		return fmt.Errorf("workflow: save run %s: %w", r.RunID, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("%w: run %s changed meanwhile", ErrConflict, r.RunID)
+	key := r.Workflow + "/" + r.RunID
+	stmts := []stmt{
+		{`UPDATE mastra_workflow_snapshot SET snapshot = $3, "updatedAt" = $4, "updatedAtZ" = $5
+		WHERE workflow_name = $1 AND run_id = $2`, []any{r.Workflow, r.RunID, string(snap), e.db.ts(now), now}},
+		{`UPDATE mastra_server_workflow_runs SET cursor = $3, version = version + 1, next_seq = $5
+		WHERE workflow_name = $1 AND run_id = $2 AND version = $4`, []any{r.Workflow, r.RunID, string(cur), r.version, r.nextSeq + int64(len(fx.chunks))}},
 	}
 	for i, c := range fx.chunks {
 		c["runId"] = r.RunID
@@ -467,23 +462,28 @@ func (e *Engine) save(ctx context.Context, tx *txn, r *runRow, fx *effects) erro
 		if err != nil {
 			return err
 		}
-		if _, err := tx.exec(ctx, `INSERT INTO mastra_server_workflow_chunks (workflow_name, run_id, seq, chunk, created_at) VALUES ($1, $2, $3, $4, $5)`,
-			r.Workflow, r.RunID, r.nextSeq+int64(i), string(b), now.UnixMilli()); err != nil {
-			return fmt.Errorf("workflow: save chunk: %w", err)
-		}
+		stmts = append(stmts, stmt{`INSERT INTO mastra_server_workflow_chunks (workflow_name, run_id, seq, chunk, created_at) VALUES ($1, $2, $3, $4, $5)`,
+			[]any{r.Workflow, r.RunID, r.nextSeq + int64(i), string(b), now.UnixMilli()}})
+	}
+	if e.db.postgres() {
+		// Delivered at commit to every instance, this one included.
+		stmts = append(stmts, stmt{`SELECT pg_notify('mastra_workflow', $1)`, []any{key}})
+	} else {
+		tx.afterCommit = append(tx.afterCommit, func() { e.hub.signal(key) })
+	}
+	stmts = append(stmts, tx.extra...)
+	tx.extra = nil
+	// One round trip on Postgres; the compare-and-set is checked after.
+	n, err := tx.execAll(ctx, stmts)
+	if err != nil {
+		return fmt.Errorf("workflow: save run %s: %w", r.RunID, err)
+	}
+	if n[1] == 0 {
+		return fmt.Errorf("%w: run %s changed meanwhile", ErrConflict, r.RunID)
 	}
 	r.version++
 	r.nextSeq += int64(len(fx.chunks))
 	e.observeCommit(tx, r.Workflow, fx)
-	key := r.Workflow + "/" + r.RunID
-	if e.db.postgres() {
-		// Delivered at commit to every instance, this one included.
-		if _, err := tx.exec(ctx, `SELECT pg_notify('mastra_workflow', $1)`, key); err != nil {
-			return fmt.Errorf("workflow: notify: %w", err)
-		}
-	} else {
-		tx.afterCommit = append(tx.afterCommit, func() { e.hub.signal(key) })
-	}
 	return nil
 }
 
