@@ -216,3 +216,33 @@ func BenchmarkSuspendedRuns(b *testing.B) {
 		b.ReportMetric(float64(dbBytes)/runs, "db-B/run")
 	}
 }
+
+// BenchmarkSleepLateness measures, on Postgres, how late the step after a
+// 100 ms sleep starts (p50 and p95 of the time past the 100 ms).
+func BenchmarkSleepLateness(b *testing.B) {
+	const nap = 100 * time.Millisecond
+	def := Definition{ID: "nap", StepTimeout: 10 * time.Second, Steps: []StepDef{
+		{ID: "nap", Kind: "sleep", Sleep: nap},
+		{ID: "after", Kind: "agent", Agent: "a", Prompt: "go"},
+	}}
+	agent := &stampAgent{began: make(chan time.Time, 1)}
+	e := benchEngine(b, benchDB(b), agent, def)
+	ctx := context.Background()
+	var late []time.Duration
+	for i := 0; i < b.N; i++ {
+		r, err := e.CreateRun(ctx, "nap", "", "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		t0 := time.Now()
+		if err := e.StartRun(ctx, "nap", r.RunID, "", nil, nil); err != nil {
+			b.Fatal(err)
+		}
+		late = append(late, (<-agent.began).Sub(t0)-nap)
+		if got, err := e.Wait(ctx, "nap", r.RunID, ""); err != nil || got.Snapshot.Status != StatusSuccess {
+			b.Fatalf("run: %v", err)
+		}
+	}
+	b.ReportMetric(ms(percentile(late, 0.5)), "p50-late-ms")
+	b.ReportMetric(ms(percentile(late, 0.95)), "p95-late-ms")
+}

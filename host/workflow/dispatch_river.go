@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -11,6 +12,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // dispatcher queues step jobs inside a run's transaction and runs them.
@@ -62,6 +64,9 @@ const commitMargin = 10 * time.Second
 type riverDispatch struct {
 	client *river.Client[pgx.Tx]
 	pool   *pgxpool.Pool
+	log    *slog.Logger
+	ctx    context.Context // until close: scheduled wake-ups stop with it
+	stop   context.CancelFunc
 }
 
 func openRiver(ctx context.Context, e *Engine, url string, workers int) (*db, dispatcher, error) {
@@ -107,7 +112,8 @@ func openRiver(ctx context.Context, e *Engine, url string, workers int) (*db, di
 		pool.Close()
 		return nil, nil, fmt.Errorf("workflow: river: %w", err)
 	}
-	return &db{pool: pool}, &riverDispatch{client: client, pool: pool}, nil
+	dctx, stop := context.WithCancel(context.Background())
+	return &db{pool: pool}, &riverDispatch{client: client, pool: pool, log: e.log, ctx: dctx, stop: stop}, nil
 }
 
 // migrateRiver creates or upgrades River's tables, one instance at a time.
@@ -157,8 +163,46 @@ func (d *riverDispatch) enqueue(ctx context.Context, tx *txn, jobs []job) ([]int
 	ids := make([]int64, len(res))
 	for i, r := range res {
 		ids[i] = r.Job.ID
+		if at := jobs[i].At; !at.IsZero() && time.Until(at) > 0 {
+			id := r.Job.ID
+			tx.afterCommit = append(tx.afterCommit, func() {
+				time.AfterFunc(time.Until(at), func() { d.wake(id) })
+			})
+		}
 	}
 	return ids, nil
+}
+
+// wake makes a scheduled step (a sleep) available at its time. River
+// moves scheduled jobs to available only in its leader's scheduler pass,
+// every 5 s, and its producers then find them at their next 1 s poll: a
+// 100 ms sleep took up to 6 s. The instance that queued the sleep wakes it
+// on time; should it be gone, River's scheduler still does, later.
+func (d *riverDispatch) wake(id int64) {
+	if d.ctx.Err() != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(d.ctx, 10*time.Second)
+	defer cancel()
+	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+		j, err := d.client.JobGetTx(ctx, tx, id)
+		if errors.Is(err, river.ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if j.State != rivertype.JobStateScheduled {
+			return nil // cancelled, or River's scheduler came first
+		}
+		if _, err := d.client.JobRetryTx(ctx, tx, id); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `SELECT pg_notify(current_schema() || '.river_insert', $1)`, `{"queue": "`+river.QueueDefault+`"}`)
+		return err
+	})
+	if err != nil && d.ctx.Err() == nil {
+		d.log.Warn("workflow: waking a scheduled step failed; River's scheduler will", "job", id, "err", err)
+	}
 }
 
 func (d *riverDispatch) cancel(ctx context.Context, tx *txn, ids []int64) error {
@@ -180,6 +224,7 @@ func (d *riverDispatch) start(ctx context.Context) error {
 // close stops fetching and lets running steps finish until ctx ends; then
 // cancels them (they run again after their lease).
 func (d *riverDispatch) close(ctx context.Context) error {
+	d.stop()
 	err := d.client.Stop(ctx)
 	if err != nil {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
