@@ -317,6 +317,7 @@ func (t *turn) startChild(s *step, iter int) error {
 		p.Children = map[string]string{}
 	}
 	p.Pending[tok], p.Children[tok] = true, c.RunID
+	t.r.cur.Children = append(t.r.cur.Children, childRef{Workflow: s.nested.def.ID, RunID: c.RunID})
 	return nil
 }
 

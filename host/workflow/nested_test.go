@@ -118,6 +118,25 @@ func TestNestedWorkflow(t *testing.T) {
 		if child, err := e.GetRun(ctx, "review", childID, ""); err != nil || child.Snapshot.Status != StatusCanceled {
 			t.Errorf("child after the parent's cancel: %v %+v", err, child)
 		}
+
+		// Cancelling the child fails the parent's step; deleting the
+		// parent deletes the child.
+		run = startRun(t, e, "outer", "alice", map[string]any{"name": "amy"})
+		r = wait(t, e, "outer", run)
+		childID = r.Snapshot.Context.Steps["review"].SuspendPayload.(map[string]any)["__workflow_meta"].(map[string]any)["runId"].(string)
+		if err := e.Cancel(ctx, "review", childID, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		r = waitEnd(t, e, "outer", run)
+		if r.Snapshot.Status != StatusFailed || !strings.Contains(errorMessage(r.Snapshot.Error), "nested workflow review was cancelled") {
+			t.Fatalf("parent after the child's cancel: %s %v", r.Snapshot.Status, r.Snapshot.Error)
+		}
+		if err := e.DeleteRun(ctx, "outer", run, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.GetRun(ctx, "review", childID, ""); !errors.Is(err, ErrNotFound) {
+			t.Errorf("child after the parent's delete: %v", err)
+		}
 	})
 }
 
@@ -158,4 +177,20 @@ func TestNestedWorkflowCycle(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "workflow c: step z: no workflow ghost") {
 		t.Fatalf("unknown: %v", err)
 	}
+}
+
+// waitEnd returns the run once it has ended (Wait returns at a suspend
+// too).
+func waitEnd(t *testing.T, e *Engine, wf, run string) *Run {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := e.Watch(ctx, wf, run, "", 0, false, func(int64, json.RawMessage) error { return nil }); err != nil {
+		t.Fatalf("watch run %s: %v", run, err)
+	}
+	r, err := e.GetRun(ctx, wf, run, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

@@ -286,27 +286,45 @@ func (e *Engine) DeleteRun(ctx context.Context, wfID, runID, resourceID string) 
 		if err := owned(r, resourceID); err != nil {
 			return err
 		}
-		var ids []int64
-		for _, id := range r.cur.Jobs {
-			ids = append(ids, id)
-		}
-		if len(ids) > 0 {
-			if err := e.disp.cancel(ctx, tx, ids); err != nil {
-				return err
-			}
-		}
-		for _, q := range []string{
-			`DELETE FROM mastra_workflow_snapshot WHERE workflow_name = $1 AND run_id = $2`,
-			`DELETE FROM mastra_server_workflow_runs WHERE workflow_name = $1 AND run_id = $2`,
-			`DELETE FROM mastra_server_workflow_chunks WHERE workflow_name = $1 AND run_id = $2`,
-			`DELETE FROM mastra_server_workflow_leases WHERE workflow_name = $1 AND run_id = $2`,
-		} {
-			if _, err := tx.exec(ctx, q, wfID, runID); err != nil {
-				return fmt.Errorf("workflow: delete run %s: %w", runID, err)
-			}
-		}
-		return nil
+		return e.deleteTx(ctx, tx, r)
 	})
+}
+
+// deleteTx deletes run r (locked in tx), its queued jobs and its nested
+// runs.
+func (e *Engine) deleteTx(ctx context.Context, tx *txn, r *runRow) error {
+	wfID, runID := r.Workflow, r.RunID
+	for _, c := range r.cur.Children {
+		cr, err := e.load(ctx, tx, c.Workflow, c.RunID, true)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		if err := e.deleteTx(ctx, tx, cr); err != nil {
+			return err
+		}
+	}
+	var ids []int64
+	for _, id := range r.cur.Jobs {
+		ids = append(ids, id)
+	}
+	if len(ids) > 0 {
+		if err := e.disp.cancel(ctx, tx, ids); err != nil {
+			return err
+		}
+	}
+	for _, q := range []string{
+		`DELETE FROM mastra_workflow_snapshot WHERE workflow_name = $1 AND run_id = $2`,
+		`DELETE FROM mastra_server_workflow_runs WHERE workflow_name = $1 AND run_id = $2`,
+		`DELETE FROM mastra_server_workflow_chunks WHERE workflow_name = $1 AND run_id = $2`,
+		`DELETE FROM mastra_server_workflow_leases WHERE workflow_name = $1 AND run_id = $2`,
+	} {
+		if _, err := tx.exec(ctx, q, wfID, runID); err != nil {
+			return fmt.Errorf("workflow: delete run %s: %w", runID, err)
+		}
+	}
+	return nil
 }
 
 // RunFilter selects runs of a listing.

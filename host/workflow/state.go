@@ -104,6 +104,13 @@ type cursor struct {
 	Jobs map[string]int64 `json:"jobs,omitempty"`
 	// Parent names the run and token a nested run reports to.
 	Parent *parentRef `json:"parent,omitempty"`
+	// Children are every nested run this run started (deleted with it).
+	Children []childRef `json:"children,omitempty"`
+}
+
+type childRef struct {
+	Workflow string `json:"workflow"`
+	RunID    string `json:"runId"`
 }
 
 type parentRef struct {
