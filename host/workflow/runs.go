@@ -273,7 +273,7 @@ func (e *Engine) GetRun(ctx context.Context, wfID, runID, resourceID string) (*R
 	return &r.Run, nil
 }
 
-// DeleteRun deletes a run, its chunks and its queued steps.
+// DeleteRun deletes a run, its chunks, its queued steps and its nested runs.
 func (e *Engine) DeleteRun(ctx context.Context, wfID, runID, resourceID string) error {
 	if _, err := e.workflow(wfID); err != nil {
 		return err
