@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -73,6 +74,12 @@ func openRiver(ctx context.Context, e *Engine, url string, workers int) (*db, di
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, nil, fmt.Errorf("workflow: parse database url: %w", err)
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		// pgxpool's default is max(4, CPUs); the listener and River's
+		// notifier each hold one, and every running step wants one to
+		// commit. A quarter of the step workers, at least 8, at most 32.
+		cfg.MaxConns = int32(min(max(workers/4, 8), 32))
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
