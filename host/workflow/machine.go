@@ -430,7 +430,11 @@ func (t *turn) finishStep(s *step, out any) error {
 			return t.failStep(s, 0, fmt.Errorf("step %s: set_state gave %T, not an object", s.def.ID, v))
 		}
 		if _, err := t.w.checkState(state); err != nil {
-			return t.failStep(s, 0, fmt.Errorf("step %s: state does not match the state_schema: %s", s.def.ID, err.(*InputError).Message))
+			msg := err.Error()
+			if ie := (*InputError)(nil); errors.As(err, &ie) {
+				msg = ie.Message
+			}
+			return t.failStep(s, 0, fmt.Errorf("step %s: state does not match the state_schema: %s", s.def.ID, msg))
 		}
 		t.r.Snapshot.Value = state
 	}
