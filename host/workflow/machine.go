@@ -769,10 +769,9 @@ func (e *Engine) work(ctx context.Context, j job) error {
 			return err
 		}
 		t.settle()
-		if _, err := tx.exec(ctx, `DELETE FROM mastra_server_workflow_leases WHERE workflow_name = $1 AND run_id = $2 AND token = $3`,
-			j.Workflow, j.RunID, j.token()); err != nil {
-			return err
-		}
+		// The lease goes with the save's batch.
+		tx.extra = append(tx.extra, stmt{`DELETE FROM mastra_server_workflow_leases WHERE workflow_name = $1 AND run_id = $2 AND token = $3`,
+			[]any{j.Workflow, j.RunID, j.token()}})
 		err = e.save(ctx, tx, r, &t.fx)
 		if errors.Is(err, errSnapshotTooLarge) {
 			return errSnapshotTooLarge
