@@ -26,6 +26,7 @@ import (
 //	item/index the current element and its index (foreach steps)
 //	output     this iteration's output, iteration its number (until/while)
 //	resume     the resume data (a suspend step's output once resumed)
+//	state      the run's state (Mastra's workflow state; see set_state)
 type Workflow struct {
 	Description string `koanf:"description"`
 	// InputSchema and OutputSchema are JSON Schemas: an inline table, a
@@ -41,10 +42,16 @@ type Workflow struct {
 	// is run again elsewhere once it has passed.
 	StepTimeout time.Duration `koanf:"step_timeout"`
 	Steps       []Step        `koanf:"steps"`
+	// StateSchema checks the run's state: the initialState a start sends
+	// and each step's set_state. No schema: any object.
+	StateSchema any `koanf:"state_schema"`
+	// ChunkRetention is how long a finished run's stream chunks are kept
+	// for observe (all but the last, which holds the result); default 24h.
+	ChunkRetention time.Duration `koanf:"chunk_retention"`
 }
 
 // Step is one step. Exactly one kind key is set: agent (with prompt), tool
-// (with input), map, suspend, sleep, sleep_until, workflow (nested, with
+// (with input), wasm (with input, config, resume_schema), map, suspend, sleep, sleep_until, workflow (nested, with
 // input), parallel or branch. foreach (with concurrency) or until / while
 // (with max_iterations) repeat a step of the other kinds.
 type Step struct {
@@ -55,8 +62,12 @@ type Step struct {
 	Agent  string `koanf:"agent"`
 	Prompt string `koanf:"prompt"` // text with ${expression} parts
 	Tool   string `koanf:"tool"`
-	// Input is the expression whose value a tool or nested workflow gets;
-	// "" means the previous step's output.
+	// Wasm is the path of a Wasm step module (see README "Wasm step
+	// modules"), Config the JSON its mastra.config_get reads.
+	Wasm   string         `koanf:"wasm"`
+	Config map[string]any `koanf:"config"`
+	// Input is the expression whose value a tool, Wasm module or nested
+	// workflow gets; "" means the previous step's output.
 	Input string `koanf:"input"`
 	Map   string `koanf:"map"`
 	// Suspend is the expression of the payload the step suspends with; the
@@ -71,6 +82,12 @@ type Step struct {
 	Branch       []Step        `koanf:"branch"`
 	// When is the condition of a branch entry.
 	When string `koanf:"when"`
+	// OutputSchema checks the step's output (each round's, for foreach,
+	// until and while): a step whose output does not match fails the run.
+	OutputSchema any `koanf:"output_schema"`
+	// SetState is an expression whose value (an object) becomes the run's
+	// state once the step finished; output is the step's output there.
+	SetState string `koanf:"set_state"`
 
 	Foreach       string `koanf:"foreach"`
 	Concurrency   int    `koanf:"concurrency"`
@@ -79,7 +96,7 @@ type Step struct {
 	MaxIterations int    `koanf:"max_iterations"`
 }
 
-// Kind names the step's kind: agent, tool, map, suspend, sleep,
+// Kind names the step's kind: agent, tool, wasm, map, suspend, sleep,
 // sleep_until, workflow, parallel, branch; "" when none or several are set
 // (Validate reports it).
 func (s Step) Kind() string {
@@ -91,6 +108,7 @@ func (s Step) Kind() string {
 	}
 	set(s.Agent != "", "agent")
 	set(s.Tool != "", "tool")
+	set(s.Wasm != "", "wasm")
 	set(s.Map != "", "map")
 	set(s.Suspend != "", "suspend")
 	set(s.Sleep != 0, "sleep")
@@ -117,6 +135,7 @@ type ExprEnv struct {
 	Iteration int            `expr:"iteration"`
 	Resume    any            `expr:"resume"`
 	RunID     string         `expr:"runId"`
+	State     any            `expr:"state"`
 }
 
 // CompileExpr checks an expression against ExprEnv.
@@ -203,6 +222,12 @@ func (c *Config) validateWorkflows(bad func(string, any, string, ...any), toolNa
 		if err := checkSchema(w.OutputSchema); err != nil {
 			bad(key+".output_schema", "…", "%s", firstLine(err.Error()))
 		}
+		if err := checkSchema(w.StateSchema); err != nil {
+			bad(key+".state_schema", "…", "%s", firstLine(err.Error()))
+		}
+		if w.ChunkRetention < 0 {
+			bad(key+".chunk_retention", w.ChunkRetention, "expected a positive duration such as \"24h\"")
+		}
 		if w.StepTimeout <= 0 {
 			bad(key+".step_timeout", w.StepTimeout, "expected a positive duration such as \"5m\"")
 		}
@@ -244,7 +269,7 @@ func (c *Config) validateStep(bad func(string, any, string, ...any), wkey string
 	}
 	kind := s.Kind()
 	if kind == "" {
-		bad(key, s.ID, "expected exactly one of agent, tool, map, suspend, sleep, sleep_until, workflow, parallel, branch")
+		bad(key, s.ID, "expected exactly one of agent, tool, wasm, map, suspend, sleep, sleep_until, workflow, parallel, branch")
 		return
 	}
 	if s.Timeout < 0 {
@@ -256,8 +281,9 @@ func (c *Config) validateStep(bad func(string, any, string, ...any), wkey string
 		}
 	}
 	only("prompt", s.Prompt != "", "agent")
-	only("input", s.Input != "", "tool", "workflow")
-	only("resume_schema", s.ResumeSchema != nil, "suspend")
+	only("input", s.Input != "", "tool", "workflow", "wasm")
+	only("resume_schema", s.ResumeSchema != nil, "suspend", "wasm")
+	only("config", s.Config != nil, "wasm")
 	switch kind {
 	case "agent":
 		if _, ok := c.Agents[s.Agent]; !ok {
@@ -277,6 +303,14 @@ func (c *Config) validateStep(bad func(string, any, string, ...any), wkey string
 			bad(key+".tool", s.Tool, "no [[tools]] entry has this name")
 		}
 		check("input", s.Input)
+	case "wasm":
+		if st, err := os.Stat(s.Wasm); err != nil || st.IsDir() {
+			bad(key+".wasm", s.Wasm, "no module file at this path")
+		}
+		check("input", s.Input)
+		if err := checkSchema(s.ResumeSchema); err != nil {
+			bad(key+".resume_schema", "…", "%s", firstLine(err.Error()))
+		}
 	case "map":
 		check("map", s.Map)
 	case "suspend":
@@ -291,9 +325,12 @@ func (c *Config) validateStep(bad func(string, any, string, ...any), wkey string
 	case "sleep_until":
 		check("sleep_until", s.SleepUntil)
 	case "workflow":
-		// The engine does not run nested workflows yet: refuse them at
-		// start rather than fail runs later.
-		bad(key+".workflow", s.Workflow, "nested workflow steps are not supported yet")
+		if _, ok := c.Workflows[s.Workflow]; !ok {
+			bad(key+".workflow", s.Workflow, "no [workflows.%s]", s.Workflow)
+		} else if cycle := c.nestingCycle(strings.TrimPrefix(wkey, "workflows."), s.Workflow); cycle != nil {
+			bad(key+".workflow", s.Workflow, "nested workflows form a cycle: %s", strings.Join(cycle, " → "))
+		}
+		check("input", s.Input)
 	case "parallel", "branch":
 		if depth > 0 {
 			bad(key+"."+kind, "…", "parallel and branch steps cannot nest; use a nested workflow step")
@@ -321,6 +358,10 @@ func (c *Config) validateStep(bad func(string, any, string, ...any), wkey string
 		bad(key+".when", s.When, "only for branch entries")
 	}
 	check("when", s.When)
+	check("set_state", s.SetState)
+	if err := checkSchema(s.OutputSchema); err != nil {
+		bad(key+".output_schema", "…", "%s", firstLine(err.Error()))
+	}
 	check("foreach", s.Foreach)
 	check("until", s.Until)
 	check("while", s.While)
@@ -339,6 +380,54 @@ func (c *Config) validateStep(bad func(string, any, string, ...any), wkey string
 	if s.MaxIterations < 0 || (s.MaxIterations > 0 && s.Until == "" && s.While == "") {
 		bad(key+".max_iterations", s.MaxIterations, "expected a positive number, on an until or while step")
 	}
+}
+
+// nestingCycle returns the cycle from workflow from through its nested
+// step into workflow to and back to from (from, to, …, from), or nil when to
+// does not lead back. A cycle is reported once, at the first workflow of it
+// in id order, so that the start fails with one line per cycle.
+func (c *Config) nestingCycle(from, to string) []string {
+	var path []string
+	seen := map[string]bool{}
+	var walk func(id string) bool
+	walk = func(id string) bool {
+		path = append(path, id)
+		if id == from {
+			return true
+		}
+		if !seen[id] {
+			seen[id] = true
+			for _, next := range nestedWorkflows(c.Workflows[id].Steps) {
+				if _, ok := c.Workflows[next]; ok && walk(next) {
+					return true
+				}
+			}
+		}
+		path = path[:len(path)-1]
+		return false
+	}
+	if !walk(to) {
+		return nil
+	}
+	for _, id := range path {
+		if id < from {
+			return nil // reported at that workflow
+		}
+	}
+	return append([]string{from}, path...)
+}
+
+// nestedWorkflows lists the workflows that steps nest, in order.
+func nestedWorkflows(steps []Step) []string {
+	var out []string
+	for _, s := range steps {
+		if s.Workflow != "" {
+			out = append(out, s.Workflow)
+		}
+		out = append(out, nestedWorkflows(s.Parallel)...)
+		out = append(out, nestedWorkflows(s.Branch)...)
+	}
+	return out
 }
 
 func containsStr(list []string, s string) bool {

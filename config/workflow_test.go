@@ -83,7 +83,14 @@ func TestInvalidWorkflowDefinitions(t *testing.T) {
 		{"bad schema", "[workflows.w]\ninput_schema = '{\"type\": 5}'\n[[workflows.w.steps]]\nid = \"s\"\nmap = \"1\"\n", `workflows.w.input_schema = "…":`},
 		{"no steps", "[workflows.w]\ndescription = \"x\"\n", `workflows.w.steps = "[]": expected at least one`},
 		{"branch without when", "[[workflows.w.steps]]\nid = \"b\"\n[[workflows.w.steps.branch]]\nid = \"x\"\nmap = \"1\"\n", `workflows.w.steps.b.branch.x.when = "": expected the condition`},
-		{"nested workflow", "[[workflows.w.steps]]\nid = \"s\"\nworkflow = \"w\"\n", `workflows.w.steps.s.workflow = "w": nested workflow steps are not supported yet`},
+		{"nested self", "[[workflows.w.steps]]\nid = \"s\"\nworkflow = \"w\"\n", `workflows.w.steps.s.workflow = "w": nested workflows form a cycle: w → w`},
+		{"nested cycle", "[[workflows.a.steps]]\nid = \"s\"\nworkflow = \"b\"\n[[workflows.b.steps]]\nid = \"t\"\nworkflow = \"a\"\n", `workflows.a.steps.s.workflow = "b": nested workflows form a cycle: a → b → a`},
+		{"wasm without module file", "[[workflows.w.steps]]\nid = \"s\"\nwasm = \"nope.wasm\"\n", `workflows.w.steps.s.wasm = "nope.wasm": no module file at this path`},
+		{"config on a map step", "[[workflows.w.steps]]\nid = \"s\"\nmap = \"1\"\nconfig = { a = 1 }\n", `workflows.w.steps.s.config = "…": only for wasm steps`},
+		{"bad set_state", "[[workflows.w.steps]]\nid = \"s\"\nmap = \"1\"\nset_state = \"stat.x\"\n", `workflows.w.steps.s.set_state = "stat.x": unknown name stat`},
+		{"bad step output_schema", "[[workflows.w.steps]]\nid = \"s\"\nmap = \"1\"\noutput_schema = '{\"type\": 5}'\n", `workflows.w.steps.s.output_schema = "…":`},
+		{"bad state_schema", "[workflows.w]\nstate_schema = '{\"type\": 5}'\n[[workflows.w.steps]]\nid = \"s\"\nmap = \"state.n\"\n", `workflows.w.state_schema = "…":`},
+		{"nested unknown", "[[workflows.w.steps]]\nid = \"s\"\nworkflow = \"ghost\"\n", `workflows.w.steps.s.workflow = "ghost": no [workflows.ghost]`},
 		{"concurrency without foreach", "[[workflows.w.steps]]\nid = \"s\"\nmap = \"1\"\nconcurrency = 2\n", `workflows.w.steps.s.concurrency = 2:`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

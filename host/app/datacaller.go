@@ -122,17 +122,9 @@ func (c *dataCaller) ResumeWorkflow(ctx context.Context, call plugin.DataCall) (
 			return nil, fmt.Errorf("%w: body: %v", plugin.ErrInvalid, err)
 		}
 	}
-	var steps []string
-	if len(b.Step) > 0 && string(b.Step) != "null" {
-		var one string
-		if json.Unmarshal(b.Step, &one) == nil {
-			steps = []string{one}
-		} else if json.Unmarshal(b.Step, &steps) != nil {
-			return nil, fmt.Errorf("%w: step: expected a step id or a list of step ids", plugin.ErrInvalid)
-		}
-		if len(steps) > 1 {
-			steps = steps[:1] // a path: the suspended step of this workflow comes first, as the route reads it
-		}
+	steps, err := workflow.StepPath(b.Step)
+	if err != nil {
+		return nil, fmt.Errorf("%w: step: %v", plugin.ErrInvalid, err)
 	}
 	if err := e.Resume(ctx, call.Workflow, call.RunID, c.resource(ctx, call), steps, b.ResumeData); err != nil {
 		return nil, wfErr(err)

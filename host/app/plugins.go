@@ -24,6 +24,7 @@ type plugins struct {
 	middleware []server.Middleware
 	routes     []server.Route
 	tools      map[string]agent.Tool
+	steps      map[string]*plugin.Plugin // workflows' Wasm step modules, by "workflow/step"
 	files      map[*plugin.Plugin]string // each plugin's module file, for dev-mode reloads
 }
 
@@ -35,8 +36,9 @@ type plugins struct {
 // module, settings and resource share one plugin) and the tools. agents
 // answers the plugins' agent calls once phase 2 has bound it.
 func loadPlugins(ctx context.Context, cfg *config.Config, log *slog.Logger, agents plugin.AgentCaller, data plugin.DataCaller, kv plugin.KV, obs plugin.Observer) (*plugins, error) {
-	if len(cfg.Middleware)+len(cfg.Routes)+len(cfg.Tools) == 0 {
-		return &plugins{tools: map[string]agent.Tool{}}, nil
+	moduleSteps := workflowModuleSteps(cfg)
+	if len(cfg.Middleware)+len(cfg.Routes)+len(cfg.Tools)+len(moduleSteps) == 0 {
+		return &plugins{tools: map[string]agent.Tool{}, steps: map[string]*plugin.Plugin{}}, nil
 	}
 	if err := kvNamesDistinct(cfg); err != nil {
 		return nil, err
@@ -45,7 +47,7 @@ func loadPlugins(ctx context.Context, cfg *config.Config, log *slog.Logger, agen
 	if err != nil {
 		return nil, fmt.Errorf("plugins: %w", err)
 	}
-	ps := &plugins{host: host, tools: map[string]agent.Tool{}, files: map[*plugin.Plugin]string{}}
+	ps := &plugins{host: host, tools: map[string]agent.Tool{}, steps: map[string]*plugin.Plugin{}, files: map[*plugin.Plugin]string{}}
 
 	// Plugins are compiled and instantiated in parallel: a standard-Go
 	// guest takes on the order of 100 ms to start, and start-up time counts.
@@ -100,6 +102,12 @@ func loadPlugins(ctx context.Context, cfg *config.Config, log *slog.Logger, agen
 	for i, t := range cfg.Tools {
 		tools[i] = start("tool", t.Name, t.Module, plugin.Tool, t.Config, t.PluginLimits, t.Grants,
 			cfg.Plugins.RouteTimeout, 0, t.ResourceID)
+	}
+	steps := make([]*pending, len(moduleSteps))
+	for i, ms := range moduleSteps {
+		// A call is bounded by the step's timeout, as the step is.
+		steps[i] = start("workflow step", ms.key, ms.step.Wasm, plugin.Tool, ms.step.Config, config.PluginLimits{Timeout: ms.timeout},
+			config.Grants{}, ms.timeout, 0, "")
 	}
 	var errs []error
 	waited := map[*pending]bool{}
@@ -176,6 +184,11 @@ func loadPlugins(ctx context.Context, cfg *config.Config, log *slog.Logger, agen
 			continue
 		}
 		ps.tools[t.Name] = tool
+	}
+	for i, ms := range moduleSteps {
+		if p := wait(steps[i]); p != nil {
+			ps.steps[ms.key] = p
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		host.Close(ctx)

@@ -5,17 +5,20 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/mastra-server/mastra-server/config"
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/llm"
+	"github.com/mastra-server/mastra-server/host/plugin"
 	"github.com/mastra-server/mastra-server/host/workflow"
 )
 
 // openWorkflows opens the workflow engine when [workflows.*] are
 // configured, on the memory database (whose migrations hold the workflow
 // tables), with agents and tools of the configuration. nil when none are.
-func openWorkflows(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *agent.Service, tools map[string]agent.Tool, obs workflow.Observer) (*workflow.Engine, error) {
+func openWorkflows(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *agent.Service, tools map[string]agent.Tool,
+	modules map[string]*plugin.Plugin, obs workflow.Observer) (*workflow.Engine, error) {
 	if len(cfg.Workflows) == 0 {
 		return nil, nil
 	}
@@ -29,6 +32,7 @@ func openWorkflows(ctx context.Context, cfg *config.Config, log *slog.Logger, sv
 		Definitions: defs,
 		Agents:      agentRunner{svc},
 		Tools:       toolRunner(tools),
+		Modules:     moduleRunner(modules),
 		Logger:      log.With("component", "workflow"),
 		Observer:    obs,
 	})
@@ -55,12 +59,16 @@ func workflowDefinitions(cfg *config.Config) ([]workflow.Definition, error) {
 		if err != nil {
 			return nil, fmt.Errorf("workflows.%s.output_schema: %w", id, err)
 		}
+		state, err := config.JSONSchema(w.StateSchema)
+		if err != nil {
+			return nil, fmt.Errorf("workflows.%s.state_schema: %w", id, err)
+		}
 		steps, err := stepDefs(id, w.Steps)
 		if err != nil {
 			return nil, err
 		}
 		defs = append(defs, workflow.Definition{ID: id, Description: w.Description, InputSchema: in, OutputSchema: out,
-			Result: w.Result, StepTimeout: w.StepTimeout, Steps: steps})
+			StateSchema: state, ChunkRetention: w.ChunkRetention, Result: w.Result, StepTimeout: w.StepTimeout, Steps: steps})
 	}
 	return defs, nil
 }
@@ -72,6 +80,10 @@ func stepDefs(wf string, steps []config.Step) ([]workflow.StepDef, error) {
 		if err != nil {
 			return nil, fmt.Errorf("workflows.%s.steps.%s.resume_schema: %w", wf, s.ID, err)
 		}
+		outSchema, err := config.JSONSchema(s.OutputSchema)
+		if err != nil {
+			return nil, fmt.Errorf("workflows.%s.steps.%s.output_schema: %w", wf, s.ID, err)
+		}
 		kids := s.Parallel
 		if len(s.Branch) > 0 {
 			kids = s.Branch
@@ -81,10 +93,10 @@ func stepDefs(wf string, steps []config.Step) ([]workflow.StepDef, error) {
 			return nil, err
 		}
 		out = append(out, workflow.StepDef{ID: s.ID, Description: s.Description, Kind: s.Kind(), Timeout: s.Timeout,
-			Agent: s.Agent, Prompt: s.Prompt, Tool: s.Tool, Input: s.Input, Map: s.Map, Suspend: s.Suspend,
+			Agent: s.Agent, Prompt: s.Prompt, Tool: s.Tool, Module: s.Wasm, Input: s.Input, Map: s.Map, Suspend: s.Suspend,
 			ResumeSchema: rs, Sleep: s.Sleep, SleepUntil: s.SleepUntil, Workflow: s.Workflow, Children: children,
 			When: s.When, Foreach: s.Foreach, Concurrency: s.Concurrency, Until: s.Until, While: s.While,
-			MaxIterations: s.MaxIterations})
+			MaxIterations: s.MaxIterations, OutputSchema: outSchema, SetState: s.SetState})
 	}
 	return out, nil
 }
@@ -114,4 +126,46 @@ func (t toolRunner) RunTool(ctx context.Context, name string, args json.RawMessa
 		return nil, fmt.Errorf("no tool %s", name)
 	}
 	return tool.Execute(ctx, args)
+}
+
+// moduleStep is a workflow step served by a Wasm module.
+type moduleStep struct {
+	key     string // "workflow/step"
+	step    config.Step
+	timeout time.Duration
+}
+
+// workflowModuleSteps lists the wasm steps of every workflow, parallel and
+// branch entries included.
+func workflowModuleSteps(cfg *config.Config) []moduleStep {
+	var out []moduleStep
+	var walk func(wf string, def config.Workflow, steps []config.Step)
+	walk = func(wf string, def config.Workflow, steps []config.Step) {
+		for _, s := range steps {
+			if s.Wasm != "" {
+				timeout := s.Timeout
+				if timeout <= 0 {
+					timeout = def.StepTimeout
+				}
+				out = append(out, moduleStep{key: wf + "/" + s.ID, step: s, timeout: timeout})
+			}
+			walk(wf, def, s.Parallel)
+			walk(wf, def, s.Branch)
+		}
+	}
+	for _, id := range cfg.WorkflowIDs() {
+		walk(id, cfg.Workflows[id], cfg.Workflows[id].Steps)
+	}
+	return out
+}
+
+// moduleRunner runs workflows' Wasm step modules, by "workflow/step".
+type moduleRunner map[string]*plugin.Plugin
+
+func (m moduleRunner) RunModule(ctx context.Context, workflowID, stepID string, body json.RawMessage) (int, []byte, error) {
+	p, ok := m[workflowID+"/"+stepID]
+	if !ok {
+		return 0, nil, fmt.Errorf("no module is loaded for step %s of workflow %s", stepID, workflowID)
+	}
+	return p.Call(ctx, body)
 }

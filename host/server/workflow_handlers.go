@@ -69,7 +69,8 @@ func workflowJSON(w workflow.Info, partial bool) map[string]any {
 	if !partial {
 		for _, st := range w.Steps {
 			comp := map[string]string{"agent": "AGENT", "tool": "TOOL", "workflow": "WORKFLOW"}[st.Kind]
-			info := map[string]any{"id": st.ID, "description": st.Description, "resumeSchema": superjson(st.ResumeSchema)}
+			info := map[string]any{"id": st.ID, "description": st.Description, "resumeSchema": superjson(st.ResumeSchema),
+				"outputSchema": superjson(st.OutputSchema)}
 			if comp != "" {
 				info["component"] = comp
 			}
@@ -84,6 +85,7 @@ func workflowJSON(w workflow.Info, partial bool) map[string]any {
 	}
 	out["inputSchema"] = superjson(w.InputSchema)
 	out["outputSchema"] = superjson(w.OutputSchema)
+	out["stateSchema"] = superjson(w.StateSchema)
 	return out
 }
 
@@ -386,7 +388,7 @@ func (s *Server) startRoute(mode startMode) handlerFunc {
 			return err
 		}
 		offset := run.Seq
-		if err := s.workflows.StartRun(ctx, wf.ID, runID, res, b.InputData, b.RequestContext); err != nil {
+		if err := s.workflows.StartRunState(ctx, wf.ID, runID, res, b.InputData, b.InitialState, b.RequestContext); err != nil {
 			if mode == answerStream && errors.Is(err, workflow.ErrConflict) {
 				return &transport.Error{Status: http.StatusConflict, Message: "Workflow run already started; use /observe to read its stream back", Err: err}
 			}
@@ -416,17 +418,9 @@ func (s *Server) resumeRoute(mode startMode) handlerFunc {
 		if err := requireRunID(runID); err != nil {
 			return err
 		}
-		var steps []string
-		if len(b.Step) > 0 && string(b.Step) != "null" {
-			var one string
-			if json.Unmarshal(b.Step, &one) == nil {
-				steps = []string{one}
-			} else if json.Unmarshal(b.Step, &steps) != nil {
-				return transport.Invalid("Invalid request body", "step", "expected a step id or a list of step ids")
-			}
-			if len(steps) > 1 {
-				steps = steps[:1] // a path: the suspended step of this workflow comes first
-			}
+		steps, err := workflow.StepPath(b.Step)
+		if err != nil {
+			return transport.Invalid("Invalid request body", "step", err.Error())
 		}
 		run, err := s.workflows.GetRun(r.Context(), wf.ID, runID, res)
 		if err != nil {

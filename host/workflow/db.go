@@ -39,6 +39,9 @@ type txn struct {
 	pg          pgx.Tx
 	sq          *sql.Tx
 	afterCommit []func()
+	// extra statements to run with the transaction's last batch (see
+	// riverDispatch.enqueue).
+	extra []stmt
 }
 
 func (t *txn) exec(ctx context.Context, q string, args ...any) (int64, error) {
@@ -73,6 +76,42 @@ func (t *txn) queryRow(ctx context.Context, q string, args ...any) interface{ Sc
 		return t.pg.QueryRow(ctx, q, args...)
 	}
 	return t.sq.QueryRowContext(ctx, q, args...)
+}
+
+// stmt is one statement of a batch.
+type stmt struct {
+	q    string
+	args []any
+}
+
+// execAll runs statements in order and returns the rows each affected. On
+// Postgres they go as one pipelined batch: one round trip, not one each.
+func (t *txn) execAll(ctx context.Context, stmts []stmt) ([]int64, error) {
+	n := make([]int64, len(stmts))
+	if t.pg != nil {
+		b := &pgx.Batch{}
+		for _, s := range stmts {
+			b.Queue(s.q, s.args...)
+		}
+		br := t.pg.SendBatch(ctx, b)
+		for i := range stmts {
+			tag, err := br.Exec()
+			if err != nil {
+				_ = br.Close()
+				return nil, err
+			}
+			n[i] = tag.RowsAffected()
+		}
+		return n, br.Close()
+	}
+	for i, s := range stmts {
+		c, err := t.exec(ctx, s.q, s.args...)
+		if err != nil {
+			return nil, err
+		}
+		n[i] = c
+	}
+	return n, nil
 }
 
 // dbq runs statements outside a transaction.

@@ -22,9 +22,15 @@ type Definition struct {
 	Result       string // expression; "" = the last step's output
 	StepTimeout  time.Duration
 	Steps        []StepDef
+	// StateSchema checks the run's state (Mastra's workflow state): the
+	// initial state and each step's set_state.
+	StateSchema json.RawMessage
+	// ChunkRetention is how long a finished run's stream chunks are kept
+	// (all but the last); 0 means 24 hours.
+	ChunkRetention time.Duration
 }
 
-// StepDef is one step as configured. Kind is one of agent, tool, map,
+// StepDef is one step as configured. Kind is one of agent, tool, wasm, map,
 // suspend, sleep, sleep_until, workflow, parallel, branch.
 type StepDef struct {
 	ID, Description, Kind string
@@ -32,17 +38,23 @@ type StepDef struct {
 
 	Agent, Prompt    string
 	Tool, Input, Map string
-	Suspend          string
-	ResumeSchema     json.RawMessage
-	Sleep            time.Duration
-	SleepUntil       string
-	Workflow         string
-	Children         []StepDef // parallel or branch entries
-	When             string
-	Foreach          string
-	Concurrency      int
-	Until, While     string
-	MaxIterations    int
+	Module           string // a wasm step's module path
+	// OutputSchema checks the step's output (each round's, for foreach
+	// and loops); SetState is an expression whose value becomes the run's
+	// state once the step finished (output is the step's output).
+	OutputSchema  json.RawMessage
+	SetState      string
+	Suspend       string
+	ResumeSchema  json.RawMessage
+	Sleep         time.Duration
+	SleepUntil    string
+	Workflow      string
+	Children      []StepDef // parallel or branch entries
+	When          string
+	Foreach       string
+	Concurrency   int
+	Until, While  string
+	MaxIterations int
 }
 
 // ExprEnv is what expressions see. Keep it in step with config.ExprEnv,
@@ -57,6 +69,7 @@ type ExprEnv struct {
 	Iteration int            `expr:"iteration"`
 	Resume    any            `expr:"resume"`
 	RunID     string         `expr:"runId"`
+	State     any            `expr:"state"`
 }
 
 // program is a compiled expression.
@@ -88,6 +101,8 @@ func (p *program) eval(env ExprEnv) (any, error) {
 type workflow struct {
 	def     Definition
 	input   *toolschema.Schema
+	output  *toolschema.Schema
+	state   *toolschema.Schema
 	result  *program
 	steps   []*step // top level, in order
 	byID    map[string]*step
@@ -108,11 +123,14 @@ type step struct {
 	mapP     *program
 	suspend  *program
 	resume   *toolschema.Schema
+	output   *toolschema.Schema
+	setState *program
 	until    *program
 	when     *program
 	foreach  *program
 	loop     *program // until or while
 	isWhile  bool
+	nested   *workflow // a workflow step's workflow (linkNested)
 }
 
 func compileDefinition(d Definition) (*workflow, error) {
@@ -123,6 +141,20 @@ func compileDefinition(d Definition) (*workflow, error) {
 			return nil, fmt.Errorf("workflow %s: input_schema: %w", d.ID, err)
 		}
 		w.input = s
+	}
+	for _, sc := range []struct {
+		field string
+		src   json.RawMessage
+		dst   **toolschema.Schema
+	}{{"output_schema", d.OutputSchema, &w.output}, {"state_schema", d.StateSchema, &w.state}} {
+		if len(sc.src) == 0 {
+			continue
+		}
+		c, err := toolschema.Compile(sc.src)
+		if err != nil {
+			return nil, fmt.Errorf("workflow %s: %s: %w", d.ID, sc.field, err)
+		}
+		*sc.dst = c
 	}
 	var err error
 	if w.result, err = compile(d.Result); err != nil {
@@ -172,6 +204,7 @@ func compileDefinition(d Definition) (*workflow, error) {
 		}{
 			{"input", sd.Input, &s.input}, {"map", sd.Map, &s.mapP}, {"suspend", sd.Suspend, &s.suspend},
 			{"sleep_until", sd.SleepUntil, &s.until}, {"when", sd.When, &s.when}, {"foreach", sd.Foreach, &s.foreach},
+			{"set_state", sd.SetState, &s.setState},
 		} {
 			if *c.dst, err = compile(c.src); err != nil {
 				return nil, fail(c.field, err)
@@ -186,9 +219,14 @@ func compileDefinition(d Definition) (*workflow, error) {
 		if err != nil {
 			return nil, fail("until/while", err)
 		}
-		if sd.Kind == "suspend" && len(sd.ResumeSchema) > 0 {
+		if (sd.Kind == "suspend" || sd.Kind == "wasm") && len(sd.ResumeSchema) > 0 {
 			if s.resume, err = toolschema.Compile(sd.ResumeSchema); err != nil {
 				return nil, fail("resume_schema", err)
+			}
+		}
+		if len(sd.OutputSchema) > 0 {
+			if s.output, err = toolschema.Compile(sd.OutputSchema); err != nil {
+				return nil, fail("output_schema", err)
 			}
 		}
 		for _, ch := range sd.Children {
@@ -250,7 +288,10 @@ func serializeGraph(steps []*step) json.RawMessage {
 			info["component"] = "TOOL"
 		case "workflow":
 			info["component"] = "WORKFLOW"
-		case "suspend":
+			if s.nested != nil {
+				info["serializedStepFlow"] = s.nested.graph
+			}
+		case "suspend", "wasm":
 			info["canSuspend"] = true
 		}
 		return info
@@ -295,4 +336,79 @@ func serializeGraph(steps []*step) json.RawMessage {
 	}
 	b, _ := json.Marshal(out)
 	return b
+}
+
+// linkNested points each workflow step at the workflow it runs, and
+// refuses an unknown workflow or workflows that nest each other in a cycle
+// (a run would never end), naming the workflow and the step.
+func linkNested(wfs map[string]*workflow, ids []string) error {
+	for _, id := range ids {
+		for _, s := range wfs[id].byID {
+			if s.def.Kind != "workflow" {
+				continue
+			}
+			n, ok := wfs[s.def.Workflow]
+			if !ok {
+				return fmt.Errorf("workflow %s: step %s: no workflow %s", id, s.def.ID, s.def.Workflow)
+			}
+			s.nested = n
+		}
+	}
+	for _, id := range ids {
+		w := wfs[id]
+		for _, top := range w.steps {
+			for _, s := range append([]*step{top}, top.children...) {
+				if s.nested == nil {
+					continue
+				}
+				if path := cycleBack(wfs, id, s.nested.def.ID, nil); path != nil {
+					return fmt.Errorf("workflow %s: step %s: nested workflows form a cycle: %s", id, s.def.ID,
+						strings.Join(append([]string{id}, path...), " → "))
+				}
+			}
+		}
+	}
+	// Graphs again, now that a nested step can show its workflow's graph
+	// (Mastra's serializedStepFlow); nested workflows first.
+	done := map[string]bool{}
+	var graph func(w *workflow)
+	graph = func(w *workflow) {
+		if done[w.def.ID] {
+			return
+		}
+		done[w.def.ID] = true
+		for _, s := range w.byID {
+			if s.nested != nil {
+				graph(s.nested)
+			}
+		}
+		w.graph = serializeGraph(w.steps)
+	}
+	for _, id := range ids {
+		graph(wfs[id])
+	}
+	return nil
+}
+
+// cycleBack returns the workflows from at back to target through nested
+// steps (at, …, target), or nil.
+func cycleBack(wfs map[string]*workflow, target, at string, seen map[string]bool) []string {
+	if at == target {
+		return []string{at}
+	}
+	if seen == nil {
+		seen = map[string]bool{}
+	}
+	if seen[at] {
+		return nil
+	}
+	seen[at] = true
+	for _, s := range wfs[at].byID {
+		if s.nested != nil {
+			if p := cycleBack(wfs, target, s.nested.def.ID, seen); p != nil {
+				return append([]string{at}, p...)
+			}
+		}
+	}
+	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -11,6 +13,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // dispatcher queues step jobs inside a run's transaction and runs them.
@@ -62,12 +65,21 @@ const commitMargin = 10 * time.Second
 type riverDispatch struct {
 	client *river.Client[pgx.Tx]
 	pool   *pgxpool.Pool
+	log    *slog.Logger
+	ctx    context.Context // until close: scheduled wake-ups stop with it
+	stop   context.CancelFunc
 }
 
 func openRiver(ctx context.Context, e *Engine, url string, workers int) (*db, dispatcher, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, nil, fmt.Errorf("workflow: parse database url: %w", err)
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		// pgxpool's default is max(4, CPUs); the listener and River's
+		// notifier each hold one, and every running step wants one to
+		// commit. A quarter of the step workers, at least 8, at most 32.
+		cfg.MaxConns = int32(min(max(workers/4, 8), 32))
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -107,7 +119,8 @@ func openRiver(ctx context.Context, e *Engine, url string, workers int) (*db, di
 		pool.Close()
 		return nil, nil, fmt.Errorf("workflow: river: %w", err)
 	}
-	return &db{pool: pool}, &riverDispatch{client: client, pool: pool}, nil
+	dctx, stop := context.WithCancel(context.Background())
+	return &db{pool: pool}, &riverDispatch{client: client, pool: pool, log: e.log, ctx: dctx, stop: stop}, nil
 }
 
 // migrateRiver creates or upgrades River's tables, one instance at a time.
@@ -145,11 +158,58 @@ func (d *riverDispatch) enqueue(ctx context.Context, tx *txn, jobs []job) ([]int
 	if err != nil {
 		return nil, fmt.Errorf("workflow: queue steps: %w", err)
 	}
+	// River notifies its producers of an insert at most once per
+	// FetchCooldown per client: the next step of a run, queued within a
+	// millisecond of the last, would then wait for River's fetch poll (a
+	// second). Notify on River's insert channel (<schema>.river_insert,
+	// payload {"queue": …}, as riverpgxv5 0.51 sends it) at each commit
+	// that queues a step, in the commit's own batch.
+	tx.extra = append(tx.extra, stmt{`SELECT pg_notify(current_schema() || '.river_insert', $1)`,
+		[]any{`{"queue": "` + river.QueueDefault + `"}`}})
+
 	ids := make([]int64, len(res))
 	for i, r := range res {
 		ids[i] = r.Job.ID
+		if at := jobs[i].At; !at.IsZero() && time.Until(at) > 0 {
+			id := r.Job.ID
+			tx.afterCommit = append(tx.afterCommit, func() {
+				time.AfterFunc(time.Until(at), func() { d.wake(id) })
+			})
+		}
 	}
 	return ids, nil
+}
+
+// wake makes a scheduled step (a sleep) available at its time. River
+// moves scheduled jobs to available only in its leader's scheduler pass,
+// every 5 s, and its producers then find them at their next 1 s poll: a
+// 100 ms sleep took up to 6 s. The instance that queued the sleep wakes it
+// on time; should it be gone, River's scheduler still does, later.
+func (d *riverDispatch) wake(id int64) {
+	if d.ctx.Err() != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(d.ctx, 10*time.Second)
+	defer cancel()
+	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+		j, err := d.client.JobGetTx(ctx, tx, id)
+		if errors.Is(err, river.ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if j.State != rivertype.JobStateScheduled {
+			return nil // cancelled, or River's scheduler came first
+		}
+		if _, err := d.client.JobRetryTx(ctx, tx, id); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `SELECT pg_notify(current_schema() || '.river_insert', $1)`, `{"queue": "`+river.QueueDefault+`"}`)
+		return err
+	})
+	if err != nil && d.ctx.Err() == nil {
+		d.log.Warn("workflow: waking a scheduled step failed; River's scheduler will", "job", id, "err", err)
+	}
 }
 
 func (d *riverDispatch) cancel(ctx context.Context, tx *txn, ids []int64) error {
@@ -171,6 +231,7 @@ func (d *riverDispatch) start(ctx context.Context) error {
 // close stops fetching and lets running steps finish until ctx ends; then
 // cancels them (they run again after their lease).
 func (d *riverDispatch) close(ctx context.Context) error {
+	d.stop()
 	err := d.client.Stop(ctx)
 	if err != nil {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)

@@ -30,6 +30,13 @@ type ToolRunner interface {
 	RunTool(ctx context.Context, name string, args json.RawMessage) (json.RawMessage, error)
 }
 
+// ModuleRunner runs the Wasm module of a workflow's wasm step: body is
+// POSTed to the guest, which answers a status and a body (see README "Wasm
+// step modules"). The composition root loads the modules.
+type ModuleRunner interface {
+	RunModule(ctx context.Context, workflowID, stepID string, body json.RawMessage) (status int, resp []byte, err error)
+}
+
 // Errors the HTTP host maps to statuses.
 var (
 	// ErrNotFound: no such workflow or run (or the run is another
@@ -57,6 +64,7 @@ type Options struct {
 	Definitions []Definition
 	Agents      AgentRunner
 	Tools       ToolRunner
+	Modules     ModuleRunner
 	Logger      *slog.Logger
 	// InstanceID names this process in step leases; "" = random.
 	InstanceID string
@@ -67,6 +75,9 @@ type Options struct {
 	MaxSnapshot int
 	// Observer watches runs and steps (metrics, traces); nil: none.
 	Observer Observer
+	// CountsCacheTTL is how long run counts for every resource are cached
+	// (Mastra caches them 5 s, the default).
+	CountsCacheTTL time.Duration
 }
 
 // Engine runs workflows. It is safe for concurrent use.
@@ -76,12 +87,17 @@ type Engine struct {
 	ids       []string
 	agents    AgentRunner
 	tools     ToolRunner
+	modules   ModuleRunner
 	log       *slog.Logger
 	me        string
 	disp      dispatcher
 	hub       *hub
 	maxSnap   int
 	obs       Observer
+	countsTTL time.Duration
+	countsMu  sync.Mutex
+	counts    map[string]Counts
+	countsAt  time.Time
 	closeOnce sync.Once
 	stop      context.CancelFunc
 	bg        sync.WaitGroup
@@ -92,7 +108,7 @@ type Engine struct {
 // migrations hold the workflow tables); River's own tables are migrated by
 // Open.
 func Open(ctx context.Context, o Options) (*Engine, error) {
-	e := &Engine{wfs: map[string]*workflow{}, agents: o.Agents, tools: o.Tools, log: o.Logger, me: o.InstanceID,
+	e := &Engine{wfs: map[string]*workflow{}, agents: o.Agents, tools: o.Tools, modules: o.Modules, log: o.Logger, me: o.InstanceID,
 		hub: newHub(), maxSnap: o.MaxSnapshot, obs: o.Observer}
 	if e.log == nil {
 		e.log = slog.Default()
@@ -105,6 +121,9 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 	if e.maxSnap <= 0 {
 		e.maxSnap = 4 << 20
 	}
+	if e.countsTTL = o.CountsCacheTTL; e.countsTTL <= 0 {
+		e.countsTTL = 5 * time.Second
+	}
 	for _, d := range o.Definitions {
 		w, err := compileDefinition(d)
 		if err != nil {
@@ -114,6 +133,9 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 		e.ids = append(e.ids, d.ID)
 	}
 	sort.Strings(e.ids)
+	if err := linkNested(e.wfs, e.ids); err != nil {
+		return nil, err
+	}
 	workers := o.Workers
 	if workers <= 0 {
 		workers = 32
@@ -141,6 +163,8 @@ func (e *Engine) Start(ctx context.Context) error {
 		e.bg.Add(1)
 		go func() { defer e.bg.Done(); e.listen(ctx) }()
 	}
+	e.bg.Add(1)
+	go func() { defer e.bg.Done(); e.pruneLoop(ctx) }()
 	return nil
 }
 
@@ -168,8 +192,8 @@ func (e *Engine) Close(ctx context.Context) error {
 
 // Info describes one workflow for the HTTP host.
 type Info struct {
-	ID, Description           string
-	InputSchema, OutputSchema json.RawMessage
+	ID, Description                        string
+	InputSchema, OutputSchema, StateSchema json.RawMessage
 	// Graph is Mastra's SerializedStepFlowEntry[].
 	Graph json.RawMessage
 	Steps []StepInfo
@@ -177,9 +201,9 @@ type Info struct {
 
 // StepInfo describes one step.
 type StepInfo struct {
-	ID, Description, Kind string
-	ResumeSchema          json.RawMessage
-	CanSuspend            bool
+	ID, Description, Kind      string
+	ResumeSchema, OutputSchema json.RawMessage
+	CanSuspend                 bool
 }
 
 // Workflows lists the workflows, sorted by id.
@@ -202,13 +226,13 @@ func (e *Engine) Workflow(id string) (Info, bool) {
 
 func (w *workflow) info() Info {
 	in := Info{ID: w.def.ID, Description: w.def.Description, InputSchema: w.def.InputSchema,
-		OutputSchema: w.def.OutputSchema, Graph: w.graph}
+		OutputSchema: w.def.OutputSchema, StateSchema: w.def.StateSchema, Graph: w.graph}
 	var walk func([]*step)
 	walk = func(ss []*step) {
 		for _, s := range ss {
 			if s.def.Kind != "parallel" && s.def.Kind != "branch" {
 				in.Steps = append(in.Steps, StepInfo{ID: s.def.ID, Description: s.def.Description, Kind: s.def.Kind,
-					ResumeSchema: s.def.ResumeSchema, CanSuspend: s.def.Kind == "suspend"})
+					ResumeSchema: s.def.ResumeSchema, OutputSchema: s.def.OutputSchema, CanSuspend: s.def.Kind == "suspend" || s.def.Kind == "wasm"})
 			}
 			walk(s.children)
 		}
@@ -270,31 +294,46 @@ func (e *Engine) CreateRun(ctx context.Context, wfID, runID, resourceID string) 
 		if !errors.Is(err, ErrNotFound) {
 			return err
 		}
-		now := time.Now().UTC()
-		snap := Snapshot{RunID: runID, Status: StatusPending, RequestContext: map[string]any{}, Value: map[string]any{},
-			Context: StepContext{Steps: map[string]*StepResult{}}, SerializedStepGraph: w.graph,
-			ActivePaths: []int{}, ActiveStepsPath: map[string][]int{}, SuspendedPaths: map[string][]int{},
-			ResumeLabels: map[string]any{}, WaitingPaths: map[string][]int{}, Timestamp: now.UnixMilli()}
-		b, err := json.Marshal(snap)
+		nr, err := e.insertRun(ctx, tx, w, runID, resourceID, nil)
 		if err != nil {
 			return err
 		}
-		var res any
-		if resourceID != "" {
-			res = resourceID
-		}
-		if _, err := tx.exec(ctx, `INSERT INTO mastra_workflow_snapshot (workflow_name, run_id, "resourceId", snapshot, "createdAt", "updatedAt", "createdAtZ", "updatedAtZ")
-			VALUES ($1, $2, $3, $4, $5, $5, $6, $6)`, wfID, runID, res, string(b), e.db.ts(now), now); err != nil {
-			return fmt.Errorf("workflow: create run: %w", err)
-		}
-		if _, err := tx.exec(ctx, `INSERT INTO mastra_server_workflow_runs (workflow_name, run_id, version, cursor, next_seq) VALUES ($1, $2, 0, $3, 0)`,
-			wfID, runID, `{"top":0}`); err != nil {
-			return fmt.Errorf("workflow: create run: %w", err)
-		}
-		out = &Run{Workflow: wfID, RunID: runID, ResourceID: resourceID, Snapshot: snap, CreatedAt: now, UpdatedAt: now}
+		out = &nr.Run
 		return nil
 	})
 	return out, err
+}
+
+// insertRun writes a new pending run of w in tx; parent is the run and
+// step a nested run reports to (nil for a run of its own).
+func (e *Engine) insertRun(ctx context.Context, tx *txn, w *workflow, runID, resourceID string, parent *parentRef) (*runRow, error) {
+	now := time.Now().UTC()
+	snap := Snapshot{RunID: runID, Status: StatusPending, RequestContext: map[string]any{}, Value: map[string]any{},
+		Context: StepContext{Steps: map[string]*StepResult{}}, SerializedStepGraph: w.graph,
+		ActivePaths: []int{}, ActiveStepsPath: map[string][]int{}, SuspendedPaths: map[string][]int{},
+		ResumeLabels: map[string]any{}, WaitingPaths: map[string][]int{}, Timestamp: now.UnixMilli()}
+	b, err := json.Marshal(snap)
+	if err != nil {
+		return nil, err
+	}
+	var res any
+	if resourceID != "" {
+		res = resourceID
+	}
+	if _, err := tx.exec(ctx, `INSERT INTO mastra_workflow_snapshot (workflow_name, run_id, "resourceId", snapshot, "createdAt", "updatedAt", "createdAtZ", "updatedAtZ")
+		VALUES ($1, $2, $3, $4, $5, $5, $6, $6)`, w.def.ID, runID, res, string(b), e.db.ts(now), now); err != nil {
+		return nil, fmt.Errorf("workflow: create run: %w", err)
+	}
+	cur := cursor{Parent: parent}
+	cb, err := json.Marshal(cur)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.exec(ctx, `INSERT INTO mastra_server_workflow_runs (workflow_name, run_id, version, cursor, next_seq) VALUES ($1, $2, 0, $3, 0)`,
+		w.def.ID, runID, string(cb)); err != nil {
+		return nil, fmt.Errorf("workflow: create run: %w", err)
+	}
+	return &runRow{Run: Run{Workflow: w.def.ID, RunID: runID, ResourceID: resourceID, Snapshot: snap, CreatedAt: now, UpdatedAt: now}, cur: cur}, nil
 }
 
 // load reads a run and its side state; lock takes its row for the
@@ -389,8 +428,8 @@ func (e *Engine) save(ctx context.Context, tx *txn, r *runRow, fx *effects) erro
 			return err
 		}
 	}
-	if len(fx.jobs) > 0 {
-		ids, err := e.disp.enqueue(ctx, tx, fx.jobs)
+	if len(fx.jobs)+len(fx.notify) > 0 {
+		ids, err := e.disp.enqueue(ctx, tx, append(fx.jobs[:len(fx.jobs):len(fx.jobs)], fx.notify...))
 		if err != nil {
 			return err
 		}
@@ -409,17 +448,12 @@ func (e *Engine) save(ctx context.Context, tx *txn, r *runRow, fx *effects) erro
 	if err != nil {
 		return err
 	}
-	if _, err := tx.exec(ctx, `UPDATE mastra_workflow_snapshot SET snapshot = $3, "updatedAt" = $4, "updatedAtZ" = $5
-		WHERE workflow_name = $1 AND run_id = $2`, r.Workflow, r.RunID, string(snap), e.db.ts(now), now); err != nil {
-		return fmt.Errorf("workflow: save run %s: %w", r.RunID, err)
-	}
-	n, err := tx.exec(ctx, `UPDATE mastra_server_workflow_runs SET cursor = $3, version = version + 1, next_seq = $5
-		WHERE workflow_name = $1 AND run_id = $2 AND version = $4`, r.Workflow, r.RunID, string(cur), r.version, r.nextSeq+int64(len(fx.chunks)))
-	if err != nil {
-		return fmt.Errorf("workflow: save run %s: %w", r.RunID, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("%w: run %s changed meanwhile", ErrConflict, r.RunID)
+	key := r.Workflow + "/" + r.RunID
+	stmts := []stmt{
+		{`UPDATE mastra_workflow_snapshot SET snapshot = $3, "updatedAt" = $4, "updatedAtZ" = $5
+		WHERE workflow_name = $1 AND run_id = $2`, []any{r.Workflow, r.RunID, string(snap), e.db.ts(now), now}},
+		{`UPDATE mastra_server_workflow_runs SET cursor = $3, version = version + 1, next_seq = $5
+		WHERE workflow_name = $1 AND run_id = $2 AND version = $4`, []any{r.Workflow, r.RunID, string(cur), r.version, r.nextSeq + int64(len(fx.chunks))}},
 	}
 	for i, c := range fx.chunks {
 		c["runId"] = r.RunID
@@ -428,23 +462,28 @@ func (e *Engine) save(ctx context.Context, tx *txn, r *runRow, fx *effects) erro
 		if err != nil {
 			return err
 		}
-		if _, err := tx.exec(ctx, `INSERT INTO mastra_server_workflow_chunks (workflow_name, run_id, seq, chunk, created_at) VALUES ($1, $2, $3, $4, $5)`,
-			r.Workflow, r.RunID, r.nextSeq+int64(i), string(b), now.UnixMilli()); err != nil {
-			return fmt.Errorf("workflow: save chunk: %w", err)
-		}
+		stmts = append(stmts, stmt{`INSERT INTO mastra_server_workflow_chunks (workflow_name, run_id, seq, chunk, created_at) VALUES ($1, $2, $3, $4, $5)`,
+			[]any{r.Workflow, r.RunID, r.nextSeq + int64(i), string(b), now.UnixMilli()}})
+	}
+	if e.db.postgres() {
+		// Delivered at commit to every instance, this one included.
+		stmts = append(stmts, stmt{`SELECT pg_notify('mastra_workflow', $1)`, []any{key}})
+	} else {
+		tx.afterCommit = append(tx.afterCommit, func() { e.hub.signal(key) })
+	}
+	stmts = append(stmts, tx.extra...)
+	tx.extra = nil
+	// One round trip on Postgres; the compare-and-set is checked after.
+	n, err := tx.execAll(ctx, stmts)
+	if err != nil {
+		return fmt.Errorf("workflow: save run %s: %w", r.RunID, err)
+	}
+	if n[1] == 0 {
+		return fmt.Errorf("%w: run %s changed meanwhile", ErrConflict, r.RunID)
 	}
 	r.version++
 	r.nextSeq += int64(len(fx.chunks))
 	e.observeCommit(tx, r.Workflow, fx)
-	key := r.Workflow + "/" + r.RunID
-	if e.db.postgres() {
-		// Delivered at commit to every instance, this one included.
-		if _, err := tx.exec(ctx, `SELECT pg_notify('mastra_workflow', $1)`, key); err != nil {
-			return fmt.Errorf("workflow: notify: %w", err)
-		}
-	} else {
-		tx.afterCommit = append(tx.afterCommit, func() { e.hub.signal(key) })
-	}
 	return nil
 }
 

@@ -1,12 +1,19 @@
 package workflow
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/mastra-server/mastra-server/host/toolschema"
 )
 
 // job is one step execution to dispatch: step Step of run RunID at
@@ -25,6 +32,10 @@ func (j job) token() string { return j.Step + "@" + strconv.Itoa(j.Iter) }
 type effects struct {
 	chunks []map[string]any
 	jobs   []job
+	// notify: jobs of the parent run's workflow step, queued when a nested
+	// run suspends or ends (they belong to the parent, not to this run's
+	// cursor).
+	notify []job
 	cancel []int64
 	// started, finished: the run started, or ended with this status, for
 	// the observer once committed.
@@ -32,12 +43,45 @@ type effects struct {
 	finished string
 }
 
-// turn is one transition of a run, inside a transaction.
+// turn is one transition of a run, inside transaction tx.
 type turn struct {
-	e  *Engine
-	w  *workflow
-	r  *runRow
-	fx effects
+	e   *Engine
+	w   *workflow
+	r   *runRow
+	fx  effects
+	ctx context.Context
+	tx  *txn
+}
+
+func (e *Engine) turn(ctx context.Context, tx *txn, w *workflow, r *runRow) *turn {
+	return &turn{e: e, w: w, r: r, ctx: ctx, tx: tx}
+}
+
+// start starts a pending run with its (checked) input and state.
+func (t *turn) start(input any, state map[string]any, requestContext map[string]any) error {
+	t.fx.started = true
+	t.r.Snapshot.Status = StatusRunning
+	t.r.Snapshot.Context.Input = input
+	if state != nil {
+		t.r.Snapshot.Value = state
+	}
+	if requestContext != nil {
+		t.r.Snapshot.RequestContext = requestContext
+	}
+	t.chunk("workflow-start", map[string]any{"workflowId": t.w.def.ID, "runId": t.r.RunID})
+	if err := t.startTop(0); err != nil {
+		return err
+	}
+	t.settle()
+	return nil
+}
+
+// notifyParent queues the parent's workflow step of a nested run, to take
+// in the run's end or suspension.
+func (t *turn) notifyParent() {
+	if p := t.r.cur.Parent; p != nil {
+		t.fx.notify = append(t.fx.notify, job{Workflow: p.Workflow, RunID: p.RunID, Step: p.Step, Iter: p.Iter})
+	}
 }
 
 func (t *turn) chunk(typ string, payload map[string]any) {
@@ -62,7 +106,7 @@ func (t *turn) env(s *step, iter int) ExprEnv {
 }
 
 func envFor(w *workflow, r *runRow, s *step, iter int) ExprEnv {
-	env := ExprEnv{Input: r.Snapshot.Context.Input, Steps: map[string]any{}, RunID: r.RunID}
+	env := ExprEnv{Input: r.Snapshot.Context.Input, Steps: map[string]any{}, RunID: r.RunID, State: r.Snapshot.Value}
 	for id, res := range r.Snapshot.Context.Steps {
 		if res.Status == StatusSuccess {
 			env.Steps[id] = res.Output
@@ -184,15 +228,10 @@ func (t *turn) launch(s *step, iter int) error {
 		if err != nil {
 			return t.failStep(s, iter, err)
 		}
-		if p.Suspended == nil {
-			p.Suspended = map[string]bool{}
-		}
-		p.Suspended[j.token()] = true
-		res := t.r.Snapshot.Context.Steps[s.def.ID]
-		res.Status, res.SuspendPayload, res.SuspendedAt = StatusSuspended, v, nowMs()
-		t.r.Snapshot.SuspendedPaths[s.def.ID] = t.path(s)
-		t.chunk("workflow-step-suspended", map[string]any{"id": s.def.ID, "status": StatusSuspended, "suspendPayload": v})
+		t.suspendStep(s, iter, v)
 		return nil
+	case "workflow":
+		return t.startChild(s, iter)
 	case "sleep":
 		j.At = time.Now().Add(s.def.Sleep)
 		t.chunk("workflow-step-waiting", map[string]any{"id": s.def.ID, "status": StatusWaiting, "until": j.At.UnixMilli()})
@@ -213,6 +252,72 @@ func (t *turn) launch(s *step, iter int) error {
 	}
 	p.Pending[j.token()] = true
 	t.fx.jobs = append(t.fx.jobs, j)
+	return nil
+}
+
+// suspendStep makes round iter of step s wait for a resume, with payload.
+func (t *turn) suspendStep(s *step, iter int, payload any) {
+	p := t.progress(s)
+	tok := job{Step: s.def.ID, Iter: iter}.token()
+	delete(p.Pending, tok)
+	if p.Suspended == nil {
+		p.Suspended = map[string]bool{}
+	}
+	p.Suspended[tok] = true
+	res := t.r.Snapshot.Context.Steps[s.def.ID]
+	if res == nil {
+		res = &StepResult{StartedAt: nowMs()}
+		t.r.Snapshot.Context.Steps[s.def.ID] = res
+	}
+	res.Status, res.SuspendPayload, res.SuspendedAt = StatusSuspended, payload, nowMs()
+	t.r.Snapshot.SuspendedPaths[s.def.ID] = t.path(s)
+	t.chunk("workflow-step-suspended", map[string]any{"id": s.def.ID, "status": StatusSuspended, "suspendPayload": payload})
+}
+
+// startChild starts round iter of workflow step s: a run of the nested
+// workflow, created and started in this transaction, which reports back
+// to this step (notifyParent) when it suspends or ends.
+func (t *turn) startChild(s *step, iter int) error {
+	env := t.env(s, iter)
+	in := env.Prev
+	if s.input != nil {
+		v, err := s.input.eval(env)
+		if err != nil {
+			return t.failStep(s, iter, err)
+		}
+		in = v
+	}
+	in, err := s.nested.checkInput(in)
+	if err != nil {
+		return t.failStep(s, iter, fmt.Errorf("nested workflow %s: %w", s.nested.def.ID, err))
+	}
+	// The child starts from the parent's state.
+	state, err := s.nested.checkState(t.r.Snapshot.Value)
+	if err != nil {
+		return t.failStep(s, iter, fmt.Errorf("nested workflow %s: %w", s.nested.def.ID, err))
+	}
+	tok := job{Step: s.def.ID, Iter: iter}.token()
+	c, err := t.e.insertRun(t.ctx, t.tx, s.nested, uuid.NewString(), t.r.ResourceID,
+		&parentRef{Workflow: t.w.def.ID, RunID: t.r.RunID, Step: s.def.ID, Iter: iter})
+	if err != nil {
+		return err
+	}
+	ct := t.e.turn(t.ctx, t.tx, s.nested, c)
+	if err := ct.start(in, state, t.r.Snapshot.RequestContext); err != nil {
+		return err
+	}
+	if err := t.e.save(t.ctx, t.tx, c, &ct.fx); err != nil {
+		return err
+	}
+	p := t.progress(s)
+	if p.Pending == nil {
+		p.Pending = map[string]bool{}
+	}
+	if p.Children == nil {
+		p.Children = map[string]string{}
+	}
+	p.Pending[tok], p.Children[tok] = true, c.RunID
+	t.r.cur.Children = append(t.r.cur.Children, childRef{Workflow: s.nested.def.ID, RunID: c.RunID})
 	return nil
 }
 
@@ -247,12 +352,29 @@ func asTime(v any) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("sleep_until: expected RFC 3339 text or Unix milliseconds, got %T", v)
 }
 
+// checkOutput checks out against schema sc (nil: anything).
+func checkOutput(sc *toolschema.Schema, out any) error {
+	if sc == nil {
+		return nil
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return err
+	}
+	return sc.Validate(b)
+}
+
 // complete applies the output of round iter of step s.
 func (t *turn) complete(s *step, iter int, out any) error {
+	if err := checkOutput(s.output, out); err != nil {
+		return t.failStep(s, iter, fmt.Errorf("step %s: output does not match its output_schema: %w", s.def.ID, err))
+	}
 	p := t.progress(s)
 	tok := job{Step: s.def.ID, Iter: iter}.token()
 	delete(p.Pending, tok)
+	delete(p.Suspended, tok)
 	delete(p.Resume, tok)
+	delete(p.Children, tok)
 	delete(t.r.cur.Jobs, tok)
 	switch {
 	case s.foreach != nil:
@@ -291,6 +413,31 @@ func (t *turn) complete(s *step, iter int, out any) error {
 
 // finishStep records step s's output and moves on.
 func (t *turn) finishStep(s *step, out any) error {
+	if s.children != nil {
+		if err := checkOutput(s.output, out); err != nil {
+			return t.failStep(s, 0, fmt.Errorf("step %s: output does not match its output_schema: %w", s.def.ID, err))
+		}
+	}
+	if s.setState != nil {
+		env := t.env(s, 0)
+		env.Output = out
+		v, err := s.setState.eval(env)
+		if err != nil {
+			return t.failStep(s, 0, err)
+		}
+		state, ok := v.(map[string]any)
+		if !ok {
+			return t.failStep(s, 0, fmt.Errorf("step %s: set_state gave %T, not an object", s.def.ID, v))
+		}
+		if _, err := t.w.checkState(state); err != nil {
+			msg := err.Error()
+			if ie := (*InputError)(nil); errors.As(err, &ie) {
+				msg = ie.Message
+			}
+			return t.failStep(s, 0, fmt.Errorf("step %s: state does not match the state_schema: %s", s.def.ID, msg))
+		}
+		t.r.Snapshot.Value = state
+	}
 	res := t.r.Snapshot.Context.Steps[s.def.ID]
 	if res == nil {
 		res = &StepResult{StartedAt: nowMs()}
@@ -344,6 +491,10 @@ func (t *turn) finishRun() error {
 	} else if last := t.r.Snapshot.Context.Steps[t.w.steps[len(t.w.steps)-1].def.ID]; last != nil {
 		out = last.Output
 	}
+	if err := checkOutput(t.w.output, out); err != nil {
+		msg := fmt.Sprintf("workflow %s: result does not match the output_schema: %v", t.w.def.ID, err)
+		return t.endRun(StatusFailed, nil, map[string]any{"message": msg, "name": "Error"})
+	}
 	return t.endRun(StatusSuccess, out, nil)
 }
 
@@ -355,6 +506,25 @@ func (t *turn) endRun(status string, result, errVal any) error {
 	for _, id := range t.r.cur.Jobs {
 		t.fx.cancel = append(t.fx.cancel, id)
 	}
+	// Nested runs still going end with this one.
+	for id, p := range t.r.cur.Steps {
+		s := t.w.byID[id]
+		if s == nil || s.nested == nil {
+			continue
+		}
+		for _, childID := range p.Children {
+			c, err := t.e.load(t.ctx, t.tx, s.nested.def.ID, childID, true)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			} else if err != nil {
+				return err
+			}
+			if err := t.e.cancelTx(t.ctx, t.tx, s.nested, c); err != nil {
+				return err
+			}
+		}
+	}
+	t.notifyParent()
 	t.r.cur.Steps = nil
 	t.r.Snapshot.SuspendedPaths = map[string][]int{}
 	if status == StatusCanceled {
@@ -381,6 +551,7 @@ func (t *turn) settle() {
 		t.r.Snapshot.Status = StatusRunning
 	case suspended:
 		if t.r.Snapshot.Status != StatusSuspended {
+			t.notifyParent()
 			t.chunk("workflow-finish", map[string]any{"workflowStatus": StatusSuspended, "finalWorkflowResult": t.resultPayload(),
 				"output": map[string]any{"usage": map[string]any{"inputTokens": 0, "outputTokens": 0, "totalTokens": 0}}, "metadata": map[string]any{}})
 		}
@@ -402,18 +573,120 @@ func ResultOf(r *Run) map[string]any {
 	case StatusFailed:
 		out["error"] = s.Error
 	case StatusSuspended:
-		var paths [][]string
+		paths := [][]string{}
 		var payload any
+		ids := make([]string, 0, len(s.SuspendedPaths))
 		for id := range s.SuspendedPaths {
-			paths = append(paths, []string{id})
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			// A nested workflow step's path goes on into the child:
+			// [step, inner step, …] (Mastra's __workflow_meta.path).
+			path := []string{id}
 			if r := s.Context.Steps[id]; r != nil {
 				payload = r.SuspendPayload
+				path = append(path, metaPath(r.SuspendPayload)...)
 			}
+			paths = append(paths, path)
 		}
 		out["suspended"] = paths
 		out["suspendPayload"] = payload
 	}
 	return out
+}
+
+// metaPath is the path inside a nested run that a suspend payload carries
+// (Mastra's __workflow_meta.path), nil for a step's own suspend.
+func metaPath(payload any) []string {
+	m, _ := payload.(map[string]any)
+	meta, _ := m["__workflow_meta"].(map[string]any)
+	list, _ := meta["path"].([]any)
+	var out []string
+	for _, v := range list {
+		if s, ok := v.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// nestedSuspendPayload is what a workflow step suspends with when its
+// child run suspended: the child's suspended step's payload, with
+// __workflow_meta naming the child run and the path to that step in it.
+func nestedSuspendPayload(c *runRow) any {
+	ids := make([]string, 0, len(c.Snapshot.SuspendedPaths))
+	for id := range c.Snapshot.SuspendedPaths {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	out := map[string]any{}
+	path := []string{}
+	if len(ids) > 0 {
+		if res := c.Snapshot.Context.Steps[ids[0]]; res != nil {
+			if m, ok := res.SuspendPayload.(map[string]any); ok {
+				for k, v := range m {
+					out[k] = v
+				}
+			}
+			path = append([]string{ids[0]}, metaPath(res.SuspendPayload)...)
+		}
+	}
+	out["__workflow_meta"] = map[string]any{"runId": c.RunID, "path": path}
+	return out
+}
+
+// settleChild takes in the state of a workflow step's child run: its
+// result as the step's output, its failure as the step's, its suspension
+// as the step's. The child queued this job when it suspended or ended.
+func (e *Engine) settleChild(ctx context.Context, w *workflow, s *step, j job) error {
+	return e.db.inTx(ctx, func(tx *txn) error {
+		r, err := e.load(ctx, tx, j.Workflow, j.RunID, true)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		p := r.cur.Steps[s.def.ID]
+		tok := j.token()
+		if terminal(r.Snapshot.Status) || p == nil || p.Children[tok] == "" {
+			return nil
+		}
+		t := e.turn(ctx, tx, w, r)
+		c, err := e.load(ctx, tx, s.nested.def.ID, p.Children[tok], false)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			err = t.failStep(s, j.Iter, fmt.Errorf("nested workflow %s: run %s was deleted", s.nested.def.ID, p.Children[tok]))
+		case err != nil:
+			return err
+		case c.Snapshot.Status == StatusSuccess:
+			err = t.complete(s, j.Iter, c.Snapshot.Result)
+		case c.Snapshot.Status == StatusFailed:
+			err = t.failStep(s, j.Iter, fmt.Errorf("nested workflow %s failed: %s", s.nested.def.ID, errorMessage(c.Snapshot.Error)))
+		case c.Snapshot.Status == StatusCanceled:
+			err = t.failStep(s, j.Iter, fmt.Errorf("nested workflow %s was cancelled", s.nested.def.ID))
+		case c.Snapshot.Status == StatusSuspended && !p.Suspended[tok]:
+			t.suspendStep(s, j.Iter, nestedSuspendPayload(c))
+		default:
+			return nil // still running: a later job brings its end
+		}
+		if err != nil {
+			return err
+		}
+		t.settle()
+		return e.save(ctx, tx, r, &t.fx)
+	})
+}
+
+// errorMessage is the message of a run's error as stored.
+func errorMessage(v any) string {
+	if m, ok := v.(map[string]any); ok {
+		if s, ok := m["message"].(string); ok {
+			return s
+		}
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
 }
 
 // work runs one job: the step, then its transition. An error means the
@@ -429,6 +702,12 @@ func (e *Engine) work(ctx context.Context, j job) error {
 		// An instance with another configuration (a rolling deploy): leave
 		// the step to one that knows it.
 		return fmt.Errorf("workflow: this instance does not define step %s of workflow %s", j.Step, j.Workflow)
+	}
+	if s.nested != nil {
+		return e.settleChild(ctx, w, s, j)
+	}
+	if s.inline() {
+		return e.workInline(ctx, w, s, j)
 	}
 	r, err := e.load(ctx, dbq{e.db}, j.Workflow, j.RunID, false)
 	if errors.Is(err, ErrNotFound) {
@@ -477,8 +756,11 @@ func (e *Engine) work(ctx context.Context, j job) error {
 		if !pendingToken(r, j) {
 			return nil
 		}
-		t := &turn{e: e, w: w, r: r}
-		if stepErr != nil {
+		t := e.turn(ctx, tx, w, r)
+		var susp *suspension
+		if errors.As(stepErr, &susp) {
+			t.suspendStep(s, j.Iter, susp.payload)
+		} else if stepErr != nil {
 			err = t.failStep(s, j.Iter, stepErr)
 		} else {
 			err = t.complete(s, j.Iter, out)
@@ -487,10 +769,9 @@ func (e *Engine) work(ctx context.Context, j job) error {
 			return err
 		}
 		t.settle()
-		if _, err := tx.exec(ctx, `DELETE FROM mastra_server_workflow_leases WHERE workflow_name = $1 AND run_id = $2 AND token = $3`,
-			j.Workflow, j.RunID, j.token()); err != nil {
-			return err
-		}
+		// The lease goes with the save's batch.
+		tx.extra = append(tx.extra, stmt{`DELETE FROM mastra_server_workflow_leases WHERE workflow_name = $1 AND run_id = $2 AND token = $3`,
+			[]any{j.Workflow, j.RunID, j.token()}})
 		err = e.save(ctx, tx, r, &t.fx)
 		if errors.Is(err, errSnapshotTooLarge) {
 			return errSnapshotTooLarge
@@ -500,6 +781,51 @@ func (e *Engine) work(ctx context.Context, j job) error {
 }
 
 var errLeased = errors.New("workflow: step leased by another instance")
+
+// inline says step s's work is only expressions over the run's data, with
+// no call out: it runs inside the transaction that commits it, under the
+// run's row lock, without a lease (a crash rolls it back with the
+// transaction). That saves a read and the lease's two writes per step.
+func (s *step) inline() bool {
+	switch s.def.Kind {
+	case "map", "sleep", "sleep_until", "suspend":
+		return true
+	}
+	return false
+}
+
+// workInline runs an inline step and commits its transition in one
+// transaction.
+func (e *Engine) workInline(ctx context.Context, w *workflow, s *step, j job) error {
+	return e.db.inTx(ctx, func(tx *txn) error {
+		r, err := e.load(ctx, tx, j.Workflow, j.RunID, true)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if !pendingToken(r, j) {
+			return nil // finished, cancelled, or a duplicate delivery
+		}
+		end := func(string) {}
+		if e.obs != nil {
+			_, end = e.obs.StartStep(ctx, StepRun{Workflow: j.Workflow, RunID: j.RunID, Step: j.Step, Kind: s.def.Kind, Iter: j.Iter})
+		}
+		out, stepErr := e.execute(ctx, w, r, s, j.Iter)
+		end(stepOutcome(ctx, stepErr))
+		t := e.turn(ctx, tx, w, r)
+		if stepErr != nil {
+			err = t.failStep(s, j.Iter, stepErr)
+		} else {
+			err = t.complete(s, j.Iter, out)
+		}
+		if err != nil {
+			return err
+		}
+		t.settle()
+		return e.save(ctx, tx, r, &t.fx)
+	})
+}
 
 func pendingToken(r *runRow, j job) bool {
 	if terminal(r.Snapshot.Status) {
@@ -554,6 +880,8 @@ func (e *Engine) execute(ctx context.Context, w *workflow, r *runRow, s *step, i
 			return nil, fmt.Errorf("agent %s: %w", s.def.Agent, err)
 		}
 		return map[string]any{"text": text}, nil
+	case "wasm":
+		return e.runModule(ctx, w, r, s, iter, env)
 	case "tool":
 		args := env.Prev
 		if s.input != nil {
@@ -577,8 +905,62 @@ func (e *Engine) execute(ctx context.Context, w *workflow, r *runRow, s *step, i
 			return nil, fmt.Errorf("tool %s: result is not JSON: %w", s.def.Tool, err)
 		}
 		return v, nil
-	case "workflow":
-		return nil, fmt.Errorf("nested workflow steps are not supported yet (step %s)", s.def.ID)
 	}
 	return nil, fmt.Errorf("step %s: kind %q cannot run", s.def.ID, s.def.Kind)
+}
+
+// suspension is a step's answer that it waits for a resume, with payload.
+type suspension struct{ payload any }
+
+func (s *suspension) Error() string { return "step suspended" }
+
+// runModule runs a wasm step's module: it gets {inputData, resumeData (once
+// resumed), runId, stepId, iteration} and answers 2xx with the step's
+// output, 202 with the payload to suspend with, any other status to fail
+// the step.
+func (e *Engine) runModule(ctx context.Context, w *workflow, r *runRow, s *step, iter int, env ExprEnv) (any, error) {
+	in := env.Prev
+	if s.input != nil {
+		v, err := s.input.eval(env)
+		if err != nil {
+			return nil, err
+		}
+		in = v
+	}
+	if e.modules == nil {
+		return nil, errors.New("no Wasm step modules are loaded")
+	}
+	call := map[string]any{"inputData": in, "runId": r.RunID, "stepId": s.def.ID, "iteration": iter, "state": env.State}
+	if env.Resume != nil {
+		call["resumeData"] = env.Resume
+	}
+	body, err := json.Marshal(call)
+	if err != nil {
+		return nil, err
+	}
+	status, resp, err := e.modules.RunModule(ctx, w.def.ID, s.def.ID, body)
+	if err != nil {
+		return nil, fmt.Errorf("wasm step %s: %w", s.def.ID, err)
+	}
+	var out any
+	if len(bytes.TrimSpace(resp)) > 0 {
+		if err := json.Unmarshal(resp, &out); err != nil {
+			if status < 200 || status > 299 {
+				out = string(resp)
+			} else {
+				return nil, fmt.Errorf("wasm step %s: the module's answer is not JSON: %w", s.def.ID, err)
+			}
+		}
+	}
+	switch {
+	case status == 202:
+		return nil, &suspension{payload: out}
+	case status < 200 || status > 299:
+		msg := strings.TrimSpace(string(resp))
+		if r := []rune(msg); len(r) > 300 {
+			msg = string(r[:300]) + "…"
+		}
+		return nil, fmt.Errorf("wasm step %s answered status %d: %s", s.def.ID, status, msg)
+	}
+	return out, nil
 }

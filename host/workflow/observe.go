@@ -34,6 +34,7 @@ const (
 	StepError    = "error"
 	StepTimeout  = "timeout"
 	StepCanceled = "canceled" // the instance shut down: the step runs again
+	StepSuspend  = "suspended"
 )
 
 // stepOutcome classes a step's error; shutdown is ctx's (the worker's) end.
@@ -41,6 +42,8 @@ func stepOutcome(ctx context.Context, err error) string {
 	switch {
 	case err == nil:
 		return StepOK
+	case errors.As(err, new(*suspension)):
+		return StepSuspend
 	case ctx.Err() != nil:
 		return StepCanceled
 	case errors.Is(err, context.DeadlineExceeded):

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -17,26 +18,68 @@ func owned(r *runRow, resourceID string) error {
 	return nil
 }
 
+// checkInput checks a run's input against the workflow's input schema
+// (*InputError on inputData); no input is {} when there is a schema.
+func (w *workflow) checkInput(input any) (any, error) {
+	if w.input == nil {
+		return input, nil
+	}
+	if input == nil {
+		input = map[string]any{}
+	}
+	b, err := json.Marshal(input)
+	if err != nil {
+		return nil, &InputError{Field: "inputData", Message: err.Error()}
+	}
+	if err := w.input.Validate(b); err != nil {
+		return nil, &InputError{Field: "inputData", Message: err.Error()}
+	}
+	return input, nil
+}
+
+// checkState checks a run's state against the workflow's state schema
+// (*InputError on initialState); no state is {}.
+func (w *workflow) checkState(state any) (map[string]any, error) {
+	if state == nil {
+		state = map[string]any{}
+	}
+	m, ok := state.(map[string]any)
+	if !ok {
+		return nil, &InputError{Field: "initialState", Message: fmt.Sprintf("expected an object, got %T", state)}
+	}
+	if w.state == nil {
+		return m, nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, &InputError{Field: "initialState", Message: err.Error()}
+	}
+	if err := w.state.Validate(b); err != nil {
+		return nil, &InputError{Field: "initialState", Message: err.Error()}
+	}
+	return m, nil
+}
+
 // StartRun starts a created run with its input (Mastra's start). The input
 // is checked against the workflow's input schema first (*InputError). A run
 // that has started already is ErrConflict.
 func (e *Engine) StartRun(ctx context.Context, wfID, runID, resourceID string, input any, requestContext map[string]any) error {
+	return e.StartRunState(ctx, wfID, runID, resourceID, input, nil, requestContext)
+}
+
+// StartRunState is StartRun with Mastra's initialState, checked against
+// the workflow's state schema (*InputError on initialState).
+func (e *Engine) StartRunState(ctx context.Context, wfID, runID, resourceID string, input, initialState any, requestContext map[string]any) error {
 	w, err := e.workflow(wfID)
 	if err != nil {
 		return err
 	}
-	if w.input != nil {
-		b, err := json.Marshal(input)
-		if err != nil {
-			return &InputError{Field: "inputData", Message: err.Error()}
-		}
-		if input == nil {
-			b = []byte("{}")
-			input = map[string]any{}
-		}
-		if err := w.input.Validate(b); err != nil {
-			return &InputError{Field: "inputData", Message: err.Error()}
-		}
+	if input, err = w.checkInput(input); err != nil {
+		return err
+	}
+	state, err := w.checkState(initialState)
+	if err != nil {
+		return err
 	}
 	return e.db.inTx(ctx, func(tx *txn) error {
 		r, err := e.load(ctx, tx, wfID, runID, true)
@@ -49,37 +92,49 @@ func (e *Engine) StartRun(ctx context.Context, wfID, runID, resourceID string, i
 		if r.Snapshot.Status != StatusPending {
 			return fmt.Errorf("%w: run %s is %s, not pending", ErrConflict, runID, r.Snapshot.Status)
 		}
-		t := &turn{e: e, w: w, r: r}
-		t.fx.started = true
-		r.Snapshot.Status = StatusRunning
-		r.Snapshot.Context.Input = input
-		if requestContext != nil {
-			r.Snapshot.RequestContext = requestContext
-		}
-		t.chunk("workflow-start", map[string]any{"workflowId": wfID, "runId": runID})
-		if err := t.startTop(0); err != nil {
+		t := e.turn(ctx, tx, w, r)
+		if err := t.start(input, state, requestContext); err != nil {
 			return err
 		}
-		t.settle()
 		return e.save(ctx, tx, r, &t.fx)
 	})
 }
 
-// Resume resumes the suspended steps named in steps (all suspended steps
-// when empty) with data, checked against each step's resume schema. Two
+// StepPath reads the step of a resume body (Mastra's step: a step id, a
+// path of ids as a list, or a path written "outer.inner"): the suspended
+// step of the run's workflow first, then the steps inside its nested runs.
+// Empty or null: every suspended step.
+func StepPath(raw json.RawMessage) ([]string, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var one string
+	if json.Unmarshal(raw, &one) == nil {
+		if one == "" {
+			return nil, nil
+		}
+		return strings.Split(one, "."), nil
+	}
+	var path []string
+	if err := json.Unmarshal(raw, &path); err != nil {
+		return nil, errors.New("expected a step id or a list of step ids")
+	}
+	return path, nil
+}
+
+// Resume resumes the suspended step at path (every suspended step when
+// empty) with data, checked against the step's resume schema. A path
+// [step, inner, …] resumes inside the nested run of a workflow step. Two
 // resumes of one suspended step: the first wins, the second is
 // ErrConflict. The claim is a compare-and-set on the run's version, taken
 // under its row lock, in the transaction that queues the resumed step.
-func (e *Engine) Resume(ctx context.Context, wfID, runID, resourceID string, steps []string, data any) error {
+func (e *Engine) Resume(ctx context.Context, wfID, runID, resourceID string, path []string, data any) error {
 	w, err := e.workflow(wfID)
 	if err != nil {
 		return err
 	}
-	for _, id := range steps {
-		s := w.byID[id]
-		if s == nil {
-			return &InputError{Field: "step", Message: fmt.Sprintf("workflow %s has no step %q", wfID, id)}
-		}
+	if len(path) > 0 && w.byID[path[0]] == nil {
+		return &InputError{Field: "step", Message: fmt.Sprintf("workflow %s has no step %q", wfID, path[0])}
 	}
 	return e.db.inTx(ctx, func(tx *txn) error {
 		r, err := e.load(ctx, tx, wfID, runID, true)
@@ -89,14 +144,47 @@ func (e *Engine) Resume(ctx context.Context, wfID, runID, resourceID string, ste
 		if err := owned(r, resourceID); err != nil {
 			return err
 		}
-		t := &turn{e: e, w: w, r: r}
-		resumed := 0
-		for id, p := range r.cur.Steps {
-			if len(steps) > 0 && !containsStr(steps, id) {
-				continue
+		if p := r.cur.Parent; p != nil {
+			return fmt.Errorf("%w: run %s is nested in run %s of workflow %s; resume that run", ErrConflict, runID, p.RunID, p.Workflow)
+		}
+		return e.resumeTx(ctx, tx, w, r, path, data)
+	})
+}
+
+// resumeTx resumes run r (locked in tx) at path; see Resume.
+func (e *Engine) resumeTx(ctx context.Context, tx *txn, w *workflow, r *runRow, path []string, data any) error {
+	t := e.turn(ctx, tx, w, r)
+	resumed := 0
+	for id, p := range r.cur.Steps {
+		if len(path) > 0 && path[0] != id {
+			continue
+		}
+		s := w.byID[id]
+		for tok := range p.Suspended {
+			iter := 0
+			if _, after, ok := strings.Cut(tok, "@"); ok {
+				iter, _ = strconv.Atoi(after)
 			}
-			s := w.byID[id]
-			for tok := range p.Suspended {
+			if s.nested != nil {
+				c, err := e.load(ctx, tx, s.nested.def.ID, p.Children[tok], true)
+				if err != nil {
+					return err
+				}
+				var inner []string
+				if len(path) > 1 {
+					inner = path[1:]
+					if s.nested.byID[inner[0]] == nil {
+						return &InputError{Field: "step", Message: fmt.Sprintf("nested workflow %s has no step %q", s.nested.def.ID, inner[0])}
+					}
+				}
+				if err := e.resumeTx(ctx, tx, s.nested, c, inner, data); err != nil {
+					return err
+				}
+				// The child reports its end or next suspension back.
+			} else {
+				if len(path) > 1 {
+					return &InputError{Field: "step", Message: fmt.Sprintf("step %s of workflow %s is not a nested workflow", id, w.def.ID)}
+				}
 				if s.resume != nil {
 					b, err := json.Marshal(data)
 					if err != nil || data == nil {
@@ -106,40 +194,36 @@ func (e *Engine) Resume(ctx context.Context, wfID, runID, resourceID string, ste
 						return &InputError{Field: "resumeData", Message: err.Error()}
 					}
 				}
-				iter := 0
-				if _, after, ok := strings.Cut(tok, "@"); ok {
-					fmt.Sscan(after, &iter)
-				}
-				delete(p.Suspended, tok)
-				if p.Pending == nil {
-					p.Pending = map[string]bool{}
-				}
 				if p.Resume == nil {
 					p.Resume = map[string]any{}
 				}
-				p.Pending[tok] = true
 				p.Resume[tok] = data
-				res := r.Snapshot.Context.Steps[id]
-				if res != nil {
-					res.Status, res.ResumePayload, res.ResumedAt = StatusRunning, data, nowMs()
-				}
-				delete(r.Snapshot.SuspendedPaths, id)
-				t.chunk("workflow-step-start", map[string]any{"id": id, "stepCallId": runID + "-" + id, "status": StatusRunning,
-					"resumePayload": data})
-				t.fx.jobs = append(t.fx.jobs, job{Workflow: wfID, RunID: runID, Step: id, Iter: iter})
-				resumed++
+				t.fx.jobs = append(t.fx.jobs, job{Workflow: w.def.ID, RunID: r.RunID, Step: id, Iter: iter})
 			}
+			delete(p.Suspended, tok)
+			if p.Pending == nil {
+				p.Pending = map[string]bool{}
+			}
+			p.Pending[tok] = true
+			if res := r.Snapshot.Context.Steps[id]; res != nil {
+				res.Status, res.ResumePayload, res.ResumedAt = StatusRunning, data, nowMs()
+			}
+			delete(r.Snapshot.SuspendedPaths, id)
+			t.chunk("workflow-step-start", map[string]any{"id": id, "stepCallId": r.RunID + "-" + id, "status": StatusRunning,
+				"resumePayload": data})
+			resumed++
 		}
-		if resumed == 0 {
-			return fmt.Errorf("%w: run %s has no suspended step to resume (status %s)", ErrConflict, runID, r.Snapshot.Status)
-		}
-		t.settle()
-		return e.save(ctx, tx, r, &t.fx)
-	})
+	}
+	if resumed == 0 {
+		return fmt.Errorf("%w: run %s has no suspended step to resume (status %s)", ErrConflict, r.RunID, r.Snapshot.Status)
+	}
+	t.settle()
+	return e.save(ctx, tx, r, &t.fx)
 }
 
 // Cancel cancels a run: queued steps are removed, a running step's result
-// is discarded. Cancelling a finished run changes nothing.
+// is discarded, nested runs are cancelled. Cancelling a finished run
+// changes nothing.
 func (e *Engine) Cancel(ctx context.Context, wfID, runID, resourceID string) error {
 	w, err := e.workflow(wfID)
 	if err != nil {
@@ -153,20 +237,25 @@ func (e *Engine) Cancel(ctx context.Context, wfID, runID, resourceID string) err
 		if err := owned(r, resourceID); err != nil {
 			return err
 		}
-		if terminal(r.Snapshot.Status) {
-			return nil
-		}
-		t := &turn{e: e, w: w, r: r}
-		for id, p := range r.cur.Steps {
-			if res := r.Snapshot.Context.Steps[id]; res != nil && (len(p.Pending) > 0 || len(p.Suspended) > 0) {
-				res.Status, res.EndedAt = StatusCanceled, nowMs()
-			}
-		}
-		if err := t.endRun(StatusCanceled, nil, nil); err != nil {
-			return err
-		}
-		return e.save(ctx, tx, r, &t.fx)
+		return e.cancelTx(ctx, tx, w, r)
 	})
+}
+
+// cancelTx cancels run r, locked in tx.
+func (e *Engine) cancelTx(ctx context.Context, tx *txn, w *workflow, r *runRow) error {
+	if terminal(r.Snapshot.Status) {
+		return nil
+	}
+	t := e.turn(ctx, tx, w, r)
+	for id, p := range r.cur.Steps {
+		if res := r.Snapshot.Context.Steps[id]; res != nil && (len(p.Pending) > 0 || len(p.Suspended) > 0) {
+			res.Status, res.EndedAt = StatusCanceled, nowMs()
+		}
+	}
+	if err := t.endRun(StatusCanceled, nil, nil); err != nil {
+		return err
+	}
+	return e.save(ctx, tx, r, &t.fx)
 }
 
 // GetRun reads a run of resourceID ("" = any resource).
@@ -184,7 +273,7 @@ func (e *Engine) GetRun(ctx context.Context, wfID, runID, resourceID string) (*R
 	return &r.Run, nil
 }
 
-// DeleteRun deletes a run, its chunks and its queued steps.
+// DeleteRun deletes a run, its chunks, its queued steps and its nested runs.
 func (e *Engine) DeleteRun(ctx context.Context, wfID, runID, resourceID string) error {
 	if _, err := e.workflow(wfID); err != nil {
 		return err
@@ -197,27 +286,45 @@ func (e *Engine) DeleteRun(ctx context.Context, wfID, runID, resourceID string) 
 		if err := owned(r, resourceID); err != nil {
 			return err
 		}
-		var ids []int64
-		for _, id := range r.cur.Jobs {
-			ids = append(ids, id)
-		}
-		if len(ids) > 0 {
-			if err := e.disp.cancel(ctx, tx, ids); err != nil {
-				return err
-			}
-		}
-		for _, q := range []string{
-			`DELETE FROM mastra_workflow_snapshot WHERE workflow_name = $1 AND run_id = $2`,
-			`DELETE FROM mastra_server_workflow_runs WHERE workflow_name = $1 AND run_id = $2`,
-			`DELETE FROM mastra_server_workflow_chunks WHERE workflow_name = $1 AND run_id = $2`,
-			`DELETE FROM mastra_server_workflow_leases WHERE workflow_name = $1 AND run_id = $2`,
-		} {
-			if _, err := tx.exec(ctx, q, wfID, runID); err != nil {
-				return fmt.Errorf("workflow: delete run %s: %w", runID, err)
-			}
-		}
-		return nil
+		return e.deleteTx(ctx, tx, r)
 	})
+}
+
+// deleteTx deletes run r (locked in tx), its queued jobs and its nested
+// runs.
+func (e *Engine) deleteTx(ctx context.Context, tx *txn, r *runRow) error {
+	wfID, runID := r.Workflow, r.RunID
+	for _, c := range r.cur.Children {
+		cr, err := e.load(ctx, tx, c.Workflow, c.RunID, true)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		if err := e.deleteTx(ctx, tx, cr); err != nil {
+			return err
+		}
+	}
+	var ids []int64
+	for _, id := range r.cur.Jobs {
+		ids = append(ids, id)
+	}
+	if len(ids) > 0 {
+		if err := e.disp.cancel(ctx, tx, ids); err != nil {
+			return err
+		}
+	}
+	for _, q := range []string{
+		`DELETE FROM mastra_workflow_snapshot WHERE workflow_name = $1 AND run_id = $2`,
+		`DELETE FROM mastra_server_workflow_runs WHERE workflow_name = $1 AND run_id = $2`,
+		`DELETE FROM mastra_server_workflow_chunks WHERE workflow_name = $1 AND run_id = $2`,
+		`DELETE FROM mastra_server_workflow_leases WHERE workflow_name = $1 AND run_id = $2`,
+	} {
+		if _, err := tx.exec(ctx, q, wfID, runID); err != nil {
+			return fmt.Errorf("workflow: delete run %s: %w", runID, err)
+		}
+	}
+	return nil
 }
 
 // RunFilter selects runs of a listing.
@@ -293,8 +400,30 @@ type Counts struct {
 	Suspended int `json:"suspended"`
 }
 
-// RunCounts counts running and suspended runs per workflow.
+// RunCounts counts running and suspended runs per workflow. The counts of
+// every resource are cached for CountsCacheTTL (Mastra: 5 s), as a
+// dashboard polls them; a resource's own are counted at each call.
 func (e *Engine) RunCounts(ctx context.Context, resourceID string) (map[string]Counts, error) {
+	if resourceID != "" {
+		return e.runCounts(ctx, resourceID)
+	}
+	e.countsMu.Lock()
+	defer e.countsMu.Unlock()
+	if e.counts == nil || time.Since(e.countsAt) >= e.countsTTL {
+		c, err := e.runCounts(ctx, "")
+		if err != nil {
+			return nil, err
+		}
+		e.counts, e.countsAt = c, time.Now()
+	}
+	out := make(map[string]Counts, len(e.counts))
+	for k, v := range e.counts {
+		out[k] = v
+	}
+	return out, nil
+}
+
+func (e *Engine) runCounts(ctx context.Context, resourceID string) (map[string]Counts, error) {
 	out := map[string]Counts{}
 	for _, id := range e.ids {
 		out[id] = Counts{}
@@ -435,3 +564,59 @@ func containsStr(list []string, s string) bool {
 }
 
 var _ = errors.New
+
+// defaultChunkRetention is how long a finished run's chunks are kept when
+// its workflow sets no chunk_retention.
+const defaultChunkRetention = 24 * time.Hour
+
+// PruneChunks deletes the stream chunks of finished runs that are older
+// than their workflow's chunk retention, all but each run's last chunk
+// (its workflow-finish, with the result), and returns how many it
+// deleted. The log is what observe replays; a finished run's snapshot
+// keeps its result and steps. Start runs it periodically.
+func (e *Engine) PruneChunks(ctx context.Context) (int64, error) {
+	var total int64
+	now := time.Now()
+	for _, id := range e.ids {
+		keep := e.wfs[id].def.ChunkRetention
+		if keep <= 0 {
+			keep = defaultChunkRetention
+		}
+		n, err := dbq{e.db}.exec(ctx, `DELETE FROM mastra_server_workflow_chunks
+			WHERE workflow_name = $1 AND created_at < $2
+			AND run_id IN (SELECT run_id FROM mastra_workflow_snapshot WHERE workflow_name = $1
+				AND snapshot->>'status' IN ('success', 'failed', 'canceled'))
+			AND seq < (SELECT r.next_seq - 1 FROM mastra_server_workflow_runs r
+				WHERE r.workflow_name = $1 AND r.run_id = mastra_server_workflow_chunks.run_id)`,
+			id, now.Add(-keep).UnixMilli())
+		if err != nil {
+			return total, fmt.Errorf("workflow: prune chunks of %s: %w", id, err)
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// pruneLoop prunes chunk logs every few minutes (more often when a
+// workflow keeps them briefly) until ctx ends. Every instance prunes; the
+// deletes are idempotent.
+func (e *Engine) pruneLoop(ctx context.Context) {
+	every := 10 * time.Minute
+	for _, w := range e.wfs {
+		if r := w.def.ChunkRetention; r > 0 && r/4 < every {
+			every = max(r/4, time.Second)
+		}
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := e.PruneChunks(ctx); err != nil && ctx.Err() == nil {
+				e.log.Warn("workflow: pruning chunk logs failed", "err", err)
+			}
+		}
+	}
+}

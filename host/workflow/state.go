@@ -104,6 +104,13 @@ type cursor struct {
 	Jobs map[string]int64 `json:"jobs,omitempty"`
 	// Parent names the run and token a nested run reports to.
 	Parent *parentRef `json:"parent,omitempty"`
+	// Children are every nested run this run started (deleted with it).
+	Children []childRef `json:"children,omitempty"`
+}
+
+type childRef struct {
+	Workflow string `json:"workflow"`
+	RunID    string `json:"runId"`
 }
 
 type parentRef struct {
@@ -130,8 +137,8 @@ type progress struct {
 	Outputs []any `json:"outputs,omitempty"`
 	// Loop: the iteration running.
 	Iter int `json:"iter,omitempty"`
-	// Child: the nested run.
-	Child string `json:"child,omitempty"`
+	// Children: a workflow step's nested runs by token.
+	Children map[string]string `json:"children,omitempty"`
 }
 
 func nowMs() int64 { return time.Now().UnixMilli() }

@@ -160,6 +160,32 @@ sleep = "100ms"
 [[workflows.publish.steps]]
 id = "publish"
 map = 'steps.approve.approved ? {"published": true, "text": steps.draft.text} : {"published": false}'
+
+# A nested workflow (review runs as a step of outer) and workflow state.
+[workflows.review]
+input_schema = '{"type":"object","required":["text"],"properties":{"text":{"type":"string"}}}'
+[[workflows.review.steps]]
+id = "check"
+suspend = '{"text": input.text}'
+resume_schema = '{"type":"object","required":["ok"],"properties":{"ok":{"type":"boolean"}}}'
+[[workflows.review.steps]]
+id = "verdict"
+map = '{"ok": steps.check.ok, "text": input.text}'
+[workflows.outer]
+[[workflows.outer.steps]]
+id = "draft"
+agent = "assistant"
+prompt = "Draft \${input.topic}"
+[[workflows.outer.steps]]
+id = "review"
+workflow = "review"
+input = '{"text": steps.draft.text}'
+[workflows.tally]
+state_schema = '{"type":"object","required":["count"],"properties":{"count":{"type":"integer"}}}'
+[[workflows.tally.steps]]
+id = "inc"
+map = "state.count + input.by"
+set_state = '{"count": output}'
 EOF
 
 # A clean environment: no MASTRA_*, MEMORY_DATABASE_URL or ALLOWED_ORIGINS

@@ -36,7 +36,7 @@ async function readAll(stream) {
 
 test('listWorkflows, details and getSchema', async () => {
   const all = await alice.listWorkflows();
-  assert.deepEqual(Object.keys(all), ['publish']);
+  assert.deepEqual(Object.keys(all).sort(), ['outer', 'publish', 'review', 'tally']);
   assert.equal(all.publish.name, 'publish');
   assert.deepEqual(Object.keys(all.publish.steps).sort(), ['approve', 'draft', 'publish', 'wait']);
   assert.equal(all.publish.steps.draft.component, 'AGENT');
@@ -179,4 +179,37 @@ test('runs, run counts, cancel and deleteRunById; bob sees none of it', async ()
   await rejectsWith(wf.runById(doomed.runId), 404);
   assert.deepEqual((await alice.listWorkflowRunCounts()).publish, { running: 0, suspended: 1 });
   await suspended.cancel();
+});
+
+test('a nested workflow suspends its parent; resumeAsync by the path [step, inner step]', async () => {
+  const outer = alice.getWorkflow('outer');
+  const details = await outer.details();
+  assert.equal(details.stepGraph[1].step.component, 'WORKFLOW');
+  assert.equal(details.stepGraph[1].step.serializedStepFlow[0].step.id, 'check');
+
+  const run = await outer.createRun();
+  const suspended = await run.startAsync({ inputData: { topic: 'owls' } });
+  assert.equal(suspended.status, 'suspended');
+  assert.deepEqual(suspended.suspended, [['review', 'check']]);
+  const payload = suspended.steps.review.suspendPayload;
+  assert.equal(payload.text, 'Echo: Draft owls');
+  assert.deepEqual(payload.__workflow_meta.path, ['check']);
+  const child = await alice.getWorkflow('review').runById(payload.__workflow_meta.runId);
+  assert.equal(child.status, 'suspended');
+
+  await rejectsWith(run.resumeAsync({ step: ['review', 'check'], resumeData: { ok: 'yes' } }), 400);
+  const done = await run.resumeAsync({ step: ['review', 'check'], resumeData: { ok: true } });
+  assert.equal(done.status, 'success');
+  assert.deepEqual(done.result, { ok: true, text: 'Echo: Draft owls' });
+  await rejectsWith(bob.getWorkflow('review').runById(payload.__workflow_meta.runId), 404);
+});
+
+test('startAsync with initialState: the state a step sets comes back', async () => {
+  const tally = alice.getWorkflow('tally');
+  const run = await tally.createRun();
+  const res = await run.startAsync({ inputData: { by: 2 }, initialState: { count: 3 } });
+  assert.equal(res.status, 'success');
+  assert.equal(res.result, 5);
+  assert.deepEqual(res.state, { count: 5 });
+  await rejectsWith((await tally.createRun()).startAsync({ inputData: { by: 1 }, initialState: { count: 'x' } }), 400);
 });
