@@ -40,7 +40,7 @@ type balanced struct {
 	done  chan struct{}
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -52,7 +52,7 @@ func freePort(t *testing.T) string {
 
 // startBalanced starts run.sh with the server binary bin on database dbURL
 // and the OpenAI-compatible model at modelURL, and waits until it is ready.
-func startBalanced(t *testing.T, bin, dbURL, modelURL string) *balanced {
+func startBalanced(t testing.TB, bin, dbURL, modelURL string) *balanced {
 	t.Helper()
 	if _, err := exec.LookPath("haproxy"); err != nil {
 		t.Fatal("haproxy is not installed: run scripts/install-haproxy.sh (scripts/test.sh does)")
@@ -137,7 +137,7 @@ func (c *balanced) pid(t *testing.T, name string) int {
 func (c *balanced) instanceURL(name string) string { return "http://127.0.0.1:" + c.ports[name] }
 
 // do sends one request with token and returns the status and body.
-func do(t *testing.T, method, url, token, body string) (int, string) {
+func do(t testing.TB, method, url, token, body string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
@@ -442,6 +442,7 @@ func TestBalancedCluster(t *testing.T) {
 		if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
+		killed := time.Now()
 		// New requests keep working while b is dead or restarting.
 		for i := 0; i < 3; i++ {
 			if code, body := do(t, "GET", c.url+"/api/agents", tokenA, ""); code != 200 {
@@ -468,6 +469,7 @@ func TestBalancedCluster(t *testing.T) {
 		// its lease runs out they get the error end, and nothing was saved.
 		for _, r := range cut {
 			rest := resumeStream(context.Background(), c.url, tokenA, r.runID, r.lastID)
+			t.Logf("kill -9 → the error end on reconnect: %s (lease %s)", time.Since(killed).Round(time.Millisecond), "6s")
 			if rest.err != nil || !slices.Contains(rest.types, "error") || !rest.ended("error") {
 				t.Fatalf("reconnect to the dead instance's run: %v, chunks %v; want error, finish(error), [DONE]", rest.err, rest.types)
 			}
@@ -476,4 +478,70 @@ func TestBalancedCluster(t *testing.T) {
 			}
 		}
 	})
+}
+
+// BenchmarkReconnect measures what a client whose connection dropped waits
+// for: from closing the connection after the third word of a resumable
+// stream (a model at 100 words/s) to the first chunk of its reconnect
+// through the balancer, which lands on any instance.
+//
+//	go test ./tests/cluster -run '^$' -bench Reconnect -benchtime 50x
+func BenchmarkReconnect(b *testing.B) {
+	dir := b.TempDir()
+	bin := buildServer(b, dir)
+	dbURL := pgtest.NewDatabase(b)
+	gate := make(chan struct{})
+	tick := time.NewTicker(10 * time.Millisecond)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				select {
+				case gate <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	words := strings.TrimSpace(strings.Repeat("word ", 40))
+	model := llmtest.NewServer(b, func(llmtest.Request) llmtest.Reply { return llmtest.Reply{Text: words, Gate: gate} })
+	c := startBalanced(b, bin, dbURL, model.URL)
+	var waits []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		first := readStream(context.Background(), c.url, tokenA, streamReq{message: "reconnect", resumable: true, cutAfter: 3})
+		if first.runID == "" || first.lastID == "" {
+			b.Fatalf("no run id or event id before the cut: %+v", first)
+		}
+		cut := time.Now()
+		req, _ := http.NewRequest("GET", c.url+"/agent/stream/"+first.runID, nil)
+		req.Header.Set("Authorization", "Bearer "+tokenA)
+		req.Header.Set("Last-Event-ID", first.lastID)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil || res.StatusCode != 200 {
+			b.Fatalf("reconnect: %v %v", err, res)
+		}
+		sc := bufio.NewScanner(res.Body)
+		var waited time.Duration
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "data: ") {
+				if waited == 0 {
+					waited = time.Since(cut)
+				}
+				if sc.Text() == "data: [DONE]" {
+					break
+				}
+			}
+		}
+		res.Body.Close()
+		waits = append(waits, waited)
+	}
+	b.StopTimer()
+	slices.Sort(waits)
+	b.ReportMetric(float64(waits[len(waits)/2].Microseconds())/1000, "ms-p50-cut-to-first-chunk")
+	b.ReportMetric(float64(waits[len(waits)*99/100].Microseconds())/1000, "ms-p99-cut-to-first-chunk")
 }

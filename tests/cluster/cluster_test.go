@@ -219,7 +219,7 @@ func finish(t *testing.T, survivor *instance, runID, who string) {
 }
 
 // buildServer builds the server binary into dir.
-func buildServer(t *testing.T, dir string) string {
+func buildServer(t testing.TB, dir string) string {
 	t.Helper()
 	bin := filepath.Join(dir, "mastra-server")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/mastra-server")
