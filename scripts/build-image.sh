@@ -79,7 +79,7 @@ cp mastra.toml "$STAGE/root/app/"
 while IFS= read -r wasm; do
   mkdir -p "$STAGE/root/app/$(dirname "$wasm")"
   cp "$wasm" "$STAGE/root/app/$wasm"
-done < <(find examples plugins -name '*.wasm' -not -path '*/node_modules/*' | sort)
+done < <(sed -nE 's/^[[:space:]]*(module|wasm)[[:space:]]*=[[:space:]]*"([^"]+\.wasm)".*/\2/p' mastra.toml | sort -u)
 cp "$CA" "$STAGE/root/etc/ssl/certs/ca-certificates.crt"
 cat >"$STAGE/root/etc/passwd" <<EOF
 root:x:0:0:root:/root:/sbin/nologin
