@@ -72,6 +72,13 @@ func startBalanced(t testing.TB, bin, dbURL, modelURL string) *balanced {
 		"MASTRA_SERVER_BIN=" + bin, "MEMORY_DATABASE_URL=" + dbURL,
 		"MASTRA_MODEL=openai/gpt-test", "OPENAI_BASE_URL=" + modelURL, "OPENAI_API_KEY=sk-test",
 	}
+	// The stream log's settings pass through (BenchmarkReconnect with
+	// another flush interval, say).
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "MASTRA_SERVER__STREAMS__") {
+			c.env = append(c.env, kv)
+		}
+	}
 	logPath := filepath.Join(c.run, "run.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -486,6 +493,10 @@ func TestBalancedCluster(t *testing.T) {
 // through the balancer, which lands on any instance.
 //
 //	go test ./tests/cluster -run '^$' -bench Reconnect -benchtime 50x
+//
+// The wait is about one server.streams.flush_interval: a follower reads
+// only what the runner has logged. MASTRA_SERVER__STREAMS__FLUSH_INTERVAL
+// in the environment sets it for the cluster.
 func BenchmarkReconnect(b *testing.B) {
 	dir := b.TempDir()
 	bin := buildServer(b, dir)
