@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mastra-server/mastra-server/host/memory"
+	"github.com/mastra-server/mastra-server/internal/wakeup"
 )
 
 // Errors of Start and Follow.
@@ -57,7 +58,7 @@ type Log struct {
 	o     Options
 	store *memory.Store
 	owner string
-	hub   *hub
+	hub   *wakeup.Hub
 	log   *slog.Logger
 
 	mu    sync.Mutex // guards local, started, done and batchEnd
@@ -94,7 +95,7 @@ func Open(o Options) (*Log, error) {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	host, _ := os.Hostname()
-	l := &Log{o: o, store: o.Store, hub: newHub(), log: o.Logger, local: map[string]*Writer{},
+	l := &Log{o: o, store: o.Store, hub: wakeup.NewHub(), log: o.Logger, local: map[string]*Writer{},
 		// A fresh owner per process: a restarted instance must not renew
 		// the leases of the runs its previous life lost.
 		owner: fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))}
@@ -400,7 +401,7 @@ func (l *Log) batch(ctx context.Context) (failed bool) {
 		final, gone := w.final, w.gone
 		w.mu.Unlock()
 		if err == nil {
-			l.hub.signal(w.run.RunID)
+			l.hub.Signal(w.run.RunID)
 		}
 		if final || gone {
 			l.drop(w)
@@ -471,8 +472,8 @@ func (w *Writer) follow(ctx context.Context, after int64, fn func(int64, []byte)
 
 // followDB reads a run from the database, woken by notifications or polls.
 func (l *Log) followDB(ctx context.Context, runID string, after int64, fn func(int64, []byte) error) error {
-	wake := l.hub.subscribe(runID)
-	defer l.hub.unsubscribe(runID, wake)
+	wake := l.hub.Subscribe(runID)
+	defer l.hub.Unsubscribe(runID, wake)
 	for {
 		info, err := l.store.StreamRunInfo(ctx, runID)
 		if err != nil {
@@ -552,7 +553,7 @@ func (l *Log) failLost(ctx context.Context, info memory.StreamRun) error {
 	if ok {
 		l.log.Warn("runlog: a stream's runner stopped renewing its lease; the stream was ended with an error",
 			"run", info.RunID, "runner", info.Owner)
-		l.hub.signal(info.RunID)
+		l.hub.Signal(info.RunID)
 	}
 	return nil
 }
@@ -618,11 +619,11 @@ func (l *Log) listenLoop(ctx context.Context) {
 	for ctx.Err() == nil {
 		err := l.store.ListenStreams(ctx, func() { l.listening.Store(true); failures = 0 }, func(payload string) {
 			if payload == "*" {
-				l.hub.signalAll()
+				l.hub.SignalAll()
 				return
 			}
 			for _, id := range strings.Fields(payload) {
-				l.hub.signal(id)
+				l.hub.Signal(id)
 			}
 		})
 		l.listening.Store(false)
@@ -642,55 +643,3 @@ func (l *Log) listenLoop(ctx context.Context) {
 
 // Listening reports whether notifications are being received (Postgres).
 func (l *Log) Listening() bool { return l.listening.Load() }
-
-// hub wakes the followers of a run.
-type hub struct {
-	mu   sync.Mutex // guards subs
-	subs map[string]map[chan struct{}]struct{}
-}
-
-func newHub() *hub { return &hub{subs: map[string]map[chan struct{}]struct{}{}} }
-
-func (h *hub) subscribe(key string) chan struct{} {
-	c := make(chan struct{}, 1)
-	h.mu.Lock()
-	if h.subs[key] == nil {
-		h.subs[key] = map[chan struct{}]struct{}{}
-	}
-	h.subs[key][c] = struct{}{}
-	h.mu.Unlock()
-	return c
-}
-
-func (h *hub) unsubscribe(key string, c chan struct{}) {
-	h.mu.Lock()
-	delete(h.subs[key], c)
-	if len(h.subs[key]) == 0 {
-		delete(h.subs, key)
-	}
-	h.mu.Unlock()
-}
-
-func (h *hub) signalAll() {
-	h.mu.Lock()
-	for _, subs := range h.subs {
-		for c := range subs {
-			select {
-			case c <- struct{}{}:
-			default:
-			}
-		}
-	}
-	h.mu.Unlock()
-}
-
-func (h *hub) signal(key string) {
-	h.mu.Lock()
-	for c := range h.subs[key] {
-		select {
-		case c <- struct{}{}:
-		default:
-		}
-	}
-	h.mu.Unlock()
-}

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/mastra-server/mastra-server/internal/wakeup"
 )
 
 // AgentRunner runs one agent turn for a step. The composition root wires
@@ -91,7 +93,7 @@ type Engine struct {
 	log       *slog.Logger
 	me        string
 	disp      dispatcher
-	hub       *hub
+	hub       *wakeup.Hub
 	maxSnap   int
 	obs       Observer
 	countsTTL time.Duration
@@ -109,7 +111,7 @@ type Engine struct {
 // Open.
 func Open(ctx context.Context, o Options) (*Engine, error) {
 	e := &Engine{wfs: map[string]*workflow{}, agents: o.Agents, tools: o.Tools, modules: o.Modules, log: o.Logger, me: o.InstanceID,
-		hub: newHub(), maxSnap: o.MaxSnapshot, obs: o.Observer}
+		hub: wakeup.NewHub(), maxSnap: o.MaxSnapshot, obs: o.Observer}
 	if e.log == nil {
 		e.log = slog.Default()
 	}
@@ -469,7 +471,7 @@ func (e *Engine) save(ctx context.Context, tx *txn, r *runRow, fx *effects) erro
 		// Delivered at commit to every instance, this one included.
 		stmts = append(stmts, stmt{`SELECT pg_notify('mastra_workflow', $1)`, []any{key}})
 	} else {
-		tx.afterCommit = append(tx.afterCommit, func() { e.hub.signal(key) })
+		tx.afterCommit = append(tx.afterCommit, func() { e.hub.Signal(key) })
 	}
 	stmts = append(stmts, tx.extra...)
 	tx.extra = nil

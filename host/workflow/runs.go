@@ -470,8 +470,8 @@ func (e *Engine) Watch(ctx context.Context, wfID, runID, resourceID string, offs
 	}
 	_ = r
 	key := wfID + "/" + runID
-	wake := e.hub.subscribe(key)
-	defer e.hub.unsubscribe(key, wake)
+	wake := e.hub.Subscribe(key)
+	defer e.hub.Unsubscribe(key, wake)
 	tick := time.NewTicker(time.Second) // a missed notification costs at most this
 	defer tick.Stop()
 	for {
@@ -533,8 +533,8 @@ func (e *Engine) readChunks(ctx context.Context, wfID, runID string, offset *int
 // Wait returns the run once it has finished or waits for a resume.
 func (e *Engine) Wait(ctx context.Context, wfID, runID, resourceID string) (*Run, error) {
 	key := wfID + "/" + runID
-	wake := e.hub.subscribe(key)
-	defer e.hub.unsubscribe(key, wake)
+	wake := e.hub.Subscribe(key)
+	defer e.hub.Unsubscribe(key, wake)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {

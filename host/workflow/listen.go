@@ -2,48 +2,8 @@ package workflow
 
 import (
 	"context"
-	"sync"
 	"time"
 )
-
-// hub wakes the watchers of a run when its chunks change.
-type hub struct {
-	mu   sync.Mutex
-	subs map[string]map[chan struct{}]struct{}
-}
-
-func newHub() *hub { return &hub{subs: map[string]map[chan struct{}]struct{}{}} }
-
-func (h *hub) subscribe(key string) chan struct{} {
-	c := make(chan struct{}, 1)
-	h.mu.Lock()
-	if h.subs[key] == nil {
-		h.subs[key] = map[chan struct{}]struct{}{}
-	}
-	h.subs[key][c] = struct{}{}
-	h.mu.Unlock()
-	return c
-}
-
-func (h *hub) unsubscribe(key string, c chan struct{}) {
-	h.mu.Lock()
-	delete(h.subs[key], c)
-	if len(h.subs[key]) == 0 {
-		delete(h.subs, key)
-	}
-	h.mu.Unlock()
-}
-
-func (h *hub) signal(key string) {
-	h.mu.Lock()
-	for c := range h.subs[key] {
-		select {
-		case c <- struct{}{}:
-		default:
-		}
-	}
-	h.mu.Unlock()
-}
 
 // listen relays Postgres notifications of committed chunks (from any
 // instance) to this instance's watchers, reconnecting when cut.
@@ -58,7 +18,7 @@ func (e *Engine) listen(ctx context.Context) {
 						err = werr
 						break
 					}
-					e.hub.signal(n.Payload)
+					e.hub.Signal(n.Payload)
 				}
 			}
 			// A connection left LISTENing must not go back to the pool.
