@@ -9,37 +9,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/mastra-server/mastra-server/internal/llmtest"
 	"github.com/mastra-server/mastra-server/internal/pgtest"
 )
-
-// cleanups runs what the benchmark set up, last first; it is the
-// llmtest.Cleaner of the fake model.
-type cleanups struct {
-	mu  sync.Mutex
-	fns []func()
-}
-
-func (c *cleanups) Helper() {}
-
-func (c *cleanups) Cleanup(f func()) {
-	c.mu.Lock()
-	c.fns = append(c.fns, f)
-	c.mu.Unlock()
-}
-
-func (c *cleanups) run() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for i := len(c.fns) - 1; i >= 0; i-- {
-		c.fns[i]()
-	}
-	c.fns = nil
-}
 
 // point is one row of the table: a load at n instances, through the
 // balancer or directly to one instance.
@@ -92,8 +67,8 @@ func run(ctx context.Context, o options) (*report, error) {
 		}
 	}
 	setupStart := time.Now()
-	var cl cleanups
-	defer cl.run()
+	var cl llmtest.Cleanups
+	defer cl.Run()
 	b := &bench{o: o, runID: time.Now().UnixNano() % 1_000_000}
 	var err error
 	if b.root, err = repoRoot(); err != nil {
@@ -329,7 +304,7 @@ func (b *bench) sample(lb *balancer) (cpuSample, error) {
 // cluster of the tool's own (o.postgres "own"), whose CPU it can count, or
 // (o.postgres "env") TEST_DATABASE_URL's server, or MEMORY_DATABASE_URL
 // as is.
-func (b *bench) openPostgres(cl *cleanups) error {
+func (b *bench) openPostgres(cl *llmtest.Cleanups) error {
 	switch b.o.postgres {
 	case "own":
 		pg, err := pgtest.StartCluster(filepath.Join(b.dir, "pg"))

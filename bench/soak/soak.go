@@ -29,38 +29,14 @@ type options struct {
 	out, log    io.Writer
 }
 
-// cleanups runs what the soak set up, last first; it is the llmtest.Cleaner
-// of the fake model.
-type cleanups struct {
-	mu  sync.Mutex
-	fns []func()
-}
-
-func (c *cleanups) Helper() {}
-
-func (c *cleanups) Cleanup(f func()) {
-	c.mu.Lock()
-	c.fns = append(c.fns, f)
-	c.mu.Unlock()
-}
-
-func (c *cleanups) run() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for i := len(c.fns) - 1; i >= 0; i-- {
-		c.fns[i]()
-	}
-	c.fns = nil
-}
-
 // run sets everything up, sends traffic with faults for o.duration, lets
 // workflow runs settle and checks the invariants.
 func run(ctx context.Context, o options) (*report, error) {
 	if o.instances < 1 || o.workers < 1 || o.duration <= 0 {
 		return nil, errors.New("need at least one instance, one worker and a duration")
 	}
-	var cl cleanups
-	defer cl.run()
+	var cl llmtest.Cleanups
+	defer cl.Run()
 	dir, err := os.MkdirTemp("", "mastra-soak-")
 	if err != nil {
 		return nil, err

@@ -243,6 +243,33 @@ type Cleaner interface {
 	Cleanup(func())
 }
 
+// Cleanups is the Cleaner of a program (bench/soak, bench/cluster): Run
+// runs what was registered, last first, as a test's end would.
+type Cleanups struct {
+	mu  sync.Mutex
+	fns []func()
+}
+
+// Helper does nothing: a program has no test output to attribute.
+func (c *Cleanups) Helper() {}
+
+// Cleanup registers f.
+func (c *Cleanups) Cleanup(f func()) {
+	c.mu.Lock()
+	c.fns = append(c.fns, f)
+	c.mu.Unlock()
+}
+
+// Run runs the registered functions, last first, once.
+func (c *Cleanups) Run() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := len(c.fns) - 1; i >= 0; i-- {
+		c.fns[i]()
+	}
+	c.fns = nil
+}
+
 // NewServer starts a server answering each request with script's reply and
 // closes it when the test ends. script may be called concurrently.
 func NewServer(t Cleaner, script func(Request) Reply) *Server {
