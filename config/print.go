@@ -129,6 +129,20 @@ func tomlValue(v reflect.Value) string {
 	if v.Kind() == reflect.Pointer {
 		return tomlValue(v.Elem()) // never nil: unset keys are not printed
 	}
+	if v.Kind() == reflect.Struct { // a table inside a [[…]] entry: its own keys
+		var parts []string
+		for i := 0; i < v.NumField(); i++ {
+			name := strings.Split(v.Type().Field(i).Tag.Get("koanf"), ",")[0]
+			if name == "" || name == "-" || unset(v.Field(i)) {
+				continue
+			}
+			parts = append(parts, tomlKey(name)+" = "+tomlValue(v.Field(i)))
+		}
+		if len(parts) == 0 {
+			return "{}"
+		}
+		return "{ " + strings.Join(parts, ", ") + " }"
+	}
 	if v.Kind() == reflect.Slice && v.Len() == 0 {
 		return "[]"
 	}

@@ -77,18 +77,32 @@ name = "calc"
 description = "adds"
 module = "m.wasm"
 input_schema = { type = "object", properties = { a = { type = "number" } }, required = ["a"] }
+
+[server.auth]
+enabled = true
+[[server.auth.tokens]]
+env = "BATCH_TOKEN"
+user = "batch"
+resource_id = "batch-jobs"
+[server.auth.tokens.limits]
+requests_per_minute = 1200
+max_streams = 0
 `)
-	cfg, err := Load(first, nil)
+	env := []string{"BATCH_TOKEN=t0ken"}
+	cfg, err := Load(first, env)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := writeTOML(t, cfg)
-	again, err := Load(writeFile(t, out), nil)
+	again, err := Load(writeFile(t, out), env)
 	if err != nil {
 		t.Fatalf("the printed configuration does not load: %v\n%s", err, out)
 	}
 	if !reflect.DeepEqual(again.Middleware[0].Config, cfg.Middleware[0].Config) {
 		t.Errorf("middleware config = %#v, want %#v", again.Middleware[0].Config, cfg.Middleware[0].Config)
+	}
+	if !reflect.DeepEqual(again.Server.Auth.Tokens[0].Limits, cfg.Server.Auth.Tokens[0].Limits) {
+		t.Errorf("token limits = %+v, want %+v", again.Server.Auth.Tokens[0].Limits, cfg.Server.Auth.Tokens[0].Limits)
 	}
 	if !reflect.DeepEqual(again.Tools[0].InputSchema, cfg.Tools[0].InputSchema) {
 		t.Errorf("input_schema = %#v, want %#v", again.Tools[0].InputSchema, cfg.Tools[0].InputSchema)
