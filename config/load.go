@@ -25,6 +25,10 @@ import (
 // defaultStepTimeout bounds a workflow step that sets no timeout.
 const defaultStepTimeout = 5 * time.Minute
 
+// defaultChunkRetention is how long a finished run's stream chunks are
+// kept for observe when the workflow sets no chunk_retention.
+const defaultChunkRetention = 24 * time.Hour
+
 // defaultMaxIterations bounds an until or while loop that sets no
 // max_iterations, so a condition that never holds fails the run.
 const defaultMaxIterations = 1000
@@ -257,6 +261,9 @@ func (c *Config) applyDerived(environ []string) {
 	for id, w := range c.Workflows {
 		if w.StepTimeout == 0 {
 			w.StepTimeout = defaultStepTimeout
+		}
+		if w.ChunkRetention == 0 {
+			w.ChunkRetention = defaultChunkRetention
 		}
 		eachStep(w.Steps, func(s *Step) {
 			if s.Foreach != "" && s.Concurrency == 0 {

@@ -129,14 +129,84 @@ func tomlValue(v reflect.Value) string {
 	if v.Kind() == reflect.Pointer {
 		return tomlValue(v.Elem()) // never nil: unset keys are not printed
 	}
+	if v.Kind() == reflect.Struct { // a table inside a [[…]] entry: its own keys
+		var parts []string
+		for i := 0; i < v.NumField(); i++ {
+			name := strings.Split(v.Type().Field(i).Tag.Get("koanf"), ",")[0]
+			if name == "" || name == "-" || unset(v.Field(i)) {
+				continue
+			}
+			parts = append(parts, tomlKey(name)+" = "+tomlValue(v.Field(i)))
+		}
+		if len(parts) == 0 {
+			return "{}"
+		}
+		return "{ " + strings.Join(parts, ", ") + " }"
+	}
 	if v.Kind() == reflect.Slice && v.Len() == 0 {
 		return "[]"
 	}
+	// Through JSON first, so that every value (a plugin's config, a schema)
+	// is maps, lists and scalars; then as TOML, which the output must stay.
 	b, err := json.Marshal(v.Interface())
 	if err != nil {
 		return fmt.Sprintf("%q", fmt.Sprint(v.Interface()))
 	}
-	return string(b)
+	var plain any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&plain); err != nil {
+		return string(b)
+	}
+	return tomlInline(plain)
+}
+
+// tomlInline writes a JSON-decoded value as a TOML value on one line:
+// objects become inline tables (`{ key = value }`), which a JSON object is
+// not. TOML has no null; a null is written as an empty string.
+func tomlInline(x any) string {
+	switch x := x.(type) {
+	case map[string]any:
+		if len(x) == 0 {
+			return "{}"
+		}
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = tomlKey(k) + " = " + tomlInline(x[k])
+		}
+		return "{ " + strings.Join(parts, ", ") + " }"
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = tomlInline(e)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case string:
+		return quoteTOML(x)
+	case json.Number:
+		return x.String()
+	case bool:
+		return fmt.Sprint(x)
+	}
+	return `""`
+}
+
+// tomlKey leaves a key bare when TOML allows it, else quotes it.
+func tomlKey(k string) string {
+	if k == "" {
+		return `""`
+	}
+	for _, r := range k {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return quoteTOML(k)
+		}
+	}
+	return k
 }
 
 func quoteTOML(s string) string {

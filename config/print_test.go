@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -54,5 +55,56 @@ func TestWriteTOMLLeavesUnsetKeysOut(t *testing.T) {
 	}
 	if strings.Count(out, "temperature") != 1 {
 		t.Errorf("temperature printed for an agent that does not set it:\n%s", out)
+	}
+}
+
+// What `mastra-server config` prints is TOML that loads back to the same
+// configuration: a plugin's config table and a tool's inline input schema
+// come out as TOML inline tables, not JSON objects (which TOML rejects).
+func TestWriteTOMLLoadsBack(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	os.WriteFile(filepath.Join(dir, "m.wasm"), []byte("\x00asm"), 0o644)
+	first := writeFile(t, `
+[[middleware]]
+name = "tenant"
+path = "/*"
+module = "m.wasm"
+config = { headers = { "X-Tenant-Id" = "tenant" }, limit = 3, ratio = 0.5, on = true, tags = ["a", "b c"], nested = [{ k = "v" }] }
+
+[[tools]]
+name = "calc"
+description = "adds"
+module = "m.wasm"
+input_schema = { type = "object", properties = { a = { type = "number" } }, required = ["a"] }
+
+[server.auth]
+enabled = true
+[[server.auth.tokens]]
+env = "BATCH_TOKEN"
+user = "batch"
+resource_id = "batch-jobs"
+[server.auth.tokens.limits]
+requests_per_minute = 1200
+max_streams = 0
+`)
+	env := []string{"BATCH_TOKEN=t0ken"}
+	cfg, err := Load(first, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := writeTOML(t, cfg)
+	again, err := Load(writeFile(t, out), env)
+	if err != nil {
+		t.Fatalf("the printed configuration does not load: %v\n%s", err, out)
+	}
+	if !reflect.DeepEqual(again.Middleware[0].Config, cfg.Middleware[0].Config) {
+		t.Errorf("middleware config = %#v, want %#v", again.Middleware[0].Config, cfg.Middleware[0].Config)
+	}
+	if !reflect.DeepEqual(again.Server.Auth.Tokens[0].Limits, cfg.Server.Auth.Tokens[0].Limits) {
+		t.Errorf("token limits = %+v, want %+v", again.Server.Auth.Tokens[0].Limits, cfg.Server.Auth.Tokens[0].Limits)
+	}
+	if !reflect.DeepEqual(again.Tools[0].InputSchema, cfg.Tools[0].InputSchema) {
+		t.Errorf("input_schema = %#v, want %#v", again.Tools[0].InputSchema, cfg.Tools[0].InputSchema)
 	}
 }

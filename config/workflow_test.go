@@ -63,6 +63,11 @@ func TestWorkflowDefinition(t *testing.T) {
 	if w.StepTimeout != 5*time.Minute || w.Steps[3].Concurrency != 1 || w.Steps[4].MaxIterations != 1000 {
 		t.Errorf("defaults: step_timeout %v, concurrency %d, max_iterations %d", w.StepTimeout, w.Steps[3].Concurrency, w.Steps[4].MaxIterations)
 	}
+	// What `mastra-server config` prints is what runs: the 24h the engine
+	// keeps a finished run's chunks must show, not 0s.
+	if w.ChunkRetention != 24*time.Hour {
+		t.Errorf("default chunk_retention = %v, want 24h", w.ChunkRetention)
+	}
 	if w.Steps[5].Sleep != 2*time.Second {
 		t.Errorf("sleep = %v", w.Steps[5].Sleep)
 	}
