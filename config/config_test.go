@@ -823,3 +823,24 @@ resource_id = "res-b"
 		}
 	}
 }
+
+// Tokens with auth off would be ignored and leave every route open: a
+// configuration that says so is refused, as JWTs without auth are.
+func TestTokensWithAuthOff(t *testing.T) {
+	path := writeFile(t, `
+[server.auth]
+enabled = false
+[[server.auth.tokens]]
+env = "APP_TOKEN"
+user = "app"
+resource_id = "res-app"
+`)
+	cfg, err := Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cfg.Validate()
+	if err == nil || !strings.Contains(err.Error(), "server.auth.tokens") || !strings.Contains(err.Error(), "enabled") {
+		t.Fatalf("tokens with auth disabled: Validate = %v; want an error naming server.auth.tokens and enabled", err)
+	}
+}

@@ -101,6 +101,9 @@ func (c *Config) Validate() error {
 	if s.Auth.JWT.JWKSURL != "" && !s.Auth.Enabled {
 		bad("server.auth.jwt.jwks_url", s.Auth.JWT.JWKSURL, "JWTs are configured but server.auth.enabled is false, so every request would go unchecked; set enabled = true")
 	}
+	if len(s.Auth.Tokens) > 0 && !s.Auth.Enabled {
+		bad("server.auth.tokens", fmt.Sprintf("%d tokens", len(s.Auth.Tokens)), "tokens are configured but server.auth.enabled is false, so they would be ignored and every request go unchecked; set enabled = true")
+	}
 	if s.Auth.Enabled {
 		if len(s.Auth.Tokens) == 0 && s.Auth.JWT.JWKSURL == "" {
 			bad("server.auth.tokens", "[]", "auth is enabled but no tokens are configured; add [[server.auth.tokens]] with env, user and resource_id, or [server.auth.jwt]")

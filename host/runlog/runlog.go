@@ -590,7 +590,9 @@ func (l *Log) renewLoop(ctx context.Context) {
 // pruneLoop deletes ended runs older than the retention.
 func (l *Log) pruneLoop(ctx context.Context) {
 	every := min(l.o.Retention/4, time.Minute)
-	t := time.NewTimer(0)
+	// Not at once: a process that only opens the store to check it
+	// (mastra-server validate, no migrations) has no tables to prune.
+	t := time.NewTimer(every)
 	defer t.Stop()
 	for {
 		select {
