@@ -313,9 +313,12 @@ func (v *Verifier) refresh(ctx context.Context, seen *keySet) (*keySet, error) {
 	if cur != seen {
 		return cur, nil // fetched by another request meanwhile
 	}
-	stale := cur == nil || v.now().Sub(cur.at) >= v.cfg.MaxAge
-	if !stale && v.now().Sub(v.lastFetch) < v.cfg.MinRefresh {
-		return cur, nil // bounded: an unknown kid may not refetch yet
+	if cur != nil && v.now().Sub(v.lastFetch) < v.cfg.MinRefresh {
+		// Bounded: an unknown kid may not refetch yet, and neither may a
+		// stale set whose refetch just failed. Without this, a provider
+		// that is slow or down past MaxAge made every request fetch in
+		// turn under fetchMu, each waiting for the ones before it.
+		return cur, nil
 	}
 	if cur == nil && !v.lastFetch.IsZero() && v.now().Sub(v.lastFetch) < time.Second {
 		// The provider just failed: don't let every request wait on it.

@@ -241,3 +241,38 @@ func BenchmarkVerify(b *testing.B) {
 		})
 	}
 }
+
+// TestStaleSetProviderDownRefetchBounded: once the kept set is stale and
+// the provider fails, every request must not refetch it. A slow provider
+// (up to the client's 10 s each) would otherwise queue every request behind
+// one fetch after another on the fetch lock. The stale keys serve, and the
+// set is tried again at most once per MinRefresh.
+func TestStaleSetProviderDownRefetchBounded(t *testing.T) {
+	idp := idptest.New(t)
+	v, clk := newVerifier(t, idp, nil)
+	ctx := context.Background()
+	tok := idp.Sign("RS256", idp.Valid("u1", "api", idptest.Claims{"exp": time.Now().Add(10 * time.Hour).Unix()}))
+	if _, err := v.Verify(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	idp.SetDown(true)
+	clk.add(2 * time.Hour) // stale
+	for range 20 {
+		if _, err := v.Verify(ctx, tok); err != nil {
+			t.Fatalf("Verify with a stale set and the provider down = %v; want the kept keys used", err)
+		}
+	}
+	if n := idp.Fetches(); n != 2 {
+		t.Fatalf("JWKS fetched %d times for 20 requests with a stale set and the provider down; want 2 (one retry)", n)
+	}
+	clk.add(11 * time.Second) // MinRefresh later: tried again, once
+	idp.SetDown(false)
+	for range 5 {
+		if _, err := v.Verify(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := idp.Fetches(); n != 3 {
+		t.Fatalf("JWKS fetched %d times once the provider is back; want 3", n)
+	}
+}
