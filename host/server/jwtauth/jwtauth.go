@@ -102,7 +102,7 @@ type Verifier struct {
 	keys atomic.Pointer[keySet] // the set in use; nil before the first fetch
 
 	fetchMu   sync.Mutex // one fetch at a time; guards lastFetch
-	lastFetch time.Time  // of the last attempt, successful or not
+	lastFetch time.Time  // the end of the last attempt, successful or not
 }
 
 // keySet is a fetched JWKS and when it was fetched.
@@ -324,8 +324,10 @@ func (v *Verifier) refresh(ctx context.Context, seen *keySet) (*keySet, error) {
 		// The provider just failed: don't let every request wait on it.
 		return nil, fmt.Errorf("%w: last fetch failed less than a second ago", ErrKeysUnavailable)
 	}
-	v.lastFetch = v.now()
 	set, err := v.fetch(ctx)
+	// When the attempt ended, not began: the requests queued on fetchMu
+	// behind a slow fetch then see it as just made and do not repeat it.
+	v.lastFetch = v.now()
 	if err != nil {
 		if cur != nil {
 			return cur, err // keep using what we have
