@@ -265,7 +265,18 @@ func (w *Writer) waitWritten(ctx context.Context, done func() bool, retry bool) 
 // Abort deletes a run that never sent a chunk.
 func (w *Writer) Abort(ctx context.Context) error {
 	w.l.drop(w)
-	return w.l.store.DeleteStreamRun(context.WithoutCancel(ctx), w.run.RunID)
+	err := w.l.store.DeleteStreamRun(context.WithoutCancel(ctx), w.run.RunID)
+	// Its local followers stop waiting on it and go to the database,
+	// which no longer has the run.
+	w.mu.Lock()
+	if !w.gone {
+		w.gone = true
+		close(w.lost)
+		close(w.changed)
+		w.changed = make(chan struct{})
+	}
+	w.mu.Unlock()
+	return err
 }
 
 // wake asks for a batch.
@@ -419,11 +430,18 @@ func (l *Log) batch(ctx context.Context) (failed bool) {
 // after, in order, first those logged and then live ones as they are
 // logged, and returns nil once the run has ended and fn has had its last
 // chunk. It returns fn's error, ctx's, or the database's. The caller has
-// checked the run exists and may be read (Info).
-func (l *Log) Follow(ctx context.Context, runID string, after int64, fn func(seq int64, chunk []byte) error) error {
+// checked run exists and may be read (Info), and Follow reads that run
+// only: ids are reused (a client may choose them), so a run deleted under
+// the follower and logged again under its id, maybe for another resource,
+// ends the follow with memory.ErrNotFound rather than being read.
+func (l *Log) Follow(ctx context.Context, run memory.StreamRun, after int64, fn func(seq int64, chunk []byte) error) error {
+	runID := run.RunID
 	l.mu.Lock()
 	w := l.local[runID]
 	l.mu.Unlock()
+	if w != nil && !sameRun(w.run.ResourceID, w.createdAt, run) {
+		w = nil
+	}
 	if w != nil {
 		var ended bool
 		var err error
@@ -432,7 +450,13 @@ func (l *Log) Follow(ctx context.Context, runID string, after int64, fn func(seq
 		}
 		// Lost: the database holds the run's end.
 	}
-	return l.followDB(ctx, runID, after, fn)
+	return l.followDB(ctx, run, after, fn)
+}
+
+// sameRun reports whether the run of resource res created at createdAt is
+// run: the same id logged again is another run.
+func sameRun(res string, createdAt int64, run memory.StreamRun) bool {
+	return res == run.ResourceID && createdAt == run.CreatedAt
 }
 
 // follow reads a local run from memory, as far as it is logged (so that
@@ -471,13 +495,17 @@ func (w *Writer) follow(ctx context.Context, after int64, fn func(int64, []byte)
 }
 
 // followDB reads a run from the database, woken by notifications or polls.
-func (l *Log) followDB(ctx context.Context, runID string, after int64, fn func(int64, []byte) error) error {
+func (l *Log) followDB(ctx context.Context, run memory.StreamRun, after int64, fn func(int64, []byte) error) error {
+	runID := run.RunID
 	wake := l.hub.Subscribe(runID)
 	defer l.hub.Unsubscribe(runID, wake)
 	for {
 		info, err := l.store.StreamRunInfo(ctx, runID)
 		if err != nil {
 			return err
+		}
+		if !sameRun(info.ResourceID, info.CreatedAt, run) {
+			return fmt.Errorf("runlog: run %s was replaced while followed: %w", runID, memory.ErrNotFound)
 		}
 		for after < info.LastSeq {
 			chunks, err := l.store.StreamChunks(ctx, runID, after, 500)

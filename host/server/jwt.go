@@ -21,8 +21,20 @@ func (s *Server) setupJWT() error {
 	if err != nil {
 		return err
 	}
+	// The static tokens' resources are theirs alone: a JWT whose claim
+	// names one (a sub, an org id or any claim the provider lets its users
+	// pick) would otherwise be that tenant, its threads and its limits.
+	reserved := map[string]bool{}
+	for _, t := range s.cfg.Auth.Tokens {
+		if t.ResourceID != "" {
+			reserved[t.ResourceID] = true
+		}
+	}
 	s.cfg.Auth.Verify = func(ctx context.Context, token string) (transport.Identity, error) {
 		id, err := v.Verify(ctx, token)
+		if err == nil && reserved[id.Resource] {
+			err = &jwtauth.InvalidError{Reason: "the " + s.cfg.JWT.ResourceClaim + " claim names a resource reserved for a static token"}
+		}
 		if err != nil {
 			return transport.Identity{}, s.jwtError(ctx, err)
 		}

@@ -145,3 +145,29 @@ func TestJWTProviderDown(t *testing.T) {
 		t.Errorf("JWT once the provider is back = %d %s; want 200", r.status, r.raw)
 	}
 }
+
+// TestJWTCannotTakeStaticTokensResource: a JWT whose resource claim names
+// the resource_id of a static token is refused (401), so a user of the
+// identity provider with such a sub (or org id, or any claim the provider
+// lets its users pick) never reads or writes that token's tenant, nor
+// spends its limits.
+func TestJWTCannotTakeStaticTokensResource(t *testing.T) {
+	bothStores(t, func(t *testing.T, store *memory.Store) {
+		idp := idptest.New(t)
+		base := memoryServer(t, store, withJWT(idp, "sub"))
+		if r := do(t, "POST", base+"/agent/generate", `{"message":"alice-secret","threadId":"a-thread"}`, bearer(aliceToken)...); r.status != 200 {
+			t.Fatalf("alice generate = %d %s", r.status, r.raw)
+		}
+		mallory := idp.Sign("ES256", idp.Valid("res-alice", "mastra-api", nil))
+		r := do(t, "GET", base+"/api/memory/threads/a-thread/messages", "", bearer(mallory)...)
+		if r.status != 401 || strings.Contains(r.raw, "alice-secret") {
+			t.Fatalf("JWT with sub=res-alice reads alice's thread = %d %s; want 401", r.status, r.raw)
+		}
+		if r.body["error"] != "Invalid token: the sub claim names a resource reserved for a static token" {
+			t.Errorf("error = %q", r.body["error"])
+		}
+		if r := do(t, "POST", base+"/agent/generate", `{"message":"x","threadId":"a-thread"}`, bearer(mallory)...); r.status != 401 {
+			t.Errorf("JWT with sub=res-alice writes to alice's thread = %d %s; want 401", r.status, r.raw)
+		}
+	})
+}

@@ -194,7 +194,7 @@ func (s *Server) follow(w http.ResponseWriter, r *http.Request, info memory.Stre
 	defer cancel()
 	unwatch := context.AfterFunc(s.stopping, cancel)
 	defer unwatch()
-	err := s.runs.Follow(ctx, info.RunID, after, func(seq int64, raw []byte) error {
+	err := s.runs.Follow(ctx, info, after, func(seq int64, raw []byte) error {
 		return face.send(sse, seq, chunkType(raw), raw, false)
 	})
 	if err != nil {

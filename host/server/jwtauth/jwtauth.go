@@ -102,7 +102,7 @@ type Verifier struct {
 	keys atomic.Pointer[keySet] // the set in use; nil before the first fetch
 
 	fetchMu   sync.Mutex // one fetch at a time; guards lastFetch
-	lastFetch time.Time  // of the last attempt, successful or not
+	lastFetch time.Time  // the end of the last attempt, successful or not
 }
 
 // keySet is a fetched JWKS and when it was fetched.
@@ -313,16 +313,21 @@ func (v *Verifier) refresh(ctx context.Context, seen *keySet) (*keySet, error) {
 	if cur != seen {
 		return cur, nil // fetched by another request meanwhile
 	}
-	stale := cur == nil || v.now().Sub(cur.at) >= v.cfg.MaxAge
-	if !stale && v.now().Sub(v.lastFetch) < v.cfg.MinRefresh {
-		return cur, nil // bounded: an unknown kid may not refetch yet
+	if cur != nil && v.now().Sub(v.lastFetch) < v.cfg.MinRefresh {
+		// Bounded: an unknown kid may not refetch yet, and neither may a
+		// stale set whose refetch just failed. Without this, a provider
+		// that is slow or down past MaxAge made every request fetch in
+		// turn under fetchMu, each waiting for the ones before it.
+		return cur, nil
 	}
 	if cur == nil && !v.lastFetch.IsZero() && v.now().Sub(v.lastFetch) < time.Second {
 		// The provider just failed: don't let every request wait on it.
 		return nil, fmt.Errorf("%w: last fetch failed less than a second ago", ErrKeysUnavailable)
 	}
-	v.lastFetch = v.now()
 	set, err := v.fetch(ctx)
+	// When the attempt ended, not began: the requests queued on fetchMu
+	// behind a slow fetch then see it as just made and do not repeat it.
+	v.lastFetch = v.now()
 	if err != nil {
 		if cur != nil {
 			return cur, err // keep using what we have

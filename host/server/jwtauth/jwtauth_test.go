@@ -6,8 +6,11 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -239,5 +242,70 @@ func BenchmarkVerify(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestStaleSetProviderDownRefetchBounded: once the kept set is stale and
+// the provider fails, every request must not refetch it. A slow provider
+// (up to the client's 10 s each) would otherwise queue every request behind
+// one fetch after another on the fetch lock. The stale keys serve, and the
+// set is tried again at most once per MinRefresh.
+func TestStaleSetProviderDownRefetchBounded(t *testing.T) {
+	idp := idptest.New(t)
+	v, clk := newVerifier(t, idp, nil)
+	ctx := context.Background()
+	tok := idp.Sign("RS256", idp.Valid("u1", "api", idptest.Claims{"exp": time.Now().Add(10 * time.Hour).Unix()}))
+	if _, err := v.Verify(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	idp.SetDown(true)
+	clk.add(2 * time.Hour) // stale
+	for range 20 {
+		if _, err := v.Verify(ctx, tok); err != nil {
+			t.Fatalf("Verify with a stale set and the provider down = %v; want the kept keys used", err)
+		}
+	}
+	if n := idp.Fetches(); n != 2 {
+		t.Fatalf("JWKS fetched %d times for 20 requests with a stale set and the provider down; want 2 (one retry)", n)
+	}
+	clk.add(11 * time.Second) // MinRefresh later: tried again, once
+	idp.SetDown(false)
+	for range 5 {
+		if _, err := v.Verify(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := idp.Fetches(); n != 3 {
+		t.Fatalf("JWKS fetched %d times once the provider is back; want 3", n)
+	}
+}
+
+// TestSlowProviderAtStart: requests queued behind a first fetch that took
+// long and failed get ErrKeysUnavailable at once, rather than each making
+// its own slow fetch in turn. The JWKS here moves the verifier's clock on
+// by 10 s per fetch, as a provider answering at the client's timeout would.
+func TestSlowProviderAtStart(t *testing.T) {
+	idp := idptest.New(t)
+	clk := &clock{t: time.Now()}
+	var fetches atomic.Int64
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetches.Add(1)
+		clk.add(10 * time.Second)
+		http.Error(w, "slow and down", http.StatusGatewayTimeout)
+	}))
+	t.Cleanup(slow.Close)
+	v, err := jwtauth.New(jwtauth.Config{JWKSURL: slow.URL, Issuer: idp.Issuer, Audience: "api", ResourceClaim: "sub",
+		Algorithms: []string{"RS256"}, Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := idp.Sign("RS256", idp.Valid("u1", "api", nil))
+	for i := range 5 {
+		if _, err := v.Verify(context.Background(), tok); !errors.Is(err, jwtauth.ErrKeysUnavailable) {
+			t.Fatalf("Verify %d = %v; want ErrKeysUnavailable", i, err)
+		}
+	}
+	if n := fetches.Load(); n != 1 {
+		t.Fatalf("JWKS fetched %d times for 5 requests right after a slow failed fetch; want 1", n)
 	}
 }
