@@ -69,7 +69,11 @@ type Log struct {
 	batchEnd      chan struct{}
 	kick          chan struct{} // something waits to be written
 
+	readersMu sync.Mutex           // guards readers; taken before a reader's mu
+	readers   map[string]*dbReader // by run id, resource and creation
+
 	listening atomic.Bool
+	ctx       context.Context // ends with Close
 	stop      context.CancelFunc
 	bg        sync.WaitGroup
 }
@@ -96,12 +100,13 @@ func Open(o Options) (*Log, error) {
 	_, _ = rand.Read(b[:])
 	host, _ := os.Hostname()
 	l := &Log{o: o, store: o.Store, hub: wakeup.NewHub(), log: o.Logger, local: map[string]*Writer{},
+		readers: map[string]*dbReader{},
 		// A fresh owner per process: a restarted instance must not renew
 		// the leases of the runs its previous life lost.
 		owner: fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))}
 	l.batchEnd, l.kick = make(chan struct{}), make(chan struct{}, 1)
 	ctx, stop := context.WithCancel(context.Background())
-	l.stop = stop
+	l.ctx, l.stop = ctx, stop
 	l.goBackground(func() { l.batchLoop(ctx) })
 	l.goBackground(func() { l.renewLoop(ctx) })
 	l.goBackground(func() { l.pruneLoop(ctx) })
@@ -491,61 +496,6 @@ func (w *Writer) follow(ctx context.Context, after int64, fn func(int64, []byte)
 			return after, false, ctx.Err()
 		case <-changed:
 		}
-	}
-}
-
-// followDB reads a run from the database, woken by notifications or polls.
-func (l *Log) followDB(ctx context.Context, run memory.StreamRun, after int64, fn func(int64, []byte) error) error {
-	runID := run.RunID
-	wake := l.hub.Subscribe(runID)
-	defer l.hub.Unsubscribe(runID, wake)
-	for {
-		info, err := l.store.StreamRunInfo(ctx, runID)
-		if err != nil {
-			return err
-		}
-		if !sameRun(info.ResourceID, info.CreatedAt, run) {
-			return fmt.Errorf("runlog: run %s was replaced while followed: %w", runID, memory.ErrNotFound)
-		}
-		for after < info.LastSeq {
-			chunks, err := l.store.StreamChunks(ctx, runID, after, 500)
-			if err != nil {
-				return err
-			}
-			if len(chunks) == 0 {
-				break
-			}
-			for _, c := range chunks {
-				if err := fn(c.Seq, c.Data); err != nil {
-					return err
-				}
-				after = c.Seq
-			}
-		}
-		if info.Status != memory.StreamRunning {
-			if after >= info.LastSeq {
-				return nil
-			}
-			continue
-		}
-		wait := l.o.PollInterval
-		if left := time.Until(time.UnixMilli(info.LeaseUntil)); left < 0 {
-			if err := l.failLost(ctx, info); err != nil {
-				return err
-			}
-			continue
-		} else if left+time.Millisecond < wait {
-			wait = left + time.Millisecond
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-wake:
-		case <-t.C:
-		}
-		t.Stop()
 	}
 }
 
