@@ -170,3 +170,70 @@ func TestFollowersShareReads(t *testing.T) {
 		t.Errorf("50 followers read the run %.1f times per wake-up; one follower %.1f: want the same", many, one)
 	}
 }
+
+// TestSlowFollowerDoesNotBlock: a follower that stops taking chunks does
+// not hold up the others of the shared reader; once it takes them again it
+// gets the whole run, in order, exactly once (it reads its gap itself).
+func TestSlowFollowerDoesNotBlock(t *testing.T) {
+	runner := openLog(t, Options{FlushInterval: time.Millisecond})
+	other, err := Open(Options{Store: runner.store, PollInterval: time.Hour,
+		Terminate: func(string, [][]byte) [][]byte { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(other.Close)
+	ctx := context.Background()
+	w, err := runner.Start(ctx, Run{RunID: "S", ResourceID: "r", AgentID: "a", ThreadID: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Append([]byte(`{"n":1}`))
+	if err := w.Hold(ctx); err != nil {
+		t.Fatal(err)
+	}
+	info, err := other.Info(ctx, "S")
+	if err != nil {
+		t.Fatal(err)
+	}
+	release, stuck := make(chan struct{}), make(chan struct{})
+	var slow []int64
+	slowDone := make(chan error, 1)
+	go func() {
+		slowDone <- other.Follow(ctx, info, 0, func(seq int64, c []byte) error {
+			slow = append(slow, seq)
+			if seq == 2 {
+				close(stuck)
+				<-release
+			}
+			return nil
+		})
+	}()
+	fast, waitFast := followMany(t, other, "S", 5)
+	waitAll(t, fast, 1)
+
+	// Far more chunks than a follower's buffer, while the slow one is stuck.
+	const total = 3*followerBuffer + 1
+	for i := 2; i <= total; i++ {
+		w.Append(fmt.Appendf(nil, `{"n":%d}`, i))
+	}
+	if err := w.End(false); err != nil {
+		t.Fatal(err)
+	}
+	other.hub.Signal("S")
+	<-stuck
+	waitFast() // would hang if the stuck follower held the reader up
+	close(release)
+	if err := <-slowDone; err != nil {
+		t.Fatalf("the slow follower ended with %v", err)
+	}
+	for i, f := range append(fast, &follows{seqs: slow}) {
+		if len(f.seqs) != total || f.err != nil {
+			t.Fatalf("follower %d got %d chunks (%v); want %d", i, len(f.seqs), f.err, total)
+		}
+		for j, s := range f.seqs {
+			if s != int64(j+1) {
+				t.Fatalf("follower %d got id %d at %d; want 1..%d in order", i, s, j, total)
+			}
+		}
+	}
+}
