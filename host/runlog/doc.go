@@ -29,8 +29,11 @@
 // follows it live until it ends. A run of this instance is followed from
 // memory; any other from the database, woken by Postgres notifications
 // (LISTEN/NOTIFY, one connection per instance) or, when those are down, by
-// polling. On SQLite there is one instance, and every running run is
-// local.
+// polling. The followers of one run on one instance share one reader of it
+// (one read per wake-up, however many follow); each reads its backlog
+// itself when it joins, and one that falls a buffer behind reads its gap
+// and joins again. On SQLite there is one instance, and every running run
+// is local.
 //
 // This package imports host/memory only; what a chunk means is the
 // caller's (Options.Terminate).
