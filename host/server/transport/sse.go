@@ -85,19 +85,7 @@ func (s *SSE) write1(v any, flush bool) error {
 	buf = append(buf, "data: "...)
 	buf = append(buf, b...)
 	buf = append(buf, '\n', '\n')
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !flush {
-		if s.err != nil {
-			return s.err
-		}
-		if _, err := s.w.Write(buf); err != nil {
-			s.err = err
-			return err
-		}
-		return nil
-	}
-	return s.write(buf)
+	return s.writeEvent(buf, flush)
 }
 
 // Send writes one event with an id: "id: <id>", then data, a JSON
@@ -129,19 +117,7 @@ func (s *SSE) send(id int64, data []byte, flush, apart bool) error {
 	buf = append(buf, "data: "...)
 	buf = append(buf, data...)
 	buf = append(buf, '\n', '\n')
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !flush {
-		if s.err != nil {
-			return s.err
-		}
-		if _, err := s.w.Write(buf); err != nil {
-			s.err = err
-			return err
-		}
-		return nil
-	}
-	return s.write(buf)
+	return s.writeEvent(buf, flush)
 }
 
 // Flush sends what is written so far, the headers at least: for a stream
@@ -186,5 +162,23 @@ func (s *SSE) write(b []byte) error {
 		return err
 	}
 	s.last = time.Now()
+	return nil
+}
+
+// writeEvent writes one framed event, and flushes it when flush is set
+// (else it goes out with the next flush). The first write error sticks.
+func (s *SSE) writeEvent(buf []byte, flush bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if flush {
+		return s.write(buf)
+	}
+	if s.err != nil {
+		return s.err
+	}
+	if _, err := s.w.Write(buf); err != nil {
+		s.err = err
+		return err
+	}
 	return nil
 }
