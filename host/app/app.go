@@ -124,7 +124,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 	}
 	calls.bind(svc)
 	limiter := newLimiter(cfg.Server, store, log)
-	svc.SetObserver(limiter.Agents(svc, tel.agents()))
+	svc.SetObserver(limiter.Agents(svc, tel.agents(), globalLimits(cfg.Server)))
 	if m := tel.metrics; m != nil {
 		if store != nil {
 			m.WatchDB(store.Stats)

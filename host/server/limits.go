@@ -69,7 +69,7 @@ func (s *Server) subject(r *http.Request) limits.Subject {
 	case transport.IsAdmin(r.Context()):
 		return limits.Subject{Key: "user:" + user, Limits: lim}
 	case boundResource(r) != "":
-		return limits.Subject{Key: "resource:" + boundResource(r), Limits: lim}
+		return limits.ResourceSubject(boundResource(r), lim)
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

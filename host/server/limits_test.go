@@ -57,7 +57,7 @@ func limitedServer(t *testing.T, store *memory.Store, fake *llmtest.Server, clk 
 		l = limits.NewStore(store, quietLogger())
 	}
 	l.Now = clk.now
-	svc.SetObserver(l.Agents(svc, nil))
+	svc.SetObserver(l.Agents(svc, nil, lim))
 	cfg := testConfig()
 	withAuth(&cfg)
 	cfg.Limits, cfg.TokenLimits = lim, tokenLims

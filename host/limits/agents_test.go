@@ -1,0 +1,56 @@
+package limits
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"testing"
+
+	"github.com/mastra-server/mastra-server/host/agent"
+	"github.com/mastra-server/mastra-server/host/llm"
+	"github.com/mastra-server/mastra-server/host/memory"
+)
+
+// A turn no request started (a workflow's agent step) counts against its
+// run's resource with the global limits: a tenant cannot spend model
+// tokens past its budget by starting workflows, and a request of that
+// resource sees what the steps spent.
+func TestBackgroundTurnsCountAgainstTheirResource(t *testing.T) {
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	store, err := memory.Open(ctx, memory.Options{SQLitePath: filepath.Join(t.TempDir(), "m.db"), MaxOpenConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if _, err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := agent.NewService(store, []*agent.Agent{{ID: "a", Model: llm.Echo{}, Provider: "echo", LastMessages: 10}}, "a", log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := NewMemory(log)
+	budget := Limits{TokensPerMinute: 5}
+	svc.SetObserver(l.Agents(svc, nil, budget))
+
+	// A step's turn: no request, so no subject in its context.
+	if _, err := svc.Generate(ctx, agent.Input{Messages: []llm.Message{{Role: "user", Content: "spend some tokens please"}}, ResourceID: "tenant-a"}); err != nil {
+		t.Fatalf("the first background turn: %v", err)
+	}
+	_, err = svc.Generate(ctx, agent.Input{Messages: []llm.Message{{Role: "user", Content: "and more"}}, ResourceID: "tenant-a"})
+	var over *ExceededError
+	if !errors.As(err, &over) {
+		t.Fatalf("a background turn past tenant-a's budget: %v; want *ExceededError", err)
+	}
+	// The same budget a request bound to tenant-a is counted against.
+	if err := l.CheckTokens(ctx, Subject{Key: "resource:tenant-a", Limits: budget}); !errors.As(err, &over) {
+		t.Fatalf("tenant-a's requests after its steps spent the budget: %v; want *ExceededError", err)
+	}
+	// Another resource is untouched.
+	if _, err := svc.Generate(ctx, agent.Input{Messages: []llm.Message{{Role: "user", Content: "hi"}}, ResourceID: "tenant-b"}); err != nil {
+		t.Fatalf("tenant-b's background turn: %v", err)
+	}
+}
