@@ -255,9 +255,6 @@ func (s *Server) openAPI(plugins []Route) ([]byte, error) {
 			ok200["content"] = map[string]any{"application/json": map[string]any{"schema": map[string]any{}}}
 		}
 		op["responses"] = map[string]any{"200": ok200, "default": errorResponse}
-		if rt.Path == PlaygroundPath && s.cfg.Auth.Enabled {
-			op["security"] = []any{} // public by itself (playground.go)
-		}
 		if d.noContent {
 			op["responses"].(map[string]any)["204"] = map[string]any{"description": "No turn to resume"}
 		}

@@ -27,14 +27,3 @@ func (s *Server) servePlayground(w http.ResponseWriter, r *http.Request) error {
 	_, _ = w.Write(playgroundPage)
 	return nil
 }
-
-// publicPaths is the auth configuration's public list, plus the playground
-// when it is served: the page is static and holds no data, and a browser
-// cannot send a bearer token when it opens a page, so a protected
-// playground could never be opened to type the token in.
-func (c Config) publicPaths() []string {
-	if !c.Playground {
-		return c.Auth.Public
-	}
-	return append(append([]string(nil), c.Auth.Public...), PlaygroundPath)
-}

@@ -1,14 +1,14 @@
 package server
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 )
 
-// The playground is served only when configured; with auth on, the page
-// opens without a token (a browser cannot send one when it opens a page)
-// while everything it calls, and every path beside it, still needs one.
+// The playground is served only when configured. With auth on it is
+// protected like every path (DESIGN §10): a browser opens it with
+// ?apiKey=<token>, or the operator lists it in server.auth.public as
+// /docs; every path beside it still needs a token.
 func TestPlayground(t *testing.T) {
 	store := openSQLite(t)
 	cfg := testConfig()
@@ -20,13 +20,15 @@ func TestPlayground(t *testing.T) {
 	}
 
 	cfg.Playground = true
-	cfg.OpenAPI = true
 	_, ts := newTestServer(t, Options{Config: cfg, Store: store})
-	r := do(t, "GET", ts.URL+"/playground", "")
-	if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
-		t.Fatalf("GET /playground without a token = %d %s; want the HTML page", r.status, r.header.Get("Content-Type"))
+	if r := do(t, "GET", ts.URL+"/playground", ""); r.status != 401 {
+		t.Errorf("GET /playground without a token, auth on = %d; want 401", r.status)
 	}
-	for _, want := range []string{`id="token"`, `"api/agents"`, `"api/tools"`, `"api/workflows"`, "api/memory/threads"} {
+	r := do(t, "GET", ts.URL+"/playground?apiKey="+aliceToken, "")
+	if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
+		t.Fatalf("GET /playground?apiKey= = %d %s; want the HTML page", r.status, r.header.Get("Content-Type"))
+	}
+	for _, want := range []string{`id="token"`, `"api/agents"`, `"api/tools"`, `"api/workflows"`, "api/memory/threads", `searchParams.get("apiKey")`} {
 		if !strings.Contains(r.raw, want) {
 			t.Errorf("the page lacks %q", want)
 		}
@@ -40,22 +42,15 @@ func TestPlayground(t *testing.T) {
 			t.Errorf("the page contains %q: it must load nothing from elsewhere", bad)
 		}
 	}
-	// The document says so: the page needs no token.
-	var doc struct {
-		Paths map[string]map[string]struct {
-			Security *[]any `json:"security"`
-		} `json:"paths"`
-	}
-	if r := do(t, "GET", ts.URL+"/api/openapi.json", "", "Authorization", "Bearer "+aliceToken); r.status != 200 {
-		t.Fatalf("GET /api/openapi.json = %d", r.status)
-	} else if err := json.Unmarshal([]byte(r.raw), &doc); err != nil {
-		t.Fatal(err)
-	}
-	if sec := doc.Paths["/playground"]["get"].Security; sec == nil || len(*sec) != 0 {
-		t.Errorf("the document's GET /playground security = %v; want [] (public)", sec)
+
+	// Listed in public, the page opens without a token; nothing beside it.
+	cfg.Auth.Public = append(cfg.Auth.Public, "/playground")
+	_, pub := newTestServer(t, Options{Config: cfg, Store: store})
+	if r := do(t, "GET", pub.URL+"/playground", ""); r.status != 200 {
+		t.Errorf("GET /playground listed in public = %d; want 200", r.status)
 	}
 	for _, p := range []string{"/api/agents", "/playground/x", "/playgroundx"} {
-		if r := do(t, "GET", ts.URL+p, ""); r.status != 401 {
+		if r := do(t, "GET", pub.URL+p, ""); r.status != 401 {
 			t.Errorf("GET %s without a token = %d; want 401 (only the page itself is public)", p, r.status)
 		}
 	}

@@ -150,9 +150,7 @@ func (s *Server) handlerChain(router http.Handler, mws []Middleware) http.Handle
 		AfterFunc: func(d time.Duration, f func()) *time.Timer { return afterFunc(d, f) },
 	})(h)
 	h = s.limitRequests(h)
-	auth := s.cfg.Auth
-	auth.Public = s.cfg.publicPaths()
-	h = transport.Authenticate(auth)(h)
+	h = transport.Authenticate(s.cfg.Auth)(h)
 	h = transport.RequestContext(h)
 	h = s.withHealth(h)
 	h = transport.CrossOrigin(s.cfg.CORS)(h)

@@ -132,6 +132,22 @@ export function playgroundTests({ base, token, artifacts }, browser) {
     }
   });
 
+  test("playground opened with ?apiKey=: the token fills the field, leaves the address bar, and works", async () => {
+    const ctx = await (await browser()).newContext();
+    ctx.setDefaultTimeout(10_000);
+    try {
+      const page = await ctx.newPage();
+      const res = await page.goto(`${base}/playground?apiKey=${encodeURIComponent(token)}`);
+      assert.equal(res.status(), 200);
+      await page.locator("#agent option[value=assistant]").waitFor({ state: "attached" });
+      assert.equal(await page.inputValue("#token"), token, "the token is in the field");
+      assert.ok(!page.url().includes("apiKey"), `the token left the address bar: ${page.url()}`);
+      assert.equal(await page.locator("#error").innerText(), "", "no error");
+    } finally {
+      await ctx.close();
+    }
+  });
+
   test("playground with a wrong token shows the 401 as an error", async () => {
     const { ctx, page, done } = await open();
     try {

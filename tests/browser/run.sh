@@ -6,7 +6,7 @@
 #
 # Builds the binary, starts a fake OpenAI-compatible model (fake-openai.mjs)
 # and the server on free ports with a temporary SQLite file, auth on (/docs
-# public as the README suggests, /playground public by itself), the calc
+# and /playground public as the README suggests), the calc
 # example tool (run scripts/build-plugins.sh first) and the example
 # workflow "publish" copied from mastra.toml. Screenshots are left in
 # $BROWSER_ARTIFACTS (default /tmp/mastra-browser-artifacts). Exits non-zero
@@ -69,7 +69,7 @@ playground = true
 
 [server.auth]
 enabled = true
-public = ["/health", "/docs"]
+public = ["/health", "/docs", "/playground"]
 [[server.auth.tokens]]
 env = "BROWSER_TEST_TOKEN"
 user = "browser"
