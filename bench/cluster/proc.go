@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -9,58 +8,14 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/mastra-server/mastra-server/bench/internal/procfs"
 )
-
-// clockTicks is USER_HZ, the unit of the times in /proc/<pid>/stat and
-// /proc/stat: 100 on every Linux architecture Go supports
-// (sysconf(_SC_CLK_TCK) needs cgo).
-const clockTicks = 100
-
-func ticks(n int64) time.Duration { return time.Duration(n) * time.Second / clockTicks }
-
-// procStat is what the tool reads of /proc/<pid>/stat.
-type procStat struct {
-	ppid                   int
-	utime, stime           int64 // this process, in ticks
-	cutime, cstime         int64 // its children that it has waited for
-	ownCPU, withReapedKids time.Duration
-}
-
-func readProcStat(pid int) (procStat, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return procStat{}, err
-	}
-	// The command name (field 2) may hold spaces: count from after ')'.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return procStat{}, fmt.Errorf("unexpected /proc/%d/stat", pid)
-	}
-	f := strings.Fields(s[i+1:])
-	// f[0] is field 3 (state): ppid is field 4, utime..cstime fields 14–17.
-	if len(f) < 15 {
-		return procStat{}, fmt.Errorf("short /proc/%d/stat", pid)
-	}
-	var n [5]int64
-	for j, k := range []int{1, 11, 12, 13, 14} {
-		if n[j], err = strconv.ParseInt(f[k], 10, 64); err != nil {
-			return procStat{}, fmt.Errorf("/proc/%d/stat field %d: %w", pid, k+3, err)
-		}
-	}
-	st := procStat{ppid: int(n[0]), utime: n[1], stime: n[2], cutime: n[3], cstime: n[4]}
-	st.ownCPU = ticks(st.utime + st.stime)
-	st.withReapedKids = ticks(st.utime + st.stime + st.cutime + st.cstime)
-	return st, nil
-}
 
 // cpuOf is the user+system CPU process pid has used (0 once it is gone).
 func cpuOf(pid int) time.Duration {
-	st, err := readProcStat(pid)
-	if err != nil {
-		return 0
-	}
-	return st.ownCPU
+	cpu, _ := procfs.CPU(pid)
+	return cpu
 }
 
 // treeCPU is the CPU of a server that forks a process per connection
@@ -68,19 +23,19 @@ func cpuOf(pid int) time.Duration {
 // children's. A child that exits between two readings moves from the
 // second sum to the first, so differences stay right.
 func treeCPU(parent int) time.Duration {
-	st, err := readProcStat(parent)
+	st, err := procfs.ReadStat(parent)
 	if err != nil {
 		return 0
 	}
-	total := st.withReapedKids
+	total := st.WithReapedChildren
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil || pid == parent {
 			continue
 		}
-		if c, err := readProcStat(pid); err == nil && c.ppid == parent {
-			total += c.ownCPU
+		if c, err := procfs.ReadStat(pid); err == nil && c.PPID == parent {
+			total += c.OwnCPU
 		}
 	}
 	return total
@@ -125,7 +80,7 @@ func machineBusy() time.Duration {
 			busy += n
 		}
 	}
-	return ticks(busy)
+	return procfs.Ticks(busy)
 }
 
 // cores is the number of CPUs this process may run on.

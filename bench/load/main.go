@@ -39,6 +39,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/mastra-server/mastra-server/bench/internal/procfs"
 )
 
 type options struct {
@@ -244,11 +246,11 @@ func generate(ctx context.Context, c *http.Client, base, body string, tokens []s
 
 // phase runs fn and reports turns/s, latency and the server's CPU per turn.
 func phase(ctx context.Context, name string, o options, pid int, model *fakeModel, fn func() *result) *result {
-	cpu0, _ := cpuTime(pid)
+	cpu0, _ := procfs.CPU(pid)
 	self0 := selfCPU()
 	conns0 := model.newConns.Load()
 	res := fn()
-	cpu1, _ := cpuTime(pid)
+	cpu1, _ := procfs.CPU(pid)
 	self1 := selfCPU()
 	conns := model.newConns.Load() - conns0
 	cpuPer := time.Duration(0)
@@ -319,11 +321,11 @@ func wasmPhase(ctx context.Context, o options, client *http.Client, srv *server,
 	for range rounds {
 		for i := range targets {
 			t := &targets[i]
-			cpu0, _ := cpuTime(srv.pid)
+			cpu0, _ := procfs.CPU(srv.pid)
 			res := closedLoop(ctx, o.clients, time.Second, o.maxPerConn, func(ctx context.Context, c, _ int) (time.Duration, error) {
 				return get(ctx, client, t.url, t.want)
 			})
-			cpu1, _ := cpuTime(srv.pid)
+			cpu1, _ := procfs.CPU(srv.pid)
 			if i == 0 {
 				cpuWasm += cpu1 - cpu0
 			}
@@ -348,7 +350,7 @@ func wasmPhase(ctx context.Context, o options, client *http.Client, srv *server,
 func slowPhase(ctx context.Context, o options, srv *server, model *fakeModel) {
 	client := newClient(o.streams)
 	rss0 := rss(srv.pid)
-	cpu0, _ := cpuTime(srv.pid)
+	cpu0, _ := procfs.CPU(srv.pid)
 	var opened, done, failed atomic.Int64
 	var firstErr atomic.Value
 	gate := make(chan struct{}, 100) // at most 100 streams being set up at once
@@ -421,7 +423,7 @@ func slowPhase(ctx context.Context, o options, srv *server, model *fakeModel) {
 	logf("  with them open: server RSS %s (was %s before), %d fds open (limit %s), %d threads",
 		mib(rss(srv.pid)), mib(rss0), openFDs(srv.pid), fdLimit(srv.pid), threads(srv.pid))
 	wg.Wait()
-	cpu1, _ := cpuTime(srv.pid)
+	cpu1, _ := procfs.CPU(srv.pid)
 	logf("  all ended after %s: %d completed, %d failed; server peak RSS %s; server CPU %s for them (%.2f ms/stream)",
 		time.Since(start).Round(time.Millisecond), done.Load(), failed.Load(), mib(hwm(srv.pid)),
 		(cpu1 - cpu0).Round(10*time.Millisecond), float64((cpu1-cpu0).Microseconds())/1000/float64(max(1, done.Load())))
@@ -439,7 +441,7 @@ func selfCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-func threads(pid int) int64 { n, _ := procStatus(pid, "Threads"); return n }
+func threads(pid int) int64 { n, _ := procfs.Status(pid, "Threads"); return n }
 
 // startupPhase times exec -> /health 200: with the example plugins once
 // with an empty compile cache, then o.startups times warm; then warm with

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -11,11 +9,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/mastra-server/mastra-server/bench/internal/procfs"
 )
 
 // fleet is the server instances of the soak, all on one configuration.
@@ -201,19 +200,6 @@ func (in *instance) rssKiB() int64 {
 	if cmd == nil || cmd.Process == nil {
 		return 0
 	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		if rest, ok := bytes.CutPrefix(sc.Bytes(), []byte("VmRSS:")); ok {
-			f := bytes.Fields(rest)
-			if len(f) > 0 {
-				n, _ := strconv.ParseInt(string(f[0]), 10, 64)
-				return n
-			}
-		}
-	}
-	return 0
+	b, _ := procfs.Status(cmd.Process.Pid, "VmRSS")
+	return b / 1024
 }
