@@ -1,6 +1,34 @@
 # Shared by the Node test runners (tests/client-js, tests/aisdk,
-# tests/browser), which start the built binary on port 0 and read its
-# address from the start-up log line. Source it; it defines functions only.
+# tests/browser, tests/nextjs, tests/studio), which start the built binary on
+# port 0 and read its address from the start-up log line. Source it; it
+# defines functions only, which need a log function.
+
+# require_tools TOOL...: exits saying which one is missing.
+require_tools() {
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || { log "$tool is required"; exit 1; }
+  done
+}
+
+# start_fake_openai SCRIPT LOG: starts the runner's fake OpenAI-compatible
+# model (a Node script that prints FAKE_URL=<base url>), sets FAKE_PID (the
+# caller's cleanup kills it) and FAKE_URL; exits with its log when it printed
+# no URL within 5 s.
+start_fake_openai() {
+  local script="$1" logfile="$2"
+  # Created here: the background shell may open it after the first look.
+  : >"$logfile"
+  node "$script" >"$logfile" 2>&1 &
+  FAKE_PID=$!
+  FAKE_URL=""
+  for _ in $(seq 1 100); do
+    FAKE_URL="$(sed -n 's/^FAKE_URL=//p' "$logfile")"
+    [ -n "$FAKE_URL" ] && return 0
+    sleep 0.05
+  done
+  log "fake model did not start"; cat "$logfile" >&2; exit 1
+}
 
 # wait_ready LOG PID: sets ADDR to host:port once the server logged its
 # address and /health answers; exits with the log when the server died or

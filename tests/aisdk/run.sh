@@ -17,9 +17,7 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 log() { printf 'aisdk: %s\n' "$*" >&2; }
 . "$ROOT/scripts/lib/test-server.sh"
 
-for tool in node npm go curl; do
-  command -v "$tool" >/dev/null || { log "$tool is required"; exit 1; }
-done
+require_tools node npm go curl
 
 cd "$HERE"
 if [ ! -d node_modules/ai ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
@@ -40,17 +38,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Created here: the background shell may open it after the first look.
-: >"$TMP/fake.log"
-node "$HERE/fake-openai.mjs" >"$TMP/fake.log" 2>&1 &
-FAKE_PID=$!
-FAKE_URL=""
-for _ in $(seq 1 100); do
-  FAKE_URL="$(sed -n 's/^FAKE_URL=//p' "$TMP/fake.log")"
-  [ -n "$FAKE_URL" ] && break
-  sleep 0.05
-done
-[ -n "$FAKE_URL" ] || { log "fake model did not start"; cat "$TMP/fake.log" >&2; exit 1; }
+start_fake_openai "$HERE/fake-openai.mjs" "$TMP/fake.log"
 
 log "go build"
 (cd "$ROOT" && go build -o "$TMP/mastra-server" ./cmd/mastra-server)

@@ -19,9 +19,7 @@ EXAMPLE="$ROOT/examples/nextjs"
 log() { printf 'nextjs: %s\n' "$*" >&2; }
 . "$ROOT/scripts/lib/test-server.sh"
 
-for tool in node npm go curl; do
-  command -v "$tool" >/dev/null || { log "$tool is required"; exit 1; }
-done
+require_tools node npm go curl
 
 # needs_ci DIR PACKAGE: true when DIR's node_modules are missing or older
 # than its lock file.

@@ -19,9 +19,7 @@ MASTRA_VERSION="1.31.0" # the Studio release this server is checked against
 log() { printf 'studio: %s\n' "$*" >&2; }
 . "$ROOT/scripts/lib/test-server.sh"
 
-for tool in node npm go curl tar; do
-  command -v "$tool" >/dev/null || { log "$tool is required"; exit 1; }
-done
+require_tools node npm go curl tar
 
 CACHE="${STUDIO_CACHE:-/tmp/mastra-studio-cache}/mastra-$MASTRA_VERSION"
 if [ ! -f "$CACHE/package/dist/studio/index.html" ]; then
