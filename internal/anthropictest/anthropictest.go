@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/mastra-server/mastra-server/host/llm"
+	"github.com/mastra-server/mastra-server/internal/llmtest"
 )
 
 // APIKey is the key the server accepts.
@@ -261,20 +262,7 @@ func (r Request) check() string {
 
 // Replies returns a script that answers the n-th request with rs[n], and
 // every request after the last reply with the last one.
-func Replies(rs ...Reply) func(Request) Reply {
-	if len(rs) == 0 {
-		panic("anthropictest.Replies: no replies")
-	}
-	var mu sync.Mutex
-	n := 0
-	return func(Request) Reply {
-		mu.Lock()
-		defer mu.Unlock()
-		r := rs[min(n, len(rs)-1)]
-		n++
-		return r
-	}
-}
+func Replies(rs ...Reply) func(Request) Reply { return llmtest.Sequence[Request](rs...) }
 
 // Server is a fake Anthropic Messages API.
 type Server struct {

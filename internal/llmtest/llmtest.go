@@ -206,13 +206,17 @@ func (r Request) CheckSequence() error {
 // Replies returns a script that answers the n-th request with rs[n], and
 // every request after the last reply with the last one. It panics if rs is
 // empty.
-func Replies(rs ...Reply) func(Request) Reply {
+func Replies(rs ...Reply) func(Request) Reply { return Sequence[Request](rs...) }
+
+// Sequence is Replies for any fake's request and reply types (the
+// Anthropic fake's too): the n-th call gets rs[n], later ones the last.
+func Sequence[Req, Rep any](rs ...Rep) func(Req) Rep {
 	if len(rs) == 0 {
-		panic("llmtest.Replies: no replies")
+		panic("llmtest: a script of no replies")
 	}
 	var mu sync.Mutex
 	n := 0
-	return func(Request) Reply {
+	return func(Req) Rep {
 		mu.Lock()
 		defer mu.Unlock()
 		r := rs[min(n, len(rs)-1)]
