@@ -786,3 +786,26 @@ func TestShutdownEndsResumableStreams(t *testing.T) {
 		t.Errorf("the stopped turn was saved: %q", savedTurn(t, storeA, "t-drain"))
 	}
 }
+
+// TestResumeDatabaseDown: with the stream log's database gone, a reconnect
+// is a JSON 500, not the 404 of a missing run nor useChat's 204 "nothing
+// running", which would make the client give up on a run that may well be
+// going on.
+func TestResumeDatabaseDown(t *testing.T) {
+	fake := upstream(t, llmtest.Reply{Text: "unused"})
+	a := newResumeInstance(t, dbOptions(t, "postgres"), fake, runsOptions{})
+	a.runStore.Close()
+	for _, path := range []string{
+		"/agent/stream/some-run?resourceId=alice",
+		"/api/agents/gpt/stream/some-run?resourceId=alice",
+		"/chat/gpt/chat-down/stream?resourceId=alice",
+	} {
+		r := do(t, "GET", a.url+path, "", "Last-Event-ID", "3")
+		if r.status != 503 || r.body["error"] != "Database unavailable" {
+			t.Errorf("GET %s with the database down = %d %s; want the JSON 503 Database unavailable", path, r.status, r.raw)
+		}
+	}
+	if n := len(fake.Requests()); n != 0 {
+		t.Errorf("reconnects called the model %d times", n)
+	}
+}
