@@ -809,3 +809,63 @@ func TestResumeDatabaseDown(t *testing.T) {
 		t.Errorf("reconnects called the model %d times", n)
 	}
 }
+
+// TestResumeDatabaseLostWhileFollowing: a reconnected stream whose
+// instance loses the database ends without [DONE], so that its client
+// reconnects; on another instance it gets the rest, then [DONE].
+func TestResumeDatabaseLostWhileFollowing(t *testing.T) {
+	p := newPacer(t)
+	fake := llmtest.NewServer(t, llmtest.Replies(llmtest.Reply{Text: strings.Join(resumeWords, ""), Gate: p.gate}))
+	db := dbOptions(t, "postgres")
+	o := runsOptions{poll: 20 * time.Millisecond}
+	a := newResumeInstance(t, db, fake, o)
+	b := newResumeInstance(t, db, fake, o)
+
+	p.feed()
+	req, _ := streamFaces[0].start(a.url, "t-follow-down")
+	res, rd := open(t, req)
+	defer res.Body.Close()
+	if _, _, ok := rd.next(); !ok {
+		t.Fatal("the stream sent nothing")
+	}
+	run := res.Header.Get("X-Run-Id")
+
+	breq, _ := http.NewRequest("GET", b.url+"/agent/stream/"+run, nil)
+	bres, brd := open(t, breq)
+	defer bres.Body.Close()
+	ev, _, ok := brd.next()
+	if !ok {
+		t.Fatal("the reconnected stream sent nothing")
+	}
+	b.runStore.Close()
+	last := ev.id
+	for {
+		ev, done, ok := brd.next()
+		if !ok {
+			if done {
+				t.Fatal("the stream of an instance without its database ended with [DONE]; want it cut so the client reconnects")
+			}
+			break
+		}
+		last = ev.id
+		if typ, _ := chunkOf(t, ev); typ == "text-delta" {
+			p.feed()
+		}
+	}
+
+	areq, _ := http.NewRequest("GET", a.url+"/agent/stream/"+run, nil)
+	ares, ard := open(t, areq, "Last-Event-ID", strconv.FormatInt(last, 10))
+	defer ares.Body.Close()
+	events, done := p.read(t, ard, -1)
+	if !done || len(events) == 0 || events[0].id != last+1 {
+		t.Errorf("reconnect elsewhere after id %d = %d events from id %v, [DONE] %v; want the rest from id %d, then [DONE]",
+			last, len(events), firstID(events), done, last+1)
+	}
+}
+
+func firstID(events []sseEvent) any {
+	if len(events) == 0 {
+		return nil
+	}
+	return events[0].id
+}
