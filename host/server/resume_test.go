@@ -549,6 +549,9 @@ func TestResumeBadRequests(t *testing.T) {
 		{"/agent/stream/no-such-run", nil, 404},
 		{"/api/agents/gpt/stream/no-such-run?lastEventId=3", nil, 404},
 		{"/api/agents/nobody/stream/r1", nil, 404},
+		{"/chat/gpt/chat-x/stream?resourceId=alice", []string{"Last-Event-ID", "1.5"}, 400},
+		{"/chat/gpt/chat-x/stream?resourceId=alice&lastEventId=x", nil, 400},
+		{"/chat/nobody/chat-x/stream?resourceId=alice", nil, 404},
 	} {
 		if r := do(t, "GET", a.url+tc.path, "", tc.headers...); r.status != tc.status {
 			t.Errorf("GET %s %v = %d %s; want %d", tc.path, tc.headers, r.status, r.raw, tc.status)
