@@ -17,13 +17,6 @@ var playgroundPage []byte
 
 // servePlayground answers GET /playground.
 func (s *Server) servePlayground(w http.ResponseWriter, r *http.Request) error {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-cache")
-	// The page loads nothing but its own inline code, and calls nothing
-	// but this origin.
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Referrer-Policy", "no-referrer")
-	_, _ = w.Write(playgroundPage)
+	writePage(w, playgroundPage)
 	return nil
 }

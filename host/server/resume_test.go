@@ -549,6 +549,9 @@ func TestResumeBadRequests(t *testing.T) {
 		{"/agent/stream/no-such-run", nil, 404},
 		{"/api/agents/gpt/stream/no-such-run?lastEventId=3", nil, 404},
 		{"/api/agents/nobody/stream/r1", nil, 404},
+		{"/chat/gpt/chat-x/stream?resourceId=alice", []string{"Last-Event-ID", "1.5"}, 400},
+		{"/chat/gpt/chat-x/stream?resourceId=alice&lastEventId=x", nil, 400},
+		{"/chat/nobody/chat-x/stream?resourceId=alice", nil, 404},
 	} {
 		if r := do(t, "GET", a.url+tc.path, "", tc.headers...); r.status != tc.status {
 			t.Errorf("GET %s %v = %d %s; want %d", tc.path, tc.headers, r.status, r.raw, tc.status)
@@ -785,4 +788,87 @@ func TestShutdownEndsResumableStreams(t *testing.T) {
 	if _, err := storeA.Thread(context.Background(), "alice", "t-drain"); err == nil {
 		t.Errorf("the stopped turn was saved: %q", savedTurn(t, storeA, "t-drain"))
 	}
+}
+
+// TestResumeDatabaseDown: with the stream log's database gone, a reconnect
+// is a JSON 500, not the 404 of a missing run nor useChat's 204 "nothing
+// running", which would make the client give up on a run that may well be
+// going on.
+func TestResumeDatabaseDown(t *testing.T) {
+	fake := upstream(t, llmtest.Reply{Text: "unused"})
+	a := newResumeInstance(t, dbOptions(t, "postgres"), fake, runsOptions{})
+	a.runStore.Close()
+	for _, path := range []string{
+		"/agent/stream/some-run?resourceId=alice",
+		"/api/agents/gpt/stream/some-run?resourceId=alice",
+		"/chat/gpt/chat-down/stream?resourceId=alice",
+	} {
+		r := do(t, "GET", a.url+path, "", "Last-Event-ID", "3")
+		if r.status != 503 || r.body["error"] != "Database unavailable" {
+			t.Errorf("GET %s with the database down = %d %s; want the JSON 503 Database unavailable", path, r.status, r.raw)
+		}
+	}
+	if n := len(fake.Requests()); n != 0 {
+		t.Errorf("reconnects called the model %d times", n)
+	}
+}
+
+// TestResumeDatabaseLostWhileFollowing: a reconnected stream whose
+// instance loses the database ends without [DONE], so that its client
+// reconnects; on another instance it gets the rest, then [DONE].
+func TestResumeDatabaseLostWhileFollowing(t *testing.T) {
+	p := newPacer(t)
+	fake := llmtest.NewServer(t, llmtest.Replies(llmtest.Reply{Text: strings.Join(resumeWords, ""), Gate: p.gate}))
+	db := dbOptions(t, "postgres")
+	o := runsOptions{poll: 20 * time.Millisecond}
+	a := newResumeInstance(t, db, fake, o)
+	b := newResumeInstance(t, db, fake, o)
+
+	p.feed()
+	req, _ := streamFaces[0].start(a.url, "t-follow-down")
+	res, rd := open(t, req)
+	defer res.Body.Close()
+	if _, _, ok := rd.next(); !ok {
+		t.Fatal("the stream sent nothing")
+	}
+	run := res.Header.Get("X-Run-Id")
+
+	breq, _ := http.NewRequest("GET", b.url+"/agent/stream/"+run, nil)
+	bres, brd := open(t, breq)
+	defer bres.Body.Close()
+	ev, _, ok := brd.next()
+	if !ok {
+		t.Fatal("the reconnected stream sent nothing")
+	}
+	b.runStore.Close()
+	last := ev.id
+	for {
+		ev, done, ok := brd.next()
+		if !ok {
+			if done {
+				t.Fatal("the stream of an instance without its database ended with [DONE]; want it cut so the client reconnects")
+			}
+			break
+		}
+		last = ev.id
+		if typ, _ := chunkOf(t, ev); typ == "text-delta" {
+			p.feed()
+		}
+	}
+
+	areq, _ := http.NewRequest("GET", a.url+"/agent/stream/"+run, nil)
+	ares, ard := open(t, areq, "Last-Event-ID", strconv.FormatInt(last, 10))
+	defer ares.Body.Close()
+	events, done := p.read(t, ard, -1)
+	if !done || len(events) == 0 || events[0].id != last+1 {
+		t.Errorf("reconnect elsewhere after id %d = %d events from id %v, [DONE] %v; want the rest from id %d, then [DONE]",
+			last, len(events), firstID(events), done, last+1)
+	}
+}
+
+func firstID(events []sseEvent) any {
+	if len(events) == 0 {
+		return nil
+	}
+	return events[0].id
 }
