@@ -76,6 +76,10 @@ func TestNestedWorkflow(t *testing.T) {
 		if err != nil || child.Snapshot.Status != StatusSuspended {
 			t.Fatalf("child run: %v %+v", err, child)
 		}
+		// The child is the parent's resource's: another resource sees none.
+		if _, err := e.GetRun(ctx, "review", payload.Meta.RunID, "mallory"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("child run read by another resource: %v, want ErrNotFound", err)
+		}
 		if err := e.Resume(ctx, "review", child.RunID, "alice", nil, map[string]any{"ok": true}); !errors.Is(err, ErrConflict) {
 			t.Errorf("resume of the child itself: %v, want ErrConflict", err)
 		}
