@@ -83,6 +83,11 @@ func TestNestedWorkflow(t *testing.T) {
 		if err := e.Resume(ctx, "review", child.RunID, "alice", nil, map[string]any{"ok": true}); !errors.Is(err, ErrConflict) {
 			t.Errorf("resume of the child itself: %v, want ErrConflict", err)
 		}
+		// Deleting the child alone would leave the parent waiting on a run
+		// that is gone, resumable never: it is refused, as its resume is.
+		if err := e.DeleteRun(ctx, "review", child.RunID, "alice"); !errors.Is(err, ErrConflict) {
+			t.Errorf("delete of the child itself: %v, want ErrConflict", err)
+		}
 		if err := e.Resume(ctx, "outer", run, "alice", []string{"review", "check"}, map[string]any{"ok": "yes"}); !isInput(err, "resumeData") {
 			t.Errorf("resume with data the child's schema refuses: %v", err)
 		}
