@@ -3,9 +3,12 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"testing"
 
+	"github.com/mastra-server/mastra-server/config"
 	"github.com/mastra-server/mastra-server/host/reqctx"
+	"github.com/mastra-server/mastra-server/host/workflow"
 )
 
 // resourceTool records the scoped resource its call saw.
@@ -34,5 +37,24 @@ func TestWorkflowToolStepIsBoundToTheRunsResource(t *testing.T) {
 	}
 	if seen != "tenant-a" {
 		t.Fatalf("tool saw resource %q, want tenant-a", seen)
+	}
+}
+
+// config checks expressions at start against config.ExprEnv; the engine
+// runs them against workflow.ExprEnv. A name in one and not the other
+// would pass the check and fail every run (or the reverse): the two must
+// list the same names with the same types.
+func TestExprEnvsAgree(t *testing.T) {
+	names := func(v any) map[string]string {
+		out := map[string]string{}
+		rt := reflect.TypeOf(v)
+		for i := 0; i < rt.NumField(); i++ {
+			f := rt.Field(i)
+			out[f.Tag.Get("expr")] = f.Type.String()
+		}
+		return out
+	}
+	if c, w := names(config.ExprEnv{}), names(workflow.ExprEnv{}); !reflect.DeepEqual(c, w) {
+		t.Fatalf("config.ExprEnv %v != workflow.ExprEnv %v", c, w)
 	}
 }
