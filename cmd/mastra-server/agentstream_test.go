@@ -85,23 +85,15 @@ func TestPluginAgentStream(t *testing.T) {
 [server.auth]
 enabled = true
 protected = ["/api/*", "/agent/*", "/plug/*"]
-[[server.auth.tokens]]
-env = "TOK_A"
-user = "alice"
-resource_id = "tenant-a"
-[[server.auth.tokens]]
-env = "TOK_B"
-user = "bob"
-resource_id = "tenant-b"
+`+twoTenantTokens+`
 [[routes]]
 name = "streamfwd"
 method = "POST"
 path = "/plug/stream"
 module = `+fwd+`
 agents = ["assistant"]
-`, "TOK_A=token-aaaa-1111", "TOK_B=token-bbbb-2222")
-	A := []string{"Authorization", "Bearer token-aaaa-1111", "Content-Type", "application/json"}
-	B := []string{"Authorization", "Bearer token-bbbb-2222", "Content-Type", "application/json"}
+`, tenantEnv...)
+	A, B := asTenantA, asTenantB
 
 	code, h, events := sse(t, base+"/plug/stream", `{"threadId":"s-a"}`, A...)
 	if code != 200 {

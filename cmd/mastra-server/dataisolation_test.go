@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/mastra-server/mastra-server/internal/pgtest"
 )
 
 // The mastra workflow and thread functions with two tokens, on the real
@@ -19,15 +17,7 @@ import (
 // nor see A's threads or their messages; A's run and threads are
 // unchanged by B's attempts.
 func TestPluginWorkflowAndThreadIsolation(t *testing.T) {
-	for _, kind := range []string{"sqlite", "postgres"} {
-		t.Run(kind, func(t *testing.T) {
-			var env []string
-			if kind == "postgres" {
-				env = append(env, "MEMORY_DATABASE_URL="+pgtest.NewDatabase(t))
-			}
-			workflowAndThreadIsolation(t, env)
-		})
-	}
+	onEachStore(t, workflowAndThreadIsolation)
 }
 
 func workflowAndThreadIsolation(t *testing.T, env []string) {
@@ -35,15 +25,7 @@ func workflowAndThreadIsolation(t *testing.T, env []string) {
 	base, _ := startServer(t, `
 [server.auth]
 enabled = true
-[[server.auth.tokens]]
-env = "TOK_A"
-user = "alice"
-resource_id = "tenant-a"
-[[server.auth.tokens]]
-env = "TOK_B"
-user = "bob"
-resource_id = "tenant-b"
-
+`+twoTenantTokens+`
 [workflows.gate]
 input_schema = '{"type":"object","required":["topic"],"properties":{"topic":{"type":"string"}}}'
 [[workflows.gate.steps]]
@@ -66,9 +48,8 @@ path = "/plug/data/:op/:wf/:id"
 module = `+mod+`
 workflows = ["gate"]
 threads = true
-`, append(env, "TOK_A=token-aaaa-1111", "TOK_B=token-bbbb-2222")...)
-	A := []string{"Authorization", "Bearer token-aaaa-1111", "Content-Type", "application/json"}
-	B := []string{"Authorization", "Bearer token-bbbb-2222", "Content-Type", "application/json"}
+`, append(env, tenantEnv...)...)
+	A, B := asTenantA, asTenantB
 	plug := func(who []string, op, wf, id, body string) (int, string) {
 		t.Helper()
 		return call(t, "POST", base+"/plug/data/"+op+"/"+wf+"/"+id, body, who...)

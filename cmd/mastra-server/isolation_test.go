@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/mastra-server/mastra-server/internal/pgtest"
 )
 
 // The host functions that touch stored data, with two tokens (issue 9),
@@ -28,15 +26,7 @@ import (
 // host/plugin's TestDataHostFunctionsAreCovered lists every host function
 // that needs the agents or kv grant and fails on one not covered here.
 func TestPluginHostFunctionIsolation(t *testing.T) {
-	for _, kind := range []string{"sqlite", "postgres"} {
-		t.Run(kind, func(t *testing.T) {
-			var env []string
-			if kind == "postgres" {
-				env = append(env, "MEMORY_DATABASE_URL="+pgtest.NewDatabase(t))
-			}
-			hostFunctionIsolation(t, env)
-		})
-	}
+	onEachStore(t, hostFunctionIsolation)
 }
 
 func hostFunctionIsolation(t *testing.T, env []string) {
@@ -46,14 +36,7 @@ func hostFunctionIsolation(t *testing.T, env []string) {
 	base, _ := startServer(t, `
 [server.auth]
 enabled = true
-[[server.auth.tokens]]
-env = "TOK_A"
-user = "alice"
-resource_id = "tenant-a"
-[[server.auth.tokens]]
-env = "TOK_B"
-user = "bob"
-resource_id = "tenant-b"
+`+twoTenantTokens+`
 [[server.auth.tokens]]
 env = "TOK_ADMIN"
 user = "ops"
@@ -82,9 +65,8 @@ method = "ALL"
 path = "/plug/kv2"
 module = `+kv+`
 kv = true
-`, append(env, "TOK_A=token-aaaa-1111", "TOK_B=token-bbbb-2222", "TOK_ADMIN=token-admin-3333")...)
-	A := []string{"Authorization", "Bearer token-aaaa-1111", "Content-Type", "application/json"}
-	B := []string{"Authorization", "Bearer token-bbbb-2222", "Content-Type", "application/json"}
+`, append(append(env, tenantEnv...), "TOK_ADMIN=token-admin-3333")...)
+	A, B := asTenantA, asTenantB
 	admin := []string{"Authorization", "Bearer token-admin-3333", "Content-Type", "application/json"}
 	var bSeen []string // the answers B got
 	asB := func(method, path, body string) (int, string) {

@@ -167,14 +167,7 @@ func TestPluginAgentCallsAreScoped(t *testing.T) {
 [server.auth]
 enabled = true
 protected = ["/api/*", "/agent/*", "/plug/*"]
-[[server.auth.tokens]]
-env = "TOK_A"
-user = "alice"
-resource_id = "tenant-a"
-[[server.auth.tokens]]
-env = "TOK_B"
-user = "bob"
-resource_id = "tenant-b"
+`+twoTenantTokens+`
 [[routes]]
 name = "agentfwd"
 method = "POST"
@@ -193,9 +186,8 @@ method = "POST"
 path = "/open/agent3"
 module = `+fwd+`
 agents = ["assistant"]
-`, "TOK_A=token-aaaa-1111", "TOK_B=token-bbbb-2222")
-	A := []string{"Authorization", "Bearer token-aaaa-1111", "Content-Type", "application/json"}
-	B := []string{"Authorization", "Bearer token-bbbb-2222", "Content-Type", "application/json"}
+`, tenantEnv...)
+	A, B := asTenantA, asTenantB
 
 	// B's private thread, made through the built-in route.
 	if code, body := call(t, "POST", base+"/agent/generate", `{"message":"bob private: salary is 123k","threadId":"tb-plug"}`, B...); code != 200 {

@@ -11,6 +11,7 @@ import (
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/llm"
 	"github.com/mastra-server/mastra-server/host/plugin"
+	"github.com/mastra-server/mastra-server/host/reqctx"
 	"github.com/mastra-server/mastra-server/host/workflow"
 )
 
@@ -101,31 +102,44 @@ func stepDefs(wf string, steps []config.Step) ([]workflow.StepDef, error) {
 	return out, nil
 }
 
-// agentRunner runs a workflow's agent step as one turn without memory,
-// owned by the run's resource.
-type agentRunner struct{ svc *agent.Service }
-
-func (a agentRunner) RunAgent(ctx context.Context, agentID, prompt, resourceID string) (string, error) {
+// runScope is the request context a step runs in: scoped to the run's
+// resource, as a request with a bound token is, so a Wasm tool that calls
+// agents or workflows acts for the run's owner and cannot name another
+// resource (agentCaller and dataCaller honour the scoped resource first).
+func runScope(resourceID string) *reqctx.Values {
 	if resourceID == "" {
 		resourceID = "workflow"
 	}
+	v := reqctx.New()
+	v.SetString(reqctx.ResourceIDKey, resourceID)
+	return v
+}
+
+// agentRunner runs a workflow's agent step as one turn without memory,
+// owned by the run's resource; the agent's tools run in the run's scope.
+type agentRunner struct{ svc *agent.Service }
+
+func (a agentRunner) RunAgent(ctx context.Context, agentID, prompt, resourceID string) (string, error) {
+	scope := runScope(resourceID)
+	resourceID, _ = scope.GetString(reqctx.ResourceIDKey)
 	res, err := a.svc.Generate(ctx, agent.Input{AgentID: agentID, ResourceID: resourceID, Ephemeral: true,
-		Messages: []llm.Message{{Role: llm.RoleUser, Content: prompt}}})
+		RequestContext: scope, Messages: []llm.Message{{Role: llm.RoleUser, Content: prompt}}})
 	if err != nil {
 		return "", err
 	}
 	return res.Text, nil
 }
 
-// toolRunner runs the [[tools]] of a workflow's tool steps.
+// toolRunner runs the [[tools]] of a workflow's tool steps, in the run's
+// scope.
 type toolRunner map[string]agent.Tool
 
-func (t toolRunner) RunTool(ctx context.Context, name string, args json.RawMessage) (json.RawMessage, error) {
+func (t toolRunner) RunTool(ctx context.Context, name string, args json.RawMessage, resourceID string) (json.RawMessage, error) {
 	tool, ok := t[name]
 	if !ok {
 		return nil, fmt.Errorf("no tool %s", name)
 	}
-	return tool.Execute(ctx, args)
+	return tool.Execute(reqctx.With(ctx, runScope(resourceID)), args)
 }
 
 // moduleStep is a workflow step served by a Wasm module.

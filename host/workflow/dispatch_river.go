@@ -145,6 +145,14 @@ func migrateRiver(ctx context.Context, pool *pgxpool.Pool) error {
 	return nil
 }
 
+// notifyInsert wakes River's producers now, as River's own insert
+// notification would (channel <schema>.river_insert, payload {"queue": …},
+// as riverpgxv5 0.51 sends it); see enqueue and wake for why.
+const (
+	notifyInsert        = `SELECT pg_notify(current_schema() || '.river_insert', $1)`
+	notifyInsertPayload = `{"queue": "` + river.QueueDefault + `"}`
+)
+
 func (d *riverDispatch) enqueue(ctx context.Context, tx *txn, jobs []job) ([]int64, error) {
 	params := make([]river.InsertManyParams, len(jobs))
 	for i, j := range jobs {
@@ -161,11 +169,9 @@ func (d *riverDispatch) enqueue(ctx context.Context, tx *txn, jobs []job) ([]int
 	// River notifies its producers of an insert at most once per
 	// FetchCooldown per client: the next step of a run, queued within a
 	// millisecond of the last, would then wait for River's fetch poll (a
-	// second). Notify on River's insert channel (<schema>.river_insert,
-	// payload {"queue": …}, as riverpgxv5 0.51 sends it) at each commit
-	// that queues a step, in the commit's own batch.
-	tx.extra = append(tx.extra, stmt{`SELECT pg_notify(current_schema() || '.river_insert', $1)`,
-		[]any{`{"queue": "` + river.QueueDefault + `"}`}})
+	// second). Notify on River's insert channel at each commit that queues
+	// a step, in the commit's own batch.
+	tx.extra = append(tx.extra, stmt{notifyInsert, []any{notifyInsertPayload}})
 
 	ids := make([]int64, len(res))
 	for i, r := range res {
@@ -204,7 +210,7 @@ func (d *riverDispatch) wake(id int64) {
 		if _, err := d.client.JobRetryTx(ctx, tx, id); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `SELECT pg_notify(current_schema() || '.river_insert', $1)`, `{"queue": "`+river.QueueDefault+`"}`)
+		_, err = tx.Exec(ctx, notifyInsert, notifyInsertPayload)
 		return err
 	})
 	if err != nil && d.ctx.Err() == nil {

@@ -27,9 +27,9 @@ type AgentRunner interface {
 
 // ToolRunner runs a [[tools]] tool for a step.
 type ToolRunner interface {
-	// RunTool runs tool name with the JSON arguments and returns its JSON
-	// result.
-	RunTool(ctx context.Context, name string, args json.RawMessage) (json.RawMessage, error)
+	// RunTool runs tool name with the JSON arguments on behalf of
+	// resourceID and returns its JSON result.
+	RunTool(ctx context.Context, name string, args json.RawMessage, resourceID string) (json.RawMessage, error)
 }
 
 // ModuleRunner runs the Wasm module of a workflow's wasm step: body is

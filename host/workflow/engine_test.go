@@ -47,7 +47,7 @@ func (a *fakeAgent) RunAgent(ctx context.Context, agentID, prompt, resourceID st
 
 type fakeTools struct{}
 
-func (fakeTools) RunTool(ctx context.Context, name string, args json.RawMessage) (json.RawMessage, error) {
+func (fakeTools) RunTool(ctx context.Context, name string, args json.RawMessage, _ string) (json.RawMessage, error) {
 	if name != "double" {
 		return nil, fmt.Errorf("no tool %s", name)
 	}

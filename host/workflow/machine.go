@@ -896,7 +896,7 @@ func (e *Engine) execute(ctx context.Context, w *workflow, r *runRow, s *step, i
 		if e.tools == nil {
 			return nil, errors.New("no tools are configured")
 		}
-		res, err := e.tools.RunTool(ctx, s.def.Tool, b)
+		res, err := e.tools.RunTool(ctx, s.def.Tool, b, r.ResourceID)
 		if err != nil {
 			return nil, fmt.Errorf("tool %s: %w", s.def.Tool, err)
 		}

@@ -76,8 +76,17 @@ func TestNestedWorkflow(t *testing.T) {
 		if err != nil || child.Snapshot.Status != StatusSuspended {
 			t.Fatalf("child run: %v %+v", err, child)
 		}
+		// The child is the parent's resource's: another resource sees none.
+		if _, err := e.GetRun(ctx, "review", payload.Meta.RunID, "mallory"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("child run read by another resource: %v, want ErrNotFound", err)
+		}
 		if err := e.Resume(ctx, "review", child.RunID, "alice", nil, map[string]any{"ok": true}); !errors.Is(err, ErrConflict) {
 			t.Errorf("resume of the child itself: %v, want ErrConflict", err)
+		}
+		// Deleting the child alone would leave the parent waiting on a run
+		// that is gone, resumable never: it is refused, as its resume is.
+		if err := e.DeleteRun(ctx, "review", child.RunID, "alice"); !errors.Is(err, ErrConflict) {
+			t.Errorf("delete of the child itself: %v, want ErrConflict", err)
 		}
 		if err := e.Resume(ctx, "outer", run, "alice", []string{"review", "check"}, map[string]any{"ok": "yes"}); !isInput(err, "resumeData") {
 			t.Errorf("resume with data the child's schema refuses: %v", err)

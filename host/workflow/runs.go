@@ -274,6 +274,7 @@ func (e *Engine) GetRun(ctx context.Context, wfID, runID, resourceID string) (*R
 }
 
 // DeleteRun deletes a run, its chunks, its queued steps and its nested runs.
+// A nested run is deleted with its parent, not alone (ErrConflict).
 func (e *Engine) DeleteRun(ctx context.Context, wfID, runID, resourceID string) error {
 	if _, err := e.workflow(wfID); err != nil {
 		return err
@@ -285,6 +286,10 @@ func (e *Engine) DeleteRun(ctx context.Context, wfID, runID, resourceID string) 
 		}
 		if err := owned(r, resourceID); err != nil {
 			return err
+		}
+		if p := r.cur.Parent; p != nil {
+			// The parent waits on it: it goes with the parent.
+			return fmt.Errorf("%w: run %s is nested in run %s of workflow %s; delete that run", ErrConflict, runID, p.RunID, p.Workflow)
 		}
 		return e.deleteTx(ctx, tx, r)
 	})
