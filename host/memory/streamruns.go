@@ -19,7 +19,8 @@ import (
 // sequence number; mastra_server_stream_chunks holds its chunks by
 // sequence number, from 1. Chunks are appended only by the lease holder, in
 // one statement per batch that also moves last_seq and the lease, and, on
-// Postgres, notifies the channel StreamChannel with "<runId> <lastSeq>".
+// Postgres, notifies the channel StreamChannel with the ids of the runs
+// that took chunks.
 
 // StreamChannel is the Postgres notification channel of appended chunks:
 // the payload names the runs that got some, separated by spaces, or is "*"
@@ -62,11 +63,10 @@ func (s *Store) CreateStreamRun(ctx context.Context, r StreamRun) error {
 	}
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var resource, status string
-		q := `SELECT resource_id, status FROM mastra_server_stream_runs WHERE run_id = ?`
-		if s.kind == "postgres" {
-			q += " FOR UPDATE"
-		}
-		err := tx.QueryRowContext(ctx, q, r.RunID).Scan(&resource, &status)
+		// SQLite: the transaction holds the database's write lock, so the
+		// row read cannot change before the write below.
+		err := tx.QueryRowContext(ctx, `SELECT resource_id, status FROM mastra_server_stream_runs WHERE run_id = ?`,
+			r.RunID).Scan(&resource, &status)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			_, err = tx.ExecContext(ctx, `INSERT INTO mastra_server_stream_runs
