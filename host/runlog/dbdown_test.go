@@ -3,6 +3,7 @@ package runlog
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"os"
 	"testing"
 	"time"
@@ -122,5 +123,63 @@ func TestFollowerHearsChunksAfterListenerCut(t *testing.T) {
 	wait()
 	if fs[0].err != nil || len(fs[0].data) != 2 || fs[0].data[1] != `{"type":"finish"}` {
 		t.Fatalf("follower got %q, err %v", fs[0].data, fs[0].err)
+	}
+}
+
+// TestBatchRetriedAfterDatabaseStall: while the stream tables cannot be
+// written (another session holds them locked), Hold reports the failed
+// write; once they can, the pending chunks go with a retried batch, End
+// succeeds, and another instance reads the whole run in order.
+func TestBatchRetriedAfterDatabaseStall(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	runner := openPGLog(t, url, Options{Lease: 500 * time.Millisecond, FlushInterval: time.Millisecond})
+	other := openPGLog(t, url, Options{})
+	admin := openAdmin(t, url)
+	ctx := context.Background()
+	w, err := runner.Start(ctx, Run{RunID: "R", ResourceID: "r", AgentID: "a", ThreadID: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Append([]byte(`{"n":1}`))
+	if err := w.Hold(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	lock, err := admin.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lock.Exec(`LOCK TABLE mastra_server_stream_runs IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	w.Append([]byte(`{"n":2}`))
+	err = w.Hold(ctx)
+	if err == nil || errors.Is(err, ErrLost) {
+		t.Fatalf("Hold with the tables locked: %v; want the write's error", err)
+	}
+	if err := lock.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+
+	w.Append([]byte(`{"n":3}`))
+	if err := w.End(false); err != nil {
+		t.Fatalf("End after the stall: %v", err)
+	}
+	info, err := other.Info(ctx, "R")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Status != memory.StreamDone || info.LastSeq != 3 {
+		t.Fatalf("run logged as %s with %d chunks; want done with 3", info.Status, info.LastSeq)
+	}
+	var got []string
+	if err := other.Follow(ctx, info, 0, func(_ int64, c []byte) error {
+		got = append(got, string(c))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[0] != `{"n":1}` || got[1] != `{"n":2}` || got[2] != `{"n":3}` {
+		t.Fatalf("other instance read %q", got)
 	}
 }
