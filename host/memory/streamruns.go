@@ -355,6 +355,43 @@ func (s *Store) RunningStreamRun(ctx context.Context, resourceID, agentID, threa
 	return id, classify(wrapf(err, "memory: running stream of thread %s", threadID))
 }
 
+// StreamRunChunks returns a logged run and up to limit of its chunks after
+// sequence number after, in order, in one read (what a follower of another
+// instance's run pays per wake-up); ErrNotFound when there is no such run.
+func (s *Store) StreamRunChunks(ctx context.Context, runID string, after int64, limit int) (StreamRun, []StreamChunk, error) {
+	var r StreamRun
+	rows, err := s.db.QueryContext(ctx, `SELECT r.run_id, r.resource_id, r.agent_id, r.thread_id, r.owner, r.status,
+		r.last_seq, r.lease_until, r.created_at, r.updated_at, c.seq, c.chunk
+		FROM mastra_server_stream_runs r LEFT JOIN mastra_server_stream_chunks c
+			ON c.run_id = r.run_id AND c.seq > ? AND c.seq <= r.last_seq
+		WHERE r.run_id = ? ORDER BY c.seq LIMIT ?`, after, runID, limit)
+	if err != nil {
+		return r, nil, classify(fmt.Errorf("memory: stream run %s: %w", runID, err))
+	}
+	defer rows.Close()
+	found := false
+	var out []StreamChunk
+	for rows.Next() {
+		var seq sql.NullInt64
+		var data sql.NullString
+		if err := rows.Scan(&r.RunID, &r.ResourceID, &r.AgentID, &r.ThreadID, &r.Owner, &r.Status,
+			&r.LastSeq, &r.LeaseUntil, &r.CreatedAt, &r.UpdatedAt, &seq, &data); err != nil {
+			return r, nil, classify(fmt.Errorf("memory: stream run %s: %w", runID, err))
+		}
+		found = true
+		if seq.Valid {
+			out = append(out, StreamChunk{Seq: seq.Int64, Data: []byte(data.String)})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return r, nil, classify(fmt.Errorf("memory: stream run %s: %w", runID, err))
+	}
+	if !found {
+		return r, nil, fmt.Errorf("memory: stream run %s: %w", runID, ErrNotFound)
+	}
+	return r, out, nil
+}
+
 // StreamChunks returns up to limit chunks of a run after sequence number
 // after, in order.
 func (s *Store) StreamChunks(ctx context.Context, runID string, after int64, limit int) ([]StreamChunk, error) {
