@@ -19,22 +19,7 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 // openPGLog opens a log on the Postgres database url.
 func openPGLog(t *testing.T, url string, o Options) *Log {
 	t.Helper()
-	store, err := memory.Open(context.Background(), memory.Options{DatabaseURL: url, MaxOpenConns: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	if _, err := store.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	o.Store = store
-	o.Terminate = func(string, [][]byte) [][]byte { return nil }
-	l, err := Open(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(l.Close)
-	return l
+	return openStoreLog(t, memory.Options{DatabaseURL: url, MaxOpenConns: 4}, o)
 }
 
 func openAdmin(t *testing.T, url string) *sql.DB {
