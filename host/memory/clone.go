@@ -75,13 +75,19 @@ func (s *Store) CloneThread(ctx context.Context, resourceID, sourceID string, c 
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrConflict
 		}
-		for _, r := range rows {
+		if len(rows) == 0 {
+			return nil
+		}
+		// One statement for all the copies, as SaveTurn writes a turn's.
+		copies := make([]*messageRow, len(rows))
+		for i, r := range rows {
 			m := r.message()
 			m.ID, m.ThreadID, m.ResourceID = c.NewMessageID(), out.ID, out.ResourceID
-			if _, err := tx.NewInsert().Model(newMessageRow(m)).Exec(ctx); err != nil {
-				return fmt.Errorf("memory: copy message %s: %w", r.ID, err)
-			}
+			copies[i] = newMessageRow(m)
 			copied = append(copied, m)
+		}
+		if _, err := tx.NewInsert().Model(&copies).Exec(ctx); err != nil {
+			return fmt.Errorf("memory: copy messages of %s: %w", sourceID, err)
 		}
 		return nil
 	})

@@ -19,7 +19,8 @@ import (
 // sequence number; mastra_server_stream_chunks holds its chunks by
 // sequence number, from 1. Chunks are appended only by the lease holder, in
 // one statement per batch that also moves last_seq and the lease, and, on
-// Postgres, notifies the channel StreamChannel with "<runId> <lastSeq>".
+// Postgres, notifies the channel StreamChannel with the ids of the runs
+// that took chunks.
 
 // StreamChannel is the Postgres notification channel of appended chunks:
 // the payload names the runs that got some, separated by spaces, or is "*"
@@ -62,11 +63,10 @@ func (s *Store) CreateStreamRun(ctx context.Context, r StreamRun) error {
 	}
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var resource, status string
-		q := `SELECT resource_id, status FROM mastra_server_stream_runs WHERE run_id = ?`
-		if s.kind == "postgres" {
-			q += " FOR UPDATE"
-		}
-		err := tx.QueryRowContext(ctx, q, r.RunID).Scan(&resource, &status)
+		// SQLite: the transaction holds the database's write lock, so the
+		// row read cannot change before the write below.
+		err := tx.QueryRowContext(ctx, `SELECT resource_id, status FROM mastra_server_stream_runs WHERE run_id = ?`,
+			r.RunID).Scan(&resource, &status)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			_, err = tx.ExecContext(ctx, `INSERT INTO mastra_server_stream_runs
@@ -353,6 +353,43 @@ func (s *Store) RunningStreamRun(ctx context.Context, resourceID, agentID, threa
 		return "", fmt.Errorf("memory: running stream of thread %s: %w", threadID, ErrNotFound)
 	}
 	return id, classify(wrapf(err, "memory: running stream of thread %s", threadID))
+}
+
+// StreamRunChunks returns a logged run and up to limit of its chunks after
+// sequence number after, in order, in one read (what a follower of another
+// instance's run pays per wake-up); ErrNotFound when there is no such run.
+func (s *Store) StreamRunChunks(ctx context.Context, runID string, after int64, limit int) (StreamRun, []StreamChunk, error) {
+	var r StreamRun
+	rows, err := s.db.QueryContext(ctx, `SELECT r.run_id, r.resource_id, r.agent_id, r.thread_id, r.owner, r.status,
+		r.last_seq, r.lease_until, r.created_at, r.updated_at, c.seq, c.chunk
+		FROM mastra_server_stream_runs r LEFT JOIN mastra_server_stream_chunks c
+			ON c.run_id = r.run_id AND c.seq > ? AND c.seq <= r.last_seq
+		WHERE r.run_id = ? ORDER BY c.seq LIMIT ?`, after, runID, limit)
+	if err != nil {
+		return r, nil, classify(fmt.Errorf("memory: stream run %s: %w", runID, err))
+	}
+	defer rows.Close()
+	found := false
+	var out []StreamChunk
+	for rows.Next() {
+		var seq sql.NullInt64
+		var data sql.NullString
+		if err := rows.Scan(&r.RunID, &r.ResourceID, &r.AgentID, &r.ThreadID, &r.Owner, &r.Status,
+			&r.LastSeq, &r.LeaseUntil, &r.CreatedAt, &r.UpdatedAt, &seq, &data); err != nil {
+			return r, nil, classify(fmt.Errorf("memory: stream run %s: %w", runID, err))
+		}
+		found = true
+		if seq.Valid {
+			out = append(out, StreamChunk{Seq: seq.Int64, Data: []byte(data.String)})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return r, nil, classify(fmt.Errorf("memory: stream run %s: %w", runID, err))
+	}
+	if !found {
+		return r, nil, fmt.Errorf("memory: stream run %s: %w", runID, ErrNotFound)
+	}
+	return r, out, nil
 }
 
 // StreamChunks returns up to limit chunks of a run after sequence number

@@ -210,8 +210,11 @@ func (r *dbReader) read(ctx context.Context) {
 	r.mu.Lock()
 	after := r.pos
 	r.mu.Unlock()
+	const page = 500
 	for {
-		info, err := l.store.StreamRunInfo(ctx, runID)
+		// The run and its new chunks in one read: the state and the
+		// chunks are of one moment, so a page not full is all of them.
+		info, chunks, err := l.store.StreamRunChunks(ctx, runID, after, page)
 		if err != nil {
 			r.stop(err)
 			return
@@ -220,24 +223,16 @@ func (r *dbReader) read(ctx context.Context) {
 			r.stop(fmt.Errorf("runlog: run %s was replaced while followed: %w", runID, memory.ErrNotFound))
 			return
 		}
-		for after < info.LastSeq {
-			chunks, err := l.store.StreamChunks(ctx, runID, after, 500)
-			if err != nil {
-				r.stop(err)
-				return
-			}
-			if len(chunks) == 0 {
-				break
-			}
+		if len(chunks) > 0 {
 			r.fanOut(chunks)
 			after = chunks[len(chunks)-1].Seq
 		}
-		if info.Status != memory.StreamRunning {
-			if after >= info.LastSeq {
-				r.stop(nil)
-				return
-			}
+		if len(chunks) == page {
 			continue
+		}
+		if info.Status != memory.StreamRunning {
+			r.stop(nil)
+			return
 		}
 		wait := l.o.PollInterval
 		if left := time.Until(time.UnixMilli(info.LeaseUntil)); left < 0 {

@@ -398,8 +398,26 @@ func (l *Log) batch(ctx context.Context) (failed bool) {
 			l.log.Warn("runlog: writing streams' chunks failed; will retry", "runs", len(items), "err", err)
 		}
 	}
+	// A run that missed may have taken an earlier batch that this
+	// instance gave up on: after a timeout the server can still run it.
+	landed := map[*Writer]memory.StreamRun{}
+	var checkErr error
+	for i, p := range parts {
+		if err != nil || held[p.w.run.RunID] {
+			continue
+		}
+		info, ok, cerr := l.landedEarlier(ctx, p.w, items[i])
+		switch {
+		case cerr != nil:
+			checkErr = cerr
+		case ok:
+			landed[p.w] = info
+		}
+	}
+	more := false
 	for _, p := range parts {
 		w := p.w
+		info, wasLanded := landed[w]
 		w.mu.Lock()
 		switch {
 		case err != nil:
@@ -408,6 +426,14 @@ func (l *Log) batch(ctx context.Context) (failed bool) {
 			w.failed = nil
 			w.logged += p.n
 			w.final = p.status != memory.StreamRunning
+		case wasLanded:
+			w.failed = nil
+			w.logged = int(info.LastSeq)
+			w.final = info.Status != memory.StreamRunning
+			more = more || !w.final
+		case checkErr != nil:
+			// Whether it is lost is unknown: try again.
+			w.failed = checkErr
 		default:
 			w.gone = true
 			close(w.lost)
@@ -428,7 +454,32 @@ func (l *Log) batch(ctx context.Context) (failed bool) {
 	close(l.batchEnd)
 	l.batchEnd = make(chan struct{})
 	l.mu.Unlock()
-	return err != nil
+	if more {
+		l.wake() // the rest of what landed runs sent
+	}
+	return err != nil || checkErr != nil
+}
+
+// landedEarlier reports whether run w, which missed batch item it, missed
+// because an earlier batch of it landed after all: the run is still this
+// instance's, and its log ends within the chunks it sent (chunk seq is
+// always w's chunk seq, so they are the same) and is still running, or
+// ended as it asked. info is the run as logged.
+func (l *Log) landedEarlier(ctx context.Context, w *Writer, it memory.StreamAppend) (memory.StreamRun, bool, error) {
+	rctx, cancel := context.WithTimeout(ctx, l.o.Lease)
+	defer cancel()
+	info, err := l.store.StreamRunInfo(rctx, it.RunID)
+	if errors.Is(err, memory.ErrNotFound) {
+		return info, false, nil
+	}
+	if err != nil {
+		return info, false, err
+	}
+	end := it.After + int64(len(it.Chunks))
+	ok := info.Owner == l.owner && info.CreatedAt == w.createdAt &&
+		((info.Status == memory.StreamRunning && info.LastSeq > it.After && info.LastSeq <= end) ||
+			(info.Status == it.Status && info.LastSeq == end))
+	return info, ok, nil
 }
 
 // Follow calls fn with each chunk of run runID after sequence number

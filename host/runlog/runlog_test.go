@@ -12,7 +12,13 @@ import (
 
 func openLog(t *testing.T, o Options) *Log {
 	t.Helper()
-	store, err := memory.Open(context.Background(), memory.Options{SQLitePath: filepath.Join(t.TempDir(), "m.db"), MaxOpenConns: 4})
+	return openStoreLog(t, memory.Options{SQLitePath: filepath.Join(t.TempDir(), "m.db"), MaxOpenConns: 4}, o)
+}
+
+// openStoreLog opens a log on a migrated store opened with so.
+func openStoreLog(t *testing.T, so memory.Options, o Options) *Log {
+	t.Helper()
+	store, err := memory.Open(context.Background(), so)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,8 @@ type readCounter struct{ n atomic.Int64 }
 
 func (c *readCounter) BeforeQuery(ctx context.Context, e *bun.QueryEvent) context.Context {
 	q := strings.TrimSpace(e.Query)
-	if strings.HasPrefix(q, "SELECT run_id, resource_id") || strings.HasPrefix(q, "SELECT seq, chunk FROM mastra_server_stream_chunks") {
+	if strings.HasPrefix(q, "SELECT run_id, resource_id") || strings.HasPrefix(q, "SELECT r.run_id, r.resource_id") ||
+		strings.HasPrefix(q, "SELECT seq, chunk FROM mastra_server_stream_chunks") {
 		c.n.Add(1)
 	}
 	return ctx
