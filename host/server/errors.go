@@ -35,7 +35,7 @@ func domainError(err error) *transport.Error {
 		// As the IETF idempotency-key draft and Stripe answer a key reused
 		// with another payload.
 		return &transport.Error{Status: http.StatusUnprocessableEntity, Code: "idempotency_key_reused", Err: err,
-			Message: "Idempotency-Key already used by a different request (agent, thread, resource or messages)"}
+			Message: "Idempotency key already used by a different request (agent, thread, resource or messages)"}
 	case errors.Is(err, memory.ErrNotFound):
 		return &transport.Error{Status: http.StatusNotFound, Message: "Thread not found", Err: err}
 	case errors.Is(err, memory.ErrMessageConflict):

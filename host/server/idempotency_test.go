@@ -182,6 +182,10 @@ func TestIdempotencyKeyReused(t *testing.T) {
 		if r := mastra("hi"); r.status != 200 || r.body["text"] != "ui" {
 			t.Errorf("mastra generate = %d %s", r.status, r.raw)
 		}
+		parts := `{"messages":[{"role":"user","id":"ui-msg-7","content":[{"type":"text","text":"hi"}]}],"memory":{"thread":{"id":"ta-ui"}}}`
+		if r := sendAs(t, base+"/api/agents/assistant/generate", aliceToken, "", parts); r.status != 200 || r.body["text"] != "ui" {
+			t.Errorf("mastra retry with the text as a part = %d %s; want the stored reply", r.status, r.raw)
+		}
 		if r := mastra("bye"); r.status != 422 || r.body["code"] != "idempotency_key_reused" {
 			t.Errorf("mastra message id reused with another text = %d %s; want 422", r.status, r.raw)
 		}
