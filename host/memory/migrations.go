@@ -264,6 +264,22 @@ var schemaMigrations = []struct {
 				PRIMARY KEY (key, id))`,
 		},
 	},
+	{
+		// Server secrets every instance on the database shares (the key
+		// that derives idempotent turns' message ids), made on first use.
+		name:    "20261209000106",
+		comment: "mastra_server_secrets",
+		postgres: []string{
+			`CREATE TABLE IF NOT EXISTS mastra_server_secrets (
+				name text NOT NULL PRIMARY KEY,
+				value bytea NOT NULL)`,
+		},
+		sqlite: []string{
+			`CREATE TABLE IF NOT EXISTS mastra_server_secrets (
+				name TEXT NOT NULL PRIMARY KEY,
+				value BLOB NOT NULL)`,
+		},
+	},
 }
 
 const (
