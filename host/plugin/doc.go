@@ -244,7 +244,9 @@
 //
 //   - wasi_snapshot_preview1, instantiated only when imported: no arguments,
 //     no environment except the variables named in Grants.Env, no files
-//     except Grants.Mounts (read-only when asked), real clocks, random from
+//     except Grants.Mounts (read-only when asked; each confined to its
+//     directory by an os.Root, symbolic links included: see rootfs), real
+//     clocks, random from
 //     crypto/rand, sleep returns at once; stdout and stderr go to the log,
 //     one record per write, cut at 1 KiB, within the log rate limit.
 //   - env.abort(msg, file, line, col i32), AssemblyScript's default: traps
