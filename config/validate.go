@@ -356,9 +356,13 @@ func validatePlugin(bad func(string, any, string, ...any), key, module string, l
 	}
 	if l.KVMaxKeys < 0 {
 		bad(key+".kv_max_keys", l.KVMaxKeys, "expected a positive number")
+	} else if l.KVMaxKeys > 0 && !g.KV {
+		bad(key+".kv_max_keys", l.KVMaxKeys, "the key-value quota needs kv = true")
 	}
 	if l.KVMaxBytes < 0 {
 		bad(key+".kv_max_bytes", l.KVMaxBytes, "expected a positive size")
+	} else if l.KVMaxBytes > 0 && !g.KV {
+		bad(key+".kv_max_bytes", l.KVMaxBytes, "the key-value quota needs kv = true")
 	}
 	// Mounts were parsed when the file was read; what is left to check is
 	// that the host directory exists.
