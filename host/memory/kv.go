@@ -60,9 +60,9 @@ func (s *Store) KVGet(ctx context.Context, ns, key string) ([]byte, bool, error)
 // (ns, resource) first: on Postgres an advisory lock, which every server
 // instance takes alike; on SQLite the write lock taken at BEGIN
 // (_txlock=immediate). So concurrent writers of one resource count in turn
-// and the quota is never passed, not even by one value. The resource's
-// expired entries are deleted in the same transaction: they do not count,
-// and do not stay on disk either.
+// and the quota is never passed, not even by one value. A write that would
+// pass it first deletes the resource's expired entries and counts again:
+// expired entries never count, and take no more disk than the quota.
 func (s *Store) KVSet(ctx context.Context, ns, key string, val []byte, ttl time.Duration, q KVQuota) error {
 	now := time.Now().UTC()
 	row := &kvRow{Namespace: ns, Key: key, Value: val, ResourceID: q.ResourceID, Size: int64(len(key) + len(val))}
@@ -78,23 +78,38 @@ func (s *Store) KVSet(ctx context.Context, ns, key string, val []byte, ttl time.
 				return err
 			}
 		}
-		if _, err := tx.NewDelete().Model((*kvRow)(nil)).
-			Where("namespace = ? AND resource_id = ? AND expires_at <= ?", ns, q.ResourceID, now).Exec(ctx); err != nil {
+		used := func() (keys int, bytes int64, err error) {
+			var u struct {
+				Keys  int   `bun:"n_keys"`
+				Bytes int64 `bun:"n_bytes"`
+			}
+			err = tx.NewSelect().Model((*kvRow)(nil)).ColumnExpr("count(*) AS n_keys, coalesce(sum(size), 0) AS n_bytes").
+				Where("namespace = ? AND resource_id = ? AND key <> ?", ns, q.ResourceID, key).Scan(ctx, &u)
+			return u.Keys, u.Bytes, err
+		}
+		over := func(keys int, bytes int64) bool { return keys+1 > q.MaxKeys || bytes+row.Size > q.MaxBytes }
+		keys, bytes, err := used()
+		if err != nil {
 			return err
 		}
-		var used struct {
-			Keys  int   `bun:"n_keys"`
-			Bytes int64 `bun:"n_bytes"`
+		if over(keys, bytes) {
+			// Only then drop the resource's expired entries, and count
+			// again: the usual write reads the index alone, and expired
+			// entries still never take a resource's room (nor stay on
+			// disk past the quota).
+			if _, err := tx.NewDelete().Model((*kvRow)(nil)).
+				Where("namespace = ? AND resource_id = ? AND expires_at <= ?", ns, q.ResourceID, now).Exec(ctx); err != nil {
+				return err
+			}
+			if keys, bytes, err = used(); err != nil {
+				return err
+			}
+			if over(keys, bytes) {
+				return fmt.Errorf("%w: %d keys and %d bytes in use, the quota is %d keys and %d bytes",
+					ErrKVQuota, keys, bytes, q.MaxKeys, q.MaxBytes)
+			}
 		}
-		if err := tx.NewSelect().Model((*kvRow)(nil)).ColumnExpr("count(*) AS n_keys, coalesce(sum(size), 0) AS n_bytes").
-			Where("namespace = ? AND resource_id = ? AND key <> ?", ns, q.ResourceID, key).Scan(ctx, &used); err != nil {
-			return err
-		}
-		if used.Keys+1 > q.MaxKeys || used.Bytes+row.Size > q.MaxBytes {
-			return fmt.Errorf("%w: %d keys and %d bytes in use, the quota is %d keys and %d bytes",
-				ErrKVQuota, used.Keys, used.Bytes, q.MaxKeys, q.MaxBytes)
-		}
-		_, err := tx.NewInsert().Model(row).
+		_, err = tx.NewInsert().Model(row).
 			On("CONFLICT (namespace, key) DO UPDATE").Set("value = EXCLUDED.value").Set("expires_at = EXCLUDED.expires_at").
 			Set("resource_id = EXCLUDED.resource_id").Set("size = EXCLUDED.size").
 			Exec(ctx)
