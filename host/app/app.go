@@ -366,8 +366,12 @@ func (k storeKV) Get(ctx context.Context, ns, key string) ([]byte, bool, error) 
 	return k.s.KVGet(ctx, ns, key)
 }
 
-func (k storeKV) Set(ctx context.Context, ns, key string, val []byte, ttl time.Duration) error {
-	return k.s.KVSet(ctx, ns, key, val, ttl)
+func (k storeKV) Set(ctx context.Context, ns, key string, val []byte, ttl time.Duration, q plugin.KVQuota) error {
+	err := k.s.KVSet(ctx, ns, key, val, ttl, memory.KVQuota{ResourceID: q.ResourceID, MaxKeys: q.MaxKeys, MaxBytes: q.MaxBytes})
+	if errors.Is(err, memory.ErrKVQuota) {
+		return fmt.Errorf("%w: %w", plugin.ErrKVQuota, err)
+	}
+	return err
 }
 
 func (k storeKV) Delete(ctx context.Context, ns, key string) error { return k.s.KVDelete(ctx, ns, key) }

@@ -265,6 +265,27 @@ var schemaMigrations = []struct {
 		},
 	},
 	{
+		// Plugin KV quota (finding N8): each entry records the resource that
+		// wrote it and its size (key and value bytes), so one resource's
+		// usage in a namespace is one sum over an index that holds every
+		// column it reads (no table lookups). Entries written before
+		// belong to no resource ('') until rewritten.
+		name:    "20261209000104",
+		comment: "plugin_kv_quota",
+		postgres: []string{
+			`ALTER TABLE mastra_server_plugin_kv ADD COLUMN IF NOT EXISTS resource_id text NOT NULL DEFAULT ''`,
+			`ALTER TABLE mastra_server_plugin_kv ADD COLUMN IF NOT EXISTS size bigint NOT NULL DEFAULT 0`,
+			`UPDATE mastra_server_plugin_kv SET size = octet_length(key) + octet_length(value)`,
+			`CREATE INDEX IF NOT EXISTS mastra_server_plugin_kv_resource_idx ON mastra_server_plugin_kv (namespace, resource_id, key, size)`,
+		},
+		sqlite: []string{
+			`ALTER TABLE mastra_server_plugin_kv ADD COLUMN resource_id TEXT NOT NULL DEFAULT ''`,
+			`ALTER TABLE mastra_server_plugin_kv ADD COLUMN size INTEGER NOT NULL DEFAULT 0`,
+			`UPDATE mastra_server_plugin_kv SET size = length(CAST(key AS BLOB)) + length(value)`,
+			`CREATE INDEX IF NOT EXISTS mastra_server_plugin_kv_resource_idx ON mastra_server_plugin_kv (namespace, resource_id, key, size)`,
+		},
+	},
+	{
 		// Server secrets every instance on the database shares (the key
 		// that derives idempotent turns' message ids), made on first use.
 		name:    "20261209000106",
