@@ -264,6 +264,15 @@ var schemaMigrations = []struct {
 				PRIMARY KEY (key, id))`,
 		},
 	},
+	{
+		// Who started a workflow run, for the budgets its steps spend on
+		// any instance (host/limits: a subject's key and its token's user,
+		// never a secret); NULL: nobody (limits off, or an older run).
+		name:     "20261209000102",
+		comment:  "workflow_run_limits_principal",
+		postgres: []string{`ALTER TABLE mastra_server_workflow_runs ADD COLUMN IF NOT EXISTS limits_principal text`},
+		sqlite:   []string{`ALTER TABLE mastra_server_workflow_runs ADD COLUMN limits_principal TEXT`},
+	},
 }
 
 const (
