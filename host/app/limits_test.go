@@ -2,17 +2,12 @@ package app
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/mastra-server/mastra-server/config"
 	"github.com/mastra-server/mastra-server/internal/llmtest"
 	"github.com/mastra-server/mastra-server/internal/pgtest"
 )
@@ -68,8 +63,7 @@ prompt = "hello again"
 `
 
 // budgetApp is one instance of the app on toml, its model the fake, its
-// limits' clock stopped at the test's start, and its database dbURL ("":
-// a fresh SQLite file). close stops it (once).
+// database dbURL ("": a fresh SQLite file). close stops it (once).
 type budgetApp struct {
 	url   string
 	close func()
@@ -77,28 +71,11 @@ type budgetApp struct {
 
 func startBudgetApp(t *testing.T, toml, dbURL string, fake *llmtest.Server) budgetApp {
 	t.Helper()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "mastra.toml")
-	if err := os.WriteFile(path, []byte(toml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	env := []string{"MASTRA_MEMORY__SQLITE_PATH=" + filepath.Join(dir, "m.db"), "MASTRA_PLUGINS__CACHE_DIR=" + filepath.Join(dir, "cache"),
-		"OPENAI_BASE_URL=" + fake.URL, "OPENAI_API_KEY=sk-test", "LIM_TOKEN=lim-token", "OTHER_TOKEN=other-token", "OPS_TOKEN=ops-token"}
+	env := []string{"OPENAI_BASE_URL=" + fake.URL, "OPENAI_API_KEY=sk-test", "LIM_TOKEN=lim-token", "OTHER_TOKEN=other-token", "OPS_TOKEN=ops-token"}
 	if dbURL != "" {
 		env = append(env, "MASTRA_MEMORY__DATABASE_URL="+dbURL)
 	}
-	cfg, err := config.Load(path, env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	a, err := Build(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(a.Server.Handler())
+	a, ts := build(t, toml, env...)
 	var once sync.Once
 	stop := func() {
 		once.Do(func() {
