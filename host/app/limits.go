@@ -73,10 +73,10 @@ func budgets(c config.Server) limits.Budgets {
 }
 
 // runPrincipals carry the limits subject of the request that starts a
-// workflow run to the run's steps (workflow.Principals): a step's model
-// calls, its agent's, a Wasm tool's agent calls, and those of nested
-// runs, then spend the starter's budgets, on whichever instance runs the
-// step. The run stores the subject's key and its token's user, so the
+// workflow run to the run's steps (workflow.Principals): a step's turns
+// (its agent's, a Wasm tool's agent calls, those of nested runs) then
+// spend the starter's budgets, requests and model tokens, on whichever
+// instance runs the step. The run stores the subject's key and its token's user, so the
 // limits are those configured when the step runs.
 type runPrincipals struct{ budgets limits.Budgets }
 
@@ -88,6 +88,7 @@ func (p runPrincipals) Of(ctx context.Context) string {
 }
 
 func (p runPrincipals) With(ctx context.Context, principal string) context.Context {
+	ctx = limits.AsWork(ctx)
 	if sub, ok := p.budgets.Subject(principal); ok {
 		return limits.WithSubject(ctx, sub)
 	}

@@ -15,15 +15,29 @@ import (
 // started the run), and against the resource it runs for with the global
 // limits, unless that resource is its principal already (a token's own
 // limits replace the global ones for its resource). So neither a workflow
-// nor an admin's call for a tenant gets around a budget. It returns obs
-// joined with the observer that counts; pass that to svc.SetObserver. A
-// nil l changes nothing.
+// nor an admin's call for a tenant gets around a budget. A turn of work
+// no request carries ([AsWork]) also counts as one request of each. It
+// returns obs joined with the observer that counts; pass that to
+// svc.SetObserver. A nil l changes nothing.
 func (l *Limiter) Agents(svc *agent.Service, obs agent.Observer, global Limits) agent.Observer {
 	if l == nil {
 		return obs
 	}
 	svc.SetAdmission(func(ctx context.Context, t agent.TurnInfo) error {
-		for _, sub := range subjectsOf(ctx, t.ResourceID, global) {
+		subs := subjectsOf(ctx, t.ResourceID, global)
+		if ctx.Value(workKey{}) != nil {
+			for _, sub := range subs {
+				if err := l.Request(ctx, sub); err != nil {
+					if _, over := err.(*ExceededError); over {
+						return err
+					}
+					// As for a request: the counters are unreachable, the
+					// turn goes on.
+					l.log.WarnContext(ctx, "limits: counting a turn of background work failed; not limited", "err", err)
+				}
+			}
+		}
+		for _, sub := range subs {
 			if err := l.CheckTokens(ctx, sub); err != nil {
 				return err
 			}
@@ -32,6 +46,14 @@ func (l *Limiter) Agents(svc *agent.Service, obs agent.Observer, global Limits) 
 	})
 	return agent.Observers(obs, tokenSpender{l, global})
 }
+
+type workKey struct{}
+
+// AsWork marks ctx as work that no request carries, a workflow step: each
+// turn under it counts as one request of its subjects, as the turn of a
+// request does through its request, so that a run's steps cannot make
+// more calls a minute than its starter's requests may.
+func AsWork(ctx context.Context) context.Context { return context.WithValue(ctx, workKey{}, true) }
 
 // subjectsOf is what a turn for resourceID counts against: the principal
 // in ctx, if any, and the resource with the global limits unless it is

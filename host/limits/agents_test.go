@@ -89,3 +89,33 @@ func TestTurnsCountAgainstPrincipalAndResource(t *testing.T) {
 		t.Errorf("the admin's next turn for tenant-a: %v; want *ExceededError (tenant-a's budget)", err)
 	}
 }
+
+// A turn of work no request carries (a workflow step) counts as one
+// request of its subjects, and is refused over their requests per minute
+// with the limit's error; a request's own turns are counted through their
+// request only.
+func TestWorkTurnsCountAsRequests(t *testing.T) {
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc, err := agent.NewService(nil, []*agent.Agent{{ID: "a", Model: llm.Echo{}, Provider: "echo"}}, "a", log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := NewMemory(log)
+	svc.SetObserver(l.Agents(svc, nil, Limits{}))
+	starter := Subject{Key: "resource:tenant-a", Limits: Limits{RequestsPerMinute: 1}, Token: "a"}
+	in := agent.Input{Messages: []llm.Message{{Role: "user", Content: "hi"}}, ResourceID: "tenant-a", Ephemeral: true}
+	for i := range 2 {
+		if _, err := svc.Generate(WithSubject(ctx, starter), in); err != nil {
+			t.Fatalf("request turn %d: %v; want it counted through its request only", i+1, err)
+		}
+	}
+	step := AsWork(WithSubject(ctx, starter))
+	if _, err := svc.Generate(step, in); err != nil {
+		t.Fatalf("the first step's turn: %v", err)
+	}
+	_, err = svc.Generate(step, in)
+	if over := (*ExceededError)(nil); !errors.As(err, &over) || err.Error() != "limits: requests per minute over 1" {
+		t.Errorf("the second step's turn: %v; want limits: requests per minute over 1", err)
+	}
+}
