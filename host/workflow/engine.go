@@ -405,6 +405,14 @@ type nullString struct{ p *string }
 
 func ptrString(p *string) any { return &nullString{p} }
 
+// setPrincipal makes p run r's principal, written with tx's next save
+// (a run's start): it never changes after.
+func (r *runRow) setPrincipal(tx *txn, p string) {
+	r.principal = p
+	tx.extra = append(tx.extra, stmt{`UPDATE mastra_server_workflow_runs SET limits_principal = $3 WHERE workflow_name = $1 AND run_id = $2`,
+		[]any{r.Workflow, r.RunID, nullable(p)}})
+}
+
 // nullable is s for a nullable text column: NULL for "".
 func nullable(s string) any {
 	if s == "" {
@@ -476,9 +484,8 @@ func (e *Engine) save(ctx context.Context, tx *txn, r *runRow, fx *effects) erro
 	stmts := []stmt{
 		{`UPDATE mastra_workflow_snapshot SET snapshot = $3, "updatedAt" = $4, "updatedAtZ" = $5
 		WHERE workflow_name = $1 AND run_id = $2`, []any{r.Workflow, r.RunID, string(snap), e.db.ts(now), now}},
-		{`UPDATE mastra_server_workflow_runs SET cursor = $3, version = version + 1, next_seq = $5, limits_principal = $6
-		WHERE workflow_name = $1 AND run_id = $2 AND version = $4`, []any{r.Workflow, r.RunID, string(cur), r.version, r.nextSeq + int64(len(fx.chunks)),
-			nullable(r.principal)}},
+		{`UPDATE mastra_server_workflow_runs SET cursor = $3, version = version + 1, next_seq = $5
+		WHERE workflow_name = $1 AND run_id = $2 AND version = $4`, []any{r.Workflow, r.RunID, string(cur), r.version, r.nextSeq + int64(len(fx.chunks))}},
 	}
 	for i, c := range fx.chunks {
 		c["runId"] = r.RunID

@@ -302,7 +302,7 @@ func (t *turn) startChild(s *step, iter int) error {
 	if err != nil {
 		return err
 	}
-	c.principal = t.r.principal // the child's steps spend its starter's budgets
+	c.setPrincipal(t.tx, t.r.principal) // the child's steps spend its starter's budgets
 	ct := t.e.turn(t.ctx, t.tx, s.nested, c)
 	if err := ct.start(in, state, t.r.Snapshot.RequestContext); err != nil {
 		return err
