@@ -64,8 +64,8 @@ func subjectsOf(ctx context.Context, resourceID string, global Limits) []Subject
 	if ok {
 		out = append(out, p)
 	}
-	if resourceID != "" && (!ok || p.Key != "resource:"+resourceID) {
-		out = append(out, ResourceSubject(resourceID, global))
+	if res := ResourceSubject(resourceID, global); resourceID != "" && (!ok || p.Key != res.Key) {
+		out = append(out, res)
 	}
 	return out
 }
