@@ -209,7 +209,7 @@ func (r *run) turn(parent context.Context, fresh bool) (*Result, error) {
 			}
 		}
 		if r.newThread && a.GenerateTitle && !r.res.Replayed {
-			s.titleLater(a, in.ResourceID, r.res.ThreadID, in.Messages)
+			s.titleLater(parent, a, in.ResourceID, r.res.ThreadID, in.Messages)
 		}
 	} else {
 		r.res.Messages = nil

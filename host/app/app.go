@@ -196,16 +196,10 @@ func serverOptions(cfg *config.Config, store *memory.Store, svc *agent.Service, 
 // options, field by field.
 func serverConfig(c config.Server) server.Config {
 	tokens := make([]server.Token, len(c.Auth.Tokens))
-	var tokenLims map[string]server.Limits
 	for i, t := range c.Auth.Tokens {
 		tokens[i] = server.Token{User: t.User, ResourceID: t.ResourceID, Admin: t.Admin, Value: string(t.Value)}
-		if t.Limits != nil {
-			if tokenLims == nil {
-				tokenLims = map[string]server.Limits{}
-			}
-			tokenLims[t.User] = tokenLimits(c, t)
-		}
 	}
+	lims := budgets(c)
 	return server.Config{
 		Host:              c.Host,
 		Port:              c.Port,
@@ -229,8 +223,8 @@ func serverConfig(c config.Server) server.Config {
 		JWT: server.JWT{JWKSURL: c.Auth.JWT.JWKSURL, Issuer: c.Auth.JWT.Issuer, Audience: c.Auth.JWT.Audience,
 			ResourceClaim: c.Auth.JWT.ResourceClaim, Algorithms: c.Auth.JWT.Algorithms, Leeway: c.Auth.JWT.Leeway,
 			MaxAge: c.Auth.JWT.JWKSMaxAge, MinRefresh: c.Auth.JWT.JWKSMinRefresh},
-		Limits:      globalLimits(c),
-		TokenLimits: tokenLims,
+		Limits:      lims.Global,
+		TokenLimits: lims.Tokens,
 		MetricsPath: c.Metrics.Path,
 		OpenAPI:     c.OpenAPI,
 		Playground:  c.Playground,

@@ -265,6 +265,15 @@ var schemaMigrations = []struct {
 		},
 	},
 	{
+		// Who started a workflow run, for the budgets its steps spend on
+		// any instance (host/limits: a subject's key and its token's user,
+		// never a secret); NULL: nobody (limits off, or an older run).
+		name:     "20261209000102",
+		comment:  "workflow_run_limits_principal",
+		postgres: []string{`ALTER TABLE mastra_server_workflow_runs ADD COLUMN IF NOT EXISTS limits_principal text`},
+		sqlite:   []string{`ALTER TABLE mastra_server_workflow_runs ADD COLUMN limits_principal TEXT`},
+	},
+	{
 		// Plugin KV quota (finding N8): each entry records the resource that
 		// wrote it and its size (key and value bytes), so one resource's
 		// usage in a namespace is one sum over an index that holds every
