@@ -28,9 +28,11 @@ func check(ctx context.Context, dbURL string, settle time.Duration, r *report) e
 	if err := checkRuns(ctx, db, settle, r, ops); err != nil {
 		return err
 	}
-	if err := checkTurns(ctx, db, r, ops); err != nil {
+	msgs, err := readMessages(ctx, db)
+	if err != nil {
 		return err
 	}
+	checkTurns(r, ops, msgs)
 	checkReads(r, ops)
 	return checkOrphans(ctx, db, r)
 }
@@ -115,12 +117,7 @@ func readRuns(ctx context.Context, db *sql.DB) (map[string]*storedRun, error) {
 // heal; a run has one terminal outcome and each step's output is recorded
 // once; of two raced resumes exactly one applies.
 func checkRuns(ctx context.Context, db *sql.DB, settle time.Duration, r *report, ops []op) error {
-	var acked []op
-	for _, o := range ops {
-		if o.kind == "start" && o.outcome == ok {
-			acked = append(acked, o)
-		}
-	}
+	acked := startsAcknowledged(ops)
 	deadline := r.healed.Add(settle)
 	var runs map[string]*storedRun
 	for {
@@ -139,6 +136,25 @@ func checkRuns(ctx context.Context, db *sql.DB, settle time.Duration, r *report,
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+	checkRunStates(r, ops, runs, settle)
+	return nil
+}
+
+// startsAcknowledged is the starts answered 200: runs that must end or
+// suspend.
+func startsAcknowledged(ops []op) []op {
+	var acked []op
+	for _, o := range ops {
+		if o.kind == "start" && o.outcome == ok {
+			acked = append(acked, o)
+		}
+	}
+	return acked
+}
+
+// checkRunStates judges the runs as stored once settled.
+func checkRunStates(r *report, ops []op, runs map[string]*storedRun, settle time.Duration) {
+	acked := startsAcknowledged(ops)
 	by := map[string]int{}
 	bad := 0
 	for _, o := range acked {
@@ -187,7 +203,6 @@ func checkRuns(ctx context.Context, db *sql.DB, settle time.Duration, r *report,
 	r.holds(bad == 0, "one terminal outcome per run, each step output once", "%d runs stored, %d wrong", len(runs), bad)
 
 	checkResumes(r, ops, runs)
-	return nil
 }
 
 // checkResumes: of two resumes raced on one suspended run, exactly one is
@@ -270,15 +285,13 @@ func messageText(content string) string {
 	return b.String()
 }
 
-// checkTurns: no acknowledged turn lost, none stored twice, the reply a
-// client read (a resumed stream's chunks joined) is the stored one, and
-// each thread's turns are whole, apart, and in the real-time order of the
-// acknowledged turns that did not overlap.
-func checkTurns(ctx context.Context, db *sql.DB, r *report, ops []op) error {
+// readMessages reads the messages of the soak's threads, each thread's
+// in the order a read of it answers (by creation time).
+func readMessages(ctx context.Context, db *sql.DB) (map[string][]storedMessage, error) {
 	rows, err := db.QueryContext(ctx, `SELECT thread_id, role, content, coalesce("resourceId", '') FROM mastra_messages
 		WHERE thread_id LIKE 'tenant-%' ORDER BY thread_id, "createdAt", id`)
 	if err != nil {
-		return fmt.Errorf("reading messages: %w", err)
+		return nil, fmt.Errorf("reading messages: %w", err)
 	}
 	defer rows.Close()
 	byThread := map[string][]storedMessage{}
@@ -286,16 +299,21 @@ func checkTurns(ctx context.Context, db *sql.DB, r *report, ops []op) error {
 		var m storedMessage
 		var content string
 		if err := rows.Scan(&m.thread, &m.role, &content, &m.resource); err != nil {
-			return err
+			return nil, err
 		}
 		m.text = messageText(content)
 		m.marker = markerName.FindString(m.text)
 		byThread[m.thread] = append(byThread[m.thread], m)
 	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
+	return byThread, rows.Err()
+}
 
+// checkTurns: no acknowledged turn lost, none stored twice, the reply a
+// client read (a resumed stream's chunks joined) is the stored one, each
+// thread's turns are whole, apart, and in the real-time order of the
+// acknowledged turns that did not overlap, and every message is in its
+// tenant's thread.
+func checkTurns(r *report, ops []op, byThread map[string][]storedMessage) {
 	// Where each turn is: its user message's index in its thread, and its
 	// messages by role.
 	type stored struct {
@@ -402,7 +420,6 @@ func checkTurns(ctx context.Context, db *sql.DB, r *report, ops []op) error {
 		}
 	}
 	r.holds(leaked == 0, "tenant isolation of stored messages", "%d messages in another tenant's thread", leaked)
-	return nil
 }
 
 // checkOrder: on each thread, an acknowledged turn that completed before

@@ -182,15 +182,23 @@ func (c *client) someTenant() string {
 }
 
 // base is an instance's URL, picked by the seed; "" when none is up.
-func (c *client) base() string {
+func (c *client) base() string { return c.baseBut("") }
+
+// baseBut is base, but another instance than the one at not when one is
+// up: a stream reconnects through another instance.
+func (c *client) baseBut(not string) string {
 	all := c.fleet.all()
 	i := c.rng.IntN(len(all))
+	found := ""
 	for k := range all {
-		if u := all[(i+k)%len(all)].baseURL(); u != "" {
-			return u
+		if u := all[(i+k)%len(all)].baseURL(); u != "" && (u != not || found == "") {
+			found = u
+			if u != not {
+				break
+			}
 		}
 	}
-	return ""
+	return found
 }
 
 func (c *client) begin(o op) *op {
@@ -311,12 +319,12 @@ func (c *client) stream() bool {
 	}
 	var s sse
 	outcome, note := fail, "no instance up"
+	base := ""
 	for try := 0; try < 12 && !s.done; try++ {
 		if try > 0 {
 			time.Sleep(time.Duration(50+c.rng.IntN(250)) * time.Millisecond)
 		}
-		base := c.base()
-		if base == "" {
+		if base = c.baseBut(base); base == "" {
 			continue
 		}
 		ctx, cancel := context.WithCancel(context.Background())

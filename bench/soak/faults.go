@@ -104,25 +104,25 @@ func inject(ctx context.Context, plan []plannedFault, f *fleet, pg *pgtest.Clust
 				restart(in, r)
 			}
 		case "sigstop":
-			r.fault(p.kind, "SIGSTOP %s for %s", in.name, p.hold)
+			r.fault(p.kind, "SIGSTOP %s for %s", in.name, p.hold.Round(100*time.Millisecond))
 			in.freeze()
 			time.Sleep(p.hold)
 			in.cont()
 			r.fault("", "SIGCONT %s", in.name)
 		case "pg-cut":
-			r.fault(p.kind, "%s cut off Postgres for %s", in.name, p.hold)
+			r.fault(p.kind, "%s cut off Postgres for %s", in.name, p.hold.Round(100*time.Millisecond))
 			in.pg.cut(p.hold)
 			time.Sleep(p.hold)
 		case "sse-drop":
 			n := sh.dropStreams()
 			r.fault(p.kind, "dropped %d open SSE connections", n)
 		case "model-pause":
-			r.fault(p.kind, "model paused for %s", p.hold)
+			r.fault(p.kind, "model paused for %s", p.hold.Round(100*time.Millisecond))
 			r.model.pause()
 			time.Sleep(p.hold)
 			r.model.resume()
 		case "pg-stop":
-			r.fault(p.kind, "postgres stopped for %s", p.hold)
+			r.fault(p.kind, "postgres stopped for %s", p.hold.Round(100*time.Millisecond))
 			if err := pg.Stop(); err != nil {
 				r.fault("", "pg stop: %v", err)
 			}

@@ -114,6 +114,20 @@ func run(ctx context.Context, o options) (*report, error) {
 	defer func() { stopSampling(); sampling.Wait() }()
 	sampling.Add(1)
 	go func() { defer sampling.Done(); fleet.sampleRSS(sampleCtx, r) }()
+	sampling.Add(1)
+	go func() {
+		// The fake keeps every request; a long run needs none of them.
+		defer sampling.Done()
+		for tick := time.NewTicker(10 * time.Second); ; {
+			select {
+			case <-sampleCtx.Done():
+				tick.Stop()
+				return
+			case <-tick.C:
+				model.ForgetRequests()
+			}
+		}
+	}()
 	sh := &shared{}
 	if o.faults {
 		r.model.faulty.Store(true)
