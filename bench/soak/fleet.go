@@ -70,6 +70,16 @@ func (f *fleet) all() []*instance {
 	return append([]*instance(nil), f.instances...)
 }
 
+// stop stops every instance at once (each drains for its drain time).
+func (f *fleet) stop() {
+	var wg sync.WaitGroup
+	for _, in := range f.all() {
+		wg.Add(1)
+		go func() { defer wg.Done(); in.stop() }()
+	}
+	wg.Wait()
+}
+
 // allUp waits until every instance answers /health.
 func (f *fleet) allUp(ctx context.Context) error {
 	for _, in := range f.all() {

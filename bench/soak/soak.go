@@ -38,6 +38,7 @@ func run(ctx context.Context, o options) (*report, error) {
 	}
 	var cl llmtest.Cleanups
 	defer cl.Run()
+	began := time.Now()
 	dir, err := os.MkdirTemp("", "mastra-soak-")
 	if err != nil {
 		return nil, err
@@ -62,11 +63,8 @@ func run(ctx context.Context, o options) (*report, error) {
 	}
 	bin := o.bin
 	if bin == "" {
-		bin = filepath.Join(dir, "mastra-server")
-		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/mastra-server")
-		build.Dir = root
-		if out, err := build.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("go build: %w\n%s", err, out)
+		if bin, err = buildServer(ctx, dir); err != nil {
+			return nil, err
 		}
 	}
 
@@ -96,15 +94,15 @@ func run(ctx context.Context, o options) (*report, error) {
 			t.threads = append(t.threads, threadOf(t.name, j))
 		}
 	}
+	cl.Cleanup(fleet.stop)
 	for i := 0; i < o.instances; i++ {
-		in, err := fleet.add(ctx, fmt.Sprintf("i%d", i+1))
-		if err != nil {
+		if _, err := fleet.add(ctx, fmt.Sprintf("i%d", i+1)); err != nil {
 			return nil, err
 		}
-		cl.Cleanup(in.stop)
 	}
 	// Nothing before the traffic counts against its clock.
 	r.started = time.Now()
+	fmt.Fprintf(o.log, "soak: seed %d: set up in %s; traffic for %s\n", o.seed, r.started.Sub(began).Round(100*time.Millisecond), o.duration)
 	r.h.start = r.started
 
 	trafficCtx, stopTraffic := context.WithTimeout(ctx, o.duration)
@@ -157,6 +155,7 @@ func run(ctx context.Context, o options) (*report, error) {
 	}
 	err = fleet.allUp(ctx)
 	r.healed = time.Now()
+	fmt.Fprintf(o.log, "soak: seed %d: healed %s after the traffic; checking\n", o.seed, r.healed.Sub(r.trafficEnded).Round(100*time.Millisecond))
 	r.holds(err == nil, "every instance up after the heal", "%v", errOrNone(err))
 	if err := check(ctx, dbURL, o.settle, r); err != nil {
 		return r, err
@@ -164,6 +163,7 @@ func run(ctx context.Context, o options) (*report, error) {
 	stopSampling()
 	sampling.Wait()
 	r.finish(fleet)
+	fmt.Fprintf(o.log, "soak: seed %d: checked in %s\n", o.seed, time.Since(r.healed).Round(100*time.Millisecond))
 	return r, nil
 }
 
@@ -172,6 +172,21 @@ func errOrNone(err error) any {
 		return "all answer /health"
 	}
 	return err
+}
+
+// buildServer builds the server binary of this checkout into dir.
+func buildServer(ctx context.Context, dir string) (string, error) {
+	root, err := repoRoot()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "mastra-server")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/mastra-server")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %w\n%s", err, out)
+	}
+	return bin, nil
 }
 
 // repoRoot is the main module's directory.

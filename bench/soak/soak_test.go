@@ -10,13 +10,14 @@ import (
 	"time"
 )
 
-// TestSoak is the history checker of the test suite: two instances, four
-// clients (two per tenant), every kind of fault on the seed's schedule,
-// once with a fixed seed and once with a random one (printed, so that a
-// failure replays with -seed). MASTRA_SOAK_DURATION (e.g. 10m) makes each
+// TestSoak is the history checker of the test suite: a minute of traffic
+// from four clients (two per tenant) at two instances, every kind of fault
+// on the seed's schedule, with a fixed seed and with a random one (printed,
+// so that a failure replays with -seed), the two side by side (each keeps
+// a fraction of a core busy). MASTRA_SOAK_DURATION (e.g. 10m) makes each
 // run a long one, MASTRA_SOAK_SEED runs that seed alone.
 func TestSoak(t *testing.T) {
-	d := 30 * time.Second
+	d := time.Minute
 	if v := os.Getenv("MASTRA_SOAK_DURATION"); v != "" {
 		var err error
 		if d, err = time.ParseDuration(v); err != nil {
@@ -31,10 +32,15 @@ func TestSoak(t *testing.T) {
 		}
 		seeds = []uint64{seed}
 	}
+	bin, err := buildServer(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, seed := range seeds {
 		t.Run("seed="+strconv.FormatUint(seed, 10), func(t *testing.T) {
+			t.Parallel()
 			t.Logf("seed %d", seed)
-			o := options{seed: seed, duration: d, instances: 2, workers: 4, faults: true, rssLimitMiB: 512,
+			o := options{seed: seed, duration: d, instances: 2, workers: 4, faults: true, rssLimitMiB: 512, bin: bin,
 				settle: 30 * time.Second, log: testWriter{t}}
 			r, err := run(context.Background(), o)
 			if r != nil {
