@@ -261,6 +261,7 @@ func (c *client) generate() bool {
 		if base == "" {
 			continue
 		}
+		o.attempts++
 		res, err := c.send(context.Background(), "POST", base+"/agent/generate",
 			map[string]string{"message": m, "threadId": o.thread}, map[string]string{"Idempotency-Key": "key-" + m})
 		if err != nil {
@@ -332,6 +333,7 @@ func (c *client) stream() bool {
 		var res *http.Response
 		var err error
 		if s.runID == "" {
+			o.attempts++
 			res, err = c.send(ctx, "POST", base+"/agent/stream",
 				map[string]any{"message": m, "threadId": o.thread, "resumable": true}, map[string]string{"Idempotency-Key": "key-" + m})
 		} else {

@@ -34,6 +34,7 @@ type op struct {
 	thread, run, marker string
 	workflow            string
 	text                string   // the reply a turn's client read (joined, for a stream)
+	attempts            int      // requests sent for a turn (retries share its Idempotency-Key)
 	resumes             int      // reconnections of a stream with Last-Event-ID
 	race                int      // two resumes raced on one run share this number
 	resumeData          string   // what a resume sent
@@ -139,6 +140,9 @@ func printHistory(w io.Writer, ops []op) {
 			detail := o.note
 			if o.text != "" {
 				detail = strings.TrimSpace(detail + fmt.Sprintf(" text=%q", o.text))
+			}
+			if o.attempts > 1 {
+				detail += fmt.Sprintf(" (%d attempts)", o.attempts)
 			}
 			if o.resumes > 0 {
 				detail += fmt.Sprintf(" (%d reconnects)", o.resumes)

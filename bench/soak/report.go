@@ -236,7 +236,7 @@ func (r *report) print(w io.Writer) {
 		lat []time.Duration
 	}
 	rows := map[string]*row{}
-	streamsResumed := 0
+	streamsResumed, turnsRetried := 0, 0
 	for _, o := range ops {
 		rw := rows[o.kind]
 		if rw == nil {
@@ -250,6 +250,9 @@ func (r *report) print(w io.Writer) {
 		if o.kind == "stream" && o.outcome == ok && o.resumes > 0 {
 			streamsResumed++
 		}
+		if o.outcome == ok && o.attempts > 1 {
+			turnsRetried++
+		}
 	}
 	fmt.Fprintf(w, "%-13s %7s %7s %7s %7s %9s %9s\n", "operations", "ok", "fail", "info", "pending", "p50", "p99")
 	for _, kind := range opKinds {
@@ -260,7 +263,8 @@ func (r *report) print(w io.Writer) {
 		fmt.Fprintf(w, "%-13s %7d %7d %7d %7d %9s %9s\n", kind, rw.n[ok], rw.n[fail], rw.n[info], rw.n[pending],
 			percentile(rw.lat, 0.5).Round(time.Millisecond), percentile(rw.lat, 0.99).Round(time.Millisecond))
 	}
-	fmt.Fprintf(w, "streams acknowledged after a reconnect with Last-Event-ID: %d\n", streamsResumed)
+	fmt.Fprintf(w, "acknowledged: %d streams after a reconnect with Last-Event-ID, %d turns after a retry with their Idempotency-Key\n",
+		streamsResumed, turnsRetried)
 	fmt.Fprintf(w, "model: %d HTTP 500, %d mid-stream errors, %d stalls past the timeout, %d answers held by a pause\n",
 		r.model.errors.Load(), r.model.midStream.Load(), r.model.stall.Load(), r.model.held.Load())
 	var kinds []string
