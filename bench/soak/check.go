@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -174,12 +175,7 @@ func checkRunStates(r *report, ops []op, runs map[string]*storedRun, settle time
 		len(acked), by["success"], by["suspended"], by["canceled"], by["failed"], bad, settle)
 
 	bad = 0
-	ids := make([]string, 0, len(runs))
-	for id := range runs {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(runs)) {
 		run := runs[id]
 		var what []string
 		if len(run.finishes) > 1 || (isTerminal(run.status) && (len(run.finishes) != 1 || run.finishes[0] != run.status)) {

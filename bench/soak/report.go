@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -267,13 +268,8 @@ func (r *report) print(w io.Writer) {
 		streamsResumed, turnsRetried)
 	fmt.Fprintf(w, "model: %d HTTP 500, %d mid-stream errors, %d stalls past the timeout, %d answers held by a pause\n",
 		r.model.errors.Load(), r.model.midStream.Load(), r.model.stall.Load(), r.model.held.Load())
-	var kinds []string
-	for k := range r.faultKinds {
-		kinds = append(kinds, k)
-	}
-	slices.Sort(kinds)
 	fmt.Fprint(w, "faults injected:")
-	for _, k := range kinds {
+	for _, k := range slices.Sorted(maps.Keys(r.faultKinds)) {
 		fmt.Fprintf(w, " %s %d,", k, r.faultKinds[k])
 	}
 	fmt.Fprintln(w)
@@ -284,13 +280,8 @@ func (r *report) print(w io.Writer) {
 		}
 		fmt.Fprintln(w, "  "+f)
 	}
-	var names []string
-	for n := range r.rssMaxMiB {
-		names = append(names, n)
-	}
-	slices.Sort(names)
 	fmt.Fprint(w, "instances:")
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(r.rssMaxMiB)) {
 		fmt.Fprintf(w, " %s (max RSS %d MiB, %d restarts)", n, r.rssMaxMiB[n], r.restarts[n])
 	}
 	fmt.Fprintln(w)
