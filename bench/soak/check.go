@@ -26,6 +26,9 @@ func check(ctx context.Context, dbURL string, settle time.Duration, r *report) e
 	}
 	defer db.Close()
 	ops := r.h.snapshot()
+	r.mu.Lock()
+	r.all = ops
+	r.mu.Unlock()
 	if err := checkRuns(ctx, db, settle, r, ops); err != nil {
 		return err
 	}
@@ -45,6 +48,7 @@ type storedRun struct {
 	stepsDone                  []string       // steps with status success in the snapshot
 	finishes                   []string       // workflowStatus of each terminal workflow-finish chunk
 	results                    map[string]int // successful workflow-step-result chunks, by step
+	jobs                       string         // its step jobs in River's table, for a run that did not end
 }
 
 func readRuns(ctx context.Context, db *sql.DB) (map[string]*storedRun, error) {
@@ -137,8 +141,38 @@ func checkRuns(ctx context.Context, db *sql.DB, settle time.Duration, r *report,
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+	for _, o := range acked {
+		if run := runs[o.run]; run != nil && !isTerminal(run.status) && run.status != "suspended" {
+			run.jobs = riverJobs(ctx, db, o.run)
+		}
+	}
 	checkRunStates(r, ops, runs, settle)
 	return nil
+}
+
+// riverJobs describes the River jobs of a run's steps: what a run that
+// does not move on waits for.
+func riverJobs(ctx context.Context, db *sql.DB, runID string) string {
+	rows, err := db.QueryContext(ctx, `SELECT args->>'s', state, attempt, coalesce(attempted_at, created_at), coalesce(array_to_string(attempted_by, ','), '')
+		FROM river_job WHERE args->>'r' = $1 ORDER BY id`, runID)
+	if err != nil {
+		return "unknown (" + err.Error() + ")"
+	}
+	defer rows.Close()
+	var parts []string
+	for rows.Next() {
+		var step, state, by string
+		var attempt int
+		var at time.Time
+		if err := rows.Scan(&step, &state, &attempt, &at, &by); err != nil {
+			return "unknown (" + err.Error() + ")"
+		}
+		parts = append(parts, fmt.Sprintf("%s %s (attempt %d by %s, %s ago)", step, state, attempt, by, time.Since(at).Round(time.Second)))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // startsAcknowledged is the starts answered 200: runs that must end or
@@ -166,7 +200,8 @@ func checkRunStates(r *report, ops []op, runs map[string]*storedRun, settle time
 			r.violated("runs end or suspend", fmt.Sprintf("run %s was started (200) and is not stored", o.run), touching(ops, "", o.run))
 		case !isTerminal(run.status) && run.status != "suspended":
 			bad++
-			r.violated("runs end or suspend", fmt.Sprintf("run %s is %s %s after the heal", o.run, run.status, settle), touching(ops, "", o.run))
+			r.violated("runs end or suspend", fmt.Sprintf("run %s is %s %s after the heal; its step jobs: %s", o.run, run.status, settle, run.jobs),
+				touching(ops, "", o.run))
 		default:
 			by[run.status]++
 		}

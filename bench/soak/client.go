@@ -262,6 +262,7 @@ func (c *client) generate() bool {
 			continue
 		}
 		o.attempts++
+		o.on = append(o.on, c.fleet.nameOf(base))
 		res, err := c.send(context.Background(), "POST", base+"/agent/generate",
 			map[string]string{"message": m, "threadId": o.thread}, map[string]string{"Idempotency-Key": "key-" + m})
 		if err != nil {
@@ -328,6 +329,7 @@ func (c *client) stream() bool {
 		if base = c.baseBut(base); base == "" {
 			continue
 		}
+		o.on = append(o.on, c.fleet.nameOf(base))
 		ctx, cancel := context.WithCancel(context.Background())
 		forget := c.shared.openStream(cancel)
 		var res *http.Response
@@ -439,6 +441,7 @@ func (c *client) start() bool {
 		c.r.h.done(o, fail, "no instance up")
 		return false
 	}
+	o.on = append(o.on, c.fleet.nameOf(base))
 	res, err := c.send(context.Background(), "POST", base+"/api/workflows/"+wf+"/create-run", map[string]string{}, nil)
 	if err != nil {
 		c.r.h.done(o, info, "create-run: %v", err)
@@ -576,6 +579,7 @@ func (c *client) cancel() bool {
 		c.r.h.done(o, fail, "no instance up")
 		return false
 	}
+	o.on = append(o.on, c.fleet.nameOf(base))
 	res, err := c.send(context.Background(), "POST", base+"/api/workflows/"+run.workflow+"/runs/"+run.id+"/cancel", map[string]string{}, nil)
 	if err != nil {
 		c.r.h.done(o, info, "%v", err)
@@ -590,60 +594,84 @@ func (c *client) cancel() bool {
 	return res.StatusCode == 200
 }
 
-// probe asks for one of the other tenant's threads or runs by id: the
-// answer must be 404. A 200 puts the other tenant's id among what the read
-// saw, which the isolation check catches.
+// probe asks for one of the other tenant's threads or runs by id (the
+// answer must be 404), or sends a turn to one of its threads (409, the id
+// is taken, or 404 while the thread does not exist). A 200 puts the
+// other tenant's id among what the operation saw, which the isolation
+// check catches (and a turn stored in the other's thread, the check of
+// stored messages).
 func (c *client) probe() bool {
-	if c.rng.IntN(2) == 0 {
+	switch c.rng.IntN(3) {
+	case 0:
 		t := c.other.threads[c.rng.IntN(len(c.other.threads))]
-		return c.read("probe", "/threads/"+t, t, "")
+		return c.ask(op{kind: "probe", thread: t}, "/threads/"+t, nil, nil)
+	case 1:
+		t := c.other.threads[c.rng.IntN(len(c.other.threads))]
+		m := c.marker()
+		return c.ask(op{kind: "probe", thread: t, marker: m}, "/agent/generate", map[string]string{"message": m, "threadId": t}, nil)
 	}
 	wf, run := c.shared.someRun(c.other.name, c.rng)
 	if run == "" {
 		return true
 	}
-	return c.read("probe", "/api/workflows/"+wf+"/runs/"+run, "", run)
+	return c.ask(op{kind: "probe", run: run}, "/api/workflows/"+wf+"/runs/"+run, nil, nil)
 }
 
 func (c *client) read(kind, path, thread, run string) bool {
-	return c.readInto(kind, path, thread, run, nil)
+	return c.ask(op{kind: kind, thread: thread, run: run}, path, nil, nil)
 }
 
-// readInto GETs path as a read operation: a 200 or a 404 is ok (the ids
-// the body holds are what the read saw), anything else fails or is
-// unknown. into, when not nil, gets the body too.
 func (c *client) readInto(kind, path, thread, run string, into any) bool {
-	o := c.begin(op{kind: kind, thread: thread, run: run})
+	return c.ask(op{kind: kind, thread: thread, run: run}, path, nil, into)
+}
+
+// ask GETs path (POSTs body, when not nil) as operation o: a 200 or a 404
+// (or a POST's 409) is ok (the ids the body holds are what the operation saw), anything else
+// fails or is unknown. into, when not nil, gets the body too.
+func (c *client) ask(want op, path string, body, into any) bool {
+	o := c.begin(want)
 	base := c.base()
 	if base == "" {
 		c.r.h.done(o, fail, "no instance up")
 		return false
 	}
-	res, err := c.send(context.Background(), "GET", base+path, nil, nil)
+	o.on = append(o.on, c.fleet.nameOf(base))
+	method := "GET"
+	if body != nil {
+		method = "POST"
+	}
+	res, err := c.send(context.Background(), method, base+path, body, nil)
 	if err != nil {
 		c.r.h.done(o, info, "%v", err)
 		return false
 	}
-	body, _ := io.ReadAll(res.Body)
+	b, _ := io.ReadAll(res.Body)
 	res.Body.Close()
 	switch res.StatusCode {
 	case 200:
 		var v any
-		if json.Unmarshal(body, &v) != nil {
+		if json.Unmarshal(b, &v) != nil {
 			c.r.h.done(o, fail, "200 with a body that is not JSON")
 			return false
 		}
 		o.seen = idsIn(v, "", nil)
 		if into != nil {
-			_ = json.Unmarshal(body, into)
+			_ = json.Unmarshal(b, into)
 		}
 		c.r.h.done(o, ok, "200, %d ids", len(o.seen))
 		return true
 	case 404:
 		c.r.h.done(o, ok, "404")
 		return true
+	case 409:
+		if body != nil {
+			// A turn naming a thread id already taken, by anyone
+			// (README, Input rules).
+			c.r.h.done(o, ok, "409 %s", trim(b))
+			return true
+		}
 	}
-	c.r.h.done(o, classify(res.StatusCode), "%d %s", res.StatusCode, trim(body))
+	c.r.h.done(o, classify(res.StatusCode), "%d %s", res.StatusCode, trim(b))
 	return false
 }
 

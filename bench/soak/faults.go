@@ -92,6 +92,10 @@ func inject(ctx context.Context, plan []plannedFault, f *fleet, pg *pgtest.Clust
 		case <-time.After(time.Until(r.started.Add(p.at))):
 		}
 		in := f.all()[p.instance]
+		// The fault is an operation of the history too (Jepsen's
+		// nemesis), so that a violation's history shows what happened
+		// around it.
+		nemesis := r.h.invoke(&op{tenant: "nemesis", kind: "nemesis", fault: p.kind + " " + in.name})
 		switch p.kind {
 		case "kill-9":
 			r.fault(p.kind, "kill -9 %s", in.name)
@@ -132,6 +136,7 @@ func inject(ctx context.Context, plan []plannedFault, f *fleet, pg *pgtest.Clust
 			}
 			r.fault("", "postgres started")
 		}
+		r.h.done(nemesis, ok, "healed")
 	}
 }
 

@@ -70,6 +70,16 @@ func (f *fleet) all() []*instance {
 	return append([]*instance(nil), f.instances...)
 }
 
+// nameOf is the name of the instance listening at url ("" if none).
+func (f *fleet) nameOf(url string) string {
+	for _, in := range f.all() {
+		if in.baseURL() == url {
+			return in.name
+		}
+	}
+	return ""
+}
+
 // stop stops every instance at once (each drains for its drain time).
 func (f *fleet) stop() {
 	var wg sync.WaitGroup

@@ -33,6 +33,8 @@ type op struct {
 
 	thread, run, marker string
 	workflow            string
+	fault               string   // a nemesis operation's fault and target
+	on                  []string // the instances its requests went to
 	text                string   // the reply a turn's client read (joined, for a stream)
 	attempts            int      // requests sent for a turn (retries share its Idempotency-Key)
 	resumes             int      // reconnections of a stream with Last-Event-ID
@@ -113,6 +115,28 @@ func touching(ops []op, thread, run string) []op {
 	return out
 }
 
+// withFaults adds to shown the nemesis operations of all that overlap
+// shown's span of time, in invocation order.
+func withFaults(all, shown []op) []op {
+	if len(shown) == 0 {
+		return shown
+	}
+	from, to := shown[0].invoke, time.Duration(0)
+	for _, o := range shown {
+		from = min(from, o.invoke)
+		to = max(to, o.complete, o.invoke)
+	}
+	out := slices.Clone(shown)
+	for _, o := range all {
+		if o.kind == "nemesis" && o.invoke <= to && (o.complete == 0 || o.complete >= from) &&
+			!slices.ContainsFunc(shown, func(x op) bool { return x.id == o.id }) {
+			out = append(out, o)
+		}
+	}
+	slices.SortFunc(out, func(a, b op) int { return a.id - b.id })
+	return out
+}
+
 // printHistory writes ops as Jepsen does: an invoke line for each, and a
 // completion line at its time, all in real-time order.
 func printHistory(w io.Writer, ops []op) {
@@ -123,6 +147,9 @@ func printHistory(w io.Writer, ops []op) {
 	var evs []event
 	for _, o := range ops {
 		what := o.kind
+		if o.fault != "" {
+			what += " " + o.fault
+		}
 		if o.workflow != "" {
 			what += " " + o.workflow
 		}
@@ -140,6 +167,9 @@ func printHistory(w io.Writer, ops []op) {
 			detail := o.note
 			if o.text != "" {
 				detail = strings.TrimSpace(detail + fmt.Sprintf(" text=%q", o.text))
+			}
+			if len(o.on) > 0 {
+				detail += " on " + strings.Join(o.on, ",")
 			}
 			if o.attempts > 1 {
 				detail += fmt.Sprintf(" (%d attempts)", o.attempts)

@@ -107,6 +107,7 @@ type report struct {
 
 	invariants []invariant
 	violations []violation
+	all        []op // the history, once the traffic is over
 	rssMaxMiB  map[string]int64
 	restarts   map[string]int
 	died       map[string]int64
@@ -156,9 +157,11 @@ func (r *report) holds(ok bool, name, format string, args ...any) {
 	r.mu.Unlock()
 }
 
-// violated records a broken check with its minimal history.
+// violated records a broken check with its minimal history, and the
+// faults injected meanwhile.
 func (r *report) violated(check, what string, ops []op) {
 	r.mu.Lock()
+	ops = withFaults(r.all, ops)
 	r.violations = append(r.violations, violation{check, what, ops})
 	r.mu.Unlock()
 }
