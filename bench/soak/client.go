@@ -31,6 +31,29 @@ type shared struct {
 	nextID  int
 	runs    map[string][][2]string // workflow and run id, by tenant
 	races   int
+	stored  map[string]bool // threads with an acknowledged turn: they exist
+}
+
+func (s *shared) turnStored(thread string) {
+	s.mu.Lock()
+	if s.stored == nil {
+		s.stored = map[string]bool{}
+	}
+	s.stored[thread] = true
+	s.mu.Unlock()
+}
+
+// existing is the threads of ts known to exist.
+func (s *shared) existing(ts []string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, t := range ts {
+		if s.stored[t] {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // openStream registers a stream's cancel; the returned func forgets it.
@@ -277,6 +300,7 @@ func (c *client) generate() bool {
 		res.Body.Close()
 		if res.StatusCode == 200 && json.Unmarshal(body, &out) == nil {
 			o.text = out.Text
+			c.shared.turnStored(o.thread)
 			c.r.h.done(o, ok, "threadId=%s", out.ThreadID)
 			return true
 		}
@@ -370,6 +394,7 @@ func (c *client) stream() bool {
 	o.text = s.text.String()
 	switch {
 	case s.done && !s.failed:
+		c.shared.turnStored(o.thread)
 		c.r.h.done(o, ok, "run=%s", s.runID)
 		return true
 	case s.done:
@@ -595,8 +620,8 @@ func (c *client) cancel() bool {
 }
 
 // probe asks for one of the other tenant's threads or runs by id (the
-// answer must be 404), or sends a turn to one of its threads (409, the id
-// is taken, or 404 while the thread does not exist). A 200 puts the
+// answer must be 404), or sends a turn to one of its threads (409: the id
+// is taken). A 200 puts the
 // other tenant's id among what the operation saw, which the isolation
 // check catches (and a turn stored in the other's thread, the check of
 // stored messages).
@@ -606,7 +631,13 @@ func (c *client) probe() bool {
 		t := c.other.threads[c.rng.IntN(len(c.other.threads))]
 		return c.ask(op{kind: "probe", thread: t}, "/threads/"+t, nil, nil)
 	case 1:
-		t := c.other.threads[c.rng.IntN(len(c.other.threads))]
+		// Only a thread that exists: a turn naming a new id would create
+		// it, for the sender, and it would be the sender's thread.
+		ts := c.shared.existing(c.other.threads)
+		if len(ts) == 0 {
+			return true
+		}
+		t := ts[c.rng.IntN(len(ts))]
 		m := c.marker()
 		return c.ask(op{kind: "probe", thread: t, marker: m}, "/agent/generate", map[string]string{"message": m, "threadId": t}, nil)
 	}
