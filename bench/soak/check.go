@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -44,7 +45,7 @@ func check(ctx context.Context, dbURL string, settle time.Duration, r *report) e
 // storedRun is a workflow run as the database holds it.
 type storedRun struct {
 	workflow, status, resource string
-	approvedBy                 string         // the approval step's output "by", once resumed
+	approvedBy                 string         // the approval step's resume data "by", once resumed
 	stepsDone                  []string       // steps with status success in the snapshot
 	finishes                   []string       // workflowStatus of each terminal workflow-finish chunk
 	results                    map[string]int // successful workflow-step-result chunks, by step
@@ -73,18 +74,24 @@ func readRuns(ctx context.Context, db *sql.DB) (map[string]*storedRun, error) {
 		}
 		run := &storedRun{workflow: wf, status: s.Status, resource: res, results: map[string]int{}}
 		for step, raw := range s.Context {
-			var res struct {
-				Status string `json:"status"`
-				Output struct {
-					By string `json:"by"`
-				} `json:"output"`
+			type by struct {
+				By string `json:"by"`
 			}
-			if step == "input" || json.Unmarshal(raw, &res) != nil || res.Status != "success" {
+			var res struct {
+				Status        string `json:"status"`
+				Output        by     `json:"output"`
+				ResumePayload by     `json:"resumePayload"`
+			}
+			if step == "input" || json.Unmarshal(raw, &res) != nil {
 				continue
 			}
-			run.stepsDone = append(run.stepsDone, step)
 			if step == "approval" {
-				run.approvedBy = res.Output.By
+				// The resume that won the claim, even if the run was
+				// cancelled before the step finished.
+				run.approvedBy = cmp.Or(res.ResumePayload.By, res.Output.By)
+			}
+			if res.Status == "success" {
+				run.stepsDone = append(run.stepsDone, step)
 			}
 		}
 		runs[id] = run
