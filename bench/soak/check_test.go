@@ -182,3 +182,13 @@ func TestCheckRuns(t *testing.T) {
 		wantViolation(t, r, out, "one outcome per run", "#1 ")
 	})
 }
+
+func TestCheckAnswers(t *testing.T) {
+	read := op{id: 1, process: 1, tenant: "tenant-a", kind: "read-run", run: "r1", outcome: info, complete: s, answers: []int{500}}
+	r, out := violationsOf(t, func(r *report) { checkAnswers(r, []op{read}, true) })
+	wantViolation(t, r, out, "no 500 answers", "#1 ")
+	r, out = violationsOf(t, func(r *report) { checkAnswers(r, []op{read}, false) })
+	if !r.passed() || !strings.Contains(out, "off  no 500 answers: 1 operations answered 500") {
+		t.Fatalf("a check that is off failed the run, or its figure is missing:\n%s", out)
+	}
+}

@@ -229,6 +229,15 @@ func (c *client) begin(o op) *op {
 	return c.r.h.invoke(&o)
 }
 
+// call is send for operation o, whose answers it notes.
+func (c *client) call(ctx context.Context, o *op, method, url string, body any, header map[string]string) (*http.Response, error) {
+	res, err := c.send(ctx, method, url, body, header)
+	if err == nil {
+		c.r.h.answered(o, res.StatusCode)
+	}
+	return res, err
+}
+
 // send makes one request as the client's tenant.
 func (c *client) send(ctx context.Context, method, url string, body any, header map[string]string) (*http.Response, error) {
 	var rd io.Reader
@@ -286,7 +295,7 @@ func (c *client) generate() bool {
 		}
 		o.attempts++
 		o.on = append(o.on, c.fleet.nameOf(base))
-		res, err := c.send(context.Background(), "POST", base+"/agent/generate",
+		res, err := c.call(context.Background(), o, "POST", base+"/agent/generate",
 			map[string]string{"message": m, "threadId": o.thread}, map[string]string{"Idempotency-Key": "key-" + m})
 		if err != nil {
 			outcome, note = info, err.Error()
@@ -360,10 +369,10 @@ func (c *client) stream() bool {
 		var err error
 		if s.runID == "" {
 			o.attempts++
-			res, err = c.send(ctx, "POST", base+"/agent/stream",
+			res, err = c.call(ctx, o, "POST", base+"/agent/stream",
 				map[string]any{"message": m, "threadId": o.thread, "resumable": true}, map[string]string{"Idempotency-Key": "key-" + m})
 		} else {
-			res, err = c.send(ctx, "GET", base+"/agent/stream/"+s.runID, nil, map[string]string{"Last-Event-ID": s.lastID})
+			res, err = c.call(ctx, o, "GET", base+"/agent/stream/"+s.runID, nil, map[string]string{"Last-Event-ID": s.lastID})
 		}
 		switch {
 		case err != nil:
@@ -467,7 +476,7 @@ func (c *client) start() bool {
 		return false
 	}
 	o.on = append(o.on, c.fleet.nameOf(base))
-	res, err := c.send(context.Background(), "POST", base+"/api/workflows/"+wf+"/create-run", map[string]string{}, nil)
+	res, err := c.call(context.Background(), o, "POST", base+"/api/workflows/"+wf+"/create-run", map[string]string{}, nil)
 	if err != nil {
 		c.r.h.done(o, info, "create-run: %v", err)
 		return false
@@ -483,7 +492,7 @@ func (c *client) start() bool {
 	}
 	o.run = created.RunID
 	c.shared.addRun(c.me.name, wf, o.run)
-	res, err = c.send(context.Background(), "POST", base+"/api/workflows/"+wf+"/start?runId="+o.run,
+	res, err = c.call(context.Background(), o, "POST", base+"/api/workflows/"+wf+"/start?runId="+o.run,
 		map[string]any{"inputData": map[string]string{"topic": o.marker}}, nil)
 	if err != nil {
 		c.r.h.done(o, info, "start: %v", err)
@@ -575,7 +584,7 @@ func (c *client) resumeRace() bool {
 				c.r.h.done(o, fail, "%s is down", in.name)
 				return
 			}
-			res, err := c.send(context.Background(), "POST", base+"/api/workflows/"+run.workflow+"/resume?runId="+run.id,
+			res, err := c.call(context.Background(), o, "POST", base+"/api/workflows/"+run.workflow+"/resume?runId="+run.id,
 				map[string]any{"step": "approval", "resumeData": map[string]string{"by": o.resumeData}}, nil)
 			if err != nil {
 				c.r.h.done(o, info, "%s: %v", in.name, err)
@@ -605,7 +614,7 @@ func (c *client) cancel() bool {
 		return false
 	}
 	o.on = append(o.on, c.fleet.nameOf(base))
-	res, err := c.send(context.Background(), "POST", base+"/api/workflows/"+run.workflow+"/runs/"+run.id+"/cancel", map[string]string{}, nil)
+	res, err := c.call(context.Background(), o, "POST", base+"/api/workflows/"+run.workflow+"/runs/"+run.id+"/cancel", map[string]string{}, nil)
 	if err != nil {
 		c.r.h.done(o, info, "%v", err)
 		return false
@@ -671,7 +680,7 @@ func (c *client) ask(want op, path string, body, into any) bool {
 	if body != nil {
 		method = "POST"
 	}
-	res, err := c.send(context.Background(), method, base+path, body, nil)
+	res, err := c.call(context.Background(), o, method, base+path, body, nil)
 	if err != nil {
 		c.r.h.done(o, info, "%v", err)
 		return false
@@ -749,7 +758,7 @@ func (c *client) tool() bool {
 		c.r.h.done(o, fail, "no instance up")
 		return false
 	}
-	res, err := c.send(context.Background(), "POST", base+"/api/tools/calc/execute",
+	res, err := c.call(context.Background(), o, "POST", base+"/api/tools/calc/execute",
 		map[string]any{"data": map[string]any{"a": a, "b": b, "op": "add"}}, nil)
 	if err != nil {
 		c.r.h.done(o, info, "%v", err)

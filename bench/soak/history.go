@@ -35,6 +35,7 @@ type op struct {
 	workflow            string
 	fault               string   // a nemesis operation's fault and target
 	on                  []string // the instances its requests went to
+	answers             []int    // the HTTP status of each answer it got
 	text                string   // the reply a turn's client read (joined, for a stream)
 	attempts            int      // requests sent for a turn (retries share its Idempotency-Key)
 	resumes             int      // reconnections of a stream with Last-Event-ID
@@ -77,6 +78,13 @@ func (h *history) done(o *op, outcome, format string, args ...any) {
 	if format != "" {
 		o.note = fmt.Sprintf(format, args...)
 	}
+}
+
+// answered notes an HTTP answer to o.
+func (h *history) answered(o *op, status int) {
+	h.mu.Lock()
+	o.answers = append(o.answers, status)
+	h.mu.Unlock()
 }
 
 // snapshot is a copy of the operations (each a copy) for the checks.

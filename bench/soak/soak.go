@@ -26,6 +26,7 @@ type options struct {
 	faults      bool
 	rssLimitMiB int64
 	settle      time.Duration // how long after the heal runs get to end or suspend
+	checkNo500  bool          // an answer 500 is a violation (off: a known bug)
 	out, log    io.Writer
 }
 
