@@ -112,11 +112,11 @@ func ownerOfRun(ops []op) map[string]string {
 
 // touching is the operations on thread or run (either may be ""), in
 // invocation order: the minimal history that shows a violation there.
+// Listings that merely returned the id are left out.
 func touching(ops []op, thread, run string) []op {
 	var out []op
 	for _, o := range ops {
-		if (thread != "" && (o.thread == thread || slices.Contains(o.seen, "thread:"+thread))) ||
-			(run != "" && (o.run == run || slices.Contains(o.seen, "run:"+run))) {
+		if (thread != "" && o.thread == thread) || (run != "" && o.run == run) {
 			out = append(out, o)
 		}
 	}
