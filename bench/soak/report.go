@@ -227,7 +227,16 @@ var opKinds = []string{"generate", "stream", "start", "resume", "cancel", "read-
 // replay is the command that runs this seed again.
 func (r *report) replay() string {
 	o := r.opts
-	return fmt.Sprintf("go run ./bench/soak -seed %d -duration %s -instances %d -workers %d", o.seed, o.duration, o.instances, o.workers)
+	cmd := fmt.Sprintf("go run ./bench/soak -seed %d -duration %s -instances %d -workers %d", o.seed, o.duration, o.instances, o.workers)
+	for _, f := range []struct {
+		on   bool
+		flag string
+	}{{!o.faults, "-faults=false"}, {o.strictSettle, "-strict-settle"}, {o.checkNo500, "-check-no-500"}, {o.settle != 30*time.Second, "-settle " + o.settle.String()}} {
+		if f.on {
+			cmd += " " + f.flag
+		}
+	}
+	return cmd
 }
 
 // print writes the figures: operations by kind and outcome, faults by
