@@ -29,7 +29,8 @@ const streamLease = 2 * time.Second
 // faultPlan draws the schedule from the seed: one fault at a time, every
 // kind once in each round of len(faultKinds) in a shuffled order, with
 // 1.5–4.5 s of calm between two (less in the first round of a short run,
-// so that it still has every kind), none in the last 3 s of the traffic.
+// so that it still has every kind), none lasting into the last 3 s of the
+// traffic.
 func faultPlan(o options) []plannedFault {
 	rng := rand.New(rand.NewPCG(o.seed, 1))
 	between := func(lo, hi time.Duration) time.Duration { return lo + time.Duration(rng.Int64N(int64(hi-lo)+1)) }
@@ -66,7 +67,8 @@ func faultPlan(o options) []plannedFault {
 			calmMax = max(500*time.Millisecond, (o.duration-tail-t-busy)/time.Duration(len(fs)))
 		}
 		for _, f := range fs {
-			if t >= o.duration-tail {
+			if t+f.hold >= o.duration-tail {
+				t = o.duration // the round ends the schedule
 				break
 			}
 			f.at = t
