@@ -21,6 +21,9 @@ import (
 type fleet struct {
 	bin, cfg, dir string
 	log           io.Writer
+	env           []string // added to every instance's environment
+	pgSocket      string   // each instance reaches it through a pgProxy of its own
+	dbName        string
 
 	mu        sync.Mutex
 	instances []*instance
@@ -30,6 +33,7 @@ type fleet struct {
 type instance struct {
 	name  string
 	fleet *fleet
+	pg    *pgProxy
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -45,8 +49,13 @@ type instance struct {
 var listening = regexp.MustCompile(`mastra-server listening.*addr=([0-9.]+:[0-9]+)`)
 
 func (f *fleet) add(ctx context.Context, name string) (*instance, error) {
-	in := &instance{name: name, fleet: f}
+	pg, err := newPGProxy(f.pgSocket)
+	if err != nil {
+		return nil, err
+	}
+	in := &instance{name: name, fleet: f, pg: pg}
 	if err := in.restart(ctx); err != nil {
+		pg.close()
 		return nil, err
 	}
 	f.mu.Lock()
@@ -59,6 +68,26 @@ func (f *fleet) all() []*instance {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]*instance(nil), f.instances...)
+}
+
+// nameOf is the name of the instance listening at url ("" if none).
+func (f *fleet) nameOf(url string) string {
+	for _, in := range f.all() {
+		if in.baseURL() == url {
+			return in.name
+		}
+	}
+	return ""
+}
+
+// stop stops every instance at once (each drains for its drain time).
+func (f *fleet) stop() {
+	var wg sync.WaitGroup
+	for _, in := range f.all() {
+		wg.Add(1)
+		go func() { defer wg.Done(); in.stop() }()
+	}
+	wg.Wait()
 }
 
 // allUp waits until every instance answers /health.
@@ -120,7 +149,9 @@ func (in *instance) restart(ctx context.Context) error {
 	cmd := exec.Command(in.fleet.bin, "serve", "--config", in.fleet.cfg)
 	cmd.Dir = in.fleet.dir
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + in.fleet.dir, "OPENAI_API_KEY=sk-soak",
-		"MASTRA_PLUGINS__CACHE_DIR=" + filepath.Join(in.fleet.dir, "cache-"+in.name)}
+		"MASTRA_PLUGINS__CACHE_DIR=" + filepath.Join(in.fleet.dir, "cache-"+in.name),
+		"MEMORY_DATABASE_URL=postgres://postgres@" + in.pg.addr() + "/" + in.fleet.dbName + "?sslmode=disable"}
+	cmd.Env = append(cmd.Env, in.fleet.env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
@@ -190,7 +221,23 @@ func (in *instance) signal(sig syscall.Signal) error {
 
 func (in *instance) kill()            { _ = in.signal(syscall.SIGKILL) }
 func (in *instance) terminate() error { return in.signal(syscall.SIGTERM) }
-func (in *instance) stop()            { _ = in.terminate() }
+func (in *instance) stop()            { in.cont(); _ = in.terminate(); in.pg.close() }
+
+// freeze stops the process (SIGSTOP) without marking it down: clients
+// still send to it and wait, as behind a balancer that has not noticed.
+func (in *instance) freeze() { in.sendSignal(syscall.SIGSTOP) }
+
+// cont lets a frozen process run again.
+func (in *instance) cont() { in.sendSignal(syscall.SIGCONT) }
+
+func (in *instance) sendSignal(sig syscall.Signal) {
+	in.mu.Lock()
+	cmd := in.cmd
+	in.mu.Unlock()
+	if cmd != nil && cmd.Process != nil {
+		_ = cmd.Process.Signal(sig)
+	}
+}
 
 // rssKiB is the process's resident memory now, or 0 when it is down.
 func (in *instance) rssKiB() int64 {

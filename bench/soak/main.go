@@ -1,22 +1,31 @@
-// Command soak drives mixed traffic (generate, stream, tool, workflow) at
-// mastra-server instances for a set time while it injects faults — kill -9
-// and restart of an instance, a SIGTERM restart, Postgres stopped and
-// started, model errors and stalls, clients that go away mid-stream — then
-// checks invariants in the database and prints a one-screen report:
+// Command soak is a seeded history checker: it drives two tenants' traffic
+// (generate and resumable stream turns, workflow starts, raced resumes,
+// cancels, reads of threads and runs) at mastra-server instances for a set
+// time while it injects faults on the seed's schedule — kill -9 and
+// restart, SIGSTOP past the stream leases, one instance cut off Postgres
+// through its proxy, SSE connections dropped, the model paused, Postgres
+// stopped, a SIGTERM restart — then heals everything and checks the
+// history of operations against the database:
 //
-//	go run ./bench/soak -duration 10m -instances 3
+//	go run ./bench/soak -duration 10m -seed 42
+//
+// Every random choice (the model's answers and failures, the clients'
+// operations and instances, the fault schedule) derives from the one
+// printed seed, so -seed replays a failing run. On a violation it prints
+// the operations that show it and exits 1.
 //
 // It starts everything it needs: a throwaway PostgreSQL cluster (so that it
 // may stop it), a fake OpenAI-compatible model, and the server binary
 // (built from this checkout unless -bin names one). The Wasm calc tool must
-// be built (scripts/build-plugins.sh). It exits 1 when an invariant fails.
-// A short run is part of the test suite (soak_test.go).
+// be built (scripts/build-plugins.sh). A short run is part of the test
+// suite (soak_test.go).
 package main
 
 import (
 	"context"
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/signal"
 	"time"
@@ -24,16 +33,20 @@ import (
 
 func main() {
 	var o options
+	flag.Uint64Var(&o.seed, "seed", rand.Uint64(), "seed of every random choice (default: a random one, printed)")
 	flag.DurationVar(&o.duration, "duration", time.Minute, "how long to send traffic")
 	flag.IntVar(&o.instances, "instances", 2, "server instances on the one database")
 	flag.IntVar(&o.workers, "workers", 6, "concurrent clients")
 	flag.StringVar(&o.bin, "bin", "", "server binary (default: go build ./cmd/mastra-server)")
 	flag.BoolVar(&o.faults, "faults", true, "inject instance, database, model and client faults")
 	flag.Int64Var(&o.rssLimitMiB, "rss-limit", 512, "largest resident memory of one instance, MiB")
-	flag.DurationVar(&o.settle, "settle", 2*time.Minute, "how long acknowledged workflow runs get to end after the traffic")
+	flag.DurationVar(&o.settle, "settle", 30*time.Second, "how long after the heal every started run must have ended or suspended (one waiting for River's rescue may take up to 67 s unless -strict-settle)")
+	flag.BoolVar(&o.checkNo500, "check-no-500", false, "make an HTTP 500 answer a violation (off: the workflow routes answer 500 while Postgres is down)")
+	flag.BoolVar(&o.strictSettle, "strict-settle", false, "a run that ends or suspends later than -settle after the heal is a violation (off: one waiting for River's rescue may take up to 67 s)")
 	flag.Parse()
 	o.out = os.Stdout
 	o.log = os.Stderr
+	fmt.Fprintf(os.Stderr, "soak: seed %d\n", o.seed)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

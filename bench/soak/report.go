@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"hash/fnv"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -13,30 +15,51 @@ import (
 	"github.com/mastra-server/mastra-server/internal/llmtest"
 )
 
-type outcome int
-
-const (
-	outcomeOK outcome = iota
-	outcomeFailed
-	outcomeCancelled // the client went away on purpose
-	outcomeRefused   // the instance was down
-)
-
-// fakeModel answers every turn "ok <marker>", and while faulty is set
-// fails about one request in six: an HTTP 500, an error in the middle of
-// the stream, or no answer until the provider's timeout.
+// fakeModel answers every turn "ok <marker>" and a few more words, a word
+// every few milliseconds. While faulty is set it fails about one request in
+// six: an HTTP 500, an error in the middle of the stream, or no answer
+// until the provider's timeout; while paused it answers nothing until the
+// pause ends. What it does with a request is drawn from the run's seed and
+// the request's last message (and how often that message came before), not
+// from the order requests arrive in, so a seed replays the same answers.
 type fakeModel struct {
-	faulty                   atomic.Bool
-	errors, midStream, stall atomic.Int64
+	seed   uint64
+	faulty atomic.Bool
+
+	mu     sync.Mutex
+	asked  map[string]int // times each last message was asked, for retries
+	paused chan struct{}  // closed when the pause ends; nil when not paused
+
+	errors, midStream, stall, held atomic.Int64
 }
 
 func (m *fakeModel) reply(req llmtest.Request) llmtest.Reply {
-	text := "ok " + strings.TrimSpace(req.Last().Text())
-	r := llmtest.Reply{Text: text, PauseAfterFirstToken: 20 * time.Millisecond}
+	last := strings.TrimSpace(req.Last().Text())
+	m.mu.Lock()
+	if m.asked == nil {
+		m.asked = map[string]int{}
+	}
+	n := m.asked[last]
+	m.asked[last]++
+	paused := m.paused
+	m.mu.Unlock()
+	h := fnv.New64a()
+	h.Write([]byte(last))
+	rng := rand.New(rand.NewPCG(m.seed, h.Sum64()+uint64(n)))
+
+	words := []string{"ok", last}
+	for i := range 2 + rng.IntN(10) {
+		words = append(words, fmt.Sprintf("w%d", i))
+	}
+	r := llmtest.Reply{Text: strings.Join(words, " "), TokenDelay: time.Duration(5+rng.IntN(25)) * time.Millisecond}
+	if paused != nil {
+		m.held.Add(1)
+		<-paused
+	}
 	if !m.faulty.Load() {
 		return r
 	}
-	switch rand.IntN(18) {
+	switch rng.IntN(18) {
 	case 0:
 		m.errors.Add(1)
 		r.Status = 500
@@ -50,67 +73,68 @@ func (m *fakeModel) reply(req llmtest.Request) llmtest.Reply {
 	return r
 }
 
-// report collects what the clients saw and what check found.
+// pause holds every model answer not yet begun until resume.
+func (m *fakeModel) pause() {
+	m.mu.Lock()
+	if m.paused == nil {
+		m.paused = make(chan struct{})
+	}
+	m.mu.Unlock()
+}
+
+func (m *fakeModel) resume() {
+	m.mu.Lock()
+	if m.paused != nil {
+		close(m.paused)
+		m.paused = nil
+	}
+	m.mu.Unlock()
+}
+
+// report collects the history, the faults and what the checks found.
 type report struct {
 	opts         options
 	started      time.Time
 	trafficEnded time.Time
+	healed       time.Time // the last fault healed and the traffic over
 	model        fakeModel
+	h            *history
 
-	mu        sync.Mutex
-	counts    map[string]map[outcome]int
-	latencies map[string][]time.Duration
-	faults    []string
-	turns     map[string]ackedTurn // by marker
-	runs      []string
-	toolWrong []string
+	mu         sync.Mutex
+	faults     []string       // the timeline
+	faultKinds map[string]int // injected, by kind
+	toolWrong  []string
 
 	invariants []invariant
+	violations []violation
+	all        []op // the history, once the traffic is over
 	rssMaxMiB  map[string]int64
 	restarts   map[string]int
 	died       map[string]int64
 }
 
-type ackedTurn struct{ threadID, text string }
-
 type invariant struct {
 	ok   bool
 	name string
 	info string
+	off  bool // measured but not enforced (a known bug): never fails the run
+}
+
+// violation is one broken check and the history that shows it.
+type violation struct {
+	check, what string
+	ops         []op
 }
 
 func newReport(o options) *report {
-	return &report{opts: o, started: time.Now(), counts: map[string]map[outcome]int{},
-		latencies: map[string][]time.Duration{}, turns: map[string]ackedTurn{}}
-}
-
-func (r *report) record(kind string, o outcome, d time.Duration) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.counts[kind] == nil {
-		r.counts[kind] = map[outcome]int{}
-	}
-	r.counts[kind][o]++
-	if o == outcomeOK {
-		r.latencies[kind] = append(r.latencies[kind], d)
-	}
+	r := &report{opts: o, started: time.Now(), h: newHistory(), faultKinds: map[string]int{}}
+	r.model.seed = o.seed
+	return r
 }
 
 // pause is how long a client waits after a failure, as a real client
 // would back off (and so that an outage is not a busy loop).
 const pause = 25 * time.Millisecond
-
-func (r *report) ackTurn(marker, threadID, text string) {
-	r.mu.Lock()
-	r.turns[marker] = ackedTurn{threadID, text}
-	r.mu.Unlock()
-}
-
-func (r *report) ackRun(runID string) {
-	r.mu.Lock()
-	r.runs = append(r.runs, runID)
-	r.mu.Unlock()
-}
 
 func (r *report) wrongTool(s string) {
 	r.mu.Lock()
@@ -118,15 +142,35 @@ func (r *report) wrongTool(s string) {
 	r.mu.Unlock()
 }
 
-func (r *report) fault(format string, args ...any) {
+// fault logs one injected fault of kind on the timeline.
+func (r *report) fault(kind, format string, args ...any) {
 	r.mu.Lock()
-	r.faults = append(r.faults, fmt.Sprintf("%5.1fs ", time.Since(r.started).Seconds())+fmt.Sprintf(format, args...))
+	if kind != "" {
+		r.faultKinds[kind]++
+	}
+	r.faults = append(r.faults, fmt.Sprintf("%6.1fs ", time.Since(r.started).Seconds())+fmt.Sprintf(format, args...))
 	r.mu.Unlock()
 }
 
 func (r *report) holds(ok bool, name, format string, args ...any) {
 	r.mu.Lock()
-	r.invariants = append(r.invariants, invariant{ok, name, fmt.Sprintf(format, args...)})
+	r.invariants = append(r.invariants, invariant{ok: ok, name: name, info: fmt.Sprintf(format, args...)})
+	r.mu.Unlock()
+}
+
+// notEnforced reports a check that is measured but off.
+func (r *report) notEnforced(name, info string) {
+	r.mu.Lock()
+	r.invariants = append(r.invariants, invariant{ok: true, name: name, info: info, off: true})
+	r.mu.Unlock()
+}
+
+// violated records a broken check with its minimal history, and the
+// faults injected meanwhile.
+func (r *report) violated(check, what string, ops []op) {
+	r.mu.Lock()
+	ops = withFaults(r.all, ops)
+	r.violations = append(r.violations, violation{check, what, ops})
 	r.mu.Unlock()
 }
 
@@ -158,12 +202,14 @@ func firstOf(s []string) string {
 }
 
 func (r *report) passed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for _, inv := range r.invariants {
 		if !inv.ok {
 			return false
 		}
 	}
-	return len(r.invariants) > 0
+	return len(r.invariants) > 0 && len(r.violations) == 0
 }
 
 func percentile(ds []time.Duration, p float64) time.Duration {
@@ -175,80 +221,118 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 	return s[min(len(s)-1, int(p*float64(len(s))))]
 }
 
-// print writes the one-screen report.
+// opKinds is the order of the operations table.
+var opKinds = []string{"generate", "stream", "start", "resume", "cancel", "read-thread", "read-threads", "read-run", "read-runs", "probe", "tool"}
+
+// replay is the command that runs this seed again.
+func (r *report) replay() string {
+	o := r.opts
+	cmd := fmt.Sprintf("go run ./bench/soak -seed %d -duration %s -instances %d -workers %d", o.seed, o.duration, o.instances, o.workers)
+	for _, f := range []struct {
+		on   bool
+		flag string
+	}{{!o.faults, "-faults=false"}, {o.strictSettle, "-strict-settle"}, {o.checkNo500, "-check-no-500"}, {o.settle != 30*time.Second, "-settle " + o.settle.String()}} {
+		if f.on {
+			cmd += " " + f.flag
+		}
+	}
+	return cmd
+}
+
+// print writes the figures: operations by kind and outcome, faults by
+// kind, the invariants, and each violation with its minimal history.
 func (r *report) print(w io.Writer) {
+	passed := r.passed()
+	ops := r.h.snapshot()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	faults := "on"
 	if !r.opts.faults {
 		faults = "off"
 	}
-	fmt.Fprintf(w, "soak: %d instances, %d clients, %s of traffic, faults %s\n",
-		r.opts.instances, r.opts.workers, r.trafficEnded.Sub(r.started).Round(100*time.Millisecond), faults)
-	fmt.Fprintf(w, "%-10s %7s %7s %7s %9s %9s %9s\n", "traffic", "ok", "failed", "left", "refused", "p50", "p99")
-	for _, kind := range []string{"generate", "stream", "tool", "workflow", "refused"} {
-		c := r.counts[kind]
-		if c == nil {
+	fmt.Fprintf(w, "soak: seed %d, %d instances, %d clients, %s of traffic, faults %s\n",
+		r.opts.seed, r.opts.instances, r.opts.workers, r.trafficEnded.Sub(r.started).Round(100*time.Millisecond), faults)
+	type row struct {
+		n   map[string]int
+		lat []time.Duration
+	}
+	rows := map[string]*row{}
+	streamsResumed, turnsRetried := 0, 0
+	for _, o := range ops {
+		rw := rows[o.kind]
+		if rw == nil {
+			rw = &row{n: map[string]int{}}
+			rows[o.kind] = rw
+		}
+		rw.n[o.outcome]++
+		if o.outcome == ok {
+			rw.lat = append(rw.lat, o.complete-o.invoke)
+		}
+		if o.kind == "stream" && o.outcome == ok && o.resumes > 0 {
+			streamsResumed++
+		}
+		if o.outcome == ok && o.attempts > 1 {
+			turnsRetried++
+		}
+	}
+	fmt.Fprintf(w, "%-13s %7s %7s %7s %7s %9s %9s\n", "operations", "ok", "fail", "info", "pending", "p50", "p99")
+	for _, kind := range opKinds {
+		rw := rows[kind]
+		if rw == nil {
 			continue
 		}
-		lat := r.latencies[kind]
-		fmt.Fprintf(w, "%-10s %7d %7d %7d %9d %9s %9s\n", kind, c[outcomeOK], c[outcomeFailed], c[outcomeCancelled],
-			c[outcomeRefused], percentile(lat, 0.5).Round(100*time.Microsecond), percentile(lat, 0.99).Round(100*time.Microsecond))
+		fmt.Fprintf(w, "%-13s %7d %7d %7d %7d %9s %9s\n", kind, rw.n[ok], rw.n[fail], rw.n[info], rw.n[pending],
+			percentile(rw.lat, 0.5).Round(time.Millisecond), percentile(rw.lat, 0.99).Round(time.Millisecond))
 	}
-	fmt.Fprintf(w, "model faults: %d HTTP 500, %d mid-stream errors, %d stalls past the timeout\n",
-		r.model.errors.Load(), r.model.midStream.Load(), r.model.stall.Load())
-	fmt.Fprintln(w, "faults:")
+	fmt.Fprintf(w, "acknowledged: %d streams after a reconnect with Last-Event-ID, %d turns after a retry with their Idempotency-Key\n",
+		streamsResumed, turnsRetried)
+	fmt.Fprintf(w, "model: %d HTTP 500, %d mid-stream errors, %d stalls past the timeout, %d answers held by a pause\n",
+		r.model.errors.Load(), r.model.midStream.Load(), r.model.stall.Load(), r.model.held.Load())
+	fmt.Fprint(w, "faults injected:")
+	for _, k := range slices.Sorted(maps.Keys(r.faultKinds)) {
+		fmt.Fprintf(w, " %s %d,", k, r.faultKinds[k])
+	}
+	fmt.Fprintln(w)
 	for i, f := range r.faults {
-		if i == 8 && len(r.faults) > 9 {
-			fmt.Fprintf(w, "  … and %d more of the same cycle (%s)\n", len(r.faults)-8, tally(r.faults[8:]))
+		if i == 12 && len(r.faults) > 13 {
+			fmt.Fprintf(w, "  … and %d more\n", len(r.faults)-12)
 			break
 		}
 		fmt.Fprintln(w, "  "+f)
 	}
-	var names []string
-	for n := range r.rssMaxMiB {
-		names = append(names, n)
-	}
-	slices.Sort(names)
 	fmt.Fprint(w, "instances:")
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(r.rssMaxMiB)) {
 		fmt.Fprintf(w, " %s (max RSS %d MiB, %d restarts)", n, r.rssMaxMiB[n], r.restarts[n])
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "invariants:")
 	for _, inv := range r.invariants {
 		mark := "ok  "
-		if !inv.ok {
+		switch {
+		case inv.off:
+			mark = "off "
+		case !inv.ok:
 			mark = "FAIL"
 		}
 		fmt.Fprintf(w, "  %s %s: %s\n", mark, inv.name, inv.info)
 	}
-	if r.passed() {
-		fmt.Fprintln(w, "PASS")
+	fmt.Fprintf(w, "violations: %d\n", len(r.violations))
+	for i, v := range r.violations {
+		if i == 5 {
+			fmt.Fprintf(w, "  … and %d more\n", len(r.violations)-5)
+			break
+		}
+		fmt.Fprintf(w, "  %s: %s\n", v.check, v.what)
+		shown := v.ops
+		if len(shown) > 60 {
+			fmt.Fprintf(w, "    (the last 60 of %d operations)\n", len(shown))
+			shown = shown[len(shown)-60:]
+		}
+		printHistory(w, shown)
+	}
+	if passed {
+		fmt.Fprintf(w, "PASS (seed %d)\n", r.opts.seed)
 	} else {
-		fmt.Fprintln(w, "FAIL")
+		fmt.Fprintf(w, "FAIL (seed %d; replay: %s)\n", r.opts.seed, r.replay())
 	}
-}
-
-// tally counts faults by kind: their text without the time and the
-// instance's name.
-func tally(faults []string) string {
-	n := map[string]int{}
-	var kinds []string
-	for _, f := range faults {
-		fields := strings.Fields(f)[1:] // the time
-		if len(fields) > 1 && strings.HasPrefix(fields[len(fields)-1], "i") {
-			fields = fields[:len(fields)-1]
-		}
-		k := strings.Join(fields, " ")
-		if n[k] == 0 {
-			kinds = append(kinds, k)
-		}
-		n[k]++
-	}
-	parts := make([]string, len(kinds))
-	for i, k := range kinds {
-		parts[i] = fmt.Sprintf("%d× %s", n[k], k)
-	}
-	return strings.Join(parts, ", ")
 }

@@ -60,6 +60,10 @@ type Reply struct {
 	// PauseAfterFirstToken, when streamed, waits this long after the first
 	// word of the text, like a model thinking between two tokens.
 	PauseAfterFirstToken time.Duration
+	// TokenDelay, when streamed, waits this long before each word of the
+	// text after the first, like a model producing tokens at a steady
+	// rate (bench/soak cuts streams in the middle).
+	TokenDelay time.Duration
 	// HoldAfterFirstToken, when streamed, waits after the first word of
 	// the text until this channel is closed (or the request is cancelled),
 	// then sends the rest: a stream the test ends when it chooses.
@@ -431,6 +435,13 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, id, model, reaso
 		if rp.Gate != nil {
 			select {
 			case <-rp.Gate:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		if !first && rp.TokenDelay > 0 {
+			select {
+			case <-time.After(rp.TokenDelay):
 			case <-r.Context().Done():
 				return
 			}
