@@ -60,6 +60,26 @@ func (w *workflow) checkState(state any) (map[string]any, error) {
 	return m, nil
 }
 
+// CheckStart checks a start's input as StartRun does, before anything is
+// written: against the input schema, and the foreach lists the input
+// decides against max_foreach_items (*InputError naming the cap).
+func (e *Engine) CheckStart(wfID string, input any) error {
+	w, err := e.workflow(wfID)
+	if err != nil {
+		return err
+	}
+	_, err = w.checkStart(input)
+	return err
+}
+
+func (w *workflow) checkStart(input any) (any, error) {
+	input, err := w.checkInput(input)
+	if err != nil {
+		return nil, err
+	}
+	return input, w.checkForeachCap(input)
+}
+
 // StartRun starts a created run with its input (Mastra's start). The input
 // is checked against the workflow's input schema first (*InputError). A run
 // that has started already is ErrConflict.
@@ -74,7 +94,7 @@ func (e *Engine) StartRunState(ctx context.Context, wfID, runID, resourceID stri
 	if err != nil {
 		return err
 	}
-	if input, err = w.checkInput(input); err != nil {
+	if input, err = w.checkStart(input); err != nil {
 		return err
 	}
 	state, err := w.checkState(initialState)
@@ -324,6 +344,7 @@ func (e *Engine) deleteTx(ctx context.Context, tx *txn, r *runRow) error {
 		`DELETE FROM mastra_server_workflow_runs WHERE workflow_name = $1 AND run_id = $2`,
 		`DELETE FROM mastra_server_workflow_chunks WHERE workflow_name = $1 AND run_id = $2`,
 		`DELETE FROM mastra_server_workflow_leases WHERE workflow_name = $1 AND run_id = $2`,
+		`DELETE FROM mastra_server_workflow_foreach WHERE workflow_name = $1 AND run_id = $2`,
 	} {
 		if _, err := tx.exec(ctx, q, wfID, runID); err != nil {
 			return fmt.Errorf("workflow: delete run %s: %w", runID, err)

@@ -130,13 +130,15 @@ type progress struct {
 	Resume map[string]any `json:"resume,omitempty"`
 	// Group (parallel, branch): child ids not finished yet.
 	Group map[string]bool `json:"group,omitempty"`
-	// Foreach: the elements, the next one to start, the outputs so far.
-	Items   []any `json:"items,omitempty"`
-	Next    int   `json:"next,omitempty"`
-	Done    int   `json:"done,omitempty"`
+	// Foreach: how many elements, the next one to start, how many are
+	// done. The elements and their outputs are rows of their own
+	// (foreach.go), so that this cursor does not grow with the list.
+	Total int `json:"total,omitempty"`
+	Next  int `json:"next,omitempty"`
+	Done  int `json:"done,omitempty"`
+	// Loop: the last round's output, and the iteration running.
 	Outputs []any `json:"outputs,omitempty"`
-	// Loop: the iteration running.
-	Iter int `json:"iter,omitempty"`
+	Iter    int   `json:"iter,omitempty"`
 	// Children: a workflow step's nested runs by token.
 	Children map[string]string `json:"children,omitempty"`
 }
