@@ -364,11 +364,13 @@ func (e *Engine) loadRun(ctx context.Context, q querier, wfID, runID string, loc
 		// the lock, so the version read is the latest.
 		lockSQL, join = e.db.forUpdate(), "JOIN"
 	}
-	snapCol := "s.snapshot"
+	// Without the snapshot, no column stored after it either: SQLite
+	// would walk the snapshot's overflow pages to reach them.
+	cols := `s."resourceId", s.snapshot, s."createdAt", s."updatedAt"`
 	if !withSnapshot {
-		snapCol = "''"
+		cols = `s."resourceId", '', NULL, NULL`
 	}
-	err := q.queryRow(ctx, `SELECT s."resourceId", `+snapCol+`, s."createdAt", s."updatedAt", r.cursor, r.version, r.next_seq
+	err := q.queryRow(ctx, `SELECT `+cols+`, r.cursor, r.version, r.next_seq
 		FROM mastra_workflow_snapshot s `+join+` mastra_server_workflow_runs r ON r.workflow_name = s.workflow_name AND r.run_id = s.run_id
 		WHERE s.workflow_name = $1 AND s.run_id = $2`+lockSQL, wfID, runID).Scan(&res, ptrString(&snap), &created, &updated, ptrString(&cur), &version, &seq)
 	if err != nil {

@@ -506,11 +506,11 @@ func (e *Engine) Watch(ctx context.Context, wfID, runID, resourceID string, offs
 			return err
 		}
 		if n == 0 {
-			run, err := e.load(ctx, dbq{e.db}, wfID, runID, false)
+			run, err := e.settledRun(ctx, wfID, runID, "")
 			if err != nil {
 				return err
 			}
-			if run.nextSeq <= offset && (terminal(run.Snapshot.Status) || (untilSuspended && run.Snapshot.Status == StatusSuspended)) {
+			if run != nil && run.nextSeq <= offset && (terminal(run.Snapshot.Status) || (untilSuspended && run.Snapshot.Status == StatusSuspended)) {
 				return nil
 			}
 			select {
@@ -564,12 +564,12 @@ func (e *Engine) Wait(ctx context.Context, wfID, runID, resourceID string) (*Run
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
-		r, err := e.GetRun(ctx, wfID, runID, resourceID)
+		r, err := e.settledRun(ctx, wfID, runID, resourceID)
 		if err != nil {
 			return nil, err
 		}
-		if terminal(r.Snapshot.Status) || r.Snapshot.Status == StatusSuspended {
-			return r, nil
+		if r != nil && (terminal(r.Snapshot.Status) || r.Snapshot.Status == StatusSuspended) {
+			return &r.Run, nil
 		}
 		select {
 		case <-ctx.Done():
@@ -578,6 +578,36 @@ func (e *Engine) Wait(ctx context.Context, wfID, runID, resourceID string) (*Run
 		case <-tick.C:
 		}
 	}
+}
+
+// settledRun reads run runID of resourceID ("" = any) for a waiter: nil
+// while a step of it is queued or running, which its cursor alone tells
+// (the run is running then), else the whole run. A waiter is woken at
+// every commit of the run, each foreach element's included, and the
+// snapshot it would read grows with the run's input.
+func (e *Engine) settledRun(ctx context.Context, wfID, runID, resourceID string) (*runRow, error) {
+	if _, err := e.workflow(wfID); err != nil {
+		return nil, err
+	}
+	r, err := e.loadRun(ctx, dbq{e.db}, wfID, runID, false, false)
+	if errors.Is(err, ErrNotFound) {
+		r, err = e.load(ctx, dbq{e.db}, wfID, runID, false) // a run without a side row
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := owned(r, resourceID); err != nil {
+		return nil, err
+	}
+	for _, p := range r.cur.Steps {
+		if len(p.Pending) > 0 {
+			return nil, nil
+		}
+	}
+	if r.snap {
+		return r, nil
+	}
+	return e.load(ctx, dbq{e.db}, wfID, runID, false)
 }
 
 func containsStr(list []string, s string) bool {
