@@ -62,6 +62,10 @@ func (e *Engine) loadItem(ctx context.Context, q querier, r *runRow, s *step, it
 	if _, ok := r.items[job{Step: s.def.ID, Iter: iter}.token()]; ok {
 		return nil
 	}
+	if p := r.cur.Steps[s.def.ID]; p != nil && iter < len(p.LegacyItems) {
+		r.setItem(s, iter, p.LegacyItems[iter])
+		return nil
+	}
 	var raw string
 	err := q.queryRow(ctx, `SELECT item FROM mastra_server_workflow_foreach WHERE workflow_name = $1 AND run_id = $2 AND step_id = $3 AND idx = $4`,
 		r.Workflow, r.RunID, s.def.ID, iter).Scan(&raw)
@@ -73,6 +77,34 @@ func (e *Engine) loadItem(ctx context.Context, q querier, r *runRow, s *step, it
 		return fmt.Errorf("workflow: run %s: foreach %s element %d: %w", r.RunID, s.def.ID, iter, err)
 	}
 	r.setItem(s, iter, v)
+	return nil
+}
+
+// upgradeForeach moves the elements of a cursor written by an earlier
+// version (the list and the outputs so far in the cursor) into rows, once,
+// so that a run under way across an upgrade goes on.
+func (t *turn) upgradeForeach(s *step, p *progress) error {
+	if err := t.full(); err != nil {
+		return err
+	}
+	if err := t.e.storeItems(t.ctx, t.tx, t.r, s, p.LegacyItems); err != nil {
+		return err
+	}
+	for i := 0; i < p.Next && i < len(p.Outputs); i++ {
+		tok := job{Step: s.def.ID, Iter: i}.token()
+		if p.Pending[tok] || p.Suspended[tok] {
+			continue
+		}
+		b, err := json.Marshal(p.Outputs[i])
+		if err != nil {
+			return fmt.Errorf("workflow: foreach %s element %d output: %w", s.def.ID, i, err)
+		}
+		if _, err := t.tx.exec(t.ctx, `UPDATE mastra_server_workflow_foreach SET output = $5
+			WHERE workflow_name = $1 AND run_id = $2 AND step_id = $3 AND idx = $4`, t.r.Workflow, t.r.RunID, s.def.ID, i, string(b)); err != nil {
+			return fmt.Errorf("workflow: foreach %s: %w", s.def.ID, err)
+		}
+	}
+	p.Total, p.LegacyItems, p.Outputs = len(p.LegacyItems), nil, nil
 	return nil
 }
 
@@ -116,7 +148,9 @@ func (t *turn) itemOutputs(s *step, iter int, last any) ([]any, error) {
 	if err := rs.Err(); err != nil {
 		return nil, fmt.Errorf("workflow: foreach %s outputs: %w", s.def.ID, err)
 	}
-	outs[iter] = last
+	if iter < len(outs) {
+		outs[iter] = last
+	}
 	t.tx.extra = append(t.tx.extra, stmt{`DELETE FROM mastra_server_workflow_foreach WHERE workflow_name = $1 AND run_id = $2 AND step_id = $3`,
 		[]any{t.r.Workflow, t.r.RunID, s.def.ID}})
 	return outs, nil

@@ -247,3 +247,42 @@ func TestForeachElementRecordedOnce(t *testing.T) {
 		}
 	})
 }
+
+// A run under way across the upgrade, whose cursor still holds the list
+// and the outputs so far, goes on: its elements move into rows at the
+// next element's end and the step's output is whole.
+func TestForeachLegacyCursor(t *testing.T) {
+	def := Definition{ID: "each", StepTimeout: 10 * time.Second, MaxForeachItems: 100,
+		Steps: []StepDef{{ID: "call", Kind: "tool", Tool: "t", Input: `{"name": item}`, Foreach: "input.items", Concurrency: 1}}}
+	db := target{name: "sqlite", sqlite: t.TempDir() + "/wf.db"}
+	migrate(t, db)
+	tools := &orderTools{hold: "x1", began: make(chan struct{}), release: make(chan struct{})}
+	e := openWith(t, db, Options{Definitions: []Definition{def}, Tools: tools})
+	ctx := context.Background()
+	run := startRun(t, e, "each", "alice", map[string]any{"items": []any{"x0", "x1", "x2"}})
+	<-tools.began // x0 done, x1 running
+	// Rewrite the cursor as the earlier version kept it.
+	q := dbq{e.db}
+	var raw string
+	if err := q.queryRow(ctx, `SELECT cursor FROM mastra_server_workflow_runs WHERE run_id = $1`, run).Scan(&raw); err != nil {
+		t.Fatal(err)
+	}
+	var cur map[string]any
+	if err := json.Unmarshal([]byte(raw), &cur); err != nil {
+		t.Fatal(err)
+	}
+	p := cur["steps"].(map[string]any)["call"].(map[string]any)
+	delete(p, "total")
+	p["items"], p["outputs"] = []any{"x0", "x1", "x2"}, []any{"x0", nil, nil}
+	b, _ := json.Marshal(cur)
+	if _, err := q.exec(ctx, `UPDATE mastra_server_workflow_runs SET cursor = $2 WHERE run_id = $1`, run, string(b)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.exec(ctx, `DELETE FROM mastra_server_workflow_foreach WHERE run_id = $1`, run); err != nil {
+		t.Fatal(err)
+	}
+	close(tools.release)
+	if r := wait(t, e, "each", run); r.Snapshot.Status != StatusSuccess || jsonOf(r.Snapshot.Result) != `["x0","x1","x2"]` {
+		t.Fatalf("run: %s %s %v", r.Snapshot.Status, jsonOf(r.Snapshot.Result), r.Snapshot.Error)
+	}
+}

@@ -399,6 +399,11 @@ func (t *turn) complete(s *step, iter int, out any) error {
 	delete(t.r.cur.Jobs, tok)
 	switch {
 	case s.foreach != nil:
+		if len(p.LegacyItems) > 0 {
+			if err := t.upgradeForeach(s, p); err != nil {
+				return err
+			}
+		}
 		p.Done++
 		t.chunk("workflow-step-progress", map[string]any{"id": s.def.ID, "completedCount": p.Done, "totalCount": p.Total,
 			"currentIndex": iter, "iterationStatus": StatusSuccess})

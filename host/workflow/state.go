@@ -136,6 +136,9 @@ type progress struct {
 	Total int `json:"total,omitempty"`
 	Next  int `json:"next,omitempty"`
 	Done  int `json:"done,omitempty"`
+	// LegacyItems: the elements in a cursor written before they had rows
+	// (with their outputs so far in Outputs); upgradeForeach moves them.
+	LegacyItems []any `json:"items,omitempty"`
 	// Loop: the last round's output, and the iteration running.
 	Outputs []any `json:"outputs,omitempty"`
 	Iter    int   `json:"iter,omitempty"`
