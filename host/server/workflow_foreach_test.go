@@ -27,7 +27,7 @@ func TestForeachCapAtStart(t *testing.T) {
 	for _, kind := range []string{"sqlite", "postgres"} {
 		t.Run(kind, func(t *testing.T) {
 			var store *memory.Store
-			o := workflow.Options{Definitions: []workflow.Definition{fanCapDef}, Logger: quietLogger()}
+			o := workflow.Options{Definitions: []workflow.Definition{fanCapDef}}
 			if kind == "sqlite" {
 				o.SQLitePath = filepath.Join(t.TempDir(), "m.db")
 				store = openStore(t, memory.Options{SQLitePath: o.SQLitePath})
@@ -36,18 +36,7 @@ func TestForeachCapAtStart(t *testing.T) {
 				store = openStore(t, memory.Options{DatabaseURL: o.DatabaseURL})
 			}
 			ctx := context.Background()
-			eng, err := workflow.Open(ctx, o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := eng.Start(ctx); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-				defer cancel()
-				_ = eng.Close(cctx)
-			})
+			eng := isoWorkflows(t, o)
 			cfg := testConfig()
 			withAuth(&cfg)
 			_, ts := newTestServer(t, Options{Config: cfg, Store: store, Workflows: eng})
