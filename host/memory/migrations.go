@@ -266,8 +266,8 @@ var schemaMigrations = []struct {
 	},
 	{
 		// A foreach step's elements, kept once when the step starts, and
-		// each one's output as it is done (host/workflow): an element's
-		// job writes its own row, not the run's whole state. On SQLite the
+		// each one's output (and nested run) as it is done (host/workflow):
+		// an element's job writes its own row, not the run's whole state. On SQLite the
 		// job queue gains a priority, so that a run's first steps go before
 		// another run's remaining elements.
 		name:    "20261209000103",
@@ -280,6 +280,7 @@ var schemaMigrations = []struct {
 				idx integer NOT NULL,
 				item text NOT NULL,
 				output text,
+				child_run_id text,
 				PRIMARY KEY (workflow_name, run_id, step_id, idx))`,
 		},
 		sqlite: []string{
@@ -290,6 +291,7 @@ var schemaMigrations = []struct {
 				idx INTEGER NOT NULL,
 				item TEXT NOT NULL,
 				output TEXT,
+				child_run_id TEXT,
 				PRIMARY KEY (workflow_name, run_id, step_id, idx))`,
 			`ALTER TABLE mastra_server_workflow_jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 1`,
 			`CREATE INDEX IF NOT EXISTS mastra_server_workflow_jobs_state_priority_idx ON mastra_server_workflow_jobs (state, priority, run_at, id)`,

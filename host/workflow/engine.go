@@ -266,6 +266,9 @@ type runRow struct {
 	// only the cursor when it can (see step.light); save then leaves the
 	// snapshot as it is.
 	snap bool
+	// keepSnapshot: this change left the snapshot as read (a foreach
+	// element that was not the last); save does not write it.
+	keepSnapshot bool
 	// items are the foreach elements read for this change, by token.
 	items map[string]any
 }
@@ -490,7 +493,7 @@ func (e *Engine) save(ctx context.Context, tx *txn, r *runRow, fx *effects) erro
 		{`UPDATE mastra_server_workflow_runs SET cursor = $3, version = version + 1, next_seq = $5
 		WHERE workflow_name = $1 AND run_id = $2 AND version = $4`, []any{r.Workflow, r.RunID, string(cur), r.version, r.nextSeq + int64(len(fx.chunks))}},
 	}
-	if r.snap {
+	if r.snap && !r.keepSnapshot {
 		r.Snapshot.Timestamp = now.UnixMilli()
 		r.Snapshot.ActivePaths, r.Snapshot.ActiveStepsPath = []int{}, map[string][]int{}
 		snap, err := json.Marshal(r.Snapshot)

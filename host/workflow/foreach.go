@@ -122,26 +122,66 @@ func (t *turn) recordItem(s *step, iter int, out any) error {
 	return nil
 }
 
+// recordChild notes the nested run of element iter of workflow step s in
+// the element's row (deleteTx and the step's end read it).
+func (e *Engine) recordChild(ctx context.Context, tx *txn, r *runRow, s *step, iter int, childID string) error {
+	if _, err := tx.exec(ctx, `UPDATE mastra_server_workflow_foreach SET child_run_id = $5
+		WHERE workflow_name = $1 AND run_id = $2 AND step_id = $3 AND idx = $4`, r.Workflow, r.RunID, s.def.ID, iter, childID); err != nil {
+		return fmt.Errorf("workflow: foreach %s element %d: %w", s.def.ID, iter, err)
+	}
+	return nil
+}
+
+// itemChildren lists the nested runs noted in run r's element rows.
+func (e *Engine) itemChildren(ctx context.Context, q querier, r *runRow) ([]childRef, error) {
+	w := e.wfs[r.Workflow]
+	if w == nil {
+		return nil, nil
+	}
+	rs, closeRows, err := q.query(ctx, `SELECT step_id, child_run_id FROM mastra_server_workflow_foreach
+		WHERE workflow_name = $1 AND run_id = $2 AND child_run_id IS NOT NULL`, r.Workflow, r.RunID)
+	if err != nil {
+		return nil, fmt.Errorf("workflow: run %s: nested runs: %w", r.RunID, err)
+	}
+	defer closeRows()
+	var out []childRef
+	for rs.Next() {
+		var stepID, childID string
+		if err := rs.Scan(&stepID, &childID); err != nil {
+			return nil, fmt.Errorf("workflow: run %s: nested runs: %w", r.RunID, err)
+		}
+		if s := w.byID[stepID]; s != nil && s.nested != nil {
+			out = append(out, childRef{Workflow: s.nested.def.ID, RunID: childID})
+		}
+	}
+	return out, rs.Err()
+}
+
 // itemOutputs assembles foreach step s's output once its last element
-// (iter, whose output is last) is done, and drops the step's rows.
+// (iter, whose output is last) is done, moves the nested runs of its
+// elements to the cursor's children, and drops the step's rows.
 func (t *turn) itemOutputs(s *step, iter int, last any) ([]any, error) {
 	outs := make([]any, t.progress(s).Total)
-	rs, closeRows, err := t.tx.query(t.ctx, `SELECT idx, output FROM mastra_server_workflow_foreach
-		WHERE workflow_name = $1 AND run_id = $2 AND step_id = $3 AND output IS NOT NULL`, t.r.Workflow, t.r.RunID, s.def.ID)
+	rs, closeRows, err := t.tx.query(t.ctx, `SELECT idx, output, child_run_id FROM mastra_server_workflow_foreach
+		WHERE workflow_name = $1 AND run_id = $2 AND step_id = $3 AND (output IS NOT NULL OR child_run_id IS NOT NULL)`,
+		t.r.Workflow, t.r.RunID, s.def.ID)
 	if err != nil {
 		return nil, fmt.Errorf("workflow: foreach %s outputs: %w", s.def.ID, err)
 	}
 	defer closeRows()
 	for rs.Next() {
 		var i int
-		var raw string
-		if err := rs.Scan(&i, &raw); err != nil {
+		var raw, child *string
+		if err := rs.Scan(&i, &raw, &child); err != nil {
 			return nil, fmt.Errorf("workflow: foreach %s outputs: %w", s.def.ID, err)
 		}
-		if i < 0 || i >= len(outs) {
+		if child != nil && s.nested != nil {
+			t.r.cur.Children = append(t.r.cur.Children, childRef{Workflow: s.nested.def.ID, RunID: *child})
+		}
+		if raw == nil || i < 0 || i >= len(outs) {
 			continue
 		}
-		if err := json.Unmarshal([]byte(raw), &outs[i]); err != nil {
+		if err := json.Unmarshal([]byte(*raw), &outs[i]); err != nil {
 			return nil, fmt.Errorf("workflow: foreach %s output %d: %w", s.def.ID, i, err)
 		}
 	}

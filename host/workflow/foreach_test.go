@@ -92,29 +92,35 @@ func TestForeachCap(t *testing.T) {
 func TestForeachCostPerElement(t *testing.T) {
 	db := target{name: "sqlite", sqlite: t.TempDir() + "/wf.db"}
 	migrate(t, db)
-	e := openWith(t, db, Options{Definitions: []Definition{fanDef(10000, 4)}})
-	perElement := func(n int) float64 {
+	// readsInput's elements read the run's input, so they read the
+	// snapshot; they still must not write it.
+	readsInput := Definition{ID: "reads-input", StepTimeout: 10 * time.Second, MaxForeachItems: 10000,
+		Steps: []StepDef{{ID: "each", Kind: "map", Map: "item * input.factor", Foreach: "input.items", Concurrency: 4}}}
+	e := openWith(t, db, Options{Definitions: []Definition{fanDef(10000, 4), readsInput}})
+	perElement := func(wf string, n int) float64 {
 		before := e.db.written.Load()
-		run := startRun(t, e, "fan", "", map[string]any{"items": numbers(n)})
+		run := startRun(t, e, wf, "", map[string]any{"items": numbers(n), "factor": 2})
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
-		r, err := e.Wait(ctx, "fan", run, "")
+		r, err := e.Wait(ctx, wf, run, "")
 		if err != nil {
-			t.Fatalf("%d elements: %v", n, err)
+			t.Fatalf("%s, %d elements: %v", wf, n, err)
 		}
 		if r.Snapshot.Status != StatusSuccess {
-			t.Fatalf("%d elements: %s %v", n, r.Snapshot.Status, r.Snapshot.Error)
+			t.Fatalf("%s, %d elements: %s %v", wf, n, r.Snapshot.Status, r.Snapshot.Error)
 		}
 		out, _ := r.Snapshot.Result.([]any)
 		if len(out) != n || out[n-1] != float64(2*(n-1)) {
-			t.Fatalf("%d elements: result of %d, last %v", n, len(out), out[len(out)-1])
+			t.Fatalf("%s, %d elements: result of %d, last %v", wf, n, len(out), out[len(out)-1])
 		}
 		return float64(e.db.written.Load()-before) / float64(n)
 	}
-	small, large := perElement(200), perElement(2000)
-	t.Logf("bytes written per element: %.0f for 200, %.0f for 2,000", small, large)
-	if large > 1.5*small {
-		t.Errorf("bytes written per element: %.0f for 2,000 elements, %.0f for 200; want about the same", large, small)
+	for _, wf := range []string{"fan", "reads-input"} {
+		small, large := perElement(wf, 200), perElement(wf, 2000)
+		t.Logf("%s: bytes written per element: %.0f for 200, %.0f for 2,000", wf, small, large)
+		if large > 1.5*small {
+			t.Errorf("%s: bytes written per element: %.0f for 2,000 elements, %.0f for 200; want about the same", wf, large, small)
+		}
 	}
 }
 
@@ -284,5 +290,57 @@ func TestForeachLegacyCursor(t *testing.T) {
 	close(tools.release)
 	if r := wait(t, e, "each", run); r.Snapshot.Status != StatusSuccess || jsonOf(r.Snapshot.Result) != `["x0","x1","x2"]` {
 		t.Fatalf("run: %s %s %v", r.Snapshot.Status, jsonOf(r.Snapshot.Result), r.Snapshot.Error)
+	}
+}
+
+// A workflow step per element: each element's nested run's result is its
+// output; the nested runs are the parent's (deleted with it) whether the
+// step has ended or the run was cancelled while elements were under way.
+func TestForeachNestedWorkflow(t *testing.T) {
+	double := Definition{ID: "double", StepTimeout: 10 * time.Second,
+		Steps: []StepDef{{ID: "d", Kind: "map", Map: "input.n * 2"}}}
+	waits := Definition{ID: "waits", StepTimeout: 10 * time.Second,
+		Steps: []StepDef{{ID: "w", Kind: "suspend", Suspend: "input"}}}
+	outer := Definition{ID: "outer", StepTimeout: 10 * time.Second, MaxForeachItems: 10, Steps: []StepDef{
+		{ID: "each", Kind: "workflow", Workflow: "double", Input: `{"n": item}`, Foreach: "input.items", Concurrency: 2}}}
+	stuck := Definition{ID: "stuck", StepTimeout: 10 * time.Second, MaxForeachItems: 10, Steps: []StepDef{
+		{ID: "each", Kind: "workflow", Workflow: "waits", Input: `{"n": item}`, Foreach: "input.items", Concurrency: 2}}}
+	db := target{name: "sqlite", sqlite: t.TempDir() + "/wf.db"}
+	migrate(t, db)
+	e := openWith(t, db, Options{Definitions: []Definition{double, waits, outer, stuck}})
+	ctx := context.Background()
+	count := func(wf string) int {
+		t.Helper()
+		_, n, err := e.ListRuns(ctx, wf, RunFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	run := startRun(t, e, "outer", "alice", map[string]any{"items": []any{1, 2, 3}})
+	if r := wait(t, e, "outer", run); r.Snapshot.Status != StatusSuccess || jsonOf(r.Snapshot.Result) != "[2,4,6]" {
+		t.Fatalf("run: %s %s %v", r.Snapshot.Status, jsonOf(r.Snapshot.Result), r.Snapshot.Error)
+	}
+	if n := count("double"); n != 3 {
+		t.Fatalf("%d nested runs, want 3", n)
+	}
+	if err := e.DeleteRun(ctx, "outer", run, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if n := count("double"); n != 0 {
+		t.Errorf("%d nested runs left after deleting the parent", n)
+	}
+	run = startRun(t, e, "stuck", "alice", map[string]any{"items": []any{1, 2, 3}})
+	if r := wait(t, e, "stuck", run); r.Snapshot.Status != StatusSuspended {
+		t.Fatalf("stuck: %s", r.Snapshot.Status)
+	}
+	if err := e.Cancel(ctx, "stuck", run, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.DeleteRun(ctx, "stuck", run, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if n := count("waits"); n != 0 {
+		t.Errorf("%d nested runs left after cancelling and deleting the parent", n)
 	}
 }

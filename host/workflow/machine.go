@@ -338,6 +338,10 @@ func (t *turn) startChild(s *step, iter int) error {
 		p.Children = map[string]string{}
 	}
 	p.Pending[tok], p.Children[tok] = true, c.RunID
+	if s.foreach != nil {
+		// In the element's row: the cursor does not grow per element.
+		return t.e.recordChild(t.ctx, t.tx, t.r, s, iter, c.RunID)
+	}
 	t.r.cur.Children = append(t.r.cur.Children, childRef{Workflow: s.nested.def.ID, RunID: c.RunID})
 	return nil
 }
@@ -419,7 +423,16 @@ func (t *turn) complete(s *step, iter int, out any) error {
 		}
 		if p.Next < p.Total {
 			p.Next++
-			return t.launch(s, p.Next-1)
+			if err := t.launch(s, p.Next-1); err != nil {
+				return err
+			}
+		}
+		// The snapshot is as loaded (an element that is not the last
+		// changes only the cursor) unless launching the next one failed
+		// the run; and the run stays running while elements are pending.
+		// Then it need not be written again.
+		if !terminal(t.r.Snapshot.Status) && len(p.Pending) > 0 {
+			t.r.keepSnapshot = true
 		}
 		return nil
 	case s.loop != nil:
@@ -564,6 +577,12 @@ func (t *turn) endRun(status string, result, errVal any) error {
 	}
 	t.notifyParent()
 	t.r.cur.Steps = nil
+	// The element rows go; the nested runs they name stay the run's.
+	children, err := t.e.itemChildren(t.ctx, t.tx, t.r)
+	if err != nil {
+		return err
+	}
+	t.r.cur.Children = append(t.r.cur.Children, children...)
 	t.tx.extra = append(t.tx.extra, stmt{`DELETE FROM mastra_server_workflow_foreach WHERE workflow_name = $1 AND run_id = $2`,
 		[]any{t.r.Workflow, t.r.RunID}})
 	t.r.Snapshot.SuspendedPaths = map[string][]int{}

@@ -319,7 +319,11 @@ func (e *Engine) DeleteRun(ctx context.Context, wfID, runID, resourceID string) 
 // runs.
 func (e *Engine) deleteTx(ctx context.Context, tx *txn, r *runRow) error {
 	wfID, runID := r.Workflow, r.RunID
-	for _, c := range r.cur.Children {
+	children, err := e.itemChildren(ctx, tx, r)
+	if err != nil {
+		return err
+	}
+	for _, c := range append(children, r.cur.Children...) {
 		cr, err := e.load(ctx, tx, c.Workflow, c.RunID, true)
 		if errors.Is(err, ErrNotFound) {
 			continue

@@ -104,7 +104,8 @@ type cursor struct {
 	Jobs map[string]int64 `json:"jobs,omitempty"`
 	// Parent names the run and token a nested run reports to.
 	Parent *parentRef `json:"parent,omitempty"`
-	// Children are every nested run this run started (deleted with it).
+	// Children are every nested run this run started (deleted with it);
+	// a foreach step's are in its element rows until the step ends.
 	Children []childRef `json:"children,omitempty"`
 }
 
