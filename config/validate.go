@@ -126,6 +126,7 @@ func (c *Config) Validate() error {
 				bad(key+".resource_id", "", "expected the resource (tenant) this token's requests are confined to (or admin = true)")
 			}
 		}
+		c.validateTokens(bad)
 	}
 	badLimit := func(key string, v *int) {
 		if v != nil && *v < 0 {
