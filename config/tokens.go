@@ -77,22 +77,41 @@ func (c *Config) validateTokens(bad func(string, any, string, ...any)) {
 		}
 		first[t.Value] = i
 	}
-	reserved := map[string]string{}
-	for _, r := range c.ReservedResources() {
-		if _, ok := reserved[r.ID]; !ok {
-			reserved[r.ID] = r.Owner
-		}
-	}
 	for i, t := range c.Server.Auth.Tokens {
 		if t.Admin || t.ResourceID == "" {
 			continue
 		}
-		key := fmt.Sprintf("server.auth.tokens[%d].resource_id", i)
-		if owner, ok := reserved[t.ResourceID]; ok {
-			bad(key, t.ResourceID, "reserved: it is the resource of %s, which the server writes under for requests that name none; choose another resource", owner)
-		} else if strings.HasPrefix(t.ResourceID, PluginResourcePrefix) {
-			bad(key, t.ResourceID, "resources starting with %q are reserved for plugins' own threads; choose another resource", PluginResourcePrefix)
+		if owner, ok := c.ReservedResource(t.ResourceID); ok {
+			bad(fmt.Sprintf("server.auth.tokens[%d].resource_id", i), t.ResourceID,
+				"reserved for %s, which the server writes under for requests scoped to no resource; choose another resource", owner)
 		}
+	}
+}
+
+// ReservedResource reports whether no token or JWT may be bound to id: it
+// is one of ReservedResources, or under PluginResourcePrefix. owner says
+// what reserves it, for messages.
+func (c *Config) ReservedResource(id string) (owner string, ok bool) {
+	return c.ReservedResourceIndex()(id)
+}
+
+// ReservedResourceIndex is ReservedResource with the list indexed once,
+// for a check made on every request.
+func (c *Config) ReservedResourceIndex() func(id string) (owner string, ok bool) {
+	owners := map[string]string{}
+	for _, r := range c.ReservedResources() {
+		if _, seen := owners[r.ID]; !seen {
+			owners[r.ID] = r.Owner
+		}
+	}
+	return func(id string) (string, bool) {
+		if owner, ok := owners[id]; ok {
+			return owner, true
+		}
+		if strings.HasPrefix(id, PluginResourcePrefix) {
+			return fmt.Sprintf("plugins (resources starting with %q)", PluginResourcePrefix), true
+		}
+		return "", false
 	}
 }
 
