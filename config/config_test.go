@@ -952,3 +952,27 @@ resource_id = "bot-threads"
 		})
 	}
 }
+
+// [providers.azure] base_url was accepted and ignored (the Azure client
+// builds its URL from resource_name or endpoint): refused, with the key to
+// use instead, in one line.
+func TestAzureBaseURLRefused(t *testing.T) {
+	path := writeFile(t, `
+[providers.azure]
+base_url = "https://my-resource.openai.azure.com"
+api_key = "k"
+`)
+	cfg, err := Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cfg.Validate()
+	if err == nil || !strings.Contains(err.Error(), `providers.azure.base_url = "https://my-resource.openai.azure.com"`) ||
+		!strings.Contains(err.Error(), "endpoint") || strings.Count(err.Error(), "\n") != 0 {
+		t.Fatalf("azure base_url: Validate = %v; want one line naming providers.azure.base_url and endpoint", err)
+	}
+	cfg.Providers["azure"] = Provider{Endpoint: "https://my-resource.openai.azure.com", APIKey: "k", APIVersion: "2024-10-21", Timeout: time.Minute}
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("azure endpoint: Validate = %v; want none", err)
+	}
+}
