@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -72,5 +74,36 @@ agents = ["assistant"]
 	}
 	if code, body := call(t, "GET", base+"/threads/ops-note", "", ops...); code != 200 || !strings.Contains(body, "rotate the db password") {
 		t.Errorf("admin reads its note = %d %s; want it", code, body)
+	}
+}
+
+// N5: validate (as serve) exits 2 when two token entries hold one value,
+// naming both entries and never the token; a short token is a warning on
+// the log, and the start goes on.
+func TestDuplicateTokensStopTheStart(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	path := filepath.Join(dir, "e.toml")
+	os.WriteFile(path, []byte(`
+[server.auth]
+enabled = true
+[[server.auth.tokens]]
+env = "ETOK"
+user = "u1"
+resource_id = "r"
+[[server.auth.tokens]]
+env = "ETOK2"
+user = "u2"
+resource_id = "r2"
+`), 0o644)
+	_, _, err := runCmd(t, []string{"ETOK=same-secret-value-01", "ETOK2=same-secret-value-01"}, "validate", "--config", path)
+	if exitCode(err) != 2 || !strings.Contains(err.Error(), "server.auth.tokens[1].env") || !strings.Contains(err.Error(), "server.auth.tokens[0] (env ETOK, user u1)") ||
+		strings.Contains(err.Error(), "same-secret-value-01") {
+		t.Fatalf("two equal tokens: validate = %v (exit %d); want exit 2 naming both entries, not the token", err, exitCode(err))
+	}
+	_, logs, err := runCmd(t, []string{"ETOK=short", "ETOK2=a-long-enough-token-02"}, "validate", "--config", path)
+	if err != nil || !strings.Contains(logs, "server.auth.tokens[0] (env ETOK, user u1)") || !strings.Contains(logs, "shorter than 16") ||
+		strings.Contains(logs, "ETOK2") {
+		t.Errorf("a short token: validate = %v, log %q; want success and a warning naming tokens[0] only", err, logs)
 	}
 }
