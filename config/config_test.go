@@ -976,3 +976,51 @@ api_key = "k"
 		t.Errorf("azure endpoint: Validate = %v; want none", err)
 	}
 }
+
+// Keys that only work with another one on were accepted and ignored when
+// it was off: each is refused, in one line naming it.
+func TestInertKeysRefused(t *testing.T) {
+	path := writeFile(t, `
+[server.auth.jwt]
+issuer = "https://issuer.test/"
+audience = "api"
+[server.metrics]
+enabled = false
+listen = "127.0.0.1:9090"
+[agents.a]
+model = "echo"
+title_model = "openai/gpt-4o-mini"
+[agents.a.working_memory]
+scope = "thread"
+template = "# Notes"
+`)
+	cfg, err := Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cfg.Validate()
+	if err == nil {
+		t.Fatal("Validate succeeded; want errors")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	wants := []string{
+		`server.auth.jwt.issuer = "https://issuer.test/": JWTs are off`,
+		`server.auth.jwt.audience = "api": JWTs are off`,
+		`server.metrics.listen = "127.0.0.1:9090": server.metrics.enabled is false`,
+		`agents.a.title_model = "openai/gpt-4o-mini": generate_title is false`,
+		`agents.a.working_memory.scope = "(set)": working_memory.enabled is false`,
+		`agents.a.working_memory.template = "(set)": working_memory.enabled is false`,
+	}
+	for _, w := range wants {
+		found := false
+		for _, l := range lines {
+			found = found || strings.HasPrefix(l, w)
+		}
+		if !found {
+			t.Errorf("no line starts with %q in:\n%s", w, err)
+		}
+	}
+	if len(lines) != len(wants) {
+		t.Errorf("got %d lines; want %d:\n%s", len(lines), len(wants), err)
+	}
+}

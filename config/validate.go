@@ -176,6 +176,7 @@ func (c *Config) Validate() error {
 	}
 
 	c.validateProviders(bad)
+	c.validateInert(bad)
 
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, strings.ToLower(c.Log.Level)) {
 		bad("log.level", c.Log.Level, "expected debug, info, warn or error")
