@@ -1,6 +1,9 @@
 package config
 
-import "sort"
+import (
+	"maps"
+	"slices"
+)
 
 // validateInert refuses keys that would be accepted and then ignored
 // because the key that turns their feature on is off: each takes effect
@@ -16,12 +19,7 @@ func (c *Config) validateInert(bad func(string, any, string, ...any)) {
 	if m := c.Server.Metrics; !m.Enabled && m.Listen != "" {
 		bad("server.metrics.listen", m.Listen, "server.metrics.enabled is false, so nothing listens there; set enabled = true or remove listen")
 	}
-	ids := make([]string, 0, len(c.Agents))
-	for id := range c.Agents {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(c.Agents)) {
 		a := c.Agents[id]
 		key := "agents." + id
 		if a.TitleModel != "" && !a.GenerateTitle {

@@ -160,15 +160,11 @@ func (p *Provider) Sign(alg string, c Claims) string {
 			p.t.Fatalf("claim %s: %v", k, err)
 		}
 	}
-	a, ok := jwa.LookupSignatureAlgorithm(alg)
-	if !ok {
-		p.t.Fatalf("no algorithm %s", alg)
-	}
-	b, err := jwt.Sign(tok, jwt.WithKey(a, p.Key(alg)))
+	payload, err := json.Marshal(tok)
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	return string(b)
+	return p.signPayload(alg, payload)
 }
 
 // SignRaw signs the JSON of c as it is, with the current key of alg, for
@@ -180,6 +176,13 @@ func (p *Provider) SignRaw(alg string, c Claims) string {
 	if err != nil {
 		p.t.Fatal(err)
 	}
+	return p.signPayload(alg, payload)
+}
+
+// signPayload signs payload with the current key of alg; the key's kid
+// goes in the protected header.
+func (p *Provider) signPayload(alg string, payload []byte) string {
+	p.t.Helper()
 	a, ok := jwa.LookupSignatureAlgorithm(alg)
 	if !ok {
 		p.t.Fatalf("no algorithm %s", alg)
