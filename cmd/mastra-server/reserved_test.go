@@ -84,26 +84,15 @@ func TestDuplicateTokensStopTheStart(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
 	path := filepath.Join(dir, "e.toml")
-	os.WriteFile(path, []byte(`
-[server.auth]
-enabled = true
-[[server.auth.tokens]]
-env = "ETOK"
-user = "u1"
-resource_id = "r"
-[[server.auth.tokens]]
-env = "ETOK2"
-user = "u2"
-resource_id = "r2"
-`), 0o644)
-	_, _, err := runCmd(t, []string{"ETOK=same-secret-value-01", "ETOK2=same-secret-value-01"}, "validate", "--config", path)
-	if exitCode(err) != 2 || !strings.Contains(err.Error(), "server.auth.tokens[1].env") || !strings.Contains(err.Error(), "server.auth.tokens[0] (env ETOK, user u1)") ||
+	os.WriteFile(path, []byte("[server.auth]\nenabled = true\n"+twoTenantTokens), 0o644)
+	_, _, err := runCmd(t, []string{"TOK_A=same-secret-value-01", "TOK_B=same-secret-value-01"}, "validate", "--config", path)
+	if exitCode(err) != 2 || !strings.Contains(err.Error(), `server.auth.tokens[1].env = "TOK_B"`) || !strings.Contains(err.Error(), "server.auth.tokens[0] (env TOK_A, user alice)") ||
 		strings.Contains(err.Error(), "same-secret-value-01") {
 		t.Fatalf("two equal tokens: validate = %v (exit %d); want exit 2 naming both entries, not the token", err, exitCode(err))
 	}
-	_, logs, err := runCmd(t, []string{"ETOK=short", "ETOK2=a-long-enough-token-02"}, "validate", "--config", path)
-	if err != nil || !strings.Contains(logs, "server.auth.tokens[0] (env ETOK, user u1)") || !strings.Contains(logs, "shorter than 16") ||
-		strings.Contains(logs, "ETOK2") {
+	_, logs, err := runCmd(t, []string{"TOK_A=short", "TOK_B=a-long-enough-token-02"}, "validate", "--config", path)
+	if err != nil || !strings.Contains(logs, "server.auth.tokens[0] (env TOK_A, user alice)") || !strings.Contains(logs, "shorter than 16") ||
+		strings.Contains(logs, "TOK_B") {
 		t.Errorf("a short token: validate = %v, log %q; want success and a warning naming tokens[0] only", err, logs)
 	}
 }
