@@ -364,6 +364,11 @@ type Plugins struct {
 	// MaxResponse caps what the host holds for one plugin call: a buffered
 	// or captured response, headers, a rewritten request body.
 	MaxResponse ByteSize `koanf:"max_response"`
+	// KVMaxKeys and KVMaxBytes are the key-value quota of each resource in
+	// a plugin's namespace (plugins with kv = true): live keys, and their
+	// bytes with the keys.
+	KVMaxKeys  int      `koanf:"kv_max_keys"`
+	KVMaxBytes ByteSize `koanf:"kv_max_bytes"`
 }
 
 // PluginLimits are per-plugin overrides of the [plugins] defaults.
@@ -373,6 +378,8 @@ type PluginLimits struct {
 	MinInstances int           `koanf:"min_instances"`
 	MaxInstances int           `koanf:"max_instances"`
 	MaxResponse  ByteSize      `koanf:"max_response"`
+	KVMaxKeys    int           `koanf:"kv_max_keys"`
+	KVMaxBytes   ByteSize      `koanf:"kv_max_bytes"`
 }
 
 // Grants are the capabilities a plugin is given beyond the sandbox defaults.

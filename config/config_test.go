@@ -196,6 +196,7 @@ timeout = 0
 api_version = ""
 [plugins]
 max_response = "512"
+kv_max_keys = 0
 [[routes]]
 method = "FETCH"
 path = "nope"
@@ -203,6 +204,7 @@ module = ""
 middleware = ["ghost"]
 max_response = 10
 workflows = ["ghostflow"]
+kv_max_bytes = "1MiB"
 `)
 	cfg, err := Load(path, nil)
 	if err != nil {
@@ -241,6 +243,8 @@ workflows = ["ghostflow"]
 		`providers.azure.api_version = "": expected an Azure OpenAI API version`,
 		`routes[0].max_response = "10": expected at least 1KiB`,
 		`routes[0].workflows = "ghostflow": no [workflows.ghostflow] is configured`,
+		`plugins.kv_max_keys = 0: expected at least 1`,
+		`routes[0].kv_max_bytes = "1MiB": the key-value quota needs kv = true`,
 	}
 	for _, w := range wants {
 		found := false

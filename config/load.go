@@ -688,6 +688,8 @@ func defaults() map[string]any {
 			"min_instances": 1,
 			"max_instances": 16,
 			"max_response":  "16MiB",
+			"kv_max_keys":   1000,
+			"kv_max_bytes":  "10MiB",
 		},
 	}
 }

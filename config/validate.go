@@ -292,6 +292,12 @@ func (c *Config) Validate() error {
 	if c.Plugins.MaxResponse < minMaxResponse {
 		bad("plugins.max_response", c.Plugins.MaxResponse, "expected at least 1KiB")
 	}
+	if c.Plugins.KVMaxKeys < 1 {
+		bad("plugins.kv_max_keys", c.Plugins.KVMaxKeys, "expected at least 1")
+	}
+	if c.Plugins.KVMaxBytes < 1 {
+		bad("plugins.kv_max_bytes", c.Plugins.KVMaxBytes, "expected at least 1 byte")
+	}
 	mwNames := map[string]bool{}
 	for i, mw := range c.Middleware {
 		key := fmt.Sprintf("middleware[%d]", i)
@@ -349,6 +355,16 @@ func validatePlugin(bad func(string, any, string, ...any), key, module string, l
 	}
 	if l.MaxResponse < 0 || (l.MaxResponse > 0 && l.MaxResponse < minMaxResponse) {
 		bad(key+".max_response", l.MaxResponse, "expected at least 1KiB")
+	}
+	if l.KVMaxKeys < 0 {
+		bad(key+".kv_max_keys", l.KVMaxKeys, "expected a positive number")
+	} else if l.KVMaxKeys > 0 && !g.KV {
+		bad(key+".kv_max_keys", l.KVMaxKeys, "the key-value quota needs kv = true")
+	}
+	if l.KVMaxBytes < 0 {
+		bad(key+".kv_max_bytes", l.KVMaxBytes, "expected a positive size")
+	} else if l.KVMaxBytes > 0 && !g.KV {
+		bad(key+".kv_max_bytes", l.KVMaxBytes, "the key-value quota needs kv = true")
 	}
 	// Mounts were parsed when the file was read; what is left to check is
 	// that the host directory exists.

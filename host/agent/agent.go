@@ -18,7 +18,8 @@ import (
 const DefaultMaxSteps = 5
 
 // Errors returned by Generate and Stream, wrapped with detail. Callers map
-// ErrUnknownAgent to 404 and ErrInvalidInput to 400.
+// ErrUnknownAgent to 404, ErrInvalidInput to 400 and
+// ErrIdempotencyKeyReused to 422.
 var (
 	ErrUnknownAgent = errors.New("agent: unknown agent")
 	ErrInvalidInput = errors.New("agent: invalid input")
@@ -151,6 +152,8 @@ type Service struct {
 	log       *slog.Logger
 	obs       Observer    // nil: nobody watches
 	bg        *background // title generation
+	// idemSecret keys the ids of turns with an idempotency key.
+	idemSecret idemSecret
 	// admit may refuse a turn before it starts (a token budget spent);
 	// nil admits every turn.
 	admit func(ctx context.Context, t TurnInfo) error
@@ -297,9 +300,14 @@ type Input struct {
 	// IdempotencyKey, when set, names this request: its messages are saved
 	// under ids derived from the resource and the key, so a retry can never
 	// save the turn twice, and a retry after a saved turn answers with that
-	// turn (Result.Replayed) without calling the model. At most
-	// MaxIdempotencyKey bytes.
+	// turn (Result.Replayed) without calling the model. A different request
+	// (agent, thread, resource or messages) with a key already used is
+	// ErrIdempotencyKeyReused. At most MaxIdempotencyKey bytes.
 	IdempotencyKey string
+	// ThreadMade says ThreadID was made up for this request, not named by
+	// its client: a retry names none either, so the thread is not part of
+	// what makes it the same request.
+	ThreadMade bool
 	// Ephemeral answers without memory: no history is read and nothing is
 	// saved (Mastra's generate without a memory option).
 	Ephemeral bool

@@ -2,9 +2,15 @@ package agent
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"sync"
 
 	"github.com/google/uuid"
 	"github.com/mastra-server/mastra-server/host/llm"
@@ -36,34 +42,123 @@ func CommitGate(ctx context.Context) func() bool {
 // already been answered (the first-byte timeout fired first).
 var ErrAnswered = errors.New("agent: request already answered; turn not saved")
 
-// idemNamespace derives message ids from idempotency keys.
-var idemNamespace = uuid.MustParse("0b8f5e4e-6f1c-4c55-9d43-7a0f6f0e2c11")
-
 // MaxIdempotencyKey is the longest idempotency key accepted, in bytes.
 const MaxIdempotencyKey = 255
 
-// idemIDs are the ids a turn with an idempotency key saves its messages
-// under: derived from the resource and the key, so a retry writes the same
-// ids (and cannot write them twice) while two resources' equal keys never
-// meet.
-func idemIDs(resource, key string, inputs int) (in []string, reply string) {
-	base := resource + "\x00" + key + "\x00"
-	for i := 0; i < inputs; i++ {
-		in = append(in, uuid.NewSHA1(idemNamespace, fmt.Appendf(nil, "%sinput\x00%d", base, i)).String())
+// ErrIdempotencyKeyReused is a request whose idempotency key an earlier,
+// different request of the resource already used: its turn is not run, and
+// the earlier one's reply is not handed out as if it were this one's.
+var ErrIdempotencyKeyReused = errors.New("agent: idempotency key already used by a different request")
+
+// idemSecretName names the database secret (memory.Store.Secret) that keys
+// the derivation of idempotent turns' message ids.
+const idemSecretName = "idempotency"
+
+// idemSecret is the secret of idemSecretName, loaded on the first turn with
+// a key rather than at start: the server starts while the database is down.
+type idemSecret struct {
+	mu  sync.Mutex // guards key
+	key []byte
+}
+
+func (k *idemSecret) get(ctx context.Context, store *memory.Store) ([]byte, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.key == nil {
+		key, err := store.Secret(ctx, idemSecretName)
+		if err != nil {
+			return nil, fmt.Errorf("agent: idempotency secret: %w", err)
+		}
+		k.key = key
 	}
-	return in, uuid.NewSHA1(idemNamespace, []byte(base+"reply")).String()
+	return k.key, nil
+}
+
+// idemTurn is what an idempotency key derives for one request: the ids its
+// messages are saved under and the digest of the request, stored with the
+// reply so a retry can tell it is the same request.
+type idemTurn struct {
+	in     []string
+	reply  string
+	digest string
+}
+
+// digestKey is the reply metadata entry that holds the request's digest.
+const digestKey = "requestDigest"
+
+// deriveIdem derives the ids and digest of a turn with an idempotency key.
+// The ids are an HMAC of the resource and the key under the server's
+// secret, so a retry writes the same ids (and cannot write them twice), two
+// resources' equal keys never meet, and nobody without the secret can
+// compute them to take them first (N7). They are formatted as random
+// (version 4) UUIDs, the kind Mastra makes: without the secret they are
+// indistinguishable from random ones.
+func deriveIdem(secret []byte, a *Agent, in Input, inputs int) idemTurn {
+	mac := hmac.New(sha256.New, secret)
+	sum := func(parts ...string) []byte {
+		mac.Reset()
+		for _, p := range parts {
+			// Length-prefixed: no choice of resource or key can make two
+			// different lists of parts hash alike.
+			mac.Write(binary.AppendUvarint(nil, uint64(len(p))))
+			mac.Write([]byte(p))
+		}
+		return mac.Sum(nil)
+	}
+	id := func(parts ...string) string {
+		var u uuid.UUID
+		copy(u[:], sum(parts...))
+		u[6] = u[6]&0x0f | 0x40 // version 4
+		u[8] = u[8]&0x3f | 0x80 // RFC 9562 variant
+		return u.String()
+	}
+	var t idemTurn
+	for i := 0; i < inputs; i++ {
+		t.in = append(t.in, id("message", in.ResourceID, in.IdempotencyKey, "input", strconv.Itoa(i)))
+	}
+	t.reply = id("message", in.ResourceID, in.IdempotencyKey, "reply")
+	thread := in.ThreadID
+	if in.ThreadMade {
+		thread = "" // the client named none, and its retry names none either
+	}
+	t.digest = hex.EncodeToString(sum("request", a.ID, in.ResourceID, thread, canonicalMessages(in.Messages)))
+	return t
+}
+
+// canonicalMessages is the request's messages as they reach the model,
+// whatever JSON spelled them: two requests whose messages differ only in
+// formatting (spacing, key order, a string or a text part) are the same.
+func canonicalMessages(msgs []llm.Message) string {
+	type call struct {
+		ID, Name  string
+		Arguments string
+	}
+	type message struct {
+		Role, Content, ToolCallID, Name string
+		ToolCalls                       []call
+	}
+	out := make([]message, len(msgs))
+	for i, m := range msgs {
+		out[i] = message{Role: m.Role, Content: m.Content, ToolCallID: m.ToolCallID, Name: m.Name}
+		for _, tc := range m.ToolCalls {
+			out[i].ToolCalls = append(out[i].ToolCalls, call{ID: tc.ID, Name: tc.Name, Arguments: string(tc.Arguments)})
+		}
+	}
+	b, _ := json.Marshal(out) // strings only: cannot fail
+	return string(b)
 }
 
 // replay loads the turn a request with the same idempotency key saved
-// before. ok is false when there is none.
-func (r *run) replay(ctx context.Context, inIDs []string, replyID string) (ok bool, err error) {
-	msgs, err := r.s.store.MessagesByID(ctx, r.in.ResourceID, append(append([]string(nil), inIDs...), replyID))
+// before. ok is false when there is none; ErrIdempotencyKeyReused when the
+// turn saved was another request's.
+func (r *run) replay(ctx context.Context, t idemTurn) (ok bool, err error) {
+	msgs, err := r.s.store.MessagesByID(ctx, r.in.ResourceID, append(append([]string(nil), t.in...), t.reply))
 	if err != nil {
 		return false, fmt.Errorf("agent: look up idempotency key: %w", err)
 	}
 	var reply *memory.Message
 	for i := range msgs {
-		if msgs[i].ID == replyID {
+		if msgs[i].ID == t.reply {
 			reply = &msgs[i]
 		}
 	}
@@ -72,7 +167,10 @@ func (r *run) replay(ctx context.Context, inIDs []string, replyID string) (ok bo
 	}
 	c, err := memory.ParseContent(reply.Content)
 	if err != nil {
-		return false, fmt.Errorf("agent: stored reply %s: %w", replyID, err)
+		return false, fmt.Errorf("agent: stored reply %s: %w", t.reply, err)
+	}
+	if d, _ := c.Metadata[digestKey].(string); d != t.digest {
+		return false, ErrIdempotencyKeyReused
 	}
 	r.res.MessageID, r.res.ThreadID = reply.ID, reply.ThreadID
 	r.res.Text = c.Content

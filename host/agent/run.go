@@ -66,6 +66,7 @@ type run struct {
 	wmOn      bool          // the working memory is in the prompt and its tool offered
 	wmSeen    string        // the working memory as the model last saw it
 	newThread bool          // the turn starts its thread: a title may follow
+	idem      idemTurn      // what the idempotency key derives; zero without one
 	// firstChunk tells the observer of the model call in progress that its
 	// reply started; nil once told or when nobody watches.
 	firstChunk func()
@@ -148,16 +149,20 @@ func (r *run) turn(parent context.Context, fresh bool) (*Result, error) {
 		r.wmOn = true
 	}
 	inputs := inputMessages(in.Messages, r.res.Remembered, &r.clk)
-	var inIDs []string
 	idem := in.IdempotencyKey != "" && s.store != nil && !in.Ephemeral
 	if idem {
 		// A retry finds what its first attempt saved and answers with it,
 		// without calling the model again.
-		inIDs, r.res.MessageID = idemIDs(in.ResourceID, in.IdempotencyKey, len(inputs))
-		for i := range inputs {
-			inputs[i].ID = inIDs[i]
+		secret, err := s.idemSecret.get(parent, s.store)
+		if err != nil {
+			return nil, err
 		}
-		if ok, err := r.replay(parent, inIDs, r.res.MessageID); err != nil || ok {
+		r.idem = deriveIdem(secret, a, in, len(inputs))
+		r.res.MessageID = r.idem.reply
+		for i := range inputs {
+			inputs[i].ID = r.idem.in[i]
+		}
+		if ok, err := r.replay(parent, r.idem); err != nil || ok {
 			if err != nil {
 				return nil, err
 			}
@@ -188,8 +193,13 @@ func (r *run) turn(parent context.Context, fresh bool) (*Result, error) {
 		if err := s.store.AppendTurn(ctx, turn); err != nil {
 			if idem && errors.Is(err, memory.ErrMessageConflict) {
 				// The same request, running alongside, saved first: its
-				// turn is the answer, this one is dropped.
-				if ok, rerr := r.replay(parent, inIDs, r.res.MessageID); rerr == nil && ok {
+				// turn is the answer, this one is dropped. A different
+				// request with the key is refused.
+				ok, rerr := r.replay(parent, r.idem)
+				switch {
+				case errors.Is(rerr, ErrIdempotencyKeyReused):
+					err = rerr
+				case rerr == nil && ok:
 					r.res.Replayed = true
 					err = nil
 				}
@@ -199,7 +209,7 @@ func (r *run) turn(parent context.Context, fresh bool) (*Result, error) {
 			}
 		}
 		if r.newThread && a.GenerateTitle && !r.res.Replayed {
-			s.titleLater(a, in.ResourceID, r.res.ThreadID, in.Messages)
+			s.titleLater(parent, a, in.ResourceID, r.res.ThreadID, in.Messages)
 		}
 	} else {
 		r.res.Messages = nil
@@ -691,6 +701,9 @@ func (r *run) reply() memory.Message {
 			"usage":        usageOf(r.res.Usage),
 			"finishReason": r.res.FinishReason, // for a replay by idempotency key
 		},
+	}
+	if r.idem.digest != "" {
+		c.Metadata[digestKey] = r.idem.digest
 	}
 	b, _ := json.Marshal(c) // plain types and valid raw JSON: cannot fail
 	return memory.Message{ID: r.res.MessageID, Role: llm.RoleAssistant, Type: "v2", Content: b, CreatedAt: at}

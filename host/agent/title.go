@@ -72,8 +72,10 @@ func (s *Service) isEmpty(ctx context.Context, threadID string, history []memory
 }
 
 // titleLater starts generating the title of a thread whose first turn was
-// just saved, unless maxTitleJobs are running or the Service is closed.
-func (s *Service) titleLater(a *Agent, resourceID, threadID string, input []llm.Message) {
+// just saved, unless maxTitleJobs are running or the Service is closed;
+// turn is the turn's context: the title's model call counts against the
+// turn's budgets (see SetAdmission) and is watched as the turn's are.
+func (s *Service) titleLater(turn context.Context, a *Agent, resourceID, threadID string, input []llm.Message) {
 	var first string
 	for _, m := range input {
 		if m.Role == llm.RoleUser && strings.TrimSpace(m.Content) != "" {
@@ -94,8 +96,10 @@ func (s *Service) titleLater(a *Agent, resourceID, threadID string, input []llm.
 	go func() {
 		defer s.bg.wg.Done()
 		defer func() { <-s.bg.slots }()
-		ctx, cancel := context.WithTimeout(s.bg.ctx, titleTimeout)
+		// The turn's values (its budgets), the Service's lifetime.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(turn), titleTimeout)
 		defer cancel()
+		defer context.AfterFunc(s.bg.ctx, cancel)()
 		if err := s.writeTitle(ctx, a, resourceID, threadID, first); err != nil {
 			s.log.LogAttrs(ctx, slog.LevelWarn, "agent: thread title failed",
 				slog.String("agent", a.ID), slog.String("thread", threadID), slog.String("error", err.Error()))
@@ -104,14 +108,28 @@ func (s *Service) titleLater(a *Agent, resourceID, threadID string, input []llm.
 }
 
 func (s *Service) writeTitle(ctx context.Context, a *Agent, resourceID, threadID, first string) error {
-	model, id := a.Model, a.ModelID
+	model, id, provider := a.Model, a.ModelID, a.Provider
 	if a.TitleModel != nil {
-		model, id = a.TitleModel, a.TitleModelID
+		model, id, provider = a.TitleModel, a.TitleModelID, ""
 	}
-	resp, err := model.Generate(ctx, llm.Request{Model: id, Messages: []llm.Message{
+	if s.admit != nil {
+		// Refused as a turn is once the turn's budget is spent.
+		if err := s.admit(ctx, TurnInfo{Agent: a, ThreadID: threadID, ResourceID: resourceID}); err != nil {
+			return err
+		}
+	}
+	req := llm.Request{Model: id, Messages: []llm.Message{
 		{Role: llm.RoleSystem, Content: titleInstructions},
 		{Role: llm.RoleUser, Content: first},
-	}})
+	}}
+	var mc ModelCallObserver
+	if s.obs != nil {
+		ctx, mc = s.obs.StartModelCall(ctx, ModelCallInfo{Agent: a, Provider: provider, Model: id, Request: &req})
+	}
+	resp, err := model.Generate(ctx, req)
+	if mc != nil {
+		mc.End(resp, err)
+	}
 	if err != nil {
 		return fmt.Errorf("model: %w", err)
 	}

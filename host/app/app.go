@@ -198,16 +198,10 @@ func serverOptions(cfg *config.Config, store *memory.Store, svc *agent.Service, 
 // options, field by field.
 func serverConfig(c config.Server) server.Config {
 	tokens := make([]server.Token, len(c.Auth.Tokens))
-	var tokenLims map[string]server.Limits
 	for i, t := range c.Auth.Tokens {
 		tokens[i] = server.Token{User: t.User, ResourceID: t.ResourceID, Admin: t.Admin, Value: string(t.Value)}
-		if t.Limits != nil {
-			if tokenLims == nil {
-				tokenLims = map[string]server.Limits{}
-			}
-			tokenLims[t.User] = tokenLimits(c, t)
-		}
 	}
+	lims := budgets(c)
 	return server.Config{
 		Host:              c.Host,
 		Port:              c.Port,
@@ -231,8 +225,8 @@ func serverConfig(c config.Server) server.Config {
 		JWT: server.JWT{JWKSURL: c.Auth.JWT.JWKSURL, Issuer: c.Auth.JWT.Issuer, Audience: c.Auth.JWT.Audience,
 			ResourceClaim: c.Auth.JWT.ResourceClaim, Algorithms: c.Auth.JWT.Algorithms, Leeway: c.Auth.JWT.Leeway,
 			MaxAge: c.Auth.JWT.JWKSMaxAge, MinRefresh: c.Auth.JWT.JWKSMinRefresh},
-		Limits:      globalLimits(c),
-		TokenLimits: tokenLims,
+		Limits:      lims.Global,
+		TokenLimits: lims.Tokens,
 		MetricsPath: c.Metrics.Path,
 		OpenAPI:     c.OpenAPI,
 		Playground:  c.Playground,
@@ -368,8 +362,12 @@ func (k storeKV) Get(ctx context.Context, ns, key string) ([]byte, bool, error) 
 	return k.s.KVGet(ctx, ns, key)
 }
 
-func (k storeKV) Set(ctx context.Context, ns, key string, val []byte, ttl time.Duration) error {
-	return k.s.KVSet(ctx, ns, key, val, ttl)
+func (k storeKV) Set(ctx context.Context, ns, key string, val []byte, ttl time.Duration, q plugin.KVQuota) error {
+	err := k.s.KVSet(ctx, ns, key, val, ttl, memory.KVQuota{ResourceID: q.ResourceID, MaxKeys: q.MaxKeys, MaxBytes: q.MaxBytes})
+	if errors.Is(err, memory.ErrKVQuota) {
+		return fmt.Errorf("%w: %w", plugin.ErrKVQuota, err)
+	}
+	return err
 }
 
 func (k storeKV) Delete(ctx context.Context, ns, key string) error { return k.s.KVDelete(ctx, ns, key) }

@@ -34,13 +34,26 @@ func wasm(t *testing.T, name string) string {
 // start builds an App from toml, as serve does, and serves it over HTTP.
 func start(t *testing.T, toml string) (*App, string) {
 	t.Helper()
+	a, ts := build(t, toml)
+	t.Cleanup(func() {
+		ts.Close()
+		a.Close(context.Background())
+	})
+	return a, ts.URL
+}
+
+// build builds an App from toml with env added to its environment (its
+// database a fresh SQLite file unless env names one) and an HTTP server
+// for it, which the caller closes.
+func build(t *testing.T, toml string, env ...string) (*App, *httptest.Server) {
+	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "mastra.toml")
 	if err := os.WriteFile(path, []byte(toml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Load(path, []string{"MASTRA_MEMORY__SQLITE_PATH=" + filepath.Join(dir, "m.db"),
-		"MASTRA_PLUGINS__CACHE_DIR=" + filepath.Join(dir, "cache")})
+	cfg, err := config.Load(path, append([]string{"MASTRA_MEMORY__SQLITE_PATH=" + filepath.Join(dir, "m.db"),
+		"MASTRA_PLUGINS__CACHE_DIR=" + filepath.Join(dir, "cache")}, env...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,12 +64,7 @@ func start(t *testing.T, toml string) (*App, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(a.Server.Handler())
-	t.Cleanup(func() {
-		ts.Close()
-		a.Close(context.Background())
-	})
-	return a, ts.URL
+	return a, httptest.NewServer(a.Server.Handler())
 }
 
 // ran sends a request and returns the middleware that ran on it, in order

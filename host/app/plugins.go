@@ -236,6 +236,8 @@ func pluginSpec(cfg *config.Config, name, module string, kind plugin.Kind, conf 
 		MaxInstances: firstInt(limits.MaxInstances, cfg.Plugins.MaxInstances),
 		MaxBody:      int64(maxBody),
 		MaxResponse:  int64(firstSize(limits.MaxResponse, cfg.Plugins.MaxResponse)),
+		KVMaxKeys:    firstInt(limits.KVMaxKeys, cfg.Plugins.KVMaxKeys),
+		KVMaxBytes:   int64(firstSize(limits.KVMaxBytes, cfg.Plugins.KVMaxBytes)),
 		Grants: plugin.Grants{Env: grants.Env, Agents: grants.Agents, KV: grants.KV,
 			Workflows: grants.Workflows, Threads: grants.Threads},
 	}

@@ -2,40 +2,16 @@ package app
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/mastra-server/mastra-server/config"
 )
 
 // serveWorkflows builds the app from toml (the two tokens of workflowTOML
 // prepended) on a fresh SQLite database and returns alice's client.
 func serveWorkflows(t *testing.T, toml string) wfClient {
 	t.Helper()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "mastra.toml")
 	head, _, _ := strings.Cut(workflowTOML, "[workflows.publish]")
-	if err := os.WriteFile(path, []byte(head+toml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(path, []string{"MASTRA_MEMORY__SQLITE_PATH=" + filepath.Join(dir, "m.db"),
-		"MASTRA_PLUGINS__CACHE_DIR=" + filepath.Join(dir, "cache"), "ALICE_TOKEN=a-token", "BOB_TOKEN=b-token"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	a, err := Build(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(a.Server.Handler())
+	a, ts := build(t, head+toml, "ALICE_TOKEN=a-token", "BOB_TOKEN=b-token")
 	t.Cleanup(func() {
 		ts.Close()
 		a.Close(context.Background())

@@ -36,6 +36,7 @@ func openWorkflows(ctx context.Context, cfg *config.Config, log *slog.Logger, sv
 		Modules:     moduleRunner(modules),
 		Logger:      log.With("component", "workflow"),
 		Observer:    obs,
+		Principals:  runPrincipals{budgets(cfg.Server)},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("workflows: %w", err)

@@ -54,3 +54,68 @@ func TestBackgroundTurnsCountAgainstTheirResource(t *testing.T) {
 		t.Fatalf("tenant-b's background turn: %v", err)
 	}
 }
+
+// A turn counts against its principal (an admin's user here) and the
+// resource it runs for: an admin's calls for a tenant spend that tenant's
+// budget too. A principal stored by name (a workflow run's) comes back
+// with the limits configured now.
+func TestTurnsCountAgainstPrincipalAndResource(t *testing.T) {
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc, err := agent.NewService(nil, []*agent.Agent{{ID: "a", Model: llm.Echo{}, Provider: "echo"}}, "a", log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := NewMemory(log)
+	global := Limits{TokensPerMinute: 5}
+	svc.SetObserver(l.Agents(svc, nil, global))
+	budgets := Budgets{Global: global, Tokens: map[string]Limits{"ops": {TokensPerMinute: 1000}}}
+	admin, ok := budgets.Subject(Subject{Key: "user:ops", Token: "ops"}.Principal())
+	if !ok || admin.Limits.TokensPerMinute != 1000 {
+		t.Fatalf("the admin's principal = %+v, %v; want user:ops with its own limits", admin, ok)
+	}
+	in := agent.Input{Messages: []llm.Message{{Role: "user", Content: "spend some tokens please"}}, ResourceID: "tenant-a", Ephemeral: true}
+	if _, err := svc.Generate(WithSubject(ctx, admin), in); err != nil {
+		t.Fatalf("the admin's turn for tenant-a: %v", err)
+	}
+	var over *ExceededError
+	if err := l.CheckTokens(ctx, ResourceSubject("tenant-a", global)); !errors.As(err, &over) {
+		t.Errorf("tenant-a after the admin's turn for it: %v; want *ExceededError", err)
+	}
+	if err := l.CheckTokens(ctx, admin); err != nil {
+		t.Errorf("the admin's own budget: %v; want room left", err)
+	}
+	if _, err := svc.Generate(WithSubject(ctx, admin), in); !errors.As(err, &over) {
+		t.Errorf("the admin's next turn for tenant-a: %v; want *ExceededError (tenant-a's budget)", err)
+	}
+}
+
+// A turn of work no request carries (a workflow step) counts as one
+// request of its subjects, and is refused over their requests per minute
+// with the limit's error; a request's own turns are counted through their
+// request only.
+func TestWorkTurnsCountAsRequests(t *testing.T) {
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc, err := agent.NewService(nil, []*agent.Agent{{ID: "a", Model: llm.Echo{}, Provider: "echo"}}, "a", log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := NewMemory(log)
+	svc.SetObserver(l.Agents(svc, nil, Limits{}))
+	starter := Subject{Key: "resource:tenant-a", Limits: Limits{RequestsPerMinute: 1}, Token: "a"}
+	in := agent.Input{Messages: []llm.Message{{Role: "user", Content: "hi"}}, ResourceID: "tenant-a", Ephemeral: true}
+	for i := range 2 {
+		if _, err := svc.Generate(WithSubject(ctx, starter), in); err != nil {
+			t.Fatalf("request turn %d: %v; want it counted through its request only", i+1, err)
+		}
+	}
+	step := AsWork(WithSubject(ctx, starter))
+	if _, err := svc.Generate(step, in); err != nil {
+		t.Fatalf("the first step's turn: %v", err)
+	}
+	_, err = svc.Generate(step, in)
+	if over := (*ExceededError)(nil); !errors.As(err, &over) || err.Error() != "limits: requests per minute over 1" {
+		t.Errorf("the second step's turn: %v; want limits: requests per minute over 1", err)
+	}
+}

@@ -17,6 +17,14 @@
 // Streams hold a lease for their whole life, renewed while they run; the
 // lease of an instance that dies expires by itself ([LeaseTTL]).
 //
+// # Who pays
+//
+// A model call counts against its principal (the subject of the request
+// it is made for) and the resource it runs for ([Limiter.Agents]). Work
+// that runs later, a workflow run's steps, stores its starter's subject by
+// name ([Subject.Principal]) and gets it back with the limits of now
+// ([Budgets.Subject]).
+//
 // # Where counts live
 //
 // [NewStore] keeps counters and leases in the memory store's database, so

@@ -2,6 +2,7 @@ package limits
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -30,6 +31,50 @@ type Subject struct {
 	// Key names the counters: "resource:<id>", "user:<name>", "ip:<addr>".
 	Key    string
 	Limits Limits
+	// Token is the user of the static token whose own limits these are;
+	// "" for [Budgets.Global].
+	Token string
+}
+
+// Budgets are the limits of every subject: the global ones, and those of
+// the static tokens that have their own (by user).
+type Budgets struct {
+	Global Limits
+	Tokens map[string]Limits
+}
+
+// Of is the limits of token ("" or a token without its own: the global
+// ones).
+func (b Budgets) Of(token string) Limits {
+	if l, ok := b.Tokens[token]; ok && token != "" {
+		return l
+	}
+	return b.Global
+}
+
+// principal is a subject as work done later for it stores it: its
+// counters and whose limits apply, never the limits themselves (they are
+// read from the configuration when the work runs) nor any secret.
+type principal struct {
+	Key   string `json:"key"`
+	Token string `json:"token,omitempty"`
+}
+
+// Principal names s for work that runs later, maybe on another instance
+// (a workflow run's steps); [Budgets.Subject] turns it back into s.
+func (s Subject) Principal() string {
+	b, _ := json.Marshal(principal{Key: s.Key, Token: s.Token}) // two strings always marshal
+	return string(b)
+}
+
+// Subject is the subject named by p (from [Subject.Principal]) with the
+// limits b gives it now; false for "" or a name it cannot read.
+func (b Budgets) Subject(p string) (Subject, bool) {
+	var pr principal
+	if p == "" || json.Unmarshal([]byte(p), &pr) != nil || pr.Key == "" {
+		return Subject{}, false
+	}
+	return Subject{Key: pr.Key, Limits: b.Of(pr.Token), Token: pr.Token}, true
 }
 
 type subjectKey struct{}

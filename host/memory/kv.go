@@ -19,13 +19,29 @@ type kvRow struct {
 	Key       string       `bun:"key,pk"`
 	Value     []byte       `bun:"value,notnull"`
 	ExpiresAt bun.NullTime `bun:"expires_at"`
+	// ResourceID is the resource whose quota the entry counts against: the
+	// last one to write it.
+	ResourceID string `bun:"resource_id,notnull"`
+	Size       int64  `bun:"size,notnull"` // len(Key) + len(Value)
+}
+
+// ErrKVQuota means a KVSet would take its resource past its quota in the
+// namespace; nothing was stored.
+var ErrKVQuota = errors.New("kv quota reached")
+
+// KVQuota bounds the live (unexpired) entries one resource keeps in one
+// namespace: their number and their bytes, keys included.
+type KVQuota struct {
+	ResourceID string
+	MaxKeys    int
+	MaxBytes   int64
 }
 
 // KVGet returns the value of key in namespace ns; ok is false when it is
 // missing or expired.
 func (s *Store) KVGet(ctx context.Context, ns, key string) ([]byte, bool, error) {
 	row := new(kvRow)
-	err := s.db.NewSelect().Model(row).Where("namespace = ? AND key = ?", ns, key).
+	err := s.db.NewSelect().Model(row).Column("value").Where("namespace = ? AND key = ?", ns, key).
 		Where("(expires_at IS NULL OR expires_at > ?)", time.Now().UTC()).Limit(int64(1)).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
@@ -36,18 +52,69 @@ func (s *Store) KVGet(ctx context.Context, ns, key string) ([]byte, bool, error)
 	return row.Value, true, nil
 }
 
-// KVSet stores val under key; ttl > 0 makes it expire.
-func (s *Store) KVSet(ctx context.Context, ns, key string, val []byte, ttl time.Duration) error {
-	row := &kvRow{Namespace: ns, Key: key, Value: val}
+// KVSet stores val under key for q.ResourceID; ttl > 0 makes it expire. If
+// the resource's entries in ns would then pass q (the entry it replaces not
+// counted), it stores nothing and returns an error wrapping ErrKVQuota.
+//
+// The check and the write are one transaction that holds a lock on
+// (ns, resource) first: on Postgres an advisory lock, which every server
+// instance takes alike; on SQLite the write lock taken at BEGIN
+// (_txlock=immediate). So concurrent writers of one resource count in turn
+// and the quota is never passed, not even by one value. A write that would
+// pass it first deletes the resource's expired entries and counts again:
+// expired entries never count, and take no more disk than the quota.
+func (s *Store) KVSet(ctx context.Context, ns, key string, val []byte, ttl time.Duration, q KVQuota) error {
+	now := time.Now().UTC()
+	row := &kvRow{Namespace: ns, Key: key, Value: val, ResourceID: q.ResourceID, Size: int64(len(key) + len(val))}
 	if val == nil {
 		row.Value = []byte{}
 	}
 	if ttl > 0 {
-		row.ExpiresAt = bun.NullTime{Time: time.Now().UTC().Add(ttl)}
+		row.ExpiresAt = bun.NullTime{Time: now.Add(ttl)}
 	}
-	_, err := s.db.NewInsert().Model(row).
-		On("CONFLICT (namespace, key) DO UPDATE").Set("value = EXCLUDED.value").Set("expires_at = EXCLUDED.expires_at").
-		Exec(ctx)
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if s.kind == "postgres" {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(?, 15))`, ns+"\x1f"+q.ResourceID); err != nil {
+				return err
+			}
+		}
+		used := func() (keys int, bytes int64, err error) {
+			var u struct {
+				Keys  int   `bun:"n_keys"`
+				Bytes int64 `bun:"n_bytes"`
+			}
+			err = tx.NewSelect().Model((*kvRow)(nil)).ColumnExpr("count(*) AS n_keys, coalesce(sum(size), 0) AS n_bytes").
+				Where("namespace = ? AND resource_id = ? AND key <> ?", ns, q.ResourceID, key).Scan(ctx, &u)
+			return u.Keys, u.Bytes, err
+		}
+		over := func(keys int, bytes int64) bool { return keys+1 > q.MaxKeys || bytes+row.Size > q.MaxBytes }
+		keys, bytes, err := used()
+		if err != nil {
+			return err
+		}
+		if over(keys, bytes) {
+			// Only then drop the resource's expired entries, and count
+			// again: the usual write reads the index alone, and expired
+			// entries still never take a resource's room (nor stay on
+			// disk past the quota).
+			if _, err := tx.NewDelete().Model((*kvRow)(nil)).
+				Where("namespace = ? AND resource_id = ? AND expires_at <= ?", ns, q.ResourceID, now).Exec(ctx); err != nil {
+				return err
+			}
+			if keys, bytes, err = used(); err != nil {
+				return err
+			}
+			if over(keys, bytes) {
+				return fmt.Errorf("%w: %d keys and %d bytes in use, the quota is %d keys and %d bytes",
+					ErrKVQuota, keys, bytes, q.MaxKeys, q.MaxBytes)
+			}
+		}
+		_, err = tx.NewInsert().Model(row).
+			On("CONFLICT (namespace, key) DO UPDATE").Set("value = EXCLUDED.value").Set("expires_at = EXCLUDED.expires_at").
+			Set("resource_id = EXCLUDED.resource_id").Set("size = EXCLUDED.size").
+			Exec(ctx)
+		return err
+	})
 	if err != nil {
 		return classify(fmt.Errorf("memory: kv set %s/%s: %w", ns, key, err))
 	}

@@ -264,6 +264,52 @@ var schemaMigrations = []struct {
 				PRIMARY KEY (key, id))`,
 		},
 	},
+	{
+		// Who started a workflow run, for the budgets its steps spend on
+		// any instance (host/limits: a subject's key and its token's user,
+		// never a secret); NULL: nobody (limits off, or an older run).
+		name:     "20261209000102",
+		comment:  "workflow_run_limits_principal",
+		postgres: []string{`ALTER TABLE mastra_server_workflow_runs ADD COLUMN IF NOT EXISTS limits_principal text`},
+		sqlite:   []string{`ALTER TABLE mastra_server_workflow_runs ADD COLUMN limits_principal TEXT`},
+	},
+	{
+		// Plugin KV quota (finding N8): each entry records the resource that
+		// wrote it and its size (key and value bytes), so one resource's
+		// usage in a namespace is one sum over an index that holds every
+		// column it reads (no table lookups). Entries written before
+		// belong to no resource ('') until rewritten.
+		name:    "20261209000104",
+		comment: "plugin_kv_quota",
+		postgres: []string{
+			`ALTER TABLE mastra_server_plugin_kv ADD COLUMN IF NOT EXISTS resource_id text NOT NULL DEFAULT ''`,
+			`ALTER TABLE mastra_server_plugin_kv ADD COLUMN IF NOT EXISTS size bigint NOT NULL DEFAULT 0`,
+			`UPDATE mastra_server_plugin_kv SET size = octet_length(key) + octet_length(value)`,
+			`CREATE INDEX IF NOT EXISTS mastra_server_plugin_kv_resource_idx ON mastra_server_plugin_kv (namespace, resource_id, key, size)`,
+		},
+		sqlite: []string{
+			`ALTER TABLE mastra_server_plugin_kv ADD COLUMN resource_id TEXT NOT NULL DEFAULT ''`,
+			`ALTER TABLE mastra_server_plugin_kv ADD COLUMN size INTEGER NOT NULL DEFAULT 0`,
+			`UPDATE mastra_server_plugin_kv SET size = length(CAST(key AS BLOB)) + length(value)`,
+			`CREATE INDEX IF NOT EXISTS mastra_server_plugin_kv_resource_idx ON mastra_server_plugin_kv (namespace, resource_id, key, size)`,
+		},
+	},
+	{
+		// Server secrets every instance on the database shares (the key
+		// that derives idempotent turns' message ids), made on first use.
+		name:    "20261209000106",
+		comment: "mastra_server_secrets",
+		postgres: []string{
+			`CREATE TABLE IF NOT EXISTS mastra_server_secrets (
+				name text NOT NULL PRIMARY KEY,
+				value bytea NOT NULL)`,
+		},
+		sqlite: []string{
+			`CREATE TABLE IF NOT EXISTS mastra_server_secrets (
+				name TEXT NOT NULL PRIMARY KEY,
+				value BLOB NOT NULL)`,
+		},
+	},
 }
 
 const (

@@ -401,10 +401,10 @@ func TestPluginKV(t *testing.T) {
 		if _, ok, err := s.KVGet(ctx, "p1", "k"); ok || err != nil {
 			t.Fatalf("KVGet on empty = %v, %v; want missing", ok, err)
 		}
-		if err := s.KVSet(ctx, "p1", "k", []byte("v1"), 0); err != nil {
+		if err := s.KVSet(ctx, "p1", "k", []byte("v1"), 0, roomy); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.KVSet(ctx, "p1", "k", []byte("v2"), 0); err != nil {
+		if err := s.KVSet(ctx, "p1", "k", []byte("v2"), 0, roomy); err != nil {
 			t.Fatal(err)
 		}
 		if v, ok, _ := s.KVGet(ctx, "p1", "k"); !ok || string(v) != "v2" {
@@ -413,7 +413,7 @@ func TestPluginKV(t *testing.T) {
 		if _, ok, _ := s.KVGet(ctx, "p2", "k"); ok {
 			t.Error("another namespace sees p1's key")
 		}
-		if err := s.KVSet(ctx, "p1", "gone", []byte("x"), time.Millisecond); err != nil {
+		if err := s.KVSet(ctx, "p1", "gone", []byte("x"), time.Millisecond, roomy); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(5 * time.Millisecond)
@@ -582,10 +582,10 @@ func TestWritePathsStayInTheirResource(t *testing.T) {
 		}
 
 		// KV: namespaces (one per plugin) never see or remove each other's keys.
-		if err := s.KVSet(ctx, "plugin-a", "k", []byte("a"), 0); err != nil {
+		if err := s.KVSet(ctx, "plugin-a", "k", []byte("a"), 0, roomy); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.KVSet(ctx, "plugin-b", "k", []byte("b"), 0); err != nil {
+		if err := s.KVSet(ctx, "plugin-b", "k", []byte("b"), 0, roomy); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.KVDelete(ctx, "plugin-b", "k"); err != nil {

@@ -188,12 +188,18 @@
 //	    against MaxResponse, and sent whole at the end. Needs Grants.Agents.
 //	kv_get(key, key_len, buf, buf_limit i32) -> status_len i64
 //	    The value under key in this plugin's namespace. ENOENT if absent or
-//	    expired; EINVAL for an empty key, E2BIG for a key over 512 bytes; EIO,
-//	    ETIMEDOUT, ECANCELED when the store fails (error text in the result
-//	    slot). Needs Grants.KV.
+//	    expired; EINVAL for a key that is empty or not text (NUL bytes,
+//	    invalid UTF-8), E2BIG for a key over 512 bytes; EIO, ETIMEDOUT,
+//	    ECANCELED when the store fails (error text in the result slot).
+//	    Needs Grants.KV.
 //	kv_set(key, key_len, val, val_len i32, ttl_ms i64) -> errno i32
 //	    Stores val (at most 1 MiB); ttl_ms <= 0 keeps it without expiry.
-//	    Errors as kv_get. Needs Grants.KV.
+//	    E2BIG also when the write would take the resource (the request's
+//	    scoped one, else Spec.ResourceID) past Spec.KVMaxKeys live keys or
+//	    Spec.KVMaxBytes bytes in this namespace (the value replaced and
+//	    expired entries not counted); nothing is stored, the quota is in
+//	    the result slot and the first refusal of the call is logged.
+//	    Other errors as kv_get. Needs Grants.KV.
 //	kv_delete(key, key_len i32) -> errno i32
 //	    Removes key (no error if absent). Needs Grants.KV.
 //	workflow_start(id, id_len, input, input_len, buf, buf_limit i32) -> status_len i64
@@ -244,7 +250,9 @@
 //
 //   - wasi_snapshot_preview1, instantiated only when imported: no arguments,
 //     no environment except the variables named in Grants.Env, no files
-//     except Grants.Mounts (read-only when asked), real clocks, random from
+//     except Grants.Mounts (read-only when asked; each confined to its
+//     directory by an os.Root, symbolic links included: see rootfs), real
+//     clocks, random from
 //     crypto/rand, sleep returns at once; stdout and stderr go to the log,
 //     one record per write, cut at 1 KiB, within the log rate limit.
 //   - env.abort(msg, file, line, col i32), AssemblyScript's default: traps

@@ -148,6 +148,12 @@ func limited(s Spec) Spec {
 	if s.MaxResponse == 0 {
 		s.MaxResponse = 16 << 20
 	}
+	if s.KVMaxKeys == 0 {
+		s.KVMaxKeys = 1000
+	}
+	if s.KVMaxBytes == 0 {
+		s.KVMaxBytes = 10 << 20
+	}
 	return s
 }
 

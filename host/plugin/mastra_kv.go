@@ -2,14 +2,21 @@ package plugin
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tetratelabs/wazero/api"
+
+	"github.com/mastra-server/mastra-server/host/reqctx"
 )
 
 // The mastra functions on the key-value store.
 
-// kvKey reads and checks a key; a non-zero errno means it is unusable.
+// kvKey reads and checks a key; a non-zero errno means it is unusable. A
+// key is text: the database stores it as such, and NUL or invalid UTF-8
+// would fail there (as EIO), not as the guest's mistake.
 func kvKey(mod api.Module, ptr, n uint32) (string, uint32) {
 	switch {
 	case n == 0:
@@ -17,7 +24,25 @@ func kvKey(mod api.Module, ptr, n uint32) (string, uint32) {
 	case n > maxKVKey:
 		return "", errno2Big
 	}
-	return mustString(mod, ptr, n, "kv key"), errnoSuccess
+	key := mustString(mod, ptr, n, "kv key")
+	if !utf8.ValidString(key) || strings.IndexByte(key, 0) >= 0 {
+		return "", errnoInval
+	}
+	return key, errnoSuccess
+}
+
+// kvQuota is the quota a write counts against: the plugin's, for the
+// request's scoped resource (a token's, or a middleware's
+// mastra__resourceId), else the plugin's own resource, so one tenant
+// filling it leaves the others theirs.
+func (st *reqState) kvQuota() KVQuota {
+	q := KVQuota{ResourceID: st.p.spec.ResourceID, MaxKeys: st.p.spec.KVMaxKeys, MaxBytes: st.p.spec.KVMaxBytes}
+	if st.values != nil {
+		if id, ok := st.values.GetString(reqctx.ResourceIDKey); ok && id != "" {
+			q.ResourceID = id
+		}
+	}
+	return q
 }
 
 // kv_get(key, key_len, buf, buf_limit i32) -> status_len i64
@@ -66,8 +91,18 @@ func kvSetFn(ctx context.Context, mod api.Module, stack []uint64) {
 	if ms := int64(stack[4]); ms > 0 {
 		ttl = time.Duration(ms) * time.Millisecond
 	}
-	if err := p.h.kv.Set(ctx, p.spec.Name, key, val, ttl); err != nil {
+	q := st.kvQuota()
+	if err := p.h.kv.Set(ctx, p.spec.Name, key, val, ttl, q); err != nil {
 		st.result = []byte(err.Error())
+		if errors.Is(err, ErrKVQuota) {
+			if !st.kvQuotaLogged { // once per call: a guest may retry in a loop
+				st.kvQuotaLogged = true
+				p.log.Warn("plugin kv quota reached", "resource", q.ResourceID,
+					"kv_max_keys", q.MaxKeys, "kv_max_bytes", q.MaxBytes, "err", err)
+			}
+			stack[0] = uint64(errno2Big)
+			return
+		}
 		stack[0] = uint64(errnoFor(ctx, err))
 		return
 	}

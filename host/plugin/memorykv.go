@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -16,9 +17,12 @@ type MemoryKV struct {
 type memKey struct{ ns, key string }
 
 type kvEntry struct {
-	val     []byte
-	expires time.Time // zero: never
+	val      []byte
+	expires  time.Time // zero: never
+	resource string    // whose quota it counts against
 }
+
+func (e kvEntry) expired(now time.Time) bool { return !e.expires.IsZero() && now.After(e.expires) }
 
 var _ KV = (*MemoryKV)(nil)
 
@@ -33,22 +37,40 @@ func (s *MemoryKV) Get(_ context.Context, ns, key string) ([]byte, bool, error) 
 	if !ok {
 		return nil, false, nil
 	}
-	if !e.expires.IsZero() && time.Now().After(e.expires) {
+	if e.expired(time.Now()) {
 		delete(s.m, memKey{ns, key})
 		return nil, false, nil
 	}
 	return append([]byte(nil), e.val...), true, nil
 }
 
-// Set stores a copy of val under ns/key; ttl <= 0 means no expiry.
-func (s *MemoryKV) Set(_ context.Context, ns, key string, val []byte, ttl time.Duration) error {
-	e := kvEntry{val: append([]byte(nil), val...)}
+// Set stores a copy of val under ns/key; ttl <= 0 means no expiry. The
+// quota is counted and the value stored under one lock, so concurrent Sets
+// never pass it. Counting walks the whole map: this store is for tests and
+// single-process use.
+func (s *MemoryKV) Set(_ context.Context, ns, key string, val []byte, ttl time.Duration, q KVQuota) error {
+	now := time.Now()
+	e := kvEntry{val: append([]byte(nil), val...), resource: q.ResourceID}
 	if ttl > 0 {
-		e.expires = time.Now().Add(ttl)
+		e.expires = now.Add(ttl)
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	keys, bytes := 0, int64(0)
+	for k, old := range s.m {
+		switch {
+		case old.expired(now):
+			delete(s.m, k)
+		case k.ns == ns && k.key != key && old.resource == q.ResourceID:
+			keys++
+			bytes += int64(len(k.key) + len(old.val))
+		}
+	}
+	if keys+1 > q.MaxKeys || bytes+int64(len(key)+len(val)) > q.MaxBytes {
+		return fmt.Errorf("%w: %d keys and %d bytes in use, the quota is %d keys and %d bytes",
+			ErrKVQuota, keys, bytes, q.MaxKeys, q.MaxBytes)
+	}
 	s.m[memKey{ns, key}] = e
-	s.mu.Unlock()
 	return nil
 }
 

@@ -147,9 +147,26 @@ var (
 // or expired key with ok=false and a nil error.
 type KV interface {
 	Get(ctx context.Context, ns, key string) ([]byte, bool, error)
-	Set(ctx context.Context, ns, key string, val []byte, ttl time.Duration) error
+	// Set stores val under ns/key for q.ResourceID. When the resource's
+	// live entries in ns would then pass q (the entry replaced not
+	// counted, expired ones not counted), it stores nothing and returns an
+	// error wrapping ErrKVQuota. Concurrent Sets, from any number of
+	// server instances sharing the store, must not pass q together.
+	Set(ctx context.Context, ns, key string, val []byte, ttl time.Duration, q KVQuota) error
 	Delete(ctx context.Context, ns, key string) error
 }
+
+// KVQuota bounds what one resource keeps in one plugin's namespace: the
+// number of live keys and their bytes (keys and values).
+type KVQuota struct {
+	ResourceID string
+	MaxKeys    int
+	MaxBytes   int64
+}
+
+// ErrKVQuota is returned (wrapped) by KV.Set past the quota; the guest gets
+// E2BIG.
+var ErrKVQuota = errors.New("kv quota reached")
 
 // Kind is what a plugin is loaded as. It is decided by configuration, not by
 // the guest's exports.
@@ -210,6 +227,11 @@ type Spec struct {
 	// request is not scoped to one and the guest names none. "" means
 	// "plugin:<Name>": plugins never share one by default.
 	ResourceID string
+	// KVMaxKeys and KVMaxBytes are the key-value quota of each resource
+	// in this plugin's namespace: the request's scoped resource, else
+	// ResourceID. Required with Grants.KV.
+	KVMaxKeys  int
+	KVMaxBytes int64
 	Grants     Grants
 }
 
@@ -320,7 +342,8 @@ func normalize(s *Spec) error {
 	if s.Module == "" {
 		return errors.New("module path is empty")
 	}
-	if s.Timeout < 0 || s.MinInstances < 0 || s.MaxInstances < 0 || s.MaxBody < 0 || s.RecycleAfter < 0 || s.MaxResponse < 0 {
+	if s.Timeout < 0 || s.MinInstances < 0 || s.MaxInstances < 0 || s.MaxBody < 0 || s.RecycleAfter < 0 || s.MaxResponse < 0 ||
+		s.KVMaxKeys < 0 || s.KVMaxBytes < 0 {
 		return errors.New("negative limit")
 	}
 	// The limits have no defaults here: the configuration's are the only
@@ -337,6 +360,12 @@ func normalize(s *Spec) error {
 	}
 	if s.MaxResponse == 0 {
 		missing = append(missing, "MaxResponse")
+	}
+	if s.Grants.KV && s.KVMaxKeys == 0 {
+		missing = append(missing, "KVMaxKeys")
+	}
+	if s.Grants.KV && s.KVMaxBytes == 0 {
+		missing = append(missing, "KVMaxBytes")
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("spec has no %s (required)", strings.Join(missing, ", "))

@@ -369,6 +369,28 @@ func TestKV(t *testing.T) {
 	wantResponse(t, do(a.Handler(), "GET", "/", nil), 404, "errno 44")
 }
 
+// N8 on the in-memory store: a plugin's quota stops a guest's writes with
+// E2BIG (1) and a log line, another plugin has its own, and a key that is
+// not text is EINVAL (28).
+func TestKVQuota(t *testing.T) {
+	h, logs := newHost(t, Config{})
+	spec := Spec{Kind: Route, Module: fixture(t, "kvflood"), Grants: Grants{KV: true}, KVMaxKeys: 5}
+	spec.Name = "a"
+	a := load(t, h, spec)
+	spec.Name = "b"
+	b := load(t, h, spec)
+	wantResponse(t, do(a.Handler(), "POST", "/", strings.NewReader("k")), 200, "wrote 5 errno 1")
+	wantResponse(t, do(a.Handler(), "POST", "/", strings.NewReader("k")), 200, "wrote 5 errno 1") // its own keys again
+	wantResponse(t, do(a.Handler(), "POST", "/", strings.NewReader("x")), 200, "wrote 0 errno 1")
+	wantResponse(t, do(a.Handler(), "GET", "/", strings.NewReader("k")), 200, "stored 5 keys 5020 bytes")
+	wantResponse(t, do(b.Handler(), "POST", "/", strings.NewReader("k")), 200, "wrote 5 errno 1")
+	wantResponse(t, do(a.Handler(), "PUT", "/", nil), 200, "errno 28")
+	wantResponse(t, do(a.Handler(), "PATCH", "/", nil), 200, "errno 28")
+	if l := logs.String(); strings.Count(l, "plugin kv quota reached") != 4 {
+		t.Errorf("want one quota log line per refused call:\n%s", l)
+	}
+}
+
 func TestWASISandbox(t *testing.T) {
 	t.Setenv("PLUGIN_SECRET", "hunter2")
 	t.Setenv("PLUGIN_VISIBLE", "yes")

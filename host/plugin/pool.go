@@ -13,7 +13,11 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	experimentalsys "github.com/tetratelabs/wazero/experimental/sys"
+	"github.com/tetratelabs/wazero/experimental/sysfs"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/mastra-server/mastra-server/host/plugin/rootfs"
 )
 
 // errCanceled is returned by acquire when the caller went away.
@@ -55,6 +59,8 @@ type pool struct {
 
 	idle  chan *instance
 	slots chan struct{}
+	// mounts are the granted directories, open for the pool's life.
+	mounts []*rootfs.FS
 
 	closedFlag atomic.Bool
 	mu         sync.Mutex // guards closed and users
@@ -88,6 +94,7 @@ func (p *Plugin) newPool(ctx context.Context) (*pool, error) {
 	pl.memThreshold = uint32(min(limit*3/4, 1<<32-1))
 	fail := func(err error) (*pool, error) {
 		_ = rt.Close(ctx)
+		pl.closeMounts()
 		return nil, err
 	}
 	pl.compiled, err = p.h.compile(ctx, rt, wasm)
@@ -101,7 +108,10 @@ func (p *Plugin) newPool(ctx context.Context) (*pool, error) {
 	if err := instantiateHostModules(ctx, rt, need); err != nil {
 		return fail(err)
 	}
-	pl.modCfg = p.moduleConfig(pl.compiled)
+	if err := pl.openMounts(); err != nil {
+		return fail(err)
+	}
+	pl.modCfg = p.moduleConfig(pl.compiled, pl.mounts)
 	for range spec.MinInstances {
 		pl.slots <- struct{}{}
 		in, err := pl.instantiate(ctx)
@@ -258,10 +268,30 @@ func instantiateHostModules(ctx context.Context, rt wazero.Runtime, need importe
 	return nil
 }
 
+// openMounts opens each granted directory as an os.Root: the guest reaches
+// nothing outside it, not even through a symbolic link in it (finding N4:
+// wazero's WithDirMount followed links anywhere on the host).
+func (pl *pool) openMounts() error {
+	for _, m := range pl.p.spec.Grants.Mounts {
+		fsys, err := rootfs.Open(m.HostPath)
+		if err != nil {
+			return fmt.Errorf("mount %s: %w", m.HostPath, err)
+		}
+		pl.mounts = append(pl.mounts, fsys)
+	}
+	return nil
+}
+
+func (pl *pool) closeMounts() {
+	for _, m := range pl.mounts {
+		_ = m.Close()
+	}
+}
+
 // moduleConfig is the sandbox of every instance: anonymous, real clocks,
 // crypto random, no args, stdout/stderr to the log, and only the granted
-// environment variables and mounts.
-func (p *Plugin) moduleConfig(c wazero.CompiledModule) wazero.ModuleConfig {
+// environment variables and mounts (mounts[i] is Grants.Mounts[i], opened).
+func (p *Plugin) moduleConfig(c wazero.CompiledModule, mounts []*rootfs.FS) wazero.ModuleConfig {
 	cfg := wazero.NewModuleConfig().
 		WithName("").
 		WithSysWalltime().
@@ -283,14 +313,14 @@ func (p *Plugin) moduleConfig(c wazero.CompiledModule) wazero.ModuleConfig {
 			cfg = cfg.WithEnv(name, v)
 		}
 	}
-	if len(p.spec.Grants.Mounts) > 0 {
+	if len(mounts) > 0 {
 		fsc := wazero.NewFSConfig()
-		for _, m := range p.spec.Grants.Mounts {
+		for i, m := range p.spec.Grants.Mounts {
+			var fsys experimentalsys.FS = mounts[i]
 			if m.ReadOnly {
-				fsc = fsc.WithReadOnlyDirMount(m.HostPath, m.GuestPath)
-			} else {
-				fsc = fsc.WithDirMount(m.HostPath, m.GuestPath)
+				fsys = &sysfs.ReadFS{FS: fsys}
 			}
+			fsc = fsc.(sysfs.FSConfig).WithSysFSMount(fsys, m.GuestPath)
 		}
 		cfg = cfg.WithFSConfig(fsc)
 	}
@@ -492,6 +522,9 @@ func (pl *pool) close() {
 }
 
 func (pl *pool) closeRuntime() error {
-	pl.rtOnce.Do(func() { pl.rtErr = pl.rt.Close(context.Background()) })
+	pl.rtOnce.Do(func() {
+		pl.rtErr = pl.rt.Close(context.Background())
+		pl.closeMounts()
+	})
 	return pl.rtErr
 }

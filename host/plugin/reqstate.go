@@ -69,6 +69,8 @@ type reqState struct {
 	values *reqctx.Values
 	result []byte // mastra result slot (agent_generate, result_read)
 
+	kvQuotaLogged bool // the call's first kv_set past the quota was logged
+
 	// What the host holds for the guest in this call, against MaxResponse.
 	held    int64
 	overCap string // what went over MaxResponse, when something did

@@ -98,7 +98,7 @@ func (s *Server) checkAgent(in agent.Input) (agent.Input, error) {
 	}
 	in.AgentID = id
 	if in.ThreadID == "" {
-		in.ThreadID = uuid.NewString()
+		in.ThreadID, in.ThreadMade = uuid.NewString(), true
 	}
 	return in, nil
 }

@@ -31,6 +31,11 @@ func domainError(err error) *transport.Error {
 	case errors.Is(err, agent.ErrInvalidInput):
 		return &transport.Error{Status: http.StatusBadRequest, Message: "Invalid request body", Err: err,
 			Issues: []transport.Issue{{Field: "messages", Message: strings.TrimPrefix(err.Error(), agent.ErrInvalidInput.Error()+": ")}}}
+	case errors.Is(err, agent.ErrIdempotencyKeyReused):
+		// As the IETF idempotency-key draft and Stripe answer a key reused
+		// with another payload.
+		return &transport.Error{Status: http.StatusUnprocessableEntity, Code: "idempotency_key_reused", Err: err,
+			Message: "Idempotency key already used by a different request (agent, thread, resource or messages)"}
 	case errors.Is(err, memory.ErrNotFound):
 		return &transport.Error{Status: http.StatusNotFound, Message: "Thread not found", Err: err}
 	case errors.Is(err, memory.ErrMessageConflict):

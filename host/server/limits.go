@@ -19,12 +19,15 @@ func (s *Server) limitRequests(next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The subject goes in the context even when none of its limits is
+		// on: its turns then count against its lifted limits, not the
+		// global ones of its resource.
 		sub := s.subject(r)
+		r = r.WithContext(limits.WithSubject(r.Context(), sub))
 		if !sub.Limits.On() {
 			next.ServeHTTP(w, r)
 			return
 		}
-		r = r.WithContext(limits.WithSubject(r.Context(), sub))
 		if err := s.limiter.Request(r.Context(), sub); err != nil {
 			if _, over := err.(*limits.ExceededError); !over {
 				// The shared counters are unreachable (the database is
@@ -58,24 +61,27 @@ func (s *Server) anyLimit() bool {
 // or else the client's address; with the limits of its static token, if
 // it presented one that has its own, else the global ones.
 func (s *Server) subject(r *http.Request) limits.Subject {
-	lim := s.cfg.Limits
+	lim, token := s.cfg.Limits, ""
 	user, static := transport.TokenUser(r.Context())
 	if static {
 		if tl, ok := s.cfg.TokenLimits[user]; ok {
-			lim = tl
+			lim, token = tl, user
 		}
 	}
+	sub := limits.Subject{Limits: lim, Token: token}
 	switch {
 	case transport.IsAdmin(r.Context()):
-		return limits.Subject{Key: "user:" + user, Limits: lim}
+		sub.Key = "user:" + user
 	case boundResource(r) != "":
-		return limits.ResourceSubject(boundResource(r), lim)
+		sub.Key = limits.ResourceSubject(boundResource(r), lim).Key
+	default:
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			host = r.RemoteAddr
+		}
+		sub.Key = "ip:" + host
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	return limits.Subject{Key: "ip:" + host, Limits: lim}
+	return sub
 }
 
 // holdStream takes one of the request's stream slots until release.

@@ -39,6 +39,17 @@ type ModuleRunner interface {
 	RunModule(ctx context.Context, workflowID, stepID string, body json.RawMessage) (status int, resp []byte, err error)
 }
 
+// Principals carry who started a run to its steps, on any instance, for
+// the budgets its steps' model calls count against. Of names the
+// principal of the request that starts a run, from its context; the engine
+// stores the name with the run (it must hold no secret), gives it to the
+// run's nested runs, and With puts it back into the context of each of
+// their steps. A resume keeps the starting principal.
+type Principals interface {
+	Of(ctx context.Context) string
+	With(ctx context.Context, principal string) context.Context
+}
+
 // Errors the HTTP host maps to statuses.
 var (
 	// ErrNotFound: no such workflow or run (or the run is another
@@ -77,6 +88,8 @@ type Options struct {
 	MaxSnapshot int
 	// Observer watches runs and steps (metrics, traces); nil: none.
 	Observer Observer
+	// Principals carry who started a run to its steps; nil: nobody.
+	Principals Principals
 	// CountsCacheTTL is how long run counts for every resource are cached
 	// (Mastra caches them 5 s, the default).
 	CountsCacheTTL time.Duration
@@ -96,6 +109,7 @@ type Engine struct {
 	hub       *wakeup.Hub
 	maxSnap   int
 	obs       Observer
+	princ     Principals
 	countsTTL time.Duration
 	countsMu  sync.Mutex
 	counts    map[string]Counts
@@ -111,7 +125,7 @@ type Engine struct {
 // Open.
 func Open(ctx context.Context, o Options) (*Engine, error) {
 	e := &Engine{wfs: map[string]*workflow{}, agents: o.Agents, tools: o.Tools, modules: o.Modules, log: o.Logger, me: o.InstanceID,
-		hub: wakeup.NewHub(), maxSnap: o.MaxSnapshot, obs: o.Observer}
+		hub: wakeup.NewHub(), maxSnap: o.MaxSnapshot, obs: o.Observer, princ: o.Principals}
 	if e.log == nil {
 		e.log = slog.Default()
 	}
@@ -262,6 +276,8 @@ type runRow struct {
 	cur     cursor
 	version int64
 	nextSeq int64
+	// principal names who started the run (Principals.Of), "" for nobody.
+	principal string
 }
 
 func (e *Engine) workflow(id string) (*workflow, error) {
@@ -318,12 +334,8 @@ func (e *Engine) insertRun(ctx context.Context, tx *txn, w *workflow, runID, res
 	if err != nil {
 		return nil, err
 	}
-	var res any
-	if resourceID != "" {
-		res = resourceID
-	}
 	if _, err := tx.exec(ctx, `INSERT INTO mastra_workflow_snapshot (workflow_name, run_id, "resourceId", snapshot, "createdAt", "updatedAt", "createdAtZ", "updatedAtZ")
-		VALUES ($1, $2, $3, $4, $5, $5, $6, $6)`, w.def.ID, runID, res, string(b), e.db.ts(now), now); err != nil {
+		VALUES ($1, $2, $3, $4, $5, $5, $6, $6)`, w.def.ID, runID, nullable(resourceID), string(b), e.db.ts(now), now); err != nil {
 		return nil, fmt.Errorf("workflow: create run: %w", err)
 	}
 	cur := cursor{Parent: parent}
@@ -352,16 +364,18 @@ func (e *Engine) load(ctx context.Context, q querier, wfID, runID string, lock b
 		// the lock, so the version read is the latest.
 		lockSQL, join = e.db.forUpdate(), "JOIN"
 	}
-	err := q.queryRow(ctx, `SELECT s."resourceId", s.snapshot, s."createdAt", s."updatedAt", r.cursor, r.version, r.next_seq
+	var principal string
+	err := q.queryRow(ctx, `SELECT s."resourceId", s.snapshot, s."createdAt", s."updatedAt", r.cursor, r.version, r.next_seq, r.limits_principal
 		FROM mastra_workflow_snapshot s `+join+` mastra_server_workflow_runs r ON r.workflow_name = s.workflow_name AND r.run_id = s.run_id
-		WHERE s.workflow_name = $1 AND s.run_id = $2`+lockSQL, wfID, runID).Scan(&res, &snap, &created, &updated, ptrString(&cur), &version, &seq)
+		WHERE s.workflow_name = $1 AND s.run_id = $2`+lockSQL, wfID, runID).Scan(&res, &snap, &created, &updated, ptrString(&cur), &version, &seq,
+		ptrString(&principal))
 	if err != nil {
 		if isNoRows(err) {
 			return nil, fmt.Errorf("%w: run %s", ErrNotFound, runID)
 		}
 		return nil, fmt.Errorf("workflow: load run %s: %w", runID, err)
 	}
-	r := &runRow{Run: Run{Workflow: wfID, RunID: runID, CreatedAt: parseTS(created), UpdatedAt: parseTS(updated)}}
+	r := &runRow{Run: Run{Workflow: wfID, RunID: runID, CreatedAt: parseTS(created), UpdatedAt: parseTS(updated)}, principal: principal}
 	if res != nil {
 		r.ResourceID = *res
 	}
@@ -390,6 +404,22 @@ func (e *Engine) load(ctx context.Context, q querier, wfID, runID string, lock b
 type nullString struct{ p *string }
 
 func ptrString(p *string) any { return &nullString{p} }
+
+// setPrincipal makes p run r's principal, written with tx's next save
+// (a run's start): it never changes after.
+func (r *runRow) setPrincipal(tx *txn, p string) {
+	r.principal = p
+	tx.extra = append(tx.extra, stmt{`UPDATE mastra_server_workflow_runs SET limits_principal = $3 WHERE workflow_name = $1 AND run_id = $2`,
+		[]any{r.Workflow, r.RunID, nullable(p)}})
+}
+
+// nullable is s for a nullable text column: NULL for "".
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
 
 func (n *nullString) Scan(v any) error {
 	switch x := v.(type) {

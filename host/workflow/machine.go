@@ -302,6 +302,7 @@ func (t *turn) startChild(s *step, iter int) error {
 	if err != nil {
 		return err
 	}
+	c.setPrincipal(t.tx, t.r.principal) // the child's steps spend its starter's budgets
 	ct := t.e.turn(t.ctx, t.tx, s.nested, c)
 	if err := ct.start(in, state, t.r.Snapshot.RequestContext); err != nil {
 		return err
@@ -859,6 +860,9 @@ func (e *Engine) execute(ctx context.Context, w *workflow, r *runRow, s *step, i
 			err = fmt.Errorf("step %s panicked: %v", s.def.ID, p)
 		}
 	}()
+	if e.princ != nil {
+		ctx = e.princ.With(ctx, r.principal) // its model calls spend the starter's budgets
+	}
 	env := envFor(w, r, s, iter)
 	switch s.def.Kind {
 	case "map":

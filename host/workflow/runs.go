@@ -92,6 +92,9 @@ func (e *Engine) StartRunState(ctx context.Context, wfID, runID, resourceID stri
 		if r.Snapshot.Status != StatusPending {
 			return fmt.Errorf("%w: run %s is %s, not pending", ErrConflict, runID, r.Snapshot.Status)
 		}
+		if e.princ != nil {
+			r.setPrincipal(tx, e.princ.Of(ctx))
+		}
 		t := e.turn(ctx, tx, w, r)
 		if err := t.start(input, state, requestContext); err != nil {
 			return err

@@ -124,7 +124,9 @@ MASTRA_IMPORT("mastra", "result_read") uint32_t mastra_result_read(uint32_t offs
 MASTRA_IMPORT("mastra", "agent_stream_to_response")
 uint32_t mastra_agent_stream_to_response(const void *agent, uint32_t agent_len, const void *input, uint32_t input_len,
                                          const void *opts, uint32_t opts_len);
-/* Per-plugin key-value store. kv_get -> status<<32 | len (ENOENT if absent); ttl_ms 0 = no expiry. */
+/* Per-plugin key-value store. kv_get -> status<<32 | len (ENOENT if absent); ttl_ms 0 = no expiry.
+ * kv_set: MASTRA_E2BIG past the plugin's quota for the caller's resource (kv_max_keys, kv_max_bytes;
+ * nothing stored) or a value over 1 MiB; MASTRA_EINVAL for a key that is not UTF-8 text without NUL. */
 MASTRA_IMPORT("mastra", "kv_get") uint64_t mastra_kv_get(const void *key, uint32_t key_len, void *buf, uint32_t buf_limit);
 MASTRA_IMPORT("mastra", "kv_set")
 uint32_t mastra_kv_set(const void *key, uint32_t key_len, const void *val, uint32_t val_len, int64_t ttl_ms);

@@ -8,10 +8,10 @@ type Errno uint32
 
 // Status codes used by the mastra host module.
 const (
-	E2BIG     Errno = 1  // a value is too large (e.g. a context value over the host's limit)
+	E2BIG     Errno = 1  // too large (a context value over the host's limit), or the plugin's KV quota is used up
 	EBUSY     Errno = 10 // the run is not in a state for the call (e.g. a resume another resume won)
 	ECANCELED Errno = 11 // the request was canceled (client gone)
-	EINVAL    Errno = 28 // invalid argument (e.g. ctx_set with invalid JSON, unknown agent)
+	EINVAL    Errno = 28 // invalid argument (e.g. ctx_set with invalid JSON, unknown agent, a KV key that is not text)
 	EIO       Errno = 29 // the host call failed (e.g. the model provider failed); see the message
 	ENOENT    Errno = 44 // no such key, route parameter or value
 	ENOSYS    Errno = 52 // not available here (e.g. route params in a middleware, or built for the host)

@@ -334,7 +334,10 @@ func KVGet(key string) ([]byte, error) {
 }
 
 // KVSet stores value under key. A ttl of 0 keeps it until deleted; otherwise it expires after ttl
-// (millisecond resolution).
+// (millisecond resolution). It returns E2BIG when value is over 1 MiB or when the write would pass the
+// plugin's quota for the caller's resource (kv_max_keys live keys, kv_max_bytes of keys and values;
+// nothing is stored: delete keys, or let them expire), and EINVAL when key is empty or not valid
+// UTF-8 text without NUL bytes.
 func KVSet(key string, value []byte, ttl time.Duration) error {
 	kp, kl := strPtr(key)
 	ms := ttl.Milliseconds()

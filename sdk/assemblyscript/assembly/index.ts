@@ -664,7 +664,9 @@ export function kvGetText(key: string): string | null {
   return decode(v.dataStart, <u32>v.length);
 }
 
-/** Stores value under key; ttlMs 0 = no expiry. Returns a status. */
+/** Stores value under key; ttlMs 0 = no expiry. Returns a status: E2BIG once the caller's resource
+ *  has used the plugin's quota (kv_max_keys, kv_max_bytes; nothing is stored) or for a value over
+ *  1 MiB, EINVAL for a key with NUL characters. */
 export function kvSet(key: string, value: Uint8Array, ttlMs: i64 = 0): u32 {
   const kb = utf8(key);
   lastStatus = mastra_kv_set(ptrOf(kb), lenOf(kb), value.dataStart, <u32>value.length, ttlMs);
