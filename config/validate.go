@@ -126,6 +126,7 @@ func (c *Config) Validate() error {
 				bad(key+".resource_id", "", "expected the resource (tenant) this token's requests are confined to (or admin = true)")
 			}
 		}
+		c.validateTokens(bad)
 	}
 	badLimit := func(key string, v *int) {
 		if v != nil && *v < 0 {
@@ -175,6 +176,7 @@ func (c *Config) Validate() error {
 	}
 
 	c.validateProviders(bad)
+	c.validateInert(bad)
 
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, strings.ToLower(c.Log.Level)) {
 		bad("log.level", c.Log.Level, "expected debug, info, warn or error")

@@ -178,11 +178,13 @@ func serverOptions(cfg *config.Config, store *memory.Store, svc *agent.Service, 
 	if tel.metrics != nil && cfg.Server.Metrics.Listen == "" {
 		metricsHandler = tel.metrics.Handler()
 	}
+	reserved := cfg.ReservedResourceIndex()
 	return server.Options{
 		Observers:         tel.http(),
 		Metrics:           metricsHandler,
 		Config:            serverConfig(cfg.Server),
 		DefaultResourceID: cfg.Memory.DefaultResourceID,
+		Reserved:          func(r string) bool { _, ok := reserved(r); return ok },
 		Store:             store,
 		Agents:            svc,
 		Logger:            log,

@@ -23,9 +23,14 @@ import (
 type Options struct {
 	Config            Config
 	DefaultResourceID string
-	Store             *memory.Store
-	Agents            *agent.Service
-	Logger            *slog.Logger
+	// Reserved reports the resources the server writes under for requests
+	// scoped to none (DefaultResourceID, each plugin entry's own): no JWT
+	// may claim one, as none may claim a static token's. nil: only
+	// DefaultResourceID is.
+	Reserved func(resource string) bool
+	Store    *memory.Store
+	Agents   *agent.Service
+	Logger   *slog.Logger
 	// Middleware runs, in order, before routing on matching paths.
 	Middleware []Middleware
 	// Routes are plugin routes, registered after the built-in ones.
@@ -77,11 +82,13 @@ type Server struct {
 	errs        transport.ErrorWriter
 	health      *healthCheck
 	defRes      string
-	handler     http.Handler
-	metrics     http.Handler
-	observers   []transport.Observer
-	openAPIDoc  []byte
-	started     time.Time
+	// reserved is Options.Reserved.
+	reserved   func(resource string) bool
+	handler    http.Handler
+	metrics    http.Handler
+	observers  []transport.Observer
+	openAPIDoc []byte
+	started    time.Time
 	// stopping is cancelled shortly before the drain deadline of a
 	// shutdown; running streams then end with a terminal chunk (F15).
 	stopping    context.Context
@@ -106,6 +113,7 @@ func New(opts Options) (*Server, error) {
 		runs:      opts.Runs,
 		log:       opts.Logger,
 		defRes:    opts.DefaultResourceID,
+		reserved:  opts.Reserved,
 		started:   time.Now(),
 		metrics:   opts.Metrics,
 		observers: opts.Observers,
