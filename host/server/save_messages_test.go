@@ -34,11 +34,7 @@ func bulkBody(n int, thread string) string {
 // order.
 func TestSaveMessagesCap(t *testing.T) {
 	bothStores(t, func(t *testing.T, store *memory.Store) {
-		base := memoryServer(t, store, withAuth)
-		as := func(tok, method, path, body string) response {
-			t.Helper()
-			return do(t, method, base+path, body, "Authorization", "Bearer "+tok, "Content-Type", jsonCT)
-		}
+		as := asTenant(t, memoryServer(t, store, withAuth))
 		for _, th := range []struct{ tok, id string }{{bobToken, "tb-bulk"}, {aliceToken, "ta-bulk"}} {
 			if r := as(th.tok, "POST", "/api/memory/threads?agentId=assistant", `{"threadId":"`+th.id+`"}`); r.status != 200 {
 				t.Fatalf("create %s = %d %s", th.id, r.status, r.raw)
