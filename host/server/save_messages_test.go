@@ -170,3 +170,22 @@ func TestBulkSavesLeaveConnectionsForOtherTenants(t *testing.T) {
 		t.Errorf("bob's thread holds %d messages (%v); want the first save's 1000", stored, err)
 	}
 }
+
+// N1: a turn saves every message of its `messages`, so the same cap holds
+// there: one more is a 400 naming it, before the model, and no thread is
+// created.
+func TestTurnMessagesCap(t *testing.T) {
+	as := asTenant(t, memoryServer(t, openSQLite(t), withAuth))
+	msgs := make([]string, 1001)
+	for i := range msgs {
+		msgs[i] = fmt.Sprintf("message %d", i)
+	}
+	b, _ := json.Marshal(map[string]any{"messages": msgs, "memory": map[string]any{"thread": "ta-long", "resource": "res-alice"}})
+	r := as(aliceToken, "POST", "/api/agents/assistant/generate", string(b))
+	if r.status != 400 || !strings.Contains(r.raw, `"field":"messages"`) || !strings.Contains(r.raw, "at most 1000 messages") {
+		t.Errorf("turn of 1001 messages = %d %.300s; want 400 naming messages and the cap", r.status, r.raw)
+	}
+	if r := as(aliceToken, "GET", "/threads/ta-long", ""); r.status != 404 {
+		t.Errorf("thread after the refused turn = %d %.300s; want 404", r.status, r.raw)
+	}
+}
