@@ -1028,3 +1028,29 @@ template = "# Notes"
 		t.Errorf("got %d lines; want %d:\n%s", len(lines), len(wants), err)
 	}
 }
+
+// N1: save-messages' cap and each resource's share of the pool.
+func TestSaveMessagesLimitsConfig(t *testing.T) {
+	d := Defaults().Memory
+	if d.MaxSaveMessages != 1000 || d.BulkWriteShare != 0.25 || d.BulkWriteConns() != 2 {
+		t.Errorf("defaults: max_save_messages %d, bulk_write_share %v (%d connections of 10); want 1000, 0.25 (2)",
+			d.MaxSaveMessages, d.BulkWriteShare, d.BulkWriteConns())
+	}
+	cfg := mustLoad(t, writeFile(t, "[memory]\nmax_save_messages = 50\nbulk_write_share = 1\nmax_open_conns = 3\n"))
+	if m := cfg.Memory; m.MaxSaveMessages != 50 || m.BulkWriteConns() != 3 {
+		t.Errorf("memory = %+v, %d connections; want 50 messages, all 3 connections", m, m.BulkWriteConns())
+	}
+	for share, want := range map[float64]int{0.25: 1, 0.5: 1, 0.7: 2} { // of 3
+		cfg.Memory.BulkWriteShare = share
+		if got := cfg.Memory.BulkWriteConns(); got != want {
+			t.Errorf("bulk_write_share %v of 3 connections = %d; want %d", share, got, want)
+		}
+	}
+	cfg.Memory.MaxSaveMessages, cfg.Memory.BulkWriteShare = 0, 1.5
+	err := cfg.Validate()
+	for _, key := range []string{"memory.max_save_messages = 0", "memory.bulk_write_share = 1.5"} {
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("Validate = %v; want it to name %s", err, key)
+		}
+	}
+}

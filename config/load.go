@@ -674,6 +674,8 @@ func defaults() map[string]any {
 			"default_resource_id": "default",
 			"migrate":             true,
 			"max_open_conns":      10,
+			"max_save_messages":   1000,
+			"bulk_write_share":    0.25,
 		},
 		"log": map[string]any{"level": "info", "format": "text"},
 		"providers": map[string]any{

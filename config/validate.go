@@ -174,6 +174,12 @@ func (c *Config) Validate() error {
 	if m.MaxOpenConns < 1 {
 		bad("memory.max_open_conns", m.MaxOpenConns, "expected at least 1")
 	}
+	if m.MaxSaveMessages < 1 {
+		bad("memory.max_save_messages", m.MaxSaveMessages, "expected at least 1")
+	}
+	if !(m.BulkWriteShare > 0 && m.BulkWriteShare <= 1) {
+		bad("memory.bulk_write_share", m.BulkWriteShare, "expected a fraction of memory.max_open_conns above 0 and at most 1")
+	}
 
 	c.validateProviders(bad)
 	c.validateInert(bad)

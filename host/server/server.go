@@ -52,6 +52,9 @@ type Options struct {
 	// Runs logs resumable streams (runs.go); nil: streams are not
 	// resumable.
 	Runs *runlog.Log
+	// MaxSaveMessages is the most messages one save-messages request may
+	// carry (memory.max_save_messages); 0: no cap.
+	MaxSaveMessages int
 }
 
 // Route is a plugin route. Method "ALL" registers every common method.
@@ -95,6 +98,8 @@ type Server struct {
 	stopStreams context.CancelFunc
 	// limiter counts requests and streams per subject (nil: no limits).
 	limiter *limits.Limiter
+	// maxSave caps the messages of one save-messages (0: no cap).
+	maxSave int
 }
 
 // New builds the server and its routes. A plugin route that clashes with a
@@ -118,6 +123,7 @@ func New(opts Options) (*Server, error) {
 		metrics:   opts.Metrics,
 		observers: opts.Observers,
 		limiter:   opts.Limiter,
+		maxSave:   opts.MaxSaveMessages,
 	}
 	if s.metrics != nil && s.cfg.MetricsPath == "" {
 		return nil, errors.New("server: Metrics needs Config.MetricsPath")
