@@ -16,6 +16,7 @@ import (
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/reqctx"
 	"github.com/mastra-server/mastra-server/host/server/transport"
+	"github.com/mastra-server/mastra-server/host/wire"
 )
 
 // The root routes (/agent/generate, /agent/stream) and Mastra's
@@ -150,8 +151,8 @@ type generateJSON struct {
 	Request            map[string]any `json:"request"`
 	Response           responseJSON   `json:"response"`
 	UsedFallbackValue  bool           `json:"usedFallbackValue"`
-	Messages           []messageJSON `json:"messages"`
-	RememberedMessages []messageJSON `json:"rememberedMessages"`
+	Messages           []wire.Message `json:"messages"`
+	RememberedMessages []wire.Message `json:"rememberedMessages"`
 }
 
 type usageJSON struct {
@@ -232,8 +233,8 @@ func toGenerateJSON(res *agent.Result) generateJSON {
 		ToolCalls: nonNilChunks(res.ToolCalls), ToolResults: nonNilChunks(res.ToolResults),
 		Steps: []any{}, Warnings: []any{}, Reasoning: []any{}, Sources: []any{}, Files: []any{},
 		Request:            map[string]any{},
-		Messages:           toMessagesJSON(res.Messages),
-		RememberedMessages: toMessagesJSON(res.Remembered),
+		Messages:           wire.Messages(res.Messages),
+		RememberedMessages: wire.Messages(res.Remembered),
 	}
 	content := []any{}
 	if res.Text != "" {
