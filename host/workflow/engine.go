@@ -58,6 +58,9 @@ var (
 	// ErrConflict: the run is not in a state that allows the call (start of
 	// a started run, resume of a run that is not suspended).
 	ErrConflict = errors.New("workflow: conflict")
+	// ErrUnavailable: the database cannot be reached (or is shutting
+	// down); the call may succeed when it is back.
+	ErrUnavailable = errors.New("workflow: database unavailable")
 )
 
 // InputError is client data that does not match a schema; Field names it.
