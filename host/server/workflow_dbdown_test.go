@@ -60,8 +60,8 @@ func TestWorkflowRoutesAnswer503WhileDatabaseDown(t *testing.T) {
 		{"POST", wf + "/resume-stream?runId=suspended", resume},
 	} {
 		r := do(t, c.method, ts.URL+c.path, c.body, "Content-Type", "application/json")
-		if r.status != 503 || r.body["error"] != "Database unavailable" || strings.Contains(r.raw, "SQLSTATE") {
-			t.Errorf("%s %s while the database is down = %d %s; want 503 Database unavailable", c.method, c.path, r.status, r.raw)
+		if r.status != 503 || r.body["error"] != "Database unavailable" || r.header.Get("Retry-After") == "" || strings.Contains(r.raw, "SQLSTATE") {
+			t.Errorf("%s %s while the database is down = %d %s; want 503 Database unavailable with Retry-After", c.method, c.path, r.status, r.raw)
 		}
 	}
 }
