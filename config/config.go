@@ -222,6 +222,19 @@ type Memory struct {
 	// Migrate runs pending schema migrations at start.
 	Migrate      bool `koanf:"migrate"`
 	MaxOpenConns int  `koanf:"max_open_conns"`
+	// MaxSaveMessages is the most messages one save-messages request may
+	// carry.
+	MaxSaveMessages int `koanf:"max_save_messages"`
+	// BulkWriteShare is the fraction of MaxOpenConns that one resource's
+	// save-messages may hold at once (see BulkWriteConns).
+	BulkWriteShare float64 `koanf:"bulk_write_share"`
+}
+
+// BulkWriteConns is BulkWriteShare of MaxOpenConns in connections,
+// rounded down but at least 1: with one connection, nothing is left to
+// keep for others.
+func (m Memory) BulkWriteConns() int {
+	return max(1, int(m.BulkWriteShare*float64(m.MaxOpenConns)))
 }
 
 // Kind is "postgres" or "sqlite".

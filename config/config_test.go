@@ -848,3 +848,209 @@ resource_id = "res-app"
 		t.Fatalf("tokens with auth disabled: Validate = %v; want an error naming server.auth.tokens and enabled", err)
 	}
 }
+
+// N5: two entries whose variables hold one token would be one tenant (the
+// last entry wins): refused, in one line naming both entries and never the
+// token. A short token only draws a warning naming its entry.
+func TestDuplicateAndShortTokens(t *testing.T) {
+	path := writeFile(t, `
+[server.auth]
+enabled = true
+[[server.auth.tokens]]
+env = "ETOK"
+user = "alice"
+resource_id = "r"
+[[server.auth.tokens]]
+env = "ETOK2"
+user = "bob"
+resource_id = "r2"
+`)
+	const secret = "same-token-0123456789"
+	cfg, err := Load(path, []string{"ETOK=" + secret, "ETOK2=" + secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cfg.Validate()
+	if err == nil {
+		t.Fatal("two tokens with one value: Validate succeeded; want an error")
+	}
+	var line string
+	for _, l := range strings.Split(err.Error(), "\n") {
+		if strings.Contains(l, "same token") {
+			line = l
+		}
+	}
+	for _, want := range []string{"server.auth.tokens[1]", "ETOK2", "server.auth.tokens[0]", "ETOK", "alice"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("error line %q does not name %s (whole error: %v)", line, want, err)
+		}
+	}
+	if strings.Contains(err.Error(), secret) {
+		t.Errorf("error shows the token: %v", err)
+	}
+	if w := cfg.Warnings(); len(w) != 0 {
+		t.Errorf("warnings for %d-byte tokens = %q; want none", len(secret), w)
+	}
+
+	cfg = mustLoad(t, path, "ETOK=z9q", "ETOK2=long-enough-token-0123")
+	w := cfg.Warnings()
+	if len(w) != 1 || !strings.Contains(w[0], "server.auth.tokens[0]") || !strings.Contains(w[0], "ETOK") || strings.Contains(w[0], "z9q") {
+		t.Errorf("warnings = %q; want one naming server.auth.tokens[0] (ETOK), without the token", w)
+	}
+}
+
+// N6: a static token may not be bound to a resource the server writes
+// under itself: the default resource (admin requests without one) and each
+// plugin entry's fallback resource, configured or "plugin:<name>".
+func TestTokenOnReservedResource(t *testing.T) {
+	dir := t.TempDir()
+	module := filepath.Join(dir, "p.wasm")
+	if err := os.WriteFile(module, []byte("\x00asm"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ resource, owner string }{
+		{"default", "memory.default_resource_id"},
+		{"plugin:hello", "routes[0]"},
+		{"plugin:GET /anon", "routes[1]"},
+		{"bot-threads", "tools[0]"},
+		{"plugin:not-configured", `"plugin:"`},
+	} {
+		t.Run(c.resource, func(t *testing.T) {
+			path := writeFile(t, `
+[server.auth]
+enabled = true
+[[server.auth.tokens]]
+env = "A_TOKEN"
+user = "alice"
+resource_id = "`+c.resource+`"
+[[server.auth.tokens]]
+env = "B_TOKEN"
+user = "bob"
+resource_id = "res-b"
+[[routes]]
+name = "hello"
+method = "GET"
+path = "/hello"
+module = "`+module+`"
+[[routes]]
+method = "GET"
+path = "/anon"
+module = "`+module+`"
+[[tools]]
+name = "bot"
+module = "`+module+`"
+resource_id = "bot-threads"
+`)
+			cfg, err := Load(path, []string{"A_TOKEN=token-aaaa-1111-2222", "B_TOKEN=token-bbbb-1111-2222"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = cfg.Validate()
+			if err == nil || !strings.Contains(err.Error(), `server.auth.tokens[0].resource_id = "`+c.resource+`"`) ||
+				!strings.Contains(err.Error(), c.owner) {
+				t.Fatalf("token on %q: Validate = %v; want an error naming server.auth.tokens[0].resource_id and %s", c.resource, err, c.owner)
+			}
+			if n := len(strings.Split(err.Error(), "\n")); n != 1 {
+				t.Errorf("Validate = %d lines; want 1: %v", n, err)
+			}
+		})
+	}
+}
+
+// [providers.azure] base_url was accepted and ignored (the Azure client
+// builds its URL from resource_name or endpoint): refused, with the key to
+// use instead, in one line.
+func TestAzureBaseURLRefused(t *testing.T) {
+	path := writeFile(t, `
+[providers.azure]
+base_url = "https://my-resource.openai.azure.com"
+api_key = "k"
+`)
+	cfg, err := Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cfg.Validate()
+	if err == nil || !strings.Contains(err.Error(), `providers.azure.base_url = "https://my-resource.openai.azure.com"`) ||
+		!strings.Contains(err.Error(), "endpoint") || strings.Count(err.Error(), "\n") != 0 {
+		t.Fatalf("azure base_url: Validate = %v; want one line naming providers.azure.base_url and endpoint", err)
+	}
+	cfg.Providers["azure"] = Provider{Endpoint: "https://my-resource.openai.azure.com", APIKey: "k", APIVersion: "2024-10-21", Timeout: time.Minute}
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("azure endpoint: Validate = %v; want none", err)
+	}
+}
+
+// Keys that only work with another one on were accepted and ignored when
+// it was off: each is refused, in one line naming it.
+func TestInertKeysRefused(t *testing.T) {
+	path := writeFile(t, `
+[server.auth.jwt]
+issuer = "https://issuer.test/"
+audience = "api"
+[server.metrics]
+enabled = false
+listen = "127.0.0.1:9090"
+[agents.a]
+model = "echo"
+title_model = "openai/gpt-4o-mini"
+[agents.a.working_memory]
+scope = "thread"
+template = "# Notes"
+`)
+	cfg, err := Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cfg.Validate()
+	if err == nil {
+		t.Fatal("Validate succeeded; want errors")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	wants := []string{
+		`server.auth.jwt.issuer = "https://issuer.test/": JWTs are off`,
+		`server.auth.jwt.audience = "api": JWTs are off`,
+		`server.metrics.listen = "127.0.0.1:9090": server.metrics.enabled is false`,
+		`agents.a.title_model = "openai/gpt-4o-mini": generate_title is false`,
+		`agents.a.working_memory.scope = "(set)": working_memory.enabled is false`,
+		`agents.a.working_memory.template = "(set)": working_memory.enabled is false`,
+	}
+	for _, w := range wants {
+		found := false
+		for _, l := range lines {
+			found = found || strings.HasPrefix(l, w)
+		}
+		if !found {
+			t.Errorf("no line starts with %q in:\n%s", w, err)
+		}
+	}
+	if len(lines) != len(wants) {
+		t.Errorf("got %d lines; want %d:\n%s", len(lines), len(wants), err)
+	}
+}
+
+// N1: save-messages' cap and each resource's share of the pool.
+func TestSaveMessagesLimitsConfig(t *testing.T) {
+	d := Defaults().Memory
+	if d.MaxSaveMessages != 1000 || d.BulkWriteShare != 0.25 || d.BulkWriteConns() != 2 {
+		t.Errorf("defaults: max_save_messages %d, bulk_write_share %v (%d connections of 10); want 1000, 0.25 (2)",
+			d.MaxSaveMessages, d.BulkWriteShare, d.BulkWriteConns())
+	}
+	cfg := mustLoad(t, writeFile(t, "[memory]\nmax_save_messages = 50\nbulk_write_share = 1\nmax_open_conns = 3\n"))
+	if m := cfg.Memory; m.MaxSaveMessages != 50 || m.BulkWriteConns() != 3 {
+		t.Errorf("memory = %+v, %d connections; want 50 messages, all 3 connections", m, m.BulkWriteConns())
+	}
+	for share, want := range map[float64]int{0.25: 1, 0.5: 1, 0.7: 2} { // of 3
+		cfg.Memory.BulkWriteShare = share
+		if got := cfg.Memory.BulkWriteConns(); got != want {
+			t.Errorf("bulk_write_share %v of 3 connections = %d; want %d", share, got, want)
+		}
+	}
+	cfg.Memory.MaxSaveMessages, cfg.Memory.BulkWriteShare = 0, 1.5
+	err := cfg.Validate()
+	for _, key := range []string{"memory.max_save_messages = 0", "memory.bulk_write_share = 1.5"} {
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("Validate = %v; want it to name %s", err, key)
+		}
+	}
+}

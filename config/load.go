@@ -33,6 +33,10 @@ const defaultChunkRetention = 24 * time.Hour
 // max_iterations, so a condition that never holds fails the run.
 const defaultMaxIterations = 1000
 
+// defaultMaxForeachItems caps a foreach step's list when the workflow sets
+// no max_foreach_items.
+const defaultMaxForeachItems = 10000
+
 // DefaultFile is the configuration file read when no path is given.
 const DefaultFile = "mastra.toml"
 
@@ -264,6 +268,9 @@ func (c *Config) applyDerived(environ []string) {
 		}
 		if w.ChunkRetention == 0 {
 			w.ChunkRetention = defaultChunkRetention
+		}
+		if w.MaxForeachItems == 0 {
+			w.MaxForeachItems = defaultMaxForeachItems
 		}
 		eachStep(w.Steps, func(s *Step) {
 			if s.Foreach != "" && s.Concurrency == 0 {
@@ -667,6 +674,8 @@ func defaults() map[string]any {
 			"default_resource_id": "default",
 			"migrate":             true,
 			"max_open_conns":      10,
+			"max_save_messages":   1000,
+			"bulk_write_share":    0.25,
 		},
 		"log": map[string]any{"level": "info", "format": "text"},
 		"providers": map[string]any{

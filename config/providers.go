@@ -98,6 +98,12 @@ func (c *Config) validateProviders(bad func(string, any, string, ...any)) {
 			}
 		}
 		if kind == providers.Azure {
+			if s.BaseURL != "" {
+				// Azure's URL is built from the resource or endpoint
+				// (scheme and host, no /openai path): a base_url would be
+				// ignored, so it is refused rather than guessed at.
+				bad(key+".base_url", s.BaseURL, "Azure OpenAI has no base_url; set endpoint (scheme and host, such as \"https://my-resource.openai.azure.com\") or resource_name")
+			}
 			if s.APIVersion == "" {
 				bad(key+".api_version", "", "expected an Azure OpenAI API version such as \"2024-10-21\"")
 			}

@@ -126,6 +126,7 @@ func (c *Config) Validate() error {
 				bad(key+".resource_id", "", "expected the resource (tenant) this token's requests are confined to (or admin = true)")
 			}
 		}
+		c.validateTokens(bad)
 	}
 	badLimit := func(key string, v *int) {
 		if v != nil && *v < 0 {
@@ -173,8 +174,15 @@ func (c *Config) Validate() error {
 	if m.MaxOpenConns < 1 {
 		bad("memory.max_open_conns", m.MaxOpenConns, "expected at least 1")
 	}
+	if m.MaxSaveMessages < 1 {
+		bad("memory.max_save_messages", m.MaxSaveMessages, "expected at least 1")
+	}
+	if !(m.BulkWriteShare > 0 && m.BulkWriteShare <= 1) {
+		bad("memory.bulk_write_share", m.BulkWriteShare, "expected a fraction of memory.max_open_conns above 0 and at most 1")
+	}
 
 	c.validateProviders(bad)
+	c.validateInert(bad)
 
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, strings.ToLower(c.Log.Level)) {
 		bad("log.level", c.Log.Level, "expected debug, info, warn or error")

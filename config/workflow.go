@@ -48,6 +48,10 @@ type Workflow struct {
 	// ChunkRetention is how long a finished run's stream chunks are kept
 	// for observe (all but the last, which holds the result); default 24h.
 	ChunkRetention time.Duration `koanf:"chunk_retention"`
+	// MaxForeachItems caps the list of each foreach step (default 10000).
+	// A start whose input alone makes a longer list is refused (400); a
+	// longer list computed later fails its step, naming the cap.
+	MaxForeachItems int `koanf:"max_foreach_items"`
 }
 
 // Step is one step. Exactly one kind key is set: agent (with prompt), tool
@@ -230,6 +234,9 @@ func (c *Config) validateWorkflows(bad func(string, any, string, ...any), toolNa
 		}
 		if w.StepTimeout <= 0 {
 			bad(key+".step_timeout", w.StepTimeout, "expected a positive duration such as \"5m\"")
+		}
+		if w.MaxForeachItems <= 0 {
+			bad(key+".max_foreach_items", w.MaxForeachItems, "expected a positive number of elements")
 		}
 		if w.Result != "" {
 			if err := CompileExpr(w.Result); err != nil {

@@ -68,6 +68,9 @@ func TestWorkflowDefinition(t *testing.T) {
 	if w.ChunkRetention != 24*time.Hour {
 		t.Errorf("default chunk_retention = %v, want 24h", w.ChunkRetention)
 	}
+	if w.MaxForeachItems != 10000 {
+		t.Errorf("default max_foreach_items = %d, want 10000", w.MaxForeachItems)
+	}
 	if w.Steps[5].Sleep != 2*time.Second {
 		t.Errorf("sleep = %v", w.Steps[5].Sleep)
 	}
@@ -96,6 +99,7 @@ func TestInvalidWorkflowDefinitions(t *testing.T) {
 		{"bad step output_schema", "[[workflows.w.steps]]\nid = \"s\"\nmap = \"1\"\noutput_schema = '{\"type\": 5}'\n", `workflows.w.steps.s.output_schema = "…":`},
 		{"bad state_schema", "[workflows.w]\nstate_schema = '{\"type\": 5}'\n[[workflows.w.steps]]\nid = \"s\"\nmap = \"state.n\"\n", `workflows.w.state_schema = "…":`},
 		{"nested unknown", "[[workflows.w.steps]]\nid = \"s\"\nworkflow = \"ghost\"\n", `workflows.w.steps.s.workflow = "ghost": no [workflows.ghost]`},
+		{"negative foreach cap", "[workflows.w]\nmax_foreach_items = -1\n[[workflows.w.steps]]\nid = \"s\"\nmap = \"1\"\n", `workflows.w.max_foreach_items = -1: expected a positive number`},
 		{"concurrency without foreach", "[[workflows.w.steps]]\nid = \"s\"\nmap = \"1\"\nconcurrency = 2\n", `workflows.w.steps.s.concurrency = 2:`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -107,6 +107,9 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return err
 	}
 	log := newLogger(cfg.Log, stderr)
+	for _, w := range cfg.Warnings() {
+		log.Warn("configuration: " + w)
+	}
 	switch cmd {
 	case "serve":
 		return serve(ctx, cfg, log, *watch, nil)

@@ -178,11 +178,14 @@ func serverOptions(cfg *config.Config, store *memory.Store, svc *agent.Service, 
 	if tel.metrics != nil && cfg.Server.Metrics.Listen == "" {
 		metricsHandler = tel.metrics.Handler()
 	}
+	reserved := cfg.ReservedResourceIndex()
 	return server.Options{
 		Observers:         tel.http(),
 		Metrics:           metricsHandler,
 		Config:            serverConfig(cfg.Server),
 		DefaultResourceID: cfg.Memory.DefaultResourceID,
+		Reserved:          func(r string) bool { _, ok := reserved(r); return ok },
+		MaxSaveMessages:   cfg.Memory.MaxSaveMessages,
 		Store:             store,
 		Agents:            svc,
 		Logger:            log,
@@ -297,9 +300,10 @@ func Migrate(ctx context.Context, cfg *config.Config) (kind string, applied []st
 
 func openStore(ctx context.Context, cfg *config.Config) (*memory.Store, error) {
 	store, err := memory.Open(ctx, memory.Options{
-		DatabaseURL:  string(cfg.Memory.DatabaseURL),
-		SQLitePath:   cfg.Memory.SQLitePath,
-		MaxOpenConns: cfg.Memory.MaxOpenConns,
+		DatabaseURL:    string(cfg.Memory.DatabaseURL),
+		SQLitePath:     cfg.Memory.SQLitePath,
+		MaxOpenConns:   cfg.Memory.MaxOpenConns,
+		BulkWriteConns: cfg.Memory.BulkWriteConns(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open memory store: %w", err)

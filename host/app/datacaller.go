@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/mastra-server/mastra-server/config"
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/plugin"
 	"github.com/mastra-server/mastra-server/host/reqctx"
@@ -48,7 +49,7 @@ func (c *dataCaller) resource(ctx context.Context, call plugin.DataCall) string 
 	if call.ResourceID != "" {
 		return call.ResourceID
 	}
-	return "plugin:" + call.Plugin
+	return config.PluginResourcePrefix + call.Plugin
 }
 
 func (c *dataCaller) engine() (*workflow.Engine, error) {

@@ -321,14 +321,8 @@ func (ps *plugins) close(ctx context.Context) {
 // default to, and the key under which routes with the same module and
 // settings share one plugin.
 func routeIdentity(r config.Route) (name, res, key string) {
-	name = r.Name
-	if name == "" {
-		name = fmt.Sprintf("%s %s", strings.ToUpper(r.Method), r.Path)
-	}
-	res = r.ResourceID
-	if res == "" {
-		res = "plugin:" + name
-	}
+	name = r.PluginName()
+	res = config.FallbackResource(r.ResourceID, name)
 	b, _ := json.Marshal([]any{r.Module, r.Config, r.PluginLimits, r.Grants, r.MaxBody, res})
 	return name, res, string(b)
 }

@@ -70,7 +70,8 @@ func workflowDefinitions(cfg *config.Config) ([]workflow.Definition, error) {
 			return nil, err
 		}
 		defs = append(defs, workflow.Definition{ID: id, Description: w.Description, InputSchema: in, OutputSchema: out,
-			StateSchema: state, ChunkRetention: w.ChunkRetention, Result: w.Result, StepTimeout: w.StepTimeout, Steps: steps})
+			StateSchema: state, ChunkRetention: w.ChunkRetention, Result: w.Result, StepTimeout: w.StepTimeout, Steps: steps,
+			MaxForeachItems: w.MaxForeachItems})
 	}
 	return defs, nil
 }

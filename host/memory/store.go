@@ -32,6 +32,10 @@ type Options struct {
 	// MaxOpenConns caps the connections to the database, all of which
 	// are kept when idle. Required (at least 1).
 	MaxOpenConns int
+	// BulkWriteConns is how many connections one resource's bulk writes
+	// (SaveMessages) may hold at once, at most MaxOpenConns; one more is a
+	// *BusyError. 0 lets them take the whole pool.
+	BulkWriteConns int
 }
 
 // Store is the thread and message store. It is safe for concurrent use.
@@ -41,6 +45,8 @@ type Store struct {
 	// pgConfig opens connections of their own outside the pool (LISTEN);
 	// nil on SQLite.
 	pgConfig *pgx.ConnConfig
+	// bulk is each resource's share of the pool for bulk writes.
+	bulk *resourceShare
 }
 
 // Open connects to the database. It does not create tables: call Migrate.
@@ -48,6 +54,13 @@ type Store struct {
 func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.MaxOpenConns < 1 {
 		return nil, fmt.Errorf("memory: MaxOpenConns = %d: at least 1 is required", opts.MaxOpenConns)
+	}
+	bulk := opts.BulkWriteConns
+	if bulk == 0 {
+		bulk = opts.MaxOpenConns
+	}
+	if bulk < 1 || bulk > opts.MaxOpenConns {
+		return nil, fmt.Errorf("memory: BulkWriteConns = %d: expected 1 to MaxOpenConns (%d)", opts.BulkWriteConns, opts.MaxOpenConns)
 	}
 	if opts.DatabaseURL != "" {
 		cc, err := pgx.ParseConfig(opts.DatabaseURL)
@@ -62,7 +75,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		sqldb.SetMaxOpenConns(opts.MaxOpenConns)
 		sqldb.SetMaxIdleConns(opts.MaxOpenConns)
 		sqldb.SetConnMaxIdleTime(5 * time.Minute)
-		return &Store{db: bun.NewDB(sqldb, pgdialect.New()), kind: "postgres", pgConfig: cc}, nil
+		return &Store{db: bun.NewDB(sqldb, pgdialect.New()), kind: "postgres", pgConfig: cc, bulk: newResourceShare(bulk)}, nil
 	}
 	if opts.SQLitePath == "" {
 		return nil, errors.New("memory: no database url and no sqlite path")
@@ -83,7 +96,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	sqldb.SetMaxOpenConns(opts.MaxOpenConns)
 	sqldb.SetMaxIdleConns(opts.MaxOpenConns)
-	return &Store{db: bun.NewDB(sqldb, sqlitedialect.New()), kind: "sqlite"}, nil
+	return &Store{db: bun.NewDB(sqldb, sqlitedialect.New()), kind: "sqlite", bulk: newResourceShare(bulk)}, nil
 }
 
 // Kind is "postgres" or "sqlite".

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/base64"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -379,5 +380,35 @@ func TestMiddlewareScopesResource(t *testing.T) {
 		"X-Tenant", "acme", "Content-Type", jsonCT)
 	if r.status != 409 || strings.Contains(r.raw, "globex") {
 		t.Errorf("generate on globex's thread as acme = %d %s; want 409 (id taken), nothing more", r.status, r.raw)
+	}
+}
+
+// I2: two Authorization headers are 400, with auth on or off, so the
+// server and a proxy (or a plugin) reading the other one never disagree on
+// who calls; nothing runs and nothing is read.
+func TestRepeatedAuthorization(t *testing.T) {
+	store := openSQLite(t)
+	seed(t, store, "res-bob", "b-thread", "bob-secret")
+	for name, edit := range map[string]func(*Config){"auth on": withAuth, "auth off": nil} {
+		base := memoryServer(t, store, edit)
+		for _, path := range []string{"/api/memory/threads/b-thread/messages", "/agent/generate"} {
+			req, _ := http.NewRequest("GET", base+path, nil)
+			req.Header.Add("Authorization", "Bearer "+bobToken)
+			req.Header.Add("Authorization", "Bearer "+aliceToken)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != 400 || !strings.Contains(string(b), `"error":"Only one Authorization header is allowed"`) || strings.Contains(string(b), "bob-secret") {
+				t.Errorf("%s: GET %s with two Authorization headers = %d %s; want 400", name, path, res.StatusCode, b)
+			}
+		}
+	}
+	// One header still works.
+	base := memoryServer(t, store, withAuth)
+	if r := do(t, "GET", base+"/api/memory/threads/b-thread/messages", "", "Authorization", "Bearer "+bobToken); r.status != 200 {
+		t.Errorf("one Authorization header = %d %s; want 200", r.status, r.raw)
 	}
 }

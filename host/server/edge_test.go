@@ -35,11 +35,26 @@ func serve(t *testing.T, s *Server) string {
 
 // F8: a client that dribbles its body is cut with 408 once body_timeout has
 // passed, and its connection is closed (its file descriptor freed), while
-// it is still sending.
+// it is still sending. N10: also when server.timeout is as short (the
+// defaults: both 30 s) or shorter: it is the body that is late, not the
+// answer, so 408, not 504.
 func TestSlowBodyIsCut(t *testing.T) {
+	for _, c := range []struct {
+		name                 string
+		timeout, bodyTimeout time.Duration
+	}{
+		{"body_timeout shorter", 30 * time.Second, 200 * time.Millisecond},
+		{"equal, as the defaults", 300 * time.Millisecond, 300 * time.Millisecond},
+		{"timeout shorter", 300 * time.Millisecond, 30 * time.Second},
+	} {
+		t.Run(c.name, func(t *testing.T) { slowBodyIsCut(t, c.timeout, c.bodyTimeout) })
+	}
+}
+
+func slowBodyIsCut(t *testing.T, timeout, bodyTimeout time.Duration) {
 	store := openSQLite(t)
 	cfg := testConfig()
-	cfg.BodyTimeout = 200 * time.Millisecond
+	cfg.Timeout, cfg.BodyTimeout = timeout, bodyTimeout
 	s, err := New(Options{Config: cfg, Store: store, Agents: echoAgents(t, store), Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/limits"
@@ -23,6 +24,7 @@ func domainError(err error) *transport.Error {
 	var se *llm.StatusError
 	var ue *llm.UnsupportedSettingError
 	var le *limits.ExceededError
+	var be *memory.BusyError
 	switch {
 	case errors.As(err, &le):
 		return limitError(le)
@@ -38,6 +40,9 @@ func domainError(err error) *transport.Error {
 			Message: "Idempotency key already used by a different request (agent, thread, resource or messages)"}
 	case errors.Is(err, memory.ErrNotFound):
 		return &transport.Error{Status: http.StatusNotFound, Message: "Thread not found", Err: err}
+	case errors.As(err, &be):
+		return &transport.Error{Status: http.StatusTooManyRequests, Code: "busy", Err: err, RetryAfter: time.Second,
+			Message: fmt.Sprintf("Too many save-messages at once: this resource may run %d at a time (memory.bulk_write_share)", be.Conns)}
 	case errors.Is(err, memory.ErrMessageConflict):
 		return &transport.Error{Status: http.StatusConflict, Message: "Message id already in use", Err: err}
 	case errors.As(err, &ue):

@@ -58,11 +58,14 @@ var approveDef = workflow.Definition{
 	},
 }
 
-// isoWorkflows opens and starts the engine on the suite's database.
+// isoWorkflows opens and starts the engine on the suite's database, with
+// the approve workflow unless o names definitions.
 func isoWorkflows(t *testing.T, o workflow.Options) *workflow.Engine {
 	t.Helper()
 	ctx := context.Background()
-	o.Definitions = []workflow.Definition{approveDef}
+	if o.Definitions == nil {
+		o.Definitions = []workflow.Definition{approveDef}
+	}
 	o.Logger = quietLogger()
 	eng, err := workflow.Open(ctx, o)
 	if err != nil {

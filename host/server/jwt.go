@@ -24,16 +24,25 @@ func (s *Server) setupJWT() error {
 	// The static tokens' resources are theirs alone: a JWT whose claim
 	// names one (a sub, an org id or any claim the provider lets its users
 	// pick) would otherwise be that tenant, its threads and its limits.
-	reserved := map[string]bool{}
+	// The server's own resources are no one's: the default one holds what
+	// admin requests store without a resource, and plugins' hold their
+	// unscoped (e.g. anonymous) calls.
+	staticRes := map[string]bool{}
 	for _, t := range s.cfg.Auth.Tokens {
 		if t.ResourceID != "" {
-			reserved[t.ResourceID] = true
+			staticRes[t.ResourceID] = true
 		}
 	}
+	serverRes := func(r string) bool { return r == s.defRes || (s.reserved != nil && s.reserved(r)) }
+	claim := s.cfg.JWT.ResourceClaim
 	s.cfg.Auth.Verify = func(ctx context.Context, token string) (transport.Identity, error) {
 		id, err := v.Verify(ctx, token)
-		if err == nil && reserved[id.Resource] {
-			err = &jwtauth.InvalidError{Reason: "the " + s.cfg.JWT.ResourceClaim + " claim names a resource reserved for a static token"}
+		switch {
+		case err != nil:
+		case staticRes[id.Resource]:
+			err = &jwtauth.InvalidError{Reason: "the " + claim + " claim names a resource reserved for a static token"}
+		case serverRes(id.Resource):
+			err = &jwtauth.InvalidError{Reason: "the " + claim + " claim names a resource reserved for the server's own threads"}
 		}
 		if err != nil {
 			return transport.Identity{}, s.jwtError(ctx, err)

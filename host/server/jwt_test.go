@@ -79,6 +79,10 @@ func TestJWTAuth(t *testing.T) {
 			{"alg none", b64([]byte(`{"alg":"none","kid":"RS256-1"}`)) + "." + parts[1] + ".", `Invalid token: algorithm "none" not accepted`},
 			{"HMAC with the public key", hsHeader + "." + parts[1] + "." + b64(mac.Sum(nil)), `Invalid token: algorithm "HS256" not accepted`},
 			{"no resource claim", idp.Sign("RS256", idp.Valid("", "mastra-api", idptest.Claims{"sub": nil})), "Invalid token: no sub claim"},
+			// N6, I5: the default resource is the server's (admin requests
+			// without one), and a number is no resource.
+			{"default resource", idp.Sign("RS256", idp.Valid("anon", "mastra-api", nil)), "Invalid token: the sub claim names a resource reserved for the server's own threads"},
+			{"sub a number", idp.SignRaw("RS256", idp.Valid("", "mastra-api", idptest.Claims{"sub": 12345})), "Invalid token: no usable sub claim (not a string)"},
 			{"not a token", "tok-nobody", "Invalid token: not a signed JWT"},
 		} {
 			r = do(t, "POST", base+"/agent/generate", `{"message":"x","threadId":"c-thread"}`, bearer(c.tok)...)

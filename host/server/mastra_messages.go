@@ -49,7 +49,7 @@ func (s *Server) apiTurn(w http.ResponseWriter, r *http.Request, resumable *bool
 	if resumable != nil {
 		*resumable = b.Resumable
 	}
-	msgs, err := parseMessages(b.Messages)
+	msgs, err := parseMessages(b.Messages, s.messageCap)
 	if err != nil {
 		return agent.Input{}, err
 	}
@@ -206,8 +206,9 @@ type inInvocation struct {
 	Result     json.RawMessage `json:"result"`
 }
 
-// parseMessages turns Mastra's `messages` into model messages.
-func parseMessages(raw json.RawMessage) ([]llm.Message, error) {
+// parseMessages turns Mastra's `messages` into model messages; capped
+// refuses an array too long to save in one turn.
+func parseMessages(raw json.RawMessage, capped func(n int) error) ([]llm.Message, error) {
 	bad := func(msg string) error { return transport.Invalid("Invalid request body", "messages", msg) }
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, bad("messages is required")
@@ -225,6 +226,9 @@ func parseMessages(raw json.RawMessage) ([]llm.Message, error) {
 	var items []json.RawMessage
 	if err := json.Unmarshal(raw, &items); err != nil {
 		return nil, bad("expected a string or an array of messages")
+	}
+	if err := capped(len(items)); err != nil {
+		return nil, err
 	}
 	var out []llm.Message
 	for i, item := range items {

@@ -369,9 +369,23 @@ type dbMessage struct {
 	CreatedAt  json.RawMessage `json:"createdAt"`
 }
 
+// messageCap refuses a request that carries more than
+// memory.max_save_messages messages (0: no cap). Every one of them is
+// saved, so the cap bounds one request's database work.
+func (s *Server) messageCap(n int) error {
+	if s.maxSave > 0 && n > s.maxSave {
+		return transport.Invalid("Invalid request body", "messages",
+			fmt.Sprintf("expected at most %d messages per request (memory.max_save_messages), got %d", s.maxSave, n))
+	}
+	return nil
+}
+
 // apiSaveMessages: POST /api/memory/save-messages?agentId, body
 // {messages: MastraDBMessage[]} → {messages}. Messages are upserted by id
 // into threads of the caller's resource; nothing is saved if one is bad.
+// A request carries at most memory.max_save_messages messages, and one
+// resource runs only its share of the pool's connections at once (429
+// over it), so bulk imports cannot hold the pool from other tenants.
 func (s *Server) apiSaveMessages(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.memoryAgent(r, true); err != nil {
 		return err
@@ -384,6 +398,9 @@ func (s *Server) apiSaveMessages(w http.ResponseWriter, r *http.Request) error {
 	}
 	if len(body.Messages) == 0 {
 		return transport.Invalid("Invalid request body", "messages", "expected a non-empty array of messages")
+	}
+	if err := s.messageCap(len(body.Messages)); err != nil {
+		return err
 	}
 	res, err := s.resource(r, queryClaim(r), anyWithoutAuth)
 	if err != nil {

@@ -23,9 +23,14 @@ import (
 type Options struct {
 	Config            Config
 	DefaultResourceID string
-	Store             *memory.Store
-	Agents            *agent.Service
-	Logger            *slog.Logger
+	// Reserved reports the resources the server writes under for requests
+	// scoped to none (DefaultResourceID, each plugin entry's own): no JWT
+	// may claim one, as none may claim a static token's. nil: only
+	// DefaultResourceID is.
+	Reserved func(resource string) bool
+	Store    *memory.Store
+	Agents   *agent.Service
+	Logger   *slog.Logger
 	// Middleware runs, in order, before routing on matching paths.
 	Middleware []Middleware
 	// Routes are plugin routes, registered after the built-in ones.
@@ -47,6 +52,9 @@ type Options struct {
 	// Runs logs resumable streams (runs.go); nil: streams are not
 	// resumable.
 	Runs *runlog.Log
+	// MaxSaveMessages is the most messages one save-messages request may
+	// carry (memory.max_save_messages); 0: no cap.
+	MaxSaveMessages int
 }
 
 // Route is a plugin route. Method "ALL" registers every common method.
@@ -77,17 +85,21 @@ type Server struct {
 	errs        transport.ErrorWriter
 	health      *healthCheck
 	defRes      string
-	handler     http.Handler
-	metrics     http.Handler
-	observers   []transport.Observer
-	openAPIDoc  []byte
-	started     time.Time
+	// reserved is Options.Reserved.
+	reserved   func(resource string) bool
+	handler    http.Handler
+	metrics    http.Handler
+	observers  []transport.Observer
+	openAPIDoc []byte
+	started    time.Time
 	// stopping is cancelled shortly before the drain deadline of a
 	// shutdown; running streams then end with a terminal chunk (F15).
 	stopping    context.Context
 	stopStreams context.CancelFunc
 	// limiter counts requests and streams per subject (nil: no limits).
 	limiter *limits.Limiter
+	// maxSave caps the messages of one save-messages (0: no cap).
+	maxSave int
 }
 
 // New builds the server and its routes. A plugin route that clashes with a
@@ -106,10 +118,12 @@ func New(opts Options) (*Server, error) {
 		runs:      opts.Runs,
 		log:       opts.Logger,
 		defRes:    opts.DefaultResourceID,
+		reserved:  opts.Reserved,
 		started:   time.Now(),
 		metrics:   opts.Metrics,
 		observers: opts.Observers,
 		limiter:   opts.Limiter,
+		maxSave:   opts.MaxSaveMessages,
 	}
 	if s.metrics != nil && s.cfg.MetricsPath == "" {
 		return nil, errors.New("server: Metrics needs Config.MetricsPath")

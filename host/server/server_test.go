@@ -81,6 +81,9 @@ func newTestServer(t *testing.T, opts Options) (*Server, *httptest.Server) {
 	if opts.DefaultResourceID == "" {
 		opts.DefaultResourceID = "default"
 	}
+	if opts.MaxSaveMessages == 0 {
+		opts.MaxSaveMessages = 1000 // memory.max_save_messages's default
+	}
 	// Every response of a test server is checked against the OpenAPI
 	// document of the same server (openapi_test.go): the responses of all
 	// the HTTP tests are the contract test.

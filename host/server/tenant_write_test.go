@@ -12,11 +12,7 @@ import (
 // message stays where it was, as it was.
 func TestSaveMessagesCannotTakeAnotherTenantsMessage(t *testing.T) {
 	bothStores(t, func(t *testing.T, store *memory.Store) {
-		base := memoryServer(t, store, withAuth)
-		as := func(tok, method, path, body string) response {
-			t.Helper()
-			return do(t, method, base+path, body, "Authorization", "Bearer "+tok, "Content-Type", jsonCT)
-		}
+		as := asTenant(t, memoryServer(t, store, withAuth))
 		r := as(bobToken, "POST", "/api/memory/threads?agentId=assistant", `{"threadId":"tb-api"}`)
 		if r.status != 200 {
 			t.Fatalf("bob create = %d %s", r.status, r.raw)
@@ -47,4 +43,12 @@ func TestSaveMessagesCannotTakeAnotherTenantsMessage(t *testing.T) {
 			t.Errorf("alice's thread = %d %s; want no stolen message", r.status, r.raw)
 		}
 	})
+}
+
+// asTenant sends JSON requests to the server at base with a token.
+func asTenant(t *testing.T, base string) func(tok, method, path, body string) response {
+	return func(tok, method, path, body string) response {
+		t.Helper()
+		return do(t, method, base+path, body, "Authorization", "Bearer "+tok, "Content-Type", jsonCT)
+	}
 }

@@ -366,6 +366,11 @@ func (s *Server) startRoute(mode startMode) handlerFunc {
 		if err != nil {
 			return err
 		}
+		// Input the start would refuse (its schema, a foreach list past
+		// max_foreach_items) is a 400 before start-async creates a run.
+		if err := s.workflows.CheckStart(wf.ID, b.InputData); err != nil {
+			return err
+		}
 		ctx := r.Context()
 		switch {
 		case mode == answerMessage || mode == answerStream:

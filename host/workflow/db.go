@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -19,6 +20,23 @@ import (
 type db struct {
 	pool *pgxpool.Pool // Postgres
 	sql  *sql.DB       // SQLite
+	// written counts the bytes of text parameters of every write (exec):
+	// tests and benchmarks read what one step or element costs.
+	written atomic.Int64
+}
+
+// countWrite adds a write's text parameters to d.written.
+func (d *db) countWrite(args []any) {
+	var n int64
+	for _, a := range args {
+		switch v := a.(type) {
+		case string:
+			n += int64(len(v))
+		case []byte:
+			n += int64(len(v))
+		}
+	}
+	d.written.Add(n)
 }
 
 func (d *db) postgres() bool { return d.pool != nil }
@@ -38,6 +56,7 @@ type querier interface {
 
 // txn is one transaction, with hooks that run after it commits.
 type txn struct {
+	d           *db
 	pg          pgx.Tx
 	sq          *sql.Tx
 	afterCommit []func()
@@ -47,6 +66,7 @@ type txn struct {
 }
 
 func (t *txn) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	t.d.countWrite(args)
 	if t.pg != nil {
 		tag, err := t.pg.Exec(ctx, q, args...)
 		return tag.RowsAffected(), err
@@ -90,6 +110,9 @@ type stmt struct {
 // Postgres they go as one pipelined batch: one round trip, not one each.
 func (t *txn) execAll(ctx context.Context, stmts []stmt) ([]int64, error) {
 	n := make([]int64, len(stmts))
+	for _, s := range stmts {
+		t.d.countWrite(s.args)
+	}
 	if t.pg != nil {
 		b := &pgx.Batch{}
 		for _, s := range stmts {
@@ -107,11 +130,13 @@ func (t *txn) execAll(ctx context.Context, stmts []stmt) ([]int64, error) {
 		return n, br.Close()
 	}
 	for i, s := range stmts {
-		c, err := t.exec(ctx, s.q, s.args...)
+		res, err := t.sq.ExecContext(ctx, s.q, s.args...)
 		if err != nil {
 			return nil, err
 		}
-		n[i] = c
+		if n[i], err = res.RowsAffected(); err != nil {
+			return nil, err
+		}
 	}
 	return n, nil
 }
@@ -120,6 +145,7 @@ func (t *txn) execAll(ctx context.Context, stmts []stmt) ([]int64, error) {
 type dbq struct{ d *db }
 
 func (q dbq) exec(ctx context.Context, s string, args ...any) (int64, error) {
+	q.d.countWrite(args)
 	if q.d.pool != nil {
 		tag, err := q.d.pool.Exec(ctx, s, args...)
 		return tag.RowsAffected(), classify(err)
@@ -180,7 +206,7 @@ func (r classifiedRow) Scan(dest ...any) error { return classify(r.row.Scan(dest
 // On SQLite the transaction takes the write lock at BEGIN (_txlock=immediate),
 // which serialises writers as Postgres's row lock does.
 func (d *db) inTx(ctx context.Context, fn func(*txn) error) error {
-	t := &txn{}
+	t := &txn{d: d}
 	var err error
 	if d.pool != nil {
 		t.pg, err = d.pool.Begin(ctx)

@@ -28,6 +28,9 @@ type Definition struct {
 	// ChunkRetention is how long a finished run's stream chunks are kept
 	// (all but the last); 0 means 24 hours.
 	ChunkRetention time.Duration
+	// MaxForeachItems caps a foreach step's list; 0 means no cap (the
+	// configuration always sets one).
+	MaxForeachItems int
 }
 
 // StepDef is one step as configured. Kind is one of agent, tool, wasm, map,
@@ -131,6 +134,9 @@ type step struct {
 	loop     *program // until or while
 	isWhile  bool
 	nested   *workflow // a workflow step's workflow (linkNested)
+	// light: a foreach step whose elements run without the run's
+	// snapshot (lightForeach).
+	light bool
 }
 
 func compileDefinition(d Definition) (*workflow, error) {
@@ -219,6 +225,7 @@ func compileDefinition(d Definition) (*workflow, error) {
 		if err != nil {
 			return nil, fail("until/while", err)
 		}
+		s.light = s.lightForeach()
 		if (sd.Kind == "suspend" || sd.Kind == "wasm") && len(sd.ResumeSchema) > 0 {
 			if s.resume, err = toolschema.Compile(sd.ResumeSchema); err != nil {
 				return nil, fail("resume_schema", err)

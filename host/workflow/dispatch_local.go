@@ -64,8 +64,8 @@ func (l *localDispatch) enqueue(ctx context.Context, tx *txn, jobs []job) ([]int
 		if at.IsZero() {
 			at = time.Now()
 		}
-		if err := tx.queryRow(ctx, `INSERT INTO mastra_server_workflow_jobs (run_id, args, run_at, state) VALUES ($1, $2, $3, 'available') RETURNING id`,
-			j.RunID, string(b), at.UnixMilli()).Scan(&ids[i]); err != nil {
+		if err := tx.queryRow(ctx, `INSERT INTO mastra_server_workflow_jobs (run_id, args, run_at, state, priority) VALUES ($1, $2, $3, 'available', $4) RETURNING id`,
+			j.RunID, string(b), at.UnixMilli(), jobPriority(j)).Scan(&ids[i]); err != nil {
 			return nil, fmt.Errorf("workflow: queue step: %w", err)
 		}
 	}
@@ -137,8 +137,9 @@ func (l *localDispatch) loop(ctx context.Context) {
 	}
 }
 
-// dispatchDue starts every due job a worker slot is free for, and says how
-// long to sleep before the next scheduled one.
+// dispatchDue starts every due job a worker slot is free for, by priority
+// then age (as River fetches them), and says how long to sleep before the
+// next scheduled one.
 func (l *localDispatch) dispatchDue(ctx context.Context) (time.Duration, error) {
 	for {
 		select {
@@ -150,7 +151,7 @@ func (l *localDispatch) dispatchDue(ctx context.Context) (time.Duration, error) 
 		var args string
 		now := time.Now().UnixMilli()
 		err := l.db.inTx(ctx, func(tx *txn) error {
-			err := tx.queryRow(ctx, `SELECT id, args FROM mastra_server_workflow_jobs WHERE state = 'available' AND run_at <= $1 ORDER BY run_at, id LIMIT 1`, now).Scan(&id, &args)
+			err := tx.queryRow(ctx, `SELECT id, args FROM mastra_server_workflow_jobs WHERE state = 'available' AND run_at <= $1 ORDER BY priority, run_at, id LIMIT 1`, now).Scan(&id, &args)
 			if err != nil {
 				return err
 			}

@@ -24,6 +24,18 @@ type dispatcher interface {
 	close(ctx context.Context) error
 }
 
+// jobPriority is a job's priority, River's scale: 1 is fetched first. A
+// foreach element's job comes after every other queued step (first in,
+// first out within a priority), so that a run's long list, which keeps
+// only its concurrency's worth of elements queued, does not make a new
+// run of another resource wait for it.
+func jobPriority(j job) int {
+	if j.bulk {
+		return 2
+	}
+	return 1
+}
+
 // stepArgs is a step job's River arguments.
 type stepArgs struct {
 	job
@@ -164,7 +176,7 @@ const (
 func (d *riverDispatch) enqueue(ctx context.Context, tx *txn, jobs []job) ([]int64, error) {
 	params := make([]river.InsertManyParams, len(jobs))
 	for i, j := range jobs {
-		opts := &river.InsertOpts{}
+		opts := &river.InsertOpts{Priority: jobPriority(j)}
 		if !j.At.IsZero() {
 			opts.ScheduledAt = j.At
 		}

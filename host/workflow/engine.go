@@ -289,6 +289,15 @@ type runRow struct {
 	nextSeq int64
 	// principal names who started the run (Principals.Of), "" for nobody.
 	principal string
+	// snap: Snapshot was read. A foreach element's job reads and writes
+	// only the cursor when it can (see step.light); save then leaves the
+	// snapshot as it is.
+	snap bool
+	// keepSnapshot: this change left the snapshot as read (a foreach
+	// element that was not the last); save does not write it.
+	keepSnapshot bool
+	// items are the foreach elements read for this change, by token.
+	items map[string]any
 }
 
 func (e *Engine) workflow(id string) (*workflow, error) {
@@ -358,13 +367,19 @@ func (e *Engine) insertRun(ctx context.Context, tx *txn, w *workflow, runID, res
 		w.def.ID, runID, string(cb)); err != nil {
 		return nil, fmt.Errorf("workflow: create run: %w", err)
 	}
-	return &runRow{Run: Run{Workflow: w.def.ID, RunID: runID, ResourceID: resourceID, Snapshot: snap, CreatedAt: now, UpdatedAt: now}, cur: cur}, nil
+	return &runRow{Run: Run{Workflow: w.def.ID, RunID: runID, ResourceID: resourceID, Snapshot: snap, CreatedAt: now, UpdatedAt: now}, cur: cur, snap: true}, nil
 }
 
 // load reads a run and its side state; lock takes its row for the
 // transaction. A run without a side row (written by a Mastra server) is
 // readable but not runnable here.
 func (e *Engine) load(ctx context.Context, q querier, wfID, runID string, lock bool) (*runRow, error) {
+	return e.loadRun(ctx, q, wfID, runID, lock, true)
+}
+
+// loadRun is load; without withSnapshot the snapshot is not read (its
+// row is still locked), for changes that touch only the cursor.
+func (e *Engine) loadRun(ctx context.Context, q querier, wfID, runID string, lock, withSnapshot bool) (*runRow, error) {
 	var res *string
 	var snap, cur string
 	var created, updated any
@@ -375,10 +390,16 @@ func (e *Engine) load(ctx context.Context, q querier, wfID, runID string, lock b
 		// the lock, so the version read is the latest.
 		lockSQL, join = e.db.forUpdate(), "JOIN"
 	}
+	// Without the snapshot, no column stored after it either: SQLite
+	// would walk the snapshot's overflow pages to reach them.
+	cols := `s."resourceId", s.snapshot, s."createdAt", s."updatedAt"`
+	if !withSnapshot {
+		cols = `s."resourceId", '', NULL, NULL`
+	}
 	var principal string
-	err := q.queryRow(ctx, `SELECT s."resourceId", s.snapshot, s."createdAt", s."updatedAt", r.cursor, r.version, r.next_seq, r.limits_principal
+	err := q.queryRow(ctx, `SELECT `+cols+`, r.cursor, r.version, r.next_seq, r.limits_principal
 		FROM mastra_workflow_snapshot s `+join+` mastra_server_workflow_runs r ON r.workflow_name = s.workflow_name AND r.run_id = s.run_id
-		WHERE s.workflow_name = $1 AND s.run_id = $2`+lockSQL, wfID, runID).Scan(&res, &snap, &created, &updated, ptrString(&cur), &version, &seq,
+		WHERE s.workflow_name = $1 AND s.run_id = $2`+lockSQL, wfID, runID).Scan(&res, ptrString(&snap), &created, &updated, ptrString(&cur), &version, &seq,
 		ptrString(&principal))
 	if err != nil {
 		if isNoRows(err) {
@@ -390,11 +411,11 @@ func (e *Engine) load(ctx context.Context, q querier, wfID, runID string, lock b
 	if res != nil {
 		r.ResourceID = *res
 	}
-	if err := json.Unmarshal([]byte(snap), &r.Snapshot); err != nil {
-		return nil, fmt.Errorf("workflow: run %s: snapshot: %w", runID, err)
-	}
-	if r.Snapshot.Context.Steps == nil {
-		r.Snapshot.Context.Steps = map[string]*StepResult{}
+	r.Snapshot.Context.Steps = map[string]*StepResult{}
+	if withSnapshot {
+		if err := r.readSnapshot(snap); err != nil {
+			return nil, err
+		}
 	}
 	if cur != "" {
 		if err := json.Unmarshal([]byte(cur), &r.cur); err != nil {
@@ -409,6 +430,32 @@ func (e *Engine) load(ctx context.Context, q querier, wfID, runID string, lock b
 		r.Seq = *seq
 	}
 	return r, nil
+}
+
+// readSnapshot decodes the run's snapshot column into r.
+func (r *runRow) readSnapshot(snap string) error {
+	if err := json.Unmarshal([]byte(snap), &r.Snapshot); err != nil {
+		return fmt.Errorf("workflow: run %s: snapshot: %w", r.RunID, err)
+	}
+	if r.Snapshot.Context.Steps == nil {
+		r.Snapshot.Context.Steps = map[string]*StepResult{}
+	}
+	r.snap = true
+	return nil
+}
+
+// fillSnapshot reads the snapshot of a run loaded without it (its row is
+// locked in q's transaction already).
+func (e *Engine) fillSnapshot(ctx context.Context, q querier, r *runRow) error {
+	if r.snap {
+		return nil
+	}
+	var snap string
+	if err := q.queryRow(ctx, `SELECT snapshot FROM mastra_workflow_snapshot WHERE workflow_name = $1 AND run_id = $2`,
+		r.Workflow, r.RunID).Scan(ptrString(&snap)); err != nil {
+		return fmt.Errorf("workflow: load run %s: %w", r.RunID, err)
+	}
+	return r.readSnapshot(snap)
 }
 
 // nullString scans a nullable text column into a string ("" for NULL).
@@ -454,8 +501,6 @@ func (n *nullString) Scan(v any) error {
 // version read), chunks, and queues or cancels jobs, all in tx.
 func (e *Engine) save(ctx context.Context, tx *txn, r *runRow, fx *effects) error {
 	now := time.Now().UTC()
-	r.Snapshot.Timestamp = now.UnixMilli()
-	r.Snapshot.ActivePaths, r.Snapshot.ActiveStepsPath = []int{}, map[string][]int{}
 	if r.cur.Jobs == nil {
 		r.cur.Jobs = map[string]int64{}
 	}
@@ -480,23 +525,27 @@ func (e *Engine) save(ctx context.Context, tx *txn, r *runRow, fx *effects) erro
 			r.cur.Jobs[j.token()] = ids[i]
 		}
 	}
-	snap, err := json.Marshal(r.Snapshot)
-	if err != nil {
-		return fmt.Errorf("workflow: snapshot: %w", err)
-	}
-	if len(snap) > e.maxSnap {
-		return errSnapshotTooLarge
-	}
 	cur, err := json.Marshal(r.cur)
 	if err != nil {
 		return err
 	}
 	key := r.Workflow + "/" + r.RunID
 	stmts := []stmt{
-		{`UPDATE mastra_workflow_snapshot SET snapshot = $3, "updatedAt" = $4, "updatedAtZ" = $5
-		WHERE workflow_name = $1 AND run_id = $2`, []any{r.Workflow, r.RunID, string(snap), e.db.ts(now), now}},
 		{`UPDATE mastra_server_workflow_runs SET cursor = $3, version = version + 1, next_seq = $5
 		WHERE workflow_name = $1 AND run_id = $2 AND version = $4`, []any{r.Workflow, r.RunID, string(cur), r.version, r.nextSeq + int64(len(fx.chunks))}},
+	}
+	if r.snap && !r.keepSnapshot {
+		r.Snapshot.Timestamp = now.UnixMilli()
+		r.Snapshot.ActivePaths, r.Snapshot.ActiveStepsPath = []int{}, map[string][]int{}
+		snap, err := json.Marshal(r.Snapshot)
+		if err != nil {
+			return fmt.Errorf("workflow: snapshot: %w", err)
+		}
+		if len(snap) > e.maxSnap {
+			return errSnapshotTooLarge
+		}
+		stmts = append(stmts, stmt{`UPDATE mastra_workflow_snapshot SET snapshot = $3, "updatedAt" = $4, "updatedAtZ" = $5
+		WHERE workflow_name = $1 AND run_id = $2`, []any{r.Workflow, r.RunID, string(snap), e.db.ts(now), now}})
 	}
 	for i, c := range fx.chunks {
 		c["runId"] = r.RunID
@@ -521,7 +570,7 @@ func (e *Engine) save(ctx context.Context, tx *txn, r *runRow, fx *effects) erro
 	if err != nil {
 		return fmt.Errorf("workflow: save run %s: %w", r.RunID, err)
 	}
-	if n[1] == 0 {
+	if n[0] == 0 {
 		return fmt.Errorf("%w: run %s changed meanwhile", ErrConflict, r.RunID)
 	}
 	r.version++

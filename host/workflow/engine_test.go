@@ -95,20 +95,7 @@ func migrate(t testing.TB, db target) {
 // earlier by the test, to simulate a restart).
 func open(t *testing.T, db target, agent AgentRunner, defs ...Definition) *Engine {
 	t.Helper()
-	ctx := context.Background()
-	e, err := Open(ctx, Options{DatabaseURL: db.url, SQLitePath: db.sqlite, Definitions: defs, Agents: agent, Tools: fakeTools{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		_ = e.Close(cctx)
-	})
-	return e
+	return openWith(t, db, Options{Definitions: defs, Agents: agent, Tools: fakeTools{}})
 }
 
 func publishDef(sleep time.Duration) Definition {

@@ -24,6 +24,10 @@ type job struct {
 	Step     string    `json:"s"`
 	Iter     int       `json:"i"`
 	At       time.Time `json:"-"`
+	// bulk: an element of a foreach step. Dispatch runs such jobs after
+	// the other queued steps, so that one run's long list does not keep
+	// other runs (of other resources) from their next step.
+	bulk bool
 }
 
 func (j job) token() string { return j.Step + "@" + strconv.Itoa(j.Iter) }
@@ -88,6 +92,10 @@ func (t *turn) chunk(typ string, payload map[string]any) {
 	t.fx.chunks = append(t.fx.chunks, map[string]any{"type": typ, "payload": payload})
 }
 
+// full reads the run's snapshot when this change began without it: every
+// change but a light foreach element's needs it.
+func (t *turn) full() error { return t.e.fillSnapshot(t.ctx, t.tx, t.r) }
+
 func (t *turn) progress(s *step) *progress {
 	if t.r.cur.Steps == nil {
 		t.r.cur.Steps = map[string]*progress{}
@@ -123,8 +131,8 @@ func envFor(w *workflow, r *runRow, s *step, iter int) ExprEnv {
 	}
 	p := r.cur.Steps[s.def.ID]
 	switch {
-	case s.foreach != nil && p != nil && iter < len(p.Items):
-		env.Item, env.Index = p.Items[iter], iter
+	case s.foreach != nil:
+		env.Item, env.Index = r.items[job{Step: s.def.ID, Iter: iter}.token()], iter
 	case s.loop != nil:
 		env.Iteration = iter
 		if iter > 0 && p != nil && len(p.Outputs) > 0 {
@@ -190,12 +198,19 @@ func (t *turn) enter(s *step) error {
 		if !ok && v != nil {
 			return t.failStep(s, 0, fmt.Errorf("foreach %q: expected a list, got %T", s.def.Foreach, v))
 		}
-		p.Items, p.Outputs = items, make([]any, len(items))
+		if c := t.w.def.MaxForeachItems; c > 0 && len(items) > c {
+			return t.failStep(s, 0, t.w.capError(s, len(items)))
+		}
 		t.started(s, 0)
 		if len(items) == 0 {
 			return t.finishStep(s, []any{})
 		}
+		if err := t.e.storeItems(t.ctx, t.tx, t.r, s, items); err != nil {
+			return err
+		}
+		p.Total, p.Next, p.Done = len(items), 0, 0
 		for p.Next < len(items) && p.Next < max(1, s.def.Concurrency) {
+			t.r.setItem(s, p.Next, items[p.Next])
 			p.Next++
 			if err := t.launch(s, p.Next-1); err != nil {
 				return err
@@ -221,7 +236,13 @@ func (t *turn) started(s *step, iter int) {
 // launch queues round iter of step s, or suspends it.
 func (t *turn) launch(s *step, iter int) error {
 	p := t.progress(s)
-	j := job{Workflow: t.w.def.ID, RunID: t.r.RunID, Step: s.def.ID, Iter: iter}
+	j := job{Workflow: t.w.def.ID, RunID: t.r.RunID, Step: s.def.ID, Iter: iter, bulk: s.foreach != nil}
+	if s.foreach != nil && (s.def.Kind == "workflow" || s.def.Kind == "sleep_until") {
+		// These read their expressions now, with the element.
+		if err := t.e.loadItem(t.ctx, t.tx, t.r, s, iter); err != nil {
+			return err
+		}
+	}
 	switch s.def.Kind {
 	case "suspend":
 		v, err := s.suspend.eval(t.env(s, iter))
@@ -318,6 +339,10 @@ func (t *turn) startChild(s *step, iter int) error {
 		p.Children = map[string]string{}
 	}
 	p.Pending[tok], p.Children[tok] = true, c.RunID
+	if s.foreach != nil {
+		// In the element's row: the cursor does not grow per element.
+		return t.e.recordChild(t.ctx, t.tx, t.r, s, iter, c.RunID)
+	}
 	t.r.cur.Children = append(t.r.cur.Children, childRef{Workflow: s.nested.def.ID, RunID: c.RunID})
 	return nil
 }
@@ -379,16 +404,36 @@ func (t *turn) complete(s *step, iter int, out any) error {
 	delete(t.r.cur.Jobs, tok)
 	switch {
 	case s.foreach != nil:
-		p.Outputs[iter] = out
-		p.Done++
-		t.chunk("workflow-step-progress", map[string]any{"id": s.def.ID, "completedCount": p.Done, "totalCount": len(p.Items),
-			"currentIndex": iter, "iterationStatus": StatusSuccess})
-		if p.Done == len(p.Items) {
-			return t.finishStep(s, p.Outputs)
+		if len(p.LegacyItems) > 0 {
+			if err := t.upgradeForeach(s, p); err != nil {
+				return err
+			}
 		}
-		if p.Next < len(p.Items) {
+		p.Done++
+		t.chunk("workflow-step-progress", map[string]any{"id": s.def.ID, "completedCount": p.Done, "totalCount": p.Total,
+			"currentIndex": iter, "iterationStatus": StatusSuccess})
+		if p.Done >= p.Total {
+			outs, err := t.itemOutputs(s, iter, out)
+			if err != nil {
+				return err
+			}
+			return t.finishStep(s, outs)
+		}
+		if err := t.recordItem(s, iter, out); err != nil {
+			return err
+		}
+		if p.Next < p.Total {
 			p.Next++
-			return t.launch(s, p.Next-1)
+			if err := t.launch(s, p.Next-1); err != nil {
+				return err
+			}
+		}
+		// The snapshot is as loaded (an element that is not the last
+		// changes only the cursor) unless launching the next one failed
+		// the run; and the run stays running while elements are pending.
+		// Then it need not be written again.
+		if !terminal(t.r.Snapshot.Status) && len(p.Pending) > 0 {
+			t.r.keepSnapshot = true
 		}
 		return nil
 	case s.loop != nil:
@@ -414,6 +459,9 @@ func (t *turn) complete(s *step, iter int, out any) error {
 
 // finishStep records step s's output and moves on.
 func (t *turn) finishStep(s *step, out any) error {
+	if err := t.full(); err != nil {
+		return err
+	}
 	if s.children != nil {
 		if err := checkOutput(s.output, out); err != nil {
 			return t.failStep(s, 0, fmt.Errorf("step %s: output does not match its output_schema: %w", s.def.ID, err))
@@ -469,6 +517,9 @@ func (t *turn) finishStep(s *step, out any) error {
 
 // failStep fails step s and with it the run.
 func (t *turn) failStep(s *step, iter int, err error) error {
+	if lerr := t.full(); lerr != nil {
+		return lerr
+	}
 	msg := err.Error()
 	res := t.r.Snapshot.Context.Steps[s.def.ID]
 	if res == nil {
@@ -527,6 +578,14 @@ func (t *turn) endRun(status string, result, errVal any) error {
 	}
 	t.notifyParent()
 	t.r.cur.Steps = nil
+	// The element rows go; the nested runs they name stay the run's.
+	children, err := t.e.itemChildren(t.ctx, t.tx, t.r)
+	if err != nil {
+		return err
+	}
+	t.r.cur.Children = append(t.r.cur.Children, children...)
+	t.tx.extra = append(t.tx.extra, stmt{`DELETE FROM mastra_server_workflow_foreach WHERE workflow_name = $1 AND run_id = $2`,
+		[]any{t.r.Workflow, t.r.RunID}})
 	t.r.Snapshot.SuspendedPaths = map[string][]int{}
 	if status == StatusCanceled {
 		t.chunk("workflow-canceled", map[string]any{})
@@ -537,9 +596,11 @@ func (t *turn) endRun(status string, result, errVal any) error {
 }
 
 // settle sets the run's status from its active steps: running while any
-// job is queued, suspended when only suspended steps remain.
+// job is queued, suspended when only suspended steps remain. A change made
+// without the snapshot (a light foreach element, which leaves elements
+// pending: see complete) leaves the status running.
 func (t *turn) settle() {
-	if terminal(t.r.Snapshot.Status) {
+	if !t.r.snap || terminal(t.r.Snapshot.Status) {
 		return
 	}
 	pending, suspended := false, false
@@ -710,7 +771,7 @@ func (e *Engine) work(ctx context.Context, j job) error {
 	if s.inline() {
 		return e.workInline(ctx, w, s, j)
 	}
-	r, err := e.load(ctx, dbq{e.db}, j.Workflow, j.RunID, false)
+	r, err := e.loadForJob(ctx, dbq{e.db}, s, j, false)
 	if errors.Is(err, ErrNotFound) {
 		return nil // deleted
 	} else if err != nil {
@@ -718,6 +779,11 @@ func (e *Engine) work(ctx context.Context, j job) error {
 	}
 	if !pendingToken(r, j) {
 		return nil // finished, cancelled, or a duplicate delivery
+	}
+	if s.foreach != nil {
+		if err := e.loadItem(ctx, dbq{e.db}, r, s, j.Iter); err != nil {
+			return err
+		}
 	}
 	attempt, err := e.claim(ctx, j, s.timeout)
 	if err != nil {
@@ -747,7 +813,7 @@ func (e *Engine) work(ctx context.Context, j job) error {
 		stepErr = fmt.Errorf("step %s timed out after %s", s.def.ID, s.timeout)
 	}
 	return e.db.inTx(ctx, func(tx *txn) error {
-		r, err := e.load(ctx, tx, j.Workflow, j.RunID, true)
+		r, err := e.loadForJob(ctx, tx, s, j, true)
 		if err != nil {
 			if errors.Is(err, ErrNotFound) {
 				return nil
@@ -775,6 +841,9 @@ func (e *Engine) work(ctx context.Context, j job) error {
 		t := e.turn(ctx, tx, w, r)
 		var susp *suspension
 		if errors.As(stepErr, &susp) {
+			if err := t.full(); err != nil {
+				return err
+			}
 			t.suspendStep(s, j.Iter, susp.payload)
 		} else if stepErr != nil {
 			err = t.failStep(s, j.Iter, stepErr)
@@ -811,7 +880,7 @@ func (s *step) inline() bool {
 // transaction.
 func (e *Engine) workInline(ctx context.Context, w *workflow, s *step, j job) error {
 	return e.db.inTx(ctx, func(tx *txn) error {
-		r, err := e.load(ctx, tx, j.Workflow, j.RunID, true)
+		r, err := e.loadForJob(ctx, tx, s, j, true)
 		if errors.Is(err, ErrNotFound) {
 			return nil
 		} else if err != nil {
@@ -819,6 +888,11 @@ func (e *Engine) workInline(ctx context.Context, w *workflow, s *step, j job) er
 		}
 		if !pendingToken(r, j) {
 			return nil // finished, cancelled, or a duplicate delivery
+		}
+		if s.foreach != nil {
+			if err := e.loadItem(ctx, tx, r, s, j.Iter); err != nil {
+				return err
+			}
 		}
 		end := func(string) {}
 		if e.obs != nil {
@@ -838,6 +912,12 @@ func (e *Engine) workInline(ctx context.Context, w *workflow, s *step, j job) er
 		t.settle()
 		return e.save(ctx, tx, r, &t.fx)
 	})
+}
+
+// loadForJob loads the run of job j of step s: without its snapshot for
+// an element of a light foreach step, which needs only the cursor.
+func (e *Engine) loadForJob(ctx context.Context, q querier, s *step, j job, lock bool) (*runRow, error) {
+	return e.loadRun(ctx, q, j.Workflow, j.RunID, lock, !s.light)
 }
 
 func pendingToken(r *runRow, j job) bool {

@@ -60,6 +60,26 @@ func (w *workflow) checkState(state any) (map[string]any, error) {
 	return m, nil
 }
 
+// CheckStart checks a start's input as StartRun does, before anything is
+// written: against the input schema, and the foreach lists the input
+// decides against max_foreach_items (*InputError naming the cap).
+func (e *Engine) CheckStart(wfID string, input any) error {
+	w, err := e.workflow(wfID)
+	if err != nil {
+		return err
+	}
+	_, err = w.checkStart(input)
+	return err
+}
+
+func (w *workflow) checkStart(input any) (any, error) {
+	input, err := w.checkInput(input)
+	if err != nil {
+		return nil, err
+	}
+	return input, w.checkForeachCap(input)
+}
+
 // StartRun starts a created run with its input (Mastra's start). The input
 // is checked against the workflow's input schema first (*InputError). A run
 // that has started already is ErrConflict.
@@ -74,7 +94,7 @@ func (e *Engine) StartRunState(ctx context.Context, wfID, runID, resourceID stri
 	if err != nil {
 		return err
 	}
-	if input, err = w.checkInput(input); err != nil {
+	if input, err = w.checkStart(input); err != nil {
 		return err
 	}
 	state, err := w.checkState(initialState)
@@ -302,7 +322,11 @@ func (e *Engine) DeleteRun(ctx context.Context, wfID, runID, resourceID string) 
 // runs.
 func (e *Engine) deleteTx(ctx context.Context, tx *txn, r *runRow) error {
 	wfID, runID := r.Workflow, r.RunID
-	for _, c := range r.cur.Children {
+	children, err := e.itemChildren(ctx, tx, r)
+	if err != nil {
+		return err
+	}
+	for _, c := range append(children, r.cur.Children...) {
 		cr, err := e.load(ctx, tx, c.Workflow, c.RunID, true)
 		if errors.Is(err, ErrNotFound) {
 			continue
@@ -327,6 +351,7 @@ func (e *Engine) deleteTx(ctx context.Context, tx *txn, r *runRow) error {
 		`DELETE FROM mastra_server_workflow_runs WHERE workflow_name = $1 AND run_id = $2`,
 		`DELETE FROM mastra_server_workflow_chunks WHERE workflow_name = $1 AND run_id = $2`,
 		`DELETE FROM mastra_server_workflow_leases WHERE workflow_name = $1 AND run_id = $2`,
+		`DELETE FROM mastra_server_workflow_foreach WHERE workflow_name = $1 AND run_id = $2`,
 	} {
 		if _, err := tx.exec(ctx, q, wfID, runID); err != nil {
 			return fmt.Errorf("workflow: delete run %s: %w", runID, err)
@@ -488,11 +513,11 @@ func (e *Engine) Watch(ctx context.Context, wfID, runID, resourceID string, offs
 			return err
 		}
 		if n == 0 {
-			run, err := e.load(ctx, dbq{e.db}, wfID, runID, false)
+			run, err := e.settledRun(ctx, wfID, runID, "")
 			if err != nil {
 				return err
 			}
-			if run.nextSeq <= offset && (terminal(run.Snapshot.Status) || (untilSuspended && run.Snapshot.Status == StatusSuspended)) {
+			if run != nil && run.nextSeq <= offset && (terminal(run.Snapshot.Status) || (untilSuspended && run.Snapshot.Status == StatusSuspended)) {
 				return nil
 			}
 			select {
@@ -546,12 +571,12 @@ func (e *Engine) Wait(ctx context.Context, wfID, runID, resourceID string) (*Run
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
-		r, err := e.GetRun(ctx, wfID, runID, resourceID)
+		r, err := e.settledRun(ctx, wfID, runID, resourceID)
 		if err != nil {
 			return nil, err
 		}
-		if terminal(r.Snapshot.Status) || r.Snapshot.Status == StatusSuspended {
-			return r, nil
+		if r != nil && (terminal(r.Snapshot.Status) || r.Snapshot.Status == StatusSuspended) {
+			return &r.Run, nil
 		}
 		select {
 		case <-ctx.Done():
@@ -560,6 +585,36 @@ func (e *Engine) Wait(ctx context.Context, wfID, runID, resourceID string) (*Run
 		case <-tick.C:
 		}
 	}
+}
+
+// settledRun reads run runID of resourceID ("" = any) for a waiter: nil
+// while a step of it is queued or running, which its cursor alone tells
+// (the run is running then), else the whole run. A waiter is woken at
+// every commit of the run, each foreach element's included, and the
+// snapshot it would read grows with the run's input.
+func (e *Engine) settledRun(ctx context.Context, wfID, runID, resourceID string) (*runRow, error) {
+	if _, err := e.workflow(wfID); err != nil {
+		return nil, err
+	}
+	r, err := e.loadRun(ctx, dbq{e.db}, wfID, runID, false, false)
+	if errors.Is(err, ErrNotFound) {
+		r, err = e.load(ctx, dbq{e.db}, wfID, runID, false) // a run without a side row
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := owned(r, resourceID); err != nil {
+		return nil, err
+	}
+	for _, p := range r.cur.Steps {
+		if len(p.Pending) > 0 {
+			return nil, nil
+		}
+	}
+	if r.snap {
+		return r, nil
+	}
+	return e.load(ctx, dbq{e.db}, wfID, runID, false)
 }
 
 func containsStr(list []string, s string) bool {

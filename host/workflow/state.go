@@ -104,7 +104,8 @@ type cursor struct {
 	Jobs map[string]int64 `json:"jobs,omitempty"`
 	// Parent names the run and token a nested run reports to.
 	Parent *parentRef `json:"parent,omitempty"`
-	// Children are every nested run this run started (deleted with it).
+	// Children are every nested run this run started (deleted with it);
+	// a foreach step's are in its element rows until the step ends.
 	Children []childRef `json:"children,omitempty"`
 }
 
@@ -130,13 +131,18 @@ type progress struct {
 	Resume map[string]any `json:"resume,omitempty"`
 	// Group (parallel, branch): child ids not finished yet.
 	Group map[string]bool `json:"group,omitempty"`
-	// Foreach: the elements, the next one to start, the outputs so far.
-	Items   []any `json:"items,omitempty"`
-	Next    int   `json:"next,omitempty"`
-	Done    int   `json:"done,omitempty"`
+	// Foreach: how many elements, the next one to start, how many are
+	// done. The elements and their outputs are rows of their own
+	// (foreach.go), so that this cursor does not grow with the list.
+	Total int `json:"total,omitempty"`
+	Next  int `json:"next,omitempty"`
+	Done  int `json:"done,omitempty"`
+	// LegacyItems: the elements in a cursor written before they had rows
+	// (with their outputs so far in Outputs); upgradeForeach moves them.
+	LegacyItems []any `json:"items,omitempty"`
+	// Loop: the last round's output, and the iteration running.
 	Outputs []any `json:"outputs,omitempty"`
-	// Loop: the iteration running.
-	Iter int `json:"iter,omitempty"`
+	Iter    int   `json:"iter,omitempty"`
 	// Children: a workflow step's nested runs by token.
 	Children map[string]string `json:"children,omitempty"`
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v3/jws"
 	"github.com/lestrrat-go/jwx/v3/jwt"
 )
 
@@ -159,11 +160,34 @@ func (p *Provider) Sign(alg string, c Claims) string {
 			p.t.Fatalf("claim %s: %v", k, err)
 		}
 	}
+	payload, err := json.Marshal(tok)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return p.signPayload(alg, payload)
+}
+
+// SignRaw signs the JSON of c as it is, with the current key of alg, for
+// claims that Sign's typed token refuses (a number as sub): a token only a
+// careless or hostile issuer would make, yet correctly signed.
+func (p *Provider) SignRaw(alg string, c Claims) string {
+	p.t.Helper()
+	payload, err := json.Marshal(c)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return p.signPayload(alg, payload)
+}
+
+// signPayload signs payload with the current key of alg; the key's kid
+// goes in the protected header.
+func (p *Provider) signPayload(alg string, payload []byte) string {
+	p.t.Helper()
 	a, ok := jwa.LookupSignatureAlgorithm(alg)
 	if !ok {
 		p.t.Fatalf("no algorithm %s", alg)
 	}
-	b, err := jwt.Sign(tok, jwt.WithKey(a, p.Key(alg)))
+	b, err := jws.Sign(payload, jws.WithKey(a, p.Key(alg)))
 	if err != nil {
 		p.t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package jwtauth
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -191,8 +192,15 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Identity, error) {
 	if err := keyFits(key, alg); err != nil {
 		return Identity{}, err
 	}
+	// The signature first, on its own, so that a token whose signature
+	// holds but whose claims jwx cannot read (a number as sub) is not
+	// refused as "bad signature".
+	payload, err := jws.Verify([]byte(token), jws.WithKey(alg, key))
+	if err != nil {
+		return Identity{}, invalid("bad signature", err)
+	}
 	opts := []jwt.ParseOption{
-		jwt.WithKey(alg, key),
+		jwt.WithVerify(false), // verified above; payload is what was signed
 		jwt.WithValidate(true),
 		jwt.WithIssuer(v.cfg.Issuer),
 		jwt.WithAcceptableSkew(v.cfg.Leeway),
@@ -202,9 +210,9 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Identity, error) {
 	if v.cfg.Audience != "" {
 		opts = append(opts, jwt.WithAudience(v.cfg.Audience))
 	}
-	tok, err := jwt.ParseString(token, opts...)
+	tok, err := jwt.Parse(payload, opts...)
 	if err != nil {
-		return Identity{}, invalid(reason(err), err)
+		return Identity{}, invalid(v.reason(payload, err), err)
 	}
 	var id Identity
 	id.Subject, _ = tok.Subject()
@@ -215,7 +223,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Identity, error) {
 	res, ok := claim.(string)
 	switch {
 	case !ok:
-		return Identity{}, invalid("the "+v.cfg.ResourceClaim+" claim is not a string", nil)
+		return Identity{}, invalid(v.unusableClaim(), nil)
 	case res == "":
 		return Identity{}, invalid("the "+v.cfg.ResourceClaim+" claim is empty", nil)
 	case len(res) > maxResourceBytes || !utf8.ValidString(res) || strings.ContainsFunc(res, func(r rune) bool { return r < 0x20 || r == 0x7f }):
@@ -249,8 +257,15 @@ func lookupClaim(tok jwt.Token, name string) (any, bool) {
 	return v, true
 }
 
-// reason names a validation failure of jwx for the bearer.
-func reason(err error) string {
+// unusableClaim is the reason for a resource claim that is there but not a
+// string.
+func (v *Verifier) unusableClaim() string {
+	return "no usable " + v.cfg.ResourceClaim + " claim (not a string)"
+}
+
+// reason names a failure of jwx to read or validate the signed claims
+// (payload) for the bearer.
+func (v *Verifier) reason(payload []byte, err error) string {
 	switch {
 	case errors.Is(err, jwt.TokenExpiredError()):
 		return "expired"
@@ -267,7 +282,18 @@ func reason(err error) string {
 	case errors.Is(err, jwt.ValidateError()):
 		return "claims not valid"
 	}
-	return "bad signature"
+	// jwx reads the registered claims (sub, iss, exp…) typed: one of the
+	// wrong type fails the parse. Name the resource claim when it is the
+	// one, as a present but non-string claim is named below.
+	var claims map[string]any
+	if json.Unmarshal(payload, &claims) == nil {
+		if c, ok := claims[v.cfg.ResourceClaim]; ok {
+			if _, isString := c.(string); !isString {
+				return v.unusableClaim()
+			}
+		}
+	}
+	return "claims not readable"
 }
 
 // keyFits checks that key is of the type alg needs, and that a key which

@@ -76,7 +76,7 @@ func TestVerifyClaims(t *testing.T) {
 		{"wrong audience", "RS256", idp.Valid("u1", "other", idptest.Claims{"org_id": "org-1"}), "wrong audience"},
 		{"no exp", "RS256", idp.Valid("u1", "api", idptest.Claims{"org_id": "org-1", "exp": nil}), "no expiry (exp)"},
 		{"no resource claim", "RS256", idp.Valid("u1", "api", nil), "no org_id claim"},
-		{"resource claim not a string", "RS256", idp.Valid("u1", "api", idptest.Claims{"org_id": 42}), "the org_id claim is not a string"},
+		{"resource claim not a string", "RS256", idp.Valid("u1", "api", idptest.Claims{"org_id": 42}), "no usable org_id claim (not a string)"},
 		{"resource claim with newline", "RS256", idp.Valid("u1", "api", idptest.Claims{"org_id": "a\nb"}), "the org_id claim is not a usable resource id"},
 	}
 	for _, c := range cases {
@@ -101,6 +101,35 @@ func TestVerifyClaims(t *testing.T) {
 				}
 				return
 			}
+			if got := reasonOf(err); got != c.reason {
+				t.Fatalf("Verify = %+v, %v (reason %q); want reason %q", id, err, got, c.reason)
+			}
+		})
+	}
+}
+
+// I5: a correctly signed token whose sub is a number is refused for what
+// it is, not as "bad signature"; a tampered one with the same claims still
+// is a bad signature.
+func TestClaimOfWrongType(t *testing.T) {
+	idp := idptest.New(t)
+	bySub, _ := newVerifier(t, idp, nil)
+	byOrg, _ := newVerifier(t, idp, func(c *jwtauth.Config) { c.ResourceClaim = "org_id" })
+	numeric := idp.SignRaw("RS256", idp.Valid("", "api", idptest.Claims{"sub": 12345, "org_id": "org-1"}))
+	parts := strings.Split(numeric, ".")
+	other := strings.Split(idp.SignRaw("RS256", idp.Valid("", "api", idptest.Claims{"sub": 54321})), ".")
+	for _, c := range []struct {
+		name   string
+		v      *jwtauth.Verifier
+		tok    string
+		reason string
+	}{
+		{"sub a number, resource claim sub", bySub, numeric, "no usable sub claim (not a string)"},
+		{"sub a number, resource claim org_id", byOrg, numeric, "claims not readable"},
+		{"tampered", bySub, parts[0] + "." + other[1] + "." + parts[2], "bad signature"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			id, err := c.v.Verify(context.Background(), c.tok)
 			if got := reasonOf(err); got != c.reason {
 				t.Fatalf("Verify = %+v, %v (reason %q); want reason %q", id, err, got, c.reason)
 			}

@@ -72,9 +72,13 @@ func (t Token) LogValue() slog.Value {
 // sets no resource and marks the request for [IsAdmin]. A path that needs a
 // token and has no valid one is 401 with WWW-Authenticate. On a public path
 // a valid token still counts, and a missing or wrong one is ignored.
+//
+// A request with more than one Authorization header is 400 whether auth is
+// on or not: this check reads the first, a proxy or a plugin may read the
+// last, and the two must never disagree about who is calling.
 func Authenticate(a Auth) func(http.Handler) http.Handler {
 	if !a.Enabled {
-		return func(next http.Handler) http.Handler { return next }
+		return oneAuthorization
 	}
 	x := &auth{protected: a.Protected, public: a.Public, verify: a.Verify}
 	for _, t := range a.Tokens {
@@ -83,7 +87,18 @@ func Authenticate(a Auth) func(http.Handler) http.Handler {
 		}
 		x.tokens = append(x.tokens, authToken{sum: sha256.Sum256([]byte(t.Value)), user: t.User, resource: t.ResourceID, admin: t.Admin})
 	}
-	return x.handler
+	return func(next http.Handler) http.Handler { return oneAuthorization(x.handler(next)) }
+}
+
+// oneAuthorization refuses a request with a repeated Authorization header.
+func oneAuthorization(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(r.Header.Values("Authorization")) > 1 {
+			WriteJSON(w, http.StatusBadRequest, errorBody{Error: "Only one Authorization header is allowed", RequestID: RequestID(r.Context())})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // adminKey marks a request authenticated with an admin token. It lives in

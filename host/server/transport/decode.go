@@ -27,13 +27,12 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) erro
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
-		var ne net.Error
 		if errors.As(err, &mbe) {
 			return &Error{Status: http.StatusRequestEntityTooLarge, Message: "Request body too large", Err: err}
 		}
-		if errors.As(err, &ne) && ne.Timeout() {
+		if isTimeout(err) {
 			w.Header().Set("Connection", "close")
-			return &Error{Status: http.StatusRequestTimeout, Message: "Request body not received in time", Err: err}
+			return &Error{Status: http.StatusRequestTimeout, Message: bodyLateMessage, Err: err}
 		}
 		return &Error{Status: http.StatusBadRequest, Message: "Could not read request body", Err: err}
 	}
@@ -56,6 +55,15 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) erro
 		return Invalid("Invalid request body", "body", "malformed JSON")
 	}
 	return nil
+}
+
+// bodyLateMessage is the 408 answer to a body that missed its deadline.
+const bodyLateMessage = "Request body not received in time"
+
+// isTimeout reports whether err is a read that missed its deadline.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 func jsonKind(goKind string) string {

@@ -3,9 +3,11 @@ package transport
 import (
 	"bufio"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -28,7 +30,11 @@ type TimeoutOptions struct {
 // byte (or a flush) has gone out, the response is never cut, so long
 // streams are not affected. On expiry the client gets a 504 and the
 // handler's context is cancelled, so the work behind it (a model call)
-// stops.
+// stops. When the handler is still waiting for the request body then (or
+// its read just failed on the body deadline, which [Entry] sets no later),
+// it is the client that is late, not the answer: 408 with the connection
+// closed, as when the body deadline alone fires, whichever of the two
+// timers wins the race.
 //
 // The commit gate settles a race between the 504 and work that must not be
 // lost: a handler calls gate() just before it saves. false means the 504
@@ -48,6 +54,10 @@ func FirstByteTimeout(o TimeoutOptions) func(http.Handler) http.Handler {
 			for k, v := range w.Header() {
 				tw.h[k] = v
 			}
+			var body *bodyWatch
+			if r.Body != nil && r.Body != http.NoBody {
+				body = &bodyWatch{ReadCloser: r.Body}
+			}
 			timer := afterFunc(o.Timeout, func() {
 				tw.mu.Lock()
 				defer tw.mu.Unlock()
@@ -56,6 +66,11 @@ func FirstByteTimeout(o TimeoutOptions) func(http.Handler) http.Handler {
 				}
 				tw.timedOut = true
 				cancel()
+				if body != nil && body.late() {
+					w.Header().Set("Connection", "close")
+					WriteJSON(w, http.StatusRequestTimeout, errorBody{Error: bodyLateMessage, RequestID: RequestID(r.Context())})
+					return
+				}
 				if o.OnTimeout != nil {
 					o.OnTimeout(r)
 				}
@@ -70,10 +85,35 @@ func FirstByteTimeout(o TimeoutOptions) func(http.Handler) http.Handler {
 			if o.WithGate != nil {
 				ctx = o.WithGate(ctx, tw.commit)
 			}
-			next.ServeHTTP(tw, r.WithContext(ctx))
+			r = r.WithContext(ctx)
+			if body != nil {
+				r.Body = body
+			}
+			next.ServeHTTP(tw, r)
 		})
 	}
 }
+
+// bodyWatch tells whether the handler is waiting for the request body: a
+// read in progress, or one that failed on the body deadline.
+type bodyWatch struct {
+	io.ReadCloser
+	reading  atomic.Bool
+	deadline atomic.Bool // a read failed with a timeout
+}
+
+func (b *bodyWatch) Read(p []byte) (int, error) {
+	b.reading.Store(true)
+	n, err := b.ReadCloser.Read(p)
+	b.reading.Store(false)
+	if err != nil && isTimeout(err) {
+		b.deadline.Store(true)
+	}
+	return n, err
+}
+
+// late reports whether the body is what the request is waiting for.
+func (b *bodyWatch) late() bool { return b.reading.Load() || b.deadline.Load() }
 
 // timeoutWriter keeps the handler's headers apart until the response
 // starts, so a timeout can answer without racing the handler.
