@@ -145,21 +145,8 @@ func (w *logWatch) Write(b []byte) (int, error) {
 // openInstance starts an engine on url with a one-second instance lease.
 func openInstance(t *testing.T, url string, agent AgentRunner, log io.Writer) *Engine {
 	t.Helper()
-	ctx := context.Background()
-	e, err := Open(ctx, Options{DatabaseURL: url, Definitions: []Definition{longStepDef}, Agents: agent,
+	return openWith(t, target{name: "postgres", url: url}, Options{Definitions: []Definition{longStepDef}, Agents: agent,
 		InstanceLease: time.Second, Logger: slog.New(slog.NewTextHandler(log, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		_ = e.Close(cctx)
-	})
-	return e
 }
 
 func waitBegan(t *testing.T, a *replyAgent, who string) {
