@@ -19,6 +19,9 @@ import (
 // MASTRA_SOAK_CHECK_NO_500=1 and MASTRA_SOAK_STRICT_SETTLE=1 turn on the
 // checks that known server bugs fail (see -check-no-500, -strict-settle).
 func TestSoak(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the soak runs two servers for a minute (scripts/test.sh --quick)")
+	}
 	d := time.Minute
 	if v := os.Getenv("MASTRA_SOAK_DURATION"); v != "" {
 		var err error

@@ -46,6 +46,9 @@ const drain = 5 * time.Second
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 func TestImage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: builds the container image with buildah (scripts/test.sh --quick)")
+	}
 	// The script installs buildah when it is missing and prints the image
 	// reference as its last line.
 	build := exec.Command(filepath.Join(repoRoot, "scripts", "build-image.sh"), image)
