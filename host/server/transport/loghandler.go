@@ -86,7 +86,12 @@ func (h logHandler) WithGroup(name string) slog.Handler {
 	return logHandler{next: next.WithGroup(name)}
 }
 
+// hasKey reports whether as holds key. An empty key (a group whose
+// attributes are written inline) is never one to replace.
 func hasKey(as []slog.Attr, key string) bool {
+	if key == "" {
+		return false
+	}
 	for _, a := range as {
 		if a.Key == key {
 			return true
