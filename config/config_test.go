@@ -599,6 +599,28 @@ func TestPlatformPort(t *testing.T) {
 	}
 }
 
+// Render, Railway and Heroku name the attached database DATABASE_URL: it
+// sets the memory database when ours is not set, and MEMORY_DATABASE_URL
+// (or MASTRA_MEMORY__DATABASE_URL) wins whatever the order.
+func TestPlatformDatabaseURL(t *testing.T) {
+	path := writeFile(t, "[server]\nport = 4000\n")
+	for _, tc := range []struct {
+		env  []string
+		want string
+	}{
+		{nil, ""},
+		{[]string{"DATABASE_URL=postgres://platform/db"}, "postgres://platform/db"},
+		{[]string{"DATABASE_URL=postgres://platform/db", "MEMORY_DATABASE_URL=postgres://ours/db"}, "postgres://ours/db"},
+		{[]string{"MEMORY_DATABASE_URL=postgres://ours/db", "DATABASE_URL=postgres://platform/db"}, "postgres://ours/db"},
+		{[]string{"DATABASE_URL=postgres://platform/db", "MASTRA_MEMORY__DATABASE_URL=postgres://generic/db"}, "postgres://generic/db"},
+		{[]string{"DATABASE_URL=", "MEMORY_DATABASE_URL="}, ""},
+	} {
+		if got := string(mustLoad(t, path, tc.env...).Memory.DatabaseURL); got != tc.want {
+			t.Errorf("env %q: memory.database_url = %q; want %q", tc.env, got, tc.want)
+		}
+	}
+}
+
 // Mastra's camelCase CORS options work in the file as aliases of ours.
 func TestMastraCORSNames(t *testing.T) {
 	cfg := mustLoad(t, writeFile(t, `

@@ -53,15 +53,33 @@ var envNames = map[string]string{
 	"AZURE_OPENAI_ENDPOINT": "providers.azure.endpoint",
 	"AZURE_DEPLOYMENT":      "providers.azure.deployment",
 	"MASTRA_LOG_LEVEL":      "log.level",
-	// PORT is what Render, Railway, Heroku and Cloud Run inject. It yields
-	// to MASTRA_PORT (and MASTRA_SERVER__PORT): see portOverridden.
-	"PORT": "server.port",
+	// PORT is what Render, Railway, Heroku and Cloud Run inject, and
+	// DATABASE_URL what they name an attached Postgres. Each yields to our
+	// own names for the key: see platformVars.
+	"PORT":         "server.port",
+	"DATABASE_URL": "memory.database_url",
 }
 
-// portOverridden reports whether the environment sets the port by one of our
-// own names, which then wins over the platform's PORT whatever the order.
-func portOverridden(lookup func(string) string) bool {
-	return lookup("MASTRA_PORT") != "" || lookup("MASTRA_SERVER__PORT") != ""
+// platformVars lists the platforms' conventional variables with the names of
+// ours that win over them whatever the order of the environment, so a
+// platform's variable is only a fallback.
+var platformVars = map[string][]string{
+	"PORT":         {"MASTRA_PORT", "MASTRA_SERVER__PORT"},
+	"DATABASE_URL": {"MEMORY_DATABASE_URL", "MASTRA_MEMORY__DATABASE_URL"},
+}
+
+// platformOverridden returns the platform variables that the environment
+// overrides by one of our own names.
+func platformOverridden(lookup func(string) string) map[string]bool {
+	out := map[string]bool{}
+	for platform, ours := range platformVars {
+		for _, name := range ours {
+			if lookup(name) != "" {
+				out[platform] = true
+			}
+		}
+	}
+	return out
 }
 
 // EnvPrefix starts the generic environment mapping: MASTRA_SERVER__TIMEOUT=60s
@@ -121,13 +139,13 @@ func Load(path string, environ []string) (*Config, error) {
 	}
 
 	envUsed := map[string]string{} // config key -> env var, for error messages
-	portSet := portOverridden(envLookup(environ))
+	overridden := platformOverridden(envLookup(environ))
 	ek := koanf.New(".")
 	err := ek.Load(env.Provider(".", env.Opt{
 		EnvironFunc: func() []string { return environ },
 		TransformFunc: func(name, value string) (string, any) {
 			key := envKey(name)
-			if key == "" || value == "" || (name == "PORT" && portSet) {
+			if key == "" || value == "" || overridden[name] {
 				return "", nil
 			}
 			envUsed[key] = name

@@ -44,8 +44,15 @@ else
 fi
 
 # --- AssemblyScript (npm, pinned) -------------------------------------------------------------
-if ! command -v npm >/dev/null 2>&1; then
-  log "npm not found: install Node.js >= 18 (Debian: nodejs npm) to build AssemblyScript guests"
+# Node.js 20 is the project's one Node version (README, Dockerfile, tests):
+# AssemblyScript 0.28 and the npm test runners need it; Debian 12's is 18.
+if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
+  log "npm not found: install Node.js 20 or newer with npm (https://nodejs.org, or NodeSource's Debian packages) to build AssemblyScript guests"
+  exit 1
+fi
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+if [ "$node_major" -lt 20 ]; then
+  log "Node.js $(node --version) is too old: install Node.js 20 or newer (Debian 12's nodejs is 18)"
   exit 1
 fi
 want_as="$(node -e 'console.log(require(process.argv[1]).devDependencies.assemblyscript)' "$AS_DIR/package.json")"

@@ -17,6 +17,9 @@ import (
 // a fraction of a core busy). MASTRA_SOAK_DURATION (e.g. 10m) makes each
 // run a long one, and MASTRA_SOAK_SEED runs that seed alone.
 func TestSoak(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the soak runs two servers for a minute (scripts/test.sh --quick)")
+	}
 	d := time.Minute
 	if v := os.Getenv("MASTRA_SOAK_DURATION"); v != "" {
 		var err error

@@ -29,6 +29,7 @@ import (
 	"syscall"
 
 	"github.com/mastra-server/mastra-server/config"
+	"github.com/mastra-server/mastra-server/host/server/transport"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -156,8 +157,9 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(c.Level))
 	opts := &slog.HandlerOptions{Level: level}
+	// transport.LogHandler: each key once, durations in milliseconds.
 	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(transport.LogHandler(slog.NewJSONHandler(w, opts)))
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(transport.LogHandler(slog.NewTextHandler(w, opts)))
 }
