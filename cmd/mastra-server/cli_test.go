@@ -1,6 +1,7 @@
 package main
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -65,5 +66,15 @@ func TestSubcommandHelpShowsOnlyItsFlags(t *testing.T) {
 	// A flag the command does not take is refused, exit 2.
 	if _, _, err := runCmd(t, nil, "migrate", "--watch"); exitCode(err) != 2 {
 		t.Errorf("migrate --watch: exit %d (%v); want 2", exitCode(err), err)
+	}
+}
+
+// examples/minimal.toml, which scripts/run.sh --no-plugins serves, needs
+// no Wasm: it validates with no plugin at all.
+func TestMinimalExampleNeedsNoPlugins(t *testing.T) {
+	t.Chdir(t.TempDir())
+	out, _, err := runCmd(t, nil, "validate", "--config", filepath.Join(repoRoot, "examples/minimal.toml"))
+	if err != nil || !strings.Contains(out, "1 agents, 0 middleware, 0 routes, 0 tools") {
+		t.Fatalf("validate examples/minimal.toml = %v, %q; want OK with one agent and no plugins", err, out)
 	}
 }
