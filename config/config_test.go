@@ -129,6 +129,13 @@ func TestFileErrors(t *testing.T) {
 		{"bad duration", "[server]\ntimeout = \"soon\"\n", []string{"server.timeout", "soon"}},
 		{"bad size", "[server]\nbody_limit = \"lots\"\n", []string{"server.body_limit", "lots"}},
 		{"toml syntax", "[server\n", []string{"mastra.toml"}},
+		// Where the syntax breaks, as an editor jumps to it: file:line:column.
+		{"toml syntax position", "[server]\nport = 1\nhost = \"x\n", []string{"mastra.toml:3:10: "}},
+		// An unknown key names the known key it was probably meant to be.
+		{"typo suggests", "[server]\nprot = 1\n[memory]\nsqlite_pth = \"m.db\"\n", []string{
+			"server.prot (did you mean server.port?)", "memory.sqlite_pth (did you mean memory.sqlite_path?)"}},
+		{"typo in a list entry", "[[routes]]\nnmae = \"x\"\n", []string{"(did you mean routes[0].name?)"}},
+		{"typo at the top", "[sevrer]\nport = 1\n", []string{"sevrer (did you mean server?)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	"github.com/knadh/koanf/providers/env/v2"
 	"github.com/knadh/koanf/providers/file"
 	"github.com/knadh/koanf/v2"
+	gotoml "github.com/pelletier/go-toml/v2"
 
 	"github.com/mastra-server/mastra-server/internal/providers"
 )
@@ -121,6 +122,12 @@ func Load(path string, environ []string) (*Config, error) {
 	if _, err := os.Stat(path); err == nil {
 		fk = koanf.New(".")
 		if err := fk.Load(file.Provider(path), toml.Parser()); err != nil {
+			// Name where the syntax breaks as editors and compilers do.
+			var de *gotoml.DecodeError
+			if errors.As(err, &de) {
+				row, col := de.Position()
+				return nil, fmt.Errorf("config: %s:%d:%d: %w", path, row, col, err)
+			}
 			return nil, fmt.Errorf("config: read %s: %w", path, err)
 		}
 		// The file alone is decoded strictly: unknown keys and wrong types
@@ -556,19 +563,19 @@ func rewordProblem(l string) string {
 		l = mapKey.ReplaceAllString(key, ".$1") + " " + rest
 	}
 	if rest, ok := strings.CutPrefix(l, "'' has invalid keys: "); ok {
-		return "unknown key(s) " + rest
+		return unknownKeys(strings.Split(rest, ", "))
 	}
 	if i := strings.Index(l, "' has invalid keys: "); strings.HasPrefix(l, "'") && i > 0 {
 		parent := l[1:i]
 		if parent == "config.Config" {
 			// mapstructure v2.5 names the root by its Go type.
-			return "unknown key(s) " + l[i+len("' has invalid keys: "):]
+			return unknownKeys(strings.Split(l[i+len("' has invalid keys: "):], ", "))
 		}
 		var keys []string
 		for _, k := range strings.Split(l[i+len("' has invalid keys: "):], ", ") {
 			keys = append(keys, parent+"."+k)
 		}
-		return "unknown key(s) " + strings.Join(keys, ", ")
+		return unknownKeys(keys)
 	}
 	// "'server.timeout' true is not a duration" → "server.timeout: true is …"
 	if key, rest, ok := strings.Cut(strings.TrimPrefix(l, "'"), "' "); ok && strings.HasPrefix(l, "'") && !strings.Contains(key, " ") {
