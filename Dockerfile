@@ -23,10 +23,12 @@
 # port, volume, healthcheck).
 
 ARG GO_IMAGE=golang:1.26-bookworm
-ARG NODE_IMAGE=node:22-bookworm-slim
+ARG NODE_IMAGE=node:20-bookworm-slim
 ARG RUNTIME_IMAGE=gcr.io/distroless/static-debian12:nonroot
 
-# AssemblyScript 0.28 wants Node >= 20; Debian 12's nodejs is 18.
+# Node.js 20, the project's one Node version (README, the scripts, the
+# tests), only to build the AssemblyScript plugin: nothing of it reaches
+# the runtime image. Debian 12's nodejs is 18, too old for AssemblyScript 0.28.
 FROM ${NODE_IMAGE} AS node
 
 FROM ${GO_IMAGE} AS build
@@ -49,7 +51,16 @@ RUN set -eu; \
 WORKDIR /src
 ARG VERSION=dev
 ARG REVISION=unknown
-RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
+# Go's module and build caches as cache mounts. Their ids have the form
+# Railway's builder requires, s/<service id>-<target path>; it refuses any
+# other id. On Railway, replace the placeholder SERVICE_ID with your
+# service's id (the dashboard's service settings, or the
+# RAILWAY_SERVICE_ID variable) before the first deploy:
+#   sed -i 's|id=s/SERVICE_ID-|id=s/<your service id>-|g' Dockerfile
+# (BuildKit expands no variable there, so it must be written out.) Anywhere
+# else (docker build, Render) any id works, the placeholder included.
+RUN --mount=type=cache,id=s/SERVICE_ID-/go/pkg/mod,target=/go/pkg/mod \
+    --mount=type=cache,id=s/SERVICE_ID-/root/.cache/go-build,target=/root/.cache/go-build \
     scripts/install-plugin-toolchains.sh \
  && scripts/build-plugins.sh \
  && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION} -X main.revision=${REVISION}" \
@@ -66,8 +77,14 @@ COPY --from=build /out/app /app
 # Owned by the server's user: Docker copies this into a new named volume.
 COPY --from=build --chown=65532:65532 /out/data /data
 WORKDIR /app
+# /metrics needs no token, so it is not on the API's public port: it is
+# served on 9090, which is not EXPOSEd. Platforms route their public domain
+# to PORT only, so 9090 is reachable from their private network (a
+# Prometheus next to the service), and `docker run -p 127.0.0.1:9090:9090`
+# publishes it on the host's loopback only.
 ENV MASTRA_MEMORY__SQLITE_PATH=/data/mastra.db \
     MASTRA_PLUGINS__CACHE_DIR=/data/wasm-cache \
+    MASTRA_SERVER__METRICS__LISTEN=:9090 \
     SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
 USER 65532:65532
 VOLUME /data

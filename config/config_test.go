@@ -129,6 +129,13 @@ func TestFileErrors(t *testing.T) {
 		{"bad duration", "[server]\ntimeout = \"soon\"\n", []string{"server.timeout", "soon"}},
 		{"bad size", "[server]\nbody_limit = \"lots\"\n", []string{"server.body_limit", "lots"}},
 		{"toml syntax", "[server\n", []string{"mastra.toml"}},
+		// Where the syntax breaks, as an editor jumps to it: file:line:column.
+		{"toml syntax position", "[server]\nport = 1\nhost = \"x\n", []string{"mastra.toml:3:10: "}},
+		// An unknown key names the known key it was probably meant to be.
+		{"typo suggests", "[server]\nprot = 1\n[memory]\nsqlite_pth = \"m.db\"\n", []string{
+			"server.prot (did you mean server.port?)", "memory.sqlite_pth (did you mean memory.sqlite_path?)"}},
+		{"typo in a list entry", "[[routes]]\nnmae = \"x\"\n", []string{"(did you mean routes[0].name?)"}},
+		{"typo at the top", "[sevrer]\nport = 1\n", []string{"sevrer (did you mean server?)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -596,6 +603,28 @@ func TestPlatformPort(t *testing.T) {
 	}
 	if _, err := Load(path, []string{"PORT=http"}); err == nil || !strings.Contains(err.Error(), "environment variable PORT") {
 		t.Errorf("PORT=http: %v; want an error naming PORT", err)
+	}
+}
+
+// Render, Railway and Heroku name the attached database DATABASE_URL: it
+// sets the memory database when ours is not set, and MEMORY_DATABASE_URL
+// (or MASTRA_MEMORY__DATABASE_URL) wins whatever the order.
+func TestPlatformDatabaseURL(t *testing.T) {
+	path := writeFile(t, "[server]\nport = 4000\n")
+	for _, tc := range []struct {
+		env  []string
+		want string
+	}{
+		{nil, ""},
+		{[]string{"DATABASE_URL=postgres://platform/db"}, "postgres://platform/db"},
+		{[]string{"DATABASE_URL=postgres://platform/db", "MEMORY_DATABASE_URL=postgres://ours/db"}, "postgres://ours/db"},
+		{[]string{"MEMORY_DATABASE_URL=postgres://ours/db", "DATABASE_URL=postgres://platform/db"}, "postgres://ours/db"},
+		{[]string{"DATABASE_URL=postgres://platform/db", "MASTRA_MEMORY__DATABASE_URL=postgres://generic/db"}, "postgres://generic/db"},
+		{[]string{"DATABASE_URL=", "MEMORY_DATABASE_URL="}, ""},
+	} {
+		if got := string(mustLoad(t, path, tc.env...).Memory.DatabaseURL); got != tc.want {
+			t.Errorf("env %q: memory.database_url = %q; want %q", tc.env, got, tc.want)
+		}
 	}
 }
 

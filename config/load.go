@@ -18,6 +18,7 @@ import (
 	"github.com/knadh/koanf/providers/env/v2"
 	"github.com/knadh/koanf/providers/file"
 	"github.com/knadh/koanf/v2"
+	gotoml "github.com/pelletier/go-toml/v2"
 
 	"github.com/mastra-server/mastra-server/internal/providers"
 )
@@ -53,15 +54,33 @@ var envNames = map[string]string{
 	"AZURE_OPENAI_ENDPOINT": "providers.azure.endpoint",
 	"AZURE_DEPLOYMENT":      "providers.azure.deployment",
 	"MASTRA_LOG_LEVEL":      "log.level",
-	// PORT is what Render, Railway, Heroku and Cloud Run inject. It yields
-	// to MASTRA_PORT (and MASTRA_SERVER__PORT): see portOverridden.
-	"PORT": "server.port",
+	// PORT is what Render, Railway, Heroku and Cloud Run inject, and
+	// DATABASE_URL what they name an attached Postgres. Each yields to our
+	// own names for the key: see platformVars.
+	"PORT":         "server.port",
+	"DATABASE_URL": "memory.database_url",
 }
 
-// portOverridden reports whether the environment sets the port by one of our
-// own names, which then wins over the platform's PORT whatever the order.
-func portOverridden(lookup func(string) string) bool {
-	return lookup("MASTRA_PORT") != "" || lookup("MASTRA_SERVER__PORT") != ""
+// platformVars lists the platforms' conventional variables with the names of
+// ours that win over them whatever the order of the environment, so a
+// platform's variable is only a fallback.
+var platformVars = map[string][]string{
+	"PORT":         {"MASTRA_PORT", "MASTRA_SERVER__PORT"},
+	"DATABASE_URL": {"MEMORY_DATABASE_URL", "MASTRA_MEMORY__DATABASE_URL"},
+}
+
+// platformOverridden returns the platform variables that the environment
+// overrides by one of our own names.
+func platformOverridden(lookup func(string) string) map[string]bool {
+	out := map[string]bool{}
+	for platform, ours := range platformVars {
+		for _, name := range ours {
+			if lookup(name) != "" {
+				out[platform] = true
+			}
+		}
+	}
+	return out
 }
 
 // EnvPrefix starts the generic environment mapping: MASTRA_SERVER__TIMEOUT=60s
@@ -103,6 +122,12 @@ func Load(path string, environ []string) (*Config, error) {
 	if _, err := os.Stat(path); err == nil {
 		fk = koanf.New(".")
 		if err := fk.Load(file.Provider(path), toml.Parser()); err != nil {
+			// Name where the syntax breaks as editors and compilers do.
+			var de *gotoml.DecodeError
+			if errors.As(err, &de) {
+				row, col := de.Position()
+				return nil, fmt.Errorf("config: %s:%d:%d: %w", path, row, col, err)
+			}
 			return nil, fmt.Errorf("config: read %s: %w", path, err)
 		}
 		// The file alone is decoded strictly: unknown keys and wrong types
@@ -121,13 +146,13 @@ func Load(path string, environ []string) (*Config, error) {
 	}
 
 	envUsed := map[string]string{} // config key -> env var, for error messages
-	portSet := portOverridden(envLookup(environ))
+	overridden := platformOverridden(envLookup(environ))
 	ek := koanf.New(".")
 	err := ek.Load(env.Provider(".", env.Opt{
 		EnvironFunc: func() []string { return environ },
 		TransformFunc: func(name, value string) (string, any) {
 			key := envKey(name)
-			if key == "" || value == "" || (name == "PORT" && portSet) {
+			if key == "" || value == "" || overridden[name] {
 				return "", nil
 			}
 			envUsed[key] = name
@@ -538,19 +563,19 @@ func rewordProblem(l string) string {
 		l = mapKey.ReplaceAllString(key, ".$1") + " " + rest
 	}
 	if rest, ok := strings.CutPrefix(l, "'' has invalid keys: "); ok {
-		return "unknown key(s) " + rest
+		return unknownKeys(strings.Split(rest, ", "))
 	}
 	if i := strings.Index(l, "' has invalid keys: "); strings.HasPrefix(l, "'") && i > 0 {
 		parent := l[1:i]
 		if parent == "config.Config" {
 			// mapstructure v2.5 names the root by its Go type.
-			return "unknown key(s) " + l[i+len("' has invalid keys: "):]
+			return unknownKeys(strings.Split(l[i+len("' has invalid keys: "):], ", "))
 		}
 		var keys []string
 		for _, k := range strings.Split(l[i+len("' has invalid keys: "):], ", ") {
 			keys = append(keys, parent+"."+k)
 		}
-		return "unknown key(s) " + strings.Join(keys, ", ")
+		return unknownKeys(keys)
 	}
 	// "'server.timeout' true is not a duration" → "server.timeout: true is …"
 	if key, rest, ok := strings.Cut(strings.TrimPrefix(l, "'"), "' "); ok && strings.HasPrefix(l, "'") && !strings.Contains(key, " ") {

@@ -105,6 +105,7 @@ ctr="$("${BUILDAH[@]}" from scratch)"
   --volume /data \
   --env MASTRA_MEMORY__SQLITE_PATH=/data/mastra.db \
   --env MASTRA_PLUGINS__CACHE_DIR=/data/wasm-cache \
+  --env MASTRA_SERVER__METRICS__LISTEN=:9090 \
   --env SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
   --entrypoint '["/usr/local/bin/mastra-server"]' \
   --cmd serve \

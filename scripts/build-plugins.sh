@@ -19,6 +19,15 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SELF="$ROOT/scripts/build-plugins.sh"
 ASC="$ROOT/sdk/assemblyscript/node_modules/.bin/asc"
+CLANG_FLAGS=()
+# macOS: Apple's clang has no WASI target; use Homebrew's llvm with the wasi-libc sysroot
+# (scripts/install-plugin-toolchains.sh installs them).
+if [ -z "${CLANG:-}" ] && command -v brew >/dev/null 2>&1 && [ -x "$(brew --prefix)/opt/llvm/bin/clang" ]; then
+  BREW="$(brew --prefix)"
+  CLANG="$BREW/opt/llvm/bin/clang"
+  [ -d "$BREW/opt/wasi-libc/share/wasi-sysroot" ] && CLANG_FLAGS+=("--sysroot=$BREW/opt/wasi-libc/share/wasi-sysroot")
+  [ -d "$BREW/opt/lld/bin" ] && PATH="$BREW/opt/lld/bin:$PATH" # wasm-ld
+fi
 CLANG="${CLANG:-clang}"
 WAT2WASM="${WAT2WASM:-wat2wasm}"
 
@@ -94,7 +103,7 @@ build_c() {
   need "$CLANG" "$(rel "$dir")" || return
   local srcs=("$dir"/*.c)
   # -mexec-model=reactor: no main, an _initialize export that runs constructors.
-  if "$CLANG" --target=wasm32-wasi -O2 -s -std=c11 -Wall -Wextra -Werror -mexec-model=reactor \
+  if "$CLANG" ${CLANG_FLAGS[@]+"${CLANG_FLAGS[@]}"} --target=wasm32-wasi -O2 -s -std=c11 -Wall -Wextra -Werror -mexec-model=reactor \
         -I"$ROOT/sdk/c" -o "$out.tmp" "${srcs[@]}"; then
     mv -f "$out.tmp" "$out" && report "$out"
   else

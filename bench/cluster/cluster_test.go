@@ -14,6 +14,9 @@ import (
 // requests without a failure, and with two instances the balancer must
 // have sent turns to both.
 func TestBenchmarkRuns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: runs a balanced cluster of servers (scripts/test.sh --quick)")
+	}
 	o := defaultOptions()
 	o.instances, o.clients, o.duration, o.warmup, o.idle = 2, 4, time.Second, 100*time.Millisecond, 300*time.Millisecond
 	var progress strings.Builder

@@ -497,7 +497,7 @@ func startupPhase(ctx context.Context, o options, root, work, bin string, db *da
 		return err
 	}
 	logf("startup with %d example plugins, empty compile cache: ready in %s", len(plugins), ms(cold))
-	logf("  the server's own startup= log figures (main to listening), cold first: %s", strings.Join(selfs, " "))
+	logf("  the server's own startup_ms= log figures (main to listening), cold first: %s", strings.Join(selfs, " "))
 	if len(warm) > 0 {
 		logf("startup with %d example plugins, warm compile cache, %d runs: min %s  median %s  max %s; RSS at ready median %s",
 			len(plugins), len(warm), ms(percentile(warm, 0)), ms(percentile(warm, 50)), ms(percentile(warm, 100)),
@@ -518,7 +518,7 @@ func startupPhase(ctx context.Context, o options, root, work, bin string, db *da
 		if len(set) == 1 {
 			name = filepath.Base(set[0].module) + " alone"
 		}
-		logf("  startup, warm cache, %-26s median %s of %d  RSS at ready %s  (server's startup= %s)",
+		logf("  startup, warm cache, %-26s median %s of %d  RSS at ready %s  (server's startup_ms= %s)",
 			name+":", ms(percentile(warm, 50)), len(warm), mib(medianInt(rssAt)), strings.Join(selfs[1:], " "))
 	}
 	return nil

@@ -254,14 +254,14 @@ func startServer(bin, config, logPath string, port int, timeout time.Duration) (
 	return nil, 0, fmt.Errorf("server not ready after %s:\n%s", timeout, b)
 }
 
-// selfReported is the "startup" the server logs with "mastra-server
-// listening" (info level): its own time from main to listening.
+// selfReported is the "startup_ms" the server logs with "mastra-server
+// listening" (info level): its own time from main to listening, in ms.
 func (s *server) selfReported() string {
 	b, _ := os.ReadFile(s.log)
 	for _, line := range strings.Split(string(b), "\n") {
 		if strings.Contains(line, "mastra-server listening") {
-			if i := strings.Index(line, "startup="); i >= 0 {
-				return strings.Fields(line[i+len("startup="):])[0]
+			if i := strings.Index(line, "startup_ms="); i >= 0 {
+				return strings.Fields(line[i+len("startup_ms="):])[0] + "ms"
 			}
 		}
 	}

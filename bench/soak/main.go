@@ -40,9 +40,7 @@ func main() {
 	flag.StringVar(&o.bin, "bin", "", "server binary (default: go build ./cmd/mastra-server)")
 	flag.BoolVar(&o.faults, "faults", true, "inject instance, database, model and client faults")
 	flag.Int64Var(&o.rssLimitMiB, "rss-limit", 512, "largest resident memory of one instance, MiB")
-	flag.DurationVar(&o.settle, "settle", 30*time.Second, "how long after the heal every started run must have ended or suspended (one waiting for River's rescue may take up to 67 s unless -strict-settle)")
-	flag.BoolVar(&o.checkNo500, "check-no-500", false, "make an HTTP 500 answer a violation (off: the workflow routes answer 500 while Postgres is down)")
-	flag.BoolVar(&o.strictSettle, "strict-settle", false, "a run that ends or suspends later than -settle after the heal is a violation (off: one waiting for River's rescue may take up to 67 s)")
+	flag.DurationVar(&o.settle, "settle", 30*time.Second, "how long after the heal every started run must have ended or suspended")
 	flag.Parse()
 	o.out = os.Stdout
 	o.log = os.Stderr

@@ -26,12 +26,7 @@ type options struct {
 	faults      bool
 	rssLimitMiB int64
 	settle      time.Duration // how long after the heal runs get to end or suspend
-	checkNo500  bool          // an answer 500 is a violation (off: a known bug)
-	// strictSettle holds every run to settle; otherwise a run may take up
-	// to rescueBound (a known gap: River's rescue of a killed instance's
-	// step takes longer than settle), reported apart.
-	strictSettle bool
-	out, log     io.Writer
+	out, log    io.Writer
 }
 
 // run sets everything up, sends traffic with faults for o.duration, heals
@@ -206,12 +201,6 @@ func repoRoot() (string, error) {
 	}
 	return filepath.Dir(mod), nil
 }
-
-// rescueBound is how long a run may wait after the heal, unless
-// -strict-settle, for a step whose instance was killed: as README,
-// Workflows, documents, the step timeout (2 s here) + 20 s, up to 30 s more
-// for River's rescuer and 15 s of leader election.
-const rescueBound = (2 + 20 + 30 + 15) * time.Second
 
 // serverConfig is every instance's configuration (each instance gets its
 // database URL, through its own proxy, and the two tokens' values from its

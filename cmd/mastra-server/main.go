@@ -5,13 +5,11 @@
 //
 // Usage:
 //
-//	mastra-server [serve] [--config mastra.toml] [--env-file .env] [--watch]   run the server (default)
-//	mastra-server dev [--config …]                 serve with /playground, reload plugins when their .wasm changes
-//	mastra-server migrate [--config …]             apply database migrations and exit
-//	mastra-server config [--config …]              print the effective configuration, secrets redacted
-//	mastra-server validate [--config …]            check the configuration and plugins, then exit
-//	mastra-server healthcheck [--config …]          GET /health on the configured port: exit 0 on 200, else 1
-//	mastra-server version                           module version and VCS revision of the build
+//	mastra-server [command] [flags]
+//
+// The commands and their one-line summaries are in commands.go
+// (mastra-server help lists them; mastra-server <command> --help shows
+// one command's flags).
 //
 // Exit codes: 0 success, 1 runtime failure, 2 bad usage or configuration.
 package main
@@ -19,7 +17,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -29,6 +26,7 @@ import (
 	"syscall"
 
 	"github.com/mastra-server/mastra-server/config"
+	"github.com/mastra-server/mastra-server/host/server/transport"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -55,40 +53,29 @@ func main() {
 		if errors.As(err, &ee) {
 			code = ee.code
 		}
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "mastra-server:", strings.ReplaceAll(err.Error(), "\n", "\nmastra-server: "))
-		} else {
-			code = 0
-		}
+		fmt.Fprintln(os.Stderr, "mastra-server:", strings.ReplaceAll(err.Error(), "\n", "\nmastra-server: "))
 		os.Exit(code)
 	}
 }
 
 // run executes one subcommand. It is main without the process: tests call it.
 func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
-	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		cmd, args = args[0], args[1:]
+	c, o, rest, helped, err := parseCommand(args, stdout)
+	if err != nil || helped {
+		return err
 	}
-	fs := flag.NewFlagSet("mastra-server "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configPath := fs.String("config", "", "configuration file (default ./mastra.toml when present)")
-	watch := fs.Bool("watch", false, "reload a plugin when its .wasm file changes (development)")
-	envFile := fs.String("env-file", "", "environment file; its variables never override the real environment (default ./.env when present)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageErr(err)
-	}
-	if fs.NArg() > 0 {
-		return usageErr(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
-	}
-	if cmd == "version" {
+	cmd := c.name
+	switch cmd {
+	case "help":
+		return help(rest, stdout)
+	case "version":
 		fmt.Fprintln(stdout, versionString())
 		return nil
 	}
-	environ, added, err := config.WithEnvFile(*envFile, environ)
+	if len(rest) > 0 {
+		return usageErr(fmt.Errorf("unexpected argument %q", rest[0]))
+	}
+	environ, added, err := config.WithEnvFile(o.envFile, environ)
 	if err != nil {
 		return usageErr(err)
 	}
@@ -100,9 +87,9 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		}
 	}
 	if cmd == "healthcheck" {
-		return healthcheck(ctx, *configPath, environ, stdout, stderr)
+		return healthcheck(ctx, o.configPath, environ, stdout, stderr)
 	}
-	cfg, err := loadConfig(*configPath, environ)
+	cfg, err := loadConfig(o.configPath, environ)
 	if err != nil {
 		return err
 	}
@@ -112,7 +99,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	}
 	switch cmd {
 	case "serve":
-		return serve(ctx, cfg, log, *watch, nil)
+		return serve(ctx, cfg, log, o.watch, nil)
 	case "dev":
 		// dev is serve --watch with the playground on.
 		cfg.Server.Playground = true
@@ -124,7 +111,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	case "validate":
 		return validate(ctx, cfg, log, stdout)
 	}
-	return usageErr(fmt.Errorf("unknown command %q (serve, dev, migrate, config, validate, healthcheck, version)", cmd))
+	return usageErr(fmt.Errorf("unknown command %q", cmd))
 }
 
 // envValue returns the value of name in environ.
@@ -156,8 +143,9 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(c.Level))
 	opts := &slog.HandlerOptions{Level: level}
+	// transport.LogHandler: each key once, durations in milliseconds.
 	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(transport.LogHandler(slog.NewJSONHandler(w, opts)))
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(transport.LogHandler(slog.NewTextHandler(w, opts)))
 }

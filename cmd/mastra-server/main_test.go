@@ -309,9 +309,17 @@ func TestBearerAuthPlugin(t *testing.T) {
 
 	t.Run("token unset fails closed", func(t *testing.T) {
 		base, logs := start(t, "")
+		// Said at start, before any request, so a first run does not look fine.
+		if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "granted environment variable MASTRA_API_TOKEN is not set") {
+			t.Errorf("no warning at start that MASTRA_API_TOKEN is unset:\n%s", logs)
+		}
 		for _, auth := range []string{"", "Bearer ", "Bearer x", "Bearer anything"} {
 			code, h, body := get(t, base+"/echo", auth)
-			unauthorized(t, code, h, body)
+			// The 401 says why no token can work (the playground shows it).
+			unauthorized(t, code, h, strings.Replace(body, ": the server has no token configured", "", 1))
+			if !strings.Contains(body, "the server has no token configured") {
+				t.Errorf("401 body %s; want it to say the server has no token configured", body)
+			}
 		}
 		if n := strings.Count(logs.String(), "MASTRA_API_TOKEN is unset or empty"); n != 1 {
 			t.Errorf("the plugin said why %d times; want once:\n%s", n, logs)

@@ -36,22 +36,18 @@ func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.To
 	}
 	sort.Strings(ids)
 	var agents []*agent.Agent
+	// Said once for all the agents concerned, after the loop, not per agent.
+	var noModel, onEcho []string
 	for _, id := range ids {
 		ac := cfg.Agents[id]
 		refs := ac.Model
 		if len(refs) == 0 {
 			if cfg.Providers["openai"].APIKey != "" {
 				refs = config.ModelList{defaultOpenAIModel}
-				log.Warn("agent has no model: using "+defaultOpenAIModel+" because OPENAI_API_KEY is set. "+
-					"Set its model (or MASTRA_MODEL for the default agent) to choose one",
-					"agent", id, "model", defaultOpenAIModel)
 			} else {
 				refs = config.ModelList{"echo"}
-				log.Warn("agent has no model: using the offline echo model, which only repeats messages (development only). "+
-					"Set MASTRA_MODEL or model = \"<provider>/<model>\" with the provider's key (e.g. OPENAI_API_KEY), "+
-					"or AZURE_RESOURCE_NAME, AZURE_API_KEY and AZURE_DEPLOYMENT for Azure OpenAI",
-					"agent", id)
 			}
+			noModel = append(noModel, id)
 		}
 		var choices []agent.Choice
 		for _, ref := range refs {
@@ -61,8 +57,8 @@ func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.To
 				continue
 			}
 			used[c.Provider] = true
-			if c.Provider == llm.ProviderEcho {
-				log.Info("agent uses the offline echo model (development only, not a real model)", "agent", id)
+			if c.Provider == llm.ProviderEcho && len(ac.Model) > 0 {
+				onEcho = append(onEcho, id)
 			}
 			choices = append(choices, c)
 		}
@@ -100,6 +96,21 @@ func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.To
 			continue
 		}
 		agents = append(agents, a)
+	}
+	switch {
+	case len(noModel) == 0:
+	case cfg.Providers["openai"].APIKey != "":
+		log.Warn("no model set: using "+defaultOpenAIModel+" because OPENAI_API_KEY is set. "+
+			"Set the agents' model (or MASTRA_MODEL for the default agent) to choose one",
+			"agents", noModel, "model", defaultOpenAIModel)
+	default:
+		log.Warn("no model set: using the offline echo model, which only repeats messages (development only). "+
+			"Set MASTRA_MODEL or model = \"<provider>/<model>\" with the provider's key (e.g. OPENAI_API_KEY), "+
+			"or AZURE_RESOURCE_NAME, AZURE_API_KEY and AZURE_DEPLOYMENT for Azure OpenAI",
+			"agents", noModel)
+	}
+	if len(onEcho) > 0 {
+		log.Info("the offline echo model answers (development only, not a real model)", "agents", onEcho)
 	}
 	if unused := unusedCredentials(cfg, used); len(unused) > 0 {
 		log.Warn("provider credentials are set but no agent uses them: "+strings.Join(unused, ", ")+

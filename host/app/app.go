@@ -324,7 +324,8 @@ func migrateInBackgroundIfDown(ctx context.Context, store *memory.Store, log *sl
 			// Say it at once, then once a minute: retries come every second.
 			if failures%60 == 0 {
 				if errors.Is(err, memory.ErrUnavailable) {
-					log.Warn("database unreachable: will retry migrations", "err", err, "attempts", failures+1)
+					// An error, not a warning: nothing that needs the database works.
+					log.Error("database unreachable: requests needing it answer 503; retrying migrations every second", "err", err, "attempts", failures+1)
 				} else {
 					log.Error("database migration failed: will retry", "err", err, "attempts", failures+1)
 				}

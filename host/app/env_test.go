@@ -163,6 +163,21 @@ func TestUnusedCredentialsWarning(t *testing.T) {
 	}
 }
 
+// Agents with no model get one warning that names them all, and no second
+// line about the echo model they fall back to.
+func TestNoModelWarnedOnce(t *testing.T) {
+	_, logs := mustBoot(t, "[agents.a]\ninstructions = \"x\"\n[agents.b]\ninstructions = \"y\"\n")
+	var lines []string
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, "echo model") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) != 1 || !strings.Contains(lines[0], "level=WARN") || !strings.Contains(lines[0], "agents=\"[a b]\"") {
+		t.Errorf("echo lines = %q; want one warning naming agents a and b", lines)
+	}
+}
+
 // A registry provider needs no table but its key; its table overrides the
 // base URL; a custom provider takes its kind, URL and key variable from
 // its table; a missing key stops Build naming the variable.

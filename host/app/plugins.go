@@ -68,6 +68,7 @@ func loadPlugins(ctx context.Context, cfg *config.Config, log *slog.Logger, agen
 				pd.err = err
 				return
 			}
+			warnUnsetEnv(log, what, name, grants.Env)
 			began := time.Now()
 			pd.p, pd.err = host.Load(ctx, spec)
 			if pd.err == nil {
@@ -377,4 +378,16 @@ func (ps *plugins) all() []*plugin.Plugin {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
 	return out
+}
+
+// warnUnsetEnv says at start, once per plugin, which granted variables are
+// unset or empty: the plugin cannot tell a missing secret from an empty
+// one, and bearer-auth, for one, then refuses every request.
+func warnUnsetEnv(log *slog.Logger, what, name string, vars []string) {
+	for _, v := range vars {
+		if os.Getenv(v) == "" {
+			log.Warn(fmt.Sprintf("%s %q: granted environment variable %s is not set (or empty); set it, or put it in .env", what, name, v),
+				"plugin", name, "env", v)
+		}
+	}
 }

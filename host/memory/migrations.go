@@ -343,6 +343,23 @@ var schemaMigrations = []struct {
 			`CREATE INDEX IF NOT EXISTS mastra_server_workflow_jobs_state_priority_idx ON mastra_server_workflow_jobs (state, priority, run_at, id)`,
 		},
 	},
+	{
+		// Each instance's liveness lease (host/workflow): once it expires,
+		// any instance re-queues the dead one's running step jobs and may
+		// take over its step leases, instead of waiting for River's rescue.
+		name:    "20261209000107",
+		comment: "workflow_instance_leases",
+		postgres: []string{
+			`CREATE TABLE IF NOT EXISTS mastra_server_workflow_instances (
+				instance_id text NOT NULL PRIMARY KEY,
+				lease_expires_at bigint NOT NULL)`,
+		},
+		sqlite: []string{
+			`CREATE TABLE IF NOT EXISTS mastra_server_workflow_instances (
+				instance_id TEXT NOT NULL PRIMARY KEY,
+				lease_expires_at INTEGER NOT NULL)`,
+		},
+	},
 }
 
 const (

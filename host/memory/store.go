@@ -3,17 +3,13 @@ package memory
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -23,6 +19,8 @@ import (
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
 	"github.com/uptrace/bun/driver/sqliteshim"
+
+	"github.com/mastra-server/mastra-server/host/dbdown"
 )
 
 // Options say which database to open. There are no defaults: the
@@ -612,30 +610,10 @@ func isUniqueViolation(err error) bool {
 // classify marks errors that mean "the database cannot be reached" with
 // ErrUnavailable, so the HTTP layer answers 503 rather than 500.
 func classify(err error) error {
-	if err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) ||
-		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) || !dbdown.Is(err) {
 		return err
 	}
-	var (
-		connectErr *pgconn.ConnectError
-		netErr     *net.OpError
-		pgErr      *pgconn.PgError
-	)
-	switch {
-	case errors.As(err, &connectErr), errors.As(err, &netErr),
-		errors.Is(err, driver.ErrBadConn), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
-		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, sql.ErrConnDone),
-		pgconn.SafeToRetry(err), pgconn.Timeout(err):
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
-	case errors.As(err, &pgErr) && (strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P") || pgErr.Code == "42P01"):
-		// Connection exceptions, operator intervention (shutdown), and
-		// undefined_table: a database that came up before its migrations
-		// ran is not ready yet, which a client should retry, not a bug.
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
-	case strings.Contains(err.Error(), "conn closed"), strings.Contains(err.Error(), "database is closed"):
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
-	}
-	return err
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
 }
 
 func redactURLError(err error) error {

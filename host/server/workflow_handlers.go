@@ -33,6 +33,8 @@ func workflowError(err error) *transport.Error {
 		return &transport.Error{Status: http.StatusNotFound, Message: "Workflow run not found", Err: err}
 	case errors.Is(err, workflow.ErrConflict):
 		return &transport.Error{Status: http.StatusConflict, Message: conflictMessage(err), Err: err}
+	case errors.Is(err, workflow.ErrUnavailable):
+		return &transport.Error{Status: http.StatusServiceUnavailable, Message: "Database unavailable", Err: err}
 	}
 	return nil
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/mastra-server/mastra-server/host/dbdown"
 )
 
 // db runs the same SQL ($n placeholders, ->> on JSON) on Postgres through
@@ -146,11 +148,11 @@ func (q dbq) exec(ctx context.Context, s string, args ...any) (int64, error) {
 	q.d.countWrite(args)
 	if q.d.pool != nil {
 		tag, err := q.d.pool.Exec(ctx, s, args...)
-		return tag.RowsAffected(), err
+		return tag.RowsAffected(), classify(err)
 	}
 	res, err := q.d.sql.ExecContext(ctx, s, args...)
 	if err != nil {
-		return 0, err
+		return 0, classify(err)
 	}
 	return res.RowsAffected()
 }
@@ -159,23 +161,46 @@ func (q dbq) query(ctx context.Context, s string, args ...any) (rows, func(), er
 	if q.d.pool != nil {
 		r, err := q.d.pool.Query(ctx, s, args...)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, classify(err)
 		}
-		return r, r.Close, nil
+		return classifiedRows{r}, r.Close, nil
 	}
 	r, err := q.d.sql.QueryContext(ctx, s, args...)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, classify(err)
 	}
-	return r, func() { r.Close() }, nil
+	return classifiedRows{r}, func() { r.Close() }, nil
 }
 
 func (q dbq) queryRow(ctx context.Context, s string, args ...any) interface{ Scan(...any) error } {
 	if q.d.pool != nil {
-		return q.d.pool.QueryRow(ctx, s, args...)
+		return classifiedRow{q.d.pool.QueryRow(ctx, s, args...)}
 	}
-	return q.d.sql.QueryRowContext(ctx, s, args...)
+	return classifiedRow{q.d.sql.QueryRowContext(ctx, s, args...)}
 }
+
+// classify marks an error that means the database cannot be reached with
+// ErrUnavailable (the HTTP layer answers 503, not 500). Statements in a
+// transaction are classified once, by inTx.
+func classify(err error) error {
+	if errors.Is(err, ErrUnavailable) || !dbdown.Is(err) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+}
+
+// classifiedRows and classifiedRow classify the errors of reads outside a
+// transaction, which reach the caller without passing inTx.
+type classifiedRows struct{ rows }
+
+func (r classifiedRows) Scan(dest ...any) error { return classify(r.rows.Scan(dest...)) }
+func (r classifiedRows) Err() error             { return classify(r.rows.Err()) }
+
+type classifiedRow struct {
+	row interface{ Scan(...any) error }
+}
+
+func (r classifiedRow) Scan(dest ...any) error { return classify(r.row.Scan(dest...)) }
 
 // inTx runs fn in a transaction and its after-commit hooks once committed.
 // On SQLite the transaction takes the write lock at BEGIN (_txlock=immediate),
@@ -189,7 +214,7 @@ func (d *db) inTx(ctx context.Context, fn func(*txn) error) error {
 		t.sq, err = d.sql.BeginTx(ctx, nil)
 	}
 	if err != nil {
-		return fmt.Errorf("workflow: begin: %w", err)
+		return classify(fmt.Errorf("workflow: begin: %w", err))
 	}
 	if err := fn(t); err != nil {
 		if t.pg != nil {
@@ -197,7 +222,7 @@ func (d *db) inTx(ctx context.Context, fn func(*txn) error) error {
 		} else {
 			_ = t.sq.Rollback()
 		}
-		return err
+		return classify(err)
 	}
 	// The commit must not be cut by the caller's context: a run's last step
 	// cancels the run's queued jobs, its own included, and River cancels
@@ -210,7 +235,7 @@ func (d *db) inTx(ctx context.Context, fn func(*txn) error) error {
 		err = t.sq.Commit()
 	}
 	if err != nil {
-		return fmt.Errorf("workflow: commit: %w", err)
+		return classify(fmt.Errorf("workflow: commit: %w", err))
 	}
 	for _, f := range t.afterCommit {
 		f()

@@ -51,8 +51,9 @@ type stepWorker struct {
 func (w *stepWorker) Work(ctx context.Context, j *river.Job[stepArgs]) error {
 	err := w.e.work(ctx, j.Args.job)
 	if errors.Is(err, errLeased) {
-		// Another instance holds the step; look again when its lease ends.
-		return river.JobSnooze(w.timeout(j))
+		// Another instance holds the step; look again when its lease ends,
+		// or sooner, when that instance's own lease may have expired.
+		return river.JobSnooze(min(w.timeout(j), w.e.lease))
 	}
 	return err
 }
@@ -80,6 +81,11 @@ type riverDispatch struct {
 	log    *slog.Logger
 	ctx    context.Context // until close: scheduled wake-ups stop with it
 	stop   context.CancelFunc
+	// me and lease are this instance's liveness lease (instances.go).
+	me       string
+	lease    time.Duration
+	liveStop context.CancelFunc
+	liveDone chan struct{}
 }
 
 func openRiver(ctx context.Context, e *Engine, url string, workers int) (*db, dispatcher, error) {
@@ -101,9 +107,11 @@ func openRiver(ctx context.Context, e *Engine, url string, workers int) (*db, di
 		pool.Close()
 		return nil, nil, err
 	}
-	// The longest step timeout, not at least a minute: a dead instance's
-	// step is rescued this long after it began (plus River's rescuer
-	// interval, 30 s, and a leader election when the leader died).
+	// The longest step timeout, not at least a minute: River's rescuer
+	// (global, so not per step) gives a stuck job back this long after it
+	// began, plus its interval (30 s). A dead instance's steps are taken
+	// over sooner, after its instance lease (instances.go); the rescuer is
+	// left for a live instance's stuck worker.
 	var maxTimeout time.Duration
 	for _, w := range e.wfs {
 		maxTimeout = max(maxTimeout, w.maxTime)
@@ -118,8 +126,8 @@ func openRiver(ctx context.Context, e *Engine, url string, workers int) (*db, di
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: workers}},
 		Workers: ws,
 		Logger:  e.log.With("component", "river"),
-		// A step whose instance died is run again once its timeout has
-		// passed (not after River's default hour).
+		// A stuck step is run again once its timeout has passed (not after
+		// River's default hour); stepWorker.Timeout sets each step's own.
 		JobTimeout:           maxTimeout + commitMargin,
 		RescueStuckJobsAfter: maxTimeout + 2*commitMargin,
 		// New jobs arrive by LISTEN/NOTIFY; fetch them at once.
@@ -132,7 +140,7 @@ func openRiver(ctx context.Context, e *Engine, url string, workers int) (*db, di
 		return nil, nil, fmt.Errorf("workflow: river: %w", err)
 	}
 	dctx, stop := context.WithCancel(context.Background())
-	return &db{pool: pool}, &riverDispatch{client: client, pool: pool, log: e.log, ctx: dctx, stop: stop}, nil
+	return &db{pool: pool}, &riverDispatch{client: client, pool: pool, log: e.log, ctx: dctx, stop: stop, me: e.me, lease: e.lease}, nil
 }
 
 // migrateRiver creates or upgrades River's tables, one instance at a time.
@@ -240,9 +248,17 @@ func (d *riverDispatch) cancel(ctx context.Context, tx *txn, ids []int64) error 
 }
 
 func (d *riverDispatch) start(ctx context.Context) error {
+	// The lease exists before River runs a step here, so that the step is
+	// taken over should this instance die.
+	if err := d.renewInstance(ctx); err != nil {
+		return err
+	}
 	if err := d.client.Start(ctx); err != nil {
 		return fmt.Errorf("workflow: start river: %w", err)
 	}
+	lctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	d.liveStop, d.liveDone = stop, make(chan struct{})
+	go func() { defer close(d.liveDone); d.livenessLoop(lctx) }()
 	return nil
 }
 
@@ -255,6 +271,11 @@ func (d *riverDispatch) close(ctx context.Context) error {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		err = d.client.StopAndCancel(sctx)
+	}
+	if d.liveStop != nil {
+		d.liveStop()
+		<-d.liveDone
+		d.expireInstance(ctx)
 	}
 	return err
 }

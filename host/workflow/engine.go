@@ -58,6 +58,9 @@ var (
 	// ErrConflict: the run is not in a state that allows the call (start of
 	// a started run, resume of a run that is not suspended).
 	ErrConflict = errors.New("workflow: conflict")
+	// ErrUnavailable: the database cannot be reached (or is shutting
+	// down); the call may succeed when it is back.
+	ErrUnavailable = errors.New("workflow: database unavailable")
 )
 
 // InputError is client data that does not match a schema; Field names it.
@@ -93,6 +96,10 @@ type Options struct {
 	// CountsCacheTTL is how long run counts for every resource are cached
 	// (Mastra caches them 5 s, the default).
 	CountsCacheTTL time.Duration
+	// InstanceLease is how long this instance counts as alive after it
+	// last renewed its lease (Postgres; default 10 s): a dead instance's
+	// steps run again elsewhere about this long after it died.
+	InstanceLease time.Duration
 }
 
 // Engine runs workflows. It is safe for concurrent use.
@@ -111,6 +118,7 @@ type Engine struct {
 	obs       Observer
 	princ     Principals
 	countsTTL time.Duration
+	lease     time.Duration // the instance lease (instances.go)
 	countsMu  sync.Mutex
 	counts    map[string]Counts
 	countsAt  time.Time
@@ -139,6 +147,9 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 	}
 	if e.countsTTL = o.CountsCacheTTL; e.countsTTL <= 0 {
 		e.countsTTL = 5 * time.Second
+	}
+	if e.lease = o.InstanceLease; e.lease <= 0 {
+		e.lease = defaultInstanceLease
 	}
 	for _, d := range o.Definitions {
 		w, err := compileDefinition(d)

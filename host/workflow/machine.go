@@ -785,11 +785,11 @@ func (e *Engine) work(ctx context.Context, j job) error {
 			return err
 		}
 	}
-	ok, err = e.claim(ctx, j, s.timeout)
+	attempt, err := e.claim(ctx, j, s.timeout)
 	if err != nil {
 		return err
 	}
-	if !ok {
+	if attempt == 0 {
 		return errLeased
 	}
 	sctx, end := ctx, func(string) {}
@@ -823,6 +823,21 @@ func (e *Engine) work(ctx context.Context, j job) error {
 		if !pendingToken(r, j) {
 			return nil
 		}
+		// Fencing: the lease must still be this claim's. Another instance
+		// takes the step over once this one's instance lease expired (it
+		// was paused or cut off); then that instance's result counts, and
+		// this one records nothing.
+		held, err := tx.exec(ctx, `DELETE FROM mastra_server_workflow_leases
+			WHERE workflow_name = $1 AND run_id = $2 AND token = $3 AND lease_owner = $4 AND attempt = $5`,
+			j.Workflow, j.RunID, j.token(), e.me, attempt)
+		if err != nil {
+			return fmt.Errorf("workflow: release lease: %w", err)
+		}
+		if held == 0 {
+			e.log.Warn("workflow: a step's lease was taken over while it ran here; its result is dropped",
+				"workflow", j.Workflow, "run", j.RunID, "step", j.Step)
+			return nil
+		}
 		t := e.turn(ctx, tx, w, r)
 		var susp *suspension
 		if errors.As(stepErr, &susp) {
@@ -839,9 +854,6 @@ func (e *Engine) work(ctx context.Context, j job) error {
 			return err
 		}
 		t.settle()
-		// The lease goes with the save's batch.
-		tx.extra = append(tx.extra, stmt{`DELETE FROM mastra_server_workflow_leases WHERE workflow_name = $1 AND run_id = $2 AND token = $3`,
-			[]any{j.Workflow, j.RunID, j.token()}})
 		err = e.save(ctx, tx, r, &t.fx)
 		if errors.Is(err, errSnapshotTooLarge) {
 			return errSnapshotTooLarge
@@ -916,21 +928,28 @@ func pendingToken(r *runRow, j job) bool {
 	return p != nil && p.Pending[j.token()]
 }
 
-// claim takes the step's lease for this instance: a step runs on one
-// instance at a time, and again elsewhere only once its lease has expired
-// (the instance died, or hung past its timeout).
-func (e *Engine) claim(ctx context.Context, j job, timeout time.Duration) (bool, error) {
+// claim takes the step's lease for this instance and returns the claim's
+// attempt (0: another instance holds it). A step runs on one instance at
+// a time, and again elsewhere only once its lease has expired (it hung
+// past its timeout) or its instance's lease has (it died; instances.go).
+func (e *Engine) claim(ctx context.Context, j job, timeout time.Duration) (int64, error) {
 	now := time.Now()
-	n, err := dbq{e.db}.exec(ctx, `INSERT INTO mastra_server_workflow_leases (workflow_name, run_id, token, lease_owner, lease_expires_at, attempt)
+	var attempt int64
+	err := dbq{e.db}.queryRow(ctx, `INSERT INTO mastra_server_workflow_leases (workflow_name, run_id, token, lease_owner, lease_expires_at, attempt)
 		VALUES ($1, $2, $3, $4, $5, 1)
 		ON CONFLICT (workflow_name, run_id, token) DO UPDATE SET lease_owner = $4, lease_expires_at = $5,
 			attempt = mastra_server_workflow_leases.attempt + 1
-		WHERE mastra_server_workflow_leases.lease_expires_at < $6 OR mastra_server_workflow_leases.lease_owner = $4`,
-		j.Workflow, j.RunID, j.token(), e.me, now.Add(timeout).UnixMilli(), now.UnixMilli())
-	if err != nil {
-		return false, fmt.Errorf("workflow: lease: %w", err)
+		WHERE mastra_server_workflow_leases.lease_expires_at < $6 OR mastra_server_workflow_leases.lease_owner = $4
+			OR mastra_server_workflow_leases.lease_owner IN (
+				SELECT instance_id FROM mastra_server_workflow_instances WHERE lease_expires_at < $6)
+		RETURNING attempt`,
+		j.Workflow, j.RunID, j.token(), e.me, now.Add(timeout).UnixMilli(), now.UnixMilli()).Scan(&attempt)
+	if isNoRows(err) {
+		return 0, nil
+	} else if err != nil {
+		return 0, fmt.Errorf("workflow: lease: %w", err)
 	}
-	return n > 0, nil
+	return attempt, nil
 }
 
 // execute runs step s's work (outside any transaction).

@@ -11,7 +11,9 @@
  * non-string value or invalid JSON is a config error.
  *
  * Missing, malformed or wrong token: 401 {"error":"Unauthorized"} with Content-Type:
- * application/json and WWW-Authenticate: Bearer. Right token: next = 1 (after ctx_set if
+ * application/json and WWW-Authenticate: Bearer. While the token variable is unset or empty the
+ * error reads "Unauthorized: the server has no token configured", so whoever holds the right
+ * token learns that no token can work (it tells an attacker nothing: every request fails). Right token: next = 1 (after ctx_set if
  * user_key is set). It fails closed: if the config is invalid or the variable is unset or empty,
  * every request gets 401, and the reason is logged once per instance.
  */
@@ -24,6 +26,7 @@
 
 static int loaded;
 static const char *misconfig; /* why every request is refused, if it is (malloc'ed) */
+static int no_token;           /* the token variable is unset or empty */
 static int logged_once;
 static const char *token; /* the expected token (from the environment, never empty when used) */
 static size_t token_len;
@@ -38,6 +41,7 @@ static char *user_json; /* JSON string of the user, if user_key is set */
 static size_t user_json_len;
 
 static const char unauthorized_body[] = "{\"error\":\"Unauthorized\"}";
+static const char no_token_body[] = "{\"error\":\"Unauthorized: the server has no token configured\"}";
 
 /* ---- strings ---- */
 
@@ -292,6 +296,7 @@ static void load(void) {
     return;
   }
   if (!value || !*value) {
+    no_token = 1;
     struct buf b = {0};
     buf_str(&b, "environment variable ");
     buf_add(&b, env_name, env_len);
@@ -335,7 +340,11 @@ static int64_t unauthorized(void) {
   mastra_resp_set_header("Content-Type", "application/json");
   mastra_resp_set_header("WWW-Authenticate", "Bearer");
   mastra_set_status(401);
-  mastra_write(unauthorized_body, sizeof unauthorized_body - 1);
+  if (no_token) {
+    mastra_write(no_token_body, sizeof no_token_body - 1);
+  } else {
+    mastra_write(unauthorized_body, sizeof unauthorized_body - 1);
+  }
   return MASTRA_DONE;
 }
 

@@ -7,7 +7,7 @@
 # (only the new message saved), auth scoping and the reconnect route (204,
 # and a resumable turn cut mid-stream, replayed by reconnectToStream).
 #
-# Needs Node (>= 20), npm and Go. Installs the npm packages on first run
+# Needs Node.js 20 or newer, npm and Go. Installs the npm packages on first run
 # (npm ci), builds the binary, starts it on a free port with a temporary
 # SQLite file, runs `node --test`, stops the server. Exits non-zero on any
 # failure; the server log is printed then.

@@ -6,7 +6,7 @@
 # (workflows.test.mjs), working memory (workingmemory.test.mjs), and a
 # cross-tenant check with two auth tokens.
 #
-# Needs Node (>= 20) and npm, and Go to build the server. Installs the npm
+# Needs Node.js 20 or newer and npm, and Go to build the server. Installs the npm
 # packages on first run (npm ci), builds the binary, starts it on a free port
 # with a temporary SQLite file and a generated config (echo model, auth with
 # two tokens), runs `node --test`, stops the server. Exits non-zero on any

@@ -300,6 +300,9 @@ func messagesOf(t *testing.T, url, token, thread, role string) int {
 // instances behind HAProxy, and checks what a client of the balancer sees
 // when instances restart or die.
 func TestBalancedCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: runs three servers behind HAProxy (scripts/test.sh --quick)")
+	}
 	dir := t.TempDir()
 	bin := buildServer(t, dir)
 	dbURL := pgtest.NewDatabase(t)

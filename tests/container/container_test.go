@@ -46,6 +46,9 @@ const drain = 5 * time.Second
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 func TestImage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: builds the container image with buildah (scripts/test.sh --quick)")
+	}
 	// The script installs buildah when it is missing and prints the image
 	// reference as its last line.
 	build := exec.Command(filepath.Join(repoRoot, "scripts", "build-image.sh"), image)
@@ -102,6 +105,9 @@ func TestImage(t *testing.T) {
 		}
 		if !contains(c.Env, "MASTRA_MEMORY__SQLITE_PATH=/data/mastra.db") {
 			t.Errorf("Env = %q; want the SQLite file under /data", c.Env)
+		}
+		if !contains(c.Env, "MASTRA_SERVER__METRICS__LISTEN=:9090") {
+			t.Errorf("Env = %q; want /metrics on :9090, off the API's port", c.Env)
 		}
 	})
 
@@ -207,7 +213,10 @@ func start(t *testing.T, ctr string, env []string) *server {
 	s := &server{port: freePort(t), logs: &syncBuffer{}, done: make(chan error, 1)}
 	s.base = "http://127.0.0.1:" + s.port
 	args := []string{"run", "--isolation", "chroot", "--network", "host"}
-	for _, e := range append([]string{"MASTRA_PORT=" + s.port, "MASTRA_SERVER__DRAIN_TIMEOUT=" + drain.String()}, env...) {
+	// The host network: the metrics listener gets a free port too, not the
+	// image's 9090, which another run may hold.
+	for _, e := range append([]string{"MASTRA_PORT=" + s.port, "MASTRA_SERVER__DRAIN_TIMEOUT=" + drain.String(),
+		"MASTRA_SERVER__METRICS__LISTEN=127.0.0.1:" + freePort(t)}, env...) {
 		args = append(args, "-e", e)
 		if dir := socketDir(e); dir != "" { // a unix-socket Postgres: its socket directory, at the same path
 			args = append(args, "-v", dir+":"+dir)

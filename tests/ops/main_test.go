@@ -155,6 +155,13 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 
+// raw returns the log output so far.
+func (s *syncBuffer) raw() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return bytes.Clone(s.b.Bytes())
+}
+
 // lines returns the JSON log records so far.
 func (s *syncBuffer) lines() []map[string]any {
 	s.mu.Lock()

@@ -330,8 +330,8 @@ func TestAccessLog(t *testing.T) {
 			t.Errorf("access log %s = %v; want %v", k, access[k], want)
 		}
 	}
-	if _, ok := access["duration"]; !ok {
-		t.Errorf("access log has no duration: %v", access)
+	if _, ok := access["duration_ms"].(float64); !ok {
+		t.Errorf("access log has no duration_ms: %v", access)
 	}
 	if toolFailed == nil || toolFailed["request_id"] != id {
 		t.Errorf("the tool failure line = %v; want request_id %s on it", toolFailed, id)

@@ -291,30 +291,3 @@ func ClipErr(err error) string {
 	}
 	return Clip(err.Error())
 }
-
-// LogHandler adds the request id to every record logged with a request's
-// context (the *Context and LogAttrs methods of slog), unless the record
-// names one itself, so every line of a request can be found by its id.
-func LogHandler(h slog.Handler) slog.Handler { return logHandler{h} }
-
-type logHandler struct{ slog.Handler }
-
-func (h logHandler) Handle(ctx context.Context, r slog.Record) error {
-	if i := InfoFrom(ctx); i != nil {
-		has := false
-		r.Attrs(func(a slog.Attr) bool {
-			has = a.Key == "request_id"
-			return !has
-		})
-		if !has {
-			r.AddAttrs(slog.String("request_id", i.ID))
-		}
-	}
-	return h.Handler.Handle(ctx, r)
-}
-
-func (h logHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return logHandler{h.Handler.WithAttrs(as)}
-}
-
-func (h logHandler) WithGroup(name string) slog.Handler { return logHandler{h.Handler.WithGroup(name)} }
