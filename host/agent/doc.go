@@ -61,7 +61,12 @@
 // A failure after it emits error {type: "error", error: {message, name}}
 // with a safe message ("model provider error", "model provider
 // unavailable", "model timed out", "could not save the conversation"),
-// then step-finish and finish with reason "error".
+// then step-finish (when a step is open) and finish with reason "error",
+// carrying the output so far (text, tool calls, usage) and the model's id.
+// That end is written by a [Tracker] only (ending.go), which the HTTP faces
+// also use to end a stream cancelled under them and the stream log uses,
+// through [EndLost], to end a run whose runner died: a client gets the same
+// end whoever wrote it.
 //
 // # Saved messages
 //

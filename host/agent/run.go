@@ -67,6 +67,7 @@ type run struct {
 	wmSeen    string        // the working memory as the model last saw it
 	newThread bool          // the turn starts its thread: a title may follow
 	idem      idemTurn      // what the idempotency key derives; zero without one
+	track     *Tracker      // the chunks that went out, to end a failed stream
 	// firstChunk tells the observer of the model call in progress that its
 	// reply started; nil once told or when nobody watches.
 	firstChunk func()
@@ -89,6 +90,7 @@ func (s *Service) run(parent context.Context, in Input, emit func(Chunk) error) 
 	if r.res.RunID == "" {
 		r.res.RunID = uuid.NewString()
 	}
+	r.track = NewTracker(r.res.RunID)
 	fresh := r.res.ThreadID == ""
 	if fresh {
 		r.res.ThreadID = uuid.NewString()
@@ -731,6 +733,7 @@ func (r *run) sendChunk(c Chunk) error {
 		r.queued = append(r.queued, c)
 		return nil
 	}
+	r.track.Track(c)
 	if err := r.emit(c); err != nil {
 		r.gone = &goneError{err}
 		return r.gone
@@ -773,8 +776,9 @@ func (e *saveError) Error() string { return "agent: save turn: " + e.err.Error()
 func (e *saveError) Unwrap() error { return e.err }
 
 // fail ends a failed turn. When chunks already went out (and the client is
-// still there) it emits an "error" chunk with a safe message, then
-// "step-finish" and "finish" with reason "error". It returns err.
+// still there) it emits the end its tracker writes (ending.go): an "error"
+// chunk with a safe message, then "step-finish" and "finish" with reason
+// "error". It returns err.
 func (r *run) fail(parent context.Context, err error) error {
 	var save *saveError
 	errors.As(err, &save)
@@ -792,15 +796,10 @@ func (r *run) fail(parent context.Context, err error) error {
 	}
 	r.s.log.LogAttrs(parent, slog.LevelDebug, "agent: stream failed after its first chunk",
 		slog.String("agent", r.a.ID), slog.String("run", r.res.RunID), slog.String("error", err.Error()))
-	_ = r.endText()
-	_ = r.endReasoning()
-	_ = r.send(ChunkError, errorPayload{Type: ChunkError, Error: errorObject{Message: msg, Name: "Error"}})
-	out := stepOutput{Text: r.allText.String(), ToolCalls: nonNil(r.res.ToolCalls), Usage: usageOf(r.res.Usage)}
-	res := stepResult{Reason: FinishError, Warnings: []any{}}
-	_ = r.send(ChunkStepFinish, stepFinishPayload{MessageID: r.res.MessageID, StepResult: res, Output: out,
-		Metadata: stepMetadata{ModelID: r.modelID()}})
-	_ = r.send(ChunkFinish, finishPayload{MessageID: r.res.MessageID, StepResult: res, Output: out,
-		Metadata: stepMetadata{ModelID: r.modelID()}, Usage: usageOf(r.res.Usage)})
+	r.track.modelID = r.modelID() // a fallback may answer a later step
+	for _, c := range r.track.End(msg) {
+		_ = r.sendChunk(c)
+	}
 	return err
 }
 

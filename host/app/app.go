@@ -168,7 +168,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 // openRuns starts the stream log of [server.streams] on the store.
 func openRuns(c config.Streams, store *memory.Store, log *slog.Logger) (*runlog.Log, error) {
 	return runlog.Open(runlog.Options{Store: store, Lease: c.Lease, Retention: c.Retention,
-		FlushInterval: c.FlushInterval, PollInterval: c.PollInterval, Terminate: server.TerminateRun, Logger: log})
+		FlushInterval: c.FlushInterval, PollInterval: c.PollInterval, Terminate: agent.EndLost, Logger: log})
 }
 
 // serverOptions is the one place that turns configuration into the HTTP

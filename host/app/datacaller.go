@@ -10,7 +10,7 @@ import (
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/plugin"
 	"github.com/mastra-server/mastra-server/host/reqctx"
-	"github.com/mastra-server/mastra-server/host/server"
+	"github.com/mastra-server/mastra-server/host/wire"
 	"github.com/mastra-server/mastra-server/host/workflow"
 )
 
@@ -144,7 +144,7 @@ func (c *dataCaller) WorkflowRun(ctx context.Context, call plugin.DataCall) (jso
 	if err != nil {
 		return nil, wfErr(err)
 	}
-	return json.Marshal(server.RunJSON(run, nil))
+	return json.Marshal(wire.Run(run, nil))
 }
 
 // pageQuery is the guest's query of threads_list and thread_messages.
@@ -205,7 +205,7 @@ func (c *dataCaller) ListThreads(ctx context.Context, call plugin.DataCall) (jso
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(server.ThreadListJSON(p))
+	return json.Marshal(wire.ThreadListOf(p))
 }
 
 // ThreadMessages lists a thread's messages, as GET
@@ -231,5 +231,5 @@ func (c *dataCaller) ThreadMessages(ctx context.Context, call plugin.DataCall) (
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(server.MessageListJSON(p))
+	return json.Marshal(wire.MessageListOf(p))
 }

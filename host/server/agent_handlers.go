@@ -16,6 +16,7 @@ import (
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/reqctx"
 	"github.com/mastra-server/mastra-server/host/server/transport"
+	"github.com/mastra-server/mastra-server/host/wire"
 )
 
 // The root routes (/agent/generate, /agent/stream) and Mastra's
@@ -150,8 +151,8 @@ type generateJSON struct {
 	Request            map[string]any `json:"request"`
 	Response           responseJSON   `json:"response"`
 	UsedFallbackValue  bool           `json:"usedFallbackValue"`
-	Messages           []messageJSON  `json:"messages"`
-	RememberedMessages []messageJSON  `json:"rememberedMessages"`
+	Messages           []wire.Message `json:"messages"`
+	RememberedMessages []wire.Message `json:"rememberedMessages"`
 }
 
 type usageJSON struct {
@@ -232,8 +233,8 @@ func toGenerateJSON(res *agent.Result) generateJSON {
 		ToolCalls: nonNilChunks(res.ToolCalls), ToolResults: nonNilChunks(res.ToolResults),
 		Steps: []any{}, Warnings: []any{}, Reasoning: []any{}, Sources: []any{}, Files: []any{},
 		Request:            map[string]any{},
-		Messages:           toMessagesJSON(res.Messages),
-		RememberedMessages: toMessagesJSON(res.Remembered),
+		Messages:           wire.Messages(res.Messages),
+		RememberedMessages: wire.Messages(res.Remembered),
 	}
 	content := []any{}
 	if res.Text != "" {
@@ -273,9 +274,9 @@ type streamFace interface {
 	// headers are set on the response besides the SSE ones.
 	headers(in agent.Input) map[string]string
 	// send writes the events of one agent chunk: seq is its sequence
-	// number (the SSE id), typ its type and raw its JSON. hold allows
-	// leaving a chunk unflushed when another follows at once.
-	send(sse *transport.SSE, seq int64, typ string, raw []byte, hold bool) error
+	// number (the SSE id; 0 for none), c the chunk and raw its JSON. hold
+	// allows leaving a chunk unflushed when another follows at once.
+	send(sse *transport.SSE, seq int64, c agent.Chunk, raw []byte, hold bool) error
 }
 
 // mastraFace writes Mastra's chunks unchanged.
@@ -287,8 +288,8 @@ func (f *mastraFace) headers(in agent.Input) map[string]string {
 
 // send writes the id in an event of its own before the chunk's: Mastra's
 // client reads only events that begin with "data: ".
-func (f *mastraFace) send(sse *transport.SSE, seq int64, typ string, raw []byte, hold bool) error {
-	switch typ {
+func (f *mastraFace) send(sse *transport.SSE, seq int64, c agent.Chunk, raw []byte, hold bool) error {
+	switch c.Type {
 	case agent.ChunkStart, agent.ChunkStepStart, agent.ChunkTextStart:
 		// The delta that follows flushes them.
 		return sse.SendIDApart(seq, raw, !hold)
@@ -333,7 +334,7 @@ func (s *Server) streamAs(w http.ResponseWriter, r *http.Request, in agent.Input
 	unwatch := context.AfterFunc(s.stopping, func() { cancel(errShuttingDown) })
 	defer unwatch()
 
-	st := streamState{runID: in.RunID}
+	track := agent.NewTracker(in.RunID)
 	var (
 		sse        *transport.SSE
 		seq        int64
@@ -344,7 +345,7 @@ func (s *Server) streamAs(w http.ResponseWriter, r *http.Request, in agent.Input
 		if err != nil {
 			return err
 		}
-		st.track(c.Type, raw)
+		track.Track(c)
 		if wr != nil {
 			seq = wr.Append(raw)
 		} else {
@@ -357,7 +358,7 @@ func (s *Server) streamAs(w http.ResponseWriter, r *http.Request, in agent.Input
 		if clientGone {
 			return nil
 		}
-		if err := face.send(sse, seq, c.Type, raw, true); err != nil {
+		if err := face.send(sse, seq, c, raw, true); err != nil {
 			if wr == nil {
 				return err // the turn is cancelled
 			}
@@ -382,19 +383,20 @@ func (s *Server) streamAs(w http.ResponseWriter, r *http.Request, in agent.Input
 	if err != nil {
 		s.log.WarnContext(r.Context(), "stream ended with an error", "request_id", transport.RequestID(r.Context()), "err", transport.ClipErr(err))
 	}
-	if !st.finished && (stopped || wr != nil) {
+	if !track.Finished() && (stopped || wr != nil) {
 		// The agent ends a failed turn itself, unless its context was
 		// cancelled: a shutdown, or a run another instance took over.
 		msg := "server is shutting down"
 		if !stopped {
-			msg = "the stream was ended by another instance"
+			msg = agent.LostRunMessage
 		}
-		for _, c := range st.failChunks(msg) {
+		for _, c := range track.End(msg) {
 			if errors.Is(cause, errRunLost) {
-				// The log has the end another instance wrote; the client
-				// still connected gets this one, without ids.
-				raw, _ := json.Marshal(c)
-				_ = face.send(sse, 0, c.Type, raw, false)
+				// The log has the same end, written by the instance that
+				// took the run over; the client still connected gets it
+				// here, without ids.
+				raw, _ := json.Marshal(c) // the agent's payload types always marshal
+				_ = face.send(sse, 0, c, raw, false)
 				continue
 			}
 			_ = emit(c)
@@ -413,75 +415,6 @@ func (s *Server) streamAs(w http.ResponseWriter, r *http.Request, in agent.Input
 // errShuttingDown cancels the turns of streams still running near the end
 // of a shutdown's drain time.
 var errShuttingDown = errors.New("server: shutting down")
-
-// streamState follows the chunks a stream sent, so the server can end it
-// as the agent would.
-type streamState struct {
-	runID, messageID string
-	openText         string // the id of a text block not yet ended
-	openReasoning    string // the id of a reasoning block not yet ended
-	stepOpen         bool   // a step started and has not finished
-	finished         bool   // a finish chunk went out
-}
-
-// track notes one chunk, given as its type and JSON.
-func (st *streamState) track(typ string, raw []byte) {
-	var c struct {
-		RunID   string `json:"runId"`
-		Payload struct {
-			ID        string `json:"id"`
-			MessageID string `json:"messageId"`
-		} `json:"payload"`
-	}
-	switch typ {
-	case agent.ChunkStart, agent.ChunkTextStart, agent.ChunkReasoningStart:
-		_ = json.Unmarshal(raw, &c) // chunks the agent made always parse
-	}
-	switch typ {
-	case agent.ChunkStart:
-		st.messageID = c.Payload.MessageID
-		if st.runID == "" {
-			st.runID = c.RunID
-		}
-	case agent.ChunkStepStart:
-		st.stepOpen = true
-	case agent.ChunkTextStart:
-		st.openText = c.Payload.ID
-	case agent.ChunkTextEnd:
-		st.openText = ""
-	case agent.ChunkReasoningStart:
-		st.openReasoning = c.Payload.ID
-	case agent.ChunkReasoningEnd:
-		st.openReasoning = ""
-	case agent.ChunkStepFinish:
-		st.stepOpen = false
-	case agent.ChunkFinish:
-		st.finished = true
-	}
-}
-
-// failChunks are the chunks that end a failed turn, in Mastra's shape: the
-// open blocks ended, an error, the step and the turn finished with reason
-// "error".
-func (st *streamState) failChunks(msg string) []agent.Chunk {
-	chunk := func(typ string, payload any) agent.Chunk {
-		return agent.Chunk{Type: typ, RunID: st.runID, From: "AGENT", Payload: payload}
-	}
-	var out []agent.Chunk
-	if st.openText != "" {
-		out = append(out, chunk(agent.ChunkTextEnd, map[string]string{"type": agent.ChunkTextEnd, "id": st.openText}))
-	}
-	if st.openReasoning != "" {
-		out = append(out, chunk(agent.ChunkReasoningEnd, map[string]string{"type": agent.ChunkReasoningEnd, "id": st.openReasoning}))
-	}
-	out = append(out, chunk(agent.ChunkError, map[string]any{"type": agent.ChunkError, "error": map[string]string{"message": msg, "name": "Error"}}))
-	result := map[string]any{"reason": agent.FinishError, "warnings": []any{}, "isContinued": false}
-	if st.stepOpen {
-		out = append(out, chunk(agent.ChunkStepFinish, map[string]any{"messageId": st.messageID, "stepResult": result}))
-	}
-	out = append(out, chunk(agent.ChunkFinish, map[string]any{"messageId": st.messageID, "stepResult": result}))
-	return out
-}
 
 // agentJSON is an agent as Mastra's GET /api/agents/:id returns it.
 type agentJSON struct {

@@ -184,25 +184,6 @@ func (f *uiFace) headers(in agent.Input) map[string]string {
 	return map[string]string{"X-Vercel-AI-UI-Message-Stream": "v1", "X-Thread-Id": in.ThreadID, "X-Resource-Id": in.ResourceID, "X-Run-Id": in.RunID}
 }
 
-// agentFields are the payload fields of every agent chunk the UI stream
-// uses; the payload types are the agent package's own.
-type agentFields struct {
-	ID            string          `json:"id"`
-	MessageID     string          `json:"messageId"`
-	Text          string          `json:"text"`
-	ToolCallID    string          `json:"toolCallId"`
-	ToolName      string          `json:"toolName"`
-	ArgsTextDelta string          `json:"argsTextDelta"`
-	Args          json.RawMessage `json:"args"`
-	Result        json.RawMessage `json:"result"`
-	Error         struct {
-		Message string `json:"message"`
-	} `json:"error"`
-	StepResult struct {
-		Reason string `json:"reason"`
-	} `json:"stepResult"`
-}
-
 // uiChunk is one UI message chunk; the AI SDK's schema is loose, and each
 // type reads only its own fields.
 type uiChunk struct {
@@ -219,12 +200,8 @@ type uiChunk struct {
 	FinishReason   string          `json:"finishReason,omitempty"`
 }
 
-func (f *uiFace) send(sse *transport.SSE, seq int64, typ string, raw []byte, hold bool) error {
-	var c struct {
-		Payload agentFields `json:"payload"`
-	}
-	_ = json.Unmarshal(raw, &c) // chunks the agent made always parse
-	for _, u := range f.translate(typ, c.Payload) {
+func (f *uiFace) send(sse *transport.SSE, seq int64, c agent.Chunk, _ []byte, hold bool) error {
+	for _, u := range f.translate(c.Type, c.Fields()) {
 		b, err := json.Marshal(u)
 		if err != nil {
 			return err
@@ -242,7 +219,7 @@ func held(typ string) bool {
 }
 
 // translate maps one agent chunk to the UI chunks it stands for.
-func (f *uiFace) translate(typ string, p agentFields) []uiChunk {
+func (f *uiFace) translate(typ string, p agent.Fields) []uiChunk {
 	switch typ {
 	case agent.ChunkStart:
 		return []uiChunk{{Type: "start", MessageID: p.MessageID}}
@@ -269,13 +246,13 @@ func (f *uiFace) translate(typ string, p agentFields) []uiChunk {
 	case agent.ChunkToolResult:
 		return []uiChunk{{Type: "tool-output-available", ToolCallID: p.ToolCallID, Output: orNull(p.Result)}}
 	case agent.ChunkToolError:
-		return []uiChunk{{Type: "tool-output-error", ToolCallID: p.ToolCallID, ErrorText: nonEmpty(p.Error.Message, "tool failed")}}
+		return []uiChunk{{Type: "tool-output-error", ToolCallID: p.ToolCallID, ErrorText: nonEmpty(p.ErrorMessage, "tool failed")}}
 	case agent.ChunkStepFinish:
 		return []uiChunk{{Type: "finish-step"}}
 	case agent.ChunkFinish:
-		return []uiChunk{{Type: "finish", FinishReason: uiFinishReason(p.StepResult.Reason)}}
+		return []uiChunk{{Type: "finish", FinishReason: uiFinishReason(p.Reason)}}
 	case agent.ChunkError:
-		return []uiChunk{{Type: "error", ErrorText: nonEmpty(p.Error.Message, "the turn failed")}}
+		return []uiChunk{{Type: "error", ErrorText: nonEmpty(p.ErrorMessage, "the turn failed")}}
 	}
 	// tool-call-input-streaming-end has no UI chunk: tool-input-available
 	// follows it.

@@ -15,6 +15,7 @@ import (
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/server/transport"
+	"github.com/mastra-server/mastra-server/host/wire"
 )
 
 // Mastra's memory routes (/api/memory/…), the second face of the thread
@@ -141,7 +142,7 @@ func (s *Server) apiListThreads(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	transport.WriteJSON(w, http.StatusOK, toThreadList(p))
+	transport.WriteJSON(w, http.StatusOK, wire.ThreadListOf(p))
 	return nil
 }
 
@@ -155,24 +156,8 @@ func (s *Server) apiGetThread(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	transport.WriteJSON(w, http.StatusOK, toThreadJSON(t))
+	transport.WriteJSON(w, http.StatusOK, wire.ThreadOf(t))
 	return nil
-}
-
-// MessageListJSON is a page of a thread's messages as GET
-// /api/memory/threads/:threadId/messages answers it (plugins' thread_messages
-// answers the same).
-func MessageListJSON(p memory.MessagePage) any {
-	return messageListJSON{Messages: toMessagesJSON(p.Messages), Total: p.Total, Page: p.Page, PerPage: p.PerPage, HasMore: p.HasMore}
-}
-
-type messageListJSON struct {
-	Messages   []messageJSON `json:"messages"`
-	UIMessages []any         `json:"uiMessages"` // null on local memory, as in Mastra
-	Total      int           `json:"total"`
-	Page       int           `json:"page"`
-	PerPage    int           `json:"perPage"`
-	HasMore    bool          `json:"hasMore"`
 }
 
 // apiListMessages: GET /api/memory/threads/:threadId/messages?agentId&resourceId&page&perPage&orderBy
@@ -199,7 +184,7 @@ func (s *Server) apiListMessages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	transport.WriteJSON(w, http.StatusOK, MessageListJSON(p))
+	transport.WriteJSON(w, http.StatusOK, wire.MessageListOf(p))
 	return nil
 }
 
@@ -243,7 +228,7 @@ func (s *Server) apiCreateThread(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	transport.WriteJSON(w, http.StatusOK, toThreadJSON(t))
+	transport.WriteJSON(w, http.StatusOK, wire.ThreadOf(t))
 	return nil
 }
 
@@ -297,7 +282,7 @@ func (s *Server) apiUpdateThread(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	transport.WriteJSON(w, http.StatusOK, toThreadJSON(t))
+	transport.WriteJSON(w, http.StatusOK, wire.ThreadOf(t))
 	return nil
 }
 
@@ -448,7 +433,7 @@ func (s *Server) apiSaveMessages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	transport.WriteJSON(w, http.StatusOK, map[string]any{"messages": toMessagesJSON(saved)})
+	transport.WriteJSON(w, http.StatusOK, map[string]any{"messages": wire.Messages(saved)})
 	return nil
 }
 
@@ -456,7 +441,7 @@ func parseCreatedAt(raw json.RawMessage) (time.Time, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return time.Now().UTC(), nil
 	}
-	outOfRange := fmt.Errorf("must be between %s and %s", jsTime(minCreatedAt), jsTime(maxCreatedAt))
+	outOfRange := fmt.Errorf("must be between %s and %s", wire.Time(minCreatedAt), wire.Time(maxCreatedAt))
 	var ms float64
 	if json.Unmarshal(raw, &ms) == nil {
 		if !millisInRange(ms) {

@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"github.com/mastra-server/mastra-server/host/server/transport"
+	"github.com/mastra-server/mastra-server/host/wire"
 )
 
 // The OpenAPI 3.1 document at GET /api/openapi.json is built from the
@@ -59,7 +60,7 @@ type (
 		Config map[string]any `json:"config"`
 	}
 	savedMessagesJSON struct {
-		Messages []messageJSON `json:"messages"`
+		Messages []wire.Message `json:"messages"`
 	}
 	deletedMessagesJSON struct {
 		Success bool   `json:"success"`
@@ -91,7 +92,7 @@ var memoryQuery = []string{"agentId", "resourceId", "requestContext"}
 
 // routeDocs documents every built-in route, by "METHOD path".
 var routeDocs = map[string]routeDoc{
-	"GET /threads":              {summary: "List a resource's threads", tag: tagRoot, query: []string{"resourceId", "page", "perPage"}, resp: threadListJSON{}},
+	"GET /threads":              {summary: "List a resource's threads", tag: tagRoot, query: []string{"resourceId", "page", "perPage"}, resp: wire.ThreadList{}},
 	"GET /threads/:threadId":    {summary: "Get a thread and its messages", tag: tagRoot, query: []string{"resourceId"}, resp: threadWithMessagesJSON{}},
 	"DELETE /threads/:threadId": {summary: "Delete a thread", tag: tagRoot, query: []string{"resourceId"}, resp: resultMessage{}},
 	"POST /agent/generate":      {summary: "Run a turn of the default (or named) agent", tag: tagRoot, body: rootBody{}, resp: generateJSON{}},
@@ -109,14 +110,14 @@ var routeDocs = map[string]routeDoc{
 	"GET /api/memory/status": {summary: "Whether agents have memory", tag: tagMemory, query: []string{"agentId"}, resp: memoryStatusJSON{}},
 	"GET /api/memory/config": {summary: "The memory configuration", tag: tagMemory, query: []string{"agentId"}, resp: memoryConfigJSON{}},
 	"GET /api/memory/threads": {summary: "List threads", tag: tagMemory,
-		query: append([]string{"page", "perPage", "orderBy", "sortDirection", "metadata"}, memoryQuery...), resp: threadListJSON{}},
-	"POST /api/memory/threads":            {summary: "Create a thread", tag: tagMemory, query: []string{"agentId"}, body: createThreadBody{}, resp: threadJSON{}},
-	"GET /api/memory/threads/:threadId":   {summary: "Get a thread", tag: tagMemory, query: memoryQuery, resp: threadJSON{}},
-	"PATCH /api/memory/threads/:threadId": {summary: "Update a thread", tag: tagMemory, query: memoryQuery, body: updateThreadBody{}, resp: threadJSON{}},
+		query: append([]string{"page", "perPage", "orderBy", "sortDirection", "metadata"}, memoryQuery...), resp: wire.ThreadList{}},
+	"POST /api/memory/threads":            {summary: "Create a thread", tag: tagMemory, query: []string{"agentId"}, body: createThreadBody{}, resp: wire.Thread{}},
+	"GET /api/memory/threads/:threadId":   {summary: "Get a thread", tag: tagMemory, query: memoryQuery, resp: wire.Thread{}},
+	"PATCH /api/memory/threads/:threadId": {summary: "Update a thread", tag: tagMemory, query: memoryQuery, body: updateThreadBody{}, resp: wire.Thread{}},
 	"DELETE /api/memory/threads/:threadId": {summary: "Delete a thread", tag: tagMemory, query: memoryQuery,
 		resp: resultMessage{}},
 	"GET /api/memory/threads/:threadId/messages": {summary: "List a thread's messages", tag: tagMemory,
-		query: append([]string{"page", "perPage", "orderBy", "include", "filter", "format"}, memoryQuery...), resp: messageListJSON{}},
+		query: append([]string{"page", "perPage", "orderBy", "include", "filter", "format"}, memoryQuery...), resp: wire.MessageList{}},
 	"GET /api/memory/threads/:threadId/working-memory": {summary: "Get a thread's (or its resource's) working memory", tag: tagMemory,
 		query: append([]string{"memoryConfig"}, memoryQuery...)},
 	"POST /api/memory/threads/:threadId/working-memory": {summary: "Replace the working memory", tag: tagMemory,
@@ -475,7 +476,7 @@ func schemaOrNull(s map[string]any) map[string]any {
 }
 
 // componentName names a struct's component: its Go name without the
-// JSON/Body suffix, capitalized ("threadJSON" → "Thread"); request bodies
+// JSON/Body suffix, capitalized ("wire.Thread" → "Thread"); request bodies
 // keep "Body" ("RootBody"). Anonymous structs are inlined.
 func componentName(t reflect.Type, request bool) string {
 	n := t.Name()

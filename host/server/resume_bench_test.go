@@ -84,7 +84,7 @@ func BenchmarkStreamTurnLog(b *testing.B) {
 			}
 			var q countQueries
 			store.AddQueryHook(&q)
-			runs, err := runlog.Open(runlog.Options{Store: store, FlushInterval: tc.flush, Terminate: TerminateRun, Logger: quietLogger()})
+			runs, err := runlog.Open(runlog.Options{Store: store, FlushInterval: tc.flush, Terminate: agent.EndLost, Logger: quietLogger()})
 			if err != nil {
 				b.Fatal(err)
 			}

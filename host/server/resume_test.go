@@ -39,7 +39,7 @@ type runsOptions struct {
 func openRuns(t testing.TB, store *memory.Store, o runsOptions) *runlog.Log {
 	t.Helper()
 	l, err := runlog.Open(runlog.Options{Store: store, Lease: o.lease, PollInterval: o.poll,
-		FlushInterval: 2 * time.Millisecond, Terminate: TerminateRun, Logger: quietLogger()})
+		FlushInterval: 2 * time.Millisecond, Terminate: agent.EndLost, Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -93,31 +92,6 @@ func (s *Server) detach(r *http.Request, wr *runlog.Writer, started *atomic.Bool
 	return gated, cancel
 }
 
-// TerminateRun returns the chunks that end a run whose instance was lost,
-// given the chunks it logged: the open blocks ended, an error, and finish
-// with reason "error" (for runlog.Options.Terminate).
-func TerminateRun(runID string, logged [][]byte) [][]byte {
-	st := streamState{runID: runID}
-	for _, raw := range logged {
-		st.track(chunkType(raw), raw)
-	}
-	var out [][]byte
-	for _, c := range st.failChunks("the server running this stream stopped") {
-		b, _ := json.Marshal(c) // maps of strings always marshal
-		out = append(out, b)
-	}
-	return out
-}
-
-// chunkType reads a logged chunk's type.
-func chunkType(raw []byte) string {
-	var c struct {
-		Type string `json:"type"`
-	}
-	_ = json.Unmarshal(raw, &c) // logged chunks are the agent's JSON
-	return c.Type
-}
-
 // resumeStream is GET /agent/stream/:runId and
 // /api/agents/:agentId/stream/:runId.
 func (s *Server) resumeStream(w http.ResponseWriter, r *http.Request) error {
@@ -195,7 +169,11 @@ func (s *Server) follow(w http.ResponseWriter, r *http.Request, info memory.Stre
 	unwatch := context.AfterFunc(s.stopping, cancel)
 	defer unwatch()
 	err := s.runs.Follow(ctx, info, after, func(seq int64, raw []byte) error {
-		return face.send(sse, seq, chunkType(raw), raw, false)
+		c, err := agent.ParseChunk(raw)
+		if err != nil {
+			return err
+		}
+		return face.send(sse, seq, c, raw, false)
 	})
 	if err != nil {
 		if r.Context().Err() == nil && s.stopping.Err() == nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/llm"
 	"github.com/mastra-server/mastra-server/host/memory"
+	"github.com/mastra-server/mastra-server/host/wire"
 	"github.com/mastra-server/mastra-server/internal/llmtest"
 )
 
@@ -128,7 +129,7 @@ func TestGenerateUIMessages(t *testing.T) {
 		Response struct {
 			UIMessages []uiMessage `json:"uiMessages"`
 		} `json:"response"`
-		Messages []messageJSON `json:"messages"`
+		Messages []wire.Message `json:"messages"`
 	}
 	if err := json.Unmarshal([]byte(r.raw), &echo); err != nil || r.status != 200 {
 		t.Fatalf("generate = %d %s", r.status, r.raw)
@@ -199,7 +200,7 @@ func TestCloneThread(t *testing.T) {
 		if c, _ := out.Thread.Metadata["clone"].(map[string]any); c["sourceThreadId"] != "src" {
 			t.Errorf("clone metadata = %v; want clone.sourceThreadId src", out.Thread.Metadata)
 		}
-		var srcMsgs messageListJSON
+		var srcMsgs wire.MessageList
 		_ = json.Unmarshal([]byte(src.raw), &srcMsgs)
 		if len(out.ClonedMessages) != 6 || len(srcMsgs.Messages) != 6 {
 			t.Fatalf("cloned %d messages of %d; want 6", len(out.ClonedMessages), len(srcMsgs.Messages))

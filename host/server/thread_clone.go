@@ -8,6 +8,7 @@ import (
 	"github.com/julienschmidt/httprouter"
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/server/transport"
+	"github.com/mastra-server/mastra-server/host/wire"
 )
 
 // cloneThreadBody is Mastra's clone body.
@@ -26,8 +27,8 @@ type cloneOptions struct {
 }
 
 type clonedThreadJSON struct {
-	Thread         threadJSON    `json:"thread"`
-	ClonedMessages []messageJSON `json:"clonedMessages"`
+	Thread         wire.Thread    `json:"thread"`
+	ClonedMessages []wire.Message `json:"clonedMessages"`
 }
 
 // cloneThread: POST /api/memory/threads/:threadId/clone?agentId, body
@@ -78,6 +79,6 @@ func (s *Server) cloneThread(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	transport.WriteJSON(w, http.StatusOK, clonedThreadJSON{Thread: toThreadJSON(t), ClonedMessages: toMessagesJSON(msgs)})
+	transport.WriteJSON(w, http.StatusOK, clonedThreadJSON{Thread: wire.ThreadOf(t), ClonedMessages: wire.Messages(msgs)})
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 	"github.com/mastra-server/mastra-server/host/server/transport"
+	"github.com/mastra-server/mastra-server/host/wire"
 	"github.com/mastra-server/mastra-server/host/workflow"
 )
 
@@ -227,31 +228,6 @@ func requireRunID(runID string) error {
 	return nil
 }
 
-// RunJSON is a run as GET /api/workflows/:workflowId/runs/:runId answers
-// it, with the fields asked for among runFields, all when nil (plugins'
-// workflow_run answers the same, with every field).
-func RunJSON(run *workflow.Run, fields []string) map[string]any {
-	snap := run.Snapshot
-	all := map[string]any{"result": snap.Result, "error": snap.Error, "payload": snap.Context.Input, "steps": snap.Context.Steps,
-		"activeStepsPath": snap.ActiveStepsPath, "serializedStepGraph": snap.SerializedStepGraph}
-	out := map[string]any{"runId": run.RunID, "workflowName": run.Workflow, "createdAt": run.CreatedAt, "updatedAt": run.UpdatedAt,
-		"status": snap.Status}
-	if run.ResourceID != "" {
-		out["resourceId"] = run.ResourceID
-	}
-	if fields == nil {
-		fields = runFields
-	}
-	for _, f := range fields {
-		if v := all[f]; v != nil {
-			out[f] = v
-		}
-	}
-	return out
-}
-
-var runFields = []string{"result", "error", "payload", "steps", "activeStepsPath", "serializedStepGraph"}
-
 func (s *Server) getWorkflowRun(w http.ResponseWriter, r *http.Request) error {
 	wf, runID, res, err := s.runParams(r, "")
 	if err != nil {
@@ -261,17 +237,17 @@ func (s *Server) getWorkflowRun(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	fields := runFields
+	fields := wire.RunFields
 	if v := r.URL.Query().Get("fields"); v != "" {
 		fields = strings.Split(v, ",")
 		for i, f := range fields {
 			fields[i] = strings.TrimSpace(f)
-			if !slices.Contains(runFields, fields[i]) {
-				return transport.Invalid("Invalid query parameters", "fields", "expected a comma list of "+strings.Join(runFields, ", "))
+			if !slices.Contains(wire.RunFields, fields[i]) {
+				return transport.Invalid("Invalid query parameters", "fields", "expected a comma list of "+strings.Join(wire.RunFields, ", "))
 			}
 		}
 	}
-	out := RunJSON(run, fields)
+	out := wire.Run(run, fields)
 	transport.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
