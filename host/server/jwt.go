@@ -109,7 +109,7 @@ func (o *keysOutage) refused(ctx context.Context, err error) {
 		"jwks_url", o.jwksURL, "err", transport.ClipErr(err))
 }
 
-// over ends the outage, if there is one, and says how long it lasted.
+// over ends the outage, if there is one, and says how many requests it refused.
 func (o *keysOutage) over(ctx context.Context) {
 	if !o.down.Load() {
 		return
