@@ -311,52 +311,6 @@ func openStore(ctx context.Context, cfg *config.Config) (*memory.Store, error) {
 	return store, nil
 }
 
-// migrateInBackgroundIfDown applies migrations now; if the database cannot
-// be reached, the server starts anyway (health says 503) and keeps trying
-// every second until ctx is done.
-func migrateInBackgroundIfDown(ctx context.Context, store *memory.Store, log *slog.Logger) {
-	failures := 0
-	try := func() bool {
-		mctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		names, err := store.Migrate(mctx)
-		if err != nil {
-			// Say it at once, then once a minute: retries come every second.
-			if failures%60 == 0 {
-				if errors.Is(err, memory.ErrUnavailable) {
-					// An error, not a warning: nothing that needs the database works.
-					log.Error("database unreachable: requests needing it answer 503; retrying migrations every second", "err", err, "attempts", failures+1)
-				} else {
-					log.Error("database migration failed: will retry", "err", err, "attempts", failures+1)
-				}
-			}
-			failures++
-			return false
-		}
-		for _, n := range names {
-			log.Info("applied migration", "name", n)
-		}
-		return true
-	}
-	if try() {
-		return
-	}
-	go func() {
-		t := time.NewTicker(time.Second) // until then requests get 503s: retry soon
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if try() {
-					return
-				}
-			}
-		}
-	}()
-}
-
 // storeKV keeps plugin key-value data in the database, so every instance
 // of the server sees the same values.
 type storeKV struct{ s *memory.Store }

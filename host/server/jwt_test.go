@@ -4,6 +4,8 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -147,6 +149,54 @@ func TestJWTProviderDown(t *testing.T) {
 	}
 	if r.status != 200 || r.body["resourceId"] != "user_carol" {
 		t.Errorf("JWT once the provider is back = %d %s; want 200", r.status, r.raw)
+	}
+}
+
+// TestJWTProviderDownWarnsOnce: while the JWKS answers errors, the log
+// says so once (with the cause), not once per refused request, and once
+// more when the keys are back, counting the requests refused meanwhile.
+func TestJWTProviderDownWarnsOnce(t *testing.T) {
+	idp := idptest.New(t)
+	logs := &logBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	base := loggedMemoryServer(t, openSQLite(t), log, withJWT(idp, "sub"))
+	tok := idp.Sign("RS256", idp.Valid("user_carol", "mastra-api", nil))
+	idp.SetDown(true)
+	const down = 5
+	for range down {
+		if r := do(t, "POST", base+"/agent/generate", `{"message":"x"}`, bearer(tok)...); r.status != 503 {
+			t.Fatalf("JWT with the provider down = %d %s; want 503", r.status, r.raw)
+		}
+	}
+	idp.SetDown(false)
+	deadline := time.Now().Add(5 * time.Second) // the verifier waits a second between failed fetches
+	refused := down
+	for {
+		r := do(t, "POST", base+"/agent/generate", `{"message":"x"}`, bearer(tok)...)
+		if r.status == 200 || time.Now().After(deadline) {
+			break
+		}
+		refused++
+		time.Sleep(100 * time.Millisecond)
+	}
+	do(t, "POST", base+"/agent/generate", `{"message":"x"}`, bearer(tok)...)
+
+	var warns, backs []string
+	for _, l := range logs.lines() {
+		switch {
+		case strings.Contains(l, "level=WARN") && strings.Contains(l, "identity provider keys unavailable"):
+			warns = append(warns, l)
+		case strings.Contains(l, "level=INFO") && strings.Contains(l, "available again"):
+			backs = append(backs, l)
+		}
+	}
+	if len(warns) != 1 || !strings.Contains(warns[0], "status 503") {
+		t.Errorf("%d warnings of unavailable keys for %d refused requests; want 1 naming the cause (status 503):\n%s",
+			len(warns), down, strings.Join(warns, "\n"))
+	}
+	want := fmt.Sprintf("after %d refused requests", refused)
+	if len(backs) != 1 || !strings.Contains(backs[0], want) {
+		t.Errorf("%d lines saying the keys are back; want 1 saying %q:\n%s", len(backs), want, strings.Join(backs, "\n"))
 	}
 }
 

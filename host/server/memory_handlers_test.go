@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/base64"
+	"log/slog"
 	"net/url"
 	"strings"
 	"testing"
@@ -17,6 +18,12 @@ import (
 // server config (auth, CORS) before the server is built.
 func memoryServer(t *testing.T, store *memory.Store, edit func(*Config), mws ...Middleware) string {
 	t.Helper()
+	return loggedMemoryServer(t, store, quietLogger(), edit, mws...)
+}
+
+// loggedMemoryServer is memoryServer writing its logs to log.
+func loggedMemoryServer(t *testing.T, store *memory.Store, log *slog.Logger, edit func(*Config), mws ...Middleware) string {
+	t.Helper()
 	agents := []*agent.Agent{{ID: "assistant", Name: "Assistant", Model: llm.Echo{}, Provider: "echo", LastMessages: 10}}
 	svc, err := agent.NewService(store, agents, "assistant", quietLogger())
 	if err != nil {
@@ -26,7 +33,7 @@ func memoryServer(t *testing.T, store *memory.Store, edit func(*Config), mws ...
 	if edit != nil {
 		edit(&cfg)
 	}
-	_, ts := newTestServer(t, Options{Config: cfg, Store: store, Agents: svc, DefaultResourceID: "anon", Middleware: mws})
+	_, ts := newTestServer(t, Options{Config: cfg, Store: store, Agents: svc, DefaultResourceID: "anon", Middleware: mws, Logger: log})
 	return ts.URL
 }
 
