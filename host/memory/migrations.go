@@ -274,6 +274,39 @@ var schemaMigrations = []struct {
 		sqlite:   []string{`ALTER TABLE mastra_server_workflow_runs ADD COLUMN limits_principal TEXT`},
 	},
 	{
+		// A foreach step's elements, kept once when the step starts, and
+		// each one's output (and nested run) as it is done (host/workflow):
+		// an element's job writes its own row, not the run's whole state.
+		// On SQLite the job queue gains a priority, so that a run's first
+		// steps go before another run's remaining elements.
+		name:    "20261209000103",
+		comment: "workflow_foreach",
+		postgres: []string{
+			`CREATE TABLE IF NOT EXISTS mastra_server_workflow_foreach (
+				workflow_name text NOT NULL,
+				run_id text NOT NULL,
+				step_id text NOT NULL,
+				idx integer NOT NULL,
+				item text NOT NULL,
+				output text,
+				child_run_id text,
+				PRIMARY KEY (workflow_name, run_id, step_id, idx))`,
+		},
+		sqlite: []string{
+			`CREATE TABLE IF NOT EXISTS mastra_server_workflow_foreach (
+				workflow_name TEXT NOT NULL,
+				run_id TEXT NOT NULL,
+				step_id TEXT NOT NULL,
+				idx INTEGER NOT NULL,
+				item TEXT NOT NULL,
+				output TEXT,
+				child_run_id TEXT,
+				PRIMARY KEY (workflow_name, run_id, step_id, idx))`,
+			`ALTER TABLE mastra_server_workflow_jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 1`,
+			`CREATE INDEX IF NOT EXISTS mastra_server_workflow_jobs_state_priority_idx ON mastra_server_workflow_jobs (state, priority, run_at, id)`,
+		},
+	},
+	{
 		// Plugin KV quota (finding N8): each entry records the resource that
 		// wrote it and its size (key and value bytes), so one resource's
 		// usage in a namespace is one sum over an index that holds every
@@ -308,39 +341,6 @@ var schemaMigrations = []struct {
 			`CREATE TABLE IF NOT EXISTS mastra_server_secrets (
 				name TEXT NOT NULL PRIMARY KEY,
 				value BLOB NOT NULL)`,
-		},
-	},
-	{
-		// A foreach step's elements, kept once when the step starts, and
-		// each one's output (and nested run) as it is done (host/workflow):
-		// an element's job writes its own row, not the run's whole state.
-		// On SQLite the job queue gains a priority, so that a run's first
-		// steps go before another run's remaining elements.
-		name:    "20261209000103",
-		comment: "workflow_foreach",
-		postgres: []string{
-			`CREATE TABLE IF NOT EXISTS mastra_server_workflow_foreach (
-				workflow_name text NOT NULL,
-				run_id text NOT NULL,
-				step_id text NOT NULL,
-				idx integer NOT NULL,
-				item text NOT NULL,
-				output text,
-				child_run_id text,
-				PRIMARY KEY (workflow_name, run_id, step_id, idx))`,
-		},
-		sqlite: []string{
-			`CREATE TABLE IF NOT EXISTS mastra_server_workflow_foreach (
-				workflow_name TEXT NOT NULL,
-				run_id TEXT NOT NULL,
-				step_id TEXT NOT NULL,
-				idx INTEGER NOT NULL,
-				item TEXT NOT NULL,
-				output TEXT,
-				child_run_id TEXT,
-				PRIMARY KEY (workflow_name, run_id, step_id, idx))`,
-			`ALTER TABLE mastra_server_workflow_jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 1`,
-			`CREATE INDEX IF NOT EXISTS mastra_server_workflow_jobs_state_priority_idx ON mastra_server_workflow_jobs (state, priority, run_at, id)`,
 		},
 	},
 	{
