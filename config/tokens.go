@@ -77,26 +77,22 @@ func (c *Config) validateTokens(bad func(string, any, string, ...any)) {
 		}
 		first[t.Value] = i
 	}
+	reserved := c.ReservedResourceIndex()
 	for i, t := range c.Server.Auth.Tokens {
 		if t.Admin || t.ResourceID == "" {
 			continue
 		}
-		if owner, ok := c.ReservedResource(t.ResourceID); ok {
+		if owner, ok := reserved(t.ResourceID); ok {
 			bad(fmt.Sprintf("server.auth.tokens[%d].resource_id", i), t.ResourceID,
 				"reserved for %s, which the server writes under for requests scoped to no resource; choose another resource", owner)
 		}
 	}
 }
 
-// ReservedResource reports whether no token or JWT may be bound to id: it
-// is one of ReservedResources, or under PluginResourcePrefix. owner says
-// what reserves it, for messages.
-func (c *Config) ReservedResource(id string) (owner string, ok bool) {
-	return c.ReservedResourceIndex()(id)
-}
-
-// ReservedResourceIndex is ReservedResource with the list indexed once,
-// for a check made on every request.
+// ReservedResourceIndex returns a check of whether no token or JWT may be
+// bound to id: it is one of ReservedResources, or under
+// PluginResourcePrefix; owner says what reserves it, for messages. The list
+// is indexed once, for a check made on every request.
 func (c *Config) ReservedResourceIndex() func(id string) (owner string, ok bool) {
 	owners := map[string]string{}
 	for _, r := range c.ReservedResources() {

@@ -13,10 +13,10 @@ import (
 	"github.com/uptrace/bun"
 )
 
-// maxParams is Postgres's limit of parameters in one statement. Bun
-// inlines the values, so the limit does not bind today, but keeping each
-// statement within it also bounds its size, and a statement sent with
-// bound parameters (or through a proxy that binds them) still fits.
+// maxParams is Postgres's limit of bind parameters in one statement. Bun
+// formats every value into the SQL text and sends no bind parameters, so
+// that limit never applies here; the chunks below use it only as a bound
+// on how many values (and so how many bytes) one statement carries.
 const maxParams = 65535
 
 // messageRowsPerStatement is how many message rows (8 columns each) one

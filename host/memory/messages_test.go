@@ -31,8 +31,10 @@ func (c *messageInserts) AfterQuery(_ context.Context, e *bun.QueryEvent) {
 	}
 }
 
-// N1: a batch larger than one statement may carry (Postgres's 65,535
-// parameters) is written in a few statements, not one per message, and
+// N1: a batch larger than one statement carries (messageRowsPerStatement
+// rows; Bun inlines the values, so this is our bound on a statement's
+// size, not Postgres's 65,535 parameters) is written in a few statements,
+// not one per message, and
 // reads back complete, in the batch's order, with the messages that
 // share a time kept in order too.
 func TestSaveMessagesWritesABatchInAFewStatements(t *testing.T) {

@@ -49,7 +49,7 @@ func (s *Server) apiTurn(w http.ResponseWriter, r *http.Request, resumable *bool
 	if resumable != nil {
 		*resumable = b.Resumable
 	}
-	msgs, err := parseMessages(b.Messages, s.messageCap)
+	msgs, err := s.parseMessages(b.Messages)
 	if err != nil {
 		return agent.Input{}, err
 	}
@@ -206,9 +206,9 @@ type inInvocation struct {
 	Result     json.RawMessage `json:"result"`
 }
 
-// parseMessages turns Mastra's `messages` into model messages; capped
-// refuses an array too long to save in one turn.
-func parseMessages(raw json.RawMessage, capped func(n int) error) ([]llm.Message, error) {
+// parseMessages turns Mastra's `messages` into model messages; an array
+// longer than messageCap allows is refused before any is converted.
+func (s *Server) parseMessages(raw json.RawMessage) ([]llm.Message, error) {
 	bad := func(msg string) error { return transport.Invalid("Invalid request body", "messages", msg) }
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, bad("messages is required")
@@ -227,7 +227,7 @@ func parseMessages(raw json.RawMessage, capped func(n int) error) ([]llm.Message
 	if err := json.Unmarshal(raw, &items); err != nil {
 		return nil, bad("expected a string or an array of messages")
 	}
-	if err := capped(len(items)); err != nil {
+	if err := s.messageCap(len(items)); err != nil {
 		return nil, err
 	}
 	var out []llm.Message
