@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/expr-lang/expr/ast"
@@ -220,7 +221,7 @@ func (v identifiers) Visit(n *ast.Node) {
 func readsOnly(allowed []string, ps ...*program) bool {
 	for _, p := range ps {
 		for n := range p.names() {
-			if !containsStr(allowed, n) {
+			if !slices.Contains(allowed, n) {
 				return false
 			}
 		}
