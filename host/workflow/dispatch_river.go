@@ -253,6 +253,9 @@ func (d *riverDispatch) start(ctx context.Context) error {
 	if err := d.renewInstance(ctx); err != nil {
 		return err
 	}
+	if err := d.forgetDead(ctx); err != nil {
+		d.log.Warn("workflow: instance lease", "err", err) // housekeeping; the next start tries again
+	}
 	if err := d.client.Start(ctx); err != nil {
 		return fmt.Errorf("workflow: start river: %w", err)
 	}

@@ -464,9 +464,13 @@ type nullString struct{ p *string }
 func ptrString(p *string) any { return &nullString{p} }
 
 // setPrincipal makes p run r's principal, written with tx's next save
-// (a run's start): it never changes after.
+// (a run's start): it never changes after. Nobody ("", as with limits
+// off) is the column's NULL already, and costs no statement.
 func (r *runRow) setPrincipal(tx *txn, p string) {
 	r.principal = p
+	if p == "" {
+		return
+	}
 	tx.extra = append(tx.extra, stmt{`UPDATE mastra_server_workflow_runs SET limits_principal = $3 WHERE workflow_name = $1 AND run_id = $2`,
 		[]any{r.Workflow, r.RunID, nullable(p)}})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/expr-lang/expr/ast"
@@ -99,14 +100,17 @@ func (t *turn) upgradeForeach(s *step, p *progress) error {
 		if err != nil {
 			return fmt.Errorf("workflow: foreach %s element %d output: %w", s.def.ID, i, err)
 		}
-		if _, err := t.tx.exec(t.ctx, `UPDATE mastra_server_workflow_foreach SET output = $5
-			WHERE workflow_name = $1 AND run_id = $2 AND step_id = $3 AND idx = $4`, t.r.Workflow, t.r.RunID, s.def.ID, i, string(b)); err != nil {
+		if _, err := t.tx.exec(t.ctx, setItemOutput, t.r.Workflow, t.r.RunID, s.def.ID, i, string(b)); err != nil {
 			return fmt.Errorf("workflow: foreach %s: %w", s.def.ID, err)
 		}
 	}
 	p.Total, p.LegacyItems, p.Outputs = len(p.LegacyItems), nil, nil
 	return nil
 }
+
+// setItemOutput writes an element's output ($5) into its row.
+const setItemOutput = `UPDATE mastra_server_workflow_foreach SET output = $5
+	WHERE workflow_name = $1 AND run_id = $2 AND step_id = $3 AND idx = $4`
 
 // recordItem writes element iter's output into its row, with the
 // transition's batch. Only a pending element's job gets here, under the
@@ -117,8 +121,7 @@ func (t *turn) recordItem(s *step, iter int, out any) error {
 	if err != nil {
 		return fmt.Errorf("workflow: foreach %s element %d output: %w", s.def.ID, iter, err)
 	}
-	t.tx.extra = append(t.tx.extra, stmt{`UPDATE mastra_server_workflow_foreach SET output = $5
-		WHERE workflow_name = $1 AND run_id = $2 AND step_id = $3 AND idx = $4`, []any{t.r.Workflow, t.r.RunID, s.def.ID, iter, string(b)}})
+	t.tx.extra = append(t.tx.extra, stmt{setItemOutput, []any{t.r.Workflow, t.r.RunID, s.def.ID, iter, string(b)}})
 	return nil
 }
 
@@ -218,7 +221,7 @@ func (v identifiers) Visit(n *ast.Node) {
 func readsOnly(allowed []string, ps ...*program) bool {
 	for _, p := range ps {
 		for n := range p.names() {
-			if !containsStr(allowed, n) {
+			if !slices.Contains(allowed, n) {
 				return false
 			}
 		}

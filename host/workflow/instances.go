@@ -33,9 +33,19 @@ func (d *riverDispatch) renewInstance(ctx context.Context) error {
 	return nil
 }
 
+// forgetDead drops the instances gone for a day (River's rescuer covers
+// what they left). Rows come only from starts, so an instance does this
+// at its start, not at every renewal.
+func (d *riverDispatch) forgetDead(ctx context.Context) error {
+	if _, err := d.pool.Exec(ctx, `DELETE FROM mastra_server_workflow_instances WHERE lease_expires_at < $1`,
+		time.Now().Add(-24*time.Hour).UnixMilli()); err != nil {
+		return fmt.Errorf("workflow: forget dead instances: %w", err)
+	}
+	return nil
+}
+
 // requeueDead makes the step jobs running on instances whose lease has
-// expired available again, and wakes River's producers for them. Instances
-// gone for a day are forgotten (River's rescuer covers what they left).
+// expired available again, and wakes River's producers for them.
 func (d *riverDispatch) requeueDead(ctx context.Context) (int64, error) {
 	now := time.Now().UnixMilli()
 	tag, err := d.pool.Exec(ctx, `UPDATE river_job SET state = 'available', scheduled_at = now()
@@ -49,10 +59,6 @@ func (d *riverDispatch) requeueDead(ctx context.Context) (int64, error) {
 		if _, err := d.pool.Exec(ctx, notifyInsert, notifyInsertPayload); err != nil {
 			return 0, fmt.Errorf("workflow: requeue the steps of dead instances: notify: %w", err)
 		}
-	}
-	if _, err := d.pool.Exec(ctx, `DELETE FROM mastra_server_workflow_instances WHERE lease_expires_at < $1`,
-		now-(24*time.Hour).Milliseconds()); err != nil {
-		return 0, fmt.Errorf("workflow: forget dead instances: %w", err)
 	}
 	return tag.RowsAffected(), nil
 }

@@ -617,17 +617,6 @@ func (e *Engine) settledRun(ctx context.Context, wfID, runID, resourceID string)
 	return e.load(ctx, dbq{e.db}, wfID, runID, false)
 }
 
-func containsStr(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-var _ = errors.New
-
 // defaultChunkRetention is how long a finished run's chunks are kept when
 // its workflow sets no chunk_retention.
 const defaultChunkRetention = 24 * time.Hour
