@@ -9,9 +9,9 @@ import (
 )
 
 // The end of a stream cut short is written here and nowhere else: by the
-// agent for a turn that fails or is cancelled with an EndCause (a shutdown,
-// a run another instance took over), and by the stream log for a run whose
-// runner died, from the chunks it logged. Both follow the chunks that went
+// agent for a turn that fails, by the HTTP faces for a turn cancelled under
+// them (a shutdown, a run another instance took over), and by the stream
+// log for a run whose runner died. All of them follow the chunks that went
 // out with a Tracker and end with its End, so a client sees the same end
 // whichever of them wrote it.
 
@@ -19,17 +19,6 @@ import (
 // what the instance that takes the run over logs, and what the runner's own
 // client gets when it finds out.
 const LostRunMessage = "the server running this stream stopped"
-
-// EndCause cancels a streaming turn (context.WithCancelCause) that the
-// agent still ends, with Message as the "error" chunk's message: a
-// shutdown, a run another instance took over. A turn cancelled for any
-// other cause (its client went away) ends without chunks.
-type EndCause struct {
-	Reason  string // the error's text, for logs
-	Message string // what the client is told
-}
-
-func (e *EndCause) Error() string { return e.Reason }
 
 // Tracker follows the chunks of one stream so that the stream can be
 // ended, as a failed turn: the open text and reasoning blocks ended, an

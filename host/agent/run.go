@@ -778,22 +778,15 @@ func (e *saveError) Unwrap() error { return e.err }
 // fail ends a failed turn. When chunks already went out (and the client is
 // still there) it emits the end its tracker writes (ending.go): an "error"
 // chunk with a safe message, then "step-finish" and "finish" with reason
-// "error". A turn cancelled with an EndCause ends the same way, with its
-// message. It returns err.
+// "error". It returns err.
 func (r *run) fail(parent context.Context, err error) error {
 	var save *saveError
 	errors.As(err, &save)
-	if r.emit == nil || !r.live || r.gone != nil {
+	if r.emit == nil || !r.live || r.gone != nil || parent.Err() != nil {
 		return err
 	}
 	msg := "model provider error"
-	var end *EndCause
 	switch {
-	case parent.Err() != nil:
-		if !errors.As(context.Cause(parent), &end) {
-			return err // the client went away: nobody to tell
-		}
-		msg = end.Message
 	case save != nil:
 		msg = "could not save the conversation"
 	case errors.Is(err, context.DeadlineExceeded):

@@ -334,6 +334,7 @@ func (s *Server) streamAs(w http.ResponseWriter, r *http.Request, in agent.Input
 	unwatch := context.AfterFunc(s.stopping, func() { cancel(errShuttingDown) })
 	defer unwatch()
 
+	track := agent.NewTracker(in.RunID)
 	var (
 		sse        *transport.SSE
 		seq        int64
@@ -344,15 +345,7 @@ func (s *Server) streamAs(w http.ResponseWriter, r *http.Request, in agent.Input
 		if err != nil {
 			return err
 		}
-		if wr != nil && errors.Is(context.Cause(ctx), errRunLost) {
-			// The end of a run another instance took over: the log has it,
-			// written by that instance; the client still connected gets it
-			// here, without ids.
-			if sse != nil && !clientGone {
-				_ = face.send(sse, 0, c, raw, false)
-			}
-			return nil
-		}
+		track.Track(c)
 		if wr != nil {
 			seq = wr.Append(raw)
 		} else {
@@ -390,6 +383,25 @@ func (s *Server) streamAs(w http.ResponseWriter, r *http.Request, in agent.Input
 	if err != nil {
 		s.log.WarnContext(r.Context(), "stream ended with an error", "request_id", transport.RequestID(r.Context()), "err", transport.ClipErr(err))
 	}
+	if !track.Finished() && (stopped || wr != nil) {
+		// The agent ends a failed turn itself, unless its context was
+		// cancelled: a shutdown, or a run another instance took over.
+		msg := "server is shutting down"
+		if !stopped {
+			msg = agent.LostRunMessage
+		}
+		for _, c := range track.End(msg) {
+			if errors.Is(cause, errRunLost) {
+				// The log has the same end, written by the instance that
+				// took the run over; the client still connected gets it
+				// here, without ids.
+				raw, _ := json.Marshal(c) // the agent's payload types always marshal
+				_ = face.send(sse, 0, c, raw, false)
+				continue
+			}
+			_ = emit(c)
+		}
+	}
 	sse.Done()
 	if wr != nil {
 		// After [DONE]: the end goes with the instance's next batch.
@@ -402,7 +414,7 @@ func (s *Server) streamAs(w http.ResponseWriter, r *http.Request, in agent.Input
 
 // errShuttingDown cancels the turns of streams still running near the end
 // of a shutdown's drain time.
-var errShuttingDown error = &agent.EndCause{Reason: "server: shutting down", Message: "server is shutting down"}
+var errShuttingDown = errors.New("server: shutting down")
 
 // agentJSON is an agent as Mastra's GET /api/agents/:id returns it.
 type agentJSON struct {

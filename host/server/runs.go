@@ -38,7 +38,7 @@ type Streams struct {
 
 // errRunLost cancels a turn whose run another instance ended (its lease
 // had expired).
-var errRunLost error = &agent.EndCause{Reason: "server: stream run taken over by another instance", Message: agent.LostRunMessage}
+var errRunLost = errors.New("server: stream run taken over by another instance")
 
 // startRun logs a resumable turn's run; nil when the turn is not
 // resumable.
