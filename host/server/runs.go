@@ -38,7 +38,8 @@ type Streams struct {
 
 // errRunLost cancels a turn whose run another instance ended (its lease
 // had expired).
-var errRunLost = errors.New("server: stream run taken over by another instance")
+// The agent ends the turn's stream with LostRunMessage, as the log does.
+var errRunLost error = &agent.EndCause{Reason: "server: stream run taken over by another instance", Message: agent.LostRunMessage}
 
 // startRun logs a resumable turn's run; nil when the turn is not
 // resumable.
@@ -85,6 +86,12 @@ func (s *Server) detach(r *http.Request, wr *runlog.Writer, started *atomic.Bool
 		}
 		if err := wr.Hold(ctx); err != nil {
 			s.log.WarnContext(ctx, "resumable turn not saved: its run could not be held", "err", transport.ClipErr(err))
+			if errors.Is(err, runlog.ErrLost) {
+				// Before the refusal, so that the agent ends the stream
+				// as the log already has it, and the client gets that
+				// end without ids.
+				cancel(errRunLost)
+			}
 			return false
 		}
 		return true
