@@ -624,3 +624,9 @@ func redactURLError(err error) error {
 	}
 	return err
 }
+
+// DB is the store's database handle, for the packages that own tables of
+// their own in it (host/runlog, host/limits, the plugin KV store): each
+// queries its tables itself, and the store keeps threads, messages and
+// working memory.
+func (s *Store) DB() *bun.DB { return s.db }
