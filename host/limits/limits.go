@@ -52,6 +52,28 @@ func (b Budgets) Of(token string) Limits {
 	return b.Global
 }
 
+// On reports whether any limit is set, globally or for a token.
+func (b Budgets) On() bool {
+	if b.Global.On() {
+		return true
+	}
+	for _, l := range b.Tokens {
+		if l.On() {
+			return true
+		}
+	}
+	return false
+}
+
+// For is the subject key with the limits of token: its own, or for ""
+// and a token without its own the global ones (then Token is "").
+func (b Budgets) For(key, token string) Subject {
+	if _, own := b.Tokens[token]; !own {
+		token = ""
+	}
+	return Subject{Key: key, Limits: b.Of(token), Token: token}
+}
+
 // principal is a subject as work done later for it stores it: its
 // counters and whose limits apply, never the limits themselves (they are
 // read from the configuration when the work runs) nor any secret.
@@ -74,7 +96,7 @@ func (b Budgets) Subject(p string) (Subject, bool) {
 	if p == "" || json.Unmarshal([]byte(p), &pr) != nil || pr.Key == "" {
 		return Subject{}, false
 	}
-	return Subject{Key: pr.Key, Limits: b.Of(pr.Token), Token: pr.Token}, true
+	return b.For(pr.Key, pr.Token), true
 }
 
 type subjectKey struct{}
