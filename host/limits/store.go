@@ -7,7 +7,6 @@ import (
 
 	"github.com/uptrace/bun"
 
-	"github.com/mastra-server/mastra-server/host/dbdown"
 	"github.com/mastra-server/mastra-server/host/memory"
 )
 
@@ -119,12 +118,7 @@ func (c *dbCounter) ReleaseLease(ctx context.Context, key, id string) error {
 	return nil
 }
 
-// classify marks errors that mean "the database cannot be reached" with
-// memory.ErrUnavailable, as the store does, so that a refused request is a
+// classify marks errors that mean "the database cannot be reached" as
+// the store's are (memory.ErrUnavailable), so that a refused request is a
 // 503 rather than a 500.
-func classify(err error) error {
-	if err == nil || !dbdown.Is(err) {
-		return err
-	}
-	return fmt.Errorf("%w: %w", memory.ErrUnavailable, err)
-}
+func classify(err error) error { return memory.Classify(err) }

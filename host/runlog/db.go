@@ -11,7 +11,6 @@ import (
 
 	"github.com/uptrace/bun"
 
-	"github.com/mastra-server/mastra-server/host/dbdown"
 	"github.com/mastra-server/mastra-server/host/memory"
 )
 
@@ -458,15 +457,9 @@ func streamBytes(items []appendItem) int {
 	return n
 }
 
-// classify marks errors that mean "the database cannot be reached" with
-// memory.ErrUnavailable, as the store does, so that the HTTP layer
-// answers 503 rather than 500.
-func classify(err error) error {
-	if err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, errConflict) || !dbdown.Is(err) {
-		return err
-	}
-	return fmt.Errorf("%w: %w", memory.ErrUnavailable, err)
-}
+// classify marks errors that mean "the database cannot be reached" as
+// the store's are (memory.ErrUnavailable), so that a route answers 503.
+func classify(err error) error { return memory.Classify(err) }
 
 // wrapf wraps a non-nil err with a message; nil stays nil.
 func wrapf(err error, format string, args ...any) error {
