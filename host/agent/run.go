@@ -189,7 +189,9 @@ func (r *run) turn(parent context.Context, fresh bool) (*Result, error) {
 		// request was answered already and nothing is saved, or the answer
 		// now waits for the save below.
 		if gate := CommitGate(parent); gate != nil && !gate() {
-			return nil, ErrAnswered
+			// A live stream still ends: a resumable run whose log could
+			// not be held refuses its save after its first chunk.
+			return nil, r.fail(parent, ErrAnswered)
 		}
 		turn := memory.Turn{Thread: memory.Thread{ID: r.res.ThreadID, ResourceID: in.ResourceID}, Messages: r.res.Messages}
 		if err := s.store.AppendTurn(ctx, turn); err != nil {
@@ -775,24 +777,18 @@ type saveError struct{ err error }
 func (e *saveError) Error() string { return "agent: save turn: " + e.err.Error() }
 func (e *saveError) Unwrap() error { return e.err }
 
-// fail ends a failed turn. When chunks already went out (and the client is
-// still there) it emits the end its tracker writes (ending.go): an "error"
-// chunk with a safe message, then "step-finish" and "finish" with reason
-// "error". It returns err.
+// fail ends a failed turn. When chunks already went out and someone is
+// there to read more, it emits the end its tracker writes (ending.go): an
+// "error" chunk with a safe message, then "step-finish" and "finish" with
+// reason "error". Every exit of a live stream that does not finish comes
+// through here, so that no caller has to end a stream. It returns err.
 func (r *run) fail(parent context.Context, err error) error {
-	var save *saveError
-	errors.As(err, &save)
-	if r.emit == nil || !r.live || r.gone != nil || parent.Err() != nil {
+	if r.emit == nil || !r.live || r.gone != nil {
 		return err
 	}
-	msg := "model provider error"
-	switch {
-	case save != nil:
-		msg = "could not save the conversation"
-	case errors.Is(err, context.DeadlineExceeded):
-		msg = "model timed out"
-	case errors.Is(err, llm.ErrUnavailable):
-		msg = "model provider unavailable"
+	msg := failMessage(parent, err)
+	if msg == "" {
+		return err // the client went away: nobody to tell
 	}
 	r.s.log.LogAttrs(parent, slog.LevelDebug, "agent: stream failed after its first chunk",
 		slog.String("agent", r.a.ID), slog.String("run", r.res.RunID), slog.String("error", err.Error()))
@@ -801,6 +797,27 @@ func (r *run) fail(parent context.Context, err error) error {
 		_ = r.sendChunk(c)
 	}
 	return err
+}
+
+// failMessage is the "error" chunk's message for a turn that failed with
+// err; "" when the turn was cancelled without an EndCause.
+func failMessage(parent context.Context, err error) string {
+	var save *saveError
+	var end *EndCause
+	switch {
+	case parent.Err() != nil:
+		if errors.As(context.Cause(parent), &end) {
+			return end.Message
+		}
+		return ""
+	case errors.As(err, &save), errors.Is(err, ErrAnswered):
+		return "could not save the conversation"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "model timed out"
+	case errors.Is(err, llm.ErrUnavailable):
+		return "model provider unavailable"
+	}
+	return "model provider error"
 }
 
 func nonNil(c []Chunk) []Chunk {

@@ -12,7 +12,6 @@ import (
 	"github.com/mastra-server/mastra-server/config"
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/memory"
-	"github.com/mastra-server/mastra-server/host/plugin"
 	"github.com/mastra-server/mastra-server/host/runlog"
 	"github.com/mastra-server/mastra-server/host/server"
 	"github.com/mastra-server/mastra-server/host/server/transport"
@@ -107,7 +106,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 	// Phase 1: plugins. Agents do not exist yet; a plugin calling one
 	// while it loads gets errAgentsNotReady.
 	calls, data := &agentCaller{}, &dataCaller{}
-	ps, err := loadPlugins(ctx, cfg, log, calls, data, storeKV{store}, tel.plugins())
+	ps, err := loadPlugins(ctx, cfg, log, calls, data, newStoreKV(store), tel.plugins())
 	if err != nil {
 		return nil, err
 	}
@@ -226,8 +225,7 @@ func serverConfig(c config.Server) server.Config {
 		JWT: server.JWT{JWKSURL: c.Auth.JWT.JWKSURL, Issuer: c.Auth.JWT.Issuer, Audience: c.Auth.JWT.Audience,
 			ResourceClaim: c.Auth.JWT.ResourceClaim, Algorithms: c.Auth.JWT.Algorithms, Leeway: c.Auth.JWT.Leeway,
 			MaxAge: c.Auth.JWT.JWKSMaxAge, MinRefresh: c.Auth.JWT.JWKSMinRefresh},
-		Limits:      lims.Global,
-		TokenLimits: lims.Tokens,
+		Budgets:     lims,
 		MetricsPath: c.Metrics.Path,
 		OpenAPI:     c.OpenAPI,
 		Playground:  c.Playground,
@@ -310,23 +308,3 @@ func openStore(ctx context.Context, cfg *config.Config) (*memory.Store, error) {
 	}
 	return store, nil
 }
-
-// storeKV keeps plugin key-value data in the database, so every instance
-// of the server sees the same values.
-type storeKV struct{ s *memory.Store }
-
-func (k storeKV) Get(ctx context.Context, ns, key string) ([]byte, bool, error) {
-	return k.s.KVGet(ctx, ns, key)
-}
-
-func (k storeKV) Set(ctx context.Context, ns, key string, val []byte, ttl time.Duration, q plugin.KVQuota) error {
-	err := k.s.KVSet(ctx, ns, key, val, ttl, memory.KVQuota{ResourceID: q.ResourceID, MaxKeys: q.MaxKeys, MaxBytes: q.MaxBytes})
-	if errors.Is(err, memory.ErrKVQuota) {
-		return fmt.Errorf("%w: %w", plugin.ErrKVQuota, err)
-	}
-	return err
-}
-
-func (k storeKV) Delete(ctx context.Context, ns, key string) error { return k.s.KVDelete(ctx, ns, key) }
-
-var _ plugin.KV = storeKV{}

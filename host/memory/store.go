@@ -624,3 +624,14 @@ func redactURLError(err error) error {
 	}
 	return err
 }
+
+// DB is the store's database handle, for the packages that own tables of
+// their own in it (host/runlog, host/limits, the plugin KV store): each
+// queries its tables itself, and the store keeps threads, messages and
+// working memory.
+func (s *Store) DB() *bun.DB { return s.db }
+
+// Classify marks an error of a statement on the store's database (DB)
+// that means "the database cannot be reached" with ErrUnavailable, as the
+// store's own errors are, so that every route answers it with a 503.
+func Classify(err error) error { return classify(err) }

@@ -21,7 +21,7 @@
 // its runner (a crash, a partition): the first follower to notice logs the
 // run's closing chunks (from the Options' Terminate) and ends it, and the
 // runner, if it was alive after all, finds its next write refused
-// ([memory.ErrStreamLost]) and its turn must not be saved ([Writer.Hold]).
+// ([ErrLost]) and its turn must not be saved ([Writer.Hold]).
 //
 // # Following
 //
@@ -35,6 +35,7 @@
 // and joins again. On SQLite there is one instance, and every running run
 // is local.
 //
-// This package imports host/memory only; what a chunk means is the
-// caller's (Options.Terminate).
+// The log's tables are queried in this package only (db.go). It imports
+// host/memory only for the database handle and the notification listener
+// the store keeps; what a chunk means is the caller's (Options.Terminate).
 package runlog

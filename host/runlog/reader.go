@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"sync"
 	"time"
-
-	"github.com/mastra-server/mastra-server/host/memory"
 )
 
 // followerBuffer is how many chunks the shared reader holds for one
@@ -21,7 +19,7 @@ const followerBuffer = 256
 type dbReader struct {
 	l      *Log
 	key    string
-	run    memory.StreamRun // the run its followers were let in to
+	run    Info // the run its followers were let in to
 	cancel context.CancelFunc
 
 	mu        sync.Mutex // guards the fields below
@@ -34,18 +32,18 @@ type dbReader struct {
 // dbFollower is one follower's place at a dbReader.
 type dbFollower struct {
 	r   *dbReader
-	ch  chan memory.StreamChunk
+	ch  chan logged
 	cut chan struct{} // closed when it fell behind and left the fan-out
 }
 
-func readerKey(run memory.StreamRun) string {
+func readerKey(run Info) string {
 	return fmt.Sprintf("%s\x00%s\x00%d", run.RunID, run.ResourceID, run.CreatedAt)
 }
 
 // join adds a follower at after to the reader of run, starting one when
 // there is none, and returns it with the reader's position: chunks up to
 // it are the follower's to read, later ones come on its channel.
-func (l *Log) join(run memory.StreamRun, after int64) (*dbFollower, int64) {
+func (l *Log) join(run Info, after int64) (*dbFollower, int64) {
 	key := readerKey(run)
 	l.readersMu.Lock()
 	defer l.readersMu.Unlock()
@@ -57,7 +55,7 @@ func (l *Log) join(run memory.StreamRun, after int64) (*dbFollower, int64) {
 		l.readers[key] = r
 		go r.read(ctx)
 	}
-	f := &dbFollower{r: r, ch: make(chan memory.StreamChunk, followerBuffer), cut: make(chan struct{})}
+	f := &dbFollower{r: r, ch: make(chan logged, followerBuffer), cut: make(chan struct{})}
 	r.mu.Lock()
 	r.followers[f] = struct{}{}
 	pos := r.pos
@@ -85,7 +83,7 @@ func (l *Log) leave(f *dbFollower) {
 // it: the chunks up to the reader's position when it joins (its backlog)
 // it reads itself, once, then takes the reader's. Cut for falling behind,
 // it reads its gap and joins again.
-func (l *Log) followDB(ctx context.Context, run memory.StreamRun, after int64, fn func(int64, []byte) error) error {
+func (l *Log) followDB(ctx context.Context, run Info, after int64, fn func(int64, []byte) error) error {
 	for {
 		f, pos := l.join(run, after)
 		var ended bool
@@ -100,7 +98,7 @@ func (l *Log) followDB(ctx context.Context, run memory.StreamRun, after int64, f
 
 // follow hands fn the chunks after after: up to pos from the database,
 // then those of the reader. ended is false when f was cut.
-func (f *dbFollower) follow(ctx context.Context, run memory.StreamRun, after, pos int64, fn func(int64, []byte) error) (int64, bool, error) {
+func (f *dbFollower) follow(ctx context.Context, run Info, after, pos int64, fn func(int64, []byte) error) (int64, bool, error) {
 	l := f.r.l
 	if after < pos {
 		var err error
@@ -108,7 +106,7 @@ func (f *dbFollower) follow(ctx context.Context, run memory.StreamRun, after, po
 			return after, false, err
 		}
 	}
-	give := func(c memory.StreamChunk) error {
+	give := func(c logged) error {
 		if c.Seq <= after {
 			return nil
 		}
@@ -158,16 +156,16 @@ func (f *dbFollower) follow(ctx context.Context, run memory.StreamRun, after, po
 // readBacklog hands fn the chunks of run after after up to upTo, then
 // checks the run is still the one pinned (its id may have been deleted and
 // logged again while they were read).
-func (l *Log) readBacklog(ctx context.Context, run memory.StreamRun, after, upTo int64, fn func(int64, []byte) error) (int64, error) {
+func (l *Log) readBacklog(ctx context.Context, run Info, after, upTo int64, fn func(int64, []byte) error) (int64, error) {
 	for after < upTo {
-		chunks, err := l.store.StreamChunks(ctx, run.RunID, after, min(500, int(upTo-after)))
+		chunks, err := l.db.chunks(ctx, run.RunID, after, min(500, int(upTo-after)))
 		if err != nil {
 			return after, err
 		}
 		if len(chunks) == 0 {
 			break
 		}
-		var batch []memory.StreamChunk
+		var batch []logged
 		for _, c := range chunks {
 			if c.Seq <= upTo {
 				batch = append(batch, c)
@@ -190,13 +188,13 @@ func (l *Log) readBacklog(ctx context.Context, run memory.StreamRun, after, upTo
 }
 
 // checkPinned returns an error when run's id now names another run.
-func (l *Log) checkPinned(ctx context.Context, run memory.StreamRun) error {
-	info, err := l.store.StreamRunInfo(ctx, run.RunID)
+func (l *Log) checkPinned(ctx context.Context, run Info) error {
+	info, err := l.db.info(ctx, run.RunID)
 	if err != nil {
 		return err
 	}
 	if !sameRun(info.ResourceID, info.CreatedAt, run) {
-		return fmt.Errorf("runlog: run %s was replaced while followed: %w", run.RunID, memory.ErrNotFound)
+		return fmt.Errorf("runlog: run %s was replaced while followed: %w", run.RunID, ErrNotFound)
 	}
 	return nil
 }
@@ -214,13 +212,13 @@ func (r *dbReader) read(ctx context.Context) {
 	for {
 		// The run and its new chunks in one read: the state and the
 		// chunks are of one moment, so a page not full is all of them.
-		info, chunks, err := l.store.StreamRunChunks(ctx, runID, after, page)
+		info, chunks, err := l.db.runChunks(ctx, runID, after, page)
 		if err != nil {
 			r.stop(err)
 			return
 		}
 		if !sameRun(info.ResourceID, info.CreatedAt, r.run) {
-			r.stop(fmt.Errorf("runlog: run %s was replaced while followed: %w", runID, memory.ErrNotFound))
+			r.stop(fmt.Errorf("runlog: run %s was replaced while followed: %w", runID, ErrNotFound))
 			return
 		}
 		if len(chunks) > 0 {
@@ -230,7 +228,7 @@ func (r *dbReader) read(ctx context.Context) {
 		if len(chunks) == page {
 			continue
 		}
-		if info.Status != memory.StreamRunning {
+		if info.Status != StatusRunning {
 			r.stop(nil)
 			return
 		}
@@ -259,7 +257,7 @@ func (r *dbReader) read(ctx context.Context) {
 
 // fanOut hands chunks to every follower, cutting those whose buffer is
 // full rather than waiting for them.
-func (r *dbReader) fanOut(chunks []memory.StreamChunk) {
+func (r *dbReader) fanOut(chunks []logged) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, c := range chunks {

@@ -262,8 +262,9 @@ func nonNilChunks(c []agent.Chunk) []agent.Chunk {
 // before that is still a JSON error with a status.
 //
 // A shutdown whose drain time is nearly over cancels the turn (nothing is
-// saved); the server then ends the stream itself, as the agent does for a
-// failure: an error chunk, finish with reason "error", then [DONE].
+// saved) with an agent.EndCause, so the agent ends the stream as it does a
+// failure: an error chunk, finish with reason "error"; then [DONE]. The
+// handler tracks no chunk and writes no end of its own.
 func (s *Server) runStream(w http.ResponseWriter, r *http.Request, in agent.Input, resumable bool) error {
 	return s.streamAs(w, r, in, &mastraFace{}, resumable)
 }
@@ -334,7 +335,6 @@ func (s *Server) streamAs(w http.ResponseWriter, r *http.Request, in agent.Input
 	unwatch := context.AfterFunc(s.stopping, func() { cancel(errShuttingDown) })
 	defer unwatch()
 
-	track := agent.NewTracker(in.RunID)
 	var (
 		sse        *transport.SSE
 		seq        int64
@@ -345,7 +345,15 @@ func (s *Server) streamAs(w http.ResponseWriter, r *http.Request, in agent.Input
 		if err != nil {
 			return err
 		}
-		track.Track(c)
+		if wr != nil && errors.Is(context.Cause(ctx), errRunLost) {
+			// The end of a run another instance took over: the log has
+			// it, written by that instance; the client still connected
+			// gets it here, without ids.
+			if sse != nil && !clientGone {
+				_ = face.send(sse, 0, c, raw, false)
+			}
+			return nil
+		}
 		if wr != nil {
 			seq = wr.Append(raw)
 		} else {
@@ -383,25 +391,6 @@ func (s *Server) streamAs(w http.ResponseWriter, r *http.Request, in agent.Input
 	if err != nil {
 		s.log.WarnContext(r.Context(), "stream ended with an error", "request_id", transport.RequestID(r.Context()), "err", transport.ClipErr(err))
 	}
-	if !track.Finished() && (stopped || wr != nil) {
-		// The agent ends a failed turn itself, unless its context was
-		// cancelled: a shutdown, or a run another instance took over.
-		msg := "server is shutting down"
-		if !stopped {
-			msg = agent.LostRunMessage
-		}
-		for _, c := range track.End(msg) {
-			if errors.Is(cause, errRunLost) {
-				// The log has the same end, written by the instance that
-				// took the run over; the client still connected gets it
-				// here, without ids.
-				raw, _ := json.Marshal(c) // the agent's payload types always marshal
-				_ = face.send(sse, 0, c, raw, false)
-				continue
-			}
-			_ = emit(c)
-		}
-	}
 	sse.Done()
 	if wr != nil {
 		// After [DONE]: the end goes with the instance's next batch.
@@ -414,7 +403,7 @@ func (s *Server) streamAs(w http.ResponseWriter, r *http.Request, in agent.Input
 
 // errShuttingDown cancels the turns of streams still running near the end
 // of a shutdown's drain time.
-var errShuttingDown = errors.New("server: shutting down")
+var errShuttingDown error = &agent.EndCause{Reason: "server: shutting down", Message: "server is shutting down"}
 
 // agentJSON is an agent as Mastra's GET /api/agents/:id returns it.
 type agentJSON struct {

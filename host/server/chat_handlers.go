@@ -11,7 +11,7 @@ import (
 	"github.com/julienschmidt/httprouter"
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/llm"
-	"github.com/mastra-server/mastra-server/host/memory"
+	"github.com/mastra-server/mastra-server/host/runlog"
 	"github.com/mastra-server/mastra-server/host/server/transport"
 )
 
@@ -279,13 +279,13 @@ func nonEmpty(s, alt string) string {
 
 // runningChat is the running resumable turn of a chat; errRunNotFound when
 // there is none.
-func (s *Server) runningChat(ctx context.Context, res, agentID, chatID string) (memory.StreamRun, error) {
+func (s *Server) runningChat(ctx context.Context, res, agentID, chatID string) (runlog.Info, error) {
 	runID, err := s.runs.Running(ctx, res, agentID, chatID)
-	if errors.Is(err, memory.ErrNotFound) {
-		return memory.StreamRun{}, errRunNotFound
+	if errors.Is(err, runlog.ErrNotFound) {
+		return runlog.Info{}, errRunNotFound
 	}
 	if err != nil {
-		return memory.StreamRun{}, err
+		return runlog.Info{}, err
 	}
 	return s.findRun(ctx, runID, res, agentID)
 }

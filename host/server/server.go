@@ -47,7 +47,7 @@ type Options struct {
 	Workflows *workflow.Engine
 	// Providers are the model providers GET /api/agents/providers lists.
 	Providers []ModelProvider
-	// Limiter enforces Config.Limits and Config.TokenLimits; nil: none.
+	// Limiter enforces Config.Budgets; nil: none.
 	Limiter *limits.Limiter
 	// Runs logs resumable streams (runs.go); nil: streams are not
 	// resumable.
