@@ -5,7 +5,10 @@
 // one read each other's runs. What only this engine needs (the cursor of
 // active steps, a version for compare-and-set, step leases) sits in side
 // tables, as does the log of stream chunks, keyed (workflow, run, seq), from
-// which observe and reconnecting streams read on any instance.
+// which observe and reconnecting streams read on any instance. The watchers
+// of one run on one instance share one reader of it (internal/follow, as
+// the stream log's followers do); chunks are numbered from 1 (seq + 1: the
+// column holds the 0-based index it always held).
 //
 // Dispatch: one step is one job. Finishing a step commits, in one
 // transaction, the snapshot, its chunks and the jobs of the next steps. On

@@ -10,10 +10,12 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/mastra-server/mastra-server/internal/follow"
 	"github.com/mastra-server/mastra-server/internal/wakeup"
 )
 
@@ -125,6 +127,11 @@ type Engine struct {
 	closeOnce sync.Once
 	stop      context.CancelFunc
 	bg        sync.WaitGroup
+
+	// watchers holds one reader per watched run (watch.go); watchReads
+	// counts the statements run for watchers (tests).
+	watchers   *follow.Group[runState]
+	watchReads atomic.Int64
 }
 
 // Open connects to the database and compiles the definitions. Call Start
@@ -134,6 +141,7 @@ type Engine struct {
 func Open(ctx context.Context, o Options) (*Engine, error) {
 	e := &Engine{wfs: map[string]*workflow{}, agents: o.Agents, tools: o.Tools, modules: o.Modules, log: o.Logger, me: o.InstanceID,
 		hub: wakeup.NewHub(), maxSnap: o.MaxSnapshot, obs: o.Observer, princ: o.Principals}
+	e.watchers = follow.NewGroup[runState](e.hub, watchPoll)
 	if e.log == nil {
 		e.log = slog.Default()
 	}
@@ -205,6 +213,7 @@ func (e *Engine) Close(ctx context.Context) error {
 			e.stop()
 		}
 		e.bg.Wait()
+		e.watchers.Close()
 		if e.db.pool != nil {
 			e.db.pool.Close()
 		}
@@ -276,8 +285,8 @@ type Run struct {
 	Snapshot   Snapshot
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
-	// Seq is the number of stream chunks the run has logged: the offset
-	// from which to watch what comes next.
+	// Seq is the number of stream chunks the run has logged, so the
+	// number of its last one: Watch after it for what comes next.
 	Seq int64
 }
 
