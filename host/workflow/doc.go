@@ -17,6 +17,12 @@
 // are at least once). On SQLite an in-process dispatcher keeps the same
 // jobs in a table: SQLite mode is single-node.
 //
+// Files: machine.go holds the state machine (a turn: one change of a run,
+// as effects committed by save), worker.go the worker (a job: its lease,
+// its step's execution, outside any transaction for a step that waits on
+// an agent, a tool or a module, then its transition's commit), dispatch_*
+// the queues, watch.go the watchers.
+//
 // The package calls agents and tools through AgentRunner and ToolRunner,
 // which the composition root provides; it imports neither the HTTP host nor
 // the agent package.
