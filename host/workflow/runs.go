@@ -80,24 +80,33 @@ func (w *workflow) checkStart(input any) (any, error) {
 	return input, w.checkForeachCap(input)
 }
 
-// StartRun starts a created run with its input (Mastra's start). The input
-// is checked against the workflow's input schema first (*InputError). A run
-// that has started already is ErrConflict.
-func (e *Engine) StartRun(ctx context.Context, wfID, runID, resourceID string, input any, requestContext map[string]any) error {
-	return e.StartRunState(ctx, wfID, runID, resourceID, input, nil, requestContext)
+// StartParams start a created run: Mastra's start body.
+type StartParams struct {
+	Workflow, RunID string
+	// ResourceID, when set, must be the run's (ErrNotFound otherwise).
+	ResourceID string
+	// Input is checked against the workflow's input schema (*InputError
+	// on inputData).
+	Input any
+	// InitialState is Mastra's initialState, checked against the
+	// workflow's state schema (*InputError on initialState).
+	InitialState   any
+	RequestContext map[string]any
 }
 
-// StartRunState is StartRun with Mastra's initialState, checked against
-// the workflow's state schema (*InputError on initialState).
-func (e *Engine) StartRunState(ctx context.Context, wfID, runID, resourceID string, input, initialState any, requestContext map[string]any) error {
+// StartRun starts a created run with its input (Mastra's start). A run
+// that has started already is ErrConflict.
+func (e *Engine) StartRun(ctx context.Context, p StartParams) error {
+	wfID, runID, resourceID := p.Workflow, p.RunID, p.ResourceID
 	w, err := e.workflow(wfID)
 	if err != nil {
 		return err
 	}
-	if input, err = w.checkStart(input); err != nil {
+	input, err := w.checkStart(p.Input)
+	if err != nil {
 		return err
 	}
-	state, err := w.checkState(initialState)
+	state, err := w.checkState(p.InitialState)
 	if err != nil {
 		return err
 	}
@@ -116,7 +125,7 @@ func (e *Engine) StartRunState(ctx context.Context, wfID, runID, resourceID stri
 			r.setPrincipal(tx, e.princ.Of(ctx))
 		}
 		t := e.turn(ctx, tx, w, r)
-		if err := t.start(input, state, requestContext); err != nil {
+		if err := t.start(input, state, p.RequestContext); err != nil {
 			return err
 		}
 		return e.save(ctx, tx, r, &t.fx)

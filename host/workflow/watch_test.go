@@ -64,7 +64,7 @@ func TestWatchersShareOneReader(t *testing.T) {
 			return v
 		}
 		reads0, v0, t0 := e.watchReads.Load(), version(), time.Now()
-		if err := e.StartRun(ctx, "chain", r.RunID, "", map[string]any{"x": 1}, nil); err != nil {
+		if err := e.StartRun(ctx, StartParams{Workflow: "chain", RunID: r.RunID, Input: map[string]any{"x": 1}}); err != nil {
 			t.Fatal(err)
 		}
 		wg.Wait()
