@@ -159,23 +159,14 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 	if e.lease = o.InstanceLease; e.lease <= 0 {
 		e.lease = defaultInstanceLease
 	}
-	for _, d := range o.Definitions {
-		w, err := compileDefinition(d)
-		if err != nil {
-			return nil, err
-		}
-		e.wfs[d.ID] = w
-		e.ids = append(e.ids, d.ID)
-	}
-	sort.Strings(e.ids)
-	if err := linkNested(e.wfs, e.ids); err != nil {
+	var err error
+	if e.wfs, e.ids, err = compileAll(o.Definitions); err != nil {
 		return nil, err
 	}
 	workers := o.Workers
 	if workers <= 0 {
 		workers = 32
 	}
-	var err error
 	if o.DatabaseURL != "" {
 		e.db, e.disp, err = openRiver(ctx, e, o.DatabaseURL, workers)
 	} else {
@@ -185,6 +176,30 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 		return nil, err
 	}
 	return e, nil
+}
+
+// Compile checks definitions as Open does (expressions, schemas, prompt
+// templates, nested workflows), without a database: what validate runs.
+func Compile(defs []Definition) error {
+	_, _, err := compileAll(defs)
+	return err
+}
+
+func compileAll(defs []Definition) (map[string]*workflow, []string, error) {
+	wfs, ids := map[string]*workflow{}, make([]string, 0, len(defs))
+	for _, d := range defs {
+		w, err := compileDefinition(d)
+		if err != nil {
+			return nil, nil, err
+		}
+		wfs[d.ID] = w
+		ids = append(ids, d.ID)
+	}
+	sort.Strings(ids)
+	if err := linkNested(wfs, ids); err != nil {
+		return nil, nil, err
+	}
+	return wfs, ids, nil
 }
 
 // Start runs steps until Close: River's workers (Postgres) or the
