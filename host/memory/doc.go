@@ -11,5 +11,6 @@
 // thread is simply not found. History reads use the (thread_id, createdAt)
 // index with a LIMIT, so their cost does not grow with the thread.
 //
-// This package imports nothing from the rest of host/.
+// Of host/ this package imports only host/dbdown, which classifies a
+// database that cannot serve (503) the same way for every store.
 package memory

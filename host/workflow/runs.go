@@ -557,7 +557,9 @@ func (e *Engine) settledRun(ctx context.Context, wfID, runID, resourceID string)
 }
 
 // defaultChunkRetention is how long a finished run's chunks are kept when
-// its workflow sets no chunk_retention.
+// its workflow sets no chunk_retention: config's default, which host/app
+// always passes; this one serves tests and library callers (README lists
+// the two packages that fill zeros).
 const defaultChunkRetention = 24 * time.Hour
 
 // PruneChunks deletes the stream chunks of finished runs that are older
