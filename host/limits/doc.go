@@ -31,8 +31,7 @@
 // instances on one Postgres share them (one upsert per request).
 // [NewMemory] keeps them in the process, for SQLite, which is one node.
 //
-// limits imports memory (for the shared counters), agent (to gate turns
-// and watch model calls, [Limiter.Agents]) and llm (a call's usage), nothing
-// of HTTP: host/server
+// limits imports memory (for the shared counters) and agent (to gate turns
+// and watch model calls, [Limiter.Agents]), nothing of HTTP: host/server
 // calls it per request and per stream, host/app wires it to the agents.
 package limits

@@ -11,6 +11,5 @@
 // thread is simply not found. History reads use the (thread_id, createdAt)
 // index with a LIMIT, so their cost does not grow with the thread.
 //
-// Of host/ this package imports only host/dbdown, which classifies a
-// database that cannot serve (503) the same way for every store.
+// This package imports nothing from the rest of host/.
 package memory
