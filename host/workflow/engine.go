@@ -159,14 +159,16 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 	if e.lease = o.InstanceLease; e.lease <= 0 {
 		e.lease = defaultInstanceLease
 	}
-	var err error
-	if e.wfs, e.ids, err = compileAll(o.Definitions); err != nil {
-		return nil, err
+	wfs, ids, cerr := compileAll(o.Definitions)
+	if cerr != nil {
+		return nil, cerr
 	}
+	e.wfs, e.ids = wfs, ids
 	workers := o.Workers
 	if workers <= 0 {
 		workers = 32
 	}
+	var err error
 	if o.DatabaseURL != "" {
 		e.db, e.disp, err = openRiver(ctx, e, o.DatabaseURL, workers)
 	} else {
@@ -224,11 +226,11 @@ func (e *Engine) Close(ctx context.Context) error {
 	var err error
 	e.closeOnce.Do(func() {
 		err = e.disp.close(ctx)
+		e.watchers.Close()
 		if e.stop != nil {
 			e.stop()
 		}
 		e.bg.Wait()
-		e.watchers.Close()
 		if e.db.pool != nil {
 			e.db.pool.Close()
 		}
