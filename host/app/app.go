@@ -62,6 +62,18 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 // also stops. Build returns once the first migration attempt is over, so a
 // server that starts listening has its tables when the database is up.
 func Build(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, error) {
+	return buildApp(ctx, cfg, logger, false)
+}
+
+// Check is Build for mastra-server validate: the same compile of plugins,
+// agents, routes and workflows, and nothing started that works. Workflows
+// are compiled, not opened (the engine would take the database and start
+// its workers): App.Workflows is nil.
+func Check(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, error) {
+	return buildApp(ctx, cfg, logger, true)
+}
+
+func buildApp(ctx context.Context, cfg *config.Config, logger *slog.Logger, check bool) (*App, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -89,7 +101,7 @@ func Build(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, 
 			migrateInBackgroundIfDown(bg, store, logger)
 		}
 	}()
-	a, err := assemble(ctx, cfg, logger, store, migrated, tel)
+	a, err := assemble(ctx, cfg, logger, store, migrated, tel, check)
 	<-migrated
 	if err != nil {
 		stop()
@@ -102,7 +114,7 @@ func Build(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, 
 }
 
 // assemble runs the two phases and builds the server.
-func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *memory.Store, migrated <-chan struct{}, tel *telemetry) (*App, error) {
+func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *memory.Store, migrated <-chan struct{}, tel *telemetry, check bool) (*App, error) {
 	// Phase 1: plugins. Agents do not exist yet; a plugin calling one
 	// while it loads gets errAgentsNotReady.
 	calls, data := &agentCaller{}, &dataCaller{}
@@ -133,7 +145,12 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 
 	// Workflows need their tables: wait for the first migration attempt.
 	<-migrated
-	wf, err := openWorkflows(ctx, cfg, log, svc, ps.tools, ps.steps, tel.workflows())
+	var wf *workflow.Engine
+	if check {
+		err = compileWorkflows(cfg)
+	} else {
+		wf, err = openWorkflows(ctx, cfg, log, svc, ps.tools, ps.steps, tel.workflows())
+	}
 	if err != nil {
 		ps.close(ctx)
 		return nil, err

@@ -61,7 +61,7 @@ func BenchmarkEmptyStep(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := e.StartRun(ctx, "chain", r.RunID, "", map[string]any{"x": 1}, nil); err != nil {
+		if err := e.StartRun(ctx, StartParams{Workflow: "chain", RunID: r.RunID, Input: map[string]any{"x": 1}}); err != nil {
 			b.Fatal(err)
 		}
 		got, err := e.Wait(ctx, "chain", r.RunID, "")
@@ -98,7 +98,7 @@ func BenchmarkResumeToNextStep(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := e.StartRun(ctx, "approve", r.RunID, "", nil, nil); err != nil {
+		if err := e.StartRun(ctx, StartParams{Workflow: "approve", RunID: r.RunID}); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
@@ -148,7 +148,7 @@ func BenchmarkRunsTwoInstances(b *testing.B) {
 				e := engines[i%2]
 				r, err := e.CreateRun(ctx, "five", "", "")
 				if err == nil {
-					err = e.StartRun(ctx, "five", r.RunID, "", map[string]any{"n": i}, nil)
+					err = e.StartRun(ctx, StartParams{Workflow: "five", RunID: r.RunID, Input: map[string]any{"n": i}})
 				}
 				if err != nil {
 					b.Error(err)
@@ -190,7 +190,7 @@ func BenchmarkSuspendedRuns(b *testing.B) {
 				for next.Add(1) <= runs {
 					r, err := e.CreateRun(ctx, "wait", "", "someone")
 					if err == nil {
-						err = e.StartRun(ctx, "wait", r.RunID, "someone", map[string]any{"topic": "a topic of some length"}, nil)
+						err = e.StartRun(ctx, StartParams{Workflow: "wait", RunID: r.RunID, ResourceID: "someone", Input: map[string]any{"topic": "a topic of some length"}})
 					}
 					if err != nil {
 						b.Error(err)
@@ -235,7 +235,7 @@ func BenchmarkSleepLateness(b *testing.B) {
 			b.Fatal(err)
 		}
 		t0 := time.Now()
-		if err := e.StartRun(ctx, "nap", r.RunID, "", nil, nil); err != nil {
+		if err := e.StartRun(ctx, StartParams{Workflow: "nap", RunID: r.RunID}); err != nil {
 			b.Fatal(err)
 		}
 		late = append(late, (<-agent.began).Sub(t0)-nap)
@@ -264,7 +264,7 @@ func BenchmarkForeachElement(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if err := e.StartRun(ctx, "fan", r.RunID, "", input, nil); err != nil {
+				if err := e.StartRun(ctx, StartParams{Workflow: "fan", RunID: r.RunID, Input: input}); err != nil {
 					b.Fatal(err)
 				}
 				got, err := e.Wait(ctx, "fan", r.RunID, "")

@@ -61,7 +61,7 @@ func TestForeachCap(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = e.StartRun(ctx, "fan", r.RunID, "alice", map[string]any{"items": numbers(4)}, nil)
+		err = e.StartRun(ctx, StartParams{Workflow: "fan", RunID: r.RunID, ResourceID: "alice", Input: map[string]any{"items": numbers(4)}})
 		if !isInput(err, "inputData") || !strings.Contains(err.Error(), "max_foreach_items = 3") {
 			t.Fatalf("start with 4 elements: %v; want an InputError naming max_foreach_items = 3", err)
 		}
