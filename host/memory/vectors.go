@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -535,4 +536,60 @@ func unblob(b []byte) []float32 {
 		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
 	}
 	return v
+}
+
+// MessageRef names a message of a thread (a recall hit).
+type MessageRef struct {
+	ThreadID, MessageID string
+}
+
+// MessagesAround returns the messages hits name, with up to before
+// messages ahead of each and after messages behind it in its thread, in
+// one statement: per hit, two reads of the (thread_id, createdAt) index
+// with a LIMIT, never a window over the table. Only threads of resourceID
+// are read. The result has each message once, oldest first.
+func (s *Store) MessagesAround(ctx context.Context, resourceID string, hits []MessageRef, before, after int) ([]Message, error) {
+	if len(hits) == 0 {
+		return nil, nil
+	}
+	const cols = `m.id, m.thread_id, m.content, m.role, m.type, m."createdAt", m."resourceId", m."createdAtZ"`
+	var q strings.Builder
+	var args []any
+	for i, h := range hits {
+		if i > 0 {
+			q.WriteString(" UNION ALL ")
+		}
+		// The hit and those before it, newest first, then those after.
+		fmt.Fprintf(&q, `SELECT * FROM (SELECT %s FROM mastra_messages m
+			WHERE m.thread_id = ? AND m."createdAt" <= (SELECT "createdAt" FROM mastra_messages WHERE id = ? AND thread_id = ?)
+			AND EXISTS (SELECT 1 FROM mastra_threads t WHERE t.id = ? AND t."resourceId" = ?)
+			ORDER BY m."createdAt" DESC, m.id DESC LIMIT ?) b%d`, cols, i)
+		args = append(args, h.ThreadID, h.MessageID, h.ThreadID, h.ThreadID, resourceID, before+1)
+		if after > 0 {
+			fmt.Fprintf(&q, ` UNION ALL SELECT * FROM (SELECT %s FROM mastra_messages m
+				WHERE m.thread_id = ? AND m."createdAt" > (SELECT "createdAt" FROM mastra_messages WHERE id = ? AND thread_id = ?)
+				AND EXISTS (SELECT 1 FROM mastra_threads t WHERE t.id = ? AND t."resourceId" = ?)
+				ORDER BY m."createdAt" ASC, m.id ASC LIMIT ?) a%d`, cols, i)
+			args = append(args, h.ThreadID, h.MessageID, h.ThreadID, h.ThreadID, resourceID, after)
+		}
+	}
+	var rows []messageRow
+	if err := s.db.NewRaw(q.String(), args...).Scan(ctx, &rows); err != nil {
+		return nil, classify(fmt.Errorf("memory: load recalled messages: %w", err))
+	}
+	seen := make(map[string]bool, len(rows))
+	out := make([]Message, 0, len(rows))
+	for i := range rows {
+		if !seen[rows[i].ID] {
+			seen[rows[i].ID] = true
+			out = append(out, rows[i].message())
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].CreatedAt.Before(out[j].CreatedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
 }

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"sort"
 	"testing"
+	"time"
 )
 
 func ids(hits []VectorHit) string {
@@ -176,4 +177,60 @@ func TestVectorMetricsAgainstBruteForce(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A hit comes with its neighbours in its own thread, each message once,
+// oldest first; another resource's thread is never read.
+func TestMessagesAround(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		base := time.Now().UTC().Add(-time.Hour)
+		ids := map[string]string{}
+		for _, th := range []Thread{{ID: "t1", ResourceID: "alice"}, {ID: "t2", ResourceID: "alice"}, {ID: "t3", ResourceID: "bob"}} {
+			for i := 0; i < 6; i++ {
+				m := userMsg(fmt.Sprintf("%s-%d", th.ID, i), base.Add(time.Duration(i)*time.Second))
+				ids[textOfMsg(m)] = m.ID
+				if err := s.AppendTurn(ctx, Turn{Thread: th, Messages: []Message{m}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		texts := func(ms []Message) string {
+			var out []string
+			for _, m := range ms {
+				out = append(out, textOf(t, m))
+			}
+			return fmt.Sprint(out)
+		}
+		got, err := s.MessagesAround(ctx, "alice", []MessageRef{
+			{"t1", ids["t1-2"]}, {"t1", ids["t1-3"]}, {"t2", ids["t2-0"]}, {"t3", ids["t3-3"]}, {"t1", "gone"},
+		}, 1, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Oldest first within each thread (AppendTurn stamps the times).
+		var t1, t2 []Message
+		for _, m := range got {
+			if m.ThreadID == "t1" {
+				t1 = append(t1, m)
+			} else {
+				t2 = append(t2, m)
+			}
+		}
+		if texts(t1) != "[t1-1 t1-2 t1-3 t1-4]" || texts(t2) != "[t2-0 t2-1]" {
+			t.Errorf("around = %s", texts(got))
+		}
+		got, _ = s.MessagesAround(ctx, "alice", []MessageRef{{"t1", ids["t1-5"]}}, 3, 0)
+		if want := "[t1-2 t1-3 t1-4 t1-5]"; texts(got) != want {
+			t.Errorf("before 3 = %s; want %s", texts(got), want)
+		}
+		if got, _ := s.MessagesAround(ctx, "bob", []MessageRef{{"t1", ids["t1-2"]}}, 2, 2); len(got) != 0 {
+			t.Errorf("bob reads alice's thread: %s", texts(got))
+		}
+	})
+}
+
+func textOfMsg(m Message) string {
+	c, _ := ParseContent(m.Content)
+	return c.Text()
 }
