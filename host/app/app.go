@@ -123,6 +123,8 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 		return nil, fmt.Errorf("agents: %w", err)
 	}
 	calls.bind(svc)
+	svc.SetRecallObserver(tel.recall)
+	logRecallMode(log, store, agents)
 	limiter := newLimiter(cfg.Server, store, log)
 	svc.SetObserver(limiter.Agents(svc, tel.agents(), globalLimits(cfg.Server)))
 	if m := tel.metrics; m != nil {
@@ -163,6 +165,25 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 		return nil, err
 	}
 	return &App{Agents: svc, Server: srv, Workflows: wf, Runs: runs, plugins: ps}, nil
+}
+
+// logRecallMode says at start where semantic recall keeps its vectors and
+// how it searches them, when an agent recalls.
+func logRecallMode(log *slog.Logger, store *memory.Store, agents []*agent.Agent) {
+	var ids []string
+	for _, a := range agents {
+		if a.SemanticRecall != nil {
+			ids = append(ids, a.ID)
+		}
+	}
+	if len(ids) == 0 || store == nil {
+		return
+	}
+	mode := "Postgres without pgvector: table mastra_server_vectors (float4[]), exact top-k per resource; embeddings by an in-process queue"
+	if store.Kind() == "sqlite" {
+		mode = "SQLite: table mastra_server_vectors (float32 BLOB), exact top-k per resource in Go; embeddings by an in-process queue (single node)"
+	}
+	log.Info("semantic recall: "+mode, "agents", ids)
 }
 
 // openRuns starts the stream log of [server.streams] on the store.

@@ -1,0 +1,85 @@
+package app
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mastra-server/mastra-server/internal/llmtest"
+)
+
+// [memory] embedder and [agents.<id>.memory.semantic_recall] reach the
+// agent: a turn in a new thread recalls what the user said in another one,
+// through the provider's /embeddings; memory/config reports the settings
+// and /metrics counts the operations.
+func TestSemanticRecallFromConfig(t *testing.T) {
+	fake := llmtest.NewServer(t, llmtest.Replies(llmtest.Reply{Text: "Noted."}))
+	_, url := start(t, "[providers.openai]\nbase_url = \""+fake.URL+"\"\napi_key = \"sk-test\"\n"+
+		"[memory]\nembedder = \"openai/text-embedding-3-small\"\n"+
+		"[agents.one]\nmodel = \"openai/gpt-test\"\n"+
+		"[agents.one.memory.semantic_recall]\nenabled = true\ntop_k = 1\nmessage_range = 0\n")
+	post := func(thread, text string) {
+		t.Helper()
+		body := `{"messages":[{"role":"user","content":"` + text + `"}],"memory":{"thread":"` + thread + `","resource":"alice"}}`
+		res, err := http.Post(url+"/api/agents/one/generate", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			t.Fatalf("generate: %d %s", res.StatusCode, b)
+		}
+	}
+	post("t1", "My dog is called Rex")
+	// The turn's two messages are embedded in the background.
+	deadline := time.Now().Add(10 * time.Second)
+	for len(fake.Embedded()) < 3 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	post("t2", "what is my dog called?")
+	reqs := fake.Requests()
+	if sys := reqs[len(reqs)-1].Messages[0]; !strings.Contains(sys.Text(), "User: My dog is called Rex") {
+		t.Errorf("thread t2's prompt: %s", reqs[len(reqs)-1].Dump())
+	}
+	if e := fake.EmbedRequests(); len(e) == 0 || e[0].Model != "text-embedding-3-small" || e[0].Header.Get("Authorization") != "Bearer sk-test" {
+		t.Errorf("embedding requests %+v", e)
+	}
+
+	res, err := http.Get(url + "/api/memory/config?agentId=one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		Config struct {
+			SemanticRecall map[string]any `json:"semanticRecall"`
+		} `json:"config"`
+	}
+	json.NewDecoder(res.Body).Decode(&cfg)
+	res.Body.Close()
+	if sr := cfg.Config.SemanticRecall; sr["topK"] != 1.0 || sr["scope"] != "resource" || sr["embedder"] != "openai/text-embedding-3-small" {
+		t.Errorf("memory config semanticRecall = %v", sr)
+	}
+	res, err = http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(b), `mastra_semantic_recall_total{agent="one",op="query",outcome="ok"} 2`) {
+		t.Errorf("metrics lack the recall counter: %s", grepLines(string(b), "semantic_recall"))
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
