@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -8,19 +9,42 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/internal/llmtest"
+	"github.com/mastra-server/mastra-server/internal/pgtest"
 )
 
 // [memory] embedder and [agents.<id>.memory.semantic_recall] reach the
 // agent: a turn in a new thread recalls what the user said in another one,
 // through the provider's /embeddings; memory/config reports the settings
 // and /metrics counts the operations.
+// On Postgres the embedding jobs are River's.
 func TestSemanticRecallFromConfig(t *testing.T) {
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			var env []string
+			if db == "postgres" {
+				env = append(env, "MEMORY_DATABASE_URL="+pgtest.NewDatabase(t))
+			}
+			recallFromConfig(t, db, env)
+		})
+	}
+}
+
+func recallFromConfig(t *testing.T, db string, env []string) {
 	fake := llmtest.NewServer(t, llmtest.Replies(llmtest.Reply{Text: "Noted."}))
-	_, url := start(t, "[providers.openai]\nbase_url = \""+fake.URL+"\"\napi_key = \"sk-test\"\n"+
+	a, ts := build(t, "[providers.openai]\nbase_url = \""+fake.URL+"\"\napi_key = \"sk-test\"\n"+
 		"[memory]\nembedder = \"openai/text-embedding-3-small\"\n"+
 		"[agents.one]\nmodel = \"openai/gpt-test\"\n"+
-		"[agents.one.memory.semantic_recall]\nenabled = true\ntop_k = 1\nmessage_range = 0\n")
+		"[agents.one.memory.semantic_recall]\nenabled = true\ntop_k = 1\nmessage_range = 0\n", env...)
+	t.Cleanup(func() {
+		ts.Close()
+		a.Close(context.Background())
+	})
+	url := ts.URL
+	if (a.embeds != nil) != (db == "postgres") {
+		t.Errorf("%s: River jobs %v", db, a.embeds != nil)
+	}
 	post := func(thread, text string) {
 		t.Helper()
 		body := `{"messages":[{"role":"user","content":"` + text + `"}],"memory":{"thread":"` + thread + `","resource":"alice"}}`
@@ -35,9 +59,13 @@ func TestSemanticRecallFromConfig(t *testing.T) {
 		}
 	}
 	post("t1", "My dog is called Rex")
-	// The turn's two messages are embedded in the background.
+	// The turn's query, then (in the background) its reply: the user's
+	// message was embedded already.
 	deadline := time.Now().Add(10 * time.Second)
-	for len(fake.Embedded()) < 3 && time.Now().Before(deadline) {
+	for time.Now().Before(deadline) {
+		if ix, err := a.Store.DescribeVectorIndex(context.Background(), agent.RecallSpace, "memory_messages"); err == nil && ix.Count == 2 {
+			break
+		}
 		time.Sleep(5 * time.Millisecond)
 	}
 	post("t2", "what is my dog called?")
@@ -45,7 +73,7 @@ func TestSemanticRecallFromConfig(t *testing.T) {
 	if sys := reqs[len(reqs)-1].Messages[0]; !strings.Contains(sys.Text(), "User: My dog is called Rex") {
 		t.Errorf("thread t2's prompt: %s", reqs[len(reqs)-1].Dump())
 	}
-	if e := fake.EmbedRequests(); len(e) == 0 || e[0].Model != "text-embedding-3-small" || e[0].Header.Get("Authorization") != "Bearer sk-test" {
+	if e := fake.EmbedRequests(); len(e) < 3 || len(e[1].Input) != 1 || e[1].Input[0] != "Noted." || e[0].Model != "text-embedding-3-small" || e[0].Header.Get("Authorization") != "Bearer sk-test" {
 		t.Errorf("embedding requests %+v", e)
 	}
 
