@@ -61,13 +61,17 @@ func recallFromConfig(t *testing.T, db string, env []string) {
 	post("t1", "My dog is called Rex")
 	// The turn's query, then (in the background) its reply: the user's
 	// message was embedded already.
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if ix, err := a.Store.DescribeVectorIndex(context.Background(), agent.RecallSpace, "memory_messages"); err == nil && ix.Count == 2 {
-			break
+	embedded := func(n int) {
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			if ix, err := a.Store.DescribeVectorIndex(context.Background(), agent.RecallSpace, "memory_messages"); err == nil && ix.Count == n {
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
 		}
-		time.Sleep(5 * time.Millisecond)
+		t.Fatalf("%d messages were not embedded", n)
 	}
+	embedded(2)
 	post("t2", "what is my dog called?")
 	reqs := fake.Requests()
 	if sys := reqs[len(reqs)-1].Messages[0]; !strings.Contains(sys.Text(), "User: My dog is called Rex") {
@@ -77,7 +81,29 @@ func recallFromConfig(t *testing.T, db string, env []string) {
 		t.Errorf("embedding requests %+v", e)
 	}
 
-	res, err := http.Get(url + "/api/memory/config?agentId=one")
+	// client-js searchMemory: newest first, each hit with its context.
+	embedded(4)
+	var found struct {
+		Results []struct {
+			Content, ThreadID string
+			Context           struct{ Before, After []struct{ Content string } }
+		}
+		Count       int
+		SearchScope string
+	}
+	res, err := http.Get(url + "/api/memory/search?agentId=one&resourceId=alice&searchQuery=dog+called&memoryConfig=" +
+		`%7B%22semanticRecall%22%3A%7B%22topK%22%3A2%2C%22messageRange%22%3A1%7D%7D`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(res.Body).Decode(&found)
+	res.Body.Close()
+	if found.Count != 2 || found.SearchScope != "resource" || found.Results[0].Content != "what is my dog called?" ||
+		found.Results[1].Content != "My dog is called Rex" || len(found.Results[1].Context.After) != 1 ||
+		found.Results[1].Context.After[0].Content != "Noted." || len(found.Results[1].Context.Before) != 0 {
+		t.Errorf("search = %+v", found)
+	}
+	res, err = http.Get(url + "/api/memory/config?agentId=one")
 	if err != nil {
 		t.Fatal(err)
 	}
