@@ -228,6 +228,10 @@ type Memory struct {
 	// BulkWriteShare is the fraction of MaxOpenConns that one resource's
 	// save-messages may hold at once (see BulkWriteConns).
 	BulkWriteShare float64 `koanf:"bulk_write_share"`
+	// Embedder is the embedding model ("provider/model", or a list: the
+	// others are fallbacks serving the same model) of agents with semantic
+	// recall that name none in [agents.<id>.memory].
+	Embedder ModelList `koanf:"embedder"`
 }
 
 // BulkWriteConns is BulkWriteShare of MaxOpenConns in connections,
@@ -286,6 +290,42 @@ type Agent struct {
 	GenerateTitle bool `koanf:"generate_title"`
 	// TitleModel is a "provider/model" for titles, usually a cheaper one.
 	TitleModel string `koanf:"title_model"`
+	// Memory holds the agent's semantic recall and its embedder.
+	Memory AgentMemory `koanf:"memory"`
+}
+
+// AgentMemory is [agents.<id>.memory].
+type AgentMemory struct {
+	// Embedder overrides memory.embedder for this agent.
+	Embedder       ModelList      `koanf:"embedder"`
+	SemanticRecall SemanticRecall `koanf:"semantic_recall"`
+}
+
+// SemanticRecall is Mastra's semanticRecall option: each turn, the
+// messages nearest to the user's message (by embedding) are recalled into
+// the prompt with their neighbours, and every saved message is embedded
+// once in the background.
+type SemanticRecall struct {
+	Enabled bool `koanf:"enabled"`
+	// TopK is how many messages are recalled at most (Mastra's 4).
+	TopK int `koanf:"top_k"`
+	// MessageRange is how many messages around each recalled one come with
+	// it, on each side (Mastra's 1); Before and After set one side.
+	MessageRange *int `koanf:"message_range"`
+	Before       *int `koanf:"before"`
+	After        *int `koanf:"after"`
+	// Scope is "resource" (every thread of the user: Mastra's default) or
+	// "thread".
+	Scope string `koanf:"scope"`
+	// Threshold drops recalled messages whose cosine similarity is below
+	// it (0 to 1); unset keeps all.
+	Threshold *float64 `koanf:"threshold"`
+	// Index overrides the index name derived from the embedding's length
+	// (memory_messages for 1536 dimensions, else memory_messages_<n>).
+	Index string `koanf:"index"`
+	// Dimensions asks the embedding model for shorter vectors (OpenAI's
+	// text-embedding-3-*); 0 takes the model's own.
+	Dimensions int `koanf:"dimensions"`
 }
 
 // WorkingMemory configures an agent's working memory, as Mastra's

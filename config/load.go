@@ -285,6 +285,28 @@ func (c *Config) applyDerived(environ []string) {
 				wm.Template = DefaultWorkingMemoryTemplate
 			}
 		}
+		if sr := &a.Memory.SemanticRecall; sr.Enabled {
+			// Mastra's defaults.
+			if sr.TopK == 0 {
+				sr.TopK = 4
+			}
+			if sr.Scope == "" {
+				sr.Scope = "resource"
+			}
+			r := 1
+			if sr.MessageRange != nil {
+				r = *sr.MessageRange
+			}
+			if sr.Before == nil {
+				sr.Before = &r
+			}
+			if sr.After == nil {
+				sr.After = &r
+			}
+			if len(a.Memory.Embedder) == 0 {
+				a.Memory.Embedder = c.Memory.Embedder
+			}
+		}
 		c.Agents[id] = a
 	}
 	for id, w := range c.Workflows {

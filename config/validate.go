@@ -276,6 +276,7 @@ func (c *Config) Validate() error {
 			}
 		}
 		validateWorkingMemory(bad, key+".working_memory", a.WorkingMemory)
+		validateSemanticRecall(bad, key+".memory", a.Memory)
 		if a.TitleModel != "" {
 			if p, _, err := providers.ParseModelRef(a.TitleModel); err != nil {
 				bad(key+".title_model", a.TitleModel, "%v", err)
@@ -429,6 +430,65 @@ func quote(v any) string {
 		return fmt.Sprintf("%q", x.String())
 	}
 	return fmt.Sprint(v)
+}
+
+// validateSemanticRecall checks [agents.<id>.memory] (after the defaults:
+// the embedder is the agent's or memory.embedder).
+func validateSemanticRecall(bad func(string, any, string, ...any), key string, m AgentMemory) {
+	sr := m.SemanticRecall
+	if !sr.Enabled {
+		return
+	}
+	if len(m.Embedder) == 0 {
+		bad(key+".embedder", "", "semantic recall needs an embedding model: set embedder = \"openai/text-embedding-3-small\" here or in [memory] (\"echo\" for the offline one)")
+	}
+	for _, ref := range m.Embedder {
+		p, _, err := providers.ParseModelRef(ref)
+		if err != nil {
+			bad(key+".embedder", ref, "%v", err)
+			continue
+		}
+		if row, ok := providers.Lookup(p); ok && row.Kind == providers.Anthropic {
+			bad(key+".embedder", ref, "%s has no embeddings API; use an OpenAI-compatible or Azure provider", p)
+		}
+	}
+	key += ".semantic_recall"
+	if sr.TopK < 1 || sr.TopK > 100 {
+		bad(key+".top_k", sr.TopK, "expected 1 to 100")
+	}
+	for _, r := range []struct {
+		name string
+		v    *int
+	}{{"message_range", sr.MessageRange}, {"before", sr.Before}, {"after", sr.After}} {
+		if r.v != nil && (*r.v < 0 || *r.v > 50) {
+			bad(key+"."+r.name, *r.v, "expected 0 to 50 messages")
+		}
+	}
+	if sr.Scope != "resource" && sr.Scope != "thread" {
+		bad(key+".scope", sr.Scope, "expected \"resource\" or \"thread\"")
+	}
+	if t := sr.Threshold; t != nil && !(*t >= 0 && *t <= 1) {
+		bad(key+".threshold", *t, "expected a similarity from 0 to 1")
+	}
+	if sr.Index != "" && !validIndexName(sr.Index) {
+		bad(key+".index", sr.Index, "expected letters, digits and _, not starting with a digit, at most 63")
+	}
+	if sr.Dimensions < 0 {
+		bad(key+".dimensions", sr.Dimensions, "expected 0 (the model's own) or a positive number")
+	}
+}
+
+// validIndexName is Mastra's rule for vector index names.
+func validIndexName(name string) bool {
+	if len(name) > 63 {
+		return false
+	}
+	for i, r := range name {
+		if !(r == '_' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || i > 0 && '0' <= r && r <= '9') {
+			return false
+		}
+	}
+	return name != ""
 }
 
 // validateWorkingMemory checks [agents.<id>.working_memory].

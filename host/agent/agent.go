@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"time"
 
 	"github.com/mastra-server/mastra-server/host/llm"
 	"github.com/mastra-server/mastra-server/host/memory"
@@ -71,6 +72,10 @@ type Agent struct {
 	// ModelID.
 	TitleModel   llm.Model
 	TitleModelID string
+	// SemanticRecall, when set, recalls earlier messages by meaning into
+	// the prompt and embeds every saved message (see recall.go). Turns
+	// without memory (ephemeral, or no store) do neither.
+	SemanticRecall *SemanticRecall
 }
 
 // Choice is one model an agent may answer with: its client, provider and
@@ -157,6 +162,13 @@ type Service struct {
 	// admit may refuse a turn before it starts (a token budget spent);
 	// nil admits every turn.
 	admit func(ctx context.Context, t TurnInfo) error
+	// embeds runs embedding jobs (SetEmbedQueue); nil: local does.
+	embeds     EmbedQueue
+	local      *localEmbeds
+	onRecall   func(RecallEvent)
+	queryCache *vectorCache
+	// embedBackoff is the first wait between a local job's attempts.
+	embedBackoff time.Duration
 }
 
 // SetAdmission makes admit decide, before anything of a turn runs (no
@@ -176,7 +188,9 @@ func NewService(store *memory.Store, agents []*Agent, defaultID string, log *slo
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{store: store, agents: make(map[string]*Agent, len(agents)), log: log, bg: newBackground()}
+	s := &Service{store: store, agents: make(map[string]*Agent, len(agents)), log: log, bg: newBackground(),
+		queryCache: newVectorCache(queryCacheSize), embedBackoff: embedBackoff}
+	s.local = &localEmbeds{s: s, jobs: make(chan EmbedJob, embedQueueLen)}
 	var errs []error
 	for i, a := range agents {
 		if a == nil {
@@ -198,6 +212,10 @@ func NewService(store *memory.Store, agents []*Agent, defaultID string, log *slo
 			if f.Model == nil {
 				errs = append(errs, fmt.Errorf("agent %q: fallbacks[%d] has no model", a.ID, j))
 			}
+		}
+		if sr := a.SemanticRecall; sr != nil && (sr.Embedder == nil || sr.TopK < 1 || sr.Before < 0 || sr.After < 0 ||
+			(sr.Scope != "resource" && sr.Scope != "thread")) {
+			errs = append(errs, fmt.Errorf("agent %q: semantic recall needs an embedder, top_k >= 1, a range >= 0 and scope resource or thread", a.ID))
 		}
 		if a.LastMessages < 0 || a.MaxSteps < 0 {
 			errs = append(errs, fmt.Errorf("agent %q: negative last_messages or max_steps", a.ID))

@@ -34,6 +34,11 @@
 //     messages and one assistant message. A model error or a cancelled turn
 //     saves nothing.
 //
+// With [SemanticRecall] (recall.go), before the model is called the user's
+// message is embedded once and the nearest earlier messages are put in the
+// prompt; after the save, an [EmbedQueue] job embeds the saved messages.
+// Neither can fail the turn.
+//
 // # Chunks
 //
 // Stream emits, in order (payloads as JSON):

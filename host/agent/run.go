@@ -68,6 +68,11 @@ type run struct {
 	newThread bool          // the turn starts its thread: a title may follow
 	idem      idemTurn      // what the idempotency key derives; zero without one
 	track     *Tracker      // the chunks that went out, to end a failed stream
+	// recalled are messages of the thread that semantic recall brought
+	// back (not among the last messages); recallSystem is the block of
+	// other threads' recalled messages for the system prompt.
+	recalled     []memory.Message
+	recallSystem string
 	// firstChunk tells the observer of the model call in progress that its
 	// reply started; nil once told or when nobody watches.
 	firstChunk func()
@@ -172,6 +177,9 @@ func (r *run) turn(parent context.Context, fresh bool) (*Result, error) {
 		}
 	}
 
+	if a.SemanticRecall != nil && s.store != nil && !in.Ephemeral {
+		r.recall(parent)
+	}
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	if err := r.loop(ctx); err != nil {
@@ -211,6 +219,9 @@ func (r *run) turn(parent context.Context, fresh bool) (*Result, error) {
 			if err != nil {
 				return nil, r.fail(parent, &saveError{err})
 			}
+		}
+		if a.SemanticRecall != nil && !r.res.Replayed {
+			r.embedLater(parent)
 		}
 		if r.newThread && a.GenerateTitle && !r.res.Replayed {
 			s.titleLater(parent, a, in.ResourceID, r.res.ThreadID, in.Messages)
@@ -333,7 +344,7 @@ func (r *run) isClientTool(name string) bool {
 // is called or the step limit is reached.
 func (r *run) loop(ctx context.Context) error {
 	system := r.a.Instructions
-	for _, more := range []string{r.in.Instructions, r.wmInstructions()} {
+	for _, more := range []string{r.in.Instructions, r.wmInstructions(), r.recallSystem} {
 		if more != "" {
 			if system != "" {
 				system += "\n\n"
@@ -342,7 +353,7 @@ func (r *run) loop(ctx context.Context) error {
 		}
 	}
 	req := llm.Request{
-		Messages: prompt(system, r.res.Remembered, r.in.Messages),
+		Messages: prompt(system, r.history(), r.in.Messages),
 		Tools:    r.tools(),
 	}
 	r.a.ModelSettings.Override(r.in.ModelSettings).apply(&req)

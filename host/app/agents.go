@@ -95,6 +95,16 @@ func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.To
 			errs = append(errs, fmt.Errorf("agents.%s: %w", id, err))
 			continue
 		}
+		if sr := ac.Memory.SemanticRecall; sr.Enabled {
+			e, err := embedder(cfg, clients, used, ac.Memory.Embedder, client, log)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("agents.%s.memory.embedder: %w", id, err))
+				continue
+			}
+			e.TopK, e.Before, e.After, e.Scope, e.Threshold, e.Index, e.Dimensions =
+				sr.TopK, *sr.Before, *sr.After, sr.Scope, sr.Threshold, sr.Index, sr.Dimensions
+			a.SemanticRecall = e
+		}
 		agents = append(agents, a)
 	}
 	switch {
@@ -253,6 +263,34 @@ func memoryOptions(a *agent.Agent, ac config.Agent, model func(ref string) (llm.
 		a.TitleModel, a.TitleModelID = m, id
 	}
 	return nil
+}
+
+// embedder builds the embedding models of refs (the first, then its
+// fallbacks) from the providers' clients, shared with the chat models:
+// OpenAI-compatible and Azure providers embed, Anthropic has no
+// embeddings, echo is the offline EchoEmbedder.
+func embedder(cfg *config.Config, clients map[string]llm.Model, used map[string]bool, refs config.ModelList, client *http.Client, log *slog.Logger) (*agent.SemanticRecall, error) {
+	fb := &llm.Fallbacks{OnFallback: func(from, to string, err error) {
+		log.Warn("embedding model failed: falling back to the next one", "from", from, "to", to, "error", err.Error())
+	}}
+	for _, ref := range refs {
+		c, err := choice(cfg, clients, "", config.Agent{}, ref, client)
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", ref, err)
+		}
+		var e llm.Embedder
+		if c.Provider == llm.ProviderEcho {
+			e = llm.EchoEmbedder{}
+		} else if e, _ = c.Model.(llm.Embedder); e == nil {
+			return nil, fmt.Errorf("%q: provider %s has no embeddings API", ref, c.Provider)
+		}
+		used[c.Provider] = true
+		fb.Choices = append(fb.Choices, llm.EmbedChoice{Embedder: e, Ref: c.Ref(), Model: c.ModelID})
+	}
+	if len(fb.Choices) == 0 {
+		return nil, errors.New("no embedding model: set memory.embedder or agents.<id>.memory.embedder")
+	}
+	return &agent.SemanticRecall{Embedder: fb, EmbedderRef: fb.Choices[0].Ref, Model: fb.Choices[0].Model}, nil
 }
 
 // titleModel returns the client of a title model reference, sharing the

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mastra-server/mastra-server/config"
 	"github.com/mastra-server/mastra-server/host/agent"
+	"github.com/mastra-server/mastra-server/host/embedjobs"
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/runlog"
 	"github.com/mastra-server/mastra-server/host/server"
@@ -32,6 +33,7 @@ type App struct {
 	Runs *runlog.Log
 
 	plugins *plugins
+	embeds  *embedjobs.Jobs // nil: no recall on Postgres
 	tel     *telemetry
 	cfg     *config.Config
 	log     *slog.Logger
@@ -134,6 +136,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 		return nil, fmt.Errorf("agents: %w", err)
 	}
 	calls.bind(svc)
+	svc.SetRecallObserver(tel.recall)
 	limiter := newLimiter(cfg.Server, store, log)
 	svc.SetObserver(limiter.Agents(svc, tel.agents(), globalLimits(cfg.Server)))
 	if m := tel.metrics; m != nil {
@@ -156,6 +159,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 		return nil, err
 	}
 	data.bind(store, wf)
+	embeds := openEmbedJobs(ctx, cfg, log, store, svc, agents)
 	runs, err := openRuns(cfg.Server.Streams, store, log)
 	if err != nil {
 		if wf != nil {
@@ -171,6 +175,9 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 	opts.Limiter = limiter
 	srv, err := server.New(opts)
 	if err != nil {
+		if embeds != nil {
+			_ = embeds.Close(ctx)
+		}
 		runs.Close()
 		if wf != nil {
 			_ = wf.Close(ctx)
@@ -178,7 +185,42 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 		ps.close(ctx)
 		return nil, err
 	}
-	return &App{Agents: svc, Server: srv, Workflows: wf, Runs: runs, plugins: ps}, nil
+	return &App{Agents: svc, Server: srv, Workflows: wf, Runs: runs, plugins: ps, embeds: embeds}, nil
+}
+
+// openEmbedJobs gives semantic recall's embedding jobs to River on
+// Postgres (any instance runs them, a restart loses none) and says at start
+// where recall keeps its vectors and how it searches them. When River
+// cannot start (the database is down), the jobs stay in this process.
+func openEmbedJobs(ctx context.Context, cfg *config.Config, log *slog.Logger, store *memory.Store, svc *agent.Service, agents []*agent.Agent) *embedjobs.Jobs {
+	var ids []string
+	for _, a := range agents {
+		if a.SemanticRecall != nil {
+			ids = append(ids, a.ID)
+		}
+	}
+	if len(ids) == 0 || store == nil {
+		return nil
+	}
+	if store.Kind() == "sqlite" {
+		log.Info("semantic recall: SQLite: table mastra_server_vectors (float32 BLOB), exact top-k per resource in Go; "+
+			"embeddings by an in-process queue (single node)", "agents", ids)
+		return nil
+	}
+	const where = "semantic recall: Postgres without pgvector: table mastra_server_vectors (float4[]), exact top-k per resource in the database; "
+	jobs, err := embedjobs.Open(ctx, string(cfg.Memory.DatabaseURL), svc.Embed, log)
+	if err == nil {
+		if err = jobs.Start(ctx); err != nil {
+			_ = jobs.Close(ctx)
+		}
+	}
+	if err != nil {
+		log.Warn(where+"embeddings by an in-process queue: River could not start", "agents", ids, "error", err.Error())
+		return nil
+	}
+	svc.SetEmbedQueue(jobs)
+	log.Info(where+"embeddings by River jobs (queue "+embedjobs.Queue+")", "agents", ids)
+	return jobs
 }
 
 // openRuns starts the stream log of [server.streams] on the store.
@@ -290,7 +332,10 @@ func (a *App) Tools() []agent.Tool { return a.plugins.toolList() }
 // the plugins (waiting until ctx is done for calls in flight) and the store.
 func (a *App) Close(ctx context.Context) error {
 	a.stop()
-	a.Runs.Close()               // the server has stopped: no run is being written
+	a.Runs.Close() // the server has stopped: no run is being written
+	if a.embeds != nil {
+		_ = a.embeds.Close(ctx) // jobs cut short run again, here or elsewhere
+	}
 	bgErr := a.Agents.Close(ctx) // before the store: titles still being written
 	if a.Workflows != nil {
 		// Steps cut short run again after the restart or on another instance.

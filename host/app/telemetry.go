@@ -99,6 +99,14 @@ func (t *telemetry) fallback(ev agent.FallbackEvent) {
 	}
 }
 
+// recall notes a semantic recall operation: the metrics' counter, or
+// nothing.
+func (t *telemetry) recall(ev agent.RecallEvent) {
+	if t.metrics != nil {
+		t.metrics.Recall(ev)
+	}
+}
+
 // modelClient is the HTTP client of model providers: nil (the client's
 // own) unless traces are on, when each request carries traceparent.
 func (t *telemetry) modelClient() *http.Client {

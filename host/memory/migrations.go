@@ -360,6 +360,63 @@ var schemaMigrations = []struct {
 				lease_expires_at INTEGER NOT NULL)`,
 		},
 	},
+	{
+		// Vectors without pgvector (semantic recall and the [vectors.*]
+		// stores): one table for every index, the vector as float4[]
+		// (BLOB of little-endian float32 on SQLite) with its length², and
+		// metadata.resource_id / thread_id copied into columns so that the
+		// tenant filter of every query is an indexed equality.
+		name:    "20261210000301",
+		comment: "vectors",
+		postgres: []string{
+			`CREATE TABLE IF NOT EXISTS mastra_server_vector_indexes (
+				store text NOT NULL,
+				namespace text NOT NULL,
+				name text NOT NULL,
+				dimension integer NOT NULL,
+				metric text NOT NULL,
+				PRIMARY KEY (store, namespace, name))`,
+			`CREATE TABLE IF NOT EXISTS mastra_server_vectors (
+				store text NOT NULL,
+				namespace text NOT NULL,
+				index_name text NOT NULL,
+				vector_id text NOT NULL,
+				resource_id text NOT NULL DEFAULT '',
+				thread_id text NOT NULL DEFAULT '',
+				embedding real[] NOT NULL,
+				norm double precision NOT NULL,
+				metadata jsonb NOT NULL DEFAULT '{}',
+				PRIMARY KEY (store, namespace, index_name, vector_id))`,
+			`CREATE INDEX IF NOT EXISTS mastra_server_vectors_resource_idx
+				ON mastra_server_vectors (store, namespace, index_name, resource_id)`,
+			`CREATE INDEX IF NOT EXISTS mastra_server_vectors_thread_idx
+				ON mastra_server_vectors (store, namespace, index_name, thread_id)`,
+		},
+		sqlite: []string{
+			`CREATE TABLE IF NOT EXISTS mastra_server_vector_indexes (
+				store TEXT NOT NULL,
+				namespace TEXT NOT NULL,
+				name TEXT NOT NULL,
+				dimension INTEGER NOT NULL,
+				metric TEXT NOT NULL,
+				PRIMARY KEY (store, namespace, name))`,
+			`CREATE TABLE IF NOT EXISTS mastra_server_vectors (
+				store TEXT NOT NULL,
+				namespace TEXT NOT NULL,
+				index_name TEXT NOT NULL,
+				vector_id TEXT NOT NULL,
+				resource_id TEXT NOT NULL DEFAULT '',
+				thread_id TEXT NOT NULL DEFAULT '',
+				embedding BLOB NOT NULL,
+				norm REAL NOT NULL,
+				metadata TEXT NOT NULL DEFAULT '{}',
+				PRIMARY KEY (store, namespace, index_name, vector_id))`,
+			`CREATE INDEX IF NOT EXISTS mastra_server_vectors_resource_idx
+				ON mastra_server_vectors (store, namespace, index_name, resource_id)`,
+			`CREATE INDEX IF NOT EXISTS mastra_server_vectors_thread_idx
+				ON mastra_server_vectors (store, namespace, index_name, thread_id)`,
+		},
+	},
 }
 
 const (

@@ -39,6 +39,7 @@ type Metrics struct {
 	firstChunk *prometheus.HistogramVec
 
 	fallbacks    *prometheus.CounterVec
+	recall       *prometheus.CounterVec
 	toolCalls    *prometheus.CounterVec
 	toolDuration *prometheus.HistogramVec
 
@@ -106,6 +107,9 @@ func New() *Metrics {
 
 	m.fallbacks = f.counter("mastra_model_fallbacks_total",
 		"Moves of a turn from a model that failed before its first token to the agent's next model, by agent and models (\"provider/model\").", "agent", "from", "to")
+	m.recall = f.counter("mastra_semantic_recall_total",
+		"Semantic recall operations, by agent, op (query: a turn's recall; embed: an attempt to embed a saved turn) and outcome (ok, error). "+
+			"A failed recall never fails the turn.", "agent", "op", "outcome")
 	m.toolCalls = f.counter("mastra_tool_calls_total",
 		"Server-side tool calls made by agents, by tool and outcome (ok, error, canceled).", "tool", "outcome")
 	m.toolDuration = f.histogram("gen_ai_execute_tool_duration_seconds",

@@ -40,6 +40,9 @@ func domainError(err error) *transport.Error {
 			Message: "Idempotency key already used by a different request (agent, thread, resource or messages)"}
 	case errors.Is(err, memory.ErrNotFound):
 		return &transport.Error{Status: http.StatusNotFound, Message: "Thread not found", Err: err}
+	case errors.Is(err, agent.ErrNoRecall):
+		return &transport.Error{Status: http.StatusBadRequest, Message: "The agent has no semantic recall", Err: err,
+			Issues: []transport.Issue{{Field: "agentId", Message: "enable agents.<id>.memory.semantic_recall to search its memory"}}}
 	case errors.As(err, &be):
 		return &transport.Error{Status: http.StatusTooManyRequests, Code: "busy", Err: err, RetryAfter: time.Second,
 			Message: fmt.Sprintf("Too many save-messages at once: this resource may run %d at a time (memory.bulk_write_share)", be.Conns)}

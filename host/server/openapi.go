@@ -59,6 +59,31 @@ type (
 	memoryConfigJSON struct {
 		Config map[string]any `json:"config"`
 	}
+	searchContextJSON struct {
+		ID        string `json:"id"`
+		Role      string `json:"role"`
+		Content   string `json:"content"`
+		CreatedAt string `json:"createdAt"`
+	}
+	searchResultJSON struct {
+		ID          string `json:"id"`
+		Role        string `json:"role"`
+		Content     string `json:"content"`
+		CreatedAt   string `json:"createdAt"`
+		ThreadID    string `json:"threadId"`
+		ThreadTitle string `json:"threadTitle"`
+		Context     struct {
+			Before []searchContextJSON `json:"before"`
+			After  []searchContextJSON `json:"after"`
+		} `json:"context"`
+	}
+	memorySearchJSON struct {
+		Results     []searchResultJSON `json:"results"`
+		Count       int                `json:"count"`
+		Query       string             `json:"query"`
+		SearchScope string             `json:"searchScope"`
+		SearchType  string             `json:"searchType"`
+	}
 	savedMessagesJSON struct {
 		Messages []wire.Message `json:"messages"`
 	}
@@ -109,6 +134,8 @@ var routeDocs = map[string]routeDoc{
 		body: mastraBody{}, stream: true},
 	"GET /api/memory/status": {summary: "Whether agents have memory", tag: tagMemory, query: []string{"agentId"}, resp: memoryStatusJSON{}},
 	"GET /api/memory/config": {summary: "The memory configuration", tag: tagMemory, query: []string{"agentId"}, resp: memoryConfigJSON{}},
+	"GET /api/memory/search": {summary: "Search a resource's messages by meaning (semantic recall)", tag: tagMemory,
+		query: []string{"agentId", "searchQuery", "resourceId", "threadId", "limit", "memoryConfig", "requestContext"}, resp: memorySearchJSON{}},
 	"GET /api/memory/threads": {summary: "List threads", tag: tagMemory,
 		query: append([]string{"page", "perPage", "orderBy", "sortDirection", "metadata"}, memoryQuery...), resp: wire.ThreadList{}},
 	"POST /api/memory/threads":            {summary: "Create a thread", tag: tagMemory, query: []string{"agentId"}, body: createThreadBody{}, resp: wire.Thread{}},

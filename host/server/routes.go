@@ -85,6 +85,7 @@ func (s *Server) builtins() []builtin {
 		// Mastra's memory.
 		r("GET", "/api/memory/status", TouchNone, s.memoryStatus),
 		r("GET", "/api/memory/config", TouchNone, s.memoryConfig),
+		r("GET", "/api/memory/search", TouchMemory, s.searchMemory),
 		r("GET", "/api/memory/threads", TouchMemory, s.apiListThreads),
 		r("POST", "/api/memory/threads", TouchMemory, s.apiCreateThread),
 		r("GET", "/api/memory/threads/:threadId", TouchMemory, s.apiGetThread),
