@@ -71,6 +71,13 @@ type run struct {
 	// firstChunk tells the observer of the model call in progress that its
 	// reply started; nil once told or when nobody watches.
 	firstChunk func()
+	// Human in the loop (approval.go): wait is what the turn stopped for,
+	// state the loop's state to keep or resumed from, waiting the step a
+	// resume starts with and claimed the snapshot it claimed.
+	wait    *Suspension
+	state   *loopState
+	waiting *waitingStep
+	claimed *memory.SuspendedRun
 }
 
 func (s *Service) run(parent context.Context, in Input, emit func(Chunk) error) (*Result, error) {
@@ -96,9 +103,15 @@ func (s *Service) run(parent context.Context, in Input, emit func(Chunk) error) 
 		r.res.ThreadID = uuid.NewString()
 		r.newThread = true
 	}
+	return s.start(parent, r, fresh)
+}
+
+// start runs the turn r was made for, once admitted, under the observer.
+func (s *Service) start(parent context.Context, r *run, fresh bool) (*Result, error) {
+	a, in := r.a, r.in
 	if s.admit != nil {
 		if err := s.admit(parent, TurnInfo{Agent: a, RunID: r.res.RunID, ThreadID: r.res.ThreadID,
-			ResourceID: in.ResourceID, Stream: emit != nil, Messages: in.Messages}); err != nil {
+			ResourceID: in.ResourceID, Stream: r.emit != nil, Messages: in.Messages}); err != nil {
 			return nil, err
 		}
 	}
@@ -106,7 +119,7 @@ func (s *Service) run(parent context.Context, in Input, emit func(Chunk) error) 
 		return r.turn(parent, fresh)
 	}
 	ctx, end := s.obs.StartTurn(parent, TurnInfo{Agent: a, RunID: r.res.RunID, ThreadID: r.res.ThreadID,
-		ResourceID: in.ResourceID, Stream: emit != nil, Messages: in.Messages})
+		ResourceID: in.ResourceID, Stream: r.emit != nil, Messages: in.Messages})
 	res, err := r.turn(ctx, fresh)
 	o := outcome(ctx, err)
 	if res != nil && res.Replayed {
@@ -119,6 +132,9 @@ func (s *Service) run(parent context.Context, in Input, emit func(Chunk) error) 
 // turn runs the turn r was made for; fresh: its thread id was just made.
 func (r *run) turn(parent context.Context, fresh bool) (*Result, error) {
 	s, a, in := r.s, r.a, r.in
+	if r.waiting != nil {
+		return r.complete(parent, r.state.Inputs, false) // a resumed turn: history is in its state
+	}
 	if !fresh && s.store != nil && !in.Ephemeral {
 		t, err := s.store.Thread(parent, "", in.ThreadID)
 		switch {
@@ -172,9 +188,19 @@ func (r *run) turn(parent context.Context, fresh bool) (*Result, error) {
 		}
 	}
 
+	return r.complete(parent, inputs, idem)
+}
+
+// complete runs the model loop of a turn whose input messages are inputs
+// and saves it; idem: the turn has an idempotency key.
+func (r *run) complete(parent context.Context, inputs []memory.Message, idem bool) (*Result, error) {
+	s, a, in := r.s, r.a, r.in
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	if err := r.loop(ctx); err != nil {
+		if errors.Is(err, errSuspended) {
+			return r.saveSuspended(ctx, parent, inputs)
+		}
 		return nil, r.fail(parent, err)
 	}
 
@@ -215,6 +241,9 @@ func (r *run) turn(parent context.Context, fresh bool) (*Result, error) {
 		}
 	} else {
 		r.res.Messages = nil
+	}
+	if r.claimed != nil {
+		r.endSuspended(ctx)
 	}
 	err := r.send(ChunkFinish, finishPayload{
 		MessageID:  r.res.MessageID,
@@ -344,6 +373,12 @@ func (r *run) loop(ctx context.Context) error {
 		Tools:    r.tools(),
 	}
 	r.a.ModelSettings.Override(r.in.ModelSettings).apply(&req)
+	first := 0
+	if r.waiting != nil {
+		// A resumed turn goes on from the step it waited in; its answer
+		// is the human's, so the stream starts at once.
+		req, first, r.live = r.state.Request, r.state.Step, true
+	}
 	toolCtx := ctx
 	if r.in.RequestContext != nil {
 		toolCtx = reqctx.With(ctx, r.in.RequestContext)
@@ -352,44 +387,74 @@ func (r *run) loop(ctx context.Context) error {
 	if err := r.send(ChunkStart, r.start); err != nil {
 		return err
 	}
-	for step := 0; ; step++ {
-		if err := r.send(ChunkStepStart, stepStartPayload{MessageID: r.res.MessageID, Warnings: []any{}}); err != nil {
-			return err
-		}
-		stepAt := r.clk.next().UnixMilli()
-		resp, err := r.call(ctx, req)
-		if err != nil {
-			return err
-		}
-		r.parts = append(r.parts, memory.Part{Type: "step-start", Model: r.model().Ref(), CreatedAt: stepAt})
-		r.res.Model = r.model().Ref()
-		r.res.Steps++
-		r.res.Usage = r.res.Usage.Add(resp.Usage)
-		r.allText.WriteString(resp.Text)
-		for _, rs := range resp.Reasoning {
-			r.parts = append(r.parts, reasoningPart(rs, r.clk.next().UnixMilli()))
-		}
-		if resp.Text != "" {
-			r.parts = append(r.parts, memory.Part{Type: "text", Text: resp.Text, CreatedAt: r.clk.next().UnixMilli()})
-		}
-
+	for step := first; ; step++ {
 		var (
-			stepCalls []Chunk
-			toolMsgs  []llm.Message
-			pending   bool // a client tool was called
+			resp     *llm.Response
+			from     int // the first call of resp to handle
+			stepFrom = len(r.res.ToolCalls)
+			toolMsgs []llm.Message
+			pending  bool // a client tool was called
 		)
-		for _, tc := range resp.ToolCalls {
-			args := argsJSON(tc.Arguments)
-			call := r.chunk(ChunkToolCall, ToolCallPayload{ToolCallID: tc.ID, ToolName: tc.Name, Args: args})
-			stepCalls = append(stepCalls, call)
-			r.res.ToolCalls = append(r.res.ToolCalls, call)
-			if err := r.sendChunk(call); err != nil {
+		ws := r.waiting
+		r.waiting = nil
+		if ws != nil {
+			resp, from, toolMsgs, stepFrom = ws.resp, ws.call, ws.toolMsgs, ws.stepFrom
+		} else {
+			if err := r.send(ChunkStepStart, stepStartPayload{MessageID: r.res.MessageID, Warnings: []any{}}); err != nil {
 				return err
 			}
-			n := step
-			inv := &memory.ToolInvocation{State: "call", ToolCallID: tc.ID, ToolName: tc.Name, Args: args, Step: &n}
-			r.parts = append(r.parts, memory.Part{Type: "tool-invocation", ToolInvocation: inv})
-			r.invs = append(r.invs, inv)
+			stepAt := r.clk.next().UnixMilli()
+			var err error
+			resp, err = r.call(ctx, req)
+			if err != nil {
+				return err
+			}
+			r.parts = append(r.parts, memory.Part{Type: "step-start", Model: r.model().Ref(), CreatedAt: stepAt})
+			r.res.Model = r.model().Ref()
+			r.res.Steps++
+			r.res.Usage = r.res.Usage.Add(resp.Usage)
+			r.allText.WriteString(resp.Text)
+			for _, rs := range resp.Reasoning {
+				r.parts = append(r.parts, reasoningPart(rs, r.clk.next().UnixMilli()))
+			}
+			if resp.Text != "" {
+				r.parts = append(r.parts, memory.Part{Type: "text", Text: resp.Text, CreatedAt: r.clk.next().UnixMilli()})
+			}
+		}
+
+		for i := from; i < len(resp.ToolCalls); i++ {
+			tc := resp.ToolCalls[i]
+			args := argsJSON(tc.Arguments)
+			var inv *memory.ToolInvocation
+			if ws != nil && i == from {
+				// The call the turn waited for: its chunk and part exist.
+				msg, done, err := r.decide(ws, tc)
+				if err != nil {
+					return err
+				}
+				if done {
+					toolMsgs = append(toolMsgs, msg)
+					continue
+				}
+				inv = r.invs[len(r.invs)-1]
+			} else {
+				call := r.chunk(ChunkToolCall, ToolCallPayload{ToolCallID: tc.ID, ToolName: tc.Name, Args: args})
+				r.res.ToolCalls = append(r.res.ToolCalls, call)
+				if err := r.sendChunk(call); err != nil {
+					return err
+				}
+				n := step
+				inv = &memory.ToolInvocation{State: "call", ToolCallID: tc.ID, ToolName: tc.Name, Args: args, Step: &n}
+				r.parts = append(r.parts, memory.Part{Type: "tool-invocation", ToolInvocation: inv})
+				r.invs = append(r.invs, inv)
+				if r.needsApproval(tc.Name) {
+					w := &Suspension{ToolCallID: tc.ID, ToolName: tc.Name, Args: args, Approval: true, ResumeSchema: approvalSchema}
+					if err := r.send(ChunkToolCallApproval, w.ChunkPayload()); err != nil {
+						return err
+					}
+					return r.suspend(req, step, resp, i, toolMsgs, stepFrom, w)
+				}
+			}
 			if r.tool(tc.Name) == nil && r.isClientTool(tc.Name) {
 				pending = true
 				continue
@@ -419,10 +484,10 @@ func (r *run) loop(ctx context.Context) error {
 		}
 		r.res.FinishReason = reason
 		more := len(resp.ToolCalls) > 0 && !pending && step+1 < r.maxSteps()
-		err = r.send(ChunkStepFinish, stepFinishPayload{
+		err := r.send(ChunkStepFinish, stepFinishPayload{
 			MessageID:  r.res.MessageID,
 			StepResult: stepResult{Reason: reason, Warnings: []any{}, IsContinued: more},
-			Output:     stepOutput{Text: resp.Text, ToolCalls: nonNil(stepCalls), Usage: usageOf(resp.Usage)},
+			Output:     stepOutput{Text: resp.Text, ToolCalls: nonNil(r.res.ToolCalls[stepFrom:]), Usage: usageOf(resp.Usage)},
 			Metadata:   stepMetadata{ID: resp.ID, ModelID: r.modelID()},
 		})
 		if err != nil {
