@@ -286,6 +286,9 @@ type Agent struct {
 	GenerateTitle bool `koanf:"generate_title"`
 	// TitleModel is a "provider/model" for titles, usually a cheaper one.
 	TitleModel string `koanf:"title_model"`
+	// RequireApproval makes every tool call of the agent wait for a
+	// human's approval (Mastra's requireToolApproval).
+	RequireApproval bool `koanf:"require_approval"`
 }
 
 // WorkingMemory configures an agent's working memory, as Mastra's
@@ -438,12 +441,15 @@ type Route struct {
 
 // Tool is one agent tool implemented by a Wasm plugin.
 type Tool struct {
-	Name         string         `koanf:"name"`
-	Description  string         `koanf:"description"`
-	InputSchema  any            `koanf:"input_schema"` // inline table or a JSON file path
-	Module       string         `koanf:"module"`
-	Config       map[string]any `koanf:"config"`
-	ResourceID   string         `koanf:"resource_id"` // see Route.ResourceID
-	PluginLimits `koanf:",squash"`
-	Grants       `koanf:",squash"`
+	Name        string         `koanf:"name"`
+	Description string         `koanf:"description"`
+	InputSchema any            `koanf:"input_schema"` // inline table or a JSON file path
+	Module      string         `koanf:"module"`
+	Config      map[string]any `koanf:"config"`
+	ResourceID  string         `koanf:"resource_id"` // see Route.ResourceID
+	// RequireApproval makes every call of the tool wait for a human's
+	// approval (a Mastra tool's requireApproval).
+	RequireApproval bool `koanf:"require_approval"`
+	PluginLimits    `koanf:",squash"`
+	Grants          `koanf:",squash"`
 }

@@ -24,7 +24,9 @@ func newWasmTool(t config.Tool, p *plugin.Plugin) (*wasmtool.Tool, error) {
 	if _, err := toolschema.For(schema); err != nil {
 		return nil, err
 	}
-	return wasmtool.New(t.Name, t.Description, schema, p), nil
+	wt := wasmtool.New(t.Name, t.Description, schema, p)
+	wt.NeedsApproval = t.RequireApproval
+	return wt, nil
 }
 
 // toolSchema reads input_schema: an inline table, a JSON string, or the

@@ -195,6 +195,9 @@ func isoServer(t *testing.T, kind string) (*Server, string, *workflow.Engine) {
 			WorkingMemory: &agent.WorkingMemory{Scope: agent.ScopeResource, Template: "# Notes\n"}},
 		{ID: "wmt", Name: "WMT", Model: llm.Echo{}, Provider: "echo", LastMessages: 10,
 			WorkingMemory: &agent.WorkingMemory{Scope: agent.ScopeThread, Template: "# Notes\n"}},
+		// Its turns wait for an approval, for the approval routes.
+		{ID: "approver", Name: "Approver", Model: callThenAnswer{"whoami"}, Provider: "openai", ModelID: "fake",
+			Tools: []agent.Tool{whoami}, RequireApproval: true},
 	}
 	svc, err := agent.NewService(store, agents, "assistant", quietLogger())
 	if err != nil {

@@ -60,7 +60,8 @@ func toToolJSON(t agent.Tool) toolJSON {
 		schema = json.RawMessage(`{"type":"object"}`)
 	}
 	b, _ := json.Marshal(map[string]json.RawMessage{"json": schema}) // valid raw JSON: cannot fail
-	return toolJSON{ID: t.Name(), Description: t.Description(), InputSchema: string(b)}
+	at, ok := t.(agent.ApprovalTool)
+	return toolJSON{ID: t.Name(), Description: t.Description(), InputSchema: string(b), RequireApproval: ok && at.RequireApproval()}
 }
 
 func toolNotFound(id string) error {

@@ -16,6 +16,9 @@ type Tool struct {
 	name, description string
 	schema            json.RawMessage
 	p                 *plugin.Plugin
+	// NeedsApproval makes every call wait for a human's approval
+	// (require_approval); set it before the tool is used.
+	NeedsApproval bool
 }
 
 // New returns the tool name served by p. schema is the JSON Schema of the
@@ -35,6 +38,9 @@ func (t *Tool) Description() string { return t.description }
 
 // InputSchema is the JSON Schema of the arguments object.
 func (t *Tool) InputSchema() json.RawMessage { return t.schema }
+
+// RequireApproval reports whether a call waits for a human's approval.
+func (t *Tool) RequireApproval() bool { return t.NeedsApproval }
 
 // StatusError is a guest's answer with a status outside 2xx: the tool
 // refused the call (4xx) or failed (5xx). Body is what the guest wrote.
