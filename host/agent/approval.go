@@ -343,12 +343,27 @@ func (s *Service) ListSuspended(ctx context.Context, agentID, resourceID, thread
 	return out, nil
 }
 
-// CountSuspended counts the waiting turns per agent id.
+// CountSuspended counts the waiting turns per agent id: every configured
+// agent (0 when none waits), and no other id, so a metric labelled with
+// them stays bounded.
 func (s *Service) CountSuspended(ctx context.Context) (map[string]int, error) {
-	if s.store == nil {
-		return map[string]int{}, nil
+	out := make(map[string]int, len(s.agents))
+	for id := range s.agents {
+		out[id] = 0
 	}
-	return s.store.CountSuspended(ctx)
+	if s.store == nil {
+		return out, nil
+	}
+	n, err := s.store.CountSuspended(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for id, c := range n {
+		if _, ok := out[id]; ok {
+			out[id] = c
+		}
+	}
+	return out, nil
 }
 
 // ResumeGenerate resumes a suspended turn and returns the whole reply (or

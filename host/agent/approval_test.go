@@ -64,6 +64,9 @@ func TestApprovalRoundTrip(t *testing.T) {
 		if err != nil || len(runs) != 1 || runs[0].RunID != res.RunID || runs[0].ThreadID != "t1" || !runs[0].Wait.Approval {
 			t.Fatalf("ListSuspended = %+v, %v; want the one run", runs, err)
 		}
+		if n, err := two.CountSuspended(ctx); err != nil || n["a"] != 1 || len(n) != 1 {
+			t.Errorf("CountSuspended = %v, %v; want a: 1", n, err)
+		}
 		if other, _ := two.ListSuspended(ctx, "a", "bob", "", 100); len(other) != 0 {
 			t.Errorf("bob lists %d of alice's runs", len(other))
 		}
@@ -102,6 +105,9 @@ func TestApprovalRoundTrip(t *testing.T) {
 		}
 		if runs, _ := two.ListSuspended(ctx, "a", "alice", "", 100); len(runs) != 0 {
 			t.Errorf("after approval %d runs still wait", len(runs))
+		}
+		if n, _ := two.CountSuspended(ctx); n["a"] != 0 {
+			t.Errorf("CountSuspended after approval = %v", n)
 		}
 		if _, err := one.ResumeGenerate(ctx, Resume{AgentID: "a", RunID: res.RunID, ResourceID: "alice", Approved: ptr(true)}); !errors.Is(err, ErrRunClaimed) {
 			t.Errorf("second approval: %v; want ErrRunClaimed", err)
