@@ -450,6 +450,9 @@ type Tool struct {
 	// RequireApproval makes every call of the tool wait for a human's
 	// approval (a Mastra tool's requireApproval).
 	RequireApproval bool `koanf:"require_approval"`
-	PluginLimits    `koanf:",squash"`
-	Grants          `koanf:",squash"`
+	// ResumeSchema is the JSON Schema of the resume data of a call the
+	// tool suspended (answered 202): inline table, JSON text or file.
+	ResumeSchema any `koanf:"resume_schema"`
+	PluginLimits `koanf:",squash"`
+	Grants       `koanf:",squash"`
 }

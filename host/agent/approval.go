@@ -10,6 +10,7 @@ import (
 	"github.com/mastra-server/mastra-server/host/llm"
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/reqctx"
+	"github.com/mastra-server/mastra-server/host/toolschema"
 )
 
 // Human in the loop (Mastra's requireToolApproval and tool suspension).
@@ -58,6 +59,29 @@ const approvalSchema = `{"type":"object","properties":{"approved":{"type":"boole
 type ApprovalTool interface {
 	Tool
 	RequireApproval() bool
+}
+
+// ToolSuspend is the error a Tool's Execute returns to suspend the turn
+// until a human (or another system) sends resume data: Mastra's
+// suspend() in a tool. The call then runs again with the resume data
+// under "resumeData" in its arguments (see Resume).
+type ToolSuspend struct {
+	// Payload is what the tool asks, shown in tool-call-suspended.
+	Payload json.RawMessage
+}
+
+func (e *ToolSuspend) Error() string { return "agent: tool suspended" }
+
+// ToolResponse is a suspend's answer on the tool execute routes: 202 with
+// the payload.
+func (e *ToolSuspend) ToolResponse() (int, []byte) { return 202, e.Payload }
+
+// ResumableTool is a Tool that declares the JSON Schema of its resume
+// data (a [[tools]] entry's resume_schema); a resume whose data does not
+// match it is refused before anything runs.
+type ResumableTool interface {
+	Tool
+	ResumeSchema() json.RawMessage
 }
 
 // Suspension is what a suspended turn waits for.
@@ -413,6 +437,15 @@ func (s *Service) resume(parent context.Context, rs Resume, emit func(Chunk) err
 	if rs.ToolCallID != "" && rs.ToolCallID != w.ToolCallID {
 		return nil, fmt.Errorf("%w: toolCallId: run %s waits for tool call %s", ErrInvalidInput, rs.RunID, w.ToolCallID)
 	}
+	if !w.Approval && rs.Approved == nil && w.ResumeSchema != "" {
+		schema, err := toolschema.For(json.RawMessage(w.ResumeSchema))
+		if err == nil {
+			err = schema.Validate(rs.Data)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: resumeData: %s", ErrInvalidInput, truncate(err.Error(), maxToolError))
+		}
+	}
 	ws := &waitingStep{}
 	switch {
 	case rs.Approved != nil:
@@ -498,6 +531,33 @@ func parseSnapshot(b []byte) (*snapshotDoc, error) {
 		return nil, errors.New("agent: not a snapshot of this server")
 	}
 	return &doc, nil
+}
+
+// suspendedBy returns the Suspension of a call whose tool suspended itself
+// (its ToolSuspend).
+func (r *run) suspendedBy(tc llm.ToolCall, ts *ToolSuspend) *Suspension {
+	w := &Suspension{ToolCallID: tc.ID, ToolName: tc.Name, Args: argsJSON(tc.Arguments), Payload: ts.Payload}
+	if rt, ok := r.tool(tc.Name).(ResumableTool); ok {
+		if s := rt.ResumeSchema(); len(s) > 0 {
+			w.ResumeSchema = string(s)
+		}
+	}
+	if len(w.Payload) == 0 || !json.Valid(w.Payload) {
+		w.Payload, _ = json.Marshal(string(w.Payload)) // a string always marshals
+	}
+	return w
+}
+
+// withResumeData returns a resumed call's arguments with the resume data
+// under "resumeData", as Mastra hands a resumed tool its resumeData.
+func withResumeData(args, data json.RawMessage) json.RawMessage {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(args, &obj) != nil || obj == nil {
+		obj = map[string]json.RawMessage{}
+	}
+	obj["resumeData"] = orNullJSON(data)
+	b, _ := json.Marshal(obj) // raw values that parsed: cannot fail
+	return b
 }
 
 // decide handles the waiting call of a resumed step: a declined call

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -197,4 +198,88 @@ func TestConcurrentApprovals(t *testing.T) {
 			t.Errorf("tool ran %d times in 3 rounds; want 3", n)
 		}
 	})
+}
+
+// asker is a tool that suspends to ask a question, and answers with the
+// resume data once resumed.
+type asker struct{ calls []string }
+
+func (a *asker) Name() string        { return "ask" }
+func (a *asker) Description() string { return "asks the user" }
+func (a *asker) InputSchema() json.RawMessage {
+	return json.RawMessage(`{"type":"object","properties":{"q":{"type":"string"}},"additionalProperties":false}`)
+}
+func (a *asker) ResumeSchema() json.RawMessage {
+	return json.RawMessage(`{"type":"object","properties":{"answer":{"type":"string"}},"required":["answer"]}`)
+}
+func (a *asker) Execute(_ context.Context, args json.RawMessage) (json.RawMessage, error) {
+	a.calls = append(a.calls, string(args))
+	var in struct {
+		Q          string          `json:"q"`
+		ResumeData json.RawMessage `json:"resumeData"`
+	}
+	if err := json.Unmarshal(args, &in); err != nil {
+		return nil, err
+	}
+	if in.ResumeData == nil {
+		return nil, &ToolSuspend{Payload: json.RawMessage(`{"question":"` + in.Q + `"}`)}
+	}
+	return in.ResumeData, nil
+}
+
+// TestToolSuspends: a tool that suspends itself stops the turn with
+// tool-call-suspended; resume data that does not match its resume schema
+// is refused and the run keeps waiting; matching data runs the tool again
+// with it, and the model goes on.
+func TestToolSuspends(t *testing.T) {
+	eachStore(t, func(t *testing.T, store *memory.Store) {
+		ctx := context.Background()
+		f := newFake(t, llmtest.Reply{Calls: []llmtest.Call{{ID: "call_q", Name: "ask", Args: `{"q":"colour?"}`}}}, llmtest.Reply{Text: "Blue it is."})
+		tool := &asker{}
+		svc := newService(t, store, &Agent{ID: "a", Model: f.Model(10 * time.Second), Provider: "openai", ModelID: "gpt-test", Tools: []Tool{tool}})
+		var rec recorder
+		res, err := svc.Stream(ctx, Input{AgentID: "a", ThreadID: "t1", ResourceID: "alice", Messages: user("pick a colour")}, rec.emit)
+		if err != nil || res.FinishReason != FinishSuspended {
+			t.Fatalf("Stream = %v; want suspended", err)
+		}
+		if got := compact(rec.types()); !strings.HasSuffix(got, "tool-call,tool-call-suspended,finish") {
+			t.Fatalf("chunks = %s", got)
+		}
+		p := payload(t, rec.chunks[len(rec.chunks)-2])
+		if p["toolCallId"] != "call_q" || p["suspendPayload"].(map[string]any)["question"] != "colour?" || !strings.Contains(p["resumeSchema"].(string), "answer") {
+			t.Errorf("tool-call-suspended = %v", p)
+		}
+		runs, _ := svc.ListSuspended(ctx, "a", "alice", "", 10)
+		if len(runs) != 1 || runs[0].Wait.Approval || !jsonEq(runs[0].Wait.Payload, `{"question":"colour?"}`) {
+			t.Fatalf("listed = %+v", runs)
+		}
+		if _, err := svc.ResumeGenerate(ctx, Resume{AgentID: "a", RunID: res.RunID, ResourceID: "alice", Data: json.RawMessage(`{"colour":"blue"}`)}); !errors.Is(err, ErrInvalidInput) {
+			t.Fatalf("resume with data against the schema: %v; want ErrInvalidInput", err)
+		}
+		var rec2 recorder
+		res2, err := svc.ResumeStream(ctx, Resume{AgentID: "a", RunID: res.RunID, ResourceID: "alice", Data: json.RawMessage(`{"answer":"blue"}`)}, rec2.emit)
+		if err != nil {
+			t.Fatalf("resume: %v", err)
+		}
+		if got := compact(rec2.types()); !strings.HasPrefix(got, "start,tool-result,step-finish") {
+			t.Errorf("resumed chunks = %s", got)
+		}
+		if len(tool.calls) != 2 || tool.calls[1] != `{"q":"colour?","resumeData":{"answer":"blue"}}` {
+			t.Errorf("tool calls = %q; want the first, then one with resumeData", tool.calls)
+		}
+		if res2.Text != "Blue it is." {
+			t.Errorf("text = %q", res2.Text)
+		}
+		c := content(t, messages(t, store, "t1")[1])
+		if len(c.ToolInvocations) != 1 || !jsonEq(c.ToolInvocations[0].Args, `{"q":"colour?"}`) || !jsonEq(c.ToolInvocations[0].Result, `{"answer":"blue"}`) {
+			t.Errorf("saved invocation = %+v", c.ToolInvocations)
+		}
+	})
+}
+
+// jsonEq reports whether a is the JSON document b (Postgres's jsonb
+// respaces what it keeps).
+func jsonEq(a json.RawMessage, b string) bool {
+	var x, y any
+	return json.Unmarshal(a, &x) == nil && json.Unmarshal([]byte(b), &y) == nil && fmt.Sprint(x) == fmt.Sprint(y)
 }

@@ -459,7 +459,19 @@ func (r *run) loop(ctx context.Context) error {
 				pending = true
 				continue
 			}
-			result, failure, err := r.execute(toolCtx, tc)
+			var resume json.RawMessage // a suspended tool's resume data
+			if ws != nil && i == from && ws.data != nil {
+				resume = ws.data
+			}
+			result, failure, err := r.execute(toolCtx, tc, resume)
+			var ts *ToolSuspend
+			if errors.As(err, &ts) {
+				w := r.suspendedBy(tc, ts)
+				if err := r.send(ChunkToolCallSuspended, w.ChunkPayload()); err != nil {
+					return err
+				}
+				return r.suspend(req, step, resp, i, toolMsgs, stepFrom, w)
+			}
 			if err != nil {
 				return err
 			}
@@ -671,14 +683,21 @@ func (r *run) endText() error {
 // tool, arguments that are not a JSON object or do not match the tool's
 // input schema, the tool's error or panic)
 // comes back as failure, with result {"error": failure}; err is set only
-// when the turn itself is cancelled.
-func (r *run) execute(ctx context.Context, tc llm.ToolCall) (result json.RawMessage, failure string, err error) {
+// when the turn itself is cancelled, or is the tool's *ToolSuspend. A
+// resumed call (resume: its resume data) gets the data in its arguments,
+// which are not checked again, as in Mastra.
+func (r *run) execute(ctx context.Context, tc llm.ToolCall, resume json.RawMessage) (result json.RawMessage, failure string, err error) {
 	t := r.tool(tc.Name)
 	if r.s.obs != nil {
 		var end func(ToolCallEnd)
 		ctx, end = r.s.obs.StartToolCall(ctx, ToolCallInfo{Agent: r.a, Tool: tc.Name, Known: t != nil,
 			ToolCallID: tc.ID, Args: tc.Arguments})
 		defer func() {
+			var ts *ToolSuspend
+			if errors.As(err, &ts) {
+				end(ToolCallEnd{Outcome: ToolOK, Result: ts.Payload})
+				return
+			}
 			if err != nil {
 				end(ToolCallEnd{Outcome: OutcomeCanceled, Failure: err.Error()})
 				return
@@ -705,7 +724,10 @@ func (r *run) execute(ctx context.Context, tc llm.ToolCall) (result json.RawMess
 	// The working memory tool checks its own arguments: a JSON update is a
 	// patch (fields left out, null to remove) that the schema it shows
 	// the model would refuse.
-	if _, builtin := t.(wmTool); !builtin {
+	args := tc.Arguments
+	if resume != nil {
+		args = withResumeData(args, resume)
+	} else if _, builtin := t.(wmTool); !builtin {
 		schema, serr := toolschema.For(t.InputSchema())
 		if serr != nil { // NewService compiled it already: only a tool whose schema changed gets here
 			return nil, "tool unavailable: its input schema does not compile", nil
@@ -714,9 +736,13 @@ func (r *run) execute(ctx context.Context, tc llm.ToolCall) (result json.RawMess
 			return nil, "invalid arguments: " + truncate(verr.Error(), maxToolError), nil
 		}
 	}
-	out, terr := r.runTool(ctx, t, tc.Arguments)
+	out, terr := r.runTool(ctx, t, args)
 	if ctx.Err() != nil {
 		return nil, "", fmt.Errorf("agent %s: tool %s: %w", r.a.ID, tc.Name, ctx.Err())
+	}
+	var ts *ToolSuspend
+	if errors.As(terr, &ts) {
+		return nil, "", ts
 	}
 	if terr != nil {
 		r.s.log.LogAttrs(ctx, slog.LevelWarn, "agent: tool failed",

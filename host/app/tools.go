@@ -26,6 +26,16 @@ func newWasmTool(t config.Tool, p *plugin.Plugin) (*wasmtool.Tool, error) {
 	}
 	wt := wasmtool.New(t.Name, t.Description, schema, p)
 	wt.NeedsApproval = t.RequireApproval
+	if t.ResumeSchema != nil {
+		rs, err := toolSchema(t.ResumeSchema)
+		if err != nil {
+			return nil, fmt.Errorf("resume_schema: %w", err)
+		}
+		if _, err := toolschema.For(rs); err != nil {
+			return nil, fmt.Errorf("resume_schema: %w", err)
+		}
+		wt.Resume = rs
+	}
 	return wt, nil
 }
 
