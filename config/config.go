@@ -290,6 +290,9 @@ type Agent struct {
 	GenerateTitle bool `koanf:"generate_title"`
 	// TitleModel is a "provider/model" for titles, usually a cheaper one.
 	TitleModel string `koanf:"title_model"`
+	// RequireApproval makes every tool call of the agent wait for a
+	// human's approval (Mastra's requireToolApproval).
+	RequireApproval bool `koanf:"require_approval"`
 	// Memory holds the agent's semantic recall and its embedder.
 	Memory AgentMemory `koanf:"memory"`
 }
@@ -478,12 +481,18 @@ type Route struct {
 
 // Tool is one agent tool implemented by a Wasm plugin.
 type Tool struct {
-	Name         string         `koanf:"name"`
-	Description  string         `koanf:"description"`
-	InputSchema  any            `koanf:"input_schema"` // inline table or a JSON file path
-	Module       string         `koanf:"module"`
-	Config       map[string]any `koanf:"config"`
-	ResourceID   string         `koanf:"resource_id"` // see Route.ResourceID
+	Name        string         `koanf:"name"`
+	Description string         `koanf:"description"`
+	InputSchema any            `koanf:"input_schema"` // inline table or a JSON file path
+	Module      string         `koanf:"module"`
+	Config      map[string]any `koanf:"config"`
+	ResourceID  string         `koanf:"resource_id"` // see Route.ResourceID
+	// RequireApproval makes every call of the tool wait for a human's
+	// approval (a Mastra tool's requireApproval).
+	RequireApproval bool `koanf:"require_approval"`
+	// ResumeSchema is the JSON Schema of the resume data of a call the
+	// tool suspended (answered 202): inline table, JSON text or file.
+	ResumeSchema any `koanf:"resume_schema"`
 	PluginLimits `koanf:",squash"`
 	Grants       `koanf:",squash"`
 }

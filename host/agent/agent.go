@@ -57,6 +57,10 @@ type Agent struct {
 	MaxSteps int
 	// Tools are the tools the server runs for this agent.
 	Tools []Tool
+	// RequireApproval makes every call of the agent's tools (and of the
+	// client's) wait for a human's approval (Mastra's
+	// requireToolApproval; approval.go).
+	RequireApproval bool
 	// ModelSettings are the agent's sampling settings; a turn's own
 	// (Input.ModelSettings) override them one by one.
 	ModelSettings ModelSettings
@@ -310,6 +314,12 @@ type Input struct {
 	// call is saved as pending; the client runs it and comes back with a
 	// role "tool" message.
 	ClientTools []llm.Tool
+	// ClientToolApproval names the client tools whose calls wait for a
+	// human's approval (a client tool's requireApproval).
+	ClientToolApproval map[string]bool
+	// RequireToolApproval makes every tool call of the turn wait for a
+	// human's approval (Mastra's requireToolApproval).
+	RequireToolApproval bool
 	// RequestContext is the request's context map, handed to tools through
 	// their ctx (reqctx.From). It may be nil.
 	RequestContext *reqctx.Values
@@ -367,6 +377,9 @@ type Result struct {
 	// Model is the "provider/model" that answered the turn's last step:
 	// the agent's model, or the fallback it moved to.
 	Model string
+	// Suspension, when FinishReason is FinishSuspended, is what the turn
+	// waits for (approval.go).
+	Suspension *Suspension
 	// Replayed is set when the turn was not run but read back: a request
 	// with the same idempotency key saved it before. Its ToolCalls and
 	// ToolResults are then empty.

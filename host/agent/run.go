@@ -76,6 +76,13 @@ type run struct {
 	// firstChunk tells the observer of the model call in progress that its
 	// reply started; nil once told or when nobody watches.
 	firstChunk func()
+	// Human in the loop (approval.go): wait is what the turn stopped for,
+	// state the loop's state to keep or resumed from, waiting the step a
+	// resume starts with and claimed the snapshot it claimed.
+	wait    *Suspension
+	state   *loopState
+	waiting *waitingStep
+	claimed *memory.SuspendedRun
 }
 
 func (s *Service) run(parent context.Context, in Input, emit func(Chunk) error) (*Result, error) {
@@ -101,9 +108,15 @@ func (s *Service) run(parent context.Context, in Input, emit func(Chunk) error) 
 		r.res.ThreadID = uuid.NewString()
 		r.newThread = true
 	}
+	return s.start(parent, r, fresh)
+}
+
+// start runs the turn r was made for, once admitted, under the observer.
+func (s *Service) start(parent context.Context, r *run, fresh bool) (*Result, error) {
+	a, in := r.a, r.in
 	if s.admit != nil {
 		if err := s.admit(parent, TurnInfo{Agent: a, RunID: r.res.RunID, ThreadID: r.res.ThreadID,
-			ResourceID: in.ResourceID, Stream: emit != nil, Messages: in.Messages}); err != nil {
+			ResourceID: in.ResourceID, Stream: r.emit != nil, Messages: in.Messages}); err != nil {
 			return nil, err
 		}
 	}
@@ -111,7 +124,7 @@ func (s *Service) run(parent context.Context, in Input, emit func(Chunk) error) 
 		return r.turn(parent, fresh)
 	}
 	ctx, end := s.obs.StartTurn(parent, TurnInfo{Agent: a, RunID: r.res.RunID, ThreadID: r.res.ThreadID,
-		ResourceID: in.ResourceID, Stream: emit != nil, Messages: in.Messages})
+		ResourceID: in.ResourceID, Stream: r.emit != nil, Messages: in.Messages})
 	res, err := r.turn(ctx, fresh)
 	o := outcome(ctx, err)
 	if res != nil && res.Replayed {
@@ -124,6 +137,9 @@ func (s *Service) run(parent context.Context, in Input, emit func(Chunk) error) 
 // turn runs the turn r was made for; fresh: its thread id was just made.
 func (r *run) turn(parent context.Context, fresh bool) (*Result, error) {
 	s, a, in := r.s, r.a, r.in
+	if r.waiting != nil {
+		return r.complete(parent, r.state.Inputs, false) // a resumed turn: history is in its state
+	}
 	if !fresh && s.store != nil && !in.Ephemeral {
 		t, err := s.store.Thread(parent, "", in.ThreadID)
 		switch {
@@ -180,9 +196,19 @@ func (r *run) turn(parent context.Context, fresh bool) (*Result, error) {
 	if a.SemanticRecall != nil && s.store != nil && !in.Ephemeral {
 		r.recall(parent)
 	}
+	return r.complete(parent, inputs, idem)
+}
+
+// complete runs the model loop of a turn whose input messages are inputs
+// and saves it; idem: the turn has an idempotency key.
+func (r *run) complete(parent context.Context, inputs []memory.Message, idem bool) (*Result, error) {
+	s, a, in := r.s, r.a, r.in
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	if err := r.loop(ctx); err != nil {
+		if errors.Is(err, errSuspended) {
+			return r.saveSuspended(ctx, parent, inputs)
+		}
 		return nil, r.fail(parent, err)
 	}
 
@@ -228,6 +254,9 @@ func (r *run) turn(parent context.Context, fresh bool) (*Result, error) {
 		}
 	} else {
 		r.res.Messages = nil
+	}
+	if r.claimed != nil {
+		r.endSuspended(ctx)
 	}
 	err := r.send(ChunkFinish, finishPayload{
 		MessageID:  r.res.MessageID,
@@ -357,6 +386,12 @@ func (r *run) loop(ctx context.Context) error {
 		Tools:    r.tools(),
 	}
 	r.a.ModelSettings.Override(r.in.ModelSettings).apply(&req)
+	first := 0
+	if r.waiting != nil {
+		// A resumed turn goes on from the step it waited in; its answer
+		// is the human's, so the stream starts at once.
+		req, first, r.live = r.state.Request, r.state.Step, true
+	}
 	toolCtx := ctx
 	if r.in.RequestContext != nil {
 		toolCtx = reqctx.With(ctx, r.in.RequestContext)
@@ -365,49 +400,91 @@ func (r *run) loop(ctx context.Context) error {
 	if err := r.send(ChunkStart, r.start); err != nil {
 		return err
 	}
-	for step := 0; ; step++ {
-		if err := r.send(ChunkStepStart, stepStartPayload{MessageID: r.res.MessageID, Warnings: []any{}}); err != nil {
-			return err
-		}
-		stepAt := r.clk.next().UnixMilli()
-		resp, err := r.call(ctx, req)
-		if err != nil {
-			return err
-		}
-		r.parts = append(r.parts, memory.Part{Type: "step-start", Model: r.model().Ref(), CreatedAt: stepAt})
-		r.res.Model = r.model().Ref()
-		r.res.Steps++
-		r.res.Usage = r.res.Usage.Add(resp.Usage)
-		r.allText.WriteString(resp.Text)
-		for _, rs := range resp.Reasoning {
-			r.parts = append(r.parts, reasoningPart(rs, r.clk.next().UnixMilli()))
-		}
-		if resp.Text != "" {
-			r.parts = append(r.parts, memory.Part{Type: "text", Text: resp.Text, CreatedAt: r.clk.next().UnixMilli()})
-		}
-
+	for step := first; ; step++ {
 		var (
-			stepCalls []Chunk
-			toolMsgs  []llm.Message
-			pending   bool // a client tool was called
+			resp     *llm.Response
+			from     int // the first call of resp to handle
+			stepFrom = len(r.res.ToolCalls)
+			toolMsgs []llm.Message
+			pending  bool // a client tool was called
 		)
-		for _, tc := range resp.ToolCalls {
-			args := argsJSON(tc.Arguments)
-			call := r.chunk(ChunkToolCall, ToolCallPayload{ToolCallID: tc.ID, ToolName: tc.Name, Args: args})
-			stepCalls = append(stepCalls, call)
-			r.res.ToolCalls = append(r.res.ToolCalls, call)
-			if err := r.sendChunk(call); err != nil {
+		ws := r.waiting
+		r.waiting = nil
+		if ws != nil {
+			resp, from, toolMsgs, stepFrom = ws.resp, ws.call, ws.toolMsgs, ws.stepFrom
+		} else {
+			if err := r.send(ChunkStepStart, stepStartPayload{MessageID: r.res.MessageID, Warnings: []any{}}); err != nil {
 				return err
 			}
-			n := step
-			inv := &memory.ToolInvocation{State: "call", ToolCallID: tc.ID, ToolName: tc.Name, Args: args, Step: &n}
-			r.parts = append(r.parts, memory.Part{Type: "tool-invocation", ToolInvocation: inv})
-			r.invs = append(r.invs, inv)
+			stepAt := r.clk.next().UnixMilli()
+			var err error
+			resp, err = r.call(ctx, req)
+			if err != nil {
+				return err
+			}
+			r.parts = append(r.parts, memory.Part{Type: "step-start", Model: r.model().Ref(), CreatedAt: stepAt})
+			r.res.Model = r.model().Ref()
+			r.res.Steps++
+			r.res.Usage = r.res.Usage.Add(resp.Usage)
+			r.allText.WriteString(resp.Text)
+			for _, rs := range resp.Reasoning {
+				r.parts = append(r.parts, reasoningPart(rs, r.clk.next().UnixMilli()))
+			}
+			if resp.Text != "" {
+				r.parts = append(r.parts, memory.Part{Type: "text", Text: resp.Text, CreatedAt: r.clk.next().UnixMilli()})
+			}
+		}
+
+		for i := from; i < len(resp.ToolCalls); i++ {
+			tc := resp.ToolCalls[i]
+			args := argsJSON(tc.Arguments)
+			var inv *memory.ToolInvocation
+			if ws != nil && i == from {
+				// The call the turn waited for: its chunk and part exist.
+				msg, done, err := r.decide(ws, tc)
+				if err != nil {
+					return err
+				}
+				if done {
+					toolMsgs = append(toolMsgs, msg)
+					continue
+				}
+				inv = r.invs[len(r.invs)-1]
+			} else {
+				call := r.chunk(ChunkToolCall, ToolCallPayload{ToolCallID: tc.ID, ToolName: tc.Name, Args: args})
+				r.res.ToolCalls = append(r.res.ToolCalls, call)
+				if err := r.sendChunk(call); err != nil {
+					return err
+				}
+				n := step
+				inv = &memory.ToolInvocation{State: "call", ToolCallID: tc.ID, ToolName: tc.Name, Args: args, Step: &n}
+				r.parts = append(r.parts, memory.Part{Type: "tool-invocation", ToolInvocation: inv})
+				r.invs = append(r.invs, inv)
+				if r.needsApproval(tc.Name) {
+					w := &Suspension{ToolCallID: tc.ID, ToolName: tc.Name, Args: args, Approval: true, ResumeSchema: approvalSchema}
+					if err := r.send(ChunkToolCallApproval, w.ChunkPayload()); err != nil {
+						return err
+					}
+					return r.suspend(req, step, resp, i, toolMsgs, stepFrom, w)
+				}
+			}
 			if r.tool(tc.Name) == nil && r.isClientTool(tc.Name) {
 				pending = true
 				continue
 			}
-			result, failure, err := r.execute(toolCtx, tc)
+			var resume json.RawMessage // a suspended tool's resume data
+			if ws != nil && i == from && ws.data != nil {
+				resume = ws.data
+			}
+			result, failure, err := r.execute(toolCtx, tc, resume)
+			var ts *ToolSuspend
+			if errors.As(err, &ts) {
+				w := r.suspendedBy(tc, ts)
+				if err := r.send(ChunkToolCallSuspended, w.ChunkPayload()); err != nil {
+					return err
+				}
+				return r.suspend(req, step, resp, i, toolMsgs, stepFrom, w)
+			}
 			if err != nil {
 				return err
 			}
@@ -432,10 +509,10 @@ func (r *run) loop(ctx context.Context) error {
 		}
 		r.res.FinishReason = reason
 		more := len(resp.ToolCalls) > 0 && !pending && step+1 < r.maxSteps()
-		err = r.send(ChunkStepFinish, stepFinishPayload{
+		err := r.send(ChunkStepFinish, stepFinishPayload{
 			MessageID:  r.res.MessageID,
 			StepResult: stepResult{Reason: reason, Warnings: []any{}, IsContinued: more},
-			Output:     stepOutput{Text: resp.Text, ToolCalls: nonNil(stepCalls), Usage: usageOf(resp.Usage)},
+			Output:     stepOutput{Text: resp.Text, ToolCalls: nonNil(r.res.ToolCalls[stepFrom:]), Usage: usageOf(resp.Usage)},
 			Metadata:   stepMetadata{ID: resp.ID, ModelID: r.modelID()},
 		})
 		if err != nil {
@@ -619,14 +696,21 @@ func (r *run) endText() error {
 // tool, arguments that are not a JSON object or do not match the tool's
 // input schema, the tool's error or panic)
 // comes back as failure, with result {"error": failure}; err is set only
-// when the turn itself is cancelled.
-func (r *run) execute(ctx context.Context, tc llm.ToolCall) (result json.RawMessage, failure string, err error) {
+// when the turn itself is cancelled, or is the tool's *ToolSuspend. A
+// resumed call (resume: its resume data) gets the data in its arguments,
+// which are not checked again, as in Mastra.
+func (r *run) execute(ctx context.Context, tc llm.ToolCall, resume json.RawMessage) (result json.RawMessage, failure string, err error) {
 	t := r.tool(tc.Name)
 	if r.s.obs != nil {
 		var end func(ToolCallEnd)
 		ctx, end = r.s.obs.StartToolCall(ctx, ToolCallInfo{Agent: r.a, Tool: tc.Name, Known: t != nil,
 			ToolCallID: tc.ID, Args: tc.Arguments})
 		defer func() {
+			var ts *ToolSuspend
+			if errors.As(err, &ts) {
+				end(ToolCallEnd{Outcome: ToolOK, Result: ts.Payload})
+				return
+			}
 			if err != nil {
 				end(ToolCallEnd{Outcome: OutcomeCanceled, Failure: err.Error()})
 				return
@@ -653,7 +737,10 @@ func (r *run) execute(ctx context.Context, tc llm.ToolCall) (result json.RawMess
 	// The working memory tool checks its own arguments: a JSON update is a
 	// patch (fields left out, null to remove) that the schema it shows
 	// the model would refuse.
-	if _, builtin := t.(wmTool); !builtin {
+	args := tc.Arguments
+	if resume != nil {
+		args = withResumeData(args, resume)
+	} else if _, builtin := t.(wmTool); !builtin {
 		schema, serr := toolschema.For(t.InputSchema())
 		if serr != nil { // NewService compiled it already: only a tool whose schema changed gets here
 			return nil, "tool unavailable: its input schema does not compile", nil
@@ -662,9 +749,13 @@ func (r *run) execute(ctx context.Context, tc llm.ToolCall) (result json.RawMess
 			return nil, "invalid arguments: " + truncate(verr.Error(), maxToolError), nil
 		}
 	}
-	out, terr := r.runTool(ctx, t, tc.Arguments)
+	out, terr := r.runTool(ctx, t, args)
 	if ctx.Err() != nil {
 		return nil, "", fmt.Errorf("agent %s: tool %s: %w", r.a.ID, tc.Name, ctx.Err())
+	}
+	var ts *ToolSuspend
+	if errors.As(terr, &ts) {
+		return nil, "", ts
 	}
 	if terr != nil {
 		r.s.log.LogAttrs(ctx, slog.LevelWarn, "agent: tool failed",

@@ -255,6 +255,7 @@ func memoryOptions(a *agent.Agent, ac config.Agent, model func(ref string) (llm.
 		}
 	}
 	a.GenerateTitle = ac.GenerateTitle
+	a.RequireApproval = ac.RequireApproval
 	if ac.GenerateTitle && ac.TitleModel != "" {
 		m, id, err := model(ac.TitleModel)
 		if err != nil {

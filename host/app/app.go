@@ -142,6 +142,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 	if m := tel.metrics; m != nil {
 		if store != nil {
 			m.WatchDB(store.Stats)
+			m.WatchSuspended(svc.CountSuspended)
 		}
 		m.WatchPlugins(ps.all)
 	}

@@ -24,7 +24,19 @@ func newWasmTool(t config.Tool, p *plugin.Plugin) (*wasmtool.Tool, error) {
 	if _, err := toolschema.For(schema); err != nil {
 		return nil, err
 	}
-	return wasmtool.New(t.Name, t.Description, schema, p), nil
+	wt := wasmtool.New(t.Name, t.Description, schema, p)
+	wt.NeedsApproval = t.RequireApproval
+	if t.ResumeSchema != nil {
+		rs, err := toolSchema(t.ResumeSchema)
+		if err != nil {
+			return nil, fmt.Errorf("resume_schema: %w", err)
+		}
+		if _, err := toolschema.For(rs); err != nil {
+			return nil, fmt.Errorf("resume_schema: %w", err)
+		}
+		wt.Resume = rs
+	}
+	return wt, nil
 }
 
 // toolSchema reads input_schema: an inline table, a JSON string, or the

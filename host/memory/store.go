@@ -635,3 +635,11 @@ func (s *Store) DB() *bun.DB { return s.db }
 // that means "the database cannot be reached" with ErrUnavailable, as the
 // store's own errors are, so that every route answers it with a 503.
 func Classify(err error) error { return classify(err) }
+
+// wrapf wraps a non-nil err with a message; nil stays nil.
+func wrapf(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}

@@ -153,6 +153,10 @@ type generateJSON struct {
 	UsedFallbackValue  bool           `json:"usedFallbackValue"`
 	Messages           []wire.Message `json:"messages"`
 	RememberedMessages []wire.Message `json:"rememberedMessages"`
+	// SuspendPayload and ResumeSchema: what a suspended turn (finishReason
+	// "suspended") waits for, as Mastra answers it.
+	SuspendPayload any    `json:"suspendPayload,omitempty"`
+	ResumeSchema   string `json:"resumeSchema,omitempty"`
 }
 
 type usageJSON struct {
@@ -236,6 +240,9 @@ func toGenerateJSON(res *agent.Result) generateJSON {
 		Messages:           wire.Messages(res.Messages),
 		RememberedMessages: wire.Messages(res.Remembered),
 	}
+	if w := res.Suspension; w != nil {
+		out.SuspendPayload, out.ResumeSchema = w.ChunkPayload(), w.ResumeSchema
+	}
 	content := []any{}
 	if res.Text != "" {
 		content = append(content, map[string]any{"type": "text", "text": res.Text})
@@ -303,6 +310,16 @@ func (f *mastraFace) send(sse *transport.SSE, seq int64, c agent.Chunk, raw []by
 // (runs.go) and, once its stream has started, runs on when its client
 // goes away.
 func (s *Server) streamAs(w http.ResponseWriter, r *http.Request, in agent.Input, face streamFace, resumable bool) error {
+	return s.streamTurn(w, r, in, face, resumable || s.cfg.Streams.Resumable, func(ctx context.Context, in agent.Input, emit func(agent.Chunk) error) error {
+		_, err := s.agents.Stream(ctx, in, emit)
+		return err
+	}, threadTaken)
+}
+
+// streamTurn streams the turn that run runs (a new one, or a resumed one:
+// approval_handlers.go); early maps its error when no chunk went out.
+func (s *Server) streamTurn(w http.ResponseWriter, r *http.Request, in agent.Input, face streamFace, resumable bool,
+	run func(ctx context.Context, in agent.Input, emit func(agent.Chunk) error) error, early func(error) error) error {
 	s.noteTurn(r, in)
 	if err := idempotencyKey(r, &in); err != nil {
 		return err
@@ -315,7 +332,7 @@ func (s *Server) streamAs(w http.ResponseWriter, r *http.Request, in agent.Input
 	if in.RunID == "" {
 		in.RunID = uuid.NewString()
 	}
-	wr, err := s.startRun(r, in, resumable || s.cfg.Streams.Resumable)
+	wr, err := s.startRun(r, in, resumable)
 	if err != nil {
 		return err
 	}
@@ -374,7 +391,7 @@ func (s *Server) streamAs(w http.ResponseWriter, r *http.Request, in agent.Input
 		}
 		return nil
 	}
-	_, err = s.agents.Stream(ctx, in, emit)
+	err = run(ctx, in, emit)
 	cause := context.Cause(ctx)
 	stopped := errors.Is(cause, errShuttingDown) && (wr != nil || r.Context().Err() == nil)
 	if sse == nil {
@@ -386,7 +403,7 @@ func (s *Server) streamAs(w http.ResponseWriter, r *http.Request, in agent.Input
 		if stopped {
 			return &transport.Error{Status: http.StatusServiceUnavailable, Message: "Server is shutting down", Err: err}
 		}
-		return threadTaken(err) // nothing sent yet: a JSON error
+		return early(err) // nothing sent yet: a JSON error
 	}
 	if err != nil {
 		s.log.WarnContext(r.Context(), "stream ended with an error", "request_id", transport.RequestID(r.Context()), "err", transport.ClipErr(err))
@@ -443,6 +460,10 @@ func (s *Server) toAgentJSON(a *agent.Agent) agentJSON {
 	for _, t := range a.Tools {
 		tools[t.Name()] = toToolJSON(t)
 	}
+	defaults := map[string]any{}
+	if a.RequireApproval {
+		defaults["requireToolApproval"] = true
+	}
 	desc := a.Description
 	if a.Provider == llm.ProviderEcho && desc == "" {
 		desc = "Answers with the offline echo model (development only, not a real model)."
@@ -452,7 +473,7 @@ func (s *Server) toAgentJSON(a *agent.Agent) agentJSON {
 		Agents: map[string]any{}, Workflows: map[string]any{}, Skills: []any{}, WorkspaceTools: []any{},
 		BrowserTools: []any{}, InputProcessors: []any{}, OutputProcessors: []any{},
 		Provider: a.Provider, ModelID: a.ModelID, ModelVersion: "v2", SupportsMemory: s.agents.HasMemory(),
-		DefaultOptions: map[string]any{}, DefaultGenerateOptionsLegacy: map[string]any{},
+		DefaultOptions: defaults, DefaultGenerateOptionsLegacy: map[string]any{},
 		DefaultStreamOptionsLegacy: map[string]any{}, Source: "code",
 	}
 }

@@ -28,6 +28,8 @@ func domainError(err error) *transport.Error {
 	switch {
 	case errors.As(err, &le):
 		return limitError(le)
+	case errors.Is(err, agent.ErrRunNotFound), errors.Is(err, agent.ErrRunClaimed):
+		return resumeError(err).(*transport.Error)
 	case errors.Is(err, agent.ErrUnknownAgent):
 		return &transport.Error{Status: http.StatusNotFound, Message: "Agent not found", Err: err}
 	case errors.Is(err, agent.ErrInvalidInput):

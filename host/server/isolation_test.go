@@ -199,6 +199,9 @@ func isoServer(t *testing.T, kind string) (*Server, string, *workflow.Engine) {
 		// Semantic recall, for memory search.
 		{ID: "recall", Name: "Recall", Model: llm.Echo{}, Provider: "echo", LastMessages: 10,
 			SemanticRecall: &agent.SemanticRecall{Embedder: llm.EchoEmbedder{}, EmbedderRef: "echo", TopK: 5, Before: 1, After: 1, Scope: "resource"}},
+		// Its turns wait for an approval, for the approval routes.
+		{ID: "approver", Name: "Approver", Model: callThenAnswer{"whoami"}, Provider: "openai", ModelID: "fake",
+			Tools: []agent.Tool{whoami}, RequireApproval: true},
 	}
 	svc, err := agent.NewService(store, agents, "assistant", quietLogger())
 	if err != nil {

@@ -24,6 +24,9 @@ type mastraBody struct {
 	System         json.RawMessage            `json:"system"`
 	ClientTools    map[string]clientTool      `json:"clientTools"`
 	ModelSettings  *modelSettings             `json:"modelSettings"`
+	// RequireToolApproval makes every tool call of the turn wait for a
+	// human's approval.
+	RequireToolApproval bool `json:"requireToolApproval"`
 	// Resumable is ours: see rootBody.
 	Resumable bool `json:"resumable"`
 }
@@ -34,9 +37,10 @@ type mastraMemory struct {
 }
 
 type clientTool struct {
-	ID          string          `json:"id"`
-	Description string          `json:"description"`
-	InputSchema json.RawMessage `json:"inputSchema"`
+	ID              string          `json:"id"`
+	Description     string          `json:"description"`
+	InputSchema     json.RawMessage `json:"inputSchema"`
+	RequireApproval bool            `json:"requireApproval"`
 }
 
 // apiTurn decodes a Mastra turn; resumable, when not nil, gets the body's
@@ -63,6 +67,9 @@ func (s *Server) apiTurn(w http.ResponseWriter, r *http.Request, resumable *bool
 		RunID:          b.RunID,
 		MaxSteps:       b.MaxSteps,
 		RequestContext: requestValues(r, b.RequestContext),
+		// Only true switches approval on: an agent's require_approval is
+		// the operator's, and a request cannot turn it off.
+		RequireToolApproval: b.RequireToolApproval,
 	}
 	if b.MaxSteps < 0 {
 		return in, transport.Invalid("Invalid request body", "maxSteps", "expected a positive number")
@@ -80,6 +87,12 @@ func (s *Server) apiTurn(w http.ResponseWriter, r *http.Request, resumable *bool
 			schema = json.RawMessage(`{"type":"object"}`)
 		}
 		in.ClientTools = append(in.ClientTools, llm.Tool{Name: name, Description: t.Description, Parameters: schema})
+		if t.RequireApproval {
+			if in.ClientToolApproval == nil {
+				in.ClientToolApproval = map[string]bool{}
+			}
+			in.ClientToolApproval[name] = true
+		}
 	}
 	if b.Memory != nil {
 		thread, err := threadRef(b.Memory.Thread)

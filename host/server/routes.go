@@ -81,6 +81,14 @@ func (s *Server) builtins() []builtin {
 		a("POST", "/api/agents/:agentId/generate/vnext", TouchAgent, s.apiGenerate),
 		a("POST", "/api/agents/:agentId/stream/vnext", TouchAgent, s.apiStream),
 		a("GET", "/api/agents/:agentId/stream/:runId", TouchAgent, s.resumeStream),
+		// Human in the loop (approval_handlers.go).
+		a("POST", "/api/agents/:agentId/approve-tool-call", TouchAgent, s.approveToolCall),
+		a("POST", "/api/agents/:agentId/decline-tool-call", TouchAgent, s.declineToolCall),
+		a("POST", "/api/agents/:agentId/approve-tool-call-generate", TouchAgent, s.approveToolCallGenerate),
+		a("POST", "/api/agents/:agentId/decline-tool-call-generate", TouchAgent, s.declineToolCallGenerate),
+		a("POST", "/api/agents/:agentId/resume-stream", TouchAgent, s.resumeStreamRoute),
+		a("POST", "/api/agents/:agentId/resume-stream-until-idle", TouchAgent, s.resumeStreamRoute),
+		a("GET", "/api/agents/:agentId/suspended-runs", TouchAgent, s.listSuspendedRuns),
 
 		// Mastra's memory.
 		r("GET", "/api/memory/status", TouchNone, s.memoryStatus),

@@ -60,7 +60,8 @@ func toToolJSON(t agent.Tool) toolJSON {
 		schema = json.RawMessage(`{"type":"object"}`)
 	}
 	b, _ := json.Marshal(map[string]json.RawMessage{"json": schema}) // valid raw JSON: cannot fail
-	return toolJSON{ID: t.Name(), Description: t.Description(), InputSchema: string(b)}
+	at, ok := t.(agent.ApprovalTool)
+	return toolJSON{ID: t.Name(), Description: t.Description(), InputSchema: string(b), RequireApproval: ok && at.RequireApproval()}
 }
 
 func toolNotFound(id string) error {
@@ -183,7 +184,8 @@ func (s *Server) runTool(w http.ResponseWriter, r *http.Request, t agent.Tool) e
 }
 
 // toolFailure maps a tool's error: its own 4xx answer goes to the client as
-// it is (the call was refused, retrying will not help); a timeout is 504;
+// it is (the call was refused, retrying will not help), as does a suspend's
+// 202; a timeout is 504;
 // a response over the plugin's max_response is 502; anything else (a trap, a
 // crash, a 5xx) is a generic 500.
 func (s *Server) toolFailure(w http.ResponseWriter, r *http.Request, t agent.Tool, err error) error {
@@ -192,7 +194,9 @@ func (s *Server) toolFailure(w http.ResponseWriter, r *http.Request, t agent.Too
 	}
 	var tr toolResponder
 	if errors.As(err, &tr) {
-		if status, body := tr.ToolResponse(); status >= 400 && status < 500 {
+		// A 202 is a tool that suspended (agent.ToolSuspend): its payload
+		// is the answer, as a refusal's body is.
+		if status, body := tr.ToolResponse(); (status >= 400 && status < 500) || status == http.StatusAccepted {
 			body = bytes.TrimSpace(body)
 			var obj map[string]json.RawMessage
 			if json.Unmarshal(body, &obj) != nil {

@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 
+	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/plugin"
 )
 
@@ -16,6 +18,12 @@ type Tool struct {
 	name, description string
 	schema            json.RawMessage
 	p                 *plugin.Plugin
+	// NeedsApproval makes every call wait for a human's approval
+	// (require_approval); set it before the tool is used.
+	NeedsApproval bool
+	// Resume is the JSON Schema of the resume data of a call that
+	// suspended (resume_schema); nil accepts any. Set it before use.
+	Resume json.RawMessage
 }
 
 // New returns the tool name served by p. schema is the JSON Schema of the
@@ -35,6 +43,12 @@ func (t *Tool) Description() string { return t.description }
 
 // InputSchema is the JSON Schema of the arguments object.
 func (t *Tool) InputSchema() json.RawMessage { return t.schema }
+
+// RequireApproval reports whether a call waits for a human's approval.
+func (t *Tool) RequireApproval() bool { return t.NeedsApproval }
+
+// ResumeSchema is the JSON Schema of a suspended call's resume data.
+func (t *Tool) ResumeSchema() json.RawMessage { return t.Resume }
 
 // StatusError is a guest's answer with a status outside 2xx: the tool
 // refused the call (4xx) or failed (5xx). Body is what the guest wrote.
@@ -56,10 +70,13 @@ func (e *StatusError) Error() string {
 // wants to pass a refusal on as it is.
 func (e *StatusError) ToolResponse() (int, []byte) { return e.Status, e.Body }
 
-// Execute calls the guest with args as the request body. A 2xx response is
-// the result: JSON as it is, other text as a JSON string, an empty body as
-// null. Another status is a *StatusError; a trap, a timeout or a busy pool
-// are the plugin's errors (plugin.ErrTrap, plugin.ErrTimeout, …).
+// Execute calls the guest with args as the request body. A 202 suspends
+// the call (*agent.ToolSuspend, its body the suspend payload): the agent's
+// turn waits for resume data, then calls again with it under "resumeData"
+// in the arguments. Another 2xx response is the result: JSON as it is,
+// other text as a JSON string, an empty body as null. Another status is a
+// *StatusError; a trap, a timeout or a busy pool are the plugin's errors
+// (plugin.ErrTrap, plugin.ErrTimeout, …).
 func (t *Tool) Execute(ctx context.Context, args json.RawMessage) (json.RawMessage, error) {
 	status, body, err := t.p.Call(ctx, args)
 	if err != nil {
@@ -69,6 +86,9 @@ func (t *Tool) Execute(ctx context.Context, args json.RawMessage) (json.RawMessa
 		return nil, &StatusError{Tool: t.name, Status: status, Body: body}
 	}
 	body = bytes.TrimSpace(body)
+	if status == http.StatusAccepted {
+		return nil, &agent.ToolSuspend{Payload: body}
+	}
 	switch {
 	case len(body) == 0:
 		return json.RawMessage("null"), nil

@@ -1,0 +1,302 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+	"github.com/mastra-server/mastra-server/host/agent"
+	"github.com/mastra-server/mastra-server/host/server/transport"
+)
+
+// Human in the loop: Mastra's routes that approve, decline or resume a
+// suspended agent turn, and list the waiting ones. A turn waits in the
+// database (agent/approval.go), so any instance answers these. The run's
+// resource is checked with the scoping function: a token reaches its own
+// runs only (another tenant's run is a 404, as an unknown one); an admin
+// token, or any request while auth is off, reaches every run, as Mastra's
+// client sends no resource on these routes.
+
+// decisionBody is the body of approve-tool-call and decline-tool-call
+// (and their -generate forms).
+type decisionBody struct {
+	RunID          string                     `json:"runId"`
+	ToolCallID     string                     `json:"toolCallId"`
+	Reason         string                     `json:"reason"`
+	Model          json.RawMessage            `json:"model"`
+	Format         string                     `json:"format"`
+	RequestContext map[string]json.RawMessage `json:"requestContext"`
+}
+
+// agentResumeBody is the body of resume-stream and resume-stream-until-idle.
+type agentResumeBody struct {
+	RunID          string                     `json:"runId"`
+	ToolCallID     string                     `json:"toolCallId"`
+	ResumeData     json.RawMessage            `json:"resumeData"`
+	Model          json.RawMessage            `json:"model"`
+	Format         string                     `json:"format"`
+	RequestContext map[string]json.RawMessage `json:"requestContext"`
+	MaxIdleMs      *int                       `json:"maxIdleMs"`
+}
+
+const invalidBody = "Invalid request body"
+
+// checkResumeCommon checks the fields every resume body shares. model and
+// format are refused rather than ignored: the run goes on with the
+// agent's model, and chunks are Mastra's.
+func checkResumeCommon(runID string, model json.RawMessage, format string) error {
+	if runID == "" {
+		return transport.Invalid(invalidBody, "runId", "Run id is required")
+	}
+	if err := checkIDs(invalidBody, "runId", runID); err != nil {
+		return err
+	}
+	if len(model) > 0 && string(model) != "null" {
+		return transport.Invalid(invalidBody, "model", "not supported: a resumed run goes on with the agent's model")
+	}
+	if format != "" && format != "mastra" {
+		return transport.Invalid(invalidBody, "format", `only "mastra" chunks are served`)
+	}
+	return nil
+}
+
+// decision decodes an approve or decline into a resume.
+func (s *Server) decision(w http.ResponseWriter, r *http.Request, approved bool) (agent.Resume, error) {
+	var b decisionBody
+	if err := transport.DecodeJSON(w, r, s.cfg.BodyLimit, &b); err != nil {
+		return agent.Resume{}, err
+	}
+	if err := checkResumeCommon(b.RunID, b.Model, b.Format); err != nil {
+		return agent.Resume{}, err
+	}
+	if b.ToolCallID == "" {
+		return agent.Resume{}, transport.Invalid(invalidBody, "toolCallId", "Tool call id is required")
+	}
+	if err := checkIDs(invalidBody, "toolCallId", b.ToolCallID); err != nil {
+		return agent.Resume{}, err
+	}
+	if msg := badText(b.Reason); msg != "" {
+		return agent.Resume{}, transport.Invalid(invalidBody, "reason", msg)
+	}
+	return s.resumeOf(r, agent.Resume{RunID: b.RunID, ToolCallID: b.ToolCallID, Approved: &approved, Reason: b.Reason}, b.RequestContext)
+}
+
+// resumeOf completes a resume with the path's agent, the caller's
+// resource and the request context.
+func (s *Server) resumeOf(r *http.Request, rs agent.Resume, rc map[string]json.RawMessage) (agent.Resume, error) {
+	a, err := s.findAgent(httprouter.ParamsFromContext(r.Context()).ByName("agentId"))
+	if err != nil {
+		return rs, err
+	}
+	rs.AgentID = a.ID
+	if rs.ResourceID, err = s.resource(r, claim{field: "resourceId"}, anyWithoutAuth); err != nil {
+		return rs, err
+	}
+	rs.RequestContext = requestValues(r, rc)
+	transport.SetAgent(r.Context(), a.ID)
+	return rs, nil
+}
+
+// resumeError maps a resume's own failures; the others go on to
+// domainError.
+func resumeError(err error) error {
+	switch {
+	case errors.Is(err, agent.ErrRunNotFound):
+		return &transport.Error{Status: http.StatusNotFound, Message: "No suspended run with this id", Err: err}
+	case errors.Is(err, agent.ErrRunClaimed):
+		return &transport.Error{Status: http.StatusConflict, Code: "run_resumed", Err: err,
+			Message: "This run was already resumed (approved, declined or resumed by another request)"}
+	case errors.Is(err, agent.ErrInvalidInput):
+		msg := strings.TrimPrefix(err.Error(), agent.ErrInvalidInput.Error()+": ")
+		field, text, ok := strings.Cut(msg, ": ")
+		if !ok || strings.ContainsAny(field, " ") {
+			field, text = "runId", msg
+		}
+		return &transport.Error{Status: http.StatusBadRequest, Message: invalidBody, Err: err,
+			Issues: []transport.Issue{{Field: field, Message: text}}}
+	}
+	return threadTaken(err)
+}
+
+func (s *Server) approveToolCall(w http.ResponseWriter, r *http.Request) error {
+	return s.decide(w, r, true, true)
+}
+
+func (s *Server) declineToolCall(w http.ResponseWriter, r *http.Request) error {
+	return s.decide(w, r, false, true)
+}
+
+func (s *Server) approveToolCallGenerate(w http.ResponseWriter, r *http.Request) error {
+	return s.decide(w, r, true, false)
+}
+
+func (s *Server) declineToolCallGenerate(w http.ResponseWriter, r *http.Request) error {
+	return s.decide(w, r, false, false)
+}
+
+func (s *Server) decide(w http.ResponseWriter, r *http.Request, approved, stream bool) error {
+	rs, err := s.decision(w, r, approved)
+	if err != nil {
+		return err
+	}
+	if stream {
+		return s.streamResume(w, r, rs)
+	}
+	res, err := s.agents.ResumeGenerate(r.Context(), rs)
+	if err != nil {
+		return resumeError(err)
+	}
+	transport.WriteJSON(w, http.StatusOK, toGenerateJSON(res))
+	return nil
+}
+
+// resumeStream answers resume-stream and resume-stream-until-idle (this
+// server runs no background tasks, so "until idle" is the end of the
+// turn).
+func (s *Server) resumeStreamRoute(w http.ResponseWriter, r *http.Request) error {
+	var b agentResumeBody
+	if err := transport.DecodeJSON(w, r, s.cfg.BodyLimit, &b); err != nil {
+		return err
+	}
+	if err := checkResumeCommon(b.RunID, b.Model, b.Format); err != nil {
+		return err
+	}
+	if len(b.ResumeData) == 0 || string(b.ResumeData) == "null" {
+		return transport.Invalid(invalidBody, "resumeData", "resumeData is required")
+	}
+	if b.ToolCallID != "" {
+		if err := checkIDs(invalidBody, "toolCallId", b.ToolCallID); err != nil {
+			return err
+		}
+	}
+	if b.MaxIdleMs != nil && *b.MaxIdleMs <= 0 {
+		return transport.Invalid(invalidBody, "maxIdleMs", "expected a positive integer")
+	}
+	rs, err := s.resumeOf(r, agent.Resume{RunID: b.RunID, ToolCallID: b.ToolCallID, Data: b.ResumeData}, b.RequestContext)
+	if err != nil {
+		return err
+	}
+	return s.streamResume(w, r, rs)
+}
+
+// streamResume streams a resumed turn through the stream path of every
+// turn. It is not logged for reconnects: its run id is the suspended
+// turn's.
+func (s *Server) streamResume(w http.ResponseWriter, r *http.Request, rs agent.Resume) error {
+	in := agent.Input{AgentID: rs.AgentID, RunID: rs.RunID, ResourceID: rs.ResourceID}
+	return s.streamTurn(w, r, in, &mastraFace{}, false, func(ctx context.Context, _ agent.Input, emit func(agent.Chunk) error) error {
+		_, err := s.agents.ResumeStream(ctx, rs, emit)
+		return err
+	}, resumeError)
+}
+
+// suspendedRunJSON is one run of suspended-runs, as Mastra lists it.
+type suspendedRunJSON struct {
+	RunID       string              `json:"runId"`
+	Status      string              `json:"status"`
+	ThreadID    string              `json:"threadId,omitempty"`
+	ResourceID  string              `json:"resourceId,omitempty"`
+	SuspendedAt string              `json:"suspendedAt"`
+	ToolCalls   []suspendedCallJSON `json:"toolCalls"`
+}
+
+type suspendedCallJSON struct {
+	ToolCallID       string          `json:"toolCallId"`
+	ToolName         string          `json:"toolName"`
+	Args             json.RawMessage `json:"args"`
+	RequiresApproval bool            `json:"requiresApproval"`
+	SuspendPayload   json.RawMessage `json:"suspendPayload,omitempty"`
+}
+
+// suspendedRunsJSON is the answer of suspended-runs.
+type suspendedRunsJSON struct {
+	Runs  []suspendedRunJSON `json:"runs"`
+	Total int                `json:"total"`
+}
+
+// maxSuspendedScan bounds the runs one listing reads.
+const maxSuspendedScan = 1000
+
+func (s *Server) listSuspendedRuns(w http.ResponseWriter, r *http.Request) error {
+	if err := mergeQueryContext(r); err != nil {
+		return err
+	}
+	a, err := s.findAgent(httprouter.ParamsFromContext(r.Context()).ByName("agentId"))
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	const where = "Invalid query parameters"
+	thread := q.Get("threadId")
+	if thread != "" {
+		if msg := badThreadID(thread); msg != "" {
+			return transport.Invalid(where, "threadId", msg)
+		}
+	}
+	var from, to time.Time
+	for _, d := range []struct {
+		name string
+		at   *time.Time
+	}{{"fromDate", &from}, {"toDate", &to}} {
+		if v := q.Get(d.name); v != "" {
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				return transport.Invalid(where, d.name, "expected an ISO 8601 date-time")
+			}
+			*d.at = t
+		}
+	}
+	if !from.IsZero() && !to.IsZero() && from.After(to) {
+		return transport.Invalid(where, "fromDate", "fromDate must not be after toDate")
+	}
+	page, perPage := -1, -1
+	for _, p := range []struct {
+		name string
+		min  int
+		v    *int
+	}{{"page", 0, &page}, {"perPage", 1, &perPage}} {
+		if v := q.Get(p.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < p.min || n > MaxOffset {
+				return transport.Invalid(where, p.name, fmt.Sprintf("expected an integer from %d to %d", p.min, MaxOffset))
+			}
+			*p.v = n
+		}
+	}
+	res, err := s.resource(r, queryClaim(r), anyWithoutAuth)
+	if err != nil {
+		return err
+	}
+	transport.SetAgent(r.Context(), a.ID)
+	runs, err := s.agents.ListSuspended(r.Context(), a.ID, res, thread, maxSuspendedScan)
+	if err != nil {
+		return err
+	}
+	out := []suspendedRunJSON{}
+	for _, run := range runs {
+		if (!from.IsZero() && run.SuspendedAt.Before(from)) || (!to.IsZero() && run.SuspendedAt.After(to)) {
+			continue
+		}
+		call := suspendedCallJSON{ToolCallID: run.Wait.ToolCallID, ToolName: run.Wait.ToolName, Args: run.Wait.Args,
+			RequiresApproval: run.Wait.Approval}
+		if !run.Wait.Approval {
+			call.SuspendPayload = orNull(run.Wait.Payload)
+		}
+		out = append(out, suspendedRunJSON{RunID: run.RunID, Status: "suspended", ThreadID: run.ThreadID, ResourceID: run.ResourceID,
+			SuspendedAt: run.SuspendedAt.UTC().Format("2006-01-02T15:04:05.000Z"), ToolCalls: []suspendedCallJSON{call}})
+	}
+	total := len(out)
+	if page >= 0 && perPage > 0 {
+		// As Mastra: a page is cut only when both are given.
+		lo := min(page*perPage, total)
+		out = out[lo:min(lo+perPage, total)]
+	}
+	transport.WriteJSON(w, http.StatusOK, suspendedRunsJSON{Runs: out, Total: total})
+	return nil
+}
