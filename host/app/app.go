@@ -80,6 +80,7 @@ func Build(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, 
 	if tel.tracing != nil {
 		store.AddQueryHook(tel.tracing.DBHook())
 	}
+	tel.startSpans(ctx, cfg, store, logger)
 	bg, stop := context.WithCancel(ctx)
 	// Migrations and plugin compilation both take tens of milliseconds:
 	// run them side by side.

@@ -169,10 +169,13 @@ func (j *SpanJSON) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// SaveSpans writes ended spans in one statement. A span already stored
-// (same trace and span id) is left as it is: a batch retried after a
-// timeout writes nothing twice.
+// SaveSpans writes ended spans in one statement. Rows of one span (same
+// trace and span id, in the batch or stored before) merge into one that
+// runs from the earliest start to the latest end and keeps an error any of
+// them had: a workflow run's root is written again by each of its steps,
+// and a batch retried after a timeout stores nothing twice.
 func (s *Store) SaveSpans(ctx context.Context, spans []Span) error {
+	spans = mergeSpans(spans)
 	if len(spans) == 0 {
 		return nil
 	}
@@ -182,7 +185,21 @@ func (s *Store) SaveSpans(ctx context.Context, spans []Span) error {
 			*j = withoutNUL(*j)
 		}
 	}
-	q := s.db.NewInsert().Model(&spans).On(`CONFLICT ("traceId", "spanId") DO NOTHING`)
+	// Bun names the table by the model's alias (span) in the statement.
+	q := s.db.NewInsert().Model(&spans)
+	if s.kind == "postgres" {
+		q = q.On(`CONFLICT ("traceId", "spanId") DO UPDATE SET
+			"startedAt" = LEAST(span."startedAt", EXCLUDED."startedAt"),
+			"startedAtZ" = LEAST(span."startedAtZ", EXCLUDED."startedAtZ"),
+			"endedAt" = GREATEST(span."endedAt", EXCLUDED."endedAt"),
+			"endedAtZ" = GREATEST(span."endedAtZ", EXCLUDED."endedAtZ"),
+			"error" = COALESCE(span."error", EXCLUDED."error")`)
+	} else {
+		q = q.On(`CONFLICT ("traceId", "spanId") DO UPDATE SET
+			"startedAt" = MIN(span."startedAt", EXCLUDED."startedAt"),
+			"endedAt" = MAX(COALESCE(span."endedAt", ''), COALESCE(EXCLUDED."endedAt", '')),
+			"error" = COALESCE(span."error", EXCLUDED."error")`)
+	}
 	if s.kind == "postgres" {
 		for i := range spans {
 			sp := &spans[i]
@@ -196,6 +213,37 @@ func (s *Store) SaveSpans(ctx context.Context, spans []Span) error {
 		return classify(fmt.Errorf("memory: save %d spans: %w", len(spans), err))
 	}
 	return nil
+}
+
+// mergeSpans merges the rows of one span in a batch (see SaveSpans): one
+// statement may not update a row twice.
+func mergeSpans(spans []Span) []Span {
+	type key struct{ trace, span string }
+	var seen map[key]int
+	out := spans[:0:0]
+	for _, sp := range spans {
+		k := key{sp.TraceID, sp.SpanID}
+		i, dup := seen[k]
+		if !dup {
+			if seen == nil {
+				seen = make(map[key]int, len(spans))
+			}
+			seen[k] = len(out)
+			out = append(out, sp)
+			continue
+		}
+		m := &out[i]
+		if sp.StartedAt.Before(m.StartedAt.Time) {
+			m.StartedAt = sp.StartedAt
+		}
+		if sp.EndedAt != nil && (m.EndedAt == nil || sp.EndedAt.After(m.EndedAt.Time)) {
+			m.EndedAt = sp.EndedAt
+		}
+		if len(m.Error) == 0 {
+			m.Error = sp.Error
+		}
+	}
+	return out
 }
 
 // withoutNUL replaces NUL characters in j's strings with U+FFFD: Postgres

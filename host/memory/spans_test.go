@@ -120,6 +120,33 @@ func TestSpansStoredAndReadPerResource(t *testing.T) {
 	})
 }
 
+// A workflow run's root is written by each step; its rows merge into one
+// from the first start to the last end, with any step's error.
+func TestSpanRowsMerge(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+		root := func(from, to time.Duration, errJSON string) Span {
+			end := SpanTime{t0.Add(to)}
+			return Span{TraceID: "w1", SpanID: "run", Name: "workflow run: 'flow'", SpanType: "workflow_run",
+				StartedAt: SpanTime{t0.Add(from)}, EndedAt: &end, Error: SpanJSON(errJSON), CreatedAt: end}
+		}
+		if err := s.SaveSpans(ctx, []Span{root(time.Second, 2*time.Second, ""), root(3*time.Second, 4*time.Second, "")}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SaveSpans(ctx, []Span{root(0, time.Second, `{"message":"step failed"}`)}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.TraceSpans(ctx, "", "w1")
+		if err != nil || len(got) != 1 {
+			t.Fatalf("trace = %+v, %v", got, err)
+		}
+		if !got[0].StartedAt.Equal(t0) || !got[0].EndedAt.Equal(t0.Add(4*time.Second)) || got[0].Status() != "error" {
+			t.Errorf("merged root = %v to %v, %s; want 0s to 4s, error", got[0].StartedAt, got[0].EndedAt, got[0].Status())
+		}
+	})
+}
+
 func ids(spans []Span) string {
 	out := ""
 	for i, s := range spans {

@@ -23,6 +23,8 @@ const (
 	TouchTool Touch = "tool"
 	// TouchWorkflow: workflow runs of the request's resource.
 	TouchWorkflow Touch = "workflow"
+	// TouchObservability: stored traces (spans) of the request's resource.
+	TouchObservability Touch = "observability"
 )
 
 // RouteInfo describes one built-in route.
@@ -128,12 +130,23 @@ func (s *Server) builtins() []builtin {
 		r("GET", "/api/experiments/review-summary", TouchNone, featureOff(emptyReviewSummary)),
 		r("GET", "/api/observability/feedback", TouchNone, featureOff(emptyFeedback)),
 		r("GET", "/api/observability/logs", TouchNone, featureOff(emptyLogs)),
-		r("POST", "/api/observability/traces/query", TouchNone, featureOff(emptyTraces)),
 		r("POST", "/api/observability/traces/query/fields", TouchNone, featureOff(emptyTraceFields)),
-		r("GET", "/api/observability/discovery/entity-names", TouchNone, featureOff(emptyEntityNames)),
-		r("GET", "/api/observability/discovery/environments", TouchNone, featureOff(emptyEnvironments)),
-		r("GET", "/api/observability/discovery/service-names", TouchNone, featureOff(emptyServiceNames)),
 		r("GET", "/api/observability/discovery/tags", TouchNone, featureOff(emptyTags)),
+
+		// Mastra's stored traces (observability_handlers.go). GET
+		// /api/observability/traces/light is answered by traceByID and the
+		// :part routes dispatch on their static segment: httprouter cannot
+		// hold a static segment beside a parameter.
+		r("GET", "/api/observability/traces", TouchObservability, s.listTraces),
+		r("POST", "/api/observability/traces/query", TouchObservability, s.queryTraces),
+		r("POST", "/api/observability/traces/delete", TouchObservability, s.deleteTraces),
+		r("GET", "/api/observability/traces/:traceId", TouchObservability, s.traceByID),
+		r("GET", "/api/observability/traces/:traceId/:part", TouchObservability, s.traceSub),
+		r("GET", "/api/observability/traces/:traceId/:part/:spanId", TouchObservability, s.spanByID),
+		r("GET", "/api/observability/discovery/entity-types", TouchObservability, s.entityTypesRoute),
+		r("GET", "/api/observability/discovery/entity-names", TouchObservability, s.discoverValues("entityName", "names")),
+		r("GET", "/api/observability/discovery/environments", TouchObservability, s.discoverValues("environment", "environments")),
+		r("GET", "/api/observability/discovery/service-names", TouchObservability, s.discoverValues("serviceName", "serviceNames")),
 
 		// This server's own description (see openapi.go).
 		{RouteInfo: RouteInfo{Method: "GET", Path: OpenAPIPath, Touches: TouchNone}, handler: s.serveOpenAPI, openapi: true},

@@ -1,0 +1,206 @@
+package server
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/mastra-server/mastra-server/host/memory"
+)
+
+// The two-token cases of the stored-trace routes
+// (observability_handlers.go). A, B and Carol each have a trace of an
+// agent turn; A's names "alice" in its entity and thread, so the leak
+// check catches any of it in B's answers. Its ids do not, since B may send
+// them and see them echoed in a 404.
+
+const (
+	traceA = "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a"
+	traceB = "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b"
+	traceC = "0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c"
+)
+
+func init() {
+	for k, v := range map[string]func(t *testing.T, e *isoEnv){
+		"GET /api/observability/traces":                        caseListTraces,
+		"POST /api/observability/traces/query":                 caseQueryTraces,
+		"POST /api/observability/traces/delete":                caseDeleteTraces,
+		"GET /api/observability/traces/:traceId":               caseTraceByID,
+		"GET /api/observability/traces/:traceId/:part":         caseTraceLight,
+		"GET /api/observability/traces/:traceId/:part/:spanId": caseSpanByID,
+		"GET /api/observability/discovery/entity-types":        caseDiscovery("/api/observability/discovery/entity-types", "entityTypes", "agent"),
+		"GET /api/observability/discovery/entity-names":        caseDiscovery("/api/observability/discovery/entity-names", "names", "bob-agent"),
+		"GET /api/observability/discovery/environments":        caseDiscovery("/api/observability/discovery/environments", "environments", "bob-env"),
+		"GET /api/observability/discovery/service-names":       caseDiscovery("/api/observability/discovery/service-names", "serviceNames", "bob-svc"),
+	} {
+		isolationCases[k] = v
+	}
+}
+
+func strRef(s string) *string { return &s }
+
+// childSpan is the id of the model_generation span of a seeded trace.
+func childSpan(trace string) string { return trace[:15] + "1" }
+
+// seedTraces stores (again: the store merges) each tenant's trace: a root
+// agent_run and a model_generation child.
+func seedTraces(t *testing.T, e *isoEnv) {
+	t.Helper()
+	at := time.Now().Add(-time.Minute).UTC()
+	var spans []memory.Span
+	for _, x := range []struct{ trace, res, who string }{{traceA, "res-alice", "alice"}, {traceB, "res-bob", "bob"}, {traceC, "res-carol", "carol"}} {
+		end := memory.SpanTime{Time: at.Add(time.Second)}
+		spans = append(spans,
+			memory.Span{TraceID: x.trace, SpanID: x.trace[:16], Name: "agent run: '" + x.who + "-agent'", SpanType: "agent_run",
+				StartedAt: memory.SpanTime{Time: at}, EndedAt: &end, EntityType: strRef("agent"), EntityID: strRef(x.who + "-agent"),
+				EntityName: strRef(x.who + "-agent"), ResourceID: strRef(x.res), ThreadID: strRef(x.who + "-thread"),
+				Environment: strRef(x.who + "-env"), ServiceName: strRef(x.who + "-svc"),
+				Input: memory.SpanJSON(`[{"role":"user","content":"secret of ` + x.who + `"}]`), CreatedAt: end},
+			memory.Span{TraceID: x.trace, SpanID: childSpan(x.trace), ParentSpanID: strRef(x.trace[:16]), Name: "llm: 'echo'",
+				SpanType: "model_generation", StartedAt: memory.SpanTime{Time: at}, EndedAt: &end, ResourceID: strRef(x.res),
+				Output: memory.SpanJSON(`{"text":"reply to ` + x.who + `"}`), CreatedAt: end})
+		at = at.Add(time.Second)
+	}
+	if err := e.store.SaveSpans(context.Background(), spans); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// traceIDsOf lists the traceIds of an answer's list under key.
+func traceIDsOf(r response, key string) []string {
+	var ids []string
+	list, _ := r.body[key].([]any)
+	for _, x := range list {
+		if m, ok := x.(map[string]any); ok {
+			id, _ := m["traceId"].(string)
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// caseListTraces: B lists only his trace whatever resource he names; the
+// admin lists all, or one resource's when naming it.
+func caseListTraces(t *testing.T, e *isoEnv) {
+	seedTraces(t, e)
+	for _, q := range e.probes() {
+		r := e.b("GET", "/api/observability/traces?"+q, "")
+		if ids := traceIDsOf(r, "spans"); r.status != 200 || !slices.Equal(ids, []string{traceB}) {
+			t.Errorf("B GET traces?%s = %d %s; want only his trace", q, r.status, r.raw)
+		}
+	}
+	r := e.b("GET", "/api/observability/traces/light?resourceId=res-alice", "")
+	if ids := traceIDsOf(r, "spans"); r.status != 200 || !slices.Equal(ids, []string{traceB}) {
+		t.Errorf("B GET traces/light = %d %s; want only his trace", r.status, r.raw)
+	}
+	r = e.admin("GET", "/api/observability/traces", "")
+	if ids := traceIDsOf(r, "spans"); !slices.Contains(ids, traceA) || !slices.Contains(ids, traceB) || !slices.Contains(ids, traceC) {
+		t.Errorf("admin GET traces = %v; want every resource's", ids)
+	}
+	r = e.admin("GET", "/api/observability/traces?resourceId=res-alice", "")
+	if ids := traceIDsOf(r, "spans"); !slices.Equal(ids, []string{traceA}) {
+		t.Errorf("admin GET traces naming res-alice = %v; want A's", ids)
+	}
+}
+
+// caseQueryTraces: Studio's query answers B his trace only.
+func caseQueryTraces(t *testing.T, e *isoEnv) {
+	seedTraces(t, e)
+	body := `{"timeRange":{"from":"2020-01-01T00:00:00Z","to":"2100-01-01T00:00:00Z"},"page":{"limit":25}}`
+	for _, q := range e.probes() {
+		r := e.b("POST", "/api/observability/traces/query?"+q, body)
+		if ids := traceIDsOf(r, "traces"); r.status != 200 || !slices.Equal(ids, []string{traceB}) {
+			t.Errorf("B POST traces/query?%s = %d %s; want only his trace", q, r.status, r.raw)
+		}
+	}
+	r := e.admin("POST", "/api/observability/traces/query", body)
+	if ids := traceIDsOf(r, "traces"); len(ids) < 3 {
+		t.Errorf("admin POST traces/query = %v; want every resource's", ids)
+	}
+}
+
+// caseTraceByID: A's trace is B's 404, the same as a trace nobody has.
+func caseTraceByID(t *testing.T, e *isoEnv) {
+	seedTraces(t, e)
+	nobody := e.b("GET", "/api/observability/traces/ffffffffffffffffffffffffffffffff", "")
+	wantStatus(t, nobody, 404, "B GET a missing trace")
+	for _, q := range e.probes() {
+		r := e.b("GET", "/api/observability/traces/"+traceA+"?"+q, "")
+		if r.status != 404 {
+			t.Errorf("B GET A's trace?%s = %d %s; want 404", q, r.status, r.raw)
+		}
+	}
+	if r := e.b("GET", "/api/observability/traces/"+traceB, ""); r.status != 200 || len(r.body["spans"].([]any)) != 2 {
+		t.Errorf("B GET his trace = %d %s", r.status, r.raw)
+	}
+	if r := e.as(aliceToken, "GET", "/api/observability/traces/"+traceA, ""); r.status != 200 || len(r.body["spans"].([]any)) != 2 {
+		t.Errorf("A GET her trace = %d %s", r.status, r.raw)
+	}
+	if r := e.admin("GET", "/api/observability/traces/"+traceC, ""); r.status != 200 {
+		t.Errorf("admin GET Carol's trace = %d %s", r.status, r.raw)
+	}
+}
+
+func caseTraceLight(t *testing.T, e *isoEnv) {
+	seedTraces(t, e)
+	for _, q := range e.probes() {
+		if r := e.b("GET", "/api/observability/traces/"+traceA+"/light?"+q, ""); r.status != 404 {
+			t.Errorf("B GET A's light trace?%s = %d %s; want 404", q, r.status, r.raw)
+		}
+	}
+	if r := e.b("GET", "/api/observability/traces/"+traceB+"/light", ""); r.status != 200 || len(r.body["spans"].([]any)) != 2 {
+		t.Errorf("B GET his light trace = %d %s", r.status, r.raw)
+	}
+}
+
+func caseSpanByID(t *testing.T, e *isoEnv) {
+	seedTraces(t, e)
+	for _, q := range e.probes() {
+		r := e.b("GET", "/api/observability/traces/"+traceA+"/spans/"+childSpan(traceA)+"?"+q, "")
+		if r.status != 404 || r.body["error"] != "Span not found" {
+			t.Errorf("B GET A's span?%s = %d %s; want 404 Span not found", q, r.status, r.raw)
+		}
+	}
+	r := e.b("GET", "/api/observability/traces/"+traceB+"/spans/"+childSpan(traceB), "")
+	if sp, _ := r.body["span"].(map[string]any); r.status != 200 || sp["spanType"] != "model_generation" {
+		t.Errorf("B GET his span = %d %s", r.status, r.raw)
+	}
+}
+
+// caseDeleteTraces: B deleting A's trace deletes nothing of hers; his own
+// goes; the admin deletes Carol's.
+func caseDeleteTraces(t *testing.T, e *isoEnv) {
+	seedTraces(t, e)
+	for _, q := range e.probes() {
+		r := e.b("POST", "/api/observability/traces/delete?"+q, `{"traceIds":["`+traceA+`"],"resourceId":"res-alice"}`)
+		wantStatus(t, r, 200, "B deleting A's trace")
+	}
+	if r := e.as(aliceToken, "GET", "/api/observability/traces/"+traceA, ""); r.status != 200 {
+		t.Errorf("A's trace after B's delete = %d %s; want it kept", r.status, r.raw)
+	}
+	e.b("POST", "/api/observability/traces/delete", `{"traceIds":["`+traceB+`"]}`)
+	if r := e.b("GET", "/api/observability/traces/"+traceB, ""); r.status != 404 {
+		t.Errorf("B's trace after his delete = %d; want 404", r.status)
+	}
+	e.admin("POST", "/api/observability/traces/delete", `{"traceIds":["`+traceC+`"]}`)
+	if r := e.admin("GET", "/api/observability/traces/"+traceC, ""); r.status != 404 {
+		t.Errorf("Carol's trace after the admin's delete = %d; want 404", r.status)
+	}
+	wantStatus(t, e.b("POST", "/api/observability/traces/delete", `{}`), 400, "delete without traceIds")
+	seedTraces(t, e) // for the cases after this one
+}
+
+// caseDiscovery: B discovers the values of his traces only.
+func caseDiscovery(path, key, want string) func(t *testing.T, e *isoEnv) {
+	return func(t *testing.T, e *isoEnv) {
+		seedTraces(t, e)
+		for _, q := range e.probes() {
+			r := e.b("GET", path+"?"+q, "")
+			list, _ := r.body[key].([]any)
+			if r.status != 200 || len(list) != 1 || list[0] != want {
+				t.Errorf("B GET %s?%s = %d %s; want [%s]", path, q, r.status, r.raw, want)
+			}
+		}
+	}
+}
