@@ -22,7 +22,7 @@ import (
 // scope is the stored span an operation runs in: its children take their
 // trace, parent and resource from it.
 type scope struct {
-	traceID, spanID              string
+	traceID, spanID             string
 	resourceID, threadID, runID string
 }
 
