@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -202,5 +203,126 @@ func caseDiscovery(path, key, want string) func(t *testing.T, e *isoEnv) {
 				t.Errorf("B GET %s?%s = %d %s; want [%s]", path, q, r.status, r.raw, want)
 			}
 		}
+	}
+}
+
+func init() {
+	for k, v := range map[string]func(t *testing.T, e *isoEnv){
+		"GET /api/observability/scores":          caseListScores,
+		"POST /api/observability/scores":         caseCreateScore,
+		"GET /api/observability/scores/:scoreId": caseScoreByID,
+		"GET /api/observability/feedback":        caseListFeedback,
+		"POST /api/observability/feedback":       caseCreateFeedback,
+	} {
+		isolationCases[k] = v
+	}
+}
+
+// seedScores has A, B and Carol each score and give feedback on their own
+// trace, once.
+func seedScores(t *testing.T, e *isoEnv) {
+	t.Helper()
+	seedTraces(t, e)
+	if _, err := e.store.ScoreByID(context.Background(), "", "score-a"); err == nil {
+		return
+	}
+	for _, x := range []struct{ tok, trace, who, id string }{{aliceToken, traceA, "alice", "a"}, {bobToken, traceB, "bob", "b"}, {adminToken, traceC, "carol", "c"}} {
+		res := ""
+		if x.tok == adminToken {
+			res = `,"resourceId":"res-carol"`
+		}
+		r := e.as(x.tok, "POST", "/api/observability/scores",
+			`{"score":{"scoreId":"score-`+x.id+`","scorerId":"tone","score":0.5,"reason":"`+x.who+` reason","traceId":"`+x.trace+`"`+res+`}}`)
+		wantStatus(t, r, 200, x.who+" scoring")
+		r = e.as(x.tok, "POST", "/api/observability/feedback",
+			`{"feedback":{"feedbackId":"fb-`+x.id+`","feedbackType":"thumbs","value":1,"comment":"`+x.who+` liked it","traceId":"`+x.trace+`"`+res+`}}`)
+		wantStatus(t, r, 200, x.who+" giving feedback")
+	}
+}
+
+func listedIDs(r response, key, idKey string) []string {
+	var ids []string
+	list, _ := r.body[key].([]any)
+	for _, x := range list {
+		if m, ok := x.(map[string]any); ok {
+			id, _ := m[idKey].(string)
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+func caseListScores(t *testing.T, e *isoEnv) {
+	seedScores(t, e)
+	for _, q := range e.probes() {
+		r := e.b("GET", "/api/observability/scores?"+q, "")
+		if ids := listedIDs(r, "scores", "scoreId"); r.status != 200 || !slices.Equal(ids, []string{"score-b"}) {
+			t.Errorf("B GET scores?%s = %d %s; want only his", q, r.status, r.raw)
+		}
+	}
+	r := e.admin("GET", "/api/observability/scores?scorerId=tone", "")
+	if ids := listedIDs(r, "scores", "scoreId"); len(ids) != 3 {
+		t.Errorf("admin GET scores = %v; want every resource's", ids)
+	}
+}
+
+// caseCreateScore: B cannot attach a score to A's trace, and a score he
+// stores naming A's resource is his.
+func caseCreateScore(t *testing.T, e *isoEnv) {
+	seedScores(t, e)
+	nobody := e.b("POST", "/api/observability/scores", `{"score":{"scorerId":"x","score":1,"traceId":"ffffffffffffffffffffffffffffffff"}}`)
+	wantStatus(t, nobody, 404, "B scoring a missing trace")
+	for _, q := range e.probes() {
+		r := e.b("POST", "/api/observability/scores?"+q, `{"score":{"scorerId":"x","score":1,"traceId":"`+traceA+`","resourceId":"res-alice"}}`)
+		wantStatus(t, r, 404, "B scoring A's trace")
+	}
+	id := e.fresh("score-b")
+	wantStatus(t, e.b("POST", "/api/observability/scores", `{"score":{"scoreId":"`+id+`","scorerId":"x","score":1,"resourceId":"res-alice"}}`), 200, "B scoring naming A")
+	if r := e.as(aliceToken, "GET", "/api/observability/scores?scorerId=x", ""); len(listedIDs(r, "scores", "scoreId")) != 0 {
+		t.Errorf("A lists B's score: %s", r.raw)
+	}
+	if r := e.b("GET", "/api/observability/scores/"+id, ""); r.body["score"] == nil {
+		t.Errorf("B's own score = %s", r.raw)
+	}
+	wantStatus(t, e.b("POST", "/api/observability/scores", `{"traceId":"`+traceB+`","name":"accuracy","value":0.95}`), 400, "a score without its wrapper")
+}
+
+func caseScoreByID(t *testing.T, e *isoEnv) {
+	seedScores(t, e)
+	for _, q := range e.probes() {
+		r := e.b("GET", "/api/observability/scores/score-a?"+q, "")
+		if r.status != 200 || strings.TrimSpace(r.raw) != `{"score":null}` {
+			t.Errorf("B GET A's score?%s = %d %s; want {\"score\":null}", q, r.status, r.raw)
+		}
+	}
+	if r := e.as(aliceToken, "GET", "/api/observability/scores/score-a", ""); r.body["score"] == nil {
+		t.Errorf("A GET her score = %s", r.raw)
+	}
+}
+
+func caseListFeedback(t *testing.T, e *isoEnv) {
+	seedScores(t, e)
+	for _, q := range e.probes() {
+		r := e.b("GET", "/api/observability/feedback?"+q, "")
+		if ids := listedIDs(r, "feedback", "feedbackId"); r.status != 200 || !slices.Equal(ids, []string{"fb-b"}) {
+			t.Errorf("B GET feedback?%s = %d %s; want only his", q, r.status, r.raw)
+		}
+	}
+	r := e.as(aliceToken, "GET", "/api/observability/feedback?feedbackType=thumbs", "")
+	if list, _ := r.body["feedback"].([]any); len(list) != 1 || list[0].(map[string]any)["value"] != 1.0 ||
+		list[0].(map[string]any)["feedbackUserId"] != "alice" {
+		t.Errorf("A GET feedback = %s; want hers, value 1, by alice", r.raw)
+	}
+}
+
+func caseCreateFeedback(t *testing.T, e *isoEnv) {
+	seedScores(t, e)
+	for _, q := range e.probes() {
+		r := e.b("POST", "/api/observability/feedback?"+q, `{"feedback":{"feedbackType":"x","value":"meh","traceId":"`+traceA+`","resourceId":"res-alice"}}`)
+		wantStatus(t, r, 404, "B giving feedback on A's trace")
+	}
+	wantStatus(t, e.b("POST", "/api/observability/feedback", `{"traceId":"`+traceB+`","score":1,"comment":"x"}`), 400, "feedback without its wrapper")
+	if r := e.as(aliceToken, "GET", "/api/observability/feedback?feedbackType=x", ""); len(listedIDs(r, "feedback", "feedbackId")) != 0 {
+		t.Errorf("A lists feedback B gave: %s", r.raw)
 	}
 }

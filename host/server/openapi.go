@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/server/transport"
 	"github.com/mastra-server/mastra-server/host/wire"
 )
@@ -192,7 +193,6 @@ var routeDocs = map[string]routeDoc{
 	"GET /api/datasets":                   {summary: "Datasets: none (feature off)", tag: tagStudio},
 	"GET /api/experiments":                {summary: "Experiments: none (feature off)", tag: tagStudio},
 	"GET /api/experiments/review-summary": {summary: "Experiment review counts: none (feature off)", tag: tagStudio},
-	"GET /api/observability/feedback":     {summary: "Feedback: none (feature off)", tag: tagStudio},
 	"GET /api/observability/logs":         {summary: "Stored logs: none (feature off; logs go to stderr)", tag: tagStudio},
 	"GET /api/observability/traces": {summary: "Stored traces: the root span of each, newest first, filtered and paged", tag: tagObservability,
 		query: traceListQuery},
@@ -202,12 +202,19 @@ var routeDocs = map[string]routeDoc{
 	"GET /api/observability/traces/:traceId":               {summary: "A trace's spans, oldest first (traceId \"light\": the light listing)", tag: tagObservability, query: traceListQuery},
 	"GET /api/observability/traces/:traceId/:part":         {summary: "A trace's light spans (part = light)", tag: tagObservability},
 	"GET /api/observability/traces/:traceId/:part/:spanId": {summary: "One span (part = spans)", tag: tagObservability},
-	"GET /api/observability/discovery/entity-types":        {summary: "Entity types of stored traces", tag: tagObservability},
-	"GET /api/observability/discovery/entity-names":        {summary: "Entity names of stored traces", tag: tagObservability, query: []string{"entityType", "resourceId"}},
-	"GET /api/observability/discovery/environments":        {summary: "Environments of stored traces", tag: tagObservability, query: []string{"resourceId"}},
-	"GET /api/observability/discovery/service-names":       {summary: "Service names of stored traces", tag: tagObservability, query: []string{"resourceId"}},
-	"POST /api/observability/traces/query/fields":          {summary: "Trace query fields: none (feature off)", tag: tagStudio, body: anyBody{}},
-	"GET /api/observability/discovery/tags":                {summary: "Trace tags: none (feature off)", tag: tagStudio},
+	"GET /api/observability/scores": {summary: "Scores, newest first, filtered and paged", tag: tagObservability,
+		query: append([]string{"scorerId", "scoreSource", "timestamp", "page", "perPage", "field", "direction", "resourceId"}, memory.EventFilterColumns...)},
+	"POST /api/observability/scores":         {summary: "Store a score ({score: {scorerId, score, …}})", tag: tagObservability, body: anyBody{}},
+	"GET /api/observability/scores/:scoreId": {summary: "One score, or null", tag: tagObservability},
+	"GET /api/observability/feedback": {summary: "Feedback, newest first, filtered and paged", tag: tagObservability,
+		query: append([]string{"feedbackType", "feedbackSource", "feedbackUserId", "reviewStatus", "timestamp", "page", "perPage", "field", "direction", "resourceId"}, memory.EventFilterColumns...)},
+	"POST /api/observability/feedback":               {summary: "Store feedback ({feedback: {feedbackType, value, …}})", tag: tagObservability, body: anyBody{}},
+	"GET /api/observability/discovery/entity-types":  {summary: "Entity types of stored traces", tag: tagObservability},
+	"GET /api/observability/discovery/entity-names":  {summary: "Entity names of stored traces", tag: tagObservability, query: []string{"entityType", "resourceId"}},
+	"GET /api/observability/discovery/environments":  {summary: "Environments of stored traces", tag: tagObservability, query: []string{"resourceId"}},
+	"GET /api/observability/discovery/service-names": {summary: "Service names of stored traces", tag: tagObservability, query: []string{"resourceId"}},
+	"POST /api/observability/traces/query/fields":    {summary: "Trace query fields: none (feature off)", tag: tagStudio, body: anyBody{}},
+	"GET /api/observability/discovery/tags":          {summary: "Trace tags: none (feature off)", tag: tagStudio},
 }
 
 // openAPI builds the document for the routes this server registered.
