@@ -150,6 +150,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 		return nil, err
 	}
 	opts := serverOptions(cfg, store, svc, log, ps, tel)
+	opts.Config.Observability = cfg.Observability.Enabled
 	opts.Workflows = wf
 	opts.Runs = runs
 	opts.Providers = modelProviders(cfg, agents)

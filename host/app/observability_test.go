@@ -139,6 +139,31 @@ func TestGenerateStoresTrace(t *testing.T) {
 			if status, _ := getJSON(t, ts.URL+"/api/observability/traces/ffffffffffffffffffffffffffffffff"); status != 404 {
 				t.Errorf("missing trace = %d; want 404", status)
 			}
+
+			// The turn's metrics, derived from its spans, and what Studio
+			// checks before showing its Metrics page.
+			// They are written right after the spans' statement.
+			var agg map[string]any
+			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+				resp, err = http.Post(ts.URL+"/api/observability/metrics/aggregate", "application/json",
+					strings.NewReader(`{"name":["mastra_model_total_output_tokens"],"aggregation":"sum"}`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				agg = nil
+				_ = json.NewDecoder(resp.Body).Decode(&agg)
+				resp.Body.Close()
+				if v, _ := agg["value"].(float64); v > 0 {
+					break
+				}
+			}
+			if v, _ := agg["value"].(float64); v <= 0 {
+				t.Errorf("output tokens = %v; want the turn's", agg)
+			}
+			_, pk := getJSON(t, ts.URL+"/api/system/packages")
+			if caps, _ := pk["observabilityStorageCapabilities"].(map[string]any); pk["observabilityEnabled"] != true || caps["metrics"] != true {
+				t.Errorf("system packages = %v; want observability with metrics", pk)
+			}
 		})
 	}
 }

@@ -29,7 +29,9 @@ import (
 // Store is where spans go: memory.Store.
 type Store interface {
 	SaveSpans(ctx context.Context, spans []memory.Span) error
+	SaveMetrics(ctx context.Context, ms []memory.MetricEvent) error
 	PruneSpans(ctx context.Context, cutoff time.Time, limit int) (int64, error)
+	PruneObservabilityEvents(ctx context.Context, cutoff time.Time) error
 }
 
 // Options configures New. Zero sizes and intervals are not defaults: the
@@ -176,6 +178,13 @@ func (r *Recorder) write(batch []memory.Span) {
 		return
 	}
 	r.written.Add(uint64(len(batch)))
+	var ms []memory.MetricEvent
+	for i := range batch {
+		ms = append(ms, metricsOf(&batch[i])...)
+	}
+	if err := r.o.Store.SaveMetrics(ctx, ms); err != nil {
+		r.o.Logger.Warn("observability: metrics not stored", "metrics", len(ms), "err", err)
+	}
 }
 
 // pruneLoop deletes spans past the retention, at most every tenth of it
@@ -208,7 +217,10 @@ func (r *Recorder) prune(ctx context.Context) {
 			return
 		}
 		if n < pruneChunk {
-			return
+			break
 		}
+	}
+	if err := r.o.Store.PruneObservabilityEvents(ctx, cutoff); err != nil && ctx.Err() == nil {
+		r.o.Logger.Warn("observability: retention delete failed", "err", err)
 	}
 }

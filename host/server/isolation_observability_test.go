@@ -326,3 +326,122 @@ func caseCreateFeedback(t *testing.T, e *isoEnv) {
 		t.Errorf("A lists feedback B gave: %s", r.raw)
 	}
 }
+
+func init() {
+	for k, v := range map[string]func(t *testing.T, e *isoEnv){
+		"POST /api/observability/metrics/aggregate":     caseMetricAggregate,
+		"POST /api/observability/metrics/breakdown":     caseMetricBreakdown,
+		"POST /api/observability/metrics/timeseries":    caseMetricTimeSeries,
+		"POST /api/observability/metrics/percentiles":   caseMetricPercentiles,
+		"GET /api/observability/discovery/metric-names": caseMetricNames,
+	} {
+		isolationCases[k] = v
+	}
+}
+
+// seedMetrics gives A, B and Carol an agent run each (100, 200 and 300
+// ms), and A a metric of her own name.
+func seedMetrics(t *testing.T, e *isoEnv) {
+	t.Helper()
+	at := memory.SpanTime{Time: time.Now().Add(-time.Minute).Truncate(time.Second)}
+	var ms []memory.MetricEvent
+	for i, who := range []string{"alice", "bob", "carol"} {
+		res, name := "res-"+who, who+"-agent"
+		ms = append(ms, memory.MetricEvent{MetricID: who + ":d", Timestamp: at, Name: "mastra_agent_duration_ms", Value: float64(100 * (i + 1)),
+			EventContext: memory.EventContext{ResourceID: &res, EntityName: &name, EntityType: strRef("agent")}, Labels: memory.SpanJSON(`{"status":"ok"}`)})
+	}
+	aliceRes := "res-alice"
+	ms = append(ms, memory.MetricEvent{MetricID: "alice:x", Timestamp: at, Name: "mastra_alice_metric", Value: 1,
+		EventContext: memory.EventContext{ResourceID: &aliceRes}})
+	if err := e.store.SaveMetrics(context.Background(), ms); err != nil {
+		t.Fatal(err)
+	}
+}
+
+const metricFiltersNamingA = `"filters":{"resourceId":"res-alice","timestamp":{"start":"2020-01-01T00:00:00Z","end":"2100-01-01T00:00:00Z"}}`
+
+func caseMetricAggregate(t *testing.T, e *isoEnv) {
+	seedMetrics(t, e)
+	path := "/api/observability/metrics/aggregate"
+	for _, q := range e.probes() {
+		r := e.b("POST", path+"?"+q, `{"name":["mastra_agent_duration_ms"],"aggregation":"sum",`+metricFiltersNamingA+`}`)
+		if r.status != 200 || r.body["value"] != 200.0 {
+			t.Errorf("B POST aggregate?%s = %d %s; want his 200 ms only", q, r.status, r.raw)
+		}
+	}
+	if r := e.admin("POST", path, `{"name":["mastra_agent_duration_ms"],"aggregation":"count"}`); r.body["value"] != 3.0 {
+		t.Errorf("admin count = %s; want every resource's 3", r.raw)
+	}
+	// Mastra's validation: name is a required array.
+	wantStatus(t, e.b("POST", path, `{"metricName":"latency","aggregation":"avg"}`), 400, "aggregate without name")
+	wantStatus(t, e.b("POST", path, `{"name":["x"]}`), 400, "aggregate without aggregation")
+}
+
+func caseMetricBreakdown(t *testing.T, e *isoEnv) {
+	seedMetrics(t, e)
+	for _, q := range e.probes() {
+		r := e.b("POST", "/api/observability/metrics/breakdown?"+q,
+			`{"name":["mastra_agent_duration_ms"],"groupBy":["entityName"],"aggregation":"avg",`+metricFiltersNamingA+`}`)
+		groups, _ := r.body["groups"].([]any)
+		if r.status != 200 || len(groups) != 1 || groups[0].(map[string]any)["dimensions"].(map[string]any)["entityName"] != "bob-agent" {
+			t.Errorf("B POST breakdown?%s = %d %s; want his agent only", q, r.status, r.raw)
+		}
+	}
+	r := e.admin("POST", "/api/observability/metrics/breakdown", `{"name":["mastra_agent_duration_ms"],"groupBy":["entityName"],"aggregation":"max"}`)
+	if groups, _ := r.body["groups"].([]any); len(groups) != 3 || groups[0].(map[string]any)["value"] != 300.0 {
+		t.Errorf("admin breakdown = %s; want 3 groups, largest first", r.raw)
+	}
+}
+
+func caseMetricTimeSeries(t *testing.T, e *isoEnv) {
+	seedMetrics(t, e)
+	for _, q := range e.probes() {
+		r := e.b("POST", "/api/observability/metrics/timeseries?"+q,
+			`{"name":["mastra_agent_duration_ms"],"interval":"1h","aggregation":"sum",`+metricFiltersNamingA+`}`)
+		series, _ := r.body["series"].([]any)
+		if r.status != 200 || len(series) != 1 {
+			t.Errorf("B POST timeseries?%s = %d %s", q, r.status, r.raw)
+			continue
+		}
+		points := series[0].(map[string]any)["points"].([]any)
+		if len(points) != 1 || points[0].(map[string]any)["value"] != 200.0 {
+			t.Errorf("B POST timeseries?%s = %s; want one point of 200", q, r.raw)
+		}
+	}
+	wantStatus(t, e.b("POST", "/api/observability/metrics/timeseries", `{"name":["x"],"aggregation":"sum","interval":"2h"}`), 400, "timeseries with a bad interval")
+}
+
+func caseMetricPercentiles(t *testing.T, e *isoEnv) {
+	seedMetrics(t, e)
+	for _, q := range e.probes() {
+		r := e.b("POST", "/api/observability/metrics/percentiles?"+q,
+			`{"name":"mastra_agent_duration_ms","percentiles":[0.5,0.99],"interval":"1h",`+metricFiltersNamingA+`}`)
+		series, _ := r.body["series"].([]any)
+		if r.status != 200 || len(series) != 2 {
+			t.Errorf("B POST percentiles?%s = %d %s", q, r.status, r.raw)
+			continue
+		}
+		for _, sr := range series {
+			points := sr.(map[string]any)["points"].([]any)
+			if len(points) != 1 || points[0].(map[string]any)["value"] != 200.0 {
+				t.Errorf("B POST percentiles?%s = %s; want his 200 at every percentile", q, r.raw)
+			}
+		}
+	}
+	// Mastra's validation: percentiles are fractions.
+	r := e.b("POST", "/api/observability/metrics/percentiles", `{"name":"latency","percentiles":[50,90,99],"interval":"1h"}`)
+	if r.status != 400 || !strings.Contains(r.raw, "outside 0–1") {
+		t.Errorf("percentiles 50,90,99 = %d %s; want 400 naming the range", r.status, r.raw)
+	}
+}
+
+func caseMetricNames(t *testing.T, e *isoEnv) {
+	seedMetrics(t, e)
+	for _, q := range e.probes() {
+		r := e.b("GET", "/api/observability/discovery/metric-names?"+q, "")
+		names, _ := r.body["names"].([]any)
+		if r.status != 200 || len(names) != 1 || names[0] != "mastra_agent_duration_ms" {
+			t.Errorf("B GET metric-names?%s = %d %s; want his one name", q, r.status, r.raw)
+		}
+	}
+}

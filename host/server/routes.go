@@ -148,6 +148,12 @@ func (s *Server) builtins() []builtin {
 		r("GET", "/api/observability/scores/:scoreId", TouchObservability, s.scoreByID),
 		r("GET", "/api/observability/feedback", TouchObservability, s.listFeedback),
 		r("POST", "/api/observability/feedback", TouchObservability, s.createFeedback),
+		// Metrics derived from stored spans (obs_metrics_handlers.go).
+		r("POST", "/api/observability/metrics/aggregate", TouchObservability, s.metricAggregate),
+		r("POST", "/api/observability/metrics/breakdown", TouchObservability, s.metricBreakdown),
+		r("POST", "/api/observability/metrics/timeseries", TouchObservability, s.metricTimeSeries),
+		r("POST", "/api/observability/metrics/percentiles", TouchObservability, s.metricPercentiles),
+		r("GET", "/api/observability/discovery/metric-names", TouchObservability, s.metricNames),
 		r("GET", "/api/observability/discovery/entity-types", TouchObservability, s.entityTypesRoute),
 		r("GET", "/api/observability/discovery/entity-names", TouchObservability, s.discoverValues("entityName", "names")),
 		r("GET", "/api/observability/discovery/environments", TouchObservability, s.discoverValues("environment", "environments")),
