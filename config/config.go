@@ -25,6 +25,9 @@ type Config struct {
 	Routes     []Route          `koanf:"routes"`
 	Tools      []Tool           `koanf:"tools"`
 	Telemetry  Telemetry        `koanf:"telemetry"`
+	// Observability stores traces for Mastra's observability routes
+	// (Studio's Traces page).
+	Observability Observability `koanf:"observability"`
 	// Workflows are the [workflows.<id>] definitions (see workflow.go).
 	Workflows map[string]Workflow `koanf:"workflows"`
 
@@ -115,6 +118,28 @@ type Telemetry struct {
 	// spans (gen_ai.input.messages and the like). Off by default: they are
 	// your users' data.
 	CaptureContent bool `koanf:"capture_content"`
+}
+
+// Observability configures the traces stored in the database
+// (mastra_ai_spans), read back through /api/observability/*. They are kept
+// beside the OTLP export, which [telemetry] configures.
+type Observability struct {
+	// Enabled stores the spans of turns, model and tool calls, workflow
+	// steps and plugin calls made inside them.
+	Enabled bool `koanf:"enabled"`
+	// Retention is how long stored spans are kept; 0 keeps them forever.
+	Retention time.Duration `koanf:"retention"`
+	// CaptureContent stores inputs and outputs (messages, tool arguments
+	// and results) in spans. Off by default: they are your users' data.
+	CaptureContent bool `koanf:"capture_content"`
+	// QueueSize bounds the spans waiting to be written; past it new spans
+	// are dropped and counted, never waited for.
+	QueueSize int `koanf:"queue_size"`
+	// BatchSize is the most spans written in one statement.
+	BatchSize int `koanf:"batch_size"`
+	// FlushInterval is the longest a span waits before its batch is
+	// written.
+	FlushInterval time.Duration `koanf:"flush_interval"`
 }
 
 // Addr is the listen address host:port.

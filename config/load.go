@@ -714,6 +714,8 @@ func defaults() map[string]any {
 			},
 		},
 		"telemetry": map[string]any{"endpoint": "", "service_name": "mastra-server", "capture_content": false},
+		"observability": map[string]any{"enabled": true, "retention": "168h", "capture_content": false,
+			"queue_size": 10000, "batch_size": 500, "flush_interval": "1s"},
 		"memory": map[string]any{
 			"database_url":        "",
 			"sqlite_path":         "mastra.db",

@@ -98,6 +98,20 @@ func (c *Config) Validate() error {
 			bad("telemetry.endpoint", e, "expected an OTLP/HTTP URL such as \"http://localhost:4318\"")
 		}
 	}
+	if o := c.Observability; o.Enabled {
+		if o.Retention < 0 {
+			bad("observability.retention", o.Retention, "expected zero (keep forever) or a positive duration such as \"168h\"")
+		}
+		if o.QueueSize < 1 || o.QueueSize > 10_000_000 {
+			bad("observability.queue_size", o.QueueSize, "expected 1 to 10000000 spans")
+		}
+		if o.BatchSize < 1 || o.BatchSize > 5000 {
+			bad("observability.batch_size", o.BatchSize, "expected 1 to 5000 spans")
+		}
+		if o.FlushInterval <= 0 {
+			bad("observability.flush_interval", o.FlushInterval, "expected a positive duration such as \"1s\"")
+		}
+	}
 	if s.Auth.JWT.JWKSURL != "" && !s.Auth.Enabled {
 		bad("server.auth.jwt.jwks_url", s.Auth.JWT.JWKSURL, "JWTs are configured but server.auth.enabled is false, so every request would go unchecked; set enabled = true")
 	}

@@ -93,6 +93,7 @@ func buildApp(ctx context.Context, cfg *config.Config, logger *slog.Logger, chec
 	if tel.tracing != nil {
 		store.AddQueryHook(tel.tracing.DBHook())
 	}
+	tel.startSpans(ctx, cfg, store, logger)
 	bg, stop := context.WithCancel(ctx)
 	// Migrations and plugin compilation both take tens of milliseconds:
 	// run them side by side.
@@ -170,6 +171,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 		return nil, err
 	}
 	opts := serverOptions(cfg, store, svc, log, ps, tel)
+	opts.Config.Observability = cfg.Observability.Enabled
 	opts.Workflows = wf
 	opts.Runs = runs
 	opts.Providers = modelProviders(cfg, agents)

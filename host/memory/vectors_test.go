@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-func ids(hits []VectorHit) string {
+func hitIDs(hits []VectorHit) string {
 	var out []string
 	for _, h := range hits {
 		out = append(out, h.ID)
@@ -54,8 +54,8 @@ func TestVectorIndexLifecycle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ids(hits) != "[x y z]" || math.Abs(hits[0].Score-1/math.Sqrt(1.0025)) > 1e-5 {
-			t.Errorf("top 3 = %s, first score %v", ids(hits), hits)
+		if hitIDs(hits) != "[x y z]" || math.Abs(hits[0].Score-1/math.Sqrt(1.0025)) > 1e-5 {
+			t.Errorf("top 3 = %s, first score %v", hitIDs(hits), hits)
 		}
 		if hits[0].Metadata["kind"] != "fruit" || hits[0].Vector != nil {
 			t.Errorf("hit = %+v", hits[0])
@@ -73,8 +73,8 @@ func TestVectorIndexLifecycle(t *testing.T) {
 			{map[string]any{"resource_id": "nobody"}, "[]"},
 		} {
 			hits, err := s.QueryVectors(ctx, a, "items", VectorQuery{Vector: q, TopK: 10, Filter: c.filter})
-			if err != nil || ids(hits) != c.want {
-				t.Errorf("filter %v = %s, %v; want %s", c.filter, ids(hits), err, c.want)
+			if err != nil || hitIDs(hits) != c.want {
+				t.Errorf("filter %v = %s, %v; want %s", c.filter, hitIDs(hits), err, c.want)
 			}
 		}
 		if _, err := s.QueryVectors(ctx, a, "items", VectorQuery{Vector: q, TopK: 1, Filter: map[string]any{"k": map[string]any{"$regex": "x"}}}); !errors.Is(err, ErrInvalidFilter) {
@@ -82,8 +82,8 @@ func TestVectorIndexLifecycle(t *testing.T) {
 		}
 		min := 0.5
 		hits, _ = s.QueryVectors(ctx, a, "items", VectorQuery{Vector: q, TopK: 10, MinScore: &min, IncludeVector: true})
-		if ids(hits) != "[x y]" || fmt.Sprint(hits[1].Vector) != "[0.9 0.1 0]" {
-			t.Errorf("minScore 0.5 = %s %v", ids(hits), hits)
+		if hitIDs(hits) != "[x y]" || fmt.Sprint(hits[1].Vector) != "[0.9 0.1 0]" {
+			t.Errorf("minScore 0.5 = %s %v", hitIDs(hits), hits)
 		}
 		if _, err := s.QueryVectors(ctx, a, "items", VectorQuery{Vector: []float32{1, 0}, TopK: 1}); !errors.Is(err, ErrVectorMismatch) {
 			t.Errorf("short query vector: %v", err)
@@ -96,7 +96,7 @@ func TestVectorIndexLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		hits, _ = s.QueryVectors(ctx, a, "items", VectorQuery{Vector: q, TopK: 1, Filter: map[string]any{"resource_id": "r3"}})
-		if ids(hits) != "[w]" || hits[0].Score < 0.9999 {
+		if hitIDs(hits) != "[w]" || hits[0].Score < 0.9999 {
 			t.Errorf("after upsert: %v", hits)
 		}
 		if _, err := s.QueryVectors(ctx, b, "items", VectorQuery{Vector: q, TopK: 1}); !errors.Is(err, ErrNoVectorIndex) {
@@ -173,7 +173,7 @@ func TestVectorMetricsAgainstBruteForce(t *testing.T) {
 				}
 			}
 			if len(hits) != 5 || (metric != MetricDotProduct && hits[0].ID != "v007") {
-				t.Errorf("%s: %s", metric, ids(hits))
+				t.Errorf("%s: %s", metric, hitIDs(hits))
 			}
 		}
 	})

@@ -161,6 +161,23 @@ func (m *Metrics) WatchDB(stats func() sql.DBStats) {
 	m.reg.MustRegister(dbCollector{stats})
 }
 
+// WatchSpans reports the stored-trace writer (host/observe) under
+// mastra_observability_spans_*, read at each scrape.
+func (m *Metrics) WatchSpans(written, dropped, failed func() uint64) {
+	for _, c := range []struct {
+		name, help string
+		f          func() uint64
+	}{
+		{"mastra_observability_spans_written_total", "Spans stored in the database.", written},
+		{"mastra_observability_spans_dropped_total", "Spans dropped because the write queue was full ([observability] queue_size).", dropped},
+		{"mastra_observability_spans_failed_total", "Spans lost to a failed database write.", failed},
+	} {
+		f := c.f
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help},
+			func() float64 { return float64(f()) }))
+	}
+}
+
 var (
 	dbOpen      = prometheus.NewDesc("mastra_db_connections_open", "Open database connections (in use and idle).", nil, nil)
 	dbInUse     = prometheus.NewDesc("mastra_db_connections_in_use", "Database connections in use.", nil, nil)

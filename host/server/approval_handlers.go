@@ -45,23 +45,23 @@ type agentResumeBody struct {
 	MaxIdleMs      *int                       `json:"maxIdleMs"`
 }
 
-const invalidBody = "Invalid request body"
+const invalidResumeBody = "Invalid request body"
 
 // checkResumeCommon checks the fields every resume body shares. model and
 // format are refused rather than ignored: the run goes on with the
 // agent's model, and chunks are Mastra's.
 func checkResumeCommon(runID string, model json.RawMessage, format string) error {
 	if runID == "" {
-		return transport.Invalid(invalidBody, "runId", "Run id is required")
+		return transport.Invalid(invalidResumeBody, "runId", "Run id is required")
 	}
-	if err := checkIDs(invalidBody, "runId", runID); err != nil {
+	if err := checkIDs(invalidResumeBody, "runId", runID); err != nil {
 		return err
 	}
 	if len(model) > 0 && string(model) != "null" {
-		return transport.Invalid(invalidBody, "model", "not supported: a resumed run goes on with the agent's model")
+		return transport.Invalid(invalidResumeBody, "model", "not supported: a resumed run goes on with the agent's model")
 	}
 	if format != "" && format != "mastra" {
-		return transport.Invalid(invalidBody, "format", `only "mastra" chunks are served`)
+		return transport.Invalid(invalidResumeBody, "format", `only "mastra" chunks are served`)
 	}
 	return nil
 }
@@ -76,13 +76,13 @@ func (s *Server) decision(w http.ResponseWriter, r *http.Request, approved bool)
 		return agent.Resume{}, err
 	}
 	if b.ToolCallID == "" {
-		return agent.Resume{}, transport.Invalid(invalidBody, "toolCallId", "Tool call id is required")
+		return agent.Resume{}, transport.Invalid(invalidResumeBody, "toolCallId", "Tool call id is required")
 	}
-	if err := checkIDs(invalidBody, "toolCallId", b.ToolCallID); err != nil {
+	if err := checkIDs(invalidResumeBody, "toolCallId", b.ToolCallID); err != nil {
 		return agent.Resume{}, err
 	}
 	if msg := badText(b.Reason); msg != "" {
-		return agent.Resume{}, transport.Invalid(invalidBody, "reason", msg)
+		return agent.Resume{}, transport.Invalid(invalidResumeBody, "reason", msg)
 	}
 	return s.resumeOf(r, agent.Resume{RunID: b.RunID, ToolCallID: b.ToolCallID, Approved: &approved, Reason: b.Reason}, b.RequestContext)
 }
@@ -118,7 +118,7 @@ func resumeError(err error) error {
 		if !ok || strings.ContainsAny(field, " ") {
 			field, text = "runId", msg
 		}
-		return &transport.Error{Status: http.StatusBadRequest, Message: invalidBody, Err: err,
+		return &transport.Error{Status: http.StatusBadRequest, Message: invalidResumeBody, Err: err,
 			Issues: []transport.Issue{{Field: field, Message: text}}}
 	}
 	return threadTaken(err)
@@ -168,15 +168,15 @@ func (s *Server) resumeStreamRoute(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	if len(b.ResumeData) == 0 || string(b.ResumeData) == "null" {
-		return transport.Invalid(invalidBody, "resumeData", "resumeData is required")
+		return transport.Invalid(invalidResumeBody, "resumeData", "resumeData is required")
 	}
 	if b.ToolCallID != "" {
-		if err := checkIDs(invalidBody, "toolCallId", b.ToolCallID); err != nil {
+		if err := checkIDs(invalidResumeBody, "toolCallId", b.ToolCallID); err != nil {
 			return err
 		}
 	}
 	if b.MaxIdleMs != nil && *b.MaxIdleMs <= 0 {
-		return transport.Invalid(invalidBody, "maxIdleMs", "expected a positive integer")
+		return transport.Invalid(invalidResumeBody, "maxIdleMs", "expected a positive integer")
 	}
 	rs, err := s.resumeOf(r, agent.Resume{RunID: b.RunID, ToolCallID: b.ToolCallID, Data: b.ResumeData}, b.RequestContext)
 	if err != nil {

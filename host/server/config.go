@@ -61,6 +61,9 @@ type Config struct {
 	Playground bool
 	// Streams configures resumable streams.
 	Streams Streams
+	// Observability says traces are stored ([observability]), which
+	// /api/system/packages reports to Studio.
+	Observability bool
 }
 
 // Addr is the listen address host:port.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/server/transport"
 	"github.com/mastra-server/mastra-server/host/wire"
 )
@@ -47,8 +48,16 @@ type routeDoc struct {
 	noContent bool
 }
 
+// traceListQuery are the query parameters of a trace listing.
+var traceListQuery = []string{"page", "perPage", "field", "direction", "orderBy", "status", "startedAt", "endedAt", "dateRange",
+	"traceId", "spanType", "name", "entityType", "entityId", "entityName", "userId", "organizationId", "resourceId", "runId",
+	"sessionId", "threadId", "requestId", "environment", "serviceName", "source"}
+
 // Response shapes written as map literals by the handlers.
 type (
+	deleteTracesBody struct {
+		TraceIDs []string `json:"traceIds"`
+	}
 	resultMessage struct {
 		Result string `json:"result"`
 	}
@@ -111,6 +120,8 @@ const (
 	tagFlows   = "workflows"
 	tagPlugins = "plugins"
 	tagStudio  = "studio"
+	// tagObservability: stored traces (observability_handlers.go).
+	tagObservability = "observability"
 )
 
 var memoryQuery = []string{"agentId", "resourceId", "requestContext"}
@@ -214,23 +225,42 @@ var routeDocs = map[string]routeDoc{
 	"GET /api/agents/:agentId/voice/speakers":     {summary: "An agent's voice speakers: none", tag: tagAgents},
 	"POST /api/memory/threads/:threadId/clone": {summary: "Copy a thread and its messages", tag: tagMemory, query: memoryQuery,
 		body: cloneThreadBody{}, resp: clonedThreadJSON{}},
-	"GET /api/system/packages":                       {summary: "Installed packages and storage, as Studio reads them", tag: tagStudio, resp: systemPackagesJSON{}},
-	"GET /api/schedules":                             {summary: "Schedules: none (feature off)", tag: tagStudio},
-	"GET /api/channels/platforms":                    {summary: "Channels: none (feature off)", tag: tagStudio},
-	"GET /api/processors":                            {summary: "Processors: none (feature off)", tag: tagStudio},
-	"GET /api/scores/scorers":                        {summary: "Scorers: none (feature off)", tag: tagStudio},
-	"GET /api/mcp/v0/servers":                        {summary: "MCP servers: none (feature off)", tag: tagStudio},
-	"GET /api/workspaces":                            {summary: "Workspaces: none (feature off)", tag: tagStudio},
-	"GET /api/datasets":                              {summary: "Datasets: none (feature off)", tag: tagStudio},
-	"GET /api/experiments":                           {summary: "Experiments: none (feature off)", tag: tagStudio},
-	"GET /api/experiments/review-summary":            {summary: "Experiment review counts: none (feature off)", tag: tagStudio},
-	"GET /api/observability/feedback":                {summary: "Feedback: none (feature off)", tag: tagStudio},
-	"GET /api/observability/logs":                    {summary: "Stored logs: none (feature off; logs go to stderr)", tag: tagStudio},
-	"POST /api/observability/traces/query":           {summary: "Stored traces: none (feature off; traces go to OTLP)", tag: tagStudio, body: anyBody{}},
+	"GET /api/system/packages":            {summary: "Installed packages and storage, as Studio reads them", tag: tagStudio, resp: systemPackagesJSON{}},
+	"GET /api/schedules":                  {summary: "Schedules: none (feature off)", tag: tagStudio},
+	"GET /api/channels/platforms":         {summary: "Channels: none (feature off)", tag: tagStudio},
+	"GET /api/processors":                 {summary: "Processors: none (feature off)", tag: tagStudio},
+	"GET /api/scores/scorers":             {summary: "Scorers: none (feature off)", tag: tagStudio},
+	"GET /api/mcp/v0/servers":             {summary: "MCP servers: none (feature off)", tag: tagStudio},
+	"GET /api/workspaces":                 {summary: "Workspaces: none (feature off)", tag: tagStudio},
+	"GET /api/datasets":                   {summary: "Datasets: none (feature off)", tag: tagStudio},
+	"GET /api/experiments":                {summary: "Experiments: none (feature off)", tag: tagStudio},
+	"GET /api/experiments/review-summary": {summary: "Experiment review counts: none (feature off)", tag: tagStudio},
+	"GET /api/observability/logs":         {summary: "Stored logs: none (feature off; logs go to stderr)", tag: tagStudio},
+	"GET /api/observability/traces": {summary: "Stored traces: the root span of each, newest first, filtered and paged", tag: tagObservability,
+		query: traceListQuery},
+	"POST /api/observability/traces/query": {summary: "Stored traces started in a time range, by keyset or numbered pages (Studio's Traces page)",
+		tag: tagObservability, body: anyBody{}},
+	"POST /api/observability/traces/delete":                {summary: "Delete traces (a tenant's own only)", tag: tagObservability, body: deleteTracesBody{}},
+	"GET /api/observability/traces/:traceId":               {summary: "A trace's spans, oldest first (traceId \"light\": the light listing)", tag: tagObservability, query: traceListQuery},
+	"GET /api/observability/traces/:traceId/:part":         {summary: "A trace's light spans (part = light)", tag: tagObservability},
+	"GET /api/observability/traces/:traceId/:part/:spanId": {summary: "One span (part = spans)", tag: tagObservability},
+	"GET /api/observability/scores": {summary: "Scores, newest first, filtered and paged", tag: tagObservability,
+		query: append([]string{"scorerId", "scoreSource", "timestamp", "page", "perPage", "field", "direction", "resourceId"}, memory.EventFilterColumns...)},
+	"POST /api/observability/scores":         {summary: "Store a score ({score: {scorerId, score, …}})", tag: tagObservability, body: anyBody{}},
+	"GET /api/observability/scores/:scoreId": {summary: "One score, or null", tag: tagObservability},
+	"GET /api/observability/feedback": {summary: "Feedback, newest first, filtered and paged", tag: tagObservability,
+		query: append([]string{"feedbackType", "feedbackSource", "feedbackUserId", "reviewStatus", "timestamp", "page", "perPage", "field", "direction", "resourceId"}, memory.EventFilterColumns...)},
+	"POST /api/observability/feedback":               {summary: "Store feedback ({feedback: {feedbackType, value, …}})", tag: tagObservability, body: anyBody{}},
+	"POST /api/observability/metrics/aggregate":      {summary: "One metric value ({name[], aggregation, filters?, comparePeriod?})", tag: tagObservability, body: anyBody{}},
+	"POST /api/observability/metrics/breakdown":      {summary: "A metric per group ({name[], groupBy[], aggregation, filters?, limit?})", tag: tagObservability, body: anyBody{}},
+	"POST /api/observability/metrics/timeseries":     {summary: "A metric per interval ({name[], interval, aggregation, filters?, groupBy?})", tag: tagObservability, body: anyBody{}},
+	"POST /api/observability/metrics/percentiles":    {summary: "Percentiles (fractions 0–1) of a metric per interval", tag: tagObservability, body: anyBody{}},
+	"GET /api/observability/discovery/metric-names":  {summary: "Names of stored metrics", tag: tagObservability, query: []string{"prefix", "resourceId"}},
+	"GET /api/observability/discovery/entity-types":  {summary: "Entity types of stored traces", tag: tagObservability},
+	"GET /api/observability/discovery/entity-names":  {summary: "Entity names of stored traces", tag: tagObservability, query: []string{"entityType", "resourceId"}},
+	"GET /api/observability/discovery/environments":  {summary: "Environments of stored traces", tag: tagObservability, query: []string{"resourceId"}},
+	"GET /api/observability/discovery/service-names": {summary: "Service names of stored traces", tag: tagObservability, query: []string{"resourceId"}},
 	"POST /api/observability/traces/query/fields":    {summary: "Trace query fields: none (feature off)", tag: tagStudio, body: anyBody{}},
-	"GET /api/observability/discovery/entity-names":  {summary: "Trace entity names: none (feature off)", tag: tagStudio},
-	"GET /api/observability/discovery/environments":  {summary: "Trace environments: none (feature off)", tag: tagStudio},
-	"GET /api/observability/discovery/service-names": {summary: "Trace service names: none (feature off)", tag: tagStudio},
 	"GET /api/observability/discovery/tags":          {summary: "Trace tags: none (feature off)", tag: tagStudio},
 }
 
@@ -351,6 +381,7 @@ func (s *Server) openAPI(plugins []Route) ([]byte, error) {
 			map[string]any{"name": tagRoot, "description": "The original root routes"},
 			map[string]any{"name": tagFlows, "description": "Mastra's workflows"},
 			map[string]any{"name": tagPlugins, "description": "Routes served by Wasm plugins"},
+			map[string]any{"name": tagObservability, "description": "Mastra's observability: stored traces and spans"},
 			map[string]any{"name": tagServer, "description": "Health, metrics, this document and its page"},
 		},
 	}

@@ -23,6 +23,8 @@ const (
 	TouchTool Touch = "tool"
 	// TouchWorkflow: workflow runs of the request's resource.
 	TouchWorkflow Touch = "workflow"
+	// TouchObservability: stored traces (spans) of the request's resource.
+	TouchObservability Touch = "observability"
 )
 
 // RouteInfo describes one built-in route.
@@ -135,14 +137,36 @@ func (s *Server) builtins() []builtin {
 		r("GET", "/api/datasets", TouchNone, featureOff(emptyDatasets)),
 		r("GET", "/api/experiments", TouchNone, featureOff(emptyExperiments)),
 		r("GET", "/api/experiments/review-summary", TouchNone, featureOff(emptyReviewSummary)),
-		r("GET", "/api/observability/feedback", TouchNone, featureOff(emptyFeedback)),
 		r("GET", "/api/observability/logs", TouchNone, featureOff(emptyLogs)),
-		r("POST", "/api/observability/traces/query", TouchNone, featureOff(emptyTraces)),
 		r("POST", "/api/observability/traces/query/fields", TouchNone, featureOff(emptyTraceFields)),
-		r("GET", "/api/observability/discovery/entity-names", TouchNone, featureOff(emptyEntityNames)),
-		r("GET", "/api/observability/discovery/environments", TouchNone, featureOff(emptyEnvironments)),
-		r("GET", "/api/observability/discovery/service-names", TouchNone, featureOff(emptyServiceNames)),
 		r("GET", "/api/observability/discovery/tags", TouchNone, featureOff(emptyTags)),
+
+		// Mastra's stored traces (observability_handlers.go). GET
+		// /api/observability/traces/light is answered by traceByID and the
+		// :part routes dispatch on their static segment: httprouter cannot
+		// hold a static segment beside a parameter.
+		r("GET", "/api/observability/traces", TouchObservability, s.listTraces),
+		r("POST", "/api/observability/traces/query", TouchObservability, s.queryTraces),
+		r("POST", "/api/observability/traces/delete", TouchObservability, s.deleteTraces),
+		r("GET", "/api/observability/traces/:traceId", TouchObservability, s.traceByID),
+		r("GET", "/api/observability/traces/:traceId/:part", TouchObservability, s.traceSub),
+		r("GET", "/api/observability/traces/:traceId/:part/:spanId", TouchObservability, s.spanByID),
+		// Scores and feedback (scores_handlers.go).
+		r("GET", "/api/observability/scores", TouchObservability, s.listScores),
+		r("POST", "/api/observability/scores", TouchObservability, s.createScore),
+		r("GET", "/api/observability/scores/:scoreId", TouchObservability, s.scoreByID),
+		r("GET", "/api/observability/feedback", TouchObservability, s.listFeedback),
+		r("POST", "/api/observability/feedback", TouchObservability, s.createFeedback),
+		// Metrics derived from stored spans (obs_metrics_handlers.go).
+		r("POST", "/api/observability/metrics/aggregate", TouchObservability, s.metricAggregate),
+		r("POST", "/api/observability/metrics/breakdown", TouchObservability, s.metricBreakdown),
+		r("POST", "/api/observability/metrics/timeseries", TouchObservability, s.metricTimeSeries),
+		r("POST", "/api/observability/metrics/percentiles", TouchObservability, s.metricPercentiles),
+		r("GET", "/api/observability/discovery/metric-names", TouchObservability, s.metricNames),
+		r("GET", "/api/observability/discovery/entity-types", TouchObservability, s.entityTypesRoute),
+		r("GET", "/api/observability/discovery/entity-names", TouchObservability, s.discoverValues("entityName", "names")),
+		r("GET", "/api/observability/discovery/environments", TouchObservability, s.discoverValues("environment", "environments")),
+		r("GET", "/api/observability/discovery/service-names", TouchObservability, s.discoverValues("serviceName", "serviceNames")),
 
 		// This server's own description (see openapi.go).
 		{RouteInfo: RouteInfo{Method: "GET", Path: OpenAPIPath, Touches: TouchNone}, handler: s.serveOpenAPI, openapi: true},

@@ -165,12 +165,27 @@ type systemPackagesJSON struct {
 	CMSEnabled           bool   `json:"cmsEnabled"`
 	ObservabilityEnabled bool   `json:"observabilityEnabled"`
 	StorageType          string `json:"storageType,omitempty"`
+	// With stored traces ([observability]): what Studio checks before
+	// showing its Metrics and Logs pages.
+	ObservabilityStorageType         string                 `json:"observabilityStorageType,omitempty"`
+	ObservabilityStorageCapabilities *observabilityCapsJSON `json:"observabilityStorageCapabilities,omitempty"`
+}
+
+type observabilityCapsJSON struct {
+	Metrics             bool `json:"metrics"`
+	Logs                bool `json:"logs"`
+	TraceQueryDiscovery bool `json:"traceQueryDiscovery"`
 }
 
 func (s *Server) systemPackages(w http.ResponseWriter, r *http.Request) error {
 	out := systemPackagesJSON{Packages: []any{}}
 	if s.store != nil {
 		out.StorageType = s.store.Kind()
+	}
+	if s.cfg.Observability {
+		out.ObservabilityEnabled = true
+		out.ObservabilityStorageType = "MastraServerObservability"
+		out.ObservabilityStorageCapabilities = &observabilityCapsJSON{Metrics: true}
 	}
 	transport.WriteJSON(w, http.StatusOK, out)
 	return nil

@@ -71,7 +71,8 @@ func TestStudioRoutes(t *testing.T) {
 		{"GET", "/api/experiments/review-summary", 200, `{"counts":[]}`},
 		{"GET", "/api/observability/feedback", 200, `{"feedback":[],"pagination":{"total":0,"page":0,"perPage":10,"hasMore":false}}`},
 		{"GET", "/api/observability/logs", 200, `{"logs":[],"pagination":{"total":0,"page":0,"perPage":10,"hasMore":false}}`},
-		{"POST", "/api/observability/traces/query", 200, `{"page":{"next":null},"traces":[]}`},
+		{"POST", "/api/observability/traces/query", 422, `{"error":"The trace query is invalid","code":"TRACE_QUERY_INVALID",` +
+			`"issues":[{"field":"timeRange","message":"timeRange {from, to} (ISO date-times) is required"}]}`},
 		{"POST", "/api/observability/traces/query/fields", 200, `{"canonicalFields":[],"observedFields":[],"observedFieldsTruncated":false}`},
 		{"GET", "/api/observability/discovery/entity-names", 200, `{"names":[]}`},
 		{"GET", "/api/observability/discovery/environments", 200, `{"environments":[]}`},

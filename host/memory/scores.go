@@ -1,0 +1,157 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/uptrace/bun"
+)
+
+// Scores and feedback of Mastra's observability routes
+// (mastra_score_events, mastra_feedback_events; migration
+// 20261210000402). Reads take the resource they act for ("" = every one).
+
+// EventContext is the context columns scores and feedback share with
+// spans (Mastra's CONTEXT fields).
+type EventContext struct {
+	TraceID         *string `bun:"traceId" json:"traceId"`
+	SpanID          *string `bun:"spanId" json:"spanId"`
+	EntityType      *string `bun:"entityType" json:"entityType"`
+	EntityID        *string `bun:"entityId" json:"entityId"`
+	EntityName      *string `bun:"entityName" json:"entityName"`
+	UserID          *string `bun:"userId" json:"userId"`
+	OrganizationID  *string `bun:"organizationId" json:"organizationId"`
+	ResourceID      *string `bun:"resourceId" json:"resourceId"`
+	RunID           *string `bun:"runId" json:"runId"`
+	SessionID       *string `bun:"sessionId" json:"sessionId"`
+	ThreadID        *string `bun:"threadId" json:"threadId"`
+	RequestID       *string `bun:"requestId" json:"requestId"`
+	Environment     *string `bun:"environment" json:"environment"`
+	ExecutionSource *string `bun:"executionSource" json:"executionSource"`
+	ServiceName     *string `bun:"serviceName" json:"serviceName"`
+	ExperimentID    *string `bun:"experimentId" json:"experimentId"`
+	Source          *string `bun:"source" json:"source"`
+}
+
+// EventFilterColumns are the context columns a score or feedback listing
+// may filter on with equality.
+var EventFilterColumns = []string{"traceId", "spanId", "entityType", "entityId", "entityName", "userId", "organizationId",
+	"runId", "sessionId", "threadId", "requestId", "environment", "executionSource", "serviceName", "experimentId", "source"}
+
+// Score is one row of mastra_score_events.
+type Score struct {
+	bun.BaseModel `bun:"table:mastra_score_events"`
+
+	ScoreID       string   `bun:"scoreId,notnull" json:"scoreId"`
+	Timestamp     SpanTime `bun:"timestamp,notnull" json:"timestamp"`
+	ScorerID      string   `bun:"scorerId,notnull" json:"scorerId"`
+	ScorerName    *string  `bun:"scorerName" json:"scorerName"`
+	ScorerVersion *string  `bun:"scorerVersion" json:"scorerVersion"`
+	ScoreSource   *string  `bun:"scoreSource" json:"scoreSource"`
+	Score         float64  `bun:"score,notnull" json:"score"`
+	Reason        *string  `bun:"reason" json:"reason"`
+	ScoreTraceID  *string  `bun:"scoreTraceId" json:"scoreTraceId"`
+	EventContext
+	Tags     SpanJSON `bun:"tags,type:jsonb" json:"tags"`
+	Metadata SpanJSON `bun:"metadata,type:jsonb" json:"metadata"`
+}
+
+// Feedback is one row of mastra_feedback_events. Value is a number or a
+// string: ValueNumber or ValueString.
+type Feedback struct {
+	bun.BaseModel `bun:"table:mastra_feedback_events"`
+
+	FeedbackID     string   `bun:"feedbackId,notnull" json:"feedbackId"`
+	Timestamp      SpanTime `bun:"timestamp,notnull" json:"timestamp"`
+	FeedbackSource *string  `bun:"feedbackSource" json:"feedbackSource"`
+	FeedbackType   string   `bun:"feedbackType,notnull" json:"feedbackType"`
+	ValueString    *string  `bun:"valueString" json:"-"`
+	ValueNumber    *float64 `bun:"valueNumber" json:"-"`
+	Comment        *string  `bun:"comment" json:"comment"`
+	FeedbackUserID *string  `bun:"feedbackUserId" json:"feedbackUserId"`
+	SourceID       *string  `bun:"sourceId" json:"sourceId"`
+	ReviewStatus   string   `bun:"reviewStatus,notnull" json:"reviewStatus"`
+	EventContext
+	Tags     SpanJSON `bun:"tags,type:jsonb" json:"tags"`
+	Metadata SpanJSON `bun:"metadata,type:jsonb" json:"metadata"`
+}
+
+// EventQuery selects scores or feedback.
+type EventQuery struct {
+	ResourceID string
+	// In are column IN (values) filters, by Mastra's column name (the
+	// caller checks names).
+	In        map[string][]string
+	Timestamp TimeRange
+	// OrderBy is "timestamp" (or "score" for scores); Desc newest first.
+	OrderBy       string
+	Desc          bool
+	Page, PerPage int
+}
+
+func (s *Store) selectEvents(q *bun.SelectQuery, eq EventQuery) *bun.SelectQuery {
+	if eq.ResourceID != "" {
+		q = q.Where(`"resourceId" = ?`, eq.ResourceID)
+	}
+	for col, vals := range eq.In {
+		q = q.Where("? IN (?)", bun.Ident(col), bun.In(vals))
+	}
+	q = whereRange(q, "timestamp", eq.Timestamp)
+	order := "timestamp"
+	if eq.OrderBy != "" {
+		order = eq.OrderBy
+	}
+	dir := "ASC"
+	if eq.Desc {
+		dir = "DESC"
+	}
+	return q.OrderExpr("? "+dir, bun.Ident(order)).Limit(int64(eq.PerPage)).Offset(int64(eq.Page * eq.PerPage))
+}
+
+// SaveScore stores a score.
+func (s *Store) SaveScore(ctx context.Context, sc Score) error {
+	if _, err := s.db.NewInsert().Model(&sc).Exec(ctx); err != nil {
+		return classify(fmt.Errorf("memory: save score: %w", err))
+	}
+	return nil
+}
+
+// ListScores returns a page of scores and how many match.
+func (s *Store) ListScores(ctx context.Context, eq EventQuery) ([]Score, int, error) {
+	var out []Score
+	n, err := s.selectEvents(s.db.NewSelect().Model(&out), eq).ScanAndCount(ctx)
+	if err != nil {
+		return nil, 0, classify(fmt.Errorf("memory: list scores: %w", err))
+	}
+	return out, int(n), nil
+}
+
+// ScoreByID returns one score of resourceID's, or ErrSpanNotFound.
+func (s *Store) ScoreByID(ctx context.Context, resourceID, id string) (Score, error) {
+	out, _, err := s.ListScores(ctx, EventQuery{ResourceID: resourceID, In: map[string][]string{"scoreId": {id}}, PerPage: 1})
+	if err != nil {
+		return Score{}, err
+	}
+	if len(out) == 0 {
+		return Score{}, ErrSpanNotFound
+	}
+	return out[0], nil
+}
+
+// SaveFeedback stores feedback.
+func (s *Store) SaveFeedback(ctx context.Context, f Feedback) error {
+	if _, err := s.db.NewInsert().Model(&f).Exec(ctx); err != nil {
+		return classify(fmt.Errorf("memory: save feedback: %w", err))
+	}
+	return nil
+}
+
+// ListFeedback returns a page of feedback and how many match.
+func (s *Store) ListFeedback(ctx context.Context, eq EventQuery) ([]Feedback, int, error) {
+	var out []Feedback
+	n, err := s.selectEvents(s.db.NewSelect().Model(&out), eq).ScanAndCount(ctx)
+	if err != nil {
+		return nil, 0, classify(fmt.Errorf("memory: list feedback: %w", err))
+	}
+	return out, int(n), nil
+}
