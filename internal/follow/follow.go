@@ -57,9 +57,9 @@ type Source[S comparable] interface {
 	Backlog(ctx context.Context, after, upTo int64, fn func(Chunk) error) (int64, error)
 }
 
-// followerBuffer is how many chunks the reader holds for one follower
+// Buffer is how many chunks the reader holds for one follower
 // before it cuts it.
-const followerBuffer = 256
+const Buffer = 256
 
 // Group holds this instance's readers of one kind of log. It is safe for
 // concurrent use.
@@ -119,11 +119,13 @@ type reader[S comparable] struct {
 	done      chan struct{} // closed when it stopped, after its last chunk was handed out
 }
 
-// event is a chunk, or (state) the state after the chunks before it.
+// event is a chunk, the state after it (the last chunk of a read carries
+// the read's state), or both.
 type event[S comparable] struct {
-	chunk Chunk
-	state S
-	isSt  bool
+	chunk    Chunk
+	hasChunk bool
+	state    S
+	hasState bool
 }
 
 // follower is one follower's place at a reader.
@@ -167,7 +169,7 @@ func (g *Group[S]) join(key, wake string, src Source[S], after int64) (*follower
 		g.readers[key] = r
 		go r.read(ctx, wake)
 	}
-	f := &follower[S]{r: r, ch: make(chan event[S], followerBuffer), cut: make(chan struct{})}
+	f := &follower[S]{r: r, ch: make(chan event[S], Buffer), cut: make(chan struct{})}
 	r.mu.Lock()
 	r.followers[f] = struct{}{}
 	pos, st, hasSt := r.pos, r.state, r.hasState
@@ -213,14 +215,13 @@ func (f *follower[S]) follow(ctx context.Context, after, pos int64, st S, hasSt 
 	// give hands fn a chunk it has not had; reports whether until holds
 	// after a state.
 	give := func(e event[S]) (bool, error) {
-		if e.isSt {
-			return until != nil && until(e.state, after), nil
+		if e.hasChunk && e.chunk.Seq > after {
+			after = e.chunk.Seq
+			if err := fn(e.chunk); err != nil {
+				return false, err
+			}
 		}
-		if e.chunk.Seq <= after {
-			return false, nil
-		}
-		after = e.chunk.Seq
-		return false, fn(e.chunk)
+		return e.hasState && until != nil && until(e.state, after), nil
 	}
 	// drain hands fn what the reader gave f before it stopped or cut f.
 	drain := func() (bool, error) {
@@ -303,8 +304,9 @@ func (r *reader[S]) read(ctx context.Context, wake string) {
 }
 
 // fanOut hands a page to every follower, cutting those whose buffer is
-// full rather than waiting for them. The state goes after the chunks, and
-// only when it changed or chunks came.
+// full rather than waiting for them. The state goes with the last chunk,
+// or alone when it changed without one: a buffer holds Buffer
+// chunks whatever the reads.
 func (r *reader[S]) fanOut(p Page[S]) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -319,13 +321,18 @@ func (r *reader[S]) fanOut(p Page[S]) {
 			}
 		}
 	}
-	for _, c := range p.Chunks {
-		send(event[S]{chunk: c})
+	changed := !r.hasState || p.State != r.state
+	r.state, r.hasState = p.State, true
+	for i, c := range p.Chunks {
+		e := event[S]{chunk: c, hasChunk: true}
+		if i == len(p.Chunks)-1 {
+			e.state, e.hasState = p.State, true
+		}
+		send(e)
 		r.pos = c.Seq
 	}
-	if len(p.Chunks) > 0 || !r.hasState || p.State != r.state {
-		r.state, r.hasState = p.State, true
-		send(event[S]{state: p.State, isSt: true})
+	if len(p.Chunks) == 0 && changed {
+		send(event[S]{state: p.State, hasState: true})
 	}
 }
 

@@ -136,7 +136,7 @@ func TestSlowFollowerReadsItsGap(t *testing.T) {
 	m := &memLog{}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	total := 3 * followerBuffer
+	total := 3 * Buffer
 	all := func(n, after int64) bool { return n >= int64(total) && after >= n }
 	type result struct {
 		got int
