@@ -12,6 +12,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/mastra-server/mastra-server/host/memory"
+	"github.com/mastra-server/mastra-server/internal/follow"
 )
 
 // The log's tables, queried here and nowhere else: a row per run in
@@ -40,11 +41,8 @@ type Info struct {
 	LeaseUntil, CreatedAt, UpdatedAt int64
 }
 
-// logged is one logged chunk.
-type logged struct {
-	Seq  int64
-	Data []byte
-}
+// logged is one logged chunk, as the shared reader hands it out.
+type logged = follow.Chunk
 
 // errConflict is a run id createRun cannot take (Start's ErrTaken).
 var errConflict = errors.New("runlog: run id in use")

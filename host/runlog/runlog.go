@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mastra-server/mastra-server/host/memory"
+	"github.com/mastra-server/mastra-server/internal/follow"
 	"github.com/mastra-server/mastra-server/internal/wakeup"
 )
 
@@ -72,12 +73,12 @@ type Log struct {
 	batchEnd      chan struct{}
 	kick          chan struct{} // something waits to be written
 
-	readersMu sync.Mutex           // guards readers; taken before a reader's mu
-	readers   map[string]*dbReader // by run id, resource and creation
+	// readers holds one reader per followed run of another instance, by
+	// run id, resource and creation (reader.go).
+	readers *follow.Group[string]
 
 	listening atomic.Bool
-	ctx       context.Context // ends with Close
-	stop      context.CancelFunc
+	stop      context.CancelFunc // ends the background work (Close)
 	bg        sync.WaitGroup
 }
 
@@ -102,14 +103,15 @@ func Open(o Options) (*Log, error) {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	host, _ := os.Hostname()
-	l := &Log{o: o, store: o.Store, db: &db{bun: o.Store.DB(), pg: o.Store.Kind() == "postgres"}, hub: wakeup.NewHub(), log: o.Logger, local: map[string]*Writer{},
-		readers: map[string]*dbReader{},
+	hub := wakeup.NewHub()
+	l := &Log{o: o, store: o.Store, db: &db{bun: o.Store.DB(), pg: o.Store.Kind() == "postgres"}, hub: hub, log: o.Logger, local: map[string]*Writer{},
+		readers: follow.NewGroup[string](hub, o.PollInterval),
 		// A fresh owner per process: a restarted instance must not renew
 		// the leases of the runs its previous life lost.
 		owner: fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))}
 	l.batchEnd, l.kick = make(chan struct{}), make(chan struct{}, 1)
 	ctx, stop := context.WithCancel(context.Background())
-	l.ctx, l.stop = ctx, stop
+	l.stop = stop
 	l.goBackground(func() { l.batchLoop(ctx) })
 	l.goBackground(func() { l.renewLoop(ctx) })
 	l.goBackground(func() { l.pruneLoop(ctx) })
@@ -131,6 +133,7 @@ func (l *Log) goBackground(f func()) {
 // waited for: End them first (End waits until its run is written).
 func (l *Log) Close() {
 	l.stop()
+	l.readers.Close()
 	l.bg.Wait()
 }
 

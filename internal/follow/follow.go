@@ -57,9 +57,9 @@ type Source[S comparable] interface {
 	Backlog(ctx context.Context, after, upTo int64, fn func(Chunk) error) (int64, error)
 }
 
-// followerBuffer is how many chunks the reader holds for one follower
+// Buffer is how many chunks the reader holds for one follower
 // before it cuts it.
-const followerBuffer = 256
+const Buffer = 256
 
 // Group holds this instance's readers of one kind of log. It is safe for
 // concurrent use.
@@ -110,8 +110,11 @@ type reader[S comparable] struct {
 	src    Source[S]
 	cancel context.CancelFunc
 
+	poke chan struct{} // asks for a read now (a follower with until joined)
+
 	mu        sync.Mutex // guards the fields below
 	pos       int64      // the last chunk read
+	gen       int64      // reads begun
 	state     S
 	hasState  bool // a read has set state
 	followers map[*follower[S]]struct{}
@@ -119,11 +122,14 @@ type reader[S comparable] struct {
 	done      chan struct{} // closed when it stopped, after its last chunk was handed out
 }
 
-// event is a chunk, or (state) the state after the chunks before it.
+// event is a chunk, the state after it (the last chunk of a read carries
+// the read's state), or both; gen is the read's.
 type event[S comparable] struct {
-	chunk Chunk
-	state S
-	isSt  bool
+	chunk    Chunk
+	hasChunk bool
+	state    S
+	hasState bool
+	gen      int64
 }
 
 // follower is one follower's place at a reader.
@@ -131,6 +137,13 @@ type follower[S comparable] struct {
 	r   *reader[S]
 	ch  chan event[S]
 	cut chan struct{} // closed when it fell behind and left the fan-out
+	// joinGen is the last read begun when it joined: a state read before
+	// it may predate what the follower's caller has seen (a resume that
+	// committed just before the watch), so until trusts only later ones.
+	joinGen int64
+	// needState: it has an until and no state of a read begun after it
+	// joined yet; the next read sends it one.
+	needState bool
 }
 
 // Follow hands fn the chunks of the log key after after, in order, and
@@ -141,10 +154,10 @@ type follower[S comparable] struct {
 func (g *Group[S]) Follow(ctx context.Context, key, wake string, src Source[S], after int64,
 	until func(state S, after int64) bool, fn func(Chunk) error) error {
 	for {
-		f, pos, st, hasSt := g.join(key, wake, src, after)
+		f, pos := g.join(key, wake, src, after, until != nil)
 		var ended bool
 		var err error
-		after, ended, err = f.follow(ctx, after, pos, st, hasSt, until, fn)
+		after, ended, err = f.follow(ctx, after, pos, until, fn)
 		g.leave(f)
 		if err != nil || ended {
 			return err
@@ -153,26 +166,39 @@ func (g *Group[S]) Follow(ctx context.Context, key, wake string, src Source[S], 
 }
 
 // join adds a follower at after to the reader of key, starting one when
-// there is none, and returns it with the reader's position and state:
-// chunks up to pos are the follower's to read, later ones come on its
-// channel.
-func (g *Group[S]) join(key, wake string, src Source[S], after int64) (*follower[S], int64, S, bool) {
+// there is none, and returns it with the reader's position: chunks up to
+// pos are the follower's to read, later ones come on its channel. A
+// follower that needs a state (it has an until) asks a running reader for
+// a read now.
+func (g *Group[S]) join(key, wake string, src Source[S], after int64, needState bool) (*follower[S], int64) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	r := g.readers[key]
 	if r == nil {
+		// Its first follower is in before it reads: every read it makes
+		// begins after the follower's call.
 		ctx, cancel := context.WithCancel(g.ctx)
-		r = &reader[S]{g: g, key: key, src: src, cancel: cancel, pos: after,
+		r = &reader[S]{g: g, key: key, src: src, cancel: cancel, pos: after, poke: make(chan struct{}, 1),
 			followers: map[*follower[S]]struct{}{}, done: make(chan struct{})}
 		g.readers[key] = r
+		f := &follower[S]{r: r, ch: make(chan event[S], Buffer), cut: make(chan struct{}), needState: needState}
+		r.followers[f] = struct{}{}
 		go r.read(ctx, wake)
+		return f, after
 	}
-	f := &follower[S]{r: r, ch: make(chan event[S], followerBuffer), cut: make(chan struct{})}
+	if needState {
+		select {
+		case r.poke <- struct{}{}:
+		default:
+		}
+	}
+	f := &follower[S]{r: r, ch: make(chan event[S], Buffer), cut: make(chan struct{}), needState: needState}
 	r.mu.Lock()
 	r.followers[f] = struct{}{}
-	pos, st, hasSt := r.pos, r.state, r.hasState
+	pos := r.pos
+	f.joinGen = r.gen
 	r.mu.Unlock()
-	return f, pos, st, hasSt
+	return f, pos
 }
 
 // leave removes f from its reader, and stops the reader when f was its
@@ -193,7 +219,7 @@ func (g *Group[S]) leave(f *follower[S]) {
 
 // follow hands fn the chunks after after: up to pos from the Source, then
 // those of the reader. ended is false when f was cut.
-func (f *follower[S]) follow(ctx context.Context, after, pos int64, st S, hasSt bool,
+func (f *follower[S]) follow(ctx context.Context, after, pos int64,
 	until func(S, int64) bool, fn func(Chunk) error) (int64, bool, error) {
 	if after < pos {
 		var err error
@@ -207,20 +233,16 @@ func (f *follower[S]) follow(ctx context.Context, after, pos int64, st S, hasSt 
 			return after, false, err
 		}
 	}
-	if hasSt && until != nil && until(st, after) {
-		return after, true, nil
-	}
 	// give hands fn a chunk it has not had; reports whether until holds
 	// after a state.
 	give := func(e event[S]) (bool, error) {
-		if e.isSt {
-			return until != nil && until(e.state, after), nil
+		if e.hasChunk && e.chunk.Seq > after {
+			after = e.chunk.Seq
+			if err := fn(e.chunk); err != nil {
+				return false, err
+			}
 		}
-		if e.chunk.Seq <= after {
-			return false, nil
-		}
-		after = e.chunk.Seq
-		return false, fn(e.chunk)
+		return e.hasState && e.gen > f.joinGen && until != nil && until(e.state, after), nil
 	}
 	// drain hands fn what the reader gave f before it stopped or cut f.
 	drain := func() (bool, error) {
@@ -271,13 +293,15 @@ func (r *reader[S]) read(ctx context.Context, wake string) {
 	for {
 		r.mu.Lock()
 		after := r.pos
+		r.gen++
+		gen := r.gen
 		r.mu.Unlock()
 		p, err := r.src.Read(ctx, after)
 		if err != nil {
 			r.stop(err)
 			return
 		}
-		r.fanOut(p)
+		r.fanOut(p, gen)
 		if p.Done {
 			r.stop(nil)
 			return
@@ -296,16 +320,18 @@ func (r *reader[S]) read(ctx context.Context, wake string) {
 			r.stop(ctx.Err())
 			return
 		case <-w:
+		case <-r.poke:
 		case <-t.C:
 		}
 		t.Stop()
 	}
 }
 
-// fanOut hands a page to every follower, cutting those whose buffer is
-// full rather than waiting for them. The state goes after the chunks, and
-// only when it changed or chunks came.
-func (r *reader[S]) fanOut(p Page[S]) {
+// fanOut hands read gen's page to every follower, cutting those whose
+// buffer is full rather than waiting for them. The state goes with the
+// last chunk, or alone when it changed without one or a follower waits for
+// one: a buffer holds Buffer chunks whatever the reads.
+func (r *reader[S]) fanOut(p Page[S], gen int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	send := func(e event[S]) {
@@ -319,13 +345,24 @@ func (r *reader[S]) fanOut(p Page[S]) {
 			}
 		}
 	}
-	for _, c := range p.Chunks {
-		send(event[S]{chunk: c})
+	changed := !r.hasState || p.State != r.state
+	r.state, r.hasState = p.State, true
+	waiting := false
+	for f := range r.followers {
+		if f.needState && f.joinGen < gen {
+			f.needState, waiting = false, true
+		}
+	}
+	for i, c := range p.Chunks {
+		e := event[S]{chunk: c, hasChunk: true, gen: gen}
+		if i == len(p.Chunks)-1 {
+			e.state, e.hasState = p.State, true
+		}
+		send(e)
 		r.pos = c.Seq
 	}
-	if len(p.Chunks) > 0 || !r.hasState || p.State != r.state {
-		r.state, r.hasState = p.State, true
-		send(event[S]{state: p.State, isSt: true})
+	if len(p.Chunks) == 0 && (changed || waiting) {
+		send(event[S]{state: p.State, hasState: true, gen: gen})
 	}
 }
 

@@ -136,7 +136,7 @@ func TestSlowFollowerReadsItsGap(t *testing.T) {
 	m := &memLog{}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	total := 3 * followerBuffer
+	total := 3 * Buffer
 	all := func(n, after int64) bool { return n >= int64(total) && after >= n }
 	type result struct {
 		got int
@@ -205,5 +205,85 @@ func TestLateFollowerAndUntil(t *testing.T) {
 	defer stop()
 	if err := g.Follow(short, "k", "k", m, 5, nil, func(Chunk) error { return nil }); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("follow = %v, want the deadline", err)
+	}
+}
+
+// statusLog is a memLog whose state is a status, as a workflow run's.
+type statusLog struct {
+	memLog
+	status string
+}
+
+func (s *statusLog) Read(ctx context.Context, after int64) (Page[string], error) {
+	p, err := s.memLog.Read(ctx, after)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Page[string]{Chunks: p.Chunks, State: s.status, More: p.More}, err
+}
+
+func (s *statusLog) set(status string, chunks int, hub *wakeup.Hub, signal bool) {
+	s.mu.Lock()
+	s.status = status
+	for i := 0; i < chunks; i++ {
+		s.chunks = append(s.chunks, []byte(fmt.Sprintf("c%d", len(s.chunks)+1)))
+	}
+	s.mu.Unlock()
+	if signal {
+		hub.Signal("k")
+	}
+}
+
+// A follower that joins a running reader does not stop on the state that
+// reader read before it joined: its caller may have changed the log since
+// (a resume that committed just before its watch, whose notification has
+// not come yet).
+func TestJoinerWaitsForAFreshState(t *testing.T) {
+	hub := wakeup.NewHub()
+	g := NewGroup[string](hub, time.Hour) // no polls
+	defer g.Close()
+	s := &statusLog{}
+	s.set("suspended", 2, hub, false)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	// A follower that keeps the reader going, which has read the
+	// suspended log.
+	var held atomic.Int64
+	go func() {
+		_ = g.Follow(ctx, "k", "k", s, 0, nil, func(c Chunk) error { held.Store(c.Seq); return nil })
+	}()
+	for held.Load() != 2 {
+		time.Sleep(time.Millisecond)
+	}
+	// Resumed, unannounced.
+	s.set("running", 1, hub, false)
+	untilSuspended := func(st string, after int64) bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return st == "suspended" && after >= int64(len(s.chunks))
+	}
+	done := make(chan []int64, 1)
+	go func() {
+		var got []int64
+		err := g.Follow(ctx, "k", "k", s, 2, untilSuspended, func(c Chunk) error { got = append(got, c.Seq); return nil })
+		if err != nil {
+			t.Error(err)
+		}
+		done <- got
+	}()
+	// It reads the resumed log's chunk and goes on waiting.
+	for held.Load() != 3 {
+		if ctx.Err() != nil {
+			t.Fatal("the joiner's read never came")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case got := <-done:
+		t.Fatalf("the joiner stopped on the stale state with %v", got)
+	default:
+	}
+	s.set("suspended", 1, hub, true)
+	if got := <-done; fmt.Sprint(got) != "[3 4]" {
+		t.Fatalf("got %v, want [3 4]", got)
 	}
 }
