@@ -562,9 +562,15 @@ func withResumeData(args, data json.RawMessage) json.RawMessage {
 
 // decide handles the waiting call of a resumed step: a declined call
 // gets the decline as its result (tool-output-denied) and done is true; an
-// approved one goes on to run.
+// approved one goes on to run. The resumed stream first repeats the call's
+// tool-call chunk, so that it reads on its own: a client that builds the
+// reply from one stream (client-js does) finds the call its result
+// answers.
 func (r *run) decide(ws *waitingStep, tc llm.ToolCall) (msg llm.Message, done bool, err error) {
 	args := argsJSON(tc.Arguments)
+	if err := r.send(ChunkToolCall, ToolCallPayload{ToolCallID: tc.ID, ToolName: tc.Name, Args: args}); err != nil {
+		return llm.Message{}, true, err
+	}
 	if ws.approved {
 		return llm.Message{}, false, nil
 	}

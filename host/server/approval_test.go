@@ -139,7 +139,7 @@ func TestApprovalAcrossInstances(t *testing.T) {
 			}
 
 			ev = sseChunks(t, j(two, "POST", "/api/agents/approver/approve-tool-call", `{"runId":"`+run+`","toolCallId":"call_1"}`))
-			if got := chunkTypes(ev); !strings.HasPrefix(got, "start,tool-result,step-finish,step-start") || !strings.HasSuffix(got, "text-end,step-finish,finish") {
+			if got := chunkTypes(ev); !strings.HasPrefix(got, "start,tool-call,tool-result,step-finish,step-start") || !strings.HasSuffix(got, "text-end,step-finish,finish") {
 				t.Errorf("approved chunks = %s", got)
 			}
 			if res := findChunk(ev, "tool-result"); res["runId"] != run || !strings.Contains(mustJSON(t, res), `"stamped":true`) {
