@@ -407,6 +407,41 @@ func (s *Service) ResumeStream(ctx context.Context, rs Resume, emit func(Chunk) 
 }
 
 func (s *Service) resume(parent context.Context, rs Resume, emit func(Chunk) error) (*Result, error) {
+	r, err := s.claim(parent, rs, emit)
+	if err != nil {
+		return nil, err
+	}
+	return s.resumed(parent, r)
+}
+
+// ResumeLater claims a suspended turn now and runs the rest of it in the
+// background, as generate does (Mastra's send-tool-approval: the answer
+// says it was accepted; the turn's chunks are not this request's). It
+// returns once the claim is made; the checks and the claim fail as
+// ResumeGenerate's do. A shutdown (Close) cancels the turn, which then
+// waits again.
+func (s *Service) ResumeLater(ctx context.Context, rs Resume) error {
+	r, err := s.claim(ctx, rs, nil)
+	if err != nil {
+		return err
+	}
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(s.bg.ctx, cancel)
+	s.bg.wg.Add(1)
+	go func() {
+		defer s.bg.wg.Done()
+		defer cancel()
+		defer stop()
+		if _, err := s.resumed(bg, r); err != nil {
+			s.log.WarnContext(bg, "agent: a resumed turn failed", "agent", rs.AgentID, "run", rs.RunID, "err", err)
+		}
+	}()
+	return nil
+}
+
+// claim checks a resume against its run and claims the run: the returned
+// run goes on from where the turn waited.
+func (s *Service) claim(parent context.Context, rs Resume, emit func(Chunk) error) (*run, error) {
 	a, ok := s.agents[rs.AgentID]
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownAgent, rs.AgentID)
@@ -510,12 +545,17 @@ func (s *Service) resume(parent context.Context, rs Resume, emit func(Chunk) err
 	ws.resp, ws.call, ws.toolMsgs, ws.stepFrom = &resp, st.Call, st.ToolMsgs, st.StepCallsFrom
 	r.waiting = ws
 	r.track = NewTracker(rs.RunID)
+	return r, nil
+}
+
+// resumed runs the rest of a claimed turn.
+func (s *Service) resumed(parent context.Context, r *run) (*Result, error) {
 	res, err := s.start(parent, r, false)
 	if err != nil && r.wait == nil {
 		// The resumed turn failed or was cancelled: it waits again, for
 		// the same decision, as it did before the claim.
-		if rerr := s.store.SaveSuspended(context.WithoutCancel(parent), claimed); rerr != nil {
-			s.log.WarnContext(parent, "agent: could not put a failed resume back", "run", rs.RunID, "err", rerr)
+		if rerr := s.store.SaveSuspended(context.WithoutCancel(parent), *r.claimed); rerr != nil {
+			s.log.WarnContext(parent, "agent: could not put a failed resume back", "run", r.res.RunID, "err", rerr)
 		}
 	}
 	return res, err
