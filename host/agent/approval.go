@@ -461,9 +461,11 @@ func (s *Service) claim(parent context.Context, rs Resume, emit func(Chunk) erro
 	if json.Unmarshal(row.Snapshot, &head) != nil || head.AgentLoop == nil || head.AgentLoop.AgentID != a.ID {
 		return nil, fmt.Errorf("%w: %s", ErrRunNotFound, rs.RunID)
 	}
-	if head.Status != memory.SuspendedStatus {
+	if head.Status != memory.SuspendedStatus && head.Status != memory.ClaimedStatus {
 		return nil, fmt.Errorf("%w: %s", ErrRunClaimed, rs.RunID)
 	}
+	// A claimed run is checked as a waiting one: the claim below says
+	// whether its claim is still live (409) or ran out (memory.ClaimLease).
 	doc, err := parseSnapshot(row.Snapshot)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrRunNotFound, rs.RunID)
