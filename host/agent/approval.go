@@ -407,6 +407,41 @@ func (s *Service) ResumeStream(ctx context.Context, rs Resume, emit func(Chunk) 
 }
 
 func (s *Service) resume(parent context.Context, rs Resume, emit func(Chunk) error) (*Result, error) {
+	r, err := s.claim(parent, rs, emit)
+	if err != nil {
+		return nil, err
+	}
+	return s.resumed(parent, r)
+}
+
+// ResumeLater claims a suspended turn now and runs the rest of it in the
+// background, as generate does (Mastra's send-tool-approval: the answer
+// says it was accepted; the turn's chunks are not this request's). It
+// returns once the claim is made; the checks and the claim fail as
+// ResumeGenerate's do. A shutdown (Close) cancels the turn, which then
+// waits again.
+func (s *Service) ResumeLater(ctx context.Context, rs Resume) error {
+	r, err := s.claim(ctx, rs, nil)
+	if err != nil {
+		return err
+	}
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(s.bg.ctx, cancel)
+	s.bg.wg.Add(1)
+	go func() {
+		defer s.bg.wg.Done()
+		defer cancel()
+		defer stop()
+		if _, err := s.resumed(bg, r); err != nil {
+			s.log.WarnContext(bg, "agent: a resumed turn failed", "agent", rs.AgentID, "run", rs.RunID, "err", err)
+		}
+	}()
+	return nil
+}
+
+// claim checks a resume against its run and claims the run: the returned
+// run goes on from where the turn waited.
+func (s *Service) claim(parent context.Context, rs Resume, emit func(Chunk) error) (*run, error) {
 	a, ok := s.agents[rs.AgentID]
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownAgent, rs.AgentID)
@@ -426,9 +461,11 @@ func (s *Service) resume(parent context.Context, rs Resume, emit func(Chunk) err
 	if json.Unmarshal(row.Snapshot, &head) != nil || head.AgentLoop == nil || head.AgentLoop.AgentID != a.ID {
 		return nil, fmt.Errorf("%w: %s", ErrRunNotFound, rs.RunID)
 	}
-	if head.Status != memory.SuspendedStatus {
+	if head.Status != memory.SuspendedStatus && head.Status != memory.ClaimedStatus {
 		return nil, fmt.Errorf("%w: %s", ErrRunClaimed, rs.RunID)
 	}
+	// A claimed run is checked as a waiting one: the claim below says
+	// whether its claim is still live (409) or ran out (memory.ClaimLease).
 	doc, err := parseSnapshot(row.Snapshot)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrRunNotFound, rs.RunID)
@@ -510,12 +547,17 @@ func (s *Service) resume(parent context.Context, rs Resume, emit func(Chunk) err
 	ws.resp, ws.call, ws.toolMsgs, ws.stepFrom = &resp, st.Call, st.ToolMsgs, st.StepCallsFrom
 	r.waiting = ws
 	r.track = NewTracker(rs.RunID)
+	return r, nil
+}
+
+// resumed runs the rest of a claimed turn.
+func (s *Service) resumed(parent context.Context, r *run) (*Result, error) {
 	res, err := s.start(parent, r, false)
 	if err != nil && r.wait == nil {
 		// The resumed turn failed or was cancelled: it waits again, for
 		// the same decision, as it did before the claim.
-		if rerr := s.store.SaveSuspended(context.WithoutCancel(parent), claimed); rerr != nil {
-			s.log.WarnContext(parent, "agent: could not put a failed resume back", "run", rs.RunID, "err", rerr)
+		if rerr := s.store.SaveSuspended(context.WithoutCancel(parent), *r.claimed); rerr != nil {
+			s.log.WarnContext(parent, "agent: could not put a failed resume back", "run", r.res.RunID, "err", rerr)
 		}
 	}
 	return res, err
@@ -562,9 +604,15 @@ func withResumeData(args, data json.RawMessage) json.RawMessage {
 
 // decide handles the waiting call of a resumed step: a declined call
 // gets the decline as its result (tool-output-denied) and done is true; an
-// approved one goes on to run.
+// approved one goes on to run. The resumed stream first repeats the call's
+// tool-call chunk, so that it reads on its own: a client that builds the
+// reply from one stream (client-js does) finds the call its result
+// answers.
 func (r *run) decide(ws *waitingStep, tc llm.ToolCall) (msg llm.Message, done bool, err error) {
 	args := argsJSON(tc.Arguments)
+	if err := r.send(ChunkToolCall, ToolCallPayload{ToolCallID: tc.ID, ToolName: tc.Name, Args: args}); err != nil {
+		return llm.Message{}, true, err
+	}
 	if ws.approved {
 		return llm.Message{}, false, nil
 	}

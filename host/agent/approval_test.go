@@ -82,7 +82,7 @@ func TestApprovalRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("ResumeStream: %v", err)
 		}
-		if got := compact(rec2.types()); got != "start,tool-result,step-finish,step-start,text-start,text-delta,text-end,step-finish,finish" {
+		if got := compact(rec2.types()); got != "start,tool-call,tool-result,step-finish,step-start,text-start,text-delta,text-end,step-finish,finish" {
 			t.Errorf("resumed chunks = %s", got)
 		}
 		if res2.Text != "Let me check. It is 21C." || res2.FinishReason != "stop" || res2.Steps != 2 || res2.RunID != res.RunID {
@@ -135,10 +135,10 @@ func TestDeclineContinues(t *testing.T) {
 	if err != nil {
 		t.Fatalf("decline: %v", err)
 	}
-	if got := compact(rec.types()); !strings.HasPrefix(got, "start,tool-output-denied,step-finish,step-start") || !strings.HasSuffix(got, "finish") {
+	if got := compact(rec.types()); !strings.HasPrefix(got, "start,tool-call,tool-output-denied,step-finish,step-start") || !strings.HasSuffix(got, "finish") {
 		t.Errorf("chunks = %s; want tool-output-denied and the model going on", got)
 	}
-	d := payload(t, rec.chunks[1])
+	d := payload(t, rec.chunks[2])
 	if ap := d["approval"].(map[string]any); ap["approved"] != false || ap["reason"] != "not now" || d["toolCallId"] != "call_1" {
 		t.Errorf("tool-output-denied = %v", d)
 	}
@@ -261,7 +261,7 @@ func TestToolSuspends(t *testing.T) {
 		if err != nil {
 			t.Fatalf("resume: %v", err)
 		}
-		if got := compact(rec2.types()); !strings.HasPrefix(got, "start,tool-result,step-finish") {
+		if got := compact(rec2.types()); !strings.HasPrefix(got, "start,tool-call,tool-result,step-finish") {
 			t.Errorf("resumed chunks = %s", got)
 		}
 		if len(tool.calls) != 2 || tool.calls[1] != `{"q":"colour?","resumeData":{"answer":"blue"}}` {

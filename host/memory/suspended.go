@@ -32,6 +32,17 @@ const (
 // ErrRunClaimed is a claim of a run that another resume took first.
 var ErrRunClaimed = errors.New("memory: suspended run already resumed")
 
+// ClaimLease is how long a claimed run belongs to the resume that claimed
+// it. A claim older than this is taken for the claim of an instance that
+// died during the resumed turn (its own end would have moved the run on):
+// the run waits again, is listed and may be claimed anew. It is far longer
+// than a turn runs (model calls time out within minutes).
+const ClaimLease = 15 * time.Minute
+
+// waiting is the condition of a run that waits: suspended, or claimed by
+// a resume whose lease ran out. Its one argument is the lease's start.
+const waiting = `(snapshot->>'status' = 'suspended' OR (snapshot->>'status' = 'running' AND "updatedAt" < ?))`
+
 // SuspendedRun is one suspended agent turn.
 type SuspendedRun struct {
 	RunID, ResourceID string
@@ -81,6 +92,9 @@ func (s *Store) snapshotTime(t time.Time) any {
 	return t.Format("2006-01-02T15:04:05.000Z")
 }
 
+// leaseStart is the time before which a claim has run out.
+func (s *Store) leaseStart() any { return s.snapshotTime(time.Now().UTC().Add(-ClaimLease)) }
+
 // scope adds the resource condition of a suspended-run statement.
 func scope(q string, args []any, resourceID string) (string, []any) {
 	if resourceID == "" {
@@ -109,10 +123,10 @@ func (s *Store) SuspendedRunOf(ctx context.Context, runID, resourceID string) (S
 }
 
 // ClaimSuspended takes a waiting run for one resume: in one conditional
-// UPDATE its status moves from "suspended" to "running", so of two
-// resumes racing, exactly one gets the snapshot (with status still
-// "suspended") and the other ErrRunClaimed. A run that does not exist for
-// resourceID ("" = any) is ErrNotFound.
+// UPDATE its status moves from "suspended" (or "running" past its
+// ClaimLease) to "running", so of two resumes racing, exactly one gets the
+// snapshot (with status "suspended") and the other ErrRunClaimed. A run
+// that does not exist for resourceID ("" = any) is ErrNotFound.
 func (s *Store) ClaimSuspended(ctx context.Context, runID, resourceID string) (SuspendedRun, error) {
 	set := `jsonb_set(snapshot, '{status}', '"running"')`
 	if s.kind != "postgres" {
@@ -120,8 +134,8 @@ func (s *Store) ClaimSuspended(ctx context.Context, runID, resourceID string) (S
 	}
 	ts := s.snapshotTime(time.Now().UTC())
 	q, args := scope(`UPDATE mastra_workflow_snapshot SET snapshot = `+set+`, "updatedAt" = ?, "updatedAtZ" = ?
-		WHERE workflow_name = ? AND run_id = ? AND snapshot->>'status' = 'suspended'`,
-		[]any{ts, ts, AgentLoopWorkflow, runID}, resourceID)
+		WHERE workflow_name = ? AND run_id = ? AND `+waiting,
+		[]any{ts, ts, AgentLoopWorkflow, runID, s.leaseStart()}, resourceID)
 	var res sql.NullString
 	var snap []byte
 	err := s.db.QueryRowContext(ctx, q+` RETURNING "resourceId", snapshot`, args...).Scan(&res, &snap)
@@ -155,12 +169,12 @@ func (s *Store) EndSuspended(ctx context.Context, runID string, snapshot json.Ra
 	return classify(wrapf(err, "memory: end suspended run %s", runID))
 }
 
-// ListSuspended returns the waiting runs of an agent (status "suspended"),
-// newest first, at most f.Limit.
+// ListSuspended returns the waiting runs of an agent (status "suspended",
+// or a claim whose lease ran out), newest first, at most f.Limit.
 func (s *Store) ListSuspended(ctx context.Context, f SuspendedFilter) ([]SuspendedRun, error) {
 	q, args := scope(`SELECT run_id, "resourceId", snapshot FROM mastra_workflow_snapshot
-		WHERE workflow_name = ? AND snapshot->>'status' = 'suspended' AND snapshot->'agentLoop'->>'agentId' = ?`,
-		[]any{AgentLoopWorkflow, f.AgentID}, f.ResourceID)
+		WHERE workflow_name = ? AND `+waiting+` AND snapshot->'agentLoop'->>'agentId' = ?`,
+		[]any{AgentLoopWorkflow, s.leaseStart(), f.AgentID}, f.ResourceID)
 	if f.ThreadID != "" {
 		q += ` AND snapshot->'agentLoop'->>'threadId' = ?`
 		args = append(args, f.ThreadID)
@@ -189,8 +203,8 @@ func (s *Store) ListSuspended(ctx context.Context, f SuspendedFilter) ([]Suspend
 // CountSuspended counts the waiting runs per agent id (for metrics).
 func (s *Store) CountSuspended(ctx context.Context) (map[string]int, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT snapshot->'agentLoop'->>'agentId', count(*) FROM mastra_workflow_snapshot
-		WHERE workflow_name = ? AND snapshot->>'status' = 'suspended' GROUP BY snapshot->'agentLoop'->>'agentId'`,
-		AgentLoopWorkflow)
+		WHERE workflow_name = ? AND `+waiting+` GROUP BY snapshot->'agentLoop'->>'agentId'`,
+		AgentLoopWorkflow, s.leaseStart())
 	if err != nil {
 		return nil, classify(fmt.Errorf("memory: count suspended runs: %w", err))
 	}

@@ -60,6 +60,10 @@ func checkResumeCommon(runID string, model json.RawMessage, format string) error
 	if len(model) > 0 && string(model) != "null" {
 		return transport.Invalid(invalidResumeBody, "model", "not supported: a resumed run goes on with the agent's model")
 	}
+	return checkFormat(format)
+}
+
+func checkFormat(format string) error {
 	if format != "" && format != "mastra" {
 		return transport.Invalid(invalidResumeBody, "format", `only "mastra" chunks are served`)
 	}
@@ -299,4 +303,109 @@ func (s *Server) listSuspendedRuns(w http.ResponseWriter, r *http.Request) error
 	}
 	transport.WriteJSON(w, http.StatusOK, suspendedRunsJSON{Runs: out, Total: total})
 	return nil
+}
+
+// sendApprovalBody is the body of send-tool-approval.
+type sendApprovalBody struct {
+	ResourceID     string                     `json:"resourceId"`
+	ThreadID       string                     `json:"threadId"`
+	ToolCallID     string                     `json:"toolCallId"`
+	Approved       *bool                      `json:"approved"`
+	ResumeData     json.RawMessage            `json:"resumeData"`
+	Format         string                     `json:"format"`
+	Messages       json.RawMessage            `json:"messages"`
+	StreamOptions  json.RawMessage            `json:"streamOptions"`
+	RequestContext map[string]json.RawMessage `json:"requestContext"`
+}
+
+// sendApprovalJSON is send-tool-approval's answer.
+type sendApprovalJSON struct {
+	Accepted   bool   `json:"accepted"`
+	RunID      string `json:"runId"`
+	ToolCallID string `json:"toolCallId"`
+}
+
+// sendToolApproval approves or declines the call a thread's suspended turn
+// waits for, found by thread and tool call id, and answers once the run is
+// claimed; the rest of the turn runs in the background and is saved to
+// the thread (Mastra streams it to thread subscribers, which this server
+// does not keep).
+func (s *Server) sendToolApproval(w http.ResponseWriter, r *http.Request) error {
+	var b sendApprovalBody
+	if err := transport.DecodeJSON(w, r, s.cfg.BodyLimit, &b); err != nil {
+		return err
+	}
+	for _, f := range []struct{ name, v string }{{"threadId", b.ThreadID}, {"toolCallId", b.ToolCallID}} {
+		if f.v == "" {
+			return transport.Invalid(invalidBody, f.name, f.name+" is required")
+		}
+	}
+	if msg := badThreadID(b.ThreadID); msg != "" {
+		return transport.Invalid(invalidBody, "threadId", msg)
+	}
+	if err := checkIDs(invalidBody, "toolCallId", b.ToolCallID); err != nil {
+		return err
+	}
+	if b.Approved == nil {
+		return transport.Invalid(invalidBody, "approved", "approved (a boolean) is required")
+	}
+	for _, f := range []struct {
+		name string
+		v    json.RawMessage
+	}{{"messages", b.Messages}, {"streamOptions", b.StreamOptions}} {
+		if len(f.v) > 0 && string(f.v) != "null" {
+			return transport.Invalid(invalidBody, f.name, "not supported: the turn goes on from where it waited")
+		}
+	}
+	if err := checkFormat(b.Format); err != nil {
+		return err
+	}
+	a, err := s.findAgent(httprouter.ParamsFromContext(r.Context()).ByName("agentId"))
+	if err != nil {
+		return err
+	}
+	res, err := s.resource(r, bodyClaim(b.ResourceID, "resourceId"), mustNameAlways)
+	if err != nil {
+		return err
+	}
+	transport.SetAgent(r.Context(), a.ID)
+	runs, err := s.agents.ListSuspended(r.Context(), a.ID, res, b.ThreadID, maxSuspendedScan)
+	if err != nil {
+		return err
+	}
+	var runID string
+	for _, run := range runs {
+		if run.Wait.ToolCallID != b.ToolCallID {
+			continue
+		}
+		if runID != "" {
+			return &transport.Error{Status: http.StatusConflict, Code: "ambiguous_suspended_runs",
+				Message: "More than one suspended run of this thread waits for this tool call id: approve by runId"}
+		}
+		runID = run.RunID
+	}
+	if runID == "" {
+		return &transport.Error{Status: http.StatusNotFound, Message: "No suspended run of this thread waits for this tool call"}
+	}
+	rs := agent.Resume{AgentID: a.ID, RunID: runID, ResourceID: res, ToolCallID: b.ToolCallID, Approved: b.Approved,
+		RequestContext: requestValues(r, b.RequestContext)}
+	if *b.Approved && len(b.ResumeData) > 0 && string(b.ResumeData) != "null" {
+		rs.Approved, rs.Data = nil, b.ResumeData
+	}
+	if err := s.agents.ResumeLater(r.Context(), rs); err != nil {
+		return resumeError(err)
+	}
+	transport.WriteJSON(w, http.StatusOK, sendApprovalJSON{Accepted: true, RunID: runID, ToolCallID: b.ToolCallID})
+	return nil
+}
+
+// recoverRun answers Mastra's recover route as Mastra does for an agent
+// that is not a durable agent: this server's turns either complete, fail,
+// or wait in the database (resume them with the routes above).
+func (s *Server) recoverRun(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.findAgent(httprouter.ParamsFromContext(r.Context()).ByName("agentId")); err != nil {
+		return err
+	}
+	return &transport.Error{Status: http.StatusBadRequest,
+		Message: "Agent does not support recover. Only durable agents (createDurableAgent) can recover runs."}
 }

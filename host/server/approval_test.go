@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/llm"
@@ -139,7 +140,7 @@ func TestApprovalAcrossInstances(t *testing.T) {
 			}
 
 			ev = sseChunks(t, j(two, "POST", "/api/agents/approver/approve-tool-call", `{"runId":"`+run+`","toolCallId":"call_1"}`))
-			if got := chunkTypes(ev); !strings.HasPrefix(got, "start,tool-result,step-finish,step-start") || !strings.HasSuffix(got, "text-end,step-finish,finish") {
+			if got := chunkTypes(ev); !strings.HasPrefix(got, "start,tool-call,tool-result,step-finish,step-start") || !strings.HasSuffix(got, "text-end,step-finish,finish") {
 				t.Errorf("approved chunks = %s", got)
 			}
 			if res := findChunk(ev, "tool-result"); res["runId"] != run || !strings.Contains(mustJSON(t, res), `"stamped":true`) {
@@ -273,5 +274,62 @@ func TestApprovalTenants(t *testing.T) {
 	r := as(aliceToken, "POST", "/api/agents/approver/approve-tool-call-generate", `{"runId":"`+run+`","toolCallId":"call_1"}`)
 	if r.status != 200 || r.body["finishReason"] != "stop" || ran.Load() != 1 {
 		t.Errorf("alice approves = %d %s; want her turn completed", r.status, r.raw)
+	}
+}
+
+// TestSendToolApproval: approval by thread and tool call id, answered once
+// claimed; the turn completes in the background and lands in the thread.
+func TestSendToolApproval(t *testing.T) {
+	var ran atomic.Int32
+	base := approvalInstance(t, memory.Options{DatabaseURL: pgtest.NewDatabase(t)}, &ran)
+	post := func(path, body string) response {
+		t.Helper()
+		return do(t, "POST", base+path, body, "Content-Type", jsonCT)
+	}
+	g := post("/api/agents/approver/generate", `{"messages":"stamp","memory":{"thread":"t1","resource":"alice"}}`)
+	run, _ := g.body["runId"].(string)
+	for _, bad := range []struct{ body, field string }{
+		{`{"resourceId":"alice","toolCallId":"call_1","approved":true}`, "threadId"},
+		{`{"resourceId":"alice","threadId":"t1","approved":true}`, "toolCallId"},
+		{`{"resourceId":"alice","threadId":"t1","toolCallId":"call_1"}`, "approved"},
+		{`{"threadId":"t1","toolCallId":"call_1","approved":true}`, "resourceId"},
+		{`{"resourceId":"alice","threadId":"t1","toolCallId":"call_1","approved":true,"messages":[{"role":"user","content":"x"}]}`, "messages"},
+	} {
+		if r := post("/api/agents/approver/send-tool-approval", bad.body); r.status != 400 || !strings.Contains(r.raw, `"field":"`+bad.field+`"`) {
+			t.Errorf("send-tool-approval %s = %d %s; want 400 naming %s", bad.body, r.status, r.raw, bad.field)
+		}
+	}
+	for _, body := range []string{
+		`{"resourceId":"bob","threadId":"t1","toolCallId":"call_1","approved":true}`,
+		`{"resourceId":"alice","threadId":"t2","toolCallId":"call_1","approved":true}`,
+		`{"resourceId":"alice","threadId":"t1","toolCallId":"call_2","approved":true}`,
+	} {
+		if r := post("/api/agents/approver/send-tool-approval", body); r.status != 404 {
+			t.Errorf("send-tool-approval %s = %d %s; want 404", body, r.status, r.raw)
+		}
+	}
+	r := post("/api/agents/approver/send-tool-approval", `{"resourceId":"alice","threadId":"t1","toolCallId":"call_1","approved":true}`)
+	if r.status != 200 || r.body["accepted"] != true || r.body["runId"] != run || r.body["toolCallId"] != "call_1" {
+		t.Fatalf("send-tool-approval = %d %s; want accepted for run %s", r.status, r.raw, run)
+	}
+	if again := post("/api/agents/approver/send-tool-approval", `{"resourceId":"alice","threadId":"t1","toolCallId":"call_1","approved":true}`); again.status != 404 && again.status != 409 {
+		t.Errorf("second send-tool-approval = %d %s; want the run no longer waiting", again.status, again.raw)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		msgs := do(t, "GET", base+"/api/memory/threads/t1/messages?resourceId=alice", "")
+		if strings.Contains(msgs.raw, `done: {\"stamped\":true}`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the approved turn never reached the thread: %s", msgs.raw)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if ran.Load() != 1 {
+		t.Errorf("tool ran %d times; want once", ran.Load())
+	}
+	if r := post("/api/agents/approver/recover", `{"runId":"`+run+`"}`); r.status != 400 || !strings.Contains(r.raw, "durable agents") {
+		t.Errorf("recover = %d %s; want Mastra's 400", r.status, r.raw)
 	}
 }

@@ -17,6 +17,8 @@ var approvalIsolationCases = map[string]func(t *testing.T, e *isoEnv){
 	"POST /api/agents/:agentId/resume-stream":              caseApproval("resume-stream", `"resumeData":{"approved":true}`),
 	"POST /api/agents/:agentId/resume-stream-until-idle":   caseApproval("resume-stream-until-idle", `"resumeData":{"approved":false}`),
 	"GET /api/agents/:agentId/suspended-runs":              caseApproval("", ""),
+	"POST /api/agents/:agentId/send-tool-approval":         caseSendApproval,
+	"POST /api/agents/:agentId/recover":                    caseRecover,
 }
 
 func init() {
@@ -85,5 +87,49 @@ func caseApproval(route, fields string) func(t *testing.T, e *isoEnv) {
 		if listed(t, e, aliceToken, "", run) {
 			t.Errorf("A's run still waits after %s", route)
 		}
+	}
+}
+
+// caseSendApproval: B naming A's resource, thread and call finds nothing
+// (his token's resource decides); A's own is accepted.
+func caseSendApproval(t *testing.T, e *isoEnv) {
+	run := suspendA(t, e)
+	l := e.as(aliceToken, "GET", "/api/agents/approver/suspended-runs", "")
+	var thread string
+	for _, r := range l.body["runs"].([]any) {
+		if m := r.(map[string]any); m["runId"] == run {
+			thread, _ = m["threadId"].(string)
+		}
+	}
+	if thread == "" {
+		t.Fatalf("A's run is not listed: %s", l.raw)
+	}
+	body := `{"resourceId":"res-alice","threadId":"` + thread + `","toolCallId":"call_1","approved":true}`
+	nobody := e.b("POST", "/api/agents/approver/send-tool-approval", `{"resourceId":"res-alice","threadId":"no-thread","toolCallId":"call_1","approved":true}`)
+	wantStatus(t, nobody, 404, "B on a missing thread")
+	for _, extra := range []string{"", `,"requestContext":{"mastra__resourceId":"res-alice"}`} {
+		r := e.b("POST", "/api/agents/approver/send-tool-approval", strings.TrimSuffix(body, "}")+extra+"}")
+		if r.status != 404 || r.body["error"] != nobody.body["error"] {
+			t.Errorf("B send-tool-approval on A's run%s = %d %s; want the 404 of nothing waiting", extra, r.status, r.raw)
+		}
+	}
+	if !listed(t, e, aliceToken, "", run) {
+		t.Fatalf("A's run no longer waits after B's attempts")
+	}
+	if r := e.as(aliceToken, "POST", "/api/agents/approver/send-tool-approval", body); r.status != 200 || r.body["runId"] != run {
+		t.Errorf("A send-tool-approval = %d %s", r.status, r.raw)
+	}
+}
+
+// caseRecover: the same 400 for everyone, naming nothing of A's.
+func caseRecover(t *testing.T, e *isoEnv) {
+	run := suspendA(t, e)
+	a := e.as(aliceToken, "POST", "/api/agents/approver/recover", `{"runId":"`+run+`"}`)
+	b := e.b("POST", "/api/agents/approver/recover", `{"runId":"`+run+`"}`)
+	if a.status != 400 || b.status != 400 || a.body["error"] != b.body["error"] {
+		t.Errorf("recover: A %d %s, B %d %s; want the same 400", a.status, a.raw, b.status, b.raw)
+	}
+	if r := e.as(aliceToken, "POST", "/api/agents/approver/decline-tool-call-generate", `{"runId":"`+run+`","toolCallId":"call_1"}`); r.status != 200 {
+		t.Errorf("A declines = %d %s", r.status, r.raw)
 	}
 }

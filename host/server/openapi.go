@@ -216,6 +216,10 @@ var routeDocs = map[string]routeDoc{
 		tag: tagAgents, body: agentResumeBody{}, stream: true},
 	"GET /api/agents/:agentId/suspended-runs": {summary: "The agent's turns waiting for a tool approval or a suspended tool's resume data, newest first",
 		tag: tagAgents, query: []string{"threadId", "resourceId", "fromDate", "toDate", "page", "perPage", "requestContext"}, resp: suspendedRunsJSON{}},
+	"POST /api/agents/:agentId/send-tool-approval": {summary: "Approve or decline the call a thread's suspended turn waits for (by threadId and toolCallId); answers once claimed, the turn goes on in the background and is saved to the thread",
+		tag: tagAgents, body: sendApprovalBody{}, resp: sendApprovalJSON{}},
+	"POST /api/agents/:agentId/recover": {summary: "400, as Mastra answers for an agent that is not durable: turns here complete, fail, or wait to be resumed",
+		tag: tagAgents, body: anyBody{}},
 	// Mastra Studio (studio_handlers.go).
 	"GET /":                                       {summary: "Where things are: the API, the docs, health", tag: tagRoot, resp: rootIndexJSON{}},
 	"GET /api/auth/capabilities":                  {summary: "Auth capabilities, as Studio reads them", tag: tagStudio, resp: authCapabilitiesJSON{}},

@@ -91,6 +91,8 @@ func (s *Server) builtins() []builtin {
 		a("POST", "/api/agents/:agentId/resume-stream", TouchAgent, s.resumeStreamRoute),
 		a("POST", "/api/agents/:agentId/resume-stream-until-idle", TouchAgent, s.resumeStreamRoute),
 		a("GET", "/api/agents/:agentId/suspended-runs", TouchAgent, s.listSuspendedRuns),
+		a("POST", "/api/agents/:agentId/send-tool-approval", TouchAgent, s.sendToolApproval),
+		a("POST", "/api/agents/:agentId/recover", TouchNone, s.recoverRun),
 
 		// Mastra's memory.
 		r("GET", "/api/memory/status", TouchNone, s.memoryStatus),

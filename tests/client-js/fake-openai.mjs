@@ -1,7 +1,8 @@
 // A stand-in for an OpenAI-compatible model server, speaking the real
 // chat-completions wire format (whole and SSE). It calls the client tool
-// "clientWeather" when offered, and answers with the tool's result once the
-// result comes back. Prints FAKE_URL=… when listening.
+// "clientWeather" when offered (or else the server tool "weather"), and
+// answers with the tool's result once the result comes back. Prints
+// FAKE_URL=… when listening.
 import http from 'node:http';
 
 const srv = http.createServer(async (req, res) => {
@@ -15,6 +16,9 @@ const srv = http.createServer(async (req, res) => {
   else if (r.tools?.some((t) => t.function.name === 'clientWeather')) {
     text = null;
     calls = [{ id: 'ccall_1', name: 'clientWeather', args: '{"city":"Rome"}' }];
+  } else if (r.tools?.some((t) => t.function.name === 'weather')) {
+    text = null;
+    calls = [{ id: 'wcall_1', name: 'weather', args: '{"city":"Rome"}' }];
   }
   const finish = calls.length ? 'tool_calls' : 'stop';
   const usage = { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 };

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Drives a real mastra-server binary with @mastra/client-js (pinned in
 # package.json, locked in package-lock.json) through every call a Mastra app
-# makes: agents, generate, stream, client tools (against a fake OpenAI-compatible
-# model, fake-openai.mjs), memory threads and messages, workflows and runs
+# makes: agents, generate, stream, client tools and tool approval (against a
+# fake OpenAI-compatible model, fake-openai.mjs), memory threads and messages, workflows and runs
 # (workflows.test.mjs), working memory (workingmemory.test.mjs), and a
 # cross-tenant check with two auth tokens.
 #
@@ -70,10 +70,13 @@ start_fake_openai "$HERE/fake-openai.mjs" "$TMP/fake.log"
 
 log "go build"
 (cd "$ROOT" && go build -o "$TMP/mastra-server" ./cmd/mastra-server)
+# The server tool of the approval test (approval.test.mjs).
+"$ROOT/scripts/build-plugins.sh" "$ROOT/examples/weather-tool" >&2
 
 ALICE_TOKEN="alice-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 BOB_TOKEN="bob-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 CAROL_TOKEN="carol-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+DAVE_TOKEN="dave-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 cat >"$TMP/mastra.toml" <<EOF
 [server]
 host = "127.0.0.1"
@@ -97,6 +100,10 @@ resource_id = "res-bob"
 env = "CLIENT_JS_CAROL_TOKEN"
 user = "carol"
 resource_id = "res-carol"
+[[server.auth.tokens]]        # approval.test.mjs runs as dave, apart from the others
+env = "CLIENT_JS_DAVE_TOKEN"
+user = "dave"
+resource_id = "res-dave"
 
 [memory]
 $MEMORY_TOML
@@ -123,6 +130,17 @@ model = "echo"
 [agents.wmthread.working_memory]
 enabled = true
 scope = "thread"
+
+[agents.approver]            # approval.test.mjs: every tool call waits for approval
+model = "openai/gpt-test"
+tools = ["weather"]
+require_approval = true
+
+[[tools]]
+name = "weather"
+description = "Current weather of a city"
+module = "$ROOT/examples/weather-tool/weather-tool.wasm"
+input_schema = '{"type":"object","required":["city"],"properties":{"city":{"type":"string"}}}'
 
 [providers.openai]
 base_url = "$FAKE_URL"
@@ -180,7 +198,7 @@ EOF
 # A clean environment: no MASTRA_*, MEMORY_DATABASE_URL or ALLOWED_ORIGINS
 # from the caller's shell can change the generated config.
 env -i PATH="$PATH" HOME="${HOME:-$TMP}" TMPDIR="${TMPDIR:-/tmp}" \
-  CLIENT_JS_ALICE_TOKEN="$ALICE_TOKEN" CLIENT_JS_BOB_TOKEN="$BOB_TOKEN" CLIENT_JS_CAROL_TOKEN="$CAROL_TOKEN" \
+  CLIENT_JS_ALICE_TOKEN="$ALICE_TOKEN" CLIENT_JS_BOB_TOKEN="$BOB_TOKEN" CLIENT_JS_CAROL_TOKEN="$CAROL_TOKEN" CLIENT_JS_DAVE_TOKEN="$DAVE_TOKEN" \
   "$TMP/mastra-server" serve --config "$TMP/mastra.toml" >"$TMP/server.log" 2>&1 &
 SERVER_PID=$!
 
@@ -192,7 +210,7 @@ for f in ${MASTRA_CLIENTJS_TESTS:-*.test.mjs}; do
   TESTS+=("$HERE/$f")
 done
 status=0
-MASTRA_URL="http://$ADDR" ALICE_TOKEN="$ALICE_TOKEN" BOB_TOKEN="$BOB_TOKEN" CAROL_TOKEN="$CAROL_TOKEN" \
+MASTRA_URL="http://$ADDR" ALICE_TOKEN="$ALICE_TOKEN" BOB_TOKEN="$BOB_TOKEN" CAROL_TOKEN="$CAROL_TOKEN" DAVE_TOKEN="$DAVE_TOKEN" \
   node --test --test-reporter=spec "${TESTS[@]}" || status=$?
 
 no_5xx "$TMP/server.log" || status=1
