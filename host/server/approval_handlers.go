@@ -337,24 +337,24 @@ func (s *Server) sendToolApproval(w http.ResponseWriter, r *http.Request) error 
 	}
 	for _, f := range []struct{ name, v string }{{"threadId", b.ThreadID}, {"toolCallId", b.ToolCallID}} {
 		if f.v == "" {
-			return transport.Invalid(invalidBody, f.name, f.name+" is required")
+			return transport.Invalid(invalidResumeBody, f.name, f.name+" is required")
 		}
 	}
 	if msg := badThreadID(b.ThreadID); msg != "" {
-		return transport.Invalid(invalidBody, "threadId", msg)
+		return transport.Invalid(invalidResumeBody, "threadId", msg)
 	}
-	if err := checkIDs(invalidBody, "toolCallId", b.ToolCallID); err != nil {
+	if err := checkIDs(invalidResumeBody, "toolCallId", b.ToolCallID); err != nil {
 		return err
 	}
 	if b.Approved == nil {
-		return transport.Invalid(invalidBody, "approved", "approved (a boolean) is required")
+		return transport.Invalid(invalidResumeBody, "approved", "approved (a boolean) is required")
 	}
 	for _, f := range []struct {
 		name string
 		v    json.RawMessage
 	}{{"messages", b.Messages}, {"streamOptions", b.StreamOptions}} {
 		if len(f.v) > 0 && string(f.v) != "null" {
-			return transport.Invalid(invalidBody, f.name, "not supported: the turn goes on from where it waited")
+			return transport.Invalid(invalidResumeBody, f.name, "not supported: the turn goes on from where it waited")
 		}
 	}
 	if err := checkFormat(b.Format); err != nil {
