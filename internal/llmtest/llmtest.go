@@ -98,6 +98,8 @@ type Request struct {
 	Seed                *int     `json:"seed"`
 	PresencePenalty     *float64 `json:"presence_penalty"`
 	FrequencyPenalty    *float64 `json:"frequency_penalty"`
+	// ResponseFormat is response_format as sent, nil when not sent.
+	ResponseFormat json.RawMessage `json:"response_format"`
 }
 
 // Message is one message of a Request.
