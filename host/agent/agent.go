@@ -157,6 +157,23 @@ type Service struct {
 	// admit may refuse a turn before it starts (a token budget spent);
 	// nil admits every turn.
 	admit func(ctx context.Context, t TurnInfo) error
+	// resolve turns a "provider/model" a request names into a model; nil:
+	// none can be named.
+	resolve func(ref string) (Choice, error)
+}
+
+// SetModelResolver makes resolve the way a turn's option names a model
+// ("provider/model", e.g. a structured output's model). Call it before
+// serving.
+func (s *Service) SetModelResolver(resolve func(ref string) (Choice, error)) { s.resolve = resolve }
+
+// ResolveModel returns the model ref names, or an error saying why there
+// is none.
+func (s *Service) ResolveModel(ref string) (Choice, error) {
+	if s.resolve == nil {
+		return Choice{}, errors.New("this server resolves no model names")
+	}
+	return s.resolve(ref)
 }
 
 // SetAdmission makes admit decide, before anything of a turn runs (no
@@ -311,6 +328,9 @@ type Input struct {
 	// Ephemeral answers without memory: no history is read and nothing is
 	// saved (Mastra's generate without a memory option).
 	Ephemeral bool
+	// StructuredOutput, when set, asks the turn for a JSON value matching
+	// a schema (Result.Object; "object" and "object-result" chunks).
+	StructuredOutput *StructuredOutput
 }
 
 // ModelSettings are optional sampling settings; nil leaves the provider's
@@ -349,6 +369,11 @@ type Result struct {
 	// Model is the "provider/model" that answered the turn's last step:
 	// the agent's model, or the fallback it moved to.
 	Model string
+	// Object is the structured output's value (nil without one, or when
+	// it failed under the warn strategy); UsedFallbackValue says it is the
+	// fallback value.
+	Object            json.RawMessage
+	UsedFallbackValue bool
 	// Replayed is set when the turn was not run but read back: a request
 	// with the same idempotency key saved it before. Its ToolCalls and
 	// ToolResults are then empty.

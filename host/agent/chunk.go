@@ -37,7 +37,13 @@ type Chunk struct {
 	Type    string `json:"type"`
 	RunID   string `json:"runId"`
 	From    string `json:"from"`
-	Payload any    `json:"payload"`
+	Payload any    `json:"payload,omitempty"`
+	// Object is the value of "object" and "object-result" chunks, which
+	// Mastra puts at the top level and which have no payload.
+	Object json.RawMessage `json:"object,omitempty"`
+	// Metadata is Mastra's chunk metadata ({"fallback": true} on an
+	// object-result carrying the fallback value).
+	Metadata map[string]any `json:"metadata,omitempty"`
 }
 
 // startPayload is Mastra's {id, messageId} and ours: threadId,

@@ -68,6 +68,7 @@ type run struct {
 	newThread bool          // the turn starts its thread: a title may follow
 	idem      idemTurn      // what the idempotency key derives; zero without one
 	track     *Tracker      // the chunks that went out, to end a failed stream
+	so        *structured   // the turn's structured output; nil without
 	// firstChunk tells the observer of the model call in progress that its
 	// reply started; nil once told or when nobody watches.
 	firstChunk func()
@@ -85,6 +86,9 @@ func (s *Service) run(parent context.Context, in Input, emit func(Chunk) error) 
 		return nil, err
 	}
 	r := &run{s: s, a: a, in: in, emit: emit, models: a.choices()}
+	if in.StructuredOutput != nil {
+		r.so = newStructured(in.StructuredOutput)
+	}
 	r.res = Result{RunID: in.RunID, ThreadID: in.ThreadID, ResourceID: in.ResourceID,
 		MessageID: uuid.NewString(), Model: a.ModelRef()}
 	if r.res.RunID == "" {
@@ -177,6 +181,14 @@ func (r *run) turn(parent context.Context, fresh bool) (*Result, error) {
 	if err := r.loop(ctx); err != nil {
 		return nil, r.fail(parent, err)
 	}
+	var so soOutcome
+	if r.so != nil {
+		var err error
+		if so, err = r.settle(ctx); err != nil {
+			return nil, r.fail(parent, err)
+		}
+		r.res.Object, r.res.UsedFallbackValue = so.object, so.usedFallback
+	}
 
 	reply := r.reply()
 	r.res.Messages = append(inputs, reply)
@@ -226,7 +238,43 @@ func (r *run) turn(parent context.Context, fresh bool) (*Result, error) {
 	if err != nil {
 		return nil, err // saved all the same: the turn was complete
 	}
+	if so.object != nil {
+		c := r.chunk(ChunkObjectResult, nil)
+		c.Object = so.object
+		switch {
+		case so.usedFallback:
+			c.Metadata = map[string]any{"fallback": true}
+		case !r.so.direct():
+			c.Metadata = map[string]any{"from": "structured-output"}
+		}
+		if err := r.sendChunk(c); err != nil {
+			return nil, err // saved all the same
+		}
+	}
 	return &r.res, nil
+}
+
+// settle ends the turn's structured output: the structuring pass in
+// processor mode, then the check against the schema and the error
+// strategy. A strict failure is the turn's error.
+func (r *run) settle(ctx context.Context) (soOutcome, error) {
+	text, finish := r.res.Text, r.res.FinishReason
+	if !r.so.direct() {
+		var err error
+		if text, finish, err = r.structure(ctx, r.res.Text); err != nil {
+			return soOutcome{}, err
+		}
+	}
+	o := r.so.settle(text, finish)
+	if o.err != nil {
+		return o, o.err
+	}
+	if o.warning != "" {
+		r.s.log.LogAttrs(ctx, slog.LevelWarn, "agent: structured output does not match its schema",
+			slog.String("agent", r.a.ID), slog.String("run", r.res.RunID), slog.String("strategy", r.so.o.ErrorStrategy),
+			slog.String("error", truncate(o.warning, maxToolError)))
+	}
+	return o, nil
 }
 
 func validate(in Input) error {
@@ -258,6 +306,11 @@ func validate(in Input) error {
 	}
 	if err := in.ModelSettings.Check(); err != nil {
 		problems = append(problems, err.Error())
+	}
+	if in.StructuredOutput != nil {
+		if err := in.StructuredOutput.Check(); err != nil {
+			return err
+		}
 	}
 	if len(in.IdempotencyKey) > MaxIdempotencyKey {
 		problems = append(problems, fmt.Sprintf("idempotency key: at most %d bytes", MaxIdempotencyKey))
@@ -331,7 +384,7 @@ func (r *run) isClientTool(name string) bool {
 // is called or the step limit is reached.
 func (r *run) loop(ctx context.Context) error {
 	system := r.a.Instructions
-	for _, more := range []string{r.in.Instructions, r.wmInstructions()} {
+	for _, more := range []string{r.in.Instructions, r.wmInstructions(), r.soInstructions()} {
 		if more != "" {
 			if system != "" {
 				system += "\n\n"
@@ -482,6 +535,10 @@ func (r *run) attempt(ctx context.Context, req llm.Request) (*llm.Response, bool
 func (r *run) attempt1(ctx context.Context, req llm.Request) (_ *llm.Response, answered bool, _ error) {
 	m := r.model()
 	req.Model = m.ModelID
+	if r.so != nil && r.so.direct() && !r.so.o.JSONPromptInjection {
+		// Per call: a fallback's provider may want the schema otherwise.
+		req.ResponseFormat = &llm.ResponseFormat{Schema: r.so.schemaFor(m.Provider)}
+	}
 	if r.emit == nil {
 		resp, err := m.Model.Generate(ctx, req)
 		if err != nil {
@@ -554,6 +611,16 @@ func (r *run) onDelta(d llm.Delta) error {
 			r.textN++
 			if err := r.send(ChunkTextStart, textIDPayload{ID: r.textID}); err != nil {
 				return err
+			}
+		}
+		if r.so != nil && r.so.direct() {
+			// Mastra sends the partial object before the text that made it.
+			if v := r.so.partial(d.Text); v != nil {
+				c := r.chunk(ChunkObject, nil)
+				c.Object = v
+				if err := r.sendChunk(c); err != nil {
+					return err
+				}
 			}
 		}
 		if err := r.send(ChunkTextDelta, textDeltaPayload{ID: r.textID, Text: d.Text}); err != nil {
@@ -786,7 +853,10 @@ func (r *run) fail(parent context.Context, err error) error {
 		return err
 	}
 	msg := "model provider error"
+	var soe *StructuredOutputError
 	switch {
+	case errors.As(err, &soe):
+		msg = soe.Message
 	case save != nil:
 		msg = "could not save the conversation"
 	case errors.Is(err, context.DeadlineExceeded):
@@ -808,6 +878,20 @@ func nonNil(c []Chunk) []Chunk {
 		return []Chunk{}
 	}
 	return c
+}
+
+// soInstructions is the structured output's part of the system prompt:
+// the schema when it is injected, the fields to cover in processor mode.
+func (r *run) soInstructions() string {
+	switch {
+	case r.so == nil:
+		return ""
+	case !r.so.direct():
+		return r.so.fieldsNote()
+	case r.so.o.JSONPromptInjection:
+		return r.so.injection()
+	}
+	return ""
 }
 
 // wmInstructions is the working memory block of the system prompt, "" when

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/mastra-server/mastra-server/config"
 	"github.com/mastra-server/mastra-server/host/agent"
@@ -253,6 +254,20 @@ func memoryOptions(a *agent.Agent, ac config.Agent, model func(ref string) (llm.
 		a.TitleModel, a.TitleModelID = m, id
 	}
 	return nil
+}
+
+// modelResolver resolves the "provider/model" a request names (a
+// structured output's model) among the configured providers, building
+// each provider's client once; a provider without its credentials is
+// refused as at start.
+func modelResolver(cfg *config.Config, client *http.Client) func(ref string) (agent.Choice, error) {
+	var mu sync.Mutex
+	clients := map[string]llm.Model{}
+	return func(ref string) (agent.Choice, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return choice(cfg, clients, "", config.Agent{}, ref, client)
+	}
 }
 
 // titleModel returns the client of a title model reference, sharing the

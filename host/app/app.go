@@ -123,6 +123,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 		return nil, fmt.Errorf("agents: %w", err)
 	}
 	calls.bind(svc)
+	svc.SetModelResolver(modelResolver(cfg, tel.modelClient()))
 	limiter := newLimiter(cfg.Server, store, log)
 	svc.SetObserver(limiter.Agents(svc, tel.agents(), globalLimits(cfg.Server)))
 	if m := tel.metrics; m != nil {

@@ -31,6 +31,8 @@ type rootBody struct {
 	AgentID        string                     `json:"agentId"`
 	RequestContext map[string]json.RawMessage `json:"requestContext"`
 	ModelSettings  *modelSettings             `json:"modelSettings"`
+	// StructuredOutput is Mastra's option, on the root routes too.
+	StructuredOutput *structuredOutputBody `json:"structuredOutput"`
 	// Resumable logs the stream and keeps the turn running when the
 	// client goes away (runs.go).
 	Resumable bool `json:"resumable"`
@@ -74,6 +76,9 @@ func (s *Server) rootTurn(w http.ResponseWriter, r *http.Request, resumable *boo
 		RequestContext: vals,
 	}
 	if in.ModelSettings, err = b.ModelSettings.settings(); err != nil {
+		return in, err
+	}
+	if in.StructuredOutput, err = s.structuredOutput(b.StructuredOutput); err != nil {
 		return in, err
 	}
 	return s.checkAgent(in)
@@ -134,25 +139,26 @@ func (s *Server) rootStream(w http.ResponseWriter, r *http.Request) error {
 // generateJSON is the whole reply: the root route's fields plus Mastra's
 // FullOutput fields, so either client reads it.
 type generateJSON struct {
-	Text               string         `json:"text"`
-	ThreadID           string         `json:"threadId"`
-	ResourceID         string         `json:"resourceId"`
-	RunID              string         `json:"runId"`
-	FinishReason       string         `json:"finishReason"`
-	Usage              usageJSON      `json:"usage"`
-	TotalUsage         usageJSON      `json:"totalUsage"`
-	ToolCalls          []agent.Chunk  `json:"toolCalls"`
-	ToolResults        []agent.Chunk  `json:"toolResults"`
-	Steps              []any          `json:"steps"`
-	Warnings           []any          `json:"warnings"`
-	Reasoning          []any          `json:"reasoning"`
-	Sources            []any          `json:"sources"`
-	Files              []any          `json:"files"`
-	Request            map[string]any `json:"request"`
-	Response           responseJSON   `json:"response"`
-	UsedFallbackValue  bool           `json:"usedFallbackValue"`
-	Messages           []wire.Message `json:"messages"`
-	RememberedMessages []wire.Message `json:"rememberedMessages"`
+	Text               string          `json:"text"`
+	ThreadID           string          `json:"threadId"`
+	ResourceID         string          `json:"resourceId"`
+	RunID              string          `json:"runId"`
+	FinishReason       string          `json:"finishReason"`
+	Usage              usageJSON       `json:"usage"`
+	TotalUsage         usageJSON       `json:"totalUsage"`
+	ToolCalls          []agent.Chunk   `json:"toolCalls"`
+	ToolResults        []agent.Chunk   `json:"toolResults"`
+	Steps              []any           `json:"steps"`
+	Warnings           []any           `json:"warnings"`
+	Reasoning          []any           `json:"reasoning"`
+	Sources            []any           `json:"sources"`
+	Files              []any           `json:"files"`
+	Request            map[string]any  `json:"request"`
+	Response           responseJSON    `json:"response"`
+	Object             json.RawMessage `json:"object,omitempty"`
+	UsedFallbackValue  bool            `json:"usedFallbackValue"`
+	Messages           []wire.Message  `json:"messages"`
+	RememberedMessages []wire.Message  `json:"rememberedMessages"`
 }
 
 type usageJSON struct {
@@ -233,6 +239,8 @@ func toGenerateJSON(res *agent.Result) generateJSON {
 		ToolCalls: nonNilChunks(res.ToolCalls), ToolResults: nonNilChunks(res.ToolResults),
 		Steps: []any{}, Warnings: []any{}, Reasoning: []any{}, Sources: []any{}, Files: []any{},
 		Request:            map[string]any{},
+		Object:             res.Object,
+		UsedFallbackValue:  res.UsedFallbackValue,
 		Messages:           wire.Messages(res.Messages),
 		RememberedMessages: wire.Messages(res.Remembered),
 	}

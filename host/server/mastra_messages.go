@@ -15,15 +15,16 @@ import (
 // mastraBody is the body of Mastra's /api/agents/:agentId/generate|stream
 // (agentExecutionBodySchema). Unknown keys are accepted and ignored.
 type mastraBody struct {
-	Messages       json.RawMessage            `json:"messages"`
-	Memory         *mastraMemory              `json:"memory"`
-	RequestContext map[string]json.RawMessage `json:"requestContext"`
-	RunID          string                     `json:"runId"`
-	MaxSteps       int                        `json:"maxSteps"`
-	Instructions   json.RawMessage            `json:"instructions"`
-	System         json.RawMessage            `json:"system"`
-	ClientTools    map[string]clientTool      `json:"clientTools"`
-	ModelSettings  *modelSettings             `json:"modelSettings"`
+	Messages         json.RawMessage            `json:"messages"`
+	Memory           *mastraMemory              `json:"memory"`
+	RequestContext   map[string]json.RawMessage `json:"requestContext"`
+	RunID            string                     `json:"runId"`
+	MaxSteps         int                        `json:"maxSteps"`
+	Instructions     json.RawMessage            `json:"instructions"`
+	System           json.RawMessage            `json:"system"`
+	ClientTools      map[string]clientTool      `json:"clientTools"`
+	ModelSettings    *modelSettings             `json:"modelSettings"`
+	StructuredOutput *structuredOutputBody      `json:"structuredOutput"`
 	// Resumable is ours: see rootBody.
 	Resumable bool `json:"resumable"`
 }
@@ -69,6 +70,9 @@ func (s *Server) apiTurn(w http.ResponseWriter, r *http.Request, resumable *bool
 	}
 	in.Instructions = systemText(b.Instructions) + systemText(b.System)
 	if in.ModelSettings, err = b.ModelSettings.settings(); err != nil {
+		return in, err
+	}
+	if in.StructuredOutput, err = s.structuredOutput(b.StructuredOutput); err != nil {
 		return in, err
 	}
 	for name, t := range b.ClientTools {
