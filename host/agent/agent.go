@@ -331,6 +331,19 @@ type Input struct {
 	// StructuredOutput, when set, asks the turn for a JSON value matching
 	// a schema (Result.Object; "object" and "object-result" chunks).
 	StructuredOutput *StructuredOutput
+	// Context are messages shown to the model after the system prompt and
+	// before the history, and never saved (Mastra's context option).
+	Context []llm.Message
+	// Model, when set, answers this turn instead of the agent's model and
+	// its fallbacks (Mastra's model option).
+	Model *Choice
+	// ActiveTools, when not nil, limits the tools offered to the model to
+	// those named (server, working memory and client tools alike); every
+	// name must be one of them.
+	ActiveTools []string
+	// ToolChoice is "auto", "none", "required" or the name of a tool the
+	// model must call; "" leaves the provider's default.
+	ToolChoice string
 }
 
 // ModelSettings are optional sampling settings; nil leaves the provider's

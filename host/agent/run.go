@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -85,12 +86,18 @@ func (s *Service) run(parent context.Context, in Input, emit func(Chunk) error) 
 	if err := validate(in); err != nil {
 		return nil, err
 	}
+	if err := checkTools(a, in); err != nil {
+		return nil, err
+	}
 	r := &run{s: s, a: a, in: in, emit: emit, models: a.choices()}
+	if in.Model != nil {
+		r.models = []Choice{*in.Model}
+	}
 	if in.StructuredOutput != nil {
 		r.so = newStructured(in.StructuredOutput)
 	}
 	r.res = Result{RunID: in.RunID, ThreadID: in.ThreadID, ResourceID: in.ResourceID,
-		MessageID: uuid.NewString(), Model: a.ModelRef()}
+		MessageID: uuid.NewString(), Model: r.models[0].Ref()}
 	if r.res.RunID == "" {
 		r.res.RunID = uuid.NewString()
 	}
@@ -355,6 +362,62 @@ func (r *run) tool(name string) Tool {
 // the client's; a client tool with the name of a server tool is left out
 // (the server's own tool wins).
 func (r *run) tools() []llm.Tool {
+	out := r.allTools()
+	if r.in.ActiveTools == nil {
+		return out
+	}
+	kept := out[:0]
+	for _, t := range out {
+		if slices.Contains(r.in.ActiveTools, t.Name) {
+			kept = append(kept, t)
+		}
+	}
+	return kept
+}
+
+// withContext puts a turn's context messages after the system prompt.
+func withContext(msgs, extra []llm.Message) []llm.Message {
+	if len(extra) == 0 {
+		return msgs
+	}
+	at := 0
+	if len(msgs) > 0 && msgs[0].Role == llm.RoleSystem {
+		at = 1
+	}
+	return slices.Concat(msgs[:at], extra, msgs[at:])
+}
+
+// checkTools refuses activeTools and toolChoice naming a tool the turn
+// does not have.
+func checkTools(a *Agent, in Input) error {
+	has := func(name string) bool {
+		if a.tool(name) != nil || (a.WorkingMemory != nil && name == WorkingMemoryTool) {
+			return true
+		}
+		for _, t := range in.ClientTools {
+			if t.Name == name {
+				return true
+			}
+		}
+		return false
+	}
+	for _, name := range in.ActiveTools {
+		if !has(name) {
+			return &OptionError{Field: "activeTools", Message: fmt.Sprintf("no tool %q", truncate(name, 100))}
+		}
+	}
+	switch in.ToolChoice {
+	case "", "auto", "none", "required":
+	default:
+		if !has(in.ToolChoice) {
+			return &OptionError{Field: "toolChoice", Message: fmt.Sprintf("no tool %q", truncate(in.ToolChoice, 100))}
+		}
+	}
+	return nil
+}
+
+// allTools lists every tool of the turn, before activeTools.
+func (r *run) allTools() []llm.Tool {
 	var out []llm.Tool
 	for _, t := range r.a.Tools {
 		out = append(out, llm.Tool{Name: t.Name(), Description: t.Description(), Parameters: t.InputSchema()})
@@ -393,8 +456,9 @@ func (r *run) loop(ctx context.Context) error {
 		}
 	}
 	req := llm.Request{
-		Messages: prompt(system, r.res.Remembered, r.in.Messages),
-		Tools:    r.tools(),
+		Messages:   withContext(prompt(system, r.res.Remembered, r.in.Messages), r.in.Context),
+		Tools:      r.tools(),
+		ToolChoice: r.in.ToolChoice,
 	}
 	r.a.ModelSettings.Override(r.in.ModelSettings).apply(&req)
 	toolCtx := ctx

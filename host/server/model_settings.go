@@ -19,6 +19,7 @@ type modelSettings struct {
 	StopSequences    []string `json:"stopSequences"`
 	PresencePenalty  *float64 `json:"presencePenalty"`
 	FrequencyPenalty *float64 `json:"frequencyPenalty"`
+	refusedSettings
 }
 
 // settings checks the values and returns them for the agent, or a 400
@@ -27,6 +28,9 @@ type modelSettings struct {
 func (m *modelSettings) settings() (agent.ModelSettings, error) {
 	if m == nil {
 		return agent.ModelSettings{}, nil
+	}
+	if err := m.refusedSettings.check(); err != nil {
+		return agent.ModelSettings{}, err
 	}
 	out := agent.ModelSettings{Temperature: m.Temperature, MaxTokens: m.MaxOutputTokens, TopP: m.TopP, Seed: m.Seed,
 		Stop: m.StopSequences, PresencePenalty: m.PresencePenalty, FrequencyPenalty: m.FrequencyPenalty}
