@@ -356,6 +356,10 @@ type ModelSettings struct {
 	Stop             []string
 	PresencePenalty  *float64
 	FrequencyPenalty *float64
+	TopK             *int
+	// MaxRetries lowers the provider's configured retries (never raises
+	// them).
+	MaxRetries *int
 }
 
 // Result is a completed turn, shaped after Mastra's generate response.

@@ -100,7 +100,7 @@ func (a *Anthropic) Generate(ctx context.Context, req Request) (*Response, error
 	if err != nil {
 		return nil, err
 	}
-	cl, err := a.c.send(ctx, a.url, body, false)
+	cl, err := a.c.send(ctx, a.url, body, false, a.c.retries(req))
 	if err != nil {
 		return nil, err
 	}
@@ -121,8 +121,8 @@ func (a *Anthropic) Stream(ctx context.Context, req Request, onDelta func(Delta)
 		return nil, err
 	}
 	for attempt := 0; ; attempt++ {
-		r, started, err := a.stream(ctx, body, jsonToolOf(req), onDelta)
-		if err == nil || started || attempt >= a.c.maxRetries || !retriableEvent(err) {
+		r, started, err := a.stream(ctx, body, jsonToolOf(req), a.c.retries(req), onDelta)
+		if err == nil || started || attempt >= a.c.retries(req) || !retriableEvent(err) {
 			return r, err
 		}
 		// An overloaded (or api) error event before the first piece of the
@@ -179,8 +179,8 @@ func (a *Anthropic) whole(ctx context.Context, cl *call, jsonTool bool) (*Respon
 
 // stream runs one streamed request. started reports whether onDelta was
 // called, after which the request may not be retried.
-func (a *Anthropic) stream(ctx context.Context, body []byte, jsonTool bool, onDelta func(Delta) error) (r *Response, started bool, err error) {
-	cl, err := a.c.send(ctx, a.url, body, true)
+func (a *Anthropic) stream(ctx context.Context, body []byte, jsonTool bool, retries int, onDelta func(Delta) error) (r *Response, started bool, err error) {
+	cl, err := a.c.send(ctx, a.url, body, true, retries)
 	if err != nil {
 		return nil, false, err
 	}

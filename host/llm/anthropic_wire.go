@@ -18,6 +18,7 @@ type antRequest struct {
 	ToolChoice    *antToolChoice `json:"tool_choice,omitempty"`
 	Temperature   *float64       `json:"temperature,omitempty"`
 	TopP          *float64       `json:"top_p,omitempty"`
+	TopK          *int           `json:"top_k,omitempty"`
 	StopSequences []string       `json:"stop_sequences,omitempty"`
 	Thinking      *antThinking   `json:"thinking,omitempty"`
 	OutputConfig  *antOutput     `json:"output_config,omitempty"`
@@ -174,6 +175,7 @@ func toAnthropic(req Request, o antOptions, stream bool) antRequest {
 		Messages:      make([]antMessage, 0, len(req.Messages)),
 		Temperature:   req.Temperature,
 		TopP:          req.TopP,
+		TopK:          req.TopK,
 		StopSequences: req.Stop,
 		Stream:        stream,
 	}

@@ -108,6 +108,13 @@ type Request struct {
 	Seed             *int
 	PresencePenalty  *float64
 	FrequencyPenalty *float64
+	// TopK samples from the K likeliest tokens (Anthropic's top_k); the
+	// OpenAI wire has no such field, so it is an *UnsupportedSettingError
+	// there.
+	TopK *int
+	// MaxRetries lowers the client's configured retries for this request;
+	// it never raises them. nil keeps the configured number.
+	MaxRetries *int
 	// ResponseFormat, when set, asks for a reply that is one JSON document
 	// matching its schema, in the provider's native form (see
 	// ResponseFormat). The reply's JSON arrives as Response.Text and

@@ -3,6 +3,7 @@ package llm_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -129,5 +130,33 @@ func TestAnthropicResponseFormat(t *testing.T) {
 				t.Errorf("%s: want output_config.format:\n%s", tc.model, req.Body)
 			}
 		}
+	}
+}
+
+// TopK goes to Anthropic as top_k and is refused on the OpenAI wire before
+// anything is sent; MaxRetries lowers the configured retries, never
+// raises them.
+func TestTopKAndMaxRetries(t *testing.T) {
+	k, zero, many := 40, 0, 9
+	ant := anthropictest.NewServer(t, anthropictest.Replies(anthropictest.Reply{Status: 529}, anthropictest.Reply{Text: "ok"}))
+	a, waits := newAnthropic(t, ant, func(c *llm.AnthropicConfig) { c.MaxRetries = 2 })
+	req := llm.Request{Model: "claude-sonnet-4-5", TopK: &k, MaxRetries: &zero, Messages: []llm.Message{{Role: llm.RoleUser, Content: "hi"}}}
+	if _, err := a.Generate(context.Background(), req); err == nil || len(ant.Requests()) != 1 || len(*waits) != 0 {
+		t.Fatalf("maxRetries 0: err %v after %d requests; want the 529 at once", err, len(ant.Requests()))
+	}
+	if !strings.Contains(string(ant.Requests()[0].Body), `"top_k":40`) {
+		t.Errorf("body = %s; want top_k", ant.Requests()[0].Body)
+	}
+	req.MaxRetries = &many // more than configured: the configured 2 apply
+	if resp, err := a.Generate(context.Background(), req); err != nil || resp.Text != "ok" {
+		t.Fatalf("retried: %v", err)
+	}
+
+	f := llmtest.NewServer(t, llmtest.Replies(llmtest.Reply{Text: "ok"}))
+	_, err := f.Model(5*time.Second).Generate(context.Background(), llm.Request{Model: "m", TopK: &k,
+		Messages: []llm.Message{{Role: llm.RoleUser, Content: "hi"}}})
+	var ue *llm.UnsupportedSettingError
+	if !errors.As(err, &ue) || ue.Setting != "TopK" || len(f.Requests()) != 0 {
+		t.Errorf("openai topK: %v, %d requests", err, len(f.Requests()))
 	}
 }

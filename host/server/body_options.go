@@ -44,8 +44,8 @@ var mastraBodyFields = []bodyField{
 	{"modelSettings.stopSequences", true, ""},
 	{"modelSettings.presencePenalty", true, "400 for a provider without it"},
 	{"modelSettings.frequencyPenalty", true, "400 for a provider without it"},
-	{"modelSettings.topK", false, "no provider client sends it"},
-	{"modelSettings.maxRetries", false, "retries are the provider's max_retries in mastra.toml"},
+	{"modelSettings.topK", true, "Anthropic's top_k; 400 for a provider without it"},
+	{"modelSettings.maxRetries", true, "at most the provider's max_retries in mastra.toml"},
 	{"modelSettings.headers", false, "provider headers come from mastra.toml, never from a client"},
 	{"modelSettings.reasoning", false, "set thinking_budget on the agent in mastra.toml"},
 	{"providerOptions", false, "set provider options in mastra.toml"},
@@ -210,17 +210,15 @@ func outputAlias(b *mastraBody) error {
 
 // refusedSettings are the modelSettings fields no provider client sends.
 type refusedSettings struct {
-	TopK       json.RawMessage `json:"topK"`
-	MaxRetries json.RawMessage `json:"maxRetries"`
-	Headers    json.RawMessage `json:"headers"`
-	Reasoning  json.RawMessage `json:"reasoning"`
+	Headers   json.RawMessage `json:"headers"`
+	Reasoning json.RawMessage `json:"reasoning"`
 }
 
 func (r *refusedSettings) check() error {
 	for _, f := range []struct {
 		name string
 		v    json.RawMessage
-	}{{"topK", r.TopK}, {"maxRetries", r.MaxRetries}, {"headers", r.Headers}, {"reasoning", r.Reasoning}} {
+	}{{"headers", r.Headers}, {"reasoning", r.Reasoning}} {
 		if asks(f.v) {
 			return refused("modelSettings." + f.name)
 		}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mastra-server/mastra-server/internal/anthropictest"
 	"github.com/mastra-server/mastra-server/internal/llmtest"
 )
 
@@ -54,12 +55,16 @@ var bodySamples = map[string]string{
 	"resourceId":                     `"resourceId":"r-top"`,
 }
 
+// sampleAgent names the agent a sample needs, when not gpt (OpenAI).
+var sampleAgent = map[string]string{"modelSettings.topK": "claude"}
+
 // Every field of Mastra's generate/stream body is honoured (200) or
 // refused with a 400 naming it before any model call; a refused field that
 // asks for nothing (false, null, {}) is fine; README's table lists them all.
 func TestBodyFieldsHonouredOrRefused(t *testing.T) {
 	fake := llmtest.NewServer(t, llmtest.Replies(llmtest.Reply{Text: "{}"}))
-	ts := soServer(t, openSQLite(t), fake, nil)
+	ant := anthropictest.NewServer(t, anthropictest.Replies(anthropictest.Reply{Text: "{}"}))
+	ts := soServer(t, openSQLite(t), fake, ant)
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
@@ -79,8 +84,12 @@ func TestBodyFieldsHonouredOrRefused(t *testing.T) {
 		}
 		body += "}"
 		calls := len(fake.Requests())
+		agentID := "gpt"
+		if a, ok := sampleAgent[f.Name]; ok {
+			agentID = a
+		}
 		for _, route := range []string{"generate", "stream"} {
-			r := do(t, "POST", ts.URL+"/api/agents/gpt/"+route, body, "Content-Type", jsonCT)
+			r := do(t, "POST", ts.URL+"/api/agents/"+agentID+"/"+route, body, "Content-Type", jsonCT)
 			issues, _ := r.body["issues"].([]any)
 			switch {
 			case f.Honoured && r.status != 200:
@@ -137,6 +146,8 @@ func TestBodyOptionsReachTheModel(t *testing.T) {
 		{`"toolChoice":"sometimes"`, "toolChoice"},
 		{`"model":"nowhere/x"`, "model"},
 		{`"context":"x"`, "context"},
+		{`"modelSettings":{"topK":40}`, "modelSettings.topK"}, // OpenAI has none
+		{`"modelSettings":{"maxRetries":-1}`, "modelSettings.maxRetries"},
 		{`"output":{"type":"object"},"structuredOutput":{"schema":{"type":"object"}}`, "output"},
 	} {
 		r := do(t, "POST", ts.URL+"/api/agents/gpt/generate", `{"messages":"hi",`+tc.body+`}`, "Content-Type", jsonCT)

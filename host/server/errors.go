@@ -57,7 +57,7 @@ func domainError(err error) *transport.Error {
 	case errors.As(err, &ue):
 		// Raised before anything reached the model, so still a client error.
 		field := map[string]string{"Seed": "seed", "PresencePenalty": "presencePenalty", "FrequencyPenalty": "frequencyPenalty",
-			"Temperature": "temperature", "TopP": "topP", "Stop": "stopSequences", "MaxTokens": "maxOutputTokens"}[ue.Setting]
+			"Temperature": "temperature", "TopP": "topP", "Stop": "stopSequences", "MaxTokens": "maxOutputTokens", "TopK": "topK"}[ue.Setting]
 		msg := fmt.Sprintf("the %s model has no %s setting", ue.Provider, field)
 		if ue.Reason != "" {
 			msg = fmt.Sprintf("not supported by the %s model %s", ue.Provider, ue.Reason)
