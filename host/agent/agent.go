@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"time"
 
 	"github.com/mastra-server/mastra-server/host/llm"
 	"github.com/mastra-server/mastra-server/host/memory"
@@ -346,6 +347,70 @@ type Input struct {
 	ToolChoice string
 }
 
+// Step is one model call of a turn, as generate's steps[] shows it.
+type Step struct {
+	Text      string
+	Reasoning []llm.Reasoning
+	// ToolCalls are the step's "tool-call" chunks; ToolResults its
+	// "tool-result" and "tool-error" chunks.
+	ToolCalls, ToolResults []Chunk
+	FinishReason           string
+	Usage                  llm.Usage
+	// ResponseID is the provider's id of the reply; ResponseModel the model
+	// the provider says answered, "" when it did not say.
+	ResponseID, ResponseModel string
+	// Provider and ModelID name the configured model that was asked.
+	Provider, ModelID string
+	// StartedAt is just before the call; Finished when the reply was
+	// complete.
+	StartedAt, Finished time.Time
+}
+
+// ModelMetadata is Mastra's modelMetadata: the configured model, beside
+// the modelId the provider reported.
+type ModelMetadata struct {
+	ModelID       string `json:"modelId"`
+	ModelVersion  string `json:"modelVersion"`
+	ModelProvider string `json:"modelProvider"`
+}
+
+// Metadata returns the step's configured model as Mastra's modelMetadata.
+func (st Step) Metadata() ModelMetadata {
+	id := st.ModelID
+	if id == "" {
+		id = st.Provider
+	}
+	return ModelMetadata{ModelID: id, ModelVersion: "v2", ModelProvider: st.Provider}
+}
+
+// ReportedModel is the model the provider said answered, or the
+// configured one when it did not say.
+func (st Step) ReportedModel() string {
+	if st.ResponseModel != "" {
+		return st.ResponseModel
+	}
+	return st.Metadata().ModelID
+}
+
+// ProviderMetadata is Mastra's providerMetadata of a step: keyed by the
+// provider, with the cache and reasoning counts the provider reported.
+func ProviderMetadata(provider string, u llm.Usage) map[string]any {
+	m := map[string]any{}
+	if u.CacheReadTokens > 0 {
+		m["cachedPromptTokens"] = u.CacheReadTokens
+	}
+	if u.CacheWriteTokens > 0 {
+		m["cacheCreationInputTokens"] = u.CacheWriteTokens
+	}
+	if u.ReasoningTokens > 0 {
+		m["reasoningTokens"] = u.ReasoningTokens
+	}
+	if provider == "" {
+		provider = "unknown"
+	}
+	return map[string]any{provider: m}
+}
+
 // ModelSettings are optional sampling settings; nil leaves the provider's
 // default. Check reports values out of range.
 type ModelSettings struct {
@@ -386,6 +451,9 @@ type Result struct {
 	// Model is the "provider/model" that answered the turn's last step:
 	// the agent's model, or the fallback it moved to.
 	Model string
+	// StepResults are the model calls of the turn, in order (empty for a
+	// replayed turn).
+	StepResults []Step
 	// Object is the structured output's value (nil without one, or when
 	// it failed under the warn strategy); UsedFallbackValue says it is the
 	// fallback value.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/mastra-server/mastra-server/host/llm"
@@ -235,13 +236,23 @@ func (r *run) turn(parent context.Context, fresh bool) (*Result, error) {
 	} else {
 		r.res.Messages = nil
 	}
-	err := r.send(ChunkFinish, finishPayload{
+	fin := finishPayload{
 		MessageID:  r.res.MessageID,
 		StepResult: stepResult{Reason: r.res.FinishReason, Warnings: []any{}},
 		Output:     stepOutput{Text: r.res.Text, ToolCalls: nonNil(r.res.ToolCalls), Usage: usageOf(r.res.Usage)},
 		Metadata:   stepMetadata{ModelID: r.modelID()},
 		Usage:      usageOf(r.res.Usage),
-	})
+	}
+	if n := len(r.res.StepResults); n > 0 && r.emit != nil {
+		last := r.res.StepResults[n-1]
+		fin.Metadata = stepMeta(last)
+		fin.ProviderMetadata = ProviderMetadata(last.Provider, r.res.Usage)
+		total := usageOf(r.res.Usage)
+		fin.TotalUsage = &total
+		fin.Response = &responseMeta{ID: last.ResponseID, ModelID: last.ReportedModel(), Timestamp: fin.Metadata.Timestamp,
+			ModelMetadata: last.Metadata()}
+	}
+	err := r.send(ChunkFinish, fin)
 	if err != nil {
 		return nil, err // saved all the same: the turn was complete
 	}
@@ -259,6 +270,13 @@ func (r *run) turn(parent context.Context, fresh bool) (*Result, error) {
 		}
 	}
 	return &r.res, nil
+}
+
+// stepMeta is the metadata of a step's chunks.
+func stepMeta(st Step) stepMetadata {
+	mm := st.Metadata()
+	return stepMetadata{ID: st.ResponseID, Timestamp: st.Finished.Format(time.RFC3339Nano), ModelID: st.ReportedModel(),
+		ModelMetadata: &mm, ProviderMetadata: ProviderMetadata(st.Provider, st.Usage)}
 }
 
 // settle ends the turn's structured output: the structuring pass in
@@ -470,14 +488,19 @@ func (r *run) loop(ctx context.Context) error {
 		return err
 	}
 	for step := 0; ; step++ {
-		if err := r.send(ChunkStepStart, stepStartPayload{MessageID: r.res.MessageID, Warnings: []any{}}); err != nil {
+		started := r.clk.next()
+		stepAt := started.UnixMilli()
+		if err := r.send(ChunkStepStart, stepStartPayload{MessageID: r.res.MessageID, StartedAt: stepAt, Warnings: []any{}}); err != nil {
 			return err
 		}
-		stepAt := r.clk.next().UnixMilli()
 		resp, err := r.call(ctx, req)
 		if err != nil {
 			return err
 		}
+		cur := r.model()
+		st := Step{Text: resp.Text, Reasoning: resp.Reasoning, FinishReason: resp.FinishReason, Usage: resp.Usage,
+			ResponseID: resp.ID, ResponseModel: resp.Model, Provider: cur.Provider, ModelID: cur.ModelID,
+			StartedAt: started, Finished: time.Now().UTC()}
 		r.parts = append(r.parts, memory.Part{Type: "step-start", Model: r.model().Ref(), CreatedAt: stepAt})
 		r.res.Model = r.model().Ref()
 		r.res.Steps++
@@ -491,9 +514,10 @@ func (r *run) loop(ctx context.Context) error {
 		}
 
 		var (
-			stepCalls []Chunk
-			toolMsgs  []llm.Message
-			pending   bool // a client tool was called
+			stepCalls   []Chunk
+			stepResults []Chunk
+			toolMsgs    []llm.Message
+			pending     bool // a client tool was called
 		)
 		for _, tc := range resp.ToolCalls {
 			args := argsJSON(tc.Arguments)
@@ -524,6 +548,7 @@ func (r *run) loop(ctx context.Context) error {
 				out = r.chunk(ChunkToolResult, toolResultPayload{Args: args, ToolCallID: tc.ID, ToolName: tc.Name, Result: result})
 			}
 			r.res.ToolResults = append(r.res.ToolResults, out)
+			stepResults = append(stepResults, out)
 			if err := r.sendChunk(out); err != nil {
 				return err
 			}
@@ -535,12 +560,16 @@ func (r *run) loop(ctx context.Context) error {
 			reason = llm.FinishToolCalls
 		}
 		r.res.FinishReason = reason
+		st.FinishReason, st.ToolCalls, st.ToolResults = reason, stepCalls, stepResults
+		r.res.StepResults = append(r.res.StepResults, st)
 		more := len(resp.ToolCalls) > 0 && !pending && step+1 < r.maxSteps()
+		meta := stepMeta(st)
 		err = r.send(ChunkStepFinish, stepFinishPayload{
-			MessageID:  r.res.MessageID,
-			StepResult: stepResult{Reason: reason, Warnings: []any{}, IsContinued: more},
-			Output:     stepOutput{Text: resp.Text, ToolCalls: nonNil(stepCalls), Usage: usageOf(resp.Usage)},
-			Metadata:   stepMetadata{ID: resp.ID, ModelID: r.modelID()},
+			MessageID:        r.res.MessageID,
+			StepResult:       stepResult{Reason: reason, Warnings: []any{}, IsContinued: more},
+			Output:           stepOutput{Text: resp.Text, ToolCalls: nonNil(stepCalls), Usage: usageOf(resp.Usage)},
+			Metadata:         meta,
+			ProviderMetadata: meta.ProviderMetadata,
 		})
 		if err != nil {
 			return err

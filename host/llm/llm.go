@@ -155,13 +155,16 @@ type Usage struct {
 	// prompt cache; CacheWriteTokens the part written to it (Anthropic).
 	CacheReadTokens  int
 	CacheWriteTokens int
+	// ReasoningTokens is the part of OutputTokens a reasoning model spent
+	// thinking (OpenAI's completion_tokens_details), when reported.
+	ReasoningTokens int
 }
 
 // Add returns u plus v, field by field.
 func (u Usage) Add(v Usage) Usage {
 	return Usage{InputTokens: u.InputTokens + v.InputTokens, OutputTokens: u.OutputTokens + v.OutputTokens,
 		TotalTokens: u.TotalTokens + v.TotalTokens, CacheReadTokens: u.CacheReadTokens + v.CacheReadTokens,
-		CacheWriteTokens: u.CacheWriteTokens + v.CacheWriteTokens}
+		CacheWriteTokens: u.CacheWriteTokens + v.CacheWriteTokens, ReasoningTokens: u.ReasoningTokens + v.ReasoningTokens}
 }
 
 // Response is a model's whole reply.

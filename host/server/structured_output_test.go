@@ -244,8 +244,8 @@ func TestStructuredOutputProcessorMode(t *testing.T) {
 		reqs[1].Model != "gpt-4.1-nano" || !strings.Contains(reqs[1].Last().Text(), "It is 24 degrees in Oslo.") {
 		t.Errorf("requests:\n%s\n%s", reqs[0].Dump(), reqs[len(reqs)-1].Dump())
 	}
-	if u := r.body["usage"].(map[string]any); u["totalTokens"] != 24.0 {
-		t.Errorf("usage = %v; want both calls counted", u)
+	if u := r.body["totalUsage"].(map[string]any); u["totalTokens"] != 24.0 {
+		t.Errorf("totalUsage = %v; want both calls counted", u)
 	}
 	res := post(t, ts.URL+"/api/agents/gpt/stream", soBody(`,"model":"openai/gpt-4.1-nano"`))
 	events, _ := readSSE(t, res.Body)
