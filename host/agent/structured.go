@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/mastra-server/mastra-server/host/llm"
 	"github.com/mastra-server/mastra-server/host/toolschema"
@@ -56,15 +57,8 @@ type StructuredOutput struct {
 
 // Check reports what is wrong with o, naming the field.
 func (o *StructuredOutput) Check() error {
-	var raw any
-	if err := json.Unmarshal(o.Schema, &raw); err != nil {
-		return &OptionError{Field: "structuredOutput.schema", Message: "expected a JSON Schema object"}
-	}
-	if _, ok := raw.(map[string]any); !ok {
-		return &OptionError{Field: "structuredOutput.schema", Message: "expected a JSON Schema object"}
-	}
-	if _, err := toolschema.For(o.Schema); err != nil {
-		return &OptionError{Field: "structuredOutput.schema", Message: truncate(err.Error(), 300)}
+	if _, err := prepare(o.Schema); err != nil {
+		return err
 	}
 	switch o.ErrorStrategy {
 	case "", StrategyStrict, StrategyWarn:
@@ -283,18 +277,77 @@ func dropNulls(v any, schema any) {
 	}
 }
 
+// prepared is what a schema comes to, worked out once per schema text:
+// schemas are the client's, and most clients send the same few again and
+// again.
+type prepared struct {
+	compiled *toolschema.Schema
+	parsed   any // read only
+	shape    shape
+	wire     json.RawMessage // sent to the model
+	strict   json.RawMessage // wire made strict (OpenAI, Azure)
+}
+
+// The cache of prepared schemas. Its size is capped: schemas come from
+// clients, who could send a new one with every request; a full cache is
+// emptied and fills again with the schemas in use.
+var (
+	preparedMu  sync.Mutex
+	preparedMap = map[string]*prepared{}
+)
+
+const maxPrepared = 256
+
+// prepare returns the prepared schema, or an *OptionError naming the
+// schema when it is not a JSON Schema object that compiles.
+func prepare(schema json.RawMessage) (*prepared, error) {
+	key := string(schema)
+	preparedMu.Lock()
+	p, ok := preparedMap[key]
+	preparedMu.Unlock()
+	if ok {
+		return p, nil
+	}
+	var parsed any
+	if err := json.Unmarshal(schema, &parsed); err != nil {
+		return nil, &OptionError{Field: "structuredOutput.schema", Message: "expected a JSON Schema object"}
+	}
+	if _, ok := parsed.(map[string]any); !ok {
+		return nil, &OptionError{Field: "structuredOutput.schema", Message: "expected a JSON Schema object"}
+	}
+	c, err := toolschema.Compile(schema)
+	if err != nil {
+		return nil, &OptionError{Field: "structuredOutput.schema", Message: truncate(err.Error(), 300)}
+	}
+	w, sh := wireSchema(schema)
+	p = &prepared{compiled: c, parsed: parsed, shape: sh, wire: w, strict: strictSchema(w)}
+	preparedMu.Lock()
+	if len(preparedMap) >= maxPrepared {
+		clear(preparedMap)
+	}
+	preparedMap[key] = p
+	preparedMu.Unlock()
+	return p, nil
+}
+
 // structured is the state of a turn's structured output.
 type structured struct {
 	o         *StructuredOutput
+	p         *prepared
 	shape     shape
 	wire      json.RawMessage // the schema as sent to the agent's model (direct mode)
 	text      strings.Builder // the JSON text streamed so far (direct mode)
 	lastShown []byte          // the last partial object emitted
 }
 
+// newStructured returns the state of o, which Check accepted.
 func newStructured(o *StructuredOutput) *structured {
-	w, sh := wireSchema(o.Schema)
-	return &structured{o: o, shape: sh, wire: w}
+	p, err := prepare(o.Schema)
+	if err != nil { // Check refused it already; this turn fails in validate
+		w, sh := wireSchema(o.Schema)
+		p = &prepared{shape: sh, wire: w, strict: w}
+	}
+	return &structured{o: o, p: p, shape: p.shape, wire: p.wire}
 }
 
 // direct reports whether the agent's own model is asked for the JSON.
@@ -303,7 +356,7 @@ func (st *structured) direct() bool { return st.o.Model == nil }
 // schemaFor returns the schema sent to a model of provider.
 func (st *structured) schemaFor(provider string) json.RawMessage {
 	if strictProvider(provider) {
-		return strictSchema(st.wire)
+		return st.p.strict
 	}
 	return st.wire
 }
@@ -404,29 +457,30 @@ func (st *structured) value(text, finish string) (json.RawMessage, error) {
 			Message: "Structured output validation failed:\n" + strings.Join(lines, "\n")}
 	}
 	raw := json.RawMessage(strings.TrimSpace(stripFence(text)))
-	var parsed any
-	if json.Unmarshal(raw, &parsed) != nil {
+	if !json.Valid(raw) {
 		return nil, invalid("- root: the answer is not valid JSON")
 	}
 	inner, ok := st.shape.unwrap(raw)
 	if !ok {
 		return nil, invalid("- root: the answer is not wrapped as its schema asks")
 	}
-	var schema, val any
-	_ = json.Unmarshal(st.o.Schema, &schema) // Check parsed it
-	if json.Unmarshal(inner, &val) != nil {
-		return nil, invalid("- root: the answer is not valid JSON")
+	out := inner
+	if st.p.compiled == nil {
+		return nil, invalid("- root: the schema does not compile")
 	}
-	dropNulls(val, schema)
-	out, err := json.Marshal(val)
-	if err != nil {
-		return nil, invalid("- root: " + err.Error())
+	if bytes.Contains(inner, []byte("null")) {
+		// Strict mode may have answered null for an optional property.
+		var val any
+		if json.Unmarshal(inner, &val) != nil {
+			return nil, invalid("- root: the answer is not valid JSON")
+		}
+		dropNulls(val, st.p.parsed)
+		var err error
+		if out, err = json.Marshal(val); err != nil {
+			return nil, invalid("- root: " + err.Error())
+		}
 	}
-	s, err := toolschema.For(st.o.Schema)
-	if err != nil {
-		return nil, invalid("- root: " + err.Error())
-	}
-	if verr := s.Validate(out); verr != nil {
+	if verr := st.p.compiled.Validate(out); verr != nil {
 		var ae *toolschema.ArgsError
 		if !errors.As(verr, &ae) {
 			return nil, invalid("- root: " + verr.Error())

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
 )
 
@@ -50,5 +51,26 @@ func TestStructuredShapes(t *testing.T) {
 	}
 	if _, err := enum.value(`{"result":"red"}`, "length"); err == nil || err.(*StructuredOutputError).ID != "STRUCTURED_OUTPUT_TRUNCATED" {
 		t.Errorf("truncated: %v", err)
+	}
+}
+
+// Schemas come from clients: the cache of prepared ones stays bounded
+// however many different schemas arrive, and a bad schema is an
+// *OptionError naming it.
+func TestPreparedCacheBounded(t *testing.T) {
+	for i := range maxPrepared + 50 {
+		if _, err := prepare(json.RawMessage(`{"type":"object","title":"s` + string(rune('a'+i%26)) + string(rune('0'+i/26%10)) + string(rune('0'+i/260)) + `"}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	preparedMu.Lock()
+	n := len(preparedMap)
+	preparedMu.Unlock()
+	if n > maxPrepared || n == 0 {
+		t.Errorf("%d prepared schemas cached; want at most %d", n, maxPrepared)
+	}
+	var oe *OptionError
+	if _, err := prepare(json.RawMessage(`{"type":"nope"}`)); !errors.As(err, &oe) || oe.Field != "structuredOutput.schema" {
+		t.Errorf("bad schema: %v", err)
 	}
 }
