@@ -173,6 +173,23 @@ type Service struct {
 	queryCache *vectorCache
 	// embedBackoff is the first wait between a local job's attempts.
 	embedBackoff time.Duration
+	// resolve turns a "provider/model" a request names into a model; nil:
+	// none can be named.
+	resolve func(ref string) (Choice, error)
+}
+
+// SetModelResolver makes resolve the way a turn's option names a model
+// ("provider/model", e.g. a structured output's model). Call it before
+// serving.
+func (s *Service) SetModelResolver(resolve func(ref string) (Choice, error)) { s.resolve = resolve }
+
+// ResolveModel returns the model ref names, or an error saying why there
+// is none.
+func (s *Service) ResolveModel(ref string) (Choice, error) {
+	if s.resolve == nil {
+		return Choice{}, errors.New("this server resolves no model names")
+	}
+	return s.resolve(ref)
 }
 
 // SetAdmission makes admit decide, before anything of a turn runs (no
@@ -339,6 +356,86 @@ type Input struct {
 	// Ephemeral answers without memory: no history is read and nothing is
 	// saved (Mastra's generate without a memory option).
 	Ephemeral bool
+	// StructuredOutput, when set, asks the turn for a JSON value matching
+	// a schema (Result.Object; "object" and "object-result" chunks).
+	StructuredOutput *StructuredOutput
+	// Context are messages shown to the model after the system prompt and
+	// before the history, and never saved (Mastra's context option).
+	Context []llm.Message
+	// Model, when set, answers this turn instead of the agent's model and
+	// its fallbacks (Mastra's model option).
+	Model *Choice
+	// ActiveTools, when not nil, limits the tools offered to the model to
+	// those named (server, working memory and client tools alike); every
+	// name must be one of them.
+	ActiveTools []string
+	// ToolChoice is "auto", "none", "required" or the name of a tool the
+	// model must call; "" leaves the provider's default.
+	ToolChoice string
+}
+
+// Step is one model call of a turn, as generate's steps[] shows it.
+type Step struct {
+	Text      string
+	Reasoning []llm.Reasoning
+	// ToolCalls are the step's "tool-call" chunks; ToolResults its
+	// "tool-result" and "tool-error" chunks.
+	ToolCalls, ToolResults []Chunk
+	FinishReason           string
+	Usage                  llm.Usage
+	// ResponseID is the provider's id of the reply; ResponseModel the model
+	// the provider says answered, "" when it did not say.
+	ResponseID, ResponseModel string
+	// Provider and ModelID name the configured model that was asked.
+	Provider, ModelID string
+	// StartedAt is just before the call; Finished when the reply was
+	// complete.
+	StartedAt, Finished time.Time
+}
+
+// ModelMetadata is Mastra's modelMetadata: the configured model, beside
+// the modelId the provider reported.
+type ModelMetadata struct {
+	ModelID       string `json:"modelId"`
+	ModelVersion  string `json:"modelVersion"`
+	ModelProvider string `json:"modelProvider"`
+}
+
+// Metadata returns the step's configured model as Mastra's modelMetadata.
+func (st Step) Metadata() ModelMetadata {
+	id := st.ModelID
+	if id == "" {
+		id = st.Provider
+	}
+	return ModelMetadata{ModelID: id, ModelVersion: "v2", ModelProvider: st.Provider}
+}
+
+// ReportedModel is the model the provider said answered, or the
+// configured one when it did not say.
+func (st Step) ReportedModel() string {
+	if st.ResponseModel != "" {
+		return st.ResponseModel
+	}
+	return st.Metadata().ModelID
+}
+
+// ProviderMetadata is Mastra's providerMetadata of a step: keyed by the
+// provider, with the cache and reasoning counts the provider reported.
+func ProviderMetadata(provider string, u llm.Usage) map[string]any {
+	m := map[string]any{}
+	if u.CacheReadTokens > 0 {
+		m["cachedPromptTokens"] = u.CacheReadTokens
+	}
+	if u.CacheWriteTokens > 0 {
+		m["cacheCreationInputTokens"] = u.CacheWriteTokens
+	}
+	if u.ReasoningTokens > 0 {
+		m["reasoningTokens"] = u.ReasoningTokens
+	}
+	if provider == "" {
+		provider = "unknown"
+	}
+	return map[string]any{provider: m}
 }
 
 // ModelSettings are optional sampling settings; nil leaves the provider's
@@ -351,6 +448,10 @@ type ModelSettings struct {
 	Stop             []string
 	PresencePenalty  *float64
 	FrequencyPenalty *float64
+	TopK             *int
+	// MaxRetries lowers the provider's configured retries (never raises
+	// them).
+	MaxRetries *int
 }
 
 // Result is a completed turn, shaped after Mastra's generate response.
@@ -380,6 +481,14 @@ type Result struct {
 	// Suspension, when FinishReason is FinishSuspended, is what the turn
 	// waits for (approval.go).
 	Suspension *Suspension
+	// StepResults are the model calls of the turn, in order (empty for a
+	// replayed turn).
+	StepResults []Step
+	// Object is the structured output's value (nil without one, or when
+	// it failed under the warn strategy); UsedFallbackValue says it is the
+	// fallback value.
+	Object            json.RawMessage
+	UsedFallbackValue bool
 	// Replayed is set when the turn was not run but read back: a request
 	// with the same idempotency key saved it before. Its ToolCalls and
 	// ToolResults are then empty.

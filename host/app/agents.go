@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/mastra-server/mastra-server/config"
 	"github.com/mastra-server/mastra-server/host/agent"
@@ -292,6 +293,20 @@ func embedder(cfg *config.Config, clients map[string]llm.Model, used map[string]
 		return nil, errors.New("no embedding model: set memory.embedder or agents.<id>.memory.embedder")
 	}
 	return &agent.SemanticRecall{Embedder: fb, EmbedderRef: fb.Choices[0].Ref, Model: fb.Choices[0].Model}, nil
+}
+
+// modelResolver resolves the "provider/model" a request names (a
+// structured output's model) among the configured providers, building
+// each provider's client once; a provider without its credentials is
+// refused as at start.
+func modelResolver(cfg *config.Config, client *http.Client) func(ref string) (agent.Choice, error) {
+	var mu sync.Mutex
+	clients := map[string]llm.Model{}
+	return func(ref string) (agent.Choice, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return choice(cfg, clients, "", config.Agent{}, ref, client)
+	}
 }
 
 // titleModel returns the client of a title model reference, sharing the

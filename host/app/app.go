@@ -138,6 +138,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 	}
 	calls.bind(svc)
 	svc.SetRecallObserver(tel.recall)
+	svc.SetModelResolver(modelResolver(cfg, tel.modelClient()))
 	limiter := newLimiter(cfg.Server, store, log)
 	svc.SetObserver(limiter.Agents(svc, tel.agents(), globalLimits(cfg.Server)))
 	if m := tel.metrics; m != nil {

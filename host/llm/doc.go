@@ -33,6 +33,13 @@
 // (words hashed into [EchoDimensions] buckets), and [Fallbacks] moves to the
 // next embedding model when one is unavailable.
 //
+// # Structured output
+//
+// [Request].ResponseFormat asks for one JSON document matching a schema:
+// a strict "json_schema" response_format on the OpenAI wire, and on
+// Anthropic's output_config.format or, for the models without it, a forced
+// "json" tool. Either way the JSON comes back as the reply's text.
+//
 // # Streams
 //
 // A streamed reply arrives as server-sent events. Each piece is handed to the

@@ -113,7 +113,7 @@ func (c *chatClient) embed(ctx context.Context, req EmbedRequest, url func(model
 
 // embedBatch makes one /embeddings request for n inputs.
 func (c *chatClient) embedBatch(ctx context.Context, url string, body []byte, n int) ([][]float32, Usage, error) {
-	cl, err := c.send(ctx, url, body, false)
+	cl, err := c.send(ctx, url, body, false, c.maxRetries)
 	if err != nil {
 		return nil, Usage{}, err
 	}

@@ -31,6 +31,8 @@ type chatBody struct {
 	ThreadID       string                     `json:"threadId"`
 	ResourceID     string                     `json:"resourceId"`
 	RequestContext map[string]json.RawMessage `json:"requestContext"`
+	// StructuredOutput is Mastra's option: the JSON streams as the text.
+	StructuredOutput *structuredOutputBody `json:"structuredOutput"`
 	// Resumable is ours: see rootBody.
 	Resumable bool `json:"resumable"`
 }
@@ -86,6 +88,9 @@ func (s *Server) chatTurn(w http.ResponseWriter, r *http.Request, resumable *boo
 	// not run twice. A regenerate resends it on purpose, for a new answer.
 	if b.Trigger != triggerRegenerate {
 		in.IdempotencyKey = clientMessageKey(b.Messages)
+	}
+	if in.StructuredOutput, err = s.structuredOutput(b.StructuredOutput); err != nil {
+		return in, err
 	}
 	return s.checkAgent(in)
 }

@@ -26,6 +26,20 @@ type Usage struct {
 	PromptTokens     int `json:"prompt_tokens"`
 	CompletionTokens int `json:"completion_tokens"`
 	TotalTokens      int `json:"total_tokens"`
+	// Details, when set, are sent as prompt_tokens_details.cached_tokens
+	// and completion_tokens_details.reasoning_tokens.
+	PromptTokensDetails     *CachedTokens    `json:"prompt_tokens_details,omitempty"`
+	CompletionTokensDetails *ReasoningTokens `json:"completion_tokens_details,omitempty"`
+}
+
+// CachedTokens is prompt_tokens_details.
+type CachedTokens struct {
+	CachedTokens int `json:"cached_tokens"`
+}
+
+// ReasoningTokens is completion_tokens_details.
+type ReasoningTokens struct {
+	ReasoningTokens int `json:"reasoning_tokens"`
 }
 
 // DefaultUsage is the usage a Reply without one reports.
@@ -38,6 +52,9 @@ type Reply struct {
 	Calls []Call
 	// Usage is reported with the answer; nil reports DefaultUsage.
 	Usage *Usage
+	// Model is the model the answer says answered; "" reports the
+	// request's model.
+	Model string
 
 	// Status, if non-zero, answers with an OpenAI error object and this
 	// HTTP status instead.
@@ -98,6 +115,8 @@ type Request struct {
 	Seed                *int     `json:"seed"`
 	PresencePenalty     *float64 `json:"presence_penalty"`
 	FrequencyPenalty    *float64 `json:"frequency_penalty"`
+	// ResponseFormat is response_format as sent, nil when not sent.
+	ResponseFormat json.RawMessage `json:"response_format"`
 }
 
 // Message is one message of a Request.
@@ -471,6 +490,9 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	}
 	id := fmt.Sprintf("chatcmpl-%d", n)
 	model := req.Model
+	if rp.Model != "" {
+		model = rp.Model
+	}
 	if model == "" {
 		model = "gpt-test"
 	}

@@ -3,7 +3,8 @@
 # package.json, locked in package-lock.json) through every call a Mastra app
 # makes: agents, generate, stream, client tools and tool approval (against a
 # fake OpenAI-compatible model, fake-openai.mjs), memory threads and messages, workflows and runs
-# (workflows.test.mjs), working memory (workingmemory.test.mjs), and a
+# (workflows.test.mjs), working memory (workingmemory.test.mjs), structured
+# output and refused options (structured.test.mjs), and a
 # cross-tenant check with two auth tokens.
 #
 # Needs Node.js 20 or newer and npm, and Go to build the server. Installs the npm
