@@ -27,6 +27,8 @@ type Config struct {
 	Telemetry  Telemetry        `koanf:"telemetry"`
 	// Workflows are the [workflows.<id>] definitions (see workflow.go).
 	Workflows map[string]Workflow `koanf:"workflows"`
+	// MCPServers are the [mcp_servers.<id>] exposed over MCP (mcp.go).
+	MCPServers map[string]MCPServer `koanf:"mcp_servers"`
 
 	// File is the configuration file that was read ("" when none was found).
 	File string `koanf:"-"`

@@ -288,6 +288,7 @@ func (c *Config) Validate() error {
 		bad("agents", ids, "more than one agent has default = true")
 	}
 	c.validateWorkflows(bad, toolNames)
+	c.validateMCPServers(bad)
 
 	if c.Plugins.Timeout <= 0 || c.Plugins.RouteTimeout <= 0 {
 		bad("plugins.timeout", c.Plugins.Timeout, "plugins.timeout and plugins.route_timeout must be positive durations")

@@ -153,6 +153,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 	opts.Runs = runs
 	opts.Providers = modelProviders(cfg, agents)
 	opts.Limiter = limiter
+	opts.MCPServers = mcpServers(cfg)
 	srv, err := server.New(opts)
 	if err != nil {
 		runs.Close()
