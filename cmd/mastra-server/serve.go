@@ -114,6 +114,12 @@ func validate(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.
 	// Workflow definitions were checked by Validate; opening the engine
 	// would create River's tables, which a dry run must not.
 	dry.Workflows = nil
+	// So are the MCP servers' run_<workflow> tools (Validate checked them).
+	dry.MCPServers = map[string]config.MCPServer{}
+	for id, s := range cfg.MCPServers {
+		s.Workflows = nil
+		dry.MCPServers[id] = s
+	}
 	a, err := build(ctx, &dry, log)
 	if err != nil {
 		return err
