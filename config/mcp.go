@@ -1,6 +1,13 @@
 package config
 
-import "sort"
+import (
+	"net/url"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
 
 // MCPServer is one [mcp_servers.<id>]: agents, workflows and tools exposed
 // over MCP at /api/mcp/<id>/mcp, as ask_<agent>, run_<workflow> and the
@@ -27,7 +34,61 @@ func (c *Config) MCPServerIDs() []string {
 	return ids
 }
 
-func (c *Config) applyMCPDefaults() {
+// MCPClient is one [mcp_clients.<name>]: a remote MCP server whose tools
+// agents use, named "mcp:<name>" (all its allowed tools) or
+// "mcp:<name>/<tool>" in their tools lists; the model sees them as
+// <name>_<tool>, as Mastra's MCPClient names them.
+type MCPClient struct {
+	// URL is a streamable HTTP endpoint; Headers go with every request.
+	URL     string            `koanf:"url"`
+	Headers map[string]Secret `koanf:"headers"`
+	// Command and Args start a stdio server inside the container; it gets
+	// HOME, LOGNAME, PATH, SHELL, TERM, USER and Env, nothing else.
+	Command string            `koanf:"command"`
+	Args    []string          `koanf:"args"`
+	Env     map[string]Secret `koanf:"env"`
+	// Timeout bounds each tool call, connecting included (default 60s,
+	// Mastra's).
+	Timeout time.Duration `koanf:"timeout"`
+	// Tools is the allow-list of the server's tools; empty allows all.
+	Tools []string `koanf:"tools"`
+}
+
+// defaultMCPTimeout is Mastra's MCPClient default request timeout.
+const defaultMCPTimeout = 60 * time.Second
+
+// MCPToolPrefix starts an agent's tools entry that names an MCP client.
+const MCPToolPrefix = "mcp:"
+
+// MCPClientNames lists the names of [mcp_clients.*], sorted.
+func (c *Config) MCPClientNames() []string {
+	names := make([]string, 0, len(c.MCPClients))
+	for n := range c.MCPClients {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// expandEnv replaces ${NAME} in a header or env value with the variable's
+// value, so that secrets stay in the environment, not in the file.
+func expandEnv(v Secret, lookup func(string) string) Secret {
+	return Secret(os.Expand(string(v), lookup))
+}
+
+func (c *Config) applyMCPDefaults(lookup func(string) string) {
+	for n, m := range c.MCPClients {
+		if m.Timeout == 0 {
+			m.Timeout = defaultMCPTimeout
+		}
+		for k, v := range m.Headers {
+			m.Headers[k] = expandEnv(v, lookup)
+		}
+		for k, v := range m.Env {
+			m.Env[k] = expandEnv(v, lookup)
+		}
+		c.MCPClients[n] = m
+	}
 	for id, s := range c.MCPServers {
 		if s.Name == "" {
 			s.Name = id
@@ -97,4 +158,61 @@ func (c *Config) validateMCPServers(bad func(string, any, string, ...any)) {
 			name("run_"+w, "workflows")
 		}
 	}
+}
+
+// validateMCPClients checks each client's transport, and
+// validateMCPToolRef an agent's "mcp:…" tools entry.
+func (c *Config) validateMCPClients(bad func(string, any, string, ...any)) {
+	for _, n := range c.MCPClientNames() {
+		m := c.MCPClients[n]
+		key := "mcp_clients." + n
+		if !idPattern.MatchString(n) {
+			bad(key, n, "MCP client names use letters, digits, '_' or '-'")
+		}
+		switch {
+		case m.URL == "" && m.Command == "":
+			bad(key, n, "expected url (streamable HTTP) or command (stdio)")
+		case m.URL != "" && m.Command != "":
+			bad(key+".command", m.Command, "expected url or command, not both")
+		case m.URL != "":
+			if u, err := url.Parse(m.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				bad(key+".url", m.URL, "expected an http:// or https:// URL")
+			}
+			if len(m.Args) > 0 || len(m.Env) > 0 {
+				bad(key+".args", m.Args, "args and env apply to a command (stdio) server only")
+			}
+		default:
+			if len(m.Headers) > 0 {
+				bad(key+".headers", len(m.Headers), "headers apply to a url (HTTP) server only")
+			}
+		}
+		if m.Timeout < 0 {
+			bad(key+".timeout", m.Timeout, "expected a positive duration such as \"30s\"")
+		}
+		for _, t := range m.Tools {
+			if strings.TrimSpace(t) == "" {
+				bad(key+".tools", m.Tools, "expected tool names, not empty strings")
+			}
+		}
+	}
+}
+
+// validateMCPToolRef checks "mcp:<client>" or "mcp:<client>/<tool>" of
+// agent key's tools; ok is false when ref is not an MCP reference.
+func (c *Config) validateMCPToolRef(bad func(string, any, string, ...any), key, ref string) (ok bool) {
+	rest, ok := strings.CutPrefix(ref, MCPToolPrefix)
+	if !ok {
+		return false
+	}
+	client, tool, _ := strings.Cut(rest, "/")
+	m, found := c.MCPClients[client]
+	switch {
+	case !found:
+		bad(key+".tools", ref, "no [mcp_clients.%s] is defined", client)
+	case strings.Contains(rest, "/") && tool == "":
+		bad(key+".tools", ref, "expected mcp:<client> or mcp:<client>/<tool>")
+	case tool != "" && len(m.Tools) > 0 && !slices.Contains(m.Tools, tool):
+		bad(key+".tools", ref, "mcp_clients.%s.tools does not allow %q", client, tool)
+	}
+	return true
 }

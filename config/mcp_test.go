@@ -66,3 +66,63 @@ agents = ["helper"]
 		t.Errorf("mcp_servers.main = %+v; want name main, version 1.0.0", s)
 	}
 }
+
+// A client needs url or command; agents name its tools "mcp:<client>" or
+// "mcp:<client>/<tool>", a tool the allow-list has; header values take
+// ${VAR} from the environment.
+func TestMCPClientsValidated(t *testing.T) {
+	path := writeFile(t, `
+[agents.a]
+model = "echo"
+tools = ["mcp:remote", "mcp:remote/echo", "mcp:remote/secret", "mcp:ghost", "mcp:remote/"]
+[mcp_clients.remote]
+url = "https://mcp.example.com/mcp"
+tools = ["echo"]
+[mcp_clients.remote.headers]
+Authorization = "Bearer ${REMOTE_KEY}"
+[mcp_clients.both]
+url = "https://x.example.com/mcp"
+command = "node"
+[mcp_clients.neither]
+timeout = "-1s"
+[mcp_clients.ftp]
+url = "ftp://x.example.com"
+[mcp_clients.local]
+command = "node"
+args = ["server.js"]
+headers = { X = "y" }
+`)
+	cfg, err := Load(path, []string{"REMOTE_KEY=sk-123"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(cfg.MCPClients["remote"].Headers["Authorization"]); got != "Bearer sk-123" {
+		t.Errorf("header = %q; want ${REMOTE_KEY} expanded", got)
+	}
+	if cfg.MCPClients["remote"].Timeout.Seconds() != 60 {
+		t.Errorf("timeout = %v; want the 60s default", cfg.MCPClients["remote"].Timeout)
+	}
+	err = cfg.Validate()
+	if err == nil {
+		t.Fatal("Validate accepted broken [mcp_clients]")
+	}
+	for _, want := range []string{
+		`agents.a.tools = "mcp:remote/secret": mcp_clients.remote.tools does not allow "secret"`,
+		`agents.a.tools = "mcp:ghost": no [mcp_clients.ghost] is defined`,
+		`agents.a.tools = "mcp:remote/": expected mcp:<client> or mcp:<client>/<tool>`,
+		`mcp_clients.both.command = "node": expected url or command, not both`,
+		`mcp_clients.neither = "neither": expected url (streamable HTTP) or command (stdio)`,
+		`mcp_clients.neither.timeout`,
+		`mcp_clients.ftp.url = "ftp://x.example.com": expected an http:// or https:// URL`,
+		`mcp_clients.local.headers`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate errors lack %q:\n%v", want, err)
+		}
+	}
+	for _, ok := range []string{`"mcp:remote"`, `"mcp:remote/echo"`} {
+		if strings.Contains(err.Error(), "agents.a.tools = "+ok) {
+			t.Errorf("Validate refused %s:\n%v", ok, err)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"time"
@@ -33,6 +34,7 @@ type App struct {
 	Runs *runlog.Log
 
 	plugins *plugins
+	mcp     *mcpClients
 	tel     *telemetry
 	cfg     *config.Config
 	log     *slog.Logger
@@ -107,19 +109,26 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 	// Phase 1: plugins. Agents do not exist yet; a plugin calling one
 	// while it loads gets errAgentsNotReady.
 	calls, data := &agentCaller{}, &dataCaller{}
+	// Remote MCP servers list their tools meanwhile.
+	mcps := openMCPClients(ctx, cfg, log, tel.modelClient())
 	ps, err := loadPlugins(ctx, cfg, log, calls, data, storeKV{store}, tel.plugins())
 	if err != nil {
+		mcps.close()
 		return nil, err
 	}
-	// Phase 2: agents, whose tools are plugins of phase 1.
-	agents, err := buildAgents(cfg, log, ps.tools, tel.modelClient(), tel.fallback)
+	// Phase 2: agents, whose tools are plugins of phase 1 and MCP tools.
+	tools := maps.Clone(ps.tools)
+	maps.Copy(tools, mcps.tools(cfg))
+	agents, err := buildAgents(cfg, log, tools, tel.modelClient(), tel.fallback)
 	if err != nil {
+		mcps.close()
 		ps.close(ctx)
 		return nil, err
 	}
 	svc, err := agent.NewService(store, agents, cfg.DefaultAgentID(), log)
 	if err != nil {
 		ps.close(ctx)
+		mcps.close()
 		return nil, fmt.Errorf("agents: %w", err)
 	}
 	calls.bind(svc)
@@ -137,6 +146,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 	wf, err := openWorkflows(ctx, cfg, log, svc, ps.tools, ps.steps, tel.workflows())
 	if err != nil {
 		ps.close(ctx)
+		mcps.close()
 		return nil, err
 	}
 	data.bind(store, wf)
@@ -146,6 +156,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 			_ = wf.Close(ctx)
 		}
 		ps.close(ctx)
+		mcps.close()
 		return nil, err
 	}
 	opts := serverOptions(cfg, store, svc, log, ps, tel)
@@ -161,9 +172,10 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 			_ = wf.Close(ctx)
 		}
 		ps.close(ctx)
+		mcps.close()
 		return nil, err
 	}
-	return &App{Agents: svc, Server: srv, Workflows: wf, Runs: runs, plugins: ps}, nil
+	return &App{Agents: svc, Server: srv, Workflows: wf, Runs: runs, plugins: ps, mcp: mcps}, nil
 }
 
 // openRuns starts the stream log of [server.streams] on the store.
@@ -283,6 +295,7 @@ func (a *App) Close(ctx context.Context) error {
 		_ = a.Workflows.Close(ctx)
 	}
 	a.plugins.close(ctx)
+	a.mcp.close()
 	terr := a.tel.close(ctx)
 	return errors.Join(bgErr, a.Store.Close(), terr)
 }
