@@ -3,6 +3,7 @@ package config
 import (
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -40,6 +41,9 @@ func (c *Config) MCPServerIDs() []string {
 // <name>_<tool>, as Mastra's MCPClient names them.
 type MCPClient struct {
 	// URL is a streamable HTTP endpoint; Headers go with every request.
+	// A header value may name the caller's {{resourceId}}, {{user}} or
+	// {{context.<key>}}, filled per call (each caller's credentials get a
+	// session of their own).
 	URL     string            `koanf:"url"`
 	Headers map[string]Secret `koanf:"headers"`
 	// Command and Args start a stdio server inside the container; it gets
@@ -56,6 +60,10 @@ type MCPClient struct {
 
 // defaultMCPTimeout is Mastra's MCPClient default request timeout.
 const defaultMCPTimeout = 60 * time.Second
+
+// headerTemplate finds the {{…}} references of a header value, filled per
+// call from the caller's request (host/mcp).
+var headerTemplate = regexp.MustCompile(`\{\{\s*([A-Za-z0-9_.\-]+)\s*\}\}`)
 
 // MCPToolPrefix starts an agent's tools entry that names an MCP client.
 const MCPToolPrefix = "mcp:"
@@ -184,6 +192,13 @@ func (c *Config) validateMCPClients(bad func(string, any, string, ...any)) {
 		default:
 			if len(m.Headers) > 0 {
 				bad(key+".headers", len(m.Headers), "headers apply to a url (HTTP) server only")
+			}
+		}
+		for h, v := range m.Headers {
+			for _, ref := range headerTemplate.FindAllStringSubmatch(string(v), -1) {
+				if r := ref[1]; r != "resourceId" && r != "user" && (!strings.HasPrefix(r, "context.") || r == "context.") {
+					bad(key+".headers."+h, "{{"+r+"}}", "expected {{resourceId}}, {{user}} or {{context.<key>}}")
+				}
 			}
 		}
 		if m.Timeout < 0 {

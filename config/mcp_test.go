@@ -91,6 +91,9 @@ url = "ftp://x.example.com"
 command = "node"
 args = ["server.js"]
 headers = { X = "y" }
+[mcp_clients.templated]
+url = "https://t.example.com/mcp"
+headers = { Authorization = "Bearer {{user}} {{context.team}} {{password}}" }
 `)
 	cfg, err := Load(path, []string{"REMOTE_KEY=sk-123"})
 	if err != nil {
@@ -115,6 +118,7 @@ headers = { X = "y" }
 		`mcp_clients.neither.timeout`,
 		`mcp_clients.ftp.url = "ftp://x.example.com": expected an http:// or https:// URL`,
 		`mcp_clients.local.headers`,
+		`mcp_clients.templated.headers.Authorization = "{{password}}": expected {{resourceId}}, {{user}} or {{context.<key>}}`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate errors lack %q:\n%v", want, err)

@@ -51,13 +51,23 @@ type Client struct {
 	cfg ClientConfig
 	log *slog.Logger
 
-	mu      sync.Mutex
-	session *sdk.ClientSession
-	tools   map[string]*sdk.Tool // the allowed remote tools, by remote name
-	failed  int                  // connection failures in a row
-	retryAt time.Time            // no new attempt before this
-	closed  bool
+	mu     sync.Mutex
+	conns  map[string]*conn     // by the rendered values of templated headers ("" without)
+	tools  map[string]*sdk.Tool // the allowed remote tools, by remote name
+	closed bool
 }
+
+// conn is one session, with the failures that space its reconnections.
+type conn struct {
+	session *sdk.ClientSession
+	failed  int       // connection failures in a row
+	retryAt time.Time // no new attempt before this
+	used    time.Time // for evicting the least recently used
+}
+
+// maxConns bounds the sessions of a client with templated headers, one per
+// caller's credentials; the least recently used is closed past it.
+const maxConns = 64
 
 // ErrUnavailable is wrapped by the error of a call made while the server
 // cannot be reached.
@@ -71,7 +81,7 @@ func NewClient(cfg ClientConfig) *Client {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 60 * time.Second
 	}
-	return &Client{cfg: cfg, log: cfg.Logger.With("mcp_client", cfg.Name)}
+	return &Client{cfg: cfg, log: cfg.Logger.With("mcp_client", cfg.Name), conns: map[string]*conn{}}
 }
 
 // Name is the client's name, the prefix of its tools' names.
@@ -80,19 +90,19 @@ func (c *Client) Name() string { return c.cfg.Name }
 // minimalEnv are the variables a stdio server inherits.
 var minimalEnv = []string{"HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER"}
 
-func (c *Client) transport() sdk.Transport {
+func (c *Client) transport(headers map[string]string) sdk.Transport {
 	if c.cfg.URL != "" {
 		hc := c.cfg.HTTPClient
 		if hc == nil {
 			hc = &http.Client{}
 		}
-		if len(c.cfg.Headers) > 0 {
+		if len(headers) > 0 {
 			next := hc.Transport
 			if next == nil {
 				next = http.DefaultTransport
 			}
 			hc2 := *hc
-			hc2.Transport = headerTransport{headers: c.cfg.Headers, next: next}
+			hc2.Transport = headerTransport{headers: headers, next: next}
 			hc = &hc2
 		}
 		// Retries of the transport itself are off: a call fails at once
@@ -127,44 +137,76 @@ func (h headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return h.next.RoundTrip(r)
 }
 
-// connect returns the session, connecting (and listing the tools) when
-// there is none. A failure is remembered: until the backoff has passed,
-// calls fail at once rather than each waiting for a dead server.
-func (c *Client) connect(ctx context.Context) (*sdk.ClientSession, error) {
+// connect returns the session for the caller of ctx, connecting (and
+// listing the tools) when there is none. Templated headers take the
+// caller's values, and each caller's credentials get a session of their
+// own, so that no request ever carries another caller's. A failure is
+// remembered: until the backoff has passed, calls fail at once rather than
+// each waiting for a dead server.
+func (c *Client) connect(ctx context.Context) (string, *sdk.ClientSession, error) {
+	headers, key, err := renderHeaders(ctx, c.cfg.Headers)
+	if err != nil {
+		return "", nil, fmt.Errorf("mcp client %s: %w", c.cfg.Name, err)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
-		return nil, fmt.Errorf("mcp client %s: closed", c.cfg.Name)
+		return "", nil, fmt.Errorf("mcp client %s: closed", c.cfg.Name)
 	}
-	if c.session != nil {
-		return c.session, nil
+	cn := c.conns[key]
+	if cn == nil {
+		cn = &conn{}
+		c.conns[key] = cn
+		c.evict()
 	}
-	if wait := time.Until(c.retryAt); wait > 0 {
-		return nil, fmt.Errorf("mcp client %s: %w (next attempt in %s)", c.cfg.Name, ErrUnavailable, wait.Round(time.Millisecond))
+	cn.used = time.Now()
+	if cn.session != nil {
+		return key, cn.session, nil
+	}
+	if wait := time.Until(cn.retryAt); wait > 0 {
+		return "", nil, fmt.Errorf("mcp client %s: %w (next attempt in %s)", c.cfg.Name, ErrUnavailable, wait.Round(time.Millisecond))
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	cl := sdk.NewClient(&sdk.Implementation{Name: "mastra-server", Version: "1"}, &sdk.ClientOptions{
 		Logger: c.cfg.Logger,
-		ToolListChangedHandler: func(context.Context, *sdk.ToolListChangedRequest) {
+		ToolListChangedHandler: func(_ context.Context, req *sdk.ToolListChangedRequest) {
 			// Refresh outside the notification's handler: listing is a
 			// request on the same session.
-			go c.refresh()
+			go c.refresh(req.Session)
 		},
 	})
-	cs, err := cl.Connect(ctx, c.transport(), nil)
+	cs, err := cl.Connect(ctx, c.transport(headers), nil)
 	if err == nil {
 		var tools map[string]*sdk.Tool
 		if tools, err = c.list(ctx, cs); err == nil {
-			c.session, c.tools, c.failed, c.retryAt = cs, tools, 0, time.Time{}
-			return cs, nil
+			cn.session, cn.failed, cn.retryAt = cs, 0, time.Time{}
+			c.tools = tools
+			return key, cs, nil
 		}
 		cs.Close()
 	}
-	c.failed++
-	c.retryAt = time.Now().Add(backoff(c.failed))
-	c.log.Warn("mcp client: cannot connect", "attempt", c.failed, "err", err.Error())
-	return nil, fmt.Errorf("mcp client %s: %w: %w", c.cfg.Name, ErrUnavailable, err)
+	cn.failed++
+	cn.retryAt = time.Now().Add(backoff(cn.failed))
+	c.log.Warn("mcp client: cannot connect", "attempt", cn.failed, "err", err.Error())
+	return "", nil, fmt.Errorf("mcp client %s: %w: %w", c.cfg.Name, ErrUnavailable, err)
+}
+
+// evict closes the least recently used session past maxConns (c.mu held).
+func (c *Client) evict() {
+	if len(c.conns) <= maxConns {
+		return
+	}
+	var oldest string
+	for k, cn := range c.conns {
+		if oldest == "" || cn.used.Before(c.conns[oldest].used) {
+			oldest = k
+		}
+	}
+	if cs := c.conns[oldest].session; cs != nil {
+		go cs.Close()
+	}
+	delete(c.conns, oldest)
 }
 
 // backoff is 1s × 1.5^(n−1), at most 30s, with full jitter (the SDK's own
@@ -192,11 +234,8 @@ func (c *Client) list(ctx context.Context, cs *sdk.ClientSession) (map[string]*s
 	return out, nil
 }
 
-// refresh lists the tools again after tools/list_changed.
-func (c *Client) refresh() {
-	c.mu.Lock()
-	cs := c.session
-	c.mu.Unlock()
+// refresh lists the tools again after tools/list_changed on cs.
+func (c *Client) refresh(cs *sdk.ClientSession) {
 	if cs == nil {
 		return
 	}
@@ -208,19 +247,17 @@ func (c *Client) refresh() {
 		return
 	}
 	c.mu.Lock()
-	if c.session == cs {
-		c.tools = tools
-	}
+	c.tools = tools
 	c.mu.Unlock()
 }
 
 // drop forgets a session that failed, so that the next call reconnects.
-func (c *Client) drop(cs *sdk.ClientSession) {
+func (c *Client) drop(key string, cs *sdk.ClientSession) {
 	c.mu.Lock()
-	if c.session == cs {
-		c.session = nil
-		c.failed++
-		c.retryAt = time.Now().Add(backoff(c.failed))
+	if cn := c.conns[key]; cn != nil && cn.session == cs {
+		cn.session = nil
+		cn.failed++
+		cn.retryAt = time.Now().Add(backoff(cn.failed))
 	}
 	c.mu.Unlock()
 	cs.Close()
@@ -229,7 +266,7 @@ func (c *Client) drop(cs *sdk.ClientSession) {
 // Tools connects (within ctx) and returns the remote server's allowed
 // tools as agent tools, sorted by name.
 func (c *Client) Tools(ctx context.Context) ([]*RemoteTool, error) {
-	if _, err := c.connect(ctx); err != nil {
+	if _, _, err := c.connect(ctx); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -256,13 +293,16 @@ func (c *Client) meta(remote string) *sdk.Tool {
 // Close ends the session (and a stdio server's process).
 func (c *Client) Close() error {
 	c.mu.Lock()
-	cs := c.session
-	c.session, c.closed = nil, true
+	conns := c.conns
+	c.conns, c.closed = map[string]*conn{}, true
 	c.mu.Unlock()
-	if cs != nil {
-		return cs.Close()
+	var errs []error
+	for _, cn := range conns {
+		if cn.session != nil {
+			errs = append(errs, cn.session.Close())
+		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // RemoteTool is one tool of a remote MCP server, named <client>_<tool> as
@@ -301,7 +341,7 @@ func (t *RemoteTool) InputSchema() json.RawMessage {
 func (t *RemoteTool) Execute(ctx context.Context, args json.RawMessage) (json.RawMessage, error) {
 	ctx, cancel := context.WithTimeout(ctx, t.c.cfg.Timeout)
 	defer cancel()
-	cs, err := t.c.connect(ctx)
+	key, cs, err := t.c.connect(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -312,7 +352,7 @@ func (t *RemoteTool) Execute(ctx context.Context, args json.RawMessage) (json.Ra
 	if err != nil {
 		var werr *jsonrpc.Error // a JSON-RPC error answer: the session is fine
 		if !errors.As(err, &werr) {
-			t.c.drop(cs)
+			t.c.drop(key, cs)
 		}
 		if errors.Is(err, context.DeadlineExceeded) {
 			return nil, fmt.Errorf("mcp %s: tool %s: no answer within %s", t.c.cfg.Name, t.remote, t.c.cfg.Timeout)

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mastra-server/mastra-server/host/reqctx"
 )
 
 type echoIn struct {
@@ -138,5 +140,36 @@ func TestClientOverStdio(t *testing.T) {
 	}
 	if out, err := c.Tool("env").Execute(ctx, json.RawMessage(`{"name":"MCP_TEST_PARENT_SECRET"}`)); err != nil || string(out) != `""` {
 		t.Errorf("env of the server's own variable = %s, %v; want it not passed on", out, err)
+	}
+}
+
+// A templated header takes each caller's own value, per call; a caller
+// without one is refused before anything is sent.
+func TestClientHeaderTemplates(t *testing.T) {
+	_, ts, auth := remoteServer(t)
+	c := NewClient(ClientConfig{Name: "remote", URL: ts.URL, Headers: map[string]string{"Authorization": "Bearer {{user}}-{{context.team}}"},
+		Timeout: 5 * time.Second})
+	t.Cleanup(func() { c.Close() })
+	as := func(user, team string) context.Context {
+		v := reqctx.New()
+		v.SetString(reqctx.UserKey, user)
+		v.SetString("team", team)
+		return reqctx.With(context.Background(), v)
+	}
+	echo := c.Tool("echo")
+	for _, who := range [][2]string{{"alice", "red"}, {"bob", "blue"}, {"alice", "red"}} {
+		if out, err := echo.Execute(as(who[0], who[1]), json.RawMessage(`{"message":"hi"}`)); err != nil || string(out) != `"Echo: hi"` {
+			t.Fatalf("echo as %s = %s, %v", who[0], out, err)
+		}
+		if got, want := auth.Load().(string), "Bearer "+who[0]+"-"+who[1]; got != want {
+			t.Errorf("as %s the server saw %q; want %q", who[0], got, want)
+		}
+	}
+	auth.Store("")
+	if _, err := echo.Execute(context.Background(), json.RawMessage(`{"message":"hi"}`)); err == nil || !strings.Contains(err.Error(), "no value for {{user}}") {
+		t.Errorf("echo without a caller = %v; want refused naming {{user}}", err)
+	}
+	if got := auth.Load().(string); got != "" {
+		t.Errorf("a call without a caller reached the server with %q", got)
 	}
 }
