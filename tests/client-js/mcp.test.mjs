@@ -1,9 +1,12 @@
 // @mastra/client-js's MCP registry calls against [mcp_servers.main] of
 // run.sh's config: list, details, tools, one tool's details and execute,
-// each execute running for the caller's token's resource.
+// each execute running for the caller's token's resource; then the
+// official TypeScript SDK's client over the streamable HTTP transport.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MastraClient } from '@mastra/client-js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
 const baseUrl = process.env.MASTRA_URL;
 assert.ok(baseUrl, 'MASTRA_URL is not set: run this through run.sh');
@@ -60,4 +63,54 @@ test('MCPTool.execute runs for the caller', async () => {
     alice.getMcpServerTool('main', 'run_publish').execute({ data: { subject: 'no topic' } }),
     (err) => err.status === 400,
   );
+});
+
+// The official TypeScript SDK's client, unchanged, over the streamable
+// HTTP transport: lists and calls the agent and the workflow, each token
+// bound to its own resource.
+
+async function mcpClient(token) {
+  const c = new Client({ name: 'client-js-test', version: '1.0.0' });
+  const transport = new StreamableHTTPClientTransport(new URL(`${baseUrl}/api/mcp/main/mcp`), {
+    requestInit: { headers: { Authorization: `Bearer ${token}` } },
+  });
+  await c.connect(transport);
+  return c;
+}
+
+const parse = (res) => JSON.parse(res.content[0].text);
+
+test('@modelcontextprotocol/sdk client: list and call, two tokens', async () => {
+  const a = await mcpClient(process.env.ALICE_TOKEN);
+  const b = await mcpClient(process.env.BOB_TOKEN);
+  try {
+    const { tools } = await a.listTools();
+    assert.deepEqual(tools.map((t) => t.name).sort(), ['ask_assistant', 'run_publish']);
+
+    const thread = `mcp-ts-${Date.now()}`;
+    const ra = await a.callTool({ name: 'ask_assistant', arguments: { message: 'from the TS SDK', threadId: thread } });
+    assert.equal(ra.isError ?? false, false);
+    const ga = parse(ra);
+    assert.equal(ga.text, 'Echo: from the TS SDK');
+    assert.equal(ga.resourceId, 'res-alice');
+    assert.equal(ga.threadId, thread);
+
+    // Bob cannot continue alice's thread, and sees nothing of it.
+    const rb = await b.callTool({ name: 'ask_assistant', arguments: { message: 'bob here', threadId: thread } });
+    assert.equal(rb.isError, true);
+    assert.match(rb.content[0].text, /Thread already exists/);
+    assert.doesNotMatch(rb.content[0].text, /from the TS SDK/);
+
+    // A bad argument is a tool error, not a protocol failure.
+    const bad = await b.callTool({ name: 'ask_assistant', arguments: { nope: 1 } });
+    assert.equal(bad.isError, true);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test('@modelcontextprotocol/sdk client without a token is refused', async () => {
+  const c = new Client({ name: 'anon', version: '1.0.0' });
+  await assert.rejects(c.connect(new StreamableHTTPClientTransport(new URL(`${baseUrl}/api/mcp/main/mcp`))));
 });

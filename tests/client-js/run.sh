@@ -4,7 +4,7 @@
 # makes: agents, generate, stream, client tools (against a fake OpenAI-compatible
 # model, fake-openai.mjs), memory threads and messages, workflows and runs
 # (workflows.test.mjs), working memory (workingmemory.test.mjs), MCP servers
-# (mcp.test.mjs), and a
+# (mcp.test.mjs, with @modelcontextprotocol/sdk's client too), and a
 # cross-tenant check with two auth tokens.
 #
 # Needs Node.js 20 or newer and npm, and Go to build the server. Installs the npm
