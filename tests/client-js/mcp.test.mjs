@@ -101,6 +101,18 @@ test('@modelcontextprotocol/sdk client: list and call, two tokens', async () => 
     assert.match(rb.content[0].text, /Thread already exists/);
     assert.doesNotMatch(rb.content[0].text, /from the TS SDK/);
 
+    // The workflow, as carol (apart from the run counts of
+    // workflows.test.mjs): it runs to its suspend step for her resource.
+    const c = await mcpClient(process.env.CAROL_TOKEN);
+    try {
+      const run = parse(await c.callTool({ name: 'run_publish', arguments: { topic: 'ts sdk' } }));
+      assert.equal(run.status, 'suspended');
+      await assert.rejects(bob.getWorkflow('publish').runById(run.runId), (err) => err.status === 404);
+      await (await carol.getWorkflow('publish').createRun({ runId: run.runId })).cancel();
+    } finally {
+      await c.close();
+    }
+
     // A bad argument is a tool error, not a protocol failure.
     const bad = await b.callTool({ name: 'ask_assistant', arguments: { nope: 1 } });
     assert.equal(bad.isError, true);
