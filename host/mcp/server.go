@@ -147,7 +147,30 @@ func crossOrigin(h http.Handler, trusted []string) http.Handler {
 
 // ServeHTTP serves the streamable HTTP transport (POST; GET and DELETE are
 // 405 in stateless mode).
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.http.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.http.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), httpContextKey{}, r.Context())))
+}
+
+// httpContextKey carries the HTTP request's context to the tool handlers,
+// whose own context the SDK detaches from it for protocol versions before
+// 2026-07-28.
+type httpContextKey struct{}
+
+// tieToRequest cancels ctx when the HTTP request that carries the call
+// ends, so that a client that goes away cancels its turn (and its model
+// call), as on /generate.
+func tieToRequest(ctx context.Context) (context.Context, func()) {
+	hc, ok := ctx.Value(httpContextKey{}).(context.Context)
+	if !ok {
+		return ctx, func() {}
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	stop := context.AfterFunc(hc, func() { cancel(context.Cause(hc)) })
+	return ctx, func() {
+		stop()
+		cancel(nil)
+	}
+}
 
 // Tools lists the server's tools in the order given.
 func (s *Server) Tools() []*Tool { return s.tools }
@@ -167,6 +190,8 @@ func (t *Tool) Validate(args json.RawMessage) error { return t.schema.Validate(a
 // failure as an isError result the model can read.
 func (s *Server) handler(t *Tool) sdk.ToolHandler {
 	return func(ctx context.Context, req *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
+		ctx, done := tieToRequest(ctx)
+		defer done()
 		args := bytes.TrimSpace(req.Params.Arguments)
 		if len(args) == 0 || string(args) == "null" {
 			args = json.RawMessage(`{}`)
