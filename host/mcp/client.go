@@ -59,10 +59,11 @@ type Client struct {
 
 // conn is one session, with the failures that space its reconnections.
 type conn struct {
+	mu      sync.Mutex // held while connecting; guards session, failed, retryAt
 	session *sdk.ClientSession
 	failed  int       // connection failures in a row
 	retryAt time.Time // no new attempt before this
-	used    time.Time // for evicting the least recently used
+	used    time.Time // for evicting the least recently used; guarded by Client.mu
 }
 
 // maxConns bounds the sessions of a client with templated headers, one per
@@ -149,8 +150,8 @@ func (c *Client) connect(ctx context.Context) (string, *sdk.ClientSession, error
 		return "", nil, fmt.Errorf("mcp client %s: %w", c.cfg.Name, err)
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.closed {
+		c.mu.Unlock()
 		return "", nil, fmt.Errorf("mcp client %s: closed", c.cfg.Name)
 	}
 	cn := c.conns[key]
@@ -160,6 +161,12 @@ func (c *Client) connect(ctx context.Context) (string, *sdk.ClientSession, error
 		c.evict()
 	}
 	cn.used = time.Now()
+	c.mu.Unlock()
+
+	// Connecting holds this session's lock only: turns reading the tools'
+	// descriptions, and other callers' sessions, do not wait for it.
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
 	if cn.session != nil {
 		return key, cn.session, nil
 	}
@@ -180,8 +187,17 @@ func (c *Client) connect(ctx context.Context) (string, *sdk.ClientSession, error
 	if err == nil {
 		var tools map[string]*sdk.Tool
 		if tools, err = c.list(ctx, cs); err == nil {
+			c.mu.Lock()
+			live := c.conns[key] == cn // not evicted or closed meanwhile
+			if live {
+				c.tools = tools
+			}
+			c.mu.Unlock()
+			if !live {
+				cs.Close()
+				return "", nil, fmt.Errorf("mcp client %s: closed", c.cfg.Name)
+			}
 			cn.session, cn.failed, cn.retryAt = cs, 0, time.Time{}
-			c.tools = tools
 			return key, cs, nil
 		}
 		cs.Close()
@@ -197,16 +213,27 @@ func (c *Client) evict() {
 	if len(c.conns) <= maxConns {
 		return
 	}
-	var oldest string
+	var oldest *conn
+	var oldestKey string
 	for k, cn := range c.conns {
-		if oldest == "" || cn.used.Before(c.conns[oldest].used) {
-			oldest = k
+		if oldest == nil || cn.used.Before(oldest.used) {
+			oldest, oldestKey = cn, k
 		}
 	}
-	if cs := c.conns[oldest].session; cs != nil {
-		go cs.Close()
+	delete(c.conns, oldestKey)
+	go oldest.close()
+}
+
+// close ends the session, waiting for a connection in progress.
+func (cn *conn) close() error {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	if cn.session == nil {
+		return nil
 	}
-	delete(c.conns, oldest)
+	err := cn.session.Close()
+	cn.session = nil
+	return err
 }
 
 // backoff is 1s × 1.5^(n−1), at most 30s, with full jitter (the SDK's own
@@ -254,12 +281,17 @@ func (c *Client) refresh(cs *sdk.ClientSession) {
 // drop forgets a session that failed, so that the next call reconnects.
 func (c *Client) drop(key string, cs *sdk.ClientSession) {
 	c.mu.Lock()
-	if cn := c.conns[key]; cn != nil && cn.session == cs {
-		cn.session = nil
-		cn.failed++
-		cn.retryAt = time.Now().Add(backoff(cn.failed))
-	}
+	cn := c.conns[key]
 	c.mu.Unlock()
+	if cn != nil {
+		cn.mu.Lock()
+		if cn.session == cs {
+			cn.session = nil
+			cn.failed++
+			cn.retryAt = time.Now().Add(backoff(cn.failed))
+		}
+		cn.mu.Unlock()
+	}
 	cs.Close()
 }
 
@@ -298,9 +330,7 @@ func (c *Client) Close() error {
 	c.mu.Unlock()
 	var errs []error
 	for _, cn := range conns {
-		if cn.session != nil {
-			errs = append(errs, cn.session.Close())
-		}
+		errs = append(errs, cn.close())
 	}
 	return errors.Join(errs...)
 }
