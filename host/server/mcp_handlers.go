@@ -158,6 +158,7 @@ func (s *Server) mcpAsk(agentID string) func(context.Context, json.RawMessage) (
 		if msg := badThreadID(a.ThreadID); a.ThreadID != "" && msg != "" {
 			return nil, &mcp.ToolError{Message: "threadId " + msg}
 		}
+		transport.SetAgent(ctx, agentID) // for the access log, as a turn's route does
 		in := agent.Input{AgentID: agentID, ThreadID: a.ThreadID, ResourceID: mcpResource(ctx),
 			Messages: []llm.Message{{Role: llm.RoleUser, Content: a.Message}}, RequestContext: reqctx.From(ctx),
 			Ephemeral: a.ThreadID == ""}
