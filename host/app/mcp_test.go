@@ -52,7 +52,7 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // mcpSession connects the SDK's own client to endpoint with token.
-func mcpSession(t *testing.T, endpoint, token string) *sdk.ClientSession {
+func mcpSession(t testing.TB, endpoint, token string) *sdk.ClientSession {
 	t.Helper()
 	c := sdk.NewClient(&sdk.Implementation{Name: "test", Version: "1"}, nil)
 	tr := &sdk.StreamableClientTransport{Endpoint: endpoint, MaxRetries: -1,
@@ -65,7 +65,7 @@ func mcpSession(t *testing.T, endpoint, token string) *sdk.ClientSession {
 	return cs
 }
 
-func callText(t *testing.T, cs *sdk.ClientSession, name string, args any) (string, bool) {
+func callText(t testing.TB, cs *sdk.ClientSession, name string, args any) (string, bool) {
 	t.Helper()
 	res, err := cs.CallTool(context.Background(), &sdk.CallToolParams{Name: name, Arguments: args})
 	if err != nil {
