@@ -40,7 +40,9 @@ func (c *Config) MCPServerIDs() []string {
 // "mcp:<name>/<tool>" in their tools lists; the model sees them as
 // <name>_<tool>, as Mastra's MCPClient names them.
 type MCPClient struct {
-	// URL is a streamable HTTP endpoint; Headers go with every request.
+	// URL is a streamable HTTP endpoint (or a legacy HTTP+SSE one, tried
+	// when the server refuses the streamable POST); Headers go with every
+	// request.
 	// A header value may name the caller's {{resourceId}}, {{user}} or
 	// {{context.<key>}}, filled per call (each caller's credentials get a
 	// session of their own).

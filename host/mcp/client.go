@@ -21,7 +21,8 @@ import (
 )
 
 // ClientConfig is one remote MCP server ([mcp_clients.<name>]): URL for
-// streamable HTTP, or Command for a stdio subprocess.
+// streamable HTTP (the legacy HTTP+SSE transport when the server refuses
+// it), or Command for a stdio subprocess.
 type ClientConfig struct {
 	Name string
 	// URL is the streamable HTTP endpoint; Headers go with every request.
@@ -184,6 +185,15 @@ func (c *Client) connect(ctx context.Context) (string, *sdk.ClientSession, error
 		},
 	})
 	cs, err := cl.Connect(ctx, c.transport(headers), nil)
+	if err != nil && c.cfg.URL != "" && ctx.Err() == nil {
+		// A server of the legacy HTTP+SSE transport (protocol 2024-11-05)
+		// refuses the streamable POST: try that transport.
+		if scs, serr := c.connectSSE(ctx, cl, headers); serr == nil {
+			cs, err = scs, nil
+		} else {
+			err = fmt.Errorf("%w (and over the legacy SSE transport: %w)", err, serr)
+		}
+	}
 	if err == nil {
 		var tools map[string]*sdk.Tool
 		if tools, err = c.list(ctx, cs); err == nil {
@@ -206,6 +216,26 @@ func (c *Client) connect(ctx context.Context) (string, *sdk.ClientSession, error
 	cn.retryAt = time.Now().Add(backoff(cn.failed))
 	c.log.Warn("mcp client: cannot connect", "attempt", cn.failed, "err", err.Error())
 	return "", nil, fmt.Errorf("mcp client %s: %w: %w", c.cfg.Name, ErrUnavailable, err)
+}
+
+// connectSSE connects over the legacy HTTP+SSE transport. Its event
+// stream is a GET that lives as long as the session, so it runs under a
+// context of its own, cancelled only if ctx ends before the connection is
+// made.
+func (c *Client) connectSSE(ctx context.Context, cl *sdk.Client, headers map[string]string) (*sdk.ClientSession, error) {
+	hc := c.transport(headers).(*sdk.StreamableClientTransport).HTTPClient
+	sctx, scancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, scancel)
+	cs, err := cl.Connect(sctx, &sdk.SSEClientTransport{Endpoint: c.cfg.URL, HTTPClient: hc}, nil)
+	if err != nil || !stop() {
+		scancel()
+		if err == nil {
+			cs.Close()
+			err = ctx.Err()
+		}
+		return nil, err
+	}
+	return cs, nil
 }
 
 // evict closes the least recently used session past maxConns (c.mu held).

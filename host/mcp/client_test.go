@@ -173,3 +173,25 @@ func TestClientHeaderTemplates(t *testing.T) {
 		t.Errorf("a call without a caller reached the server with %q", got)
 	}
 }
+
+// A server of the legacy HTTP+SSE transport (protocol 2024-11-05) is
+// reached when it refuses the streamable POST.
+func TestClientFallsBackToSSE(t *testing.T) {
+	srv, _, _ := remoteServer(t)
+	ts := httptest.NewServer(sdk.NewSSEHandler(func(*http.Request) *sdk.Server { return srv }, nil))
+	t.Cleanup(ts.Close)
+	c := NewClient(ClientConfig{Name: "legacy", URL: ts.URL, Timeout: 5 * time.Second, Allow: []string{"echo"}})
+	t.Cleanup(func() { c.Close() })
+	ctx := context.Background()
+	tools, err := c.Tools(ctx)
+	if err != nil || len(tools) != 1 || tools[0].Name() != "legacy_echo" {
+		t.Fatalf("tools over SSE = %v, %v", tools, err)
+	}
+	// Calls after the connecting one still reach the server: the event
+	// stream outlives the connection's context.
+	for i := range 3 {
+		if out, err := tools[0].Execute(ctx, json.RawMessage(`{"message":"sse"}`)); err != nil || string(out) != `"Echo: sse"` {
+			t.Fatalf("echo %d over SSE = %s, %v", i, out, err)
+		}
+	}
+}
