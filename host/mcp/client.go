@@ -308,6 +308,22 @@ func (c *Client) refresh(cs *sdk.ClientSession) {
 	c.mu.Unlock()
 }
 
+// forget closes a session the server no longer has, leaving no backoff:
+// the server answered, so it is up.
+func (c *Client) forget(key string, cs *sdk.ClientSession) {
+	c.mu.Lock()
+	cn := c.conns[key]
+	c.mu.Unlock()
+	if cn != nil {
+		cn.mu.Lock()
+		if cn.session == cs {
+			cn.session = nil
+		}
+		cn.mu.Unlock()
+	}
+	cs.Close()
+}
+
 // drop forgets a session that failed, so that the next call reconnects.
 func (c *Client) drop(key string, cs *sdk.ClientSession) {
 	c.mu.Lock()
@@ -409,6 +425,15 @@ func (t *RemoteTool) Execute(ctx context.Context, args json.RawMessage) (json.Ra
 		return nil, fmt.Errorf("mcp client %s: tool %s is not allowed", t.c.cfg.Name, t.remote)
 	}
 	res, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: t.remote, Arguments: args})
+	if errors.Is(err, sdk.ErrSessionMissing) {
+		// The server forgot the session (it restarted): the call never ran
+		// there, so it is safe to make once more on a new session.
+		t.c.forget(key, cs)
+		if key, cs, err = t.c.connect(ctx); err != nil {
+			return nil, err
+		}
+		res, err = cs.CallTool(ctx, &sdk.CallToolParams{Name: t.remote, Arguments: args})
+	}
 	if err != nil {
 		var werr *jsonrpc.Error // a JSON-RPC error answer: the session is fine
 		if !errors.As(err, &werr) {

@@ -195,3 +195,25 @@ func TestClientFallsBackToSSE(t *testing.T) {
 		}
 	}
 }
+
+// A stateful server that restarted (its sessions gone) is reconnected to
+// within the call, which then succeeds.
+func TestClientReconnectsAfterServerRestart(t *testing.T) {
+	srv, _, _ := remoteServer(t)
+	var h atomic.Pointer[sdk.StreamableHTTPHandler]
+	h.Store(sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return srv }, nil))
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.Load().ServeHTTP(w, r) }))
+	t.Cleanup(ts.Close)
+	c := NewClient(ClientConfig{Name: "r", URL: ts.URL, Timeout: 5 * time.Second})
+	t.Cleanup(func() { c.Close() })
+	echo := c.Tool("echo")
+	ctx := context.Background()
+	if _, err := echo.Execute(ctx, json.RawMessage(`{"message":"before"}`)); err != nil {
+		t.Fatal(err)
+	}
+	// A new handler knows none of the old sessions, as after a restart.
+	h.Store(sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return srv }, nil))
+	if out, err := echo.Execute(ctx, json.RawMessage(`{"message":"after"}`)); err != nil || string(out) != `"Echo: after"` {
+		t.Errorf("echo after the restart = %s, %v; want it answered on a new session", out, err)
+	}
+}
