@@ -30,6 +30,10 @@ type Config struct {
 	Observability Observability `koanf:"observability"`
 	// Workflows are the [workflows.<id>] definitions (see workflow.go).
 	Workflows map[string]Workflow `koanf:"workflows"`
+	// MCPServers are the [mcp_servers.<id>] exposed over MCP (mcp.go).
+	MCPServers map[string]MCPServer `koanf:"mcp_servers"`
+	// MCPClients are the [mcp_clients.<name>] whose tools agents use.
+	MCPClients map[string]MCPClient `koanf:"mcp_clients"`
 
 	// File is the configuration file that was read ("" when none was found).
 	File string `koanf:"-"`

@@ -329,6 +329,7 @@ func (c *Config) applyDerived(environ []string) {
 		})
 		c.Workflows[id] = w
 	}
+	c.applyMCPDefaults(lookup)
 	for i, t := range c.Server.Auth.Tokens {
 		if t.Env != "" {
 			c.Server.Auth.Tokens[i].Value = Secret(lookup(t.Env))

@@ -285,6 +285,9 @@ func (c *Config) Validate() error {
 			bad(key+".last_messages", a.LastMessages, "expected -1 (no history), 0 (memory.last_messages) or a positive number")
 		}
 		for _, t := range a.Tools {
+			if c.validateMCPToolRef(bad, key, t) {
+				continue
+			}
 			if !toolNames[t] {
 				bad(key+".tools", t, "no [[tools]] entry has this name")
 			}
@@ -303,6 +306,8 @@ func (c *Config) Validate() error {
 		bad("agents", ids, "more than one agent has default = true")
 	}
 	c.validateWorkflows(bad, toolNames)
+	c.validateMCPServers(bad)
+	c.validateMCPClients(bad)
 
 	if c.Plugins.Timeout <= 0 || c.Plugins.RouteTimeout <= 0 {
 		bad("plugins.timeout", c.Plugins.Timeout, "plugins.timeout and plugins.route_timeout must be positive durations")

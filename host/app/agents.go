@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -88,8 +89,16 @@ func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.To
 			a.LastMessages = ac.LastMessages
 		}
 		for _, name := range ac.Tools {
-			if t, ok := tools[name]; ok {
-				a.Tools = append(a.Tools, t)
+			ts := []agent.Tool{tools[name]}
+			if ts[0] == nil {
+				// "mcp:<client>" stands for every tool listed under
+				// "mcp:<client>/"; one also named alone is taken once.
+				ts = toolsUnder(tools, name+"/")
+			}
+			for _, t := range ts {
+				if !slices.ContainsFunc(a.Tools, func(o agent.Tool) bool { return o.Name() == t.Name() }) {
+					a.Tools = append(a.Tools, t)
+				}
 			}
 		}
 		if err := memoryOptions(a, ac, func(ref string) (llm.Model, string, error) { return titleModel(cfg, clients, ref, client) }); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"time"
@@ -34,6 +35,7 @@ type App struct {
 
 	plugins *plugins
 	embeds  *embedjobs.Jobs // nil: no recall on Postgres
+	mcp     *mcpClients
 	tel     *telemetry
 	cfg     *config.Config
 	log     *slog.Logger
@@ -121,19 +123,26 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 	// Phase 1: plugins. Agents do not exist yet; a plugin calling one
 	// while it loads gets errAgentsNotReady.
 	calls, data := &agentCaller{}, &dataCaller{}
+	// Remote MCP servers list their tools meanwhile.
+	mcps := openMCPClients(ctx, cfg, log, tel.modelClient())
 	ps, err := loadPlugins(ctx, cfg, log, calls, data, newStoreKV(store), tel.plugins())
 	if err != nil {
+		mcps.close()
 		return nil, err
 	}
-	// Phase 2: agents, whose tools are plugins of phase 1.
-	agents, err := buildAgents(cfg, log, ps.tools, tel.modelClient(), tel.fallback)
+	// Phase 2: agents, whose tools are plugins of phase 1 and MCP tools.
+	tools := maps.Clone(ps.tools)
+	maps.Copy(tools, mcps.tools(cfg))
+	agents, err := buildAgents(cfg, log, tools, tel.modelClient(), tel.fallback)
 	if err != nil {
+		mcps.close()
 		ps.close(ctx)
 		return nil, err
 	}
 	svc, err := agent.NewService(store, agents, cfg.DefaultAgentID(), log)
 	if err != nil {
 		ps.close(ctx)
+		mcps.close()
 		return nil, fmt.Errorf("agents: %w", err)
 	}
 	calls.bind(svc)
@@ -159,16 +168,21 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 	}
 	if err != nil {
 		ps.close(ctx)
+		mcps.close()
 		return nil, err
 	}
 	data.bind(store, wf)
-	embeds := openEmbedJobs(ctx, cfg, log, store, svc, agents)
+	var embeds *embedjobs.Jobs
+	if !check {
+		embeds = openEmbedJobs(ctx, cfg, log, store, svc, agents)
+	}
 	runs, err := openRuns(cfg.Server.Streams, store, log)
 	if err != nil {
 		if wf != nil {
 			_ = wf.Close(ctx)
 		}
 		ps.close(ctx)
+		mcps.close()
 		return nil, err
 	}
 	opts := serverOptions(cfg, store, svc, log, ps, tel)
@@ -177,6 +191,14 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 	opts.Runs = runs
 	opts.Providers = modelProviders(cfg, agents)
 	opts.Limiter = limiter
+	opts.MCPServers = mcpServers(cfg)
+	if check {
+		// No engine in a check: the run_<workflow> tools' workflows were
+		// compiled above.
+		for i := range opts.MCPServers {
+			opts.MCPServers[i].Workflows = nil
+		}
+	}
 	srv, err := server.New(opts)
 	if err != nil {
 		if embeds != nil {
@@ -187,9 +209,10 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 			_ = wf.Close(ctx)
 		}
 		ps.close(ctx)
+		mcps.close()
 		return nil, err
 	}
-	return &App{Agents: svc, Server: srv, Workflows: wf, Runs: runs, plugins: ps, embeds: embeds}, nil
+	return &App{Agents: svc, Server: srv, Workflows: wf, Runs: runs, plugins: ps, embeds: embeds, mcp: mcps}, nil
 }
 
 // openEmbedJobs gives semantic recall's embedding jobs to River on
@@ -346,6 +369,7 @@ func (a *App) Close(ctx context.Context) error {
 		_ = a.Workflows.Close(ctx)
 	}
 	a.plugins.close(ctx)
+	a.mcp.close()
 	terr := a.tel.close(ctx)
 	return errors.Join(bgErr, a.Store.Close(), terr)
 }

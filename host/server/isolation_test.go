@@ -82,6 +82,10 @@ func init() {
 	for k, v := range resumeIsolationCases {
 		isolationCases[k] = v
 	}
+	// The MCP routes', in isolation_mcp_test.go.
+	for k, v := range mcpIsolationCases {
+		isolationCases[k] = v
+	}
 }
 
 // TestIsolationCoversEveryRoute fails when a route is added to routes.go
@@ -212,7 +216,7 @@ func isoServer(t *testing.T, kind string) (*Server, string, *workflow.Engine) {
 	cfg.OpenAPI = true // the document and /docs, which must answer every token alike
 	cfg.Playground = true
 	s, ts := newTestServer(t, Options{Config: cfg, Store: store, Agents: svc, Workflows: eng, DefaultResourceID: "anon",
-		Runs: openRuns(t, store, runsOptions{})})
+		Runs: openRuns(t, store, runsOptions{}), MCPServers: []MCPServer{{ID: "main", Agents: []string{"assistant"}, Tools: []string{"whoami"}}}})
 	return s, ts.URL, eng
 }
 

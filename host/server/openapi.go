@@ -122,6 +122,7 @@ const (
 	tagStudio  = "studio"
 	// tagObservability: stored traces (observability_handlers.go).
 	tagObservability = "observability"
+	tagMCP           = "mcp"
 )
 
 var memoryQuery = []string{"agentId", "resourceId", "requestContext"}
@@ -220,6 +221,17 @@ var routeDocs = map[string]routeDoc{
 		tag: tagAgents, body: sendApprovalBody{}, resp: sendApprovalJSON{}},
 	"POST /api/agents/:agentId/recover": {summary: "400, as Mastra answers for an agent that is not durable: turns here complete, fail, or wait to be resumed",
 		tag: tagAgents, body: anyBody{}},
+	// Mastra's MCP servers (mcp_handlers.go).
+	"GET /api/mcp/v0/servers": {summary: "List the MCP servers ([mcp_servers.*])", tag: tagMCP,
+		query: []string{"page", "perPage", "limit", "offset"}, resp: mcpServerListJSON{}},
+	"GET /api/mcp/v0/servers/:id": {summary: "Get an MCP server", tag: tagMCP, query: []string{"version"}, resp: serverDetailJSON{}},
+	"GET /api/mcp/:serverId/tools": {summary: "List an MCP server's tools (ask_<agent>, run_<workflow>, tools)", tag: tagMCP,
+		resp: mcpToolListJSON{}},
+	"GET /api/mcp/:serverId/tools/:toolId": {summary: "Get one tool of an MCP server", tag: tagMCP, resp: mcpToolJSON{}},
+	"POST /api/mcp/:serverId/tools/:toolId/execute": {summary: "Run one tool of an MCP server for the caller's resource", tag: tagMCP,
+		query: []string{"resourceId"}, body: mcpExecuteBody{}, resp: mcpResultJSON{}},
+	"POST /api/mcp/:serverId/mcp": {summary: "The MCP streamable HTTP transport (stateless; JSON-RPC in, JSON out)", tag: tagMCP,
+		query: []string{"resourceId"}, body: anyBody{}},
 	// Mastra Studio (studio_handlers.go).
 	"GET /":                                       {summary: "Where things are: the API, the docs, health", tag: tagRoot, resp: rootIndexJSON{}},
 	"GET /api/auth/capabilities":                  {summary: "Auth capabilities, as Studio reads them", tag: tagStudio, resp: authCapabilitiesJSON{}},
@@ -234,7 +246,6 @@ var routeDocs = map[string]routeDoc{
 	"GET /api/channels/platforms":         {summary: "Channels: none (feature off)", tag: tagStudio},
 	"GET /api/processors":                 {summary: "Processors: none (feature off)", tag: tagStudio},
 	"GET /api/scores/scorers":             {summary: "Scorers: none (feature off)", tag: tagStudio},
-	"GET /api/mcp/v0/servers":             {summary: "MCP servers: none (feature off)", tag: tagStudio},
 	"GET /api/workspaces":                 {summary: "Workspaces: none (feature off)", tag: tagStudio},
 	"GET /api/datasets":                   {summary: "Datasets: none (feature off)", tag: tagStudio},
 	"GET /api/experiments":                {summary: "Experiments: none (feature off)", tag: tagStudio},

@@ -44,6 +44,9 @@ type builtin struct {
 	openapi bool
 	// playground: registered only when Config.Playground is set.
 	playground bool
+	// pattern is registered on the router instead of Path where httprouter
+	// cannot hold Path: a static segment beside a wildcard.
+	pattern string
 }
 
 // builtins is every built-in route, on one screen. The root routes and
@@ -134,7 +137,6 @@ func (s *Server) builtins() []builtin {
 		r("GET", "/api/schedules", TouchNone, featureOff(emptySchedules)),
 		r("GET", "/api/processors", TouchNone, featureOff(emptyObject)),
 		r("GET", "/api/scores/scorers", TouchNone, featureOff(emptyObject)),
-		r("GET", "/api/mcp/v0/servers", TouchNone, featureOff(emptyMCPServers)),
 		r("GET", "/api/workspaces", TouchNone, featureOff(emptyWorkspaces)),
 		r("GET", "/api/datasets", TouchNone, featureOff(emptyDatasets)),
 		r("GET", "/api/experiments", TouchNone, featureOff(emptyExperiments)),
@@ -175,6 +177,16 @@ func (s *Server) builtins() []builtin {
 		{RouteInfo: RouteInfo{Method: "GET", Path: DocsPath, Touches: TouchNone}, handler: s.serveDocs, openapi: true},
 		// The playground page (playground.go): static, public under auth.
 		{RouteInfo: RouteInfo{Method: "GET", Path: PlaygroundPath, Touches: TouchNone}, handler: s.servePlayground, playground: true},
+		// Mastra's MCP servers (mcp_handlers.go). The registry shares its
+		// first segments with /api/mcp/:serverId.
+		{RouteInfo: RouteInfo{Method: "GET", Path: "/api/mcp/v0/servers", Touches: TouchNone}, handler: s.listMCPServers,
+			pattern: "/api/mcp/:serverId/servers"},
+		{RouteInfo: RouteInfo{Method: "GET", Path: "/api/mcp/v0/servers/:id", Touches: TouchNone}, handler: s.getMCPServerDetail,
+			pattern: "/api/mcp/:serverId/servers/:id"},
+		r("GET", "/api/mcp/:serverId/tools", TouchNone, s.listMCPTools),
+		r("GET", "/api/mcp/:serverId/tools/:toolId", TouchNone, s.getMCPTool),
+		r("POST", "/api/mcp/:serverId/tools/:toolId/execute", TouchAgent, s.executeMCPTool),
+		r("POST", "/api/mcp/:serverId/mcp", TouchAgent, s.serveMCP),
 		// Mastra's workflows (workflow_handlers.go).
 		r("GET", "/api/workflows", TouchNone, s.listWorkflows),
 		// GET /api/workflows/run-counts is answered here too: httprouter
@@ -223,7 +235,11 @@ func (s *Server) registerBuiltins(r *httprouter.Router) {
 		if !s.serves(b) {
 			continue
 		}
-		r.Handler(b.Method, b.Path, routed(b.Path, s.handle(b.handler)))
+		pattern := b.Path
+		if b.pattern != "" {
+			pattern = b.pattern
+		}
+		r.Handler(b.Method, pattern, routed(b.Path, s.handle(b.handler)))
 	}
 }
 

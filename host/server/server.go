@@ -13,6 +13,7 @@ import (
 	"github.com/julienschmidt/httprouter"
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/limits"
+	"github.com/mastra-server/mastra-server/host/mcp"
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/runlog"
 	"github.com/mastra-server/mastra-server/host/server/transport"
@@ -55,6 +56,9 @@ type Options struct {
 	// MaxSaveMessages is the most messages one save-messages request may
 	// carry (memory.max_save_messages); 0: no cap.
 	MaxSaveMessages int
+	// MCPServers are exposed over MCP at /api/mcp/:serverId/mcp and
+	// Mastra's REST routes (mcp_handlers.go).
+	MCPServers []MCPServer
 }
 
 // Route is a plugin route. Method "ALL" registers every common method.
@@ -100,6 +104,10 @@ type Server struct {
 	limiter *limits.Limiter
 	// maxSave caps the messages of one save-messages (0: no cap).
 	maxSave int
+	// mcpServers are the MCP servers in the order configured, mcpByID
+	// the same by id.
+	mcpServers []*mcp.Server
+	mcpByID    map[string]*mcp.Server
 }
 
 // New builds the server and its routes. A plugin route that clashes with a
@@ -135,6 +143,9 @@ func New(opts Options) (*Server, error) {
 	s.errs = transport.ErrorWriter{Log: s.log, Map: domainError}
 	s.health = &healthCheck{store: opts.Store, ttl: time.Second}
 	s.toolsByName = s.indexTools()
+	if err := s.buildMCP(opts.MCPServers); err != nil {
+		return nil, err
+	}
 	router, err := s.routes(opts.Routes)
 	if err != nil {
 		return nil, err

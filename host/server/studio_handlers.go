@@ -244,7 +244,6 @@ var (
 	emptyObject        = map[string]any{}
 	emptyList          = []any{}
 	emptyPage          = paginationJSON{PerPage: 10}
-	emptyMCPServers    = map[string]any{"servers": []any{}, "next": nil, "total_count": 0}
 	emptyWorkspaces    = map[string]any{"workspaces": []any{}}
 	emptySchedules     = map[string]any{"schedules": []any{}}
 	emptyDatasets      = map[string]any{"datasets": []any{}, "pagination": emptyPage}

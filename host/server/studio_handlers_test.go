@@ -64,7 +64,7 @@ func TestStudioRoutes(t *testing.T) {
 		{"GET", "/api/schedules?workflowId=hello", 200, `{"schedules":[]}`},
 		{"GET", "/api/processors", 200, `{}`},
 		{"GET", "/api/scores/scorers", 200, `{}`},
-		{"GET", "/api/mcp/v0/servers", 200, `{"next":null,"servers":[],"total_count":0}`},
+		{"GET", "/api/mcp/v0/servers", 200, `{"servers":[],"total_count":0,"next":null}`},
 		{"GET", "/api/workspaces", 200, `{"workspaces":[]}`},
 		{"GET", "/api/datasets", 200, `{"datasets":[],"pagination":{"total":0,"page":0,"perPage":10,"hasMore":false}}`},
 		{"GET", "/api/experiments", 200, `{"experiments":[],"pagination":{"total":0,"page":0,"perPage":10,"hasMore":false}}`},
