@@ -3,7 +3,6 @@ package workflow
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -57,23 +56,32 @@ type runSource struct {
 	wf, run string
 }
 
-// Read reads the run's state, then its chunks after after up to the end
-// that state names: all committed with it, so state and chunks are of one
-// moment. A finished run whose chunks are all read is done.
+// Read reads what the run's watchers wait on in at most two statements.
+// The first reads its cursor and chunk count only (not the snapshot, which
+// can be megabytes: a foreach commits per element); while a step is
+// pending the run has not settled, and the second reads the new chunks up
+// to that count. Else the second reads the status with the count and the
+// chunks, of one moment, so a finished run whose chunks are all read is
+// done.
 func (s runSource) Read(ctx context.Context, after int64) (follow.Page[runState], error) {
-	st, err := s.e.watchState(ctx, s.wf, s.run)
+	st, err := s.e.watchCursor(ctx, s.wf, s.run)
 	if err != nil {
 		return follow.Page[runState]{}, err
 	}
 	p := follow.Page[runState]{State: st}
-	if after < st.end {
-		p.Chunks, err = s.e.readChunks(ctx, s.wf, s.run, after, st.end)
-		if err != nil {
-			return p, err
+	if st.pending {
+		if after < st.end {
+			p.Chunks, err = s.e.readChunks(ctx, s.wf, s.run, after, st.end)
+			p.More = len(p.Chunks) == watchPage
 		}
-		p.More = len(p.Chunks) == watchPage
+		return p, err
 	}
-	p.Done = !p.More && terminal(st.status) && !st.pending
+	p.State.status, p.State.end, p.Chunks, err = s.e.watchSettled(ctx, s.wf, s.run, after)
+	if err != nil {
+		return p, err
+	}
+	p.More = len(p.Chunks) == watchPage
+	p.Done = !p.More && terminal(p.State.status)
 	return p, nil
 }
 
@@ -98,10 +106,10 @@ func (s runSource) Backlog(ctx context.Context, after, upTo int64, fn func(follo
 	return after, nil
 }
 
-// watchState reads what a run's watchers wait on, in one statement: its
-// status, its chunk count, and (from its cursor) whether a step is pending.
-// A run without a side row (written by a Mastra server) has no chunks here.
-func (e *Engine) watchState(ctx context.Context, wfID, runID string) (runState, error) {
+// watchCursor reads a run's chunk count and (from its cursor) whether a
+// step is pending. A run without a side row (written by a Mastra server)
+// has no chunks here.
+func (e *Engine) watchCursor(ctx context.Context, wfID, runID string) (runState, error) {
 	if _, err := e.workflow(wfID); err != nil {
 		return runState{}, err
 	}
@@ -109,11 +117,11 @@ func (e *Engine) watchState(ctx context.Context, wfID, runID string) (runState, 
 	var st runState
 	var end *int64
 	var cur string
-	err := (dbq{e.db}).queryRow(ctx, `SELECT s.snapshot->>'status', r.next_seq, r.cursor
+	err := (dbq{e.db}).queryRow(ctx, `SELECT r.next_seq, r.cursor
 		FROM mastra_workflow_snapshot s LEFT JOIN mastra_server_workflow_runs r ON r.workflow_name = s.workflow_name AND r.run_id = s.run_id
-		WHERE s.workflow_name = $1 AND s.run_id = $2`, wfID, runID).Scan(ptrString(&st.status), &end, ptrString(&cur))
+		WHERE s.workflow_name = $1 AND s.run_id = $2`, wfID, runID).Scan(&end, ptrString(&cur))
 	if err != nil {
-		if isNoRows(err) || errors.Is(err, ErrNotFound) {
+		if isNoRows(err) {
 			return st, fmt.Errorf("%w: run %s", ErrNotFound, runID)
 		}
 		return st, fmt.Errorf("workflow: watch run %s: %w", runID, err)
@@ -134,6 +142,44 @@ func (e *Engine) watchState(ctx context.Context, wfID, runID string) (runState, 
 		}
 	}
 	return st, nil
+}
+
+// watchSettled reads a run's status, chunk count and a page of its chunks
+// after after, in one statement.
+func (e *Engine) watchSettled(ctx context.Context, wfID, runID string, after int64) (status string, end int64, chunks []follow.Chunk, err error) {
+	e.watchReads.Add(1)
+	rs, closeRows, err := (dbq{e.db}).query(ctx, `SELECT s.snapshot->>'status', r.next_seq, c.seq, c.chunk
+		FROM mastra_workflow_snapshot s
+		LEFT JOIN mastra_server_workflow_runs r ON r.workflow_name = s.workflow_name AND r.run_id = s.run_id
+		LEFT JOIN mastra_server_workflow_chunks c ON c.workflow_name = s.workflow_name AND c.run_id = s.run_id
+			AND c.seq >= $3 AND c.seq < r.next_seq
+		WHERE s.workflow_name = $1 AND s.run_id = $2 ORDER BY c.seq LIMIT `+fmt.Sprint(watchPage), wfID, runID, after)
+	if err != nil {
+		return "", 0, nil, fmt.Errorf("workflow: watch run %s: %w", runID, err)
+	}
+	defer closeRows()
+	found := false
+	for rs.Next() {
+		var n, seq *int64
+		var b string
+		if err := rs.Scan(ptrString(&status), &n, &seq, ptrString(&b)); err != nil {
+			return "", 0, nil, fmt.Errorf("workflow: watch run %s: %w", runID, err)
+		}
+		found = true
+		if n != nil {
+			end = *n
+		}
+		if seq != nil {
+			chunks = append(chunks, follow.Chunk{Seq: *seq + 1, Data: []byte(b)})
+		}
+	}
+	if err := rs.Err(); err != nil {
+		return "", 0, nil, fmt.Errorf("workflow: watch run %s: %w", runID, err)
+	}
+	if !found {
+		return "", 0, nil, fmt.Errorf("%w: run %s", ErrNotFound, runID)
+	}
+	return status, end, chunks, nil
 }
 
 // readChunks reads a page of the run's chunks after after up to upTo. The
