@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -169,5 +170,57 @@ func FuzzChatBody(f *testing.F) {
 	h := fuzzHandler(f)
 	f.Fuzz(func(t *testing.T, body string) {
 		noServerError(t, h, "POST", "/chat/assistant", body)
+	})
+}
+
+// approvalFuzzHandler is the whole handler with the agent "approver"
+// (its tool "stamp" needs approval) and one of its turns waiting, run r1
+// of resource alice in thread t1.
+func approvalFuzzHandler(f *testing.F) http.Handler {
+	f.Helper()
+	store, err := memory.Open(context.Background(), memory.Options{SQLitePath: filepath.Join(f.TempDir(), "m.db"), MaxOpenConns: 10})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { store.Close() })
+	if _, err := store.Migrate(context.Background()); err != nil {
+		f.Fatal(err)
+	}
+	stamp := fnTool{"stamp", func(context.Context, json.RawMessage) (json.RawMessage, error) { return json.RawMessage(`{}`), nil }}
+	svc, err := agent.NewService(store, []*agent.Agent{{ID: "approver", Model: callThenAnswer{"stamp"}, Provider: "openai", ModelID: "fake",
+		Tools: []agent.Tool{stamp}, RequireApproval: true}}, "approver", quietLogger())
+	if err != nil {
+		f.Fatal(err)
+	}
+	if _, err := svc.Generate(context.Background(), agent.Input{AgentID: "approver", RunID: "r1", ThreadID: "t1", ResourceID: "alice",
+		Messages: []llm.Message{{Role: llm.RoleUser, Content: "stamp"}}}); err != nil {
+		f.Fatal(err)
+	}
+	s, err := New(Options{Config: testConfig(), Store: store, Agents: svc, DefaultResourceID: "anon", Logger: quietLogger()})
+	if err != nil {
+		f.Fatal(err)
+	}
+	return s.Handler()
+}
+
+func FuzzApprovalBodies(f *testing.F) {
+	for _, s := range []string{
+		`{"runId":"r1","toolCallId":"call_1"}`, `{"runId":"r1","toolCallId":"call_1","reason":"no"}`,
+		`{"runId":"r1","toolCallId":"call_2","model":"x","format":"aisdk"}`, `{"runId":"","toolCallId":""}`,
+		`{"runId":"r1","resumeData":{"approved":true}}`, `{"runId":"r1","resumeData":null,"maxIdleMs":-1}`,
+		`{"runId":"r1","resumeData":{"approved":"yes","reason":5}}`, `{"runId":"r\u0000","toolCallId":"\ud800"}`,
+		`{"resourceId":"alice","threadId":"t1","toolCallId":"call_1","approved":false}`,
+		`{"resourceId":"alice","threadId":"t1","toolCallId":"call_1","approved":true,"resumeData":[1],"messages":[]}`,
+		`{"runId":"r1","requestContext":{"mastra__resourceId":"bob"}}`, `[]`, `null`, ``, `{"runId":5}`,
+	} {
+		f.Add(s)
+	}
+	h := approvalFuzzHandler(f)
+	f.Fuzz(func(t *testing.T, body string) {
+		for _, route := range []string{"approve-tool-call", "decline-tool-call", "approve-tool-call-generate",
+			"decline-tool-call-generate", "resume-stream", "resume-stream-until-idle", "send-tool-approval", "recover"} {
+			noServerError(t, h, "POST", "/api/agents/approver/"+route, body)
+		}
+		noServerError(t, h, "GET", "/api/agents/approver/suspended-runs?threadId="+url.QueryEscape(body)+"&fromDate="+url.QueryEscape(body)+"&page="+url.QueryEscape(body), "")
 	})
 }
