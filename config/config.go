@@ -27,6 +27,8 @@ type Config struct {
 	Telemetry  Telemetry        `koanf:"telemetry"`
 	// Workflows are the [workflows.<id>] definitions (see workflow.go).
 	Workflows map[string]Workflow `koanf:"workflows"`
+	// Vectors are the [vectors.<name>] stores of Mastra's vector API.
+	Vectors map[string]VectorStore `koanf:"vectors"`
 
 	// File is the configuration file that was read ("" when none was found).
 	File string `koanf:"-"`
@@ -293,6 +295,12 @@ type Agent struct {
 	// Memory holds the agent's semantic recall and its embedder.
 	Memory AgentMemory `koanf:"memory"`
 }
+
+// VectorStore is one [vectors.<name>] store of Mastra's vector API
+// (/api/vector/<name>/…), kept in the memory database (the table
+// mastra_server_vectors, apart from semantic recall's vectors). It has no
+// settings yet: the empty table declares the store.
+type VectorStore struct{}
 
 // AgentMemory is [agents.<id>.memory].
 type AgentMemory struct {

@@ -5,13 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/mastra-server/mastra-server/config"
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/embedjobs"
+	"github.com/mastra-server/mastra-server/host/llm"
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/plugin"
 	"github.com/mastra-server/mastra-server/host/runlog"
@@ -234,7 +238,28 @@ func serverOptions(cfg *config.Config, store *memory.Store, svc *agent.Service, 
 		Middleware:        ps.middleware,
 		Routes:            ps.routes,
 		Tools:             ps.toolList(),
+		Vectors:           slices.Collect(maps.Keys(cfg.Vectors)),
+		Embedders:         embedders(svc.Agents()),
 	}
+}
+
+// embedders lists Mastra's embedding models, then those of this server's
+// agents that Mastra's list lacks, for GET /api/embedders.
+func embedders(agents []*agent.Agent) []server.Embedder {
+	out := slices.Clone(server.MastraEmbedders)
+	for _, a := range agents {
+		sr := a.SemanticRecall
+		if sr == nil || slices.ContainsFunc(out, func(e server.Embedder) bool { return e.ID == sr.EmbedderRef }) {
+			continue
+		}
+		provider, name, _ := strings.Cut(sr.EmbedderRef, "/")
+		e := server.Embedder{ID: sr.EmbedderRef, Provider: provider, Name: name, Description: "the embedder of agent " + a.ID}
+		if provider == llm.ProviderEcho {
+			e.Name, e.Description, e.Dimensions = "echo", "the offline echo embedder (development only, not a real model)", llm.EchoDimensions
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // serverConfig turns [server] of the configuration into the HTTP host's

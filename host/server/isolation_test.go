@@ -208,8 +208,9 @@ func isoServer(t *testing.T, kind string) (*Server, string, *workflow.Engine) {
 	withAuth(&cfg)
 	cfg.OpenAPI = true // the document and /docs, which must answer every token alike
 	cfg.Playground = true
-	s, ts := newTestServer(t, Options{Config: cfg, Store: store, Agents: svc, Workflows: eng, DefaultResourceID: "anon",
-		Runs: openRuns(t, store, runsOptions{})})
+	s, ts := newTestServer(t, Options{Config: cfg, Store: store, Agents: svc, Workflows: eng, DefaultResourceID: "anon", Vectors: []string{"docs"},
+		Embedders: MastraEmbedders,
+		Runs:      openRuns(t, store, runsOptions{})})
 	return s, ts.URL, eng
 }
 
