@@ -230,6 +230,10 @@ type Memory struct {
 	// BulkWriteShare is the fraction of MaxOpenConns that one resource's
 	// save-messages may hold at once (see BulkWriteConns).
 	BulkWriteShare float64 `koanf:"bulk_write_share"`
+	// Pgvector keeps semantic recall's vectors in Mastra's pgvector tables
+	// (memory_messages…) when the Postgres has the extension; false keeps
+	// them in mastra_server_vectors.
+	Pgvector bool `koanf:"pgvector"`
 	// Embedder is the embedding model ("provider/model", or a list: the
 	// others are fallbacks serving the same model) of agents with semantic
 	// recall that name none in [agents.<id>.memory].

@@ -195,7 +195,15 @@ func openEmbedJobs(ctx context.Context, cfg *config.Config, log *slog.Logger, st
 			"embeddings by an in-process queue (single node)", "agents", ids)
 		return nil
 	}
-	const where = "semantic recall: Postgres without pgvector: table mastra_server_vectors (float4[]), exact top-k per resource in the database; "
+	where := "semantic recall: Postgres without pgvector: table mastra_server_vectors (float4[]), exact top-k per resource in the database; "
+	switch mode, err := store.RecallMode(ctx); {
+	case err != nil:
+		where = "semantic recall: Postgres (unreachable now: pgvector is looked for at the first recall); "
+	case mode == memory.RecallPgvector:
+		where = "semantic recall: Postgres with pgvector: Mastra's tables memory_messages[_<dim>] (HNSW, cosine), shared with Mastra apps; "
+	case !cfg.Memory.Pgvector:
+		where = "semantic recall: Postgres, pgvector off (memory.pgvector = false): table mastra_server_vectors (float4[]), exact top-k per resource; "
+	}
 	jobs, err := embedjobs.Open(ctx, string(cfg.Memory.DatabaseURL), svc.Embed, log)
 	if err == nil {
 		if err = jobs.Start(ctx); err != nil {
@@ -374,6 +382,7 @@ func openStore(ctx context.Context, cfg *config.Config) (*memory.Store, error) {
 		SQLitePath:     cfg.Memory.SQLitePath,
 		MaxOpenConns:   cfg.Memory.MaxOpenConns,
 		BulkWriteConns: cfg.Memory.BulkWriteConns(),
+		NoPgvector:     !cfg.Memory.Pgvector,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open memory store: %w", err)
