@@ -34,6 +34,8 @@ type Config struct {
 	MCPServers map[string]MCPServer `koanf:"mcp_servers"`
 	// MCPClients are the [mcp_clients.<name>] whose tools agents use.
 	MCPClients map[string]MCPClient `koanf:"mcp_clients"`
+	// Vectors are the [vectors.<name>] stores of Mastra's vector API.
+	Vectors map[string]VectorStore `koanf:"vectors"`
 
 	// File is the configuration file that was read ("" when none was found).
 	File string `koanf:"-"`
@@ -257,6 +259,10 @@ type Memory struct {
 	// BulkWriteShare is the fraction of MaxOpenConns that one resource's
 	// save-messages may hold at once (see BulkWriteConns).
 	BulkWriteShare float64 `koanf:"bulk_write_share"`
+	// Pgvector keeps semantic recall's vectors in Mastra's pgvector tables
+	// (memory_messages…) when the Postgres has the extension; false keeps
+	// them in mastra_server_vectors.
+	Pgvector bool `koanf:"pgvector"`
 	// Embedder is the embedding model ("provider/model", or a list: the
 	// others are fallbacks serving the same model) of agents with semantic
 	// recall that name none in [agents.<id>.memory].
@@ -325,6 +331,12 @@ type Agent struct {
 	// Memory holds the agent's semantic recall and its embedder.
 	Memory AgentMemory `koanf:"memory"`
 }
+
+// VectorStore is one [vectors.<name>] store of Mastra's vector API
+// (/api/vector/<name>/…), kept in the memory database (the table
+// mastra_server_vectors, apart from semantic recall's vectors). It has no
+// settings yet: the empty table declares the store.
+type VectorStore struct{}
 
 // AgentMemory is [agents.<id>.memory].
 type AgentMemory struct {

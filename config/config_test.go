@@ -1147,3 +1147,19 @@ top_k = 3
 		}
 	}
 }
+
+// [vectors.<name>]: an empty table declares a store; a name that is not a
+// path segment is refused.
+func TestVectorStoresConfig(t *testing.T) {
+	cfg := mustLoad(t, writeFile(t, "[vectors.docs]\n[vectors.faq-2]\n"))
+	if _, ok := cfg.Vectors["docs"]; !ok || len(cfg.Vectors) != 2 {
+		t.Errorf("vectors = %v", cfg.Vectors)
+	}
+	cfg, err := Load(writeFile(t, "[vectors.\"a/b\"]\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), `vectors.a/b = "a/b": expected a store name`) {
+		t.Errorf("Validate = %v", err)
+	}
+}

@@ -726,6 +726,7 @@ func defaults() map[string]any {
 			"max_open_conns":      10,
 			"max_save_messages":   1000,
 			"bulk_write_share":    0.25,
+			"pgvector":            true,
 		},
 		"log": map[string]any{"level": "info", "format": "text"},
 		"providers": map[string]any{

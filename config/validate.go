@@ -308,6 +308,11 @@ func (c *Config) Validate() error {
 	c.validateWorkflows(bad, toolNames)
 	c.validateMCPServers(bad)
 	c.validateMCPClients(bad)
+	for name := range c.Vectors {
+		if !validStoreName(name) {
+			bad("vectors."+name, name, "expected a store name of letters, digits, _ and -, at most 64")
+		}
+	}
 
 	if c.Plugins.Timeout <= 0 || c.Plugins.RouteTimeout <= 0 {
 		bad("plugins.timeout", c.Plugins.Timeout, "plugins.timeout and plugins.route_timeout must be positive durations")
@@ -495,6 +500,20 @@ func validateSemanticRecall(bad func(string, any, string, ...any), key string, m
 	if sr.Dimensions < 0 {
 		bad(key+".dimensions", sr.Dimensions, "expected 0 (the model's own) or a positive number")
 	}
+}
+
+// validStoreName is a [vectors.<name>] name: a path segment of
+// /api/vector/<name>/….
+func validStoreName(name string) bool {
+	if name == "" || len(name) > 64 {
+		return false
+	}
+	for _, r := range name {
+		if !(r == '_' || r == '-' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // validIndexName is Mastra's rule for vector index names.

@@ -8,11 +8,14 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/mastra-server/mastra-server/config"
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/embedjobs"
+	"github.com/mastra-server/mastra-server/host/llm"
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/runlog"
 	"github.com/mastra-server/mastra-server/host/server"
@@ -234,7 +237,15 @@ func openEmbedJobs(ctx context.Context, cfg *config.Config, log *slog.Logger, st
 			"embeddings by an in-process queue (single node)", "agents", ids)
 		return nil
 	}
-	const where = "semantic recall: Postgres without pgvector: table mastra_server_vectors (float4[]), exact top-k per resource in the database; "
+	where := "semantic recall: Postgres without pgvector: table mastra_server_vectors (float4[]), exact top-k per resource in the database; "
+	switch mode, err := store.RecallMode(ctx); {
+	case err != nil:
+		where = "semantic recall: Postgres (unreachable now: pgvector is looked for at the first recall); "
+	case mode == memory.RecallPgvector:
+		where = "semantic recall: Postgres with pgvector: Mastra's tables memory_messages[_<dim>] (HNSW, cosine), shared with Mastra apps; "
+	case !cfg.Memory.Pgvector:
+		where = "semantic recall: Postgres, pgvector off (memory.pgvector = false): table mastra_server_vectors (float4[]), exact top-k per resource; "
+	}
 	jobs, err := embedjobs.Open(ctx, string(cfg.Memory.DatabaseURL), svc.Embed, log)
 	if err == nil {
 		if err = jobs.Start(ctx); err != nil {
@@ -277,7 +288,28 @@ func serverOptions(cfg *config.Config, store *memory.Store, svc *agent.Service, 
 		Middleware:        ps.middleware,
 		Routes:            ps.routes,
 		Tools:             ps.toolList(),
+		Vectors:           slices.Collect(maps.Keys(cfg.Vectors)),
+		Embedders:         embedders(svc.Agents()),
 	}
+}
+
+// embedders lists Mastra's embedding models, then those of this server's
+// agents that Mastra's list lacks, for GET /api/embedders.
+func embedders(agents []*agent.Agent) []server.Embedder {
+	out := slices.Clone(server.MastraEmbedders)
+	for _, a := range agents {
+		sr := a.SemanticRecall
+		if sr == nil || slices.ContainsFunc(out, func(e server.Embedder) bool { return e.ID == sr.EmbedderRef }) {
+			continue
+		}
+		provider, name, _ := strings.Cut(sr.EmbedderRef, "/")
+		e := server.Embedder{ID: sr.EmbedderRef, Provider: provider, Name: name, Description: "the embedder of agent " + a.ID}
+		if provider == llm.ProviderEcho {
+			e.Name, e.Description, e.Dimensions = "echo", "the offline echo embedder (development only, not a real model)", llm.EchoDimensions
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // serverConfig turns [server] of the configuration into the HTTP host's
@@ -392,6 +424,7 @@ func openStore(ctx context.Context, cfg *config.Config) (*memory.Store, error) {
 		SQLitePath:     cfg.Memory.SQLitePath,
 		MaxOpenConns:   cfg.Memory.MaxOpenConns,
 		BulkWriteConns: cfg.Memory.BulkWriteConns(),
+		NoPgvector:     !cfg.Memory.Pgvector,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open memory store: %w", err)

@@ -137,3 +137,42 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// A [vectors.<name>] table declares a store of the vector API; an agent's
+// embedder Mastra's list lacks is added to /api/embedders.
+func TestVectorStoresFromConfig(t *testing.T) {
+	_, url := start(t, "[vectors.docs]\n[agents.one]\nmodel = \"echo\"\n[agents.one.memory]\nembedder = \"echo\"\n"+
+		"[agents.one.memory.semantic_recall]\nenabled = true\n")
+	res, err := http.Post(url+"/api/vector/docs/create-index", "application/json", strings.NewReader(`{"indexName":"kb","dimension":3}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Errorf("create-index in docs = %d", res.StatusCode)
+	}
+	for path, want := range map[string]string{
+		"/api/vectors":              `{"vectors":[{"id":"docs","name":"docs","type":"MastraServerVector"}]}`,
+		"/api/vector/docs/indexes":  `["kb"]`,
+		"/api/vector/other/indexes": `{"error":"Vector store other not found"}`,
+	} {
+		res, err := http.Get(url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if strings.TrimSpace(string(b)) != want {
+			t.Errorf("GET %s = %s; want %s", path, b, want)
+		}
+	}
+	res, err = http.Get(url + "/api/embedders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(b), `"id":"echo"`) || !strings.Contains(string(b), `"dimensions":256`) {
+		t.Errorf("embedders = %s", b)
+	}
+}

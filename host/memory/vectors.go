@@ -124,6 +124,15 @@ func (s *Store) CreateVectorIndex(ctx context.Context, sp VectorSpace, name stri
 	if err := CheckVectorIndex(name, dimension, metric); err != nil {
 		return err
 	}
+	if on, err := s.pgRecall(ctx, sp); err != nil || on {
+		if err != nil {
+			return err
+		}
+		if metric != MetricCosine {
+			return fmt.Errorf("%w: recall indexes are cosine", ErrVectorMismatch)
+		}
+		return s.createPgvectorIndex(ctx, sp, name, dimension)
+	}
 	_, err := s.db.NewRaw(`INSERT INTO mastra_server_vector_indexes (store, namespace, name, dimension, metric)
 		VALUES (?, ?, ?, ?, ?) ON CONFLICT (store, namespace, name) DO NOTHING`,
 		sp.Store, sp.Namespace, name, dimension, metric).Exec(ctx)
@@ -166,6 +175,12 @@ func (s *Store) VectorIndexes(ctx context.Context, sp VectorSpace) ([]string, er
 
 // DescribeVectorIndex returns an index with its vector count.
 func (s *Store) DescribeVectorIndex(ctx context.Context, sp VectorSpace, name string) (VectorIndex, error) {
+	if on, err := s.pgRecall(ctx, sp); err != nil || on {
+		if err != nil {
+			return VectorIndex{}, err
+		}
+		return s.countPgvector(ctx, sp, name)
+	}
 	ix, err := s.vectorIndex(ctx, s.db, sp, name)
 	if err != nil {
 		return VectorIndex{}, err
@@ -203,19 +218,18 @@ const upsertBatch = 500
 // metadata resource_id and thread_id (strings) are what tenant filters
 // match.
 func (s *Store) UpsertVectors(ctx context.Context, sp VectorSpace, index string, recs []VectorRecord) error {
+	if on, err := s.pgRecall(ctx, sp); err != nil || on {
+		if err != nil {
+			return err
+		}
+		return s.upsertPgvector(ctx, sp, index, recs)
+	}
 	ix, err := s.vectorIndex(ctx, s.db, sp, index)
 	if err != nil {
 		return err
 	}
-	seen := make(map[string]bool, len(recs))
-	for i, r := range recs {
-		if err := checkVector(r.Vector, ix.Dimension); err != nil {
-			return fmt.Errorf("vector %d: %w", i, err)
-		}
-		if r.ID == "" || seen[r.ID] {
-			return fmt.Errorf("%w: vector %d: id %q is empty or repeated", ErrVectorMismatch, i, r.ID)
-		}
-		seen[r.ID] = true
+	if err := checkRecords(recs, ix.Dimension); err != nil {
+		return err
 	}
 	pg := s.kind == "postgres"
 	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
@@ -260,6 +274,21 @@ func (s *Store) UpsertVectors(ctx context.Context, sp VectorSpace, index string,
 	})
 }
 
+// checkRecords checks vectors against an index's dimension, and their ids.
+func checkRecords(recs []VectorRecord, dim int) error {
+	seen := make(map[string]bool, len(recs))
+	for i, r := range recs {
+		if err := checkVector(r.Vector, dim); err != nil {
+			return fmt.Errorf("vector %d: %w", i, err)
+		}
+		if r.ID == "" || seen[r.ID] {
+			return fmt.Errorf("%w: vector %d: id %q is empty or repeated", ErrVectorMismatch, i, r.ID)
+		}
+		seen[r.ID] = true
+	}
+	return nil
+}
+
 // DeleteVectors removes vectors of an index by id; missing ones are
 // skipped.
 func (s *Store) DeleteVectors(ctx context.Context, sp VectorSpace, index string, ids []string) error {
@@ -293,6 +322,15 @@ func (s *Store) QueryVectors(ctx context.Context, sp VectorSpace, index string, 
 	vf, err := parseVectorFilter(q.Filter)
 	if err != nil {
 		return nil, err
+	}
+	if !validIndexName(index) {
+		return nil, fmt.Errorf("%w: %s", ErrNoVectorIndex, index)
+	}
+	if on, err := s.pgRecall(ctx, sp); err != nil || on {
+		if err != nil {
+			return nil, err
+		}
+		return s.queryPgvector(ctx, sp, index, q, vf)
 	}
 	ix, err := s.vectorIndex(ctx, s.db, sp, index)
 	if err != nil {

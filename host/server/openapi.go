@@ -86,6 +86,33 @@ type (
 			After  []searchContextJSON `json:"after"`
 		} `json:"context"`
 	}
+	successJSON struct {
+		Success bool `json:"success"`
+	}
+	vectorIDsJSON struct {
+		IDs []string `json:"ids"`
+	}
+	vectorHitJSON struct {
+		ID       string         `json:"id"`
+		Score    float64        `json:"score"`
+		Metadata map[string]any `json:"metadata"`
+		Vector   []float32      `json:"vector,omitempty"`
+	}
+	vectorIndexJSON struct {
+		Dimension int    `json:"dimension"`
+		Count     int    `json:"count"`
+		Metric    string `json:"metric"`
+	}
+	vectorStoresJSON struct {
+		Vectors []struct {
+			ID   string `json:"id"`
+			Name string `json:"name"`
+			Type string `json:"type"`
+		} `json:"vectors"`
+	}
+	embeddersJSON struct {
+		Embedders []Embedder `json:"embedders"`
+	}
 	memorySearchJSON struct {
 		Results     []searchResultJSON `json:"results"`
 		Count       int                `json:"count"`
@@ -123,6 +150,7 @@ const (
 	// tagObservability: stored traces (observability_handlers.go).
 	tagObservability = "observability"
 	tagMCP           = "mcp"
+	tagVectors       = "vectors"
 )
 
 var memoryQuery = []string{"agentId", "resourceId", "requestContext"}
@@ -146,6 +174,20 @@ var routeDocs = map[string]routeDoc{
 		body: mastraBody{}, stream: true},
 	"GET /api/memory/status": {summary: "Whether agents have memory", tag: tagMemory, query: []string{"agentId"}, resp: memoryStatusJSON{}},
 	"GET /api/memory/config": {summary: "The memory configuration", tag: tagMemory, query: []string{"agentId"}, resp: memoryConfigJSON{}},
+	"POST /api/vector/:vectorName/create-index": {summary: "Create a vector index (idempotent)", tag: tagVectors,
+		query: []string{"resourceId"}, body: createIndexBody{}, resp: successJSON{}},
+	"POST /api/vector/:vectorName/upsert": {summary: "Insert or replace vectors", tag: tagVectors,
+		query: []string{"resourceId"}, body: upsertBody{}, resp: vectorIDsJSON{}},
+	"POST /api/vector/:vectorName/query": {summary: "The nearest vectors, best first", tag: tagVectors,
+		query: []string{"resourceId"}, body: queryBody{}, resp: []vectorHitJSON{}},
+	"GET /api/vector/:vectorName/indexes": {summary: "List the indexes", tag: tagVectors,
+		query: []string{"resourceId"}, resp: []string{}},
+	"GET /api/vector/:vectorName/indexes/:indexName": {summary: "Describe an index", tag: tagVectors,
+		query: []string{"resourceId"}, resp: vectorIndexJSON{}},
+	"DELETE /api/vector/:vectorName/indexes/:indexName": {summary: "Delete an index and its vectors", tag: tagVectors,
+		query: []string{"resourceId"}, resp: successJSON{}},
+	"GET /api/vectors":   {summary: "List the vector stores ([vectors.<name>])", tag: tagVectors, resp: vectorStoresJSON{}},
+	"GET /api/embedders": {summary: "List embedding models", tag: tagVectors, resp: embeddersJSON{}},
 	"GET /api/memory/search": {summary: "Search a resource's messages by meaning (semantic recall)", tag: tagMemory,
 		query: []string{"agentId", "searchQuery", "resourceId", "threadId", "limit", "memoryConfig", "requestContext"}, resp: memorySearchJSON{}},
 	"GET /api/memory/threads": {summary: "List threads", tag: tagMemory,
@@ -393,6 +435,7 @@ func (s *Server) openAPI(plugins []Route) ([]byte, error) {
 			map[string]any{"name": tagAgents, "description": "Mastra's agents"},
 			map[string]any{"name": tagMemory, "description": "Mastra's memory: threads and messages"},
 			map[string]any{"name": tagTools, "description": "Mastra's tools"},
+			map[string]any{"name": tagVectors, "description": "Mastra's vector API, for the [vectors.<name>] stores, per resource"},
 			map[string]any{"name": tagRoot, "description": "The original root routes"},
 			map[string]any{"name": tagFlows, "description": "Mastra's workflows"},
 			map[string]any{"name": tagPlugins, "description": "Routes served by Wasm plugins"},

@@ -115,6 +115,16 @@ func (s *Server) builtins() []builtin {
 		r("POST", "/api/memory/threads/:threadId/working-memory", TouchMemory, s.updateWorkingMemory),
 		r("POST", "/api/memory/threads/:threadId/clone", TouchMemory, s.cloneThread),
 
+		// Mastra's vector API, for the [vectors.<name>] stores.
+		r("POST", "/api/vector/:vectorName/create-index", TouchMemory, s.createVectorIndex),
+		r("POST", "/api/vector/:vectorName/upsert", TouchMemory, s.upsertVectors),
+		r("POST", "/api/vector/:vectorName/query", TouchMemory, s.queryVectors),
+		r("GET", "/api/vector/:vectorName/indexes", TouchMemory, s.listVectorIndexes),
+		r("GET", "/api/vector/:vectorName/indexes/:indexName", TouchMemory, s.describeVectorIndex),
+		r("DELETE", "/api/vector/:vectorName/indexes/:indexName", TouchMemory, s.deleteVectorIndex),
+		r("GET", "/api/vectors", TouchNone, s.listVectorStores),
+		r("GET", "/api/embedders", TouchNone, s.listEmbedders),
+
 		// Mastra's tools.
 		r("GET", "/api/tools", TouchNone, s.listTools),
 		r("GET", "/api/tools/:toolId", TouchNone, s.getTool),

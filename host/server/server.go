@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -59,6 +60,10 @@ type Options struct {
 	// MCPServers are exposed over MCP at /api/mcp/:serverId/mcp and
 	// Mastra's REST routes (mcp_handlers.go).
 	MCPServers []MCPServer
+	// Vectors names the [vectors.<name>] stores of the vector API, kept in
+	// Store; Embedders are what GET /api/embedders lists.
+	Vectors   []string
+	Embedders []Embedder
 }
 
 // Route is a plugin route. Method "ALL" registers every common method.
@@ -79,6 +84,10 @@ type Server struct {
 	workflows *workflow.Engine
 	// providers answers /api/agents/providers (studio_handlers.go).
 	providers []ModelProvider
+	// vectors are the vector API's stores, sorted; embedders answers
+	// /api/embedders (vector_handlers.go).
+	vectors   []string
+	embedders []Embedder
 	// runs logs resumable streams (nil: none are); detached counts the
 	// resumable turns running, whose clients may have left.
 	runs     *runlog.Log
@@ -123,6 +132,8 @@ func New(opts Options) (*Server, error) {
 		tools:     opts.Tools,
 		workflows: opts.Workflows,
 		providers: opts.Providers,
+		vectors:   slices.Sorted(slices.Values(opts.Vectors)),
+		embedders: opts.Embedders,
 		runs:      opts.Runs,
 		log:       opts.Logger,
 		defRes:    opts.DefaultResourceID,
