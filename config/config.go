@@ -28,6 +28,9 @@ type Config struct {
 	// Observability stores traces for Mastra's observability routes
 	// (Studio's Traces page).
 	Observability Observability `koanf:"observability"`
+	// Scorers are the [scorers.<id>] rules that grade agents' replies
+	// (see scorers.go).
+	Scorers map[string]Scorer `koanf:"scorers"`
 	// Workflows are the [workflows.<id>] definitions (see workflow.go).
 	Workflows map[string]Workflow `koanf:"workflows"`
 
@@ -311,6 +314,8 @@ type Agent struct {
 	GenerateTitle bool `koanf:"generate_title"`
 	// TitleModel is a "provider/model" for titles, usually a cheaper one.
 	TitleModel string `koanf:"title_model"`
+	// Scorers are ids of [scorers.<id>] run on each reply, after the turn.
+	Scorers []string `koanf:"scorers"`
 }
 
 // WorkingMemory configures an agent's working memory, as Mastra's

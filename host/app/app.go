@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/mastra-server/mastra-server/config"
@@ -80,7 +82,11 @@ func Build(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, 
 	if tel.tracing != nil {
 		store.AddQueryHook(tel.tracing.DBHook())
 	}
-	tel.startSpans(ctx, cfg, store, logger)
+	if err := tel.startSpans(ctx, cfg, store, logger); err != nil {
+		store.Close()
+		_ = tel.close(ctx)
+		return nil, &ConfigError{Err: err}
+	}
 	bg, stop := context.WithCancel(ctx)
 	// Migrations and plugin compilation both take tens of milliseconds:
 	// run them side by side.
@@ -151,6 +157,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 	}
 	opts := serverOptions(cfg, store, svc, log, ps, tel)
 	opts.Config.Observability = cfg.Observability.Enabled
+	opts.Scorers = scorerInfos(cfg)
 	opts.Workflows = wf
 	opts.Runs = runs
 	opts.Providers = modelProviders(cfg, agents)
@@ -165,6 +172,35 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 		return nil, err
 	}
 	return &App{Agents: svc, Server: srv, Workflows: wf, Runs: runs, plugins: ps}, nil
+}
+
+// scorerInfos lists [scorers.*] with the agents that use them, for
+// GET /api/scores/scorers.
+func scorerInfos(cfg *config.Config) []server.ScorerInfo {
+	var out []server.ScorerInfo
+	for id, sc := range cfg.Scorers {
+		rate := 1.0
+		if sc.SamplingRate != nil {
+			rate = *sc.SamplingRate
+		}
+		info := server.ScorerInfo{ID: id, Name: sc.Name, Description: sc.Description, Kind: sc.Kind, Rate: rate}
+		if info.Name == "" {
+			info.Name = id
+		}
+		for _, agentID := range cfg.AgentOrder {
+			a := cfg.Agents[agentID]
+			if slices.Contains(a.Scorers, id) {
+				name := a.Name
+				if name == "" {
+					name = agentID
+				}
+				info.AgentIDs, info.AgentNames = append(info.AgentIDs, agentID), append(info.AgentNames, name)
+			}
+		}
+		out = append(out, info)
+	}
+	slices.SortFunc(out, func(a, b server.ScorerInfo) int { return strings.Compare(a.ID, b.ID) })
+	return out
 }
 
 // openRuns starts the stream log of [server.streams] on the store.

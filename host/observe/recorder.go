@@ -32,6 +32,7 @@ type Store interface {
 	SaveMetrics(ctx context.Context, ms []memory.MetricEvent) error
 	PruneSpans(ctx context.Context, cutoff time.Time, limit int) (int64, error)
 	PruneObservabilityEvents(ctx context.Context, cutoff time.Time) error
+	SaveScore(ctx context.Context, sc memory.Score) error
 }
 
 // Options configures New. Zero sizes and intervals are not defaults: the
@@ -52,6 +53,8 @@ type Options struct {
 	// OTelIDs reuses the ids of the OpenTelemetry span each observed
 	// operation runs in (the tracing observer runs first).
 	OTelIDs bool
+	// Scorers are each agent's scorers, by agent id.
+	Scorers map[string][]*Scorer
 	Logger  *slog.Logger
 }
 
@@ -61,6 +64,10 @@ type Recorder struct {
 	q chan *memory.Span
 
 	dropped, written, failed atomic.Uint64
+
+	// scores queues replies to grade (scorers.go).
+	scores                              chan scoreJob
+	scored, scoresDropped, scoresFailed atomic.Uint64
 
 	stop context.CancelFunc
 	wg   sync.WaitGroup
@@ -77,7 +84,7 @@ func New(o Options) *Recorder {
 	if o.BatchSize < 1 {
 		o.BatchSize = 1
 	}
-	return &Recorder{o: o, q: make(chan *memory.Span, o.QueueSize)}
+	return &Recorder{o: o, q: make(chan *memory.Span, o.QueueSize), scores: make(chan scoreJob, o.QueueSize)}
 }
 
 // Start runs the writer and the retention loop until Close.
@@ -88,6 +95,13 @@ func (r *Recorder) Start(ctx context.Context) {
 		defer r.wg.Done()
 		r.writeLoop(ctx)
 	}()
+	if len(r.o.Scorers) > 0 {
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			r.scoreLoop(ctx)
+		}()
+	}
 	if r.o.Retention > 0 {
 		r.wg.Add(1)
 		go func() {
@@ -117,6 +131,13 @@ func (r *Recorder) Close(ctx context.Context) {
 func (r *Recorder) Dropped() uint64 { return r.dropped.Load() }
 func (r *Recorder) Written() uint64 { return r.written.Load() }
 func (r *Recorder) Failed() uint64  { return r.failed.Load() }
+
+// Scored counts the scores stored; ScoresDropped the replies not graded
+// because the scorer queue was full; ScoresFailed the scores lost to a
+// write error.
+func (r *Recorder) Scored() uint64        { return r.scored.Load() }
+func (r *Recorder) ScoresDropped() uint64 { return r.scoresDropped.Load() }
+func (r *Recorder) ScoresFailed() uint64  { return r.scoresFailed.Load() }
 
 // enqueue hands a span to the writer, or drops it when the queue is full:
 // a slow database must never hold a turn.

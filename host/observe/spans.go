@@ -209,6 +209,13 @@ func (o agentObserver) StartTurn(ctx context.Context, ti agent.TurnInfo) (contex
 			sp.Error = errorInfo("AGENT_"+e.Outcome, e.Err.Error())
 		}
 		r.enqueue(sp)
+		if e.Err == nil && e.Result != nil && e.Outcome == agent.OutcomeOK {
+			for _, sc := range r.o.Scorers[a.ID] {
+				if sc.Samples(sp.TraceID) {
+					r.enqueueScore(scoreJob{scorer: sc, reply: e.Result.Text, span: sp})
+				}
+			}
+		}
 	}
 }
 

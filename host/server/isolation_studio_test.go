@@ -23,6 +23,7 @@ var studioIsolationCases = map[string]func(t *testing.T, e *isoEnv){
 	"GET /api/channels/platforms":                 caseNoTenantData("/api/channels/platforms"),
 	"GET /api/processors":                         caseNoTenantData("/api/processors"),
 	"GET /api/scores/scorers":                     caseNoTenantData("/api/scores/scorers"),
+	"GET /api/scores/scorers/:scorerId":           caseNoTenantData("/api/scores/scorers/tone"),
 	"GET /api/mcp/v0/servers":                     caseNoTenantData("/api/mcp/v0/servers"),
 	"GET /api/workspaces":                         caseNoTenantData("/api/workspaces"),
 	"GET /api/datasets":                           caseNoTenantData("/api/datasets"),

@@ -446,3 +446,67 @@ func (s *Server) listFeedback(w http.ResponseWriter, r *http.Request) error {
 func pathParam(r *http.Request, name string) string {
 	return httprouter.ParamsFromContext(r.Context()).ByName(name)
 }
+
+// ScorerInfo is one configured scorer, as GET /api/scores/scorers lists it.
+type ScorerInfo struct {
+	ID, Name, Description, Kind string
+	Rate                        float64
+	AgentIDs, AgentNames        []string
+}
+
+// scorerEntryJSON is Mastra's entry of a scorer listing.
+type scorerEntryJSON struct {
+	Scorer struct {
+		Config struct {
+			ID          string `json:"id"`
+			Name        string `json:"name"`
+			Description string `json:"description"`
+			Type        string `json:"type"`
+		} `json:"config"`
+	} `json:"scorer"`
+	Sampling struct {
+		Type string  `json:"type"`
+		Rate float64 `json:"rate"`
+	} `json:"sampling"`
+	AgentIDs     []string `json:"agentIds"`
+	AgentNames   []string `json:"agentNames"`
+	WorkflowIDs  []string `json:"workflowIds"`
+	IsRegistered bool     `json:"isRegistered"`
+	Source       string   `json:"source"`
+}
+
+func scorerEntry(sc ScorerInfo) scorerEntryJSON {
+	var e scorerEntryJSON
+	e.Scorer.Config.ID, e.Scorer.Config.Name, e.Scorer.Config.Description = sc.ID, sc.Name, sc.Description
+	e.Scorer.Config.Type = "rule:" + sc.Kind
+	e.Sampling.Type, e.Sampling.Rate = "ratio", sc.Rate
+	e.AgentIDs, e.AgentNames, e.WorkflowIDs = sc.AgentIDs, sc.AgentNames, []string{}
+	if e.AgentIDs == nil {
+		e.AgentIDs, e.AgentNames = []string{}, []string{}
+	}
+	e.IsRegistered, e.Source = true, "code"
+	return e
+}
+
+// listScorers: GET /api/scores/scorers → {scorerId: entry}.
+func (s *Server) listScorers(w http.ResponseWriter, r *http.Request) error {
+	out := make(map[string]scorerEntryJSON, len(s.scorers))
+	for _, sc := range s.scorers {
+		out[sc.ID] = scorerEntry(sc)
+	}
+	transport.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// getScorer: GET /api/scores/scorers/:scorerId → the entry, or null.
+func (s *Server) getScorer(w http.ResponseWriter, r *http.Request) error {
+	id := pathParam(r, "scorerId")
+	for _, sc := range s.scorers {
+		if sc.ID == id {
+			transport.WriteJSON(w, http.StatusOK, scorerEntry(sc))
+			return nil
+		}
+	}
+	transport.WriteJSON(w, http.StatusOK, nil)
+	return nil
+}

@@ -31,6 +31,8 @@ type Options struct {
 	Store    *memory.Store
 	Agents   *agent.Service
 	Logger   *slog.Logger
+	// Scorers are the [scorers.*] GET /api/scores/scorers lists.
+	Scorers []ScorerInfo
 	// Middleware runs, in order, before routing on matching paths.
 	Middleware []Middleware
 	// Routes are plugin routes, registered after the built-in ones.
@@ -75,6 +77,8 @@ type Server struct {
 	workflows *workflow.Engine
 	// providers answers /api/agents/providers (studio_handlers.go).
 	providers []ModelProvider
+	// scorers answers /api/scores/scorers (scores_handlers.go).
+	scorers []ScorerInfo
 	// runs logs resumable streams (nil: none are); detached counts the
 	// resumable turns running, whose clients may have left.
 	runs     *runlog.Log
@@ -115,6 +119,7 @@ func New(opts Options) (*Server, error) {
 		tools:     opts.Tools,
 		workflows: opts.Workflows,
 		providers: opts.Providers,
+		scorers:   opts.Scorers,
 		runs:      opts.Runs,
 		log:       opts.Logger,
 		defRes:    opts.DefaultResourceID,
