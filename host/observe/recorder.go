@@ -61,7 +61,7 @@ type Options struct {
 // Recorder records spans and writes them. Start it, then Close it.
 type Recorder struct {
 	o Options
-	q chan *memory.Span
+	q chan *pending
 
 	dropped, written, failed atomic.Uint64
 
@@ -84,7 +84,7 @@ func New(o Options) *Recorder {
 	if o.BatchSize < 1 {
 		o.BatchSize = 1
 	}
-	return &Recorder{o: o, q: make(chan *memory.Span, o.QueueSize), scores: make(chan scoreJob, o.QueueSize)}
+	return &Recorder{o: o, q: make(chan *pending, o.QueueSize), scores: make(chan scoreJob, o.QueueSize)}
 }
 
 // Start runs the writer and the retention loop until Close.
@@ -141,7 +141,7 @@ func (r *Recorder) ScoresFailed() uint64  { return r.scoresFailed.Load() }
 
 // enqueue hands a span to the writer, or drops it when the queue is full:
 // a slow database must never hold a turn.
-func (r *Recorder) enqueue(sp *memory.Span) {
+func (r *Recorder) enqueue(sp *pending) {
 	select {
 	case r.q <- sp:
 	default:
@@ -150,7 +150,7 @@ func (r *Recorder) enqueue(sp *memory.Span) {
 }
 
 func (r *Recorder) writeLoop(ctx context.Context) {
-	batch := make([]memory.Span, 0, r.o.BatchSize)
+	batch := make([]*pending, 0, r.o.BatchSize)
 	timer := time.NewTimer(r.o.FlushInterval)
 	defer timer.Stop()
 	flush := func() {
@@ -163,7 +163,7 @@ func (r *Recorder) writeLoop(ctx context.Context) {
 	for {
 		select {
 		case sp := <-r.q:
-			batch = append(batch, *sp)
+			batch = append(batch, sp)
 			if len(batch) >= r.o.BatchSize {
 				flush()
 			}
@@ -175,7 +175,7 @@ func (r *Recorder) writeLoop(ctx context.Context) {
 			for {
 				select {
 				case sp := <-r.q:
-					batch = append(batch, *sp)
+					batch = append(batch, sp)
 					if len(batch) >= r.o.BatchSize {
 						flush()
 					}
@@ -190,9 +190,13 @@ func (r *Recorder) writeLoop(ctx context.Context) {
 
 // write stores one batch. A failed batch is logged and counted, not
 // retried: the next batches must not queue behind a database that is down.
-func (r *Recorder) write(batch []memory.Span) {
+func (r *Recorder) write(pend []*pending) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	batch := make([]memory.Span, len(pend))
+	for i, p := range pend {
+		batch[i] = p.Span
+	}
 	if err := r.o.Store.SaveSpans(ctx, batch); err != nil {
 		r.failed.Add(uint64(len(batch)))
 		r.o.Logger.Warn("observability: spans not stored", "spans", len(batch), "err", err)
@@ -200,8 +204,8 @@ func (r *Recorder) write(batch []memory.Span) {
 	}
 	r.written.Add(uint64(len(batch)))
 	var ms []memory.MetricEvent
-	for i := range batch {
-		ms = append(ms, metricsOf(&batch[i])...)
+	for _, p := range pend {
+		ms = append(ms, metricsOf(p)...)
 	}
 	if err := r.o.Store.SaveMetrics(ctx, ms); err != nil {
 		r.o.Logger.Warn("observability: metrics not stored", "metrics", len(ms), "err", err)
