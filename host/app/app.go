@@ -87,6 +87,10 @@ func Build(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, 
 		_ = tel.close(ctx)
 		return nil, &ConfigError{Err: err}
 	}
+	if tel.spans != nil {
+		// Lines logged inside a run are stored with its trace too.
+		logger = slog.New(tel.spans.LogHandler(logger.Handler()))
+	}
 	bg, stop := context.WithCancel(ctx)
 	// Migrations and plugin compilation both take tens of milliseconds:
 	// run them side by side.

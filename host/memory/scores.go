@@ -3,6 +3,7 @@ package memory
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/uptrace/bun"
 )
@@ -152,6 +153,45 @@ func (s *Store) ListFeedback(ctx context.Context, eq EventQuery) ([]Feedback, in
 	n, err := s.selectEvents(s.db.NewSelect().Model(&out), eq).ScanAndCount(ctx)
 	if err != nil {
 		return nil, 0, classify(fmt.Errorf("memory: list feedback: %w", err))
+	}
+	return out, int(n), nil
+}
+
+// LogEvent is one row of mastra_log_events.
+type LogEvent struct {
+	bun.BaseModel `bun:"table:mastra_log_events"`
+
+	LogID     string   `bun:"logId,notnull" json:"logId"`
+	Timestamp SpanTime `bun:"timestamp,notnull" json:"timestamp"`
+	Level     string   `bun:"level,notnull" json:"level"`
+	Message   string   `bun:"message,notnull" json:"message"`
+	Data      SpanJSON `bun:"data,type:jsonb" json:"data"`
+	EventContext
+	Tags     SpanJSON `bun:"tags,type:jsonb" json:"tags"`
+	Metadata SpanJSON `bun:"metadata,type:jsonb" json:"metadata"`
+}
+
+// SaveLogs stores log events.
+func (s *Store) SaveLogs(ctx context.Context, logs []LogEvent) error {
+	if len(logs) == 0 {
+		return nil
+	}
+	for i := range logs {
+		logs[i].Data = withoutNUL(logs[i].Data)
+		logs[i].Message = strings.ReplaceAll(logs[i].Message, "\x00", "\uFFFD")
+	}
+	if _, err := s.db.NewInsert().Model(&logs).On(`CONFLICT ("logId", "timestamp") DO NOTHING`).Exec(ctx); err != nil {
+		return classify(fmt.Errorf("memory: save %d logs: %w", len(logs), err))
+	}
+	return nil
+}
+
+// ListLogs returns a page of log events and how many match.
+func (s *Store) ListLogs(ctx context.Context, eq EventQuery) ([]LogEvent, int, error) {
+	var out []LogEvent
+	n, err := s.selectEvents(s.db.NewSelect().Model(&out), eq).ScanAndCount(ctx)
+	if err != nil {
+		return nil, 0, classify(fmt.Errorf("memory: list logs: %w", err))
 	}
 	return out, int(n), nil
 }

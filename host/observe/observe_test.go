@@ -2,6 +2,8 @@ package observe
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +21,7 @@ type fakeStore struct {
 	spans   []memory.Span
 	metrics []memory.MetricEvent
 	scores  []memory.Score
+	logs    []memory.LogEvent
 	block   chan struct{}
 	discard bool // keep nothing (benchmarks)
 }
@@ -46,6 +49,12 @@ func (f *fakeStore) SaveScore(ctx context.Context, s memory.Score) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.scores = append(f.scores, s)
+	return nil
+}
+func (f *fakeStore) SaveLogs(ctx context.Context, l []memory.LogEvent) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.logs = append(f.logs, l...)
 	return nil
 }
 func (f *fakeStore) PruneSpans(context.Context, time.Time, int) (int64, error) { return 0, nil }
@@ -196,5 +205,27 @@ func BenchmarkTurnSpans(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		turn(o, ctx, a)
+	}
+}
+
+// A line logged inside a stored span is stored with its trace, span and
+// resource; a line outside any is not.
+func TestLogLinesOfRuns(t *testing.T) {
+	st := &fakeStore{}
+	r := New(Options{Store: st, QueueSize: 100, BatchSize: 10, FlushInterval: time.Millisecond})
+	r.Start(context.Background())
+	log := slog.New(r.LogHandler(slog.NewTextHandler(io.Discard, nil))).With("agent", "helper")
+	ctx, end := r.Agents().StartTurn(context.Background(), agent.TurnInfo{Agent: &agent.Agent{ID: "helper"}, ResourceID: "res-1"})
+	log.WarnContext(ctx, "agent: tool failed", "tool", "weather")
+	log.InfoContext(context.Background(), "not in a run")
+	end(agent.TurnEnd{Outcome: agent.OutcomeOK})
+	r.Close(context.Background())
+	if len(st.logs) != 1 {
+		t.Fatalf("stored %d lines; want the run's one", len(st.logs))
+	}
+	l, root := st.logs[0], st.written()[0]
+	if l.Level != "warn" || l.Message != "agent: tool failed" || *l.TraceID != root.TraceID || *l.SpanID != root.SpanID ||
+		*l.ResourceID != "res-1" || string(l.Data) != `{"agent":"helper","tool":"weather"}` {
+		t.Errorf("line = %+v data %s", l, l.Data)
 	}
 }

@@ -33,6 +33,7 @@ type Store interface {
 	PruneSpans(ctx context.Context, cutoff time.Time, limit int) (int64, error)
 	PruneObservabilityEvents(ctx context.Context, cutoff time.Time) error
 	SaveScore(ctx context.Context, sc memory.Score) error
+	SaveLogs(ctx context.Context, logs []memory.LogEvent) error
 }
 
 // Options configures New. Zero sizes and intervals are not defaults: the
@@ -69,6 +70,10 @@ type Recorder struct {
 	scores                              chan scoreJob
 	scored, scoresDropped, scoresFailed atomic.Uint64
 
+	// logs queues log lines of runs (logs.go).
+	logs        chan memory.LogEvent
+	logsDropped atomic.Uint64
+
 	stop context.CancelFunc
 	wg   sync.WaitGroup
 }
@@ -84,7 +89,8 @@ func New(o Options) *Recorder {
 	if o.BatchSize < 1 {
 		o.BatchSize = 1
 	}
-	return &Recorder{o: o, q: make(chan *pending, o.QueueSize), scores: make(chan scoreJob, o.QueueSize)}
+	return &Recorder{o: o, q: make(chan *pending, o.QueueSize), scores: make(chan scoreJob, o.QueueSize),
+		logs: make(chan memory.LogEvent, o.QueueSize)}
 }
 
 // Start runs the writer and the retention loop until Close.
@@ -94,6 +100,11 @@ func (r *Recorder) Start(ctx context.Context) {
 	go func() {
 		defer r.wg.Done()
 		r.writeLoop(ctx)
+	}()
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		r.logLoop(ctx)
 	}()
 	if len(r.o.Scorers) > 0 {
 		r.wg.Add(1)

@@ -445,3 +445,30 @@ func caseMetricNames(t *testing.T, e *isoEnv) {
 		}
 	}
 }
+
+func init() {
+	isolationCases["GET /api/observability/logs"] = caseListLogs
+}
+
+// caseListLogs: B lists the lines of his runs only.
+func caseListLogs(t *testing.T, e *isoEnv) {
+	at := memory.SpanTime{Time: time.Now().Add(-time.Minute)}
+	var logs []memory.LogEvent
+	for _, x := range []struct{ trace, res, who string }{{traceA, "res-alice", "alice"}, {traceB, "res-bob", "bob"}} {
+		logs = append(logs, memory.LogEvent{LogID: "log-" + x.trace, Timestamp: at, Level: "warn", Message: "tool failed for " + x.who,
+			EventContext: memory.EventContext{TraceID: strRef(x.trace), ResourceID: strRef(x.res)}})
+	}
+	if err := e.store.SaveLogs(context.Background(), logs); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range e.probes() {
+		r := e.b("GET", "/api/observability/logs?level=warn&"+q, "")
+		if ids := listedIDs(r, "logs", "logId"); r.status != 200 || !slices.Equal(ids, []string{"log-" + traceB}) {
+			t.Errorf("B GET logs?%s = %d %s; want his line only", q, r.status, r.raw)
+		}
+	}
+	wantStatus(t, e.b("GET", "/api/observability/logs?level=loud", ""), 400, "logs of an unknown level")
+	if r := e.admin("GET", "/api/observability/logs", ""); len(listedIDs(r, "logs", "logId")) < 2 {
+		t.Errorf("admin GET logs = %s; want every resource's", r.raw)
+	}
+}

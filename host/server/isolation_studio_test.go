@@ -29,7 +29,6 @@ var studioIsolationCases = map[string]func(t *testing.T, e *isoEnv){
 	"GET /api/datasets":                           caseNoTenantData("/api/datasets"),
 	"GET /api/experiments":                        caseNoTenantData("/api/experiments"),
 	"GET /api/experiments/review-summary":         caseNoTenantData("/api/experiments/review-summary"),
-	"GET /api/observability/logs":                 caseNoTenantData("/api/observability/logs"),
 	"POST /api/observability/traces/query/fields": casePostNoTenantData("/api/observability/traces/query/fields"),
 	"GET /api/observability/discovery/tags":       caseNoTenantData("/api/observability/discovery/tags"),
 }

@@ -129,7 +129,6 @@ func (s *Server) builtins() []builtin {
 		r("GET", "/api/datasets", TouchNone, featureOff(emptyDatasets)),
 		r("GET", "/api/experiments", TouchNone, featureOff(emptyExperiments)),
 		r("GET", "/api/experiments/review-summary", TouchNone, featureOff(emptyReviewSummary)),
-		r("GET", "/api/observability/logs", TouchNone, featureOff(emptyLogs)),
 		r("POST", "/api/observability/traces/query/fields", TouchNone, featureOff(emptyTraceFields)),
 		r("GET", "/api/observability/discovery/tags", TouchNone, featureOff(emptyTags)),
 
@@ -148,6 +147,7 @@ func (s *Server) builtins() []builtin {
 		r("POST", "/api/observability/scores", TouchObservability, s.createScore),
 		r("GET", "/api/observability/scores/:scoreId", TouchObservability, s.scoreByID),
 		r("GET", "/api/observability/feedback", TouchObservability, s.listFeedback),
+		r("GET", "/api/observability/logs", TouchObservability, s.listLogs),
 		r("POST", "/api/observability/feedback", TouchObservability, s.createFeedback),
 		// Metrics derived from stored spans (obs_metrics_handlers.go).
 		r("POST", "/api/observability/metrics/aggregate", TouchObservability, s.metricAggregate),

@@ -510,3 +510,32 @@ func (s *Server) getScorer(w http.ResponseWriter, r *http.Request) error {
 	transport.WriteJSON(w, http.StatusOK, nil)
 	return nil
 }
+
+var logLevels = []string{"debug", "info", "warn", "error", "fatal"}
+
+// listLogs: GET /api/observability/logs → {pagination, logs}: the lines
+// the server logged inside runs, newest first.
+func (s *Server) listLogs(w http.ResponseWriter, r *http.Request) error {
+	res, err := s.obsResource(r)
+	if err != nil {
+		return err
+	}
+	eq, err := eventQuery(r, res, []string{"level"}, []string{"timestamp"})
+	if err != nil {
+		return err
+	}
+	for _, l := range eq.In["level"] {
+		if !slices.Contains(logLevels, l) {
+			return transport.Invalid("Invalid query parameters", "level", "expected debug, info, warn, error or fatal")
+		}
+	}
+	logs, total, err := s.store.ListLogs(r.Context(), eq)
+	if err != nil {
+		return err
+	}
+	if logs == nil {
+		logs = []memory.LogEvent{}
+	}
+	transport.WriteJSON(w, http.StatusOK, map[string]any{"pagination": pageOf(eq, total), "logs": logs})
+	return nil
+}
