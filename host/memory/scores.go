@@ -195,3 +195,46 @@ func (s *Store) ListLogs(ctx context.Context, eq EventQuery) ([]LogEvent, int, e
 	}
 	return out, int(n), nil
 }
+
+// DeleteEvents deletes the rows of table (mastra_score_events or
+// mastra_feedback_events) whose idColumn is in ids and that are
+// resourceID's ("" = any).
+func (s *Store) DeleteEvents(ctx context.Context, table, idColumn, resourceID string, ids []string) (int64, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	if (table != "mastra_score_events" || idColumn != "scoreId") && (table != "mastra_feedback_events" || idColumn != "feedbackId") {
+		return 0, fmt.Errorf("memory: delete events: unknown table %s.%s", table, idColumn)
+	}
+	q := s.db.NewDelete().TableExpr(table).Where("? IN (?)", bun.Ident(idColumn), bun.In(ids))
+	if resourceID != "" {
+		q = q.Where(`"resourceId" = ?`, resourceID)
+	}
+	res, err := q.Exec(ctx)
+	if err != nil {
+		return 0, classify(fmt.Errorf("memory: delete from %s: %w", table, err))
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
+// SetReviewStatus sets the review status of resourceID's feedback id and
+// returns it; ErrSpanNotFound when it has none such.
+func (s *Store) SetReviewStatus(ctx context.Context, resourceID, id, status string) (Feedback, error) {
+	q := s.db.NewUpdate().TableExpr("mastra_feedback_events").Set(`"reviewStatus" = ?`, status).Where(`"feedbackId" = ?`, id)
+	if resourceID != "" {
+		q = q.Where(`"resourceId" = ?`, resourceID)
+	}
+	res, err := q.Exec(ctx)
+	if err != nil {
+		return Feedback{}, classify(fmt.Errorf("memory: review status: %w", err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return Feedback{}, ErrSpanNotFound
+	}
+	out, _, err := s.ListFeedback(ctx, EventQuery{ResourceID: resourceID, In: map[string][]string{"feedbackId": {id}}, PerPage: 1})
+	if err != nil || len(out) == 0 {
+		return Feedback{}, err
+	}
+	return out[0], nil
+}

@@ -148,6 +148,9 @@ func (s *Server) builtins() []builtin {
 		r("GET", "/api/observability/scores/:scoreId", TouchObservability, s.scoreByID),
 		r("GET", "/api/observability/feedback", TouchObservability, s.listFeedback),
 		r("GET", "/api/observability/logs", TouchObservability, s.listLogs),
+		r("DELETE", "/api/observability/scores", TouchObservability, s.deleteEvents("mastra_score_events", "scoreId", "scoreIds")),
+		r("DELETE", "/api/observability/feedback", TouchObservability, s.deleteEvents("mastra_feedback_events", "feedbackId", "feedbackIds")),
+		r("PATCH", "/api/observability/feedback/:feedbackId/review-status", TouchObservability, s.reviewFeedback),
 		r("POST", "/api/observability/feedback", TouchObservability, s.createFeedback),
 		// Metrics derived from stored spans (obs_metrics_handlers.go).
 		r("POST", "/api/observability/metrics/aggregate", TouchObservability, s.metricAggregate),

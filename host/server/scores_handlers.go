@@ -539,3 +539,73 @@ func (s *Server) listLogs(w http.ResponseWriter, r *http.Request) error {
 	transport.WriteJSON(w, http.StatusOK, map[string]any{"pagination": pageOf(eq, total), "logs": logs})
 	return nil
 }
+
+// deleteEvents answers DELETE /api/observability/scores {scoreIds} and
+// DELETE /api/observability/feedback {feedbackIds} → {success}; a tenant
+// deletes only its own.
+func (s *Server) deleteEvents(table, idColumn, field string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var b map[string]json.RawMessage
+		if err := transport.DecodeJSON(w, r, s.cfg.BodyLimit, &b); err != nil {
+			return err
+		}
+		var ids []string
+		if raw, ok := b[field]; !ok || json.Unmarshal(raw, &ids) != nil {
+			return transport.Invalid("Invalid request body", field, field+" is required: an array of ids")
+		}
+		if len(ids) > 1000 {
+			return transport.Invalid("Invalid request body", field, "at most 1000 ids")
+		}
+		for _, id := range ids {
+			if msg := badID(id); msg != "" {
+				return transport.Invalid("Invalid request body", field, msg)
+			}
+		}
+		res, err := s.obsResource(r)
+		if err != nil {
+			return err
+		}
+		if _, err := s.store.DeleteEvents(r.Context(), table, idColumn, res, ids); err != nil {
+			return err
+		}
+		transport.WriteJSON(w, http.StatusOK, map[string]bool{"success": true})
+		return nil
+	}
+}
+
+// reviewFeedback: PATCH /api/observability/feedback/:feedbackId/review-status
+// {reviewStatus} → the updated feedback; 404 when it is not the caller's.
+func (s *Server) reviewFeedback(w http.ResponseWriter, r *http.Request) error {
+	var b struct {
+		ReviewStatus *string `json:"reviewStatus"`
+	}
+	if err := transport.DecodeJSON(w, r, s.cfg.BodyLimit, &b); err != nil {
+		return err
+	}
+	if b.ReviewStatus == nil || !slices.Contains(reviewStatuses, *b.ReviewStatus) {
+		return transport.Invalid("Invalid request body", "reviewStatus", "expected needs-review or reviewed")
+	}
+	id := pathParam(r, "feedbackId")
+	if msg := badID(id); msg != "" {
+		return transport.Invalid("Invalid path parameters", "feedbackId", msg)
+	}
+	res, err := s.obsResource(r)
+	if err != nil {
+		return err
+	}
+	f, err := s.store.SetReviewStatus(r.Context(), res, id, *b.ReviewStatus)
+	if errors.Is(err, memory.ErrSpanNotFound) {
+		return &transport.Error{Status: http.StatusNotFound, Message: "Feedback not found"}
+	}
+	if err != nil {
+		return err
+	}
+	out := feedbackJSON{Feedback: f}
+	if f.ValueNumber != nil {
+		out.Value = *f.ValueNumber
+	} else if f.ValueString != nil {
+		out.Value = *f.ValueString
+	}
+	transport.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
