@@ -279,3 +279,47 @@ sampling_rate = 0.0
 		t.Errorf("scorers = %v", list)
 	}
 }
+
+// A workflow run is a trace of its tenant's: a workflow_run root over its
+// steps, an agent step's turn under its step; another tenant sees none of
+// it.
+func TestWorkflowRunTrace(t *testing.T) {
+	a, ts := build(t, workflowTOML+"\n[observability]\nflush_interval = \"20ms\"\n", "ALICE_TOKEN=alice-token", "BOB_TOKEN=bob-token")
+	t.Cleanup(func() { ts.Close(); a.Close(context.Background()) })
+	alice, bob := wfClient{t, ts.URL, "alice-token"}, wfClient{t, ts.URL, "bob-token"}
+	if res := alice.json("POST", "/api/workflows/publish/start-async", `{"inputData":{"topic":"otters"}}`, 200); res["status"] != "suspended" {
+		t.Fatalf("start = %v; want suspended at approve", res)
+	}
+	var roots []any
+	for deadline := time.Now().Add(10 * time.Second); len(roots) == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		roots, _ = alice.json("GET", "/api/observability/traces?entityType=workflow_run", "", 200)["spans"].([]any)
+	}
+	if len(roots) != 1 {
+		t.Fatalf("alice's workflow traces = %v", roots)
+	}
+	root := roots[0].(map[string]any)
+	if root["name"] != "workflow run: 'publish'" || root["resourceId"] != "alice" {
+		t.Errorf("root = %v", root)
+	}
+	traceID := root["traceId"].(string)
+	var spans []any
+	types := map[string]map[string]any{}
+	for deadline := time.Now().Add(10 * time.Second); types["agent_run"] == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		spans, _ = alice.json("GET", "/api/observability/traces/"+traceID, "", 200)["spans"].([]any)
+		for _, s := range spans {
+			m := s.(map[string]any)
+			types[m["spanType"].(string)+":"+m["name"].(string)] = m
+			types[m["spanType"].(string)] = m
+		}
+	}
+	step, turn := types["workflow_step:draft"], types["agent_run"]
+	if step == nil || turn == nil || step["parentSpanId"] != root["spanId"] || turn["parentSpanId"] != step["spanId"] {
+		t.Fatalf("spans = %v; want draft under the run and the agent's turn under draft", spans)
+	}
+	if got, _ := bob.json("GET", "/api/observability/traces", "", 200)["spans"].([]any); len(got) != 0 {
+		t.Errorf("bob lists %v", got)
+	}
+	if status, _ := bob.call("GET", "/api/observability/traces/"+traceID, ""); status != 404 {
+		t.Errorf("bob reads alice's workflow trace: %d", status)
+	}
+}

@@ -149,7 +149,7 @@ func TestWorkflowStepsShareARun(t *testing.T) {
 	r.Start(context.Background())
 	w := r.Workflows()
 	for _, step := range []string{"draft", "review"} {
-		_, end := w.StartStep(context.Background(), workflow.StepRun{Workflow: "flow", RunID: "run-9", Step: step, Kind: "agent"})
+		_, end := w.StartStep(context.Background(), workflow.StepRun{Workflow: "flow", RunID: "run-9", Step: step, Kind: "agent", ResourceID: "res-9"})
 		end(workflow.StepOK)
 	}
 	r.Close(context.Background())
@@ -165,7 +165,7 @@ func TestWorkflowStepsShareARun(t *testing.T) {
 		}
 	}
 	for _, s := range spans {
-		if s.TraceID != spans[0].TraceID || (s.SpanType == "workflow_step" && *s.ParentSpanID != root) {
+		if s.TraceID != spans[0].TraceID || (s.SpanType == "workflow_step" && *s.ParentSpanID != root) || *s.ResourceID != "res-9" {
 			t.Errorf("span %s: trace %s parent %v", s.Name, s.TraceID, s.ParentSpanID)
 		}
 	}

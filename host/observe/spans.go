@@ -398,8 +398,8 @@ func derivedID(kind, runID string, n int) string {
 
 func (o workflowObserver) StartStep(ctx context.Context, st workflow.StepRun) (context.Context, func(string)) {
 	r := o.r
-	root := &scope{traceID: derivedID("trace", st.RunID, 16), spanID: derivedID("run", st.RunID, 8), runID: st.RunID}
-	s := &scope{traceID: root.traceID, spanID: hex64(rand.Uint64()), runID: st.RunID}
+	root := &scope{traceID: derivedID("trace", st.RunID, 16), spanID: derivedID("run", st.RunID, 8), runID: st.RunID, resourceID: st.ResourceID}
+	s := &scope{traceID: root.traceID, spanID: hex64(rand.Uint64()), runID: st.RunID, resourceID: st.ResourceID}
 	start := time.Now()
 	return context.WithValue(ctx, scopeKey{}, s), func(outcome string) {
 		end := time.Now()
