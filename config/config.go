@@ -28,6 +28,9 @@ type Config struct {
 	// Observability stores traces for Mastra's observability routes
 	// (Studio's Traces page).
 	Observability Observability `koanf:"observability"`
+	// Scorers are the [scorers.<id>] rules that grade agents' replies
+	// (see scorers.go).
+	Scorers map[string]Scorer `koanf:"scorers"`
 	// Workflows are the [workflows.<id>] definitions (see workflow.go).
 	Workflows map[string]Workflow `koanf:"workflows"`
 	// MCPServers are the [mcp_servers.<id>] exposed over MCP (mcp.go).
@@ -328,6 +331,8 @@ type Agent struct {
 	// RequireApproval makes every tool call of the agent wait for a
 	// human's approval (Mastra's requireToolApproval).
 	RequireApproval bool `koanf:"require_approval"`
+	// Scorers are ids of [scorers.<id>] run on each reply, after the turn.
+	Scorers []string `koanf:"scorers"`
 	// Memory holds the agent's semantic recall and its embedder.
 	Memory AgentMemory `koanf:"memory"`
 }

@@ -363,6 +363,7 @@ func (c *Config) Validate() error {
 		}
 		validatePlugin(bad, key, r.Module, r.PluginLimits, r.Grants, c.Workflows)
 	}
+	c.validateScorers(bad)
 	return errors.Join(errs...)
 }
 

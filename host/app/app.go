@@ -98,7 +98,15 @@ func buildApp(ctx context.Context, cfg *config.Config, logger *slog.Logger, chec
 	if tel.tracing != nil {
 		store.AddQueryHook(tel.tracing.DBHook())
 	}
-	tel.startSpans(ctx, cfg, store, logger)
+	if err := tel.startSpans(ctx, cfg, store, logger); err != nil {
+		store.Close()
+		_ = tel.close(ctx)
+		return nil, &ConfigError{Err: err}
+	}
+	if tel.spans != nil {
+		// Lines logged inside a run are stored with its trace too.
+		logger = slog.New(tel.spans.LogHandler(logger.Handler()))
+	}
 	bg, stop := context.WithCancel(ctx)
 	// Migrations and plugin compilation both take tens of milliseconds:
 	// run them side by side.
@@ -190,6 +198,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 	}
 	opts := serverOptions(cfg, store, svc, log, ps, tel)
 	opts.Config.Observability = cfg.Observability.Enabled
+	opts.Scorers = scorerInfos(cfg)
 	opts.Workflows = wf
 	opts.Runs = runs
 	opts.Providers = modelProviders(cfg, agents)
@@ -259,6 +268,35 @@ func openEmbedJobs(ctx context.Context, cfg *config.Config, log *slog.Logger, st
 	svc.SetEmbedQueue(jobs)
 	log.Info(where+"embeddings by River jobs (queue "+embedjobs.Queue+")", "agents", ids)
 	return jobs
+}
+
+// scorerInfos lists [scorers.*] with the agents that use them, for
+// GET /api/scores/scorers.
+func scorerInfos(cfg *config.Config) []server.ScorerInfo {
+	var out []server.ScorerInfo
+	for id, sc := range cfg.Scorers {
+		rate := 1.0
+		if sc.SamplingRate != nil {
+			rate = *sc.SamplingRate
+		}
+		info := server.ScorerInfo{ID: id, Name: sc.Name, Description: sc.Description, Kind: sc.Kind, Rate: rate}
+		if info.Name == "" {
+			info.Name = id
+		}
+		for _, agentID := range cfg.AgentOrder {
+			a := cfg.Agents[agentID]
+			if slices.Contains(a.Scorers, id) {
+				name := a.Name
+				if name == "" {
+					name = agentID
+				}
+				info.AgentIDs, info.AgentNames = append(info.AgentIDs, agentID), append(info.AgentNames, name)
+			}
+		}
+		out = append(out, info)
+	}
+	slices.SortFunc(out, func(a, b server.ScorerInfo) int { return strings.Compare(a.ID, b.ID) })
+	return out
 }
 
 // openRuns starts the stream log of [server.streams] on the store.

@@ -225,3 +225,101 @@ func scrape(t *testing.T, base, name string) float64 {
 	v, _ := strconv.ParseFloat(string(m[1]), 64)
 	return v
 }
+
+// Scorers grade each reply after the turn; their scores are stored with
+// the turn's trace and listed by Mastra's routes, and the scorers by
+// GET /api/scores/scorers.
+func TestScorersGradeReplies(t *testing.T) {
+	toml := obsConfig(100, 50) + `scorers = ["says-hello", "is-json", "never"]
+
+[scorers.says-hello]
+kind = "contains"
+text = "hello"
+
+[scorers.is-json]
+name = "Replies in JSON"
+kind = "json_schema"
+schema = '{"type":"object","required":["answer"]}'
+
+[scorers.never]
+kind = "regex"
+pattern = "^x"
+sampling_rate = 0.0
+`
+	a, ts := build(t, toml)
+	t.Cleanup(func() { ts.Close(); a.Close(context.Background()) })
+	generate(t, ts.URL, "hello scorers")
+
+	var scores []any
+	for deadline := time.Now().Add(10 * time.Second); len(scores) < 2 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		_, body := getJSON(t, ts.URL+"/api/observability/scores?entityType=agent")
+		scores, _ = body["scores"].([]any)
+	}
+	got := map[string]float64{}
+	var traceID string
+	for _, s := range scores {
+		m := s.(map[string]any)
+		got[m["scorerId"].(string)] = m["score"].(float64)
+		traceID, _ = m["traceId"].(string)
+		if m["resourceId"] != "res-obs" || m["reason"] == "" || m["scoreSource"] != "live" {
+			t.Errorf("score = %v", m)
+		}
+	}
+	if len(got) != 2 || got["says-hello"] != 1 || got["is-json"] != 0 {
+		t.Errorf("scores = %v; want says-hello 1, is-json 0, never sampled out", got)
+	}
+	// The score belongs to the turn's trace.
+	if status, _ := getJSON(t, ts.URL+"/api/observability/traces/"+traceID); status != 200 {
+		t.Errorf("the scored trace %q = %d", traceID, status)
+	}
+	_, list := getJSON(t, ts.URL+"/api/scores/scorers")
+	e, _ := list["is-json"].(map[string]any)
+	cfg, _ := e["scorer"].(map[string]any)["config"].(map[string]any)
+	if len(list) != 3 || cfg["name"] != "Replies in JSON" || e["agentIds"].([]any)[0] != "assistant" {
+		t.Errorf("scorers = %v", list)
+	}
+}
+
+// A workflow run is a trace of its tenant's: a workflow_run root over its
+// steps, an agent step's turn under its step; another tenant sees none of
+// it.
+func TestWorkflowRunTrace(t *testing.T) {
+	a, ts := build(t, workflowTOML+"\n[observability]\nflush_interval = \"20ms\"\n", "ALICE_TOKEN=alice-token", "BOB_TOKEN=bob-token")
+	t.Cleanup(func() { ts.Close(); a.Close(context.Background()) })
+	alice, bob := wfClient{t, ts.URL, "alice-token"}, wfClient{t, ts.URL, "bob-token"}
+	if res := alice.json("POST", "/api/workflows/publish/start-async", `{"inputData":{"topic":"otters"}}`, 200); res["status"] != "suspended" {
+		t.Fatalf("start = %v; want suspended at approve", res)
+	}
+	var roots []any
+	for deadline := time.Now().Add(10 * time.Second); len(roots) == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		roots, _ = alice.json("GET", "/api/observability/traces?entityType=workflow_run", "", 200)["spans"].([]any)
+	}
+	if len(roots) != 1 {
+		t.Fatalf("alice's workflow traces = %v", roots)
+	}
+	root := roots[0].(map[string]any)
+	if root["name"] != "workflow run: 'publish'" || root["resourceId"] != "alice" {
+		t.Errorf("root = %v", root)
+	}
+	traceID := root["traceId"].(string)
+	var spans []any
+	types := map[string]map[string]any{}
+	for deadline := time.Now().Add(10 * time.Second); types["agent_run"] == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		spans, _ = alice.json("GET", "/api/observability/traces/"+traceID, "", 200)["spans"].([]any)
+		for _, s := range spans {
+			m := s.(map[string]any)
+			types[m["spanType"].(string)+":"+m["name"].(string)] = m
+			types[m["spanType"].(string)] = m
+		}
+	}
+	step, turn := types["workflow_step:draft"], types["agent_run"]
+	if step == nil || turn == nil || step["parentSpanId"] != root["spanId"] || turn["parentSpanId"] != step["spanId"] {
+		t.Fatalf("spans = %v; want draft under the run and the agent's turn under draft", spans)
+	}
+	if got, _ := bob.json("GET", "/api/observability/traces", "", 200)["spans"].([]any); len(got) != 0 {
+		t.Errorf("bob lists %v", got)
+	}
+	if status, _ := bob.call("GET", "/api/observability/traces/"+traceID, ""); status != 404 {
+		t.Errorf("bob reads alice's workflow trace: %d", status)
+	}
+}

@@ -51,18 +51,47 @@ func newTelemetry(ctx context.Context, cfg *config.Config, log *slog.Logger) (*t
 }
 
 // startSpans starts storing traces in store when [observability] is on.
-func (t *telemetry) startSpans(ctx context.Context, cfg *config.Config, store *memory.Store, log *slog.Logger) {
+func (t *telemetry) startSpans(ctx context.Context, cfg *config.Config, store *memory.Store, log *slog.Logger) error {
 	o := cfg.Observability
 	if !o.Enabled {
-		return
+		return nil
+	}
+	scorers, err := buildScorers(cfg)
+	if err != nil {
+		return err
 	}
 	t.spans = observe.New(observe.Options{Store: store, CaptureContent: o.CaptureContent,
 		QueueSize: o.QueueSize, BatchSize: o.BatchSize, FlushInterval: o.FlushInterval, Retention: o.Retention,
-		ServiceName: cfg.Telemetry.ServiceName, OTelIDs: t.tracing != nil, Logger: log})
+		ServiceName: cfg.Telemetry.ServiceName, OTelIDs: t.tracing != nil, Scorers: scorers, Logger: log})
 	t.spans.Start(ctx)
 	if t.metrics != nil {
 		t.metrics.WatchSpans(t.spans.Written, t.spans.Dropped, t.spans.Failed)
+		t.metrics.WatchScores(t.spans.Scored, t.spans.ScoresDropped, t.spans.ScoresFailed)
 	}
+	return nil
+}
+
+// buildScorers compiles [scorers.*] and lists each agent's, by agent id.
+func buildScorers(cfg *config.Config) (map[string][]*observe.Scorer, error) {
+	byID := map[string]*observe.Scorer{}
+	for id, sc := range cfg.Scorers {
+		rate := 1.0
+		if sc.SamplingRate != nil {
+			rate = *sc.SamplingRate
+		}
+		s, err := observe.NewScorer(id, sc.Name, sc.Description, sc.Kind, sc.Text, sc.Pattern, sc.Schema, rate)
+		if err != nil {
+			return nil, err
+		}
+		byID[id] = s
+	}
+	out := map[string][]*observe.Scorer{}
+	for agentID, a := range cfg.Agents {
+		for _, id := range a.Scorers {
+			out[agentID] = append(out[agentID], byID[id])
+		}
+	}
+	return out, nil
 }
 
 // The observers run in order: the trace first (its span is the context of

@@ -84,10 +84,10 @@ func (s *Store) MetricNames(ctx context.Context, resourceID string, limit int) (
 	return names, nil
 }
 
-// PruneObservabilityEvents deletes metric events, scores and feedback
-// older than cutoff (the spans' retention applies to them too).
+// PruneObservabilityEvents deletes metric events, scores, feedback and
+// logs older than cutoff (the spans' retention applies to them too).
 func (s *Store) PruneObservabilityEvents(ctx context.Context, cutoff time.Time) error {
-	for _, t := range []string{"mastra_metric_events", "mastra_score_events", "mastra_feedback_events"} {
+	for _, t := range []string{"mastra_metric_events", "mastra_score_events", "mastra_feedback_events", "mastra_log_events"} {
 		if _, err := s.db.NewDelete().TableExpr(t).Where(`"timestamp" < ?`, SpanTime{cutoff}).Exec(ctx); err != nil {
 			return classify(fmt.Errorf("memory: prune %s: %w", t, err))
 		}

@@ -3,6 +3,7 @@ package memory
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/uptrace/bun"
 )
@@ -154,4 +155,86 @@ func (s *Store) ListFeedback(ctx context.Context, eq EventQuery) ([]Feedback, in
 		return nil, 0, classify(fmt.Errorf("memory: list feedback: %w", err))
 	}
 	return out, int(n), nil
+}
+
+// LogEvent is one row of mastra_log_events.
+type LogEvent struct {
+	bun.BaseModel `bun:"table:mastra_log_events"`
+
+	LogID     string   `bun:"logId,notnull" json:"logId"`
+	Timestamp SpanTime `bun:"timestamp,notnull" json:"timestamp"`
+	Level     string   `bun:"level,notnull" json:"level"`
+	Message   string   `bun:"message,notnull" json:"message"`
+	Data      SpanJSON `bun:"data,type:jsonb" json:"data"`
+	EventContext
+	Tags     SpanJSON `bun:"tags,type:jsonb" json:"tags"`
+	Metadata SpanJSON `bun:"metadata,type:jsonb" json:"metadata"`
+}
+
+// SaveLogs stores log events.
+func (s *Store) SaveLogs(ctx context.Context, logs []LogEvent) error {
+	if len(logs) == 0 {
+		return nil
+	}
+	for i := range logs {
+		logs[i].Data = withoutNUL(logs[i].Data)
+		logs[i].Message = strings.ReplaceAll(logs[i].Message, "\x00", "\uFFFD")
+	}
+	if _, err := s.db.NewInsert().Model(&logs).On(`CONFLICT ("logId", "timestamp") DO NOTHING`).Exec(ctx); err != nil {
+		return classify(fmt.Errorf("memory: save %d logs: %w", len(logs), err))
+	}
+	return nil
+}
+
+// ListLogs returns a page of log events and how many match.
+func (s *Store) ListLogs(ctx context.Context, eq EventQuery) ([]LogEvent, int, error) {
+	var out []LogEvent
+	n, err := s.selectEvents(s.db.NewSelect().Model(&out), eq).ScanAndCount(ctx)
+	if err != nil {
+		return nil, 0, classify(fmt.Errorf("memory: list logs: %w", err))
+	}
+	return out, int(n), nil
+}
+
+// DeleteEvents deletes the rows of table (mastra_score_events or
+// mastra_feedback_events) whose idColumn is in ids and that are
+// resourceID's ("" = any).
+func (s *Store) DeleteEvents(ctx context.Context, table, idColumn, resourceID string, ids []string) (int64, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	if (table != "mastra_score_events" || idColumn != "scoreId") && (table != "mastra_feedback_events" || idColumn != "feedbackId") {
+		return 0, fmt.Errorf("memory: delete events: unknown table %s.%s", table, idColumn)
+	}
+	q := s.db.NewDelete().TableExpr(table).Where("? IN (?)", bun.Ident(idColumn), bun.In(ids))
+	if resourceID != "" {
+		q = q.Where(`"resourceId" = ?`, resourceID)
+	}
+	res, err := q.Exec(ctx)
+	if err != nil {
+		return 0, classify(fmt.Errorf("memory: delete from %s: %w", table, err))
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
+// SetReviewStatus sets the review status of resourceID's feedback id and
+// returns it; ErrSpanNotFound when it has none such.
+func (s *Store) SetReviewStatus(ctx context.Context, resourceID, id, status string) (Feedback, error) {
+	q := s.db.NewUpdate().TableExpr("mastra_feedback_events").Set(`"reviewStatus" = ?`, status).Where(`"feedbackId" = ?`, id)
+	if resourceID != "" {
+		q = q.Where(`"resourceId" = ?`, resourceID)
+	}
+	res, err := q.Exec(ctx)
+	if err != nil {
+		return Feedback{}, classify(fmt.Errorf("memory: review status: %w", err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return Feedback{}, ErrSpanNotFound
+	}
+	out, _, err := s.ListFeedback(ctx, EventQuery{ResourceID: resourceID, In: map[string][]string{"feedbackId": {id}}, PerPage: 1})
+	if err != nil || len(out) == 0 {
+		return Feedback{}, err
+	}
+	return out[0], nil
 }

@@ -178,6 +178,23 @@ func (m *Metrics) WatchSpans(written, dropped, failed func() uint64) {
 	}
 }
 
+// WatchScores reports the scorers' work (host/observe) under
+// mastra_scores_*, read at each scrape.
+func (m *Metrics) WatchScores(stored, dropped, failed func() uint64) {
+	for _, c := range []struct {
+		name, help string
+		f          func() uint64
+	}{
+		{"mastra_scores_stored_total", "Scores of [scorers] stored.", stored},
+		{"mastra_scores_dropped_total", "Replies not scored because the scorer queue was full.", dropped},
+		{"mastra_scores_failed_total", "Scores lost to a failed database write.", failed},
+	} {
+		f := c.f
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help},
+			func() float64 { return float64(f()) }))
+	}
+}
+
 var (
 	dbOpen      = prometheus.NewDesc("mastra_db_connections_open", "Open database connections (in use and idle).", nil, nil)
 	dbInUse     = prometheus.NewDesc("mastra_db_connections_in_use", "Database connections in use.", nil, nil)

@@ -1,8 +1,6 @@
 package observe
 
 import (
-	"encoding/json"
-
 	"github.com/mastra-server/mastra-server/host/memory"
 )
 
@@ -26,43 +24,36 @@ var durationMetric = map[string]string{
 }
 
 // metricsOf derives the metric events of an ended span.
-func metricsOf(sp *memory.Span) []memory.MetricEvent {
+func metricsOf(p *pending) []memory.MetricEvent {
+	sp := &p.Span
 	name, ok := durationMetric[sp.SpanType]
 	if !ok || sp.EndedAt == nil {
 		return nil
 	}
-	status := "ok"
+	labels := labelsOK
 	if len(sp.Error) > 0 {
-		status = "error"
+		labels = labelsError
 	}
-	labels, _ := json.Marshal(map[string]string{"status": status})
 	base := memory.MetricEvent{Timestamp: *sp.EndedAt, EventContext: memory.EventContext{
 		TraceID: &sp.TraceID, SpanID: &sp.SpanID, EntityType: sp.EntityType, EntityID: sp.EntityID, EntityName: sp.EntityName,
 		ResourceID: sp.ResourceID, ThreadID: sp.ThreadID, RunID: sp.RunID, ServiceName: sp.ServiceName, Environment: sp.Environment,
 	}, Labels: labels}
+	if p.provider != "" {
+		base.Provider, base.Model = &p.provider, &p.model
+	}
 	mk := func(metric string, v float64) memory.MetricEvent {
 		m := base
 		m.MetricID, m.Name, m.Value = sp.SpanID+":"+metric, metric, v
 		return m
 	}
 	out := []memory.MetricEvent{mk(name, float64(sp.EndedAt.Sub(sp.StartedAt.Time).Microseconds())/1000)}
-	if sp.SpanType != "model_generation" || len(sp.Attributes) == 0 {
-		return out
-	}
-	var a struct {
-		Model, Provider string
-		Usage           *struct{ InputTokens, OutputTokens float64 }
-	}
-	if json.Unmarshal(sp.Attributes, &a) != nil {
-		return out
-	}
-	for i := range out {
-		out[i].Provider, out[i].Model = &a.Provider, &a.Model
-	}
-	if a.Usage != nil {
-		in, o := mk(MetricInputTokens, a.Usage.InputTokens), mk(MetricOutputTokens, a.Usage.OutputTokens)
-		in.Provider, in.Model, o.Provider, o.Model = &a.Provider, &a.Model, &a.Provider, &a.Model
-		out = append(out, in, o)
+	if u := p.usage; u != nil {
+		out = append(out, mk(MetricInputTokens, float64(u.InputTokens)), mk(MetricOutputTokens, float64(u.OutputTokens)))
 	}
 	return out
 }
+
+var (
+	labelsOK    = memory.SpanJSON(`{"status":"ok"}`)
+	labelsError = memory.SpanJSON(`{"status":"error"}`)
+)

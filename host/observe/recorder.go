@@ -32,6 +32,8 @@ type Store interface {
 	SaveMetrics(ctx context.Context, ms []memory.MetricEvent) error
 	PruneSpans(ctx context.Context, cutoff time.Time, limit int) (int64, error)
 	PruneObservabilityEvents(ctx context.Context, cutoff time.Time) error
+	SaveScore(ctx context.Context, sc memory.Score) error
+	SaveLogs(ctx context.Context, logs []memory.LogEvent) error
 }
 
 // Options configures New. Zero sizes and intervals are not defaults: the
@@ -52,15 +54,25 @@ type Options struct {
 	// OTelIDs reuses the ids of the OpenTelemetry span each observed
 	// operation runs in (the tracing observer runs first).
 	OTelIDs bool
+	// Scorers are each agent's scorers, by agent id.
+	Scorers map[string][]*Scorer
 	Logger  *slog.Logger
 }
 
 // Recorder records spans and writes them. Start it, then Close it.
 type Recorder struct {
 	o Options
-	q chan *memory.Span
+	q chan *pending
 
 	dropped, written, failed atomic.Uint64
+
+	// scores queues replies to grade (scorers.go).
+	scores                              chan scoreJob
+	scored, scoresDropped, scoresFailed atomic.Uint64
+
+	// logs queues log lines of runs (logs.go).
+	logs        chan memory.LogEvent
+	logsDropped atomic.Uint64
 
 	stop context.CancelFunc
 	wg   sync.WaitGroup
@@ -77,7 +89,8 @@ func New(o Options) *Recorder {
 	if o.BatchSize < 1 {
 		o.BatchSize = 1
 	}
-	return &Recorder{o: o, q: make(chan *memory.Span, o.QueueSize)}
+	return &Recorder{o: o, q: make(chan *pending, o.QueueSize), scores: make(chan scoreJob, o.QueueSize),
+		logs: make(chan memory.LogEvent, o.QueueSize)}
 }
 
 // Start runs the writer and the retention loop until Close.
@@ -88,6 +101,18 @@ func (r *Recorder) Start(ctx context.Context) {
 		defer r.wg.Done()
 		r.writeLoop(ctx)
 	}()
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		r.logLoop(ctx)
+	}()
+	if len(r.o.Scorers) > 0 {
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			r.scoreLoop(ctx)
+		}()
+	}
 	if r.o.Retention > 0 {
 		r.wg.Add(1)
 		go func() {
@@ -118,9 +143,16 @@ func (r *Recorder) Dropped() uint64 { return r.dropped.Load() }
 func (r *Recorder) Written() uint64 { return r.written.Load() }
 func (r *Recorder) Failed() uint64  { return r.failed.Load() }
 
+// Scored counts the scores stored; ScoresDropped the replies not graded
+// because the scorer queue was full; ScoresFailed the scores lost to a
+// write error.
+func (r *Recorder) Scored() uint64        { return r.scored.Load() }
+func (r *Recorder) ScoresDropped() uint64 { return r.scoresDropped.Load() }
+func (r *Recorder) ScoresFailed() uint64  { return r.scoresFailed.Load() }
+
 // enqueue hands a span to the writer, or drops it when the queue is full:
 // a slow database must never hold a turn.
-func (r *Recorder) enqueue(sp *memory.Span) {
+func (r *Recorder) enqueue(sp *pending) {
 	select {
 	case r.q <- sp:
 	default:
@@ -129,7 +161,7 @@ func (r *Recorder) enqueue(sp *memory.Span) {
 }
 
 func (r *Recorder) writeLoop(ctx context.Context) {
-	batch := make([]memory.Span, 0, r.o.BatchSize)
+	batch := make([]*pending, 0, r.o.BatchSize)
 	timer := time.NewTimer(r.o.FlushInterval)
 	defer timer.Stop()
 	flush := func() {
@@ -142,7 +174,7 @@ func (r *Recorder) writeLoop(ctx context.Context) {
 	for {
 		select {
 		case sp := <-r.q:
-			batch = append(batch, *sp)
+			batch = append(batch, sp)
 			if len(batch) >= r.o.BatchSize {
 				flush()
 			}
@@ -154,7 +186,7 @@ func (r *Recorder) writeLoop(ctx context.Context) {
 			for {
 				select {
 				case sp := <-r.q:
-					batch = append(batch, *sp)
+					batch = append(batch, sp)
 					if len(batch) >= r.o.BatchSize {
 						flush()
 					}
@@ -169,9 +201,13 @@ func (r *Recorder) writeLoop(ctx context.Context) {
 
 // write stores one batch. A failed batch is logged and counted, not
 // retried: the next batches must not queue behind a database that is down.
-func (r *Recorder) write(batch []memory.Span) {
+func (r *Recorder) write(pend []*pending) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	batch := make([]memory.Span, len(pend))
+	for i, p := range pend {
+		batch[i] = p.Span
+	}
 	if err := r.o.Store.SaveSpans(ctx, batch); err != nil {
 		r.failed.Add(uint64(len(batch)))
 		r.o.Logger.Warn("observability: spans not stored", "spans", len(batch), "err", err)
@@ -179,8 +215,8 @@ func (r *Recorder) write(batch []memory.Span) {
 	}
 	r.written.Add(uint64(len(batch)))
 	var ms []memory.MetricEvent
-	for i := range batch {
-		ms = append(ms, metricsOf(&batch[i])...)
+	for _, p := range pend {
+		ms = append(ms, metricsOf(p)...)
 	}
 	if err := r.o.Store.SaveMetrics(ctx, ms); err != nil {
 		r.o.Logger.Warn("observability: metrics not stored", "metrics", len(ms), "err", err)

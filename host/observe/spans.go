@@ -109,10 +109,18 @@ func rawOrText(b json.RawMessage) any {
 	return b
 }
 
+// pending is an ended span on its way to the store, with what its
+// metrics need besides the row (so the writer need not decode it).
+type pending struct {
+	memory.Span
+	usage           *llm.Usage
+	provider, model string
+}
+
 // span is the common part of a stored span.
-func (r *Recorder) span(s, parent *scope, name, typ string, start, end time.Time) *memory.Span {
+func (r *Recorder) span(s, parent *scope, name, typ string, start, end time.Time) *pending {
 	e := memory.SpanTime{Time: end}
-	sp := &memory.Span{
+	sp := &pending{Span: memory.Span{
 		TraceID:     s.traceID,
 		SpanID:      s.spanID,
 		Name:        clip(name, 256),
@@ -126,12 +134,62 @@ func (r *Recorder) span(s, parent *scope, name, typ string, start, end time.Time
 		Source:      strp("cloud"),
 		CreatedAt:   e,
 		UpdatedAt:   &e,
-	}
+	}}
 	if parent != nil {
 		sp.ParentSpanID = strp(parent.spanID)
 	}
 	return sp
 }
+
+// The attributes and metadata of spans, as structs: encoding one is a
+// fraction of a map's cost, and it runs on the turn's goroutine.
+type (
+	usageJSON struct {
+		InputTokens  int `json:"inputTokens"`
+		OutputTokens int `json:"outputTokens"`
+	}
+	agentAttrs struct {
+		ConversationID string     `json:"conversationId"`
+		Instructions   string     `json:"instructions,omitempty"`
+		AvailableTools []string   `json:"availableTools,omitempty"`
+		MaxSteps       int        `json:"maxSteps"`
+		Streaming      bool       `json:"streaming"`
+		Usage          *usageJSON `json:"usage,omitempty"`
+		FinishReason   string     `json:"finishReason,omitempty"`
+		Steps          int        `json:"steps,omitempty"`
+	}
+	agentOutput struct {
+		Text  string `json:"text"`
+		Files []any  `json:"files"`
+	}
+	modelParams struct {
+		Temperature     *float64 `json:"temperature,omitempty"`
+		MaxOutputTokens *int     `json:"maxOutputTokens,omitempty"`
+		TopP            *float64 `json:"topP,omitempty"`
+	}
+	modelAttrs struct {
+		Model               string           `json:"model"`
+		Provider            string           `json:"provider"`
+		Streaming           bool             `json:"streaming"`
+		Parameters          modelParams      `json:"parameters"`
+		Usage               *usageJSON       `json:"usage,omitempty"`
+		FinishReason        string           `json:"finishReason,omitempty"`
+		ResponseModel       string           `json:"responseModel,omitempty"`
+		ResponseID          string           `json:"responseId,omitempty"`
+		CompletionStartTime *memory.SpanTime `json:"completionStartTime,omitempty"`
+	}
+	toolAttrs struct {
+		ToolCallID string `json:"toolCallId"`
+		ToolType   string `json:"toolType"`
+		Success    bool   `json:"success"`
+	}
+	metadataJSON struct {
+		RunID      string `json:"runId,omitempty"`
+		ResourceID string `json:"resourceId,omitempty"`
+		ThreadID   string `json:"threadId,omitempty"`
+		Outcome    string `json:"outcome,omitempty"`
+	}
+)
 
 // errorInfo is Mastra's span error: {message, id, category}.
 func errorInfo(id, msg string) memory.SpanJSON {
@@ -183,32 +241,37 @@ func (o agentObserver) StartTurn(ctx context.Context, ti agent.TurnInfo) (contex
 		a := ti.Agent
 		sp := r.span(s, parent, "agent run: '"+a.ID+"'", "agent_run", start, time.Now())
 		sp.EntityType, sp.EntityID, sp.EntityName = strp("agent"), strp(a.ID), strp(agentName(a))
-		attrs := map[string]any{"conversationId": ti.ThreadID, "maxSteps": a.MaxSteps, "streaming": ti.Stream}
+		attrs := agentAttrs{ConversationID: ti.ThreadID, MaxSteps: a.MaxSteps, Streaming: ti.Stream}
 		if len(a.Tools) > 0 {
-			names := make([]string, len(a.Tools))
+			attrs.AvailableTools = make([]string, len(a.Tools))
 			for i, t := range a.Tools {
-				names[i] = t.Name()
+				attrs.AvailableTools[i] = t.Name()
 			}
-			attrs["availableTools"] = names
 		}
 		if e.Result != nil {
-			attrs["usage"] = map[string]int{"inputTokens": e.Result.Usage.InputTokens, "outputTokens": e.Result.Usage.OutputTokens}
-			attrs["finishReason"] = e.Result.FinishReason
-			attrs["steps"] = e.Result.Steps
+			attrs.Usage = &usageJSON{InputTokens: e.Result.Usage.InputTokens, OutputTokens: e.Result.Usage.OutputTokens}
+			attrs.FinishReason, attrs.Steps = e.Result.FinishReason, e.Result.Steps
 		}
 		if r.o.CaptureContent {
-			attrs["instructions"] = clip(a.Instructions, maxContent)
+			attrs.Instructions = clip(a.Instructions, maxContent)
 			sp.Input = jsonOf(messagesOf(ti.Messages))
 			if e.Result != nil {
-				sp.Output = jsonOf(map[string]any{"text": clip(e.Result.Text, maxContent), "files": []any{}})
+				sp.Output = jsonOf(agentOutput{Text: clip(e.Result.Text, maxContent), Files: []any{}})
 			}
 		}
 		sp.Attributes = jsonOf(attrs)
-		sp.Metadata = jsonOf(map[string]any{"runId": ti.RunID, "resourceId": ti.ResourceID, "threadId": ti.ThreadID, "outcome": e.Outcome})
+		sp.Metadata = jsonOf(metadataJSON{RunID: ti.RunID, ResourceID: ti.ResourceID, ThreadID: ti.ThreadID, Outcome: e.Outcome})
 		if e.Err != nil {
 			sp.Error = errorInfo("AGENT_"+e.Outcome, e.Err.Error())
 		}
 		r.enqueue(sp)
+		if e.Err == nil && e.Result != nil && e.Outcome == agent.OutcomeOK {
+			for _, sc := range r.o.Scorers[a.ID] {
+				if sc.Samples(sp.TraceID) {
+					r.enqueueScore(scoreJob{scorer: sc, reply: e.Result.Text, span: &sp.Span})
+				}
+			}
+		}
 	}
 }
 
@@ -238,25 +301,17 @@ func (c *modelCall) End(resp *llm.Response, err error) {
 	}
 	sp := c.r.span(c.s, c.parent, "llm: '"+model+"'", "model_generation", c.start, time.Now())
 	req := c.info.Request
-	params := map[string]any{}
-	if req.Temperature != nil {
-		params["temperature"] = *req.Temperature
-	}
-	if req.MaxTokens != nil {
-		params["maxOutputTokens"] = *req.MaxTokens
-	}
-	if req.TopP != nil {
-		params["topP"] = *req.TopP
-	}
-	attrs := map[string]any{"model": model, "provider": c.info.Provider, "streaming": c.info.Stream, "parameters": params}
+	attrs := modelAttrs{Model: model, Provider: c.info.Provider, Streaming: c.info.Stream,
+		Parameters: modelParams{Temperature: req.Temperature, MaxOutputTokens: req.MaxTokens, TopP: req.TopP}}
 	if !c.first.IsZero() {
-		attrs["completionStartTime"] = memory.SpanTime{Time: c.first}
+		attrs.CompletionStartTime = &memory.SpanTime{Time: c.first}
 	}
+	sp.provider, sp.model = c.info.Provider, model
 	if resp != nil {
-		attrs["usage"] = map[string]int{"inputTokens": resp.Usage.InputTokens, "outputTokens": resp.Usage.OutputTokens}
-		attrs["finishReason"] = resp.FinishReason
-		attrs["responseModel"] = resp.Model
-		attrs["responseId"] = resp.ID
+		attrs.Usage = &usageJSON{InputTokens: resp.Usage.InputTokens, OutputTokens: resp.Usage.OutputTokens}
+		attrs.FinishReason, attrs.ResponseModel, attrs.ResponseID = resp.FinishReason, resp.Model, resp.ID
+		u := resp.Usage
+		sp.usage = &u
 	}
 	if c.r.o.CaptureContent {
 		sp.Input = jsonOf(map[string]any{"messages": messagesOf(req.Messages)})
@@ -269,7 +324,7 @@ func (c *modelCall) End(resp *llm.Response, err error) {
 		}
 	}
 	sp.Attributes = jsonOf(attrs)
-	sp.Metadata = jsonOf(map[string]any{"runId": c.s.runID, "resourceId": c.s.resourceID, "threadId": c.s.threadID})
+	sp.Metadata = jsonOf(metadataJSON{RunID: c.s.runID, ResourceID: c.s.resourceID, ThreadID: c.s.threadID})
 	if err != nil {
 		sp.Error = errorInfo("MODEL_CALL_FAILED", err.Error())
 	}
@@ -286,7 +341,7 @@ func (o agentObserver) StartToolCall(ctx context.Context, c agent.ToolCallInfo) 
 		if c.Known {
 			sp.EntityType, sp.EntityID, sp.EntityName = strp("tool"), strp(name), strp(name)
 		}
-		sp.Attributes = jsonOf(map[string]any{"toolCallId": clip(c.ToolCallID, 128), "toolType": "tool", "success": e.Outcome == agent.ToolOK})
+		sp.Attributes = jsonOf(toolAttrs{ToolCallID: clip(c.ToolCallID, 128), ToolType: "tool", Success: e.Outcome == agent.ToolOK})
 		if r.o.CaptureContent {
 			sp.Input = jsonOf(rawOrText(c.Args))
 			if e.Result != nil {
@@ -343,8 +398,8 @@ func derivedID(kind, runID string, n int) string {
 
 func (o workflowObserver) StartStep(ctx context.Context, st workflow.StepRun) (context.Context, func(string)) {
 	r := o.r
-	root := &scope{traceID: derivedID("trace", st.RunID, 16), spanID: derivedID("run", st.RunID, 8), runID: st.RunID}
-	s := &scope{traceID: root.traceID, spanID: hex64(rand.Uint64()), runID: st.RunID}
+	root := &scope{traceID: derivedID("trace", st.RunID, 16), spanID: derivedID("run", st.RunID, 8), runID: st.RunID, resourceID: st.ResourceID}
+	s := &scope{traceID: root.traceID, spanID: hex64(rand.Uint64()), runID: st.RunID, resourceID: st.ResourceID}
 	start := time.Now()
 	return context.WithValue(ctx, scopeKey{}, s), func(outcome string) {
 		end := time.Now()

@@ -163,6 +163,17 @@ func caseSpanByID(t *testing.T, e *isoEnv) {
 			t.Errorf("B GET A's span?%s = %d %s; want 404 Span not found", q, r.status, r.raw)
 		}
 	}
+	// A span's scores: B sees none of A's.
+	seedScores(t, e)
+	for _, q := range e.probes() {
+		r := e.b("GET", "/api/observability/traces/"+traceA+"/"+traceA[:16]+"/scores?"+q, "")
+		if ids := listedIDs(r, "scores", "scoreId"); r.status != 200 || len(ids) != 0 {
+			t.Errorf("B GET A's span scores?%s = %d %s; want none", q, r.status, r.raw)
+		}
+	}
+	if r := e.as(aliceToken, "GET", "/api/observability/traces/"+traceA+"/"+traceA[:16]+"/scores", ""); !slices.Equal(listedIDs(r, "scores", "scoreId"), []string{"score-a"}) {
+		t.Errorf("A GET her span's scores = %s", r.raw)
+	}
 	r := e.b("GET", "/api/observability/traces/"+traceB+"/spans/"+childSpan(traceB), "")
 	if sp, _ := r.body["span"].(map[string]any); r.status != 200 || sp["spanType"] != "model_generation" {
 		t.Errorf("B GET his span = %d %s", r.status, r.raw)
@@ -232,7 +243,7 @@ func seedScores(t *testing.T, e *isoEnv) {
 			res = `,"resourceId":"res-carol"`
 		}
 		r := e.as(x.tok, "POST", "/api/observability/scores",
-			`{"score":{"scoreId":"score-`+x.id+`","scorerId":"tone","score":0.5,"reason":"`+x.who+` reason","traceId":"`+x.trace+`"`+res+`}}`)
+			`{"score":{"scoreId":"score-`+x.id+`","scorerId":"tone","score":0.5,"reason":"`+x.who+` reason","traceId":"`+x.trace+`","spanId":"`+x.trace[:16]+`"`+res+`}}`)
 		wantStatus(t, r, 200, x.who+" scoring")
 		r = e.as(x.tok, "POST", "/api/observability/feedback",
 			`{"feedback":{"feedbackId":"fb-`+x.id+`","feedbackType":"thumbs","value":1,"comment":"`+x.who+` liked it","traceId":"`+x.trace+`"`+res+`}}`)
@@ -444,4 +455,78 @@ func caseMetricNames(t *testing.T, e *isoEnv) {
 			t.Errorf("B GET metric-names?%s = %d %s; want his one name", q, r.status, r.raw)
 		}
 	}
+}
+
+func init() {
+	isolationCases["GET /api/observability/logs"] = caseListLogs
+}
+
+// caseListLogs: B lists the lines of his runs only.
+func caseListLogs(t *testing.T, e *isoEnv) {
+	at := memory.SpanTime{Time: time.Now().Add(-time.Minute)}
+	var logs []memory.LogEvent
+	for _, x := range []struct{ trace, res, who string }{{traceA, "res-alice", "alice"}, {traceB, "res-bob", "bob"}} {
+		logs = append(logs, memory.LogEvent{LogID: "log-" + x.trace, Timestamp: at, Level: "warn", Message: "tool failed for " + x.who,
+			EventContext: memory.EventContext{TraceID: strRef(x.trace), ResourceID: strRef(x.res)}})
+	}
+	if err := e.store.SaveLogs(context.Background(), logs); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range e.probes() {
+		r := e.b("GET", "/api/observability/logs?level=warn&"+q, "")
+		if ids := listedIDs(r, "logs", "logId"); r.status != 200 || !slices.Equal(ids, []string{"log-" + traceB}) {
+			t.Errorf("B GET logs?%s = %d %s; want his line only", q, r.status, r.raw)
+		}
+	}
+	wantStatus(t, e.b("GET", "/api/observability/logs?level=loud", ""), 400, "logs of an unknown level")
+	if r := e.admin("GET", "/api/observability/logs", ""); len(listedIDs(r, "logs", "logId")) < 2 {
+		t.Errorf("admin GET logs = %s; want every resource's", r.raw)
+	}
+}
+
+func init() {
+	isolationCases["DELETE /api/observability/scores"] = caseDeleteScores
+	isolationCases["DELETE /api/observability/feedback"] = caseDeleteFeedback
+	isolationCases["PATCH /api/observability/feedback/:feedbackId/review-status"] = caseReviewFeedback
+}
+
+// caseDeleteScores: B deleting A's score deletes nothing of hers.
+func caseDeleteScores(t *testing.T, e *isoEnv) {
+	seedScores(t, e)
+	for _, q := range e.probes() {
+		wantStatus(t, e.b("DELETE", "/api/observability/scores?"+q, `{"scoreIds":["score-a"],"resourceId":"res-alice"}`), 200, "B deleting A's score")
+	}
+	if r := e.as(aliceToken, "GET", "/api/observability/scores/score-a", ""); r.body["score"] == nil {
+		t.Errorf("A's score after B's delete = %s; want it kept", r.raw)
+	}
+	wantStatus(t, e.b("DELETE", "/api/observability/scores", `{}`), 400, "delete without scoreIds")
+}
+
+func caseDeleteFeedback(t *testing.T, e *isoEnv) {
+	seedScores(t, e)
+	for _, q := range e.probes() {
+		wantStatus(t, e.b("DELETE", "/api/observability/feedback?"+q, `{"feedbackIds":["fb-a"]}`), 200, "B deleting A's feedback")
+	}
+	if r := e.as(aliceToken, "GET", "/api/observability/feedback", ""); !slices.Contains(listedIDs(r, "feedback", "feedbackId"), "fb-a") {
+		t.Errorf("A's feedback after B's delete = %s; want it kept", r.raw)
+	}
+}
+
+// caseReviewFeedback: A's feedback is B's 404; A reviews her own.
+func caseReviewFeedback(t *testing.T, e *isoEnv) {
+	seedScores(t, e)
+	for _, q := range e.probes() {
+		r := e.b("PATCH", "/api/observability/feedback/fb-a/review-status?"+q, `{"reviewStatus":"reviewed"}`)
+		wantStatus(t, r, 404, "B reviewing A's feedback")
+	}
+	r := e.as(aliceToken, "GET", "/api/observability/feedback?reviewStatus=reviewed", "")
+	if ids := listedIDs(r, "feedback", "feedbackId"); len(ids) != 0 {
+		t.Errorf("A's reviewed feedback after B's attempts = %v; want none", ids)
+	}
+	r = e.as(aliceToken, "PATCH", "/api/observability/feedback/fb-a/review-status", `{"reviewStatus":"reviewed"}`)
+	if r.status != 200 || r.body["reviewStatus"] != "reviewed" || r.body["feedbackId"] != "fb-a" {
+		t.Errorf("A reviewing hers = %d %s", r.status, r.raw)
+	}
+	e.as(aliceToken, "PATCH", "/api/observability/feedback/fb-a/review-status", `{"reviewStatus":"needs-review"}`)
+	wantStatus(t, e.b("PATCH", "/api/observability/feedback/fb-b/review-status", `{"reviewStatus":"done"}`), 400, "a bad review status")
 }

@@ -23,11 +23,11 @@ var studioIsolationCases = map[string]func(t *testing.T, e *isoEnv){
 	"GET /api/channels/platforms":                 caseNoTenantData("/api/channels/platforms"),
 	"GET /api/processors":                         caseNoTenantData("/api/processors"),
 	"GET /api/scores/scorers":                     caseNoTenantData("/api/scores/scorers"),
+	"GET /api/scores/scorers/:scorerId":           caseNoTenantData("/api/scores/scorers/tone"),
 	"GET /api/workspaces":                         caseNoTenantData("/api/workspaces"),
 	"GET /api/datasets":                           caseNoTenantData("/api/datasets"),
 	"GET /api/experiments":                        caseNoTenantData("/api/experiments"),
 	"GET /api/experiments/review-summary":         caseNoTenantData("/api/experiments/review-summary"),
-	"GET /api/observability/logs":                 caseNoTenantData("/api/observability/logs"),
 	"POST /api/observability/traces/query/fields": casePostNoTenantData("/api/observability/traces/query/fields"),
 	"GET /api/observability/discovery/tags":       caseNoTenantData("/api/observability/discovery/tags"),
 }

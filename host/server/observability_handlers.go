@@ -335,6 +335,9 @@ func (s *Server) spanByID(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p := httprouter.ParamsFromContext(r.Context())
+	if p.ByName("spanId") == "scores" {
+		return s.spanScores(w, r, res, p.ByName("traceId"), p.ByName("part"))
+	}
 	if p.ByName("part") != "spans" {
 		return &transport.Error{Status: http.StatusNotFound, Message: "Not found"}
 	}
@@ -630,4 +633,30 @@ func (s *Server) discoverValues(col, key string) handlerFunc {
 // entityTypesRoute: GET /api/observability/discovery/entity-types.
 func (s *Server) entityTypesRoute(w http.ResponseWriter, r *http.Request) error {
 	return s.discoverValues("entityType", "entityTypes")(w, r)
+}
+
+// spanScores: GET /api/observability/traces/:traceId/:spanId/scores →
+// {pagination, scores}: the scores of one span (Studio's trace page).
+func (s *Server) spanScores(w http.ResponseWriter, r *http.Request, res, traceID, spanID string) error {
+	if err := checkIDs("Invalid path parameters", "traceId", traceID, "spanId", spanID); err != nil {
+		return err
+	}
+	page, perPage, err := pageParams(r, 10, 100)
+	if err != nil {
+		return err
+	}
+	if perPage < 0 {
+		return transport.Invalid("Invalid query parameters", "perPage", "expected an integer from 1 to 100")
+	}
+	eq := memory.EventQuery{ResourceID: res, Page: page, PerPage: perPage, Desc: true,
+		In: map[string][]string{"traceId": {traceID}, "spanId": {spanID}}}
+	scores, total, err := s.store.ListScores(r.Context(), eq)
+	if err != nil {
+		return err
+	}
+	if scores == nil {
+		scores = []memory.Score{}
+	}
+	transport.WriteJSON(w, http.StatusOK, map[string]any{"pagination": pageOf(eq, total), "scores": scores})
+	return nil
 }

@@ -446,3 +446,166 @@ func (s *Server) listFeedback(w http.ResponseWriter, r *http.Request) error {
 func pathParam(r *http.Request, name string) string {
 	return httprouter.ParamsFromContext(r.Context()).ByName(name)
 }
+
+// ScorerInfo is one configured scorer, as GET /api/scores/scorers lists it.
+type ScorerInfo struct {
+	ID, Name, Description, Kind string
+	Rate                        float64
+	AgentIDs, AgentNames        []string
+}
+
+// scorerEntryJSON is Mastra's entry of a scorer listing.
+type scorerEntryJSON struct {
+	Scorer struct {
+		Config struct {
+			ID          string `json:"id"`
+			Name        string `json:"name"`
+			Description string `json:"description"`
+			Type        string `json:"type"`
+		} `json:"config"`
+	} `json:"scorer"`
+	Sampling struct {
+		Type string  `json:"type"`
+		Rate float64 `json:"rate"`
+	} `json:"sampling"`
+	AgentIDs     []string `json:"agentIds"`
+	AgentNames   []string `json:"agentNames"`
+	WorkflowIDs  []string `json:"workflowIds"`
+	IsRegistered bool     `json:"isRegistered"`
+	Source       string   `json:"source"`
+}
+
+func scorerEntry(sc ScorerInfo) scorerEntryJSON {
+	var e scorerEntryJSON
+	e.Scorer.Config.ID, e.Scorer.Config.Name, e.Scorer.Config.Description = sc.ID, sc.Name, sc.Description
+	e.Scorer.Config.Type = "rule:" + sc.Kind
+	e.Sampling.Type, e.Sampling.Rate = "ratio", sc.Rate
+	e.AgentIDs, e.AgentNames, e.WorkflowIDs = sc.AgentIDs, sc.AgentNames, []string{}
+	if e.AgentIDs == nil {
+		e.AgentIDs, e.AgentNames = []string{}, []string{}
+	}
+	e.IsRegistered, e.Source = true, "code"
+	return e
+}
+
+// listScorers: GET /api/scores/scorers → {scorerId: entry}.
+func (s *Server) listScorers(w http.ResponseWriter, r *http.Request) error {
+	out := make(map[string]scorerEntryJSON, len(s.scorers))
+	for _, sc := range s.scorers {
+		out[sc.ID] = scorerEntry(sc)
+	}
+	transport.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// getScorer: GET /api/scores/scorers/:scorerId → the entry, or null.
+func (s *Server) getScorer(w http.ResponseWriter, r *http.Request) error {
+	id := pathParam(r, "scorerId")
+	for _, sc := range s.scorers {
+		if sc.ID == id {
+			transport.WriteJSON(w, http.StatusOK, scorerEntry(sc))
+			return nil
+		}
+	}
+	transport.WriteJSON(w, http.StatusOK, nil)
+	return nil
+}
+
+var logLevels = []string{"debug", "info", "warn", "error", "fatal"}
+
+// listLogs: GET /api/observability/logs → {pagination, logs}: the lines
+// the server logged inside runs, newest first.
+func (s *Server) listLogs(w http.ResponseWriter, r *http.Request) error {
+	res, err := s.obsResource(r)
+	if err != nil {
+		return err
+	}
+	eq, err := eventQuery(r, res, []string{"level"}, []string{"timestamp"})
+	if err != nil {
+		return err
+	}
+	for _, l := range eq.In["level"] {
+		if !slices.Contains(logLevels, l) {
+			return transport.Invalid("Invalid query parameters", "level", "expected debug, info, warn, error or fatal")
+		}
+	}
+	logs, total, err := s.store.ListLogs(r.Context(), eq)
+	if err != nil {
+		return err
+	}
+	if logs == nil {
+		logs = []memory.LogEvent{}
+	}
+	transport.WriteJSON(w, http.StatusOK, map[string]any{"pagination": pageOf(eq, total), "logs": logs})
+	return nil
+}
+
+// deleteEvents answers DELETE /api/observability/scores {scoreIds} and
+// DELETE /api/observability/feedback {feedbackIds} → {success}; a tenant
+// deletes only its own.
+func (s *Server) deleteEvents(table, idColumn, field string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var b map[string]json.RawMessage
+		if err := transport.DecodeJSON(w, r, s.cfg.BodyLimit, &b); err != nil {
+			return err
+		}
+		var ids []string
+		if raw, ok := b[field]; !ok || json.Unmarshal(raw, &ids) != nil {
+			return transport.Invalid("Invalid request body", field, field+" is required: an array of ids")
+		}
+		if len(ids) > 1000 {
+			return transport.Invalid("Invalid request body", field, "at most 1000 ids")
+		}
+		for _, id := range ids {
+			if msg := badID(id); msg != "" {
+				return transport.Invalid("Invalid request body", field, msg)
+			}
+		}
+		res, err := s.obsResource(r)
+		if err != nil {
+			return err
+		}
+		if _, err := s.store.DeleteEvents(r.Context(), table, idColumn, res, ids); err != nil {
+			return err
+		}
+		transport.WriteJSON(w, http.StatusOK, map[string]bool{"success": true})
+		return nil
+	}
+}
+
+// reviewFeedback: PATCH /api/observability/feedback/:feedbackId/review-status
+// {reviewStatus} → the updated feedback; 404 when it is not the caller's.
+func (s *Server) reviewFeedback(w http.ResponseWriter, r *http.Request) error {
+	var b struct {
+		ReviewStatus *string `json:"reviewStatus"`
+	}
+	if err := transport.DecodeJSON(w, r, s.cfg.BodyLimit, &b); err != nil {
+		return err
+	}
+	if b.ReviewStatus == nil || !slices.Contains(reviewStatuses, *b.ReviewStatus) {
+		return transport.Invalid("Invalid request body", "reviewStatus", "expected needs-review or reviewed")
+	}
+	id := pathParam(r, "feedbackId")
+	if msg := badID(id); msg != "" {
+		return transport.Invalid("Invalid path parameters", "feedbackId", msg)
+	}
+	res, err := s.obsResource(r)
+	if err != nil {
+		return err
+	}
+	f, err := s.store.SetReviewStatus(r.Context(), res, id, *b.ReviewStatus)
+	if errors.Is(err, memory.ErrSpanNotFound) {
+		return &transport.Error{Status: http.StatusNotFound, Message: "Feedback not found"}
+	}
+	if err != nil {
+		return err
+	}
+	out := feedbackJSON{Feedback: f}
+	if f.ValueNumber != nil {
+		out.Value = *f.ValueNumber
+	} else if f.ValueString != nil {
+		out.Value = *f.ValueString
+	}
+	transport.WriteJSON(w, http.StatusOK, out)
+	return nil
+}

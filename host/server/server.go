@@ -33,6 +33,8 @@ type Options struct {
 	Store    *memory.Store
 	Agents   *agent.Service
 	Logger   *slog.Logger
+	// Scorers are the [scorers.*] GET /api/scores/scorers lists.
+	Scorers []ScorerInfo
 	// Middleware runs, in order, before routing on matching paths.
 	Middleware []Middleware
 	// Routes are plugin routes, registered after the built-in ones.
@@ -88,6 +90,8 @@ type Server struct {
 	// /api/embedders (vector_handlers.go).
 	vectors   []string
 	embedders []Embedder
+	// scorers answers /api/scores/scorers (scores_handlers.go).
+	scorers []ScorerInfo
 	// runs logs resumable streams (nil: none are); detached counts the
 	// resumable turns running, whose clients may have left.
 	runs     *runlog.Log
@@ -134,6 +138,7 @@ func New(opts Options) (*Server, error) {
 		providers: opts.Providers,
 		vectors:   slices.Sorted(slices.Values(opts.Vectors)),
 		embedders: opts.Embedders,
+		scorers:   opts.Scorers,
 		runs:      opts.Runs,
 		log:       opts.Logger,
 		defRes:    opts.DefaultResourceID,

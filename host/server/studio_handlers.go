@@ -185,7 +185,7 @@ func (s *Server) systemPackages(w http.ResponseWriter, r *http.Request) error {
 	if s.cfg.Observability {
 		out.ObservabilityEnabled = true
 		out.ObservabilityStorageType = "MastraServerObservability"
-		out.ObservabilityStorageCapabilities = &observabilityCapsJSON{Metrics: true}
+		out.ObservabilityStorageCapabilities = &observabilityCapsJSON{Metrics: true, Logs: true}
 	}
 	transport.WriteJSON(w, http.StatusOK, out)
 	return nil
@@ -249,12 +249,6 @@ var (
 	emptyDatasets      = map[string]any{"datasets": []any{}, "pagination": emptyPage}
 	emptyExperiments   = map[string]any{"experiments": []any{}, "pagination": emptyPage}
 	emptyReviewSummary = map[string]any{"counts": []any{}}
-	emptyFeedback      = map[string]any{"feedback": []any{}, "pagination": emptyPage}
-	emptyLogs          = map[string]any{"logs": []any{}, "pagination": emptyPage}
-	emptyTraces        = map[string]any{"traces": []any{}, "page": map[string]any{"next": nil}}
 	emptyTraceFields   = map[string]any{"canonicalFields": []any{}, "observedFields": []any{}, "observedFieldsTruncated": false}
-	emptyEntityNames   = map[string]any{"names": []any{}}
-	emptyEnvironments  = map[string]any{"environments": []any{}}
-	emptyServiceNames  = map[string]any{"serviceNames": []any{}}
 	emptyTags          = map[string]any{"tags": []any{}}
 )

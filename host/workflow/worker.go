@@ -53,7 +53,7 @@ func (e *Engine) work(ctx context.Context, j job) error {
 	}
 	sctx, end := ctx, func(string) {}
 	if e.obs != nil {
-		sctx, end = e.obs.StartStep(ctx, StepRun{Workflow: j.Workflow, RunID: j.RunID, Step: j.Step, Kind: s.def.Kind, Iter: j.Iter})
+		sctx, end = e.obs.StartStep(ctx, StepRun{Workflow: j.Workflow, RunID: j.RunID, Step: j.Step, Kind: s.def.Kind, Iter: j.Iter, ResourceID: r.ResourceID})
 	}
 	sctx, cancel := context.WithTimeout(sctx, s.timeout)
 	out, stepErr := e.execute(sctx, w, r, s, j.Iter)
@@ -155,7 +155,7 @@ func (e *Engine) workInline(ctx context.Context, w *workflow, s *step, j job) er
 		}
 		end := func(string) {}
 		if e.obs != nil {
-			_, end = e.obs.StartStep(ctx, StepRun{Workflow: j.Workflow, RunID: j.RunID, Step: j.Step, Kind: s.def.Kind, Iter: j.Iter})
+			_, end = e.obs.StartStep(ctx, StepRun{Workflow: j.Workflow, RunID: j.RunID, Step: j.Step, Kind: s.def.Kind, Iter: j.Iter, ResourceID: r.ResourceID})
 		}
 		out, stepErr := e.execute(ctx, w, r, s, j.Iter)
 		end(stepOutcome(ctx, stepErr))
