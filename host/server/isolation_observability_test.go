@@ -352,9 +352,14 @@ func init() {
 
 // seedMetrics gives A, B and Carol an agent run each (100, 200 and 300
 // ms), and A a metric of her own name.
+// metricsSeededAt is one time for every seedMetrics call: the cases share
+// a database, and metrics are keyed by id and time, so a second call saves
+// nothing new (at a later second it would add a second copy of each).
+var metricsSeededAt = time.Now().Add(-time.Minute).Truncate(time.Second)
+
 func seedMetrics(t *testing.T, e *isoEnv) {
 	t.Helper()
-	at := memory.SpanTime{Time: time.Now().Add(-time.Minute).Truncate(time.Second)}
+	at := memory.SpanTime{Time: metricsSeededAt}
 	var ms []memory.MetricEvent
 	for i, who := range []string{"alice", "bob", "carol"} {
 		res, name := "res-"+who, who+"-agent"
