@@ -53,8 +53,8 @@ type Client struct {
 	log *slog.Logger
 
 	mu     sync.Mutex
-	conns  map[string]*conn     // by the rendered values of templated headers ("" without)
-	tools  map[string]*sdk.Tool // the allowed remote tools, by remote name
+	conns  map[string]*conn      // by the rendered values of templated headers ("" without)
+	tools  map[string]remoteMeta // the allowed remote tools, by remote name
 	closed bool
 }
 
@@ -195,7 +195,7 @@ func (c *Client) connect(ctx context.Context) (string, *sdk.ClientSession, error
 		}
 	}
 	if err == nil {
-		var tools map[string]*sdk.Tool
+		var tools map[string]remoteMeta
 		if tools, err = c.list(ctx, cs); err == nil {
 			c.mu.Lock()
 			live := c.conns[key] == cn // not evicted or closed meanwhile
@@ -277,16 +277,30 @@ func backoff(n int) time.Duration {
 	return time.Duration(rand.Int64N(int64(d) + 1))
 }
 
+// remoteMeta is what the model is shown of a remote tool; the schema is
+// kept as JSON, read on every turn.
+type remoteMeta struct {
+	description string
+	schema      json.RawMessage
+}
+
 // list reads the server's tools, keeping the allowed ones.
-func (c *Client) list(ctx context.Context, cs *sdk.ClientSession) (map[string]*sdk.Tool, error) {
-	out := map[string]*sdk.Tool{}
+func (c *Client) list(ctx context.Context, cs *sdk.ClientSession) (map[string]remoteMeta, error) {
+	out := map[string]remoteMeta{}
 	for t, err := range cs.Tools(ctx, nil) {
 		if err != nil {
 			return nil, err
 		}
-		if len(c.cfg.Allow) == 0 || slices.Contains(c.cfg.Allow, t.Name) {
-			out[t.Name] = t
+		if len(c.cfg.Allow) > 0 && !slices.Contains(c.cfg.Allow, t.Name) {
+			continue
 		}
+		m := remoteMeta{description: t.Description}
+		if t.InputSchema != nil {
+			if b, err := json.Marshal(t.InputSchema); err == nil {
+				m.schema = b
+			}
+		}
+		out[t.Name] = m
 	}
 	return out, nil
 }
@@ -362,10 +376,11 @@ func (c *Client) Tools(ctx context.Context) ([]*RemoteTool, error) {
 // has been listed.
 func (c *Client) Tool(name string) *RemoteTool { return &RemoteTool{c: c, remote: name} }
 
-func (c *Client) meta(remote string) *sdk.Tool {
+func (c *Client) meta(remote string) (remoteMeta, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.tools[remote]
+	m, ok := c.tools[remote]
+	return m, ok
 }
 
 // Close ends the session (and a stdio server's process).
@@ -393,18 +408,16 @@ func (t *RemoteTool) Name() string { return t.c.cfg.Name + "_" + t.remote }
 
 // Description is the server's, or a stand-in while it has not been listed.
 func (t *RemoteTool) Description() string {
-	if m := t.c.meta(t.remote); m != nil && m.Description != "" {
-		return m.Description
+	if m, ok := t.c.meta(t.remote); ok && m.description != "" {
+		return m.description
 	}
 	return fmt.Sprintf("Tool %s of the MCP server %s.", t.remote, t.c.cfg.Name)
 }
 
 // InputSchema is the server's, or any object while it has not been listed.
 func (t *RemoteTool) InputSchema() json.RawMessage {
-	if m := t.c.meta(t.remote); m != nil && m.InputSchema != nil {
-		if b, err := json.Marshal(m.InputSchema); err == nil {
-			return b
-		}
+	if m, ok := t.c.meta(t.remote); ok && m.schema != nil {
+		return m.schema
 	}
 	return json.RawMessage(`{"type":"object"}`)
 }
