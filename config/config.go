@@ -432,6 +432,10 @@ type Provider struct {
 	// MaxCompletionTokens sends max_tokens as max_completion_tokens, which
 	// OpenAI's reasoning models require.
 	MaxCompletionTokens bool `koanf:"max_completion_tokens"`
+	// JSONSchema = false says the server lacks a json_schema
+	// response_format: structured output puts the schema in the prompt
+	// instead. Unset means it has one.
+	JSONSchema *bool `koanf:"json_schema"`
 
 	// Azure OpenAI only: the resource (or a full endpoint) and API version.
 	ResourceName string `koanf:"resource_name"`

@@ -39,6 +39,9 @@ type Agent struct {
 	Provider string
 	// ModelID is the model or deployment name sent to the provider.
 	ModelID string
+	// NoJSONSchema says Model's provider has no json_schema response
+	// format (see Choice).
+	NoJSONSchema bool
 	// Fallbacks are tried in order when a model call fails before its
 	// first token with an error another provider may not have: 429, 5xx,
 	// connection refused or reset, no response within the provider's
@@ -88,6 +91,9 @@ type Choice struct {
 	Model    llm.Model
 	Provider string
 	ModelID  string
+	// NoJSONSchema says the provider has no json_schema response format:
+	// a structured output's schema goes in the prompt instead.
+	NoJSONSchema bool
 }
 
 // Ref returns "provider/model" ("echo" alone when there is no model name).
@@ -113,7 +119,7 @@ type FallbackEvent struct {
 
 // choices returns the agent's model and then its fallbacks.
 func (a *Agent) choices() []Choice {
-	return append([]Choice{{Model: a.Model, Provider: a.Provider, ModelID: a.ModelID}}, a.Fallbacks...)
+	return append([]Choice{{Model: a.Model, Provider: a.Provider, ModelID: a.ModelID, NoJSONSchema: a.NoJSONSchema}}, a.Fallbacks...)
 }
 
 // ModelRef returns "provider/model" ("echo" alone when there is no model

@@ -725,7 +725,7 @@ func (r *run) attempt(ctx context.Context, req llm.Request) (*llm.Response, bool
 func (r *run) attempt1(ctx context.Context, req llm.Request) (_ *llm.Response, answered bool, _ error) {
 	m := r.model()
 	req.Model = m.ModelID
-	if r.so != nil && r.so.direct() && !r.so.o.JSONPromptInjection {
+	if r.so != nil && r.so.direct() && !r.so.o.JSONPromptInjection && !m.NoJSONSchema {
 		// Per call: a fallback's provider may want the schema otherwise.
 		req.ResponseFormat = &llm.ResponseFormat{Schema: r.so.schemaFor(m.Provider)}
 	}
@@ -1109,6 +1109,13 @@ func (r *run) soInstructions() string {
 		return r.so.fieldsNote()
 	case r.so.o.JSONPromptInjection:
 		return r.so.injection()
+	}
+	for _, m := range r.models {
+		if m.NoJSONSchema {
+			// The prompt is built once; a fallback without the format
+			// needs the schema there too.
+			return r.so.injection()
+		}
 	}
 	return ""
 }

@@ -70,7 +70,7 @@ func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.To
 		a := &agent.Agent{
 			ID: id, Name: ac.Name, Description: ac.Description, Instructions: ac.Instructions,
 			Model: choices[0].Model, Provider: choices[0].Provider, ModelID: choices[0].ModelID,
-			Fallbacks: choices[1:],
+			NoJSONSchema: choices[0].NoJSONSchema, Fallbacks: choices[1:],
 			OnFallback: func(ev agent.FallbackEvent) {
 				log.Warn("model failed before its first token: falling back to the next model",
 					"agent", ev.AgentID, "run", ev.RunID, "from", ev.From, "to", ev.To, "error", ev.Err.Error())
@@ -157,7 +157,7 @@ func choice(cfg *config.Config, clients map[string]llm.Model, id string, ac conf
 	if p.Kind == providers.Anthropic && (ac.ThinkingBudget != nil || ac.Cache != nil) {
 		key = p.Name + " for agent " + id
 	}
-	c := agent.Choice{Provider: p.Name, ModelID: model, Model: clients[key]}
+	c := agent.Choice{Provider: p.Name, ModelID: model, Model: clients[key], NoJSONSchema: s.JSONSchema != nil && !*s.JSONSchema}
 	if p.Kind == providers.Echo {
 		c.ModelID = ""
 	}

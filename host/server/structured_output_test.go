@@ -313,3 +313,27 @@ func TestStructuredOutputAnthropic(t *testing.T) {
 		t.Errorf("output_config = %s (the schema goes as written: no strict rewrite for Anthropic)", ant.Requests()[0].OutputConfig)
 	}
 }
+
+// A provider configured without json_schema (json_schema = false) gets the
+// schema in the prompt and no response_format.
+func TestStructuredOutputNoJSONSchemaProvider(t *testing.T) {
+	fake := upstream(t, llmtest.Reply{Text: `{"city":"Oslo","tempC":24}`})
+	m, err := llm.NewOpenAI(fake.Config(5 * time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := agent.NewService(nil, []*agent.Agent{{ID: "local", Model: m, Provider: "ollama", ModelID: "llama3", NoJSONSchema: true}}, "", quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ts := newTestServer(t, Options{Config: testConfig(), Agents: svc, DefaultResourceID: "anon"})
+	r := do(t, "POST", ts.URL+"/api/agents/local/generate", `{"messages":"weather?","structuredOutput":{"schema":`+weatherSchema+`}}`, "Content-Type", jsonCT)
+	obj, _ := json.Marshal(r.body["object"])
+	if r.status != 200 || string(obj) != `{"city":"Oslo","tempC":24}` {
+		t.Fatalf("generate = %d %s", r.status, r.raw)
+	}
+	req := fake.Requests()[0]
+	if req.ResponseFormat != nil || !strings.Contains(req.Messages[0].Text(), "JSON schema:") {
+		t.Errorf("format %s, system %q", req.ResponseFormat, req.Messages[0].Text())
+	}
+}
