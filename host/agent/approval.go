@@ -207,6 +207,8 @@ type loopState struct {
 	WorkingMemory       bool            `json:"workingMemory,omitempty"`
 	WorkingMemorySeen   string          `json:"workingMemorySeen,omitempty"`
 	Wait                *Suspension     `json:"wait"`
+	// Saved: the input and the reply so far are in the thread already.
+	Saved bool `json:"saved,omitempty"`
 }
 
 // snapshotDoc is the snapshot row's document: the fields of Mastra's
@@ -271,6 +273,24 @@ func (r *run) saveSuspended(ctx, parent context.Context, inputs []memory.Message
 		return nil, ErrAnswered
 	}
 	r.state.Inputs = inputs
+	r.res.FinishReason = FinishSuspended
+	r.res.Text = r.allText.String()
+	r.res.Messages = nil
+	if !r.in.Ephemeral {
+		// The thread shows the waiting turn as Mastra's does: the input
+		// and the reply so far, whose metadata names the waiting call
+		// (Studio draws its Approve / Decline from it after a reload).
+		msgs := append(append([]memory.Message(nil), inputs...), r.reply())
+		for i := range msgs {
+			msgs[i].ThreadID, msgs[i].ResourceID = r.res.ThreadID, r.in.ResourceID
+		}
+		turn := memory.Turn{Thread: memory.Thread{ID: r.res.ThreadID, ResourceID: r.in.ResourceID}, Messages: msgs}
+		if err := r.saveTurn(ctx, turn); err != nil {
+			return nil, r.fail(parent, &saveError{err})
+		}
+		r.state.Saved = true
+		r.res.Messages = msgs
+	}
 	doc := snapshotDoc{RunID: r.res.RunID, Status: memory.SuspendedStatus, Value: map[string]any{},
 		Context: map[string]any{}, ActivePaths: []int{}, SuspendedPaths: map[string][]int{}, WaitingPaths: map[string][]int{},
 		ResumeLabels: map[string]any{}, SerializedStepGraph: []any{}, Timestamp: time.Now().UnixMilli(), AgentLoop: r.state}
@@ -284,9 +304,6 @@ func (r *run) saveSuspended(ctx, parent context.Context, inputs []memory.Message
 		}
 		return nil, r.fail(parent, &saveError{err})
 	}
-	r.res.FinishReason = FinishSuspended
-	r.res.Text = r.allText.String()
-	r.res.Messages = nil
 	err = r.send(ChunkFinish, finishPayload{
 		MessageID:  r.res.MessageID,
 		StepResult: stepResult{Reason: FinishSuspended, Warnings: []any{}},
@@ -298,6 +315,39 @@ func (r *run) saveSuspended(ctx, parent context.Context, inputs []memory.Message
 		return nil, err // the snapshot is saved: the run waits all the same
 	}
 	return &r.res, nil
+}
+
+// saveTurn saves a turn's messages: all of them, or, when the turn's
+// earlier suspension saved them already, its reply over the one saved
+// then (same id).
+func (r *run) saveTurn(ctx context.Context, turn memory.Turn) error {
+	if !r.savedBefore {
+		return r.s.store.AppendTurn(ctx, turn)
+	}
+	reply := turn.Messages[len(turn.Messages)-1]
+	_, err := r.s.store.SaveMessages(ctx, turn.Thread.ResourceID, []memory.Message{reply})
+	return err
+}
+
+// metadataKey is where a saved reply's metadata names the waiting call,
+// as Mastra's does.
+func (s *Suspension) metadataKey() string {
+	if s.Approval {
+		return "pendingToolApprovals"
+	}
+	return "suspendedTools"
+}
+
+// metadata is the waiting call's entry under metadataKey.
+func (s *Suspension) metadata(runID string) map[string]any {
+	m := map[string]any{"toolCallId": s.ToolCallID, "toolName": s.ToolName, "args": s.Args, "runId": runID, "type": "approval"}
+	if s.ResumeSchema != "" {
+		m["resumeSchema"] = s.ResumeSchema
+	}
+	if !s.Approval {
+		m["type"], m["suspendPayload"] = "suspension", orNullJSON(s.Payload)
+	}
+	return m
 }
 
 // endSuspended marks the snapshot of a resumed turn that is saved: it
@@ -524,7 +574,7 @@ func (s *Service) claim(parent context.Context, rs Resume, emit func(Chunk) erro
 		RunID: rs.RunID, ClientTools: st.ClientTools, ClientToolApproval: st.ClientToolApproval,
 		RequireToolApproval: st.RequireToolApproval, RequestContext: rs.RequestContext, MaxSteps: st.MaxSteps,
 		Ephemeral: st.Ephemeral}
-	r := &run{s: s, a: a, in: in, emit: emit, models: a.choices(), state: st, claimed: &claimed}
+	r := &run{s: s, a: a, in: in, emit: emit, models: a.choices(), state: st, claimed: &claimed, savedBefore: st.Saved}
 	r.res = Result{RunID: rs.RunID, ThreadID: st.ThreadID, ResourceID: claimed.ResourceID, MessageID: st.MessageID,
 		Model: a.ModelRef(), Usage: st.Usage, Steps: st.Steps}
 	if st.Model < len(r.models) {

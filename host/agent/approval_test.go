@@ -55,8 +55,17 @@ func TestApprovalRoundTrip(t *testing.T) {
 		if len(tool.seen()) != 0 {
 			t.Fatalf("tool ran %d times before approval", len(tool.seen()))
 		}
-		if _, err := store.Thread(ctx, "alice", "t1"); !errors.Is(err, memory.ErrNotFound) {
-			t.Errorf("thread before approval: %v; want nothing saved yet", err)
+		// The thread shows the waiting turn: the question, and the reply so
+		// far naming the waiting call in its metadata.
+		waiting := messages(t, store, "t1")
+		if len(waiting) != 2 || waiting[1].ID != res.MessageID {
+			t.Fatalf("thread while waiting has %d messages; want the user's and the reply so far", len(waiting))
+		}
+		wc := content(t, waiting[1])
+		pend, _ := wc.Metadata["pendingToolApprovals"].(map[string]any)
+		if call, _ := pend["call_1"].(map[string]any); call["toolName"] != "weather" || call["runId"] != res.RunID || call["type"] != "approval" ||
+			len(wc.ToolInvocations) != 1 || wc.ToolInvocations[0].State != "call" || wc.Metadata["finishReason"] != FinishSuspended {
+			t.Errorf("reply while waiting = %s; want the pending call in its metadata", waiting[1].Content)
 		}
 
 		// Another instance lists and approves it.
@@ -101,8 +110,9 @@ func TestApprovalRoundTrip(t *testing.T) {
 			t.Fatalf("saved %d messages; want the user's and the reply %s", len(msgs), res.MessageID)
 		}
 		c := content(t, msgs[1])
-		if len(c.ToolInvocations) != 1 || c.ToolInvocations[0].State != "result" || !strings.Contains(string(c.ToolInvocations[0].Result), "21") {
-			t.Errorf("saved reply = %s; want the tool's result", msgs[1].Content)
+		if len(c.ToolInvocations) != 1 || c.ToolInvocations[0].State != "result" || !strings.Contains(string(c.ToolInvocations[0].Result), "21") ||
+			c.Metadata["pendingToolApprovals"] != nil || c.Content != "Let me check. It is 21C." {
+			t.Errorf("saved reply = %s; want the tool's result and no pending approval", msgs[1].Content)
 		}
 		if runs, _ := two.ListSuspended(ctx, "a", "alice", "", 100); len(runs) != 0 {
 			t.Errorf("after approval %d runs still wait", len(runs))

@@ -86,6 +86,9 @@ type run struct {
 	state   *loopState
 	waiting *waitingStep
 	claimed *memory.SuspendedRun
+	// savedBefore: the resumed turn's messages were saved when it
+	// suspended; its reply replaces the one saved then.
+	savedBefore bool
 }
 
 func (s *Service) run(parent context.Context, in Input, emit func(Chunk) error) (*Result, error) {
@@ -248,7 +251,7 @@ func (r *run) complete(parent context.Context, inputs []memory.Message, idem boo
 			return nil, r.fail(parent, ErrAnswered)
 		}
 		turn := memory.Turn{Thread: memory.Thread{ID: r.res.ThreadID, ResourceID: in.ResourceID}, Messages: r.res.Messages}
-		if err := s.store.AppendTurn(ctx, turn); err != nil {
+		if err := r.saveTurn(ctx, turn); err != nil {
 			if idem && errors.Is(err, memory.ErrMessageConflict) {
 				// The same request, running alongside, saved first: its
 				// turn is the answer, this one is dropped. A different
@@ -977,6 +980,9 @@ func (r *run) reply() memory.Message {
 	}
 	if r.idem.digest != "" {
 		c.Metadata[digestKey] = r.idem.digest
+	}
+	if r.wait != nil {
+		c.Metadata[r.wait.metadataKey()] = map[string]any{r.wait.ToolCallID: r.wait.metadata(r.res.RunID)}
 	}
 	b, _ := json.Marshal(c) // plain types and valid raw JSON: cannot fail
 	return memory.Message{ID: r.res.MessageID, Role: llm.RoleAssistant, Type: "v2", Content: b, CreatedAt: at}
