@@ -16,11 +16,15 @@ import (
 	"github.com/mastra-server/mastra-server/host/runlog"
 	"github.com/mastra-server/mastra-server/host/server"
 	"github.com/mastra-server/mastra-server/host/server/transport"
+	"github.com/mastra-server/mastra-server/host/store"
 	"github.com/mastra-server/mastra-server/host/workflow"
 )
 
 // App is a configuration turned into running parts. Close it.
 type App struct {
+	// DB is the process's database (one pool or SQLite handle), which
+	// every part below shares.
+	DB *store.DB
 	// Store keeps threads, messages and plugins' key-value data.
 	Store *memory.Store
 	// Agents are the configured agents, their tools included.
@@ -72,13 +76,19 @@ func Build(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, 
 	if err != nil {
 		return nil, &ConfigError{Err: err}
 	}
-	store, err := openStore(ctx, cfg)
+	db, err := openDB(ctx, cfg)
 	if err != nil {
 		_ = tel.close(ctx)
 		return nil, err
 	}
 	if tel.tracing != nil {
-		store.AddQueryHook(tel.tracing.DBHook())
+		db.AddQueryHook(tel.tracing.DBHook())
+	}
+	store, err := memory.New(db, cfg.Memory.MaxOpenConns, cfg.Memory.BulkWriteConns())
+	if err != nil {
+		db.Close()
+		_ = tel.close(ctx)
+		return nil, err
 	}
 	bg, stop := context.WithCancel(ctx)
 	// Migrations and plugin compilation both take tens of milliseconds:
@@ -87,18 +97,18 @@ func Build(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, 
 	go func() {
 		defer close(migrated)
 		if cfg.Memory.Migrate {
-			migrateInBackgroundIfDown(bg, store, logger)
+			migrateInBackgroundIfDown(bg, db, logger)
 		}
 	}()
 	a, err := assemble(ctx, cfg, logger, store, migrated, tel)
 	<-migrated
 	if err != nil {
 		stop()
-		store.Close()
+		db.Close()
 		_ = tel.close(ctx)
 		return nil, &ConfigError{Err: err}
 	}
-	a.Store, a.stop, a.tel, a.cfg, a.log = store, stop, tel, cfg, logger
+	a.DB, a.Store, a.stop, a.tel, a.cfg, a.log = db, store, stop, tel, cfg, logger
 	return a, nil
 }
 
@@ -127,7 +137,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 	svc.SetObserver(limiter.Agents(svc, tel.agents(), globalLimits(cfg.Server)))
 	if m := tel.metrics; m != nil {
 		if store != nil {
-			m.WatchDB(store.Stats)
+			m.WatchDB(store.DB().Stats)
 		}
 		m.WatchPlugins(ps.all)
 	}
@@ -283,32 +293,33 @@ func (a *App) Close(ctx context.Context) error {
 	}
 	a.plugins.close(ctx)
 	terr := a.tel.close(ctx)
-	return errors.Join(bgErr, a.Store.Close(), terr)
+	return errors.Join(bgErr, a.DB.Close(), terr)
 }
 
-// Migrate applies pending migrations to the configured database and
-// returns their names.
+// Migrate applies every pending migration to the configured database
+// (River's included) and returns their names.
 func Migrate(ctx context.Context, cfg *config.Config) (kind string, applied []string, err error) {
-	store, err := openStore(ctx, cfg)
+	db, err := openDB(ctx, cfg)
 	if err != nil {
 		return "", nil, err
 	}
-	defer store.Close()
-	names, err := store.Migrate(ctx)
-	return store.Kind(), names, err
+	defer db.Close()
+	names, err := db.Migrate(ctx)
+	return db.Kind(), names, err
 }
 
-func openStore(ctx context.Context, cfg *config.Config) (*memory.Store, error) {
-	store, err := memory.Open(ctx, memory.Options{
-		DatabaseURL:    string(cfg.Memory.DatabaseURL),
-		SQLitePath:     cfg.Memory.SQLitePath,
-		MaxOpenConns:   cfg.Memory.MaxOpenConns,
-		BulkWriteConns: cfg.Memory.BulkWriteConns(),
+// openDB opens the process's one database from [memory].
+func openDB(ctx context.Context, cfg *config.Config) (*store.DB, error) {
+	db, err := store.Open(ctx, store.Options{
+		DatabaseURL:     string(cfg.Memory.DatabaseURL),
+		SQLitePath:      cfg.Memory.SQLitePath,
+		MaxConns:        cfg.Memory.MaxOpenConns,
+		ApplicationName: "mastra-server",
 	})
 	if err != nil {
-		return nil, fmt.Errorf("open memory store: %w", err)
+		return nil, fmt.Errorf("open database: %w", err)
 	}
-	return store, nil
+	return db, nil
 }
 
 // storeKV keeps plugin key-value data in the database, so every instance

@@ -9,8 +9,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
+
+	"github.com/mastra-server/mastra-server/host/store"
 )
 
 // The stream log of resumable runs (host/runlog keeps its logic): a row per
@@ -436,34 +437,14 @@ func (s *Store) PruneStreamRuns(ctx context.Context, cutoff int64) (int64, error
 }
 
 // ErrNoListen is ListenStreams on SQLite, which has no notifications.
-var ErrNoListen = errors.New("memory: notifications need Postgres")
+var ErrNoListen = store.ErrNoListen
 
 // ListenStreams calls fn with the payload of every notification on
-// StreamChannel, on a connection of its own (outside the pool), until ctx
-// is done or the connection fails; it returns that error. ready is called
-// once the connection listens.
+// StreamChannel, on the instance's one LISTEN connection (host/store),
+// until ctx is done or the connection fails; it returns that error. ready
+// is called once the connection listens.
 func (s *Store) ListenStreams(ctx context.Context, ready func(), fn func(payload string)) error {
-	if s.pgConfig == nil {
-		return ErrNoListen
-	}
-	conn, err := pgx.ConnectConfig(ctx, s.pgConfig)
-	if err != nil {
-		return classify(fmt.Errorf("memory: listen: %w", err))
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+StreamChannel); err != nil {
-		return classify(fmt.Errorf("memory: listen: %w", err))
-	}
-	if ready != nil {
-		ready()
-	}
-	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			return classify(fmt.Errorf("memory: listen: %w", err))
-		}
-		fn(n.Payload)
-	}
+	return classify(s.sdb.Listen(ctx, StreamChannel, ready, fn))
 }
 
 // wrapf wraps a non-nil err with a message; nil stays nil.

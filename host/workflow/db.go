@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/mastra-server/mastra-server/host/dbdown"
+	"github.com/mastra-server/mastra-server/host/store"
 )
 
 // db runs the same SQL ($n placeholders, ->> on JSON) on Postgres through
@@ -183,7 +183,7 @@ func (q dbq) queryRow(ctx context.Context, s string, args ...any) interface{ Sca
 // ErrUnavailable (the HTTP layer answers 503, not 500). Statements in a
 // transaction are classified once, by inTx.
 func classify(err error) error {
-	if errors.Is(err, ErrUnavailable) || !dbdown.Is(err) {
+	if errors.Is(err, ErrUnavailable) || !store.Unavailable(err) {
 		return err
 	}
 	return fmt.Errorf("%w: %w", ErrUnavailable, err)

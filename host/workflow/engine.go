@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/mastra-server/mastra-server/host/store"
 	"github.com/mastra-server/mastra-server/internal/wakeup"
 )
 
@@ -54,13 +55,13 @@ type Principals interface {
 var (
 	// ErrNotFound: no such workflow or run (or the run is another
 	// resource's).
-	ErrNotFound = errors.New("workflow: not found")
+	ErrNotFound = store.Named("workflow: not found", store.ErrNotFound)
 	// ErrConflict: the run is not in a state that allows the call (start of
 	// a started run, resume of a run that is not suspended).
-	ErrConflict = errors.New("workflow: conflict")
+	ErrConflict = store.Named("workflow: conflict", store.ErrConflict)
 	// ErrUnavailable: the database cannot be reached (or is shutting
 	// down); the call may succeed when it is back.
-	ErrUnavailable = errors.New("workflow: database unavailable")
+	ErrUnavailable = store.Named("workflow: database unavailable", store.ErrUnavailable)
 )
 
 // InputError is client data that does not match a schema; Field names it.
