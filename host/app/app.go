@@ -144,7 +144,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 
 	// Workflows need their tables: wait for the first migration attempt.
 	<-migrated
-	wf, err := openWorkflows(ctx, cfg, log, svc, ps.tools, ps.steps, tel.workflows())
+	wf, err := openWorkflows(ctx, cfg, store.DB(), log, svc, ps.tools, ps.steps, tel.workflows())
 	if err != nil {
 		ps.close(ctx)
 		return nil, err
