@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/mastra-server/mastra-server/config"
@@ -306,6 +307,31 @@ func Migrate(ctx context.Context, cfg *config.Config) (kind string, applied []st
 	defer db.Close()
 	names, err := db.Migrate(ctx)
 	return db.Kind(), names, err
+}
+
+// CheckMigrated fails when the configured database has migrations to
+// apply (serve with migrations off refuses it), naming them and the
+// command that applies them. An unreachable database is an error wrapping
+// store.ErrUnavailable.
+func CheckMigrated(ctx context.Context, cfg *config.Config) error {
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	pending, err := db.Pending(ctx)
+	if err != nil {
+		return err
+	}
+	if len(pending) > 0 {
+		named := pending
+		if len(named) > 3 {
+			named = append(named[:3:3], "…")
+		}
+		return fmt.Errorf("the %s database is not migrated: %d migrations pending (%s); run 'mastra-server migrate' first, or start without --no-migrate",
+			db.Kind(), len(pending), strings.Join(named, ", "))
+	}
+	return nil
 }
 
 // openDB opens the process's one database from [memory].

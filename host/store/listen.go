@@ -27,19 +27,12 @@ func (d *DB) Listen(ctx context.Context, channel string, ready func(), fn func(p
 	if d.pool == nil {
 		return ErrNoListen
 	}
-	s := &sub{channel: channel, ready: ready, fn: fn, done: make(chan error, 1)}
-	d.lmu.Lock()
-	if d.lis == nil {
-		d.lis = newListener(d.pool.Config().ConnConfig)
-	}
-	l := d.lis
-	d.lmu.Unlock()
-	if l == nil { // closed
-		return errors.New("store: listen: database is closed")
-	}
+	done := make(chan error, 1)
+	s := &sub{channel: channel, ready: ready, fn: fn, fail: func(err error) { done <- err }}
+	l := d.listener()
 	l.add(s)
 	select {
-	case err := <-s.done:
+	case err := <-done:
 		return Classify(fmt.Errorf("store: listen: %w", err))
 	case <-ctx.Done():
 		l.remove(s)
@@ -47,13 +40,26 @@ func (d *DB) Listen(ctx context.Context, channel string, ready func(), fn func(p
 	}
 }
 
+// listener is the process's listener, created by the first use.
+func (d *DB) listener() *listener {
+	d.lmu.Lock()
+	defer d.lmu.Unlock()
+	if d.lis == nil {
+		d.lis = newListener(d.pool.Config().ConnConfig)
+		if d.closed {
+			d.lis.closed = true
+		}
+	}
+	return d.lis
+}
+
 // sub is one Listen call.
 type sub struct {
 	channel string
 	ready   func()
 	fn      func(string)
-	done    chan error // the connection's failure
-	readied bool       // ready was called (listener.mu)
+	fail    func(error) // the connection failed: s is removed (must not block)
+	readied bool        // ready was called (listener.mu)
 }
 
 // listener owns the LISTEN connection. Its loop runs while anyone
@@ -88,7 +94,7 @@ func (l *listener) add(s *sub) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
-		s.done <- errors.New("database is closed")
+		s.fail(errors.New("database is closed"))
 		return
 	}
 	l.subs[s] = struct{}{}
@@ -130,7 +136,7 @@ func (l *listener) close() {
 // failAll ends every Listen call with err and stops the loop (l.mu held).
 func (l *listener) failAll(err error) {
 	for s := range l.subs {
-		s.done <- err
+		s.fail(err)
 		delete(l.subs, s)
 	}
 	l.running = false

@@ -55,8 +55,9 @@ type DB struct {
 	bun  *bun.DB
 	pool *pgxpool.Pool // Postgres; nil on SQLite
 
-	lmu sync.Mutex
-	lis *listener // the LISTEN connection, started by the first Listen
+	lmu    sync.Mutex
+	lis    *listener // the LISTEN connection, started by the first Listen
+	closed bool      // (lmu)
 
 	closeOnce sync.Once
 }
@@ -184,7 +185,7 @@ func (d *DB) Close() error {
 	d.closeOnce.Do(func() {
 		d.lmu.Lock()
 		l := d.lis
-		d.lis = nil
+		d.closed = true
 		d.lmu.Unlock()
 		if l != nil {
 			l.close()

@@ -9,7 +9,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
 )
 
@@ -102,7 +101,7 @@ func newRiver(e *Engine, d *db, workers int) (dispatcher, error) {
 	}
 	ws := river.NewWorkers()
 	river.AddWorker(ws, &stepWorker{e: e})
-	client, err := river.NewClient(riverpgxv5.New(d.st.Pool()), &river.Config{
+	client, err := river.NewClient(d.st.River(), &river.Config{
 		ID:      e.me,
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: workers}},
 		Workers: ws,
