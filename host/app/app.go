@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/mastra-server/mastra-server/config"
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/memory"
@@ -77,7 +79,11 @@ func Build(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, 
 	if err != nil {
 		return nil, &ConfigError{Err: err}
 	}
-	db, err := openDB(ctx, cfg)
+	var tracer pgx.QueryTracer
+	if tel.tracing != nil {
+		tracer = tel.tracing.PGTracer()
+	}
+	db, err := openDB(ctx, cfg, tracer)
 	if err != nil {
 		_ = tel.close(ctx)
 		return nil, err
@@ -300,7 +306,7 @@ func (a *App) Close(ctx context.Context) error {
 // Migrate applies every pending migration to the configured database
 // (River's included) and returns their names.
 func Migrate(ctx context.Context, cfg *config.Config) (kind string, applied []string, err error) {
-	db, err := openDB(ctx, cfg)
+	db, err := openDB(ctx, cfg, nil)
 	if err != nil {
 		return "", nil, err
 	}
@@ -314,7 +320,7 @@ func Migrate(ctx context.Context, cfg *config.Config) (kind string, applied []st
 // command that applies them. An unreachable database is an error wrapping
 // store.ErrUnavailable.
 func CheckMigrated(ctx context.Context, cfg *config.Config) error {
-	db, err := openDB(ctx, cfg)
+	db, err := openDB(ctx, cfg, nil)
 	if err != nil {
 		return err
 	}
@@ -334,13 +340,15 @@ func CheckMigrated(ctx context.Context, cfg *config.Config) error {
 	return nil
 }
 
-// openDB opens the process's one database from [memory].
-func openDB(ctx context.Context, cfg *config.Config) (*store.DB, error) {
+// openDB opens the process's one database from [memory]; tracer (nil:
+// none) traces the statements that do not go through Bun.
+func openDB(ctx context.Context, cfg *config.Config, tracer pgx.QueryTracer) (*store.DB, error) {
 	db, err := store.Open(ctx, store.Options{
 		DatabaseURL:     string(cfg.Memory.DatabaseURL),
 		SQLitePath:      cfg.Memory.SQLitePath,
 		MaxConns:        cfg.Memory.MaxOpenConns,
 		ApplicationName: "mastra-server",
+		Tracer:          tracer,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)

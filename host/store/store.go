@@ -47,6 +47,11 @@ type Options struct {
 	// ApplicationName names the connections on Postgres (pg_stat_activity)
 	// unless the URL sets application_name; "" leaves it to the URL.
 	ApplicationName string
+	// Tracer sees the statements sent on the pool by pgx directly (the
+	// workflow engine, River); Bun's statements are left to its query
+	// hooks (AddQueryHook), so that none is traced twice. It may also be a
+	// pgx.BatchTracer. nil: none.
+	Tracer pgx.QueryTracer
 }
 
 // DB is the process's database. It is safe for concurrent use.
@@ -85,6 +90,9 @@ func openPostgres(o Options) (*DB, error) {
 	// closed after idling five minutes, down to none.
 	cfg.MinConns = 0
 	cfg.MaxConnIdleTime = 5 * time.Minute
+	if o.Tracer != nil {
+		cfg.ConnConfig.Tracer = notBun{o.Tracer}
+	}
 	if _, set := cfg.ConnConfig.RuntimeParams["application_name"]; !set && o.ApplicationName != "" {
 		cfg.ConnConfig.RuntimeParams["application_name"] = o.ApplicationName
 	}
@@ -99,7 +107,7 @@ func openPostgres(o Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open pool: %w", redactURLError(err))
 	}
-	sqldb := sql.OpenDB(simpleConnector{stdlib.GetPoolConnector(pool)})
+	sqldb := sql.OpenDB(simpleConnector{Connector: stdlib.GetPoolConnector(pool), mark: o.Tracer != nil})
 	// As stdlib.OpenDBFromPool: the pool keeps the idle connections, so
 	// database/sql must not hold any of its own.
 	sqldb.SetMaxIdleConns(0)
@@ -211,26 +219,78 @@ func redactURLError(err error) error {
 // almost every statement is new to the server: preparing and caching each
 // (the pool's default) would cost an extra round trip and churn the
 // statement cache that River's and the workflow engine's statements use.
-type simpleConnector struct{ driver.Connector }
+type simpleConnector struct {
+	driver.Connector
+	mark bool // mark Bun's statements for notBun
+}
 
 func (c simpleConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	conn, err := c.Connector.Connect(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return simpleConn{conn.(*stdConn)}, nil
+	return simpleConn{conn.(*stdConn), c.mark}, nil
 }
 
 // stdConn is stdlib.Conn under another name, so that simpleConn's field
 // does not hide its Conn method (memory reads pgconn results through it).
 type stdConn = stdlib.Conn
 
-type simpleConn struct{ *stdConn }
+type simpleConn struct {
+	*stdConn
+	mark bool
+}
 
 func (c simpleConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
+	if c.mark {
+		ctx = context.WithValue(ctx, bunStatement{}, true)
+	}
 	return c.stdConn.QueryContext(ctx, q, append([]driver.NamedValue{{Value: pgx.QueryExecModeSimpleProtocol}}, args...))
 }
 
 func (c simpleConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
+	if c.mark {
+		ctx = context.WithValue(ctx, bunStatement{}, true)
+	}
 	return c.stdConn.ExecContext(ctx, q, append([]driver.NamedValue{{Value: pgx.QueryExecModeSimpleProtocol}}, args...))
+}
+
+// bunStatement marks the context of a statement that came through Bun.
+type bunStatement struct{}
+
+// notBun passes the pool's statements to a tracer, but Bun's (its hooks
+// trace those).
+type notBun struct{ t pgx.QueryTracer }
+
+func (n notBun) TraceQueryStart(ctx context.Context, c *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	if ctx.Value(bunStatement{}) != nil {
+		return ctx
+	}
+	return n.t.TraceQueryStart(ctx, c, d)
+}
+
+func (n notBun) TraceQueryEnd(ctx context.Context, c *pgx.Conn, d pgx.TraceQueryEndData) {
+	if ctx.Value(bunStatement{}) != nil {
+		return
+	}
+	n.t.TraceQueryEnd(ctx, c, d)
+}
+
+func (n notBun) TraceBatchStart(ctx context.Context, c *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
+	if bt, ok := n.t.(pgx.BatchTracer); ok {
+		return bt.TraceBatchStart(ctx, c, d)
+	}
+	return ctx
+}
+
+func (n notBun) TraceBatchQuery(ctx context.Context, c *pgx.Conn, d pgx.TraceBatchQueryData) {
+	if bt, ok := n.t.(pgx.BatchTracer); ok {
+		bt.TraceBatchQuery(ctx, c, d)
+	}
+}
+
+func (n notBun) TraceBatchEnd(ctx context.Context, c *pgx.Conn, d pgx.TraceBatchEndData) {
+	if bt, ok := n.t.(pgx.BatchTracer); ok {
+		bt.TraceBatchEnd(ctx, c, d)
+	}
 }
