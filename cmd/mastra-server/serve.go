@@ -122,8 +122,9 @@ func migrate(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 func validate(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.Writer) error {
 	dry := *cfg
 	dry.Memory.Migrate = false
-	// Workflow definitions were checked by Validate; opening the engine
-	// would create River's tables, which a dry run must not.
+	// Workflow definitions were checked by Validate; starting the engine
+	// would run queued steps (and needs River's tables), which a dry run
+	// must not.
 	dry.Workflows = nil
 	a, err := build(ctx, &dry, log)
 	if err != nil {

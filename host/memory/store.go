@@ -591,16 +591,7 @@ func (s *Store) ListMessages(ctx context.Context, q MessageQuery) (MessagePage, 
 
 // isUniqueViolation reports a duplicate key: message ids are the only key a
 // message insert can clash on.
-func isUniqueViolation(err error) bool {
-	if err == nil {
-		return false
-	}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		return pgErr.Code == "23505"
-	}
-	return strings.Contains(err.Error(), "UNIQUE constraint failed")
-}
+func isUniqueViolation(err error) bool { return store.Duplicate(err) }
 
 // classify marks errors that mean "the database cannot be reached" with
 // ErrUnavailable, so the HTTP layer answers 503 rather than 500.

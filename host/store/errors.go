@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -81,3 +82,21 @@ type named struct {
 
 func (e *named) Error() string { return e.msg }
 func (e *named) Unwrap() error { return e.class }
+
+// NoRows reports a read that found nothing, whichever driver ran it.
+func NoRows(err error) bool {
+	return errors.Is(err, sql.ErrNoRows) || errors.Is(err, pgx.ErrNoRows)
+}
+
+// Duplicate reports a unique key already taken (Postgres 23505, SQLite's
+// UNIQUE constraint).
+func Duplicate(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505"
+	}
+	return strings.Contains(err.Error(), "UNIQUE constraint failed")
+}

@@ -2,11 +2,13 @@ package store
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mastra-server/mastra-server/internal/pgtest"
 )
@@ -89,5 +91,55 @@ func TestMigrationsListedInOrder(t *testing.T) {
 		if prev, cur := schemaMigrations[i-1].name, schemaMigrations[i].name; prev >= cur {
 			t.Errorf("migration %s is listed after %s; list them by name", cur, prev)
 		}
+	}
+}
+
+// The error classes read the same on both databases: a duplicate key is
+// Duplicate, a read of nothing is NoRows, and neither is unavailability;
+// a closed database is Unavailable and Classify marks it ErrUnavailable.
+func TestErrorClasses(t *testing.T) {
+	eachDB(t, func(t *testing.T, d *DB) {
+		ctx := context.Background()
+		if _, err := d.Bun().ExecContext(ctx, "CREATE TABLE classes (id integer PRIMARY KEY)"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.Bun().ExecContext(ctx, "INSERT INTO classes VALUES (1)"); err != nil {
+			t.Fatal(err)
+		}
+		_, err := d.Bun().ExecContext(ctx, "INSERT INTO classes VALUES (1)")
+		if !Duplicate(err) || Unavailable(err) || NoRows(err) {
+			t.Errorf("duplicate key: %v; Duplicate %v, Unavailable %v, NoRows %v", err, Duplicate(err), Unavailable(err), NoRows(err))
+		}
+		var id int
+		err = d.Bun().QueryRowContext(ctx, "SELECT id FROM classes WHERE id = 2").Scan(&id)
+		if !NoRows(err) || Duplicate(err) || Unavailable(err) {
+			t.Errorf("read of nothing: %v; NoRows %v", err, NoRows(err))
+		}
+		if err := Classify(err); errors.Is(err, ErrUnavailable) {
+			t.Errorf("Classify(no rows) = %v; want it not unavailable", err)
+		}
+		d.Close()
+		err = d.Ping(ctx)
+		if !errors.Is(err, ErrUnavailable) {
+			t.Errorf("Ping on a closed database = %v; want ErrUnavailable", err)
+		}
+		named := Named("wing: thing not found", ErrNotFound)
+		if !errors.Is(named, ErrNotFound) || named.Error() != "wing: thing not found" {
+			t.Errorf("Named = %q, is ErrNotFound %v", named, errors.Is(named, ErrNotFound))
+		}
+	})
+}
+
+// Migrate holds one connection (its lock) while the migrators take others;
+// with Bun's idle connections parked in database/sql it must still find
+// one, down to the smallest pool that can migrate.
+func TestMigrateOnSmallPools(t *testing.T) {
+	for _, n := range []int{2, 3, 4, 5, 8} {
+		d := open(t, Options{DatabaseURL: pgtest.NewDatabase(t), MaxConns: n})
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a deadlock guard
+		if _, err := d.Migrate(ctx); err != nil {
+			t.Errorf("Migrate with a pool of %d: %v", n, err)
+		}
+		cancel()
 	}
 }

@@ -302,5 +302,5 @@ func parseTS(v any) time.Time {
 var errNoRows = errors.New("no rows")
 
 func isNoRows(err error) bool {
-	return errors.Is(err, pgx.ErrNoRows) || errors.Is(err, sql.ErrNoRows) || errors.Is(err, errNoRows)
+	return store.NoRows(err) || errors.Is(err, errNoRows)
 }
