@@ -116,7 +116,10 @@ func (l *riverListener) Listen(ctx context.Context, topic string) error {
 	case <-ready:
 		return nil
 	case err := <-failed:
-		failed <- err // WaitForNotification reports it too
+		select {
+		case failed <- err: // WaitForNotification reports it too
+		default:
+		}
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
