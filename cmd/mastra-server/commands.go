@@ -13,6 +13,7 @@ import (
 type options struct {
 	configPath, envFile string
 	watch               bool
+	noMigrate           bool
 }
 
 // command is one subcommand: its name, a line for the command list, and
@@ -30,6 +31,7 @@ func configFlags(fs *flag.FlagSet, o *options) {
 func serveFlags(fs *flag.FlagSet, o *options) {
 	configFlags(fs, o)
 	fs.BoolVar(&o.watch, "watch", false, "reload a plugin when its .wasm file changes (development)")
+	fs.BoolVar(&o.noMigrate, "no-migrate", false, "do not migrate the database at start (run 'mastra-server migrate' first); refuse to start on a database with pending migrations")
 }
 
 func noFlags(*flag.FlagSet, *options) {}

@@ -99,6 +99,9 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	}
 	switch cmd {
 	case "serve":
+		if o.noMigrate {
+			cfg.Memory.Migrate = false
+		}
 		return serve(ctx, cfg, log, o.watch, nil)
 	case "dev":
 		// dev is serve --watch with the playground on.

@@ -14,6 +14,7 @@ import (
 	"github.com/mastra-server/mastra-server/host/app"
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/server"
+	"github.com/mastra-server/mastra-server/host/store"
 )
 
 // serve runs the server until ctx is cancelled. ready, when not nil,
@@ -25,6 +26,16 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, watch bool
 	ln, err := net.Listen("tcp", cfg.Server.Addr())
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (another server on this port? set server.port or MASTRA_PORT)", cfg.Server.Addr(), err)
+	}
+	if !cfg.Memory.Migrate {
+		// Nothing below may create a table: a database that needs
+		// migrations is refused now rather than failing request by request.
+		if err := app.CheckMigrated(ctx, cfg); errors.Is(err, store.ErrUnavailable) {
+			log.Error("database unreachable: cannot check its migrations; requests needing it answer 503", "err", err)
+		} else if err != nil {
+			ln.Close()
+			return err
+		}
 	}
 	a, err := build(ctx, cfg, log)
 	if err != nil {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/mastra-server/mastra-server/config"
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/embedjobs"
@@ -20,11 +22,15 @@ import (
 	"github.com/mastra-server/mastra-server/host/runlog"
 	"github.com/mastra-server/mastra-server/host/server"
 	"github.com/mastra-server/mastra-server/host/server/transport"
+	"github.com/mastra-server/mastra-server/host/store"
 	"github.com/mastra-server/mastra-server/host/workflow"
 )
 
 // App is a configuration turned into running parts. Close it.
 type App struct {
+	// DB is the process's database (one pool or SQLite handle), which
+	// every part below shares.
+	DB *store.DB
 	// Store keeps threads, messages and plugins' key-value data.
 	Store *memory.Store
 	// Agents are the configured agents, their tools included.
@@ -90,13 +96,23 @@ func buildApp(ctx context.Context, cfg *config.Config, logger *slog.Logger, chec
 	if err != nil {
 		return nil, &ConfigError{Err: err}
 	}
-	store, err := openStore(ctx, cfg)
+	var tracer pgx.QueryTracer
+	if tel.tracing != nil {
+		tracer = tel.tracing.PGTracer()
+	}
+	db, err := openDB(ctx, cfg, tracer)
 	if err != nil {
 		_ = tel.close(ctx)
 		return nil, err
 	}
 	if tel.tracing != nil {
-		store.AddQueryHook(tel.tracing.DBHook())
+		db.AddQueryHook(tel.tracing.DBHook())
+	}
+	store, err := memory.New(db, cfg.Memory.MaxOpenConns, cfg.Memory.BulkWriteConns(), !cfg.Memory.Pgvector)
+	if err != nil {
+		db.Close()
+		_ = tel.close(ctx)
+		return nil, err
 	}
 	if err := tel.startSpans(ctx, cfg, store, logger); err != nil {
 		store.Close()
@@ -114,18 +130,18 @@ func buildApp(ctx context.Context, cfg *config.Config, logger *slog.Logger, chec
 	go func() {
 		defer close(migrated)
 		if cfg.Memory.Migrate {
-			migrateInBackgroundIfDown(bg, store, logger)
+			migrateInBackgroundIfDown(bg, db, logger)
 		}
 	}()
 	a, err := assemble(ctx, cfg, logger, store, migrated, tel, check)
 	<-migrated
 	if err != nil {
 		stop()
-		store.Close()
+		db.Close()
 		_ = tel.close(ctx)
 		return nil, &ConfigError{Err: err}
 	}
-	a.Store, a.stop, a.tel, a.cfg, a.log = store, stop, tel, cfg, logger
+	a.DB, a.Store, a.stop, a.tel, a.cfg, a.log = db, store, stop, tel, cfg, logger
 	return a, nil
 }
 
@@ -163,7 +179,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 	svc.SetObserver(limiter.Agents(svc, tel.agents(), globalLimits(cfg.Server)))
 	if m := tel.metrics; m != nil {
 		if store != nil {
-			m.WatchDB(store.Stats)
+			m.WatchDB(store.DB().Stats)
 			m.WatchSuspended(svc.CountSuspended)
 		}
 		m.WatchPlugins(ps.all)
@@ -175,7 +191,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 	if check {
 		err = compileWorkflows(cfg)
 	} else {
-		wf, err = openWorkflows(ctx, cfg, log, svc, ps.tools, ps.steps, tel.workflows())
+		wf, err = openWorkflows(ctx, cfg, store.DB(), log, svc, ps.tools, ps.steps, tel.workflows())
 	}
 	if err != nil {
 		ps.close(ctx)
@@ -255,7 +271,7 @@ func openEmbedJobs(ctx context.Context, cfg *config.Config, log *slog.Logger, st
 	case !cfg.Memory.Pgvector:
 		where = "semantic recall: Postgres, pgvector off (memory.pgvector = false): table mastra_server_vectors (float4[]), exact top-k per resource; "
 	}
-	jobs, err := embedjobs.Open(ctx, string(cfg.Memory.DatabaseURL), svc.Embed, log)
+	jobs, err := embedjobs.Open(store.DB(), svc.Embed, log)
 	if err == nil {
 		if err = jobs.Start(ctx); err != nil {
 			_ = jobs.Close(ctx)
@@ -441,31 +457,58 @@ func (a *App) Close(ctx context.Context) error {
 	a.plugins.close(ctx)
 	a.mcp.close()
 	terr := a.tel.close(ctx)
-	return errors.Join(bgErr, a.Store.Close(), terr)
+	return errors.Join(bgErr, a.DB.Close(), terr)
 }
 
-// Migrate applies pending migrations to the configured database and
-// returns their names.
+// Migrate applies every pending migration to the configured database
+// (River's included) and returns their names.
 func Migrate(ctx context.Context, cfg *config.Config) (kind string, applied []string, err error) {
-	store, err := openStore(ctx, cfg)
+	db, err := openDB(ctx, cfg, nil)
 	if err != nil {
 		return "", nil, err
 	}
-	defer store.Close()
-	names, err := store.Migrate(ctx)
-	return store.Kind(), names, err
+	defer db.Close()
+	names, err := db.Migrate(ctx)
+	return db.Kind(), names, err
 }
 
-func openStore(ctx context.Context, cfg *config.Config) (*memory.Store, error) {
-	store, err := memory.Open(ctx, memory.Options{
-		DatabaseURL:    string(cfg.Memory.DatabaseURL),
-		SQLitePath:     cfg.Memory.SQLitePath,
-		MaxOpenConns:   cfg.Memory.MaxOpenConns,
-		BulkWriteConns: cfg.Memory.BulkWriteConns(),
-		NoPgvector:     !cfg.Memory.Pgvector,
+// CheckMigrated fails when the configured database has migrations to
+// apply (serve with migrations off refuses it), naming them and the
+// command that applies them. An unreachable database is an error wrapping
+// store.ErrUnavailable.
+func CheckMigrated(ctx context.Context, cfg *config.Config) error {
+	db, err := openDB(ctx, cfg, nil)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	pending, err := db.Pending(ctx)
+	if err != nil {
+		return err
+	}
+	if len(pending) > 0 {
+		named := pending
+		if len(named) > 3 {
+			named = append(named[:3:3], "…")
+		}
+		return fmt.Errorf("the %s database is not migrated: %d migrations pending (%s); run 'mastra-server migrate' first, or start without --no-migrate",
+			db.Kind(), len(pending), strings.Join(named, ", "))
+	}
+	return nil
+}
+
+// openDB opens the process's one database from [memory]; tracer (nil:
+// none) traces the statements that do not go through Bun.
+func openDB(ctx context.Context, cfg *config.Config, tracer pgx.QueryTracer) (*store.DB, error) {
+	db, err := store.Open(ctx, store.Options{
+		DatabaseURL:     string(cfg.Memory.DatabaseURL),
+		SQLitePath:      cfg.Memory.SQLitePath,
+		MaxConns:        cfg.Memory.MaxOpenConns,
+		ApplicationName: "mastra-server",
+		Tracer:          tracer,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("open memory store: %w", err)
+		return nil, fmt.Errorf("open database: %w", err)
 	}
-	return store, nil
+	return db, nil
 }

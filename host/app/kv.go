@@ -24,7 +24,7 @@ type storeKV struct {
 }
 
 func newStoreKV(store *memory.Store) storeKV {
-	return storeKV{db: store.DB(), pg: store.Kind() == "postgres"}
+	return storeKV{db: store.Bun(), pg: store.Kind() == "postgres"}
 }
 
 var _ plugin.KV = storeKV{}

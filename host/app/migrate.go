@@ -7,14 +7,14 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/mastra-server/mastra-server/host/memory"
+	"github.com/mastra-server/mastra-server/host/store"
 )
 
 // migrateInBackgroundIfDown applies migrations now; if the database cannot
 // be reached, the server starts anyway (health says 503) and keeps trying
 // every second until ctx is done.
-func migrateInBackgroundIfDown(ctx context.Context, store *memory.Store, log *slog.Logger) {
-	r := &migrationRetry{migrate: store.Migrate, log: log, every: time.Second, now: time.Now}
+func migrateInBackgroundIfDown(ctx context.Context, db *store.DB, log *slog.Logger) {
+	r := &migrationRetry{migrate: db.Migrate, log: log, every: time.Second, now: time.Now}
 	if r.attempt(ctx) {
 		return
 	}
@@ -78,7 +78,7 @@ func (r *migrationRetry) failed(err error) {
 	}
 	r.said, r.saidAt = cause, now
 	// An error, not a warning: nothing that needs the database works.
-	if errors.Is(err, memory.ErrUnavailable) {
+	if errors.Is(err, store.ErrUnavailable) {
 		r.log.Error("database unreachable: requests needing it answer 503; retrying migrations", "err", err,
 			"retry_every", r.every, "attempts", r.attempts)
 	} else {

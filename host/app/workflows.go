@@ -12,13 +12,14 @@ import (
 	"github.com/mastra-server/mastra-server/host/llm"
 	"github.com/mastra-server/mastra-server/host/plugin"
 	"github.com/mastra-server/mastra-server/host/reqctx"
+	"github.com/mastra-server/mastra-server/host/store"
 	"github.com/mastra-server/mastra-server/host/workflow"
 )
 
 // openWorkflows opens the workflow engine when [workflows.*] are
-// configured, on the memory database (whose migrations hold the workflow
-// tables), with agents and tools of the configuration. nil when none are.
-func openWorkflows(ctx context.Context, cfg *config.Config, log *slog.Logger, svc *agent.Service, tools map[string]agent.Tool,
+// configured, on the process's database, with agents and tools of the
+// configuration. nil when none are.
+func openWorkflows(ctx context.Context, cfg *config.Config, db *store.DB, log *slog.Logger, svc *agent.Service, tools map[string]agent.Tool,
 	modules map[string]*plugin.Plugin, obs workflow.Observer) (*workflow.Engine, error) {
 	if len(cfg.Workflows) == 0 {
 		return nil, nil
@@ -28,8 +29,7 @@ func openWorkflows(ctx context.Context, cfg *config.Config, log *slog.Logger, sv
 		return nil, err
 	}
 	e, err := workflow.Open(ctx, workflow.Options{
-		DatabaseURL: string(cfg.Memory.DatabaseURL),
-		SQLitePath:  cfg.Memory.SQLitePath,
+		DB:          db,
 		Definitions: defs,
 		Agents:      agentRunner{svc},
 		Tools:       toolRunner(tools),

@@ -13,16 +13,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/mastra-server/mastra-server/host/agent"
+	"github.com/mastra-server/mastra-server/host/store"
 )
 
 // Queue is River's queue of embedding jobs, apart from the workflows'
@@ -59,30 +56,18 @@ func (w *worker) Timeout(*river.Job[jobArgs]) time.Duration { return jobTimeout 
 // implements agent.EmbedQueue.
 type Jobs struct {
 	client *river.Client[pgx.Tx]
-	pool   *pgxpool.Pool
 }
 
-// Open connects to the Postgres of url (its own small pool), makes sure
-// River's tables exist and returns the queue, not yet working: call Start.
-func Open(ctx context.Context, url string, work func(ctx context.Context, job agent.EmbedJob) error, log *slog.Logger) (*Jobs, error) {
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		return nil, errors.New("embedjobs: invalid database url")
-	}
-	if !strings.Contains(url, "pool_max_conns") {
-		cfg.MaxConns = 4 // the notifier, the producer, two workers' writes
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("embedjobs: open pool: %w", err)
-	}
-	if err := migrate(ctx, pool); err != nil {
-		pool.Close()
-		return nil, err
+// Open makes the queue on the process's database (host/store's pool and
+// River driver; host/store migrates River's tables), not yet working: call
+// Start.
+func Open(db *store.DB, work func(ctx context.Context, job agent.EmbedJob) error, log *slog.Logger) (*Jobs, error) {
+	if !db.Postgres() {
+		return nil, errors.New("embedjobs: River needs Postgres")
 	}
 	ws := river.NewWorkers()
 	river.AddWorker(ws, &worker{work: work})
-	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
+	client, err := river.NewClient(db.River(), &river.Config{
 		Queues:      map[string]river.QueueConfig{Queue: {MaxWorkers: workers}},
 		Workers:     ws,
 		Logger:      log.With("component", "river-embeddings"),
@@ -93,33 +78,9 @@ func Open(ctx context.Context, url string, work func(ctx context.Context, job ag
 		FetchPollInterval: time.Second,
 	})
 	if err != nil {
-		pool.Close()
 		return nil, fmt.Errorf("embedjobs: river: %w", err)
 	}
-	return &Jobs{client: client, pool: pool}, nil
-}
-
-// migrate creates or upgrades River's tables, one instance at a time (the
-// workflows' engine takes the same lock for the same tables).
-func migrate(ctx context.Context, pool *pgxpool.Pool) error {
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("embedjobs: migrate river: %w", err)
-	}
-	defer conn.Release()
-	const lock = 0x7269766572 // "river", as host/workflow
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", lock); err != nil {
-		return fmt.Errorf("embedjobs: migrate river: lock: %w", err)
-	}
-	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", lock)
-	m, err := rivermigrate.New(riverpgxv5.New(pool), nil)
-	if err != nil {
-		return fmt.Errorf("embedjobs: migrate river: %w", err)
-	}
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return fmt.Errorf("embedjobs: migrate river: %w", err)
-	}
-	return nil
+	return &Jobs{client: client}, nil
 }
 
 // Start works the queue until Close.
@@ -142,7 +103,8 @@ func (j *Jobs) Enqueue(ctx context.Context, job agent.EmbedJob) error {
 }
 
 // Close stops working (jobs in progress get until ctx ends, then run again
-// on this or another instance) and closes the pool.
+// on this or another instance); the database stays open (its owner closes
+// it).
 func (j *Jobs) Close(ctx context.Context) error {
 	err := j.client.Stop(ctx)
 	if err != nil {
@@ -150,6 +112,5 @@ func (j *Jobs) Close(ctx context.Context) error {
 		defer cancel()
 		err = j.client.StopAndCancel(sctx)
 	}
-	j.pool.Close()
 	return err
 }

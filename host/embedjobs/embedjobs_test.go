@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mastra-server/mastra-server/host/agent"
+	"github.com/mastra-server/mastra-server/host/store"
 	"github.com/mastra-server/mastra-server/internal/pgtest"
 )
 
@@ -27,7 +28,15 @@ func TestJobsRunAndRetry(t *testing.T) {
 		got []agent.EmbedJob
 	)
 	done := make(chan struct{}, 16)
-	jobs, err := Open(ctx, url, func(ctx context.Context, job agent.EmbedJob) error {
+	db, err := store.Open(ctx, store.Options{DatabaseURL: url, MaxConns: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := Open(db, func(ctx context.Context, job agent.EmbedJob) error {
 		mu.Lock()
 		got = append(got, job)
 		mu.Unlock()

@@ -27,7 +27,7 @@ type dbCounter struct {
 }
 
 func newDBCounter(store *memory.Store) *dbCounter {
-	c := &dbCounter{db: store.DB(), pg: store.Kind() == "postgres", now: `(extract(epoch from clock_timestamp()) * 1000)::bigint`}
+	c := &dbCounter{db: store.Bun(), pg: store.Kind() == "postgres", now: `(extract(epoch from clock_timestamp()) * 1000)::bigint`}
 	if !c.pg {
 		c.now = `CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)`
 	}

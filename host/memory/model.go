@@ -2,18 +2,19 @@ package memory
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/mastra-server/mastra-server/host/store"
 )
 
 // Errors returned by Store methods. Callers map them to HTTP statuses.
 var (
-	ErrNotFound    = errors.New("memory: thread not found")
-	ErrConflict    = errors.New("memory: thread already exists")
-	ErrUnavailable = errors.New("memory: database unavailable")
+	ErrNotFound    = store.Named("memory: thread not found", store.ErrNotFound)
+	ErrConflict    = store.Named("memory: thread already exists", store.ErrConflict)
+	ErrUnavailable = store.Named("memory: database unavailable", store.ErrUnavailable)
 	// ErrMessageConflict is a message id that is taken by a message the
 	// caller may not write (another resource's), or taken at all where
 	// only new messages are saved (a turn). It wraps ErrConflict and never

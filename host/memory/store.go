@@ -6,24 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect/pgdialect"
-	"github.com/uptrace/bun/dialect/sqlitedialect"
-	"github.com/uptrace/bun/driver/sqliteshim"
 
-	"github.com/mastra-server/mastra-server/host/dbdown"
+	"github.com/mastra-server/mastra-server/host/store"
 )
 
-// Options say which database to open. There are no defaults: the
+// Options say which database Open opens. There are no defaults: the
 // configuration's (memory.* in mastra.toml) are the only ones.
 type Options struct {
 	// DatabaseURL is a postgres:// URL; empty selects SQLite at SQLitePath.
@@ -44,10 +37,10 @@ type Options struct {
 // Store is the thread and message store. It is safe for concurrent use.
 type Store struct {
 	db   *bun.DB
+	sdb  *store.DB
 	kind string
-	// pgConfig opens connections of their own outside the pool (LISTEN);
-	// nil on SQLite.
-	pgConfig *pgx.ConnConfig
+	// owned: Open opened sdb, so Close closes it.
+	owned bool
 	// bulk is each resource's share of the pool for bulk writes.
 	bulk *resourceShare
 	// noPgvector and pgv: semantic recall's mode (pgvector.go).
@@ -55,80 +48,81 @@ type Store struct {
 	pgv        pgvectorState
 }
 
-// Open connects to the database. It does not create tables: call Migrate.
-// Open does not fail when Postgres is unreachable; Ping reports that.
+// New is the store on the process's database, which the caller opened
+// (host/store) and closes. maxConns and bulkWriteConns are as in Options.
+func New(db *store.DB, maxConns, bulkWriteConns int, noPgvector bool) (*Store, error) {
+	bulk := bulkWriteConns
+	if bulk == 0 {
+		bulk = maxConns
+	}
+	if bulk < 1 || bulk > maxConns {
+		return nil, fmt.Errorf("memory: BulkWriteConns = %d: expected 1 to MaxOpenConns (%d)", bulkWriteConns, maxConns)
+	}
+	return &Store{db: db.Bun(), sdb: db, kind: db.Kind(), bulk: newResourceShare(bulk), noPgvector: noPgvector}, nil
+}
+
+// Open opens a database of the store's own through host/store, closed by
+// Close (tests and tools that need nothing else; the server shares one
+// database between its parts: New). It does not create tables: call
+// Migrate. Open does not fail when Postgres is unreachable; Ping reports
+// that.
 func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.MaxOpenConns < 1 {
 		return nil, fmt.Errorf("memory: MaxOpenConns = %d: at least 1 is required", opts.MaxOpenConns)
 	}
-	bulk := opts.BulkWriteConns
-	if bulk == 0 {
-		bulk = opts.MaxOpenConns
-	}
-	if bulk < 1 || bulk > opts.MaxOpenConns {
-		return nil, fmt.Errorf("memory: BulkWriteConns = %d: expected 1 to MaxOpenConns (%d)", opts.BulkWriteConns, opts.MaxOpenConns)
-	}
-	if opts.DatabaseURL != "" {
-		cc, err := pgx.ParseConfig(opts.DatabaseURL)
-		if err != nil {
-			return nil, fmt.Errorf("memory: parse database url: %w", redactURLError(err))
-		}
-		// Bun inlines arguments into the SQL text, so every statement is
-		// new to the server: preparing and caching them would only cost an
-		// extra round trip each. The simple protocol also suits PgBouncer.
-		cc.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
-		sqldb := stdlib.OpenDB(*cc)
-		sqldb.SetMaxOpenConns(opts.MaxOpenConns)
-		sqldb.SetMaxIdleConns(opts.MaxOpenConns)
-		sqldb.SetConnMaxIdleTime(5 * time.Minute)
-		return &Store{db: bun.NewDB(sqldb, pgdialect.New()), kind: "postgres", pgConfig: cc, bulk: newResourceShare(bulk),
-			noPgvector: opts.NoPgvector}, nil
-	}
-	if opts.SQLitePath == "" {
-		return nil, errors.New("memory: no database url and no sqlite path")
-	}
-	if dir := filepath.Dir(opts.SQLitePath); dir != "." {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("memory: create sqlite directory: %w", err)
-		}
-	}
-	// WAL lets readers run beside the writer; immediate transactions take
-	// the write lock up front so concurrent turns wait (busy_timeout)
-	// instead of failing with SQLITE_BUSY half-way.
-	dsn := "file:" + url.PathEscape(opts.SQLitePath) +
-		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-	sqldb, err := sql.Open(sqliteshim.ShimName, dsn)
+	db, err := store.Open(ctx, store.Options{DatabaseURL: opts.DatabaseURL, SQLitePath: opts.SQLitePath, MaxConns: opts.MaxOpenConns})
 	if err != nil {
-		return nil, fmt.Errorf("memory: open sqlite %s: %w", opts.SQLitePath, err)
+		return nil, fmt.Errorf("memory: %w", err)
 	}
-	sqldb.SetMaxOpenConns(opts.MaxOpenConns)
-	sqldb.SetMaxIdleConns(opts.MaxOpenConns)
-	return &Store{db: bun.NewDB(sqldb, sqlitedialect.New()), kind: "sqlite", bulk: newResourceShare(bulk)}, nil
+	s, err := New(db, opts.MaxOpenConns, opts.BulkWriteConns, opts.NoPgvector)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.owned = true
+	return s, nil
 }
 
 // Kind is "postgres" or "sqlite".
 func (s *Store) Kind() string { return s.kind }
 
+// DB is the database the store is on.
+func (s *Store) DB() *store.DB { return s.sdb }
+
 // Stats reports the database connection pool (for metrics).
-func (s *Store) Stats() sql.DBStats { return s.db.Stats() }
+func (s *Store) Stats() sql.DBStats { return s.sdb.Stats() }
 
 // AddQueryHook runs h around every statement of the store (tracing adds
 // one span per statement). Call it before the store is used.
 func (s *Store) AddQueryHook(h bun.QueryHook) { s.db.AddQueryHook(h) }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the database if Open opened it.
+func (s *Store) Close() error {
+	if !s.owned {
+		return nil
+	}
+	return s.sdb.Close()
+}
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.db.PingContext(ctx); err != nil {
-		return classify(fmt.Errorf("memory: ping: %w", err))
-	}
-	var one int
-	if err := s.db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
-		return classify(fmt.Errorf("memory: ping: %w", err))
+	if err := s.sdb.Ping(ctx); err != nil {
+		return classify(fmt.Errorf("memory: %w", err))
 	}
 	return nil
+}
+
+// Migrate applies every pending migration of the database (host/store's:
+// memory's tables and everyone else's) and returns their names.
+func (s *Store) Migrate(ctx context.Context) ([]string, error) {
+	names, err := s.sdb.Migrate(ctx)
+	return names, classify(err)
+}
+
+// PendingMigrations lists migrations not yet applied.
+func (s *Store) PendingMigrations(ctx context.Context) ([]string, error) {
+	names, err := s.sdb.Pending(ctx)
+	return names, classify(err)
 }
 
 // CreateThread stores a new thread. It fails with ErrConflict when the id is
@@ -492,7 +486,7 @@ RETURNING id, to_char("createdAt", 'YYYY-MM-DD"T"HH24:MI:SS.US')`)
 	defer conn.Close()
 	var results []*pgconn.Result
 	err = conn.Raw(func(dc any) error {
-		c, ok := dc.(*stdlib.Conn)
+		c, ok := dc.(interface{ Conn() *pgx.Conn })
 		if !ok {
 			return fmt.Errorf("memory: unexpected postgres driver %T", dc)
 		}
@@ -603,43 +597,25 @@ func (s *Store) ListMessages(ctx context.Context, q MessageQuery) (MessagePage, 
 
 // isUniqueViolation reports a duplicate key: message ids are the only key a
 // message insert can clash on.
-func isUniqueViolation(err error) bool {
-	if err == nil {
-		return false
-	}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		return pgErr.Code == "23505"
-	}
-	return strings.Contains(err.Error(), "UNIQUE constraint failed")
-}
+func isUniqueViolation(err error) bool { return store.Duplicate(err) }
 
 // classify marks errors that mean "the database cannot be reached" with
 // ErrUnavailable, so the HTTP layer answers 503 rather than 500.
 func classify(err error) error {
-	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) || !dbdown.Is(err) {
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) || errors.Is(err, ErrUnavailable) || !store.Unavailable(err) {
 		return err
 	}
 	return fmt.Errorf("%w: %w", ErrUnavailable, err)
 }
 
-func redactURLError(err error) error {
-	// pgx parse errors may echo the connection string; keep only the gist.
-	msg := err.Error()
-	if i := strings.Index(msg, "postgres"); i >= 0 {
-		return errors.New("invalid connection string")
-	}
-	return err
-}
+// Bun is the store's Bun handle on the process's database, for the
+// packages that own tables of their own in it (host/runlog, host/limits,
+// the plugin KV store): each queries its tables itself, and the store
+// keeps threads, messages and working memory.
+func (s *Store) Bun() *bun.DB { return s.db }
 
-// DB is the store's database handle, for the packages that own tables of
-// their own in it (host/runlog, host/limits, the plugin KV store): each
-// queries its tables itself, and the store keeps threads, messages and
-// working memory.
-func (s *Store) DB() *bun.DB { return s.db }
-
-// Classify marks an error of a statement on the store's database (DB)
-// that means "the database cannot be reached" with ErrUnavailable, as the
+// Classify marks an error of a statement on the store's database that
+// means "the database cannot be reached" with ErrUnavailable, as the
 // store's own errors are, so that every route answers it with a 503.
 func Classify(err error) error { return classify(err) }
 

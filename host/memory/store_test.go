@@ -683,14 +683,3 @@ func TestHugePageNumbers(t *testing.T) {
 		}
 	})
 }
-
-// The migration list reads in the order the migrator applies it (by name),
-// so that the last entry is the newest and a reader of the file sees the
-// schema's history as a database went through it.
-func TestMigrationsListedInOrder(t *testing.T) {
-	for i := 1; i < len(schemaMigrations); i++ {
-		if prev, cur := schemaMigrations[i-1].name, schemaMigrations[i].name; prev >= cur {
-			t.Errorf("migration %s is listed after %s; list them by name", cur, prev)
-		}
-	}
-}

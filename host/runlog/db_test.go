@@ -35,7 +35,7 @@ func openDB(t testing.TB, so memory.Options) *db {
 	if _, err := store.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return &db{bun: store.DB(), pg: store.Kind() == "postgres"}
+	return &db{bun: store.Bun(), pg: store.Kind() == "postgres"}
 }
 
 // TestStatements: the log's statements on both databases. A run

@@ -104,7 +104,7 @@ func Open(o Options) (*Log, error) {
 	_, _ = rand.Read(b[:])
 	host, _ := os.Hostname()
 	hub := wakeup.NewHub()
-	l := &Log{o: o, store: o.Store, db: &db{bun: o.Store.DB(), pg: o.Store.Kind() == "postgres"}, hub: hub, log: o.Logger, local: map[string]*Writer{},
+	l := &Log{o: o, store: o.Store, db: &db{bun: o.Store.Bun(), pg: o.Store.Kind() == "postgres"}, hub: hub, log: o.Logger, local: map[string]*Writer{},
 		readers: follow.NewGroup[string](hub, o.PollInterval),
 		// A fresh owner per process: a restarted instance must not renew
 		// the leases of the runs its previous life lost.

@@ -9,17 +9,21 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/mastra-server/mastra-server/host/dbdown"
+	"github.com/mastra-server/mastra-server/host/store"
 )
 
 // db runs the same SQL ($n placeholders, ->> on JSON) on Postgres through
-// a pgxpool (River's driver needs one, and the step commit must share its
-// transaction with River's insert) and on SQLite through database/sql.
+// the process's pgx pool (River's driver needs one, and the step commit
+// must share its transaction with River's insert) and on SQLite through
+// database/sql, both from host/store.
 type db struct {
-	pool *pgxpool.Pool // Postgres
-	sql  *sql.DB       // SQLite
+	st   *store.DB
+	pool pgPool  // Postgres
+	sql  *sql.DB // SQLite
+	// owned: Open opened st, so Close closes it.
+	owned bool
 	// written counts the bytes of text parameters of every write (exec):
 	// tests and benchmarks read what one step or element costs.
 	written atomic.Int64
@@ -40,6 +44,25 @@ func (d *db) countWrite(args []any) {
 }
 
 func (d *db) postgres() bool { return d.pool != nil }
+
+// pgPool is what the engine uses of the pgx pool.
+type pgPool interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// newDB is the engine's view of the process's database.
+func newDB(st *store.DB) *db {
+	d := &db{st: st}
+	if p := st.Pool(); p != nil {
+		d.pool = p
+	} else {
+		d.sql = st.SQL()
+	}
+	return d
+}
 
 // rows is what both drivers' result sets offer.
 type rows interface {
@@ -183,7 +206,7 @@ func (q dbq) queryRow(ctx context.Context, s string, args ...any) interface{ Sca
 // ErrUnavailable (the HTTP layer answers 503, not 500). Statements in a
 // transaction are classified once, by inTx.
 func classify(err error) error {
-	if errors.Is(err, ErrUnavailable) || !dbdown.Is(err) {
+	if errors.Is(err, ErrUnavailable) || !store.Unavailable(err) {
 		return err
 	}
 	return fmt.Errorf("%w: %w", ErrUnavailable, err)
@@ -279,5 +302,5 @@ func parseTS(v any) time.Time {
 var errNoRows = errors.New("no rows")
 
 func isNoRows(err error) bool {
-	return errors.Is(err, pgx.ErrNoRows) || errors.Is(err, sql.ErrNoRows) || errors.Is(err, errNoRows)
+	return store.NoRows(err) || errors.Is(err, errNoRows)
 }

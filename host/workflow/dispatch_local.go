@@ -6,14 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/uptrace/bun/driver/sqliteshim"
 )
 
 // localDispatch is the SQLite dispatcher: jobs in a table, run by this
@@ -32,25 +27,9 @@ type localDispatch struct {
 	started bool
 }
 
-func openLocal(ctx context.Context, e *Engine, path string, workers int) (*db, dispatcher, error) {
-	if path == "" {
-		return nil, nil, errors.New("workflow: no database url and no sqlite path")
-	}
-	if dir := filepath.Dir(path); dir != "." {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, nil, fmt.Errorf("workflow: %w", err)
-		}
-	}
-	dsn := "file:" + url.PathEscape(path) +
-		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-	sqldb, err := sql.Open(sqliteshim.ShimName, dsn)
-	if err != nil {
-		return nil, nil, fmt.Errorf("workflow: open sqlite %s: %w", path, err)
-	}
-	sqldb.SetMaxOpenConns(8)
-	d := &db{sql: sqldb}
-	return d, &localDispatch{e: e, db: d, workers: make(chan struct{}, workers), wake: make(chan struct{}, 1),
-		running: map[int64]context.CancelFunc{}, done: make(chan struct{}), stopped: make(chan struct{})}, nil
+func newLocal(e *Engine, d *db, workers int) dispatcher {
+	return &localDispatch{e: e, db: d, workers: make(chan struct{}, workers), wake: make(chan struct{}, 1),
+		running: map[int64]context.CancelFunc{}, done: make(chan struct{}), stopped: make(chan struct{})}
 }
 
 func (l *localDispatch) enqueue(ctx context.Context, tx *txn, jobs []job) ([]int64, error) {

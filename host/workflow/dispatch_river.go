@@ -5,14 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
 )
 
@@ -77,7 +73,7 @@ const commitMargin = 10 * time.Second
 
 type riverDispatch struct {
 	client *river.Client[pgx.Tx]
-	pool   *pgxpool.Pool
+	pool   pgPool
 	log    *slog.Logger
 	ctx    context.Context // until close: scheduled wake-ups stop with it
 	stop   context.CancelFunc
@@ -88,25 +84,9 @@ type riverDispatch struct {
 	liveDone chan struct{}
 }
 
-func openRiver(ctx context.Context, e *Engine, url string, workers int) (*db, dispatcher, error) {
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		return nil, nil, fmt.Errorf("workflow: parse database url: %w", err)
-	}
-	if !strings.Contains(url, "pool_max_conns") {
-		// pgxpool's default is max(4, CPUs); the listener and River's
-		// notifier each hold one, and every running step wants one to
-		// commit. A quarter of the step workers, at least 8, at most 32.
-		cfg.MaxConns = int32(min(max(workers/4, 8), 32))
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, nil, fmt.Errorf("workflow: open pool: %w", err)
-	}
-	if err := migrateRiver(ctx, pool); err != nil {
-		pool.Close()
-		return nil, nil, err
-	}
+// newRiver is the dispatcher on the process's pool; River's tables were
+// migrated with every other (host/store).
+func newRiver(e *Engine, d *db, workers int) (dispatcher, error) {
 	// The longest step timeout, not at least a minute: River's rescuer
 	// (global, so not per step) gives a stuck job back this long after it
 	// began, plus its interval (30 s). A dead instance's steps are taken
@@ -121,7 +101,7 @@ func openRiver(ctx context.Context, e *Engine, url string, workers int) (*db, di
 	}
 	ws := river.NewWorkers()
 	river.AddWorker(ws, &stepWorker{e: e})
-	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
+	client, err := river.NewClient(d.st.River(), &river.Config{
 		ID:      e.me,
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: workers}},
 		Workers: ws,
@@ -136,33 +116,10 @@ func openRiver(ctx context.Context, e *Engine, url string, workers int) (*db, di
 		MaxAttempts:       25,
 	})
 	if err != nil {
-		pool.Close()
-		return nil, nil, fmt.Errorf("workflow: river: %w", err)
+		return nil, fmt.Errorf("workflow: river: %w", err)
 	}
 	dctx, stop := context.WithCancel(context.Background())
-	return &db{pool: pool}, &riverDispatch{client: client, pool: pool, log: e.log, ctx: dctx, stop: stop, me: e.me, lease: e.lease}, nil
-}
-
-// migrateRiver creates or upgrades River's tables, one instance at a time.
-func migrateRiver(ctx context.Context, pool *pgxpool.Pool) error {
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("workflow: migrate river: %w", err)
-	}
-	defer conn.Release()
-	const lock = 0x7269766572 // "river"
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", lock); err != nil {
-		return fmt.Errorf("workflow: migrate river: lock: %w", err)
-	}
-	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", lock)
-	m, err := rivermigrate.New(riverpgxv5.New(pool), nil)
-	if err != nil {
-		return fmt.Errorf("workflow: migrate river: %w", err)
-	}
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return fmt.Errorf("workflow: migrate river: %w", err)
-	}
-	return nil
+	return &riverDispatch{client: client, pool: d.pool, log: e.log, ctx: dctx, stop: stop, me: e.me, lease: e.lease}, nil
 }
 
 // notifyInsert wakes River's producers now, as River's own insert

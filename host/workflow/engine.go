@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/mastra-server/mastra-server/host/store"
 	"github.com/mastra-server/mastra-server/internal/follow"
 	"github.com/mastra-server/mastra-server/internal/wakeup"
 )
@@ -56,13 +57,13 @@ type Principals interface {
 var (
 	// ErrNotFound: no such workflow or run (or the run is another
 	// resource's).
-	ErrNotFound = errors.New("workflow: not found")
+	ErrNotFound = store.Named("workflow: not found", store.ErrNotFound)
 	// ErrConflict: the run is not in a state that allows the call (start of
 	// a started run, resume of a run that is not suspended).
-	ErrConflict = errors.New("workflow: conflict")
+	ErrConflict = store.Named("workflow: conflict", store.ErrConflict)
 	// ErrUnavailable: the database cannot be reached (or is shutting
 	// down); the call may succeed when it is back.
-	ErrUnavailable = errors.New("workflow: database unavailable")
+	ErrUnavailable = store.Named("workflow: database unavailable", store.ErrUnavailable)
 )
 
 // InputError is client data that does not match a schema; Field names it.
@@ -75,8 +76,13 @@ func (e *InputError) Error() string { return e.Field + ": " + e.Message }
 
 // Options configure an Engine.
 type Options struct {
-	// DatabaseURL is a postgres:// URL; empty selects SQLite at SQLitePath
-	// (single node: its dispatcher runs in this process).
+	// DB is the process's database (host/store), migrated; the engine
+	// shares it and does not close it. On SQLite the engine is single
+	// node: its dispatcher runs in this process.
+	DB *store.DB
+	// DatabaseURL (a postgres:// URL) or else SQLitePath: when DB is nil,
+	// Open opens a database of the engine's own through host/store (tests
+	// and tools), which Close closes.
 	DatabaseURL string
 	SQLitePath  string
 	Definitions []Definition
@@ -134,10 +140,9 @@ type Engine struct {
 	watchReads atomic.Int64
 }
 
-// Open connects to the database and compiles the definitions. Call Start
-// to run steps, Close to stop. The schema must be migrated (memory's
-// migrations hold the workflow tables); River's own tables are migrated by
-// Open.
+// Open compiles the definitions on the database. Call Start to run steps,
+// Close to stop. The database must be migrated (host/store's migrations
+// hold the workflow tables and River's).
 func Open(ctx context.Context, o Options) (*Engine, error) {
 	e := &Engine{wfs: map[string]*workflow{}, agents: o.Agents, tools: o.Tools, modules: o.Modules, log: o.Logger, me: o.InstanceID,
 		hub: wakeup.NewHub(), maxSnap: o.MaxSnapshot, obs: o.Observer, princ: o.Principals}
@@ -168,14 +173,28 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 	if workers <= 0 {
 		workers = 32
 	}
-	var err error
-	if o.DatabaseURL != "" {
-		e.db, e.disp, err = openRiver(ctx, e, o.DatabaseURL, workers)
-	} else {
-		e.db, e.disp, err = openLocal(ctx, e, o.SQLitePath, workers)
+	st, owned := o.DB, false
+	if st == nil {
+		var err error
+		st, err = store.Open(ctx, store.Options{DatabaseURL: o.DatabaseURL, SQLitePath: o.SQLitePath, MaxConns: min(max(workers/4, 8), 32)})
+		if err != nil {
+			return nil, fmt.Errorf("workflow: %w", err)
+		}
+		owned = true
 	}
-	if err != nil {
-		return nil, err
+	e.db = newDB(st)
+	e.db.owned = owned
+	if st.Postgres() {
+		disp, err := newRiver(e, e.db, workers)
+		if err != nil {
+			if owned {
+				st.Close()
+			}
+			return nil, err
+		}
+		e.disp = disp
+	} else {
+		e.disp = newLocal(e, e.db, workers)
 	}
 	return e, nil
 }
@@ -231,11 +250,8 @@ func (e *Engine) Close(ctx context.Context) error {
 			e.stop()
 		}
 		e.bg.Wait()
-		if e.db.pool != nil {
-			e.db.pool.Close()
-		}
-		if e.db.sql != nil {
-			if cerr := e.db.sql.Close(); err == nil {
+		if e.db.owned {
+			if cerr := e.db.st.Close(); err == nil {
 				err = cerr
 			}
 		}

@@ -5,26 +5,16 @@ import (
 	"time"
 )
 
-// listen relays Postgres notifications of committed chunks (from any
-// instance) to this instance's watchers, reconnecting when cut.
+// notifyChannel carries the keys of runs that committed chunks, from any
+// instance (engine.save notifies it).
+const notifyChannel = "mastra_workflow"
+
+// listen relays notifications of committed chunks (from any instance) to
+// this instance's watchers, on the instance's one LISTEN connection
+// (host/store), listening again when it is cut.
 func (e *Engine) listen(ctx context.Context) {
 	for ctx.Err() == nil {
-		conn, err := e.db.pool.Acquire(ctx)
-		if err == nil {
-			if _, err = conn.Exec(ctx, "LISTEN mastra_workflow"); err == nil {
-				for {
-					n, werr := conn.Conn().WaitForNotification(ctx)
-					if werr != nil {
-						err = werr
-						break
-					}
-					e.hub.Signal(n.Payload)
-				}
-			}
-			// A connection left LISTENing must not go back to the pool.
-			_ = conn.Conn().Close(context.WithoutCancel(ctx))
-			conn.Release()
-		}
+		err := e.db.st.Listen(ctx, notifyChannel, nil, e.hub.Signal)
 		if ctx.Err() != nil {
 			return
 		}

@@ -1,8 +1,12 @@
-package memory
+package store
 
 import (
 	"context"
 	"fmt"
+	"strings"
+
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
@@ -862,11 +866,17 @@ const (
 	advisoryLockID = 0x6d617374726173
 )
 
-func (s *Store) migrator() *migrate.Migrator {
+// riverLockID is the advisory lock River's migrations were taken under
+// before host/store ran them (host/workflow did, "river" as a number):
+// still taken, so an instance of an older version starting beside this
+// one does not migrate River at the same time.
+const riverLockID = 0x7269766572
+
+func (d *DB) migrator() *migrate.Migrator {
 	ms := migrate.NewMigrations()
 	for _, m := range schemaMigrations {
 		stmts := m.sqlite
-		if s.db.Dialect().Name() == dialect.PG {
+		if d.bun.Dialect().Name() == dialect.PG {
 			stmts = m.postgres
 		}
 		ms.Add(migrate.Migration{
@@ -884,53 +894,103 @@ func (s *Store) migrator() *migrate.Migrator {
 			},
 		})
 	}
-	return migrate.NewMigrator(s.db, ms,
+	return migrate.NewMigrator(d.bun, ms,
 		migrate.WithTableName(migrationsTable),
 		migrate.WithLocksTableName(locksTable),
 		migrate.WithMarkAppliedOnSuccess(true))
 }
 
-// Migrate applies pending schema migrations and returns their names.
-func (s *Store) Migrate(ctx context.Context) ([]string, error) {
-	if s.db.Dialect().Name() == dialect.PG {
-		conn, err := s.db.Conn(ctx)
+// Migrate applies every pending migration, the server's schema and (on
+// Postgres) River's, and returns their names. Instances starting at once
+// take turns.
+func (d *DB) Migrate(ctx context.Context) ([]string, error) {
+	if d.pool != nil {
+		conn, err := d.pool.Acquire(ctx)
 		if err != nil {
-			return nil, classify(fmt.Errorf("memory: migrate: %w", err))
+			return nil, Classify(fmt.Errorf("store: migrate: %w", err))
 		}
-		defer conn.Close()
-		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(?)", advisoryLockID); err != nil {
-			return nil, classify(fmt.Errorf("memory: migrate: lock: %w", err))
+		defer conn.Release()
+		for _, id := range []int64{advisoryLockID, riverLockID} {
+			if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", id); err != nil {
+				return nil, Classify(fmt.Errorf("store: migrate: lock: %w", err))
+			}
+			defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", id)
 		}
-		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(?)", advisoryLockID)
 	}
-	m := s.migrator()
+	m := d.migrator()
 	if err := m.Init(ctx); err != nil {
-		return nil, classify(fmt.Errorf("memory: migrate: init: %w", err))
+		return nil, Classify(fmt.Errorf("store: migrate: init: %w", err))
 	}
 	group, err := m.Migrate(ctx)
 	if err != nil {
-		return nil, classify(fmt.Errorf("memory: migrate: %w", err))
+		return nil, Classify(fmt.Errorf("store: migrate: %w", err))
 	}
 	var names []string
 	for _, mg := range group.Migrations {
 		names = append(names, mg.String())
 	}
+	if d.pool == nil {
+		return names, nil
+	}
+	rm, err := rivermigrate.New(riverpgxv5.New(d.pool), nil)
+	if err != nil {
+		return names, fmt.Errorf("store: migrate river: %w", err)
+	}
+	res, err := rm.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	if err != nil {
+		return names, Classify(fmt.Errorf("store: migrate river: %w", err))
+	}
+	for _, v := range res.Versions {
+		names = append(names, fmt.Sprintf("river_%03d_%s", v.Version, v.Name))
+	}
 	return names, nil
 }
 
-// PendingMigrations lists migrations not yet applied.
-func (s *Store) PendingMigrations(ctx context.Context) ([]string, error) {
-	m := s.migrator()
-	if err := m.Init(ctx); err != nil {
-		return nil, classify(fmt.Errorf("memory: migrate: init: %w", err))
-	}
-	all, err := m.MigrationsWithStatus(ctx)
-	if err != nil {
-		return nil, classify(fmt.Errorf("memory: migrate: status: %w", err))
-	}
+// Pending lists the migrations not yet applied, River's included, without
+// writing anything: `serve --no-migrate` refuses a database that needs
+// some.
+func (d *DB) Pending(ctx context.Context) ([]string, error) {
 	var names []string
-	for _, mg := range all.Unapplied() {
-		names = append(names, mg.String())
+	exists, err := d.tableExists(ctx, migrationsTable)
+	if err != nil {
+		return nil, Classify(fmt.Errorf("store: pending migrations: %w", err))
+	}
+	if !exists {
+		for _, m := range schemaMigrations {
+			names = append(names, m.name+"_"+m.comment)
+		}
+	} else {
+		all, err := d.migrator().MigrationsWithStatus(ctx)
+		if err != nil {
+			return nil, Classify(fmt.Errorf("store: pending migrations: %w", err))
+		}
+		for _, mg := range all.Unapplied() {
+			names = append(names, mg.String())
+		}
+	}
+	if d.pool == nil {
+		return names, nil
+	}
+	rm, err := rivermigrate.New(riverpgxv5.New(d.pool), nil)
+	if err != nil {
+		return nil, fmt.Errorf("store: pending river migrations: %w", err)
+	}
+	res, err := rm.Validate(ctx, nil)
+	if err != nil {
+		return nil, Classify(fmt.Errorf("store: pending river migrations: %w", err))
+	}
+	if !res.OK {
+		names = append(names, "river ("+strings.Join(res.Messages, "; ")+")")
 	}
 	return names, nil
+}
+
+func (d *DB) tableExists(ctx context.Context, name string) (bool, error) {
+	var n int
+	q := "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
+	if d.pool != nil {
+		q = "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = ?"
+	}
+	err := d.bun.QueryRowContext(ctx, q, name).Scan(&n)
+	return n > 0, err
 }
