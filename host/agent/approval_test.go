@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mastra-server/mastra-server/host/llm"
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/internal/llmtest"
 )
@@ -292,4 +293,45 @@ func TestToolSuspends(t *testing.T) {
 func jsonEq(a json.RawMessage, b string) bool {
 	var x, y any
 	return json.Unmarshal(a, &x) == nil && json.Unmarshal([]byte(b), &y) == nil && fmt.Sprint(x) == fmt.Sprint(y)
+}
+
+// outcomes records the outcome of each turn.
+type outcomes struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (o *outcomes) StartTurn(ctx context.Context, _ TurnInfo) (context.Context, func(TurnEnd)) {
+	return ctx, func(e TurnEnd) { o.mu.Lock(); o.seen = append(o.seen, e.Outcome); o.mu.Unlock() }
+}
+func (o *outcomes) StartModelCall(ctx context.Context, _ ModelCallInfo) (context.Context, ModelCallObserver) {
+	return ctx, nopModelCall{}
+}
+func (o *outcomes) StartToolCall(ctx context.Context, _ ToolCallInfo) (context.Context, func(ToolCallEnd)) {
+	return ctx, func(ToolCallEnd) {}
+}
+
+type nopModelCall struct{}
+
+func (nopModelCall) FirstChunk()              {}
+func (nopModelCall) End(*llm.Response, error) {}
+
+// TestSuspendedOutcome: a turn that waits is observed as "suspended", its
+// resume as a turn of its own.
+func TestSuspendedOutcome(t *testing.T) {
+	ctx := context.Background()
+	f := newFake(t, llmtest.Reply{Calls: []llmtest.Call{parisCall}}, llmtest.Reply{Text: "done"})
+	svc := newService(t, sqliteStore(t), approvalAgent(f, &weather{}))
+	var o outcomes
+	svc.SetObserver(&o)
+	res, err := svc.Generate(ctx, Input{AgentID: "a", ResourceID: "alice", Messages: user("weather?")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.ResumeGenerate(ctx, Resume{AgentID: "a", RunID: res.RunID, ResourceID: "alice", Approved: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(o.seen) != "[suspended ok]" {
+		t.Errorf("outcomes = %v; want [suspended ok]", o.seen)
+	}
 }
