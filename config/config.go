@@ -25,8 +25,20 @@ type Config struct {
 	Routes     []Route          `koanf:"routes"`
 	Tools      []Tool           `koanf:"tools"`
 	Telemetry  Telemetry        `koanf:"telemetry"`
+	// Observability stores traces for Mastra's observability routes
+	// (Studio's Traces page).
+	Observability Observability `koanf:"observability"`
+	// Scorers are the [scorers.<id>] rules that grade agents' replies
+	// (see scorers.go).
+	Scorers map[string]Scorer `koanf:"scorers"`
 	// Workflows are the [workflows.<id>] definitions (see workflow.go).
 	Workflows map[string]Workflow `koanf:"workflows"`
+	// MCPServers are the [mcp_servers.<id>] exposed over MCP (mcp.go).
+	MCPServers map[string]MCPServer `koanf:"mcp_servers"`
+	// MCPClients are the [mcp_clients.<name>] whose tools agents use.
+	MCPClients map[string]MCPClient `koanf:"mcp_clients"`
+	// Vectors are the [vectors.<name>] stores of Mastra's vector API.
+	Vectors map[string]VectorStore `koanf:"vectors"`
 
 	// File is the configuration file that was read ("" when none was found).
 	File string `koanf:"-"`
@@ -115,6 +127,28 @@ type Telemetry struct {
 	// spans (gen_ai.input.messages and the like). Off by default: they are
 	// your users' data.
 	CaptureContent bool `koanf:"capture_content"`
+}
+
+// Observability configures the traces stored in the database
+// (mastra_ai_spans), read back through /api/observability/*. They are kept
+// beside the OTLP export, which [telemetry] configures.
+type Observability struct {
+	// Enabled stores the spans of turns, model and tool calls, workflow
+	// steps and plugin calls made inside them.
+	Enabled bool `koanf:"enabled"`
+	// Retention is how long stored spans are kept; 0 keeps them forever.
+	Retention time.Duration `koanf:"retention"`
+	// CaptureContent stores inputs and outputs (messages, tool arguments
+	// and results) in spans. Off by default: they are your users' data.
+	CaptureContent bool `koanf:"capture_content"`
+	// QueueSize bounds the spans waiting to be written; past it new spans
+	// are dropped and counted, never waited for.
+	QueueSize int `koanf:"queue_size"`
+	// BatchSize is the most spans written in one statement.
+	BatchSize int `koanf:"batch_size"`
+	// FlushInterval is the longest a span waits before its batch is
+	// written.
+	FlushInterval time.Duration `koanf:"flush_interval"`
 }
 
 // Addr is the listen address host:port.
@@ -228,6 +262,14 @@ type Memory struct {
 	// BulkWriteShare is the fraction of MaxOpenConns that one resource's
 	// save-messages may hold at once (see BulkWriteConns).
 	BulkWriteShare float64 `koanf:"bulk_write_share"`
+	// Pgvector keeps semantic recall's vectors in Mastra's pgvector tables
+	// (memory_messages…) when the Postgres has the extension; false keeps
+	// them in mastra_server_vectors.
+	Pgvector bool `koanf:"pgvector"`
+	// Embedder is the embedding model ("provider/model", or a list: the
+	// others are fallbacks serving the same model) of agents with semantic
+	// recall that name none in [agents.<id>.memory].
+	Embedder ModelList `koanf:"embedder"`
 }
 
 // BulkWriteConns is BulkWriteShare of MaxOpenConns in connections,
@@ -289,6 +331,50 @@ type Agent struct {
 	// RequireApproval makes every tool call of the agent wait for a
 	// human's approval (Mastra's requireToolApproval).
 	RequireApproval bool `koanf:"require_approval"`
+	// Scorers are ids of [scorers.<id>] run on each reply, after the turn.
+	Scorers []string `koanf:"scorers"`
+	// Memory holds the agent's semantic recall and its embedder.
+	Memory AgentMemory `koanf:"memory"`
+}
+
+// VectorStore is one [vectors.<name>] store of Mastra's vector API
+// (/api/vector/<name>/…), kept in the memory database (the table
+// mastra_server_vectors, apart from semantic recall's vectors). It has no
+// settings yet: the empty table declares the store.
+type VectorStore struct{}
+
+// AgentMemory is [agents.<id>.memory].
+type AgentMemory struct {
+	// Embedder overrides memory.embedder for this agent.
+	Embedder       ModelList      `koanf:"embedder"`
+	SemanticRecall SemanticRecall `koanf:"semantic_recall"`
+}
+
+// SemanticRecall is Mastra's semanticRecall option: each turn, the
+// messages nearest to the user's message (by embedding) are recalled into
+// the prompt with their neighbours, and every saved message is embedded
+// once in the background.
+type SemanticRecall struct {
+	Enabled bool `koanf:"enabled"`
+	// TopK is how many messages are recalled at most (Mastra's 4).
+	TopK int `koanf:"top_k"`
+	// MessageRange is how many messages around each recalled one come with
+	// it, on each side (Mastra's 1); Before and After set one side.
+	MessageRange *int `koanf:"message_range"`
+	Before       *int `koanf:"before"`
+	After        *int `koanf:"after"`
+	// Scope is "resource" (every thread of the user: Mastra's default) or
+	// "thread".
+	Scope string `koanf:"scope"`
+	// Threshold drops recalled messages whose cosine similarity is below
+	// it (0 to 1); unset keeps all.
+	Threshold *float64 `koanf:"threshold"`
+	// Index overrides the index name derived from the embedding's length
+	// (memory_messages for 1536 dimensions, else memory_messages_<n>).
+	Index string `koanf:"index"`
+	// Dimensions asks the embedding model for shorter vectors (OpenAI's
+	// text-embedding-3-*); 0 takes the model's own.
+	Dimensions int `koanf:"dimensions"`
 }
 
 // WorkingMemory configures an agent's working memory, as Mastra's
@@ -346,6 +432,10 @@ type Provider struct {
 	// MaxCompletionTokens sends max_tokens as max_completion_tokens, which
 	// OpenAI's reasoning models require.
 	MaxCompletionTokens bool `koanf:"max_completion_tokens"`
+	// JSONSchema = false says the server lacks a json_schema
+	// response_format: structured output puts the schema in the prompt
+	// instead. Unset means it has one.
+	JSONSchema *bool `koanf:"json_schema"`
 
 	// Azure OpenAI only: the resource (or a full endpoint) and API version.
 	ResourceName string `koanf:"resource_name"`

@@ -1083,3 +1083,83 @@ func TestSaveMessagesLimitsConfig(t *testing.T) {
 		}
 	}
 }
+
+// [agents.<id>.memory.semantic_recall] gets Mastra's defaults and the
+// embedder of [memory]; bad values, an agent without an embedder and
+// settings left behind a disabled recall are refused, each by name.
+func TestSemanticRecallConfig(t *testing.T) {
+	cfg := mustLoad(t, writeFile(t, `
+[memory]
+embedder = "openai/text-embedding-3-small"
+[agents.a.memory.semantic_recall]
+enabled = true
+[agents.b.memory]
+embedder = ["echo"]
+[agents.b.memory.semantic_recall]
+enabled = true
+top_k = 2
+message_range = 3
+after = 0
+scope = "thread"
+threshold = 0.7
+`))
+	a, b := cfg.Agents["a"].Memory, cfg.Agents["b"].Memory
+	if sr := a.SemanticRecall; sr.TopK != 4 || *sr.Before != 1 || *sr.After != 1 || sr.Scope != "resource" || sr.Threshold != nil ||
+		len(a.Embedder) != 1 || a.Embedder[0] != "openai/text-embedding-3-small" {
+		t.Errorf("a = %+v %+v; want Mastra's defaults and memory.embedder", a, sr)
+	}
+	if sr := b.SemanticRecall; sr.TopK != 2 || *sr.Before != 3 || *sr.After != 0 || sr.Scope != "thread" || *sr.Threshold != 0.7 || b.Embedder[0] != "echo" {
+		t.Errorf("b = %+v %+v", b, sr)
+	}
+
+	cfg, err := Load(writeFile(t, `
+[agents.a.memory.semantic_recall]
+enabled = true
+top_k = 0
+scope = "world"
+threshold = 2
+index = "1bad"
+before = -1
+[agents.b.memory]
+embedder = "anthropic/claude-x"
+[agents.b.memory.semantic_recall]
+enabled = true
+[agents.c.memory]
+embedder = "echo"
+[agents.c.memory.semantic_recall]
+top_k = 3
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cfg.Validate()
+	for _, want := range []string{
+		`agents.a.memory.embedder = "": semantic recall needs an embedding model`,
+		`agents.a.memory.semantic_recall.scope = "world"`,
+		`agents.a.memory.semantic_recall.threshold = 2`,
+		`agents.a.memory.semantic_recall.index = "1bad"`,
+		`agents.a.memory.semantic_recall.before = -1`,
+		`agents.b.memory.embedder = "anthropic/claude-x": anthropic has no embeddings API`,
+		`agents.c.memory = "(set)": memory.semantic_recall.enabled is false`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate = %v; want a line %q", err, want)
+		}
+	}
+}
+
+// [vectors.<name>]: an empty table declares a store; a name that is not a
+// path segment is refused.
+func TestVectorStoresConfig(t *testing.T) {
+	cfg := mustLoad(t, writeFile(t, "[vectors.docs]\n[vectors.faq-2]\n"))
+	if _, ok := cfg.Vectors["docs"]; !ok || len(cfg.Vectors) != 2 {
+		t.Errorf("vectors = %v", cfg.Vectors)
+	}
+	cfg, err := Load(writeFile(t, "[vectors.\"a/b\"]\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), `vectors.a/b = "a/b": expected a store name`) {
+		t.Errorf("Validate = %v", err)
+	}
+}

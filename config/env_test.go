@@ -146,7 +146,7 @@ func TestProviderResolution(t *testing.T) {
 
 	t.Chdir(t.TempDir())
 	os.WriteFile(DefaultFile, []byte("[providers.mine]\nbase_url = \"https://x\"\n[providers.together]\napi_key = \"k\"\n"+
-		"[providers.groq]\nresource_name = \"r\"\n[agents.a]\nmodel = \"mine/m\"\n"), 0o644)
+		"[providers.groq]\nresource_name = \"r\"\n[providers.anthropic]\njson_schema = false\n[agents.a]\nmodel = \"mine/m\"\n"), 0o644)
 	c, err := Load("", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -155,6 +155,7 @@ func TestProviderResolution(t *testing.T) {
 	for _, want := range []string{`providers.mine.kind = "": "mine" is not a built-in provider`,
 		`providers.together = "together": "together" is another name of provider "togetherai"`,
 		`providers.groq.resource_name = "r": only Azure OpenAI`,
+		`providers.anthropic.json_schema = false: only OpenAI-compatible providers have json_schema`,
 		`agents.a.model = "mine/m": unknown provider "mine"`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate = %v; want a line %q", err, want)

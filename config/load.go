@@ -285,6 +285,28 @@ func (c *Config) applyDerived(environ []string) {
 				wm.Template = DefaultWorkingMemoryTemplate
 			}
 		}
+		if sr := &a.Memory.SemanticRecall; sr.Enabled {
+			// Mastra's defaults.
+			if sr.TopK == 0 {
+				sr.TopK = 4
+			}
+			if sr.Scope == "" {
+				sr.Scope = "resource"
+			}
+			r := 1
+			if sr.MessageRange != nil {
+				r = *sr.MessageRange
+			}
+			if sr.Before == nil {
+				sr.Before = &r
+			}
+			if sr.After == nil {
+				sr.After = &r
+			}
+			if len(a.Memory.Embedder) == 0 {
+				a.Memory.Embedder = c.Memory.Embedder
+			}
+		}
 		c.Agents[id] = a
 	}
 	for id, w := range c.Workflows {
@@ -307,6 +329,7 @@ func (c *Config) applyDerived(environ []string) {
 		})
 		c.Workflows[id] = w
 	}
+	c.applyMCPDefaults(lookup)
 	for i, t := range c.Server.Auth.Tokens {
 		if t.Env != "" {
 			c.Server.Auth.Tokens[i].Value = Secret(lookup(t.Env))
@@ -692,6 +715,8 @@ func defaults() map[string]any {
 			},
 		},
 		"telemetry": map[string]any{"endpoint": "", "service_name": "mastra-server", "capture_content": false},
+		"observability": map[string]any{"enabled": true, "retention": "168h", "capture_content": false,
+			"queue_size": 10000, "batch_size": 500, "flush_interval": "1s"},
 		"memory": map[string]any{
 			"database_url":        "",
 			"sqlite_path":         "mastra.db",
@@ -701,6 +726,7 @@ func defaults() map[string]any {
 			"max_open_conns":      10,
 			"max_save_messages":   1000,
 			"bulk_write_share":    0.25,
+			"pgvector":            true,
 		},
 		"log": map[string]any{"level": "info", "format": "text"},
 		"providers": map[string]any{

@@ -115,6 +115,9 @@ func (c *Config) validateProviders(bad func(string, any, string, ...any)) {
 				bad(key+"."+k, v, "only Azure OpenAI ([providers.azure]) has %s", k)
 			}
 		}
+		if kind != providers.OpenAICompatible && s.JSONSchema != nil {
+			bad(key+".json_schema", *s.JSONSchema, "only OpenAI-compatible providers have json_schema (Azure OpenAI has it; Anthropic has its own form)")
+		}
 		if kind != providers.OpenAICompatible && s.MaxCompletionTokens {
 			bad(key+".max_completion_tokens", true, "only OpenAI-compatible providers and Azure OpenAI have max_completion_tokens")
 		}

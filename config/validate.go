@@ -98,6 +98,20 @@ func (c *Config) Validate() error {
 			bad("telemetry.endpoint", e, "expected an OTLP/HTTP URL such as \"http://localhost:4318\"")
 		}
 	}
+	if o := c.Observability; o.Enabled {
+		if o.Retention < 0 {
+			bad("observability.retention", o.Retention, "expected zero (keep forever) or a positive duration such as \"168h\"")
+		}
+		if o.QueueSize < 1 || o.QueueSize > 10_000_000 {
+			bad("observability.queue_size", o.QueueSize, "expected 1 to 10000000 spans")
+		}
+		if o.BatchSize < 1 || o.BatchSize > 5000 {
+			bad("observability.batch_size", o.BatchSize, "expected 1 to 5000 spans")
+		}
+		if o.FlushInterval <= 0 {
+			bad("observability.flush_interval", o.FlushInterval, "expected a positive duration such as \"1s\"")
+		}
+	}
 	if s.Auth.JWT.JWKSURL != "" && !s.Auth.Enabled {
 		bad("server.auth.jwt.jwks_url", s.Auth.JWT.JWKSURL, "JWTs are configured but server.auth.enabled is false, so every request would go unchecked; set enabled = true")
 	}
@@ -271,11 +285,15 @@ func (c *Config) Validate() error {
 			bad(key+".last_messages", a.LastMessages, "expected -1 (no history), 0 (memory.last_messages) or a positive number")
 		}
 		for _, t := range a.Tools {
+			if c.validateMCPToolRef(bad, key, t) {
+				continue
+			}
 			if !toolNames[t] {
 				bad(key+".tools", t, "no [[tools]] entry has this name")
 			}
 		}
 		validateWorkingMemory(bad, key+".working_memory", a.WorkingMemory)
+		validateSemanticRecall(bad, key+".memory", a.Memory)
 		if a.TitleModel != "" {
 			if p, _, err := providers.ParseModelRef(a.TitleModel); err != nil {
 				bad(key+".title_model", a.TitleModel, "%v", err)
@@ -288,6 +306,13 @@ func (c *Config) Validate() error {
 		bad("agents", ids, "more than one agent has default = true")
 	}
 	c.validateWorkflows(bad, toolNames)
+	c.validateMCPServers(bad)
+	c.validateMCPClients(bad)
+	for name := range c.Vectors {
+		if !validStoreName(name) {
+			bad("vectors."+name, name, "expected a store name of letters, digits, _ and -, at most 64")
+		}
+	}
 
 	if c.Plugins.Timeout <= 0 || c.Plugins.RouteTimeout <= 0 {
 		bad("plugins.timeout", c.Plugins.Timeout, "plugins.timeout and plugins.route_timeout must be positive durations")
@@ -338,6 +363,7 @@ func (c *Config) Validate() error {
 		}
 		validatePlugin(bad, key, r.Module, r.PluginLimits, r.Grants, c.Workflows)
 	}
+	c.validateScorers(bad)
 	return errors.Join(errs...)
 }
 
@@ -429,6 +455,79 @@ func quote(v any) string {
 		return fmt.Sprintf("%q", x.String())
 	}
 	return fmt.Sprint(v)
+}
+
+// validateSemanticRecall checks [agents.<id>.memory] (after the defaults:
+// the embedder is the agent's or memory.embedder).
+func validateSemanticRecall(bad func(string, any, string, ...any), key string, m AgentMemory) {
+	sr := m.SemanticRecall
+	if !sr.Enabled {
+		return
+	}
+	if len(m.Embedder) == 0 {
+		bad(key+".embedder", "", "semantic recall needs an embedding model: set embedder = \"openai/text-embedding-3-small\" here or in [memory] (\"echo\" for the offline one)")
+	}
+	for _, ref := range m.Embedder {
+		p, _, err := providers.ParseModelRef(ref)
+		if err != nil {
+			bad(key+".embedder", ref, "%v", err)
+			continue
+		}
+		if row, ok := providers.Lookup(p); ok && row.Kind == providers.Anthropic {
+			bad(key+".embedder", ref, "%s has no embeddings API; use an OpenAI-compatible or Azure provider", p)
+		}
+	}
+	key += ".semantic_recall"
+	if sr.TopK < 1 || sr.TopK > 100 {
+		bad(key+".top_k", sr.TopK, "expected 1 to 100")
+	}
+	for _, r := range []struct {
+		name string
+		v    *int
+	}{{"message_range", sr.MessageRange}, {"before", sr.Before}, {"after", sr.After}} {
+		if r.v != nil && (*r.v < 0 || *r.v > 50) {
+			bad(key+"."+r.name, *r.v, "expected 0 to 50 messages")
+		}
+	}
+	if sr.Scope != "resource" && sr.Scope != "thread" {
+		bad(key+".scope", sr.Scope, "expected \"resource\" or \"thread\"")
+	}
+	if t := sr.Threshold; t != nil && !(*t >= 0 && *t <= 1) {
+		bad(key+".threshold", *t, "expected a similarity from 0 to 1")
+	}
+	if sr.Index != "" && !validIndexName(sr.Index) {
+		bad(key+".index", sr.Index, "expected letters, digits and _, not starting with a digit, at most 63")
+	}
+	if sr.Dimensions < 0 {
+		bad(key+".dimensions", sr.Dimensions, "expected 0 (the model's own) or a positive number")
+	}
+}
+
+// validStoreName is a [vectors.<name>] name: a path segment of
+// /api/vector/<name>/….
+func validStoreName(name string) bool {
+	if name == "" || len(name) > 64 {
+		return false
+	}
+	for _, r := range name {
+		if !(r == '_' || r == '-' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// validIndexName is Mastra's rule for vector index names.
+func validIndexName(name string) bool {
+	if len(name) > 63 {
+		return false
+	}
+	for i, r := range name {
+		if !(r == '_' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || i > 0 && '0' <= r && r <= '9') {
+			return false
+		}
+	}
+	return name != ""
 }
 
 // validateWorkingMemory checks [agents.<id>.working_memory].

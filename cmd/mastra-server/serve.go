@@ -106,15 +106,17 @@ func migrate(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 }
 
 // validate checks what serve would check at start (configuration, plugins
-// compiled and instantiated, route conflicts, agents), without serving and
-// without migrating the database.
+// compiled and instantiated, route conflicts, agents, workflows compiled
+// by the engine's own compile), without serving and without migrating the
+// database.
 func validate(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.Writer) error {
 	dry := *cfg
 	dry.Memory.Migrate = false
-	// Workflow definitions were checked by Validate; opening the engine
-	// would create River's tables, which a dry run must not.
-	dry.Workflows = nil
-	a, err := build(ctx, &dry, log)
+	a, err := app.Check(ctx, &dry, log)
+	var ce *app.ConfigError
+	if errors.As(err, &ce) {
+		return usageErr(err)
+	}
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"time"
 
 	"github.com/mastra-server/mastra-server/host/llm"
 	"github.com/mastra-server/mastra-server/host/memory"
@@ -38,6 +39,9 @@ type Agent struct {
 	Provider string
 	// ModelID is the model or deployment name sent to the provider.
 	ModelID string
+	// NoJSONSchema says Model's provider has no json_schema response
+	// format (see Choice).
+	NoJSONSchema bool
 	// Fallbacks are tried in order when a model call fails before its
 	// first token with an error another provider may not have: 429, 5xx,
 	// connection refused or reset, no response within the provider's
@@ -75,6 +79,10 @@ type Agent struct {
 	// ModelID.
 	TitleModel   llm.Model
 	TitleModelID string
+	// SemanticRecall, when set, recalls earlier messages by meaning into
+	// the prompt and embeds every saved message (see recall.go). Turns
+	// without memory (ephemeral, or no store) do neither.
+	SemanticRecall *SemanticRecall
 }
 
 // Choice is one model an agent may answer with: its client, provider and
@@ -83,6 +91,9 @@ type Choice struct {
 	Model    llm.Model
 	Provider string
 	ModelID  string
+	// NoJSONSchema says the provider has no json_schema response format:
+	// a structured output's schema goes in the prompt instead.
+	NoJSONSchema bool
 }
 
 // Ref returns "provider/model" ("echo" alone when there is no model name).
@@ -108,7 +119,7 @@ type FallbackEvent struct {
 
 // choices returns the agent's model and then its fallbacks.
 func (a *Agent) choices() []Choice {
-	return append([]Choice{{Model: a.Model, Provider: a.Provider, ModelID: a.ModelID}}, a.Fallbacks...)
+	return append([]Choice{{Model: a.Model, Provider: a.Provider, ModelID: a.ModelID, NoJSONSchema: a.NoJSONSchema}}, a.Fallbacks...)
 }
 
 // ModelRef returns "provider/model" ("echo" alone when there is no model
@@ -161,6 +172,30 @@ type Service struct {
 	// admit may refuse a turn before it starts (a token budget spent);
 	// nil admits every turn.
 	admit func(ctx context.Context, t TurnInfo) error
+	// embeds runs embedding jobs (SetEmbedQueue); nil: local does.
+	embeds     EmbedQueue
+	local      *localEmbeds
+	onRecall   func(RecallEvent)
+	queryCache *vectorCache
+	// embedBackoff is the first wait between a local job's attempts.
+	embedBackoff time.Duration
+	// resolve turns a "provider/model" a request names into a model; nil:
+	// none can be named.
+	resolve func(ref string) (Choice, error)
+}
+
+// SetModelResolver makes resolve the way a turn's option names a model
+// ("provider/model", e.g. a structured output's model). Call it before
+// serving.
+func (s *Service) SetModelResolver(resolve func(ref string) (Choice, error)) { s.resolve = resolve }
+
+// ResolveModel returns the model ref names, or an error saying why there
+// is none.
+func (s *Service) ResolveModel(ref string) (Choice, error) {
+	if s.resolve == nil {
+		return Choice{}, errors.New("this server resolves no model names")
+	}
+	return s.resolve(ref)
 }
 
 // SetAdmission makes admit decide, before anything of a turn runs (no
@@ -180,7 +215,9 @@ func NewService(store *memory.Store, agents []*Agent, defaultID string, log *slo
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{store: store, agents: make(map[string]*Agent, len(agents)), log: log, bg: newBackground()}
+	s := &Service{store: store, agents: make(map[string]*Agent, len(agents)), log: log, bg: newBackground(),
+		queryCache: newVectorCache(queryCacheSize), embedBackoff: embedBackoff}
+	s.local = &localEmbeds{s: s, jobs: make(chan EmbedJob, embedQueueLen)}
 	var errs []error
 	for i, a := range agents {
 		if a == nil {
@@ -202,6 +239,10 @@ func NewService(store *memory.Store, agents []*Agent, defaultID string, log *slo
 			if f.Model == nil {
 				errs = append(errs, fmt.Errorf("agent %q: fallbacks[%d] has no model", a.ID, j))
 			}
+		}
+		if sr := a.SemanticRecall; sr != nil && (sr.Embedder == nil || sr.TopK < 1 || sr.Before < 0 || sr.After < 0 ||
+			(sr.Scope != "resource" && sr.Scope != "thread")) {
+			errs = append(errs, fmt.Errorf("agent %q: semantic recall needs an embedder, top_k >= 1, a range >= 0 and scope resource or thread", a.ID))
 		}
 		if a.LastMessages < 0 || a.MaxSteps < 0 {
 			errs = append(errs, fmt.Errorf("agent %q: negative last_messages or max_steps", a.ID))
@@ -321,6 +362,86 @@ type Input struct {
 	// Ephemeral answers without memory: no history is read and nothing is
 	// saved (Mastra's generate without a memory option).
 	Ephemeral bool
+	// StructuredOutput, when set, asks the turn for a JSON value matching
+	// a schema (Result.Object; "object" and "object-result" chunks).
+	StructuredOutput *StructuredOutput
+	// Context are messages shown to the model after the system prompt and
+	// before the history, and never saved (Mastra's context option).
+	Context []llm.Message
+	// Model, when set, answers this turn instead of the agent's model and
+	// its fallbacks (Mastra's model option).
+	Model *Choice
+	// ActiveTools, when not nil, limits the tools offered to the model to
+	// those named (server, working memory and client tools alike); every
+	// name must be one of them.
+	ActiveTools []string
+	// ToolChoice is "auto", "none", "required" or the name of a tool the
+	// model must call; "" leaves the provider's default.
+	ToolChoice string
+}
+
+// Step is one model call of a turn, as generate's steps[] shows it.
+type Step struct {
+	Text      string
+	Reasoning []llm.Reasoning
+	// ToolCalls are the step's "tool-call" chunks; ToolResults its
+	// "tool-result" and "tool-error" chunks.
+	ToolCalls, ToolResults []Chunk
+	FinishReason           string
+	Usage                  llm.Usage
+	// ResponseID is the provider's id of the reply; ResponseModel the model
+	// the provider says answered, "" when it did not say.
+	ResponseID, ResponseModel string
+	// Provider and ModelID name the configured model that was asked.
+	Provider, ModelID string
+	// StartedAt is just before the call; Finished when the reply was
+	// complete.
+	StartedAt, Finished time.Time
+}
+
+// ModelMetadata is Mastra's modelMetadata: the configured model, beside
+// the modelId the provider reported.
+type ModelMetadata struct {
+	ModelID       string `json:"modelId"`
+	ModelVersion  string `json:"modelVersion"`
+	ModelProvider string `json:"modelProvider"`
+}
+
+// Metadata returns the step's configured model as Mastra's modelMetadata.
+func (st Step) Metadata() ModelMetadata {
+	id := st.ModelID
+	if id == "" {
+		id = st.Provider
+	}
+	return ModelMetadata{ModelID: id, ModelVersion: "v2", ModelProvider: st.Provider}
+}
+
+// ReportedModel is the model the provider said answered, or the
+// configured one when it did not say.
+func (st Step) ReportedModel() string {
+	if st.ResponseModel != "" {
+		return st.ResponseModel
+	}
+	return st.Metadata().ModelID
+}
+
+// ProviderMetadata is Mastra's providerMetadata of a step: keyed by the
+// provider, with the cache and reasoning counts the provider reported.
+func ProviderMetadata(provider string, u llm.Usage) map[string]any {
+	m := map[string]any{}
+	if u.CacheReadTokens > 0 {
+		m["cachedPromptTokens"] = u.CacheReadTokens
+	}
+	if u.CacheWriteTokens > 0 {
+		m["cacheCreationInputTokens"] = u.CacheWriteTokens
+	}
+	if u.ReasoningTokens > 0 {
+		m["reasoningTokens"] = u.ReasoningTokens
+	}
+	if provider == "" {
+		provider = "unknown"
+	}
+	return map[string]any{provider: m}
 }
 
 // ModelSettings are optional sampling settings; nil leaves the provider's
@@ -333,6 +454,10 @@ type ModelSettings struct {
 	Stop             []string
 	PresencePenalty  *float64
 	FrequencyPenalty *float64
+	TopK             *int
+	// MaxRetries lowers the provider's configured retries (never raises
+	// them).
+	MaxRetries *int
 }
 
 // Result is a completed turn, shaped after Mastra's generate response.
@@ -362,6 +487,14 @@ type Result struct {
 	// Suspension, when FinishReason is FinishSuspended, is what the turn
 	// waits for (approval.go).
 	Suspension *Suspension
+	// StepResults are the model calls of the turn, in order (empty for a
+	// replayed turn).
+	StepResults []Step
+	// Object is the structured output's value (nil without one, or when
+	// it failed under the warn strategy); UsedFallbackValue says it is the
+	// fallback value.
+	Object            json.RawMessage
+	UsedFallbackValue bool
 	// Replayed is set when the turn was not run but read back: a request
 	// with the same idempotency key saved it before. Its ToolCalls and
 	// ToolResults are then empty.

@@ -37,7 +37,13 @@ type Chunk struct {
 	Type    string `json:"type"`
 	RunID   string `json:"runId"`
 	From    string `json:"from"`
-	Payload any    `json:"payload"`
+	Payload any    `json:"payload,omitempty"`
+	// Object is the value of "object" and "object-result" chunks, which
+	// Mastra puts at the top level and which have no payload.
+	Object json.RawMessage `json:"object,omitempty"`
+	// Metadata is Mastra's chunk metadata ({"fallback": true} on an
+	// object-result carrying the fallback value).
+	Metadata map[string]any `json:"metadata,omitempty"`
 }
 
 // startPayload is Mastra's {id, messageId} and ours: threadId,
@@ -54,7 +60,9 @@ type startPayload struct {
 }
 
 type stepStartPayload struct {
-	MessageID string   `json:"messageId"`
+	MessageID string `json:"messageId"`
+	// StartedAt is epoch ms just before the model call.
+	StartedAt int64    `json:"startedAt,omitempty"`
 	Request   struct{} `json:"request"`
 	Warnings  []any    `json:"warnings"`
 }
@@ -129,16 +137,17 @@ type usagePayload struct {
 	TotalTokens              int `json:"totalTokens"`
 	CachedInputTokens        int `json:"cachedInputTokens,omitempty"`
 	CacheCreationInputTokens int `json:"cacheCreationInputTokens,omitempty"`
+	ReasoningTokens          int `json:"reasoningTokens,omitempty"`
 }
 
 func usageOf(u llm.Usage) usagePayload {
 	return usagePayload{InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, TotalTokens: u.TotalTokens,
-		CachedInputTokens: u.CacheReadTokens, CacheCreationInputTokens: u.CacheWriteTokens}
+		CachedInputTokens: u.CacheReadTokens, CacheCreationInputTokens: u.CacheWriteTokens, ReasoningTokens: u.ReasoningTokens}
 }
 
 func (p usagePayload) usage() llm.Usage {
 	return llm.Usage{InputTokens: p.InputTokens, OutputTokens: p.OutputTokens, TotalTokens: p.TotalTokens,
-		CacheReadTokens: p.CachedInputTokens, CacheWriteTokens: p.CacheCreationInputTokens}
+		CacheReadTokens: p.CachedInputTokens, CacheWriteTokens: p.CacheCreationInputTokens, ReasoningTokens: p.ReasoningTokens}
 }
 
 type stepResult struct {
@@ -153,24 +162,41 @@ type stepOutput struct {
 	Usage     usagePayload `json:"usage"`
 }
 
+// stepMetadata is Mastra's step metadata: modelId is the model the
+// provider reported, modelMetadata the configured one.
 type stepMetadata struct {
-	ID      string `json:"id,omitempty"`
-	ModelID string `json:"modelId"`
+	ID               string         `json:"id,omitempty"`
+	Timestamp        string         `json:"timestamp,omitempty"`
+	ModelID          string         `json:"modelId"`
+	ModelMetadata    *ModelMetadata `json:"modelMetadata,omitempty"`
+	ProviderMetadata map[string]any `json:"providerMetadata,omitempty"`
+}
+
+// responseMeta is the finish payload's response.
+type responseMeta struct {
+	ID            string        `json:"id"`
+	ModelID       string        `json:"modelId"`
+	Timestamp     string        `json:"timestamp"`
+	ModelMetadata ModelMetadata `json:"modelMetadata"`
 }
 
 type stepFinishPayload struct {
-	MessageID  string       `json:"messageId"`
-	StepResult stepResult   `json:"stepResult"`
-	Output     stepOutput   `json:"output"`
-	Metadata   stepMetadata `json:"metadata"`
+	MessageID        string         `json:"messageId"`
+	StepResult       stepResult     `json:"stepResult"`
+	Output           stepOutput     `json:"output"`
+	Metadata         stepMetadata   `json:"metadata"`
+	ProviderMetadata map[string]any `json:"providerMetadata,omitempty"`
 }
 
 type finishPayload struct {
-	MessageID  string       `json:"messageId"`
-	StepResult stepResult   `json:"stepResult"`
-	Output     stepOutput   `json:"output"`
-	Metadata   stepMetadata `json:"metadata"`
-	Usage      usagePayload `json:"usage"`
+	MessageID        string         `json:"messageId"`
+	StepResult       stepResult     `json:"stepResult"`
+	Output           stepOutput     `json:"output"`
+	Metadata         stepMetadata   `json:"metadata"`
+	Usage            usagePayload   `json:"usage"`
+	TotalUsage       *usagePayload  `json:"totalUsage,omitempty"`
+	ProviderMetadata map[string]any `json:"providerMetadata,omitempty"`
+	Response         *responseMeta  `json:"response,omitempty"`
 }
 
 // argsJSON returns a tool call's arguments as JSON for chunks and storage:

@@ -34,6 +34,11 @@
 //     messages and one assistant message. A model error or a cancelled turn
 //     saves nothing.
 //
+// With [SemanticRecall] (recall.go), before the model is called the user's
+// message is embedded once and the nearest earlier messages are put in the
+// prompt; after the save, an [EmbedQueue] job embeds the saved messages.
+// Neither can fail the turn.
+//
 // # Chunks
 //
 // Stream emits, in order (payloads as JSON):
@@ -71,10 +76,13 @@
 // unavailable", "model timed out", "could not save the conversation"),
 // then step-finish (when a step is open) and finish with reason "error",
 // carrying the output so far (text, tool calls, usage) and the model's id.
-// That end is written by a [Tracker] only (ending.go), which the HTTP faces
-// also use to end a stream cancelled under them and the stream log uses,
-// through [EndLost], to end a run whose runner died: a client gets the same
-// end whoever wrote it.
+// A turn cancelled with an [EndCause] (a shutdown, a run taken over) and a
+// save refused by the commit gate end the same way, with their own message;
+// a turn whose client went away ends without chunks. That end is written by
+// a [Tracker] only (ending.go), inside the agent for every exit of a live
+// stream (so the HTTP faces never end one), and by the stream log, through
+// [EndLost], for a run whose runner died: a client gets the same end
+// whoever wrote it.
 //
 // # Saved messages
 //

@@ -9,16 +9,29 @@ import (
 )
 
 // The end of a stream cut short is written here and nowhere else: by the
-// agent for a turn that fails, by the HTTP faces for a turn cancelled under
-// them (a shutdown, a run another instance took over), and by the stream
-// log for a run whose runner died. All of them follow the chunks that went
+// agent for every live turn that does not finish (a failure, a save the
+// commit gate refused, a cancellation with an EndCause: a shutdown, a run
+// another instance took over), and by the stream log for a run whose
+// runner died, from the chunks it logged. Both follow the chunks that went
 // out with a Tracker and end with its End, so a client sees the same end
-// whichever of them wrote it.
+// whichever of them wrote it, and the HTTP faces track nothing.
 
 // LostRunMessage is the error message of a stream whose runner stopped:
 // what the instance that takes the run over logs, and what the runner's own
 // client gets when it finds out.
 const LostRunMessage = "the server running this stream stopped"
+
+// EndCause cancels a streaming turn (context.WithCancelCause) that the
+// agent still ends, with Message as the "error" chunk's message: a
+// shutdown, a run another instance took over. A turn cancelled for any
+// other cause (its client went away) ends without chunks: nobody is there
+// to read them.
+type EndCause struct {
+	Reason  string // the error's text, for logs
+	Message string // what the client is told
+}
+
+func (e *EndCause) Error() string { return e.Reason }
 
 // Tracker follows the chunks of one stream so that the stream can be
 // ended, as a failed turn: the open text and reasoning blocks ended, an

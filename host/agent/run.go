@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/mastra-server/mastra-server/host/llm"
@@ -68,6 +70,12 @@ type run struct {
 	newThread bool          // the turn starts its thread: a title may follow
 	idem      idemTurn      // what the idempotency key derives; zero without one
 	track     *Tracker      // the chunks that went out, to end a failed stream
+	so        *structured   // the turn's structured output; nil without
+	// recalled are messages of the thread that semantic recall brought
+	// back (not among the last messages); recallSystem is the block of
+	// other threads' recalled messages for the system prompt.
+	recalled     []memory.Message
+	recallSystem string
 	// firstChunk tells the observer of the model call in progress that its
 	// reply started; nil once told or when nobody watches.
 	firstChunk func()
@@ -94,9 +102,18 @@ func (s *Service) run(parent context.Context, in Input, emit func(Chunk) error) 
 	if err := validate(in); err != nil {
 		return nil, err
 	}
+	if err := checkTools(a, in); err != nil {
+		return nil, err
+	}
 	r := &run{s: s, a: a, in: in, emit: emit, models: a.choices()}
+	if in.Model != nil {
+		r.models = []Choice{*in.Model}
+	}
+	if in.StructuredOutput != nil {
+		r.so = newStructured(in.StructuredOutput)
+	}
 	r.res = Result{RunID: in.RunID, ThreadID: in.ThreadID, ResourceID: in.ResourceID,
-		MessageID: uuid.NewString(), Model: a.ModelRef()}
+		MessageID: uuid.NewString(), Model: r.models[0].Ref()}
 	if r.res.RunID == "" {
 		r.res.RunID = uuid.NewString()
 	}
@@ -194,6 +211,9 @@ func (r *run) turn(parent context.Context, fresh bool) (*Result, error) {
 		}
 	}
 
+	if a.SemanticRecall != nil && s.store != nil && !in.Ephemeral {
+		r.recall(parent)
+	}
 	return r.complete(parent, inputs, idem)
 }
 
@@ -209,6 +229,14 @@ func (r *run) complete(parent context.Context, inputs []memory.Message, idem boo
 		}
 		return nil, r.fail(parent, err)
 	}
+	var so soOutcome
+	if r.so != nil {
+		var err error
+		if so, err = r.settle(ctx); err != nil {
+			return nil, r.fail(parent, err)
+		}
+		r.res.Object, r.res.UsedFallbackValue = so.object, so.usedFallback
+	}
 
 	reply := r.reply()
 	r.res.Messages = append(inputs, reply)
@@ -221,7 +249,9 @@ func (r *run) complete(parent context.Context, inputs []memory.Message, idem boo
 		// request was answered already and nothing is saved, or the answer
 		// now waits for the save below.
 		if gate := CommitGate(parent); gate != nil && !gate() {
-			return nil, ErrAnswered
+			// A live stream still ends: a resumable run whose log could
+			// not be held refuses its save after its first chunk.
+			return nil, r.fail(parent, ErrAnswered)
 		}
 		turn := memory.Turn{Thread: memory.Thread{ID: r.res.ThreadID, ResourceID: in.ResourceID}, Messages: r.res.Messages}
 		if err := r.saveTurn(ctx, turn); err != nil {
@@ -242,6 +272,9 @@ func (r *run) complete(parent context.Context, inputs []memory.Message, idem boo
 				return nil, r.fail(parent, &saveError{err})
 			}
 		}
+		if a.SemanticRecall != nil && !r.res.Replayed {
+			r.embedLater(parent)
+		}
 		if r.newThread && a.GenerateTitle && !r.res.Replayed {
 			s.titleLater(parent, a, in.ResourceID, r.res.ThreadID, in.Messages)
 		}
@@ -251,17 +284,70 @@ func (r *run) complete(parent context.Context, inputs []memory.Message, idem boo
 	if r.claimed != nil {
 		r.endSuspended(ctx)
 	}
-	err := r.send(ChunkFinish, finishPayload{
+	fin := finishPayload{
 		MessageID:  r.res.MessageID,
 		StepResult: stepResult{Reason: r.res.FinishReason, Warnings: []any{}},
 		Output:     stepOutput{Text: r.res.Text, ToolCalls: nonNil(r.res.ToolCalls), Usage: usageOf(r.res.Usage)},
 		Metadata:   stepMetadata{ModelID: r.modelID()},
 		Usage:      usageOf(r.res.Usage),
-	})
+	}
+	if n := len(r.res.StepResults); n > 0 && r.emit != nil {
+		last := r.res.StepResults[n-1]
+		fin.Metadata = stepMeta(last)
+		fin.ProviderMetadata = ProviderMetadata(last.Provider, r.res.Usage)
+		total := usageOf(r.res.Usage)
+		fin.TotalUsage = &total
+		fin.Response = &responseMeta{ID: last.ResponseID, ModelID: last.ReportedModel(), Timestamp: fin.Metadata.Timestamp,
+			ModelMetadata: last.Metadata()}
+	}
+	err := r.send(ChunkFinish, fin)
 	if err != nil {
 		return nil, err // saved all the same: the turn was complete
 	}
+	if so.object != nil {
+		c := r.chunk(ChunkObjectResult, nil)
+		c.Object = so.object
+		switch {
+		case so.usedFallback:
+			c.Metadata = map[string]any{"fallback": true}
+		case !r.so.direct():
+			c.Metadata = map[string]any{"from": "structured-output"}
+		}
+		if err := r.sendChunk(c); err != nil {
+			return nil, err // saved all the same
+		}
+	}
 	return &r.res, nil
+}
+
+// stepMeta is the metadata of a step's chunks.
+func stepMeta(st Step) stepMetadata {
+	mm := st.Metadata()
+	return stepMetadata{ID: st.ResponseID, Timestamp: st.Finished.Format(time.RFC3339Nano), ModelID: st.ReportedModel(),
+		ModelMetadata: &mm, ProviderMetadata: ProviderMetadata(st.Provider, st.Usage)}
+}
+
+// settle ends the turn's structured output: the structuring pass in
+// processor mode, then the check against the schema and the error
+// strategy. A strict failure is the turn's error.
+func (r *run) settle(ctx context.Context) (soOutcome, error) {
+	text, finish := r.res.Text, r.res.FinishReason
+	if !r.so.direct() {
+		var err error
+		if text, finish, err = r.structure(ctx, r.res.Text); err != nil {
+			return soOutcome{}, err
+		}
+	}
+	o := r.so.settle(text, finish)
+	if o.err != nil {
+		return o, o.err
+	}
+	if o.warning != "" {
+		r.s.log.LogAttrs(ctx, slog.LevelWarn, "agent: structured output does not match its schema",
+			slog.String("agent", r.a.ID), slog.String("run", r.res.RunID), slog.String("strategy", r.so.o.ErrorStrategy),
+			slog.String("error", truncate(o.warning, maxToolError)))
+	}
+	return o, nil
 }
 
 func validate(in Input) error {
@@ -293,6 +379,11 @@ func validate(in Input) error {
 	}
 	if err := in.ModelSettings.Check(); err != nil {
 		problems = append(problems, err.Error())
+	}
+	if in.StructuredOutput != nil {
+		if err := in.StructuredOutput.Check(); err != nil {
+			return err
+		}
 	}
 	if len(in.IdempotencyKey) > MaxIdempotencyKey {
 		problems = append(problems, fmt.Sprintf("idempotency key: at most %d bytes", MaxIdempotencyKey))
@@ -337,6 +428,62 @@ func (r *run) tool(name string) Tool {
 // the client's; a client tool with the name of a server tool is left out
 // (the server's own tool wins).
 func (r *run) tools() []llm.Tool {
+	out := r.allTools()
+	if r.in.ActiveTools == nil {
+		return out
+	}
+	kept := out[:0]
+	for _, t := range out {
+		if slices.Contains(r.in.ActiveTools, t.Name) {
+			kept = append(kept, t)
+		}
+	}
+	return kept
+}
+
+// withContext puts a turn's context messages after the system prompt.
+func withContext(msgs, extra []llm.Message) []llm.Message {
+	if len(extra) == 0 {
+		return msgs
+	}
+	at := 0
+	if len(msgs) > 0 && msgs[0].Role == llm.RoleSystem {
+		at = 1
+	}
+	return slices.Concat(msgs[:at], extra, msgs[at:])
+}
+
+// checkTools refuses activeTools and toolChoice naming a tool the turn
+// does not have.
+func checkTools(a *Agent, in Input) error {
+	has := func(name string) bool {
+		if a.tool(name) != nil || (a.WorkingMemory != nil && name == WorkingMemoryTool) {
+			return true
+		}
+		for _, t := range in.ClientTools {
+			if t.Name == name {
+				return true
+			}
+		}
+		return false
+	}
+	for _, name := range in.ActiveTools {
+		if !has(name) {
+			return &OptionError{Field: "activeTools", Message: fmt.Sprintf("no tool %q", truncate(name, 100))}
+		}
+	}
+	switch in.ToolChoice {
+	case "", "auto", "none", "required":
+	default:
+		if !has(in.ToolChoice) {
+			return &OptionError{Field: "toolChoice", Message: fmt.Sprintf("no tool %q", truncate(in.ToolChoice, 100))}
+		}
+	}
+	return nil
+}
+
+// allTools lists every tool of the turn, before activeTools.
+func (r *run) allTools() []llm.Tool {
 	var out []llm.Tool
 	for _, t := range r.a.Tools {
 		out = append(out, llm.Tool{Name: t.Name(), Description: t.Description(), Parameters: t.InputSchema()})
@@ -366,7 +513,7 @@ func (r *run) isClientTool(name string) bool {
 // is called or the step limit is reached.
 func (r *run) loop(ctx context.Context) error {
 	system := r.a.Instructions
-	for _, more := range []string{r.in.Instructions, r.wmInstructions()} {
+	for _, more := range []string{r.in.Instructions, r.wmInstructions(), r.recallSystem, r.soInstructions()} {
 		if more != "" {
 			if system != "" {
 				system += "\n\n"
@@ -375,8 +522,9 @@ func (r *run) loop(ctx context.Context) error {
 		}
 	}
 	req := llm.Request{
-		Messages: prompt(system, r.res.Remembered, r.in.Messages),
-		Tools:    r.tools(),
+		Messages:   withContext(prompt(system, r.history(), r.in.Messages), r.in.Context),
+		Tools:      r.tools(),
+		ToolChoice: r.in.ToolChoice,
 	}
 	r.a.ModelSettings.Override(r.in.ModelSettings).apply(&req)
 	first := 0
@@ -395,26 +543,39 @@ func (r *run) loop(ctx context.Context) error {
 	}
 	for step := first; ; step++ {
 		var (
-			resp     *llm.Response
-			from     int // the first call of resp to handle
-			stepFrom = len(r.res.ToolCalls)
-			toolMsgs []llm.Message
-			pending  bool // a client tool was called
+			resp        *llm.Response
+			st          Step
+			from        int // the first call of resp to handle
+			stepFrom    = len(r.res.ToolCalls)
+			stepResults []Chunk
+			toolMsgs    []llm.Message
+			pending     bool // a client tool was called
 		)
 		ws := r.waiting
 		r.waiting = nil
 		if ws != nil {
 			resp, from, toolMsgs, stepFrom = ws.resp, ws.call, ws.toolMsgs, ws.stepFrom
+			// The step began before the turn waited; its start time is
+			// not kept, so the resumed step counts from now.
+			cur := r.model()
+			st = Step{Text: resp.Text, Reasoning: resp.Reasoning, FinishReason: resp.FinishReason, Usage: resp.Usage,
+				ResponseID: resp.ID, ResponseModel: resp.Model, Provider: cur.Provider, ModelID: cur.ModelID,
+				StartedAt: time.Now().UTC(), Finished: time.Now().UTC()}
 		} else {
-			if err := r.send(ChunkStepStart, stepStartPayload{MessageID: r.res.MessageID, Warnings: []any{}}); err != nil {
+			started := r.clk.next()
+			stepAt := started.UnixMilli()
+			if err := r.send(ChunkStepStart, stepStartPayload{MessageID: r.res.MessageID, StartedAt: stepAt, Warnings: []any{}}); err != nil {
 				return err
 			}
-			stepAt := r.clk.next().UnixMilli()
 			var err error
 			resp, err = r.call(ctx, req)
 			if err != nil {
 				return err
 			}
+			cur := r.model()
+			st = Step{Text: resp.Text, Reasoning: resp.Reasoning, FinishReason: resp.FinishReason, Usage: resp.Usage,
+				ResponseID: resp.ID, ResponseModel: resp.Model, Provider: cur.Provider, ModelID: cur.ModelID,
+				StartedAt: started, Finished: time.Now().UTC()}
 			r.parts = append(r.parts, memory.Part{Type: "step-start", Model: r.model().Ref(), CreatedAt: stepAt})
 			r.res.Model = r.model().Ref()
 			r.res.Steps++
@@ -490,6 +651,7 @@ func (r *run) loop(ctx context.Context) error {
 				out = r.chunk(ChunkToolResult, toolResultPayload{Args: args, ToolCallID: tc.ID, ToolName: tc.Name, Result: result})
 			}
 			r.res.ToolResults = append(r.res.ToolResults, out)
+			stepResults = append(stepResults, out)
 			if err := r.sendChunk(out); err != nil {
 				return err
 			}
@@ -501,12 +663,16 @@ func (r *run) loop(ctx context.Context) error {
 			reason = llm.FinishToolCalls
 		}
 		r.res.FinishReason = reason
+		st.FinishReason, st.ToolCalls, st.ToolResults = reason, nonNil(r.res.ToolCalls[stepFrom:]), stepResults
+		r.res.StepResults = append(r.res.StepResults, st)
 		more := len(resp.ToolCalls) > 0 && !pending && step+1 < r.maxSteps()
+		meta := stepMeta(st)
 		err := r.send(ChunkStepFinish, stepFinishPayload{
-			MessageID:  r.res.MessageID,
-			StepResult: stepResult{Reason: reason, Warnings: []any{}, IsContinued: more},
-			Output:     stepOutput{Text: resp.Text, ToolCalls: nonNil(r.res.ToolCalls[stepFrom:]), Usage: usageOf(resp.Usage)},
-			Metadata:   stepMetadata{ID: resp.ID, ModelID: r.modelID()},
+			MessageID:        r.res.MessageID,
+			StepResult:       stepResult{Reason: reason, Warnings: []any{}, IsContinued: more},
+			Output:           stepOutput{Text: resp.Text, ToolCalls: st.ToolCalls, Usage: usageOf(resp.Usage)},
+			Metadata:         meta,
+			ProviderMetadata: meta.ProviderMetadata,
 		})
 		if err != nil {
 			return err
@@ -565,6 +731,10 @@ func (r *run) attempt(ctx context.Context, req llm.Request) (*llm.Response, bool
 func (r *run) attempt1(ctx context.Context, req llm.Request) (_ *llm.Response, answered bool, _ error) {
 	m := r.model()
 	req.Model = m.ModelID
+	if r.so != nil && r.so.direct() && !r.so.o.JSONPromptInjection && !m.NoJSONSchema {
+		// Per call: a fallback's provider may want the schema otherwise.
+		req.ResponseFormat = &llm.ResponseFormat{Schema: r.so.schemaFor(m.Provider)}
+	}
 	if r.emit == nil {
 		resp, err := m.Model.Generate(ctx, req)
 		if err != nil {
@@ -637,6 +807,16 @@ func (r *run) onDelta(d llm.Delta) error {
 			r.textN++
 			if err := r.send(ChunkTextStart, textIDPayload{ID: r.textID}); err != nil {
 				return err
+			}
+		}
+		if r.so != nil && r.so.direct() {
+			// Mastra sends the partial object before the text that made it.
+			if v := r.so.partial(d.Text); v != nil {
+				c := r.chunk(ChunkObject, nil)
+				c.Object = v
+				if err := r.sendChunk(c); err != nil {
+					return err
+				}
 			}
 		}
 		if err := r.send(ChunkTextDelta, textDeltaPayload{ID: r.textID, Text: d.Text}); err != nil {
@@ -875,24 +1055,18 @@ type saveError struct{ err error }
 func (e *saveError) Error() string { return "agent: save turn: " + e.err.Error() }
 func (e *saveError) Unwrap() error { return e.err }
 
-// fail ends a failed turn. When chunks already went out (and the client is
-// still there) it emits the end its tracker writes (ending.go): an "error"
-// chunk with a safe message, then "step-finish" and "finish" with reason
-// "error". It returns err.
+// fail ends a failed turn. When chunks already went out and someone is
+// there to read more, it emits the end its tracker writes (ending.go): an
+// "error" chunk with a safe message, then "step-finish" and "finish" with
+// reason "error". Every exit of a live stream that does not finish comes
+// through here, so that no caller has to end a stream. It returns err.
 func (r *run) fail(parent context.Context, err error) error {
-	var save *saveError
-	errors.As(err, &save)
-	if r.emit == nil || !r.live || r.gone != nil || parent.Err() != nil {
+	if r.emit == nil || !r.live || r.gone != nil {
 		return err
 	}
-	msg := "model provider error"
-	switch {
-	case save != nil:
-		msg = "could not save the conversation"
-	case errors.Is(err, context.DeadlineExceeded):
-		msg = "model timed out"
-	case errors.Is(err, llm.ErrUnavailable):
-		msg = "model provider unavailable"
+	msg := failMessage(parent, err)
+	if msg == "" {
+		return err // the client went away: nobody to tell
 	}
 	r.s.log.LogAttrs(parent, slog.LevelDebug, "agent: stream failed after its first chunk",
 		slog.String("agent", r.a.ID), slog.String("run", r.res.RunID), slog.String("error", err.Error()))
@@ -903,11 +1077,56 @@ func (r *run) fail(parent context.Context, err error) error {
 	return err
 }
 
+// failMessage is the "error" chunk's message for a turn that failed with
+// err; "" when the turn was cancelled without an EndCause.
+func failMessage(parent context.Context, err error) string {
+	var save *saveError
+	var end *EndCause
+	var soe *StructuredOutputError
+	switch {
+	case parent.Err() != nil:
+		if errors.As(context.Cause(parent), &end) {
+			return end.Message
+		}
+		return ""
+	case errors.As(err, &soe):
+		return soe.Message
+	case errors.As(err, &save), errors.Is(err, ErrAnswered):
+		return "could not save the conversation"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "model timed out"
+	case errors.Is(err, llm.ErrUnavailable):
+		return "model provider unavailable"
+	}
+	return "model provider error"
+}
+
 func nonNil(c []Chunk) []Chunk {
 	if c == nil {
 		return []Chunk{}
 	}
 	return c
+}
+
+// soInstructions is the structured output's part of the system prompt:
+// the schema when it is injected, the fields to cover in processor mode.
+func (r *run) soInstructions() string {
+	switch {
+	case r.so == nil:
+		return ""
+	case !r.so.direct():
+		return r.so.fieldsNote()
+	case r.so.o.JSONPromptInjection:
+		return r.so.injection()
+	}
+	for _, m := range r.models {
+		if m.NoJSONSchema {
+			// The prompt is built once; a fallback without the format
+			// needs the schema there too.
+			return r.so.injection()
+		}
+	}
+	return ""
 }
 
 // wmInstructions is the working memory block of the system prompt, "" when

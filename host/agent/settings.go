@@ -45,6 +45,12 @@ func (m ModelSettings) Check() error {
 	if m.MaxTokens != nil && *m.MaxTokens < 1 {
 		return &SettingError{"MaxTokens", "expected a positive number of tokens"}
 	}
+	if m.TopK != nil && *m.TopK < 1 {
+		return &SettingError{"TopK", "expected a positive number"}
+	}
+	if m.MaxRetries != nil && *m.MaxRetries < 0 {
+		return &SettingError{"MaxRetries", "expected 0 or more"}
+	}
 	if len(m.Stop) > MaxStopSequences {
 		return &SettingError{"Stop", fmt.Sprintf("expected at most %d stop sequences", MaxStopSequences)}
 	}
@@ -80,10 +86,17 @@ func (m ModelSettings) Override(o ModelSettings) ModelSettings {
 	if o.FrequencyPenalty != nil {
 		m.FrequencyPenalty = o.FrequencyPenalty
 	}
+	if o.TopK != nil {
+		m.TopK = o.TopK
+	}
+	if o.MaxRetries != nil {
+		m.MaxRetries = o.MaxRetries
+	}
 	return m
 }
 
 func (m ModelSettings) apply(req *llm.Request) {
 	req.Temperature, req.MaxTokens, req.TopP, req.Seed, req.Stop = m.Temperature, m.MaxTokens, m.TopP, m.Seed, m.Stop
 	req.PresencePenalty, req.FrequencyPenalty = m.PresencePenalty, m.FrequencyPenalty
+	req.TopK, req.MaxRetries = m.TopK, m.MaxRetries
 }

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/mastra-server/mastra-server/config"
 	"github.com/mastra-server/mastra-server/host/agent"
@@ -68,7 +70,7 @@ func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.To
 		a := &agent.Agent{
 			ID: id, Name: ac.Name, Description: ac.Description, Instructions: ac.Instructions,
 			Model: choices[0].Model, Provider: choices[0].Provider, ModelID: choices[0].ModelID,
-			Fallbacks: choices[1:],
+			NoJSONSchema: choices[0].NoJSONSchema, Fallbacks: choices[1:],
 			OnFallback: func(ev agent.FallbackEvent) {
 				log.Warn("model failed before its first token: falling back to the next model",
 					"agent", ev.AgentID, "run", ev.RunID, "from", ev.From, "to", ev.To, "error", ev.Err.Error())
@@ -87,13 +89,31 @@ func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.To
 			a.LastMessages = ac.LastMessages
 		}
 		for _, name := range ac.Tools {
-			if t, ok := tools[name]; ok {
-				a.Tools = append(a.Tools, t)
+			ts := []agent.Tool{tools[name]}
+			if ts[0] == nil {
+				// "mcp:<client>" stands for every tool listed under
+				// "mcp:<client>/"; one also named alone is taken once.
+				ts = toolsUnder(tools, name+"/")
+			}
+			for _, t := range ts {
+				if !slices.ContainsFunc(a.Tools, func(o agent.Tool) bool { return o.Name() == t.Name() }) {
+					a.Tools = append(a.Tools, t)
+				}
 			}
 		}
 		if err := memoryOptions(a, ac, func(ref string) (llm.Model, string, error) { return titleModel(cfg, clients, ref, client) }); err != nil {
 			errs = append(errs, fmt.Errorf("agents.%s: %w", id, err))
 			continue
+		}
+		if sr := ac.Memory.SemanticRecall; sr.Enabled {
+			e, err := embedder(cfg, clients, used, ac.Memory.Embedder, client, log)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("agents.%s.memory.embedder: %w", id, err))
+				continue
+			}
+			e.TopK, e.Before, e.After, e.Scope, e.Threshold, e.Index, e.Dimensions =
+				sr.TopK, *sr.Before, *sr.After, sr.Scope, sr.Threshold, sr.Index, sr.Dimensions
+			a.SemanticRecall = e
 		}
 		agents = append(agents, a)
 	}
@@ -137,7 +157,7 @@ func choice(cfg *config.Config, clients map[string]llm.Model, id string, ac conf
 	if p.Kind == providers.Anthropic && (ac.ThinkingBudget != nil || ac.Cache != nil) {
 		key = p.Name + " for agent " + id
 	}
-	c := agent.Choice{Provider: p.Name, ModelID: model, Model: clients[key]}
+	c := agent.Choice{Provider: p.Name, ModelID: model, Model: clients[key], NoJSONSchema: s.JSONSchema != nil && !*s.JSONSchema}
 	if p.Kind == providers.Echo {
 		c.ModelID = ""
 	}
@@ -254,6 +274,48 @@ func memoryOptions(a *agent.Agent, ac config.Agent, model func(ref string) (llm.
 		a.TitleModel, a.TitleModelID = m, id
 	}
 	return nil
+}
+
+// embedder builds the embedding models of refs (the first, then its
+// fallbacks) from the providers' clients, shared with the chat models:
+// OpenAI-compatible and Azure providers embed, Anthropic has no
+// embeddings, echo is the offline EchoEmbedder.
+func embedder(cfg *config.Config, clients map[string]llm.Model, used map[string]bool, refs config.ModelList, client *http.Client, log *slog.Logger) (*agent.SemanticRecall, error) {
+	fb := &llm.Fallbacks{OnFallback: func(from, to string, err error) {
+		log.Warn("embedding model failed: falling back to the next one", "from", from, "to", to, "error", err.Error())
+	}}
+	for _, ref := range refs {
+		c, err := choice(cfg, clients, "", config.Agent{}, ref, client)
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", ref, err)
+		}
+		var e llm.Embedder
+		if c.Provider == llm.ProviderEcho {
+			e = llm.EchoEmbedder{}
+		} else if e, _ = c.Model.(llm.Embedder); e == nil {
+			return nil, fmt.Errorf("%q: provider %s has no embeddings API", ref, c.Provider)
+		}
+		used[c.Provider] = true
+		fb.Choices = append(fb.Choices, llm.EmbedChoice{Embedder: e, Ref: c.Ref(), Model: c.ModelID})
+	}
+	if len(fb.Choices) == 0 {
+		return nil, errors.New("no embedding model: set memory.embedder or agents.<id>.memory.embedder")
+	}
+	return &agent.SemanticRecall{Embedder: fb, EmbedderRef: fb.Choices[0].Ref, Model: fb.Choices[0].Model}, nil
+}
+
+// modelResolver resolves the "provider/model" a request names (a
+// structured output's model) among the configured providers, building
+// each provider's client once; a provider without its credentials is
+// refused as at start.
+func modelResolver(cfg *config.Config, client *http.Client) func(ref string) (agent.Choice, error) {
+	var mu sync.Mutex
+	clients := map[string]llm.Model{}
+	return func(ref string) (agent.Choice, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return choice(cfg, clients, "", config.Agent{}, ref, client)
+	}
 }
 
 // titleModel returns the client of a title model reference, sharing the

@@ -5,14 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/mastra-server/mastra-server/config"
 	"github.com/mastra-server/mastra-server/host/agent"
+	"github.com/mastra-server/mastra-server/host/embedjobs"
+	"github.com/mastra-server/mastra-server/host/llm"
 	"github.com/mastra-server/mastra-server/host/memory"
-	"github.com/mastra-server/mastra-server/host/plugin"
 	"github.com/mastra-server/mastra-server/host/runlog"
 	"github.com/mastra-server/mastra-server/host/server"
 	"github.com/mastra-server/mastra-server/host/server/transport"
@@ -33,6 +37,8 @@ type App struct {
 	Runs *runlog.Log
 
 	plugins *plugins
+	embeds  *embedjobs.Jobs // nil: no recall on Postgres
+	mcp     *mcpClients
 	tel     *telemetry
 	cfg     *config.Config
 	log     *slog.Logger
@@ -63,6 +69,18 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 // also stops. Build returns once the first migration attempt is over, so a
 // server that starts listening has its tables when the database is up.
 func Build(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, error) {
+	return buildApp(ctx, cfg, logger, false)
+}
+
+// Check is Build for mastra-server validate: the same compile of plugins,
+// agents, routes and workflows, and nothing started that works. Workflows
+// are compiled, not opened (the engine would take the database and start
+// its workers): App.Workflows is nil.
+func Check(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, error) {
+	return buildApp(ctx, cfg, logger, true)
+}
+
+func buildApp(ctx context.Context, cfg *config.Config, logger *slog.Logger, check bool) (*App, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -80,6 +98,15 @@ func Build(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, 
 	if tel.tracing != nil {
 		store.AddQueryHook(tel.tracing.DBHook())
 	}
+	if err := tel.startSpans(ctx, cfg, store, logger); err != nil {
+		store.Close()
+		_ = tel.close(ctx)
+		return nil, &ConfigError{Err: err}
+	}
+	if tel.spans != nil {
+		// Lines logged inside a run are stored with its trace too.
+		logger = slog.New(tel.spans.LogHandler(logger.Handler()))
+	}
 	bg, stop := context.WithCancel(ctx)
 	// Migrations and plugin compilation both take tens of milliseconds:
 	// run them side by side.
@@ -90,7 +117,7 @@ func Build(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, 
 			migrateInBackgroundIfDown(bg, store, logger)
 		}
 	}()
-	a, err := assemble(ctx, cfg, logger, store, migrated, tel)
+	a, err := assemble(ctx, cfg, logger, store, migrated, tel, check)
 	<-migrated
 	if err != nil {
 		stop()
@@ -103,26 +130,35 @@ func Build(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, 
 }
 
 // assemble runs the two phases and builds the server.
-func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *memory.Store, migrated <-chan struct{}, tel *telemetry) (*App, error) {
+func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *memory.Store, migrated <-chan struct{}, tel *telemetry, check bool) (*App, error) {
 	// Phase 1: plugins. Agents do not exist yet; a plugin calling one
 	// while it loads gets errAgentsNotReady.
 	calls, data := &agentCaller{}, &dataCaller{}
-	ps, err := loadPlugins(ctx, cfg, log, calls, data, storeKV{store}, tel.plugins())
+	// Remote MCP servers list their tools meanwhile.
+	mcps := openMCPClients(ctx, cfg, log, tel.modelClient())
+	ps, err := loadPlugins(ctx, cfg, log, calls, data, newStoreKV(store), tel.plugins())
 	if err != nil {
+		mcps.close()
 		return nil, err
 	}
-	// Phase 2: agents, whose tools are plugins of phase 1.
-	agents, err := buildAgents(cfg, log, ps.tools, tel.modelClient(), tel.fallback)
+	// Phase 2: agents, whose tools are plugins of phase 1 and MCP tools.
+	tools := maps.Clone(ps.tools)
+	maps.Copy(tools, mcps.tools(cfg))
+	agents, err := buildAgents(cfg, log, tools, tel.modelClient(), tel.fallback)
 	if err != nil {
+		mcps.close()
 		ps.close(ctx)
 		return nil, err
 	}
 	svc, err := agent.NewService(store, agents, cfg.DefaultAgentID(), log)
 	if err != nil {
 		ps.close(ctx)
+		mcps.close()
 		return nil, fmt.Errorf("agents: %w", err)
 	}
 	calls.bind(svc)
+	svc.SetRecallObserver(tel.recall)
+	svc.SetModelResolver(modelResolver(cfg, tel.modelClient()))
 	limiter := newLimiter(cfg.Server, store, log)
 	svc.SetObserver(limiter.Agents(svc, tel.agents(), globalLimits(cfg.Server)))
 	if m := tel.metrics; m != nil {
@@ -135,35 +171,132 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 
 	// Workflows need their tables: wait for the first migration attempt.
 	<-migrated
-	wf, err := openWorkflows(ctx, cfg, log, svc, ps.tools, ps.steps, tel.workflows())
+	var wf *workflow.Engine
+	if check {
+		err = compileWorkflows(cfg)
+	} else {
+		wf, err = openWorkflows(ctx, cfg, log, svc, ps.tools, ps.steps, tel.workflows())
+	}
 	if err != nil {
 		ps.close(ctx)
+		mcps.close()
 		return nil, err
 	}
 	data.bind(store, wf)
+	var embeds *embedjobs.Jobs
+	if !check {
+		embeds = openEmbedJobs(ctx, cfg, log, store, svc, agents)
+	}
 	runs, err := openRuns(cfg.Server.Streams, store, log)
 	if err != nil {
 		if wf != nil {
 			_ = wf.Close(ctx)
 		}
 		ps.close(ctx)
+		mcps.close()
 		return nil, err
 	}
 	opts := serverOptions(cfg, store, svc, log, ps, tel)
+	opts.Config.Observability = cfg.Observability.Enabled
+	opts.Scorers = scorerInfos(cfg)
 	opts.Workflows = wf
 	opts.Runs = runs
 	opts.Providers = modelProviders(cfg, agents)
 	opts.Limiter = limiter
+	opts.MCPServers = mcpServers(cfg)
+	if check {
+		// No engine in a check: the run_<workflow> tools' workflows were
+		// compiled above.
+		for i := range opts.MCPServers {
+			opts.MCPServers[i].Workflows = nil
+		}
+	}
 	srv, err := server.New(opts)
 	if err != nil {
+		if embeds != nil {
+			_ = embeds.Close(ctx)
+		}
 		runs.Close()
 		if wf != nil {
 			_ = wf.Close(ctx)
 		}
 		ps.close(ctx)
+		mcps.close()
 		return nil, err
 	}
-	return &App{Agents: svc, Server: srv, Workflows: wf, Runs: runs, plugins: ps}, nil
+	return &App{Agents: svc, Server: srv, Workflows: wf, Runs: runs, plugins: ps, embeds: embeds, mcp: mcps}, nil
+}
+
+// openEmbedJobs gives semantic recall's embedding jobs to River on
+// Postgres (any instance runs them, a restart loses none) and says at start
+// where recall keeps its vectors and how it searches them. When River
+// cannot start (the database is down), the jobs stay in this process.
+func openEmbedJobs(ctx context.Context, cfg *config.Config, log *slog.Logger, store *memory.Store, svc *agent.Service, agents []*agent.Agent) *embedjobs.Jobs {
+	var ids []string
+	for _, a := range agents {
+		if a.SemanticRecall != nil {
+			ids = append(ids, a.ID)
+		}
+	}
+	if len(ids) == 0 || store == nil {
+		return nil
+	}
+	if store.Kind() == "sqlite" {
+		log.Info("semantic recall: SQLite: table mastra_server_vectors (float32 BLOB), exact top-k per resource in Go; "+
+			"embeddings by an in-process queue (single node)", "agents", ids)
+		return nil
+	}
+	where := "semantic recall: Postgres without pgvector: table mastra_server_vectors (float4[]), exact top-k per resource in the database; "
+	switch mode, err := store.RecallMode(ctx); {
+	case err != nil:
+		where = "semantic recall: Postgres (unreachable now: pgvector is looked for at the first recall); "
+	case mode == memory.RecallPgvector:
+		where = "semantic recall: Postgres with pgvector: Mastra's tables memory_messages[_<dim>] (HNSW, cosine), shared with Mastra apps; "
+	case !cfg.Memory.Pgvector:
+		where = "semantic recall: Postgres, pgvector off (memory.pgvector = false): table mastra_server_vectors (float4[]), exact top-k per resource; "
+	}
+	jobs, err := embedjobs.Open(ctx, string(cfg.Memory.DatabaseURL), svc.Embed, log)
+	if err == nil {
+		if err = jobs.Start(ctx); err != nil {
+			_ = jobs.Close(ctx)
+		}
+	}
+	if err != nil {
+		log.Warn(where+"embeddings by an in-process queue: River could not start", "agents", ids, "error", err.Error())
+		return nil
+	}
+	svc.SetEmbedQueue(jobs)
+	log.Info(where+"embeddings by River jobs (queue "+embedjobs.Queue+")", "agents", ids)
+	return jobs
+}
+
+// scorerInfos lists [scorers.*] with the agents that use them, for
+// GET /api/scores/scorers.
+func scorerInfos(cfg *config.Config) []server.ScorerInfo {
+	var out []server.ScorerInfo
+	for id, sc := range cfg.Scorers {
+		rate := 1.0
+		if sc.SamplingRate != nil {
+			rate = *sc.SamplingRate
+		}
+		info := server.ScorerInfo{ID: id, Name: sc.Name, Description: sc.Description, Kind: sc.Kind, Rate: rate}
+		if info.Name == "" {
+			info.Name = id
+		}
+		for _, agentID := range cfg.AgentOrder {
+			a := cfg.Agents[agentID]
+			if slices.Contains(a.Scorers, id) {
+				name := a.Name
+				if name == "" {
+					name = agentID
+				}
+				info.AgentIDs, info.AgentNames = append(info.AgentIDs, agentID), append(info.AgentNames, name)
+			}
+		}
+		out = append(out, info)
+	}
+	slices.SortFunc(out, func(a, b server.ScorerInfo) int { return strings.Compare(a.ID, b.ID) })
+	return out
 }
 
 // openRuns starts the stream log of [server.streams] on the store.
@@ -193,7 +326,28 @@ func serverOptions(cfg *config.Config, store *memory.Store, svc *agent.Service, 
 		Middleware:        ps.middleware,
 		Routes:            ps.routes,
 		Tools:             ps.toolList(),
+		Vectors:           slices.Collect(maps.Keys(cfg.Vectors)),
+		Embedders:         embedders(svc.Agents()),
 	}
+}
+
+// embedders lists Mastra's embedding models, then those of this server's
+// agents that Mastra's list lacks, for GET /api/embedders.
+func embedders(agents []*agent.Agent) []server.Embedder {
+	out := slices.Clone(server.MastraEmbedders)
+	for _, a := range agents {
+		sr := a.SemanticRecall
+		if sr == nil || slices.ContainsFunc(out, func(e server.Embedder) bool { return e.ID == sr.EmbedderRef }) {
+			continue
+		}
+		provider, name, _ := strings.Cut(sr.EmbedderRef, "/")
+		e := server.Embedder{ID: sr.EmbedderRef, Provider: provider, Name: name, Description: "the embedder of agent " + a.ID}
+		if provider == llm.ProviderEcho {
+			e.Name, e.Description, e.Dimensions = "echo", "the offline echo embedder (development only, not a real model)", llm.EchoDimensions
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // serverConfig turns [server] of the configuration into the HTTP host's
@@ -227,8 +381,7 @@ func serverConfig(c config.Server) server.Config {
 		JWT: server.JWT{JWKSURL: c.Auth.JWT.JWKSURL, Issuer: c.Auth.JWT.Issuer, Audience: c.Auth.JWT.Audience,
 			ResourceClaim: c.Auth.JWT.ResourceClaim, Algorithms: c.Auth.JWT.Algorithms, Leeway: c.Auth.JWT.Leeway,
 			MaxAge: c.Auth.JWT.JWKSMaxAge, MinRefresh: c.Auth.JWT.JWKSMinRefresh},
-		Limits:      lims.Global,
-		TokenLimits: lims.Tokens,
+		Budgets:     lims,
 		MetricsPath: c.Metrics.Path,
 		OpenAPI:     c.OpenAPI,
 		Playground:  c.Playground,
@@ -276,13 +429,17 @@ func (a *App) Tools() []agent.Tool { return a.plugins.toolList() }
 // the plugins (waiting until ctx is done for calls in flight) and the store.
 func (a *App) Close(ctx context.Context) error {
 	a.stop()
-	a.Runs.Close()               // the server has stopped: no run is being written
+	a.Runs.Close() // the server has stopped: no run is being written
+	if a.embeds != nil {
+		_ = a.embeds.Close(ctx) // jobs cut short run again, here or elsewhere
+	}
 	bgErr := a.Agents.Close(ctx) // before the store: titles still being written
 	if a.Workflows != nil {
 		// Steps cut short run again after the restart or on another instance.
 		_ = a.Workflows.Close(ctx)
 	}
 	a.plugins.close(ctx)
+	a.mcp.close()
 	terr := a.tel.close(ctx)
 	return errors.Join(bgErr, a.Store.Close(), terr)
 }
@@ -305,29 +462,10 @@ func openStore(ctx context.Context, cfg *config.Config) (*memory.Store, error) {
 		SQLitePath:     cfg.Memory.SQLitePath,
 		MaxOpenConns:   cfg.Memory.MaxOpenConns,
 		BulkWriteConns: cfg.Memory.BulkWriteConns(),
+		NoPgvector:     !cfg.Memory.Pgvector,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open memory store: %w", err)
 	}
 	return store, nil
 }
-
-// storeKV keeps plugin key-value data in the database, so every instance
-// of the server sees the same values.
-type storeKV struct{ s *memory.Store }
-
-func (k storeKV) Get(ctx context.Context, ns, key string) ([]byte, bool, error) {
-	return k.s.KVGet(ctx, ns, key)
-}
-
-func (k storeKV) Set(ctx context.Context, ns, key string, val []byte, ttl time.Duration, q plugin.KVQuota) error {
-	err := k.s.KVSet(ctx, ns, key, val, ttl, memory.KVQuota{ResourceID: q.ResourceID, MaxKeys: q.MaxKeys, MaxBytes: q.MaxBytes})
-	if errors.Is(err, memory.ErrKVQuota) {
-		return fmt.Errorf("%w: %w", plugin.ErrKVQuota, err)
-	}
-	return err
-}
-
-func (k storeKV) Delete(ctx context.Context, ns, key string) error { return k.s.KVDelete(ctx, ns, key) }
-
-var _ plugin.KV = storeKV{}

@@ -22,7 +22,7 @@ import (
 
 // wasm compiles testdata/<name>.wat with wat2wasm into the test's temp
 // directory and returns its path, quoted for TOML.
-func wasm(t *testing.T, name string) string {
+func wasm(t testing.TB, name string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), name+".wasm")
 	if b, err := exec.Command("wat2wasm", filepath.Join("testdata", name+".wat"), "-o", out).CombinedOutput(); err != nil {
@@ -45,7 +45,7 @@ func start(t *testing.T, toml string) (*App, string) {
 // build builds an App from toml with env added to its environment (its
 // database a fresh SQLite file unless env names one) and an HTTP server
 // for it, which the caller closes.
-func build(t *testing.T, toml string, env ...string) (*App, *httptest.Server) {
+func build(t testing.TB, toml string, env ...string) (*App, *httptest.Server) {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "mastra.toml")

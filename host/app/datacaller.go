@@ -96,7 +96,7 @@ func (c *dataCaller) StartWorkflow(ctx context.Context, call plugin.DataCall) (j
 	if err != nil {
 		return nil, wfErr(err)
 	}
-	if err := e.StartRun(ctx, call.Workflow, run.RunID, res, input, nil); err != nil {
+	if err := e.StartRun(ctx, workflow.StartParams{Workflow: call.Workflow, RunID: run.RunID, ResourceID: res, Input: input}); err != nil {
 		// The run stays pending: delete it, so a rejected input leaves
 		// nothing behind.
 		if derr := e.DeleteRun(context.WithoutCancel(ctx), call.Workflow, run.RunID, res); derr != nil {

@@ -15,5 +15,9 @@
 // before the server takes a request.
 //
 // This is the only package under host/ that imports config; the packages it
-// wires take explicit options and invent no defaults of their own.
+// wires take explicit options and invent no defaults of their own, with two
+// exceptions that README's configuration section names: host/runlog and
+// host/workflow fill a zero option with the value config sets (for tests
+// and library callers), and the workflow engine's numbers that are not
+// settings are its fixed policy.
 package app

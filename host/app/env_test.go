@@ -246,3 +246,35 @@ func TestFallbackAcrossProviders(t *testing.T) {
 		t.Errorf("logs = %s; want the fallback's line", logs)
 	}
 }
+
+// json_schema = false on a compatible provider: structured output puts the
+// schema in the prompt and sends no response_format; the structuring model
+// a request names resolves among the configured providers.
+func TestJSONSchemaOffAndNamedModel(t *testing.T) {
+	local := llmtest.NewServer(t, llmtest.Replies(llmtest.Reply{Text: `{"a":1}`}))
+	base, _ := mustBoot(t, "[providers.ollama]\nbase_url = \""+local.URL+"\"\njson_schema = false\n"+
+		"[agents.assistant]\nmodel = \"ollama/llama3.2\"\n")
+	body := `{"messages":"hi","structuredOutput":{"schema":{"type":"object","properties":{"a":{"type":"number"}},"required":["a"]}}}`
+	res, err := http.Post(base+"/api/agents/assistant/generate", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(b), `"object":{"a":1}`) {
+		t.Fatalf("generate = %d %s", res.StatusCode, b)
+	}
+	if r := local.Requests()[0]; r.ResponseFormat != nil || !strings.Contains(r.Messages[0].Text(), "JSON schema:") {
+		t.Errorf("request: format %s, system %q", r.ResponseFormat, r.Messages[0].Text())
+	}
+	body = `{"messages":"hi","structuredOutput":{"model":"nowhere/x","schema":{"type":"object"}}}`
+	res, err = http.Post(base+"/api/agents/assistant/generate", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 400 || !strings.Contains(string(b), "structuredOutput.model") {
+		t.Errorf("unknown structuring model = %d %s", res.StatusCode, b)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mastra-server/mastra-server/config"
+	"github.com/mastra-server/mastra-server/host/limits"
 	"github.com/mastra-server/mastra-server/host/server"
 )
 
@@ -73,8 +74,8 @@ jwks_min_refresh = "20s"
 			Tokens: []server.Token{{User: "app", ResourceID: "res-app", Value: "tok-app"}}},
 		JWT: server.JWT{JWKSURL: "https://idp.example/.well-known/jwks.json", Issuer: "https://idp.example/", Audience: "api",
 			ResourceClaim: "org_id", Algorithms: []string{"ES256"}, Leeway: 5 * time.Second, MaxAge: 10 * time.Minute, MinRefresh: 20 * time.Second},
-		Limits:      server.Limits{RequestsPerMinute: 60, TokensPerMinute: 1000, MaxStreams: 3},
-		TokenLimits: map[string]server.Limits{"app": {RequestsPerMinute: 600, TokensPerMinute: 1000, MaxStreams: 3}},
+		Budgets: limits.Budgets{Global: limits.Limits{RequestsPerMinute: 60, TokensPerMinute: 1000, MaxStreams: 3},
+			Tokens: map[string]limits.Limits{"app": {RequestsPerMinute: 600, TokensPerMinute: 1000, MaxStreams: 3}}},
 		MetricsPath: "/metrics", OpenAPI: true, Playground: true,
 	}
 	if !reflect.DeepEqual(got, want) {

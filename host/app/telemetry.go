@@ -12,7 +12,9 @@ import (
 	"github.com/mastra-server/mastra-server/config"
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/llm"
+	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/metrics"
+	"github.com/mastra-server/mastra-server/host/observe"
 	"github.com/mastra-server/mastra-server/host/plugin"
 	"github.com/mastra-server/mastra-server/host/server/transport"
 	"github.com/mastra-server/mastra-server/host/tracing"
@@ -25,6 +27,9 @@ import (
 type telemetry struct {
 	metrics *metrics.Metrics
 	tracing *tracing.Tracing
+	// spans stores traces ([observability]); nil when off. It starts
+	// once the store is open (startSpans).
+	spans *observe.Recorder
 }
 
 // newTelemetry starts what the configuration turns on.
@@ -45,37 +50,93 @@ func newTelemetry(ctx context.Context, cfg *config.Config, log *slog.Logger) (*t
 	return t, nil
 }
 
+// startSpans starts storing traces in store when [observability] is on.
+func (t *telemetry) startSpans(ctx context.Context, cfg *config.Config, store *memory.Store, log *slog.Logger) error {
+	o := cfg.Observability
+	if !o.Enabled {
+		return nil
+	}
+	scorers, err := buildScorers(cfg)
+	if err != nil {
+		return err
+	}
+	t.spans = observe.New(observe.Options{Store: store, CaptureContent: o.CaptureContent,
+		QueueSize: o.QueueSize, BatchSize: o.BatchSize, FlushInterval: o.FlushInterval, Retention: o.Retention,
+		ServiceName: cfg.Telemetry.ServiceName, OTelIDs: t.tracing != nil, Scorers: scorers, Logger: log})
+	t.spans.Start(ctx)
+	if t.metrics != nil {
+		t.metrics.WatchSpans(t.spans.Written, t.spans.Dropped, t.spans.Failed)
+		t.metrics.WatchScores(t.spans.Scored, t.spans.ScoresDropped, t.spans.ScoresFailed)
+	}
+	return nil
+}
+
+// buildScorers compiles [scorers.*] and lists each agent's, by agent id.
+func buildScorers(cfg *config.Config) (map[string][]*observe.Scorer, error) {
+	byID := map[string]*observe.Scorer{}
+	for id, sc := range cfg.Scorers {
+		rate := 1.0
+		if sc.SamplingRate != nil {
+			rate = *sc.SamplingRate
+		}
+		s, err := observe.NewScorer(id, sc.Name, sc.Description, sc.Kind, sc.Text, sc.Pattern, sc.Schema, rate)
+		if err != nil {
+			return nil, err
+		}
+		byID[id] = s
+	}
+	out := map[string][]*observe.Scorer{}
+	for agentID, a := range cfg.Agents {
+		for _, id := range a.Scorers {
+			out[agentID] = append(out[agentID], byID[id])
+		}
+	}
+	return out, nil
+}
+
+// The observers run in order: the trace first (its span is the context of
+// the others), then the stored spans (which reuse its ids), then metrics.
+
 func (t *telemetry) agents() agent.Observer {
-	var m, tr agent.Observer
+	var m, tr, sp agent.Observer
 	if t.metrics != nil {
 		m = t.metrics.Agents()
 	}
 	if t.tracing != nil {
 		tr = t.tracing.Agents()
 	}
-	return agent.Observers(tr, m)
+	if t.spans != nil {
+		sp = t.spans.Agents()
+	}
+	return agent.Observers(tr, sp, m)
 }
 
 func (t *telemetry) plugins() plugin.Observer {
-	var m, tr plugin.Observer
+	var m, tr, sp plugin.Observer
 	if t.metrics != nil {
 		m = t.metrics.Plugins()
 	}
 	if t.tracing != nil {
 		tr = t.tracing.Plugins()
 	}
-	return plugin.Observers(tr, m)
+	if t.spans != nil {
+		sp = t.spans.Plugins()
+	}
+	return plugin.Observers(tr, sp, m)
 }
 
 func (t *telemetry) workflows() workflow.Observer {
-	var m, tr workflow.Observer
+	var m, tr, sp workflow.Observer
 	if t.metrics != nil {
 		m = t.metrics.Workflows()
 	}
 	if t.tracing != nil {
 		tr = t.tracing.Workflows()
 	}
-	return workflow.Observers(tr, m)
+	if t.spans != nil {
+		sp = t.spans.Workflows()
+	}
+	return workflow.Observers(tr, sp, m)
 }
 
 // http lists the request observers: the trace first, so the metrics'
@@ -99,6 +160,14 @@ func (t *telemetry) fallback(ev agent.FallbackEvent) {
 	}
 }
 
+// recall notes a semantic recall operation: the metrics' counter, or
+// nothing.
+func (t *telemetry) recall(ev agent.RecallEvent) {
+	if t.metrics != nil {
+		t.metrics.Recall(ev)
+	}
+}
+
 // modelClient is the HTTP client of model providers: nil (the client's
 // own) unless traces are on, when each request carries traceparent.
 func (t *telemetry) modelClient() *http.Client {
@@ -108,13 +177,17 @@ func (t *telemetry) modelClient() *http.Client {
 	return &http.Client{Transport: t.tracing.Transport(llm.DefaultTransport())}
 }
 
-// close flushes the last spans.
+// close flushes the last spans: the stored ones (before the store
+// closes) and the exported ones.
 func (t *telemetry) close(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if t.spans != nil {
+		t.spans.Close(ctx)
+	}
 	if t.tracing == nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
 	return t.tracing.Shutdown(ctx)
 }
 

@@ -48,6 +48,19 @@ func openWorkflows(ctx context.Context, cfg *config.Config, log *slog.Logger, sv
 	return e, nil
 }
 
+// compileWorkflows compiles [workflows.*] as openWorkflows does, without
+// opening the engine.
+func compileWorkflows(cfg *config.Config) error {
+	defs, err := workflowDefinitions(cfg)
+	if err != nil {
+		return err
+	}
+	if err := workflow.Compile(defs); err != nil {
+		return fmt.Errorf("workflows: %w", err)
+	}
+	return nil
+}
+
 // workflowDefinitions turns [workflows.*] into the engine's definitions.
 func workflowDefinitions(cfg *config.Config) ([]workflow.Definition, error) {
 	var defs []workflow.Definition

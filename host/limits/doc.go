@@ -15,7 +15,8 @@
 // subject and minute, which several instances can share.
 //
 // Streams hold a lease for their whole life, renewed while they run; the
-// lease of an instance that dies expires by itself ([LeaseTTL]).
+// lease of an instance that dies expires by itself ([LeaseTTL]), on the
+// database's clock, so no instance's clock decides for the others.
 //
 // # Who pays
 //
@@ -28,10 +29,11 @@
 // # Where counts live
 //
 // [NewStore] keeps counters and leases in the memory store's database, so
-// instances on one Postgres share them (one upsert per request).
+// instances on one Postgres share them (one upsert per request); their
+// tables are queried in this package only (store.go).
 // [NewMemory] keeps them in the process, for SQLite, which is one node.
 //
-// limits imports memory (for the shared counters) and agent (to gate turns
+// limits imports memory (for the database handle) and agent (to gate turns
 // and watch model calls, [Limiter.Agents]), nothing of HTTP: host/server
 // calls it per request and per stream, host/app wires it to the agents.
 package limits

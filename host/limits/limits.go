@@ -52,6 +52,28 @@ func (b Budgets) Of(token string) Limits {
 	return b.Global
 }
 
+// On reports whether any limit is set, globally or for a token.
+func (b Budgets) On() bool {
+	if b.Global.On() {
+		return true
+	}
+	for _, l := range b.Tokens {
+		if l.On() {
+			return true
+		}
+	}
+	return false
+}
+
+// For is the subject key with the limits of token: its own, or for ""
+// and a token without its own the global ones (then Token is "").
+func (b Budgets) For(key, token string) Subject {
+	if _, own := b.Tokens[token]; !own {
+		token = ""
+	}
+	return Subject{Key: key, Limits: b.Of(token), Token: token}
+}
+
 // principal is a subject as work done later for it stores it: its
 // counters and whose limits apply, never the limits themselves (they are
 // read from the configuration when the work runs) nor any secret.
@@ -74,7 +96,7 @@ func (b Budgets) Subject(p string) (Subject, bool) {
 	if p == "" || json.Unmarshal([]byte(p), &pr) != nil || pr.Key == "" {
 		return Subject{}, false
 	}
-	return Subject{Key: pr.Key, Limits: b.Of(pr.Token), Token: pr.Token}, true
+	return b.For(pr.Key, pr.Token), true
 }
 
 type subjectKey struct{}
@@ -113,13 +135,14 @@ const Window = time.Minute
 // longest a dead instance's streams keep counting.
 const LeaseTTL = 30 * time.Second
 
-// counter is where counts and leases live: the memory store, or the process.
+// counter is where counts and leases live: the database (store.go), or
+// the process. A lease lasts ttl from the counter's own clock.
 type counter interface {
 	AddCount(ctx context.Context, key string, window, n int64) (int64, error)
 	Count(ctx context.Context, key string, window int64) (int64, error)
 	PruneCounts(ctx context.Context, before int64) error
-	AcquireLease(ctx context.Context, key, id string, max int, now, expires time.Time) (bool, error)
-	RenewLease(ctx context.Context, key, id string, expires time.Time) error
+	AcquireLease(ctx context.Context, key, id string, max int, ttl time.Duration) (bool, error)
+	RenewLease(ctx context.Context, key, id string, ttl time.Duration) error
 	ReleaseLease(ctx context.Context, key, id string) error
 }
 
@@ -127,7 +150,9 @@ type counter interface {
 type Limiter struct {
 	c   counter
 	log *slog.Logger
-	// Now is the clock; tests set it before use.
+	// Now is the clock of the counting windows, and of the leases of
+	// NewMemory (NewStore's leases follow the database's clock); tests set
+	// it before use.
 	Now func() time.Time
 	// Shared says the counts are shared across instances.
 	Shared bool
@@ -137,12 +162,14 @@ type Limiter struct {
 
 // NewStore counts in store's database, shared by every instance on it.
 func NewStore(store *memory.Store, log *slog.Logger) *Limiter {
-	return &Limiter{c: store, log: log, Now: time.Now, Shared: true}
+	return &Limiter{c: newDBCounter(store), log: log, Now: time.Now, Shared: true}
 }
 
 // NewMemory counts in this process.
 func NewMemory(log *slog.Logger) *Limiter {
-	return &Limiter{c: newLocal(), log: log, Now: time.Now}
+	l := &Limiter{log: log, Now: time.Now}
+	l.c = newLocal(func() time.Time { return l.Now() })
+	return l
 }
 
 // window is the index of the window holding t, and when it ends.
@@ -210,8 +237,7 @@ func (l *Limiter) AcquireStream(ctx context.Context, s Subject) (release func(),
 		return func() {}, nil
 	}
 	key, id := s.Key+"|streams", uuid.NewString()
-	now := l.Now()
-	ok, err := l.c.AcquireLease(ctx, key, id, limit, now, now.Add(LeaseTTL))
+	ok, err := l.c.AcquireLease(ctx, key, id, limit, LeaseTTL)
 	if err != nil {
 		return nil, err
 	}
@@ -229,7 +255,7 @@ func (l *Limiter) AcquireStream(ctx context.Context, s Subject) (release func(),
 			case <-stop:
 				return
 			case <-t.C:
-				if err := l.c.RenewLease(context.Background(), key, id, l.Now().Add(LeaseTTL)); err != nil {
+				if err := l.c.RenewLease(context.Background(), key, id, LeaseTTL); err != nil {
 					l.log.Warn("limits: renewing a stream lease failed", "err", err)
 				}
 			}
@@ -261,6 +287,7 @@ func (l *Limiter) prune(ctx context.Context, w int64) {
 
 // local is the in-process counter.
 type local struct {
+	now    func() time.Time
 	mu     sync.Mutex // guards counts, leases
 	counts map[localCount]int64
 	leases map[string]map[string]time.Time // key → id → expiry
@@ -271,8 +298,8 @@ type localCount struct {
 	window int64
 }
 
-func newLocal() *local {
-	return &local{counts: map[localCount]int64{}, leases: map[string]map[string]time.Time{}}
+func newLocal(now func() time.Time) *local {
+	return &local{now: now, counts: map[localCount]int64{}, leases: map[string]map[string]time.Time{}}
 }
 
 func (c *local) AddCount(_ context.Context, key string, window, n int64) (int64, error) {
@@ -300,7 +327,8 @@ func (c *local) PruneCounts(_ context.Context, before int64) error {
 	return nil
 }
 
-func (c *local) AcquireLease(_ context.Context, key, id string, max int, now, expires time.Time) (bool, error) {
+func (c *local) AcquireLease(_ context.Context, key, id string, max int, ttl time.Duration) (bool, error) {
+	now := c.now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	ls := c.leases[key]
@@ -316,11 +344,12 @@ func (c *local) AcquireLease(_ context.Context, key, id string, max int, now, ex
 		ls = map[string]time.Time{}
 		c.leases[key] = ls
 	}
-	ls[id] = expires
+	ls[id] = now.Add(ttl)
 	return true, nil
 }
 
-func (c *local) RenewLease(_ context.Context, key, id string, expires time.Time) error {
+func (c *local) RenewLease(_ context.Context, key, id string, ttl time.Duration) error {
+	expires := c.now().Add(ttl)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.leases[key][id]; ok {

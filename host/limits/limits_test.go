@@ -31,8 +31,9 @@ func openPG(t *testing.T, url string) *memory.Store {
 }
 
 // TestStreamLeasesHammer: 40 streams of one subject start at once on two
-// instances sharing Postgres; exactly max get a slot. A slot whose
-// instance died (never released) frees itself after LeaseTTL.
+// instances sharing Postgres; exactly max get a slot, and an instance
+// whose clock is wrong gets none of them (TestLeaseExpiry: a dead
+// instance's slot frees itself).
 func TestStreamLeasesHammer(t *testing.T) {
 	url := pgtest.NewDatabase(t)
 	now := time.Now()
@@ -74,14 +75,14 @@ func TestStreamLeasesHammer(t *testing.T) {
 	if got.Load() != 3 || refused.Load() != 37 {
 		t.Fatalf("acquired %d, refused %d; want 3 and 37", got.Load(), refused.Load())
 	}
-	// Nobody releases (the instances "died"); past the TTL the slots are free.
-	later := now.Add(limits.LeaseTTL + time.Second)
-	ls[0].Now = func() time.Time { return later }
-	release, err := ls[0].AcquireStream(context.Background(), sub)
-	if err != nil {
-		t.Fatalf("AcquireStream after the leases expired = %v; want a slot", err)
+	// Leases expire by the database's clock: an instance whose clock runs
+	// an hour ahead does not take the slots the others hold.
+	ahead := limits.NewStore(openPG(t, url), slog.New(slog.DiscardHandler))
+	ahead.Now = func() time.Time { return now.Add(time.Hour) }
+	if release, err := ahead.AcquireStream(context.Background(), sub); err == nil {
+		release()
+		t.Fatal("an instance with its clock an hour ahead took a slot held by the others")
 	}
-	release()
 }
 
 // TestRequestCounterHammer: 50 requests at once over two instances with a

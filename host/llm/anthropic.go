@@ -100,12 +100,18 @@ func (a *Anthropic) Generate(ctx context.Context, req Request) (*Response, error
 	if err != nil {
 		return nil, err
 	}
-	cl, err := a.c.send(ctx, a.url, body, false)
+	cl, err := a.c.send(ctx, a.url, body, false, a.c.retries(req))
 	if err != nil {
 		return nil, err
 	}
 	defer cl.close(nil)
-	return a.whole(ctx, cl)
+	return a.whole(ctx, cl, jsonToolOf(req))
+}
+
+// jsonToolOf reports whether req's structured reply comes as the json
+// tool's call.
+func jsonToolOf(req Request) bool {
+	return req.ResponseFormat != nil && antJSONTool(req.Model)
 }
 
 // Stream asks for a streamed reply; see Model.
@@ -115,8 +121,8 @@ func (a *Anthropic) Stream(ctx context.Context, req Request, onDelta func(Delta)
 		return nil, err
 	}
 	for attempt := 0; ; attempt++ {
-		r, started, err := a.stream(ctx, body, onDelta)
-		if err == nil || started || attempt >= a.c.maxRetries || !retriableEvent(err) {
+		r, started, err := a.stream(ctx, body, jsonToolOf(req), a.c.retries(req), onDelta)
+		if err == nil || started || attempt >= a.c.retries(req) || !retriableEvent(err) {
 			return r, err
 		}
 		// An overloaded (or api) error event before the first piece of the
@@ -156,7 +162,7 @@ func (a *Anthropic) body(req Request, stream bool) ([]byte, error) {
 }
 
 // whole reads and decodes a whole response.
-func (a *Anthropic) whole(ctx context.Context, cl *call) (*Response, error) {
+func (a *Anthropic) whole(ctx context.Context, cl *call, jsonTool bool) (*Response, error) {
 	raw, err := io.ReadAll(io.LimitReader(cl.body, maxResponseBody))
 	if err != nil {
 		return nil, a.c.readError(ctx, cl, err, "reading response")
@@ -168,18 +174,18 @@ func (a *Anthropic) whole(ctx context.Context, cl *call) (*Response, error) {
 	if w.Error != nil {
 		return nil, a.c.bodyError(w.Error)
 	}
-	return fromAnthropic(&w), nil
+	return fromAnthropic(&w, jsonTool), nil
 }
 
 // stream runs one streamed request. started reports whether onDelta was
 // called, after which the request may not be retried.
-func (a *Anthropic) stream(ctx context.Context, body []byte, onDelta func(Delta) error) (r *Response, started bool, err error) {
-	cl, err := a.c.send(ctx, a.url, body, true)
+func (a *Anthropic) stream(ctx context.Context, body []byte, jsonTool bool, retries int, onDelta func(Delta) error) (r *Response, started bool, err error) {
+	cl, err := a.c.send(ctx, a.url, body, true, retries)
 	if err != nil {
 		return nil, false, err
 	}
 	if ct := cl.resp.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/json") {
-		r, err := a.whole(ctx, cl)
+		r, err := a.whole(ctx, cl, jsonTool)
 		if err != nil {
 			cl.close(nil)
 			return nil, false, err
@@ -193,7 +199,7 @@ func (a *Anthropic) stream(ctx context.Context, body []byte, onDelta func(Delta)
 		cl.close(nil)
 		return r, true, nil
 	}
-	acc := antAccumulator{blocks: make(map[int]antOpen)}
+	acc := antAccumulator{blocks: make(map[int]antOpen), jsonTool: jsonTool}
 	sse := newSSEReader(cl.body)
 	for !acc.stopped {
 		ev, err := sse.Next()
@@ -254,6 +260,7 @@ type antAccumulator struct {
 	usage     antUsage
 	started   bool // a Delta went to the caller
 	stopped   bool // message_stop arrived
+	jsonTool  bool // the json tool's call is the reply's text
 }
 
 // add takes in one event and returns its pieces, in order. Unknown event
@@ -280,6 +287,10 @@ func (a *antAccumulator) add(e *antEvent) []Delta {
 				return []Delta{{Text: b.Text}}
 			}
 		case "tool_use":
+			if a.jsonTool && b.Name == jsonToolName {
+				a.blocks[e.Index] = antOpen{kind: "json"}
+				return nil
+			}
 			pos := len(a.calls)
 			a.blocks[e.Index] = antOpen{kind: b.Type, pos: pos}
 			a.calls = append(a.calls, ToolCall{ID: b.ID, Name: b.Name})
@@ -307,6 +318,9 @@ func (a *antAccumulator) add(e *antEvent) []Delta {
 		case d.Type == "text_delta" && b.kind == "text" && d.Text != "":
 			a.text.WriteString(d.Text)
 			return []Delta{{Text: d.Text}}
+		case d.Type == "input_json_delta" && b.kind == "json" && d.PartialJSON != "":
+			a.text.WriteString(d.PartialJSON)
+			return []Delta{{Text: d.PartialJSON}}
 		case d.Type == "input_json_delta" && b.kind == "tool_use" && d.PartialJSON != "":
 			a.args[b.pos].WriteString(d.PartialJSON)
 			return []Delta{{ToolCallIndex: b.pos, ArgsDelta: d.PartialJSON}}
@@ -341,5 +355,8 @@ func (a *antAccumulator) response() *Response {
 		r.Reasoning = append(r.Reasoning, rs)
 	}
 	r.FinishReason = antFinish(a.stop, len(r.ToolCalls) > 0)
+	if a.jsonTool && r.FinishReason == FinishToolCalls && len(r.ToolCalls) == 0 {
+		r.FinishReason = FinishStop // the json tool's call is the answer
+	}
 	return r
 }

@@ -18,9 +18,41 @@ type antRequest struct {
 	ToolChoice    *antToolChoice `json:"tool_choice,omitempty"`
 	Temperature   *float64       `json:"temperature,omitempty"`
 	TopP          *float64       `json:"top_p,omitempty"`
+	TopK          *int           `json:"top_k,omitempty"`
 	StopSequences []string       `json:"stop_sequences,omitempty"`
 	Thinking      *antThinking   `json:"thinking,omitempty"`
+	OutputConfig  *antOutput     `json:"output_config,omitempty"`
 	Stream        bool           `json:"stream,omitempty"`
+}
+
+// antOutput is output_config: {"format": {"type": "json_schema", "schema": …}}.
+type antOutput struct {
+	Format antFormat `json:"format"`
+}
+
+type antFormat struct {
+	Type   string          `json:"type"`
+	Schema json.RawMessage `json:"schema"`
+}
+
+// jsonToolName is the forced tool that carries a structured reply for the
+// models without output_config (the AI SDK's name and description).
+const jsonToolName = "json"
+
+// antJSONTool reports whether model gets a structured reply through the
+// forced json tool rather than output_config: Claude 3, the first Claude 4
+// releases (sonnet/opus 4.0), and models of other makers behind
+// Anthropic's API, which may not know output_config.
+func antJSONTool(model string) bool {
+	if !strings.HasPrefix(model, "claude-") {
+		return true
+	}
+	for _, p := range []string{"claude-3", "claude-sonnet-4-0", "claude-sonnet-4-2025", "claude-opus-4-0", "claude-opus-4-2025"} {
+		if strings.HasPrefix(model, p) {
+			return true
+		}
+	}
+	return false
 }
 
 type antMessage struct {
@@ -60,6 +92,8 @@ type antTool struct {
 type antToolChoice struct {
 	Type string `json:"type"` // auto, any, tool, none
 	Name string `json:"name,omitempty"`
+	// DisableParallelToolUse is set with the forced json tool: one call.
+	DisableParallelToolUse bool `json:"disable_parallel_tool_use,omitempty"`
 }
 
 type antThinking struct {
@@ -141,6 +175,7 @@ func toAnthropic(req Request, o antOptions, stream bool) antRequest {
 		Messages:      make([]antMessage, 0, len(req.Messages)),
 		Temperature:   req.Temperature,
 		TopP:          req.TopP,
+		TopK:          req.TopK,
 		StopSequences: req.Stop,
 		Stream:        stream,
 	}
@@ -227,6 +262,14 @@ func toAnthropic(req Request, o antOptions, stream bool) antRequest {
 			w.ToolChoice = &antToolChoice{Type: "tool", Name: req.ToolChoice}
 		}
 	}
+	if f := req.ResponseFormat; f != nil {
+		if antJSONTool(req.Model) {
+			w.Tools = append(w.Tools, antTool{Name: jsonToolName, Description: "Respond with a JSON object.", InputSchema: f.Schema})
+			w.ToolChoice = &antToolChoice{Type: "tool", Name: jsonToolName, DisableParallelToolUse: true}
+		} else {
+			w.OutputConfig = &antOutput{Format: antFormat{Type: "json_schema", Schema: f.Schema}}
+		}
+	}
 	if o.cache {
 		w.markCache()
 	}
@@ -304,8 +347,9 @@ func (u *antUsage) merge(v *antUsage) {
 	}
 }
 
-// fromAnthropic converts a whole (non-streamed) response.
-func fromAnthropic(w *antResponse) *Response {
+// fromAnthropic converts a whole (non-streamed) response. jsonTool: the
+// request forced the json tool, whose input is the reply's text.
+func fromAnthropic(w *antResponse, jsonTool bool) *Response {
 	r := &Response{ID: w.ID, Model: w.Model}
 	if w.Usage != nil {
 		r.Usage = w.Usage.usage()
@@ -316,6 +360,10 @@ func fromAnthropic(w *antResponse) *Response {
 		case "text":
 			text.WriteString(c.Text)
 		case "tool_use":
+			if jsonTool && c.Name == jsonToolName {
+				text.Write(bytes.TrimSpace(c.Input))
+				continue
+			}
 			args := json.RawMessage(bytes.TrimSpace(c.Input))
 			if len(args) == 0 || string(args) == "null" {
 				args = json.RawMessage("{}")
@@ -329,6 +377,9 @@ func fromAnthropic(w *antResponse) *Response {
 	}
 	r.Text = text.String()
 	r.FinishReason = antFinish(w.StopReason, len(r.ToolCalls) > 0)
+	if jsonTool && r.FinishReason == FinishToolCalls && len(r.ToolCalls) == 0 {
+		r.FinishReason = FinishStop // the json tool's call is the answer
+	}
 	return r
 }
 

@@ -38,7 +38,9 @@ type AzureConfig struct {
 // Azure is a client for Azure OpenAI chat completions. Request.Model names
 // the deployment. It is safe for concurrent use.
 type Azure struct {
-	c chatClient
+	c     chatClient
+	base  string // scheme and host
+	query string // api-version=…
 }
 
 // NewAzure returns a client for cfg, or an error naming what cfg lacks.
@@ -61,7 +63,7 @@ func NewAzure(cfg AzureConfig) (*Azure, error) {
 		return nil, fmt.Errorf("llm: azure provider %q: %w", cfg.Name, err)
 	}
 	query := url.Values{"api-version": {cfg.APIVersion}}.Encode()
-	a := &Azure{c: chatClient{
+	a := &Azure{base: base, query: query, c: chatClient{
 		provider: cfg.Name,
 		url: func(deployment string) string {
 			return base + "/openai/deployments/" + url.PathEscape(deployment) + "/chat/completions?" + query

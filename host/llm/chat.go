@@ -246,16 +246,28 @@ func (c *chatClient) open(ctx context.Context, req Request, stream bool) (*call,
 	if req.Model == "" {
 		return nil, fmt.Errorf("llm: %s: request names no model", c.provider)
 	}
+	if req.TopK != nil {
+		return nil, &UnsupportedSettingError{Provider: c.provider, Setting: "TopK"}
+	}
 	body, err := json.Marshal(toWire(req, c.sendModel, c.maxCompletionTokens, stream))
 	if err != nil {
 		return nil, fmt.Errorf("llm: %s: encoding request: %w", c.provider, err)
 	}
-	return c.send(ctx, c.url(req.Model), body, stream)
+	return c.send(ctx, c.url(req.Model), body, stream, c.retries(req))
+}
+
+// retries is how many times req may be retried: the configured number, or
+// fewer when the request asks so.
+func (c *chatClient) retries(req Request) int {
+	if req.MaxRetries != nil && *req.MaxRetries >= 0 && *req.MaxRetries < c.maxRetries {
+		return *req.MaxRetries
+	}
+	return c.maxRetries
 }
 
 // send posts body to url, retrying where safe, and returns the accepted
 // response. The Anthropic client shares it.
-func (c *chatClient) send(ctx context.Context, url string, body []byte, stream bool) (*call, error) {
+func (c *chatClient) send(ctx context.Context, url string, body []byte, stream bool, maxRetries int) (*call, error) {
 	for attempt := 0; ; attempt++ {
 		cl, err := c.attempt(ctx, url, body, stream)
 		if err == nil {
@@ -265,7 +277,7 @@ func (c *chatClient) send(ctx context.Context, url string, body []byte, stream b
 		if !errors.As(err, &retry) {
 			return nil, err
 		}
-		if attempt >= c.maxRetries {
+		if attempt >= maxRetries {
 			return nil, retry.err
 		}
 		wait := c.backoff << attempt

@@ -24,6 +24,22 @@
 // registry's business (internal/providers, used by config and host/app);
 // this package takes explicit settings and has no defaults of its own.
 //
+// # Embeddings
+//
+// [OpenAI] and [Azure] are also an [Embedder]: POST {base}/embeddings (Azure:
+// /openai/deployments/{deployment}/embeddings) with encoding_format float,
+// in batches of [MaxEmbedBatch] inputs, with the retries below; vectors are
+// placed by their index. [EchoEmbedder] is the offline counterpart of Echo
+// (words hashed into [EchoDimensions] buckets), and [Fallbacks] moves to the
+// next embedding model when one is unavailable.
+//
+// # Structured output
+//
+// [Request].ResponseFormat asks for one JSON document matching a schema:
+// a strict "json_schema" response_format on the OpenAI wire, and on
+// Anthropic's output_config.format or, for the models without it, a forced
+// "json" tool. Either way the JSON comes back as the reply's text.
+//
 // # Streams
 //
 // A streamed reply arrives as server-sent events. Each piece is handed to the

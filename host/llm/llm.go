@@ -108,6 +108,41 @@ type Request struct {
 	Seed             *int
 	PresencePenalty  *float64
 	FrequencyPenalty *float64
+	// TopK samples from the K likeliest tokens (Anthropic's top_k); the
+	// OpenAI wire has no such field, so it is an *UnsupportedSettingError
+	// there.
+	TopK *int
+	// MaxRetries lowers the client's configured retries for this request;
+	// it never raises them. nil keeps the configured number.
+	MaxRetries *int
+	// ResponseFormat, when set, asks for a reply that is one JSON document
+	// matching its schema, in the provider's native form (see
+	// ResponseFormat). The reply's JSON arrives as Response.Text and
+	// Delta.Text, whatever the provider's form.
+	ResponseFormat *ResponseFormat
+}
+
+// ResponseFormat asks a model for structured output.
+//
+// OpenAI-compatible providers (and Azure) get a strict "json_schema"
+// response_format named Name. Anthropic gets output_config.format for the
+// models that support it and, for older ones (claude-3*, the first Claude 4
+// releases) and non-Claude models behind its API, a forced tool "json" whose
+// input is the reply; the tool call is handed back as text either way.
+type ResponseFormat struct {
+	// Name names the schema on the wire; empty sends "response", as Mastra
+	// does.
+	Name string
+	// Schema is the JSON Schema of the reply. It is sent as is: making it
+	// acceptable to a strict provider is the caller's business.
+	Schema json.RawMessage
+}
+
+func (f *ResponseFormat) name() string {
+	if f.Name == "" {
+		return "response"
+	}
+	return f.Name
 }
 
 // Usage counts tokens for one call.
@@ -120,13 +155,16 @@ type Usage struct {
 	// prompt cache; CacheWriteTokens the part written to it (Anthropic).
 	CacheReadTokens  int
 	CacheWriteTokens int
+	// ReasoningTokens is the part of OutputTokens a reasoning model spent
+	// thinking (OpenAI's completion_tokens_details), when reported.
+	ReasoningTokens int
 }
 
 // Add returns u plus v, field by field.
 func (u Usage) Add(v Usage) Usage {
 	return Usage{InputTokens: u.InputTokens + v.InputTokens, OutputTokens: u.OutputTokens + v.OutputTokens,
 		TotalTokens: u.TotalTokens + v.TotalTokens, CacheReadTokens: u.CacheReadTokens + v.CacheReadTokens,
-		CacheWriteTokens: u.CacheWriteTokens + v.CacheWriteTokens}
+		CacheWriteTokens: u.CacheWriteTokens + v.CacheWriteTokens, ReasoningTokens: u.ReasoningTokens + v.ReasoningTokens}
 }
 
 // Response is a model's whole reply.

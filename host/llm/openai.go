@@ -48,7 +48,8 @@ type OpenAIConfig struct {
 // OpenAI is a client for OpenAI chat completions and compatible servers. It
 // is safe for concurrent use.
 type OpenAI struct {
-	c chatClient
+	c    chatClient
+	base string // the API root, without a trailing slash
 }
 
 // NewOpenAI returns a client for cfg, or an error naming what cfg lacks.
@@ -62,7 +63,7 @@ func NewOpenAI(cfg OpenAIConfig) (*OpenAI, error) {
 	if err != nil {
 		return nil, fmt.Errorf("llm: openai-compatible provider %q: %w", cfg.Name, err)
 	}
-	o := &OpenAI{c: chatClient{
+	o := &OpenAI{base: base, c: chatClient{
 		provider:            cfg.Name,
 		url:                 func(string) string { return base + "/chat/completions" },
 		header:              fixedHeaders(cfg.Headers),

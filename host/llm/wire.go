@@ -22,8 +22,21 @@ type wireRequest struct {
 	Seed                *int           `json:"seed,omitempty"`
 	PresencePenalty     *float64       `json:"presence_penalty,omitempty"`
 	FrequencyPenalty    *float64       `json:"frequency_penalty,omitempty"`
+	ResponseFormat      *wireFormat    `json:"response_format,omitempty"`
 	Stream              bool           `json:"stream"`
 	StreamOptions       *streamOptions `json:"stream_options,omitempty"`
+}
+
+// wireFormat is response_format: {"type":"json_schema","json_schema":{…}}.
+type wireFormat struct {
+	Type       string          `json:"type"`
+	JSONSchema *wireJSONSchema `json:"json_schema,omitempty"`
+}
+
+type wireJSONSchema struct {
+	Name   string          `json:"name"`
+	Schema json.RawMessage `json:"schema"`
+	Strict bool            `json:"strict"`
 }
 
 type streamOptions struct {
@@ -77,6 +90,9 @@ type wireUsage struct {
 	PromptTokensDetails *struct {
 		CachedTokens int `json:"cached_tokens"`
 	} `json:"prompt_tokens_details,omitempty"`
+	CompletionTokensDetails *struct {
+		ReasoningTokens int `json:"reasoning_tokens"`
+	} `json:"completion_tokens_details,omitempty"`
 }
 
 // wireError is the error object of an error response body, also sent by some
@@ -151,6 +167,10 @@ func toWire(req Request, sendModel, maxCompletionTokens, stream bool) wireReques
 	}
 	if stream {
 		w.StreamOptions = &streamOptions{IncludeUsage: true}
+	}
+	if f := req.ResponseFormat; f != nil {
+		// strict: true, as the AI SDK's providers send by default.
+		w.ResponseFormat = &wireFormat{Type: "json_schema", JSONSchema: &wireJSONSchema{Name: f.name(), Schema: f.Schema, Strict: true}}
 	}
 	for _, m := range req.Messages {
 		content := m.Content
@@ -233,6 +253,9 @@ func (u *wireUsage) usage() Usage {
 	out := Usage{InputTokens: u.PromptTokens, OutputTokens: u.CompletionTokens, TotalTokens: total}
 	if u.PromptTokensDetails != nil {
 		out.CacheReadTokens = u.PromptTokensDetails.CachedTokens
+	}
+	if u.CompletionTokensDetails != nil {
+		out.ReasoningTokens = u.CompletionTokensDetails.ReasoningTokens
 	}
 	return out
 }

@@ -11,5 +11,11 @@
 // thread is simply not found. History reads use the (thread_id, createdAt)
 // index with a LIMIT, so their cost does not grow with the thread.
 //
-// This package imports nothing from the rest of host/.
+// The stream log's tables are queried by host/runlog, the rate-limit
+// counters and leases by host/limits and the plugins' KV by host/app,
+// through the store's database handle (DB) and with its error
+// classification (Classify), not here: the store has only memory's
+// methods (and, until the database has one listener, ListenStreams).
+//
+// This package imports nothing from the rest of host/ but host/dbdown.
 package memory

@@ -36,6 +36,9 @@ type Options struct {
 	// (SaveMessages) may hold at once, at most MaxOpenConns; one more is a
 	// *BusyError. 0 lets them take the whole pool.
 	BulkWriteConns int
+	// NoPgvector keeps semantic recall on mastra_server_vectors even when
+	// the Postgres has pgvector (see RecallMode).
+	NoPgvector bool
 }
 
 // Store is the thread and message store. It is safe for concurrent use.
@@ -47,6 +50,9 @@ type Store struct {
 	pgConfig *pgx.ConnConfig
 	// bulk is each resource's share of the pool for bulk writes.
 	bulk *resourceShare
+	// noPgvector and pgv: semantic recall's mode (pgvector.go).
+	noPgvector bool
+	pgv        pgvectorState
 }
 
 // Open connects to the database. It does not create tables: call Migrate.
@@ -75,7 +81,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		sqldb.SetMaxOpenConns(opts.MaxOpenConns)
 		sqldb.SetMaxIdleConns(opts.MaxOpenConns)
 		sqldb.SetConnMaxIdleTime(5 * time.Minute)
-		return &Store{db: bun.NewDB(sqldb, pgdialect.New()), kind: "postgres", pgConfig: cc, bulk: newResourceShare(bulk)}, nil
+		return &Store{db: bun.NewDB(sqldb, pgdialect.New()), kind: "postgres", pgConfig: cc, bulk: newResourceShare(bulk),
+			noPgvector: opts.NoPgvector}, nil
 	}
 	if opts.SQLitePath == "" {
 		return nil, errors.New("memory: no database url and no sqlite path")
@@ -623,4 +630,23 @@ func redactURLError(err error) error {
 		return errors.New("invalid connection string")
 	}
 	return err
+}
+
+// DB is the store's database handle, for the packages that own tables of
+// their own in it (host/runlog, host/limits, the plugin KV store): each
+// queries its tables itself, and the store keeps threads, messages and
+// working memory.
+func (s *Store) DB() *bun.DB { return s.db }
+
+// Classify marks an error of a statement on the store's database (DB)
+// that means "the database cannot be reached" with ErrUnavailable, as the
+// store's own errors are, so that every route answers it with a 503.
+func Classify(err error) error { return classify(err) }
+
+// wrapf wraps a non-nil err with a message; nil stays nil.
+func wrapf(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
 }

@@ -395,40 +395,6 @@ func TestUnreachableDatabase(t *testing.T) {
 	}
 }
 
-func TestPluginKV(t *testing.T) {
-	eachStore(t, func(t *testing.T, s *Store) {
-		ctx := context.Background()
-		if _, ok, err := s.KVGet(ctx, "p1", "k"); ok || err != nil {
-			t.Fatalf("KVGet on empty = %v, %v; want missing", ok, err)
-		}
-		if err := s.KVSet(ctx, "p1", "k", []byte("v1"), 0, roomy); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.KVSet(ctx, "p1", "k", []byte("v2"), 0, roomy); err != nil {
-			t.Fatal(err)
-		}
-		if v, ok, _ := s.KVGet(ctx, "p1", "k"); !ok || string(v) != "v2" {
-			t.Errorf("KVGet = %q, %v; want v2", v, ok)
-		}
-		if _, ok, _ := s.KVGet(ctx, "p2", "k"); ok {
-			t.Error("another namespace sees p1's key")
-		}
-		if err := s.KVSet(ctx, "p1", "gone", []byte("x"), time.Millisecond, roomy); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(5 * time.Millisecond)
-		if _, ok, _ := s.KVGet(ctx, "p1", "gone"); ok {
-			t.Error("expired key still readable")
-		}
-		if err := s.KVDelete(ctx, "p1", "k"); err != nil {
-			t.Fatal(err)
-		}
-		if _, ok, _ := s.KVGet(ctx, "p1", "k"); ok {
-			t.Error("deleted key still readable")
-		}
-	})
-}
-
 func TestSaveAndDeleteMessages(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
@@ -581,19 +547,6 @@ func TestWritePathsStayInTheirResource(t *testing.T) {
 			t.Errorf("alice's thread has %d messages; want 1 (the refused turn saved nothing)", page.Total)
 		}
 
-		// KV: namespaces (one per plugin) never see or remove each other's keys.
-		if err := s.KVSet(ctx, "plugin-a", "k", []byte("a"), 0, roomy); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.KVSet(ctx, "plugin-b", "k", []byte("b"), 0, roomy); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.KVDelete(ctx, "plugin-b", "k"); err != nil {
-			t.Fatal(err)
-		}
-		if v, ok, _ := s.KVGet(ctx, "plugin-a", "k"); !ok || string(v) != "a" {
-			t.Errorf("plugin-a's key = %q, %v after plugin-b's set and delete; want a", v, ok)
-		}
 	})
 }
 

@@ -39,6 +39,7 @@ type Metrics struct {
 	firstChunk *prometheus.HistogramVec
 
 	fallbacks    *prometheus.CounterVec
+	recall       *prometheus.CounterVec
 	toolCalls    *prometheus.CounterVec
 	toolDuration *prometheus.HistogramVec
 
@@ -106,6 +107,9 @@ func New() *Metrics {
 
 	m.fallbacks = f.counter("mastra_model_fallbacks_total",
 		"Moves of a turn from a model that failed before its first token to the agent's next model, by agent and models (\"provider/model\").", "agent", "from", "to")
+	m.recall = f.counter("mastra_semantic_recall_total",
+		"Semantic recall operations, by agent, op (query: a turn's recall; embed: an attempt to embed a saved turn) and outcome (ok, error). "+
+			"A failed recall never fails the turn.", "agent", "op", "outcome")
 	m.toolCalls = f.counter("mastra_tool_calls_total",
 		"Server-side tool calls made by agents, by tool and outcome (ok, error, canceled).", "tool", "outcome")
 	m.toolDuration = f.histogram("gen_ai_execute_tool_duration_seconds",
@@ -155,6 +159,40 @@ func (m *Metrics) Handler() http.Handler {
 // each scrape.
 func (m *Metrics) WatchDB(stats func() sql.DBStats) {
 	m.reg.MustRegister(dbCollector{stats})
+}
+
+// WatchSpans reports the stored-trace writer (host/observe) under
+// mastra_observability_spans_*, read at each scrape.
+func (m *Metrics) WatchSpans(written, dropped, failed func() uint64) {
+	for _, c := range []struct {
+		name, help string
+		f          func() uint64
+	}{
+		{"mastra_observability_spans_written_total", "Spans stored in the database.", written},
+		{"mastra_observability_spans_dropped_total", "Spans dropped because the write queue was full ([observability] queue_size).", dropped},
+		{"mastra_observability_spans_failed_total", "Spans lost to a failed database write.", failed},
+	} {
+		f := c.f
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help},
+			func() float64 { return float64(f()) }))
+	}
+}
+
+// WatchScores reports the scorers' work (host/observe) under
+// mastra_scores_*, read at each scrape.
+func (m *Metrics) WatchScores(stored, dropped, failed func() uint64) {
+	for _, c := range []struct {
+		name, help string
+		f          func() uint64
+	}{
+		{"mastra_scores_stored_total", "Scores of [scorers] stored.", stored},
+		{"mastra_scores_dropped_total", "Replies not scored because the scorer queue was full.", dropped},
+		{"mastra_scores_failed_total", "Scores lost to a failed database write.", failed},
+	} {
+		f := c.f
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help},
+			func() float64 { return float64(f()) }))
+	}
 }
 
 var (

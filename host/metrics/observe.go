@@ -89,6 +89,12 @@ func (m *Metrics) Fallback(ev agent.FallbackEvent) {
 	m.fallbacks.WithLabelValues(ev.AgentID, ev.From, ev.To).Inc()
 }
 
+// Recall counts one semantic recall operation, for
+// agent.Service.SetRecallObserver.
+func (m *Metrics) Recall(ev agent.RecallEvent) {
+	m.recall.WithLabelValues(ev.AgentID, ev.Op, ev.Outcome).Inc()
+}
+
 func (o agentObserver) StartToolCall(ctx context.Context, c agent.ToolCallInfo) (context.Context, func(agent.ToolCallEnd)) {
 	start := time.Now()
 	name := c.Tool

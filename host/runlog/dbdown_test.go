@@ -154,7 +154,7 @@ func TestBatchRetriedAfterDatabaseStall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.Status != memory.StreamDone || info.LastSeq != 3 {
+	if info.Status != StatusDone || info.LastSeq != 3 {
 		t.Fatalf("run logged as %s with %d chunks; want done with 3", info.Status, info.LastSeq)
 	}
 	var got []string

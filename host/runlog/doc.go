@@ -21,7 +21,7 @@
 // its runner (a crash, a partition): the first follower to notice logs the
 // run's closing chunks (from the Options' Terminate) and ends it, and the
 // runner, if it was alive after all, finds its next write refused
-// ([memory.ErrStreamLost]) and its turn must not be saved ([Writer.Hold]).
+// ([ErrLost]) and its turn must not be saved ([Writer.Hold]).
 //
 // # Following
 //
@@ -30,11 +30,13 @@
 // memory; any other from the database, woken by Postgres notifications
 // (LISTEN/NOTIFY, one connection per instance) or, when those are down, by
 // polling. The followers of one run on one instance share one reader of it
-// (one read per wake-up, however many follow); each reads its backlog
-// itself when it joins, and one that falls a buffer behind reads its gap
-// and joins again. On SQLite there is one instance, and every running run
-// is local.
+// (internal/follow, which workflow watchers share too: one read per
+// wake-up, however many follow); each reads its backlog itself when it
+// joins, and one that falls a buffer behind reads its gap and joins again.
+// On SQLite there is one instance, and every running run is local.
 //
-// This package imports host/memory only; what a chunk means is the
-// caller's (Options.Terminate).
+// The log's tables are queried in this package only (db.go). Of host/ it
+// imports host/memory only, for the database handle and the notification
+// listener the store keeps (and internal/follow, internal/wakeup); what a
+// chunk means is the caller's (Options.Terminate).
 package runlog

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mastra-server/mastra-server/host/memory"
+	"github.com/mastra-server/mastra-server/internal/follow"
 	"github.com/mastra-server/mastra-server/internal/wakeup"
 )
 
@@ -24,7 +25,9 @@ var (
 	ErrTaken = errors.New("runlog: run id taken")
 	// ErrLost is a run this instance no longer holds: its lease expired
 	// and another instance ended it.
-	ErrLost = memory.ErrStreamLost
+	ErrLost = errors.New("runlog: run no longer held")
+	// ErrNotFound is a run that is not logged.
+	ErrNotFound = errors.New("runlog: run not found")
 )
 
 // Options configure a Log.
@@ -56,7 +59,8 @@ type Run struct {
 // use. Close it.
 type Log struct {
 	o     Options
-	store *memory.Store
+	store *memory.Store // for its database and its notifications
+	db    *db
 	owner string
 	hub   *wakeup.Hub
 	log   *slog.Logger
@@ -69,12 +73,12 @@ type Log struct {
 	batchEnd      chan struct{}
 	kick          chan struct{} // something waits to be written
 
-	readersMu sync.Mutex           // guards readers; taken before a reader's mu
-	readers   map[string]*dbReader // by run id, resource and creation
+	// readers holds one reader per followed run of another instance, by
+	// run id, resource and creation (reader.go).
+	readers *follow.Group[string]
 
 	listening atomic.Bool
-	ctx       context.Context // ends with Close
-	stop      context.CancelFunc
+	stop      context.CancelFunc // ends the background work (Close)
 	bg        sync.WaitGroup
 }
 
@@ -99,14 +103,15 @@ func Open(o Options) (*Log, error) {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	host, _ := os.Hostname()
-	l := &Log{o: o, store: o.Store, hub: wakeup.NewHub(), log: o.Logger, local: map[string]*Writer{},
-		readers: map[string]*dbReader{},
+	hub := wakeup.NewHub()
+	l := &Log{o: o, store: o.Store, db: &db{bun: o.Store.DB(), pg: o.Store.Kind() == "postgres"}, hub: hub, log: o.Logger, local: map[string]*Writer{},
+		readers: follow.NewGroup[string](hub, o.PollInterval),
 		// A fresh owner per process: a restarted instance must not renew
 		// the leases of the runs its previous life lost.
 		owner: fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))}
 	l.batchEnd, l.kick = make(chan struct{}), make(chan struct{}, 1)
 	ctx, stop := context.WithCancel(context.Background())
-	l.ctx, l.stop = ctx, stop
+	l.stop = stop
 	l.goBackground(func() { l.batchLoop(ctx) })
 	l.goBackground(func() { l.renewLoop(ctx) })
 	l.goBackground(func() { l.pruneLoop(ctx) })
@@ -128,6 +133,7 @@ func (l *Log) goBackground(f func()) {
 // waited for: End them first (End waits until its run is written).
 func (l *Log) Close() {
 	l.stop()
+	l.readers.Close()
 	l.bg.Wait()
 }
 
@@ -140,10 +146,8 @@ func ms(t time.Time) int64 { return t.UnixMilli() }
 func (l *Log) Start(ctx context.Context, run Run) (*Writer, error) {
 	now := time.Now()
 	w := &Writer{l: l, run: run, createdAt: ms(now), changed: make(chan struct{}), lost: make(chan struct{})}
-	err := l.store.CreateStreamRun(ctx, memory.StreamRun{RunID: run.RunID, ResourceID: run.ResourceID,
-		AgentID: run.AgentID, ThreadID: run.ThreadID, Owner: l.owner,
-		LeaseUntil: ms(now.Add(l.o.Lease)), CreatedAt: w.createdAt})
-	if errors.Is(err, memory.ErrConflict) {
+	err := l.db.createRun(ctx, Info{Run: run, Owner: l.owner, LeaseUntil: ms(now.Add(l.o.Lease)), CreatedAt: w.createdAt})
+	if errors.Is(err, errConflict) {
 		return nil, ErrTaken
 	}
 	if err != nil {
@@ -155,13 +159,13 @@ func (l *Log) Start(ctx context.Context, run Run) (*Writer, error) {
 	return w, nil
 }
 
-// Info returns a logged run; memory.ErrNotFound when there is none.
-func (l *Log) Info(ctx context.Context, runID string) (memory.StreamRun, error) {
-	return l.store.StreamRunInfo(ctx, runID)
+// Info returns a logged run; ErrNotFound when there is none.
+func (l *Log) Info(ctx context.Context, runID string) (Info, error) {
+	return l.db.info(ctx, runID)
 }
 
 // Running returns the id of the newest running run of a thread by an
-// agent for a resource; memory.ErrNotFound when there is none.
+// agent for a resource; ErrNotFound when there is none.
 func (l *Log) Running(ctx context.Context, resourceID, agentID, threadID string) (string, error) {
 	l.mu.Lock()
 	var found *Writer
@@ -175,7 +179,7 @@ func (l *Log) Running(ctx context.Context, resourceID, agentID, threadID string)
 	if found != nil {
 		return found.run.RunID, nil
 	}
-	return l.store.RunningStreamRun(ctx, resourceID, agentID, threadID)
+	return l.db.running(ctx, resourceID, agentID, threadID)
 }
 
 // Writer writes one run's chunks. Append is safe for concurrent use with
@@ -227,9 +231,9 @@ func (w *Writer) Hold(ctx context.Context) error {
 // instance ended the run first.
 func (w *Writer) End(failed bool) error {
 	w.mu.Lock()
-	w.status = memory.StreamDone
+	w.status = StatusDone
 	if failed {
-		w.status = memory.StreamFailed
+		w.status = StatusFailed
 	}
 	w.mu.Unlock()
 	w.l.wake()
@@ -270,7 +274,7 @@ func (w *Writer) waitWritten(ctx context.Context, done func() bool, retry bool) 
 // Abort deletes a run that never sent a chunk.
 func (w *Writer) Abort(ctx context.Context) error {
 	w.l.drop(w)
-	err := w.l.store.DeleteStreamRun(context.WithoutCancel(ctx), w.run.RunID)
+	err := w.l.db.deleteRun(context.WithoutCancel(ctx), w.run.RunID)
 	// Its local followers stop waiting on it and go to the database,
 	// which no longer has the run.
 	w.mu.Lock()
@@ -370,12 +374,12 @@ func (l *Log) batch(ctx context.Context) (failed bool) {
 	l.started++
 	l.mu.Unlock()
 
-	var items []memory.StreamAppend
+	var items []appendItem
 	var parts []pending
 	for _, w := range ws {
 		w.mu.Lock()
-		it := memory.StreamAppend{RunID: w.run.RunID, After: int64(w.logged),
-			Chunks: w.chunks[w.logged:len(w.chunks):len(w.chunks)], Status: memory.StreamRunning}
+		it := appendItem{RunID: w.run.RunID, After: int64(w.logged),
+			Chunks: w.chunks[w.logged:len(w.chunks):len(w.chunks)], Status: StatusRunning}
 		if w.status != "" {
 			it.Status = w.status
 		}
@@ -392,7 +396,7 @@ func (l *Log) batch(ctx context.Context) (failed bool) {
 	if len(items) > 0 {
 		now := time.Now()
 		wctx, cancel := context.WithTimeout(ctx, l.o.Lease)
-		held, err = l.store.AppendStreams(wctx, l.owner, ms(now.Add(l.o.Lease)), ms(now), items)
+		held, err = l.db.appendRuns(wctx, l.owner, ms(now.Add(l.o.Lease)), ms(now), items)
 		cancel()
 		if err != nil && ctx.Err() == nil {
 			l.log.Warn("runlog: writing streams' chunks failed; will retry", "runs", len(items), "err", err)
@@ -400,7 +404,7 @@ func (l *Log) batch(ctx context.Context) (failed bool) {
 	}
 	// A run that missed may have taken an earlier batch that this
 	// instance gave up on: after a timeout the server can still run it.
-	landed := map[*Writer]memory.StreamRun{}
+	landed := map[*Writer]Info{}
 	var checkErr error
 	for i, p := range parts {
 		if err != nil || held[p.w.run.RunID] {
@@ -425,11 +429,11 @@ func (l *Log) batch(ctx context.Context) (failed bool) {
 		case held[w.run.RunID]:
 			w.failed = nil
 			w.logged += p.n
-			w.final = p.status != memory.StreamRunning
+			w.final = p.status != StatusRunning
 		case wasLanded:
 			w.failed = nil
 			w.logged = int(info.LastSeq)
-			w.final = info.Status != memory.StreamRunning
+			w.final = info.Status != StatusRunning
 			more = more || !w.final
 		case checkErr != nil:
 			// Whether it is lost is unknown: try again.
@@ -465,11 +469,11 @@ func (l *Log) batch(ctx context.Context) (failed bool) {
 // instance's, and its log ends within the chunks it sent (chunk seq is
 // always w's chunk seq, so they are the same) and is still running, or
 // ended as it asked. info is the run as logged.
-func (l *Log) landedEarlier(ctx context.Context, w *Writer, it memory.StreamAppend) (memory.StreamRun, bool, error) {
+func (l *Log) landedEarlier(ctx context.Context, w *Writer, it appendItem) (Info, bool, error) {
 	rctx, cancel := context.WithTimeout(ctx, l.o.Lease)
 	defer cancel()
-	info, err := l.store.StreamRunInfo(rctx, it.RunID)
-	if errors.Is(err, memory.ErrNotFound) {
+	info, err := l.db.info(rctx, it.RunID)
+	if errors.Is(err, ErrNotFound) {
 		return info, false, nil
 	}
 	if err != nil {
@@ -477,7 +481,7 @@ func (l *Log) landedEarlier(ctx context.Context, w *Writer, it memory.StreamAppe
 	}
 	end := it.After + int64(len(it.Chunks))
 	ok := info.Owner == l.owner && info.CreatedAt == w.createdAt &&
-		((info.Status == memory.StreamRunning && info.LastSeq > it.After && info.LastSeq <= end) ||
+		((info.Status == StatusRunning && info.LastSeq > it.After && info.LastSeq <= end) ||
 			(info.Status == it.Status && info.LastSeq == end))
 	return info, ok, nil
 }
@@ -489,8 +493,8 @@ func (l *Log) landedEarlier(ctx context.Context, w *Writer, it memory.StreamAppe
 // checked run exists and may be read (Info), and Follow reads that run
 // only: ids are reused (a client may choose them), so a run deleted under
 // the follower and logged again under its id, maybe for another resource,
-// ends the follow with memory.ErrNotFound rather than being read.
-func (l *Log) Follow(ctx context.Context, run memory.StreamRun, after int64, fn func(seq int64, chunk []byte) error) error {
+// ends the follow with ErrNotFound rather than being read.
+func (l *Log) Follow(ctx context.Context, run Info, after int64, fn func(seq int64, chunk []byte) error) error {
 	runID := run.RunID
 	l.mu.Lock()
 	w := l.local[runID]
@@ -511,7 +515,7 @@ func (l *Log) Follow(ctx context.Context, run memory.StreamRun, after int64, fn 
 
 // sameRun reports whether the run of resource res created at createdAt is
 // run: the same id logged again is another run.
-func sameRun(res string, createdAt int64, run memory.StreamRun) bool {
+func sameRun(res string, createdAt int64, run Info) bool {
 	return res == run.ResourceID && createdAt == run.CreatedAt
 }
 
@@ -560,10 +564,10 @@ const LostGap = 1 << 20
 
 // failLost ends a run whose lease expired: its chunks, then those of
 // Terminate, as this instance.
-func (l *Log) failLost(ctx context.Context, info memory.StreamRun) error {
+func (l *Log) failLost(ctx context.Context, info Info) error {
 	var all [][]byte
 	for after := int64(0); after < info.LastSeq; {
-		chunks, err := l.store.StreamChunks(ctx, info.RunID, after, 500)
+		chunks, err := l.db.chunks(ctx, info.RunID, after, 500)
 		if err != nil {
 			return err
 		}
@@ -575,7 +579,7 @@ func (l *Log) failLost(ctx context.Context, info memory.StreamRun) error {
 			after = c.Seq
 		}
 	}
-	ok, err := l.store.FailStreamRun(ctx, info.RunID, l.owner, info.LastSeq, info.LastSeq+LostGap, l.o.Terminate(info.RunID, all), ms(time.Now()))
+	ok, err := l.db.failRun(ctx, info.RunID, l.owner, info.LastSeq, info.LastSeq+LostGap, l.o.Terminate(info.RunID, all), ms(time.Now()))
 	if err != nil {
 		return err
 	}
@@ -608,7 +612,7 @@ func (l *Log) renewLoop(ctx context.Context) {
 			continue
 		}
 		rctx, cancel := context.WithTimeout(ctx, l.o.Lease/3)
-		err := l.store.RenewStreamLeases(rctx, l.owner, ids, ms(time.Now().Add(l.o.Lease)))
+		err := l.db.renewLeases(rctx, l.owner, ids, ms(time.Now().Add(l.o.Lease)))
 		cancel()
 		if err != nil && ctx.Err() == nil {
 			l.log.Warn("runlog: renewing stream leases failed", "runs", len(ids), "err", err)
@@ -630,7 +634,7 @@ func (l *Log) pruneLoop(ctx context.Context) {
 		case <-t.C:
 		}
 		pctx, cancel := context.WithTimeout(ctx, time.Minute)
-		n, err := l.store.PruneStreamRuns(pctx, ms(time.Now().Add(-l.o.Retention)))
+		n, err := l.db.prune(pctx, ms(time.Now().Add(-l.o.Retention)))
 		cancel()
 		switch {
 		case err != nil && ctx.Err() == nil:

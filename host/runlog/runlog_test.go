@@ -68,8 +68,8 @@ func TestRetention(t *testing.T) {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		_, err := l.store.StreamRunInfo(ctx, "ended")
-		if errors.Is(err, memory.ErrNotFound) {
+		_, err := l.db.info(ctx, "ended")
+		if errors.Is(err, ErrNotFound) {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -77,7 +77,7 @@ func TestRetention(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if info, err := l.store.StreamRunInfo(ctx, "running"); err != nil || info.Status != memory.StreamRunning || info.LastSeq != 1 {
+	if info, err := l.db.info(ctx, "running"); err != nil || info.Status != StatusRunning || info.LastSeq != 1 {
 		t.Errorf("the running run after pruning = %+v, %v", info, err)
 	}
 }

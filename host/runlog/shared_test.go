@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/mastra-server/mastra-server/internal/follow"
 )
 
 // readCounter counts the statements that read a stream run or its chunks:
@@ -213,7 +215,7 @@ func TestSlowFollowerDoesNotBlock(t *testing.T) {
 	waitAll(t, fast, 1)
 
 	// Far more chunks than a follower's buffer, while the slow one is stuck.
-	const total = 3*followerBuffer + 1
+	const total = 3*follow.Buffer + 1
 	for i := 2; i <= total; i++ {
 		w.Append(fmt.Appendf(nil, `{"n":%d}`, i))
 	}

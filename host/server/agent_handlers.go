@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/julienschmidt/httprouter"
@@ -31,6 +32,8 @@ type rootBody struct {
 	AgentID        string                     `json:"agentId"`
 	RequestContext map[string]json.RawMessage `json:"requestContext"`
 	ModelSettings  *modelSettings             `json:"modelSettings"`
+	// StructuredOutput is Mastra's option, on the root routes too.
+	StructuredOutput *structuredOutputBody `json:"structuredOutput"`
 	// Resumable logs the stream and keeps the turn running when the
 	// client goes away (runs.go).
 	Resumable bool `json:"resumable"`
@@ -74,6 +77,9 @@ func (s *Server) rootTurn(w http.ResponseWriter, r *http.Request, resumable *boo
 		RequestContext: vals,
 	}
 	if in.ModelSettings, err = b.ModelSettings.settings(); err != nil {
+		return in, err
+	}
+	if in.StructuredOutput, err = s.structuredOutput(b.StructuredOutput); err != nil {
 		return in, err
 	}
 	return s.checkAgent(in)
@@ -134,41 +140,56 @@ func (s *Server) rootStream(w http.ResponseWriter, r *http.Request) error {
 // generateJSON is the whole reply: the root route's fields plus Mastra's
 // FullOutput fields, so either client reads it.
 type generateJSON struct {
-	Text               string         `json:"text"`
-	ThreadID           string         `json:"threadId"`
-	ResourceID         string         `json:"resourceId"`
-	RunID              string         `json:"runId"`
-	FinishReason       string         `json:"finishReason"`
-	Usage              usageJSON      `json:"usage"`
-	TotalUsage         usageJSON      `json:"totalUsage"`
-	ToolCalls          []agent.Chunk  `json:"toolCalls"`
-	ToolResults        []agent.Chunk  `json:"toolResults"`
-	Steps              []any          `json:"steps"`
-	Warnings           []any          `json:"warnings"`
-	Reasoning          []any          `json:"reasoning"`
-	Sources            []any          `json:"sources"`
-	Files              []any          `json:"files"`
-	Request            map[string]any `json:"request"`
-	Response           responseJSON   `json:"response"`
-	UsedFallbackValue  bool           `json:"usedFallbackValue"`
-	Messages           []wire.Message `json:"messages"`
-	RememberedMessages []wire.Message `json:"rememberedMessages"`
+	Text               string          `json:"text"`
+	ThreadID           string          `json:"threadId"`
+	ResourceID         string          `json:"resourceId"`
+	RunID              string          `json:"runId"`
+	FinishReason       string          `json:"finishReason"`
+	Usage              usageJSON       `json:"usage"`
+	TotalUsage         usageJSON       `json:"totalUsage"`
+	ToolCalls          []agent.Chunk   `json:"toolCalls"`
+	ToolResults        []agent.Chunk   `json:"toolResults"`
+	Steps              []stepJSON      `json:"steps"`
+	Warnings           []any           `json:"warnings"`
+	Reasoning          []any           `json:"reasoning"`
+	Sources            []any           `json:"sources"`
+	Files              []any           `json:"files"`
+	Request            map[string]any  `json:"request"`
+	ProviderMetadata   map[string]any  `json:"providerMetadata"`
+	Response           responseJSON    `json:"response"`
+	Object             json.RawMessage `json:"object,omitempty"`
+	UsedFallbackValue  bool            `json:"usedFallbackValue"`
+	Messages           []wire.Message  `json:"messages"`
+	RememberedMessages []wire.Message  `json:"rememberedMessages"`
 	// SuspendPayload and ResumeSchema: what a suspended turn (finishReason
 	// "suspended") waits for, as Mastra answers it.
 	SuspendPayload any    `json:"suspendPayload,omitempty"`
 	ResumeSchema   string `json:"resumeSchema,omitempty"`
 }
 
+// usageJSON is the AI SDK's usage, as Mastra answers it.
 type usageJSON struct {
-	InputTokens  int `json:"inputTokens"`
-	OutputTokens int `json:"outputTokens"`
-	TotalTokens  int `json:"totalTokens"`
+	InputTokens       int `json:"inputTokens"`
+	OutputTokens      int `json:"outputTokens"`
+	TotalTokens       int `json:"totalTokens"`
+	ReasoningTokens   int `json:"reasoningTokens"`
+	CachedInputTokens int `json:"cachedInputTokens"`
 }
 
+func toUsageJSON(u llm.Usage) usageJSON {
+	return usageJSON{InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, TotalTokens: u.TotalTokens,
+		ReasoningTokens: u.ReasoningTokens, CachedInputTokens: u.CacheReadTokens}
+}
+
+// responseJSON is generate's response: modelId as the provider reported
+// it, modelMetadata the configured model.
 type responseJSON struct {
-	ID       string         `json:"id"`
-	ModelID  string         `json:"modelId"`
-	Messages []modelMessage `json:"messages"`
+	ID            string              `json:"id"`
+	ModelID       string              `json:"modelId"`
+	Timestamp     string              `json:"timestamp,omitempty"`
+	Headers       map[string]string   `json:"headers"`
+	ModelMetadata agent.ModelMetadata `json:"modelMetadata"`
+	Messages      []modelMessage      `json:"messages"`
 	// UIMessages are the reply as AI SDK UI messages, which Studio's
 	// Generate mode shows.
 	UIMessages []uiMessage `json:"uiMessages"`
@@ -230,13 +251,21 @@ func (s *Server) runGenerate(w http.ResponseWriter, r *http.Request, in agent.In
 }
 
 func toGenerateJSON(res *agent.Result) generateJSON {
-	u := usageJSON{res.Usage.InputTokens, res.Usage.OutputTokens, res.Usage.TotalTokens}
+	u := toUsageJSON(res.Usage)
+	last := agent.Step{ModelID: res.Model} // a replayed turn has no steps
+	if n := len(res.StepResults); n > 0 {
+		last = res.StepResults[n-1]
+		u = toUsageJSON(last.Usage) // usage is the last step's, totalUsage the sum
+	}
 	out := generateJSON{
 		Text: res.Text, ThreadID: res.ThreadID, ResourceID: res.ResourceID, RunID: res.RunID,
-		FinishReason: res.FinishReason, Usage: u, TotalUsage: u,
+		FinishReason: res.FinishReason, Usage: u, TotalUsage: toUsageJSON(res.Usage),
 		ToolCalls: nonNilChunks(res.ToolCalls), ToolResults: nonNilChunks(res.ToolResults),
-		Steps: []any{}, Warnings: []any{}, Reasoning: []any{}, Sources: []any{}, Files: []any{},
+		Steps: stepsJSON(res.StepResults), Warnings: []any{}, Reasoning: []any{}, Sources: []any{}, Files: []any{},
+		ProviderMetadata:   agent.ProviderMetadata(last.Provider, res.Usage),
 		Request:            map[string]any{},
+		Object:             res.Object,
+		UsedFallbackValue:  res.UsedFallbackValue,
 		Messages:           wire.Messages(res.Messages),
 		RememberedMessages: wire.Messages(res.Remembered),
 	}
@@ -253,7 +282,96 @@ func toGenerateJSON(res *agent.Result) generateJSON {
 		}
 	}
 
-	out.Response = responseJSON{ID: res.MessageID, ModelID: res.Model, Messages: []modelMessage{{Role: "assistant", Content: content}}, UIMessages: replyUIMessages(res.Messages)}
+	out.Response = responseJSON{ID: res.MessageID, ModelID: last.ReportedModel(), Headers: map[string]string{},
+		ModelMetadata: last.Metadata(), Messages: []modelMessage{{Role: "assistant", Content: content}}, UIMessages: replyUIMessages(res.Messages)}
+	if !last.Finished.IsZero() {
+		out.Response.Timestamp = last.Finished.Format(time.RFC3339Nano)
+	}
+	return out
+}
+
+// stepJSON is one entry of generate's steps[] (Mastra's LLMStepResult):
+// one per model call.
+type stepJSON struct {
+	StepType           string          `json:"stepType"`
+	Text               string          `json:"text"`
+	Reasoning          []reasoningJSON `json:"reasoning"`
+	ReasoningText      *string         `json:"reasoningText,omitempty"`
+	ToolCalls          []agent.Chunk   `json:"toolCalls"`
+	ToolResults        []agent.Chunk   `json:"toolResults"`
+	StaticToolCalls    []agent.Chunk   `json:"staticToolCalls"`
+	StaticToolResults  []agent.Chunk   `json:"staticToolResults"`
+	DynamicToolCalls   []agent.Chunk   `json:"dynamicToolCalls"`
+	DynamicToolResults []agent.Chunk   `json:"dynamicToolResults"`
+	Files              []any           `json:"files"`
+	Sources            []any           `json:"sources"`
+	Content            []any           `json:"content"`
+	FinishReason       string          `json:"finishReason"`
+	Usage              usageJSON       `json:"usage"`
+	Warnings           []any           `json:"warnings"`
+	Request            map[string]any  `json:"request"`
+	Response           stepRespJSON    `json:"response"`
+	ProviderMetadata   map[string]any  `json:"providerMetadata"`
+}
+
+type reasoningJSON struct {
+	Type string `json:"type"`
+	Text string `json:"text"`
+}
+
+type stepRespJSON struct {
+	ID            string              `json:"id"`
+	Timestamp     string              `json:"timestamp"`
+	ModelID       string              `json:"modelId"`
+	Headers       map[string]string   `json:"headers"`
+	ModelMetadata agent.ModelMetadata `json:"modelMetadata"`
+}
+
+func stepsJSON(steps []agent.Step) []stepJSON {
+	out := make([]stepJSON, 0, len(steps))
+	for i, st := range steps {
+		j := stepJSON{StepType: "initial", Text: st.Text, Reasoning: []reasoningJSON{},
+			ToolCalls: nonNilChunks(st.ToolCalls), ToolResults: nonNilChunks(st.ToolResults),
+			DynamicToolCalls: []agent.Chunk{}, DynamicToolResults: []agent.Chunk{}, Files: []any{}, Sources: []any{},
+			FinishReason: st.FinishReason, Usage: toUsageJSON(st.Usage), Warnings: []any{}, Request: map[string]any{},
+			Response: stepRespJSON{ID: st.ResponseID, Timestamp: st.Finished.Format(time.RFC3339Nano), ModelID: st.ReportedModel(),
+				Headers: map[string]string{}, ModelMetadata: st.Metadata()},
+			ProviderMetadata: agent.ProviderMetadata(st.Provider, st.Usage)}
+		if i > 0 {
+			j.StepType = "tool-result"
+		}
+		j.StaticToolCalls, j.StaticToolResults = j.ToolCalls, j.ToolResults
+		var thought strings.Builder
+		content := []any{}
+		for _, rs := range st.Reasoning {
+			j.Reasoning = append(j.Reasoning, reasoningJSON{Type: "reasoning", Text: rs.Text})
+			thought.WriteString(rs.Text)
+			content = append(content, map[string]any{"type": "reasoning", "text": rs.Text})
+		}
+		if len(st.Reasoning) > 0 {
+			t := thought.String()
+			j.ReasoningText = &t
+		}
+		if st.Text != "" {
+			content = append(content, map[string]any{"type": "text", "text": st.Text})
+		}
+		for _, c := range st.ToolCalls {
+			if p, ok := c.Payload.(agent.ToolCallPayload); ok {
+				content = append(content, map[string]any{"type": "tool-call", "toolCallId": p.ToolCallID, "toolName": p.ToolName, "input": p.Args})
+			}
+		}
+		for _, c := range st.ToolResults {
+			f := c.Fields()
+			part := map[string]any{"type": "tool-result", "toolCallId": f.ToolCallID, "toolName": f.ToolName, "input": f.Args, "output": f.Result}
+			if c.Type == agent.ChunkToolError {
+				part["type"], part["error"] = "tool-error", f.ErrorMessage
+				delete(part, "output")
+			}
+			content = append(content, part)
+		}
+		j.Content = content
+		out = append(out, j)
+	}
 	return out
 }
 
@@ -269,8 +387,9 @@ func nonNilChunks(c []agent.Chunk) []agent.Chunk {
 // before that is still a JSON error with a status.
 //
 // A shutdown whose drain time is nearly over cancels the turn (nothing is
-// saved); the server then ends the stream itself, as the agent does for a
-// failure: an error chunk, finish with reason "error", then [DONE].
+// saved) with an agent.EndCause, so the agent ends the stream as it does a
+// failure: an error chunk, finish with reason "error"; then [DONE]. The
+// handler tracks no chunk and writes no end of its own.
 func (s *Server) runStream(w http.ResponseWriter, r *http.Request, in agent.Input, resumable bool) error {
 	return s.streamAs(w, r, in, &mastraFace{}, resumable)
 }
@@ -351,7 +470,6 @@ func (s *Server) streamTurn(w http.ResponseWriter, r *http.Request, in agent.Inp
 	unwatch := context.AfterFunc(s.stopping, func() { cancel(errShuttingDown) })
 	defer unwatch()
 
-	track := agent.NewTracker(in.RunID)
 	var (
 		sse        *transport.SSE
 		seq        int64
@@ -362,7 +480,15 @@ func (s *Server) streamTurn(w http.ResponseWriter, r *http.Request, in agent.Inp
 		if err != nil {
 			return err
 		}
-		track.Track(c)
+		if wr != nil && errors.Is(context.Cause(ctx), errRunLost) {
+			// The end of a run another instance took over: the log has
+			// it, written by that instance; the client still connected
+			// gets it here, without ids.
+			if sse != nil && !clientGone {
+				_ = face.send(sse, 0, c, raw, false)
+			}
+			return nil
+		}
 		if wr != nil {
 			seq = wr.Append(raw)
 		} else {
@@ -400,25 +526,6 @@ func (s *Server) streamTurn(w http.ResponseWriter, r *http.Request, in agent.Inp
 	if err != nil {
 		s.log.WarnContext(r.Context(), "stream ended with an error", "request_id", transport.RequestID(r.Context()), "err", transport.ClipErr(err))
 	}
-	if !track.Finished() && (stopped || wr != nil) {
-		// The agent ends a failed turn itself, unless its context was
-		// cancelled: a shutdown, or a run another instance took over.
-		msg := "server is shutting down"
-		if !stopped {
-			msg = agent.LostRunMessage
-		}
-		for _, c := range track.End(msg) {
-			if errors.Is(cause, errRunLost) {
-				// The log has the same end, written by the instance that
-				// took the run over; the client still connected gets it
-				// here, without ids.
-				raw, _ := json.Marshal(c) // the agent's payload types always marshal
-				_ = face.send(sse, 0, c, raw, false)
-				continue
-			}
-			_ = emit(c)
-		}
-	}
 	sse.Done()
 	if wr != nil {
 		// After [DONE]: the end goes with the instance's next batch.
@@ -431,7 +538,7 @@ func (s *Server) streamTurn(w http.ResponseWriter, r *http.Request, in agent.Inp
 
 // errShuttingDown cancels the turns of streams still running near the end
 // of a shutdown's drain time.
-var errShuttingDown = errors.New("server: shutting down")
+var errShuttingDown error = &agent.EndCause{Reason: "server: shutting down", Message: "server is shutting down"}
 
 // agentJSON is an agent as Mastra's GET /api/agents/:id returns it.
 type agentJSON struct {

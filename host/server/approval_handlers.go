@@ -45,27 +45,27 @@ type agentResumeBody struct {
 	MaxIdleMs      *int                       `json:"maxIdleMs"`
 }
 
-const invalidBody = "Invalid request body"
+const invalidResumeBody = "Invalid request body"
 
 // checkResumeCommon checks the fields every resume body shares. model and
 // format are refused rather than ignored: the run goes on with the
 // agent's model, and chunks are Mastra's.
 func checkResumeCommon(runID string, model json.RawMessage, format string) error {
 	if runID == "" {
-		return transport.Invalid(invalidBody, "runId", "Run id is required")
+		return transport.Invalid(invalidResumeBody, "runId", "Run id is required")
 	}
-	if err := checkIDs(invalidBody, "runId", runID); err != nil {
+	if err := checkIDs(invalidResumeBody, "runId", runID); err != nil {
 		return err
 	}
 	if len(model) > 0 && string(model) != "null" {
-		return transport.Invalid(invalidBody, "model", "not supported: a resumed run goes on with the agent's model")
+		return transport.Invalid(invalidResumeBody, "model", "not supported: a resumed run goes on with the agent's model")
 	}
 	return checkFormat(format)
 }
 
 func checkFormat(format string) error {
 	if format != "" && format != "mastra" {
-		return transport.Invalid(invalidBody, "format", `only "mastra" chunks are served`)
+		return transport.Invalid(invalidResumeBody, "format", `only "mastra" chunks are served`)
 	}
 	return nil
 }
@@ -80,13 +80,13 @@ func (s *Server) decision(w http.ResponseWriter, r *http.Request, approved bool)
 		return agent.Resume{}, err
 	}
 	if b.ToolCallID == "" {
-		return agent.Resume{}, transport.Invalid(invalidBody, "toolCallId", "Tool call id is required")
+		return agent.Resume{}, transport.Invalid(invalidResumeBody, "toolCallId", "Tool call id is required")
 	}
-	if err := checkIDs(invalidBody, "toolCallId", b.ToolCallID); err != nil {
+	if err := checkIDs(invalidResumeBody, "toolCallId", b.ToolCallID); err != nil {
 		return agent.Resume{}, err
 	}
 	if msg := badText(b.Reason); msg != "" {
-		return agent.Resume{}, transport.Invalid(invalidBody, "reason", msg)
+		return agent.Resume{}, transport.Invalid(invalidResumeBody, "reason", msg)
 	}
 	return s.resumeOf(r, agent.Resume{RunID: b.RunID, ToolCallID: b.ToolCallID, Approved: &approved, Reason: b.Reason}, b.RequestContext)
 }
@@ -122,7 +122,7 @@ func resumeError(err error) error {
 		if !ok || strings.ContainsAny(field, " ") {
 			field, text = "runId", msg
 		}
-		return &transport.Error{Status: http.StatusBadRequest, Message: invalidBody, Err: err,
+		return &transport.Error{Status: http.StatusBadRequest, Message: invalidResumeBody, Err: err,
 			Issues: []transport.Issue{{Field: field, Message: text}}}
 	}
 	return threadTaken(err)
@@ -172,15 +172,15 @@ func (s *Server) resumeStreamRoute(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	if len(b.ResumeData) == 0 || string(b.ResumeData) == "null" {
-		return transport.Invalid(invalidBody, "resumeData", "resumeData is required")
+		return transport.Invalid(invalidResumeBody, "resumeData", "resumeData is required")
 	}
 	if b.ToolCallID != "" {
-		if err := checkIDs(invalidBody, "toolCallId", b.ToolCallID); err != nil {
+		if err := checkIDs(invalidResumeBody, "toolCallId", b.ToolCallID); err != nil {
 			return err
 		}
 	}
 	if b.MaxIdleMs != nil && *b.MaxIdleMs <= 0 {
-		return transport.Invalid(invalidBody, "maxIdleMs", "expected a positive integer")
+		return transport.Invalid(invalidResumeBody, "maxIdleMs", "expected a positive integer")
 	}
 	rs, err := s.resumeOf(r, agent.Resume{RunID: b.RunID, ToolCallID: b.ToolCallID, Data: b.ResumeData}, b.RequestContext)
 	if err != nil {
@@ -337,24 +337,24 @@ func (s *Server) sendToolApproval(w http.ResponseWriter, r *http.Request) error 
 	}
 	for _, f := range []struct{ name, v string }{{"threadId", b.ThreadID}, {"toolCallId", b.ToolCallID}} {
 		if f.v == "" {
-			return transport.Invalid(invalidBody, f.name, f.name+" is required")
+			return transport.Invalid(invalidResumeBody, f.name, f.name+" is required")
 		}
 	}
 	if msg := badThreadID(b.ThreadID); msg != "" {
-		return transport.Invalid(invalidBody, "threadId", msg)
+		return transport.Invalid(invalidResumeBody, "threadId", msg)
 	}
-	if err := checkIDs(invalidBody, "toolCallId", b.ToolCallID); err != nil {
+	if err := checkIDs(invalidResumeBody, "toolCallId", b.ToolCallID); err != nil {
 		return err
 	}
 	if b.Approved == nil {
-		return transport.Invalid(invalidBody, "approved", "approved (a boolean) is required")
+		return transport.Invalid(invalidResumeBody, "approved", "approved (a boolean) is required")
 	}
 	for _, f := range []struct {
 		name string
 		v    json.RawMessage
 	}{{"messages", b.Messages}, {"streamOptions", b.StreamOptions}} {
 		if len(f.v) > 0 && string(f.v) != "null" {
-			return transport.Invalid(invalidBody, f.name, "not supported: the turn goes on from where it waited")
+			return transport.Invalid(invalidResumeBody, f.name, "not supported: the turn goes on from where it waited")
 		}
 	}
 	if err := checkFormat(b.Format); err != nil {

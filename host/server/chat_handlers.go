@@ -11,7 +11,7 @@ import (
 	"github.com/julienschmidt/httprouter"
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/llm"
-	"github.com/mastra-server/mastra-server/host/memory"
+	"github.com/mastra-server/mastra-server/host/runlog"
 	"github.com/mastra-server/mastra-server/host/server/transport"
 )
 
@@ -31,6 +31,8 @@ type chatBody struct {
 	ThreadID       string                     `json:"threadId"`
 	ResourceID     string                     `json:"resourceId"`
 	RequestContext map[string]json.RawMessage `json:"requestContext"`
+	// StructuredOutput is Mastra's option: the JSON streams as the text.
+	StructuredOutput *structuredOutputBody `json:"structuredOutput"`
 	// Resumable is ours: see rootBody.
 	Resumable bool `json:"resumable"`
 }
@@ -86,6 +88,9 @@ func (s *Server) chatTurn(w http.ResponseWriter, r *http.Request, resumable *boo
 	// not run twice. A regenerate resends it on purpose, for a new answer.
 	if b.Trigger != triggerRegenerate {
 		in.IdempotencyKey = clientMessageKey(b.Messages)
+	}
+	if in.StructuredOutput, err = s.structuredOutput(b.StructuredOutput); err != nil {
+		return in, err
 	}
 	return s.checkAgent(in)
 }
@@ -279,13 +284,13 @@ func nonEmpty(s, alt string) string {
 
 // runningChat is the running resumable turn of a chat; errRunNotFound when
 // there is none.
-func (s *Server) runningChat(ctx context.Context, res, agentID, chatID string) (memory.StreamRun, error) {
+func (s *Server) runningChat(ctx context.Context, res, agentID, chatID string) (runlog.Info, error) {
 	runID, err := s.runs.Running(ctx, res, agentID, chatID)
-	if errors.Is(err, memory.ErrNotFound) {
-		return memory.StreamRun{}, errRunNotFound
+	if errors.Is(err, runlog.ErrNotFound) {
+		return runlog.Info{}, errRunNotFound
 	}
 	if err != nil {
-		return memory.StreamRun{}, err
+		return runlog.Info{}, err
 	}
 	return s.findRun(ctx, runID, res, agentID)
 }

@@ -42,11 +42,11 @@ type Config struct {
 	KeepAlive time.Duration
 	CORS      CORS
 	Auth      Auth
-	// Limits are the limits of [server.limits] for every request, enforced
-	// when Options.Limiter is set; a static token's entry in TokenLimits
-	// (by its user) replaces them for its requests.
-	Limits      Limits
-	TokenLimits map[string]Limits
+	// Budgets are the limits of [server.limits] for every request,
+	// enforced when Options.Limiter is set; a static token's entry in
+	// Budgets.Tokens (by its user) replaces the global ones for its
+	// requests.
+	Budgets limits.Budgets
 	// JWT configures the JWTs of [server.auth.jwt], accepted besides
 	// Auth.Tokens while Auth is enabled; an empty JWKSURL means none.
 	JWT JWT
@@ -61,6 +61,9 @@ type Config struct {
 	Playground bool
 	// Streams configures resumable streams.
 	Streams Streams
+	// Observability says traces are stored ([observability]), which
+	// /api/system/packages reports to Studio.
+	Observability bool
 }
 
 // Addr is the listen address host:port.

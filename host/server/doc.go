@@ -49,7 +49,7 @@
 // 5xx body never carries internal error text.
 //
 // server imports transport, jwtauth, limits, agent, memory, llm, reqctx,
-// runlog, workflow and wire (the JSON shapes it shares with host/app),
+// toolschema, runlog, workflow and wire (the JSON shapes it shares with host/app),
 // never config: it takes its options as plain values ([Config], [Options]).
 // Under host/ only host/app imports server. Streams end as the agent's
 // [agent.Tracker] writes it; the faces get the agent's typed chunks.

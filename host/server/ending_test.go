@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -11,6 +13,8 @@ import (
 	"time"
 
 	"github.com/mastra-server/mastra-server/host/agent"
+	"github.com/mastra-server/mastra-server/host/memory"
+	"github.com/mastra-server/mastra-server/host/runlog"
 	"github.com/mastra-server/mastra-server/internal/llmtest"
 )
 
@@ -126,4 +130,82 @@ func normalizeEnd(data []string, run, msg string) []string {
 		out[i] = ids.ReplaceAllString(d, `"messageId":"MSG-ID"`)
 	}
 	return out
+}
+
+// TestResumableSaveRefusedEnds: a resumable turn whose run cannot be held
+// just before its save (the log's tables are locked, as in a database
+// stall) is not saved, and its stream still ends, by the agent and not the
+// handler: the client reads error "could not save the conversation",
+// finish with reason "error", then [DONE]. Once the database is back the
+// log holds that same end, so a client that reconnects reads the same
+// bytes.
+func TestResumableSaveRefusedEnds(t *testing.T) {
+	hold := make(chan struct{})
+	fake := llmtest.NewServer(t, llmtest.Replies(llmtest.Reply{Text: "Hello world", HoldAfterFirstToken: hold}))
+	db := dbOptions(t, "postgres")
+	a := newResumeInstance(t, db, fake, runsOptions{lease: 500 * time.Millisecond, poll: time.Minute})
+	admin, err := sql.Open("pgx", db.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	ctx := context.Background()
+
+	req, _ := http.NewRequest("POST", a.url+"/agent/stream",
+		strings.NewReader(`{"message":"hi","agentId":"gpt","resourceId":"alice","threadId":"t-refused","resumable":true}`))
+	res, rd := open(t, req)
+	defer res.Body.Close()
+	run := res.Header.Get("X-Run-Id")
+	var last int64
+	for n := 0; n < 4; n++ { // start, step-start, text-start, text-delta
+		ev, _, ok := rd.next()
+		if !ok {
+			t.Fatalf("stream ended after %d events", n)
+		}
+		last = ev.id
+	}
+	waitLogged := func(done func(runlog.Info) bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			info, err := a.runs.Info(ctx, run)
+			if err == nil && done(info) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the log never got there: %+v, %v", info, err)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitLogged(func(i runlog.Info) bool { return i.LastSeq >= last })
+
+	lock, err := admin.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lock.Exec(`LOCK TABLE mastra_server_stream_runs IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	close(hold) // the model finishes; the save's check of the run fails
+	got := readEnd(t, rd, last)
+	if err := lock.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	end := strings.Join(got, "\n")
+	if !strings.Contains(got[len(got)-2], `"message":"could not save the conversation"`) ||
+		!strings.Contains(got[len(got)-1], `"type":"finish"`) || !strings.Contains(got[len(got)-1], `"reason":"error"`) {
+		t.Fatalf("the refused turn's stream ended\n%s\nwant error (could not save the conversation), then finish with reason error", end)
+	}
+	if _, err := a.store.Thread(ctx, "alice", "t-refused"); !errors.Is(err, memory.ErrNotFound) {
+		t.Errorf("thread after the refused save: %v; want ErrNotFound (nothing saved)", err)
+	}
+
+	waitLogged(func(i runlog.Info) bool { return i.Status != runlog.StatusRunning })
+	rreq, _ := http.NewRequest("GET", a.url+"/agent/stream/"+run, nil)
+	rres, rrd := open(t, rreq, "Last-Event-ID", strconv.FormatInt(last, 10))
+	defer rres.Body.Close()
+	if again := strings.Join(readEnd(t, rrd, last), "\n"); again != end {
+		t.Errorf("reconnected, the run ended with\n%s\nwant what its client read\n%s", again, end)
+	}
 }

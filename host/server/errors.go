@@ -25,7 +25,16 @@ func domainError(err error) *transport.Error {
 	var ue *llm.UnsupportedSettingError
 	var le *limits.ExceededError
 	var be *memory.BusyError
+	var oe *agent.OptionError
+	var soe *agent.StructuredOutputError
 	switch {
+	case errors.As(err, &oe):
+		return &transport.Error{Status: http.StatusBadRequest, Message: "Invalid request body", Err: err,
+			Issues: []transport.Issue{{Field: oe.Field, Message: oe.Message}}}
+	case errors.As(err, &soe):
+		// Mastra answers 500; 422 says the same without inviting
+		// client-js to retry (and pay for) the whole turn three times.
+		return &transport.Error{Status: http.StatusUnprocessableEntity, Code: soe.ID, Message: soe.Message, Err: err}
 	case errors.As(err, &le):
 		return limitError(le)
 	case errors.Is(err, agent.ErrRunNotFound), errors.Is(err, agent.ErrRunClaimed):
@@ -42,6 +51,9 @@ func domainError(err error) *transport.Error {
 			Message: "Idempotency key already used by a different request (agent, thread, resource or messages)"}
 	case errors.Is(err, memory.ErrNotFound):
 		return &transport.Error{Status: http.StatusNotFound, Message: "Thread not found", Err: err}
+	case errors.Is(err, agent.ErrNoRecall):
+		return &transport.Error{Status: http.StatusBadRequest, Message: "The agent has no semantic recall", Err: err,
+			Issues: []transport.Issue{{Field: "agentId", Message: "enable agents.<id>.memory.semantic_recall to search its memory"}}}
 	case errors.As(err, &be):
 		return &transport.Error{Status: http.StatusTooManyRequests, Code: "busy", Err: err, RetryAfter: time.Second,
 			Message: fmt.Sprintf("Too many save-messages at once: this resource may run %d at a time (memory.bulk_write_share)", be.Conns)}
@@ -50,7 +62,7 @@ func domainError(err error) *transport.Error {
 	case errors.As(err, &ue):
 		// Raised before anything reached the model, so still a client error.
 		field := map[string]string{"Seed": "seed", "PresencePenalty": "presencePenalty", "FrequencyPenalty": "frequencyPenalty",
-			"Temperature": "temperature", "TopP": "topP", "Stop": "stopSequences", "MaxTokens": "maxOutputTokens"}[ue.Setting]
+			"Temperature": "temperature", "TopP": "topP", "Stop": "stopSequences", "MaxTokens": "maxOutputTokens", "TopK": "topK"}[ue.Setting]
 		msg := fmt.Sprintf("the %s model has no %s setting", ue.Provider, field)
 		if ue.Reason != "" {
 			msg = fmt.Sprintf("not supported by the %s model %s", ue.Provider, ue.Reason)

@@ -47,6 +47,7 @@ var isolationCases = map[string]func(t *testing.T, e *isoEnv){
 	"POST /api/agents/:agentId/stream/vnext":            caseTurn(true, true, "/api/agents/assistant/stream/vnext"),
 	"GET /api/memory/status":                            caseNoTenantData("/api/memory/status?agentId=assistant"),
 	"GET /api/memory/config":                            caseNoTenantData("/api/memory/config?agentId=assistant"),
+	"GET /api/memory/search":                            caseSearchMemory,
 	"GET /api/memory/threads":                           caseAPIListThreads,
 	"POST /api/memory/threads":                          caseAPICreateThread,
 	"GET /api/memory/threads/:threadId":                 caseAPIGetThread,
@@ -79,6 +80,10 @@ func init() {
 	}
 	// The stream reconnects', in isolation_resume_test.go.
 	for k, v := range resumeIsolationCases {
+		isolationCases[k] = v
+	}
+	// The MCP routes', in isolation_mcp_test.go.
+	for k, v := range mcpIsolationCases {
 		isolationCases[k] = v
 	}
 }
@@ -195,6 +200,9 @@ func isoServer(t *testing.T, kind string) (*Server, string, *workflow.Engine) {
 			WorkingMemory: &agent.WorkingMemory{Scope: agent.ScopeResource, Template: "# Notes\n"}},
 		{ID: "wmt", Name: "WMT", Model: llm.Echo{}, Provider: "echo", LastMessages: 10,
 			WorkingMemory: &agent.WorkingMemory{Scope: agent.ScopeThread, Template: "# Notes\n"}},
+		// Semantic recall, for memory search.
+		{ID: "recall", Name: "Recall", Model: llm.Echo{}, Provider: "echo", LastMessages: 10,
+			SemanticRecall: &agent.SemanticRecall{Embedder: llm.EchoEmbedder{}, EmbedderRef: "echo", TopK: 5, Before: 1, After: 1, Scope: "resource"}},
 		// Its turns wait for an approval, for the approval routes.
 		{ID: "approver", Name: "Approver", Model: callThenAnswer{"whoami"}, Provider: "openai", ModelID: "fake",
 			Tools: []agent.Tool{whoami}, RequireApproval: true},
@@ -207,8 +215,9 @@ func isoServer(t *testing.T, kind string) (*Server, string, *workflow.Engine) {
 	withAuth(&cfg)
 	cfg.OpenAPI = true // the document and /docs, which must answer every token alike
 	cfg.Playground = true
-	s, ts := newTestServer(t, Options{Config: cfg, Store: store, Agents: svc, Workflows: eng, DefaultResourceID: "anon",
-		Runs: openRuns(t, store, runsOptions{})})
+	s, ts := newTestServer(t, Options{Config: cfg, Store: store, Agents: svc, Workflows: eng, DefaultResourceID: "anon", Vectors: []string{"docs"},
+		Embedders: MastraEmbedders,
+		Runs:      openRuns(t, store, runsOptions{}), MCPServers: []MCPServer{{ID: "main", Agents: []string{"assistant"}, Tools: []string{"whoami"}}}})
 	return s, ts.URL, eng
 }
 
@@ -496,6 +505,52 @@ func caseAPIListThreads(t *testing.T, e *isoEnv) {
 		wantOnlyB(t, r, "B GET /api/memory/threads?"+q)
 	}
 	e.adminList(t, "/api/memory/threads?perPage=1000")
+}
+
+// caseSearchMemory: A's messages are embedded (as the recall agent's jobs
+// would embed them); A finds them, B finds nothing of A's whichever way he
+// names A's resource or thread, and a thread of A's is the 404 of a
+// missing thread.
+func caseSearchMemory(t *testing.T, e *isoEnv) {
+	ctx := context.Background()
+	msgs, err := e.store.MessagesByID(ctx, "res-alice", e.aMsgs)
+	if err != nil || len(msgs) != len(e.aMsgs) {
+		t.Fatalf("A's messages: %d, %v", len(msgs), err)
+	}
+	if err := e.store.CreateVectorIndex(ctx, agent.RecallSpace, "memory_messages_256", llm.EchoDimensions, memory.MetricCosine); err != nil {
+		t.Fatal(err)
+	}
+	var recs []memory.VectorRecord
+	for _, m := range msgs {
+		c, _ := memory.ParseContent(m.Content)
+		v, _ := llm.HashEmbedding(c.Text(), llm.EchoDimensions)
+		recs = append(recs, memory.VectorRecord{ID: m.ID, Vector: v,
+			Metadata: map[string]any{"message_id": m.ID, "thread_id": m.ThreadID, "resource_id": "res-alice", "role": m.Role}})
+	}
+	if err := e.store.UpsertVectors(ctx, agent.RecallSpace, "memory_messages_256", recs); err != nil {
+		t.Fatal(err)
+	}
+	const q = "/api/memory/search?agentId=recall&searchQuery=secret+one"
+	if r := e.as(aliceToken, "GET", q+"&threadId=a-thread", ""); r.status != 200 || r.body["count"].(float64) < 1 {
+		t.Fatalf("A searching her memory = %d %s; want her messages", r.status, r.raw)
+	}
+	for _, p := range append(e.probes(), "threadId=b-thread&resourceId=res-alice",
+		"memoryConfig="+url.QueryEscape(`{"semanticRecall":{"scope":"resource","topK":10}}`)) {
+		r := e.b("GET", q+"&"+p, "")
+		if r.status != 200 || r.body["count"] != 0.0 {
+			t.Errorf("B search ?%s = %d %s; want nothing", p, r.status, r.raw)
+		}
+	}
+	nobody := e.b("GET", q+"&threadId=nobody-thread", "")
+	for _, p := range []string{"threadId=a-thread", "threadId=a-second&resourceId=res-alice", "threadId=a-thread&requestContext=" + e.ctxB64} {
+		e.wantNotFound(t, e.b("GET", q+"&"+p, ""), nobody, "B search ?"+p)
+	}
+	if r := e.admin("GET", q+"&resourceId=res-alice", ""); r.status != 200 || r.body["count"].(float64) < 1 {
+		t.Errorf("admin searching res-alice = %d %s; want A's messages", r.status, r.raw)
+	}
+	if r := e.admin("GET", q, ""); r.status != 400 {
+		t.Errorf("admin search naming no resource = %d %s; want 400", r.status, r.raw)
+	}
 }
 
 func caseAPICreateThread(t *testing.T, e *isoEnv) {

@@ -137,7 +137,7 @@ func (e *isoEnv) carolRun(t *testing.T, pending bool) string {
 	if pending {
 		return id
 	}
-	if err := e.eng.StartRun(ctx, "approve", id, "res-carol", map[string]any{"topic": "carol"}, nil); err != nil {
+	if err := e.eng.StartRun(ctx, workflow.StartParams{Workflow: "approve", RunID: id, ResourceID: "res-carol", Input: map[string]any{"topic": "carol"}}); err != nil {
 		t.Fatal(err)
 	}
 	if r := e.waitRun(t, id); r.Snapshot.Status != workflow.StatusSuspended {

@@ -44,44 +44,32 @@ func (s *Server) limitRequests(next http.Handler) http.Handler {
 	})
 }
 
-func (s *Server) anyLimit() bool {
-	if s.cfg.Limits.On() {
-		return true
-	}
-	for _, l := range s.cfg.TokenLimits {
-		if l.On() {
-			return true
-		}
-	}
-	return false
-}
+func (s *Server) anyLimit() bool { return s.cfg.Budgets.On() }
 
 // subject is what request r is counted against: the resource it is bound
 // to (a static token's resource_id, a JWT's claim), an admin token's user,
 // or else the client's address; with the limits of its static token, if
 // it presented one that has its own, else the global ones.
 func (s *Server) subject(r *http.Request) limits.Subject {
-	lim, token := s.cfg.Limits, ""
 	user, static := transport.TokenUser(r.Context())
+	token := ""
 	if static {
-		if tl, ok := s.cfg.TokenLimits[user]; ok {
-			lim, token = tl, user
-		}
+		token = user
 	}
-	sub := limits.Subject{Limits: lim, Token: token}
+	var key string
 	switch {
 	case transport.IsAdmin(r.Context()):
-		sub.Key = "user:" + user
+		key = "user:" + user
 	case boundResource(r) != "":
-		sub.Key = limits.ResourceSubject(boundResource(r), lim).Key
+		key = limits.ResourceSubject(boundResource(r), limits.Limits{}).Key
 	default:
 		host, _, err := net.SplitHostPort(r.RemoteAddr)
 		if err != nil {
 			host = r.RemoteAddr
 		}
-		sub.Key = "ip:" + host
+		key = "ip:" + host
 	}
-	return sub
+	return s.cfg.Budgets.For(key, token)
 }
 
 // holdStream takes one of the request's stream slots until release.

@@ -60,7 +60,7 @@ func limitedServer(t *testing.T, store *memory.Store, fake *llmtest.Server, clk 
 	svc.SetObserver(l.Agents(svc, nil, lim))
 	cfg := testConfig()
 	withAuth(&cfg)
-	cfg.Limits, cfg.TokenLimits = lim, tokenLims
+	cfg.Budgets = limits.Budgets{Global: lim, Tokens: tokenLims}
 	_, ts := newTestServer(t, Options{Config: cfg, Store: store, Agents: svc, DefaultResourceID: "anon", Limiter: l})
 	return ts.URL
 }

@@ -13,27 +13,34 @@ import (
 )
 
 // mastraBody is the body of Mastra's /api/agents/:agentId/generate|stream
-// (agentExecutionBodySchema). Unknown keys are accepted and ignored.
+// (agentExecutionBodySchema). Each of its fields is honoured or refused
+// (body_options.go); keys outside it are accepted and ignored, as Mastra
+// does.
 type mastraBody struct {
-	Messages       json.RawMessage            `json:"messages"`
-	Memory         *mastraMemory              `json:"memory"`
-	RequestContext map[string]json.RawMessage `json:"requestContext"`
-	RunID          string                     `json:"runId"`
-	MaxSteps       int                        `json:"maxSteps"`
-	Instructions   json.RawMessage            `json:"instructions"`
-	System         json.RawMessage            `json:"system"`
-	ClientTools    map[string]clientTool      `json:"clientTools"`
-	ModelSettings  *modelSettings             `json:"modelSettings"`
+	Messages         json.RawMessage            `json:"messages"`
+	Memory           *mastraMemory              `json:"memory"`
+	RequestContext   map[string]json.RawMessage `json:"requestContext"`
+	RunID            string                     `json:"runId"`
+	MaxSteps         int                        `json:"maxSteps"`
+	Instructions     json.RawMessage            `json:"instructions"`
+	System           json.RawMessage            `json:"system"`
+	ClientTools      map[string]clientTool      `json:"clientTools"`
+	ModelSettings    *modelSettings             `json:"modelSettings"`
+	StructuredOutput *structuredOutputBody      `json:"structuredOutput"`
 	// RequireToolApproval makes every tool call of the turn wait for a
 	// human's approval.
 	RequireToolApproval bool `json:"requireToolApproval"`
 	// Resumable is ours: see rootBody.
 	Resumable bool `json:"resumable"`
+	// The rest of Mastra's fields: honoured (body_options.go) or refused.
+	turnOptions
+	unsupported
 }
 
 type mastraMemory struct {
 	Thread   json.RawMessage `json:"thread"` // "id" or {"id": …}
 	Resource string          `json:"resource"`
+	refusedMemory
 }
 
 type clientTool struct {
@@ -52,6 +59,17 @@ func (s *Server) apiTurn(w http.ResponseWriter, r *http.Request, resumable *bool
 	}
 	if resumable != nil {
 		*resumable = b.Resumable
+	}
+	if err := b.unsupported.check(); err != nil {
+		return agent.Input{}, err
+	}
+	if b.Memory != nil {
+		if err := b.Memory.check(); err != nil {
+			return agent.Input{}, err
+		}
+	}
+	if err := outputAlias(&b); err != nil {
+		return agent.Input{}, err
 	}
 	msgs, err := s.parseMessages(b.Messages)
 	if err != nil {
@@ -76,6 +94,12 @@ func (s *Server) apiTurn(w http.ResponseWriter, r *http.Request, resumable *bool
 	}
 	in.Instructions = systemText(b.Instructions) + systemText(b.System)
 	if in.ModelSettings, err = b.ModelSettings.settings(); err != nil {
+		return in, err
+	}
+	if in.StructuredOutput, err = s.structuredOutput(b.StructuredOutput); err != nil {
+		return in, err
+	}
+	if err := s.applyOptions(&b.turnOptions, &in); err != nil {
 		return in, err
 	}
 	for name, t := range b.ClientTools {

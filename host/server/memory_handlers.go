@@ -316,8 +316,8 @@ func (s *Server) memoryStatus(w http.ResponseWriter, r *http.Request) error {
 }
 
 // memoryConfig: GET /api/memory/config?agentId → the agent's memory settings
-// in Mastra's shape: lastMessages, generateTitle and workingMemory are
-// configurable here.
+// in Mastra's shape: lastMessages, generateTitle, workingMemory and
+// semanticRecall (false, or its settings) are configurable here.
 func (s *Server) memoryConfig(w http.ResponseWriter, r *http.Request) error {
 	if err := mergeQueryContext(r); err != nil {
 		return err
@@ -336,8 +336,20 @@ func (s *Server) memoryConfig(w http.ResponseWriter, r *http.Request) error {
 			wm["template"] = c.Template
 		}
 	}
+	var recall any = false
+	if sr := a.SemanticRecall; sr != nil {
+		c := map[string]any{"topK": sr.TopK, "messageRange": map[string]int{"before": sr.Before, "after": sr.After},
+			"scope": sr.Scope, "embedder": sr.EmbedderRef}
+		if sr.Threshold != nil {
+			c["threshold"] = *sr.Threshold
+		}
+		if sr.Index != "" {
+			c["indexName"] = sr.Index
+		}
+		recall = c
+	}
 	transport.WriteJSON(w, http.StatusOK, map[string]any{"config": map[string]any{
-		"lastMessages": a.LastMessages, "semanticRecall": false, "generateTitle": a.GenerateTitle,
+		"lastMessages": a.LastMessages, "semanticRecall": recall, "generateTitle": a.GenerateTitle,
 		"workingMemory": wm, "observationalMemory": off,
 	}})
 	return nil

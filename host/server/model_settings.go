@@ -19,6 +19,9 @@ type modelSettings struct {
 	StopSequences    []string `json:"stopSequences"`
 	PresencePenalty  *float64 `json:"presencePenalty"`
 	FrequencyPenalty *float64 `json:"frequencyPenalty"`
+	TopK             *int     `json:"topK"`
+	MaxRetries       *int     `json:"maxRetries"`
+	refusedSettings
 }
 
 // settings checks the values and returns them for the agent, or a 400
@@ -28,8 +31,12 @@ func (m *modelSettings) settings() (agent.ModelSettings, error) {
 	if m == nil {
 		return agent.ModelSettings{}, nil
 	}
+	if err := m.refusedSettings.check(); err != nil {
+		return agent.ModelSettings{}, err
+	}
 	out := agent.ModelSettings{Temperature: m.Temperature, MaxTokens: m.MaxOutputTokens, TopP: m.TopP, Seed: m.Seed,
-		Stop: m.StopSequences, PresencePenalty: m.PresencePenalty, FrequencyPenalty: m.FrequencyPenalty}
+		Stop: m.StopSequences, PresencePenalty: m.PresencePenalty, FrequencyPenalty: m.FrequencyPenalty,
+		TopK: m.TopK, MaxRetries: m.MaxRetries}
 	maxTokens := "maxOutputTokens"
 	if out.MaxTokens == nil && m.MaxTokens != nil {
 		out.MaxTokens, maxTokens = m.MaxTokens, "maxTokens"
@@ -37,7 +44,8 @@ func (m *modelSettings) settings() (agent.ModelSettings, error) {
 	var se *agent.SettingError
 	if err := out.Check(); errors.As(err, &se) {
 		field := map[string]string{"Temperature": "temperature", "MaxTokens": maxTokens, "TopP": "topP",
-			"Stop": "stopSequences", "PresencePenalty": "presencePenalty", "FrequencyPenalty": "frequencyPenalty"}[se.Setting]
+			"Stop": "stopSequences", "PresencePenalty": "presencePenalty", "FrequencyPenalty": "frequencyPenalty",
+			"TopK": "topK", "MaxRetries": "maxRetries"}[se.Setting]
 		return out, transport.Invalid("Invalid request body", "modelSettings."+field, se.Problem)
 	}
 	return out, nil

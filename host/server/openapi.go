@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/server/transport"
 	"github.com/mastra-server/mastra-server/host/wire"
 )
@@ -47,8 +48,16 @@ type routeDoc struct {
 	noContent bool
 }
 
+// traceListQuery are the query parameters of a trace listing.
+var traceListQuery = []string{"page", "perPage", "field", "direction", "orderBy", "status", "startedAt", "endedAt", "dateRange",
+	"traceId", "spanType", "name", "entityType", "entityId", "entityName", "userId", "organizationId", "resourceId", "runId",
+	"sessionId", "threadId", "requestId", "environment", "serviceName", "source"}
+
 // Response shapes written as map literals by the handlers.
 type (
+	deleteTracesBody struct {
+		TraceIDs []string `json:"traceIds"`
+	}
 	resultMessage struct {
 		Result string `json:"result"`
 	}
@@ -58,6 +67,58 @@ type (
 	}
 	memoryConfigJSON struct {
 		Config map[string]any `json:"config"`
+	}
+	searchContextJSON struct {
+		ID        string `json:"id"`
+		Role      string `json:"role"`
+		Content   string `json:"content"`
+		CreatedAt string `json:"createdAt"`
+	}
+	searchResultJSON struct {
+		ID          string `json:"id"`
+		Role        string `json:"role"`
+		Content     string `json:"content"`
+		CreatedAt   string `json:"createdAt"`
+		ThreadID    string `json:"threadId"`
+		ThreadTitle string `json:"threadTitle"`
+		Context     struct {
+			Before []searchContextJSON `json:"before"`
+			After  []searchContextJSON `json:"after"`
+		} `json:"context"`
+	}
+	successJSON struct {
+		Success bool `json:"success"`
+	}
+	vectorIDsJSON struct {
+		IDs []string `json:"ids"`
+	}
+	vectorHitJSON struct {
+		ID       string         `json:"id"`
+		Score    float64        `json:"score"`
+		Metadata map[string]any `json:"metadata"`
+		Vector   []float32      `json:"vector,omitempty"`
+	}
+	vectorIndexJSON struct {
+		Dimension int    `json:"dimension"`
+		Count     int    `json:"count"`
+		Metric    string `json:"metric"`
+	}
+	vectorStoresJSON struct {
+		Vectors []struct {
+			ID   string `json:"id"`
+			Name string `json:"name"`
+			Type string `json:"type"`
+		} `json:"vectors"`
+	}
+	embeddersJSON struct {
+		Embedders []Embedder `json:"embedders"`
+	}
+	memorySearchJSON struct {
+		Results     []searchResultJSON `json:"results"`
+		Count       int                `json:"count"`
+		Query       string             `json:"query"`
+		SearchScope string             `json:"searchScope"`
+		SearchType  string             `json:"searchType"`
 	}
 	savedMessagesJSON struct {
 		Messages []wire.Message `json:"messages"`
@@ -86,6 +147,10 @@ const (
 	tagFlows   = "workflows"
 	tagPlugins = "plugins"
 	tagStudio  = "studio"
+	// tagObservability: stored traces (observability_handlers.go).
+	tagObservability = "observability"
+	tagMCP           = "mcp"
+	tagVectors       = "vectors"
 )
 
 var memoryQuery = []string{"agentId", "resourceId", "requestContext"}
@@ -109,6 +174,22 @@ var routeDocs = map[string]routeDoc{
 		body: mastraBody{}, stream: true},
 	"GET /api/memory/status": {summary: "Whether agents have memory", tag: tagMemory, query: []string{"agentId"}, resp: memoryStatusJSON{}},
 	"GET /api/memory/config": {summary: "The memory configuration", tag: tagMemory, query: []string{"agentId"}, resp: memoryConfigJSON{}},
+	"POST /api/vector/:vectorName/create-index": {summary: "Create a vector index (idempotent)", tag: tagVectors,
+		query: []string{"resourceId"}, body: createIndexBody{}, resp: successJSON{}},
+	"POST /api/vector/:vectorName/upsert": {summary: "Insert or replace vectors", tag: tagVectors,
+		query: []string{"resourceId"}, body: upsertBody{}, resp: vectorIDsJSON{}},
+	"POST /api/vector/:vectorName/query": {summary: "The nearest vectors, best first", tag: tagVectors,
+		query: []string{"resourceId"}, body: queryBody{}, resp: []vectorHitJSON{}},
+	"GET /api/vector/:vectorName/indexes": {summary: "List the indexes", tag: tagVectors,
+		query: []string{"resourceId"}, resp: []string{}},
+	"GET /api/vector/:vectorName/indexes/:indexName": {summary: "Describe an index", tag: tagVectors,
+		query: []string{"resourceId"}, resp: vectorIndexJSON{}},
+	"DELETE /api/vector/:vectorName/indexes/:indexName": {summary: "Delete an index and its vectors", tag: tagVectors,
+		query: []string{"resourceId"}, resp: successJSON{}},
+	"GET /api/vectors":   {summary: "List the vector stores ([vectors.<name>])", tag: tagVectors, resp: vectorStoresJSON{}},
+	"GET /api/embedders": {summary: "List embedding models", tag: tagVectors, resp: embeddersJSON{}},
+	"GET /api/memory/search": {summary: "Search a resource's messages by meaning (semantic recall)", tag: tagMemory,
+		query: []string{"agentId", "searchQuery", "resourceId", "threadId", "limit", "memoryConfig", "requestContext"}, resp: memorySearchJSON{}},
 	"GET /api/memory/threads": {summary: "List threads", tag: tagMemory,
 		query: append([]string{"page", "perPage", "orderBy", "sortDirection", "metadata"}, memoryQuery...), resp: wire.ThreadList{}},
 	"POST /api/memory/threads":            {summary: "Create a thread", tag: tagMemory, query: []string{"agentId"}, body: createThreadBody{}, resp: wire.Thread{}},
@@ -182,6 +263,17 @@ var routeDocs = map[string]routeDoc{
 		tag: tagAgents, body: sendApprovalBody{}, resp: sendApprovalJSON{}},
 	"POST /api/agents/:agentId/recover": {summary: "400, as Mastra answers for an agent that is not durable: turns here complete, fail, or wait to be resumed",
 		tag: tagAgents, body: anyBody{}},
+	// Mastra's MCP servers (mcp_handlers.go).
+	"GET /api/mcp/v0/servers": {summary: "List the MCP servers ([mcp_servers.*])", tag: tagMCP,
+		query: []string{"page", "perPage", "limit", "offset"}, resp: mcpServerListJSON{}},
+	"GET /api/mcp/v0/servers/:id": {summary: "Get an MCP server", tag: tagMCP, query: []string{"version"}, resp: serverDetailJSON{}},
+	"GET /api/mcp/:serverId/tools": {summary: "List an MCP server's tools (ask_<agent>, run_<workflow>, tools)", tag: tagMCP,
+		resp: mcpToolListJSON{}},
+	"GET /api/mcp/:serverId/tools/:toolId": {summary: "Get one tool of an MCP server", tag: tagMCP, resp: mcpToolJSON{}},
+	"POST /api/mcp/:serverId/tools/:toolId/execute": {summary: "Run one tool of an MCP server for the caller's resource", tag: tagMCP,
+		query: []string{"resourceId"}, body: mcpExecuteBody{}, resp: mcpResultJSON{}},
+	"POST /api/mcp/:serverId/mcp": {summary: "The MCP streamable HTTP transport (stateless; JSON-RPC in, JSON out)", tag: tagMCP,
+		query: []string{"resourceId"}, body: anyBody{}},
 	// Mastra Studio (studio_handlers.go).
 	"GET /":                                       {summary: "Where things are: the API, the docs, health", tag: tagRoot, resp: rootIndexJSON{}},
 	"GET /api/auth/capabilities":                  {summary: "Auth capabilities, as Studio reads them", tag: tagStudio, resp: authCapabilitiesJSON{}},
@@ -191,23 +283,47 @@ var routeDocs = map[string]routeDoc{
 	"GET /api/agents/:agentId/voice/speakers":     {summary: "An agent's voice speakers: none", tag: tagAgents},
 	"POST /api/memory/threads/:threadId/clone": {summary: "Copy a thread and its messages", tag: tagMemory, query: memoryQuery,
 		body: cloneThreadBody{}, resp: clonedThreadJSON{}},
-	"GET /api/system/packages":                       {summary: "Installed packages and storage, as Studio reads them", tag: tagStudio, resp: systemPackagesJSON{}},
-	"GET /api/schedules":                             {summary: "Schedules: none (feature off)", tag: tagStudio},
-	"GET /api/channels/platforms":                    {summary: "Channels: none (feature off)", tag: tagStudio},
-	"GET /api/processors":                            {summary: "Processors: none (feature off)", tag: tagStudio},
-	"GET /api/scores/scorers":                        {summary: "Scorers: none (feature off)", tag: tagStudio},
-	"GET /api/mcp/v0/servers":                        {summary: "MCP servers: none (feature off)", tag: tagStudio},
-	"GET /api/workspaces":                            {summary: "Workspaces: none (feature off)", tag: tagStudio},
-	"GET /api/datasets":                              {summary: "Datasets: none (feature off)", tag: tagStudio},
-	"GET /api/experiments":                           {summary: "Experiments: none (feature off)", tag: tagStudio},
-	"GET /api/experiments/review-summary":            {summary: "Experiment review counts: none (feature off)", tag: tagStudio},
-	"GET /api/observability/feedback":                {summary: "Feedback: none (feature off)", tag: tagStudio},
-	"GET /api/observability/logs":                    {summary: "Stored logs: none (feature off; logs go to stderr)", tag: tagStudio},
-	"POST /api/observability/traces/query":           {summary: "Stored traces: none (feature off; traces go to OTLP)", tag: tagStudio, body: anyBody{}},
+	"GET /api/system/packages":            {summary: "Installed packages and storage, as Studio reads them", tag: tagStudio, resp: systemPackagesJSON{}},
+	"GET /api/schedules":                  {summary: "Schedules: none (feature off)", tag: tagStudio},
+	"GET /api/channels/platforms":         {summary: "Channels: none (feature off)", tag: tagStudio},
+	"GET /api/processors":                 {summary: "Processors: none (feature off)", tag: tagStudio},
+	"GET /api/scores/scorers":             {summary: "The configured [scorers], by id, with the agents that use them", tag: tagObservability},
+	"GET /api/scores/scorers/:scorerId":   {summary: "One configured scorer, or null", tag: tagObservability},
+	"GET /api/workspaces":                 {summary: "Workspaces: none (feature off)", tag: tagStudio},
+	"GET /api/datasets":                   {summary: "Datasets: none (feature off)", tag: tagStudio},
+	"GET /api/experiments":                {summary: "Experiments: none (feature off)", tag: tagStudio},
+	"GET /api/experiments/review-summary": {summary: "Experiment review counts: none (feature off)", tag: tagStudio},
+	"GET /api/observability/traces": {summary: "Stored traces: the root span of each, newest first, filtered and paged", tag: tagObservability,
+		query: traceListQuery},
+	"POST /api/observability/traces/query": {summary: "Stored traces started in a time range, by keyset or numbered pages (Studio's Traces page)",
+		tag: tagObservability, body: anyBody{}},
+	"POST /api/observability/traces/delete":                {summary: "Delete traces (a tenant's own only)", tag: tagObservability, body: deleteTracesBody{}},
+	"GET /api/observability/traces/:traceId":               {summary: "A trace's spans, oldest first (traceId \"light\": the light listing)", tag: tagObservability, query: traceListQuery},
+	"GET /api/observability/traces/:traceId/:part":         {summary: "A trace's light spans (part = light)", tag: tagObservability},
+	"GET /api/observability/traces/:traceId/:part/:spanId": {summary: "One span (part = spans), or a span's scores (/:traceId/:spanId/scores)", tag: tagObservability},
+	"GET /api/observability/scores": {summary: "Scores, newest first, filtered and paged", tag: tagObservability,
+		query: append([]string{"scorerId", "scoreSource", "timestamp", "page", "perPage", "field", "direction", "resourceId"}, memory.EventFilterColumns...)},
+	"POST /api/observability/scores":         {summary: "Store a score ({score: {scorerId, score, …}})", tag: tagObservability, body: anyBody{}},
+	"GET /api/observability/scores/:scoreId": {summary: "One score, or null", tag: tagObservability},
+	"GET /api/observability/feedback": {summary: "Feedback, newest first, filtered and paged", tag: tagObservability,
+		query: append([]string{"feedbackType", "feedbackSource", "feedbackUserId", "reviewStatus", "timestamp", "page", "perPage", "field", "direction", "resourceId"}, memory.EventFilterColumns...)},
+	"GET /api/observability/logs": {summary: "Lines logged inside runs, newest first, filtered and paged", tag: tagObservability,
+		query: append([]string{"level", "timestamp", "page", "perPage", "field", "direction", "resourceId"}, memory.EventFilterColumns...)},
+	"DELETE /api/observability/scores":   {summary: "Delete scores ({scoreIds}); a tenant's own only", tag: tagObservability, body: anyBody{}},
+	"DELETE /api/observability/feedback": {summary: "Delete feedback ({feedbackIds}); a tenant's own only", tag: tagObservability, body: anyBody{}},
+	"PATCH /api/observability/feedback/:feedbackId/review-status": {summary: "Mark feedback reviewed or not ({reviewStatus})", tag: tagObservability,
+		body: anyBody{}},
+	"POST /api/observability/feedback":               {summary: "Store feedback ({feedback: {feedbackType, value, …}})", tag: tagObservability, body: anyBody{}},
+	"POST /api/observability/metrics/aggregate":      {summary: "One metric value ({name[], aggregation, filters?, comparePeriod?})", tag: tagObservability, body: anyBody{}},
+	"POST /api/observability/metrics/breakdown":      {summary: "A metric per group ({name[], groupBy[], aggregation, filters?, limit?})", tag: tagObservability, body: anyBody{}},
+	"POST /api/observability/metrics/timeseries":     {summary: "A metric per interval ({name[], interval, aggregation, filters?, groupBy?})", tag: tagObservability, body: anyBody{}},
+	"POST /api/observability/metrics/percentiles":    {summary: "Percentiles (fractions 0–1) of a metric per interval", tag: tagObservability, body: anyBody{}},
+	"GET /api/observability/discovery/metric-names":  {summary: "Names of stored metrics", tag: tagObservability, query: []string{"prefix", "resourceId"}},
+	"GET /api/observability/discovery/entity-types":  {summary: "Entity types of stored traces", tag: tagObservability},
+	"GET /api/observability/discovery/entity-names":  {summary: "Entity names of stored traces", tag: tagObservability, query: []string{"entityType", "resourceId"}},
+	"GET /api/observability/discovery/environments":  {summary: "Environments of stored traces", tag: tagObservability, query: []string{"resourceId"}},
+	"GET /api/observability/discovery/service-names": {summary: "Service names of stored traces", tag: tagObservability, query: []string{"resourceId"}},
 	"POST /api/observability/traces/query/fields":    {summary: "Trace query fields: none (feature off)", tag: tagStudio, body: anyBody{}},
-	"GET /api/observability/discovery/entity-names":  {summary: "Trace entity names: none (feature off)", tag: tagStudio},
-	"GET /api/observability/discovery/environments":  {summary: "Trace environments: none (feature off)", tag: tagStudio},
-	"GET /api/observability/discovery/service-names": {summary: "Trace service names: none (feature off)", tag: tagStudio},
 	"GET /api/observability/discovery/tags":          {summary: "Trace tags: none (feature off)", tag: tagStudio},
 }
 
@@ -325,9 +441,11 @@ func (s *Server) openAPI(plugins []Route) ([]byte, error) {
 			map[string]any{"name": tagAgents, "description": "Mastra's agents"},
 			map[string]any{"name": tagMemory, "description": "Mastra's memory: threads and messages"},
 			map[string]any{"name": tagTools, "description": "Mastra's tools"},
+			map[string]any{"name": tagVectors, "description": "Mastra's vector API, for the [vectors.<name>] stores, per resource"},
 			map[string]any{"name": tagRoot, "description": "The original root routes"},
 			map[string]any{"name": tagFlows, "description": "Mastra's workflows"},
 			map[string]any{"name": tagPlugins, "description": "Routes served by Wasm plugins"},
+			map[string]any{"name": tagObservability, "description": "Mastra's observability: stored traces and spans"},
 			map[string]any{"name": tagServer, "description": "Health, metrics, this document and its page"},
 		},
 	}

@@ -59,7 +59,7 @@ func (c *countQueries) AfterQuery(context.Context, *bun.QueryEvent) { c.n.Add(1)
 // in a CPU profile is steadier:
 //
 //	go test -run '^$' -bench 'StreamTurnLog/resumable/flush=200ms' -benchtime=600x -cpuprofile cpu.out ./host/server
-//	go tool pprof -top -focus 'runlog\.|AppendStreams|ListenStreams' cpu.out
+//	go tool pprof -top -focus 'runlog\.|ListenStreams' cpu.out
 func BenchmarkStreamTurnLog(b *testing.B) {
 	url := pgtest.NewDatabase(b)
 	for _, tc := range []struct {

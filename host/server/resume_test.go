@@ -232,6 +232,9 @@ func open(t *testing.T, req *http.Request, headers ...string) (*http.Response, *
 func normalize(events []sseEvent, run, thread string) []string {
 	var msg string
 	resp := regexp.MustCompile(`chatcmpl-\d+`)
+	// Times differ between the two runs.
+	startedAt := regexp.MustCompile(`"startedAt":\d+`)
+	stamp := regexp.MustCompile(`"timestamp":"[^"]*"`)
 	var out []string
 	for _, ev := range events {
 		if msg == "" {
@@ -248,6 +251,7 @@ func normalize(events []sseEvent, run, thread string) []string {
 		if msg != "" {
 			d = strings.ReplaceAll(d, msg, "MSG")
 		}
+		d = startedAt.ReplaceAllString(stamp.ReplaceAllString(d, `"timestamp":"TS"`), `"startedAt":0`)
 		out = append(out, fmt.Sprintf("%d %s", ev.id, resp.ReplaceAllString(d, "RESP")))
 	}
 	return out

@@ -23,6 +23,8 @@ const (
 	TouchTool Touch = "tool"
 	// TouchWorkflow: workflow runs of the request's resource.
 	TouchWorkflow Touch = "workflow"
+	// TouchObservability: stored traces (spans) of the request's resource.
+	TouchObservability Touch = "observability"
 )
 
 // RouteInfo describes one built-in route.
@@ -42,6 +44,9 @@ type builtin struct {
 	openapi bool
 	// playground: registered only when Config.Playground is set.
 	playground bool
+	// pattern is registered on the router instead of Path where httprouter
+	// cannot hold Path: a static segment beside a wildcard.
+	pattern string
 }
 
 // builtins is every built-in route, on one screen. The root routes and
@@ -95,6 +100,7 @@ func (s *Server) builtins() []builtin {
 		// Mastra's memory.
 		r("GET", "/api/memory/status", TouchNone, s.memoryStatus),
 		r("GET", "/api/memory/config", TouchNone, s.memoryConfig),
+		r("GET", "/api/memory/search", TouchMemory, s.searchMemory),
 		r("GET", "/api/memory/threads", TouchMemory, s.apiListThreads),
 		r("POST", "/api/memory/threads", TouchMemory, s.apiCreateThread),
 		r("GET", "/api/memory/threads/:threadId", TouchMemory, s.apiGetThread),
@@ -108,6 +114,16 @@ func (s *Server) builtins() []builtin {
 		r("GET", "/api/memory/threads/:threadId/working-memory", TouchMemory, s.getWorkingMemory),
 		r("POST", "/api/memory/threads/:threadId/working-memory", TouchMemory, s.updateWorkingMemory),
 		r("POST", "/api/memory/threads/:threadId/clone", TouchMemory, s.cloneThread),
+
+		// Mastra's vector API, for the [vectors.<name>] stores.
+		r("POST", "/api/vector/:vectorName/create-index", TouchMemory, s.createVectorIndex),
+		r("POST", "/api/vector/:vectorName/upsert", TouchMemory, s.upsertVectors),
+		r("POST", "/api/vector/:vectorName/query", TouchMemory, s.queryVectors),
+		r("GET", "/api/vector/:vectorName/indexes", TouchMemory, s.listVectorIndexes),
+		r("GET", "/api/vector/:vectorName/indexes/:indexName", TouchMemory, s.describeVectorIndex),
+		r("DELETE", "/api/vector/:vectorName/indexes/:indexName", TouchMemory, s.deleteVectorIndex),
+		r("GET", "/api/vectors", TouchNone, s.listVectorStores),
+		r("GET", "/api/embedders", TouchNone, s.listEmbedders),
 
 		// Mastra's tools.
 		r("GET", "/api/tools", TouchNone, s.listTools),
@@ -130,26 +146,61 @@ func (s *Server) builtins() []builtin {
 		r("GET", "/api/channels/platforms", TouchNone, featureOff(emptyList)),
 		r("GET", "/api/schedules", TouchNone, featureOff(emptySchedules)),
 		r("GET", "/api/processors", TouchNone, featureOff(emptyObject)),
-		r("GET", "/api/scores/scorers", TouchNone, featureOff(emptyObject)),
-		r("GET", "/api/mcp/v0/servers", TouchNone, featureOff(emptyMCPServers)),
+		r("GET", "/api/scores/scorers", TouchNone, s.listScorers),
+		r("GET", "/api/scores/scorers/:scorerId", TouchNone, s.getScorer),
 		r("GET", "/api/workspaces", TouchNone, featureOff(emptyWorkspaces)),
 		r("GET", "/api/datasets", TouchNone, featureOff(emptyDatasets)),
 		r("GET", "/api/experiments", TouchNone, featureOff(emptyExperiments)),
 		r("GET", "/api/experiments/review-summary", TouchNone, featureOff(emptyReviewSummary)),
-		r("GET", "/api/observability/feedback", TouchNone, featureOff(emptyFeedback)),
-		r("GET", "/api/observability/logs", TouchNone, featureOff(emptyLogs)),
-		r("POST", "/api/observability/traces/query", TouchNone, featureOff(emptyTraces)),
 		r("POST", "/api/observability/traces/query/fields", TouchNone, featureOff(emptyTraceFields)),
-		r("GET", "/api/observability/discovery/entity-names", TouchNone, featureOff(emptyEntityNames)),
-		r("GET", "/api/observability/discovery/environments", TouchNone, featureOff(emptyEnvironments)),
-		r("GET", "/api/observability/discovery/service-names", TouchNone, featureOff(emptyServiceNames)),
 		r("GET", "/api/observability/discovery/tags", TouchNone, featureOff(emptyTags)),
+
+		// Mastra's stored traces (observability_handlers.go). GET
+		// /api/observability/traces/light is answered by traceByID and the
+		// :part routes dispatch on their static segment: httprouter cannot
+		// hold a static segment beside a parameter.
+		r("GET", "/api/observability/traces", TouchObservability, s.listTraces),
+		r("POST", "/api/observability/traces/query", TouchObservability, s.queryTraces),
+		r("POST", "/api/observability/traces/delete", TouchObservability, s.deleteTraces),
+		r("GET", "/api/observability/traces/:traceId", TouchObservability, s.traceByID),
+		r("GET", "/api/observability/traces/:traceId/:part", TouchObservability, s.traceSub),
+		r("GET", "/api/observability/traces/:traceId/:part/:spanId", TouchObservability, s.spanByID),
+		// Scores and feedback (scores_handlers.go).
+		r("GET", "/api/observability/scores", TouchObservability, s.listScores),
+		r("POST", "/api/observability/scores", TouchObservability, s.createScore),
+		r("GET", "/api/observability/scores/:scoreId", TouchObservability, s.scoreByID),
+		r("GET", "/api/observability/feedback", TouchObservability, s.listFeedback),
+		r("GET", "/api/observability/logs", TouchObservability, s.listLogs),
+		r("DELETE", "/api/observability/scores", TouchObservability, s.deleteEvents("mastra_score_events", "scoreId", "scoreIds")),
+		r("DELETE", "/api/observability/feedback", TouchObservability, s.deleteEvents("mastra_feedback_events", "feedbackId", "feedbackIds")),
+		r("PATCH", "/api/observability/feedback/:feedbackId/review-status", TouchObservability, s.reviewFeedback),
+		r("POST", "/api/observability/feedback", TouchObservability, s.createFeedback),
+		// Metrics derived from stored spans (obs_metrics_handlers.go).
+		r("POST", "/api/observability/metrics/aggregate", TouchObservability, s.metricAggregate),
+		r("POST", "/api/observability/metrics/breakdown", TouchObservability, s.metricBreakdown),
+		r("POST", "/api/observability/metrics/timeseries", TouchObservability, s.metricTimeSeries),
+		r("POST", "/api/observability/metrics/percentiles", TouchObservability, s.metricPercentiles),
+		r("GET", "/api/observability/discovery/metric-names", TouchObservability, s.metricNames),
+		r("GET", "/api/observability/discovery/entity-types", TouchObservability, s.entityTypesRoute),
+		r("GET", "/api/observability/discovery/entity-names", TouchObservability, s.discoverValues("entityName", "names")),
+		r("GET", "/api/observability/discovery/environments", TouchObservability, s.discoverValues("environment", "environments")),
+		r("GET", "/api/observability/discovery/service-names", TouchObservability, s.discoverValues("serviceName", "serviceNames")),
 
 		// This server's own description (see openapi.go).
 		{RouteInfo: RouteInfo{Method: "GET", Path: OpenAPIPath, Touches: TouchNone}, handler: s.serveOpenAPI, openapi: true},
 		{RouteInfo: RouteInfo{Method: "GET", Path: DocsPath, Touches: TouchNone}, handler: s.serveDocs, openapi: true},
 		// The playground page (playground.go): static, public under auth.
 		{RouteInfo: RouteInfo{Method: "GET", Path: PlaygroundPath, Touches: TouchNone}, handler: s.servePlayground, playground: true},
+		// Mastra's MCP servers (mcp_handlers.go). The registry shares its
+		// first segments with /api/mcp/:serverId.
+		{RouteInfo: RouteInfo{Method: "GET", Path: "/api/mcp/v0/servers", Touches: TouchNone}, handler: s.listMCPServers,
+			pattern: "/api/mcp/:serverId/servers"},
+		{RouteInfo: RouteInfo{Method: "GET", Path: "/api/mcp/v0/servers/:id", Touches: TouchNone}, handler: s.getMCPServerDetail,
+			pattern: "/api/mcp/:serverId/servers/:id"},
+		r("GET", "/api/mcp/:serverId/tools", TouchNone, s.listMCPTools),
+		r("GET", "/api/mcp/:serverId/tools/:toolId", TouchNone, s.getMCPTool),
+		r("POST", "/api/mcp/:serverId/tools/:toolId/execute", TouchAgent, s.executeMCPTool),
+		r("POST", "/api/mcp/:serverId/mcp", TouchAgent, s.serveMCP),
 		// Mastra's workflows (workflow_handlers.go).
 		r("GET", "/api/workflows", TouchNone, s.listWorkflows),
 		// GET /api/workflows/run-counts is answered here too: httprouter
@@ -198,7 +249,11 @@ func (s *Server) registerBuiltins(r *httprouter.Router) {
 		if !s.serves(b) {
 			continue
 		}
-		r.Handler(b.Method, b.Path, routed(b.Path, s.handle(b.handler)))
+		pattern := b.Path
+		if b.pattern != "" {
+			pattern = b.pattern
+		}
+		r.Handler(b.Method, pattern, routed(b.Path, s.handle(b.handler)))
 	}
 }
 

@@ -21,7 +21,7 @@ func TestRouteTable(t *testing.T) {
 	s, ts := newTestServer(t, Options{Config: testConfig(), Store: store, Agents: svc})
 	routes := s.Routes()
 	seen := map[string]bool{}
-	valid := map[Touch]bool{TouchNone: true, TouchMemory: true, TouchAgent: true, TouchTool: true, TouchWorkflow: true}
+	valid := map[Touch]bool{TouchNone: true, TouchMemory: true, TouchAgent: true, TouchTool: true, TouchWorkflow: true, TouchObservability: true}
 	for _, rt := range routes {
 		key := rt.Method + " " + rt.Path
 		if seen[key] {
@@ -29,7 +29,7 @@ func TestRouteTable(t *testing.T) {
 		}
 		seen[key] = true
 		if !valid[rt.Touches] {
-			t.Errorf("%s touches %q; want one of none, memory, agent, tool, workflow", key, rt.Touches)
+			t.Errorf("%s touches %q; want one of none, memory, agent, tool, workflow, observability", key, rt.Touches)
 		}
 		path := strings.NewReplacer(":threadId", "t-x", ":agentId", "assistant", ":toolId", "nope").Replace(rt.Path)
 		r := do(t, rt.Method, ts.URL+path, "")

@@ -10,7 +10,6 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 	"github.com/mastra-server/mastra-server/host/agent"
-	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/runlog"
 	"github.com/mastra-server/mastra-server/host/server/transport"
 )
@@ -38,7 +37,8 @@ type Streams struct {
 
 // errRunLost cancels a turn whose run another instance ended (its lease
 // had expired).
-var errRunLost = errors.New("server: stream run taken over by another instance")
+// The agent ends the turn's stream with LostRunMessage, as the log does.
+var errRunLost error = &agent.EndCause{Reason: "server: stream run taken over by another instance", Message: agent.LostRunMessage}
 
 // startRun logs a resumable turn's run; nil when the turn is not
 // resumable.
@@ -85,6 +85,12 @@ func (s *Server) detach(r *http.Request, wr *runlog.Writer, started *atomic.Bool
 		}
 		if err := wr.Hold(ctx); err != nil {
 			s.log.WarnContext(ctx, "resumable turn not saved: its run could not be held", "err", transport.ClipErr(err))
+			if errors.Is(err, runlog.ErrLost) {
+				// Before the refusal, so that the agent ends the stream
+				// as the log already has it, and the client gets that
+				// end without ids.
+				cancel(errRunLost)
+			}
 			return false
 		}
 		return true
@@ -123,13 +129,13 @@ var errRunNotFound = &transport.Error{Status: http.StatusNotFound, Message: "Str
 
 // findRun returns a logged run of resource res ("" any) and agent agentID
 // ("" any).
-func (s *Server) findRun(ctx context.Context, runID, res, agentID string) (memory.StreamRun, error) {
+func (s *Server) findRun(ctx context.Context, runID, res, agentID string) (runlog.Info, error) {
 	if s.runs == nil {
-		return memory.StreamRun{}, errRunNotFound
+		return runlog.Info{}, errRunNotFound
 	}
 	info, err := s.runs.Info(ctx, runID)
 	switch {
-	case errors.Is(err, memory.ErrNotFound):
+	case errors.Is(err, runlog.ErrNotFound):
 		return info, errRunNotFound
 	case err != nil:
 		return info, err
@@ -159,7 +165,7 @@ func lastEventID(r *http.Request) (int64, error) {
 // follow streams a logged run's chunks after after through face, then the
 // live ones, then [DONE]. A stream cut short (the client, a shutdown, the
 // database) ends without [DONE], so that the client reconnects.
-func (s *Server) follow(w http.ResponseWriter, r *http.Request, info memory.StreamRun, after int64, face streamFace) error {
+func (s *Server) follow(w http.ResponseWriter, r *http.Request, info runlog.Info, after int64, face streamFace) error {
 	in := agent.Input{RunID: info.RunID, ThreadID: info.ThreadID, ResourceID: info.ResourceID, AgentID: info.AgentID}
 	transport.SetAgent(r.Context(), info.AgentID)
 	sse := transport.StartSSE(w, s.cfg.KeepAlive, face.headers(in))

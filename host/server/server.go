@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/limits"
+	"github.com/mastra-server/mastra-server/host/mcp"
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/runlog"
 	"github.com/mastra-server/mastra-server/host/server/transport"
@@ -31,6 +33,8 @@ type Options struct {
 	Store    *memory.Store
 	Agents   *agent.Service
 	Logger   *slog.Logger
+	// Scorers are the [scorers.*] GET /api/scores/scorers lists.
+	Scorers []ScorerInfo
 	// Middleware runs, in order, before routing on matching paths.
 	Middleware []Middleware
 	// Routes are plugin routes, registered after the built-in ones.
@@ -47,7 +51,7 @@ type Options struct {
 	Workflows *workflow.Engine
 	// Providers are the model providers GET /api/agents/providers lists.
 	Providers []ModelProvider
-	// Limiter enforces Config.Limits and Config.TokenLimits; nil: none.
+	// Limiter enforces Config.Budgets; nil: none.
 	Limiter *limits.Limiter
 	// Runs logs resumable streams (runs.go); nil: streams are not
 	// resumable.
@@ -55,6 +59,13 @@ type Options struct {
 	// MaxSaveMessages is the most messages one save-messages request may
 	// carry (memory.max_save_messages); 0: no cap.
 	MaxSaveMessages int
+	// MCPServers are exposed over MCP at /api/mcp/:serverId/mcp and
+	// Mastra's REST routes (mcp_handlers.go).
+	MCPServers []MCPServer
+	// Vectors names the [vectors.<name>] stores of the vector API, kept in
+	// Store; Embedders are what GET /api/embedders lists.
+	Vectors   []string
+	Embedders []Embedder
 }
 
 // Route is a plugin route. Method "ALL" registers every common method.
@@ -75,6 +86,12 @@ type Server struct {
 	workflows *workflow.Engine
 	// providers answers /api/agents/providers (studio_handlers.go).
 	providers []ModelProvider
+	// vectors are the vector API's stores, sorted; embedders answers
+	// /api/embedders (vector_handlers.go).
+	vectors   []string
+	embedders []Embedder
+	// scorers answers /api/scores/scorers (scores_handlers.go).
+	scorers []ScorerInfo
 	// runs logs resumable streams (nil: none are); detached counts the
 	// resumable turns running, whose clients may have left.
 	runs     *runlog.Log
@@ -100,6 +117,10 @@ type Server struct {
 	limiter *limits.Limiter
 	// maxSave caps the messages of one save-messages (0: no cap).
 	maxSave int
+	// mcpServers are the MCP servers in the order configured, mcpByID
+	// the same by id.
+	mcpServers []*mcp.Server
+	mcpByID    map[string]*mcp.Server
 }
 
 // New builds the server and its routes. A plugin route that clashes with a
@@ -115,6 +136,9 @@ func New(opts Options) (*Server, error) {
 		tools:     opts.Tools,
 		workflows: opts.Workflows,
 		providers: opts.Providers,
+		vectors:   slices.Sorted(slices.Values(opts.Vectors)),
+		embedders: opts.Embedders,
+		scorers:   opts.Scorers,
 		runs:      opts.Runs,
 		log:       opts.Logger,
 		defRes:    opts.DefaultResourceID,
@@ -135,6 +159,9 @@ func New(opts Options) (*Server, error) {
 	s.errs = transport.ErrorWriter{Log: s.log, Map: domainError}
 	s.health = &healthCheck{store: opts.Store, ttl: time.Second}
 	s.toolsByName = s.indexTools()
+	if err := s.buildMCP(opts.MCPServers); err != nil {
+		return nil, err
+	}
 	router, err := s.routes(opts.Routes)
 	if err != nil {
 		return nil, err

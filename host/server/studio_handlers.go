@@ -165,12 +165,27 @@ type systemPackagesJSON struct {
 	CMSEnabled           bool   `json:"cmsEnabled"`
 	ObservabilityEnabled bool   `json:"observabilityEnabled"`
 	StorageType          string `json:"storageType,omitempty"`
+	// With stored traces ([observability]): what Studio checks before
+	// showing its Metrics and Logs pages.
+	ObservabilityStorageType         string                 `json:"observabilityStorageType,omitempty"`
+	ObservabilityStorageCapabilities *observabilityCapsJSON `json:"observabilityStorageCapabilities,omitempty"`
+}
+
+type observabilityCapsJSON struct {
+	Metrics             bool `json:"metrics"`
+	Logs                bool `json:"logs"`
+	TraceQueryDiscovery bool `json:"traceQueryDiscovery"`
 }
 
 func (s *Server) systemPackages(w http.ResponseWriter, r *http.Request) error {
 	out := systemPackagesJSON{Packages: []any{}}
 	if s.store != nil {
 		out.StorageType = s.store.Kind()
+	}
+	if s.cfg.Observability {
+		out.ObservabilityEnabled = true
+		out.ObservabilityStorageType = "MastraServerObservability"
+		out.ObservabilityStorageCapabilities = &observabilityCapsJSON{Metrics: true, Logs: true}
 	}
 	transport.WriteJSON(w, http.StatusOK, out)
 	return nil
@@ -229,18 +244,11 @@ var (
 	emptyObject        = map[string]any{}
 	emptyList          = []any{}
 	emptyPage          = paginationJSON{PerPage: 10}
-	emptyMCPServers    = map[string]any{"servers": []any{}, "next": nil, "total_count": 0}
 	emptyWorkspaces    = map[string]any{"workspaces": []any{}}
 	emptySchedules     = map[string]any{"schedules": []any{}}
 	emptyDatasets      = map[string]any{"datasets": []any{}, "pagination": emptyPage}
 	emptyExperiments   = map[string]any{"experiments": []any{}, "pagination": emptyPage}
 	emptyReviewSummary = map[string]any{"counts": []any{}}
-	emptyFeedback      = map[string]any{"feedback": []any{}, "pagination": emptyPage}
-	emptyLogs          = map[string]any{"logs": []any{}, "pagination": emptyPage}
-	emptyTraces        = map[string]any{"traces": []any{}, "page": map[string]any{"next": nil}}
 	emptyTraceFields   = map[string]any{"canonicalFields": []any{}, "observedFields": []any{}, "observedFieldsTruncated": false}
-	emptyEntityNames   = map[string]any{"names": []any{}}
-	emptyEnvironments  = map[string]any{"environments": []any{}}
-	emptyServiceNames  = map[string]any{"serviceNames": []any{}}
 	emptyTags          = map[string]any{"tags": []any{}}
 )

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/julienschmidt/httprouter"
 	"github.com/mastra-server/mastra-server/host/agent"
@@ -26,8 +27,10 @@ import (
 // A tool is {id, description, inputSchema, requireApproval}, inputSchema a
 // string holding superjson's {"json": <JSON Schema>}. The tools are
 // Options.Tools plus every agent's tools (the first of a name wins). data is
-// validated against the input schema (400 naming the fields) before the
-// tool runs with the request's RequestContext, merged with the body's
+// validated against the input schema before the tool runs; invalid data is
+// answered as Mastra's Tool.execute returns it, 200 {error: true, message,
+// validationErrors}, so client-js hands it back instead of throwing. The tool
+// runs with the request's RequestContext, merged with the body's
 // requestContext. A tool that answers 4xx passes its answer on; a trap is
 // 500 {"error":"Tool execution failed"}, a timeout 504.
 
@@ -154,14 +157,8 @@ func (s *Server) runTool(w http.ResponseWriter, r *http.Request, t agent.Tool) e
 		return &transport.Error{Status: http.StatusInternalServerError, Message: "Internal Server Error", Err: err}
 	}
 	if err := schema.Validate(data); err != nil {
-		e := &transport.Error{Status: http.StatusBadRequest, Message: "Tool validation failed for " + t.Name(), Err: err}
-		var ae *toolschema.ArgsError
-		if errors.As(err, &ae) {
-			for _, is := range ae.Issues {
-				e.Issues = append(e.Issues, transport.Issue{Field: "data" + is.Path, Message: is.Message})
-			}
-		}
-		return e
+		transport.WriteJSON(w, http.StatusOK, validationFailure(t.Name(), data, err))
+		return nil
 	}
 	vals := requestValues(r, b.RequestContext)
 	ctx := reqctx.With(r.Context(), vals)
@@ -181,6 +178,63 @@ func (s *Server) runTool(w http.ResponseWriter, r *http.Request, t agent.Tool) e
 	w.WriteHeader(http.StatusOK)
 	w.Write(append(out, '\n'))
 	return nil
+}
+
+// toolValidation is Mastra's ValidationError, which Tool.execute returns
+// (not throws) for input that does not match the schema.
+type toolValidation struct {
+	Error            bool           `json:"error"`
+	Message          string         `json:"message"`
+	ValidationErrors validationNode `json:"validationErrors"`
+}
+
+// validationNode is one level of validationErrors: the messages about this
+// value and, by key, about its parts.
+type validationNode struct {
+	Errors []string                   `json:"errors"`
+	Fields map[string]*validationNode `json:"fields"`
+}
+
+// maxArgsShown is how much of the arguments Mastra quotes in the message.
+const maxArgsShown = 200
+
+func validationFailure(tool string, data json.RawMessage, err error) toolValidation {
+	root := &validationNode{Errors: []string{}, Fields: map[string]*validationNode{}}
+	var lines []string
+	add := func(path, msg string) {
+		n := root
+		shown := "root"
+		if path != "" {
+			segs := strings.Split(strings.TrimPrefix(path, "/"), "/")
+			for _, seg := range segs {
+				seg = strings.ReplaceAll(strings.ReplaceAll(seg, "~1", "/"), "~0", "~")
+				next, ok := n.Fields[seg]
+				if !ok {
+					next = &validationNode{Errors: []string{}, Fields: map[string]*validationNode{}}
+					n.Fields[seg] = next
+				}
+				n = next
+			}
+			shown = strings.Join(segs, ".")
+		}
+		n.Errors = append(n.Errors, msg)
+		lines = append(lines, "- "+shown+": "+msg)
+	}
+	var ae *toolschema.ArgsError
+	if errors.As(err, &ae) {
+		for _, is := range ae.Issues {
+			add(is.Path, is.Message)
+		}
+	} else {
+		add("", err.Error())
+	}
+	args := string(data)
+	if r := []rune(args); len(r) > maxArgsShown {
+		args = string(r[:maxArgsShown]) + "..."
+	}
+	return toolValidation{Error: true, ValidationErrors: *root,
+		Message: "Tool input validation failed for " + tool + ". Please fix the following errors and try again:\n" +
+			strings.Join(lines, "\n") + "\n\nProvided arguments: " + args}
 }
 
 // toolFailure maps a tool's error: its own 4xx answer goes to the client as

@@ -87,7 +87,10 @@ func TestToolRoutesUnit(t *testing.T) {
 		{"/api/tools/echo/execute", `{"data":{"n":1},"requestContext":{"who":"ann","mastra__resourceId":"x"}}`, 200, `{"args":{"n":1},"who":"ann"}`},
 		{"/api/agents/a/tools/echo/execute", `{"data":{"n":2}}`, 200, `{"args":{"n":2},"who":""}`},
 		{"/api/tools/text/execute", `{"data":{"n":1}}`, 200, `"plain words"`},
-		{"/api/tools/echo/execute", `{"data":{"n":"1"}}`, 400, `{"error":"Tool validation failed for echo","issues":[{"field":"data/n","message":"got string, want integer"}]}`},
+		// Mastra's Tool.execute returns its ValidationError: a 200 that
+		// client-js hands back instead of throwing.
+		{"/api/tools/echo/execute", `{"data":{"n":"1"}}`, 200, `{"error":true,"message":"Tool input validation failed for echo. Please fix the following errors and try again:\n- n: got string, want integer\n\nProvided arguments: {\"n\":\"1\"}","validationErrors":{"errors":[],"fields":{"n":{"errors":["got string, want integer"],"fields":{}}}}}`},
+		{"/api/agents/a/tools/echo/execute", `{"data":{}}`, 200, `{"error":true,"message":"Tool input validation failed for echo. Please fix the following errors and try again:\n- root: missing property 'n'\n\nProvided arguments: {}","validationErrors":{"errors":["missing property 'n'"],"fields":{}}}`},
 		{"/api/tools/echo/execute", `{"data":null}`, 400, `{"error":"Invalid request body","issues":[{"field":"data","message":"data is required"}]}`},
 		{"/api/tools/refuse/execute", `{"data":{"n":1}}`, 422, `{"error":"no json here"}`},
 		{"/api/tools/fail5/execute", `{"data":{"n":1}}`, 500, `{"error":"Tool execution failed"}`},

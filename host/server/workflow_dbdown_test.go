@@ -30,7 +30,7 @@ func TestWorkflowRoutesAnswer503WhileDatabaseDown(t *testing.T) {
 	if _, err := eng.CreateRun(ctx, "approve", "suspended", "default"); err != nil {
 		t.Fatal(err)
 	}
-	if err := eng.StartRun(ctx, "approve", "suspended", "default", map[string]any{"topic": "x"}, nil); err != nil {
+	if err := eng.StartRun(ctx, workflow.StartParams{Workflow: "approve", RunID: "suspended", ResourceID: "default", Input: map[string]any{"topic": "x"}}); err != nil {
 		t.Fatal(err)
 	}
 	if run, err := eng.Wait(ctx, "approve", "suspended", "default"); err != nil || run.Snapshot.Status != workflow.StatusSuspended {

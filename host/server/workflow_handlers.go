@@ -371,7 +371,7 @@ func (s *Server) startRoute(mode startMode) handlerFunc {
 			return err
 		}
 		offset := run.Seq
-		if err := s.workflows.StartRunState(ctx, wf.ID, runID, res, b.InputData, b.InitialState, b.RequestContext); err != nil {
+		if err := s.workflows.StartRun(ctx, workflow.StartParams{Workflow: wf.ID, RunID: runID, ResourceID: res, Input: b.InputData, InitialState: b.InitialState, RequestContext: b.RequestContext}); err != nil {
 			if mode == answerStream && errors.Is(err, workflow.ErrConflict) {
 				return &transport.Error{Status: http.StatusConflict, Message: "Workflow run already started; use /observe to read its stream back", Err: err}
 			}

@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"runtime"
 	"sort"
@@ -61,7 +62,7 @@ func BenchmarkEmptyStep(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := e.StartRun(ctx, "chain", r.RunID, "", map[string]any{"x": 1}, nil); err != nil {
+		if err := e.StartRun(ctx, StartParams{Workflow: "chain", RunID: r.RunID, Input: map[string]any{"x": 1}}); err != nil {
 			b.Fatal(err)
 		}
 		got, err := e.Wait(ctx, "chain", r.RunID, "")
@@ -98,7 +99,7 @@ func BenchmarkResumeToNextStep(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := e.StartRun(ctx, "approve", r.RunID, "", nil, nil); err != nil {
+		if err := e.StartRun(ctx, StartParams{Workflow: "approve", RunID: r.RunID}); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
@@ -148,7 +149,7 @@ func BenchmarkRunsTwoInstances(b *testing.B) {
 				e := engines[i%2]
 				r, err := e.CreateRun(ctx, "five", "", "")
 				if err == nil {
-					err = e.StartRun(ctx, "five", r.RunID, "", map[string]any{"n": i}, nil)
+					err = e.StartRun(ctx, StartParams{Workflow: "five", RunID: r.RunID, Input: map[string]any{"n": i}})
 				}
 				if err != nil {
 					b.Error(err)
@@ -190,7 +191,7 @@ func BenchmarkSuspendedRuns(b *testing.B) {
 				for next.Add(1) <= runs {
 					r, err := e.CreateRun(ctx, "wait", "", "someone")
 					if err == nil {
-						err = e.StartRun(ctx, "wait", r.RunID, "someone", map[string]any{"topic": "a topic of some length"}, nil)
+						err = e.StartRun(ctx, StartParams{Workflow: "wait", RunID: r.RunID, ResourceID: "someone", Input: map[string]any{"topic": "a topic of some length"}})
 					}
 					if err != nil {
 						b.Error(err)
@@ -235,7 +236,7 @@ func BenchmarkSleepLateness(b *testing.B) {
 			b.Fatal(err)
 		}
 		t0 := time.Now()
-		if err := e.StartRun(ctx, "nap", r.RunID, "", nil, nil); err != nil {
+		if err := e.StartRun(ctx, StartParams{Workflow: "nap", RunID: r.RunID}); err != nil {
 			b.Fatal(err)
 		}
 		late = append(late, (<-agent.began).Sub(t0)-nap)
@@ -264,7 +265,7 @@ func BenchmarkForeachElement(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if err := e.StartRun(ctx, "fan", r.RunID, "", input, nil); err != nil {
+				if err := e.StartRun(ctx, StartParams{Workflow: "fan", RunID: r.RunID, Input: input}); err != nil {
 					b.Fatal(err)
 				}
 				got, err := e.Wait(ctx, "fan", r.RunID, "")
@@ -277,4 +278,50 @@ func BenchmarkForeachElement(b *testing.B) {
 			b.ReportMetric(float64(e.db.written.Load()-written)/elements, "written-B/element")
 		})
 	}
+}
+
+// BenchmarkWatchers measures what 250 watchers of one run cost the
+// database: statements run for them per commit of the run (each commit is
+// one notification, so one wake-up), and the run's time per step.
+func BenchmarkWatchers(b *testing.B) {
+	const steps, watchers = 20, 250
+	def := Definition{ID: "chain", StepTimeout: 10 * time.Second}
+	for i := 0; i < steps; i++ {
+		def.Steps = append(def.Steps, StepDef{ID: fmt.Sprintf("s%d", i), Kind: "map", Map: "prev"})
+	}
+	e := benchEngine(b, benchDB(b), nil, def)
+	ctx := context.Background()
+	var reads, commits int64
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		r, err := e.CreateRun(ctx, "chain", "", "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for range watchers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := e.Watch(ctx, "chain", r.RunID, "", 0, false, func(int64, json.RawMessage) error { return nil }); err != nil {
+					b.Error(err)
+				}
+			}()
+		}
+		time.Sleep(100 * time.Millisecond) // let them join: a join's own reads are not the point
+		before := e.watchReads.Load()
+		if err := e.StartRun(ctx, StartParams{Workflow: "chain", RunID: r.RunID, Input: map[string]any{"x": 1}}); err != nil {
+			b.Fatal(err)
+		}
+		wg.Wait()
+		reads += e.watchReads.Load() - before
+		var v int64
+		if err := (dbq{e.db}).queryRow(ctx, `SELECT version FROM mastra_server_workflow_runs WHERE workflow_name = 'chain' AND run_id = $1`, r.RunID).Scan(&v); err != nil {
+			b.Fatal(err)
+		}
+		commits += v
+	}
+	b.ReportMetric(float64(reads)/float64(commits), "reads/commit")
+	b.ReportMetric(float64(time.Since(start).Microseconds())/float64(b.N*steps)/1000, "ms/step")
 }

@@ -176,7 +176,7 @@ func compileDefinition(d Definition) (*workflow, error) {
 			s.timeout = d.StepTimeout
 		}
 		if s.timeout <= 0 {
-			s.timeout = 5 * time.Minute
+			s.timeout = 5 * time.Minute // config's default step_timeout
 		}
 		if s.timeout > w.maxTime {
 			w.maxTime = s.timeout

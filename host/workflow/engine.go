@@ -10,10 +10,12 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/mastra-server/mastra-server/internal/follow"
 	"github.com/mastra-server/mastra-server/internal/wakeup"
 )
 
@@ -125,6 +127,11 @@ type Engine struct {
 	closeOnce sync.Once
 	stop      context.CancelFunc
 	bg        sync.WaitGroup
+
+	// watchers holds one reader per watched run (watch.go); watchReads
+	// counts the statements run for watchers (tests).
+	watchers   *follow.Group[runState]
+	watchReads atomic.Int64
 }
 
 // Open connects to the database and compiles the definitions. Call Start
@@ -134,6 +141,7 @@ type Engine struct {
 func Open(ctx context.Context, o Options) (*Engine, error) {
 	e := &Engine{wfs: map[string]*workflow{}, agents: o.Agents, tools: o.Tools, modules: o.Modules, log: o.Logger, me: o.InstanceID,
 		hub: wakeup.NewHub(), maxSnap: o.MaxSnapshot, obs: o.Observer, princ: o.Principals}
+	e.watchers = follow.NewGroup[runState](e.hub, watchPoll)
 	if e.log == nil {
 		e.log = slog.Default()
 	}
@@ -151,18 +159,11 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 	if e.lease = o.InstanceLease; e.lease <= 0 {
 		e.lease = defaultInstanceLease
 	}
-	for _, d := range o.Definitions {
-		w, err := compileDefinition(d)
-		if err != nil {
-			return nil, err
-		}
-		e.wfs[d.ID] = w
-		e.ids = append(e.ids, d.ID)
+	wfs, ids, cerr := compileAll(o.Definitions)
+	if cerr != nil {
+		return nil, cerr
 	}
-	sort.Strings(e.ids)
-	if err := linkNested(e.wfs, e.ids); err != nil {
-		return nil, err
-	}
+	e.wfs, e.ids = wfs, ids
 	workers := o.Workers
 	if workers <= 0 {
 		workers = 32
@@ -177,6 +178,30 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 		return nil, err
 	}
 	return e, nil
+}
+
+// Compile checks definitions as Open does (expressions, schemas, prompt
+// templates, nested workflows), without a database: what validate runs.
+func Compile(defs []Definition) error {
+	_, _, err := compileAll(defs)
+	return err
+}
+
+func compileAll(defs []Definition) (map[string]*workflow, []string, error) {
+	wfs, ids := map[string]*workflow{}, make([]string, 0, len(defs))
+	for _, d := range defs {
+		w, err := compileDefinition(d)
+		if err != nil {
+			return nil, nil, err
+		}
+		wfs[d.ID] = w
+		ids = append(ids, d.ID)
+	}
+	sort.Strings(ids)
+	if err := linkNested(wfs, ids); err != nil {
+		return nil, nil, err
+	}
+	return wfs, ids, nil
 }
 
 // Start runs steps until Close: River's workers (Postgres) or the
@@ -201,6 +226,7 @@ func (e *Engine) Close(ctx context.Context) error {
 	var err error
 	e.closeOnce.Do(func() {
 		err = e.disp.close(ctx)
+		e.watchers.Close()
 		if e.stop != nil {
 			e.stop()
 		}
@@ -276,8 +302,8 @@ type Run struct {
 	Snapshot   Snapshot
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
-	// Seq is the number of stream chunks the run has logged: the offset
-	// from which to watch what comes next.
+	// Seq is the number of stream chunks the run has logged, so the
+	// number of its last one: Watch after it for what comes next.
 	Seq int64
 }
 

@@ -130,7 +130,7 @@ func startRun(t *testing.T, e *Engine, wf, res string, input any) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.StartRun(ctx, wf, r.RunID, res, input, nil); err != nil {
+	if err := e.StartRun(ctx, StartParams{Workflow: wf, RunID: r.RunID, ResourceID: res, Input: input}); err != nil {
 		t.Fatal(err)
 	}
 	return r.RunID
@@ -181,7 +181,7 @@ func TestPublish(t *testing.T) {
 		if got := strings.Join(types, " "); got != want {
 			t.Errorf("chunks:\n%s\nwant\n%s", got, want)
 		}
-		if err := e.StartRun(ctx, "publish", run, "alice", map[string]any{"topic": "x"}, nil); !errors.Is(err, ErrConflict) {
+		if err := e.StartRun(ctx, StartParams{Workflow: "publish", RunID: run, ResourceID: "alice", Input: map[string]any{"topic": "x"}}); !errors.Is(err, ErrConflict) {
 			t.Errorf("second start: %v, want ErrConflict", err)
 		}
 	})
@@ -199,7 +199,7 @@ func TestInvalidInput(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := e.StartRun(context.Background(), "publish", r.RunID, "", map[string]any{"topic": 5}, nil); !isInput(err, "inputData") {
+		if err := e.StartRun(context.Background(), StartParams{Workflow: "publish", RunID: r.RunID, Input: map[string]any{"topic": 5}}); !isInput(err, "inputData") {
 			t.Fatalf("start with a bad topic: %v", err)
 		}
 		got, err := e.GetRun(context.Background(), "publish", r.RunID, "")

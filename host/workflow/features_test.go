@@ -55,10 +55,10 @@ func TestWorkflowState(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := e.StartRunState(ctx, "tally", r.RunID, "", nil, map[string]any{"count": "x"}, nil); !isInput(err, "initialState") {
+		if err := e.StartRun(ctx, StartParams{Workflow: "tally", RunID: r.RunID, InitialState: map[string]any{"count": "x"}}); !isInput(err, "initialState") {
 			t.Fatalf("start with a bad initialState: %v", err)
 		}
-		if err := e.StartRunState(ctx, "tally", r.RunID, "", nil, map[string]any{"count": 3}, nil); err != nil {
+		if err := e.StartRun(ctx, StartParams{Workflow: "tally", RunID: r.RunID, InitialState: map[string]any{"count": 3}}); err != nil {
 			t.Fatal(err)
 		}
 		got := wait(t, e, "tally", r.RunID)

@@ -61,7 +61,7 @@ func TestForeachCap(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = e.StartRun(ctx, "fan", r.RunID, "alice", map[string]any{"items": numbers(4)}, nil)
+		err = e.StartRun(ctx, StartParams{Workflow: "fan", RunID: r.RunID, ResourceID: "alice", Input: map[string]any{"items": numbers(4)}})
 		if !isInput(err, "inputData") || !strings.Contains(err.Error(), "max_foreach_items = 3") {
 			t.Fatalf("start with 4 elements: %v; want an InputError naming max_foreach_items = 3", err)
 		}
@@ -116,10 +116,10 @@ func TestForeachCostPerElement(t *testing.T) {
 		return float64(e.db.written.Load()-before) / float64(n)
 	}
 	for _, wf := range []string{"fan", "reads-input"} {
-		small, large := perElement(wf, 200), perElement(wf, 2000)
-		t.Logf("%s: bytes written per element: %.0f for 200, %.0f for 2,000", wf, small, large)
+		small, large := perElement(wf, 200), perElement(wf, 1000)
+		t.Logf("%s: bytes written per element: %.0f for 200, %.0f for 1,000", wf, small, large)
 		if large > 1.5*small {
-			t.Errorf("%s: bytes written per element: %.0f for 2,000 elements, %.0f for 200; want about the same", wf, large, small)
+			t.Errorf("%s: bytes written per element: %.0f for 1,000 elements, %.0f for 200; want about the same", wf, large, small)
 		}
 	}
 }

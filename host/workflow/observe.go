@@ -26,6 +26,8 @@ type StepRun struct {
 	Workflow, RunID, Step, Kind string
 	// Iter is the iteration of a step inside a loop or foreach (0 else).
 	Iter int
+	// ResourceID is the run's resource ("" for none); not a label.
+	ResourceID string
 }
 
 // Outcomes of a step's execution.

@@ -80,24 +80,33 @@ func (w *workflow) checkStart(input any) (any, error) {
 	return input, w.checkForeachCap(input)
 }
 
-// StartRun starts a created run with its input (Mastra's start). The input
-// is checked against the workflow's input schema first (*InputError). A run
-// that has started already is ErrConflict.
-func (e *Engine) StartRun(ctx context.Context, wfID, runID, resourceID string, input any, requestContext map[string]any) error {
-	return e.StartRunState(ctx, wfID, runID, resourceID, input, nil, requestContext)
+// StartParams start a created run: Mastra's start body.
+type StartParams struct {
+	Workflow, RunID string
+	// ResourceID, when set, must be the run's (ErrNotFound otherwise).
+	ResourceID string
+	// Input is checked against the workflow's input schema (*InputError
+	// on inputData).
+	Input any
+	// InitialState is Mastra's initialState, checked against the
+	// workflow's state schema (*InputError on initialState).
+	InitialState   any
+	RequestContext map[string]any
 }
 
-// StartRunState is StartRun with Mastra's initialState, checked against
-// the workflow's state schema (*InputError on initialState).
-func (e *Engine) StartRunState(ctx context.Context, wfID, runID, resourceID string, input, initialState any, requestContext map[string]any) error {
+// StartRun starts a created run with its input (Mastra's start). A run
+// that has started already is ErrConflict.
+func (e *Engine) StartRun(ctx context.Context, p StartParams) error {
+	wfID, runID, resourceID := p.Workflow, p.RunID, p.ResourceID
 	w, err := e.workflow(wfID)
 	if err != nil {
 		return err
 	}
-	if input, err = w.checkStart(input); err != nil {
+	input, err := w.checkStart(p.Input)
+	if err != nil {
 		return err
 	}
-	state, err := w.checkState(initialState)
+	state, err := w.checkState(p.InitialState)
 	if err != nil {
 		return err
 	}
@@ -116,7 +125,7 @@ func (e *Engine) StartRunState(ctx context.Context, wfID, runID, resourceID stri
 			r.setPrincipal(tx, e.princ.Of(ctx))
 		}
 		t := e.turn(ctx, tx, w, r)
-		if err := t.start(input, state, requestContext); err != nil {
+		if err := t.start(input, state, p.RequestContext); err != nil {
 			return err
 		}
 		return e.save(ctx, tx, r, &t.fx)
@@ -493,76 +502,6 @@ func (e *Engine) runCounts(ctx context.Context, resourceID string) (map[string]C
 	return out, rs.Err()
 }
 
-// Watch calls fn with the run's chunks from seq offset on, as they are
-// committed (by any instance), and returns once the run has finished or,
-// with untilSuspended, once it waits for a resume.
-func (e *Engine) Watch(ctx context.Context, wfID, runID, resourceID string, offset int64, untilSuspended bool, fn func(seq int64, chunk json.RawMessage) error) error {
-	r, err := e.GetRun(ctx, wfID, runID, resourceID)
-	if err != nil {
-		return err
-	}
-	_ = r
-	key := wfID + "/" + runID
-	wake := e.hub.Subscribe(key)
-	defer e.hub.Unsubscribe(key, wake)
-	tick := time.NewTicker(time.Second) // a missed notification costs at most this
-	defer tick.Stop()
-	for {
-		n, err := e.readChunks(ctx, wfID, runID, &offset, fn)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			run, err := e.settledRun(ctx, wfID, runID, "")
-			if err != nil {
-				return err
-			}
-			if run != nil && run.nextSeq <= offset && (terminal(run.Snapshot.Status) || (untilSuspended && run.Snapshot.Status == StatusSuspended)) {
-				return nil
-			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-wake:
-			case <-tick.C:
-			}
-		}
-	}
-}
-
-func (e *Engine) readChunks(ctx context.Context, wfID, runID string, offset *int64, fn func(int64, json.RawMessage) error) (int, error) {
-	rs, closeRows, err := (dbq{e.db}).query(ctx, `SELECT seq, chunk FROM mastra_server_workflow_chunks
-		WHERE workflow_name = $1 AND run_id = $2 AND seq >= $3 ORDER BY seq LIMIT 200`, wfID, runID, *offset)
-	if err != nil {
-		return 0, fmt.Errorf("workflow: read chunks: %w", err)
-	}
-	type c struct {
-		seq int64
-		b   string
-	}
-	var got []c
-	for rs.Next() {
-		var x c
-		if err := rs.Scan(&x.seq, &x.b); err != nil {
-			closeRows()
-			return 0, fmt.Errorf("workflow: read chunks: %w", err)
-		}
-		got = append(got, x)
-	}
-	err = rs.Err()
-	closeRows()
-	if err != nil {
-		return 0, err
-	}
-	for _, x := range got {
-		if err := fn(x.seq, json.RawMessage(x.b)); err != nil {
-			return 0, err
-		}
-		*offset = x.seq + 1
-	}
-	return len(got), nil
-}
-
 // Wait returns the run once it has finished or waits for a resume.
 func (e *Engine) Wait(ctx context.Context, wfID, runID, resourceID string) (*Run, error) {
 	key := wfID + "/" + runID
@@ -618,7 +557,9 @@ func (e *Engine) settledRun(ctx context.Context, wfID, runID, resourceID string)
 }
 
 // defaultChunkRetention is how long a finished run's chunks are kept when
-// its workflow sets no chunk_retention.
+// its workflow sets no chunk_retention: config's default, which host/app
+// always passes; this one serves tests and library callers (README lists
+// the two packages that fill zeros).
 const defaultChunkRetention = 24 * time.Hour
 
 // PruneChunks deletes the stream chunks of finished runs that are older

@@ -129,10 +129,14 @@ type Request struct {
 	TopP          *float64  `json:"top_p"`
 	StopSequences []string  `json:"stop_sequences"`
 	ToolChoice    *struct {
-		Type string `json:"type"`
-		Name string `json:"name"`
+		Type                   string `json:"type"`
+		Name                   string `json:"name"`
+		DisableParallelToolUse bool   `json:"disable_parallel_tool_use"`
 	} `json:"tool_choice"`
-	Thinking *struct {
+	// OutputConfig is output_config as sent (structured output), nil when
+	// not sent.
+	OutputConfig json.RawMessage `json:"output_config"`
+	Thinking     *struct {
 		Type         string `json:"type"`
 		BudgetTokens int    `json:"budget_tokens"`
 	} `json:"thinking"`

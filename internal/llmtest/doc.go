@@ -18,5 +18,10 @@
 // text (MidStreamError), or hold the answer until the request is cancelled
 // (StallBeforeAnswer, HangAfterFirstToken; Cancelled reports it).
 //
+// POST …/embeddings answers in OpenAI's embeddings format with
+// llm.HashEmbedding vectors (EmbedDimensions long), so a test knows which
+// texts are near each other; EmbedStatus fails chosen requests and
+// EmbedRequests / Embedded count what was embedded.
+//
 // Only tests import this package; production code never does.
 package llmtest

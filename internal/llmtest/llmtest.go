@@ -26,6 +26,20 @@ type Usage struct {
 	PromptTokens     int `json:"prompt_tokens"`
 	CompletionTokens int `json:"completion_tokens"`
 	TotalTokens      int `json:"total_tokens"`
+	// Details, when set, are sent as prompt_tokens_details.cached_tokens
+	// and completion_tokens_details.reasoning_tokens.
+	PromptTokensDetails     *CachedTokens    `json:"prompt_tokens_details,omitempty"`
+	CompletionTokensDetails *ReasoningTokens `json:"completion_tokens_details,omitempty"`
+}
+
+// CachedTokens is prompt_tokens_details.
+type CachedTokens struct {
+	CachedTokens int `json:"cached_tokens"`
+}
+
+// ReasoningTokens is completion_tokens_details.
+type ReasoningTokens struct {
+	ReasoningTokens int `json:"reasoning_tokens"`
 }
 
 // DefaultUsage is the usage a Reply without one reports.
@@ -38,6 +52,9 @@ type Reply struct {
 	Calls []Call
 	// Usage is reported with the answer; nil reports DefaultUsage.
 	Usage *Usage
+	// Model is the model the answer says answered; "" reports the
+	// request's model.
+	Model string
 
 	// Status, if non-zero, answers with an OpenAI error object and this
 	// HTTP status instead.
@@ -98,6 +115,8 @@ type Request struct {
 	Seed                *int     `json:"seed"`
 	PresencePenalty     *float64 `json:"presence_penalty"`
 	FrequencyPenalty    *float64 `json:"frequency_penalty"`
+	// ResponseFormat is response_format as sent, nil when not sent.
+	ResponseFormat json.RawMessage `json:"response_format"`
 }
 
 // Message is one message of a Request.
@@ -240,8 +259,100 @@ type Server struct {
 	cancelled      chan struct{}
 	closeCancelled sync.Once
 
-	mu   sync.Mutex // guards reqs
+	// EmbedDimensions is the length of the vectors /embeddings answers
+	// with (1536, text-embedding-3-small's, when 0); EmbedStatus, when
+	// set, is the HTTP status of the n-th /embeddings request (from 0), 0
+	// or 200 answering it. Set them before the first request.
+	EmbedDimensions int
+	EmbedStatus     func(n int) int
+
+	mu   sync.Mutex // guards reqs and embeds
 	reqs []Request
+	// embeds are the /embeddings requests, kept apart from the chat ones.
+	embeds []EmbedRequest
+}
+
+// EmbedRequest is one /embeddings request as the server received it.
+type EmbedRequest struct {
+	Model          string   `json:"model"`
+	Input          []string `json:"input"`
+	EncodingFormat string   `json:"encoding_format"`
+	Dimensions     int      `json:"dimensions"`
+	// Header and URL are the request's.
+	Header http.Header `json:"-"`
+	URL    string      `json:"-"`
+}
+
+// EmbedRequests returns the /embeddings requests received so far, oldest
+// first.
+func (s *Server) EmbedRequests() []EmbedRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]EmbedRequest(nil), s.embeds...)
+}
+
+// Embedded returns every text embedded so far, in order.
+func (s *Server) Embedded() []string {
+	var out []string
+	for _, r := range s.EmbedRequests() {
+		out = append(out, r.Input...)
+	}
+	return out
+}
+
+// embed answers POST …/embeddings as OpenAI does, with llm.HashEmbedding
+// vectors (the echo embedder's, at EmbedDimensions), so that a test knows
+// which texts are near each other. data is listed last input first: a
+// client must place vectors by index.
+func (s *Server) embed(w http.ResponseWriter, r *http.Request, body []byte) {
+	var req EmbedRequest
+	if err := json.Unmarshal(body, &req); err != nil || len(req.Input) == 0 {
+		writeError(w, http.StatusBadRequest, "input must be a non-empty array of strings")
+		return
+	}
+	req.Header, req.URL = r.Header.Clone(), r.URL.RequestURI()
+	s.mu.Lock()
+	n := len(s.embeds)
+	s.embeds = append(s.embeds, req)
+	s.mu.Unlock()
+	if s.EmbedStatus != nil {
+		if st := s.EmbedStatus(n); st != 0 && st != http.StatusOK {
+			writeError(w, st, "embedding failed")
+			return
+		}
+	}
+	dims := s.EmbedDimensions
+	if dims == 0 {
+		dims = 1536
+	}
+	type item struct {
+		Object    string    `json:"object"`
+		Index     int       `json:"index"`
+		Embedding []float32 `json:"embedding"`
+	}
+	data := make([]item, len(req.Input))
+	words := 0
+	for i, text := range req.Input {
+		v, nw := llm.HashEmbedding(text, dims)
+		words += nw
+		data[len(req.Input)-1-i] = item{"embedding", i, v}
+	}
+	b, _ := json.Marshal(map[string]any{"object": "list", "data": data, "model": req.Model,
+		"usage": map[string]int{"prompt_tokens": words, "total_tokens": words}})
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(b)
+}
+
+// writeError answers with OpenAI's error object.
+func writeError(w http.ResponseWriter, status int, msg string) {
+	typ := "server_error"
+	if status < 500 {
+		typ = "invalid_request_error"
+	}
+	b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": msg, "type": typ}})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(b)
 }
 
 // Cleaner is what NewServer needs of its caller: a testing.TB, or a
@@ -339,6 +450,10 @@ func (s *Server) wait(r *http.Request) {
 
 func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
+	if err == nil && strings.HasSuffix(r.URL.Path, "/embeddings") {
+		s.embed(w, r, body)
+		return
+	}
 	var req Request
 	if err == nil {
 		err = json.Unmarshal(body, &req)
@@ -375,6 +490,9 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	}
 	id := fmt.Sprintf("chatcmpl-%d", n)
 	model := req.Model
+	if rp.Model != "" {
+		model = rp.Model
+	}
 	if model == "" {
 		model = "gpt-test"
 	}

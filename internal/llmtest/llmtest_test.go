@@ -3,6 +3,7 @@ package llmtest_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -135,5 +136,34 @@ func TestForgetRequests(t *testing.T) {
 	ask("three")
 	if reqs := fake.Requests(); len(reqs) != 1 || reqs[0].Last().Text() != "three" {
 		t.Fatalf("requests after forgetting = %+v; want only the third", reqs)
+	}
+}
+
+// The fake's /embeddings speaks OpenAI's wire format to the real client:
+// vectors in input order (sent in reverse), its errors as StatusErrors, and
+// the requests recorded.
+func TestEmbeddings(t *testing.T) {
+	s := llmtest.NewServer(t, llmtest.Replies(llmtest.Reply{Text: "unused"}))
+	s.EmbedDimensions = 16
+	s.EmbedStatus = func(n int) int { return map[int]int{1: 400}[n] }
+	m := s.Model(10 * time.Second)
+	got, err := m.Embed(context.Background(), llm.EmbedRequest{Model: "text-embedding-3-small", Input: []string{"red apple", "green apple"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := llm.HashEmbedding("green apple", 16)
+	if len(got.Vectors) != 2 || fmt.Sprint(got.Vectors[1]) != fmt.Sprint(want) {
+		t.Errorf("vectors %v; want the second to be HashEmbedding(green apple)", got.Vectors)
+	}
+	_, err = m.Embed(context.Background(), llm.EmbedRequest{Model: "m", Input: []string{"x"}})
+	var se *llm.StatusError
+	if !errors.As(err, &se) || se.StatusCode != 400 {
+		t.Errorf("second request: %v; want a 400", err)
+	}
+	if reqs := s.EmbedRequests(); len(reqs) != 2 || reqs[0].Model != "text-embedding-3-small" || len(s.Requests()) != 0 {
+		t.Errorf("recorded %d embeddings and %d chat requests", len(reqs), len(s.Requests()))
+	}
+	if fmt.Sprint(s.Embedded()) != "[red apple green apple x]" {
+		t.Errorf("embedded %v", s.Embedded())
 	}
 }

@@ -1,8 +1,9 @@
 // A stand-in for an OpenAI-compatible model server, speaking the real
 // chat-completions wire format (whole and SSE). It calls the client tool
 // "clientWeather" when offered (or else the server tool "weather"), and
-// answers with the tool's result once the result comes back. Prints
-// FAKE_URL=… when listening.
+// answers with the tool's result once the result comes back. Asked for a
+// json_schema response format, it answers {"city": "Rome", "tempC": 21}.
+// Prints FAKE_URL=… when listening.
 import http from 'node:http';
 
 const srv = http.createServer(async (req, res) => {
@@ -12,7 +13,8 @@ const srv = http.createServer(async (req, res) => {
   const last = r.messages.at(-1);
   let text = 'ok';
   let calls = [];
-  if (last.role === 'tool') text = `Tool said: ${last.content}`;
+  if (r.response_format?.type === 'json_schema') text = '{"city": "Rome", "tempC": 21}';
+  else if (last.role === 'tool') text = `Tool said: ${last.content}`;
   else if (r.tools?.some((t) => t.function.name === 'clientWeather')) {
     text = null;
     calls = [{ id: 'ccall_1', name: 'clientWeather', args: '{"city":"Rome"}' }];

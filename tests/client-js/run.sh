@@ -3,7 +3,9 @@
 # package.json, locked in package-lock.json) through every call a Mastra app
 # makes: agents, generate, stream, client tools and tool approval (against a
 # fake OpenAI-compatible model, fake-openai.mjs), memory threads and messages, workflows and runs
-# (workflows.test.mjs), working memory (workingmemory.test.mjs), and a
+# (workflows.test.mjs), working memory (workingmemory.test.mjs), structured
+# output and refused options (structured.test.mjs), MCP servers
+# (mcp.test.mjs, with @modelcontextprotocol/sdk's client too), and a
 # cross-tenant check with two auth tokens.
 #
 # Needs Node.js 20 or newer and npm, and Go to build the server. Installs the npm
@@ -111,8 +113,17 @@ last_messages = 10
 
 [agents.assistant]
 name = "Assistant"
+description = "Repeats what it is told"
 instructions = "You are a helpful assistant."
 model = "echo"
+
+# The MCP server (mcp.test.mjs): the assistant and the publish workflow.
+[mcp_servers.main]
+name = "Main"
+version = "1.2.0"
+description = "The assistant and the publish workflow"
+agents = ["assistant"]
+workflows = ["publish"]
 
 [agents.ctool]               # a real OpenAI client against the fake model
 name = "CTool"

@@ -1,4 +1,4 @@
-package memory
+package app
 
 import (
 	"context"
@@ -8,10 +8,28 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/mastra-server/mastra-server/host/memory"
+	"github.com/mastra-server/mastra-server/host/plugin"
 )
 
-// kvRow is a plugin's key-value entry (mastra_server_plugin_kv). Keeping it
-// in the database lets every server instance see the same values.
+// storeKV keeps plugin key-value data (mastra.kv_*) in the database, so
+// every instance of the server sees the same values. Beside the plugins'
+// other data calls (datacaller.go), it is the only code that queries
+// mastra_server_plugin_kv; its quota is plugin.KVQuota, the one the plugin
+// host counts with.
+type storeKV struct {
+	db *bun.DB
+	pg bool
+}
+
+func newStoreKV(store *memory.Store) storeKV {
+	return storeKV{db: store.DB(), pg: store.Kind() == "postgres"}
+}
+
+var _ plugin.KV = storeKV{}
+
+// kvRow is a plugin's key-value entry.
 type kvRow struct {
 	bun.BaseModel `bun:"table:mastra_server_plugin_kv"`
 
@@ -25,36 +43,25 @@ type kvRow struct {
 	Size       int64  `bun:"size,notnull"` // len(Key) + len(Value)
 }
 
-// ErrKVQuota means a KVSet would take its resource past its quota in the
-// namespace; nothing was stored.
-var ErrKVQuota = errors.New("kv quota reached")
-
-// KVQuota bounds the live (unexpired) entries one resource keeps in one
-// namespace: their number and their bytes, keys included.
-type KVQuota struct {
-	ResourceID string
-	MaxKeys    int
-	MaxBytes   int64
-}
-
-// KVGet returns the value of key in namespace ns; ok is false when it is
+// Get returns the value of key in namespace ns; ok is false when it is
 // missing or expired.
-func (s *Store) KVGet(ctx context.Context, ns, key string) ([]byte, bool, error) {
+func (k storeKV) Get(ctx context.Context, ns, key string) ([]byte, bool, error) {
 	row := new(kvRow)
-	err := s.db.NewSelect().Model(row).Column("value").Where("namespace = ? AND key = ?", ns, key).
+	err := k.db.NewSelect().Model(row).Column("value").Where("namespace = ? AND key = ?", ns, key).
 		Where("(expires_at IS NULL OR expires_at > ?)", time.Now().UTC()).Limit(int64(1)).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, false, classify(fmt.Errorf("memory: kv get %s/%s: %w", ns, key, err))
+		return nil, false, memory.Classify(fmt.Errorf("app: kv get %s/%s: %w", ns, key, err))
 	}
 	return row.Value, true, nil
 }
 
-// KVSet stores val under key for q.ResourceID; ttl > 0 makes it expire. If
+// Set stores val under key for q.ResourceID; ttl > 0 makes it expire. If
 // the resource's entries in ns would then pass q (the entry it replaces not
-// counted), it stores nothing and returns an error wrapping ErrKVQuota.
+// counted), it stores nothing and returns an error wrapping
+// plugin.ErrKVQuota.
 //
 // The check and the write are one transaction that holds a lock on
 // (ns, resource) first: on Postgres an advisory lock, which every server
@@ -63,7 +70,7 @@ func (s *Store) KVGet(ctx context.Context, ns, key string) ([]byte, bool, error)
 // and the quota is never passed, not even by one value. A write that would
 // pass it first deletes the resource's expired entries and counts again:
 // expired entries never count, and take no more disk than the quota.
-func (s *Store) KVSet(ctx context.Context, ns, key string, val []byte, ttl time.Duration, q KVQuota) error {
+func (k storeKV) Set(ctx context.Context, ns, key string, val []byte, ttl time.Duration, q plugin.KVQuota) error {
 	now := time.Now().UTC()
 	row := &kvRow{Namespace: ns, Key: key, Value: val, ResourceID: q.ResourceID, Size: int64(len(key) + len(val))}
 	if val == nil {
@@ -72,8 +79,8 @@ func (s *Store) KVSet(ctx context.Context, ns, key string, val []byte, ttl time.
 	if ttl > 0 {
 		row.ExpiresAt = bun.NullTime{Time: now.Add(ttl)}
 	}
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if s.kind == "postgres" {
+	err := k.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if k.pg {
 			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(?, 15))`, ns+"\x1f"+q.ResourceID); err != nil {
 				return err
 			}
@@ -106,7 +113,7 @@ func (s *Store) KVSet(ctx context.Context, ns, key string, val []byte, ttl time.
 			}
 			if over(keys, bytes) {
 				return fmt.Errorf("%w: %d keys and %d bytes in use, the quota is %d keys and %d bytes",
-					ErrKVQuota, keys, bytes, q.MaxKeys, q.MaxBytes)
+					plugin.ErrKVQuota, keys, bytes, q.MaxKeys, q.MaxBytes)
 			}
 		}
 		_, err = tx.NewInsert().Model(row).
@@ -116,16 +123,16 @@ func (s *Store) KVSet(ctx context.Context, ns, key string, val []byte, ttl time.
 		return err
 	})
 	if err != nil {
-		return classify(fmt.Errorf("memory: kv set %s/%s: %w", ns, key, err))
+		return memory.Classify(fmt.Errorf("app: kv set %s/%s: %w", ns, key, err))
 	}
 	return nil
 }
 
-// KVDelete removes key.
-func (s *Store) KVDelete(ctx context.Context, ns, key string) error {
-	_, err := s.db.NewDelete().Model((*kvRow)(nil)).Where("namespace = ? AND key = ?", ns, key).Exec(ctx)
+// Delete removes key.
+func (k storeKV) Delete(ctx context.Context, ns, key string) error {
+	_, err := k.db.NewDelete().Model((*kvRow)(nil)).Where("namespace = ? AND key = ?", ns, key).Exec(ctx)
 	if err != nil {
-		return classify(fmt.Errorf("memory: kv delete %s/%s: %w", ns, key, err))
+		return memory.Classify(fmt.Errorf("app: kv delete %s/%s: %w", ns, key, err))
 	}
 	return nil
 }

@@ -1,0 +1,132 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+// An MCP server's entries must exist and have descriptions, and no two may
+// become the same MCP tool; each problem is its own line naming the key.
+func TestMCPServersValidated(t *testing.T) {
+	path := writeFile(t, `
+[agents.helper]
+model = "echo"
+[agents.described]
+model = "echo"
+description = "Answers."
+[[tools]]
+name = "ask_described"
+description = "clashes with the agent's MCP name"
+module = "x.wasm"
+[[tools]]
+name = "bare"
+module = "x.wasm"
+[mcp_servers.main]
+agents = ["helper", "described", "ghost"]
+tools = ["bare", "nope", "ask_described"]
+workflows = ["nowhere"]
+[mcp_servers.empty]
+[mcp_servers."bad id"]
+tools = ["bare"]
+`)
+	cfg, err := Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cfg.Validate()
+	if err == nil {
+		t.Fatal("Validate accepted a broken [mcp_servers]")
+	}
+	for _, want := range []string{
+		`mcp_servers.main.agents = "helper": agents.helper has no description`,
+		`mcp_servers.main.agents = "ghost": no [agents.ghost] is defined`,
+		`mcp_servers.main.tools = "bare": the tool has no description`,
+		`mcp_servers.main.tools = "nope": no [[tools]] entry has this name`,
+		`mcp_servers.main.workflows = "nowhere": no [workflows.nowhere] is defined`,
+		`mcp_servers.main = "ask_described": two entries become the MCP tool "ask_described" (tools and agents)`,
+		`mcp_servers.empty = "empty": expected at least one of agents, workflows or tools`,
+		`mcp_servers.bad id = "bad id": MCP server ids use letters`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate errors lack %q:\n%v", want, err)
+		}
+	}
+}
+
+// Name and version default to the id and 1.0.0.
+func TestMCPServerDefaults(t *testing.T) {
+	cfg := loadIn(t, `
+[agents.helper]
+model = "echo"
+description = "Helps."
+[mcp_servers.main]
+agents = ["helper"]
+`)
+	if s := cfg.MCPServers["main"]; s.Name != "main" || s.Version != "1.0.0" {
+		t.Errorf("mcp_servers.main = %+v; want name main, version 1.0.0", s)
+	}
+}
+
+// A client needs url or command; agents name its tools "mcp:<client>" or
+// "mcp:<client>/<tool>", a tool the allow-list has; header values take
+// ${VAR} from the environment.
+func TestMCPClientsValidated(t *testing.T) {
+	path := writeFile(t, `
+[agents.a]
+model = "echo"
+tools = ["mcp:remote", "mcp:remote/echo", "mcp:remote/secret", "mcp:ghost", "mcp:remote/"]
+[mcp_clients.remote]
+url = "https://mcp.example.com/mcp"
+tools = ["echo"]
+[mcp_clients.remote.headers]
+Authorization = "Bearer ${REMOTE_KEY}"
+[mcp_clients.both]
+url = "https://x.example.com/mcp"
+command = "node"
+[mcp_clients.neither]
+timeout = "-1s"
+[mcp_clients.ftp]
+url = "ftp://x.example.com"
+[mcp_clients.local]
+command = "node"
+args = ["server.js"]
+headers = { X = "y" }
+[mcp_clients.templated]
+url = "https://t.example.com/mcp"
+headers = { Authorization = "Bearer {{user}} {{context.team}} {{password}}" }
+`)
+	cfg, err := Load(path, []string{"REMOTE_KEY=sk-123"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(cfg.MCPClients["remote"].Headers["Authorization"]); got != "Bearer sk-123" {
+		t.Errorf("header = %q; want ${REMOTE_KEY} expanded", got)
+	}
+	if cfg.MCPClients["remote"].Timeout.Seconds() != 60 {
+		t.Errorf("timeout = %v; want the 60s default", cfg.MCPClients["remote"].Timeout)
+	}
+	err = cfg.Validate()
+	if err == nil {
+		t.Fatal("Validate accepted broken [mcp_clients]")
+	}
+	for _, want := range []string{
+		`agents.a.tools = "mcp:remote/secret": mcp_clients.remote.tools does not allow "secret"`,
+		`agents.a.tools = "mcp:ghost": no [mcp_clients.ghost] is defined`,
+		`agents.a.tools = "mcp:remote/": expected mcp:<client> or mcp:<client>/<tool>`,
+		`mcp_clients.both.command = "node": expected url or command, not both`,
+		`mcp_clients.neither = "neither": expected url (streamable HTTP) or command (stdio)`,
+		`mcp_clients.neither.timeout`,
+		`mcp_clients.ftp.url = "ftp://x.example.com": expected an http:// or https:// URL`,
+		`mcp_clients.local.headers`,
+		`mcp_clients.templated.headers.Authorization = "{{password}}": expected {{resourceId}}, {{user}} or {{context.<key>}}`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate errors lack %q:\n%v", want, err)
+		}
+	}
+	for _, ok := range []string{`"mcp:remote"`, `"mcp:remote/echo"`} {
+		if strings.Contains(err.Error(), "agents.a.tools = "+ok) {
+			t.Errorf("Validate refused %s:\n%v", ok, err)
+		}
+	}
+}

@@ -1,0 +1,200 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mastra-server/mastra-server/host/memory"
+	"github.com/mastra-server/mastra-server/internal/llmtest"
+)
+
+// syncEmbeds runs each embedding job at once, inside Enqueue, so a test
+// knows a saved turn is embedded when the turn returns.
+type syncEmbeds struct {
+	t   *testing.T
+	svc *Service
+}
+
+func (q *syncEmbeds) Enqueue(ctx context.Context, job EmbedJob) error {
+	if err := q.svc.Embed(ctx, job); err != nil {
+		q.t.Errorf("embed job: %v", err)
+	}
+	return nil
+}
+
+// events records recall events.
+type events struct {
+	mu  sync.Mutex
+	got []RecallEvent
+}
+
+func (e *events) add(ev RecallEvent) { e.mu.Lock(); e.got = append(e.got, ev); e.mu.Unlock() }
+func (e *events) count(op, outcome string) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	for _, ev := range e.got {
+		if ev.Op == op && ev.Outcome == outcome {
+			n++
+		}
+	}
+	return n
+}
+
+func recallAgent(f *llmtest.Server, sr SemanticRecall) *Agent {
+	sr.Embedder, sr.EmbedderRef, sr.Model = f.Model(10*time.Second), "openai/text-embedding-3-small", "text-embedding-3-small"
+	return &Agent{ID: "a", Model: f.Model(10 * time.Second), Provider: "openai", ModelID: "gpt-test", LastMessages: 2,
+		SemanticRecall: &sr}
+}
+
+func say(t *testing.T, svc *Service, resource, thread, text string) *Result {
+	t.Helper()
+	res, err := svc.Generate(context.Background(), Input{AgentID: "a", ResourceID: resource, ThreadID: thread, Messages: user(text)})
+	if err != nil {
+		t.Fatalf("turn %q: %v", text, err)
+	}
+	return res
+}
+
+// Recall brings back what the user said in another thread (as Mastra's
+// system block) or earlier in this one (among the history, in order),
+// never another resource's messages, never a message twice; every saved
+// message and every query is embedded exactly once.
+func TestSemanticRecall(t *testing.T) {
+	eachStore(t, func(t *testing.T, store *memory.Store) {
+		var replies []llmtest.Reply
+		for i := range 10 {
+			replies = append(replies, llmtest.Reply{Text: fmt.Sprintf("Noted %d.", i)})
+		}
+		f := newFake(t, replies...)
+		svc := newService(t, store, recallAgent(f, SemanticRecall{TopK: 1, Before: 0, After: 1, Scope: "resource"}))
+		svc.SetEmbedQueue(&syncEmbeds{t, svc})
+		var ev events
+		svc.SetRecallObserver(ev.add)
+
+		say(t, svc, "alice", "A", "My dog is called Rex")
+		say(t, svc, "alice", "A", "The invoice is due on Friday")
+		say(t, svc, "alice", "A", "I like green tea")
+
+		// Another thread of alice: the dog message and its neighbour after.
+		say(t, svc, "alice", "B", "what is my dog called?")
+		sys := f.Requests()[3].Messages[0]
+		if sys.Role != "system" || !strings.Contains(sys.Text(), "<remembered_from_other_conversation>") ||
+			!strings.Contains(sys.Text(), ": User: My dog is called Rex\n") || !strings.Contains(sys.Text(), ": Assistant: Noted 0.\n") ||
+			strings.Contains(sys.Text(), "invoice") {
+			t.Errorf("thread B's prompt: %s", f.Requests()[3].Dump())
+		}
+		// bob has no such message.
+		say(t, svc, "bob", "C", "what is my dog called?")
+		if d := f.Requests()[4].Dump(); strings.Contains(d, "Rex") || strings.Contains(d, "remembered") {
+			t.Errorf("bob's prompt holds alice's messages: %s", d)
+		}
+		// Thread A again: the last 2 messages are green tea and its reply;
+		// the dog message comes back among the history, before them.
+		say(t, svc, "alice", "A", "my dog is called Rex, right?")
+		want := "user:My dog is called Rex | assistant:Noted 0. | user:I like green tea | assistant:Noted 2. | user:my dog is called Rex, right?"
+		if got := f.Requests()[5].Dump(); got != want {
+			t.Errorf("thread A's prompt:\n got %s\nwant %s", got, want)
+		}
+
+		// Each text once: 6 turns, 12 saved messages; the repeated query
+		// "what is my dog called?" was embedded once (cached).
+		seen := map[string]int{}
+		for _, text := range f.Embedded() {
+			seen[text]++
+		}
+		for text, n := range seen {
+			if n != 1 {
+				t.Errorf("%q embedded %d times", text, n)
+			}
+		}
+		if len(seen) != 11 {
+			t.Errorf("%d texts embedded; want 11 (12 saved messages, one text twice): %v", len(seen), f.Embedded())
+		}
+		if n := len(f.EmbedRequests()); n != 6+5 {
+			t.Errorf("%d embedding requests; want one per turn's query (5, one cached) and one per saved turn (6)", n)
+		}
+		if ev.count("query", "ok") != 6 || ev.count("embed", "ok") != 6 {
+			t.Errorf("events %v", ev.got)
+		}
+	})
+}
+
+// Scope thread recalls nothing from other threads; a threshold drops
+// weak hits.
+func TestSemanticRecallScopeAndThreshold(t *testing.T) {
+	store := sqliteStore(t)
+	f := newFake(t, llmtest.Reply{Text: "ok"})
+	high := 0.99
+	svc := newService(t, store, recallAgent(f, SemanticRecall{TopK: 3, Scope: "thread", Threshold: &high}))
+	svc.SetEmbedQueue(&syncEmbeds{t, svc})
+	say(t, svc, "alice", "A", "My dog is called Rex")
+	say(t, svc, "alice", "B", "what is my dog called?")
+	if d := f.Requests()[1].Dump(); strings.Contains(d, "Rex") {
+		t.Errorf("scope thread recalled another thread: %s", d)
+	}
+	say(t, svc, "alice", "B", "one")
+	say(t, svc, "alice", "B", "two")
+	say(t, svc, "alice", "B", "dog called")
+	if d := f.Requests()[4].Dump(); strings.Contains(d, "what is my dog") {
+		t.Errorf("a hit below the threshold was recalled: %s", d)
+	}
+}
+
+// A provider that cannot embed fails no turn: the query's failure and the
+// job's are counted, and the local queue retries the job and then gives up.
+func TestSemanticRecallFailuresNeverFailTheTurn(t *testing.T) {
+	store := sqliteStore(t)
+	f := newFake(t, llmtest.Reply{Text: "fine"})
+	f.EmbedStatus = func(int) int { return http.StatusInternalServerError }
+	svc := newService(t, store, recallAgent(f, SemanticRecall{TopK: 2, Scope: "resource"}))
+	svc.embedBackoff = time.Millisecond
+	var ev events
+	svc.SetRecallObserver(ev.add)
+	t.Cleanup(func() { svc.Close(context.Background()) })
+	res := say(t, svc, "alice", "A", "hello there")
+	if res.Text != "fine" {
+		t.Fatalf("turn = %+v", res)
+	}
+	if ev.count("query", "error") != 1 {
+		t.Errorf("query failures counted: %v", ev.got)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for ev.count("embed", "error") < embedAttempts && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := ev.count("embed", "error"); n != embedAttempts {
+		t.Errorf("%d failed embedding attempts; want %d", n, embedAttempts)
+	}
+	// One query request, then the job's attempts.
+	if n := len(f.EmbedRequests()); n != 1+embedAttempts {
+		t.Errorf("%d embedding requests; want %d", n, 1+embedAttempts)
+	}
+}
+
+// A job that fails once is retried by the local queue and then stores
+// the vectors.
+func TestLocalEmbedQueueRetries(t *testing.T) {
+	store := sqliteStore(t)
+	f := newFake(t, llmtest.Reply{Text: "fine"})
+	f.EmbedStatus = func(n int) int { return map[int]int{1: 503}[n] } // the job's first try
+	svc := newService(t, store, recallAgent(f, SemanticRecall{TopK: 2, Scope: "resource"}))
+	svc.embedBackoff = time.Millisecond
+	var ev events
+	svc.SetRecallObserver(ev.add)
+	t.Cleanup(func() { svc.Close(context.Background()) })
+	say(t, svc, "alice", "A", "hello there")
+	deadline := time.Now().Add(10 * time.Second)
+	for ev.count("embed", "ok") == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	d, err := store.DescribeVectorIndex(context.Background(), RecallSpace, "memory_messages")
+	if err != nil || d.Count != 2 || ev.count("embed", "error") != 1 {
+		t.Errorf("index %+v, %v; events %v", d, err, ev.got)
+	}
+}

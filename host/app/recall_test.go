@@ -1,0 +1,178 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mastra-server/mastra-server/host/agent"
+	"github.com/mastra-server/mastra-server/internal/llmtest"
+	"github.com/mastra-server/mastra-server/internal/pgtest"
+)
+
+// [memory] embedder and [agents.<id>.memory.semantic_recall] reach the
+// agent: a turn in a new thread recalls what the user said in another one,
+// through the provider's /embeddings; memory/config reports the settings
+// and /metrics counts the operations.
+// On Postgres the embedding jobs are River's.
+func TestSemanticRecallFromConfig(t *testing.T) {
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			var env []string
+			if db == "postgres" {
+				env = append(env, "MEMORY_DATABASE_URL="+pgtest.NewDatabase(t))
+			}
+			recallFromConfig(t, db, env)
+		})
+	}
+}
+
+func recallFromConfig(t *testing.T, db string, env []string) {
+	fake := llmtest.NewServer(t, llmtest.Replies(llmtest.Reply{Text: "Noted."}))
+	a, ts := build(t, "[providers.openai]\nbase_url = \""+fake.URL+"\"\napi_key = \"sk-test\"\n"+
+		"[memory]\nembedder = \"openai/text-embedding-3-small\"\n"+
+		"[agents.one]\nmodel = \"openai/gpt-test\"\n"+
+		"[agents.one.memory.semantic_recall]\nenabled = true\ntop_k = 1\nmessage_range = 0\n", env...)
+	t.Cleanup(func() {
+		ts.Close()
+		a.Close(context.Background())
+	})
+	url := ts.URL
+	if (a.embeds != nil) != (db == "postgres") {
+		t.Errorf("%s: River jobs %v", db, a.embeds != nil)
+	}
+	post := func(thread, text string) {
+		t.Helper()
+		body := `{"messages":[{"role":"user","content":"` + text + `"}],"memory":{"thread":"` + thread + `","resource":"alice"}}`
+		res, err := http.Post(url+"/api/agents/one/generate", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			t.Fatalf("generate: %d %s", res.StatusCode, b)
+		}
+	}
+	post("t1", "My dog is called Rex")
+	// The turn's query, then (in the background) its reply: the user's
+	// message was embedded already.
+	embedded := func(n int) {
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			if ix, err := a.Store.DescribeVectorIndex(context.Background(), agent.RecallSpace, "memory_messages"); err == nil && ix.Count == n {
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		t.Fatalf("%d messages were not embedded", n)
+	}
+	embedded(2)
+	post("t2", "what is my dog called?")
+	reqs := fake.Requests()
+	if sys := reqs[len(reqs)-1].Messages[0]; !strings.Contains(sys.Text(), "User: My dog is called Rex") {
+		t.Errorf("thread t2's prompt: %s", reqs[len(reqs)-1].Dump())
+	}
+	if e := fake.EmbedRequests(); len(e) < 3 || len(e[1].Input) != 1 || e[1].Input[0] != "Noted." || e[0].Model != "text-embedding-3-small" || e[0].Header.Get("Authorization") != "Bearer sk-test" {
+		t.Errorf("embedding requests %+v", e)
+	}
+
+	// client-js searchMemory: newest first, each hit with its context.
+	embedded(4)
+	var found struct {
+		Results []struct {
+			Content, ThreadID string
+			Context           struct{ Before, After []struct{ Content string } }
+		}
+		Count       int
+		SearchScope string
+	}
+	res, err := http.Get(url + "/api/memory/search?agentId=one&resourceId=alice&searchQuery=dog+called&memoryConfig=" +
+		`%7B%22semanticRecall%22%3A%7B%22topK%22%3A2%2C%22messageRange%22%3A1%7D%7D`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(res.Body).Decode(&found)
+	res.Body.Close()
+	if found.Count != 2 || found.SearchScope != "resource" || found.Results[0].Content != "what is my dog called?" ||
+		found.Results[1].Content != "My dog is called Rex" || len(found.Results[1].Context.After) != 1 ||
+		found.Results[1].Context.After[0].Content != "Noted." || len(found.Results[1].Context.Before) != 0 {
+		t.Errorf("search = %+v", found)
+	}
+	res, err = http.Get(url + "/api/memory/config?agentId=one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		Config struct {
+			SemanticRecall map[string]any `json:"semanticRecall"`
+		} `json:"config"`
+	}
+	json.NewDecoder(res.Body).Decode(&cfg)
+	res.Body.Close()
+	if sr := cfg.Config.SemanticRecall; sr["topK"] != 1.0 || sr["scope"] != "resource" || sr["embedder"] != "openai/text-embedding-3-small" {
+		t.Errorf("memory config semanticRecall = %v", sr)
+	}
+	res, err = http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(b), `mastra_semantic_recall_total{agent="one",op="query",outcome="ok"} 2`) {
+		t.Errorf("metrics lack the recall counter: %s", grepLines(string(b), "semantic_recall"))
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// A [vectors.<name>] table declares a store of the vector API; an agent's
+// embedder Mastra's list lacks is added to /api/embedders.
+func TestVectorStoresFromConfig(t *testing.T) {
+	_, url := start(t, "[vectors.docs]\n[agents.one]\nmodel = \"echo\"\n[agents.one.memory]\nembedder = \"echo\"\n"+
+		"[agents.one.memory.semantic_recall]\nenabled = true\n")
+	res, err := http.Post(url+"/api/vector/docs/create-index", "application/json", strings.NewReader(`{"indexName":"kb","dimension":3}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Errorf("create-index in docs = %d", res.StatusCode)
+	}
+	for path, want := range map[string]string{
+		"/api/vectors":              `{"vectors":[{"id":"docs","name":"docs","type":"MastraServerVector"}]}`,
+		"/api/vector/docs/indexes":  `["kb"]`,
+		"/api/vector/other/indexes": `{"error":"Vector store other not found"}`,
+	} {
+		res, err := http.Get(url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if strings.TrimSpace(string(b)) != want {
+			t.Errorf("GET %s = %s; want %s", path, b, want)
+		}
+	}
+	res, err = http.Get(url + "/api/embedders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(b), `"id":"echo"`) || !strings.Contains(string(b), `"dimensions":256`) {
+		t.Errorf("embedders = %s", b)
+	}
+}

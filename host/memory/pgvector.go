@@ -1,0 +1,312 @@
+package memory
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Semantic recall on a Postgres with the pgvector extension keeps its
+// vectors where @mastra/pg's PgVector keeps them, so that a Mastra app on
+// the same database and this server recall each other's messages: one
+// table per index (memory_messages, memory_messages_<dim>) of shape
+// (id serial, vector_id text, embedding vector(dim), metadata jsonb,
+// namespace varchar), the unique (namespace, vector_id) index, B-trees on
+// metadata->>'thread_id' and ->>'resource_id' under Mastra's names, and an
+// HNSW index (cosine, m = 8, ef_construction = 32) named <index>_vector_idx.
+// Only the recall space (store "") goes there; [vectors.*] stores keep
+// mastra_server_vectors in every mode.
+//
+// A recall query filters by the plain equality metadata->>'resource_id' =
+// $1 (never Mastra's CASE, which a generic plan turns into a sequential
+// scan) and orders by the cosine distance with a LIMIT.
+
+// Recall modes, as RecallMode reports them.
+const (
+	RecallPgvector = "pgvector"
+	RecallTable    = "table"
+	RecallSQLite   = "sqlite"
+)
+
+// Mastra's metadata index names: "<index>_md_<xxh32(field), hex>_idx".
+const (
+	mdThreadHash   = "57d95f6b" // xxh32("thread_id")
+	mdResourceHash = "5a823b81" // xxh32("resource_id")
+)
+
+// pgvectorState is what the store learnt of the extension.
+type pgvectorState struct {
+	mu      sync.Mutex
+	checked bool
+	on      bool
+	// dims caches the dimension of each recall table known to exist.
+	dims sync.Map // index name → int
+}
+
+// RecallMode reports where semantic recall keeps its vectors:
+// RecallPgvector (Mastra's tables), RecallTable (mastra_server_vectors on
+// a Postgres without the extension, or with Options.NoPgvector) or
+// RecallSQLite. On Postgres the first call looks for the extension and
+// creates it when the database offers it; the answer is kept once known.
+func (s *Store) RecallMode(ctx context.Context) (string, error) {
+	if s.kind == "sqlite" {
+		return RecallSQLite, nil
+	}
+	on, err := s.usePgvector(ctx)
+	if err != nil {
+		return "", err
+	}
+	if on {
+		return RecallPgvector, nil
+	}
+	return RecallTable, nil
+}
+
+func (s *Store) usePgvector(ctx context.Context) (bool, error) {
+	if s.kind != "postgres" || s.noPgvector {
+		return false, nil
+	}
+	p := &s.pgv
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.checked {
+		return p.on, nil
+	}
+	var installed, available bool
+	err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'vector'),
+		EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'vector')`).Scan(&installed, &available)
+	if err != nil {
+		return false, classify(fmt.Errorf("memory: look for pgvector: %w", err))
+	}
+	if !installed && available {
+		// Mastra's PgVector creates it too; without the privilege the
+		// server stays on its own table.
+		if _, err := s.db.ExecContext(ctx, `CREATE EXTENSION IF NOT EXISTS vector`); err == nil {
+			installed = true
+		} else if errors.Is(classify(err), ErrUnavailable) {
+			return false, classify(err)
+		}
+	}
+	p.checked, p.on = true, installed
+	return installed, nil
+}
+
+// pgRecall reports whether sp is the recall space and goes to pgvector.
+func (s *Store) pgRecall(ctx context.Context, sp VectorSpace) (bool, error) {
+	if sp.Store != "" || s.kind != "postgres" {
+		return false, nil
+	}
+	return s.usePgvector(ctx)
+}
+
+// quoteIdent quotes a checked index name.
+func quoteIdent(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
+
+// mdIndexName is Mastra's name of a metadata index of table name.
+func mdIndexName(name, hash string) string {
+	prefix := name
+	if n := 63 - len("_md__idx") - len(hash); len(prefix) > n {
+		prefix = prefix[:n]
+	}
+	return prefix + "_md_" + hash + "_idx"
+}
+
+// maxHNSWDims is the most dimensions pgvector's HNSW indexes a vector of.
+const maxHNSWDims = 2000
+
+func (s *Store) createPgvectorIndex(ctx context.Context, sp VectorSpace, name string, dim int) error {
+	if d, ok := s.pgv.dims.Load(name); ok {
+		if d.(int) != dim {
+			return fmt.Errorf("%w: index %s exists with dimension %d, not %d", ErrVectorMismatch, name, d, dim)
+		}
+		return nil
+	}
+	t := quoteIdent(name)
+	stmts := []string{
+		`CREATE TABLE IF NOT EXISTS ` + t + ` (
+			id SERIAL PRIMARY KEY,
+			vector_id TEXT NOT NULL,
+			embedding vector(` + strconv.Itoa(dim) + `),
+			metadata JSONB DEFAULT '{}'::jsonb,
+			namespace VARCHAR(255) NOT NULL DEFAULT 'default')`,
+		`CREATE UNIQUE INDEX IF NOT EXISTS ` + quoteIdent(name+"_namespace_vector_id_idx") + ` ON ` + t + ` (namespace, vector_id)`,
+		// Outside a transaction, as Mastra builds them: a table in use
+		// keeps taking writes.
+		`CREATE INDEX CONCURRENTLY IF NOT EXISTS ` + quoteIdent(mdIndexName(name, mdThreadHash)) + ` ON ` + t + ` ((metadata->>'thread_id'))`,
+		`CREATE INDEX CONCURRENTLY IF NOT EXISTS ` + quoteIdent(mdIndexName(name, mdResourceHash)) + ` ON ` + t + ` ((metadata->>'resource_id'))`,
+	}
+	if dim <= maxHNSWDims {
+		stmts = append(stmts, `CREATE INDEX CONCURRENTLY IF NOT EXISTS `+quoteIdent(name+"_vector_idx")+` ON `+t+
+			` USING hnsw (embedding vector_cosine_ops) WITH (m = 8, ef_construction = 32)`)
+	}
+	for _, q := range stmts {
+		if _, err := s.db.ExecContext(ctx, q); err != nil {
+			return classify(fmt.Errorf("memory: create recall table %s: %w", name, err))
+		}
+	}
+	got, err := s.pgvectorDim(ctx, name)
+	if err != nil {
+		return err
+	}
+	if got != dim {
+		return fmt.Errorf("%w: index %s exists with dimension %d, not %d", ErrVectorMismatch, name, got, dim)
+	}
+	s.pgv.dims.Store(name, dim)
+	return nil
+}
+
+// pgvectorDim reads a recall table's dimension (the typmod of its
+// embedding column); ErrNoVectorIndex when there is no such table.
+func (s *Store) pgvectorDim(ctx context.Context, name string) (int, error) {
+	if d, ok := s.pgv.dims.Load(name); ok {
+		return d.(int), nil
+	}
+	var dim *int
+	err := s.db.QueryRowContext(ctx, `SELECT (SELECT atttypmod FROM pg_attribute WHERE attrelid = c.oid AND attname = 'embedding')
+		FROM pg_class c WHERE c.oid = to_regclass(?)`, quoteIdent(name)).Scan(&dim)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && dim == nil) {
+		return 0, fmt.Errorf("%w: %s", ErrNoVectorIndex, name)
+	}
+	if err != nil {
+		return 0, classify(fmt.Errorf("memory: recall table %s: %w", name, err))
+	}
+	s.pgv.dims.Store(name, *dim)
+	return *dim, nil
+}
+
+// vectorLiteral is v as pgvector's text form, [1.5,-2,…].
+func vectorLiteral(v []float32) string {
+	b := make([]byte, 0, 12*len(v)+2)
+	b = append(b, '[')
+	for i, x := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendFloat(b, float64(x), 'g', -1, 32)
+	}
+	return string(append(b, ']'))
+}
+
+func (s *Store) upsertPgvector(ctx context.Context, sp VectorSpace, name string, recs []VectorRecord) error {
+	dim, err := s.pgvectorDim(ctx, name)
+	if err != nil {
+		return err
+	}
+	if err := checkRecords(recs, dim); err != nil {
+		return err
+	}
+	for start := 0; start < len(recs); start += upsertBatch {
+		batch := recs[start:min(start+upsertBatch, len(recs))]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO ` + quoteIdent(name) + ` (vector_id, embedding, metadata, namespace) VALUES `)
+		args := make([]any, 0, 4*len(batch))
+		for i, r := range batch {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			md, err := json.Marshal(nonNilMap(r.Metadata))
+			if err != nil {
+				return fmt.Errorf("%w: metadata of %s: %v", ErrVectorMismatch, r.ID, err)
+			}
+			q.WriteString("(?, ?::vector, ?::jsonb, ?)")
+			args = append(args, r.ID, vectorLiteral(r.Vector), string(md), sp.Namespace)
+		}
+		q.WriteString(` ON CONFLICT (namespace, vector_id) DO UPDATE SET embedding = EXCLUDED.embedding, metadata = EXCLUDED.metadata`)
+		if _, err := s.db.ExecContext(ctx, q.String(), args...); err != nil {
+			return classify(fmt.Errorf("memory: upsert into %s: %w", name, err))
+		}
+	}
+	return nil
+}
+
+func (s *Store) queryPgvector(ctx context.Context, sp VectorSpace, name string, q VectorQuery, vf vectorFilter) ([]VectorHit, error) {
+	dim, err := s.pgvectorDim(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkVector(q.Vector, dim); err != nil {
+		return nil, err
+	}
+	lit := vectorLiteral(q.Vector)
+	vecCol := `''`
+	if q.IncludeVector {
+		vecCol = `embedding::text`
+	}
+	sqlText := `SELECT vector_id, metadata::text, ` + vecCol + `, 1 - (embedding <=> ?::vector) AS score FROM ` + quoteIdent(name) +
+		` WHERE namespace = ?`
+	args := []any{lit, sp.Namespace}
+	// Plain equalities: the B-trees serve them under any plan.
+	if vf.resourceID != nil {
+		sqlText += ` AND metadata->>'resource_id' = ?`
+		args = append(args, *vf.resourceID)
+	}
+	if vf.threadID != nil {
+		sqlText += ` AND metadata->>'thread_id' = ?`
+		args = append(args, *vf.threadID)
+	}
+	if q.MinScore != nil {
+		sqlText += ` AND 1 - (embedding <=> ?::vector) > ?`
+		args = append(args, lit, *q.MinScore)
+	}
+	sqlText += ` ORDER BY embedding <=> ?::vector, vector_id`
+	args = append(args, lit)
+	if vf.rest == nil {
+		sqlText += ` LIMIT ?`
+		args = append(args, q.TopK)
+	}
+	rows, err := s.db.QueryContext(ctx, sqlText, args...)
+	if err != nil {
+		return nil, classify(fmt.Errorf("memory: query %s: %w", name, err))
+	}
+	defer rows.Close()
+	var hits []VectorHit
+	for rows.Next() && len(hits) < q.TopK {
+		var (
+			h       VectorHit
+			md, vec string
+		)
+		if err := rows.Scan(&h.ID, &md, &vec, &h.Score); err != nil {
+			return nil, classify(fmt.Errorf("memory: query %s: %w", name, err))
+		}
+		if err := json.Unmarshal([]byte(md), &h.Metadata); err != nil {
+			return nil, fmt.Errorf("memory: vector %s: metadata: %w", h.ID, err)
+		}
+		if vf.rest != nil && !vf.rest(h.Metadata) {
+			continue
+		}
+		if q.IncludeVector {
+			if h.Vector, err = parsePGArray("{" + strings.Trim(vec, "[]") + "}"); err != nil {
+				return nil, fmt.Errorf("memory: vector %s: %w", h.ID, err)
+			}
+		}
+		hits = append(hits, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, classify(fmt.Errorf("memory: query %s: %w", name, err))
+	}
+	return hits, nil
+}
+
+func (s *Store) countPgvector(ctx context.Context, sp VectorSpace, name string) (VectorIndex, error) {
+	dim, err := s.pgvectorDim(ctx, name)
+	if err != nil {
+		return VectorIndex{}, err
+	}
+	ix := VectorIndex{Name: name, Dimension: dim, Metric: MetricCosine}
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM `+quoteIdent(name)+` WHERE namespace = ?`, sp.Namespace).Scan(&ix.Count); err != nil {
+		return VectorIndex{}, classify(fmt.Errorf("memory: count %s: %w", name, err))
+	}
+	return ix, nil
+}
+
+func nonNilMap(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}

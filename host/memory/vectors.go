@@ -1,0 +1,633 @@
+package memory
+
+import (
+	"container/heap"
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/uptrace/bun"
+)
+
+// Vectors (semantic recall and Mastra's vector API) live in
+// mastra_server_vectors, a table of ours that needs no extension: the vector
+// is a float4[] on Postgres and a BLOB of little-endian float32 on SQLite,
+// stored with its length. A query is exact: every row that passes the
+// tenant filter (an indexed equality on store, namespace, index and
+// resource_id or thread_id) is scored, on Postgres by the database (the
+// vectors never leave it), on SQLite in Go, and the best k are kept.
+//
+// An index is a row of mastra_server_vector_indexes: its dimension and
+// metric. Indexes and vectors are kept per store (a [vectors.<name>] table,
+// or "" for the memory's own recall index) and per namespace (a tenant).
+
+// Vector metrics, as Mastra spells them.
+const (
+	MetricCosine     = "cosine"
+	MetricEuclidean  = "euclidean"
+	MetricDotProduct = "dotproduct"
+)
+
+// Errors of the vector methods, wrapped with detail. Callers answer 404
+// for ErrNoVectorIndex and 400 for ErrVectorMismatch and ErrInvalidFilter.
+var (
+	ErrNoVectorIndex  = errors.New("memory: vector index not found")
+	ErrVectorMismatch = errors.New("memory: vector does not fit the index")
+)
+
+// VectorSpace names where an index lives: a store and a namespace.
+type VectorSpace struct {
+	Store, Namespace string
+}
+
+// VectorIndex describes one index.
+type VectorIndex struct {
+	Name      string
+	Dimension int
+	Metric    string
+	// Count is the number of vectors in the index (DescribeVectorIndex
+	// only).
+	Count int
+}
+
+// VectorRecord is one vector to upsert.
+type VectorRecord struct {
+	ID       string
+	Vector   []float32
+	Metadata map[string]any
+}
+
+// VectorQuery asks an index for its nearest vectors.
+type VectorQuery struct {
+	Vector []float32
+	// TopK is how many hits are returned at most (at least 1).
+	TopK int
+	// Filter is a Mastra vector filter on the metadata (see
+	// parseVectorFilter); nil for none.
+	Filter map[string]any
+	// MinScore drops hits that score at or below it (Mastra's minScore);
+	// nil keeps all.
+	MinScore *float64
+	// IncludeVector returns each hit's vector.
+	IncludeVector bool
+}
+
+// VectorHit is one result of a query, best first.
+type VectorHit struct {
+	ID       string
+	Score    float64
+	Metadata map[string]any
+	Vector   []float32 // only with IncludeVector
+}
+
+// validIndexName is Mastra's rule for index names.
+func validIndexName(name string) bool {
+	if name == "" || len(name) > 63 {
+		return false
+	}
+	for i, r := range name {
+		if !(r == '_' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || i > 0 && '0' <= r && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// CheckVectorIndex checks an index's name, dimension and metric as
+// CreateVectorIndex does, for callers that answer 400 before any work.
+func CheckVectorIndex(name string, dimension int, metric string) error {
+	switch {
+	case !validIndexName(name):
+		return fmt.Errorf("%w: index name %q: expected letters, digits and _, not starting with a digit, at most 63", ErrVectorMismatch, name)
+	case dimension < 1 || dimension > 16000:
+		return fmt.Errorf("%w: dimension %d: expected 1 to 16000", ErrVectorMismatch, dimension)
+	case metric != MetricCosine && metric != MetricEuclidean && metric != MetricDotProduct:
+		return fmt.Errorf("%w: metric %q: expected cosine, euclidean or dotproduct", ErrVectorMismatch, metric)
+	}
+	return nil
+}
+
+// CreateVectorIndex creates an index, or does nothing when it exists with
+// the same dimension (Mastra's createIndex is idempotent); another
+// dimension is ErrVectorMismatch. An empty metric is cosine.
+func (s *Store) CreateVectorIndex(ctx context.Context, sp VectorSpace, name string, dimension int, metric string) error {
+	if metric == "" {
+		metric = MetricCosine
+	}
+	if err := CheckVectorIndex(name, dimension, metric); err != nil {
+		return err
+	}
+	if on, err := s.pgRecall(ctx, sp); err != nil || on {
+		if err != nil {
+			return err
+		}
+		if metric != MetricCosine {
+			return fmt.Errorf("%w: recall indexes are cosine", ErrVectorMismatch)
+		}
+		return s.createPgvectorIndex(ctx, sp, name, dimension)
+	}
+	_, err := s.db.NewRaw(`INSERT INTO mastra_server_vector_indexes (store, namespace, name, dimension, metric)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (store, namespace, name) DO NOTHING`,
+		sp.Store, sp.Namespace, name, dimension, metric).Exec(ctx)
+	if err != nil {
+		return classify(fmt.Errorf("memory: create vector index %s: %w", name, err))
+	}
+	ix, err := s.vectorIndex(ctx, s.db, sp, name)
+	if err != nil {
+		return err
+	}
+	if ix.Dimension != dimension {
+		return fmt.Errorf("%w: index %s exists with dimension %d, not %d", ErrVectorMismatch, name, ix.Dimension, dimension)
+	}
+	return nil
+}
+
+func (s *Store) vectorIndex(ctx context.Context, db bun.IDB, sp VectorSpace, name string) (VectorIndex, error) {
+	ix := VectorIndex{Name: name}
+	err := db.NewRaw(`SELECT dimension, metric FROM mastra_server_vector_indexes WHERE store = ? AND namespace = ? AND name = ?`,
+		sp.Store, sp.Namespace, name).Scan(ctx, &ix.Dimension, &ix.Metric)
+	if errors.Is(err, sql.ErrNoRows) {
+		return VectorIndex{}, fmt.Errorf("%w: %s", ErrNoVectorIndex, name)
+	}
+	if err != nil {
+		return VectorIndex{}, classify(fmt.Errorf("memory: vector index %s: %w", name, err))
+	}
+	return ix, nil
+}
+
+// VectorIndexes lists the space's index names, sorted.
+func (s *Store) VectorIndexes(ctx context.Context, sp VectorSpace) ([]string, error) {
+	var names []string
+	err := s.db.NewRaw(`SELECT name FROM mastra_server_vector_indexes WHERE store = ? AND namespace = ? ORDER BY name`,
+		sp.Store, sp.Namespace).Scan(ctx, &names)
+	if err != nil {
+		return nil, classify(fmt.Errorf("memory: list vector indexes: %w", err))
+	}
+	return names, nil
+}
+
+// DescribeVectorIndex returns an index with its vector count.
+func (s *Store) DescribeVectorIndex(ctx context.Context, sp VectorSpace, name string) (VectorIndex, error) {
+	if on, err := s.pgRecall(ctx, sp); err != nil || on {
+		if err != nil {
+			return VectorIndex{}, err
+		}
+		return s.countPgvector(ctx, sp, name)
+	}
+	ix, err := s.vectorIndex(ctx, s.db, sp, name)
+	if err != nil {
+		return VectorIndex{}, err
+	}
+	err = s.db.NewRaw(`SELECT count(*) FROM mastra_server_vectors WHERE store = ? AND namespace = ? AND index_name = ?`,
+		sp.Store, sp.Namespace, name).Scan(ctx, &ix.Count)
+	if err != nil {
+		return VectorIndex{}, classify(fmt.Errorf("memory: count vectors of %s: %w", name, err))
+	}
+	return ix, nil
+}
+
+// DeleteVectorIndex removes an index and its vectors.
+func (s *Store) DeleteVectorIndex(ctx context.Context, sp VectorSpace, name string) error {
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewRaw(`DELETE FROM mastra_server_vector_indexes WHERE store = ? AND namespace = ? AND name = ?`,
+			sp.Store, sp.Namespace, name).Exec(ctx)
+		if err != nil {
+			return classify(fmt.Errorf("memory: delete vector index %s: %w", name, err))
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("%w: %s", ErrNoVectorIndex, name)
+		}
+		_, err = tx.NewRaw(`DELETE FROM mastra_server_vectors WHERE store = ? AND namespace = ? AND index_name = ?`,
+			sp.Store, sp.Namespace, name).Exec(ctx)
+		return classify(err)
+	})
+}
+
+// upsertBatch bounds the rows of one INSERT (and its bind values).
+const upsertBatch = 500
+
+// UpsertVectors inserts or replaces vectors of an existing index. Every
+// vector must have the index's dimension and finite values. A record's
+// metadata resource_id and thread_id (strings) are what tenant filters
+// match.
+func (s *Store) UpsertVectors(ctx context.Context, sp VectorSpace, index string, recs []VectorRecord) error {
+	if on, err := s.pgRecall(ctx, sp); err != nil || on {
+		if err != nil {
+			return err
+		}
+		return s.upsertPgvector(ctx, sp, index, recs)
+	}
+	ix, err := s.vectorIndex(ctx, s.db, sp, index)
+	if err != nil {
+		return err
+	}
+	if err := checkRecords(recs, ix.Dimension); err != nil {
+		return err
+	}
+	pg := s.kind == "postgres"
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		for start := 0; start < len(recs); start += upsertBatch {
+			batch := recs[start:min(start+upsertBatch, len(recs))]
+			var q strings.Builder
+			q.WriteString(`INSERT INTO mastra_server_vectors
+				(store, namespace, index_name, vector_id, resource_id, thread_id, embedding, norm, metadata) VALUES `)
+			args := make([]any, 0, 9*len(batch))
+			for i, r := range batch {
+				if i > 0 {
+					q.WriteString(", ")
+				}
+				md := r.Metadata
+				if md == nil {
+					md = map[string]any{}
+				}
+				mdJSON, err := json.Marshal(md)
+				if err != nil {
+					return fmt.Errorf("%w: metadata of %s: %v", ErrVectorMismatch, r.ID, err)
+				}
+				rid, _ := md["resource_id"].(string)
+				tid, _ := md["thread_id"].(string)
+				var emb any
+				if pg {
+					q.WriteString("(?, ?, ?, ?, ?, ?, ?::real[], ?, ?::jsonb)")
+					emb = pgArray(r.Vector)
+				} else {
+					q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+					emb = blob(r.Vector)
+				}
+				args = append(args, sp.Store, sp.Namespace, index, r.ID, rid, tid, emb, norm(r.Vector), string(mdJSON))
+			}
+			q.WriteString(` ON CONFLICT (store, namespace, index_name, vector_id) DO UPDATE SET
+				resource_id = excluded.resource_id, thread_id = excluded.thread_id, embedding = excluded.embedding,
+				norm = excluded.norm, metadata = excluded.metadata`)
+			if _, err := tx.NewRaw(q.String(), args...).Exec(ctx); err != nil {
+				return classify(fmt.Errorf("memory: upsert vectors into %s: %w", index, err))
+			}
+		}
+		return nil
+	})
+}
+
+// checkRecords checks vectors against an index's dimension, and their ids.
+func checkRecords(recs []VectorRecord, dim int) error {
+	seen := make(map[string]bool, len(recs))
+	for i, r := range recs {
+		if err := checkVector(r.Vector, dim); err != nil {
+			return fmt.Errorf("vector %d: %w", i, err)
+		}
+		if r.ID == "" || seen[r.ID] {
+			return fmt.Errorf("%w: vector %d: id %q is empty or repeated", ErrVectorMismatch, i, r.ID)
+		}
+		seen[r.ID] = true
+	}
+	return nil
+}
+
+// DeleteVectors removes vectors of an index by id; missing ones are
+// skipped.
+func (s *Store) DeleteVectors(ctx context.Context, sp VectorSpace, index string, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := s.db.NewRaw(`DELETE FROM mastra_server_vectors WHERE store = ? AND namespace = ? AND index_name = ? AND vector_id IN (?)`,
+		sp.Store, sp.Namespace, index, bun.In(ids)).Exec(ctx)
+	return classify(err)
+}
+
+func checkVector(v []float32, dim int) error {
+	if len(v) != dim {
+		return fmt.Errorf("%w: %d dimensions, the index has %d", ErrVectorMismatch, len(v), dim)
+	}
+	for _, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return fmt.Errorf("%w: a value is not a finite number", ErrVectorMismatch)
+		}
+	}
+	return nil
+}
+
+// QueryVectors returns the index's nearest vectors to q.Vector that pass
+// q.Filter, best first, scored as Mastra scores: cosine similarity,
+// 1/(1+distance) for euclidean, the dot product for dotproduct.
+func (s *Store) QueryVectors(ctx context.Context, sp VectorSpace, index string, q VectorQuery) ([]VectorHit, error) {
+	if q.TopK < 1 {
+		return nil, fmt.Errorf("%w: topK %d: expected at least 1", ErrVectorMismatch, q.TopK)
+	}
+	vf, err := parseVectorFilter(q.Filter)
+	if err != nil {
+		return nil, err
+	}
+	if !validIndexName(index) {
+		return nil, fmt.Errorf("%w: %s", ErrNoVectorIndex, index)
+	}
+	if on, err := s.pgRecall(ctx, sp); err != nil || on {
+		if err != nil {
+			return nil, err
+		}
+		return s.queryPgvector(ctx, sp, index, q, vf)
+	}
+	ix, err := s.vectorIndex(ctx, s.db, sp, index)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkVector(q.Vector, ix.Dimension); err != nil {
+		return nil, err
+	}
+	where := `store = ? AND namespace = ? AND index_name = ?`
+	args := []any{sp.Store, sp.Namespace, index}
+	if vf.resourceID != nil {
+		where += ` AND resource_id = ?`
+		args = append(args, *vf.resourceID)
+	}
+	if vf.threadID != nil {
+		where += ` AND thread_id = ?`
+		args = append(args, *vf.threadID)
+	}
+	if s.kind == "postgres" {
+		return s.queryPostgres(ctx, ix, where, args, vf, q)
+	}
+	return s.querySQLite(ctx, ix, where, args, vf, q)
+}
+
+// scoreSQL is a metric's score from d.dot (the dot product with the
+// query), v.norm (the row vector's length) and qn (the query's length,
+// written into the SQL as a number).
+func scoreSQL(metric string, qn float64) string {
+	q := strconv.FormatFloat(qn, 'g', -1, 64)
+	switch metric {
+	case MetricEuclidean:
+		return `1 / (1 + sqrt(greatest(v.norm * v.norm + ` + q + ` * ` + q + ` - 2 * d.dot, 0)))`
+	case MetricDotProduct:
+		return `d.dot`
+	}
+	return `d.dot / nullif(v.norm * ` + q + `, 0)`
+}
+
+// queryPostgres scores in the database. Without a filter on the metadata
+// beyond the tenant columns, the database keeps the top k; with one, rows
+// come best first and are filtered here until k passed.
+func (s *Store) queryPostgres(ctx context.Context, ix VectorIndex, where string, args []any, vf vectorFilter, q VectorQuery) ([]VectorHit, error) {
+	qn := norm(q.Vector)
+	cols := `v.vector_id, v.metadata::text, `
+	if q.IncludeVector {
+		cols += `v.embedding::text, `
+	} else {
+		cols += `'', `
+	}
+	sqlText := `SELECT * FROM (SELECT ` + cols + scoreSQL(ix.Metric, qn) + ` AS score
+		FROM mastra_server_vectors v,
+		LATERAL (SELECT coalesce(sum(a::float8 * b), 0) AS dot FROM unnest(v.embedding, ?::real[]) AS u(a, b)) d
+		WHERE ` + where + `) s`
+	all := append([]any{pgArray(q.Vector)}, args...)
+	if q.MinScore != nil {
+		sqlText += ` WHERE score > ?`
+		all = append(all, *q.MinScore)
+	}
+	sqlText += ` ORDER BY score DESC, vector_id`
+	if vf.rest == nil {
+		sqlText += ` LIMIT ?`
+		all = append(all, q.TopK)
+	}
+	rows, err := s.db.QueryContext(ctx, sqlText, all...)
+	if err != nil {
+		return nil, classify(fmt.Errorf("memory: query vectors of %s: %w", ix.Name, err))
+	}
+	defer rows.Close()
+	var hits []VectorHit
+	for rows.Next() && len(hits) < q.TopK {
+		var (
+			h       VectorHit
+			md, vec string
+			score   sql.NullFloat64
+		)
+		if err := rows.Scan(&h.ID, &md, &vec, &score); err != nil {
+			return nil, classify(fmt.Errorf("memory: query vectors of %s: %w", ix.Name, err))
+		}
+		h.Score = score.Float64
+		if err := json.Unmarshal([]byte(md), &h.Metadata); err != nil {
+			return nil, fmt.Errorf("memory: vector %s: metadata: %w", h.ID, err)
+		}
+		if vf.rest != nil && !vf.rest(h.Metadata) {
+			continue
+		}
+		if q.IncludeVector {
+			if h.Vector, err = parsePGArray(vec); err != nil {
+				return nil, fmt.Errorf("memory: vector %s: %w", h.ID, err)
+			}
+		}
+		hits = append(hits, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, classify(fmt.Errorf("memory: query vectors of %s: %w", ix.Name, err))
+	}
+	return hits, nil
+}
+
+// querySQLite reads the tenant's rows and scores them here, keeping the
+// best k in a heap.
+func (s *Store) querySQLite(ctx context.Context, ix VectorIndex, where string, args []any, vf vectorFilter, q VectorQuery) ([]VectorHit, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT vector_id, metadata, embedding, norm FROM mastra_server_vectors WHERE `+where, args...)
+	if err != nil {
+		return nil, classify(fmt.Errorf("memory: query vectors of %s: %w", ix.Name, err))
+	}
+	defer rows.Close()
+	qn := norm(q.Vector)
+	top := &hitHeap{}
+	for rows.Next() {
+		var (
+			id, md string
+			emb    []byte
+			n      float64
+		)
+		if err := rows.Scan(&id, &md, &emb, &n); err != nil {
+			return nil, classify(fmt.Errorf("memory: query vectors of %s: %w", ix.Name, err))
+		}
+		if len(emb) != 4*len(q.Vector) {
+			continue // written for another dimension: not comparable
+		}
+		var dot float64
+		for i, x := range q.Vector {
+			dot += float64(x) * float64(math.Float32frombits(binary.LittleEndian.Uint32(emb[4*i:])))
+		}
+		score := scoreOf(ix.Metric, dot, n, qn)
+		if q.MinScore != nil && !(score > *q.MinScore) {
+			continue
+		}
+		if top.Len() == q.TopK && !better(score, id, (*top)[0].Score, (*top)[0].ID) {
+			continue
+		}
+		h := VectorHit{ID: id, Score: score}
+		if err := json.Unmarshal([]byte(md), &h.Metadata); err != nil {
+			return nil, fmt.Errorf("memory: vector %s: metadata: %w", id, err)
+		}
+		if vf.rest != nil && !vf.rest(h.Metadata) {
+			continue
+		}
+		if q.IncludeVector {
+			h.Vector = unblob(emb)
+		}
+		heap.Push(top, h)
+		if top.Len() > q.TopK {
+			heap.Pop(top)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, classify(fmt.Errorf("memory: query vectors of %s: %w", ix.Name, err))
+	}
+	hits := make([]VectorHit, top.Len())
+	for i := len(hits) - 1; i >= 0; i-- {
+		hits[i] = heap.Pop(top).(VectorHit)
+	}
+	return hits, nil
+}
+
+func scoreOf(metric string, dot, n, qn float64) float64 {
+	switch metric {
+	case MetricEuclidean:
+		return 1 / (1 + math.Sqrt(math.Max(n*n+qn*qn-2*dot, 0)))
+	case MetricDotProduct:
+		return dot
+	}
+	if n == 0 || qn == 0 {
+		return 0
+	}
+	return dot / (n * qn)
+}
+
+// better orders hits: higher score first, then id, as the SQL does.
+func better(s1 float64, id1 string, s2 float64, id2 string) bool {
+	if s1 != s2 {
+		return s1 > s2
+	}
+	return id1 < id2
+}
+
+// hitHeap is a min-heap of hits: the worst kept hit on top.
+type hitHeap []VectorHit
+
+func (h hitHeap) Len() int           { return len(h) }
+func (h hitHeap) Less(i, j int) bool { return better(h[j].Score, h[j].ID, h[i].Score, h[i].ID) }
+func (h hitHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *hitHeap) Push(x any)        { *h = append(*h, x.(VectorHit)) }
+func (h *hitHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+func norm(v []float32) float64 {
+	var s float64
+	for _, x := range v {
+		s += float64(x) * float64(x)
+	}
+	return math.Sqrt(s)
+}
+
+// pgArray is v as a Postgres array literal, {1.5,-2,…}.
+func pgArray(v []float32) string {
+	b := make([]byte, 0, 12*len(v)+2)
+	b = append(b, '{')
+	for i, x := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendFloat(b, float64(x), 'g', -1, 32)
+	}
+	return string(append(b, '}'))
+}
+
+func parsePGArray(s string) ([]float32, error) {
+	s = strings.TrimSuffix(strings.TrimPrefix(s, "{"), "}")
+	if s == "" {
+		return []float32{}, nil
+	}
+	parts := strings.Split(s, ",")
+	out := make([]float32, len(parts))
+	for i, p := range parts {
+		f, err := strconv.ParseFloat(p, 32)
+		if err != nil {
+			return nil, fmt.Errorf("reading the vector: %w", err)
+		}
+		out[i] = float32(f)
+	}
+	return out, nil
+}
+
+func blob(v []float32) []byte {
+	b := make([]byte, 4*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
+	}
+	return b
+}
+
+func unblob(b []byte) []float32 {
+	v := make([]float32, len(b)/4)
+	for i := range v {
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return v
+}
+
+// MessageRef names a message of a thread (a recall hit).
+type MessageRef struct {
+	ThreadID, MessageID string
+}
+
+// MessagesAround returns the messages hits name, with up to before
+// messages ahead of each and after messages behind it in its thread, in
+// one statement: per hit, two reads of the (thread_id, createdAt) index
+// with a LIMIT, never a window over the table. Only threads of resourceID
+// are read. The result has each message once, oldest first.
+func (s *Store) MessagesAround(ctx context.Context, resourceID string, hits []MessageRef, before, after int) ([]Message, error) {
+	if len(hits) == 0 {
+		return nil, nil
+	}
+	const cols = `m.id, m.thread_id, m.content, m.role, m.type, m."createdAt", m."resourceId", m."createdAtZ"`
+	var q strings.Builder
+	var args []any
+	for i, h := range hits {
+		if i > 0 {
+			q.WriteString(" UNION ALL ")
+		}
+		// The hit and those before it, newest first, then those after.
+		fmt.Fprintf(&q, `SELECT * FROM (SELECT %s FROM mastra_messages m
+			WHERE m.thread_id = ? AND m."createdAt" <= (SELECT "createdAt" FROM mastra_messages WHERE id = ? AND thread_id = ?)
+			AND EXISTS (SELECT 1 FROM mastra_threads t WHERE t.id = ? AND t."resourceId" = ?)
+			ORDER BY m."createdAt" DESC, m.id DESC LIMIT ?) b%d`, cols, i)
+		args = append(args, h.ThreadID, h.MessageID, h.ThreadID, h.ThreadID, resourceID, before+1)
+		if after > 0 {
+			fmt.Fprintf(&q, ` UNION ALL SELECT * FROM (SELECT %s FROM mastra_messages m
+				WHERE m.thread_id = ? AND m."createdAt" > (SELECT "createdAt" FROM mastra_messages WHERE id = ? AND thread_id = ?)
+				AND EXISTS (SELECT 1 FROM mastra_threads t WHERE t.id = ? AND t."resourceId" = ?)
+				ORDER BY m."createdAt" ASC, m.id ASC LIMIT ?) a%d`, cols, i)
+			args = append(args, h.ThreadID, h.MessageID, h.ThreadID, h.ThreadID, resourceID, after)
+		}
+	}
+	var rows []messageRow
+	if err := s.db.NewRaw(q.String(), args...).Scan(ctx, &rows); err != nil {
+		return nil, classify(fmt.Errorf("memory: load recalled messages: %w", err))
+	}
+	seen := make(map[string]bool, len(rows))
+	out := make([]Message, 0, len(rows))
+	for i := range rows {
+		if !seen[rows[i].ID] {
+			seen[rows[i].ID] = true
+			out = append(out, rows[i].message())
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].CreatedAt.Before(out[j].CreatedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}

@@ -1,0 +1,59 @@
+package observe
+
+import (
+	"github.com/mastra-server/mastra-server/host/memory"
+)
+
+// Mastra's metric names, derived from ended spans as Mastra's exporter
+// derives them: a duration per agent run, model call and tool call, and a
+// model call's token counts. Workflow runs have none yet: their root span
+// is rewritten by each step (see Workflows), so no single row holds the
+// run's duration when it is written.
+const (
+	MetricAgentDuration = "mastra_agent_duration_ms"
+	MetricModelDuration = "mastra_model_duration_ms"
+	MetricToolDuration  = "mastra_tool_duration_ms"
+	MetricInputTokens   = "mastra_model_total_input_tokens"
+	MetricOutputTokens  = "mastra_model_total_output_tokens"
+)
+
+var durationMetric = map[string]string{
+	"agent_run":        MetricAgentDuration,
+	"model_generation": MetricModelDuration,
+	"tool_call":        MetricToolDuration,
+}
+
+// metricsOf derives the metric events of an ended span.
+func metricsOf(p *pending) []memory.MetricEvent {
+	sp := &p.Span
+	name, ok := durationMetric[sp.SpanType]
+	if !ok || sp.EndedAt == nil {
+		return nil
+	}
+	labels := labelsOK
+	if len(sp.Error) > 0 {
+		labels = labelsError
+	}
+	base := memory.MetricEvent{Timestamp: *sp.EndedAt, EventContext: memory.EventContext{
+		TraceID: &sp.TraceID, SpanID: &sp.SpanID, EntityType: sp.EntityType, EntityID: sp.EntityID, EntityName: sp.EntityName,
+		ResourceID: sp.ResourceID, ThreadID: sp.ThreadID, RunID: sp.RunID, ServiceName: sp.ServiceName, Environment: sp.Environment,
+	}, Labels: labels}
+	if p.provider != "" {
+		base.Provider, base.Model = &p.provider, &p.model
+	}
+	mk := func(metric string, v float64) memory.MetricEvent {
+		m := base
+		m.MetricID, m.Name, m.Value = sp.SpanID+":"+metric, metric, v
+		return m
+	}
+	out := []memory.MetricEvent{mk(name, float64(sp.EndedAt.Sub(sp.StartedAt.Time).Microseconds())/1000)}
+	if u := p.usage; u != nil {
+		out = append(out, mk(MetricInputTokens, float64(u.InputTokens)), mk(MetricOutputTokens, float64(u.OutputTokens)))
+	}
+	return out
+}
+
+var (
+	labelsOK    = memory.SpanJSON(`{"status":"ok"}`)
+	labelsError = memory.SpanJSON(`{"status":"error"}`)
+)
