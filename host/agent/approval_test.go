@@ -335,3 +335,35 @@ func TestSuspendedOutcome(t *testing.T) {
 		t.Errorf("outcomes = %v; want [suspended ok]", o.seen)
 	}
 }
+
+// TestResumeKeepsTurnOptions: a turn's structured output, active tools and
+// its steps so far survive its suspension: the resumed turn answers the
+// object and every step.
+func TestResumeKeepsTurnOptions(t *testing.T) {
+	ctx := context.Background()
+	f := newFake(t, llmtest.Reply{Calls: []llmtest.Call{parisCall}}, llmtest.Reply{Text: `{"city":"Paris","tempC":21}`})
+	svc := newService(t, sqliteStore(t), approvalAgent(f, &weather{}))
+	schema := json.RawMessage(`{"type":"object","properties":{"city":{"type":"string"},"tempC":{"type":"number"}},"required":["city","tempC"],"additionalProperties":false}`)
+	res, err := svc.Generate(ctx, Input{AgentID: "a", ResourceID: "alice", Messages: user("weather?"),
+		StructuredOutput: &StructuredOutput{Schema: schema}, ActiveTools: []string{"weather"}})
+	if err != nil || res.FinishReason != FinishSuspended {
+		t.Fatalf("Generate = %v; want suspended", err)
+	}
+	res2, err := svc.ResumeGenerate(ctx, Resume{AgentID: "a", RunID: res.RunID, ResourceID: "alice", Approved: ptr(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !jsonEq(res2.Object, `{"city":"Paris","tempC":21}`) {
+		t.Errorf("object = %s; want the structured answer", res2.Object)
+	}
+	if len(res2.StepResults) != 2 || len(res2.StepResults[0].ToolCalls) != 1 {
+		t.Fatalf("steps = %+v; want the step before the suspension and the one after", res2.StepResults)
+	}
+	if _, ok := res2.StepResults[0].ToolCalls[0].Payload.(ToolCallPayload); !ok {
+		t.Errorf("first step's tool call payload is %T; want ToolCallPayload", res2.StepResults[0].ToolCalls[0].Payload)
+	}
+	reqs := f.Requests()
+	if last := reqs[len(reqs)-1]; len(last.Tools) != 1 || last.Tools[0].Function.Name != "weather" {
+		t.Errorf("resumed model call offered %+v; want the active tool only", last.Tools)
+	}
+}
