@@ -217,6 +217,9 @@ type loopState struct {
 	ToolChoice       string            `json:"toolChoice,omitempty"`
 	ModelRef         string            `json:"modelRef,omitempty"`
 	StepResults      []Step            `json:"stepResults,omitempty"`
+	// Digest is the turn's idempotency digest, kept on its reply so a
+	// retry of the request finds the turn as its own.
+	Digest string `json:"digest,omitempty"`
 }
 
 // storedStructured is a StructuredOutput as a snapshot keeps it.
@@ -315,7 +318,7 @@ func (r *run) suspend(req llm.Request, step int, resp *llm.Response, call int, t
 		ClientTools: r.in.ClientTools, ClientToolApproval: r.in.ClientToolApproval,
 		RequireToolApproval: r.in.RequireToolApproval, WorkingMemory: r.wmOn, WorkingMemorySeen: r.wmSeen, Wait: w,
 		StructuredOutput: storeStructured(r.in.StructuredOutput), ActiveTools: r.in.ActiveTools, ToolChoice: r.in.ToolChoice,
-		StepResults: r.res.StepResults,
+		StepResults: r.res.StepResults, Digest: r.idem.digest,
 	}
 	if r.in.Model != nil {
 		st.ModelRef = r.in.Model.Ref()
@@ -656,6 +659,7 @@ func (s *Service) claim(parent context.Context, rs Resume, emit func(Chunk) erro
 	}
 	in.StructuredOutput = so
 	r := &run{s: s, a: a, in: in, emit: emit, models: models, state: st, claimed: &claimed, savedBefore: st.Saved}
+	r.idem.digest = st.Digest
 	if so != nil {
 		r.so = newStructured(so)
 	}

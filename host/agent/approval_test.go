@@ -367,3 +367,27 @@ func TestResumeKeepsTurnOptions(t *testing.T) {
 		t.Errorf("resumed model call offered %+v; want the active tool only", last.Tools)
 	}
 }
+
+// TestIdempotentRetryOfAResumedTurn: a retry of the request whose turn
+// waited, and was then approved, answers with the completed turn.
+func TestIdempotentRetryOfAResumedTurn(t *testing.T) {
+	ctx := context.Background()
+	store := sqliteStore(t)
+	f := newFake(t, llmtest.Reply{Calls: []llmtest.Call{parisCall}}, llmtest.Reply{Text: "It is 21C."})
+	svc := newService(t, store, approvalAgent(f, &weather{}))
+	in := Input{AgentID: "a", ThreadID: "t1", ResourceID: "alice", Messages: user("weather?"), IdempotencyKey: "k1"}
+	res, err := svc.Generate(ctx, in)
+	if err != nil || res.FinishReason != FinishSuspended {
+		t.Fatalf("Generate = %v", err)
+	}
+	if _, err := svc.ResumeGenerate(ctx, Resume{AgentID: "a", RunID: res.RunID, ResourceID: "alice", Approved: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	again, err := svc.Generate(ctx, in)
+	if err != nil || !again.Replayed || again.Text != "It is 21C." || again.FinishReason != "stop" {
+		t.Fatalf("retry = %+v, %v; want the completed turn replayed", again, err)
+	}
+	if n := len(f.Requests()); n != 2 {
+		t.Errorf("model called %d times; want 2 (the retry calls none)", n)
+	}
+}
