@@ -420,6 +420,27 @@ func (s *Suspension) metadata(runID string) map[string]any {
 	return m
 }
 
+// suspensionOf reads the waiting call a saved reply's metadata names
+// (metadataKey), nil when it names none: the reply of a turn that waits.
+func suspensionOf(meta map[string]any) *Suspension {
+	for _, approval := range []bool{true, false} {
+		w := &Suspension{Approval: approval}
+		calls, _ := meta[w.metadataKey()].(map[string]any)
+		for _, v := range calls {
+			m, _ := v.(map[string]any)
+			w.ToolCallID, _ = m["toolCallId"].(string)
+			w.ToolName, _ = m["toolName"].(string)
+			w.ResumeSchema, _ = m["resumeSchema"].(string)
+			w.Args, _ = json.Marshal(m["args"])
+			if !approval {
+				w.Payload, _ = json.Marshal(m["suspendPayload"])
+			}
+			return w
+		}
+	}
+	return nil
+}
+
 // endSuspended marks the snapshot of a resumed turn that is saved: it
 // keeps only whose run it was, so a late resume is told it came second.
 func (r *run) endSuspended(ctx context.Context) {

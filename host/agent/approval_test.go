@@ -391,3 +391,29 @@ func TestIdempotentRetryOfAResumedTurn(t *testing.T) {
 		t.Errorf("model called %d times; want 2 (the retry calls none)", n)
 	}
 }
+
+// TestIdempotentRetryWhileWaiting: a retry of a request whose turn still
+// waits answers it as waiting, with the call it waits for.
+func TestIdempotentRetryWhileWaiting(t *testing.T) {
+	ctx := context.Background()
+	f := newFake(t, llmtest.Reply{Calls: []llmtest.Call{parisCall}}, llmtest.Reply{Text: "It is 21C."})
+	svc := newService(t, sqliteStore(t), approvalAgent(f, &weather{}))
+	in := Input{AgentID: "a", ThreadID: "t1", ResourceID: "alice", Messages: user("weather?"), IdempotencyKey: "k1"}
+	if _, err := svc.Generate(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	var rec recorder
+	again, err := svc.Stream(ctx, in, rec.emit)
+	if err != nil || !again.Replayed || again.FinishReason != FinishSuspended || again.Suspension == nil || again.Suspension.ToolCallID != "call_1" {
+		t.Fatalf("retry = %+v, %v; want the waiting turn replayed", again, err)
+	}
+	if got := compact(rec.types()); got != "start,step-start,tool-call-approval,finish" {
+		t.Errorf("replayed chunks = %s", got)
+	}
+	if p := payload(t, rec.chunks[2]); p["toolName"] != "weather" || !strings.Contains(p["resumeSchema"].(string), "approved") {
+		t.Errorf("replayed approval = %v", p)
+	}
+	if n := len(f.Requests()); n != 1 {
+		t.Errorf("model called %d times; want 1", n)
+	}
+}
