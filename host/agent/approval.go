@@ -209,6 +209,71 @@ type loopState struct {
 	Wait                *Suspension     `json:"wait"`
 	// Saved: the input and the reply so far are in the thread already.
 	Saved bool `json:"saved,omitempty"`
+	// The turn's options that shape the rest of it: its structured
+	// output, its tools and tool choice, a model it asked for (by
+	// reference, resolved again on resume), and the steps so far.
+	StructuredOutput *storedStructured `json:"structuredOutput,omitempty"`
+	ActiveTools      []string          `json:"activeTools"`
+	ToolChoice       string            `json:"toolChoice,omitempty"`
+	ModelRef         string            `json:"modelRef,omitempty"`
+	StepResults      []Step            `json:"stepResults,omitempty"`
+	// Digest is the turn's idempotency digest, kept on its reply so a
+	// retry of the request finds the turn as its own.
+	Digest string `json:"digest,omitempty"`
+}
+
+// storedStructured is a StructuredOutput as a snapshot keeps it.
+type storedStructured struct {
+	Schema              json.RawMessage `json:"schema"`
+	ModelRef            string          `json:"modelRef,omitempty"`
+	ErrorStrategy       string          `json:"errorStrategy,omitempty"`
+	FallbackValue       json.RawMessage `json:"fallbackValue,omitempty"`
+	Instructions        string          `json:"instructions,omitempty"`
+	JSONPromptInjection bool            `json:"jsonPromptInjection,omitempty"`
+}
+
+func storeStructured(o *StructuredOutput) *storedStructured {
+	if o == nil {
+		return nil
+	}
+	st := &storedStructured{Schema: o.Schema, ErrorStrategy: o.ErrorStrategy, FallbackValue: o.FallbackValue,
+		Instructions: o.Instructions, JSONPromptInjection: o.JSONPromptInjection}
+	if o.Model != nil {
+		st.ModelRef = o.Model.Ref()
+	}
+	return st
+}
+
+// structuredOf rebuilds a stored StructuredOutput, resolving its model.
+func (s *Service) structuredOf(st *storedStructured) (*StructuredOutput, error) {
+	if st == nil {
+		return nil, nil
+	}
+	o := &StructuredOutput{Schema: st.Schema, ErrorStrategy: st.ErrorStrategy, FallbackValue: st.FallbackValue,
+		Instructions: st.Instructions, JSONPromptInjection: st.JSONPromptInjection}
+	if st.ModelRef != "" {
+		m, err := s.ResolveModel(st.ModelRef)
+		if err != nil {
+			return nil, err
+		}
+		o.Model = &m
+	}
+	return o, nil
+}
+
+// typedCalls gives tool-call chunks read back from a snapshot their
+// typed payload again, as the chunks of a turn that never stopped have.
+func typedCalls(chunks []Chunk) []Chunk {
+	for i, c := range chunks {
+		if _, ok := c.Payload.(ToolCallPayload); ok || c.Type != ChunkToolCall {
+			continue
+		}
+		var p ToolCallPayload
+		if b, err := json.Marshal(c.Payload); err == nil && json.Unmarshal(b, &p) == nil {
+			chunks[i].Payload = p
+		}
+	}
+	return chunks
 }
 
 // snapshotDoc is the snapshot row's document: the fields of Mastra's
@@ -252,6 +317,11 @@ func (r *run) suspend(req llm.Request, step int, resp *llm.Response, call int, t
 		Steps: r.res.Steps, Model: r.cur, TextN: r.textN, MaxSteps: r.maxSteps(),
 		ClientTools: r.in.ClientTools, ClientToolApproval: r.in.ClientToolApproval,
 		RequireToolApproval: r.in.RequireToolApproval, WorkingMemory: r.wmOn, WorkingMemorySeen: r.wmSeen, Wait: w,
+		StructuredOutput: storeStructured(r.in.StructuredOutput), ActiveTools: r.in.ActiveTools, ToolChoice: r.in.ToolChoice,
+		StepResults: r.res.StepResults, Digest: r.idem.digest,
+	}
+	if r.in.Model != nil {
+		st.ModelRef = r.in.Model.Ref()
 	}
 	for _, c := range r.res.ToolCalls {
 		if p, ok := c.Payload.(ToolCallPayload); ok {
@@ -348,6 +418,27 @@ func (s *Suspension) metadata(runID string) map[string]any {
 		m["type"], m["suspendPayload"] = "suspension", orNullJSON(s.Payload)
 	}
 	return m
+}
+
+// suspensionOf reads the waiting call a saved reply's metadata names
+// (metadataKey), nil when it names none: the reply of a turn that waits.
+func suspensionOf(meta map[string]any) *Suspension {
+	for _, approval := range []bool{true, false} {
+		w := &Suspension{Approval: approval}
+		calls, _ := meta[w.metadataKey()].(map[string]any)
+		for _, v := range calls {
+			m, _ := v.(map[string]any)
+			w.ToolCallID, _ = m["toolCallId"].(string)
+			w.ToolName, _ = m["toolName"].(string)
+			w.ResumeSchema, _ = m["resumeSchema"].(string)
+			w.Args, _ = json.Marshal(m["args"])
+			if !approval {
+				w.Payload, _ = json.Marshal(m["suspendPayload"])
+			}
+			return w
+		}
+	}
+	return nil
 }
 
 // endSuspended marks the snapshot of a resumed turn that is saved: it
@@ -573,10 +664,31 @@ func (s *Service) claim(parent context.Context, rs Resume, emit func(Chunk) erro
 	in := Input{AgentID: a.ID, ThreadID: st.ThreadID, ResourceID: claimed.ResourceID, Messages: st.Messages,
 		RunID: rs.RunID, ClientTools: st.ClientTools, ClientToolApproval: st.ClientToolApproval,
 		RequireToolApproval: st.RequireToolApproval, RequestContext: rs.RequestContext, MaxSteps: st.MaxSteps,
-		Ephemeral: st.Ephemeral}
-	r := &run{s: s, a: a, in: in, emit: emit, models: a.choices(), state: st, claimed: &claimed, savedBefore: st.Saved}
+		Ephemeral: st.Ephemeral, ActiveTools: st.ActiveTools, ToolChoice: st.ToolChoice}
+	models := a.choices()
+	so, err := s.structuredOf(st.StructuredOutput)
+	if err == nil && st.ModelRef != "" {
+		var m Choice
+		if m, err = s.ResolveModel(st.ModelRef); err == nil {
+			in.Model, models = &m, []Choice{m}
+		}
+	}
+	if err != nil {
+		// The configuration changed under the waiting turn: it waits on.
+		_ = s.store.SaveSuspended(context.WithoutCancel(parent), claimed)
+		return nil, fmt.Errorf("agent %s: resume run %s: %w", a.ID, rs.RunID, err)
+	}
+	in.StructuredOutput = so
+	r := &run{s: s, a: a, in: in, emit: emit, models: models, state: st, claimed: &claimed, savedBefore: st.Saved}
+	r.idem.digest = st.Digest
+	if so != nil {
+		r.so = newStructured(so)
+	}
 	r.res = Result{RunID: rs.RunID, ThreadID: st.ThreadID, ResourceID: claimed.ResourceID, MessageID: st.MessageID,
-		Model: a.ModelRef(), Usage: st.Usage, Steps: st.Steps}
+		Model: a.ModelRef(), Usage: st.Usage, Steps: st.Steps, StepResults: st.StepResults}
+	for i := range r.res.StepResults {
+		typedCalls(r.res.StepResults[i].ToolCalls)
+	}
 	if st.Model < len(r.models) {
 		r.cur = st.Model
 	}

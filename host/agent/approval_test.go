@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mastra-server/mastra-server/host/llm"
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/internal/llmtest"
 )
@@ -292,4 +293,127 @@ func TestToolSuspends(t *testing.T) {
 func jsonEq(a json.RawMessage, b string) bool {
 	var x, y any
 	return json.Unmarshal(a, &x) == nil && json.Unmarshal([]byte(b), &y) == nil && fmt.Sprint(x) == fmt.Sprint(y)
+}
+
+// outcomes records the outcome of each turn.
+type outcomes struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (o *outcomes) StartTurn(ctx context.Context, _ TurnInfo) (context.Context, func(TurnEnd)) {
+	return ctx, func(e TurnEnd) { o.mu.Lock(); o.seen = append(o.seen, e.Outcome); o.mu.Unlock() }
+}
+func (o *outcomes) StartModelCall(ctx context.Context, _ ModelCallInfo) (context.Context, ModelCallObserver) {
+	return ctx, nopModelCall{}
+}
+func (o *outcomes) StartToolCall(ctx context.Context, _ ToolCallInfo) (context.Context, func(ToolCallEnd)) {
+	return ctx, func(ToolCallEnd) {}
+}
+
+type nopModelCall struct{}
+
+func (nopModelCall) FirstChunk()              {}
+func (nopModelCall) End(*llm.Response, error) {}
+
+// TestSuspendedOutcome: a turn that waits is observed as "suspended", its
+// resume as a turn of its own.
+func TestSuspendedOutcome(t *testing.T) {
+	ctx := context.Background()
+	f := newFake(t, llmtest.Reply{Calls: []llmtest.Call{parisCall}}, llmtest.Reply{Text: "done"})
+	svc := newService(t, sqliteStore(t), approvalAgent(f, &weather{}))
+	var o outcomes
+	svc.SetObserver(&o)
+	res, err := svc.Generate(ctx, Input{AgentID: "a", ResourceID: "alice", Messages: user("weather?")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.ResumeGenerate(ctx, Resume{AgentID: "a", RunID: res.RunID, ResourceID: "alice", Approved: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(o.seen) != "[suspended ok]" {
+		t.Errorf("outcomes = %v; want [suspended ok]", o.seen)
+	}
+}
+
+// TestResumeKeepsTurnOptions: a turn's structured output, active tools and
+// its steps so far survive its suspension: the resumed turn answers the
+// object and every step.
+func TestResumeKeepsTurnOptions(t *testing.T) {
+	ctx := context.Background()
+	f := newFake(t, llmtest.Reply{Calls: []llmtest.Call{parisCall}}, llmtest.Reply{Text: `{"city":"Paris","tempC":21}`})
+	svc := newService(t, sqliteStore(t), approvalAgent(f, &weather{}))
+	schema := json.RawMessage(`{"type":"object","properties":{"city":{"type":"string"},"tempC":{"type":"number"}},"required":["city","tempC"],"additionalProperties":false}`)
+	res, err := svc.Generate(ctx, Input{AgentID: "a", ResourceID: "alice", Messages: user("weather?"),
+		StructuredOutput: &StructuredOutput{Schema: schema}, ActiveTools: []string{"weather"}})
+	if err != nil || res.FinishReason != FinishSuspended {
+		t.Fatalf("Generate = %v; want suspended", err)
+	}
+	res2, err := svc.ResumeGenerate(ctx, Resume{AgentID: "a", RunID: res.RunID, ResourceID: "alice", Approved: ptr(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !jsonEq(res2.Object, `{"city":"Paris","tempC":21}`) {
+		t.Errorf("object = %s; want the structured answer", res2.Object)
+	}
+	if len(res2.StepResults) != 2 || len(res2.StepResults[0].ToolCalls) != 1 {
+		t.Fatalf("steps = %+v; want the step before the suspension and the one after", res2.StepResults)
+	}
+	if _, ok := res2.StepResults[0].ToolCalls[0].Payload.(ToolCallPayload); !ok {
+		t.Errorf("first step's tool call payload is %T; want ToolCallPayload", res2.StepResults[0].ToolCalls[0].Payload)
+	}
+	reqs := f.Requests()
+	if last := reqs[len(reqs)-1]; len(last.Tools) != 1 || last.Tools[0].Function.Name != "weather" {
+		t.Errorf("resumed model call offered %+v; want the active tool only", last.Tools)
+	}
+}
+
+// TestIdempotentRetryOfAResumedTurn: a retry of the request whose turn
+// waited, and was then approved, answers with the completed turn.
+func TestIdempotentRetryOfAResumedTurn(t *testing.T) {
+	ctx := context.Background()
+	store := sqliteStore(t)
+	f := newFake(t, llmtest.Reply{Calls: []llmtest.Call{parisCall}}, llmtest.Reply{Text: "It is 21C."})
+	svc := newService(t, store, approvalAgent(f, &weather{}))
+	in := Input{AgentID: "a", ThreadID: "t1", ResourceID: "alice", Messages: user("weather?"), IdempotencyKey: "k1"}
+	res, err := svc.Generate(ctx, in)
+	if err != nil || res.FinishReason != FinishSuspended {
+		t.Fatalf("Generate = %v", err)
+	}
+	if _, err := svc.ResumeGenerate(ctx, Resume{AgentID: "a", RunID: res.RunID, ResourceID: "alice", Approved: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	again, err := svc.Generate(ctx, in)
+	if err != nil || !again.Replayed || again.Text != "It is 21C." || again.FinishReason != "stop" {
+		t.Fatalf("retry = %+v, %v; want the completed turn replayed", again, err)
+	}
+	if n := len(f.Requests()); n != 2 {
+		t.Errorf("model called %d times; want 2 (the retry calls none)", n)
+	}
+}
+
+// TestIdempotentRetryWhileWaiting: a retry of a request whose turn still
+// waits answers it as waiting, with the call it waits for.
+func TestIdempotentRetryWhileWaiting(t *testing.T) {
+	ctx := context.Background()
+	f := newFake(t, llmtest.Reply{Calls: []llmtest.Call{parisCall}}, llmtest.Reply{Text: "It is 21C."})
+	svc := newService(t, sqliteStore(t), approvalAgent(f, &weather{}))
+	in := Input{AgentID: "a", ThreadID: "t1", ResourceID: "alice", Messages: user("weather?"), IdempotencyKey: "k1"}
+	if _, err := svc.Generate(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	var rec recorder
+	again, err := svc.Stream(ctx, in, rec.emit)
+	if err != nil || !again.Replayed || again.FinishReason != FinishSuspended || again.Suspension == nil || again.Suspension.ToolCallID != "call_1" {
+		t.Fatalf("retry = %+v, %v; want the waiting turn replayed", again, err)
+	}
+	if got := compact(rec.types()); got != "start,step-start,tool-call-approval,finish" {
+		t.Errorf("replayed chunks = %s", got)
+	}
+	if p := payload(t, rec.chunks[2]); p["toolName"] != "weather" || !strings.Contains(p["resumeSchema"].(string), "approved") {
+		t.Errorf("replayed approval = %v", p)
+	}
+	if n := len(f.Requests()); n != 1 {
+		t.Errorf("model called %d times; want 1", n)
+	}
 }

@@ -181,6 +181,7 @@ func (r *run) replay(ctx context.Context, t idemTurn) (ok bool, err error) {
 	if r.res.FinishReason == "" {
 		r.res.FinishReason = llm.FinishStop
 	}
+	r.res.Suspension = suspensionOf(c.Metadata) // a turn that still waits
 	if u, ok := c.Metadata["usage"]; ok {
 		var p usagePayload
 		if b, err := json.Marshal(u); err == nil && json.Unmarshal(b, &p) == nil {
@@ -221,6 +222,13 @@ func (r *run) emitReplay() error {
 			return r.send(ChunkTextEnd, textEndPayload{Type: ChunkTextEnd, ID: "txt-0"})
 		},
 		func() error {
+			if w := r.res.Suspension; w != nil {
+				typ := ChunkToolCallSuspended
+				if w.Approval {
+					typ = ChunkToolCallApproval
+				}
+				return r.send(typ, w.ChunkPayload())
+			}
 			return r.send(ChunkStepFinish, stepFinishPayload{MessageID: r.res.MessageID, StepResult: res, Output: out,
 				Metadata: stepMetadata{ModelID: r.modelID()}})
 		},

@@ -59,6 +59,14 @@
 //	finish       {messageId, stepResult: {reason, warnings, isContinued: false},
 //	              output: {text, toolCalls, usage}, metadata: {modelId}, usage}
 //
+// A call that waits for a human (approval.go) ends the stream with
+// tool-call-approval {toolCallId, toolName, args, resumeSchema} or
+// tool-call-suspended {toolCallId, toolName, suspendPayload, args,
+// resumeSchema?}, then finish with reason "suspended"; a resumed stream
+// starts with start and the call's tool-call again, then its tool-result,
+// or tool-output-denied {toolCallId, toolName, args, approval: {id,
+// approved: false, reason}} for a declined call.
+//
 // usage is {inputTokens, outputTokens, totalTokens}; threadId and
 // resourceId in start are this server's addition. No chunk is emitted
 // before the model produced its first piece of reply (or finished), so a

@@ -45,6 +45,9 @@ const (
 	OutcomeError    = "error"
 	OutcomeCanceled = "canceled" // the client left or the request timed out
 	OutcomeReplayed = "replayed" // answered from a saved turn (idempotency key)
+	// OutcomeSuspended: the turn waits for a human (approval.go); its
+	// resume is a turn of its own.
+	OutcomeSuspended = "suspended"
 )
 
 // TurnEnd is how a turn ended.

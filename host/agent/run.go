@@ -145,6 +145,9 @@ func (s *Service) start(parent context.Context, r *run, fresh bool) (*Result, er
 	if res != nil && res.Replayed {
 		o = OutcomeReplayed
 	}
+	if res != nil && res.FinishReason == FinishSuspended {
+		o = OutcomeSuspended
+	}
 	end(TurnEnd{Outcome: o, Result: res, Err: err})
 	return res, err
 }

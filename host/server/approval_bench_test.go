@@ -18,7 +18,8 @@ import (
 // on Postgres with an instant model: the generate that suspends (snapshot
 // written) and the approve-tool-call-generate that claims it, runs the
 // tool, asks the model again and saves the turn. "plain" is the same turn
-// (two model calls, one tool run) without approval, for the ratio.
+// (two model calls, one tool run) without approval, for the ratio;
+// cpu-µs/op is this process's CPU per turn (the database's apart).
 func BenchmarkApprovalRoundTrip(b *testing.B) {
 	for _, approve := range []bool{false, true} {
 		name := "plain"
@@ -58,6 +59,7 @@ func BenchmarkApprovalRoundTrip(b *testing.B) {
 				}
 				return out
 			}
+			before := cpuTime()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				g := call("/api/agents/a/generate", `{"messages":"stamp it","memory":{"thread":"t`+strconv.Itoa(i%20)+`","resource":"r"}}`)
@@ -75,6 +77,9 @@ func BenchmarkApprovalRoundTrip(b *testing.B) {
 					b.Fatal(d)
 				}
 			}
+			b.StopTimer()
+			// The server's own CPU (this process; Postgres apart).
+			b.ReportMetric(float64((cpuTime()-before).Microseconds())/float64(b.N), "cpu-µs/op")
 		})
 	}
 }

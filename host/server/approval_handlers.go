@@ -164,8 +164,17 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, approved, stream
 // server runs no background tasks, so "until idle" is the end of the
 // turn).
 func (s *Server) resumeStreamRoute(w http.ResponseWriter, r *http.Request) error {
+	var raw json.RawMessage
+	if err := transport.DecodeJSON(w, r, s.cfg.BodyLimit, &raw); err != nil {
+		return err
+	}
 	var b agentResumeBody
-	if err := transport.DecodeJSON(w, r, s.cfg.BodyLimit, &b); err != nil {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(raw, &b) != nil || json.Unmarshal(raw, &fields) != nil {
+		return &transport.Error{Status: http.StatusBadRequest, Message: invalidResumeBody,
+			Issues: []transport.Issue{{Field: "root", Message: "expected a JSON object with runId and resumeData"}}}
+	}
+	if err := refuseTurnOptions(fields); err != nil {
 		return err
 	}
 	if err := checkResumeCommon(b.RunID, b.Model, b.Format); err != nil {
@@ -187,6 +196,29 @@ func (s *Server) resumeStreamRoute(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	return s.streamResume(w, r, rs)
+}
+
+// resumeKeeps are the fields of Mastra's execution body that a resume
+// body may carry: the rest are the options of the suspended turn, which
+// the resumed turn keeps (agent/approval.go), so asking for another is a
+// 400 rather than ignored. model and format are checked apart.
+var resumeKeeps = map[string]bool{"runId": true, "requestContext": true, "model": true, "untilIdle": true}
+
+// refuseTurnOptions answers a 400 naming the first turn option of a resume
+// body that asks for something.
+func refuseTurnOptions(fields map[string]json.RawMessage) error {
+	seen := map[string]bool{}
+	for _, f := range mastraBodyFields {
+		name, _, _ := strings.Cut(f.Name, ".")
+		if seen[name] || resumeKeeps[name] {
+			continue
+		}
+		seen[name] = true
+		if asks(fields[name]) {
+			return transport.Invalid(invalidResumeBody, name, "not accepted on a resume: the run goes on with the options of the turn that suspended")
+		}
+	}
+	return nil
 }
 
 // streamResume streams a resumed turn through the stream path of every

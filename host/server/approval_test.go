@@ -333,3 +333,25 @@ func TestSendToolApproval(t *testing.T) {
 		t.Errorf("recover = %d %s; want Mastra's 400", r.status, r.raw)
 	}
 }
+
+// TestChatApproval: useChat's stream carries the waiting call as a data
+// part with the run id the approve route takes.
+func TestChatApproval(t *testing.T) {
+	var ran atomic.Int32
+	base := approvalInstance(t, memory.Options{SQLitePath: filepath.Join(t.TempDir(), "m.db")}, &ran)
+	events := chatTurnEvents(t, base+"/chat/approver", chatBodyJSON("c1", "", uiMsg("u1", "user", "stamp it")))
+	var data map[string]any
+	for _, e := range events {
+		if e["type"] == "data-tool-call-approval" {
+			data, _ = e["data"].(map[string]any)
+		}
+	}
+	run, _ := data["runId"].(string)
+	if p, _ := data["payload"].(map[string]any); run == "" || p["toolCallId"] != "call_1" || p["toolName"] != "stamp" {
+		t.Fatalf("chat events = %v; want a data-tool-call-approval part", events)
+	}
+	r := do(t, "POST", base+"/api/agents/approver/approve-tool-call-generate", `{"runId":"`+run+`","toolCallId":"call_1"}`, "Content-Type", jsonCT)
+	if r.status != 200 || ran.Load() != 1 {
+		t.Errorf("approve the chat's call = %d %s", r.status, r.raw)
+	}
+}

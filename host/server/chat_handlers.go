@@ -203,9 +203,24 @@ type uiChunk struct {
 	Output         json.RawMessage `json:"output,omitempty"`
 	ErrorText      string          `json:"errorText,omitempty"`
 	FinishReason   string          `json:"finishReason,omitempty"`
+	Data           json.RawMessage `json:"data,omitempty"`
 }
 
 func (f *uiFace) send(sse *transport.SSE, seq int64, c agent.Chunk, _ []byte, hold bool) error {
+	if c.Type == agent.ChunkToolCallApproval || c.Type == agent.ChunkToolCallSuspended {
+		// The UI stream has no approval chunk every AI SDK major reads: a
+		// data part carries it (data-tool-call-approval, with the run id
+		// the approve and decline routes take).
+		data, err := json.Marshal(map[string]any{"runId": c.RunID, "payload": c.Payload})
+		if err != nil {
+			return err
+		}
+		b, err := json.Marshal(uiChunk{Type: "data-" + c.Type, Data: data})
+		if err != nil {
+			return err
+		}
+		return sse.Send(seq, b, true)
+	}
 	for _, u := range f.translate(c.Type, c.Fields()) {
 		b, err := json.Marshal(u)
 		if err != nil {

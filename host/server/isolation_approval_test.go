@@ -70,9 +70,10 @@ func caseApproval(route, fields string) func(t *testing.T, e *isoEnv) {
 		}
 		path := "/api/agents/approver/" + route
 		body := func(runID, extra string) string { return `{"runId":"` + runID + `",` + fields + extra + `}` }
-		nobody := e.b("POST", path, body("no-such-run", ""))
-		wantStatus(t, nobody, 404, "B on a missing run")
+		wantStatus(t, e.b("POST", path, body("no-such-run", "")), 404, "B on a missing run")
 		for _, extra := range []string{"", `,"requestContext":{"mastra__resourceId":"res-alice","resourceId":"res-alice"}`, `,"resourceId":"res-alice"`} {
+			// Whatever B sends, A's run answers as a run nobody has.
+			nobody := e.b("POST", path, body("no-such-run", extra))
 			r := e.b("POST", path, body(run, extra))
 			if r.status != nobody.status || r.raw != nobody.raw {
 				t.Errorf("B %s on A's run%s = %d %s; want the missing run's %d %s", route, extra, r.status, r.raw, nobody.status, nobody.raw)
