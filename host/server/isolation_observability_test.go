@@ -530,3 +530,30 @@ func caseReviewFeedback(t *testing.T, e *isoEnv) {
 	e.as(aliceToken, "PATCH", "/api/observability/feedback/fb-a/review-status", `{"reviewStatus":"needs-review"}`)
 	wantStatus(t, e.b("PATCH", "/api/observability/feedback/fb-b/review-status", `{"reviewStatus":"done"}`), 400, "a bad review status")
 }
+
+func init() {
+	isolationCases["POST /api/observability/traces/score"] = caseScoreTraces
+}
+
+// isoScoreReply is the suite's one scorer, "tone": 1 for any reply.
+func isoScoreReply(id, reply string) (float64, string, string, string, bool) {
+	return 1, "fine", "tone", "tone", id == "tone"
+}
+
+// caseScoreTraces: B scoring A's trace scores nothing of hers (skipped,
+// as a trace nobody has); an unknown scorer is 404; no targets is 400.
+func caseScoreTraces(t *testing.T, e *isoEnv) {
+	seedTraces(t, e)
+	before := e.as(aliceToken, "GET", "/api/observability/scores", "").raw
+	for _, q := range e.probes() {
+		r := e.b("POST", "/api/observability/traces/score?"+q, `{"scorerName":"tone","targets":[{"traceId":"`+traceA+`"}]}`)
+		if r.status != 200 || r.body["traceCount"] != 0.0 {
+			t.Errorf("B scoring A's trace?%s = %d %s; want nothing scored", q, r.status, r.raw)
+		}
+	}
+	if after := e.as(aliceToken, "GET", "/api/observability/scores", "").raw; after != before {
+		t.Errorf("A's scores changed: %s → %s", before, after)
+	}
+	wantStatus(t, e.b("POST", "/api/observability/traces/score", `{"scorerName":"nobody","targets":[{"traceId":"`+traceB+`"}]}`), 404, "an unknown scorer")
+	wantStatus(t, e.b("POST", "/api/observability/traces/score", `{"scorerName":"tone","targets":[]}`), 400, "scoring no targets")
+}

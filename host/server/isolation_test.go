@@ -205,7 +205,7 @@ func isoServer(t *testing.T, kind string) (*Server, string, *workflow.Engine) {
 	cfg.OpenAPI = true // the document and /docs, which must answer every token alike
 	cfg.Playground = true
 	s, ts := newTestServer(t, Options{Config: cfg, Store: store, Agents: svc, Workflows: eng, DefaultResourceID: "anon",
-		Runs: openRuns(t, store, runsOptions{})})
+		Runs: openRuns(t, store, runsOptions{}), ScoreReply: isoScoreReply})
 	return s, ts.URL, eng
 }
 

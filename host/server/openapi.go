@@ -198,6 +198,8 @@ var routeDocs = map[string]routeDoc{
 		query: traceListQuery},
 	"POST /api/observability/traces/query": {summary: "Stored traces started in a time range, by keyset or numbered pages (Studio's Traces page)",
 		tag: tagObservability, body: anyBody{}},
+	"POST /api/observability/traces/score": {summary: "Grade traces' replies with a configured scorer ({scorerName, targets})", tag: tagObservability,
+		body: anyBody{}},
 	"POST /api/observability/traces/delete":                {summary: "Delete traces (a tenant's own only)", tag: tagObservability, body: deleteTracesBody{}},
 	"GET /api/observability/traces/:traceId":               {summary: "A trace's spans, oldest first (traceId \"light\": the light listing)", tag: tagObservability, query: traceListQuery},
 	"GET /api/observability/traces/:traceId/:part":         {summary: "A trace's light spans (part = light)", tag: tagObservability},

@@ -139,6 +139,7 @@ func (s *Server) builtins() []builtin {
 		r("GET", "/api/observability/traces", TouchObservability, s.listTraces),
 		r("POST", "/api/observability/traces/query", TouchObservability, s.queryTraces),
 		r("POST", "/api/observability/traces/delete", TouchObservability, s.deleteTraces),
+		r("POST", "/api/observability/traces/score", TouchObservability, s.scoreTraces),
 		r("GET", "/api/observability/traces/:traceId", TouchObservability, s.traceByID),
 		r("GET", "/api/observability/traces/:traceId/:part", TouchObservability, s.traceSub),
 		r("GET", "/api/observability/traces/:traceId/:part/:spanId", TouchObservability, s.spanByID),

@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"net/url"
@@ -607,5 +608,89 @@ func (s *Server) reviewFeedback(w http.ResponseWriter, r *http.Request) error {
 		out.Value = *f.ValueString
 	}
 	transport.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// ScoreReply grades a reply with the configured scorer named id (or by
+// its name): found is false when there is none such.
+type ScoreReply func(id, reply string) (score float64, reason, scorerID, scorerName string, found bool)
+
+// scoreTraces: POST /api/observability/traces/score {scorerName, targets:
+// [{traceId, spanId?}]} → {status, message, traceCount}. Each target's
+// reply (its root's stored output, so [observability] capture_content)
+// is graded now, the score stored as the trace's ("trace" source);
+// targets without a stored reply, or not the caller's, are listed as
+// skipped.
+func (s *Server) scoreTraces(w http.ResponseWriter, r *http.Request) error {
+	var b struct {
+		ScorerName *string `json:"scorerName"`
+		Targets    []struct {
+			TraceID string  `json:"traceId"`
+			SpanID  *string `json:"spanId"`
+		} `json:"targets"`
+	}
+	if err := transport.DecodeJSON(w, r, s.cfg.BodyLimit, &b); err != nil {
+		return err
+	}
+	if b.ScorerName == nil || *b.ScorerName == "" {
+		return transport.Invalid("Invalid request body", "scorerName", "scorerName is required")
+	}
+	if len(b.Targets) == 0 || len(b.Targets) > 1000 {
+		return transport.Invalid("Invalid request body", "targets", "expected 1 to 1000 targets {traceId, spanId?}")
+	}
+	for _, t := range b.Targets {
+		if msg := badID(t.TraceID); msg != "" {
+			return transport.Invalid("Invalid request body", "targets.traceId", msg)
+		}
+		if t.SpanID != nil {
+			if msg := badID(*t.SpanID); msg != "" {
+				return transport.Invalid("Invalid request body", "targets.spanId", msg)
+			}
+		}
+	}
+	if s.scoreReply == nil {
+		return &transport.Error{Status: http.StatusNotFound, Message: fmt.Sprintf("Scorer '%s' not found", *b.ScorerName)}
+	}
+	if _, _, _, _, ok := s.scoreReply(*b.ScorerName, ""); !ok {
+		return &transport.Error{Status: http.StatusNotFound, Message: fmt.Sprintf("Scorer '%s' not found", *b.ScorerName)}
+	}
+	res, err := s.obsResource(r)
+	if err != nil {
+		return err
+	}
+	scored, skipped := 0, []string{}
+	for _, t := range b.Targets {
+		spans, err := s.store.TraceSpans(r.Context(), res, t.TraceID)
+		if errors.Is(err, memory.ErrSpanNotFound) {
+			skipped = append(skipped, t.TraceID)
+			continue
+		} else if err != nil {
+			return err
+		}
+		target := &spans[0]
+		for i := range spans {
+			if (t.SpanID != nil && spans[i].SpanID == *t.SpanID) || (t.SpanID == nil && spans[i].ParentSpanID == nil) {
+				target = &spans[i]
+			}
+		}
+		var out struct{ Text *string }
+		if len(target.Output) == 0 || json.Unmarshal(target.Output, &out) != nil || out.Text == nil {
+			skipped = append(skipped, t.TraceID)
+			continue
+		}
+		v, reason, id, name, _ := s.scoreReply(*b.ScorerName, *out.Text)
+		src := "trace"
+		row := memory.Score{ScoreID: uuid.NewString(), Timestamp: memory.SpanTime{Time: time.Now()}, ScorerID: id,
+			ScorerName: &name, ScoreSource: &src, Score: v, Reason: &reason,
+			EventContext: memory.EventContext{TraceID: &target.TraceID, SpanID: &target.SpanID, EntityType: target.EntityType,
+				EntityID: target.EntityID, EntityName: target.EntityName, ResourceID: target.ResourceID,
+				ThreadID: target.ThreadID, RunID: target.RunID}}
+		if err := s.store.SaveScore(r.Context(), row); err != nil {
+			return err
+		}
+		scored++
+	}
+	transport.WriteJSON(w, http.StatusOK, map[string]any{"status": "success",
+		"message": fmt.Sprintf("Scoring started for %d trace(s)", scored), "traceCount": scored, "skipped": skipped})
 	return nil
 }

@@ -31,8 +31,10 @@ type Options struct {
 	Store    *memory.Store
 	Agents   *agent.Service
 	Logger   *slog.Logger
-	// Scorers are the [scorers.*] GET /api/scores/scorers lists.
-	Scorers []ScorerInfo
+	// Scorers are the [scorers.*] GET /api/scores/scorers lists;
+	// ScoreReply grades with one (POST /api/observability/traces/score).
+	Scorers    []ScorerInfo
+	ScoreReply ScoreReply
 	// Middleware runs, in order, before routing on matching paths.
 	Middleware []Middleware
 	// Routes are plugin routes, registered after the built-in ones.
@@ -78,7 +80,8 @@ type Server struct {
 	// providers answers /api/agents/providers (studio_handlers.go).
 	providers []ModelProvider
 	// scorers answers /api/scores/scorers (scores_handlers.go).
-	scorers []ScorerInfo
+	scorers    []ScorerInfo
+	scoreReply ScoreReply
 	// runs logs resumable streams (nil: none are); detached counts the
 	// resumable turns running, whose clients may have left.
 	runs     *runlog.Log
@@ -113,22 +116,23 @@ func New(opts Options) (*Server, error) {
 		opts.Logger = slog.Default()
 	}
 	s := &Server{
-		cfg:       opts.Config,
-		store:     opts.Store,
-		agents:    opts.Agents,
-		tools:     opts.Tools,
-		workflows: opts.Workflows,
-		providers: opts.Providers,
-		scorers:   opts.Scorers,
-		runs:      opts.Runs,
-		log:       opts.Logger,
-		defRes:    opts.DefaultResourceID,
-		reserved:  opts.Reserved,
-		started:   time.Now(),
-		metrics:   opts.Metrics,
-		observers: opts.Observers,
-		limiter:   opts.Limiter,
-		maxSave:   opts.MaxSaveMessages,
+		cfg:        opts.Config,
+		store:      opts.Store,
+		agents:     opts.Agents,
+		tools:      opts.Tools,
+		workflows:  opts.Workflows,
+		providers:  opts.Providers,
+		scorers:    opts.Scorers,
+		scoreReply: opts.ScoreReply,
+		runs:       opts.Runs,
+		log:        opts.Logger,
+		defRes:     opts.DefaultResourceID,
+		reserved:   opts.Reserved,
+		started:    time.Now(),
+		metrics:    opts.Metrics,
+		observers:  opts.Observers,
+		limiter:    opts.Limiter,
+		maxSave:    opts.MaxSaveMessages,
 	}
 	if s.metrics != nil && s.cfg.MetricsPath == "" {
 		return nil, errors.New("server: Metrics needs Config.MetricsPath")
