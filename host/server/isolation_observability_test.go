@@ -354,7 +354,8 @@ func init() {
 // ms), and A a metric of her own name.
 func seedMetrics(t *testing.T, e *isoEnv) {
 	t.Helper()
-	at := memory.SpanTime{Time: time.Now().Add(-time.Minute).Truncate(time.Second)}
+	// One fixed time, so seeding again stores nothing twice.
+	at := memory.SpanTime{Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	var ms []memory.MetricEvent
 	for i, who := range []string{"alice", "bob", "carol"} {
 		res, name := "res-"+who, who+"-agent"
@@ -556,4 +557,21 @@ func caseScoreTraces(t *testing.T, e *isoEnv) {
 	}
 	wantStatus(t, e.b("POST", "/api/observability/traces/score", `{"scorerName":"nobody","targets":[{"traceId":"`+traceB+`"}]}`), 404, "an unknown scorer")
 	wantStatus(t, e.b("POST", "/api/observability/traces/score", `{"scorerName":"tone","targets":[]}`), 400, "scoring no targets")
+}
+
+func init() {
+	isolationCases["GET /api/observability/discovery/metric-label-keys"] = caseNoTenantData("/api/observability/discovery/metric-label-keys?metricName=mastra_agent_duration_ms")
+	isolationCases["GET /api/observability/discovery/metric-label-values"] = caseNoTenantData("/api/observability/discovery/metric-label-values?metricName=mastra_agent_duration_ms&labelKey=status")
+	isolationCases["GET /api/observability/metrics"] = caseListMetrics
+}
+
+// caseListMetrics: B lists his metric events only.
+func caseListMetrics(t *testing.T, e *isoEnv) {
+	seedMetrics(t, e)
+	for _, q := range e.probes() {
+		r := e.b("GET", "/api/observability/metrics?name=mastra_agent_duration_ms&"+q, "")
+		if ids := listedIDs(r, "metrics", "metricId"); r.status != 200 || !slices.Equal(ids, []string{"bob:d"}) {
+			t.Errorf("B GET metrics?%s = %d %s; want his event only", q, r.status, r.raw)
+		}
+	}
 }
