@@ -575,3 +575,29 @@ func caseListMetrics(t *testing.T, e *isoEnv) {
 		}
 	}
 }
+
+func init() {
+	isolationCases["GET /api/observability/branches"] = caseListBranches
+}
+
+// caseListBranches: B lists the branches of his traces only; a branch of
+// A's trace is his 404.
+func caseListBranches(t *testing.T, e *isoEnv) {
+	seedTraces(t, e)
+	for _, q := range e.probes() {
+		r := e.b("GET", "/api/observability/branches?"+q, "")
+		if ids := traceIDsOf(r, "branches"); r.status != 200 || !slices.Equal(ids, []string{traceB}) {
+			t.Errorf("B GET branches?%s = %d %s; want his agent run only", q, r.status, r.raw)
+		}
+		r = e.b("GET", "/api/observability/traces/"+traceA+"/branches/"+traceA[:16]+"?"+q, "")
+		wantStatus(t, r, 404, "B reading a branch of A's trace")
+	}
+	r := e.b("GET", "/api/observability/traces/"+traceB+"/branches/"+traceB[:16], "")
+	if spans, _ := r.body["spans"].([]any); r.status != 200 || len(spans) != 2 {
+		t.Errorf("B's branch = %d %s; want the run and its model call", r.status, r.raw)
+	}
+	r = e.b("GET", "/api/observability/traces/"+traceB+"/branches/"+traceB[:16]+"?depth=0", "")
+	if spans, _ := r.body["spans"].([]any); len(spans) != 1 {
+		t.Errorf("B's branch at depth 0 = %s; want the run alone", r.raw)
+	}
+}

@@ -137,6 +137,7 @@ func (s *Server) builtins() []builtin {
 		// :part routes dispatch on their static segment: httprouter cannot
 		// hold a static segment beside a parameter.
 		r("GET", "/api/observability/traces", TouchObservability, s.listTraces),
+		r("GET", "/api/observability/branches", TouchObservability, s.listBranches),
 		r("POST", "/api/observability/traces/query", TouchObservability, s.queryTraces),
 		r("POST", "/api/observability/traces/delete", TouchObservability, s.deleteTraces),
 		r("POST", "/api/observability/traces/score", TouchObservability, s.scoreTraces),
