@@ -601,3 +601,25 @@ func caseListBranches(t *testing.T, e *isoEnv) {
 		t.Errorf("B's branch at depth 0 = %s; want the run alone", r.raw)
 	}
 }
+
+func init() {
+	isolationCases["GET /api/scores/scorer/:scorerId"] = caseScoresBy("/api/scores/scorer/tone")
+	isolationCases["GET /api/scores/run/:runId"] = caseScoresBy("/api/scores/run/none")
+	isolationCases["GET /api/scores/entity/:entityType/:entityId"] = caseScoresBy("/api/scores/entity/AGENT/bob-agent")
+}
+
+// caseScoresBy: B's listing holds none of A's scores.
+func caseScoresBy(path string) func(t *testing.T, e *isoEnv) {
+	return func(t *testing.T, e *isoEnv) {
+		seedScores(t, e)
+		for _, q := range e.probes() {
+			r := e.b("GET", path+"?"+q, "")
+			if ids := listedIDs(r, "scores", "id"); r.status != 200 || slices.Contains(ids, "score-a") {
+				t.Errorf("B GET %s?%s = %d %s", path, q, r.status, r.raw)
+			}
+		}
+		if r := e.as(aliceToken, "GET", "/api/scores/scorer/tone", ""); !slices.Equal(listedIDs(r, "scores", "id"), []string{"score-a"}) {
+			t.Errorf("A GET her scorer's scores = %s", r.raw)
+		}
+	}
+}

@@ -694,3 +694,108 @@ func (s *Server) scoreTraces(w http.ResponseWriter, r *http.Request) error {
 		"message": fmt.Sprintf("Scoring started for %d trace(s)", scored), "traceCount": scored, "skipped": skipped})
 	return nil
 }
+
+// scoreRowJSON is a score in the shape of Mastra's scores domain
+// (mastra_scorers rows), which its /scores/* routes answer.
+type scoreRowJSON struct {
+	ID         string          `json:"id"`
+	ScorerID   string          `json:"scorerId"`
+	TraceID    *string         `json:"traceId"`
+	SpanID     *string         `json:"spanId"`
+	RunID      *string         `json:"runId"`
+	Scorer     map[string]any  `json:"scorer"`
+	Score      float64         `json:"score"`
+	Reason     *string         `json:"reason"`
+	Input      any             `json:"input"`
+	Output     any             `json:"output"`
+	EntityType *string         `json:"entityType"`
+	EntityID   *string         `json:"entityId"`
+	Entity     map[string]any  `json:"entity"`
+	Source     string          `json:"source"`
+	ResourceID *string         `json:"resourceId"`
+	ThreadID   *string         `json:"threadId"`
+	Metadata   memory.SpanJSON `json:"metadata"`
+	CreatedAt  memory.SpanTime `json:"createdAt"`
+	UpdatedAt  memory.SpanTime `json:"updatedAt"`
+}
+
+func scoreRow(sc memory.Score) scoreRowJSON {
+	name := sc.ScorerID
+	if sc.ScorerName != nil {
+		name = *sc.ScorerName
+	}
+	src := "LIVE"
+	if sc.ScoreSource != nil && *sc.ScoreSource != "live" {
+		src = "TEST"
+	}
+	out := scoreRowJSON{ID: sc.ScoreID, ScorerID: sc.ScorerID, TraceID: sc.TraceID, SpanID: sc.SpanID, RunID: sc.RunID,
+		Scorer: map[string]any{"id": sc.ScorerID, "name": name}, Score: sc.Score, Reason: sc.Reason,
+		EntityType: sc.EntityType, EntityID: sc.EntityID, Source: src, ResourceID: sc.ResourceID, ThreadID: sc.ThreadID,
+		Metadata: sc.Metadata, CreatedAt: sc.Timestamp, UpdatedAt: sc.Timestamp}
+	if sc.EntityID != nil {
+		out.Entity = map[string]any{"id": *sc.EntityID}
+	}
+	return out
+}
+
+// scoresBy answers Mastra's /scores/* listings from the stored scores:
+// GET /api/scores/scorer/:scorerId (entityId?, entityType?),
+// /api/scores/run/:runId, /api/scores/entity/:entityType/:entityId →
+// {pagination, scores}, newest first, the caller's only.
+func (s *Server) scoresBy(kind string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		res, err := s.obsResource(r)
+		if err != nil {
+			return err
+		}
+		page, perPage, err := pageParams(r, 10, 100)
+		if err != nil {
+			return err
+		}
+		if perPage < 0 {
+			return transport.Invalid("Invalid query parameters", "perPage", "expected an integer from 1 to 100")
+		}
+		in := map[string][]string{}
+		entity := func(typ, id string) error {
+			if typ != "" {
+				t := map[string]string{"AGENT": "agent", "WORKFLOW": "workflow_run"}[strings.ToUpper(typ)]
+				if t == "" {
+					return transport.Invalid("Invalid query parameters", "entityType", "expected AGENT or WORKFLOW")
+				}
+				in["entityType"] = []string{t}
+			}
+			if id != "" {
+				in["entityId"] = []string{id}
+			}
+			return nil
+		}
+		switch kind {
+		case "scorer":
+			in["scorerId"] = []string{pathParam(r, "scorerId")}
+			err = entity(r.URL.Query().Get("entityType"), r.URL.Query().Get("entityId"))
+		case "run":
+			in["runId"] = []string{pathParam(r, "runId")}
+		case "entity":
+			err = entity(pathParam(r, "entityType"), pathParam(r, "entityId"))
+		}
+		if err != nil {
+			return err
+		}
+		for k, v := range in {
+			if msg := badText(v[0]); msg != "" {
+				return transport.Invalid("Invalid path parameters", k, msg)
+			}
+		}
+		eq := memory.EventQuery{ResourceID: res, In: in, Page: page, PerPage: perPage, Desc: true}
+		scores, total, err := s.store.ListScores(r.Context(), eq)
+		if err != nil {
+			return err
+		}
+		rows := make([]scoreRowJSON, len(scores))
+		for i, sc := range scores {
+			rows[i] = scoreRow(sc)
+		}
+		transport.WriteJSON(w, http.StatusOK, map[string]any{"pagination": pageOf(eq, total), "scores": rows})
+		return nil
+	}
+}
