@@ -18,8 +18,15 @@ import (
 // statements' own work at about a third of it). Postgres's CPU is not
 // counted.
 func BenchmarkSaveTurnSpans(b *testing.B) {
-	s := openStore(&testing.T{}, Options{DatabaseURL: pgtest.NewDatabase(&testing.T{})})
 	ctx := context.Background()
+	s, err := Open(ctx, Options{DatabaseURL: pgtest.NewDatabase(b), MaxOpenConns: testConns})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
 	const turns = 166 // ~500 spans a batch
 	var cpu time.Duration
 	for i := 0; b.Loop(); i++ {
