@@ -215,6 +215,9 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 	opts := serverOptions(cfg, store, svc, log, ps, tel)
 	opts.Config.Observability = cfg.Observability.Enabled
 	opts.Scorers = scorerInfos(cfg)
+	if tel.spans != nil {
+		opts.ScoreReply = tel.spans.ScoreReply
+	}
 	opts.Workflows = wf
 	opts.Runs = runs
 	opts.Providers = modelProviders(cfg, agents)

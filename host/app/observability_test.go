@@ -272,6 +272,28 @@ sampling_rate = 0.0
 	if status, _ := getJSON(t, ts.URL+"/api/observability/traces/"+traceID); status != 200 {
 		t.Errorf("the scored trace %q = %d", traceID, status)
 	}
+	// A stored trace graded on request, as Studio's "score" button does.
+	resp, err := http.Post(ts.URL+"/api/observability/traces/score", "application/json",
+		strings.NewReader(`{"scorerName":"Replies in JSON","targets":[{"traceId":"`+traceID+`"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sr map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&sr)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || sr["traceCount"] != 1.0 {
+		t.Errorf("traces/score = %d %v", resp.StatusCode, sr)
+	}
+	_, body := getJSON(t, ts.URL+"/api/observability/scores?scoreSource=trace")
+	if s, _ := body["scores"].([]any); len(s) != 1 || s[0].(map[string]any)["scorerId"] != "is-json" {
+		t.Errorf("trace scores = %v", body)
+	}
+	resp, _ = http.Post(ts.URL+"/api/observability/traces/score", "application/json",
+		strings.NewReader(`{"scorerName":"nobody","targets":[{"traceId":"`+traceID+`"}]}`))
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Errorf("an unknown scorer = %d; want 404", resp.StatusCode)
+	}
 	_, list := getJSON(t, ts.URL+"/api/scores/scorers")
 	e, _ := list["is-json"].(map[string]any)
 	cfg, _ := e["scorer"].(map[string]any)["config"].(map[string]any)

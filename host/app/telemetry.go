@@ -65,7 +65,7 @@ func (t *telemetry) startSpans(ctx context.Context, cfg *config.Config, store *m
 		ServiceName: cfg.Telemetry.ServiceName, OTelIDs: t.tracing != nil, Scorers: scorers, Logger: log})
 	t.spans.Start(ctx)
 	if t.metrics != nil {
-		t.metrics.WatchSpans(t.spans.Written, t.spans.Dropped, t.spans.Failed)
+		t.metrics.WatchSpans(t.spans.Written, t.spans.Dropped, t.spans.Failed, t.spans.LogsDropped)
 		t.metrics.WatchScores(t.spans.Scored, t.spans.ScoresDropped, t.spans.ScoresFailed)
 	}
 	return nil

@@ -94,3 +94,13 @@ func (s *Store) PruneObservabilityEvents(ctx context.Context, cutoff time.Time) 
 	}
 	return nil
 }
+
+// ListMetrics returns a page of metric events and how many match.
+func (s *Store) ListMetrics(ctx context.Context, eq EventQuery) ([]MetricEvent, int, error) {
+	var out []MetricEvent
+	n, err := s.selectEvents(s.db.NewSelect().Model(&out), eq).ScanAndCount(ctx)
+	if err != nil {
+		return nil, 0, classify(fmt.Errorf("memory: list metrics: %w", err))
+	}
+	return out, int(n), nil
+}

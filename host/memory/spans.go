@@ -319,6 +319,9 @@ type TraceQuery struct {
 	// After continues a keyset listing after this root (its order time
 	// and trace id); Limit then caps the answer and Page is unused.
 	After *TraceCursor
+	// SpanTypes, when set, lists the spans of these types anywhere in
+	// their traces (Mastra's branches) instead of the roots.
+	SpanTypes []string
 }
 
 // TraceCursor is where a keyset listing of traces stopped.
@@ -334,7 +337,11 @@ var SpanFilterColumns = []string{"traceId", "spanType", "name", "entityType", "e
 	"environment", "serviceName", "source"}
 
 func (s *Store) whereTraces(q *bun.SelectQuery, tq TraceQuery) *bun.SelectQuery {
-	q = q.Where(`"parentSpanId" IS NULL`)
+	if len(tq.SpanTypes) > 0 {
+		q = q.Where(`"spanType" IN (?)`, bun.In(tq.SpanTypes))
+	} else {
+		q = q.Where(`"parentSpanId" IS NULL`)
+	}
 	if tq.ResourceID != "" {
 		q = q.Where(`"resourceId" = ?`, tq.ResourceID)
 	}

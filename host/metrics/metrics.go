@@ -163,7 +163,7 @@ func (m *Metrics) WatchDB(stats func() sql.DBStats) {
 
 // WatchSpans reports the stored-trace writer (host/observe) under
 // mastra_observability_spans_*, read at each scrape.
-func (m *Metrics) WatchSpans(written, dropped, failed func() uint64) {
+func (m *Metrics) WatchSpans(written, dropped, failed, logsDropped func() uint64) {
 	for _, c := range []struct {
 		name, help string
 		f          func() uint64
@@ -171,6 +171,7 @@ func (m *Metrics) WatchSpans(written, dropped, failed func() uint64) {
 		{"mastra_observability_spans_written_total", "Spans stored in the database.", written},
 		{"mastra_observability_spans_dropped_total", "Spans dropped because the write queue was full ([observability] queue_size).", dropped},
 		{"mastra_observability_spans_failed_total", "Spans lost to a failed database write.", failed},
+		{"mastra_observability_logs_dropped_total", "Log lines of runs not stored because their queue was full.", logsDropped},
 	} {
 		f := c.f
 		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help},

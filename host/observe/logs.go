@@ -86,6 +86,10 @@ func (r *Recorder) enqueueLog(s *scope, rec slog.Record, with []slog.Attr) {
 	}
 }
 
+// LogsDropped counts the log lines not stored because their queue was
+// full.
+func (r *Recorder) LogsDropped() uint64 { return r.logsDropped.Load() }
+
 // logLoop writes queued log lines in batches.
 func (r *Recorder) logLoop(ctx context.Context) {
 	batch := make([]memory.LogEvent, 0, r.o.BatchSize)

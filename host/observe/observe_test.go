@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/llm"
 	"github.com/mastra-server/mastra-server/host/memory"
@@ -227,5 +229,37 @@ func TestLogLinesOfRuns(t *testing.T) {
 	if l.Level != "warn" || l.Message != "agent: tool failed" || *l.TraceID != root.TraceID || *l.SpanID != root.SpanID ||
 		*l.ResourceID != "res-1" || string(l.Data) != `{"agent":"helper","tool":"weather"}` {
 		t.Errorf("line = %+v data %s", l, l.Data)
+	}
+}
+
+// With traces exported, a stored span has the exported span's ids: the
+// trace in Studio and the one in the collector are the same.
+func TestReusesOTelIDs(t *testing.T) {
+	tp := sdktrace.NewTracerProvider()
+	defer tp.Shutdown(context.Background())
+	tracer := tp.Tracer("test")
+	st := &fakeStore{}
+	r := New(Options{Store: st, QueueSize: 100, BatchSize: 10, FlushInterval: time.Millisecond, OTelIDs: true})
+	r.Start(context.Background())
+	// The tracing observer runs first: its span is the context's.
+	ctx, span := tracer.Start(context.Background(), "invoke_agent helper")
+	ctx, end := r.Agents().StartTurn(ctx, agent.TurnInfo{Agent: &agent.Agent{ID: "helper"}})
+	mctx, mspan := tracer.Start(ctx, "chat gpt")
+	_, mc := r.Agents().StartModelCall(mctx, agent.ModelCallInfo{Agent: &agent.Agent{ID: "helper"}, Request: &llm.Request{}})
+	mc.End(&llm.Response{}, nil)
+	mspan.End()
+	end(agent.TurnEnd{Outcome: agent.OutcomeOK})
+	span.End()
+	r.Close(context.Background())
+	got := map[string]memory.Span{}
+	for _, s := range st.written() {
+		got[s.SpanType] = s
+	}
+	root, model := got["agent_run"], got["model_generation"]
+	sc, msc := span.SpanContext(), mspan.SpanContext()
+	if root.TraceID != sc.TraceID().String() || root.SpanID != sc.SpanID().String() ||
+		model.TraceID != sc.TraceID().String() || model.SpanID != msc.SpanID().String() || *model.ParentSpanID != root.SpanID {
+		t.Errorf("stored %s/%s and %s/%s; want the exported %s/%s and %s", root.TraceID, root.SpanID, model.TraceID, model.SpanID,
+			sc.TraceID(), sc.SpanID(), msc.SpanID())
 	}
 }

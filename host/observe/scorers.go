@@ -137,3 +137,17 @@ func (r *Recorder) score(j scoreJob) {
 	}
 	r.scored.Add(1)
 }
+
+// ScoreReply grades reply with the scorer of id (or name) among every
+// agent's; found is false when there is none such.
+func (r *Recorder) ScoreReply(id, reply string) (score float64, reason, scorerID, scorerName string, found bool) {
+	for _, list := range r.o.Scorers {
+		for _, sc := range list {
+			if sc.ID == id || sc.Name == id {
+				v, why := sc.grade(reply)
+				return v, why, sc.ID, sc.Name, true
+			}
+		}
+	}
+	return 0, "", "", "", false
+}

@@ -352,14 +352,10 @@ func init() {
 
 // seedMetrics gives A, B and Carol an agent run each (100, 200 and 300
 // ms), and A a metric of her own name.
-// metricsSeededAt is one time for every seedMetrics call: the cases share
-// a database, and metrics are keyed by id and time, so a second call saves
-// nothing new (at a later second it would add a second copy of each).
-var metricsSeededAt = time.Now().Add(-time.Minute).Truncate(time.Second)
-
 func seedMetrics(t *testing.T, e *isoEnv) {
 	t.Helper()
-	at := memory.SpanTime{Time: metricsSeededAt}
+	// One fixed time, so seeding again stores nothing twice.
+	at := memory.SpanTime{Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	var ms []memory.MetricEvent
 	for i, who := range []string{"alice", "bob", "carol"} {
 		res, name := "res-"+who, who+"-agent"
@@ -534,4 +530,96 @@ func caseReviewFeedback(t *testing.T, e *isoEnv) {
 	}
 	e.as(aliceToken, "PATCH", "/api/observability/feedback/fb-a/review-status", `{"reviewStatus":"needs-review"}`)
 	wantStatus(t, e.b("PATCH", "/api/observability/feedback/fb-b/review-status", `{"reviewStatus":"done"}`), 400, "a bad review status")
+}
+
+func init() {
+	isolationCases["POST /api/observability/traces/score"] = caseScoreTraces
+}
+
+// isoScoreReply is the suite's one scorer, "tone": 1 for any reply.
+func isoScoreReply(id, reply string) (float64, string, string, string, bool) {
+	return 1, "fine", "tone", "tone", id == "tone"
+}
+
+// caseScoreTraces: B scoring A's trace scores nothing of hers (skipped,
+// as a trace nobody has); an unknown scorer is 404; no targets is 400.
+func caseScoreTraces(t *testing.T, e *isoEnv) {
+	seedTraces(t, e)
+	before := e.as(aliceToken, "GET", "/api/observability/scores", "").raw
+	for _, q := range e.probes() {
+		r := e.b("POST", "/api/observability/traces/score?"+q, `{"scorerName":"tone","targets":[{"traceId":"`+traceA+`"}]}`)
+		if r.status != 200 || r.body["traceCount"] != 0.0 {
+			t.Errorf("B scoring A's trace?%s = %d %s; want nothing scored", q, r.status, r.raw)
+		}
+	}
+	if after := e.as(aliceToken, "GET", "/api/observability/scores", "").raw; after != before {
+		t.Errorf("A's scores changed: %s → %s", before, after)
+	}
+	wantStatus(t, e.b("POST", "/api/observability/traces/score", `{"scorerName":"nobody","targets":[{"traceId":"`+traceB+`"}]}`), 404, "an unknown scorer")
+	wantStatus(t, e.b("POST", "/api/observability/traces/score", `{"scorerName":"tone","targets":[]}`), 400, "scoring no targets")
+}
+
+func init() {
+	isolationCases["GET /api/observability/discovery/metric-label-keys"] = caseNoTenantData("/api/observability/discovery/metric-label-keys?metricName=mastra_agent_duration_ms")
+	isolationCases["GET /api/observability/discovery/metric-label-values"] = caseNoTenantData("/api/observability/discovery/metric-label-values?metricName=mastra_agent_duration_ms&labelKey=status")
+	isolationCases["GET /api/observability/metrics"] = caseListMetrics
+}
+
+// caseListMetrics: B lists his metric events only.
+func caseListMetrics(t *testing.T, e *isoEnv) {
+	seedMetrics(t, e)
+	for _, q := range e.probes() {
+		r := e.b("GET", "/api/observability/metrics?name=mastra_agent_duration_ms&"+q, "")
+		if ids := listedIDs(r, "metrics", "metricId"); r.status != 200 || !slices.Equal(ids, []string{"bob:d"}) {
+			t.Errorf("B GET metrics?%s = %d %s; want his event only", q, r.status, r.raw)
+		}
+	}
+}
+
+func init() {
+	isolationCases["GET /api/observability/branches"] = caseListBranches
+}
+
+// caseListBranches: B lists the branches of his traces only; a branch of
+// A's trace is his 404.
+func caseListBranches(t *testing.T, e *isoEnv) {
+	seedTraces(t, e)
+	for _, q := range e.probes() {
+		r := e.b("GET", "/api/observability/branches?"+q, "")
+		if ids := traceIDsOf(r, "branches"); r.status != 200 || !slices.Equal(ids, []string{traceB}) {
+			t.Errorf("B GET branches?%s = %d %s; want his agent run only", q, r.status, r.raw)
+		}
+		r = e.b("GET", "/api/observability/traces/"+traceA+"/branches/"+traceA[:16]+"?"+q, "")
+		wantStatus(t, r, 404, "B reading a branch of A's trace")
+	}
+	r := e.b("GET", "/api/observability/traces/"+traceB+"/branches/"+traceB[:16], "")
+	if spans, _ := r.body["spans"].([]any); r.status != 200 || len(spans) != 2 {
+		t.Errorf("B's branch = %d %s; want the run and its model call", r.status, r.raw)
+	}
+	r = e.b("GET", "/api/observability/traces/"+traceB+"/branches/"+traceB[:16]+"?depth=0", "")
+	if spans, _ := r.body["spans"].([]any); len(spans) != 1 {
+		t.Errorf("B's branch at depth 0 = %s; want the run alone", r.raw)
+	}
+}
+
+func init() {
+	isolationCases["GET /api/scores/scorer/:scorerId"] = caseScoresBy("/api/scores/scorer/tone")
+	isolationCases["GET /api/scores/run/:runId"] = caseScoresBy("/api/scores/run/none")
+	isolationCases["GET /api/scores/entity/:entityType/:entityId"] = caseScoresBy("/api/scores/entity/AGENT/bob-agent")
+}
+
+// caseScoresBy: B's listing holds none of A's scores.
+func caseScoresBy(path string) func(t *testing.T, e *isoEnv) {
+	return func(t *testing.T, e *isoEnv) {
+		seedScores(t, e)
+		for _, q := range e.probes() {
+			r := e.b("GET", path+"?"+q, "")
+			if ids := listedIDs(r, "scores", "id"); r.status != 200 || slices.Contains(ids, "score-a") {
+				t.Errorf("B GET %s?%s = %d %s", path, q, r.status, r.raw)
+			}
+		}
+		if r := e.as(aliceToken, "GET", "/api/scores/scorer/tone", ""); !slices.Equal(listedIDs(r, "scores", "id"), []string{"score-a"}) {
+			t.Errorf("A GET her scorer's scores = %s", r.raw)
+		}
+	}
 }

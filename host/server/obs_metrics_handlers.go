@@ -521,3 +521,61 @@ func (s *Server) metricNames(w http.ResponseWriter, r *http.Request) error {
 	transport.WriteJSON(w, http.StatusOK, map[string]any{"names": names})
 	return nil
 }
+
+// listMetrics: GET /api/observability/metrics → {pagination, metrics}: the
+// metric events, newest first.
+func (s *Server) listMetrics(w http.ResponseWriter, r *http.Request) error {
+	res, err := s.obsResource(r)
+	if err != nil {
+		return err
+	}
+	for _, k := range []string{"traceIds", "labels", "costUnit"} {
+		if r.URL.Query().Has(k) {
+			return transport.Invalid("Invalid query parameters", k, "filtering metrics by "+k+" is not supported by this server")
+		}
+	}
+	eq, err := eventQuery(r, res, []string{"name", "provider", "model"}, []string{"timestamp"})
+	if err != nil {
+		return err
+	}
+	rows, total, err := s.store.ListMetrics(r.Context(), eq)
+	if err != nil {
+		return err
+	}
+	if rows == nil {
+		rows = []memory.MetricEvent{}
+	}
+	transport.WriteJSON(w, http.StatusOK, map[string]any{"pagination": pageOf(eq, total), "metrics": rows})
+	return nil
+}
+
+// metricLabelKeys: GET /api/observability/discovery/metric-label-keys →
+// {keys}: every derived metric has the label status.
+func (s *Server) metricLabelKeys(w http.ResponseWriter, r *http.Request) error {
+	if r.URL.Query().Get("metricName") == "" {
+		return transport.Invalid("Invalid query parameters", "metricName", "metricName is required")
+	}
+	transport.WriteJSON(w, http.StatusOK, map[string]any{"keys": []string{"status"}})
+	return nil
+}
+
+// metricLabelValues: GET /api/observability/discovery/metric-label-values
+// → {values}.
+func (s *Server) metricLabelValues(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	if q.Get("metricName") == "" {
+		return transport.Invalid("Invalid query parameters", "metricName", "metricName is required")
+	}
+	if q.Get("labelKey") == "" {
+		return transport.Invalid("Invalid query parameters", "labelKey", "labelKey is required")
+	}
+	vals := []string{}
+	if q.Get("labelKey") == "status" {
+		vals = []string{"error", "ok"}
+		if p := q.Get("prefix"); p != "" {
+			vals = slices.DeleteFunc(vals, func(v string) bool { return !strings.HasPrefix(v, p) })
+		}
+	}
+	transport.WriteJSON(w, http.StatusOK, map[string]any{"values": vals})
+	return nil
+}

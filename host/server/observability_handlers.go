@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -338,6 +339,9 @@ func (s *Server) spanByID(w http.ResponseWriter, r *http.Request) error {
 	if p.ByName("spanId") == "scores" {
 		return s.spanScores(w, r, res, p.ByName("traceId"), p.ByName("part"))
 	}
+	if p.ByName("part") == "branches" {
+		return s.branch(w, r, res, p.ByName("traceId"), p.ByName("spanId"))
+	}
 	if p.ByName("part") != "spans" {
 		return &transport.Error{Status: http.StatusNotFound, Message: "Not found"}
 	}
@@ -658,5 +662,86 @@ func (s *Server) spanScores(w http.ResponseWriter, r *http.Request, res, traceID
 		scores = []memory.Score{}
 	}
 	transport.WriteJSON(w, http.StatusOK, map[string]any{"pagination": pageOf(eq, total), "scores": scores})
+	return nil
+}
+
+// branchSpanTypes are Mastra's BRANCH_SPAN_TYPES: the spans that start a
+// branch of a trace.
+var branchSpanTypes = []string{"agent_run", "workflow_run", "processor_run", "scorer_run", "rag_ingestion", "tool_call",
+	"mcp_tool_call", "mcp_server_request", "provider_tool_call"}
+
+// listBranches: GET /api/observability/branches → {pagination, branches}:
+// the spans that start a branch (agent runs, tool calls, …) across traces.
+func (s *Server) listBranches(w http.ResponseWriter, r *http.Request) error {
+	res, err := s.obsResource(r)
+	if err != nil {
+		return err
+	}
+	tq, err := traceQuery(r, res)
+	if err != nil {
+		return err
+	}
+	tq.SpanTypes = branchSpanTypes
+	if t := tq.Equal["spanType"]; t != "" {
+		tq.SpanTypes = []string{t}
+	}
+	spans, total, err := s.store.ListTraces(r.Context(), tq)
+	if err != nil {
+		return err
+	}
+	transport.WriteJSON(w, http.StatusOK, map[string]any{
+		"pagination": paginationJSON{Total: total, Page: tq.Page, PerPage: tq.PerPage, HasMore: (tq.Page+1)*tq.PerPage < total},
+		"branches":   spansJSON(spans, true),
+	})
+	return nil
+}
+
+// branch answers GET /api/observability/traces/:traceId/branches/:spanId
+// ?depth → {traceId, spans}: the span and its descendants, depth levels
+// down (all without depth).
+func (s *Server) branch(w http.ResponseWriter, r *http.Request, res, traceID, spanID string) error {
+	if err := checkIDs("Invalid path parameters", "traceId", traceID, "spanId", spanID); err != nil {
+		return err
+	}
+	depth := -1
+	if d := r.URL.Query().Get("depth"); d != "" {
+		n, err := strconv.Atoi(d)
+		if err != nil || n < 0 {
+			return transport.Invalid("Invalid query parameters", "depth", "expected a non-negative integer")
+		}
+		depth = n
+	}
+	notFound := &transport.Error{Status: http.StatusNotFound,
+		Message: fmt.Sprintf("Branch not found for span '%s' in trace '%s'", spanID, traceID)}
+	spans, err := s.store.TraceSpans(r.Context(), res, traceID)
+	if errors.Is(err, memory.ErrSpanNotFound) {
+		return notFound
+	} else if err != nil {
+		return err
+	}
+	children := map[string][]int{}
+	start := -1
+	for i := range spans {
+		if spans[i].SpanID == spanID {
+			start = i
+		}
+		if p := spans[i].ParentSpanID; p != nil {
+			children[*p] = append(children[*p], i)
+		}
+	}
+	if start < 0 {
+		return notFound
+	}
+	var out []memory.Span
+	level := []int{start}
+	for d := 0; len(level) > 0 && (depth < 0 || d <= depth); d++ {
+		var next []int
+		for _, i := range level {
+			out = append(out, spans[i])
+			next = append(next, children[spans[i].SpanID]...)
+		}
+		level = next
+	}
+	transport.WriteJSON(w, http.StatusOK, map[string]any{"traceId": traceID, "spans": spansJSON(out, true)})
 	return nil
 }

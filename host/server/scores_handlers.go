@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"net/url"
@@ -608,4 +609,193 @@ func (s *Server) reviewFeedback(w http.ResponseWriter, r *http.Request) error {
 	}
 	transport.WriteJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// ScoreReply grades a reply with the configured scorer named id (or by
+// its name): found is false when there is none such.
+type ScoreReply func(id, reply string) (score float64, reason, scorerID, scorerName string, found bool)
+
+// scoreTraces: POST /api/observability/traces/score {scorerName, targets:
+// [{traceId, spanId?}]} → {status, message, traceCount}. Each target's
+// reply (its root's stored output, so [observability] capture_content)
+// is graded now, the score stored as the trace's ("trace" source);
+// targets without a stored reply, or not the caller's, are listed as
+// skipped.
+func (s *Server) scoreTraces(w http.ResponseWriter, r *http.Request) error {
+	var b struct {
+		ScorerName *string `json:"scorerName"`
+		Targets    []struct {
+			TraceID string  `json:"traceId"`
+			SpanID  *string `json:"spanId"`
+		} `json:"targets"`
+	}
+	if err := transport.DecodeJSON(w, r, s.cfg.BodyLimit, &b); err != nil {
+		return err
+	}
+	if b.ScorerName == nil || *b.ScorerName == "" {
+		return transport.Invalid("Invalid request body", "scorerName", "scorerName is required")
+	}
+	if len(b.Targets) == 0 || len(b.Targets) > 1000 {
+		return transport.Invalid("Invalid request body", "targets", "expected 1 to 1000 targets {traceId, spanId?}")
+	}
+	for _, t := range b.Targets {
+		if msg := badID(t.TraceID); msg != "" {
+			return transport.Invalid("Invalid request body", "targets.traceId", msg)
+		}
+		if t.SpanID != nil {
+			if msg := badID(*t.SpanID); msg != "" {
+				return transport.Invalid("Invalid request body", "targets.spanId", msg)
+			}
+		}
+	}
+	if s.scoreReply == nil {
+		return &transport.Error{Status: http.StatusNotFound, Message: fmt.Sprintf("Scorer '%s' not found", *b.ScorerName)}
+	}
+	if _, _, _, _, ok := s.scoreReply(*b.ScorerName, ""); !ok {
+		return &transport.Error{Status: http.StatusNotFound, Message: fmt.Sprintf("Scorer '%s' not found", *b.ScorerName)}
+	}
+	res, err := s.obsResource(r)
+	if err != nil {
+		return err
+	}
+	scored, skipped := 0, []string{}
+	for _, t := range b.Targets {
+		spans, err := s.store.TraceSpans(r.Context(), res, t.TraceID)
+		if errors.Is(err, memory.ErrSpanNotFound) {
+			skipped = append(skipped, t.TraceID)
+			continue
+		} else if err != nil {
+			return err
+		}
+		target := &spans[0]
+		for i := range spans {
+			if (t.SpanID != nil && spans[i].SpanID == *t.SpanID) || (t.SpanID == nil && spans[i].ParentSpanID == nil) {
+				target = &spans[i]
+			}
+		}
+		var out struct{ Text *string }
+		if len(target.Output) == 0 || json.Unmarshal(target.Output, &out) != nil || out.Text == nil {
+			skipped = append(skipped, t.TraceID)
+			continue
+		}
+		v, reason, id, name, _ := s.scoreReply(*b.ScorerName, *out.Text)
+		src := "trace"
+		row := memory.Score{ScoreID: uuid.NewString(), Timestamp: memory.SpanTime{Time: time.Now()}, ScorerID: id,
+			ScorerName: &name, ScoreSource: &src, Score: v, Reason: &reason,
+			EventContext: memory.EventContext{TraceID: &target.TraceID, SpanID: &target.SpanID, EntityType: target.EntityType,
+				EntityID: target.EntityID, EntityName: target.EntityName, ResourceID: target.ResourceID,
+				ThreadID: target.ThreadID, RunID: target.RunID}}
+		if err := s.store.SaveScore(r.Context(), row); err != nil {
+			return err
+		}
+		scored++
+	}
+	transport.WriteJSON(w, http.StatusOK, map[string]any{"status": "success",
+		"message": fmt.Sprintf("Scoring started for %d trace(s)", scored), "traceCount": scored, "skipped": skipped})
+	return nil
+}
+
+// scoreRowJSON is a score in the shape of Mastra's scores domain
+// (mastra_scorers rows), which its /scores/* routes answer.
+type scoreRowJSON struct {
+	ID         string          `json:"id"`
+	ScorerID   string          `json:"scorerId"`
+	TraceID    *string         `json:"traceId"`
+	SpanID     *string         `json:"spanId"`
+	RunID      *string         `json:"runId"`
+	Scorer     map[string]any  `json:"scorer"`
+	Score      float64         `json:"score"`
+	Reason     *string         `json:"reason"`
+	Input      any             `json:"input"`
+	Output     any             `json:"output"`
+	EntityType *string         `json:"entityType"`
+	EntityID   *string         `json:"entityId"`
+	Entity     map[string]any  `json:"entity"`
+	Source     string          `json:"source"`
+	ResourceID *string         `json:"resourceId"`
+	ThreadID   *string         `json:"threadId"`
+	Metadata   memory.SpanJSON `json:"metadata"`
+	CreatedAt  memory.SpanTime `json:"createdAt"`
+	UpdatedAt  memory.SpanTime `json:"updatedAt"`
+}
+
+func scoreRow(sc memory.Score) scoreRowJSON {
+	name := sc.ScorerID
+	if sc.ScorerName != nil {
+		name = *sc.ScorerName
+	}
+	src := "LIVE"
+	if sc.ScoreSource != nil && *sc.ScoreSource != "live" {
+		src = "TEST"
+	}
+	out := scoreRowJSON{ID: sc.ScoreID, ScorerID: sc.ScorerID, TraceID: sc.TraceID, SpanID: sc.SpanID, RunID: sc.RunID,
+		Scorer: map[string]any{"id": sc.ScorerID, "name": name}, Score: sc.Score, Reason: sc.Reason,
+		EntityType: sc.EntityType, EntityID: sc.EntityID, Source: src, ResourceID: sc.ResourceID, ThreadID: sc.ThreadID,
+		Metadata: sc.Metadata, CreatedAt: sc.Timestamp, UpdatedAt: sc.Timestamp}
+	if sc.EntityID != nil {
+		out.Entity = map[string]any{"id": *sc.EntityID}
+	}
+	return out
+}
+
+// scoresBy answers Mastra's /scores/* listings from the stored scores:
+// GET /api/scores/scorer/:scorerId (entityId?, entityType?),
+// /api/scores/run/:runId, /api/scores/entity/:entityType/:entityId →
+// {pagination, scores}, newest first, the caller's only.
+func (s *Server) scoresBy(kind string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		res, err := s.obsResource(r)
+		if err != nil {
+			return err
+		}
+		page, perPage, err := pageParams(r, 10, 100)
+		if err != nil {
+			return err
+		}
+		if perPage < 0 {
+			return transport.Invalid("Invalid query parameters", "perPage", "expected an integer from 1 to 100")
+		}
+		in := map[string][]string{}
+		entity := func(typ, id string) error {
+			if typ != "" {
+				t := map[string]string{"AGENT": "agent", "WORKFLOW": "workflow_run"}[strings.ToUpper(typ)]
+				if t == "" {
+					return transport.Invalid("Invalid query parameters", "entityType", "expected AGENT or WORKFLOW")
+				}
+				in["entityType"] = []string{t}
+			}
+			if id != "" {
+				in["entityId"] = []string{id}
+			}
+			return nil
+		}
+		switch kind {
+		case "scorer":
+			in["scorerId"] = []string{pathParam(r, "scorerId")}
+			err = entity(r.URL.Query().Get("entityType"), r.URL.Query().Get("entityId"))
+		case "run":
+			in["runId"] = []string{pathParam(r, "runId")}
+		case "entity":
+			err = entity(pathParam(r, "entityType"), pathParam(r, "entityId"))
+		}
+		if err != nil {
+			return err
+		}
+		for k, v := range in {
+			if msg := badText(v[0]); msg != "" {
+				return transport.Invalid("Invalid path parameters", k, msg)
+			}
+		}
+		eq := memory.EventQuery{ResourceID: res, In: in, Page: page, PerPage: perPage, Desc: true}
+		scores, total, err := s.store.ListScores(r.Context(), eq)
+		if err != nil {
+			return err
+		}
+		rows := make([]scoreRowJSON, len(scores))
+		for i, sc := range scores {
+			rows[i] = scoreRow(sc)
+		}
+		transport.WriteJSON(w, http.StatusOK, map[string]any{"pagination": pageOf(eq, total), "scores": rows})
+		return nil
+	}
 }

@@ -33,8 +33,10 @@ type Options struct {
 	Store    *memory.Store
 	Agents   *agent.Service
 	Logger   *slog.Logger
-	// Scorers are the [scorers.*] GET /api/scores/scorers lists.
-	Scorers []ScorerInfo
+	// Scorers are the [scorers.*] GET /api/scores/scorers lists;
+	// ScoreReply grades with one (POST /api/observability/traces/score).
+	Scorers    []ScorerInfo
+	ScoreReply ScoreReply
 	// Middleware runs, in order, before routing on matching paths.
 	Middleware []Middleware
 	// Routes are plugin routes, registered after the built-in ones.
@@ -91,7 +93,8 @@ type Server struct {
 	vectors   []string
 	embedders []Embedder
 	// scorers answers /api/scores/scorers (scores_handlers.go).
-	scorers []ScorerInfo
+	scorers    []ScorerInfo
+	scoreReply ScoreReply
 	// runs logs resumable streams (nil: none are); detached counts the
 	// resumable turns running, whose clients may have left.
 	runs     *runlog.Log
@@ -130,24 +133,25 @@ func New(opts Options) (*Server, error) {
 		opts.Logger = slog.Default()
 	}
 	s := &Server{
-		cfg:       opts.Config,
-		store:     opts.Store,
-		agents:    opts.Agents,
-		tools:     opts.Tools,
-		workflows: opts.Workflows,
-		providers: opts.Providers,
-		vectors:   slices.Sorted(slices.Values(opts.Vectors)),
-		embedders: opts.Embedders,
-		scorers:   opts.Scorers,
-		runs:      opts.Runs,
-		log:       opts.Logger,
-		defRes:    opts.DefaultResourceID,
-		reserved:  opts.Reserved,
-		started:   time.Now(),
-		metrics:   opts.Metrics,
-		observers: opts.Observers,
-		limiter:   opts.Limiter,
-		maxSave:   opts.MaxSaveMessages,
+		cfg:        opts.Config,
+		store:      opts.Store,
+		agents:     opts.Agents,
+		tools:      opts.Tools,
+		workflows:  opts.Workflows,
+		providers:  opts.Providers,
+		vectors:    slices.Sorted(slices.Values(opts.Vectors)),
+		embedders:  opts.Embedders,
+		scorers:    opts.Scorers,
+		runs:       opts.Runs,
+		log:        opts.Logger,
+		defRes:     opts.DefaultResourceID,
+		reserved:   opts.Reserved,
+		started:    time.Now(),
+		metrics:    opts.Metrics,
+		observers:  opts.Observers,
+		limiter:    opts.Limiter,
+		maxSave:    opts.MaxSaveMessages,
+		scoreReply: opts.ScoreReply,
 	}
 	if s.metrics != nil && s.cfg.MetricsPath == "" {
 		return nil, errors.New("server: Metrics needs Config.MetricsPath")
