@@ -867,6 +867,14 @@ func (r *run) reply() memory.Message {
 	if r.idem.digest != "" {
 		c.Metadata[digestKey] = r.idem.digest
 	}
+	if r.res.Object != nil {
+		// Kept with the reply, so a retry by idempotency key answers it
+		// too.
+		c.Metadata[objectKey] = r.res.Object
+		if r.res.UsedFallbackValue {
+			c.Metadata[fallbackKey] = true
+		}
+	}
 	b, _ := json.Marshal(c) // plain types and valid raw JSON: cannot fail
 	return memory.Message{ID: r.res.MessageID, Role: llm.RoleAssistant, Type: "v2", Content: b, CreatedAt: at}
 }
