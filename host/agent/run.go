@@ -867,9 +867,9 @@ func (r *run) reply() memory.Message {
 	if r.idem.digest != "" {
 		c.Metadata[digestKey] = r.idem.digest
 	}
-	if r.res.Object != nil {
+	if r.res.Object != nil && r.idem.digest != "" {
 		// Kept with the reply, so a retry by idempotency key answers it
-		// too.
+		// too (only then: it is read back for nothing else).
 		c.Metadata[objectKey] = r.res.Object
 		if r.res.UsedFallbackValue {
 			c.Metadata[fallbackKey] = true
