@@ -65,7 +65,11 @@ type Step struct {
 
 	Agent  string `koanf:"agent"`
 	Prompt string `koanf:"prompt"` // text with ${expression} parts
-	Tool   string `koanf:"tool"`
+	// StructuredOutput makes an agent step ask for a value matching its
+	// output_schema (Mastra's structuredOutput), which becomes the step's
+	// output instead of {text}.
+	StructuredOutput bool   `koanf:"structured_output"`
+	Tool             string `koanf:"tool"`
 	// Wasm is the path of a Wasm step module (see README "Wasm step
 	// modules"), Config the JSON its mastra.config_get reads.
 	Wasm   string         `koanf:"wasm"`
@@ -366,6 +370,9 @@ func (c *Config) validateStep(bad func(string, any, string, ...any), wkey string
 	}
 	check("when", s.When)
 	check("set_state", s.SetState)
+	if s.StructuredOutput && (kind != "agent" || s.OutputSchema == nil) {
+		bad(key+".structured_output", true, "only for an agent step with an output_schema (the value's schema)")
+	}
 	if err := checkSchema(s.OutputSchema); err != nil {
 		bad(key+".output_schema", "…", "%s", firstLine(err.Error()))
 	}

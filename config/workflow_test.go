@@ -96,6 +96,7 @@ func TestInvalidWorkflowDefinitions(t *testing.T) {
 		{"wasm without module file", "[[workflows.w.steps]]\nid = \"s\"\nwasm = \"nope.wasm\"\n", `workflows.w.steps.s.wasm = "nope.wasm": no module file at this path`},
 		{"config on a map step", "[[workflows.w.steps]]\nid = \"s\"\nmap = \"1\"\nconfig = { a = 1 }\n", `workflows.w.steps.s.config = "…": only for wasm steps`},
 		{"bad set_state", "[[workflows.w.steps]]\nid = \"s\"\nmap = \"1\"\nset_state = \"stat.x\"\n", `workflows.w.steps.s.set_state = "stat.x": unknown name stat`},
+		{"structured_output on a map step", "[[workflows.w.steps]]\nid = \"s\"\nmap = \"1\"\nstructured_output = true\noutput_schema = '{}'\n", `workflows.w.steps.s.structured_output = true: only for an agent step with an output_schema`},
 		{"bad step output_schema", "[[workflows.w.steps]]\nid = \"s\"\nmap = \"1\"\noutput_schema = '{\"type\": 5}'\n", `workflows.w.steps.s.output_schema = "…":`},
 		{"bad state_schema", "[workflows.w]\nstate_schema = '{\"type\": 5}'\n[[workflows.w.steps]]\nid = \"s\"\nmap = \"state.n\"\n", `workflows.w.state_schema = "…":`},
 		{"nested unknown", "[[workflows.w.steps]]\nid = \"s\"\nworkflow = \"ghost\"\n", `workflows.w.steps.s.workflow = "ghost": no [workflows.ghost]`},

@@ -188,6 +188,13 @@ func (r *run) replay(ctx context.Context, t idemTurn) (ok bool, err error) {
 			r.res.Usage = p.usage()
 		}
 	}
+	if v, ok := c.Metadata[objectKey]; ok {
+		// The structured output the first attempt answered.
+		if b, err := json.Marshal(v); err == nil {
+			r.res.Object = b
+		}
+		r.res.UsedFallbackValue, _ = c.Metadata[fallbackKey].(bool)
+	}
 	r.res.Messages = msgs
 	r.res.Remembered = nil
 	r.res.Replayed = true
@@ -241,6 +248,14 @@ func (r *run) emitReplay() error {
 		if err := step(); err != nil {
 			return err
 		}
+	}
+	if r.res.Object != nil {
+		c := r.chunk(ChunkObjectResult, nil)
+		c.Object = r.res.Object
+		if r.res.UsedFallbackValue {
+			c.Metadata = map[string]any{"fallback": true}
+		}
+		return r.sendChunk(c)
 	}
 	return nil
 }

@@ -987,6 +987,14 @@ func (r *run) reply() memory.Message {
 	if r.wait != nil {
 		c.Metadata[r.wait.metadataKey()] = map[string]any{r.wait.ToolCallID: r.wait.metadata(r.res.RunID)}
 	}
+	if r.res.Object != nil && r.idem.digest != "" {
+		// Kept with the reply, so a retry by idempotency key answers it
+		// too (only then: it is read back for nothing else).
+		c.Metadata[objectKey] = r.res.Object
+		if r.res.UsedFallbackValue {
+			c.Metadata[fallbackKey] = true
+		}
+	}
 	b, _ := json.Marshal(c) // plain types and valid raw JSON: cannot fail
 	return memory.Message{ID: r.res.MessageID, Role: llm.RoleAssistant, Type: "v2", Content: b, CreatedAt: at}
 }

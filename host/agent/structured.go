@@ -29,6 +29,12 @@ const (
 	StrategyFallback = "fallback"
 )
 
+// Metadata keys of a saved reply that hold its structured output.
+const (
+	objectKey   = "structuredOutput"
+	fallbackKey = "usedFallbackValue"
+)
+
 // Chunk types of structured output.
 const (
 	ChunkObject       = "object"

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/mastra-server/mastra-server/internal/llmtest"
 )
 
 // serveWorkflows builds the app from toml (the two tokens of workflowTOML
@@ -107,5 +109,44 @@ output_schema = '{"type":"integer","maximum":10}'
 	res = alice.json("POST", "/api/workflows/tally/start-async", `{"inputData":{"by":20},"initialState":{"count":3}}`, 200)
 	if res["status"] != "failed" || !strings.Contains(mustJSONs(res["error"]), "output does not match its output_schema") {
 		t.Fatalf("over the output schema = %v", res)
+	}
+}
+
+// A structured agent step (structured_output with output_schema) outputs
+// the value the model answered, which the next step reads; a value that
+// does not match fails the run with Mastra's message.
+func TestStructuredAgentStep(t *testing.T) {
+	fake := llmtest.NewServer(t, func(r llmtest.Request) llmtest.Reply {
+		if strings.Contains(r.Last().Text(), "Atlantis") {
+			return llmtest.Reply{Text: `{"city":"Atlantis","tempC":"wet"}`}
+		}
+		return llmtest.Reply{Text: `{"city":"Oslo","tempC":24}`}
+	})
+	alice := serveWorkflows(t, `
+[providers.openai]
+base_url = "`+fake.URL+`"
+[agents.json]
+model = "openai/gpt-test"
+[workflows.weather]
+[[workflows.weather.steps]]
+id = "extract"
+agent = "json"
+prompt = "Weather in ${input.city} as JSON"
+structured_output = true
+output_schema = '{"type":"object","required":["city","tempC"],"properties":{"city":{"type":"string"},"tempC":{"type":"number"}}}'
+[[workflows.weather.steps]]
+id = "say"
+map = 'steps.extract.city + " is " + string(steps.extract.tempC)'
+`)
+	res := alice.json("POST", "/api/workflows/weather/start-async", `{"inputData":{"city":"Oslo"}}`, 200)
+	if res["status"] != "success" || res["result"] != "Oslo is 24" {
+		t.Fatalf("start-async = %v", res)
+	}
+	if rf := fake.Requests()[0].ResponseFormat; rf == nil {
+		t.Error("the agent step sent no response_format")
+	}
+	res = alice.json("POST", "/api/workflows/weather/start-async", `{"inputData":{"city":"Atlantis"}}`, 200)
+	if res["status"] != "failed" || !strings.Contains(mustJSONs(res["error"]), "Structured output validation failed") {
+		t.Fatalf("a value that does not match = %v", res)
 	}
 }

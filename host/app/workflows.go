@@ -109,7 +109,7 @@ func stepDefs(wf string, steps []config.Step) ([]workflow.StepDef, error) {
 			return nil, err
 		}
 		out = append(out, workflow.StepDef{ID: s.ID, Description: s.Description, Kind: s.Kind(), Timeout: s.Timeout,
-			Agent: s.Agent, Prompt: s.Prompt, Tool: s.Tool, Module: s.Wasm, Input: s.Input, Map: s.Map, Suspend: s.Suspend,
+			Agent: s.Agent, Prompt: s.Prompt, StructuredOutput: s.StructuredOutput, Tool: s.Tool, Module: s.Wasm, Input: s.Input, Map: s.Map, Suspend: s.Suspend,
 			ResumeSchema: rs, Sleep: s.Sleep, SleepUntil: s.SleepUntil, Workflow: s.Workflow, Children: children,
 			When: s.When, Foreach: s.Foreach, Concurrency: s.Concurrency, Until: s.Until, While: s.While,
 			MaxIterations: s.MaxIterations, OutputSchema: outSchema, SetState: s.SetState})
@@ -143,6 +143,20 @@ func (a agentRunner) RunAgent(ctx context.Context, agentID, prompt, resourceID s
 		return "", err
 	}
 	return res.Text, nil
+}
+
+// RunAgentObject runs a structured agent step: the turn's structured
+// output (strict: a value that does not match fails the step).
+func (a agentRunner) RunAgentObject(ctx context.Context, agentID, prompt, resourceID string, schema json.RawMessage) (json.RawMessage, error) {
+	scope := runScope(resourceID)
+	resourceID, _ = scope.GetString(reqctx.ResourceIDKey)
+	res, err := a.svc.Generate(ctx, agent.Input{AgentID: agentID, ResourceID: resourceID, Ephemeral: true,
+		RequestContext: scope, Messages: []llm.Message{{Role: llm.RoleUser, Content: prompt}},
+		StructuredOutput: &agent.StructuredOutput{Schema: schema}})
+	if err != nil {
+		return nil, err
+	}
+	return res.Object, nil
 }
 
 // toolRunner runs the [[tools]] of a workflow's tool steps, in the run's

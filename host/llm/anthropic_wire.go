@@ -266,6 +266,11 @@ func toAnthropic(req Request, o antOptions, stream bool) antRequest {
 		if antJSONTool(req.Model) {
 			w.Tools = append(w.Tools, antTool{Name: jsonToolName, Description: "Respond with a JSON object.", InputSchema: f.Schema})
 			w.ToolChoice = &antToolChoice{Type: "tool", Name: jsonToolName, DisableParallelToolUse: true}
+			if o.thinkingBudget > 0 {
+				// Extended thinking refuses a forced tool: the model is
+				// offered the json tool, and a text answer is read as well.
+				w.ToolChoice = &antToolChoice{Type: "auto"}
+			}
 		} else {
 			w.OutputConfig = &antOutput{Format: antFormat{Type: "json_schema", Schema: f.Schema}}
 		}

@@ -160,3 +160,18 @@ func TestTopKAndMaxRetries(t *testing.T) {
 		t.Errorf("openai topK: %v, %d requests", err, len(f.Requests()))
 	}
 }
+
+// With extended thinking, which refuses a forced tool, an older model gets
+// the json tool with tool_choice auto.
+func TestAnthropicJSONToolWithThinking(t *testing.T) {
+	f := anthropictest.NewServer(t, anthropictest.Replies(anthropictest.Reply{Thinking: "Let me see. ",
+		Calls: []anthropictest.Call{{ID: "toolu_j", Name: "json", Args: `{"city":"Oslo","tempC":24}`}}}))
+	a, _ := newAnthropic(t, f, func(c *llm.AnthropicConfig) { c.ThinkingBudget = 1024 })
+	resp, err := a.Generate(context.Background(), structuredRequest("claude-3-7-sonnet-latest"))
+	if err != nil || resp.Text != `{"city":"Oslo","tempC":24}` {
+		t.Fatalf("Generate = %+v, %v", resp, err)
+	}
+	if tc := f.Requests()[0].ToolChoice; tc == nil || tc.Type != "auto" {
+		t.Errorf("tool_choice = %+v; want auto with thinking", tc)
+	}
+}

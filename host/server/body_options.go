@@ -12,7 +12,8 @@ import (
 // No option of Mastra's generate/stream body is silently ignored: each
 // field of agentExecutionBodySchema is either honoured or refused with a
 // 400 naming it. A refused field is accepted when it asks for nothing
-// (null, false, {} or []), which is what a client sends by default.
+// (null, false, "", or objects and arrays of only those), which is what a
+// client sends by default.
 // README's "Request options" table is this list; a test walks it.
 
 // bodyField is one field of Mastra's body and what the server does with it.
@@ -100,7 +101,8 @@ func (u *unsupported) check() error {
 }
 
 // asks reports whether a field's value asks for anything: not absent,
-// null, false, "", {} or [].
+// null, false, "", nor an object or array of such values only ({},
+// {"openai":{}}, []).
 func asks(v json.RawMessage) bool {
 	v = bytes.TrimSpace(v)
 	if len(v) == 0 {
@@ -113,15 +115,36 @@ func asks(v json.RawMessage) bool {
 	if v[0] == '{' || v[0] == '[' {
 		var x any
 		if json.Unmarshal(v, &x) == nil {
-			switch c := x.(type) {
-			case map[string]any:
-				return len(c) > 0
-			case []any:
-				return len(c) > 0
-			}
+			return asksValue(x)
 		}
 	}
 	return true
+}
+
+func asksValue(x any) bool {
+	switch c := x.(type) {
+	case nil:
+		return false
+	case bool:
+		return c
+	case string:
+		return c != ""
+	case map[string]any:
+		for _, e := range c {
+			if asksValue(e) {
+				return true
+			}
+		}
+		return false
+	case []any:
+		for _, e := range c {
+			if asksValue(e) {
+				return true
+			}
+		}
+		return false
+	}
+	return true // a number
 }
 
 // refused is the 400 for a field the server does not honour.

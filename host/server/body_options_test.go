@@ -103,7 +103,7 @@ func TestBodyFieldsHonouredOrRefused(t *testing.T) {
 			t.Errorf("%s: the model was called for a refused body", f.Name)
 		}
 	}
-	for _, body := range []string{`"requireToolApproval":false`, `"savePerStep":false`, `"providerOptions":{}`, `"tracingOptions":null`,
+	for _, body := range []string{`"requireToolApproval":false`, `"savePerStep":false`, `"providerOptions":{}`, `"providerOptions":{"openai":{}}`, `"tracingOptions":null`, `"tracingOptions":{"metadata":{}}`,
 		`"memory":{"thread":"bo-5","resource":"alice","readOnly":false}`, `"modelSettings":{"topK":null}`} {
 		if r := do(t, "POST", ts.URL+"/api/agents/gpt/generate", `{"messages":"hi",`+body+`}`, "Content-Type", jsonCT); r.status != 200 {
 			t.Errorf("%s asks for nothing: %d %s", body, r.status, r.raw)

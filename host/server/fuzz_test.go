@@ -76,6 +76,7 @@ func FuzzRootBody(f *testing.F) {
 		`{"message":"hi"}`, `{"message":"hi","threadId":"t1","resourceId":"alice"}`, `{"message":"hi","threadId":"t1","resourceId":"bob"}`,
 		`{"message":"","agentId":"ghost"}`, `{"message":"a\u0000b","threadId":"x/y"}`, `{"message":5}`, `[]`, `null`, ``,
 		`{"message":"hi","requestContext":{"mastra__resourceId":"bob","k":[1,{"a":null}]}}`, `{"message":"hi","threadId":"\ud800"}`,
+		`{"message":"hi","structuredOutput":{"schema":{"type":"object"},"errorStrategy":"fallback","fallbackValue":{}}}`, `{"message":"hi","structuredOutput":{}}`,
 	} {
 		f.Add(s)
 	}
@@ -95,6 +96,13 @@ func FuzzMastraBody(f *testing.F) {
 		`{"messages":"hi","clientTools":{"t":{"id":"","inputSchema":null}},"maxSteps":-1}`,
 		`{"messages":"hi","instructions":["a",{"content":"b"}],"system":{"content":["c"]},"modelSettings":{"temperature":"x"}}`,
 		`{"messages":[1,null,"x"]}`, `{"messages":{}}`,
+		`{"messages":"hi","structuredOutput":{"schema":{"type":"object","properties":{"a":{"type":"string"}}}}}`,
+		`{"messages":"hi","structuredOutput":{"schema":{"type":"array","items":{"enum":[1,"x"]}},"errorStrategy":"fallback","fallbackValue":[1]}}`,
+		`{"messages":"hi","structuredOutput":{"schema":{"enum":["a"]},"errorStrategy":"warn","jsonPromptInjection":true,"instructions":"x"}}`,
+		`{"messages":"hi","structuredOutput":{"schema":{"$ref":"http://x/y"},"model":"openai/x"}}`, `{"messages":"hi","structuredOutput":{"schema":true}}`,
+		`{"messages":"hi","output":{"type":"object"},"context":[{"role":"system","content":"c"}],"activeTools":[],"toolChoice":{"type":"tool","toolName":""}}`,
+		`{"messages":"hi","model":{"id":"x"},"modelSettings":{"topK":0,"maxRetries":-1,"headers":{}},"memory":{"thread":"t9","resource":"alice","options":{"lastMessages":1}}}`,
+		`{"messages":"hi","savePerStep":1,"requireToolApproval":"yes","tracingOptions":[],"threadId":null,"resourceId":""}`,
 	} {
 		f.Add(s)
 	}

@@ -568,8 +568,28 @@ func (g *schemaGen) structSchema(t reflect.Type, request bool) map[string]any {
 	}
 	props := map[string]any{}
 	var required []string
+	g.fields(t, request, props, &required)
+	out := map[string]any{"type": "object", "properties": props}
+	if len(required) > 0 {
+		sort.Strings(required)
+		out["required"] = required
+	}
+	if name == "" {
+		return out
+	}
+	g.components[name] = out
+	return map[string]any{"$ref": "#/components/schemas/" + name}
+}
+
+// fields adds t's fields to props as encoding/json writes them: an
+// embedded struct without a tag (exported or not) has its fields inlined.
+func (g *schemaGen) fields(t reflect.Type, request bool, props map[string]any, required *[]string) {
 	for i := range t.NumField() {
 		f := t.Field(i)
+		if f.Anonymous && f.Tag.Get("json") == "" && f.Type.Kind() == reflect.Struct {
+			g.fields(f.Type, request, props, required)
+			continue
+		}
 		if !f.IsExported() {
 			continue
 		}
@@ -588,19 +608,9 @@ func (g *schemaGen) structSchema(t reflect.Type, request bool) map[string]any {
 		}
 		props[key] = s
 		if !omit && !request {
-			required = append(required, key)
+			*required = append(*required, key)
 		}
 	}
-	out := map[string]any{"type": "object", "properties": props}
-	if len(required) > 0 {
-		sort.Strings(required)
-		out["required"] = required
-	}
-	if name == "" {
-		return out
-	}
-	g.components[name] = out
-	return map[string]any{"$ref": "#/components/schemas/" + name}
 }
 
 func nullable(t reflect.Type) bool {

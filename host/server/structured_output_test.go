@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -335,5 +336,36 @@ func TestStructuredOutputNoJSONSchemaProvider(t *testing.T) {
 	req := fake.Requests()[0]
 	if req.ResponseFormat != nil || !strings.Contains(req.Messages[0].Text(), "JSON schema:") {
 		t.Errorf("format %s, system %q", req.ResponseFormat, req.Messages[0].Text())
+	}
+}
+
+// A retry with the same Idempotency-Key answers the saved turn, its
+// structured object included, without calling the model again; streamed,
+// it ends with the object-result.
+func TestStructuredOutputReplayed(t *testing.T) {
+	fake := upstream(t, llmtest.Reply{Text: `{"city":"Oslo","tempC":24}`})
+	ts := soServer(t, openSQLite(t), fake, nil)
+	for i := range 2 {
+		r := do(t, "POST", ts.URL+"/api/agents/gpt/generate", soBody(""), "Content-Type", jsonCT, "Idempotency-Key", "k-so")
+		obj, _ := json.Marshal(r.body["object"])
+		if r.status != 200 || string(obj) != `{"city":"Oslo","tempC":24}` {
+			t.Fatalf("attempt %d = %d %s", i, r.status, r.raw)
+		}
+	}
+	if n := len(fake.Requests()); n != 1 {
+		t.Errorf("%d model calls; want the retry answered from the saved turn", n)
+	}
+	hreq, _ := http.NewRequest("POST", ts.URL+"/api/agents/gpt/stream", strings.NewReader(soBody("")))
+	hreq.Header.Set("Content-Type", jsonCT)
+	hreq.Header.Set("Idempotency-Key", "k-so")
+	res, err := http.DefaultClient.Do(hreq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, _ := readSSE(t, res.Body)
+	res.Body.Close()
+	last := events[len(events)-1]
+	if b, _ := json.Marshal(last["object"]); last["type"] != "object-result" || string(b) != `{"city":"Oslo","tempC":24}` || len(fake.Requests()) != 1 {
+		t.Errorf("replayed stream ends with %v after %d model calls", last, len(fake.Requests()))
 	}
 }

@@ -39,7 +39,10 @@ type StepDef struct {
 	ID, Description, Kind string
 	Timeout               time.Duration
 
-	Agent, Prompt    string
+	Agent, Prompt string
+	// StructuredOutput asks the agent for a value matching OutputSchema,
+	// which is the step's output (ObjectAgentRunner), instead of {text}.
+	StructuredOutput bool
 	Tool, Input, Map string
 	Module           string // a wasm step's module path
 	// OutputSchema checks the step's output (each round's, for foreach

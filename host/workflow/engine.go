@@ -28,6 +28,12 @@ type AgentRunner interface {
 	RunAgent(ctx context.Context, agentID, prompt, resourceID string) (string, error)
 }
 
+// ObjectAgentRunner is an AgentRunner that also runs structured agent
+// steps: the turn answers a JSON value matching schema (or fails).
+type ObjectAgentRunner interface {
+	RunAgentObject(ctx context.Context, agentID, prompt, resourceID string, schema json.RawMessage) (json.RawMessage, error)
+}
+
 // ToolRunner runs a [[tools]] tool for a step.
 type ToolRunner interface {
 	// RunTool runs tool name with the JSON arguments on behalf of

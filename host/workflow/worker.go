@@ -237,6 +237,21 @@ func (e *Engine) execute(ctx context.Context, w *workflow, r *runRow, s *step, i
 		if e.agents == nil {
 			return nil, errors.New("no agents are configured")
 		}
+		if s.def.StructuredOutput {
+			oa, ok := e.agents.(ObjectAgentRunner)
+			if !ok {
+				return nil, errors.New("structured agent steps are not supported here")
+			}
+			raw, err := oa.RunAgentObject(ctx, s.def.Agent, prompt, r.ResourceID, s.def.OutputSchema)
+			if err != nil {
+				return nil, fmt.Errorf("agent %s: %w", s.def.Agent, err)
+			}
+			var v any
+			if err := json.Unmarshal(raw, &v); err != nil {
+				return nil, fmt.Errorf("agent %s: structured output is not JSON: %w", s.def.Agent, err)
+			}
+			return v, nil
+		}
 		text, err := e.agents.RunAgent(ctx, s.def.Agent, prompt, r.ResourceID)
 		if err != nil {
 			return nil, fmt.Errorf("agent %s: %w", s.def.Agent, err)
