@@ -305,6 +305,7 @@ func (c *Config) Validate() error {
 	if defaults > 1 {
 		bad("agents", ids, "more than one agent has default = true")
 	}
+	c.validateSubAgents(bad, ids)
 	c.validateWorkflows(bad, toolNames)
 	c.validateMCPServers(bad)
 	c.validateMCPClients(bad)
@@ -455,6 +456,82 @@ func quote(v any) string {
 		return fmt.Sprintf("%q", x.String())
 	}
 	return fmt.Sprint(v)
+}
+
+// validateSubAgents checks the agents = [...] of each agent (ids sorted):
+// agents that exist, named once, a memory mode each, no sub-agent that
+// would wait for a tool approval (a delegation cannot ask for one yet),
+// and no cycle.
+func (c *Config) validateSubAgents(bad func(key string, value any, format string, args ...any), ids []string) {
+	approval := map[string]bool{}
+	for _, t := range c.Tools {
+		approval[t.Name] = t.RequireApproval
+	}
+	ok := true
+	for _, id := range ids {
+		a := c.Agents[id]
+		key := "agents." + id
+		seen := map[string]bool{}
+		for _, sub := range a.Agents {
+			sa, exists := c.Agents[sub]
+			switch {
+			case !exists:
+				bad(key+".agents", sub, "no [agents.%s] table", sub)
+				ok = false
+			case seen[sub]:
+				bad(key+".agents", sub, "named twice")
+			case slices.Contains(a.Tools, "agent-"+sub):
+				bad(key+".agents", sub, "a tool of the agent is named agent-%s already", sub)
+			case sa.RequireApproval || slices.ContainsFunc(sa.Tools, func(t string) bool { return approval[t] }):
+				bad(key+".agents", sub, "agent %s has tools that wait for approval, which a delegation cannot ask for", sub)
+			}
+			seen[sub] = true
+		}
+		for sub, mode := range a.SubAgentMemory {
+			if !seen[sub] {
+				bad(key+".sub_agent_memory."+sub, mode, "%s is not in agents.%s.agents", sub, id)
+			} else if mode != "isolated" && mode != "shared" {
+				bad(key+".sub_agent_memory."+sub, mode, "expected isolated or shared")
+			}
+		}
+	}
+	if !ok {
+		return
+	}
+	if cycle := subAgentCycle(c.Agents, ids); cycle != nil {
+		bad("agents."+cycle[0]+".agents", cycle[1], "delegation cycle %s", strings.Join(cycle, " → "))
+	}
+}
+
+// subAgentCycle returns a delegation cycle (a, b, a) among agents, walked
+// from ids in order; nil when there is none.
+func subAgentCycle(agents map[string]Agent, ids []string) []string {
+	done := map[string]bool{}
+	var path []string
+	var walk func(id string) []string
+	walk = func(id string) []string {
+		if i := slices.Index(path, id); i >= 0 {
+			return append(slices.Clone(path[i:]), id)
+		}
+		if done[id] {
+			return nil
+		}
+		path = append(path, id)
+		for _, sub := range agents[id].Agents {
+			if c := walk(sub); c != nil {
+				return c
+			}
+		}
+		path = path[:len(path)-1]
+		done[id] = true
+		return nil
+	}
+	for _, id := range ids {
+		if c := walk(id); c != nil {
+			return c
+		}
+	}
+	return nil
 }
 
 // validateSemanticRecall checks [agents.<id>.memory] (after the defaults:

@@ -1,0 +1,98 @@
+package app
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/mastra-server/mastra-server/internal/llmtest"
+)
+
+// supervisorTOML: tokens "lim" (tenant-l) and "other" (tenant-o) with 40
+// model tokens a minute each; the default agent boss delegates to
+// researcher. Each model call reports 12 tokens.
+const supervisorTOML = `
+[server.auth]
+enabled = true
+[[server.auth.tokens]]
+env = "LIM_TOKEN"
+user = "lim"
+resource_id = "tenant-l"
+[server.auth.tokens.limits]
+tokens_per_minute = 40
+[[server.auth.tokens]]
+env = "OTHER_TOKEN"
+user = "other"
+resource_id = "tenant-o"
+[server.auth.tokens.limits]
+tokens_per_minute = 40
+
+[agents.boss]
+default = true
+model = "openai/boss"
+agents = ["researcher"]
+
+[agents.researcher]
+model = "openai/res"
+instructions = "Research."
+`
+
+// bossScript: boss delegates "find <message>" and then says what the tool
+// answered; researcher answers "found: <prompt>".
+func bossScript(req llmtest.Request) llmtest.Reply {
+	last := req.Last()
+	switch {
+	case req.Model == "res":
+		return llmtest.Reply{Text: "found: " + last.Text()}
+	case last.Role == "tool":
+		return llmtest.Reply{Text: "boss: " + last.Text()}
+	}
+	return llmtest.Reply{Calls: []llmtest.Call{{ID: "c1", Name: "agent-researcher", Args: `{"prompt":"find ` + last.Text() + `","resourceId":"tenant-o"}`}}}
+}
+
+// A delegation spends its caller's budget (the sub-agent's model tokens
+// count against the token that asked) and runs for the caller's resource:
+// the model naming another tenant's resource reaches nothing of it, and
+// each tenant's sub-agent sees only that tenant's conversation.
+func TestSupervisorDelegatesWithinTheCallersBudget(t *testing.T) {
+	stopLimitsClock(t)
+	fake := llmtest.NewServer(t, bossScript)
+	app := startBudgetApp(t, supervisorTOML, "", fake)
+	lim := wfClient{t, app.url, "lim-token"}
+	other := wfClient{t, app.url, "other-token"}
+
+	got := lim.json("POST", "/agent/generate", `{"message":"apples"}`, 200)
+	if got["text"] != "boss: found: find apples" {
+		t.Errorf("generate = %v; want the researcher's answer relayed", got["text"])
+	}
+	// 36 tokens spent (boss twice, researcher once): this turn is admitted,
+	// its delegation is not (48 of 40), and the model is told why.
+	got = lim.json("POST", "/agent/generate", `{"message":"pears"}`, 200)
+	if text, _ := got["text"].(string); !strings.Contains(text, "model tokens per minute") {
+		t.Errorf("generate past the budget = %v; want the delegation refused by the caller's budget", got["text"])
+	}
+	got = other.json("POST", "/agent/generate", `{"message":"plums"}`, 200)
+	if got["text"] != "boss: found: find plums" {
+		t.Errorf("other tenant's generate = %v; want its own budget", got["text"])
+	}
+
+	var prompts []string
+	for _, r := range fake.Requests() {
+		if r.Model != "res" {
+			continue
+		}
+		var all []string
+		for _, m := range r.Messages {
+			all = append(all, m.Text())
+		}
+		prompts = append(prompts, strings.Join(all, "|"))
+	}
+	if want := []string{"Research.|apples|find apples", "Research.|plums|find plums"}; strings.Join(prompts, ";") != strings.Join(want, ";") {
+		t.Errorf("researcher was sent %q; want %q (one per tenant, each its own)", prompts, want)
+	}
+	// tenant-o's listing holds its own thread only; the model's
+	// resourceId "tenant-o" in lim's delegations saved nothing there.
+	threads := other.json("GET", "/api/memory/threads?resourceId=tenant-o", "", 200)
+	if list, _ := threads["threads"].([]any); len(list) != 1 {
+		t.Errorf("tenant-o threads = %v; want its one conversation", threads)
+	}
+}
