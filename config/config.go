@@ -344,6 +344,9 @@ type Agent struct {
 	// derived from the caller's) or "shared" (one thread per conversation,
 	// under the caller's resource).
 	SubAgentMemory map[string]string `koanf:"sub_agent_memory"`
+	// Workflows are ids of [workflows.<id>] this agent may run, each
+	// through a tool workflow-<id>.
+	Workflows []string `koanf:"workflows"`
 }
 
 // VectorStore is one [vectors.<name>] store of Mastra's vector API

@@ -1213,4 +1213,16 @@ require_approval = true
 	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), `agents.a.agents = "b": delegation cycle a → b → c → a`) {
 		t.Errorf("Validate = %v; want the cycle named", err)
 	}
+	// Through a workflow whose step runs the agent.
+	cfg, err = Load(writeFile(t, "[agents.a]\nworkflows = [\"w\", \"nope\"]\n[workflows.w]\n[[workflows.w.steps]]\nid = \"s\"\nagent = \"a\"\nprompt = \"hi\"\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), `agents.a.workflows = "nope": no [workflows.nope] table`) {
+		t.Errorf("Validate = %v; want the unknown workflow named", err)
+	}
+	cfg.Agents["a"] = Agent{Workflows: []string{"w"}}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), `agents.a.workflows = "w": delegation cycle a → workflow:w → a`) {
+		t.Errorf("Validate = %v; want the cycle through the workflow named", err)
+	}
 }

@@ -487,6 +487,19 @@ func (c *Config) validateSubAgents(bad func(key string, value any, format string
 			}
 			seen[sub] = true
 		}
+		seenWF := map[string]bool{}
+		for _, wf := range a.Workflows {
+			switch _, exists := c.Workflows[wf]; {
+			case !exists:
+				bad(key+".workflows", wf, "no [workflows.%s] table", wf)
+				ok = false
+			case seenWF[wf]:
+				bad(key+".workflows", wf, "named twice")
+			case slices.Contains(a.Tools, "workflow-"+wf):
+				bad(key+".workflows", wf, "a tool of the agent is named workflow-%s already", wf)
+			}
+			seenWF[wf] = true
+		}
 		for sub, mode := range a.SubAgentMemory {
 			if !seen[sub] {
 				bad(key+".sub_agent_memory."+sub, mode, "%s is not in agents.%s.agents", sub, id)
@@ -498,14 +511,52 @@ func (c *Config) validateSubAgents(bad func(key string, value any, format string
 	if !ok {
 		return
 	}
-	if cycle := subAgentCycle(c.Agents, ids); cycle != nil {
-		bad("agents."+cycle[0]+".agents", cycle[1], "delegation cycle %s", strings.Join(cycle, " → "))
+	if cycle := c.delegationCycle(ids); cycle != nil {
+		key, next := "agents."+cycle[0]+".agents", cycle[1]
+		if wf, ok := strings.CutPrefix(next, "workflow:"); ok {
+			key, next = "agents."+cycle[0]+".workflows", wf
+		}
+		bad(key, next, "delegation cycle %s", strings.Join(cycle, " → "))
 	}
 }
 
-// subAgentCycle returns a delegation cycle (a, b, a) among agents, walked
-// from ids in order; nil when there is none.
-func subAgentCycle(agents map[string]Agent, ids []string) []string {
+// delegationCycle returns a cycle (a, b, a) of agents delegating to
+// agents and running workflows, and of workflows whose steps run agents
+// and workflows, walked from the agents ids in order; nil when there is
+// none. A workflow is spelled "workflow:<id>" in it.
+func (c *Config) delegationCycle(ids []string) []string {
+	edges := func(node string) []string {
+		if wf, ok := strings.CutPrefix(node, "workflow:"); ok {
+			var out []string
+			var walk func(steps []Step)
+			walk = func(steps []Step) {
+				for _, s := range steps {
+					if s.Agent != "" {
+						out = append(out, s.Agent)
+					}
+					if s.Workflow != "" {
+						out = append(out, "workflow:"+s.Workflow)
+					}
+					walk(s.Parallel)
+					walk(s.Branch)
+				}
+			}
+			walk(c.Workflows[wf].Steps)
+			return out
+		}
+		a := c.Agents[node]
+		out := slices.Clone(a.Agents)
+		for _, wf := range a.Workflows {
+			out = append(out, "workflow:"+wf)
+		}
+		return out
+	}
+	return findCycle(edges, ids)
+}
+
+// findCycle returns a cycle of the graph edges gives, walked from ids in
+// order; nil when there is none.
+func findCycle(edges func(string) []string, ids []string) []string {
 	done := map[string]bool{}
 	var path []string
 	var walk func(id string) []string
@@ -517,7 +568,7 @@ func subAgentCycle(agents map[string]Agent, ids []string) []string {
 			return nil
 		}
 		path = append(path, id)
-		for _, sub := range agents[id].Agents {
+		for _, sub := range edges(id) {
 			if c := walk(sub); c != nil {
 				return c
 			}

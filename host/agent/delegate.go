@@ -254,6 +254,16 @@ func (r *run) delegation(name string) (delegation, bool) {
 	return delegation{}, false
 }
 
+type turnResourceKey struct{}
+
+// TurnResource returns the resource the turn whose tool runs with ctx
+// runs for (its caller's, for a sub-agent's turn): what a tool that
+// starts work of its own (a workflow-<id> tool) starts it for.
+func TurnResource(ctx context.Context) (string, bool) {
+	id, ok := ctx.Value(turnResourceKey{}).(string)
+	return id, ok && id != ""
+}
+
 // owner is the resource the turn runs for: its own, or its caller's for
 // a delegation.
 func (r *run) owner() string {

@@ -544,9 +544,9 @@ func (r *run) loop(ctx context.Context) error {
 		// is the human's, so the stream starts at once.
 		req, first, r.live = r.state.Request, r.state.Step, true
 	}
-	toolCtx := ctx
+	toolCtx := context.WithValue(ctx, turnResourceKey{}, r.owner())
 	if r.in.RequestContext != nil {
-		toolCtx = reqctx.With(ctx, r.in.RequestContext)
+		toolCtx = reqctx.With(toolCtx, r.in.RequestContext)
 	}
 	r.start = &startPayload{ID: r.a.ID, MessageID: r.res.MessageID, ThreadID: r.res.ThreadID, ResourceID: r.res.ResourceID}
 	if err := r.send(ChunkStart, r.start); err != nil {

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -94,5 +96,98 @@ func TestSupervisorDelegatesWithinTheCallersBudget(t *testing.T) {
 	threads := other.json("GET", "/api/memory/threads?resourceId=tenant-o", "", 200)
 	if list, _ := threads["threads"].([]any); len(list) != 1 {
 		t.Errorf("tenant-o threads = %v; want its one conversation", threads)
+	}
+}
+
+// workflowAgentTOML: boss may run the workflow shout, whose one step maps
+// its input; alice and bob are two tenants.
+const workflowAgentTOML = `
+[server.auth]
+enabled = true
+[[server.auth.tokens]]
+env = "LIM_TOKEN"
+user = "alice"
+resource_id = "alice"
+[[server.auth.tokens]]
+env = "OTHER_TOKEN"
+user = "bob"
+resource_id = "bob"
+
+[agents.boss]
+model = "openai/boss"
+agents = ["researcher"]
+workflows = ["shout"]
+[agents.researcher]
+model = "openai/res"
+instructions = "Research."
+
+[workflows.shout]
+description = "Shouts."
+input_schema = '{"type":"object","required":["text"],"properties":{"text":{"type":"string"}}}'
+[[workflows.shout.steps]]
+id = "up"
+map = '{"loud": input.text + "!"}'
+`
+
+// workflows = [...] makes workflow-<id> tools: a run of the turn's
+// resource, answered with Mastra's {runId, result}; the other tenant does
+// not see the run. A streamed delegation reaches the client through the
+// HTTP stream as tool-output chunks.
+func TestSupervisorWorkflowToolAndStream(t *testing.T) {
+	fake := llmtest.NewServer(t, func(req llmtest.Request) llmtest.Reply {
+		last := req.Last()
+		switch {
+		case req.Model == "res":
+			return llmtest.Reply{Text: "found it"}
+		case last.Role == "tool":
+			return llmtest.Reply{Text: "boss: " + last.Text()}
+		case strings.Contains(last.Text(), "shout"):
+			return llmtest.Reply{Calls: []llmtest.Call{{ID: "w1", Name: "workflow-shout", Args: `{"inputData":{"text":"hey"}}`}}}
+		}
+		return llmtest.Reply{Calls: []llmtest.Call{{ID: "a1", Name: "agent-researcher", Args: `{"prompt":"look"}`}}}
+	})
+	app := startBudgetApp(t, workflowAgentTOML, "", fake)
+	alice := wfClient{t, app.url, "lim-token"}
+	bob := wfClient{t, app.url, "other-token"}
+
+	got := alice.json("POST", "/api/agents/boss/generate", `{"messages":"please shout"}`, 200)
+	text, _ := got["text"].(string)
+	if !strings.HasPrefix(text, `boss: {"`) || !strings.Contains(text, `"result":{"loud":"hey!"}`) || !strings.Contains(text, `"runId":"`) {
+		t.Errorf("generate = %q; want the workflow's {runId, result}", text)
+	}
+	for _, tool := range fake.Requests()[0].Tools {
+		if tool.Function.Name == "workflow-shout" && (tool.Function.Description != "Shouts." || !strings.Contains(string(tool.Function.Parameters), `"inputData"`)) {
+			t.Errorf("workflow-shout offered as %+v", tool.Function)
+		}
+	}
+	if runs, _ := alice.json("GET", "/api/workflows/shout/runs", "", 200)["runs"].([]any); len(runs) != 1 {
+		t.Errorf("alice's shout runs = %d; want the one her turn started", len(runs))
+	}
+	if runs, _ := bob.json("GET", "/api/workflows/shout/runs", "", 200)["runs"].([]any); len(runs) != 0 {
+		t.Errorf("bob sees %d of alice's runs", len(runs))
+	}
+
+	status, body := alice.call("POST", "/api/agents/boss/stream", `{"messages":"research"}`)
+	if status != 200 {
+		t.Fatalf("stream = %d %s", status, body)
+	}
+	var outputs []string
+	for _, line := range strings.Split(string(body), "\n") {
+		var c struct {
+			Type    string
+			Payload struct {
+				ToolName string
+				Output   struct{ Type string }
+			}
+		}
+		if data, ok := strings.CutPrefix(line, "data: "); ok && json.Unmarshal([]byte(data), &c) == nil && c.Type == "tool-output" {
+			if c.Payload.ToolName != "agent-researcher" {
+				t.Errorf("tool-output of %q", c.Payload.ToolName)
+			}
+			outputs = append(outputs, c.Payload.Output.Type)
+		}
+	}
+	if len(outputs) < 3 || outputs[0] != "start" || outputs[len(outputs)-1] != "finish" || !slices.Contains(outputs, "text-delta") {
+		t.Errorf("tool-output chunks carry %v; want the sub-agent's stream from start to finish", outputs)
 	}
 }
