@@ -160,6 +160,12 @@ func TestSupervisorWorkflowToolAndStream(t *testing.T) {
 			t.Errorf("workflow-shout offered as %+v", tool.Function)
 		}
 	}
+	info := alice.json("GET", "/api/agents/boss", "", 200)
+	subs, _ := info["agents"].(map[string]any)
+	wfs, _ := info["workflows"].(map[string]any)
+	if tools, _ := info["tools"].(map[string]any); subs["researcher"] == nil || wfs["shout"] == nil || tools["workflow-shout"] != nil {
+		t.Errorf("GET /api/agents/boss = agents %v, workflows %v, tools %v; want researcher and shout listed as Mastra does", subs, wfs, tools)
+	}
 	if runs, _ := alice.json("GET", "/api/workflows/shout/runs", "", 200)["runs"].([]any); len(runs) != 1 {
 		t.Errorf("alice's shout runs = %d; want the one her turn started", len(runs))
 	}

@@ -73,6 +73,10 @@ func (t *workflowTool) Name() string                 { return "workflow-" + t.id
 func (t *workflowTool) Description() string          { return t.description }
 func (t *workflowTool) InputSchema() json.RawMessage { return t.schema }
 
+// WorkflowID names the workflow, so that the agent's listing shows it
+// under workflows, as Mastra's does.
+func (t *workflowTool) WorkflowID() string { return t.id }
+
 // Execute starts a run owned by the turn's resource (the caller's, for a
 // sub-agent), so it is that resource's to read, resume and pay for, and
 // waits for it. The answer is Mastra's {runId, result} or {runId, error};
