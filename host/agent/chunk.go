@@ -219,7 +219,7 @@ func argsJSON(raw json.RawMessage) json.RawMessage {
 // toolOutputPayload wraps a chunk a running tool produced (Mastra's
 // ToolStream): a sub-agent's chunk, whole, under output.
 type toolOutputPayload struct {
-	Output     Chunk  `json:"output"`
+	Output     any    `json:"output"`
 	ToolCallID string `json:"toolCallId"`
 	ToolName   string `json:"toolName"`
 }

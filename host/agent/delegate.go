@@ -137,11 +137,9 @@ func (d delegation) Execute(ctx context.Context, args json.RawMessage) (json.Raw
 	if r.emit == nil {
 		res, err = r.s.run(ctx, in, nil)
 	} else {
-		callID := r.callID
 		res, err = r.s.run(ctx, in, func(c Chunk) error {
-			out := r.chunk(ChunkToolOutput, toolOutputPayload{Output: c, ToolCallID: callID, ToolName: d.Name()})
-			out.From = "USER" // as Mastra's ToolStream marks it
-			return r.sendChunk(out)
+			_, err := EmitToolOutput(ctx, c)
+			return err
 		})
 	}
 	if err != nil {
@@ -255,6 +253,31 @@ func (r *run) delegation(name string) (delegation, bool) {
 }
 
 type turnResourceKey struct{}
+
+type toolRunKey struct{}
+
+// EmitToolOutput sends output (a chunk of the tool's own work, e.g. a
+// workflow run's) to a streamed turn's client as a tool-output chunk of
+// the tool call being run with ctx, as Mastra's tool writer does; it
+// reports whether the turn is streamed. Call it from Execute's goroutine,
+// before Execute returns. An error is the client's: the turn ends.
+func EmitToolOutput(ctx context.Context, output any) (bool, error) {
+	r, _ := ctx.Value(toolRunKey{}).(*run)
+	if r == nil || r.emit == nil {
+		return false, nil
+	}
+	c := r.chunk(ChunkToolOutput, toolOutputPayload{Output: output, ToolCallID: r.callID, ToolName: r.callName})
+	c.From = "USER" // as Mastra's ToolStream marks it
+	return true, r.sendChunk(c)
+}
+
+// ToolOutputStreamed reports whether EmitToolOutput reaches a client in
+// the tool call being run with ctx, so a tool need not watch for what
+// nobody reads.
+func ToolOutputStreamed(ctx context.Context) bool {
+	r, _ := ctx.Value(toolRunKey{}).(*run)
+	return r != nil && r.emit != nil
+}
 
 // TurnResource returns the resource the turn whose tool runs with ctx
 // runs for (its caller's, for a sub-agent's turn): what a tool that

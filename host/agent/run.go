@@ -91,8 +91,8 @@ type run struct {
 	savedBefore bool
 	// convo is the conversation the model was last sent, and callID the
 	// id of the tool call being run: what a delegation passes on.
-	convo  []llm.Message
-	callID string
+	convo            []llm.Message
+	callID, callName string
 }
 
 func (s *Service) run(parent context.Context, in Input, emit func(Chunk) error) (*Result, error) {
@@ -544,7 +544,7 @@ func (r *run) loop(ctx context.Context) error {
 		// is the human's, so the stream starts at once.
 		req, first, r.live = r.state.Request, r.state.Step, true
 	}
-	toolCtx := context.WithValue(ctx, turnResourceKey{}, r.owner())
+	toolCtx := context.WithValue(context.WithValue(ctx, turnResourceKey{}, r.owner()), toolRunKey{}, r)
 	if r.in.RequestContext != nil {
 		toolCtx = reqctx.With(toolCtx, r.in.RequestContext)
 	}
@@ -641,7 +641,7 @@ func (r *run) loop(ctx context.Context) error {
 			if ws != nil && i == from && ws.data != nil {
 				resume = ws.data
 			}
-			r.convo, r.callID = req.Messages, tc.ID
+			r.convo, r.callID, r.callName = req.Messages, tc.ID, tc.Name
 			result, failure, err := r.execute(toolCtx, tc, resume)
 			var ts *ToolSuspend
 			if errors.As(err, &ts) {

@@ -173,7 +173,28 @@ func TestSupervisorWorkflowToolAndStream(t *testing.T) {
 		t.Errorf("bob sees %d of alice's runs", len(runs))
 	}
 
-	status, body := alice.call("POST", "/api/agents/boss/stream", `{"messages":"research"}`)
+	status, body := alice.call("POST", "/api/agents/boss/stream", `{"messages":"shout it"}`)
+	if status != 200 {
+		t.Fatalf("stream = %d %s", status, body)
+	}
+	var wfChunks []string
+	for _, line := range strings.Split(string(body), "\n") {
+		var c struct {
+			Type    string
+			Payload struct {
+				ToolName string
+				Output   struct{ Type string }
+			}
+		}
+		if data, ok := strings.CutPrefix(line, "data: "); ok && json.Unmarshal([]byte(data), &c) == nil && c.Type == "tool-output" {
+			wfChunks = append(wfChunks, c.Payload.ToolName+":"+c.Payload.Output.Type)
+		}
+	}
+	if len(wfChunks) < 2 || wfChunks[0] != "workflow-shout:workflow-start" || !slices.Contains(wfChunks, "workflow-shout:workflow-finish") {
+		t.Errorf("streamed workflow tool sent tool-output %v; want the run's chunks from workflow-start to workflow-finish", wfChunks)
+	}
+
+	status, body = alice.call("POST", "/api/agents/boss/stream", `{"messages":"research"}`)
 	if status != 200 {
 		t.Fatalf("stream = %d %s", status, body)
 	}

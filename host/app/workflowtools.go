@@ -79,7 +79,8 @@ func (t *workflowTool) WorkflowID() string { return t.id }
 
 // Execute starts a run owned by the turn's resource (the caller's, for a
 // sub-agent), so it is that resource's to read, resume and pay for, and
-// waits for it. The answer is Mastra's {runId, result} or {runId, error};
+// waits for it; a streamed turn's client gets the run's chunks as
+// tool-output meanwhile. The answer is Mastra's {runId, result} or {runId, error};
 // a run that suspends answers {runId, status: "suspended", suspended,
 // suspendPayload} and is resumed through the workflow routes.
 func (t *workflowTool) Execute(ctx context.Context, args json.RawMessage) (json.RawMessage, error) {
@@ -109,7 +110,20 @@ func (t *workflowTool) Execute(ctx context.Context, args json.RawMessage) (json.
 		InitialState: a.InitialState}); err != nil {
 		return nil, err
 	}
-	done, err := e.Wait(ctx, t.id, run.RunID, res)
+	var done *workflow.Run
+	if agent.ToolOutputStreamed(ctx) {
+		// The run's chunks reach the client as they are committed, as
+		// Mastra pipes a workflow tool's stream.
+		err = e.Watch(ctx, t.id, run.RunID, res, 0, true, func(_ int64, chunk json.RawMessage) error {
+			_, err := agent.EmitToolOutput(ctx, chunk)
+			return err
+		})
+		if err == nil {
+			done, err = e.GetRun(ctx, t.id, run.RunID, res)
+		}
+	} else {
+		done, err = e.Wait(ctx, t.id, run.RunID, res)
+	}
 	if err != nil {
 		return nil, err
 	}
