@@ -188,3 +188,49 @@ func TestSubAgentsChecked(t *testing.T) {
 		t.Errorf("memory mode: %v", err)
 	}
 }
+
+// A supervisor with require_approval waits before delegating; once
+// approved (by another instance), the delegation runs with the caller's
+// conversation, streams its chunks as tool-output and the turn completes.
+func TestDelegationAfterApproval(t *testing.T) {
+	store := sqliteStore(t)
+	ctx := context.Background()
+	fake := llmtest.NewServer(t, supervisorScript(`{"prompt":"look up Oslo"}`))
+	agents := func() []*Agent {
+		as := supervisorAgents(fake.Model(0))
+		as[0].RequireApproval = true
+		return as
+	}
+	one := newService(t, store, agents()...)
+	var rec recorder
+	res, err := one.Stream(ctx, Input{AgentID: "boss", ResourceID: "alice", ThreadID: "th-ap", Messages: user("weather in Oslo?")}, rec.emit)
+	if err != nil || res.FinishReason != FinishSuspended || res.Suspension.ToolName != "agent-researcher" {
+		t.Fatalf("Stream = %v, %+v; want it waiting for approval of agent-researcher", err, res)
+	}
+	for _, r := range fake.Requests() {
+		if r.Model == "res" {
+			t.Fatal("the sub-agent ran before the approval")
+		}
+	}
+	two := newService(t, store, agents()...)
+	var rec2 recorder
+	res2, err := two.ResumeStream(ctx, Resume{AgentID: "boss", RunID: res.RunID, ResourceID: "alice", ToolCallID: "call-1", Approved: ptr(true)}, rec2.emit)
+	if err != nil {
+		t.Fatalf("ResumeStream: %v", err)
+	}
+	if res2.Text != "done: found: look up Oslo" {
+		t.Errorf("resumed reply = %q; want the delegation's text relayed", res2.Text)
+	}
+	if got := compact(rec2.types()); !strings.HasPrefix(got, "start,tool-call,tool-output,tool-result,") {
+		t.Errorf("resumed chunks = %s; want the delegation streamed as tool-output", got)
+	}
+	var resReq llmtest.Request
+	for _, r := range fake.Requests() {
+		if r.Model == "res" {
+			resReq = r
+		}
+	}
+	if len(resReq.Messages) != 3 || resReq.Messages[1].Text() != "weather in Oslo?" {
+		t.Errorf("sub-agent was sent %+v; want its system prompt, the caller's question and its prompt", resReq.Messages)
+	}
+}
