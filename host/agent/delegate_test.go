@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/mastra-server/mastra-server/host/llm"
@@ -232,5 +233,45 @@ func TestDelegationAfterApproval(t *testing.T) {
 	}
 	if len(resReq.Messages) != 3 || resReq.Messages[1].Text() != "weather in Oslo?" {
 		t.Errorf("sub-agent was sent %+v; want its system prompt, the caller's question and its prompt", resReq.Messages)
+	}
+}
+
+// counting is a scripted model that counts its calls.
+type counting struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (c *counting) model() scripted {
+	return func(llm.Request) *llm.Response {
+		c.mu.Lock()
+		c.n++
+		c.mu.Unlock()
+		return &llm.Response{Text: "A title", FinishReason: llm.FinishStop}
+	}
+}
+
+func (c *counting) calls() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+// A delegation's thread gets no generated title (no model call for it),
+// while the caller's new thread does.
+func TestDelegationThreadsAreNotTitled(t *testing.T) {
+	store := sqliteStore(t)
+	var bossTitles, subTitles counting
+	svc := newService(t, store,
+		&Agent{ID: "boss", Model: bossModel("agent-scout"), Provider: "test", GenerateTitle: true, TitleModel: bossTitles.model(),
+			SubAgents: []SubAgent{{ID: "scout"}}},
+		&Agent{ID: "scout", Model: parrot, Provider: "test", GenerateTitle: true, TitleModel: subTitles.model()},
+	)
+	if _, err := svc.Generate(context.Background(), Input{AgentID: "boss", ResourceID: "alice", Messages: user("hi")}); err != nil {
+		t.Fatal(err)
+	}
+	svc.bg.wg.Wait() // every title job started has ended
+	if bossTitles.calls() != 1 || subTitles.calls() != 0 {
+		t.Errorf("title calls: caller %d, sub-agent %d; want 1 and 0", bossTitles.calls(), subTitles.calls())
 	}
 }

@@ -276,7 +276,9 @@ func (r *run) complete(parent context.Context, inputs []memory.Message, idem boo
 		if a.SemanticRecall != nil && !r.res.Replayed {
 			r.embedLater(parent)
 		}
-		if r.newThread && a.GenerateTitle && !r.res.Replayed {
+		// A delegation's thread is the sub-agent's working space, not a
+		// conversation to title (Mastra's sub-agent runs do not title).
+		if r.newThread && a.GenerateTitle && !r.res.Replayed && in.Owner == "" {
 			s.titleLater(parent, a, in.ResourceID, r.res.ThreadID, in.Messages)
 		}
 	} else {
