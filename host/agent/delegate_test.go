@@ -275,3 +275,30 @@ func TestDelegationThreadsAreNotTitled(t *testing.T) {
 		t.Errorf("title calls: caller %d, sub-agent %d; want 1 and 0", bossTitles.calls(), subTitles.calls())
 	}
 }
+
+// A sub-agent whose model fails is a tool error the supervisor's model
+// sees with a safe message (not the provider's text), and the turn goes on.
+func TestDelegationFailureIsAToolError(t *testing.T) {
+	fake := llmtest.NewServer(t, func(req llmtest.Request) llmtest.Reply {
+		if req.Model == "res" {
+			return llmtest.Reply{Status: 400}
+		}
+		return supervisorScript(`{"prompt":"look"}`)(req)
+	})
+	svc := newService(t, nil, supervisorAgents(fake.Model(0))...)
+	var rec recorder
+	res, err := svc.Stream(context.Background(), Input{AgentID: "boss", ResourceID: "alice", Messages: user("hi")}, rec.emit)
+	if err != nil {
+		t.Fatalf("Stream: %v", err)
+	}
+	var toolErr string
+	for _, c := range rec.chunks {
+		if c.Type == ChunkToolError {
+			toolErr = payload(t, c)["error"].(map[string]any)["message"].(string)
+		}
+	}
+	if toolErr != "tool failed: agent researcher: model provider error" || strings.Contains(res.Text, "secret-sauce") ||
+		!strings.HasPrefix(res.Text, "done: ") || res.FinishReason != "stop" {
+		t.Errorf("tool error %q, reply %q (%s); want a safe message and the turn completed", toolErr, res.Text, res.FinishReason)
+	}
+}
