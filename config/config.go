@@ -335,6 +335,18 @@ type Agent struct {
 	Scorers []string `koanf:"scorers"`
 	// Memory holds the agent's semantic recall and its embedder.
 	Memory AgentMemory `koanf:"memory"`
+	// Agents are ids of [agents.<id>] this agent delegates to, each
+	// through a tool agent-<id> (Mastra's supervisor agents). Cycles are
+	// refused.
+	Agents []string `koanf:"agents"`
+	// SubAgentMemory sets, per sub-agent id, "isolated" (the default: a
+	// fresh thread per delegation under a resource of the sub-agent's own,
+	// derived from the caller's) or "shared" (one thread per conversation,
+	// under the caller's resource).
+	SubAgentMemory map[string]string `koanf:"sub_agent_memory"`
+	// Workflows are ids of [workflows.<id>] this agent may run, each
+	// through a tool workflow-<id>.
+	Workflows []string `koanf:"workflows"`
 }
 
 // VectorStore is one [vectors.<name>] store of Mastra's vector API

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -1161,5 +1162,67 @@ func TestVectorStoresConfig(t *testing.T) {
 	}
 	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), `vectors.a/b = "a/b": expected a store name`) {
 		t.Errorf("Validate = %v", err)
+	}
+}
+
+// agents = [...] names sub-agents; sub_agent_memory sets their memory;
+// unknown sub-agents, bad modes, approval in a sub-agent and cycles are
+// refused, the cycle named.
+func TestSubAgents(t *testing.T) {
+	cfg := mustLoad(t, writeFile(t, `
+[agents.boss]
+agents = ["researcher", "writer"]
+sub_agent_memory = { writer = "shared" }
+[agents.researcher]
+[agents.writer]
+`))
+	if b := cfg.Agents["boss"]; !slices.Equal(b.Agents, []string{"researcher", "writer"}) || b.SubAgentMemory["writer"] != "shared" {
+		t.Errorf("boss = %+v", b)
+	}
+	cfg, err := Load(writeFile(t, `
+[agents.a]
+agents = ["b", "ghost"]
+sub_agent_memory = { b = "global", c = "shared" }
+[agents.b]
+agents = ["c"]
+[agents.c]
+agents = ["a"]
+[agents.d]
+agents = ["e"]
+[agents.e]
+require_approval = true
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cfg.Validate()
+	for _, want := range []string{
+		`agents.a.agents = "ghost": no [agents.ghost] table`,
+		`agents.a.sub_agent_memory.b = "global": expected isolated or shared`,
+		`agents.a.sub_agent_memory.c = "shared": c is not in agents.a.agents`,
+		`agents.d.agents = "e": agent e has tools that wait for approval`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate = %v; want a line %q", err, want)
+		}
+	}
+	cfg, err = Load(writeFile(t, "[agents.a]\nagents = [\"b\"]\n[agents.b]\nagents = [\"c\"]\n[agents.c]\nagents = [\"a\"]\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), `agents.a.agents = "b": delegation cycle a → b → c → a`) {
+		t.Errorf("Validate = %v; want the cycle named", err)
+	}
+	// Through a workflow whose step runs the agent.
+	cfg, err = Load(writeFile(t, "[agents.a]\nworkflows = [\"w\", \"nope\"]\n[workflows.w]\n[[workflows.w.steps]]\nid = \"s\"\nagent = \"a\"\nprompt = \"hi\"\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), `agents.a.workflows = "nope": no [workflows.nope] table`) {
+		t.Errorf("Validate = %v; want the unknown workflow named", err)
+	}
+	cfg.Agents["a"] = Agent{Workflows: []string{"w"}}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), `agents.a.workflows = "w": delegation cycle a → workflow:w → a`) {
+		t.Errorf("Validate = %v; want the cycle through the workflow named", err)
 	}
 }

@@ -305,6 +305,7 @@ func (c *Config) Validate() error {
 	if defaults > 1 {
 		bad("agents", ids, "more than one agent has default = true")
 	}
+	c.validateSubAgents(bad, ids)
 	c.validateWorkflows(bad, toolNames)
 	c.validateMCPServers(bad)
 	c.validateMCPClients(bad)
@@ -455,6 +456,133 @@ func quote(v any) string {
 		return fmt.Sprintf("%q", x.String())
 	}
 	return fmt.Sprint(v)
+}
+
+// validateSubAgents checks the agents = [...] of each agent (ids sorted):
+// agents that exist, named once, a memory mode each, no sub-agent that
+// would wait for a tool approval (a delegation cannot ask for one yet),
+// and no cycle.
+func (c *Config) validateSubAgents(bad func(key string, value any, format string, args ...any), ids []string) {
+	approval := map[string]bool{}
+	for _, t := range c.Tools {
+		approval[t.Name] = t.RequireApproval
+	}
+	ok := true
+	for _, id := range ids {
+		a := c.Agents[id]
+		key := "agents." + id
+		seen := map[string]bool{}
+		for _, sub := range a.Agents {
+			sa, exists := c.Agents[sub]
+			switch {
+			case !exists:
+				bad(key+".agents", sub, "no [agents.%s] table", sub)
+				ok = false
+			case seen[sub]:
+				bad(key+".agents", sub, "named twice")
+			case slices.Contains(a.Tools, "agent-"+sub):
+				bad(key+".agents", sub, "a tool of the agent is named agent-%s already", sub)
+			case sa.RequireApproval || slices.ContainsFunc(sa.Tools, func(t string) bool { return approval[t] }):
+				bad(key+".agents", sub, "agent %s has tools that wait for approval, which a delegation cannot ask for", sub)
+			}
+			seen[sub] = true
+		}
+		seenWF := map[string]bool{}
+		for _, wf := range a.Workflows {
+			switch _, exists := c.Workflows[wf]; {
+			case !exists:
+				bad(key+".workflows", wf, "no [workflows.%s] table", wf)
+				ok = false
+			case seenWF[wf]:
+				bad(key+".workflows", wf, "named twice")
+			case slices.Contains(a.Tools, "workflow-"+wf):
+				bad(key+".workflows", wf, "a tool of the agent is named workflow-%s already", wf)
+			}
+			seenWF[wf] = true
+		}
+		for sub, mode := range a.SubAgentMemory {
+			if !seen[sub] {
+				bad(key+".sub_agent_memory."+sub, mode, "%s is not in agents.%s.agents", sub, id)
+			} else if mode != "isolated" && mode != "shared" {
+				bad(key+".sub_agent_memory."+sub, mode, "expected isolated or shared")
+			}
+		}
+	}
+	if !ok {
+		return
+	}
+	if cycle := c.delegationCycle(ids); cycle != nil {
+		key, next := "agents."+cycle[0]+".agents", cycle[1]
+		if wf, ok := strings.CutPrefix(next, "workflow:"); ok {
+			key, next = "agents."+cycle[0]+".workflows", wf
+		}
+		bad(key, next, "delegation cycle %s", strings.Join(cycle, " → "))
+	}
+}
+
+// delegationCycle returns a cycle (a, b, a) of agents delegating to
+// agents and running workflows, and of workflows whose steps run agents
+// and workflows, walked from the agents ids in order; nil when there is
+// none. A workflow is spelled "workflow:<id>" in it.
+func (c *Config) delegationCycle(ids []string) []string {
+	edges := func(node string) []string {
+		if wf, ok := strings.CutPrefix(node, "workflow:"); ok {
+			var out []string
+			var walk func(steps []Step)
+			walk = func(steps []Step) {
+				for _, s := range steps {
+					if s.Agent != "" {
+						out = append(out, s.Agent)
+					}
+					if s.Workflow != "" {
+						out = append(out, "workflow:"+s.Workflow)
+					}
+					walk(s.Parallel)
+					walk(s.Branch)
+				}
+			}
+			walk(c.Workflows[wf].Steps)
+			return out
+		}
+		a := c.Agents[node]
+		out := slices.Clone(a.Agents)
+		for _, wf := range a.Workflows {
+			out = append(out, "workflow:"+wf)
+		}
+		return out
+	}
+	return findCycle(edges, ids)
+}
+
+// findCycle returns a cycle of the graph edges gives, walked from ids in
+// order; nil when there is none.
+func findCycle(edges func(string) []string, ids []string) []string {
+	done := map[string]bool{}
+	var path []string
+	var walk func(id string) []string
+	walk = func(id string) []string {
+		if i := slices.Index(path, id); i >= 0 {
+			return append(slices.Clone(path[i:]), id)
+		}
+		if done[id] {
+			return nil
+		}
+		path = append(path, id)
+		for _, sub := range edges(id) {
+			if c := walk(sub); c != nil {
+				return c
+			}
+		}
+		path = path[:len(path)-1]
+		done[id] = true
+		return nil
+	}
+	for _, id := range ids {
+		if c := walk(id); c != nil {
+			return c
+		}
+	}
+	return nil
 }
 
 // validateSemanticRecall checks [agents.<id>.memory] (after the defaults:

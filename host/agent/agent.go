@@ -60,6 +60,9 @@ type Agent struct {
 	MaxSteps int
 	// Tools are the tools the server runs for this agent.
 	Tools []Tool
+	// SubAgents are the agents this one delegates to through its tools
+	// agent-<id> (delegate.go). NewService refuses unknown ones and cycles.
+	SubAgents []SubAgent
 	// RequireApproval makes every call of the agent's tools (and of the
 	// client's) wait for a human's approval (Mastra's
 	// requireToolApproval; approval.go).
@@ -280,6 +283,7 @@ func NewService(store *memory.Store, agents []*Agent, defaultID string, log *slo
 			s.defaultID = a.ID
 		}
 	}
+	errs = append(errs, checkSubAgents(s.agents, s.sorted)...)
 	if defaultID != "" {
 		if _, ok := s.agents[defaultID]; !ok {
 			errs = append(errs, fmt.Errorf("agent: default agent %q is not defined", defaultID))
@@ -320,6 +324,10 @@ type Input struct {
 	ThreadID string
 	// ResourceID is the owner (user or tenant) of the thread; required.
 	ResourceID string
+	// Owner, when set, is the resource the turn runs for while its thread
+	// is kept under ResourceID: a sub-agent's turn runs for its caller's
+	// resource (admission, budgets and observers see Owner).
+	Owner string
 	// Messages are the new messages of this turn, usually one user message.
 	// After a client-tool round trip they hold role "tool" messages with the
 	// results (ToolCallID set, the JSON result in Content, the tool's name

@@ -22,9 +22,12 @@ const (
 	ChunkToolCall       = "tool-call"
 	ChunkToolResult     = "tool-result"
 	ChunkToolError      = "tool-error"
-	ChunkStepFinish     = "step-finish"
-	ChunkFinish         = "finish"
-	ChunkError          = "error"
+	// ChunkToolOutput carries a chunk of a tool's own run (a sub-agent's)
+	// while the tool runs.
+	ChunkToolOutput = "tool-output"
+	ChunkStepFinish = "step-finish"
+	ChunkFinish     = "finish"
+	ChunkError      = "error"
 )
 
 // FinishError is the finish reason of a turn that failed mid-stream.
@@ -211,4 +214,12 @@ func argsJSON(raw json.RawMessage) json.RawMessage {
 	}
 	b, _ := json.Marshal(string(raw)) // a string always marshals
 	return b
+}
+
+// toolOutputPayload wraps a chunk a running tool produced (Mastra's
+// ToolStream): a sub-agent's chunk, whole, under output.
+type toolOutputPayload struct {
+	Output     any    `json:"output"`
+	ToolCallID string `json:"toolCallId"`
+	ToolName   string `json:"toolName"`
 }

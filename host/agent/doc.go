@@ -34,6 +34,11 @@
 //     messages and one assistant message. A model error or a cancelled turn
 //     saves nothing.
 //
+// An agent with [SubAgent]s delegates through the tools agent-<id>
+// (delegate.go): the sub-agent's turn runs in this process for the
+// caller's resource (Input.Owner), in a thread of its own, seeing its
+// prompt and the caller's conversation without tool parts.
+//
 // With [SemanticRecall] (recall.go), before the model is called the user's
 // message is embedded once and the nearest earlier messages are put in the
 // prompt; after the save, an [EmbedQueue] job embeds the saved messages.
@@ -54,6 +59,8 @@
 //	tool-call    {toolCallId, toolName, args}
 //	tool-result  {args, toolCallId, toolName, result}             server tools
 //	tool-error   {toolCallId, toolName, args, error: {message, name}}
+//	tool-output  {output, toolCallId, toolName}  from "USER": a chunk of a
+//	             running tool's own work (a sub-agent's, a workflow run's)
 //	step-finish  {messageId, stepResult: {reason, warnings, isContinued},
 //	              output: {text, toolCalls, usage}, metadata: {id, modelId}}
 //	finish       {messageId, stepResult: {reason, warnings, isContinued: false},

@@ -89,6 +89,10 @@ type run struct {
 	// savedBefore: the resumed turn's messages were saved when it
 	// suspended; its reply replaces the one saved then.
 	savedBefore bool
+	// convo is the conversation the model was last sent, and callID the
+	// id of the tool call being run: what a delegation passes on.
+	convo            []llm.Message
+	callID, callName string
 }
 
 func (s *Service) run(parent context.Context, in Input, emit func(Chunk) error) (*Result, error) {
@@ -131,7 +135,7 @@ func (s *Service) start(parent context.Context, r *run, fresh bool) (*Result, er
 	a, in := r.a, r.in
 	if s.admit != nil {
 		if err := s.admit(parent, TurnInfo{Agent: a, RunID: r.res.RunID, ThreadID: r.res.ThreadID,
-			ResourceID: in.ResourceID, Stream: r.emit != nil, Messages: in.Messages}); err != nil {
+			ResourceID: r.owner(), Stream: r.emit != nil, Messages: in.Messages}); err != nil {
 			return nil, err
 		}
 	}
@@ -139,7 +143,7 @@ func (s *Service) start(parent context.Context, r *run, fresh bool) (*Result, er
 		return r.turn(parent, fresh)
 	}
 	ctx, end := s.obs.StartTurn(parent, TurnInfo{Agent: a, RunID: r.res.RunID, ThreadID: r.res.ThreadID,
-		ResourceID: in.ResourceID, Stream: r.emit != nil, Messages: in.Messages})
+		ResourceID: r.owner(), Stream: r.emit != nil, Messages: in.Messages})
 	res, err := r.turn(ctx, fresh)
 	o := outcome(ctx, err)
 	if res != nil && res.Replayed {
@@ -275,7 +279,9 @@ func (r *run) complete(parent context.Context, inputs []memory.Message, idem boo
 		if a.SemanticRecall != nil && !r.res.Replayed {
 			r.embedLater(parent)
 		}
-		if r.newThread && a.GenerateTitle && !r.res.Replayed {
+		// A delegation's thread is the sub-agent's working space, not a
+		// conversation to title (Mastra's sub-agent runs do not title).
+		if r.newThread && a.GenerateTitle && !r.res.Replayed && in.Owner == "" {
 			s.titleLater(parent, a, in.ResourceID, r.res.ThreadID, in.Messages)
 		}
 	} else {
@@ -421,6 +427,9 @@ func (r *run) tool(name string) Tool {
 	if r.wmOn && name == WorkingMemoryTool {
 		return wmTool{r}
 	}
+	if d, ok := r.delegation(name); ok {
+		return d
+	}
 	return r.a.tool(name)
 }
 
@@ -460,6 +469,9 @@ func checkTools(a *Agent, in Input) error {
 		if a.tool(name) != nil || (a.WorkingMemory != nil && name == WorkingMemoryTool) {
 			return true
 		}
+		if id, ok := strings.CutPrefix(name, SubAgentToolPrefix); ok && slices.ContainsFunc(a.SubAgents, func(s SubAgent) bool { return s.ID == id }) {
+			return true
+		}
 		for _, t := range in.ClientTools {
 			if t.Name == name {
 				return true
@@ -491,6 +503,10 @@ func (r *run) allTools() []llm.Tool {
 	if r.wmOn {
 		t := wmTool{r}
 		out = append(out, llm.Tool{Name: t.Name(), Description: t.Description(), Parameters: t.InputSchema()})
+	}
+	for _, sub := range r.a.SubAgents {
+		d := delegation{r: r, sub: sub}
+		out = append(out, llm.Tool{Name: d.Name(), Description: d.Description(), Parameters: d.InputSchema()})
 	}
 	for _, t := range r.in.ClientTools {
 		if r.tool(t.Name) == nil {
@@ -533,9 +549,9 @@ func (r *run) loop(ctx context.Context) error {
 		// is the human's, so the stream starts at once.
 		req, first, r.live = r.state.Request, r.state.Step, true
 	}
-	toolCtx := ctx
+	toolCtx := context.WithValue(context.WithValue(ctx, turnResourceKey{}, r.owner()), toolRunKey{}, r)
 	if r.in.RequestContext != nil {
-		toolCtx = reqctx.With(ctx, r.in.RequestContext)
+		toolCtx = reqctx.With(toolCtx, r.in.RequestContext)
 	}
 	r.start = &startPayload{ID: r.a.ID, MessageID: r.res.MessageID, ThreadID: r.res.ThreadID, ResourceID: r.res.ResourceID}
 	if err := r.send(ChunkStart, r.start); err != nil {
@@ -630,6 +646,7 @@ func (r *run) loop(ctx context.Context) error {
 			if ws != nil && i == from && ws.data != nil {
 				resume = ws.data
 			}
+			r.convo, r.callID, r.callName = req.Messages, tc.ID, tc.Name
 			result, failure, err := r.execute(toolCtx, tc, resume)
 			var ts *ToolSuspend
 			if errors.As(err, &ts) {
@@ -655,7 +672,7 @@ func (r *run) loop(ctx context.Context) error {
 			if err := r.sendChunk(out); err != nil {
 				return err
 			}
-			toolMsgs = append(toolMsgs, llm.Message{Role: llm.RoleTool, ToolCallID: tc.ID, Content: string(result)})
+			toolMsgs = append(toolMsgs, llm.Message{Role: llm.RoleTool, ToolCallID: tc.ID, Content: r.modelOutput(tc.Name, result, failure)})
 		}
 
 		reason := resp.FinishReason

@@ -101,6 +101,9 @@ func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.To
 				}
 			}
 		}
+		for _, sub := range ac.Agents {
+			a.SubAgents = append(a.SubAgents, agent.SubAgent{ID: sub, Memory: ac.SubAgentMemory[sub]})
+		}
 		if err := memoryOptions(a, ac, func(ref string) (llm.Model, string, error) { return titleModel(cfg, clients, ref, client) }); err != nil {
 			errs = append(errs, fmt.Errorf("agents.%s: %w", id, err))
 			continue

@@ -166,6 +166,12 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 		ps.close(ctx)
 		return nil, err
 	}
+	engine := &lateEngine{}
+	if err := addWorkflowTools(cfg, agents, engine); err != nil {
+		mcps.close()
+		ps.close(ctx)
+		return nil, err
+	}
 	svc, err := agent.NewService(store, agents, cfg.DefaultAgentID(), log)
 	if err != nil {
 		ps.close(ctx)
@@ -199,6 +205,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 		return nil, err
 	}
 	data.bind(store, wf)
+	engine.e = wf
 	var embeds *embedjobs.Jobs
 	if !check {
 		embeds = openEmbedJobs(ctx, cfg, log, store, svc, agents)

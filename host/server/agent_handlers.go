@@ -573,10 +573,29 @@ type toolJSON struct {
 	RequireApproval bool   `json:"requireApproval"`
 }
 
+// workflowTool is a tool that runs a workflow (an agent's workflow-<id>):
+// listed under the agent's workflows, as Mastra lists them, not its tools.
+type workflowTool interface {
+	WorkflowID() string
+}
+
 func (s *Server) toAgentJSON(a *agent.Agent) agentJSON {
 	tools := map[string]toolJSON{}
+	workflows := map[string]any{}
 	for _, t := range a.Tools {
+		if wt, ok := t.(workflowTool); ok {
+			workflows[wt.WorkflowID()] = map[string]string{"name": wt.WorkflowID(), "description": t.Description()}
+			continue
+		}
 		tools[t.Name()] = toToolJSON(t)
+	}
+	subs := map[string]any{}
+	for _, sub := range a.SubAgents {
+		name := sub.ID
+		if sa, ok := s.agents.Agent(sub.ID); ok && sa.Name != "" {
+			name = sa.Name
+		}
+		subs[sub.ID] = map[string]string{"id": sub.ID, "name": name}
 	}
 	defaults := map[string]any{}
 	if a.RequireApproval {
@@ -588,7 +607,7 @@ func (s *Server) toAgentJSON(a *agent.Agent) agentJSON {
 	}
 	return agentJSON{
 		Name: a.Name, Description: desc, Instructions: a.Instructions, Tools: tools,
-		Agents: map[string]any{}, Workflows: map[string]any{}, Skills: []any{}, WorkspaceTools: []any{},
+		Agents: subs, Workflows: workflows, Skills: []any{}, WorkspaceTools: []any{},
 		BrowserTools: []any{}, InputProcessors: []any{}, OutputProcessors: []any{},
 		Provider: a.Provider, ModelID: a.ModelID, ModelVersion: "v2", SupportsMemory: s.agents.HasMemory(),
 		DefaultOptions: defaults, DefaultGenerateOptionsLegacy: map[string]any{},
