@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
@@ -71,6 +72,10 @@ type Server struct {
 	sdk    *sdk.Server
 	http   http.Handler
 	log    *slog.Logger
+	// viaSDK is the transport without the fast path, and fastCalls counts
+	// the calls the fast path answered (both for the tests).
+	viaSDK    http.Handler
+	fastCalls atomic.Int64
 }
 
 // NewServer builds a server of tools, checked here so that a bad entry is
@@ -124,7 +129,8 @@ func NewServer(info Info, tools []Tool, opts Options) (*Server, error) {
 		PropagateRequestCancellation: true,
 		MaxRequestBodyBytes:          opts.MaxBody,
 	})
-	s.http = crossOrigin(h, opts.TrustedOrigins)
+	s.http = crossOrigin(fastHandler{s: s, sdk: h, max: opts.MaxBody}, opts.TrustedOrigins)
+	s.viaSDK = crossOrigin(h, opts.TrustedOrigins)
 	return s, nil
 }
 
@@ -192,19 +198,24 @@ func (s *Server) handler(t *Tool) sdk.ToolHandler {
 	return func(ctx context.Context, req *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
 		ctx, done := tieToRequest(ctx)
 		defer done()
-		args := bytes.TrimSpace(req.Params.Arguments)
-		if len(args) == 0 || string(args) == "null" {
-			args = json.RawMessage(`{}`)
-		}
-		if err := t.Validate(args); err != nil {
-			return errorResult("invalid arguments for " + t.Name + ": " + err.Error()), nil
-		}
-		out, err := t.Call(ctx, args)
-		if err != nil {
-			return errorResult(s.CallError(ctx, t, err)), nil
-		}
-		return &sdk.CallToolResult{Content: []sdk.Content{&sdk.TextContent{Text: ResultText(out)}}}, nil
+		return s.call(ctx, t, req.Params.Arguments), nil
 	}
+}
+
+// call runs t with args, for the SDK's handler and the fast path alike.
+func (s *Server) call(ctx context.Context, t *Tool, args json.RawMessage) *sdk.CallToolResult {
+	args = bytes.TrimSpace(args)
+	if len(args) == 0 || string(args) == "null" {
+		args = json.RawMessage(`{}`)
+	}
+	if err := t.Validate(args); err != nil {
+		return errorResult("invalid arguments for " + t.Name + ": " + err.Error())
+	}
+	out, err := t.Call(ctx, args)
+	if err != nil {
+		return errorResult(s.CallError(ctx, t, err))
+	}
+	return &sdk.CallToolResult{Content: []sdk.Content{&sdk.TextContent{Text: ResultText(out)}}}
 }
 
 // CallError is what the caller reads of a tool's failure: a *ToolError's
