@@ -23,13 +23,21 @@ import (
 // (TestFastCallMatchesSDK): the same tool handler, the SDK's JSON-RPC
 // encoder, its headers. Anything else, or anything this code is not sure
 // of, goes to the SDK untouched: other methods, batches, notifications,
-// _meta, unknown tools, odd headers or protocol versions, bodies without a
-// length.
+// _meta other than 2026-07-28's plain one, unknown tools, odd headers or
+// protocol versions, bodies without a length.
 
 // fastVersions are the MCP-Protocol-Version headers the fast path serves
 // ("" is the SDK's default, 2025-03-26); 2026-07-28 and later change the
 // request's shape (SEP-2575) and stay with the SDK.
-var fastVersions = map[string]bool{"": true, "2024-11-05": true, "2025-03-26": true, "2025-06-18": true, "2025-11-25": true}
+var fastVersions = map[string]bool{"": true, "2024-11-05": true, "2025-03-26": true, "2025-06-18": true, "2025-11-25": true,
+	perRequest: true}
+
+// perRequest is the protocol version whose requests carry the client's
+// version, info and capabilities in params._meta and name the method and
+// tool in headers (SEP-2575); its results carry the server's info and a
+// resultType. The fast path serves the shape the SDK clients send (their
+// default capabilities) and leaves any other to the SDK.
+const perRequest = "2026-07-28"
 
 // fastHandler answers what it can and hands the rest to sdk.
 type fastHandler struct {
@@ -50,14 +58,25 @@ func (f fastHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.sdk.ServeHTTP(w, r)
 		return
 	}
-	call, ok := f.s.parseCall(body)
+	version := r.Header.Get("MCP-Protocol-Version")
+	call, ok := f.s.parseCall(body, version)
+	if ok && version == perRequest {
+		ok = r.Header.Get("Mcp-Method") == "tools/call" && r.Header.Get("Mcp-Name") == call.tool.Name && !call.tool.headerArgs
+	}
 	if !ok {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		f.sdk.ServeHTTP(w, r)
 		return
 	}
 	res := f.s.call(r.Context(), call.tool, call.args)
+	if version == perRequest {
+		res.Meta = sdk.Meta{sdk.MetaKeyServerInfo: f.s.impl}
+	}
 	raw, err := marshalNoEscape(res)
+	if err == nil && version == perRequest {
+		// resultType is set by the SDK alone; its encoding writes it last.
+		raw = append(raw[:len(raw)-1:len(raw)-1], `,"resultType":"complete"}`...)
+	}
 	if err == nil {
 		var out []byte
 		if out, err = jsonrpc.EncodeMessage(&jsonrpc.Response{ID: call.id, Result: raw}); err == nil {
@@ -88,7 +107,8 @@ func (f fastHandler) eligible(r *http.Request) bool {
 		return false
 	}
 	for k := range h {
-		if strings.HasPrefix(k, "Mcp-Method") || strings.HasPrefix(k, "Mcp-Name") || strings.HasPrefix(k, "Mcp-Param-") {
+		if strings.HasPrefix(k, "Mcp-Param-") ||
+			(h.Get("MCP-Protocol-Version") != perRequest && (strings.HasPrefix(k, "Mcp-Method") || strings.HasPrefix(k, "Mcp-Name"))) {
 			return false
 		}
 	}
@@ -136,10 +156,11 @@ type fastCall struct {
 }
 
 // parseCall reads a single tools/call request of a known tool whose
-// arguments are an object or absent. Keys are matched exactly, as the
-// SDK's decoder does (encoding/json's structs would match "Method" too),
-// and a body nested deeper than the SDK allows is left to it.
-func (s *Server) parseCall(body []byte) (fastCall, bool) {
+// arguments are an object or absent, with the _meta of version (only
+// perRequest's). Keys are matched exactly, as the SDK's decoder does
+// (encoding/json's structs would match "Method" too), and a body nested
+// deeper than the SDK allows is left to it.
+func (s *Server) parseCall(body []byte, version string) (fastCall, bool) {
 	if nestedBeyond(body, 1000) {
 		return fastCall{}, false
 	}
@@ -147,10 +168,10 @@ func (s *Server) parseCall(body []byte) (fastCall, bool) {
 	if json.Unmarshal(body, &top) != nil || len(top) != 4 {
 		return fastCall{}, false
 	}
-	var version, method string
+	var rpcVersion, method string
 	var id any
 	var params map[string]json.RawMessage
-	if json.Unmarshal(top["jsonrpc"], &version) != nil || version != "2.0" ||
+	if json.Unmarshal(top["jsonrpc"], &rpcVersion) != nil || rpcVersion != "2.0" ||
 		json.Unmarshal(top["method"], &method) != nil || method != "tools/call" ||
 		top["id"] == nil || json.Unmarshal(top["id"], &id) != nil ||
 		top["params"] == nil || json.Unmarshal(top["params"], &params) != nil || params == nil {
@@ -161,11 +182,15 @@ func (s *Server) parseCall(body []byte) (fastCall, bool) {
 		return fastCall{}, false
 	}
 	var name string
-	if len(params) > 2 || params["name"] == nil || json.Unmarshal(params["name"], &name) != nil {
+	if params["name"] == nil || json.Unmarshal(params["name"], &name) != nil {
 		return fastCall{}, false
 	}
 	args, hasArgs := params["arguments"]
-	if len(params) == 2 && !hasArgs {
+	meta, hasMeta := params["_meta"]
+	if hasMeta != (version == perRequest) || (hasMeta && !plainMeta(meta)) {
+		return fastCall{}, false
+	}
+	if len(params) != 1+boolInt(hasArgs)+boolInt(hasMeta) {
 		return fastCall{}, false
 	}
 	if hasArgs {
@@ -178,6 +203,57 @@ func (s *Server) parseCall(body []byte) (fastCall, bool) {
 		return fastCall{}, false
 	}
 	return fastCall{id: jid, tool: t, args: args}, true
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// plainMeta reports the _meta an SDK client sends with every request of
+// perRequest: that version, its info, and capabilities of roots at most.
+// Anything else (a progress token, a log level, other capabilities, a
+// client info the SDK might read otherwise) is the SDK's to judge.
+func plainMeta(raw json.RawMessage) bool {
+	var meta map[string]json.RawMessage
+	if json.Unmarshal(raw, &meta) != nil || len(meta) < 2 || len(meta) > 3 {
+		return false
+	}
+	var version string
+	if json.Unmarshal(meta[sdk.MetaKeyProtocolVersion], &version) != nil || version != perRequest {
+		return false
+	}
+	var caps map[string]json.RawMessage
+	if json.Unmarshal(meta[sdk.MetaKeyClientCapabilities], &caps) != nil || caps == nil {
+		return false
+	}
+	for k, v := range caps {
+		var roots struct {
+			ListChanged bool `json:"listChanged"`
+		}
+		var keys map[string]json.RawMessage
+		if k != "roots" || json.Unmarshal(v, &keys) != nil || len(keys) > 1 || (len(keys) == 1 && keys["listChanged"] == nil) ||
+			json.Unmarshal(v, &roots) != nil {
+			return false
+		}
+	}
+	if info, ok := meta[sdk.MetaKeyClientInfo]; ok {
+		var keys map[string]json.RawMessage
+		if json.Unmarshal(info, &keys) != nil || keys == nil {
+			return false
+		}
+		for k, v := range keys {
+			var s string
+			if (k != "name" && k != "version" && k != "title") || json.Unmarshal(v, &s) != nil {
+				return false
+			}
+		}
+	} else if len(meta) != 2 {
+		return false
+	}
+	return true
 }
 
 // nestedBeyond reports JSON nested deeper than max (the SDK refuses it).

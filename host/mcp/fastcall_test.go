@@ -15,7 +15,7 @@ import (
 // arguments the schema refuses, an unknown tool and bad params, under every
 // protocol version; what it does not serve goes to the SDK.
 func TestFastCallMatchesSDK(t *testing.T) {
-	s, err := NewServer(Info{ID: "f", Name: "f"}, []Tool{
+	s, err := NewServer(Info{ID: "f", Name: "f", Description: "Tools <&> more"}, []Tool{
 		{Name: "add", InputSchema: json.RawMessage(`{"type":"object","properties":{"a":{"type":"number"},"b":{"type":"number"}},"required":["a","b"]}`),
 			Call: func(_ context.Context, args json.RawMessage) (json.RawMessage, error) {
 				var in struct{ A, B float64 }
@@ -107,6 +107,44 @@ func TestFastCallMatchesSDK(t *testing.T) {
 		st2, _, b2 := answer(s, "2025-11-25", body, h...)
 		if s.fastCalls.Load() != before || st1 != st2 || b1 != b2 {
 			t.Errorf("with %s: fast path served it %v; SDK %d %s, here %d %s", h[0], s.fastCalls.Load() != before, st1, b1, st2, b2)
+		}
+	}
+
+	// 2026-07-28: the _meta and headers an SDK client sends.
+	meta := func(extra string) string {
+		return `"_meta":{"io.modelcontextprotocol/clientCapabilities":{"roots":{"listChanged":true}},` +
+			`"io.modelcontextprotocol/clientInfo":{"name":"c","version":"1"},"io.modelcontextprotocol/protocolVersion":"2026-07-28"` + extra + `}`
+	}
+	for _, c := range []struct {
+		what, body, name string
+		headers          []string
+		fast             bool
+	}{
+		{"success", call(`2`, `{`+meta("")+`,"name":"add","arguments":{"a":40,"b":2}}`), "add", nil, true},
+		{"tool error", call(`3`, `{`+meta("")+`,"name":"refuse","arguments":{}}`), "refuse", nil, true},
+		{"schema refusal", call(`3`, `{`+meta("")+`,"name":"add","arguments":{"a":"x"}}`), "add", nil, true},
+		{"no client info", call(`4`, `{"_meta":{"io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/protocolVersion":"2026-07-28"},"name":"say"}`), "say", nil, true},
+		{"unknown tool", call(`5`, `{`+meta("")+`,"name":"ghost","arguments":{}}`), "ghost", nil, false},
+		{"Mcp-Name of another tool", call(`6`, `{`+meta("")+`,"name":"add","arguments":{"a":1,"b":2}}`), "say", nil, false},
+		{"no Mcp-Method", call(`7`, `{`+meta("")+`,"name":"add","arguments":{"a":1,"b":2}}`), "add", []string{"Mcp-Method", ""}, false},
+		{"progress token", call(`8`, `{`+meta(`,"progressToken":1`)+`,"name":"add","arguments":{"a":1,"b":2}}`), "add", nil, false},
+		{"no capabilities", call(`9`, `{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"},"name":"add","arguments":{"a":1,"b":2}}`), "add", nil, false},
+		{"other capabilities", call(`10`, `{"_meta":{"io.modelcontextprotocol/clientCapabilities":{"sampling":{}},"io.modelcontextprotocol/protocolVersion":"2026-07-28"},"name":"say"}`), "say", nil, false},
+		{"no _meta", call(`11`, `{"name":"add","arguments":{"a":1,"b":2}}`), "add", nil, false},
+		{"_meta of another version", call(`12`, `{"_meta":{"io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/protocolVersion":"2025-11-25"},"name":"say"}`), "say", nil, false},
+	} {
+		h := append([]string{"Mcp-Method", "tools/call", "Mcp-Name", c.name}, c.headers...)
+		before := s.fastCalls.Load()
+		st1, h1, b1 := answer(s.viaSDK, "2026-07-28", c.body, h...)
+		st2, h2, b2 := answer(s, "2026-07-28", c.body, h...)
+		if served := s.fastCalls.Load() > before; served != c.fast {
+			t.Errorf("2026-07-28 %s: fast path served it: %v; want %v", c.what, served, c.fast)
+		}
+		if st1 != st2 || b1 != b2 || h1.Get("Content-Type") != h2.Get("Content-Type") || h1.Get("Cache-Control") != h2.Get("Cache-Control") {
+			t.Errorf("2026-07-28 %s:\n SDK  %d %v %s\n fast %d %v %s", c.what, st1, h1, b1, st2, h2, b2)
+		}
+		if c.what == "success" && (st2 != 200 || !strings.Contains(b2, `"text":"42"`)) {
+			t.Errorf("2026-07-28 success = %d %s; want 42", st2, b2)
 		}
 	}
 }

@@ -31,7 +31,8 @@ type Tool struct {
 	// other error is logged and the caller sees only that the tool failed.
 	Call func(ctx context.Context, args json.RawMessage) (json.RawMessage, error)
 
-	schema *toolschema.Schema
+	schema     *toolschema.Schema
+	headerArgs bool
 }
 
 // ToolError is a tool's failure the caller may read: bad input the schema
@@ -70,6 +71,7 @@ type Server struct {
 	tools  []*Tool
 	byName map[string]*Tool
 	sdk    *sdk.Server
+	impl   *sdk.Implementation
 	http   http.Handler
 	log    *slog.Logger
 	// viaSDK is the transport without the fast path, and fastCalls counts
@@ -92,8 +94,8 @@ func NewServer(info Info, tools []Tool, opts Options) (*Server, error) {
 		info.Version = "1.0.0"
 	}
 	s := &Server{Info: info, byName: map[string]*Tool{}, log: opts.Logger}
-	s.sdk = sdk.NewServer(&sdk.Implementation{Name: info.Name, Version: info.Version, Description: info.Description},
-		&sdk.ServerOptions{Logger: opts.Logger, HasTools: true})
+	s.impl = &sdk.Implementation{Name: info.Name, Version: info.Version, Description: info.Description}
+	s.sdk = sdk.NewServer(s.impl, &sdk.ServerOptions{Logger: opts.Logger, HasTools: true})
 	for i := range tools {
 		t := tools[i]
 		if _, dup := s.byName[t.Name]; dup {
@@ -113,6 +115,9 @@ func NewServer(info Info, tools []Tool, opts Options) (*Server, error) {
 			return nil, fmt.Errorf("mcp server %s: tool %s: %w", info.ID, t.Name, err)
 		}
 		t.schema = sc
+		// Arguments mirrored in headers (SEP-2575's x-mcp-header) are
+		// checked by the SDK only.
+		t.headerArgs = bytes.Contains(t.InputSchema, []byte("x-mcp-header"))
 		tp := &t
 		s.tools = append(s.tools, tp)
 		s.byName[t.Name] = tp
