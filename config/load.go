@@ -436,6 +436,7 @@ func decode(k *koanf.Koanf, out *Config, strict bool) error {
 				durationHook,
 				byteSizeHook,
 				stringToListHook,
+				toolApprovalHook,
 				mapstructure.TextUnmarshallerHookFunc(),
 			),
 			ErrorUnused:      strict,

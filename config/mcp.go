@@ -1,8 +1,10 @@
 package config
 
 import (
+	"fmt"
 	"net/url"
 	"os"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -58,6 +60,63 @@ type MCPClient struct {
 	Timeout time.Duration `koanf:"timeout"`
 	// Tools is the allow-list of the server's tools; empty allows all.
 	Tools []string `koanf:"tools"`
+	// RequireApproval makes calls of the server's tools wait for a
+	// human's approval through the agent's approval path: true (or
+	// ["*"]) for all its tools, or a list of the tools that need it.
+	RequireApproval ToolApproval `koanf:"require_approval"`
+}
+
+// ToolApproval is require_approval of an [mcp_clients.<name>]: the
+// remote tools whose calls wait for approval, "*" for all. TOML takes
+// true / false as well as a list; the environment "true", "false" or a
+// comma-separated list. It is kept as a list so that it prints as one.
+type ToolApproval []string
+
+// AllTools is the ToolApproval entry for every tool (require_approval = true).
+const AllTools = "*"
+
+// Needs reports whether a call of remote tool name waits for approval.
+func (a ToolApproval) Needs(name string) bool {
+	return slices.Contains(a, AllTools) || slices.Contains(a, name)
+}
+
+var toolApprovalType = reflect.TypeOf(ToolApproval{})
+
+// toolApprovalHook reads require_approval's shapes; anything else is
+// refused with what is expected.
+func toolApprovalHook(_, to reflect.Type, data any) (any, error) {
+	if to != toolApprovalType {
+		return data, nil
+	}
+	bad := fmt.Errorf("expected true, false or a list of tool names, got %v", data)
+	switch v := data.(type) {
+	case bool:
+		if v {
+			return []string{AllTools}, nil
+		}
+		return []string{}, nil
+	case string:
+		switch strings.TrimSpace(v) {
+		case "true":
+			return []string{AllTools}, nil
+		case "false", "":
+			return []string{}, nil
+		}
+		return splitList(v), nil
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, e := range v {
+			s, ok := e.(string)
+			if !ok {
+				return nil, bad
+			}
+			out = append(out, s)
+		}
+		return out, nil
+	case []string, ToolApproval:
+		return v, nil
+	}
+	return nil, bad
 }
 
 // defaultMCPTimeout is Mastra's MCPClient default request timeout.
@@ -209,6 +268,16 @@ func (c *Config) validateMCPClients(bad func(string, any, string, ...any)) {
 		for _, t := range m.Tools {
 			if strings.TrimSpace(t) == "" {
 				bad(key+".tools", m.Tools, "expected tool names, not empty strings")
+			}
+		}
+		for _, t := range m.RequireApproval {
+			switch {
+			case strings.TrimSpace(t) == "":
+				bad(key+".require_approval", []string(m.RequireApproval), "expected tool names, not empty strings")
+			case t != AllTools && len(m.Tools) > 0 && !slices.Contains(m.Tools, t):
+				// A name the allow-list leaves out is a typo or a stale
+				// entry: approval that never applies must not pass silently.
+				bad(key+".require_approval", t, "mcp_clients.%s.tools does not allow %q", n, t)
 			}
 		}
 	}

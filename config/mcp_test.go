@@ -130,3 +130,56 @@ headers = { Authorization = "Bearer {{user}} {{context.team}} {{password}}" }
 		}
 	}
 }
+
+// require_approval on a client takes true (every tool), a list of its
+// tools, or "true" / a comma list from the environment; a listed tool
+// the allow-list leaves out, or a value of another type, is refused.
+func TestMCPClientRequireApproval(t *testing.T) {
+	path := writeFile(t, `
+[mcp_clients.all]
+url = "https://a.example.com/mcp"
+require_approval = true
+[mcp_clients.some]
+url = "https://s.example.com/mcp"
+tools = ["read", "delete"]
+require_approval = ["delete"]
+[mcp_clients.none]
+url = "https://n.example.com/mcp"
+[mcp_clients.stale]
+url = "https://x.example.com/mcp"
+tools = ["read"]
+require_approval = ["delete"]
+`)
+	cfg, err := Load(path, []string{"MASTRA_MCP_CLIENTS__NONE__REQUIRE_APPROVAL=write,drop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cfg.MCPClients
+	if !c["all"].RequireApproval.Needs("anything") {
+		t.Errorf("all = %v; want every tool", c["all"].RequireApproval)
+	}
+	if s := c["some"].RequireApproval; !s.Needs("delete") || s.Needs("read") {
+		t.Errorf("some = %v; want delete only", s)
+	}
+	if n := c["none"].RequireApproval; !n.Needs("drop") || n.Needs("read") {
+		t.Errorf("none from the environment = %v; want write and drop", n)
+	}
+	err = cfg.Validate()
+	if err == nil || !strings.Contains(err.Error(), `mcp_clients.stale.require_approval = "delete": mcp_clients.stale.tools does not allow "delete"`) {
+		t.Errorf("Validate = %v; want the stale entry refused", err)
+	}
+	for _, e := range []string{"mcp_clients.all", "mcp_clients.some"} {
+		if err != nil && strings.Contains(err.Error(), e+".") {
+			t.Errorf("Validate refused %s:\n%v", e, err)
+		}
+	}
+
+	bad := writeFile(t, `
+[mcp_clients.x]
+url = "https://x.example.com/mcp"
+require_approval = 3
+`)
+	if _, err := Load(bad, nil); err == nil || !strings.Contains(err.Error(), "require_approval") || !strings.Contains(err.Error(), "expected true, false or a list of tool names") {
+		t.Errorf("require_approval = 3: %v; want refused", err)
+	}
+}

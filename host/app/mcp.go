@@ -71,7 +71,7 @@ func openMCPClients(ctx context.Context, cfg *config.Config, log *slog.Logger, c
 				env[k] = string(v)
 			}
 			m.clients[name] = mcp.NewClient(mcp.ClientConfig{Name: name, URL: c.URL, Headers: headers, Command: c.Command,
-				Args: c.Args, Env: env, Timeout: c.Timeout, Allow: c.Tools, Logger: log, HTTPClient: client})
+				Args: c.Args, Env: env, Timeout: c.Timeout, Allow: c.Tools, RequireApproval: c.RequireApproval.Needs, Logger: log, HTTPClient: client})
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(whole)) {

@@ -37,8 +37,11 @@ type ClientConfig struct {
 	// Timeout bounds each call (connecting included).
 	Timeout time.Duration
 	// Allow lists the remote tools offered; empty offers all.
-	Allow  []string
-	Logger *slog.Logger
+	Allow []string
+	// RequireApproval reports whether a call of a remote tool waits for a
+	// human's approval (the agent's approval path); nil: none does.
+	RequireApproval func(remote string) bool
+	Logger          *slog.Logger
 	// HTTPClient sends the requests of a URL server; nil: a client of its
 	// own.
 	HTTPClient *http.Client
@@ -412,6 +415,14 @@ func (t *RemoteTool) Description() string {
 		return m.description
 	}
 	return fmt.Sprintf("Tool %s of the MCP server %s.", t.remote, t.c.cfg.Name)
+}
+
+// RequireApproval reports whether each call waits for a human's approval
+// ([mcp_clients.<name>] require_approval): the agent then suspends the
+// turn before the call, as for any tool that needs approval
+// (agent.ApprovalTool).
+func (t *RemoteTool) RequireApproval() bool {
+	return t.c.cfg.RequireApproval != nil && t.c.cfg.RequireApproval(t.remote)
 }
 
 // InputSchema is the server's, or any object while it has not been listed.

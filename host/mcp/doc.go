@@ -7,7 +7,9 @@
 // behind a balancer answers any request, and over plain calls for Mastra's
 // REST routes. The package knows nothing of agents, tenancy or HTTP routing:
 // a Tool's Call gets the request's context, in which the server package has
-// put the resource the request is bound to.
+// put the resource the request is bound to. A single JSON tools/call of a
+// known tool takes a fast path with the SDK's answer, byte for byte
+// (fastcall.go); everything else is the SDK's.
 //
 // Client: a Client connects to a remote MCP server (streamable HTTP or a
 // stdio subprocess) and offers its tools as agent tools named

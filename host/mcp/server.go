@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
@@ -30,7 +31,8 @@ type Tool struct {
 	// other error is logged and the caller sees only that the tool failed.
 	Call func(ctx context.Context, args json.RawMessage) (json.RawMessage, error)
 
-	schema *toolschema.Schema
+	schema     *toolschema.Schema
+	headerArgs bool
 }
 
 // ToolError is a tool's failure the caller may read: bad input the schema
@@ -69,8 +71,13 @@ type Server struct {
 	tools  []*Tool
 	byName map[string]*Tool
 	sdk    *sdk.Server
+	impl   *sdk.Implementation
 	http   http.Handler
 	log    *slog.Logger
+	// viaSDK is the transport without the fast path, and fastCalls counts
+	// the calls the fast path answered (both for the tests).
+	viaSDK    http.Handler
+	fastCalls atomic.Int64
 }
 
 // NewServer builds a server of tools, checked here so that a bad entry is
@@ -87,8 +94,8 @@ func NewServer(info Info, tools []Tool, opts Options) (*Server, error) {
 		info.Version = "1.0.0"
 	}
 	s := &Server{Info: info, byName: map[string]*Tool{}, log: opts.Logger}
-	s.sdk = sdk.NewServer(&sdk.Implementation{Name: info.Name, Version: info.Version, Description: info.Description},
-		&sdk.ServerOptions{Logger: opts.Logger, HasTools: true})
+	s.impl = &sdk.Implementation{Name: info.Name, Version: info.Version, Description: info.Description}
+	s.sdk = sdk.NewServer(s.impl, &sdk.ServerOptions{Logger: opts.Logger, HasTools: true})
 	for i := range tools {
 		t := tools[i]
 		if _, dup := s.byName[t.Name]; dup {
@@ -108,6 +115,9 @@ func NewServer(info Info, tools []Tool, opts Options) (*Server, error) {
 			return nil, fmt.Errorf("mcp server %s: tool %s: %w", info.ID, t.Name, err)
 		}
 		t.schema = sc
+		// Arguments mirrored in headers (SEP-2575's x-mcp-header) are
+		// checked by the SDK only.
+		t.headerArgs = bytes.Contains(t.InputSchema, []byte("x-mcp-header"))
 		tp := &t
 		s.tools = append(s.tools, tp)
 		s.byName[t.Name] = tp
@@ -124,7 +134,8 @@ func NewServer(info Info, tools []Tool, opts Options) (*Server, error) {
 		PropagateRequestCancellation: true,
 		MaxRequestBodyBytes:          opts.MaxBody,
 	})
-	s.http = crossOrigin(h, opts.TrustedOrigins)
+	s.http = crossOrigin(fastHandler{s: s, sdk: h, max: opts.MaxBody}, opts.TrustedOrigins)
+	s.viaSDK = crossOrigin(h, opts.TrustedOrigins)
 	return s, nil
 }
 
@@ -192,19 +203,24 @@ func (s *Server) handler(t *Tool) sdk.ToolHandler {
 	return func(ctx context.Context, req *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
 		ctx, done := tieToRequest(ctx)
 		defer done()
-		args := bytes.TrimSpace(req.Params.Arguments)
-		if len(args) == 0 || string(args) == "null" {
-			args = json.RawMessage(`{}`)
-		}
-		if err := t.Validate(args); err != nil {
-			return errorResult("invalid arguments for " + t.Name + ": " + err.Error()), nil
-		}
-		out, err := t.Call(ctx, args)
-		if err != nil {
-			return errorResult(s.CallError(ctx, t, err)), nil
-		}
-		return &sdk.CallToolResult{Content: []sdk.Content{&sdk.TextContent{Text: ResultText(out)}}}, nil
+		return s.call(ctx, t, req.Params.Arguments), nil
 	}
+}
+
+// call runs t with args, for the SDK's handler and the fast path alike.
+func (s *Server) call(ctx context.Context, t *Tool, args json.RawMessage) *sdk.CallToolResult {
+	args = bytes.TrimSpace(args)
+	if len(args) == 0 || string(args) == "null" {
+		args = json.RawMessage(`{}`)
+	}
+	if err := t.Validate(args); err != nil {
+		return errorResult("invalid arguments for " + t.Name + ": " + err.Error())
+	}
+	out, err := t.Call(ctx, args)
+	if err != nil {
+		return errorResult(s.CallError(ctx, t, err))
+	}
+	return &sdk.CallToolResult{Content: []sdk.Content{&sdk.TextContent{Text: ResultText(out)}}}
 }
 
 // CallError is what the caller reads of a tool's failure: a *ToolError's

@@ -3,14 +3,16 @@ package mcp
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 )
 
 // BenchmarkServerToolCall: one tools/call of a trivial tool through the
-// SDK's stateless transport alone (no router, auth or log), the share of a
-// call's cost the SDK takes; host/server's BenchmarkMCPToolCall is the same
+// transport alone (no router, auth or log): "fast" through the fast path
+// (fastcall.go), "sdk" through the SDK's stateless transport, which the
+// fast path spares; host/server's BenchmarkMCPToolCall is the same
 // through the whole server.
 //
 //	go test ./host/mcp -run '^$' -bench ServerToolCall -benchmem
@@ -28,14 +30,19 @@ func BenchmarkServerToolCall(b *testing.B) {
 		b.Fatal(err)
 	}
 	body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add","arguments":{"a":40,"b":2}}}`
-	for b.Loop() {
-		req := httptest.NewRequest("POST", "/mcp", strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json, text/event-stream")
-		rec := httptest.NewRecorder()
-		s.ServeHTTP(rec, req)
-		if rec.Code != 200 || !strings.Contains(rec.Body.String(), "42") {
-			b.Fatalf("= %d %s", rec.Code, rec.Body)
+	run := func(b *testing.B, h http.Handler) {
+		for b.Loop() {
+			req := httptest.NewRequest("POST", "/mcp", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Accept", "application/json, text/event-stream")
+			req.Header.Set("MCP-Protocol-Version", "2025-06-18")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != 200 || !strings.Contains(rec.Body.String(), "42") {
+				b.Fatalf("= %d %s", rec.Code, rec.Body)
+			}
 		}
 	}
+	b.Run("fast", func(b *testing.B) { run(b, s) })
+	b.Run("sdk", func(b *testing.B) { run(b, s.viaSDK) })
 }

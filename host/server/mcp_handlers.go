@@ -255,8 +255,9 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	srv.ServeHTTP(w, r.WithContext(ctx))
-	return nil
+	pw := &plainErrors{ResponseWriter: w}
+	srv.ServeHTTP(pw, r.WithContext(ctx))
+	return pw.err()
 }
 
 // serverInfoJSON is Mastra's ServerInfo.

@@ -99,3 +99,50 @@ func TestMCPRegistryRoutes(t *testing.T) {
 	wantStatus(t, do(t, "GET", base+"/api/mcp/alpha/mcp", ""), 405, "GET on the transport")
 	wantStatus(t, do(t, "POST", base+"/api/mcp/nope/mcp", `{}`, "Content-Type", jsonCT), 404, "transport of an unknown server")
 }
+
+// The SDK's HTTP-level refusals on the transport are JSON errors like the
+// rest of the API's, with their status (and Allow on 405); JSON-RPC
+// answers, errors included, pass as the SDK writes them.
+func TestMCPTransportErrorsAreJSON(t *testing.T) {
+	cfg := testConfig()
+	cfg.CORS.Origins = []string{"https://app.example"}
+	_, ts := newTestServer(t, Options{Config: cfg, Logger: quietLogger(), DefaultResourceID: "default",
+		Tools:      []agent.Tool{fnTool{"noop", func(context.Context, json.RawMessage) (json.RawMessage, error) { return json.RawMessage(`1`), nil }}},
+		MCPServers: []MCPServer{{ID: "main", Tools: []string{"noop"}}}})
+	url := ts.URL + "/api/mcp/main/mcp"
+	call := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"noop","arguments":{}}}`
+	accept := "application/json, text/event-stream"
+	for _, c := range []struct {
+		what    string
+		headers []string
+		status  int
+		text    string
+	}{
+		{"text/plain body", []string{"Content-Type", "text/plain", "Accept", accept}, 415, "Content-Type must be 'application/json'"},
+		{"no event-stream in Accept", []string{"Content-Type", jsonCT, "Accept", "application/json"}, 400, "Accept must contain both"},
+		{"unknown protocol version", []string{"Content-Type", jsonCT, "Accept", accept, "MCP-Protocol-Version", "1999-01-01"}, 400, "Unsupported protocol version"},
+		{"untrusted cross-origin POST", []string{"Content-Type", jsonCT, "Accept", accept, "Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site"}, 403, "cross-origin"},
+	} {
+		r := do(t, "POST", url, call, c.headers...)
+		msg, _ := r.body["error"].(string)
+		if r.status != c.status || !strings.HasPrefix(r.header.Get("Content-Type"), "application/json") || !strings.Contains(msg, c.text) {
+			t.Errorf("%s = %d %q %s; want %d with a JSON error saying %q", c.what, r.status, r.header.Get("Content-Type"), r.raw, c.status, c.text)
+		}
+	}
+	r := do(t, "GET", url, "", "Accept", accept)
+	if r.status != 405 || r.header.Get("Allow") == "" || r.body["error"] == nil {
+		t.Errorf("GET = %d Allow %q %s; want a JSON 405 with Allow", r.status, r.header.Get("Allow"), r.raw)
+	}
+	r = do(t, "POST", url, `{"jsonrpc":"2.0","id":7,"method":"no/such"}`, "Content-Type", jsonCT, "Accept", accept, "MCP-Protocol-Version", "2025-06-18")
+	if msg, _ := r.body["error"].(string); r.status != 400 || !strings.Contains(msg, "no/such") {
+		t.Errorf("unknown method = %d %s; want a JSON 400 naming it", r.status, r.raw)
+	}
+	r = do(t, "POST", url, `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"ghost"}}`, "Content-Type", jsonCT, "Accept", accept, "MCP-Protocol-Version", "2025-06-18")
+	if r.body["jsonrpc"] != "2.0" || r.body["error"] == nil || r.body["id"] != float64(7) {
+		t.Errorf("unknown tool = %d %s; want the SDK's JSON-RPC error", r.status, r.raw)
+	}
+	r = do(t, "POST", url, call, "Content-Type", jsonCT, "Accept", accept, "MCP-Protocol-Version", "2025-06-18")
+	if r.status != 200 || r.body["result"] == nil {
+		t.Errorf("tools/call = %d %s; want its result", r.status, r.raw)
+	}
+}
