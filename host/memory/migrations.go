@@ -417,6 +417,15 @@ var schemaMigrations = []struct {
 				ON mastra_server_vectors (store, namespace, index_name, thread_id)`,
 		},
 	},
+	{
+		// A 1536-dimension vector (6 KiB) fits in a page: kept inline, a
+		// query reads it with its row instead of three TOAST chunks through
+		// the TOAST index (the main cost of a scan). Longer ones still go
+		// out of line, as a last resort. SQLite has no such setting.
+		name:     "20261210000302",
+		comment:  "vectors_inline",
+		postgres: []string{`ALTER TABLE mastra_server_vectors ALTER COLUMN embedding SET STORAGE MAIN`},
+	},
 }
 
 const (

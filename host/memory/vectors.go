@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 )
 
@@ -21,8 +23,8 @@ import (
 // is a float4[] on Postgres and a BLOB of little-endian float32 on SQLite,
 // stored with its length. A query is exact: every row that passes the
 // tenant filter (an indexed equality on store, namespace, index and
-// resource_id or thread_id) is scored, on Postgres by the database (the
-// vectors never leave it), on SQLite in Go, and the best k are kept.
+// resource_id or thread_id) is scored in Go (on Postgres the float4[]
+// arrives in binary) and the best k are kept in a heap.
 //
 // An index is a row of mastra_server_vector_indexes: its dimension and
 // metric. Indexes and vectors are kept per store (a [vectors.<name>] table,
@@ -355,107 +357,144 @@ func (s *Store) QueryVectors(ctx context.Context, sp VectorSpace, index string, 
 	return s.querySQLite(ctx, ix, where, args, vf, q)
 }
 
-// scoreSQL is a metric's score from d.dot (the dot product with the
-// query), v.norm (the row vector's length) and qn (the query's length,
-// written into the SQL as a number).
-func scoreSQL(metric string, qn float64) string {
-	q := strconv.FormatFloat(qn, 'g', -1, 64)
-	switch metric {
-	case MetricEuclidean:
-		return `1 / (1 + sqrt(greatest(v.norm * v.norm + ` + q + ` * ` + q + ` - 2 * d.dot, 0)))`
-	case MetricDotProduct:
-		return `d.dot`
-	}
-	return `d.dot / nullif(v.norm * ` + q + `, 0)`
-}
-
-// queryPostgres scores in the database. Without a filter on the metadata
-// beyond the tenant columns, the database keeps the top k; with one, rows
-// come best first and are filtered here until k passed.
+// queryPostgres reads the tenant's vectors in pgx's binary format (a
+// float4[] arrives as 4 bytes a value: no text to parse) and scores them
+// here, as on SQLite. Scoring in SQL (unnest and sum) was measured at about
+// 60 times slower: the executor costs some 300 ns a value.
 func (s *Store) queryPostgres(ctx context.Context, ix VectorIndex, where string, args []any, vf vectorFilter, q VectorQuery) ([]VectorHit, error) {
-	qn := norm(q.Vector)
-	cols := `v.vector_id, v.metadata::text, `
-	if q.IncludeVector {
-		cols += `v.embedding::text, `
-	} else {
-		cols += `'', `
+	// pgx numbers its parameters.
+	n := 0
+	var b strings.Builder
+	for _, r := range where {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
 	}
-	sqlText := `SELECT * FROM (SELECT ` + cols + scoreSQL(ix.Metric, qn) + ` AS score
-		FROM mastra_server_vectors v,
-		LATERAL (SELECT coalesce(sum(a::float8 * b), 0) AS dot FROM unnest(v.embedding, ?::real[]) AS u(a, b)) d
-		WHERE ` + where + `) s`
-	all := append([]any{pgArray(q.Vector)}, args...)
-	if q.MinScore != nil {
-		sqlText += ` WHERE score > ?`
-		all = append(all, *q.MinScore)
-	}
-	sqlText += ` ORDER BY score DESC, vector_id`
-	if vf.rest == nil {
-		sqlText += ` LIMIT ?`
-		all = append(all, q.TopK)
-	}
-	rows, err := s.db.QueryContext(ctx, sqlText, all...)
+	sqlText := `SELECT vector_id, metadata::text, embedding, norm FROM mastra_server_vectors WHERE ` + b.String()
+	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return nil, classify(fmt.Errorf("memory: query vectors of %s: %w", ix.Name, err))
 	}
-	defer rows.Close()
+	defer conn.Close()
 	var hits []VectorHit
-	for rows.Next() && len(hits) < q.TopK {
+	err = conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("memory: unexpected postgres driver %T", dc)
+		}
+		// Described first, so that results come in binary; unnamed statements,
+		// as with PgBouncer.
+		rows, err := c.Conn().Query(ctx, sqlText, append([]any{pgx.QueryExecModeDescribeExec}, args...)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
 		var (
-			h       VectorHit
-			md, vec string
-			score   sql.NullFloat64
+			id, md string
+			emb    []byte // the float4[] as sent: see float4Array
+			norm   float64
 		)
-		if err := rows.Scan(&h.ID, &md, &vec, &score); err != nil {
-			return nil, classify(fmt.Errorf("memory: query vectors of %s: %w", ix.Name, err))
-		}
-		h.Score = score.Float64
-		if err := json.Unmarshal([]byte(md), &h.Metadata); err != nil {
-			return nil, fmt.Errorf("memory: vector %s: metadata: %w", h.ID, err)
-		}
-		if vf.rest != nil && !vf.rest(h.Metadata) {
-			continue
-		}
-		if q.IncludeVector {
-			if h.Vector, err = parsePGArray(vec); err != nil {
-				return nil, fmt.Errorf("memory: vector %s: %w", h.ID, err)
+		hits, err = topK(q, ix.Metric, vf, func() (bool, error) {
+			if !rows.Next() {
+				return false, rows.Err()
 			}
-		}
-		hits = append(hits, h)
-	}
-	if err := rows.Err(); err != nil {
+			if err := rows.Scan(&id, &md, nil, &norm); err != nil {
+				return false, err
+			}
+			emb = rows.RawValues()[2]
+			return true, nil
+		}, func() (string, string, float64, func(i int) float32, int) {
+			n, ok := float4Array(emb)
+			if !ok {
+				return id, md, norm, nil, -1
+			}
+			return id, md, norm, func(i int) float32 { return math.Float32frombits(binary.BigEndian.Uint32(emb[24+8*i:])) }, n
+		})
+		return err
+	})
+	if err != nil {
 		return nil, classify(fmt.Errorf("memory: query vectors of %s: %w", ix.Name, err))
 	}
 	return hits, nil
 }
 
-// querySQLite reads the tenant's rows and scores them here, keeping the
-// best k in a heap.
+// float4Array checks a one-dimensional float4[] without nulls in
+// Postgres's binary format (ndim, flags, element type, then per dimension
+// its size and lower bound; then each element as a length, 4, and the
+// value, big-endian) and returns its length. Reading the values straight
+// from these bytes is some 50 times faster than pgx's generic array codec.
+func float4Array(b []byte) (int, bool) {
+	if len(b) < 12 || binary.BigEndian.Uint32(b) != 1 {
+		return 0, len(b) >= 12 && binary.BigEndian.Uint32(b) == 0 // ndim 0: empty
+	}
+	if len(b) < 20 || binary.BigEndian.Uint32(b[8:]) != 700 { // float4's oid
+		return 0, false
+	}
+	n := int(binary.BigEndian.Uint32(b[12:]))
+	if n < 0 || len(b) != 20+8*n {
+		return 0, false
+	}
+	for i := 0; i < n; i++ {
+		if binary.BigEndian.Uint32(b[20+8*i:]) != 4 {
+			return 0, false // a null
+		}
+	}
+	return n, true
+}
+
+// querySQLite reads the tenant's rows and scores them here.
 func (s *Store) querySQLite(ctx context.Context, ix VectorIndex, where string, args []any, vf vectorFilter, q VectorQuery) ([]VectorHit, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT vector_id, metadata, embedding, norm FROM mastra_server_vectors WHERE `+where, args...)
 	if err != nil {
 		return nil, classify(fmt.Errorf("memory: query vectors of %s: %w", ix.Name, err))
 	}
 	defer rows.Close()
+	var (
+		id, md string
+		emb    []byte
+		norm   float64
+	)
+	hits, err := topK(q, ix.Metric, vf, func() (bool, error) {
+		if !rows.Next() {
+			return false, rows.Err()
+		}
+		return true, rows.Scan(&id, &md, &emb, &norm)
+	}, func() (string, string, float64, func(i int) float32, int) {
+		return id, md, norm, func(i int) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(emb[4*i:])) }, len(emb) / 4
+	})
+	if err != nil {
+		return nil, classify(fmt.Errorf("memory: query vectors of %s: %w", ix.Name, err))
+	}
+	return hits, nil
+}
+
+// topK scores the rows next reads (row gives the current one: its id,
+// metadata text, length, value at i and dimension) and keeps the best
+// q.TopK that pass the filter, in a heap; best first.
+func topK(q VectorQuery, metric string, vf vectorFilter, next func() (bool, error),
+	row func() (id, md string, norm float64, at func(int) float32, dim int)) ([]VectorHit, error) {
 	qn := norm(q.Vector)
 	top := &hitHeap{}
-	for rows.Next() {
-		var (
-			id, md string
-			emb    []byte
-			n      float64
-		)
-		if err := rows.Scan(&id, &md, &emb, &n); err != nil {
-			return nil, classify(fmt.Errorf("memory: query vectors of %s: %w", ix.Name, err))
+	for {
+		ok, err := next()
+		if err != nil {
+			return nil, err
 		}
-		if len(emb) != 4*len(q.Vector) {
+		if !ok {
+			break
+		}
+		id, md, n, at, dim := row()
+		if dim != len(q.Vector) {
 			continue // written for another dimension: not comparable
 		}
 		var dot float64
 		for i, x := range q.Vector {
-			dot += float64(x) * float64(math.Float32frombits(binary.LittleEndian.Uint32(emb[4*i:])))
+			dot += float64(x) * float64(at(i))
 		}
-		score := scoreOf(ix.Metric, dot, n, qn)
+		score := scoreOf(metric, dot, n, qn)
 		if q.MinScore != nil && !(score > *q.MinScore) {
 			continue
 		}
@@ -464,21 +503,21 @@ func (s *Store) querySQLite(ctx context.Context, ix VectorIndex, where string, a
 		}
 		h := VectorHit{ID: id, Score: score}
 		if err := json.Unmarshal([]byte(md), &h.Metadata); err != nil {
-			return nil, fmt.Errorf("memory: vector %s: metadata: %w", id, err)
+			return nil, fmt.Errorf("vector %s: metadata: %w", id, err)
 		}
 		if vf.rest != nil && !vf.rest(h.Metadata) {
 			continue
 		}
 		if q.IncludeVector {
-			h.Vector = unblob(emb)
+			h.Vector = make([]float32, dim)
+			for i := range h.Vector {
+				h.Vector[i] = at(i)
+			}
 		}
 		heap.Push(top, h)
 		if top.Len() > q.TopK {
 			heap.Pop(top)
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, classify(fmt.Errorf("memory: query vectors of %s: %w", ix.Name, err))
 	}
 	hits := make([]VectorHit, top.Len())
 	for i := len(hits) - 1; i >= 0; i-- {
@@ -566,14 +605,6 @@ func blob(v []float32) []byte {
 		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
 	}
 	return b
-}
-
-func unblob(b []byte) []float32 {
-	v := make([]float32, len(b)/4)
-	for i := range v {
-		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-	}
-	return v
 }
 
 // MessageRef names a message of a thread (a recall hit).
