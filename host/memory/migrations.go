@@ -426,6 +426,33 @@ var schemaMigrations = []struct {
 		comment:  "vectors_inline",
 		postgres: []string{`ALTER TABLE mastra_server_vectors ALTER COLUMN embedding SET STORAGE MAIN`},
 	},
+	{
+		// A write sequence on every vector row, so that an instance keeping
+		// a resource's vectors in memory (vectorcache.go) reads only the
+		// rows written since, and knows from count and max(seq) whether
+		// what it holds is current. SQLite numbers rows in the process.
+		name:    "20261210000303",
+		comment: "vectors_seq",
+		postgres: []string{
+			`CREATE SEQUENCE IF NOT EXISTS mastra_server_vectors_seq`,
+			`ALTER TABLE mastra_server_vectors ADD COLUMN IF NOT EXISTS seq bigint NOT NULL DEFAULT nextval('mastra_server_vectors_seq')`,
+			`CREATE INDEX IF NOT EXISTS mastra_server_vectors_resource_seq_idx
+				ON mastra_server_vectors (store, namespace, index_name, resource_id, seq)`,
+			`CREATE INDEX IF NOT EXISTS mastra_server_vectors_thread_seq_idx
+				ON mastra_server_vectors (store, namespace, index_name, thread_id, seq)`,
+			`DROP INDEX IF EXISTS mastra_server_vectors_resource_idx`,
+			`DROP INDEX IF EXISTS mastra_server_vectors_thread_idx`,
+		},
+		sqlite: []string{
+			`ALTER TABLE mastra_server_vectors ADD COLUMN seq INTEGER NOT NULL DEFAULT 0`,
+			`CREATE INDEX IF NOT EXISTS mastra_server_vectors_resource_seq_idx
+				ON mastra_server_vectors (store, namespace, index_name, resource_id, seq)`,
+			`CREATE INDEX IF NOT EXISTS mastra_server_vectors_thread_seq_idx
+				ON mastra_server_vectors (store, namespace, index_name, thread_id, seq)`,
+			`DROP INDEX IF EXISTS mastra_server_vectors_resource_idx`,
+			`DROP INDEX IF EXISTS mastra_server_vectors_thread_idx`,
+		},
+	},
 }
 
 const (

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -53,6 +54,12 @@ type Store struct {
 	// noPgvector and pgv: semantic recall's mode (pgvector.go).
 	noPgvector bool
 	pgv        pgvectorState
+	// vcache keeps tenants' vectors (vectorcache.go); seq numbers vector
+	// writes on SQLite.
+	vcache    vectorCache
+	seqMu     sync.Mutex
+	seq       int64
+	seqLoaded bool
 }
 
 // Open connects to the database. It does not create tables: call Migrate.
