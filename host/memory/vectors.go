@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -566,25 +567,42 @@ func (s *Store) MessagesAround(ctx context.Context, resourceID string, hits []Me
 	if len(hits) == 0 {
 		return nil, nil
 	}
-	const cols = `m.id, m.thread_id, m.content, m.role, m.type, m."createdAt", m."resourceId", m."createdAtZ"`
+	// The hits that are messages of the resource's threads, with their
+	// times: one read by primary key.
+	ids := make([]string, len(hits))
+	for i, h := range hits {
+		ids[i] = h.MessageID
+	}
+	var found []struct {
+		ID        string    `bun:"id"`
+		ThreadID  string    `bun:"thread_id"`
+		CreatedAt time.Time `bun:"createdAt"`
+	}
+	err := s.db.NewRaw(`SELECT m.id, m.thread_id, m."createdAt" FROM mastra_messages m
+		WHERE m.id IN (?) AND m.thread_id IN (SELECT id FROM mastra_threads WHERE "resourceId" = ?)`,
+		bun.In(ids), resourceID).Scan(ctx, &found)
+	if err != nil {
+		return nil, classify(fmt.Errorf("memory: load recalled messages: %w", err))
+	}
+	if len(found) == 0 {
+		return nil, nil
+	}
+	const cols = `id, thread_id, content, role, type, "createdAt", "resourceId", "createdAtZ"`
 	var q strings.Builder
 	var args []any
-	for i, h := range hits {
+	for i, h := range found {
 		if i > 0 {
 			q.WriteString(" UNION ALL ")
 		}
-		// The hit and those before it, newest first, then those after.
-		fmt.Fprintf(&q, `SELECT * FROM (SELECT %s FROM mastra_messages m
-			WHERE m.thread_id = ? AND m."createdAt" <= (SELECT "createdAt" FROM mastra_messages WHERE id = ? AND thread_id = ?)
-			AND EXISTS (SELECT 1 FROM mastra_threads t WHERE t.id = ? AND t."resourceId" = ?)
-			ORDER BY m."createdAt" DESC, m.id DESC LIMIT ?) b%d`, cols, i)
-		args = append(args, h.ThreadID, h.MessageID, h.ThreadID, h.ThreadID, resourceID, before+1)
+		// The hit and those before it, newest first, then those after:
+		// each a read of the (thread_id, createdAt) index with a LIMIT.
+		fmt.Fprintf(&q, `SELECT * FROM (SELECT %s FROM mastra_messages WHERE thread_id = ? AND "createdAt" <= ?
+			ORDER BY "createdAt" DESC LIMIT ?) b%d`, cols, i)
+		args = append(args, h.ThreadID, h.CreatedAt, before+1)
 		if after > 0 {
-			fmt.Fprintf(&q, ` UNION ALL SELECT * FROM (SELECT %s FROM mastra_messages m
-				WHERE m.thread_id = ? AND m."createdAt" > (SELECT "createdAt" FROM mastra_messages WHERE id = ? AND thread_id = ?)
-				AND EXISTS (SELECT 1 FROM mastra_threads t WHERE t.id = ? AND t."resourceId" = ?)
-				ORDER BY m."createdAt" ASC, m.id ASC LIMIT ?) a%d`, cols, i)
-			args = append(args, h.ThreadID, h.MessageID, h.ThreadID, h.ThreadID, resourceID, after)
+			fmt.Fprintf(&q, ` UNION ALL SELECT * FROM (SELECT %s FROM mastra_messages WHERE thread_id = ? AND "createdAt" > ?
+				ORDER BY "createdAt" ASC LIMIT ?) a%d`, cols, i)
+			args = append(args, h.ThreadID, h.CreatedAt, after)
 		}
 	}
 	var rows []messageRow
