@@ -560,9 +560,9 @@ type MessageRef struct {
 
 // MessagesAround returns the messages hits name, with up to before
 // messages ahead of each and after messages behind it in its thread, in
-// one statement: per hit, two reads of the (thread_id, createdAt) index
-// with a LIMIT, never a window over the table. Only threads of resourceID
-// are read. The result has each message once, oldest first.
+// two statements: the hits by id (those of resourceID's threads), then per
+// hit two reads of the (thread_id, createdAt) index with a LIMIT, never a
+// window over the table. The result has each message once, oldest first.
 func (s *Store) MessagesAround(ctx context.Context, resourceID string, hits []MessageRef, before, after int) ([]Message, error) {
 	if len(hits) == 0 {
 		return nil, nil
