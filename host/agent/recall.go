@@ -273,8 +273,19 @@ func (s *Service) queryVector(ctx context.Context, sr *SemanticRecall, text stri
 
 // embedLater queues the embedding of a saved turn's messages.
 func (r *run) embedLater(ctx context.Context) {
+	r.s.EmbedLater(ctx, r.a, r.in.ResourceID, r.res.Messages)
+}
+
+// EmbedLater queues the embedding of saved messages of resourceID (those
+// with text, not system messages) by agent a's semantic recall; nothing
+// when a has none. A failure to queue is logged and counted, never
+// returned: the messages are saved all the same.
+func (s *Service) EmbedLater(ctx context.Context, a *Agent, resourceID string, msgs []memory.Message) {
+	if a == nil || a.SemanticRecall == nil || s.store == nil {
+		return
+	}
 	var ids []string
-	for _, m := range r.res.Messages {
+	for _, m := range msgs {
 		if m.Role != llm.RoleSystem && strings.TrimSpace(recallText(m.Content, "\n")) != "" {
 			ids = append(ids, m.ID)
 		}
@@ -282,15 +293,15 @@ func (r *run) embedLater(ctx context.Context) {
 	if len(ids) == 0 {
 		return
 	}
-	job := EmbedJob{AgentID: r.a.ID, ResourceID: r.in.ResourceID, MessageIDs: ids}
-	q := r.s.embeds
+	job := EmbedJob{AgentID: a.ID, ResourceID: resourceID, MessageIDs: ids}
+	q := s.embeds
 	if q == nil {
-		q = r.s.local
+		q = s.local
 	}
 	if err := q.Enqueue(context.WithoutCancel(ctx), job); err != nil {
-		r.s.noteRecall(r.a.ID, "embed", err)
-		r.s.log.LogAttrs(ctx, slog.LevelWarn, "agent: could not queue the embedding of a turn",
-			slog.String("agent", r.a.ID), slog.String("thread", r.res.ThreadID), slog.String("error", err.Error()))
+		s.noteRecall(a.ID, "embed", err)
+		s.log.LogAttrs(ctx, slog.LevelWarn, "agent: could not queue the embedding of saved messages",
+			slog.String("agent", a.ID), slog.String("error", err.Error()))
 	}
 }
 

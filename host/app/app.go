@@ -272,7 +272,7 @@ func openEmbedJobs(ctx context.Context, cfg *config.Config, log *slog.Logger, st
 			"embeddings by an in-process queue (single node)", "agents", ids)
 		return nil
 	}
-	where := "semantic recall: Postgres without pgvector: table mastra_server_vectors (float4[]), exact top-k per resource in the database; "
+	where := "semantic recall: Postgres without pgvector: table mastra_server_vectors (float4[]), exact top-k per resource (scored in Go); "
 	switch mode, err := store.RecallMode(ctx); {
 	case err != nil:
 		where = "semantic recall: Postgres (unreachable now: pgvector is looked for at the first recall); "

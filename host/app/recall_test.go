@@ -103,6 +103,28 @@ func recallFromConfig(t *testing.T, db string, env []string) {
 		found.Results[1].Context.After[0].Content != "Noted." || len(found.Results[1].Context.Before) != 0 {
 		t.Errorf("search = %+v", found)
 	}
+	// Messages saved through save-messages are embedded too, as Mastra's
+	// Memory.saveMessages does.
+	res, err = http.Post(url+"/api/memory/save-messages?agentId=one&resourceId=alice", "application/json",
+		strings.NewReader(`{"messages":[{"id":"imported-1","role":"user","content":"my cat is called Tom","threadId":"t1"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("save-messages = %d", res.StatusCode)
+	}
+	embedded(5)
+	res, err = http.Get(url + "/api/memory/search?agentId=one&resourceId=alice&searchQuery=cat+called+Tom")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found.Results = nil
+	json.NewDecoder(res.Body).Decode(&found)
+	res.Body.Close()
+	if len(found.Results) == 0 || found.Results[0].Content != "my cat is called Tom" {
+		t.Errorf("search for the saved message = %+v", found)
+	}
 	res, err = http.Get(url + "/api/memory/config?agentId=one")
 	if err != nil {
 		t.Fatal(err)

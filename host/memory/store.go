@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -46,6 +47,12 @@ type Store struct {
 	// noPgvector and pgv: semantic recall's mode (pgvector.go).
 	noPgvector bool
 	pgv        pgvectorState
+	// vcache keeps tenants' vectors (vectorcache.go); seq numbers vector
+	// writes on SQLite.
+	vcache    vectorCache
+	seqMu     sync.Mutex
+	seq       int64
+	seqLoaded bool
 }
 
 // New is the store on the process's database, which the caller opened

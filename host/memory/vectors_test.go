@@ -9,6 +9,8 @@ import (
 	"sort"
 	"testing"
 	"time"
+
+	"github.com/mastra-server/mastra-server/internal/pgtest"
 )
 
 func hitIDs(hits []VectorHit) string {
@@ -233,4 +235,51 @@ func TestMessagesAround(t *testing.T) {
 func textOfMsg(m Message) string {
 	c, _ := ParseContent(m.Content)
 	return c.Text()
+}
+
+// An instance keeps a tenant's vectors in memory between queries; another
+// instance's writes (new, replaced, deleted vectors, a re-created index)
+// are seen by its next query all the same.
+func TestVectorCacheSeesOtherInstancesWrites(t *testing.T) {
+	u := pgtest.NewDatabase(t)
+	a, b := openStore(t, Options{DatabaseURL: u}), openStore(t, Options{DatabaseURL: u})
+	ctx := context.Background()
+	sp := VectorSpace{Store: "s", Namespace: "n"}
+	q := VectorQuery{Vector: []float32{1, 0}, TopK: 10, Filter: map[string]any{"resource_id": "r"}}
+	md := map[string]any{"resource_id": "r"}
+	if err := a.CreateVectorIndex(ctx, sp, "ix", 2, ""); err != nil {
+		t.Fatal(err)
+	}
+	up := func(s *Store, id string, v ...float32) {
+		t.Helper()
+		if err := s.UpsertVectors(ctx, sp, "ix", []VectorRecord{{ID: id, Vector: v, Metadata: md}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(want string) {
+		t.Helper()
+		hits, err := a.QueryVectors(ctx, sp, "ix", q)
+		if err != nil || hitIDs(hits) != want {
+			t.Errorf("A sees %s, %v; want %s", hitIDs(hits), err, want)
+		}
+	}
+	up(a, "x", 1, 0)
+	up(a, "y", 0, 1)
+	check("[x y]")
+	up(b, "z", 1, 0.1) // new
+	check("[x z y]")
+	up(b, "y", 1, 0.01) // replaced
+	check("[x y z]")
+	if err := b.DeleteVectors(ctx, sp, "ix", []string{"x"}); err != nil {
+		t.Fatal(err)
+	}
+	check("[y z]")
+	if err := b.DeleteVectorIndex(ctx, sp, "ix"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.CreateVectorIndex(ctx, sp, "ix", 2, ""); err != nil {
+		t.Fatal(err)
+	}
+	up(b, "w", 0, 1)
+	check("[w]")
 }

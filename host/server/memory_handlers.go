@@ -384,7 +384,8 @@ func (s *Server) messageCap(n int) error {
 // resource runs only its share of the pool's connections at once (429
 // over it), so bulk imports cannot hold the pool from other tenants.
 func (s *Server) apiSaveMessages(w http.ResponseWriter, r *http.Request) error {
-	if _, err := s.memoryAgent(r, true); err != nil {
+	a, err := s.memoryAgent(r, true)
+	if err != nil {
 		return err
 	}
 	var body struct {
@@ -445,6 +446,9 @@ func (s *Server) apiSaveMessages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// As Mastra's Memory.saveMessages: the agent's semantic recall embeds
+	// them (in the background; a failure is logged and counted).
+	s.agents.EmbedLater(r.Context(), a, res, saved)
 	transport.WriteJSON(w, http.StatusOK, map[string]any{"messages": wire.Messages(saved)})
 	return nil
 }

@@ -422,6 +422,42 @@ var schemaMigrations = []struct {
 		},
 	},
 	{
+		// A 1536-dimension vector (6 KiB) fits in a page: kept inline, a
+		// query reads it with its row instead of three TOAST chunks through
+		// the TOAST index (the main cost of a scan). Longer ones still go
+		// out of line, as a last resort. SQLite has no such setting.
+		name:     "20261210000302",
+		comment:  "vectors_inline",
+		postgres: []string{`ALTER TABLE mastra_server_vectors ALTER COLUMN embedding SET STORAGE MAIN`},
+	},
+	{
+		// A write sequence on every vector row, so that an instance keeping
+		// a resource's vectors in memory (vectorcache.go) reads only the
+		// rows written since, and knows from count and max(seq) whether
+		// what it holds is current. SQLite numbers rows in the process.
+		name:    "20261210000303",
+		comment: "vectors_seq",
+		postgres: []string{
+			`CREATE SEQUENCE IF NOT EXISTS mastra_server_vectors_seq`,
+			`ALTER TABLE mastra_server_vectors ADD COLUMN IF NOT EXISTS seq bigint NOT NULL DEFAULT nextval('mastra_server_vectors_seq')`,
+			`CREATE INDEX IF NOT EXISTS mastra_server_vectors_resource_seq_idx
+				ON mastra_server_vectors (store, namespace, index_name, resource_id, seq)`,
+			`CREATE INDEX IF NOT EXISTS mastra_server_vectors_thread_seq_idx
+				ON mastra_server_vectors (store, namespace, index_name, thread_id, seq)`,
+			`DROP INDEX IF EXISTS mastra_server_vectors_resource_idx`,
+			`DROP INDEX IF EXISTS mastra_server_vectors_thread_idx`,
+		},
+		sqlite: []string{
+			`ALTER TABLE mastra_server_vectors ADD COLUMN seq INTEGER NOT NULL DEFAULT 0`,
+			`CREATE INDEX IF NOT EXISTS mastra_server_vectors_resource_seq_idx
+				ON mastra_server_vectors (store, namespace, index_name, resource_id, seq)`,
+			`CREATE INDEX IF NOT EXISTS mastra_server_vectors_thread_seq_idx
+				ON mastra_server_vectors (store, namespace, index_name, thread_id, seq)`,
+			`DROP INDEX IF EXISTS mastra_server_vectors_resource_idx`,
+			`DROP INDEX IF EXISTS mastra_server_vectors_thread_idx`,
+		},
+	},
+	{
 		// Stored traces (host/observe): Mastra's mastra_ai_spans, the span
 		// table both of Mastra's default stores (@mastra/pg, @mastra/libsql)
 		// keep, so a Mastra deployment sharing the database reads the

@@ -1,0 +1,226 @@
+package memory
+
+import (
+	"container/heap"
+	"container/list"
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+)
+
+// Without pgvector a query scores every vector of the tenant, and reading
+// them is most of its cost (6 KiB a 1536-dimension vector). So each
+// instance keeps the tenants it queried lately in memory, and before a
+// query asks the database, through the tenant's (…, seq) index, for the
+// count of its rows and their largest seq: when both match what is held,
+// nothing is read; when rows were written since, only those are read
+// (seq > the largest held); when the count still differs (rows deleted, or
+// written out of seq order) the tenant is read again whole. Every instance
+// thus answers from what the database holds at the query, as without a
+// cache. The cache holds at most maxVectorCache bytes of vectors, the
+// least recently queried tenants leaving first.
+
+// maxVectorCache bounds the vectors an instance keeps (about 10,000
+// vectors of 1536 dimensions a 64 MiB).
+const maxVectorCache = 256 << 20
+
+// tenantVectors are one tenant's vectors of one index, as of count rows
+// and maxSeq.
+type tenantVectors struct {
+	mu     sync.Mutex // one refresh or query at a time
+	key    string
+	loaded bool
+	dim    int
+	count  int64
+	maxSeq int64
+	ids    []string
+	md     []string // metadata JSON text
+	norms  []float64
+	vecs   [][]float32
+	pos    map[string]int
+}
+
+func (t *tenantVectors) bytes() int { return len(t.ids) * (t.dim*4 + 200) }
+
+func (t *tenantVectors) reset(dim int) {
+	t.loaded, t.dim, t.count, t.maxSeq = false, dim, 0, 0
+	t.ids, t.md, t.norms, t.vecs, t.pos = nil, nil, nil, nil, map[string]int{}
+}
+
+func (t *tenantVectors) put(id, md string, n float64, seq int64, vec []float32) {
+	if i, ok := t.pos[id]; ok {
+		t.md[i], t.norms[i], t.vecs[i] = md, n, vec
+	} else {
+		t.pos[id] = len(t.ids)
+		t.ids, t.md, t.norms, t.vecs = append(t.ids, id), append(t.md, md), append(t.norms, n), append(t.vecs, vec)
+	}
+	t.maxSeq = max(t.maxSeq, seq)
+}
+
+// vectorCache is the instance's LRU of tenants.
+type vectorCache struct {
+	mu    sync.Mutex
+	order *list.List // front: most recent; values are *tenantVectors
+	items map[string]*list.Element
+	size  map[string]int
+	bytes int
+}
+
+func (c *vectorCache) get(key string) *tenantVectors {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.items == nil {
+		c.order, c.items, c.size = list.New(), map[string]*list.Element{}, map[string]int{}
+	}
+	if e, ok := c.items[key]; ok {
+		c.order.MoveToFront(e)
+		return e.Value.(*tenantVectors)
+	}
+	t := &tenantVectors{key: key, pos: map[string]int{}}
+	c.items[key] = c.order.PushFront(t)
+	return t
+}
+
+// resized records a tenant's new size and drops the least recently
+// queried tenants while over the cap (never t itself).
+func (c *vectorCache) resized(t *tenantVectors, bytes int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.items[t.key]; !ok {
+		return
+	}
+	c.bytes += bytes - c.size[t.key]
+	c.size[t.key] = bytes
+	for c.bytes > maxVectorCache && c.order.Len() > 1 {
+		last := c.order.Back()
+		old := last.Value.(*tenantVectors)
+		if old == t {
+			break
+		}
+		c.order.Remove(last)
+		delete(c.items, old.key)
+		c.bytes -= c.size[old.key]
+		delete(c.size, old.key)
+	}
+}
+
+// queryCached answers q from the tenant's vectors, brought up to date.
+func (s *Store) queryCached(ctx context.Context, ix VectorIndex, sp VectorSpace, vf vectorFilter, where string, args []any, q VectorQuery) ([]VectorHit, error) {
+	key := sp.Store + "\x00" + sp.Namespace + "\x00" + ix.Name
+	if vf.resourceID != nil {
+		key += "\x00r\x00" + *vf.resourceID
+	}
+	if vf.threadID != nil {
+		key += "\x00t\x00" + *vf.threadID
+	}
+	t := s.vcache.get(key)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var count, maxSeq int64
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*), coalesce(max(seq), 0) FROM mastra_server_vectors WHERE `+where, args...).
+		Scan(&count, &maxSeq); err != nil {
+		return nil, classify(fmt.Errorf("memory: query vectors of %s: %w", ix.Name, err))
+	}
+	if !t.loaded || t.dim != ix.Dimension || count < t.count || maxSeq < t.maxSeq {
+		t.reset(ix.Dimension)
+	}
+	if !t.loaded || count != t.count || maxSeq != t.maxSeq {
+		if err := s.refresh(ctx, t, where, args); err != nil {
+			return nil, fmt.Errorf("memory: query vectors of %s: %w", ix.Name, err)
+		}
+		if int64(len(t.ids)) != count {
+			// Rows deleted, or a write committed below the seq held:
+			// read the tenant whole.
+			t.reset(ix.Dimension)
+			if err := s.refresh(ctx, t, where, args); err != nil {
+				return nil, fmt.Errorf("memory: query vectors of %s: %w", ix.Name, err)
+			}
+		}
+		t.count, t.loaded = int64(len(t.ids)), true
+		s.vcache.resized(t, t.bytes())
+	}
+	return t.topK(q, ix.Metric, vf)
+}
+
+// refresh reads the tenant's rows written after t.maxSeq into t.
+func (s *Store) refresh(ctx context.Context, t *tenantVectors, where string, args []any) error {
+	return s.scanVectors(ctx, where, args, t.maxSeq, func(id, md string, n float64, seq int64, vec []float32) {
+		if len(vec) == t.dim {
+			t.put(id, md, n, seq, vec)
+		}
+	})
+}
+
+// topK scores the held vectors and keeps the best q.TopK that pass the
+// filter, best first.
+func (t *tenantVectors) topK(q VectorQuery, metric string, vf vectorFilter) ([]VectorHit, error) {
+	qn := norm(q.Vector)
+	top := &hitHeap{}
+	for i, v := range t.vecs {
+		score := scoreOf(metric, dot(q.Vector, v), t.norms[i], qn)
+		if q.MinScore != nil && !(score > *q.MinScore) {
+			continue
+		}
+		id := t.ids[i]
+		if top.Len() == q.TopK && !better(score, id, (*top)[0].Score, (*top)[0].ID) {
+			continue
+		}
+		h := VectorHit{ID: id, Score: score}
+		if err := json.Unmarshal([]byte(t.md[i]), &h.Metadata); err != nil {
+			return nil, fmt.Errorf("memory: vector %s: metadata: %w", id, err)
+		}
+		if vf.rest != nil && !vf.rest(h.Metadata) {
+			continue
+		}
+		if q.IncludeVector {
+			h.Vector = append([]float32(nil), v...)
+		}
+		heap.Push(top, h)
+		if top.Len() > q.TopK {
+			heap.Pop(top)
+		}
+	}
+	hits := make([]VectorHit, top.Len())
+	for i := len(hits) - 1; i >= 0; i-- {
+		hits[i] = heap.Pop(top).(VectorHit)
+	}
+	return hits, nil
+}
+
+// dot is the dot product of two vectors of the same length, in four
+// float32 running sums (independent, so the CPU overlaps them; each sums a
+// quarter of the terms, which keeps the rounding far below what ranks
+// neighbours apart), added in float64.
+func dot(a, b []float32) float64 {
+	b = b[:len(a)] // one bounds check, not one a term
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return float64(s0) + float64(s1) + float64(s2) + float64(s3)
+}
+
+// sqliteSeqs reserves n write sequence numbers on SQLite (one process
+// writes the file) and returns the one before the first.
+func (s *Store) sqliteSeqs(ctx context.Context, n int) (int64, error) {
+	s.seqMu.Lock()
+	defer s.seqMu.Unlock()
+	if !s.seqLoaded {
+		var last int64
+		if err := s.db.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM mastra_server_vectors`).Scan(&last); err != nil {
+			return 0, classify(fmt.Errorf("memory: vector seq: %w", err))
+		}
+		s.seq, s.seqLoaded = last, true
+	}
+	first := s.seq
+	s.seq += int64(n)
+	return first, nil
+}

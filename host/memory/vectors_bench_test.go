@@ -1,0 +1,132 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/mastra-server/mastra-server/internal/pgtest"
+)
+
+// Benchmarks of a semantic recall query: top 4 of one resource's vectors
+// (1536 dimensions, text-embedding-3-small's) among other resources'. They
+// run only with -bench:
+//
+//	go test ./host/memory -run '^$' -bench RecallQuery -benchtime 200x
+//
+// p50/p99 are reported per store; TEST_PGVECTOR_URL adds the pgvector
+// store (Mastra's table, PGlite: a Wasm Postgres, slower than a native one).
+
+const benchDims = 1536
+
+// benchRecallSizes are the vectors of the queried resource.
+var benchRecallSizes = []int{1_000, 10_000}
+
+func randomVector(rng *rand.Rand) []float32 {
+	v := make([]float32, benchDims)
+	for i := range v {
+		v[i] = float32(rng.NormFloat64())
+	}
+	return v
+}
+
+func seedRecall(b *testing.B, s *Store, sp VectorSpace, index string, resource string, n int, rng *rand.Rand) {
+	b.Helper()
+	ctx := context.Background()
+	if err := s.CreateVectorIndex(ctx, sp, index, benchDims, MetricCosine); err != nil {
+		b.Fatal(err)
+	}
+	for start := 0; start < n; start += 250 {
+		var recs []VectorRecord
+		for i := start; i < min(start+250, n); i++ {
+			id := fmt.Sprintf("%s-%d", resource, i)
+			recs = append(recs, VectorRecord{ID: id, Vector: randomVector(rng),
+				Metadata: map[string]any{"message_id": id, "thread_id": "t-" + resource, "resource_id": resource}})
+		}
+		if err := s.UpsertVectors(ctx, sp, index, recs); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func benchRecall(b *testing.B, s *Store, sp VectorSpace, index string) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, n := range benchRecallSizes {
+		b.Run(fmt.Sprintf("vectors=%d", n), func(b *testing.B) {
+			resource := fmt.Sprintf("r%d", n)
+			seedRecall(b, s, sp, index, resource, n, rng)
+			seedRecall(b, s, sp, index, resource+"-other", 500, rng) // another tenant
+			q := randomVector(rng)
+			filter := map[string]any{"resource_id": resource}
+			var lat []time.Duration
+			b.ResetTimer()
+			for b.Loop() {
+				t0 := time.Now()
+				hits, err := s.QueryVectors(ctx, sp, index, VectorQuery{Vector: q, TopK: 4, Filter: filter})
+				if err != nil || len(hits) != 4 {
+					b.Fatalf("%d hits, %v", len(hits), err)
+				}
+				lat = append(lat, time.Since(t0))
+			}
+			sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+		})
+	}
+}
+
+func BenchmarkRecallQuery(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) {
+		s := openBenchStore(b, Options{SQLitePath: filepath.Join(b.TempDir(), "m.db")})
+		benchRecall(b, s, VectorSpace{Store: "", Namespace: "default"}, "memory_messages")
+	})
+	b.Run("postgres-table", func(b *testing.B) {
+		s := openBenchStore(b, Options{DatabaseURL: pgtest.NewDatabase(b)})
+		benchRecall(b, s, VectorSpace{Store: "", Namespace: "default"}, "memory_messages")
+	})
+	if u := os.Getenv("TEST_PGVECTOR_URL"); u != "" {
+		b.Run("pgvector", func(b *testing.B) {
+			s := openBenchStore(b, Options{DatabaseURL: u, MaxOpenConns: 4})
+			benchRecall(b, s, VectorSpace{Store: "", Namespace: "default"}, fmt.Sprintf("memory_messages_bench_%d", time.Now().Unix()%100000))
+		})
+	}
+}
+
+func openBenchStore(b *testing.B, opts Options) *Store {
+	b.Helper()
+	if opts.MaxOpenConns == 0 {
+		opts.MaxOpenConns = testConns
+	}
+	s, err := Open(context.Background(), opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+// BenchmarkDot10k is the scoring of a cached tenant: 10,000 dot products
+// of 1536 dimensions.
+func BenchmarkDot10k(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	vs := make([][]float32, 10_000)
+	for i := range vs {
+		vs[i] = randomVector(rng)
+	}
+	q := randomVector(rng)
+	for b.Loop() {
+		var best float64
+		for _, v := range vs {
+			best = max(best, dot(q, v))
+		}
+	}
+}
