@@ -217,4 +217,17 @@ func TestSupervisorWorkflowToolAndStream(t *testing.T) {
 	if len(outputs) < 3 || outputs[0] != "start" || outputs[len(outputs)-1] != "finish" || !slices.Contains(outputs, "text-delta") {
 		t.Errorf("tool-output chunks carry %v; want the sub-agent's stream from start to finish", outputs)
 	}
+	// The sub-agent's thread is kept under alice's derived resource; bob
+	// naming that resource lists nothing of it.
+	_, body = bob.call("GET", "/api/memory/threads?resourceId=alice/agent-researcher", "")
+	var listed struct {
+		Threads []struct{ ResourceID string }
+	}
+	if json.Unmarshal(body, &listed) == nil {
+		for _, th := range listed.Threads {
+			if th.ResourceID != "bob" {
+				t.Errorf("bob's listing holds a thread of %s", th.ResourceID)
+			}
+		}
+	}
 }
