@@ -99,7 +99,7 @@ before="$(tree_state)"
 if $quick; then
   stage "go test -short" go test -short -count=1 ./... "$@"
 else
-  stage "go test -race" go test -race -count=1 ./... "$@"
+  stage "go test -race" go test -race -count=1 -timeout 30m ./... "$@"
 fi
 if [ "$(tree_state)" != "$before" ]; then
   log "tests left files in the source tree:"

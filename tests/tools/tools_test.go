@@ -351,9 +351,11 @@ func TestToolRoutes(t *testing.T) {
 		// The tool's own refusal passes through as a 4xx (never a retried 5xx).
 		{"POST", "/api/tools/calc/execute", `{"data":{"a":1,"b":0,"op":"divide"}}`, 400, `{"error":"division by zero"}`},
 		{"POST", "/api/tools/weather/execute", `{"data":{"city":"  "}}`, 400, `{"error":"city is required"}`},
-		// Schema-invalid data never reaches the tool.
-		{"POST", "/api/tools/calc/execute", `{"data":{"a":"6","b":7,"op":"multiply"}}`, 400, `~"field":"data/a"`},
-		{"POST", "/api/tools/weather/execute", `{"data":{}}`, 400, `~"error":"Tool validation failed for weather"`},
+		// Schema-invalid data never reaches the tool; it is answered as
+		// Mastra answers it (200 with error and validationErrors), so that
+		// client-js returns it instead of throwing.
+		{"POST", "/api/tools/calc/execute", `{"data":{"a":"6","b":7,"op":"multiply"}}`, 200, `~"validationErrors":{"errors":[],"fields":{"a":{"errors":["got string, want number"]`},
+		{"POST", "/api/tools/weather/execute", `{"data":{}}`, 200, `~"message":"Tool input validation failed for weather.`},
 		{"POST", "/api/tools/weather/execute", `{}`, 400, `~"field":"data"`},
 		{"POST", "/api/tools/weather/execute", `{"data":`, 400, `~"Invalid request body"`},
 		// The agent's view.
