@@ -127,7 +127,7 @@ if [ -f "$ROOT/tests/client-js/run.sh" ]; then
   stage "@mastra/client-js on PostgreSQL" clientjs_postgres
 fi
 if [ -f "$ROOT/tests/mcp-conformance/run.sh" ]; then
-  stage "MCP conformance suite (npm @modelcontextprotocol/conformance, Node 22)" "$ROOT/tests/mcp-conformance/run.sh"
+  stage "MCP conformance suite and @mastra/mcp MCPClient (npm, Node 22)" "$ROOT/tests/mcp-conformance/run.sh"
 fi
 if [ -f "$ROOT/tests/mcp-client/run.sh" ]; then
   stage "MCP client against server-everything (stdio, streamable HTTP)" "$ROOT/tests/mcp-client/run.sh"

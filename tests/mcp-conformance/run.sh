@@ -6,6 +6,9 @@
 # tools, server→client requests) are listed, with the reason, in
 # baseline.yml; any other failure, or a listed scenario that passes, fails
 # the run. Results (checks.json per scenario) go to $TMP/results.
+# Then @mastra/mcp's MCPClient (mastra-mcp.test.mjs, on the same Node 22)
+# against a second server with auth on and two tokens: the agent, a
+# workflow and the Wasm weather tool, each token for its own resource.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -23,17 +26,22 @@ NODE22="$HERE/node_modules/.bin/node"
 
 TMP="$(mktemp -d /tmp/mastra-mcp-conformance.XXXXXX)"
 SERVER_PID=""
+AUTH_PID=""
 cleanup() {
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
+  for pid in "$SERVER_PID" "$AUTH_PID"; do
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
   rm -rf "$TMP"
 }
 trap cleanup EXIT
 
 log "go build"
 (cd "$ROOT" && go build -o "$TMP/mastra-server" ./cmd/mastra-server)
+# The Wasm tool of mastra-mcp.test.mjs.
+"$ROOT/scripts/build-plugins.sh" "$ROOT/examples/weather-tool" >&2
 
 # No auth: the suite sends no token. (Tenancy is tested with tokens in
 # host/server's isolation suite and tests/client-js.)
@@ -64,4 +72,61 @@ no_5xx "$TMP/server.log" || status=1
 if [ "$status" -ne 0 ]; then
   log "FAILED"; tail -n 60 "$TMP/conformance.log" >&2
 fi
+
+# @mastra/mcp's MCPClient with auth on: two tokens, each its own resource.
+ALICE_TOKEN="alice-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+BOB_TOKEN="bob-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+cat >"$TMP/auth.toml" <<TOML
+[server]
+host = "127.0.0.1"
+port = 0
+[server.auth]
+enabled = true
+[[server.auth.tokens]]
+env = "MCP_ALICE_TOKEN"
+user = "alice"
+resource_id = "res-alice"
+[[server.auth.tokens]]
+env = "MCP_BOB_TOKEN"
+user = "bob"
+resource_id = "res-bob"
+[memory]
+sqlite_path = "$TMP/auth.db"
+[agents.assistant]
+model = "echo"
+description = "Repeats what it is told"
+[workflows.brief]
+description = "Drafts a brief on a topic"
+input_schema = '{"type":"object","required":["topic"],"properties":{"topic":{"type":"string"}}}'
+[[workflows.brief.steps]]
+id = "draft"
+agent = "assistant"
+prompt = "Brief on \${input.topic}"
+[[tools]]
+name = "weather"
+description = "Current weather of a city"
+module = "$ROOT/examples/weather-tool/weather-tool.wasm"
+input_schema = '{"type":"object","required":["city"],"properties":{"city":{"type":"string"}}}'
+[plugins]
+cache_dir = "$TMP/wasm-cache"
+[mcp_servers.main]
+agents = ["assistant"]
+workflows = ["brief"]
+tools = ["weather"]
+TOML
+env -i PATH="$PATH" HOME="${HOME:-$TMP}" TMPDIR="${TMPDIR:-/tmp}" \
+  MCP_ALICE_TOKEN="$ALICE_TOKEN" MCP_BOB_TOKEN="$BOB_TOKEN" \
+  "$TMP/mastra-server" serve --config "$TMP/auth.toml" >"$TMP/auth-server.log" 2>&1 &
+AUTH_PID=$!
+wait_ready "$TMP/auth-server.log" "$AUTH_PID"
+# MCPClient logs the refused calls the test provokes, stacks and all: the
+# log is shown only when a test failed.
+if MASTRA_URL="http://$ADDR" ALICE_TOKEN="$ALICE_TOKEN" BOB_TOKEN="$BOB_TOKEN" \
+  "$NODE22" --test --test-reporter=spec "$HERE/mastra-mcp.test.mjs" >"$TMP/mastra-mcp.log" 2>&1; then
+  grep -E '^(✔|ℹ (tests|pass|fail) )' "$TMP/mastra-mcp.log" >&2
+else
+  log "@mastra/mcp MCPClient FAILED"; cat "$TMP/mastra-mcp.log" >&2; status=1
+fi
+no_5xx "$TMP/auth-server.log" || status=1
+[ "$status" -eq 0 ] || { log "auth server log:"; tail -n 40 "$TMP/auth-server.log" >&2; }
 exit "$status"
