@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 )
 
@@ -412,7 +411,7 @@ func (s *Store) scanVectors(ctx context.Context, where string, args []any, after
 	}
 	defer conn.Close()
 	return classify(conn.Raw(func(dc any) error {
-		c, ok := dc.(*stdlib.Conn)
+		c, ok := dc.(interface{ Conn() *pgx.Conn })
 		if !ok {
 			return fmt.Errorf("memory: unexpected postgres driver %T", dc)
 		}
