@@ -61,7 +61,7 @@ var mastraBodyFields = []bodyField{
 	{"returnScorerData", false, "scores are stored, not returned"},
 	{"tracingOptions", false, "traces follow the request's traceparent header"},
 	{"versions", false, "agents have no stored versions here"},
-	{"untilIdle", false, "no background tasks to wait for"},
+	{"untilIdle", true, "no background tasks here: the stream ends with the turn (Studio sends it)"},
 	{"threadId", false, "ignored by Mastra 1.x on these routes: use memory.thread"},
 	{"resourceId", false, "ignored by Mastra 1.x on these routes: use memory.resource"},
 }
@@ -76,7 +76,6 @@ type unsupported struct {
 	ReturnScorerData json.RawMessage `json:"returnScorerData"`
 	TracingOptions   json.RawMessage `json:"tracingOptions"`
 	Versions         json.RawMessage `json:"versions"`
-	UntilIdle        json.RawMessage `json:"untilIdle"`
 	ThreadID         json.RawMessage `json:"threadId"`
 	ResourceID       json.RawMessage `json:"resourceId"`
 }
@@ -91,7 +90,7 @@ func (u *unsupported) check() error {
 		{"savePerStep", u.SavePerStep}, {"stopWhen", u.StopWhen}, {"providerOptions", u.ProviderOptions},
 		{"toolsets", u.Toolsets}, {"scorers", u.Scorers},
 		{"returnScorerData", u.ReturnScorerData}, {"tracingOptions", u.TracingOptions}, {"versions", u.Versions},
-		{"untilIdle", u.UntilIdle}, {"threadId", u.ThreadID}, {"resourceId", u.ResourceID},
+		{"threadId", u.ThreadID}, {"resourceId", u.ResourceID},
 	} {
 		if asks(f.v) {
 			return refused(f.name)
