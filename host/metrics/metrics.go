@@ -30,6 +30,7 @@ type Metrics struct {
 	httpDuration *prometheus.HistogramVec
 	httpInFlight *prometheus.GaugeVec
 	streamsOpen  prometheus.Gauge
+	overhead     *prometheus.HistogramVec
 
 	turns        *prometheus.CounterVec
 	turnDuration *prometheus.HistogramVec
@@ -63,6 +64,9 @@ var (
 	firstChunkBuckets = []float64{0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}
 	// httpBuckets reach minutes: a stream is one request.
 	httpBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300}
+	// overheadBuckets: the server's own time per request, from a tenth of a
+	// millisecond (a gateway's budget) up to a slow database.
+	overheadBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}
 	// pluginBuckets: guest calls are bounded by a timeout of 100 ms by default.
 	pluginBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}
 )
@@ -92,6 +96,9 @@ func New() *Metrics {
 	m.streamsOpen = prometheus.NewGauge(prometheus.GaugeOpts{Name: "mastra_streams_open",
 		Help: "Event streams (SSE responses) open now."})
 	m.reg.MustRegister(m.httpInFlight, m.streamsOpen)
+	m.overhead = f.histogram("mastra_server_overhead_seconds",
+		"Time the server spent on a request that called a model or a tool, minus the time it waited on model providers and tools "+
+			"(overlapping waits count once), by route template.", overheadBuckets, "route")
 
 	m.turns = f.counter("mastra_agent_turns_total",
 		"Agent turns, by agent and outcome (ok, error, canceled, replayed).", "agent", "outcome")

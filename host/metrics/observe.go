@@ -36,6 +36,11 @@ func (o httpObserver) End(_ context.Context, info *transport.Info) {
 	route, status := info.RouteLabel(), statusLabel(info.Status)
 	o.m.httpRequests.WithLabelValues(info.Method, route, status).Inc()
 	o.m.httpDuration.WithLabelValues(info.Method, route, status).Observe(info.Duration.Seconds())
+	// Overhead only for requests that called a model or a tool: for the
+	// others it would be their whole duration, already above.
+	if wait, n := info.Wait(); n > 0 {
+		o.m.overhead.WithLabelValues(route).Observe(max(info.Duration-wait, 0).Seconds())
+	}
 }
 
 // Agents returns the observer of turns, model and tool calls, for
@@ -58,11 +63,13 @@ func (o agentObserver) StartModelCall(ctx context.Context, c agent.ModelCallInfo
 	if model == "" {
 		model = c.Provider // the echo model has no name
 	}
-	return ctx, &modelCall{m: o.m, start: time.Now(), provider: ProviderName(c.Provider), model: model}
+	transport.BeginWait(ctx)
+	return ctx, &modelCall{m: o.m, ctx: ctx, start: time.Now(), provider: ProviderName(c.Provider), model: model}
 }
 
 type modelCall struct {
 	m               *Metrics
+	ctx             context.Context // the request's, for its wait (transport.EndWait)
 	start           time.Time
 	provider, model string
 	first           sync.Once
@@ -75,6 +82,7 @@ func (c *modelCall) FirstChunk() {
 }
 
 func (c *modelCall) End(resp *llm.Response, err error) {
+	transport.EndWait(c.ctx)
 	c.m.opDuration.WithLabelValues("chat", c.provider, c.model, ErrorType(err)).Observe(since(c.start))
 	if resp == nil {
 		return
@@ -101,7 +109,9 @@ func (o agentObserver) StartToolCall(ctx context.Context, c agent.ToolCallInfo) 
 	if !c.Known {
 		name = "unknown" // the model's invention: not a label
 	}
+	transport.BeginWait(ctx)
 	return ctx, func(e agent.ToolCallEnd) {
+		transport.EndWait(ctx)
 		o.m.toolCalls.WithLabelValues(name, e.Outcome).Inc()
 		o.m.toolDuration.WithLabelValues(name, e.Outcome).Observe(since(start))
 	}

@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -45,6 +46,63 @@ type Info struct {
 	Stream bool
 	// Start is when Entry got the request.
 	Start time.Time
+
+	// wait is the time the request spent waiting on model providers and
+	// tools (BeginWait/EndWait), for the overhead metric. A mutex rather
+	// than an atomic sum: a turn's tool calls can run side by side, and
+	// only the union of the waits is time the server did not spend.
+	// Background work that outlives the request may still touch it.
+	waitMu    sync.Mutex
+	waiting   int       // waits in progress
+	waitStart time.Time // when waiting went from 0 to 1
+	wait      time.Duration
+	waits     int // waits begun
+}
+
+// BeginWait marks the start of a wait on a model provider or a tool for the
+// request carried by ctx; EndWait its end. Overlapping waits count once.
+func BeginWait(ctx context.Context) {
+	i := InfoFrom(ctx)
+	if i == nil {
+		return
+	}
+	now := time.Now()
+	i.waitMu.Lock()
+	if i.waiting == 0 {
+		i.waitStart = now
+	}
+	i.waiting++
+	i.waits++
+	i.waitMu.Unlock()
+}
+
+// EndWait ends a wait begun with BeginWait.
+func EndWait(ctx context.Context) {
+	i := InfoFrom(ctx)
+	if i == nil {
+		return
+	}
+	now := time.Now()
+	i.waitMu.Lock()
+	if i.waiting > 0 {
+		i.waiting--
+		if i.waiting == 0 {
+			i.wait += now.Sub(i.waitStart)
+		}
+	}
+	i.waitMu.Unlock()
+}
+
+// Wait returns the time the request waited on model providers and tools
+// (a wait still in progress counts up to now) and how many waits began.
+func (i *Info) Wait() (time.Duration, int) {
+	i.waitMu.Lock()
+	defer i.waitMu.Unlock()
+	d := i.wait
+	if i.waiting > 0 {
+		d += time.Since(i.waitStart)
+	}
+	return d, i.waits
 }
 
 // RouteUnmatched is the route of a request that matched no route (404, 405).
