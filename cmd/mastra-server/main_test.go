@@ -389,10 +389,12 @@ func TestSIGTERMDrainsInFlightStream(t *testing.T) {
 	}
 	defer res.Body.Close()
 	br := bufio.NewReader(res.Body)
+	var read strings.Builder
 	for {
 		line, err := br.ReadString('\n')
+		read.WriteString(line)
 		if err != nil {
-			t.Fatalf("stream: %v", err)
+			t.Fatalf("stream: %v after %d %q", err, res.StatusCode, read.String())
 		}
 		if strings.Contains(line, `"first"`) {
 			break
