@@ -137,4 +137,3 @@ func toWire(req Request, sendModel, maxCompletionTokens, stream bool) wireReques
 	}
 	return w
 }
-

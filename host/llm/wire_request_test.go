@@ -22,7 +22,7 @@ func requestCases() []Request {
 		},
 			Tools: []Tool{{Name: "weather", Description: "Gets <the> weather", Parameters: json.RawMessage(" {\"type\": \"object\",\n \"properties\": {\"city\": {\"type\":\"string\", \"description\":\"a & b\"}}} ")},
 				{Name: "bare"}},
-			ToolChoice: "required",
+			ToolChoice:  "required",
 			Temperature: f(0.7), MaxTokens: n(256), TopP: f(1), Stop: []string{"\n\n", "END"}, Seed: n(-3),
 			PresencePenalty: f(1e-7), FrequencyPenalty: f(-2e21),
 			ResponseFormat: &ResponseFormat{Schema: json.RawMessage(`{"type":"object"}`)},
