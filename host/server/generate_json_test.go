@@ -65,7 +65,7 @@ func TestGenerateJSONMatchesMarshal(t *testing.T) {
 					FinishReason: "tool-calls", Usage: llm.Usage{ReasoningTokens: 3}, Provider: "anthropic", Finished: at},
 				{Text: odd, FinishReason: "stop", Usage: llm.Usage{CacheReadTokens: 4}, ModelID: "m1"},
 			},
-			Messages: []memory.Message{reply, msg("bad", "assistant", `[1]`)},
+			Messages:   []memory.Message{reply, msg("bad", "assistant", `[1]`)},
 			Suspension: &agent.Suspension{Approval: true, ToolCallID: "c1", ToolName: "weather", Args: json.RawMessage(`{}`), ResumeSchema: `{"type":"object"}`}},
 		{FinishReason: "suspended", Suspension: &agent.Suspension{ToolCallID: "c1", ToolName: "w", Payload: json.RawMessage(`{"ask":"<?>"}`)}},
 	}
