@@ -34,6 +34,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -60,7 +61,7 @@ type options struct {
 	peerRounds   int
 	peerDuration time.Duration
 
-	rate        float64
+	rates       []float64
 	openThreads int
 }
 
@@ -79,11 +80,19 @@ func main() {
 	flag.IntVar(&o.peerClients, "peer-clients", 8, "peer: concurrent clients on each side")
 	flag.IntVar(&o.peerRounds, "peer-rounds", 3, "peer: alternated rounds (each: generate then stream, mastra-server then Mastra)")
 	flag.DurationVar(&o.peerDuration, "peer-duration", 8*time.Second, "peer: length of each run")
-	flag.Float64Var(&o.rate, "rate", 500, "open: turns per second")
+	rates := flag.String("rate", "500", "open: turns per second, or a comma-separated list of rates run one after another")
 	flag.IntVar(&o.openThreads, "open-threads", 250, "open: threads the turns go round")
 	flag.StringVar(&phases, "phases", "generate,stream,firsttoken,wasm,slow,startup", "phases to run (also: peer, open)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory (config, logs)")
 	flag.Parse()
+	for _, r := range strings.Split(*rates, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(r), 64)
+		if err != nil || v <= 0 {
+			fmt.Fprintf(os.Stderr, "load: -rate %q: want positive numbers\n", *rates)
+			os.Exit(2)
+		}
+		o.rates = append(o.rates, v)
+	}
 	o.phases = map[string]bool{}
 	for _, p := range strings.Split(phases, ",") {
 		o.phases[strings.TrimSpace(p)] = true
