@@ -180,6 +180,8 @@ type Service struct {
 	local      *localEmbeds
 	onRecall   func(RecallEvent)
 	queryCache *vectorCache
+	// budget charges embedding calls (SetEmbedBudget); nil: free.
+	budget EmbedBudget
 	// embedBackoff is the first wait between a local job's attempts.
 	embedBackoff time.Duration
 	// resolve turns a "provider/model" a request names into a model; nil:
