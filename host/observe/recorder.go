@@ -59,7 +59,7 @@ type Options struct {
 	// attached to nothing can still grade a stored trace on request).
 	Scorers, WorkflowScorers map[string][]*Scorer
 	AllScorers               []*Scorer
-	Logger  *slog.Logger
+	Logger                   *slog.Logger
 }
 
 // Recorder records spans and writes them. Start it, then Close it.
