@@ -184,6 +184,9 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 	limiter := newLimiter(cfg.Server, store, log)
 	svc.SetObserver(limiter.Agents(svc, tel.agents(), globalLimits(cfg.Server)))
 	svc.SetEmbedBudget(limiter.Embeddings(budgets(cfg.Server)))
+	if !check {
+		tel.startScoreJobs(ctx, store, limiter, globalLimits(cfg.Server), log)
+	}
 	if m := tel.metrics; m != nil {
 		if store != nil {
 			m.WatchDB(store.DB().Stats)
@@ -224,7 +227,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 	opts.Config.Observability = cfg.Observability.Enabled
 	opts.Scorers = scorerInfos(cfg)
 	if tel.spans != nil {
-		opts.ScoreReply = tel.spans.ScoreReply
+		opts.ScoreTrace = tel.spans.ScoreTrace
 	}
 	opts.Workflows = wf
 	opts.Runs = runs

@@ -11,11 +11,13 @@ import (
 
 	"github.com/mastra-server/mastra-server/config"
 	"github.com/mastra-server/mastra-server/host/agent"
+	"github.com/mastra-server/mastra-server/host/limits"
 	"github.com/mastra-server/mastra-server/host/llm"
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/metrics"
 	"github.com/mastra-server/mastra-server/host/observe"
 	"github.com/mastra-server/mastra-server/host/plugin"
+	"github.com/mastra-server/mastra-server/host/scorejobs"
 	"github.com/mastra-server/mastra-server/host/server/transport"
 	"github.com/mastra-server/mastra-server/host/tracing"
 	"github.com/mastra-server/mastra-server/host/workflow"
@@ -30,6 +32,8 @@ type telemetry struct {
 	// spans stores traces ([observability]); nil when off. It starts
 	// once the store is open (startSpans).
 	spans *observe.Recorder
+	// scoreJobs grades scores as River jobs (Postgres); nil: in process.
+	scoreJobs *scorejobs.Jobs
 }
 
 // newTelemetry starts what the configuration turns on.
@@ -92,6 +96,40 @@ func buildScorers(cfg *config.Config) (map[string][]*observe.Scorer, error) {
 		}
 	}
 	return out, nil
+}
+
+// startScoreJobs grades scores by River jobs on Postgres (any instance
+// runs them; one queued before an instance dies is not lost), and charges
+// judges' tokens to the scored resource's budget. On SQLite, or when River
+// cannot start, scores are graded by the recorder's in-process queue.
+func (t *telemetry) startScoreJobs(ctx context.Context, store *memory.Store, limiter *limits.Limiter, global limits.Limits, log *slog.Logger) {
+	if t.spans == nil || !t.spans.HasScorers() {
+		return
+	}
+	if limiter != nil {
+		t.spans.SetTokenSpender(func(ctx context.Context, resourceID string, tokens int) {
+			if err := limiter.SpendTokens(ctx, limits.ResourceSubject(resourceID, global), tokens); err != nil {
+				log.Warn("scorers: judge tokens not counted", "resource", resourceID, "err", err)
+			}
+		})
+	}
+	if store == nil || store.Kind() != "postgres" {
+		log.Info("scorers: graded by an in-process queue (single node)")
+		return
+	}
+	jobs, err := scorejobs.Open(store.DB(), t.spans.RunScore, log)
+	if err == nil {
+		if err = jobs.Start(ctx); err != nil {
+			_ = jobs.Close(ctx)
+		}
+	}
+	if err != nil {
+		log.Warn("scorers: graded by an in-process queue: River could not start", "error", err.Error())
+		return
+	}
+	t.spans.SetScoreQueue(jobs)
+	t.scoreJobs = jobs
+	log.Info("scorers: graded by River jobs (queue " + scorejobs.Queue + ")")
 }
 
 // The observers run in order: the trace first (its span is the context of
@@ -183,7 +221,10 @@ func (t *telemetry) close(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if t.spans != nil {
-		t.spans.Close(ctx)
+		t.spans.Close(ctx) // queues the last score jobs
+	}
+	if t.scoreJobs != nil {
+		_ = t.scoreJobs.Close(ctx) // jobs cut short run again, here or elsewhere
 	}
 	if t.tracing == nil {
 		return nil

@@ -268,7 +268,7 @@ func (o agentObserver) StartTurn(ctx context.Context, ti agent.TurnInfo) (contex
 		if e.Err == nil && e.Result != nil && e.Outcome == agent.OutcomeOK {
 			for _, sc := range r.o.Scorers[a.ID] {
 				if sc.Samples(sp.TraceID) {
-					r.enqueueScore(scoreJob{scorer: sc, reply: e.Result.Text, span: &sp.Span})
+					r.enqueueScore(jobOf(sc, &sp.Span, "live", lastUser(ti.Messages), e.Result.Text))
 				}
 			}
 		}
@@ -353,6 +353,17 @@ func (o agentObserver) StartToolCall(ctx context.Context, c agent.ToolCallInfo) 
 		}
 		r.enqueue(sp)
 	}
+}
+
+// lastUser is the turn's last user message (what a judge reads as the
+// input).
+func lastUser(ms []llm.Message) string {
+	for i := len(ms) - 1; i >= 0; i-- {
+		if ms[i].Role == llm.RoleUser {
+			return ms[i].Content
+		}
+	}
+	return ""
 }
 
 // Plugins is the observer of plugin calls. Only calls made inside a stored

@@ -611,16 +611,19 @@ func (s *Server) reviewFeedback(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// ScoreReply grades a reply with the configured scorer named id (or by
-// its name): found is false when there is none such.
-type ScoreReply func(id, reply string) (score float64, reason, scorerID, scorerName string, found bool)
+// ScoreTrace queues the grading of target's stored output by the
+// configured scorer of id (or name): found is false when there is none
+// such (target nil asks only that); queued is false when target has no
+// stored output or the scorer queue is full. host/observe implements it.
+type ScoreTrace func(id string, target *memory.Span) (found, queued bool)
 
 // scoreTraces: POST /api/observability/traces/score {scorerName, targets:
 // [{traceId, spanId?}]} → {status, message, traceCount}. Each target's
 // reply (its root's stored output, so [observability] capture_content)
-// is graded now, the score stored as the trace's ("trace" source);
-// targets without a stored reply, or not the caller's, are listed as
-// skipped.
+// is queued for grading, as Mastra's is fire-and-forget: the score is
+// stored as the trace's ("trace" source) once graded (a judge may take
+// seconds); targets without a stored reply, or not the caller's, are
+// listed as skipped.
 func (s *Server) scoreTraces(w http.ResponseWriter, r *http.Request) error {
 	var b struct {
 		ScorerName *string `json:"scorerName"`
@@ -648,10 +651,10 @@ func (s *Server) scoreTraces(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	if s.scoreReply == nil {
+	if s.scoreTrace == nil {
 		return &transport.Error{Status: http.StatusNotFound, Message: fmt.Sprintf("Scorer '%s' not found", *b.ScorerName)}
 	}
-	if _, _, _, _, ok := s.scoreReply(*b.ScorerName, ""); !ok {
+	if found, _ := s.scoreTrace(*b.ScorerName, nil); !found {
 		return &transport.Error{Status: http.StatusNotFound, Message: fmt.Sprintf("Scorer '%s' not found", *b.ScorerName)}
 	}
 	res, err := s.obsResource(r)
@@ -673,20 +676,9 @@ func (s *Server) scoreTraces(w http.ResponseWriter, r *http.Request) error {
 				target = &spans[i]
 			}
 		}
-		var out struct{ Text *string }
-		if len(target.Output) == 0 || json.Unmarshal(target.Output, &out) != nil || out.Text == nil {
+		if _, queued := s.scoreTrace(*b.ScorerName, target); !queued {
 			skipped = append(skipped, t.TraceID)
 			continue
-		}
-		v, reason, id, name, _ := s.scoreReply(*b.ScorerName, *out.Text)
-		src := "trace"
-		row := memory.Score{ScoreID: uuid.NewString(), Timestamp: memory.SpanTime{Time: time.Now()}, ScorerID: id,
-			ScorerName: &name, ScoreSource: &src, Score: v, Reason: &reason,
-			EventContext: memory.EventContext{TraceID: &target.TraceID, SpanID: &target.SpanID, EntityType: target.EntityType,
-				EntityID: target.EntityID, EntityName: target.EntityName, ResourceID: target.ResourceID,
-				ThreadID: target.ThreadID, RunID: target.RunID}}
-		if err := s.store.SaveScore(r.Context(), row); err != nil {
-			return err
 		}
 		scored++
 	}
