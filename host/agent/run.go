@@ -163,15 +163,14 @@ func (r *run) turn(parent context.Context, fresh bool) (*Result, error) {
 		return r.complete(parent, r.state.Inputs, false) // a resumed turn: history is in its state
 	}
 	if !fresh && s.store != nil && !in.Ephemeral {
-		t, err := s.store.Thread(parent, "", in.ThreadID)
+		// The thread and its history in one read (one round trip on
+		// Postgres); another resource's thread comes without messages.
+		t, err := s.store.TurnHistory(parent, in.ResourceID, in.ThreadID, a.LastMessages)
 		switch {
 		case err == nil && t.ResourceID != in.ResourceID:
 			return nil, fmt.Errorf("agent: thread %s: %w", in.ThreadID, memory.ErrNotFound)
-		case err == nil && a.LastMessages > 0:
-			r.res.Remembered, err = s.store.LastMessages(parent, in.ThreadID, a.LastMessages)
-			if err != nil {
-				return nil, fmt.Errorf("agent: load history: %w", err)
-			}
+		case err == nil:
+			r.res.Remembered = t.Messages
 		case errors.Is(err, memory.ErrNotFound):
 			r.newThread = true
 		case err != nil:

@@ -49,7 +49,9 @@ type Store struct {
 	pgv        pgvectorState
 	// vcache keeps tenants' vectors (vectorcache.go); seq numbers vector
 	// writes on SQLite.
-	vcache    vectorCache
+	vcache vectorCache
+	// memo keeps the messages last read per thread, parsed (history.go).
+	memo      historyMemo
 	seqMu     sync.Mutex
 	seq       int64
 	seqLoaded bool
@@ -307,9 +309,11 @@ func (s *Store) UpdateThread(ctx context.Context, resourceID, threadID string, u
 // DeleteThread deletes a thread of resourceID and its messages.
 func (s *Store) DeleteThread(ctx context.Context, resourceID, threadID string) error {
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := threadIn(ctx, tx, resourceID, threadID); err != nil {
+		t, err := threadIn(ctx, tx, resourceID, threadID)
+		if err != nil {
 			return err
 		}
+		s.memo.forget(t.ResourceID, threadID)
 		if _, err := tx.NewDelete().Model((*messageRow)(nil)).Where("thread_id = ?", threadID).Exec(ctx); err != nil {
 			return fmt.Errorf("memory: delete messages of %s: %w", threadID, err)
 		}
