@@ -93,6 +93,11 @@ type run struct {
 	// id of the tool call being run: what a delegation passes on.
 	convo            []llm.Message
 	callID, callName string
+	// prompt is the first model call's messages (a resumed turn's: the
+	// waiting step's), when promptSteps steps were done: the finish
+	// chunk's messages.all starts with it (finish.go).
+	prompt      []llm.Message
+	promptSteps int
 }
 
 func (s *Service) run(parent context.Context, in Input, emit func(Chunk) error) (*Result, error) {
@@ -304,6 +309,7 @@ func (r *run) complete(parent context.Context, inputs []memory.Message, idem boo
 		fin.TotalUsage = &total
 		fin.Response = &responseMeta{ID: last.ResponseID, ModelID: last.ReportedModel(), Timestamp: fin.Metadata.Timestamp,
 			ModelMetadata: last.Metadata()}
+		fin.Output.Steps, fin.Messages = stepValues(r.res.StepResults), r.finishMessages()
 	}
 	err := r.send(ChunkFinish, fin)
 	if err != nil {
@@ -548,6 +554,7 @@ func (r *run) loop(ctx context.Context) error {
 		// is the human's, so the stream starts at once.
 		req, first, r.live = r.state.Request, r.state.Step, true
 	}
+	r.prompt, r.promptSteps = req.Messages, len(r.res.StepResults)
 	toolCtx := context.WithValue(context.WithValue(ctx, turnResourceKey{}, r.owner()), toolRunKey{}, r)
 	if r.in.RequestContext != nil {
 		toolCtx = reqctx.With(toolCtx, r.in.RequestContext)

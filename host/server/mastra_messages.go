@@ -60,6 +60,12 @@ func (s *Server) apiTurn(w http.ResponseWriter, r *http.Request, resumable *bool
 	if resumable != nil {
 		*resumable = b.Resumable
 	}
+	return s.mastraInput(r, &b)
+}
+
+// mastraInput checks a decoded Mastra body and makes its turn (the stream
+// and generate routes', and the network route's: network_handlers.go).
+func (s *Server) mastraInput(r *http.Request, b *mastraBody) (agent.Input, error) {
 	if err := b.unsupported.check(); err != nil {
 		return agent.Input{}, err
 	}
@@ -68,7 +74,7 @@ func (s *Server) apiTurn(w http.ResponseWriter, r *http.Request, resumable *bool
 			return agent.Input{}, err
 		}
 	}
-	if err := outputAlias(&b); err != nil {
+	if err := outputAlias(b); err != nil {
 		return agent.Input{}, err
 	}
 	msgs, err := s.parseMessages(b.Messages)
