@@ -220,7 +220,50 @@ func (s *Server) call(ctx context.Context, t *Tool, args json.RawMessage) *sdk.C
 	if err != nil {
 		return errorResult(s.CallError(ctx, t, err))
 	}
+	if res, ok := contentResult(out); ok {
+		return res
+	}
 	return &sdk.CallToolResult{Content: []sdk.Content{&sdk.TextContent{Text: ResultText(out)}}}
+}
+
+// contentTypes are the content blocks a tool result may carry (MCP's
+// ContentBlock).
+var contentTypes = map[string]bool{"text": true, "image": true, "audio": true, "resource": true, "resource_link": true}
+
+// contentResult reads a tool's output that is itself an MCP tool result,
+// {"content": [...], "isError"?, "structuredContent"?} and nothing else,
+// every block of a known type: a tool that answers images, audio or
+// resources says so this way, and its answer is passed through as it is
+// (any other output is text, as Mastra's toCallToolResult makes it).
+func contentResult(out json.RawMessage) (*sdk.CallToolResult, bool) {
+	if len(out) == 0 || out[0] != '{' || !bytes.Contains(out, []byte(`"content"`)) {
+		return nil, false
+	}
+	var top map[string]json.RawMessage
+	if json.Unmarshal(out, &top) != nil || top["content"] == nil {
+		return nil, false
+	}
+	for k := range top {
+		if k != "content" && k != "isError" && k != "structuredContent" {
+			return nil, false
+		}
+	}
+	var blocks []struct {
+		Type string `json:"type"`
+	}
+	if json.Unmarshal(top["content"], &blocks) != nil || len(blocks) == 0 {
+		return nil, false
+	}
+	for _, b := range blocks {
+		if !contentTypes[b.Type] {
+			return nil, false
+		}
+	}
+	var res sdk.CallToolResult
+	if json.Unmarshal(out, &res) != nil {
+		return nil, false
+	}
+	return &res, true
 }
 
 // CallError is what the caller reads of a tool's failure: a *ToolError's
