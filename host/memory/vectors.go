@@ -492,20 +492,6 @@ func better(s1 float64, id1 string, s2 float64, id2 string) bool {
 	return id1 < id2
 }
 
-// hitHeap is a min-heap of hits: the worst kept hit on top.
-type hitHeap []VectorHit
-
-func (h hitHeap) Len() int           { return len(h) }
-func (h hitHeap) Less(i, j int) bool { return better(h[j].Score, h[j].ID, h[i].Score, h[i].ID) }
-func (h hitHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *hitHeap) Push(x any)        { *h = append(*h, x.(VectorHit)) }
-func (h *hitHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
-}
-
 func norm(v []float32) float64 {
 	var s float64
 	for _, x := range v {
