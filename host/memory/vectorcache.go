@@ -18,6 +18,11 @@ import (
 // thus answers from what the database holds at the query, as without a
 // cache. The cache holds at most maxVectorCache bytes of vectors, the
 // least recently queried tenants leaving first.
+//
+// On SQLite one process writes the file (as sqliteSeqs assumes), through
+// this Store: every write bumps its index's generation here, after it
+// commits, and a tenant read at the current generation is current
+// without asking the database at all.
 
 // maxVectorCache bounds the vectors an instance keeps (about 10,000
 // vectors of 1536 dimensions a 64 MiB).
@@ -47,6 +52,8 @@ type tenantVectors struct {
 	ints   []int32
 	lo, hi []float64
 	scored int // vectors the last query scored exactly (tests)
+	// gen is the index's generation (SQLite) the tenant was checked at.
+	gen int64
 }
 
 func (t *tenantVectors) bytes() int { return len(t.ids) * (t.dim*4 + t.stride + 240) }
@@ -80,6 +87,31 @@ type vectorCache struct {
 	items map[string]*list.Element
 	size  map[string]int
 	bytes int
+	// gens counts each index's writes through this Store (SQLite).
+	gens map[string]int64
+}
+
+func indexKey(sp VectorSpace, index string) string {
+	return sp.Store + "\x00" + sp.Namespace + "\x00" + index
+}
+
+// generation is the index's count of writes so far.
+func (c *vectorCache) generation(ixKey string) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gens[ixKey]
+}
+
+// wrote records a write to the index: call it after the write ends
+// (committed or not), so that a query that saw the old generation
+// checks the database again.
+func (c *vectorCache) wrote(ixKey string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gens == nil {
+		c.gens = map[string]int64{}
+	}
+	c.gens[ixKey]++
 }
 
 func (c *vectorCache) get(key string) *tenantVectors {
@@ -122,7 +154,8 @@ func (c *vectorCache) resized(t *tenantVectors, bytes int) {
 
 // queryCached answers q from the tenant's vectors, brought up to date.
 func (s *Store) queryCached(ctx context.Context, ix VectorIndex, sp VectorSpace, vf vectorFilter, where string, args []any, q VectorQuery) ([]VectorHit, error) {
-	key := sp.Store + "\x00" + sp.Namespace + "\x00" + ix.Name
+	ixKey := indexKey(sp, ix.Name)
+	key := ixKey
 	if vf.resourceID != nil {
 		key += "\x00r\x00" + *vf.resourceID
 	}
@@ -132,6 +165,16 @@ func (s *Store) queryCached(ctx context.Context, ix VectorIndex, sp VectorSpace,
 	t := s.vcache.get(key)
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	local := s.kind != "postgres"
+	var gen int64
+	if local {
+		// Read before the check: a write that commits after it bumps
+		// the generation past this one.
+		gen = s.vcache.generation(ixKey)
+		if t.loaded && t.dim == ix.Dimension && t.gen == gen {
+			return t.topK(q, ix.Metric, vf)
+		}
+	}
 	var count, maxSeq int64
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*), coalesce(max(seq), 0) FROM mastra_server_vectors WHERE `+where, args...).
 		Scan(&count, &maxSeq); err != nil {
@@ -155,6 +198,7 @@ func (s *Store) queryCached(ctx context.Context, ix VectorIndex, sp VectorSpace,
 		t.count, t.loaded = int64(len(t.ids)), true
 		s.vcache.resized(t, t.bytes())
 	}
+	t.gen = gen
 	return t.topK(q, ix.Metric, vf)
 }
 
