@@ -372,6 +372,11 @@ type Input struct {
 	// Ephemeral answers without memory: no history is read and nothing is
 	// saved (Mastra's generate without a memory option).
 	Ephemeral bool
+	// ReadOnly reads memory and writes none (Mastra's memory.readOnly):
+	// the history, working memory and semantic recall are read as for any
+	// turn; nothing is saved (no messages, no thread, no title, no
+	// embedding) and the working memory is shown without its tool.
+	ReadOnly bool
 	// StructuredOutput, when set, asks the turn for a JSON value matching
 	// a schema (Result.Object; "object" and "object-result" chunks).
 	StructuredOutput *StructuredOutput

@@ -175,6 +175,7 @@ type loopState struct {
 	ResourceID string `json:"resourceId"`
 	MessageID  string `json:"messageId"`
 	Ephemeral  bool   `json:"ephemeral,omitempty"`
+	ReadOnly   bool   `json:"readOnly,omitempty"`
 	NewThread  bool   `json:"newThread,omitempty"`
 	// Messages are the turn's input messages, Inputs the same as they are
 	// saved.
@@ -311,7 +312,7 @@ func (r *run) suspend(req llm.Request, step int, resp *llm.Response, call int, t
 	r.res.Suspension = w
 	st := &loopState{
 		AgentID: r.a.ID, ThreadID: r.res.ThreadID, ResourceID: r.in.ResourceID, MessageID: r.res.MessageID,
-		Ephemeral: r.in.Ephemeral, NewThread: r.newThread, Messages: r.in.Messages,
+		Ephemeral: r.in.Ephemeral, ReadOnly: r.in.ReadOnly, NewThread: r.newThread, Messages: r.in.Messages,
 		Request: req, Step: step, Response: *resp, Call: call, ToolMsgs: toolMsgs, StepCallsFrom: stepFrom,
 		ToolResults: r.res.ToolResults, Parts: r.parts, Text: r.allText.String(), Usage: r.res.Usage,
 		Steps: r.res.Steps, Model: r.cur, TextN: r.textN, MaxSteps: r.maxSteps(),
@@ -346,7 +347,7 @@ func (r *run) saveSuspended(ctx, parent context.Context, inputs []memory.Message
 	r.res.FinishReason = FinishSuspended
 	r.res.Text = r.allText.String()
 	r.res.Messages = nil
-	if !r.in.Ephemeral {
+	if r.saves() {
 		// The thread shows the waiting turn as Mastra's does: the input
 		// and the reply so far, whose metadata names the waiting call
 		// (Studio draws its Approve / Decline from it after a reload).
@@ -664,7 +665,7 @@ func (s *Service) claim(parent context.Context, rs Resume, emit func(Chunk) erro
 	in := Input{AgentID: a.ID, ThreadID: st.ThreadID, ResourceID: claimed.ResourceID, Messages: st.Messages,
 		RunID: rs.RunID, ClientTools: st.ClientTools, ClientToolApproval: st.ClientToolApproval,
 		RequireToolApproval: st.RequireToolApproval, RequestContext: rs.RequestContext, MaxSteps: st.MaxSteps,
-		Ephemeral: st.Ephemeral, ActiveTools: st.ActiveTools, ToolChoice: st.ToolChoice}
+		Ephemeral: st.Ephemeral, ReadOnly: st.ReadOnly, ActiveTools: st.ActiveTools, ToolChoice: st.ToolChoice}
 	models := a.choices()
 	so, err := s.structuredOf(st.StructuredOutput)
 	if err == nil && st.ModelRef != "" {

@@ -111,7 +111,7 @@ func (d delegation) Execute(ctx context.Context, args json.RawMessage) (json.Raw
 	}
 	sa := r.s.agents[d.sub.ID]
 	in := Input{AgentID: d.sub.ID, Messages: []llm.Message{{Role: llm.RoleUser, Content: a.Prompt}},
-		Context: stripToolParts(r.convo), Owner: r.owner(), Ephemeral: r.in.Ephemeral || r.s.store == nil}
+		Context: stripToolParts(r.convo), Owner: r.owner(), Ephemeral: r.in.Ephemeral || r.s.store == nil, ReadOnly: r.in.ReadOnly}
 	if a.Instructions != nil {
 		in.Instructions = *a.Instructions
 	}

@@ -198,7 +198,7 @@ func (r *run) turn(parent context.Context, fresh bool) (*Result, error) {
 		r.wmOn = true
 	}
 	inputs := inputMessages(in.Messages, r.res.Remembered, &r.clk)
-	idem := in.IdempotencyKey != "" && s.store != nil && !in.Ephemeral
+	idem := in.IdempotencyKey != "" && r.saves()
 	if idem {
 		// A retry finds what its first attempt saved and answers with it,
 		// without calling the model again.
@@ -252,7 +252,7 @@ func (r *run) complete(parent context.Context, inputs []memory.Message, idem boo
 		r.res.Messages[i].ThreadID = r.res.ThreadID
 		r.res.Messages[i].ResourceID = in.ResourceID
 	}
-	if s.store != nil && !in.Ephemeral {
+	if r.saves() {
 		// The gate settles the race with the first-byte timeout: either the
 		// request was answered already and nothing is saved, or the answer
 		// now waits for the save below.
@@ -429,7 +429,7 @@ func (r *run) maxSteps() int {
 // tool returns the server tool of this turn named name: the agent's, or
 // the built-in working memory tool; nil when there is none.
 func (r *run) tool(name string) Tool {
-	if r.wmOn && name == WorkingMemoryTool {
+	if r.wmTool() && name == WorkingMemoryTool {
 		return wmTool{r}
 	}
 	if d, ok := r.delegation(name); ok {
@@ -505,7 +505,7 @@ func (r *run) allTools() []llm.Tool {
 	for _, t := range r.a.Tools {
 		out = append(out, llm.Tool{Name: t.Name(), Description: t.Description(), Parameters: t.InputSchema()})
 	}
-	if r.wmOn {
+	if r.wmTool() {
 		t := wmTool{r}
 		out = append(out, llm.Tool{Name: t.Name(), Description: t.Description(), Parameters: t.InputSchema()})
 	}
@@ -1166,5 +1166,16 @@ func (r *run) wmInstructions() string {
 	if !r.wmOn {
 		return ""
 	}
+	if r.in.ReadOnly {
+		return r.a.WorkingMemory.readOnlyInstructions(r.wmSeen)
+	}
 	return r.a.WorkingMemory.instructions(r.wmSeen)
 }
+
+// saves says the turn writes memory: a store, and neither Ephemeral nor
+// ReadOnly.
+func (r *run) saves() bool { return r.s.store != nil && !r.in.Ephemeral && !r.in.ReadOnly }
+
+// wmTool says the working memory tool is offered: working memory on and
+// the turn not ReadOnly.
+func (r *run) wmTool() bool { return r.wmOn && !r.in.ReadOnly }

@@ -196,6 +196,7 @@ func (s *Store) DescribeVectorIndex(ctx context.Context, sp VectorSpace, name st
 
 // DeleteVectorIndex removes an index and its vectors.
 func (s *Store) DeleteVectorIndex(ctx context.Context, sp VectorSpace, name string) error {
+	defer s.vcache.wrote(indexKey(sp, name))
 	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		res, err := tx.NewRaw(`DELETE FROM mastra_server_vector_indexes WHERE store = ? AND namespace = ? AND name = ?`,
 			sp.Store, sp.Namespace, name).Exec(ctx)
@@ -235,6 +236,7 @@ func (s *Store) UpsertVectors(ctx context.Context, sp VectorSpace, index string,
 	pg := s.kind == "postgres"
 	var seq int64
 	if !pg {
+		defer s.vcache.wrote(indexKey(sp, index))
 		if seq, err = s.sqliteSeqs(ctx, len(recs)); err != nil {
 			return err
 		}
@@ -303,6 +305,7 @@ func (s *Store) DeleteVectors(ctx context.Context, sp VectorSpace, index string,
 	if len(ids) == 0 {
 		return nil
 	}
+	defer s.vcache.wrote(indexKey(sp, index))
 	_, err := s.db.NewRaw(`DELETE FROM mastra_server_vectors WHERE store = ? AND namespace = ? AND index_name = ? AND vector_id IN (?)`,
 		sp.Store, sp.Namespace, index, bun.In(ids)).Exec(ctx)
 	return classify(err)
@@ -490,20 +493,6 @@ func better(s1 float64, id1 string, s2 float64, id2 string) bool {
 		return s1 > s2
 	}
 	return id1 < id2
-}
-
-// hitHeap is a min-heap of hits: the worst kept hit on top.
-type hitHeap []VectorHit
-
-func (h hitHeap) Len() int           { return len(h) }
-func (h hitHeap) Less(i, j int) bool { return better(h[j].Score, h[j].ID, h[i].Score, h[i].ID) }
-func (h hitHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *hitHeap) Push(x any)        { *h = append(*h, x.(VectorHit)) }
-func (h *hitHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
 }
 
 func norm(v []float32) float64 {

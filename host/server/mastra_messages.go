@@ -40,6 +40,7 @@ type mastraBody struct {
 type mastraMemory struct {
 	Thread   json.RawMessage `json:"thread"` // "id" or {"id": …}
 	Resource string          `json:"resource"`
+	ReadOnly bool            `json:"readOnly"`
 	refusedMemory
 }
 
@@ -130,6 +131,7 @@ func (s *Server) mastraInput(r *http.Request, b *mastraBody) (agent.Input, error
 			return in, err
 		}
 		in.ThreadID = thread
+		in.ReadOnly = b.Memory.ReadOnly
 		// Mastra requires memory.resource; a token's resource stands in.
 		in.ResourceID, err = s.resource(r, bodyClaim(b.Memory.Resource, "memory.resource"), mustNameAlways)
 		if err != nil {
