@@ -453,6 +453,9 @@ type ScorerInfo struct {
 	ID, Name, Description, Kind string
 	Rate                        float64
 	AgentIDs, AgentNames        []string
+	WorkflowIDs                 []string
+	// Judge is an llm scorer's "provider/model".
+	Judge string
 }
 
 // scorerEntryJSON is Mastra's entry of a scorer listing.
@@ -463,6 +466,9 @@ type scorerEntryJSON struct {
 			Name        string `json:"name"`
 			Description string `json:"description"`
 			Type        string `json:"type"`
+			Judge       *struct {
+				Model string `json:"model"`
+			} `json:"judge,omitempty"`
 		} `json:"config"`
 	} `json:"scorer"`
 	Sampling struct {
@@ -480,10 +486,19 @@ func scorerEntry(sc ScorerInfo) scorerEntryJSON {
 	var e scorerEntryJSON
 	e.Scorer.Config.ID, e.Scorer.Config.Name, e.Scorer.Config.Description = sc.ID, sc.Name, sc.Description
 	e.Scorer.Config.Type = "rule:" + sc.Kind
+	if sc.Judge != "" {
+		e.Scorer.Config.Type = "llm"
+		e.Scorer.Config.Judge = &struct {
+			Model string `json:"model"`
+		}{sc.Judge}
+	}
 	e.Sampling.Type, e.Sampling.Rate = "ratio", sc.Rate
-	e.AgentIDs, e.AgentNames, e.WorkflowIDs = sc.AgentIDs, sc.AgentNames, []string{}
+	e.AgentIDs, e.AgentNames, e.WorkflowIDs = sc.AgentIDs, sc.AgentNames, sc.WorkflowIDs
 	if e.AgentIDs == nil {
 		e.AgentIDs, e.AgentNames = []string{}, []string{}
+	}
+	if e.WorkflowIDs == nil {
+		e.WorkflowIDs = []string{}
 	}
 	e.IsRegistered, e.Source = true, "code"
 	return e
