@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -147,5 +149,39 @@ workflows = ["publish"]
 	}
 	if got, _ := bob.json("GET", "/api/observability/scores", "", 200)["scores"].([]any); len(got) != 0 {
 		t.Errorf("bob lists %v", got)
+	}
+}
+
+// A judge's tokens count against the budget of the resource whose reply
+// it graded: with 100 tokens a minute, one turn on the echo model (a few
+// tokens) then a judge spending 135 leave none for the next turn.
+func TestJudgeTokensCountAgainstBudget(t *testing.T) {
+	stopLimitsClock(t)
+	judge := llmtest.NewServer(t, llmtest.Replies(llmtest.Reply{Text: `{"score":1,"reason":"fine"}`,
+		Usage: &llmtest.Usage{PromptTokens: 120, CompletionTokens: 15, TotalTokens: 135}}))
+	toml := "[server.limits]\ntokens_per_minute = 100\n" +
+		"[providers.judge]\nkind = \"openai\"\nbase_url = \"" + judge.URL + "\"\napi_key = \"sk-j\"\nmax_retries = 0\n" +
+		obsConfig(100, 50) + `scorers = ["polite"]
+
+[scorers.polite]
+kind = "llm"
+model = "judge/grader-1"
+prompt = "Is it polite?"
+`
+	a, ts := build(t, toml)
+	t.Cleanup(func() { ts.Close(); a.Close(context.Background()) })
+	generate(t, ts.URL, "hello budget")
+	if s := scoresOf(t, ts.URL+"/api/observability/scores?scorerId=polite", 1); len(s) != 1 {
+		t.Fatalf("scores = %v", s)
+	}
+	resp, err := http.Post(ts.URL+"/api/agents/assistant/generate", "application/json",
+		strings.NewReader(`{"messages":[{"role":"user","content":"again"}],"memory":{"thread":"t-obs","resource":"res-obs"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 429 || !strings.Contains(string(b), "tokens per minute") {
+		t.Errorf("the turn after the judge = %d %s; want 429: the judge's tokens are the resource's", resp.StatusCode, b)
 	}
 }
