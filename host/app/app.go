@@ -309,7 +309,10 @@ func scorerInfos(cfg *config.Config) []server.ScorerInfo {
 		if sc.SamplingRate != nil {
 			rate = *sc.SamplingRate
 		}
-		info := server.ScorerInfo{ID: id, Name: sc.Name, Description: sc.Description, Kind: sc.Kind, Rate: rate}
+		info := server.ScorerInfo{ID: id, Name: sc.Name, Description: sc.Description, Kind: sc.Kind, Rate: rate, WorkflowIDs: sc.Workflows}
+		if sc.Kind == "llm" {
+			info.Judge = sc.Model
+		}
 		if info.Name == "" {
 			info.Name = id
 		}

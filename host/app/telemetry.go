@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/mastra-server/mastra-server/config"
@@ -60,13 +62,14 @@ func (t *telemetry) startSpans(ctx context.Context, cfg *config.Config, store *m
 	if !o.Enabled {
 		return nil
 	}
-	scorers, err := buildScorers(cfg)
+	scorers, err := buildScorers(cfg, t.modelClient())
 	if err != nil {
 		return err
 	}
 	t.spans = observe.New(observe.Options{Store: store, CaptureContent: o.CaptureContent,
 		QueueSize: o.QueueSize, BatchSize: o.BatchSize, FlushInterval: o.FlushInterval, Retention: o.Retention,
-		ServiceName: cfg.Telemetry.ServiceName, OTelIDs: t.tracing != nil, Scorers: scorers, Logger: log})
+		ServiceName: cfg.Telemetry.ServiceName, OTelIDs: t.tracing != nil,
+		Scorers: scorers.agents, WorkflowScorers: scorers.workflows, AllScorers: scorers.all, Logger: log})
 	t.spans.Start(ctx)
 	if t.metrics != nil {
 		t.metrics.WatchSpans(t.spans.Written, t.spans.Dropped, t.spans.Failed, t.spans.LogsDropped)
@@ -75,24 +78,49 @@ func (t *telemetry) startSpans(ctx context.Context, cfg *config.Config, store *m
 	return nil
 }
 
-// buildScorers compiles [scorers.*] and lists each agent's, by agent id.
-func buildScorers(cfg *config.Config) (map[string][]*observe.Scorer, error) {
+// scorers are [scorers.*] compiled: every one, and each agent's and
+// workflow's, by id.
+type scorers struct {
+	all               []*observe.Scorer
+	agents, workflows map[string][]*observe.Scorer
+}
+
+// buildScorers compiles [scorers.*]; an llm scorer's judge is a client of
+// the provider registry, as an agent's model is.
+func buildScorers(cfg *config.Config, client *http.Client) (scorers, error) {
+	out := scorers{agents: map[string][]*observe.Scorer{}, workflows: map[string][]*observe.Scorer{}}
 	byID := map[string]*observe.Scorer{}
-	for id, sc := range cfg.Scorers {
+	clients := map[string]llm.Model{}
+	for _, id := range slices.Sorted(maps.Keys(cfg.Scorers)) {
+		sc := cfg.Scorers[id]
 		rate := 1.0
 		if sc.SamplingRate != nil {
 			rate = *sc.SamplingRate
 		}
-		s, err := observe.NewScorer(id, sc.Name, sc.Description, sc.Kind, sc.Text, sc.Pattern, sc.Schema, rate)
+		var s *observe.Scorer
+		var err error
+		if sc.Kind == "llm" {
+			var c agent.Choice
+			if c, err = choice(cfg, clients, "", config.Agent{}, sc.Model, client); err != nil {
+				return out, fmt.Errorf("scorers.%s.model = %q: %w", id, sc.Model, err)
+			}
+			s, err = observe.NewJudgeScorer(id, sc.Name, sc.Description, observe.Judge{Model: c.Model, Provider: c.Provider,
+				ModelID: c.ModelID, Prompt: sc.Prompt, NoJSONSchema: c.NoJSONSchema}, rate)
+		} else {
+			s, err = observe.NewScorer(id, sc.Name, sc.Description, sc.Kind, sc.Text, sc.Pattern, sc.Schema, rate)
+		}
 		if err != nil {
-			return nil, err
+			return out, err
 		}
 		byID[id] = s
+		out.all = append(out.all, s)
+		for _, w := range sc.Workflows {
+			out.workflows[w] = append(out.workflows[w], s)
+		}
 	}
-	out := map[string][]*observe.Scorer{}
 	for agentID, a := range cfg.Agents {
 		for _, id := range a.Scorers {
-			out[agentID] = append(out[agentID], byID[id])
+			out.agents[agentID] = append(out.agents[agentID], byID[id])
 		}
 	}
 	return out, nil

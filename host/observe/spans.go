@@ -402,6 +402,44 @@ type workflowObserver struct{ r *Recorder }
 func (workflowObserver) RunStarted(string)          {}
 func (workflowObserver) RunFinished(string, string) {}
 
+// RunEnded queues the gradings of a successful run's result by the
+// workflow's scorers, under the run's trace and its workflow_run span.
+func (o workflowObserver) RunEnded(end workflow.RunEnd) {
+	r := o.r
+	list := r.o.WorkflowScorers[end.Workflow]
+	if len(list) == 0 || end.Status != workflow.StatusSuccess {
+		return
+	}
+	traceID := derivedID("trace", end.RunID, 16)
+	sp := memory.Span{TraceID: traceID, SpanID: derivedID("run", end.RunID, 8), EntityType: strp("workflow_run"),
+		EntityID: strp(end.Workflow), EntityName: strp(end.Workflow), ResourceID: strp(end.ResourceID), RunID: strp(end.RunID),
+		ServiceName: strp(r.o.ServiceName)}
+	var input, output string
+	for _, sc := range list {
+		if !sc.Samples(traceID) {
+			continue
+		}
+		if output == "" {
+			output = textOf(end.Result)
+			input = textOf(end.Input)
+		}
+		r.enqueueScore(jobOf(sc, &sp, "live", input, output))
+	}
+}
+
+// textOf is a run's value as a scorer reads it: a string as is, anything
+// else as JSON.
+func textOf(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
 func derivedID(kind, runID string, n int) string {
 	h := sha256.Sum256([]byte(kind + "\x00" + runID))
 	return hex.EncodeToString(h[:n])
