@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -274,8 +275,18 @@ func TestMCPSessionSurvivesKilledInstance(t *testing.T) {
 			failures = append(failures, fmt.Sprintf(format, args...))
 		}
 	}
+	// Latency of each call as the client saw it, by tool, before the kill
+	// (four callers at once on a shared machine: queueing included).
+	lat := map[string][]time.Duration{}
+	var killedFlag atomic.Bool
 	call := func(name string, args map[string]any, want string) {
+		began := time.Now()
 		res, err := session.CallTool(ctx, &sdk.CallToolParams{Name: name, Arguments: args})
+		if took := time.Since(began); !killedFlag.Load() {
+			mu.Lock()
+			lat[name] = append(lat[name], took)
+			mu.Unlock()
+		}
 		done.Add(1)
 		switch {
 		case err != nil:
@@ -316,6 +327,7 @@ func TestMCPSessionSurvivesKilledInstance(t *testing.T) {
 			t.Errorf("before the kill, the balancer sent requests to one only: %+v", before)
 		}
 		victim = insts[1]
+		killedFlag.Store(true)
 		_ = victim.cmd.Process.Signal(syscall.SIGKILL)
 		close(killed)
 	}()
@@ -328,6 +340,12 @@ func TestMCPSessionSurvivesKilledInstance(t *testing.T) {
 	t.Logf("%d calls through the balancer (%d workers), instance %s killed after %d: %d failed; balancer sessions one=%d two=%d, %d retries, %d redispatches",
 		total, workers, victim.name, killAfter, bad, after["one"].sessions, after["two"].sessions,
 		after["one"].retries+after["two"].retries, after["one"].redispatches+after["two"].redispatches)
+	for _, name := range slices.Sorted(maps.Keys(lat)) {
+		d := lat[name]
+		slices.Sort(d)
+		t.Logf("%s before the kill: %d calls, p50 %s, p99 %s", name, len(d), d[len(d)/2].Round(10*time.Microsecond),
+			d[(len(d)*99)/100].Round(10*time.Microsecond))
+	}
 	if bad != 0 {
 		t.Fatalf("%d of %d calls failed across the kill: %v", bad, total, failures)
 	}
