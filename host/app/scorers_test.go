@@ -194,4 +194,3 @@ prompt = "Is it polite?"
 		t.Errorf("the turn after the judge = %d %s; want 429: the judge's tokens are the resource's", resp.StatusCode, b)
 	}
 }
-
