@@ -78,6 +78,15 @@ prompt = "Is it polite?"
 	if failed["score"] != 0.0 || fmeta["status"] != "failed" || !strings.Contains(failed["reason"].(string), "judge broken/grader-2") {
 		t.Errorf("failed score = %v", failed)
 	}
+	resp, err := http.Get(ts.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(m), "\nmastra_scores_judge_failed_total 1\n") || !strings.Contains(string(m), "\nmastra_scores_stored_total 2\n") {
+		t.Errorf("metrics lack judge_failed 1 and stored 2:\n%s", grepLines(string(m), "mastra_scores_"))
+	}
 	reqs := judge.Requests()
 	if len(reqs) != 1 {
 		t.Fatalf("judge requests = %d", len(reqs))

@@ -73,7 +73,7 @@ func (t *telemetry) startSpans(ctx context.Context, cfg *config.Config, store *m
 	t.spans.Start(ctx)
 	if t.metrics != nil {
 		t.metrics.WatchSpans(t.spans.Written, t.spans.Dropped, t.spans.Failed, t.spans.LogsDropped)
-		t.metrics.WatchScores(t.spans.Scored, t.spans.ScoresDropped, t.spans.ScoresFailed)
+		t.metrics.WatchScores(t.spans.Scored, t.spans.ScoresDropped, t.spans.ScoresFailed, t.spans.JudgeFailed)
 	}
 	return nil
 }

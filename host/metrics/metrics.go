@@ -188,7 +188,7 @@ func (m *Metrics) WatchSpans(written, dropped, failed, logsDropped func() uint64
 
 // WatchScores reports the scorers' work (host/observe) under
 // mastra_scores_*, read at each scrape.
-func (m *Metrics) WatchScores(stored, dropped, failed func() uint64) {
+func (m *Metrics) WatchScores(stored, dropped, failed, judgeFailed func() uint64) {
 	for _, c := range []struct {
 		name, help string
 		f          func() uint64
@@ -196,6 +196,7 @@ func (m *Metrics) WatchScores(stored, dropped, failed func() uint64) {
 		{"mastra_scores_stored_total", "Scores of [scorers] stored.", stored},
 		{"mastra_scores_dropped_total", "Replies not scored because the scorer queue was full.", dropped},
 		{"mastra_scores_failed_total", "Scores lost to a failed database write.", failed},
+		{"mastra_scores_judge_failed_total", "Scores recorded as failed because the scorer's judge model failed.", judgeFailed},
 	} {
 		f := c.f
 		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help},

@@ -28,10 +28,10 @@ async function until(what, f, ms = 15000) {
 }
 
 const started = new Date(Date.now() - 1000);
-let traceId, rootSpanId, runId;
+let traceId, rootSpanId, runId, thread;
 
 test('a turn is stored as a trace: listTraces, getTraces, queryTraces, getTrace, getSpan', async () => {
-  const thread = `obs-${Date.now()}`;
+  thread = `obs-${Date.now()}`;
   const out = await erin.getAgent('assistant').generate('please observe this', { memory: { thread, resource } });
   assert.match(out.text, /observe/);
 
@@ -135,11 +135,12 @@ test('logs, metrics and discovery', async () => {
   assert.ok(Array.isArray(logs.logs));
 
   const agg = await until('the turn\'s metric', async () => {
-    const a = await erin.getMetricAggregate({ name: ['mastra_agent_duration_ms'], aggregation: 'count', filters: { entityName: 'Assistant' } });
+    const a = await erin.getMetricAggregate({ name: ['mastra_agent_duration_ms'], aggregation: 'count', filters: { threadId: thread } });
     return a.value >= 1 && a;
   });
   assert.ok(agg.value >= 1);
-  const bobAgg = await bob.getMetricAggregate({ name: ['mastra_agent_duration_ms'], aggregation: 'count', filters: { resourceId: resource } });
+  // Bob's own turns run on the same agent: his count of Erin's thread is 0.
+  const bobAgg = await bob.getMetricAggregate({ name: ['mastra_agent_duration_ms'], aggregation: 'count', filters: { threadId: thread } });
   assert.ok(!bobAgg.value, `bob counts erin's turns: ${JSON.stringify(bobAgg)}`);
   await assert.rejects(erin.getMetricAggregate({ metricName: 'latency', aggregation: 'avg' }), /400/);
   await assert.rejects(erin.getMetricPercentiles({ name: 'latency', percentiles: [50, 90, 99], interval: '1h' }), /400/);
