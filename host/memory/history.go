@@ -8,9 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // This file is the read a turn makes before it calls the model: its thread
@@ -130,11 +130,11 @@ func (s *Store) turnHistoryPostgres(ctx context.Context, resourceID, threadID st
 		if vals[2] == nil {
 			continue // no messages
 		}
-		e, i := old.find(string(vals[2]), at)
+		e, i := old.findRaw(vals[2], at)
 		if e != nil && e.same(vals) {
 			at = i + 1
 		} else {
-			e, err = scanMemoMessage(rows, threadID)
+			e, err = scanMemoMessage(rows, resourceID, threadID)
 			if err != nil {
 				return History{}, err
 			}
@@ -158,20 +158,51 @@ func (s *Store) turnHistoryPostgres(ctx context.Context, resourceID, threadID st
 }
 
 // scanMemoMessage decodes the message of the current row of
-// historyQuery, whose memo missed, and parses its content.
-func scanMemoMessage(rows pgx.Rows, threadID string) (*memoMessage, error) {
+// historyQuery, whose memo missed, and parses its content. It decodes the
+// raw values itself (pgx only for the times): the row's content becomes
+// the message's, and its usual role, type and resource are not copied.
+func scanMemoMessage(rows pgx.Rows, resourceID, threadID string) (*memoMessage, error) {
 	var (
-		r        messageRow
-		createdZ *time.Time
+		created  pgtype.Timestamp
+		createdZ pgtype.Timestamptz
 	)
-	if err := rows.Scan(nil, nil, &r.ID, &r.Content, &r.Role, &r.Type, &r.CreatedAt, &createdZ, &r.ResourceID); err != nil {
+	if err := rows.Scan(nil, nil, nil, nil, nil, nil, &created, &createdZ, nil); err != nil {
 		return nil, fmt.Errorf("scan message: %w", err)
 	}
-	r.ThreadID = threadID
-	if createdZ != nil {
-		r.CreatedAtZ.Time = *createdZ
+	vals := rows.RawValues()
+	m := Message{
+		ID:        string(vals[2]),
+		ThreadID:  threadID,
+		Role:      known(vals[4]),
+		Type:      known(vals[5]),
+		Content:   bytes.Clone(vals[3]),
+		CreatedAt: created.Time.UTC(),
 	}
-	return newMemoMessage(r.message(), rows.RawValues()), nil
+	if createdZ.Valid && !createdZ.Time.IsZero() {
+		m.CreatedAt = createdZ.Time.UTC() // as pick does
+	}
+	switch r := vals[8]; {
+	case r == nil:
+	case string(r) == resourceID:
+		m.ResourceID = resourceID
+	default:
+		m.ResourceID = string(r)
+	}
+	if !json.Valid(m.Content) {
+		m.Content = TextContent(string(m.Content), m.CreatedAt) // as messageRow.message does
+	}
+	return newMemoMessage(m, vals), nil
+}
+
+// known returns a role or type as a string, without allocating for the
+// values every row holds.
+func known(b []byte) string {
+	for _, k := range [...]string{"user", "assistant", "system", "tool", "v2"} {
+		if string(b) == k {
+			return k
+		}
+	}
+	return string(b)
 }
 
 // memoKey is a memo entry's key: a resource's thread. A thread read by
@@ -194,6 +225,11 @@ func newMemoMessage(m Message, vals [][]byte) *memoMessage {
 	m.parsed = &parsedContent{raw: m.Content, c: c, err: err}
 	e := &memoMessage{msg: m}
 	if vals != nil {
+		size := 0
+		for _, i := range memoCols {
+			size += binary.MaxVarintLen64 + len(vals[i])
+		}
+		e.cols = make([]byte, 0, size)
 		for _, i := range memoCols {
 			e.cols = appendCol(e.cols, vals[i])
 		}
@@ -255,6 +291,21 @@ func (w memoWindow) find(id string, from int) (*memoMessage, int) {
 	}
 	for i := 0; i < from && i < len(w); i++ {
 		if w[i].msg.ID == id {
+			return w[i], i
+		}
+	}
+	return nil, -1
+}
+
+// findRaw is find of an id as the row holds it (no string made of it).
+func (w memoWindow) findRaw(id []byte, from int) (*memoMessage, int) {
+	for i := from; i < len(w); i++ {
+		if string(id) == w[i].msg.ID {
+			return w[i], i
+		}
+	}
+	for i := 0; i < from && i < len(w); i++ {
+		if string(id) == w[i].msg.ID {
 			return w[i], i
 		}
 	}

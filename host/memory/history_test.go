@@ -216,3 +216,22 @@ func TestHistoryMemoBounds(t *testing.T) {
 		t.Errorf("memo accounts %d bytes; its windows hold %d", h.bytes, total)
 	}
 }
+
+// Text joins the text parts, and falls back on the content field when
+// they hold nothing.
+func TestContentText(t *testing.T) {
+	for _, c := range []struct {
+		content Content
+		want    string
+	}{
+		{Content{Content: "field"}, "field"},
+		{Content{Parts: []Part{{Type: "text", Text: "one"}}, Content: "field"}, "one"},
+		{Content{Parts: []Part{{Type: "text"}}, Content: "field"}, "field"},
+		{Content{Parts: []Part{{Type: "step-start"}, {Type: "text", Text: "a"}, {Type: "reasoning", Text: "x"}, {Type: "text", Text: "b"}}}, "ab"},
+		{Content{Parts: []Part{{Type: "text"}, {Type: "text"}}, Content: "field"}, "field"},
+	} {
+		if got := c.content.Text(); got != c.want {
+			t.Errorf("%+v.Text() = %q; want %q", c.content, got, c.want)
+		}
+	}
+}
