@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/mastra-server/mastra-server/host/jsonenc"
 	"github.com/mastra-server/mastra-server/host/llm"
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/reqctx"
@@ -457,6 +458,34 @@ func ProviderMetadata(provider string, u llm.Usage) map[string]any {
 		provider = "unknown"
 	}
 	return map[string]any{provider: m}
+}
+
+// AppendProviderMetadata writes ProviderMetadata(provider, u)'s JSON after
+// dst, as json.Marshal does (keys sorted), without the maps.
+func AppendProviderMetadata(dst []byte, provider string, u llm.Usage) []byte {
+	if provider == "" {
+		provider = "unknown"
+	}
+	b := append(dst, '{')
+	b = jsonenc.String(b, provider)
+	b = append(b, ":{"...)
+	sep := false
+	for _, f := range [...]struct {
+		key string
+		n   int
+	}{{"cacheCreationInputTokens", u.CacheWriteTokens}, {"cachedPromptTokens", u.CacheReadTokens}, {"reasoningTokens", u.ReasoningTokens}} {
+		if f.n > 0 {
+			if sep {
+				b = append(b, ',')
+			}
+			b = append(b, '"')
+			b = append(b, f.key...)
+			b = append(b, `":`...)
+			b = jsonenc.Int(b, int64(f.n))
+			sep = true
+		}
+	}
+	return append(b, "}}"...)
 }
 
 // ModelSettings are optional sampling settings; nil leaves the provider's

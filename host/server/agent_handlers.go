@@ -247,10 +247,13 @@ func (s *Server) runGenerate(w http.ResponseWriter, r *http.Request, in agent.In
 	if err != nil {
 		return threadTaken(err)
 	}
-	transport.WriteJSON(w, http.StatusOK, toGenerateJSON(res))
+	writeGenerate(w, res)
 	return nil
 }
 
+// toGenerateJSON is the reply's shape, for the OpenAPI document and as
+// the reference appendGenerate is tested against (it writes the same
+// bytes, faster).
 func toGenerateJSON(res *agent.Result) generateJSON {
 	u := toUsageJSON(res.Usage)
 	last := agent.Step{ModelID: res.Model} // a replayed turn has no steps

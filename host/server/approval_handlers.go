@@ -156,7 +156,7 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, approved, stream
 	if err != nil {
 		return resumeError(err)
 	}
-	transport.WriteJSON(w, http.StatusOK, toGenerateJSON(res))
+	writeGenerate(w, res)
 	return nil
 }
 
