@@ -5,20 +5,22 @@
 #
 # Builds cmd/mastra-server of BEFORE_REF (git archive, nothing checked out)
 # and of the work tree, then ROUNDS times runs bench/load's generate and
-# stream phases (CLIENTS closed-loop clients) and its open phase (RATE
-# turns/s, mastra_server_overhead_seconds p50/p99 from /metrics) on the
+# stream phases (CLIENTS closed-loop clients) and its open phase (each of
+# RATE turns/s, mastra_server_overhead_seconds p50/p99 from /metrics) on the
 # before binary, then on the after one, alternated so the machine's noise
 # falls on both; then the peer phase: the after binary against the Mastra
 # 1.x app of bench/peer, alternated, CPU per turn. 20-token replies, every
 # thread warmed to 20 messages. Postgres as for bench/load
 # (TEST_DATABASE_URL, else a throwaway cluster). The whole log goes to
-# $LOG, a summary to stdout. About 15 minutes with the defaults.
+# $LOG, a summary (ranges over the rounds) to stdout. About 20 minutes with
+# the defaults (ROUNDS=3 CLIENTS=50 RATE=100,500 DURATION=10s
+# PEER_ROUNDS=3); ROUNDS=2 takes about 14.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BEFORE_REF="${1:-4614e02}"
 ROUNDS="${ROUNDS:-3}"
 CLIENTS="${CLIENTS:-50}"
-RATE="${RATE:-500}"
+RATE="${RATE:-100,500}"
 DURATION="${DURATION:-10s}"
 PEER_ROUNDS="${PEER_ROUNDS:-3}"
 LOG="${LOG:-/tmp/mastra-compare-$(date -u +%Y%m%dT%H%M%S).log}"
@@ -50,5 +52,5 @@ done
 run "peer" -bin "$TMP/after" -phases peer -tokens 20 -peer-rounds "$PEER_ROUNDS"
 
 echo "# bench/compare.sh $BEFORE_REF: $ROUNDS alternated rounds, $CLIENTS clients, open loop at $RATE/s, $DURATION each; log $LOG"
-grep -E '\] (generate|stream) |\] open (generate|stream)|\]   mastra_server_overhead_seconds|fell behind|\] peer |first error' "$LOG" |
-  sed -E 's/ +this tool.*//' || true
+"$TMP/load" -summarize "$LOG"
+grep -E 'first error' "$LOG" | sort | uniq -c | head -n 10 || true

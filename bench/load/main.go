@@ -20,6 +20,18 @@
 //	startup   exec to /health 200 with the example plugins: once with an empty
 //	          compile cache, then -startups times warm
 //
+// Not in the default set:
+//
+//	peer      the server and the Mastra 1.x app of bench/peer (npm, Node 22; the
+//	          same agent, fake model and Postgres) in alternated runs of
+//	          /api/agents/fast/generate and /stream: each one's CPU per turn
+//	          (/proc, children included) and the ratio, -peer-rounds times
+//	open      turns arriving at -rate per second whatever the server's pace:
+//	          client latency, and mastra_server_overhead_seconds p50/p99 from
+//	          /metrics scraped before and after (bench/compare.sh runs it)
+//
+// Every measured thread first gets -warm turns (20 messages of history).
+//
 // Every loop is bounded in time and count, talks to 127.0.0.1 only and
 // stops by itself. Postgres: MEMORY_DATABASE_URL as is, else a new database
 // on TEST_DATABASE_URL, else a throwaway cluster (internal/pgtest).
@@ -84,7 +96,20 @@ func main() {
 	flag.IntVar(&o.openThreads, "open-threads", 250, "open: threads the turns go round")
 	flag.StringVar(&phases, "phases", "generate,stream,firsttoken,wasm,slow,startup", "phases to run (also: peer, open)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory (config, logs)")
+	summary := flag.String("summarize", "", "print the ranges in a bench/compare.sh log and exit")
 	flag.Parse()
+	if *summary != "" {
+		f, err := os.Open(*summary)
+		if err == nil {
+			err = summarize(f, os.Stdout)
+			f.Close()
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "load:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	for _, r := range strings.Split(*rates, ",") {
 		v, err := strconv.ParseFloat(strings.TrimSpace(r), 64)
 		if err != nil || v <= 0 {

@@ -159,6 +159,19 @@ func peerPhase(ctx context.Context, o options, root, work string, db *database, 
 		})
 		logf("  %s warmed in %s", s.name, time.Since(t0).Round(time.Millisecond))
 	}
+	// And one unmeasured run of each kind on each side, alternated like
+	// the measured ones: Node's JIT keeps improving over the first
+	// hundreds of turns, and the first measured round should not pay it.
+	for _, kind := range []string{"generate", "stream"} {
+		for si, s := range sides {
+			closedLoop(ctx, o.peerClients, o.peerDuration, o.maxPerConn, func(ctx context.Context, c, i int) (time.Duration, error) {
+				if kind == "generate" {
+					return apiGenerate(ctx, client, s.srv.base, thread(si, c), "warm", model.tokens)
+				}
+				return apiStream(ctx, client, s.srv.base, thread(si, c), "warm", model)
+			})
+		}
+	}
 
 	kinds := []string{"generate", "stream"}
 	type runFig struct {
