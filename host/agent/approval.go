@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/mastra-server/mastra-server/host/llm"
@@ -207,6 +208,10 @@ type loopState struct {
 	WorkingMemory       bool            `json:"workingMemory,omitempty"`
 	WorkingMemorySeen   string          `json:"workingMemorySeen,omitempty"`
 	Wait                *Suspension     `json:"wait"`
+	// Pending are all the calls of the step that wait (Wait is the
+	// first), each decided on its own; the step's other calls ran. Empty
+	// in a snapshot of an older server: the calls after Call did not run.
+	Pending []*Suspension `json:"pending,omitempty"`
 	// Saved: the input and the reply so far are in the thread already.
 	Saved bool `json:"saved,omitempty"`
 	// The turn's options that shape the rest of it: its structured
@@ -303,12 +308,46 @@ type waitingStep struct {
 	approved bool
 	reason   string
 	data     json.RawMessage
+	// decided is the call this resume decides; pending the step's other
+	// waiting calls, by id; ranAll: the step's calls that do not wait ran
+	// before the turn waited.
+	decided string
+	pending map[string]*Suspension
+	ranAll  bool
 }
 
-// suspend records what the turn waits for and ends its loop.
-func (r *run) suspend(req llm.Request, step int, resp *llm.Response, call int, toolMsgs []llm.Message, stepFrom int, w *Suspension) error {
-	r.wait = w
+// announce sends the chunk of a call that waits: tool-call-approval or
+// tool-call-suspended.
+func (r *run) announce(w *Suspension) error {
+	if w.Approval {
+		return r.send(ChunkToolCallApproval, w.ChunkPayload())
+	}
+	return r.send(ChunkToolCallSuspended, w.ChunkPayload())
+}
+
+// invOf returns the tool invocation part of call id.
+func (r *run) invOf(id string) *memory.ToolInvocation {
+	for _, inv := range r.invs {
+		if inv.ToolCallID == id {
+			return inv
+		}
+	}
+	return &memory.ToolInvocation{ToolCallID: id} // not kept: nothing to update
+}
+
+// suspend records what the turn waits for (waits, the step's waiting
+// calls in order) and ends its loop.
+func (r *run) suspend(req llm.Request, step int, resp *llm.Response, toolMsgs []llm.Message, stepFrom int, waits []*Suspension) error {
+	w := waits[0]
+	r.wait, r.waits = w, waits
 	r.res.Suspension = w
+	call := 0
+	for i, tc := range resp.ToolCalls {
+		if tc.ID == w.ToolCallID {
+			call = i
+			break
+		}
+	}
 	st := &loopState{
 		AgentID: r.a.ID, ThreadID: r.res.ThreadID, ResourceID: r.in.ResourceID, MessageID: r.res.MessageID,
 		Ephemeral: r.in.Ephemeral, NewThread: r.newThread, Messages: r.in.Messages,
@@ -316,7 +355,7 @@ func (r *run) suspend(req llm.Request, step int, resp *llm.Response, call int, t
 		ToolResults: r.res.ToolResults, Parts: r.parts, Text: r.allText.String(), Usage: r.res.Usage,
 		Steps: r.res.Steps, Model: r.cur, TextN: r.textN, MaxSteps: r.maxSteps(),
 		ClientTools: r.in.ClientTools, ClientToolApproval: r.in.ClientToolApproval,
-		RequireToolApproval: r.in.RequireToolApproval, WorkingMemory: r.wmOn, WorkingMemorySeen: r.wmSeen, Wait: w,
+		RequireToolApproval: r.in.RequireToolApproval, WorkingMemory: r.wmOn, WorkingMemorySeen: r.wmSeen, Wait: w, Pending: waits,
 		StructuredOutput: storeStructured(r.in.StructuredOutput), ActiveTools: r.in.ActiveTools, ToolChoice: r.in.ToolChoice,
 		StepResults: r.res.StepResults, Digest: r.idem.digest,
 	}
@@ -479,6 +518,8 @@ type SuspendedRun struct {
 	RunID, ThreadID, ResourceID string
 	SuspendedAt                 time.Time
 	Wait                        Suspension
+	// Waits are every call the run waits for, Wait first.
+	Waits []Suspension
 }
 
 // ListSuspended returns the waiting turns of agent agentID, newest first,
@@ -502,8 +543,15 @@ func (s *Service) ListSuspended(ctx context.Context, agentID, resourceID, thread
 			continue // not one of this server's (a Mastra server's run): it cannot be resumed here
 		}
 		st := doc.AgentLoop
-		out = append(out, SuspendedRun{RunID: row.RunID, ThreadID: st.ThreadID, ResourceID: row.ResourceID,
-			SuspendedAt: time.UnixMilli(doc.Timestamp).UTC(), Wait: *st.Wait})
+		run := SuspendedRun{RunID: row.RunID, ThreadID: st.ThreadID, ResourceID: row.ResourceID,
+			SuspendedAt: time.UnixMilli(doc.Timestamp).UTC(), Wait: *st.Wait, Waits: []Suspension{*st.Wait}}
+		if len(st.Pending) > 0 {
+			run.Waits = run.Waits[:0]
+			for _, p := range st.Pending {
+				run.Waits = append(run.Waits, *p)
+			}
+		}
+		out = append(out, run)
 	}
 	return out, nil
 }
@@ -611,9 +659,9 @@ func (s *Service) claim(parent context.Context, rs Resume, emit func(Chunk) erro
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrRunNotFound, rs.RunID)
 	}
-	w := doc.AgentLoop.Wait
-	if rs.ToolCallID != "" && rs.ToolCallID != w.ToolCallID {
-		return nil, fmt.Errorf("%w: toolCallId: run %s waits for tool call %s", ErrInvalidInput, rs.RunID, w.ToolCallID)
+	w, others, err := decidedCall(doc.AgentLoop, rs)
+	if err != nil {
+		return nil, err
 	}
 	if !w.Approval && rs.Approved == nil && w.ResumeSchema != "" {
 		schema, err := toolschema.For(json.RawMessage(w.ResumeSchema))
@@ -624,7 +672,7 @@ func (s *Service) claim(parent context.Context, rs Resume, emit func(Chunk) erro
 			return nil, fmt.Errorf("%w: resumeData: %s", ErrInvalidInput, truncate(err.Error(), maxToolError))
 		}
 	}
-	ws := &waitingStep{}
+	ws := &waitingStep{decided: w.ToolCallID, pending: others, ranAll: len(doc.AgentLoop.Pending) > 0}
 	switch {
 	case rs.Approved != nil:
 		ws.approved, ws.reason = *rs.Approved, rs.Reason
@@ -710,6 +758,32 @@ func (s *Service) claim(parent context.Context, rs Resume, emit func(Chunk) erro
 	r.waiting = ws
 	r.track = NewTracker(rs.RunID)
 	return r, nil
+}
+
+// decidedCall returns the waiting call a resume decides (the one it
+// names, else the first) and the step's other waiting calls, by id.
+func decidedCall(st *loopState, rs Resume) (*Suspension, map[string]*Suspension, error) {
+	pending := st.Pending
+	if len(pending) == 0 {
+		pending = []*Suspension{st.Wait}
+	}
+	var w *Suspension
+	others := map[string]*Suspension{}
+	for _, p := range pending {
+		if w == nil && (rs.ToolCallID == "" || rs.ToolCallID == p.ToolCallID) {
+			w = p
+			continue
+		}
+		others[p.ToolCallID] = p
+	}
+	if w == nil {
+		ids := make([]string, len(pending))
+		for i, p := range pending {
+			ids[i] = p.ToolCallID
+		}
+		return nil, nil, fmt.Errorf("%w: toolCallId: run %s waits for tool call %s", ErrInvalidInput, rs.RunID, strings.Join(ids, ", "))
+	}
+	return w, others, nil
 }
 
 // resumed runs the rest of a claimed turn.
