@@ -69,6 +69,8 @@ type ApprovalTool interface {
 type ToolSuspend struct {
 	// Payload is what the tool asks, shown in tool-call-suspended.
 	Payload json.RawMessage
+	// delegated is the waiting call of a sub-agent's run (delegate.go).
+	delegated *Suspension
 }
 
 func (e *ToolSuspend) Error() string { return "agent: tool suspended" }
@@ -96,6 +98,13 @@ type Suspension struct {
 	Payload json.RawMessage
 	// ResumeSchema is the JSON Schema of the resume data, as JSON text.
 	ResumeSchema string
+	// DelegatedRunID, when set, is the waiting run of a sub-agent this
+	// call delegated to: ToolName and Args are the sub-agent's waiting
+	// call's, ParentToolName and ParentArgs this call's (agent-<id>), as
+	// Mastra shows a delegated approval. Deciding resumes that run.
+	DelegatedRunID string          `json:",omitempty"`
+	ParentToolName string          `json:",omitempty"`
+	ParentArgs     json.RawMessage `json:",omitempty"`
 }
 
 // ChunkPayload is the payload of the tool-call-approval or
@@ -314,6 +323,8 @@ type waitingStep struct {
 	decided string
 	pending map[string]*Suspension
 	ranAll  bool
+	// wait is the decided call's Suspension.
+	wait *Suspension
 }
 
 // announce sends the chunk of a call that waits: tool-call-approval or
@@ -455,6 +466,9 @@ func (s *Suspension) metadata(runID string) map[string]any {
 	}
 	if !s.Approval {
 		m["type"], m["suspendPayload"] = "suspension", orNullJSON(s.Payload)
+	}
+	if s.DelegatedRunID != "" {
+		m["delegatedRunId"], m["parentToolName"], m["parentArgs"] = s.DelegatedRunID, s.ParentToolName, s.ParentArgs
 	}
 	return m
 }
@@ -672,7 +686,7 @@ func (s *Service) claim(parent context.Context, rs Resume, emit func(Chunk) erro
 			return nil, fmt.Errorf("%w: resumeData: %s", ErrInvalidInput, truncate(err.Error(), maxToolError))
 		}
 	}
-	ws := &waitingStep{decided: w.ToolCallID, pending: others, ranAll: len(doc.AgentLoop.Pending) > 0}
+	ws := &waitingStep{decided: w.ToolCallID, pending: others, ranAll: len(doc.AgentLoop.Pending) > 0, wait: w}
 	switch {
 	case rs.Approved != nil:
 		ws.approved, ws.reason = *rs.Approved, rs.Reason
@@ -814,6 +828,13 @@ func parseSnapshot(b []byte) (*snapshotDoc, error) {
 // suspendedBy returns the Suspension of a call whose tool suspended itself
 // (its ToolSuspend).
 func (r *run) suspendedBy(tc llm.ToolCall, ts *ToolSuspend) *Suspension {
+	if d := ts.delegated; d != nil {
+		// A sub-agent's call waits: this call waits for it, shown as the
+		// sub-agent's call under this call's id, as Mastra's.
+		w := *d
+		w.ToolCallID, w.ParentToolName, w.ParentArgs = tc.ID, tc.Name, argsJSON(tc.Arguments)
+		return &w
+	}
 	w := &Suspension{ToolCallID: tc.ID, ToolName: tc.Name, Args: argsJSON(tc.Arguments), Payload: ts.Payload}
 	if rt, ok := r.tool(tc.Name).(ResumableTool); ok {
 		if s := rt.ResumeSchema(); len(s) > 0 {
@@ -849,7 +870,9 @@ func (r *run) decide(ws *waitingStep, tc llm.ToolCall) (msg llm.Message, done bo
 	if err := r.send(ChunkToolCall, ToolCallPayload{ToolCallID: tc.ID, ToolName: tc.Name, Args: args}); err != nil {
 		return llm.Message{}, true, err
 	}
-	if ws.approved {
+	if ws.approved || (ws.wait != nil && ws.wait.DelegatedRunID != "") {
+		// Approved, or a sub-agent's call: the delegation resumes the
+		// sub-agent's run with the decision, whatever it is.
 		return llm.Message{}, false, nil
 	}
 	out, _ := json.Marshal(ws.reason) // a string always marshals

@@ -668,11 +668,15 @@ func (r *run) loop(ctx context.Context) error {
 				continue
 			}
 			var resume json.RawMessage // a suspended tool's resume data
-			if ws != nil && tc.ID == ws.decided && ws.data != nil {
+			callCtx := toolCtx
+			switch {
+			case ws != nil && tc.ID == ws.decided && ws.wait != nil && ws.wait.DelegatedRunID != "":
+				callCtx = context.WithValue(toolCtx, delegatedResumeKey{}, ws) // delegate.go
+			case ws != nil && tc.ID == ws.decided && ws.data != nil:
 				resume = ws.data
 			}
 			r.convo, r.callID, r.callName = req.Messages, tc.ID, tc.Name
-			result, failure, err := r.execute(toolCtx, tc, resume)
+			result, failure, err := r.execute(callCtx, tc, resume)
 			var ts *ToolSuspend
 			if errors.As(err, &ts) {
 				w := r.suspendedBy(tc, ts)
