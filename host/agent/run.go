@@ -83,6 +83,7 @@ type run struct {
 	// state the loop's state to keep or resumed from, waiting the step a
 	// resume starts with and claimed the snapshot it claimed.
 	wait    *Suspension
+	waits   []*Suspension // every call the turn waits for; wait is the first
 	state   *loopState
 	waiting *waitingStep
 	claimed *memory.SuspendedRun
@@ -611,12 +612,17 @@ func (r *run) loop(ctx context.Context) error {
 			}
 		}
 
+		// waits are the step's calls that wait for a human: each is
+		// announced as it comes, the others run, and the turn stops at the
+		// end of the step (approval.go).
+		var waits []*Suspension
 		for i := from; i < len(resp.ToolCalls); i++ {
 			tc := resp.ToolCalls[i]
 			args := argsJSON(tc.Arguments)
 			var inv *memory.ToolInvocation
-			if ws != nil && i == from {
-				// The call the turn waited for: its chunk and part exist.
+			switch {
+			case ws != nil && tc.ID == ws.decided:
+				// The call this resume decides: its chunk and part exist.
 				msg, done, err := r.decide(ws, tc)
 				if err != nil {
 					return err
@@ -625,8 +631,19 @@ func (r *run) loop(ctx context.Context) error {
 					toolMsgs = append(toolMsgs, msg)
 					continue
 				}
-				inv = r.invs[len(r.invs)-1]
-			} else {
+				inv = r.invOf(tc.ID)
+			case ws != nil && ws.pending[tc.ID] != nil:
+				// Another call of the step still waits: announced again, so
+				// the resumed stream says what is left to decide.
+				w := ws.pending[tc.ID]
+				if err := r.announce(w); err != nil {
+					return err
+				}
+				waits = append(waits, w)
+				continue
+			case ws != nil && ws.ranAll:
+				continue // run before the turn waited: its answer is in toolMsgs
+			default:
 				call := r.chunk(ChunkToolCall, ToolCallPayload{ToolCallID: tc.ID, ToolName: tc.Name, Args: args})
 				r.res.ToolCalls = append(r.res.ToolCalls, call)
 				if err := r.sendChunk(call); err != nil {
@@ -638,10 +655,11 @@ func (r *run) loop(ctx context.Context) error {
 				r.invs = append(r.invs, inv)
 				if r.needsApproval(tc.Name) {
 					w := &Suspension{ToolCallID: tc.ID, ToolName: tc.Name, Args: args, Approval: true, ResumeSchema: approvalSchema}
-					if err := r.send(ChunkToolCallApproval, w.ChunkPayload()); err != nil {
+					if err := r.announce(w); err != nil {
 						return err
 					}
-					return r.suspend(req, step, resp, i, toolMsgs, stepFrom, w)
+					waits = append(waits, w)
+					continue
 				}
 			}
 			if r.tool(tc.Name) == nil && r.isClientTool(tc.Name) {
@@ -649,18 +667,23 @@ func (r *run) loop(ctx context.Context) error {
 				continue
 			}
 			var resume json.RawMessage // a suspended tool's resume data
-			if ws != nil && i == from && ws.data != nil {
+			callCtx := toolCtx
+			switch {
+			case ws != nil && tc.ID == ws.decided && ws.wait != nil && ws.wait.DelegatedRunID != "":
+				callCtx = context.WithValue(toolCtx, delegatedResumeKey{}, ws) // delegate.go
+			case ws != nil && tc.ID == ws.decided && ws.data != nil:
 				resume = ws.data
 			}
 			r.convo, r.callID, r.callName = req.Messages, tc.ID, tc.Name
-			result, failure, err := r.execute(toolCtx, tc, resume)
+			result, failure, err := r.execute(callCtx, tc, resume)
 			var ts *ToolSuspend
 			if errors.As(err, &ts) {
 				w := r.suspendedBy(tc, ts)
-				if err := r.send(ChunkToolCallSuspended, w.ChunkPayload()); err != nil {
+				if err := r.announce(w); err != nil {
 					return err
 				}
-				return r.suspend(req, step, resp, i, toolMsgs, stepFrom, w)
+				waits = append(waits, w)
+				continue
 			}
 			if err != nil {
 				return err
@@ -681,6 +704,9 @@ func (r *run) loop(ctx context.Context) error {
 			toolMsgs = append(toolMsgs, llm.Message{Role: llm.RoleTool, ToolCallID: tc.ID, Content: r.modelOutput(tc.Name, result, failure)})
 		}
 
+		if len(waits) > 0 {
+			return r.suspend(req, step, resp, toolMsgs, stepFrom, waits)
+		}
 		reason := resp.FinishReason
 		if len(resp.ToolCalls) > 0 {
 			reason = llm.FinishToolCalls
@@ -1007,8 +1033,13 @@ func (r *run) reply() memory.Message {
 	if r.idem.digest != "" {
 		c.Metadata[digestKey] = r.idem.digest
 	}
-	if r.wait != nil {
-		c.Metadata[r.wait.metadataKey()] = map[string]any{r.wait.ToolCallID: r.wait.metadata(r.res.RunID)}
+	for _, w := range r.waits {
+		m, _ := c.Metadata[w.metadataKey()].(map[string]any)
+		if m == nil {
+			m = map[string]any{}
+			c.Metadata[w.metadataKey()] = m
+		}
+		m[w.ToolCallID] = w.metadata(r.res.RunID)
 	}
 	if r.res.Object != nil && r.idem.digest != "" {
 		// Kept with the reply, so a retry by idempotency key answers it
