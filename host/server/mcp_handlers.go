@@ -40,6 +40,10 @@ import (
 type MCPServer struct {
 	ID, Name, Version, Description string
 	Agents, Workflows, Tools       []string
+	// Static content besides the tools, the same for every caller.
+	Resources         []mcp.Resource
+	ResourceTemplates []mcp.ResourceTemplate
+	Prompts           []mcp.Prompt
 }
 
 // mcpResourceKey carries the resource an MCP call acts for, set by the
@@ -103,6 +107,9 @@ func (s *Server) buildMCP(defs []MCPServer) error {
 		srv, err := mcp.NewServer(mcp.Info{ID: d.ID, Name: name, Version: d.Version, Description: d.Description}, tools,
 			mcp.Options{MaxBody: s.cfg.BodyLimit, TrustedOrigins: s.cfg.CORS.Origins, Logger: s.log})
 		if err != nil {
+			return err
+		}
+		if err := srv.AddContent(d.Resources, d.ResourceTemplates, d.Prompts); err != nil {
 			return err
 		}
 		s.mcpServers = append(s.mcpServers, srv)

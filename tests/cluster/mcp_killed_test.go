@@ -63,36 +63,6 @@ workflows = ["brief"]
 tools = ["calc"]
 `
 
-// The balancer of the test: the retry settings of examples/cluster's
-// haproxy.cfg (a request that got no response from a dying instance goes
-// to the other one), health checks every 200 ms.
-const mcpHAProxyConfig = `global
-    maxconn 1024
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 60s
-    timeout server 60s
-    retries 3
-    option redispatch 1
-    retry-on conn-failure empty-response
-frontend api
-    bind 127.0.0.1:%[1]s
-    default_backend mastra
-backend mastra
-    balance roundrobin
-    option httpchk
-    http-check send meth GET uri /health
-    http-check expect status 200
-    default-server inter 200ms fall 2 rise 1
-    server one 127.0.0.1:%[2]s check
-    server two 127.0.0.1:%[3]s check
-frontend stats
-    bind 127.0.0.1:%[4]s
-    stats enable
-    stats uri /stats
-`
-
 // mcpInstance is one server process of TestMCPSessionSurvivesKilledInstance.
 type mcpInstance struct {
 	name, port string
@@ -187,15 +157,17 @@ func TestMCPSessionSurvivesKilledInstance(t *testing.T) {
 	}
 
 	lbPort, statsPort := freePort(t), freePort(t)
-	cfgPath := filepath.Join(dir, "haproxy.cfg")
-	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(mcpHAProxyConfig, lbPort, insts[0].port, insts[1].port, statsPort)), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	lbLog, err := os.Create(filepath.Join(dir, "haproxy.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	lb := exec.Command("haproxy", "-W", "-db", "-f", cfgPath)
+	// The balancer users run, examples/cluster/haproxy.cfg (health checks,
+	// retry-on, redispatch), as it is: its three server lines go to
+	// instance one (a) and two (b and c), so that killing two takes two
+	// of them down at once.
+	lb := exec.Command("haproxy", "-W", "-db", "-f", filepath.Join(root, "examples/cluster/haproxy.cfg"))
+	lb.Env = []string{"PATH=" + os.Getenv("PATH"), "CLUSTER_BIND=127.0.0.1:" + lbPort, "CLUSTER_STATS_BIND=127.0.0.1:" + statsPort,
+		"CLUSTER_A=127.0.0.1:" + insts[0].port, "CLUSTER_B=127.0.0.1:" + insts[1].port, "CLUSTER_C=127.0.0.1:" + insts[1].port}
 	lb.Stdout, lb.Stderr = lbLog, lbLog
 	lb.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := lb.Start(); err != nil {
@@ -211,7 +183,17 @@ func TestMCPSessionSurvivesKilledInstance(t *testing.T) {
 			t.Logf("haproxy's log:\n%s", b)
 		}
 	})
-	stats := func() map[string]mcpServerStats { return haproxyStats(t, statsPort) }
+	// The servers' counts by instance: a is one, b and c are two.
+	stats := func() map[string]mcpServerStats {
+		by := haproxyStats(t, statsPort)
+		b, c := by["b"], by["c"]
+		status := b.status
+		if c.status != b.status {
+			status = b.status + "/" + c.status
+		}
+		return map[string]mcpServerStats{"one": by["a"], "two": {status: status, sessions: b.sessions + c.sessions,
+			retries: b.retries + c.retries, redispatches: b.redispatches + c.redispatches}}
+	}
 	waitFor(t, "both instances up in the balancer", 30*time.Second, func() bool {
 		s := stats()
 		return s["one"].status == "UP" && s["two"].status == "UP"
