@@ -54,6 +54,9 @@ type Store struct {
 	seqMu     sync.Mutex
 	seq       int64
 	seqLoaded bool
+	// vectorWritten, when set (tests), runs inside a vector write's
+	// transaction after its rows are written.
+	vectorWritten func()
 }
 
 // New is the store on the process's database, which the caller opened

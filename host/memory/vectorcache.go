@@ -19,6 +19,9 @@ import (
 // cache. The cache holds at most maxVectorCache bytes of vectors, the
 // least recently queried tenants leaving first.
 //
+// A resource's or thread's vectors on Postgres are checked more cheaply,
+// without counting: see refreshTenant.
+//
 // On SQLite one process writes the file (as sqliteSeqs assumes), through
 // this Store: every write bumps its index's generation here, after it
 // commits, and a tenant read at the current generation is current
@@ -52,8 +55,9 @@ type tenantVectors struct {
 	ints   []int32
 	lo, hi []float64
 	scored int // vectors the last query scored exactly (tests)
-	// gen is the index's generation (SQLite) the tenant was checked at.
-	gen int64
+	// gen is the index's generation (SQLite) the tenant was checked at;
+	// epoch the index's epoch (Postgres, refreshTenant).
+	gen, epoch int64
 }
 
 func (t *tenantVectors) bytes() int { return len(t.ids) * (t.dim*4 + t.stride + 240) }
@@ -175,6 +179,12 @@ func (s *Store) queryCached(ctx context.Context, ix VectorIndex, sp VectorSpace,
 			return t.topK(q, ix.Metric, vf)
 		}
 	}
+	if !local && (vf.resourceID != nil || vf.threadID != nil) {
+		if err := s.refreshTenant(ctx, t, ix, sp, where, args); err != nil {
+			return nil, err
+		}
+		return t.topK(q, ix.Metric, vf)
+	}
 	var count, maxSeq int64
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*), coalesce(max(seq), 0) FROM mastra_server_vectors WHERE `+where, args...).
 		Scan(&count, &maxSeq); err != nil {
@@ -200,6 +210,33 @@ func (s *Store) queryCached(ctx context.Context, ix VectorIndex, sp VectorSpace,
 	}
 	t.gen = gen
 	return t.topK(q, ix.Metric, vf)
+}
+
+// refreshTenant brings a resource's or thread's vectors up to date on
+// Postgres from two index lookups: max(seq) of the tenant and the index's
+// epoch. Writers of a tenant commit in seq order (lockTenants), so rows
+// above the seq held are all that is new; deletes and moves to another
+// tenant change the epoch, and the tenant is then read whole.
+func (s *Store) refreshTenant(ctx context.Context, t *tenantVectors, ix VectorIndex, sp VectorSpace, where string, args []any) error {
+	var maxSeq, epoch int64
+	err := s.db.QueryRowContext(ctx, `SELECT coalesce((SELECT max(seq) FROM mastra_server_vectors WHERE `+where+`), 0),
+		coalesce((SELECT epoch FROM mastra_server_vector_indexes WHERE store = ? AND namespace = ? AND name = ?), 0)`,
+		append(args[:len(args):len(args)], sp.Store, sp.Namespace, ix.Name)...).Scan(&maxSeq, &epoch)
+	if err != nil {
+		return classify(fmt.Errorf("memory: query vectors of %s: %w", ix.Name, err))
+	}
+	if !t.loaded || t.dim != ix.Dimension || epoch != t.epoch || maxSeq < t.maxSeq {
+		t.reset(ix.Dimension)
+	}
+	if !t.loaded || maxSeq != t.maxSeq {
+		if err := s.refresh(ctx, t, where, args); err != nil {
+			return fmt.Errorf("memory: query vectors of %s: %w", ix.Name, err)
+		}
+		t.count, t.loaded = int64(len(t.ids)), true
+		s.vcache.resized(t, t.bytes())
+	}
+	t.epoch = epoch
+	return nil
 }
 
 // refresh reads the tenant's rows written after t.maxSeq into t.
