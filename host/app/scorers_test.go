@@ -114,8 +114,8 @@ prompt = "Is it polite?"
 }
 
 // A scorer naming a workflow grades each successful run's result, stored
-// under the run's trace (its workflow_run span) and resource; another
-// tenant sees none of it.
+// under the run's trace (its workflow_run span) and resource, and the
+// run's duration is a metric; another tenant sees none of it.
 func TestWorkflowScorer(t *testing.T) {
 	toml := workflowTOML + `
 [observability]
@@ -158,6 +158,19 @@ workflows = ["publish"]
 	}
 	if got, _ := bob.json("GET", "/api/observability/scores", "", 200)["scores"].([]any); len(got) != 0 {
 		t.Errorf("bob lists %v", got)
+	}
+	// The run's duration is Mastra's mastra_workflow_duration_ms, once per
+	// run (its steps are not runs), the run's resource's only.
+	agg := `{"name":["mastra_workflow_duration_ms"],"aggregation":"count","filters":{"entityName":"publish"}}`
+	var n any
+	for deadline := time.Now().Add(10 * time.Second); n != 1.0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		n = alice.json("POST", "/api/observability/metrics/aggregate", agg, 200)["value"]
+	}
+	if n != 1.0 {
+		t.Errorf("alice's workflow durations = %v; want 1", n)
+	}
+	if v := bob.json("POST", "/api/observability/metrics/aggregate", agg, 200)["value"]; v != nil && v != 0.0 {
+		t.Errorf("bob counts alice's run: %v", v)
 	}
 }
 
