@@ -13,10 +13,10 @@ import (
 const (
 	MetricAgentDuration    = "mastra_agent_duration_ms"
 	MetricWorkflowDuration = "mastra_workflow_duration_ms"
-	MetricModelDuration = "mastra_model_duration_ms"
-	MetricToolDuration  = "mastra_tool_duration_ms"
-	MetricInputTokens   = "mastra_model_total_input_tokens"
-	MetricOutputTokens  = "mastra_model_total_output_tokens"
+	MetricModelDuration    = "mastra_model_duration_ms"
+	MetricToolDuration     = "mastra_tool_duration_ms"
+	MetricInputTokens      = "mastra_model_total_input_tokens"
+	MetricOutputTokens     = "mastra_model_total_output_tokens"
 )
 
 var durationMetric = map[string]string{

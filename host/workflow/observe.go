@@ -2,8 +2,8 @@ package workflow
 
 import (
 	"context"
-	"time"
 	"errors"
+	"time"
 )
 
 // Observer watches runs and steps, for metrics and traces; host/metrics and
