@@ -184,9 +184,6 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 	limiter := newLimiter(cfg.Server, store, log)
 	svc.SetObserver(limiter.Agents(svc, tel.agents(), globalLimits(cfg.Server)))
 	svc.SetEmbedBudget(limiter.Embeddings(budgets(cfg.Server)))
-	if !check {
-		tel.startScoreJobs(ctx, store, limiter, globalLimits(cfg.Server), log)
-	}
 	if m := tel.metrics; m != nil {
 		if store != nil {
 			m.WatchDB(store.DB().Stats)
@@ -213,6 +210,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 	var embeds *embedjobs.Jobs
 	if !check {
 		embeds = openEmbedJobs(ctx, cfg, log, store, svc, agents)
+		tel.startScoreJobs(ctx, store, limiter, globalLimits(cfg.Server), log) // River's tables are migrated now
 	}
 	runs, err := openRuns(cfg.Server.Streams, store, log)
 	if err != nil {

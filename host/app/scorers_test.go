@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mastra-server/mastra-server/internal/llmtest"
+	"github.com/mastra-server/mastra-server/internal/pgtest"
 )
 
 // scoresOf polls the scores of a listing until there are want of them.
@@ -114,8 +116,8 @@ prompt = "Is it polite?"
 }
 
 // A scorer naming a workflow grades each successful run's result, stored
-// under the run's trace (its workflow_run span) and resource; another
-// tenant sees none of it.
+// under the run's trace (its workflow_run span) and resource, and the
+// run's duration is a metric; another tenant sees none of it.
 func TestWorkflowScorer(t *testing.T) {
 	toml := workflowTOML + `
 [observability]
@@ -159,6 +161,19 @@ workflows = ["publish"]
 	if got, _ := bob.json("GET", "/api/observability/scores", "", 200)["scores"].([]any); len(got) != 0 {
 		t.Errorf("bob lists %v", got)
 	}
+	// The run's duration is Mastra's mastra_workflow_duration_ms, once per
+	// run (its steps are not runs), the run's resource's only.
+	agg := `{"name":["mastra_workflow_duration_ms"],"aggregation":"count","filters":{"entityName":"publish"}}`
+	var n any
+	for deadline := time.Now().Add(10 * time.Second); n != 1.0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		n = alice.json("POST", "/api/observability/metrics/aggregate", agg, 200)["value"]
+	}
+	if n != 1.0 {
+		t.Errorf("alice's workflow durations = %v; want 1", n)
+	}
+	if v := bob.json("POST", "/api/observability/metrics/aggregate", agg, 200)["value"]; v != nil && v != 0.0 {
+		t.Errorf("bob counts alice's run: %v", v)
+	}
 }
 
 // A judge's tokens count against the budget of the resource whose reply
@@ -192,5 +207,37 @@ prompt = "Is it polite?"
 	resp.Body.Close()
 	if resp.StatusCode != 429 || !strings.Contains(string(b), "tokens per minute") {
 		t.Errorf("the turn after the judge = %d %s; want 429: the judge's tokens are the resource's", resp.StatusCode, b)
+	}
+}
+
+// On Postgres a turn's scores are graded by River jobs (queue
+// mastra_scores): the score is there and the job that wrote it is
+// completed in river_job.
+func TestScorersRunAsRiverJobsOnPostgres(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	toml := obsConfig(100, 50) + `scorers = ["says-hello"]
+
+[scorers.says-hello]
+kind = "contains"
+text = "hello"
+`
+	a, ts := build(t, toml, "MASTRA_MEMORY__DATABASE_URL="+url)
+	t.Cleanup(func() { ts.Close(); a.Close(context.Background()) })
+	generate(t, ts.URL, "hello river")
+	s := scoresOf(t, ts.URL+"/api/observability/scores?scorerId=says-hello", 1)
+	if len(s) != 1 || s[0]["score"] != 1.0 {
+		t.Fatalf("scores = %v", s)
+	}
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var state, traceID string
+	for deadline := time.Now().Add(10 * time.Second); state != "completed" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		_ = db.QueryRow(`SELECT state, args->>'traceId' FROM river_job WHERE queue = 'mastra_scores' AND kind = 'mastra_score'`).Scan(&state, &traceID)
+	}
+	if state != "completed" || traceID != s[0]["traceId"] {
+		t.Errorf("score job: state %q, trace %q; want completed for the score's trace %v", state, traceID, s[0]["traceId"])
 	}
 }

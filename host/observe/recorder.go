@@ -212,16 +212,20 @@ func (r *Recorder) writeLoop(ctx context.Context) {
 func (r *Recorder) write(pend []*pending) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	batch := make([]memory.Span, len(pend))
-	for i, p := range pend {
-		batch[i] = p.Span
+	batch := make([]memory.Span, 0, len(pend))
+	for _, p := range pend {
+		if !p.metricOnly {
+			batch = append(batch, p.Span)
+		}
 	}
-	if err := r.o.Store.SaveSpans(ctx, batch); err != nil {
-		r.failed.Add(uint64(len(batch)))
-		r.o.Logger.Warn("observability: spans not stored", "spans", len(batch), "err", err)
-		return
+	if len(batch) > 0 {
+		if err := r.o.Store.SaveSpans(ctx, batch); err != nil {
+			r.failed.Add(uint64(len(batch)))
+			r.o.Logger.Warn("observability: spans not stored", "spans", len(batch), "err", err)
+			return
+		}
+		r.written.Add(uint64(len(batch)))
 	}
-	r.written.Add(uint64(len(batch)))
 	var ms []memory.MetricEvent
 	for _, p := range pend {
 		ms = append(ms, metricsOf(p)...)

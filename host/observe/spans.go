@@ -115,6 +115,9 @@ type pending struct {
 	memory.Span
 	usage           *llm.Usage
 	provider, model string
+	// metricOnly: no span to store, only its metrics (a workflow run's
+	// end).
+	metricOnly bool
 }
 
 // span is the common part of a stored span.
@@ -402,10 +405,24 @@ type workflowObserver struct{ r *Recorder }
 func (workflowObserver) RunStarted(string)          {}
 func (workflowObserver) RunFinished(string, string) {}
 
-// RunEnded queues the gradings of a successful run's result by the
-// workflow's scorers, under the run's trace and its workflow_run span.
+// RunEnded records the run's duration (mastra_workflow_duration_ms) and
+// queues the gradings of a successful run's result by the workflow's
+// scorers, under the run's trace and its workflow_run span.
 func (o workflowObserver) RunEnded(end workflow.RunEnd) {
 	r := o.r
+	if !end.Created.IsZero() {
+		// The run's duration, as a metric of its workflow_run span.
+		now := time.Now()
+		p := &pending{metricOnly: true}
+		p.Span = memory.Span{TraceID: derivedID("trace", end.RunID, 16), SpanID: derivedID("run", end.RunID, 8), SpanType: "workflow_run",
+			EntityType: strp("workflow_run"), EntityID: strp(end.Workflow), EntityName: strp(end.Workflow),
+			ResourceID: strp(end.ResourceID), RunID: strp(end.RunID), ServiceName: strp(r.o.ServiceName),
+			StartedAt: memory.SpanTime{Time: end.Created}, EndedAt: &memory.SpanTime{Time: now}}
+		if end.Status != workflow.StatusSuccess {
+			p.Span.Error = errorInfo("WORKFLOW_"+end.Status, "workflow run ended: "+end.Status)
+		}
+		r.enqueue(p)
+	}
 	list := r.o.WorkflowScorers[end.Workflow]
 	if len(list) == 0 || end.Status != workflow.StatusSuccess {
 		return

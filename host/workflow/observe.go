@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // Observer watches runs and steps, for metrics and traces; host/metrics and
@@ -114,6 +115,9 @@ type RunEnd struct {
 	Status string
 	// Input is the run's input; Result its result (nil unless success).
 	Input, Result any
+	// Created is when the run was created (its duration runs from there,
+	// suspensions included).
+	Created time.Time
 }
 
 func (m multiObserver) RunEnded(end RunEnd) {
@@ -138,7 +142,7 @@ func (e *Engine) observeCommit(tx *txn, r *runRow, fx *effects) {
 		tx.afterCommit = append(tx.afterCommit, func() { e.obs.RunFinished(wf, status) })
 		if ro, ok := e.obs.(RunEndObserver); ok {
 			end := RunEnd{Workflow: wf, RunID: r.RunID, ResourceID: r.ResourceID, Status: status,
-				Input: r.Snapshot.Context.Input, Result: r.Snapshot.Result}
+				Input: r.Snapshot.Context.Input, Result: r.Snapshot.Result, Created: r.CreatedAt}
 			tx.afterCommit = append(tx.afterCommit, func() { ro.RunEnded(end) })
 		}
 	}
