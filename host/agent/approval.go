@@ -69,8 +69,22 @@ type ApprovalTool interface {
 type ToolSuspend struct {
 	// Payload is what the tool asks, shown in tool-call-suspended.
 	Payload json.RawMessage
+	// ResumeSchema, when set, is the JSON Schema of this suspension's
+	// resume data, over the tool's own (a workflow's suspended step's).
+	ResumeSchema json.RawMessage
 	// delegated is the waiting call of a sub-agent's run (delegate.go).
 	delegated *Suspension
+}
+
+type suspendPayloadKey struct{}
+
+// SuspendPayload returns, in a tool call that resumes a suspension of
+// the same call, the payload it suspended with (Mastra hands a resumed
+// tool its suspendPayload): what the tool needs to find its own waiting
+// work again. ok is false in a fresh call.
+func SuspendPayload(ctx context.Context) (payload json.RawMessage, ok bool) {
+	payload, ok = ctx.Value(suspendPayloadKey{}).(json.RawMessage)
+	return payload, ok
 }
 
 func (e *ToolSuspend) Error() string { return "agent: tool suspended" }
@@ -841,6 +855,9 @@ func (r *run) suspendedBy(tc llm.ToolCall, ts *ToolSuspend) *Suspension {
 		if s := rt.ResumeSchema(); len(s) > 0 {
 			w.ResumeSchema = string(s)
 		}
+	}
+	if len(ts.ResumeSchema) > 0 {
+		w.ResumeSchema = string(ts.ResumeSchema)
 	}
 	if len(w.Payload) == 0 || !json.Valid(w.Payload) {
 		w.Payload, _ = json.Marshal(string(w.Payload)) // a string always marshals

@@ -673,6 +673,9 @@ func (r *run) loop(ctx context.Context) error {
 				callCtx = context.WithValue(toolCtx, delegatedResumeKey{}, ws) // delegate.go
 			case ws != nil && tc.ID == ws.decided && ws.data != nil:
 				resume = ws.data
+				if ws.wait != nil && !ws.wait.Approval {
+					callCtx = context.WithValue(toolCtx, suspendPayloadKey{}, orNullJSON(ws.wait.Payload))
+				}
 			}
 			r.convo, r.callID, r.callName = req.Messages, tc.ID, tc.Name
 			result, failure, err := r.execute(callCtx, tc, resume)
