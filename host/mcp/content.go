@@ -102,6 +102,7 @@ func (s *Server) AddContent(resources []Resource, templates []ResourceTemplate, 
 		if r.Name == "" {
 			r.Name = r.URI
 		}
+		s.resources = append(s.resources, r)
 		s.sdk.AddResource(&sdk.Resource{URI: r.URI, Name: r.Name, Description: r.Description, MIMEType: r.MIMEType},
 			func(context.Context, *sdk.ReadResourceRequest) (*sdk.ReadResourceResult, error) {
 				return &sdk.ReadResourceResult{Contents: []*sdk.ResourceContents{{URI: r.URI, MIMEType: r.MIMEType, Text: r.Text, Blob: r.Blob}}}, nil
@@ -118,18 +119,25 @@ func (s *Server) AddContent(resources []Resource, templates []ResourceTemplate, 
 		if t.Name == "" {
 			t.Name = t.URITemplate
 		}
+		read := func(uri string) (Resource, bool) {
+			vals := tpl.Match(uri)
+			if vals == nil {
+				return Resource{}, false
+			}
+			text := t.Text
+			for _, n := range names {
+				text = strings.ReplaceAll(text, "{"+n+"}", vals.Get(n).String())
+			}
+			return Resource{URI: uri, Name: t.Name, MIMEType: t.MIMEType, Text: text}, true
+		}
+		s.templates = append(s.templates, read)
 		s.sdk.AddResourceTemplate(&sdk.ResourceTemplate{URITemplate: t.URITemplate, Name: t.Name, Description: t.Description, MIMEType: t.MIMEType},
 			func(_ context.Context, req *sdk.ReadResourceRequest) (*sdk.ReadResourceResult, error) {
-				uri := req.Params.URI
-				vals := tpl.Match(uri)
-				if vals == nil {
-					return nil, sdk.ResourceNotFoundError(uri)
+				r, ok := read(req.Params.URI)
+				if !ok {
+					return nil, sdk.ResourceNotFoundError(req.Params.URI)
 				}
-				text := t.Text
-				for _, n := range names {
-					text = strings.ReplaceAll(text, "{"+n+"}", vals.Get(n).String())
-				}
-				return &sdk.ReadResourceResult{Contents: []*sdk.ResourceContents{{URI: uri, MIMEType: t.MIMEType, Text: text}}}, nil
+				return &sdk.ReadResourceResult{Contents: []*sdk.ResourceContents{{URI: r.URI, MIMEType: r.MIMEType, Text: r.Text}}}, nil
 			})
 	}
 	names := map[string]bool{}
@@ -211,4 +219,22 @@ func (s *Server) AddContent(resources []Resource, templates []ResourceTemplate, 
 			})
 	}
 	return nil
+}
+
+// Resources lists the server's static resources (Mastra's REST listing).
+func (s *Server) Resources() []Resource { return s.resources }
+
+// ReadResource reads a static resource, or one of a template, by URI.
+func (s *Server) ReadResource(uri string) (Resource, bool) {
+	for _, r := range s.resources {
+		if r.URI == uri {
+			return r, true
+		}
+	}
+	for _, read := range s.templates {
+		if r, ok := read(uri); ok {
+			return r, true
+		}
+	}
+	return Resource{}, false
 }

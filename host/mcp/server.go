@@ -145,6 +145,10 @@ type Server struct {
 	// the calls the fast path answered (both for the tests).
 	viaSDK    http.Handler
 	fastCalls atomic.Int64
+	// resources and templates are the static content (content.go), for
+	// the REST routes.
+	resources []Resource
+	templates []func(uri string) (Resource, bool)
 }
 
 // NewServer builds a server of tools, checked here so that a bad entry is

@@ -593,3 +593,70 @@ func argsError(tool string, err error) error {
 	}
 	return e
 }
+
+// mcpResourceJSON is one resource of GET /api/mcp/:serverId/resources.
+type mcpResourceJSON struct {
+	URI         string `json:"uri"`
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	MIMEType    string `json:"mimeType,omitempty"`
+}
+
+type mcpResourceListJSON struct {
+	Resources []mcpResourceJSON `json:"resources"`
+}
+
+// mcpReadBody is the body of POST /api/mcp/:serverId/resources/read.
+type mcpReadBody struct {
+	URI string `json:"uri"`
+}
+
+// mcpContentsJSON is one content of a read resource: text, or blob
+// (base64).
+type mcpContentsJSON struct {
+	URI      string `json:"uri"`
+	MIMEType string `json:"mimeType,omitempty"`
+	Text     string `json:"text,omitempty"`
+	Blob     []byte `json:"blob,omitempty"`
+}
+
+type mcpReadJSON struct {
+	Contents []mcpContentsJSON `json:"contents"`
+}
+
+// listMCPResources: GET /api/mcp/:serverId/resources → the server's
+// static resources (the same for every caller).
+func (s *Server) listMCPResources(w http.ResponseWriter, r *http.Request) error {
+	srv, err := s.mcpServer(r)
+	if err != nil {
+		return err
+	}
+	out := mcpResourceListJSON{Resources: []mcpResourceJSON{}}
+	for _, res := range srv.Resources() {
+		out.Resources = append(out.Resources, mcpResourceJSON{URI: res.URI, Name: res.Name, Description: res.Description, MIMEType: res.MIMEType})
+	}
+	transport.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// readMCPResource: POST /api/mcp/:serverId/resources/read {uri} → its
+// contents; 404 for a URI no resource or template serves.
+func (s *Server) readMCPResource(w http.ResponseWriter, r *http.Request) error {
+	srv, err := s.mcpServer(r)
+	if err != nil {
+		return err
+	}
+	var b mcpReadBody
+	if err := transport.DecodeJSON(w, r, s.cfg.BodyLimit, &b); err != nil {
+		return err
+	}
+	if strings.TrimSpace(b.URI) == "" {
+		return &transport.Error{Status: http.StatusBadRequest, Message: "uri is required"}
+	}
+	res, ok := srv.ReadResource(b.URI)
+	if !ok {
+		return &transport.Error{Status: http.StatusNotFound, Message: fmt.Sprintf("Resource '%s' not found on MCP server '%s'", clipID(b.URI), srv.ID)}
+	}
+	transport.WriteJSON(w, http.StatusOK, mcpReadJSON{Contents: []mcpContentsJSON{{URI: res.URI, MIMEType: res.MIMEType, Text: res.Text, Blob: res.Blob}}})
+	return nil
+}

@@ -279,6 +279,10 @@ var routeDocs = map[string]routeDoc{
 	"GET /api/mcp/:serverId/tools/:toolId": {summary: "Get one tool of an MCP server", tag: tagMCP, resp: mcpToolJSON{}},
 	"POST /api/mcp/:serverId/tools/:toolId/execute": {summary: "Run one tool of an MCP server for the caller's resource", tag: tagMCP,
 		query: []string{"resourceId"}, body: mcpExecuteBody{}, resp: mcpResultJSON{}},
+	"GET /api/mcp/:serverId/resources": {summary: "List an MCP server's static resources (the same for every caller)", tag: tagMCP,
+		resp: mcpResourceListJSON{}},
+	"POST /api/mcp/:serverId/resources/read": {summary: "Read a resource of an MCP server by uri (static or from a template)", tag: tagMCP,
+		body: mcpReadBody{}, resp: mcpReadJSON{}},
 	"POST /api/mcp/:serverId/mcp": {summary: "The MCP streamable HTTP transport (stateless; JSON-RPC in, JSON out)", tag: tagMCP,
 		query: []string{"resourceId"}, body: anyBody{}},
 	// Mastra Studio (studio_handlers.go).

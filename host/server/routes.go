@@ -212,6 +212,8 @@ func (s *Server) builtins() []builtin {
 		r("GET", "/api/mcp/:serverId/tools", TouchNone, s.listMCPTools),
 		r("GET", "/api/mcp/:serverId/tools/:toolId", TouchNone, s.getMCPTool),
 		r("POST", "/api/mcp/:serverId/tools/:toolId/execute", TouchAgent, s.executeMCPTool),
+		r("GET", "/api/mcp/:serverId/resources", TouchNone, s.listMCPResources),
+		r("POST", "/api/mcp/:serverId/resources/read", TouchNone, s.readMCPResource),
 		r("POST", "/api/mcp/:serverId/mcp", TouchAgent, s.serveMCP),
 		// Mastra's workflows (workflow_handlers.go).
 		r("GET", "/api/workflows", TouchNone, s.listWorkflows),
