@@ -98,6 +98,19 @@ func ElicitSchema(schema json.RawMessage) bool {
 	return true
 }
 
+// needsInput is err's *NeedsInput, if it is one (nil err costs nothing:
+// the fast path's calls go through here).
+func needsInput(err error) *NeedsInput {
+	if err == nil {
+		return nil
+	}
+	var ni *NeedsInput
+	if errors.As(err, &ni) {
+		return ni
+	}
+	return nil
+}
+
 // multiRoundTrip is the first protocol version whose clients answer
 // input requests in a retry of the call.
 const multiRoundTrip = "2026-07-28"
@@ -323,8 +336,7 @@ func (s *Server) call(ctx context.Context, t *Tool, args json.RawMessage, mrtr b
 
 // result is the MCP result of a tool's output or error.
 func (s *Server) result(ctx context.Context, t *Tool, out json.RawMessage, err error, mrtr bool) *sdk.CallToolResult {
-	var ni *NeedsInput
-	if errors.As(err, &ni) {
+	if ni := needsInput(err); ni != nil {
 		if mrtr && ElicitSchema(ni.Schema) {
 			return &sdk.CallToolResult{InputRequests: sdk.InputRequestMap{"input": &sdk.ElicitParams{
 				Mode: "form", Message: ni.Message, RequestedSchema: ni.Schema}}, RequestState: ni.State}
