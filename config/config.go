@@ -387,6 +387,12 @@ type SemanticRecall struct {
 	// Dimensions asks the embedding model for shorter vectors (OpenAI's
 	// text-embedding-3-*); 0 takes the model's own.
 	Dimensions int `koanf:"dimensions"`
+	// Filter is Mastra's semanticRecall.filter: a vector filter on the
+	// messages' metadata (message_id, thread_id, resource_id, role,
+	// content, created_at), AND-ed with the scope's on
+	// GET /api/memory/search (Mastra's Memory.recall; a turn's recall does
+	// not apply it, as in Mastra).
+	Filter map[string]any `koanf:"filter"`
 }
 
 // WorkingMemory configures an agent's working memory, as Mastra's

@@ -49,6 +49,11 @@ type SemanticRecall struct {
 	Threshold *float64
 	// Index overrides the derived index name.
 	Index string
+	// Filter is Mastra's semanticRecall.filter (a vector filter on the
+	// metadata), AND-ed with the scope's filter by Search, as Mastra's
+	// Memory.recall does; a turn's recall does not apply it (nor does
+	// Mastra's).
+	Filter map[string]any
 }
 
 // RecallSpace is where memory keeps its recall vectors: Mastra's

@@ -101,6 +101,11 @@ func (s *Service) Search(ctx context.Context, q SearchQuery) (*SearchResult, err
 	if sr.Scope == "thread" {
 		filter = map[string]any{"thread_id": threadID}
 	}
+	if sr.Filter != nil {
+		// Under $and: the scope's equality stays the indexed one, and the
+		// configured filter can only narrow it.
+		filter["$and"] = []any{sr.Filter}
+	}
 	vhits, err := s.store.QueryVectors(ctx, RecallSpace, sr.IndexName(len(vec)), memory.VectorQuery{Vector: vec, TopK: sr.TopK, Filter: filter})
 	if errors.Is(err, memory.ErrNoVectorIndex) {
 		return res, nil

@@ -346,6 +346,9 @@ func (s *Server) memoryConfig(w http.ResponseWriter, r *http.Request) error {
 		if sr.Index != "" {
 			c["indexName"] = sr.Index
 		}
+		if sr.Filter != nil {
+			c["filter"] = sr.Filter
+		}
 		recall = c
 	}
 	transport.WriteJSON(w, http.StatusOK, map[string]any{"config": map[string]any{
