@@ -183,6 +183,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 	svc.SetModelResolver(modelResolver(cfg, tel.modelClient()))
 	limiter := newLimiter(cfg.Server, store, log)
 	svc.SetObserver(limiter.Agents(svc, tel.agents(), globalLimits(cfg.Server)))
+	svc.SetEmbedBudget(limiter.Embeddings(budgets(cfg.Server)))
 	if m := tel.metrics; m != nil {
 		if store != nil {
 			m.WatchDB(store.DB().Stats)

@@ -115,7 +115,7 @@ func New() *Metrics {
 	m.fallbacks = f.counter("mastra_model_fallbacks_total",
 		"Moves of a turn from a model that failed before its first token to the agent's next model, by agent and models (\"provider/model\").", "agent", "from", "to")
 	m.recall = f.counter("mastra_semantic_recall_total",
-		"Semantic recall operations, by agent, op (query: a turn's recall; embed: an attempt to embed a saved turn) and outcome (ok, error). "+
+		"Semantic recall operations, by agent, op (query: a turn's recall; embed: an attempt to embed a saved turn) and outcome (ok, error, over_budget: refused by a token budget). "+
 			"A failed recall never fails the turn.", "agent", "op", "outcome")
 	m.toolCalls = f.counter("mastra_tool_calls_total",
 		"Server-side tool calls made by agents, by tool and outcome (ok, error, canceled).", "tool", "outcome")

@@ -6,7 +6,8 @@
 # (workflows.test.mjs), working memory (workingmemory.test.mjs), structured
 # output and refused options (structured.test.mjs), stored traces, scores,
 # feedback, logs and metrics (observability.test.mjs), MCP servers
-# (mcp.test.mjs, with @modelcontextprotocol/sdk's client too), and a
+# (mcp.test.mjs, with @modelcontextprotocol/sdk's client too), the legacy agent
+# network (network.test.mjs), and a
 # cross-tenant check with two auth tokens.
 #
 # Needs Node.js 20 or newer and npm, and Go to build the server. Installs the npm
@@ -162,6 +163,15 @@ enabled = true
 scope = "thread"
 
 [agents.approver]            # approval.test.mjs: every tool call waits for approval
+model = "openai/gpt-test"
+tools = ["weather"]
+require_approval = true
+
+[agents.netboss]             # network.test.mjs: routes to the assistant
+model = "openai/gpt-test"
+agents = ["assistant"]
+
+[agents.netapprover]         # network.test.mjs: its tool primitive waits for approval
 model = "openai/gpt-test"
 tools = ["weather"]
 require_approval = true
