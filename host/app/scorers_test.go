@@ -241,3 +241,46 @@ text = "hello"
 		t.Errorf("score job: state %q, trace %q; want completed for the score's trace %v", state, traceID, s[0]["traceId"])
 	}
 }
+
+// A judge is never on the turn's path: with the judge holding its answer,
+// three turns answer 200 while the judge has been asked and not yet
+// answered; the scores come once it answers.
+func TestJudgeIsOffTheTurn(t *testing.T) {
+	release := make(chan struct{})
+	judge := llmtest.NewServer(t, func(llmtest.Request) llmtest.Reply {
+		<-release
+		return llmtest.Reply{Text: `{"score":1,"reason":"fine"}`}
+	})
+	toml := "[providers.judge]\nkind = \"openai\"\nbase_url = \"" + judge.URL + "\"\napi_key = \"sk-j\"\nmax_retries = 0\ntimeout = \"60s\"\n" +
+		obsConfig(100, 50) + `scorers = ["slow"]
+
+[scorers.slow]
+kind = "llm"
+model = "judge/grader-1"
+prompt = "Is it polite?"
+`
+	a, ts := build(t, toml)
+	t.Cleanup(func() { ts.Close(); a.Close(context.Background()) })
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	}()
+	for i := range 3 {
+		generate(t, ts.URL, "turn "+strings.Repeat("x", i))
+	}
+	for deadline := time.Now().Add(10 * time.Second); len(judge.Requests()) == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	}
+	if len(judge.Requests()) == 0 {
+		t.Fatal("the judge was never asked")
+	}
+	if _, body := getJSON(t, ts.URL+"/api/observability/scores?scorerId=slow"); len(body["scores"].([]any)) != 0 {
+		t.Fatalf("scores before the judge answered: %v", body)
+	}
+	close(release)
+	if s := scoresOf(t, ts.URL+"/api/observability/scores?scorerId=slow", 3); len(s) != 3 {
+		t.Errorf("scores after the judge answered = %d; want 3", len(s))
+	}
+}

@@ -293,3 +293,26 @@ func BenchmarkTurnSpansJudged(b *testing.B) {
 		b.Logf("%d score jobs dropped (queue full)", r.ScoresDropped())
 	}
 }
+
+// BenchmarkScoreHandOff is all a sampled scorer costs the turn's
+// goroutine: building the job and one channel send (the queue discards).
+func BenchmarkScoreHandOff(b *testing.B) {
+	sc, err := NewJudgeScorer("judge", "", "", Judge{Model: llm.Echo{}, Provider: "echo", Prompt: "Is it polite?"}, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := New(Options{Store: &fakeStore{discard: true}, QueueSize: 10000, BatchSize: 500, FlushInterval: time.Second,
+		Scorers: map[string][]*Scorer{"helper": {sc}}})
+	r.SetScoreQueue(discardQueue{})
+	r.Start(context.Background())
+	defer r.Close(context.Background())
+	res, thread := "res-1", "t-1"
+	sp := memory.Span{TraceID: "0123456789abcdef0123456789abcdef", SpanID: "0123456789abcdef", ResourceID: &res, ThreadID: &thread}
+	msgs := []llm.Message{{Role: llm.RoleSystem, Content: "Be brief."}, {Role: llm.RoleUser, Content: "hi"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if sc.Samples(sp.TraceID) {
+			r.enqueueScore(jobOf(sc, &sp, "live", lastUser(msgs), "It is 3 degrees"))
+		}
+	}
+}

@@ -84,6 +84,8 @@ type Recorder struct {
 	wg   sync.WaitGroup
 }
 
+const scoreLoops = 2
+
 // New returns a recorder; nothing is written until Start.
 func New(o Options) *Recorder {
 	if o.Logger == nil {
@@ -112,7 +114,12 @@ func (r *Recorder) Start(ctx context.Context) {
 		defer r.wg.Done()
 		r.logLoop(ctx)
 	}()
-	if r.HasScorers() {
+	// Two score loops, as River works two score jobs at once: a slow judge
+	// holds one, not every score (SQLite grades in these loops).
+	for range scoreLoops {
+		if !r.HasScorers() {
+			break
+		}
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()

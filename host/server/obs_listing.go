@@ -58,3 +58,8 @@ func checkEntityType(what, field, t string) error {
 	}
 	return nil
 }
+
+// pageJSON is Mastra's pagination answer for page of a listing of total.
+func pageJSON(page, perPage, total int) paginationJSON {
+	return paginationJSON{Total: total, Page: page, PerPage: perPage, HasMore: (page+1)*perPage < total}
+}

@@ -152,7 +152,17 @@ func (s *Server) readMetricBody(w http.ResponseWriter, r *http.Request, single, 
 	return b, m, err
 }
 
-// rows reads the events of a query in res, for the time range tr.
+// metricEvents reads the events a checked query selects in the caller's
+// scope (res, which a comparison period reads again).
+func (s *Server) metricEvents(r *http.Request, m metricRequest) (res string, rows []memory.MetricEvent, err error) {
+	if res, err = s.obsResource(r); err != nil {
+		return "", nil, err
+	}
+	rows, err = s.metricRows(r, res, m, m.filters.timestamp)
+	return res, rows, err
+}
+
+// metricRows reads the events of a query in res, for the time range tr.
 func (s *Server) metricRows(r *http.Request, res string, m metricRequest, tr memory.TimeRange) ([]memory.MetricEvent, error) {
 	mq := memory.MetricQuery{ResourceID: res, Names: m.names, Equal: m.filters.equal, Timestamp: tr, Limit: maxMetricRows + 1}
 	if res != "" {
@@ -260,11 +270,7 @@ func (s *Server) metricAggregate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.obsResource(r)
-	if err != nil {
-		return err
-	}
-	rows, err := s.metricRows(r, res, m, m.filters.timestamp)
+	res, rows, err := s.metricEvents(r, m)
 	if err != nil {
 		return err
 	}
@@ -357,11 +363,7 @@ func (s *Server) metricBreakdown(w http.ResponseWriter, r *http.Request) error {
 			return invalidBody("orderDirection", "expected ASC or DESC")
 		}
 	}
-	res, err := s.obsResource(r)
-	if err != nil {
-		return err
-	}
-	rows, err := s.metricRows(r, res, m, m.filters.timestamp)
+	_, rows, err := s.metricEvents(r, m)
 	if err != nil {
 		return err
 	}
@@ -420,11 +422,7 @@ func (s *Server) metricTimeSeries(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	res, err := s.obsResource(r)
-	if err != nil {
-		return err
-	}
-	rows, err := s.metricRows(r, res, m, m.filters.timestamp)
+	_, rows, err := s.metricEvents(r, m)
 	if err != nil {
 		return err
 	}
@@ -465,11 +463,7 @@ func (s *Server) metricPercentiles(w http.ResponseWriter, r *http.Request) error
 			return invalidBody("percentiles", fmt.Sprintf("%v is outside 0–1: percentiles are fractions (0.5 for the median)", p))
 		}
 	}
-	res, err := s.obsResource(r)
-	if err != nil {
-		return err
-	}
-	rows, err := s.metricRows(r, res, m, m.filters.timestamp)
+	_, rows, err := s.metricEvents(r, m)
 	if err != nil {
 		return err
 	}

@@ -169,6 +169,20 @@ func traceQuery(r *http.Request, res string) (memory.TraceQuery, error) {
 	return tq, nil
 }
 
+// traceRoots reads a trace listing's query and the root spans of the page
+// it asks for, with Mastra's pagination answer.
+func (s *Server) traceRoots(r *http.Request, res string) ([]memory.Span, paginationJSON, error) {
+	tq, err := traceQuery(r, res)
+	if err != nil {
+		return nil, paginationJSON{}, err
+	}
+	roots, total, err := s.store.ListTraces(r.Context(), tq)
+	if err != nil {
+		return nil, paginationJSON{}, err
+	}
+	return roots, pageJSON(tq.Page, tq.PerPage, total), nil
+}
+
 // listTraces: GET /api/observability/traces → {pagination, spans}: the
 // root span of each trace, newest first.
 func (s *Server) listTraces(w http.ResponseWriter, r *http.Request) error {
@@ -176,18 +190,11 @@ func (s *Server) listTraces(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	tq, err := traceQuery(r, res)
+	roots, page, err := s.traceRoots(r, res)
 	if err != nil {
 		return err
 	}
-	roots, total, err := s.store.ListTraces(r.Context(), tq)
-	if err != nil {
-		return err
-	}
-	transport.WriteJSON(w, http.StatusOK, map[string]any{
-		"pagination": paginationJSON{Total: total, Page: tq.Page, PerPage: tq.PerPage, HasMore: (tq.Page+1)*tq.PerPage < total},
-		"spans":      spansJSON(roots, true),
-	})
+	transport.WriteJSON(w, http.StatusOK, map[string]any{"pagination": page, "spans": spansJSON(roots, true)})
 	return nil
 }
 
@@ -259,18 +266,11 @@ func (s *Server) traceByID(w http.ResponseWriter, r *http.Request) error {
 	}
 	id := httprouter.ParamsFromContext(r.Context()).ByName("traceId")
 	if id == "light" {
-		tq, err := traceQuery(r, res)
+		roots, page, err := s.traceRoots(r, res)
 		if err != nil {
 			return err
 		}
-		roots, total, err := s.store.ListTraces(r.Context(), tq)
-		if err != nil {
-			return err
-		}
-		transport.WriteJSON(w, http.StatusOK, map[string]any{
-			"pagination": paginationJSON{Total: total, Page: tq.Page, PerPage: tq.PerPage, HasMore: (tq.Page+1)*tq.PerPage < total},
-			"spans":      lightSpans(roots),
-		})
+		transport.WriteJSON(w, http.StatusOK, map[string]any{"pagination": page, "spans": lightSpans(roots)})
 		return nil
 	}
 	spans, err := s.trace(r, res, id)
@@ -635,15 +635,7 @@ func (s *Server) spanScores(w http.ResponseWriter, r *http.Request, res, traceID
 	}
 	eq := memory.EventQuery{ResourceID: res, Page: page, PerPage: perPage, Desc: true,
 		In: map[string][]string{"traceId": {traceID}, "spanId": {spanID}}}
-	scores, total, err := s.store.ListScores(r.Context(), eq)
-	if err != nil {
-		return err
-	}
-	if scores == nil {
-		scores = []memory.Score{}
-	}
-	transport.WriteJSON(w, http.StatusOK, map[string]any{"pagination": pageOf(eq, total), "scores": scores})
-	return nil
+	return s.writeScores(w, r, eq)
 }
 
 // branchSpanTypes are Mastra's BRANCH_SPAN_TYPES: the spans that start a

@@ -257,8 +257,9 @@ func oneOrMany(q url.Values, key string) ([]string, error) {
 	return out, nil
 }
 
+// pageOf is an event listing's pagination answer.
 func pageOf(eq memory.EventQuery, total int) paginationJSON {
-	return paginationJSON{Total: total, Page: eq.Page, PerPage: eq.PerPage, HasMore: (eq.Page+1)*eq.PerPage < total}
+	return pageJSON(eq.Page, eq.PerPage, total)
 }
 
 // listScores: GET /api/observability/scores → {pagination, scores}.
@@ -271,6 +272,12 @@ func (s *Server) listScores(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return s.writeScores(w, r, eq)
+}
+
+// writeScores answers {pagination, scores} with the page of scores eq
+// selects.
+func (s *Server) writeScores(w http.ResponseWriter, r *http.Request, eq memory.EventQuery) error {
 	scores, total, err := s.store.ListScores(r.Context(), eq)
 	if err != nil {
 		return err
