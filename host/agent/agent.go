@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/mastra-server/mastra-server/host/jsonenc"
 	"github.com/mastra-server/mastra-server/host/llm"
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/reqctx"
@@ -180,6 +181,8 @@ type Service struct {
 	local      *localEmbeds
 	onRecall   func(RecallEvent)
 	queryCache *vectorCache
+	// budget charges embedding calls (SetEmbedBudget); nil: free.
+	budget EmbedBudget
 	// embedBackoff is the first wait between a local job's attempts.
 	embedBackoff time.Duration
 	// resolve turns a "provider/model" a request names into a model; nil:
@@ -370,6 +373,11 @@ type Input struct {
 	// Ephemeral answers without memory: no history is read and nothing is
 	// saved (Mastra's generate without a memory option).
 	Ephemeral bool
+	// ReadOnly reads memory and writes none (Mastra's memory.readOnly):
+	// the history, working memory and semantic recall are read as for any
+	// turn; nothing is saved (no messages, no thread, no title, no
+	// embedding) and the working memory is shown without its tool.
+	ReadOnly bool
 	// StructuredOutput, when set, asks the turn for a JSON value matching
 	// a schema (Result.Object; "object" and "object-result" chunks).
 	StructuredOutput *StructuredOutput
@@ -450,6 +458,34 @@ func ProviderMetadata(provider string, u llm.Usage) map[string]any {
 		provider = "unknown"
 	}
 	return map[string]any{provider: m}
+}
+
+// AppendProviderMetadata writes ProviderMetadata(provider, u)'s JSON after
+// dst, as json.Marshal does (keys sorted), without the maps.
+func AppendProviderMetadata(dst []byte, provider string, u llm.Usage) []byte {
+	if provider == "" {
+		provider = "unknown"
+	}
+	b := append(dst, '{')
+	b = jsonenc.String(b, provider)
+	b = append(b, ":{"...)
+	sep := false
+	for _, f := range [...]struct {
+		key string
+		n   int
+	}{{"cacheCreationInputTokens", u.CacheWriteTokens}, {"cachedPromptTokens", u.CacheReadTokens}, {"reasoningTokens", u.ReasoningTokens}} {
+		if f.n > 0 {
+			if sep {
+				b = append(b, ',')
+			}
+			b = append(b, '"')
+			b = append(b, f.key...)
+			b = append(b, `":`...)
+			b = jsonenc.Int(b, int64(f.n))
+			sep = true
+		}
+	}
+	return append(b, "}}"...)
 }
 
 // ModelSettings are optional sampling settings; nil leaves the provider's

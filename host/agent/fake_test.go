@@ -113,6 +113,7 @@ type recorder struct {
 }
 
 func (r *recorder) emit(c Chunk) error {
+	sameChunkJSON(c)
 	if c.Type == ChunkTextDelta {
 		r.ndeltas++
 		if r.failAt > 0 && r.ndeltas >= r.failAt {

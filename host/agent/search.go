@@ -93,7 +93,7 @@ func (s *Service) Search(ctx context.Context, q SearchQuery) (*SearchResult, err
 	} else if _, err := s.store.Thread(ctx, q.ResourceID, threadID); err != nil {
 		return nil, err
 	}
-	vec, err := s.queryVector(ctx, &sr, q.Text)
+	vec, err := s.queryVector(ctx, &sr, q.Text, q.ResourceID)
 	if err != nil {
 		return nil, err
 	}

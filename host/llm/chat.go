@@ -249,7 +249,7 @@ func (c *chatClient) open(ctx context.Context, req Request, stream bool) (*call,
 	if req.TopK != nil {
 		return nil, &UnsupportedSettingError{Provider: c.provider, Setting: "TopK"}
 	}
-	body, err := json.Marshal(toWire(req, c.sendModel, c.maxCompletionTokens, stream))
+	body, err := appendRequest(make([]byte, 0, requestSize(req)), req, c.sendModel, c.maxCompletionTokens, stream)
 	if err != nil {
 		return nil, fmt.Errorf("llm: %s: encoding request: %w", c.provider, err)
 	}

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun"
 
@@ -49,10 +48,15 @@ type Store struct {
 	pgv        pgvectorState
 	// vcache keeps tenants' vectors (vectorcache.go); seq numbers vector
 	// writes on SQLite.
-	vcache    vectorCache
+	vcache vectorCache
+	// memo keeps the messages last read per thread, parsed (history.go).
+	memo      historyMemo
 	seqMu     sync.Mutex
 	seq       int64
 	seqLoaded bool
+	// vectorWritten, when set (tests), runs inside a vector write's
+	// transaction after its rows are written.
+	vectorWritten func()
 }
 
 // New is the store on the process's database, which the caller opened
@@ -307,9 +311,11 @@ func (s *Store) UpdateThread(ctx context.Context, resourceID, threadID string, u
 // DeleteThread deletes a thread of resourceID and its messages.
 func (s *Store) DeleteThread(ctx context.Context, resourceID, threadID string) error {
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := threadIn(ctx, tx, resourceID, threadID); err != nil {
+		t, err := threadIn(ctx, tx, resourceID, threadID)
+		if err != nil {
 			return err
 		}
+		s.memo.forget(t.ResourceID, threadID)
 		if _, err := tx.NewDelete().Model((*messageRow)(nil)).Where("thread_id = ?", threadID).Exec(ctx); err != nil {
 			return fmt.Errorf("memory: delete messages of %s: %w", threadID, err)
 		}
@@ -486,42 +492,66 @@ RETURNING id, to_char("createdAt", 'YYYY-MM-DD"T"HH24:MI:SS.US')`)
 	args = append(args, turn.Messages[0].CreatedAt, t.ID, t.ID, t.ResourceID)
 	text := s.db.NewRaw(q.String(), args...).String()
 
-	conn, err := s.db.Conn(ctx)
+	// Straight from the pool, not through database/sql (a third of the
+	// save's allocations): database/sql cannot read the second
+	// statement's rows anyway, pgconn can.
+	conn, err := s.sdb.Pool().Acquire(ctx)
 	if err != nil {
 		return classify(fmt.Errorf("memory: save turn of %s: %w", t.ID, err))
 	}
-	defer conn.Close()
-	var results []*pgconn.Result
-	err = conn.Raw(func(dc any) error {
-		c, ok := dc.(interface{ Conn() *pgx.Conn })
-		if !ok {
-			return fmt.Errorf("memory: unexpected postgres driver %T", dc)
-		}
-		// database/sql cannot read the second statement's rows: pgconn can.
-		results, err = c.Conn().PgConn().Exec(ctx, text).ReadAll()
-		return err
-	})
+	stored, results, err := readStoredTimes(conn.Conn().PgConn().Exec(ctx, text), turn.Messages)
+	conn.Release()
 	if isUniqueViolation(err) {
 		return ErrMessageConflict // a message id is taken: nothing was saved
 	}
 	if err != nil {
 		return classify(fmt.Errorf("memory: save turn of %s: %w", t.ID, err))
 	}
-	if len(results) != 2 || len(results[1].Rows) != len(turn.Messages) {
+	if results != 2 || stored != len(turn.Messages) {
 		return ErrNotFound // the thread belongs to another resource
 	}
-	stored := make(map[string]time.Time, len(turn.Messages))
-	for _, row := range results[1].Rows {
-		at, err := time.Parse("2006-01-02T15:04:05.999999", string(row[1]))
-		if err != nil {
-			return fmt.Errorf("memory: save turn of %s: read back time %q: %w", t.ID, row[1], err)
-		}
-		stored[string(row[0])] = at.UTC()
-	}
-	for i := range turn.Messages {
-		turn.Messages[i].CreatedAt = stored[turn.Messages[i].ID]
-	}
 	return nil
+}
+
+// readStoredTimes reads the results of appendTurnPostgres's statements,
+// writing the second one's times into msgs by id as it goes (no copy of
+// the rows is made). stored counts the rows that named one of msgs.
+func readStoredTimes(mrr *pgconn.MultiResultReader, msgs []Message) (stored, results int, err error) {
+	times := make([]time.Time, len(msgs))
+	for mrr.NextResult() {
+		results++
+		rr := mrr.ResultReader()
+		for rr.NextRow() {
+			row := rr.Values()
+			if results != 2 || len(row) != 2 {
+				continue
+			}
+			at, perr := time.Parse("2006-01-02T15:04:05.999999", string(row[1]))
+			if perr != nil && err == nil {
+				err = fmt.Errorf("read back time %q: %w", row[1], perr)
+			}
+			for i := range msgs {
+				if string(row[0]) == msgs[i].ID && times[i].IsZero() {
+					times[i] = at.UTC()
+					stored++
+					break
+				}
+			}
+		}
+		if _, cerr := rr.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}
+	if cerr := mrr.Close(); cerr != nil {
+		err = cerr // the statement's error wins: a refused turn saved nothing
+	}
+	if err != nil {
+		return 0, results, err
+	}
+	for i := range msgs {
+		msgs[i].CreatedAt = times[i]
+	}
+	return stored, results, nil
 }
 
 // LastMessages returns the last n messages of a thread, oldest first. It

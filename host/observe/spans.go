@@ -75,6 +75,20 @@ func strp(s string) *string {
 	return &s
 }
 
+// ref is strp for a string that stays as it is (a field of a scope, which
+// is not changed once its span starts, or of the Recorder's options): the
+// span points at it rather than at a copy of its own, one allocation less
+// per field and span.
+func ref(s *string) *string {
+	if *s == "" {
+		return nil
+	}
+	return s
+}
+
+// sourceCloud is every span's source.
+var sourceCloud = "cloud"
+
 // jsonOf encodes v; nil when v is nil.
 func jsonOf(v any) memory.SpanJSON {
 	if v == nil {
@@ -115,6 +129,9 @@ type pending struct {
 	memory.Span
 	usage           *llm.Usage
 	provider, model string
+	// metricOnly: no span to store, only its metrics (a workflow run's
+	// end).
+	metricOnly bool
 }
 
 // span is the common part of a stored span.
@@ -127,16 +144,16 @@ func (r *Recorder) span(s, parent *scope, name, typ string, start, end time.Time
 		SpanType:    typ,
 		StartedAt:   memory.SpanTime{Time: start},
 		EndedAt:     &e,
-		ResourceID:  strp(s.resourceID),
-		ThreadID:    strp(s.threadID),
-		RunID:       strp(s.runID),
-		ServiceName: strp(r.o.ServiceName),
-		Source:      strp("cloud"),
+		ResourceID:  ref(&s.resourceID),
+		ThreadID:    ref(&s.threadID),
+		RunID:       ref(&s.runID),
+		ServiceName: ref(&r.o.ServiceName),
+		Source:      &sourceCloud,
 		CreatedAt:   e,
 		UpdatedAt:   &e,
 	}}
 	if parent != nil {
-		sp.ParentSpanID = strp(parent.spanID)
+		sp.ParentSpanID = ref(&parent.spanID)
 	}
 	return sp
 }
@@ -268,7 +285,7 @@ func (o agentObserver) StartTurn(ctx context.Context, ti agent.TurnInfo) (contex
 		if e.Err == nil && e.Result != nil && e.Outcome == agent.OutcomeOK {
 			for _, sc := range r.o.Scorers[a.ID] {
 				if sc.Samples(sp.TraceID) {
-					r.enqueueScore(scoreJob{scorer: sc, reply: e.Result.Text, span: &sp.Span})
+					r.enqueueScore(jobOf(sc, &sp.Span, "live", lastUser(ti.Messages), e.Result.Text))
 				}
 			}
 		}
@@ -355,6 +372,17 @@ func (o agentObserver) StartToolCall(ctx context.Context, c agent.ToolCallInfo) 
 	}
 }
 
+// lastUser is the turn's last user message (what a judge reads as the
+// input).
+func lastUser(ms []llm.Message) string {
+	for i := len(ms) - 1; i >= 0; i-- {
+		if ms[i].Role == llm.RoleUser {
+			return ms[i].Content
+		}
+	}
+	return ""
+}
+
 // Plugins is the observer of plugin calls. Only calls made inside a stored
 // span (a tool's plugin, a workflow step's) are stored: a middleware call
 // per request would be a trace of one span each.
@@ -390,6 +418,58 @@ type workflowObserver struct{ r *Recorder }
 
 func (workflowObserver) RunStarted(string)          {}
 func (workflowObserver) RunFinished(string, string) {}
+
+// RunEnded records the run's duration (mastra_workflow_duration_ms) and
+// queues the gradings of a successful run's result by the workflow's
+// scorers, under the run's trace and its workflow_run span.
+func (o workflowObserver) RunEnded(end workflow.RunEnd) {
+	r := o.r
+	if !end.Created.IsZero() {
+		// The run's duration, as a metric of its workflow_run span.
+		now := time.Now()
+		p := &pending{metricOnly: true}
+		p.Span = memory.Span{TraceID: derivedID("trace", end.RunID, 16), SpanID: derivedID("run", end.RunID, 8), SpanType: "workflow_run",
+			EntityType: strp("workflow_run"), EntityID: strp(end.Workflow), EntityName: strp(end.Workflow),
+			ResourceID: strp(end.ResourceID), RunID: strp(end.RunID), ServiceName: strp(r.o.ServiceName),
+			StartedAt: memory.SpanTime{Time: end.Created}, EndedAt: &memory.SpanTime{Time: now}}
+		if end.Status != workflow.StatusSuccess {
+			p.Span.Error = errorInfo("WORKFLOW_"+end.Status, "workflow run ended: "+end.Status)
+		}
+		r.enqueue(p)
+	}
+	list := r.o.WorkflowScorers[end.Workflow]
+	if len(list) == 0 || end.Status != workflow.StatusSuccess {
+		return
+	}
+	traceID := derivedID("trace", end.RunID, 16)
+	sp := memory.Span{TraceID: traceID, SpanID: derivedID("run", end.RunID, 8), EntityType: strp("workflow_run"),
+		EntityID: strp(end.Workflow), EntityName: strp(end.Workflow), ResourceID: strp(end.ResourceID), RunID: strp(end.RunID),
+		ServiceName: strp(r.o.ServiceName)}
+	var input, output string
+	for _, sc := range list {
+		if !sc.Samples(traceID) {
+			continue
+		}
+		if output == "" {
+			output = textOf(end.Result)
+			input = textOf(end.Input)
+		}
+		r.enqueueScore(jobOf(sc, &sp, "live", input, output))
+	}
+}
+
+// textOf is a run's value as a scorer reads it: a string as is, anything
+// else as JSON.
+func textOf(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
 
 func derivedID(kind, runID string, n int) string {
 	h := sha256.Sum256([]byte(kind + "\x00" + runID))

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -246,10 +247,13 @@ func (s *Server) runGenerate(w http.ResponseWriter, r *http.Request, in agent.In
 	if err != nil {
 		return threadTaken(err)
 	}
-	transport.WriteJSON(w, http.StatusOK, toGenerateJSON(res))
+	writeGenerate(w, res)
 	return nil
 }
 
+// toGenerateJSON is the reply's shape, for the OpenAPI document and as
+// the reference appendGenerate is tested against (it writes the same
+// bytes, faster).
 func toGenerateJSON(res *agent.Result) generateJSON {
 	u := toUsageJSON(res.Usage)
 	last := agent.Step{ModelID: res.Model} // a replayed turn has no steps
@@ -474,12 +478,14 @@ func (s *Server) streamTurn(w http.ResponseWriter, r *http.Request, in agent.Inp
 		sse        *transport.SSE
 		seq        int64
 		clientGone bool
+		enc        []byte // the chunk being written; reused, emit is never called concurrently
 	)
 	emit := func(c agent.Chunk) error {
-		raw, err := json.Marshal(c)
-		if err != nil {
+		var err error
+		if enc, err = agent.AppendChunk(enc[:0], c); err != nil {
 			return err
 		}
+		raw := enc
 		if wr != nil && errors.Is(context.Cause(ctx), errRunLost) {
 			// The end of a run another instance took over: the log has
 			// it, written by that instance; the client still connected
@@ -490,6 +496,7 @@ func (s *Server) streamTurn(w http.ResponseWriter, r *http.Request, in agent.Inp
 			return nil
 		}
 		if wr != nil {
+			raw = bytes.Clone(enc) // the run log keeps it
 			seq = wr.Append(raw)
 		} else {
 			seq++

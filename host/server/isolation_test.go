@@ -217,7 +217,7 @@ func isoServer(t *testing.T, kind string) (*Server, string, *workflow.Engine) {
 	cfg.OpenAPI = true // the document and /docs, which must answer every token alike
 	cfg.Playground = true
 	s, ts := newTestServer(t, Options{Config: cfg, Store: store, Agents: svc, Workflows: eng, DefaultResourceID: "anon", Vectors: []string{"docs"},
-		Embedders: MastraEmbedders, ScoreReply: isoScoreReply,
+		Embedders: MastraEmbedders, ScoreTrace: isoScoreTrace,
 		Runs: openRuns(t, store, runsOptions{}), MCPServers: []MCPServer{{ID: "main", Agents: []string{"assistant"}, Tools: []string{"whoami"},
 			Resources: []mcp.Resource{{URI: "docs://readme", MIMEType: "text/markdown", Text: "# Readme"}}}}})
 	return s, ts.URL, eng

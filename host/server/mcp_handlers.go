@@ -174,7 +174,7 @@ func (s *Server) mcpAsk(agentID string) func(context.Context, json.RawMessage) (
 		if err != nil {
 			return nil, mcpCallError(threadTaken(err))
 		}
-		return json.Marshal(toGenerateJSON(res))
+		return appendGenerate(make([]byte, 0, generateSize(res)), res)
 	}
 }
 

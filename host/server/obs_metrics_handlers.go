@@ -66,10 +66,7 @@ func parseMetricFilters(raw json.RawMessage) (metricFilters, error) {
 			return f, bad(k, "unknown or unsupported filter; expected timestamp, labels or one of "+strings.Join(memory.MetricFilterColumns, ", "))
 		}
 	}
-	if t := f.equal["entityType"]; t != "" && !slices.Contains(entityTypes, t) {
-		return f, bad("entityType", "expected one of "+strings.Join(entityTypes, ", "))
-	}
-	return f, nil
+	return f, checkEntityType("Invalid request body", "filters.entityType", f.equal["entityType"])
 }
 
 // metricBody is the body of the metric routes; each reads its fields.
@@ -529,12 +526,7 @@ func (s *Server) listMetrics(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	for _, k := range []string{"traceIds", "labels", "costUnit"} {
-		if r.URL.Query().Has(k) {
-			return transport.Invalid("Invalid query parameters", k, "filtering metrics by "+k+" is not supported by this server")
-		}
-	}
-	eq, err := eventQuery(r, res, []string{"name", "provider", "model"}, []string{"timestamp"})
+	eq, err := eventQuery(r, res, []string{"name", "provider", "model"}, []string{"timestamp"}, "traceIds", "labels", "costUnit")
 	if err != nil {
 		return err
 	}

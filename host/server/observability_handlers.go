@@ -99,21 +99,9 @@ func queryDateRange(q url.Values, key string) (memory.TimeRange, error) {
 func traceQuery(r *http.Request, res string) (memory.TraceQuery, error) {
 	q := r.URL.Query()
 	bad := func(field, msg string) error { return transport.Invalid("Invalid query parameters", field, msg) }
-	for _, k := range unsupportedTraceFilters {
-		if q.Has(k) {
-			return memory.TraceQuery{}, bad(k, "filtering traces by "+k+" is not supported by this server")
-		}
-	}
-	if q.Get("mode") == "delta" {
-		return memory.TraceQuery{}, &transport.Error{Status: http.StatusNotImplemented,
-			Message: "Delta polling is not supported by this server's observability store"}
-	}
-	page, perPage, err := pageParams(r, 10, 100)
+	page, perPage, err := listPage(r, unsupportedTraceFilters...)
 	if err != nil {
 		return memory.TraceQuery{}, err
-	}
-	if perPage < 0 {
-		return memory.TraceQuery{}, bad("perPage", "expected an integer from 1 to 100")
 	}
 	tq := memory.TraceQuery{ResourceID: res, Page: page, PerPage: perPage, OrderBy: "startedAt", Desc: true, Equal: map[string]string{}}
 	for _, col := range memory.SpanFilterColumns {
@@ -140,8 +128,8 @@ func traceQuery(r *http.Request, res string) (memory.TraceQuery, error) {
 			}
 		}
 	}
-	if t := tq.Equal["entityType"]; t != "" && !slices.Contains(entityTypes, t) {
-		return tq, bad("entityType", "expected one of "+strings.Join(entityTypes, ", "))
+	if err := checkEntityType("Invalid query parameters", "entityType", tq.Equal["entityType"]); err != nil {
+		return tq, err
 	}
 	if st := q.Get("status"); st != "" {
 		if !slices.Contains(traceStatuses, st) {
@@ -175,12 +163,8 @@ func traceQuery(r *http.Request, res string) (memory.TraceQuery, error) {
 	default:
 		return tq, bad("field", "expected startedAt or endedAt")
 	}
-	switch strings.ToUpper(dir) {
-	case "", "DESC":
-	case "ASC":
-		tq.Desc = false
-	default:
-		return tq, bad("direction", "expected ASC or DESC")
+	if tq.Desc, err = listOrder(dir); err != nil {
+		return tq, err
 	}
 	return tq, nil
 }
@@ -645,12 +629,9 @@ func (s *Server) spanScores(w http.ResponseWriter, r *http.Request, res, traceID
 	if err := checkIDs("Invalid path parameters", "traceId", traceID, "spanId", spanID); err != nil {
 		return err
 	}
-	page, perPage, err := pageParams(r, 10, 100)
+	page, perPage, err := listPage(r)
 	if err != nil {
 		return err
-	}
-	if perPage < 0 {
-		return transport.Invalid("Invalid query parameters", "perPage", "expected an integer from 1 to 100")
 	}
 	eq := memory.EventQuery{ResourceID: res, Page: page, PerPage: perPage, Desc: true,
 		In: map[string][]string{"traceId": {traceID}, "spanId": {spanID}}}

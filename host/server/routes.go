@@ -96,6 +96,10 @@ func (s *Server) builtins() []builtin {
 		a("GET", "/api/agents/:agentId/suspended-runs", TouchAgent, s.listSuspendedRuns),
 		a("POST", "/api/agents/:agentId/send-tool-approval", TouchAgent, s.sendToolApproval),
 		a("POST", "/api/agents/:agentId/recover", TouchNone, s.recoverRun),
+		// Mastra's legacy agent network (network_handlers.go).
+		a("POST", "/api/agents/:agentId/network", TouchAgent, s.network),
+		a("POST", "/api/agents/:agentId/approve-network-tool-call", TouchAgent, s.approveNetworkToolCall),
+		a("POST", "/api/agents/:agentId/decline-network-tool-call", TouchAgent, s.declineNetworkToolCall),
 
 		// Mastra's memory.
 		r("GET", "/api/memory/status", TouchNone, s.memoryStatus),

@@ -13,7 +13,8 @@ import (
 
 // BenchmarkTurn is one POST /api/agents/a/generate turn through the whole
 // App (Postgres memory, the real OpenAI client against the in-process fake
-// model, which answers at once) with metrics and tracing off and on. It
+// model, which answers at once) with metrics and tracing off and on, and
+// one POST /api/agents/a/stream turn with metrics on (stream). It
 // reports the process CPU per turn (cpu-ns/op) beside the wall time: the
 // figure the "≤ 3 % of a turn" aim is about. Tracing exports to an
 // in-process OTLP receiver.
@@ -28,6 +29,7 @@ func BenchmarkTurn(b *testing.B) {
 		{"metrics", ""},
 		{"tracing", "[server.metrics]\nenabled = false\n"},
 		{"metrics+tracing", ""},
+		{"stream", ""},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
@@ -38,9 +40,13 @@ func BenchmarkTurn(b *testing.B) {
 			}
 			s := start(b, toml)
 			h := s.app.Server.Handler()
+			route := "/api/agents/a/generate"
+			if c.name == "stream" {
+				route = "/api/agents/a/stream"
+			}
 			turn := func(i int) {
 				body := `{"messages":"hello there","memory":{"thread":"t` + strconv.Itoa(i%20) + `","resource":"r"}}`
-				req := httptest.NewRequest("POST", "/api/agents/a/generate", strings.NewReader(body))
+				req := httptest.NewRequest("POST", route, strings.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")
 				rec := httptest.NewRecorder()
 				h.ServeHTTP(rec, req)

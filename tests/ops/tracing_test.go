@@ -30,9 +30,17 @@ type receiver struct {
 
 func newReceiver(t testing.TB) *receiver {
 	rc := &receiver{arrived: make(chan struct{}, 1)}
+	_, discard := t.(*testing.B)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/v1/traces" || r.Header.Get("Content-Type") != "application/x-protobuf" {
 			http.Error(w, "unexpected "+r.URL.Path+" "+r.Header.Get("Content-Type"), 400)
+			return
+		}
+		if discard {
+			// A benchmark measures the server: decoding and keeping the
+			// spans is a collector's work, in another process.
+			_, _ = io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "application/x-protobuf")
 			return
 		}
 		b, err := io.ReadAll(r.Body)

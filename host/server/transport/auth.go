@@ -104,10 +104,10 @@ func oneAuthorization(next http.Handler) http.Handler {
 // adminKey marks a request authenticated with an admin token. It lives in
 // the Go context, not in the RequestContext map, so no client or plugin can
 // set it.
-var adminKey = ctxKey{"admin"}
+var adminKey = &ctxKey{"admin"}
 
 // tokenUserKey holds the user of the static token a request presented.
-var tokenUserKey = ctxKey{"token-user"}
+var tokenUserKey = &ctxKey{"token-user"}
 
 // TokenUser returns the user of the static token (one of Auth.Tokens) the
 // request of ctx presented, if it presented one.

@@ -16,9 +16,12 @@ import (
 	"unicode/utf8"
 )
 
+// ctxKey is a context key of this package. Keys are pointers: a struct
+// value would be copied into an interface, an allocation, on every
+// ctx.Value (InfoFrom runs several times a turn).
 type ctxKey struct{ name string }
 
-var infoKey = ctxKey{"request-info"}
+var infoKey = &ctxKey{"request-info"}
 
 // Info is what the access log, the metrics and the traces know of one
 // request. [Entry] makes it; the layers below fill in what they learn (the

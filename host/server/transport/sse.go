@@ -15,11 +15,18 @@ import (
 type SSE struct {
 	w      http.ResponseWriter
 	rc     *http.ResponseController
-	mu     sync.Mutex // guards writes, last and err
+	mu     sync.Mutex // guards writes, last, err and frame
 	last   time.Time
 	err    error
 	stopCh chan struct{}
+	// frame is the buffer events are framed in, reused from one event to
+	// the next (a Write copies what it is given).
+	frame []byte
 }
+
+// maxKeptFrame is the largest frame buffer kept for the next event: a
+// stream that once sent a big chunk does not hold its memory to the end.
+const maxKeptFrame = 64 << 10
 
 // StartSSE starts a stream's response (200, text/event-stream, no-cache,
 // X-Accel-Buffering: no, and headers). Nothing is written before, so a
@@ -81,11 +88,7 @@ func (s *SSE) write1(v any, flush bool) error {
 	if err != nil {
 		return err
 	}
-	buf := make([]byte, 0, len(b)+8)
-	buf = append(buf, "data: "...)
-	buf = append(buf, b...)
-	buf = append(buf, '\n', '\n')
-	return s.writeEvent(buf, flush)
+	return s.send(0, b, flush, false)
 }
 
 // Send writes one event with an id: "id: <id>", then data, a JSON
@@ -105,7 +108,9 @@ func (s *SSE) SendIDApart(id int64, data []byte, flush bool) error {
 }
 
 func (s *SSE) send(id int64, data []byte, flush, apart bool) error {
-	buf := make([]byte, 0, len(data)+32)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	buf := s.frame[:0]
 	if id > 0 {
 		buf = append(buf, "id: "...)
 		buf = strconv.AppendInt(buf, id, 10)
@@ -117,6 +122,11 @@ func (s *SSE) send(id int64, data []byte, flush, apart bool) error {
 	buf = append(buf, "data: "...)
 	buf = append(buf, data...)
 	buf = append(buf, '\n', '\n')
+	if cap(buf) <= maxKeptFrame {
+		s.frame = buf
+	} else {
+		s.frame = nil
+	}
 	return s.writeEvent(buf, flush)
 }
 
@@ -167,9 +177,8 @@ func (s *SSE) write(b []byte) error {
 
 // writeEvent writes one framed event, and flushes it when flush is set
 // (else it goes out with the next flush). The first write error sticks.
+// s.mu is held.
 func (s *SSE) writeEvent(buf []byte, flush bool) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if flush {
 		return s.write(buf)
 	}

@@ -1,0 +1,69 @@
+package agent
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"testing"
+)
+
+// sameChunkJSON panics when AppendChunk and json.Marshal write c
+// differently: the recorder of the agent tests calls it on every chunk
+// they stream, so every chunk shape a turn emits is compared.
+func sameChunkJSON(c Chunk) {
+	want, werr := json.Marshal(c)
+	got, gerr := AppendChunk([]byte("x"), c)
+	if (werr != nil) != (gerr != nil) || (werr == nil && !bytes.Equal(got, append([]byte("x"), want...))) {
+		panic(fmt.Sprintf("AppendChunk(%+v) = %s (%v); json.Marshal writes %s (%v)", c, got, gerr, want, werr))
+	}
+}
+
+func TestAppendChunkMatchesMarshal(t *testing.T) {
+	odd := "<b>&\"\\\n\t\u2028 é \xff"
+	chunk := func(typ string, p any) Chunk { return Chunk{Type: typ, RunID: "run-" + odd, From: "AGENT", Payload: p} }
+	chunks := []Chunk{
+		chunk(ChunkStart, startPayload{ID: "a", MessageID: "m", ThreadID: odd, ResourceID: "r", ModelID: "gpt", Provider: "openai"}),
+		chunk(ChunkStart, &startPayload{ID: "a"}),
+		chunk(ChunkStart, (*startPayload)(nil)),
+		chunk(ChunkStepStart, stepStartPayload{MessageID: "m", StartedAt: 1733, Warnings: []any{}}),
+		chunk(ChunkStepStart, stepStartPayload{MessageID: "m"}),
+		chunk(ChunkStepStart, stepStartPayload{MessageID: "m", Warnings: []any{"w", 1}}),
+		chunk(ChunkTextStart, textIDPayload{ID: "txt-0"}),
+		chunk(ChunkTextDelta, textDeltaPayload{ID: "txt-0", Text: odd}),
+		chunk(ChunkTextDelta, textDeltaPayload{}),
+		chunk(ChunkTextEnd, textEndPayload{Type: "text-end", ID: "txt-0"}),
+		chunk(ChunkToolInputStart, toolInputStartPayload{ToolCallID: "c1", ToolName: odd}),
+		chunk(ChunkToolCallDelta, toolCallDeltaPayload{ArgsTextDelta: `{"city":`, ToolCallID: "c1", ToolName: "w"}),
+		chunk(ChunkToolInputEnd, toolInputEndPayload{ToolCallID: "c1"}),
+		chunk(ChunkToolCall, ToolCallPayload{ToolCallID: "c1", ToolName: "w", Args: json.RawMessage(" {\"city\" : \"<Paris>\"} ")}),
+		chunk(ChunkToolCall, ToolCallPayload{ToolCallID: "c1", ToolName: "w"}),
+		chunk(ChunkToolCall, ToolCallPayload{ToolCallID: "c1", ToolName: "w", Args: json.RawMessage(`{bad`)}),
+		chunk(ChunkToolResult, toolResultPayload{ToolCallID: "c1", ToolName: "w", Args: json.RawMessage(`{}`), Result: json.RawMessage(`[1, 2]`)}),
+		chunk(ChunkError, errorPayload{Type: "error", Error: errorObject{Message: odd, Name: "Error"}}),
+		chunk(ChunkFinish, finishPayload{MessageID: "m", StepResult: stepResult{Reason: "stop", Warnings: []any{}}, ProviderMetadata: map[string]any{"openai": map[string]any{"x": 1}}}),
+		chunk(ChunkTextDelta, json.RawMessage(`{"id": "x", "text": "<y>"}`)),
+		{Type: "object", RunID: "r", From: "AGENT", Object: json.RawMessage(` {"a": [1, "<"]}`), Metadata: map[string]any{"fallback": true}},
+		{Type: "object", RunID: "r", From: "AGENT", Object: json.RawMessage(`{`)},
+		{Type: ChunkFinish},
+	}
+	for _, c := range chunks {
+		sameChunkJSON(c)
+	}
+}
+
+func BenchmarkAppendChunk(b *testing.B) {
+	c := Chunk{Type: ChunkTextDelta, RunID: "7f1c9a52-2d1e-4a7b-9d55-0c1f3b8e2a11", From: "AGENT", Payload: textDeltaPayload{ID: "txt-0", Text: " there"}}
+	b.Run("marshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_, _ = json.Marshal(c)
+		}
+	})
+	b.Run("append", func(b *testing.B) {
+		b.ReportAllocs()
+		buf := make([]byte, 0, 512)
+		for b.Loop() {
+			buf, _ = AppendChunk(buf[:0], c)
+		}
+	})
+}

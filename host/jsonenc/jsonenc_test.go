@@ -1,0 +1,79 @@
+package jsonenc_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"testing"
+
+	"github.com/mastra-server/mastra-server/host/jsonenc"
+)
+
+var strings = []string{"", "hi there", `quote " back \ slash`, "<a href=\"x\">&amp;</a>", "tab\tnl\ncr\rbs\bff\f",
+	"\x00\x01\x1f\x7f", "é ü 日本 🎉", "bad \xff\xfe utf8 \xe2\x82", "line\u2028para\u2029", "\u2027\u202a"}
+
+func FuzzString(f *testing.F) {
+	for _, s := range strings {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, _ := json.Marshal(s)
+		if got := jsonenc.String([]byte("x"), s); !bytes.Equal(got, append([]byte("x"), want...)) {
+			t.Fatalf("String(%q) = %s, json.Marshal writes %s", s, got[1:], want)
+		}
+	})
+}
+
+func FuzzRaw(f *testing.F) {
+	for _, s := range []string{"", "null", ` { "a" : [1, 2.5e3, true, null] ,"b":"x < y & z > \u2028 \" \\" } `, "\"\u2029\"",
+		"[\n\t1\r\n]", `"a\"b\\"`, "{", "1 2", `"\u003c"`, `{"a":"<\\"> "}`, "  7  "} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		want, werr := json.Marshal(json.RawMessage(raw))
+		got, gerr := jsonenc.Raw(nil, raw)
+		if (werr != nil) != (gerr != nil) {
+			t.Fatalf("Raw(%q): error %v, json.Marshal's %v", raw, gerr, werr)
+		}
+		if werr == nil && !bytes.Equal(got, want) {
+			t.Fatalf("Raw(%q) = %s, json.Marshal writes %s", raw, got, want)
+		}
+	})
+}
+
+func FuzzFloat(f *testing.F) {
+	for _, v := range []float64{0, -0.0, 1, -1.5, 0.1, 1e-6, 9.99e-7, 1e20, 1e21, 123456789e15, 5e-324, math.MaxFloat64, 0.7, 1.0 / 3} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v float64) {
+		want, werr := json.Marshal(v)
+		got, gerr := jsonenc.Float(nil, v)
+		if (werr != nil) != (gerr != nil) || !bytes.Equal(got, want) {
+			t.Fatalf("Float(%v) = %s (%v), json.Marshal writes %s (%v)", v, got, gerr, want, werr)
+		}
+	})
+}
+
+func TestFloatRejectsNaN(t *testing.T) {
+	for _, v := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		if _, err := jsonenc.Float(nil, v); err == nil {
+			t.Errorf("Float(%v): no error", v)
+		}
+	}
+}
+
+func TestStringAllocatesNothingWithRoom(t *testing.T) {
+	buf := make([]byte, 0, 256)
+	if n := testing.AllocsPerRun(100, func() { buf = jsonenc.String(buf[:0], "hello <world> \u2028 \xff") }); n != 0 {
+		t.Errorf("String allocated %v times into a buffer with room", n)
+	}
+}
+
+func TestRawNilIsNull(t *testing.T) {
+	var s struct{ R json.RawMessage }
+	want, _ := json.Marshal(s)
+	got, err := jsonenc.Raw([]byte(`{"R":`), nil)
+	if err != nil || string(append(got, '}')) != string(want) {
+		t.Errorf("Raw(nil) = %s, %v; json.Marshal writes %s", got, err, want)
+	}
+}
