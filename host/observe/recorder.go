@@ -249,13 +249,15 @@ func (r *Recorder) pruneLoop(ctx context.Context) {
 	every = max(every, time.Second)
 	t := time.NewTicker(every)
 	defer t.Stop()
+	// The first delete waits one period: the recorder starts before the
+	// first migration, and on a fresh database the tables are not there yet.
 	for {
-		r.prune(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+		r.prune(ctx)
 	}
 }
 
