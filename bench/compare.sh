@@ -7,8 +7,8 @@
 # and of the work tree, then ROUNDS times runs bench/load's generate and
 # stream phases (CLIENTS closed-loop clients) and its open phase (each of
 # RATE turns/s, mastra_server_overhead_seconds p50/p99 from /metrics) on the
-# before binary, then on the after one, alternated so the machine's noise
-# falls on both; then the peer phase: the after binary against the Mastra
+# before binary and on the after one, alternated (before/after, then
+# after/before, …) so the machine's noise falls on both; then the peer phase: the after binary against the Mastra
 # 1.x app of bench/peer, alternated, CPU per turn. 20-token replies, every
 # thread warmed to 20 messages. Postgres as for bench/load
 # (TEST_DATABASE_URL, else a throwaway cluster). The whole log goes to
@@ -43,8 +43,12 @@ run() { # label, then bench/load's arguments
   log "$label: bench/load $*"
   "$TMP/load" "$@" 2>&1 | sed "s/^/[$label] /" | tee -a "$LOG" >/dev/null
 }
+# Before, after; after, before; …: a drift in the machine's load over the
+# run falls on both sides alike.
 for r in $(seq 1 "$ROUNDS"); do
-  for side in before after; do
+  order="before after"
+  [ $((r % 2)) -eq 0 ] && order="after before"
+  for side in $order; do
     run "$side $r" -bin "$TMP/$side" -phases generate,stream,open -clients "$CLIENTS" -tokens 20 \
       -duration "$DURATION" -rate "$RATE"
   done
