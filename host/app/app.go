@@ -210,7 +210,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 	var embeds *embedjobs.Jobs
 	if !check {
 		embeds = openEmbedJobs(ctx, cfg, log, store, svc, agents)
-		tel.startScoreJobs(ctx, store, limiter, globalLimits(cfg.Server), log) // River's tables are migrated now
+		tel.startScoreJobs(ctx, store, limiter, budgets(cfg.Server), log) // River's tables are migrated now
 	}
 	runs, err := openRuns(cfg.Server.Streams, store, log)
 	if err != nil {

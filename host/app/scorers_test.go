@@ -284,3 +284,57 @@ prompt = "Is it polite?"
 		t.Errorf("scores after the judge answered = %d; want 3", len(s))
 	}
 }
+
+// With a token's own budget (its limits replace the global ones), the
+// judge's tokens count against that token's principal too: they are
+// carried in the job and charged as the turn's model calls are.
+func TestJudgeTokensCountAgainstTheTokensBudget(t *testing.T) {
+	stopLimitsClock(t)
+	judge := llmtest.NewServer(t, func(llmtest.Request) llmtest.Reply {
+		return llmtest.Reply{Text: `{"score":1,"reason":"fine"}`, Usage: &llmtest.Usage{PromptTokens: 120, CompletionTokens: 15, TotalTokens: 135}}
+	})
+	toml := `[server.auth]
+enabled = true
+[[server.auth.tokens]]
+env = "LIM_TOKEN"
+user = "lim"
+resource_id = "tenant-l"
+[server.auth.tokens.limits]
+tokens_per_minute = 100
+[[server.auth.tokens]]
+env = "FREE_TOKEN"
+user = "free"
+resource_id = "tenant-f"
+` + "[providers.judge]\nkind = \"openai\"\nbase_url = \"" + judge.URL + "\"\napi_key = \"sk-j\"\nmax_retries = 0\n" +
+		obsConfig(100, 50) + `scorers = ["polite"]
+
+[scorers.polite]
+kind = "llm"
+model = "judge/grader-1"
+prompt = "Is it polite?"
+`
+	a, ts := build(t, toml, "LIM_TOKEN=lim-token", "FREE_TOKEN=free-token")
+	t.Cleanup(func() { ts.Close(); a.Close(context.Background()) })
+	lim, free := wfClient{t, ts.URL, "lim-token"}, wfClient{t, ts.URL, "free-token"}
+	body := `{"messages":[{"role":"user","content":"hi"}]}`
+	if status, b := lim.call("POST", "/api/agents/assistant/generate", body); status != 200 {
+		t.Fatalf("first turn = %d %s", status, b)
+	}
+	if status, b := free.call("POST", "/api/agents/assistant/generate", body); status != 200 {
+		t.Fatalf("free's turn = %d %s", status, b)
+	}
+	for deadline := time.Now().Add(15 * time.Second); len(judge.Requests()) < 2 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	}
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		s, _ := lim.json("GET", "/api/observability/scores?scorerId=polite", "", 200)["scores"].([]any)
+		if len(s) == 1 {
+			break
+		}
+	}
+	if status, b := lim.call("POST", "/api/agents/assistant/generate", body); status != 429 || !strings.Contains(string(b), "tokens per minute") {
+		t.Errorf("lim's turn after the judge = %d %s; want 429", status, b)
+	}
+	if status, b := free.call("POST", "/api/agents/assistant/generate", body); status != 200 {
+		t.Errorf("free's turn = %d %s; want 200 (no budget of its own)", status, b)
+	}
+}

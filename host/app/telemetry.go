@@ -128,18 +128,15 @@ func buildScorers(cfg *config.Config, client *http.Client) (scorers, error) {
 
 // startScoreJobs grades scores by River jobs on Postgres (any instance
 // runs them; one queued before an instance dies is not lost), and charges
-// judges' tokens to the scored resource's budget. On SQLite, or when River
+// judges' tokens to the budgets of the turn's principal and the scored
+// resource, as embedding calls are charged. On SQLite, or when River
 // cannot start, scores are graded by the recorder's in-process queue.
-func (t *telemetry) startScoreJobs(ctx context.Context, store *memory.Store, limiter *limits.Limiter, global limits.Limits, log *slog.Logger) {
+func (t *telemetry) startScoreJobs(ctx context.Context, store *memory.Store, limiter *limits.Limiter, budgets limits.Budgets, log *slog.Logger) {
 	if t.spans == nil || !t.spans.HasScorers() {
 		return
 	}
-	if limiter != nil {
-		t.spans.SetTokenSpender(func(ctx context.Context, resourceID string, tokens int) {
-			if err := limiter.SpendTokens(ctx, limits.ResourceSubject(resourceID, global), tokens); err != nil {
-				log.Warn("scorers: judge tokens not counted", "resource", resourceID, "err", err)
-			}
-		})
+	if b := limiter.Embeddings(budgets); b != nil {
+		t.spans.SetTokenBudget(b)
 	}
 	if store == nil || store.Kind() != "postgres" {
 		log.Info("scorers: graded by an in-process queue (single node)")

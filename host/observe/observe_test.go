@@ -312,7 +312,7 @@ func BenchmarkScoreHandOff(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if sc.Samples(sp.TraceID) {
-			r.enqueueScore(jobOf(sc, &sp, "live", lastUser(msgs), "It is 3 degrees"))
+			r.enqueueScore(jobOf(sc, &sp, "live", "", lastUser(msgs), "It is 3 degrees"))
 		}
 	}
 }

@@ -70,10 +70,10 @@ type Recorder struct {
 	dropped, written, failed atomic.Uint64
 
 	// scores queues replies to grade (scorejobs.go); queue, when set,
-	// keeps them durably; spend charges judges' tokens.
+	// keeps them durably; budget charges judges' tokens.
 	scores                                           chan ScoreJob
 	queue                                            atomic.Pointer[ScoreQueue]
-	spend                                            atomic.Pointer[func(ctx context.Context, resourceID string, tokens int)]
+	budget                                           atomic.Pointer[TokenBudget]
 	scored, scoresDropped, scoresFailed, judgeFailed atomic.Uint64
 
 	// logs queues log lines of runs (logs.go).

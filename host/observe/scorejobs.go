@@ -23,6 +23,9 @@ type ScoreJob struct {
 	// Source is the score's scoreSource: "live" after a turn or run,
 	// "trace" for POST /observability/traces/score.
 	Source string `json:"source"`
+	// Principal names who the turn or run was for (TokenBudget.Principal),
+	// whose budget a judge's tokens count against with the resource's.
+	Principal string `json:"principal,omitempty"`
 
 	TraceID     string `json:"traceId"`
 	SpanID      string `json:"spanId"`
@@ -45,10 +48,27 @@ type ScoreQueue interface {
 // database is down), jobs are graded here.
 func (r *Recorder) SetScoreQueue(q ScoreQueue) { r.queue.Store(&q) }
 
-// SetTokenSpender makes each judge's tokens count against the budget of
-// the resource the score is for (host/limits); nil spends nothing.
-func (r *Recorder) SetTokenSpender(f func(ctx context.Context, resourceID string, tokens int)) {
-	r.spend.Store(&f)
+// TokenBudget charges model tokens spent after a request, for its
+// principal and resource: host/limits' budget of embedding calls
+// (Limiter.Embeddings), whose rules a judge's call follows too.
+type TokenBudget interface {
+	// Principal names the principal of ctx's request ("" for none).
+	Principal(ctx context.Context) string
+	// SpendEmbed counts tokens spent for principal and resourceID.
+	SpendEmbed(ctx context.Context, principal, resourceID string, tokens int)
+}
+
+// SetTokenBudget makes each judge's tokens count against the budgets of
+// the turn's principal and the scored resource; nil charges nothing. A
+// judge is not refused when they are spent: it grades a turn they allowed.
+func (r *Recorder) SetTokenBudget(b TokenBudget) { r.budget.Store(&b) }
+
+// principal is who ctx's request is for, when a budget wants to know.
+func (r *Recorder) principal(ctx context.Context) string {
+	if b := r.budget.Load(); b != nil && *b != nil {
+		return (*b).Principal(ctx)
+	}
+	return ""
 }
 
 // HasScorers reports whether any scorer is configured.
@@ -57,8 +77,8 @@ func (r *Recorder) HasScorers() bool {
 }
 
 // jobOf is the job of scorer sc for the span sp.
-func jobOf(sc *Scorer, sp *memory.Span, source, input, output string) ScoreJob {
-	j := ScoreJob{ScorerID: sc.ID, Output: output, Source: source, TraceID: sp.TraceID, SpanID: sp.SpanID,
+func jobOf(sc *Scorer, sp *memory.Span, source, principal, input, output string) ScoreJob {
+	j := ScoreJob{ScorerID: sc.ID, Output: output, Source: source, Principal: principal, TraceID: sp.TraceID, SpanID: sp.SpanID,
 		EntityType: deref(sp.EntityType), EntityID: deref(sp.EntityID), EntityName: deref(sp.EntityName),
 		ResourceID: deref(sp.ResourceID), ThreadID: deref(sp.ThreadID), RunID: deref(sp.RunID), ServiceName: deref(sp.ServiceName)}
 	if sc.LLM() {
@@ -153,9 +173,9 @@ func (r *Recorder) RunScore(ctx context.Context, j ScoreJob) error {
 	meta := map[string]any{}
 	if g.Judge != "" {
 		meta["judge"], meta["usage"] = g.Judge, g.Usage
-		if n := g.Usage.InputTokens + g.Usage.OutputTokens; n > 0 && j.ResourceID != "" {
-			if f := r.spend.Load(); f != nil && *f != nil {
-				(*f)(ctx, j.ResourceID, n)
+		if n := g.Usage.InputTokens + g.Usage.OutputTokens; n > 0 {
+			if b := r.budget.Load(); b != nil && *b != nil {
+				(*b).SpendEmbed(ctx, j.Principal, j.ResourceID, n)
 			}
 		}
 	}
@@ -208,7 +228,7 @@ func (r *Recorder) ScoreTrace(id string, target *memory.Span) (found, queued boo
 		return true, false
 	}
 	before := r.scoresDropped.Load()
-	r.enqueueScore(jobOf(sc, target, "trace", lastUserMessage(target.Input), output))
+	r.enqueueScore(jobOf(sc, target, "trace", "", lastUserMessage(target.Input), output))
 	return true, r.scoresDropped.Load() == before
 }
 

@@ -254,6 +254,10 @@ func (o agentObserver) StartTurn(ctx context.Context, ti agent.TurnInfo) (contex
 	s, parent := r.child(ctx)
 	s.resourceID, s.threadID, s.runID = ti.ResourceID, ti.ThreadID, ti.RunID
 	start := time.Now()
+	var principal string
+	if len(r.o.Scorers[ti.Agent.ID]) > 0 {
+		principal = r.principal(ctx)
+	}
 	return context.WithValue(ctx, scopeKey{}, s), func(e agent.TurnEnd) {
 		a := ti.Agent
 		sp := r.span(s, parent, "agent run: '"+a.ID+"'", "agent_run", start, time.Now())
@@ -285,7 +289,7 @@ func (o agentObserver) StartTurn(ctx context.Context, ti agent.TurnInfo) (contex
 		if e.Err == nil && e.Result != nil && e.Outcome == agent.OutcomeOK {
 			for _, sc := range r.o.Scorers[a.ID] {
 				if sc.Samples(sp.TraceID) {
-					r.enqueueScore(jobOf(sc, &sp.Span, "live", lastUser(ti.Messages), e.Result.Text))
+					r.enqueueScore(jobOf(sc, &sp.Span, "live", principal, lastUser(ti.Messages), e.Result.Text))
 				}
 			}
 		}
@@ -454,7 +458,7 @@ func (o workflowObserver) RunEnded(end workflow.RunEnd) {
 			output = textOf(end.Result)
 			input = textOf(end.Input)
 		}
-		r.enqueueScore(jobOf(sc, &sp, "live", input, output))
+		r.enqueueScore(jobOf(sc, &sp, "live", end.Principal, input, output))
 	}
 }
 

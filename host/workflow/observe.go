@@ -118,6 +118,8 @@ type RunEnd struct {
 	// Created is when the run was created (its duration runs from there,
 	// suspensions included).
 	Created time.Time
+	// Principal names who started the run (Principals.Of), "" for nobody.
+	Principal string
 }
 
 func (m multiObserver) RunEnded(end RunEnd) {
@@ -142,7 +144,7 @@ func (e *Engine) observeCommit(tx *txn, r *runRow, fx *effects) {
 		tx.afterCommit = append(tx.afterCommit, func() { e.obs.RunFinished(wf, status) })
 		if ro, ok := e.obs.(RunEndObserver); ok {
 			end := RunEnd{Workflow: wf, RunID: r.RunID, ResourceID: r.ResourceID, Status: status,
-				Input: r.Snapshot.Context.Input, Result: r.Snapshot.Result, Created: r.CreatedAt}
+				Input: r.Snapshot.Context.Input, Result: r.Snapshot.Result, Created: r.CreatedAt, Principal: r.principal}
 			tx.afterCommit = append(tx.afterCommit, func() { ro.RunEnded(end) })
 		}
 	}
