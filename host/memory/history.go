@@ -112,8 +112,8 @@ func (s *Store) turnHistoryPostgres(ctx context.Context, resourceID, threadID st
 	var (
 		h      History
 		found  bool
-		window []*memoMessage // newest first, as read
-		at     int            // where in old the next row is looked for
+		window = make([]*memoMessage, 0, min(n, 256)) // newest first, as read
+		at     int                                    // where in old the next row is looked for
 	)
 	for rows.Next() {
 		vals := rows.RawValues()

@@ -235,3 +235,51 @@ func TestContentText(t *testing.T) {
 		}
 	}
 }
+
+// Turns on one thread read and replace its memo window at once: each read
+// is still the thread's messages in order (run with -race).
+func TestTurnHistoryConcurrentReads(t *testing.T) {
+	s := openStore(t, Options{DatabaseURL: pgtest.NewDatabase(t)})
+	ctx := context.Background()
+	th := Thread{ID: "busy", ResourceID: "alice"}
+	if err := s.AppendTurn(ctx, Turn{Thread: th, Messages: []Message{userMsg("q", time.Now())}}); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for w := range 8 {
+		go func() {
+			for i := range 10 {
+				if w%2 == 0 {
+					if err := s.AppendTurn(ctx, Turn{Thread: th, Messages: []Message{userMsg(fmt.Sprint(w, i), time.Now())}}); err != nil {
+						errs <- err
+						return
+					}
+				}
+				h, err := s.TurnHistory(ctx, "alice", "busy", 5)
+				if err != nil {
+					errs <- err
+					return
+				}
+				for j := 1; j < len(h.Messages); j++ {
+					if !h.Messages[j-1].CreatedAt.Before(h.Messages[j].CreatedAt) {
+						errs <- fmt.Errorf("history out of order: %v then %v", h.Messages[j-1].CreatedAt, h.Messages[j].CreatedAt)
+						return
+					}
+				}
+				for j := range h.Messages {
+					fresh, _ := ParseContent(h.Messages[j].Content)
+					if c, err := h.Messages[j].ParsedContent(); err != nil || c.Text() != fresh.Text() {
+						errs <- fmt.Errorf("message %s parsed as %q, %v", h.Messages[j].ID, c.Text(), err)
+						return
+					}
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}

@@ -1,17 +1,19 @@
 package memory
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/schema"
 
 	"github.com/mastra-server/mastra-server/host/store"
 )
@@ -462,35 +464,7 @@ func (s *Store) appendTurnPostgres(ctx context.Context, turn Turn, now time.Time
 	if created.IsZero() {
 		created = now
 	}
-	var meta any
-	if t.Metadata != nil {
-		meta = jsonText(t.Metadata)
-	}
-	var q strings.Builder
-	q.WriteString(`INSERT INTO mastra_threads (id, "resourceId", title, metadata, "createdAt", "updatedAt", "createdAtZ", "updatedAtZ")
-VALUES (?, ?, ?, ?::jsonb, ?, ?, ?, ?)
-ON CONFLICT (id) DO UPDATE SET "updatedAt" = EXCLUDED."updatedAt", "updatedAtZ" = EXCLUDED."updatedAtZ"
-WHERE mastra_threads."resourceId" = EXCLUDED."resourceId";
-INSERT INTO mastra_messages (id, thread_id, content, role, type, "createdAt", "resourceId", "createdAtZ")
-SELECT v.id, v.thread_id, v.content, v.role, v.type, v.created::timestamp + s.shift, v.resource,
-	(v.created::timestamp + s.shift) AT TIME ZONE 'UTC'
-FROM (VALUES `)
-	args := []any{t.ID, t.ResourceID, t.Title, meta, created, now, created, now}
-	for i, m := range turn.Messages {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(?, ?, ?, ?, ?, ?, ?)")
-		r := newMessageRow(m)
-		args = append(args, r.ID, r.ThreadID, r.Content, r.Role, r.Type, r.CreatedAt, r.ResourceID)
-	}
-	q.WriteString(`) AS v(id, thread_id, content, role, type, created, resource),
-	(SELECT GREATEST(interval '0', COALESCE(max(m."createdAt") + interval '1 millisecond' - ?::timestamp, interval '0')) AS shift
-	 FROM mastra_messages m WHERE m.thread_id = ?) AS s
-WHERE EXISTS (SELECT 1 FROM mastra_threads WHERE id = ? AND "resourceId" = ?)
-RETURNING id, to_char("createdAt", 'YYYY-MM-DD"T"HH24:MI:SS.US')`)
-	args = append(args, turn.Messages[0].CreatedAt, t.ID, t.ID, t.ResourceID)
-	text := s.db.NewRaw(q.String(), args...).String()
+	text := appendTurnSQL(s.db.Dialect(), turn, created, now)
 
 	// Straight from the pool, not through database/sql (a third of the
 	// save's allocations): database/sql cannot read the second
@@ -511,6 +485,117 @@ RETURNING id, to_char("createdAt", 'YYYY-MM-DD"T"HH24:MI:SS.US')`)
 		return ErrNotFound // the thread belongs to another resource
 	}
 	return nil
+}
+
+// appendTurnSQL is appendTurnPostgres's two statements, the values
+// inlined as Bun would inline them (its dialect quotes them), written
+// straight into one buffer: formatting them through Bun's placeholders
+// boxed every value and cost a tenth of the save.
+func appendTurnSQL(d schema.Dialect, turn Turn, created, now time.Time) string {
+	t := turn.Thread
+	size := 1024 + len(t.ID)*3 + len(t.ResourceID)*2 + len(t.Title)
+	for _, m := range turn.Messages {
+		size += 160 + len(m.ID) + len(m.ThreadID) + len(m.ResourceID) + len(m.Content) + len(m.Content)/8
+	}
+	q := make([]byte, 0, size)
+	str := func(v string) { q = d.AppendString(q, v) }
+	tm := func(v time.Time) { q = d.AppendTime(q, v) }
+	lit := func(v string) { q = append(q, v...) }
+	lit(`INSERT INTO mastra_threads (id, "resourceId", title, metadata, "createdAt", "updatedAt", "createdAtZ", "updatedAtZ")
+VALUES (`)
+	str(t.ID)
+	lit(", ")
+	str(t.ResourceID)
+	lit(", ")
+	str(t.Title)
+	lit(", ")
+	if t.Metadata != nil {
+		str(jsonText(t.Metadata))
+	} else {
+		lit("NULL")
+	}
+	lit("::jsonb, ")
+	tm(created)
+	lit(", ")
+	tm(now)
+	lit(", ")
+	tm(created)
+	lit(", ")
+	tm(now)
+	lit(`)
+ON CONFLICT (id) DO UPDATE SET "updatedAt" = EXCLUDED."updatedAt", "updatedAtZ" = EXCLUDED."updatedAtZ"
+WHERE mastra_threads."resourceId" = EXCLUDED."resourceId";
+INSERT INTO mastra_messages (id, thread_id, content, role, type, "createdAt", "resourceId", "createdAtZ")
+SELECT v.id, v.thread_id, v.content, v.role, v.type, v.created::timestamp + s.shift, v.resource,
+	(v.created::timestamp + s.shift) AT TIME ZONE 'UTC'
+FROM (VALUES `)
+	for i, m := range turn.Messages {
+		if i > 0 {
+			lit(", ")
+		}
+		typ := m.Type
+		if typ == "" {
+			typ = "v2" // as newMessageRow
+		}
+		lit("(")
+		str(m.ID)
+		lit(", ")
+		str(m.ThreadID)
+		lit(", ")
+		if bytes.IndexByte(m.Content, 0) < 0 {
+			q = appendQuoted(q, m.Content) // no copy of the content as a string
+		} else {
+			q = d.AppendString(q, string(m.Content)) // Bun's refusal of a NUL
+		}
+		lit(", ")
+		str(m.Role)
+		lit(", ")
+		str(typ)
+		lit(", ")
+		tm(m.CreatedAt)
+		lit(", ")
+		if m.ResourceID != "" {
+			str(m.ResourceID)
+		} else {
+			lit("NULL")
+		}
+		lit(")")
+	}
+	lit(`) AS v(id, thread_id, content, role, type, created, resource),
+	(SELECT GREATEST(interval '0', COALESCE(max(m."createdAt") + interval '1 millisecond' - `)
+	tm(turn.Messages[0].CreatedAt)
+	lit(`::timestamp, interval '0')) AS shift
+	 FROM mastra_messages m WHERE m.thread_id = `)
+	str(t.ID)
+	lit(`) AS s
+WHERE EXISTS (SELECT 1 FROM mastra_threads WHERE id = `)
+	str(t.ID)
+	lit(` AND "resourceId" = `)
+	str(t.ResourceID)
+	lit(`)
+RETURNING id, to_char("createdAt", 'YYYY-MM-DD"T"HH24:MI:SS.US')`)
+	return string(q)
+}
+
+// appendQuoted is Bun's BaseDialect.AppendString for bytes without a NUL:
+// quotes doubled, invalid UTF-8 replaced by U+FFFD, as ranging over a
+// string does.
+func appendQuoted(b, s []byte) []byte {
+	b = append(b, '\'')
+	for len(s) > 0 {
+		if c := s[0]; c < utf8.RuneSelf {
+			if c == '\'' {
+				b = append(b, '\'')
+			}
+			b = append(b, c)
+			s = s[1:]
+			continue
+		}
+		r, n := utf8.DecodeRune(s)
+		b = utf8.AppendRune(b, r)
+		s = s[n:]
+	}
+	return append(b, '\'')
 }
 
 // readStoredTimes reads the results of appendTurnPostgres's statements,
