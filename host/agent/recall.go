@@ -49,6 +49,8 @@ type SemanticRecall struct {
 	Threshold *float64
 	// Index overrides the derived index name.
 	Index string
+	// IndexConfig is Mastra's semanticRecall.indexConfig (pgvector mode).
+	IndexConfig memory.IndexConfig
 	// Filter is Mastra's semanticRecall.filter (a vector filter on the
 	// metadata), AND-ed with the scope's filter by Search, as Mastra's
 	// Memory.recall does; a turn's recall does not apply it (nor does
@@ -418,7 +420,7 @@ func (s *Service) embed(ctx context.Context, job EmbedJob) error {
 	}
 	dim := len(vecs[0])
 	index := sr.IndexName(dim)
-	if err := s.store.CreateVectorIndex(ctx, RecallSpace, index, dim, memory.MetricCosine); err != nil {
+	if err := s.store.CreateRecallIndex(ctx, RecallSpace, index, dim, memory.MetricCosine, sr.IndexConfig); err != nil {
 		return fmt.Errorf("agent: recall index: %w", err)
 	}
 	recs := make([]memory.VectorRecord, len(keep))

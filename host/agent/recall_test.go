@@ -251,3 +251,66 @@ func TestReadOnlyTurnReadsAndWritesNothing(t *testing.T) {
 		}
 	})
 }
+
+// refusingBudget refuses the embeddings of one resource a few times, then
+// lets them through; it counts what is spent per resource.
+type refusingBudget struct {
+	mu      sync.Mutex
+	refuse  map[string]int
+	spent   map[string]int
+	refused int
+}
+
+func (b *refusingBudget) Principal(context.Context) string { return "" }
+
+func (b *refusingBudget) CheckEmbed(_ context.Context, _, resourceID string) (time.Duration, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.refuse[resourceID] > 0 {
+		b.refuse[resourceID]--
+		b.refused++
+		return time.Millisecond, fmt.Errorf("over budget")
+	}
+	return 0, nil
+}
+
+func (b *refusingBudget) SpendEmbed(_ context.Context, _, resourceID string, tokens int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.spent[resourceID] += tokens
+}
+
+// The local queue defers a job its budget refuses, without holding a
+// worker or spending an attempt, and runs it once the budget has room;
+// another resource's job goes through meanwhile.
+func TestLocalQueueDefersOverBudget(t *testing.T) {
+	store := sqliteStore(t)
+	f := newFake(t, llmtest.Reply{Text: "fine"})
+	svc := newService(t, store, recallAgent(f, SemanticRecall{TopK: 2, Scope: "resource"}))
+	budget := &refusingBudget{refuse: map[string]int{"alice": 1 + embedAttempts + 2}, spent: map[string]int{}}
+	svc.SetEmbedBudget(budget)
+	var ev events
+	svc.SetRecallObserver(ev.add)
+	t.Cleanup(func() { svc.Close(context.Background()) })
+	say(t, svc, "alice", "A", "hello there") // its query refused: recall skipped, the turn goes on
+	say(t, svc, "bob", "B", "hello there too")
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		d, err := store.DescribeVectorIndex(context.Background(), RecallSpace, "memory_messages")
+		if err == nil && d.Count == 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("index %+v, %v; want alice's and bob's 2 messages each, once alice's budget had room; events %v", d, err, ev.got)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	budget.mu.Lock()
+	defer budget.mu.Unlock()
+	if budget.spent["alice"] == 0 || budget.spent["bob"] == 0 || budget.refused != 1+embedAttempts+2 {
+		t.Errorf("spent %v, refused %d; want both resources charged, alice refused %d times", budget.spent, budget.refused, 1+embedAttempts+2)
+	}
+	if ev.count("query", "over_budget") != 1 || ev.count("embed", "over_budget") != embedAttempts+2 || ev.count("embed", "error") != 0 {
+		t.Errorf("events %v; want alice's query and %d job runs counted over_budget, none as errors", ev.got, embedAttempts+2)
+	}
+}

@@ -205,7 +205,8 @@ func TestVectorStoresFromConfig(t *testing.T) {
 
 // semantic_recall.filter narrows GET /api/memory/search as Mastra's
 // semanticRecall.filter narrows Memory.recall (AND-ed with the scope's
-// filter); a filter the server cannot read is a start error.
+// filter); a filter the server cannot read, or an index_config pgvector
+// would refuse, is a start error.
 func TestSemanticRecallFilterFromConfig(t *testing.T) {
 	fake := llmtest.NewServer(t, llmtest.Replies(llmtest.Reply{Text: "Your dog Rex is noted."}))
 	conf := "[providers.openai]\nbase_url = \"" + fake.URL + "\"\napi_key = \"sk-test\"\n" +
@@ -247,23 +248,27 @@ func TestSemanticRecallFilterFromConfig(t *testing.T) {
 		t.Errorf("search with filter role = user: %+v; want only the user's message", found.Results)
 	}
 
-	dir := t.TempDir()
-	path := filepath.Join(dir, "mastra.toml")
-	bad := strings.Replace(conf, `filter = { role = "user" }`, `filter = { role = { "$regex" = "u.*" } }`, 1)
-	if err := os.WriteFile(path, []byte(bad), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(path, []string{"MASTRA_MEMORY__SQLITE_PATH=" + filepath.Join(dir, "m.db")})
-	if err == nil {
-		err = cfg.Validate()
-	}
-	if err == nil {
-		var b *App
-		if b, err = Build(context.Background(), cfg, slog.New(slog.DiscardHandler)); b != nil {
-			b.Close(context.Background())
+	for _, c := range []struct{ bad, key string }{
+		{`filter = { role = { "$regex" = "u.*" } }`, "agents.one.memory.semantic_recall.filter"},
+		{`index_config = { type = "hnsw", m = 1 }`, "agents.one.memory.semantic_recall.index_config"},
+	} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "mastra.toml")
+		if err := os.WriteFile(path, []byte(strings.Replace(conf, `filter = { role = "user" }`, c.bad, 1)), 0o644); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if err == nil || !strings.Contains(err.Error(), "agents.one.memory.semantic_recall.filter") {
-		t.Errorf("a filter with an unsupported operator: %v; want a start error naming it", err)
+		cfg, err := config.Load(path, []string{"MASTRA_MEMORY__SQLITE_PATH=" + filepath.Join(dir, "m.db")})
+		if err == nil {
+			err = cfg.Validate()
+		}
+		if err == nil {
+			var b *App
+			if b, err = Build(context.Background(), cfg, slog.New(slog.DiscardHandler)); b != nil {
+				b.Close(context.Background())
+			}
+		}
+		if err == nil || !strings.Contains(err.Error(), c.key) {
+			t.Errorf("%s: %v; want a start error naming %s", c.bad, err, c.key)
+		}
 	}
 }

@@ -116,10 +116,26 @@ func CheckVectorIndex(name string, dimension int, metric string) error {
 	return nil
 }
 
+// IndexConfig is Mastra's semanticRecall.indexConfig: the approximate
+// index a recall table gets in pgvector mode. Type is "hnsw" (the
+// default: M 8, EfConstruction 32), "ivfflat" (Lists, 100 by default) or
+// "flat" (none: every query exact). An index that exists is kept as it
+// is. The other stores' queries are exact and ignore it.
+type IndexConfig struct {
+	Type              string
+	M, EfConstruction int
+	Lists             int
+}
+
 // CreateVectorIndex creates an index, or does nothing when it exists with
 // the same dimension (Mastra's createIndex is idempotent); another
 // dimension is ErrVectorMismatch. An empty metric is cosine.
 func (s *Store) CreateVectorIndex(ctx context.Context, sp VectorSpace, name string, dimension int, metric string) error {
+	return s.CreateRecallIndex(ctx, sp, name, dimension, metric, IndexConfig{})
+}
+
+// CreateRecallIndex is CreateVectorIndex with cfg for a pgvector table.
+func (s *Store) CreateRecallIndex(ctx context.Context, sp VectorSpace, name string, dimension int, metric string, cfg IndexConfig) error {
 	if metric == "" {
 		metric = MetricCosine
 	}
@@ -133,7 +149,7 @@ func (s *Store) CreateVectorIndex(ctx context.Context, sp VectorSpace, name stri
 		if metric != MetricCosine {
 			return fmt.Errorf("%w: recall indexes are cosine", ErrVectorMismatch)
 		}
-		return s.createPgvectorIndex(ctx, sp, name, dimension)
+		return s.createPgvectorIndex(ctx, sp, name, dimension, cfg)
 	}
 	_, err := s.db.NewRaw(`INSERT INTO mastra_server_vector_indexes (store, namespace, name, dimension, metric)
 		VALUES (?, ?, ?, ?, ?) ON CONFLICT (store, namespace, name) DO NOTHING`,

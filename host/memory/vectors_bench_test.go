@@ -110,9 +110,14 @@ func BenchmarkRecallQuery(b *testing.B) {
 	b.Run("postgres-table", func(b *testing.B) {
 		// Migrated, then on one connection: one backend does the
 		// database's work, whose CPU is read from /proc (db-cpu-ms/op).
+		// (Migrating takes more than one connection.)
 		u := pgtest.NewDatabase(b)
 		openBenchStore(b, Options{DatabaseURL: u}).Close()
-		s := openBenchStore(b, Options{DatabaseURL: u, MaxOpenConns: 1})
+		s, err := Open(context.Background(), Options{DatabaseURL: u, MaxOpenConns: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.Close() })
 		benchRecall(b, s, VectorSpace{Store: "", Namespace: "default"}, "memory_messages")
 	})
 	if u := os.Getenv("TEST_PGVECTOR_URL"); u != "" {

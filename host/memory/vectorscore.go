@@ -224,19 +224,23 @@ func (t *tenantVectors) topK(q VectorQuery, metric string, vf vectorFilter) ([]V
 		}
 		return true
 	}
-	var first, rest []int
+	var first []int
 	for i := range n {
 		if hi[i] >= tau {
 			first = append(first, i)
-		} else {
-			rest = append(rest, i)
 		}
 	}
-	// Every vector of rest has a bound below tau: when phase one ran out
-	// without a full top whose worst reaches tau (the filter or minScore
-	// dropped some), rest may still hold hits.
-	if consider(first) && decodeErr == nil && len(rest) > 0 && !(len(top) == q.TopK && top[0].score >= tau) &&
+	// Every other vector has a bound below tau: only when phase one ran
+	// out without a full top whose worst reaches tau (the filter or
+	// minScore dropped some) may they still hold hits.
+	if consider(first) && decodeErr == nil && len(first) < n && !(len(top) == q.TopK && top[0].score >= tau) &&
 		!(q.MinScore != nil && tau <= *q.MinScore) {
+		rest := make([]int, 0, n-len(first))
+		for i := range n {
+			if hi[i] < tau {
+				rest = append(rest, i)
+			}
+		}
 		consider(rest)
 	}
 	if decodeErr != nil {
