@@ -35,8 +35,14 @@ type modelPart struct {
 
 // partOutput is a tool-result part's output: {type: "json"|"text"|"error-text", value}.
 type partOutput struct {
-	Type  string `json:"type"`
-	Value any    `json:"value"`
+	Type  string          `json:"type"`
+	Value json.RawMessage `json:"value"`
+}
+
+// textValue is s as a JSON string.
+func textValue(s string) json.RawMessage {
+	b, _ := json.Marshal(s) // a string always marshals
+	return b
 }
 
 // finishMessages builds the finish payload's messages: the prompt of the
@@ -58,6 +64,13 @@ func (r *run) finishMessages() *finishMessages {
 // AI SDK's one tool message per step.
 func modelMessages(msgs []llm.Message) []modelMessage {
 	out := make([]modelMessage, 0, len(msgs))
+	n := 0
+	for _, m := range msgs {
+		n += 1 + len(m.ToolCalls)
+	}
+	// One array holds every message's parts: a message's parts are a
+	// slice of it, appended to in place.
+	parts := make([]modelPart, 0, n)
 	for _, m := range msgs {
 		switch m.Role {
 		case llm.RoleSystem:
@@ -71,14 +84,14 @@ func modelMessages(msgs []llm.Message) []modelMessage {
 			out = append(out, modelMessage{Role: llm.RoleTool, Content: []modelPart{part}})
 			continue
 		}
-		mm := modelMessage{Role: m.Role, Content: []modelPart{}}
+		from := len(parts)
 		if m.Content != "" {
-			mm.Content = append(mm.Content, modelPart{Type: "text", Text: m.Content})
+			parts = append(parts, modelPart{Type: "text", Text: m.Content})
 		}
 		for _, tc := range m.ToolCalls {
-			mm.Content = append(mm.Content, modelPart{Type: "tool-call", ToolCallID: tc.ID, ToolName: tc.Name, Input: argsJSON(tc.Arguments)})
+			parts = append(parts, modelPart{Type: "tool-call", ToolCallID: tc.ID, ToolName: tc.Name, Input: argsJSON(tc.Arguments)})
 		}
-		out = append(out, mm)
+		out = append(out, modelMessage{Role: m.Role, Content: parts[from:len(parts):len(parts)]})
 	}
 	return out
 }
@@ -88,7 +101,7 @@ func outputOf(content string) *partOutput {
 	if json.Valid([]byte(content)) {
 		return &partOutput{Type: "json", Value: json.RawMessage(content)}
 	}
-	return &partOutput{Type: "text", Value: content}
+	return &partOutput{Type: "text", Value: textValue(content)}
 }
 
 // stepMessages are the response messages of steps: each step's
@@ -115,10 +128,10 @@ func stepMessages(steps []Step) []modelMessage {
 					Output: &partOutput{Type: "json", Value: orNullJSON(p.Result)}})
 			case toolErrorPayload:
 				results = append(results, modelPart{Type: "tool-result", ToolCallID: p.ToolCallID, ToolName: p.ToolName,
-					Output: &partOutput{Type: "error-text", Value: p.Error.Message}})
+					Output: &partOutput{Type: "error-text", Value: textValue(p.Error.Message)}})
 			case deniedPayload:
 				results = append(results, modelPart{Type: "tool-result", ToolCallID: p.ToolCallID, ToolName: p.ToolName,
-					Output: &partOutput{Type: "text", Value: p.Approval.Reason}})
+					Output: &partOutput{Type: "text", Value: textValue(p.Approval.Reason)}})
 			}
 		}
 		if len(results) > 0 {

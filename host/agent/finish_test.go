@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/mastra-server/mastra-server/host/llm"
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/internal/llmtest"
 )
@@ -69,4 +70,33 @@ func TestFinishCarriesMessagesAndSteps(t *testing.T) {
 			t.Errorf("output.steps = %+v", p.Output.Steps)
 		}
 	})
+}
+
+// BenchmarkFinishMessages is what the finish payload's messages and steps
+// cost a turn of 20 remembered messages and two steps (a tool call and
+// the answer): building them and writing them as JSON.
+func BenchmarkFinishMessages(b *testing.B) {
+	var prompt []llm.Message
+	prompt = append(prompt, llm.Message{Role: llm.RoleSystem, Content: "You are helpful."})
+	for i := 0; i < 10; i++ {
+		prompt = append(prompt, llm.Message{Role: llm.RoleUser, Content: "a question of some length"},
+			llm.Message{Role: llm.RoleAssistant, Content: "an answer of some more length than the question"})
+	}
+	input := user("weather in Paris?")
+	prompt = append(prompt, input...)
+	call := Chunk{Type: ChunkToolCall, Payload: ToolCallPayload{ToolCallID: "c1", ToolName: "weather", Args: json.RawMessage(`{"city":"Paris"}`)}}
+	result := Chunk{Type: ChunkToolResult, Payload: toolResultPayload{ToolCallID: "c1", ToolName: "weather", Args: json.RawMessage(`{"city":"Paris"}`), Result: json.RawMessage(`{"tempC":21}`)}}
+	r := &run{in: Input{Messages: input}, prompt: prompt}
+	r.res.StepResults = []Step{{Text: "Checking.", ToolCalls: []Chunk{call}, ToolResults: []Chunk{result}, FinishReason: "tool-calls", Provider: "openai"},
+		{Text: "It is 21C.", FinishReason: "stop", Provider: "openai"}}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		out := struct {
+			M *finishMessages `json:"messages"`
+			S []stepValue     `json:"steps"`
+		}{r.finishMessages(), stepValues(r.res.StepResults)}
+		if _, err := json.Marshal(out); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
