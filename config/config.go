@@ -387,6 +387,26 @@ type SemanticRecall struct {
 	// Dimensions asks the embedding model for shorter vectors (OpenAI's
 	// text-embedding-3-*); 0 takes the model's own.
 	Dimensions int `koanf:"dimensions"`
+	// Filter is Mastra's semanticRecall.filter: a vector filter on the
+	// messages' metadata (message_id, thread_id, resource_id, role,
+	// content, created_at), AND-ed with the scope's on
+	// GET /api/memory/search (Mastra's Memory.recall; a turn's recall does
+	// not apply it, as in Mastra).
+	Filter map[string]any `koanf:"filter"`
+	// IndexConfig is Mastra's semanticRecall.indexConfig: the approximate
+	// index of a recall table the server creates in pgvector mode.
+	IndexConfig RecallIndexConfig `koanf:"index_config"`
+}
+
+// RecallIndexConfig is [agents.<id>.memory.semantic_recall.index_config].
+type RecallIndexConfig struct {
+	// Type is "hnsw" (the default), "ivfflat" or "flat" (no index).
+	Type string `koanf:"type"`
+	// M and EfConstruction are HNSW's (8 and 32 by default).
+	M              int `koanf:"m"`
+	EfConstruction int `koanf:"ef_construction"`
+	// Lists is IVFFlat's (100 by default).
+	Lists int `koanf:"lists"`
 }
 
 // WorkingMemory configures an agent's working memory, as Mastra's

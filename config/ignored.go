@@ -35,7 +35,7 @@ func (c *Config) validateInert(bad func(string, any, string, ...any)) {
 		if m := a.Memory; !m.SemanticRecall.Enabled {
 			sr := m.SemanticRecall
 			set := len(m.Embedder) > 0 || sr.TopK != 0 || sr.MessageRange != nil || sr.Before != nil || sr.After != nil ||
-				sr.Scope != "" || sr.Threshold != nil || sr.Index != "" || sr.Dimensions != 0
+				sr.Scope != "" || sr.Threshold != nil || sr.Index != "" || sr.Dimensions != 0 || sr.Filter != nil || sr.IndexConfig != (RecallIndexConfig{})
 			if set {
 				bad(key+".memory", "(set)", "memory.semantic_recall.enabled is false, so the embedder and semantic_recall settings are ignored; set enabled = true or remove them")
 			}

@@ -244,6 +244,21 @@ func (c *Config) resolvePaths(dir string) {
 		eachStep(w.Steps, func(s *Step) { s.ResumeSchema = schema(s.ResumeSchema) })
 		c.Workflows[id] = w
 	}
+	for id, s := range c.MCPServers {
+		for i := range s.Resources {
+			s.Resources[i].File = abs(s.Resources[i].File)
+		}
+		for i := range s.Prompts {
+			for j := range s.Prompts[i].Messages {
+				m := &s.Prompts[i].Messages[j]
+				m.Image = abs(m.Image)
+				if m.Resource != nil {
+					m.Resource.File = abs(m.Resource.File)
+				}
+			}
+		}
+		c.MCPServers[id] = s
+	}
 	for i := range c.Tools {
 		t := &c.Tools[i]
 		t.Module = abs(t.Module)

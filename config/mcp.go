@@ -25,6 +25,59 @@ type MCPServer struct {
 	Agents    []string `koanf:"agents"`
 	Workflows []string `koanf:"workflows"`
 	Tools     []string `koanf:"tools"`
+	// Resources, ResourceTemplates and Prompts are static content the
+	// server also offers ([[mcp_servers.<id>.resources]], …), the same for
+	// every caller.
+	Resources         []MCPResource         `koanf:"resources"`
+	ResourceTemplates []MCPResourceTemplate `koanf:"resource_templates"`
+	Prompts           []MCPPrompt           `koanf:"prompts"`
+}
+
+// MCPResource is a resource read by its uri: text, or the bytes of file
+// (relative to the configuration file; sent base64 unless mime_type is
+// text/* or JSON).
+type MCPResource struct {
+	URI         string `koanf:"uri"`
+	Name        string `koanf:"name"` // default: the uri
+	Description string `koanf:"description"`
+	MIMEType    string `koanf:"mime_type"`
+	Text        string `koanf:"text"`
+	File        string `koanf:"file"`
+}
+
+// MCPResourceTemplate is a family of resources (uri_template, RFC 6570);
+// text is answered with each {name} of the template replaced.
+type MCPResourceTemplate struct {
+	URITemplate string `koanf:"uri_template"`
+	Name        string `koanf:"name"` // default: the template
+	Description string `koanf:"description"`
+	MIMEType    string `koanf:"mime_type"`
+	Text        string `koanf:"text"`
+}
+
+// MCPPrompt is a prompt template: messages whose {{argument}} are
+// replaced by the caller's values.
+type MCPPrompt struct {
+	Name        string              `koanf:"name"`
+	Description string              `koanf:"description"`
+	Arguments   []MCPPromptArgument `koanf:"arguments"`
+	Messages    []MCPPromptMessage  `koanf:"messages"`
+}
+
+// MCPPromptArgument is one argument of a prompt.
+type MCPPromptArgument struct {
+	Name        string `koanf:"name"`
+	Description string `koanf:"description"`
+	Required    bool   `koanf:"required"`
+}
+
+// MCPPromptMessage is one message of a prompt: text, image (a file,
+// relative to the configuration file) or resource (embedded).
+type MCPPromptMessage struct {
+	Role     string       `koanf:"role"` // "user" (default) or "assistant"
+	Text     string       `koanf:"text"`
+	Image    string       `koanf:"image"`
+	Resource *MCPResource `koanf:"resource"`
 }
 
 // MCPServerIDs lists the ids of [mcp_servers.*], sorted.
@@ -182,9 +235,10 @@ func (c *Config) validateMCPServers(bad func(string, any, string, ...any)) {
 		if !idPattern.MatchString(id) {
 			bad(key, id, "MCP server ids use letters, digits, '_' or '-'")
 		}
-		if len(s.Agents)+len(s.Workflows)+len(s.Tools) == 0 {
-			bad(key, id, "expected at least one of agents, workflows or tools")
+		if len(s.Agents)+len(s.Workflows)+len(s.Tools)+len(s.Resources)+len(s.ResourceTemplates)+len(s.Prompts) == 0 {
+			bad(key, id, "expected at least one of agents, workflows, tools, resources, resource_templates or prompts")
 		}
+		s.validateContent(key, bad)
 		names := map[string]string{} // MCP tool name -> the key that made it
 		name := func(n, from string) {
 			if prev, dup := names[n]; dup {
@@ -301,4 +355,79 @@ func (c *Config) validateMCPToolRef(bad func(string, any, string, ...any), key, 
 		bad(key+".tools", ref, "mcp_clients.%s.tools does not allow %q", client, tool)
 	}
 	return true
+}
+
+// validateContent checks a server's resources, resource templates and
+// prompts (names, one kind of content each, files that exist).
+func (s MCPServer) validateContent(key string, bad func(string, any, string, ...any)) {
+	oneOf := func(vals ...string) int {
+		n := 0
+		for _, v := range vals {
+			if v != "" {
+				n++
+			}
+		}
+		return n
+	}
+	file := func(k, path string) {
+		if _, err := os.Stat(path); err != nil {
+			bad(k, path, "cannot read the file: %v", err)
+		}
+	}
+	uris := map[string]bool{}
+	resource := func(k string, r MCPResource, needURI bool) {
+		if needURI && r.URI == "" {
+			bad(k+".uri", r.URI, "expected the resource's uri")
+		}
+		if uris[r.URI] && needURI {
+			bad(k+".uri", r.URI, "two resources have this uri")
+		}
+		uris[r.URI] = true
+		if oneOf(r.Text, r.File) != 1 {
+			bad(k, r.URI, "expected text or file (one of them)")
+		}
+		if r.File != "" {
+			file(k+".file", r.File)
+		}
+	}
+	for i, r := range s.Resources {
+		resource(fmt.Sprintf("%s.resources[%d]", key, i), r, true)
+	}
+	for i, t := range s.ResourceTemplates {
+		k := fmt.Sprintf("%s.resource_templates[%d]", key, i)
+		if !strings.Contains(t.URITemplate, "{") {
+			bad(k+".uri_template", t.URITemplate, "expected a URI template with {variables} (RFC 6570); a fixed uri is a resource")
+		}
+	}
+	names := map[string]bool{}
+	for i, p := range s.Prompts {
+		k := fmt.Sprintf("%s.prompts[%d]", key, i)
+		if p.Name == "" || names[p.Name] {
+			bad(k+".name", p.Name, "expected a name no other prompt of the server has")
+		}
+		names[p.Name] = true
+		if len(p.Messages) == 0 {
+			bad(k+".messages", p.Name, "expected at least one message")
+		}
+		for j, m := range p.Messages {
+			mk := fmt.Sprintf("%s.messages[%d]", k, j)
+			if m.Role != "" && m.Role != "user" && m.Role != "assistant" {
+				bad(mk+".role", m.Role, "expected user or assistant")
+			}
+			n := oneOf(m.Text, m.Image)
+			if m.Resource != nil {
+				n++
+				resource(mk+".resource", *m.Resource, false)
+				if m.Resource.URI == "" {
+					bad(mk+".resource.uri", "", "expected the embedded resource's uri")
+				}
+			}
+			if n != 1 {
+				bad(mk, p.Name, "expected one of text, image or resource")
+			}
+			if m.Image != "" {
+				file(mk+".image", m.Image)
+			}
+		}
+	}
 }

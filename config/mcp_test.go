@@ -44,7 +44,7 @@ tools = ["bare"]
 		`mcp_servers.main.tools = "nope": no [[tools]] entry has this name`,
 		`mcp_servers.main.workflows = "nowhere": no [workflows.nowhere] is defined`,
 		`mcp_servers.main = "ask_described": two entries become the MCP tool "ask_described" (tools and agents)`,
-		`mcp_servers.empty = "empty": expected at least one of agents, workflows or tools`,
+		`mcp_servers.empty = "empty": expected at least one of agents, workflows, tools, resources, resource_templates or prompts`,
 		`mcp_servers.bad id = "bad id": MCP server ids use letters`,
 	} {
 		if !strings.Contains(err.Error(), want) {
@@ -181,5 +181,55 @@ require_approval = 3
 `)
 	if _, err := Load(bad, nil); err == nil || !strings.Contains(err.Error(), "require_approval") || !strings.Contains(err.Error(), "expected true, false or a list of tool names") {
 		t.Errorf("require_approval = 3: %v; want refused", err)
+	}
+}
+
+// Static resources and prompts: one kind of content each, files that
+// exist, named arguments; each problem names its key.
+func TestMCPServerContentValidated(t *testing.T) {
+	path := writeFile(t, `
+[[mcp_servers.docs.resources]]
+uri = "docs://a"
+text = "A"
+[[mcp_servers.docs.resources]]
+uri = "docs://a"
+text = "again"
+[[mcp_servers.docs.resources]]
+uri = "docs://both"
+text = "x"
+file = "x.txt"
+[[mcp_servers.docs.resources]]
+uri = "docs://missing"
+file = "missing.bin"
+[[mcp_servers.docs.resource_templates]]
+uri_template = "docs://fixed"
+text = "x"
+[[mcp_servers.docs.prompts]]
+name = "p"
+messages = [{ role = "system", text = "x" }, { text = "x", image = "i.png" }]
+[[mcp_servers.docs.prompts]]
+name = "p"
+`)
+	cfg, err := Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cfg.Validate()
+	if err == nil {
+		t.Fatal("Validate accepted broken MCP content")
+	}
+	for _, want := range []string{
+		`mcp_servers.docs.resources[1].uri = "docs://a": two resources have this uri`,
+		`mcp_servers.docs.resources[2] = "docs://both": expected text or file (one of them)`,
+		`mcp_servers.docs.resources[3].file = `,
+		`mcp_servers.docs.resource_templates[0].uri_template = "docs://fixed": expected a URI template`,
+		`mcp_servers.docs.prompts[0].messages[0].role = "system": expected user or assistant`,
+		`mcp_servers.docs.prompts[0].messages[1] = "p": expected one of text, image or resource`,
+		`mcp_servers.docs.prompts[1].name = "p": expected a name no other prompt`,
+		`mcp_servers.docs.prompts[1].messages = "p": expected at least one message`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate errors lack %q:\n%v", want, err)
+		}
 	}
 }

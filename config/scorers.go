@@ -4,21 +4,33 @@ import (
 	"encoding/json"
 	"regexp"
 	"sort"
+	"strings"
+
+	"github.com/mastra-server/mastra-server/internal/providers"
 )
 
-// Scorer is one [scorers.<id>] table: a rule that grades an agent's
-// reply after the turn, stored as a score (host/observe). Agents name
-// theirs with scorers = ["<id>", …].
+// Scorer is one [scorers.<id>] table: a rule or a judge model that
+// grades an agent's reply after the turn (or a workflow run's result),
+// stored as a score (host/observe). Agents name theirs with
+// scorers = ["<id>", …]; a scorer names the workflows it grades.
 type Scorer struct {
 	Name        string `koanf:"name"`
 	Description string `koanf:"description"`
 	// Kind is "contains" (Text in the reply), "regex" (Pattern matches the
-	// reply) or "json_schema" (the reply is JSON valid against Schema).
+	// reply), "json_schema" (the reply is JSON valid against Schema) or
+	// "llm" (Model grades the reply against the rubric Prompt, 0 to 1).
 	Kind    string `koanf:"kind"`
 	Text    string `koanf:"text"`
 	Pattern string `koanf:"pattern"`
 	// Schema is a JSON Schema, as JSON text.
 	Schema string `koanf:"schema"`
+	// Model is an llm scorer's judge, "provider/model"; Prompt its rubric
+	// ({{input}} and {{output}} are replaced by the user's message and the
+	// reply).
+	Model  string `koanf:"model"`
+	Prompt string `koanf:"prompt"`
+	// Workflows are the workflows whose runs' results it grades.
+	Workflows []string `koanf:"workflows"`
 	// SamplingRate is the share of turns scored, 0 to 1 (nil: every
 	// turn); the pick is by trace id, so scorers of one rate grade the
 	// same turns, as Mastra samples.
@@ -26,7 +38,7 @@ type Scorer struct {
 }
 
 // ScorerKinds are the kinds a [scorers.<id>] may have.
-var ScorerKinds = []string{"contains", "regex", "json_schema"}
+var ScorerKinds = []string{"contains", "regex", "json_schema", "llm"}
 
 // validateScorers checks [scorers.*] and the agents' scorers lists.
 func (c *Config) validateScorers(bad func(key string, value any, format string, args ...any)) {
@@ -54,8 +66,28 @@ func (c *Config) validateScorers(bad func(key string, value any, format string, 
 			if json.Unmarshal([]byte(s.Schema), &v) != nil {
 				bad(key+".schema", s.Schema, "expected a JSON Schema object, as JSON text")
 			}
+		case "llm":
+			if p, _, err := providers.ParseModelRef(s.Model); err != nil {
+				bad(key+".model", s.Model, "an llm scorer needs its judge model, \"provider/model\": %v", err)
+			} else if _, _, ok := c.Provider(p); !ok {
+				bad(key+".model", s.Model, "unknown provider %q", p)
+			}
+			if strings.TrimSpace(s.Prompt) == "" {
+				bad(key+".prompt", "", "an llm scorer needs a prompt: the rubric the judge grades by")
+			}
 		default:
-			bad(key+".kind", s.Kind, "expected contains, regex or json_schema")
+			bad(key+".kind", s.Kind, "expected contains, regex, json_schema or llm")
+		}
+		if (s.Model != "" || s.Prompt != "") && s.Kind != "llm" {
+			bad(key, s.Kind, "model and prompt are for llm scorers: remove them")
+		}
+		for _, w := range s.Workflows {
+			if _, ok := c.Workflows[w]; !ok {
+				bad(key+".workflows", w, "no [workflows.%s]", w)
+			}
+		}
+		if len(s.Workflows) > 0 && !c.Observability.Enabled {
+			bad(key+".workflows", s.Workflows, "scores are stored with the traces: set observability.enabled = true")
 		}
 		if r := s.SamplingRate; r != nil && (*r < 0 || *r > 1) {
 			bad(key+".sampling_rate", *r, "expected a share from 0 to 1")

@@ -26,7 +26,9 @@ node "$DIR/node_modules/@electric-sql/pglite-socket/dist/scripts/server.js" \
 pid=$!
 for _ in $(seq 1 120); do
 	if grep -q "listening" "$DIR/server.log" 2>/dev/null; then
-		echo "export TEST_PGVECTOR_URL='postgres://postgres@127.0.0.1:$PORT/postgres?sslmode=disable' PGLITE_PID=$pid"
+		# exec mode: pgx's cached prepared statements would collide in
+		# PGlite's one session as soon as a second pool connects.
+		echo "export TEST_PGVECTOR_URL='postgres://postgres@127.0.0.1:$PORT/postgres?sslmode=disable&default_query_exec_mode=exec' PGLITE_PID=$pid"
 		exit 0
 	fi
 	if ! kill -0 "$pid" 2>/dev/null; then

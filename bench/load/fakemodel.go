@@ -28,6 +28,7 @@ type fakeModel struct {
 
 	newConns atomic.Int64 // connections the server opened to the model
 	requests atomic.Int64
+	messages atomic.Int64 // chat messages received, summed over requests
 
 	mu      sync.Mutex
 	sentAt  map[string]time.Time // nonce -> first token flushed
@@ -108,6 +109,7 @@ func (f *fakeModel) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"error":{"message":"bad json","type":"invalid_request_error"}}`, http.StatusBadRequest)
 		return
 	}
+	f.messages.Add(int64(len(req.Messages)))
 	usage := `{"prompt_tokens":12,"completion_tokens":` + fmt.Sprint(len(f.tokens)) + `,"total_tokens":` + fmt.Sprint(12+len(f.tokens)) + `}`
 	if !req.Stream {
 		text, _ := json.Marshal(strings.Join(f.tokens, ""))

@@ -20,6 +20,18 @@
 //	startup   exec to /health 200 with the example plugins: once with an empty
 //	          compile cache, then -startups times warm
 //
+// Not in the default set:
+//
+//	peer      the server and the Mastra 1.x app of bench/peer (npm, Node 22; the
+//	          same agent, fake model and Postgres) in alternated runs of
+//	          /api/agents/fast/generate and /stream: each one's CPU per turn
+//	          (/proc, children included) and the ratio, -peer-rounds times
+//	open      turns arriving at -rate per second whatever the server's pace:
+//	          client latency, and mastra_server_overhead_seconds p50/p99 from
+//	          /metrics scraped before and after (bench/compare.sh runs it)
+//
+// Every measured thread first gets -warm turns (20 messages of history).
+//
 // Every loop is bounded in time and count, talks to 127.0.0.1 only and
 // stops by itself. Postgres: MEMORY_DATABASE_URL as is, else a new database
 // on TEST_DATABASE_URL, else a throwaway cluster (internal/pgtest).
@@ -34,6 +46,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -54,6 +67,14 @@ type options struct {
 	phases     map[string]bool
 	keep       bool
 	maxPerConn int
+	warm       int
+
+	peerClients  int
+	peerRounds   int
+	peerDuration time.Duration
+
+	rates       []float64
+	openThreads int
 }
 
 func main() {
@@ -67,9 +88,36 @@ func main() {
 	flag.IntVar(&o.hold, "hold", 15, "tokens (one a second) in each slow stream")
 	flag.IntVar(&o.startups, "startups", 5, "warm start-ups to time")
 	flag.IntVar(&o.maxPerConn, "max-requests", 1_000_000, "cap on requests per client per phase")
-	flag.StringVar(&phases, "phases", "generate,stream,firsttoken,wasm,slow,startup", "phases to run")
+	flag.IntVar(&o.warm, "warm", 10, "generate turns each thread gets before it is measured (10 = 20 messages of history)")
+	flag.IntVar(&o.peerClients, "peer-clients", 8, "peer: concurrent clients on each side")
+	flag.IntVar(&o.peerRounds, "peer-rounds", 3, "peer: alternated rounds (each: generate then stream, mastra-server then Mastra)")
+	flag.DurationVar(&o.peerDuration, "peer-duration", 8*time.Second, "peer: length of each run")
+	rates := flag.String("rate", "500", "open: turns per second, or a comma-separated list of rates run one after another")
+	flag.IntVar(&o.openThreads, "open-threads", 250, "open: threads the turns go round")
+	flag.StringVar(&phases, "phases", "generate,stream,firsttoken,wasm,slow,startup", "phases to run (also: peer, open)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory (config, logs)")
+	summary := flag.String("summarize", "", "print the ranges in a bench/compare.sh log and exit")
 	flag.Parse()
+	if *summary != "" {
+		f, err := os.Open(*summary)
+		if err == nil {
+			err = summarize(f, os.Stdout)
+			f.Close()
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "load:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	for _, r := range strings.Split(*rates, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(r), 64)
+		if err != nil || v <= 0 {
+			fmt.Fprintf(os.Stderr, "load: -rate %q: want positive numbers\n", *rates)
+			os.Exit(2)
+		}
+		o.rates = append(o.rates, v)
+	}
 	o.phases = map[string]bool{}
 	for _, p := range strings.Split(phases, ",") {
 		o.phases[strings.TrimSpace(p)] = true
@@ -131,7 +179,8 @@ func run(ctx context.Context, o options) error {
 		time.Now().UTC().Format(time.RFC3339), numCPU(), o.clients, o.duration, o.tokens)
 	logf("postgres: %s; fd limit here: %d", db.what, limit)
 
-	if o.phases["generate"] || o.phases["stream"] || o.phases["firsttoken"] || o.phases["wasm"] || o.phases["slow"] {
+	if o.phases["generate"] || o.phases["stream"] || o.phases["firsttoken"] || o.phases["wasm"] || o.phases["slow"] ||
+		o.phases["peer"] || o.phases["open"] {
 		if err := loadPhases(ctx, o, root, work, bin, db, model, native); err != nil {
 			return err
 		}
@@ -183,18 +232,30 @@ func loadPhases(ctx context.Context, o options, root, work, bin string, db *data
 	waitCtx(ctx, time.Second)
 	logf("RSS idle (1 s after ready): %s", mib(rss(srv.pid)))
 
+	if o.phases["peer"] {
+		if err := peerPhase(ctx, o, root, work, db, model, srv); err != nil {
+			return err
+		}
+	}
+
 	client := newClient(o.clients)
 	var turn atomic.Int64
 	run := time.Now().UnixNano() % 1_000_000
+	// warm gives each client's thread o.warm turns (2 messages each), so
+	// the measured turns read a full history; it warms connections and the
+	// Postgres pool too.
+	warm := func(prefix string) {
+		closedLoop(ctx, o.clients, 2*time.Minute, o.warm, func(ctx context.Context, c, i int) (time.Duration, error) {
+			body := fmt.Sprintf(`{"message":"warm %d","threadId":"%s-%d-%d"}`, i, prefix, run, c)
+			return generate(ctx, client, srv.base, body, model.tokens)
+		})
+	}
 
 	if o.phases["generate"] {
 		genBody := func(c int) string {
 			return fmt.Sprintf(`{"message":"hello nonce:g%d","threadId":"gen-%d-%d"}`, turn.Add(1), run, c)
 		}
-		// Warm up: connections, Postgres pool, first threads.
-		closedLoop(ctx, o.clients, time.Second, 20, func(ctx context.Context, c, i int) (time.Duration, error) {
-			return generate(ctx, client, srv.base, genBody(c), model.tokens)
-		})
+		warm("gen")
 		phase(ctx, "generate", o, srv.pid, model, func() *result {
 			return closedLoop(ctx, o.clients, o.duration, o.maxPerConn, func(ctx context.Context, c, i int) (time.Duration, error) {
 				return generate(ctx, client, srv.base, genBody(c), model.tokens)
@@ -203,6 +264,7 @@ func loadPhases(ctx context.Context, o options, root, work, bin string, db *data
 	}
 	last := strings.TrimSpace(model.tokens[len(model.tokens)-1])
 	if o.phases["stream"] {
+		warm("stream")
 		phase(ctx, "stream", o, srv.pid, model, func() *result {
 			return closedLoop(ctx, o.clients, o.duration, o.maxPerConn, func(ctx context.Context, c, i int) (time.Duration, error) {
 				body := fmt.Sprintf(`{"message":"hello nonce:s%d","threadId":"stream-%d-%d"}`, turn.Add(1), run, c)
@@ -218,6 +280,11 @@ func loadPhases(ctx context.Context, o options, root, work, bin string, db *data
 	}
 	if o.phases["stream"] || o.phases["generate"] {
 		logf("RSS after generate/stream load: %s (peak %s)", mib(rss(srv.pid)), mib(hwm(srv.pid)))
+	}
+	if o.phases["open"] {
+		if err := openPhase(ctx, o, srv, model); err != nil {
+			return err
+		}
 	}
 	if o.phases["wasm"] {
 		wasmPhase(ctx, o, client, srv, native)

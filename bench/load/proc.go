@@ -3,8 +3,10 @@ package main
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/mastra-server/mastra-server/bench/internal/procfs"
 )
@@ -58,3 +60,27 @@ func raiseFDLimit(want uint64) (uint64, error) {
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+// treeCPU is the user+system CPU of pid, of the children it has reaped and
+// of its live descendants: the whole of a server that may fork helpers
+// (Node's may), counted the same way for both sides of the peer phase.
+func treeCPU(pid int) (time.Duration, error) {
+	st, err := procfs.ReadStat(pid)
+	if err != nil {
+		return 0, err
+	}
+	total := st.WithReapedChildren
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil || child == pid {
+			continue
+		}
+		if cs, err := procfs.ReadStat(child); err == nil && cs.PPID == pid {
+			if c, err := treeCPU(child); err == nil {
+				total += c
+			}
+		}
+	}
+	return total, nil
+}

@@ -50,13 +50,18 @@ type database struct {
 	url     string
 	cleanup func()
 	what    string
+	// another makes one more database on the same Postgres server (the
+	// Mastra peer's), dropped by cleanup; with MEMORY_DATABASE_URL it is
+	// that database again.
+	another func(name string) (string, error)
 }
 
 // openDatabase picks MEMORY_DATABASE_URL as is, else a new database on
 // TEST_DATABASE_URL's server, else a throwaway cluster in dir.
 func openDatabase(dir string) (*database, error) {
 	if u := os.Getenv("MEMORY_DATABASE_URL"); u != "" {
-		return &database{url: u, cleanup: func() {}, what: "MEMORY_DATABASE_URL"}, nil
+		same := func(string) (string, error) { return u, nil }
+		return &database{url: u, cleanup: func() {}, what: "MEMORY_DATABASE_URL", another: same}, nil
 	}
 	name := fmt.Sprintf("mastra_bench_%d", os.Getpid())
 	if admin := os.Getenv("TEST_DATABASE_URL"); admin != "" {
@@ -64,7 +69,22 @@ func openDatabase(dir string) (*database, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &database{url: u, cleanup: func() { _ = pgtest.DropDatabase(admin, name) }, what: "new database on TEST_DATABASE_URL"}, nil
+		d := &database{url: u, what: "new database on TEST_DATABASE_URL"}
+		names := []string{name}
+		d.cleanup = func() {
+			for _, n := range names {
+				_ = pgtest.DropDatabase(admin, n)
+			}
+		}
+		d.another = func(n string) (string, error) {
+			n = fmt.Sprintf("%s_%d", n, os.Getpid())
+			u, err := pgtest.CreateDatabase(admin, n)
+			if err == nil {
+				names = append(names, n)
+			}
+			return u, err
+		}
+		return d, nil
 	}
 	c, err := pgtest.StartCluster(filepath.Join(dir, "pg"))
 	if err != nil {
@@ -75,7 +95,8 @@ func openDatabase(dir string) (*database, error) {
 		_ = c.Remove()
 		return nil, err
 	}
-	return &database{url: u, cleanup: func() { _ = c.Remove() }, what: "throwaway cluster (internal/pgtest), unix socket"}, nil
+	return &database{url: u, cleanup: func() { _ = c.Remove() }, what: "throwaway cluster (internal/pgtest), unix socket",
+		another: func(n string) (string, error) { return pgtest.CreateDatabase(c.URL("postgres"), n) }}, nil
 }
 
 // freePort asks the kernel for a free loopback port.
@@ -223,7 +244,13 @@ func startServer(bin, config, logPath string, port int, timeout time.Duration) (
 		cmd.Env = cmd.Env[:len(cmd.Env)-1]
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
-	s := &server{base: fmt.Sprintf("http://127.0.0.1:%d", port), done: make(chan error, 1), log: logPath}
+	return startCmd(cmd, logf, logPath, fmt.Sprintf("http://127.0.0.1:%d", port), "/health", timeout)
+}
+
+// startCmd starts cmd (its output already going to logf) and waits for
+// GET base+readyPath = 200. It returns the time from exec to that answer.
+func startCmd(cmd *exec.Cmd, logf *os.File, logPath, base, readyPath string, timeout time.Duration) (*server, time.Duration, error) {
+	s := &server{base: base, done: make(chan error, 1), log: logPath}
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: time.Second}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -234,7 +261,7 @@ func startServer(bin, config, logPath string, port int, timeout time.Duration) (
 	go func() { s.done <- cmd.Wait(); logf.Close() }()
 	deadline := start.Add(timeout)
 	for time.Now().Before(deadline) {
-		resp, err := client.Get(s.base + "/health")
+		resp, err := client.Get(s.base + readyPath)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {

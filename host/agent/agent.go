@@ -181,6 +181,8 @@ type Service struct {
 	local      *localEmbeds
 	onRecall   func(RecallEvent)
 	queryCache *vectorCache
+	// budget charges embedding calls (SetEmbedBudget); nil: free.
+	budget EmbedBudget
 	// embedBackoff is the first wait between a local job's attempts.
 	embedBackoff time.Duration
 	// resolve turns a "provider/model" a request names into a model; nil:
@@ -371,6 +373,11 @@ type Input struct {
 	// Ephemeral answers without memory: no history is read and nothing is
 	// saved (Mastra's generate without a memory option).
 	Ephemeral bool
+	// ReadOnly reads memory and writes none (Mastra's memory.readOnly):
+	// the history, working memory and semantic recall are read as for any
+	// turn; nothing is saved (no messages, no thread, no title, no
+	// embedding) and the working memory is shown without its tool.
+	ReadOnly bool
 	// StructuredOutput, when set, asks the turn for a JSON value matching
 	// a schema (Result.Object; "object" and "object-result" chunks).
 	StructuredOutput *StructuredOutput

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/mastra-server/mastra-server/host/llm"
@@ -68,6 +69,22 @@ type ApprovalTool interface {
 type ToolSuspend struct {
 	// Payload is what the tool asks, shown in tool-call-suspended.
 	Payload json.RawMessage
+	// ResumeSchema, when set, is the JSON Schema of this suspension's
+	// resume data, over the tool's own (a workflow's suspended step's).
+	ResumeSchema json.RawMessage
+	// delegated is the waiting call of a sub-agent's run (delegate.go).
+	delegated *Suspension
+}
+
+type suspendPayloadKey struct{}
+
+// SuspendPayload returns, in a tool call that resumes a suspension of
+// the same call, the payload it suspended with (Mastra hands a resumed
+// tool its suspendPayload): what the tool needs to find its own waiting
+// work again. ok is false in a fresh call.
+func SuspendPayload(ctx context.Context) (payload json.RawMessage, ok bool) {
+	payload, ok = ctx.Value(suspendPayloadKey{}).(json.RawMessage)
+	return payload, ok
 }
 
 func (e *ToolSuspend) Error() string { return "agent: tool suspended" }
@@ -95,6 +112,13 @@ type Suspension struct {
 	Payload json.RawMessage
 	// ResumeSchema is the JSON Schema of the resume data, as JSON text.
 	ResumeSchema string
+	// DelegatedRunID, when set, is the waiting run of a sub-agent this
+	// call delegated to: ToolName and Args are the sub-agent's waiting
+	// call's, ParentToolName and ParentArgs this call's (agent-<id>), as
+	// Mastra shows a delegated approval. Deciding resumes that run.
+	DelegatedRunID string          `json:",omitempty"`
+	ParentToolName string          `json:",omitempty"`
+	ParentArgs     json.RawMessage `json:",omitempty"`
 }
 
 // ChunkPayload is the payload of the tool-call-approval or
@@ -175,6 +199,7 @@ type loopState struct {
 	ResourceID string `json:"resourceId"`
 	MessageID  string `json:"messageId"`
 	Ephemeral  bool   `json:"ephemeral,omitempty"`
+	ReadOnly   bool   `json:"readOnly,omitempty"`
 	NewThread  bool   `json:"newThread,omitempty"`
 	// Messages are the turn's input messages, Inputs the same as they are
 	// saved.
@@ -207,6 +232,10 @@ type loopState struct {
 	WorkingMemory       bool            `json:"workingMemory,omitempty"`
 	WorkingMemorySeen   string          `json:"workingMemorySeen,omitempty"`
 	Wait                *Suspension     `json:"wait"`
+	// Pending are all the calls of the step that wait (Wait is the
+	// first), each decided on its own; the step's other calls ran. Empty
+	// in a snapshot of an older server: the calls after Call did not run.
+	Pending []*Suspension `json:"pending,omitempty"`
 	// Saved: the input and the reply so far are in the thread already.
 	Saved bool `json:"saved,omitempty"`
 	// The turn's options that shape the rest of it: its structured
@@ -303,20 +332,56 @@ type waitingStep struct {
 	approved bool
 	reason   string
 	data     json.RawMessage
+	// decided is the call this resume decides; pending the step's other
+	// waiting calls, by id; ranAll: the step's calls that do not wait ran
+	// before the turn waited.
+	decided string
+	pending map[string]*Suspension
+	ranAll  bool
+	// wait is the decided call's Suspension.
+	wait *Suspension
 }
 
-// suspend records what the turn waits for and ends its loop.
-func (r *run) suspend(req llm.Request, step int, resp *llm.Response, call int, toolMsgs []llm.Message, stepFrom int, w *Suspension) error {
-	r.wait = w
+// announce sends the chunk of a call that waits: tool-call-approval or
+// tool-call-suspended.
+func (r *run) announce(w *Suspension) error {
+	if w.Approval {
+		return r.send(ChunkToolCallApproval, w.ChunkPayload())
+	}
+	return r.send(ChunkToolCallSuspended, w.ChunkPayload())
+}
+
+// invOf returns the tool invocation part of call id.
+func (r *run) invOf(id string) *memory.ToolInvocation {
+	for _, inv := range r.invs {
+		if inv.ToolCallID == id {
+			return inv
+		}
+	}
+	return &memory.ToolInvocation{ToolCallID: id} // not kept: nothing to update
+}
+
+// suspend records what the turn waits for (waits, the step's waiting
+// calls in order) and ends its loop.
+func (r *run) suspend(req llm.Request, step int, resp *llm.Response, toolMsgs []llm.Message, stepFrom int, waits []*Suspension) error {
+	w := waits[0]
+	r.wait, r.waits = w, waits
 	r.res.Suspension = w
+	call := 0
+	for i, tc := range resp.ToolCalls {
+		if tc.ID == w.ToolCallID {
+			call = i
+			break
+		}
+	}
 	st := &loopState{
 		AgentID: r.a.ID, ThreadID: r.res.ThreadID, ResourceID: r.in.ResourceID, MessageID: r.res.MessageID,
-		Ephemeral: r.in.Ephemeral, NewThread: r.newThread, Messages: r.in.Messages,
+		Ephemeral: r.in.Ephemeral, ReadOnly: r.in.ReadOnly, NewThread: r.newThread, Messages: r.in.Messages,
 		Request: req, Step: step, Response: *resp, Call: call, ToolMsgs: toolMsgs, StepCallsFrom: stepFrom,
 		ToolResults: r.res.ToolResults, Parts: r.parts, Text: r.allText.String(), Usage: r.res.Usage,
 		Steps: r.res.Steps, Model: r.cur, TextN: r.textN, MaxSteps: r.maxSteps(),
 		ClientTools: r.in.ClientTools, ClientToolApproval: r.in.ClientToolApproval,
-		RequireToolApproval: r.in.RequireToolApproval, WorkingMemory: r.wmOn, WorkingMemorySeen: r.wmSeen, Wait: w,
+		RequireToolApproval: r.in.RequireToolApproval, WorkingMemory: r.wmOn, WorkingMemorySeen: r.wmSeen, Wait: w, Pending: waits,
 		StructuredOutput: storeStructured(r.in.StructuredOutput), ActiveTools: r.in.ActiveTools, ToolChoice: r.in.ToolChoice,
 		StepResults: r.res.StepResults, Digest: r.idem.digest,
 	}
@@ -346,7 +411,7 @@ func (r *run) saveSuspended(ctx, parent context.Context, inputs []memory.Message
 	r.res.FinishReason = FinishSuspended
 	r.res.Text = r.allText.String()
 	r.res.Messages = nil
-	if !r.in.Ephemeral {
+	if r.saves() {
 		// The thread shows the waiting turn as Mastra's does: the input
 		// and the reply so far, whose metadata names the waiting call
 		// (Studio draws its Approve / Decline from it after a reload).
@@ -417,6 +482,9 @@ func (s *Suspension) metadata(runID string) map[string]any {
 	if !s.Approval {
 		m["type"], m["suspendPayload"] = "suspension", orNullJSON(s.Payload)
 	}
+	if s.DelegatedRunID != "" {
+		m["delegatedRunId"], m["parentToolName"], m["parentArgs"] = s.DelegatedRunID, s.ParentToolName, s.ParentArgs
+	}
 	return m
 }
 
@@ -479,6 +547,8 @@ type SuspendedRun struct {
 	RunID, ThreadID, ResourceID string
 	SuspendedAt                 time.Time
 	Wait                        Suspension
+	// Waits are every call the run waits for, Wait first.
+	Waits []Suspension
 }
 
 // ListSuspended returns the waiting turns of agent agentID, newest first,
@@ -502,8 +572,15 @@ func (s *Service) ListSuspended(ctx context.Context, agentID, resourceID, thread
 			continue // not one of this server's (a Mastra server's run): it cannot be resumed here
 		}
 		st := doc.AgentLoop
-		out = append(out, SuspendedRun{RunID: row.RunID, ThreadID: st.ThreadID, ResourceID: row.ResourceID,
-			SuspendedAt: time.UnixMilli(doc.Timestamp).UTC(), Wait: *st.Wait})
+		run := SuspendedRun{RunID: row.RunID, ThreadID: st.ThreadID, ResourceID: row.ResourceID,
+			SuspendedAt: time.UnixMilli(doc.Timestamp).UTC(), Wait: *st.Wait, Waits: []Suspension{*st.Wait}}
+		if len(st.Pending) > 0 {
+			run.Waits = run.Waits[:0]
+			for _, p := range st.Pending {
+				run.Waits = append(run.Waits, *p)
+			}
+		}
+		out = append(out, run)
 	}
 	return out, nil
 }
@@ -611,9 +688,9 @@ func (s *Service) claim(parent context.Context, rs Resume, emit func(Chunk) erro
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrRunNotFound, rs.RunID)
 	}
-	w := doc.AgentLoop.Wait
-	if rs.ToolCallID != "" && rs.ToolCallID != w.ToolCallID {
-		return nil, fmt.Errorf("%w: toolCallId: run %s waits for tool call %s", ErrInvalidInput, rs.RunID, w.ToolCallID)
+	w, others, err := decidedCall(doc.AgentLoop, rs)
+	if err != nil {
+		return nil, err
 	}
 	if !w.Approval && rs.Approved == nil && w.ResumeSchema != "" {
 		schema, err := toolschema.For(json.RawMessage(w.ResumeSchema))
@@ -624,7 +701,7 @@ func (s *Service) claim(parent context.Context, rs Resume, emit func(Chunk) erro
 			return nil, fmt.Errorf("%w: resumeData: %s", ErrInvalidInput, truncate(err.Error(), maxToolError))
 		}
 	}
-	ws := &waitingStep{}
+	ws := &waitingStep{decided: w.ToolCallID, pending: others, ranAll: len(doc.AgentLoop.Pending) > 0, wait: w}
 	switch {
 	case rs.Approved != nil:
 		ws.approved, ws.reason = *rs.Approved, rs.Reason
@@ -664,7 +741,7 @@ func (s *Service) claim(parent context.Context, rs Resume, emit func(Chunk) erro
 	in := Input{AgentID: a.ID, ThreadID: st.ThreadID, ResourceID: claimed.ResourceID, Messages: st.Messages,
 		RunID: rs.RunID, ClientTools: st.ClientTools, ClientToolApproval: st.ClientToolApproval,
 		RequireToolApproval: st.RequireToolApproval, RequestContext: rs.RequestContext, MaxSteps: st.MaxSteps,
-		Ephemeral: st.Ephemeral, ActiveTools: st.ActiveTools, ToolChoice: st.ToolChoice}
+		Ephemeral: st.Ephemeral, ReadOnly: st.ReadOnly, ActiveTools: st.ActiveTools, ToolChoice: st.ToolChoice}
 	models := a.choices()
 	so, err := s.structuredOf(st.StructuredOutput)
 	if err == nil && st.ModelRef != "" {
@@ -712,6 +789,32 @@ func (s *Service) claim(parent context.Context, rs Resume, emit func(Chunk) erro
 	return r, nil
 }
 
+// decidedCall returns the waiting call a resume decides (the one it
+// names, else the first) and the step's other waiting calls, by id.
+func decidedCall(st *loopState, rs Resume) (*Suspension, map[string]*Suspension, error) {
+	pending := st.Pending
+	if len(pending) == 0 {
+		pending = []*Suspension{st.Wait}
+	}
+	var w *Suspension
+	others := map[string]*Suspension{}
+	for _, p := range pending {
+		if w == nil && (rs.ToolCallID == "" || rs.ToolCallID == p.ToolCallID) {
+			w = p
+			continue
+		}
+		others[p.ToolCallID] = p
+	}
+	if w == nil {
+		ids := make([]string, len(pending))
+		for i, p := range pending {
+			ids[i] = p.ToolCallID
+		}
+		return nil, nil, fmt.Errorf("%w: toolCallId: run %s waits for tool call %s", ErrInvalidInput, rs.RunID, strings.Join(ids, ", "))
+	}
+	return w, others, nil
+}
+
 // resumed runs the rest of a claimed turn.
 func (s *Service) resumed(parent context.Context, r *run) (*Result, error) {
 	res, err := s.start(parent, r, false)
@@ -740,11 +843,21 @@ func parseSnapshot(b []byte) (*snapshotDoc, error) {
 // suspendedBy returns the Suspension of a call whose tool suspended itself
 // (its ToolSuspend).
 func (r *run) suspendedBy(tc llm.ToolCall, ts *ToolSuspend) *Suspension {
+	if d := ts.delegated; d != nil {
+		// A sub-agent's call waits: this call waits for it, shown as the
+		// sub-agent's call under this call's id, as Mastra's.
+		w := *d
+		w.ToolCallID, w.ParentToolName, w.ParentArgs = tc.ID, tc.Name, argsJSON(tc.Arguments)
+		return &w
+	}
 	w := &Suspension{ToolCallID: tc.ID, ToolName: tc.Name, Args: argsJSON(tc.Arguments), Payload: ts.Payload}
 	if rt, ok := r.tool(tc.Name).(ResumableTool); ok {
 		if s := rt.ResumeSchema(); len(s) > 0 {
 			w.ResumeSchema = string(s)
 		}
+	}
+	if len(ts.ResumeSchema) > 0 {
+		w.ResumeSchema = string(ts.ResumeSchema)
 	}
 	if len(w.Payload) == 0 || !json.Valid(w.Payload) {
 		w.Payload, _ = json.Marshal(string(w.Payload)) // a string always marshals
@@ -775,7 +888,9 @@ func (r *run) decide(ws *waitingStep, tc llm.ToolCall) (msg llm.Message, done bo
 	if err := r.send(ChunkToolCall, ToolCallPayload{ToolCallID: tc.ID, ToolName: tc.Name, Args: args}); err != nil {
 		return llm.Message{}, true, err
 	}
-	if ws.approved {
+	if ws.approved || (ws.wait != nil && ws.wait.DelegatedRunID != "") {
+		// Approved, or a sub-agent's call: the delegation resumes the
+		// sub-agent's run with the decision, whatever it is.
 		return llm.Message{}, false, nil
 	}
 	out, _ := json.Marshal(ws.reason) // a string always marshals

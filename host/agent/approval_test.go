@@ -417,3 +417,78 @@ func TestIdempotentRetryWhileWaiting(t *testing.T) {
 		t.Errorf("model called %d times; want 1", n)
 	}
 }
+
+// TestApprovalsOfOneStep: a step with two calls that need approval
+// announces both at once; each is decided on its own, in any order (here
+// the second first, on another instance): the run waits until the last is
+// decided, and only then does the model go on, with both answers.
+func TestApprovalsOfOneStep(t *testing.T) {
+	eachStore(t, func(t *testing.T, store *memory.Store) {
+		ctx := context.Background()
+		romeCall := llmtest.Call{ID: "call_2", Name: "weather", Args: `{"city":"Rome"}`}
+		f := newFake(t, llmtest.Reply{Calls: []llmtest.Call{parisCall, romeCall}}, llmtest.Reply{Text: "Rome is 21C."})
+		tool := &weather{}
+		one := newService(t, store, approvalAgent(f, tool))
+		var rec recorder
+		res, err := one.Stream(ctx, Input{AgentID: "a", ThreadID: "t1", ResourceID: "alice", Messages: user("weather?")}, rec.emit)
+		if err != nil {
+			t.Fatalf("Stream: %v", err)
+		}
+		var announced []string
+		for _, c := range rec.chunks {
+			if c.Type == ChunkToolCallApproval {
+				announced = append(announced, payload(t, c)["toolCallId"].(string))
+			}
+		}
+		if strings.Join(announced, ",") != "call_1,call_2" || res.FinishReason != FinishSuspended {
+			t.Fatalf("approvals announced %v, reason %s; want both calls, suspended", announced, res.FinishReason)
+		}
+		runs, err := one.ListSuspended(ctx, "a", "alice", "", 10)
+		if err != nil || len(runs) != 1 || len(runs[0].Waits) != 2 {
+			t.Fatalf("ListSuspended = %+v, %v; want one run waiting for two calls", runs, err)
+		}
+
+		two := newService(t, store, approvalAgent(f, tool))
+		yes, no := true, false
+		var rec2 recorder
+		res2, err := two.ResumeStream(ctx, Resume{AgentID: "a", RunID: res.RunID, ResourceID: "alice", ToolCallID: "call_2", Approved: &yes}, rec2.emit)
+		if err != nil {
+			t.Fatalf("approve call_2: %v", err)
+		}
+		if got := compact(rec2.types()); got != "start,tool-call-approval,tool-call,tool-result,finish" || res2.FinishReason != FinishSuspended {
+			t.Errorf("after approving call_2: chunks %s, reason %s; want call_1 announced again, call_2 run, suspended", got, res2.FinishReason)
+		}
+		if seen := tool.seen(); len(seen) != 1 || !strings.Contains(seen[0], "Rome") {
+			t.Errorf("tool ran %v; want Rome only", seen)
+		}
+		if len(f.Requests()) != 1 {
+			t.Errorf("the model was called %d times; want it to wait for call_1", len(f.Requests()))
+		}
+		_, err = one.ResumeStream(ctx, Resume{AgentID: "a", RunID: res.RunID, ResourceID: "alice", ToolCallID: "call_2", Approved: &yes}, rec2.emit)
+		if !errors.Is(err, ErrInvalidInput) {
+			t.Errorf("approving call_2 again: %v; want ErrInvalidInput (only call_1 waits)", err)
+		}
+		var rec3 recorder
+		res3, err := one.ResumeStream(ctx, Resume{AgentID: "a", RunID: res.RunID, ResourceID: "alice", ToolCallID: "call_1", Approved: &no}, rec3.emit)
+		if err != nil {
+			t.Fatalf("decline call_1: %v", err)
+		}
+		if res3.FinishReason != llm.FinishStop || res3.Text != "Rome is 21C." || len(tool.seen()) != 1 {
+			t.Errorf("after declining call_1: %s %q, tool ran %d; want the model's answer, the tool once", res3.FinishReason, res3.Text, len(tool.seen()))
+		}
+		reqs := f.Requests()
+		last := reqs[len(reqs)-1]
+		var answers []string
+		for _, m := range last.Messages {
+			if m.Role == "tool" {
+				answers = append(answers, m.ToolCallID)
+			}
+		}
+		if len(answers) != 2 {
+			t.Errorf("the model's last prompt answers calls %v; want both", answers)
+		}
+		if runs, _ := one.ListSuspended(ctx, "a", "alice", "", 10); len(runs) != 0 {
+			t.Errorf("%d runs still wait", len(runs))
+		}
+	})
+}

@@ -163,6 +163,7 @@ type stepOutput struct {
 	Text      string       `json:"text"`
 	ToolCalls []Chunk      `json:"toolCalls"`
 	Usage     usagePayload `json:"usage"`
+	Steps     []stepValue  `json:"steps,omitempty"` // finish only (finish.go)
 }
 
 // stepMetadata is Mastra's step metadata: modelId is the model the
@@ -200,6 +201,8 @@ type finishPayload struct {
 	TotalUsage       *usagePayload  `json:"totalUsage,omitempty"`
 	ProviderMetadata map[string]any `json:"providerMetadata,omitempty"`
 	Response         *responseMeta  `json:"response,omitempty"`
+	// Messages is Mastra's {all, user, nonUser} (finish.go).
+	Messages *finishMessages `json:"messages,omitempty"`
 }
 
 // argsJSON returns a tool call's arguments as JSON for chunks and storage:

@@ -176,6 +176,14 @@ func appendStepFinish(b []byte, messageID string, res stepResult, out stepOutput
 	}
 	b = append(b, `,"usage":`...)
 	b = appendUsagePayload(b, out.Usage)
+	if len(out.Steps) > 0 {
+		m, err := json.Marshal(out.Steps)
+		if err != nil {
+			return fail()
+		}
+		b = append(b, `,"steps":`...)
+		b = append(b, m...)
+	}
 	b = append(b, `},"metadata":{`...)
 	if meta.ID != "" {
 		b = append(b, `"id":`...)
@@ -224,6 +232,14 @@ func appendStepFinish(b []byte, messageID string, res stepResult, out stepOutput
 		b = append(b, `,"modelMetadata":`...)
 		b = appendModelMetadata(b, resp.ModelMetadata)
 		b = append(b, '}')
+	}
+	if fin != nil && fin.Messages != nil {
+		m, err := json.Marshal(fin.Messages)
+		if err != nil {
+			return fail()
+		}
+		b = append(b, `,"messages":`...)
+		b = append(b, m...)
 	}
 	return append(b, '}'), true
 }

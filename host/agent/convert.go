@@ -37,8 +37,8 @@ func prompt(system string, history []memory.Message, input []llm.Message) []llm.
 	results := make(map[string]json.RawMessage)
 	contents := make([]memory.Content, len(history))
 	ok := make([]bool, len(history))
-	for i, m := range history {
-		c, err := memory.ParseContent(m.Content)
+	for i := range history {
+		c, err := history[i].ParsedContent() // parsed once, when the store read it
 		if err != nil {
 			continue
 		}
@@ -324,8 +324,8 @@ func inputMessages(input []llm.Message, history []memory.Message, clk *clock) []
 // pendingCalls returns the tool invocations in history, by call id.
 func pendingCalls(history []memory.Message) map[string]*memory.ToolInvocation {
 	out := make(map[string]*memory.ToolInvocation)
-	for _, m := range history {
-		c, err := memory.ParseContent(m.Content)
+	for i := range history {
+		c, err := history[i].ParsedContent()
 		if err != nil {
 			continue
 		}

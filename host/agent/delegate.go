@@ -111,7 +111,7 @@ func (d delegation) Execute(ctx context.Context, args json.RawMessage) (json.Raw
 	}
 	sa := r.s.agents[d.sub.ID]
 	in := Input{AgentID: d.sub.ID, Messages: []llm.Message{{Role: llm.RoleUser, Content: a.Prompt}},
-		Context: stripToolParts(r.convo), Owner: r.owner(), Ephemeral: r.in.Ephemeral || r.s.store == nil}
+		Context: stripToolParts(r.convo), Owner: r.owner(), Ephemeral: r.in.Ephemeral || r.s.store == nil, ReadOnly: r.in.ReadOnly}
 	if a.Instructions != nil {
 		in.Instructions = *a.Instructions
 	}
@@ -132,15 +132,21 @@ func (d delegation) Execute(ctx context.Context, args json.RawMessage) (json.Raw
 	// The sub-agent's save is its own: the caller's request answers when
 	// the caller's turn is saved, through the caller's commit gate.
 	ctx = WithCommitGate(ctx, nil)
-	var res *Result
-	var err error
-	if r.emit == nil {
-		res, err = r.s.run(ctx, in, nil)
-	} else {
-		res, err = r.s.run(ctx, in, func(c Chunk) error {
+	var emit func(Chunk) error
+	if r.emit != nil {
+		emit = func(c Chunk) error {
 			_, err := EmitToolOutput(ctx, c)
 			return err
-		})
+		}
+	}
+	var res *Result
+	var err error
+	if ws, _ := ctx.Value(delegatedResumeKey{}).(*waitingStep); ws != nil && ws.decided == r.callID {
+		// The caller's turn waited for this sub-agent's call: the decision
+		// resumes the sub-agent's run, which goes on from where it waited.
+		res, err = r.s.resume(ctx, ws.delegatedResume(d.sub.ID, d.resource()), emit)
+	} else {
+		res, err = r.s.run(ctx, in, emit)
 	}
 	if err != nil {
 		var gone *goneError
@@ -149,10 +155,12 @@ func (d delegation) Execute(ctx context.Context, args json.RawMessage) (json.Raw
 		}
 		return nil, fmt.Errorf("agent %s: %s", d.sub.ID, delegationFailure(ctx, err))
 	}
-	if res.FinishReason == FinishSuspended {
-		// Unreachable from configuration (validation refuses approval on
-		// a sub-agent); a library caller is told rather than left waiting.
-		return nil, fmt.Errorf("agent %s waits for a tool approval, which a delegation cannot ask for", d.sub.ID)
+	if res.FinishReason == FinishSuspended && res.Suspension != nil {
+		// The sub-agent's run waits (in the database, under its own run
+		// id): so does this call, and the caller's turn with it.
+		w := *res.Suspension
+		w.DelegatedRunID = res.RunID
+		return nil, &ToolSuspend{Payload: w.Payload, delegated: &w}
 	}
 	out := subAgentOutput{Text: res.Text, SubAgentThreadID: res.ThreadID, SubAgentResourceID: res.ResourceID,
 		FinishReason: res.FinishReason, Usage: usageOf(res.Usage)}
@@ -213,6 +221,30 @@ func (d delegation) ids() (thread, resource string) {
 		return r.res.ThreadID + "-" + SubAgentToolPrefix + d.sub.ID, r.res.ResourceID
 	}
 	return r.res.ThreadID + "-" + d.sub.ID + "-" + uuid.NewString(), SubAgentResource(r.res.ResourceID, d.sub.ID)
+}
+
+// resource is the resource a delegation's thread is kept under.
+func (d delegation) resource() string {
+	if d.sub.Memory == MemoryShared {
+		return d.r.res.ResourceID
+	}
+	return SubAgentResource(d.r.res.ResourceID, d.sub.ID)
+}
+
+type delegatedResumeKey struct{}
+
+// delegatedResume is the resume of a sub-agent's waiting run (agentID's
+// run, kept under resource) with the decision this resume carries.
+func (ws *waitingStep) delegatedResume(agentID, resource string) Resume {
+	rs := Resume{AgentID: agentID, RunID: ws.wait.DelegatedRunID, ResourceID: resource}
+	switch {
+	case ws.wait.Approval || !ws.approved:
+		approved := ws.approved
+		rs.Approved, rs.Reason = &approved, ws.reason
+	default:
+		rs.Data = ws.data
+	}
+	return rs
 }
 
 // SubAgentResource is the resource of an isolated sub-agent's threads

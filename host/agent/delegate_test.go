@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -300,5 +301,77 @@ func TestDelegationFailureIsAToolError(t *testing.T) {
 	if toolErr != "tool failed: agent researcher: model provider error" || strings.Contains(res.Text, "secret-sauce") ||
 		!strings.HasPrefix(res.Text, "done: ") || res.FinishReason != "stop" {
 		t.Errorf("tool error %q, reply %q (%s); want a safe message and the turn completed", toolErr, res.Text, res.FinishReason)
+	}
+}
+
+// TestApprovalInsideSubAgent: a sub-agent's tool call that needs approval
+// suspends the delegation and the caller's turn, shown as Mastra's: the
+// caller's tool-call-approval under the caller's call id, with the
+// sub-agent's tool and args. Approving the caller's run (on another
+// instance) resumes the sub-agent's run: its tool runs once, its answer is
+// the delegation's result, and the caller's turn completes; declining
+// tells the sub-agent's model, whose answer goes up the same way.
+func TestApprovalInsideSubAgent(t *testing.T) {
+	for _, approve := range []bool{true, false} {
+		t.Run(fmt.Sprint("approve=", approve), func(t *testing.T) {
+			store := sqliteStore(t)
+			ctx := context.Background()
+			fake := llmtest.NewServer(t, func(req llmtest.Request) llmtest.Reply {
+				last := req.Last()
+				switch {
+				case last.Role == "tool" && req.Model == "boss":
+					return llmtest.Reply{Text: "done: " + last.Text()}
+				case last.Role == "tool":
+					return llmtest.Reply{Text: "found: " + last.Text()}
+				case req.Model == "boss":
+					return llmtest.Reply{Calls: []llmtest.Call{{ID: "call-1", Name: "agent-researcher", Args: `{"prompt":"weather in Paris"}`}}}
+				}
+				return llmtest.Reply{Calls: []llmtest.Call{parisCall}}
+			})
+			tool := &weather{}
+			agents := func() []*Agent {
+				as := supervisorAgents(fake.Model(0))
+				as[1].Tools, as[1].RequireApproval = []Tool{tool}, true
+				return as
+			}
+			one := newService(t, store, agents()...)
+			var rec recorder
+			res, err := one.Stream(ctx, Input{AgentID: "boss", ResourceID: "alice", ThreadID: "th-sub", Messages: user("weather?")}, rec.emit)
+			if err != nil || res.FinishReason != FinishSuspended {
+				t.Fatalf("Stream = %v, %+v; want it waiting", err, res)
+			}
+			last := rec.chunks[len(rec.chunks)-2]
+			p := payload(t, last)
+			if last.Type != ChunkToolCallApproval || p["toolCallId"] != "call-1" || p["toolName"] != "weather" ||
+				p["args"].(map[string]any)["city"] != "Paris" {
+				t.Fatalf("chunks %s; approval %v; want the caller's call id with the sub-agent's tool", compact(rec.types()), p)
+			}
+			if res.Suspension.ParentToolName != "agent-researcher" || res.Suspension.DelegatedRunID == "" {
+				t.Errorf("suspension = %+v; want the parent tool and the sub-agent's run", res.Suspension)
+			}
+			if len(tool.seen()) != 0 {
+				t.Fatal("the sub-agent's tool ran before the approval")
+			}
+			two := newService(t, store, agents()...)
+			var rec2 recorder
+			res2, err := two.ResumeStream(ctx, Resume{AgentID: "boss", RunID: res.RunID, ResourceID: "alice", ToolCallID: "call-1",
+				Approved: ptr(approve), Reason: "no Paris"}, rec2.emit)
+			if err != nil {
+				t.Fatalf("ResumeStream: %v", err)
+			}
+			want, ran := `done: found: {"city":"Paris"`, 1
+			if !approve {
+				want, ran = `done: found: "no Paris"`, 0
+			}
+			if !strings.HasPrefix(res2.Text, want) || len(tool.seen()) != ran {
+				t.Errorf("resumed reply %q, tool ran %d; want %s…, %d", res2.Text, len(tool.seen()), want, ran)
+			}
+			if got := compact(rec2.types()); !strings.HasPrefix(got, "start,tool-call,tool-output,tool-result,") {
+				t.Errorf("resumed chunks = %s; want the sub-agent's resumed run as tool-output", got)
+			}
+			if runs, _ := one.ListSuspended(ctx, "researcher", "", "", 10); len(runs) != 0 {
+				t.Errorf("the sub-agent's run still waits: %+v", runs)
+			}
+		})
 	}
 }

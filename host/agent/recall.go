@@ -49,6 +49,13 @@ type SemanticRecall struct {
 	Threshold *float64
 	// Index overrides the derived index name.
 	Index string
+	// IndexConfig is Mastra's semanticRecall.indexConfig (pgvector mode).
+	IndexConfig memory.IndexConfig
+	// Filter is Mastra's semanticRecall.filter (a vector filter on the
+	// metadata), AND-ed with the scope's filter by Search, as Mastra's
+	// Memory.recall does; a turn's recall does not apply it (nor does
+	// Mastra's).
+	Filter map[string]any
 }
 
 // RecallSpace is where memory keeps its recall vectors: Mastra's
@@ -72,6 +79,65 @@ type EmbedJob struct {
 	AgentID    string   `json:"agentId"`
 	ResourceID string   `json:"resourceId"`
 	MessageIDs []string `json:"messageIds"`
+	// Principal names whom the turn was for, as EmbedBudget.Principal
+	// gave it ("" for none): the job's embedding call is charged to it.
+	Principal string `json:"principal,omitempty"`
+}
+
+// EmbedBudget charges embedding calls to the budgets of whom they are made
+// for, as model calls are (host/limits): a turn's query to the turn's
+// principal and resource, a saved message's embedding to the principal
+// and resource of the turn that saved it, never to another tenant.
+type EmbedBudget interface {
+	// Principal names the principal of ctx's request, for a job that
+	// runs later ("" for none).
+	Principal(ctx context.Context) string
+	// CheckEmbed refuses an embedding call for principal and resourceID
+	// while a budget they count against is spent this window, saying
+	// when it has room again.
+	CheckEmbed(ctx context.Context, principal, resourceID string) (retryAfter time.Duration, err error)
+	// SpendEmbed counts the tokens an embedding call used.
+	SpendEmbed(ctx context.Context, principal, resourceID string, tokens int)
+}
+
+// SetEmbedBudget makes b charge every embedding call. Call it before
+// serving.
+func (s *Service) SetEmbedBudget(b EmbedBudget) { s.budget = b }
+
+// EmbedDeferredError is an embedding job its budget refused: it is not
+// a failure, the queue runs it again after Wait (when the window that
+// refused it has ended), without counting an attempt.
+type EmbedDeferredError struct {
+	Wait time.Duration
+	Err  error
+}
+
+func (e *EmbedDeferredError) Error() string {
+	return fmt.Sprintf("agent: embedding deferred %s: %v", e.Wait, e.Err)
+}
+
+func (e *EmbedDeferredError) Unwrap() error { return e.Err }
+
+// embedCall runs one embeddings request for principal and resourceID,
+// refused while their budget is spent and charged with its tokens.
+func (s *Service) embedCall(ctx context.Context, sr *SemanticRecall, principal, resourceID string, texts []string) (*llm.Embeddings, error) {
+	if s.budget != nil {
+		if wait, err := s.budget.CheckEmbed(ctx, principal, resourceID); err != nil {
+			return nil, &EmbedDeferredError{Wait: wait, Err: err}
+		}
+	}
+	out, err := sr.Embedder.Embed(ctx, llm.EmbedRequest{Model: sr.Model, Input: texts, Dimensions: sr.Dimensions})
+	if err != nil {
+		return nil, err
+	}
+	if s.budget != nil {
+		n := out.Usage.TotalTokens
+		if n == 0 {
+			n = out.Usage.InputTokens
+		}
+		s.budget.SpendEmbed(ctx, principal, resourceID, n)
+	}
+	return out, nil
 }
 
 // EmbedQueue runs embedding jobs off the turn's path, retrying failures.
@@ -82,8 +148,9 @@ type EmbedQueue interface {
 }
 
 // RecallEvent is one recall operation, for metrics: Op is "query" (a
-// turn's recall) or "embed" (a saved turn's embedding job), Outcome "ok"
-// or "error".
+// turn's recall) or "embed" (a saved turn's embedding job), Outcome "ok",
+// "error" or "over_budget" (the embedding call was refused by the
+// resource's or principal's token budget).
 type RecallEvent struct {
 	AgentID, Op, Outcome string
 }
@@ -102,7 +169,11 @@ func (s *Service) noteRecall(agentID, op string, err error) {
 		return
 	}
 	outcome := "ok"
-	if err != nil {
+	var deferred *EmbedDeferredError
+	switch {
+	case errors.As(err, &deferred):
+		outcome = "over_budget"
+	case err != nil:
 		outcome = "error"
 	}
 	s.onRecall(RecallEvent{AgentID: agentID, Op: op, Outcome: outcome})
@@ -150,7 +221,7 @@ func (r *run) recall(ctx context.Context) {
 }
 
 func (r *run) recallFor(ctx context.Context, sr *SemanticRecall, query string) error {
-	vec, err := r.s.queryVector(ctx, sr, query)
+	vec, err := r.s.queryVector(ctx, sr, query, r.in.ResourceID)
 	if err != nil {
 		return err
 	}
@@ -254,13 +325,18 @@ func otherConversations(msgs []memory.Message) string {
 	return b.String()
 }
 
-// queryVector embeds a turn's query, through the cache.
-func (s *Service) queryVector(ctx context.Context, sr *SemanticRecall, text string) ([]float32, error) {
+// queryVector embeds a turn's query for resourceID, through the cache;
+// the call is charged to the turn's principal (in ctx) and resourceID.
+func (s *Service) queryVector(ctx context.Context, sr *SemanticRecall, text, resourceID string) ([]float32, error) {
 	key := sr.cacheKey(text)
 	if v, ok := s.queryCache.get(key); ok {
 		return v, nil
 	}
-	out, err := sr.Embedder.Embed(ctx, llm.EmbedRequest{Model: sr.Model, Input: []string{text}, Dimensions: sr.Dimensions})
+	principal := ""
+	if s.budget != nil {
+		principal = s.budget.Principal(ctx)
+	}
+	out, err := s.embedCall(ctx, sr, principal, resourceID, []string{text})
 	if err != nil {
 		return nil, fmt.Errorf("embed the query: %w", err)
 	}
@@ -294,6 +370,9 @@ func (s *Service) EmbedLater(ctx context.Context, a *Agent, resourceID string, m
 		return
 	}
 	job := EmbedJob{AgentID: a.ID, ResourceID: resourceID, MessageIDs: ids}
+	if s.budget != nil {
+		job.Principal = s.budget.Principal(ctx)
+	}
 	q := s.embeds
 	if q == nil {
 		q = s.local
@@ -335,13 +414,13 @@ func (s *Service) embed(ctx context.Context, job EmbedJob) error {
 	if len(texts) == 0 {
 		return nil
 	}
-	vecs, err := s.embedTexts(ctx, sr, texts)
+	vecs, err := s.embedTexts(ctx, sr, job, texts)
 	if err != nil {
 		return err
 	}
 	dim := len(vecs[0])
 	index := sr.IndexName(dim)
-	if err := s.store.CreateVectorIndex(ctx, RecallSpace, index, dim, memory.MetricCosine); err != nil {
+	if err := s.store.CreateRecallIndex(ctx, RecallSpace, index, dim, memory.MetricCosine, sr.IndexConfig); err != nil {
 		return fmt.Errorf("agent: recall index: %w", err)
 	}
 	recs := make([]memory.VectorRecord, len(keep))
@@ -360,7 +439,7 @@ func (s *Service) embed(ctx context.Context, job EmbedJob) error {
 // embedTexts embeds texts in one request, taking from the query cache
 // the texts a turn embedded already (its user message): each text is
 // embedded once.
-func (s *Service) embedTexts(ctx context.Context, sr *SemanticRecall, texts []string) ([][]float32, error) {
+func (s *Service) embedTexts(ctx context.Context, sr *SemanticRecall, job EmbedJob, texts []string) ([][]float32, error) {
 	vecs := make([][]float32, len(texts))
 	var missing []string
 	var at []int
@@ -373,7 +452,7 @@ func (s *Service) embedTexts(ctx context.Context, sr *SemanticRecall, texts []st
 		at = append(at, i)
 	}
 	if len(missing) > 0 {
-		out, err := sr.Embedder.Embed(ctx, llm.EmbedRequest{Model: sr.Model, Input: missing, Dimensions: sr.Dimensions})
+		out, err := s.embedCall(ctx, sr, job.Principal, job.ResourceID, missing)
 		if err != nil {
 			return nil, fmt.Errorf("agent: embed messages: %w", err)
 		}
@@ -448,6 +527,18 @@ func (l *localEmbeds) run(ctx context.Context, job EmbedJob) {
 		err := l.s.Embed(jctx, job)
 		cancel()
 		if err == nil || ctx.Err() != nil {
+			return
+		}
+		var deferred *EmbedDeferredError
+		if errors.As(err, &deferred) {
+			// Over its budget: queued again once the window has room,
+			// not waited for here, where it would hold up other
+			// tenants' jobs.
+			time.AfterFunc(deferred.Wait, func() {
+				if ctx.Err() == nil && l.Enqueue(ctx, job) != nil {
+					l.s.noteRecall(job.AgentID, "embed", errors.New("the embedding queue is full"))
+				}
+			})
 			return
 		}
 		if attempt == embedAttempts {

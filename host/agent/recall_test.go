@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -196,5 +197,120 @@ func TestLocalEmbedQueueRetries(t *testing.T) {
 	d, err := store.DescribeVectorIndex(context.Background(), RecallSpace, "memory_messages")
 	if err != nil || d.Count != 2 || ev.count("embed", "error") != 1 {
 		t.Errorf("index %+v, %v; events %v", d, err, ev.got)
+	}
+}
+
+// A ReadOnly turn (Mastra's memory.readOnly) reads the thread's history,
+// its working memory and semantic recall as any turn does, and writes
+// nothing: no message, no thread, no embedding (neither of its messages
+// nor a job), and the working memory is shown without its tool.
+func TestReadOnlyTurnReadsAndWritesNothing(t *testing.T) {
+	eachStore(t, func(t *testing.T, store *memory.Store) {
+		f := newFake(t, llmtest.Reply{Text: "Noted."}, llmtest.Reply{Text: "Noted again."}, llmtest.Reply{Text: "Rex."}, llmtest.Reply{Text: "Rex, yes."})
+		a := recallAgent(f, SemanticRecall{TopK: 1, Scope: "resource"})
+		a.WorkingMemory = &WorkingMemory{Scope: ScopeResource, Template: "# User\n- Name:"}
+		svc := newService(t, store, a)
+		svc.SetEmbedQueue(&syncEmbeds{t, svc})
+		ctx := context.Background()
+		say(t, svc, "alice", "A", "My dog is called Rex")
+		say(t, svc, "alice", "B", "I like green tea")
+		embeds := len(f.EmbedRequests())
+
+		res, err := svc.Generate(ctx, Input{AgentID: "a", ResourceID: "alice", ThreadID: "B", ReadOnly: true,
+			Messages: user("what is my dog called?")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := f.Requests()[2]
+		d := req.Dump()
+		if !strings.Contains(d, "I like green tea") || !strings.Contains(d, "My dog is called Rex") || !strings.Contains(d, "<working_memory_data>") {
+			t.Errorf("the read-only turn's prompt lacks its history, recall or working memory: %s", d)
+		}
+		for _, tool := range req.Tools {
+			if tool.Function.Name == WorkingMemoryTool {
+				t.Errorf("the read-only turn was offered %s", WorkingMemoryTool)
+			}
+		}
+		if len(res.Messages) != 0 {
+			t.Errorf("the read-only turn's result names %d saved messages", len(res.Messages))
+		}
+		msgs, err := store.LastMessages(ctx, "B", 10)
+		if err != nil || len(msgs) != 2 {
+			t.Errorf("thread B after the read-only turn: %d messages, %v; want the 2 saved before", len(msgs), err)
+		}
+		// One query embedding, no job.
+		if n := len(f.EmbedRequests()) - embeds; n != 1 {
+			t.Errorf("%d embedding requests for the read-only turn; want 1 (its query), none for its messages", n)
+		}
+		// A read-only turn on a new thread creates nothing.
+		if _, err := svc.Generate(ctx, Input{AgentID: "a", ResourceID: "alice", ThreadID: "C", ReadOnly: true, Messages: user("hello")}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.Thread(ctx, "alice", "C"); !errors.Is(err, memory.ErrNotFound) {
+			t.Errorf("thread C after a read-only turn: %v; want not found", err)
+		}
+	})
+}
+
+// refusingBudget refuses the embeddings of one resource a few times, then
+// lets them through; it counts what is spent per resource.
+type refusingBudget struct {
+	mu      sync.Mutex
+	refuse  map[string]int
+	spent   map[string]int
+	refused int
+}
+
+func (b *refusingBudget) Principal(context.Context) string { return "" }
+
+func (b *refusingBudget) CheckEmbed(_ context.Context, _, resourceID string) (time.Duration, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.refuse[resourceID] > 0 {
+		b.refuse[resourceID]--
+		b.refused++
+		return time.Millisecond, fmt.Errorf("over budget")
+	}
+	return 0, nil
+}
+
+func (b *refusingBudget) SpendEmbed(_ context.Context, _, resourceID string, tokens int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.spent[resourceID] += tokens
+}
+
+// The local queue defers a job its budget refuses, without holding a
+// worker or spending an attempt, and runs it once the budget has room;
+// another resource's job goes through meanwhile.
+func TestLocalQueueDefersOverBudget(t *testing.T) {
+	store := sqliteStore(t)
+	f := newFake(t, llmtest.Reply{Text: "fine"})
+	svc := newService(t, store, recallAgent(f, SemanticRecall{TopK: 2, Scope: "resource"}))
+	budget := &refusingBudget{refuse: map[string]int{"alice": 1 + embedAttempts + 2}, spent: map[string]int{}}
+	svc.SetEmbedBudget(budget)
+	var ev events
+	svc.SetRecallObserver(ev.add)
+	t.Cleanup(func() { svc.Close(context.Background()) })
+	say(t, svc, "alice", "A", "hello there") // its query refused: recall skipped, the turn goes on
+	say(t, svc, "bob", "B", "hello there too")
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		d, err := store.DescribeVectorIndex(context.Background(), RecallSpace, "memory_messages")
+		if err == nil && d.Count == 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("index %+v, %v; want alice's and bob's 2 messages each, once alice's budget had room; events %v", d, err, ev.got)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	budget.mu.Lock()
+	defer budget.mu.Unlock()
+	if budget.spent["alice"] == 0 || budget.spent["bob"] == 0 || budget.refused != 1+embedAttempts+2 {
+		t.Errorf("spent %v, refused %d; want both resources charged, alice refused %d times", budget.spent, budget.refused, 1+embedAttempts+2)
+	}
+	if ev.count("query", "over_budget") != 1 || ev.count("embed", "over_budget") != embedAttempts+2 || ev.count("embed", "error") != 0 {
+		t.Errorf("events %v; want alice's query and %d job runs counted over_budget, none as errors", ev.got, embedAttempts+2)
 	}
 }

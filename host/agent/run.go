@@ -83,6 +83,7 @@ type run struct {
 	// state the loop's state to keep or resumed from, waiting the step a
 	// resume starts with and claimed the snapshot it claimed.
 	wait    *Suspension
+	waits   []*Suspension // every call the turn waits for; wait is the first
 	state   *loopState
 	waiting *waitingStep
 	claimed *memory.SuspendedRun
@@ -93,6 +94,11 @@ type run struct {
 	// id of the tool call being run: what a delegation passes on.
 	convo            []llm.Message
 	callID, callName string
+	// prompt is the first model call's messages (a resumed turn's: the
+	// waiting step's), when promptSteps steps were done: the finish
+	// chunk's messages.all starts with it (finish.go).
+	prompt      []llm.Message
+	promptSteps int
 }
 
 func (s *Service) run(parent context.Context, in Input, emit func(Chunk) error) (*Result, error) {
@@ -163,15 +169,14 @@ func (r *run) turn(parent context.Context, fresh bool) (*Result, error) {
 		return r.complete(parent, r.state.Inputs, false) // a resumed turn: history is in its state
 	}
 	if !fresh && s.store != nil && !in.Ephemeral {
-		t, err := s.store.Thread(parent, "", in.ThreadID)
+		// The thread and its history in one read (one round trip on
+		// Postgres); another resource's thread comes without messages.
+		t, err := s.store.TurnHistory(parent, in.ResourceID, in.ThreadID, a.LastMessages)
 		switch {
 		case err == nil && t.ResourceID != in.ResourceID:
 			return nil, fmt.Errorf("agent: thread %s: %w", in.ThreadID, memory.ErrNotFound)
-		case err == nil && a.LastMessages > 0:
-			r.res.Remembered, err = s.store.LastMessages(parent, in.ThreadID, a.LastMessages)
-			if err != nil {
-				return nil, fmt.Errorf("agent: load history: %w", err)
-			}
+		case err == nil:
+			r.res.Remembered = t.Messages
 		case errors.Is(err, memory.ErrNotFound):
 			r.newThread = true
 		case err != nil:
@@ -194,7 +199,7 @@ func (r *run) turn(parent context.Context, fresh bool) (*Result, error) {
 		r.wmOn = true
 	}
 	inputs := inputMessages(in.Messages, r.res.Remembered, &r.clk)
-	idem := in.IdempotencyKey != "" && s.store != nil && !in.Ephemeral
+	idem := in.IdempotencyKey != "" && r.saves()
 	if idem {
 		// A retry finds what its first attempt saved and answers with it,
 		// without calling the model again.
@@ -248,7 +253,7 @@ func (r *run) complete(parent context.Context, inputs []memory.Message, idem boo
 		r.res.Messages[i].ThreadID = r.res.ThreadID
 		r.res.Messages[i].ResourceID = in.ResourceID
 	}
-	if s.store != nil && !in.Ephemeral {
+	if r.saves() {
 		// The gate settles the race with the first-byte timeout: either the
 		// request was answered already and nothing is saved, or the answer
 		// now waits for the save below.
@@ -305,6 +310,7 @@ func (r *run) complete(parent context.Context, inputs []memory.Message, idem boo
 		fin.TotalUsage = &total
 		fin.Response = &responseMeta{ID: last.ResponseID, ModelID: last.ReportedModel(), Timestamp: fin.Metadata.Timestamp,
 			ModelMetadata: last.Metadata()}
+		fin.Output.Steps, fin.Messages = stepValues(r.res.StepResults), r.finishMessages()
 	}
 	err := r.send(ChunkFinish, fin)
 	if err != nil {
@@ -424,7 +430,7 @@ func (r *run) maxSteps() int {
 // tool returns the server tool of this turn named name: the agent's, or
 // the built-in working memory tool; nil when there is none.
 func (r *run) tool(name string) Tool {
-	if r.wmOn && name == WorkingMemoryTool {
+	if r.wmTool() && name == WorkingMemoryTool {
 		return wmTool{r}
 	}
 	if d, ok := r.delegation(name); ok {
@@ -500,7 +506,7 @@ func (r *run) allTools() []llm.Tool {
 	for _, t := range r.a.Tools {
 		out = append(out, llm.Tool{Name: t.Name(), Description: t.Description(), Parameters: t.InputSchema()})
 	}
-	if r.wmOn {
+	if r.wmTool() {
 		t := wmTool{r}
 		out = append(out, llm.Tool{Name: t.Name(), Description: t.Description(), Parameters: t.InputSchema()})
 	}
@@ -549,6 +555,7 @@ func (r *run) loop(ctx context.Context) error {
 		// is the human's, so the stream starts at once.
 		req, first, r.live = r.state.Request, r.state.Step, true
 	}
+	r.prompt, r.promptSteps = req.Messages, len(r.res.StepResults)
 	toolCtx := context.WithValue(context.WithValue(ctx, turnResourceKey{}, r.owner()), toolRunKey{}, r)
 	if r.in.RequestContext != nil {
 		toolCtx = reqctx.With(toolCtx, r.in.RequestContext)
@@ -605,12 +612,17 @@ func (r *run) loop(ctx context.Context) error {
 			}
 		}
 
+		// waits are the step's calls that wait for a human: each is
+		// announced as it comes, the others run, and the turn stops at the
+		// end of the step (approval.go).
+		var waits []*Suspension
 		for i := from; i < len(resp.ToolCalls); i++ {
 			tc := resp.ToolCalls[i]
 			args := argsJSON(tc.Arguments)
 			var inv *memory.ToolInvocation
-			if ws != nil && i == from {
-				// The call the turn waited for: its chunk and part exist.
+			switch {
+			case ws != nil && tc.ID == ws.decided:
+				// The call this resume decides: its chunk and part exist.
 				msg, done, err := r.decide(ws, tc)
 				if err != nil {
 					return err
@@ -619,8 +631,19 @@ func (r *run) loop(ctx context.Context) error {
 					toolMsgs = append(toolMsgs, msg)
 					continue
 				}
-				inv = r.invs[len(r.invs)-1]
-			} else {
+				inv = r.invOf(tc.ID)
+			case ws != nil && ws.pending[tc.ID] != nil:
+				// Another call of the step still waits: announced again, so
+				// the resumed stream says what is left to decide.
+				w := ws.pending[tc.ID]
+				if err := r.announce(w); err != nil {
+					return err
+				}
+				waits = append(waits, w)
+				continue
+			case ws != nil && ws.ranAll:
+				continue // run before the turn waited: its answer is in toolMsgs
+			default:
 				call := r.chunk(ChunkToolCall, ToolCallPayload{ToolCallID: tc.ID, ToolName: tc.Name, Args: args})
 				r.res.ToolCalls = append(r.res.ToolCalls, call)
 				if err := r.sendChunk(call); err != nil {
@@ -632,10 +655,11 @@ func (r *run) loop(ctx context.Context) error {
 				r.invs = append(r.invs, inv)
 				if r.needsApproval(tc.Name) {
 					w := &Suspension{ToolCallID: tc.ID, ToolName: tc.Name, Args: args, Approval: true, ResumeSchema: approvalSchema}
-					if err := r.send(ChunkToolCallApproval, w.ChunkPayload()); err != nil {
+					if err := r.announce(w); err != nil {
 						return err
 					}
-					return r.suspend(req, step, resp, i, toolMsgs, stepFrom, w)
+					waits = append(waits, w)
+					continue
 				}
 			}
 			if r.tool(tc.Name) == nil && r.isClientTool(tc.Name) {
@@ -643,18 +667,26 @@ func (r *run) loop(ctx context.Context) error {
 				continue
 			}
 			var resume json.RawMessage // a suspended tool's resume data
-			if ws != nil && i == from && ws.data != nil {
+			callCtx := toolCtx
+			switch {
+			case ws != nil && tc.ID == ws.decided && ws.wait != nil && ws.wait.DelegatedRunID != "":
+				callCtx = context.WithValue(toolCtx, delegatedResumeKey{}, ws) // delegate.go
+			case ws != nil && tc.ID == ws.decided && ws.data != nil:
 				resume = ws.data
+				if ws.wait != nil && !ws.wait.Approval {
+					callCtx = context.WithValue(toolCtx, suspendPayloadKey{}, orNullJSON(ws.wait.Payload))
+				}
 			}
 			r.convo, r.callID, r.callName = req.Messages, tc.ID, tc.Name
-			result, failure, err := r.execute(toolCtx, tc, resume)
+			result, failure, err := r.execute(callCtx, tc, resume)
 			var ts *ToolSuspend
 			if errors.As(err, &ts) {
 				w := r.suspendedBy(tc, ts)
-				if err := r.send(ChunkToolCallSuspended, w.ChunkPayload()); err != nil {
+				if err := r.announce(w); err != nil {
 					return err
 				}
-				return r.suspend(req, step, resp, i, toolMsgs, stepFrom, w)
+				waits = append(waits, w)
+				continue
 			}
 			if err != nil {
 				return err
@@ -675,6 +707,9 @@ func (r *run) loop(ctx context.Context) error {
 			toolMsgs = append(toolMsgs, llm.Message{Role: llm.RoleTool, ToolCallID: tc.ID, Content: r.modelOutput(tc.Name, result, failure)})
 		}
 
+		if len(waits) > 0 {
+			return r.suspend(req, step, resp, toolMsgs, stepFrom, waits)
+		}
 		reason := resp.FinishReason
 		if len(resp.ToolCalls) > 0 {
 			reason = llm.FinishToolCalls
@@ -1001,8 +1036,13 @@ func (r *run) reply() memory.Message {
 	if r.idem.digest != "" {
 		c.Metadata[digestKey] = r.idem.digest
 	}
-	if r.wait != nil {
-		c.Metadata[r.wait.metadataKey()] = map[string]any{r.wait.ToolCallID: r.wait.metadata(r.res.RunID)}
+	for _, w := range r.waits {
+		m, _ := c.Metadata[w.metadataKey()].(map[string]any)
+		if m == nil {
+			m = map[string]any{}
+			c.Metadata[w.metadataKey()] = m
+		}
+		m[w.ToolCallID] = w.metadata(r.res.RunID)
 	}
 	if r.res.Object != nil && r.idem.digest != "" {
 		// Kept with the reply, so a retry by idempotency key answers it
@@ -1160,5 +1200,16 @@ func (r *run) wmInstructions() string {
 	if !r.wmOn {
 		return ""
 	}
+	if r.in.ReadOnly {
+		return r.a.WorkingMemory.readOnlyInstructions(r.wmSeen)
+	}
 	return r.a.WorkingMemory.instructions(r.wmSeen)
 }
+
+// saves says the turn writes memory: a store, and neither Ephemeral nor
+// ReadOnly.
+func (r *run) saves() bool { return r.s.store != nil && !r.in.Ephemeral && !r.in.ReadOnly }
+
+// wmTool says the working memory tool is offered: working memory on and
+// the turn not ReadOnly.
+func (r *run) wmTool() bool { return r.wmOn && !r.in.ReadOnly }

@@ -93,13 +93,18 @@ func (s *Service) Search(ctx context.Context, q SearchQuery) (*SearchResult, err
 	} else if _, err := s.store.Thread(ctx, q.ResourceID, threadID); err != nil {
 		return nil, err
 	}
-	vec, err := s.queryVector(ctx, &sr, q.Text)
+	vec, err := s.queryVector(ctx, &sr, q.Text, q.ResourceID)
 	if err != nil {
 		return nil, err
 	}
 	filter := map[string]any{"resource_id": q.ResourceID}
 	if sr.Scope == "thread" {
 		filter = map[string]any{"thread_id": threadID}
+	}
+	if sr.Filter != nil {
+		// Under $and: the scope's equality stays the indexed one, and the
+		// configured filter can only narrow it.
+		filter["$and"] = []any{sr.Filter}
 	}
 	vhits, err := s.store.QueryVectors(ctx, RecallSpace, sr.IndexName(len(vec)), memory.VectorQuery{Vector: vec, TopK: sr.TopK, Filter: filter})
 	if errors.Is(err, memory.ErrNoVectorIndex) {

@@ -129,6 +129,15 @@ func (w *WorkingMemory) instructions(current string) string {
 	return b.String()
 }
 
+// readOnlyInstructions is the working memory block of a ReadOnly turn:
+// the data to use, no tool to change it.
+func (w *WorkingMemory) readOnlyInstructions(current string) string {
+	return "WORKING_MEMORY_SYSTEM_INSTRUCTION (READ-ONLY):\n" +
+		"What is known about the user and the conversation so far. Use it to answer; it cannot be changed in this conversation, " +
+		"so do not offer or try to update it. Act naturally: do not mention this system to the user.\n\n" +
+		"<working_memory_data>\n" + current + "\n</working_memory_data>"
+}
+
 // inputSchema is the tool's arguments as Mastra defines them: {memory:
 // string} for Markdown, {memory: <the schema's object>} for JSON.
 func (w *WorkingMemory) inputSchema() json.RawMessage {

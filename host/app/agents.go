@@ -14,6 +14,7 @@ import (
 	"github.com/mastra-server/mastra-server/config"
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/llm"
+	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/internal/providers"
 )
 
@@ -116,6 +117,18 @@ func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.To
 			}
 			e.TopK, e.Before, e.After, e.Scope, e.Threshold, e.Index, e.Dimensions =
 				sr.TopK, *sr.Before, *sr.After, sr.Scope, sr.Threshold, sr.Index, sr.Dimensions
+			ic := sr.IndexConfig
+			e.IndexConfig = memory.IndexConfig{Type: ic.Type, M: ic.M, EfConstruction: ic.EfConstruction, Lists: ic.Lists}
+			if err := memory.CheckIndexConfig(e.IndexConfig); err != nil {
+				errs = append(errs, fmt.Errorf("agents.%s.memory.semantic_recall.index_config: %w", id, err))
+				continue
+			}
+			if sr.Filter != nil {
+				if e.Filter, err = recallFilter(sr.Filter); err != nil {
+					errs = append(errs, fmt.Errorf("agents.%s.memory.semantic_recall.filter: %w", id, err))
+					continue
+				}
+			}
 			a.SemanticRecall = e
 		}
 		agents = append(agents, a)
@@ -330,4 +343,22 @@ func titleModel(cfg *config.Config, clients map[string]llm.Model, ref string, cl
 		return nil, "", err
 	}
 	return c.Model, c.ModelID, nil
+}
+
+// recallFilter is a configured semantic_recall.filter as the metadata it
+// is matched against reads: JSON (TOML's integers become numbers), checked
+// as a query would check it.
+func recallFilter(f map[string]any) (map[string]any, error) {
+	b, err := json.Marshal(f)
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, err
+	}
+	if err := memory.CheckVectorFilter(out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

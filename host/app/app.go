@@ -183,6 +183,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 	svc.SetModelResolver(modelResolver(cfg, tel.modelClient()))
 	limiter := newLimiter(cfg.Server, store, log)
 	svc.SetObserver(limiter.Agents(svc, tel.agents(), globalLimits(cfg.Server)))
+	svc.SetEmbedBudget(limiter.Embeddings(budgets(cfg.Server)))
 	if m := tel.metrics; m != nil {
 		if store != nil {
 			m.WatchDB(store.DB().Stats)
@@ -209,6 +210,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 	var embeds *embedjobs.Jobs
 	if !check {
 		embeds = openEmbedJobs(ctx, cfg, log, store, svc, agents)
+		tel.startScoreJobs(ctx, store, limiter, budgets(cfg.Server), log) // River's tables are migrated now
 	}
 	runs, err := openRuns(cfg.Server.Streams, store, log)
 	if err != nil {
@@ -223,7 +225,7 @@ func assemble(ctx context.Context, cfg *config.Config, log *slog.Logger, store *
 	opts.Config.Observability = cfg.Observability.Enabled
 	opts.Scorers = scorerInfos(cfg)
 	if tel.spans != nil {
-		opts.ScoreReply = tel.spans.ScoreReply
+		opts.ScoreTrace = tel.spans.ScoreTrace
 	}
 	opts.Workflows = wf
 	opts.Runs = runs
@@ -305,7 +307,10 @@ func scorerInfos(cfg *config.Config) []server.ScorerInfo {
 		if sc.SamplingRate != nil {
 			rate = *sc.SamplingRate
 		}
-		info := server.ScorerInfo{ID: id, Name: sc.Name, Description: sc.Description, Kind: sc.Kind, Rate: rate}
+		info := server.ScorerInfo{ID: id, Name: sc.Name, Description: sc.Description, Kind: sc.Kind, Rate: rate, WorkflowIDs: sc.Workflows}
+		if sc.Kind == "llm" {
+			info.Judge = sc.Model
+		}
 		if info.Name == "" {
 			info.Name = id
 		}

@@ -22,10 +22,37 @@ func mcpServers(cfg *config.Config) []server.MCPServer {
 	var out []server.MCPServer
 	for _, id := range cfg.MCPServerIDs() {
 		s := cfg.MCPServers[id]
-		out = append(out, server.MCPServer{ID: id, Name: s.Name, Version: s.Version, Description: s.Description,
-			Agents: s.Agents, Workflows: s.Workflows, Tools: s.Tools})
+		ms := server.MCPServer{ID: id, Name: s.Name, Version: s.Version, Description: s.Description,
+			Agents: s.Agents, Workflows: s.Workflows, Tools: s.Tools}
+		for _, r := range s.Resources {
+			ms.Resources = append(ms.Resources, mcpResource(r))
+		}
+		for _, t := range s.ResourceTemplates {
+			ms.ResourceTemplates = append(ms.ResourceTemplates, mcp.ResourceTemplate{URITemplate: t.URITemplate, Name: t.Name,
+				Description: t.Description, MIMEType: t.MIMEType, Text: t.Text})
+		}
+		for _, p := range s.Prompts {
+			mp := mcp.Prompt{Name: p.Name, Description: p.Description}
+			for _, a := range p.Arguments {
+				mp.Arguments = append(mp.Arguments, mcp.PromptArgument{Name: a.Name, Description: a.Description, Required: a.Required})
+			}
+			for _, m := range p.Messages {
+				pm := mcp.PromptMessage{Role: m.Role, Text: m.Text, ImageFile: m.Image}
+				if m.Resource != nil {
+					r := mcpResource(*m.Resource)
+					pm.Resource = &r
+				}
+				mp.Messages = append(mp.Messages, pm)
+			}
+			ms.Prompts = append(ms.Prompts, mp)
+		}
+		out = append(out, ms)
 	}
 	return out
+}
+
+func mcpResource(r config.MCPResource) mcp.Resource {
+	return mcp.Resource{URI: r.URI, Name: r.Name, Description: r.Description, MIMEType: r.MIMEType, Text: r.Text, File: r.File}
 }
 
 // mcpStartWait bounds how long the start waits for a remote server's tool

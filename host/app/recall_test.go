@@ -4,11 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mastra-server/mastra-server/config"
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/internal/llmtest"
 	"github.com/mastra-server/mastra-server/internal/pgtest"
@@ -196,5 +200,75 @@ func TestVectorStoresFromConfig(t *testing.T) {
 	res.Body.Close()
 	if !strings.Contains(string(b), `"id":"echo"`) || !strings.Contains(string(b), `"dimensions":256`) {
 		t.Errorf("embedders = %s", b)
+	}
+}
+
+// semantic_recall.filter narrows GET /api/memory/search as Mastra's
+// semanticRecall.filter narrows Memory.recall (AND-ed with the scope's
+// filter); a filter the server cannot read, or an index_config pgvector
+// would refuse, is a start error.
+func TestSemanticRecallFilterFromConfig(t *testing.T) {
+	fake := llmtest.NewServer(t, llmtest.Replies(llmtest.Reply{Text: "Your dog Rex is noted."}))
+	conf := "[providers.openai]\nbase_url = \"" + fake.URL + "\"\napi_key = \"sk-test\"\n" +
+		"[memory]\nembedder = \"openai/text-embedding-3-small\"\n" +
+		"[agents.one]\nmodel = \"openai/gpt-test\"\n" +
+		"[agents.one.memory.semantic_recall]\nenabled = true\ntop_k = 5\nmessage_range = 0\nfilter = { role = \"user\" }\n"
+	a, ts := build(t, conf)
+	t.Cleanup(func() {
+		ts.Close()
+		a.Close(context.Background())
+	})
+	res, err := http.Post(ts.URL+"/api/agents/one/generate", "application/json",
+		strings.NewReader(`{"messages":[{"role":"user","content":"My dog is called Rex"}],"memory":{"thread":"t1","resource":"alice"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ix, err := a.Store.DescribeVectorIndex(context.Background(), agent.RecallSpace, "memory_messages")
+		if err == nil && ix.Count == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the turn's 2 messages were not embedded: %+v, %v", ix, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	var found struct {
+		Results []struct{ Content, Role string }
+	}
+	res, err = http.Get(ts.URL + "/api/memory/search?agentId=one&resourceId=alice&searchQuery=dog+Rex")
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(res.Body).Decode(&found)
+	res.Body.Close()
+	if len(found.Results) != 1 || found.Results[0].Content != "My dog is called Rex" {
+		t.Errorf("search with filter role = user: %+v; want only the user's message", found.Results)
+	}
+
+	for _, c := range []struct{ bad, key string }{
+		{`filter = { role = { "$regex" = "u.*" } }`, "agents.one.memory.semantic_recall.filter"},
+		{`index_config = { type = "hnsw", m = 1 }`, "agents.one.memory.semantic_recall.index_config"},
+	} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "mastra.toml")
+		if err := os.WriteFile(path, []byte(strings.Replace(conf, `filter = { role = "user" }`, c.bad, 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := config.Load(path, []string{"MASTRA_MEMORY__SQLITE_PATH=" + filepath.Join(dir, "m.db")})
+		if err == nil {
+			err = cfg.Validate()
+		}
+		if err == nil {
+			var b *App
+			if b, err = Build(context.Background(), cfg, slog.New(slog.DiscardHandler)); b != nil {
+				b.Close(context.Background())
+			}
+		}
+		if err == nil || !strings.Contains(err.Error(), c.key) {
+			t.Errorf("%s: %v; want a start error naming %s", c.bad, err, c.key)
+		}
 	}
 }

@@ -5,17 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/mastra-server/mastra-server/config"
 	"github.com/mastra-server/mastra-server/host/agent"
+	"github.com/mastra-server/mastra-server/host/limits"
 	"github.com/mastra-server/mastra-server/host/llm"
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/metrics"
 	"github.com/mastra-server/mastra-server/host/observe"
 	"github.com/mastra-server/mastra-server/host/plugin"
+	"github.com/mastra-server/mastra-server/host/scorejobs"
 	"github.com/mastra-server/mastra-server/host/server/transport"
 	"github.com/mastra-server/mastra-server/host/tracing"
 	"github.com/mastra-server/mastra-server/host/workflow"
@@ -30,6 +34,8 @@ type telemetry struct {
 	// spans stores traces ([observability]); nil when off. It starts
 	// once the store is open (startSpans).
 	spans *observe.Recorder
+	// scoreJobs grades scores as River jobs (Postgres); nil: in process.
+	scoreJobs *scorejobs.Jobs
 }
 
 // newTelemetry starts what the configuration turns on.
@@ -56,42 +62,99 @@ func (t *telemetry) startSpans(ctx context.Context, cfg *config.Config, store *m
 	if !o.Enabled {
 		return nil
 	}
-	scorers, err := buildScorers(cfg)
+	scorers, err := buildScorers(cfg, t.modelClient())
 	if err != nil {
 		return err
 	}
 	t.spans = observe.New(observe.Options{Store: store, CaptureContent: o.CaptureContent,
 		QueueSize: o.QueueSize, BatchSize: o.BatchSize, FlushInterval: o.FlushInterval, Retention: o.Retention,
-		ServiceName: cfg.Telemetry.ServiceName, OTelIDs: t.tracing != nil, Scorers: scorers, Logger: log})
+		ServiceName: cfg.Telemetry.ServiceName, OTelIDs: t.tracing != nil,
+		Scorers: scorers.agents, WorkflowScorers: scorers.workflows, AllScorers: scorers.all, Logger: log})
 	t.spans.Start(ctx)
 	if t.metrics != nil {
 		t.metrics.WatchSpans(t.spans.Written, t.spans.Dropped, t.spans.Failed, t.spans.LogsDropped)
-		t.metrics.WatchScores(t.spans.Scored, t.spans.ScoresDropped, t.spans.ScoresFailed)
+		t.metrics.WatchScores(t.spans.Scored, t.spans.ScoresDropped, t.spans.ScoresFailed, t.spans.JudgeFailed)
 	}
 	return nil
 }
 
-// buildScorers compiles [scorers.*] and lists each agent's, by agent id.
-func buildScorers(cfg *config.Config) (map[string][]*observe.Scorer, error) {
+// scorers are [scorers.*] compiled: every one, and each agent's and
+// workflow's, by id.
+type scorers struct {
+	all               []*observe.Scorer
+	agents, workflows map[string][]*observe.Scorer
+}
+
+// buildScorers compiles [scorers.*]; an llm scorer's judge is a client of
+// the provider registry, as an agent's model is.
+func buildScorers(cfg *config.Config, client *http.Client) (scorers, error) {
+	out := scorers{agents: map[string][]*observe.Scorer{}, workflows: map[string][]*observe.Scorer{}}
 	byID := map[string]*observe.Scorer{}
-	for id, sc := range cfg.Scorers {
+	clients := map[string]llm.Model{}
+	for _, id := range slices.Sorted(maps.Keys(cfg.Scorers)) {
+		sc := cfg.Scorers[id]
 		rate := 1.0
 		if sc.SamplingRate != nil {
 			rate = *sc.SamplingRate
 		}
-		s, err := observe.NewScorer(id, sc.Name, sc.Description, sc.Kind, sc.Text, sc.Pattern, sc.Schema, rate)
+		var s *observe.Scorer
+		var err error
+		if sc.Kind == "llm" {
+			var c agent.Choice
+			if c, err = choice(cfg, clients, "", config.Agent{}, sc.Model, client); err != nil {
+				return out, fmt.Errorf("scorers.%s.model = %q: %w", id, sc.Model, err)
+			}
+			s, err = observe.NewJudgeScorer(id, sc.Name, sc.Description, observe.Judge{Model: c.Model, Provider: c.Provider,
+				ModelID: c.ModelID, Prompt: sc.Prompt, NoJSONSchema: c.NoJSONSchema}, rate)
+		} else {
+			s, err = observe.NewScorer(id, sc.Name, sc.Description, sc.Kind, sc.Text, sc.Pattern, sc.Schema, rate)
+		}
 		if err != nil {
-			return nil, err
+			return out, err
 		}
 		byID[id] = s
+		out.all = append(out.all, s)
+		for _, w := range sc.Workflows {
+			out.workflows[w] = append(out.workflows[w], s)
+		}
 	}
-	out := map[string][]*observe.Scorer{}
 	for agentID, a := range cfg.Agents {
 		for _, id := range a.Scorers {
-			out[agentID] = append(out[agentID], byID[id])
+			out.agents[agentID] = append(out.agents[agentID], byID[id])
 		}
 	}
 	return out, nil
+}
+
+// startScoreJobs grades scores by River jobs on Postgres (any instance
+// runs them; one queued before an instance dies is not lost), and charges
+// judges' tokens to the budgets of the turn's principal and the scored
+// resource, as embedding calls are charged. On SQLite, or when River
+// cannot start, scores are graded by the recorder's in-process queue.
+func (t *telemetry) startScoreJobs(ctx context.Context, store *memory.Store, limiter *limits.Limiter, budgets limits.Budgets, log *slog.Logger) {
+	if t.spans == nil || !t.spans.HasScorers() {
+		return
+	}
+	if b := limiter.Embeddings(budgets); b != nil {
+		t.spans.SetTokenBudget(b)
+	}
+	if store == nil || store.Kind() != "postgres" {
+		log.Info("scorers: graded by an in-process queue (single node)")
+		return
+	}
+	jobs, err := scorejobs.Open(store.DB(), t.spans.RunScore, log)
+	if err == nil {
+		if err = jobs.Start(ctx); err != nil {
+			_ = jobs.Close(ctx)
+		}
+	}
+	if err != nil {
+		log.Warn("scorers: graded by an in-process queue: River could not start", "error", err.Error())
+		return
+	}
+	t.spans.SetScoreQueue(jobs)
+	t.scoreJobs = jobs
+	log.Info("scorers: graded by River jobs (queue " + scorejobs.Queue + ")")
 }
 
 // The observers run in order: the trace first (its span is the context of
@@ -183,7 +246,10 @@ func (t *telemetry) close(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if t.spans != nil {
-		t.spans.Close(ctx)
+		t.spans.Close(ctx) // queues the last score jobs
+	}
+	if t.scoreJobs != nil {
+		_ = t.scoreJobs.Close(ctx) // jobs cut short run again, here or elsewhere
 	}
 	if t.tracing == nil {
 		return nil

@@ -80,9 +80,10 @@ func (t *workflowTool) WorkflowID() string { return t.id }
 // Execute starts a run owned by the turn's resource (the caller's, for a
 // sub-agent), so it is that resource's to read, resume and pay for, and
 // waits for it; a streamed turn's client gets the run's chunks as
-// tool-output meanwhile. The answer is Mastra's {runId, result} or {runId, error};
-// a run that suspends answers {runId, status: "suspended", suspended,
-// suspendPayload} and is resumed through the workflow routes.
+// tool-output meanwhile. The answer is Mastra's {runId, result} or {runId, error}.
+// A run that suspends suspends the call, and the turn, as Mastra's does
+// (payload {runId, suspended, suspendPayload}, the suspended step's resume
+// schema); resuming the turn with resumeData resumes the run.
 func (t *workflowTool) Execute(ctx context.Context, args json.RawMessage) (json.RawMessage, error) {
 	e := t.engine.e
 	if e == nil {
@@ -95,46 +96,83 @@ func (t *workflowTool) Execute(ctx context.Context, args json.RawMessage) (json.
 	var a struct {
 		InputData    any `json:"inputData"`
 		InitialState any `json:"initialState"`
+		ResumeData   any `json:"resumeData"`
 	}
 	if err := json.Unmarshal(args, &a); err != nil {
 		return nil, fmt.Errorf("arguments: %w", err)
 	}
-	if err := e.CheckStart(t.id, a.InputData); err != nil {
-		return nil, err
-	}
-	run, err := e.CreateRun(ctx, t.id, "", res)
-	if err != nil {
-		return nil, err
-	}
-	if err := e.StartRun(ctx, workflow.StartParams{Workflow: t.id, RunID: run.RunID, ResourceID: res, Input: a.InputData,
-		InitialState: a.InitialState}); err != nil {
-		return nil, err
+	var runID string
+	var after int64
+	if prev, ok := agent.SuspendPayload(ctx); ok {
+		// The turn resumes this call: the run it suspended with goes on.
+		var p struct {
+			RunID     string     `json:"runId"`
+			Suspended [][]string `json:"suspended"`
+		}
+		if err := json.Unmarshal(prev, &p); err != nil || p.RunID == "" {
+			return nil, errors.New("resume: the suspended call names no workflow run")
+		}
+		var path []string
+		if len(p.Suspended) > 0 {
+			path = p.Suspended[0]
+		}
+		if agent.ToolOutputStreamed(ctx) {
+			// Only the chunks of the resumed part reach the client.
+			if err := e.Watch(ctx, t.id, p.RunID, res, 0, true, func(seq int64, _ json.RawMessage) error {
+				after = seq
+				return nil
+			}); err != nil {
+				return nil, err
+			}
+		}
+		if err := e.Resume(ctx, t.id, p.RunID, res, path, a.ResumeData); err != nil {
+			return nil, err
+		}
+		runID = p.RunID
+	} else {
+		if err := e.CheckStart(t.id, a.InputData); err != nil {
+			return nil, err
+		}
+		run, err := e.CreateRun(ctx, t.id, "", res)
+		if err != nil {
+			return nil, err
+		}
+		if err := e.StartRun(ctx, workflow.StartParams{Workflow: t.id, RunID: run.RunID, ResourceID: res, Input: a.InputData,
+			InitialState: a.InitialState}); err != nil {
+			return nil, err
+		}
+		runID = run.RunID
 	}
 	var done *workflow.Run
+	var err error
 	if agent.ToolOutputStreamed(ctx) {
 		// The run's chunks reach the client as they are committed, as
 		// Mastra pipes a workflow tool's stream.
-		err = e.Watch(ctx, t.id, run.RunID, res, 0, true, func(_ int64, chunk json.RawMessage) error {
+		err = e.Watch(ctx, t.id, runID, res, after, true, func(_ int64, chunk json.RawMessage) error {
 			_, err := agent.EmitToolOutput(ctx, chunk)
 			return err
 		})
 		if err == nil {
-			done, err = e.GetRun(ctx, t.id, run.RunID, res)
+			done, err = e.GetRun(ctx, t.id, runID, res)
 		}
 	} else {
-		done, err = e.Wait(ctx, t.id, run.RunID, res)
+		done, err = e.Wait(ctx, t.id, runID, res)
 	}
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]any{"runId": run.RunID}
+	out := map[string]any{"runId": runID}
 	s := done.Snapshot
 	switch s.Status {
 	case workflow.StatusSuccess:
 		out["result"] = s.Result
 	case workflow.StatusSuspended:
 		r := workflow.ResultOf(done)
-		out["status"], out["suspended"], out["suspendPayload"] = s.Status, r["suspended"], r["suspendPayload"]
+		payload, err := json.Marshal(map[string]any{"runId": runID, "suspended": r["suspended"], "suspendPayload": r["suspendPayload"]})
+		if err != nil {
+			return nil, err
+		}
+		return nil, &agent.ToolSuspend{Payload: payload, ResumeSchema: t.resumeSchema(r["suspended"])}
 	default:
 		out["error"] = s.Error
 		if s.Error == nil {
@@ -142,4 +180,24 @@ func (t *workflowTool) Execute(ctx context.Context, args json.RawMessage) (json.
 		}
 	}
 	return json.Marshal(out)
+}
+
+// resumeSchema is the resume schema of the first suspended step of a
+// run (suspended: its [][]string paths), nil when it declares none or
+// the step is nested.
+func (t *workflowTool) resumeSchema(suspended any) json.RawMessage {
+	paths, _ := suspended.([][]string)
+	if len(paths) == 0 || len(paths[0]) != 1 || t.engine.e == nil {
+		return nil
+	}
+	info, ok := t.engine.e.Workflow(t.id)
+	if !ok {
+		return nil
+	}
+	for _, st := range info.Steps {
+		if st.ID == paths[0][0] {
+			return st.ResumeSchema
+		}
+	}
+	return nil
 }

@@ -47,7 +47,15 @@ type worker struct {
 }
 
 func (w *worker) Work(ctx context.Context, j *river.Job[jobArgs]) error {
-	return w.work(ctx, j.Args.EmbedJob)
+	err := w.work(ctx, j.Args.EmbedJob)
+	var deferred *agent.EmbedDeferredError
+	if errors.As(err, &deferred) {
+		// Over its resource's token budget: again when the window has
+		// room, without spending an attempt (no new turn of that
+		// resource runs meanwhile, so such jobs do not pile up).
+		return river.JobSnooze(deferred.Wait)
+	}
+	return err
 }
 
 func (w *worker) Timeout(*river.Job[jobArgs]) time.Duration { return jobTimeout }

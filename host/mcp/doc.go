@@ -9,7 +9,11 @@
 // a Tool's Call gets the request's context, in which the server package has
 // put the resource the request is bound to. A single JSON tools/call of a
 // known tool takes a fast path with the SDK's answer, byte for byte
-// (fastcall.go); everything else is the SDK's.
+// (fastcall.go); everything else is the SDK's. A tool that waits for input
+// (a suspended run: Call returns *NeedsInput) asks clients of 2026-07-28
+// through the call's result, and its Resume takes their answer, which any
+// instance may receive. Static resources, resource templates and prompts
+// (content.go) are the same for every caller.
 //
 // Client: a Client connects to a remote MCP server (streamable HTTP or a
 // stdio subprocess) and offers its tools as agent tools named

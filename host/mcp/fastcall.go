@@ -68,7 +68,7 @@ func (f fastHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.sdk.ServeHTTP(w, r)
 		return
 	}
-	res := f.s.call(r.Context(), call.tool, call.args)
+	res := f.s.call(r.Context(), call.tool, call.args, false)
 	if version == perRequest {
 		res.Meta = sdk.Meta{sdk.MetaKeyServerInfo: f.s.impl}
 	}
@@ -199,7 +199,9 @@ func (s *Server) parseCall(body []byte, version string) (fastCall, bool) {
 		}
 	}
 	t, ok := s.byName[name]
-	if !ok {
+	if !ok || t.Resume != nil {
+		// A tool that may ask for input answers by protocol version and
+		// reads the client's answers: the SDK's path.
 		return fastCall{}, false
 	}
 	return fastCall{id: jid, tool: t, args: args}, true

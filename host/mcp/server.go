@@ -31,9 +31,89 @@ type Tool struct {
 	// other error is logged and the caller sees only that the tool failed.
 	Call func(ctx context.Context, args json.RawMessage) (json.RawMessage, error)
 
+	// Resume, when set, continues a call that Call answered with a
+	// *NeedsInput, with the client's answer to it (state is the
+	// NeedsInput's, as the client echoed it back).
+	Resume func(ctx context.Context, state string, answer Answer) (json.RawMessage, error)
+
 	schema     *toolschema.Schema
 	headerArgs bool
 }
+
+// NeedsInput is what Call returns for a call that waits for input (a
+// workflow run that suspended). A client of protocol 2026-07-28 or later
+// gets an input-required result (SEP-2322's multi-round trip: the
+// elicitation travels in the result, the answer in the client's retry of
+// the call, so that any instance may serve either); an older client gets
+// Result as the tool's output.
+type NeedsInput struct {
+	Message string
+	// Schema is the form the client fills in: a flat object schema of
+	// strings, numbers, booleans and enums (ElicitSchema tells).
+	Schema json.RawMessage
+	// State comes back with the answer, to Resume. The client can read and
+	// change it: Resume must check what it names against the caller.
+	State  string
+	Result json.RawMessage
+}
+
+func (e *NeedsInput) Error() string { return "input needed: " + e.Message }
+
+// Answer is a client's answer to a NeedsInput: Action "accept" with
+// Content, or "decline" or "cancel".
+type Answer struct {
+	Action  string
+	Content map[string]any
+}
+
+// ElicitSchema reports whether schema can be asked for as an elicitation
+// form: an object whose properties are strings, numbers, integers,
+// booleans or enums (MCP's restricted elicitation schema).
+func ElicitSchema(schema json.RawMessage) bool {
+	var top struct {
+		Type       string                     `json:"type"`
+		Properties map[string]json.RawMessage `json:"properties"`
+	}
+	if json.Unmarshal(schema, &top) != nil || top.Type != "object" {
+		return false
+	}
+	for _, raw := range top.Properties {
+		var p struct {
+			Type string `json:"type"`
+			Enum []any  `json:"enum"`
+		}
+		if json.Unmarshal(raw, &p) != nil {
+			return false
+		}
+		switch p.Type {
+		case "string", "number", "integer", "boolean":
+		case "":
+			if len(p.Enum) == 0 {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// needsInput is err's *NeedsInput, if it is one (nil err costs nothing:
+// the fast path's calls go through here).
+func needsInput(err error) *NeedsInput {
+	if err == nil {
+		return nil
+	}
+	var ni *NeedsInput
+	if errors.As(err, &ni) {
+		return ni
+	}
+	return nil
+}
+
+// multiRoundTrip is the first protocol version whose clients answer
+// input requests in a retry of the call.
+const multiRoundTrip = "2026-07-28"
 
 // ToolError is a tool's failure the caller may read: bad input the schema
 // did not catch, a refusal, a thread of another resource.
@@ -78,6 +158,10 @@ type Server struct {
 	// the calls the fast path answered (both for the tests).
 	viaSDK    http.Handler
 	fastCalls atomic.Int64
+	// resources and templates are the static content (content.go), for
+	// the REST routes.
+	resources []Resource
+	templates []func(uri string) (Resource, bool)
 }
 
 // NewServer builds a server of tools, checked here so that a bad entry is
@@ -203,12 +287,42 @@ func (s *Server) handler(t *Tool) sdk.ToolHandler {
 	return func(ctx context.Context, req *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
 		ctx, done := tieToRequest(ctx)
 		defer done()
-		return s.call(ctx, t, req.Params.Arguments), nil
+		mrtr := false
+		if t.Resume != nil && req.Session != nil {
+			if ip := req.Session.InitializeParams(); ip != nil {
+				mrtr = ip.ProtocolVersion >= multiRoundTrip
+			}
+		}
+		if t.Resume != nil && req.Params.RequestState != "" {
+			return s.resume(ctx, t, req.Params, mrtr), nil
+		}
+		return s.call(ctx, t, req.Params.Arguments, mrtr), nil
 	}
 }
 
-// call runs t with args, for the SDK's handler and the fast path alike.
-func (s *Server) call(ctx context.Context, t *Tool, args json.RawMessage) *sdk.CallToolResult {
+// resume answers a client's retry of a call that needed input: its answer
+// to the elicitation goes to t.Resume with the state it echoed.
+func (s *Server) resume(ctx context.Context, t *Tool, p *sdk.CallToolParamsRaw, mrtr bool) *sdk.CallToolResult {
+	er, ok := p.InputResponses["input"].(*sdk.ElicitResult)
+	if !ok || er == nil {
+		return errorResult("tool " + t.Name + ": the retry carries no answer to its input request \"input\"")
+	}
+	switch er.Action {
+	case "accept":
+	case "decline", "cancel":
+		// Mastra's words; the run stays suspended, resumable through the
+		// workflow routes.
+		return errorResult(fmt.Sprintf("Tool '%s' was %s", t.Name, map[string]string{"decline": "declined", "cancel": "cancelled"}[er.Action]))
+	default:
+		return errorResult("tool " + t.Name + ": unknown answer action " + er.Action)
+	}
+	out, err := t.Resume(ctx, p.RequestState, Answer{Action: er.Action, Content: er.Content})
+	return s.result(ctx, t, out, err, mrtr)
+}
+
+// call runs t with args, for the SDK's handler and the fast path alike;
+// mrtr says the client answers input requests (a NeedsInput).
+func (s *Server) call(ctx context.Context, t *Tool, args json.RawMessage, mrtr bool) *sdk.CallToolResult {
 	args = bytes.TrimSpace(args)
 	if len(args) == 0 || string(args) == "null" {
 		args = json.RawMessage(`{}`)
@@ -217,10 +331,65 @@ func (s *Server) call(ctx context.Context, t *Tool, args json.RawMessage) *sdk.C
 		return errorResult("invalid arguments for " + t.Name + ": " + err.Error())
 	}
 	out, err := t.Call(ctx, args)
+	return s.result(ctx, t, out, err, mrtr)
+}
+
+// result is the MCP result of a tool's output or error.
+func (s *Server) result(ctx context.Context, t *Tool, out json.RawMessage, err error, mrtr bool) *sdk.CallToolResult {
+	if ni := needsInput(err); ni != nil {
+		if mrtr && ElicitSchema(ni.Schema) {
+			return &sdk.CallToolResult{InputRequests: sdk.InputRequestMap{"input": &sdk.ElicitParams{
+				Mode: "form", Message: ni.Message, RequestedSchema: ni.Schema}}, RequestState: ni.State}
+		}
+		out, err = ni.Result, nil
+	}
 	if err != nil {
 		return errorResult(s.CallError(ctx, t, err))
 	}
+	if res, ok := contentResult(out); ok {
+		return res
+	}
 	return &sdk.CallToolResult{Content: []sdk.Content{&sdk.TextContent{Text: ResultText(out)}}}
+}
+
+// contentTypes are the content blocks a tool result may carry (MCP's
+// ContentBlock).
+var contentTypes = map[string]bool{"text": true, "image": true, "audio": true, "resource": true, "resource_link": true}
+
+// contentResult reads a tool's output that is itself an MCP tool result,
+// {"content": [...], "isError"?, "structuredContent"?} and nothing else,
+// every block of a known type: a tool that answers images, audio or
+// resources says so this way, and its answer is passed through as it is
+// (any other output is text, as Mastra's toCallToolResult makes it).
+func contentResult(out json.RawMessage) (*sdk.CallToolResult, bool) {
+	if len(out) == 0 || out[0] != '{' || !bytes.Contains(out, []byte(`"content"`)) {
+		return nil, false
+	}
+	var top map[string]json.RawMessage
+	if json.Unmarshal(out, &top) != nil || top["content"] == nil {
+		return nil, false
+	}
+	for k := range top {
+		if k != "content" && k != "isError" && k != "structuredContent" {
+			return nil, false
+		}
+	}
+	var blocks []struct {
+		Type string `json:"type"`
+	}
+	if json.Unmarshal(top["content"], &blocks) != nil || len(blocks) == 0 {
+		return nil, false
+	}
+	for _, b := range blocks {
+		if !contentTypes[b.Type] {
+			return nil, false
+		}
+	}
+	var res sdk.CallToolResult
+	if json.Unmarshal(out, &res) != nil {
+		return nil, false
+	}
+	return &res, true
 }
 
 // CallError is what the caller reads of a tool's failure: a *ToolError's

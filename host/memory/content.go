@@ -79,6 +79,21 @@ func ParseContent(raw json.RawMessage) (Content, error) {
 
 // Text returns the message text: the text parts joined, or the content field.
 func (c Content) Text() string {
+	// Most messages have one text part: its text is the answer as it is,
+	// without a copy (prompt asks this of every message of the history).
+	n, only := 0, ""
+	for _, p := range c.Parts {
+		if p.Type == "text" {
+			n++
+			only = p.Text
+		}
+	}
+	switch {
+	case n == 1 && only != "":
+		return only
+	case n <= 1:
+		return c.Content
+	}
 	var b strings.Builder
 	for _, p := range c.Parts {
 		if p.Type == "text" {

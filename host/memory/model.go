@@ -43,6 +43,9 @@ type Message struct {
 	Type       string // "v2"
 	Content    json.RawMessage
 	CreatedAt  time.Time
+	// parsed is Content parsed, when the store read the message through
+	// its memo (ParsedContent).
+	parsed *parsedContent
 }
 
 // threadRow is the mastra_threads table as @mastra/pg defines it.

@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -119,7 +120,7 @@ func mdIndexName(name, hash string) string {
 // maxHNSWDims is the most dimensions pgvector's HNSW indexes a vector of.
 const maxHNSWDims = 2000
 
-func (s *Store) createPgvectorIndex(ctx context.Context, sp VectorSpace, name string, dim int) error {
+func (s *Store) createPgvectorIndex(ctx context.Context, sp VectorSpace, name string, dim int, cfg IndexConfig) error {
 	if d, ok := s.pgv.dims.Load(name); ok {
 		if d.(int) != dim {
 			return fmt.Errorf("%w: index %s exists with dimension %d, not %d", ErrVectorMismatch, name, d, dim)
@@ -140,9 +141,8 @@ func (s *Store) createPgvectorIndex(ctx context.Context, sp VectorSpace, name st
 		`CREATE INDEX CONCURRENTLY IF NOT EXISTS ` + quoteIdent(mdIndexName(name, mdThreadHash)) + ` ON ` + t + ` ((metadata->>'thread_id'))`,
 		`CREATE INDEX CONCURRENTLY IF NOT EXISTS ` + quoteIdent(mdIndexName(name, mdResourceHash)) + ` ON ` + t + ` ((metadata->>'resource_id'))`,
 	}
-	if dim <= maxHNSWDims {
-		stmts = append(stmts, `CREATE INDEX CONCURRENTLY IF NOT EXISTS `+quoteIdent(name+"_vector_idx")+` ON `+t+
-			` USING hnsw (embedding vector_cosine_ops) WITH (m = 8, ef_construction = 32)`)
+	if ann := annIndex(cfg); ann != "" && dim <= maxHNSWDims {
+		stmts = append(stmts, `CREATE INDEX CONCURRENTLY IF NOT EXISTS `+quoteIdent(name+"_vector_idx")+` ON `+t+ann)
 	}
 	for _, q := range stmts {
 		if _, err := s.db.ExecContext(ctx, q); err != nil {
@@ -177,6 +177,34 @@ func (s *Store) pgvectorDim(ctx context.Context, name string) (int, error) {
 	}
 	s.pgv.dims.Store(name, *dim)
 	return *dim, nil
+}
+
+// annIndex is the USING clause of a recall table's approximate index, ""
+// for none (flat). Values are numbers the caller checked (CheckIndexConfig).
+func annIndex(cfg IndexConfig) string {
+	switch cfg.Type {
+	case "flat":
+		return ""
+	case "ivfflat":
+		return fmt.Sprintf(" USING ivfflat (embedding vector_cosine_ops) WITH (lists = %d)", cmp.Or(cfg.Lists, 100))
+	}
+	return fmt.Sprintf(" USING hnsw (embedding vector_cosine_ops) WITH (m = %d, ef_construction = %d)", cmp.Or(cfg.M, 8), cmp.Or(cfg.EfConstruction, 32))
+}
+
+// CheckIndexConfig checks cfg against pgvector's limits.
+func CheckIndexConfig(cfg IndexConfig) error {
+	m, ef := cmp.Or(cfg.M, 8), cmp.Or(cfg.EfConstruction, 32)
+	switch {
+	case cfg.Type != "" && cfg.Type != "hnsw" && cfg.Type != "ivfflat" && cfg.Type != "flat":
+		return fmt.Errorf("type %q: expected \"hnsw\", \"ivfflat\" or \"flat\"", cfg.Type)
+	case m < 2 || m > 100:
+		return fmt.Errorf("m = %d: expected 2 to 100", m)
+	case ef < 4 || ef > 1000 || ef < 2*m:
+		return fmt.Errorf("ef_construction = %d: expected 4 to 1000 and at least 2 × m", ef)
+	case cfg.Lists < 0 || cfg.Lists > 32768:
+		return fmt.Errorf("lists = %d: expected 1 to 32768", cfg.Lists)
+	}
+	return nil
 }
 
 // vectorLiteral is v as pgvector's text form, [1.5,-2,…].

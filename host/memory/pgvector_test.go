@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -156,5 +157,62 @@ func TestPgvectorSharedWithMastra(t *testing.T) {
 	}
 	if p := strings.Join(plan, "\n"); !strings.Contains(p, "md_5a823b81_idx") && !strings.Contains(p, "vector_idx") {
 		t.Errorf("recall plan uses no index:\n%s", p)
+	}
+}
+
+// semantic_recall.index_config chooses the recall table's approximate
+// index as Mastra's indexConfig does: HNSW with its m and ef_construction,
+// IVFFlat with its lists, or none (flat); queries answer the same in each.
+func TestPgvectorIndexConfig(t *testing.T) {
+	url := pgvectorURL(t)
+	ctx := context.Background()
+	s := openStore(t, Options{DatabaseURL: url, MaxOpenConns: 4})
+	suffix := fmt.Sprint(time.Now().UnixNano() % 1_000_000)
+	for _, c := range []struct {
+		cfg  IndexConfig
+		want []string // in the index's definition; nil: no index
+	}{
+		{IndexConfig{}, []string{"USING hnsw", "m='8'", "ef_construction='32'"}},
+		{IndexConfig{Type: "hnsw", M: 16, EfConstruction: 64}, []string{"USING hnsw", "m='16'", "ef_construction='64'"}},
+		{IndexConfig{Type: "ivfflat", Lists: 10}, []string{"USING ivfflat", "lists='10'"}},
+		{IndexConfig{Type: "flat"}, nil},
+	} {
+		name := fmt.Sprintf("memory_messages_cfg_%s_%s", cmp.Or(c.cfg.Type, "default"), suffix)
+		if err := CheckIndexConfig(c.cfg); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateRecallIndex(ctx, VectorSpace{Namespace: "default"}, name, 3, MetricCosine, c.cfg); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var def string
+		err := s.db.QueryRowContext(ctx, `SELECT coalesce((SELECT indexdef FROM pg_indexes WHERE indexname = ?), '')`, name+"_vector_idx").Scan(&def)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(def, w) {
+				t.Errorf("%+v: index %q; want %s in it", c.cfg, def, w)
+			}
+		}
+		if c.want == nil && def != "" {
+			t.Errorf("flat: index %q; want none", def)
+		}
+		sp := VectorSpace{Namespace: "default"}
+		recs := []VectorRecord{
+			{ID: "a-" + suffix, Vector: []float32{1, 0, 0}, Metadata: map[string]any{"resource_id": "r", "thread_id": "t"}},
+			{ID: "b-" + suffix, Vector: []float32{0, 1, 0}, Metadata: map[string]any{"resource_id": "r", "thread_id": "t"}},
+		}
+		if err := s.UpsertVectors(ctx, sp, name, recs); err != nil {
+			t.Fatal(err)
+		}
+		hits, err := s.QueryVectors(ctx, sp, name, VectorQuery{Vector: []float32{0.9, 0.1, 0}, TopK: 1, Filter: map[string]any{"resource_id": "r"}})
+		if err != nil || len(hits) != 1 || hits[0].ID != "a-"+suffix {
+			t.Errorf("%+v: query = %+v, %v; want a", c.cfg, hits, err)
+		}
+	}
+	for _, bad := range []IndexConfig{{Type: "diskann"}, {M: 1}, {M: 16, EfConstruction: 20}, {Lists: -1}} {
+		if CheckIndexConfig(bad) == nil {
+			t.Errorf("%+v: accepted", bad)
+		}
 	}
 }

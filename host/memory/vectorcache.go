@@ -1,10 +1,8 @@
 package memory
 
 import (
-	"container/heap"
 	"container/list"
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync"
 )
@@ -20,18 +18,28 @@ import (
 // thus answers from what the database holds at the query, as without a
 // cache. The cache holds at most maxVectorCache bytes of vectors, the
 // least recently queried tenants leaving first.
+//
+// A resource's or thread's vectors on Postgres are checked more cheaply,
+// without counting: see refreshTenant.
+//
+// On SQLite one process writes the file (as sqliteSeqs assumes), through
+// this Store: every write bumps its index's generation here, after it
+// commits, and a tenant read at the current generation is current
+// without asking the database at all.
 
 // maxVectorCache bounds the vectors an instance keeps (about 10,000
 // vectors of 1536 dimensions a 64 MiB).
 const maxVectorCache = 256 << 20
 
 // tenantVectors are one tenant's vectors of one index, as of count rows
-// and maxSeq.
+// and maxSeq: each as float32 (for exact scores) and as int8 codes in one
+// contiguous array (for the first pass of topK, vectorscore.go).
 type tenantVectors struct {
 	mu     sync.Mutex // one refresh or query at a time
 	key    string
 	loaded bool
 	dim    int
+	stride int // code row length: dim padded to codeAlign
 	count  int64
 	maxSeq int64
 	ids    []string
@@ -39,22 +47,40 @@ type tenantVectors struct {
 	norms  []float64
 	vecs   [][]float32
 	pos    map[string]int
+	// codes holds row i at [i*stride, (i+1)*stride); scale, codeNorm,
+	// resNorm and vecNorm are each row's (quantizeRow).
+	codes                             []int8
+	scale, codeNorm, resNorm, vecNorm []float64
+	// scratch of topK, reused under mu
+	ints   []int32
+	lo, hi []float64
+	scored int // vectors the last query scored exactly (tests)
+	// gen is the index's generation (SQLite) the tenant was checked at;
+	// epoch the index's epoch (Postgres, refreshTenant).
+	gen, epoch int64
 }
 
-func (t *tenantVectors) bytes() int { return len(t.ids) * (t.dim*4 + 200) }
+func (t *tenantVectors) bytes() int { return len(t.ids) * (t.dim*4 + t.stride + 240) }
 
 func (t *tenantVectors) reset(dim int) {
-	t.loaded, t.dim, t.count, t.maxSeq = false, dim, 0, 0
+	t.loaded, t.dim, t.stride, t.count, t.maxSeq = false, dim, codeStride(dim), 0, 0
 	t.ids, t.md, t.norms, t.vecs, t.pos = nil, nil, nil, nil, map[string]int{}
+	t.codes, t.scale, t.codeNorm, t.resNorm, t.vecNorm = nil, nil, nil, nil, nil
+	t.ints, t.lo, t.hi = nil, nil, nil
 }
 
 func (t *tenantVectors) put(id, md string, n float64, seq int64, vec []float32) {
-	if i, ok := t.pos[id]; ok {
-		t.md[i], t.norms[i], t.vecs[i] = md, n, vec
-	} else {
-		t.pos[id] = len(t.ids)
+	i, ok := t.pos[id]
+	if !ok {
+		i = len(t.ids)
+		t.pos[id] = i
 		t.ids, t.md, t.norms, t.vecs = append(t.ids, id), append(t.md, md), append(t.norms, n), append(t.vecs, vec)
+		t.codes = append(t.codes, make([]int8, t.stride)...)
+		t.scale, t.codeNorm, t.resNorm, t.vecNorm = append(t.scale, 0), append(t.codeNorm, 0), append(t.resNorm, 0), append(t.vecNorm, 0)
+	} else {
+		t.md[i], t.norms[i], t.vecs[i] = md, n, vec
 	}
+	t.scale[i], t.codeNorm[i], t.resNorm[i], t.vecNorm[i] = quantizeRow(vec, t.codes[i*t.stride:(i+1)*t.stride])
 	t.maxSeq = max(t.maxSeq, seq)
 }
 
@@ -65,6 +91,31 @@ type vectorCache struct {
 	items map[string]*list.Element
 	size  map[string]int
 	bytes int
+	// gens counts each index's writes through this Store (SQLite).
+	gens map[string]int64
+}
+
+func indexKey(sp VectorSpace, index string) string {
+	return sp.Store + "\x00" + sp.Namespace + "\x00" + index
+}
+
+// generation is the index's count of writes so far.
+func (c *vectorCache) generation(ixKey string) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gens[ixKey]
+}
+
+// wrote records a write to the index: call it after the write ends
+// (committed or not), so that a query that saw the old generation
+// checks the database again.
+func (c *vectorCache) wrote(ixKey string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gens == nil {
+		c.gens = map[string]int64{}
+	}
+	c.gens[ixKey]++
 }
 
 func (c *vectorCache) get(key string) *tenantVectors {
@@ -107,7 +158,8 @@ func (c *vectorCache) resized(t *tenantVectors, bytes int) {
 
 // queryCached answers q from the tenant's vectors, brought up to date.
 func (s *Store) queryCached(ctx context.Context, ix VectorIndex, sp VectorSpace, vf vectorFilter, where string, args []any, q VectorQuery) ([]VectorHit, error) {
-	key := sp.Store + "\x00" + sp.Namespace + "\x00" + ix.Name
+	ixKey := indexKey(sp, ix.Name)
+	key := ixKey
 	if vf.resourceID != nil {
 		key += "\x00r\x00" + *vf.resourceID
 	}
@@ -117,6 +169,22 @@ func (s *Store) queryCached(ctx context.Context, ix VectorIndex, sp VectorSpace,
 	t := s.vcache.get(key)
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	local := s.kind != "postgres"
+	var gen int64
+	if local {
+		// Read before the check: a write that commits after it bumps
+		// the generation past this one.
+		gen = s.vcache.generation(ixKey)
+		if t.loaded && t.dim == ix.Dimension && t.gen == gen {
+			return t.topK(q, ix.Metric, vf)
+		}
+	}
+	if !local && (vf.resourceID != nil || vf.threadID != nil) {
+		if err := s.refreshTenant(ctx, t, ix, sp, where, args); err != nil {
+			return nil, err
+		}
+		return t.topK(q, ix.Metric, vf)
+	}
 	var count, maxSeq int64
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*), coalesce(max(seq), 0) FROM mastra_server_vectors WHERE `+where, args...).
 		Scan(&count, &maxSeq); err != nil {
@@ -140,7 +208,38 @@ func (s *Store) queryCached(ctx context.Context, ix VectorIndex, sp VectorSpace,
 		t.count, t.loaded = int64(len(t.ids)), true
 		s.vcache.resized(t, t.bytes())
 	}
+	t.gen = gen
 	return t.topK(q, ix.Metric, vf)
+}
+
+// refreshTenant brings a resource's or thread's vectors up to date on
+// Postgres from two index lookups: max(seq) of the tenant and the index's
+// epoch. Writers of a tenant commit in seq order (lockTenants), so rows
+// above the seq held are all that is new; deletes and moves to another
+// tenant change the epoch, and the tenant is then read whole.
+func (s *Store) refreshTenant(ctx context.Context, t *tenantVectors, ix VectorIndex, sp VectorSpace, where string, args []any) error {
+	var maxSeq, epoch int64
+	// ORDER BY … LIMIT 1, not max(): the planner reads one entry of the
+	// (…, resource_id, seq) index backwards even without statistics (a
+	// freshly filled table), where max() was seen scanning 10k entries.
+	err := s.db.QueryRowContext(ctx, `SELECT coalesce((SELECT seq FROM mastra_server_vectors WHERE `+where+` ORDER BY seq DESC LIMIT 1), 0),
+		coalesce((SELECT epoch FROM mastra_server_vector_indexes WHERE store = ? AND namespace = ? AND name = ?), 0)`,
+		append(args[:len(args):len(args)], sp.Store, sp.Namespace, ix.Name)...).Scan(&maxSeq, &epoch)
+	if err != nil {
+		return classify(fmt.Errorf("memory: query vectors of %s: %w", ix.Name, err))
+	}
+	if !t.loaded || t.dim != ix.Dimension || epoch != t.epoch || maxSeq < t.maxSeq {
+		t.reset(ix.Dimension)
+	}
+	if !t.loaded || maxSeq != t.maxSeq {
+		if err := s.refresh(ctx, t, where, args); err != nil {
+			return fmt.Errorf("memory: query vectors of %s: %w", ix.Name, err)
+		}
+		t.count, t.loaded = int64(len(t.ids)), true
+		s.vcache.resized(t, t.bytes())
+	}
+	t.epoch = epoch
+	return nil
 }
 
 // refresh reads the tenant's rows written after t.maxSeq into t.
@@ -150,42 +249,6 @@ func (s *Store) refresh(ctx context.Context, t *tenantVectors, where string, arg
 			t.put(id, md, n, seq, vec)
 		}
 	})
-}
-
-// topK scores the held vectors and keeps the best q.TopK that pass the
-// filter, best first.
-func (t *tenantVectors) topK(q VectorQuery, metric string, vf vectorFilter) ([]VectorHit, error) {
-	qn := norm(q.Vector)
-	top := &hitHeap{}
-	for i, v := range t.vecs {
-		score := scoreOf(metric, dot(q.Vector, v), t.norms[i], qn)
-		if q.MinScore != nil && !(score > *q.MinScore) {
-			continue
-		}
-		id := t.ids[i]
-		if top.Len() == q.TopK && !better(score, id, (*top)[0].Score, (*top)[0].ID) {
-			continue
-		}
-		h := VectorHit{ID: id, Score: score}
-		if err := json.Unmarshal([]byte(t.md[i]), &h.Metadata); err != nil {
-			return nil, fmt.Errorf("memory: vector %s: metadata: %w", id, err)
-		}
-		if vf.rest != nil && !vf.rest(h.Metadata) {
-			continue
-		}
-		if q.IncludeVector {
-			h.Vector = append([]float32(nil), v...)
-		}
-		heap.Push(top, h)
-		if top.Len() > q.TopK {
-			heap.Pop(top)
-		}
-	}
-	hits := make([]VectorHit, top.Len())
-	for i := len(hits) - 1; i >= 0; i-- {
-		hits[i] = heap.Pop(top).(VectorHit)
-	}
-	return hits, nil
 }
 
 // dot is the dot product of two vectors of the same length, in four

@@ -52,6 +52,13 @@ func parseVectorFilter(f map[string]any) (vectorFilter, error) {
 	return vf, nil
 }
 
+// CheckVectorFilter checks a filter as QueryVectors reads it, for callers
+// that refuse a bad one before any work (a start error, a 400).
+func CheckVectorFilter(f map[string]any) error {
+	_, err := parseVectorFilter(f)
+	return err
+}
+
 func compileFilter(f map[string]any) (matcher, error) {
 	keys := make([]string, 0, len(f))
 	for k := range f {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"sort"
 	"strconv"
@@ -115,10 +116,26 @@ func CheckVectorIndex(name string, dimension int, metric string) error {
 	return nil
 }
 
+// IndexConfig is Mastra's semanticRecall.indexConfig: the approximate
+// index a recall table gets in pgvector mode. Type is "hnsw" (the
+// default: M 8, EfConstruction 32), "ivfflat" (Lists, 100 by default) or
+// "flat" (none: every query exact). An index that exists is kept as it
+// is. The other stores' queries are exact and ignore it.
+type IndexConfig struct {
+	Type              string
+	M, EfConstruction int
+	Lists             int
+}
+
 // CreateVectorIndex creates an index, or does nothing when it exists with
 // the same dimension (Mastra's createIndex is idempotent); another
 // dimension is ErrVectorMismatch. An empty metric is cosine.
 func (s *Store) CreateVectorIndex(ctx context.Context, sp VectorSpace, name string, dimension int, metric string) error {
+	return s.CreateRecallIndex(ctx, sp, name, dimension, metric, IndexConfig{})
+}
+
+// CreateRecallIndex is CreateVectorIndex with cfg for a pgvector table.
+func (s *Store) CreateRecallIndex(ctx context.Context, sp VectorSpace, name string, dimension int, metric string, cfg IndexConfig) error {
 	if metric == "" {
 		metric = MetricCosine
 	}
@@ -132,7 +149,7 @@ func (s *Store) CreateVectorIndex(ctx context.Context, sp VectorSpace, name stri
 		if metric != MetricCosine {
 			return fmt.Errorf("%w: recall indexes are cosine", ErrVectorMismatch)
 		}
-		return s.createPgvectorIndex(ctx, sp, name, dimension)
+		return s.createPgvectorIndex(ctx, sp, name, dimension, cfg)
 	}
 	_, err := s.db.NewRaw(`INSERT INTO mastra_server_vector_indexes (store, namespace, name, dimension, metric)
 		VALUES (?, ?, ?, ?, ?) ON CONFLICT (store, namespace, name) DO NOTHING`,
@@ -196,6 +213,7 @@ func (s *Store) DescribeVectorIndex(ctx context.Context, sp VectorSpace, name st
 
 // DeleteVectorIndex removes an index and its vectors.
 func (s *Store) DeleteVectorIndex(ctx context.Context, sp VectorSpace, name string) error {
+	defer s.vcache.wrote(indexKey(sp, name))
 	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		res, err := tx.NewRaw(`DELETE FROM mastra_server_vector_indexes WHERE store = ? AND namespace = ? AND name = ?`,
 			sp.Store, sp.Namespace, name).Exec(ctx)
@@ -235,11 +253,26 @@ func (s *Store) UpsertVectors(ctx context.Context, sp VectorSpace, index string,
 	pg := s.kind == "postgres"
 	var seq int64
 	if !pg {
+		defer s.vcache.wrote(indexKey(sp, index))
 		if seq, err = s.sqliteSeqs(ctx, len(recs)); err != nil {
 			return err
 		}
 	}
 	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if pg {
+			if err := lockTenants(ctx, tx, sp, index, recs); err != nil {
+				return err
+			}
+			moved, err := movesTenant(ctx, tx, sp, index, recs)
+			if err != nil {
+				return err
+			}
+			if moved {
+				if err := newEpoch(ctx, tx, sp, index); err != nil {
+					return err
+				}
+			}
+		}
 		for start := 0; start < len(recs); start += upsertBatch {
 			batch := recs[start:min(start+upsertBatch, len(recs))]
 			var q strings.Builder
@@ -278,8 +311,97 @@ func (s *Store) UpsertVectors(ctx context.Context, sp VectorSpace, index string,
 				return classify(fmt.Errorf("memory: upsert vectors into %s: %w", index, err))
 			}
 		}
+		if s.vectorWritten != nil {
+			s.vectorWritten()
+		}
 		return nil
 	})
+}
+
+// vectorLockClass is the first key of the vector writers' advisory locks
+// ("vect").
+const vectorLockClass = 0x76656374
+
+// lockTenants takes, for the rest of tx, a lock on each resource and
+// thread recs are written for, in one order (no deadlock). Writers of one
+// tenant thus take their rows' seq and commit one after the other: a
+// tenant's rows become visible in seq order, and a cache that read up to
+// max(seq) misses nothing below it (vectorcache.go). Writers of other
+// tenants run side by side.
+func lockTenants(ctx context.Context, tx bun.Tx, sp VectorSpace, index string, recs []VectorRecord) error {
+	seen := map[int32]bool{}
+	for _, r := range recs {
+		rid, _ := r.Metadata["resource_id"].(string)
+		tid, _ := r.Metadata["thread_id"].(string)
+		seen[tenantLockKey(sp, index, "r", rid)] = true
+		seen[tenantLockKey(sp, index, "t", tid)] = true
+	}
+	keys := make([]int32, 0, len(seen))
+	for k := range seen {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	for _, k := range keys {
+		if _, err := tx.NewRaw(`SELECT pg_advisory_xact_lock(?::int, ?::int)`, vectorLockClass, k).Exec(ctx); err != nil {
+			return classify(fmt.Errorf("memory: lock vector tenants of %s: %w", index, err))
+		}
+	}
+	return nil
+}
+
+// tenantLockKey hashes a tenant to a lock key (a collision only makes two
+// tenants' writers wait for each other).
+func tenantLockKey(sp VectorSpace, index, kind, id string) int32 {
+	h := fnv.New32a()
+	for _, s := range []string{sp.Store, sp.Namespace, index, kind, id} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return int32(h.Sum32())
+}
+
+// movesTenant reports whether recs replace a vector of another resource
+// or thread: for that tenant the vector disappears, which caches learn
+// from a new epoch, as for a delete.
+func movesTenant(ctx context.Context, tx bun.Tx, sp VectorSpace, index string, recs []VectorRecord) (bool, error) {
+	want := make(map[string][2]string, len(recs))
+	ids := make([]string, 0, len(recs))
+	for _, r := range recs {
+		rid, _ := r.Metadata["resource_id"].(string)
+		tid, _ := r.Metadata["thread_id"].(string)
+		want[r.ID] = [2]string{rid, tid}
+		ids = append(ids, r.ID)
+	}
+	for start := 0; start < len(ids); start += upsertBatch {
+		var old []struct {
+			ID         string `bun:"vector_id"`
+			ResourceID string `bun:"resource_id"`
+			ThreadID   string `bun:"thread_id"`
+		}
+		err := tx.NewRaw(`SELECT vector_id, resource_id, thread_id FROM mastra_server_vectors
+			WHERE store = ? AND namespace = ? AND index_name = ? AND vector_id IN (?)`,
+			sp.Store, sp.Namespace, index, bun.In(ids[start:min(start+upsertBatch, len(ids))])).Scan(ctx, &old)
+		if err != nil {
+			return false, classify(fmt.Errorf("memory: vectors replaced in %s: %w", index, err))
+		}
+		for _, o := range old {
+			if want[o.ID] != [2]string{o.ResourceID, o.ThreadID} {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// newEpoch gives the index a new epoch (Postgres): its vectors were
+// deleted or moved.
+func newEpoch(ctx context.Context, tx bun.Tx, sp VectorSpace, index string) error {
+	_, err := tx.NewRaw(`UPDATE mastra_server_vector_indexes SET epoch = nextval('mastra_server_vectors_seq')
+		WHERE store = ? AND namespace = ? AND name = ?`, sp.Store, sp.Namespace, index).Exec(ctx)
+	if err != nil {
+		return classify(fmt.Errorf("memory: new epoch of %s: %w", index, err))
+	}
+	return nil
 }
 
 // checkRecords checks vectors against an index's dimension, and their ids.
@@ -303,9 +425,18 @@ func (s *Store) DeleteVectors(ctx context.Context, sp VectorSpace, index string,
 	if len(ids) == 0 {
 		return nil
 	}
-	_, err := s.db.NewRaw(`DELETE FROM mastra_server_vectors WHERE store = ? AND namespace = ? AND index_name = ? AND vector_id IN (?)`,
-		sp.Store, sp.Namespace, index, bun.In(ids)).Exec(ctx)
-	return classify(err)
+	defer s.vcache.wrote(indexKey(sp, index))
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.NewRaw(`DELETE FROM mastra_server_vectors WHERE store = ? AND namespace = ? AND index_name = ? AND vector_id IN (?)`,
+			sp.Store, sp.Namespace, index, bun.In(ids)).Exec(ctx)
+		if err != nil {
+			return classify(err)
+		}
+		if s.kind == "postgres" {
+			return newEpoch(ctx, tx, sp, index)
+		}
+		return nil
+	})
 }
 
 func checkVector(v []float32, dim int) error {
@@ -490,20 +621,6 @@ func better(s1 float64, id1 string, s2 float64, id2 string) bool {
 		return s1 > s2
 	}
 	return id1 < id2
-}
-
-// hitHeap is a min-heap of hits: the worst kept hit on top.
-type hitHeap []VectorHit
-
-func (h hitHeap) Len() int           { return len(h) }
-func (h hitHeap) Less(i, j int) bool { return better(h[j].Score, h[j].ID, h[i].Score, h[i].ID) }
-func (h hitHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *hitHeap) Push(x any)        { *h = append(*h, x.(VectorHit)) }
-func (h *hitHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
 }
 
 func norm(v []float32) float64 {

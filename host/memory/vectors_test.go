@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/mastra-server/mastra-server/internal/pgtest"
 )
 
@@ -282,4 +284,86 @@ func TestVectorCacheSeesOtherInstancesWrites(t *testing.T) {
 	}
 	up(b, "w", 0, 1)
 	check("[w]")
+}
+
+// A write that commits after a later-numbered write of the same tenant is
+// still seen: writers of a tenant take turns (an advisory lock), so a
+// cache that read up to max(seq) misses nothing below it. Writer A holds
+// its transaction open after writing; writer B of the same resource,
+// another instance, waits for it rather than committing first.
+func TestVectorCacheSeesLateCommits(t *testing.T) {
+	u := pgtest.NewDatabase(t)
+	a, b, c := openStore(t, Options{DatabaseURL: u}), openStore(t, Options{DatabaseURL: u}), openStore(t, Options{DatabaseURL: u})
+	ctx := context.Background()
+	sp := VectorSpace{Store: "s", Namespace: "n"}
+	q := VectorQuery{Vector: []float32{1, 0}, TopK: 10, Filter: map[string]any{"resource_id": "r"}}
+	md := map[string]any{"resource_id": "r", "thread_id": "t"}
+	if err := c.CreateVectorIndex(ctx, sp, "ix", 2, ""); err != nil {
+		t.Fatal(err)
+	}
+	up := func(s *Store, id string, v ...float32) error {
+		return s.UpsertVectors(ctx, sp, "ix", []VectorRecord{{ID: id, Vector: v, Metadata: md}})
+	}
+	if err := up(a, "x", 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	if hits, err := c.QueryVectors(ctx, sp, "ix", q); err != nil || hitIDs(hits) != "[x]" {
+		t.Fatalf("C sees %s, %v; want [x]", hitIDs(hits), err)
+	}
+	inTx, release := make(chan struct{}), make(chan struct{})
+	a.vectorWritten = func() { close(inTx); <-release }
+	aDone, bDone := make(chan error, 1), make(chan error, 1)
+	go func() { aDone <- up(a, "late", 1, 0.5) }()
+	<-inTx
+	go func() { bDone <- up(b, "early", 1, 0.1) }()
+	// B either waits for A's lock or (without one) commits first.
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var bErr error
+	bFinished := false
+	for waiting := 0; waiting == 0 && !bFinished; {
+		select {
+		case bErr = <-bDone:
+			bFinished = true
+		case <-time.After(5 * time.Millisecond):
+			if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`).Scan(&waiting); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if bErr != nil {
+		t.Fatal(bErr)
+	}
+	// C reads now, while A's row is not committed.
+	if _, err := c.QueryVectors(ctx, sp, "ix", q); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if err := <-aDone; err != nil {
+		t.Fatal(err)
+	}
+	if !bFinished {
+		if err := <-bDone; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if hits, err := c.QueryVectors(ctx, sp, "ix", q); err != nil || hitIDs(hits) != "[x early late]" {
+		t.Errorf("C sees %s, %v; want [x early late]: a write committed late was missed", hitIDs(hits), err)
+	}
+	// A vector moved to another resource leaves this one's cache (a new
+	// epoch), and the other resource's sees it.
+	// (x, the oldest: r's max(seq) does not change.)
+	if err := b.UpsertVectors(ctx, sp, "ix", []VectorRecord{{ID: "x", Vector: []float32{1, 0}, Metadata: map[string]any{"resource_id": "r2"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if hits, err := c.QueryVectors(ctx, sp, "ix", q); err != nil || hitIDs(hits) != "[early late]" {
+		t.Errorf("C sees %s, %v for r; want [early late] after x moved to r2", hitIDs(hits), err)
+	}
+	q.Filter = map[string]any{"resource_id": "r2"}
+	if hits, err := c.QueryVectors(ctx, sp, "ix", q); err != nil || hitIDs(hits) != "[x]" {
+		t.Errorf("C sees %s, %v for r2; want [x]", hitIDs(hits), err)
+	}
 }

@@ -115,7 +115,7 @@ func New() *Metrics {
 	m.fallbacks = f.counter("mastra_model_fallbacks_total",
 		"Moves of a turn from a model that failed before its first token to the agent's next model, by agent and models (\"provider/model\").", "agent", "from", "to")
 	m.recall = f.counter("mastra_semantic_recall_total",
-		"Semantic recall operations, by agent, op (query: a turn's recall; embed: an attempt to embed a saved turn) and outcome (ok, error). "+
+		"Semantic recall operations, by agent, op (query: a turn's recall; embed: an attempt to embed a saved turn) and outcome (ok, error, over_budget: refused by a token budget). "+
 			"A failed recall never fails the turn.", "agent", "op", "outcome")
 	m.toolCalls = f.counter("mastra_tool_calls_total",
 		"Server-side tool calls made by agents, by tool and outcome (ok, error, canceled).", "tool", "outcome")
@@ -188,7 +188,7 @@ func (m *Metrics) WatchSpans(written, dropped, failed, logsDropped func() uint64
 
 // WatchScores reports the scorers' work (host/observe) under
 // mastra_scores_*, read at each scrape.
-func (m *Metrics) WatchScores(stored, dropped, failed func() uint64) {
+func (m *Metrics) WatchScores(stored, dropped, failed, judgeFailed func() uint64) {
 	for _, c := range []struct {
 		name, help string
 		f          func() uint64
@@ -196,6 +196,7 @@ func (m *Metrics) WatchScores(stored, dropped, failed func() uint64) {
 		{"mastra_scores_stored_total", "Scores of [scorers] stored.", stored},
 		{"mastra_scores_dropped_total", "Replies not scored because the scorer queue was full.", dropped},
 		{"mastra_scores_failed_total", "Scores lost to a failed database write.", failed},
+		{"mastra_scores_judge_failed_total", "Scores recorded as failed because the scorer's judge model failed.", judgeFailed},
 	} {
 		f := c.f
 		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help},

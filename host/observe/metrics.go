@@ -6,28 +6,31 @@ import (
 
 // Mastra's metric names, derived from ended spans as Mastra's exporter
 // derives them: a duration per agent run, model call and tool call, and a
-// model call's token counts. Workflow runs have none yet: their root span
-// is rewritten by each step (see Workflows), so no single row holds the
-// run's duration when it is written.
+// model call's token counts. A workflow run's root span is rewritten by
+// each step (see Workflows), so no single row of it holds the run's
+// duration: mastra_workflow_duration_ms comes from the run's end instead
+// (RunEnded), from its creation, suspensions included.
 const (
-	MetricAgentDuration = "mastra_agent_duration_ms"
-	MetricModelDuration = "mastra_model_duration_ms"
-	MetricToolDuration  = "mastra_tool_duration_ms"
-	MetricInputTokens   = "mastra_model_total_input_tokens"
-	MetricOutputTokens  = "mastra_model_total_output_tokens"
+	MetricAgentDuration    = "mastra_agent_duration_ms"
+	MetricWorkflowDuration = "mastra_workflow_duration_ms"
+	MetricModelDuration    = "mastra_model_duration_ms"
+	MetricToolDuration     = "mastra_tool_duration_ms"
+	MetricInputTokens      = "mastra_model_total_input_tokens"
+	MetricOutputTokens     = "mastra_model_total_output_tokens"
 )
 
 var durationMetric = map[string]string{
 	"agent_run":        MetricAgentDuration,
 	"model_generation": MetricModelDuration,
 	"tool_call":        MetricToolDuration,
+	"workflow_run":     MetricWorkflowDuration,
 }
 
 // metricsOf derives the metric events of an ended span.
 func metricsOf(p *pending) []memory.MetricEvent {
 	sp := &p.Span
 	name, ok := durationMetric[sp.SpanType]
-	if !ok || sp.EndedAt == nil {
+	if !ok || sp.EndedAt == nil || (sp.SpanType == "workflow_run" && !p.metricOnly) {
 		return nil
 	}
 	labels := labelsOK

@@ -263,3 +263,56 @@ func TestReusesOTelIDs(t *testing.T) {
 			sc.TraceID(), sc.SpanID(), msc.SpanID())
 	}
 }
+
+// discardQueue takes score jobs and keeps none (the durable queue's place).
+type discardQueue struct{}
+
+func (discardQueue) Enqueue(context.Context, ScoreJob) error { return nil }
+
+// BenchmarkTurnSpansJudged is BenchmarkTurnSpans with an LLM-judged
+// scorer sampling every turn: what a judge adds to the turn's goroutine is
+// building the job and handing it over (the judge runs later, elsewhere).
+// The queue discards, so the judge's model is never called here.
+func BenchmarkTurnSpansJudged(b *testing.B) {
+	st := &fakeStore{discard: true}
+	sc, err := NewJudgeScorer("judge", "", "", Judge{Model: llm.Echo{}, Provider: "echo", Prompt: "Is it polite?"}, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := New(Options{Store: st, QueueSize: 10000, BatchSize: 500, FlushInterval: time.Second,
+		Scorers: map[string][]*Scorer{"helper": {sc}}})
+	r.SetScoreQueue(discardQueue{})
+	r.Start(context.Background())
+	defer r.Close(context.Background())
+	o, a, ctx := r.Agents(), &agent.Agent{ID: "helper", Name: "Helper", MaxSteps: 5}, context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		turn(o, ctx, a)
+	}
+	if r.ScoresDropped() > 0 {
+		b.Logf("%d score jobs dropped (queue full)", r.ScoresDropped())
+	}
+}
+
+// BenchmarkScoreHandOff is all a sampled scorer costs the turn's
+// goroutine: building the job and one channel send (the queue discards).
+func BenchmarkScoreHandOff(b *testing.B) {
+	sc, err := NewJudgeScorer("judge", "", "", Judge{Model: llm.Echo{}, Provider: "echo", Prompt: "Is it polite?"}, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := New(Options{Store: &fakeStore{discard: true}, QueueSize: 10000, BatchSize: 500, FlushInterval: time.Second,
+		Scorers: map[string][]*Scorer{"helper": {sc}}})
+	r.SetScoreQueue(discardQueue{})
+	r.Start(context.Background())
+	defer r.Close(context.Background())
+	res, thread := "res-1", "t-1"
+	sp := memory.Span{TraceID: "0123456789abcdef0123456789abcdef", SpanID: "0123456789abcdef", ResourceID: &res, ThreadID: &thread}
+	msgs := []llm.Message{{Role: llm.RoleSystem, Content: "Be brief."}, {Role: llm.RoleUser, Content: "hi"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if sc.Samples(sp.TraceID) {
+			r.enqueueScore(jobOf(sc, &sp, "live", "", lastUser(msgs), "It is 3 degrees"))
+		}
+	}
+}

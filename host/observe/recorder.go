@@ -54,9 +54,12 @@ type Options struct {
 	// OTelIDs reuses the ids of the OpenTelemetry span each observed
 	// operation runs in (the tracing observer runs first).
 	OTelIDs bool
-	// Scorers are each agent's scorers, by agent id.
-	Scorers map[string][]*Scorer
-	Logger  *slog.Logger
+	// Scorers are each agent's scorers, by agent id; WorkflowScorers each
+	// workflow's, by workflow id; AllScorers every configured one (those
+	// attached to nothing can still grade a stored trace on request).
+	Scorers, WorkflowScorers map[string][]*Scorer
+	AllScorers               []*Scorer
+	Logger                   *slog.Logger
 }
 
 // Recorder records spans and writes them. Start it, then Close it.
@@ -66,9 +69,12 @@ type Recorder struct {
 
 	dropped, written, failed atomic.Uint64
 
-	// scores queues replies to grade (scorers.go).
-	scores                              chan scoreJob
-	scored, scoresDropped, scoresFailed atomic.Uint64
+	// scores queues replies to grade (scorejobs.go); queue, when set,
+	// keeps them durably; budget charges judges' tokens.
+	scores                                           chan ScoreJob
+	queue                                            atomic.Pointer[ScoreQueue]
+	budget                                           atomic.Pointer[TokenBudget]
+	scored, scoresDropped, scoresFailed, judgeFailed atomic.Uint64
 
 	// logs queues log lines of runs (logs.go).
 	logs        chan memory.LogEvent
@@ -77,6 +83,8 @@ type Recorder struct {
 	stop context.CancelFunc
 	wg   sync.WaitGroup
 }
+
+const scoreLoops = 2
 
 // New returns a recorder; nothing is written until Start.
 func New(o Options) *Recorder {
@@ -89,7 +97,7 @@ func New(o Options) *Recorder {
 	if o.BatchSize < 1 {
 		o.BatchSize = 1
 	}
-	return &Recorder{o: o, q: make(chan *pending, o.QueueSize), scores: make(chan scoreJob, o.QueueSize),
+	return &Recorder{o: o, q: make(chan *pending, o.QueueSize), scores: make(chan ScoreJob, o.QueueSize),
 		logs: make(chan memory.LogEvent, o.QueueSize)}
 }
 
@@ -106,7 +114,12 @@ func (r *Recorder) Start(ctx context.Context) {
 		defer r.wg.Done()
 		r.logLoop(ctx)
 	}()
-	if len(r.o.Scorers) > 0 {
+	// Two score loops, as River works two score jobs at once: a slow judge
+	// holds one, not every score (SQLite grades in these loops).
+	for range scoreLoops {
+		if !r.HasScorers() {
+			break
+		}
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
@@ -143,12 +156,14 @@ func (r *Recorder) Dropped() uint64 { return r.dropped.Load() }
 func (r *Recorder) Written() uint64 { return r.written.Load() }
 func (r *Recorder) Failed() uint64  { return r.failed.Load() }
 
-// Scored counts the scores stored; ScoresDropped the replies not graded
-// because the scorer queue was full; ScoresFailed the scores lost to a
-// write error.
+// Scored counts the scores stored (failed judges included); ScoresDropped
+// the replies not graded because the scorer queue was full; ScoresFailed
+// the scores lost to a write error; JudgeFailed the scores recorded as
+// failed because the scorer (its judge model) failed.
 func (r *Recorder) Scored() uint64        { return r.scored.Load() }
 func (r *Recorder) ScoresDropped() uint64 { return r.scoresDropped.Load() }
 func (r *Recorder) ScoresFailed() uint64  { return r.scoresFailed.Load() }
+func (r *Recorder) JudgeFailed() uint64   { return r.judgeFailed.Load() }
 
 // enqueue hands a span to the writer, or drops it when the queue is full:
 // a slow database must never hold a turn.
@@ -204,16 +219,20 @@ func (r *Recorder) writeLoop(ctx context.Context) {
 func (r *Recorder) write(pend []*pending) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	batch := make([]memory.Span, len(pend))
-	for i, p := range pend {
-		batch[i] = p.Span
+	batch := make([]memory.Span, 0, len(pend))
+	for _, p := range pend {
+		if !p.metricOnly {
+			batch = append(batch, p.Span)
+		}
 	}
-	if err := r.o.Store.SaveSpans(ctx, batch); err != nil {
-		r.failed.Add(uint64(len(batch)))
-		r.o.Logger.Warn("observability: spans not stored", "spans", len(batch), "err", err)
-		return
+	if len(batch) > 0 {
+		if err := r.o.Store.SaveSpans(ctx, batch); err != nil {
+			r.failed.Add(uint64(len(batch)))
+			r.o.Logger.Warn("observability: spans not stored", "spans", len(batch), "err", err)
+			return
+		}
+		r.written.Add(uint64(len(batch)))
 	}
-	r.written.Add(uint64(len(batch)))
 	var ms []memory.MetricEvent
 	for _, p := range pend {
 		ms = append(ms, metricsOf(p)...)
@@ -230,13 +249,15 @@ func (r *Recorder) pruneLoop(ctx context.Context) {
 	every = max(every, time.Second)
 	t := time.NewTicker(every)
 	defer t.Stop()
+	// The first delete waits one period: the recorder starts before the
+	// first migration, and on a fresh database the tables are not there yet.
 	for {
-		r.prune(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+		r.prune(ctx)
 	}
 }
 

@@ -8,26 +8,23 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"time"
 
-	"github.com/google/uuid"
-
-	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/toolschema"
 )
 
-// Rule-based scorers ([scorers.<id>]): after a turn that succeeded, each
-// of its agent's scorers that samples the turn grades the reply, on the
-// recorder's scorer goroutine (never on the turn's), and the score is
-// stored with the turn's trace, span and resource (mastra_score_events).
+// Scorers ([scorers.<id>]) grade what an agent turn or a workflow run
+// produced, after it ended: rule-based kinds (contains, regex,
+// json_schema) here, LLM-judged ones in judge.go. The turn only queues a
+// job (scorejobs.go); grading and storing happen off its path.
 
 // Scorer grades a reply.
 type Scorer struct {
 	ID, Name, Description, Kind string
 	// Rate is the share of turns scored (0 to 1).
 	Rate float64
-	// grade returns the score (1 pass, 0 fail) and why.
-	grade func(text string) (float64, string)
+	// rule grades by a rule; judge by a model (one of them is set).
+	rule  func(text string) (float64, string)
+	judge *Judge
 }
 
 // NewScorer builds a scorer of kind contains (text), regex (pattern) or
@@ -39,7 +36,7 @@ func NewScorer(id, name, description, kind, text, pattern, schema string, rate f
 	s := &Scorer{ID: id, Name: name, Description: description, Kind: kind, Rate: rate}
 	switch kind {
 	case "contains":
-		s.grade = func(reply string) (float64, string) {
+		s.rule = func(reply string) (float64, string) {
 			if strings.Contains(reply, text) {
 				return 1, fmt.Sprintf("the reply contains %q", text)
 			}
@@ -50,7 +47,7 @@ func NewScorer(id, name, description, kind, text, pattern, schema string, rate f
 		if err != nil {
 			return nil, fmt.Errorf("scorer %s: pattern: %w", id, err)
 		}
-		s.grade = func(reply string) (float64, string) {
+		s.rule = func(reply string) (float64, string) {
 			if re.MatchString(reply) {
 				return 1, fmt.Sprintf("the reply matches %s", pattern)
 			}
@@ -61,7 +58,7 @@ func NewScorer(id, name, description, kind, text, pattern, schema string, rate f
 		if err != nil {
 			return nil, fmt.Errorf("scorer %s: %w", id, err)
 		}
-		s.grade = func(reply string) (float64, string) {
+		s.rule = func(reply string) (float64, string) {
 			if err := sch.Validate(json.RawMessage(strings.TrimSpace(reply))); err != nil {
 				return 0, "the reply is not JSON valid against the schema: " + clip(err.Error(), 500)
 			}
@@ -84,70 +81,33 @@ func (s *Scorer) Samples(traceID string) bool {
 	return float64(binary.BigEndian.Uint64(h[:8]))/(1<<64) < s.Rate
 }
 
-// scoreJob is one reply to grade.
-type scoreJob struct {
-	scorer *Scorer
-	reply  string
-	span   *memory.Span // the turn's agent_run span
+// LLM reports whether the scorer asks a judge model (it needs the turn's
+// input, and costs tokens).
+func (s *Scorer) LLM() bool { return s.judge != nil }
+
+// Grade is a scorer's verdict.
+type Grade struct {
+	Score  float64
+	Reason string
+	// Judge is the judge's "provider/model" and Usage its tokens (LLM
+	// scorers only).
+	Judge string
+	Usage Usage
 }
 
-// enqueueScore hands a job to the scorer goroutine, or drops it when its
-// queue is full.
-func (r *Recorder) enqueueScore(j scoreJob) {
-	select {
-	case r.scores <- j:
-	default:
-		r.scoresDropped.Add(1)
-	}
+// Usage counts a judge's tokens.
+type Usage struct {
+	InputTokens  int `json:"inputTokens"`
+	OutputTokens int `json:"outputTokens"`
 }
 
-func (r *Recorder) scoreLoop(ctx context.Context) {
-	for {
-		select {
-		case j := <-r.scores:
-			r.score(j)
-		case <-ctx.Done():
-			for {
-				select {
-				case j := <-r.scores:
-					r.score(j)
-				default:
-					return
-				}
-			}
-		}
+// Grade grades output (the reply, or a workflow's result as JSON) given
+// input (the user's message; only judges read it). An error is the
+// judge's: rules cannot fail.
+func (s *Scorer) Grade(ctx context.Context, input, output string) (Grade, error) {
+	if s.judge != nil {
+		return s.judge.grade(ctx, input, output)
 	}
-}
-
-func (r *Recorder) score(j scoreJob) {
-	v, reason := j.scorer.grade(j.reply)
-	sp := j.span
-	src, live := "LIVE", "live"
-	row := memory.Score{ScoreID: uuid.NewString(), Timestamp: memory.SpanTime{Time: time.Now()}, ScorerID: j.scorer.ID,
-		ScorerName: &j.scorer.Name, ScoreSource: &live, Score: v, Reason: &reason,
-		EventContext: memory.EventContext{TraceID: &sp.TraceID, SpanID: &sp.SpanID, EntityType: sp.EntityType,
-			EntityID: sp.EntityID, EntityName: sp.EntityName, ResourceID: sp.ResourceID, ThreadID: sp.ThreadID,
-			RunID: sp.RunID, ServiceName: sp.ServiceName, Source: &src}}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := r.o.Store.SaveScore(ctx, row); err != nil {
-		r.scoresFailed.Add(1)
-		r.o.Logger.Warn("observability: score not stored", "scorer", j.scorer.ID, "err", err)
-		return
-	}
-	r.scored.Add(1)
-}
-
-// ScoreReply grades reply with the scorer of id (or name) among every
-// agent's; found is false when there is none such.
-func (r *Recorder) ScoreReply(id, reply string) (score float64, reason, scorerID, scorerName string, found bool) {
-	for _, list := range r.o.Scorers {
-		for _, sc := range list {
-			if sc.ID == id || sc.Name == id {
-				v, why := sc.grade(reply)
-				return v, why, sc.ID, sc.Name, true
-			}
-		}
-	}
-	return 0, "", "", "", false
+	v, why := s.rule(output)
+	return Grade{Score: v, Reason: why}, nil
 }

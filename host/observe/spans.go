@@ -129,6 +129,9 @@ type pending struct {
 	memory.Span
 	usage           *llm.Usage
 	provider, model string
+	// metricOnly: no span to store, only its metrics (a workflow run's
+	// end).
+	metricOnly bool
 }
 
 // span is the common part of a stored span.
@@ -251,6 +254,10 @@ func (o agentObserver) StartTurn(ctx context.Context, ti agent.TurnInfo) (contex
 	s, parent := r.child(ctx)
 	s.resourceID, s.threadID, s.runID = ti.ResourceID, ti.ThreadID, ti.RunID
 	start := time.Now()
+	var principal string
+	if len(r.o.Scorers[ti.Agent.ID]) > 0 {
+		principal = r.principal(ctx)
+	}
 	return context.WithValue(ctx, scopeKey{}, s), func(e agent.TurnEnd) {
 		a := ti.Agent
 		sp := r.span(s, parent, "agent run: '"+a.ID+"'", "agent_run", start, time.Now())
@@ -282,7 +289,7 @@ func (o agentObserver) StartTurn(ctx context.Context, ti agent.TurnInfo) (contex
 		if e.Err == nil && e.Result != nil && e.Outcome == agent.OutcomeOK {
 			for _, sc := range r.o.Scorers[a.ID] {
 				if sc.Samples(sp.TraceID) {
-					r.enqueueScore(scoreJob{scorer: sc, reply: e.Result.Text, span: &sp.Span})
+					r.enqueueScore(jobOf(sc, &sp.Span, "live", principal, lastUser(ti.Messages), e.Result.Text))
 				}
 			}
 		}
@@ -369,6 +376,17 @@ func (o agentObserver) StartToolCall(ctx context.Context, c agent.ToolCallInfo) 
 	}
 }
 
+// lastUser is the turn's last user message (what a judge reads as the
+// input).
+func lastUser(ms []llm.Message) string {
+	for i := len(ms) - 1; i >= 0; i-- {
+		if ms[i].Role == llm.RoleUser {
+			return ms[i].Content
+		}
+	}
+	return ""
+}
+
 // Plugins is the observer of plugin calls. Only calls made inside a stored
 // span (a tool's plugin, a workflow step's) are stored: a middleware call
 // per request would be a trace of one span each.
@@ -404,6 +422,58 @@ type workflowObserver struct{ r *Recorder }
 
 func (workflowObserver) RunStarted(string)          {}
 func (workflowObserver) RunFinished(string, string) {}
+
+// RunEnded records the run's duration (mastra_workflow_duration_ms) and
+// queues the gradings of a successful run's result by the workflow's
+// scorers, under the run's trace and its workflow_run span.
+func (o workflowObserver) RunEnded(end workflow.RunEnd) {
+	r := o.r
+	if !end.Created.IsZero() {
+		// The run's duration, as a metric of its workflow_run span.
+		now := time.Now()
+		p := &pending{metricOnly: true}
+		p.Span = memory.Span{TraceID: derivedID("trace", end.RunID, 16), SpanID: derivedID("run", end.RunID, 8), SpanType: "workflow_run",
+			EntityType: strp("workflow_run"), EntityID: strp(end.Workflow), EntityName: strp(end.Workflow),
+			ResourceID: strp(end.ResourceID), RunID: strp(end.RunID), ServiceName: strp(r.o.ServiceName),
+			StartedAt: memory.SpanTime{Time: end.Created}, EndedAt: &memory.SpanTime{Time: now}}
+		if end.Status != workflow.StatusSuccess {
+			p.Span.Error = errorInfo("WORKFLOW_"+end.Status, "workflow run ended: "+end.Status)
+		}
+		r.enqueue(p)
+	}
+	list := r.o.WorkflowScorers[end.Workflow]
+	if len(list) == 0 || end.Status != workflow.StatusSuccess {
+		return
+	}
+	traceID := derivedID("trace", end.RunID, 16)
+	sp := memory.Span{TraceID: traceID, SpanID: derivedID("run", end.RunID, 8), EntityType: strp("workflow_run"),
+		EntityID: strp(end.Workflow), EntityName: strp(end.Workflow), ResourceID: strp(end.ResourceID), RunID: strp(end.RunID),
+		ServiceName: strp(r.o.ServiceName)}
+	var input, output string
+	for _, sc := range list {
+		if !sc.Samples(traceID) {
+			continue
+		}
+		if output == "" {
+			output = textOf(end.Result)
+			input = textOf(end.Input)
+		}
+		r.enqueueScore(jobOf(sc, &sp, "live", end.Principal, input, output))
+	}
+}
+
+// textOf is a run's value as a scorer reads it: a string as is, anything
+// else as JSON.
+func textOf(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
 
 func derivedID(kind, runID string, n int) string {
 	h := sha256.Sum256([]byte(kind + "\x00" + runID))

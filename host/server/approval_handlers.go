@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -319,13 +320,16 @@ func (s *Server) listSuspendedRuns(w http.ResponseWriter, r *http.Request) error
 		if (!from.IsZero() && run.SuspendedAt.Before(from)) || (!to.IsZero() && run.SuspendedAt.After(to)) {
 			continue
 		}
-		call := suspendedCallJSON{ToolCallID: run.Wait.ToolCallID, ToolName: run.Wait.ToolName, Args: run.Wait.Args,
-			RequiresApproval: run.Wait.Approval}
-		if !run.Wait.Approval {
-			call.SuspendPayload = orNull(run.Wait.Payload)
+		calls := make([]suspendedCallJSON, 0, len(run.Waits))
+		for _, w := range run.Waits {
+			call := suspendedCallJSON{ToolCallID: w.ToolCallID, ToolName: w.ToolName, Args: w.Args, RequiresApproval: w.Approval}
+			if !w.Approval {
+				call.SuspendPayload = orNull(w.Payload)
+			}
+			calls = append(calls, call)
 		}
 		out = append(out, suspendedRunJSON{RunID: run.RunID, Status: "suspended", ThreadID: run.ThreadID, ResourceID: run.ResourceID,
-			SuspendedAt: run.SuspendedAt.UTC().Format("2006-01-02T15:04:05.000Z"), ToolCalls: []suspendedCallJSON{call}})
+			SuspendedAt: run.SuspendedAt.UTC().Format("2006-01-02T15:04:05.000Z"), ToolCalls: calls})
 	}
 	total := len(out)
 	if page >= 0 && perPage > 0 {
@@ -407,7 +411,7 @@ func (s *Server) sendToolApproval(w http.ResponseWriter, r *http.Request) error 
 	}
 	var runID string
 	for _, run := range runs {
-		if run.Wait.ToolCallID != b.ToolCallID {
+		if !slices.ContainsFunc(run.Waits, func(w agent.Suspension) bool { return w.ToolCallID == b.ToolCallID }) {
 			continue
 		}
 		if runID != "" {

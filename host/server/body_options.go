@@ -28,7 +28,7 @@ var mastraBodyFields = []bodyField{
 	{"memory.thread", true, "thread id, or {id}"},
 	{"memory.resource", true, "the resource; a token's resource wins"},
 	{"memory.options", false, "per-turn memory settings: set them on the agent in mastra.toml"},
-	{"memory.readOnly", false, "a turn is saved whole; leave memory out for a turn that is not remembered"},
+	{"memory.readOnly", true, "history, working memory and semantic recall are read; nothing is saved or embedded, and the working memory tool is not offered"},
 	{"requestContext", true, "merged into the request's context (reserved keys ignored)"},
 	{"instructions", true, "added to the agent's instructions"},
 	{"system", true, "added to the agent's instructions"},
@@ -249,16 +249,12 @@ func (r *refusedSettings) check() error {
 
 // refusedMemory are the memory fields the server does not honour.
 type refusedMemory struct {
-	Options  json.RawMessage `json:"options"`
-	ReadOnly json.RawMessage `json:"readOnly"`
+	Options json.RawMessage `json:"options"`
 }
 
 func (r *refusedMemory) check() error {
-	switch {
-	case asks(r.Options):
+	if asks(r.Options) {
 		return refused("memory.options")
-	case asks(r.ReadOnly):
-		return refused("memory.readOnly")
 	}
 	return nil
 }

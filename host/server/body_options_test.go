@@ -157,3 +157,31 @@ func TestBodyOptionsReachTheModel(t *testing.T) {
 		}
 	}
 }
+
+// memory.readOnly: the turn sees the thread's history and saves nothing;
+// on a new thread it creates none.
+func TestReadOnlyTurnSavesNothing(t *testing.T) {
+	fake := llmtest.NewServer(t, llmtest.Replies(llmtest.Reply{Text: "first"}, llmtest.Reply{Text: "second"}))
+	ts := soServer(t, openSQLite(t), fake, nil)
+	if r := do(t, "POST", ts.URL+"/api/agents/gpt/generate", `{"messages":"remember the blue door","memory":{"thread":"ro-1","resource":"alice"}}`,
+		"Content-Type", jsonCT); r.status != 200 {
+		t.Fatalf("generate = %d %s", r.status, r.raw)
+	}
+	for _, route := range []string{"generate", "stream"} {
+		if r := do(t, "POST", ts.URL+"/api/agents/gpt/"+route, `{"messages":"which door?","memory":{"thread":"ro-1","resource":"alice","readOnly":true}}`,
+			"Content-Type", jsonCT); r.status != 200 {
+			t.Fatalf("read-only %s = %d %s", route, r.status, r.raw)
+		}
+	}
+	if d := fake.Requests()[1].Dump(); !strings.Contains(d, "user:remember the blue door | assistant:first | user:which door?") {
+		t.Errorf("the read-only turn's prompt = %s; want the thread's history before it", d)
+	}
+	m := do(t, "GET", ts.URL+"/api/memory/threads/ro-1/messages?agentId=gpt&resourceId=alice", "")
+	if m.body["total"] != 2.0 || strings.Contains(m.raw, "which door") {
+		t.Errorf("saved = %s; want only the first turn's two messages", m.raw)
+	}
+	do(t, "POST", ts.URL+"/api/agents/gpt/generate", `{"messages":"hi","memory":{"thread":"ro-2","resource":"alice","readOnly":true}}`, "Content-Type", jsonCT)
+	if r := do(t, "GET", ts.URL+"/api/memory/threads/ro-2?agentId=gpt&resourceId=alice", ""); r.status != 404 {
+		t.Errorf("thread ro-2 after a read-only turn: %d %s; want 404", r.status, r.raw)
+	}
+}

@@ -220,13 +220,17 @@ func FuzzApprovalBodies(f *testing.F) {
 		`{"resourceId":"alice","threadId":"t1","toolCallId":"call_1","approved":false}`,
 		`{"resourceId":"alice","threadId":"t1","toolCallId":"call_1","approved":true,"resumeData":[1],"messages":[]}`,
 		`{"runId":"r1","requestContext":{"mastra__resourceId":"bob"}}`, `[]`, `null`, ``, `{"runId":5}`,
+		`{"messages":"hi","maxSteps":3,"routing":{"additionalInstructions":"x","verboseIntrospection":true}}`,
+		`{"messages":"hi","memory":{"thread":"t1","resource":"alice"},"routing":5,"completion":{"scorers":[]}}`,
+		`{"messages":"hi","completion":{"scorers":[{"id":"x"}]},"clientTools":{"t":{}}}`,
 	} {
 		f.Add(s)
 	}
 	h := approvalFuzzHandler(f)
 	f.Fuzz(func(t *testing.T, body string) {
 		for _, route := range []string{"approve-tool-call", "decline-tool-call", "approve-tool-call-generate",
-			"decline-tool-call-generate", "resume-stream", "resume-stream-until-idle", "send-tool-approval", "recover"} {
+			"decline-tool-call-generate", "resume-stream", "resume-stream-until-idle", "send-tool-approval", "recover",
+			"network", "approve-network-tool-call", "decline-network-tool-call"} {
 			noServerError(t, h, "POST", "/api/agents/approver/"+route, body)
 		}
 		noServerError(t, h, "GET", "/api/agents/approver/suspended-runs?threadId="+url.QueryEscape(body)+"&fromDate="+url.QueryEscape(body)+"&page="+url.QueryEscape(body), "")

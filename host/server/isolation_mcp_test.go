@@ -20,6 +20,28 @@ var mcpIsolationCases = map[string]func(t *testing.T, e *isoEnv){
 	"GET /api/mcp/:serverId/tools/:toolId":          caseNoTenantData("/api/mcp/main/tools/whoami", "/api/mcp/main/tools/ask_assistant"),
 	"POST /api/mcp/:serverId/tools/:toolId/execute": caseMCPCall(false),
 	"POST /api/mcp/:serverId/mcp":                   caseMCPCall(true),
+	"GET /api/mcp/:serverId/resources":              caseNoTenantData("/api/mcp/main/resources"),
+	"POST /api/mcp/:serverId/resources/read":        caseMCPRead,
+}
+
+// caseMCPRead: a resource is static content, the same for every caller,
+// whatever resource B names; an unknown one is 404 for both.
+func caseMCPRead(t *testing.T, e *isoEnv) {
+	const body = `{"uri":"docs://readme"}`
+	want := e.as(aliceToken, "POST", "/api/mcp/main/resources/read", body)
+	if want.status != 200 || !strings.Contains(want.raw, `"text":"# Readme"`) {
+		t.Fatalf("A reading docs://readme = %d %s", want.status, want.raw)
+	}
+	for _, q := range e.probes() {
+		if r := e.b("POST", "/api/mcp/main/resources/read?"+q, body); r.status != 200 || r.raw != want.raw {
+			t.Errorf("B reading docs://readme ?%s = %d %s; want A's answer", q, r.status, r.raw)
+		}
+	}
+	for _, tok := range []string{aliceToken, bobToken} {
+		if r := e.as(tok, "POST", "/api/mcp/main/resources/read", `{"uri":"docs://nothing"}`); r.status != 404 {
+			t.Errorf("reading an unknown resource = %d %s; want 404", r.status, r.raw)
+		}
+	}
 }
 
 // mcpRPC calls tool name with args as token tok: through the streamable

@@ -536,9 +536,9 @@ func init() {
 	isolationCases["POST /api/observability/traces/score"] = caseScoreTraces
 }
 
-// isoScoreReply is the suite's one scorer, "tone": 1 for any reply.
-func isoScoreReply(id, reply string) (float64, string, string, string, bool) {
-	return 1, "fine", "tone", "tone", id == "tone"
+// isoScoreTrace is the suite's one scorer, "tone": it queues nothing.
+func isoScoreTrace(id string, target *memory.Span) (bool, bool) {
+	return id == "tone", false
 }
 
 // caseScoreTraces: B scoring A's trace scores nothing of hers (skipped,

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mastra-server/mastra-server/host/agent"
 	"github.com/mastra-server/mastra-server/host/llm"
+	"github.com/mastra-server/mastra-server/host/mcp"
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/reqctx"
 	"github.com/mastra-server/mastra-server/host/workflow"
@@ -216,8 +217,9 @@ func isoServer(t *testing.T, kind string) (*Server, string, *workflow.Engine) {
 	cfg.OpenAPI = true // the document and /docs, which must answer every token alike
 	cfg.Playground = true
 	s, ts := newTestServer(t, Options{Config: cfg, Store: store, Agents: svc, Workflows: eng, DefaultResourceID: "anon", Vectors: []string{"docs"},
-		Embedders: MastraEmbedders, ScoreReply: isoScoreReply,
-		Runs: openRuns(t, store, runsOptions{}), MCPServers: []MCPServer{{ID: "main", Agents: []string{"assistant"}, Tools: []string{"whoami"}}}})
+		Embedders: MastraEmbedders, ScoreTrace: isoScoreTrace,
+		Runs: openRuns(t, store, runsOptions{}), MCPServers: []MCPServer{{ID: "main", Agents: []string{"assistant"}, Tools: []string{"whoami"},
+			Resources: []mcp.Resource{{URI: "docs://readme", MIMEType: "text/markdown", Text: "# Readme"}}}}})
 	return s, ts.URL, eng
 }
 

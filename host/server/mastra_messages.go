@@ -40,6 +40,7 @@ type mastraBody struct {
 type mastraMemory struct {
 	Thread   json.RawMessage `json:"thread"` // "id" or {"id": …}
 	Resource string          `json:"resource"`
+	ReadOnly bool            `json:"readOnly"`
 	refusedMemory
 }
 
@@ -60,6 +61,12 @@ func (s *Server) apiTurn(w http.ResponseWriter, r *http.Request, resumable *bool
 	if resumable != nil {
 		*resumable = b.Resumable
 	}
+	return s.mastraInput(r, &b)
+}
+
+// mastraInput checks a decoded Mastra body and makes its turn (the stream
+// and generate routes', and the network route's: network_handlers.go).
+func (s *Server) mastraInput(r *http.Request, b *mastraBody) (agent.Input, error) {
 	if err := b.unsupported.check(); err != nil {
 		return agent.Input{}, err
 	}
@@ -68,7 +75,7 @@ func (s *Server) apiTurn(w http.ResponseWriter, r *http.Request, resumable *bool
 			return agent.Input{}, err
 		}
 	}
-	if err := outputAlias(&b); err != nil {
+	if err := outputAlias(b); err != nil {
 		return agent.Input{}, err
 	}
 	msgs, err := s.parseMessages(b.Messages)
@@ -124,6 +131,7 @@ func (s *Server) apiTurn(w http.ResponseWriter, r *http.Request, resumable *bool
 			return in, err
 		}
 		in.ThreadID = thread
+		in.ReadOnly = b.Memory.ReadOnly
 		// Mastra requires memory.resource; a token's resource stands in.
 		in.ResourceID, err = s.resource(r, bodyClaim(b.Memory.Resource, "memory.resource"), mustNameAlways)
 		if err != nil {

@@ -40,6 +40,10 @@ import (
 type MCPServer struct {
 	ID, Name, Version, Description string
 	Agents, Workflows, Tools       []string
+	// Static content besides the tools, the same for every caller.
+	Resources         []mcp.Resource
+	ResourceTemplates []mcp.ResourceTemplate
+	Prompts           []mcp.Prompt
 }
 
 // mcpResourceKey carries the resource an MCP call acts for, set by the
@@ -93,7 +97,8 @@ func (s *Server) buildMCP(defs []MCPServer) error {
 				return fmt.Errorf("mcp_servers.%s.workflows: no workflow %q", d.ID, id)
 			}
 			tools = append(tools, mcp.Tool{Name: "run_" + id, Type: "workflow", InputSchema: wf.InputSchema,
-				Description: fmt.Sprintf("Run workflow '%s'. Workflow description: %s", id, wf.Description), Call: s.mcpRun(id)})
+				Description: fmt.Sprintf("Run workflow '%s'. Workflow description: %s", id, wf.Description), Call: s.mcpRun(id),
+				Resume: s.mcpResume(id)})
 		}
 		name := d.Name
 		if name == "" {
@@ -102,6 +107,9 @@ func (s *Server) buildMCP(defs []MCPServer) error {
 		srv, err := mcp.NewServer(mcp.Info{ID: d.ID, Name: name, Version: d.Version, Description: d.Description}, tools,
 			mcp.Options{MaxBody: s.cfg.BodyLimit, TrustedOrigins: s.cfg.CORS.Origins, Logger: s.log})
 		if err != nil {
+			return err
+		}
+		if err := srv.AddContent(d.Resources, d.ResourceTemplates, d.Prompts); err != nil {
 			return err
 		}
 		s.mcpServers = append(s.mcpServers, srv)
@@ -195,9 +203,91 @@ func (s *Server) mcpRun(wfID string) func(context.Context, json.RawMessage) (jso
 		if err != nil {
 			return nil, mcpCallError(err)
 		}
-		out := workflow.ResultOf(done)
-		out["runId"] = run.RunID
-		return json.Marshal(out)
+		return s.mcpRunResult(wfID, run.RunID, done)
+	}
+}
+
+// mcpRunState is the requestState of a run_<workflow> call that waits
+// for input: the run and the suspended step. The client may change it;
+// Resume checks the run against the caller's resource, as the resume
+// route does, so another tenant's run is a not-found.
+type mcpRunState struct {
+	RunID string   `json:"runId"`
+	Path  []string `json:"path"`
+}
+
+// mcpRunResult answers a finished or suspended run: a run suspended at one
+// step asks for its resume data (the step's resume schema as the form),
+// for clients that answer input requests; others read the suspended
+// result (runId, suspended, suspendPayload) and resume through the
+// workflow routes.
+func (s *Server) mcpRunResult(wfID, runID string, done *workflow.Run) (json.RawMessage, error) {
+	out := workflow.ResultOf(done)
+	out["runId"] = runID
+	raw, err := json.Marshal(out)
+	if err != nil || done.Snapshot.Status != workflow.StatusSuspended {
+		return raw, err
+	}
+	paths, _ := out["suspended"].([][]string)
+	if len(paths) != 1 || len(paths[0]) != 1 {
+		return raw, nil // a nested or parallel suspension: the routes say which to resume
+	}
+	schema := json.RawMessage(`{"type":"object","properties":{}}`)
+	var desc string
+	if wf, ok := s.workflows.Workflow(wfID); ok {
+		for _, st := range wf.Steps {
+			if st.ID == paths[0][0] && len(st.ResumeSchema) > 0 {
+				schema = st.ResumeSchema
+			}
+		}
+	}
+	var d struct {
+		Description string `json:"description"`
+	}
+	if json.Unmarshal(schema, &d) == nil {
+		desc = d.Description
+	}
+	// Mastra's message: the payload's message, else the resume schema's
+	// description, else a generic line.
+	msg := fmt.Sprintf("\"run_%s\" needs more input", wfID)
+	var p struct {
+		Message any `json:"message"`
+	}
+	if b, err := json.Marshal(out["suspendPayload"]); err == nil && json.Unmarshal(b, &p) == nil {
+		if m, ok := p.Message.(string); ok && m != "" {
+			msg = m
+		} else if desc != "" {
+			msg = desc
+		}
+	}
+	state, err := json.Marshal(mcpRunState{RunID: runID, Path: paths[0]})
+	if err != nil {
+		return raw, nil
+	}
+	return nil, &mcp.NeedsInput{Message: msg, Schema: schema, State: string(state), Result: raw}
+}
+
+// mcpResume resumes a run_<workflow> call's run with the client's answer
+// to its input request, then waits for it as the call did.
+func (s *Server) mcpResume(wfID string) func(context.Context, string, mcp.Answer) (json.RawMessage, error) {
+	return func(ctx context.Context, state string, ans mcp.Answer) (json.RawMessage, error) {
+		var st mcpRunState
+		if err := json.Unmarshal([]byte(state), &st); err != nil || st.RunID == "" || len(st.Path) == 0 {
+			return nil, &mcp.ToolError{Message: "invalid requestState"}
+		}
+		data := any(ans.Content)
+		if ans.Content == nil {
+			data = map[string]any{}
+		}
+		res := mcpResource(ctx)
+		if err := s.workflows.Resume(ctx, wfID, st.RunID, res, st.Path, data); err != nil {
+			return nil, mcpCallError(err)
+		}
+		done, err := s.workflows.Wait(ctx, wfID, st.RunID, res)
+		if err != nil {
+			return nil, mcpCallError(err)
+		}
+		return s.mcpRunResult(wfID, st.RunID, done)
 	}
 }
 
@@ -467,6 +557,12 @@ func (s *Server) executeMCPTool(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out, err := t.Call(ctx, data)
+	var ni *mcp.NeedsInput
+	if errors.As(err, &ni) {
+		// A suspended run: its result says so (resume through the
+		// workflow routes).
+		out, err = ni.Result, nil
+	}
 	if err != nil {
 		var te *mcp.ToolError
 		if errors.As(err, &te) {
@@ -496,4 +592,71 @@ func argsError(tool string, err error) error {
 		}
 	}
 	return e
+}
+
+// mcpResourceJSON is one resource of GET /api/mcp/:serverId/resources.
+type mcpResourceJSON struct {
+	URI         string `json:"uri"`
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	MIMEType    string `json:"mimeType,omitempty"`
+}
+
+type mcpResourceListJSON struct {
+	Resources []mcpResourceJSON `json:"resources"`
+}
+
+// mcpReadBody is the body of POST /api/mcp/:serverId/resources/read.
+type mcpReadBody struct {
+	URI string `json:"uri"`
+}
+
+// mcpContentsJSON is one content of a read resource: text, or blob
+// (base64).
+type mcpContentsJSON struct {
+	URI      string `json:"uri"`
+	MIMEType string `json:"mimeType,omitempty"`
+	Text     string `json:"text,omitempty"`
+	Blob     []byte `json:"blob,omitempty"`
+}
+
+type mcpReadJSON struct {
+	Contents []mcpContentsJSON `json:"contents"`
+}
+
+// listMCPResources: GET /api/mcp/:serverId/resources → the server's
+// static resources (the same for every caller).
+func (s *Server) listMCPResources(w http.ResponseWriter, r *http.Request) error {
+	srv, err := s.mcpServer(r)
+	if err != nil {
+		return err
+	}
+	out := mcpResourceListJSON{Resources: []mcpResourceJSON{}}
+	for _, res := range srv.Resources() {
+		out.Resources = append(out.Resources, mcpResourceJSON{URI: res.URI, Name: res.Name, Description: res.Description, MIMEType: res.MIMEType})
+	}
+	transport.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// readMCPResource: POST /api/mcp/:serverId/resources/read {uri} → its
+// contents; 404 for a URI no resource or template serves.
+func (s *Server) readMCPResource(w http.ResponseWriter, r *http.Request) error {
+	srv, err := s.mcpServer(r)
+	if err != nil {
+		return err
+	}
+	var b mcpReadBody
+	if err := transport.DecodeJSON(w, r, s.cfg.BodyLimit, &b); err != nil {
+		return err
+	}
+	if strings.TrimSpace(b.URI) == "" {
+		return &transport.Error{Status: http.StatusBadRequest, Message: "uri is required"}
+	}
+	res, ok := srv.ReadResource(b.URI)
+	if !ok {
+		return &transport.Error{Status: http.StatusNotFound, Message: fmt.Sprintf("Resource '%s' not found on MCP server '%s'", clipID(b.URI), srv.ID)}
+	}
+	transport.WriteJSON(w, http.StatusOK, mcpReadJSON{Contents: []mcpContentsJSON{{URI: res.URI, MIMEType: res.MIMEType, Text: res.Text, Blob: res.Blob}}})
+	return nil
 }

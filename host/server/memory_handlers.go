@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -345,6 +346,13 @@ func (s *Server) memoryConfig(w http.ResponseWriter, r *http.Request) error {
 		}
 		if sr.Index != "" {
 			c["indexName"] = sr.Index
+		}
+		if sr.Filter != nil {
+			c["filter"] = sr.Filter
+		}
+		if ic := sr.IndexConfig; ic.Type != "" || ic.M != 0 || ic.EfConstruction != 0 || ic.Lists != 0 {
+			c["indexConfig"] = map[string]any{"type": cmp.Or(ic.Type, "hnsw"), "hnsw": map[string]int{"m": cmp.Or(ic.M, 8), "efConstruction": cmp.Or(ic.EfConstruction, 32)},
+				"ivf": map[string]int{"lists": cmp.Or(ic.Lists, 100)}}
 		}
 		recall = c
 	}

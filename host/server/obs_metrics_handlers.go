@@ -66,10 +66,7 @@ func parseMetricFilters(raw json.RawMessage) (metricFilters, error) {
 			return f, bad(k, "unknown or unsupported filter; expected timestamp, labels or one of "+strings.Join(memory.MetricFilterColumns, ", "))
 		}
 	}
-	if t := f.equal["entityType"]; t != "" && !slices.Contains(entityTypes, t) {
-		return f, bad("entityType", "expected one of "+strings.Join(entityTypes, ", "))
-	}
-	return f, nil
+	return f, checkEntityType("Invalid request body", "filters.entityType", f.equal["entityType"])
 }
 
 // metricBody is the body of the metric routes; each reads its fields.
@@ -155,7 +152,17 @@ func (s *Server) readMetricBody(w http.ResponseWriter, r *http.Request, single, 
 	return b, m, err
 }
 
-// rows reads the events of a query in res, for the time range tr.
+// metricEvents reads the events a checked query selects in the caller's
+// scope (res, which a comparison period reads again).
+func (s *Server) metricEvents(r *http.Request, m metricRequest) (res string, rows []memory.MetricEvent, err error) {
+	if res, err = s.obsResource(r); err != nil {
+		return "", nil, err
+	}
+	rows, err = s.metricRows(r, res, m, m.filters.timestamp)
+	return res, rows, err
+}
+
+// metricRows reads the events of a query in res, for the time range tr.
 func (s *Server) metricRows(r *http.Request, res string, m metricRequest, tr memory.TimeRange) ([]memory.MetricEvent, error) {
 	mq := memory.MetricQuery{ResourceID: res, Names: m.names, Equal: m.filters.equal, Timestamp: tr, Limit: maxMetricRows + 1}
 	if res != "" {
@@ -263,11 +270,7 @@ func (s *Server) metricAggregate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.obsResource(r)
-	if err != nil {
-		return err
-	}
-	rows, err := s.metricRows(r, res, m, m.filters.timestamp)
+	res, rows, err := s.metricEvents(r, m)
 	if err != nil {
 		return err
 	}
@@ -360,11 +363,7 @@ func (s *Server) metricBreakdown(w http.ResponseWriter, r *http.Request) error {
 			return invalidBody("orderDirection", "expected ASC or DESC")
 		}
 	}
-	res, err := s.obsResource(r)
-	if err != nil {
-		return err
-	}
-	rows, err := s.metricRows(r, res, m, m.filters.timestamp)
+	_, rows, err := s.metricEvents(r, m)
 	if err != nil {
 		return err
 	}
@@ -423,11 +422,7 @@ func (s *Server) metricTimeSeries(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	res, err := s.obsResource(r)
-	if err != nil {
-		return err
-	}
-	rows, err := s.metricRows(r, res, m, m.filters.timestamp)
+	_, rows, err := s.metricEvents(r, m)
 	if err != nil {
 		return err
 	}
@@ -468,11 +463,7 @@ func (s *Server) metricPercentiles(w http.ResponseWriter, r *http.Request) error
 			return invalidBody("percentiles", fmt.Sprintf("%v is outside 0–1: percentiles are fractions (0.5 for the median)", p))
 		}
 	}
-	res, err := s.obsResource(r)
-	if err != nil {
-		return err
-	}
-	rows, err := s.metricRows(r, res, m, m.filters.timestamp)
+	_, rows, err := s.metricEvents(r, m)
 	if err != nil {
 		return err
 	}
@@ -529,12 +520,7 @@ func (s *Server) listMetrics(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	for _, k := range []string{"traceIds", "labels", "costUnit"} {
-		if r.URL.Query().Has(k) {
-			return transport.Invalid("Invalid query parameters", k, "filtering metrics by "+k+" is not supported by this server")
-		}
-	}
-	eq, err := eventQuery(r, res, []string{"name", "provider", "model"}, []string{"timestamp"})
+	eq, err := eventQuery(r, res, []string{"name", "provider", "model"}, []string{"timestamp"}, "traceIds", "labels", "costUnit")
 	if err != nil {
 		return err
 	}

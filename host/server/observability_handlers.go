@@ -99,21 +99,9 @@ func queryDateRange(q url.Values, key string) (memory.TimeRange, error) {
 func traceQuery(r *http.Request, res string) (memory.TraceQuery, error) {
 	q := r.URL.Query()
 	bad := func(field, msg string) error { return transport.Invalid("Invalid query parameters", field, msg) }
-	for _, k := range unsupportedTraceFilters {
-		if q.Has(k) {
-			return memory.TraceQuery{}, bad(k, "filtering traces by "+k+" is not supported by this server")
-		}
-	}
-	if q.Get("mode") == "delta" {
-		return memory.TraceQuery{}, &transport.Error{Status: http.StatusNotImplemented,
-			Message: "Delta polling is not supported by this server's observability store"}
-	}
-	page, perPage, err := pageParams(r, 10, 100)
+	page, perPage, err := listPage(r, unsupportedTraceFilters...)
 	if err != nil {
 		return memory.TraceQuery{}, err
-	}
-	if perPage < 0 {
-		return memory.TraceQuery{}, bad("perPage", "expected an integer from 1 to 100")
 	}
 	tq := memory.TraceQuery{ResourceID: res, Page: page, PerPage: perPage, OrderBy: "startedAt", Desc: true, Equal: map[string]string{}}
 	for _, col := range memory.SpanFilterColumns {
@@ -140,8 +128,8 @@ func traceQuery(r *http.Request, res string) (memory.TraceQuery, error) {
 			}
 		}
 	}
-	if t := tq.Equal["entityType"]; t != "" && !slices.Contains(entityTypes, t) {
-		return tq, bad("entityType", "expected one of "+strings.Join(entityTypes, ", "))
+	if err := checkEntityType("Invalid query parameters", "entityType", tq.Equal["entityType"]); err != nil {
+		return tq, err
 	}
 	if st := q.Get("status"); st != "" {
 		if !slices.Contains(traceStatuses, st) {
@@ -175,14 +163,24 @@ func traceQuery(r *http.Request, res string) (memory.TraceQuery, error) {
 	default:
 		return tq, bad("field", "expected startedAt or endedAt")
 	}
-	switch strings.ToUpper(dir) {
-	case "", "DESC":
-	case "ASC":
-		tq.Desc = false
-	default:
-		return tq, bad("direction", "expected ASC or DESC")
+	if tq.Desc, err = listOrder(dir); err != nil {
+		return tq, err
 	}
 	return tq, nil
+}
+
+// traceRoots reads a trace listing's query and the root spans of the page
+// it asks for, with Mastra's pagination answer.
+func (s *Server) traceRoots(r *http.Request, res string) ([]memory.Span, paginationJSON, error) {
+	tq, err := traceQuery(r, res)
+	if err != nil {
+		return nil, paginationJSON{}, err
+	}
+	roots, total, err := s.store.ListTraces(r.Context(), tq)
+	if err != nil {
+		return nil, paginationJSON{}, err
+	}
+	return roots, pageJSON(tq.Page, tq.PerPage, total), nil
 }
 
 // listTraces: GET /api/observability/traces → {pagination, spans}: the
@@ -192,18 +190,11 @@ func (s *Server) listTraces(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	tq, err := traceQuery(r, res)
+	roots, page, err := s.traceRoots(r, res)
 	if err != nil {
 		return err
 	}
-	roots, total, err := s.store.ListTraces(r.Context(), tq)
-	if err != nil {
-		return err
-	}
-	transport.WriteJSON(w, http.StatusOK, map[string]any{
-		"pagination": paginationJSON{Total: total, Page: tq.Page, PerPage: tq.PerPage, HasMore: (tq.Page+1)*tq.PerPage < total},
-		"spans":      spansJSON(roots, true),
-	})
+	transport.WriteJSON(w, http.StatusOK, map[string]any{"pagination": page, "spans": spansJSON(roots, true)})
 	return nil
 }
 
@@ -275,18 +266,11 @@ func (s *Server) traceByID(w http.ResponseWriter, r *http.Request) error {
 	}
 	id := httprouter.ParamsFromContext(r.Context()).ByName("traceId")
 	if id == "light" {
-		tq, err := traceQuery(r, res)
+		roots, page, err := s.traceRoots(r, res)
 		if err != nil {
 			return err
 		}
-		roots, total, err := s.store.ListTraces(r.Context(), tq)
-		if err != nil {
-			return err
-		}
-		transport.WriteJSON(w, http.StatusOK, map[string]any{
-			"pagination": paginationJSON{Total: total, Page: tq.Page, PerPage: tq.PerPage, HasMore: (tq.Page+1)*tq.PerPage < total},
-			"spans":      lightSpans(roots),
-		})
+		transport.WriteJSON(w, http.StatusOK, map[string]any{"pagination": page, "spans": lightSpans(roots)})
 		return nil
 	}
 	spans, err := s.trace(r, res, id)
@@ -645,24 +629,13 @@ func (s *Server) spanScores(w http.ResponseWriter, r *http.Request, res, traceID
 	if err := checkIDs("Invalid path parameters", "traceId", traceID, "spanId", spanID); err != nil {
 		return err
 	}
-	page, perPage, err := pageParams(r, 10, 100)
+	page, perPage, err := listPage(r)
 	if err != nil {
 		return err
-	}
-	if perPage < 0 {
-		return transport.Invalid("Invalid query parameters", "perPage", "expected an integer from 1 to 100")
 	}
 	eq := memory.EventQuery{ResourceID: res, Page: page, PerPage: perPage, Desc: true,
 		In: map[string][]string{"traceId": {traceID}, "spanId": {spanID}}}
-	scores, total, err := s.store.ListScores(r.Context(), eq)
-	if err != nil {
-		return err
-	}
-	if scores == nil {
-		scores = []memory.Score{}
-	}
-	transport.WriteJSON(w, http.StatusOK, map[string]any{"pagination": pageOf(eq, total), "scores": scores})
-	return nil
+	return s.writeScores(w, r, eq)
 }
 
 // branchSpanTypes are Mastra's BRANCH_SPAN_TYPES: the spans that start a

@@ -263,6 +263,13 @@ var routeDocs = map[string]routeDoc{
 		tag: tagAgents, body: sendApprovalBody{}, resp: sendApprovalJSON{}},
 	"POST /api/agents/:agentId/recover": {summary: "400, as Mastra answers for an agent that is not durable: turns here complete, fail, or wait to be resumed",
 		tag: tagAgents, body: anyBody{}},
+	// Mastra's legacy agent network (network_handlers.go).
+	"POST /api/agents/:agentId/network": {summary: "Run the agent as a network's routing agent: it picks its sub-agents, workflows and tools one at a time (maxSteps iterations, default 1) until the task is complete; streamed as Mastra's network chunks (routing-agent-*, agent-/workflow-/tool-execution-*, network-*). Needs memory (400 without)",
+		tag: tagAgents, body: networkBody{}, stream: true},
+	"POST /api/agents/:agentId/approve-network-tool-call": {summary: "Approve the primitive a network run waits for (by runId); the network goes on, streamed",
+		tag: tagAgents, body: decisionBody{}, stream: true},
+	"POST /api/agents/:agentId/decline-network-tool-call": {summary: "Decline the primitive a network run waits for (the routing agent is told so); the network goes on, streamed",
+		tag: tagAgents, body: decisionBody{}, stream: true},
 	// Mastra's MCP servers (mcp_handlers.go).
 	"GET /api/mcp/v0/servers": {summary: "List the MCP servers ([mcp_servers.*])", tag: tagMCP,
 		query: []string{"page", "perPage", "limit", "offset"}, resp: mcpServerListJSON{}},
@@ -272,6 +279,10 @@ var routeDocs = map[string]routeDoc{
 	"GET /api/mcp/:serverId/tools/:toolId": {summary: "Get one tool of an MCP server", tag: tagMCP, resp: mcpToolJSON{}},
 	"POST /api/mcp/:serverId/tools/:toolId/execute": {summary: "Run one tool of an MCP server for the caller's resource", tag: tagMCP,
 		query: []string{"resourceId"}, body: mcpExecuteBody{}, resp: mcpResultJSON{}},
+	"GET /api/mcp/:serverId/resources": {summary: "List an MCP server's static resources (the same for every caller)", tag: tagMCP,
+		resp: mcpResourceListJSON{}},
+	"POST /api/mcp/:serverId/resources/read": {summary: "Read a resource of an MCP server by uri (static or from a template)", tag: tagMCP,
+		body: mcpReadBody{}, resp: mcpReadJSON{}},
 	"POST /api/mcp/:serverId/mcp": {summary: "The MCP streamable HTTP transport (stateless; JSON-RPC in, JSON out)", tag: tagMCP,
 		query: []string{"resourceId"}, body: anyBody{}},
 	// Mastra Studio (studio_handlers.go).

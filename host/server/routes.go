@@ -96,6 +96,10 @@ func (s *Server) builtins() []builtin {
 		a("GET", "/api/agents/:agentId/suspended-runs", TouchAgent, s.listSuspendedRuns),
 		a("POST", "/api/agents/:agentId/send-tool-approval", TouchAgent, s.sendToolApproval),
 		a("POST", "/api/agents/:agentId/recover", TouchNone, s.recoverRun),
+		// Mastra's legacy agent network (network_handlers.go).
+		a("POST", "/api/agents/:agentId/network", TouchAgent, s.network),
+		a("POST", "/api/agents/:agentId/approve-network-tool-call", TouchAgent, s.approveNetworkToolCall),
+		a("POST", "/api/agents/:agentId/decline-network-tool-call", TouchAgent, s.declineNetworkToolCall),
 
 		// Mastra's memory.
 		r("GET", "/api/memory/status", TouchNone, s.memoryStatus),
@@ -208,6 +212,8 @@ func (s *Server) builtins() []builtin {
 		r("GET", "/api/mcp/:serverId/tools", TouchNone, s.listMCPTools),
 		r("GET", "/api/mcp/:serverId/tools/:toolId", TouchNone, s.getMCPTool),
 		r("POST", "/api/mcp/:serverId/tools/:toolId/execute", TouchAgent, s.executeMCPTool),
+		r("GET", "/api/mcp/:serverId/resources", TouchNone, s.listMCPResources),
+		r("POST", "/api/mcp/:serverId/resources/read", TouchNone, s.readMCPResource),
 		r("POST", "/api/mcp/:serverId/mcp", TouchAgent, s.serveMCP),
 		// Mastra's workflows (workflow_handlers.go).
 		r("GET", "/api/workflows", TouchNone, s.listWorkflows),

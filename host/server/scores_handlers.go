@@ -190,28 +190,16 @@ func (s *Server) createScore(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// eventQuery reads the common filters, page and order of a score or
-// feedback listing; own lists the listing's own filters (IN filters that
-// may be one value or a JSON array), orders its order fields.
-func eventQuery(r *http.Request, res string, own, orders []string) (memory.EventQuery, error) {
+// eventQuery reads the common filters, page and order of a score,
+// feedback, log or metric listing; own lists the listing's own filters (IN
+// filters that may be one value or a JSON array), orders its order
+// fields, unsupported the filters of its own it cannot apply.
+func eventQuery(r *http.Request, res string, own, orders []string, unsupported ...string) (memory.EventQuery, error) {
 	q := r.URL.Query()
-	bad := func(field, msg string) error { return transport.Invalid("Invalid query parameters", field, msg) }
-	for _, k := range []string{"tags", "metadata", "parentEntityType", "parentEntityName", "rootEntityType", "rootEntityName",
-		"entityVersionId", "parentEntityVersionId", "rootEntityVersionId"} {
-		if q.Has(k) {
-			return memory.EventQuery{}, bad(k, "filtering by "+k+" is not supported by this server")
-		}
-	}
-	if q.Get("mode") == "delta" {
-		return memory.EventQuery{}, &transport.Error{Status: http.StatusNotImplemented,
-			Message: "Delta polling is not supported by this server's observability store"}
-	}
-	page, perPage, err := pageParams(r, 10, 100)
+	page, perPage, err := listPage(r, append([]string{"tags", "metadata", "parentEntityType", "parentEntityName", "rootEntityType",
+		"rootEntityName", "entityVersionId", "parentEntityVersionId", "rootEntityVersionId"}, unsupported...)...)
 	if err != nil {
 		return memory.EventQuery{}, err
-	}
-	if perPage < 0 {
-		return memory.EventQuery{}, bad("perPage", "expected an integer from 1 to 100")
 	}
 	eq := memory.EventQuery{ResourceID: res, Page: page, PerPage: perPage, Desc: true, In: map[string][]string{}}
 	for _, col := range append(slices.Clone(memory.EventFilterColumns), own...) {
@@ -223,23 +211,21 @@ func eventQuery(r *http.Request, res string, own, orders []string) (memory.Event
 			eq.In[col] = vals
 		}
 	}
-	if t := eq.In["entityType"]; len(t) > 0 && !slices.Contains(entityTypes, t[0]) {
-		return eq, bad("entityType", "expected one of "+strings.Join(entityTypes, ", "))
+	for _, t := range eq.In["entityType"] {
+		if err := checkEntityType("Invalid query parameters", "entityType", t); err != nil {
+			return eq, err
+		}
 	}
 	if eq.Timestamp, err = queryDateRange(q, "timestamp"); err != nil {
 		return eq, err
 	}
-	field, dir := q.Get("field"), q.Get("direction")
+	field := q.Get("field")
 	if field != "" && !slices.Contains(orders, field) {
-		return eq, bad("field", "expected "+strings.Join(orders, " or "))
+		return eq, transport.Invalid("Invalid query parameters", "field", "expected "+strings.Join(orders, " or "))
 	}
 	eq.OrderBy = field
-	switch strings.ToUpper(dir) {
-	case "", "DESC":
-	case "ASC":
-		eq.Desc = false
-	default:
-		return eq, bad("direction", "expected ASC or DESC")
+	if eq.Desc, err = listOrder(q.Get("direction")); err != nil {
+		return eq, err
 	}
 	return eq, nil
 }
@@ -271,8 +257,9 @@ func oneOrMany(q url.Values, key string) ([]string, error) {
 	return out, nil
 }
 
+// pageOf is an event listing's pagination answer.
 func pageOf(eq memory.EventQuery, total int) paginationJSON {
-	return paginationJSON{Total: total, Page: eq.Page, PerPage: eq.PerPage, HasMore: (eq.Page+1)*eq.PerPage < total}
+	return pageJSON(eq.Page, eq.PerPage, total)
 }
 
 // listScores: GET /api/observability/scores → {pagination, scores}.
@@ -285,6 +272,12 @@ func (s *Server) listScores(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return s.writeScores(w, r, eq)
+}
+
+// writeScores answers {pagination, scores} with the page of scores eq
+// selects.
+func (s *Server) writeScores(w http.ResponseWriter, r *http.Request, eq memory.EventQuery) error {
 	scores, total, err := s.store.ListScores(r.Context(), eq)
 	if err != nil {
 		return err
@@ -453,6 +446,9 @@ type ScorerInfo struct {
 	ID, Name, Description, Kind string
 	Rate                        float64
 	AgentIDs, AgentNames        []string
+	WorkflowIDs                 []string
+	// Judge is an llm scorer's "provider/model".
+	Judge string
 }
 
 // scorerEntryJSON is Mastra's entry of a scorer listing.
@@ -463,6 +459,9 @@ type scorerEntryJSON struct {
 			Name        string `json:"name"`
 			Description string `json:"description"`
 			Type        string `json:"type"`
+			Judge       *struct {
+				Model string `json:"model"`
+			} `json:"judge,omitempty"`
 		} `json:"config"`
 	} `json:"scorer"`
 	Sampling struct {
@@ -480,10 +479,19 @@ func scorerEntry(sc ScorerInfo) scorerEntryJSON {
 	var e scorerEntryJSON
 	e.Scorer.Config.ID, e.Scorer.Config.Name, e.Scorer.Config.Description = sc.ID, sc.Name, sc.Description
 	e.Scorer.Config.Type = "rule:" + sc.Kind
+	if sc.Judge != "" {
+		e.Scorer.Config.Type = "llm"
+		e.Scorer.Config.Judge = &struct {
+			Model string `json:"model"`
+		}{sc.Judge}
+	}
 	e.Sampling.Type, e.Sampling.Rate = "ratio", sc.Rate
-	e.AgentIDs, e.AgentNames, e.WorkflowIDs = sc.AgentIDs, sc.AgentNames, []string{}
+	e.AgentIDs, e.AgentNames, e.WorkflowIDs = sc.AgentIDs, sc.AgentNames, sc.WorkflowIDs
 	if e.AgentIDs == nil {
 		e.AgentIDs, e.AgentNames = []string{}, []string{}
+	}
+	if e.WorkflowIDs == nil {
+		e.WorkflowIDs = []string{}
 	}
 	e.IsRegistered, e.Source = true, "code"
 	return e
@@ -611,16 +619,19 @@ func (s *Server) reviewFeedback(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// ScoreReply grades a reply with the configured scorer named id (or by
-// its name): found is false when there is none such.
-type ScoreReply func(id, reply string) (score float64, reason, scorerID, scorerName string, found bool)
+// ScoreTrace queues the grading of target's stored output by the
+// configured scorer of id (or name): found is false when there is none
+// such (target nil asks only that); queued is false when target has no
+// stored output or the scorer queue is full. host/observe implements it.
+type ScoreTrace func(id string, target *memory.Span) (found, queued bool)
 
 // scoreTraces: POST /api/observability/traces/score {scorerName, targets:
 // [{traceId, spanId?}]} → {status, message, traceCount}. Each target's
 // reply (its root's stored output, so [observability] capture_content)
-// is graded now, the score stored as the trace's ("trace" source);
-// targets without a stored reply, or not the caller's, are listed as
-// skipped.
+// is queued for grading, as Mastra's is fire-and-forget: the score is
+// stored as the trace's ("trace" source) once graded (a judge may take
+// seconds); targets without a stored reply, or not the caller's, are
+// listed as skipped.
 func (s *Server) scoreTraces(w http.ResponseWriter, r *http.Request) error {
 	var b struct {
 		ScorerName *string `json:"scorerName"`
@@ -648,10 +659,10 @@ func (s *Server) scoreTraces(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	if s.scoreReply == nil {
+	if s.scoreTrace == nil {
 		return &transport.Error{Status: http.StatusNotFound, Message: fmt.Sprintf("Scorer '%s' not found", *b.ScorerName)}
 	}
-	if _, _, _, _, ok := s.scoreReply(*b.ScorerName, ""); !ok {
+	if found, _ := s.scoreTrace(*b.ScorerName, nil); !found {
 		return &transport.Error{Status: http.StatusNotFound, Message: fmt.Sprintf("Scorer '%s' not found", *b.ScorerName)}
 	}
 	res, err := s.obsResource(r)
@@ -673,20 +684,9 @@ func (s *Server) scoreTraces(w http.ResponseWriter, r *http.Request) error {
 				target = &spans[i]
 			}
 		}
-		var out struct{ Text *string }
-		if len(target.Output) == 0 || json.Unmarshal(target.Output, &out) != nil || out.Text == nil {
+		if _, queued := s.scoreTrace(*b.ScorerName, target); !queued {
 			skipped = append(skipped, t.TraceID)
 			continue
-		}
-		v, reason, id, name, _ := s.scoreReply(*b.ScorerName, *out.Text)
-		src := "trace"
-		row := memory.Score{ScoreID: uuid.NewString(), Timestamp: memory.SpanTime{Time: time.Now()}, ScorerID: id,
-			ScorerName: &name, ScoreSource: &src, Score: v, Reason: &reason,
-			EventContext: memory.EventContext{TraceID: &target.TraceID, SpanID: &target.SpanID, EntityType: target.EntityType,
-				EntityID: target.EntityID, EntityName: target.EntityName, ResourceID: target.ResourceID,
-				ThreadID: target.ThreadID, RunID: target.RunID}}
-		if err := s.store.SaveScore(r.Context(), row); err != nil {
-			return err
 		}
 		scored++
 	}
@@ -748,12 +748,9 @@ func (s *Server) scoresBy(kind string) handlerFunc {
 		if err != nil {
 			return err
 		}
-		page, perPage, err := pageParams(r, 10, 100)
+		page, perPage, err := listPage(r)
 		if err != nil {
 			return err
-		}
-		if perPage < 0 {
-			return transport.Invalid("Invalid query parameters", "perPage", "expected an integer from 1 to 100")
 		}
 		in := map[string][]string{}
 		entity := func(typ, id string) error {

@@ -34,9 +34,10 @@ type Options struct {
 	Agents   *agent.Service
 	Logger   *slog.Logger
 	// Scorers are the [scorers.*] GET /api/scores/scorers lists;
-	// ScoreReply grades with one (POST /api/observability/traces/score).
+	// ScoreTrace queues a grading by one (POST
+	// /api/observability/traces/score).
 	Scorers    []ScorerInfo
-	ScoreReply ScoreReply
+	ScoreTrace ScoreTrace
 	// Middleware runs, in order, before routing on matching paths.
 	Middleware []Middleware
 	// Routes are plugin routes, registered after the built-in ones.
@@ -94,7 +95,7 @@ type Server struct {
 	embedders []Embedder
 	// scorers answers /api/scores/scorers (scores_handlers.go).
 	scorers    []ScorerInfo
-	scoreReply ScoreReply
+	scoreTrace ScoreTrace
 	// runs logs resumable streams (nil: none are); detached counts the
 	// resumable turns running, whose clients may have left.
 	runs     *runlog.Log
@@ -151,7 +152,7 @@ func New(opts Options) (*Server, error) {
 		observers:  opts.Observers,
 		limiter:    opts.Limiter,
 		maxSave:    opts.MaxSaveMessages,
-		scoreReply: opts.ScoreReply,
+		scoreTrace: opts.ScoreTrace,
 	}
 	if s.metrics != nil && s.cfg.MetricsPath == "" {
 		return nil, errors.New("server: Metrics needs Config.MetricsPath")

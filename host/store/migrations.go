@@ -892,6 +892,18 @@ var schemaMigrations = []struct {
 			`CREATE INDEX IF NOT EXISTS mastra_log_events_traceid_idx ON mastra_log_events ("traceId")`,
 		},
 	},
+	{
+		// An epoch per vector index, a new one (from the write sequence)
+		// whenever vectors are deleted or move to another resource or
+		// thread, so that an instance caching a tenant's vectors
+		// (host/memory/vectorcache.go) checks max(seq) and the epoch, two
+		// index lookups, instead of counting the tenant's rows. SQLite
+		// counts writes in its one process and keeps 0.
+		name:     "20261211000501",
+		comment:  "vectors_epoch",
+		postgres: []string{`ALTER TABLE mastra_server_vector_indexes ADD COLUMN IF NOT EXISTS epoch bigint NOT NULL DEFAULT nextval('mastra_server_vectors_seq')`},
+		sqlite:   []string{`ALTER TABLE mastra_server_vector_indexes ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0`},
+	},
 }
 
 const (

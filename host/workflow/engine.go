@@ -627,7 +627,7 @@ func (e *Engine) save(ctx context.Context, tx *txn, r *runRow, fx *effects) erro
 	}
 	r.version++
 	r.nextSeq += int64(len(fx.chunks))
-	e.observeCommit(tx, r.Workflow, fx)
+	e.observeCommit(tx, r, fx)
 	return nil
 }
 

@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // Observer watches runs and steps, for metrics and traces; host/metrics and
@@ -97,16 +98,54 @@ func (m multiObserver) StartStep(ctx context.Context, s StepRun) (context.Contex
 	}
 }
 
+// RunEndObserver is an Observer that also wants a finished run's input
+// and result (host/observe's workflow scorers grade the result). The
+// engine looks for it by type assertion: other observers need not care.
+type RunEndObserver interface {
+	// RunEnded is called once a run's end has committed, after
+	// RunFinished, on the instance that committed it. The values are the
+	// run's own: read them, do not change them.
+	RunEnded(RunEnd)
+}
+
+// RunEnd is a finished run.
+type RunEnd struct {
+	Workflow, RunID, ResourceID string
+	// Status is StatusSuccess, StatusFailed or StatusCanceled.
+	Status string
+	// Input is the run's input; Result its result (nil unless success).
+	Input, Result any
+	// Created is when the run was created (its duration runs from there,
+	// suspensions included).
+	Created time.Time
+	// Principal names who started the run (Principals.Of), "" for nobody.
+	Principal string
+}
+
+func (m multiObserver) RunEnded(end RunEnd) {
+	for _, o := range m {
+		if ro, ok := o.(RunEndObserver); ok {
+			ro.RunEnded(end)
+		}
+	}
+}
+
 // observeCommit tells the observer, once tx has committed, of the run's
 // start or end that fx records.
-func (e *Engine) observeCommit(tx *txn, wf string, fx *effects) {
+func (e *Engine) observeCommit(tx *txn, r *runRow, fx *effects) {
 	if e.obs == nil {
 		return
 	}
+	wf := r.Workflow
 	if fx.started {
 		tx.afterCommit = append(tx.afterCommit, func() { e.obs.RunStarted(wf) })
 	}
 	if status := fx.finished; status != "" {
 		tx.afterCommit = append(tx.afterCommit, func() { e.obs.RunFinished(wf, status) })
+		if ro, ok := e.obs.(RunEndObserver); ok {
+			end := RunEnd{Workflow: wf, RunID: r.RunID, ResourceID: r.ResourceID, Status: status,
+				Input: r.Snapshot.Context.Input, Result: r.Snapshot.Result, Created: r.CreatedAt, Principal: r.principal}
+			tx.afterCommit = append(tx.afterCommit, func() { ro.RunEnded(end) })
+		}
 	}
 }

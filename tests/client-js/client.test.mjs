@@ -28,7 +28,7 @@ async function rejectsWith(promise, status) {
 
 test('listAgents and details', async () => {
   const agents = await alice.listAgents();
-  assert.deepEqual(Object.keys(agents).sort(), ['approver', agentId, 'ctool', 'wmres', 'wmthread']);
+  assert.deepEqual(Object.keys(agents).sort(), ['approver', agentId, 'ctool', 'netapprover', 'netboss', 'wmres', 'wmthread']);
   assert.equal(agents[agentId].id, agentId);
   assert.equal(agents[agentId].name, 'Assistant');
   assert.equal(agents[agentId].modelVersion, 'v2');

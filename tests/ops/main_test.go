@@ -74,12 +74,19 @@ func baseTOML(t testing.TB, fake *llmtest.Server) string {
 // own, and serves it.
 func start(t testing.TB, toml string, env ...string) *server {
 	t.Helper()
+	return startOn(t, toml, pgtest.NewDatabase(t), env...)
+}
+
+// startOn is start over the database at dbURL, which other Apps may share
+// (instances of one deployment).
+func startOn(t testing.TB, toml, dbURL string, env ...string) *server {
+	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "mastra.toml")
 	if err := os.WriteFile(path, []byte(toml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	env = append(env, "MASTRA_MEMORY__DATABASE_URL="+pgtest.NewDatabase(t), "MASTRA_PLUGINS__CACHE_DIR="+filepath.Join(dir, "cache"))
+	env = append(env, "MASTRA_MEMORY__DATABASE_URL="+dbURL, "MASTRA_PLUGINS__CACHE_DIR="+filepath.Join(dir, "cache"))
 	cfg, err := config.Load(path, env)
 	if err != nil {
 		t.Fatal(err)
