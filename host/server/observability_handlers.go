@@ -293,7 +293,8 @@ func (s *Server) trace(r *http.Request, res, id string) ([]memory.Span, error) {
 	return spans, err
 }
 
-// traceSub: GET /api/observability/traces/:traceId/:part → light.
+// traceSub: GET /api/observability/traces/:traceId/:part → light or
+// trajectory (observability_trajectory.go).
 func (s *Server) traceSub(w http.ResponseWriter, r *http.Request) error {
 	res, err := s.obsResource(r)
 	if err != nil {
@@ -309,6 +310,8 @@ func (s *Server) traceSub(w http.ResponseWriter, r *http.Request) error {
 		}
 		transport.WriteJSON(w, http.StatusOK, map[string]any{"traceId": id, "spans": lightSpans(spans)})
 		return nil
+	case "trajectory":
+		return s.traceTrajectory(w, r, res, id)
 	}
 	return &transport.Error{Status: http.StatusNotFound, Message: "Not found"}
 }
