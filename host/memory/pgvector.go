@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/uptrace/bun"
 )
 
 // Semantic recall on a Postgres with the pgvector extension keeps its
@@ -392,28 +394,12 @@ func pgvectorSelect(name string, sp VectorSpace, q VectorQuery, vf vectorFilter,
 // the distance alone (a second key would make Postgres sort every row),
 // in a read-only transaction whose SET LOCALs end with it.
 func (s *Store) queryPgvectorHNSW(ctx context.Context, sp VectorSpace, name string, q VectorQuery, vf vectorFilter) ([]VectorHit, error) {
-	lit := vectorLiteral(q.Vector)
-	sqlText, args := pgvectorSelect(name, sp, q, vf, lit)
-	// The score threshold is applied in Go: it keeps a prefix of the
-	// distance order, and in the SQL it would make iterative scan walk
-	// the whole index when few rows pass.
-	sqlText += ` ORDER BY embedding <=> ?::vector LIMIT ?`
-	args = append(args, lit, q.TopK)
-
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	sqlText, args := hnswRecallSQL(name, sp, q, vf)
+	tx, err := s.hnswTx(ctx, name, q.TopK)
 	if err != nil {
-		return nil, classify(fmt.Errorf("memory: query %s: %w", name, err))
+		return nil, err
 	}
 	defer tx.Rollback()
-	set := `SELECT set_config('hnsw.ef_search', ?, true)`
-	if s.pgv.iterative {
-		// relaxed_order: the scan goes on past ef_search until LIMIT rows
-		// pass the filter; the order is put right below.
-		set += `, set_config('hnsw.iterative_scan', 'relaxed_order', true)`
-	}
-	if _, err := tx.ExecContext(ctx, set, strconv.Itoa(s.efSearch(name, q.TopK))); err != nil {
-		return nil, classify(fmt.Errorf("memory: query %s: set hnsw: %w", name, err))
-	}
 	rows, err := tx.QueryContext(ctx, sqlText, args...)
 	if err != nil {
 		return nil, classify(fmt.Errorf("memory: query %s: %w", name, err))
@@ -432,6 +418,36 @@ func (s *Store) queryPgvectorHNSW(ctx context.Context, sp VectorSpace, name stri
 		hits = slices.DeleteFunc(hits, func(h VectorHit) bool { return h.Score <= *q.MinScore })
 	}
 	return hits, nil
+}
+
+// hnswRecallSQL is the recall query that the HNSW index serves.
+func hnswRecallSQL(name string, sp VectorSpace, q VectorQuery, vf vectorFilter) (string, []any) {
+	lit := vectorLiteral(q.Vector)
+	sqlText, args := pgvectorSelect(name, sp, q, vf, lit)
+	// The score threshold is applied in Go: it keeps a prefix of the
+	// distance order, and in the SQL it would make iterative scan walk
+	// the whole index when few rows pass.
+	return sqlText + ` ORDER BY embedding <=> ?::vector LIMIT ?`, append(args, lit, q.TopK)
+}
+
+// hnswTx begins the read-only transaction of an HNSW query of topK on
+// table name, its hnsw settings made local to it.
+func (s *Store) hnswTx(ctx context.Context, name string, topK int) (bun.Tx, error) {
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return tx, classify(fmt.Errorf("memory: query %s: %w", name, err))
+	}
+	set := `SELECT set_config('hnsw.ef_search', ?, true)`
+	if s.pgv.iterative {
+		// relaxed_order: the scan goes on past ef_search until LIMIT rows
+		// pass the filter; the caller puts the order right.
+		set += `, set_config('hnsw.iterative_scan', 'relaxed_order', true)`
+	}
+	if _, err := tx.ExecContext(ctx, set, strconv.Itoa(s.efSearch(name, topK))); err != nil {
+		tx.Rollback()
+		return tx, classify(fmt.Errorf("memory: query %s: set hnsw: %w", name, err))
+	}
+	return tx, nil
 }
 
 // scanPgvectorHits reads up to q.TopK hits that pass rest (nil: all) and
