@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -105,6 +106,49 @@ func TestPgvectorHNSWPlan(t *testing.T) {
 		if !strings.Contains(plan, "Index Scan using "+name+"_vector_idx") || strings.Contains(plan, "Sort") {
 			t.Errorf("filter %v: the plan does not walk the HNSW index:\n%s", filter, plan)
 		}
+	}
+
+	// index_config's ef_search reaches the query's transaction, and its
+	// settings end with it (PGlite's one session would show a leak).
+	ctx := context.Background()
+	show := func(q interface {
+		QueryRowContext(context.Context, string, ...any) *sql.Row
+	}) string {
+		var ef, it string
+		if err := q.QueryRowContext(ctx, `SELECT current_setting('hnsw.ef_search'), current_setting('hnsw.iterative_scan')`).Scan(&ef, &it); err != nil {
+			t.Fatal(err)
+		}
+		return ef + " " + it
+	}
+	if err := s.CreateRecallIndex(ctx, VectorSpace{Namespace: "default"}, name, 8, MetricCosine, IndexConfig{EfSearch: 150}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		topK int
+		want string
+	}{{4, "150"}, {2000, "150"}} {
+		tx, err := s.hnswTx(ctx, name, c.topK)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := c.want + " off"
+		if s.pgv.iterative {
+			want = c.want + " relaxed_order"
+		}
+		if got := show(tx); got != want {
+			t.Errorf("top %d: in the transaction %q; want %q", c.topK, got, want)
+		}
+		tx.Rollback()
+	}
+	if got := show(s.db); got != "40 off" {
+		t.Errorf("after it %q; want pgvector's defaults", got)
+	}
+	s.pgv.efSearch.Delete(name)
+	if got := s.efSearch(name, 4); got != 40 {
+		t.Errorf("default ef_search at top 4 = %d; want 40", got)
+	}
+	if got := s.efSearch(name, 64); got != 64 {
+		t.Errorf("default ef_search at top 64 = %d; want 64", got)
 	}
 }
 
