@@ -188,6 +188,20 @@ test("Mastra Studio against mastra-server", async (t) => {
     await see("llm: 'forecast-1'", "the trace's model span");
     await see("tool: 'weather'", "the trace's tool span");
     await shot("trace-detail");
+    // The trace's scores: the turn's two scorers.
+    await page.getByText(/^Scores \(\d+\)$/).first().click();
+    await see(/Used weather|used-weather/, "the trace's used-weather score");
+    await see(/^Quick$|^quick$/, "the trace's quick score");
+    await shot("trace-scores");
+  });
+
+  await t.test("the workflow run's trace shows its step", async () => {
+    await page.goto(`${studio}/traces`);
+    await see("hello", "the workflow's trace in the list");
+    await page.getByText("hello", { exact: true }).first().click();
+    await see("workflow run: 'hello'", "the run's span");
+    await see(/greet/, "the run's step span");
+    await shot("workflow-trace");
   });
 
   await t.test("the Scorers page lists the scorers and the scores they gave", async () => {
