@@ -3,8 +3,11 @@
 // echo agent (Stream and Generate modes), shows the thread after a reload,
 // runs a tool, shows the
 // workflows page and the pages of features this server does not have with
-// their empty states; and the server's access log shows no 404 and no
-// route polled faster than a person clicking causes.
+// their empty states; a forecaster agent's turn (its fake model calls the
+// weather tool) and a workflow run are traced, scored and logged, and
+// Studio's trace, Scores and Logs pages show them; and the server's access
+// log shows no 404 and no route polled faster than a person clicking
+// causes.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync } from "node:fs";
@@ -191,6 +194,7 @@ test("Mastra Studio against mastra-server", async (t) => {
     // The trace's scores: the turn's two scorers.
     await page.getByText(/^Scores \(\d+\)$/).first().click();
     await see(/Used weather|used-weather/, "the trace's used-weather score");
+    await see("the turn called weather 1 time(s)", "the used-weather score's reason");
     await see(/^Quick$|^quick$/, "the trace's quick score");
     await shot("trace-scores");
   });
