@@ -190,8 +190,12 @@ func caseSpanByID(t *testing.T, e *isoEnv) {
 			t.Errorf("B GET A's span scores?%s = %d %s; want none", q, r.status, r.raw)
 		}
 	}
-	if r := e.as(aliceToken, "GET", "/api/observability/traces/"+traceA+"/"+traceA[:16]+"/scores", ""); !slices.Equal(listedIDs(r, "scores", "scoreId"), []string{"score-a"}) {
-		t.Errorf("A GET her span's scores = %s", r.raw)
+	r0 := e.as(aliceToken, "GET", "/api/observability/traces/"+traceA+"/"+traceA[:16]+"/scores", "")
+	if !slices.Equal(listedIDs(r0, "scores", "scoreId"), []string{"score-a"}) {
+		t.Errorf("A GET her span's scores = %s", r0.raw)
+	} else if row := r0.body["scores"].([]any)[0].(map[string]any); row["id"] != "score-a" || row["createdAt"] == nil || row["createdAt"] != row["timestamp"] {
+		// Studio's trace Scores tab reads a mastra_scorers row's createdAt.
+		t.Errorf("A's span score = %v; want id and createdAt as a mastra_scorers row has", row)
 	}
 	r := e.b("GET", "/api/observability/traces/"+traceB+"/spans/"+childSpan(traceB), "")
 	if sp, _ := r.body["span"].(map[string]any); r.status != 200 || sp["spanType"] != "model_generation" {

@@ -638,7 +638,31 @@ func (s *Server) spanScores(w http.ResponseWriter, r *http.Request, res, traceID
 	}
 	eq := memory.EventQuery{ResourceID: res, Page: page, PerPage: perPage, Desc: true,
 		In: map[string][]string{"traceId": {traceID}, "spanId": {spanID}}}
-	return s.writeScores(w, r, eq)
+	scores, total, err := s.store.ListScores(r.Context(), eq)
+	if err != nil {
+		return err
+	}
+	// Mastra answers this route from its scores domain (mastra_scorers
+	// rows): Studio's trace Scores tab reads createdAt, and fails on a
+	// page ("Invalid time value") without it. Each row is both shapes.
+	rows := make([]spanScoreJSON, len(scores))
+	for i, sc := range scores {
+		row := scoreRow(sc)
+		rows[i] = spanScoreJSON{Score: sc, ID: row.ID, Scorer: row.Scorer, Entity: row.Entity, CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt}
+	}
+	transport.WriteJSON(w, http.StatusOK, map[string]any{"pagination": pageOf(eq, total), "scores": rows})
+	return nil
+}
+
+// spanScoreJSON is a stored score with the fields of a mastra_scorers
+// row it lacks.
+type spanScoreJSON struct {
+	memory.Score
+	ID        string          `json:"id"`
+	Scorer    map[string]any  `json:"scorer"`
+	Entity    map[string]any  `json:"entity"`
+	CreatedAt memory.SpanTime `json:"createdAt"`
+	UpdatedAt memory.SpanTime `json:"updatedAt"`
 }
 
 // branchSpanTypes are Mastra's BRANCH_SPAN_TYPES: the spans that start a

@@ -3,8 +3,11 @@
 // echo agent (Stream and Generate modes), shows the thread after a reload,
 // runs a tool, shows the
 // workflows page and the pages of features this server does not have with
-// their empty states; and the server's access log shows no 404 and no
-// route polled faster than a person clicking causes.
+// their empty states; a forecaster agent's turn (its fake model calls the
+// weather tool) and a workflow run are traced, scored and logged, and
+// Studio's trace, Scores and Logs pages show them; and the server's access
+// log shows no 404 and no route polled faster than a person clicking
+// causes.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync } from "node:fs";
@@ -188,6 +191,21 @@ test("Mastra Studio against mastra-server", async (t) => {
     await see("llm: 'forecast-1'", "the trace's model span");
     await see("tool: 'weather'", "the trace's tool span");
     await shot("trace-detail");
+    // The trace's scores: the turn's two scorers.
+    await page.getByText(/^Scores \(\d+\)$/).first().click();
+    await see(/Used weather|used-weather/, "the trace's used-weather score");
+    await see("the turn called weather 1 time(s)", "the used-weather score's reason");
+    await see(/^Quick$|^quick$/, "the trace's quick score");
+    await shot("trace-scores");
+  });
+
+  await t.test("the workflow run's trace shows its step", async () => {
+    await page.goto(`${studio}/traces`);
+    await see("hello", "the workflow's trace in the list");
+    await page.getByText("hello", { exact: true }).first().click();
+    await see("workflow run: 'hello'", "the run's span");
+    await see(/greet/, "the run's step span");
+    await shot("workflow-trace");
   });
 
   await t.test("the Scorers page lists the scorers and the scores they gave", async () => {
