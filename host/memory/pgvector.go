@@ -35,7 +35,7 @@ import (
 // hnsw.iterative_scan = relaxed_order: without it the index yields its
 // ef_search nearest rows of all tenants and the tenant filter can leave
 // fewer than top-k of them, or none. Ties and the relaxed order are put
-// right in Go. Without an HNSW index (flat, IVFFlat) the query stays
+// right in Go. An answer short of top-k is asked again exactly. Without an HNSW index (flat, IVFFlat) the query stays
 // exact, as it was.
 
 // Recall modes, as RecallMode reports them.
@@ -347,7 +347,22 @@ func (s *Store) queryPgvector(ctx context.Context, sp VectorSpace, name string, 
 	// iterative scan could starve, so both stay exact.
 	scoped := vf.resourceID != nil || vf.threadID != nil
 	if ann == "hnsw" && vf.rest == nil && (!scoped || s.pgv.iterative) {
-		return s.queryPgvectorHNSW(ctx, sp, name, q, vf)
+		hits, err := s.queryPgvectorHNSW(ctx, sp, name, q, vf)
+		if err != nil {
+			return nil, err
+		}
+		// Iterative scan can still stop short of top-k rows of a tenant
+		// whose rows the graph links poorly to the query's neighbourhood
+		// (seen on pgvector 0.8.7 with one tenant's rows all nearer than
+		// another's); a short answer may also mean the scope holds fewer
+		// rows. Either way the exact query says which, cheaply for the
+		// small scopes that cause it.
+		if len(hits) == q.TopK {
+			if q.MinScore != nil {
+				hits = slices.DeleteFunc(hits, func(h VectorHit) bool { return h.Score <= *q.MinScore })
+			}
+			return hits, nil
+		}
 	}
 	lit := vectorLiteral(q.Vector)
 	sqlText, args := pgvectorSelect(name, sp, q, vf, lit)
@@ -355,9 +370,13 @@ func (s *Store) queryPgvector(ctx context.Context, sp VectorSpace, name string, 
 		sqlText += ` AND 1 - (embedding <=> ?::vector) > ?`
 		args = append(args, lit, *q.MinScore)
 	}
-	// vector_id breaks ties, so that equal scores come back in one order.
-	sqlText += ` ORDER BY embedding <=> ?::vector, vector_id`
-	args = append(args, lit)
+	// Ordered by the score, not by the distance operator: Postgres can
+	// read "<=>, vector_id" off an HNSW or IVFFlat index (an incremental
+	// sort over the index scan) and that plan, with no iterative scan,
+	// returns none of a tenant whose rows are all farther than ef_search
+	// rows of others. The score it cannot, so this stays exact. vector_id
+	// breaks ties, so that equal scores come back in one order.
+	sqlText += ` ORDER BY score DESC, vector_id`
 	if vf.rest == nil {
 		sqlText += ` LIMIT ?`
 		args = append(args, q.TopK)
@@ -392,7 +411,8 @@ func pgvectorSelect(name string, sp VectorSpace, q VectorQuery, vf vectorFilter,
 
 // queryPgvectorHNSW is a recall query through the HNSW index: ORDER BY
 // the distance alone (a second key would make Postgres sort every row),
-// in a read-only transaction whose SET LOCALs end with it.
+// in a read-only transaction whose SET LOCALs end with it. The caller
+// applies q.MinScore.
 func (s *Store) queryPgvectorHNSW(ctx context.Context, sp VectorSpace, name string, q VectorQuery, vf vectorFilter) ([]VectorHit, error) {
 	sqlText, args := hnswRecallSQL(name, sp, q, vf)
 	tx, err := s.hnswTx(ctx, name, q.TopK)
@@ -414,9 +434,6 @@ func (s *Store) queryPgvectorHNSW(ctx context.Context, sp VectorSpace, name stri
 	slices.SortStableFunc(hits, func(a, b VectorHit) int {
 		return cmp.Or(cmp.Compare(b.Score, a.Score), strings.Compare(a.ID, b.ID))
 	})
-	if q.MinScore != nil {
-		hits = slices.DeleteFunc(hits, func(h VectorHit) bool { return h.Score <= *q.MinScore })
-	}
 	return hits, nil
 }
 

@@ -154,8 +154,11 @@ func TestPgvectorHNSWPlan(t *testing.T) {
 
 // A tenant whose vectors are all farther from the query than another
 // tenant's thousand still gets its top-k, best first: iterative scan
-// carries the index walk past ef_search (40) until rows pass the filter.
-// Without it the same query on the same plan finds none of them.
+// carries the index walk past ef_search (40) until rows pass the filter,
+// and where it still stops short the exact query answers. Without either
+// the same query on the same plan finds none of them (as the exact query
+// did before it ordered by the score: Postgres ran "<=>, vector_id" as an
+// incremental sort over the HNSW scan).
 func TestPgvectorHNSWTenantFilter(t *testing.T) {
 	url := pgvectorURL(t)
 	ctx := context.Background()
