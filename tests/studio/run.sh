@@ -10,7 +10,9 @@
 # does (index.html with the server's URL and /api filled in) and drives it.
 # The test reads the server's access log: no 404, no route polled faster
 # than a person clicks, no 5xx but the 501 that says agent thread
-# subscriptions are not supported (as Mastra says it). Skips, saying so, only when npm cannot reach the
+# subscriptions are not supported (as Mastra says it). approval.test.mjs,
+# beside it, approves and declines a tool call of the approver agent (a fake
+# OpenAI-compatible model that calls the weather tool). Skips, saying so, only when npm cannot reach the
 # registry.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -42,7 +44,9 @@ fi
 
 TMP="$(mktemp -d /tmp/mastra-studio.XXXXXX)"
 SERVER_PID=""
+FAKE_PID=""
 cleanup() {
+  [ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null || true
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
     kill "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
@@ -50,6 +54,10 @@ cleanup() {
   rm -rf "$TMP"
 }
 trap cleanup EXIT
+
+# A fake OpenAI-compatible model that calls the weather tool: the approver
+# agent's model (approval.test.mjs).
+start_fake_openai "$ROOT/tests/client-js/fake-openai.mjs" "$TMP/fake.log"
 
 log "go build"
 (cd "$ROOT" && go build -o "$TMP/mastra-server" ./cmd/mastra-server)
@@ -82,6 +90,16 @@ name = "Assistant"
 instructions = "You are a helpful assistant."
 model = "echo"
 tools = ["weather"]
+
+[agents.approver]              # approval.test.mjs: every tool call waits for approval
+name = "Approver"
+instructions = "You call the weather tool."
+model = "openai/gpt-test"
+tools = ["weather"]
+require_approval = true
+
+[providers.openai]
+base_url = "$FAKE_URL"
 
 [plugins]
 cache_dir = "$TMP/wasm-cache"
