@@ -407,6 +407,9 @@ type RecallIndexConfig struct {
 	EfConstruction int `koanf:"ef_construction"`
 	// Lists is IVFFlat's (100 by default).
 	Lists int `koanf:"lists"`
+	// EfSearch is HNSW's per-query candidate list (hnsw.ef_search, 1 to
+	// 1000; default max(40, top_k)).
+	EfSearch int `koanf:"ef_search"`
 }
 
 // WorkingMemory configures an agent's working memory, as Mastra's

@@ -18,7 +18,10 @@ type Scorer struct {
 	Description string `koanf:"description"`
 	// Kind is "contains" (Text in the reply), "regex" (Pattern matches the
 	// reply), "json_schema" (the reply is JSON valid against Schema) or
-	// "llm" (Model grades the reply against the rubric Prompt, 0 to 1).
+	// "llm" (Model grades the reply against the rubric Prompt, 0 to 1);
+	// or a rule on the turn: "tool_called" (Tool was called; Negate: it
+	// was not), "latency" (took at most MaxMS) or "tokens" (used at most
+	// MaxTokens, input and output).
 	Kind    string `koanf:"kind"`
 	Text    string `koanf:"text"`
 	Pattern string `koanf:"pattern"`
@@ -27,8 +30,12 @@ type Scorer struct {
 	// Model is an llm scorer's judge, "provider/model"; Prompt its rubric
 	// ({{input}} and {{output}} are replaced by the user's message and the
 	// reply).
-	Model  string `koanf:"model"`
-	Prompt string `koanf:"prompt"`
+	Model     string `koanf:"model"`
+	Prompt    string `koanf:"prompt"`
+	Tool      string `koanf:"tool"`
+	Negate    bool   `koanf:"negate"`
+	MaxMS     int64  `koanf:"max_ms"`
+	MaxTokens int    `koanf:"max_tokens"`
 	// Workflows are the workflows whose runs' results it grades.
 	Workflows []string `koanf:"workflows"`
 	// SamplingRate is the share of turns scored, 0 to 1 (nil: every
@@ -38,7 +45,7 @@ type Scorer struct {
 }
 
 // ScorerKinds are the kinds a [scorers.<id>] may have.
-var ScorerKinds = []string{"contains", "regex", "json_schema", "llm"}
+var ScorerKinds = []string{"contains", "regex", "json_schema", "llm", "tool_called", "latency", "tokens"}
 
 // validateScorers checks [scorers.*] and the agents' scorers lists.
 func (c *Config) validateScorers(bad func(key string, value any, format string, args ...any)) {
@@ -75,8 +82,35 @@ func (c *Config) validateScorers(bad func(key string, value any, format string, 
 			if strings.TrimSpace(s.Prompt) == "" {
 				bad(key+".prompt", "", "an llm scorer needs a prompt: the rubric the judge grades by")
 			}
+		case "tool_called":
+			if s.Tool == "" {
+				bad(key+".tool", "", "a tool_called scorer needs the tool's name (negate = true: scores 1 when it was not called)")
+			}
+			if len(s.Workflows) > 0 {
+				bad(key+".workflows", s.Workflows, "a tool_called scorer grades agent turns: workflow runs call no agent tools")
+			}
+		case "latency":
+			if s.MaxMS <= 0 {
+				bad(key+".max_ms", s.MaxMS, "a latency scorer needs max_ms > 0, the longest a turn or run may take")
+			}
+		case "tokens":
+			if s.MaxTokens <= 0 {
+				bad(key+".max_tokens", s.MaxTokens, "a tokens scorer needs max_tokens > 0, the most tokens a turn may use")
+			}
+			if len(s.Workflows) > 0 {
+				bad(key+".workflows", s.Workflows, "a tokens scorer grades agent turns: a workflow run's tokens are not counted")
+			}
 		default:
-			bad(key+".kind", s.Kind, "expected contains, regex, json_schema or llm")
+			bad(key+".kind", s.Kind, "expected contains, regex, json_schema, llm, tool_called, latency or tokens")
+		}
+		if (s.Tool != "" || s.Negate) && s.Kind != "tool_called" {
+			bad(key, s.Kind, "tool and negate are for tool_called scorers: remove them")
+		}
+		if s.MaxMS != 0 && s.Kind != "latency" {
+			bad(key+".max_ms", s.MaxMS, "max_ms is for latency scorers: remove it")
+		}
+		if s.MaxTokens != 0 && s.Kind != "tokens" {
+			bad(key+".max_tokens", s.MaxTokens, "max_tokens is for tokens scorers: remove it")
 		}
 		if (s.Model != "" || s.Prompt != "") && s.Kind != "llm" {
 			bad(key, s.Kind, "model and prompt are for llm scorers: remove them")

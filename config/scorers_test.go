@@ -40,6 +40,32 @@ kind = "json_schema"
 schema = "not json"
 [scorers.empty]
 kind = "contains"
+[scorers.notool]
+kind = "tool_called"
+negate = true
+workflows = ["missing"]
+[scorers.slow]
+kind = "latency"
+max_ms = 0
+[scorers.greedy]
+kind = "tokens"
+max_tokens = -1
+[scorers.stray]
+kind = "contains"
+text = "x"
+tool = "t"
+max_ms = 5
+max_tokens = 5
+[scorers.tooled]
+kind = "tool_called"
+tool = "weather"
+negate = true
+[scorers.quick]
+kind = "latency"
+max_ms = 2000
+[scorers.cheap]
+kind = "tokens"
+max_tokens = 500
 [scorers.rate]
 kind = "regex"
 pattern = "x"
@@ -57,12 +83,16 @@ sampling_rate = 2.0
 		`scorers.nojudge.model = ""`, `scorers.nojudge.prompt = ""`, `scorers.badjudge.model = "nowhere/x": unknown provider`,
 		`scorers.badjudge.workflows = "missing": no [workflows.missing]`, `scorers.mixed = "contains": model and prompt are for llm`,
 		`scorers.badre.pattern = "(unclosed"`, `scorers.badschema.schema = "not json"`, `scorers.empty.text = ""`,
-		`scorers.rate.sampling_rate = 2`} {
+		`scorers.rate.sampling_rate = 2`, `scorers.notool.tool = "": a tool_called scorer needs the tool's name`,
+		`scorers.notool.workflows = ["missing"]: a tool_called scorer grades agent turns`, `scorers.slow.max_ms = 0: a latency scorer needs max_ms > 0`,
+		`scorers.greedy.max_tokens = -1: a tokens scorer needs max_tokens > 0`, `scorers.stray = "contains": tool and negate are for tool_called`,
+		`scorers.stray.max_ms = 5: max_ms is for latency`, `scorers.stray.max_tokens = 5: max_tokens is for tokens`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate = %v\nwant a line with %s", err, want)
 		}
 	}
-	if strings.Contains(err.Error(), "scorers.ok") || strings.Contains(err.Error(), "scorers.judge") {
+	if strings.Contains(err.Error(), "scorers.ok") || strings.Contains(err.Error(), "scorers.judge") ||
+		strings.Contains(err.Error(), "scorers.tooled") || strings.Contains(err.Error(), "scorers.quick") || strings.Contains(err.Error(), "scorers.cheap") {
 		t.Errorf("Validate refused the good scorer: %v", err)
 	}
 	if got := cfg.Agents["a"].Scorers; len(got) != 2 || got[0] != "ok" {

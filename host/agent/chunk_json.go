@@ -2,6 +2,7 @@ package agent
 
 import (
 	"encoding/json"
+	"slices"
 
 	"github.com/mastra-server/mastra-server/host/jsonenc"
 )
@@ -114,12 +115,208 @@ func appendPayload(b []byte, payload any) ([]byte, error) {
 			return b, err
 		}
 		return append(b, '}'), nil
+	case stepFinishPayload:
+		if out, ok := appendStepFinish(b, p.MessageID, p.StepResult, p.Output, p.Metadata, nil, p.ProviderMetadata, nil); ok {
+			return out, nil
+		}
+	case finishPayload:
+		if out, ok := appendStepFinish(b, p.MessageID, p.StepResult, p.Output, p.Metadata, &p, p.ProviderMetadata, p.Response); ok {
+			return out, nil
+		}
 	}
 	m, err := json.Marshal(payload)
 	if err != nil {
 		return b, err
 	}
 	return append(b, m...), nil
+}
+
+// appendStepFinish writes a step-finish payload, or a finish one when fin
+// is set (its usage, totalUsage and response come after the metadata). It
+// reports false, having written nothing that counts, for values it does
+// not write itself (warnings, metadata of other shapes): the caller then
+// uses json.Marshal.
+func appendStepFinish(b []byte, messageID string, res stepResult, out stepOutput, meta stepMetadata,
+	fin *finishPayload, provider map[string]any, resp *responseMeta) ([]byte, bool) {
+	if len(res.Warnings) > 0 {
+		return b, false
+	}
+	start := len(b)
+	fail := func() ([]byte, bool) { return b[:start], false }
+	var ok bool
+	b = append(b, `{"messageId":`...)
+	b = jsonenc.String(b, messageID)
+	b = append(b, `,"stepResult":{"reason":`...)
+	b = jsonenc.String(b, res.Reason)
+	b = append(b, `,"warnings":`...)
+	if res.Warnings == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, "[]"...)
+	}
+	b = append(b, `,"isContinued":`...)
+	b = jsonenc.Bool(b, res.IsContinued)
+	b = append(b, `},"output":{"text":`...)
+	b = jsonenc.String(b, out.Text)
+	b = append(b, `,"toolCalls":`...)
+	if out.ToolCalls == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, c := range out.ToolCalls {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = AppendChunk(b, c); err != nil {
+				return fail()
+			}
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"usage":`...)
+	b = appendUsagePayload(b, out.Usage)
+	if len(out.Steps) > 0 {
+		m, err := json.Marshal(out.Steps)
+		if err != nil {
+			return fail()
+		}
+		b = append(b, `,"steps":`...)
+		b = append(b, m...)
+	}
+	b = append(b, `},"metadata":{`...)
+	if meta.ID != "" {
+		b = append(b, `"id":`...)
+		b = jsonenc.String(b, meta.ID)
+		b = append(b, ',')
+	}
+	if meta.Timestamp != "" {
+		b = append(b, `"timestamp":`...)
+		b = jsonenc.String(b, meta.Timestamp)
+		b = append(b, ',')
+	}
+	b = append(b, `"modelId":`...)
+	b = jsonenc.String(b, meta.ModelID)
+	if mm := meta.ModelMetadata; mm != nil {
+		b = append(b, `,"modelMetadata":`...)
+		b = appendModelMetadata(b, *mm)
+	}
+	if len(meta.ProviderMetadata) > 0 {
+		b = append(b, `,"providerMetadata":`...)
+		if b, ok = appendSimpleMap(b, meta.ProviderMetadata); !ok {
+			return fail()
+		}
+	}
+	b = append(b, '}')
+	if fin != nil {
+		b = append(b, `,"usage":`...)
+		b = appendUsagePayload(b, fin.Usage)
+		if fin.TotalUsage != nil {
+			b = append(b, `,"totalUsage":`...)
+			b = appendUsagePayload(b, *fin.TotalUsage)
+		}
+	}
+	if len(provider) > 0 {
+		b = append(b, `,"providerMetadata":`...)
+		if b, ok = appendSimpleMap(b, provider); !ok {
+			return fail()
+		}
+	}
+	if resp != nil {
+		b = append(b, `,"response":{"id":`...)
+		b = jsonenc.String(b, resp.ID)
+		b = append(b, `,"modelId":`...)
+		b = jsonenc.String(b, resp.ModelID)
+		b = append(b, `,"timestamp":`...)
+		b = jsonenc.String(b, resp.Timestamp)
+		b = append(b, `,"modelMetadata":`...)
+		b = appendModelMetadata(b, resp.ModelMetadata)
+		b = append(b, '}')
+	}
+	if fin != nil && fin.Messages != nil {
+		m, err := json.Marshal(fin.Messages)
+		if err != nil {
+			return fail()
+		}
+		b = append(b, `,"messages":`...)
+		b = append(b, m...)
+	}
+	return append(b, '}'), true
+}
+
+func appendUsagePayload(b []byte, u usagePayload) []byte {
+	b = append(b, `{"inputTokens":`...)
+	b = jsonenc.Int(b, int64(u.InputTokens))
+	b = append(b, `,"outputTokens":`...)
+	b = jsonenc.Int(b, int64(u.OutputTokens))
+	b = append(b, `,"totalTokens":`...)
+	b = jsonenc.Int(b, int64(u.TotalTokens))
+	if u.CachedInputTokens != 0 {
+		b = append(b, `,"cachedInputTokens":`...)
+		b = jsonenc.Int(b, int64(u.CachedInputTokens))
+	}
+	if u.CacheCreationInputTokens != 0 {
+		b = append(b, `,"cacheCreationInputTokens":`...)
+		b = jsonenc.Int(b, int64(u.CacheCreationInputTokens))
+	}
+	if u.ReasoningTokens != 0 {
+		b = append(b, `,"reasoningTokens":`...)
+		b = jsonenc.Int(b, int64(u.ReasoningTokens))
+	}
+	return append(b, '}')
+}
+
+func appendModelMetadata(b []byte, m ModelMetadata) []byte {
+	b = append(b, `{"modelId":`...)
+	b = jsonenc.String(b, m.ModelID)
+	b = append(b, `,"modelVersion":`...)
+	b = jsonenc.String(b, m.ModelVersion)
+	b = append(b, `,"modelProvider":`...)
+	b = jsonenc.String(b, m.ModelProvider)
+	return append(b, '}')
+}
+
+// appendSimpleMap writes a map of ints, strings, bools and such maps, keys
+// sorted as json.Marshal sorts them (ProviderMetadata's shape); false for
+// any other value, or more keys than it sorts without allocating.
+func appendSimpleMap(b []byte, m map[string]any) ([]byte, bool) {
+	var space [8]string
+	if len(m) > len(space) {
+		return b, false
+	}
+	keys := space[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = jsonenc.String(b, k)
+		b = append(b, ':')
+		switch v := m[k].(type) {
+		case int:
+			b = jsonenc.Int(b, int64(v))
+		case string:
+			b = jsonenc.String(b, v)
+		case bool:
+			b = jsonenc.Bool(b, v)
+		case map[string]any:
+			if v == nil {
+				b = append(b, "null"...)
+				break
+			}
+			var ok bool
+			if b, ok = appendSimpleMap(b, v); !ok {
+				return b, false
+			}
+		default:
+			return b, false
+		}
+	}
+	return append(b, '}'), true
 }
 
 func appendStart(b []byte, p *startPayload) []byte {

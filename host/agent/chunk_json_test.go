@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"testing"
+	"time"
+
+	"github.com/mastra-server/mastra-server/host/llm"
 )
 
 // sameChunkJSON panics when AppendChunk and json.Marshal write c
@@ -41,6 +44,19 @@ func TestAppendChunkMatchesMarshal(t *testing.T) {
 		chunk(ChunkToolResult, toolResultPayload{ToolCallID: "c1", ToolName: "w", Args: json.RawMessage(`{}`), Result: json.RawMessage(`[1, 2]`)}),
 		chunk(ChunkError, errorPayload{Type: "error", Error: errorObject{Message: odd, Name: "Error"}}),
 		chunk(ChunkFinish, finishPayload{MessageID: "m", StepResult: stepResult{Reason: "stop", Warnings: []any{}}, ProviderMetadata: map[string]any{"openai": map[string]any{"x": 1}}}),
+		chunk(ChunkStepFinish, stepFinishPayload{MessageID: "m", StepResult: stepResult{Reason: "tool-calls", Warnings: []any{}, IsContinued: true},
+			Output: stepOutput{Text: odd, ToolCalls: []Chunk{chunk(ChunkToolCall, ToolCallPayload{ToolCallID: "c", ToolName: "w", Args: json.RawMessage(`{"a":1}`)})},
+				Usage: usagePayload{InputTokens: 3, OutputTokens: 4, TotalTokens: 7, CachedInputTokens: 1, CacheCreationInputTokens: 2, ReasoningTokens: 5}},
+			Metadata: stepMetadata{ID: "resp-1", Timestamp: "2026-12-07T15:04:05.123456789Z", ModelID: "gpt", ModelMetadata: &ModelMetadata{ModelID: "m", ModelVersion: "v2", ModelProvider: "openai"},
+				ProviderMetadata: ProviderMetadata("openai", llm.Usage{CacheReadTokens: 2, CacheWriteTokens: 1, ReasoningTokens: 9})}}),
+		chunk(ChunkStepFinish, stepFinishPayload{StepResult: stepResult{Warnings: []any{"w"}}}),
+		chunk(ChunkStepFinish, stepFinishPayload{}),
+		chunk(ChunkFinish, finishPayload{MessageID: "m", StepResult: stepResult{Reason: "stop", Warnings: []any{}}, Output: stepOutput{ToolCalls: []Chunk{}},
+			Metadata: stepMeta(Step{ResponseID: "r", Provider: "openai", ModelID: "m1", Finished: time.Now(), Usage: llm.Usage{ReasoningTokens: 2}}),
+			Usage:    usagePayload{InputTokens: 1}, TotalUsage: &usagePayload{TotalTokens: 9}, ProviderMetadata: ProviderMetadata("", llm.Usage{}),
+			Response: &responseMeta{ID: "r", ModelID: odd, Timestamp: "t", ModelMetadata: ModelMetadata{ModelID: "x"}}}),
+		chunk(ChunkFinish, finishPayload{Metadata: stepMetadata{ProviderMetadata: map[string]any{"a": 1.5}}}),
+		chunk(ChunkFinish, finishPayload{ProviderMetadata: map[string]any{"z": "s", "a": map[string]any{"k": true, "n": nil}, "m": map[string]any(nil)}}),
 		chunk(ChunkTextDelta, json.RawMessage(`{"id": "x", "text": "<y>"}`)),
 		{Type: "object", RunID: "r", From: "AGENT", Object: json.RawMessage(` {"a": [1, "<"]}`), Metadata: map[string]any{"fallback": true}},
 		{Type: "object", RunID: "r", From: "AGENT", Object: json.RawMessage(`{`)},

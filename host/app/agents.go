@@ -118,7 +118,7 @@ func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.To
 			e.TopK, e.Before, e.After, e.Scope, e.Threshold, e.Index, e.Dimensions =
 				sr.TopK, *sr.Before, *sr.After, sr.Scope, sr.Threshold, sr.Index, sr.Dimensions
 			ic := sr.IndexConfig
-			e.IndexConfig = memory.IndexConfig{Type: ic.Type, M: ic.M, EfConstruction: ic.EfConstruction, Lists: ic.Lists}
+			e.IndexConfig = memory.IndexConfig{Type: ic.Type, M: ic.M, EfConstruction: ic.EfConstruction, Lists: ic.Lists, EfSearch: ic.EfSearch}
 			if err := memory.CheckIndexConfig(e.IndexConfig); err != nil {
 				errs = append(errs, fmt.Errorf("agents.%s.memory.semantic_recall.index_config: %w", id, err))
 				continue

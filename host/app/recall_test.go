@@ -251,6 +251,7 @@ func TestSemanticRecallFilterFromConfig(t *testing.T) {
 	for _, c := range []struct{ bad, key string }{
 		{`filter = { role = { "$regex" = "u.*" } }`, "agents.one.memory.semantic_recall.filter"},
 		{`index_config = { type = "hnsw", m = 1 }`, "agents.one.memory.semantic_recall.index_config"},
+		{`index_config = { ef_search = 5000 }`, "agents.one.memory.semantic_recall.index_config"},
 	} {
 		dir := t.TempDir()
 		path := filepath.Join(dir, "mastra.toml")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -336,5 +337,103 @@ prompt = "Is it polite?"
 	}
 	if status, b := free.call("POST", "/api/agents/assistant/generate", body); status != 200 {
 		t.Errorf("free's turn = %d %s; want 200 (no budget of its own)", status, b)
+	}
+}
+
+// Rules on the turn itself: whether a tool was called (and its negation),
+// how long the turn took and how many tokens it used, graded from the
+// turn's tool-call chunks, span and usage: a turn that calls zeta once
+// and then answers uses two model calls of 12 tokens each (the fake
+// model's default usage).
+func TestTurnRuleScorers(t *testing.T) {
+	fake := llmtest.NewServer(t, func(req llmtest.Request) llmtest.Reply {
+		if req.Last().Role == "tool" {
+			return llmtest.Reply{Text: "counted"}
+		}
+		return llmtest.Reply{Calls: []llmtest.Call{{ID: "z1", Name: "zeta", Args: `{}`}}}
+	})
+	c := wasm(t, "counter")
+	toml := strings.Replace(obsConfig(100, 50), `model = "echo"`, `model = "openai/fake"
+tools = ["zeta"]
+scorers = ["used", "not-used", "other-used", "fast", "lean", "too-lean"]`, 1) + `
+[[tools]]
+name = "zeta"
+description = "counts"
+module = ` + c + `
+
+[scorers.used]
+kind = "tool_called"
+tool = "zeta"
+
+[scorers.not-used]
+kind = "tool_called"
+tool = "zeta"
+negate = true
+
+[scorers.other-used]
+kind = "tool_called"
+tool = "omega"
+
+[scorers.fast]
+kind = "latency"
+max_ms = 600000
+
+[scorers.lean]
+kind = "tokens"
+max_tokens = 24
+
+[scorers.too-lean]
+kind = "tokens"
+max_tokens = 23
+`
+	a, ts := build(t, toml, "OPENAI_BASE_URL="+fake.URL, "OPENAI_API_KEY=sk-test")
+	t.Cleanup(func() { ts.Close(); a.Close(context.Background()) })
+	if out := generate(t, ts.URL, "count please"); out["text"] != "counted" {
+		t.Fatalf("turn = %v", out)
+	}
+	scores := scoresOf(t, ts.URL+"/api/observability/scores?entityType=agent", 6)
+	got := map[string]map[string]any{}
+	for _, s := range scores {
+		got[s["scorerId"].(string)] = s
+	}
+	for id, want := range map[string]struct {
+		score  float64
+		reason string
+	}{
+		"used": {1, "the turn called zeta 1 time(s)"}, "not-used": {0, "the turn called zeta 1 time(s)"},
+		"other-used": {0, "the turn did not call omega"}, "lean": {1, "it used 24 tokens, within 24"},
+		"too-lean": {0, "it used 24 tokens, over 23"}, "fast": {1, " ms, within 600000 ms"},
+	} {
+		s := got[id]
+		if s == nil || s["score"] != want.score || !strings.Contains(s["reason"].(string), want.reason) {
+			t.Errorf("score %s = %v; want %v with %q", id, s, want.score, want.reason)
+		}
+	}
+	// The latency graded is the agent span's duration.
+	if s := got["fast"]; s != nil {
+		var spans []any
+		for deadline := time.Now().Add(10 * time.Second); len(spans) < 3 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			_, tr := getJSON(t, ts.URL+"/api/observability/traces/"+s["traceId"].(string))
+			spans, _ = tr["spans"].([]any)
+		}
+		found := false
+		for _, x := range spans {
+			sp := x.(map[string]any)
+			if sp["spanType"] != "agent_run" {
+				continue
+			}
+			found = true
+			st, _ := time.Parse(time.RFC3339Nano, sp["startedAt"].(string))
+			en, _ := time.Parse(time.RFC3339Nano, sp["endedAt"].(string))
+			// Stored times are in milliseconds: the two ends' rounding is
+			// a millisecond at most.
+			var ms int64
+			if _, err := fmt.Sscanf(s["reason"].(string), "it took %d ms", &ms); err != nil || ms < en.Sub(st).Milliseconds()-1 || ms > en.Sub(st).Milliseconds()+1 {
+				t.Errorf("latency reason %q; the agent span took %v", s["reason"], en.Sub(st))
+			}
+		}
+		if !found {
+			t.Errorf("trace %v has no agent_run span", spans)
+		}
 	}
 }

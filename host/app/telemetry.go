@@ -107,7 +107,8 @@ func buildScorers(cfg *config.Config, client *http.Client) (scorers, error) {
 			s, err = observe.NewJudgeScorer(id, sc.Name, sc.Description, observe.Judge{Model: c.Model, Provider: c.Provider,
 				ModelID: c.ModelID, Prompt: sc.Prompt, NoJSONSchema: c.NoJSONSchema}, rate)
 		} else {
-			s, err = observe.NewScorer(id, sc.Name, sc.Description, sc.Kind, sc.Text, sc.Pattern, sc.Schema, rate)
+			s, err = observe.NewRuleScorer(id, sc.Name, sc.Description, observe.Rule{Kind: sc.Kind, Text: sc.Text, Pattern: sc.Pattern,
+				Schema: sc.Schema, Tool: sc.Tool, Negate: sc.Negate, MaxMS: sc.MaxMS, MaxTokens: sc.MaxTokens}, rate)
 		}
 		if err != nil {
 			return out, err

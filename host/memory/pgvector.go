@@ -7,9 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/uptrace/bun"
 )
 
 // Semantic recall on a Postgres with the pgvector extension keeps its
@@ -25,7 +28,15 @@ import (
 //
 // A recall query filters by the plain equality metadata->>'resource_id' =
 // $1 (never Mastra's CASE, which a generic plan turns into a sequential
-// scan) and orders by the cosine distance with a LIMIT.
+// scan) and orders by the cosine distance with a LIMIT. On a table with
+// an HNSW index it orders by the distance alone, so that Postgres walks
+// the index instead of scoring every row of the tenant, inside a
+// transaction that sets hnsw.ef_search and, on pgvector 0.8 or later,
+// hnsw.iterative_scan = relaxed_order: without it the index yields its
+// ef_search nearest rows of all tenants and the tenant filter can leave
+// fewer than top-k of them, or none. Ties and the relaxed order are put
+// right in Go. Without an HNSW index (flat, IVFFlat) the query stays
+// exact, as it was.
 
 // Recall modes, as RecallMode reports them.
 const (
@@ -45,8 +56,16 @@ type pgvectorState struct {
 	mu      sync.Mutex
 	checked bool
 	on      bool
+	// iterative is whether the extension has hnsw.iterative_scan (0.8+).
+	iterative bool
 	// dims caches the dimension of each recall table known to exist.
 	dims sync.Map // index name → int
+	// ann caches each table's cosine approximate index: "hnsw",
+	// "ivfflat" or "" (none).
+	ann sync.Map // index name → string
+	// efSearch is each table's configured hnsw.ef_search (the last
+	// CreateRecallIndex with one wins).
+	efSearch sync.Map // index name → int
 }
 
 // RecallMode reports where semantic recall keeps its vectors:
@@ -93,8 +112,31 @@ func (s *Store) usePgvector(ctx context.Context) (bool, error) {
 			return false, classify(err)
 		}
 	}
+	if installed {
+		var version string
+		if err := s.db.QueryRowContext(ctx, `SELECT extversion FROM pg_extension WHERE extname = 'vector'`).Scan(&version); err != nil {
+			return false, classify(fmt.Errorf("memory: pgvector version: %w", err))
+		}
+		p.iterative = versionAtLeast(version, 0, 8)
+	}
 	p.checked, p.on = true, installed
 	return installed, nil
+}
+
+// versionAtLeast reports whether an extversion "major.minor[.patch]" is
+// at least major.minor.
+func versionAtLeast(v string, major, minor int) bool {
+	parts := strings.SplitN(v, ".", 3)
+	ma, err1 := strconv.Atoi(parts[0])
+	mi := 0
+	var err2 error
+	if len(parts) > 1 {
+		mi, err2 = strconv.Atoi(parts[1])
+	}
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return ma > major || ma == major && mi >= minor
 }
 
 // pgRecall reports whether sp is the recall space and goes to pgvector.
@@ -121,6 +163,9 @@ func mdIndexName(name, hash string) string {
 const maxHNSWDims = 2000
 
 func (s *Store) createPgvectorIndex(ctx context.Context, sp VectorSpace, name string, dim int, cfg IndexConfig) error {
+	if cfg.EfSearch > 0 {
+		s.pgv.efSearch.Store(name, cfg.EfSearch)
+	}
 	if d, ok := s.pgv.dims.Load(name); ok {
 		if d.(int) != dim {
 			return fmt.Errorf("%w: index %s exists with dimension %d, not %d", ErrVectorMismatch, name, d, dim)
@@ -157,7 +202,38 @@ func (s *Store) createPgvectorIndex(ctx context.Context, sp VectorSpace, name st
 		return fmt.Errorf("%w: index %s exists with dimension %d, not %d", ErrVectorMismatch, name, got, dim)
 	}
 	s.pgv.dims.Store(name, dim)
+	s.pgv.ann.Delete(name) // look again: this call may have made it
 	return nil
+}
+
+// pgvectorANN is the access method of a recall table's cosine
+// approximate index ("hnsw", "ivfflat"), "" when it has none.
+func (s *Store) pgvectorANN(ctx context.Context, name string) (string, error) {
+	if a, ok := s.pgv.ann.Load(name); ok {
+		return a.(string), nil
+	}
+	var am string
+	err := s.db.QueryRowContext(ctx, `SELECT coalesce((SELECT am.amname FROM pg_index i
+		JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam
+		JOIN pg_opclass o ON o.oid = i.indclass[0] AND o.opcname = 'vector_cosine_ops'
+		WHERE i.indrelid = to_regclass(?) AND am.amname IN ('hnsw', 'ivfflat')
+		ORDER BY am.amname = 'hnsw' DESC LIMIT 1), '')`, quoteIdent(name)).Scan(&am)
+	if err != nil {
+		return "", classify(fmt.Errorf("memory: recall table %s: index: %w", name, err))
+	}
+	s.pgv.ann.Store(name, am)
+	return am, nil
+}
+
+// efSearch is the hnsw.ef_search of a query of topK on table name: the
+// configured one, else pgvector's 40 raised to topK; at most pgvector's
+// 1000 (iterative scan goes on past it).
+func (s *Store) efSearch(name string, topK int) int {
+	ef := max(40, topK)
+	if v, ok := s.pgv.efSearch.Load(name); ok {
+		ef = v.(int)
+	}
+	return min(ef, 1000)
 }
 
 // pgvectorDim reads a recall table's dimension (the typmod of its
@@ -203,6 +279,8 @@ func CheckIndexConfig(cfg IndexConfig) error {
 		return fmt.Errorf("ef_construction = %d: expected 4 to 1000 and at least 2 × m", ef)
 	case cfg.Lists < 0 || cfg.Lists > 32768:
 		return fmt.Errorf("lists = %d: expected 1 to 32768", cfg.Lists)
+	case cfg.EfSearch < 0 || cfg.EfSearch > 1000:
+		return fmt.Errorf("ef_search = %d: expected 1 to 1000", cfg.EfSearch)
 	}
 	return nil
 }
@@ -260,7 +338,39 @@ func (s *Store) queryPgvector(ctx context.Context, sp VectorSpace, name string, 
 	if err := checkVector(q.Vector, dim); err != nil {
 		return nil, err
 	}
+	ann, err := s.pgvectorANN(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	// The index serves a LIMIT on the distance order; a filter the SQL
+	// cannot say (vf.rest) needs every row, and a tenant filter without
+	// iterative scan could starve, so both stay exact.
+	scoped := vf.resourceID != nil || vf.threadID != nil
+	if ann == "hnsw" && vf.rest == nil && (!scoped || s.pgv.iterative) {
+		return s.queryPgvectorHNSW(ctx, sp, name, q, vf)
+	}
 	lit := vectorLiteral(q.Vector)
+	sqlText, args := pgvectorSelect(name, sp, q, vf, lit)
+	if q.MinScore != nil {
+		sqlText += ` AND 1 - (embedding <=> ?::vector) > ?`
+		args = append(args, lit, *q.MinScore)
+	}
+	// vector_id breaks ties, so that equal scores come back in one order.
+	sqlText += ` ORDER BY embedding <=> ?::vector, vector_id`
+	args = append(args, lit)
+	if vf.rest == nil {
+		sqlText += ` LIMIT ?`
+		args = append(args, q.TopK)
+	}
+	rows, err := s.db.QueryContext(ctx, sqlText, args...)
+	if err != nil {
+		return nil, classify(fmt.Errorf("memory: query %s: %w", name, err))
+	}
+	return scanPgvectorHits(name, rows, q, vf.rest)
+}
+
+// pgvectorSelect is a recall query up to its WHERE's scope equalities.
+func pgvectorSelect(name string, sp VectorSpace, q VectorQuery, vf vectorFilter, lit string) (string, []any) {
 	vecCol := `''`
 	if q.IncludeVector {
 		vecCol = `embedding::text`
@@ -277,26 +387,79 @@ func (s *Store) queryPgvector(ctx context.Context, sp VectorSpace, name string, 
 		sqlText += ` AND metadata->>'thread_id' = ?`
 		args = append(args, *vf.threadID)
 	}
-	if q.MinScore != nil {
-		sqlText += ` AND 1 - (embedding <=> ?::vector) > ?`
-		args = append(args, lit, *q.MinScore)
+	return sqlText, args
+}
+
+// queryPgvectorHNSW is a recall query through the HNSW index: ORDER BY
+// the distance alone (a second key would make Postgres sort every row),
+// in a read-only transaction whose SET LOCALs end with it.
+func (s *Store) queryPgvectorHNSW(ctx context.Context, sp VectorSpace, name string, q VectorQuery, vf vectorFilter) ([]VectorHit, error) {
+	sqlText, args := hnswRecallSQL(name, sp, q, vf)
+	tx, err := s.hnswTx(ctx, name, q.TopK)
+	if err != nil {
+		return nil, err
 	}
-	sqlText += ` ORDER BY embedding <=> ?::vector, vector_id`
-	args = append(args, lit)
-	if vf.rest == nil {
-		sqlText += ` LIMIT ?`
-		args = append(args, q.TopK)
-	}
-	rows, err := s.db.QueryContext(ctx, sqlText, args...)
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, sqlText, args...)
 	if err != nil {
 		return nil, classify(fmt.Errorf("memory: query %s: %w", name, err))
 	}
+	hits, err := scanPgvectorHits(name, rows, q, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, classify(fmt.Errorf("memory: query %s: %w", name, err))
+	}
+	slices.SortStableFunc(hits, func(a, b VectorHit) int {
+		return cmp.Or(cmp.Compare(b.Score, a.Score), strings.Compare(a.ID, b.ID))
+	})
+	if q.MinScore != nil {
+		hits = slices.DeleteFunc(hits, func(h VectorHit) bool { return h.Score <= *q.MinScore })
+	}
+	return hits, nil
+}
+
+// hnswRecallSQL is the recall query that the HNSW index serves.
+func hnswRecallSQL(name string, sp VectorSpace, q VectorQuery, vf vectorFilter) (string, []any) {
+	lit := vectorLiteral(q.Vector)
+	sqlText, args := pgvectorSelect(name, sp, q, vf, lit)
+	// The score threshold is applied in Go: it keeps a prefix of the
+	// distance order, and in the SQL it would make iterative scan walk
+	// the whole index when few rows pass.
+	return sqlText + ` ORDER BY embedding <=> ?::vector LIMIT ?`, append(args, lit, q.TopK)
+}
+
+// hnswTx begins the read-only transaction of an HNSW query of topK on
+// table name, its hnsw settings made local to it.
+func (s *Store) hnswTx(ctx context.Context, name string, topK int) (bun.Tx, error) {
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return tx, classify(fmt.Errorf("memory: query %s: %w", name, err))
+	}
+	set := `SELECT set_config('hnsw.ef_search', ?, true)`
+	if s.pgv.iterative {
+		// relaxed_order: the scan goes on past ef_search until LIMIT rows
+		// pass the filter; the caller puts the order right.
+		set += `, set_config('hnsw.iterative_scan', 'relaxed_order', true)`
+	}
+	if _, err := tx.ExecContext(ctx, set, strconv.Itoa(s.efSearch(name, topK))); err != nil {
+		tx.Rollback()
+		return tx, classify(fmt.Errorf("memory: query %s: set hnsw: %w", name, err))
+	}
+	return tx, nil
+}
+
+// scanPgvectorHits reads up to q.TopK hits that pass rest (nil: all) and
+// closes rows.
+func scanPgvectorHits(name string, rows *sql.Rows, q VectorQuery, rest func(map[string]any) bool) ([]VectorHit, error) {
 	defer rows.Close()
 	var hits []VectorHit
 	for rows.Next() && len(hits) < q.TopK {
 		var (
 			h       VectorHit
 			md, vec string
+			err     error
 		)
 		if err := rows.Scan(&h.ID, &md, &vec, &h.Score); err != nil {
 			return nil, classify(fmt.Errorf("memory: query %s: %w", name, err))
@@ -304,7 +467,7 @@ func (s *Store) queryPgvector(ctx context.Context, sp VectorSpace, name string, 
 		if err := json.Unmarshal([]byte(md), &h.Metadata); err != nil {
 			return nil, fmt.Errorf("memory: vector %s: metadata: %w", h.ID, err)
 		}
-		if vf.rest != nil && !vf.rest(h.Metadata) {
+		if rest != nil && !rest(h.Metadata) {
 			continue
 		}
 		if q.IncludeVector {

@@ -210,7 +210,7 @@ func TestPgvectorIndexConfig(t *testing.T) {
 			t.Errorf("%+v: query = %+v, %v; want a", c.cfg, hits, err)
 		}
 	}
-	for _, bad := range []IndexConfig{{Type: "diskann"}, {M: 1}, {M: 16, EfConstruction: 20}, {Lists: -1}} {
+	for _, bad := range []IndexConfig{{Type: "diskann"}, {M: 1}, {M: 16, EfConstruction: 20}, {Lists: -1}, {EfSearch: -1}, {EfSearch: 1001}} {
 		if CheckIndexConfig(bad) == nil {
 			t.Errorf("%+v: accepted", bad)
 		}

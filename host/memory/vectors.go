@@ -120,11 +120,13 @@ func CheckVectorIndex(name string, dimension int, metric string) error {
 // index a recall table gets in pgvector mode. Type is "hnsw" (the
 // default: M 8, EfConstruction 32), "ivfflat" (Lists, 100 by default) or
 // "flat" (none: every query exact). An index that exists is kept as it
-// is. The other stores' queries are exact and ignore it.
+// is. EfSearch is HNSW's candidate list per query (hnsw.ef_search; 0:
+// max(40, topK)). The other stores' queries are exact and ignore it.
 type IndexConfig struct {
 	Type              string
 	M, EfConstruction int
 	Lists             int
+	EfSearch          int
 }
 
 // CreateVectorIndex creates an index, or does nothing when it exists with

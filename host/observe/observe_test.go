@@ -316,3 +316,39 @@ func BenchmarkScoreHandOff(b *testing.B) {
 		}
 	}
 }
+
+// The turn rules grade the facts of a turn or run: a latency over its
+// limit is a 0, a turn with no token count (a workflow run) fails a
+// tokens rule, and a negated tool_called is 1 only when the tool was not
+// called; a rule missing its limit is refused when built.
+func TestTurnRules(t *testing.T) {
+	build := func(r Rule) *Scorer {
+		t.Helper()
+		sc, err := NewRuleScorer("s", "", "", r, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sc
+	}
+	slow, lean := build(Rule{Kind: "latency", MaxMS: 100}), build(Rule{Kind: "tokens", MaxTokens: 50})
+	absent := build(Rule{Kind: "tool_called", Tool: "weather", Negate: true})
+	for _, c := range []struct {
+		sc   *Scorer
+		sub  Subject
+		want float64
+	}{
+		{slow, Subject{DurationMS: 100}, 1}, {slow, Subject{DurationMS: 101}, 0},
+		{lean, Subject{Tokens: 50, TokensKnown: true}, 1}, {lean, Subject{Tokens: 51, TokensKnown: true}, 0}, {lean, Subject{}, 0},
+		{absent, Subject{Tools: []string{"search"}, ToolsKnown: true}, 1}, {absent, Subject{Tools: []string{"search", "weather"}, ToolsKnown: true}, 0},
+	} {
+		g, err := c.sc.Grade(context.Background(), "", c.sub)
+		if err != nil || g.Score != c.want {
+			t.Errorf("%s %+v = %v (%q), %v; want %v", c.sc.Kind, c.sub, g.Score, g.Reason, err, c.want)
+		}
+	}
+	for _, r := range []Rule{{Kind: "latency"}, {Kind: "tokens"}, {Kind: "tool_called"}} {
+		if _, err := NewRuleScorer("s", "", "", r, 1); err == nil {
+			t.Errorf("NewRuleScorer(%+v) accepted a rule without its setting", r)
+		}
+	}
+}

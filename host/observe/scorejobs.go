@@ -20,6 +20,12 @@ type ScoreJob struct {
 	// reply, or a workflow's result as JSON.
 	Input  string `json:"input,omitempty"`
 	Output string `json:"output"`
+	// Tools, DurationMS and Tokens are the facts rules read
+	// (tool_called, latency, tokens); Tokens is nil when unknown.
+	Tools      []string `json:"tools,omitempty"`
+	ToolsKnown bool     `json:"toolsKnown,omitempty"`
+	DurationMS int64    `json:"durationMs,omitempty"`
+	Tokens     *int     `json:"tokens,omitempty"`
 	// Source is the score's scoreSource: "live" after a turn or run,
 	// "trace" for POST /observability/traces/score.
 	Source string `json:"source"`
@@ -169,7 +175,11 @@ func (r *Recorder) RunScore(ctx context.Context, j ScoreJob) error {
 		r.o.Logger.Warn("observability: score job for a scorer not configured; dropped", "scorer", j.ScorerID)
 		return nil
 	}
-	g, err := sc.Grade(ctx, j.Input, j.Output)
+	sub := Subject{Output: j.Output, Tools: j.Tools, ToolsKnown: j.ToolsKnown, DurationMS: j.DurationMS}
+	if j.Tokens != nil {
+		sub.Tokens, sub.TokensKnown = *j.Tokens, true
+	}
+	g, err := sc.Grade(ctx, j.Input, sub)
 	meta := map[string]any{}
 	if g.Judge != "" {
 		meta["judge"], meta["usage"] = g.Judge, g.Usage
@@ -217,18 +227,28 @@ func liveSource(scoreSource string) string {
 // scorer of id (or name), as POST /observability/traces/score asks: found
 // is false when there is no such scorer (target may be nil to ask only
 // that), queued false when the span has no stored reply (content capture
-// was off) or the scorer queue is full.
+// was off), the scorer needs the turn's tool calls (a stored agent span
+// does not list them) or the scorer queue is full.
 func (r *Recorder) ScoreTrace(id string, target *memory.Span) (found, queued bool) {
 	sc := r.scorer(id)
 	if sc == nil || target == nil {
 		return sc != nil, false
 	}
 	output, ok := storedText(target.Output)
-	if !ok {
+	if !ok || sc.NeedsTools() {
 		return true, false
 	}
+	j := jobOf(sc, target, "trace", "", lastUserMessage(target.Input), output)
+	if target.EndedAt != nil {
+		j.DurationMS = target.EndedAt.Sub(target.StartedAt.Time).Milliseconds()
+	}
+	var attrs struct{ Usage *usageJSON }
+	if json.Unmarshal(target.Attributes, &attrs) == nil && attrs.Usage != nil {
+		n := attrs.Usage.InputTokens + attrs.Usage.OutputTokens
+		j.Tokens = &n
+	}
 	before := r.scoresDropped.Load()
-	r.enqueueScore(jobOf(sc, target, "trace", "", lastUserMessage(target.Input), output))
+	r.enqueueScore(j)
 	return true, r.scoresDropped.Load() == before
 }
 

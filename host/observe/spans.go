@@ -289,7 +289,11 @@ func (o agentObserver) StartTurn(ctx context.Context, ti agent.TurnInfo) (contex
 		if e.Err == nil && e.Result != nil && e.Outcome == agent.OutcomeOK {
 			for _, sc := range r.o.Scorers[a.ID] {
 				if sc.Samples(sp.TraceID) {
-					r.enqueueScore(jobOf(sc, &sp.Span, "live", principal, lastUser(ti.Messages), e.Result.Text))
+					j := jobOf(sc, &sp.Span, "live", principal, lastUser(ti.Messages), e.Result.Text)
+					tokens := e.Result.Usage.InputTokens + e.Result.Usage.OutputTokens
+					j.Tools, j.ToolsKnown, j.Tokens = toolNames(e.Result.ToolCalls), true, &tokens
+					j.DurationMS = sp.EndedAt.Sub(start).Milliseconds()
+					r.enqueueScore(j)
 				}
 			}
 		}
@@ -458,8 +462,26 @@ func (o workflowObserver) RunEnded(end workflow.RunEnd) {
 			output = textOf(end.Result)
 			input = textOf(end.Input)
 		}
-		r.enqueueScore(jobOf(sc, &sp, "live", end.Principal, input, output))
+		j := jobOf(sc, &sp, "live", end.Principal, input, output)
+		if !end.Created.IsZero() {
+			j.DurationMS = time.Since(end.Created).Milliseconds()
+		}
+		r.enqueueScore(j)
 	}
+}
+
+// toolNames are the names of a turn's tool-call chunks, in order.
+func toolNames(calls []agent.Chunk) []string {
+	out := make([]string, 0, len(calls))
+	for _, c := range calls {
+		switch p := c.Payload.(type) {
+		case agent.ToolCallPayload:
+			out = append(out, p.ToolName)
+		case *agent.ToolCallPayload:
+			out = append(out, p.ToolName)
+		}
+	}
+	return out
 }
 
 // textOf is a run's value as a scorer reads it: a string as is, anything

@@ -79,3 +79,21 @@ func TestGenerateJSONMatchesMarshal(t *testing.T) {
 		}
 	}
 }
+
+// TestReplyUIMessagesParts: each kind of saved part becomes its UI part,
+// reading only the parts of the content.
+func TestReplyUIMessagesParts(t *testing.T) {
+	content := `{"format":2,"parts":[{"type":"step-start"},{"type":"reasoning","reasoning":"","details":[{"type":"text","text":"hm"},{"type":"text","text":" ok"}]},` +
+		`{"type":"tool-invocation","toolInvocation":{"state":"result","toolCallId":"c1","toolName":"weather","args":{"city":"Paris"},"result":{"temp":21}}},` +
+		`{"type":"tool-invocation","toolInvocation":{"state":"call","toolCallId":"c3","toolName":"x"}},{"type":"tool-invocation"},{"type":"text","text":"It is 21"}],` +
+		`"content":"It is 21","metadata":{"modelId":"m","usage":{"inputTokens":1}},"toolInvocations":[{"state":"result","toolCallId":"c1","toolName":"weather","args":{},"result":1}]}`
+	got := replyUIMessages([]memory.Message{{ID: "u", Role: "user", Content: json.RawMessage(`{"format":2,"parts":[{"type":"text","text":"q"}]}`)},
+		{ID: "a", Role: "assistant", Content: json.RawMessage(content)}, {ID: "bad", Role: "assistant", Content: json.RawMessage(`[1]`)}})
+	b, _ := json.Marshal(got)
+	want := `[{"id":"a","role":"assistant","parts":[{"type":"step-start"},{"type":"reasoning","text":"hm ok"},` +
+		`{"type":"tool-weather","toolCallId":"c1","state":"output-available","input":{"city":"Paris"},"output":{"temp":21}},` +
+		`{"type":"tool-x","toolCallId":"c3","state":"input-available","input":{}},{"type":"text","text":"It is 21"}]}]`
+	if string(b) != want {
+		t.Errorf("replyUIMessages =\n%s\nwant\n%s", b, want)
+	}
+}

@@ -28,7 +28,7 @@ func init() {
 		"POST /api/observability/traces/query":                 caseQueryTraces,
 		"POST /api/observability/traces/delete":                caseDeleteTraces,
 		"GET /api/observability/traces/:traceId":               caseTraceByID,
-		"GET /api/observability/traces/:traceId/:part":         caseTraceLight,
+		"GET /api/observability/traces/:traceId/:part":         caseTraceParts,
 		"GET /api/observability/traces/:traceId/:part/:spanId": caseSpanByID,
 		"GET /api/observability/discovery/entity-types":        caseDiscovery("/api/observability/discovery/entity-types", "entityTypes", "agent"),
 		"GET /api/observability/discovery/entity-names":        caseDiscovery("/api/observability/discovery/entity-names", "names", "bob-agent"),
@@ -143,15 +143,34 @@ func caseTraceByID(t *testing.T, e *isoEnv) {
 	}
 }
 
-func caseTraceLight(t *testing.T, e *isoEnv) {
+// caseTraceParts: A's light trace and trajectory are B's 404; his own
+// trajectory is his agent run's model step, the run's duration its total.
+func caseTraceParts(t *testing.T, e *isoEnv) {
 	seedTraces(t, e)
 	for _, q := range e.probes() {
 		if r := e.b("GET", "/api/observability/traces/"+traceA+"/light?"+q, ""); r.status != 404 {
 			t.Errorf("B GET A's light trace?%s = %d %s; want 404", q, r.status, r.raw)
 		}
+		if r := e.b("GET", "/api/observability/traces/"+traceA+"/trajectory?"+q, ""); r.status != 404 || strings.Contains(r.raw, "alice") {
+			t.Errorf("B GET A's trajectory?%s = %d %s; want 404", q, r.status, r.raw)
+		}
 	}
 	if r := e.b("GET", "/api/observability/traces/"+traceB+"/light", ""); r.status != 200 || len(r.body["spans"].([]any)) != 2 {
 		t.Errorf("B GET his light trace = %d %s", r.status, r.raw)
+	}
+	r := e.b("GET", "/api/observability/traces/"+traceB+"/trajectory", "")
+	steps, _ := r.body["steps"].([]any)
+	// The seeded run and its model call share their times.
+	if total, _ := r.body["totalDurationMs"].(float64); r.status != 200 || len(steps) != 1 || total <= 0 ||
+		steps[0].(map[string]any)["stepType"] != "model_generation" || steps[0].(map[string]any)["name"] != "llm: 'echo'" ||
+		steps[0].(map[string]any)["durationMs"] != total {
+		t.Errorf("B GET his trajectory = %d %s; want one model_generation step as long as the run", r.status, r.raw)
+	}
+	if r := e.b("GET", "/api/observability/traces/"+traceB+"/nothing", ""); r.status != 404 {
+		t.Errorf("an unknown part = %d %s; want 404", r.status, r.raw)
+	}
+	if r := e.admin("GET", "/api/observability/traces/"+traceA+"/trajectory", ""); r.status != 200 {
+		t.Errorf("admin GET A's trajectory = %d %s", r.status, r.raw)
 	}
 }
 
@@ -171,8 +190,12 @@ func caseSpanByID(t *testing.T, e *isoEnv) {
 			t.Errorf("B GET A's span scores?%s = %d %s; want none", q, r.status, r.raw)
 		}
 	}
-	if r := e.as(aliceToken, "GET", "/api/observability/traces/"+traceA+"/"+traceA[:16]+"/scores", ""); !slices.Equal(listedIDs(r, "scores", "scoreId"), []string{"score-a"}) {
-		t.Errorf("A GET her span's scores = %s", r.raw)
+	r0 := e.as(aliceToken, "GET", "/api/observability/traces/"+traceA+"/"+traceA[:16]+"/scores", "")
+	if !slices.Equal(listedIDs(r0, "scores", "scoreId"), []string{"score-a"}) {
+		t.Errorf("A GET her span's scores = %s", r0.raw)
+	} else if row := r0.body["scores"].([]any)[0].(map[string]any); row["id"] != "score-a" || row["createdAt"] == nil || row["createdAt"] != row["timestamp"] {
+		// Studio's trace Scores tab reads a mastra_scorers row's createdAt.
+		t.Errorf("A's span score = %v; want id and createdAt as a mastra_scorers row has", row)
 	}
 	r := e.b("GET", "/api/observability/traces/"+traceB+"/spans/"+childSpan(traceB), "")
 	if sp, _ := r.body["span"].(map[string]any); r.status != 200 || sp["spanType"] != "model_generation" {

@@ -293,7 +293,8 @@ func (s *Server) trace(r *http.Request, res, id string) ([]memory.Span, error) {
 	return spans, err
 }
 
-// traceSub: GET /api/observability/traces/:traceId/:part → light.
+// traceSub: GET /api/observability/traces/:traceId/:part → light or
+// trajectory (observability_trajectory.go).
 func (s *Server) traceSub(w http.ResponseWriter, r *http.Request) error {
 	res, err := s.obsResource(r)
 	if err != nil {
@@ -309,6 +310,8 @@ func (s *Server) traceSub(w http.ResponseWriter, r *http.Request) error {
 		}
 		transport.WriteJSON(w, http.StatusOK, map[string]any{"traceId": id, "spans": lightSpans(spans)})
 		return nil
+	case "trajectory":
+		return s.traceTrajectory(w, r, res, id)
 	}
 	return &transport.Error{Status: http.StatusNotFound, Message: "Not found"}
 }
@@ -635,7 +638,31 @@ func (s *Server) spanScores(w http.ResponseWriter, r *http.Request, res, traceID
 	}
 	eq := memory.EventQuery{ResourceID: res, Page: page, PerPage: perPage, Desc: true,
 		In: map[string][]string{"traceId": {traceID}, "spanId": {spanID}}}
-	return s.writeScores(w, r, eq)
+	scores, total, err := s.store.ListScores(r.Context(), eq)
+	if err != nil {
+		return err
+	}
+	// Mastra answers this route from its scores domain (mastra_scorers
+	// rows): Studio's trace Scores tab reads createdAt, and fails on a
+	// page ("Invalid time value") without it. Each row is both shapes.
+	rows := make([]spanScoreJSON, len(scores))
+	for i, sc := range scores {
+		row := scoreRow(sc)
+		rows[i] = spanScoreJSON{Score: sc, ID: row.ID, Scorer: row.Scorer, Entity: row.Entity, CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt}
+	}
+	transport.WriteJSON(w, http.StatusOK, map[string]any{"pagination": pageOf(eq, total), "scores": rows})
+	return nil
+}
+
+// spanScoreJSON is a stored score with the fields of a mastra_scorers
+// row it lacks.
+type spanScoreJSON struct {
+	memory.Score
+	ID        string          `json:"id"`
+	Scorer    map[string]any  `json:"scorer"`
+	Entity    map[string]any  `json:"entity"`
+	CreatedAt memory.SpanTime `json:"createdAt"`
+	UpdatedAt memory.SpanTime `json:"updatedAt"`
 }
 
 // branchSpanTypes are Mastra's BRANCH_SPAN_TYPES: the spans that start a

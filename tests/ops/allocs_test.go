@@ -13,13 +13,14 @@ import (
 // every allocation in the process during one turn (the whole server, the
 // Postgres driver, the OpenAI client and the in-process fake model with
 // it), measured with testing.AllocsPerRun over 50 turns after 50 warm-up
-// turns, each turn loading a 20-message history (memory.last_messages'
-// default), config as BenchmarkTurn's "metrics" case (metrics on, tracing
-// off). Measured 2026-12-07 with Go 1.26 (3 runs, and GOMAXPROCS 1 to 8):
-// generate 1662-1663, stream 1810-1811. After the history memo and the
-// save on pgx (issue 26; 4 runs, GOMAXPROCS 1 and 2): generate 710,
-// stream 859-1053 (the stream's count moves with scheduling on two
-// cores); the constants are the highest rounded up by about 3 %.
+// turns, the least of three such runs, each turn loading a 20-message
+// history (memory.last_messages' default), config as BenchmarkTurn's
+// "metrics" case (metrics on, tracing off). Measured 2026-12-07 with Go
+// 1.26 (3 runs, and GOMAXPROCS 1 to 8): generate 1662-1663, stream
+// 1810-1811. After the history memo and the save on pgx (issue 26; 4
+// runs, GOMAXPROCS 1 and 2, one run each): generate 710, stream 859-1053.
+// After the hand-written encoders too (3 runs, least of three): generate
+// 571, stream 812-813; the constants are those rounded up by about 3 %.
 //
 // To update after a change that rightly allocates more (or less): run
 //
@@ -28,8 +29,8 @@ import (
 // read the "allocs/turn" lines and set the constants to the new figures
 // rounded up by a few percent.
 const (
-	generateAllocsBaseline = 730
-	streamAllocsBaseline   = 1080
+	generateAllocsBaseline = 590
+	streamAllocsBaseline   = 840
 )
 
 // allocsSlack is how much a turn's allocations may grow over the baseline
@@ -76,7 +77,14 @@ func TestTurnAllocs(t *testing.T) {
 			for range 50 {
 				turn()
 			}
+			// The least of three runs: the count varies upwards only, with
+			// timing (how TCP splits the fake model's stream into reads,
+			// the observability writer's batches), by up to a quarter for
+			// a stream on a loaded machine; the least is stable.
 			got := testing.AllocsPerRun(50, turn)
+			for range 2 {
+				got = min(got, testing.AllocsPerRun(50, turn))
+			}
 			t.Logf("%s: %.0f allocs/turn (baseline %.0f)", c.route, got, c.baseline)
 			if got > c.baseline*allocsSlack {
 				t.Errorf("a %s turn allocates %.0f times, more than 20 %% over the baseline %.0f: find the new allocations (go test -bench Turn -benchmem -memprofile) or, if they are right, raise %sAllocsBaseline", c.route, got, c.baseline, c.route)

@@ -1,6 +1,6 @@
 // Mastra Studio's tool approval (human in the loop) against the real
 // binary, in headless Chromium: the "approver" agent (require_approval =
-// true, a fake OpenAI-compatible model that calls the weather tool) stops
+// true; the forecaster's fake model, fake-openai.mjs, calls the weather tool) stops
 // at the tool call; Studio shows Approve / Decline on it; Approve runs the
 // tool and the model answers with its result; Decline, in a second chat,
 // tells the model the call was not approved, and the tool does not run.
@@ -138,16 +138,16 @@ test("Mastra Studio's tool approval against mastra-server", async (t) => {
     // streams the rest. See the report of issue 22.
     await waitFor(() => subscribe.inFlight === 0 && Date.now() - subscribe.last > 1000);
     // The model has not answered yet: the turn waits for the human.
-    assert.equal(await page.getByText(/Tool said:/).count(), 0, "the model answered before the approval");
+    assert.equal(await page.getByText(/Forecast:/).count(), 0, "the model answered before the approval");
     return { approve, decline };
   }
 
   await step("Approve runs the tool; the model answers with its result", async () => {
-    const { approve } = await ask("weather in rome, please");
+    const { approve } = await ask("weather in oslo, please");
     await shot("approval-pending");
     await approve.click();
     // The fake model repeats the tool's result: the weather tool ran.
-    const answer = page.getByText(/^Tool said: \{"city":"Rome".*tempC/).first();
+    const answer = page.getByText(/^Forecast: \{"city":"Oslo".*tempC/).first();
     await answer.waitFor();
     // The tool call's card shows the tool's output, and no buttons.
     // (pretty-printed there: the model's answer has the compact JSON).
@@ -162,14 +162,14 @@ test("Mastra Studio's tool approval against mastra-server", async (t) => {
     const thread = page.locator('a[href*="/agents/approver/threads/"]:not([href$="/new"])');
     await thread.first().waitFor();
     await page.goto(new URL(await thread.first().getAttribute("href"), studio).href);
-    await page.getByText(/^Tool said: \{"city":"Rome".*tempC/).first().waitFor();
+    await page.getByText(/^Forecast: \{"city":"Oslo".*tempC/).first().waitFor();
     await shot("approval-approved-reloaded");
   });
 
   await step("Decline, in a second chat: the model is told, the tool does not run", async () => {
-    const { decline } = await ask("weather in rome again?");
+    const { decline } = await ask("weather in oslo again?");
     await decline.click();
-    await page.getByText(/^Tool said: "Tool call was not approved by the user"/).first().waitFor();
+    await page.getByText(/^Forecast: "Tool call was not approved by the user"/).first().waitFor();
     await shot("approval-declined");
     // The card keeps the buttons, both disabled now: the call was decided.
     assert.ok(await decline.isDisabled(), "Decline still enabled after the decline");

@@ -4,14 +4,15 @@
 # Takes Studio's static files from the pinned `mastra` npm package (npm pack,
 # no install of its dependencies; cached under $STUDIO_CACHE), builds the
 # binary, starts it on a free port with a temporary SQLite file, token auth,
-# the echo agent, the weather tool, a workflow and CORS for Studio's origin (Studio
+# the echo agent, a forecaster agent whose fake model calls the weather tool,
+# scorers, the weather tool, a workflow and CORS for Studio's origin (Studio
 # sends credentials: "include", so the origin must be named and credentials
 # allowed), then runs studio.test.mjs: it serves Studio as `mastra studio`
 # does (index.html with the server's URL and /api filled in) and drives it.
 # The test reads the server's access log: no 404, no route polled faster
 # than a person clicks, no 5xx but the 501 that says agent thread
 # subscriptions are not supported (as Mastra says it). approval.test.mjs,
-# beside it, approves and declines a tool call of the approver agent (a fake
+# beside it, approves and declines a tool call of the approver agent (the forecaster's fake
 # OpenAI-compatible model that calls the weather tool). Skips, saying so, only when npm cannot reach the
 # registry.
 set -euo pipefail
@@ -46,21 +47,21 @@ TMP="$(mktemp -d /tmp/mastra-studio.XXXXXX)"
 SERVER_PID=""
 FAKE_PID=""
 cleanup() {
-  [ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null || true
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
+  for pid in "$SERVER_PID" "$FAKE_PID"; do
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
   rm -rf "$TMP"
 }
 trap cleanup EXIT
 
-# A fake OpenAI-compatible model that calls the weather tool: the approver
-# agent's model (approval.test.mjs).
-start_fake_openai "$ROOT/tests/client-js/fake-openai.mjs" "$TMP/fake.log"
-
 log "go build"
 (cd "$ROOT" && go build -o "$TMP/mastra-server" ./cmd/mastra-server)
+
+# The forecaster agent's model: calls the weather tool, then answers.
+start_fake_openai "$HERE/fake-openai.mjs" "$TMP/fake.log"
 
 # Studio's own origin: the test serves it on this port.
 STUDIO_PORT="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
@@ -85,6 +86,17 @@ max_age = "10m"                # browsers cache the preflight instead of asking 
 [memory]
 sqlite_path = "$TMP/mastra.db"
 
+[observability]                # traces with their content, scores, logs
+enabled = true
+capture_content = true
+flush_interval = "200ms"
+
+[providers.fake]
+kind = "openai"
+base_url = "$FAKE_URL"
+api_key = "sk-fake"
+max_retries = 0
+
 [agents.assistant]
 name = "Assistant"
 instructions = "You are a helpful assistant."
@@ -93,13 +105,30 @@ tools = ["weather"]
 
 [agents.approver]              # approval.test.mjs: every tool call waits for approval
 name = "Approver"
-instructions = "You call the weather tool."
-model = "openai/gpt-test"
+instructions = "Say the weather."
+model = "fake/forecast-1"
 tools = ["weather"]
 require_approval = true
 
-[providers.openai]
-base_url = "$FAKE_URL"
+[agents.forecaster]
+name = "Forecaster"
+instructions = "Say the weather."
+model = "fake/forecast-1"
+tools = ["weather"]
+scorers = ["used-weather", "quick"]
+
+[scorers.used-weather]
+name = "Used weather"
+description = "The turn called the weather tool"
+kind = "tool_called"
+tool = "weather"
+
+[scorers.quick]
+name = "Quick"
+description = "The turn or run took at most 30 s"
+kind = "latency"
+max_ms = 30000
+workflows = ["hello"]
 
 [plugins]
 cache_dir = "$TMP/wasm-cache"

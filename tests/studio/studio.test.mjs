@@ -3,8 +3,11 @@
 // echo agent (Stream and Generate modes), shows the thread after a reload,
 // runs a tool, shows the
 // workflows page and the pages of features this server does not have with
-// their empty states; and the server's access log shows no 404 and no
-// route polled faster than a person clicking causes.
+// their empty states; a forecaster agent's turn (its fake model calls the
+// weather tool) and a workflow run are traced, scored and logged, and
+// Studio's trace, Scores and Logs pages show them; and the server's access
+// log shows no 404 and no route polled faster than a person clicking
+// causes.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync } from "node:fs";
@@ -27,12 +30,10 @@ const emptyPages = [
   ["/processors", /No Processors yet/],
   ["/mcps", /No MCP Servers yet/],
   ["/workspaces", /No Workspaces yet/],
-  ["/scorers", /No Scorers yet/],
   ["/datasets", /No Datasets yet/],
   ["/experiments", /No Experiments yet|No experiments/i],
   ["/evaluation", /Total Scorers/],
   ["/inbox", /Your inbox is empty/],
-  ["/logs", /No logs for the last|INFO|WARN/],
 ];
 
 let ctx, srv;
@@ -146,6 +147,95 @@ test("Mastra Studio against mastra-server", async (t) => {
     await shot("workflow");
   });
 
+  // see waits for text on the page, and on failure says what the page
+  // shows instead (with a screenshot).
+  const see = async (text, name, timeout = 15_000) => {
+    await page.getByText(text).first().waitFor({ timeout }).catch(async (e) => {
+      await shot(`failed-${name}`);
+      throw new Error(`${name}: ${e.message}; page says: ${(await page.locator("body").innerText()).slice(0, 1500)}`);
+    });
+  };
+  const api = async (path) => (await fetch(`${base}${path}`, { headers: { Authorization: `Bearer ${token}` } })).json();
+  // until polls the API until ok(answer) (the span and score writers
+  // batch off the request path).
+  const until = async (path, ok, what) => {
+    // Twice a second: the loop check below counts these requests too.
+    for (let i = 0; i < 40; i++) {
+      const body = await api(path);
+      if (ok(body)) return body;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new Error(`${what}: ${JSON.stringify(await api(path)).slice(0, 500)}`);
+  };
+
+  let forecastTrace;
+  await t.test("a chat whose model calls a tool: the trace shows its model and tool spans, its trajectory and its scores", async () => {
+    await page.goto(`${studio}/agents/forecaster/chat`);
+    const box = page.getByPlaceholder("Enter your message...");
+    await box.fill("weather in Oslo?");
+    await box.press("Enter");
+    await see(/Forecast: /, "forecast reply", 30_000);
+    await shot("forecast-chat");
+    // The scorers graded the turn: the tool_called rule saw the call.
+    const scored = await until("/api/observability/scores?scorerId=used-weather",
+      (b) => b.scores?.length >= 1, "the used-weather score");
+    assert.equal(scored.scores[0].score, 1, `used-weather: ${scored.scores[0].reason}`);
+    forecastTrace = scored.scores[0].traceId;
+    await until(`/api/observability/traces/${forecastTrace}`, (b) => b.spans?.some((s) => s.spanType === "tool_call"), "the tool span");
+    const traj = await api(`/api/observability/traces/${forecastTrace}/trajectory`);
+    assert.deepEqual(traj.steps.map((s) => s.stepType), ["model_generation", "tool_call", "model_generation"], JSON.stringify(traj));
+
+    await page.goto(`${studio}/traces`);
+    await see("forecaster", "the forecaster's trace in the list");
+    await page.getByText("forecaster", { exact: true }).first().click();
+    await see("llm: 'forecast-1'", "the trace's model span");
+    await see("tool: 'weather'", "the trace's tool span");
+    await shot("trace-detail");
+    // The trace's scores: the turn's two scorers.
+    await page.getByText(/^Scores \(\d+\)$/).first().click();
+    await see(/Used weather|used-weather/, "the trace's used-weather score");
+    await see("the turn called weather 1 time(s)", "the used-weather score's reason");
+    await see(/^Quick$|^quick$/, "the trace's quick score");
+    await shot("trace-scores");
+  });
+
+  await t.test("the workflow run's trace shows its step", async () => {
+    await page.goto(`${studio}/traces`);
+    await see("hello", "the workflow's trace in the list");
+    await page.getByText("hello", { exact: true }).first().click();
+    await see("workflow run: 'hello'", "the run's span");
+    await see(/greet/, "the run's step span");
+    await shot("workflow-trace");
+  });
+
+  await t.test("the Scorers page lists the scorers and the scores they gave", async () => {
+    await until("/api/observability/scores?scorerId=quick", (b) => b.scores?.length >= 2, "quick's scores of the turn and the workflow run");
+    await page.goto(`${studio}/scorers`);
+    await see("Used weather", "the scorers list");
+    await page.getByText("Used weather", { exact: true }).first().click();
+    // The scorer's page: a table of Date, Time, Score, Entity, Input with
+    // the turn's score 1 for the forecaster.
+    await see("forecaster", "the scorer's score of the forecaster's turn");
+    const table = await page.locator("body").innerText();
+    assert.match(table, /Score\s+Entity[\s\S]*\n1\s+forecaster\b/, `the scorer's page: ${table.slice(0, 800)}`);
+    await shot("scorer-scores");
+  });
+
+  await t.test("the Logs page shows a turn's log line", async () => {
+    // A turn whose tool fails: the server's warning, logged inside the
+    // turn's span, is stored with its trace.
+    await page.goto(`${studio}/agents/forecaster/chat`);
+    const box = page.getByPlaceholder("Enter your message...");
+    await box.fill("weather nowhere?");
+    await box.press("Enter");
+    await see(/Forecast: .*tool failed/, "the reply after the failed tool", 30_000);
+    const logs = await until("/api/observability/logs", (b) => b.logs?.some((l) => l.message === "agent: tool failed"), "the stored warning");
+    assert.ok(logs.logs.find((l) => l.message === "agent: tool failed").traceId, "the line has its turn's trace");
+    await page.goto(`${studio}/logs`);
+    await see("agent: tool failed", "the warning on the Logs page");
+    await shot("logs");
+  });
+
   await t.test("pages of features the server lacks show Mastra's empty states", async () => {
     for (const [path, empty] of emptyPages) {
       await page.goto(`${studio}${path}`);
@@ -207,6 +297,9 @@ test("Mastra Studio against mastra-server", async (t) => {
     console.log(`requests per route over ${seconds.toFixed(0)} s (total, most in any 10 s):`);
     for (const [k, n, peak] of counts) console.log(`  ${String(n).padStart(4)} ${String(peak).padStart(3)}  ${k}`);
     const loops = counts.filter(([, , peak]) => peak > 50);
+    // The forecaster's trace page was open above: Studio polled its
+    // routes (trace, spans, scores, trajectory) no faster either.
+    assert.ok(counts.some(([k]) => k.startsWith("GET /api/observability/traces/:traceId")), "Studio read a trace");
     assert.deepEqual(loops, [], "routes asked more than 5 times a second for 10 s");
     assert.deepEqual(pageErrors, [], "uncaught errors in Studio");
   });
