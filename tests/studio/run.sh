@@ -11,7 +11,9 @@
 # does (index.html with the server's URL and /api filled in) and drives it.
 # The test reads the server's access log: no 404, no route polled faster
 # than a person clicks, no 5xx but the 501 that says agent thread
-# subscriptions are not supported (as Mastra says it). Skips, saying so, only when npm cannot reach the
+# subscriptions are not supported (as Mastra says it). approval.test.mjs,
+# beside it, approves and declines a tool call of the approver agent (the forecaster's fake
+# OpenAI-compatible model that calls the weather tool). Skips, saying so, only when npm cannot reach the
 # registry.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -100,6 +102,13 @@ name = "Assistant"
 instructions = "You are a helpful assistant."
 model = "echo"
 tools = ["weather"]
+
+[agents.approver]              # approval.test.mjs: every tool call waits for approval
+name = "Approver"
+instructions = "Say the weather."
+model = "fake/forecast-1"
+tools = ["weather"]
+require_approval = true
 
 [agents.forecaster]
 name = "Forecaster"
