@@ -48,7 +48,8 @@ func (s *Store) SaveMetrics(ctx context.Context, ms []MetricEvent) error {
 	if len(ms) == 0 {
 		return nil
 	}
-	if _, err := s.db.NewInsert().Model(&ms).On(`CONFLICT ("metricId", "timestamp") DO NOTHING`).Exec(ctx); err != nil {
+	// Returning("NULL"): as SaveLogs, nothing read back into shared pointers.
+	if _, err := s.db.NewInsert().Model(&ms).On(`CONFLICT ("metricId", "timestamp") DO NOTHING`).Returning("NULL").Exec(ctx); err != nil {
 		return classify(fmt.Errorf("memory: save %d metrics: %w", len(ms), err))
 	}
 	return nil

@@ -186,7 +186,9 @@ func (s *Store) SaveSpans(ctx context.Context, spans []Span) error {
 		}
 	}
 	// Bun names the table by the model's alias (span) in the statement.
-	q := s.db.NewInsert().Model(&spans)
+	// Returning("NULL"): nothing is read back into the spans, whose string
+	// pointers are shared with the recorder's scopes and log events.
+	q := s.db.NewInsert().Model(&spans).Returning("NULL")
 	if s.kind == "postgres" {
 		q = q.On(`CONFLICT ("traceId", "spanId") DO UPDATE SET
 			"startedAt" = LEAST(span."startedAt", EXCLUDED."startedAt"),
