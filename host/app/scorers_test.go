@@ -411,8 +411,18 @@ max_tokens = 23
 	}
 	// The latency graded is the agent span's duration.
 	if s := got["fast"]; s != nil {
+		// The agent span is stored at the turn's end, in a later batch than
+		// its children may be: wait for it, not for a count.
 		var spans []any
-		for deadline := time.Now().Add(10 * time.Second); len(spans) < 3 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		hasRun := func() bool {
+			for _, x := range spans {
+				if x.(map[string]any)["spanType"] == "agent_run" {
+					return true
+				}
+			}
+			return false
+		}
+		for deadline := time.Now().Add(10 * time.Second); !hasRun() && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 			_, tr := getJSON(t, ts.URL+"/api/observability/traces/"+s["traceId"].(string))
 			spans, _ = tr["spans"].([]any)
 		}
