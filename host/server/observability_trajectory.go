@@ -37,6 +37,26 @@ type trajNode struct {
 	children []*trajNode
 }
 
+// spanOrder orders spans by start, then by end: times are stored to the
+// millisecond, and a tool call that starts in the millisecond its model
+// call ends ties with the next model call on start (seen in CI: model,
+// model, tool); the one that ended first ran first.
+func spanOrder(a, b *trajNode) int {
+	if c := a.span.StartedAt.Compare(b.span.StartedAt.Time); c != 0 {
+		return c
+	}
+	ae, be := a.span.EndedAt, b.span.EndedAt
+	switch {
+	case ae == nil && be == nil:
+		return 0
+	case ae == nil:
+		return 1
+	case be == nil:
+		return -1
+	}
+	return ae.Compare(be.Time)
+}
+
 // trajectoryOf builds {steps, totalDurationMs?} from a trace's spans.
 func trajectoryOf(spans []memory.Span) map[string]any {
 	out := map[string]any{"steps": []map[string]any{}}
@@ -57,9 +77,9 @@ func trajectoryOf(spans []memory.Span) map[string]any {
 		}
 	}
 	for _, n := range nodes {
-		slices.SortStableFunc(n.children, func(a, b *trajNode) int { return a.span.StartedAt.Compare(b.span.StartedAt.Time) })
+		slices.SortStableFunc(n.children, spanOrder)
 	}
-	slices.SortStableFunc(roots, func(a, b *trajNode) int { return a.span.StartedAt.Compare(b.span.StartedAt.Time) })
+	slices.SortStableFunc(roots, spanOrder)
 	convert := roots
 	if len(roots) == 1 && (roots[0].span.SpanType == "workflow_run" || roots[0].span.SpanType == "agent_run") {
 		convert = roots[0].children

@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,5 +58,34 @@ func TestTrajectoryOf(t *testing.T) {
 		`"durationMs":390,"name":"ask","output":{"answer":"cold"},"stepId":"ask","stepType":"workflow_step"}],"totalDurationMs":500}`
 	if string(b) != want {
 		t.Errorf("trajectory =\n%s\nwant\n%s", b, want)
+	}
+}
+
+// A tool call that starts in the millisecond the next model call starts
+// (stored times are milliseconds) comes before it when it ended first.
+func TestTrajectoryOrdersTiesByEnd(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	tm := func(ms int) memory.SpanTime {
+		return memory.SpanTime{Time: at.Add(time.Duration(ms) * time.Millisecond)}
+	}
+	end := func(ms int) *memory.SpanTime { e := tm(ms); return &e }
+	str := func(s string) *string { return &s }
+	spans := []memory.Span{
+		{SpanID: "agent", Name: "agent run: 'a'", SpanType: "agent_run", StartedAt: tm(0), EndedAt: end(6)},
+		{SpanID: "llm1", ParentSpanID: str("agent"), Name: "llm 1", SpanType: "model_generation", StartedAt: tm(0), EndedAt: end(3)},
+		{SpanID: "llm2", ParentSpanID: str("agent"), Name: "llm 2", SpanType: "model_generation", StartedAt: tm(3), EndedAt: end(4)},
+		{SpanID: "tool", ParentSpanID: str("agent"), Name: "tool: 'weather'", SpanType: "tool_call", StartedAt: tm(3), EndedAt: end(3)},
+	}
+	b, _ := json.Marshal(trajectoryOf(spans))
+	var got struct{ Steps []struct{ StepType string } }
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, s := range got.Steps {
+		types = append(types, s.StepType)
+	}
+	if want := "model_generation tool_call model_generation"; strings.Join(types, " ") != want {
+		t.Errorf("steps %v; want %s", types, want)
 	}
 }
