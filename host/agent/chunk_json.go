@@ -199,7 +199,7 @@ func appendStepFinish(b []byte, messageID string, res stepResult, out stepOutput
 	b = jsonenc.String(b, meta.ModelID)
 	if mm := meta.ModelMetadata; mm != nil {
 		b = append(b, `,"modelMetadata":`...)
-		b = appendModelMetadata(b, *mm)
+		b = mm.AppendJSON(b)
 	}
 	if len(meta.ProviderMetadata) > 0 {
 		b = append(b, `,"providerMetadata":`...)
@@ -230,7 +230,7 @@ func appendStepFinish(b []byte, messageID string, res stepResult, out stepOutput
 		b = append(b, `,"timestamp":`...)
 		b = jsonenc.String(b, resp.Timestamp)
 		b = append(b, `,"modelMetadata":`...)
-		b = appendModelMetadata(b, resp.ModelMetadata)
+		b = resp.ModelMetadata.AppendJSON(b)
 		b = append(b, '}')
 	}
 	if fin != nil && fin.Messages != nil {
@@ -266,7 +266,9 @@ func appendUsagePayload(b []byte, u usagePayload) []byte {
 	return append(b, '}')
 }
 
-func appendModelMetadata(b []byte, m ModelMetadata) []byte {
+// AppendJSON appends m as json.Marshal writes it (the server's generate
+// reply writes it too).
+func (m ModelMetadata) AppendJSON(b []byte) []byte {
 	b = append(b, `{"modelId":`...)
 	b = jsonenc.String(b, m.ModelID)
 	b = append(b, `,"modelVersion":`...)

@@ -104,7 +104,7 @@ func appendGenerate(b []byte, res *agent.Result) ([]byte, error) {
 		b = appendTimeString(b, last.Finished, time.RFC3339Nano)
 	}
 	b = append(b, `,"headers":{},"modelMetadata":`...)
-	b = appendModelMetadata(b, last.Metadata())
+	b = last.Metadata().AppendJSON(b)
 	b = append(b, `,"messages":[{"role":"assistant","content":[`...)
 	sep := false
 	if res.Text != "" {
@@ -268,7 +268,7 @@ func appendStep(b []byte, i int, st agent.Step) ([]byte, error) {
 	b = append(b, `,"modelId":`...)
 	b = jsonenc.String(b, st.ReportedModel())
 	b = append(b, `,"headers":{},"modelMetadata":`...)
-	b = appendModelMetadata(b, st.Metadata())
+	b = st.Metadata().AppendJSON(b)
 	b = append(b, `},"providerMetadata":`...)
 	b = agent.AppendProviderMetadata(b, st.Provider, st.Usage)
 	return append(b, '}'), nil
@@ -324,16 +324,6 @@ func appendUsage(b []byte, u llm.Usage) []byte {
 	b = jsonenc.Int(b, int64(u.ReasoningTokens))
 	b = append(b, `,"cachedInputTokens":`...)
 	b = jsonenc.Int(b, int64(u.CacheReadTokens))
-	return append(b, '}')
-}
-
-func appendModelMetadata(b []byte, m agent.ModelMetadata) []byte {
-	b = append(b, `{"modelId":`...)
-	b = jsonenc.String(b, m.ModelID)
-	b = append(b, `,"modelVersion":`...)
-	b = jsonenc.String(b, m.ModelVersion)
-	b = append(b, `,"modelProvider":`...)
-	b = jsonenc.String(b, m.ModelProvider)
 	return append(b, '}')
 }
 
