@@ -200,7 +200,8 @@ func (a *Anthropic) stream(ctx context.Context, body []byte, jsonTool bool, retr
 		return r, true, nil
 	}
 	acc := antAccumulator{blocks: make(map[int]antOpen), jsonTool: jsonTool}
-	sse := newSSEReader(cl.body)
+	sse := newSSEReader(streamSource(ctx, cl.body))
+	defer streamEnded(ctx)
 	for !acc.stopped {
 		ev, err := sse.Next()
 		if err == io.EOF {

@@ -158,7 +158,8 @@ func (c *chatClient) stream(ctx context.Context, req Request, onDelta func(Delta
 		return c.streamWhole(ctx, cl, onDelta)
 	}
 	var acc accumulator
-	sse := newSSEReader(cl.body)
+	sse := newSSEReader(streamSource(ctx, cl.body))
+	defer streamEnded(ctx)
 	for {
 		ev, err := sse.Next()
 		if err == io.EOF {

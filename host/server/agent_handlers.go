@@ -423,6 +423,9 @@ func (f *mastraFace) send(sse *transport.SSE, seq int64, c agent.Chunk, raw []by
 	case agent.ChunkStart, agent.ChunkStepStart, agent.ChunkTextStart:
 		// The delta that follows flushes them.
 		return sse.SendIDApart(seq, raw, !hold)
+	case agent.ChunkTextDelta, agent.ChunkReasoningDelta, agent.ChunkToolCallDelta:
+		// Flushed before the model's stream waits (streamTurn).
+		return sse.SendIDApart(seq, raw, !hold)
 	}
 	return sse.SendIDApart(seq, raw, true)
 }
@@ -474,6 +477,16 @@ func (s *Server) streamTurn(w http.ResponseWriter, r *http.Request, in agent.Inp
 	unwatch := context.AfterFunc(s.stopping, func() { cancel(errShuttingDown) })
 	defer unwatch()
 
+	// Chunks of provider events that arrived together go out in one
+	// write: deltas are held, and flushed before the model's stream
+	// reads the network again (llm.WithBeforeRead) or when a chunk that
+	// is not held follows. The hook may run on a sub-agent's goroutine.
+	var live atomic.Pointer[transport.SSE]
+	ctx = llm.WithBeforeRead(ctx, func() {
+		if l := live.Load(); l != nil {
+			l.FlushHeld()
+		}
+	})
 	var (
 		sse        *transport.SSE
 		seq        int64
@@ -504,6 +517,7 @@ func (s *Server) streamTurn(w http.ResponseWriter, r *http.Request, in agent.Inp
 		if sse == nil {
 			sse = transport.StartSSE(w, s.cfg.KeepAlive, face.headers(in))
 			started.Store(true)
+			live.Store(sse)
 		}
 		if clientGone {
 			return nil

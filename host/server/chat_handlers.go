@@ -235,7 +235,13 @@ func (f *uiFace) send(sse *transport.SSE, seq int64, c agent.Chunk, _ []byte, ho
 
 // held: chunks always followed at once by another, which flushes them.
 func held(typ string) bool {
-	return typ == "start" || typ == "start-step" || typ == "text-start" || typ == "reasoning-start"
+	switch typ {
+	case "start", "start-step", "text-start", "reasoning-start",
+		// Flushed before the model's stream waits (streamTurn).
+		"text-delta", "reasoning-delta", "tool-input-delta":
+		return true
+	}
+	return false
 }
 
 // translate maps one agent chunk to the UI chunks it stands for.

@@ -22,6 +22,8 @@ type SSE struct {
 	// frame is the buffer events are framed in, reused from one event to
 	// the next (a Write copies what it is given).
 	frame []byte
+	// held is set while events written without a flush wait for one.
+	held bool
 }
 
 // maxKeptFrame is the largest frame buffer kept for the next event: a
@@ -142,6 +144,7 @@ func (s *SSE) Flush() error {
 		s.err = err
 		return err
 	}
+	s.held = false
 	return nil
 }
 
@@ -171,8 +174,24 @@ func (s *SSE) write(b []byte) error {
 		s.err = err
 		return err
 	}
-	s.last = time.Now()
+	s.last, s.held = time.Now(), false
 	return nil
+}
+
+// FlushHeld flushes the events written without a flush, if any: a
+// stream's writer calls it before it waits for its source, so held events
+// never wait on the source's next bytes.
+func (s *SSE) FlushHeld() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.held || s.err != nil {
+		return
+	}
+	if err := s.rc.Flush(); err != nil {
+		s.err = err
+		return
+	}
+	s.last, s.held = time.Now(), false
 }
 
 // writeEvent writes one framed event, and flushes it when flush is set
@@ -189,5 +208,6 @@ func (s *SSE) writeEvent(buf []byte, flush bool) error {
 		s.err = err
 		return err
 	}
+	s.held = true
 	return nil
 }
