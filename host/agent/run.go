@@ -1026,16 +1026,23 @@ func (r *run) reply() memory.Message {
 		Parts:           r.parts,
 		Content:         r.res.Text,
 		ToolInvocations: r.invs,
-		Metadata: map[string]any{
-			"modelId":      r.modelID(),
-			"provider":     r.model().Provider,
-			"usage":        usageOf(r.res.Usage),
-			"finishReason": r.res.FinishReason, // for a replay by idempotency key
-		},
 	}
-	if r.idem.digest != "" {
-		c.Metadata[digestKey] = r.idem.digest
+	meta := replyMetadata{finishReason: r.res.FinishReason, modelID: r.modelID(), provider: r.model().Provider,
+		digest: r.idem.digest, usage: usageOf(r.res.Usage)}
+	if r.res.Object != nil && r.idem.digest != "" {
+		// Kept with the reply, so a retry by idempotency key answers it
+		// too (only then: it is read back for nothing else).
+		meta.object, meta.usedFallback = r.res.Object, r.res.UsedFallbackValue
 	}
+	if len(r.waits) == 0 {
+		b, err := appendReplyContent(make([]byte, 0, 256+2*len(r.res.Text)), &c, &meta)
+		if err == nil {
+			return memory.Message{ID: r.res.MessageID, Role: llm.RoleAssistant, Type: "v2", Content: b, CreatedAt: at}
+		}
+		// Raw JSON that is not valid: json.Marshal fails on it below too.
+	}
+	// The waiting calls' entries are maps: the metadata goes as a map.
+	c.Metadata = meta.asMap()
 	for _, w := range r.waits {
 		m, _ := c.Metadata[w.metadataKey()].(map[string]any)
 		if m == nil {
@@ -1044,15 +1051,7 @@ func (r *run) reply() memory.Message {
 		}
 		m[w.ToolCallID] = w.metadata(r.res.RunID)
 	}
-	if r.res.Object != nil && r.idem.digest != "" {
-		// Kept with the reply, so a retry by idempotency key answers it
-		// too (only then: it is read back for nothing else).
-		c.Metadata[objectKey] = r.res.Object
-		if r.res.UsedFallbackValue {
-			c.Metadata[fallbackKey] = true
-		}
-	}
-	b, _ := json.Marshal(c) // plain types and valid raw JSON: cannot fail
+	b, _ := json.Marshal(c) // plain types and (but for a caller's bug) valid raw JSON
 	return memory.Message{ID: r.res.MessageID, Role: llm.RoleAssistant, Type: "v2", Content: b, CreatedAt: at}
 }
 

@@ -38,6 +38,11 @@ func FuzzRaw(f *testing.F) {
 		if werr == nil && !bytes.Equal(got, want) {
 			t.Fatalf("Raw(%q) = %s, json.Marshal writes %s", raw, got, want)
 		}
+		if werr == nil && raw != nil {
+			if v := jsonenc.RawValid(nil, raw); !bytes.Equal(v, want) {
+				t.Fatalf("RawValid(%q) = %s, json.Marshal writes %s", raw, v, want)
+			}
+		}
 	})
 }
 

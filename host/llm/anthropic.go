@@ -168,7 +168,7 @@ func (a *Anthropic) whole(ctx context.Context, cl *call, jsonTool bool) (*Respon
 		return nil, a.c.readError(ctx, cl, err, "reading response")
 	}
 	var w antResponse
-	if err := json.Unmarshal(raw, &w); err != nil {
+	if err := decodeAntResponse(raw, &w); err != nil {
 		return nil, fmt.Errorf("llm: %s: decoding response: %w", a.c.provider, err)
 	}
 	if w.Error != nil {
@@ -217,7 +217,7 @@ func (a *Anthropic) stream(ctx context.Context, body []byte, jsonTool bool, retr
 			continue
 		}
 		var e antEvent
-		if err := json.Unmarshal(data, &e); err != nil {
+		if err := decodeAntEvent(data, &e); err != nil {
 			cl.close(nil)
 			return nil, acc.started, fmt.Errorf("llm: %s: decoding stream event %q: %w", a.c.provider, a.c.safe(ev.Name, 40), err)
 		}

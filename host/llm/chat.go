@@ -135,7 +135,7 @@ func (c *chatClient) whole(ctx context.Context, cl *call) (*Response, error) {
 		return nil, c.readError(ctx, cl, err, "reading response")
 	}
 	var w wireResponse
-	if err := json.Unmarshal(raw, &w); err != nil {
+	if err := decodeResponse(raw, &w); err != nil {
 		return nil, fmt.Errorf("llm: %s: decoding response: %w", c.provider, err)
 	}
 	if w.Error != nil {
@@ -158,6 +158,7 @@ func (c *chatClient) stream(ctx context.Context, req Request, onDelta func(Delta
 		return c.streamWhole(ctx, cl, onDelta)
 	}
 	var acc accumulator
+	var prev wireChunk // the id and model of the last chunk, which the next reuses
 	sse := newSSEReader(streamSource(ctx, cl.body))
 	defer streamEnded(ctx)
 	for {
@@ -181,7 +182,7 @@ func (c *chatClient) stream(ctx context.Context, req Request, onDelta func(Delta
 			continue
 		}
 		var chunk wireChunk
-		if err := json.Unmarshal(data, &chunk); err != nil {
+		if err := decodeChunk(data, &chunk, &prev); err != nil {
 			cl.close(nil)
 			return nil, fmt.Errorf("llm: %s: decoding stream chunk: %w", c.provider, err)
 		}
@@ -192,6 +193,7 @@ func (c *chatClient) stream(ctx context.Context, req Request, onDelta func(Delta
 			}
 			return nil, c.bodyError(chunk.Error)
 		}
+		prev.ID, prev.Model = chunk.ID, chunk.Model
 		for _, d := range acc.add(&chunk) {
 			if err := onDelta(d); err != nil {
 				cl.close(errAborted)

@@ -62,7 +62,7 @@ func (s *sseReader) Next() (sseEvent, error) {
 		value = bytes.TrimPrefix(value, []byte(" "))
 		switch string(field) {
 		case "event":
-			s.name = string(value)
+			s.name = intern(value) // Anthropic names every event
 		case "data":
 			if s.has && complete(s.data) {
 				ev, _ := s.take()

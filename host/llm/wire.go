@@ -27,12 +27,16 @@ type wireUsage struct {
 	TotalTokens      int `json:"total_tokens"`
 	// PromptTokensDetails says how much of the prompt OpenAI's automatic
 	// prompt cache served.
-	PromptTokensDetails *struct {
-		CachedTokens int `json:"cached_tokens"`
-	} `json:"prompt_tokens_details,omitempty"`
-	CompletionTokensDetails *struct {
-		ReasoningTokens int `json:"reasoning_tokens"`
-	} `json:"completion_tokens_details,omitempty"`
+	PromptTokensDetails     *wireCachedTokens    `json:"prompt_tokens_details,omitempty"`
+	CompletionTokensDetails *wireReasoningTokens `json:"completion_tokens_details,omitempty"`
+}
+
+type wireCachedTokens struct {
+	CachedTokens int `json:"cached_tokens"`
+}
+
+type wireReasoningTokens struct {
+	ReasoningTokens int `json:"reasoning_tokens"`
 }
 
 // wireError is the error object of an error response body, also sent by some
@@ -45,19 +49,23 @@ type wireError struct {
 }
 
 type wireResponse struct {
-	ID      string `json:"id"`
-	Model   string `json:"model"`
-	Choices []struct {
-		Index   int `json:"index"`
-		Message struct {
-			Content   *string        `json:"content"`
-			Refusal   *string        `json:"refusal"`
-			ToolCalls []wireToolCall `json:"tool_calls"`
-		} `json:"message"`
-		FinishReason string `json:"finish_reason"`
-	} `json:"choices"`
-	Usage *wireUsage `json:"usage"`
-	Error *wireError `json:"error"`
+	ID      string       `json:"id"`
+	Model   string       `json:"model"`
+	Choices []wireChoice `json:"choices"`
+	Usage   *wireUsage   `json:"usage"`
+	Error   *wireError   `json:"error"`
+}
+
+type wireChoice struct {
+	Index        int               `json:"index"`
+	Message      wireChoiceMessage `json:"message"`
+	FinishReason string            `json:"finish_reason"`
+}
+
+type wireChoiceMessage struct {
+	Content   *string        `json:"content"`
+	Refusal   *string        `json:"refusal"`
+	ToolCalls []wireToolCall `json:"tool_calls"`
 }
 
 type wireChunk struct {

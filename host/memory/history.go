@@ -220,6 +220,9 @@ type memoMessage struct {
 	size int // bytes it holds, roughly
 }
 
+// newMemoMessage memoises m, whose content must be valid JSON: both
+// readers check it (scanMemoMessage, messageRow.message), and
+// ContentValid tells the writers of replies so.
 func newMemoMessage(m Message, vals [][]byte) *memoMessage {
 	c, err := ParseContent(m.Content)
 	m.parsed = &parsedContent{raw: m.Content, c: c, err: err}
@@ -329,6 +332,15 @@ func (m *Message) ParsedContent() (Content, error) {
 		return p.c, p.err
 	}
 	return ParseContent(m.Content)
+}
+
+// ContentValid reports whether m.Content is known to be one valid JSON
+// value: it is the content as the store read it (see ParsedContent), which
+// was checked there. A reply that carries the message need not check it
+// again (jsonenc.RawValid).
+func (m *Message) ContentValid() bool {
+	p := m.parsed
+	return p != nil && len(p.raw) == len(m.Content) && len(p.raw) > 0 && &p.raw[0] == &m.Content[0]
 }
 
 // Bounds of the history memo: what it may hold in all, and in one thread

@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"testing"
@@ -282,4 +283,42 @@ func TestTurnHistoryConcurrentReads(t *testing.T) {
 			t.Error(err)
 		}
 	}
+}
+
+// ContentValid holds for every message TurnHistory reads, a stored content
+// that is not JSON included (the read replaces it by a text message), and
+// for no content the store did not read.
+func TestContentValid(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		at := time.Now().UTC().Add(-time.Minute)
+		bad := userMsg("q", at)
+		bad.Content = json.RawMessage(`{"format":2,"parts":[`)
+		th := Thread{ID: "valid", ResourceID: "alice"}
+		if err := s.AppendTurn(ctx, Turn{Thread: th, Messages: []Message{bad, assistantMsg("a", at)}}); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 { // read, then read through the memo
+			h, err := s.TurnHistory(ctx, "alice", "valid", 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(h.Messages) != 2 {
+				t.Fatalf("history has %d messages; want 2", len(h.Messages))
+			}
+			for _, m := range h.Messages {
+				if !m.ContentValid() || !json.Valid(m.Content) {
+					t.Errorf("message %s: ContentValid %v, content %s", m.ID, m.ContentValid(), m.Content)
+				}
+				edited := m
+				edited.Content = append(json.RawMessage(nil), m.Content...)
+				if edited.ContentValid() {
+					t.Errorf("message %s: ContentValid for content the store did not read", m.ID)
+				}
+			}
+		}
+		if m := assistantMsg("new", at); m.ContentValid() {
+			t.Error("ContentValid for a message built here")
+		}
+	})
 }
