@@ -157,9 +157,9 @@ func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.To
 	return agents, errors.Join(errs...)
 }
 
-// recallTableConflicts is an error for each pair of agents whose recall
-// vectors go to one pgvector table with different
-// semantic_recall.index_config: the first agent to embed creates the
+// recallTableConflicts is an error for each agent whose recall vectors go
+// to the pgvector table of an agent before it with another
+// semantic_recall.index_config, naming both: the first agent to embed creates the
 // table's index (m, ef_construction, lists are fixed from then on) and
 // the agent built last sets ef_search for every query on the table, so
 // the difference would be settled silently by whichever came first. The
