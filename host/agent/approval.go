@@ -119,6 +119,10 @@ type Suspension struct {
 	DelegatedRunID string          `json:",omitempty"`
 	ParentToolName string          `json:",omitempty"`
 	ParentArgs     json.RawMessage `json:",omitempty"`
+	// usage is a sub-agent's usage until it waited, for a network's
+	// agent-execution-approval (network.go); not stored, so a resumed
+	// turn that announces the wait again shows none.
+	usage llm.Usage
 }
 
 // ChunkPayload is the payload of the tool-call-approval or
@@ -126,10 +130,10 @@ type Suspension struct {
 // suspendPayload.
 func (s *Suspension) ChunkPayload() any {
 	if s.Approval {
-		return approvalPayload{ToolCallID: s.ToolCallID, ToolName: s.ToolName, Args: s.Args, ResumeSchema: s.ResumeSchema}
+		return approvalPayload{ToolCallID: s.ToolCallID, ToolName: s.ToolName, Args: s.Args, ResumeSchema: s.ResumeSchema, usage: s.usage}
 	}
 	return suspendedPayload{ToolCallID: s.ToolCallID, ToolName: s.ToolName, Args: s.Args,
-		SuspendPayload: orNullJSON(s.Payload), ResumeSchema: s.ResumeSchema}
+		SuspendPayload: orNullJSON(s.Payload), ResumeSchema: s.ResumeSchema, usage: s.usage}
 }
 
 type approvalPayload struct {
@@ -137,6 +141,7 @@ type approvalPayload struct {
 	ToolName     string          `json:"toolName"`
 	Args         json.RawMessage `json:"args"`
 	ResumeSchema string          `json:"resumeSchema"`
+	usage        llm.Usage       // Suspension.usage; not sent
 }
 
 type suspendedPayload struct {
@@ -145,6 +150,7 @@ type suspendedPayload struct {
 	SuspendPayload json.RawMessage `json:"suspendPayload"`
 	Args           json.RawMessage `json:"args"`
 	ResumeSchema   string          `json:"resumeSchema,omitempty"`
+	usage          llm.Usage       // Suspension.usage; not sent
 }
 
 type deniedPayload struct {

@@ -105,6 +105,9 @@ type ToolCallPayload struct {
 	ToolCallID string          `json:"toolCallId"`
 	ToolName   string          `json:"toolName"`
 	Args       json.RawMessage `json:"args"`
+	// stepUsage is the usage of the model call that made the call, for a
+	// network's routing-agent-end (network.go); not sent.
+	stepUsage llm.Usage
 }
 
 type toolResultPayload struct {

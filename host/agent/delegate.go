@@ -159,7 +159,7 @@ func (d delegation) Execute(ctx context.Context, args json.RawMessage) (json.Raw
 		// The sub-agent's run waits (in the database, under its own run
 		// id): so does this call, and the caller's turn with it.
 		w := *res.Suspension
-		w.DelegatedRunID = res.RunID
+		w.DelegatedRunID, w.usage = res.RunID, res.Usage
 		return nil, &ToolSuspend{Payload: w.Payload, delegated: &w}
 	}
 	out := subAgentOutput{Text: res.Text, SubAgentThreadID: res.ThreadID, SubAgentResourceID: res.ResourceID,

@@ -398,6 +398,13 @@ func (n *netStream) startPrimitive(p ToolCallPayload) error {
 		n.calls = map[string]*primitive{}
 	}
 	n.calls[p.ToolCallID] = pr
+	// The model call that made the step's calls is the routing step of
+	// the first: its usage is that decision's, as Mastra's routing-agent-end
+	// carries its routing call's; a second call in the step cost nothing more.
+	var usage usagePayload
+	if !n.stepCall {
+		usage = usageOf(p.stepUsage)
+	}
 	n.stepCall = true
 	if n.resumed {
 		// The waiting call: its routing was streamed before the turn
@@ -411,7 +418,7 @@ func (n *netStream) startPrimitive(p ToolCallPayload) error {
 		}
 		pr.reason = n.text.String()
 		end := routingEndPayload{Task: n.task, PrimitiveID: pr.id, PrimitiveType: pr.kind, Prompt: pr.prompt,
-			SelectionReason: pr.reason, Iteration: pr.iteration, RunID: n.routeID, ConversationContext: []any{}}
+			SelectionReason: pr.reason, Iteration: pr.iteration, RunID: n.routeID, ConversationContext: []any{}, Usage: usage}
 		n.routeID = ""
 		n.text.Reset()
 		if err := n.send(ChunkRoutingEnd, end); err != nil {
@@ -490,6 +497,8 @@ func (n *netStream) endPrimitive(callID string, result json.RawMessage, failure 
 		err = n.send("agent-execution-end", map[string]any{"task": n.task, "agentId": pr.id, "result": shown,
 			"isComplete": false, "iteration": pr.iteration, "runId": pr.execID, "usage": out.Usage})
 	case PrimitiveWorkflow:
+		// Zero usage: the workflow engine does not count its steps' tokens
+		// (its own finish chunk says zeros too).
 		err = n.send("workflow-execution-end", map[string]any{"task": n.task, "primitiveId": pr.id, "primitiveType": pr.kind,
 			"result": shown, "isComplete": false, "iteration": pr.iteration, "name": pr.id, "runId": pr.execID, "usage": usagePayload{}})
 	default:
@@ -512,12 +521,13 @@ func (n *netStream) endPrimitive(callID string, result json.RawMessage, failure 
 func (n *netStream) wait(c Chunk) error {
 	var callID, toolName, schema string
 	var args, payload json.RawMessage
+	var usage llm.Usage // a sub-agent's until it waited
 	suspended := c.Type == ChunkToolCallSuspended
 	switch p := c.Payload.(type) {
 	case approvalPayload:
-		callID, toolName, args, schema = p.ToolCallID, p.ToolName, p.Args, p.ResumeSchema
+		callID, toolName, args, schema, usage = p.ToolCallID, p.ToolName, p.Args, p.ResumeSchema, p.usage
 	case suspendedPayload:
-		callID, toolName, args, schema, payload = p.ToolCallID, p.ToolName, p.Args, p.ResumeSchema, p.SuspendPayload
+		callID, toolName, args, schema, payload, usage = p.ToolCallID, p.ToolName, p.Args, p.ResumeSchema, p.SuspendPayload, p.usage
 	default:
 		return nil
 	}
@@ -534,7 +544,7 @@ func (n *netStream) wait(c Chunk) error {
 	switch pr.kind {
 	case PrimitiveAgent:
 		typ = "agent-execution-"
-		body["agentId"], body["args"], body["runId"], body["usage"] = pr.id, map[string]string{"prompt": pr.prompt}, pr.execID, usagePayload{}
+		body["agentId"], body["args"], body["runId"], body["usage"] = pr.id, map[string]string{"prompt": pr.prompt}, pr.execID, usageOf(usage)
 	case PrimitiveWorkflow:
 		typ = "workflow-execution-"
 		body["workflowId"], body["name"], body["runId"], body["usage"] = pr.id, pr.id, pr.execID, usagePayload{}

@@ -163,3 +163,80 @@ func TestNetworkNeedsMemory(t *testing.T) {
 		t.Errorf("err %v, %d chunks, %d model calls; want ErrNetworkMemory before anything", err, len(rec.chunks), len(f.Requests()))
 	}
 }
+
+// TestNetworkUsage: each network chunk that carries usage carries the
+// tokens of its own step, as Mastra's: routing-agent-end the routing
+// model call's (the one that picked the primitive, and the one that found
+// the task complete), agent-execution-end the sub-agent's run, and
+// agent-execution-approval the sub-agent's run until it waited.
+func TestNetworkUsage(t *testing.T) {
+	usage := func(in, out int) *llmtest.Usage {
+		return &llmtest.Usage{PromptTokens: in, CompletionTokens: out, TotalTokens: in + out}
+	}
+	script := func(subCalls bool) func(llmtest.Request) llmtest.Reply {
+		return func(req llmtest.Request) llmtest.Reply {
+			last := req.Last()
+			switch {
+			case req.Model == "boss" && last.Role == "tool":
+				return llmtest.Reply{Text: "done: " + last.Text(), Usage: usage(300, 9)}
+			case req.Model == "boss":
+				return llmtest.Reply{Text: "The researcher.", Calls: []llmtest.Call{{ID: "call-1", Name: "agent-researcher", Args: `{"prompt":"weather in Paris"}`}},
+					Usage: usage(100, 7)}
+			case subCalls:
+				return llmtest.Reply{Calls: []llmtest.Call{parisCall}, Usage: usage(40, 5)}
+			}
+			return llmtest.Reply{Text: "found it", Usage: usage(20, 3)}
+		}
+	}
+	want := func(t *testing.T, what string, p map[string]any, in, out int) {
+		t.Helper()
+		u, _ := p["usage"].(map[string]any)
+		if u["inputTokens"] != float64(in) || u["outputTokens"] != float64(out) || u["totalTokens"] != float64(in+out) {
+			t.Errorf("%s usage = %v; want %d in, %d out", what, p["usage"], in, out)
+		}
+	}
+	eachStore(t, func(t *testing.T, store *memory.Store) {
+		ctx := context.Background()
+		fake := llmtest.NewServer(t, script(false))
+		svc := newService(t, store, supervisorAgents(fake.Model(0))...)
+		var rec recorder
+		if _, err := svc.RunNetwork(ctx, Input{AgentID: "boss", ResourceID: "alice", Messages: user("weather?")}, Network{}, rec.emit); err != nil {
+			t.Fatalf("RunNetwork: %v", err)
+		}
+		var seen []string
+		for _, c := range rec.chunks {
+			p := payload(t, c)
+			switch {
+			case c.Type == ChunkRoutingEnd && p["primitiveType"] == PrimitiveAgent:
+				want(t, "routing-agent-end (the pick)", p, 100, 7)
+			case c.Type == ChunkRoutingEnd:
+				want(t, "routing-agent-end (complete)", p, 300, 9)
+			case c.Type == "agent-execution-end":
+				want(t, c.Type, p, 20, 3)
+			default:
+				continue
+			}
+			seen = append(seen, c.Type)
+		}
+		if len(seen) != 3 {
+			t.Errorf("usage chunks %v; want two routing-agent-end and agent-execution-end", seen)
+		}
+	})
+	t.Run("a sub-agent waits", func(t *testing.T) {
+		store := sqliteStore(t)
+		fake := llmtest.NewServer(t, script(true))
+		as := supervisorAgents(fake.Model(0))
+		as[1].Tools, as[1].RequireApproval = []Tool{&weather{}}, true
+		svc := newService(t, store, as...)
+		var rec recorder
+		res, err := svc.RunNetwork(context.Background(), Input{AgentID: "boss", ResourceID: "alice", Messages: user("weather?")}, Network{}, rec.emit)
+		if err != nil || res.FinishReason != FinishSuspended {
+			t.Fatalf("RunNetwork = %v, %+v; want it waiting", err, res)
+		}
+		last := rec.chunks[len(rec.chunks)-1]
+		if last.Type != "agent-execution-approval" {
+			t.Fatalf("chunks %s; want to end at agent-execution-approval", compact(rec.types()))
+		}
+		want(t, last.Type, payload(t, last), 40, 5)
+	})
+}

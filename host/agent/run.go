@@ -644,7 +644,7 @@ func (r *run) loop(ctx context.Context) error {
 			case ws != nil && ws.ranAll:
 				continue // run before the turn waited: its answer is in toolMsgs
 			default:
-				call := r.chunk(ChunkToolCall, ToolCallPayload{ToolCallID: tc.ID, ToolName: tc.Name, Args: args})
+				call := r.chunk(ChunkToolCall, ToolCallPayload{ToolCallID: tc.ID, ToolName: tc.Name, Args: args, stepUsage: resp.Usage})
 				r.res.ToolCalls = append(r.res.ToolCalls, call)
 				if err := r.sendChunk(call); err != nil {
 					return err

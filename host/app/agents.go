@@ -133,6 +133,7 @@ func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.To
 		}
 		agents = append(agents, a)
 	}
+	errs = append(errs, recallTableConflicts(agents)...)
 	switch {
 	case len(noModel) == 0:
 	case cfg.Providers["openai"].APIKey != "":
@@ -154,6 +155,50 @@ func buildAgents(cfg *config.Config, log *slog.Logger, tools map[string]agent.To
 			"providers", unused)
 	}
 	return agents, errors.Join(errs...)
+}
+
+// recallTableConflicts is an error for each agent whose recall vectors go
+// to the pgvector table of an agent before it with another
+// semantic_recall.index_config, naming both: the first agent to embed creates the
+// table's index (m, ef_construction, lists are fixed from then on) and
+// the agent built last sets ef_search for every query on the table, so
+// the difference would be settled silently by whichever came first. The
+// table is known at start from index, or from dimensions; without either
+// it is the embedding model's native size, unknown until it answers, but
+// one model always gives one size, so agents of one model are compared.
+func recallTableConflicts(agents []*agent.Agent) []error {
+	type owner struct {
+		id  string
+		cfg memory.IndexConfig
+	}
+	var errs []error
+	first := map[string]owner{} // by table, the first agent seen writing to it
+	for _, a := range agents {
+		sr := a.SemanticRecall
+		if sr == nil {
+			continue
+		}
+		table := "the recall table of " + sr.EmbedderRef + "'s vectors"
+		switch {
+		case sr.Index != "":
+			table = "the recall table " + sr.Index
+		case sr.Dimensions > 0:
+			table = "the recall table " + sr.IndexName(sr.Dimensions)
+		}
+		cfg := sr.IndexConfig.Effective()
+		o, ok := first[table]
+		if !ok {
+			first[table] = owner{a.ID, cfg}
+			continue
+		}
+		if o.cfg != cfg {
+			errs = append(errs, fmt.Errorf("agents.%s and agents.%s write to %s but their memory.semantic_recall.index_config differ "+
+				"(%s: %v; %s: %v): the first to embed would build the table's index with its own settings; "+
+				"set the same index_config on both, or a semantic_recall.index of its own on one",
+				o.id, a.ID, table, o.id, o.cfg, a.ID, cfg))
+		}
+	}
+	return errs
 }
 
 // choice resolves one model reference of agent id (settings ac) to its

@@ -273,3 +273,54 @@ func TestSemanticRecallFilterFromConfig(t *testing.T) {
 		}
 	}
 }
+
+// Two agents whose recall vectors go to one table must agree on its
+// index_config (the first to embed would build the index with its own
+// settings): a difference is a start error naming both; the same
+// settings, spelled differently, or a table of its own for one, start.
+func TestRecallIndexConfigConflict(t *testing.T) {
+	conf := func(one, two string) string {
+		return "[providers.openai]\napi_key = \"sk-test\"\n" +
+			"[memory]\nembedder = \"openai/text-embedding-3-small\"\n" +
+			"[agents.one]\nmodel = \"openai/gpt-test\"\n[agents.one.memory.semantic_recall]\nenabled = true\n" + one + "\n" +
+			"[agents.two]\nmodel = \"openai/gpt-test\"\n[agents.two.memory.semantic_recall]\nenabled = true\n" + two + "\n"
+	}
+	for _, c := range []struct {
+		name, one, two string
+		conflict       bool
+	}{
+		{"one model, m differs", `index_config = { m = 16 }`, ``, true},
+		{"one model, ef_search differs", `index_config = { ef_search = 100 }`, `index_config = { ef_search = 200 }`, true},
+		{"one model, type differs", `index_config = { type = "ivfflat" }`, `index_config = { type = "flat" }`, true},
+		{"one dimension", "dimensions = 256\nindex_config = { lists = 50, type = \"ivfflat\" }", "dimensions = 256\nindex_config = { type = \"ivfflat\" }", true},
+		{"one index by name and by size", "index = \"memory_messages\"\nindex_config = { m = 12 }", "dimensions = 1536", true},
+		{"the defaults spelled out", `index_config = { type = "hnsw", m = 8, ef_construction = 32 }`, ``, false},
+		{"settings the type does not use", `index_config = { type = "ivfflat", m = 16 }`, `index_config = { type = "ivfflat", lists = 100 }`, false},
+		{"a table of its own", "index = \"recall_one\"\nindex_config = { m = 16 }", ``, false},
+		{"other dimensions", "dimensions = 256\nindex_config = { m = 16 }", "dimensions = 512", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "mastra.toml")
+			if err := os.WriteFile(path, []byte(conf(c.one, c.two)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := config.Load(path, []string{"MASTRA_MEMORY__SQLITE_PATH=" + filepath.Join(dir, "m.db")})
+			if err == nil {
+				err = cfg.Validate()
+			}
+			if err == nil {
+				var b *App
+				if b, err = Build(context.Background(), cfg, slog.New(slog.DiscardHandler)); b != nil {
+					b.Close(context.Background())
+				}
+			}
+			switch {
+			case c.conflict && (err == nil || !strings.Contains(err.Error(), "agents.one and agents.two write to")):
+				t.Errorf("start error %v; want one naming agents.one and agents.two", err)
+			case !c.conflict && err != nil:
+				t.Errorf("start error %v; want none", err)
+			}
+		})
+	}
+}

@@ -258,13 +258,42 @@ func (s *Store) pgvectorDim(ctx context.Context, name string) (int, error) {
 // annIndex is the USING clause of a recall table's approximate index, ""
 // for none (flat). Values are numbers the caller checked (CheckIndexConfig).
 func annIndex(cfg IndexConfig) string {
-	switch cfg.Type {
+	switch cfg = cfg.Effective(); cfg.Type {
 	case "flat":
 		return ""
 	case "ivfflat":
-		return fmt.Sprintf(" USING ivfflat (embedding vector_cosine_ops) WITH (lists = %d)", cmp.Or(cfg.Lists, 100))
+		return fmt.Sprintf(" USING ivfflat (embedding vector_cosine_ops) WITH (lists = %d)", cfg.Lists)
 	}
-	return fmt.Sprintf(" USING hnsw (embedding vector_cosine_ops) WITH (m = %d, ef_construction = %d)", cmp.Or(cfg.M, 8), cmp.Or(cfg.EfConstruction, 32))
+	return fmt.Sprintf(" USING hnsw (embedding vector_cosine_ops) WITH (m = %d, ef_construction = %d)", cfg.M, cfg.EfConstruction)
+}
+
+// Effective is cfg with its defaults filled in and the settings its type
+// does not use cleared, so two configs that build the same index and
+// query it the same way are equal. EfSearch stays 0 when unset: max(40,
+// topK), per query.
+func (cfg IndexConfig) Effective() IndexConfig {
+	switch cfg.Type {
+	case "flat":
+		return IndexConfig{Type: "flat"}
+	case "ivfflat":
+		return IndexConfig{Type: "ivfflat", Lists: cmp.Or(cfg.Lists, 100)}
+	}
+	return IndexConfig{Type: "hnsw", M: cmp.Or(cfg.M, 8), EfConstruction: cmp.Or(cfg.EfConstruction, 32), EfSearch: cfg.EfSearch}
+}
+
+// String is cfg as a config reader would write it, for errors.
+func (cfg IndexConfig) String() string {
+	switch cfg = cfg.Effective(); cfg.Type {
+	case "flat":
+		return `type "flat"`
+	case "ivfflat":
+		return fmt.Sprintf(`type "ivfflat", lists %d`, cfg.Lists)
+	}
+	ef := "unset"
+	if cfg.EfSearch > 0 {
+		ef = strconv.Itoa(cfg.EfSearch)
+	}
+	return fmt.Sprintf(`type "hnsw", m %d, ef_construction %d, ef_search %s`, cfg.M, cfg.EfConstruction, ef)
 }
 
 // CheckIndexConfig checks cfg against pgvector's limits.

@@ -69,7 +69,7 @@ func casePostNoTenantData(path string) func(t *testing.T, e *isoEnv) {
 func caseSubscribe(t *testing.T, e *isoEnv) {
 	path := "/api/agents/assistant/threads/subscribe"
 	nobody := e.b("POST", path, `{"threadId":"no-such-thread"}`)
-	wantStatus(t, nobody, 501, "B subscribing to a missing thread")
+	wantStatus(t, nobody, 405, "B subscribing to a missing thread")
 	for _, th := range []string{"a-thread", "a-second", "b-thread"} {
 		for _, q := range e.probes() {
 			r := e.b("POST", path+"?"+q, `{"threadId":"`+th+`","resourceId":"res-alice"}`)

@@ -290,7 +290,7 @@ var routeDocs = map[string]routeDoc{
 	"GET /api/auth/capabilities":                  {summary: "Auth capabilities, as Studio reads them", tag: tagStudio, resp: authCapabilitiesJSON{}},
 	"GET /api/editor/builder/settings":            {summary: "The agent builder's settings: off", tag: tagStudio, resp: builderSettingsJSON{}},
 	"GET /api/editor/builder/models/available":    {summary: "The connected model providers", tag: tagStudio, resp: providersJSON{}},
-	"POST /api/agents/:agentId/threads/subscribe": {summary: "Subscribe to a thread's runs started elsewhere: 501, not supported", tag: tagAgents},
+	"POST /api/agents/:agentId/threads/subscribe": {summary: "Subscribe to a thread's runs started elsewhere: 405, not supported", tag: tagAgents},
 	"GET /api/agents/:agentId/voice/speakers":     {summary: "An agent's voice speakers: none", tag: tagAgents},
 	"POST /api/memory/threads/:threadId/clone": {summary: "Copy a thread and its messages", tag: tagMemory, query: memoryQuery,
 		body: cloneThreadBody{}, resp: clonedThreadJSON{}},

@@ -193,17 +193,24 @@ func (s *Server) systemPackages(w http.ResponseWriter, r *http.Request) error {
 
 // subscribeThread answers as a Mastra server whose agents cannot be
 // subscribed to (agent signals, which start runs of a thread elsewhere and
-// stream them to subscribers): 501. Studio reads 404, 405 and 501 here as
-// "not supported" and sends its messages with the plain stream route from
-// then on. Any other answer sends it down its signals path: an open stream
-// made it post to /send-message and /signals, fail, and show the user's
-// message twice; a 404 for the agents/providers route beside it made it
-// re-render and resubscribe dozens of times a second (issue 16).
+// stream them to subscribers). Studio reads 404, 405 and 501 here as "not
+// supported" and sends its messages and approvals by the plain stream
+// routes from then on. It is 405, not the 501 of a Mastra server whose
+// core lacks subscriptions: client-js retries a 5xx three times (100 to
+// 400 ms apart) and, while it does, Studio sends an approval by
+// send-tool-approval and waits for the rest of the turn on the
+// subscription, so the result showed only after a reload (issue 22); a
+// 4xx is not retried. The Allow header is OPTIONS only: no method
+// subscribes. Any other answer sends Studio down its signals path: an
+// open stream made it post to /send-message and /signals, fail, and show
+// the user's message twice; a 404 for the agents/providers route beside
+// it made it re-render and resubscribe dozens of times a second (issue 16).
 func (s *Server) subscribeThread(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.findAgent(httprouter.ParamsFromContext(r.Context()).ByName("agentId")); err != nil {
 		return err
 	}
-	return &transport.Error{Status: http.StatusNotImplemented,
+	w.Header().Set("Allow", "OPTIONS")
+	return &transport.Error{Status: http.StatusMethodNotAllowed,
 		Message: "agent thread subscriptions are not supported by mastra-server"}
 }
 

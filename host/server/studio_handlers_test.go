@@ -56,7 +56,7 @@ func TestStudioRoutes(t *testing.T) {
 		{"GET", "/api/editor/builder/models/available", 200, `{"providers":[` +
 			`{"id":"openai","name":"openai","label":"openai","description":"","envVar":"OPENAI_API_KEY","connected":true,"models":["gpt-test"]}]}`},
 		{"GET", "/api/editor/builder/settings", 200, `{"enabled":false,"modelPolicy":{"active":false}}`},
-		{"POST", "/api/agents/assistant/threads/subscribe", 501, `{"error":"agent thread subscriptions are not supported by mastra-server"}`},
+		{"POST", "/api/agents/assistant/threads/subscribe", 405, `{"error":"agent thread subscriptions are not supported by mastra-server"}`},
 		{"POST", "/api/agents/nobody/threads/subscribe", 404, `{"error":"Agent with id nobody not found"}`},
 		{"GET", "/api/agents/assistant/voice/speakers", 200, `[]`},
 		{"GET", "/api/system/packages", 200, `{"packages":[],"isDev":false,"cmsEnabled":false,"observabilityEnabled":false,"storageType":"sqlite"}`},
@@ -95,6 +95,11 @@ func TestStudioRoutes(t *testing.T) {
 		if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 			t.Errorf("%s %s: Content-Type %q; want JSON", c.method, c.path, ct)
 		}
+	}
+	// The subscription's 405 says no method subscribes (a 4xx, which
+	// client-js does not retry, unlike Mastra's 501).
+	if r := do(t, "POST", base+"/api/agents/assistant/threads/subscribe", `{"threadId":"t1"}`, "Content-Type", jsonCT); r.header.Get("Allow") != "OPTIONS" {
+		t.Errorf("subscribe: Allow %q; want OPTIONS", r.header.Get("Allow"))
 	}
 	// The agent itself is still served beside the providers.
 	if r := do(t, "GET", base+"/api/agents/gpt", ""); r.status != 200 || r.body["modelId"] != "gpt-test" {

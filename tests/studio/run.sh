@@ -10,8 +10,8 @@
 # allowed), then runs studio.test.mjs: it serves Studio as `mastra studio`
 # does (index.html with the server's URL and /api filled in) and drives it.
 # The test reads the server's access log: no 404, no route polled faster
-# than a person clicks, no 5xx but the 501 that says agent thread
-# subscriptions are not supported (as Mastra says it). approval.test.mjs,
+# than a person clicks, no 5xx (agent thread subscriptions are a 405, which
+# Studio reads as "not supported" and does not retry). approval.test.mjs,
 # beside it, approves and declines a tool call of the approver agent (the forecaster's fake
 # OpenAI-compatible model that calls the weather tool). Skips, saying so, only when npm cannot reach the
 # registry.
