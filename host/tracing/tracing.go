@@ -90,9 +90,20 @@ func New(ctx context.Context, o Options) (*Tracing, error) {
 		}
 		opts = append(opts, otlptracehttp.WithEndpointURL(u.String()))
 	}
-	exp, err := otlptracehttp.New(ctx, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("tracing: OTLP exporter: %w", err)
+	var exp sdktrace.SpanExporter
+	if protocol(getenv) == "http/json" {
+		// The JSON encoding is the SDK's alone: its own exporter.
+		e, err := otlptracehttp.New(ctx, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("tracing: OTLP exporter: %w", err)
+		}
+		exp = e
+	} else {
+		e, err := newExporter(ctx, otlptracehttp.NewClient(opts...))
+		if err != nil {
+			return nil, err
+		}
+		exp = e
 	}
 	name := o.ServiceName
 	if name == "" {
@@ -120,6 +131,15 @@ func New(ctx context.Context, o Options) (*Tracing, error) {
 		prop:    propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
 		capture: o.CaptureContent,
 	}, nil
+}
+
+// protocol is the OTLP encoding the environment asks for, as the SDK reads
+// it: the traces' variable over the general one.
+func protocol(getenv func(string) string) string {
+	if v := getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"); v != "" {
+		return v
+	}
+	return getenv("OTEL_EXPORTER_OTLP_PROTOCOL")
 }
 
 // DBHook makes one client span per database statement of a store, named
