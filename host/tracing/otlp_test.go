@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -12,8 +13,10 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -171,5 +174,52 @@ func TestExporterEncodeAllocs(t *testing.T) {
 	e.encode(spans)
 	if n := testing.AllocsPerRun(20, func() { e.encode(spans) }); n > 1 {
 		t.Errorf("encoding a batch of %d spans allocates %.0f times; want 1", len(spans), n)
+	}
+}
+
+// headerTransport keeps the headers of the request it was given.
+type headerTransport struct{ got http.Header }
+
+func (h *headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	h.got = r.Header
+	return &http.Response{StatusCode: 200, Body: http.NoBody}, nil
+}
+
+// Transport sets the headers the W3C propagators would (traceparent,
+// tracestate, baggage), on a copy: the caller's request is unchanged.
+func TestTransportHeaders(t *testing.T) {
+	tid, _ := trace.TraceIDFromHex("0af7651916cd43dd8448eb211c80319c")
+	ts, _ := trace.ParseTraceState("vendor=x")
+	bg, err := baggage.Parse("user=u1") // one member: their order is a map's
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		ctx  context.Context
+	}{
+		{"sampled", trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{
+			TraceID: tid, SpanID: trace.SpanID{0xb7, 0xad, 0x6b, 0x71, 0x69, 0x20, 0x33, 0x31}, TraceFlags: trace.FlagsSampled}))},
+		{"state and baggage", baggage.ContextWithBaggage(trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(
+			trace.SpanContextConfig{TraceID: tid, SpanID: trace.SpanID{1, 2, 3, 4, 5, 6, 7, 8}, TraceState: ts})), bg)},
+		{"no span", context.Background()},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			want := http.Header{"Authorization": {"Bearer k"}}
+			propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}).
+				Inject(c.ctx, propagation.HeaderCarrier(want))
+			base := &headerTransport{}
+			req, _ := http.NewRequestWithContext(c.ctx, "POST", "http://model/v1/chat/completions", nil)
+			req.Header.Set("Authorization", "Bearer k")
+			if _, err := (&Tracing{}).Transport(base).RoundTrip(req); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(base.got, want) {
+				t.Errorf("headers sent = %v; want %v", base.got, want)
+			}
+			if len(req.Header) != 1 {
+				t.Errorf("the caller's request was changed: %v", req.Header)
+			}
+		})
 	}
 }

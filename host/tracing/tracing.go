@@ -14,6 +14,7 @@ package tracing
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/extra/bunotel"
@@ -24,6 +25,7 @@ import (
 	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -69,6 +71,9 @@ type Tracing struct {
 	tracer  trace.Tracer
 	prop    propagation.TextMapPropagator
 	capture bool
+	// Span names built once: by method then route, by agent, by model.
+	routeNames             cache[*cache[string]]
+	invokeNames, chatNames cache[string]
 }
 
 // New starts the exporter. The OTEL_* variables (headers, timeout,
@@ -176,27 +181,57 @@ func (t *Tracing) ForceFlush(ctx context.Context) error { return t.tp.ForceFlush
 
 // Transport wraps base so that each outgoing request carries the trace
 // context of its request's context (traceparent, tracestate, baggage): a
-// model provider that traces sees its work as part of the turn.
+// model provider that traces sees its work as part of the turn. The
+// headers are written directly, not by the propagators: one request per
+// model call, and the propagators' generic path (canonicalising keys,
+// cloning every header value) was most of what tracing cost a call.
 func (t *Tracing) Transport(base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	return propagating{base: base, prop: t.prop}
+	return propagating{base: base}
 }
 
 type propagating struct {
 	base http.RoundTripper
-	prop propagation.TextMapPropagator
 }
 
 func (p propagating) RoundTrip(r *http.Request) (*http.Response, error) {
-	if !trace.SpanContextFromContext(r.Context()).IsValid() {
+	ctx := r.Context()
+	sc := trace.SpanContextFromContext(ctx)
+	if !sc.IsValid() {
 		return p.base.RoundTrip(r)
 	}
-	r2 := *r // a RoundTripper must not change the caller's request
-	r2.Header = r.Header.Clone()
-	p.prop.Inject(r.Context(), propagation.HeaderCarrier(r2.Header))
+	// A RoundTripper must not change the caller's request: a copy with a
+	// header map of its own. The values are shared, as nothing below
+	// changes them.
+	r2 := *r
+	r2.Header = make(http.Header, len(r.Header)+3)
+	for k, v := range r.Header {
+		r2.Header[k] = v
+	}
+	r2.Header["Traceparent"] = []string{traceparent(sc)}
+	if ts := sc.TraceState(); ts.Len() > 0 {
+		r2.Header["Tracestate"] = []string{ts.String()}
+	}
+	if bg := baggage.FromContext(ctx); bg.Len() > 0 {
+		r2.Header["Baggage"] = []string{bg.String()}
+	}
 	return p.base.RoundTrip(&r2)
+}
+
+// traceparent is the W3C header of sc: version 00, trace id, span id,
+// flags.
+func traceparent(sc trace.SpanContext) string {
+	var b [55]byte
+	tid, sid := sc.TraceID(), sc.SpanID()
+	b[0], b[1], b[2] = '0', '0', '-'
+	hex.Encode(b[3:35], tid[:])
+	b[35] = '-'
+	hex.Encode(b[36:52], sid[:])
+	b[52] = '-'
+	hex.Encode(b[53:55], []byte{byte(sc.TraceFlags() & trace.FlagsSampled)})
+	return string(b[:])
 }
 
 // clip bounds text that may come from a client or a model before it goes
