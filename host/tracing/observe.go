@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -115,8 +117,38 @@ func agentName(a *agent.Agent) string {
 type turnSpan struct {
 	span    trace.Span
 	capture bool
+	db      dbTime
 	attrs
 }
+
+// dbTime sums the database statements made inside a turn: their number
+// and their time, which the turn's span carries (mastra.db.statements,
+// mastra.db.duration_ms) instead of a span per statement. A turn makes
+// two or three statements; as spans they were two fifths of its spans,
+// and of what tracing cost it. Statements outside a turn (other routes,
+// workflow steps) are spans still (pg.go, DBHook).
+type dbTime struct {
+	base  time.Time // the turn's start: times are sums of offsets from it
+	n     atomic.Int64
+	nanos atomic.Int64 // the sum of ends minus the sum of starts
+}
+
+type dbTimeKey struct{}
+
+// dbTimeOf is the statement sums of the turn ctx is in, or nil.
+func dbTimeOf(ctx context.Context) *dbTime {
+	d, _ := ctx.Value(dbTimeKey{}).(*dbTime)
+	return d
+}
+
+// Statements of a turn may run side by side (its tools): the sum is of
+// their times, not of the wall time they covered.
+func (d *dbTime) start() {
+	d.n.Add(1)
+	d.nanos.Add(-int64(time.Since(d.base)))
+}
+
+func (d *dbTime) end() { d.nanos.Add(int64(time.Since(d.base))) }
 
 func (o agentObserver) StartTurn(ctx context.Context, ti agent.TurnInfo) (context.Context, func(agent.TurnEnd)) {
 	a := ti.Agent
@@ -126,6 +158,8 @@ func (o agentObserver) StartTurn(ctx context.Context, ti agent.TurnInfo) (contex
 		return ctx, func(agent.TurnEnd) { span.End() }
 	}
 	ts := &turnSpan{span: span, capture: o.t.capture}
+	ts.db.base = time.Now()
+	ctx = context.WithValue(ctx, dbTimeKey{}, &ts.db)
 	ts.add(
 		attribute.String("gen_ai.operation.name", "invoke_agent"),
 		attribute.String("mastra.span.type", "agent_run"),
@@ -157,6 +191,12 @@ func (ts *turnSpan) end(e agent.TurnEnd) {
 		if ts.capture {
 			ts.add(attribute.String("gen_ai.output.messages", outputJSON(r.Text, nil)))
 		}
+	}
+	if n := ts.db.n.Load(); n > 0 {
+		// A statement still running (work the turn left behind) counts
+		// from its start only: never a negative sum.
+		ms := float64(max(0, ts.db.nanos.Load())) / 1e6
+		ts.add(attribute.Int64("mastra.db.statements", n), attribute.Float64("mastra.db.duration_ms", ms))
 	}
 	if e.Err != nil {
 		ts.fail(ts.span, metrics.ErrorType(e.Err), e.Err.Error())

@@ -15,7 +15,8 @@ import (
 // pgx directly (the workflow engine's, River's), as DBHook does for Bun's:
 // only inside a traced request or job, named after the operation, with
 // db.system and the statement with its $n placeholders, never its
-// arguments. A batch (a step's commit) is one span.
+// arguments. A batch (a step's commit) is one span. Inside an agent turn,
+// statements are counted and timed on the turn's span instead (dbTime).
 func (t *Tracing) PGTracer() pgx.QueryTracer {
 	return pgTracer{t.tp.Tracer(dbScope)}
 }
@@ -27,6 +28,10 @@ const dbScope = "github.com/mastra-server/mastra-server/db"
 type pgTracer struct{ tracer trace.Tracer }
 
 func (p pgTracer) start(ctx context.Context, name, stmt string) context.Context {
+	if d := dbTimeOf(ctx); d != nil {
+		d.start() // summed on the turn's span
+		return ctx
+	}
 	if !trace.SpanContextFromContext(ctx).IsValid() {
 		return ctx
 	}
@@ -41,6 +46,10 @@ func (p pgTracer) start(ctx context.Context, name, stmt string) context.Context 
 // ours (a statement has no children). When start made none, the
 // context's span is the request's or the turn's, which must go on.
 func (p pgTracer) end(ctx context.Context, err error) {
+	if d := dbTimeOf(ctx); d != nil {
+		d.end()
+		return
+	}
 	span, ok := trace.SpanFromContext(ctx).(sdktrace.ReadOnlySpan)
 	if !ok || span.InstrumentationScope().Name != dbScope || !span.EndTime().IsZero() {
 		return

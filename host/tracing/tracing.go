@@ -154,7 +154,8 @@ func protocol(getenv func(string) string) string {
 //
 // Only statements made inside a traced request or job get a span:
 // migrations, health pings and other background statements would each be a
-// trace of one span.
+// trace of one span. Inside an agent turn, statements are counted and
+// timed on the turn's span instead (dbTime).
 func (t *Tracing) DBHook() bun.QueryHook {
 	return parentedHook{bunotel.NewQueryHook(bunotel.WithTracerProvider(t.tp), bunotel.WithFormattedQueries(false))}
 }
@@ -163,6 +164,10 @@ func (t *Tracing) DBHook() bun.QueryHook {
 type parentedHook struct{ h bun.QueryHook }
 
 func (p parentedHook) BeforeQuery(ctx context.Context, e *bun.QueryEvent) context.Context {
+	if d := dbTimeOf(ctx); d != nil {
+		d.start() // inside a turn: summed on its span
+		return ctx
+	}
 	if !trace.SpanContextFromContext(ctx).IsValid() {
 		return ctx
 	}
@@ -171,7 +176,13 @@ func (p parentedHook) BeforeQuery(ctx context.Context, e *bun.QueryEvent) contex
 
 // AfterQuery ends the statement's span; without one (BeforeQuery skipped)
 // the hook finds no recording span and does nothing.
-func (p parentedHook) AfterQuery(ctx context.Context, e *bun.QueryEvent) { p.h.AfterQuery(ctx, e) }
+func (p parentedHook) AfterQuery(ctx context.Context, e *bun.QueryEvent) {
+	if d := dbTimeOf(ctx); d != nil {
+		d.end()
+		return
+	}
+	p.h.AfterQuery(ctx, e)
+}
 
 // Shutdown flushes the spans not yet exported and stops the exporter.
 func (t *Tracing) Shutdown(ctx context.Context) error { return t.tp.Shutdown(ctx) }

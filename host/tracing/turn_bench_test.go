@@ -19,7 +19,8 @@ import (
 
 // turnHooks runs what the tracing observers see of a plain generate turn:
 // the server span, invoke_agent, one chat call whose request goes out
-// through Transport, and the turn's two database round trips.
+// through Transport, and the turn's two database round trips (its history
+// read and its save).
 func turnHooks(t *Tracing, rt http.RoundTripper) func() {
 	a := &agent.Agent{ID: "a", Name: "Helper", Provider: "openai", ModelID: "m1"}
 	hobs, aobs, pg := t.HTTP(), t.Agents(), t.PGTracer()
@@ -31,9 +32,9 @@ func turnHooks(t *Tracing, rt http.RoundTripper) func() {
 	return func() {
 		info := &transport.Info{ID: "req-1", Method: "POST", Start: time.Now()}
 		ctx := hobs.Start(req, info)
-		qctx := pg.TraceQueryStart(ctx, nil, pgx.TraceQueryStartData{SQL: "SELECT 1"})
-		pg.TraceQueryEnd(qctx, nil, pgx.TraceQueryEndData{})
 		tctx, end := aobs.StartTurn(ctx, agent.TurnInfo{Agent: a, RunID: "run-1", ThreadID: "t1", ResourceID: "r"})
+		qctx := pg.TraceQueryStart(tctx, nil, pgx.TraceQueryStartData{SQL: "SELECT 1"})
+		pg.TraceQueryEnd(qctx, nil, pgx.TraceQueryEndData{})
 		mctx, mc := aobs.StartModelCall(tctx, agent.ModelCallInfo{Agent: a, Provider: "openai", Model: "m1", Request: lreq})
 		if r, err := rt.RoundTrip(out.WithContext(mctx)); err == nil {
 			r.Body.Close()
