@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -18,21 +21,55 @@ import (
 	"github.com/mastra-server/mastra-server/host/workflow"
 )
 
+// Start options made once: a variadic slice built at each call is an
+// allocation.
+var (
+	serverKind   = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
+	clientKind   = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)}
+	internalKind = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal)}
+)
+
+// attrs collects a span's attributes for one SetAttributes call at its
+// end, rather than some at its start and more at its end: each call grows
+// the span's own slice, and the variadic slice of a call through an
+// interface is a heap allocation. The common spans fit in buf.
+type attrs struct {
+	buf [14]attribute.KeyValue
+	kv  []attribute.KeyValue
+}
+
+func (a *attrs) add(kvs ...attribute.KeyValue) {
+	if a.kv == nil {
+		a.kv = a.buf[:0]
+	}
+	a.kv = append(a.kv, kvs...)
+}
+
+// fail marks the span failed, its error type and message among a's
+// attributes.
+func (a *attrs) fail(span trace.Span, typ, msg string) {
+	span.SetStatus(codes.Error, clip(msg, 500))
+	a.add(attribute.String("error.type", typ))
+	if msg != "" {
+		a.add(attribute.String("error.message", clip(msg, 500)))
+	}
+}
+
 // HTTP returns the observer that makes the HTTP server span of each
 // request, a child of the request's traceparent when it has one.
 func (t *Tracing) HTTP() transport.Observer { return httpObserver{t} }
 
 type httpObserver struct{ t *Tracing }
 
+// Start begins the span as the request comes in (Entry calls it at once,
+// so its start is the request's, within microseconds).
 func (o httpObserver) Start(r *http.Request, info *transport.Info) context.Context {
 	ctx := o.t.prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
-	ctx, _ = o.t.tracer.Start(ctx, info.Method, trace.WithSpanKind(trace.SpanKindServer),
-		trace.WithTimestamp(info.Start),
-		trace.WithAttributes(
-			attribute.String("http.request.method", info.Method),
-			attribute.String("url.path", clip(r.URL.Path, 512)),
-			attribute.String("mastra.request_id", info.ID),
-		))
+	ctx, span := o.t.tracer.Start(ctx, info.Method, serverKind...)
+	if span.IsRecording() {
+		// The one attribute End cannot get from info.
+		span.SetAttributes(attribute.String("url.path", clip(r.URL.Path, 512)))
+	}
 	return ctx
 }
 
@@ -40,18 +77,26 @@ func (o httpObserver) StreamStarted(*transport.Info) {}
 
 func (o httpObserver) End(ctx context.Context, info *transport.Info) {
 	span := trace.SpanFromContext(ctx)
-	if info.Route != "" && info.Route != transport.RouteUnmatched {
-		span.SetName(info.Method + " " + info.Route)
-		span.SetAttributes(attribute.String("http.route", info.Route))
+	if !span.IsRecording() {
+		span.End()
+		return
 	}
-	span.SetAttributes(attribute.Int("http.response.status_code", info.Status))
+	kv := make([]attribute.KeyValue, 0, 7)
+	kv = append(kv, attribute.String("http.request.method", info.Method), attribute.String("mastra.request_id", info.ID),
+		attribute.Int("http.response.status_code", info.Status))
+	if info.Route != "" && info.Route != transport.RouteUnmatched {
+		byRoute := o.t.routeNames.get(info.Method, func(string) *cache[string] { return &cache[string]{} })
+		span.SetName(byRoute.get(info.Route, func(r string) string { return info.Method + " " + r }))
+		kv = append(kv, attribute.String("http.route", info.Route))
+	}
 	if info.Agent != "" {
-		span.SetAttributes(attribute.String("gen_ai.agent.id", clip(info.Agent, 128)))
+		kv = append(kv, attribute.String("gen_ai.agent.id", clip(info.Agent, 128)))
 	}
 	if info.Status >= 500 {
 		span.SetStatus(codes.Error, "")
-		span.SetAttributes(attribute.String("error.type", http.StatusText(info.Status)))
+		kv = append(kv, attribute.String("error.type", http.StatusText(info.Status)))
 	}
+	span.SetAttributes(kv...)
 	span.End()
 }
 
@@ -68,9 +113,54 @@ func agentName(a *agent.Agent) string {
 	return a.ID
 }
 
+// turnSpan is an invoke_agent span in progress.
+type turnSpan struct {
+	span    trace.Span
+	capture bool
+	db      dbTime
+	attrs
+}
+
+// dbTime sums the database statements made inside a turn: their number
+// and their time, which the turn's span carries (mastra.db.statements,
+// mastra.db.duration_ms) instead of a span per statement. A turn makes
+// two or three statements; as spans they were two fifths of its spans,
+// and of what tracing cost it. Statements outside a turn (other routes,
+// workflow steps) are spans still (pg.go, DBHook).
+type dbTime struct {
+	base  time.Time // the turn's start: times are sums of offsets from it
+	n     atomic.Int64
+	nanos atomic.Int64 // the sum of ends minus the sum of starts
+}
+
+type dbTimeKey struct{}
+
+// dbTimeOf is the statement sums of the turn ctx is in, or nil.
+func dbTimeOf(ctx context.Context) *dbTime {
+	d, _ := ctx.Value(dbTimeKey{}).(*dbTime)
+	return d
+}
+
+// Statements of a turn may run side by side (its tools): the sum is of
+// their times, not of the wall time they covered.
+func (d *dbTime) start() {
+	d.n.Add(1)
+	d.nanos.Add(-int64(time.Since(d.base)))
+}
+
+func (d *dbTime) end() { d.nanos.Add(int64(time.Since(d.base))) }
+
 func (o agentObserver) StartTurn(ctx context.Context, ti agent.TurnInfo) (context.Context, func(agent.TurnEnd)) {
 	a := ti.Agent
-	attrs := []attribute.KeyValue{
+	name := o.t.invokeNames.get(agentName(a), func(n string) string { return "invoke_agent " + n })
+	ctx, span := o.t.tracer.Start(ctx, name, internalKind...)
+	if !span.IsRecording() {
+		return ctx, func(agent.TurnEnd) { span.End() }
+	}
+	ts := &turnSpan{span: span, capture: o.t.capture}
+	ts.db.base = time.Now()
+	ctx = context.WithValue(ctx, dbTimeKey{}, &ts.db)
+	ts.add(
 		attribute.String("gen_ai.operation.name", "invoke_agent"),
 		attribute.String("mastra.span.type", "agent_run"),
 		attribute.String("gen_ai.agent.id", a.ID),
@@ -80,33 +170,39 @@ func (o agentObserver) StartTurn(ctx context.Context, ti agent.TurnInfo) (contex
 		attribute.String("gen_ai.request.model", metrics.ModelName(a)),
 		attribute.String("mastra.run_id", ti.RunID),
 		attribute.String("mastra.resource_id", ti.ResourceID),
-	}
+	)
 	if o.t.capture {
 		if a.Instructions != "" {
-			attrs = append(attrs, attribute.String("gen_ai.system_instructions", clip(a.Instructions, maxContent)))
+			ts.add(attribute.String("gen_ai.system_instructions", clip(a.Instructions, maxContent)))
 		}
-		attrs = append(attrs, attribute.String("gen_ai.input.messages", messagesJSON(ti.Messages)))
+		ts.add(attribute.String("gen_ai.input.messages", messagesJSON(ti.Messages)))
 	}
-	ctx, span := o.t.tracer.Start(ctx, "invoke_agent "+agentName(a), trace.WithSpanKind(trace.SpanKindInternal),
-		trace.WithAttributes(attrs...))
-	return ctx, func(e agent.TurnEnd) {
-		if r := e.Result; r != nil {
-			span.SetAttributes(
-				attribute.Int("gen_ai.usage.input_tokens", r.Usage.InputTokens),
-				attribute.Int("gen_ai.usage.output_tokens", r.Usage.OutputTokens),
-				attribute.StringSlice("gen_ai.response.finish_reasons", []string{r.FinishReason}),
-				attribute.String("mastra.outcome", e.Outcome),
-			)
-			if o.t.capture {
-				span.SetAttributes(attribute.String("gen_ai.output.messages", outputJSON(r.Text, nil)))
-			}
+	return ctx, ts.end
+}
+
+func (ts *turnSpan) end(e agent.TurnEnd) {
+	ts.add(attribute.String("mastra.outcome", e.Outcome))
+	if r := e.Result; r != nil {
+		ts.add(
+			attribute.Int("gen_ai.usage.input_tokens", r.Usage.InputTokens),
+			attribute.Int("gen_ai.usage.output_tokens", r.Usage.OutputTokens),
+			finishReasons(r.FinishReason),
+		)
+		if ts.capture {
+			ts.add(attribute.String("gen_ai.output.messages", outputJSON(r.Text, nil)))
 		}
-		if e.Err != nil {
-			span.SetAttributes(attribute.String("mastra.outcome", e.Outcome))
-			fail(span, metrics.ErrorType(e.Err), e.Err.Error())
-		}
-		span.End()
 	}
+	if n := ts.db.n.Load(); n > 0 {
+		// A statement still running (work the turn left behind) counts
+		// from its start only: never a negative sum.
+		ms := float64(max(0, ts.db.nanos.Load())) / 1e6
+		ts.add(attribute.Int64("mastra.db.statements", n), attribute.Float64("mastra.db.duration_ms", ms))
+	}
+	if e.Err != nil {
+		ts.fail(ts.span, metrics.ErrorType(e.Err), e.Err.Error())
+	}
+	ts.span.SetAttributes(ts.kv...)
+	ts.span.End()
 }
 
 func (o agentObserver) StartModelCall(ctx context.Context, c agent.ModelCallInfo) (context.Context, agent.ModelCallObserver) {
@@ -115,7 +211,12 @@ func (o agentObserver) StartModelCall(ctx context.Context, c agent.ModelCallInfo
 	if model == "" {
 		model = c.Provider // the echo model has no name
 	}
-	attrs := []attribute.KeyValue{
+	ctx, span := o.t.tracer.Start(ctx, o.t.chatNames.get(model, func(m string) string { return "chat " + m }), clientKind...)
+	mc := &modelCall{span: span, capture: o.t.capture}
+	if !span.IsRecording() {
+		return ctx, mc
+	}
+	mc.add(
 		attribute.String("gen_ai.operation.name", "chat"),
 		attribute.String("mastra.span.type", "model_generation"),
 		attribute.String("gen_ai.provider.name", metrics.ProviderName(c.Provider)),
@@ -123,27 +224,28 @@ func (o agentObserver) StartModelCall(ctx context.Context, c agent.ModelCallInfo
 		attribute.String("gen_ai.agent.id", a.ID),
 		attribute.String("gen_ai.agent.name", agentName(a)),
 		attribute.Bool("mastra.stream", c.Stream),
-	}
+	)
 	if req.Temperature != nil {
-		attrs = append(attrs, attribute.Float64("gen_ai.request.temperature", *req.Temperature))
+		mc.add(attribute.Float64("gen_ai.request.temperature", *req.Temperature))
 	}
 	if req.MaxTokens != nil {
-		attrs = append(attrs, attribute.Int("gen_ai.request.max_tokens", *req.MaxTokens))
+		mc.add(attribute.Int("gen_ai.request.max_tokens", *req.MaxTokens))
 	}
 	if req.TopP != nil {
-		attrs = append(attrs, attribute.Float64("gen_ai.request.top_p", *req.TopP))
+		mc.add(attribute.Float64("gen_ai.request.top_p", *req.TopP))
 	}
 	if o.t.capture {
-		attrs = append(attrs, attribute.String("gen_ai.input.messages", messagesJSON(req.Messages)))
+		mc.add(attribute.String("gen_ai.input.messages", messagesJSON(req.Messages)))
 	}
-	ctx, span := o.t.tracer.Start(ctx, "chat "+model, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
-	return ctx, &modelCall{span: span, capture: o.t.capture}
+	return ctx, mc
 }
 
+// modelCall is a chat span in progress.
 type modelCall struct {
 	span    trace.Span
 	capture bool
 	first   bool
+	attrs
 }
 
 func (c *modelCall) FirstChunk() {
@@ -154,46 +256,106 @@ func (c *modelCall) FirstChunk() {
 }
 
 func (c *modelCall) End(resp *llm.Response, err error) {
+	if !c.span.IsRecording() {
+		c.span.End()
+		return
+	}
 	if resp != nil {
-		c.span.SetAttributes(
+		c.add(
 			attribute.String("gen_ai.response.id", resp.ID),
 			attribute.String("gen_ai.response.model", resp.Model),
-			attribute.StringSlice("gen_ai.response.finish_reasons", []string{resp.FinishReason}),
+			finishReasons(resp.FinishReason),
 			attribute.Int("gen_ai.usage.input_tokens", resp.Usage.InputTokens),
 			attribute.Int("gen_ai.usage.output_tokens", resp.Usage.OutputTokens),
 		)
 		if c.capture {
-			c.span.SetAttributes(attribute.String("gen_ai.output.messages", outputJSON(resp.Text, resp.ToolCalls)))
+			c.add(attribute.String("gen_ai.output.messages", outputJSON(resp.Text, resp.ToolCalls)))
 		}
 	}
 	if err != nil {
-		fail(c.span, metrics.ErrorType(err), err.Error())
+		c.fail(c.span, metrics.ErrorType(err), err.Error())
 	}
+	c.span.SetAttributes(c.kv...)
 	c.span.End()
+}
+
+// toolSpan is an execute_tool span in progress.
+type toolSpan struct {
+	span    trace.Span
+	capture bool
+	attrs
 }
 
 func (o agentObserver) StartToolCall(ctx context.Context, c agent.ToolCallInfo) (context.Context, func(agent.ToolCallEnd)) {
 	name := clip(c.Tool, 128)
-	attrs := []attribute.KeyValue{
+	ctx, span := o.t.tracer.Start(ctx, "execute_tool "+name, internalKind...)
+	if !span.IsRecording() {
+		return ctx, func(agent.ToolCallEnd) { span.End() }
+	}
+	ts := &toolSpan{span: span, capture: o.t.capture}
+	ts.add(
 		attribute.String("gen_ai.operation.name", "execute_tool"),
 		attribute.String("mastra.span.type", "tool_call"),
 		attribute.String("gen_ai.tool.name", name),
 		attribute.String("gen_ai.tool.call.id", clip(c.ToolCallID, 128)),
 		attribute.String("gen_ai.agent.id", c.Agent.ID),
-	}
+	)
 	if o.t.capture {
-		attrs = append(attrs, attribute.String("gen_ai.tool.call.arguments", clip(string(c.Args), maxContent)))
+		ts.add(attribute.String("gen_ai.tool.call.arguments", clip(string(c.Args), maxContent)))
 	}
-	ctx, span := o.t.tracer.Start(ctx, "execute_tool "+name, trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(attrs...))
-	return ctx, func(e agent.ToolCallEnd) {
-		if o.t.capture && e.Result != nil {
-			span.SetAttributes(attribute.String("gen_ai.tool.call.result", clip(string(e.Result), maxContent)))
-		}
-		if e.Outcome != agent.ToolOK {
-			fail(span, "tool_"+e.Outcome, clip(e.Failure, 500))
-		}
-		span.End()
+	return ctx, ts.end
+}
+
+func (ts *toolSpan) end(e agent.ToolCallEnd) {
+	if ts.capture && e.Result != nil {
+		ts.add(attribute.String("gen_ai.tool.call.result", clip(string(e.Result), maxContent)))
 	}
+	if e.Outcome != agent.ToolOK {
+		ts.fail(ts.span, "tool_"+e.Outcome, clip(e.Failure, 500))
+	}
+	ts.span.SetAttributes(ts.kv...)
+	ts.span.End()
+}
+
+// finishReasons is gen_ai.response.finish_reasons of one reason. A string
+// slice attribute is built by reflection (several allocations), and the
+// reasons are a handful: each is built once.
+func finishReasons(reason string) attribute.KeyValue {
+	return attribute.KeyValue{Key: "gen_ai.response.finish_reasons",
+		Value: reasonValues.get(reason, func(r string) attribute.Value { return attribute.StringSliceValue([]string{r}) })}
+}
+
+var reasonValues cache[attribute.Value]
+
+// cache maps a few strings that repeat (agent names, models, routes,
+// finish reasons) to what is built from them, so that a turn does not
+// build them anew. It stops growing at maxCached entries: the keys come
+// from configuration and providers, but a misbehaving provider must not
+// grow it without bound.
+type cache[V any] struct {
+	mu sync.RWMutex // guards m
+	m  map[string]V
+}
+
+const maxCached = 256
+
+func (c *cache[V]) get(k string, build func(string) V) V {
+	c.mu.RLock()
+	v, ok := c.m[k]
+	c.mu.RUnlock()
+	if ok {
+		return v
+	}
+	v = build(k)
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[string]V{}
+	}
+	if len(c.m) < maxCached {
+		c.m[k] = v
+	}
+	c.mu.Unlock()
+	return v
 }
 
 // Plugins returns the observer that makes a span per guest call and hands
@@ -249,6 +411,7 @@ func (o workflowObserver) StartStep(ctx context.Context, s workflow.StepRun) (co
 	}
 }
 
+// fail marks a span failed, with its error type and message.
 func fail(span trace.Span, typ, msg string) {
 	span.SetStatus(codes.Error, clip(msg, 500))
 	span.SetAttributes(attribute.String("error.type", typ))

@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -14,36 +15,51 @@ import (
 // pgx directly (the workflow engine's, River's), as DBHook does for Bun's:
 // only inside a traced request or job, named after the operation, with
 // db.system and the statement with its $n placeholders, never its
-// arguments. A batch (a step's commit) is one span.
+// arguments. A batch (a step's commit) is one span. Inside an agent turn,
+// statements are counted and timed on the turn's span instead (dbTime).
 func (t *Tracing) PGTracer() pgx.QueryTracer {
-	return pgTracer{t.tp.Tracer("github.com/mastra-server/mastra-server/db")}
+	return pgTracer{t.tp.Tracer(dbScope)}
 }
+
+// dbScope is the instrumentation scope of statement spans: how a
+// statement's end tells its own span from the request's.
+const dbScope = "github.com/mastra-server/mastra-server/db"
 
 type pgTracer struct{ tracer trace.Tracer }
 
-// pgSpan holds the span a statement started, so that its end finds it
-// (and never ends the request's span when none was started).
-type pgSpan struct{}
-
 func (p pgTracer) start(ctx context.Context, name, stmt string) context.Context {
+	if d := dbTimeOf(ctx); d != nil {
+		d.start() // summed on the turn's span
+		return ctx
+	}
 	if !trace.SpanContextFromContext(ctx).IsValid() {
 		return ctx
 	}
-	ctx, span := p.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(attribute.String("db.system", "postgresql"), attribute.String("db.statement", clip(stmt, 4096))))
-	return context.WithValue(ctx, pgSpan{}, span)
+	ctx, span := p.tracer.Start(ctx, name, clientKind...)
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("db.system", "postgresql"), attribute.String("db.statement", clip(stmt, 4096)))
+	}
+	return ctx
 }
 
+// end ends the statement's span: the context's span when it is one of
+// ours (a statement has no children). When start made none, the
+// context's span is the request's or the turn's, which must go on.
 func (p pgTracer) end(ctx context.Context, err error) {
-	span, ok := ctx.Value(pgSpan{}).(trace.Span)
-	if !ok {
+	if d := dbTimeOf(ctx); d != nil {
+		d.end()
 		return
 	}
-	if err != nil {
-		span.RecordError(err)
-		span.SetStatus(codes.Error, clip(err.Error(), 256))
+	span, ok := trace.SpanFromContext(ctx).(sdktrace.ReadOnlySpan)
+	if !ok || span.InstrumentationScope().Name != dbScope || !span.EndTime().IsZero() {
+		return
 	}
-	span.End()
+	s := span.(trace.Span)
+	if err != nil {
+		s.RecordError(err)
+		s.SetStatus(codes.Error, clip(err.Error(), 256))
+	}
+	s.End()
 }
 
 func (p pgTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {

@@ -6,9 +6,13 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/uptrace/bun"
+	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/mastra-server/mastra-server/host/agent"
 )
 
 // A statement inside a traced request is a CLIENT child span named after
@@ -67,5 +71,37 @@ func TestPGTracerSpans(t *testing.T) {
 	}
 	if ended[0].Status().Code.String() != "Error" {
 		t.Errorf("failed statement's span status = %v; want Error", ended[0].Status())
+	}
+}
+
+// Inside an agent turn a statement makes no span: the turn's span counts
+// the statements and their time.
+func TestPGTracerInTurn(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	tr := &Tracing{tp: tp, tracer: tp.Tracer("test")}
+	pg, hook := tr.PGTracer(), tr.DBHook()
+	ctx, end := tr.Agents().StartTurn(context.Background(), agent.TurnInfo{Agent: &agent.Agent{ID: "a"}, ThreadID: "t"})
+	for range 2 {
+		qctx := pg.TraceQueryStart(ctx, nil, pgx.TraceQueryStartData{SQL: "SELECT 1"})
+		pg.TraceQueryEnd(qctx, nil, pgx.TraceQueryEndData{})
+	}
+	bctx := hook.BeforeQuery(ctx, &bun.QueryEvent{Query: "SELECT 2"})
+	hook.AfterQuery(bctx, &bun.QueryEvent{Query: "SELECT 2"})
+	end(agent.TurnEnd{Outcome: agent.OutcomeOK})
+
+	ended := rec.Ended()
+	if len(ended) != 1 {
+		t.Fatalf("%d spans ended; want the turn's alone", len(ended))
+	}
+	attrs := map[attribute.Key]attribute.Value{}
+	for _, a := range ended[0].Attributes() {
+		attrs[a.Key] = a.Value
+	}
+	if n := attrs["mastra.db.statements"].AsInt64(); n != 3 {
+		t.Errorf("mastra.db.statements = %d; want 3", n)
+	}
+	if ms := attrs["mastra.db.duration_ms"].AsFloat64(); ms <= 0 {
+		t.Errorf("mastra.db.duration_ms = %v; want the statements' time", ms)
 	}
 }

@@ -14,6 +14,7 @@ package tracing
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/extra/bunotel"
@@ -24,6 +25,7 @@ import (
 	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -69,6 +71,9 @@ type Tracing struct {
 	tracer  trace.Tracer
 	prop    propagation.TextMapPropagator
 	capture bool
+	// Span names built once: by method then route, by agent, by model.
+	routeNames             cache[*cache[string]]
+	invokeNames, chatNames cache[string]
 }
 
 // New starts the exporter. The OTEL_* variables (headers, timeout,
@@ -90,9 +95,20 @@ func New(ctx context.Context, o Options) (*Tracing, error) {
 		}
 		opts = append(opts, otlptracehttp.WithEndpointURL(u.String()))
 	}
-	exp, err := otlptracehttp.New(ctx, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("tracing: OTLP exporter: %w", err)
+	var exp sdktrace.SpanExporter
+	if protocol(getenv) == "http/json" {
+		// The JSON encoding is the SDK's alone: its own exporter.
+		e, err := otlptracehttp.New(ctx, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("tracing: OTLP exporter: %w", err)
+		}
+		exp = e
+	} else {
+		e, err := newExporter(ctx, otlptracehttp.NewClient(opts...))
+		if err != nil {
+			return nil, err
+		}
+		exp = e
 	}
 	name := o.ServiceName
 	if name == "" {
@@ -122,6 +138,15 @@ func New(ctx context.Context, o Options) (*Tracing, error) {
 	}, nil
 }
 
+// protocol is the OTLP encoding the environment asks for, as the SDK reads
+// it: the traces' variable over the general one.
+func protocol(getenv func(string) string) string {
+	if v := getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"); v != "" {
+		return v
+	}
+	return getenv("OTEL_EXPORTER_OTLP_PROTOCOL")
+}
+
 // DBHook makes one client span per database statement of a store, named
 // after its operation (SELECT, INSERT, …) and carrying db.system and the
 // statement with placeholders, never its values: message contents must not
@@ -129,7 +154,8 @@ func New(ctx context.Context, o Options) (*Tracing, error) {
 //
 // Only statements made inside a traced request or job get a span:
 // migrations, health pings and other background statements would each be a
-// trace of one span.
+// trace of one span. Inside an agent turn, statements are counted and
+// timed on the turn's span instead (dbTime).
 func (t *Tracing) DBHook() bun.QueryHook {
 	return parentedHook{bunotel.NewQueryHook(bunotel.WithTracerProvider(t.tp), bunotel.WithFormattedQueries(false))}
 }
@@ -138,6 +164,10 @@ func (t *Tracing) DBHook() bun.QueryHook {
 type parentedHook struct{ h bun.QueryHook }
 
 func (p parentedHook) BeforeQuery(ctx context.Context, e *bun.QueryEvent) context.Context {
+	if d := dbTimeOf(ctx); d != nil {
+		d.start() // inside a turn: summed on its span
+		return ctx
+	}
 	if !trace.SpanContextFromContext(ctx).IsValid() {
 		return ctx
 	}
@@ -146,7 +176,13 @@ func (p parentedHook) BeforeQuery(ctx context.Context, e *bun.QueryEvent) contex
 
 // AfterQuery ends the statement's span; without one (BeforeQuery skipped)
 // the hook finds no recording span and does nothing.
-func (p parentedHook) AfterQuery(ctx context.Context, e *bun.QueryEvent) { p.h.AfterQuery(ctx, e) }
+func (p parentedHook) AfterQuery(ctx context.Context, e *bun.QueryEvent) {
+	if d := dbTimeOf(ctx); d != nil {
+		d.end()
+		return
+	}
+	p.h.AfterQuery(ctx, e)
+}
 
 // Shutdown flushes the spans not yet exported and stops the exporter.
 func (t *Tracing) Shutdown(ctx context.Context) error { return t.tp.Shutdown(ctx) }
@@ -156,27 +192,57 @@ func (t *Tracing) ForceFlush(ctx context.Context) error { return t.tp.ForceFlush
 
 // Transport wraps base so that each outgoing request carries the trace
 // context of its request's context (traceparent, tracestate, baggage): a
-// model provider that traces sees its work as part of the turn.
+// model provider that traces sees its work as part of the turn. The
+// headers are written directly, not by the propagators: one request per
+// model call, and the propagators' generic path (canonicalising keys,
+// cloning every header value) was most of what tracing cost a call.
 func (t *Tracing) Transport(base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	return propagating{base: base, prop: t.prop}
+	return propagating{base: base}
 }
 
 type propagating struct {
 	base http.RoundTripper
-	prop propagation.TextMapPropagator
 }
 
 func (p propagating) RoundTrip(r *http.Request) (*http.Response, error) {
-	if !trace.SpanContextFromContext(r.Context()).IsValid() {
+	ctx := r.Context()
+	sc := trace.SpanContextFromContext(ctx)
+	if !sc.IsValid() {
 		return p.base.RoundTrip(r)
 	}
-	r2 := *r // a RoundTripper must not change the caller's request
-	r2.Header = r.Header.Clone()
-	p.prop.Inject(r.Context(), propagation.HeaderCarrier(r2.Header))
+	// A RoundTripper must not change the caller's request: a copy with a
+	// header map of its own. The values are shared, as nothing below
+	// changes them.
+	r2 := *r
+	r2.Header = make(http.Header, len(r.Header)+3)
+	for k, v := range r.Header {
+		r2.Header[k] = v
+	}
+	r2.Header["Traceparent"] = []string{traceparent(sc)}
+	if ts := sc.TraceState(); ts.Len() > 0 {
+		r2.Header["Tracestate"] = []string{ts.String()}
+	}
+	if bg := baggage.FromContext(ctx); bg.Len() > 0 {
+		r2.Header["Baggage"] = []string{bg.String()}
+	}
 	return p.base.RoundTrip(&r2)
+}
+
+// traceparent is the W3C header of sc: version 00, trace id, span id,
+// flags.
+func traceparent(sc trace.SpanContext) string {
+	var b [55]byte
+	tid, sid := sc.TraceID(), sc.SpanID()
+	b[0], b[1], b[2] = '0', '0', '-'
+	hex.Encode(b[3:35], tid[:])
+	b[35] = '-'
+	hex.Encode(b[36:52], sid[:])
+	b[52] = '-'
+	hex.Encode(b[53:55], []byte{byte(sc.TraceFlags() & trace.FlagsSampled)})
+	return string(b[:])
 }
 
 // clip bounds text that may come from a client or a model before it goes

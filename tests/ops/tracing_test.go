@@ -139,7 +139,8 @@ func tracingTOML(t testing.TB, fake *llmtest.Server, rc *receiver, capture bool)
 // After a tool-using turn that came with a traceparent, the exported spans
 // form one trace with that trace id: the HTTP server span (a child of the
 // caller's span), invoke_agent, two chat spans and execute_tool under it,
-// and the plugin call under the tool; each carries its gen_ai.* attributes.
+// and the plugin call under the tool; each carries its gen_ai.* attributes,
+// the turn its database statements' number and time.
 // The model provider got a traceparent naming its chat span, the guest one
 // naming its plugin span. Message contents are not in spans by default.
 func TestTracesOfAToolTurn(t *testing.T) {
@@ -228,23 +229,18 @@ func TestTracesOfAToolTurn(t *testing.T) {
 		}
 	}
 
-	// The turn's database statements are spans of the trace too, with the
-	// statement's placeholders and never its values (the message text).
-	var db []*tracepb.Span
+	// The turn's database statements are counted and timed on its span,
+	// not spans of their own (two fifths of a turn's spans, and of what
+	// tracing cost it, were statements).
+	if n, _ := strconv.Atoi(attrString(turn, "mastra.db.statements")); n < 1 {
+		t.Errorf("invoke_agent mastra.db.statements = %q; want the turn's save at least", attrString(turn, "mastra.db.statements"))
+	}
+	if ms := attr(turn, "mastra.db.duration_ms").GetDoubleValue(); ms <= 0 {
+		t.Errorf("invoke_agent mastra.db.duration_ms = %v; want the statements' time", ms)
+	}
 	for _, sp := range spans {
 		if attr(sp, "db.system") != nil {
-			db = append(db, sp)
-		}
-	}
-	if len(db) == 0 {
-		t.Errorf("no database span in the trace (all: %v)", keys(byName))
-	}
-	for _, sp := range db {
-		if len(sp.ParentSpanId) == 0 || sp.Kind != tracepb.Span_SPAN_KIND_CLIENT {
-			t.Errorf("database span %q: parent %x kind %v; want a CLIENT child", sp.Name, sp.ParentSpanId, sp.Kind)
-		}
-		if st := attrString(sp, "db.statement"); st == "" || strings.Contains(st, "use tp") {
-			t.Errorf("database span %q statement = %q; want it without the message text", sp.Name, st)
+			t.Errorf("database span %q in a turn's trace; want its statements summed on the turn", sp.Name)
 		}
 	}
 
