@@ -40,7 +40,7 @@ FROM (VALUES `)
 	(SELECT GREATEST(interval '0', COALESCE(max(m."createdAt") + interval '1 millisecond' - ?::timestamp, interval '0')) AS shift
 	 FROM mastra_messages m WHERE m.thread_id = ?) AS s
 WHERE EXISTS (SELECT 1 FROM mastra_threads WHERE id = ? AND "resourceId" = ?)
-RETURNING id, to_char("createdAt", 'YYYY-MM-DD"T"HH24:MI:SS.US')`)
+RETURNING id, to_char("createdAt", 'YYYY-MM-DD"T"HH24:MI:SS.US'), xmin, ctid`)
 	args = append(args, turn.Messages[0].CreatedAt, t.ID, t.ID, t.ResourceID)
 	return db.NewRaw(q.String(), args...).String()
 }

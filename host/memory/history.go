@@ -7,7 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -77,7 +81,7 @@ func (s *Store) turnHistorySQL(ctx context.Context, resourceID, threadID string,
 		m := &h.Messages[i]
 		e, _ := old.find(m.ID, 0)
 		if e == nil || !bytes.Equal(e.msg.Content, m.Content) {
-			e = newMemoMessage(*m, nil)
+			e = newMemoMessage(*m, rowVersion{})
 		}
 		m.Content, m.parsed = e.msg.Content, e.msg.parsed
 		window[i] = e
@@ -87,28 +91,70 @@ func (s *Store) turnHistorySQL(ctx context.Context, resourceID, threadID string,
 }
 
 // historyQuery reads the thread and, only when it is $2's, its last $3
-// messages, newest first. A thread without messages (or another
-// resource's) is one row of NULL message columns.
-const historyQuery = `SELECT t."resourceId", t.title, m.id, m.content, m.role, m.type, m."createdAt", m."createdAtZ", m."resourceId"
+// messages, newest first, each with its row version (xmin, ctid). A
+// message whose xmin is one of $4 (the versions the memo holds) comes
+// without its other columns, known set: the memo has them, if the whole
+// version matches (see rowVersion). A thread without messages (or
+// another resource's) is one row of NULL message columns.
+const historyQuery = `SELECT t."resourceId", t.title, m.id, m.xmin, m.ctid, m.known,
+	CASE WHEN m.known THEN NULL ELSE m.content END,
+	CASE WHEN m.known THEN NULL ELSE m.role END,
+	CASE WHEN m.known THEN NULL ELSE m.type END,
+	CASE WHEN m.known THEN NULL ELSE m."createdAt" END,
+	CASE WHEN m.known THEN NULL ELSE m."createdAtZ" END,
+	CASE WHEN m.known THEN NULL ELSE m."resourceId" END
 FROM mastra_threads t
 LEFT JOIN LATERAL (
-	SELECT id, content, role, type, "createdAt", "createdAtZ", "resourceId" FROM mastra_messages
+	SELECT id, xmin, ctid, xmin = ANY($4::xid[]) AS known, content, role, type, "createdAt", "createdAtZ", "resourceId"
+	FROM mastra_messages
 	WHERE thread_id = t.id AND t."resourceId" = $2
 	ORDER BY "createdAt" DESC, id DESC LIMIT $3
 ) m ON true
 WHERE t.id = $1`
 
+// Columns of historyQuery.
+const (
+	hcResource = iota
+	hcTitle
+	hcID
+	hcXmin
+	hcCtid
+	hcKnown
+	hcContent
+	hcRole
+	hcType
+	hcCreated
+	hcCreatedZ
+	hcMsgResource
+)
+
+// errMemoStale is a row historyQuery withheld as known that the memo
+// does not hold after all (an xmin shared with a remembered row): the
+// read is made again without withholding anything.
+var errMemoStale = errors.New("memory: withheld row not in the memo")
+
 func (s *Store) turnHistoryPostgres(ctx context.Context, resourceID, threadID string, n int) (History, error) {
 	if n < 0 {
 		n = 0
 	}
-	rows, err := s.sdb.Pool().Query(ctx, historyQuery, threadID, resourceID, int64(n))
+	key := memoKey{resourceID, threadID}
+	old := s.memo.get(key)
+	h, err := s.readHistory(ctx, key, old, old.xmins(), n)
+	if errors.Is(err, errMemoStale) {
+		h, err = s.readHistory(ctx, key, old, nil, n)
+	}
+	return h, err
+}
+
+// readHistory runs historyQuery once, withholding the rows whose xmin is
+// in known, and puts the window it read in the memo.
+func (s *Store) readHistory(ctx context.Context, key memoKey, old memoWindow, known []uint32, n int) (History, error) {
+	rows, err := s.sdb.Pool().Query(ctx, historyQuery, key.thread, key.resource, int64(n), known)
 	if err != nil {
 		return History{}, err
 	}
 	defer rows.Close()
-	key := memoKey{resourceID, threadID}
-	old := s.memo.get(key)
+	fds := rows.FieldDescriptions()
 	var (
 		h      History
 		found  bool
@@ -119,23 +165,29 @@ func (s *Store) turnHistoryPostgres(ctx context.Context, resourceID, threadID st
 		vals := rows.RawValues()
 		if !found {
 			found = true
-			if string(vals[0]) != resourceID {
+			if string(vals[hcResource]) != key.resource {
 				// Another resource's: nothing of it is read or kept (and
-				// if it was resourceID's, what the memo kept goes).
-				s.memo.forget(resourceID, threadID)
-				return History{ResourceID: string(vals[0])}, rows.Err()
+				// if it was resource's, what the memo kept goes).
+				s.memo.forget(key.resource, key.thread)
+				return History{ResourceID: string(vals[hcResource])}, rows.Err()
 			}
-			h.ResourceID, h.Title = resourceID, string(vals[1])
+			h.ResourceID, h.Title = key.resource, string(vals[hcTitle])
 		}
-		if vals[2] == nil {
+		if vals[hcID] == nil {
 			continue // no messages
 		}
-		e, i := old.findRaw(vals[2], at)
-		if e != nil && e.same(vals) {
+		ver, err := readVersion(vals[hcXmin], fds[hcXmin].Format, vals[hcCtid], fds[hcCtid].Format)
+		if err != nil {
+			return History{}, err
+		}
+		e, i := old.findRaw(vals[hcID], at)
+		switch {
+		case e != nil && e.ver == ver:
 			at = i + 1
-		} else {
-			e, err = scanMemoMessage(rows, resourceID, threadID)
-			if err != nil {
+		case isTrue(vals[hcKnown], fds[hcKnown].Format):
+			return History{}, errMemoStale
+		default:
+			if e, err = scanMemoMessage(rows, key.resource, key.thread, ver); err != nil {
 				return History{}, err
 			}
 		}
@@ -157,31 +209,41 @@ func (s *Store) turnHistoryPostgres(ctx context.Context, resourceID, threadID st
 	return h, nil
 }
 
+// isTrue reads a bool column in either format.
+func isTrue(v []byte, format int16) bool {
+	if format == pgx.BinaryFormatCode {
+		return len(v) == 1 && v[0] == 1
+	}
+	return string(v) == "t"
+}
+
 // scanMemoMessage decodes the message of the current row of
 // historyQuery, whose memo missed, and parses its content. It decodes the
 // raw values itself (pgx only for the times): the row's content becomes
 // the message's, and its usual role, type and resource are not copied.
-func scanMemoMessage(rows pgx.Rows, resourceID, threadID string) (*memoMessage, error) {
+func scanMemoMessage(rows pgx.Rows, resourceID, threadID string, ver rowVersion) (*memoMessage, error) {
 	var (
 		created  pgtype.Timestamp
 		createdZ pgtype.Timestamptz
 	)
-	if err := rows.Scan(nil, nil, nil, nil, nil, nil, &created, &createdZ, nil); err != nil {
+	dst := make([]any, hcMsgResource+1)
+	dst[hcCreated], dst[hcCreatedZ] = &created, &createdZ
+	if err := rows.Scan(dst...); err != nil {
 		return nil, fmt.Errorf("scan message: %w", err)
 	}
 	vals := rows.RawValues()
 	m := Message{
-		ID:        string(vals[2]),
+		ID:        string(vals[hcID]),
 		ThreadID:  threadID,
-		Role:      known(vals[4]),
-		Type:      known(vals[5]),
-		Content:   bytes.Clone(vals[3]),
+		Role:      known(vals[hcRole]),
+		Type:      known(vals[hcType]),
+		Content:   bytes.Clone(vals[hcContent]),
 		CreatedAt: created.Time.UTC(),
 	}
 	if createdZ.Valid && !createdZ.Time.IsZero() {
 		m.CreatedAt = createdZ.Time.UTC() // as pick does
 	}
-	switch r := vals[8]; {
+	switch r := vals[hcMsgResource]; {
 	case r == nil:
 	case string(r) == resourceID:
 		m.ResourceID = resourceID
@@ -191,7 +253,7 @@ func scanMemoMessage(rows pgx.Rows, resourceID, threadID string) (*memoMessage, 
 	if !json.Valid(m.Content) {
 		m.Content = TextContent(string(m.Content), m.CreatedAt) // as messageRow.message does
 	}
-	return newMemoMessage(m, vals), nil
+	return newMemoMessage(m, ver), nil
 }
 
 // known returns a role or type as a string, without allocating for the
@@ -213,75 +275,101 @@ type memoKey struct{ resource, thread string }
 // memoMessage is a message as read and its content parsed.
 type memoMessage struct {
 	msg Message
-	// cols are the row's raw message columns but content (id, role,
-	// type, createdAt, createdAtZ, resourceId), each length-prefixed:
-	// a later row with the same bytes and content decodes to msg.
-	cols []byte
+	// ver is the version of the row msg was read from (or written as),
+	// zero on SQLite, where the content itself is compared.
+	ver  rowVersion
 	size int // bytes it holds, roughly
 }
 
-// newMemoMessage memoises m, whose content must be valid JSON: both
-// readers check it (scanMemoMessage, messageRow.message), and
-// ContentValid tells the writers of replies so.
-func newMemoMessage(m Message, vals [][]byte) *memoMessage {
+// newMemoMessage memoises m, whose content must be valid JSON: its
+// readers check it (scanMemoMessage, messageRow.message), its writer
+// (a turn's save) wrote it, and ContentValid tells the writers of
+// replies so.
+func newMemoMessage(m Message, ver rowVersion) *memoMessage {
 	c, err := ParseContent(m.Content)
 	m.parsed = &parsedContent{raw: m.Content, c: c, err: err}
-	e := &memoMessage{msg: m}
-	if vals != nil {
-		size := 0
-		for _, i := range memoCols {
-			size += binary.MaxVarintLen64 + len(vals[i])
-		}
-		e.cols = make([]byte, 0, size)
-		for _, i := range memoCols {
-			e.cols = appendCol(e.cols, vals[i])
-		}
-	}
 	// The raw content, and about as much again for its parsed form.
-	e.size = 2*len(m.Content) + len(e.cols) + 256
-	return e
+	return &memoMessage{msg: m, ver: ver, size: 2*len(m.Content) + 256}
 }
 
-// memoCols are the columns of historyQuery that memoMessage.cols holds.
-var memoCols = [...]int{2, 4, 5, 6, 7, 8}
+// rowVersion identifies one version of a Postgres row: the xmin of the
+// transaction that wrote it and its ctid (where it lies), big-endian
+// (the binary forms of xid and tid).
+//
+// Any write of a row (UPDATE, even to the same values, or DELETE and
+// INSERT) makes a new version with the writing transaction's xmin; a
+// committed version is never changed in place (VACUUM only removes dead
+// ones, and freezing keeps the raw xmin). So a message row read now with
+// the id and version of a row read (or written) before holds what it
+// held then, whichever route or instance or plain SQL wrote to the table
+// meanwhile. xmin alone can come round again (it is 32 bits), and only
+// after 2³² transactions; the ctid makes a collision need the same slot
+// on the same page too.
+type rowVersion [10]byte
 
-func appendCol(b, v []byte) []byte {
-	if v == nil {
-		return binary.AppendVarint(b, -1)
-	}
-	b = binary.AppendVarint(b, int64(len(v)))
-	return append(b, v...)
-}
-
-// same reports whether a row of historyQuery holds exactly e's message.
-func (e *memoMessage) same(vals [][]byte) bool {
-	if vals[3] == nil || !bytes.Equal(vals[3], e.msg.Content) {
-		return false
-	}
-	b := e.cols
-	for _, i := range memoCols {
-		n, k := binary.Varint(b)
-		if k <= 0 {
-			return false
-		}
-		b = b[k:]
-		v := vals[i]
-		switch {
-		case n < 0:
-			if v != nil {
-				return false
-			}
-		case v == nil || int64(len(v)) != n || int64(len(b)) < n || !bytes.Equal(b[:n], v):
-			return false
-		default:
-			b = b[n:]
+// readVersion decodes historyQuery's xmin and ctid in the format they
+// came in.
+func readVersion(xmin []byte, xf int16, ctid []byte, cf int16) (rowVersion, error) {
+	var v rowVersion
+	if xf == pgx.BinaryFormatCode && len(xmin) == 4 {
+		copy(v[:4], xmin)
+		if cf == pgx.BinaryFormatCode && len(ctid) == 6 {
+			copy(v[4:], ctid)
+			return v, nil
 		}
 	}
-	return len(b) == 0
+	if xf != pgx.TextFormatCode || cf != pgx.TextFormatCode {
+		return v, fmt.Errorf("read version %x %x: unexpected format", xmin, ctid)
+	}
+	return v, v.setText(xmin, ctid)
 }
+
+// setText sets v from the text forms of xmin and ctid (a simple-protocol
+// result, as appendTurnPostgres's RETURNING).
+func (v *rowVersion) setText(xmin, ctid []byte) error {
+	x, err := strconv.ParseUint(string(xmin), 10, 32)
+	if err != nil {
+		return fmt.Errorf("read back xmin %q: %w", xmin, err)
+	}
+	binary.BigEndian.PutUint32(v[:4], uint32(x))
+	return v.setCtidText(ctid)
+}
+
+// setCtidText sets v's ctid from its text form, "(block,offset)".
+func (v *rowVersion) setCtidText(t []byte) error {
+	s := string(t)
+	comma := strings.IndexByte(s, ',')
+	if len(s) < 5 || s[0] != '(' || s[len(s)-1] != ')' || comma < 0 {
+		return fmt.Errorf("read ctid %q", t)
+	}
+	block, err1 := strconv.ParseUint(s[1:comma], 10, 32)
+	off, err2 := strconv.ParseUint(s[comma+1:len(s)-1], 10, 16)
+	if err1 != nil || err2 != nil {
+		return fmt.Errorf("read ctid %q", t)
+	}
+	binary.BigEndian.PutUint32(v[4:8], uint32(block))
+	binary.BigEndian.PutUint16(v[8:], uint16(off))
+	return nil
+}
+
+// xmin is v's transaction id.
+func (v rowVersion) xmin() uint32 { return binary.BigEndian.Uint32(v[:4]) }
 
 // memoWindow is the messages last read in a thread, newest first.
 type memoWindow []*memoMessage
+
+// xmins are the distinct xmins of w's versions: what historyQuery need
+// not send again.
+func (w memoWindow) xmins() []uint32 {
+	var out []uint32
+	for _, e := range w {
+		x := e.ver.xmin()
+		if x != 0 && !slices.Contains(out, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
 
 // find returns the entry of message id and its index, looking from index
 // from on (the rows come in the window's order, shifted by the messages
@@ -375,12 +463,16 @@ func (h *historyMemo) get(k memoKey) memoWindow {
 // put: concurrent turns on one thread read them while another replaces
 // the window.
 func (h *historyMemo) put(k memoKey, w []*memoMessage) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.putLocked(k, w)
+}
+
+func (h *historyMemo) putLocked(k memoKey, w []*memoMessage) {
 	size := 0
 	for _, e := range w {
 		size += e.size
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.threads == nil {
 		h.threads = make(map[memoKey]memoEntry)
 	}
@@ -398,6 +490,35 @@ func (h *historyMemo) put(k memoKey, w []*memoMessage) {
 	}
 	h.threads[k] = memoEntry{window: w, size: size}
 	h.bytes += size
+}
+
+// saved adds to k's window the messages a turn just wrote there, with
+// the versions their rows were written as, so that the next turn's read
+// need not send them: their content as written is, byte for byte, what
+// the rows hold (unless the quoting changed it: then they are left to be
+// read). Racing a read of the thread, the read's window may win and the
+// messages are read the next time, nothing worse.
+func (h *historyMemo) saved(k memoKey, msgs []Message, vers []rowVersion) {
+	add := make([]*memoMessage, 0, len(msgs))
+	for i := len(msgs) - 1; i >= 0; i-- { // newest first, as windows are
+		m := msgs[i]
+		if !utf8.Valid(m.Content) || bytes.IndexByte(m.Content, 0) >= 0 || !json.Valid(m.Content) {
+			continue
+		}
+		if m.Type == "" {
+			m.Type = "v2" // as appendTurnSQL writes it
+		}
+		m.Content = bytes.Clone(m.Content) // the caller's slice is the caller's
+		add = append(add, newMemoMessage(m, vers[i]))
+	}
+	if len(add) == 0 {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	// The new messages first; the read that follows replaces the window
+	// with what it reads.
+	h.putLocked(k, append(add, h.threads[k].window...))
 }
 
 // forget drops a thread's window (the thread is deleted).

@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -190,6 +191,80 @@ func TestTurnHistorySeesAnotherInstancesWrites(t *testing.T) {
 	if _, err := a.TurnHistory(ctx, "alice", "shared", 10); !errors.Is(err, ErrNotFound) {
 		t.Errorf("A reading the thread B deleted: %v; want ErrNotFound", err)
 	}
+}
+
+// The memo is checked against each row's version (xmin, ctid), not its
+// content: writes by plain SQL, which no route of this server saw, are in
+// the next read all the same, and so is a row that shares the xmin of a
+// remembered one. A turn's own messages are remembered as it saves them,
+// and read back without their content.
+func TestTurnHistorySeesPlainSQL(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	s := openStore(t, Options{DatabaseURL: url})
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.ExecContext(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	read := func(n int, want string) History {
+		t.Helper()
+		h, err := s.TurnHistory(ctx, "alice", "conv", n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := historyTexts(t, h); got != want {
+			t.Errorf("history %s; want %s", got, want)
+		}
+		return h
+	}
+	th := Thread{ID: "conv", ResourceID: "alice"}
+	base := time.Now().UTC().Add(-time.Hour)
+	q, a := userMsg("question", base), assistantMsg("answer", base.Add(time.Second))
+	if err := s.AppendTurn(ctx, Turn{Thread: th, Messages: []Message{q, a}}); err != nil {
+		t.Fatal(err)
+	}
+	saved := s.memo.get(memoKey{"alice", "conv"})
+	if len(saved) != 2 {
+		t.Fatalf("the memo holds %d messages after the turn's save; want its 2", len(saved))
+	}
+	h := read(10, "[user:question assistant:answer]")
+	for i, m := range h.Messages {
+		if e := saved[len(saved)-1-i]; m.parsed != e.msg.parsed {
+			t.Errorf("message %d was read again; want the one remembered as saved", i)
+		}
+	}
+
+	// Content, role and time changed by plain SQL, one row each.
+	exec(`UPDATE mastra_messages SET content = $1 WHERE id = $2`, string(TextContent("answer, by sql", base)), a.ID)
+	read(10, "[user:question assistant:answer, by sql]")
+	exec(`UPDATE mastra_messages SET role = 'system' WHERE id = $1`, q.ID)
+	read(10, "[system:question assistant:answer, by sql]")
+	exec(`UPDATE mastra_messages SET "createdAt" = "createdAt" + interval '1 hour', "createdAtZ" = "createdAtZ" + interval '1 hour' WHERE id = $1`, q.ID)
+	read(10, "[assistant:answer, by sql system:question]")
+
+	// Deleted and inserted again under the same id, same content but the
+	// role: a new row version.
+	exec(`DELETE FROM mastra_messages WHERE id = $1`, a.ID)
+	read(10, "[system:question]")
+	exec(`INSERT INTO mastra_messages (id, thread_id, content, role, type, "createdAt", "resourceId", "createdAtZ")
+		VALUES ($1, 'conv', $2, 'user', 'v2', $3::timestamptz AT TIME ZONE 'UTC', 'alice', $3::timestamptz)`, a.ID, string(TextContent("answer, by sql", base)), base.Add(3*time.Hour))
+	read(10, "[system:question user:answer, by sql]")
+
+	// One transaction rewrites two rows: read one at a time, the second
+	// shares the xmin of the first, which the memo holds, and is withheld
+	// by the query: the read sees it is not remembered and reads again.
+	exec(`UPDATE mastra_messages SET content = CASE id WHEN $1 THEN $3 ELSE $4 END WHERE id IN ($1, $2)`,
+		q.ID, a.ID, string(TextContent("q, once more", base)), string(TextContent("a, once more", base)))
+	read(1, "[user:a, once more]")
+	read(2, "[system:q, once more user:a, once more]")
+	read(2, "[system:q, once more user:a, once more]")
 }
 
 // The memo stays within its bounds: a thread whose window is larger than

@@ -48,8 +48,15 @@ func (s *Store) SaveMetrics(ctx context.Context, ms []MetricEvent) error {
 	if len(ms) == 0 {
 		return nil
 	}
+	const conflict = `CONFLICT ("metricId", "timestamp") DO NOTHING`
+	if s.kind == "postgres" {
+		if err := s.execPostgres(ctx, metricsSQL(s.db.Dialect(), ms, conflict)); err != nil {
+			return classify(fmt.Errorf("memory: save %d metrics: %w", len(ms), err))
+		}
+		return nil
+	}
 	// Returning("NULL"): as SaveLogs, nothing read back into shared pointers.
-	if _, err := s.db.NewInsert().Model(&ms).On(`CONFLICT ("metricId", "timestamp") DO NOTHING`).Returning("NULL").Exec(ctx); err != nil {
+	if _, err := s.db.NewInsert().Model(&ms).On(conflict).Returning("NULL").Exec(ctx); err != nil {
 		return classify(fmt.Errorf("memory: save %d metrics: %w", len(ms), err))
 	}
 	return nil

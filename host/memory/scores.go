@@ -180,10 +180,17 @@ func (s *Store) SaveLogs(ctx context.Context, logs []LogEvent) error {
 		logs[i].Data = withoutNUL(logs[i].Data)
 		logs[i].Message = strings.ReplaceAll(logs[i].Message, "\x00", "\uFFFD")
 	}
+	const conflict = `CONFLICT ("logId", "timestamp") DO NOTHING`
+	if s.kind == "postgres" {
+		if err := s.execPostgres(ctx, logsSQL(s.db.Dialect(), logs, conflict)); err != nil {
+			return classify(fmt.Errorf("memory: save %d logs: %w", len(logs), err))
+		}
+		return nil
+	}
 	// Returning("NULL"): Bun would otherwise read back the columns it takes
 	// for defaulted (trace and span ids among them) into the events, whose
 	// pointers are shared with the spans' recorder (a data race, and work).
-	if _, err := s.db.NewInsert().Model(&logs).On(`CONFLICT ("logId", "timestamp") DO NOTHING`).Returning("NULL").Exec(ctx); err != nil {
+	if _, err := s.db.NewInsert().Model(&logs).On(conflict).Returning("NULL").Exec(ctx); err != nil {
 		return classify(fmt.Errorf("memory: save %d logs: %w", len(logs), err))
 	}
 	return nil

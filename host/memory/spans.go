@@ -185,37 +185,34 @@ func (s *Store) SaveSpans(ctx context.Context, spans []Span) error {
 			*j = withoutNUL(*j)
 		}
 	}
+	if s.kind == "postgres" {
+		if err := s.execPostgres(ctx, spansSQL(s.db.Dialect(), spans, spansConflictPostgres)); err != nil {
+			return classify(fmt.Errorf("memory: save %d spans: %w", len(spans), err))
+		}
+		return nil
+	}
 	// Bun names the table by the model's alias (span) in the statement.
 	// Returning("NULL"): nothing is read back into the spans, whose string
 	// pointers are shared with the recorder's scopes and log events.
-	q := s.db.NewInsert().Model(&spans).Returning("NULL")
-	if s.kind == "postgres" {
-		q = q.On(`CONFLICT ("traceId", "spanId") DO UPDATE SET
-			"startedAt" = LEAST(span."startedAt", EXCLUDED."startedAt"),
-			"startedAtZ" = LEAST(span."startedAtZ", EXCLUDED."startedAtZ"),
-			"endedAt" = GREATEST(span."endedAt", EXCLUDED."endedAt"),
-			"endedAtZ" = GREATEST(span."endedAtZ", EXCLUDED."endedAtZ"),
-			"error" = COALESCE(span."error", EXCLUDED."error")`)
-	} else {
-		q = q.On(`CONFLICT ("traceId", "spanId") DO UPDATE SET
+	q := s.db.NewInsert().Model(&spans).Returning("NULL").ExcludeColumn(zColumns...).
+		On(`CONFLICT ("traceId", "spanId") DO UPDATE SET
 			"startedAt" = MIN(span."startedAt", EXCLUDED."startedAt"),
 			"endedAt" = MAX(COALESCE(span."endedAt", ''), COALESCE(EXCLUDED."endedAt", '')),
 			"error" = COALESCE(span."error", EXCLUDED."error")`)
-	}
-	if s.kind == "postgres" {
-		for i := range spans {
-			sp := &spans[i]
-			sp.StartedAtZ, sp.CreatedAtZ = &sp.StartedAt, &sp.CreatedAt
-			sp.EndedAtZ, sp.UpdatedAtZ = sp.EndedAt, sp.UpdatedAt
-		}
-	} else {
-		q = q.ExcludeColumn(zColumns...)
-	}
 	if _, err := q.Exec(ctx); err != nil {
 		return classify(fmt.Errorf("memory: save %d spans: %w", len(spans), err))
 	}
 	return nil
 }
+
+// spansConflictPostgres merges a span's rows on Postgres (see SaveSpans);
+// spansSQL writes the timezone-aware copies of the times as well.
+const spansConflictPostgres = `CONFLICT ("traceId", "spanId") DO UPDATE SET
+			"startedAt" = LEAST(span."startedAt", EXCLUDED."startedAt"),
+			"startedAtZ" = LEAST(span."startedAtZ", EXCLUDED."startedAtZ"),
+			"endedAt" = GREATEST(span."endedAt", EXCLUDED."endedAt"),
+			"endedAtZ" = GREATEST(span."endedAtZ", EXCLUDED."endedAtZ"),
+			"error" = COALESCE(span."error", EXCLUDED."error")`
 
 // mergeSpans merges the rows of one span in a batch (see SaveSpans): one
 // statement may not update a row twice.

@@ -473,7 +473,8 @@ func (s *Store) appendTurnPostgres(ctx context.Context, turn Turn, now time.Time
 	if err != nil {
 		return classify(fmt.Errorf("memory: save turn of %s: %w", t.ID, err))
 	}
-	stored, results, err := readStoredTimes(conn.Conn().PgConn().Exec(ctx, text), turn.Messages)
+	vers := make([]rowVersion, len(turn.Messages))
+	stored, results, err := readStoredTimes(conn.Conn().PgConn().Exec(ctx, text), turn.Messages, vers)
 	conn.Release()
 	if isUniqueViolation(err) {
 		return ErrMessageConflict // a message id is taken: nothing was saved
@@ -484,6 +485,7 @@ func (s *Store) appendTurnPostgres(ctx context.Context, turn Turn, now time.Time
 	if results != 2 || stored != len(turn.Messages) {
 		return ErrNotFound // the thread belongs to another resource
 	}
+	s.memo.saved(memoKey{t.ResourceID, t.ID}, turn.Messages, vers)
 	return nil
 }
 
@@ -573,7 +575,7 @@ WHERE EXISTS (SELECT 1 FROM mastra_threads WHERE id = `)
 	lit(` AND "resourceId" = `)
 	str(t.ResourceID)
 	lit(`)
-RETURNING id, to_char("createdAt", 'YYYY-MM-DD"T"HH24:MI:SS.US')`)
+RETURNING id, to_char("createdAt", 'YYYY-MM-DD"T"HH24:MI:SS.US'), xmin, ctid`)
 	return string(q)
 }
 
@@ -599,16 +601,17 @@ func appendQuoted(b, s []byte) []byte {
 }
 
 // readStoredTimes reads the results of appendTurnPostgres's statements,
-// writing the second one's times into msgs by id as it goes (no copy of
-// the rows is made). stored counts the rows that named one of msgs.
-func readStoredTimes(mrr *pgconn.MultiResultReader, msgs []Message) (stored, results int, err error) {
+// writing the second one's times into msgs and row versions into vers by
+// id as it goes (no copy of the rows is made). stored counts the rows
+// that named one of msgs.
+func readStoredTimes(mrr *pgconn.MultiResultReader, msgs []Message, vers []rowVersion) (stored, results int, err error) {
 	times := make([]time.Time, len(msgs))
 	for mrr.NextResult() {
 		results++
 		rr := mrr.ResultReader()
 		for rr.NextRow() {
 			row := rr.Values()
-			if results != 2 || len(row) != 2 {
+			if results != 2 || len(row) != 4 {
 				continue
 			}
 			at, perr := time.Parse("2006-01-02T15:04:05.999999", string(row[1]))
@@ -618,6 +621,9 @@ func readStoredTimes(mrr *pgconn.MultiResultReader, msgs []Message) (stored, res
 			for i := range msgs {
 				if string(row[0]) == msgs[i].ID && times[i].IsZero() {
 					times[i] = at.UTC()
+					if verr := vers[i].setText(row[2], row[3]); verr != nil && err == nil {
+						err = verr
+					}
 					stored++
 					break
 				}
