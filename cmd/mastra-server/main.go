@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -43,7 +44,19 @@ func (e *exitError) Unwrap() error { return e.err }
 
 func usageErr(err error) error { return &exitError{code: 2, err: err} }
 
+// defaultGCPercent is the garbage collector's target (GOGC) when the
+// environment sets none. A turn allocates ~110 KB over a live heap of tens
+// of MB, so Go's default of 100 collects every few hundred turns, and
+// between bursts its idle mark workers take the cores the server is not
+// using: with 400, bench/load measured 8 % less CPU per turn (generate and
+// stream, three alternated rounds) for a heap that may grow to five times
+// what is live. GOGC (and GOMEMLIMIT, which caps it) still win.
+const defaultGCPercent = 400
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGCPercent)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Environ(), os.Stdout, os.Stderr)
 	stop()

@@ -2,6 +2,7 @@ package ops_test
 
 import (
 	"net/http/httptest"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"syscall"
@@ -57,15 +58,24 @@ func BenchmarkTurn(b *testing.B) {
 			for i := range 50 { // warm the connections and the threads
 				turn(i)
 			}
-			cpu0 := cpuTime()
+			cpu0, gc0 := cpuTime(), gcCPU()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				turn(i)
 			}
 			b.StopTimer()
 			b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+			b.ReportMetric((gcCPU()-gc0)*1e9/float64(b.N), "gc-cpu-ns/op")
 		})
 	}
+}
+
+// gcCPU is the runtime's estimate of the CPU seconds the garbage collector
+// has used so far (runtime/metrics): how much of a turn's CPU GOGC buys.
+func gcCPU() float64 {
+	s := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}}
+	metrics.Read(s)
+	return s[0].Value.Float64()
 }
 
 // cpuTime is the process's user and system CPU time so far.
