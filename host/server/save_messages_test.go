@@ -79,7 +79,9 @@ func TestSaveMessagesCap(t *testing.T) {
 // context's deadline is the failure signal: before the fix, bob's second
 // save held the last connection and alice's turn waited behind it.
 func TestBulkSavesLeaveConnectionsForOtherTenants(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	// A minute: under -race on a loaded 2-core machine three 1000-message
+	// bodies take seconds to read and check (CI saw 20 s run out).
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	url := pgtest.NewDatabase(t)
 	store := openStore(t, memory.Options{DatabaseURL: url, MaxOpenConns: 2, BulkWriteConns: 1})
