@@ -72,3 +72,30 @@ func BenchmarkTurnHooks(b *testing.B) {
 		turn()
 	}
 }
+
+// turnHooksAllocs is what the tracing of a plain generate turn allocates
+// (turnHooks: three spans, the turn's two statements summed on it,
+// traceparent on the model request), measured 2026-12-07 with Go 1.26 and
+// OpenTelemetry 1.47: 35. Before (the SDK's exporter aside): 81. Most of
+// what is left is the SDK's per span (the span, its attribute slice, the
+// map it deduplicates them with, its snapshot, its context).
+const turnHooksAllocs = 35
+
+// TestTurnHooksAllocs fails when a turn's tracing allocates more than 20 %
+// over turnHooksAllocs: issue 26's guard on tracing's share of a turn (at
+// most +10 % CPU), as an allocation count is stable where times are not.
+// The export's share is TestExporterEncodeAllocs's.
+func TestTurnHooksAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes allocation counts")
+	}
+	tr := benchTracing(tracetest.NewNoopExporter())
+	defer tr.Shutdown(context.Background())
+	turn := turnHooks(tr, tr.Transport(okTransport{}))
+	turn()
+	got := testing.AllocsPerRun(100, turn)
+	t.Logf("%.0f allocs/turn (baseline %d)", got, turnHooksAllocs)
+	if got > turnHooksAllocs*1.2 {
+		t.Errorf("a turn's tracing allocates %.0f times, more than 20 %% over the baseline %d: find the new allocations (go test -bench TurnHooks -benchmem -memprofile) or, if they are right, raise turnHooksAllocs", got, turnHooksAllocs)
+	}
+}
