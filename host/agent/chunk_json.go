@@ -177,12 +177,10 @@ func appendStepFinish(b []byte, messageID string, res stepResult, out stepOutput
 	b = append(b, `,"usage":`...)
 	b = appendUsagePayload(b, out.Usage)
 	if len(out.Steps) > 0 {
-		m, err := json.Marshal(out.Steps)
-		if err != nil {
+		b = append(b, `,"steps":`...)
+		if b, ok = appendStepValues(b, out.Steps); !ok {
 			return fail()
 		}
-		b = append(b, `,"steps":`...)
-		b = append(b, m...)
 	}
 	b = append(b, `},"metadata":{`...)
 	if meta.ID != "" {
@@ -242,6 +240,75 @@ func appendStepFinish(b []byte, messageID string, res stepResult, out stepOutput
 		b = append(b, m...)
 	}
 	return append(b, '}'), true
+}
+
+// appendStepValues writes the finish chunk's steps as json.Marshal does;
+// false for values it does not write itself (warnings, provider metadata
+// of other shapes).
+func appendStepValues(b []byte, steps []stepValue) ([]byte, bool) {
+	b = append(b, '[')
+	for i := range steps {
+		st := &steps[i]
+		if len(st.Warnings) > 0 {
+			return b, false
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"stepType":`...)
+		b = jsonenc.String(b, st.StepType)
+		b = append(b, `,"text":`...)
+		b = jsonenc.String(b, st.Text)
+		for _, f := range [...]struct {
+			key    string
+			chunks []Chunk
+		}{{`,"toolCalls":`, st.ToolCalls}, {`,"toolResults":`, st.ToolResults}} {
+			b = append(b, f.key...)
+			if f.chunks == nil {
+				b = append(b, "null"...)
+				continue
+			}
+			b = append(b, '[')
+			for j, c := range f.chunks {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				var err error
+				if b, err = AppendChunk(b, c); err != nil {
+					return b, false
+				}
+			}
+			b = append(b, ']')
+		}
+		b = append(b, `,"finishReason":`...)
+		b = jsonenc.String(b, st.FinishReason)
+		b = append(b, `,"usage":`...)
+		b = appendUsagePayload(b, st.Usage)
+		b = append(b, `,"warnings":`...)
+		if st.Warnings == nil {
+			b = append(b, "null"...)
+		} else {
+			b = append(b, "[]"...)
+		}
+		b = append(b, `,"request":{},"response":{"id":`...)
+		b = jsonenc.String(b, st.Response.ID)
+		b = append(b, `,"timestamp":`...)
+		b = jsonenc.String(b, st.Response.Timestamp)
+		b = append(b, `,"modelId":`...)
+		b = jsonenc.String(b, st.Response.ModelID)
+		b = append(b, `,"modelMetadata":`...)
+		b = st.Response.ModelMetadata.AppendJSON(b)
+		b = append(b, '}')
+		if len(st.ProviderMetadata) > 0 {
+			b = append(b, `,"providerMetadata":`...)
+			var ok bool
+			if b, ok = appendSimpleMap(b, st.ProviderMetadata); !ok {
+				return b, false
+			}
+		}
+		b = append(b, '}')
+	}
+	return append(b, ']'), true
 }
 
 func appendUsagePayload(b []byte, u usagePayload) []byte {
