@@ -232,14 +232,79 @@ func appendStepFinish(b []byte, messageID string, res stepResult, out stepOutput
 		b = append(b, '}')
 	}
 	if fin != nil && fin.Messages != nil {
-		m, err := json.Marshal(fin.Messages)
-		if err != nil {
+		b = append(b, `,"messages":{"all":`...)
+		var err error
+		if b, err = appendModelMessages(b, fin.Messages.All); err != nil {
 			return fail()
 		}
-		b = append(b, `,"messages":`...)
-		b = append(b, m...)
+		b = append(b, `,"user":`...)
+		if b, err = appendModelMessages(b, fin.Messages.User); err != nil {
+			return fail()
+		}
+		b = append(b, `,"nonUser":`...)
+		if b, err = appendModelMessages(b, fin.Messages.NonUser); err != nil {
+			return fail()
+		}
+		b = append(b, '}')
 	}
 	return append(b, '}'), true
+}
+
+// appendModelMessages writes the finish chunk's messages (the turn's whole
+// prompt, so long) as json.Marshal does.
+func appendModelMessages(b []byte, ms []modelMessage) ([]byte, error) {
+	if ms == nil {
+		return append(b, "null"...), nil
+	}
+	b = append(b, '[')
+	var err error
+	for i := range ms {
+		m := &ms[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"role":`...)
+		b = jsonenc.String(b, m.Role)
+		b = append(b, `,"content":`...)
+		if m.Content == nil {
+			b = append(b, "null"...)
+		} else {
+			b = append(b, '[')
+			for j := range m.Content {
+				p := &m.Content[j]
+				if j > 0 {
+					b = append(b, ',')
+				}
+				b = append(b, `{"type":`...)
+				b = jsonenc.String(b, p.Type)
+				for _, f := range [...]struct{ key, v string }{{`,"text":`, p.Text}, {`,"toolCallId":`, p.ToolCallID}, {`,"toolName":`, p.ToolName}} {
+					if f.v != "" {
+						b = append(b, f.key...)
+						b = jsonenc.String(b, f.v)
+					}
+				}
+				if len(p.Input) > 0 {
+					b = append(b, `,"input":`...)
+					if b, err = jsonenc.Raw(b, p.Input); err != nil {
+						return b, err
+					}
+				}
+				if o := p.Output; o != nil {
+					b = append(b, `,"output":{"type":`...)
+					b = jsonenc.String(b, o.Type)
+					b = append(b, `,"value":`...)
+					if b, err = jsonenc.Raw(b, o.Value); err != nil {
+						return b, err
+					}
+					b = append(b, '}')
+				}
+				b = append(b, '}')
+			}
+			b = append(b, ']')
+		}
+		b = append(b, '}')
+	}
+	return append(b, ']'), nil
 }
 
 // appendStepValues writes the finish chunk's steps as json.Marshal does;
