@@ -177,12 +177,10 @@ func appendStepFinish(b []byte, messageID string, res stepResult, out stepOutput
 	b = append(b, `,"usage":`...)
 	b = appendUsagePayload(b, out.Usage)
 	if len(out.Steps) > 0 {
-		m, err := json.Marshal(out.Steps)
-		if err != nil {
+		b = append(b, `,"steps":`...)
+		if b, ok = appendStepValues(b, out.Steps); !ok {
 			return fail()
 		}
-		b = append(b, `,"steps":`...)
-		b = append(b, m...)
 	}
 	b = append(b, `},"metadata":{`...)
 	if meta.ID != "" {
@@ -234,14 +232,148 @@ func appendStepFinish(b []byte, messageID string, res stepResult, out stepOutput
 		b = append(b, '}')
 	}
 	if fin != nil && fin.Messages != nil {
-		m, err := json.Marshal(fin.Messages)
-		if err != nil {
+		b = append(b, `,"messages":{"all":`...)
+		var err error
+		if b, err = appendModelMessages(b, fin.Messages.All); err != nil {
 			return fail()
 		}
-		b = append(b, `,"messages":`...)
-		b = append(b, m...)
+		b = append(b, `,"user":`...)
+		if b, err = appendModelMessages(b, fin.Messages.User); err != nil {
+			return fail()
+		}
+		b = append(b, `,"nonUser":`...)
+		if b, err = appendModelMessages(b, fin.Messages.NonUser); err != nil {
+			return fail()
+		}
+		b = append(b, '}')
 	}
 	return append(b, '}'), true
+}
+
+// appendModelMessages writes the finish chunk's messages (the turn's whole
+// prompt, so long) as json.Marshal does.
+func appendModelMessages(b []byte, ms []modelMessage) ([]byte, error) {
+	if ms == nil {
+		return append(b, "null"...), nil
+	}
+	b = append(b, '[')
+	var err error
+	for i := range ms {
+		m := &ms[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"role":`...)
+		b = jsonenc.String(b, m.Role)
+		b = append(b, `,"content":`...)
+		if m.Content == nil {
+			b = append(b, "null"...)
+		} else {
+			b = append(b, '[')
+			for j := range m.Content {
+				p := &m.Content[j]
+				if j > 0 {
+					b = append(b, ',')
+				}
+				b = append(b, `{"type":`...)
+				b = jsonenc.String(b, p.Type)
+				for _, f := range [...]struct{ key, v string }{{`,"text":`, p.Text}, {`,"toolCallId":`, p.ToolCallID}, {`,"toolName":`, p.ToolName}} {
+					if f.v != "" {
+						b = append(b, f.key...)
+						b = jsonenc.String(b, f.v)
+					}
+				}
+				if len(p.Input) > 0 {
+					b = append(b, `,"input":`...)
+					if b, err = jsonenc.Raw(b, p.Input); err != nil {
+						return b, err
+					}
+				}
+				if o := p.Output; o != nil {
+					b = append(b, `,"output":{"type":`...)
+					b = jsonenc.String(b, o.Type)
+					b = append(b, `,"value":`...)
+					if b, err = jsonenc.Raw(b, o.Value); err != nil {
+						return b, err
+					}
+					b = append(b, '}')
+				}
+				b = append(b, '}')
+			}
+			b = append(b, ']')
+		}
+		b = append(b, '}')
+	}
+	return append(b, ']'), nil
+}
+
+// appendStepValues writes the finish chunk's steps as json.Marshal does;
+// false for values it does not write itself (warnings, provider metadata
+// of other shapes).
+func appendStepValues(b []byte, steps []stepValue) ([]byte, bool) {
+	b = append(b, '[')
+	for i := range steps {
+		st := &steps[i]
+		if len(st.Warnings) > 0 {
+			return b, false
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"stepType":`...)
+		b = jsonenc.String(b, st.StepType)
+		b = append(b, `,"text":`...)
+		b = jsonenc.String(b, st.Text)
+		for _, f := range [...]struct {
+			key    string
+			chunks []Chunk
+		}{{`,"toolCalls":`, st.ToolCalls}, {`,"toolResults":`, st.ToolResults}} {
+			b = append(b, f.key...)
+			if f.chunks == nil {
+				b = append(b, "null"...)
+				continue
+			}
+			b = append(b, '[')
+			for j, c := range f.chunks {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				var err error
+				if b, err = AppendChunk(b, c); err != nil {
+					return b, false
+				}
+			}
+			b = append(b, ']')
+		}
+		b = append(b, `,"finishReason":`...)
+		b = jsonenc.String(b, st.FinishReason)
+		b = append(b, `,"usage":`...)
+		b = appendUsagePayload(b, st.Usage)
+		b = append(b, `,"warnings":`...)
+		if st.Warnings == nil {
+			b = append(b, "null"...)
+		} else {
+			b = append(b, "[]"...)
+		}
+		b = append(b, `,"request":{},"response":{"id":`...)
+		b = jsonenc.String(b, st.Response.ID)
+		b = append(b, `,"timestamp":`...)
+		b = jsonenc.String(b, st.Response.Timestamp)
+		b = append(b, `,"modelId":`...)
+		b = jsonenc.String(b, st.Response.ModelID)
+		b = append(b, `,"modelMetadata":`...)
+		b = st.Response.ModelMetadata.AppendJSON(b)
+		b = append(b, '}')
+		if len(st.ProviderMetadata) > 0 {
+			b = append(b, `,"providerMetadata":`...)
+			var ok bool
+			if b, ok = appendSimpleMap(b, st.ProviderMetadata); !ok {
+				return b, false
+			}
+		}
+		b = append(b, '}')
+	}
+	return append(b, ']'), true
 }
 
 func appendUsagePayload(b []byte, u usagePayload) []byte {

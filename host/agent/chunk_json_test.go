@@ -55,6 +55,24 @@ func TestAppendChunkMatchesMarshal(t *testing.T) {
 			Metadata: stepMeta(Step{ResponseID: "r", Provider: "openai", ModelID: "m1", Finished: time.Now(), Usage: llm.Usage{ReasoningTokens: 2}}),
 			Usage:    usagePayload{InputTokens: 1}, TotalUsage: &usagePayload{TotalTokens: 9}, ProviderMetadata: ProviderMetadata("", llm.Usage{}),
 			Response: &responseMeta{ID: "r", ModelID: odd, Timestamp: "t", ModelMetadata: ModelMetadata{ModelID: "x"}}}),
+		chunk(ChunkFinish, finishPayload{MessageID: "m", Output: stepOutput{Text: "hi", Steps: stepValues([]Step{
+			{Text: odd, ResponseID: "r1", Provider: "openai", ModelID: "m1", Finished: time.Now(), FinishReason: "tool-calls",
+				ToolCalls:   []Chunk{chunk(ChunkToolCall, ToolCallPayload{ToolCallID: "c", ToolName: "w", Args: json.RawMessage(`{"a": "<1>"}`)})},
+				ToolResults: []Chunk{chunk(ChunkToolResult, toolResultPayload{ToolCallID: "c", ToolName: "w", Args: json.RawMessage(`{}`), Result: json.RawMessage(`2`)})},
+				Usage:       llm.Usage{InputTokens: 1, CacheReadTokens: 3}},
+			{Text: "done", Provider: "", FinishReason: "stop"}})}}),
+		chunk(ChunkFinish, finishPayload{Output: stepOutput{Steps: []stepValue{{}, {Warnings: []any{}, ToolCalls: []Chunk{}, ProviderMetadata: map[string]any{}}}}}),
+		chunk(ChunkFinish, finishPayload{Output: stepOutput{Steps: []stepValue{{Warnings: []any{"w"}}}}}),
+		chunk(ChunkFinish, finishPayload{Messages: &finishMessages{
+			All: []modelMessage{{Role: "user", Content: []modelPart{{Type: "text", Text: odd}}},
+				{Role: "assistant", Content: []modelPart{{Type: "tool-call", ToolCallID: "c", ToolName: odd, Input: json.RawMessage(` {"a" : "<"} `)}}},
+				{Role: "tool", Content: []modelPart{{Type: "tool-result", ToolCallID: "c", ToolName: "w", Output: &partOutput{Type: "json", Value: json.RawMessage(`[1, 2]`)}},
+					{Type: "tool-result", Output: &partOutput{Type: "text"}}}},
+				{Role: "x"}, {Role: "y", Content: []modelPart{}}},
+			User: []modelMessage{}}}),
+		chunk(ChunkFinish, finishPayload{Messages: &finishMessages{All: []modelMessage{{Role: "a", Content: []modelPart{{Input: json.RawMessage(`{`)}}}}}}),
+		chunk(ChunkFinish, finishPayload{Messages: &finishMessages{All: []modelMessage{{Role: "a", Content: []modelPart{{Output: &partOutput{Value: json.RawMessage(`}`)}}}}}}}),
+		chunk(ChunkFinish, finishPayload{Output: stepOutput{Steps: []stepValue{{ProviderMetadata: map[string]any{"x": 1.5}}}}}),
 		chunk(ChunkFinish, finishPayload{Metadata: stepMetadata{ProviderMetadata: map[string]any{"a": 1.5}}}),
 		chunk(ChunkFinish, finishPayload{ProviderMetadata: map[string]any{"z": "s", "a": map[string]any{"k": true, "n": nil}, "m": map[string]any(nil)}}),
 		chunk(ChunkTextDelta, json.RawMessage(`{"id": "x", "text": "<y>"}`)),
@@ -82,4 +100,16 @@ func BenchmarkAppendChunk(b *testing.B) {
 			buf, _ = AppendChunk(buf[:0], c)
 		}
 	})
+}
+
+// The steps of a finish chunk are written by hand, not left to
+// json.Marshal, for the steps a turn makes.
+func TestAppendStepValuesWritesSteps(t *testing.T) {
+	steps := stepValues([]Step{{Text: "a", Provider: "openai", ModelID: "m", Finished: time.Now(), Usage: llm.Usage{ReasoningTokens: 1}},
+		{Text: "<b>", ToolCalls: []Chunk{{Type: ChunkToolCall, Payload: ToolCallPayload{ToolCallID: "c", Args: json.RawMessage(`{}`)}}}}})
+	want, _ := json.Marshal(steps)
+	got, ok := appendStepValues(nil, steps)
+	if !ok || !bytes.Equal(got, want) {
+		t.Errorf("appendStepValues = %s, %v; json.Marshal writes %s", got, ok, want)
+	}
 }
