@@ -3,7 +3,9 @@ package memory
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -154,4 +156,59 @@ func BenchmarkAppendTurn(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkTurnMemory is what an agent turn asks of the store, on
+// Postgres: read the thread's last 20 messages (TurnHistory), then save
+// the turn's question and answer (AppendTurn), round twenty threads of
+// 20+ messages as BenchmarkTurn in tests/ops does; with short answers
+// and with 4 KiB ones. It reports this process's CPU per turn
+// (cpu-ns/op); Postgres's is not counted.
+func BenchmarkTurnMemory(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, Options{DatabaseURL: pgtest.NewDatabase(b), MaxOpenConns: testConns})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	for _, size := range []int{35, 4096} {
+		b.Run(fmt.Sprintf("answer=%dB", size), func(b *testing.B) {
+			const threads = 20
+			answer := strings.Repeat("hi there, how can I help you today? ", size/36+1)[:size]
+			turn := func(i int) {
+				id := fmt.Sprintf("t%d-%d", size, i%threads)
+				h, err := s.TurnHistory(ctx, "r", id, 20)
+				if err != nil && !errors.Is(err, ErrNotFound) {
+					b.Fatal(err)
+				}
+				for j := range h.Messages {
+					if _, err := h.Messages[j].ParsedContent(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				now := time.Now()
+				err = s.AppendTurn(ctx, Turn{Thread: Thread{ID: id, ResourceID: "r"}, Messages: []Message{
+					{ID: uuid.NewString(), Role: "user", Content: TextContent("hello there", now), CreatedAt: now},
+					{ID: uuid.NewString(), Role: "assistant", Content: TextContent(answer, now), CreatedAt: now},
+				}})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			for i := range 12 * threads { // every thread past 20 messages
+				turn(i)
+			}
+			b.ReportAllocs()
+			cpu := rusage()
+			i := 0
+			for b.Loop() {
+				turn(i)
+				i++
+			}
+			b.ReportMetric(float64(rusage()-cpu)/float64(b.N), "cpu-ns/op")
+		})
+	}
 }

@@ -23,12 +23,14 @@ import (
 // A turn re-reads its history every time (another instance, or a Mastra
 // server on the same database, may have written to the thread since), but
 // the rows it reads are mostly the ones the previous turn read. So the
-// store keeps, per resource and thread, the messages it last read there
-// with their parsed content, and reuses one only when the row it reads now
-// is byte for byte the row it read then: nothing is ever served that the
-// database does not hold at this moment, and no invalidation protocol is
-// needed across instances. What it saves is decoding, allocating and
-// parsing, not the read.
+// store keeps, per resource and thread, the messages it last read (or
+// wrote) there with their parsed content, and reuses one only when the row
+// it reads now is the row it read then: on Postgres the same row version
+// (rowVersion), on SQLite the same content byte for byte. Nothing is ever
+// served that the database does not hold at this moment, and no
+// invalidation protocol is needed across instances. What it saves is
+// decoding, allocating and parsing, and on Postgres sending the content of
+// the rows it holds; not the round trip.
 
 // History is what a turn reads of its thread.
 type History struct {
@@ -502,7 +504,7 @@ func (h *historyMemo) saved(k memoKey, msgs []Message, vers []rowVersion) {
 	add := make([]*memoMessage, 0, len(msgs))
 	for i := len(msgs) - 1; i >= 0; i-- { // newest first, as windows are
 		m := msgs[i]
-		if !utf8.Valid(m.Content) || bytes.IndexByte(m.Content, 0) >= 0 || !json.Valid(m.Content) {
+		if m.ThreadID != k.thread || !utf8.Valid(m.Content) || bytes.IndexByte(m.Content, 0) >= 0 || !json.Valid(m.Content) {
 			continue
 		}
 		if m.Type == "" {
