@@ -30,6 +30,21 @@ const (
 	ChunkError      = "error"
 )
 
+// Holdable reports whether a chunk of type typ may wait in the writer's
+// buffer rather than be flushed at once: either another chunk always
+// follows it straight away (the starts), or it is a delta, and the stream
+// flushes held deltas before the model's stream waits on the network
+// (llm.WithBeforeRead). Both of the server's stream faces ask it, so they
+// coalesce alike.
+func Holdable(typ string) bool {
+	switch typ {
+	case ChunkStart, ChunkStepStart, ChunkTextStart, ChunkReasoningStart,
+		ChunkTextDelta, ChunkReasoningDelta, ChunkToolCallDelta:
+		return true
+	}
+	return false
+}
+
 // FinishError is the finish reason of a turn that failed mid-stream.
 const FinishError = "error"
 
