@@ -109,69 +109,120 @@ func Raw(dst, raw []byte) ([]byte, error) {
 // invalid output.
 func RawValid(dst, raw []byte) []byte {
 	start := 0
-	inString, escaped := false, false
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		switch {
-		case c == '<' || c == '>' || c == '&':
+	for i := 0; i < len(raw); {
+		// Outside strings: skip to a string or to whitespace.
+		for i < len(raw) && rawPlain[raw[i]]&outside != 0 {
+			i++
+		}
+		if i == len(raw) {
+			break
+		}
+		if raw[i] != '"' { // whitespace, dropped
 			dst = append(dst, raw[start:i]...)
-			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			start = i + 1
-		case c == 0xE2 && i+2 < len(raw) && raw[i+1] == 0x80 && raw[i+2]&^1 == 0xA8:
-			dst = append(dst, raw[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hex[raw[i+2]&0xF])
-			i += 2
-			start = i + 1
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
+			i++
+			start = i
+			continue
+		}
+		// In a string: skip to its end, an escape or a byte to escape.
+		for i++; i < len(raw); {
+			for i < len(raw) && rawPlain[raw[i]]&inString != 0 {
+				i++
 			}
-		case c == '"':
-			inString = true
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
-			dst = append(dst, raw[start:i]...)
-			start = i + 1
+			if i == len(raw) {
+				break
+			}
+			c := raw[i]
+			if c == '"' {
+				i++
+				break
+			}
+			switch c {
+			case '\\':
+				// An escape's second byte is ASCII that needs no escaping
+				// (one of "\/bfnrtu), and must not end the string.
+				i += 2
+			case '<', '>', '&':
+				dst = append(dst, raw[start:i]...)
+				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+				i++
+				start = i
+			default: // 0xE2: U+2028 and U+2029 are E2 80 A8 and E2 80 A9.
+				if i+2 < len(raw) && raw[i+1] == 0x80 && raw[i+2]&^1 == 0xA8 {
+					dst = append(dst, raw[start:i]...)
+					dst = append(dst, '\\', 'u', '2', '0', '2', hex[raw[i+2]&0xF])
+					i += 3
+					start = i
+				} else {
+					i++
+				}
+			}
 		}
 	}
 	return append(dst, raw[start:]...)
 }
 
-// IsCompact reports whether RawValid writes raw as it is: no whitespace
-// outside strings, and no <, >, &, U+2028 or U+2029 anywhere. Decoding
-// such a value into a json.RawMessage gives back the bytes json.Marshal
-// wrote for it, so a value built in the process can stand for its own
-// parse (see memory.Message.WithParsed).
-func IsCompact(raw []byte) bool {
-	inString, escaped := false, false
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		switch {
-		case c == '<' || c == '>' || c == '&':
+// Verbatim reports whether RawValid(dst, raw) appends raw unchanged: raw
+// is compact, with nothing to escape. Checked once where valid text enters
+// the process (the store's history memo), it lets a reply copy the text.
+func Verbatim(raw []byte) bool {
+	for i := 0; i < len(raw); {
+		for i < len(raw) && rawPlain[raw[i]]&outside != 0 {
+			i++
+		}
+		if i == len(raw) {
+			return true
+		}
+		if raw[i] != '"' {
 			return false
-		case c == 0xE2 && i+2 < len(raw) && raw[i+1] == 0x80 && raw[i+2]&^1 == 0xA8:
-			return false
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
+		}
+		for i++; i < len(raw); {
+			for i < len(raw) && rawPlain[raw[i]]&inString != 0 {
+				i++
 			}
-		case c == '"':
-			inString = true
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
-			return false
+			if i == len(raw) {
+				return true
+			}
+			c := raw[i]
+			if c == '"' {
+				i++
+				break
+			}
+			switch c {
+			case '\\':
+				i += 2
+			case '<', '>', '&':
+				return false
+			default:
+				if i+2 < len(raw) && raw[i+1] == 0x80 && raw[i+2]&^1 == 0xA8 {
+					return false
+				}
+				i++
+			}
 		}
 	}
 	return true
 }
+
+// Bits of rawPlain: where a byte is copied as it is by RawValid.
+const (
+	outside  = 1 << iota // between strings (not '"', not whitespace)
+	inString             // in a string (not '"', '\\', '<', '>', '&', 0xE2)
+)
+
+// rawPlain classes the bytes of valid JSON for RawValid and Verbatim, so
+// their loops skip runs of plain bytes with one load and test each.
+var rawPlain = func() (t [256]uint8) {
+	for b := range t {
+		t[b] = outside | inString
+	}
+	for _, b := range []byte{'"', ' ', '\t', '\n', '\r'} {
+		t[b] &^= outside
+	}
+	for _, b := range []byte{'"', '\\', '<', '>', '&', 0xE2} {
+		t[b] &^= inString
+	}
+	return t
+}()
 
 // Int appends n.
 func Int(dst []byte, n int64) []byte { return strconv.AppendInt(dst, n, 10) }

@@ -26,7 +26,9 @@ func FuzzString(f *testing.F) {
 
 func FuzzRaw(f *testing.F) {
 	for _, s := range []string{"", "null", ` { "a" : [1, 2.5e3, true, null] ,"b":"x < y & z > \u2028 \" \\" } `, "\"\u2029\"",
-		"[\n\t1\r\n]", `"a\"b\\"`, `{"a":[1,"b c"]}`, `{"a":"\u2028 \" \\"}`, "\"\xff\\\"\"", "{", "1 2", `"\u003c"`, `{"a":"<\\"> "}`, "  7  "} {
+		"[\n\t1\r\n]", `"a\"b\\"`, `{"a":[1,"b c"]}`, `{"a":"\u2028 \" \\"}`, "\"\xff\\\"\"", "{", "1 2", `"\u003c"`, `{"a":"<\\"> "}`, "  7  ",
+		`{"format":2,"parts":[{"type":"text","text":"hi there"}],"content":"hi there"}`, `"\\"`, "\"€ \u2027 \u202a é\"", `["a\\\"<"]`,
+		"\"\xe2\x80\"", "[\"\xe2\"]", `{"a":[],"b":{}}`, "\"x\u2028\""} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
@@ -42,9 +44,14 @@ func FuzzRaw(f *testing.F) {
 			if v := jsonenc.RawValid(nil, raw); !bytes.Equal(v, want) {
 				t.Fatalf("RawValid(%q) = %s, json.Marshal writes %s", raw, v, want)
 			}
-			if c := jsonenc.IsCompact(raw); c != bytes.Equal(raw, want) {
-				t.Fatalf("IsCompact(%q) = %v, json.Marshal writes %s", raw, c, want)
+			if v, same := jsonenc.Verbatim(raw), bytes.Equal(raw, want); v != same {
+				t.Fatalf("Verbatim(%q) = %v, but json.Marshal writes %s", raw, v, want)
 			}
+		}
+		if werr != nil {
+			// Text that is not JSON gives invalid output, not a panic.
+			jsonenc.RawValid(nil, raw)
+			jsonenc.Verbatim(raw)
 		}
 	})
 }
@@ -83,5 +90,16 @@ func TestRawNilIsNull(t *testing.T) {
 	got, err := jsonenc.Raw([]byte(`{"R":`), nil)
 	if err != nil || string(append(got, '}')) != string(want) {
 		t.Errorf("Raw(nil) = %s, %v; json.Marshal writes %s", got, err, want)
+	}
+}
+
+// A stored message's content, as a generate reply carries each of them.
+var storedContent = []byte(`{"format":2,"parts":[{"type":"step-start"},{"type":"text","text":"The weather in Paris is mild today, around 14 degrees with light rain in the evening; bring an umbrella."}],"content":"The weather in Paris is mild today, around 14 degrees with light rain in the evening; bring an umbrella.","metadata":{"runId":"run_0123456789"}}`)
+
+func BenchmarkRawValid(b *testing.B) {
+	buf := make([]byte, 0, 1024)
+	b.SetBytes(int64(len(storedContent)))
+	for b.Loop() {
+		buf = jsonenc.RawValid(buf[:0], storedContent)
 	}
 }

@@ -15,6 +15,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/mastra-server/mastra-server/host/jsonenc"
 )
 
 // This file is the read a turn makes before it calls the model: its thread
@@ -291,7 +293,7 @@ type memoMessage struct {
 func newMemoMessage(m Message, ver rowVersion) *memoMessage {
 	if !m.ContentValid() {
 		c, err := ParseContent(m.Content)
-		m.parsed = &parsedContent{raw: m.Content, c: c, err: err}
+		m.parsed = &parsedContent{raw: m.Content, c: c, err: err, verbatim: jsonenc.Verbatim(m.Content)}
 	}
 	// The raw content, and about as much again for its parsed form.
 	return &memoMessage{msg: m, ver: ver, size: 2*len(m.Content) + 256}
@@ -416,6 +418,9 @@ type parsedContent struct {
 	err error
 	// built: c is what raw was encoded from (WithParsed), not a parse.
 	built bool
+	// verbatim: raw is compact, with nothing json.Marshal escapes, so a
+	// reply copies it as it is (ContentVerbatim).
+	verbatim bool
 }
 
 // ParsedContent is ParseContent(m.Content). A message read by TurnHistory
@@ -436,6 +441,14 @@ func (m *Message) ParsedContent() (Content, error) {
 func (m *Message) ContentValid() bool {
 	p := m.parsed
 	return p != nil && len(p.raw) == len(m.Content) && len(p.raw) > 0 && &p.raw[0] == &m.Content[0]
+}
+
+// ContentVerbatim reports whether m.Content is known to be valid JSON that
+// json.Marshal writes as it is (as a json.RawMessage): compact, with no <,
+// >, &, U+2028 or U+2029. Checked once per row version read, when the
+// store memoised it, it spares every later reply a scan of the content.
+func (m *Message) ContentVerbatim() bool {
+	return m.ContentValid() && m.parsed.verbatim
 }
 
 // Bounds of the history memo: what it may hold in all, and in one thread

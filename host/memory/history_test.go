@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -362,15 +363,20 @@ func TestTurnHistoryConcurrentReads(t *testing.T) {
 
 // ContentValid holds for every message TurnHistory reads, a stored content
 // that is not JSON included (the read replaces it by a text message), and
-// for no content the store did not read.
+// for no content the store did not read; ContentVerbatim holds for those of
+// them json.Marshal writes unchanged.
 func TestContentValid(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
 		at := time.Now().UTC().Add(-time.Minute)
 		bad := userMsg("q", at)
 		bad.Content = json.RawMessage(`{"format":2,"parts":[`)
+		spaced := assistantMsg("b", at.Add(time.Second))
+		spaced.Content = json.RawMessage(`{"format":2, "parts":[{"type":"text","text":"b"}]}`)
+		escaped := assistantMsg("c", at.Add(2*time.Second))
+		escaped.Content = json.RawMessage(`{"format":2,"parts":[{"type":"text","text":"a < b \u2028"}]}`)
 		th := Thread{ID: "valid", ResourceID: "alice"}
-		if err := s.AppendTurn(ctx, Turn{Thread: th, Messages: []Message{bad, assistantMsg("a", at)}}); err != nil {
+		if err := s.AppendTurn(ctx, Turn{Thread: th, Messages: []Message{bad, assistantMsg("a", at), spaced, escaped}}); err != nil {
 			t.Fatal(err)
 		}
 		for range 2 { // read, then read through the memo
@@ -378,21 +384,31 @@ func TestContentValid(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(h.Messages) != 2 {
-				t.Fatalf("history has %d messages; want 2", len(h.Messages))
+			if len(h.Messages) != 4 {
+				t.Fatalf("history has %d messages; want 4", len(h.Messages))
 			}
+			verbatim := 0
 			for _, m := range h.Messages {
 				if !m.ContentValid() || !json.Valid(m.Content) {
 					t.Errorf("message %s: ContentValid %v, content %s", m.ID, m.ContentValid(), m.Content)
 				}
+				if w, _ := json.Marshal(m.Content); m.ContentVerbatim() != bytes.Equal(w, m.Content) {
+					t.Errorf("message %s: ContentVerbatim %v for content %s (json.Marshal writes %s)", m.ID, m.ContentVerbatim(), m.Content, w)
+				}
+				if m.ContentVerbatim() {
+					verbatim++
+				}
 				edited := m
 				edited.Content = append(json.RawMessage(nil), m.Content...)
-				if edited.ContentValid() {
+				if edited.ContentValid() || edited.ContentVerbatim() {
 					t.Errorf("message %s: ContentValid for content the store did not read", m.ID)
 				}
 			}
+			if verbatim != 2 {
+				t.Errorf("%d messages verbatim; want 2 (the text read for bad, and a)", verbatim)
+			}
 		}
-		if m := assistantMsg("new", at); m.ContentValid() {
+		if m := assistantMsg("new", at); m.ContentValid() || m.ContentVerbatim() {
 			t.Error("ContentValid for a message built here")
 		}
 	})

@@ -37,7 +37,9 @@ func NewMessage(m Message, c Content) (Message, error) {
 func (m Message) WithParsed(raw json.RawMessage, c Content) Message {
 	m.Content, m.parsed = raw, nil
 	if len(raw) > 0 && parseForm(&c) {
-		m.parsed = &parsedContent{raw: raw, c: c, built: true}
+		// json.Marshal's output is compact and escapes <, >, & and
+		// U+2028/9 itself: a reply copies it as it is.
+		m.parsed = &parsedContent{raw: raw, c: c, built: true, verbatim: true}
 	}
 	return m
 }
@@ -106,7 +108,7 @@ func parsedRaw(raw json.RawMessage, omitempty bool) bool {
 	if len(raw) == 0 {
 		return raw == nil && omitempty
 	}
-	return utf8.Valid(raw) && jsonenc.IsCompact(raw)
+	return utf8.Valid(raw) && jsonenc.Verbatim(raw)
 }
 
 // parsedValue reports whether v is a value as json.Unmarshal makes one

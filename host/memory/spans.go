@@ -121,7 +121,14 @@ func (t *SpanTime) parse(s string) error {
 
 // MarshalJSON spells the time as Mastra's answers do.
 func (t SpanTime) MarshalJSON() ([]byte, error) {
-	return []byte(`"` + t.UTC().Format(spanTimeLayout) + `"`), nil
+	return t.AppendJSON(make([]byte, 0, len(spanTimeLayout)+2)), nil
+}
+
+// AppendJSON appends the JSON MarshalJSON returns.
+func (t SpanTime) AppendJSON(b []byte) []byte {
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, spanTimeLayout)
+	return append(b, '"')
 }
 
 // SpanJSON is a JSON column: nil is SQL NULL (and JSON null). It goes in

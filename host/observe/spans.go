@@ -280,8 +280,7 @@ func (o agentObserver) StartTurn(ctx context.Context, ti agent.TurnInfo) (contex
 				sp.Output = jsonOf(agentOutput{Text: clip(e.Result.Text, maxContent), Files: []any{}})
 			}
 		}
-		sp.Attributes = jsonOf(attrs)
-		sp.Metadata = jsonOf(metadataJSON{RunID: ti.RunID, ResourceID: ti.ResourceID, ThreadID: ti.ThreadID, Outcome: e.Outcome})
+		sp.Attributes, sp.Metadata = attrsAndMetadata(&attrs, &metadataJSON{RunID: ti.RunID, ResourceID: ti.ResourceID, ThreadID: ti.ThreadID, Outcome: e.Outcome})
 		if e.Err != nil {
 			sp.Error = errorInfo("AGENT_"+e.Outcome, e.Err.Error())
 		}
@@ -348,8 +347,7 @@ func (c *modelCall) End(resp *llm.Response, err error) {
 			sp.Output = jsonOf(out)
 		}
 	}
-	sp.Attributes = jsonOf(attrs)
-	sp.Metadata = jsonOf(metadataJSON{RunID: c.s.runID, ResourceID: c.s.resourceID, ThreadID: c.s.threadID})
+	sp.Attributes, sp.Metadata = attrsAndMetadata(&attrs, &metadataJSON{RunID: c.s.runID, ResourceID: c.s.resourceID, ThreadID: c.s.threadID})
 	if err != nil {
 		sp.Error = errorInfo("MODEL_CALL_FAILED", err.Error())
 	}

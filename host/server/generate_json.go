@@ -356,7 +356,9 @@ func appendWireMessages(b []byte, ms []memory.Message) ([]byte, error) {
 			b = jsonenc.String(b, m.ResourceID)
 		}
 		b = append(b, `,"content":`...)
-		if m.ContentValid() {
+		if m.ContentVerbatim() {
+			b = append(b, m.Content...)
+		} else if m.ContentValid() {
 			b = jsonenc.RawValid(b, m.Content)
 		} else if b, err = jsonenc.Raw(b, m.Content); err != nil {
 			return b, err
