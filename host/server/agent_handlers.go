@@ -426,6 +426,10 @@ func (f *mastraFace) send(sse *transport.SSE, seq int64, c agent.Chunk, raw []by
 	case agent.ChunkTextDelta, agent.ChunkReasoningDelta, agent.ChunkToolCallDelta:
 		// Flushed before the model's stream waits (streamTurn).
 		return sse.SendIDApart(seq, raw, !hold)
+	case agent.ChunkFinish:
+		// The turn's last: only its object-result (flushed) or [DONE]
+		// follows, with nothing to wait for in between.
+		return sse.SendIDApart(seq, raw, !hold)
 	}
 	return sse.SendIDApart(seq, raw, true)
 }
@@ -547,12 +551,16 @@ func (s *Server) streamTurn(w http.ResponseWriter, r *http.Request, in agent.Inp
 	if err != nil {
 		s.log.WarnContext(r.Context(), "stream ended with an error", "request_id", transport.RequestID(r.Context()), "err", transport.ClipErr(err))
 	}
+	if wr == nil {
+		// Nothing is left to wait for: the response's end sends the held
+		// finish, [DONE] and the terminator together.
+		sse.DoneAtReturn()
+		return nil
+	}
 	sse.Done()
-	if wr != nil {
-		// After [DONE]: the end goes with the instance's next batch.
-		if eerr := wr.End(err != nil); eerr != nil {
-			s.log.WarnContext(r.Context(), "stream run could not be ended in the log", "run", in.RunID, "err", eerr)
-		}
+	// After [DONE]: the end goes with the instance's next batch.
+	if eerr := wr.End(err != nil); eerr != nil {
+		s.log.WarnContext(r.Context(), "stream run could not be ended in the log", "run", in.RunID, "err", eerr)
 	}
 	return nil
 }

@@ -238,7 +238,9 @@ func held(typ string) bool {
 	switch typ {
 	case "start", "start-step", "text-start", "reasoning-start",
 		// Flushed before the model's stream waits (streamTurn).
-		"text-delta", "reasoning-delta", "tool-input-delta":
+		"text-delta", "reasoning-delta", "tool-input-delta",
+		// The turn's last: [DONE] follows, with nothing to wait for.
+		"finish":
 		return true
 	}
 	return false
