@@ -426,6 +426,10 @@ func (f *mastraFace) send(sse *transport.SSE, seq int64, c agent.Chunk, raw []by
 	case agent.ChunkTextDelta, agent.ChunkReasoningDelta, agent.ChunkToolCallDelta:
 		// Flushed before the model's stream waits (streamTurn).
 		return sse.SendIDApart(seq, raw, !hold)
+	case agent.ChunkTextEnd:
+		// The model's stream has ended: the step's tool calls or its
+		// step-finish follow at once and flush it.
+		return sse.SendIDApart(seq, raw, !hold)
 	case agent.ChunkFinish:
 		// The turn's last: only its object-result (flushed) or [DONE]
 		// follows, with nothing to wait for in between.

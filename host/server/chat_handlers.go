@@ -239,6 +239,9 @@ func held(typ string) bool {
 	case "start", "start-step", "text-start", "reasoning-start",
 		// Flushed before the model's stream waits (streamTurn).
 		"text-delta", "reasoning-delta", "tool-input-delta",
+		// The model's stream has ended: the step's tool calls or its
+		// finish-step follow at once.
+		"text-end",
 		// The turn's last: [DONE] follows, with nothing to wait for.
 		"finish":
 		return true

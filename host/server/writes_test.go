@@ -15,8 +15,9 @@ import (
 )
 
 // A reply ends in as few writes as net/http allows: generate's reply has
-// its length (no chunk terminator sent on its own), and a stream's finish,
-// [DONE] and the chunked terminator leave in one write, on both faces.
+// its length (no chunk terminator sent on its own); a stream's text-end
+// leaves with its step's end, and its finish, [DONE] and the chunked
+// terminator in one write, on both faces.
 // Each write to the client is a system call and a packet the client wakes
 // for.
 func TestReplyEndsInOneWrite(t *testing.T) {
@@ -54,9 +55,9 @@ func TestReplyEndsInOneWrite(t *testing.T) {
 		}
 	}
 
-	for _, c := range []struct{ name, path, body string }{
-		{"mastra", "/api/agents/gpt/stream", `{"messages":"hi","memory":{"thread":"t-writes-m","resource":"alice"}}`},
-		{"ui", "/chat/gpt", chatBodyJSON("t-writes-ui", `,"resourceId":"alice"`, uiMsg("u1", "user", "hi"))},
+	for _, c := range []struct{ name, path, body, stepEnd string }{
+		{"mastra", "/api/agents/gpt/stream", `{"messages":"hi","memory":{"thread":"t-writes-m","resource":"alice"}}`, `"type":"step-finish"`},
+		{"ui", "/chat/gpt", chatBodyJSON("t-writes-ui", `,"resourceId":"alice"`, uiMsg("u1", "user", "hi")), `"type":"finish-step"`},
 	} {
 		res := post(t, ts.URL+c.path, c.body)
 		body, err := io.ReadAll(res.Body)
@@ -67,6 +68,11 @@ func TestReplyEndsInOneWrite(t *testing.T) {
 		ws := wl.take()
 		if len(ws) == 0 {
 			t.Fatalf("%s stream: no writes recorded", c.name)
+		}
+		for _, w := range ws {
+			if s := string(w); strings.Contains(s, `"type":"text-end"`) && !strings.Contains(s, c.stepEnd) {
+				t.Errorf("%s stream: text-end went out without its step's end (%s): %q", c.name, c.stepEnd, tail(w))
+			}
 		}
 		last := string(ws[len(ws)-1])
 		if !strings.Contains(last, `"type":"finish"`) || !strings.Contains(last, "data: [DONE]\n\n") || !strings.HasSuffix(last, "0\r\n\r\n") {
