@@ -6,6 +6,8 @@ import (
 
 	"github.com/uptrace/bun/dialect"
 	"github.com/uptrace/bun/schema"
+
+	"github.com/mastra-server/mastra-server/host/jsonenc"
 )
 
 // The stored observability rows (spans, metric events, log lines) are
@@ -36,7 +38,13 @@ func (w *sqlWriter) strPtr(s *string) {
 	w.str(*s)
 }
 
-func (w *sqlWriter) time(t SpanTime) { w.b = w.d.AppendString(w.b, t.UTC().Format(spanTimeLayout)) }
+// time writes t as AppendString quotes its text (which holds no quote or
+// backslash), without time.Format's layout interpreter.
+func (w *sqlWriter) time(t SpanTime) {
+	w.b = append(w.b, '\'')
+	w.b = jsonenc.ISOTime(w.b, t.Time)
+	w.b = append(w.b, '\'')
+}
 
 func (w *sqlWriter) timePtr(t *SpanTime) {
 	if t == nil {

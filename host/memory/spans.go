@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/mastra-server/mastra-server/host/jsonenc"
 )
 
 // Stored traces: Mastra's mastra_ai_spans (see the migration
@@ -90,7 +92,9 @@ type SpanTime struct{ time.Time }
 const spanTimeLayout = "2006-01-02T15:04:05.000Z"
 
 // Value implements driver.Valuer.
-func (t SpanTime) Value() (driver.Value, error) { return t.UTC().Format(spanTimeLayout), nil }
+func (t SpanTime) Value() (driver.Value, error) {
+	return string(jsonenc.ISOTime(make([]byte, 0, len(spanTimeLayout)), t.Time)), nil
+}
 
 // Scan implements sql.Scanner for a time, or its text.
 func (t *SpanTime) Scan(src any) error {
@@ -121,7 +125,8 @@ func (t *SpanTime) parse(s string) error {
 
 // MarshalJSON spells the time as Mastra's answers do.
 func (t SpanTime) MarshalJSON() ([]byte, error) {
-	return []byte(`"` + t.UTC().Format(spanTimeLayout) + `"`), nil
+	b := append(make([]byte, 0, len(spanTimeLayout)+2), '"')
+	return append(jsonenc.ISOTime(b, t.Time), '"'), nil
 }
 
 // SpanJSON is a JSON column: nil is SQL NULL (and JSON null). It goes in
