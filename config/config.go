@@ -79,6 +79,11 @@ type Server struct {
 	Playground bool `koanf:"playground"`
 	// Streams configures resumable streams.
 	Streams Streams `koanf:"streams"`
+	// PprofAddr, when set ("127.0.0.1:6060"), serves Go's profiler
+	// (net/http/pprof, /debug/pprof/) on that address, never on the API's
+	// listener. Off by default: it has no auth and shows the process's
+	// internals, so keep it on loopback or a private network.
+	PprofAddr string `koanf:"pprof_addr"`
 }
 
 // Streams configures resumable streams: their chunks are logged in the

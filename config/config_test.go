@@ -1226,3 +1226,32 @@ require_approval = true
 		t.Errorf("Validate = %v; want the cycle through the workflow named", err)
 	}
 }
+
+// server.pprof_addr is off by default, set from the file or from
+// MASTRA_SERVER__PPROF_ADDR, and must be a host:port of its own.
+func TestPprofAddr(t *testing.T) {
+	if a := mustLoad(t, writeFile(t, "")).Server.PprofAddr; a != "" {
+		t.Errorf("default pprof_addr = %q; want empty (off)", a)
+	}
+	file := writeFile(t, "[server]\npprof_addr = \"127.0.0.1:6060\"\n")
+	if a := mustLoad(t, file).Server.PprofAddr; a != "127.0.0.1:6060" {
+		t.Errorf("pprof_addr from the file = %q; want 127.0.0.1:6060", a)
+	}
+	if a := mustLoad(t, file, "MASTRA_SERVER__PPROF_ADDR=:6061").Server.PprofAddr; a != ":6061" {
+		t.Errorf("pprof_addr with MASTRA_SERVER__PPROF_ADDR=:6061 = %q; want :6061", a)
+	}
+	for _, tc := range []struct{ toml, want string }{
+		{"[server]\npprof_addr = \"6060\"\n", `server.pprof_addr = "6060": expected host:port`},
+		{"[server]\npprof_addr = \"127.0.0.1:\"\n", `server.pprof_addr = "127.0.0.1:": expected host:port`},
+		{"[server]\nhost = \"127.0.0.1\"\nport = 4100\npprof_addr = \"127.0.0.1:4100\"\n", `server.pprof_addr = "127.0.0.1:4100": is the API's or the metrics' address`},
+		{"[server]\npprof_addr = \":9090\"\n[server.metrics]\nlisten = \":9090\"\n", `server.pprof_addr = ":9090": is the API's or the metrics' address`},
+	} {
+		cfg, err := Load(writeFile(t, tc.toml), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cfg.Validate(); err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%s: Validate = %v; want %q", tc.toml, err, tc.want)
+		}
+	}
+}

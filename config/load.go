@@ -722,6 +722,7 @@ func defaults() map[string]any {
 			"metrics":    map[string]any{"enabled": true, "path": "/metrics", "listen": ""},
 			"openapi":    true,
 			"playground": false,
+			"pprof_addr": "",
 			"streams": map[string]any{
 				"resumable":      false,
 				"retention":      "10m",

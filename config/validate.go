@@ -93,6 +93,13 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	if a := s.PprofAddr; a != "" {
+		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+			bad("server.pprof_addr", a, "expected host:port such as \"127.0.0.1:6060\"")
+		} else if a == s.Addr() || (s.Metrics.Enabled && a == s.Metrics.Listen) {
+			bad("server.pprof_addr", a, "is the API's or the metrics' address; the profiler needs its own, such as \"127.0.0.1:6060\"")
+		}
+	}
 	if e := c.Telemetry.Endpoint; e != "" {
 		if u, err := url.Parse(e); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad("telemetry.endpoint", e, "expected an OTLP/HTTP URL such as \"http://localhost:4318\"")

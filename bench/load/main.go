@@ -75,6 +75,11 @@ type options struct {
 
 	rates       []float64
 	openThreads int
+
+	// cpuProfile, when set, turns on the server's pprof listener and
+	// saves a CPU profile of the server during the generate and stream
+	// phases to <cpuProfile>-generate.pprof and -stream.pprof.
+	cpuProfile string
 }
 
 func main() {
@@ -96,6 +101,7 @@ func main() {
 	flag.IntVar(&o.openThreads, "open-threads", 250, "open: threads the turns go round")
 	flag.StringVar(&phases, "phases", "generate,stream,firsttoken,wasm,slow,startup", "phases to run (also: peer, open)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory (config, logs)")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "save the server's CPU profile of the generate and stream phases to `PREFIX`-generate.pprof and PREFIX-stream.pprof (pprof_addr on)")
 	summary := flag.String("summarize", "", "print the ranges in a bench/compare.sh log and exit")
 	flag.Parse()
 	if *summary != "" {
@@ -219,8 +225,16 @@ func loadPhases(ctx context.Context, o options, root, work, bin string, db *data
 	} else if o.phases["wasm"] {
 		return fmt.Errorf("%s is missing: run scripts/build-plugins.sh examples/wat", wat.module)
 	}
-	if err := writeConfig(cfgPath, serverConfig{port: port, dbURL: db.url, modelURL: model.baseURL(),
-		cacheDir: filepath.Join(work, "cache-load"), plugins: plugins}); err != nil {
+	sc := serverConfig{port: port, dbURL: db.url, modelURL: model.baseURL(),
+		cacheDir: filepath.Join(work, "cache-load"), plugins: plugins}
+	if o.cpuProfile != "" {
+		pport, err := freePort()
+		if err != nil {
+			return err
+		}
+		sc.pprofAddr = fmt.Sprintf("127.0.0.1:%d", pport)
+	}
+	if err := writeConfig(cfgPath, sc); err != nil {
 		return err
 	}
 	srv, ready, err := startServer(bin, cfgPath, filepath.Join(work, "load.log"), port, 30*time.Second)
@@ -228,6 +242,9 @@ func loadPhases(ctx context.Context, o options, root, work, bin string, db *data
 		return err
 	}
 	defer srv.stop()
+	if sc.pprofAddr != "" {
+		srv.pprof = "http://" + sc.pprofAddr
+	}
 	logf("server pid %d ready in %s (cold cache, hello-wat only); server fd limit: %s", srv.pid, ready.Round(time.Millisecond), fdLimit(srv.pid))
 	waitCtx(ctx, time.Second)
 	logf("RSS idle (1 s after ready): %s", mib(rss(srv.pid)))
@@ -256,7 +273,7 @@ func loadPhases(ctx context.Context, o options, root, work, bin string, db *data
 			return fmt.Sprintf(`{"message":"hello nonce:g%d","threadId":"gen-%d-%d"}`, turn.Add(1), run, c)
 		}
 		warm("gen")
-		phase(ctx, "generate", o, srv.pid, model, func() *result {
+		phase(ctx, "generate", o, srv, model, func() *result {
 			return closedLoop(ctx, o.clients, o.duration, o.maxPerConn, func(ctx context.Context, c, i int) (time.Duration, error) {
 				return generate(ctx, client, srv.base, genBody(c), model.tokens)
 			})
@@ -265,7 +282,7 @@ func loadPhases(ctx context.Context, o options, root, work, bin string, db *data
 	last := strings.TrimSpace(model.tokens[len(model.tokens)-1])
 	if o.phases["stream"] {
 		warm("stream")
-		phase(ctx, "stream", o, srv.pid, model, func() *result {
+		phase(ctx, "stream", o, srv, model, func() *result {
 			return closedLoop(ctx, o.clients, o.duration, o.maxPerConn, func(ctx context.Context, c, i int) (time.Duration, error) {
 				body := fmt.Sprintf(`{"message":"hello nonce:s%d","threadId":"stream-%d-%d"}`, turn.Add(1), run, c)
 				l, _, err := streamTurn(ctx, client, srv.base+"/agent/stream", body, model.firstToken, last)
@@ -312,12 +329,19 @@ func generate(ctx context.Context, c *http.Client, base, body string, tokens []s
 }
 
 // phase runs fn and reports turns/s, latency and the server's CPU per turn.
-func phase(ctx context.Context, name string, o options, pid int, model *fakeModel, fn func() *result) *result {
+func phase(ctx context.Context, name string, o options, srv *server, model *fakeModel, fn func() *result) *result {
+	pid := srv.pid
+	var profiled func() (string, error)
+	if o.cpuProfile != "" && srv.pprof != "" {
+		profiled = cpuProfile(ctx, srv.pprof, o.duration, o.cpuProfile+"-"+name+".pprof")
+	}
 	cpu0, _ := procfs.CPU(pid)
+	io0, ioErr := procfs.ReadIO(pid)
 	self0 := selfCPU()
 	conns0 := model.newConns.Load()
 	res := fn()
 	cpu1, _ := procfs.CPU(pid)
+	io1, _ := procfs.ReadIO(pid)
 	self1 := selfCPU()
 	conns := model.newConns.Load() - conns0
 	cpuPer := time.Duration(0)
@@ -329,8 +353,19 @@ func phase(ctx context.Context, name string, o options, pid int, model *fakeMode
 		float64(cpuPer.Microseconds())/1000, (cpu1 - cpu0).Round(10*time.Millisecond), conns)
 	logf("           this tool (clients + fake model) used %.3f ms CPU/turn; upstream conns opened per turn %.2f",
 		float64((self1-self0).Microseconds())/1000/float64(max(1, res.ok)), float64(conns)/float64(max(1, res.ok)))
+	if n := float64(max(1, res.ok)); ioErr == nil {
+		logf("           server system calls per turn: %.1f reads, %.1f writes (/proc/<pid>/io)",
+			float64(io1.ReadCalls-io0.ReadCalls)/n, float64(io1.WriteCalls-io0.WriteCalls)/n)
+	}
 	if res.firstErr != nil {
 		logf("           first error: %v", res.firstErr)
+	}
+	if profiled != nil {
+		if path, err := profiled(); err != nil {
+			logf("           CPU profile: %v", err)
+		} else {
+			logf("           server CPU profile (its sampling is in the figures above): %s", path)
+		}
 	}
 	return res
 }

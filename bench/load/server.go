@@ -117,6 +117,9 @@ type serverConfig struct {
 	cacheDir string
 	plugins  []pluginEntry // [[middleware]] and [[routes]]
 	logLevel string        // default warn
+	// pprofAddr is [server] pprof_addr; empty leaves it out (so binaries
+	// from before the key existed still start).
+	pprofAddr string
 }
 
 type pluginEntry struct {
@@ -131,12 +134,16 @@ func writeConfig(path string, c serverConfig) error {
 	if c.logLevel == "" {
 		c.logLevel = "warn"
 	}
+	pprof := ""
+	if c.pprofAddr != "" {
+		pprof = "pprof_addr = " + toml(c.pprofAddr) + "\n"
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `[server]
 host = "127.0.0.1"
 port = %d
 drain_timeout = "2s"
-
+%s
 [log]
 level = %s
 
@@ -162,7 +169,7 @@ max_retries = 0
 
 [plugins]
 cache_dir = %s
-`, c.port, toml(c.logLevel), toml(c.dbURL), toml(c.modelURL), toml(c.cacheDir))
+`, c.port, pprof, toml(c.logLevel), toml(c.dbURL), toml(c.modelURL), toml(c.cacheDir))
 	for _, p := range c.plugins {
 		fmt.Fprintf(&b, "\n[[%s]]\n%s\n", p.kind, p.toml)
 	}
@@ -228,6 +235,8 @@ type server struct {
 	base string
 	done chan error
 	log  string
+	// pprof is the base URL of its profiler listener, "" when off.
+	pprof string
 }
 
 // startServer execs bin with config and waits for GET /health = 200. It

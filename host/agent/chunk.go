@@ -31,15 +31,25 @@ const (
 )
 
 // Holdable reports whether a chunk of type typ may wait in the writer's
-// buffer rather than be flushed at once: either another chunk always
-// follows it straight away (the starts), or it is a delta, and the stream
-// flushes held deltas before the model's stream waits on the network
-// (llm.WithBeforeRead). Both of the server's stream faces ask it, so they
-// coalesce alike.
+// buffer rather than be flushed at once, because a flush follows with
+// nothing to wait for in between. Both of the server's stream faces ask
+// it, so they coalesce alike.
 func Holdable(typ string) bool {
 	switch typ {
-	case ChunkStart, ChunkStepStart, ChunkTextStart, ChunkReasoningStart,
-		ChunkTextDelta, ChunkReasoningDelta, ChunkToolCallDelta:
+	case ChunkStart, ChunkStepStart, ChunkTextStart, ChunkReasoningStart:
+		// The delta that follows at once flushes them.
+		return true
+	case ChunkTextDelta, ChunkReasoningDelta, ChunkToolCallDelta:
+		// Flushed before the model's stream waits on the network
+		// (llm.WithBeforeRead).
+		return true
+	case ChunkTextEnd:
+		// The model's stream has ended (or reads on, which flushes):
+		// the step's tool calls or its step-finish follow at once.
+		return true
+	case ChunkFinish:
+		// The turn's last: only its object-result (flushed) or the
+		// stream's end follows, with nothing to wait for in between.
 		return true
 	}
 	return false

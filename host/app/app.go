@@ -422,6 +422,13 @@ func serverConfig(c config.Server) server.Config {
 
 // Serve serves HTTP on ln until ctx is cancelled, then drains.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	if addr := a.cfg.Server.PprofAddr; addr != "" {
+		pctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		if err := servePprof(pctx, addr, a.log); err != nil {
+			return err
+		}
+	}
 	if m := a.cfg.Server.Metrics; a.tel.metrics != nil && m.Listen != "" {
 		mctx, cancel := context.WithCancel(ctx)
 		defer cancel()

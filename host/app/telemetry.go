@@ -261,23 +261,30 @@ func (t *telemetry) close(ctx context.Context) error {
 // serveMetrics serves the metrics alone on addr ([server.metrics].listen)
 // until ctx is done.
 func serveMetrics(ctx context.Context, addr, path string, h http.Handler, log *slog.Logger) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("metrics: listen on %s: %w", addr, err)
-	}
 	mux := http.NewServeMux()
 	mux.Handle("GET "+path, h)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	return serveAside(ctx, "metrics", addr, mux, log, "path", path)
+}
+
+// serveAside serves h on a listener of its own at addr, apart from the
+// API's (its middleware, auth and limits), until ctx is done. It returns
+// once it listens, so a taken address is a start error.
+func serveAside(ctx context.Context, name, addr string, h http.Handler, log *slog.Logger, attrs ...any) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s: listen on %s: %w", name, addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()
-	log.Info("metrics listening", "addr", ln.Addr().String(), "path", path)
+	log.Info(name+" listening", append([]any{"addr", ln.Addr().String()}, attrs...)...)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("metrics server stopped", "err", err)
+			log.Error(name+" server stopped", "err", err)
 		}
 	}()
 	return nil

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"testing"
+	"time"
 
 	"github.com/mastra-server/mastra-server/host/jsonenc"
 )
@@ -102,4 +103,50 @@ func BenchmarkRawValid(b *testing.B) {
 	for b.Loop() {
 		buf = jsonenc.RawValid(buf[:0], storedContent)
 	}
+}
+
+// ISOTime writes what time.Format writes with JavaScript's toISOString
+// layout, for any instant and zone: years 0 to 9999 by hand, the rest
+// through Format.
+func FuzzISOTime(f *testing.F) {
+	for _, c := range []struct {
+		sec, nsec int64
+		offset    int
+	}{
+		{0, 0, 0}, {1765130000, 123456789, 3600}, {1765130000, 999999999, -5 * 3600}, {-62135596800, 0, 0},
+		{253402300799, 999000000, 0}, {253402300800, 0, 0}, {-62135596801, 5e8, 0}, {951782400, 1e6, 14 * 3600},
+	} {
+		f.Add(c.sec, c.nsec, c.offset)
+	}
+	f.Fuzz(func(t *testing.T, sec, nsec int64, offset int) {
+		offset %= 18 * 3600
+		tm := time.Unix(sec, nsec).In(time.FixedZone("z", offset))
+		want := tm.UTC().Format("2006-01-02T15:04:05.000Z")
+		if got := jsonenc.ISOTime([]byte("x"), tm); string(got) != "x"+want {
+			t.Fatalf("ISOTime(%v) = %s, Format writes %s", tm, got[1:], want)
+		}
+	})
+}
+
+func TestISOTimeAllocatesNothingWithRoom(t *testing.T) {
+	buf := make([]byte, 0, 64)
+	tm := time.Now()
+	if n := testing.AllocsPerRun(100, func() { buf = jsonenc.ISOTime(buf[:0], tm) }); n != 0 {
+		t.Errorf("ISOTime allocated %v times into a buffer with room", n)
+	}
+}
+
+func BenchmarkISOTime(b *testing.B) {
+	buf := make([]byte, 0, 64)
+	tm := time.Now()
+	b.Run("ISOTime", func(b *testing.B) {
+		for range b.N {
+			buf = jsonenc.ISOTime(buf[:0], tm)
+		}
+	})
+	b.Run("AppendFormat", func(b *testing.B) {
+		for range b.N {
+			buf = tm.UTC().AppendFormat(buf[:0], "2006-01-02T15:04:05.000Z")
+		}
+	})
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/uptrace/bun/dialect"
 	"github.com/uptrace/bun/schema"
+
+	"github.com/mastra-server/mastra-server/host/jsonenc"
 )
 
 // The stored observability rows (spans, metric events, log lines) are
@@ -38,12 +40,11 @@ func (w *sqlWriter) strPtr(s *string) {
 	w.str(*s)
 }
 
-// time appends t as the dialect quotes its formatted string; the layout
-// writes digits and punctuation only, so there is nothing to escape and
-// no string to build.
+// time writes t as AppendString quotes its text (which holds no quote or
+// backslash), without time.Format's layout interpreter.
 func (w *sqlWriter) time(t SpanTime) {
 	w.b = append(w.b, '\'')
-	w.b = t.UTC().AppendFormat(w.b, spanTimeLayout)
+	w.b = jsonenc.ISOTime(w.b, t.Time)
 	w.b = append(w.b, '\'')
 }
 

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/mastra-server/mastra-server/host/jsonenc"
 )
 
 // Stored traces: Mastra's mastra_ai_spans (see the migration
@@ -90,7 +92,9 @@ type SpanTime struct{ time.Time }
 const spanTimeLayout = "2006-01-02T15:04:05.000Z"
 
 // Value implements driver.Valuer.
-func (t SpanTime) Value() (driver.Value, error) { return t.UTC().Format(spanTimeLayout), nil }
+func (t SpanTime) Value() (driver.Value, error) {
+	return string(jsonenc.ISOTime(make([]byte, 0, len(spanTimeLayout)), t.Time)), nil
+}
 
 // Scan implements sql.Scanner for a time, or its text.
 func (t *SpanTime) Scan(src any) error {
@@ -127,7 +131,7 @@ func (t SpanTime) MarshalJSON() ([]byte, error) {
 // AppendJSON appends the JSON MarshalJSON returns.
 func (t SpanTime) AppendJSON(b []byte) []byte {
 	b = append(b, '"')
-	b = t.UTC().AppendFormat(b, spanTimeLayout)
+	b = jsonenc.ISOTime(b, t.Time)
 	return append(b, '"')
 }
 

@@ -539,12 +539,16 @@ func (s *Server) streamTurn(w http.ResponseWriter, r *http.Request, in agent.Inp
 	if err != nil {
 		s.log.WarnContext(r.Context(), "stream ended with an error", "request_id", transport.RequestID(r.Context()), "err", transport.ClipErr(err))
 	}
+	if wr == nil {
+		// Nothing is left to wait for: the response's end sends the held
+		// finish, [DONE] and the terminator together.
+		sse.DoneAtReturn()
+		return nil
+	}
 	sse.Done()
-	if wr != nil {
-		// After [DONE]: the end goes with the instance's next batch.
-		if eerr := wr.End(err != nil); eerr != nil {
-			s.log.WarnContext(r.Context(), "stream run could not be ended in the log", "run", in.RunID, "err", eerr)
-		}
+	// After [DONE]: the end goes with the instance's next batch.
+	if eerr := wr.End(err != nil); eerr != nil {
+		s.log.WarnContext(r.Context(), "stream run could not be ended in the log", "run", in.RunID, "err", eerr)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/mastra-server/mastra-server/host/jsonenc"
 	"github.com/mastra-server/mastra-server/host/memory"
 	"github.com/mastra-server/mastra-server/host/workflow"
 )
@@ -51,7 +52,7 @@ func Messages(ms []memory.Message) []Message {
 }
 
 // Time formats like JavaScript's Date.toISOString.
-func Time(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+func Time(t time.Time) string { return string(jsonenc.ISOTime(make([]byte, 0, 24), t)) }
 
 // ThreadList is a page of threads as GET /api/memory/threads answers it
 // (plugins' threads_list answers the same).

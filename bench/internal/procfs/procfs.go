@@ -89,3 +89,45 @@ func Status(pid int, field string) (int64, error) {
 	}
 	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
 }
+
+// IO is what the programs read of /proc/<pid>/io: how many read-like
+// (read, recvfrom, …) and write-like (write, sendto, …) system calls the
+// process has made. A count, so it tells a change apart where CPU times
+// are noise.
+type IO struct {
+	ReadCalls, WriteCalls int64
+}
+
+// ReadIO reads /proc/<pid>/io (the caller must be allowed to trace pid:
+// the same user, as for a child).
+func ReadIO(pid int) (IO, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return IO{}, err
+	}
+	var io IO
+	var seen int
+	for _, line := range strings.Split(string(b), "\n") {
+		name, v, ok := strings.Cut(line, ":")
+		var dst *int64
+		switch name {
+		case "syscr":
+			dst = &io.ReadCalls
+		case "syscw":
+			dst = &io.WriteCalls
+		}
+		if !ok || dst == nil {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return IO{}, fmt.Errorf("/proc/%d/io %s: %w", pid, name, err)
+		}
+		*dst = n
+		seen++
+	}
+	if seen != 2 {
+		return IO{}, fmt.Errorf("no syscr/syscw in /proc/%d/io", pid)
+	}
+	return io, nil
+}

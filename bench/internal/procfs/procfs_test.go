@@ -34,6 +34,23 @@ func TestReadsThisProcess(t *testing.T) {
 	if _, err := Status(pid, "NoSuchField"); err == nil {
 		t.Error("want an error for a missing field")
 	}
+	io0, err := ReadIO(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open("/proc/self/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = f.Read(make([]byte, 64))
+	f.Close()
+	io1, err := ReadIO(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if io1.ReadCalls <= io0.ReadCalls || io1.WriteCalls < io0.WriteCalls {
+		t.Errorf("system calls: %+v then %+v; want more reads after a read", io0, io1)
+	}
 	if _, err := ReadStat(-1); err == nil {
 		t.Error("want an error for a missing process")
 	}

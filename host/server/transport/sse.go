@@ -162,6 +162,17 @@ func (s *SSE) Done() {
 	close(s.stopCh)
 }
 
+// DoneAtReturn is Done for a handler that returns at once: [DONE] is
+// written but not flushed, so net/http's end of the response sends it,
+// the events held before it and the chunked terminator in one system call
+// (three fewer than flushing each). Call it, or Done, once.
+func (s *SSE) DoneAtReturn() {
+	s.mu.Lock()
+	s.writeEvent([]byte("data: [DONE]\n\n"), false)
+	s.mu.Unlock()
+	close(s.stopCh)
+}
+
 func (s *SSE) write(b []byte) error {
 	if s.err != nil {
 		return s.err

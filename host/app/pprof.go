@@ -1,0 +1,23 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/pprof"
+)
+
+// servePprof serves Go's profiler ([server] pprof_addr) on addr alone
+// until ctx is done: /debug/pprof/ and its profiles, as `go tool pprof
+// http://addr/debug/pprof/profile?seconds=30` expects them. The handlers
+// go on a mux of their own: the package's init also registers them on
+// http.DefaultServeMux, which nothing here serves.
+func servePprof(ctx context.Context, addr string, log *slog.Logger) error {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index) // named profiles: heap, goroutine, allocs, …
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return serveAside(ctx, "pprof", addr, mux, log)
+}
