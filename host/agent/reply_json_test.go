@@ -14,6 +14,7 @@ import (
 // metadata as the map) write c differently, or one fails and the other not.
 func sameReplyJSON(t *testing.T, c memory.Content, meta replyMetadata) {
 	t.Helper()
+	sameContentJSON(t, c)
 	withMap := c
 	withMap.Metadata = meta.asMap()
 	want, werr := json.Marshal(withMap)
@@ -23,6 +24,18 @@ func sameReplyJSON(t *testing.T, c memory.Content, meta replyMetadata) {
 	}
 	if werr == nil {
 		sameParsedReply(t, want, c, meta)
+	}
+}
+
+// sameContentJSON fails when appendReplyContent without metadata (an
+// input message) and json.Marshal write c differently.
+func sameContentJSON(t *testing.T, c memory.Content) {
+	t.Helper()
+	c.Metadata = nil
+	want, werr := json.Marshal(c)
+	got, gerr := appendReplyContent([]byte("x"), &c, nil)
+	if (werr != nil) != (gerr != nil) || (werr == nil && !bytes.Equal(got, append([]byte("x"), want...))) {
+		t.Fatalf("appendReplyContent without metadata = %s (%v)\njson.Marshal writes %s (%v)", got, gerr, want, werr)
 	}
 }
 
