@@ -110,6 +110,8 @@ func TestReplyCarriesItsParse(t *testing.T) {
 	structured.object, structured.usedFallback = json.RawMessage(`{"name":"Ada","n":[1,2.5e3],"ok":true}`), true
 	call := &memory.ToolInvocation{State: "result", ToolCallID: "call_1", ToolName: "weather",
 		Args: json.RawMessage(`{"city":"Paris"}`), Result: json.RawMessage(`{"tempC":21}`), Step: &step}
+	fetched := &memory.ToolInvocation{State: "result", ToolCallID: "call_2", ToolName: "fetch",
+		Args: json.RawMessage(`{"url": "https://example.com/?a=1&b=2"}`), Result: json.RawMessage("{\n  \"body\": \"<p>a & b</p>\"\n}"), Step: &step}
 	start := memory.Part{Type: "step-start", Model: "openai/m1", CreatedAt: 1765000000000}
 	for _, c := range []struct {
 		name string
@@ -119,6 +121,8 @@ func TestReplyCarriesItsParse(t *testing.T) {
 		{"text", memory.Content{Format: 2, Parts: []memory.Part{start, {Type: "text", Text: "hi <there>", CreatedAt: 1}}, Content: "hi <there>"}, meta},
 		{"tool call and result", memory.Content{Format: 2, Parts: []memory.Part{start, {Type: "tool-invocation", ToolInvocation: call}, start,
 			{Type: "text", Text: "21 °C"}}, Content: "21 °C", ToolInvocations: []*memory.ToolInvocation{call}}, meta},
+		{"tool output as the tool wrote it", memory.Content{Format: 2, Parts: []memory.Part{start, {Type: "tool-invocation", ToolInvocation: fetched}},
+			ToolInvocations: []*memory.ToolInvocation{fetched}}, meta},
 		{"reasoning", memory.Content{Format: 2, Parts: []memory.Part{start,
 			reasoningPart(llm.Reasoning{Text: "hmm", Signature: "sig"}, 2), reasoningPart(llm.Reasoning{Redacted: "xyz"}, 3)}}, meta},
 		{"structured output", memory.Content{Format: 2, Parts: []memory.Part{start}}, structured},
