@@ -517,7 +517,8 @@ func (h *historyMemo) putLocked(k memoKey, w []*memoMessage) {
 // the builder gave up changing it. Any other is checked, copied and
 // parsed.
 func (h *historyMemo) saved(k memoKey, msgs []Message, vers []rowVersion) {
-	add := make([]memoMessage, 0, len(msgs)) // one allocation for the turn's entries
+	// One allocation for the turn's entries.
+	add := make([]memoMessage, 0, len(msgs))
 	for i := len(msgs) - 1; i >= 0; i-- { // newest first, as windows are
 		m := msgs[i]
 		if m.ThreadID != k.thread {
