@@ -313,9 +313,10 @@ func inputMessages(input []llm.Message, history []memory.Message, clk *clock) []
 		default:
 			c = memory.Content{Format: 2, Parts: []memory.Part{{Type: "text", Text: m.Content, CreatedAt: at.UnixMilli()}}, Content: m.Content}
 		}
-		// Handed to the store parsed, so its save need not parse it.
-		msg, _ := memory.NewMessage(memory.Message{ID: uuid.NewString(), Role: role, Type: "v2", CreatedAt: at}, c) // plain types and valid raw JSON: cannot fail
-		out = append(out, msg)
+		// Written by hand (json.Marshal's bytes) and handed to the store
+		// parsed, so its save need not parse it.
+		b, _ := appendReplyContent(make([]byte, 0, 96+2*len(m.Content)), &c, nil) // plain types and valid raw JSON: cannot fail
+		out = append(out, memory.Message{ID: uuid.NewString(), Role: role, Type: "v2", CreatedAt: at}.WithParsed(b, c))
 	}
 	return out
 }

@@ -75,8 +75,9 @@ func (meta *replyMetadata) decoded() (m map[string]any, ok bool) {
 
 // appendReplyContent writes c (whose Metadata it ignores) with meta as its
 // metadata, byte for byte as json.Marshal writes c with meta.asMap() (keys
-// sorted). It fails where json.Marshal would
-// (raw JSON that is not valid).
+// sorted), or with none when meta is nil (as json.Marshal writes c without
+// metadata: an input message). It fails where json.Marshal would (raw
+// JSON that is not valid).
 func appendReplyContent(b []byte, c *memory.Content, meta *replyMetadata) ([]byte, error) {
 	var err error
 	b = append(b, `{"format":`...)
@@ -89,6 +90,30 @@ func appendReplyContent(b []byte, c *memory.Content, meta *replyMetadata) ([]byt
 		b = append(b, `,"content":`...)
 		b = jsonenc.String(b, c.Content)
 	}
+	if meta != nil {
+		if b, err = appendReplyMetadata(b, meta); err != nil {
+			return b, err
+		}
+	}
+	if len(c.ToolInvocations) > 0 {
+		b = append(b, `,"toolInvocations":[`...)
+		for i, inv := range c.ToolInvocations {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if b, err = appendToolInvocation(b, inv); err != nil {
+				return b, err
+			}
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}'), nil
+}
+
+// appendReplyMetadata writes meta as the "metadata" member of a reply's
+// content, with its leading comma.
+func appendReplyMetadata(b []byte, meta *replyMetadata) ([]byte, error) {
+	var err error
 	b = append(b, `,"metadata":{"finishReason":`...)
 	b = jsonenc.String(b, meta.finishReason)
 	b = append(b, `,"modelId":`...)
@@ -109,19 +134,6 @@ func appendReplyContent(b []byte, c *memory.Content, meta *replyMetadata) ([]byt
 	b = appendUsagePayload(b, meta.usage)
 	if meta.usedFallback {
 		b = append(b, `,"usedFallbackValue":true`...)
-	}
-	b = append(b, '}')
-	if len(c.ToolInvocations) > 0 {
-		b = append(b, `,"toolInvocations":[`...)
-		for i, inv := range c.ToolInvocations {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			if b, err = appendToolInvocation(b, inv); err != nil {
-				return b, err
-			}
-		}
-		b = append(b, ']')
 	}
 	return append(b, '}'), nil
 }

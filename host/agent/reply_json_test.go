@@ -14,6 +14,7 @@ import (
 // metadata as the map) write c differently, or one fails and the other not.
 func sameReplyJSON(t *testing.T, c memory.Content, meta replyMetadata) {
 	t.Helper()
+	sameContentJSON(t, c)
 	withMap := c
 	withMap.Metadata = meta.asMap()
 	want, werr := json.Marshal(withMap)
@@ -23,6 +24,18 @@ func sameReplyJSON(t *testing.T, c memory.Content, meta replyMetadata) {
 	}
 	if werr == nil {
 		sameParsedReply(t, want, c, meta)
+	}
+}
+
+// sameContentJSON fails when appendReplyContent without metadata (an
+// input message) and json.Marshal write c differently.
+func sameContentJSON(t *testing.T, c memory.Content) {
+	t.Helper()
+	c.Metadata = nil
+	want, werr := json.Marshal(c)
+	got, gerr := appendReplyContent([]byte("x"), &c, nil)
+	if (werr != nil) != (gerr != nil) || (werr == nil && !bytes.Equal(got, append([]byte("x"), want...))) {
+		t.Fatalf("appendReplyContent without metadata = %s (%v)\njson.Marshal writes %s (%v)", got, gerr, want, werr)
 	}
 }
 
@@ -97,6 +110,8 @@ func TestReplyCarriesItsParse(t *testing.T) {
 	structured.object, structured.usedFallback = json.RawMessage(`{"name":"Ada","n":[1,2.5e3],"ok":true}`), true
 	call := &memory.ToolInvocation{State: "result", ToolCallID: "call_1", ToolName: "weather",
 		Args: json.RawMessage(`{"city":"Paris"}`), Result: json.RawMessage(`{"tempC":21}`), Step: &step}
+	fetched := &memory.ToolInvocation{State: "result", ToolCallID: "call_2", ToolName: "fetch",
+		Args: json.RawMessage(`{"url": "https://example.com/?a=1&b=2"}`), Result: json.RawMessage("{\n  \"body\": \"<p>a & b</p>\"\n}"), Step: &step}
 	start := memory.Part{Type: "step-start", Model: "openai/m1", CreatedAt: 1765000000000}
 	for _, c := range []struct {
 		name string
@@ -106,6 +121,8 @@ func TestReplyCarriesItsParse(t *testing.T) {
 		{"text", memory.Content{Format: 2, Parts: []memory.Part{start, {Type: "text", Text: "hi <there>", CreatedAt: 1}}, Content: "hi <there>"}, meta},
 		{"tool call and result", memory.Content{Format: 2, Parts: []memory.Part{start, {Type: "tool-invocation", ToolInvocation: call}, start,
 			{Type: "text", Text: "21 °C"}}, Content: "21 °C", ToolInvocations: []*memory.ToolInvocation{call}}, meta},
+		{"tool output as the tool wrote it", memory.Content{Format: 2, Parts: []memory.Part{start, {Type: "tool-invocation", ToolInvocation: fetched}},
+			ToolInvocations: []*memory.ToolInvocation{fetched}}, meta},
 		{"reasoning", memory.Content{Format: 2, Parts: []memory.Part{start,
 			reasoningPart(llm.Reasoning{Text: "hmm", Signature: "sig"}, 2), reasoningPart(llm.Reasoning{Redacted: "xyz"}, 3)}}, meta},
 		{"structured output", memory.Content{Format: 2, Parts: []memory.Part{start}}, structured},

@@ -291,12 +291,18 @@ type memoMessage struct {
 // replies so. A message that carries its parsed form (WithParsed) is
 // not parsed again.
 func newMemoMessage(m Message, ver rowVersion) *memoMessage {
+	e := memoMessageOf(m, ver)
+	return &e
+}
+
+// memoMessageOf is newMemoMessage's entry as a value.
+func memoMessageOf(m Message, ver rowVersion) memoMessage {
 	if !m.ContentValid() {
 		c, err := ParseContent(m.Content)
 		m.parsed = &parsedContent{raw: m.Content, c: c, err: err, verbatim: jsonenc.Verbatim(m.Content)}
 	}
 	// The raw content, and about as much again for its parsed form.
-	return &memoMessage{msg: m, ver: ver, size: 2*len(m.Content) + 256}
+	return memoMessage{msg: m, ver: ver, size: 2*len(m.Content) + 256}
 }
 
 // rowVersion identifies one version of a Postgres row: the xmin of the
@@ -524,7 +530,8 @@ func (h *historyMemo) putLocked(k memoKey, w []*memoMessage) {
 // the builder gave up changing it. Any other is checked, copied and
 // parsed.
 func (h *historyMemo) saved(k memoKey, msgs []Message, vers []rowVersion) {
-	add := make([]*memoMessage, 0, len(msgs))
+	// One allocation for the turn's entries.
+	add := make([]memoMessage, 0, len(msgs))
 	for i := len(msgs) - 1; i >= 0; i-- { // newest first, as windows are
 		m := msgs[i]
 		if m.ThreadID != k.thread {
@@ -539,7 +546,7 @@ func (h *historyMemo) saved(k memoKey, msgs []Message, vers []rowVersion) {
 		if m.Type == "" {
 			m.Type = "v2" // as appendTurnSQL writes it
 		}
-		add = append(add, newMemoMessage(m, vers[i]))
+		add = append(add, memoMessageOf(m, vers[i]))
 	}
 	if len(add) == 0 {
 		return
@@ -548,7 +555,12 @@ func (h *historyMemo) saved(k memoKey, msgs []Message, vers []rowVersion) {
 	defer h.mu.Unlock()
 	// The new messages first; the read that follows replaces the window
 	// with what it reads.
-	h.putLocked(k, append(add, h.threads[k].window...))
+	old := h.threads[k].window
+	w := make([]*memoMessage, len(add), len(add)+len(old))
+	for i := range add {
+		w[i] = &add[i]
+	}
+	h.putLocked(k, append(w, old...))
 }
 
 // forget drops a thread's window (the thread is deleted).

@@ -605,7 +605,12 @@ func appendQuoted(b, s []byte) []byte {
 // id as it goes (no copy of the rows is made). stored counts the rows
 // that named one of msgs.
 func readStoredTimes(mrr *pgconn.MultiResultReader, msgs []Message, vers []rowVersion) (stored, results int, err error) {
-	times := make([]time.Time, len(msgs))
+	var onStack [4]time.Time // a turn saves two messages, or a few more
+	times := onStack[:0]
+	if len(msgs) > len(onStack) {
+		times = make([]time.Time, 0, len(msgs))
+	}
+	times = times[:len(msgs)]
 	for mrr.NextResult() {
 		results++
 		rr := mrr.ResultReader()
