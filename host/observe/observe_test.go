@@ -144,6 +144,26 @@ func TestFullQueueDrops(t *testing.T) {
 	}
 }
 
+// A full batch is written when it is full, not at the flush interval; what
+// is left is written on Close.
+func TestFullBatchWrittenAtOnce(t *testing.T) {
+	st := &fakeStore{}
+	r := New(Options{Store: st, QueueSize: 100, BatchSize: 3, FlushInterval: time.Hour})
+	r.Start(context.Background())
+	turn(r.Agents(), context.Background(), &agent.Agent{ID: "a"}) // three spans
+	for deadline := time.Now().Add(10 * time.Second); len(st.written()) < 3; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("a full batch waited for the flush interval: %d spans written", len(st.written()))
+		}
+	}
+	_, end := r.Agents().StartTurn(context.Background(), agent.TurnInfo{Agent: &agent.Agent{ID: "a"}, RunID: "run-2"})
+	end(agent.TurnEnd{Outcome: agent.OutcomeOK})
+	r.Close(context.Background())
+	if n := len(st.written()); n != 4 || r.Written() != 4 {
+		t.Errorf("after Close, %d spans written (Written %d); want 4", n, r.Written())
+	}
+}
+
 // A workflow run's steps share one trace under a workflow_run root.
 func TestWorkflowStepsShareARun(t *testing.T) {
 	st := &fakeStore{}

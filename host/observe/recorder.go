@@ -6,7 +6,9 @@
 //
 // Spans are recorded when they end and handed to a bounded queue; one
 // goroutine writes them in batches (memory.Store.SaveSpans), so a turn
-// never waits for the database. When the queue is full a span is dropped
+// never waits for the database. The writer is woken when a batch is full
+// or the flush interval passes, not for every span: a goroutine's wake-up
+// per span was a share of a turn's CPU. When the queue is full a span is dropped
 // and counted, not waited for. A second loop deletes spans past the
 // retention.
 //
@@ -65,7 +67,11 @@ type Options struct {
 // Recorder records spans and writes them. Start it, then Close it.
 type Recorder struct {
 	o Options
-	q chan *pending
+
+	mu     sync.Mutex // guards queued
+	queued []*pending // at most o.QueueSize
+	// full wakes the writer when a batch is queued.
+	full chan struct{}
 
 	dropped, written, failed atomic.Uint64
 
@@ -97,7 +103,7 @@ func New(o Options) *Recorder {
 	if o.BatchSize < 1 {
 		o.BatchSize = 1
 	}
-	return &Recorder{o: o, q: make(chan *pending, o.QueueSize), scores: make(chan ScoreJob, o.QueueSize),
+	return &Recorder{o: o, full: make(chan struct{}, 1), scores: make(chan ScoreJob, o.QueueSize),
 		logs: make(chan memory.LogEvent, o.QueueSize)}
 }
 
@@ -168,48 +174,67 @@ func (r *Recorder) JudgeFailed() uint64   { return r.judgeFailed.Load() }
 // enqueue hands a span to the writer, or drops it when the queue is full:
 // a slow database must never hold a turn.
 func (r *Recorder) enqueue(sp *pending) {
-	select {
-	case r.q <- sp:
-	default:
-		r.dropped.Add(1)
+	r.mu.Lock()
+	n := len(r.queued)
+	if n < r.o.QueueSize {
+		r.queued = append(r.queued, sp)
+		n++
+	} else {
+		n = -1
 	}
+	r.mu.Unlock()
+	switch {
+	case n < 0:
+		r.dropped.Add(1)
+	case n >= r.o.BatchSize:
+		select {
+		case r.full <- struct{}{}:
+		default: // the writer is awake already, or will be
+		}
+	}
+}
+
+// take moves the oldest queued spans, a batch at most, into batch: none
+// when fewer than least are queued.
+func (r *Recorder) take(batch []*pending, least int) []*pending {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.queued) < max(least, 1) {
+		return batch[:0]
+	}
+	n := min(len(r.queued), r.o.BatchSize)
+	batch = append(batch[:0], r.queued[:n]...)
+	rest := copy(r.queued, r.queued[n:])
+	clear(r.queued[rest:]) // written spans are not kept alive
+	r.queued = r.queued[:rest]
+	return batch
 }
 
 func (r *Recorder) writeLoop(ctx context.Context) {
 	batch := make([]*pending, 0, r.o.BatchSize)
 	timer := time.NewTimer(r.o.FlushInterval)
 	defer timer.Stop()
-	flush := func() {
-		if len(batch) == 0 {
-			return
+	// flush writes what is queued, in batches, while least are queued.
+	flush := func(least int) {
+		for {
+			if batch = r.take(batch, least); len(batch) == 0 {
+				return
+			}
+			r.write(batch)
+			clear(batch)
 		}
-		r.write(batch)
-		batch = batch[:0]
 	}
 	for {
 		select {
-		case sp := <-r.q:
-			batch = append(batch, sp)
-			if len(batch) >= r.o.BatchSize {
-				flush()
-			}
+		case <-r.full:
+			flush(r.o.BatchSize)
 		case <-timer.C:
-			flush()
+			flush(1)
 			timer.Reset(r.o.FlushInterval)
 		case <-ctx.Done():
-			// Drain what is queued now; later spans are dropped.
-			for {
-				select {
-				case sp := <-r.q:
-					batch = append(batch, sp)
-					if len(batch) >= r.o.BatchSize {
-						flush()
-					}
-				default:
-					flush()
-					return
-				}
-			}
+			// Write what is queued now; later spans are dropped.
+			flush(1)
+			return
 		}
 	}
 }

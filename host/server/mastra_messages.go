@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -156,6 +157,11 @@ func (s *Server) mastraInput(r *http.Request, b *mastraBody) (agent.Input, error
 // carries an id (UI messages do): a retry resends the same id. "" when
 // there is none; an Idempotency-Key header wins over it.
 func clientMessageKey(raw json.RawMessage) string {
+	// Only an array has messages with ids: a string (the common body) is
+	// not unmarshalled to fail (an error value, and its text).
+	if t := bytes.TrimLeft(raw, " \t\r\n"); len(t) == 0 || t[0] != '[' {
+		return ""
+	}
 	var items []json.RawMessage
 	if json.Unmarshal(raw, &items) != nil {
 		return ""

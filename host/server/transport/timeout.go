@@ -106,7 +106,7 @@ func (b *bodyWatch) Read(p []byte) (int, error) {
 	b.reading.Store(true)
 	n, err := b.ReadCloser.Read(p)
 	b.reading.Store(false)
-	if err != nil && isTimeout(err) {
+	if err != nil && err != io.EOF && isTimeout(err) { // (errors.As costs, and every body ends in EOF)
 		b.deadline.Store(true)
 	}
 	return n, err

@@ -169,25 +169,36 @@ func TestErrorWriter(t *testing.T) {
 }
 
 func TestDecodeJSON(t *testing.T) {
+	const unknown, short = -1, 3 // Content-Length not said, or less than sent
 	for _, tt := range []struct {
 		name, ct, body string
 		status         int
 		field          string
+		length         int64 // Content-Length when not 0
 	}{
-		{"ok", "application/json", `{"message":"hi"}`, 0, ""},
-		{"vendor json", "application/vnd.api+json", `{"message":"hi"}`, 0, ""},
-		{"no content type", "", `{"message":"hi"}`, 415, ""},
-		{"text", "text/plain", `{"message":"hi"}`, 415, ""},
-		{"too large", "application/json", `{"message":"` + strings.Repeat("x", 64) + `"}`, 413, ""},
-		{"empty", "application/json", ` `, 400, "body"},
-		{"syntax", "application/json", `{"message":`, 400, "body"},
-		{"wrong type", "application/json", `{"message":42}`, 400, "message"},
-		{"not an object", "application/json", `[1]`, 400, "body"},
+		{"ok", "application/json", `{"message":"hi"}`, 0, "", 0},
+		{"vendor json", "application/vnd.api+json", `{"message":"hi"}`, 0, "", 0},
+		{"no content type", "", `{"message":"hi"}`, 415, "", 0},
+		{"text", "text/plain", `{"message":"hi"}`, 415, "", 0},
+		{"too large", "application/json", `{"message":"` + strings.Repeat("x", 64) + `"}`, 413, "", 0},
+		{"empty", "application/json", ` `, 400, "body", 0},
+		{"syntax", "application/json", `{"message":`, 400, "body", 0},
+		{"wrong type", "application/json", `{"message":42}`, 400, "message", 0},
+		{"not an object", "application/json", `[1]`, 400, "body", 0},
+		{"ok, length unknown", "application/json", `{"message":"hi"}`, 0, "", unknown},
+		{"ok, length short", "application/json", `{"message":"hi"}`, 0, "", short},
+		{"with charset", "application/json; charset=utf-8", `{"message":"hi"}`, 0, "", 0},
+		{"bad parameters", "application/json; charset", `{"message":"hi"}`, 415, "", 0},
+		{"too large, length unknown", "application/json", `{"message":"` + strings.Repeat("x", 64) + `"}`, 413, "", unknown},
+		{"too large, length short", "application/json", `{"message":"` + strings.Repeat("x", 64) + `"}`, 413, "", short},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := httptest.NewRequest("POST", "/", strings.NewReader(tt.body))
 			if tt.ct != "" {
 				r.Header.Set("Content-Type", tt.ct)
+			}
+			if tt.length != 0 {
+				r.ContentLength = tt.length
 			}
 			var v struct {
 				Message string `json:"message"`
