@@ -30,6 +30,25 @@ const (
 	ChunkError      = "error"
 )
 
+// Holdable reports whether a chunk of type typ may wait in the writer's
+// buffer rather than be flushed at once: either another chunk always
+// follows it straight away (the starts; text-end, which the step's tool
+// calls or its step-finish follow), or it is a delta, and the stream
+// flushes held deltas before the model's stream waits on the network
+// (llm.WithBeforeRead), or it is the turn's finish, after which only its
+// object-result or the stream's end comes, with nothing to wait for in
+// between. Both of the server's stream faces ask it, so they coalesce
+// alike.
+func Holdable(typ string) bool {
+	switch typ {
+	case ChunkStart, ChunkStepStart, ChunkTextStart, ChunkReasoningStart,
+		ChunkTextDelta, ChunkReasoningDelta, ChunkToolCallDelta,
+		ChunkTextEnd, ChunkFinish:
+		return true
+	}
+	return false
+}
+
 // FinishError is the finish reason of a turn that failed mid-stream.
 const FinishError = "error"
 

@@ -311,12 +311,11 @@ func inputMessages(input []llm.Message, history []memory.Message, clk *clock) []
 			role = llm.RoleAssistant
 			c = memory.Content{Format: 2, Parts: []memory.Part{{Type: "tool-invocation", ToolInvocation: ti}}}
 		default:
-			out = append(out, memory.Message{ID: uuid.NewString(), Role: m.Role, Type: "v2",
-				Content: memory.TextContent(m.Content, at), CreatedAt: at})
-			continue
+			c = memory.Content{Format: 2, Parts: []memory.Part{{Type: "text", Text: m.Content, CreatedAt: at.UnixMilli()}}, Content: m.Content}
 		}
-		b, _ := json.Marshal(c) // plain types and valid raw JSON: cannot fail
-		out = append(out, memory.Message{ID: uuid.NewString(), Role: role, Type: "v2", Content: b, CreatedAt: at})
+		// Handed to the store parsed, so its save need not parse it.
+		msg, _ := memory.NewMessage(memory.Message{ID: uuid.NewString(), Role: role, Type: "v2", CreatedAt: at}, c) // plain types and valid raw JSON: cannot fail
+		out = append(out, msg)
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package agent
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -142,5 +143,13 @@ func TestInputMessages(t *testing.T) {
 	}
 	if d := time.Since(got[0].CreatedAt); d < 0 || d > time.Minute {
 		t.Errorf("createdAt %v is not now", got[0].CreatedAt)
+	}
+	// Each is handed to the store with its parse, which is the content's.
+	for i := range got {
+		c, ok := got[i].Parsed()
+		want, err := memory.ParseContent(got[i].Content)
+		if !ok || err != nil || !reflect.DeepEqual(c, want) {
+			t.Errorf("message %d carries %v %#v; ParseContent %#v (%v)", i, ok, c, want, err)
+		}
 	}
 }

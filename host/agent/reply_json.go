@@ -41,6 +41,38 @@ func (meta *replyMetadata) asMap() map[string]any {
 	return m
 }
 
+// decoded is meta as json.Unmarshal decodes what appendReplyContent
+// writes of it into a map: the reply's metadata in the parsed form the
+// saved message carries (memory.Message.WithParsed). ok is false when the
+// structured output does not decode.
+func (meta *replyMetadata) decoded() (m map[string]any, ok bool) {
+	u := meta.usage
+	usage := map[string]any{"inputTokens": float64(u.InputTokens), "outputTokens": float64(u.OutputTokens), "totalTokens": float64(u.TotalTokens)}
+	for _, f := range [...]struct {
+		key string
+		n   int
+	}{{"cachedInputTokens", u.CachedInputTokens}, {"cacheCreationInputTokens", u.CacheCreationInputTokens}, {"reasoningTokens", u.ReasoningTokens}} {
+		if f.n != 0 {
+			usage[f.key] = float64(f.n)
+		}
+	}
+	m = map[string]any{"finishReason": meta.finishReason, "modelId": meta.modelID, "provider": meta.provider, "usage": usage}
+	if meta.digest != "" {
+		m[digestKey] = meta.digest
+	}
+	if meta.object != nil {
+		var v any
+		if json.Unmarshal(meta.object, &v) != nil {
+			return nil, false
+		}
+		m[objectKey] = v
+		if meta.usedFallback {
+			m[fallbackKey] = true
+		}
+	}
+	return m, true
+}
+
 // appendReplyContent writes c (whose Metadata it ignores) with meta as its
 // metadata, byte for byte as json.Marshal writes c with meta.asMap() (keys
 // sorted). It fails where json.Marshal would

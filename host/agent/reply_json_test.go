@@ -3,8 +3,10 @@ package agent
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"testing"
 
+	"github.com/mastra-server/mastra-server/host/llm"
 	"github.com/mastra-server/mastra-server/host/memory"
 )
 
@@ -19,6 +21,31 @@ func sameReplyJSON(t *testing.T, c memory.Content, meta replyMetadata) {
 	if (werr != nil) != (gerr != nil) || (werr == nil && !bytes.Equal(got, append([]byte("x"), want...))) {
 		t.Fatalf("appendReplyContent = %s (%v)\njson.Marshal writes %s (%v)", got, gerr, want, werr)
 	}
+	if werr == nil {
+		sameParsedReply(t, want, c, meta)
+	}
+}
+
+// sameParsedReply fails when the parsed form run.reply hands the store
+// with content b (c with meta's metadata, as decoded) is not what
+// ParseContent makes of b. It reports whether the form was handed over.
+func sameParsedReply(t *testing.T, b []byte, c memory.Content, meta replyMetadata) bool {
+	t.Helper()
+	md, ok := meta.decoded()
+	if !ok {
+		return false
+	}
+	c.Metadata = md
+	m := memory.Message{}.WithParsed(b, c)
+	got, carried := m.Parsed()
+	if !carried {
+		return false
+	}
+	want, err := memory.ParseContent(b)
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("reply's parsed form\n%#v\nParseContent of %s\n%#v (%v)", got, b, want, err)
+	}
+	return true
 }
 
 func TestReplyContentJSON(t *testing.T) {
@@ -57,6 +84,42 @@ func TestReplyContentJSON(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { sameReplyJSON(t, c.c, c.meta) })
+	}
+}
+
+// The replies a turn builds reach the store with their parse (so its save
+// does not parse them), and it is the content's.
+func TestReplyCarriesItsParse(t *testing.T) {
+	step := 0
+	meta := replyMetadata{finishReason: "stop", modelID: "m1", provider: "openai", digest: "sha256:x",
+		usage: usagePayload{InputTokens: 10, OutputTokens: 20, TotalTokens: 30, CachedInputTokens: 4}}
+	structured := meta
+	structured.object, structured.usedFallback = json.RawMessage(`{"name":"Ada","n":[1,2.5e3],"ok":true}`), true
+	call := &memory.ToolInvocation{State: "result", ToolCallID: "call_1", ToolName: "weather",
+		Args: json.RawMessage(`{"city":"Paris"}`), Result: json.RawMessage(`{"tempC":21}`), Step: &step}
+	start := memory.Part{Type: "step-start", Model: "openai/m1", CreatedAt: 1765000000000}
+	for _, c := range []struct {
+		name string
+		c    memory.Content
+		meta replyMetadata
+	}{
+		{"text", memory.Content{Format: 2, Parts: []memory.Part{start, {Type: "text", Text: "hi <there>", CreatedAt: 1}}, Content: "hi <there>"}, meta},
+		{"tool call and result", memory.Content{Format: 2, Parts: []memory.Part{start, {Type: "tool-invocation", ToolInvocation: call}, start,
+			{Type: "text", Text: "21 °C"}}, Content: "21 °C", ToolInvocations: []*memory.ToolInvocation{call}}, meta},
+		{"reasoning", memory.Content{Format: 2, Parts: []memory.Part{start,
+			reasoningPart(llm.Reasoning{Text: "hmm", Signature: "sig"}, 2), reasoningPart(llm.Reasoning{Redacted: "xyz"}, 3)}}, meta},
+		{"structured output", memory.Content{Format: 2, Parts: []memory.Part{start}}, structured},
+		{"no usage, no digest", memory.Content{Format: 2}, replyMetadata{}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b, err := appendReplyContent(nil, &c.c, &c.meta)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !sameParsedReply(t, b, c.c, c.meta) {
+				t.Errorf("the reply %s carries no parse", b)
+			}
+		})
 	}
 }
 

@@ -1034,10 +1034,18 @@ func (r *run) reply() memory.Message {
 		// too (only then: it is read back for nothing else).
 		meta.object, meta.usedFallback = r.res.Object, r.res.UsedFallbackValue
 	}
+	m := memory.Message{ID: r.res.MessageID, Role: llm.RoleAssistant, Type: "v2", CreatedAt: at}
 	if len(r.waits) == 0 {
 		b, err := appendReplyContent(make([]byte, 0, 256+2*len(r.res.Text)), &c, &meta)
 		if err == nil {
-			return memory.Message{ID: r.res.MessageID, Role: llm.RoleAssistant, Type: "v2", Content: b, CreatedAt: at}
+			// Handed to the store parsed, so its save need not parse it.
+			md, ok := meta.decoded()
+			if !ok {
+				m.Content = b
+				return m
+			}
+			c.Metadata = md
+			return m.WithParsed(b, c)
 		}
 		// Raw JSON that is not valid: json.Marshal fails on it below too.
 	}
@@ -1051,8 +1059,8 @@ func (r *run) reply() memory.Message {
 		}
 		m[w.ToolCallID] = w.metadata(r.res.RunID)
 	}
-	b, _ := json.Marshal(c) // plain types and (but for a caller's bug) valid raw JSON
-	return memory.Message{ID: r.res.MessageID, Role: llm.RoleAssistant, Type: "v2", Content: b, CreatedAt: at}
+	m.Content, _ = json.Marshal(c) // plain types and (but for a caller's bug) valid raw JSON
+	return m
 }
 
 // chunk builds a chunk of this run.

@@ -142,6 +142,38 @@ func RawValid(dst, raw []byte) []byte {
 	return append(dst, raw[start:]...)
 }
 
+// IsCompact reports whether RawValid writes raw as it is: no whitespace
+// outside strings, and no <, >, &, U+2028 or U+2029 anywhere. Decoding
+// such a value into a json.RawMessage gives back the bytes json.Marshal
+// wrote for it, so a value built in the process can stand for its own
+// parse (see memory.Message.WithParsed).
+func IsCompact(raw []byte) bool {
+	inString, escaped := false, false
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		switch {
+		case c == '<' || c == '>' || c == '&':
+			return false
+		case c == 0xE2 && i+2 < len(raw) && raw[i+1] == 0x80 && raw[i+2]&^1 == 0xA8:
+			return false
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			return false
+		}
+	}
+	return true
+}
+
 // Int appends n.
 func Int(dst []byte, n int64) []byte { return strconv.AppendInt(dst, n, 10) }
 

@@ -27,7 +27,7 @@ func FuzzString(f *testing.F) {
 
 func FuzzRaw(f *testing.F) {
 	for _, s := range []string{"", "null", ` { "a" : [1, 2.5e3, true, null] ,"b":"x < y & z > \u2028 \" \\" } `, "\"\u2029\"",
-		"[\n\t1\r\n]", `"a\"b\\"`, "{", "1 2", `"\u003c"`, `{"a":"<\\"> "}`, "  7  "} {
+		"[\n\t1\r\n]", `"a\"b\\"`, `{"a":[1,"b c"]}`, `{"a":"\u2028 \" \\"}`, "\"\xff\\\"\"", "{", "1 2", `"\u003c"`, `{"a":"<\\"> "}`, "  7  "} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
@@ -42,6 +42,9 @@ func FuzzRaw(f *testing.F) {
 		if werr == nil && raw != nil {
 			if v := jsonenc.RawValid(nil, raw); !bytes.Equal(v, want) {
 				t.Fatalf("RawValid(%q) = %s, json.Marshal writes %s", raw, v, want)
+			}
+			if c := jsonenc.IsCompact(raw); c != bytes.Equal(raw, want) {
+				t.Fatalf("IsCompact(%q) = %v, json.Marshal writes %s", raw, c, want)
 			}
 		}
 	})

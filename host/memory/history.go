@@ -286,10 +286,13 @@ type memoMessage struct {
 // newMemoMessage memoises m, whose content must be valid JSON: its
 // readers check it (scanMemoMessage, messageRow.message), its writer
 // (a turn's save) wrote it, and ContentValid tells the writers of
-// replies so.
+// replies so. A message that carries its parsed form (WithParsed) is
+// not parsed again.
 func newMemoMessage(m Message, ver rowVersion) *memoMessage {
-	c, err := ParseContent(m.Content)
-	m.parsed = &parsedContent{raw: m.Content, c: c, err: err}
+	if !m.ContentValid() {
+		c, err := ParseContent(m.Content)
+		m.parsed = &parsedContent{raw: m.Content, c: c, err: err}
+	}
 	// The raw content, and about as much again for its parsed form.
 	return &memoMessage{msg: m, ver: ver, size: 2*len(m.Content) + 256}
 }
@@ -411,6 +414,8 @@ type parsedContent struct {
 	raw json.RawMessage
 	c   Content
 	err error
+	// built: c is what raw was encoded from (WithParsed), not a parse.
+	built bool
 }
 
 // ParsedContent is ParseContent(m.Content). A message read by TurnHistory
@@ -426,8 +431,8 @@ func (m *Message) ParsedContent() (Content, error) {
 
 // ContentValid reports whether m.Content is known to be one valid JSON
 // value: it is the content as the store read it (see ParsedContent), which
-// was checked there. A reply that carries the message need not check it
-// again (jsonenc.RawValid).
+// was checked there, or as WithParsed built it. A reply that carries the
+// message need not check it again (jsonenc.RawValid).
 func (m *Message) ContentValid() bool {
 	p := m.parsed
 	return p != nil && len(p.raw) == len(m.Content) && len(p.raw) > 0 && &p.raw[0] == &m.Content[0]
@@ -500,17 +505,27 @@ func (h *historyMemo) putLocked(k memoKey, w []*memoMessage) {
 // the rows hold (unless the quoting changed it: then they are left to be
 // read). Racing a read of the thread, the read's window may win and the
 // messages are read the next time, nothing worse.
+//
+// A message built with its parsed form (WithParsed) is kept as it is:
+// its content is valid UTF-8 JSON without NUL bytes by construction, and
+// the builder gave up changing it. Any other is checked, copied and
+// parsed.
 func (h *historyMemo) saved(k memoKey, msgs []Message, vers []rowVersion) {
 	add := make([]*memoMessage, 0, len(msgs))
 	for i := len(msgs) - 1; i >= 0; i-- { // newest first, as windows are
 		m := msgs[i]
-		if m.ThreadID != k.thread || !utf8.Valid(m.Content) || bytes.IndexByte(m.Content, 0) >= 0 || !json.Valid(m.Content) {
+		if m.ThreadID != k.thread {
 			continue
+		}
+		if !m.builtContent() {
+			if !utf8.Valid(m.Content) || bytes.IndexByte(m.Content, 0) >= 0 || !json.Valid(m.Content) {
+				continue
+			}
+			m.Content, m.parsed = bytes.Clone(m.Content), nil // the caller's slice is the caller's
 		}
 		if m.Type == "" {
 			m.Type = "v2" // as appendTurnSQL writes it
 		}
-		m.Content = bytes.Clone(m.Content) // the caller's slice is the caller's
 		add = append(add, newMemoMessage(m, vers[i]))
 	}
 	if len(add) == 0 {

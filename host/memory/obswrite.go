@@ -1,8 +1,10 @@
 package memory
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/uptrace/bun/dialect"
 	"github.com/uptrace/bun/schema"
@@ -59,7 +61,30 @@ func (w *sqlWriter) json(j SpanJSON) {
 		w.lit("NULL")
 		return
 	}
-	w.str(string(j))
+	w.quoted(j)
+}
+
+// quoted appends s as the dialect's AppendString does (a quote doubles),
+// without first copying it into a string: JSON columns (a span's input,
+// the whole prompt) are the bulk of the statement. Text AppendString would
+// change (a NUL, invalid UTF-8) goes through it.
+func (w *sqlWriter) quoted(s []byte) {
+	if bytes.IndexByte(s, 0) >= 0 || !utf8.Valid(s) {
+		w.str(string(s))
+		return
+	}
+	w.b = append(w.b, '\'')
+	for {
+		i := bytes.IndexByte(s, '\'')
+		if i < 0 {
+			break
+		}
+		w.b = append(w.b, s[:i+1]...)
+		w.b = append(w.b, '\'')
+		s = s[i+1:]
+	}
+	w.b = append(w.b, s...)
+	w.b = append(w.b, '\'')
 }
 
 // context appends an event's context columns, in EventContext's order.

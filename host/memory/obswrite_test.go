@@ -19,6 +19,7 @@ func FuzzObservabilitySQL(f *testing.F) {
 	f.Add("", "nul \x00", "", uint32(math.MaxUint32), -2.0, int64(0))
 	f.Add("t", "é", `[1,2]`, uint32(0x5555), math.NaN(), int64(-1))
 	f.Add("t", "x", `null`, uint32(0xaaaa), math.Inf(-1), int64(1e18))
+	f.Add("t", "y", "{\"q\":\"it's '' \xff\x00\"}", uint32(0), 0.0, int64(1e9))
 	f.Fuzz(func(t *testing.T, id, text, js string, nils uint32, value float64, nanos int64) {
 		at := SpanTime{time.Unix(0, nanos)}
 		later := SpanTime{at.Add(1500 * time.Millisecond)}

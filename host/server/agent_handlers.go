@@ -419,23 +419,7 @@ func (f *mastraFace) headers(in agent.Input) map[string]string {
 // send writes the id in an event of its own before the chunk's: Mastra's
 // client reads only events that begin with "data: ".
 func (f *mastraFace) send(sse *transport.SSE, seq int64, c agent.Chunk, raw []byte, hold bool) error {
-	switch c.Type {
-	case agent.ChunkStart, agent.ChunkStepStart, agent.ChunkTextStart:
-		// The delta that follows flushes them.
-		return sse.SendIDApart(seq, raw, !hold)
-	case agent.ChunkTextDelta, agent.ChunkReasoningDelta, agent.ChunkToolCallDelta:
-		// Flushed before the model's stream waits (streamTurn).
-		return sse.SendIDApart(seq, raw, !hold)
-	case agent.ChunkTextEnd:
-		// The model's stream has ended: the step's tool calls or its
-		// step-finish follow at once and flush it.
-		return sse.SendIDApart(seq, raw, !hold)
-	case agent.ChunkFinish:
-		// The turn's last: only its object-result (flushed) or [DONE]
-		// follows, with nothing to wait for in between.
-		return sse.SendIDApart(seq, raw, !hold)
-	}
-	return sse.SendIDApart(seq, raw, true)
+	return sse.SendIDApart(seq, raw, !hold || !agent.Holdable(c.Type))
 }
 
 // streamAs runs a streamed turn and writes it through face. Every event

@@ -226,27 +226,11 @@ func (f *uiFace) send(sse *transport.SSE, seq int64, c agent.Chunk, _ []byte, ho
 		if err != nil {
 			return err
 		}
-		if err := sse.Send(seq, b, !hold || !held(u.Type)); err != nil {
+		if err := sse.Send(seq, b, !hold || !agent.Holdable(c.Type)); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// held: chunks always followed at once by another, which flushes them.
-func held(typ string) bool {
-	switch typ {
-	case "start", "start-step", "text-start", "reasoning-start",
-		// Flushed before the model's stream waits (streamTurn).
-		"text-delta", "reasoning-delta", "tool-input-delta",
-		// The model's stream has ended: the step's tool calls or its
-		// finish-step follow at once.
-		"text-end",
-		// The turn's last: [DONE] follows, with nothing to wait for.
-		"finish":
-		return true
-	}
-	return false
 }
 
 // translate maps one agent chunk to the UI chunks it stands for.

@@ -25,38 +25,23 @@ type uiPart struct {
 	Output     json.RawMessage `json:"output,omitempty"`
 }
 
-// replyContent is the part of a saved message's content (memory.Content,
-// same names) that replyUIMessages reads: decoding only it skips the
-// metadata map and the toolInvocations copy of the parts, most of the
-// cost of decoding the reply the turn has just encoded.
-type replyContent struct {
-	Parts []struct {
-		Type    string `json:"type"`
-		Text    string `json:"text"`
-		Details []struct {
-			Text string `json:"text"`
-		} `json:"details"`
-		ToolInvocation *struct {
-			State      string          `json:"state"`
-			ToolCallID string          `json:"toolCallId"`
-			ToolName   string          `json:"toolName"`
-			Args       json.RawMessage `json:"args"`
-			Result     json.RawMessage `json:"result"`
-		} `json:"toolInvocation"`
-	} `json:"parts"`
-}
-
 // replyUIMessages turns the assistant messages a turn saved (Mastra's v2
 // content) into UI messages; the user's message is not part of the reply.
+// The turn built them with their parsed form (memory.Message.WithParsed),
+// so their content is not decoded again; others (a replayed turn's) are.
 func replyUIMessages(msgs []memory.Message) []uiMessage {
 	out := []uiMessage{}
-	for _, m := range msgs {
+	for i := range msgs {
+		m := &msgs[i]
 		if m.Role != "assistant" {
 			continue
 		}
-		var c replyContent
-		if json.Unmarshal(m.Content, &c) != nil {
-			continue
+		c, ok := m.Parsed()
+		if !ok {
+			var err error
+			if c, err = memory.ParseContent(m.Content); err != nil {
+				continue
+			}
 		}
 		ui := uiMessage{ID: m.ID, Role: "assistant", Parts: []uiPart{}}
 		for _, p := range c.Parts {
