@@ -160,9 +160,10 @@ func BenchmarkAppendTurn(b *testing.B) {
 
 // BenchmarkTurnMemory is what an agent turn asks of the store, on
 // Postgres: read the thread's last 20 messages (TurnHistory), then save
-// the turn's question and answer (AppendTurn), round twenty threads of
-// 20+ messages as BenchmarkTurn in tests/ops does; with short answers
-// and with 4 KiB ones. It reports this process's CPU per turn
+// the turn's question and answer (AppendTurn, built with their parse as
+// host/agent builds them), round twenty threads of 20+ messages as
+// BenchmarkTurn in tests/ops does; with short answers and with 4 KiB
+// ones. It reports this process's CPU per turn
 // (cpu-ns/op); Postgres's is not counted.
 func BenchmarkTurnMemory(b *testing.B) {
 	ctx := context.Background()
@@ -189,10 +190,18 @@ func BenchmarkTurnMemory(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
+				// Built as host/agent builds them: handed over parsed.
 				now := time.Now()
+				text := func(role, s string) Message {
+					c := Content{Format: 2, Parts: []Part{{Type: "text", Text: s, CreatedAt: now.UnixMilli()}}, Content: s}
+					m, err := NewMessage(Message{ID: uuid.NewString(), Role: role, CreatedAt: now}, c)
+					if err != nil {
+						b.Fatal(err)
+					}
+					return m
+				}
 				err = s.AppendTurn(ctx, Turn{Thread: Thread{ID: id, ResourceID: "r"}, Messages: []Message{
-					{ID: uuid.NewString(), Role: "user", Content: TextContent("hello there", now), CreatedAt: now},
-					{ID: uuid.NewString(), Role: "assistant", Content: TextContent(answer, now), CreatedAt: now},
+					text("user", "hello there"), text("assistant", answer),
 				}})
 				if err != nil {
 					b.Fatal(err)
