@@ -335,12 +335,14 @@ func phase(ctx context.Context, name string, o options, srv *server, model *fake
 	if o.cpuProfile != "" && srv.pprof != "" {
 		profiled = cpuProfile(ctx, srv.pprof, o.duration, o.cpuProfile+"-"+name+".pprof")
 	}
-	cpu0, _ := procfs.CPU(pid)
+	st0, _ := procfs.ReadStat(pid)
+	cpu0 := st0.OwnCPU
 	io0, ioErr := procfs.ReadIO(pid)
 	self0 := selfCPU()
 	conns0 := model.newConns.Load()
 	res := fn()
-	cpu1, _ := procfs.CPU(pid)
+	st1, _ := procfs.ReadStat(pid)
+	cpu1 := st1.OwnCPU
 	io1, _ := procfs.ReadIO(pid)
 	self1 := selfCPU()
 	conns := model.newConns.Load() - conns0
@@ -354,8 +356,9 @@ func phase(ctx context.Context, name string, o options, srv *server, model *fake
 	logf("           this tool (clients + fake model) used %.3f ms CPU/turn; upstream conns opened per turn %.2f",
 		float64((self1-self0).Microseconds())/1000/float64(max(1, res.ok)), float64(conns)/float64(max(1, res.ok)))
 	if n := float64(max(1, res.ok)); ioErr == nil {
-		logf("           server system calls per turn: %.1f reads, %.1f writes (/proc/<pid>/io)",
-			float64(io1.ReadCalls-io0.ReadCalls)/n, float64(io1.WriteCalls-io0.WriteCalls)/n)
+		logf("           server system calls per turn: %.1f reads, %.1f writes (/proc/<pid>/io); system CPU %.3f ms/turn",
+			float64(io1.ReadCalls-io0.ReadCalls)/n, float64(io1.WriteCalls-io0.WriteCalls)/n,
+			float64((st1.SystemCPU-st0.SystemCPU).Microseconds())/1000/n)
 	}
 	if res.firstErr != nil {
 		logf("           first error: %v", res.firstErr)

@@ -22,8 +22,10 @@ func Ticks(n int64) time.Duration { return time.Duration(n) * time.Second / cloc
 // Stat is what the programs read of /proc/<pid>/stat.
 type Stat struct {
 	PPID int
-	// OwnCPU is the user+system CPU the process itself has used.
-	OwnCPU time.Duration
+	// OwnCPU is the user+system CPU the process itself has used;
+	// SystemCPU the part of it spent in the kernel (system calls, and the
+	// network stack's work they do).
+	OwnCPU, SystemCPU time.Duration
 	// WithReapedChildren adds the CPU of the children it has waited for.
 	WithReapedChildren time.Duration
 }
@@ -54,6 +56,7 @@ func ReadStat(pid int) (Stat, error) {
 	return Stat{
 		PPID:               int(n[0]),
 		OwnCPU:             Ticks(n[1] + n[2]),
+		SystemCPU:          Ticks(n[2]),
 		WithReapedChildren: Ticks(n[1] + n[2] + n[3] + n[4]),
 	}, nil
 }

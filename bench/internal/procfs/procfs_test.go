@@ -21,7 +21,7 @@ func TestReadsThisProcess(t *testing.T) {
 	if st.PPID != os.Getppid() {
 		t.Errorf("ppid %d, want %d", st.PPID, os.Getppid())
 	}
-	if st.OwnCPU <= 0 || st.WithReapedChildren < st.OwnCPU {
+	if st.OwnCPU <= 0 || st.WithReapedChildren < st.OwnCPU || st.SystemCPU > st.OwnCPU {
 		t.Errorf("cpu own %v, with reaped children %v", st.OwnCPU, st.WithReapedChildren)
 	}
 	rss, err := Status(pid, "VmRSS")
