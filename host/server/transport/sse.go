@@ -24,6 +24,9 @@ type SSE struct {
 	frame []byte
 	// held is set while events written without a flush wait for one.
 	held bool
+	// ended is set by Done, DoneAtReturn and Close: a ping that was due
+	// then writes nothing (its handler may have returned already).
+	ended bool
 }
 
 // maxKeptFrame is the largest frame buffer kept for the next event: a
@@ -63,18 +66,24 @@ func (s *SSE) pings(every time.Duration) {
 		case <-s.stopCh:
 			return
 		case <-t.C:
-			s.mu.Lock()
-			wait := every - time.Since(s.last)
-			if wait <= 0 {
-				if s.err == nil {
-					s.write([]byte(": ping\n\n")) // sets last
-				}
-				wait = every
-			}
-			s.mu.Unlock()
-			t.Reset(wait)
+			t.Reset(s.ping(every))
 		}
 	}
+}
+
+// ping sends a ping if the stream has been quiet for every, and returns
+// how long to wait before the next check.
+func (s *SSE) ping(every time.Duration) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	wait := every - time.Since(s.last)
+	if wait <= 0 {
+		if s.err == nil && !s.ended {
+			s.write([]byte(": ping\n\n")) // sets last
+		}
+		wait = every
+	}
+	return wait
 }
 
 // Event writes v as one event and flushes it; an error means the client
@@ -151,6 +160,9 @@ func (s *SSE) Flush() error {
 // Close stops the pings without writing [DONE]: a stream cut short, which
 // the client should resume.
 func (s *SSE) Close() {
+	s.mu.Lock()
+	s.ended = true
+	s.mu.Unlock()
 	close(s.stopCh)
 }
 
@@ -158,6 +170,7 @@ func (s *SSE) Close() {
 func (s *SSE) Done() {
 	s.mu.Lock()
 	s.write([]byte("data: [DONE]\n\n"))
+	s.ended = true
 	s.mu.Unlock()
 	close(s.stopCh)
 }
@@ -169,6 +182,7 @@ func (s *SSE) Done() {
 func (s *SSE) DoneAtReturn() {
 	s.mu.Lock()
 	s.writeEvent([]byte("data: [DONE]\n\n"), false)
+	s.ended = true
 	s.mu.Unlock()
 	close(s.stopCh)
 }

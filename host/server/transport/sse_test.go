@@ -3,6 +3,7 @@ package transport
 import (
 	"net/http/httptest"
 	"testing"
+	"time"
 )
 
 // TestSSEIDs: Send puts the id and the data in one event; SendIDApart puts
@@ -27,5 +28,35 @@ func TestSSEIDs(t *testing.T) {
 	}
 	if ct := rec.Header().Get("Content-Type"); ct != "text/event-stream" {
 		t.Errorf("Content-Type = %q", ct)
+	}
+}
+
+// A ping whose timer fired as the stream ended (the pinger waiting on the
+// lock while Done or DoneAtReturn holds it) writes nothing after the end:
+// the handler may have returned, and its ResponseWriter is net/http's
+// again.
+func TestSSENoPingAfterEnd(t *testing.T) {
+	for _, end := range []struct {
+		name string
+		end  func(*SSE)
+		want string
+	}{
+		{"Done", (*SSE).Done, "data: {\"a\":1}\n\ndata: [DONE]\n\n"},
+		{"DoneAtReturn", (*SSE).DoneAtReturn, "data: {\"a\":1}\n\ndata: [DONE]\n\n"},
+		{"Close", (*SSE).Close, "data: {\"a\":1}\n\n"},
+	} {
+		t.Run(end.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			sse := StartSSE(rec, 0, nil) // no pinger of its own: the test is it
+			if err := sse.Send(0, []byte(`{"a":1}`), true); err != nil {
+				t.Fatal(err)
+			}
+			sse.last = sse.last.Add(-time.Hour) // quiet for longer than the interval
+			end.end(sse)
+			sse.ping(time.Second) // the pinger, given the lock after the end
+			if got := rec.Body.String(); got != end.want {
+				t.Errorf("stream = %q; want %q (nothing after its end)", got, end.want)
+			}
+		})
 	}
 }
