@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/pprof"
 )
@@ -19,5 +20,19 @@ func servePprof(ctx context.Context, addr string, log *slog.Logger) error {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	if host, _, err := net.SplitHostPort(addr); err == nil && !loopback(host) {
+		// Allowed (a private network may be meant), but it answers anyone.
+		log.Warn("pprof_addr is not a loopback address: the profiler has no auth", "addr", addr)
+	}
 	return serveAside(ctx, "pprof", addr, mux, log)
+}
+
+// loopback reports whether host (of a listen address) is a loopback name
+// or address; empty (every interface) is not.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -135,6 +135,9 @@ const Window = time.Minute
 // longest a dead instance's streams keep counting.
 const LeaseTTL = 30 * time.Second
 
+// leaseCallTimeout bounds a lease's renewal or release in the database.
+const leaseCallTimeout = 5 * time.Second
+
 // counter is where counts and leases live: the database (store.go), or
 // the process. A lease lasts ttl from the counter's own clock.
 type counter interface {
@@ -255,7 +258,10 @@ func (l *Limiter) AcquireStream(ctx context.Context, s Subject) (release func(),
 			case <-stop:
 				return
 			case <-t.C:
-				if err := l.c.RenewLease(context.Background(), key, id, LeaseTTL); err != nil {
+				rctx, cancel := context.WithTimeout(context.Background(), leaseCallTimeout)
+				err := l.c.RenewLease(rctx, key, id, LeaseTTL)
+				cancel()
+				if err != nil {
 					l.log.Warn("limits: renewing a stream lease failed", "err", err)
 				}
 			}
@@ -266,7 +272,11 @@ func (l *Limiter) AcquireStream(ctx context.Context, s Subject) (release func(),
 		once.Do(func() {
 			close(stop)
 			<-done
-			if err := l.c.ReleaseLease(context.WithoutCancel(ctx), key, id); err != nil {
+			// The stream's end waits for this: a hung database must not
+			// hold it longer than the timeout (the lease expires anyway).
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), leaseCallTimeout)
+			defer cancel()
+			if err := l.c.ReleaseLease(rctx, key, id); err != nil {
 				l.log.Warn("limits: releasing a stream lease failed; it expires by itself", "err", err, "ttl", LeaseTTL)
 			}
 		})

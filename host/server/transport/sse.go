@@ -209,8 +209,8 @@ func (s *SSE) write(b []byte) error {
 func (s *SSE) FlushHeld() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.held || s.err != nil {
-		return
+	if !s.held || s.err != nil || s.ended {
+		return // after the end the writer may be net/http's again
 	}
 	if err := s.rc.Flush(); err != nil {
 		s.err = err

@@ -60,3 +60,19 @@ func TestSSENoPingAfterEnd(t *testing.T) {
 		})
 	}
 }
+
+// A held event left for the response's end (DoneAtReturn) is not flushed
+// by a late FlushHeld: by then the writer may be net/http's again.
+func TestSSENoFlushAfterDoneAtReturn(t *testing.T) {
+	rec := httptest.NewRecorder()
+	sse := StartSSE(rec, 0, nil)
+	rec.Flushed = false // StartSSE flushes the headers
+	if err := sse.Send(0, []byte(`{"type":"finish"}`), false); err != nil {
+		t.Fatal(err)
+	}
+	sse.DoneAtReturn()
+	sse.FlushHeld()
+	if rec.Flushed {
+		t.Error("FlushHeld flushed a stream DoneAtReturn had ended")
+	}
+}
