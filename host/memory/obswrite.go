@@ -3,6 +3,7 @@ package memory
 import (
 	"context"
 	"fmt"
+	"unsafe"
 
 	"github.com/uptrace/bun/dialect"
 	"github.com/uptrace/bun/schema"
@@ -36,7 +37,14 @@ func (w *sqlWriter) strPtr(s *string) {
 	w.str(*s)
 }
 
-func (w *sqlWriter) time(t SpanTime) { w.b = w.d.AppendString(w.b, t.UTC().Format(spanTimeLayout)) }
+// time appends t quoted as AppendString quotes its text, without making
+// the text a string: a formatted time has no quote, NUL or non-ASCII byte
+// for AppendString to change.
+func (w *sqlWriter) time(t SpanTime) {
+	w.b = append(w.b, '\'')
+	w.b = t.UTC().AppendFormat(w.b, spanTimeLayout)
+	w.b = append(w.b, '\'')
+}
 
 func (w *sqlWriter) timePtr(t *SpanTime) {
 	if t == nil {
@@ -51,7 +59,8 @@ func (w *sqlWriter) json(j SpanJSON) {
 		w.lit("NULL")
 		return
 	}
-	w.str(string(j))
+	// AppendString reads the text and keeps nothing of it: no copy.
+	w.str(unsafe.String(unsafe.SliceData(j), len(j)))
 }
 
 // context appends an event's context columns, in EventContext's order.
