@@ -109,6 +109,14 @@ func TestTurnIsOneTrace(t *testing.T) {
 	if len(st.metrics) != 5 { // three durations, two token counts
 		t.Errorf("metrics = %d; want 5", len(st.metrics))
 	}
+	// Each event's id is its span's and its name, unique in the batch.
+	ids := map[string]bool{}
+	for _, m := range st.metrics {
+		if m.MetricID != *m.SpanID+":"+m.Name || ids[m.MetricID] {
+			t.Errorf("metric %s of span %s: id %q", m.Name, *m.SpanID, m.MetricID)
+		}
+		ids[m.MetricID] = true
+	}
 }
 
 // Without content capture no input or output is stored.
