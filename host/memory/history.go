@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -299,7 +300,7 @@ func newMemoMessage(m Message, ver rowVersion) *memoMessage {
 func memoMessageOf(m Message, ver rowVersion) memoMessage {
 	if !m.ContentValid() {
 		c, err := ParseContent(m.Content)
-		m.parsed = &parsedContent{raw: m.Content, c: c, err: err, verbatim: jsonenc.Verbatim(m.Content)}
+		m.parsed = &parsedContent{raw: m.Content, c: c, err: err}
 	}
 	// The raw content, and about as much again for its parsed form.
 	return memoMessage{msg: m, ver: ver, size: 2*len(m.Content) + 256}
@@ -424,9 +425,10 @@ type parsedContent struct {
 	err error
 	// built: c is what raw was encoded from (WithParsed), not a parse.
 	built bool
-	// verbatim: raw is compact, with nothing json.Marshal escapes, so a
-	// reply copies it as it is (ContentVerbatim).
-	verbatim bool
+	// verbatim caches jsonenc.Verbatim(raw), found when first asked
+	// (ContentVerbatim), as only generate replies ask: 0 not yet, then
+	// verbatimNo or verbatimYes.
+	verbatim atomic.Uint32
 }
 
 // ParsedContent is ParseContent(m.Content). A message read by TurnHistory
@@ -451,11 +453,34 @@ func (m *Message) ContentValid() bool {
 
 // ContentVerbatim reports whether m.Content is known to be valid JSON that
 // json.Marshal writes as it is (as a json.RawMessage): compact, with no <,
-// >, &, U+2028 or U+2029. Checked once per row version read, when the
-// store memoised it, it spares every later reply a scan of the content.
+// >, &, U+2028 or U+2029. Checked once per row version the store memoised
+// (the first time it is asked), it spares every later reply a scan of the
+// content.
 func (m *Message) ContentVerbatim() bool {
-	return m.ContentValid() && m.parsed.verbatim
+	if !m.ContentValid() {
+		return false
+	}
+	p := m.parsed
+	switch p.verbatim.Load() {
+	case verbatimNo:
+		return false
+	case verbatimYes:
+		return true
+	}
+	// Turns racing here find the same answer.
+	if !jsonenc.Verbatim(p.raw) {
+		p.verbatim.Store(verbatimNo)
+		return false
+	}
+	p.verbatim.Store(verbatimYes)
+	return true
 }
+
+// Values of parsedContent.verbatim once known.
+const (
+	verbatimNo = 1 + iota
+	verbatimYes
+)
 
 // Bounds of the history memo: what it may hold in all, and in one thread
 // (a thread whose window is larger is not kept).

@@ -30,7 +30,21 @@ type sqlWriter struct {
 }
 
 func (w *sqlWriter) lit(s string) { w.b = append(w.b, s...) }
-func (w *sqlWriter) str(s string) { w.b = w.d.AppendString(w.b, s) }
+
+// str appends s quoted by the dialect's AppendString. Plain ASCII (no
+// quote, no NUL), which most of it is, is copied between quotes at once,
+// as AppendString writes it a rune at a time; other text goes to it.
+func (w *sqlWriter) str(s string) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == 0 || c == '\'' || c >= utf8.RuneSelf {
+			w.b = w.d.AppendString(w.b, s)
+			return
+		}
+	}
+	w.b = append(w.b, '\'')
+	w.b = append(w.b, s...)
+	w.b = append(w.b, '\'')
+}
 
 func (w *sqlWriter) strPtr(s *string) {
 	if s == nil {

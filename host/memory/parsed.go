@@ -46,7 +46,9 @@ func (m Message) WithParsed(raw json.RawMessage, c Content) Message {
 	if p, ok := parsedForm(c); ok {
 		// json.Marshal's output is compact and escapes <, >, & and
 		// U+2028/9 itself: a reply copies it as it is.
-		m.parsed = &parsedContent{raw: raw, c: p, built: true, verbatim: true}
+		pc := &parsedContent{raw: raw, c: p, built: true}
+		pc.verbatim.Store(verbatimYes)
+		m.parsed = pc
 	}
 	return m
 }

@@ -26,12 +26,12 @@ var durationMetric = map[string]string{
 	"workflow_run":     MetricWorkflowDuration,
 }
 
-// metricsOf derives the metric events of an ended span.
-func metricsOf(p *pending) []memory.MetricEvent {
+// appendMetrics appends the metric events of an ended span to ms.
+func appendMetrics(ms []memory.MetricEvent, p *pending) []memory.MetricEvent {
 	sp := &p.Span
 	name, ok := durationMetric[sp.SpanType]
 	if !ok || sp.EndedAt == nil || (sp.SpanType == "workflow_run" && !p.metricOnly) {
-		return nil
+		return ms
 	}
 	labels := labelsOK
 	if len(sp.Error) > 0 {
@@ -44,16 +44,23 @@ func metricsOf(p *pending) []memory.MetricEvent {
 	if p.provider != "" {
 		base.Provider, base.Model = &p.provider, &p.model
 	}
+	// The events' ids, spanId:metric, cut from one string.
+	ids := sp.SpanID + ":" + name
+	if p.usage != nil {
+		ids += sp.SpanID + ":" + MetricInputTokens + sp.SpanID + ":" + MetricOutputTokens
+	}
 	mk := func(metric string, v float64) memory.MetricEvent {
 		m := base
-		m.MetricID, m.Name, m.Value = sp.SpanID+":"+metric, metric, v
+		n := len(sp.SpanID) + 1 + len(metric)
+		m.MetricID, m.Name, m.Value = ids[:n], metric, v
+		ids = ids[n:]
 		return m
 	}
-	out := []memory.MetricEvent{mk(name, float64(sp.EndedAt.Sub(sp.StartedAt.Time).Microseconds())/1000)}
+	ms = append(ms, mk(name, float64(sp.EndedAt.Sub(sp.StartedAt.Time).Microseconds())/1000))
 	if u := p.usage; u != nil {
-		out = append(out, mk(MetricInputTokens, float64(u.InputTokens)), mk(MetricOutputTokens, float64(u.OutputTokens)))
+		ms = append(ms, mk(MetricInputTokens, float64(u.InputTokens)), mk(MetricOutputTokens, float64(u.OutputTokens)))
 	}
-	return out
+	return ms
 }
 
 var (

@@ -109,6 +109,14 @@ func TestTurnIsOneTrace(t *testing.T) {
 	if len(st.metrics) != 5 { // three durations, two token counts
 		t.Errorf("metrics = %d; want 5", len(st.metrics))
 	}
+	// Each event's id is its span's and its name, unique in the batch.
+	ids := map[string]bool{}
+	for _, m := range st.metrics {
+		if m.MetricID != *m.SpanID+":"+m.Name || ids[m.MetricID] {
+			t.Errorf("metric %s of span %s: id %q", m.Name, *m.SpanID, m.MetricID)
+		}
+		ids[m.MetricID] = true
+	}
 }
 
 // Without content capture no input or output is stored.
@@ -159,8 +167,13 @@ func TestFullBatchWrittenAtOnce(t *testing.T) {
 	_, end := r.Agents().StartTurn(context.Background(), agent.TurnInfo{Agent: &agent.Agent{ID: "a"}, RunID: "run-2"})
 	end(agent.TurnEnd{Outcome: agent.OutcomeOK})
 	r.Close(context.Background())
-	if n := len(st.written()); n != 4 || r.Written() != 4 {
-		t.Errorf("after Close, %d spans written (Written %d); want 4", n, r.Written())
+	spans := st.written()
+	if n := len(spans); n != 4 || r.Written() != 4 {
+		t.Fatalf("after Close, %d spans written (Written %d); want 4", n, r.Written())
+	}
+	// An agent without a name is named by its id.
+	if root := spans[3]; root.SpanType != "agent_run" || *root.EntityType != "agent" || *root.EntityID != "a" || *root.EntityName != "a" {
+		t.Errorf("agent_run entity: %s %v %v %v", root.SpanType, root.EntityType, root.EntityID, root.EntityName)
 	}
 }
 

@@ -258,9 +258,9 @@ func (r *Recorder) write(pend []*pending) {
 		}
 		r.written.Add(uint64(len(batch)))
 	}
-	var ms []memory.MetricEvent
+	ms := make([]memory.MetricEvent, 0, 2*len(pend)) // about 2 a span: a turn has 2 spans and 4 events
 	for _, p := range pend {
-		ms = append(ms, metricsOf(p)...)
+		ms = appendMetrics(ms, p)
 	}
 	if err := r.o.Store.SaveMetrics(ctx, ms); err != nil {
 		r.o.Logger.Warn("observability: metrics not stored", "metrics", len(ms), "err", err)

@@ -86,8 +86,9 @@ func ref(s *string) *string {
 	return s
 }
 
-// sourceCloud is every span's source.
-var sourceCloud = "cloud"
+// sourceCloud is every span's source; entityAgent an agent_run's entity
+// type.
+var sourceCloud, entityAgent = "cloud", "agent"
 
 // jsonOf encodes v; nil when v is nil.
 func jsonOf(v any) memory.SpanJSON {
@@ -218,13 +219,6 @@ func (r *Recorder) Agents() agent.Observer { return agentObserver{r} }
 
 type agentObserver struct{ r *Recorder }
 
-func agentName(a *agent.Agent) string {
-	if a.Name != "" {
-		return a.Name
-	}
-	return a.ID
-}
-
 // messagesOf spells messages as Mastra's inputs: [{role, content}].
 func messagesOf(ms []llm.Message) []map[string]any {
 	out := make([]map[string]any, 0, len(ms))
@@ -261,7 +255,13 @@ func (o agentObserver) StartTurn(ctx context.Context, ti agent.TurnInfo) (contex
 	return context.WithValue(ctx, scopeKey{}, s), func(e agent.TurnEnd) {
 		a := ti.Agent
 		sp := r.span(s, parent, "agent run: '"+a.ID+"'", "agent_run", start, time.Now())
-		sp.EntityType, sp.EntityID, sp.EntityName = strp("agent"), strp(a.ID), strp(agentName(a))
+		// Its name, else its id. The agent's fields are not changed once
+		// it is configured (see ref).
+		name := &a.Name
+		if a.Name == "" {
+			name = &a.ID
+		}
+		sp.EntityType, sp.EntityID, sp.EntityName = &entityAgent, ref(&a.ID), ref(name)
 		attrs := agentAttrs{ConversationID: ti.ThreadID, MaxSteps: a.MaxSteps, Streaming: ti.Stream}
 		if len(a.Tools) > 0 {
 			attrs.AvailableTools = make([]string, len(a.Tools))
