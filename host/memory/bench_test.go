@@ -194,7 +194,7 @@ func BenchmarkTurnMemory(b *testing.B) {
 				now := time.Now()
 				text := func(role, s string) Message {
 					c := Content{Format: 2, Parts: []Part{{Type: "text", Text: s, CreatedAt: now.UnixMilli()}}, Content: s}
-					m, err := NewMessage(Message{ID: uuid.NewString(), Role: role, CreatedAt: now}, c)
+					m, err := newMessage(Message{ID: uuid.NewString(), Role: role, CreatedAt: now}, c)
 					if err != nil {
 						b.Fatal(err)
 					}

@@ -16,16 +16,6 @@ import (
 // parsedForm checks (cheaply: no decoding, and no allocation unless raw
 // JSON in it needs compacting).
 
-// NewMessage returns m with content c, encoded by json.Marshal, carrying
-// c as its parsed form (see WithParsed).
-func NewMessage(m Message, c Content) (Message, error) {
-	b, err := json.Marshal(c)
-	if err != nil {
-		return m, err
-	}
-	return m.WithParsed(b, c), nil
-}
-
 // WithParsed returns m with content raw, which must be json.Marshal(c)
 // byte for byte (a hand-written encoder must prove it is). m then carries
 // what ParseContent(raw) returns, without decoding raw: c, or a copy of c

@@ -16,6 +16,16 @@ import (
 // builtKinds are the contents a turn builds (host/agent: its input, its
 // reply), and some it could build that do not decode as themselves.
 // carried: the message keeps the values as its parsed form.
+// newMessage returns m with content c, encoded by json.Marshal, carrying c
+// as its parsed form, as host/agent's builders do with their own encoder.
+func newMessage(m Message, c Content) (Message, error) {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return m, err
+	}
+	return m.WithParsed(b, c), nil
+}
+
 func builtKinds() []struct {
 	name    string
 	c       Content
@@ -74,7 +84,7 @@ func TestWithParsedIsParseContent(t *testing.T) {
 	for _, k := range builtKinds() {
 		t.Run(k.name, func(t *testing.T) {
 			before := rawsOf(k.c)
-			m, err := NewMessage(Message{ID: "m"}, k.c)
+			m, err := newMessage(Message{ID: "m"}, k.c)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -123,7 +133,7 @@ func FuzzWithParsed(f *testing.F) {
 				{Type: "tool-invocation", ToolInvocation: inv}},
 			ToolInvocations: []*ToolInvocation{inv},
 			Metadata:        map[string]any{key: text, "n": num, "l": []any{text, num, map[string]any{key: nil}}}}
-		m, err := NewMessage(Message{}, c)
+		m, err := newMessage(Message{}, c)
 		if err != nil {
 			return // json.Marshal refuses it: nothing is built
 		}
@@ -148,7 +158,7 @@ func TestSavedParsedIsStoredParse(t *testing.T) {
 	msgs := make([]Message, len(kinds))
 	at := time.Now().UTC().Add(-time.Hour)
 	for i, k := range kinds {
-		m, err := NewMessage(Message{ID: uuid.NewString(), Role: "assistant", Type: "v2", CreatedAt: at}, k.c)
+		m, err := newMessage(Message{ID: uuid.NewString(), Role: "assistant", Type: "v2", CreatedAt: at}, k.c)
 		if err != nil {
 			t.Fatal(err)
 		}
