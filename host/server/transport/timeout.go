@@ -94,26 +94,34 @@ func FirstByteTimeout(o TimeoutOptions) func(http.Handler) http.Handler {
 	}
 }
 
-// bodyWatch tells whether the handler is waiting for the request body: a
-// read in progress, or one that failed on the body deadline.
+// bodyWatch tells whether the handler is waiting for the request body:
+// it has begun reading it and not reached its end, or a read failed on
+// the body deadline. Not "a Read in progress": between two reads of a
+// dribbled body the handler is still waiting for it, and a timeout that
+// fired in that gap answered 504 instead of 408.
 type bodyWatch struct {
 	io.ReadCloser
-	reading  atomic.Bool
+	began    atomic.Bool // a read has started
+	ended    atomic.Bool // a read returned an error, io.EOF included
 	deadline atomic.Bool // a read failed with a timeout
 }
 
 func (b *bodyWatch) Read(p []byte) (int, error) {
-	b.reading.Store(true)
+	b.began.Store(true)
 	n, err := b.ReadCloser.Read(p)
-	b.reading.Store(false)
-	if err != nil && err != io.EOF && isTimeout(err) { // (errors.As costs, and every body ends in EOF)
-		b.deadline.Store(true)
+	if err != nil {
+		if err != io.EOF && isTimeout(err) { // (errors.As costs, and every body ends in EOF)
+			b.deadline.Store(true)
+		}
+		b.ended.Store(true)
 	}
 	return n, err
 }
 
 // late reports whether the body is what the request is waiting for.
-func (b *bodyWatch) late() bool { return b.reading.Load() || b.deadline.Load() }
+func (b *bodyWatch) late() bool {
+	return b.deadline.Load() || (b.began.Load() && !b.ended.Load())
+}
 
 // timeoutWriter keeps the handler's headers apart until the response
 // starts, so a timeout can answer without racing the handler.

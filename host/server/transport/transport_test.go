@@ -289,3 +289,34 @@ func TestAuthenticate(t *testing.T) {
 		t.Errorf("printed config %s shows a token value", s)
 	}
 }
+
+// A timeout that fires between two reads of a body still arriving is the
+// body's fault (408), as one that fires during a read is; once the body
+// has been read to its end, it is the handler's (504).
+func TestFirstByteTimeoutBetweenBodyReads(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		readAll    bool
+		wantStatus int
+	}{
+		{"between reads", false, http.StatusRequestTimeout},
+		{"body read", true, http.StatusGatewayTimeout},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			after, fire := manualTimer()
+			h := FirstByteTimeout(TimeoutOptions{Timeout: time.Second, AfterFunc: after})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tt.readAll {
+					io.ReadAll(r.Body)
+				} else {
+					r.Body.Read(make([]byte, 1)) // one byte of the body, more to come
+				}
+				fire()
+			}))
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("POST", "/agent/generate", strings.NewReader(`{"message":"hello"}`)))
+			if rec.Code != tt.wantStatus {
+				t.Errorf("status %d %s; want %d", rec.Code, rec.Body.String(), tt.wantStatus)
+			}
+		})
+	}
+}
